@@ -1,0 +1,38 @@
+package dev.netfence.enforce;
+
+/**
+ * The stable error codes of the outcome contract (DESIGN.md, "Error codes"). Each code says
+ * whether the enforcer retries it; the wire form is always {@link #code()}, never an ordinal.
+ */
+public enum ErrorCode {
+    MALFORMED_EVENT(false),
+    INVALID_EVENT(false),
+    POLICY_NOT_FOUND(false),
+    INVALID_POLICY(false),
+    CONTAINER_NOT_FOUND(false),
+    NAMESPACE_MISMATCH(false),
+    HOST_NAMESPACE_REFUSED(false),
+    RESOLUTION_FAILED(true),
+    LOCK_CONTENDED(true),
+    RULES_REJECTED(false),
+    FIREWALL_UNAVAILABLE(false),
+    VERIFY_FAILED(true),
+    TIMEOUT(false),
+    INTERNAL(false);
+
+    private final boolean retryable;
+
+    ErrorCode(boolean retryable) {
+        this.retryable = retryable;
+    }
+
+    /** Whether the enforcer retries a failure with this code before giving up. */
+    public boolean retryable() {
+        return retryable;
+    }
+
+    /** The string written to outcomes, DLQ headers and logs. */
+    public String code() {
+        return name();
+    }
+}
