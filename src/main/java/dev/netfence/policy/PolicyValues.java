@@ -78,7 +78,12 @@ public final class PolicyValues {
             port = s.substring(colon + 1);
             if (host.indexOf(':') >= 0) {
                 if (IpAddresses.parseIpv6(host) != null) {
-                    return Parsed.fail("IPv6 endpoint " + q + " must be bracketed, e.g. \"[" + host + "]:" + port + "\"");
+                    return Parsed.fail("IPv6 endpoint " + q + " must be written as [address]:port, e.g. "
+                            + quote("[" + host + "]:" + port));
+                }
+                if (IpAddresses.parseIpv6(s) != null) {
+                    return Parsed.fail("IPv6 endpoint " + q + " must be written as [address]:port, e.g. "
+                            + quote("[" + s + "]:443"));
                 }
                 return Parsed.fail("invalid endpoint " + q + " (expected host:port)");
             }
