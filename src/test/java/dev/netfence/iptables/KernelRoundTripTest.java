@@ -88,6 +88,37 @@ class KernelRoundTripTest {
         assertThat(new RuleVerifier().mismatch(rules, new SaveParser().parse(save(backend, family)))).isEmpty();
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"nft", "legacy"})
+    void everyGeneratedPolicyTheValidatorAcceptsIsAcceptedByIptablesAndVerifies(String backend) throws Exception {
+        PolicyParser parser = new PolicyParser();
+        RenderedTokensProperties generators = new RenderedTokensProperties();
+        int applied = 0;
+        for (var doc : (Iterable<com.fasterxml.jackson.databind.node.ObjectNode>) generators.policies().sampleStream().limit(400)::iterator) {
+            NetworkPolicy policy;
+            try {
+                policy = parser.parse(doc);
+            } catch (dev.netfence.policy.PolicyValidationException rejected) {
+                continue;
+            }
+            Map<String, List<InetAddress>> resolved = new java.util.HashMap<>();
+            policy.allowedEndpoints().stream().filter(dev.netfence.policy.Endpoint::isHostname).forEach(e -> resolved.put(e.host(),
+                    List.of(InetAddress.getLoopbackAddress(), java.net.Inet6Address.getLoopbackAddress())));
+            PlannedRules plan = new RulePlanner().plan(policy, resolved, List.of());
+            for (Family family : plan.families()) {
+                RuleSet rules = plan.forFamily(family);
+                FilterState before = new SaveParser().parse(save(backend, family));
+                apply(backend, family, new RestoreRenderer().render(rules, before));
+                assertThat(new RuleVerifier().mismatch(rules, new SaveParser().parse(save(backend, family))))
+                        .as("policy %s", doc).isEmpty();
+            }
+            if (++applied == 25) {
+                break;
+            }
+        }
+        assertThat(applied).as("accepted policies tried").isEqualTo(25);
+    }
+
     private static PlannedRules bridgePlan() throws Exception {
         NetworkPolicy policy = new PolicyParser().parse(Files.readAllBytes(Path.of("schemas/examples/policy-bridge.json")));
         return new RulePlanner().plan(policy,
