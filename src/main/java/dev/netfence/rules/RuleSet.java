@@ -15,6 +15,9 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
     public RuleSet {
         Objects.requireNonNull(family, "family");
         Objects.requireNonNull(digest, "digest");
+        if (!digest.matches("sha256:[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("digest must be sha256:<64 hex digits>, was: " + digest);
+        }
         output = List.copyOf(output);
         input = List.copyOf(input);
         for (Rule r : output) {
@@ -30,6 +33,17 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
                 throw new IllegalArgumentException("input rules must have direction IN: " + r);
             }
         }
+        for (Rule r : concat(output, input)) {
+            if (r.transport() == Transport.ICMPV6 && family != Family.IPV6) {
+                throw new IllegalArgumentException("ICMPv6 rule in an " + family + " rule set: " + r);
+            }
+        }
+    }
+
+    private static List<Rule> concat(List<Rule> a, List<Rule> b) {
+        List<Rule> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /** Number of rules in both chains (hook rules not counted). */
