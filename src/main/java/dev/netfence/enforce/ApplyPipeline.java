@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The steps of one apply attempt, each a plain method so the enforcer can compose them with
  * retries: resolve hostnames, read the container's nameservers, plan, and write a plan into a
- * pinned namespace family by family (read back, render with the hook only when missing, restore
+ * pinned namespace family by family (read back, render with the hook added or repaired only when the read-back needs it, restore
  * in one transaction, read back again and verify). It holds no per-request state, so one instance
  * serves all threads.
  */
@@ -85,7 +85,7 @@ final class ApplyPipeline {
         for (Family family : List.of(Family.IPV4, Family.IPV6)) {
             RuleSet rules = plan.forFamily(family);
             FilterState before = readBack(ns, backend, family, deadline);
-            String input = renderer.render(rules, !before.outputHooked(), !before.inputHooked());
+            String input = renderer.render(rules, before);
             firewall.restore(ns, backend, family, input, deadline.cap(config.commandTimeout(), "restoring " + family.wire()));
             touched.set(true);
         }

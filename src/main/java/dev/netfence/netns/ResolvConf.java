@@ -74,7 +74,7 @@ public final class ResolvConf {
     }
 
     /** An IP literal parsed without any DNS lookup, or empty when the word is not one. */
-    static java.util.Optional<InetAddress> literal(String word) {
+    public static java.util.Optional<InetAddress> literal(String word) {
         String w = word.toLowerCase(Locale.ROOT);
         boolean v4 = V4.matcher(w).matches();
         boolean v6 = !v4 && w.contains(":") && V6.matcher(w).matches();
