@@ -5,6 +5,7 @@ import dev.netfence.netns.ResolvConf;
 import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Endpoint;
 import dev.netfence.policy.Family;
+import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
@@ -67,7 +68,7 @@ public final class PlanCommand implements Callable<Integer> {
                 } else if (resolve) {
                     resolved.computeIfAbsent(endpoint.host(), h -> resolver.resolve(h, Duration.ofSeconds(5)));
                     out.println("# resolved " + endpoint + " -> " + resolved.get(endpoint.host()).stream()
-                            .map(InetAddress::getHostAddress).toList());
+                            .map(IpAddresses::format).toList());
                     kept.add(endpoint);
                 } else {
                     out.println("# unresolved hostname endpoint, not rendered (use --resolve): " + endpoint);

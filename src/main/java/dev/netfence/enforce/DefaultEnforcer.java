@@ -11,6 +11,7 @@ import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Family;
+import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.rules.PlannedRules;
@@ -189,7 +190,7 @@ public final class DefaultEnforcer implements Enforcer {
         return new EnforcementResult(EnforcementResult.APPLIED, PolicyDigest.of(policy), policy.mode().wire(),
                 applied.backend() == null ? null : applied.backend().wire(), wire(applied.plan().families()),
                 applied.plan().ruleCount(), strings(applied.resolved()),
-                policy.dns() ? applied.nameservers().stream().map(InetAddress::getHostAddress).toList() : List.of(),
+                policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of(),
                 false, attempts, null);
     }
 
@@ -207,7 +208,7 @@ public final class DefaultEnforcer implements Enforcer {
 
     private static Map<String, List<String>> strings(Map<String, List<InetAddress>> resolved) {
         Map<String, List<String>> out = new LinkedHashMap<>();
-        resolved.forEach((host, addresses) -> out.put(host, addresses.stream().map(InetAddress::getHostAddress).toList()));
+        resolved.forEach((host, addresses) -> out.put(host, addresses.stream().map(IpAddresses::format).toList()));
         return out;
     }
 
