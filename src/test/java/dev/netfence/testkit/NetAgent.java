@@ -103,21 +103,34 @@ public final class NetAgent {
         return "OK";
     }
 
+    /**
+     * One echo socket per local address (not one on the wildcard): a wildcard socket answers
+     * from whatever source address the kernel picks, which need not be the one that was asked.
+     */
     private static String listenUdp(int port) throws Exception {
-        DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getByName("::"), port));
-        daemon(() -> {
-            byte[] buffer = new byte[512];
-            while (true) {
-                try {
-                    DatagramPacket p = new DatagramPacket(buffer, buffer.length);
-                    socket.receive(p);
-                    socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-                } catch (Exception e) {
-                    return;
+        for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            for (InetAddress address : java.util.Collections.list(nic.getInetAddresses())) {
+                if (address.isLinkLocalAddress()) {
+                    continue;
                 }
+                DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port));
+                daemon(() -> echo(socket));
             }
-        });
+        }
         return "OK";
+    }
+
+    private static void echo(DatagramSocket socket) {
+        byte[] buffer = new byte[512];
+        while (true) {
+            try {
+                DatagramPacket p = new DatagramPacket(buffer, buffer.length);
+                socket.receive(p);
+                socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+            } catch (Exception e) {
+                return;
+            }
+        }
     }
 
     private static void daemon(Runnable body) {
