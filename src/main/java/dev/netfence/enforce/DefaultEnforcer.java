@@ -141,7 +141,10 @@ public final class DefaultEnforcer implements Enforcer {
                 List<InetAddress> nameservers = request.pid() == null ? List.of() : pipeline.nameservers(request.pid());
                 return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null);
             });
-            LOG.info("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
+            // per event and ~40 lines long: at INFO it serialised every worker on the console appender
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
+            }
             return success(request.policy(), planned, attempts.get());
         } catch (EnforcementException e) {
             return failed(request.policy(), e, attempts.get(), null);

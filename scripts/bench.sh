@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# netfence benchmarks (issue 6): pipeline ceiling, enforcement floor, seed method, latency, memory.
+# Prints a table and writes target/bench/results.json. Needs root (namespaces, iptables, cgroups).
+#
+#   scripts/bench.sh            full run (~5 min on 2 cores)
+#   scripts/bench.sh --tiny     seconds-scale smoke run (what BenchScriptIT runs)
+#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory"
+#   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
+#          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS
+#          BENCH_MEMORY_TASKS BENCH_REPS  override single sizes
+#          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
+#          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
+#
+# It creates only namespaces named nfb-<random>-<i> (addresses in 198.18.0.0/15 and 2001:db8::/32),
+# sleeping processes inside them and one cgroup tree; it removes all of them, and ends only the
+# processes it started (by pid), on any exit. The host's own ruleset is never touched (checked).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+mode=full reps="" skip_build=0 only="pipeline enforce seed latency memory"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --tiny) mode=tiny ;;
+    --reps) reps="$2"; shift ;;
+    --skip-build) skip_build=1 ;;
+    --only) only="$2"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ "${BENCH_SKIP_BUILD:-0}" == 1 ]] && skip_build=1
+
+if [[ $mode == tiny ]]; then
+  events=${BENCH_EVENTS:-2000} enforce_events=${BENCH_ENFORCE_EVENTS:-40} sandboxes=${BENCH_SANDBOXES:-4}
+  lat_seconds=${BENCH_LATENCY_SECONDS:-3} lat_warmup=20 memory_tasks=${BENCH_MEMORY_TASKS:-2000}
+  seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100
+else
+  events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
+  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_warmup=200 memory_tasks=${BENCH_MEMORY_TASKS:-100000}
+  seed_events=10 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
+fi
+parallel=${BENCH_PARALLEL:-8}
+out="$root/target/bench"
+[[ $(id -u) == 0 ]] || { echo "bench.sh: must run as root (network namespaces, iptables)" >&2; exit 2; }
+for tool in ip nsenter iptables-restore ip6tables-restore iptables-save xargs java; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool is required" >&2; exit 2; }
+done
+
+# ---------- build ----------
+if [[ $skip_build == 0 ]]; then
+  echo "== building (mvn package, tests skipped)" >&2
+  mvn -B -q -DskipTests package
+fi
+rm -rf "$out"; mkdir -p "$out"
+if [[ ! -f target/netfence.jar || ! -d target/test-classes/dev/netfence/bench ]]; then
+  echo "bench.sh: target/netfence.jar or the driver classes are missing; run without --skip-build" >&2; exit 2
+fi
+mvn -B -q -o dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null 2>&1 \
+  || mvn -B -q dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null
+cp="target/test-classes:target/classes:$(cat "$out/cp.txt")"
+driver() { java -Xmx1g -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
+
+# ---------- cleanup: only what this run made ----------
+id="$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+broker_pid="" sleeper_pids=() namespaces=() cgroup_dir=""
+cleanup() {
+  set +e
+  for p in "${sleeper_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${sleeper_pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+  if [[ -n $cgroup_dir && -d $cgroup_dir ]]; then
+    for d in "$cgroup_dir"/*/; do [[ -d $d ]] && rmdir "$d"; done
+    rmdir "$cgroup_dir"
+  fi
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  if [[ -n $broker_pid ]]; then
+    kill "$broker_pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$broker_pid" 2>/dev/null
+  fi
+  if [[ -n ${broker_dir:-} ]]; then cp "$broker_dir/broker.log" "$out/broker.log" 2>/dev/null; rm -rf "$broker_dir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+host_rules() { { iptables-save; ip6tables-save; } 2>/dev/null | { grep -v '^#' || true; } | sed 's/\[[0-9]*:[0-9]*\]//'; }
+host_rules_before="$(host_rules)"
+
+# ---------- broker ----------
+if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
+  bootstrap="$KAFKA_BOOTSTRAP_SERVERS"
+  echo "== using broker $bootstrap" >&2
+else
+  broker_dir="$(mktemp -d /tmp/netfence-bench-kraft.XXXXXX)"
+  java -cp "$cp" dev.netfence.kafka.testkit.KraftBroker "$broker_dir" >"$out/broker.out" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 900); do
+    grep -q '^bootstrap.servers=' "$out/broker.out" 2>/dev/null && break
+    kill -0 "$broker_pid" 2>/dev/null || { cat "$out/broker.out" >&2; exit 3; }
+    sleep 0.1
+  done
+  bootstrap="$(sed -n 's/^bootstrap.servers=//p' "$out/broker.out")"
+  [[ -n $bootstrap ]] || { echo "bench.sh: embedded broker did not start" >&2; exit 3; }
+  echo "== embedded broker $bootstrap (pid $broker_pid)" >&2
+fi
+common=(--bootstrap "$bootstrap" --java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}")
+
+# ---------- sandboxes: namespaces with a sleeping "container" process in a per-container cgroup ----------
+needs_sandboxes=0
+for s in enforce seed latency; do [[ " $only " == *" $s "* ]] && needs_sandboxes=1; done
+if [[ $needs_sandboxes == 1 ]]; then
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then cg_root=/sys/fs/cgroup
+  elif [[ -d /sys/fs/cgroup/pids ]]; then cg_root=/sys/fs/cgroup/pids
+  else cg_root=/sys/fs/cgroup/unified; fi
+  cgroup_dir="$cg_root/netfence-bench-$id"
+  mkdir "$cgroup_dir"
+  : >"$out/sandboxes.txt"
+  for i in $(seq 0 $((sandboxes - 1))); do
+    ns="nfb-$id-$i" cid="nfb${id}c$i"
+    ip netns add "$ns"; namespaces+=("$ns")
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link add eth0 type dummy
+    ip -n "$ns" addr add "198.18.$((i / 250)).$((1 + i % 250))/15" dev eth0
+    ip -n "$ns" addr add "2001:db8:${id:0:4}::$((i + 1))/64" dev eth0 nodad
+    ip -n "$ns" link set eth0 up
+    nsenter --net="/run/netns/$ns" sleep 86400 &
+    pid=$!; sleeper_pids+=("$pid")
+    mkdir "$cgroup_dir/$cid"
+    echo "$pid" >"$cgroup_dir/$cid/cgroup.procs"
+    echo "$cid $pid $ns" >>"$out/sandboxes.txt"
+  done
+  echo "== $sandboxes sandbox namespaces nfb-$id-* ready" >&2
+  driver enforce-prepare --sandboxes "$out/sandboxes.txt" --events "$enforce_events"
+fi
+
+# ---------- sections ----------
+if [[ " $only " == *" pipeline "* ]]; then
+  echo "== 1. pipeline ceiling: $events events x $reps" >&2
+  driver pipeline "${common[@]}" --events "$events" --reps "$reps" --tasks "$tasks" --partitions 4
+fi
+if [[ " $only " == *" enforce "* ]]; then
+  echo "== 2. enforcement: $enforce_events events over $sandboxes namespaces, parallelism $parallel, x $reps" >&2
+  : >"$out/floor-times.txt"
+  for r in $(seq "$reps"); do
+    t0=$(date +%s%N)
+    xargs -P "$parallel" -L 1 nsenter <"$out/enforce/floor-jobs.txt"
+    t1=$(date +%s%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }' >>"$out/floor-times.txt"
+  done
+  driver enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
+    --concurrency "$parallel" --floor-times "$out/floor-times.txt"
+fi
+if [[ " $only " == *" seed "* ]]; then
+  echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2
+  driver seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps"
+fi
+if [[ " $only " == *" latency "* ]]; then
+  echo "== 4. latency: 100 events/s for $lat_seconds s" >&2
+  driver latency "${common[@]}" --sandboxes "$out/sandboxes.txt" --rate 100 --seconds "$lat_seconds" \
+    --warmup "$lat_warmup" --concurrency "$parallel"
+fi
+if [[ " $only " == *" memory "* ]]; then
+  echo "== 5. memory: $memory_tasks policies + $memory_tasks events" >&2
+  driver memory --bootstrap "$bootstrap" --java-opts "${BENCH_MEMORY_JAVA_OPTS:-${NETFENCE_BENCH_JAVA_OPTS:-}}" \
+    --tasks "$memory_tasks" --partitions 4
+fi
+
+host_rules_after="$(host_rules)"
+host_unchanged=true
+if [[ "$host_rules_before" != "$host_rules_after" ]]; then
+  host_unchanged=false
+  echo "bench.sh: WARNING: the host ruleset changed during the run (not by this script's commands, which only enter nfb-$id-*)" >&2
+fi
+driver report --mode "$mode" --reps "$reps" --events "$events" --enforce-events "$enforce_events" \
+  --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" \
+  --memory-tasks "$memory_tasks" --host-ruleset-unchanged "$host_unchanged" \
+  --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}"
+echo "results: $out/results.json" >&2

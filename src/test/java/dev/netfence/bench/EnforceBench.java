@@ -1,0 +1,157 @@
+package dev.netfence.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.netns.ResolvConf;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Section 2, enforcement. {@code prepare} writes, per sandbox, the policy netfence will read
+ * ({@code --policy-dir}) and the exact restore inputs netfence renders for it (steady state:
+ * owned chains rewritten, hooks in place), plus the job list of the floor: one
+ * {@code --net=NS iptables-restore --noflush --wait=5 FILE} line per family per event, which the
+ * script feeds to {@code xargs -P N nsenter}. {@code run} measures netfence end to end from
+ * Kafka: N events over the sandboxes, real application, every outcome must be {@code applied}.
+ */
+final class EnforceBench {
+    static final int ENDPOINTS = 10;
+    private final BenchArgs args;
+    private final Path out;
+
+    EnforceBench(BenchArgs args) {
+        this.args = args;
+        this.out = args.path("out");
+    }
+
+    static String taskOf(int sandbox) {
+        return "bench-task-" + sandbox;
+    }
+
+    Map<String, Object> prepare() throws Exception {
+        Sandboxes boxes = Sandboxes.read(args.path("sandboxes"));
+        int n = args.integer("events", 3000);
+        Path dir = out.resolve("enforce");
+        Path policies = dir.resolve("policies");
+        Files.createDirectories(policies);
+        RulePlanner planner = new RulePlanner();
+        RestoreRenderer renderer = new RestoreRenderer();
+        PolicyParser parser = new PolicyParser();
+        List<String> inputs = new ArrayList<>();
+        for (int i = 0; i < boxes.all().size(); i++) {
+            Sandboxes.Sandbox box = boxes.all().get(i);
+            String json = BenchData.policy(ENDPOINTS, i);
+            Files.writeString(policies.resolve(taskOf(i) + ".json"), json, StandardCharsets.UTF_8);
+            PlannedRules plan = planner.plan(parser.parse(json.getBytes(StandardCharsets.UTF_8)), Map.of(),
+                    ResolvConf.readForPid(Path.of("/proc"), box.pid()));
+            for (Family f : List.of(Family.IPV4, Family.IPV6)) {
+                Path file = dir.resolve("restore-" + i + "-" + f.wire() + ".txt");
+                Files.writeString(file, renderer.render(plan.forFamily(f), false, false), StandardCharsets.UTF_8);
+                String binary = f == Family.IPV4 ? "iptables-restore" : "ip6tables-restore";
+                inputs.add("--net=" + box.netnsPath() + " " + binary + " --noflush --wait=5 " + file);
+            }
+        }
+        List<String> jobs = new ArrayList<>();
+        for (int e = 0; e < n; e++) {
+            int i = e % boxes.all().size();
+            jobs.add(inputs.get(2 * i));
+            jobs.add(inputs.get(2 * i + 1));
+        }
+        Files.write(dir.resolve("floor-jobs.txt"), jobs, StandardCharsets.UTF_8);
+        return Map.of("events", n, "sandboxes", boxes.all().size(), "restore_processes", jobs.size());
+    }
+
+    Map<String, Object> run() throws Exception {
+        Sandboxes boxes = Sandboxes.read(args.path("sandboxes"));
+        BenchKafka kafka = new BenchKafka(args.string("bootstrap"));
+        int n = args.integer("events", 3000);
+        int reps = args.integer("reps", 3);
+        int concurrency = args.integer("concurrency", 8);
+        List<Double> floor = new ArrayList<>();
+        for (String line : Files.readAllLines(args.path("floor-times"))) {
+            if (!line.isBlank()) {
+                floor.add(n / Double.parseDouble(line.trim()));
+            }
+        }
+        List<Double> netfence = new ArrayList<>();
+        Map<String, Integer> statuses = new TreeMap<>();
+        for (int rep = 0; rep < reps; rep++) {
+            String id = UUID.randomUUID().toString().substring(0, 8);
+            BenchKafka.Span span = runOnce(kafka, boxes, id, n, concurrency, statuses);
+            netfence.add(span.ratePerSecond());
+            System.err.printf("enforce rep %d: netfence %.1f/s%n", rep + 1, span.ratePerSecond());
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        double a = Stats.median(floor);
+        double b = Stats.median(netfence);
+        r.put("floor_events_per_s", Stats.round(a, 1));
+        r.put("netfence_events_per_s", Stats.round(b, 1));
+        r.put("enforce_ratio", Stats.round(b / a, 3));
+        r.put("repetitions", Map.of("floor", floor, "netfence", netfence));
+        r.put("outcome_statuses", statuses);
+        r.put("settings", Map.of("events", n, "sandboxes", boxes.all().size(), "parallelism", concurrency,
+                "endpoints_per_policy", ENDPOINTS, "reps", reps));
+        return r;
+    }
+
+    /** One netfence run over {@code n} events; fails unless every outcome is {@code applied}. */
+    static BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int n, int concurrency,
+            Map<String, Integer> statuses, BenchArgs args, Path out) throws Exception {
+        String node = "bench-" + id;
+        String events = "bench.enforce-events-" + id;
+        String outcomes = "bench.enforce-outcomes-" + id;
+        kafka.createTopics(1, Map.of(), events, outcomes);
+        Instant now = Instant.now();
+        kafka.load(n, i -> {
+            Sandboxes.Sandbox box = boxes.forEvent(i);
+            return BenchData.eventRecord(events, node, taskOf(i % boxes.all().size()), box.containerId(), box.pid(), now);
+        });
+        try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"), out.resolve("netfence-enforce-" + id + ".log"),
+                args.string("java-opts", ""), flags(kafka, node, events, outcomes, concurrency, out))) {
+            BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(5), true, nf::checkAlive);
+            count(span, statuses);
+            return span;
+        }
+    }
+
+    private BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int n, int concurrency,
+            Map<String, Integer> statuses) throws Exception {
+        return runOnce(kafka, boxes, id, n, concurrency, statuses, args, out);
+    }
+
+    static List<String> flags(BenchKafka kafka, String node, String events, String outcomes, int concurrency, Path out) {
+        return List.of("--bootstrap-servers", kafka.bootstrap(), "--node-id", node,
+                "--policy-dir", out.resolve("enforce/policies").toString(), "--events-topic", events,
+                "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0");
+    }
+
+    static void count(BenchKafka.Span span, Map<String, Integer> statuses) throws Exception {
+        int bad = 0;
+        String example = null;
+        for (byte[] v : span.values()) {
+            JsonNode o = Bench.JSON.readTree(v);
+            String status = o.path("status").asText();
+            statuses.merge(status, 1, Integer::sum);
+            if (!"applied".equals(status)) {
+                bad++;
+                example = o.toString();
+            }
+        }
+        if (bad > 0) {
+            throw new IllegalStateException(bad + " outcomes were not applied, e.g. " + example);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.netfence.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Section 4, latency. netfence runs with real application over the sandboxes; after a warm-up
+ * (not counted) events are offered at a fixed rate, each with {@code occurredAt} = the moment it
+ * is sent, and a reader polls the outcome topic: latency = the wall-clock time the outcome was
+ * read minus the event's occurredAt (same host clock). Reports p50/p95/p99/max.
+ */
+final class LatencyBench {
+    private final BenchArgs args;
+
+    LatencyBench(BenchArgs args) {
+        this.args = args;
+    }
+
+    Map<String, Object> run() throws Exception {
+        Sandboxes boxes = Sandboxes.read(args.path("sandboxes"));
+        BenchKafka kafka = new BenchKafka(args.string("bootstrap"));
+        int rate = args.integer("rate", 100);
+        int seconds = args.integer("seconds", 30);
+        int warmup = args.integer("warmup", 200);
+        int concurrency = args.integer("concurrency", 8);
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        String node = "bench-" + id;
+        String events = "bench.latency-events-" + id;
+        String outcomes = "bench.latency-outcomes-" + id;
+        kafka.createTopics(1, Map.of(), events, outcomes);
+        int total = warmup + rate * seconds;
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        Map<String, Integer> statuses = new TreeMap<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"),
+                args.path("out").resolve("netfence-latency-" + id + ".log"), args.string("java-opts", ""),
+                EnforceBench.flags(kafka, node, events, outcomes, concurrency, args.path("out")));
+             KafkaProducer<byte[], byte[]> producer = kafka.producer(0)) {
+            Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, statuses, stop));
+            reader.start();
+            long period = 1_000_000_000L / rate;
+            long next = System.nanoTime();
+            for (int i = 0; i < total; i++) {
+                if (i == warmup) {
+                    Thread.sleep(2000); // let the warm-up drain before the measured events start
+                    next = System.nanoTime();
+                }
+                LockSupport.parkNanos(next - System.nanoTime());
+                next += period;
+                Sandboxes.Sandbox box = boxes.forEvent(i);
+                producer.send(BenchData.eventRecord(events, node, EnforceBench.taskOf(i % boxes.all().size()),
+                        box.containerId(), box.pid(), Instant.now()));
+                nf.checkAlive();
+            }
+            producer.flush();
+            reader.join(Duration.ofMinutes(2).toMillis());
+            stop.set(true);
+            reader.join();
+        }
+        if (latencies.size() < rate * seconds) {
+            throw new IllegalStateException("only " + latencies.size() + " of " + rate * seconds + " outcomes read");
+        }
+        int bad = statuses.entrySet().stream().filter(e -> !e.getKey().equals("applied")).mapToInt(Map.Entry::getValue).sum();
+        if (bad > 0) {
+            throw new IllegalStateException(bad + " outcomes were not applied: " + statuses);
+        }
+        List<Double> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("latency_p50_ms", Stats.round(Stats.percentile(sorted, 50), 1));
+        r.put("latency_p95_ms", Stats.round(Stats.percentile(sorted, 95), 1));
+        r.put("latency_p99_ms", Stats.round(Stats.percentile(sorted, 99), 1));
+        r.put("latency_max_ms", Stats.round(sorted.get(sorted.size() - 1), 1));
+        r.put("samples", sorted.size());
+        r.put("outcome_statuses", statuses);
+        r.put("settings", Map.of("rate_per_s", rate, "seconds", seconds, "warmup_events", warmup,
+                "sandboxes", boxes.all().size(), "concurrency", concurrency));
+        return r;
+    }
+
+    private static void read(BenchKafka kafka, String topic, int total, int warmup, List<Double> latencies,
+            Map<String, Integer> statuses, AtomicBoolean stop) {
+        try (KafkaConsumer<byte[], byte[]> c = kafka.reader()) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            int seen = 0;
+            while (seen < total && !stop.get()) {
+                var polled = c.poll(Duration.ofMillis(5));
+                Instant now = Instant.now();
+                for (ConsumerRecord<byte[], byte[]> r : polled) {
+                    seen++;
+                    JsonNode o = Bench.JSON.readTree(r.value());
+                    if (seen <= warmup) {
+                        continue;
+                    }
+                    statuses.merge(o.path("status").asText(), 1, Integer::sum);
+                    Instant occurred = Instant.parse(o.path("eventOccurredAt").asText());
+                    latencies.add(Duration.between(occurred, now).toNanos() / 1e6);
+                }
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("latency reader failed", e);
+        }
+    }
+}

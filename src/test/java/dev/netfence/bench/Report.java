@@ -1,0 +1,125 @@
+package dev.netfence.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Merges the section files into {@code results.json}: the headline figures at the top level,
+ * each section's detail under its name, the machine (cores, memory, kernel, JDK) and the
+ * settings; prints the table. Exits non-zero when a figure is missing.
+ */
+final class Report {
+    static final List<String> FIGURES = List.of("plain_events_per_s", "netfence_events_per_s", "pipeline_ratio",
+            "exactly_once_events_per_s", "floor_events_per_s", "netfence_enforce_events_per_s", "enforce_ratio",
+            "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb");
+
+    private Report() {}
+
+    static Map<String, Object> write(BenchArgs args) throws Exception {
+        Path out = args.path("out");
+        ObjectNode root = Bench.JSON.createObjectNode();
+        root.put("generatedAt", Instant.now().toString());
+        root.put("mode", args.string("mode", "full"));
+        ObjectNode figures = root.putObject("figures");
+        JsonNode pipeline = section(out, "pipeline");
+        JsonNode enforce = section(out, "enforce");
+        JsonNode seed = section(out, "seed");
+        JsonNode latency = section(out, "latency");
+        JsonNode memory = section(out, "memory");
+        copy(figures, pipeline, "plain_events_per_s", "plain_events_per_s");
+        copy(figures, pipeline, "netfence_events_per_s", "netfence_events_per_s");
+        copy(figures, pipeline, "pipeline_ratio", "pipeline_ratio");
+        copy(figures, pipeline, "exactly_once_events_per_s", "exactly_once_events_per_s");
+        copy(figures, enforce, "floor_events_per_s", "floor_events_per_s");
+        copy(figures, enforce, "netfence_events_per_s", "netfence_enforce_events_per_s");
+        copy(figures, enforce, "enforce_ratio", "enforce_ratio");
+        copy(figures, seed, "seed_speedup", "seed_speedup");
+        for (String k : List.of("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms")) {
+            copy(figures, latency, k, k);
+        }
+        copy(figures, memory, "heap_mb", "heap_mb");
+        copy(figures, memory, "rss_mb", "rss_mb");
+        ObjectNode sections = root.putObject("sections");
+        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory")) {
+            JsonNode s = section(out, name);
+            if (s != null) {
+                sections.set(name, s);
+            }
+        }
+        root.set("machine", Bench.JSON.valueToTree(machine()));
+        ObjectNode settings = root.putObject("settings");
+        args.all().forEach((k, v) -> {
+            if (!k.equals("out") && !k.equals("root")) {
+                settings.put(k, v);
+            }
+        });
+        Bench.JSON.writeValue(out.resolve("results.json").toFile(), root);
+        print(figures, root.path("machine"));
+        List<String> missing = FIGURES.stream().filter(f -> !figures.path(f).isNumber()).toList();
+        if (!missing.isEmpty()) {
+            System.err.println("missing figures: " + missing);
+            System.exit(3);
+        }
+        return Map.of("written", out.resolve("results.json").toString());
+    }
+
+    private static JsonNode section(Path out, String name) throws Exception {
+        Path f = out.resolve(name + ".json");
+        return Files.exists(f) ? Bench.JSON.readTree(f.toFile()) : null;
+    }
+
+    private static void copy(ObjectNode figures, JsonNode section, String from, String to) {
+        if (section != null && section.path(from).isNumber()) {
+            figures.set(to, section.get(from));
+        }
+    }
+
+    static Map<String, Object> machine() throws Exception {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        long memKb = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:")) {
+                memKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        m.put("memory_mb", memKb / 1024);
+        m.put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim());
+        m.put("jdk", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        m.put("driver_jvm_args", ManagementFactory.getRuntimeMXBean().getInputArguments());
+        return m;
+    }
+
+    private static void print(JsonNode f, JsonNode machine) {
+        String goal = "%-38s %14s   %s%n";
+        System.out.printf("%nnetfence benchmark (%s cores, %s MB, kernel %s, %s)%n", machine.path("cores").asText(),
+                machine.path("memory_mb").asText(), machine.path("kernel").asText(), machine.path("jdk").asText());
+        System.out.printf(goal, "figure", "value", "goal");
+        row(f, "plain_events_per_s", "pipeline: plain consume-produce ev/s", "");
+        row(f, "netfence_events_per_s", "pipeline: netfence --dry-run ev/s", "");
+        row(f, "pipeline_ratio", "pipeline_ratio", ">= 0.8");
+        row(f, "exactly_once_events_per_s", "pipeline: netfence --exactly-once ev/s", "");
+        row(f, "floor_events_per_s", "enforce: xargs -P restore floor ev/s", "");
+        row(f, "netfence_enforce_events_per_s", "enforce: netfence from Kafka ev/s", "");
+        row(f, "enforce_ratio", "enforce_ratio", ">= 0.8");
+        row(f, "seed_speedup", "seed_speedup (10 endpoints)", ">= 5");
+        row(f, "latency_p50_ms", "latency p50 ms (100/s)", "");
+        row(f, "latency_p95_ms", "latency p95 ms", "");
+        row(f, "latency_p99_ms", "latency_p99_ms", "<= 50");
+        row(f, "latency_max_ms", "latency max ms", "");
+        row(f, "heap_mb", "heap_mb after GC (100k policies+events)", "");
+        row(f, "rss_mb", "rss_mb", "<= 512");
+    }
+
+    private static void row(JsonNode f, String key, String label, String goal) {
+        System.out.printf("%-38s %14s   %s%n", label, f.has(key) ? f.get(key).asText() : "-", goal);
+    }
+}

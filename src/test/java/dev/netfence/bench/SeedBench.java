@@ -1,0 +1,149 @@
+package dev.netfence.bench;
+
+import dev.netfence.enforce.DefaultEnforcer;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.EnforcementResult;
+import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.netns.ResolvConf;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.rules.RuleSet;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Section 3, against the seed's method. The same 10-endpoint policy and the same rules, applied
+ * to one sandbox single-threaded, event after event: (a) the seed's way, one
+ * {@code nsenter --net=NS iptables ...} process per rule in sequence as {@code SetupExternalFirewall}
+ * does (plus one flush per owned chain so a re-apply does not pile up duplicates), versus (b)
+ * netfence's {@link DefaultEnforcer}: pin, one atomic restore per family, read back and verify.
+ * Figure: seed_speedup = seed time per event / netfence time per event.
+ */
+final class SeedBench {
+    private final BenchArgs args;
+
+    SeedBench(BenchArgs args) {
+        this.args = args;
+    }
+
+    Map<String, Object> run() throws Exception {
+        Sandboxes.Sandbox box = Sandboxes.read(args.path("sandboxes")).all().get(0);
+        int events = args.integer("events", 10);
+        int reps = args.integer("reps", 3);
+        String json = BenchData.policy(EnforceBench.ENDPOINTS, 0);
+        NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+        PlannedRules plan = new RulePlanner().plan(policy, Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid()));
+        List<List<String>> seedCommands = seedCommands(box, plan);
+        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.defaults()
+                .withPinDirectory(args.path("out").resolve("pins").toAbsolutePath()),
+                new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+        for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {
+            for (String bin : List.of("iptables", "ip6tables")) {
+                exec(List.of("nsenter", "--net=" + box.netnsPath(), bin, "-N", chain), false);
+            }
+        }
+        List<Double> seedMs = new ArrayList<>();
+        List<Double> netfenceMs = new ArrayList<>();
+        for (int rep = 0; rep < reps; rep++) {
+            long t0 = System.nanoTime();
+            for (int e = 0; e < events; e++) {
+                for (List<String> argv : seedCommands) {
+                    exec(argv, true);
+                }
+            }
+            long t1 = System.nanoTime();
+            for (int e = 0; e < events; e++) {
+                EnforcementResult r = enforcer.enforce(new EnforcementRequest(box.containerId(), "podman", box.pid(),
+                        policy, Instant.now().plusSeconds(30)));
+                if (!EnforcementResult.APPLIED.equals(r.status())) {
+                    throw new IllegalStateException("netfence did not apply: " + r);
+                }
+            }
+            long t2 = System.nanoTime();
+            seedMs.add((t1 - t0) / 1e6 / events);
+            netfenceMs.add((t2 - t1) / 1e6 / events);
+            System.err.printf("seed rep %d: seed %.1f ms/event, netfence %.1f ms/event%n", rep + 1,
+                    seedMs.get(rep), netfenceMs.get(rep));
+        }
+        double a = Stats.median(seedMs);
+        double b = Stats.median(netfenceMs);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("seed_ms_per_event", Stats.round(a, 2));
+        r.put("netfence_ms_per_event", Stats.round(b, 2));
+        r.put("seed_speedup", Stats.round(a / b, 2));
+        r.put("seed_processes_per_event", seedCommands.size());
+        r.put("rules_per_event", plan.ruleCount());
+        r.put("repetitions", Map.of("seed_ms", seedMs, "netfence_ms", netfenceMs));
+        r.put("settings", Map.of("events_per_rep", events, "reps", reps, "endpoints", EnforceBench.ENDPOINTS));
+        return r;
+    }
+
+    /** Per family: flush both owned chains, then one {@code iptables -A} process per rule. */
+    static List<List<String>> seedCommands(Sandboxes.Sandbox box, PlannedRules plan) {
+        RestoreRenderer renderer = new RestoreRenderer();
+        List<List<String>> out = new ArrayList<>();
+        for (Family f : List.of(Family.IPV4, Family.IPV6)) {
+            String bin = f == Family.IPV4 ? "iptables" : "ip6tables";
+            RuleSet rules = plan.forFamily(f);
+            List<String> lines = new ArrayList<>(renderer.outLines(rules));
+            lines.addAll(renderer.inLines(rules));
+            for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {
+                out.add(List.of("nsenter", "--net=" + box.netnsPath(), bin, "-F", chain));
+            }
+            for (String line : lines) {
+                List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + box.netnsPath(), bin));
+                argv.addAll(tokens(line));
+                out.add(argv);
+            }
+        }
+        return out;
+    }
+
+    /** Splits an iptables-save line into argv, honouring double quotes. */
+    static List<String> tokens(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        boolean any = false;
+        for (char ch : line.toCharArray()) {
+            if (ch == '"') {
+                quoted = !quoted;
+                any = true;
+            } else if (ch == ' ' && !quoted) {
+                if (any) {
+                    out.add(cur.toString());
+                }
+                cur.setLength(0);
+                any = false;
+            } else {
+                cur.append(ch);
+                any = true;
+            }
+        }
+        if (any) {
+            out.add(cur.toString());
+        }
+        return out;
+    }
+
+    private static void exec(List<String> argv, boolean mustSucceed) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        int code = p.waitFor();
+        if (mustSucceed && code != 0) {
+            throw new IllegalStateException("seed command failed (exit " + code + "): " + argv);
+        }
+    }
+}
