@@ -120,10 +120,10 @@ if [[ $needs_sandboxes == 1 ]]; then
     ns="nfb-$id-$i" cid="nfb${id}c$i"
     ip netns add "$ns"; namespaces+=("$ns")
     ip -n "$ns" link set lo up
-    ip -n "$ns" link add eth0 type dummy
+    ip -n "$ns" link add eth0 type veth peer name eth1
     ip -n "$ns" addr add "198.18.$((i / 250)).$((1 + i % 250))/15" dev eth0
     ip -n "$ns" addr add "2001:db8:${id:0:4}::$((i + 1))/64" dev eth0 nodad
-    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set eth0 up; ip -n "$ns" link set eth1 up
     nsenter --net="/run/netns/$ns" sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     mkdir "$cgroup_dir/$cid"

@@ -35,6 +35,7 @@ final class ApplyPipeline {
     private final NamespaceFirewall firewall;
     private final EndpointResolver resolver;
     private final RulePlanner planner = new RulePlanner();
+    private final PlanCache cache = new PlanCache();
     private final RestoreRenderer renderer = new RestoreRenderer();
     private final SaveParser parser = new SaveParser();
     private final RuleVerifier verifier = new RuleVerifier();
@@ -69,7 +70,12 @@ final class ApplyPipeline {
     }
 
     PlannedRules plan(NetworkPolicy policy, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers) {
-        return planner.plan(policy, resolved, nameservers);
+        return cache.plan(policy, resolved, nameservers, () -> planner.plan(policy, resolved, nameservers));
+    }
+
+    /** The policy's digest, remembered for policies seen recently. */
+    String digest(NetworkPolicy policy) {
+        return cache.digest(policy);
     }
 
     PlannedRules quarantinePlan() {

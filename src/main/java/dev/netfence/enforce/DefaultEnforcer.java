@@ -13,7 +13,6 @@ import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyDigest;
 import dev.netfence.rules.PlannedRules;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
@@ -190,7 +189,7 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
-        return new EnforcementResult(EnforcementResult.APPLIED, PolicyDigest.of(policy), policy.mode().wire(),
+        return new EnforcementResult(EnforcementResult.APPLIED, pipeline.digest(policy), policy.mode().wire(),
                 applied.backend() == null ? null : applied.backend().wire(), wire(applied.plan().families()),
                 applied.plan().ruleCount(), strings(applied.resolved()),
                 policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of(),
@@ -199,7 +198,7 @@ public final class DefaultEnforcer implements Enforcer {
 
     private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q) {
         String status = e.code() == ErrorCode.CONTAINER_NOT_FOUND ? EnforcementResult.SKIPPED : EnforcementResult.FAILED;
-        return new EnforcementResult(status, policy == null ? null : PolicyDigest.of(policy),
+        return new EnforcementResult(status, policy == null ? null : pipeline.digest(policy),
                 policy == null ? null : policy.mode().wire(), q == null ? null : q.backend().wire(),
                 q == null ? List.of() : wire(q.plan().families()), q == null ? 0 : q.plan().ruleCount(), Map.of(),
                 List.of(), q != null, Math.max(1, attempts), EnforcementResult.ErrorInfo.of(e.code(), e.getMessage()));
