@@ -6,10 +6,11 @@
 #   scripts/bench.sh --tiny     seconds-scale smoke run (what BenchScriptIT runs)
 #   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory"
 #   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
-#          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS
-#          BENCH_MEMORY_TASKS BENCH_REPS  override single sizes
+#          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
+#          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS  override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
+#          BENCH_OUT                 output directory (default: target/bench)
 #
 # It creates only namespaces named nfb-<random>-<i> (addresses in 198.18.0.0/15 and 2001:db8::/32),
 # sleeping processes inside them and one cgroup tree; it removes all of them, and ends only the
@@ -25,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift ;;
     --skip-build) skip_build=1 ;;
     --only) only="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -33,16 +34,20 @@ done
 [[ "${BENCH_SKIP_BUILD:-0}" == 1 ]] && skip_build=1
 
 if [[ $mode == tiny ]]; then
-  events=${BENCH_EVENTS:-2000} enforce_events=${BENCH_ENFORCE_EVENTS:-40} sandboxes=${BENCH_SANDBOXES:-4}
-  lat_seconds=${BENCH_LATENCY_SECONDS:-3} lat_warmup=20 memory_tasks=${BENCH_MEMORY_TASKS:-2000}
-  seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100
+  events=${BENCH_EVENTS:-1000} enforce_events=${BENCH_ENFORCE_EVENTS:-16} sandboxes=${BENCH_SANDBOXES:-4}
+  lat_seconds=${BENCH_LATENCY_SECONDS:-2} lat_rate=${BENCH_LATENCY_RATE:-10} lat_warmup=4
+  memory_tasks=${BENCH_MEMORY_TASKS:-1000}
+  seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1
 else
   events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
-  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_warmup=200 memory_tasks=${BENCH_MEMORY_TASKS:-100000}
+  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=200
+  memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=10 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
+  # netfence's own runs (100,000 dry-run events, 3,000 real applications) are the slow part: once by default
+  netfence_reps=${BENCH_NETFENCE_REPS:-1}
 fi
 parallel=${BENCH_PARALLEL:-8}
-out="$root/target/bench"
+out="${BENCH_OUT:-$root/target/bench}"
 [[ $(id -u) == 0 ]] || { echo "bench.sh: must run as root (network namespaces, iptables)" >&2; exit 2; }
 for tool in ip nsenter iptables-restore ip6tables-restore iptables-save xargs java; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool is required" >&2; exit 2; }
@@ -137,7 +142,8 @@ fi
 # ---------- sections ----------
 if [[ " $only " == *" pipeline "* ]]; then
   echo "== 1. pipeline ceiling: $events events x $reps" >&2
-  driver pipeline "${common[@]}" --events "$events" --reps "$reps" --tasks "$tasks" --partitions 4
+  driver pipeline "${common[@]}" --events "$events" --reps "$reps" --netfence-reps "$netfence_reps" \
+    --tasks "$tasks" --partitions 4
 fi
 if [[ " $only " == *" enforce "* ]]; then
   echo "== 2. enforcement: $enforce_events events over $sandboxes namespaces, parallelism $parallel, x $reps" >&2
@@ -149,6 +155,7 @@ if [[ " $only " == *" enforce "* ]]; then
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }' >>"$out/floor-times.txt"
   done
   driver enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
+    --netfence-reps "$netfence_reps" \
     --concurrency "$parallel" --floor-times "$out/floor-times.txt"
 fi
 if [[ " $only " == *" seed "* ]]; then
@@ -156,8 +163,8 @@ if [[ " $only " == *" seed "* ]]; then
   driver seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps"
 fi
 if [[ " $only " == *" latency "* ]]; then
-  echo "== 4. latency: 100 events/s for $lat_seconds s" >&2
-  driver latency "${common[@]}" --sandboxes "$out/sandboxes.txt" --rate 100 --seconds "$lat_seconds" \
+  echo "== 4. latency: $lat_rate events/s for $lat_seconds s" >&2
+  driver latency "${common[@]}" --sandboxes "$out/sandboxes.txt" --rate "$lat_rate" --seconds "$lat_seconds" \
     --warmup "$lat_warmup" --concurrency "$parallel"
 fi
 if [[ " $only " == *" memory "* ]]; then
@@ -173,7 +180,7 @@ if [[ "$host_rules_before" != "$host_rules_after" ]]; then
   echo "bench.sh: WARNING: the host ruleset changed during the run (not by this script's commands, which only enter nfb-$id-*)" >&2
 fi
 driver report --mode "$mode" --reps "$reps" --events "$events" --enforce-events "$enforce_events" \
-  --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" \
-  --memory-tasks "$memory_tasks" --host-ruleset-unchanged "$host_unchanged" \
+  --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" --latency-rate "$lat_rate" \
+  --memory-tasks "$memory_tasks" --netfence-reps "$netfence_reps" --host-ruleset-unchanged "$host_unchanged" \
   --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}"
 echo "results: $out/results.json" >&2

@@ -88,7 +88,8 @@ final class EnforceBench {
         }
         List<Double> netfence = new ArrayList<>();
         Map<String, Integer> statuses = new TreeMap<>();
-        for (int rep = 0; rep < reps; rep++) {
+        int netfenceReps = Math.min(reps, args.integer("netfence-reps", reps));
+        for (int rep = 0; rep < netfenceReps; rep++) {
             String id = UUID.randomUUID().toString().substring(0, 8);
             BenchKafka.Span span = runOnce(kafka, boxes, id, n, concurrency, statuses);
             netfence.add(span.ratePerSecond());
@@ -103,7 +104,7 @@ final class EnforceBench {
         r.put("repetitions", Map.of("floor", floor, "netfence", netfence));
         r.put("outcome_statuses", statuses);
         r.put("settings", Map.of("events", n, "sandboxes", boxes.all().size(), "parallelism", concurrency,
-                "endpoints_per_policy", ENDPOINTS, "reps", reps));
+                "endpoints_per_policy", ENDPOINTS, "reps", reps, "netfence_reps", netfenceReps));
         return r;
     }
 
