@@ -58,14 +58,18 @@ if [[ $skip_build == 0 ]]; then
   echo "== building (mvn package, tests skipped)" >&2
   mvn -B -q -DskipTests package
 fi
-rm -rf "$out"; mkdir -p "$out"
+if [[ "$only" == "pipeline enforce seed latency memory" ]]; then rm -rf "$out"; fi
+mkdir -p "$out"; for s in $only; do rm -f "$out/$s.json"; done
 if [[ ! -f target/netfence.jar || ! -d target/test-classes/dev/netfence/bench ]]; then
   echo "bench.sh: target/netfence.jar or the driver classes are missing; run without --skip-build" >&2; exit 2
 fi
 mvn -B -q -o dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null 2>&1 \
   || mvn -B -q dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null
 cp="target/test-classes:target/classes:$(cat "$out/cp.txt")"
+failed_sections=()
 driver() { java -Xmx1g -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
+# a failing section is reported and the others still run; the report then exits non-zero
+section() { local name="$1"; shift; driver "$name" "$@" || { echo "bench.sh: section $name failed" >&2; failed_sections+=("$name"); }; }
 
 # ---------- cleanup: only what this run made ----------
 id="$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
@@ -142,7 +146,7 @@ fi
 # ---------- sections ----------
 if [[ " $only " == *" pipeline "* ]]; then
   echo "== 1. pipeline ceiling: $events events x $reps" >&2
-  driver pipeline "${common[@]}" --events "$events" --reps "$reps" --netfence-reps "$netfence_reps" \
+  section pipeline "${common[@]}" --events "$events" --reps "$reps" --netfence-reps "$netfence_reps" \
     --tasks "$tasks" --partitions 4
 fi
 if [[ " $only " == *" enforce "* ]]; then
@@ -154,22 +158,22 @@ if [[ " $only " == *" enforce "* ]]; then
     t1=$(date +%s%N)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }' >>"$out/floor-times.txt"
   done
-  driver enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
+  section enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
     --netfence-reps "$netfence_reps" \
     --concurrency "$parallel" --floor-times "$out/floor-times.txt"
 fi
 if [[ " $only " == *" seed "* ]]; then
   echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2
-  driver seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps"
+  section seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps"
 fi
 if [[ " $only " == *" latency "* ]]; then
   echo "== 4. latency: $lat_rate events/s for $lat_seconds s" >&2
-  driver latency "${common[@]}" --sandboxes "$out/sandboxes.txt" --rate "$lat_rate" --seconds "$lat_seconds" \
+  section latency "${common[@]}" --sandboxes "$out/sandboxes.txt" --rate "$lat_rate" --seconds "$lat_seconds" \
     --warmup "$lat_warmup" --concurrency "$parallel"
 fi
 if [[ " $only " == *" memory "* ]]; then
   echo "== 5. memory: $memory_tasks policies + $memory_tasks events" >&2
-  driver memory --bootstrap "$bootstrap" --java-opts "${BENCH_MEMORY_JAVA_OPTS:-${NETFENCE_BENCH_JAVA_OPTS:-}}" \
+  section memory --bootstrap "$bootstrap" --java-opts "${BENCH_MEMORY_JAVA_OPTS:-${NETFENCE_BENCH_JAVA_OPTS:-}}" \
     --tasks "$memory_tasks" --partitions 4
 fi
 
@@ -184,3 +188,4 @@ driver report --mode "$mode" --reps "$reps" --events "$events" --enforce-events 
   --memory-tasks "$memory_tasks" --netfence-reps "$netfence_reps" --host-ruleset-unchanged "$host_unchanged" \
   --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}"
 echo "results: $out/results.json" >&2
+if [[ ${#failed_sections[@]} -gt 0 ]]; then echo "bench.sh: failed sections: ${failed_sections[*]}" >&2; exit 1; fi

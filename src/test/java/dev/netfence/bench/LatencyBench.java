@@ -24,6 +24,7 @@ import org.apache.kafka.common.TopicPartition;
  * read minus the event's occurredAt (same host clock). Reports p50/p95/p99/max.
  */
 final class LatencyBench {
+    private static final Duration STALL = Duration.ofSeconds(60);
     private final BenchArgs args;
 
     LatencyBench(BenchArgs args) {
@@ -67,7 +68,17 @@ final class LatencyBench {
                 nf.checkAlive();
             }
             producer.flush();
-            reader.join(Duration.ofMinutes(2).toMillis());
+            // netfence may be behind (the offered rate can exceed what it sustains): wait while it makes progress
+            int last = -1;
+            long stalledSince = System.nanoTime();
+            while (reader.isAlive() && System.nanoTime() - stalledSince < STALL.toNanos()) {
+                reader.join(1000);
+                nf.checkAlive();
+                if (latencies.size() != last) {
+                    last = latencies.size();
+                    stalledSince = System.nanoTime();
+                }
+            }
             stop.set(true);
             reader.join();
         }
