@@ -68,6 +68,12 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--dry-run", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
             description = "render and report, touch no namespace")
     String dryRun;
+    @Option(names = "--cgroup-check", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            description = "refuse a pid whose /proc/PID/cgroup does not name the event's containerId (default: true)")
+    String cgroupCheck;
+    @Option(names = "--policy-wait", paramLabel = "DURATION",
+            description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
+    String policyWait;
     @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", description = "default: auto")
     String iptablesBackend;
     @Option(names = "--http-port", paramLabel = "PORT", description = "metrics and health (default: 9464)")
@@ -159,6 +165,8 @@ public final class RunCommand implements Callable<Integer> {
         put(f, "shutdown-timeout", shutdownTimeout);
         put(f, "config", config);
         put(f, "log-format", logFormat);
+        put(f, "cgroup-check", cgroupCheck);
+        put(f, "policy-wait", policyWait);
         return f;
     }
 

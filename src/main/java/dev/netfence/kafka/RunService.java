@@ -41,7 +41,8 @@ public final class RunService implements AutoCloseable {
         EnforcerConfig enforcerConfig = EnforcerConfig.defaults()
                 .withBackend(config.iptablesBackend())
                 .withOnFailure(config.onFailure())
-                .withDryRun(config.dryRun());
+                .withDryRun(config.dryRun())
+                .withCgroupCheck(config.cgroupCheck());
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
         PipelineSettings settings = PipelineSettings.defaults(config.bootstrapServers(), config.nodeId())
                 .withKafka(kafka)
@@ -49,7 +50,7 @@ public final class RunService implements AutoCloseable {
                 .withTopics(config.eventsTopic(), config.outcomesTopic())
                 .withExactlyOnce(config.exactlyOnce())
                 .withConcurrency(config.concurrency(), config.maxInFlight())
-                .withTimeouts(config.eventDeadline(), PolicyStore.DEFAULT_WAIT, config.shutdownTimeout())
+                .withTimeouts(config.eventDeadline(), config.policyWait(), config.shutdownTimeout())
                 .withInstance(config.nodeId() + "/" + ProcessHandle.current().pid(), version);
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
         pipeline.start();
