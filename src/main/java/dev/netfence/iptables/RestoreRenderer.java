@@ -1,0 +1,139 @@
+package dev.netfence.iptables;
+
+import dev.netfence.policy.Cidr;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
+import dev.netfence.rules.Rule;
+import dev.netfence.rules.RuleSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Writes a {@link RuleSet} as {@code iptables-restore --noflush} (or {@code ip6tables-restore})
+ * input for the filter table: declare and flush NETFENCE-OUT and NETFENCE-IN, append their rules,
+ * optionally insert the hook jumps at the top of OUTPUT / INPUT, COMMIT. One restore is one
+ * kernel transaction, so a rejected input changes nothing and re-applying replaces, never
+ * appends. Each rule is written in exactly the form {@code iptables-save} (1.8.9, nft and legacy)
+ * prints it back, and carries the comment {@code netfence:<first 12 hex of the plan digest>}, so
+ * a read-back can be compared line by line. Only returns text; every token comes from validated
+ * records (addresses, numbers, enum names), never from policy strings. Thread-safe.
+ */
+public final class RestoreRenderer {
+    public static final String OUT_CHAIN = "NETFENCE-OUT";
+    public static final String IN_CHAIN = "NETFENCE-IN";
+    public static final String OUTPUT_HOOK = "-A OUTPUT -j " + OUT_CHAIN;
+    public static final String INPUT_HOOK = "-A INPUT -j " + IN_CHAIN;
+
+    /**
+     * Restore input that rewrites both owned chains, inserting the hook rule(s) first in
+     * OUTPUT / INPUT when asked (callers ask when a read-back shows the hook missing).
+     */
+    public String render(RuleSet rules, boolean addOutputHook, boolean addInputHook) {
+        Objects.requireNonNull(rules, "rules");
+        StringBuilder sb = header(rules);
+        if (addOutputHook) {
+            sb.append("-I OUTPUT 1 -j ").append(OUT_CHAIN).append('\n');
+        }
+        if (addInputHook) {
+            sb.append("-I INPUT 1 -j ").append(IN_CHAIN).append('\n');
+        }
+        return sb.append("COMMIT\n").toString();
+    }
+
+    /**
+     * Restore input that rewrites both owned chains and repairs the hooks against
+     * {@code current}: nothing when the hook is there exactly once and first; otherwise every
+     * existing hook is deleted and one is inserted at position 1 (so a hook pushed down by
+     * another program's rule, or duplicated, is put back on top).
+     */
+    public String render(RuleSet rules, FilterState current) {
+        Objects.requireNonNull(rules, "rules");
+        Objects.requireNonNull(current, "current");
+        StringBuilder sb = header(rules);
+        repairHook(sb, "OUTPUT", OUT_CHAIN, current.outputHookCount(), current.outputHookFirst());
+        repairHook(sb, "INPUT", IN_CHAIN, current.inputHookCount(), current.inputHookFirst());
+        return sb.append("COMMIT\n").toString();
+    }
+
+    /** The NETFENCE-OUT rule lines exactly as {@code iptables-save} prints them. */
+    public List<String> outLines(RuleSet rules) {
+        return lines(rules, rules.output(), OUT_CHAIN);
+    }
+
+    /** The NETFENCE-IN rule lines exactly as {@code iptables-save} prints them. */
+    public List<String> inLines(RuleSet rules) {
+        return lines(rules, rules.input(), IN_CHAIN);
+    }
+
+    /** The comment every rule of {@code rules} carries: {@code netfence:} and 12 hex digits. */
+    public static String comment(RuleSet rules) {
+        return "netfence:" + rules.digest().substring("sha256:".length(), "sha256:".length() + 12);
+    }
+
+    private StringBuilder header(RuleSet rules) {
+        StringBuilder sb = new StringBuilder("*filter\n");
+        sb.append(':').append(OUT_CHAIN).append(" - [0:0]\n");
+        sb.append(':').append(IN_CHAIN).append(" - [0:0]\n");
+        sb.append("-F ").append(OUT_CHAIN).append('\n');
+        sb.append("-F ").append(IN_CHAIN).append('\n');
+        outLines(rules).forEach(l -> sb.append(l).append('\n'));
+        inLines(rules).forEach(l -> sb.append(l).append('\n'));
+        return sb;
+    }
+
+    private static void repairHook(StringBuilder sb, String builtin, String chain, int count, boolean first) {
+        if (count == 1 && first) {
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            sb.append("-D ").append(builtin).append(" -j ").append(chain).append('\n');
+        }
+        sb.append("-I ").append(builtin).append(" 1 -j ").append(chain).append('\n');
+    }
+
+    private List<String> lines(RuleSet set, List<Rule> rules, String chain) {
+        String comment = comment(set);
+        List<String> out = new ArrayList<>(rules.size());
+        for (Rule r : rules) {
+            out.add(line(set.family(), r, chain, comment));
+        }
+        return List.copyOf(out);
+    }
+
+    /** One rule in iptables-save's option order: -d, -i/-o, -p, matches, comment, target. */
+    private static String line(Family family, Rule r, String chain, String comment) {
+        StringBuilder sb = new StringBuilder("-A ").append(chain);
+        Cidr d = r.destination();
+        if (d != null && d.prefix() > 0) { // iptables-save omits a /0 destination
+            sb.append(" -d ").append(d.address()).append('/').append(d.prefix());
+        }
+        if (r.loopback()) {
+            sb.append(r.direction() == Direction.OUT ? " -o lo" : " -i lo");
+        }
+        switch (r.transport()) {
+            case TCP -> sb.append(" -p tcp");
+            case UDP -> sb.append(" -p udp");
+            case ICMPV6 -> sb.append(" -p ipv6-icmp");
+            case ANY -> { }
+        }
+        if (r.port() != null) {
+            String m = r.transport().name().toLowerCase(java.util.Locale.ROOT);
+            sb.append(" -m ").append(m).append(" --dport ").append(r.port().intValue());
+        }
+        if (r.icmpv6Type() != null) {
+            sb.append(" -m icmp6 --icmpv6-type ").append(r.icmpv6Type().intValue());
+        }
+        if (r.established()) {
+            sb.append(" -m conntrack --ctstate RELATED,ESTABLISHED");
+        }
+        sb.append(" -m comment --comment \"").append(comment).append('"');
+        switch (r.verdict()) {
+            case ACCEPT -> sb.append(" -j ACCEPT");
+            case DROP -> sb.append(" -j DROP");
+            case REJECT -> sb.append(" -j REJECT --reject-with ")
+                    .append(family == Family.IPV4 ? "icmp-port-unreachable" : "icmp6-port-unreachable");
+        }
+        return sb.toString();
+    }
+}

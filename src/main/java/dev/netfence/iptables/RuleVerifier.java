@@ -1,0 +1,83 @@
+package dev.netfence.iptables;
+
+import dev.netfence.rules.RuleSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Decides whether a read-back shows exactly the rules that were applied: both owned chains
+ * exist and hold precisely the rendered lines, in order, and OUTPUT / INPUT each jump to them
+ * once, as their first rule (a hook below another program's ACCEPT would let traffic bypass the
+ * policy, so "present somewhere" is not enough). The description of a mismatch names the chain,
+ * the position and both lines, for the VERIFY_FAILED message. Thread-safe.
+ */
+public final class RuleVerifier {
+    private final RestoreRenderer renderer;
+
+    public RuleVerifier() {
+        this(new RestoreRenderer());
+    }
+
+    public RuleVerifier(RestoreRenderer renderer) {
+        this.renderer = Objects.requireNonNull(renderer, "renderer");
+    }
+
+    /** Empty when {@code actual} is exactly {@code expected}; otherwise what differs first. */
+    public Optional<String> mismatch(RuleSet expected, FilterState actual) {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(actual, "actual");
+        String family = expected.family().wire() + ": ";
+        if (!actual.outChainExists()) {
+            return Optional.of(family + "chain " + RestoreRenderer.OUT_CHAIN + " is missing");
+        }
+        if (!actual.inChainExists()) {
+            return Optional.of(family + "chain " + RestoreRenderer.IN_CHAIN + " is missing");
+        }
+        Optional<String> diff = diff(RestoreRenderer.OUT_CHAIN, renderer.outLines(expected), actual.outRules());
+        if (diff.isEmpty()) {
+            diff = diff(RestoreRenderer.IN_CHAIN, renderer.inLines(expected), actual.inRules());
+        }
+        if (diff.isEmpty()) {
+            diff = hook("OUTPUT", actual.outputHookCount(), actual.outputHookFirst(), actual.outputRules());
+        }
+        if (diff.isEmpty()) {
+            diff = hook("INPUT", actual.inputHookCount(), actual.inputHookFirst(), actual.inputRules());
+        }
+        return diff.map(d -> family + d);
+    }
+
+    private static Optional<String> diff(String chain, List<String> expected, List<String> actual) {
+        int n = Math.max(expected.size(), actual.size());
+        for (int i = 0; i < n; i++) {
+            String e = i < expected.size() ? expected.get(i) : null;
+            String a = i < actual.size() ? actual.get(i) : null;
+            if (e == null) {
+                return Optional.of(chain + " has " + actual.size() + " rules, expected " + expected.size()
+                        + "; unexpected rule " + (i + 1) + ": " + a);
+            }
+            if (a == null) {
+                return Optional.of(chain + " has " + actual.size() + " rules, expected " + expected.size()
+                        + "; missing rule " + (i + 1) + ": " + e);
+            }
+            if (!e.equals(a)) {
+                return Optional.of(chain + " rule " + (i + 1) + " differs: expected [" + e + "] but found [" + a + "]");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> hook(String builtin, int count, boolean first, List<String> rules) {
+        if (count == 0) {
+            return Optional.of(builtin + " has no jump to netfence's chain");
+        }
+        if (count > 1) {
+            return Optional.of(builtin + " jumps to netfence's chain " + count + " times");
+        }
+        if (!first) {
+            return Optional.of(builtin + " jump to netfence's chain is not the first rule (first is ["
+                    + rules.get(0) + "])");
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,142 @@
+package dev.netfence.policy;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.netfence.json.SchemaValidator;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Turns a policy v1 document into a validated {@link NetworkPolicy}, or a
+ * {@link PolicyValidationException} listing every problem. First the JSON Schema
+ * ({@code schemas/policy.v1.json}) checks the shape; then each endpoint and subnet is parsed
+ * strictly ({@link PolicyValues}); then presets are expanded and omitted flags are derived as the
+ * seed's {@code NetworkPolicyFromSandbox} does (mode none by default, empty blockedSubnets means
+ * the default list, dns and outbound on only when mode is not none and endpoints are listed,
+ * inbound off). Explicit flags override the derivation, except that mode none cannot be given
+ * a flag that opens the network. Thread-safe; build once and share.
+ */
+public final class PolicyParser {
+    /** Most characters of a document accepted; larger ones are refused before parsing. */
+    public static final int MAX_DOCUMENT_BYTES = 1 << 20;
+
+    private static final String HOST_MODE = "mode: host network mode is not allowed for security reasons";
+    private static final ObjectMapper MAPPER =
+            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private final SchemaValidator schema;
+
+    public PolicyParser() {
+        this(new SchemaValidator("policy.v1.json"));
+    }
+
+    PolicyParser(SchemaValidator schema) {
+        this.schema = Objects.requireNonNull(schema, "schema");
+    }
+
+    /** Parses UTF-8 JSON bytes; malformed JSON is a validation failure too. */
+    public NetworkPolicy parse(byte[] json) {
+        Objects.requireNonNull(json, "json");
+        if (json.length > MAX_DOCUMENT_BYTES) {
+            throw new PolicyValidationException(List.of(
+                    "policy document is " + json.length + " bytes (at most " + MAX_DOCUMENT_BYTES + ")"));
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new PolicyValidationException(List.of("policy is not valid JSON: " + e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw new PolicyValidationException(List.of("policy cannot be read: " + e.getMessage()));
+        }
+        if (node == null || node.isMissingNode()) {
+            throw new PolicyValidationException(List.of("policy document is empty"));
+        }
+        return parse(node);
+    }
+
+    /** Validates and converts an already parsed document. */
+    public NetworkPolicy parse(JsonNode document) {
+        Objects.requireNonNull(document, "document");
+        List<String> reasons = schemaReasons(document);
+        if (!reasons.isEmpty()) {
+            throw new PolicyValidationException(reasons);
+        }
+        List<Endpoint> endpoints = new ArrayList<>();
+        List<Cidr> subnets = new ArrayList<>();
+        JsonNode eps = document.path("allowedEndpoints");
+        for (int i = 0; i < eps.size(); i++) {
+            PolicyValues.Parsed<Endpoint> p = PolicyValues.endpoint(eps.get(i).asText());
+            if (p.ok()) {
+                endpoints.add(p.value());
+            } else {
+                reasons.add("allowedEndpoints[" + i + "]: " + p.error());
+            }
+        }
+        JsonNode nets = document.path("blockedSubnets");
+        for (int i = 0; i < nets.size(); i++) {
+            PolicyValues.Parsed<Cidr> p = PolicyValues.cidr(nets.get(i).asText());
+            if (p.ok()) {
+                subnets.add(p.value());
+            } else {
+                reasons.add("blockedSubnets[" + i + "]: " + p.error());
+            }
+        }
+        String preset = document.path("preset").asText(null);
+        NetworkMode mode = NetworkMode.valueOf(document.path("mode").asText("none").toUpperCase(java.util.Locale.ROOT));
+        if (preset == null && mode == NetworkMode.NONE) {
+            for (String flag : List.of("dns", "outbound", "inbound")) {
+                if (document.path(flag).asBoolean(false)) {
+                    reasons.add(flag + ": true is not allowed with mode \"none\" (mode none permits no network"
+                            + " but loopback; use mode bridge or container)");
+                }
+            }
+        }
+        if (!reasons.isEmpty()) {
+            throw new PolicyValidationException(reasons);
+        }
+        if ("default".equals(preset)) {
+            return Presets.defaultPolicy();
+        }
+        if ("hipaa".equals(preset)) {
+            return Presets.hipaa(endpoints);
+        }
+        return fromSandbox(mode, endpoints, subnets, document);
+    }
+
+    /** The seed's {@code NetworkPolicyFromSandbox}, with explicit flags taking precedence. */
+    private static NetworkPolicy fromSandbox(
+            NetworkMode mode, List<Endpoint> endpoints, List<Cidr> subnets, JsonNode document) {
+        List<Cidr> blocked = subnets.isEmpty() ? Presets.defaultBlockedSubnets() : subnets;
+        boolean derived = mode != NetworkMode.NONE && !endpoints.isEmpty();
+        boolean dns = flag(document, "dns", derived);
+        boolean outbound = flag(document, "outbound", derived);
+        boolean inbound = flag(document, "inbound", false);
+        return new NetworkPolicy(mode, endpoints, blocked, dns, outbound, inbound);
+    }
+
+    private static boolean flag(JsonNode document, String name, boolean derived) {
+        JsonNode v = document.get(name);
+        return v == null || v.isNull() ? derived : v.asBoolean();
+    }
+
+    /** Schema violations with the JSON path's "$." dropped, host mode explained. */
+    private List<String> schemaReasons(JsonNode document) {
+        List<String> reasons = new ArrayList<>();
+        boolean hostMode = document.isObject() && "host".equals(document.path("mode").asText(null));
+        if (hostMode) {
+            reasons.add(HOST_MODE);
+        }
+        for (String message : schema.validate(document)) {
+            if (hostMode && message.startsWith("$.mode:")) {
+                continue;
+            }
+            reasons.add(message.startsWith("$.") ? message.substring(2) : message);
+        }
+        return reasons;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.netfence.rules;
+
+import dev.netfence.policy.Family;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What one policy (or the quarantine) plans for a namespace: one {@link RuleSet} per family,
+ * always both IPv4 and IPv6 so neither family is left open, and the digest of the whole plan.
+ *
+ * @param digest {@code sha256:<hex>} over the canonical form of every rule of every family
+ */
+public record PlannedRules(Map<Family, RuleSet> byFamily, String digest) {
+    public PlannedRules {
+        Objects.requireNonNull(digest, "digest");
+        EnumMap<Family, RuleSet> copy = new EnumMap<>(Family.class);
+        copy.putAll(byFamily);
+        byFamily = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** Total number of rules over all families (hook rules not counted). */
+    public int ruleCount() {
+        return byFamily.values().stream().mapToInt(RuleSet::size).sum();
+    }
+
+    /** The families this plan covers, IPv4 first. */
+    public List<Family> families() {
+        return List.copyOf(new ArrayList<>(byFamily.keySet()));
+    }
+
+    /** The rule set of one family; throws when the plan has none for it. */
+    public RuleSet forFamily(Family family) {
+        RuleSet set = byFamily.get(family);
+        if (set == null) {
+            throw new IllegalArgumentException("no rules planned for " + family);
+        }
+        return set;
+    }
+}
