@@ -89,9 +89,11 @@ public final class OpsOptions {
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, millis());
-        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(millis(), 1000));
-        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(millis(), 1000 * 30));
+        int request = Math.min(millis(), 1000 * 30);
+        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, request);
         config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // the producer requires delivery.timeout.ms >= linger.ms + request.timeout.ms
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(millis(), request + 5));
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         config.putAll(clientProperties);
@@ -147,6 +149,13 @@ public final class OpsOptions {
                     + message + ")";
         } else if (cause instanceof org.apache.kafka.common.KafkaException) {
             message = "Kafka at " + bootstrapServers + ": " + message;
+            Throwable root = cause;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            if (root != cause && root.getMessage() != null) {
+                message += ": " + root.getMessage();
+            }
         }
         return message.replaceAll("\\s*\\R\\s*", " ");
     }
