@@ -13,8 +13,16 @@ public sealed interface DecodeResult {
     /** A valid container event. */
     record Decoded(ContainerEvent event) implements DecodeResult {}
 
-    /** Not an event at all; goes to the DLQ with {@link ErrorCode#MALFORMED_EVENT}. */
-    record Malformed(String message) implements DecodeResult {
+    /**
+     * Not an event at all; goes to the DLQ with {@link ErrorCode#MALFORMED_EVENT}. {@code causeClass}
+     * names the exception behind it (a JSON parse error, a charset error) for the DLQ's
+     * {@code netfence.error.class} header, or this record's class when there was none.
+     */
+    record Malformed(String message, String causeClass) implements DecodeResult {
+        public Malformed(String message) {
+            this(message, Malformed.class.getName());
+        }
+
         public ErrorCode code() {
             return ErrorCode.MALFORMED_EVENT;
         }

@@ -2,10 +2,7 @@ package dev.netfence.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
+import dev.netfence.json.SchemaValidator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -17,18 +14,19 @@ import java.util.Optional;
 
 /**
  * One JSON Schema from the classpath ({@code schemas/*.json}, packaged from the repository's
- * {@code schemas/} directory): validates documents against it and exposes the declared JSON type
+ * {@code schemas/} directory): validates documents against it (through {@link SchemaValidator})
+ * and exposes the declared JSON type
  * of each top-level property, so the decoder can tell "wrong type" (malformed) from "breaks a
  * rule" (invalid) without a second copy of the field list. Thread-safe once built.
  */
 public final class DocumentSchema {
     private final String resource;
-    private final JsonSchema schema;
+    private final SchemaValidator validator;
     private final Map<String, String> propertyTypes;
 
-    private DocumentSchema(String resource, JsonNode schemaNode) {
+    private DocumentSchema(String name, String resource, JsonNode schemaNode) {
         this.resource = resource;
-        this.schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schemaNode);
+        this.validator = new SchemaValidator(name);
         Map<String, String> types = new LinkedHashMap<>();
         Iterator<Map.Entry<String, JsonNode>> it = schemaNode.path("properties").fields();
         while (it.hasNext()) {
@@ -48,7 +46,7 @@ public final class DocumentSchema {
             if (in == null) {
                 throw new IllegalStateException("schema not on the classpath: " + resource);
             }
-            return new DocumentSchema(resource, new ObjectMapper().readTree(in));
+            return new DocumentSchema(name, resource, new ObjectMapper().readTree(in));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read schema " + resource, e);
         }
@@ -56,7 +54,7 @@ public final class DocumentSchema {
 
     /** Every violation of the schema, as readable one-line reasons; empty when valid. */
     public List<String> validate(JsonNode document) {
-        return schema.validate(document).stream().map(ValidationMessage::getMessage).sorted().toList();
+        return validator.validate(document);
     }
 
     /**

@@ -63,13 +63,13 @@ public final class EventDecoder {
                     .decode(ByteBuffer.wrap(value))
                     .toString();
         } catch (CharacterCodingException e) {
-            return new DecodeResult.Malformed("value is not valid UTF-8: " + e);
+            return new DecodeResult.Malformed("value is not valid UTF-8: " + e, e.getClass().getName());
         }
         JsonNode node;
         try {
             node = mapper.readTree(text);
         } catch (Exception e) {
-            return new DecodeResult.Malformed("value is not JSON: " + firstLine(e.getMessage()));
+            return new DecodeResult.Malformed("value is not JSON: " + firstLine(e.getMessage()), e.getClass().getName());
         }
         if (node == null || !node.isObject()) {
             return new DecodeResult.Malformed("value is not a JSON object");

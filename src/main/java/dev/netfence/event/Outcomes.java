@@ -11,7 +11,7 @@ import java.util.Objects;
 
 /**
  * Builds {@link Outcome} documents: from an event and what the enforcer did, or from an event
- * that never reached the enforcer (invalid event, missing or invalid policy). Stamps the finish
+ * that never reached the enforcer (a schema-invalid event whose containerId is known). Stamps the finish
  * time from the injected clock, the latency since the event occurred, which instance produced
  * it, and whether the event was a replay. Thread-safe.
  */
@@ -35,29 +35,6 @@ public final class Outcomes {
                 event.nodeId(), result.status(), result.policyDigest(), result.mode(), result.backend(),
                 result.families(), result.ruleCount(), result.resolved(), result.nameservers(),
                 result.quarantined(), result.attempts(), result.error(), event.occurredAt(), finished,
-                latency(event.occurredAt(), finished), replay, enforcer);
-    }
-
-    /**
-     * A failed outcome for an event whose policy was missing or invalid. {@code quarantine} is
-     * the result of applying the quarantine policy (null when {@code --on-failure leave}); its
-     * rule details are reported and {@code quarantined} is true only when it applied.
-     */
-    public Outcome policyFailure(ContainerEvent event, ErrorCode code, String message,
-                                 EnforcementResult quarantine, boolean replay) {
-        Instant finished = clock.instant();
-        boolean quarantined = quarantine != null && EnforcementResult.APPLIED.equals(quarantine.status());
-        String text = message;
-        if (quarantine != null && !quarantined && quarantine.error() != null) {
-            text = message + " (quarantine not applied: " + quarantine.error().code() + ": "
-                    + quarantine.error().message() + ")";
-        }
-        EnforcementResult q = quarantine;
-        return new Outcome(Outcome.SCHEMA_VERSION, event.eventId(), event.taskId(), event.containerId(),
-                event.nodeId(), EnforcementResult.FAILED, null, null,
-                q == null ? null : q.backend(), q == null ? List.of() : q.families(),
-                q == null ? 0 : q.ruleCount(), null, null, quarantined, q == null ? 0 : q.attempts(),
-                ErrorInfo.of(code, text), event.occurredAt(), finished,
                 latency(event.occurredAt(), finished), replay, enforcer);
     }
 

@@ -3,6 +3,7 @@ package dev.netfence.json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.PathType;
 import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
@@ -17,7 +18,7 @@ import java.util.Objects;
  * classpath at {@code /schemas/<name>} (the repository's {@code schemas/} directory, packaged by
  * the pom). The schema files are the single source of truth for document shape, so code never
  * re-implements them. Errors come back as readable strings that start with the JSON path of the
- * offending field. Instances are immutable and thread-safe; build one per schema and reuse it.
+ * offending field in JSONPath form ({@code $.allowedEndpoints[2]: ...}). Instances are immutable and thread-safe; build one per schema and reuse it.
  */
 public final class SchemaValidator {
     private final String name;
@@ -32,7 +33,7 @@ public final class SchemaValidator {
         this.name = Objects.requireNonNull(name, "name");
         String path = "/schemas/" + name;
         JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().build();
+        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.LEGACY).build();
         try (InputStream in = SchemaValidator.class.getResourceAsStream(path)) {
             if (in == null) {
                 throw new IllegalArgumentException("schema not found on the classpath: " + path);

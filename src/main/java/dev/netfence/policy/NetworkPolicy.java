@@ -19,5 +19,16 @@ public record NetworkPolicy(
         Objects.requireNonNull(mode, "mode");
         allowedEndpoints = List.copyOf(allowedEndpoints);
         blockedSubnets = List.copyOf(blockedSubnets);
+        if (allowedEndpoints.size() > MAX_ENTRIES) {
+            throw new IllegalArgumentException(
+                    "at most " + MAX_ENTRIES + " allowedEndpoints, was: " + allowedEndpoints.size());
+        }
+        if (blockedSubnets.size() > MAX_ENTRIES) {
+            throw new IllegalArgumentException(
+                    "at most " + MAX_ENTRIES + " blockedSubnets, was: " + blockedSubnets.size());
+        }
     }
+
+    /** Most allowed endpoints, and most blocked subnets, one policy may list. */
+    public static final int MAX_ENTRIES = 512;
 }

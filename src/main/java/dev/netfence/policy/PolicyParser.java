@@ -28,6 +28,9 @@ public final class PolicyParser {
     private static final ObjectMapper MAPPER =
             new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    private static final java.util.regex.Pattern PRESET_FIELD =
+            java.util.regex.Pattern.compile("\\$: property '([A-Za-z]+)' name is not valid: .*");
+
     private final SchemaValidator schema;
 
     public PolicyParser() {
@@ -135,7 +138,18 @@ public final class PolicyParser {
             if (hostMode && message.startsWith("$.mode:")) {
                 continue;
             }
-            reasons.add(message.startsWith("$.") ? message.substring(2) : message);
+            java.util.regex.Matcher m = PRESET_FIELD.matcher(message);
+            if (m.matches() && document.has("preset")) {
+                String preset = document.path("preset").asText();
+                reasons.add(m.group(1) + ": not allowed with preset \"" + preset + "\" (it takes "
+                        + ("hipaa".equals(preset) ? "only allowedEndpoints" : "no other fields") + ")");
+            } else if (message.startsWith("$.")) {
+                reasons.add(message.substring(2));
+            } else if (message.startsWith("$: ")) {
+                reasons.add("policy: " + message.substring(3));
+            } else {
+                reasons.add(message);
+            }
         }
         return reasons;
     }

@@ -20,11 +20,11 @@ public final class PolicyValues {
 
     /** The result of parsing one value: the record, or the reason (without the field prefix). */
     public record Parsed<T>(T value, String error) {
-        static <T> Parsed<T> ok(T value) {
+        static <T> Parsed<T> success(T value) {
             return new Parsed<>(value, null);
         }
 
-        static <T> Parsed<T> fail(String error) {
+        static <T> Parsed<T> failure(String error) {
             return new Parsed<>(null, error);
         }
 
@@ -40,10 +40,10 @@ public final class PolicyValues {
     public static Parsed<Endpoint> endpoint(String raw) {
         String q = quote(raw);
         if (raw.isEmpty()) {
-            return Parsed.fail("empty endpoint (expected host:port)");
+            return Parsed.failure("empty endpoint (expected host:port)");
         }
         if (raw.length() > MAX_ENDPOINT_LENGTH) {
-            return Parsed.fail("endpoint " + q + " is too long (" + raw.length() + " characters)");
+            return Parsed.failure("endpoint " + q + " is too long (" + raw.length() + " characters)");
         }
         String s = raw;
         Protocol protocol = Protocol.TCP;
@@ -55,7 +55,7 @@ public final class PolicyValues {
             } else if (proto.equals("udp")) {
                 protocol = Protocol.UDP;
             } else {
-                return Parsed.fail("invalid protocol " + quote(proto) + " in " + q + " (expected tcp or udp)");
+                return Parsed.failure("invalid protocol " + quote(proto) + " in " + q + " (expected tcp or udp)");
             }
             s = s.substring(0, slash);
         }
@@ -65,83 +65,88 @@ public final class PolicyValues {
         if (bracketed) {
             int close = s.indexOf(']');
             if (close < 0 || close + 1 >= s.length() || s.charAt(close + 1) != ':') {
-                return Parsed.fail("invalid endpoint " + q + " (expected [ipv6]:port)");
+                return Parsed.failure("invalid endpoint " + q + " (expected [ipv6]:port)");
             }
             host = s.substring(1, close);
             port = s.substring(close + 2);
         } else {
             int colon = s.lastIndexOf(':');
             if (colon < 0) {
-                return Parsed.fail("invalid endpoint " + q + " (expected host:port)");
+                return Parsed.failure("invalid endpoint " + q + " (expected host:port)");
             }
             host = s.substring(0, colon);
             port = s.substring(colon + 1);
             if (host.indexOf(':') >= 0) {
                 if (IpAddresses.parseIpv6(host) != null) {
-                    return Parsed.fail("IPv6 endpoint " + q + " must be bracketed, e.g. \"[" + host + "]:" + port + "\"");
+                    return Parsed.failure("IPv6 endpoint " + q + " must be written as [address]:port, e.g. "
+                            + quote("[" + host + "]:" + port));
                 }
-                return Parsed.fail("invalid endpoint " + q + " (expected host:port)");
+                if (IpAddresses.parseIpv6(s) != null) {
+                    return Parsed.failure("IPv6 endpoint " + q + " must be written as [address]:port, e.g. "
+                            + quote("[" + s + "]:443"));
+                }
+                return Parsed.failure("invalid endpoint " + q + " (expected host:port)");
             }
         }
         if (!DIGITS.matcher(port).matches() || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
-            return Parsed.fail("invalid port " + quote(port) + " in " + q + " (expected 1-65535)");
+            return Parsed.failure("invalid port " + quote(port) + " in " + q + " (expected 1-65535)");
         }
         int portNumber = Integer.parseInt(port);
         if (bracketed) {
             byte[] v6 = IpAddresses.parseIpv6(host);
             if (v6 == null) {
-                return Parsed.fail("invalid IPv6 address " + quote(host) + " in " + q);
+                return Parsed.failure("invalid IPv6 address " + quote(host) + " in " + q);
             }
             if (IpAddresses.isIpv4Mapped(v6)) {
-                return Parsed.fail("IPv4-mapped address " + quote(host) + " in " + q + " (write the IPv4 address instead)");
+                return Parsed.failure("IPv4-mapped address " + quote(host) + " in " + q + " (write the IPv4 address instead)");
             }
-            return Parsed.ok(new Endpoint(IpAddresses.format(v6), Family.IPV6, portNumber, protocol));
+            return Parsed.success(new Endpoint(IpAddresses.format(v6), Family.IPV6, portNumber, protocol));
         }
         if (host.isEmpty()) {
-            return Parsed.fail("missing host in " + q + " (expected host:port)");
+            return Parsed.failure("missing host in " + q + " (expected host:port)");
         }
         if (looksNumeric(host)) {
             byte[] v4 = IpAddresses.parseIpv4(host);
             if (v4 == null) {
-                return Parsed.fail("invalid IPv4 address " + quote(host) + " in " + q);
+                return Parsed.failure("invalid IPv4 address " + quote(host) + " in " + q);
             }
-            return Parsed.ok(new Endpoint(IpAddresses.format(v4), Family.IPV4, portNumber, protocol));
+            return Parsed.success(new Endpoint(IpAddresses.format(v4), Family.IPV4, portNumber, protocol));
         }
         String hostname = host.toLowerCase(Locale.ROOT);
         String why = hostnameProblem(hostname);
         if (why != null) {
-            return Parsed.fail("invalid hostname " + quote(host) + " in " + q + " (" + why + ")");
+            return Parsed.failure("invalid hostname " + quote(host) + " in " + q + " (" + why + ")");
         }
-        return Parsed.ok(new Endpoint(hostname, null, portNumber, protocol));
+        return Parsed.success(new Endpoint(hostname, null, portNumber, protocol));
     }
 
     /** Parses {@code address/prefix} (IPv4 or IPv6); host bits must be zero. */
     public static Parsed<Cidr> cidr(String raw) {
         String q = quote(raw);
         if (raw.length() > 64) {
-            return Parsed.fail("CIDR " + q + " is too long (" + raw.length() + " characters)");
+            return Parsed.failure("CIDR " + q + " is too long (" + raw.length() + " characters)");
         }
         int slash = raw.indexOf('/');
         if (slash < 0) {
-            return Parsed.fail("invalid CIDR " + q + " (expected address/prefix, e.g. \"10.0.0.0/8\")");
+            return Parsed.failure("invalid CIDR " + q + " (expected address/prefix, e.g. \"10.0.0.0/8\")");
         }
         String addr = raw.substring(0, slash);
         String prefixText = raw.substring(slash + 1);
         byte[] bytes = addr.indexOf(':') >= 0 ? IpAddresses.parseIpv6(addr) : IpAddresses.parseIpv4(addr);
         if (bytes == null) {
-            return Parsed.fail("invalid address " + quote(addr) + " in " + q + " (expected an IPv4 or IPv6 network address)");
+            return Parsed.failure("invalid address " + quote(addr) + " in " + q + " (expected an IPv4 or IPv6 network address)");
         }
         int max = bytes.length * 8;
         if (!prefixText.matches("0|[1-9][0-9]{0,2}") || Integer.parseInt(prefixText) > max) {
-            return Parsed.fail("invalid prefix " + quote(prefixText) + " in " + q + " (expected 0-" + max + ")");
+            return Parsed.failure("invalid prefix " + quote(prefixText) + " in " + q + " (expected 0-" + max + ")");
         }
         int prefix = Integer.parseInt(prefixText);
         byte[] network = mask(bytes, prefix);
         if (!java.util.Arrays.equals(network, bytes)) {
             String suggestion = IpAddresses.format(network) + "/" + prefix;
-            return Parsed.fail("host bits set in " + q + " (did you mean \"" + suggestion + "\"?)");
+            return Parsed.failure("host bits set in " + q + " (did you mean \"" + suggestion + "\"?)");
         }
-        return Parsed.ok(new Cidr(IpAddresses.format(bytes), prefix, IpAddresses.familyOf(bytes)));
+        return Parsed.success(new Cidr(IpAddresses.format(bytes), prefix, IpAddresses.familyOf(bytes)));
     }
 
     /** {@code bytes} with every bit after the first {@code prefix} cleared. */

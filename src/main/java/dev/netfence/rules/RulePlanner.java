@@ -82,7 +82,8 @@ public final class RulePlanner {
             }
             for (Cidr subnet : policy.blockedSubnets()) {
                 if (subnet.family() == family) {
-                    out.add(Rule.rejectOut(subnet));
+                    // a /0 "subnet" is everything: the same rule as the catch-all, so it dedupes
+                    out.add(subnet.prefix() == 0 ? Rule.catchAll(Direction.OUT, Verdict.REJECT) : Rule.rejectOut(subnet));
                 }
             }
             if (!policy.outbound()) {

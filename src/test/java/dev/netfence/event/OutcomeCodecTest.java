@@ -60,26 +60,15 @@ class OutcomeCodecTest {
     }
 
     @Test
-    void aPolicyFailureWithQuarantineIsFailedQuarantinedAndSchemaValid() throws Exception {
-        EnforcementResult q = new EnforcementResult("applied", "sha256:" + "b".repeat(64), "none", "iptables-nft",
-                List.of("ipv4", "ipv6"), 4, null, null, false, 1, null);
-        Outcome o = outcomes.policyFailure(event, ErrorCode.POLICY_NOT_FOUND, "no policy", q, false);
-        assertThat(o.status()).isEqualTo("failed");
+    void aFailedResultBecomesAFailedOutcomeWithoutAnExtraErrorCodeField() throws Exception {
+        EnforcementResult failed = new EnforcementResult("failed", null, null, "iptables-nft", List.of("ipv4", "ipv6"),
+                4, null, null, true, 1, EnforcementResult.ErrorInfo.of(ErrorCode.POLICY_NOT_FOUND, "no policy"));
+        Outcome o = outcomes.of(event, failed, false);
         assertThat(o.quarantined()).isTrue();
         assertThat(o.errorCode()).isEqualTo("POLICY_NOT_FOUND");
         JsonNode node = new ObjectMapper().readTree(codec.encode(o));
         assertThat(schema.validate(node)).isEmpty();
         assertThat(node.has("errorCode")).isFalse();
-    }
-
-    @Test
-    void aPolicyFailureWhoseQuarantineFailedSaysSo() {
-        EnforcementResult q = new EnforcementResult("failed", null, null, null, null, 0, null, null, false, 3,
-                EnforcementResult.ErrorInfo.of(ErrorCode.LOCK_CONTENDED, "xtables lock"));
-        Outcome o = outcomes.policyFailure(event, ErrorCode.INVALID_POLICY, "mode host is refused", q, false);
-        assertThat(o.quarantined()).isFalse();
-        assertThat(o.error().message()).isEqualTo(
-                "mode host is refused (quarantine not applied: LOCK_CONTENDED: xtables lock)");
     }
 
     @Test

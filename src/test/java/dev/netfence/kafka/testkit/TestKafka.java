@@ -101,6 +101,17 @@ public final class TestKafka {
         }
     }
 
+    /** Creates a topic that accepts records up to 4 MiB (to test the 1 MiB event limit). */
+    public static void createLargeRecordTopic(String name, int partitions) {
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1)
+                    .configs(Map.of("max.message.bytes", Integer.toString(4 * 1024 * 1024)))))
+                    .all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create topic " + name, e);
+        }
+    }
+
     /** Creates a compacted topic, as {@code sandbox.policies} is. */
     public static void createCompactedTopic(String name, int partitions) {
         try (Admin admin = admin()) {

@@ -1,0 +1,124 @@
+package dev.netfence.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.netfence.enforce.DefaultEnforcer;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.EnforcementResult;
+import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.enforce.OnFailure;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code netfence apply --policy FILE --pid PID [--container-id ID]}: applies a policy once to
+ * the namespace of a running process, through the same {@link DefaultEnforcer} the service
+ * uses, and prints the outcome JSON (the Outcome v1 fields that exist without an event). Exit 0
+ * when applied, 3 when failed or skipped, 1 for an invalid policy. Without {@code --container-id}
+ * there is nothing to check the pid's cgroup against, so that check is off.
+ */
+@Command(name = "apply", mixinStandardHelpOptions = true, description = "Applies a policy to a process's network namespace.")
+public final class ApplyCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--policy", paramLabel = "FILE", required = true, description = "policy v1 JSON file")
+    Path policyFile;
+
+    @Option(names = "--pid", paramLabel = "PID", required = true, description = "a process in the target namespace")
+    int pid;
+
+    @Option(names = "--container-id", paramLabel = "ID", description = "checked against the pid's cgroup")
+    String containerId;
+
+    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", defaultValue = "auto",
+            converter = BackendChoiceConverter.class, description = "default: ${DEFAULT-VALUE}")
+    BackendChoice backend;
+
+    @Option(names = "--on-failure", paramLabel = "quarantine|leave", defaultValue = "quarantine",
+            converter = OnFailureConverter.class, description = "default: ${DEFAULT-VALUE}")
+    OnFailure onFailure;
+
+    @Option(names = "--deadline-seconds", paramLabel = "N", defaultValue = "30", description = "give up after N seconds")
+    int deadlineSeconds;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        NetworkPolicy policy;
+        try {
+            policy = PolicyFile.load(policyFile);
+        } catch (PolicyFile.InvalidInput e) {
+            e.reasons().forEach(spec.commandLine().getErr()::println);
+            return Main.INVALID_INPUT;
+        }
+        if (deadlineSeconds < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--deadline-seconds must be at least 1, was: " + deadlineSeconds);
+        }
+        Clock clock = Clock.systemUTC();
+        EnforcerConfig config = EnforcerConfig.defaults().withBackend(backend).withOnFailure(onFailure)
+                .withCgroupCheck(containerId != null);
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
+        Instant started = clock.instant();
+        EnforcementResult result = enforcer.enforce(
+                new EnforcementRequest(containerId, null, pid, policy, started.plus(Duration.ofSeconds(deadlineSeconds))));
+        Instant finished = clock.instant();
+        spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(outcome(result, finished, Duration.between(started, finished).toMillis())));
+        return EnforcementResult.APPLIED.equals(result.status()) ? Main.OK : Main.RUNTIME_FAILURE;
+    }
+
+    private ObjectNode outcome(EnforcementResult result, Instant finished, long latencyMs) throws Exception {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("schemaVersion", 1);
+        node.put("containerId", containerId);
+        node.put("pid", pid);
+        node.put("status", result.status());
+        node.put("policyDigest", result.policyDigest());
+        node.put("mode", result.mode());
+        node.put("backend", result.backend());
+        node.set("families", JSON.valueToTree(result.families()));
+        node.put("ruleCount", result.ruleCount());
+        node.set("resolved", JSON.valueToTree(new java.util.TreeMap<>(result.resolved())));
+        node.set("nameservers", JSON.valueToTree(result.nameservers()));
+        node.put("quarantined", result.quarantined());
+        node.put("attempts", result.attempts());
+        node.set("error", JSON.valueToTree(result.error()));
+        node.put("finishedAt", finished.toString());
+        node.put("latencyMs", latencyMs);
+        ObjectNode enforcer = node.putObject("enforcer");
+        enforcer.put("instance", InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid());
+        enforcer.put("version", Main.version());
+        return node;
+    }
+
+    /** Parses {@code --iptables-backend}. */
+    static final class BackendChoiceConverter implements picocli.CommandLine.ITypeConverter<BackendChoice> {
+        @Override
+        public BackendChoice convert(String value) {
+            return BackendChoice.parse(value);
+        }
+    }
+
+    /** Parses {@code --on-failure}. */
+    static final class OnFailureConverter implements picocli.CommandLine.ITypeConverter<OnFailure> {
+        @Override
+        public OnFailure convert(String value) {
+            return OnFailure.parse(value);
+        }
+    }
+}

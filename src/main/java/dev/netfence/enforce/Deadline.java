@@ -1,0 +1,48 @@
+package dev.netfence.enforce;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A point in time on an injected clock past which an apply gives up with TIMEOUT, and the
+ * arithmetic to cap each command's timeout at the time that is left.
+ */
+final class Deadline {
+    private final Clock clock;
+    private final Instant at;
+
+    Deadline(Clock clock, Instant at) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.at = Objects.requireNonNull(at, "at");
+    }
+
+    Instant at() {
+        return at;
+    }
+
+    /** Time left, zero when passed. */
+    Duration remaining() {
+        Duration left = Duration.between(clock.instant(), at);
+        return left.isNegative() ? Duration.ZERO : left;
+    }
+
+    boolean passed() {
+        return !clock.instant().isBefore(at);
+    }
+
+    /** Throws TIMEOUT when the deadline has passed; {@code doing} names the step for the message. */
+    void check(String doing) {
+        if (passed()) {
+            throw new EnforcementException(ErrorCode.TIMEOUT, "deadline " + at + " passed before " + doing);
+        }
+    }
+
+    /** {@code limit}, or the time left when that is shorter; TIMEOUT when nothing is left. */
+    Duration cap(Duration limit, String doing) {
+        check(doing);
+        Duration left = remaining();
+        return left.compareTo(limit) < 0 ? left : limit;
+    }
+}

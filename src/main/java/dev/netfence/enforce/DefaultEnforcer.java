@@ -1,0 +1,221 @@
+package dev.netfence.enforce;
+
+import dev.netfence.netns.BackendDetector;
+import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.IptablesBackend;
+import dev.netfence.netns.NamespaceFirewall;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcNamespacePinner;
+import dev.netfence.netns.SystemEndpointResolver;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.IpAddresses;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyDigest;
+import dev.netfence.rules.PlannedRules;
+import io.github.resilience4j.core.IntervalFunction;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
+ * namespace, resolve hostnames, read the container's nameservers, plan, write both families and
+ * verify (see {@link ApplyPipeline}). Retryable failures are retried by resilience4j-retry with
+ * exponential backoff and jitter, never past the request's deadline (an attempt that would start
+ * after it ends in TIMEOUT). When the policy cannot be applied in full, the namespace is
+ * quarantined (unless {@code on-failure=leave} and nothing was changed yet); failures where there
+ * is nothing safe to protect (the container is gone, the namespace is the host's, the pid belongs
+ * to another container) are never quarantined. Metrics: counter {@code netfence.retries}
+ * (tag {@code code}) and timer {@code netfence.apply.duration} (tag {@code status}).
+ */
+public final class DefaultEnforcer implements Enforcer {
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultEnforcer.class);
+    /** Failures whose target must not (or cannot) be quarantined. */
+    private static final Set<ErrorCode> NO_QUARANTINE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND,
+            ErrorCode.HOST_NAMESPACE_REFUSED, ErrorCode.NAMESPACE_MISMATCH, ErrorCode.INVALID_EVENT);
+
+    private final EnforcerConfig config;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final NamespacePinner pinner;
+    private final BackendDetector detector;
+    private final ApplyPipeline pipeline;
+
+    /** The production wiring: real /proc pinning, the system resolver, commands through {@code runner}. */
+    public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry) {
+        this(config, runner, clock, registry, new SystemEndpointResolver(),
+                new ProcNamespacePinner(runner, new ContainerPidLookup(runner, clock), config.procRoot(),
+                        config.pinDirectory(), config.cgroupCheck()));
+    }
+
+    /** Full control over every collaborator, for tests and special deployments. */
+    public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
+            EndpointResolver resolver, NamespacePinner pinner) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.pinner = Objects.requireNonNull(pinner, "pinner");
+        this.detector = new BackendDetector(config.backend(), runner);
+        this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()), resolver, config);
+    }
+
+    @Override
+    public EnforcementResult enforce(EnforcementRequest request) {
+        Timer.Sample sample = Timer.start(registry);
+        EnforcementResult result;
+        try {
+            result = config.dryRun() ? dryRun(request) : apply(request);
+        } catch (RuntimeException e) {
+            LOG.error("bug while enforcing for container {} pid {}", request.containerId(), request.pid(), e);
+            result = failed(request.policy(), new EnforcementException(ErrorCode.INTERNAL, String.valueOf(e), e), 1, null);
+        }
+        sample.stop(registry.timer("netfence.apply.duration", "status", result.status()));
+        return result;
+    }
+
+    /**
+     * Quarantines a container for which there is no usable policy (POLICY_NOT_FOUND,
+     * INVALID_POLICY), honouring {@code on-failure}, and returns the failed result to publish.
+     */
+    public EnforcementResult failClosed(String containerId, String runtime, Integer pid, ErrorCode code, String message) {
+        Timer.Sample sample = Timer.start(registry);
+        EnforcementException cause = new EnforcementException(code, message);
+        Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
+                ? quarantine(containerId, runtime, pid) : null;
+        EnforcementResult result = failed(null, cause, 1, q);
+        sample.stop(registry.timer("netfence.apply.duration", "status", result.status()));
+        return result;
+    }
+
+    private EnforcementResult apply(EnforcementRequest request) {
+        Deadline deadline = new Deadline(clock, request.deadline());
+        AtomicInteger attempts = new AtomicInteger();
+        AtomicBoolean touched = new AtomicBoolean();
+        try {
+            Applied applied = retrying(deadline, attempts, () -> attemptOnce(request, deadline, touched));
+            return success(request.policy(), applied, attempts.get());
+        } catch (EnforcementException e) {
+            LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
+                    request.pid(), attempts.get(), e.code().code(), e.getMessage());
+            boolean protect = !NO_QUARANTINE.contains(e.code())
+                    && (config.onFailure() == OnFailure.QUARANTINE || touched.get());
+            Quarantine q = protect ? quarantine(request.containerId(), request.runtime(), request.pid()) : null;
+            return failed(request.policy(), e, attempts.get(), q);
+        }
+    }
+
+    private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched) {
+        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), deadline.at())) {
+            Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+            List<InetAddress> nameservers = pipeline.nameservers(ns.pid());
+            PlannedRules plan = pipeline.plan(request.policy(), resolved, nameservers);
+            IptablesBackend backend = detector.backend();
+            pipeline.write(ns, backend, plan, deadline, touched);
+            return new Applied(plan, resolved, nameservers, backend);
+        }
+    }
+
+    private EnforcementResult dryRun(EnforcementRequest request) {
+        Deadline deadline = new Deadline(clock, request.deadline());
+        AtomicInteger attempts = new AtomicInteger();
+        try {
+            Applied planned = retrying(deadline, attempts, () -> {
+                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+                List<InetAddress> nameservers = request.pid() == null ? List.of() : pipeline.nameservers(request.pid());
+                return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null);
+            });
+            LOG.info("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
+            return success(request.policy(), planned, attempts.get());
+        } catch (EnforcementException e) {
+            return failed(request.policy(), e, attempts.get(), null);
+        }
+    }
+
+    /** Applies the quarantine with its own small budget (the request's deadline may be gone); null if impossible. */
+    private Quarantine quarantine(String containerId, String runtime, Integer pid) {
+        Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
+        AtomicInteger attempts = new AtomicInteger();
+        try {
+            return retrying(budget, attempts, () -> {
+                try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, budget.at())) {
+                    PlannedRules plan = pipeline.quarantinePlan();
+                    IptablesBackend backend = detector.backend();
+                    pipeline.write(ns, backend, plan, budget, new AtomicBoolean());
+                    LOG.warn("quarantined container {} ({})", containerId, ns);
+                    return new Quarantine(plan, backend);
+                }
+            });
+        } catch (EnforcementException e) {
+            LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
+            return null;
+        }
+    }
+
+    private <T> T retrying(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
+        IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(config.backoffBase(), 2.0, 0.5,
+                config.backoffMax());
+        RetryConfig retryConfig = RetryConfig.custom()
+                .maxAttempts(config.maxAttempts())
+                .intervalFunction(n -> Math.max(1L, Math.min(backoff.apply(n), deadline.remaining().toMillis())))
+                .retryOnException(e -> e instanceof EnforcementException ee && ee.retryable())
+                .build();
+        Retry retry = Retry.of("netfence-apply", retryConfig);
+        retry.getEventPublisher().onRetry(event -> registry.counter("netfence.retries", "code",
+                event.getLastThrowable() instanceof EnforcementException ee ? ee.code().code() : "INTERNAL").increment());
+        return retry.executeSupplier(() -> {
+            int n = attempts.incrementAndGet();
+            deadline.check("attempt " + n);
+            return attempt.get();
+        });
+    }
+
+    private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
+        return new EnforcementResult(EnforcementResult.APPLIED, PolicyDigest.of(policy), policy.mode().wire(),
+                applied.backend() == null ? null : applied.backend().wire(), wire(applied.plan().families()),
+                applied.plan().ruleCount(), strings(applied.resolved()),
+                policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of(),
+                false, attempts, null);
+    }
+
+    private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q) {
+        String status = e.code() == ErrorCode.CONTAINER_NOT_FOUND ? EnforcementResult.SKIPPED : EnforcementResult.FAILED;
+        return new EnforcementResult(status, policy == null ? null : PolicyDigest.of(policy),
+                policy == null ? null : policy.mode().wire(), q == null ? null : q.backend().wire(),
+                q == null ? List.of() : wire(q.plan().families()), q == null ? 0 : q.plan().ruleCount(), Map.of(),
+                List.of(), q != null, Math.max(1, attempts), EnforcementResult.ErrorInfo.of(e.code(), e.getMessage()));
+    }
+
+    private static List<String> wire(List<Family> families) {
+        return families.stream().map(Family::wire).toList();
+    }
+
+    private static Map<String, List<String>> strings(Map<String, List<InetAddress>> resolved) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        resolved.forEach((host, addresses) -> out.put(host, addresses.stream().map(IpAddresses::format).toList()));
+        return out;
+    }
+
+    /** What one successful attempt did. */
+    private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
+            IptablesBackend backend) {}
+
+    /** The quarantine that is in force after a failure. */
+    private record Quarantine(PlannedRules plan, IptablesBackend backend) {}
+}

@@ -1,0 +1,59 @@
+package dev.netfence.netns;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A container network namespace held in place for the length of one apply. {@link #path()} is
+ * a file that refers to the namespace itself (not to a pid), so {@code nsenter --net=PATH}
+ * enters the namespace that was checked even if the container exits and its pid is reused
+ * meanwhile. Closing releases the hold.
+ */
+public final class PinnedNamespace implements AutoCloseable {
+    /** Releases whatever keeps the namespace pinned; runs at most once. */
+    @FunctionalInterface
+    public interface Release {
+        void release();
+    }
+
+    private final int pid;
+    private final Path path;
+    private final long inode;
+    private final Release release;
+    private boolean closed;
+
+    public PinnedNamespace(int pid, Path path, long inode, Release release) {
+        this.pid = pid;
+        this.path = Objects.requireNonNull(path, "path");
+        this.inode = inode;
+        this.release = Objects.requireNonNull(release, "release");
+    }
+
+    /** The pid the namespace was found through; use it only for /proc reads, never to enter. */
+    public int pid() {
+        return pid;
+    }
+
+    /** The file to pass as {@code nsenter --net=}. */
+    public Path path() {
+        return path;
+    }
+
+    /** The namespace's inode number, as checked by the guards. */
+    public long inode() {
+        return inode;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            release.release();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "netns[pid=" + pid + ", inode=" + inode + ", path=" + path + "]";
+    }
+}

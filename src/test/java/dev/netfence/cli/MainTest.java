@@ -1,0 +1,96 @@
+package dev.netfence.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Exit codes and output of plan, validate and apply, run in-process. */
+class MainTest {
+    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+            + "[\"198.51.100.7:443\",\"[2001:db8::7]:443\",\"pypi.internal:443\"],\"dns\":true,\"outbound\":false,"
+            + "\"inbound\":false}";
+
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return Main.execute(new PrintWriter(out), new PrintWriter(err), args);
+    }
+
+    private Path file(String name, String content) throws Exception {
+        return Files.writeString(dir.resolve(name), content);
+    }
+
+    @Test
+    void validateAcceptsAValidPolicyWithExitZero() throws Exception {
+        assertThat(run("validate", "--policy", file("p.json", POLICY).toString())).isZero();
+    }
+
+    @Test
+    void validateRejectsHostModeWithExitOneAndAReasonPerLine() throws Exception {
+        int code = run("validate", "--policy", file("p.json", "{\"schemaVersion\":1,\"mode\":\"host\"}").toString());
+
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).contains("host").endsWith(System.lineSeparator());
+    }
+
+    @Test
+    void aMissingPolicyFileIsInvalidInput() {
+        assertThat(run("validate", "--policy", dir.resolve("nope.json").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("cannot read");
+    }
+
+    @Test
+    void noSubcommandOrAnUnknownOptionIsAUsageError() {
+        assertThat(run()).isEqualTo(2);
+        assertThat(run("apply", "--bogus")).isEqualTo(2);
+        assertThat(run("apply", "--policy", "x", "--pid", "12", "--iptables-backend", "iptables")).isEqualTo(2);
+    }
+
+    @Test
+    void planPrintsBothFamiliesAndListsUnresolvedHostnames() throws Exception {
+        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--nameserver", "198.51.100.53");
+
+        String text = out.toString();
+        assertThat(code).isZero();
+        assertThat(text).contains("# unresolved hostname endpoint, not rendered (use --resolve): pypi.internal:443");
+        assertThat(text.indexOf("# ipv4")).isGreaterThanOrEqualTo(0).isLessThan(text.indexOf("# ipv6"));
+        assertThat(text).contains("-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443")
+                .contains("-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443")
+                .contains("-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53")
+                .contains("-I OUTPUT 1 -j NETFENCE-OUT");
+    }
+
+    @Test
+    void applyToAnInvalidPolicyExitsOne() throws Exception {
+        assertThat(run("apply", "--policy", file("p.json", "{\"mode\":\"host\"}").toString(), "--pid", "4242"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void applyToAPidThatDoesNotExistPrintsASkippedOutcomeAndExitsThree() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+
+        int code = run("apply", "--policy", file("p.json", POLICY.replace(",\"pypi.internal:443\"", "")).toString(),
+                "--pid", Long.toString(gone.pid()));
+
+        JsonNode outcome = new ObjectMapper().readTree(out.toString());
+        assertThat(code).isEqualTo(3);
+        assertThat(outcome.get("status").asText()).isEqualTo("skipped");
+        assertThat(outcome.get("error").get("code").asText()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(outcome.get("policyDigest").asText()).startsWith("sha256:");
+        assertThat(outcome.get("attempts").asInt()).isEqualTo(1);
+        assertThat(outcome.get("quarantined").asBoolean()).isFalse();
+    }
+}

@@ -1,0 +1,247 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.enforce.FakeFirewall.Call;
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandResult;
+import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.RulePlanner;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Retry, classification and fail-closed logic of the enforcer, against a recording fake iptables. */
+class DefaultEnforcerTest {
+    private static final String QUARANTINE_MARK =
+            RestoreRenderer.comment(new RulePlanner().quarantine().forFamily(Family.IPV4));
+    private static final NetworkPolicy POLICY = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
+            + "\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\",\"pypi.internal:443\"],"
+            + "\"dns\":true,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+
+    @TempDir
+    Path proc;
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final AtomicInteger pins = new AtomicInteger();
+    private final AtomicInteger releases = new AtomicInteger();
+    private final NamespacePinner pinner = (pid, containerId, runtime, deadline) -> {
+        pins.incrementAndGet();
+        return new PinnedNamespace(pid, Path.of("/run/netfence/ns/fake"), 4026532000L, releases::incrementAndGet);
+    };
+    private final EndpointResolver resolver = (host, timeout) -> List.of(address("198.51.100.12"));
+
+    @Test
+    void lockContentionIsRetriedAndThenSucceeds() {
+        AtomicInteger contended = new AtomicInteger();
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
+                && contended.getAndIncrement() == 0
+                ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
+
+        EnforcementResult result = enforcer(config(), fake, Clock.systemUTC()).enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.attempts()).isEqualTo(2);
+        assertThat(result.backend()).isEqualTo("iptables-nft");
+        assertThat(result.resolved()).containsEntry("pypi.internal", List.of("198.51.100.12"));
+        assertThat(registry.get("netfence.retries").tag("code", "LOCK_CONTENDED").counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("netfence.apply.duration").tag("status", "applied").timer().count()).isEqualTo(1);
+        assertThat(releases.get()).isEqualTo(pins.get());
+    }
+
+    @Test
+    void rejectedRulesAreNotRetriedAndTheNamespaceIsQuarantined() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
+                && !call.stdin().contains(QUARANTINE_MARK) ? FakeFirewall.result(call, 2, "Error occurred at line: 4") : null);
+
+        EnforcementResult result = enforcer(config(), fake, Clock.systemUTC()).enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
+        assertThat(result.error().retryable()).isFalse();
+        assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.quarantined()).isTrue();
+        assertThat(result.families()).containsExactly("ipv4", "ipv6");
+        assertThat(fake.restores()).filteredOn(c -> c.stdin().contains(QUARANTINE_MARK)).hasSize(2);
+    }
+
+    @Test
+    void leaveModeDoesNotQuarantineWhenNothingWasChanged() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
+                ? FakeFirewall.result(call, 2, "Error occurred at line: 4") : null);
+
+        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+                .enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
+        assertThat(result.quarantined()).isFalse();
+        assertThat(fake.restores()).hasSize(1);
+    }
+
+    @Test
+    void anIpv6FailureAfterIpv4WasWrittenIsQuarantinedEvenInLeaveMode() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "ip6tables-nft-restore")
+                && !call.stdin().contains(QUARANTINE_MARK) ? FakeFirewall.result(call, 1, "bad rule") : null);
+
+        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+                .enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
+        assertThat(result.quarantined()).isTrue();
+    }
+
+    @Test
+    void retriesStopAtTheDeadlineWithTimeout() {
+        MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+        FakeFirewall fake = new FakeFirewall().onEveryCall(() -> clock.advance(Duration.ofSeconds(1)))
+                .failing(call -> isRestore(call, "iptables-nft-restore")
+                        ? FakeFirewall.result(call, 4, "holding the xtables lock") : null);
+
+        EnforcementResult result = enforcer(config().withMaxAttempts(50), fake, clock)
+                .enforce(request(clock.instant().plusSeconds(5)));
+
+        assertThat(result.error().code()).isEqualTo("TIMEOUT");
+        assertThat(result.attempts()).isBetween(2, 5);
+    }
+
+    @Test
+    void aMissingFirewallBinaryIsNotRetried() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
+                ? FakeFirewall.result(call, -1, "") : null);
+
+        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+                .enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.error().code()).isEqualTo("FIREWALL_UNAVAILABLE");
+        assertThat(result.attempts()).isEqualTo(1);
+    }
+
+    @Test
+    void aVanishedContainerIsSkippedWithoutRetriesOrQuarantine() {
+        FakeFirewall fake = new FakeFirewall();
+        NamespacePinner gone = (pid, c, r, d) -> {
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + pid + " does not exist");
+        };
+        DefaultEnforcer enforcer = new DefaultEnforcer(config(), fake, Clock.systemUTC(), registry, resolver, gone);
+
+        EnforcementResult result = enforcer.enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).isEqualTo("skipped");
+        assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.quarantined()).isFalse();
+        assertThat(fake.calls).isEmpty();
+    }
+
+    @Test
+    void aFailedLookupIsRetriedAndListedOnceItResolves() {
+        AtomicInteger lookups = new AtomicInteger();
+        EndpointResolver flaky = (host, timeout) -> {
+            if (lookups.getAndIncrement() == 0) {
+                throw new EnforcementException(ErrorCode.RESOLUTION_FAILED, "no answer");
+            }
+            return List.of(address("198.51.100.12"), address("2001:db8::12"));
+        };
+        DefaultEnforcer enforcer = new DefaultEnforcer(config(), new FakeFirewall(), Clock.systemUTC(), registry, flaky,
+                pinner);
+
+        EnforcementResult result = enforcer.enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).isEqualTo("applied");
+        assertThat(result.attempts()).isEqualTo(2);
+        assertThat(result.resolved()).containsEntry("pypi.internal", List.of("198.51.100.12", "2001:db8::12"));
+    }
+
+    @Test
+    void nameserversComeFromTheContainersResolvConf() throws Exception {
+        Files.createDirectories(proc.resolve("4242/root/etc"));
+        Files.writeString(proc.resolve("4242/root/etc/resolv.conf"), "nameserver 198.51.100.53\nnameserver junk\n");
+
+        EnforcementResult result = enforcer(config(), new FakeFirewall(), Clock.systemUTC())
+                .enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.nameservers()).containsExactly("198.51.100.53");
+    }
+
+    @Test
+    void aDryRunPlansAndReportsButRunsNothing() {
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(config().withDryRun(true), fake, Clock.systemUTC())
+                .enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).isEqualTo("applied");
+        assertThat(result.backend()).isNull();
+        assertThat(result.ruleCount()).isPositive();
+        assertThat(fake.calls).isEmpty();
+        assertThat(pins.get()).isZero();
+    }
+
+    private boolean isRestore(Call call, String binary) {
+        return call.argv().contains(binary);
+    }
+
+    private EnforcerConfig config() {
+        return EnforcerConfig.defaults().withBackend(BackendChoice.AUTO).withBackoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .withProcRoot(proc);
+    }
+
+    private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake, Clock clock) {
+        return new DefaultEnforcer(config, fake, clock, registry, resolver, pinner);
+    }
+
+    private static EnforcementRequest request(Instant deadline) {
+        return new EnforcementRequest("c0ffee", null, 4242, POLICY, deadline);
+    }
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A clock tests move by hand. */
+    static final class MutableClock extends Clock {
+        private volatile Instant now;
+
+        MutableClock(Instant start) {
+            this.now = start;
+        }
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+}

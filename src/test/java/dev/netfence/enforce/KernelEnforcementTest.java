@@ -1,0 +1,310 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandResult;
+import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The enforcer against the real kernel: a policy is applied with nsenter + iptables-restore
+ * into a namespace the test created, and real TCP/UDP connections (IPv4 and IPv6) between the
+ * "container" and its peer show what the rules allow and block. One sandbox for the class; the
+ * rules are reset before each test; the host's own rulesets are compared before and after.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class KernelEnforcementTest {
+    private static final int ALLOWED = 8001;
+    private static final int OTHER = 8002;
+    private static final int DNS = 53;
+    private static final int INBOUND = 9001;
+
+    private static SandboxNet net;
+
+    @BeforeAll
+    static void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        net.peerListens(ALLOWED);
+        net.peerListens(OTHER);
+        net.peerListens(DNS);
+        assertThat(net.containerAgent().send("listen tcp " + INBOUND)).isEqualTo("OK");
+    }
+
+    @AfterAll
+    static void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @BeforeEach
+    void resetRules() throws Exception {
+        net.resetRules();
+        // without rules everything is reachable, so every "blocked" below is the policy's doing
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.otherHostV6(), ALLOWED)).isEqualTo("OK");
+    }
+
+    @Test
+    void anAllowedEndpointIsReachableWhileOtherPortsAndHostsAreRefusedInBothFamilies() throws Exception {
+        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.backend()).isEqualTo("iptables-nft");
+        assertThat(result.families()).containsExactly("ipv4", "ipv6");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.otherHostV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerUdp(net.peerV4(), ALLOWED)).isNotEqualTo("OK");
+    }
+
+    @Test
+    void anIpv4OnlyAllowlistLeavesIpv6Closed() throws Exception {
+        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4())));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerUdp(net.peerV6(), ALLOWED)).isNotEqualTo("OK");
+    }
+
+    @Test
+    void aBlockedSubnetStaysBlockedWhenOutboundIsOn() throws Exception {
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[],\"blockedSubnets\":[\""
+                + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],"
+                + "\"dns\":false,\"outbound\":true,\"inbound\":false}";
+        assertThat(net.containerTcp(net.blockedHostV4(), ALLOWED)).isEqualTo("OK");
+
+        EnforcementResult result = enforce(enforcer(), policy(json));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.containerTcp(net.blockedHostV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.blockedHostV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.otherHostV6(), OTHER)).isEqualTo("OK");
+    }
+
+    @Test
+    void inboundConnectionsAreDroppedInBothFamilies() throws Exception {
+        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("OK");
+        assertThat(net.peerTcp(net.containerV6(), INBOUND)).isEqualTo("OK");
+
+        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("TIMEOUT");
+        assertThat(net.peerTcp(net.containerV6(), INBOUND)).isEqualTo("TIMEOUT");
+        // the container's own outbound connection still gets its answers (established) and ND works
+        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("OK");
+    }
+
+    @Test
+    void dnsIsOpenOnlyToTheContainersOwnNameserversAndOnlyWhenDnsIsOn() throws Exception {
+        EnforcementResult on = enforce(enforcer(), policy(dnsPolicy(true)));
+
+        assertThat(on.status()).as("%s", on).isEqualTo("applied");
+        assertThat(on.nameservers()).containsExactly(net.peerV4(), net.peerV6());
+        assertThat(net.containerUdp(net.peerV4(), DNS)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), DNS)).isEqualTo("OK");
+        assertThat(net.containerUdp(net.peerV6(), DNS)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV6(), DNS)).isEqualTo("OK");
+        assertThat(net.containerUdp(net.otherHostV4(), DNS)).isNotEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+
+        EnforcementResult off = enforce(enforcer(), policy(dnsPolicy(false)));
+
+        assertThat(off.status()).as("%s", off).isEqualTo("applied");
+        assertThat(off.nameservers()).isEmpty();
+        assertThat(net.containerUdp(net.peerV4(), DNS)).isNotEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), DNS)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), DNS)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void reapplyingTheSamePolicyLeavesTheRulesetByteIdentical() {
+        DefaultEnforcer enforcer = enforcer();
+        NetworkPolicy policy = policy(allowing(net.peerV4(), "[" + net.peerV6() + "]"));
+        assertThat(enforce(enforcer, policy).status()).isEqualTo("applied");
+        String v4 = net.save(Family.IPV4);
+        String v6 = net.save(Family.IPV6);
+
+        EnforcementResult again = enforce(enforcer, policy);
+
+        assertThat(again.status()).isEqualTo("applied");
+        assertThat(net.save(Family.IPV4)).isEqualTo(v4).contains("NETFENCE-OUT");
+        assertThat(net.save(Family.IPV6)).isEqualTo(v6).contains("NETFENCE-OUT");
+    }
+
+    @Test
+    void aRulesetTheKernelRejectsHalfWayLeavesThePreviousRulesInForce() throws Exception {
+        assertThat(enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]"))).status())
+                .isEqualTo("applied");
+        String v4 = net.save(Family.IPV4);
+        String v6 = net.save(Family.IPV6);
+        DefaultEnforcer corrupting = enforcer(EnforcerConfig.defaults().withOnFailure(OnFailure.LEAVE),
+                new CorruptingRunner("iptables-nft-restore"));
+
+        EnforcementResult result = enforce(corrupting, policy(allowing(net.otherHostV4())));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
+        assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.quarantined()).isFalse();
+        assertThat(net.save(Family.IPV4)).isEqualTo(v4);
+        assertThat(net.save(Family.IPV6)).isEqualTo(v6);
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void anIpv6RejectionAfterIpv4WasAppliedQuarantinesEvenInLeaveMode() throws Exception {
+        DefaultEnforcer corrupting = enforcer(EnforcerConfig.defaults().withOnFailure(OnFailure.LEAVE),
+                new CorruptingRunner("ip6tables-nft-restore"));
+
+        EnforcementResult result = enforce(corrupting, policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
+        assertThat(result.quarantined()).isTrue();
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void quarantineBlocksEverythingButLoopback() throws Exception {
+        EnforcementResult result = enforcer().failClosed(null, null, net.containerPid(), ErrorCode.POLICY_NOT_FOUND,
+                "no policy for task");
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.quarantined()).isTrue();
+        assertThat(result.families()).containsExactly("ipv4", "ipv6");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(net.containerUdp(net.peerV4(), DNS)).isNotEqualTo("OK");
+        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("TIMEOUT");
+        assertThat(net.containerTcp("127.0.0.1", INBOUND)).isEqualTo("OK");
+        assertThat(net.containerTcp("::1", INBOUND)).isEqualTo("OK");
+    }
+
+    @Test
+    void theTestsOwnPidIsRefusedAsTheHostNamespaceAndTheHostIsUntouched() {
+        var before = HostRulesetGuard.snapshot();
+
+        EnforcementResult result = enforce(enforcer(), (int) ProcessHandle.current().pid(),
+                policy(allowing(net.peerV4())));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("HOST_NAMESPACE_REFUSED");
+        assertThat(result.quarantined()).isFalse();
+        assertThat(HostRulesetGuard.snapshot()).isEqualTo(before);
+    }
+
+    @Test
+    void aPidThatExitedIsSkippedWithoutRetries() throws Exception {
+        Process gone = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "true").start();
+        gone.waitFor();
+
+        EnforcementResult result = enforce(enforcer(), (int) gone.pid(), policy(allowing(net.peerV4())));
+
+        assertThat(result.status()).isEqualTo("skipped");
+        assertThat(result.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.quarantined()).isFalse();
+    }
+
+    @Test
+    void aPidWhoseCgroupDoesNotNameTheContainerIsRefused() throws Exception {
+        EnforcementRequest request = new EnforcementRequest("not-this-container-4711", null, net.containerPid(),
+                policy(allowing(net.peerV4())), Clock.systemUTC().instant().plusSeconds(20));
+
+        EnforcementResult result = enforcer(EnforcerConfig.defaults().withCgroupCheck(true), new ProcessCommandRunner())
+                .enforce(request);
+
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.quarantined()).isFalse();
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+    }
+
+    private static String allowing(String... hosts) {
+        StringBuilder endpoints = new StringBuilder();
+        for (String h : hosts) {
+            endpoints.append(endpoints.length() == 0 ? "" : ",").append('"').append(h).append(':').append(ALLOWED).append('"');
+        }
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints + "],"
+                + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
+    }
+
+    private static String dnsPolicy(boolean dns) {
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[],\"dns\":" + dns
+                + ",\"outbound\":false,\"inbound\":false}";
+    }
+
+    private static NetworkPolicy policy(String json) {
+        return new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static DefaultEnforcer enforcer() {
+        return enforcer(EnforcerConfig.defaults(), new ProcessCommandRunner());
+    }
+
+    private static DefaultEnforcer enforcer(EnforcerConfig base, CommandRunner runner) {
+        EnforcerConfig config = base
+                .withBackend(BackendChoice.NFT).withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementResult enforce(DefaultEnforcer enforcer, NetworkPolicy policy) {
+        return enforce(enforcer, net.containerPid(), policy);
+    }
+
+    private static EnforcementResult enforce(DefaultEnforcer enforcer, int pid, NetworkPolicy policy) {
+        return enforcer.enforce(new EnforcementRequest(null, null, pid, policy, Clock.systemUTC().instant().plusSeconds(20)));
+    }
+
+    /**
+     * Runs commands for real but slips an invalid rule into the middle of the first restore
+     * input for one binary, so the real kernel must refuse the whole transaction.
+     */
+    private static final class CorruptingRunner implements CommandRunner {
+        private final ProcessCommandRunner real = new ProcessCommandRunner();
+        private final String binary;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        CorruptingRunner(String binary) {
+            this.binary = binary;
+        }
+
+        @Override
+        public CommandResult run(List<String> argv, byte[] stdin, Duration timeout) throws java.io.IOException,
+                dev.netfence.netns.CommandTimeoutException, InterruptedException {
+            if (argv.contains(binary) && done.compareAndSet(false, true)) {
+                String text = new String(stdin, StandardCharsets.UTF_8);
+                int third = text.indexOf("-A NETFENCE-OUT", text.indexOf("-A NETFENCE-OUT", text.indexOf("-A NETFENCE-OUT") + 1) + 1);
+                text = text.substring(0, third) + "-A NETFENCE-OUT -j NETFENCE-NO-SUCH-CHAIN\n" + text.substring(third);
+                return real.run(argv, text.getBytes(StandardCharsets.UTF_8), timeout);
+            }
+            return real.run(argv, stdin, timeout);
+        }
+    }
+}

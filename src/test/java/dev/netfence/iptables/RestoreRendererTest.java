@@ -1,0 +1,154 @@
+package dev.netfence.iptables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.rules.RuleSet;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Policy (or quarantine) to restore text, end to end through the planner, one row per
+ * mode/preset/flag combination and family, with the exact text expected. {@code {c}} stands for
+ * the comment every rule carries; the plan digest is pinned so rows do not depend on hashing.
+ */
+class RestoreRendererTest {
+    static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
+    static final String C = " -m comment --comment \"netfence:0123456789ab\"";
+    static final String HEAD = "*filter\n:NETFENCE-OUT - [0:0]\n:NETFENCE-IN - [0:0]\n-F NETFENCE-OUT\n-F NETFENCE-IN\n";
+    static final String HOOKS = "-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n";
+    static final String ND_OUT = """
+            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 133{c} -j ACCEPT
+            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 134{c} -j ACCEPT
+            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 135{c} -j ACCEPT
+            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 136{c} -j ACCEPT
+            """;
+    static final String ND_IN = ND_OUT.replace("NETFENCE-OUT", "NETFENCE-IN");
+    static final String LO_EST_OUT = """
+            -A NETFENCE-OUT -o lo{c} -j ACCEPT
+            -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
+            """;
+    static final String LO_EST_IN = """
+            -A NETFENCE-IN -i lo{c} -j ACCEPT
+            -A NETFENCE-IN -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
+            """;
+    static final String REJECT4 = "-A NETFENCE-OUT{c} -j REJECT --reject-with icmp-port-unreachable\n";
+    static final String REJECT6 = "-A NETFENCE-OUT{c} -j REJECT --reject-with icmp6-port-unreachable\n";
+    static final String DROP = "-A NETFENCE-IN{c} -j DROP\n";
+    static final String NOTHING_BUT_LOOPBACK4 = "-A NETFENCE-OUT -o lo{c} -j ACCEPT\n" + REJECT4 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
+    static final String NOTHING_BUT_LOOPBACK6 = NOTHING_BUT_LOOPBACK4.replace(REJECT4, REJECT6);
+    static final String DEFAULT_BLOCKED4 = """
+            -A NETFENCE-OUT -d 10.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 172.16.0.0/12{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 192.168.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable
+            """;
+    static final String DEFAULT_BLOCKED6 = """
+            -A NETFENCE-OUT -d fc00::/7{c} -j REJECT --reject-with icmp6-port-unreachable
+            -A NETFENCE-OUT -d fe80::/10{c} -j REJECT --reject-with icmp6-port-unreachable
+            """;
+    static final String DNS4 = """
+            -A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53{c} -j ACCEPT
+            -A NETFENCE-OUT -d 198.51.100.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT
+            """;
+    static final String DNS6 = """
+            -A NETFENCE-OUT -d 2001:db8::53/128 -p udp -m udp --dport 53{c} -j ACCEPT
+            -A NETFENCE-OUT -d 2001:db8::53/128 -p tcp -m tcp --dport 53{c} -j ACCEPT
+            """;
+    static final String EP4 = "-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
+    static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
+    static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
+
+    static Stream<Arguments> table() {
+        return Stream.of(
+                row("default preset, ipv4: nothing but loopback", "{\"schemaVersion\":1,\"preset\":\"default\"}", Family.IPV4,
+                        NOTHING_BUT_LOOPBACK4),
+                row("default preset, ipv6: nothing but loopback", "{\"schemaVersion\":1,\"preset\":\"default\"}", Family.IPV6,
+                        NOTHING_BUT_LOOPBACK6),
+                row("mode none with endpoints, ipv4: endpoints are not opened",
+                        "{\"schemaVersion\":1,\"mode\":\"none\",\"allowedEndpoints\":[\"198.51.100.7:443\"]}", Family.IPV4,
+                        NOTHING_BUT_LOOPBACK4),
+                row("quarantine, ipv4", null, Family.IPV4, NOTHING_BUT_LOOPBACK4),
+                row("quarantine, ipv6", null, Family.IPV6, NOTHING_BUT_LOOPBACK6),
+                row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
+                        LO_EST_OUT + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
+                        LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP),
+                row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
+                        LO_EST_OUT + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
+                        LO_EST_OUT + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN + DROP),
+                row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
+                        LO_EST_OUT + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
+                        LO_EST_OUT + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN),
+                row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
+                        LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN),
+                row("bridge without endpoints: outbound and dns derived off, ipv4",
+                        "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"]}", Family.IPV4,
+                        LO_EST_OUT + "-A NETFENCE-OUT -d 198.18.0.0/15{c} -j REJECT --reject-with icmp-port-unreachable\n"
+                                + REJECT4 + LO_EST_IN + DROP),
+                row("container mode with a udp endpoint and explicit subnets, ipv6",
+                        "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
+                                + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}", Family.IPV6,
+                        LO_EST_OUT + ND_OUT
+                                + "-A NETFENCE-OUT -d 2001:db8::9/128 -p udp -m udp --dport 53{c} -j ACCEPT\n"
+                                + "-A NETFENCE-OUT -d 2001:db8::/32{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + LO_EST_IN + ND_IN + DROP),
+                row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
+                        "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
+                        Family.IPV4, LO_EST_OUT + EP4 + DNS4 + REJECT4 + LO_EST_IN + DROP),
+                row("hipaa preset, ipv6: ::/0 blocks IPv6 too",
+                        "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
+                        Family.IPV6, LO_EST_OUT + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                row("hipaa preset without endpoints, ipv4: no dns, one reject",
+                        "{\"schemaVersion\":1,\"preset\":\"hipaa\"}", Family.IPV4,
+                        LO_EST_OUT + REJECT4 + LO_EST_IN + DROP),
+                row("hostname resolved to both families, ipv4", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
+                        Family.IPV4, LO_EST_OUT
+                                + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
+                                + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
+                                + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
+                        Family.IPV6, LO_EST_OUT + ND_OUT
+                                + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
+                                + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP));
+    }
+
+    private static Arguments row(String name, String policy, Family family, String rules) {
+        return Arguments.of(name, policy, family, (HEAD + rules + HOOKS).replace("{c}", C));
+    }
+
+    static RuleSet pinned(RuleSet set) {
+        return new RuleSet(set.family(), set.output(), set.input(), DIGEST);
+    }
+
+    static PlannedRules plan(String policyJson) throws Exception {
+        RulePlanner planner = new RulePlanner();
+        if (policyJson == null) {
+            return planner.quarantine();
+        }
+        NetworkPolicy policy = new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8));
+        Map<String, List<InetAddress>> resolved = Map.of("pypi.internal", List.of(
+                InetAddress.getByName("198.51.100.12"), InetAddress.getByName("2001:db8::12"),
+                InetAddress.getByName("198.51.100.13"), InetAddress.getByName("198.51.100.12")));
+        List<InetAddress> nameservers = List.of(InetAddress.getByName("198.51.100.53"), InetAddress.getByName("2001:db8::53"));
+        return planner.plan(policy, resolved, nameservers);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void rendersExactlyTheExpectedRestoreInput(String name, String policyJson, Family family, String expected) throws Exception {
+        RuleSet set = pinned(plan(policyJson).forFamily(family));
+        assertThat(new RestoreRenderer().render(set, true, true)).isEqualTo(expected);
+    }
+}

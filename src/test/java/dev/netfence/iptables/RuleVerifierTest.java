@@ -1,0 +1,96 @@
+package dev.netfence.iptables;
+
+import static dev.netfence.iptables.RestoreRendererTest.pinned;
+import static dev.netfence.iptables.SaveParserTest.fixture;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import java.net.InetAddress;
+import java.util.Map;
+import dev.netfence.rules.RuleSet;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Verification against real read-backs (see {@link SaveParserTest}) and against doctored ones. */
+class RuleVerifierTest {
+    private final RuleVerifier verifier = new RuleVerifier();
+    private final SaveParser parser = new SaveParser();
+
+    /** The plan the fixtures were captured from: the bridge example, pypi.internal resolved once per family. */
+    private static RuleSet bridge(Family family) throws Exception {
+        NetworkPolicy policy = new PolicyParser().parse(Files.readAllBytes(Path.of("schemas/examples/policy-bridge.json")));
+        PlannedRules plan = new RulePlanner().plan(policy,
+                Map.of("pypi.internal", List.of(InetAddress.getByName("198.51.100.12"), InetAddress.getByName("2001:db8::12"))),
+                List.of(InetAddress.getByName("198.51.100.53"), InetAddress.getByName("2001:db8::53")));
+        return pinned(plan.forFamily(family));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"bridge-nft-ipv4.save", "bridge-legacy-ipv4.save", "bridge-nft-ipv6.save", "bridge-legacy-ipv6.save"})
+    void theRealReadBackOfWhatWasRenderedVerifies(String name) throws Exception {
+        Family family = name.contains("ipv6") ? Family.IPV6 : Family.IPV4;
+        assertThat(verifier.mismatch(bridge(family), parser.parse(fixture(name)))).isEmpty();
+    }
+
+    @Test
+    void theOtherFamilysRulesDoNotVerify() throws Exception {
+        assertThat(verifier.mismatch(bridge(Family.IPV6), parser.parse(fixture("bridge-nft-ipv4.save"))))
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 3 differs: expected [-A NETFENCE-OUT -p ipv6-icmp"));
+    }
+
+    @Test
+    void aRuleFromAnotherPlanIsReportedWithBothLines() throws Exception {
+        FilterState real = parser.parse(fixture("bridge-nft-ipv4.save"));
+        List<String> out = new ArrayList<>(real.outRules());
+        out.set(2, out.get(2).replace("--dport 443", "--dport 444"));
+        FilterState doctored = new FilterState(true, true, out, real.inRules(), real.outputRules(), real.inputRules());
+        assertThat(verifier.mismatch(bridge(Family.IPV4), doctored)).contains(
+                "ipv4: NETFENCE-OUT rule 3 differs: expected [" + real.outRules().get(2) + "] but found [" + out.get(2) + "]");
+    }
+
+    @Test
+    void missingAndExtraRulesAreReported() throws Exception {
+        FilterState real = parser.parse(fixture("bridge-legacy-ipv4.save"));
+        List<String> shorter = real.inRules().subList(0, 2);
+        assertThat(verifier.mismatch(bridge(Family.IPV4),
+                new FilterState(true, true, real.outRules(), shorter, real.outputRules(), real.inputRules())))
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv4: NETFENCE-IN has 2 rules, expected 3; missing rule 3: -A NETFENCE-IN"));
+        List<String> longer = new ArrayList<>(real.inRules());
+        longer.add("-A NETFENCE-IN -j ACCEPT");
+        assertThat(verifier.mismatch(bridge(Family.IPV4),
+                new FilterState(true, true, real.outRules(), longer, real.outputRules(), real.inputRules())))
+                .contains("ipv4: NETFENCE-IN has 4 rules, expected 3; unexpected rule 4: -A NETFENCE-IN -j ACCEPT");
+    }
+
+    @Test
+    void missingChainsAndMissingMovedOrDuplicatedHooksAreMismatches() throws Exception {
+        RuleSet expected = bridge(Family.IPV4);
+        FilterState real = parser.parse(fixture("bridge-nft-ipv4.save"));
+        assertThat(verifier.mismatch(expected, FilterState.empty())).contains("ipv4: chain NETFENCE-OUT is missing");
+        assertThat(verifier.mismatch(expected, new FilterState(true, true, real.outRules(), real.inRules(), List.of(), real.inputRules())))
+                .contains("ipv4: OUTPUT has no jump to netfence's chain");
+        assertThat(verifier.mismatch(expected, new FilterState(true, true, real.outRules(), real.inRules(),
+                List.of("-A OUTPUT -j ACCEPT", "-A OUTPUT -j NETFENCE-OUT"), real.inputRules())))
+                .contains("ipv4: OUTPUT jump to netfence's chain is not the first rule (first is [-A OUTPUT -j ACCEPT])");
+        assertThat(verifier.mismatch(expected, new FilterState(true, true, real.outRules(), real.inRules(), real.outputRules(),
+                List.of("-A INPUT -j NETFENCE-IN", "-A INPUT -j NETFENCE-IN"))))
+                .contains("ipv4: INPUT jumps to netfence's chain 2 times");
+    }
+
+    @Test
+    void rulesOfAnEarlierPlanWithAnotherDigestDoNotVerify() throws Exception {
+        RuleSet real = bridge(Family.IPV4);
+        RuleSet otherDigest = new RuleSet(real.family(), real.output(), real.input(), "sha256:" + "f".repeat(64));
+        assertThat(verifier.mismatch(otherDigest, parser.parse(fixture("bridge-nft-ipv4.save")))).isPresent();
+    }
+}

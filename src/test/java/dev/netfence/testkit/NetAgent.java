@@ -1,0 +1,141 @@
+package dev.netfence.testkit;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.ConnectException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A tiny network agent run inside a test namespace ({@code ip netns exec NS java ... NetAgent}):
+ * the stand-in for a container process and for the peer it talks to. It answers one line per
+ * command read from stdin: {@code tcp HOST PORT TIMEOUTMS} (connect: OK, REFUSED, UNREACHABLE,
+ * TIMEOUT), {@code udp HOST PORT TIMEOUTMS} (send a datagram and wait for the echo),
+ * {@code listen tcp PORT} / {@code listen udp PORT} (accept / echo on every address, IPv4 and
+ * IPv6, in the background). It prints READY when it starts. Only JDK classes, so it runs from
+ * the test-classes directory alone.
+ */
+public final class NetAgent {
+    private NetAgent() {}
+
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        out.println("READY");
+        String line;
+        while ((line = in.readLine()) != null) {
+            String[] w = line.trim().split(" ");
+            try {
+                out.println(handle(w));
+            } catch (Exception e) {
+                out.println("ERROR " + e);
+            }
+        }
+    }
+
+    private static String handle(String[] w) throws Exception {
+        switch (w[0]) {
+            case "tcp":
+                return tcp(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
+            case "udp":
+                return udp(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
+            case "listen":
+                return w[1].equals("tcp") ? listenTcp(Integer.parseInt(w[2])) : listenUdp(Integer.parseInt(w[2]));
+            default:
+                return "ERROR unknown command " + w[0];
+        }
+    }
+
+    private static String tcp(String host, int port, int timeoutMs) throws Exception {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getByName(host), port), timeoutMs);
+            return "OK";
+        } catch (ConnectException e) {
+            return "REFUSED";
+        } catch (NoRouteToHostException e) {
+            return "UNREACHABLE";
+        } catch (SocketTimeoutException e) {
+            return "TIMEOUT";
+        }
+    }
+
+    private static String udp(String host, int port, int timeoutMs) throws Exception {
+        try (DatagramSocket socket = new DatagramSocket()) {
+            socket.connect(new InetSocketAddress(InetAddress.getByName(host), port));
+            socket.setSoTimeout(timeoutMs);
+            byte[] ping = "ping".getBytes(StandardCharsets.US_ASCII);
+            socket.send(new DatagramPacket(ping, ping.length));
+            DatagramPacket reply = new DatagramPacket(new byte[64], 64);
+            socket.receive(reply);
+            return "OK";
+        } catch (PortUnreachableException e) {
+            return "REFUSED";
+        } catch (SocketTimeoutException e) {
+            return "TIMEOUT";
+        } catch (java.io.IOException e) {
+            // send() itself fails with EPERM / ECONNREFUSED when a local REJECT rule answers at once
+            return "REFUSED";
+        }
+    }
+
+    private static String listenTcp(int port) throws Exception {
+        ServerSocket server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(InetAddress.getByName("::"), port));
+        daemon(() -> {
+            while (true) {
+                try (Socket s = server.accept()) {
+                    s.getOutputStream().flush();
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        return "OK";
+    }
+
+    /**
+     * One echo socket per local address (not one on the wildcard): a wildcard socket answers
+     * from whatever source address the kernel picks, which need not be the one that was asked.
+     */
+    private static String listenUdp(int port) throws Exception {
+        for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            for (InetAddress address : java.util.Collections.list(nic.getInetAddresses())) {
+                if (address.isLinkLocalAddress()) {
+                    continue;
+                }
+                DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port));
+                daemon(() -> echo(socket));
+            }
+        }
+        return "OK";
+    }
+
+    private static void echo(DatagramSocket socket) {
+        byte[] buffer = new byte[512];
+        while (true) {
+            try {
+                DatagramPacket p = new DatagramPacket(buffer, buffer.length);
+                socket.receive(p);
+                socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+            } catch (Exception e) {
+                return;
+            }
+        }
+    }
+
+    private static void daemon(Runnable body) {
+        Thread t = new Thread(body, "agent-listener");
+        t.setDaemon(true);
+        t.start();
+    }
+}
