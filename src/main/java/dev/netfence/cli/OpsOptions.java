@@ -133,13 +133,19 @@ public final class OpsOptions {
             Throwable cause = unwrap(e);
             boolean invalid = cause instanceof InvalidInputException || cause instanceof IllegalArgumentException;
             PrintWriter err = spec.commandLine().getErr();
-            err.println("netfence " + spec.name() + ": " + (invalid ? "" : "error: ") + describe(cause));
+            err.println(commandName() + ": " + (invalid ? "" : "error: ") + describe(cause));
             if (verbose) {
                 cause.printStackTrace(err);
             }
             err.flush();
             return invalid ? INVALID_INPUT : RUNTIME_FAILURE;
         }
+    }
+
+    /** "netfence policy put", whether run under {@code Main} or on its own. */
+    private String commandName() {
+        String name = spec.qualifiedName(" ");
+        return name.startsWith("netfence") ? name : "netfence " + name;
     }
 
     private String describe(Throwable cause) {

@@ -76,7 +76,7 @@ class PolicyCommandTest {
         assertThat(delete.out()).startsWith("deleted policy for task-42 (tombstone at " + topic);
         assertThat(TestKafka.readAll(topic)).anySatisfy(r -> assertThat(r.value()).isNull());
         assertThat(get.exitCode()).isEqualTo(1);
-        assertThat(get.err()).isEqualTo("netfence get: no policy stored for task task-42\n");
+        assertThat(get.err()).isEqualTo("netfence policy get: no policy stored for task task-42\n");
         assertThat(list.out()).isEqualTo("no policies stored on " + topic + "\n");
     }
 
@@ -86,7 +86,7 @@ class PolicyCommandTest {
                 file("host.json", "{\"schemaVersion\": 1, \"mode\": \"host\"}").toString());
 
         assertThat(put.exitCode()).isEqualTo(1);
-        assertThat(put.err()).startsWith("netfence put: policy ").contains("host.json is invalid: ").doesNotContain("\tat ");
+        assertThat(put.err()).startsWith("netfence policy put: policy ").contains("host.json is invalid: ").doesNotContain("\tat ");
         assertThat(put.err().lines()).hasSize(1);
         assertThat(TestKafka.readAll(topic)).isEmpty();
     }
@@ -97,9 +97,9 @@ class PolicyCommandTest {
         CommandRun badTask = policy("get", "task 42!");
 
         assertThat(missing.exitCode()).isEqualTo(1);
-        assertThat(missing.err()).isEqualTo("netfence put: policy file " + dir.resolve("nope.json") + " does not exist\n");
+        assertThat(missing.err()).isEqualTo("netfence policy put: policy file " + dir.resolve("nope.json") + " does not exist\n");
         assertThat(badTask.exitCode()).isEqualTo(1);
-        assertThat(badTask.err()).isEqualTo("netfence get: task id 'task 42!' must match [A-Za-z0-9._:-]{1,128}\n");
+        assertThat(badTask.err()).isEqualTo("netfence policy get: task id 'task 42!' must match [A-Za-z0-9._:-]{1,128}\n");
     }
 
     @Test
@@ -118,7 +118,7 @@ class PolicyCommandTest {
         CommandRun list = CommandRun.of(new PolicyCommand(), "list", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "2s");
 
         assertThat(list.exitCode()).isEqualTo(3);
-        assertThat(list.err()).startsWith("netfence list: error: Kafka at 127.0.0.1:1 did not answer within 2s");
+        assertThat(list.err()).startsWith("netfence policy list: error: Kafka at 127.0.0.1:1 did not answer within 2s");
         assertThat(list.err().lines()).hasSize(1);
     }
 
