@@ -40,7 +40,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  netfence outcomes --since -1h                 # table of the last hour + summary",
                 "  netfence outcomes --since -24h --summary      # counts, codes, latency percentiles, failures",
                 "  netfence outcomes --status failed --json | jq .error",
-                "  netfence outcomes --follow --container 3f9a0c --count 1 --json   # wait for one outcome",
+                "  netfence outcomes --follow --container 3f9a0c --count 1 --wait 60s --json   # wait for one outcome",
                 "",
                 "Without --since: everything retained, or (with --follow) only new outcomes.",
                 "Exit codes: 0 ok, 1 invalid input, 2 usage, 3 Kafka failure."})
@@ -85,6 +85,10 @@ public final class OutcomesCommand implements Callable<Integer> {
     @Option(names = "--count", paramLabel = "N", description = "With --follow: stop after N matching outcomes.")
     Integer count;
 
+    @Option(names = "--wait", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "With --follow: stop after DURATION; with --count, fewer outcomes by then is exit 3.")
+    Duration wait;
+
     private final Clock clock;
     private final OutcomeCodec codec = new OutcomeCodec();
 
@@ -101,8 +105,8 @@ public final class OutcomesCommand implements Callable<Integer> {
         if (follow && summaryOnly) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--follow and --summary cannot be combined");
         }
-        if (count != null && !follow) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--count needs --follow");
+        if ((count != null || wait != null) && !follow) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--count and --wait need --follow");
         }
         if (limit < 0 || (count != null && count < 1)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be >= 0 and --count >= 1");
@@ -176,8 +180,9 @@ public final class OutcomesCommand implements Callable<Integer> {
             out.print(OutcomeTable.followHeader());
             out.flush();
         }
+        long deadline = wait == null ? 0 : System.nanoTime() + wait.toNanos();
         try {
-            while (count == null || printed < count) {
+            while ((count == null || printed < count) && (wait == null || System.nanoTime() - deadline < 0)) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     Outcome outcome = decode(record, unreadable);
                     if (outcome == null || !matches(outcome) || (count != null && printed >= count)) {
@@ -189,13 +194,17 @@ public final class OutcomesCommand implements Callable<Integer> {
                 }
             }
         } catch (WakeupException e) {
-            // Ctrl-C: stop quietly
+            return OpsOptions.OK; // Ctrl-C: stop quietly
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // the JVM is already exiting
             }
+        }
+        if (wait != null && count != null && printed < count) {
+            throw new IllegalStateException("only " + printed + " of " + count + " outcome(s) arrived within "
+                    + wait.toSeconds() + "s");
         }
         return OpsOptions.OK;
     }

@@ -109,7 +109,7 @@ class OutcomesCommandTest {
 
     @Test
     void followWithCountPrintsMatchingOutcomesFromSinceAndStops() {
-        CommandRun run = outcomes("--follow", "--since", "-25m", "--count", "1", "--status", "applied", "--json");
+        CommandRun run = outcomes("--follow", "--since", "-25m", "--count", "1", "--wait", "120s", "--status", "applied", "--json");
 
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out().lines().toList()).hasSize(1).allSatisfy(line -> assertThat(line).contains("\"a-2\""));
@@ -117,7 +117,7 @@ class OutcomesCommandTest {
 
     @Test
     void followAsATablePrintsAHeaderAndOneRowPerOutcome() {
-        CommandRun run = outcomes("--follow", "--since", "-35m", "--count", "2", "--status", "applied");
+        CommandRun run = outcomes("--follow", "--since", "-35m", "--count", "2", "--wait", "120s", "--status", "applied");
 
         assertThat(run.exitCode()).isZero();
         List<String> lines = run.out().lines().toList();
@@ -127,11 +127,22 @@ class OutcomesCommandTest {
     }
 
     @Test
+    void followWithCountAndWaitFailsWithExitThreeWhenTooFewOutcomesArrive() {
+        CommandRun run = outcomes("--follow", "--since", "-1h", "--status", "failed", "--count", "5", "--wait", "2s",
+                "--json");
+
+        assertThat(run.exitCode()).isEqualTo(3);
+        assertThat(run.out().lines().toList()).hasSize(1);
+        assertThat(run.err()).isEqualTo("netfence outcomes: error: only 1 of 5 outcome(s) arrived within 2s\n");
+    }
+
+    @Test
     void badArgumentsAreInvalidInputOrUsageErrors() {
         CommandRun badSince = outcomes("--since", "yesterday");
         CommandRun badStatus = outcomes("--status", "done");
         CommandRun followSummary = outcomes("--follow", "--summary");
         CommandRun countWithoutFollow = outcomes("--count", "1");
+        CommandRun waitWithoutFollow = outcomes("--wait", "5s");
 
         assertThat(badSince.exitCode()).isEqualTo(1);
         assertThat(badSince.err()).startsWith("netfence outcomes: cannot read time 'yesterday': expected RFC 3339");
@@ -140,5 +151,7 @@ class OutcomesCommandTest {
         assertThat(followSummary.exitCode()).isEqualTo(2);
         assertThat(followSummary.err()).contains("--follow and --summary cannot be combined");
         assertThat(countWithoutFollow.exitCode()).isEqualTo(2);
+        assertThat(waitWithoutFollow.exitCode()).isEqualTo(2);
+        assertThat(waitWithoutFollow.err()).contains("--count and --wait need --follow");
     }
 }
