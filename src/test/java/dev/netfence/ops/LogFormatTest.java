@@ -53,6 +53,39 @@ class LogFormatTest {
                 .hasMessage("log format must be text or json, was 'xml'");
     }
 
+    @Test
+    void aCommandThatLogsKeepsStdoutToItsOwnOutputInBothFormats() throws Exception {
+        java.nio.file.Path policy = java.nio.file.Files.createTempFile("policy", ".json");
+        java.nio.file.Files.writeString(policy, "{\"schemaVersion\": 1, \"preset\": \"default\"}");
+        for (String format : new String[] {"text", "json"}) {
+            ProcessBuilder builder = new ProcessBuilder(
+                    java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", mainClassPath(), "dev.netfence.cli.Main",
+                    "apply", "--policy", policy.toString(), "--pid", "999999");
+            builder.environment().put("NETFENCE_LOG_FORMAT", format);
+            Process process = builder.start();
+            byte[] stdout = process.getInputStream().readAllBytes();
+            String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            process.waitFor();
+
+            JsonNode outcome = new ObjectMapper().readTree(stdout); // the whole stdout is one JSON document
+            assertThat(outcome.path("status").asText()).as(format).isEqualTo("skipped");
+            assertThat(stderr).as(format).contains("CONTAINER_NOT_FOUND").doesNotContain("|-INFO in ch.qos.logback");
+            if (format.equals("json")) {
+                assertThat(new ObjectMapper().readTree(stderr.lines().filter(l -> l.startsWith("{")).findFirst()
+                        .orElseThrow()).path("level").asText()).isEqualTo("WARN");
+            }
+        }
+        java.nio.file.Files.delete(policy);
+    }
+
+    /** The classpath without test classes, so the shipped logback.xml applies, not logback-test.xml. */
+    private static String mainClassPath() {
+        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(entry -> !entry.endsWith("test-classes"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+    }
+
     private static String captureStderr(Runnable action) {
         PrintStream original = System.err;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
