@@ -16,7 +16,7 @@ public final class DurationConverter implements ITypeConverter<Duration> {
         String v = value.trim().toLowerCase(Locale.ROOT);
         Duration duration;
         try {
-            if (v.startsWith("pt")) {
+            if (v.startsWith("pt") || v.startsWith("-pt")) {
                 duration = Duration.parse(v.toUpperCase(Locale.ROOT));
             } else if (v.endsWith("ms")) {
                 duration = Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
