@@ -20,10 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code scripts/netfence apply} as a user runs it (the real launcher and jar, as a separate
  * process) against a process in a fresh namespace; real connections show the rules hold for
- * IPv4 and IPv6. The launcher builds the jar first when it is missing.
+ * IPv4 and IPv6. It runs as a Failsafe integration test, after `package` has built the jar.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class LauncherKernelTest {
+class LauncherKernelIT {
 
     @TempDir
     Path dir;
