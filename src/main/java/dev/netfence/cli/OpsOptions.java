@@ -127,6 +127,9 @@ public final class OpsOptions {
 
     /** Runs {@code body} and maps what it throws to an exit code and one line on stderr. */
     public int execute(Callable<Integer> body) {
+        if (!verbose) {
+            quietKafkaClientLogs();
+        }
         try {
             return body.call();
         } catch (Exception e) {
@@ -139,6 +142,16 @@ public final class OpsOptions {
             }
             err.flush();
             return invalid ? INVALID_INPUT : RUNTIME_FAILURE;
+        }
+    }
+
+    /**
+     * An ops command reports a broker it cannot reach in its one error line; the clients'
+     * per-reconnect warnings would only bury it. {@code --verbose} keeps them.
+     */
+    private static void quietKafkaClientLogs() {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
+            context.getLogger("org.apache.kafka").setLevel(ch.qos.logback.classic.Level.ERROR);
         }
     }
 
