@@ -22,6 +22,7 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import dev.netfence.kafka.TopicSetup;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -81,6 +82,7 @@ public final class PolicyCommand {
             } catch (PolicyValidationException e) {
                 throw new InvalidInputException("policy " + file + " is invalid: " + String.join("; ", e.reasons()), e);
             }
+            new TopicSetup(ops.producerConfig()).ensure(List.of(), List.of(ops.policiesTopic()));
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
                 out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());

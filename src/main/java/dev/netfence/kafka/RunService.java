@@ -11,6 +11,7 @@ import dev.netfence.policy.store.TopicPolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +35,9 @@ public final class RunService implements AutoCloseable {
     public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock) {
         Map<String, Object> kafka = new HashMap<>(config.kafka());
         kafka.put("bootstrap.servers", config.bootstrapServers());
+        new TopicSetup(kafka).ensure(
+                List.of(config.eventsTopic(), config.outcomesTopic(), config.eventsTopic() + ".dlq"),
+                config.policyDir() == null ? List.of(config.policiesTopic()) : List.of());
         PolicyStore policies = config.policyDir() != null
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
