@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "netfence", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Applies sandbox network policies inside container network namespaces.",
-        subcommands = {PlanCommand.class, ApplyCommand.class, ValidateCommand.class})
+        subcommands = {RunCommand.class, PlanCommand.class, ApplyCommand.class, ValidateCommand.class})
 public final class Main implements Runnable {
     public static final int OK = 0;
     public static final int INVALID_INPUT = 1;

@@ -1,0 +1,36 @@
+package dev.netfence.event;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A decoded and validated container event v1 (DESIGN.md, "Container event v1"): a scheduler's
+ * notice that a container of a task started on a node. Instances come from {@link EventDecoder},
+ * so every field already satisfies the schema in {@code schemas/container-event.v1.json}.
+ *
+ * @param runtime podman|docker|containerd|crio, or null when the scheduler did not say
+ * @param pid the container's init pid (> 1), or null to ask the runtime
+ */
+public record ContainerEvent(
+        int schemaVersion,
+        String type,
+        String eventId,
+        Instant occurredAt,
+        String nodeId,
+        String taskId,
+        String containerId,
+        String runtime,
+        Integer pid) {
+
+    /** The only event type this version handles; any other is counted and skipped. */
+    public static final String CONTAINER_STARTED = "container.started";
+
+    public ContainerEvent {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(eventId, "eventId");
+        Objects.requireNonNull(occurredAt, "occurredAt");
+        Objects.requireNonNull(nodeId, "nodeId");
+        Objects.requireNonNull(taskId, "taskId");
+        Objects.requireNonNull(containerId, "containerId");
+    }
+}

@@ -1,0 +1,132 @@
+package dev.netfence.event;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Turns one record value into a {@link DecodeResult}: size limit first (1 MiB), then strict
+ * UTF-8 (a malformed byte sequence is refused, never replaced), then strict JSON (no trailing
+ * tokens, no duplicate keys), then the declared types of {@code container-event.v1.json}
+ * (wrong type = malformed), then the event type (unknown = skipped), then the schema and field
+ * rules (violation = invalid). Never throws for bad input; stateless and thread-safe.
+ */
+public final class EventDecoder {
+    /** Values larger than this are refused without being parsed (DESIGN.md: "over 1 MiB"). */
+    public static final int MAX_VALUE_BYTES = 1024 * 1024;
+
+    private static final int MAX_KEPT_ID_CHARS = 256;
+
+    private final ObjectMapper mapper;
+    private final DocumentSchema schema;
+
+    public EventDecoder() {
+        this(DocumentSchema.load("container-event.v1.json"));
+    }
+
+    EventDecoder(DocumentSchema schema) {
+        this.schema = schema;
+        JsonMapper m = JsonMapper.builder()
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .build();
+        m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+        this.mapper = m;
+    }
+
+    public DecodeResult decode(byte[] value) {
+        if (value == null) {
+            return new DecodeResult.Malformed("record has no value (null)");
+        }
+        if (value.length > MAX_VALUE_BYTES) {
+            return new DecodeResult.Malformed(
+                    "value is " + value.length + " bytes, over the " + MAX_VALUE_BYTES + " byte (1 MiB) limit");
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(value))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return new DecodeResult.Malformed("value is not valid UTF-8: " + e, e.getClass().getName());
+        }
+        JsonNode node;
+        try {
+            node = mapper.readTree(text);
+        } catch (Exception e) {
+            return new DecodeResult.Malformed("value is not JSON: " + firstLine(e.getMessage()), e.getClass().getName());
+        }
+        if (node == null || !node.isObject()) {
+            return new DecodeResult.Malformed("value is not a JSON object");
+        }
+        Optional<String> mismatch = schema.firstTypeMismatch(node);
+        if (mismatch.isPresent()) {
+            return new DecodeResult.Malformed(mismatch.get());
+        }
+        String type = text(node, "type");
+        if (type != null && !ContainerEvent.CONTAINER_STARTED.equals(type)) {
+            return new DecodeResult.UnknownType(type, text(node, "nodeId"));
+        }
+        List<String> reasons = schema.validate(node);
+        if (!reasons.isEmpty()) {
+            return invalid(node, String.join("; ", reasons));
+        }
+        Instant occurredAt;
+        try {
+            occurredAt = OffsetDateTime.parse(text(node, "occurredAt"), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                    .toInstant();
+        } catch (DateTimeParseException e) {
+            return invalid(node, "occurredAt is not an RFC 3339 date-time: " + text(node, "occurredAt"));
+        }
+        JsonNode pid = node.get("pid");
+        return new DecodeResult.Decoded(new ContainerEvent(
+                node.get("schemaVersion").intValue(),
+                type,
+                text(node, "eventId"),
+                occurredAt,
+                text(node, "nodeId"),
+                text(node, "taskId"),
+                text(node, "containerId"),
+                text(node, "runtime"),
+                pid == null ? null : pid.intValue()));
+    }
+
+    private static DecodeResult invalid(JsonNode node, String message) {
+        return new DecodeResult.Invalid(
+                kept(node, "eventId"), kept(node, "nodeId"), kept(node, "taskId"), kept(node, "containerId"), message);
+    }
+
+    /** A string field worth quoting back in a failed outcome: textual, non-blank, not huge. */
+    private static String kept(JsonNode node, String field) {
+        String s = text(node, field);
+        return s == null || s.isBlank() || s.length() > MAX_KEPT_ID_CHARS ? null : s;
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v != null && v.isTextual() ? v.asText() : null;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "unreadable";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,65 @@
+package dev.netfence.event;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.netfence.enforce.EnforcementResult.ErrorInfo;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * An outcome v1 document (DESIGN.md, "Outcome v1"; {@code schemas/outcome.v1.json}): what became
+ * of one container event, published to the outcome topic keyed by containerId. Field order
+ * follows the contract; nulls are written, never omitted.
+ */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record Outcome(
+        int schemaVersion,
+        String eventId,
+        String taskId,
+        String containerId,
+        String nodeId,
+        String status,
+        String policyDigest,
+        String mode,
+        String backend,
+        List<String> families,
+        int ruleCount,
+        Map<String, List<String>> resolved,
+        List<String> nameservers,
+        boolean quarantined,
+        int attempts,
+        ErrorInfo error,
+        Instant eventOccurredAt,
+        Instant finishedAt,
+        Long latencyMs,
+        boolean replay,
+        EnforcerInfo enforcer) {
+
+    public static final int SCHEMA_VERSION = 1;
+
+    public Outcome {
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(finishedAt, "finishedAt");
+        Objects.requireNonNull(enforcer, "enforcer");
+        families = families == null ? List.of() : List.copyOf(families);
+        resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
+        nameservers = nameservers == null ? List.of() : List.copyOf(nameservers);
+    }
+
+    /** The error code, or null when the outcome carries no error. */
+    @JsonIgnore
+    public String errorCode() {
+        return error == null ? null : error.code();
+    }
+
+    /** Which netfence produced an outcome: {@code <nodeId>/<pid>} and the release version. */
+    public record EnforcerInfo(String instance, String version) {
+        public EnforcerInfo {
+            Objects.requireNonNull(instance, "instance");
+            Objects.requireNonNull(version, "version");
+        }
+    }
+}

@@ -1,0 +1,405 @@
+package dev.netfence.kafka;
+
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.DecodeResult;
+import dev.netfence.event.EventDecoder;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.event.Outcomes;
+import dev.netfence.policy.store.PolicyStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consumer loop of {@code netfence run}. One poll thread owns the consumer and the offset
+ * bookkeeping: it decodes each record, skips other nodes' events and unknown types (counted),
+ * dead-letters bad ones, and hands valid events to a {@link KeyedExecutor} keyed by containerId
+ * (in order per container, concurrent across containers). Workers post their outcome back to the
+ * poll thread, which passes it to the {@link OutputSink}; offsets are committed only up to the
+ * first record whose outputs are not acknowledged (or, exactly-once, in the same transaction).
+ * At most {@code maxInFlight} records are outstanding: beyond that the consumer seeks back and
+ * pauses its partitions while it keeps polling. On revoke it finishes (bounded) and commits the
+ * revoked partitions' work; on loss it drops it; on {@link #close} it stops polling, drains
+ * within the shutdown timeout, commits and closes. Fatal client errors recreate the clients,
+ * which resume from the last committed offsets.
+ */
+public final class EventPipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
+
+    private final PipelineSettings settings;
+    private final NodeRouting routing;
+    private final PolicyStore policies;
+    private final EventDecoder decoder = new EventDecoder();
+    private final Outcomes outcomes;
+    private final OutputRecords records;
+    private final EventHandler handler;
+    private final PipelineMetrics metrics;
+    private final Completions completions = new Completions();
+    private final KeyedExecutor workers;
+    private final BrokerProbe probe;
+    private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile boolean stopping;
+    private volatile boolean running;
+    private volatile boolean assignedOnce;
+    private volatile Set<TopicPartition> assignment = Set.of();
+    private Thread pollThread;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private OutputSink sink;
+
+    /** A pipeline that reports missing/invalid policies without quarantining (tests, dry runs). */
+    public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyStore policies, MeterRegistry registry,
+                         Clock clock) {
+        this(settings, enforcer, PolicyFailureHandler.REPORT_ONLY, policies, registry, clock);
+    }
+
+    public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
+                         PolicyStore policies, MeterRegistry registry, Clock clock) {
+        this.settings = settings;
+        this.routing = new NodeRouting(settings.nodeId());
+        this.policies = policies;
+        this.outcomes = new Outcomes(clock, settings.instance(), settings.version());
+        this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
+                settings.instance(), settings.nodeId());
+        this.handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
+                settings.eventDeadline());
+        this.metrics = new PipelineMetrics(registry, clock);
+        this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
+        this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
+    }
+
+    /** Starts the poll thread; returns at once. */
+    public synchronized void start() {
+        if (pollThread != null) {
+            throw new IllegalStateException("pipeline already started");
+        }
+        probe.start();
+        pollThread = new Thread(this::run, "netfence-poll");
+        pollThread.start();
+    }
+
+    /** Ready: running, partitions assigned, policy store caught up, broker reachable. */
+    public boolean ready() {
+        return running && !stopping && assignedOnce && policies.isCaughtUp() && probe.reachable();
+    }
+
+    /** The partitions currently assigned to this instance. */
+    public Set<TopicPartition> assignment() {
+        return assignment;
+    }
+
+    /** Waits until the pipeline has stopped. */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops polling, drains within the shutdown timeout, commits and closes; idempotent. */
+    @Override
+    public void close() {
+        stopping = true;
+        Thread t;
+        synchronized (this) {
+            t = pollThread;
+        }
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join(settings.shutdownTimeout().plusSeconds(20).toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        probe.close();
+    }
+
+    private void run() {
+        running = true;
+        try {
+            while (!stopping) {
+                try {
+                    runClients();
+                } catch (RuntimeException e) {
+                    LOG.error("consumer loop failed; recreating the Kafka clients", e);
+                    sleep(1000);
+                }
+            }
+        } finally {
+            running = false;
+            workers.shutdown(1000);
+            terminated.countDown();
+        }
+    }
+
+    private void runClients() {
+        KafkaConsumer<byte[], byte[]> c = KafkaClients.consumer(settings, routing);
+        KafkaProducer<byte[], byte[]> p = KafkaClients.producer(settings, routing);
+        consumer = c;
+        metrics.bind(c, p);
+        try {
+            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics)
+                    : new AtLeastOnceSink(p, c, completions, metrics);
+            if (!subscribe(c)) {
+                return;
+            }
+            long nextCommit = 0;
+            while (!stopping) {
+                ConsumerRecords<byte[], byte[]> polled = c.poll(settings.pollTimeout());
+                dispatchAll(polled);
+                completions.runAll();
+                long now = System.nanoTime();
+                if (now - nextCommit >= 0) {
+                    sink.commit(List.copyOf(partitions.values()), false);
+                    nextCommit = now + settings.commitInterval().toNanos();
+                }
+                flowControl();
+            }
+            drain();
+        } finally {
+            if (sink != null) {
+                sink.close();
+            }
+            closeQuietly(p, c);
+            metrics.close();
+            partitions.clear();
+            assignment = Set.of();
+        }
+    }
+
+    private boolean subscribe(KafkaConsumer<byte[], byte[]> c) {
+        String topic = settings.eventsTopic();
+        if (settings.assignment() == Assignment.GROUP) {
+            c.subscribe(List.of(topic), new Rebalance());
+            return true;
+        }
+        while (!stopping) {
+            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
+            if (infos != null && !infos.isEmpty()) {
+                List<TopicPartition> mine = routing.everyNode()
+                        ? infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList()
+                        : List.of(new TopicPartition(topic, NodeRouting.partitionFor(routing.nodeId(), infos.size())));
+                c.assign(mine);
+                assigned(mine);
+                return true;
+            }
+            LOG.warn("events topic {} has no partitions yet; waiting", topic);
+            sleep(1000);
+        }
+        return false;
+    }
+
+    private void dispatchAll(ConsumerRecords<byte[], byte[]> polled) {
+        int outstanding = outstanding();
+        for (TopicPartition tp : polled.partitions()) {
+            PartitionOffsets po = partitions.get(tp);
+            if (po == null) {
+                continue;
+            }
+            for (ConsumerRecord<byte[], byte[]> r : polled.records(tp)) {
+                if (outstanding >= settings.maxInFlight()) {
+                    consumer.seek(tp, r.offset());
+                    break;
+                }
+                dispatch(po, r);
+                outstanding++;
+            }
+        }
+    }
+
+    private void dispatch(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r) {
+        po.track(r.offset());
+        long offset = r.offset();
+        boolean replay = OutputRecords.isReplay(r);
+        DecodeResult d = decoder.decode(r.value());
+        if (d instanceof DecodeResult.Decoded decoded) {
+            ContainerEvent ev = decoded.event();
+            metrics.consumed(ev.type());
+            if (!routing.accepts(ev.nodeId())) {
+                skip(po, offset, "other-node");
+                return;
+            }
+            workers.submit(ev.containerId(), () -> {
+                Outcome o;
+                try {
+                    o = handler.handle(ev, replay);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                Output out = Output.outcome(records.outcome(o), o);
+                completions.post(() -> emit(po, offset, List.of(out)));
+            });
+        } else if (d instanceof DecodeResult.Malformed m) {
+            metrics.consumed("malformed");
+            if (!routing.acceptsKey(r.key())) {
+                skip(po, offset, "other-node");
+                return;
+            }
+            emit(po, offset, List.of(Output.deadLetter(
+                    records.deadLetter(r, m.code(), m.message(), m.causeClass()), m.code().code())));
+        } else if (d instanceof DecodeResult.Invalid inv) {
+            metrics.consumed("invalid");
+            boolean ours = inv.nodeId() != null ? routing.accepts(inv.nodeId()) : routing.acceptsKey(r.key());
+            if (!ours) {
+                skip(po, offset, "other-node");
+                return;
+            }
+            List<Output> outs = new ArrayList<>();
+            outs.add(Output.deadLetter(records.deadLetter(r, inv.code(), inv.message(),
+                    DecodeResult.Invalid.class.getName()), inv.code().code()));
+            if (inv.containerId() == null) {
+                emit(po, offset, outs);
+                return;
+            }
+            Outcome o = outcomes.invalidEvent(inv, replay);
+            outs.add(Output.outcome(records.outcome(o), o));
+            // through the container's queue, so its outcomes stay in event order
+            workers.submit(inv.containerId(), () -> completions.post(() -> emit(po, offset, outs)));
+        } else if (d instanceof DecodeResult.UnknownType) {
+            metrics.consumed("unknown");
+            skip(po, offset, "unknown-type");
+        }
+    }
+
+    private void skip(PartitionOffsets po, long offset, String reason) {
+        metrics.skipped(reason);
+        po.done(offset);
+    }
+
+    /** Poll thread: hands a finished record's outputs to the sink unless its partition moved away. */
+    private void emit(PartitionOffsets po, long offset, List<Output> outs) {
+        if (partitions.get(po.partition()) != po || !po.isTracked(offset)) {
+            return;
+        }
+        sink.emit(po, offset, outs);
+    }
+
+    private int outstanding() {
+        int n = 0;
+        for (PartitionOffsets po : partitions.values()) {
+            n += po.uncommitted();
+        }
+        return n;
+    }
+
+    private void flowControl() {
+        int outstanding = outstanding();
+        metrics.inflight(outstanding);
+        if (outstanding >= settings.maxInFlight()) {
+            consumer.pause(consumer.assignment());
+        } else if (!consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
+        }
+        metrics.paused(consumer.paused().size());
+    }
+
+    private void drain() {
+        long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
+        while (working(partitions.values()) > 0 && System.nanoTime() - deadline < 0) {
+            consumer.pause(consumer.assignment());
+            consumer.poll(Duration.ofMillis(20));
+            completions.runAll();
+        }
+        completions.runAll();
+        int left = working(partitions.values());
+        if (left > 0) {
+            LOG.warn("shutdown timeout passed with {} records unfinished; they will be redelivered", left);
+        }
+        try {
+            sink.commit(List.copyOf(partitions.values()), true);
+        } catch (RuntimeException e) {
+            LOG.warn("final offset commit failed; uncommitted records will be redelivered: {}", e.toString());
+        }
+    }
+
+    private static int working(Collection<PartitionOffsets> ps) {
+        int n = 0;
+        for (PartitionOffsets po : ps) {
+            n += po.working();
+        }
+        return n;
+    }
+
+    private void assigned(Collection<TopicPartition> tps) {
+        for (TopicPartition tp : tps) {
+            partitions.put(tp, new PartitionOffsets(tp));
+        }
+        assignment = Set.copyOf(partitions.keySet());
+        assignedOnce = true;
+        LOG.info("assigned {}", tps);
+    }
+
+    /** Rebalance callbacks; they run on the poll thread inside poll(). */
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+            assigned(tps);
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+            List<PartitionOffsets> leaving = tps.stream().map(partitions::get).filter(p -> p != null).toList();
+            long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
+            while (working(leaving) > 0 && System.nanoTime() - deadline < 0) {
+                completions.runAll();
+                sleep(5);
+            }
+            completions.runAll();
+            try {
+                sink.commit(leaving, true);
+            } catch (OutputSink.FatalClientException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.warn("commit on revoke failed; the new owner will redo those records: {}", e.toString());
+            }
+            tps.forEach(partitions::remove);
+            assignment = Set.copyOf(partitions.keySet());
+            LOG.info("revoked {}", tps);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> tps) {
+            tps.forEach(partitions::remove);
+            assignment = Set.copyOf(partitions.keySet());
+            LOG.warn("lost {}; their unfinished work is dropped", tps);
+        }
+    }
+
+    private static void closeQuietly(KafkaProducer<byte[], byte[]> p, KafkaConsumer<byte[], byte[]> c) {
+        try {
+            p.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.warn("closing the producer failed: {}", e.toString());
+        }
+        try {
+            c.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            LOG.warn("closing the consumer failed: {}", e.toString());
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

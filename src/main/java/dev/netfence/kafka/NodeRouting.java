@@ -1,0 +1,56 @@
+package dev.netfence.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * Which events this instance handles: those whose nodeId equals its own ({@code --node-id}), or
+ * every event when the node id is {@code *}. Also the partition a node's events land in when
+ * schedulers key events by nodeId, computed exactly as Kafka's default partitioner does for a
+ * keyed record ({@code toPositive(murmur2(utf8(nodeId))) % partitions}), which is what
+ * {@code --assignment node-partition} relies on.
+ */
+public final class NodeRouting {
+    public static final String EVERY_NODE = "*";
+
+    private final String nodeId;
+
+    public NodeRouting(String nodeId) {
+        this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public boolean everyNode() {
+        return EVERY_NODE.equals(nodeId);
+    }
+
+    /** Whether an event addressed to {@code eventNodeId} is ours. */
+    public boolean accepts(String eventNodeId) {
+        return everyNode() || nodeId.equals(eventNodeId);
+    }
+
+    /**
+     * Whether a record whose value could not be read is ours, judged by its key (schedulers key
+     * events by nodeId): a record without a key is everyone's, so it is never silently lost.
+     */
+    public boolean acceptsKey(byte[] key) {
+        return key == null || everyNode() || nodeId.equals(new String(key, StandardCharsets.UTF_8));
+    }
+
+    /** The partition Kafka's default partitioner puts a record keyed {@code nodeId} in. */
+    public static int partitionFor(String nodeId, int partitions) {
+        if (partitions < 1) {
+            throw new IllegalArgumentException("partitions must be at least 1, was " + partitions);
+        }
+        return Utils.toPositive(Utils.murmur2(nodeId.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /** The consumer group of this node: {@code netfence-<nodeId>}. */
+    public String groupId() {
+        return "netfence-" + nodeId;
+    }
+}

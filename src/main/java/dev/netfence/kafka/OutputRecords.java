@@ -1,0 +1,108 @@
+package dev.netfence.kafka;
+
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.event.EventDecoder;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+
+/**
+ * Builds the records netfence writes: outcomes (key containerId, headers {@code status},
+ * {@code nodeId}, {@code eventId}) and dead letters (original key and bytes, headers
+ * {@code netfence.original.topic|partition|offset|timestamp}, {@code netfence.error.code|message|class},
+ * {@code netfence.instance}), as DESIGN.md fixes them. Thread-safe.
+ */
+final class OutputRecords {
+    static final String ORIGINAL_TOPIC = "netfence.original.topic";
+    static final String ORIGINAL_PARTITION = "netfence.original.partition";
+    static final String ORIGINAL_OFFSET = "netfence.original.offset";
+    static final String ORIGINAL_TIMESTAMP = "netfence.original.timestamp";
+    static final String ERROR_CODE = "netfence.error.code";
+    static final String ERROR_MESSAGE = "netfence.error.message";
+    static final String ERROR_CLASS = "netfence.error.class";
+    static final String INSTANCE = "netfence.instance";
+    /** Set on a dead letter whose original value was too large for the DLQ topic and was dropped. */
+    static final String ORIGINAL_SIZE = "netfence.original.size";
+    /** Header an operator's replay sets so outcomes carry {@code "replay": true}. */
+    static final String REPLAY = "netfence.replay";
+
+    private static final int MAX_MESSAGE_CHARS = 2000;
+
+    private final OutcomeCodec codec;
+    private final String outcomesTopic;
+    private final String dlqTopic;
+    private final String instance;
+    private final String nodeId;
+
+    OutputRecords(OutcomeCodec codec, String outcomesTopic, String dlqTopic, String instance, String nodeId) {
+        this.codec = codec;
+        this.outcomesTopic = outcomesTopic;
+        this.dlqTopic = dlqTopic;
+        this.instance = instance;
+        this.nodeId = nodeId;
+    }
+
+    ProducerRecord<byte[], byte[]> outcome(Outcome o) {
+        ProducerRecord<byte[], byte[]> r =
+                new ProducerRecord<>(outcomesTopic, utf8(o.containerId()), codec.encode(o));
+        add(r.headers(), "status", o.status());
+        add(r.headers(), "nodeId", o.nodeId() != null ? o.nodeId() : nodeId);
+        if (o.eventId() != null) {
+            add(r.headers(), "eventId", o.eventId());
+        }
+        return r;
+    }
+
+    ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> original, ErrorCode code, String message,
+                                              String errorClass) {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(dlqTopic, null, original.key(), original.value());
+        Headers h = r.headers();
+        add(h, ORIGINAL_TOPIC, original.topic());
+        add(h, ORIGINAL_PARTITION, Integer.toString(original.partition()));
+        add(h, ORIGINAL_OFFSET, Long.toString(original.offset()));
+        add(h, ORIGINAL_TIMESTAMP, Long.toString(original.timestamp()));
+        add(h, ERROR_CODE, code.code());
+        String m = Objects.requireNonNullElse(message, "");
+        add(h, ERROR_MESSAGE, m.length() > MAX_MESSAGE_CHARS ? m.substring(0, MAX_MESSAGE_CHARS) + "..." : m);
+        add(h, ERROR_CLASS, errorClass);
+        add(h, INSTANCE, instance);
+        return original.value() != null && original.value().length > EventDecoder.MAX_VALUE_BYTES ? withoutValue(r) : r;
+    }
+
+    /**
+     * The same dead letter without its value, for an original too large for the DLQ topic (every
+     * value over the 1 MiB event limit, and any value the broker refused as too large).
+     */
+    static ProducerRecord<byte[], byte[]> withoutValue(ProducerRecord<byte[], byte[]> deadLetter) {
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(deadLetter.topic(), null, deadLetter.key(), null);
+        deadLetter.headers().forEach(r.headers()::add);
+        add(r.headers(), ORIGINAL_SIZE, Integer.toString(deadLetter.value() == null ? 0 : deadLetter.value().length));
+        return r;
+    }
+
+    boolean isDeadLetter(ProducerRecord<byte[], byte[]> r) {
+        return dlqTopic.equals(r.topic());
+    }
+
+    static boolean isReplay(ConsumerRecord<byte[], byte[]> r) {
+        var h = r.headers().lastHeader(REPLAY);
+        return h != null && "true".equals(new String(h.value(), StandardCharsets.UTF_8));
+    }
+
+    static String header(ProducerRecord<byte[], byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    private static void add(Headers h, String name, String value) {
+        h.add(name, utf8(value));
+    }
+
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.netfence.kafka;
+
+import dev.netfence.event.Outcome;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.producer.Producer;
+
+/**
+ * The pipeline's Micrometer meters: {@code netfence.events.consumed} (tag type),
+ * {@code netfence.outcomes} (tags status, code), {@code netfence.dlq.records} (tag code),
+ * {@code netfence.events.skipped} (tag reason), {@code netfence.event.latency} (event occurred
+ * to outcome acknowledged), gauges {@code netfence.inflight} and {@code netfence.partitions.paused},
+ * plus the Kafka clients' own metrics (consumer lag among them) through {@link KafkaClientMetrics}.
+ */
+final class PipelineMetrics implements AutoCloseable {
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final AtomicInteger inflight = new AtomicInteger();
+    private final AtomicInteger paused = new AtomicInteger();
+    private final Timer latency;
+    private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
+
+    PipelineMetrics(MeterRegistry registry, Clock clock) {
+        this.registry = registry;
+        this.clock = clock;
+        registry.gauge("netfence.inflight", inflight);
+        registry.gauge("netfence.partitions.paused", paused);
+        this.latency = Timer.builder("netfence.event.latency")
+                .description("from the event's occurredAt to its outcome being acknowledged")
+                .publishPercentileHistogram()
+                .register(registry);
+    }
+
+    void consumed(String type) {
+        Counter.builder("netfence.events.consumed").tag("type", type).register(registry).increment();
+    }
+
+    void skipped(String reason) {
+        Counter.builder("netfence.events.skipped").tag("reason", reason).register(registry).increment();
+    }
+
+    void outcomeAcked(Outcome o) {
+        Counter.builder("netfence.outcomes").tag("status", o.status())
+                .tag("code", o.errorCode() == null ? "none" : o.errorCode()).register(registry).increment();
+        if (o.eventOccurredAt() != null) {
+            Duration d = Duration.between(o.eventOccurredAt(), clock.instant());
+            latency.record(d.isNegative() ? Duration.ZERO : d);
+        }
+    }
+
+    void deadLetterAcked(String code) {
+        Counter.builder("netfence.dlq.records").tag("code", code).register(registry).increment();
+    }
+
+    void inflight(int n) {
+        inflight.set(n);
+    }
+
+    void paused(int n) {
+        paused.set(n);
+    }
+
+    void bind(Consumer<?, ?> consumer, Producer<?, ?> producer) {
+        KafkaClientMetrics c = new KafkaClientMetrics(consumer);
+        KafkaClientMetrics p = new KafkaClientMetrics(producer);
+        c.bindTo(registry);
+        p.bindTo(registry);
+        clientMetrics.add(c);
+        clientMetrics.add(p);
+    }
+
+    @Override
+    public void close() {
+        clientMetrics.forEach(KafkaClientMetrics::close);
+        clientMetrics.clear();
+    }
+}

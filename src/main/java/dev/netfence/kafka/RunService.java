@@ -1,0 +1,78 @@
+package dev.netfence.kafka;
+
+import dev.netfence.enforce.DefaultEnforcer;
+import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.ops.config.RunConfig;
+import dev.netfence.policy.store.DirectoryPolicyStore;
+import dev.netfence.policy.store.ParsingPolicyDecoder;
+import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.policy.store.TopicPolicyStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The running service behind {@code netfence run}: wires a {@link RunConfig} into a policy store
+ * (directory or compacted topic), the real {@link DefaultEnforcer} (commands through
+ * {@link ProcessCommandRunner}) and an {@link EventPipeline}, and starts them. {@link #ready()}
+ * and the registry are what the metrics/health server serves; {@link #close()} drains and stops.
+ */
+public final class RunService implements AutoCloseable {
+    private final PolicyStore policies;
+    private final EventPipeline pipeline;
+    private final MeterRegistry registry;
+
+    private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry) {
+        this.policies = policies;
+        this.pipeline = pipeline;
+        this.registry = registry;
+    }
+
+    /** Builds and starts everything {@code config} describes. */
+    public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock) {
+        Map<String, Object> kafka = new HashMap<>(config.kafka());
+        kafka.put("bootstrap.servers", config.bootstrapServers());
+        PolicyStore policies = config.policyDir() != null
+                ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
+                        DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
+                : TopicPolicyStore.start(kafka, config.policiesTopic(), new ParsingPolicyDecoder());
+        EnforcerConfig enforcerConfig = EnforcerConfig.defaults()
+                .withBackend(config.iptablesBackend())
+                .withOnFailure(config.onFailure())
+                .withDryRun(config.dryRun());
+        DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
+        PipelineSettings settings = PipelineSettings.defaults(config.bootstrapServers(), config.nodeId())
+                .withKafka(kafka)
+                .withAssignment(config.assignment())
+                .withTopics(config.eventsTopic(), config.outcomesTopic())
+                .withExactlyOnce(config.exactlyOnce())
+                .withConcurrency(config.concurrency(), config.maxInFlight())
+                .withTimeouts(config.eventDeadline(), PolicyStore.DEFAULT_WAIT, config.shutdownTimeout())
+                .withInstance(config.nodeId() + "/" + ProcessHandle.current().pid(), version);
+        EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
+        pipeline.start();
+        return new RunService(policies, pipeline, registry);
+    }
+
+    /** Partitions assigned, policy store caught up, broker reachable. */
+    public boolean ready() {
+        return pipeline.ready();
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public EventPipeline pipeline() {
+        return pipeline;
+    }
+
+    /** Drains within the shutdown timeout, commits and stops; then closes the policy store. */
+    @Override
+    public void close() {
+        pipeline.close();
+        policies.close();
+    }
+}

@@ -1,0 +1,58 @@
+package dev.netfence.ops.config;
+
+import dev.netfence.enforce.OnFailure;
+import dev.netfence.kafka.Assignment;
+import dev.netfence.netns.BackendChoice;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The validated configuration of {@code netfence run} (DESIGN.md, CLI): one field per option,
+ * with {@code kafka} holding the {@code kafka.}-prefixed config-file keys (prefix removed) that
+ * pass through to the Kafka clients. Built by {@link RunConfigLoader}; immutable.
+ *
+ * @param policyDir the policy directory, or null to read the policies topic
+ * @param httpPort metrics and health port; 0 picks a free port
+ * @param configFile the config file that was read, or null
+ */
+public record RunConfig(
+        String bootstrapServers,
+        String nodeId,
+        Assignment assignment,
+        String eventsTopic,
+        String outcomesTopic,
+        String policiesTopic,
+        Path policyDir,
+        boolean exactlyOnce,
+        int concurrency,
+        int maxInFlight,
+        Duration eventDeadline,
+        OnFailure onFailure,
+        boolean dryRun,
+        BackendChoice iptablesBackend,
+        int httpPort,
+        Duration shutdownTimeout,
+        Path configFile,
+        LogFormat logFormat,
+        Map<String, String> kafka) {
+
+    /** {@code --log-format}: human-readable lines or one JSON object per line. */
+    public enum LogFormat { TEXT, JSON }
+
+    public RunConfig {
+        Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        Objects.requireNonNull(nodeId, "nodeId");
+        Objects.requireNonNull(assignment, "assignment");
+        Objects.requireNonNull(eventsTopic, "eventsTopic");
+        Objects.requireNonNull(outcomesTopic, "outcomesTopic");
+        Objects.requireNonNull(policiesTopic, "policiesTopic");
+        Objects.requireNonNull(eventDeadline, "eventDeadline");
+        Objects.requireNonNull(onFailure, "onFailure");
+        Objects.requireNonNull(iptablesBackend, "iptablesBackend");
+        Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
+        Objects.requireNonNull(logFormat, "logFormat");
+        kafka = Map.copyOf(kafka);
+    }
+}

@@ -1,0 +1,137 @@
+package dev.netfence.policy.store;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Policies from a directory ({@code --policy-dir}): one {@code <taskId>.json} per task. The
+ * directory is rescanned on a fixed interval and a file is re-read when its modification time or
+ * size changed; a deleted file removes its policy. Polling rather than a WatchService because it
+ * also works on network and bind-mounted file systems where change events are not delivered.
+ * The first scan happens in {@link #open}, so the store is caught up as soon as it exists.
+ */
+public final class DirectoryPolicyStore implements PolicyStore {
+    private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicyStore.class);
+    private static final Pattern TASK_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    /** How often the directory is rescanned unless told otherwise. */
+    public static final Duration DEFAULT_SCAN_INTERVAL = Duration.ofMillis(500);
+
+    private final Path dir;
+    private final PolicyDecoder decoder;
+    private final PolicyTable table = new PolicyTable();
+    private final Map<String, FileStamp> seen = new HashMap<>();
+    private final ScheduledExecutorService scanner;
+
+    private record FileStamp(long modifiedNanos, long size) {}
+
+    private DirectoryPolicyStore(Path dir, PolicyDecoder decoder) {
+        this.dir = dir;
+        this.decoder = decoder;
+        this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "netfence-policy-dir");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Reads every policy in {@code dir} now, then rescans every {@code interval}. */
+    public static DirectoryPolicyStore open(Path dir, PolicyDecoder decoder, Duration interval) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("policy directory does not exist: " + dir);
+        }
+        DirectoryPolicyStore store = new DirectoryPolicyStore(dir, decoder);
+        store.scan();
+        long ms = Math.max(10, interval.toMillis());
+        store.scanner.scheduleWithFixedDelay(store::scanQuietly, ms, ms, TimeUnit.MILLISECONDS);
+        return store;
+    }
+
+    @Override
+    public Optional<StoredPolicy> lookup(String taskId) {
+        return table.get(taskId);
+    }
+
+    @Override
+    public Optional<StoredPolicy> await(String taskId, Duration timeout) throws InterruptedException {
+        return table.await(taskId, timeout);
+    }
+
+    @Override
+    public boolean isCaughtUp() {
+        return true;
+    }
+
+    private void scanQuietly() {
+        try {
+            scan();
+        } catch (RuntimeException e) {
+            LOG.warn("scanning policy directory {} failed: {}", dir, e.toString());
+        }
+    }
+
+    private synchronized void scan() {
+        Set<String> present = new HashSet<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String taskId = name.substring(0, name.length() - ".json".length());
+                if (!TASK_ID.matcher(taskId).matches()) {
+                    continue;
+                }
+                BasicFileAttributes attrs;
+                try {
+                    attrs = Files.readAttributes(file, BasicFileAttributes.class);
+                } catch (IOException gone) {
+                    continue;
+                }
+                if (!attrs.isRegularFile()) {
+                    continue;
+                }
+                present.add(taskId);
+                FileStamp stamp = new FileStamp(attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS), attrs.size());
+                if (!stamp.equals(seen.get(taskId))) {
+                    seen.put(taskId, stamp);
+                    table.put(taskId, read(file));
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot list policy directory {}: {}", dir, e.toString());
+            return;
+        }
+        for (String gone : Set.copyOf(seen.keySet())) {
+            if (!present.contains(gone)) {
+                seen.remove(gone);
+                table.remove(gone);
+            }
+        }
+    }
+
+    private StoredPolicy read(Path file) {
+        try {
+            return decoder.decode(Files.readAllBytes(file));
+        } catch (IOException | RuntimeException e) {
+            return new StoredPolicy.Invalid(List.of("cannot read " + file + ": " + e.getMessage()));
+        }
+    }
+
+    @Override
+    public void close() {
+        scanner.shutdownNow();
+    }
+}

@@ -1,0 +1,28 @@
+package dev.netfence.policy.store;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Where the pipeline finds the sandbox policy of a task. A policy can be published after the
+ * container event that needs it, so besides the immediate {@link #lookup} there is a bounded
+ * {@link #await}. Implementations are thread-safe.
+ */
+public interface PolicyStore extends AutoCloseable {
+    /** How long the pipeline waits for a policy that is not there yet (DESIGN.md: 5 s). */
+    Duration DEFAULT_WAIT = Duration.ofSeconds(5);
+
+    /** The task's policy as stored right now, or empty when there is none. */
+    Optional<StoredPolicy> lookup(String taskId);
+
+    /**
+     * The task's policy, waiting at most {@code timeout} for it to appear; empty when it did not.
+     */
+    Optional<StoredPolicy> await(String taskId, Duration timeout) throws InterruptedException;
+
+    /** True once the store has loaded everything that existed when it started. */
+    boolean isCaughtUp();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,88 @@
+package dev.netfence.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.kafka.RunService;
+import dev.netfence.kafka.testkit.TestKafka;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    private static int run(RunCommand command, StringWriter err, String... args) {
+        CommandLine cli = new CommandLine(command);
+        cli.setErr(new PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    @Test
+    void aBadOptionValueIsAUsageErrorNamingTheOption() {
+        StringWriter err = new StringWriter();
+        int code = run(new RunCommand(Map.of()), err, "--concurrency", "zero");
+        assertThat(code).isEqualTo(Main.USAGE);
+        assertThat(err.toString().trim()).isEqualTo(
+                "netfence run: invalid value for --concurrency: must be an integer from 1 to 1024, was: zero");
+    }
+
+    @Test
+    void anUnknownConfigFileKeyIsAUsageError() throws Exception {
+        Path file = dir.resolve("n.properties");
+        Files.writeString(file, "nodeid=n1\n");
+        StringWriter err = new StringWriter();
+        assertThat(run(new RunCommand(Map.of()), err, "--config", file.toString())).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).contains("unknown key in config file " + file + ": nodeid");
+    }
+
+    @Test
+    void runTurnsAnEventIntoAnOutcomeAndStopsCleanlyWithExitZero() throws Exception {
+        String events = TestKafka.uniqueTopic("run-events");
+        String outcomes = events + ".outcomes";
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        Files.writeString(dir.resolve("task-1.json"), "{\"schemaVersion\": 1, \"preset\": \"default\"}");
+        Path config = dir.resolve("netfence.properties");
+        Files.writeString(config, "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\n");
+        AtomicReference<RunService> service = new AtomicReference<>();
+        RunCommand command = new RunCommand(Map.of("NETFENCE_NODE_ID", "run-node")).onStarted(service::set);
+        StringWriter err = new StringWriter();
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> run(command, err,
+                "--bootstrap-servers", TestKafka.bootstrapServers(), "--events-topic", events,
+                "--outcomes-topic", outcomes, "--policy-dir", dir.toString(), "--dry-run", "--config", config.toString(),
+                "--shutdown-timeout", "5s"));
+        try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+            String event = "{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"run-e1\",\"occurredAt\":\""
+                    + Instant.now() + "\",\"nodeId\":\"run-node\",\"taskId\":\"task-1\",\"containerId\":\"c-run\","
+                    + "\"pid\":999999}";
+            p.send(new ProducerRecord<>(events, "run-node".getBytes(StandardCharsets.UTF_8),
+                    event.getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofSeconds(90)).until(() -> !TestKafka.readAll(outcomes).isEmpty());
+        Outcome o = new OutcomeCodec().decode(TestKafka.readAll(outcomes).get(0).value());
+        assertThat(o.eventId()).isEqualTo("run-e1");
+        assertThat(o.containerId()).isEqualTo("c-run");
+        assertThat(o.enforcer().instance()).startsWith("run-node/");
+        await().atMost(Duration.ofSeconds(30)).until(() -> service.get() != null && service.get().ready());
+
+        command.requestStop();
+        assertThat(exit.get(60, TimeUnit.SECONDS)).as(err.toString()).isEqualTo(Main.OK);
+        assertThat(service.get().ready()).isFalse();
+    }
+}

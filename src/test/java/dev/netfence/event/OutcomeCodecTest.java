@@ -1,0 +1,86 @@
+package dev.netfence.event;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.netfence.enforce.EnforcementResult;
+import dev.netfence.enforce.ErrorCode;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class OutcomeCodecTest {
+    private static final Instant OCCURRED = Instant.parse("2026-11-28T15:00:00.123Z");
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-28T15:00:00.137Z"), ZoneOffset.UTC);
+    private final OutcomeCodec codec = new OutcomeCodec();
+    private final Outcomes outcomes = new Outcomes(CLOCK, "worker-7/1234", "0.1.0");
+    private final DocumentSchema schema = DocumentSchema.load("outcome.v1.json");
+    private final ContainerEvent event = new ContainerEvent(1, "container.started", "ev-1", OCCURRED, "worker-7",
+            "task-42", "3f9a0c", "podman", 12345);
+
+    private static EnforcementResult applied() {
+        return new EnforcementResult("applied", "sha256:" + "a".repeat(64), "bridge", "iptables-nft",
+                List.of("ipv4", "ipv6"), 17, Map.of("pypi.internal", List.of("198.51.100.12")),
+                List.of("198.51.100.53"), false, 1, null);
+    }
+
+    @Test
+    void anAppliedOutcomeIsWrittenWithEveryContractFieldInOrder() throws Exception {
+        byte[] json = codec.encode(outcomes.of(event, applied(), false));
+        assertThat(new String(json, StandardCharsets.UTF_8)).isEqualTo(
+                "{\"schemaVersion\":1,\"eventId\":\"ev-1\",\"taskId\":\"task-42\",\"containerId\":\"3f9a0c\","
+                        + "\"nodeId\":\"worker-7\",\"status\":\"applied\",\"policyDigest\":\"sha256:" + "a".repeat(64)
+                        + "\",\"mode\":\"bridge\",\"backend\":\"iptables-nft\",\"families\":[\"ipv4\",\"ipv6\"],"
+                        + "\"ruleCount\":17,\"resolved\":{\"pypi.internal\":[\"198.51.100.12\"]},"
+                        + "\"nameservers\":[\"198.51.100.53\"],\"quarantined\":false,\"attempts\":1,\"error\":null,"
+                        + "\"eventOccurredAt\":\"2026-11-28T15:00:00.123Z\",\"finishedAt\":\"2026-11-28T15:00:00.137Z\","
+                        + "\"latencyMs\":14,\"replay\":false,"
+                        + "\"enforcer\":{\"instance\":\"worker-7/1234\",\"version\":\"0.1.0\"}}");
+        assertThat(schema.validate(new ObjectMapper().readTree(json))).isEmpty();
+    }
+
+    @Test
+    void instantsAlwaysCarryMilliseconds() {
+        ContainerEvent whole = new ContainerEvent(1, "container.started", "e", Instant.parse("2026-11-28T15:00:00Z"),
+                "n", "t", "c", null, null);
+        String json = new String(codec.encode(outcomes.of(whole, applied(), true)), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"eventOccurredAt\":\"2026-11-28T15:00:00.000Z\"").contains("\"replay\":true");
+    }
+
+    @Test
+    void outcomesRoundTrip() {
+        Outcome o = outcomes.of(event, applied(), false);
+        assertThat(codec.decode(codec.encode(o))).isEqualTo(o);
+    }
+
+    @Test
+    void aFailedResultBecomesAFailedOutcomeWithoutAnExtraErrorCodeField() throws Exception {
+        EnforcementResult failed = new EnforcementResult("failed", null, null, "iptables-nft", List.of("ipv4", "ipv6"),
+                4, null, null, true, 1, EnforcementResult.ErrorInfo.of(ErrorCode.POLICY_NOT_FOUND, "no policy"));
+        Outcome o = outcomes.of(event, failed, false);
+        assertThat(o.quarantined()).isTrue();
+        assertThat(o.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+        JsonNode node = new ObjectMapper().readTree(codec.encode(o));
+        assertThat(schema.validate(node)).isEmpty();
+        assertThat(node.has("errorCode")).isFalse();
+    }
+
+    @Test
+    void anInvalidEventOutcomeIsSchemaValid() throws Exception {
+        Outcome o = outcomes.invalidEvent(new DecodeResult.Invalid("e", "n1", null, "c1", "pid: must be >= 2"), false);
+        assertThat(schema.validate(new ObjectMapper().readTree(codec.encode(o)))).isEmpty();
+        assertThat(o.error()).isEqualTo(new EnforcementResult.ErrorInfo("INVALID_EVENT", "pid: must be >= 2", false));
+    }
+
+    @Test
+    void readingSomethingElseFailsWithIllegalArgument() {
+        assertThatThrownBy(() -> codec.decode("{\"status\":".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}

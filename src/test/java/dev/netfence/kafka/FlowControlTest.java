@@ -1,0 +1,36 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.policy.store.FakePolicies;
+import dev.netfence.policy.store.InMemoryPolicyStore;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class FlowControlTest {
+    @Test
+    void whenMaxInFlightIsReachedPartitionsArePausedAndResumeOnceWorkFinishes() throws Exception {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            enforcer.hold("c-0");
+            for (int i = 0; i < 40; i++) {
+                f.sendEvent("e-" + i, "n1", "task-1", "c-" + (i % 4));
+            }
+            f.start(f.settings("n1").withConcurrency(4, 5), enforcer, store);
+
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> f.registry.get("netfence.partitions.paused").gauge().value() == 1.0);
+            assertThat(f.registry.get("netfence.inflight").gauge().value()).isLessThanOrEqualTo(5.0);
+            assertThat(f.counter("netfence.events.consumed", "type", "container.started")).isLessThanOrEqualTo(5.0);
+            Thread.sleep(500);
+            assertThat(f.counter("netfence.events.consumed", "type", "container.started")).isLessThanOrEqualTo(5.0);
+
+            enforcer.release("c-0");
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 40);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> f.registry.get("netfence.partitions.paused").gauge().value() == 0.0);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class KeyedExecutorTest {
+    @Test
+    void tasksOfOneKeyRunInSubmissionOrderAndNeverOverlap() {
+        try (KeyedExecutor ex = new KeyedExecutor(8, "t")) {
+            Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
+            AtomicInteger overlaps = new AtomicInteger();
+            Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
+            for (int i = 0; i < 400; i++) {
+                String key = "k" + (i % 5);
+                int n = i;
+                ex.submit(key, () -> {
+                    if (running.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet() > 1) {
+                        overlaps.incrementAndGet();
+                    }
+                    seen.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(n);
+                    running.get(key).decrementAndGet();
+                });
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> seen.values().stream().mapToInt(List::size).sum() == 400);
+            assertThat(overlaps).hasValue(0);
+            seen.forEach((k, l) -> assertThat(l).isSorted());
+            await().atMost(Duration.ofSeconds(10)).until(() -> ex.activeKeys() == 0);
+        }
+    }
+
+    @Test
+    void aBlockedKeyDoesNotHoldUpOtherKeys() throws Exception {
+        try (KeyedExecutor ex = new KeyedExecutor(2, "t")) {
+            CountDownLatch gate = new CountDownLatch(1);
+            CountDownLatch other = new CountDownLatch(1);
+            ex.submit("slow", () -> {
+                try {
+                    gate.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            ex.submit("fast", other::countDown);
+            assertThat(other.await(30, TimeUnit.SECONDS)).isTrue();
+            gate.countDown();
+        }
+    }
+
+    @Test
+    void aFailingTaskDoesNotStopItsKeysChain() throws Exception {
+        try (KeyedExecutor ex = new KeyedExecutor(1, "t")) {
+            CountDownLatch after = new CountDownLatch(1);
+            ex.submit("k", () -> {
+                throw new IllegalStateException("boom");
+            });
+            ex.submit("k", after::countDown);
+            assertThat(after.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+}

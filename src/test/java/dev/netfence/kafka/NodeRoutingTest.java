@@ -1,0 +1,45 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.junit.jupiter.api.Test;
+
+class NodeRoutingTest {
+    @Test
+    void thePartitionOfANodeIsTheOneKafkasDefaultPartitionerPicksForItsKey() {
+        for (int partitions = 1; partitions <= 64; partitions *= 2) {
+            for (int n = 0; n < 200; n++) {
+                String node = "worker-" + n;
+                assertThat(NodeRouting.partitionFor(node, partitions)).isEqualTo(
+                        BuiltInPartitioner.partitionForKey(node.getBytes(StandardCharsets.UTF_8), partitions));
+            }
+        }
+    }
+
+    @Test
+    void aNodeAcceptsOnlyItsOwnEventsAndTheStarAcceptsAll() {
+        NodeRouting n1 = new NodeRouting("n1");
+        assertThat(n1.accepts("n1")).isTrue();
+        assertThat(n1.accepts("n2")).isFalse();
+        assertThat(n1.accepts(null)).isFalse();
+        assertThat(new NodeRouting("*").accepts("anything")).isTrue();
+        assertThat(n1.groupId()).isEqualTo("netfence-n1");
+    }
+
+    @Test
+    void anUnreadableRecordIsJudgedByItsKeyAndAKeylessOneIsEveryonesConcern() {
+        NodeRouting n1 = new NodeRouting("n1");
+        assertThat(n1.acceptsKey("n1".getBytes(StandardCharsets.UTF_8))).isTrue();
+        assertThat(n1.acceptsKey("n2".getBytes(StandardCharsets.UTF_8))).isFalse();
+        assertThat(n1.acceptsKey(null)).isTrue();
+    }
+
+    @Test
+    void zeroPartitionsIsRefused() {
+        assertThatThrownBy(() -> NodeRouting.partitionFor("n", 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("partitions must be at least 1, was 0");
+    }
+}

@@ -1,0 +1,78 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+class PartitionOffsetsTest {
+    private final PartitionOffsets offsets = new PartitionOffsets(new TopicPartition("t", 0));
+
+    @Test
+    void nothingTrackedMeansNothingToCommit() {
+        assertThat(offsets.committable(null)).isEqualTo(-1);
+    }
+
+    @Test
+    void theCommittableOffsetStopsAtTheFirstRecordThatIsNotDone() {
+        for (long o = 10; o < 15; o++) {
+            offsets.track(o);
+        }
+        offsets.done(10);
+        offsets.done(12);
+        offsets.done(13);
+        assertThat(offsets.committable(null)).isEqualTo(11);
+        offsets.done(11);
+        assertThat(offsets.committable(null)).isEqualTo(14);
+        offsets.done(14);
+        assertThat(offsets.committable(null)).isEqualTo(15);
+        assertThat(offsets.working()).isZero();
+    }
+
+    @Test
+    void aCommitForgetsThePrefixAndIsNotRepeated() {
+        offsets.track(0);
+        offsets.track(1);
+        offsets.done(0);
+        offsets.committed(offsets.committable(null));
+        assertThat(offsets.uncommitted()).isEqualTo(1);
+        assertThat(offsets.committable(null)).isEqualTo(-1);
+        offsets.done(1);
+        assertThat(offsets.committable(null)).isEqualTo(2);
+    }
+
+    @Test
+    void heldOutputsOfTheDonePrefixComeOutInOffsetOrderOnly() {
+        offsets.track(0);
+        offsets.track(1);
+        offsets.track(2);
+        offsets.hold(2, List.of(output("two")));
+        offsets.hold(0, List.of(output("zero-a"), output("zero-b")));
+        List<Output> sink = new ArrayList<>();
+        assertThat(offsets.committable(sink)).isEqualTo(1);
+        assertThat(sink).extracting(o -> o.record().topic()).containsExactly("zero-a", "zero-b");
+        offsets.committed(1);
+        offsets.hold(1, List.of(output("one")));
+        sink.clear();
+        assertThat(offsets.committable(sink)).isEqualTo(3);
+        assertThat(sink).extracting(o -> o.record().topic()).containsExactly("one", "two");
+    }
+
+    @Test
+    void completionsForRecordsNoLongerTrackedAreIgnored() {
+        offsets.track(5);
+        offsets.done(5);
+        offsets.committed(6);
+        offsets.done(5);
+        offsets.done(99);
+        assertThat(offsets.isTracked(5)).isFalse();
+        assertThat(offsets.committable(null)).isEqualTo(-1);
+    }
+
+    private static Output output(String topic) {
+        return Output.deadLetter(new ProducerRecord<>(topic, new byte[0]), "MALFORMED_EVENT");
+    }
+}

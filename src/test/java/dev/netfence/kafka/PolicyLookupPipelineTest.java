@@ -1,0 +1,75 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.event.Outcome;
+import dev.netfence.policy.store.FakePolicies;
+import dev.netfence.policy.store.InMemoryPolicyStore;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class PolicyLookupPipelineTest {
+    @Test
+    void aPolicyPublishedAfterItsEventIsStillFoundWithinTheWait() throws Exception {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore();
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            f.start(f.settings("n1").withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(10)),
+                    enforcer, store);
+            f.sendEvent("e-late", "n1", "task-late", "c-late");
+            await().atMost(Duration.ofSeconds(30)).until(() -> f.counter("netfence.events.consumed", "type",
+                    "container.started") == 1);
+            Thread.sleep(300);
+            assertThat(f.outcomes()).isEmpty();
+            store.put("task-late", FakePolicies.CLOSED);
+            await().atMost(Duration.ofSeconds(30)).until(() -> f.outcomes().size() == 1);
+            assertThat(f.outcomes().get(0).status()).isEqualTo("applied");
+            assertThat(enforcer.appliedTo("c-late")).containsExactly(FakePolicies.CLOSED);
+        }
+    }
+
+    @Test
+    void aMissingPolicyEndsInPolicyNotFoundAndAnInvalidOneInInvalidPolicy() {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore().putInvalid("task-bad", "mode host is refused");
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            f.sendEvent("e-missing", "n1", "task-missing", "c-1");
+            f.sendEvent("e-bad", "n1", "task-bad", "c-2");
+            f.start(f.settings("n1").withTimeouts(Duration.ofSeconds(30), Duration.ofMillis(300), Duration.ofSeconds(10)),
+                    enforcer, store);
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 2);
+            Map<String, Outcome> byId = f.outcomes().stream().collect(Collectors.toMap(Outcome::eventId, o -> o));
+            assertThat(byId.get("e-missing").status()).isEqualTo("failed");
+            assertThat(byId.get("e-missing").errorCode()).isEqualTo("POLICY_NOT_FOUND");
+            assertThat(byId.get("e-bad").errorCode()).isEqualTo("INVALID_POLICY");
+            assertThat(byId.get("e-bad").error().message()).contains("mode host is refused");
+            assertThat(enforcer.calls()).isZero();
+        }
+    }
+
+    @Test
+    void theFailClosedHandlerDecidesWhatAMissingPolicyDoesToTheContainer() {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            java.util.List<String> quarantined = new java.util.concurrent.CopyOnWriteArrayList<>();
+            PolicyFailureHandler handler = (containerId, runtime, pid, code, message) -> {
+                quarantined.add(containerId + ":" + code.code());
+                return new dev.netfence.enforce.EnforcementResult("failed", null, null, "iptables-nft",
+                        java.util.List.of("ipv4", "ipv6"), 4, null, null, true, 1,
+                        dev.netfence.enforce.EnforcementResult.ErrorInfo.of(code, message));
+            };
+            EventPipeline p = new EventPipeline(
+                    f.settings("n1").withTimeouts(Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofSeconds(10)),
+                    new RecordingEnforcer(), handler, new InMemoryPolicyStore(), f.registry, java.time.Clock.systemUTC());
+            try (p) {
+                p.start();
+                f.sendEvent("e-1", "n1", "task-none", "c-q");
+                await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 1);
+                assertThat(quarantined).containsExactly("c-q:POLICY_NOT_FOUND");
+                assertThat(f.outcomes().get(0).quarantined()).isTrue();
+            }
+        }
+    }
+}

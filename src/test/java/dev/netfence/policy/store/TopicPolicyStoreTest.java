@@ -1,0 +1,132 @@
+package dev.netfence.policy.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.kafka.testkit.TestKafka;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class TopicPolicyStoreTest {
+    private String topic;
+
+    @BeforeEach
+    void createTopic() {
+        topic = TestKafka.uniqueTopic("policies");
+        TestKafka.createCompactedTopic(topic, 3);
+    }
+
+    private TopicPolicyStore start() {
+        return TopicPolicyStore.start(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()), topic, FakePolicies.DECODER);
+    }
+
+    private void put(String task, byte[] json) throws Exception {
+        try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+            p.send(new ProducerRecord<>(topic, task.getBytes(StandardCharsets.UTF_8), json)).get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void existingPoliciesAreAllLoadedWhenTheStoreReportsCaughtUp() throws Exception {
+        try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+            for (int i = 0; i < 300; i++) {
+                p.send(new ProducerRecord<>(topic, ("task-" + i).getBytes(StandardCharsets.UTF_8),
+                        i % 2 == 0 ? FakePolicies.OPEN_JSON : FakePolicies.CLOSED_JSON));
+            }
+            p.send(new ProducerRecord<>(topic, "task-7".getBytes(StandardCharsets.UTF_8), null));
+            p.send(new ProducerRecord<>(topic, "task-8".getBytes(StandardCharsets.UTF_8), FakePolicies.CLOSED_JSON))
+                    .get(30, TimeUnit.SECONDS);
+        }
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.size()).isEqualTo(299);
+            assertThat(store.lookup("task-7")).isEmpty();
+            assertThat(store.lookup("task-8")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+            assertThat(store.lookup("task-299")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        }
+    }
+
+    @Test
+    void aRestartedStoreReReadsTheTopicBeforeItIsCaughtUp() throws Exception {
+        put("task-a", FakePolicies.OPEN_JSON);
+        try (TopicPolicyStore first = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(first::isCaughtUp);
+            assertThat(first.lookup("task-a")).isPresent();
+        }
+        put("task-b", FakePolicies.CLOSED_JSON);
+        try (TopicPolicyStore second = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(second::isCaughtUp);
+            assertThat(second.lookup("task-a")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+            assertThat(second.lookup("task-b")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        }
+    }
+
+    @Test
+    void aPolicyPublishedWhileSomeoneWaitsForItIsFoundWithinTheWait() throws Exception {
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            CompletableFuture<Optional<StoredPolicy>> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return store.await("late-task", Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(300);
+            assertThat(waiting).isNotDone();
+            put("late-task", FakePolicies.OPEN_JSON);
+            assertThat(waiting.get(30, TimeUnit.SECONDS)).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
+    @Test
+    void aTombstoneRemovesThePolicyAndAnUpdateReplacesIt() throws Exception {
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            put("task-t", FakePolicies.OPEN_JSON);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-t").isPresent());
+            put("task-t", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> store.lookup("task-t").equals(Optional.of(new StoredPolicy.Valid(FakePolicies.CLOSED))));
+            put("task-t", null);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-t").isEmpty());
+        }
+    }
+
+    @Test
+    void anInvalidStoredPolicyIsKeptAsInvalidNotMissing() throws Exception {
+        put("task-h", FakePolicies.HOST_JSON);
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.lookup("task-h")).get().isInstanceOf(StoredPolicy.Invalid.class);
+        }
+    }
+
+    @Test
+    void waitingForAPolicyThatNeverComesReturnsEmptyAfterTheTimeout() throws Exception {
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.await("never", Duration.ofMillis(200))).isEmpty();
+        }
+    }
+
+    @Test
+    void aStoreOfATopicThatDoesNotExistIsNotCaughtUp() throws Exception {
+        try (TopicPolicyStore store = TopicPolicyStore.start(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()),
+                TestKafka.uniqueTopic("absent"), FakePolicies.DECODER)) {
+            Thread.sleep(1500);
+            assertThat(store.isCaughtUp()).isFalse();
+        }
+    }
+}
