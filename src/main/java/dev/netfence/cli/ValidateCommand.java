@@ -1,5 +1,7 @@
 package dev.netfence.cli;
 
+import dev.netfence.event.DecodeResult;
+import dev.netfence.event.EventDecoder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,18 +13,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code netfence validate --policy FILE}: exit 0 when the document is valid, 1 with every
+ * {@code netfence validate --policy FILE | --event FILE}: exit 0 when the document is valid, 1 with every
  * reason on its own line (stderr) when not. The document kinds are an exclusive option group;
  * another kind (for example {@code --event FILE}) is one more option in {@link Input} and one
  * more branch in {@link #reasons()}.
  */
-@Command(name = "validate", mixinStandardHelpOptions = true, description = "Validates a policy document.")
+@Command(name = "validate", mixinStandardHelpOptions = true, description = "Validates a policy or container event document.")
 public final class ValidateCommand implements Callable<Integer> {
 
     /** Exactly one document to validate. */
     static final class Input {
         @Option(names = "--policy", paramLabel = "FILE", required = true, description = "policy v1 JSON file")
         Path policy;
+
+        @Option(names = "--event", paramLabel = "FILE", required = true, description = "container event v1 JSON file")
+        Path event;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -52,6 +57,30 @@ public final class ValidateCommand implements Callable<Integer> {
                 reasons.addAll(e.reasons());
             }
         }
+        if (input.event != null) {
+            reasons.addAll(eventReasons(input.event));
+        }
         return reasons;
+    }
+
+    /** What the service's own decoder says about an event file (schemas/container-event.v1.json). */
+    private static List<String> eventReasons(Path file) {
+        byte[] bytes;
+        try {
+            bytes = java.nio.file.Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            return List.of("cannot read " + file + ": " + e.getMessage());
+        }
+        DecodeResult result = new EventDecoder().decode(bytes);
+        if (result instanceof DecodeResult.Malformed m) {
+            return List.of(m.code().code() + ": " + m.message());
+        }
+        if (result instanceof DecodeResult.Invalid inv) {
+            return java.util.Arrays.stream(inv.message().split("; ")).map(r -> inv.code().code() + ": " + r).toList();
+        }
+        if (result instanceof DecodeResult.UnknownType u) {
+            return List.of("unknown event type: " + u.type());
+        }
+        return List.of();
     }
 }

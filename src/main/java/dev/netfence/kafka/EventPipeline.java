@@ -176,7 +176,7 @@ public final class EventPipeline implements AutoCloseable {
             if (sink != null) {
                 sink.close();
             }
-            closeQuietly(p, c);
+            closeQuietly(() -> p.close(Duration.ofSeconds(5)), () -> c.close(Duration.ofSeconds(5)));
             metrics.close();
             partitions.clear();
             assignment = Set.of();
@@ -192,9 +192,7 @@ public final class EventPipeline implements AutoCloseable {
         while (!stopping) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
-                List<TopicPartition> mine = routing.everyNode()
-                        ? infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList()
-                        : List.of(new TopicPartition(topic, NodeRouting.partitionFor(routing.nodeId(), infos.size())));
+                List<TopicPartition> mine = routing.partitionsToRead(topic, infos.size());
                 c.assign(mine);
                 assigned(mine);
                 return true;
@@ -382,16 +380,13 @@ public final class EventPipeline implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(KafkaProducer<byte[], byte[]> p, KafkaConsumer<byte[], byte[]> c) {
-        try {
-            p.close(Duration.ofSeconds(5));
-        } catch (RuntimeException e) {
-            LOG.warn("closing the producer failed: {}", e.toString());
-        }
-        try {
-            c.close(Duration.ofSeconds(5));
-        } catch (RuntimeException e) {
-            LOG.warn("closing the consumer failed: {}", e.toString());
+    private static void closeQuietly(AutoCloseable... clients) {
+        for (AutoCloseable client : clients) {
+            try {
+                client.close();
+            } catch (Exception e) {
+                LOG.warn("closing a Kafka client failed: {}", e.toString());
+            }
         }
     }
 

@@ -49,6 +49,15 @@ public final class NodeRouting {
         return Utils.toPositive(Utils.murmur2(nodeId.getBytes(StandardCharsets.UTF_8))) % partitions;
     }
 
+    /** node-partition mode: the partition this node's key maps to, or every partition for {@code *}. */
+    public java.util.List<org.apache.kafka.common.TopicPartition> partitionsToRead(String topic, int partitions) {
+        if (everyNode()) {
+            return java.util.stream.IntStream.range(0, partitions)
+                    .mapToObj(i -> new org.apache.kafka.common.TopicPartition(topic, i)).toList();
+        }
+        return java.util.List.of(new org.apache.kafka.common.TopicPartition(topic, partitionFor(nodeId, partitions)));
+    }
+
     /** The consumer group of this node: {@code netfence-<nodeId>}. */
     public String groupId() {
         return "netfence-" + nodeId;

@@ -1,6 +1,5 @@
 package dev.netfence.kafka;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -103,10 +102,5 @@ final class PartitionOffsets {
 
     long lastCommitted() {
         return committed;
-    }
-
-    /** Offsets currently tracked, for diagnostics. */
-    List<Long> trackedOffsets() {
-        return new ArrayList<>(entries.keySet());
     }
 }

@@ -89,8 +89,16 @@ public final class TopicPolicyStore implements PolicyStore {
             Map<TopicPartition, Long> target = consumer.endOffsets(parts, Duration.ofMinutes(5));
             LOG.info("reading policies from {} up to {}", topic, target);
             while (!closed) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                    apply(r);
+                try {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
+                        apply(r);
+                    }
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    LOG.warn("reading policies from {} failed, retrying: {}", topic, e.toString());
+                    Thread.sleep(1000);
+                    continue;
                 }
                 if (!caughtUp && parts.stream().allMatch(tp -> consumer.position(tp) >= target.get(tp))) {
                     caughtUp = true;
@@ -101,6 +109,8 @@ public final class TopicPolicyStore implements PolicyStore {
             if (!closed) {
                 LOG.error("policy store woken up unexpectedly", e);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             LOG.error("policy store reader of {} stopped", topic, e);
         } finally {
