@@ -87,7 +87,7 @@ done
 [[ $seed =~ ^[0-9]+$ ]] || { echo "chaos.sh: --seed must be a number" >&2; exit 2; }
 RANDOM=$seed
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 info() { printf '    %s\n' "$*"; }
 die() { echo "chaos.sh: $*" >&2; exit 3; }
 
@@ -162,7 +162,9 @@ outcomes_of_run() {   # outcomes this netfence process published, from its /metr
 }
 
 jar="$root/target/netfence.jar"
-nf() { java ${NETFENCE_JAVA_OPTS:-} -jar "$jar" "$@"; }
+# JVM options for every JVM this script starts (short-lived CLIs mostly: quick start-up matters)
+read -r -a jvm <<<"${NETFENCE_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto}"
+nf() { java "${jvm[@]}" -jar "$jar" "$@"; }
 
 if [[ $skip_build == false ]]; then
   step "Building netfence and the test kit (mvn package, tests skipped)"
@@ -173,7 +175,7 @@ if [[ -z $classpath ]]; then
   mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
   classpath="$(cat "$work/cp.txt")"
 fi
-kit=(java -cp "$root/target/test-classes:$classpath")
+kit=(java "${jvm[@]}" -cp "$root/target/test-classes:$classpath")
 
 step "Chaos run: modes ${modes[*]}; $sandboxes sandboxes, $events events and $kills SIGKILLs per mode; seed $seed"
 info "reproduce the random choices with --seed $seed"
@@ -333,7 +335,7 @@ run_mode() {
       --policy-dir "$policies" --cgroup-check false --http-port "$http_port" --config "$work/netfence.properties"
       --concurrency 4 --shutdown-timeout 20s)
     [[ $m == exactly-once ]] && flags+=(--exactly-once)
-    java ${NETFENCE_JAVA_OPTS:-} -jar "$jar" "${flags[@]}" >"$work/$m-run$run.log" 2>&1 &
+    java "${jvm[@]}" -jar "$jar" "${flags[@]}" >"$work/$m-run$run.log" 2>&1 &
     run_pid=$!
     pids+=("$run_pid")
     local code=""
