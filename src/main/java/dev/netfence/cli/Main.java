@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "netfence", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Applies sandbox network policies inside container network namespaces.",
-        subcommands = {RunCommand.class, PlanCommand.class, ApplyCommand.class, ValidateCommand.class})
+        subcommands = {RunCommand.class, PlanCommand.class, ApplyCommand.class, ValidateCommand.class,
+                ReplayCommand.class, OutcomesCommand.class, PolicyCommand.class, PublishCommand.class})
 public final class Main implements Runnable {
     public static final int OK = 0;
     public static final int INVALID_INPUT = 1;

@@ -1,14 +1,12 @@
 package dev.netfence.cli;
 
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.ConsoleAppender;
 import dev.netfence.kafka.RunService;
+import dev.netfence.ops.HealthStatus;
+import dev.netfence.ops.LogFormat;
+import dev.netfence.ops.MetricsServer;
+import dev.netfence.ops.NetfenceMetrics;
 import dev.netfence.ops.config.RunConfig;
 import dev.netfence.ops.config.RunConfigLoader;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -68,6 +66,12 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--dry-run", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
             description = "render and report, touch no namespace")
     String dryRun;
+    @Option(names = "--cgroup-check", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            description = "refuse a pid whose /proc/PID/cgroup does not name the event's containerId (default: true)")
+    String cgroupCheck;
+    @Option(names = "--policy-wait", paramLabel = "DURATION",
+            description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
+    String policyWait;
     @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", description = "default: auto")
     String iptablesBackend;
     @Option(names = "--http-port", paramLabel = "PORT", description = "metrics and health (default: 9464)")
@@ -112,18 +116,29 @@ public final class RunCommand implements Callable<Integer> {
             return Main.USAGE;
         }
         if (cfg.logFormat() == RunConfig.LogFormat.JSON) {
-            useJsonLogs();
+            LogFormat.JSON.configure();
         }
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        NetfenceMetrics metrics = NetfenceMetrics.create();
         RunService service;
+        MetricsServer http;
         try {
-            service = RunService.start(cfg, Main.version(), registry, Clock.systemUTC());
+            service = RunService.start(cfg, Main.version(), metrics.registry(), Clock.systemUTC());
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("netfence run: cannot start: " + e.getMessage());
             return Main.RUNTIME_FAILURE;
         }
-        LOG.info("netfence {} running as node {} on {} ({} assignment)", Main.version(), cfg.nodeId(),
-                cfg.bootstrapServers(), cfg.assignment().wire());
+        try {
+            http = MetricsServer.start(cfg.httpPort(), metrics.registry(),
+                    () -> service.pipeline().alive() ? HealthStatus.up() : HealthStatus.down("the consumer loop stopped"),
+                    () -> service.pipeline().notReadyReason().map(HealthStatus::down).orElseGet(HealthStatus::up));
+        } catch (RuntimeException e) {
+            spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort() + ": "
+                    + e.getMessage());
+            service.close();
+            return Main.RUNTIME_FAILURE;
+        }
+        LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on port {}", Main.version(),
+                cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.port());
         installSignalHandlers();
         Thread hook = new Thread(service::close, "netfence-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -131,6 +146,8 @@ public final class RunCommand implements Callable<Integer> {
         stop.await();
         LOG.info("stopping: draining in-flight events");
         service.close();
+        http.close();
+        metrics.close();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shuttingDown) {
@@ -159,6 +176,8 @@ public final class RunCommand implements Callable<Integer> {
         put(f, "shutdown-timeout", shutdownTimeout);
         put(f, "config", config);
         put(f, "log-format", logFormat);
+        put(f, "cgroup-check", cgroupCheck);
+        put(f, "policy-wait", policyWait);
         return f;
     }
 
@@ -190,22 +209,5 @@ public final class RunCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             return "localhost";
         }
-    }
-
-    private static void useJsonLogs() {
-        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
-            return;
-        }
-        JsonEncoder encoder = new JsonEncoder();
-        encoder.setContext(ctx);
-        encoder.start();
-        ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
-        appender.setContext(ctx);
-        appender.setTarget("System.err");
-        appender.setEncoder(encoder);
-        appender.start();
-        ch.qos.logback.classic.Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.detachAndStopAllAppenders();
-        root.addAppender(appender);
     }
 }

@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * after it ends in TIMEOUT). When the policy cannot be applied in full, the namespace is
  * quarantined (unless {@code on-failure=leave} and nothing was changed yet); failures where there
  * is nothing safe to protect (the container is gone, the namespace is the host's, the pid belongs
- * to another container) are never quarantined. Metrics: counter {@code netfence.retries}
+ * to another container) are never quarantined. A container whose process exited while its rules
+ * were written (the pin kept its namespace alive, so the writes succeeded) is reported skipped
+ * with CONTAINER_NOT_FOUND, never applied. Metrics: counter {@code netfence.retries}
  * (tag {@code code}) and timer {@code netfence.apply.duration} (tag {@code status}).
  */
 public final class DefaultEnforcer implements Enforcer {
@@ -127,6 +129,11 @@ public final class DefaultEnforcer implements Enforcer {
             PlannedRules plan = pipeline.plan(request.policy(), resolved, nameservers);
             IptablesBackend backend = detector.backend();
             pipeline.write(ns, backend, plan, deadline, touched);
+            if (!ns.occupied()) {
+                // the pin kept the namespace alive for the writes; the container itself is gone
+                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                        "process " + ns.pid() + " exited while its rules were being applied");
+            }
             return new Applied(plan, resolved, nameservers, backend);
         }
     }

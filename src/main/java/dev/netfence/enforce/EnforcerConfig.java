@@ -54,8 +54,9 @@ public record EnforcerConfig(
         Objects.requireNonNull(backend, "backend");
         positive("commandTimeout", commandTimeout);
         positive("resolveTimeout", resolveTimeout);
-        if (lockWaitSeconds < 0 || lockWaitSeconds > 600) {
-            throw new IllegalArgumentException("lockWaitSeconds must be 0-600, was: " + lockWaitSeconds);
+        // iptables-legacy-restore --wait=0 waits forever, so 0 is refused rather than passed on.
+        if (lockWaitSeconds < 1 || lockWaitSeconds > 600) {
+            throw new IllegalArgumentException("lockWaitSeconds must be 1-600, was: " + lockWaitSeconds);
         }
         positive("quarantineBudget", quarantineBudget);
         Objects.requireNonNull(procRoot, "procRoot");

@@ -103,6 +103,29 @@ public final class EventPipeline implements AutoCloseable {
         return running && !stopping && assignedOnce && policies.isCaughtUp() && probe.reachable();
     }
 
+    /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
+    public java.util.Optional<String> notReadyReason() {
+        if (!running || stopping) {
+            return java.util.Optional.of("the consumer loop is not running");
+        }
+        if (!assignedOnce) {
+            return java.util.Optional.of("no partition assignment received yet");
+        }
+        if (!policies.isCaughtUp()) {
+            return java.util.Optional.of("the policy store has not caught up");
+        }
+        if (!probe.reachable()) {
+            return java.util.Optional.of("the Kafka broker is not reachable");
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Live: the poll thread was started and has not died. */
+    public boolean alive() {
+        Thread t = pollThread;
+        return t != null && t.isAlive();
+    }
+
     /** The partitions currently assigned to this instance. */
     public Set<TopicPartition> assignment() {
         return assignment;

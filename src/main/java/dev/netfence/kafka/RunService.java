@@ -11,6 +11,7 @@ import dev.netfence.policy.store.TopicPolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +35,9 @@ public final class RunService implements AutoCloseable {
     public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock) {
         Map<String, Object> kafka = new HashMap<>(config.kafka());
         kafka.put("bootstrap.servers", config.bootstrapServers());
+        new TopicSetup(kafka).ensure(
+                List.of(config.eventsTopic(), config.outcomesTopic(), config.eventsTopic() + ".dlq"),
+                config.policyDir() == null ? List.of(config.policiesTopic()) : List.of());
         PolicyStore policies = config.policyDir() != null
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
@@ -41,7 +45,8 @@ public final class RunService implements AutoCloseable {
         EnforcerConfig enforcerConfig = EnforcerConfig.defaults()
                 .withBackend(config.iptablesBackend())
                 .withOnFailure(config.onFailure())
-                .withDryRun(config.dryRun());
+                .withDryRun(config.dryRun())
+                .withCgroupCheck(config.cgroupCheck());
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
         PipelineSettings settings = PipelineSettings.defaults(config.bootstrapServers(), config.nodeId())
                 .withKafka(kafka)
@@ -49,7 +54,7 @@ public final class RunService implements AutoCloseable {
                 .withTopics(config.eventsTopic(), config.outcomesTopic())
                 .withExactlyOnce(config.exactlyOnce())
                 .withConcurrency(config.concurrency(), config.maxInFlight())
-                .withTimeouts(config.eventDeadline(), PolicyStore.DEFAULT_WAIT, config.shutdownTimeout())
+                .withTimeouts(config.eventDeadline(), config.policyWait(), config.shutdownTimeout())
                 .withInstance(config.nodeId() + "/" + ProcessHandle.current().pid(), version);
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
         pipeline.start();

@@ -2,6 +2,7 @@ package dev.netfence.netns;
 
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 
 /**
  * A container network namespace held in place for the length of one apply. {@link #path()} is
@@ -20,13 +21,33 @@ public final class PinnedNamespace implements AutoCloseable {
     private final Path path;
     private final long inode;
     private final Release release;
+    private final BooleanSupplier occupied;
     private boolean closed;
 
+    /** A pin whose process is assumed to stay (fakes, tests). */
     public PinnedNamespace(int pid, Path path, long inode, Release release) {
+        this(pid, path, inode, release, () -> true);
+    }
+
+    /**
+     * @param occupied answers whether {@code pid} is still a process inside this namespace; asked
+     *     after the rules are written, so an exit during the apply is not reported as applied
+     */
+    public PinnedNamespace(int pid, Path path, long inode, Release release, BooleanSupplier occupied) {
         this.pid = pid;
         this.path = Objects.requireNonNull(path, "path");
         this.inode = inode;
         this.release = Objects.requireNonNull(release, "release");
+        this.occupied = Objects.requireNonNull(occupied, "occupied");
+    }
+
+    /**
+     * Whether the process the namespace was found through still lives in it. The pin keeps a
+     * namespace alive after its last process exits, so writing into it succeeds either way; this
+     * is how the enforcer tells a container that exited mid-apply from one that got its rules.
+     */
+    public boolean occupied() {
+        return occupied.getAsBoolean();
     }
 
     /** The pid the namespace was found through; use it only for /proc reads, never to enter. */

@@ -85,7 +85,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "pid " + target + " left the pinned namespace during the checks (exited and reused?)");
             }
-            return new PinnedNamespace(target, pinFile, pinned.inode(), () -> unpin(pinFile));
+            return new PinnedNamespace(target, pinFile, pinned.inode(), () -> unpin(pinFile),
+                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false));
         } catch (RuntimeException e) {
             unpin(pinFile);
             throw e;

@@ -63,7 +63,9 @@ class RunCommandTest {
         AtomicReference<RunService> service = new AtomicReference<>();
         RunCommand command = new RunCommand(Map.of("NETFENCE_NODE_ID", "run-node")).onStarted(service::set);
         StringWriter err = new StringWriter();
+        int httpPort = freePort();
         CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> run(command, err,
+                "--http-port", Integer.toString(httpPort),
                 "--bootstrap-servers", TestKafka.bootstrapServers(), "--events-topic", events,
                 "--outcomes-topic", outcomes, "--policy-dir", dir.toString(), "--dry-run", "--config", config.toString(),
                 "--shutdown-timeout", "5s"));
@@ -80,9 +82,26 @@ class RunCommandTest {
         assertThat(o.containerId()).isEqualTo("c-run");
         assertThat(o.enforcer().instance()).startsWith("run-node/");
         await().atMost(Duration.ofSeconds(30)).until(() -> service.get() != null && service.get().ready());
+        assertThat(get(httpPort, "/readyz").statusCode()).isEqualTo(200);
+        assertThat(get(httpPort, "/healthz").statusCode()).isEqualTo(200);
+        String metrics = get(httpPort, "/metrics").body();
+        assertThat(metrics).contains("netfence_outcomes_total{", "netfence_events_consumed_total{",
+                "netfence_event_latency_seconds_bucket{", "netfence_apply_duration_seconds_bucket{");
 
         command.requestStop();
         assertThat(exit.get(60, TimeUnit.SECONDS)).as(err.toString()).isEqualTo(Main.OK);
         assertThat(service.get().ready()).isFalse();
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static java.net.http.HttpResponse<String> get(int port, String path) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 }

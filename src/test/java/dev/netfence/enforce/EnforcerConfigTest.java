@@ -24,4 +24,13 @@ class EnforcerConfigTest {
     void anUnknownOnFailureFlagIsRefused() {
         assertThatThrownBy(() -> OnFailure.parse("ignore")).hasMessage("on-failure must be quarantine or leave, was: ignore");
     }
+
+    @Test
+    void aLockWaitOfZeroIsRefusedBecauseLegacyRestoreWouldWaitForever() {
+        EnforcerConfig d = EnforcerConfig.defaults();
+        assertThatThrownBy(() -> new EnforcerConfig(d.maxAttempts(), d.backoffBase(), d.backoffMax(), d.cgroupCheck(),
+                d.onFailure(), d.backend(), d.dryRun(), d.commandTimeout(), d.resolveTimeout(), 0, d.quarantineBudget(),
+                d.procRoot(), d.pinDirectory()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lockWaitSeconds must be 1-600, was: 0");
+    }
 }

@@ -36,6 +36,8 @@ public record RunConfig(
         Duration shutdownTimeout,
         Path configFile,
         LogFormat logFormat,
+        boolean cgroupCheck,
+        Duration policyWait,
         Map<String, String> kafka) {
 
     /** {@code --log-format}: human-readable lines or one JSON object per line. */
@@ -53,6 +55,7 @@ public record RunConfig(
         Objects.requireNonNull(iptablesBackend, "iptablesBackend");
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         Objects.requireNonNull(logFormat, "logFormat");
+        Objects.requireNonNull(policyWait, "policyWait");
         kafka = Map.copyOf(kafka);
     }
 }

@@ -34,7 +34,7 @@ public final class RunConfigLoader {
     public static final Set<String> KEYS = Set.of("bootstrap-servers", "node-id", "assignment", "events-topic",
             "outcomes-topic", "policies-topic", "policy-dir", "exactly-once", "concurrency", "max-in-flight",
             "event-deadline", "on-failure", "dry-run", "iptables-backend", "http-port", "shutdown-timeout", "config",
-            "log-format");
+            "log-format", "cgroup-check", "policy-wait");
     private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9._-]{1,253}");
     private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
     private static final Pattern SERVERS = Pattern.compile("[^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*");
@@ -97,6 +97,8 @@ public final class RunConfigLoader {
                 configFile,
                 in.parse("log-format", RunConfig.LogFormat.TEXT, v -> oneOf(v,
                         s -> RunConfig.LogFormat.valueOf(s.toUpperCase(Locale.ROOT)), "text or json")),
+                in.parse("cgroup-check", true, RunConfigLoader::bool),
+                in.parse("policy-wait", dev.netfence.policy.store.PolicyStore.DEFAULT_WAIT, Durations::parse),
                 kafka);
     }
 

@@ -23,7 +23,9 @@ import org.apache.kafka.common.Uuid;
  * A child process (not an in-JVM server) so a test can stop and restart it with the same data,
  * or kill it, exactly like a real broker bounce; the child is ended by its pid in a shutdown
  * hook. Usable outside tests: {@code java -cp <test classpath> dev.netfence.kafka.testkit.KraftBroker DIR}
- * prints {@code bootstrap.servers=...} and runs until interrupted.
+ * prints {@code bootstrap.servers=...} and runs until interrupted (SIGTERM stops the broker
+ * cleanly); run again with the same DIR, it resumes that broker: same ports, same data, no
+ * reformat (how {@code scripts/chaos.sh} bounces it).
  */
 public final class KraftBroker implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
@@ -31,11 +33,13 @@ public final class KraftBroker implements AutoCloseable {
     private final Path dir;
     private final Path properties;
     private final int port;
+    private final boolean gracefulExit;
     private Process process;
 
-    private KraftBroker(Path dir, int port, int controllerPort) throws IOException {
+    private KraftBroker(Path dir, int port, int controllerPort, boolean gracefulExit) throws IOException {
         this.dir = dir;
         this.port = port;
+        this.gracefulExit = gracefulExit;
         this.properties = dir.resolve("server.properties");
         Files.createDirectories(dir);
         Files.writeString(properties, String.join("\n", List.of(
@@ -80,13 +84,46 @@ public final class KraftBroker implements AutoCloseable {
     /** Formats storage in {@code dir} and starts a broker on free ports; waits until it serves. */
     public static KraftBroker start(Path dir) {
         try {
-            KraftBroker broker = new KraftBroker(dir, freePort(), freePort());
+            KraftBroker broker = new KraftBroker(dir, freePort(), freePort(), false);
             broker.format();
             broker.startProcess();
             return broker;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the embedded Kafka broker in " + dir, e);
         }
+    }
+
+    /**
+     * Starts the broker that ran in {@code dir} before, on the same ports with the same data (no
+     * reformat), or, when {@code dir} holds no formatted broker, a new one as {@link #start} does.
+     * When this JVM exits, the broker gets SIGTERM and up to 30 s to stop cleanly.
+     */
+    public static KraftBroker resume(Path dir) {
+        try {
+            Path properties = dir.resolve("server.properties");
+            boolean formatted = Files.exists(dir.resolve("data").resolve("meta.properties"));
+            if (!formatted || !Files.exists(properties)) {
+                KraftBroker broker = new KraftBroker(dir, freePort(), freePort(), true);
+                broker.format();
+                broker.startProcess();
+                return broker;
+            }
+            String text = Files.readString(properties, StandardCharsets.UTF_8);
+            KraftBroker broker = new KraftBroker(dir, listenerPort(text, "PLAINTEXT"), listenerPort(text, "CONTROLLER"), true);
+            broker.startProcess();
+            return broker;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the embedded Kafka broker in " + dir, e);
+        }
+    }
+
+    private static int listenerPort(String properties, String listener) throws IOException {
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("(?m)^listeners=.*\\b" + listener + "://127\\.0\\.0\\.1:(\\d+)").matcher(properties);
+        if (!m.find()) {
+            throw new IOException("server.properties names no " + listener + " listener port");
+        }
+        return Integer.parseInt(m.group(1));
     }
 
     public String bootstrapServers() {
@@ -152,6 +189,14 @@ public final class KraftBroker implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile())).start();
         process = p;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (p.isAlive() && gracefulExit) {
+                p.destroy();
+                try {
+                    p.waitFor(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (p.isAlive()) {
                 p.destroyForcibly();
             }
@@ -211,7 +256,7 @@ public final class KraftBroker implements AutoCloseable {
             System.err.println("usage: KraftBroker DIR");
             System.exit(2);
         }
-        try (KraftBroker broker = start(Path.of(args[0]))) {
+        try (KraftBroker broker = resume(Path.of(args[0]))) {
             System.out.println("bootstrap.servers=" + broker.bootstrapServers());
             System.out.flush();
             new java.util.concurrent.CountDownLatch(1).await();

@@ -36,7 +36,7 @@ class RunConfigLoaderTest {
         assertThat(c).isEqualTo(new RunConfig("127.0.0.1:9092", "host-1", Assignment.GROUP, "sandbox.container-events",
                 "sandbox.policy-outcomes", "sandbox.policies", null, false, 8, 1000, Duration.ofSeconds(30),
                 OnFailure.QUARANTINE, false, BackendChoice.AUTO, 9464, Duration.ofSeconds(30), null,
-                RunConfig.LogFormat.TEXT, Map.of()));
+                RunConfig.LogFormat.TEXT, true, Duration.ofSeconds(5), Map.of()));
     }
 
     @Test
@@ -70,11 +70,11 @@ class RunConfigLoaderTest {
                 "events-topic=ev", "outcomes-topic=out", "policies-topic=pol", "policy-dir=" + dir,
                 "exactly-once=true", "concurrency=16", "max-in-flight=50", "event-deadline=PT1M",
                 "on-failure=leave", "dry-run=TRUE", "iptables-backend=legacy", "http-port=0",
-                "shutdown-timeout=500ms", "log-format=json"));
+                "shutdown-timeout=500ms", "log-format=json", "cgroup-check=false", "policy-wait=2s"));
         RunConfig c = load(Map.of(), Map.of("config", f.toString()));
         assertThat(c).isEqualTo(new RunConfig("a:1,b:2", "*", Assignment.NODE_PARTITION, "ev", "out", "pol", dir, true,
                 16, 50, Duration.ofMinutes(1), OnFailure.LEAVE, true, BackendChoice.LEGACY, 0, Duration.ofMillis(500),
-                f, RunConfig.LogFormat.JSON, Map.of()));
+                f, RunConfig.LogFormat.JSON, false, Duration.ofSeconds(2), Map.of()));
     }
 
     @Test

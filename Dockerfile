@@ -1,0 +1,22 @@
+# netfence: build the shaded jar with Maven, run it on a JRE with the firewall tools.
+#   docker build -t netfence:local .
+# The container must run with the host pid namespace, CAP_SYS_ADMIN and CAP_NET_ADMIN to enter
+# other containers' network namespaces (see docker-compose.yml).
+
+FROM maven:3-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -B -q dependency:go-offline
+COPY schemas schemas
+COPY src src
+RUN mvn -B -q -DskipTests package
+
+FROM eclipse-temurin:17-jre
+# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables iproute2 util-linux \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar
+# metrics and health: /metrics, /healthz, /readyz
+EXPOSE 9464
+ENTRYPOINT ["java", "-jar", "/opt/netfence/netfence.jar", "run"]

@@ -1,0 +1,522 @@
+#!/usr/bin/env bash
+# netfence chaos run: proves the delivery guarantees (docs/guarantees.md) against a real broker,
+# real network namespaces and real SIGKILLs.
+#
+#   sudo scripts/chaos.sh [--mode both|at-least-once|exactly-once] [--exactly-once]
+#                         [--sandboxes N] [--events M] [--kills K] [--seed S] [--timeout SECS]
+#                         [--skip-build] [--classpath CP] [--keep-logs DIR]
+#
+# For each mode (default: both, one after the other) it creates N sandbox network namespaces
+# (each with a `sleep infinity` "container" process and a veth pair to one shared peer
+# namespace; addresses only in 198.18.0.0/15 and 2001:db8::/32), starts `netfence run` for node
+# chaos-<mode> with --policy-dir (three tasks with three different policies) and
+# --cgroup-check false (the sandboxes are plain processes, not containers), and publishes M
+# container.started events with known eventIds in waves: per sandbox M/N events whose task
+# changes from one event to the next, so the rules that end up in force depend on which event
+# was processed last. While the events are being processed it SIGKILLs netfence K times, at a
+# random point (after a random number of outcomes of that run, read from its /metrics), and
+# restarts it, publishing more events while nothing runs; then it bounces the broker once
+# (SIGTERM, start again with the same data dir and port) under the running service. It waits
+# (bounded by --timeout) until every event has an outcome and the consumer group has committed
+# the whole events topic, stops netfence with SIGTERM, and checks:
+#
+#   events published
+#   events with >= 1 outcome        `netfence outcomes --json` (read_committed), per eventId
+#   events with exactly 1 outcome   the same, exactly-once mode only (n/a at-least-once, where
+#                                   duplicates after a crash are allowed)
+#   events lost                     published eventIds without any committed outcome: must be 0
+#   host ruleset changed            host iptables-save / ip6tables-save (nft and legacy), comment
+#                                   lines dropped and counters zeroed, before vs. after: must be no
+#   namespaces with wrong rules     must be 0, see below
+#
+# Final rules check: the expected rules of each policy come from `netfence plan --policy FILE`,
+# which prints exactly the lines iptables-save shows for netfence's chains; the actual rules are
+# `ip netns exec NS iptables-nft-save` and `iptables-legacy-save` (both, so rules landing in the
+# wrong backend or in both count as wrong), filter table only, counters dropped. A namespace is
+# right when, per family, the hook rules are exactly `-A INPUT -j NETFENCE-IN` and
+# `-A OUTPUT -j NETFENCE-OUT`, FORWARD is empty, and the NETFENCE-OUT/NETFENCE-IN rules equal,
+# line by line and in order, the plan of the task of the LAST event published for that sandbox.
+# The policies allow different endpoints, so every rule carries the policy's digest comment
+# (netfence:<12 hex>) and a sandbox left with an older event's policy, a quarantine, or no rules
+# differs. The policies avoid DNS (dns:false), so the expected rules do not depend on the
+# namespace's resolv.conf. The check runs only after the group committed everything and
+# netfence exited, so no re-processing can change the rules under it.
+#
+# It exits 0 only when every check holds in every mode (1 when one fails, 2 on usage errors, 3
+# when the run itself breaks), and cleans up everything it started (processes by pid,
+# namespaces by name, its temp dir), also on failure or Ctrl-C. Needs root, ip, nsenter,
+# iptables/ip6tables(-restore/-save), Java 17 and Maven (for the build and the broker kit, an
+# embedded KRaft broker from Kafka's own artifact, see src/test/java/.../testkit/KraftBroker).
+# --skip-build uses the existing target/netfence.jar and target/test-classes; --classpath gives
+# the test classpath instead of asking Maven. Defaults take about 4-5 minutes on 2 cores.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+mode=both sandboxes=8 events=240 kills=3 seed="" timeout=180 skip_build=false classpath="${NETFENCE_CHAOS_CLASSPATH:-}" keep_logs=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --mode) mode="${2:?}"; shift 2 ;;
+    --exactly-once) mode=exactly-once; shift ;;
+    --sandboxes) sandboxes="${2:?}"; shift 2 ;;
+    --events) events="${2:?}"; shift 2 ;;
+    --kills) kills="${2:?}"; shift 2 ;;
+    --seed) seed="${2:?}"; shift 2 ;;
+    --timeout) timeout="${2:?}"; shift 2 ;;
+    --skip-build) skip_build=true; shift ;;
+    --classpath) classpath="${2:?}"; shift 2 ;;
+    --keep-logs) keep_logs="${2:?}"; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "chaos.sh: unknown option $1" >&2; usage ;;
+  esac
+done
+case "$mode" in
+  both) modes=(at-least-once exactly-once) ;;
+  at-least-once|exactly-once) modes=("$mode") ;;
+  *) echo "chaos.sh: --mode must be both, at-least-once or exactly-once" >&2; exit 2 ;;
+esac
+for n in "$sandboxes" "$events" "$kills" "$timeout"; do
+  [[ $n =~ ^[0-9]+$ ]] || { echo "chaos.sh: $n is not a number" >&2; exit 2; }
+done
+((sandboxes >= 1 && sandboxes <= 200)) || { echo "chaos.sh: --sandboxes must be 1..200" >&2; exit 2; }
+((events >= 2 * sandboxes)) || { echo "chaos.sh: --events must be at least 2 per sandbox ($((2 * sandboxes)))" >&2; exit 2; }
+[[ -z $seed ]] && seed=$(( $(date +%s) % 100000 ))
+[[ $seed =~ ^[0-9]+$ ]] || { echo "chaos.sh: --seed must be a number" >&2; exit 2; }
+RANDOM=$seed
+
+step() { printf '\n\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { echo "chaos.sh: $*" >&2; exit 3; }
+
+[[ $(id -u) == 0 ]] || { echo "chaos.sh needs root (network namespaces, iptables): sudo $0" >&2; exit 3; }
+for tool in ip nsenter iptables-restore ip6tables-restore java; do
+  command -v "$tool" >/dev/null || die "missing $tool (apt-get install -y iptables iproute2; Java 17)"
+done
+
+work="$(mktemp -d /tmp/netfence-chaos.XXXXXX)"
+id="x$(printf '%04x' $((RANDOM ^ $$ & 0xffff)))"   # unique namespace/interface prefix
+pids=()          # everything still running that this script started, in start order
+namespaces=()    # namespaces this script created
+broker_pid="" run_pid=""
+
+forget() { local p="$1" i; for i in "${!pids[@]}"; do [[ ${pids[$i]} == "$p" ]] && unset 'pids[i]'; done; pids=("${pids[@]}"); }
+
+stop_pid() {   # stop_pid PID GRACE_SECONDS: SIGTERM, then SIGKILL after the grace period
+  local p="$1" grace="$2"
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 $((grace * 5))); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  wait "$p" 2>/dev/null || true
+  forget "$p"
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  step "Cleaning up"
+  if [[ $rc != 0 && $rc != 1 ]]; then
+    for f in "$work"/*.log; do
+      [[ -f $f ]] || continue
+      echo "--- last lines of $(basename "$f") ---" >&2; tail -15 "$f" >&2
+    done
+  fi
+  if [[ -n $keep_logs ]]; then
+    mkdir -p "$keep_logs" && cp "$work"/*.log "$keep_logs"/ 2>/dev/null && info "logs copied to $keep_logs"
+  fi
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    local p="${pids[$i]}"
+    # the broker launcher gets time to stop its broker child cleanly
+    if [[ $p == "$broker_pid" ]]; then stop_pid "$p" 45; else stop_pid "$p" 10; fi
+    info "stopped pid $p"
+  done
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  ((${#namespaces[@]} > 0)) && info "deleted ${#namespaces[@]} namespaces (${id}-*)"
+  rm -rf "$work"
+  info "removed $work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  die "no free port found"
+}
+
+http_get() {   # http_get PORT PATH: status line, headers and body; empty when nothing listens
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3 && timeout 5 cat <&3) 2>/dev/null || true
+}
+ready_code() { http_get "$1" /readyz | head -1 | awk '{print $2}'; }
+outcomes_of_run() {   # outcomes this netfence process published, from its /metrics
+  http_get "$1" /metrics | awk '/^netfence_outcomes_total/ {s += $NF} END {printf "%d", s}'
+}
+
+jar="$root/target/netfence.jar"
+# JVM options for every JVM this script starts (short-lived CLIs mostly: quick start-up matters)
+read -r -a jvm <<<"${NETFENCE_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto}"
+nf() { java "${jvm[@]}" -jar "$jar" "$@"; }
+
+if [[ $skip_build == false ]]; then
+  step "Building netfence and the test kit (mvn package, tests skipped)"
+  mvn -B -q -DskipTests package test-compile
+fi
+[[ -f $jar && -d target/test-classes ]] || die "target/netfence.jar or target/test-classes missing (run without --skip-build)"
+if [[ -z $classpath ]]; then
+  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+  classpath="$(cat "$work/cp.txt")"
+fi
+kit=(java "${jvm[@]}" -cp "$root/target/test-classes:$classpath")
+
+step "Chaos run: modes ${modes[*]}; $sandboxes sandboxes, $events events and $kills SIGKILLs per mode; seed $seed"
+info "reproduce the random choices with --seed $seed"
+
+save_tools=()
+for t in iptables-save ip6tables-save iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
+  command -v "$t" >/dev/null && save_tools+=("$t")
+done
+host_rules() {   # the host's rulesets, comments dropped and counters zeroed
+  local t
+  for t in "${save_tools[@]}"; do
+    echo "## $t"
+    "$t" 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g' || true
+  done
+}
+step "Recording the host's rulesets (${save_tools[*]})"
+host_rules >"$work/host-before.rules"
+info "$(grep -c '^-A' "$work/host-before.rules" || true) host rules recorded"
+
+step "Starting a single-node KRaft broker (org.apache.kafka:kafka_2.13, data in $work/kafka)"
+launch_broker() {   # starts the broker launcher in the background (a child of this shell)
+  : >"$work/broker.out"
+  "${kit[@]}" dev.netfence.kafka.testkit.KraftBroker "$work/kafka" >"$work/broker.out" 2>>"$work/broker.log" &
+  broker_pid=$!
+  pids+=("$broker_pid")
+}
+await_broker() {   # waits for the launcher's bootstrap.servers line; sets broker_at
+  broker_at=""
+  for _ in $(seq 1 240); do
+    broker_at="$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")"
+    [[ -n $broker_at ]] && return 0
+    kill -0 "$broker_pid" 2>/dev/null || die "the broker exited; see broker.log"
+    sleep 0.5
+  done
+  die "the broker did not start within 120 s; see broker.log"
+}
+launch_broker
+
+# Three tasks, three policies: different endpoints and directions, no DNS (see the header).
+policies="$work/policies"
+mkdir -p "$policies"
+tasks=(chaos-web chaos-db chaos-batch)
+cat >"$policies/chaos-web.json" <<'EOF'
+{"schemaVersion": 1, "mode": "bridge",
+ "allowedEndpoints": ["198.18.250.10:443", "[2001:db8:250::10]:443"],
+ "dns": false, "outbound": false, "inbound": false}
+EOF
+cat >"$policies/chaos-db.json" <<'EOF'
+{"schemaVersion": 1, "mode": "bridge",
+ "allowedEndpoints": ["198.18.251.20:5432", "[2001:db8:251::20]:5432", "198.18.251.21:5353/udp"],
+ "dns": false, "outbound": false, "inbound": true}
+EOF
+cat >"$policies/chaos-batch.json" <<'EOF'
+{"schemaVersion": 1, "mode": "bridge",
+ "blockedSubnets": ["198.18.252.0/24", "2001:db8:252::/48", "10.0.0.0/8"],
+ "dns": false, "outbound": true, "inbound": false}
+EOF
+step "Planning the three policies (netfence plan): the expected rules"
+# canonical form of a filter table: its rules grouped by chain, in chain order, counters dropped
+canonical() {
+  awk '/^\*/ {t = $1} /^COMMIT/ {t = ""} t == "*filter" && /^-A / {print}' |
+    sed -E 's/^\[[0-9]+:[0-9]+\] //' >"$work/canon.tmp"
+  local chain
+  for chain in INPUT FORWARD OUTPUT NETFENCE-OUT NETFENCE-IN; do grep -E "^-A $chain " "$work/canon.tmp" || true; done
+  grep -vE '^-A (INPUT|FORWARD|OUTPUT|NETFENCE-OUT|NETFENCE-IN) ' "$work/canon.tmp" || true
+}
+plan_pids=()
+for task in "${tasks[@]}"; do   # three JVMs at once, while the broker starts
+  nf plan --policy "$policies/$task.json" >"$work/plan-$task.txt" 2>"$work/plan-$task.log" &
+  plan_pids+=($!)
+done
+for p in "${plan_pids[@]}"; do wait "$p" || die "netfence plan failed: $(cat "$work"/plan-*.log)"; done
+for task in "${tasks[@]}"; do
+  for fam in ipv4 ipv6; do
+    { printf '*filter\n-A INPUT -j NETFENCE-IN\n-A OUTPUT -j NETFENCE-OUT\n'
+      awk -v f="# $fam" '/^# ipv/ {on = ($0 == f)} on && /^-A NETFENCE-/ {print}' "$work/plan-$task.txt"
+      printf 'COMMIT\n'; } | canonical >"$work/expect-$task-$fam.rules"
+  done
+  digest="$(grep -om1 'netfence:[0-9a-f]\{12\}' "$work/plan-$task.txt")"
+  info "$task: $(wc -l <"$work/expect-$task-ipv4.rules") IPv4 and $(wc -l <"$work/expect-$task-ipv6.rules") IPv6 rules, $digest"
+done
+
+await_broker
+bootstrap="$broker_at"
+export KAFKA_BOOTSTRAP_SERVERS="$bootstrap"
+info "broker pid $broker_pid at $bootstrap"
+
+cat >"$work/netfence.properties" <<'EOF'
+kafka.session.timeout.ms=6000
+kafka.heartbeat.interval.ms=500
+kafka.metadata.max.age.ms=2000
+EOF
+
+# ---------------------------------------------------------------------------------------------
+declare -A result
+
+run_mode() {
+  local m="$1" short; short="${m:0:1}"   # a | e
+  local node="chaos-$m" events_topic="chaos.$m.container-events" outcomes_topic="chaos.$m.policy-outcomes"
+  local peer="${id}-${short}-peer" run=0 i k
+
+  step "[$m] Creating $sandboxes sandbox namespaces and their peer ($peer)"
+  ip netns add "$peer"; namespaces+=("$peer"); ip -n "$peer" link set lo up
+  local ns_of=() pid_of=() cid_of=()
+  for ((i = 0; i < sandboxes; i++)); do
+    local ns="${id}-${short}-s$i" vc="v${id}${short}${i}c" vp="v${id}${short}${i}p"
+    ip netns add "$ns"; namespaces+=("$ns")
+    ip link add "$vc" netns "$ns" type veth peer name "$vp" netns "$peer"
+    ip -n "$ns" addr add "198.18.$i.1/24" dev "$vc"
+    ip -n "$peer" addr add "198.18.$i.2/24" dev "$vp"
+    ip -n "$ns" addr add "2001:db8:$i::1/64" dev "$vc" nodad
+    ip -n "$peer" addr add "2001:db8:$i::2/64" dev "$vp" nodad
+    ip -n "$ns" link set lo up; ip -n "$ns" link set "$vc" up; ip -n "$peer" link set "$vp" up
+    ip netns exec "$ns" sleep infinity &
+    pids+=($!)
+    ns_of[i]="$ns"; pid_of[i]=$!; cid_of[i]="chaos-$m-$id-s$i"
+  done
+  info "sandboxes ${ns_of[0]} .. ${ns_of[sandboxes-1]}, container pids ${pid_of[*]}"
+
+  # The event plan: per sandbox `per` events, round-robin over sandboxes, task changing each time.
+  local per=$((events / sandboxes)) total=$((events / sandboxes * sandboxes))
+  local waves=$((kills + 2)) last_task=() lines=()
+  for ((k = 0; k < per; k++)); do
+    for ((i = 0; i < sandboxes; i++)); do
+      local t=$((RANDOM % 3))
+      [[ -n ${last_task[i]:-} && $t == "${last_task[i]}" ]] && t=$(((t + 1 + RANDOM % 2) % 3))
+      last_task[i]=$t
+      lines+=("$i ${tasks[t]} $m-$id-s$i-e$k")
+    done
+  done
+  printf '%s\n' "${lines[@]}" | awk '{print $3}' >"$work/$m-published.ids"
+  : >"$work/$m-sent.ids"
+  local next=0
+  publish_wave() {   # publish_wave N: the next N planned events
+    local n="$1" now line s t e
+    ((next + n > total)) && n=$((total - next))
+    ((n > 0)) || return 0
+    now="$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+    for line in "${lines[@]:next:n}"; do
+      read -r s t e <<<"$line"
+      printf '%s\t{"schemaVersion":1,"type":"container.started","eventId":"%s","occurredAt":"%s","nodeId":"%s","taskId":"%s","containerId":"%s","pid":%s}\n' \
+        "$node" "$e" "$now" "$node" "$t" "${cid_of[s]}" "${pid_of[s]}"
+      echo "$e" >>"$work/$m-sent.ids"
+    done >"$work/wave.tsv"
+    "${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka publish "$bootstrap" "$events_topic" <"$work/wave.tsv" >/dev/null \
+      || die "publishing events failed"
+    info "published events $((next + 1))..$((next + n)) of $total to $events_topic"
+    next=$((next + n))
+  }
+  local wave=$(((total + waves - 1) / waves))
+
+  local http_port
+  start_run() {
+    run=$((run + 1))
+    http_port="$(free_port)"
+    local flags=(run --node-id "$node" --events-topic "$events_topic" --outcomes-topic "$outcomes_topic"
+      --policy-dir "$policies" --cgroup-check false --http-port "$http_port" --config "$work/netfence.properties"
+      --concurrency 4 --shutdown-timeout 20s)
+    [[ $m == exactly-once ]] && flags+=(--exactly-once)
+    java "${jvm[@]}" -jar "$jar" "${flags[@]}" >"$work/$m-run$run.log" 2>&1 &
+    run_pid=$!
+    pids+=("$run_pid")
+    local code=""
+    for _ in $(seq 1 240); do
+      code="$(ready_code "$http_port")"
+      [[ $code == 200 ]] && break
+      kill -0 "$run_pid" 2>/dev/null || die "netfence run $run exited; see $m-run$run.log"
+      sleep 0.5
+    done
+    [[ $code == 200 ]] || die "netfence run $run never became ready"
+    info "netfence run $run: pid $run_pid ready (${flags[*]:0:3} ... $( [[ $m == exactly-once ]] && echo --exactly-once))"
+  }
+  await_outcomes() {   # await_outcomes N: until this run published N outcomes (or 60 s passed)
+    local target="$1" n=0
+    for _ in $(seq 1 600); do
+      n="$(outcomes_of_run "$http_port")"
+      ((n >= target)) && break
+      kill -0 "$run_pid" 2>/dev/null || die "netfence run $run died by itself; see $m-run$run.log"
+      sleep 0.1
+    done
+    echo "$n"
+  }
+
+  step "[$m] Starting netfence (node $node, policies from $policies)"
+  start_run
+  publish_wave "$wave"
+  for ((k = 1; k <= kills; k++)); do
+    local target=$((1 + RANDOM % wave)) n
+    n="$(await_outcomes "$target")"
+    step "[$m] SIGKILL $k of $kills: netfence run $run (pid $run_pid) after $n outcomes of this run (random point: $target)"
+    kill -KILL "$run_pid"; wait "$run_pid" 2>/dev/null || true; forget "$run_pid"
+    publish_wave "$wave"   # more work arrives while nothing runs
+    start_run
+  done
+
+  publish_wave "$wave"
+  local target=$((1 + RANDOM % wave)) n
+  n="$(await_outcomes "$target")"
+  step "[$m] Bouncing the broker (pid $broker_pid) under netfence run $run after $n outcomes of this run"
+  stop_pid "$broker_pid" 45
+  info "broker stopped"
+  local code=""
+  for _ in $(seq 1 60); do code="$(ready_code "$http_port")"; [[ $code != 200 ]] && break; sleep 0.5; done
+  info "netfence /readyz while the broker is down: ${code:-no answer}"
+  launch_broker
+  await_broker
+  [[ $broker_at == "$bootstrap" ]] || die "the broker came back at '$broker_at', not $bootstrap"
+  info "broker pid $broker_pid back at $bootstrap with the same data"
+  for _ in $(seq 1 240); do code="$(ready_code "$http_port")"; [[ $code == 200 ]] && break; sleep 0.5; done
+  [[ $code == 200 ]] || die "netfence did not become ready again after the broker restart"
+  info "netfence ready again without operator action"
+  publish_wave "$total"   # the rest
+
+  step "[$m] Waiting (at most ${timeout}s) for every event's outcome and the group's commits"
+  local deadline=$((SECONDS + timeout)) have=0 lag="" drained=no
+  while ((SECONDS < deadline)); do
+    kill -0 "$run_pid" 2>/dev/null || die "netfence run $run died by itself; see $m-run$run.log"
+    nf outcomes --json --outcomes-topic "$outcomes_topic" 2>"$work/outcomes.err" >"$work/$m-outcomes.json" || true
+    have="$(outcome_ids "$work/$m-outcomes.json" | sort -u | grep -cxFf "$work/$m-published.ids" || true)"
+    info "$have of $total events have an outcome"
+    ((have >= total)) && break
+    sleep 2
+  done
+  while ((SECONDS < deadline)); do
+    lag="$("${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka lag "$bootstrap" "netfence-$node" "$events_topic" || true)"
+    if [[ $lag =~ ^committed=([0-9]+)\ end=([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]]; then
+      drained=yes
+      break
+    fi
+    info "group netfence-$node: ${lag:-unknown}"
+    sleep 2
+  done
+  info "group netfence-$node: ${lag:-unknown}$( [[ $drained == no ]] && echo " -- NOT at the end of $events_topic after ${timeout}s")"
+
+  step "[$m] Stopping netfence run $run (SIGTERM)"
+  kill -TERM "$run_pid"
+  local rc=0
+  wait "$run_pid" || rc=$?
+  forget "$run_pid"
+  info "exit code $rc"
+  nf outcomes --json --outcomes-topic "$outcomes_topic" 2>"$work/outcomes.err" >"$work/$m-outcomes.json" \
+    || die "netfence outcomes failed: $(cat "$work/outcomes.err")"
+
+  step "[$m] Checking outcomes and the rules in each sandbox"
+  outcome_ids "$work/$m-outcomes.json" | sort | uniq -c | awk '{print $2, $1}' >"$work/$m-counts"
+  local with_one with_exactly lost statuses
+  with_one="$(awk '{print $1}' "$work/$m-counts" | grep -cxFf "$work/$m-published.ids" || true)"
+  with_exactly="$(awk '$2 == 1 {print $1}' "$work/$m-counts" | grep -cxFf "$work/$m-published.ids" || true)"
+  lost=$((total - with_one))
+  statuses="$(grep -o '"status":"[a-z]*"' "$work/$m-outcomes.json" | sed 's/"status":"//; s/"//' | sort | uniq -c |
+    awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}')"
+  if ((lost > 0)); then
+    info "lost, e.g.: $(comm -23 <(sort "$work/$m-published.ids") <(awk '{print $1}' "$work/$m-counts" | sort) | head -5 | tr '\n' ' ')"
+  fi
+
+  local wrong=0 wrong_list=""
+  for ((i = 0; i < sandboxes; i++)); do
+    local expect_task="${tasks[${last_task[i]}]}" ok=true fam save
+    for fam in ipv4 ipv6; do
+      local tools=()
+      if [[ $fam == ipv4 ]]; then tools=(iptables-nft-save iptables-legacy-save); else tools=(ip6tables-nft-save ip6tables-legacy-save); fi
+      { for save in "${tools[@]}"; do
+          command -v "$save" >/dev/null && ip netns exec "${ns_of[i]}" "$save" 2>/dev/null || true
+        done; } | canonical >"$work/actual.rules"
+      if ! cmp -s "$work/actual.rules" "$work/expect-$expect_task-$fam.rules"; then
+        ok=false
+        diff "$work/expect-$expect_task-$fam.rules" "$work/actual.rules" | head -6 | sed "s/^/      ${ns_of[i]} $fam: /" || true
+      fi
+    done
+    if [[ $ok == false ]]; then wrong=$((wrong + 1)); wrong_list+=" ${ns_of[i]}(expected $expect_task)"; fi
+  done
+  ((wrong > 0)) && info "sandboxes with wrong rules:$wrong_list"
+  info "every sandbox checked against the policy of its last event ($sandboxes sandboxes)"
+
+  result[$m,published]=$total
+  result[$m,outcomes]="$(wc -l <"$work/$m-outcomes.json") ($statuses)"
+  result[$m,one]=$with_one
+  if [[ $m == exactly-once ]]; then result[$m,exactly]=$with_exactly; else result[$m,exactly]="n/a"; fi
+  result[$m,lost]=$lost
+  result[$m,wrong]=$wrong
+  result[$m,kills]=$kills
+  result[$m,drained]=$drained
+  result[$m,exit]=$rc
+  local ok=true
+  ((lost == 0 && wrong == 0 && with_one == total)) || ok=false
+  [[ $drained == yes ]] || ok=false
+  [[ $m == exactly-once ]] && ((with_exactly != total)) && ok=false
+  result[$m,ok]=$ok
+
+  step "[$m] Removing its sandboxes"
+  for ((i = 0; i < sandboxes; i++)); do stop_pid "${pid_of[i]}" 5; done
+  for ns in "${ns_of[@]}" "$peer"; do ip netns del "$ns"; done
+  info "stopped ${#pid_of[@]} sandbox processes, deleted ${#ns_of[@]} sandbox namespaces and $peer"
+  local keep=() n2
+  for n2 in "${namespaces[@]}"; do [[ " ${ns_of[*]} $peer " == *" $n2 "* ]] || keep+=("$n2"); done
+  namespaces=("${keep[@]}")
+}
+
+outcome_ids() {   # the eventId of each outcome JSON line
+  awk 'match($0, /"eventId":"[^"]*"/) {print substr($0, RSTART + 11, RLENGTH - 12)}' "$1"
+}
+
+for m in "${modes[@]}"; do run_mode "$m"; done
+
+step "Checking the host's rulesets"
+host_rules >"$work/host-after.rules"
+host_changed=no
+if ! cmp -s "$work/host-before.rules" "$work/host-after.rules"; then
+  host_changed=yes
+  diff "$work/host-before.rules" "$work/host-after.rules" | head -20 | sed 's/^/    /' || true
+fi
+
+step "Result (seed $seed)"
+all_ok=true
+[[ $host_changed == no ]] || all_ok=false
+{
+  printf '%-48s' "check"; for m in "${modes[@]}"; do printf '%-30s' "$m"; done; printf '\n'
+  row() {   # row LABEL KEY
+    printf '%-48s' "$1"; for m in "${modes[@]}"; do printf '%-30s' "${result[$m,$2]}"; done; printf '\n'
+  }
+  row "events published" published
+  row "netfence SIGKILLs (then restarted)" kills
+  row "outcomes committed (by status)" outcomes
+  row "events with >= 1 outcome" one
+  row "events with exactly 1 committed outcome" exactly
+  row "events lost (must be 0)" lost
+  row "namespaces with wrong final rules (must be 0)" wrong
+  row "events topic fully committed (must be yes)" drained
+  row "last run's exit code after SIGTERM" exit
+  printf '%-48s%s\n' "host ruleset changed (must be no)" "$host_changed"
+  printf '%-48s' "verdict"
+  for m in "${modes[@]}"; do
+    if [[ ${result[$m,ok]} == true && $host_changed == no ]]; then printf '%-30s' PASS; else printf '%-30s' FAIL; all_ok=false; fi
+  done
+  printf '\n'
+} | tee "$work/table.txt" | sed 's/^/    /'
+for m in "${modes[@]}"; do [[ ${result[$m,ok]} == true ]] || all_ok=false; done
+
+if [[ $all_ok == true ]]; then
+  step "PASS: no event lost, final rules right in every sandbox, host ruleset unchanged"
+  exit 0
+fi
+step "FAIL: a delivery guarantee did not hold (see above)"
+exit 1

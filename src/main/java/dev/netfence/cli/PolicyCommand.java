@@ -1,0 +1,211 @@
+package dev.netfence.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.netfence.ops.TopicRange;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.policy.PolicyValidationException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import dev.netfence.kafka.TopicSetup;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code netfence policy put|get|delete|list}: manages the compacted {@code sandbox.policies}
+ * topic (key = task id, value = policy JSON, tombstone = delete). {@code put} refuses a policy
+ * the service would refuse (validated with {@link PolicyParser}) so mistakes surface at the
+ * operator's terminal, not as INVALID_POLICY outcomes. {@code get} and {@code list} read the
+ * topic from the beginning to its current end and keep the latest value per task.
+ */
+@Command(name = "policy", mixinStandardHelpOptions = true,
+        description = "Manage sandbox policies on the compacted policies topic.",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  netfence policy put task-42 policy.json",
+                "  netfence policy get task-42",
+                "  netfence policy list",
+                "  netfence policy delete task-42",
+                "",
+                "Exit codes: 0 ok, 1 invalid policy or unknown task, 2 usage, 3 Kafka failure."})
+public final class PolicyCommand {
+
+    private static final Pattern TASK_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    @Spec
+    CommandSpec spec;
+
+    private final Consumer<byte[]> validator;
+
+    public PolicyCommand() {
+        this(json -> new PolicyParser().parse(json));
+    }
+
+    /** @param validator throws {@link PolicyValidationException} for a policy the service refuses */
+    PolicyCommand(Consumer<byte[]> validator) {
+        this.validator = validator;
+    }
+
+    @Command(name = "put", mixinStandardHelpOptions = true, description = "Validate a policy file and store it for TASK.",
+            footer = {"%nExample: netfence policy put task-42 policy.json   (FILE '-' reads stdin)"})
+    int put(@Mixin OpsOptions ops,
+            @Parameters(index = "0", paramLabel = "TASK") String task,
+            @Parameters(index = "1", paramLabel = "FILE") String file) {
+        return ops.execute(() -> {
+            checkTask(task);
+            byte[] policy = read(file);
+            try {
+                validator.accept(policy);
+            } catch (PolicyValidationException e) {
+                throw new InvalidInputException("policy " + file + " is invalid: " + String.join("; ", e.reasons()), e);
+            }
+            new TopicSetup(ops.producerConfig()).ensure(List.of(), List.of(ops.policiesTopic()));
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
+                RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
+                out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());
+            }
+            return OpsOptions.OK;
+        });
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true, description = "Print the policy stored for TASK.",
+            footer = {"%nExample: netfence policy get task-42 > policy.json"})
+    int get(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task) {
+        return ops.execute(() -> {
+            checkTask(task);
+            ConsumerRecord<byte[], byte[]> latest = latest(ops).get(task);
+            if (latest == null || latest.value() == null) {
+                throw new InvalidInputException("no policy stored for task " + task);
+            }
+            out(ops).println(new String(latest.value(), StandardCharsets.UTF_8).strip());
+            return OpsOptions.OK;
+        });
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true,
+            description = "Delete the policy of TASK (writes a tombstone).",
+            footer = {"%nExample: netfence policy delete task-42"})
+    int delete(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task) {
+        return ops.execute(() -> {
+            checkTask(task);
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
+                RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), null)).get();
+                out(ops).println("deleted policy for " + task + " (tombstone at " + at.topic() + "-" + at.partition()
+                        + "@" + at.offset() + ")");
+            }
+            return OpsOptions.OK;
+        });
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the tasks that have a policy.",
+            footer = {"%nExample: netfence policy list --bootstrap-servers kafka:9092"})
+    int list(@Mixin OpsOptions ops) {
+        return ops.execute(() -> {
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"TASK", "POLICY", "UPDATED", "BYTES"});
+            latest(ops).forEach((task, record) -> {
+                if (record.value() != null) {
+                    rows.add(new String[] {task, kind(record.value()), TIME.format(Instant.ofEpochMilli(record.timestamp())),
+                            String.valueOf(record.value().length)});
+                }
+            });
+            PrintWriter out = out(ops);
+            if (rows.size() == 1) {
+                out.println("no policies stored on " + ops.policiesTopic());
+            } else {
+                out.print(align(rows));
+            }
+            return OpsOptions.OK;
+        });
+    }
+
+    private Map<String, ConsumerRecord<byte[], byte[]>> latest(OpsOptions ops) {
+        Map<String, ConsumerRecord<byte[], byte[]>> latest = new TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
+            TopicRange range = TopicRange.between(consumer, ops.policiesTopic(), null, null, ops.timeout());
+            range.read(consumer, ops.timeout(), record -> {
+                if (record.key() != null) {
+                    latest.put(new String(record.key(), StandardCharsets.UTF_8), record);
+                }
+            });
+        }
+        return latest;
+    }
+
+    private static String kind(byte[] value) {
+        try {
+            JsonNode policy = new ObjectMapper().readTree(value);
+            if (policy.hasNonNull("preset")) {
+                return "preset " + policy.get("preset").asText();
+            }
+            return "mode " + policy.path("mode").asText("bridge");
+        } catch (IOException e) {
+            return "(not JSON)";
+        }
+    }
+
+    private static void checkTask(String task) {
+        if (!TASK_ID.matcher(task).matches()) {
+            throw new InvalidInputException("task id '" + task + "' must match [A-Za-z0-9._:-]{1,128}");
+        }
+    }
+
+    private byte[] read(String file) {
+        try {
+            return "-".equals(file) ? System.in.readAllBytes() : Files.readAllBytes(Path.of(file));
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException("policy file " + file + " does not exist");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read policy file " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static byte[] key(String task) {
+        return task.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static PrintWriter out(OpsOptions ops) {
+        return ops.spec.commandLine().getOut();
+    }
+
+    private static String align(List<String[]> rows) {
+        int[] widths = new int[rows.get(0).length];
+        rows.forEach(r -> {
+            for (int i = 0; i < r.length; i++) {
+                widths[i] = Math.max(widths[i], r[i].length());
+            }
+        });
+        StringBuilder text = new StringBuilder();
+        for (String[] r : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int i = 0; i < r.length; i++) {
+                line.append(r[i]).append(" ".repeat(widths[i] - r[i].length() + 2));
+            }
+            text.append(line.toString().stripTrailing()).append('\n');
+        }
+        return text.toString();
+    }
+}

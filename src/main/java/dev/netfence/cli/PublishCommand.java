@@ -1,0 +1,134 @@
+package dev.netfence.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.DecodeResult;
+import dev.netfence.event.EventDecoder;
+import dev.netfence.event.OutcomeCodec;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code netfence publish}: publishes one container event v1 ({@code container.started}) the way
+ * a scheduler would, keyed by node id, with a random UUID event id and the current time as
+ * {@code occurredAt}. The event is checked with the same decoder and JSON Schema the service
+ * uses before it is sent, so an invalid id is exit 1, not a DLQ record.
+ */
+@Command(name = "publish", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Publish a container.started event (what a scheduler does).",
+        footerHeading = "%nExamples:%n",
+        footer = {
+                "  netfence publish --task task-42 --container 3f9a0c --pid 12345",
+                "  netfence publish --task task-42 --container 3f9a0c --node worker-7 --runtime podman",
+                "",
+                "Exit codes: 0 published, 1 invalid input, 2 usage, 3 Kafka failure."})
+public final class PublishCommand implements Callable<Integer> {
+
+    @Mixin
+    OpsOptions ops;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--task", required = true, paramLabel = "TASK", description = "Task id whose policy applies.")
+    String task;
+
+    @Option(names = "--container", required = true, paramLabel = "ID", description = "Container id.")
+    String container;
+
+    @Option(names = "--pid", paramLabel = "PID", description = "Container init pid (> 1); without it netfence asks the runtime.")
+    Integer pid;
+
+    @Option(names = "--node", paramLabel = "NODE", description = "Node id the container runs on (default: this host's name).")
+    String node;
+
+    @Option(names = "--runtime", paramLabel = "RUNTIME", description = "podman, docker, containerd or crio.")
+    String runtime;
+
+    private final Clock clock;
+
+    public PublishCommand() {
+        this(Clock.systemUTC());
+    }
+
+    PublishCommand(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public Integer call() {
+        return ops.execute(() -> {
+            byte[] value = eventJson();
+            DecodeResult decoded = new EventDecoder().decode(value);
+            if (!(decoded instanceof DecodeResult.Decoded ok)) {
+                throw new InvalidInputException("the event would be refused: " + describe(decoded));
+            }
+            ContainerEvent event = ok.event();
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
+                RecordMetadata at = producer.send(new ProducerRecord<>(ops.eventsTopic(),
+                        event.nodeId().getBytes(StandardCharsets.UTF_8), value)).get();
+                PrintWriter out = spec.commandLine().getOut();
+                out.println(new String(value, StandardCharsets.UTF_8));
+                out.println("published event " + event.eventId() + " for container " + event.containerId()
+                        + " on node " + event.nodeId() + " to " + at.topic() + "-" + at.partition() + "@" + at.offset());
+                out.flush();
+            }
+            return OpsOptions.OK;
+        });
+    }
+
+    byte[] eventJson() throws Exception {
+        ObjectNode event = new ObjectMapper().createObjectNode();
+        event.put("schemaVersion", 1);
+        event.put("type", ContainerEvent.CONTAINER_STARTED);
+        event.put("eventId", UUID.randomUUID().toString());
+        event.put("occurredAt", OutcomeCodec.INSTANT_FORMAT.format(clock.instant()));
+        event.put("nodeId", node != null ? node : localNodeId());
+        event.put("taskId", task);
+        event.put("containerId", container);
+        if (runtime != null) {
+            event.put("runtime", runtime);
+        }
+        if (pid != null) {
+            event.put("pid", pid);
+        }
+        return new ObjectMapper().writeValueAsBytes(event);
+    }
+
+    private static String describe(DecodeResult result) {
+        if (result instanceof DecodeResult.Invalid invalid) {
+            return invalid.message();
+        }
+        if (result instanceof DecodeResult.Malformed malformed) {
+            return malformed.message();
+        }
+        return result.toString();
+    }
+
+    /** The same default as {@code run --node-id}: the host name. */
+    static String localNodeId() {
+        String env = System.getenv("HOSTNAME");
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            if (env != null && !env.isBlank()) {
+                return env;
+            }
+            throw new InvalidInputException("cannot determine this host's name; pass --node");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.netfence.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.kafka.testkit.TestKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class PolicyCommandTest {
+
+    private static final String POLICY = """
+            {"schemaVersion": 1, "mode": "bridge", "allowedEndpoints": ["198.51.100.7:443"], "outbound": false}
+            """;
+
+    private String topic;
+    private Path dir;
+
+    @BeforeEach
+    void topic() {
+        topic = TestKafka.uniqueTopic("policies");
+        TestKafka.createCompactedTopic(topic, 2);
+        dir = TestKafka.tempDir("policy-cli");
+    }
+
+    private CommandRun policy(String... args) {
+        String[] full = new String[args.length + 4];
+        System.arraycopy(args, 0, full, 0, args.length);
+        full[args.length] = "--bootstrap-servers";
+        full[args.length + 1] = TestKafka.bootstrapServers();
+        full[args.length + 2] = "--policies-topic";
+        full[args.length + 3] = topic;
+        return CommandRun.of(new PolicyCommand(), full);
+    }
+
+    private Path file(String name, String content) throws Exception {
+        Path path = dir.resolve(name);
+        Files.writeString(path, content);
+        return path;
+    }
+
+    @Test
+    void putStoresTheValidatedPolicyKeyedByTaskAndGetAndListShowIt() throws Exception {
+        CommandRun put = policy("put", "task-42", file("p.json", POLICY).toString());
+        CommandRun put2 = policy("put", "task-7", file("p2.json", "{\"schemaVersion\": 1, \"preset\": \"default\"}").toString());
+        CommandRun get = policy("get", "task-42");
+        CommandRun list = policy("list");
+
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-");
+        assertThat(put2.exitCode()).isZero();
+        List<ConsumerRecord<byte[], byte[]>> records = TestKafka.readAll(topic);
+        assertThat(records).extracting(r -> new String(r.key(), StandardCharsets.UTF_8)).containsExactlyInAnyOrder("task-42", "task-7");
+        assertThat(get.exitCode()).isZero();
+        assertThat(get.out()).isEqualTo(POLICY.strip() + "\n");
+        assertThat(list.exitCode()).isZero();
+        assertThat(list.out().lines().toList()).hasSize(3);
+        assertThat(list.out().lines().toList().get(0)).matches("TASK\\s+POLICY\\s+UPDATED\\s+BYTES");
+        assertThat(list.out()).containsPattern("task-42\\s+mode bridge\\s+\\d{4}-\\d\\d-\\d\\dT")
+                .containsPattern("task-7\\s+preset default\\s+");
+    }
+
+    @Test
+    void deleteWritesATombstoneSoGetFailsWithExitOneAndListOmitsTheTask() throws Exception {
+        policy("put", "task-42", file("p.json", POLICY).toString());
+
+        CommandRun delete = policy("delete", "task-42");
+        CommandRun get = policy("get", "task-42");
+        CommandRun list = policy("list");
+
+        assertThat(delete.exitCode()).isZero();
+        assertThat(delete.out()).startsWith("deleted policy for task-42 (tombstone at " + topic);
+        assertThat(TestKafka.readAll(topic)).anySatisfy(r -> assertThat(r.value()).isNull());
+        assertThat(get.exitCode()).isEqualTo(1);
+        assertThat(get.err()).isEqualTo("netfence policy get: no policy stored for task task-42\n");
+        assertThat(list.out()).isEqualTo("no policies stored on " + topic + "\n");
+    }
+
+    @Test
+    void putRefusesAPolicyTheServiceWouldRefuseAndStoresNothing() throws Exception {
+        CommandRun put = policy("put", "task-42",
+                file("host.json", "{\"schemaVersion\": 1, \"mode\": \"host\"}").toString());
+
+        assertThat(put.exitCode()).isEqualTo(1);
+        assertThat(put.err()).startsWith("netfence policy put: policy ").contains("host.json is invalid: ").doesNotContain("\tat ");
+        assertThat(put.err().lines()).hasSize(1);
+        assertThat(TestKafka.readAll(topic)).isEmpty();
+    }
+
+    @Test
+    void aMissingFileOrABadTaskIdIsInvalidInput() {
+        CommandRun missing = policy("put", "task-42", dir.resolve("nope.json").toString());
+        CommandRun badTask = policy("get", "task 42!");
+
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.err()).isEqualTo("netfence policy put: policy file " + dir.resolve("nope.json") + " does not exist\n");
+        assertThat(badTask.exitCode()).isEqualTo(1);
+        assertThat(badTask.err()).isEqualTo("netfence policy get: task id 'task 42!' must match [A-Za-z0-9._:-]{1,128}\n");
+    }
+
+    @Test
+    void withoutASubcommandOrWithAnUnknownOptionItIsAUsageError() {
+        CommandRun none = CommandRun.of(new PolicyCommand());
+        CommandRun unknown = CommandRun.of(new PolicyCommand(), "list", "--frobnicate");
+
+        assertThat(none.exitCode()).isEqualTo(2);
+        assertThat(none.err()).contains("Missing required subcommand");
+        assertThat(unknown.exitCode()).isEqualTo(2);
+        assertThat(unknown.err()).contains("Unknown option: '--frobnicate'");
+    }
+
+    @Test
+    void anUnreachableBrokerIsARuntimeFailureInOneLine() {
+        CommandRun list = CommandRun.of(new PolicyCommand(), "list", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "2s");
+
+        assertThat(list.exitCode()).isEqualTo(3);
+        assertThat(list.err()).startsWith("netfence policy list: error: Kafka at 127.0.0.1:1 did not answer within 2s");
+        assertThat(list.err().lines()).hasSize(1);
+    }
+
+    @Test
+    void helpShowsExamplesAndTheCommonOptions() {
+        CommandRun help = CommandRun.of(new PolicyCommand(), "put", "--help");
+        CommandRun parentHelp = CommandRun.of(new PolicyCommand(), "--help");
+
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).contains("--bootstrap-servers", "--policies-topic", "netfence policy put task-42 policy.json");
+        assertThat(parentHelp.out()).contains("Examples:", "netfence policy list");
+    }
+}

@@ -1,0 +1,85 @@
+package dev.netfence.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+
+class LoopHealthTest {
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-11-28T15:00:00Z"));
+    private final LoopHealth health = new LoopHealth(clock, Duration.ofSeconds(30));
+
+    @Test
+    void readinessIsDownUntilThePipelineSaysReady() {
+        assertThat(health.readiness().check()).isEqualTo(HealthStatus.down("starting"));
+
+        health.notReady("policy store catching up");
+        assertThat(health.readiness().check()).isEqualTo(HealthStatus.down("policy store catching up"));
+
+        health.ready();
+        assertThat(health.readiness().check()).isEqualTo(HealthStatus.up());
+    }
+
+    @Test
+    void livenessFailsWhenTheLoopStopsBeatingForLongerThanTheThreshold() {
+        clock.advance(Duration.ofSeconds(20));
+        health.beat();
+        clock.advance(Duration.ofSeconds(30));
+        assertThat(health.liveness().check().healthy()).isTrue();
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(health.liveness().check()).isEqualTo(HealthStatus.down("loop stalled: no poll for 31000 ms"));
+
+        health.beat();
+        assertThat(health.liveness().check().healthy()).isTrue();
+    }
+
+    @Test
+    void aStoppedLoopIsNeitherLiveNorReadyEvenIfReadyIsCalledLater() {
+        health.ready();
+        health.stopped("fatal: authorization failed");
+        health.ready();
+
+        assertThat(health.liveness().check()).isEqualTo(HealthStatus.down("loop stopped: fatal: authorization failed"));
+        assertThat(health.readiness().check().healthy()).isFalse();
+    }
+
+    @Test
+    void aNonPositiveStallThresholdIsRejected() {
+        assertThatThrownBy(() -> new LoopHealth(clock, Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("stallThreshold must be positive, was PT0S");
+    }
+
+    static final class MutableClock extends Clock {
+        private Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration duration) {
+            now = now.plus(duration);
+        }
+
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}

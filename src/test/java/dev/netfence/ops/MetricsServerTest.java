@@ -1,0 +1,143 @@
+package dev.netfence.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MetricsServerTest {
+
+    private final HttpClient http = HttpClient.newHttpClient();
+    private NetfenceMetrics metrics;
+    private MetricsServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+    }
+
+    @Test
+    void metricsEndpointServesPrometheusTextWithRegisteredCountersAndJvmMetrics() throws Exception {
+        metrics = NetfenceMetrics.create();
+        Counter.builder(NetfenceMetrics.OUTCOMES).tag("status", "applied").tag("code", "none")
+                .register(metrics.registry()).increment(3);
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
+
+        HttpResponse<String> response = get("/metrics");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith("text/plain; version=0.0.4"));
+        assertThat(response.body())
+                .contains("# TYPE netfence_outcomes_total counter")
+                .contains("netfence_outcomes_total{code=\"none\",status=\"applied\"} 3.0")
+                .contains("jvm_memory_used_bytes")
+                .contains("jvm_gc_")
+                .contains("process_uptime_seconds")
+                .contains("system_cpu_count");
+    }
+
+    @Test
+    void latencyTimersPublishHistogramBucketsAndOtherTimersDoNot() throws Exception {
+        PrometheusMeterRegistry registry = NetfenceMetrics.newRegistry();
+        Timer.builder(NetfenceMetrics.APPLY_DURATION).register(registry).record(Duration.ofMillis(12));
+        Timer.builder(NetfenceMetrics.EVENT_LATENCY).register(registry).record(Duration.ofMillis(250));
+        Timer.builder("netfence.other").register(registry).record(Duration.ofMillis(5));
+        server = MetricsServer.start(0, registry, HealthStatus::up, HealthStatus::up);
+
+        String body = get("/metrics").body();
+
+        assertThat(body).contains("netfence_apply_duration_seconds_bucket{le=\"0.001\"}")
+                .contains("netfence_apply_duration_seconds_bucket{le=\"+Inf\"} 1")
+                .contains("netfence_event_latency_seconds_bucket{le=\"+Inf\"} 1")
+                .contains("netfence_other_seconds_count 1")
+                .doesNotContain("netfence_other_seconds_bucket");
+        registry.close();
+    }
+
+    @Test
+    void readyzAnswers503WithTheReasonUntilTheReadinessCheckSaysReady() throws Exception {
+        AtomicReference<HealthStatus> readiness = new AtomicReference<>(HealthStatus.down("partitions not assigned yet"));
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, readiness::get);
+
+        HttpResponse<String> notReady = get("/readyz");
+        readiness.set(HealthStatus.up());
+        HttpResponse<String> ready = get("/readyz");
+
+        assertThat(notReady.statusCode()).isEqualTo(503);
+        assertThat(notReady.body()).isEqualTo("partitions not assigned yet\n");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(ready.body()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void healthzFollowsTheLivenessCheckAndAThrowingCheckCountsAsDown() throws Exception {
+        AtomicReference<HealthStatus> liveness = new AtomicReference<>(HealthStatus.up());
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), () -> {
+            HealthStatus status = liveness.get();
+            if (status == null) {
+                throw new IllegalStateException("boom");
+            }
+            return status;
+        }, HealthStatus::up);
+
+        int live = get("/healthz").statusCode();
+        liveness.set(null);
+        HttpResponse<String> broken = get("/healthz");
+
+        assertThat(live).isEqualTo(200);
+        assertThat(broken.statusCode()).isEqualTo(503);
+        assertThat(broken.body()).startsWith("check failed: java.lang.IllegalStateException: boom");
+    }
+
+    @Test
+    void unknownPathsAnswer404AndWritesAnswer405() throws Exception {
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
+
+        HttpResponse<String> missing = get("/nothing");
+        HttpResponse<String> post = http.send(HttpRequest.newBuilder(uri("/metrics"))
+                .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(post.statusCode()).isEqualTo(405);
+        assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+    }
+
+    @Test
+    void bindingAPortInUseFailsWithTheAddressInTheMessage() {
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> MetricsServer.start(server.port(), metrics.registry(), HealthStatus::up, HealthStatus::up))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining("cannot bind the metrics/health port")
+                .hasMessageContaining(String.valueOf(server.port()));
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+}
