@@ -16,6 +16,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -100,24 +101,24 @@ public final class EventPipeline implements AutoCloseable {
 
     /** Ready: running, partitions assigned, policy store caught up, broker reachable. */
     public boolean ready() {
-        return running && !stopping && assignedOnce && policies.isCaughtUp() && probe.reachable();
+        return notReadyReason().isEmpty();
     }
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
-    public java.util.Optional<String> notReadyReason() {
+    public Optional<String> notReadyReason() {
         if (!running || stopping) {
-            return java.util.Optional.of("the consumer loop is not running");
+            return Optional.of("the consumer loop is not running");
         }
         if (!assignedOnce) {
-            return java.util.Optional.of("no partition assignment received yet");
+            return Optional.of("no partition assignment received yet");
         }
         if (!policies.isCaughtUp()) {
-            return java.util.Optional.of("the policy store has not caught up");
+            return Optional.of("the policy store has not caught up");
         }
         if (!probe.reachable()) {
-            return java.util.Optional.of("the Kafka broker is not reachable");
+            return Optional.of("the Kafka broker is not reachable");
         }
-        return java.util.Optional.empty();
+        return Optional.empty();
     }
 
     /** Live: the poll thread was started and has not died. */
