@@ -33,12 +33,18 @@ class RebalanceAndShutdownTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> first.calls() >= 40);
             EventPipeline b = f.start(f.settings("n1").withConcurrency(4, 100), second, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> !b.assignment().isEmpty());
+            // More events after the split, on every partition: some land on b's partitions, so b must
+            // work even if a finished the first batch before b joined.
+            for (int i = 300; i < 400; i++) {
+                f.send("n1", PipelineFixture.event("e-" + i, "n1", "task-1", "c-" + (i % 40)), i % partitions);
+                ids.add("e-" + i);
+            }
 
             await().atMost(Duration.ofSeconds(120)).until(() -> f.outcomeEventIds().containsAll(ids));
             assertThat(second.calls()).isPositive();
             assertThat(a.assignment()).doesNotContainAnyElementsOf(b.assignment());
             await().atMost(Duration.ofSeconds(30)).until(() -> f.committed("n1", partitions).values().stream()
-                    .mapToLong(Long::longValue).sum() == 300);
+                    .mapToLong(Long::longValue).sum() == 400);
         }
     }
 
