@@ -127,7 +127,9 @@ run_flags=(run --node-id "$node" --http-port "$http_port" --cgroup-check false)
 [[ $dry_run == true ]] && run_flags+=(--dry-run)
 info "netfence ${run_flags[*]}"
 info "(--cgroup-check false: the demo's sandbox is a plain process, not in a container's cgroup)"
-netfence "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
+# java directly, not the netfence() function: a backgrounded function runs in a subshell, and
+# $! would be the subshell's pid rather than the JVM's, so cleanup would miss the JVM.
+java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
   code="$( (exec 3<>"/dev/tcp/127.0.0.1/$http_port" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3) 2>/dev/null || true)"
