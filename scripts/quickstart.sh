@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # netfence quickstart: the whole flow on one machine, no Docker and no Kafka install needed.
 #
-#   scripts/quickstart.sh
+#   scripts/quickstart.sh [--skip-build] [--classpath CP]
+#
+# --skip-build uses the existing target/netfence.jar and target/test-classes; --classpath gives
+# the test classpath (the broker artifact) instead of asking Maven for it. QuickstartScriptIT
+# uses both so it builds nothing inside `mvn verify`.
 #
 # Builds netfence, starts a single-node KRaft broker from Kafka's own broker artifact (Maven
 # Central), stores a policy, starts `netfence run`, starts a sandbox process in its own network
@@ -12,6 +16,17 @@
 # Addresses used: 198.18.0.0/15 and 2001:db8::/32 (reserved for testing/documentation), only
 # inside the namespaces it creates.
 set -euo pipefail
+
+skip_build=false
+classpath=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --skip-build) skip_build=true; shift ;;
+    --classpath) classpath="${2:?--classpath needs a value}"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "quickstart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -73,10 +88,19 @@ else
   done
 fi
 
-step "Building netfence and the test kit (mvn package, tests skipped)"
-mvn -B -q -DskipTests package test-compile
-mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
-info "built target/netfence.jar"
+if [[ $skip_build == true ]]; then
+  [[ -f target/netfence.jar && -d target/test-classes ]] \
+    || { echo "target/netfence.jar or target/test-classes missing: run without --skip-build" >&2; exit 2; }
+else
+  step "Building netfence and the test kit (mvn package, tests skipped)"
+  mvn -B -q -DskipTests package test-compile
+  info "built target/netfence.jar"
+fi
+if [[ -n $classpath ]]; then
+  printf '%s' "$classpath" >"$work/cp.txt"
+else
+  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+fi
 
 step "Starting a single-node KRaft broker (org.apache.kafka:kafka_2.13 from Maven Central)"
 java -cp "target/test-classes:$(cat "$work/cp.txt")" dev.netfence.kafka.testkit.KraftBroker "$work/kafka" \
