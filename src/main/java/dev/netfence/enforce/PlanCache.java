@@ -10,55 +10,99 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Remembers the last few hundred plans and policy digests. Planning (about forty rules, each
- * formatted for the plan digest, plus three SHA-256 digests) was the largest CPU cost per event
- * in the benchmark, yet every container of a task gets the same policy, and a plan is a pure
- * function of the (immutable, value-equal) policy, the resolved addresses and the nameservers:
- * so a bounded LRU keyed by exactly those inputs returns an identical result. Thread-safe.
+ * Remembers recent plans and policy digests. Planning (about forty rules, each formatted for the
+ * plan digest, plus three SHA-256 digests) was the largest CPU cost per event in the benchmark,
+ * yet every container of a task gets the same policy, and a plan is a pure function of the
+ * (immutable, value-equal) policy, the resolved addresses and the nameservers: so a bounded LRU
+ * keyed by exactly those inputs returns an identical result. Looking a policy up by value hashes
+ * and compares the whole record tree, which the profile then showed as the next largest cost; the
+ * policy store hands out the same instance for a task until its policy changes, so a first level
+ * keyed by the instance's identity answers most lookups, and the value level behind it still
+ * shares one plan among tasks with equal policies. Thread-safe.
  */
 final class PlanCache {
-    private static final int MAX_ENTRIES = 512;
+    private static final int MAX_BY_VALUE = 512;
+    private static final int MAX_BY_IDENTITY = 4096;
 
     private record Key(NetworkPolicy policy, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers) {}
 
-    private final Map<Key, PlannedRules> plans = lru();
-    private final Map<NetworkPolicy, String> digests = lru();
+    /** The same inputs, but the policy compared by identity: no walk over the record tree. */
+    private record IdentityKey(NetworkPolicy policy, Map<String, List<InetAddress>> resolved,
+            List<InetAddress> nameservers) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof IdentityKey k && k.policy == policy && k.resolved.equals(resolved)
+                    && k.nameservers.equals(nameservers);
+        }
+
+        @Override
+        public int hashCode() {
+            return (System.identityHashCode(policy) * 31 + resolved.hashCode()) * 31 + nameservers.hashCode();
+        }
+    }
+
+    private final Map<IdentityKey, PlannedRules> plansByIdentity = lru(MAX_BY_IDENTITY);
+    private final Map<Key, PlannedRules> plans = lru(MAX_BY_VALUE);
+    private final Map<IdentityKey, String> digestsByIdentity = lru(MAX_BY_IDENTITY);
+    private final Map<NetworkPolicy, String> digests = lru(MAX_BY_VALUE);
 
     PlannedRules plan(NetworkPolicy policy, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
             Supplier<PlannedRules> planner) {
-        Key key = new Key(policy, Map.copyOf(resolved), List.copyOf(nameservers));
-        synchronized (plans) {
-            PlannedRules known = plans.get(key);
+        Map<String, List<InetAddress>> r = Map.copyOf(resolved);
+        List<InetAddress> ns = List.copyOf(nameservers);
+        IdentityKey fast = new IdentityKey(policy, r, ns);
+        synchronized (plansByIdentity) {
+            PlannedRules known = plansByIdentity.get(fast);
             if (known != null) {
                 return known;
             }
         }
-        PlannedRules planned = planner.get();
+        Key key = new Key(policy, r, ns);
+        PlannedRules known;
         synchronized (plans) {
-            plans.put(key, planned);
+            known = plans.get(key);
         }
-        return planned;
+        PlannedRules result = known != null ? known : planner.get();
+        if (known == null) {
+            synchronized (plans) {
+                plans.put(key, result);
+            }
+        }
+        synchronized (plansByIdentity) {
+            plansByIdentity.put(fast, result);
+        }
+        return result;
     }
 
     String digest(NetworkPolicy policy) {
-        synchronized (digests) {
-            String known = digests.get(policy);
+        IdentityKey fast = new IdentityKey(policy, Map.of(), List.of());
+        synchronized (digestsByIdentity) {
+            String known = digestsByIdentity.get(fast);
             if (known != null) {
                 return known;
             }
         }
-        String digest = PolicyDigest.of(policy);
+        String known;
         synchronized (digests) {
-            digests.put(policy, digest);
+            known = digests.get(policy);
         }
-        return digest;
+        String result = known != null ? known : PolicyDigest.of(policy);
+        if (known == null) {
+            synchronized (digests) {
+                digests.put(policy, result);
+            }
+        }
+        synchronized (digestsByIdentity) {
+            digestsByIdentity.put(fast, result);
+        }
+        return result;
     }
 
-    private static <K, V> Map<K, V> lru() {
+    private static <K, V> Map<K, V> lru(int max) {
         return new LinkedHashMap<>(64, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
-                return size() > MAX_ENTRIES;
+                return size() > max;
             }
         };
     }

@@ -1,5 +1,6 @@
 package dev.netfence.event;
 
+import com.ethlo.time.ITU;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -10,10 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Optional;
 
@@ -88,9 +89,8 @@ public final class EventDecoder {
         }
         Instant occurredAt;
         try {
-            occurredAt = OffsetDateTime.parse(text(node, "occurredAt"), DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-                    .toInstant();
-        } catch (DateTimeParseException e) {
+            occurredAt = instant(text(node, "occurredAt"));
+        } catch (DateTimeException e) {
             return invalid(node, "occurredAt is not an RFC 3339 date-time: " + text(node, "occurredAt"));
         }
         JsonNode pid = node.get("pid");
@@ -104,6 +104,19 @@ public final class EventDecoder {
                 text(node, "containerId"),
                 text(node, "runtime"),
                 pid == null ? null : pid.intValue()));
+    }
+
+    /**
+     * RFC 3339 through ITU (fast; java.time's formatter cost a quarter of the poll thread), with
+     * java.time's ISO_OFFSET_DATE_TIME as the fallback for what ITU refuses but ISO accepts
+     * ({@code -00:00}), so the accepted set is exactly java.time's (a property test pins this).
+     */
+    private static Instant instant(String text) {
+        try {
+            return ITU.parseDateTime(text).toInstant();
+        } catch (DateTimeException e) {
+            return OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+        }
     }
 
     private static DecodeResult invalid(JsonNode node, String message) {

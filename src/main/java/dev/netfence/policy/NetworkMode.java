@@ -11,8 +11,10 @@ public enum NetworkMode {
     BRIDGE,
     CONTAINER;
 
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     /** The lower-case form used in policy and outcome JSON. */
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 }

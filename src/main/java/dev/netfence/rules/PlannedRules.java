@@ -1,7 +1,6 @@
 package dev.netfence.rules;
 
 import dev.netfence.policy.Family;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -23,12 +22,16 @@ public record PlannedRules(Map<Family, RuleSet> byFamily, String digest) {
 
     /** Total number of rules over all families (hook rules not counted). */
     public int ruleCount() {
-        return byFamily.values().stream().mapToInt(RuleSet::size).sum();
+        int n = 0;
+        for (RuleSet set : byFamily.values()) {
+            n += set.size();
+        }
+        return n;
     }
 
     /** The families this plan covers, IPv4 first. */
     public List<Family> families() {
-        return List.copyOf(new ArrayList<>(byFamily.keySet()));
+        return List.copyOf(byFamily.keySet());
     }
 
     /** The rule set of one family; throws when the plan has none for it. */

@@ -2,6 +2,7 @@ package dev.netfence.bench;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +46,30 @@ final class BenchKafka {
         }
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
+            awaitLeaders(admin, List.of(names));
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics " + List.of(names), e);
+        }
+    }
+
+    /**
+     * Waits until every partition of {@code names} has a leader: a producer that starts sending
+     * the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER, and its idempotent retries
+     * then failed with out-of-order sequences until the batches expired (seen once here).
+     */
+    private static void awaitLeaders(Admin admin, List<String> names) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            boolean led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                    .flatMap(d -> d.partitions().stream())
+                    .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            if (led) {
+                return;
+            }
+            if (System.nanoTime() - until > 0) {
+                throw new IllegalStateException("partitions of " + names + " have no leader after 60 s");
+            }
+            Thread.sleep(50);
         }
     }
 
@@ -83,11 +106,21 @@ final class BenchKafka {
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    /** Observed output: how many records, first and last timestamps, and every record's value if asked. */
-    record Span(long count, long firstMs, long lastMs, List<byte[]> values) {
+    /**
+     * Observed output: how many records, first and last timestamps, the timestamp at which the
+     * second half began, and every record's value if asked.
+     */
+    record Span(long count, long firstMs, long lastMs, long midMs, List<byte[]> values) {
+        /** Records per second over the whole run, JVM warm-up included. */
         double ratePerSecond() {
             long ms = Math.max(1, lastMs - firstMs);
             return (count - 1) * 1000.0 / ms;
+        }
+
+        /** Records per second over the second half only: the rate once the JIT has warmed up. */
+        double steadyRatePerSecond() {
+            long ms = Math.max(1, lastMs - midMs);
+            return (count - count / 2 - 1) * 1000.0 / ms;
         }
     }
 
@@ -108,8 +141,12 @@ final class BenchKafka {
             long first = Long.MAX_VALUE;
             long last = Long.MIN_VALUE;
             List<byte[]> values = new ArrayList<>();
+            long[] stamps = new long[(int) Math.min(n, 10_000_000)];
             while (count < n && System.nanoTime() < until) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (count < stamps.length) {
+                        stamps[(int) count] = r.timestamp();
+                    }
                     count++;
                     first = Math.min(first, r.timestamp());
                     last = Math.max(last, r.timestamp());
@@ -122,7 +159,9 @@ final class BenchKafka {
             if (count < n) {
                 throw new IllegalStateException(topic + " holds " + count + " of " + n + " records after " + timeout);
             }
-            return new Span(count, first, last, values);
+            long[] seen = Arrays.copyOf(stamps, (int) Math.min(count, stamps.length));
+            Arrays.sort(seen);
+            return new Span(count, first, last, seen.length == 0 ? first : seen[seen.length / 2], values);
         }
     }
 }

@@ -91,7 +91,9 @@ final class PipelineBench {
         } finally {
             p.destroyForcibly();
         }
-        return kafka.awaitRecords(outTopic, n, Duration.ofMinutes(2), false, () -> { }).ratePerSecond();
+        var span = kafka.awaitRecords(outTopic, n, Duration.ofMinutes(2), false, () -> { });
+        System.err.printf("plain: whole %.0f/s, second half %.0f/s%n", span.ratePerSecond(), span.steadyRatePerSecond());
+        return span.ratePerSecond();
     }
 
     private double netfence(String id, int n, int partitions, int tasks, Path policyDir, boolean exactlyOnce)
@@ -112,7 +114,9 @@ final class PipelineBench {
         }
         try (NetfenceProcess nf = NetfenceProcess.start(root, out.resolve("netfence-" + id + ".log"),
                 args.string("java-opts", ""), flags)) {
-            return kafka.awaitRecords(outTopic, n, Duration.ofMinutes(5), false, nf::checkAlive).ratePerSecond();
+            var span = kafka.awaitRecords(outTopic, n, Duration.ofMinutes(5), false, nf::checkAlive);
+            System.err.printf("netfence: whole %.0f/s, second half %.0f/s%n", span.ratePerSecond(), span.steadyRatePerSecond());
+            return span.ratePerSecond();
         }
     }
 }
