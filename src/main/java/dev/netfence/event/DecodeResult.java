@@ -1,12 +1,14 @@
 package dev.netfence.event;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.netfence.enforce.ErrorCode;
 
 /**
  * What {@link EventDecoder} made of one record value. Exactly one of: a valid event; a
  * malformed value (not JSON, wrong types, too large, bad UTF-8: DLQ only); an invalid event
  * (fails the schema or a field rule: DLQ, plus a failed outcome when its containerId can be
- * read); or an event of a type this version does not know (counted and skipped).
+ * read); or an event of a type this version does not know (counted and skipped). The fifth,
+ * {@code Parsed}, is only the halfway state of {@link EventDecoder#parse}.
  */
 public sealed interface DecodeResult {
 
@@ -39,6 +41,15 @@ public sealed interface DecodeResult {
             return ErrorCode.INVALID_EVENT;
         }
     }
+
+    /**
+     * A JSON object with the declared field types and a known (or missing) type whose schema rules
+     * are not checked yet: only {@link EventDecoder#parse} returns it, and
+     * {@link EventDecoder#validate} turns it into {@code Decoded} or {@code Invalid}.
+     * {@code nodeId} and {@code containerId} are the readable identifiers (as {@code Invalid}
+     * keeps them), enough to route the event and to queue it behind its container's others.
+     */
+    record Parsed(JsonNode node, String nodeId, String containerId) implements DecodeResult {}
 
     /** A well-formed object whose {@code type} this version does not handle. */
     record UnknownType(String type, String nodeId) implements DecodeResult {}

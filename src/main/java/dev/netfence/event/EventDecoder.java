@@ -48,7 +48,18 @@ public final class EventDecoder {
         this.mapper = m;
     }
 
+    /** The whole decode: {@link #parse}, then {@link #validate} when the value parsed. Never {@code Parsed}. */
     public DecodeResult decode(byte[] value) {
+        DecodeResult first = parse(value);
+        return first instanceof DecodeResult.Parsed parsed ? validate(parsed) : first;
+    }
+
+    /**
+     * The cheap first half, for the consumer's poll thread: size, UTF-8, JSON, declared types and
+     * the event type. Returns {@code Malformed}, {@code UnknownType} or {@code Parsed}; the schema
+     * rules (most of the cost) are left to {@link #validate}, which may run on another thread.
+     */
+    public DecodeResult parse(byte[] value) {
         if (value == null) {
             return new DecodeResult.Malformed("record has no value (null)");
         }
@@ -83,6 +94,13 @@ public final class EventDecoder {
         if (type != null && !ContainerEvent.CONTAINER_STARTED.equals(type)) {
             return new DecodeResult.UnknownType(type, text(node, "nodeId"));
         }
+        return new DecodeResult.Parsed(node, kept(node, "nodeId"), kept(node, "containerId"));
+    }
+
+    /** The second half: the schema and field rules. Returns {@code Decoded} or {@code Invalid}. */
+    public DecodeResult validate(DecodeResult.Parsed parsed) {
+        JsonNode node = parsed.node();
+        String type = text(node, "type");
         List<String> reasons = schema.validate(node);
         if (!reasons.isEmpty()) {
             return invalid(node, String.join("; ", reasons));

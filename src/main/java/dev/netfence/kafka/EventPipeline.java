@@ -1,17 +1,13 @@
 package dev.netfence.kafka;
 
 import dev.netfence.enforce.Enforcer;
-import dev.netfence.event.ContainerEvent;
-import dev.netfence.event.DecodeResult;
 import dev.netfence.event.EventDecoder;
-import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.event.Outcomes;
 import dev.netfence.policy.store.PolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -32,9 +28,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The consumer loop of {@code netfence run}. One poll thread owns the consumer and the offset
- * bookkeeping: it decodes each record, skips other nodes' events and unknown types (counted),
- * dead-letters bad ones, and hands valid events to a {@link KeyedExecutor} keyed by containerId
- * (in order per container, concurrent across containers). Workers post their outcome back to the
+ * bookkeeping and hands each record to the {@link RecordDispatcher} (decode, route, dead-letter,
+ * or queue on a {@link KeyedExecutor} keyed by containerId: in order per container, concurrent
+ * across containers). Workers post their outcome back to the
  * poll thread, which passes it to the {@link OutputSink}; offsets are committed only up to the
  * first record whose outputs are not acknowledged (or, exactly-once, in the same transaction).
  * At most {@code maxInFlight} records are outstanding: beyond that the consumer seeks back and
@@ -50,13 +46,10 @@ public final class EventPipeline implements AutoCloseable {
     private final PipelineSettings settings;
     private final NodeRouting routing;
     private final PolicyStore policies;
-    private final EventDecoder decoder = new EventDecoder();
-    private final Outcomes outcomes;
-    private final OutputRecords records;
-    private final EventHandler handler;
     private final PipelineMetrics metrics;
     private final Completions completions = new Completions();
     private final KeyedExecutor workers;
+    private final RecordDispatcher dispatcher;
     private final BrokerProbe probe;
     private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -79,13 +72,15 @@ public final class EventPipeline implements AutoCloseable {
         this.settings = settings;
         this.routing = new NodeRouting(settings.nodeId());
         this.policies = policies;
-        this.outcomes = new Outcomes(clock, settings.instance(), settings.version());
-        this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
+        Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
+        OutputRecords records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
                 settings.instance(), settings.nodeId());
-        this.handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
+        EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
                 settings.eventDeadline());
         this.metrics = new PipelineMetrics(registry, clock);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
+        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, metrics, workers, handler, records, outcomes,
+                completions, this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
     }
 
@@ -240,70 +235,10 @@ public final class EventPipeline implements AutoCloseable {
                     consumer.seek(tp, r.offset());
                     break;
                 }
-                dispatch(po, r);
+                dispatcher.dispatch(po, r);
                 outstanding++;
             }
         }
-    }
-
-    private void dispatch(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r) {
-        po.track(r.offset());
-        long offset = r.offset();
-        boolean replay = OutputRecords.isReplay(r);
-        DecodeResult d = decoder.decode(r.value());
-        if (d instanceof DecodeResult.Decoded decoded) {
-            ContainerEvent ev = decoded.event();
-            metrics.consumed(ev.type());
-            if (!routing.accepts(ev.nodeId())) {
-                skip(po, offset, "other-node");
-                return;
-            }
-            workers.submit(ev.containerId(), () -> {
-                Outcome o;
-                try {
-                    o = handler.handle(ev, replay);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                Output out = Output.outcome(records.outcome(o), o);
-                completions.post(() -> emit(po, offset, List.of(out)));
-            });
-        } else if (d instanceof DecodeResult.Malformed m) {
-            metrics.consumed("malformed");
-            if (!routing.acceptsKey(r.key())) {
-                skip(po, offset, "other-node");
-                return;
-            }
-            emit(po, offset, List.of(Output.deadLetter(
-                    records.deadLetter(r, m.code(), m.message(), m.causeClass()), m.code().code())));
-        } else if (d instanceof DecodeResult.Invalid inv) {
-            metrics.consumed("invalid");
-            boolean ours = inv.nodeId() != null ? routing.accepts(inv.nodeId()) : routing.acceptsKey(r.key());
-            if (!ours) {
-                skip(po, offset, "other-node");
-                return;
-            }
-            List<Output> outs = new ArrayList<>();
-            outs.add(Output.deadLetter(records.deadLetter(r, inv.code(), inv.message(),
-                    DecodeResult.Invalid.class.getName()), inv.code().code()));
-            if (inv.containerId() == null) {
-                emit(po, offset, outs);
-                return;
-            }
-            Outcome o = outcomes.invalidEvent(inv, replay);
-            outs.add(Output.outcome(records.outcome(o), o));
-            // through the container's queue, so its outcomes stay in event order
-            workers.submit(inv.containerId(), () -> completions.post(() -> emit(po, offset, outs)));
-        } else if (d instanceof DecodeResult.UnknownType) {
-            metrics.consumed("unknown");
-            skip(po, offset, "unknown-type");
-        }
-    }
-
-    private void skip(PartitionOffsets po, long offset, String reason) {
-        metrics.skipped(reason);
-        po.done(offset);
     }
 
     /** Poll thread: hands a finished record's outputs to the sink unless its partition moved away. */

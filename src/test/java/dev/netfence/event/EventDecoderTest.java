@@ -111,6 +111,25 @@ class EventDecoderTest {
     }
 
     @Test
+    void parsingLeavesTheSchemaRulesToValidateAndKeepsWhatRoutesTheEvent() throws IOException {
+        DecodeResult first = decoder.parse(example("event-invalid-pid-one.json"));
+        assertThat(first).isInstanceOf(DecodeResult.Parsed.class);
+        DecodeResult.Parsed parsed = (DecodeResult.Parsed) first;
+        assertThat(parsed.nodeId()).isEqualTo("worker-7");
+        assertThat(parsed.containerId()).isEqualTo("abc");
+
+        assertThat(decoder.validate(parsed)).isEqualTo(decoder.decode(example("event-invalid-pid-one.json")))
+                .isInstanceOf(DecodeResult.Invalid.class);
+    }
+
+    @Test
+    void malformedAndUnknownRecordsAreFinishedByParsingAlone() throws IOException {
+        assertThat(decoder.decode(example("event-valid-full.json"))).isInstanceOf(DecodeResult.Decoded.class);
+        assertThat(decoder.parse(utf8("not json"))).isInstanceOf(DecodeResult.Malformed.class);
+        assertThat(decoder.parse(utf8("{\"type\":\"container.stopped\"}"))).isInstanceOf(DecodeResult.UnknownType.class);
+    }
+
+    @Test
     void anInvalidEventWithoutContainerIdHasNoContainerId() throws IOException {
         DecodeResult r = decoder.decode(example("event-invalid-missing-container-id.json"));
         assertThat(((DecodeResult.Invalid) r).containerId()).isNull();

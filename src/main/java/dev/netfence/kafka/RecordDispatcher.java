@@ -1,0 +1,159 @@
+package dev.netfence.kafka;
+
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.DecodeResult;
+import dev.netfence.event.EventDecoder;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * What happens to one consumed record, from bytes to outputs: decode, route (skip other nodes'
+ * events and unknown types, counted), dead-letter what is malformed or invalid, and queue valid
+ * events on the {@link KeyedExecutor} behind the same container's earlier events, where the
+ * {@link EventHandler} enforces them and the outcome record is built. Finished outputs go back to
+ * the poll thread through {@link Completions} and the {@link Emitter}. Split from
+ * {@link EventPipeline}, which owns the consumer, the offsets and flow control.
+ */
+final class RecordDispatcher {
+    /** Poll thread: hands a record's outputs to the sink (unless its partition moved away). */
+    interface Emitter {
+        void emit(PartitionOffsets po, long offset, List<Output> outs);
+    }
+
+    private final EventDecoder decoder;
+    private final NodeRouting routing;
+    private final PipelineMetrics metrics;
+    private final KeyedExecutor workers;
+    private final EventHandler handler;
+    private final OutputRecords records;
+    private final Outcomes outcomes;
+    private final Completions completions;
+    private final Emitter emitter;
+
+    RecordDispatcher(EventDecoder decoder, NodeRouting routing, PipelineMetrics metrics, KeyedExecutor workers,
+            EventHandler handler, OutputRecords records, Outcomes outcomes, Completions completions, Emitter emitter) {
+        this.decoder = decoder;
+        this.routing = routing;
+        this.metrics = metrics;
+        this.workers = workers;
+        this.handler = handler;
+        this.records = records;
+        this.outcomes = outcomes;
+        this.completions = completions;
+        this.emitter = emitter;
+    }
+
+    /**
+     * Poll thread: the cheap half of decoding (JSON, types, event type), routing, and the hand-off
+     * to the container's queue. The schema rules run on the worker, in the container's order: they
+     * were half of the poll thread's time, and the poll thread is the one thread every event
+     * passes. Events for other nodes and events without a readable containerId are still fully
+     * decoded here (so the consumed metric's type label and the DLQ path stay as they were).
+     */
+    void dispatch(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r) {
+        po.track(r.offset());
+        long offset = r.offset();
+        boolean replay = OutputRecords.isReplay(r);
+        DecodeResult d = decoder.parse(r.value());
+        if (d instanceof DecodeResult.Parsed p) {
+            boolean ours = p.nodeId() != null ? routing.accepts(p.nodeId()) : routing.acceptsKey(r.key());
+            if (!ours || p.containerId() == null) {
+                dispatchDecoded(po, r, replay, decoder.validate(p));
+                return;
+            }
+            workers.submit(p.containerId(), () -> {
+                DecodeResult v = decoder.validate(p);
+                List<Output> outs;
+                if (v instanceof DecodeResult.Decoded decoded) {
+                    metrics.consumed(decoded.event().type());
+                    outs = handle(decoded.event(), replay);
+                } else {
+                    outs = invalid(r, (DecodeResult.Invalid) v, replay);
+                }
+                if (outs != null) {
+                    completions.post(() -> emitter.emit(po, offset, outs));
+                }
+            });
+        } else {
+            dispatchDecoded(po, r, replay, d);
+        }
+    }
+
+    /** Poll thread: a record decoded in full here (malformed, unknown type, another node's, no containerId). */
+    private void dispatchDecoded(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r, boolean replay,
+            DecodeResult d) {
+        long offset = r.offset();
+        if (d instanceof DecodeResult.Decoded decoded) {
+            ContainerEvent ev = decoded.event();
+            metrics.consumed(ev.type());
+            if (!routing.accepts(ev.nodeId())) {
+                skip(po, offset, "other-node");
+                return;
+            }
+            workers.submit(ev.containerId(), () -> {
+                List<Output> outs = handle(ev, replay);
+                if (outs != null) {
+                    completions.post(() -> emitter.emit(po, offset, outs));
+                }
+            });
+        } else if (d instanceof DecodeResult.Malformed m) {
+            metrics.consumed("malformed");
+            if (!routing.acceptsKey(r.key())) {
+                skip(po, offset, "other-node");
+                return;
+            }
+            emitter.emit(po, offset, List.of(Output.deadLetter(
+                    records.deadLetter(r, m.code(), m.message(), m.causeClass()), m.code().code())));
+        } else if (d instanceof DecodeResult.Invalid inv) {
+            boolean ours = inv.nodeId() != null ? routing.accepts(inv.nodeId()) : routing.acceptsKey(r.key());
+            if (!ours) {
+                metrics.consumed("invalid");
+                skip(po, offset, "other-node");
+                return;
+            }
+            List<Output> outs = invalid(r, inv, replay);
+            if (inv.containerId() == null) {
+                emitter.emit(po, offset, outs);
+            } else {
+                // through the container's queue, so its outcomes stay in event order
+                workers.submit(inv.containerId(), () -> completions.post(() -> emitter.emit(po, offset, outs)));
+            }
+        } else if (d instanceof DecodeResult.UnknownType) {
+            metrics.consumed("unknown");
+            skip(po, offset, "unknown-type");
+        }
+    }
+
+    /** Worker: enforce one valid event; its outcome record, or null when interrupted (shutdown). */
+    private List<Output> handle(ContainerEvent ev, boolean replay) {
+        Outcome o;
+        try {
+            o = handler.handle(ev, replay);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        return List.of(Output.outcome(records.outcome(o), o));
+    }
+
+    /** The dead letter of an invalid event, plus a failed outcome when its containerId is readable. */
+    private List<Output> invalid(ConsumerRecord<byte[], byte[]> r, DecodeResult.Invalid inv, boolean replay) {
+        metrics.consumed("invalid");
+        List<Output> outs = new ArrayList<>();
+        outs.add(Output.deadLetter(records.deadLetter(r, inv.code(), inv.message(),
+                DecodeResult.Invalid.class.getName()), inv.code().code()));
+        if (inv.containerId() != null) {
+            Outcome o = outcomes.invalidEvent(inv, replay);
+            outs.add(Output.outcome(records.outcome(o), o));
+        }
+        return outs;
+    }
+
+    private void skip(PartitionOffsets po, long offset, String reason) {
+        metrics.skipped(reason);
+        po.done(offset);
+    }
+}
