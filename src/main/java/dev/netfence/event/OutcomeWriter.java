@@ -1,5 +1,6 @@
 package dev.netfence.event;
 
+import com.ethlo.time.ITU;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
@@ -7,6 +8,7 @@ import dev.netfence.enforce.EnforcementResult.ErrorInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 
@@ -104,7 +106,8 @@ final class OutcomeWriter {
         if (value == null) {
             g.writeNullField(field);
         } else {
-            g.writeStringField(field, OutcomeCodec.INSTANT_FORMAT.format(value));
+            // ITU: a third of this writer's time went to DateTimeFormatter; same text for years 0-9999
+            g.writeStringField(field, ITU.formatUtcMilli(value.atOffset(ZoneOffset.UTC)));
         }
     }
 }

@@ -9,6 +9,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -27,6 +29,8 @@ final class PipelineMetrics implements AutoCloseable {
     private final AtomicInteger paused = new AtomicInteger();
     private final Timer latency;
     private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
+    /** Counters by their tag values: registering (building the id, sorting tags) per event showed in the profile. */
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
     PipelineMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
@@ -40,16 +44,16 @@ final class PipelineMetrics implements AutoCloseable {
     }
 
     void consumed(String type) {
-        Counter.builder("netfence.events.consumed").tag("type", type).register(registry).increment();
+        counter("netfence.events.consumed", "type", type, null, null).increment();
     }
 
     void skipped(String reason) {
-        Counter.builder("netfence.events.skipped").tag("reason", reason).register(registry).increment();
+        counter("netfence.events.skipped", "reason", reason, null, null).increment();
     }
 
     void outcomeAcked(Outcome o) {
-        Counter.builder("netfence.outcomes").tag("status", o.status())
-                .tag("code", o.errorCode() == null ? "none" : o.errorCode()).register(registry).increment();
+        counter("netfence.outcomes", "status", o.status(), "code", o.errorCode() == null ? "none" : o.errorCode())
+                .increment();
         if (o.eventOccurredAt() != null) {
             Duration d = Duration.between(o.eventOccurredAt(), clock.instant());
             latency.record(d.isNegative() ? Duration.ZERO : d);
@@ -57,7 +61,19 @@ final class PipelineMetrics implements AutoCloseable {
     }
 
     void deadLetterAcked(String code) {
-        Counter.builder("netfence.dlq.records").tag("code", code).register(registry).increment();
+        counter("netfence.dlq.records", "code", code, null, null).increment();
+    }
+
+    /** The counter {@code name} with one or two tags, registered on first use. Tag values are bounded sets. */
+    private Counter counter(String name, String key1, String value1, String key2, String value2) {
+        String id = name + '\0' + value1 + '\0' + value2;
+        Counter c = counters.get(id);
+        if (c == null) {
+            Counter.Builder b = key2 == null ? Counter.builder(name).tag(key1, value1)
+                    : Counter.builder(name).tag(key1, value1).tag(key2, value2);
+            c = counters.computeIfAbsent(id, k -> b.register(registry));
+        }
+        return c;
     }
 
     void inflight(int n) {

@@ -35,7 +35,7 @@ class OutcomeWriterPropertiesTest {
         Arbitrary<String> text = Arbitraries.strings().all().ofMaxLength(20);
         Arbitrary<String> maybe = text.injectNull(0.3);
         Arbitrary<List<String>> list = text.list().ofMaxSize(3);
-        Arbitrary<Instant> instant = Arbitraries.longs().between(0, 253_402_300_799_999L).map(Instant::ofEpochMilli);
+        Arbitrary<Instant> instant = Arbitraries.longs().between(-62_167_219_200_000L, 253_402_300_799_999L).map(Instant::ofEpochMilli);
         Arbitrary<ErrorInfo> error = Builders.withBuilder(() -> new Object[3])
                 .use(text).in((a, v) -> { a[0] = v; return a; })
                 .use(text).in((a, v) -> { a[1] = v; return a; })
