@@ -107,20 +107,22 @@ final class BenchKafka {
     }
 
     /**
-     * Observed output: how many records, first and last timestamps, the timestamp at which the
-     * second half began, and every record's value if asked.
+     * Observed output: how many records, first and last timestamps, every record's timestamp in
+     * order (so the rate of the last k can be taken after a warm-up), and values if asked.
      */
-    record Span(long count, long firstMs, long lastMs, long midMs, List<byte[]> values) {
+    record Span(long count, long firstMs, long lastMs, long[] sortedMs, List<byte[]> values) {
         /** Records per second over the whole run, JVM warm-up included. */
         double ratePerSecond() {
             long ms = Math.max(1, lastMs - firstMs);
             return (count - 1) * 1000.0 / ms;
         }
 
-        /** Records per second over the second half only: the rate once the JIT has warmed up. */
-        double steadyRatePerSecond() {
-            long ms = Math.max(1, lastMs - midMs);
-            return (count - count / 2 - 1) * 1000.0 / ms;
+        /** Records per second over the last {@code k} records: the rate once the warm-up records are through. */
+        double rateOfLast(int k) {
+            int n = sortedMs.length;
+            int from = Math.max(0, n - k);
+            long ms = Math.max(1, sortedMs[n - 1] - sortedMs[from]);
+            return (n - from - 1) * 1000.0 / ms;
         }
     }
 
@@ -161,7 +163,7 @@ final class BenchKafka {
             }
             long[] seen = Arrays.copyOf(stamps, (int) Math.min(count, stamps.length));
             Arrays.sort(seen);
-            return new Span(count, first, last, seen.length == 0 ? first : seen[seen.length / 2], values);
+            return new Span(count, first, last, seen, values);
         }
     }
 }

@@ -121,7 +121,7 @@ final class EnforceBench {
             return BenchData.eventRecord(events, node, taskOf(i % boxes.all().size()), box.containerId(), box.pid(), now);
         });
         try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"), out.resolve("netfence-enforce-" + id + ".log"),
-                args.string("java-opts", ""), flags(kafka, node, events, outcomes, concurrency, out))) {
+                args.string("java-opts", ""), flags(kafka, node, events, outcomes, concurrency, out, args))) {
             BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(5), true, nf::checkAlive);
             count(span, statuses);
             return span;
@@ -133,10 +133,13 @@ final class EnforceBench {
         return runOnce(kafka, boxes, id, n, concurrency, statuses, args, out);
     }
 
-    static List<String> flags(BenchKafka kafka, String node, String events, String outcomes, int concurrency, Path out) {
+    /** {@code --cgroup-check false} only when bench.sh found no writable cgroup hierarchy for the sandboxes. */
+    static List<String> flags(BenchKafka kafka, String node, String events, String outcomes, int concurrency, Path out,
+            BenchArgs args) {
         return List.of("--bootstrap-servers", kafka.bootstrap(), "--node-id", node,
                 "--policy-dir", out.resolve("enforce/policies").toString(), "--events-topic", events,
-                "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0");
+                "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0",
+                "--cgroup-check", args.string("cgroup-check", "true"));
     }
 
     static void count(BenchKafka.Span span, Map<String, Integer> statuses) throws Exception {

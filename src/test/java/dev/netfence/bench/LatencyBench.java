@@ -49,7 +49,7 @@ final class LatencyBench {
         AtomicBoolean stop = new AtomicBoolean();
         try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"),
                 args.path("out").resolve("netfence-latency-" + id + ".log"), args.string("java-opts", ""),
-                EnforceBench.flags(kafka, node, events, outcomes, concurrency, args.path("out")));
+                EnforceBench.flags(kafka, node, events, outcomes, concurrency, args.path("out"), args));
              KafkaProducer<byte[], byte[]> producer = kafka.producer(0)) {
             Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, statuses, stop));
             reader.start();

@@ -103,8 +103,8 @@ final class Report {
         System.out.printf("%nnetfence benchmark (%s cores, %s MB, kernel %s, %s)%n", machine.path("cores").asText(),
                 machine.path("memory_mb").asText(), machine.path("kernel").asText(), machine.path("jdk").asText());
         System.out.printf(goal, "figure", "value", "goal");
-        row(f, "plain_events_per_s", "pipeline: plain consume-produce ev/s", "");
-        row(f, "netfence_events_per_s", "pipeline: netfence --dry-run ev/s", "");
+        row(f, "plain_events_per_s", "pipeline: plain consume-produce ev/s (warm)", "");
+        row(f, "netfence_events_per_s", "pipeline: netfence --dry-run ev/s (warm)", "");
         row(f, "pipeline_ratio", "pipeline_ratio", ">= 0.8");
         row(f, "exactly_once_events_per_s", "pipeline: netfence --exactly-once ev/s", "");
         row(f, "floor_events_per_s", "enforce: xargs -P restore floor ev/s", "");
