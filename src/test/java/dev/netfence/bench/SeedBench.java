@@ -46,8 +46,7 @@ final class SeedBench {
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
         PlannedRules plan = new RulePlanner().plan(policy, Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid()));
         List<List<String>> seedCommands = seedCommands(box, plan);
-        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.defaults()
-                .withPinDirectory(args.path("out").resolve("pins").toAbsolutePath()),
+        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.defaults(),
                 new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
         for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {
             for (String bin : List.of("iptables", "ip6tables")) {
