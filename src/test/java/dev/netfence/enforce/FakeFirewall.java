@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A recording {@link CommandRunner} that imitates iptables in one namespace: the filter table of
@@ -17,9 +18,9 @@ import java.util.function.Function;
  * restore inputs say ({@code :chain}, {@code -F}, {@code -A}, {@code -I OUTPUT 1}, {@code -D}, one
  * transaction: a {@code -D} of a rule that is not there fails the whole input and changes
  * nothing, as the kernel does) and is shown back by the matching save command in iptables-save's
- * layout. Tests may set the built-in chains by hand (another program's rule, a hook from before),
- * and a test-supplied hook may answer a command first (to fail it); everything run is recorded,
- * with its stdin.
+ * layout. Tests may set the built-in chains by hand (another program's rule, a hook from before)
+ * or have "another program" push the hook down after restores, and a test-supplied hook may
+ * answer a command first (to fail it); everything run is recorded, with its stdin.
  */
 final class FakeFirewall implements CommandRunner {
     /** One recorded command. */
@@ -58,7 +59,7 @@ final class FakeFirewall implements CommandRunner {
     private final Map<String, Table> tables = new HashMap<>(Map.of("v4", new Table(), "v6", new Table()));
     private Function<Call, CommandResult> hook = call -> null;
     private Runnable onEveryCall = () -> { };
-    private Runnable afterRestore = () -> { };
+    private Predicate<Call> pushDown = call -> false;
 
     /** Answers commands for which {@code hook} returns non-null with that result. */
     FakeFirewall failing(Function<Call, CommandResult> hook) {
@@ -71,9 +72,12 @@ final class FakeFirewall implements CommandRunner {
         return this;
     }
 
-    /** Runs {@code action} after every successful restore (another program reacting to ours). */
-    FakeFirewall afterRestore(Runnable action) {
-        this.afterRestore = action;
+    /**
+     * Imitates another program that reacts to each successful restore {@code which} matches by
+     * inserting {@code -A OUTPUT -j ACCEPT} on top of OUTPUT, above netfence's hook.
+     */
+    FakeFirewall pushingHooksDownAfter(Predicate<Call> which) {
+        this.pushDown = which;
         return this;
     }
 
@@ -123,8 +127,8 @@ final class FakeFirewall implements CommandRunner {
         String family = binary.startsWith("ip6") ? "v6" : "v4";
         if (binary.endsWith("-restore")) {
             CommandResult result = restore(argv, family, call.stdin());
-            if (result.ok()) {
-                afterRestore.run();
+            if (result.ok() && pushDown.test(call)) {
+                tables.get(family).output.add(0, "-A OUTPUT -j ACCEPT");
             }
             return result;
         }
