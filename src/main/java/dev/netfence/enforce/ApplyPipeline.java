@@ -56,6 +56,7 @@ final class ApplyPipeline {
     private final RuleVerifier verifier = new RuleVerifier();
     private final EnforcerConfig config;
     private final VerifiedHooks hooks;
+    private final NamespaceLocks locks = new NamespaceLocks();
 
     ApplyPipeline(NamespaceFirewall firewall, EndpointResolver resolver, EnforcerConfig config) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
@@ -103,9 +104,16 @@ final class ApplyPipeline {
      * Writes {@code plan} into the namespace, IPv4 then IPv6, then reads both back and verifies
      * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
-     * namespace half-changed.
+     * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
      */
     void write(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
+        try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            writeLocked(ns, backend, plan, deadline, touched);
+        }
+    }
+
+    private void writeLocked(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline,
+            AtomicBoolean touched) {
         try {
             boolean hooked = hooks.present(ns);
             for (Family family : FAMILIES) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.enforce.FakeFirewall.Call;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
@@ -19,7 +20,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -156,6 +161,45 @@ class ApplyPipelineTest {
         assertThat(fake.output("v4")).containsExactly(OUTPUT_HOOK);
     }
 
+    @Test
+    void twoContainersOfOnePodAppliedAtOnceTakeTurnsAndLeaveOneHook() throws Exception {
+        FakeFirewall fake = new FakeFirewall().builtins(List.of(OUTPUT_HOOK), List.of(INPUT_HOOK));
+        List<String> callers = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch firstIsWriting = new CountDownLatch(1);
+        CountDownLatch secondIsWriting = new CountDownLatch(1);
+        CommandRunner runner = (argv, stdin, timeout) -> {
+            String me = Thread.currentThread().getName();
+            callers.add(me);
+            if (me.equals("first") && firstIsWriting.getCount() > 0) {
+                firstIsWriting.countDown();
+                // room for the second writer to run a command now, which the turn-taking must prevent
+                secondIsWriting.await(500, TimeUnit.MILLISECONDS);
+            } else if (me.equals("second")) {
+                secondIsWriting.countDown();
+            }
+            return fake.run(argv, stdin, timeout);
+        };
+        DefaultEnforcer enforcer = new DefaultEnforcer(config(), runner, Clock.systemUTC(), new SimpleMeterRegistry(),
+                resolver, pinner);
+        EnforcementResult[] results = new EnforcementResult[2];
+        Thread first = new Thread(() -> results[0] = apply(enforcer), "first");
+        Thread second = new Thread(() -> results[1] = apply(enforcer, 4343), "second");
+
+        first.start();
+        assertThat(firstIsWriting.await(10, TimeUnit.SECONDS)).isTrue();
+        second.start();
+        first.join(30_000);
+        second.join(30_000);
+
+        assertThat(results).extracting(EnforcementResult::status).containsExactly("applied", "applied");
+        assertThat(String.join(" ", callers)).as("the second writer's commands all come after the first's")
+                .matches("(first )+(second )*second");
+        for (String family : List.of("v4", "v6")) {
+            assertThat(fake.output(family)).containsExactly(OUTPUT_HOOK);
+            assertThat(fake.input(family)).containsExactly(INPUT_HOOK);
+        }
+    }
+
     private EnforcerConfig config() {
         return EnforcerConfig.defaults().withBackend(BackendChoice.NFT).withBackoff(Duration.ofMillis(1), Duration.ofMillis(5))
                 .withProcRoot(proc);
@@ -166,7 +210,11 @@ class ApplyPipelineTest {
     }
 
     private static EnforcementResult apply(DefaultEnforcer enforcer) {
-        return enforcer.enforce(new EnforcementRequest("c0ffee", null, 4242, POLICY, Instant.now().plusSeconds(30)));
+        return apply(enforcer, 4242);
+    }
+
+    private static EnforcementResult apply(DefaultEnforcer enforcer, int pid) {
+        return enforcer.enforce(new EnforcementRequest("c0ffee", null, pid, POLICY, Instant.now().plusSeconds(30)));
     }
 
     private static List<String> restore(String binary) {

@@ -15,11 +15,18 @@ import dev.netfence.testkit.NetnsDescriptors;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,8 +38,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * backend, both families): before netfence ever applied there, and between two applies of the
  * same enforcer (which then expects its hooks in place). Whatever the state, the apply ends with
  * exactly one hook, first in OUTPUT and INPUT, another program's rule is kept below it, and a
- * real connection shows the policy in force. Also: many applies give back every namespace
- * descriptor they took.
+ * real connection shows the policy in force. Also: two containers sharing the namespace applied
+ * at once both end applied with one hook, and many applies give back every namespace descriptor
+ * they took.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class KernelReapplyTest {
@@ -122,6 +130,36 @@ class KernelReapplyTest {
     }
 
     @Test
+    void twoContainersOfOnePodAppliedAtOnceBothApplyAndLeaveOneHook() throws Exception {
+        Process sibling = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "sleep", "infinity")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            awaitSleeping(sibling);
+            DefaultEnforcer enforcer = enforcer();
+            List<Future<EnforcementResult>> results = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                results.add(pool.submit(() -> apply(enforcer)));
+                results.add(pool.submit(() -> enforcer.enforce(request((int) sibling.pid()))));
+            }
+            for (Future<EnforcementResult> r : results) {
+                EnforcementResult result = r.get(60, TimeUnit.SECONDS);
+                assertThat(result.status()).as("%s", result).isEqualTo("applied");
+            }
+        } finally {
+            pool.shutdownNow();
+            sibling.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+
+        for (Family family : Family.values()) {
+            FilterState state = state(family);
+            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+        }
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @Test
     void manyAppliesAndRefusalsGiveBackEveryNamespaceDescriptor() throws Exception {
         int before = NetnsDescriptors.open();
         Process gone = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "true").start();
@@ -149,6 +187,20 @@ class KernelReapplyTest {
             assertThat(state.outputRules().get(1)).contains("--dport " + OTHER).endsWith("-j ACCEPT");
             assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
         }
+    }
+
+    private static void awaitSleeping(Process p) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith("sleep")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " did not start sleeping");
     }
 
     private static FilterState state(Family family) {
