@@ -10,8 +10,10 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -33,8 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Pinning by descriptor against the real kernel: a {@code sleep} in a private network namespace
  * ({@code unshare --net}) stands in for the container. The pin must lead to that namespace
  * through netfence's own {@code /proc/PID/fd/N} after the process is gone, concurrent pins of one
- * namespace must each hold a descriptor of their own, and every pin, refused or released, must
- * give its descriptor back.
+ * namespace must each hold a descriptor of their own, a descriptor it cannot tell from another
+ * must not be used, and every pin, refused or released, must give its descriptor back.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ProcNamespacePinnerKernelTest {
@@ -129,6 +131,19 @@ class ProcNamespacePinnerKernelTest {
             pool.shutdownNow();
         }
 
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void aDescriptorOfTheSameNamespaceOpenedBehindThePinnersBackMakesItRefuseRatherThanGuess() throws Exception {
+        int before = NetnsDescriptors.open();
+        try (FileChannel foreign = FileChannel.open(nsLink(), StandardOpenOption.READ)) {
+            assertRefused(() -> pinner.pin((int) container.pid(), null, null, deadline()), ErrorCode.INTERNAL);
+            assertThat(NetnsDescriptors.open()).isEqualTo(before + 1);
+        }
+        try (PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline())) {
+            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+        }
         assertThat(NetnsDescriptors.open()).isEqualTo(before);
     }
 
