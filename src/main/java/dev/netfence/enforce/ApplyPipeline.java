@@ -22,16 +22,31 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The steps of one apply attempt, each a plain method so the enforcer can compose them with
  * retries: resolve hostnames, read the container's nameservers, plan, and write a plan into a
- * pinned namespace family by family (read back, render with the hook added or repaired only when the read-back needs it, restore
- * in one transaction, read back again and verify). It holds no per-request state, so one instance
- * serves all threads.
+ * pinned namespace. Writing runs two commands per family in the common case: one restore (one
+ * transaction) and one read-back, which is verified. The table is not read before the restore:
+ * the hooks are inserted for a namespace not known to be hooked (a fresh container has none) and
+ * left alone for one whose last apply was verified with them in place ({@link VerifiedHooks}).
+ * That guess may be wrong (netfence restarted, someone deleted, duplicated or pushed down a hook),
+ * and it is safe because nothing is reported from the guess: the read-back shows the real table,
+ * a hook that is missing, duplicated or not first is repaired against that very read-back (one
+ * more restore and read-back), and only a table that verifies counts as applied; anything else is
+ * VERIFY_FAILED. Meanwhile a wrong guess leaves at worst a second jump to the same chain (the
+ * same verdicts) or the hook as missing as it already was. The owned chains themselves are
+ * rewritten whole by every restore, so the guess never concerns them. It holds no per-request
+ * state, so one instance serves all threads.
  */
 final class ApplyPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(ApplyPipeline.class);
+    private static final List<Family> FAMILIES = List.of(Family.IPV4, Family.IPV6);
+
     private final NamespaceFirewall firewall;
     private final EndpointResolver resolver;
     private final RulePlanner planner = new RulePlanner();
@@ -40,11 +55,14 @@ final class ApplyPipeline {
     private final SaveParser parser = new SaveParser();
     private final RuleVerifier verifier = new RuleVerifier();
     private final EnforcerConfig config;
+    private final VerifiedHooks hooks;
+    private final NamespaceLocks locks = new NamespaceLocks();
 
     ApplyPipeline(NamespaceFirewall firewall, EndpointResolver resolver, EnforcerConfig config) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
+        this.hooks = new VerifiedHooks(config.procRoot());
     }
 
     /** Every hostname endpoint of the policy, resolved (A and AAAA); RESOLUTION_FAILED on any failure. */
@@ -83,24 +101,53 @@ final class ApplyPipeline {
     }
 
     /**
-     * Writes {@code plan} into the namespace, IPv4 then IPv6, then verifies both. Sets
-     * {@code touched} as soon as one family's restore succeeded, so the caller knows a later
-     * failure left the namespace half-changed.
+     * Writes {@code plan} into the namespace, IPv4 then IPv6, then reads both back and verifies
+     * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
+     * as soon as one family's restore succeeded, so the caller knows a later failure left the
+     * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
      */
     void write(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
-        for (Family family : List.of(Family.IPV4, Family.IPV6)) {
-            RuleSet rules = plan.forFamily(family);
-            FilterState before = readBack(ns, backend, family, deadline);
-            String input = renderer.render(rules, before);
-            firewall.restore(ns, backend, family, input, deadline.cap(config.commandTimeout(), "restoring " + family.wire()));
-            touched.set(true);
+        try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            writeLocked(ns, backend, plan, deadline, touched);
         }
-        for (Family family : List.of(Family.IPV4, Family.IPV6)) {
-            FilterState after = readBack(ns, backend, family, deadline);
-            verifier.mismatch(plan.forFamily(family), after).ifPresent(why -> {
-                throw new EnforcementException(ErrorCode.VERIFY_FAILED, family.wire() + " read-back differs: " + why);
-            });
+    }
+
+    private void writeLocked(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline,
+            AtomicBoolean touched) {
+        try {
+            boolean hooked = hooks.present(ns);
+            for (Family family : FAMILIES) {
+                restore(ns, backend, family, renderer.render(plan.forFamily(family), !hooked, !hooked), deadline);
+                touched.set(true);
+            }
+            for (Family family : FAMILIES) {
+                verify(ns, backend, plan.forFamily(family), deadline);
+            }
+            hooks.remember(ns);
+        } catch (RuntimeException e) {
+            hooks.forget(ns);
+            throw e;
         }
+    }
+
+    /** Reads {@code rules}' family back; repairs the hooks once if that is all that differs; VERIFY_FAILED otherwise. */
+    private void verify(PinnedNamespace ns, IptablesBackend backend, RuleSet rules, Deadline deadline) {
+        Family family = rules.family();
+        FilterState after = readBack(ns, backend, family, deadline);
+        verifier.chainMismatch(rules, after).ifPresent(why -> {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, family.wire() + " read-back differs: " + why);
+        });
+        Optional<String> hookMismatch = verifier.hookMismatch(family, after);
+        if (hookMismatch.isEmpty()) {
+            return;
+        }
+        LOG.debug("repairing the hooks in {}: {}", ns, hookMismatch.get());
+        restore(ns, backend, family, renderer.render(rules, after), deadline);
+        FilterState repaired = readBack(ns, backend, family, deadline);
+        verifier.mismatch(rules, repaired).ifPresent(why -> {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED,
+                    family.wire() + " read-back differs after repairing the hooks: " + why);
+        });
     }
 
     /** The rendered restore input of both families, for dry runs and {@code netfence plan}. */
@@ -110,6 +157,10 @@ final class ApplyPipeline {
             text.put(family, renderer.render(plan.forFamily(family), true, true));
         }
         return text;
+    }
+
+    private void restore(PinnedNamespace ns, IptablesBackend backend, Family family, String input, Deadline deadline) {
+        firewall.restore(ns, backend, family, input, deadline.cap(config.commandTimeout(), "restoring " + family.wire()));
     }
 
     private FilterState readBack(PinnedNamespace ns, IptablesBackend backend, Family family, Deadline deadline) {

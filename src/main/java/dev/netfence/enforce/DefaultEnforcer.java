@@ -62,8 +62,7 @@ public final class DefaultEnforcer implements Enforcer {
     /** The production wiring: real /proc pinning, the system resolver, commands through {@code runner}. */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry) {
         this(config, runner, clock, registry, new SystemEndpointResolver(),
-                new ProcNamespacePinner(runner, new ContainerPidLookup(runner, clock), config.procRoot(),
-                        config.pinDirectory(), config.cgroupCheck()));
+                new ProcNamespacePinner(new ContainerPidLookup(runner, clock), config.procRoot(), config.cgroupCheck()));
     }
 
     /** Full control over every collaborator, for tests and special deployments. */

@@ -23,7 +23,6 @@ import java.util.Objects;
  * @param lockWaitSeconds {@code --wait} passed to iptables-restore for the xtables lock
  * @param quarantineBudget time allowed for applying the quarantine after a failure, even past the deadline
  * @param procRoot normally {@code /proc}
- * @param pinDirectory where namespaces are pinned, normally {@code /run/netfence/ns}
  */
 public record EnforcerConfig(
         int maxAttempts,
@@ -37,8 +36,7 @@ public record EnforcerConfig(
         Duration resolveTimeout,
         int lockWaitSeconds,
         Duration quarantineBudget,
-        Path procRoot,
-        Path pinDirectory) {
+        Path procRoot) {
 
     public EnforcerConfig {
         if (maxAttempts < 1 || maxAttempts > 100) {
@@ -60,59 +58,53 @@ public record EnforcerConfig(
         }
         positive("quarantineBudget", quarantineBudget);
         Objects.requireNonNull(procRoot, "procRoot");
-        Objects.requireNonNull(pinDirectory, "pinDirectory");
     }
 
     /** 4 attempts, 100 ms doubling to 2 s, cgroup check on, quarantine, auto backend. */
     public static EnforcerConfig defaults() {
         return new EnforcerConfig(4, Duration.ofMillis(100), Duration.ofSeconds(2), true, OnFailure.QUARANTINE,
                 BackendChoice.AUTO, false, Duration.ofSeconds(20), Duration.ofSeconds(5), 5, Duration.ofSeconds(15),
-                Path.of("/proc"), Path.of("/run/netfence/ns"));
+                Path.of("/proc"));
     }
 
     public EnforcerConfig withMaxAttempts(int value) {
         return new EnforcerConfig(value, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withBackoff(Duration base, Duration max) {
         return new EnforcerConfig(maxAttempts, base, max, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withCgroupCheck(boolean value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, value, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withOnFailure(OnFailure value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, value, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withBackend(BackendChoice value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, value, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withDryRun(boolean value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, value,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withCommandTimeout(Duration value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                value, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, pinDirectory);
+                value, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
     }
 
     public EnforcerConfig withProcRoot(Path value) {
         return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, value, pinDirectory);
-    }
-
-    public EnforcerConfig withPinDirectory(Path value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot, value);
+                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, value);
     }
 
     private static void positive(String name, Duration value) {

@@ -27,7 +27,8 @@ public final class RestoreRenderer {
 
     /**
      * Restore input that rewrites both owned chains, inserting the hook rule(s) first in
-     * OUTPUT / INPUT when asked (callers ask when a read-back shows the hook missing).
+     * OUTPUT / INPUT when asked (callers ask for a namespace not known to hold them, and repair
+     * with {@link #render(RuleSet, FilterState)} what the read-back shows wrong).
      */
     public String render(RuleSet rules, boolean addOutputHook, boolean addInputHook) {
         Objects.requireNonNull(rules, "rules");

@@ -1,5 +1,6 @@
 package dev.netfence.iptables;
 
+import dev.netfence.policy.Family;
 import dev.netfence.rules.RuleSet;
 import java.util.List;
 import java.util.Objects;
@@ -9,8 +10,10 @@ import java.util.Optional;
  * Decides whether a read-back shows exactly the rules that were applied: both owned chains
  * exist and hold precisely the rendered lines, in order, and OUTPUT / INPUT each jump to them
  * once, as their first rule (a hook below another program's ACCEPT would let traffic bypass the
- * policy, so "present somewhere" is not enough). The description of a mismatch names the chain,
- * the position and both lines, for the VERIFY_FAILED message. Thread-safe.
+ * policy, so "present somewhere" is not enough). The two halves are also asked separately, so a
+ * caller can tell a hook it may repair from owned chains that differ. The description of a
+ * mismatch names the chain, the position and both lines, for the VERIFY_FAILED message.
+ * Thread-safe.
  */
 public final class RuleVerifier {
     private final RestoreRenderer renderer;
@@ -25,6 +28,14 @@ public final class RuleVerifier {
 
     /** Empty when {@code actual} is exactly {@code expected}; otherwise what differs first. */
     public Optional<String> mismatch(RuleSet expected, FilterState actual) {
+        return chainMismatch(expected, actual).or(() -> hookMismatch(expected.family(), actual));
+    }
+
+    /**
+     * Empty when both owned chains exist and hold exactly the lines of {@code expected}, in
+     * order; otherwise what differs first. The hooks are not looked at.
+     */
+    public Optional<String> chainMismatch(RuleSet expected, FilterState actual) {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(actual, "actual");
         String family = expected.family().wire() + ": ";
@@ -38,13 +49,22 @@ public final class RuleVerifier {
         if (diff.isEmpty()) {
             diff = diff(RestoreRenderer.IN_CHAIN, renderer.inLines(expected), actual.inRules());
         }
-        if (diff.isEmpty()) {
-            diff = hook("OUTPUT", actual.outputHookCount(), actual.outputHookFirst(), actual.outputRules());
-        }
+        return diff.map(d -> family + d);
+    }
+
+    /**
+     * Empty when OUTPUT and INPUT each jump to netfence's chain exactly once, as their first
+     * rule; otherwise what is wrong first. Every such mismatch is one that
+     * {@link RestoreRenderer#render(RuleSet, FilterState)} repairs against the same read-back.
+     */
+    public Optional<String> hookMismatch(Family family, FilterState actual) {
+        Objects.requireNonNull(family, "family");
+        Objects.requireNonNull(actual, "actual");
+        Optional<String> diff = hook("OUTPUT", actual.outputHookCount(), actual.outputHookFirst(), actual.outputRules());
         if (diff.isEmpty()) {
             diff = hook("INPUT", actual.inputHookCount(), actual.inputHookFirst(), actual.inputRules());
         }
-        return diff.map(d -> family + d);
+        return diff.map(d -> family.wire() + ": " + d);
     }
 
     private static Optional<String> diff(String chain, List<String> expected, List<String> actual) {

@@ -8,7 +8,8 @@ import java.util.function.BooleanSupplier;
  * A container network namespace held in place for the length of one apply. {@link #path()} is
  * a file that refers to the namespace itself (not to a pid), so {@code nsenter --net=PATH}
  * enters the namespace that was checked even if the container exits and its pid is reused
- * meanwhile. Closing releases the hold.
+ * meanwhile; {@link #id()} is that namespace's identity, valid as long as the pin is held.
+ * Closing releases the hold.
  */
 public final class PinnedNamespace implements AutoCloseable {
     /** Releases whatever keeps the namespace pinned; runs at most once. */
@@ -19,24 +20,24 @@ public final class PinnedNamespace implements AutoCloseable {
 
     private final int pid;
     private final Path path;
-    private final long inode;
+    private final NamespaceId id;
     private final Release release;
     private final BooleanSupplier occupied;
     private boolean closed;
 
     /** A pin whose process is assumed to stay (fakes, tests). */
-    public PinnedNamespace(int pid, Path path, long inode, Release release) {
-        this(pid, path, inode, release, () -> true);
+    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release) {
+        this(pid, path, id, release, () -> true);
     }
 
     /**
      * @param occupied answers whether {@code pid} is still a process inside this namespace; asked
      *     after the rules are written, so an exit during the apply is not reported as applied
      */
-    public PinnedNamespace(int pid, Path path, long inode, Release release, BooleanSupplier occupied) {
+    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied) {
         this.pid = pid;
         this.path = Objects.requireNonNull(path, "path");
-        this.inode = inode;
+        this.id = Objects.requireNonNull(id, "id");
         this.release = Objects.requireNonNull(release, "release");
         this.occupied = Objects.requireNonNull(occupied, "occupied");
     }
@@ -60,9 +61,14 @@ public final class PinnedNamespace implements AutoCloseable {
         return path;
     }
 
+    /** The namespace's identity (device and inode), as checked by the guards. */
+    public NamespaceId id() {
+        return id;
+    }
+
     /** The namespace's inode number, as checked by the guards. */
     public long inode() {
-        return inode;
+        return id.inode();
     }
 
     @Override
@@ -75,6 +81,6 @@ public final class PinnedNamespace implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "netns[pid=" + pid + ", inode=" + inode + ", path=" + path + "]";
+        return "netns[pid=" + pid + ", inode=" + id.inode() + ", path=" + path + "]";
     }
 }

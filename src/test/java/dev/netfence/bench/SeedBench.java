@@ -47,7 +47,6 @@ final class SeedBench {
         PlannedRules plan = new RulePlanner().plan(policy, Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid()));
         List<List<String>> seedCommands = seedCommands(box, plan);
         DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.defaults()
-                .withPinDirectory(args.path("out").resolve("pins").toAbsolutePath())
                 .withCgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))),
                 new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
         for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {

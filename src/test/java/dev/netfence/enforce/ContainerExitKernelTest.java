@@ -6,7 +6,11 @@ import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.CommandTimeoutException;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
@@ -16,6 +20,7 @@ import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,9 +41,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A container whose process exits while its rules are being applied. The "container" is a real
- * {@code sleep} in a network namespace of its own; a decorator around the real command runner
- * kills it (by pid, and waits until it is gone) right before one chosen step: pinning, the IPv4
- * restore, the IPv6 restore, or the verifying read-back. Whatever the moment, the outcome is
+ * {@code sleep} in a network namespace of its own; a decorator around the real pinner or the
+ * real command runner kills it (by pid, and waits until it is gone) right before one chosen
+ * step: pinning, the IPv4 restore, the IPv6 restore, or the verifying read-back. Whatever the moment, the outcome is
  * skipped or failed, never applied, and no rule lands anywhere else: the host's rulesets and a
  * neighbouring namespace (with a live process of its own) are compared, both backends and both
  * families, before and after. Run for a namespace that dies with its process ({@code unshare
@@ -51,7 +56,8 @@ class ContainerExitKernelTest {
 
     /** The step right before which the container's process is killed. */
     enum KillPoint {
-        BEFORE_PINNING(() -> argv -> argv.get(0).equals("mount")),
+        /** Pinning runs no command: the pinner decorator kills instead. */
+        BEFORE_PINNING(() -> argv -> false),
         BEFORE_IPV4_RESTORE(() -> argv -> argv.stream().anyMatch(a -> a.equals("iptables-nft-restore"))),
         BEFORE_IPV6_RESTORE(() -> argv -> argv.stream().anyMatch(a -> a.equals("ip6tables-nft-restore"))),
         BEFORE_VERIFYING(() -> new Predicate<>() {
@@ -124,8 +130,15 @@ class ContainerExitKernelTest {
         Map<String, String> host = HostRulesetGuard.snapshot();
         Map<String, String> neighbour = rulesetsOf(neighbourNs);
         KillingRunner runner = new KillingRunner(point.step.get(), container);
+        NamespacePinner real = new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()), Path.of("/proc"),
+                true);
+        NamespacePinner pinner = point != KillPoint.BEFORE_PINNING ? real : (pid, containerId, runtime, deadline) -> {
+            runner.killNow();
+            return real.pin(pid, containerId, runtime, deadline);
+        };
 
-        EnforcementResult result = new DefaultEnforcer(config(), runner, Clock.systemUTC(), new SimpleMeterRegistry())
+        EnforcementResult result = new DefaultEnforcer(config(), runner, Clock.systemUTC(), new SimpleMeterRegistry(),
+                new SystemEndpointResolver(), pinner)
                 .enforce(new EnforcementRequest(null, null, (int) container.pid(), policy(),
                         Clock.systemUTC().instant().plusSeconds(20)));
 
@@ -215,11 +228,21 @@ class ContainerExitKernelTest {
         @Override
         public CommandResult run(List<String> argv, byte[] stdin, Duration timeout)
                 throws IOException, CommandTimeoutException, InterruptedException {
-            if (!done.get() && step.test(argv) && done.compareAndSet(false, true)) {
-                container.destroyForcibly();
-                killed = container.waitFor(10, TimeUnit.SECONDS);
+            if (!done.get() && step.test(argv)) {
+                killNow();
             }
             return real.run(argv, stdin, timeout);
+        }
+
+        void killNow() {
+            if (done.compareAndSet(false, true)) {
+                container.destroyForcibly();
+                try {
+                    killed = container.waitFor(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 }

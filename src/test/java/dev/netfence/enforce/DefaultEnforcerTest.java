@@ -7,6 +7,7 @@ import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.policy.Family;
@@ -43,7 +44,7 @@ class DefaultEnforcerTest {
     private final AtomicInteger releases = new AtomicInteger();
     private final NamespacePinner pinner = (pid, containerId, runtime, deadline) -> {
         pins.incrementAndGet();
-        return new PinnedNamespace(pid, Path.of("/run/netfence/ns/fake"), 4026532000L, releases::incrementAndGet);
+        return new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), new NamespaceId(4, 4026532000L), releases::incrementAndGet);
     };
     private final EndpointResolver resolver = (host, timeout) -> List.of(address("198.51.100.12"));
 

@@ -30,7 +30,7 @@ class EnforcerConfigTest {
         EnforcerConfig d = EnforcerConfig.defaults();
         assertThatThrownBy(() -> new EnforcerConfig(d.maxAttempts(), d.backoffBase(), d.backoffMax(), d.cgroupCheck(),
                 d.onFailure(), d.backend(), d.dryRun(), d.commandTimeout(), d.resolveTimeout(), 0, d.quarantineBudget(),
-                d.procRoot(), d.pinDirectory()))
+                d.procRoot()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("lockWaitSeconds must be 1-600, was: 0");
     }
 }

@@ -10,21 +10,56 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
- * A recording {@link CommandRunner} that imitates iptables in a namespace: restores are
- * remembered per binary family and shown back by the matching save command, in iptables-save's
- * layout. A test-supplied hook may answer a command first (to fail it); everything run is
- * recorded, with its stdin.
+ * A recording {@link CommandRunner} that imitates iptables in one namespace: the filter table of
+ * each family (the owned chains, and the OUTPUT / INPUT rules that hold the hooks) changes as
+ * restore inputs say ({@code :chain}, {@code -F}, {@code -A}, {@code -I OUTPUT 1}, {@code -D}, one
+ * transaction: a {@code -D} of a rule that is not there fails the whole input and changes
+ * nothing, as the kernel does) and is shown back by the matching save command in iptables-save's
+ * layout. Tests may set the built-in chains by hand (another program's rule, a hook from before)
+ * or have "another program" push the hook down after restores, and a test-supplied hook may
+ * answer a command first (to fail it); everything run is recorded, with its stdin.
  */
 final class FakeFirewall implements CommandRunner {
     /** One recorded command. */
     record Call(List<String> argv, String stdin) {}
 
+    /** The filter table of one family. */
+    private static final class Table {
+        boolean chains;
+        List<String> out = new ArrayList<>();
+        List<String> in = new ArrayList<>();
+        List<String> output = new ArrayList<>();
+        List<String> input = new ArrayList<>();
+
+        Table copy() {
+            Table t = new Table();
+            t.chains = chains;
+            t.out = new ArrayList<>(out);
+            t.in = new ArrayList<>(in);
+            t.output = new ArrayList<>(output);
+            t.input = new ArrayList<>(input);
+            return t;
+        }
+
+        List<String> chain(String name) {
+            return switch (name) {
+                case "NETFENCE-OUT" -> out;
+                case "NETFENCE-IN" -> in;
+                case "OUTPUT" -> output;
+                case "INPUT" -> input;
+                default -> throw new IllegalArgumentException("no chain " + name);
+            };
+        }
+    }
+
     final List<Call> calls = new ArrayList<>();
-    private final Map<String, List<String>> chainLines = new HashMap<>();
+    private final Map<String, Table> tables = new HashMap<>(Map.of("v4", new Table(), "v6", new Table()));
     private Function<Call, CommandResult> hook = call -> null;
     private Runnable onEveryCall = () -> { };
+    private Predicate<Call> pushDown = call -> false;
 
     /** Answers commands for which {@code hook} returns non-null with that result. */
     FakeFirewall failing(Function<Call, CommandResult> hook) {
@@ -35,6 +70,34 @@ final class FakeFirewall implements CommandRunner {
     FakeFirewall onEveryCall(Runnable action) {
         this.onEveryCall = action;
         return this;
+    }
+
+    /**
+     * Imitates another program that reacts to each successful restore {@code which} matches by
+     * inserting {@code -A OUTPUT -j ACCEPT} on top of OUTPUT, above netfence's hook.
+     */
+    FakeFirewall pushingHooksDownAfter(Predicate<Call> which) {
+        this.pushDown = which;
+        return this;
+    }
+
+    /** Sets the OUTPUT and INPUT rules of both families (lines as iptables-save prints them). */
+    synchronized FakeFirewall builtins(List<String> output, List<String> input) {
+        for (Table t : tables.values()) {
+            t.output = new ArrayList<>(output);
+            t.input = new ArrayList<>(input);
+        }
+        return this;
+    }
+
+    /** The OUTPUT rules of {@code family} ("v4" or "v6"). */
+    synchronized List<String> output(String family) {
+        return List.copyOf(tables.get(family).output);
+    }
+
+    /** The INPUT rules of {@code family} ("v4" or "v6"). */
+    synchronized List<String> input(String family) {
+        return List.copyOf(tables.get(family).input);
     }
 
     List<Call> restores() {
@@ -63,23 +126,48 @@ final class FakeFirewall implements CommandRunner {
         String binary = argv.stream().filter(a -> a.contains("tables-")).findFirst().orElse("");
         String family = binary.startsWith("ip6") ? "v6" : "v4";
         if (binary.endsWith("-restore")) {
-            List<String> lines = call.stdin().lines().filter(l -> l.startsWith("-A NETFENCE-")).toList();
-            chainLines.put(family, lines);
-            return new CommandResult(argv, 0, "", "");
+            CommandResult result = restore(argv, family, call.stdin());
+            if (result.ok() && pushDown.test(call)) {
+                tables.get(family).output.add(0, "-A OUTPUT -j ACCEPT");
+            }
+            return result;
         }
         if (binary.endsWith("-save")) {
-            return new CommandResult(argv, 0, save(chainLines.get(family)), "");
+            return new CommandResult(argv, 0, save(tables.get(family)), "");
         }
         return new CommandResult(argv, 0, "", "");
     }
 
-    private static String save(List<String> lines) {
+    private CommandResult restore(List<String> argv, String family, String input) {
+        Table t = tables.get(family).copy();
+        int number = 0;
+        for (String line : input.lines().toList()) {
+            number++;
+            String[] w = line.split(" ");
+            if (line.startsWith(":NETFENCE-")) {
+                t.chains = true;
+            } else if (line.startsWith("-F ")) {
+                t.chain(w[1]).clear();
+            } else if (line.startsWith("-A ")) {
+                t.chain(w[1]).add(line);
+            } else if (line.startsWith("-I ")) {
+                t.chain(w[1]).add(Integer.parseInt(w[2]) - 1, "-A " + w[1] + " " + line.split(" ", 4)[3]);
+            } else if (line.startsWith("-D ") && !t.chain(w[1]).remove("-A " + line.substring(3))) {
+                return new CommandResult(argv, 1, "", "iptables-restore: line " + number + " failed\n");
+            }
+        }
+        tables.put(family, t);
+        return new CommandResult(argv, 0, "", "");
+    }
+
+    private static String save(Table t) {
         StringBuilder sb = new StringBuilder("# Generated by fake\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n"
                 + ":OUTPUT ACCEPT [0:0]\n");
-        if (lines != null) {
-            sb.append(":NETFENCE-IN - [0:0]\n:NETFENCE-OUT - [0:0]\n-A INPUT -j NETFENCE-IN\n-A OUTPUT -j NETFENCE-OUT\n");
-            lines.stream().filter(l -> l.startsWith("-A NETFENCE-IN")).forEach(l -> sb.append(l).append('\n'));
-            lines.stream().filter(l -> l.startsWith("-A NETFENCE-OUT")).forEach(l -> sb.append(l).append('\n'));
+        if (t.chains) {
+            sb.append(":NETFENCE-IN - [0:0]\n:NETFENCE-OUT - [0:0]\n");
+        }
+        for (List<String> chain : List.of(t.input, t.output, t.in, t.out)) {
+            chain.forEach(l -> sb.append(l).append('\n'));
         }
         return sb.append("COMMIT\n# Completed\n").toString();
     }

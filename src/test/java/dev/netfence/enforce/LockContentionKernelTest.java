@@ -168,7 +168,7 @@ class LockContentionKernelTest {
         EnforcerConfig d = EnforcerConfig.defaults();
         return new EnforcerConfig(100, Duration.ofMillis(50), Duration.ofMillis(200), false, onFailure,
                 BackendChoice.LEGACY, false, Duration.ofSeconds(10), d.resolveTimeout(), 1, Duration.ofSeconds(10),
-                Path.of("/proc"), d.pinDirectory());
+                Path.of("/proc"));
     }
 
     private static DefaultEnforcer enforcer(EnforcerConfig config, CommandRunner runner, SimpleMeterRegistry registry) {

@@ -88,6 +88,31 @@ class RuleVerifierTest {
     }
 
     @Test
+    void hookProblemsAloneAreHookMismatchesAndNotChainMismatches() throws Exception {
+        RuleSet expected = bridge(Family.IPV4);
+        FilterState real = parser.parse(fixture("bridge-nft-ipv4.save"));
+        FilterState pushedDown = new FilterState(true, true, real.outRules(), real.inRules(),
+                List.of("-A OUTPUT -j ACCEPT", "-A OUTPUT -j NETFENCE-OUT"), real.inputRules());
+
+        assertThat(verifier.chainMismatch(expected, pushedDown)).isEmpty();
+        assertThat(verifier.hookMismatch(Family.IPV4, pushedDown))
+                .contains("ipv4: OUTPUT jump to netfence's chain is not the first rule (first is [-A OUTPUT -j ACCEPT])");
+        assertThat(verifier.hookMismatch(Family.IPV4, real)).isEmpty();
+    }
+
+    @Test
+    void differingChainsAreChainMismatchesWhateverTheHooks() throws Exception {
+        FilterState real = parser.parse(fixture("bridge-nft-ipv4.save"));
+
+        assertThat(verifier.chainMismatch(bridge(Family.IPV6), real))
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 3 differs"));
+        assertThat(verifier.chainMismatch(bridge(Family.IPV4), FilterState.empty()))
+                .contains("ipv4: chain NETFENCE-OUT is missing");
+        assertThat(verifier.hookMismatch(Family.IPV4, FilterState.empty()))
+                .contains("ipv4: OUTPUT has no jump to netfence's chain");
+    }
+
+    @Test
     void rulesOfAnEarlierPlanWithAnotherDigestDoNotVerify() throws Exception {
         RuleSet real = bridge(Family.IPV4);
         RuleSet otherDigest = new RuleSet(real.family(), real.output(), real.input(), "sha256:" + "f".repeat(64));

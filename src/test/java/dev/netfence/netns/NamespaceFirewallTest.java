@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /** The argv the firewall runs and how it sorts iptables-restore failures. */
 class NamespaceFirewallTest {
-    private final PinnedNamespace ns = new PinnedNamespace(4242, Path.of("/run/netfence/ns/abc"), 1L, () -> { });
+    private final PinnedNamespace ns = new PinnedNamespace(4242, Path.of("/proc/1000/fd/9"), new NamespaceId(4, 1L), () -> { });
     private final List<List<String>> ran = new ArrayList<>();
 
     private NamespaceFirewall answering(int exit, String stderr) {
@@ -25,10 +25,10 @@ class NamespaceFirewallTest {
     }
 
     @Test
-    void restoreRunsNsenterOnThePinnedFileWithNoflushAndWait() {
+    void restoreRunsNsenterOnThePinnedDescriptorWithNoflushAndWait() {
         answering(0, "").restore(ns, IptablesBackend.LEGACY, Family.IPV6, "*filter\nCOMMIT\n", Duration.ofSeconds(5));
 
-        assertThat(ran).containsExactly(List.of("nsenter", "--net=/run/netfence/ns/abc", "--",
+        assertThat(ran).containsExactly(List.of("nsenter", "--net=/proc/1000/fd/9", "--",
                 "ip6tables-legacy-restore", "--noflush", "--wait=5"));
     }
 

@@ -41,7 +41,7 @@ public final class KernelTests implements BeforeAllCallback {
             missing.add("not root");
             return missing;
         }
-        for (String tool : List.of("ip", "nsenter", "mount", "iptables-restore", "ip6tables-restore",
+        for (String tool : List.of("ip", "nsenter", "iptables-restore", "ip6tables-restore",
                 "iptables-nft-restore", "ip6tables-nft-restore")) {
             if (!onPath(tool)) {
                 missing.add(tool + " not on PATH");

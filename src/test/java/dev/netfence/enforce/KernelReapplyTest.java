@@ -1,0 +1,237 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.iptables.FilterState;
+import dev.netfence.iptables.SaveParser;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.NetnsDescriptors;
+import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Applying into a namespace whose hooks someone changed by hand, against the real kernel (nft
+ * backend, both families): before netfence ever applied there, and between two applies of the
+ * same enforcer (which then expects its hooks in place). Whatever the state, the apply ends with
+ * exactly one hook, first in OUTPUT and INPUT, another program's rule is kept below it, and a
+ * real connection shows the policy in force. Also: two containers sharing the namespace applied
+ * at once both end applied with one hook, and many applies give back every namespace descriptor
+ * they took.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class KernelReapplyTest {
+    private static final int ALLOWED = 8001;
+    private static final int OTHER = 8002;
+
+    private static SandboxNet net;
+
+    @BeforeAll
+    static void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        net.peerListens(ALLOWED);
+        net.peerListens(OTHER);
+    }
+
+    @AfterAll
+    static void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @BeforeEach
+    void resetRules() throws Exception {
+        net.resetRules();
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+    }
+
+    @Test
+    void hooksPushedDownAndDuplicatedBeforeTheFirstApplyEndAsOneHookOnTop() throws Exception {
+        for (Family family : Family.values()) {
+            iptables(family, "-N", "NETFENCE-OUT");
+            iptables(family, "-N", "NETFENCE-IN");
+            iptables(family, "-A", "OUTPUT", "-d", peer(family), "-p", "tcp", "--dport", "" + OTHER, "-j", "ACCEPT");
+            iptables(family, "-A", "OUTPUT", "-j", "NETFENCE-OUT");
+            iptables(family, "-A", "OUTPUT", "-j", "NETFENCE-OUT");
+            iptables(family, "-A", "INPUT", "-j", "NETFENCE-IN");
+            iptables(family, "-A", "INPUT", "-j", "NETFENCE-IN");
+        }
+
+        EnforcementResult result = apply(enforcer());
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertOneHookOnTopAndTheOtherRuleKept();
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+    }
+
+    @Test
+    void aHookPushedDownBetweenTwoAppliesIsPutBackOnTop() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(apply(enforcer).status()).isEqualTo("applied");
+        for (Family family : Family.values()) {
+            iptables(family, "-I", "OUTPUT", "1", "-d", peer(family), "-p", "tcp", "--dport", "" + OTHER, "-j", "ACCEPT");
+        }
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).as("the rule above the hook lets traffic by").isEqualTo("OK");
+
+        EnforcementResult again = apply(enforcer);
+
+        assertThat(again.status()).as("%s", again).isEqualTo("applied");
+        assertOneHookOnTopAndTheOtherRuleKept();
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void reapplyingAfterSomeoneDeletedTheHooksPutsThemBack() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(apply(enforcer).status()).isEqualTo("applied");
+        for (Family family : Family.values()) {
+            iptables(family, "-D", "OUTPUT", "-j", "NETFENCE-OUT");
+            iptables(family, "-D", "INPUT", "-j", "NETFENCE-IN");
+        }
+        assertThat(net.containerTcp(net.peerV6(), OTHER)).as("without hooks nothing is filtered").isEqualTo("OK");
+
+        EnforcementResult again = apply(enforcer);
+
+        assertThat(again.status()).as("%s", again).isEqualTo("applied");
+        for (Family family : Family.values()) {
+            FilterState state = state(family);
+            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+        }
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void twoContainersOfOnePodAppliedAtOnceBothApplyAndLeaveOneHook() throws Exception {
+        Process sibling = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "sleep", "infinity")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            awaitSleeping(sibling);
+            DefaultEnforcer enforcer = enforcer();
+            List<Future<EnforcementResult>> results = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                results.add(pool.submit(() -> apply(enforcer)));
+                results.add(pool.submit(() -> enforcer.enforce(request((int) sibling.pid()))));
+            }
+            for (Future<EnforcementResult> r : results) {
+                EnforcementResult result = r.get(60, TimeUnit.SECONDS);
+                assertThat(result.status()).as("%s", result).isEqualTo("applied");
+            }
+        } finally {
+            pool.shutdownNow();
+            sibling.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+
+        for (Family family : Family.values()) {
+            FilterState state = state(family);
+            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+        }
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void manyAppliesAndRefusalsGiveBackEveryNamespaceDescriptor() throws Exception {
+        int before = NetnsDescriptors.open();
+        Process gone = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "true").start();
+        gone.waitFor();
+        List<String> statuses = new ArrayList<>();
+
+        DefaultEnforcer enforcer = enforcer();
+        for (int i = 0; i < 20; i++) {
+            statuses.add(apply(enforcer).status());
+        }
+        statuses.add(apply(enforcer()).status());
+        statuses.add(enforcer.enforce(request((int) ProcessHandle.current().pid())).error().code());
+        statuses.add(enforcer.enforce(request((int) gone.pid())).error().code());
+
+        assertThat(statuses).containsOnly("applied", "HOST_NAMESPACE_REFUSED", "CONTAINER_NOT_FOUND")
+                .filteredOn("applied"::equals).hasSize(21);
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    private static void assertOneHookOnTopAndTheOtherRuleKept() {
+        for (Family family : Family.values()) {
+            FilterState state = state(family);
+            assertThat(state.outputRules()).hasSize(2);
+            assertThat(state.outputRules().get(0)).isEqualTo("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.outputRules().get(1)).contains("--dport " + OTHER).endsWith("-j ACCEPT");
+            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+        }
+    }
+
+    private static void awaitSleeping(Process p) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith("sleep")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " did not start sleeping");
+    }
+
+    private static FilterState state(Family family) {
+        return new SaveParser().parse(net.save(family));
+    }
+
+    private static void iptables(Family family, String... args) {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", net.containerNs(),
+                family == Family.IPV4 ? "iptables-nft" : "ip6tables-nft"));
+        argv.addAll(List.of(args));
+        Sh.ok(argv.toArray(String[]::new));
+    }
+
+    private static String peer(Family family) {
+        return family == Family.IPV4 ? net.peerV4() : net.peerV6();
+    }
+
+    private static DefaultEnforcer enforcer() {
+        EnforcerConfig config = EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
+                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementResult apply(DefaultEnforcer enforcer) {
+        return enforcer.enforce(request(net.containerPid()));
+    }
+
+    private static EnforcementRequest request(int pid) {
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + ALLOWED
+                + "\",\"[" + net.peerV6() + "]:" + ALLOWED + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+        return new EnforcementRequest(null, null, pid, policy, Clock.systemUTC().instant().plusSeconds(20));
+    }
+}

@@ -1,0 +1,178 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.NetnsDescriptors;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Pinning by descriptor against the real kernel: a {@code sleep} in a private network namespace
+ * ({@code unshare --net}) stands in for the container. The pin must lead to that namespace
+ * through netfence's own {@code /proc/PID/fd/N} after the process is gone, concurrent pins of one
+ * namespace must each hold a descriptor of their own, a descriptor it cannot tell from another
+ * must not be used, and every pin, refused or released, must give its descriptor back.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ProcNamespacePinnerKernelTest {
+    private final ProcNamespacePinner pinner =
+            new ProcNamespacePinner(new ContainerPidLookup(new ProcessCommandRunner(), Clock.systemUTC()), Path.of("/proc"),
+                    true);
+    private Process container;
+    private NamespaceId namespace;
+
+    @BeforeEach
+    void startContainer() throws Exception {
+        container = new ProcessBuilder("unshare", "--net", "sleep", "infinity")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        for (int i = 0; i < 500; i++) {
+            try {
+                String cmd = Files.readString(Path.of("/proc/" + container.pid() + "/cmdline"));
+                NamespaceId ns = NamespaceId.of(nsLink());
+                if (cmd.startsWith("sleep") && !ns.equals(own)) {
+                    namespace = ns;
+                    return;
+                }
+            } catch (IOException notYet) {
+                // still starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + container.pid() + " did not enter its own namespace");
+    }
+
+    @AfterEach
+    void stopContainer() throws Exception {
+        if (container != null) {
+            container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void aPinLeadsToTheNamespaceThroughNetfencesOwnDescriptorEvenAfterTheProcessExits() throws Exception {
+        int before = NetnsDescriptors.open();
+        PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline());
+
+        assertThat(pin.path().toString()).startsWith("/proc/" + ProcessHandle.current().pid() + "/fd/");
+        assertThat(pin.id()).isEqualTo(namespace);
+        assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+        assertThat(pin.occupied()).isTrue();
+        assertThat(NetnsDescriptors.open()).isEqualTo(before + 1);
+
+        container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+
+        assertThat(pin.occupied()).as("the process is gone").isFalse();
+        assertThat(NamespaceId.of(pin.path())).as("the descriptor still holds the namespace").isEqualTo(namespace);
+        assertThat(Sh.ok("nsenter", "--net=" + pin.path(), "--", "readlink", "/proc/self/ns/net").strip())
+                .isEqualTo("net:[" + namespace.inode() + "]");
+
+        pin.close();
+        pin.close();
+
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void pinsOfOneNamespaceTakenConcurrentlyEachHoldADescriptorOfTheirOwn() throws Exception {
+        int before = NetnsDescriptors.open();
+        int threads = 8;
+        CyclicBarrier barrier = new CyclicBarrier(threads);
+        Set<Path> heldTogether = ConcurrentHashMap.newKeySet();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    for (int round = 0; round < 10; round++) {
+                        try (PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline())) {
+                            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+                            heldTogether.add(pin.path());
+                            barrier.await(30, TimeUnit.SECONDS);
+                            assertThat(heldTogether).as("pins held at the same time").hasSize(threads);
+                            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+                            barrier.await(30, TimeUnit.SECONDS);
+                            heldTogether.remove(pin.path());
+                        }
+                        barrier.await(30, TimeUnit.SECONDS);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void aDescriptorOfTheSameNamespaceOpenedBehindThePinnersBackMakesItRefuseRatherThanGuess() throws Exception {
+        int before = NetnsDescriptors.open();
+        try (FileChannel foreign = FileChannel.open(nsLink(), StandardOpenOption.READ)) {
+            assertRefused(() -> pinner.pin((int) container.pid(), null, null, deadline()), ErrorCode.INTERNAL);
+            assertThat(NetnsDescriptors.open()).isEqualTo(before + 1);
+        }
+        try (PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline())) {
+            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+        }
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void everyRefusalGivesTheDescriptorBack() throws Exception {
+        int before = NetnsDescriptors.open();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor(10, TimeUnit.SECONDS);
+
+        assertRefused(() -> pinner.pin((int) ProcessHandle.current().pid(), null, null, deadline()),
+                ErrorCode.HOST_NAMESPACE_REFUSED);
+        assertRefused(() -> pinner.pin(1, null, null, deadline()), ErrorCode.HOST_NAMESPACE_REFUSED);
+        assertRefused(() -> pinner.pin((int) gone.pid(), null, null, deadline()), ErrorCode.CONTAINER_NOT_FOUND);
+        assertRefused(() -> pinner.pin((int) container.pid(), "not-this-container-4711", null, deadline()),
+                ErrorCode.NAMESPACE_MISMATCH);
+
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    private static void assertRefused(ThrowingCallable pin, ErrorCode code) {
+        assertThatThrownBy(pin).isInstanceOfSatisfying(EnforcementException.class,
+                e -> assertThat(e.code()).isEqualTo(code));
+    }
+
+    private Path nsLink() {
+        return Path.of("/proc/" + container.pid() + "/ns/net");
+    }
+
+    private static Instant deadline() {
+        return Instant.now().plusSeconds(20);
+    }
+}
