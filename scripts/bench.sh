@@ -69,7 +69,11 @@ cp="target/test-classes:target/classes:$(cat "$out/cp.txt")"
 failed_sections=()
 driver() { java -Xmx1g -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
 # a failing section is reported and the others still run; the report then exits non-zero
-section() { local name="$1"; shift; driver "$name" "$@" || { echo "bench.sh: section $name failed" >&2; failed_sections+=("$name"); }; }
+section() {
+  local name="$1" t0=$SECONDS; shift
+  driver "$name" "$@" || { echo "bench.sh: section $name failed" >&2; failed_sections+=("$name"); }
+  echo "== $name took $((SECONDS - t0)) s" >&2
+}
 
 # ---------- cleanup: only what this run made ----------
 id="$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
@@ -192,9 +196,9 @@ if [[ "$host_rules_before" != "$host_rules_after" ]]; then
   host_unchanged=false
   echo "bench.sh: WARNING: the host ruleset changed during the run (not by this script's commands, which only enter nfb-$id-*)" >&2
 fi
-driver report --mode "$mode" --reps "$reps" --events "$events" --enforce-events "$enforce_events" \
+driver report --mode "$mode" --only "$only" --reps "$reps" --events "$events" --enforce-events "$enforce_events" \
   --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" --latency-rate "$lat_rate" \
   --memory-tasks "$memory_tasks" --netfence-reps "$netfence_reps" --host-ruleset-unchanged "$host_unchanged" \
   --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}"
-echo "results: $out/results.json" >&2
+echo "results: $out/results.json (whole run $SECONDS s)" >&2
 if [[ ${#failed_sections[@]} -gt 0 ]]; then echo "bench.sh: failed sections: ${failed_sections[*]}" >&2; exit 1; fi
