@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * Section 1, the pipeline ceiling. Per repetition: fresh topics with the same partition count,
  * N events of the real shape loaded once per contender, then (a) {@link PlainLoop} in its own
  * JVM, (b) {@code netfence run --dry-run --node-id '*' --policy-dir DIR} and (c) the same with
- * {@code --exactly-once}. Every contender first works through {@code --warmup} events (the JIT
+ * {@code --exactly-once} (over {@code --eos-events}, N/2 by default, to fit the time budget).
+ * Every contender first works through {@code --warmup} events (N/4 by default) (the JIT
  * compiles netfence's code paths for a minute or more, which is not its steady rate), then the N
  * measured ones: the rate is (N - 1) / (span of the last N output timestamps). The whole-run rate,
  * warm-up included, is recorded beside it.
@@ -38,7 +39,8 @@ final class PipelineBench {
         int reps = args.integer("reps", 3);
         int tasks = args.integer("tasks", 1000);
         int netfenceReps = Math.min(reps, args.integer("netfence-reps", reps));
-        int warmup = args.integer("warmup", n / 2);
+        int warmup = args.integer("warmup", n / 4);
+        int eosEvents = args.integer("eos-events", n / 2);
         Path policyDir = out.resolve("pipeline-policies");
         BenchData.writePolicyDir(policyDir, "task-", tasks, 4);
         List<Double> plain = new ArrayList<>();
@@ -60,7 +62,8 @@ final class PipelineBench {
                 System.err.printf("pipeline rep %d: netfence --dry-run %.0f/s (whole run %.0f/s)%n", rep + 1,
                         netfence.get(rep), netfenceWhole.get(rep));
                 if (!args.string("skip-eos", "false").equals("true")) {
-                    eos.add(netfence(id + "-eos", warmup + n, partitions, tasks, policyDir, true).rateOfLast(n));
+                    eos.add(netfence(id + "-eos", warmup + eosEvents, partitions, tasks, policyDir, true)
+                            .rateOfLast(eosEvents));
                     System.err.printf("pipeline rep %d: netfence --exactly-once %.0f/s%n", rep + 1, eos.get(rep));
                 }
             }
@@ -76,7 +79,8 @@ final class PipelineBench {
         r.put("netfence_events_per_s_whole_run", Stats.round(Stats.median(netfenceWhole), 1));
         r.put("repetitions", Map.of("plain", plain, "netfence", netfence, "exactly_once", eos,
                 "plain_whole_run", plainWhole, "netfence_whole_run", netfenceWhole));
-        r.put("settings", Map.of("events", n, "warmup_events", warmup, "partitions", partitions, "tasks", tasks,
+        r.put("settings", Map.of("events", n, "warmup_events", warmup, "exactly_once_events", eosEvents,
+                "partitions", partitions, "tasks", tasks,
                 "reps", reps,
                 "netfence_reps", netfenceReps,
                 "netfence_args", "run --dry-run --node-id * --policy-dir DIR --http-port 0"));
