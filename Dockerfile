@@ -19,4 +19,6 @@ RUN apt-get update \
 COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar
 # metrics and health: /metrics, /healthz, /readyz
 EXPOSE 9464
+# C1 only, as scripts/netfence (see there); set JDK_JAVA_OPTIONS at run time to change it
+ENV JDK_JAVA_OPTIONS=-XX:TieredStopAtLevel=1
 ENTRYPOINT ["java", "-jar", "/opt/netfence/netfence.jar", "run"]

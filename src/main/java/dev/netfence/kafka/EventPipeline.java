@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
-    private static final Duration BUSY_POLL_TIMEOUT = Duration.ofMillis(2);
+    private static final long BUSY_POLL_MILLIS = 2;
+    private static final long MAX_WAITING_POLL_MILLIS = 8;
 
     private final PipelineSettings settings;
     private final NodeRouting routing;
@@ -58,6 +59,8 @@ public final class EventPipeline implements AutoCloseable {
     private volatile boolean assignedOnce;
     private volatile Set<TopicPartition> assignment = Set.of();
     private Thread pollThread;
+    /** Poll thread only: the timeout of the next poll while records are outstanding. */
+    private long waitingPollMillis = BUSY_POLL_MILLIS;
     private KafkaConsumer<byte[], byte[]> consumer;
     private OutputSink sink;
 
@@ -183,7 +186,8 @@ public final class EventPipeline implements AutoCloseable {
             while (!stopping) {
                 ConsumerRecords<byte[], byte[]> polled = c.poll(pollTimeout());
                 dispatchAll(polled);
-                completions.runAll();
+                boolean busy = completions.runAll() > 0 || !polled.isEmpty();
+                waitingPollMillis = busy ? BUSY_POLL_MILLIS : Math.min(2 * waitingPollMillis, MAX_WAITING_POLL_MILLIS);
                 long now = System.nanoTime();
                 if (now - nextCommit >= 0 || outstanding() >= settings.maxInFlight() / 2) {
                     sink.commit(List.copyOf(partitions.values()), false);
@@ -253,10 +257,13 @@ public final class EventPipeline implements AutoCloseable {
      * Completions (finished workers, producer acks, commit callbacks) are only handled between
      * polls, and a poll with nothing to fetch (caught up, or paused at max-in-flight) blocks for
      * its whole timeout: so while records are outstanding, poll briefly, else outcomes and
-     * commits wait up to a full poll timeout each round trip (measured: 500-700 events/s).
+     * commits wait up to a full poll timeout each round trip (measured: 500-700 events/s). Briefly
+     * means 2 ms after a round that did something, doubling up to 8 ms while rounds find nothing
+     * to do: real applications take tens of milliseconds, and spinning at 2 ms cost the poll
+     * thread about 2.6 ms of CPU per applied event in the enforcement benchmark.
      */
     private Duration pollTimeout() {
-        return outstanding() > 0 ? BUSY_POLL_TIMEOUT : settings.pollTimeout();
+        return outstanding() > 0 ? Duration.ofMillis(waitingPollMillis) : settings.pollTimeout();
     }
 
     private int outstanding() {
