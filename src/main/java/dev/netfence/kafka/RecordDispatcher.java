@@ -8,6 +8,8 @@ import dev.netfence.event.Outcomes;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What happens to one consumed record, from bytes to outputs: decode, route (skip other nodes'
@@ -18,6 +20,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * {@link EventPipeline}, which owns the consumer, the offsets and flow control.
  */
 final class RecordDispatcher {
+    private static final Logger LOG = LoggerFactory.getLogger(RecordDispatcher.class);
+
     /** Poll thread: hands a record's outputs to the sink (unless its partition moved away). */
     interface Emitter {
         void emit(PartitionOffsets po, long offset, List<Output> outs);
@@ -65,7 +69,7 @@ final class RecordDispatcher {
                 return;
             }
             workers.submit(p.containerId(), () -> {
-                DecodeResult v = decoder.validate(p);
+                DecodeResult v = validate(p);
                 List<Output> outs;
                 if (v instanceof DecodeResult.Decoded decoded) {
                     metrics.consumed(decoded.event().type());
@@ -124,6 +128,21 @@ final class RecordDispatcher {
         } else if (d instanceof DecodeResult.UnknownType) {
             metrics.consumed("unknown");
             skip(po, offset, "unknown-type");
+        }
+    }
+
+    /**
+     * Worker: the schema rules. The decoder never throws for bad input; should it throw anyway (a
+     * bug), the event is dead-lettered as invalid with a failed outcome instead of leaving its
+     * record unacknowledged (the executor would swallow the exception and the partition stall).
+     */
+    private DecodeResult validate(DecodeResult.Parsed p) {
+        try {
+            return decoder.validate(p);
+        } catch (RuntimeException e) {
+            LOG.error("validating the event of container {} failed unexpectedly", p.containerId(), e);
+            return new DecodeResult.Invalid(null, p.nodeId(), null, p.containerId(),
+                    "event could not be validated: " + e);
         }
     }
 
