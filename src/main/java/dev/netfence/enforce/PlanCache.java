@@ -50,50 +50,35 @@ final class PlanCache {
             Supplier<PlannedRules> planner) {
         Map<String, List<InetAddress>> r = Map.copyOf(resolved);
         List<InetAddress> ns = List.copyOf(nameservers);
-        IdentityKey fast = new IdentityKey(policy, r, ns);
-        synchronized (plansByIdentity) {
-            PlannedRules known = plansByIdentity.get(fast);
-            if (known != null) {
-                return known;
-            }
-        }
-        Key key = new Key(policy, r, ns);
-        PlannedRules known;
-        synchronized (plans) {
-            known = plans.get(key);
-        }
-        PlannedRules result = known != null ? known : planner.get();
-        if (known == null) {
-            synchronized (plans) {
-                plans.put(key, result);
-            }
-        }
-        synchronized (plansByIdentity) {
-            plansByIdentity.put(fast, result);
-        }
-        return result;
+        return lookup(plansByIdentity, new IdentityKey(policy, r, ns), plans, new Key(policy, r, ns), planner);
     }
 
     String digest(NetworkPolicy policy) {
-        IdentityKey fast = new IdentityKey(policy, Map.of(), List.of());
-        synchronized (digestsByIdentity) {
-            String known = digestsByIdentity.get(fast);
+        return lookup(digestsByIdentity, new IdentityKey(policy, Map.of(), List.of()), digests, policy,
+                () -> PolicyDigest.of(policy));
+    }
+
+    /** The identity level, then the value level, then {@code compute}; a result is remembered at both levels. */
+    private static <K, V> V lookup(Map<IdentityKey, V> byIdentity, IdentityKey fast, Map<K, V> byValue, K key,
+            Supplier<V> compute) {
+        synchronized (byIdentity) {
+            V known = byIdentity.get(fast);
             if (known != null) {
                 return known;
             }
         }
-        String known;
-        synchronized (digests) {
-            known = digests.get(policy);
+        V known;
+        synchronized (byValue) {
+            known = byValue.get(key);
         }
-        String result = known != null ? known : PolicyDigest.of(policy);
+        V result = known != null ? known : compute.get();
         if (known == null) {
-            synchronized (digests) {
-                digests.put(policy, result);
+            synchronized (byValue) {
+                byValue.put(key, result);
             }
         }
-        synchronized (digestsByIdentity) {
-            digestsByIdentity.put(fast, result);
+        synchronized (byIdentity) {
+            byIdentity.put(fast, result);
         }
         return result;
     }
