@@ -1,6 +1,7 @@
 package dev.netfence.kafka;
 
 import dev.netfence.event.Outcome;
+import dev.netfence.ops.NetfenceMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -19,7 +20,8 @@ import org.apache.kafka.clients.producer.Producer;
  * The pipeline's Micrometer meters: {@code netfence.events.consumed} (tag type),
  * {@code netfence.outcomes} (tags status, code), {@code netfence.dlq.records} (tag code),
  * {@code netfence.events.skipped} (tag reason), {@code netfence.event.latency} (event occurred
- * to outcome acknowledged), gauges {@code netfence.inflight} and {@code netfence.partitions.paused},
+ * to outcome acknowledged), {@code netfence.send.retries}, {@code netfence.send.errors},
+ * {@code netfence.transactions.aborted}, gauges {@code netfence.inflight} and {@code netfence.partitions.paused},
  * plus the Kafka clients' own metrics (consumer lag among them) through {@link KafkaClientMetrics}.
  */
 final class PipelineMetrics implements AutoCloseable {
@@ -62,6 +64,23 @@ final class PipelineMetrics implements AutoCloseable {
 
     void deadLetterAcked(String code) {
         counter("netfence.dlq.records", "code", code, null, null).increment();
+    }
+
+    /** An output is sent again after a failed attempt (see {@code NetfenceMetrics.SEND_RETRIES}). */
+    void sendRetried(String topic, int outputs) {
+        counter(NetfenceMetrics.SEND_RETRIES, "topic", topic, null, null).increment(outputs);
+    }
+
+    /** A send failed for good (see {@code NetfenceMetrics.SEND_ERRORS}). */
+    void sendFailed(String topic, String kind, Throwable error) {
+        String id = NetfenceMetrics.SEND_ERRORS + '\0' + topic + '\0' + kind + '\0' + error.getClass().getSimpleName();
+        counters.computeIfAbsent(id, k -> Counter.builder(NetfenceMetrics.SEND_ERRORS).tag("topic", topic)
+                .tag("kind", kind).tag("error", error.getClass().getSimpleName()).register(registry)).increment();
+    }
+
+    /** An exactly-once transaction was aborted (see {@code NetfenceMetrics.TRANSACTIONS_ABORTED}). */
+    void transactionAborted(Throwable cause) {
+        counter(NetfenceMetrics.TRANSACTIONS_ABORTED, "error", cause.getClass().getSimpleName(), null, null).increment();
     }
 
     /** The counter {@code name} with one or two tags, registered on first use. Tag values are bounded sets. */
