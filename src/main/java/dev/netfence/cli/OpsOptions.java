@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 /**
  * The options every ops command shares (picocli mixin): where Kafka is, the topic names, extra
  * client properties for TLS/SASL, the client timeout and {@code --verbose}. It builds the Kafka
- * client configurations and runs a command body with the exit-code contract of DESIGN.md:
+ * client configurations and runs a command body with the exit-code contract of docs/contracts.md:
  * 0 ok, 1 invalid input ({@link InvalidInputException}, {@link IllegalArgumentException}),
  * 3 runtime failure (anything else, e.g. Kafka unreachable); usage errors (2) are picocli's.
  * A failure is one line on stderr; the stack trace only with {@code --verbose}.

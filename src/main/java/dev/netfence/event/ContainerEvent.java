@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * A decoded and validated container event v1 (DESIGN.md, "Container event v1"): a scheduler's
+ * A decoded and validated container event v1 ({@code schemas/container-event.v1.json}; docs/contracts.md, "Container event v1"): a scheduler's
  * notice that a container of a task started on a node. Instances come from {@link EventDecoder},
  * so every field already satisfies the schema in {@code schemas/container-event.v1.json}.
  *

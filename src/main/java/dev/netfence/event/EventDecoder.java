@@ -26,7 +26,7 @@ import java.util.Optional;
  * rules (violation = invalid). Never throws for bad input; stateless and thread-safe.
  */
 public final class EventDecoder {
-    /** Values larger than this are refused without being parsed (DESIGN.md: "over 1 MiB"). */
+    /** Values larger than this are refused without being parsed (docs/contracts.md, "Container event v1": over 1 MiB). */
     public static final int MAX_VALUE_BYTES = 1024 * 1024;
 
     private static final int MAX_KEPT_ID_CHARS = 256;

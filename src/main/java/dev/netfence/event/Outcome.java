@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * An outcome v1 document (DESIGN.md, "Outcome v1"; {@code schemas/outcome.v1.json}): what became
+ * An outcome v1 document ({@code schemas/outcome.v1.json}; docs/contracts.md, "Outcome v1"): what became
  * of one container event, published to the outcome topic keyed by containerId. Field order
  * follows the contract; nulls are written, never omitted.
  */

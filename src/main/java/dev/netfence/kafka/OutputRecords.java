@@ -14,7 +14,7 @@ import org.apache.kafka.common.header.Headers;
  * Builds the records netfence writes: outcomes (key containerId, headers {@code status},
  * {@code nodeId}, {@code eventId}) and dead letters (original key and bytes, headers
  * {@code netfence.original.topic|partition|offset|timestamp}, {@code netfence.error.code|message|class},
- * {@code netfence.instance}), as DESIGN.md fixes them. Thread-safe.
+ * {@code netfence.instance}), as docs/contracts.md fixes them. Thread-safe.
  */
 final class OutputRecords {
     static final String ORIGINAL_TOPIC = "netfence.original.topic";

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Makes sure the topics netfence reads and writes exist before it uses them, creating only the
  * missing ones with the broker's default partition count and replication (the policies topic
- * compacted, as DESIGN.md requires). Without this, a consumer that subscribes before its topic
+ * compacted, as docs/contracts.md requires). Without this, a consumer that subscribes before its topic
  * exists waits for a metadata refresh (minutes) and a policy written to an auto-created topic
  * would never be compacted. Existing topics are never altered. A broker that refuses creation
  * (for example no CREATE permission) is logged and left to the operator: the topics may exist

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MetricsServer implements AutoCloseable {
 
-    /** Default port of {@code --http-port} (DESIGN.md). */
+    /** Default port of {@code --http-port} (docs/contracts.md, "Command: run"). */
     public static final int DEFAULT_PORT = 9464;
 
     private static final Logger log = LoggerFactory.getLogger(MetricsServer.class);

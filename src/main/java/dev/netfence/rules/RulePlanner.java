@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Plans the rules of a validated policy for both IP families, in the fixed order of DESIGN.md.
+ * Plans the rules of a validated policy for both IP families, in the fixed order of docs/contracts.md, "Rules".
  * NETFENCE-OUT: loopback, established/related, (IPv6) neighbour discovery, allowed endpoints
  * (hostnames through the addresses they resolved to, each to its own family), DNS (udp and tcp
  * 53 to the container's nameservers, only when the policy allows DNS), blocked subnets (reject),

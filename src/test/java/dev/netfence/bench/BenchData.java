@@ -12,7 +12,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The documents the benchmark feeds netfence: container events of the real JSON shape (every
- * field DESIGN.md lists, a fresh eventId, occurredAt now) and bridge policies with a given
+ * field schemas/container-event.v1.json defines, a fresh eventId, occurredAt now) and bridge policies with a given
  * number of literal endpoints (IPv4 and IPv6 alternating, in 198.18.0.0/15 and 2001:db8::/32, so
  * no name resolution is involved and nothing outside the test ranges is named).
  */

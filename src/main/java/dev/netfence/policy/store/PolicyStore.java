@@ -9,7 +9,7 @@ import java.util.Optional;
  * {@link #await}. Implementations are thread-safe.
  */
 public interface PolicyStore extends AutoCloseable {
-    /** How long the pipeline waits for a policy that is not there yet (DESIGN.md: 5 s). */
+    /** How long the pipeline waits for a policy that is not there yet ({@code --policy-wait}, docs/contracts.md: 5 s). */
     Duration DEFAULT_WAIT = Duration.ofSeconds(5);
 
     /** The task's policy as stored right now, or empty when there is none. */
