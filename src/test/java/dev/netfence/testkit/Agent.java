@@ -34,17 +34,27 @@ public final class Agent implements AutoCloseable {
 
     /** Starts an agent in namespace {@code netns} and waits for its READY line. */
     static Agent start(String netns) throws IOException {
+        return startEntering(List.of("ip", "netns", "exec", netns), netns);
+    }
+
+    /**
+     * Starts an agent under {@code enter} (a command prefix that execs its argument inside a
+     * network namespace, e.g. {@code nsenter --net=/run/netns/X --}) and waits for its READY line.
+     * The agent is a host program (the JVM running the tests), so it works in a container whose
+     * root file system holds nothing but busybox.
+     */
+    static Agent startEntering(List<String> enter, String where) throws IOException {
         Path classes = classesDirectory();
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process p = new ProcessBuilder(List.of("ip", "netns", "exec", netns, java, "-Xshare:auto", "-XX:TieredStopAtLevel=1",
-                "-Xmx64m", "-cp", classes.toString(), NetAgent.class.getName()))
-                .redirectError(ProcessBuilder.Redirect.DISCARD)
-                .start();
+        List<String> argv = new java.util.ArrayList<>(enter);
+        argv.addAll(List.of(java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-Xmx64m", "-cp", classes.toString(),
+                NetAgent.class.getName()));
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         Agent agent = new Agent(p);
         String ready = agent.readLine(30_000);
         if (!"READY".equals(ready)) {
             agent.close();
-            throw new IOException("agent in " + netns + " did not start: " + ready);
+            throw new IOException("agent in " + where + " did not start: " + ready);
         }
         return agent;
     }

@@ -21,10 +21,15 @@ import java.nio.charset.StandardCharsets;
  * command read from stdin: {@code tcp HOST PORT TIMEOUTMS} (connect: OK, REFUSED, UNREACHABLE,
  * TIMEOUT), {@code udp HOST PORT TIMEOUTMS} (send a datagram and wait for the echo),
  * {@code listen tcp PORT} / {@code listen udp PORT} (accept / echo on every address, IPv4 and
- * IPv6, in the background). It prints READY when it starts. Only JDK classes, so it runs from
- * the test-classes directory alone.
+ * IPv6, in the background), {@code seen PORT} (what the listeners on PORT received so far:
+ * {@code NONE} or one {@code tcp/ADDRESS} per accepted connection and one {@code udp/ADDRESS} per
+ * datagram, space-separated, so a test can assert that a peer never saw forbidden traffic). It
+ * prints READY when it starts. Only JDK classes, so it runs from the test-classes directory alone.
  */
 public final class NetAgent {
+    /** What the listeners received, by local port. */
+    private static final java.util.Map<Integer, java.util.List<String>> SEEN = new java.util.concurrent.ConcurrentHashMap<>();
+
     private NetAgent() {}
 
     public static void main(String[] args) throws Exception {
@@ -50,6 +55,11 @@ public final class NetAgent {
                 return udp(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
             case "listen":
                 return w[1].equals("tcp") ? listenTcp(Integer.parseInt(w[2])) : listenUdp(Integer.parseInt(w[2]));
+            case "seen":
+                java.util.List<String> seen = SEEN.getOrDefault(Integer.parseInt(w[1]), java.util.List.of());
+                synchronized (seen) {
+                    return seen.isEmpty() ? "NONE" : String.join(" ", seen);
+                }
             default:
                 return "ERROR unknown command " + w[0];
         }
@@ -94,6 +104,7 @@ public final class NetAgent {
         daemon(() -> {
             while (true) {
                 try (Socket s = server.accept()) {
+                    record(port, "tcp/" + s.getInetAddress().getHostAddress());
                     s.getOutputStream().flush();
                 } catch (Exception e) {
                     return;
@@ -126,10 +137,18 @@ public final class NetAgent {
             try {
                 DatagramPacket p = new DatagramPacket(buffer, buffer.length);
                 socket.receive(p);
+                record(socket.getLocalPort(), "udp/" + p.getAddress().getHostAddress());
                 socket.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
             } catch (Exception e) {
                 return;
             }
+        }
+    }
+
+    private static void record(int port, String what) {
+        java.util.List<String> seen = SEEN.computeIfAbsent(port, p -> new java.util.ArrayList<>());
+        synchronized (seen) {
+            seen.add(what);
         }
     }
 
