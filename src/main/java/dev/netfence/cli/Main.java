@@ -31,7 +31,17 @@ public final class Main implements Runnable {
 
     /** Runs {@code args} with the given output streams and returns the exit code. */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        int code = configure(new CommandLine(new Main()), out, err).execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /**
+     * Gives {@code cli} (this command or one subcommand on its own, as tests run them) the output
+     * streams and the mapping of failures to exit codes.
+     */
+    static CommandLine configure(CommandLine cli, PrintWriter out, PrintWriter err) {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExitCodeExceptionMapper(e -> RUNTIME_FAILURE);
@@ -44,10 +54,7 @@ public final class Main implements Runnable {
             e.getCommandLine().usage(e.getCommandLine().getErr());
             return USAGE;
         });
-        int code = cli.execute(args);
-        out.flush();
-        err.flush();
-        return code;
+        return cli;
     }
 
     @Override

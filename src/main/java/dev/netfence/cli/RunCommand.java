@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -85,6 +86,7 @@ public final class RunCommand implements Callable<Integer> {
 
     private final CountDownLatch stop = new CountDownLatch(1);
     private final Map<String, String> environment;
+    private final Supplier<String> hostname;
     private volatile Consumer<RunService> onStarted = s -> { };
 
     public RunCommand() {
@@ -92,7 +94,12 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     RunCommand(Map<String, String> environment) {
+        this(environment, RunCommand::hostname);
+    }
+
+    RunCommand(Map<String, String> environment, Supplier<String> hostname) {
         this.environment = Map.copyOf(environment);
+        this.hostname = hostname;
     }
 
     /** For embedding and tests: called with the service once it runs (e.g. to serve health). */
@@ -110,7 +117,7 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         RunConfig cfg;
         try {
-            cfg = new RunConfigLoader(environment, RunCommand::hostname).load(flags());
+            cfg = config();
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("netfence run: " + e.getMessage());
             return Main.USAGE;
@@ -154,6 +161,11 @@ public final class RunCommand implements Callable<Integer> {
             // the JVM is already exiting; the hook closes the (already closed) service again, harmlessly
         }
         return Main.OK;
+    }
+
+    /** The configuration the parsed options, the environment and the config file describe. */
+    RunConfig config() {
+        return new RunConfigLoader(environment, hostname).load(flags());
     }
 
     private Map<String, String> flags() {

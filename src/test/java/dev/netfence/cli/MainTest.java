@@ -58,6 +58,20 @@ class MainTest {
     }
 
     @Test
+    void aBadDurationOfAnOpsCommandIsAUsageErrorNamingTheOptionAndTheForms() {
+        assertThat(run("outcomes", "--timeout", "x")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--timeout': "
+                + "'x' is not a duration (500ms, 30s, 5m, 1h, PT30S)" + System.lineSeparator() + "Usage: netfence outcomes ");
+    }
+
+    @Test
+    void aNonPositiveDurationOfAnOpsCommandIsAUsageError() {
+        assertThat(run("outcomes", "--follow", "--wait", "0s")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--wait': "
+                + "'0s' must be a positive duration" + System.lineSeparator());
+    }
+
+    @Test
     void planPrintsBothFamiliesAndListsUnresolvedHostnames() throws Exception {
         int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--nameserver", "198.51.100.53");
 
