@@ -139,7 +139,7 @@ if [[ $needs_sandboxes == 1 ]]; then
   fi
   : >"$out/sandboxes.txt"
   for i in $(seq 0 $((sandboxes - 1))); do
-    ns="nfb-$id-$i" cid="nfb${id}c$i"
+    ns="nfb-$id-$i" cid="netfence-bench-${id}-c$i"
     ip netns add "$ns"; namespaces+=("$ns")
     ip -n "$ns" link set lo up
     ip -n "$ns" link add eth0 type veth peer name eth1
@@ -149,8 +149,8 @@ if [[ $needs_sandboxes == 1 ]]; then
     nsenter --net="/run/netns/$ns" sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     if [[ -n $cgroup_dir ]]; then
-      mkdir "$cgroup_dir/$cid"
-      echo "$pid" >"$cgroup_dir/$cid/cgroup.procs"
+      mkdir "$cgroup_dir/libpod-$cid"
+      echo "$pid" >"$cgroup_dir/libpod-$cid/cgroup.procs"
     fi
     echo "$cid $pid $ns" >>"$out/sandboxes.txt"
   done

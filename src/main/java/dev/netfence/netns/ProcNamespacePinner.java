@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  * written somewhere else. Guards, checked on the pinned namespace: pid &gt; 1; the descriptor
  * leads to the namespace {@code /proc/PID/ns/net} showed before the open; not netfence's own
  * namespace nor the host's (pid 1's, when readable) by inode; when a containerId is known and the
- * cgroup check is on, {@code /proc/PID/cgroup} must name it; and the pid must still be in the
- * pinned namespace after the checks, so pid, cgroup and namespace belong together.
+ * cgroup check is on, {@code /proc/PID/cgroup} must name it the way a runtime does
+ * ({@link CgroupMembership}: a whole id of at least 12 characters in a runtime's path
+ * component); and the pid must still be in the pinned namespace after the checks, so pid, cgroup
+ * and namespace belong together.
  */
 public final class ProcNamespacePinner implements NamespacePinner {
     private static final Logger LOG = LoggerFactory.getLogger(ProcNamespacePinner.class);
@@ -117,6 +119,10 @@ public final class ProcNamespacePinner implements NamespacePinner {
     }
 
     private void checkCgroup(Path procPid, int target, String containerId) {
+        if (!CgroupMembership.acceptableId(containerId)) {
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "container id " + containerId + " is shorter than "
+                    + CgroupMembership.MIN_ID_LENGTH + " characters; the cgroup check needs the id the runtime writes");
+        }
         String cgroup;
         try {
             cgroup = Files.readString(procPid.resolve("cgroup"), StandardCharsets.UTF_8);
@@ -126,7 +132,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "cannot read the cgroup of pid " + target + ": " + e.getMessage(), e);
         }
-        if (!cgroup.contains(containerId)) {
+        if (!CgroupMembership.names(cgroup, containerId)) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "pid " + target + " does not belong to container " + containerId + " (cgroup: "
                             + cgroup.strip().replace('\n', ' ') + ")");

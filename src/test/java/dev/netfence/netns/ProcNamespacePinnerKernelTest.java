@@ -9,6 +9,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
 import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.TestCgroup;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -161,6 +162,33 @@ class ProcNamespacePinnerKernelTest {
                 ErrorCode.NAMESPACE_MISMATCH);
 
         assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void theCgroupCheckAcceptsOnlyTheWholeIdInARuntimesCgroupNotAPartOfThePath() throws Exception {
+        String id = randomId();
+        try (TestCgroup cgroup = TestCgroup.create("libpod-" + id)) {
+            cgroup.add(container.pid());
+            String text = Files.readString(Path.of("/proc/" + container.pid() + "/cgroup"));
+            assertThat(text).contains("/libpod-" + id);
+
+            try (PinnedNamespace pin = pinner.pin((int) container.pid(), id, null, deadline())) {
+                assertThat(pin.id()).isEqualTo(namespace);
+            }
+            // each of these is a substring of the cgroup file, which the old check accepted
+            for (String partOfThePath : List.of("s", "0", "libpod", id.substring(0, 12), id.substring(1), "libpod-" + id)) {
+                assertThat(text).contains(partOfThePath);
+                assertRefused(() -> pinner.pin((int) container.pid(), partOfThePath, null, deadline()),
+                        ErrorCode.NAMESPACE_MISMATCH);
+            }
+            container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String randomId() {
+        byte[] bytes = new byte[32];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private static void assertRefused(ThrowingCallable pin, ErrorCode code) {

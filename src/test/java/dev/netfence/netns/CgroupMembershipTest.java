@@ -1,0 +1,51 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The cgroup check as a table: which /proc/PID/cgroup paths name which container id. */
+class CgroupMembershipTest {
+    private static final String ID = "f6f6fcfc373d8ca438362e1ac9ab39e147bde01791ee2264e8506713984ed290";
+
+    @ParameterizedTest(name = "{0} names {1}: {2}")
+    @CsvSource(delimiter = '|', value = {
+        // podman, cgroupfs manager (v1 hybrid, as on the test machine) and systemd manager
+        "9:name=systemd:/libpod_parent/libpod-" + ID + "|" + ID + "|true",
+        "0::/machine.slice/libpod-" + ID + ".scope|" + ID + "|true",
+        "0::/machine.slice/libpod-" + ID + ".scope/container|" + ID + "|true",
+        // docker
+        "0::/system.slice/docker-" + ID + ".scope|" + ID + "|true",
+        "4:memory:/docker/" + ID + "|" + ID + "|true",
+        // CRI-O, containerd, kubelet cgroupfs layout
+        "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/crio-" + ID + ".scope|" + ID + "|true",
+        "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod2.slice/cri-containerd-" + ID + ".scope|" + ID + "|true",
+        "0::/kubepods/burstable/pod0b7e-11/" + ID + "|" + ID + "|true",
+        "0::/crio-" + ID + "|" + ID + "|true",
+        // substrings are not ids
+        "9:name=systemd:/libpod_parent/libpod-" + ID + "|f6f6fcfc373d|false",
+        "9:name=systemd:/libpod_parent/libpod-" + ID + "|" + "6f6fcfc373d8ca438362e1ac9ab39e147bde01791ee2264e8506713984ed290" + "|false",
+        "9:name=systemd:/user.slice|s|false",
+        "9:name=systemd:/user.slice|systemd|false",
+        "0::/|0|false",
+        "9:name=systemd:/user.slice/user-0.slice/session-4.scope|session-4.scope|false",
+        // a bare id component outside docker/ and kubepods is not a runtime's layout
+        "4:memory:/process_api/" + ID + "|" + ID + "|false",
+        "4:memory:/libpod_parent/" + ID + "|" + ID + "|false",
+        // another container's cgroup
+        "0::/machine.slice/libpod-0" + "123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde" + ".scope|" + ID + "|false",
+        // the controller list is not part of the path
+        "4:libpod-" + ID + ":/|" + ID + "|false",
+    })
+    void namesOnlyAWholeIdInARuntimesPathComponent(String line, String id, boolean names) {
+        assertThat(CgroupMembership.names(line.replace("\\n", "\n"), id)).isEqualTo(names);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"s", "0", "abcdef01234", "''"})
+    void idsShorterThanTwelveCharactersAreNeverAccepted(String id) {
+        assertThat(CgroupMembership.acceptableId(id)).isFalse();
+        assertThat(CgroupMembership.names("0::/docker/" + id + "\n0::/libpod-" + id + "\n", id)).isFalse();
+    }
+}
