@@ -102,7 +102,10 @@ public final class RestoreRenderer {
         return List.copyOf(out);
     }
 
-    /** One rule in iptables-save's option order: -d, -i/-o, -p, matches, comment, target. */
+    /**
+     * One rule in iptables-save's option order: -d, -i/-o, -p, then the matches in the order they
+     * were written (port, ICMPv6 type, hop limit / TTL, conntrack), comment, target.
+     */
     private static String line(Family family, Rule r, String chain, String comment) {
         StringBuilder sb = new StringBuilder("-A ").append(chain);
         Cidr d = r.destination();
@@ -124,6 +127,9 @@ public final class RestoreRenderer {
         }
         if (r.icmpv6Type() != null) {
             sb.append(" -m icmp6 --icmpv6-type ").append(r.icmpv6Type().intValue());
+        }
+        if (r.hopLimit() != null) {
+            sb.append(family == Family.IPV6 ? " -m hl --hl-eq " : " -m ttl --ttl-eq ").append(r.hopLimit().intValue());
         }
         if (r.established()) {
             sb.append(" -m conntrack --ctstate RELATED,ESTABLISHED");

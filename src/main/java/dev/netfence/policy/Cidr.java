@@ -18,6 +18,28 @@ public record Cidr(String address, int prefix, Family family) {
         }
     }
 
+    /** Whether {@code address} (4 or 16 bytes) lies in this network; false for the other family. */
+    public boolean contains(byte[] address) {
+        Objects.requireNonNull(address, "address");
+        byte[] network = family == Family.IPV4 ? IpAddresses.parseIpv4(this.address) : IpAddresses.parseIpv6(this.address);
+        if (network == null || address.length != network.length) {
+            return false;
+        }
+        for (int bit = 0; bit < prefix; bit++) {
+            int mask = 0x80 >> (bit % 8);
+            if ((network[bit / 8] & mask) != (address[bit / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The /32 or /128 network of one address (4 or 16 bytes). */
+    public static Cidr host(byte[] address) {
+        Family family = address.length == 4 ? Family.IPV4 : Family.IPV6;
+        return new Cidr(IpAddresses.format(address), family == Family.IPV4 ? 32 : 128, family);
+    }
+
     @Override
     public String toString() {
         return address + "/" + prefix;

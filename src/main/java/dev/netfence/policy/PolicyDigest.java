@@ -33,6 +33,10 @@ public final class PolicyDigest {
                 (e.family() == Family.IPV6 ? "[" + e.host() + "]" : e.host()) + ":" + e.port() + "/" + e.protocol().wire()));
         ArrayNode subnets = node.putArray("blockedSubnets");
         policy.blockedSubnets().forEach(c -> subnets.add(c.toString()));
+        if (!policy.dnsServers().isEmpty()) { // only when present, so older policies keep their digest
+            ArrayNode resolvers = node.putArray("dnsServers");
+            policy.dnsServers().forEach(a -> resolvers.add(IpAddresses.format(a)));
+        }
         node.put("dns", policy.dns());
         node.put("outbound", policy.outbound());
         node.put("inbound", policy.inbound());

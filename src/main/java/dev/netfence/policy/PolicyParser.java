@@ -14,7 +14,8 @@ import java.util.Objects;
  * Turns a policy v1 document into a validated {@link NetworkPolicy}, or a
  * {@link PolicyValidationException} listing every problem. First the JSON Schema
  * ({@code schemas/policy.v1.json}) checks the shape; then each endpoint and subnet is parsed
- * strictly ({@link PolicyValues}); then presets are expanded and omitted flags are derived as the
+ * strictly ({@link PolicyValues}), and each trusted resolver in {@code dnsServers} (an address
+ * literal, never a hostname); then presets are expanded and omitted flags are derived as the
  * seed's {@code NetworkPolicyFromSandbox} does (mode none by default, empty blockedSubnets means
  * the default list, dns and outbound on only when mode is not none and endpoints are listed,
  * inbound off). Explicit flags override the derivation, except that mode none cannot be given
@@ -89,6 +90,18 @@ public final class PolicyParser {
                 reasons.add("blockedSubnets[" + i + "]: " + p.error());
             }
         }
+        List<java.net.InetAddress> dnsServers = new ArrayList<>();
+        JsonNode resolvers = document.path("dnsServers");
+        for (int i = 0; i < resolvers.size(); i++) {
+            PolicyValues.Parsed<java.net.InetAddress> p = PolicyValues.dnsServer(resolvers.get(i).asText());
+            if (p.ok()) {
+                if (!dnsServers.contains(p.value())) {
+                    dnsServers.add(p.value());
+                }
+            } else {
+                reasons.add("dnsServers[" + i + "]: " + p.error());
+            }
+        }
         String preset = document.path("preset").asText(null);
         NetworkMode mode = NetworkMode.valueOf(document.path("mode").asText("none").toUpperCase(java.util.Locale.ROOT));
         if (preset == null && mode == NetworkMode.NONE) {
@@ -106,20 +119,21 @@ public final class PolicyParser {
             return Presets.defaultPolicy();
         }
         if ("hipaa".equals(preset)) {
-            return Presets.hipaa(endpoints);
+            return Presets.hipaa(endpoints, dnsServers);
         }
-        return fromSandbox(mode, endpoints, subnets, document);
+        return fromSandbox(mode, endpoints, subnets, dnsServers, document);
     }
 
     /** The seed's {@code NetworkPolicyFromSandbox}, with explicit flags taking precedence. */
     private static NetworkPolicy fromSandbox(
-            NetworkMode mode, List<Endpoint> endpoints, List<Cidr> subnets, JsonNode document) {
+            NetworkMode mode, List<Endpoint> endpoints, List<Cidr> subnets, List<java.net.InetAddress> dnsServers,
+            JsonNode document) {
         List<Cidr> blocked = subnets.isEmpty() ? Presets.defaultBlockedSubnets() : subnets;
         boolean derived = mode != NetworkMode.NONE && !endpoints.isEmpty();
         boolean dns = flag(document, "dns", derived);
         boolean outbound = flag(document, "outbound", derived);
         boolean inbound = flag(document, "inbound", false);
-        return new NetworkPolicy(mode, endpoints, blocked, dns, outbound, inbound);
+        return new NetworkPolicy(mode, endpoints, blocked, dns, outbound, inbound, dnsServers);
     }
 
     private static boolean flag(JsonNode document, String name, boolean derived) {
@@ -142,7 +156,7 @@ public final class PolicyParser {
             if (m.matches() && document.has("preset")) {
                 String preset = document.path("preset").asText();
                 reasons.add(m.group(1) + ": not allowed with preset \"" + preset + "\" (it takes "
-                        + ("hipaa".equals(preset) ? "only allowedEndpoints" : "no other fields") + ")");
+                        + ("hipaa".equals(preset) ? "only allowedEndpoints and dnsServers" : "no other fields") + ")");
             } else if (message.startsWith("$.")) {
                 reasons.add(message.substring(2));
             } else if (message.startsWith("$: ")) {

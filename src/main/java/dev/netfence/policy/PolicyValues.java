@@ -149,6 +149,40 @@ public final class PolicyValues {
         return Parsed.success(new Cidr(IpAddresses.format(bytes), prefix, IpAddresses.familyOf(bytes)));
     }
 
+    /**
+     * Parses one trusted DNS resolver: a strict IPv4 or IPv6 literal (no brackets, no zone, no
+     * hostname), not unspecified, not multicast, not IPv4-mapped. Never touches DNS.
+     */
+    public static Parsed<java.net.InetAddress> dnsServer(String raw) {
+        String q = quote(raw);
+        if (raw.length() > 45) {
+            return Parsed.failure("address " + q + " is too long (" + raw.length() + " characters)");
+        }
+        byte[] bytes = raw.indexOf(':') >= 0 ? IpAddresses.parseIpv6(raw) : IpAddresses.parseIpv4(raw);
+        if (bytes == null) {
+            return Parsed.failure("invalid address " + q + " (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")");
+        }
+        if (IpAddresses.isIpv4Mapped(bytes)) {
+            return Parsed.failure("IPv4-mapped address " + q + " (write the IPv4 address instead)");
+        }
+        boolean unspecified = true;
+        for (byte b : bytes) {
+            unspecified &= b == 0;
+        }
+        if (unspecified) {
+            return Parsed.failure("unspecified address " + q + " cannot be a resolver");
+        }
+        boolean multicast = bytes.length == 4 ? (bytes[0] & 0xf0) == 0xe0 : (bytes[0] & 0xff) == 0xff;
+        if (multicast) {
+            return Parsed.failure("multicast address " + q + " cannot be a resolver");
+        }
+        try {
+            return Parsed.success(java.net.InetAddress.getByAddress(bytes));
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("4 or 16 bytes are always an address", e);
+        }
+    }
+
     /** {@code bytes} with every bit after the first {@code prefix} cleared. */
     static byte[] mask(byte[] bytes, int prefix) {
         byte[] out = bytes.clone();

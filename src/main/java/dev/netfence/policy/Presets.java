@@ -5,17 +5,22 @@ import java.util.List;
 /**
  * The seed's named policies, and its default blocked-subnet list. {@link #defaultPolicy()} is
  * {@code DefaultNetworkPolicy()} and {@link #hipaa(List)} is {@code HIPAACompliantPolicy(allowlist)},
- * field for field, except that the IPv6 ranges the seed forgot are added: {@code fc00::/7} and
- * {@code fe80::/10} join the default list, and hipaa blocks {@code ::/0} next to
- * {@code 0.0.0.0/0} so IPv6 is not left open.
+ * field for field, except that hipaa blocks {@code ::/0} next to {@code 0.0.0.0/0} so IPv6 is
+ * not left open, and that the default list is deliberately wider than the seed's three private
+ * IPv4 ranges: it adds the IPv6 unique-local and link-local ranges, and the special ranges a
+ * sandbox has no business reaching (the seed missed them): link-local 169.254.0.0/16 (the cloud
+ * metadata service at 169.254.169.254), carrier-grade NAT 100.64.0.0/10, "this network"
+ * 0.0.0.0/8, multicast 224.0.0.0/4, reserved and broadcast 240.0.0.0/4, NAT64 64:ff9b::/96
+ * (which reaches private IPv4 through a translator), IPv4-mapped ::ffff:0:0/96 and IPv6
+ * multicast ff00::/8 (neighbour discovery and MLD to ff02::/16 are accepted before the blocked
+ * subnets, so they keep working).
  */
 public final class Presets {
     private static final List<Cidr> DEFAULT_BLOCKED = List.of(
-            new Cidr("10.0.0.0", 8, Family.IPV4),
-            new Cidr("172.16.0.0", 12, Family.IPV4),
-            new Cidr("192.168.0.0", 16, Family.IPV4),
-            new Cidr("fc00::", 7, Family.IPV6),
-            new Cidr("fe80::", 10, Family.IPV6));
+            cidr("10.0.0.0/8"), cidr("172.16.0.0/12"), cidr("192.168.0.0/16"),
+            cidr("169.254.0.0/16"), cidr("100.64.0.0/10"), cidr("0.0.0.0/8"), cidr("224.0.0.0/4"), cidr("240.0.0.0/4"),
+            cidr("fc00::/7"), cidr("fe80::/10"),
+            cidr("64:ff9b::/96"), cidr("::ffff:0:0/96"), cidr("ff00::/8"));
 
     // The seed blocks 0.0.0.0/0, which only covers IPv4; ::/0 blocks IPv6 the same way, so a
     // HIPAA sandbox cannot reach the internet over IPv6 either.
@@ -25,7 +30,12 @@ public final class Presets {
 
     private Presets() {}
 
-    /** The seed's private ranges plus the IPv6 unique-local and link-local ranges. */
+    /** A CIDR in canonical form (as iptables-save prints it back: {@code ::ffff:0.0.0.0/96}). */
+    private static Cidr cidr(String text) {
+        return PolicyValues.cidr(text).value();
+    }
+
+    /** The seed's private ranges widened on purpose (see the class comment). */
     public static List<Cidr> defaultBlockedSubnets() {
         return DEFAULT_BLOCKED;
     }
@@ -40,7 +50,12 @@ public final class Presets {
      * DNS and outbound on only when the allowlist is non-empty; never inbound.
      */
     public static NetworkPolicy hipaa(List<Endpoint> allowlist) {
+        return hipaa(allowlist, List.of());
+    }
+
+    /** {@link #hipaa(List)} with the resolvers the policy's author trusts for its DNS. */
+    public static NetworkPolicy hipaa(List<Endpoint> allowlist, List<java.net.InetAddress> dnsServers) {
         boolean any = !allowlist.isEmpty();
-        return new NetworkPolicy(NetworkMode.BRIDGE, allowlist, HIPAA_BLOCKED, any, any, false);
+        return new NetworkPolicy(NetworkMode.BRIDGE, allowlist, HIPAA_BLOCKED, any, any, false, dnsServers);
     }
 }

@@ -11,13 +11,22 @@ import java.util.Objects;
  * always both IPv4 and IPv6 so neither family is left open, and the digest of the whole plan.
  *
  * @param digest {@code sha256:<hex>} over the canonical form of every rule of every family
+ * @param warnings what the plan deliberately left out and an operator should know (no trusted
+ *     DNS resolver, a hostname address inside a blocked subnet), for the outcome's
+ *     {@code warnings}; not part of the digest (the rules are)
  */
-public record PlannedRules(Map<Family, RuleSet> byFamily, String digest) {
+public record PlannedRules(Map<Family, RuleSet> byFamily, String digest, List<String> warnings) {
     public PlannedRules {
         Objects.requireNonNull(digest, "digest");
         EnumMap<Family, RuleSet> copy = new EnumMap<>(Family.class);
         copy.putAll(byFamily);
         byFamily = java.util.Collections.unmodifiableMap(copy);
+        warnings = warnings == null ? List.of() : List.copyOf(warnings);
+    }
+
+    /** A plan without warnings. */
+    public PlannedRules(Map<Family, RuleSet> byFamily, String digest) {
+        this(byFamily, digest, List.of());
     }
 
     /** Total number of rules over all families (hook rules not counted). */

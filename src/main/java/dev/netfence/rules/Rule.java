@@ -5,15 +5,26 @@ import java.util.Objects;
 
 /**
  * One backend-neutral firewall rule: the chain it lives in, what it matches and its verdict.
- * Every field is already validated (a {@link Cidr}, a port 1-65535, an ICMPv6 type), so a
- * renderer only formats tokens and never sees policy strings. The static factories are the
- * only shapes the planner produces.
+ * Every field is already validated (a {@link Cidr}, a port 1-65535, an ICMPv6 type, a hop
+ * limit), so a renderer only formats tokens and never sees policy strings. The static
+ * factories are the only shapes the planner produces. A rule matches when every non-null /
+ * true field matches (logical AND); a renderer must render every field or refuse the rule, never
+ * drop a match silently (a dropped match widens the rule).
+ *
+ * <p>Fields a renderer must handle: {@code destination} (destination network, on OUT and IN
+ * rules alike), {@code transport}, {@code port} (destination port), {@code loopback},
+ * {@code established}, {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
+ * several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
+ * iptables {@code -m hl --hl-eq N} / {@code -m ttl --ttl-eq N}, nft {@code ip6 hoplimit N} /
+ * {@code ip ttl N}); neighbour-discovery rules use it with 255 so only packets that cannot
+ * have crossed a router match (RFC 4861).
  *
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN)
  * @param established match conntrack state RELATED,ESTABLISHED
  * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
+ * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
  */
 public record Rule(
         Direction direction,
@@ -23,7 +34,11 @@ public record Rule(
         boolean loopback,
         boolean established,
         Integer icmpv6Type,
+        Integer hopLimit,
         Verdict verdict) {
+
+    /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
+    public static final int LINK_HOP_LIMIT = 255;
 
     public Rule {
         Objects.requireNonNull(direction, "direction");
@@ -45,37 +60,56 @@ public record Rule(
                 throw new IllegalArgumentException("icmpv6Type must be 0-255, was: " + icmpv6Type);
             }
         }
+        if (hopLimit != null && (hopLimit < 1 || hopLimit > 255)) {
+            throw new IllegalArgumentException("hopLimit must be 1-255, was: " + hopLimit);
+        }
     }
 
     /** Accept everything on the loopback interface. */
     public static Rule loopback(Direction direction) {
-        return new Rule(direction, Transport.ANY, null, null, true, false, null, Verdict.ACCEPT);
+        return new Rule(direction, Transport.ANY, null, null, true, false, null, null, Verdict.ACCEPT);
     }
 
     /** Accept packets of connections that are already established (or related to one). */
     public static Rule established(Direction direction) {
-        return new Rule(direction, Transport.ANY, null, null, false, true, null, Verdict.ACCEPT);
+        return new Rule(direction, Transport.ANY, null, null, false, true, null, null, Verdict.ACCEPT);
     }
 
-    /** Accept one ICMPv6 neighbour-discovery message type (133-136). */
-    public static Rule neighbourDiscovery(Direction direction, int type) {
-        return new Rule(direction, Transport.ICMPV6, null, null, false, false, type, Verdict.ACCEPT);
+    /**
+     * Accept one ICMPv6 neighbour-discovery message type (133-136) with hop limit 255, to
+     * {@code destination} (null: any destination, used on IN where the destination is this host).
+     */
+    public static Rule neighbourDiscovery(Direction direction, int type, Cidr destination) {
+        if (type < 133 || type > 136) {
+            throw new IllegalArgumentException("neighbour discovery types are 133-136, was: " + type);
+        }
+        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, type, LINK_HOP_LIMIT,
+                Verdict.ACCEPT);
+    }
+
+    /** Accept one ICMPv6 multicast-listener (MLD) message type (130-132, 143) to {@code destination}. */
+    public static Rule multicastListener(Direction direction, int type, Cidr destination) {
+        if (type != 143 && (type < 130 || type > 132)) {
+            throw new IllegalArgumentException("multicast listener types are 130-132 and 143, was: " + type);
+        }
+        Objects.requireNonNull(destination, "destination");
+        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, type, null, Verdict.ACCEPT);
     }
 
     /** Accept outbound traffic to {@code destination} on {@code transport} port {@code port}. */
     public static Rule allowOut(Cidr destination, Transport transport, int port) {
         Objects.requireNonNull(destination, "destination");
-        return new Rule(Direction.OUT, transport, destination, port, false, false, null, Verdict.ACCEPT);
+        return new Rule(Direction.OUT, transport, destination, port, false, false, null, null, Verdict.ACCEPT);
     }
 
     /** Reject outbound traffic to a blocked subnet. */
     public static Rule rejectOut(Cidr destination) {
         Objects.requireNonNull(destination, "destination");
-        return new Rule(Direction.OUT, Transport.ANY, destination, null, false, false, null, Verdict.REJECT);
+        return new Rule(Direction.OUT, Transport.ANY, destination, null, false, false, null, null, Verdict.REJECT);
     }
 
     /** The chain's final catch-all rule. */
     public static Rule catchAll(Direction direction, Verdict verdict) {
-        return new Rule(direction, Transport.ANY, null, null, false, false, null, verdict);
+        return new Rule(direction, Transport.ANY, null, null, false, false, null, null, verdict);
     }
 }

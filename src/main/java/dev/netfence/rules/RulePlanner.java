@@ -7,6 +7,8 @@ import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
+import dev.netfence.policy.PolicyValues;
+import dev.netfence.policy.Presets;
 import dev.netfence.policy.Protocol;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -15,42 +17,83 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Plans the rules of a validated policy for both IP families, in the fixed order of docs/contracts.md, "Rules".
- * NETFENCE-OUT: loopback, established/related, (IPv6) neighbour discovery, allowed endpoints
- * (hostnames through the addresses they resolved to, each to its own family), DNS (udp and tcp
- * 53 to the container's nameservers, only when the policy allows DNS), blocked subnets (reject),
- * then reject-everything when outbound is off. NETFENCE-IN: loopback, established, (IPv6)
- * neighbour discovery, then drop-everything when inbound is off. Mode none keeps the seed's
- * meaning, "no network": only loopback, everything else rejected out and dropped in, whatever
- * the flags say. The quarantine is the same shape: it denies everything but loopback in both
- * families; it deliberately keeps no established rule (so connections opened under a previous
- * policy die) and no neighbour discovery (nothing non-loopback is reachable anyway).
- * Identical rules are emitted once. Pure and thread-safe.
+ * NETFENCE-OUT: loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
+ * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
+ * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
+ * (reject), then reject-everything when outbound is off. NETFENCE-IN: loopback, established,
+ * (IPv6) neighbour discovery and MLD, then drop-everything when inbound is off.
+ *
+ * <p>Nothing the container controls decides a rule: the DNS resolvers are the policy's
+ * {@code dnsServers} plus the node's ({@code --dns-servers}), never the container's
+ * resolv.conf; with none, no DNS rule is planned and the plan carries a warning. Literal
+ * endpoints and trusted resolvers sit before the blocked subnets because an operator wrote them
+ * (a resolver inside 10.0.0.0/8 must work: that is what trusting it means). An address a
+ * hostname resolved to is not the author's choice, so one inside a blocked subnet gets no rule
+ * (with a warning); where the policy blocks a whole family (a /0, as the hipaa preset does)
+ * hostnames must still reach the internet, so there the addresses are checked against
+ * {@link Presets#defaultBlockedSubnets()} instead.
+ *
+ * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, router
+ * solicitations, neighbour solicitations and advertisements to fe80::/10 or ff02::/16; in,
+ * router advertisements, neighbour solicitations and advertisements to this host (INPUT only
+ * sees packets addressed to it; a neighbour resolving us from a global address sends to that
+ * address). A sandbox is never a router: it sends no router advertisement and accepts no router
+ * solicitation. MLD (130-132, 143) is accepted to ff02::/16 both ways.
+ *
+ * <p>Mode none keeps the seed's meaning, "no network": only loopback, everything else rejected
+ * out and dropped in, whatever the flags say. The quarantine is the same shape: it denies
+ * everything but loopback in both families; it deliberately keeps no established rule (so
+ * connections opened under a previous policy die) and no neighbour discovery (nothing
+ * non-loopback is reachable anyway). Identical rules are emitted once. Pure and thread-safe.
  */
 public final class RulePlanner {
-    /** ICMPv6 router solicitation/advertisement, neighbour solicitation/advertisement. */
-    public static final List<Integer> NEIGHBOUR_DISCOVERY_TYPES = List.of(133, 134, 135, 136);
+    /** Neighbour-discovery types a sandbox sends: router solicitation, neighbour solicitation/advertisement. */
+    public static final List<Integer> NEIGHBOUR_DISCOVERY_OUT = List.of(133, 135, 136);
+
+    /** Neighbour-discovery types a sandbox accepts: router advertisement, neighbour solicitation/advertisement. */
+    public static final List<Integer> NEIGHBOUR_DISCOVERY_IN = List.of(134, 135, 136);
+
+    /** MLD query, v1 report, v1 done, v2 report. */
+    public static final List<Integer> MULTICAST_LISTENER_TYPES = List.of(130, 131, 132, 143);
+
+    /** Link-local unicast, where outbound neighbour discovery may go. */
+    public static final Cidr LINK_LOCAL = PolicyValues.cidr("fe80::/10").value();
+
+    /** Link-scope multicast, where outbound neighbour discovery and MLD may go. */
+    public static final Cidr LINK_MULTICAST = PolicyValues.cidr("ff02::/16").value();
 
     /** The destination port of DNS. */
     public static final int DNS_PORT = 53;
+
+    /** The warning of a plan with DNS on and no trusted resolver. */
+    public static final String NO_RESOLVER_WARNING = "dns: no trusted resolver is configured (policy dnsServers or"
+            + " netfence --dns-servers), so no DNS rule was added; name lookups from the container will fail";
 
     /**
      * Plans {@code policy}.
      *
      * @param resolvedHostnames the addresses each hostname endpoint resolved to (key: the
      *     endpoint's lower-case host); every hostname endpoint needs a non-empty entry
-     * @param nameservers the container's own nameservers, DNS is opened only to these
+     * @param nodeDnsServers the resolvers the node's operator trusts ({@code --dns-servers});
+     *     DNS is opened to these and the policy's own {@code dnsServers}, only
      * @throws IllegalArgumentException when a hostname endpoint has no resolved address
      */
     public PlannedRules plan(
-            NetworkPolicy policy, Map<String, List<InetAddress>> resolvedHostnames, List<InetAddress> nameservers) {
+            NetworkPolicy policy, Map<String, List<InetAddress>> resolvedHostnames, List<InetAddress> nodeDnsServers) {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(resolvedHostnames, "resolvedHostnames");
-        Objects.requireNonNull(nameservers, "nameservers");
+        Objects.requireNonNull(nodeDnsServers, "nodeDnsServers");
         if (policy.mode() == NetworkMode.NONE) {
             return quarantine();
+        }
+        Set<String> warnings = new LinkedHashSet<>();
+        List<InetAddress> resolvers = trustedResolvers(policy, nodeDnsServers);
+        if (policy.dns() && resolvers.isEmpty()) {
+            warnings.add(NO_RESOLVER_WARNING);
         }
         Map<Family, List<Rule>> outs = new EnumMap<>(Family.class);
         Map<Family, List<Rule>> ins = new EnumMap<>(Family.class);
@@ -62,18 +105,18 @@ public final class RulePlanner {
             in.add(Rule.loopback(Direction.IN));
             in.add(Rule.established(Direction.IN));
             if (family == Family.IPV6) {
-                NEIGHBOUR_DISCOVERY_TYPES.forEach(t -> out.add(Rule.neighbourDiscovery(Direction.OUT, t)));
-                NEIGHBOUR_DISCOVERY_TYPES.forEach(t -> in.add(Rule.neighbourDiscovery(Direction.IN, t)));
+                linkLocalIcmpv6(out, in);
             }
+            List<Cidr> guard = hostnameGuard(policy, family);
             for (Endpoint endpoint : policy.allowedEndpoints()) {
                 Transport transport = endpoint.protocol() == Protocol.UDP ? Transport.UDP : Transport.TCP;
-                for (Cidr host : addressesOf(endpoint, family, resolvedHostnames)) {
+                for (Cidr host : addressesOf(endpoint, family, resolvedHostnames, guard, warnings)) {
                     out.add(Rule.allowOut(host, transport, endpoint.port()));
                 }
             }
             if (policy.dns()) {
-                for (InetAddress ns : nameservers) {
-                    Cidr host = hostCidr(IpAddresses.format(ns), ns.getAddress().length == 4 ? Family.IPV4 : Family.IPV6);
+                for (InetAddress resolver : resolvers) {
+                    Cidr host = Cidr.host(resolver.getAddress());
                     if (host.family() == family) {
                         out.add(Rule.allowOut(host, Transport.UDP, DNS_PORT));
                         out.add(Rule.allowOut(host, Transport.TCP, DNS_PORT));
@@ -95,7 +138,17 @@ public final class RulePlanner {
             outs.put(family, List.copyOf(new LinkedHashSet<>(out)));
             ins.put(family, List.copyOf(new LinkedHashSet<>(in)));
         }
-        return assemble(outs, ins);
+        return assemble(outs, ins, List.copyOf(warnings));
+    }
+
+    /**
+     * The resolvers DNS is opened to for {@code policy} when its {@code dns} is on: the policy's
+     * {@code dnsServers}, then the node's, each once.
+     */
+    public static List<InetAddress> trustedResolvers(NetworkPolicy policy, List<InetAddress> nodeDnsServers) {
+        Set<InetAddress> all = new LinkedHashSet<>(policy.dnsServers());
+        all.addAll(nodeDnsServers);
+        return List.copyOf(all);
     }
 
     /** Deny everything but loopback, both families (used to fail closed). */
@@ -106,11 +159,48 @@ public final class RulePlanner {
             outs.put(family, List.of(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT)));
             ins.put(family, List.of(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP)));
         }
-        return assemble(outs, ins);
+        return assemble(outs, ins, List.of());
     }
 
-    private static List<Cidr> addressesOf(
-            Endpoint endpoint, Family family, Map<String, List<InetAddress>> resolvedHostnames) {
+    /** Neighbour discovery and MLD as the class comment describes, in a fixed order. */
+    private static void linkLocalIcmpv6(List<Rule> out, List<Rule> in) {
+        for (int type : NEIGHBOUR_DISCOVERY_OUT) {
+            out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_LOCAL));
+            out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_MULTICAST));
+        }
+        for (int type : NEIGHBOUR_DISCOVERY_IN) {
+            in.add(Rule.neighbourDiscovery(Direction.IN, type, null));
+        }
+        for (int type : MULTICAST_LISTENER_TYPES) {
+            out.add(Rule.multicastListener(Direction.OUT, type, LINK_MULTICAST));
+            in.add(Rule.multicastListener(Direction.IN, type, LINK_MULTICAST));
+        }
+    }
+
+    /**
+     * The networks a hostname's address must not fall in: the policy's blocked subnets of
+     * {@code family}; where one of them is the whole family (/0), the default list instead.
+     */
+    private static List<Cidr> hostnameGuard(NetworkPolicy policy, Family family) {
+        List<Cidr> guard = new ArrayList<>();
+        boolean whole = false;
+        for (Cidr subnet : policy.blockedSubnets()) {
+            if (subnet.family() == family) {
+                if (subnet.prefix() == 0) {
+                    whole = true;
+                } else {
+                    guard.add(subnet);
+                }
+            }
+        }
+        if (whole) {
+            Presets.defaultBlockedSubnets().stream().filter(c -> c.family() == family).forEach(guard::add);
+        }
+        return guard;
+    }
+
+    private static List<Cidr> addressesOf(Endpoint endpoint, Family family,
+            Map<String, List<InetAddress>> resolvedHostnames, List<Cidr> guard, Set<String> warnings) {
         if (!endpoint.isHostname()) {
             return endpoint.family() == family ? List.of(hostCidr(endpoint.host(), family)) : List.of();
         }
@@ -120,9 +210,16 @@ public final class RulePlanner {
         }
         List<Cidr> out = new ArrayList<>();
         for (InetAddress a : addresses) {
-            Family f = a.getAddress().length == 4 ? Family.IPV4 : Family.IPV6;
-            if (f == family) {
-                out.add(hostCidr(IpAddresses.format(a), f));
+            byte[] bytes = a.getAddress();
+            if (IpAddresses.familyOf(bytes) != family) {
+                continue;
+            }
+            Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
+            if (blocked != null) {
+                warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
+                        + ", inside blocked subnet " + blocked + ": not allowed");
+            } else {
+                out.add(Cidr.host(bytes));
             }
         }
         return out;
@@ -132,7 +229,7 @@ public final class RulePlanner {
         return new Cidr(canonicalAddress, family == Family.IPV4 ? 32 : 128, family);
     }
 
-    private static PlannedRules assemble(Map<Family, List<Rule>> outs, Map<Family, List<Rule>> ins) {
+    private static PlannedRules assemble(Map<Family, List<Rule>> outs, Map<Family, List<Rule>> ins, List<String> warnings) {
         StringBuilder canonical = new StringBuilder();
         for (Family family : Family.values()) {
             canonical.append(family.wire()).append('\n');
@@ -144,6 +241,6 @@ public final class RulePlanner {
         for (Family family : Family.values()) {
             byFamily.put(family, new RuleSet(family, outs.get(family), ins.get(family), digest));
         }
-        return new PlannedRules(byFamily, digest);
+        return new PlannedRules(byFamily, digest, warnings);
     }
 }

@@ -32,6 +32,9 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
             if (r.direction() != Direction.IN) {
                 throw new IllegalArgumentException("input rules must have direction IN: " + r);
             }
+            if (r.destination() != null && r.destination().family() != family) {
+                throw new IllegalArgumentException("rule destination is not " + family + ": " + r);
+            }
         }
         for (Rule r : concat(output, input)) {
             if (r.transport() == Transport.ICMPV6 && family != Family.IPV6) {

@@ -42,7 +42,7 @@ class RenderedTokensProperties {
     private static final String TAIL = "( -m comment --comment \"netfence:[0-9a-f]{12}\") -j (ACCEPT|DROP|REJECT --reject-with icmp6?-port-unreachable)";
     private static final Pattern RULE = Pattern.compile("-A NETFENCE-(OUT|IN)"
             + "( -d [0-9a-f:.]+/[0-9]{1,3})?( -[io] lo)?( -p (tcp|udp|ipv6-icmp))?"
-            + "( -m (tcp|udp) --dport [0-9]{1,5}| -m icmp6 --icmpv6-type 13[3-6])?"
+            + "( -m (tcp|udp) --dport [0-9]{1,5}| -m icmp6 --icmpv6-type (13[0-6]|143))?( -m hl --hl-eq 255)?"
             + "( -m conntrack --ctstate RELATED,ESTABLISHED)?" + TAIL);
     private static final Pattern FRAME = Pattern.compile("\\*filter|:NETFENCE-(OUT|IN) - \\[0:0\\]|-F NETFENCE-(OUT|IN)"
             + "|-I (OUTPUT|INPUT) 1 -j NETFENCE-(OUT|IN)|COMMIT");

@@ -2,12 +2,17 @@ package dev.netfence.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.Direction;
 import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.Rule;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.rules.RuleSet;
+import dev.netfence.rules.Transport;
+import dev.netfence.rules.Verdict;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -28,12 +33,26 @@ class RestoreRendererTest {
     static final String HEAD = "*filter\n:NETFENCE-OUT - [0:0]\n:NETFENCE-IN - [0:0]\n-F NETFENCE-OUT\n-F NETFENCE-IN\n";
     static final String HOOKS = "-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n";
     static final String ND_OUT = """
-            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 133{c} -j ACCEPT
-            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 134{c} -j ACCEPT
-            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 135{c} -j ACCEPT
-            -A NETFENCE-OUT -p ipv6-icmp -m icmp6 --icmpv6-type 136{c} -j ACCEPT
+            -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 130{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 131{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 132{c} -j ACCEPT
+            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
-    static final String ND_IN = ND_OUT.replace("NETFENCE-OUT", "NETFENCE-IN");
+    static final String ND_IN = """
+            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 130{c} -j ACCEPT
+            -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 131{c} -j ACCEPT
+            -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 132{c} -j ACCEPT
+            -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
+            """;
     static final String LO_EST_OUT = """
             -A NETFENCE-OUT -o lo{c} -j ACCEPT
             -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
@@ -51,10 +70,18 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d 10.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -d 172.16.0.0/12{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -d 192.168.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 169.254.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 100.64.0.0/10{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 0.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 224.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 240.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable
             """;
     static final String DEFAULT_BLOCKED6 = """
             -A NETFENCE-OUT -d fc00::/7{c} -j REJECT --reject-with icmp6-port-unreachable
             -A NETFENCE-OUT -d fe80::/10{c} -j REJECT --reject-with icmp6-port-unreachable
+            -A NETFENCE-OUT -d 64:ff9b::/96{c} -j REJECT --reject-with icmp6-port-unreachable
+            -A NETFENCE-OUT -d ::ffff:0.0.0.0/96{c} -j REJECT --reject-with icmp6-port-unreachable
+            -A NETFENCE-OUT -d ff00::/8{c} -j REJECT --reject-with icmp6-port-unreachable
             """;
     static final String DNS4 = """
             -A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53{c} -j ACCEPT
@@ -118,6 +145,19 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                row("hostname address inside a blocked subnet gets no rule; a literal one stays an exception, ipv4",
+                        "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\",\"198.51.100.12:22\"],"
+                                + "\"blockedSubnets\":[\"198.51.100.12/32\"],\"dns\":false}",
+                        Family.IPV4, LO_EST_OUT
+                                + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
+                                + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 22{c} -j ACCEPT\n"
+                                + "-A NETFENCE-OUT -d 198.51.100.12/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
+                                + LO_EST_IN + DROP),
+                row("the policy's trusted resolver inside a blocked subnet comes before it, then the node's, ipv4",
+                        BRIDGE + ",\"dnsServers\":[\"10.0.0.53\"]}", Family.IPV4, LO_EST_OUT + EP4
+                                + "-A NETFENCE-OUT -d 10.0.0.53/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
+                                + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
+                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV6, LO_EST_OUT + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
@@ -143,6 +183,36 @@ class RestoreRendererTest {
                 InetAddress.getByName("198.51.100.13"), InetAddress.getByName("198.51.100.12")));
         List<InetAddress> nameservers = List.of(InetAddress.getByName("198.51.100.53"), InetAddress.getByName("2001:db8::53"));
         return planner.plan(policy, resolved, nameservers);
+    }
+
+    static Stream<Arguments> ruleTable() {
+        Cidr ll = new Cidr("fe80::", 10, Family.IPV6);
+        return Stream.of(
+                Arguments.of("neighbour solicitation out: link-local, hop limit 255", Family.IPV6,
+                        Rule.neighbourDiscovery(Direction.OUT, 135, ll),
+                        "-A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("router advertisement in: any destination, hop limit 255", Family.IPV6,
+                        Rule.neighbourDiscovery(Direction.IN, 134, null),
+                        "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("MLDv2 report in: link multicast, no hop limit", Family.IPV6,
+                        Rule.multicastListener(Direction.IN, 143, new Cidr("ff02::", 16, Family.IPV6)),
+                        "-A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143" + C + " -j ACCEPT"),
+                Arguments.of("a hop limit on IPv4 is the TTL", Family.IPV4,
+                        new Rule(Direction.OUT, Transport.UDP, new Cidr("198.51.100.53", 32, Family.IPV4), 53, false, false,
+                                null, 255, Verdict.ACCEPT),
+                        "-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53 -m ttl --ttl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("blocked IPv4-mapped range, written as iptables-save prints it", Family.IPV6,
+                        Rule.rejectOut(new Cidr("::ffff:0.0.0.0", 96, Family.IPV6)),
+                        "-A NETFENCE-OUT -d ::ffff:0.0.0.0/96" + C + " -j REJECT --reject-with icmp6-port-unreachable"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ruleTable")
+    void rendersEachMatchOfTheRuleModelExactly(String name, Family family, Rule rule, String expected) {
+        boolean out = rule.direction() == Direction.OUT;
+        RuleSet set = new RuleSet(family, out ? List.of(rule) : List.of(), out ? List.of() : List.of(rule), DIGEST);
+        RestoreRenderer renderer = new RestoreRenderer();
+        assertThat(out ? renderer.outLines(set) : renderer.inLines(set)).containsExactly(expected);
     }
 
     @ParameterizedTest(name = "{0}")

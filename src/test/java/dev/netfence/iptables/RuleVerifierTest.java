@@ -45,7 +45,7 @@ class RuleVerifierTest {
     @Test
     void theOtherFamilysRulesDoNotVerify() throws Exception {
         assertThat(verifier.mismatch(bridge(Family.IPV6), parser.parse(fixture("bridge-nft-ipv4.save"))))
-                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 3 differs: expected [-A NETFENCE-OUT -p ipv6-icmp"));
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 3 differs: expected [-A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp"));
     }
 
     @Test

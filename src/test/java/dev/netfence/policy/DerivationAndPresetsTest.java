@@ -13,8 +13,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@code DefaultNetworkPolicy} and {@code HIPAACompliantPolicy} (plus the IPv6 ranges).
  */
 class DerivationAndPresetsTest {
-    private static final List<String> DEFAULT_BLOCKED =
-            List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10");
+    /** The seed's list, widened on purpose (issue 12): metadata, CGNAT, special and multicast ranges, NAT64. */
+    private static final List<String> DEFAULT_BLOCKED = List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+            "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4",
+            "fc00::/7", "fe80::/10", "64:ff9b::/96", "::ffff:0.0.0.0/96", "ff00::/8");
 
     private final PolicyParser parser = new PolicyParser();
 

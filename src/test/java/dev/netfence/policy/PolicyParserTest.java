@@ -159,6 +159,53 @@ class PolicyParserTest {
                 .singleElement().asString().startsWith("blockedSubnets:").contains("512");
     }
 
+    @ParameterizedTest(name = "dnsServers {0} is rejected")
+    @CsvSource(delimiter = '|', value = {
+        "resolver.example | dnsServers[1]: invalid address \"resolver.example\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "10.0.0.256       | dnsServers[1]: invalid address \"10.0.0.256\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "10.88.0.1:53     | dnsServers[1]: invalid address \"10.88.0.1:53\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "[2001:db8::53]   | dnsServers[1]: invalid address \"[2001:db8::53]\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "fe80::1%eth0     | dnsServers[1]: invalid address \"fe80::1%eth0\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "0.0.0.0          | dnsServers[1]: unspecified address \"0.0.0.0\" cannot be a resolver",
+        "::               | dnsServers[1]: unspecified address \"::\" cannot be a resolver",
+        "224.0.0.251      | dnsServers[1]: multicast address \"224.0.0.251\" cannot be a resolver",
+        "ff02::fb         | dnsServers[1]: multicast address \"ff02::fb\" cannot be a resolver",
+        "::ffff:10.0.0.53 | dnsServers[1]: IPv4-mapped address \"::ffff:10.0.0.53\" (write the IPv4 address instead)",
+    })
+    void badDnsServersAreRejectedNamingTheFieldAndTheValue(String address, String reason) {
+        assertThat(reasons("{\"schemaVersion\":1,\"mode\":\"bridge\",\"dnsServers\":[\"10.88.0.1\"," + jsonString(address) + "]}"))
+                .containsExactly(reason);
+    }
+
+    @Test
+    void dnsServersOfBothFamiliesAreCanonicalisedAndKeptOnceInOrder() throws Exception {
+        NetworkPolicy p = parse("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],"
+                + "\"dnsServers\":[\"10.88.0.1\",\"2001:DB8:0::53\",\"10.88.0.1\"]}");
+        assertThat(p.dnsServers()).extracting(IpAddresses::format).containsExactly("10.88.0.1", "2001:db8::53");
+        assertThat(p.dns()).isTrue();
+        NetworkPolicy hipaa = parse("{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\"],"
+                + "\"dnsServers\":[\"10.88.0.1\"]}");
+        assertThat(hipaa.dnsServers()).extracting(IpAddresses::format).containsExactly("10.88.0.1");
+        assertThat(reasons("{\"schemaVersion\":1,\"preset\":\"default\",\"dnsServers\":[\"10.88.0.1\"]}"))
+                .containsExactly("dnsServers: not allowed with preset \"default\" (it takes no other fields)");
+    }
+
+    @Test
+    void moreThan16DnsServersAreRejected() {
+        String list = IntStream.range(0, 17).mapToObj(i -> "\"10.88.0." + (i + 1) + "\"").collect(Collectors.joining(","));
+        assertThat(reasons("{\"schemaVersion\":1,\"mode\":\"bridge\",\"dnsServers\":[" + list + "]}"))
+                .singleElement().asString().startsWith("dnsServers:").contains("16");
+    }
+
+    @Test
+    void trustedResolversChangeThePolicyDigestOnlyWhenListed() {
+        String base = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"]";
+        String plain = PolicyDigest.canonicalJson(parse(base + "}"));
+        assertThat(plain).doesNotContain("dnsServers");
+        assertThat(PolicyDigest.of(parse(base + ",\"dnsServers\":[\"10.88.0.1\"]}")))
+                .isNotEqualTo(PolicyDigest.of(parse(base + "}")));
+    }
+
     @Test
     void everyProblemIsReportedNotJustTheFirst() {
         assertThat(reasons("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"1.2.3.4:0\",\"ok.example:1\",\"x:y\"],"
@@ -183,7 +230,7 @@ class PolicyParserTest {
         assertThat(reasons("{\"schemaVersion\":1,\"preset\":\"default\",\"mode\":\"bridge\"}"))
                 .containsExactly("mode: not allowed with preset \"default\" (it takes no other fields)");
         assertThat(reasons("{\"schemaVersion\":1,\"preset\":\"hipaa\",\"outbound\":true}"))
-                .containsExactly("outbound: not allowed with preset \"hipaa\" (it takes only allowedEndpoints)");
+                .containsExactly("outbound: not allowed with preset \"hipaa\" (it takes only allowedEndpoints and dnsServers)");
     }
 
     @Test

@@ -76,6 +76,13 @@ class RulePlannerTest {
     }
 
     @Test
+    void theDefaultBlockedListWidensTheSeedsOnPurpose() {
+        assertThat(Presets.defaultBlockedSubnets()).extracting(Cidr::toString).containsExactly(
+                "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10", "0.0.0.0/8",
+                "224.0.0.0/4", "240.0.0.0/4", "fc00::/7", "fe80::/10", "64:ff9b::/96", "::ffff:0.0.0.0/96", "ff00::/8");
+    }
+
+    @Test
     void aHostnameWithoutResolvedAddressesIsRefused() {
         assertThatThrownBy(() -> planner.plan(bridge(List.of(NAME), false, false, false), Map.of(), List.of()))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -103,13 +110,111 @@ class RulePlannerTest {
     }
 
     @Test
-    void neighbourDiscoveryIsAllowedBothWaysForIpv6Only() {
+    void neighbourDiscoveryNeedsHopLimit255AndGoesOutOnlyToLinkLocalOrLinkMulticast() {
         PlannedRules plan = planner.plan(bridge(List.of(V4), false, true, false), Map.of(), List.of());
-        for (int type : List.of(133, 134, 135, 136)) {
-            assertThat(plan.forFamily(Family.IPV6).output()).contains(Rule.neighbourDiscovery(Direction.OUT, type));
-            assertThat(plan.forFamily(Family.IPV6).input()).contains(Rule.neighbourDiscovery(Direction.IN, type));
+        List<Rule> out = plan.forFamily(Family.IPV6).output();
+        List<Rule> in = plan.forFamily(Family.IPV6).input();
+        for (int type : List.of(133, 135, 136)) {
+            assertThat(out).contains(Rule.neighbourDiscovery(Direction.OUT, type, RulePlanner.LINK_LOCAL),
+                    Rule.neighbourDiscovery(Direction.OUT, type, RulePlanner.LINK_MULTICAST));
         }
+        for (int type : List.of(134, 135, 136)) {
+            assertThat(in).contains(Rule.neighbourDiscovery(Direction.IN, type, null));
+        }
+        assertThat(out).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136)
+                .hasSize(6)
+                .allSatisfy(r -> {
+                    assertThat(r.hopLimit()).isEqualTo(255);
+                    assertThat(r.destination()).isIn(RulePlanner.LINK_LOCAL, RulePlanner.LINK_MULTICAST);
+                });
+        assertThat(in).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136)
+                .hasSize(3).allSatisfy(r -> assertThat(r.hopLimit()).isEqualTo(255));
+        // a sandbox is not a router: it sends no router advertisement and takes no solicitation
+        assertThat(out).noneMatch(r -> Integer.valueOf(134).equals(r.icmpv6Type()));
+        assertThat(in).noneMatch(r -> Integer.valueOf(133).equals(r.icmpv6Type()));
         assertThat(plan.forFamily(Family.IPV4).output()).noneMatch(r -> r.transport() == Transport.ICMPV6);
+    }
+
+    @Test
+    void multicastListenerMessagesGoOnlyToLinkMulticastBothWays() {
+        PlannedRules plan = planner.plan(bridge(List.of(V4), false, false, false), Map.of(), List.of());
+        for (int type : List.of(130, 131, 132, 143)) {
+            assertThat(plan.forFamily(Family.IPV6).output())
+                    .contains(Rule.multicastListener(Direction.OUT, type, RulePlanner.LINK_MULTICAST));
+            assertThat(plan.forFamily(Family.IPV6).input())
+                    .contains(Rule.multicastListener(Direction.IN, type, RulePlanner.LINK_MULTICAST));
+        }
+    }
+
+    @Test
+    void linkLocalIcmpv6AcceptsComeBeforeTheBlockedMulticastRange() {
+        List<Rule> out = planner.plan(bridge(List.of(V4), false, false, false), Map.of(), List.of())
+                .forFamily(Family.IPV6).output();
+        int blockedMulticast = out.indexOf(Rule.rejectOut(new Cidr("ff00::", 8, Family.IPV6)));
+        assertThat(blockedMulticast).isPositive();
+        assertThat(out.subList(0, blockedMulticast)).filteredOn(r -> r.transport() == Transport.ICMPV6).hasSize(10);
+    }
+
+    @Test
+    void dnsGoesToThePolicysResolversThenTheNodesEachOnceEvenInsideABlockedSubnet() throws Exception {
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(V4), List.of(new Cidr("10.0.0.0", 8, Family.IPV4)),
+                true, false, false, List.of(ip("10.0.0.53"), ip("2001:db8::53")));
+        PlannedRules plan = planner.plan(p, Map.of(), List.of(ip("198.51.100.53"), ip("10.0.0.53")));
+        List<Rule> out = plan.forFamily(Family.IPV4).output();
+        Rule reject = Rule.rejectOut(new Cidr("10.0.0.0", 8, Family.IPV4));
+        assertThat(out).containsSubsequence(
+                Rule.allowOut(new Cidr("10.0.0.53", 32, Family.IPV4), Transport.UDP, 53),
+                Rule.allowOut(new Cidr("10.0.0.53", 32, Family.IPV4), Transport.TCP, 53),
+                Rule.allowOut(new Cidr("198.51.100.53", 32, Family.IPV4), Transport.UDP, 53),
+                Rule.allowOut(new Cidr("198.51.100.53", 32, Family.IPV4), Transport.TCP, 53),
+                reject);
+        assertThat(out).filteredOn(r -> r.port() != null && r.port() == 53).hasSize(4);
+        assertThat(plan.forFamily(Family.IPV6).output())
+                .contains(Rule.allowOut(new Cidr("2001:db8::53", 128, Family.IPV6), Transport.TCP, 53));
+        assertThat(plan.warnings()).isEmpty();
+        assertThat(RulePlanner.trustedResolvers(p, List.of(ip("198.51.100.53"), ip("10.0.0.53"))))
+                .containsExactly(ip("10.0.0.53"), ip("2001:db8::53"), ip("198.51.100.53"));
+    }
+
+    @Test
+    void dnsWithoutAnyTrustedResolverPlansNoDnsRuleAndSaysSo() {
+        PlannedRules plan = planner.plan(bridge(List.of(V4), true, false, false), Map.of(), List.of());
+        assertThat(plan.byFamily().values()).allSatisfy(set -> assertThat(set.output())
+                .noneMatch(r -> r.port() != null && r.port() == 53));
+        assertThat(plan.warnings()).containsExactly(RulePlanner.NO_RESOLVER_WARNING);
+        assertThat(planner.plan(bridge(List.of(V4), false, false, false), Map.of(), List.of()).warnings()).isEmpty();
+    }
+
+    @Test
+    void aHostnameAddressInsideABlockedSubnetGetsNoRuleAndAWarningWhileALiteralOneStaysAnException() throws Exception {
+        Endpoint literal = new Endpoint("10.1.2.3", Family.IPV4, 443, Protocol.TCP);
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME, literal),
+                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fc00::", 7, Family.IPV6)), false, false, false);
+        PlannedRules plan = planner.plan(p,
+                Map.of("pypi.internal", List.of(ip("10.9.9.9"), ip("198.51.100.12"), ip("fd00::1"), ip("2001:db8::12"))),
+                List.of());
+        assertThat(plan.forFamily(Family.IPV4).output())
+                .contains(Rule.allowOut(new Cidr("10.1.2.3", 32, Family.IPV4), Transport.TCP, 443),
+                        Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
+                .doesNotContain(Rule.allowOut(new Cidr("10.9.9.9", 32, Family.IPV4), Transport.TCP, 443));
+        assertThat(plan.forFamily(Family.IPV6).output())
+                .contains(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443))
+                .doesNotContain(Rule.allowOut(new Cidr("fd00::1", 128, Family.IPV6), Transport.TCP, 443));
+        assertThat(plan.warnings()).containsExactly(
+                "allowedEndpoints: pypi.internal resolved to 10.9.9.9, inside blocked subnet 10.0.0.0/8: not allowed",
+                "allowedEndpoints: pypi.internal resolved to fd00::1, inside blocked subnet fc00::/7: not allowed");
+    }
+
+    @Test
+    void whereAWholeFamilyIsBlockedHostnamesReachTheInternetButNotTheDefaultBlockedRanges() throws Exception {
+        NetworkPolicy hipaa = Presets.hipaa(List.of(NAME));
+        PlannedRules plan = planner.plan(hipaa,
+                Map.of("pypi.internal", List.of(ip("169.254.169.254"), ip("198.51.100.12"))), List.of());
+        assertThat(plan.forFamily(Family.IPV4).output())
+                .contains(Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
+                .doesNotContain(Rule.allowOut(new Cidr("169.254.169.254", 32, Family.IPV4), Transport.TCP, 443));
+        assertThat(plan.warnings()).contains("allowedEndpoints: pypi.internal resolved to 169.254.169.254,"
+                + " inside blocked subnet 169.254.0.0/16: not allowed");
     }
 
     @Test
