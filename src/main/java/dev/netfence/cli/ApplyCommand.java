@@ -2,9 +2,9 @@ package dev.netfence.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcementRequest;
-import dev.netfence.enforce.EnforcementResult;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.enforce.OnFailure;
 import dev.netfence.netns.BackendChoice;
@@ -70,8 +70,8 @@ public final class ApplyCommand implements Callable<Integer> {
                     "--deadline-seconds must be at least 1, was: " + deadlineSeconds);
         }
         Clock clock = Clock.systemUTC();
-        EnforcerConfig config = EnforcerConfig.defaults().withBackend(backend).withOnFailure(onFailure)
-                .withCgroupCheck(containerId != null);
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend).onFailure(onFailure)
+                .cgroupCheck(containerId != null).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
         Instant started = clock.instant();
         EnforcementResult result = enforcer.enforce(

@@ -1,12 +1,12 @@
 package dev.netfence.cli;
 
-import dev.netfence.kafka.RunService;
+import dev.netfence.app.RunConfig;
+import dev.netfence.app.RunConfigLoader;
+import dev.netfence.app.RunService;
 import dev.netfence.ops.HealthStatus;
 import dev.netfence.ops.LogFormat;
 import dev.netfence.ops.MetricsServer;
 import dev.netfence.ops.NetfenceMetrics;
-import dev.netfence.ops.config.RunConfig;
-import dev.netfence.ops.config.RunConfigLoader;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -18,9 +18,9 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code netfence run}: the service. Reads its options (flag > {@code NETFENCE_*} environment >

@@ -1,5 +1,7 @@
 package dev.netfence.enforce;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.iptables.FilterState;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.iptables.RuleVerifier;

@@ -1,5 +1,7 @@
 package dev.netfence.enforce;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,5 +1,8 @@
 package dev.netfence.enforce;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.BackendDetector;
 import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ContainerPidLookup;
@@ -224,19 +227,30 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
-        return new EnforcementResult(EnforcementResult.APPLIED, pipeline.digest(policy), policy.mode().wire(),
-                applied.backend() == null ? null : applied.backend().wire(), wire(applied.plan().families()),
-                applied.plan().ruleCount(), strings(applied.resolved()),
-                policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of(),
-                false, attempts, null);
+        return EnforcementResult.applied()
+                .policyDigest(pipeline.digest(policy))
+                .mode(policy.mode().wire())
+                .backend(applied.backend() == null ? null : applied.backend().wire())
+                .families(wire(applied.plan().families()))
+                .ruleCount(applied.plan().ruleCount())
+                .resolved(strings(applied.resolved()))
+                .nameservers(policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of())
+                .attempts(attempts)
+                .build();
     }
 
     private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q) {
-        String status = e.code() == ErrorCode.CONTAINER_NOT_FOUND ? EnforcementResult.SKIPPED : EnforcementResult.FAILED;
-        return new EnforcementResult(status, policy == null ? null : pipeline.digest(policy),
-                policy == null ? null : policy.mode().wire(), q == null ? null : q.backend().wire(),
-                q == null ? List.of() : wire(q.plan().families()), q == null ? 0 : q.plan().ruleCount(), Map.of(),
-                List.of(), q != null, Math.max(1, attempts), EnforcementResult.ErrorInfo.of(e.code(), e.getMessage()));
+        EnforcementResult.Builder result = e.code() == ErrorCode.CONTAINER_NOT_FOUND
+                ? EnforcementResult.skip(e.code(), e.getMessage())
+                : EnforcementResult.failure(e.code(), e.getMessage());
+        if (policy != null) {
+            result.policyDigest(pipeline.digest(policy)).mode(policy.mode().wire());
+        }
+        if (q != null) {
+            result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
+                    .quarantined(true);
+        }
+        return result.attempts(Math.max(1, attempts)).build();
     }
 
     private static List<String> wire(List<Family> families) {

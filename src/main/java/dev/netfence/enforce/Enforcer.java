@@ -1,5 +1,6 @@
 package dev.netfence.enforce;
 
+import dev.netfence.core.EnforcementResult;
 /**
  * Applies one sandbox policy to one container's network namespace, end to end: resolve and
  * guard the namespace, render, apply atomically for both families, read back, verify, retry

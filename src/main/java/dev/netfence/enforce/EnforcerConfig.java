@@ -7,110 +7,241 @@ import java.util.Objects;
 
 /**
  * Immutable, validated settings of a {@link DefaultEnforcer}. The per-event deadline is not
- * here: it comes with each {@link EnforcementRequest}. Build from {@link #defaults()} with the
- * {@code with...} methods; every constructor argument is checked and a bad one raises an
- * {@link IllegalArgumentException} naming the field and value.
- *
- * @param maxAttempts attempts per request including the first (retryable failures only)
- * @param backoffBase wait before the second attempt; doubles each time, with jitter
- * @param backoffMax upper bound of one wait
- * @param cgroupCheck whether a known containerId must appear in {@code /proc/PID/cgroup}
- * @param onFailure quarantine (fail closed) or leave
- * @param backend iptables backend choice (auto, nft, legacy)
- * @param dryRun render and report only, touch no namespace
- * @param commandTimeout upper bound for one external command (also capped by the deadline)
- * @param resolveTimeout upper bound for resolving one hostname
- * @param lockWaitSeconds {@code --wait} passed to iptables-restore for the xtables lock
- * @param quarantineBudget time allowed for applying the quarantine after a failure, even past the deadline
- * @param procRoot normally {@code /proc}
+ * here: it comes with each {@link EnforcementRequest}. Built resilience4j style:
+ * {@code EnforcerConfig.custom().maxAttempts(3).build()}, {@link #defaults()} for the defaults,
+ * {@link #from(EnforcerConfig)} to derive a changed copy. {@link Builder#build()} checks every
+ * value and a bad one raises an {@link IllegalArgumentException} naming the field and value.
  */
-public record EnforcerConfig(
-        int maxAttempts,
-        Duration backoffBase,
-        Duration backoffMax,
-        boolean cgroupCheck,
-        OnFailure onFailure,
-        BackendChoice backend,
-        boolean dryRun,
-        Duration commandTimeout,
-        Duration resolveTimeout,
-        int lockWaitSeconds,
-        Duration quarantineBudget,
-        Path procRoot) {
+public final class EnforcerConfig {
+    private final int maxAttempts;
+    private final Duration backoffBase;
+    private final Duration backoffMax;
+    private final boolean cgroupCheck;
+    private final OnFailure onFailure;
+    private final BackendChoice backend;
+    private final boolean dryRun;
+    private final Duration commandTimeout;
+    private final Duration resolveTimeout;
+    private final int lockWaitSeconds;
+    private final Duration quarantineBudget;
+    private final Path procRoot;
 
-    public EnforcerConfig {
-        if (maxAttempts < 1 || maxAttempts > 100) {
-            throw new IllegalArgumentException("maxAttempts must be 1-100, was: " + maxAttempts);
-        }
-        positive("backoffBase", backoffBase);
-        positive("backoffMax", backoffMax);
-        if (backoffMax.compareTo(backoffBase) < 0) {
-            throw new IllegalArgumentException(
-                    "backoffMax must be at least backoffBase (" + backoffBase + "), was: " + backoffMax);
-        }
-        Objects.requireNonNull(onFailure, "onFailure");
-        Objects.requireNonNull(backend, "backend");
-        positive("commandTimeout", commandTimeout);
-        positive("resolveTimeout", resolveTimeout);
-        // iptables-legacy-restore --wait=0 waits forever, so 0 is refused rather than passed on.
-        if (lockWaitSeconds < 1 || lockWaitSeconds > 600) {
-            throw new IllegalArgumentException("lockWaitSeconds must be 1-600, was: " + lockWaitSeconds);
-        }
-        positive("quarantineBudget", quarantineBudget);
-        Objects.requireNonNull(procRoot, "procRoot");
+    private EnforcerConfig(Builder b) {
+        this.maxAttempts = b.maxAttempts;
+        this.backoffBase = b.backoffBase;
+        this.backoffMax = b.backoffMax;
+        this.cgroupCheck = b.cgroupCheck;
+        this.onFailure = b.onFailure;
+        this.backend = b.backend;
+        this.dryRun = b.dryRun;
+        this.commandTimeout = b.commandTimeout;
+        this.resolveTimeout = b.resolveTimeout;
+        this.lockWaitSeconds = b.lockWaitSeconds;
+        this.quarantineBudget = b.quarantineBudget;
+        this.procRoot = b.procRoot;
+    }
+
+    /** A builder starting from the defaults (see {@link Builder}). */
+    public static Builder custom() {
+        return new Builder();
+    }
+
+    /** A builder starting from {@code config}'s values. */
+    public static Builder from(EnforcerConfig config) {
+        return new Builder(config);
     }
 
     /** 4 attempts, 100 ms doubling to 2 s, cgroup check on, quarantine, auto backend. */
     public static EnforcerConfig defaults() {
-        return new EnforcerConfig(4, Duration.ofMillis(100), Duration.ofSeconds(2), true, OnFailure.QUARANTINE,
-                BackendChoice.AUTO, false, Duration.ofSeconds(20), Duration.ofSeconds(5), 5, Duration.ofSeconds(15),
-                Path.of("/proc"));
+        return custom().build();
     }
 
-    public EnforcerConfig withMaxAttempts(int value) {
-        return new EnforcerConfig(value, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Attempts per request including the first (retryable failures only). */
+    public int maxAttempts() {
+        return maxAttempts;
     }
 
-    public EnforcerConfig withBackoff(Duration base, Duration max) {
-        return new EnforcerConfig(maxAttempts, base, max, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Wait before the second attempt; doubles each time, with jitter. */
+    public Duration backoffBase() {
+        return backoffBase;
     }
 
-    public EnforcerConfig withCgroupCheck(boolean value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, value, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Upper bound of one wait. */
+    public Duration backoffMax() {
+        return backoffMax;
     }
 
-    public EnforcerConfig withOnFailure(OnFailure value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, value, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Whether a known containerId must appear in {@code /proc/PID/cgroup}. */
+    public boolean cgroupCheck() {
+        return cgroupCheck;
     }
 
-    public EnforcerConfig withBackend(BackendChoice value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, value, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Quarantine (fail closed) or leave. */
+    public OnFailure onFailure() {
+        return onFailure;
     }
 
-    public EnforcerConfig withDryRun(boolean value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, value,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Firewall backend choice. */
+    public BackendChoice backend() {
+        return backend;
     }
 
-    public EnforcerConfig withCommandTimeout(Duration value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                value, resolveTimeout, lockWaitSeconds, quarantineBudget, procRoot);
+    /** Render and report only, touch no namespace. */
+    public boolean dryRun() {
+        return dryRun;
     }
 
-    public EnforcerConfig withProcRoot(Path value) {
-        return new EnforcerConfig(maxAttempts, backoffBase, backoffMax, cgroupCheck, onFailure, backend, dryRun,
-                commandTimeout, resolveTimeout, lockWaitSeconds, quarantineBudget, value);
+    /** Upper bound for one external command (also capped by the deadline). */
+    public Duration commandTimeout() {
+        return commandTimeout;
     }
 
-    private static void positive(String name, Duration value) {
-        Objects.requireNonNull(value, name);
-        if (value.isZero() || value.isNegative()) {
-            throw new IllegalArgumentException(name + " must be positive, was: " + value);
+    /** Upper bound for resolving one hostname. */
+    public Duration resolveTimeout() {
+        return resolveTimeout;
+    }
+
+    /** {@code --wait} passed to iptables-restore for the xtables lock. */
+    public int lockWaitSeconds() {
+        return lockWaitSeconds;
+    }
+
+    /** Time allowed for applying the quarantine after a failure, even past the deadline. */
+    public Duration quarantineBudget() {
+        return quarantineBudget;
+    }
+
+    /** Normally {@code /proc}. */
+    public Path procRoot() {
+        return procRoot;
+    }
+
+    @Override
+    public String toString() {
+        return "EnforcerConfig[maxAttempts=" + maxAttempts + ", backoffBase=" + backoffBase + ", backoffMax="
+                + backoffMax + ", cgroupCheck=" + cgroupCheck + ", onFailure=" + onFailure + ", backend=" + backend
+                + ", dryRun=" + dryRun + ", commandTimeout=" + commandTimeout + ", resolveTimeout=" + resolveTimeout
+                + ", lockWaitSeconds=" + lockWaitSeconds + ", quarantineBudget=" + quarantineBudget + ", procRoot="
+                + procRoot + "]";
+    }
+
+    /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
+    public static final class Builder {
+        private int maxAttempts = 4;
+        private Duration backoffBase = Duration.ofMillis(100);
+        private Duration backoffMax = Duration.ofSeconds(2);
+        private boolean cgroupCheck = true;
+        private OnFailure onFailure = OnFailure.QUARANTINE;
+        private BackendChoice backend = BackendChoice.AUTO;
+        private boolean dryRun;
+        private Duration commandTimeout = Duration.ofSeconds(20);
+        private Duration resolveTimeout = Duration.ofSeconds(5);
+        private int lockWaitSeconds = 5;
+        private Duration quarantineBudget = Duration.ofSeconds(15);
+        private Path procRoot = Path.of("/proc");
+
+        private Builder() {
+        }
+
+        private Builder(EnforcerConfig c) {
+            maxAttempts = c.maxAttempts;
+            backoffBase = c.backoffBase;
+            backoffMax = c.backoffMax;
+            cgroupCheck = c.cgroupCheck;
+            onFailure = c.onFailure;
+            backend = c.backend;
+            dryRun = c.dryRun;
+            commandTimeout = c.commandTimeout;
+            resolveTimeout = c.resolveTimeout;
+            lockWaitSeconds = c.lockWaitSeconds;
+            quarantineBudget = c.quarantineBudget;
+            procRoot = c.procRoot;
+        }
+
+        public Builder maxAttempts(int value) {
+            this.maxAttempts = value;
+            return this;
+        }
+
+        public Builder backoff(Duration base, Duration max) {
+            this.backoffBase = base;
+            this.backoffMax = max;
+            return this;
+        }
+
+        public Builder cgroupCheck(boolean value) {
+            this.cgroupCheck = value;
+            return this;
+        }
+
+        public Builder onFailure(OnFailure value) {
+            this.onFailure = value;
+            return this;
+        }
+
+        public Builder backend(BackendChoice value) {
+            this.backend = value;
+            return this;
+        }
+
+        public Builder dryRun(boolean value) {
+            this.dryRun = value;
+            return this;
+        }
+
+        public Builder commandTimeout(Duration value) {
+            this.commandTimeout = value;
+            return this;
+        }
+
+        public Builder resolveTimeout(Duration value) {
+            this.resolveTimeout = value;
+            return this;
+        }
+
+        public Builder lockWaitSeconds(int value) {
+            this.lockWaitSeconds = value;
+            return this;
+        }
+
+        public Builder quarantineBudget(Duration value) {
+            this.quarantineBudget = value;
+            return this;
+        }
+
+        public Builder procRoot(Path value) {
+            this.procRoot = value;
+            return this;
+        }
+
+        public EnforcerConfig build() {
+            if (maxAttempts < 1 || maxAttempts > 100) {
+                throw new IllegalArgumentException("maxAttempts must be 1-100, was: " + maxAttempts);
+            }
+            positive("backoffBase", backoffBase);
+            positive("backoffMax", backoffMax);
+            if (backoffMax.compareTo(backoffBase) < 0) {
+                throw new IllegalArgumentException(
+                        "backoffMax must be at least backoffBase (" + backoffBase + "), was: " + backoffMax);
+            }
+            Objects.requireNonNull(onFailure, "onFailure");
+            Objects.requireNonNull(backend, "backend");
+            positive("commandTimeout", commandTimeout);
+            positive("resolveTimeout", resolveTimeout);
+            // iptables-legacy-restore --wait=0 waits forever, so 0 is refused rather than passed on.
+            if (lockWaitSeconds < 1 || lockWaitSeconds > 600) {
+                throw new IllegalArgumentException("lockWaitSeconds must be 1-600, was: " + lockWaitSeconds);
+            }
+            positive("quarantineBudget", quarantineBudget);
+            Objects.requireNonNull(procRoot, "procRoot");
+            return new EnforcerConfig(this);
+        }
+
+        private static void positive(String name, Duration value) {
+            Objects.requireNonNull(value, name);
+            if (value.isZero() || value.isNegative()) {
+                throw new IllegalArgumentException(name + " must be positive, was: " + value);
+            }
         }
     }
 }

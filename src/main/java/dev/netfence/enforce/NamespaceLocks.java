@@ -1,10 +1,12 @@
 package dev.netfence.enforce;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One lock per namespace being written, so two events for containers that share a namespace (the

@@ -1,7 +1,7 @@
 package dev.netfence.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.ErrorCode;
 
 /**
  * What {@link EventDecoder} made of one record value. Exactly one of: a valid event; a

@@ -2,7 +2,7 @@ package dev.netfence.event;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

@@ -4,7 +4,7 @@ import com.ethlo.time.ITU;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;

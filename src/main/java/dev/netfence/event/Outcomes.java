@@ -1,8 +1,8 @@
 package dev.netfence.event;
 
-import dev.netfence.enforce.EnforcementResult;
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

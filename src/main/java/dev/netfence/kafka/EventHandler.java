@@ -1,9 +1,9 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.EnforcementRequest;
-import dev.netfence.enforce.EnforcementResult;
 import dev.netfence.enforce.Enforcer;
-import dev.netfence.enforce.ErrorCode;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
@@ -84,7 +84,6 @@ final class EventHandler {
     }
 
     private static EnforcementResult internal(String message) {
-        return new EnforcementResult(EnforcementResult.FAILED, null, null, null, null, 0, null, null, false, 0,
-                EnforcementResult.ErrorInfo.of(ErrorCode.INTERNAL, message));
+        return EnforcementResult.failed(ErrorCode.INTERNAL, message);
     }
 }

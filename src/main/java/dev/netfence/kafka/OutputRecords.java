@@ -1,6 +1,6 @@
 package dev.netfence.kafka;
 
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;

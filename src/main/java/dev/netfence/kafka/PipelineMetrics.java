@@ -1,7 +1,7 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.MeterNames;
 import dev.netfence.event.Outcome;
-import dev.netfence.ops.NetfenceMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -66,21 +66,21 @@ final class PipelineMetrics implements AutoCloseable {
         counter("netfence.dlq.records", "code", code, null, null).increment();
     }
 
-    /** An output is sent again after a failed attempt (see {@code NetfenceMetrics.SEND_RETRIES}). */
+    /** An output is sent again after a failed attempt (see {@code MeterNames.SEND_RETRIES}). */
     void sendRetried(String topic, int outputs) {
-        counter(NetfenceMetrics.SEND_RETRIES, "topic", topic, null, null).increment(outputs);
+        counter(MeterNames.SEND_RETRIES, "topic", topic, null, null).increment(outputs);
     }
 
-    /** A send failed for good (see {@code NetfenceMetrics.SEND_ERRORS}). */
+    /** A send failed for good (see {@code MeterNames.SEND_ERRORS}). */
     void sendFailed(String topic, String kind, Throwable error) {
-        String id = NetfenceMetrics.SEND_ERRORS + '\0' + topic + '\0' + kind + '\0' + error.getClass().getSimpleName();
-        counters.computeIfAbsent(id, k -> Counter.builder(NetfenceMetrics.SEND_ERRORS).tag("topic", topic)
+        String id = MeterNames.SEND_ERRORS + '\0' + topic + '\0' + kind + '\0' + error.getClass().getSimpleName();
+        counters.computeIfAbsent(id, k -> Counter.builder(MeterNames.SEND_ERRORS).tag("topic", topic)
                 .tag("kind", kind).tag("error", error.getClass().getSimpleName()).register(registry)).increment();
     }
 
-    /** An exactly-once transaction was aborted (see {@code NetfenceMetrics.TRANSACTIONS_ABORTED}). */
+    /** An exactly-once transaction was aborted (see {@code MeterNames.TRANSACTIONS_ABORTED}). */
     void transactionAborted(Throwable cause) {
-        counter(NetfenceMetrics.TRANSACTIONS_ABORTED, "error", cause.getClass().getSimpleName(), null, null).increment();
+        counter(MeterNames.TRANSACTIONS_ABORTED, "error", cause.getClass().getSimpleName(), null, null).increment();
     }
 
     /** The counter {@code name} with one or two tags, registered on first use. Tag values are bounded sets. */

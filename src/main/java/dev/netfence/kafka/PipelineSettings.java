@@ -1,6 +1,7 @@
 package dev.netfence.kafka;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -8,63 +9,78 @@ import java.util.Objects;
  * Everything the {@link EventPipeline} needs to know, validated: where to read and write, who
  * this instance is, and its concurrency, deadline and shutdown bounds. {@code kafka} holds
  * client properties (at least {@code bootstrap.servers}) applied to every client before the
- * pipeline's own mandatory settings. Build with {@link #defaults(String, String)} and the
- * {@code with*} methods.
- *
- * @param instance the {@code enforcer.instance} of outcomes and the {@code netfence.instance} DLQ header
- * @param pollTimeout how long one poll waits; also bounds how quickly completions are committed
- * @param commitInterval minimum time between two offset commits in at-least-once mode
+ * pipeline's own mandatory settings. Built resilience4j style:
+ * {@code PipelineSettings.custom().bootstrapServers(b).nodeId(n).concurrency(4).build()};
+ * {@link #from(PipelineSettings)} derives a changed copy. {@link Builder#build()} checks every
+ * value and names the field and the value of a bad one in an {@link IllegalArgumentException}.
  */
-public record PipelineSettings(
-        Map<String, Object> kafka,
-        String nodeId,
-        Assignment assignment,
-        String eventsTopic,
-        String outcomesTopic,
-        boolean exactlyOnce,
-        int concurrency,
-        int maxInFlight,
-        Duration eventDeadline,
-        Duration policyWait,
-        Duration shutdownTimeout,
-        String instance,
-        String version,
-        Duration pollTimeout,
-        Duration commitInterval) {
-
+public final class PipelineSettings {
     public static final String DEFAULT_EVENTS_TOPIC = "sandbox.container-events";
     public static final String DEFAULT_OUTCOMES_TOPIC = "sandbox.policy-outcomes";
 
-    public PipelineSettings {
-        kafka = Map.copyOf(Objects.requireNonNull(kafka, "kafka"));
-        if (!kafka.containsKey("bootstrap.servers")) {
-            throw new IllegalArgumentException("kafka settings must contain bootstrap.servers");
-        }
-        Objects.requireNonNull(nodeId, "nodeId");
-        Objects.requireNonNull(assignment, "assignment");
-        requireTopic("eventsTopic", eventsTopic);
-        requireTopic("outcomesTopic", outcomesTopic);
-        if (concurrency < 1 || concurrency > 1024) {
-            throw new IllegalArgumentException("concurrency must be between 1 and 1024, was " + concurrency);
-        }
-        if (maxInFlight < 1) {
-            throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
-        }
-        requirePositive("eventDeadline", eventDeadline);
-        requirePositive("policyWait", policyWait);
-        requirePositive("shutdownTimeout", shutdownTimeout);
-        requirePositive("pollTimeout", pollTimeout);
-        requirePositive("commitInterval", commitInterval);
-        Objects.requireNonNull(instance, "instance");
-        Objects.requireNonNull(version, "version");
+    private final Map<String, Object> kafka;
+    private final String nodeId;
+    private final Assignment assignment;
+    private final String eventsTopic;
+    private final String outcomesTopic;
+    private final boolean exactlyOnce;
+    private final int concurrency;
+    private final int maxInFlight;
+    private final Duration eventDeadline;
+    private final Duration policyWait;
+    private final Duration shutdownTimeout;
+    private final String instance;
+    private final String version;
+    private final Duration pollTimeout;
+    private final Duration commitInterval;
+
+    private PipelineSettings(Builder b) {
+        this.kafka = Map.copyOf(b.kafka);
+        this.nodeId = b.nodeId;
+        this.assignment = b.assignment;
+        this.eventsTopic = b.eventsTopic;
+        this.outcomesTopic = b.outcomesTopic;
+        this.exactlyOnce = b.exactlyOnce;
+        this.concurrency = b.concurrency;
+        this.maxInFlight = b.maxInFlight;
+        this.eventDeadline = b.eventDeadline;
+        this.policyWait = b.policyWait;
+        this.shutdownTimeout = b.shutdownTimeout;
+        this.instance = b.instance != null ? b.instance : b.nodeId + "/" + ProcessHandle.current().pid();
+        this.version = b.version;
+        this.pollTimeout = b.pollTimeout;
+        this.commitInterval = b.commitInterval;
     }
 
-    /** DESIGN.md defaults: group assignment, default topics, 8 workers, 1000 in flight, 30 s deadline. */
-    public static PipelineSettings defaults(String bootstrapServers, String nodeId) {
-        return new PipelineSettings(Map.of("bootstrap.servers", bootstrapServers), nodeId, Assignment.GROUP,
-                DEFAULT_EVENTS_TOPIC, DEFAULT_OUTCOMES_TOPIC, false, 8, 1000, Duration.ofSeconds(30),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), nodeId + "/" + ProcessHandle.current().pid(), "0.1.0",
-                Duration.ofMillis(100), Duration.ofMillis(200));
+    /** A builder with the defaults: group assignment, default topics, 8 workers, 1000 in flight, 30 s deadline. */
+    public static Builder custom() {
+        return new Builder();
+    }
+
+    /** A builder starting from {@code settings}' values. */
+    public static Builder from(PipelineSettings settings) {
+        return new Builder(settings);
+    }
+
+    /** Client properties applied to every Kafka client (at least {@code bootstrap.servers}). */
+    public Map<String, Object> kafka() {
+        return kafka;
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public Assignment assignment() {
+        return assignment;
+    }
+
+    public String eventsTopic() {
+        return eventsTopic;
+    }
+
+    public String outcomesTopic() {
+        return outcomesTopic;
     }
 
     /** The dead-letter topic: the events topic with {@code .dlq} appended. */
@@ -72,50 +88,213 @@ public record PipelineSettings(
         return eventsTopic + ".dlq";
     }
 
-    public PipelineSettings withKafka(Map<String, Object> k) {
-        return new PipelineSettings(k, nodeId, assignment, eventsTopic, outcomesTopic, exactlyOnce, concurrency,
-                maxInFlight, eventDeadline, policyWait, shutdownTimeout, instance, version, pollTimeout, commitInterval);
+    public boolean exactlyOnce() {
+        return exactlyOnce;
     }
 
-    public PipelineSettings withAssignment(Assignment a) {
-        return new PipelineSettings(kafka, nodeId, a, eventsTopic, outcomesTopic, exactlyOnce, concurrency,
-                maxInFlight, eventDeadline, policyWait, shutdownTimeout, instance, version, pollTimeout, commitInterval);
+    public int concurrency() {
+        return concurrency;
     }
 
-    public PipelineSettings withTopics(String events, String outcomes) {
-        return new PipelineSettings(kafka, nodeId, assignment, events, outcomes, exactlyOnce, concurrency,
-                maxInFlight, eventDeadline, policyWait, shutdownTimeout, instance, version, pollTimeout, commitInterval);
+    public int maxInFlight() {
+        return maxInFlight;
     }
 
-    public PipelineSettings withExactlyOnce(boolean on) {
-        return new PipelineSettings(kafka, nodeId, assignment, eventsTopic, outcomesTopic, on, concurrency,
-                maxInFlight, eventDeadline, policyWait, shutdownTimeout, instance, version, pollTimeout, commitInterval);
+    public Duration eventDeadline() {
+        return eventDeadline;
     }
 
-    public PipelineSettings withConcurrency(int workers, int inFlight) {
-        return new PipelineSettings(kafka, nodeId, assignment, eventsTopic, outcomesTopic, exactlyOnce, workers,
-                inFlight, eventDeadline, policyWait, shutdownTimeout, instance, version, pollTimeout, commitInterval);
+    public Duration policyWait() {
+        return policyWait;
     }
 
-    public PipelineSettings withTimeouts(Duration deadline, Duration wait, Duration shutdown) {
-        return new PipelineSettings(kafka, nodeId, assignment, eventsTopic, outcomesTopic, exactlyOnce, concurrency,
-                maxInFlight, deadline, wait, shutdown, instance, version, pollTimeout, commitInterval);
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
     }
 
-    public PipelineSettings withInstance(String inst, String ver) {
-        return new PipelineSettings(kafka, nodeId, assignment, eventsTopic, outcomesTopic, exactlyOnce, concurrency,
-                maxInFlight, eventDeadline, policyWait, shutdownTimeout, inst, ver, pollTimeout, commitInterval);
+    /** The {@code enforcer.instance} of outcomes and the {@code netfence.instance} DLQ header. */
+    public String instance() {
+        return instance;
     }
 
-    private static void requireTopic(String name, String topic) {
-        if (topic == null || !topic.matches("[A-Za-z0-9._-]{1,249}")) {
-            throw new IllegalArgumentException(name + " must be a valid Kafka topic name, was: " + topic);
+    public String version() {
+        return version;
+    }
+
+    /** How long one poll waits; also bounds how quickly completions are committed. */
+    public Duration pollTimeout() {
+        return pollTimeout;
+    }
+
+    /** Minimum time between two offset commits in at-least-once mode. */
+    public Duration commitInterval() {
+        return commitInterval;
+    }
+
+    @Override
+    public String toString() {
+        return "PipelineSettings[nodeId=" + nodeId + ", assignment=" + assignment + ", eventsTopic=" + eventsTopic
+                + ", outcomesTopic=" + outcomesTopic + ", exactlyOnce=" + exactlyOnce + ", concurrency=" + concurrency
+                + ", maxInFlight=" + maxInFlight + ", eventDeadline=" + eventDeadline + ", policyWait=" + policyWait
+                + ", shutdownTimeout=" + shutdownTimeout + ", instance=" + instance + ", version=" + version + "]";
+    }
+
+    /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
+    public static final class Builder {
+        private final Map<String, Object> kafka = new HashMap<>();
+        private String nodeId;
+        private Assignment assignment = Assignment.GROUP;
+        private String eventsTopic = DEFAULT_EVENTS_TOPIC;
+        private String outcomesTopic = DEFAULT_OUTCOMES_TOPIC;
+        private boolean exactlyOnce;
+        private int concurrency = 8;
+        private int maxInFlight = 1000;
+        private Duration eventDeadline = Duration.ofSeconds(30);
+        private Duration policyWait = Duration.ofSeconds(5);
+        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private String instance;
+        private String version = "0.1.0";
+        private Duration pollTimeout = Duration.ofMillis(100);
+        private Duration commitInterval = Duration.ofMillis(200);
+
+        private Builder() {
         }
-    }
 
-    private static void requirePositive(String name, Duration d) {
-        if (d == null || d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(name + " must be a positive duration, was: " + d);
+        private Builder(PipelineSettings s) {
+            kafka.putAll(s.kafka);
+            nodeId = s.nodeId;
+            assignment = s.assignment;
+            eventsTopic = s.eventsTopic;
+            outcomesTopic = s.outcomesTopic;
+            exactlyOnce = s.exactlyOnce;
+            concurrency = s.concurrency;
+            maxInFlight = s.maxInFlight;
+            eventDeadline = s.eventDeadline;
+            policyWait = s.policyWait;
+            shutdownTimeout = s.shutdownTimeout;
+            instance = s.instance;
+            version = s.version;
+            pollTimeout = s.pollTimeout;
+            commitInterval = s.commitInterval;
+        }
+
+        /** Replaces the client properties (they must include {@code bootstrap.servers}). */
+        public Builder kafka(Map<String, Object> value) {
+            kafka.clear();
+            kafka.putAll(Objects.requireNonNull(value, "kafka"));
+            return this;
+        }
+
+        /** Sets {@code bootstrap.servers} in the client properties. */
+        public Builder bootstrapServers(String value) {
+            kafka.put("bootstrap.servers", Objects.requireNonNull(value, "bootstrapServers"));
+            return this;
+        }
+
+        public Builder nodeId(String value) {
+            this.nodeId = value;
+            return this;
+        }
+
+        public Builder assignment(Assignment value) {
+            this.assignment = value;
+            return this;
+        }
+
+        public Builder eventsTopic(String value) {
+            this.eventsTopic = value;
+            return this;
+        }
+
+        public Builder outcomesTopic(String value) {
+            this.outcomesTopic = value;
+            return this;
+        }
+
+        public Builder exactlyOnce(boolean value) {
+            this.exactlyOnce = value;
+            return this;
+        }
+
+        public Builder concurrency(int value) {
+            this.concurrency = value;
+            return this;
+        }
+
+        public Builder maxInFlight(int value) {
+            this.maxInFlight = value;
+            return this;
+        }
+
+        public Builder eventDeadline(Duration value) {
+            this.eventDeadline = value;
+            return this;
+        }
+
+        public Builder policyWait(Duration value) {
+            this.policyWait = value;
+            return this;
+        }
+
+        public Builder shutdownTimeout(Duration value) {
+            this.shutdownTimeout = value;
+            return this;
+        }
+
+        /** Defaults to {@code <nodeId>/<pid>}. */
+        public Builder instance(String value) {
+            this.instance = value;
+            return this;
+        }
+
+        public Builder version(String value) {
+            this.version = value;
+            return this;
+        }
+
+        public Builder pollTimeout(Duration value) {
+            this.pollTimeout = value;
+            return this;
+        }
+
+        public Builder commitInterval(Duration value) {
+            this.commitInterval = value;
+            return this;
+        }
+
+        public PipelineSettings build() {
+            if (!kafka.containsKey("bootstrap.servers")) {
+                throw new IllegalArgumentException("kafka settings must contain bootstrap.servers");
+            }
+            Objects.requireNonNull(nodeId, "nodeId");
+            Objects.requireNonNull(assignment, "assignment");
+            requireTopic("eventsTopic", eventsTopic);
+            requireTopic("outcomesTopic", outcomesTopic);
+            if (concurrency < 1 || concurrency > 1024) {
+                throw new IllegalArgumentException("concurrency must be between 1 and 1024, was " + concurrency);
+            }
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, was " + maxInFlight);
+            }
+            requirePositive("eventDeadline", eventDeadline);
+            requirePositive("policyWait", policyWait);
+            requirePositive("shutdownTimeout", shutdownTimeout);
+            requirePositive("pollTimeout", pollTimeout);
+            requirePositive("commitInterval", commitInterval);
+            Objects.requireNonNull(version, "version");
+            return new PipelineSettings(this);
+        }
+
+        private static void requireTopic(String name, String topic) {
+            if (topic == null || !topic.matches("[A-Za-z0-9._-]{1,249}")) {
+                throw new IllegalArgumentException(name + " must be a valid Kafka topic name, was: " + topic);
+            }
+        }
+
+        private static void requirePositive(String name, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be a positive duration, was: " + d);
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 package dev.netfence.kafka;
 
-import dev.netfence.enforce.EnforcementResult;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 
 /**
  * What to do with a container whose task has no usable policy (POLICY_NOT_FOUND,
@@ -14,6 +14,5 @@ public interface PolicyFailureHandler {
 
     /** Touches nothing and reports the failure: for tests and for enforcers without a quarantine. */
     PolicyFailureHandler REPORT_ONLY = (containerId, runtime, pid, code, message) ->
-            new EnforcementResult(EnforcementResult.FAILED, null, null, null, null, 0, null, null, false, 0,
-                    EnforcementResult.ErrorInfo.of(code, message));
+            EnforcementResult.failed(code, message);
 }

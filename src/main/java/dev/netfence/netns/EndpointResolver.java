@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Resolves an endpoint hostname to its A and AAAA addresses at apply time. Implementations
  * must give up after {@code timeout}; every failure (unknown host, no answer in time) is an
- * {@link dev.netfence.enforce.EnforcementException} with code RESOLUTION_FAILED, which the
+ * {@link dev.netfence.core.EnforcementException} with code RESOLUTION_FAILED, which the
  * enforcer retries.
  */
 public interface EndpointResolver {

@@ -11,7 +11,7 @@ public interface NamespacePinner {
     /**
      * Pins the network namespace of {@code pid} (or, when null, of the container the runtime
      * reports for {@code containerId}). Failures are
-     * {@link dev.netfence.enforce.EnforcementException}s: CONTAINER_NOT_FOUND,
+     * {@link dev.netfence.core.EnforcementException}s: CONTAINER_NOT_FOUND,
      * HOST_NAMESPACE_REFUSED, NAMESPACE_MISMATCH, FIREWALL_UNAVAILABLE.
      */
     PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline);

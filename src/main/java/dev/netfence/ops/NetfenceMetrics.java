@@ -1,5 +1,6 @@
 package dev.netfence.ops;
 
+import dev.netfence.core.MeterNames;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -20,46 +21,13 @@ import java.util.Set;
  * The registry publishes percentile histograms for the two latency timers, so dashboards can
  * compute quantiles across nodes from {@code _bucket} series, and it carries the JVM and process
  * binders (memory, GC, threads, CPU, uptime, file descriptors). The pipeline registers its own
- * meters on {@link #registry()} under the names below; {@link MetricsServer} exposes them.
+ * meters on {@link #registry()} under the names in {@link MeterNames}; {@link MetricsServer} exposes them.
  * Closing releases the GC notification listener and the registry.
  */
 public final class NetfenceMetrics implements AutoCloseable {
 
-    /** Counter, tag {@code type}: events read from the events topic. */
-    public static final String EVENTS_CONSUMED = "netfence.events.consumed";
-    /** Counter, tags {@code status}, {@code code}: outcomes published. */
-    public static final String OUTCOMES = "netfence.outcomes";
-    /** Counter, tag {@code code}: enforcement retries. */
-    public static final String RETRIES = "netfence.retries";
-    /** Counter, tag {@code code}: records written to the dead-letter topic. */
-    public static final String DLQ_RECORDS = "netfence.dlq.records";
-    /**
-     * Counter, tag {@code topic}: outputs (outcomes, dead letters) netfence sends again after a failed
-     * attempt: in exactly-once mode the outputs of an aborted transaction that go into the next one, in
-     * at-least-once mode an output re-sent in a replacement form (a dead letter without its value).
-     * The producer's own in-order retries of retriable errors are the client metric
-     * {@code kafka.producer.record.retry.total}.
-     */
-    public static final String SEND_RETRIES = "netfence.send.retries";
-    /**
-     * Counter, tags {@code topic}, {@code kind} ({@code retriable}: still failing after the producer's
-     * {@code delivery.timeout.ms}; {@code terminal}: refused for good, e.g. too large or not authorised),
-     * {@code error} (exception simple name): sends that failed for good.
-     */
-    public static final String SEND_ERRORS = "netfence.send.errors";
-    /** Counter, tag {@code error} (exception simple name): exactly-once transactions aborted. */
-    public static final String TRANSACTIONS_ABORTED = "netfence.transactions.aborted";
-    /** Timer: time to apply and verify the rules of one event. */
-    public static final String APPLY_DURATION = "netfence.apply.duration";
-    /** Timer: from the event's {@code occurredAt} to its outcome being acknowledged. */
-    public static final String EVENT_LATENCY = "netfence.event.latency";
-    /** Gauge: events being enforced right now. */
-    public static final String INFLIGHT = "netfence.inflight";
-    /** Gauge: partitions paused by back-pressure. */
-    public static final String PARTITIONS_PAUSED = "netfence.partitions.paused";
-
     /** The timers that publish a percentile histogram. */
-    public static final Set<String> HISTOGRAM_TIMERS = Set.of(APPLY_DURATION, EVENT_LATENCY);
+    public static final Set<String> HISTOGRAM_TIMERS = Set.of(MeterNames.APPLY_DURATION, MeterNames.EVENT_LATENCY);
 
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gcMetrics;

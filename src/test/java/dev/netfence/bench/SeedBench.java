@@ -1,8 +1,8 @@
 package dev.netfence.bench;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcementRequest;
-import dev.netfence.enforce.EnforcementResult;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.ProcessCommandRunner;
@@ -46,8 +46,8 @@ final class SeedBench {
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
         PlannedRules plan = new RulePlanner().plan(policy, Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid()));
         List<List<String>> seedCommands = seedCommands(box, plan);
-        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.defaults()
-                .withCgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))),
+        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.custom()
+                .cgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))).build(),
                 new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
         for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {
             for (String bin : List.of("iptables", "ip6tables")) {

@@ -3,15 +3,15 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.netfence.app.RunConfig;
+import dev.netfence.app.RunConfigLoader;
+import dev.netfence.app.RunService;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
-import dev.netfence.kafka.RunService;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.ops.HealthStatus;
 import dev.netfence.ops.MetricsServer;
 import dev.netfence.ops.NetfenceMetrics;
-import dev.netfence.ops.config.RunConfig;
-import dev.netfence.ops.config.RunConfigLoader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;

@@ -3,9 +3,9 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.netfence.app.RunService;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
-import dev.netfence.kafka.RunService;
 import dev.netfence.kafka.testkit.TestKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.FakeFirewall.Call;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.BackendChoice;
@@ -145,7 +146,7 @@ class ApplyPipelineTest {
         boolean[] contended = {false};
         FakeFirewall fake = new FakeFirewall().failing(call -> contended[0] && call.argv().equals(RESTORE4)
                 ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
-        DefaultEnforcer enforcer = enforcer(config().withOnFailure(OnFailure.LEAVE).withMaxAttempts(1), fake);
+        DefaultEnforcer enforcer = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).maxAttempts(1).build(), fake);
         assertThat(apply(enforcer).status()).isEqualTo("applied");
         contended[0] = true;
         assertThat(apply(enforcer).error().code()).isEqualTo("LOCK_CONTENDED");
@@ -201,8 +202,8 @@ class ApplyPipelineTest {
     }
 
     private EnforcerConfig config() {
-        return EnforcerConfig.defaults().withBackend(BackendChoice.NFT).withBackoff(Duration.ofMillis(1), Duration.ofMillis(5))
-                .withProcRoot(proc);
+        return EnforcerConfig.custom().backend(BackendChoice.NFT).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .procRoot(proc).build();
     }
 
     private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake) {

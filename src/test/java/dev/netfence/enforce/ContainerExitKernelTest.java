@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.CommandRunner;
@@ -166,8 +167,8 @@ class ContainerExitKernelTest {
     }
 
     private static EnforcerConfig config() {
-        return EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
-                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        return EnforcerConfig.custom().backend(BackendChoice.NFT)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
     }
 
     /** Waits until the child has entered its own namespace (unshare/ip exec into sleep). */

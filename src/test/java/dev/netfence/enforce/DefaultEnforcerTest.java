@@ -2,6 +2,9 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.FakeFirewall.Call;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.BackendChoice;
@@ -87,7 +90,7 @@ class DefaultEnforcerTest {
         FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
                 ? FakeFirewall.result(call, 2, "Error occurred at line: 4") : null);
 
-        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake, Clock.systemUTC())
                 .enforce(request(Instant.now().plusSeconds(30)));
 
         assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
@@ -100,7 +103,7 @@ class DefaultEnforcerTest {
         FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "ip6tables-nft-restore")
                 && !call.stdin().contains(QUARANTINE_MARK) ? FakeFirewall.result(call, 1, "bad rule") : null);
 
-        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake, Clock.systemUTC())
                 .enforce(request(Instant.now().plusSeconds(30)));
 
         assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
@@ -114,7 +117,7 @@ class DefaultEnforcerTest {
                 .failing(call -> isRestore(call, "iptables-nft-restore")
                         ? FakeFirewall.result(call, 4, "holding the xtables lock") : null);
 
-        EnforcementResult result = enforcer(config().withMaxAttempts(50), fake, clock)
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).maxAttempts(50).build(), fake, clock)
                 .enforce(request(clock.instant().plusSeconds(5)));
 
         assertThat(result.error().code()).isEqualTo("TIMEOUT");
@@ -126,7 +129,7 @@ class DefaultEnforcerTest {
         FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
                 ? FakeFirewall.result(call, -1, "") : null);
 
-        EnforcementResult result = enforcer(config().withOnFailure(OnFailure.LEAVE), fake, Clock.systemUTC())
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake, Clock.systemUTC())
                 .enforce(request(Instant.now().plusSeconds(30)));
 
         assertThat(result.error().code()).isEqualTo("FIREWALL_UNAVAILABLE");
@@ -183,7 +186,7 @@ class DefaultEnforcerTest {
     void aDryRunPlansAndReportsButRunsNothing() {
         FakeFirewall fake = new FakeFirewall();
 
-        EnforcementResult result = enforcer(config().withDryRun(true), fake, Clock.systemUTC())
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).dryRun(true).build(), fake, Clock.systemUTC())
                 .enforce(request(Instant.now().plusSeconds(30)));
 
         assertThat(result.status()).isEqualTo("applied");
@@ -198,8 +201,8 @@ class DefaultEnforcerTest {
     }
 
     private EnforcerConfig config() {
-        return EnforcerConfig.defaults().withBackend(BackendChoice.AUTO).withBackoff(Duration.ofMillis(1), Duration.ofMillis(5))
-                .withProcRoot(proc);
+        return EnforcerConfig.custom().backend(BackendChoice.AUTO).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .procRoot(proc).build();
     }
 
     private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake, Clock clock) {

@@ -10,13 +10,13 @@ class EnforcerConfigTest {
 
     @Test
     void zeroAttemptsIsRefused() {
-        assertThatThrownBy(() -> EnforcerConfig.defaults().withMaxAttempts(0))
+        assertThatThrownBy(() -> EnforcerConfig.custom().maxAttempts(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAttempts must be 1-100, was: 0");
     }
 
     @Test
     void aBackoffMaxBelowTheBaseIsRefused() {
-        assertThatThrownBy(() -> EnforcerConfig.defaults().withBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+        assertThatThrownBy(() -> EnforcerConfig.custom().backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)).build())
                 .hasMessage("backoffMax must be at least backoffBase (PT2S), was: PT1S");
     }
 
@@ -27,10 +27,7 @@ class EnforcerConfigTest {
 
     @Test
     void aLockWaitOfZeroIsRefusedBecauseLegacyRestoreWouldWaitForever() {
-        EnforcerConfig d = EnforcerConfig.defaults();
-        assertThatThrownBy(() -> new EnforcerConfig(d.maxAttempts(), d.backoffBase(), d.backoffMax(), d.cgroupCheck(),
-                d.onFailure(), d.backend(), d.dryRun(), d.commandTimeout(), d.resolveTimeout(), 0, d.quarantineBudget(),
-                d.procRoot()))
+        assertThatThrownBy(() -> EnforcerConfig.custom().lockWaitSeconds(0).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("lockWaitSeconds must be 1-600, was: 0");
     }
 }

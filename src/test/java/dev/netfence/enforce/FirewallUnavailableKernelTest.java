@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.CommandRunner;
@@ -125,8 +126,8 @@ class FirewallUnavailableKernelTest {
     }
 
     private static DefaultEnforcer enforcer(BackendChoice backend, CommandRunner runner, SimpleMeterRegistry registry) {
-        EnforcerConfig config = EnforcerConfig.defaults().withBackend(backend)
-                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, runner, Clock.systemUTC(), registry);
     }
 

@@ -2,6 +2,8 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.CommandRunner;
@@ -162,7 +164,7 @@ class KernelEnforcementTest {
                 .isEqualTo("applied");
         String v4 = net.save(Family.IPV4);
         String v6 = net.save(Family.IPV6);
-        DefaultEnforcer corrupting = enforcer(EnforcerConfig.defaults().withOnFailure(OnFailure.LEAVE),
+        DefaultEnforcer corrupting = enforcer(EnforcerConfig.custom().onFailure(OnFailure.LEAVE).build(),
                 new CorruptingRunner("iptables-nft-restore"));
 
         EnforcementResult result = enforce(corrupting, policy(allowing(net.otherHostV4())));
@@ -179,7 +181,7 @@ class KernelEnforcementTest {
 
     @Test
     void anIpv6RejectionAfterIpv4WasAppliedQuarantinesEvenInLeaveMode() throws Exception {
-        DefaultEnforcer corrupting = enforcer(EnforcerConfig.defaults().withOnFailure(OnFailure.LEAVE),
+        DefaultEnforcer corrupting = enforcer(EnforcerConfig.custom().onFailure(OnFailure.LEAVE).build(),
                 new CorruptingRunner("ip6tables-nft-restore"));
 
         EnforcementResult result = enforce(corrupting, policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
@@ -238,7 +240,7 @@ class KernelEnforcementTest {
         EnforcementRequest request = new EnforcementRequest("not-this-container-4711", null, net.containerPid(),
                 policy(allowing(net.peerV4())), Clock.systemUTC().instant().plusSeconds(20));
 
-        EnforcementResult result = enforcer(EnforcerConfig.defaults().withCgroupCheck(true), new ProcessCommandRunner())
+        EnforcementResult result = enforcer(EnforcerConfig.custom().cgroupCheck(true).build(), new ProcessCommandRunner())
                 .enforce(request);
 
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
@@ -269,8 +271,8 @@ class KernelEnforcementTest {
     }
 
     private static DefaultEnforcer enforcer(EnforcerConfig base, CommandRunner runner) {
-        EnforcerConfig config = base
-                .withBackend(BackendChoice.NFT).withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        EnforcerConfig config = EnforcerConfig.from(base)
+                .backend(BackendChoice.NFT).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 

@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.iptables.FilterState;
 import dev.netfence.iptables.SaveParser;
 import dev.netfence.netns.BackendChoice;
@@ -219,8 +220,8 @@ class KernelReapplyTest {
     }
 
     private static DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
-                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
     }
 

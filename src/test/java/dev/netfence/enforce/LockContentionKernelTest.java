@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.CommandRunner;
@@ -18,7 +19,6 @@ import dev.netfence.testkit.XtablesLockHolder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -165,10 +165,10 @@ class LockContentionKernelTest {
 
     /** Legacy backend, {@code --wait=1} so a held lock refuses quickly, many fast retries bounded by the deadline. */
     private static EnforcerConfig config(OnFailure onFailure) {
-        EnforcerConfig d = EnforcerConfig.defaults();
-        return new EnforcerConfig(100, Duration.ofMillis(50), Duration.ofMillis(200), false, onFailure,
-                BackendChoice.LEGACY, false, Duration.ofSeconds(10), d.resolveTimeout(), 1, Duration.ofSeconds(10),
-                Path.of("/proc"));
+        return EnforcerConfig.custom().maxAttempts(100).backoff(Duration.ofMillis(50), Duration.ofMillis(200))
+                .cgroupCheck(false).onFailure(onFailure).backend(BackendChoice.LEGACY)
+                .commandTimeout(Duration.ofSeconds(10)).lockWaitSeconds(1).quarantineBudget(Duration.ofSeconds(10))
+                .build();
     }
 
     private static DefaultEnforcer enforcer(EnforcerConfig config, CommandRunner runner, SimpleMeterRegistry registry) {

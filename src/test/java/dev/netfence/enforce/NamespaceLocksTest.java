@@ -3,6 +3,8 @@ package dev.netfence.enforce;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import java.time.Clock;
 import java.time.Instant;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.netfence.enforce.EnforcementResult;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -25,9 +25,10 @@ class OutcomeCodecTest {
             "task-42", "3f9a0c", "podman", 12345);
 
     private static EnforcementResult applied() {
-        return new EnforcementResult("applied", "sha256:" + "a".repeat(64), "bridge", "iptables-nft",
-                List.of("ipv4", "ipv6"), 17, Map.of("pypi.internal", List.of("198.51.100.12")),
-                List.of("198.51.100.53"), false, 1, null);
+        return EnforcementResult.applied().policyDigest("sha256:" + "a".repeat(64)).mode("bridge")
+                .backend("iptables-nft").families(List.of("ipv4", "ipv6")).ruleCount(17)
+                .resolved(Map.of("pypi.internal", List.of("198.51.100.12"))).nameservers(List.of("198.51.100.53"))
+                .attempts(1).build();
     }
 
     @Test
@@ -61,8 +62,9 @@ class OutcomeCodecTest {
 
     @Test
     void aFailedResultBecomesAFailedOutcomeWithoutAnExtraErrorCodeField() throws Exception {
-        EnforcementResult failed = new EnforcementResult("failed", null, null, "iptables-nft", List.of("ipv4", "ipv6"),
-                4, null, null, true, 1, EnforcementResult.ErrorInfo.of(ErrorCode.POLICY_NOT_FOUND, "no policy"));
+        EnforcementResult failed = EnforcementResult.failure(ErrorCode.POLICY_NOT_FOUND, "no policy")
+                .backend("iptables-nft").families(List.of("ipv4", "ipv6")).ruleCount(4).quarantined(true).attempts(1)
+                .build();
         Outcome o = outcomes.of(event, failed, false);
         assertThat(o.quarantined()).isTrue();
         assertThat(o.errorCode()).isEqualTo("POLICY_NOT_FOUND");

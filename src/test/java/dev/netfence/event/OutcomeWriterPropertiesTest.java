@@ -2,7 +2,7 @@ package dev.netfence.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;

@@ -43,7 +43,7 @@ class BrokerRestartIT {
             for (int i = 0; i < 20; i++) {
                 ids.add(publish(f, node, i, i == 7 ? "c-held" : "c-" + i));
             }
-            EventPipeline pipeline = f.start(f.settings(node).withExactlyOnce(exactlyOnce), enforcer, store);
+            EventPipeline pipeline = f.start(f.settings(node).exactlyOnce(exactlyOnce), enforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(pipeline::ready);
             // events share the node key, so one partition: in exactly-once mode the held event caps what commits
             await().atMost(Duration.ofSeconds(60)).until(() -> outcomes(f, exactlyOnce).size() >= 5);

@@ -46,7 +46,7 @@ class ExactlyOnceTest {
                     f.send("n1", "garbage".getBytes(StandardCharsets.UTF_8));
                 }
             }
-            EventPipeline p = f.start(f.settings("n1").withExactlyOnce(true), enforcer, store);
+            EventPipeline p = f.start(f.settings("n1").exactlyOnce(true), enforcer, store);
             OutcomeCodec codec = new OutcomeCodec();
             await().atMost(Duration.ofSeconds(60)).until(() -> readCommitted(f.outcomesTopic).size() >= 60);
             Map<String, Long> perEvent = readCommitted(f.outcomesTopic).stream()

@@ -18,7 +18,7 @@ class FlowControlTest {
             for (int i = 0; i < 40; i++) {
                 f.sendEvent("e-" + i, "n1", "task-1", "c-" + (i % 4));
             }
-            f.start(f.settings("n1").withConcurrency(4, 5), enforcer, store);
+            f.start(f.settings("n1").concurrency(4).maxInFlight(5), enforcer, store);
 
             await().atMost(Duration.ofSeconds(60))
                     .until(() -> f.registry.get("netfence.partitions.paused").gauge().value() == 1.0);

@@ -112,7 +112,7 @@ class KernelPipelineTest {
 
     private static DefaultEnforcer enforcer(PipelineFixture kafka) {
         // The test's "container" is a plain process: its cgroup cannot name a container id.
-        return new DefaultEnforcer(EnforcerConfig.defaults().withCgroupCheck(false), new ProcessCommandRunner(),
+        return new DefaultEnforcer(EnforcerConfig.custom().cgroupCheck(false).build(), new ProcessCommandRunner(),
                 Clock.systemUTC(), kafka.registry);
     }
 

@@ -50,7 +50,7 @@ class NodeRoutingPipelineTest {
             int mine = NodeRouting.partitionFor("n3", partitions);
             assertThat(keyed.partition()).isEqualTo(mine);
 
-            EventPipeline p = f.start(f.settings("n3").withAssignment(Assignment.NODE_PARTITION), enforcer,
+            EventPipeline p = f.start(f.settings("n3").assignment(Assignment.NODE_PARTITION), enforcer,
                     new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));
             await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 6);
             assertThat(p.assignment()).containsExactly(new TopicPartition(f.events, mine));

@@ -51,7 +51,7 @@ class OrderingTest {
             for (int i = 0; i < 200; i++) {
                 f.sendEvent("e-" + i, "n1", "task-1", "c-" + i);
             }
-            f.start(f.settings("n1").withConcurrency(8, 1000), enforcer, store);
+            f.start(f.settings("n1").concurrency(8).maxInFlight(1000), enforcer, store);
 
             await().atMost(Duration.ofSeconds(90)).until(() -> f.outcomes().size() == 200);
             assertThat(enforcer.containers()).hasSize(200);

@@ -42,17 +42,20 @@ final class PipelineFixture implements AutoCloseable {
         TestKafka.createTopics(1, outcomesTopic, dlq);
     }
 
-    PipelineSettings settings(String nodeId) {
+    PipelineSettings.Builder settings(String nodeId) {
         Map<String, Object> kafka = new HashMap<>();
         kafka.put("bootstrap.servers", TestKafka.bootstrapServers());
         kafka.put("session.timeout.ms", 6000);
         kafka.put("heartbeat.interval.ms", 500);
         kafka.put("metadata.max.age.ms", 2000);
         kafka.put("max.partition.fetch.bytes", 4 * 1024 * 1024);
-        return PipelineSettings.defaults(TestKafka.bootstrapServers(), nodeId)
-                .withKafka(kafka)
-                .withTopics(events, outcomesTopic)
-                .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofSeconds(15));
+        return PipelineSettings.custom().kafka(kafka).nodeId(nodeId).eventsTopic(events).outcomesTopic(outcomesTopic)
+                .eventDeadline(Duration.ofSeconds(30)).policyWait(Duration.ofSeconds(5))
+                .shutdownTimeout(Duration.ofSeconds(15));
+    }
+
+    EventPipeline start(PipelineSettings.Builder s, Enforcer enforcer, PolicyStore store) {
+        return start(s.build(), enforcer, store);
     }
 
     EventPipeline start(PipelineSettings s, Enforcer enforcer, PolicyStore store) {

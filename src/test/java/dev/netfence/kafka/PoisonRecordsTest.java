@@ -85,7 +85,7 @@ class PoisonRecordsTest {
             assertThat(header(d, "netfence.original.timestamp")).isEqualTo(Long.toString(notJson.timestamp()));
             assertThat(header(d, "netfence.error.message")).startsWith("value is not JSON");
             assertThat(header(d, "netfence.error.class")).isNotBlank();
-            assertThat(header(d, "netfence.instance")).isEqualTo(f.settings("n1").instance());
+            assertThat(header(d, "netfence.instance")).isEqualTo(f.settings("n1").build().instance());
             assertThat(header(dead.get(tooBig.offset()), "netfence.original.size")).isEqualTo(
                     Integer.toString(utf8(big).length));
             assertThat(dead.get(tooBig.offset()).value()).isNull();

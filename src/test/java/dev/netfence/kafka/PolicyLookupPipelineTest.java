@@ -17,7 +17,7 @@ class PolicyLookupPipelineTest {
         try (PipelineFixture f = new PipelineFixture(1)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore();
             RecordingEnforcer enforcer = new RecordingEnforcer();
-            f.start(f.settings("n1").withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(10)),
+            f.start(f.settings("n1").eventDeadline(Duration.ofSeconds(60)).policyWait(Duration.ofSeconds(30)).shutdownTimeout(Duration.ofSeconds(10)),
                     enforcer, store);
             f.sendEvent("e-late", "n1", "task-late", "c-late");
             await().atMost(Duration.ofSeconds(30)).until(() -> f.counter("netfence.events.consumed", "type",
@@ -38,7 +38,7 @@ class PolicyLookupPipelineTest {
             RecordingEnforcer enforcer = new RecordingEnforcer();
             f.sendEvent("e-missing", "n1", "task-missing", "c-1");
             f.sendEvent("e-bad", "n1", "task-bad", "c-2");
-            f.start(f.settings("n1").withTimeouts(Duration.ofSeconds(30), Duration.ofMillis(300), Duration.ofSeconds(10)),
+            f.start(f.settings("n1").eventDeadline(Duration.ofSeconds(30)).policyWait(Duration.ofMillis(300)).shutdownTimeout(Duration.ofSeconds(10)),
                     enforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 2);
             Map<String, Outcome> byId = f.outcomes().stream().collect(Collectors.toMap(Outcome::eventId, o -> o));
@@ -56,12 +56,11 @@ class PolicyLookupPipelineTest {
             java.util.List<String> quarantined = new java.util.concurrent.CopyOnWriteArrayList<>();
             PolicyFailureHandler handler = (containerId, runtime, pid, code, message) -> {
                 quarantined.add(containerId + ":" + code.code());
-                return new dev.netfence.enforce.EnforcementResult("failed", null, null, "iptables-nft",
-                        java.util.List.of("ipv4", "ipv6"), 4, null, null, true, 1,
-                        dev.netfence.enforce.EnforcementResult.ErrorInfo.of(code, message));
+                return dev.netfence.core.EnforcementResult.failure(code, message).backend("iptables-nft")
+                        .families(java.util.List.of("ipv4", "ipv6")).ruleCount(4).quarantined(true).attempts(1).build();
             };
             EventPipeline p = new EventPipeline(
-                    f.settings("n1").withTimeouts(Duration.ofSeconds(30), Duration.ofMillis(200), Duration.ofSeconds(10)),
+                    f.settings("n1").eventDeadline(Duration.ofSeconds(30)).policyWait(Duration.ofMillis(200)).shutdownTimeout(Duration.ofSeconds(10)).build(),
                     new RecordingEnforcer(), handler, new InMemoryPolicyStore(), f.registry, java.time.Clock.systemUTC());
             try (p) {
                 p.start();

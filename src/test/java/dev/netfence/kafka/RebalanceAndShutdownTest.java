@@ -29,9 +29,9 @@ class RebalanceAndShutdownTest {
             }
             RecordingEnforcer first = new RecordingEnforcer().delay(15);
             RecordingEnforcer second = new RecordingEnforcer().delay(15);
-            EventPipeline a = f.start(f.settings("n1").withConcurrency(4, 100), first, store);
+            EventPipeline a = f.start(f.settings("n1").concurrency(4).maxInFlight(100), first, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> first.calls() >= 40);
-            EventPipeline b = f.start(f.settings("n1").withConcurrency(4, 100), second, store);
+            EventPipeline b = f.start(f.settings("n1").concurrency(4).maxInFlight(100), second, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> !b.assignment().isEmpty());
             // More events after the split, on every partition: some land on b's partitions, so b must
             // work even if a finished the first batch before b joined.
@@ -56,7 +56,7 @@ class RebalanceAndShutdownTest {
             for (int i = 0; i < 200; i++) {
                 f.sendEvent("e-" + i, "n1", "task-1", "c-" + (i % 3));
             }
-            EventPipeline p = f.start(f.settings("n1").withConcurrency(3, 1000), enforcer, store);
+            EventPipeline p = f.start(f.settings("n1").concurrency(3).maxInFlight(1000), enforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> enforcer.calls() >= 20);
             p.close();
             assertThat(p.awaitTermination(Duration.ofSeconds(30))).isTrue();

@@ -1,7 +1,7 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.EnforcementRequest;
-import dev.netfence.enforce.EnforcementResult;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.policy.NetworkPolicy;
 import java.util.ArrayList;
@@ -67,8 +67,8 @@ final class RecordingEnforcer implements Enforcer {
             concurrent.decrementAndGet();
             running.remove(id);
         }
-        return new EnforcementResult(EnforcementResult.APPLIED, "sha256:" + "0".repeat(64), "bridge", "iptables-nft",
-                List.of("ipv4", "ipv6"), 3, null, null, false, 1, null);
+        return EnforcementResult.applied().policyDigest("sha256:" + "0".repeat(64)).mode("bridge")
+                .backend("iptables-nft").families(List.of("ipv4", "ipv6")).ruleCount(3).attempts(1).build();
     }
 
     List<NetworkPolicy> appliedTo(String containerId) {

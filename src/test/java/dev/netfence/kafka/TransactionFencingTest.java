@@ -43,7 +43,7 @@ class TransactionFencingTest {
                 f.sendEvent(id, node, "task-1", i == 10 ? "c-held" : "c-" + i);
                 ids.add(id);
             }
-            f.start(f.settings(node).withExactlyOnce(true), enforcer, store);
+            f.start(f.settings(node).exactlyOnce(true), enforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> committed(f).keySet().containsAll(ids.subList(0, 10)));
             assertThat(committed(f)).doesNotContainKey("ev-10");
 

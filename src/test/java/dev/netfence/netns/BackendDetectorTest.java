@@ -3,7 +3,7 @@ package dev.netfence.netns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.netfence.enforce.EnforcementException;
+import dev.netfence.core.EnforcementException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 

@@ -2,6 +2,7 @@ package dev.netfence.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.MeterNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -34,7 +35,7 @@ class MetricsServerTest {
     @Test
     void metricsEndpointServesPrometheusTextWithRegisteredCountersAndJvmMetrics() throws Exception {
         metrics = NetfenceMetrics.create();
-        Counter.builder(NetfenceMetrics.OUTCOMES).tag("status", "applied").tag("code", "none")
+        Counter.builder(MeterNames.OUTCOMES).tag("status", "applied").tag("code", "none")
                 .register(metrics.registry()).increment(3);
         server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
 
@@ -55,8 +56,8 @@ class MetricsServerTest {
     @Test
     void latencyTimersPublishHistogramBucketsAndOtherTimersDoNot() throws Exception {
         PrometheusMeterRegistry registry = NetfenceMetrics.newRegistry();
-        Timer.builder(NetfenceMetrics.APPLY_DURATION).register(registry).record(Duration.ofMillis(12));
-        Timer.builder(NetfenceMetrics.EVENT_LATENCY).register(registry).record(Duration.ofMillis(250));
+        Timer.builder(MeterNames.APPLY_DURATION).register(registry).record(Duration.ofMillis(12));
+        Timer.builder(MeterNames.EVENT_LATENCY).register(registry).record(Duration.ofMillis(250));
         Timer.builder("netfence.other").register(registry).record(Duration.ofMillis(5));
         server = MetricsServer.start(0, registry, HealthStatus::up, HealthStatus::up);
 

@@ -2,8 +2,8 @@ package dev.netfence.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.netfence.enforce.EnforcementResult.ErrorInfo;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementResult.ErrorInfo;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.event.Outcome;
 import java.time.Instant;
 import java.util.ArrayList;

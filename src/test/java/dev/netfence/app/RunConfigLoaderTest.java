@@ -1,4 +1,4 @@
-package dev.netfence.ops.config;
+package dev.netfence.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

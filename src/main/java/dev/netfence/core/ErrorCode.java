@@ -1,4 +1,4 @@
-package dev.netfence.enforce;
+package dev.netfence.core;
 
 /**
  * The stable error codes of the outcome contract (DESIGN.md, "Error codes"). Each code says

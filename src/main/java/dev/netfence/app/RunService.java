@@ -1,9 +1,11 @@
-package dev.netfence.kafka;
+package dev.netfence.app;
 
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.kafka.EventPipeline;
+import dev.netfence.kafka.PipelineSettings;
+import dev.netfence.kafka.TopicSetup;
 import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.ops.config.RunConfig;
 import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.PolicyStore;
@@ -42,20 +44,27 @@ public final class RunService implements AutoCloseable {
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
                 : TopicPolicyStore.start(kafka, config.policiesTopic(), new ParsingPolicyDecoder());
-        EnforcerConfig enforcerConfig = EnforcerConfig.defaults()
-                .withBackend(config.iptablesBackend())
-                .withOnFailure(config.onFailure())
-                .withDryRun(config.dryRun())
-                .withCgroupCheck(config.cgroupCheck());
+        EnforcerConfig enforcerConfig = EnforcerConfig.custom()
+                .backend(config.iptablesBackend())
+                .onFailure(config.onFailure())
+                .dryRun(config.dryRun())
+                .cgroupCheck(config.cgroupCheck()).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
-        PipelineSettings settings = PipelineSettings.defaults(config.bootstrapServers(), config.nodeId())
-                .withKafka(kafka)
-                .withAssignment(config.assignment())
-                .withTopics(config.eventsTopic(), config.outcomesTopic())
-                .withExactlyOnce(config.exactlyOnce())
-                .withConcurrency(config.concurrency(), config.maxInFlight())
-                .withTimeouts(config.eventDeadline(), config.policyWait(), config.shutdownTimeout())
-                .withInstance(config.nodeId() + "/" + ProcessHandle.current().pid(), version);
+        PipelineSettings settings = PipelineSettings.custom()
+                .kafka(kafka)
+                .nodeId(config.nodeId())
+                .assignment(config.assignment())
+                .eventsTopic(config.eventsTopic())
+                .outcomesTopic(config.outcomesTopic())
+                .exactlyOnce(config.exactlyOnce())
+                .concurrency(config.concurrency())
+                .maxInFlight(config.maxInFlight())
+                .eventDeadline(config.eventDeadline())
+                .policyWait(config.policyWait())
+                .shutdownTimeout(config.shutdownTimeout())
+                .instance(config.nodeId() + "/" + ProcessHandle.current().pid())
+                .version(version)
+                .build();
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
         pipeline.start();
         return new RunService(policies, pipeline, registry);

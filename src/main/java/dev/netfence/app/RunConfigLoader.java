@@ -1,4 +1,4 @@
-package dev.netfence.ops.config;
+package dev.netfence.app;
 
 import dev.netfence.enforce.OnFailure;
 import dev.netfence.kafka.Assignment;

@@ -1,4 +1,4 @@
-package dev.netfence.ops.config;
+package dev.netfence.app;
 
 import java.time.Duration;
 import java.time.format.DateTimeParseException;

@@ -1,4 +1,4 @@
-package dev.netfence.enforce;
+package dev.netfence.core;
 
 import java.util.Objects;
 

@@ -1,0 +1,234 @@
+package dev.netfence.core;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What applying one policy achieved, in the terms of the outcome contract (docs/contracts.md,
+ * "Outcome v1"): the status, the backend and families touched, what hostnames resolved to, which
+ * nameservers DNS was opened to, whether the namespace was quarantined, how many attempts it
+ * took, and the error when it did not apply. Built by the named factories: {@link #applied()}
+ * for a success, {@link #failure(ErrorCode, String)} / {@link #skip(ErrorCode, String)} for the
+ * others (each a {@link Builder} for the details), or {@link #failed(ErrorCode, String)} when
+ * nothing was touched. Immutable; a new outcome field is one builder method, not a new
+ * positional argument at every call site.
+ */
+public final class EnforcementResult {
+    public static final String APPLIED = "applied";
+    public static final String FAILED = "failed";
+    public static final String SKIPPED = "skipped";
+
+    private final String status;
+    private final String policyDigest;
+    private final String mode;
+    private final String backend;
+    private final List<String> families;
+    private final int ruleCount;
+    private final Map<String, List<String>> resolved;
+    private final List<String> nameservers;
+    private final boolean quarantined;
+    private final int attempts;
+    private final ErrorInfo error;
+
+    private EnforcementResult(Builder b) {
+        this.status = b.status;
+        this.policyDigest = b.policyDigest;
+        this.mode = b.mode;
+        this.backend = b.backend;
+        this.families = List.copyOf(b.families);
+        this.ruleCount = b.ruleCount;
+        this.resolved = Map.copyOf(b.resolved);
+        this.nameservers = List.copyOf(b.nameservers);
+        this.quarantined = b.quarantined;
+        this.attempts = b.attempts;
+        this.error = b.error;
+    }
+
+    /** A success: status {@code applied}, no error. */
+    public static Builder applied() {
+        return new Builder(APPLIED, null);
+    }
+
+    /** A failure (status {@code failed}) with its error; add what was touched (e.g. a quarantine). */
+    public static Builder failure(ErrorCode code, String message) {
+        return new Builder(FAILED, ErrorInfo.of(code, message));
+    }
+
+    /** Nothing to enforce (status {@code skipped}, e.g. the container is gone), with the reason. */
+    public static Builder skip(ErrorCode code, String message) {
+        return new Builder(SKIPPED, ErrorInfo.of(code, message));
+    }
+
+    /** A failure that touched nothing: no digest, backend, families or quarantine. */
+    public static EnforcementResult failed(ErrorCode code, String message) {
+        return failure(code, message).build();
+    }
+
+    /** A builder holding every value of this result, to derive a changed copy. */
+    public Builder toBuilder() {
+        Builder b = new Builder(status, error);
+        b.policyDigest = policyDigest;
+        b.mode = mode;
+        b.backend = backend;
+        b.families = families;
+        b.ruleCount = ruleCount;
+        b.resolved = resolved;
+        b.nameservers = nameservers;
+        b.quarantined = quarantined;
+        b.attempts = attempts;
+        return b;
+    }
+
+    /** "applied", "failed" or "skipped". */
+    public String status() {
+        return status;
+    }
+
+    public String policyDigest() {
+        return policyDigest;
+    }
+
+    public String mode() {
+        return mode;
+    }
+
+    /** The backend that wrote the rules (e.g. "iptables-nft"); null when nothing was touched. */
+    public String backend() {
+        return backend;
+    }
+
+    /** "ipv4" and/or "ipv6". */
+    public List<String> families() {
+        return families;
+    }
+
+    public int ruleCount() {
+        return ruleCount;
+    }
+
+    public Map<String, List<String>> resolved() {
+        return resolved;
+    }
+
+    public List<String> nameservers() {
+        return nameservers;
+    }
+
+    public boolean quarantined() {
+        return quarantined;
+    }
+
+    public int attempts() {
+        return attempts;
+    }
+
+    /** Null when applied. */
+    public ErrorInfo error() {
+        return error;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EnforcementResult r && status.equals(r.status) && Objects.equals(policyDigest, r.policyDigest)
+                && Objects.equals(mode, r.mode) && Objects.equals(backend, r.backend) && families.equals(r.families)
+                && ruleCount == r.ruleCount && resolved.equals(r.resolved) && nameservers.equals(r.nameservers)
+                && quarantined == r.quarantined && attempts == r.attempts && Objects.equals(error, r.error);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers,
+                quarantined, attempts, error);
+    }
+
+    @Override
+    public String toString() {
+        return "EnforcementResult[status=" + status + ", policyDigest=" + policyDigest + ", mode=" + mode
+                + ", backend=" + backend + ", families=" + families + ", ruleCount=" + ruleCount + ", resolved="
+                + resolved + ", nameservers=" + nameservers + ", quarantined=" + quarantined + ", attempts="
+                + attempts + ", error=" + error + "]";
+    }
+
+    /** The {@code error} object of an outcome: a stable code, a message, and whether it was retryable. */
+    public record ErrorInfo(String code, String message, boolean retryable) {
+        public static ErrorInfo of(ErrorCode code, String message) {
+            return new ErrorInfo(code.code(), message, code.retryable());
+        }
+    }
+
+    /** Collects the details of one result; {@link #build()} checks them. Not thread-safe. */
+    public static final class Builder {
+        private final String status;
+        private final ErrorInfo error;
+        private String policyDigest;
+        private String mode;
+        private String backend;
+        private List<String> families = List.of();
+        private int ruleCount;
+        private Map<String, List<String>> resolved = Map.of();
+        private List<String> nameservers = List.of();
+        private boolean quarantined;
+        private int attempts;
+
+        private Builder(String status, ErrorInfo error) {
+            this.status = status;
+            this.error = error;
+        }
+
+        public Builder policyDigest(String value) {
+            this.policyDigest = value;
+            return this;
+        }
+
+        public Builder mode(String value) {
+            this.mode = value;
+            return this;
+        }
+
+        public Builder backend(String value) {
+            this.backend = value;
+            return this;
+        }
+
+        public Builder families(List<String> value) {
+            this.families = value == null ? List.of() : value;
+            return this;
+        }
+
+        public Builder ruleCount(int value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("ruleCount must be at least 0, was: " + value);
+            }
+            this.ruleCount = value;
+            return this;
+        }
+
+        public Builder resolved(Map<String, List<String>> value) {
+            this.resolved = value == null ? Map.of() : value;
+            return this;
+        }
+
+        public Builder nameservers(List<String> value) {
+            this.nameservers = value == null ? List.of() : value;
+            return this;
+        }
+
+        public Builder quarantined(boolean value) {
+            this.quarantined = value;
+            return this;
+        }
+
+        public Builder attempts(int value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("attempts must be at least 0, was: " + value);
+            }
+            this.attempts = value;
+            return this;
+        }
+
+        public EnforcementResult build() {
+            return new EnforcementResult(this);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package dev.netfence.core;
+
+/**
+ * The names of netfence's own meters, in one place so every package that records a meter (the
+ * enforcer, the pipeline, the HTTP server) and the docs use the same strings. Micrometer names
+ * with dots; Prometheus shows them with underscores and a unit suffix (e.g.
+ * {@code netfence.outcomes} becomes {@code netfence_outcomes_total}). The full list with tags is
+ * in docs/contracts.md ("Metrics").
+ */
+public final class MeterNames {
+
+    /** Counter, tag {@code type}: events read from the events topic. */
+    public static final String EVENTS_CONSUMED = "netfence.events.consumed";
+    /** Counter, tags {@code status}, {@code code}: outcomes published. */
+    public static final String OUTCOMES = "netfence.outcomes";
+    /** Counter, tag {@code code}: enforcement retries. */
+    public static final String RETRIES = "netfence.retries";
+    /** Counter, tag {@code code}: records written to the dead-letter topic. */
+    public static final String DLQ_RECORDS = "netfence.dlq.records";
+    /**
+     * Counter, tag {@code topic}: outputs (outcomes, dead letters) netfence sends again after a failed
+     * attempt: in exactly-once mode the outputs of an aborted transaction that go into the next one, in
+     * at-least-once mode an output re-sent in a replacement form (a dead letter without its value).
+     * The producer's own in-order retries of retriable errors are the client metric
+     * {@code kafka.producer.record.retry.total}.
+     */
+    public static final String SEND_RETRIES = "netfence.send.retries";
+    /**
+     * Counter, tags {@code topic}, {@code kind} ({@code retriable}: still failing after the producer's
+     * {@code delivery.timeout.ms}; {@code terminal}: refused for good, e.g. too large or not authorised),
+     * {@code error} (exception simple name): sends that failed for good.
+     */
+    public static final String SEND_ERRORS = "netfence.send.errors";
+    /** Counter, tag {@code error} (exception simple name): exactly-once transactions aborted. */
+    public static final String TRANSACTIONS_ABORTED = "netfence.transactions.aborted";
+    /** Timer: time to apply and verify the rules of one event. */
+    public static final String APPLY_DURATION = "netfence.apply.duration";
+    /** Timer: from the event's {@code occurredAt} to its outcome being acknowledged. */
+    public static final String EVENT_LATENCY = "netfence.event.latency";
+    /** Gauge: events being enforced right now. */
+    public static final String INFLIGHT = "netfence.inflight";
+    /** Gauge: partitions paused by back-pressure. */
+    public static final String PARTITIONS_PAUSED = "netfence.partitions.paused";
+
+    private MeterNames() {
+    }
+}
