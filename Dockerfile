@@ -12,9 +12,9 @@ COPY src src
 RUN mvn -B -q -DskipTests package
 
 FROM eclipse-temurin:17-jre
-# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux)
+# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux), conntrack (flush after each apply)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables iproute2 util-linux \
+ && apt-get install -y --no-install-recommends iptables iproute2 util-linux conntrack \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar
 # metrics and health: /metrics, /healthz, /readyz

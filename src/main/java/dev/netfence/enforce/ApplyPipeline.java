@@ -6,6 +6,7 @@ import dev.netfence.iptables.FilterState;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.iptables.RuleVerifier;
 import dev.netfence.iptables.SaveParser;
+import dev.netfence.netns.ConntrackFlusher;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.IptablesBackend;
 import dev.netfence.netns.NamespaceFirewall;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * The steps of one apply attempt, each a plain method so the enforcer can compose them with
  * retries: resolve hostnames, read the container's nameservers, plan, and write a plan into a
  * pinned namespace. Writing runs two commands per family in the common case: one restore (one
- * transaction) and one read-back, which is verified. The table is not read before the restore:
+ * transaction) and one read-back, which is verified; then one flush of the namespace's
+ * connection tracking, so no flow opened before outlives the new rules. The table is not read before the restore:
  * the hooks are inserted for a namespace not known to be hooked (a fresh container has none) and
  * left alone for one whose last apply was verified with them in place ({@link VerifiedHooks}).
  * That guess may be wrong (netfence restarted, someone deleted, duplicated or pushed down a hook),
@@ -50,6 +52,7 @@ final class ApplyPipeline {
     private static final List<Family> FAMILIES = List.of(Family.IPV4, Family.IPV6);
 
     private final NamespaceFirewall firewall;
+    private final ConntrackFlusher flusher;
     private final EndpointResolver resolver;
     private final RulePlanner planner = new RulePlanner();
     private final PlanCache cache = new PlanCache();
@@ -60,8 +63,9 @@ final class ApplyPipeline {
     private final VerifiedHooks hooks;
     private final NamespaceLocks locks = new NamespaceLocks();
 
-    ApplyPipeline(NamespaceFirewall firewall, EndpointResolver resolver, EnforcerConfig config) {
+    ApplyPipeline(NamespaceFirewall firewall, ConntrackFlusher flusher, EndpointResolver resolver, EnforcerConfig config) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
+        this.flusher = Objects.requireNonNull(flusher, "flusher");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
         this.hooks = new VerifiedHooks(config.procRoot());
@@ -111,7 +115,35 @@ final class ApplyPipeline {
     void write(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             writeLocked(ns, backend, plan, deadline, touched);
+            flushConnections(ns, deadline);
         }
+    }
+
+    /**
+     * Writes the quarantine {@code plan} like {@link #write}. The quarantine keeps no
+     * RELATED/ESTABLISHED accept, so it cuts earlier flows with or without the flush: a failed
+     * flush is logged, and the quarantine still counts as in force.
+     */
+    void writeQuarantine(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline) {
+        try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            writeLocked(ns, backend, plan, deadline, new AtomicBoolean());
+            try {
+                flushConnections(ns, deadline);
+            } catch (EnforcementException e) {
+                LOG.warn("the quarantine of {} is in force, but flushing its connection tracking failed: {} {}", ns,
+                        e.code().code(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Deletes the namespace's connection-tracking entries once the rules just written are in
+     * force, so that no flow opened under earlier rules (or none) outlives them: the next packet of
+     * every flow is judged by the new rules ({@link ConntrackFlusher}). Runs under the namespace's
+     * turn, so a flush always follows its own write.
+     */
+    private void flushConnections(PinnedNamespace ns, Deadline deadline) {
+        flusher.flush(ns, deadline.cap(config.commandTimeout(), "flushing connection tracking"));
     }
 
     private void writeLocked(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline,

@@ -5,6 +5,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.BackendDetector;
 import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.ConntrackToolFlusher;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.IptablesBackend;
@@ -38,8 +39,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
- * namespace, resolve hostnames, read the container's nameservers, plan, write both families and
- * verify (see {@link ApplyPipeline}). Retryable failures are retried by resilience4j-retry with
+ * namespace, resolve hostnames, read the container's nameservers, plan, write both families,
+ * verify, and flush the namespace's connection tracking so no earlier flow outlives the new rules
+ * (see {@link ApplyPipeline}). Retryable failures are retried by resilience4j-retry with
  * exponential backoff and jitter, never past the request's deadline (an attempt that would start
  * after it ends in TIMEOUT). When the policy cannot be applied in full, the namespace is
  * quarantined (unless {@code on-failure=leave} and nothing was changed yet); failures where there
@@ -76,7 +78,8 @@ public final class DefaultEnforcer implements Enforcer {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.detector = new BackendDetector(config.backend(), runner);
-        this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()), resolver, config);
+        this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
+                new ConntrackToolFlusher(runner), resolver, config);
     }
 
     @Override
@@ -168,7 +171,7 @@ public final class DefaultEnforcer implements Enforcer {
                 try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, budget.at())) {
                     PlannedRules plan = pipeline.quarantinePlan();
                     IptablesBackend backend = detector.backend();
-                    pipeline.write(ns, backend, plan, budget, new AtomicBoolean());
+                    pipeline.writeQuarantine(ns, backend, plan, budget);
                     LOG.warn("quarantined container {} ({})", containerId, ns);
                     return new Quarantine(plan, backend);
                 }

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What one write runs, against a recording fake iptables that models the hooks: two commands per
- * family in the common case, no read before the restore, and exactly one repair pass when the
- * guess about the hooks was wrong.
+ * family in the common case, no read before the restore, exactly one repair pass when the guess
+ * about the hooks was wrong, and one flush of the namespace's connection tracking at the end.
  */
 class ApplyPipelineTest {
     private static final String QUARANTINE_MARK =
@@ -48,6 +48,7 @@ class ApplyPipelineTest {
     private static final List<String> RESTORE6 = restore("ip6tables-nft-restore");
     private static final List<String> SAVE4 = save("iptables-nft-save");
     private static final List<String> SAVE6 = save("ip6tables-nft-save");
+    private static final List<String> FLUSH = List.of("nsenter", "--net=" + PIN, "--", "conntrack", "-F");
 
     @TempDir
     Path proc;
@@ -68,8 +69,8 @@ class ApplyPipelineTest {
 
         assertThat(first.status()).as("%s", first).isEqualTo("applied");
         assertThat(again.status()).as("%s", again).isEqualTo("applied");
-        assertThat(firstCalls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6);
-        assertThat(fake.calls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6);
+        assertThat(firstCalls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, FLUSH);
+        assertThat(fake.calls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, FLUSH);
         assertThat(firstCalls.get(0).stdin()).as("a namespace not seen before gets its hooks")
                 .endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
         assertThat(fake.calls.get(0).stdin()).as("a namespace verified before keeps them")
@@ -89,7 +90,7 @@ class ApplyPipelineTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.attempts()).isEqualTo(1);
         assertThat(fake.calls).extracting(Call::argv)
-                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6);
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
         assertThat(fake.calls.get(3).stdin()).endsWith("-D OUTPUT -j NETFENCE-OUT\n-D OUTPUT -j NETFENCE-OUT\n"
                 + "-I OUTPUT 1 -j NETFENCE-OUT\n-D INPUT -j NETFENCE-IN\n-D INPUT -j NETFENCE-IN\n"
                 + "-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
@@ -111,7 +112,7 @@ class ApplyPipelineTest {
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(fake.calls).extracting(Call::argv)
-                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6);
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
         assertThat(fake.calls.get(3).stdin()).endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n"
                 + "-D INPUT -j NETFENCE-IN\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
         for (String family : List.of("v4", "v6")) {
@@ -158,7 +159,7 @@ class ApplyPipelineTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(fake.calls.get(0).stdin()).contains("-I OUTPUT 1 -j NETFENCE-OUT");
         assertThat(fake.calls).extracting(Call::argv)
-                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6);
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
         assertThat(fake.output("v4")).containsExactly(OUTPUT_HOOK);
     }
 

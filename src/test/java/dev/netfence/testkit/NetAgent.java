@@ -23,12 +23,19 @@ import java.nio.charset.StandardCharsets;
  * {@code listen tcp PORT} / {@code listen udp PORT} (accept / echo on every address, IPv4 and
  * IPv6, in the background), {@code seen PORT} (what the listeners on PORT received so far:
  * {@code NONE} or one {@code tcp/ADDRESS} per accepted connection and one {@code udp/ADDRESS} per
- * datagram, space-separated, so a test can assert that a peer never saw forbidden traffic). It
- * prints READY when it starts. Only JDK classes, so it runs from the test-classes directory alone.
+ * datagram, space-separated, so a test can assert that a peer never saw forbidden traffic),
+ * {@code listen echo PORT} (a TCP server that echoes every byte, for long-lived streams),
+ * {@code stream open NAME tcp|udp HOST PORT} (a flow kept open in the background that sends one
+ * byte every 50 ms over one connection or one UDP socket, so always the same 5-tuple, and counts
+ * the echoes) and {@code stream count NAME} (echoes received so far). It prints READY when it starts. Only JDK classes, so it runs from the test-classes directory alone.
  */
 public final class NetAgent {
     /** What the listeners received, by local port. */
     private static final java.util.Map<Integer, java.util.List<String>> SEEN = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Echoes received by each open stream, by name. */
+    private static final java.util.Map<String, java.util.concurrent.atomic.AtomicLong> STREAMS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private NetAgent() {}
 
@@ -54,7 +61,15 @@ public final class NetAgent {
             case "udp":
                 return udp(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]));
             case "listen":
+                if (w[1].equals("echo")) {
+                    return listenEcho(Integer.parseInt(w[2]));
+                }
                 return w[1].equals("tcp") ? listenTcp(Integer.parseInt(w[2])) : listenUdp(Integer.parseInt(w[2]));
+            case "stream":
+                if (w[1].equals("count")) {
+                    return Long.toString(STREAMS.get(w[2]).get());
+                }
+                return openStream(w[2], w[3], w[4], Integer.parseInt(w[5]));
             case "seen":
                 java.util.List<String> seen = SEEN.getOrDefault(Integer.parseInt(w[1]), java.util.List.of());
                 synchronized (seen) {
@@ -143,6 +158,90 @@ public final class NetAgent {
                 return;
             }
         }
+    }
+
+    private static String listenEcho(int port) throws Exception {
+        ServerSocket server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(InetAddress.getByName("::"), port));
+        daemon(() -> {
+            while (true) {
+                try {
+                    Socket s = server.accept();
+                    record(port, "tcp/" + s.getInetAddress().getHostAddress());
+                    daemon(() -> {
+                        try (s) {
+                            byte[] buffer = new byte[256];
+                            int n;
+                            while ((n = s.getInputStream().read(buffer)) > 0) {
+                                s.getOutputStream().write(buffer, 0, n);
+                            }
+                        } catch (Exception e) {
+                            // the stream ends
+                        }
+                    });
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        return "OK";
+    }
+
+    /** Opens the flow synchronously (so the answer says whether it is up), then keeps it going in the background. */
+    private static String openStream(String name, String protocol, String host, int port) throws Exception {
+        java.util.concurrent.atomic.AtomicLong echoes = new java.util.concurrent.atomic.AtomicLong();
+        InetSocketAddress target = new InetSocketAddress(InetAddress.getByName(host), port);
+        if (protocol.equals("tcp")) {
+            Socket socket = new Socket();
+            socket.connect(target, 3000);
+            socket.setSoTimeout(50);
+            STREAMS.put(name, echoes);
+            daemon(() -> {
+                try (socket) {
+                    while (true) {
+                        socket.getOutputStream().write('s');
+                        try {
+                            int n = socket.getInputStream().read(new byte[64]);
+                            if (n < 0) {
+                                return;
+                            }
+                            echoes.addAndGet(n);
+                        } catch (SocketTimeoutException e) {
+                            // nothing back this round
+                        }
+                        Thread.sleep(50);
+                    }
+                } catch (Exception e) {
+                    // reset or refused by a rule: the stream is over
+                }
+            });
+        } else {
+            DatagramSocket socket = new DatagramSocket();
+            socket.connect(target);
+            socket.setSoTimeout(50);
+            STREAMS.put(name, echoes);
+            daemon(() -> {
+                byte[] ping = {'s'};
+                while (true) {
+                    try {
+                        socket.send(new DatagramPacket(ping, 1));
+                        socket.receive(new DatagramPacket(new byte[64], 64));
+                        echoes.incrementAndGet();
+                    } catch (SocketTimeoutException e) {
+                        // nothing back this round
+                    } catch (Exception e) {
+                        // refused by a rule: keep sending from the same socket
+                    }
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+        }
+        return "OK";
     }
 
     private static void record(int port, String what) {

@@ -1,0 +1,132 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Flows opened before an apply do not outlive it (issue 12 item 2), against the real kernel: the
+ * container keeps a TCP stream and a UDP flow to the peer going under a wide policy, then a
+ * stricter policy that forbids both is applied (and, separately, the quarantine): within 1 s of
+ * the outcome neither gets another echo, while a stream the stricter policy allows goes on. On
+ * the code before the flush the RELATED,ESTABLISHED accepts kept both flows alive.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ConntrackFlushKernelTest {
+    private static final int BLOCKED_TCP = 7400;
+    private static final int BLOCKED_UDP = 7401;
+    private static final int ALLOWED_TCP = 7402;
+
+    private SandboxNet net;
+
+    @BeforeEach
+    void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        Agent peer = net.peerAgent();
+        assertThat(peer.send("listen echo " + BLOCKED_TCP)).isEqualTo("OK");
+        assertThat(peer.send("listen udp " + BLOCKED_UDP)).isEqualTo("OK");
+        assertThat(peer.send("listen echo " + ALLOWED_TCP)).isEqualTo("OK");
+    }
+
+    @AfterEach
+    void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @Test
+    void aStricterReapplyStopsEarlierTcpAndUdpFlowsItForbidsWithinOneSecondAndKeepsAnAllowedStream() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(enforcer.enforce(request(policy(BLOCKED_TCP + "/tcp", BLOCKED_UDP + "/udp", ALLOWED_TCP + "/tcp")))
+                .status()).isEqualTo("applied");
+        openStreams();
+
+        EnforcementResult stricter = enforcer.enforce(request(policy(ALLOWED_TCP + "/tcp")));
+        assertThat(stricter.status()).isEqualTo("applied");
+
+        assertForbiddenFlowsStopAndAllowedGoesOn(true);
+    }
+
+    @Test
+    void theQuarantineStopsEarlierFlowsToo() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(enforcer.enforce(request(policy(BLOCKED_TCP + "/tcp", BLOCKED_UDP + "/udp", ALLOWED_TCP + "/tcp")))
+                .status()).isEqualTo("applied");
+        openStreams();
+
+        EnforcementResult failed = enforcer.failClosed(null, null, net.containerPid(), ErrorCode.POLICY_NOT_FOUND, "gone");
+        assertThat(failed.quarantined()).isTrue();
+
+        assertForbiddenFlowsStopAndAllowedGoesOn(false);
+    }
+
+    private void openStreams() throws Exception {
+        Agent container = net.containerAgent();
+        String peer = net.peerV4();
+        assertThat(container.send("stream open blocked-tcp tcp " + peer + " " + BLOCKED_TCP)).isEqualTo("OK");
+        assertThat(container.send("stream open blocked-udp udp " + peer + " " + BLOCKED_UDP)).isEqualTo("OK");
+        assertThat(container.send("stream open allowed-tcp tcp " + peer + " " + ALLOWED_TCP)).isEqualTo("OK");
+        Thread.sleep(500);
+        for (String stream : new String[] {"blocked-tcp", "blocked-udp", "allowed-tcp"}) {
+            assertThat(count(stream)).as("%s flows before the apply", stream).isPositive();
+        }
+    }
+
+    private void assertForbiddenFlowsStopAndAllowedGoesOn(boolean allowedGoesOn) throws Exception {
+        Thread.sleep(1000);
+        long tcp = count("blocked-tcp");
+        long udp = count("blocked-udp");
+        long allowed = count("allowed-tcp");
+        Thread.sleep(1500);
+        assertThat(count("blocked-tcp")).as("echoes on the forbidden TCP stream more than 1 s after the outcome")
+                .isEqualTo(tcp);
+        assertThat(count("blocked-udp")).as("echoes on the forbidden UDP flow more than 1 s after the outcome")
+                .isEqualTo(udp);
+        if (allowedGoesOn) {
+            assertThat(count("allowed-tcp")).as("echoes on the allowed stream").isGreaterThan(allowed);
+        } else {
+            assertThat(count("allowed-tcp")).as("echoes on any stream under the quarantine").isEqualTo(allowed);
+        }
+    }
+
+    private long count(String stream) throws Exception {
+        return Long.parseLong(net.containerAgent().send("stream count " + stream));
+    }
+
+    private NetworkPolicy policy(String... ports) {
+        StringBuilder endpoints = new StringBuilder();
+        for (String port : ports) {
+            endpoints.append(endpoints.length() == 0 ? "" : ",").append('"').append(net.peerV4()).append(':').append(port)
+                    .append('"');
+        }
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints + "],"
+                + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        return new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private EnforcementRequest request(NetworkPolicy policy) {
+        return new EnforcementRequest(null, null, net.containerPid(), policy, Clock.systemUTC().instant().plusSeconds(20));
+    }
+
+    private static DefaultEnforcer enforcer() {
+        EnforcerConfig config = EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
+                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+}
