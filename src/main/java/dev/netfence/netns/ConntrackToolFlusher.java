@@ -1,7 +1,7 @@
 package dev.netfence.netns;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;

@@ -2,6 +2,8 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
@@ -125,8 +127,8 @@ class ConntrackFlushKernelTest {
     }
 
     private static DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
-                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
     }
 }

@@ -3,8 +3,8 @@ package dev.netfence.netns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
