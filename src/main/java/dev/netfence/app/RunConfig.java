@@ -3,15 +3,16 @@ package dev.netfence.app;
 import dev.netfence.enforce.OnFailure;
 import dev.netfence.kafka.Assignment;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.ops.LogFormat;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * The validated configuration of {@code netfence run} (DESIGN.md, CLI): one field per option,
+ * The validated configuration of {@code netfence run} (docs/contracts.md, "Command: run"): one field per option,
  * with {@code kafka} holding the {@code kafka.}-prefixed config-file keys (prefix removed) that
- * pass through to the Kafka clients. Built by {@link RunConfigLoader}; immutable.
+ * pass through to the Kafka clients. Built by {@code RunCommand} from its parsed options; immutable.
  *
  * @param policyDir the policy directory, or null to read the policies topic
  * @param httpPort metrics and health port; 0 picks a free port
@@ -39,9 +40,6 @@ public record RunConfig(
         boolean cgroupCheck,
         Duration policyWait,
         Map<String, String> kafka) {
-
-    /** {@code --log-format}: human-readable lines or one JSON object per line. */
-    public enum LogFormat { TEXT, JSON }
 
     public RunConfig {
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");

@@ -49,12 +49,52 @@ public final class Main implements Runnable {
             commandLine.getErr().println("netfence: " + e);
             return RUNTIME_FAILURE;
         });
-        cli.setParameterExceptionHandler((e, args1) -> {
-            e.getCommandLine().getErr().println(e.getMessage());
-            e.getCommandLine().usage(e.getCommandLine().getErr());
-            return USAGE;
-        });
+        cli.setParameterExceptionHandler(Main::usageError);
+        installOptionSources(cli);
         return cli;
+    }
+
+    /** {@code run} reads options it was not given from the environment and its config file. */
+    private static void installOptionSources(CommandLine cli) {
+        if (cli.getCommand() instanceof RunCommand run) {
+            cli.setDefaultValueProvider(run.sources());
+        }
+        cli.getSubcommands().values().forEach(Main::installOptionSources);
+    }
+
+    /**
+     * Exit code 2. A command that reads options from the environment and a file ({@code run})
+     * reports a bad value or config source in one line naming where it came from
+     * ({@code netfence run: invalid value for NETFENCE_CONCURRENCY: ...}); otherwise picocli's
+     * message and the usage. A help request is honoured even when a value from the environment
+     * or the file is bad.
+     */
+    private static int usageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine c = e.getCommandLine();
+        if (c.getCommandSpec().defaultValueProvider() instanceof OptionSources sources) {
+            if (c.isUsageHelpRequested()) {
+                c.usage(c.getOut());
+                return OK;
+            }
+            if (c.isVersionHelpRequested()) {
+                c.printVersionHelp(c.getOut());
+                return OK;
+            }
+            String command = c.getCommandSpec().qualifiedName(" ");
+            command = command.startsWith("netfence") ? command : "netfence " + command;
+            if (e instanceof OptionSources.SourceException) {
+                c.getErr().println(command + ": " + e.getMessage());
+                return USAGE;
+            }
+            if (e.getCause() instanceof CommandLine.TypeConversionException bad && e.getArgSpec() != null) {
+                c.getErr().println(command + ": invalid value for " + sources.origin(e.getArgSpec()) + ": "
+                        + bad.getMessage());
+                return USAGE;
+            }
+        }
+        c.getErr().println(e.getMessage());
+        c.usage(c.getErr());
+        return USAGE;
     }
 
     @Override

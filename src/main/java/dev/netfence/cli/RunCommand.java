@@ -1,34 +1,41 @@
 package dev.netfence.cli;
 
 import dev.netfence.app.RunConfig;
-import dev.netfence.app.RunConfigLoader;
 import dev.netfence.app.RunService;
+import dev.netfence.enforce.OnFailure;
+import dev.netfence.kafka.Assignment;
+import dev.netfence.netns.BackendChoice;
 import dev.netfence.ops.HealthStatus;
 import dev.netfence.ops.LogFormat;
 import dev.netfence.ops.MetricsServer;
 import dev.netfence.ops.NetfenceMetrics;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Clock;
-import java.util.LinkedHashMap;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
- * {@code netfence run}: the service. Reads its options (flag > {@code NETFENCE_*} environment >
- * {@code --config} file > default, see {@link RunConfigLoader}), starts the {@link RunService}
- * and runs until SIGTERM or SIGINT, then stops polling, drains within {@code --shutdown-timeout},
- * commits, closes and exits 0. A bad option value or an unknown config-file key is a usage error
- * (exit 2) reported in one line naming the key; a failure to start is a runtime failure (exit 3).
- * Options are plain strings here so that "not given" can fall through to the environment and file.
+ * {@code netfence run}: the service. Each option is declared once here, typed, with the converter
+ * that validates it ({@link RunConverters}); values not on the command line come from the
+ * {@code NETFENCE_*} environment, then the {@code --config} file, then the default
+ * ({@link OptionSources}). Starts the {@link RunService} and runs until SIGTERM or SIGINT, then
+ * stops polling, drains within {@code --shutdown-timeout}, commits, closes and exits 0. A bad
+ * option value or an unknown config-file key is a usage error (exit 2) reported by {@link Main}
+ * in one line naming where the value came from; a failure to start is a runtime failure (exit 3).
  */
 @Command(name = "run", description = "Consume container events and enforce sandbox network policies.",
         mixinStandardHelpOptions = true)
@@ -38,55 +45,77 @@ public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]", defaultValue = "127.0.0.1:9092",
+            converter = RunConverters.Servers.class,
             description = "Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092)")
     String bootstrapServers;
-    @Option(names = "--node-id", paramLabel = "ID", description = "this node's id; * handles every node (default: host name)")
+    @Option(names = "--node-id", paramLabel = "ID", converter = RunConverters.NodeId.class,
+            description = "this node's id; * handles every node (default: host name)")
     String nodeId;
-    @Option(names = "--assignment", paramLabel = "group|node-partition", description = "how partitions are assigned (default: group)")
-    String assignment;
-    @Option(names = "--events-topic", paramLabel = "TOPIC", description = "default: sandbox.container-events")
+    @Option(names = "--assignment", paramLabel = "group|node-partition", defaultValue = "group",
+            converter = RunConverters.AssignmentWord.class, description = "how partitions are assigned (default: group)")
+    Assignment assignment;
+    @Option(names = "--events-topic", paramLabel = "TOPIC", defaultValue = "sandbox.container-events",
+            converter = RunConverters.Topic.class, description = "default: sandbox.container-events")
     String eventsTopic;
-    @Option(names = "--outcomes-topic", paramLabel = "TOPIC", description = "default: sandbox.policy-outcomes")
+    @Option(names = "--outcomes-topic", paramLabel = "TOPIC", defaultValue = "sandbox.policy-outcomes",
+            converter = RunConverters.Topic.class, description = "default: sandbox.policy-outcomes")
     String outcomesTopic;
-    @Option(names = "--policies-topic", paramLabel = "TOPIC", description = "default: sandbox.policies")
+    @Option(names = "--policies-topic", paramLabel = "TOPIC", defaultValue = "sandbox.policies",
+            converter = RunConverters.Topic.class, description = "default: sandbox.policies")
     String policiesTopic;
-    @Option(names = "--policy-dir", paramLabel = "DIR", description = "read <taskId>.json policies from DIR instead of the topic")
-    String policyDir;
+    @Option(names = "--policy-dir", paramLabel = "DIR", converter = RunConverters.Directory.class,
+            description = "read <taskId>.json policies from DIR instead of the topic")
+    Path policyDir;
     @Option(names = "--exactly-once", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            defaultValue = "false", type = String.class, converter = RunConverters.Switch.class,
             description = "outcomes, dead letters and offsets in one Kafka transaction")
-    String exactlyOnce;
-    @Option(names = "--concurrency", paramLabel = "N", description = "worker threads (default: 8)")
-    String concurrency;
-    @Option(names = "--max-in-flight", paramLabel = "N", description = "outstanding records before pausing (default: 1000)")
-    String maxInFlight;
-    @Option(names = "--event-deadline", paramLabel = "DURATION", description = "per-event deadline, e.g. 30s or PT30S (default: 30s)")
-    String eventDeadline;
-    @Option(names = "--on-failure", paramLabel = "quarantine|leave", description = "default: quarantine")
-    String onFailure;
+    boolean exactlyOnce;
+    @Option(names = "--concurrency", paramLabel = "N", defaultValue = "8", converter = RunConverters.Concurrency.class,
+            description = "worker threads (default: 8)")
+    int concurrency;
+    @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "1000",
+            converter = RunConverters.MaxInFlight.class, description = "outstanding records before pausing (default: 1000)")
+    int maxInFlight;
+    @Option(names = "--event-deadline", paramLabel = "DURATION", defaultValue = "30s",
+            converter = RunConverters.PositiveDuration.class,
+            description = "per-event deadline, e.g. 30s or PT30S (default: 30s)")
+    Duration eventDeadline;
+    @Option(names = "--on-failure", paramLabel = "quarantine|leave", defaultValue = "quarantine",
+            converter = RunConverters.OnFailureWord.class, description = "default: quarantine")
+    OnFailure onFailure;
     @Option(names = "--dry-run", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            defaultValue = "false", type = String.class, converter = RunConverters.Switch.class,
             description = "render and report, touch no namespace")
-    String dryRun;
+    boolean dryRun;
     @Option(names = "--cgroup-check", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            defaultValue = "true", type = String.class, converter = RunConverters.Switch.class,
             description = "refuse a pid whose /proc/PID/cgroup does not name the event's containerId (default: true)")
-    String cgroupCheck;
-    @Option(names = "--policy-wait", paramLabel = "DURATION",
+    boolean cgroupCheck;
+    @Option(names = "--policy-wait", paramLabel = "DURATION", defaultValue = "5s",
+            converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
-    String policyWait;
-    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", description = "default: auto")
-    String iptablesBackend;
-    @Option(names = "--http-port", paramLabel = "PORT", description = "metrics and health (default: 9464)")
-    String httpPort;
-    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", description = "drain bound on shutdown (default: 30s)")
-    String shutdownTimeout;
-    @Option(names = "--config", paramLabel = "FILE", description = "properties file with the same keys, plus kafka.* client settings")
-    String config;
-    @Option(names = "--log-format", paramLabel = "text|json", description = "default: text")
-    String logFormat;
+    Duration policyWait;
+    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", defaultValue = "auto",
+            converter = RunConverters.BackendWord.class, description = "default: auto")
+    BackendChoice iptablesBackend;
+    @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "9464", converter = RunConverters.Port.class,
+            description = "metrics and health (default: 9464)")
+    int httpPort;
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            converter = RunConverters.PositiveDuration.class, description = "drain bound on shutdown (default: 30s)")
+    Duration shutdownTimeout;
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "properties file with the same keys, plus kafka.* client settings")
+    Path config;
+    @Option(names = "--log-format", paramLabel = "text|json", defaultValue = "text",
+            converter = RunConverters.LogFormatWord.class, description = "default: text")
+    LogFormat logFormat;
 
     private final CountDownLatch stop = new CountDownLatch(1);
     private final Map<String, String> environment;
     private final Supplier<String> hostname;
+    private OptionSources sources;
     private volatile Consumer<RunService> onStarted = s -> { };
 
     public RunCommand() {
@@ -115,14 +144,8 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        RunConfig cfg;
-        try {
-            cfg = config();
-        } catch (IllegalArgumentException e) {
-            spec.commandLine().getErr().println("netfence run: " + e.getMessage());
-            return Main.USAGE;
-        }
-        if (cfg.logFormat() == RunConfig.LogFormat.JSON) {
+        RunConfig cfg = config();
+        if (cfg.logFormat() == LogFormat.JSON) {
             LogFormat.JSON.configure();
         }
         NetfenceMetrics metrics = NetfenceMetrics.create();
@@ -163,40 +186,30 @@ public final class RunCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** The configuration the parsed options, the environment and the config file describe. */
-    RunConfig config() {
-        return new RunConfigLoader(environment, hostname).load(flags());
-    }
-
-    private Map<String, String> flags() {
-        Map<String, String> f = new LinkedHashMap<>();
-        put(f, "bootstrap-servers", bootstrapServers);
-        put(f, "node-id", nodeId);
-        put(f, "assignment", assignment);
-        put(f, "events-topic", eventsTopic);
-        put(f, "outcomes-topic", outcomesTopic);
-        put(f, "policies-topic", policiesTopic);
-        put(f, "policy-dir", policyDir);
-        put(f, "exactly-once", exactlyOnce);
-        put(f, "concurrency", concurrency);
-        put(f, "max-in-flight", maxInFlight);
-        put(f, "event-deadline", eventDeadline);
-        put(f, "on-failure", onFailure);
-        put(f, "dry-run", dryRun);
-        put(f, "iptables-backend", iptablesBackend);
-        put(f, "http-port", httpPort);
-        put(f, "shutdown-timeout", shutdownTimeout);
-        put(f, "config", config);
-        put(f, "log-format", logFormat);
-        put(f, "cgroup-check", cgroupCheck);
-        put(f, "policy-wait", policyWait);
-        return f;
-    }
-
-    private static void put(Map<String, String> f, String key, String value) {
-        if (value != null) {
-            f.put(key, value);
+    /**
+     * Where options not on the command line come from (environment, config file, fallbacks);
+     * {@link Main#configure} installs it as this command's default-value provider.
+     */
+    OptionSources sources() {
+        if (sources == null) {
+            sources = new OptionSources(spec, environment, hostname);
         }
+        return sources;
+    }
+
+    /** The {@code NETFENCE_*} variable of every option ({@code --node-id} is {@code NETFENCE_NODE_ID}). */
+    public static Set<String> environmentVariables() {
+        return new CommandLine(new RunCommand(Map.of())).getCommandSpec().options().stream()
+                .filter(o -> !o.usageHelp() && !o.versionHelp())
+                .map(o -> OptionSources.envName(OptionSources.key(o)))
+                .collect(Collectors.toUnmodifiableSet());
+    }
+
+    /** The configuration the parsed options describe, with the config file's Kafka settings. */
+    RunConfig config() {
+        return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
+                policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, iptablesBackend,
+                httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait, sources().kafka());
     }
 
     /** SIGTERM/SIGINT stop the service through the normal path, so the process exits 0. */

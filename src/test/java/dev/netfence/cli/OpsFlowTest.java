@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.app.RunConfig;
-import dev.netfence.app.RunConfigLoader;
 import dev.netfence.app.RunService;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
@@ -21,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -50,15 +48,9 @@ class OpsFlowTest {
         assertThat(CommandRun.of(new PolicyCommand(), concat(new String[] {"put", "task-flow", policy.toString()}, topics))
                 .exitCode()).isZero();
 
-        Map<String, String> flags = new LinkedHashMap<>();
-        flags.put("bootstrap-servers", TestKafka.bootstrapServers());
-        flags.put("node-id", "flow-node");
-        flags.put("events-topic", events);
-        flags.put("outcomes-topic", outcomes);
-        flags.put("policies-topic", policies);
-        flags.put("dry-run", "true");
-        flags.put("shutdown-timeout", "5s");
-        RunConfig config = new RunConfigLoader(Map.of(), () -> "flow-host").load(flags);
+        RunConfig config = RunOptionsTest.config(Map.of(), "--bootstrap-servers", TestKafka.bootstrapServers(),
+                "--node-id", "flow-node", "--events-topic", events, "--outcomes-topic", outcomes,
+                "--policies-topic", policies, "--dry-run", "--shutdown-timeout", "5s");
         try (NetfenceMetrics metrics = NetfenceMetrics.create();
              RunService service = RunService.start(config, "test", metrics.registry(), Clock.systemUTC());
              MetricsServer server = MetricsServer.start(0, metrics.registry(), HealthStatus::up,

@@ -29,9 +29,8 @@ class RunCommandTest {
     Path dir;
 
     private static int run(RunCommand command, StringWriter err, String... args) {
-        CommandLine cli = new CommandLine(command);
-        cli.setErr(new PrintWriter(err, true));
-        return cli.execute(args);
+        return Main.configure(new CommandLine(command), new PrintWriter(new StringWriter(), true),
+                new PrintWriter(err, true)).execute(args);
     }
 
     @Test

@@ -32,7 +32,7 @@ class RunOptionsTest {
     private final StringWriter err = new StringWriter();
 
     /** The configuration {@code args} and {@code env} describe, without starting anything. */
-    private static dev.netfence.app.RunConfig config(Map<String, String> env, String... args) {
+    static dev.netfence.app.RunConfig config(Map<String, String> env, String... args) {
         RunCommand command = new RunCommand(env, () -> "host-1");
         Main.configure(new CommandLine(command), new PrintWriter(new StringWriter()),
                 new PrintWriter(new StringWriter())).parseArgs(args);

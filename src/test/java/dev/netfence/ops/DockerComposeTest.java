@@ -5,13 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.netfence.app.RunConfigLoader;
+import dev.netfence.cli.RunCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -79,7 +78,7 @@ class DockerComposeTest {
     @Test
     void netfenceEnvironmentNamesOnlyRealConfigKeysAndPointsAtTheBroker() {
         JsonNode env = netfence.path("environment");
-        Set<String> known = RunConfigLoader.KEYS.stream().map(RunConfigLoader::envName).collect(Collectors.toSet());
+        Set<String> known = RunCommand.environmentVariables();
         List<String> netfenceVars = fieldNames(env).stream().filter(n -> n.startsWith("NETFENCE_")).toList();
 
         assertThat(netfenceVars).isNotEmpty().allSatisfy(name -> assertThat(known).contains(name));
