@@ -17,9 +17,14 @@ import picocli.CommandLine.Spec;
         subcommands = {RunCommand.class, PlanCommand.class, ApplyCommand.class, ValidateCommand.class,
                 ReplayCommand.class, OutcomesCommand.class, PolicyCommand.class, PublishCommand.class})
 public final class Main implements Runnable {
+    // The exit codes of every command (docs/contracts.md, "Exit codes"), defined here only.
+    /** Success ({@code apply}: applied). */
     public static final int OK = 0;
+    /** Invalid input: a bad time, an invalid policy or event, an unknown task, a missing topic. */
     public static final int INVALID_INPUT = 1;
+    /** Usage error: an unknown option, a bad option value, an unknown config-file key. */
     public static final int USAGE = 2;
+    /** Runtime failure: Kafka unreachable, records not acknowledged; {@code apply}: failed or skipped. */
     public static final int RUNTIME_FAILURE = 3;
 
     @Spec

@@ -1,5 +1,6 @@
 package dev.netfence.cli;
 
+import dev.netfence.kafka.KafkaClients;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,16 +21,11 @@ import picocli.CommandLine.Spec;
  * The options every ops command shares (picocli mixin): where Kafka is, the topic names, extra
  * client properties for TLS/SASL, the client timeout and {@code --verbose}. It builds the Kafka
  * client configurations and runs a command body with the exit-code contract of docs/contracts.md:
- * 0 ok, 1 invalid input ({@link InvalidInputException}, {@link IllegalArgumentException}),
- * 3 runtime failure (anything else, e.g. Kafka unreachable); usage errors (2) are picocli's.
+ * {@link Main#INVALID_INPUT} for {@link InvalidInputException} and {@link IllegalArgumentException},
+ * {@link Main#RUNTIME_FAILURE} for anything else (e.g. Kafka unreachable); usage errors are picocli's.
  * A failure is one line on stderr; the stack trace only with {@code --verbose}.
  */
 public final class OpsOptions {
-
-    public static final int OK = 0;
-    public static final int INVALID_INPUT = 1;
-    public static final int USAGE = 2;
-    public static final int RUNTIME_FAILURE = 3;
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec spec;
@@ -83,11 +79,12 @@ public final class OpsOptions {
         return timeout;
     }
 
-    /** An idempotent, acks=all producer of byte arrays that gives up after {@link #timeout()}. */
+    /**
+     * A producer of byte arrays with {@link KafkaClients#producerGuarantees()} that gives up after
+     * {@link #timeout()}; {@code -X} settings apply, except over the guarantees.
+     */
     public Map<String, Object> producerConfig() {
         Map<String, Object> config = common();
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, millis());
         int request = Math.min(millis(), 1000 * 30);
         config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, request);
@@ -97,20 +94,23 @@ public final class OpsOptions {
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         config.putAll(clientProperties);
+        config.putAll(KafkaClients.producerGuarantees());
         return config;
     }
 
-    /** A group-less, read_committed consumer of byte arrays (the commands assign partitions). */
+    /**
+     * A group-less consumer of byte arrays (the commands assign partitions) with
+     * {@link KafkaClients#consumerGuarantees()}; {@code -X} settings apply, except over the guarantees.
+     */
     public Map<String, Object> consumerConfig() {
         Map<String, Object> config = common();
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis());
         config.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(millis(), 1000 * 30));
         config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.putAll(clientProperties);
+        config.putAll(KafkaClients.consumerGuarantees());
         return config;
     }
 
@@ -141,7 +141,7 @@ public final class OpsOptions {
                 cause.printStackTrace(err);
             }
             err.flush();
-            return invalid ? INVALID_INPUT : RUNTIME_FAILURE;
+            return invalid ? Main.INVALID_INPUT : Main.RUNTIME_FAILURE;
         }
     }
 

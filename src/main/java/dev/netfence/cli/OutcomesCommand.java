@@ -156,7 +156,7 @@ public final class OutcomesCommand implements Callable<Integer> {
             }
         }
         out.flush();
-        return OpsOptions.OK;
+        return Main.OK;
     }
 
     private int follow(KafkaConsumer<byte[], byte[]> consumer, Instant start) {
@@ -194,7 +194,7 @@ public final class OutcomesCommand implements Callable<Integer> {
                 }
             }
         } catch (WakeupException e) {
-            return OpsOptions.OK; // Ctrl-C: stop quietly
+            return Main.OK; // Ctrl-C: stop quietly
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -206,7 +206,7 @@ public final class OutcomesCommand implements Callable<Integer> {
             throw new IllegalStateException("only " + printed + " of " + count + " outcome(s) arrived within "
                     + wait.toSeconds() + "s");
         }
-        return OpsOptions.OK;
+        return Main.OK;
     }
 
     private Outcome decode(ConsumerRecord<byte[], byte[]> record, long[] unreadable) {

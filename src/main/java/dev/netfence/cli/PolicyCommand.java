@@ -87,7 +87,7 @@ public final class PolicyCommand {
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
                 out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());
             }
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 
@@ -101,7 +101,7 @@ public final class PolicyCommand {
                 throw new InvalidInputException("no policy stored for task " + task);
             }
             out(ops).println(new String(latest.value(), StandardCharsets.UTF_8).strip());
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 
@@ -116,7 +116,7 @@ public final class PolicyCommand {
                 out(ops).println("deleted policy for " + task + " (tombstone at " + at.topic() + "-" + at.partition()
                         + "@" + at.offset() + ")");
             }
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 
@@ -138,7 +138,7 @@ public final class PolicyCommand {
             } else {
                 out.print(align(rows));
             }
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 

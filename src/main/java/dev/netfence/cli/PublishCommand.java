@@ -87,7 +87,7 @@ public final class PublishCommand implements Callable<Integer> {
                         + " on node " + event.nodeId() + " to " + at.topic() + "-" + at.partition() + "@" + at.offset());
                 out.flush();
             }
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 

@@ -95,7 +95,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     throw new IllegalStateException(summary.failed() + " event(s) could not be re-published");
                 }
             }
-            return OpsOptions.OK;
+            return Main.OK;
         });
     }
 

@@ -15,8 +15,25 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * manual commits, {@code read_committed}, idempotent {@code acks=all} producers, the group id
  * {@code netfence-<nodeId>} and, in exactly-once mode, {@code transactional.id netfence-<nodeId>}.
  */
-final class KafkaClients {
+public final class KafkaClients {
     private KafkaClients() {}
+
+    /**
+     * What every netfence producer (the service's and the ops commands') needs for no loss and no
+     * duplicates per send: {@code acks=all} and idempotence. Applied last, over user settings.
+     */
+    public static Map<String, Object> producerGuarantees() {
+        return Map.of(ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    }
+
+    /**
+     * What every netfence consumer needs: offsets committed only by netfence itself and only
+     * committed transactional records read. Applied last, over user settings.
+     */
+    public static Map<String, Object> consumerGuarantees() {
+        return Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed");
+    }
 
     static KafkaConsumer<byte[], byte[]> consumer(PipelineSettings s, NodeRouting routing) {
         Map<String, Object> c = new HashMap<>(s.kafka());
@@ -24,8 +41,7 @@ final class KafkaClients {
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(500, s.maxInFlight()));
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, routing.groupId());
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.putAll(consumerGuarantees());
         return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
@@ -34,8 +50,7 @@ final class KafkaClients {
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.putAll(producerGuarantees());
         if (s.exactlyOnce()) {
             p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "netfence-" + routing.nodeId());
         } else {
