@@ -16,7 +16,8 @@
 # sleeping processes inside them and one cgroup tree; it removes all of them, and ends only the
 # processes it started (by pid), on any exit. The host's own ruleset is never touched (checked).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/lib/common.sh"
+root="$nf_root"
 cd "$root"
 
 mode=full reps="" skip_build=0 only="pipeline enforce seed latency memory"
@@ -26,7 +27,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift ;;
     --skip-build) skip_build=1 ;;
     --only) only="$2"; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) nf_help "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -55,20 +56,16 @@ for tool in ip nsenter iptables-restore ip6tables-restore iptables-save xargs ja
 done
 
 # ---------- build ----------
-if [[ $skip_build == 0 && -f target/netfence.jar && -d target/test-classes/dev/netfence/bench \
-      && -z "$(find src pom.xml -newer target/netfence.jar -print -quit)" ]]; then
-  echo "== target/netfence.jar is newer than every source file: not rebuilding" >&2
-elif [[ $skip_build == 0 ]]; then
-  echo "== building (mvn package, tests skipped)" >&2
-  mvn -B -q -DskipTests package
+if [[ $skip_build == 0 ]]; then
+  echo "== building (mvn package, tests skipped) unless target/netfence.jar is newer than every source" >&2
+  nf_build --if-stale
 fi
 if [[ "$only" == "pipeline enforce seed latency memory" ]]; then rm -rf "$out"; fi
 mkdir -p "$out"; for s in $only; do rm -f "$out/$s.json"; done
 if [[ ! -f target/netfence.jar || ! -d target/test-classes/dev/netfence/bench ]]; then
   echo "bench.sh: target/netfence.jar or the driver classes are missing; run without --skip-build" >&2; exit 2
 fi
-mvn -B -q -o dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null 2>&1 \
-  || mvn -B -q dependency:build-classpath -Dmdep.outputFile="$out/cp.txt" -Dmdep.includeScope=test >/dev/null
+nf_classpath "$out/cp.txt"
 cp="target/test-classes:target/classes:$(cat "$out/cp.txt")"
 failed_sections=()
 driver() { java -Xmx1g -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
@@ -91,18 +88,13 @@ cleanup() {
     rmdir "$cgroup_dir"
   fi
   for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  if [[ -n $broker_pid ]]; then
-    kill "$broker_pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$broker_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$broker_pid" 2>/dev/null
-  fi
+  [[ -n $broker_pid ]] && nf_stop_pid "$broker_pid" 10
   if [[ -n ${broker_dir:-} ]]; then cp "$broker_dir/broker.log" "$out/broker.log" 2>/dev/null; rm -rf "$broker_dir"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-host_rules() { { iptables-save; ip6tables-save; } 2>/dev/null | { grep -v '^#' || true; } | sed 's/\[[0-9]*:[0-9]*\]//'; }
-host_rules_before="$(host_rules)"
+host_rules_before="$(nf_host_rules)"
 
 # ---------- broker ----------
 if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
@@ -110,15 +102,10 @@ if [[ -n ${KAFKA_BOOTSTRAP_SERVERS:-} ]]; then
   echo "== using broker $bootstrap" >&2
 else
   broker_dir="$(mktemp -d /tmp/netfence-bench-kraft.XXXXXX)"
-  java -cp "$cp" dev.netfence.kafka.testkit.KraftBroker "$broker_dir" >"$out/broker.out" 2>&1 &
-  broker_pid=$!
-  for _ in $(seq 900); do
-    grep -q '^bootstrap.servers=' "$out/broker.out" 2>/dev/null && break
-    kill -0 "$broker_pid" 2>/dev/null || { cat "$out/broker.out" >&2; exit 3; }
-    sleep 0.1
-  done
-  bootstrap="$(sed -n 's/^bootstrap.servers=//p' "$out/broker.out")"
-  [[ -n $bootstrap ]] || { echo "bench.sh: embedded broker did not start" >&2; exit 3; }
+  nf_start_broker "$(cat "$out/cp.txt")" "$broker_dir" "$out/broker.out" "$out/broker.err"
+  broker_pid=$nf_broker_pid
+  bootstrap="$(nf_await_broker "$out/broker.out" "$broker_pid" 90)" \
+    || { cat "$out/broker.err" >&2; echo "bench.sh: embedded broker did not start" >&2; exit 3; }
   echo "== embedded broker $bootstrap (pid $broker_pid)" >&2
 fi
 common=(--bootstrap "$bootstrap" --java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}")
@@ -196,7 +183,7 @@ if [[ " $only " == *" memory "* ]]; then
     --tasks "$memory_tasks" --partitions 4
 fi
 
-host_rules_after="$(host_rules)"
+host_rules_after="$(nf_host_rules)"
 host_unchanged=true
 if [[ "$host_rules_before" != "$host_rules_after" ]]; then
   host_unchanged=false

@@ -50,11 +50,12 @@
 # --skip-build uses the existing target/netfence.jar and target/test-classes; --classpath gives
 # the test classpath instead of asking Maven. Defaults take about 4-5 minutes on 2 cores.
 set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$nf_root"
 cd "$root"
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { echo "chaos.sh: $1 (see --help)" >&2; exit 2; }
 
 mode=both sandboxes=8 events=240 kills=3 seed="" timeout=180 skip_build=false classpath="${NETFENCE_CHAOS_CLASSPATH:-}" keep_logs=""
 while [[ $# -gt 0 ]]; do
@@ -69,8 +70,8 @@ while [[ $# -gt 0 ]]; do
     --skip-build) skip_build=true; shift ;;
     --classpath) classpath="${2:?}"; shift 2 ;;
     --keep-logs) keep_logs="${2:?}"; shift 2 ;;
-    -h|--help) usage ;;
-    *) echo "chaos.sh: unknown option $1" >&2; usage ;;
+    -h|--help) nf_help "$0"; exit 0 ;;
+    *) usage "unknown option $1" ;;
   esac
 done
 case "$mode" in
@@ -105,14 +106,8 @@ broker_pid="" run_pid=""
 forget() { local p="$1" i; for i in "${!pids[@]}"; do [[ ${pids[$i]} == "$p" ]] && unset 'pids[i]'; done; pids=("${pids[@]}"); }
 
 stop_pid() {   # stop_pid PID GRACE_SECONDS: SIGTERM, then SIGKILL after the grace period
-  local p="$1" grace="$2"
-  if kill -0 "$p" 2>/dev/null; then
-    kill -TERM "$p" 2>/dev/null || true
-    for _ in $(seq 1 $((grace * 5))); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$p" 2>/dev/null || true
-  fi
-  wait "$p" 2>/dev/null || true
-  forget "$p"
+  nf_stop_pid "$1" "$2"
+  forget "$1"
 }
 
 cleanup() {
@@ -144,21 +139,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
-
-http_get() {   # http_get PORT PATH: status line, headers and body; empty when nothing listens
-  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3 && timeout 5 cat <&3) 2>/dev/null || true
-}
-ready_code() { http_get "$1" /readyz | head -1 | awk '{print $2}'; }
 outcomes_of_run() {   # outcomes this netfence process published, from its /metrics
-  http_get "$1" /metrics | awk '/^netfence_outcomes_total/ {s += $NF} END {printf "%d", s}'
+  nf_http_get "$1" /metrics | awk '/^netfence_outcomes_total/ {s += $NF} END {printf "%d", s}'
 }
 
 jar="$root/target/netfence.jar"
@@ -168,11 +150,11 @@ nf() { java "${jvm[@]}" -jar "$jar" "$@"; }
 
 if [[ $skip_build == false ]]; then
   step "Building netfence and the test kit (mvn package, tests skipped)"
-  mvn -B -q -DskipTests package test-compile
+  nf_build
 fi
 [[ -f $jar && -d target/test-classes ]] || die "target/netfence.jar or target/test-classes missing (run without --skip-build)"
 if [[ -z $classpath ]]; then
-  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+  nf_classpath "$work/cp.txt"
   classpath="$(cat "$work/cp.txt")"
 fi
 kit=(java "${jvm[@]}" -cp "$root/target/test-classes:$classpath")
@@ -180,37 +162,18 @@ kit=(java "${jvm[@]}" -cp "$root/target/test-classes:$classpath")
 step "Chaos run: modes ${modes[*]}; $sandboxes sandboxes, $events events and $kills SIGKILLs per mode; seed $seed"
 info "reproduce the random choices with --seed $seed"
 
-save_tools=()
-for t in iptables-save ip6tables-save iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
-  command -v "$t" >/dev/null && save_tools+=("$t")
-done
-host_rules() {   # the host's rulesets, comments dropped and counters zeroed
-  local t
-  for t in "${save_tools[@]}"; do
-    echo "## $t"
-    "$t" 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g' || true
-  done
-}
-step "Recording the host's rulesets (${save_tools[*]})"
-host_rules >"$work/host-before.rules"
+step "Recording the host's rulesets (every *tables-save on this host)"
+nf_host_rules >"$work/host-before.rules"
 info "$(grep -c '^-A' "$work/host-before.rules" || true) host rules recorded"
 
 step "Starting a single-node KRaft broker (org.apache.kafka:kafka_2.13, data in $work/kafka)"
 launch_broker() {   # starts the broker launcher in the background (a child of this shell)
-  : >"$work/broker.out"
-  "${kit[@]}" dev.netfence.kafka.testkit.KraftBroker "$work/kafka" >"$work/broker.out" 2>>"$work/broker.log" &
-  broker_pid=$!
+  NF_BROKER_JAVA_OPTS="${jvm[*]}" nf_start_broker "$classpath" "$work/kafka" "$work/broker.out" "$work/broker.log"
+  broker_pid=$nf_broker_pid
   pids+=("$broker_pid")
 }
 await_broker() {   # waits for the launcher's bootstrap.servers line; sets broker_at
-  broker_at=""
-  for _ in $(seq 1 240); do
-    broker_at="$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")"
-    [[ -n $broker_at ]] && return 0
-    kill -0 "$broker_pid" 2>/dev/null || die "the broker exited; see broker.log"
-    sleep 0.5
-  done
-  die "the broker did not start within 120 s; see broker.log"
+  broker_at="$(nf_await_broker "$work/broker.out" "$broker_pid" 120)" || die "see broker.log"
 }
 launch_broker
 
@@ -283,12 +246,7 @@ run_mode() {
   for ((i = 0; i < sandboxes; i++)); do
     local ns="${id}-${short}-s$i" vc="v${id}${short}${i}c" vp="v${id}${short}${i}p"
     ip netns add "$ns"; namespaces+=("$ns")
-    ip link add "$vc" netns "$ns" type veth peer name "$vp" netns "$peer"
-    ip -n "$ns" addr add "198.18.$i.1/24" dev "$vc"
-    ip -n "$peer" addr add "198.18.$i.2/24" dev "$vp"
-    ip -n "$ns" addr add "2001:db8:$i::1/64" dev "$vc" nodad
-    ip -n "$peer" addr add "2001:db8:$i::2/64" dev "$vp" nodad
-    ip -n "$ns" link set lo up; ip -n "$ns" link set "$vc" up; ip -n "$peer" link set "$vp" up
+    nf_veth "$ns" "$vc" "$peer" "$vp" "198.18.$i.1" "198.18.$i.2" "2001:db8:$i::1" "2001:db8:$i::2" 24 64
     ip netns exec "$ns" sleep infinity &
     pids+=($!)
     ns_of[i]="$ns"; pid_of[i]=$!; cid_of[i]="chaos-$m-$id-s$i"
@@ -330,7 +288,7 @@ run_mode() {
   local http_port
   start_run() {
     run=$((run + 1))
-    http_port="$(free_port)"
+    http_port="$(nf_free_port)" || die "no free port found"
     local flags=(run --node-id "$node" --events-topic "$events_topic" --outcomes-topic "$outcomes_topic"
       --policy-dir "$policies" --cgroup-check false --http-port "$http_port" --config "$work/netfence.properties"
       --concurrency 4 --shutdown-timeout 20s)
@@ -340,7 +298,7 @@ run_mode() {
     pids+=("$run_pid")
     local code=""
     for _ in $(seq 1 240); do
-      code="$(ready_code "$http_port")"
+      code="$(nf_ready_code "$http_port")"
       [[ $code == 200 ]] && break
       kill -0 "$run_pid" 2>/dev/null || die "netfence run $run exited; see $m-run$run.log"
       sleep 0.5
@@ -378,13 +336,13 @@ run_mode() {
   stop_pid "$broker_pid" 45
   info "broker stopped"
   local code=""
-  for _ in $(seq 1 60); do code="$(ready_code "$http_port")"; [[ $code != 200 ]] && break; sleep 0.5; done
+  for _ in $(seq 1 60); do code="$(nf_ready_code "$http_port")"; [[ $code != 200 ]] && break; sleep 0.5; done
   info "netfence /readyz while the broker is down: ${code:-no answer}"
   launch_broker
   await_broker
   [[ $broker_at == "$bootstrap" ]] || die "the broker came back at '$broker_at', not $bootstrap"
   info "broker pid $broker_pid back at $bootstrap with the same data"
-  for _ in $(seq 1 240); do code="$(ready_code "$http_port")"; [[ $code == 200 ]] && break; sleep 0.5; done
+  for _ in $(seq 1 240); do code="$(nf_ready_code "$http_port")"; [[ $code == 200 ]] && break; sleep 0.5; done
   [[ $code == 200 ]] || die "netfence did not become ready again after the broker restart"
   info "netfence ready again without operator action"
   publish_wave "$total"   # the rest
@@ -481,7 +439,7 @@ outcome_ids() {   # the eventId of each outcome JSON line
 for m in "${modes[@]}"; do run_mode "$m"; done
 
 step "Checking the host's rulesets"
-host_rules >"$work/host-after.rules"
+nf_host_rules >"$work/host-after.rules"
 host_changed=no
 if ! cmp -s "$work/host-before.rules" "$work/host-after.rules"; then
   host_changed=yes

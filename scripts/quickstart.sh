@@ -16,6 +16,7 @@
 # Addresses used: 198.18.0.0/15 and 2001:db8::/32 (reserved for testing/documentation), only
 # inside the namespaces it creates.
 set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
 
 skip_build=false
 classpath=""
@@ -23,12 +24,12 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --skip-build) skip_build=true; shift ;;
     --classpath) classpath="${2:?--classpath needs a value}"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) nf_help "$0"; exit 0 ;;
     *) echo "quickstart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$nf_root"
 cd "$root"
 work="$(mktemp -d /tmp/netfence-quickstart.XXXXXX)"
 id="qs$$"
@@ -49,9 +50,7 @@ cleanup() {
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     local p="${pids[$i]}"
     if kill -0 "$p" 2>/dev/null; then
-      kill -TERM "$p" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$p" 2>/dev/null || true
+      nf_stop_pid "$p" 10
       info "stopped pid $p"
     fi
   done
@@ -65,15 +64,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port found" >&2; return 1
-}
 
 netfence() { java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "$@"; }
 
@@ -93,26 +83,20 @@ if [[ $skip_build == true ]]; then
     || { echo "target/netfence.jar or target/test-classes missing: run without --skip-build" >&2; exit 2; }
 else
   step "Building netfence and the test kit (mvn package, tests skipped)"
-  mvn -B -q -DskipTests package test-compile
+  nf_build
   info "built target/netfence.jar"
 fi
 if [[ -n $classpath ]]; then
   printf '%s' "$classpath" >"$work/cp.txt"
 else
-  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+  nf_classpath "$work/cp.txt"
 fi
 
 step "Starting a single-node KRaft broker (org.apache.kafka:kafka_2.13 from Maven Central)"
-java -cp "target/test-classes:$(cat "$work/cp.txt")" dev.netfence.kafka.testkit.KraftBroker "$work/kafka" \
-  >"$work/broker.out" 2>"$work/broker.log" &
-pids+=($!)
-for _ in $(seq 1 120); do
-  grep -q '^bootstrap.servers=' "$work/broker.out" 2>/dev/null && break
-  kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/broker.log" >&2; echo "broker failed to start" >&2; exit 3; }
-  sleep 0.5
-done
-bootstrap="$(sed -n 's/^bootstrap.servers=//p' "$work/broker.out")"
-[[ -n $bootstrap ]] || { echo "broker did not report its address" >&2; exit 3; }
+nf_start_broker "$(cat "$work/cp.txt")" "$work/kafka" "$work/broker.out" "$work/broker.log"
+pids+=("$nf_broker_pid")
+bootstrap="$(nf_await_broker "$work/broker.out" "$nf_broker_pid" 60)" \
+  || { cat "$work/broker.log" >&2; echo "broker failed to start" >&2; exit 3; }
 export KAFKA_BOOTSTRAP_SERVERS="$bootstrap"
 info "broker at $bootstrap"
 
@@ -120,13 +104,7 @@ peer_v4=198.18.77.2; peer_v6=2001:db8:77::2
 if [[ $dry_run == false ]]; then
   step "Creating a sandbox namespace ($cns) and a peer ($pns) joined by a veth pair"
   ip netns add "$cns"; ip netns add "$pns"; netns_made=1
-  ip link add "v${id}c" netns "$cns" type veth peer name "v${id}p" netns "$pns"
-  ip -n "$cns" addr add 198.18.77.1/24 dev "v${id}c"
-  ip -n "$pns" addr add "$peer_v4/24" dev "v${id}p"
-  ip -n "$cns" addr add 2001:db8:77::1/64 dev "v${id}c" nodad
-  ip -n "$pns" addr add "$peer_v6/64" dev "v${id}p" nodad
-  for ns in "$cns" "$pns"; do ip -n "$ns" link set lo up; done
-  ip -n "$cns" link set "v${id}c" up; ip -n "$pns" link set "v${id}p" up
+  nf_veth "$cns" "v${id}c" "$pns" "v${id}p" 198.18.77.1 "$peer_v4" 2001:db8:77::1 "$peer_v6" 24 64
   ip netns exec "$pns" java "$root/scripts/lib/Listen.java" 8443 8444 >"$work/listen.out" 2>&1 &
   pids+=($!)
   ip netns exec "$cns" sleep infinity &
@@ -146,7 +124,7 @@ cat "$work/policy.json" | sed 's/^/    /'
 netfence policy put "$task" "$work/policy.json"
 
 step "Starting netfence run (node $node)"
-http_port="$(free_port)"
+http_port="$(nf_free_port)"
 run_flags=(run --node-id "$node" --http-port "$http_port" --cgroup-check false)
 [[ $dry_run == true ]] && run_flags+=(--dry-run)
 info "netfence ${run_flags[*]}"
@@ -156,12 +134,12 @@ info "(--cgroup-check false: the demo's sandbox is a plain process, not in a con
 java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
-  code="$( (exec 3<>"/dev/tcp/127.0.0.1/$http_port" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3) 2>/dev/null || true)"
-  [[ $code == *" 200"* ]] && break
+  code="$(nf_ready_code "$http_port")"
+  [[ $code == 200 ]] && break
   kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/netfence.log" >&2; echo "netfence exited" >&2; exit 3; }
   sleep 0.5
 done
-[[ $code == *" 200"* ]] || { tail -20 "$work/netfence.log" >&2; echo "netfence never became ready" >&2; exit 3; }
+[[ $code == 200 ]] || { tail -20 "$work/netfence.log" >&2; echo "netfence never became ready" >&2; exit 3; }
 info "ready (http://127.0.0.1:$http_port/readyz)"
 
 step "Publishing a container.started event"

@@ -1,0 +1,109 @@
+# Shared helpers of scripts/quickstart.sh, scripts/chaos.sh and scripts/bench.sh. Source it after
+# `set -euo pipefail`; it defines functions only (and `nf_root`, the repository root).
+#
+#   nf_help SCRIPT               print SCRIPT's header comment block (its --help)
+#   nf_free_port                 a TCP port on 127.0.0.1 nothing listens on
+#   nf_stop_pid PID [GRACE]      SIGTERM, SIGKILL after GRACE seconds (default 10), reap; only PID
+#   nf_build [--if-stale]        mvn package (jar + test classes), tests skipped
+#   nf_classpath FILE            the test class path (the broker kit's artifacts) into FILE
+#   nf_start_broker CP DIR OUT LOG
+#                                start the embedded KRaft broker (data in DIR) in the background,
+#                                stdout to OUT, stderr appended to LOG; sets nf_broker_pid
+#   nf_await_broker OUT PID [S]  wait up to S seconds (default 120) for it; prints bootstrap.servers
+#   nf_http_get PORT PATH        the raw HTTP answer of 127.0.0.1:PORT (empty when nothing listens)
+#   nf_ready_code PORT           the status code of /readyz
+#   nf_veth NS_A IF_A NS_B IF_B V4_A V4_B V6_A V6_B PREFIX4 PREFIX6
+#                                a veth pair between two namespaces, addressed and up
+#   nf_host_rules                the host's rulesets (every *tables-save the host has), comment lines
+#                                dropped and counters zeroed, for a before/after comparison
+#
+# shellcheck shell=bash
+
+nf_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+nf_help() {
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
+}
+
+nf_free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+nf_stop_pid() {
+  local p="$1" grace="${2:-10}"
+  if kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 1 $((grace * 5))); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null || true
+  fi
+  wait "$p" 2>/dev/null || true
+}
+
+nf_build() {
+  if [[ ${1:-} == --if-stale && -f "$nf_root/target/netfence.jar" && -d "$nf_root/target/test-classes" \
+        && -z "$(cd "$nf_root" && find src pom.xml -newer target/netfence.jar -print -quit)" ]]; then
+    echo "target/netfence.jar is newer than every source file: not rebuilding" >&2
+    return 0
+  fi
+  (cd "$nf_root" && mvn -B -q -DskipTests package)
+}
+
+nf_classpath() {
+  (cd "$nf_root" &&
+    { mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$1" >/dev/null 2>&1 \
+      || mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$1" >/dev/null; })
+}
+
+nf_start_broker() {
+  local cp="$1" dir="$2" out="$3" log="$4"
+  : >"$out"
+  java ${NF_BROKER_JAVA_OPTS:-} -cp "$nf_root/target/test-classes:$cp" dev.netfence.kafka.testkit.KraftBroker "$dir" \
+    >"$out" 2>>"$log" &
+  nf_broker_pid=$!
+}
+
+nf_await_broker() {
+  local out="$1" pid="$2" seconds="${3:-120}" at
+  for _ in $(seq 1 $((seconds * 5))); do
+    at="$(sed -n 's/^bootstrap.servers=//p' "$out" 2>/dev/null)"
+    if [[ -n $at ]]; then echo "$at"; return 0; fi
+    kill -0 "$pid" 2>/dev/null || { echo "the broker exited" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "the broker did not start within $seconds s" >&2
+  return 1
+}
+
+nf_http_get() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\n\r\n' "$2" >&3 && timeout 5 cat <&3) 2>/dev/null || true
+}
+
+nf_ready_code() {
+  nf_http_get "$1" /readyz | head -1 | awk '{print $2}'
+}
+
+nf_veth() {
+  local ns_a="$1" if_a="$2" ns_b="$3" if_b="$4" v4_a="$5" v4_b="$6" v6_a="$7" v6_b="$8" p4="$9" p6="${10}"
+  ip link add "$if_a" netns "$ns_a" type veth peer name "$if_b" netns "$ns_b"
+  ip -n "$ns_a" addr add "$v4_a/$p4" dev "$if_a"
+  ip -n "$ns_b" addr add "$v4_b/$p4" dev "$if_b"
+  ip -n "$ns_a" addr add "$v6_a/$p6" dev "$if_a" nodad
+  ip -n "$ns_b" addr add "$v6_b/$p6" dev "$if_b" nodad
+  ip -n "$ns_a" link set lo up; ip -n "$ns_b" link set lo up
+  ip -n "$ns_a" link set "$if_a" up; ip -n "$ns_b" link set "$if_b" up
+}
+
+nf_host_rules() {
+  local t
+  for t in iptables-save ip6tables-save iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
+    command -v "$t" >/dev/null || continue
+    echo "## $t"
+    "$t" 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g' || true
+  done
+}
