@@ -14,7 +14,8 @@
 #   nf_ready_code PORT           the status code of /readyz
 #   nf_veth NS_A IF_A NS_B IF_B V4_A V4_B V6_A V6_B PREFIX4 PREFIX6
 #                                a veth pair between two namespaces, addressed and up
-#   nf_host_rules                the host's rulesets (every *tables-save the host has), comment lines
+#   nf_host_rules                the host's rulesets (every *tables-save the host has, nft list ruleset;
+#                                netavark's rules and netfence's host table left out), comment lines
 #                                dropped and counters zeroed, for a before/after comparison
 #
 # shellcheck shell=bash
@@ -100,10 +101,35 @@ nf_veth() {
 }
 
 nf_host_rules() {
+  # Comparable like testkit/HostRulesetGuard: counters zeroed; podman's netavark rules (NETAVARK*
+  # chains, the rules in and jumping to them, a table netavark left with only empty built-in
+  # ACCEPT chains) and netfence's own host table left out, nothing else. The nft listing skips the
+  # tables iptables-nft manages (compared through the save texts above).
   local t
   for t in iptables-save ip6tables-save iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
     command -v "$t" >/dev/null || continue
     echo "## $t"
-    "$t" 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g' || true
+    "$t" 2>&1 | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]/[0:0]/g' | awk '
+      /^\*/ { n = 0; nv = 0; intable = 1 }
+      /^(:NETAVARK[^ ]* |-A NETAVARK[^ ]* )/ || /^-[AI] [^ ]+ .*-[jg] NETAVARK[^ ]*( |$)/ { nv = 1; next }
+      !intable { print; next }
+      { buf[++n] = $0 }
+      /^COMMIT$/ {
+        empty = 1
+        for (i = 2; i < n; i++) if (buf[i] !~ /^:[A-Z]+ ACCEPT \[0:0\]$/) empty = 0
+        if (!(nv && empty)) for (i = 1; i <= n; i++) print buf[i]
+        intable = 0
+      }' || true
   done
+  if command -v nft >/dev/null; then
+    echo "## nft list ruleset"
+    nft list ruleset 2>&1 | grep -v "^# Warning: table .* is managed by iptables-nft" | awk '
+      /^table / {
+        key = $2 " " $3
+        skip = (key == "netdev netfence" || key == "inet netfence" || key == "inet netavark" \
+          || (($2 == "ip" || $2 == "ip6") && $3 ~ /^(filter|nat|mangle|raw|security)$/))
+      }
+      !skip { gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter packets 0 bytes 0"); print }
+      /^}$/ { skip = 0 }' || true
+  fi
 }
