@@ -5,44 +5,59 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.Consumer;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * At-least-once output: outcomes and dead letters are sent by one publisher thread (so the poll
- * thread never blocks on the producer, not even when the broker is away), a record is done once
- * all its outputs are acknowledged, and a failed send is retried after a back-off on that same
- * thread, forever, so nothing is committed past a record whose outcome is not on the broker. A
- * dead letter the broker refuses as too large is re-sent without its value. Offsets are
- * committed asynchronously (one commit in flight at a time) or synchronously on revoke/close.
+ * thread never blocks on the producer, not even when the broker is away), and a record is done once
+ * all its outputs are acknowledged. netfence never re-sends a failed output as it was: retriable
+ * errors are the idempotent producer's, which retries them in order until {@code delivery.timeout.ms}
+ * (a re-send of our own could put a container's outcome N after N+1). What happens after a failure
+ * depends on {@link SendErrors}: when the producer gave up or is unusable, it is closed at once (so
+ * nothing queued behind the failed output is delivered ahead of it) and the pipeline recreates its
+ * clients and resumes from the last committed offsets, which never pass the failed output. An output
+ * the broker refuses for good is replaced ({@link OutputRecords#replacement}: a dead letter without
+ * its value, an outcome by its event's dead letter); one with nothing smaller left (a dead letter
+ * without value) is held, its partition commits no further, and it is tried again with a growing
+ * back-off (a dead letter's place in the DLQ does not matter). Every such failure is counted, logged
+ * and reported to {@link SendHealth}. Offsets are committed asynchronously (one commit in flight at a
+ * time) or synchronously on revoke/close.
  */
 final class AtLeastOnceSink implements OutputSink {
     private static final Logger LOG = LoggerFactory.getLogger(AtLeastOnceSink.class);
-    private static final long RETRY_BACKOFF_MS = 1000;
+    private static final long MAX_HELD_BACKOFF_MS = 30_000;
 
     private final Producer<byte[], byte[]> producer;
-    private final Consumer<byte[], byte[]> consumer;
+    private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
     private final Completions completions;
     private final PipelineMetrics metrics;
+    private final OutputRecords records;
+    private final SendHealth health;
     private final ScheduledExecutorService publisher;
     private volatile boolean closed;
+    /** Set when the producer gave up or broke: the pipeline must recreate its clients. */
+    private volatile FatalClientException broken;
     private boolean commitInFlight;
 
-    AtLeastOnceSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, Completions completions,
-                    PipelineMetrics metrics) {
+    AtLeastOnceSink(Producer<byte[], byte[]> producer, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
+                    Completions completions, PipelineMetrics metrics, OutputRecords records, SendHealth health) {
         this.producer = producer;
         this.consumer = consumer;
         this.completions = completions;
         this.metrics = metrics;
+        this.records = records;
+        this.health = health;
         this.publisher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "netfence-publisher");
             t.setDaemon(true);
@@ -58,49 +73,95 @@ final class AtLeastOnceSink implements OutputSink {
         }
         AtomicInteger left = new AtomicInteger(outputs.size());
         for (Output o : outputs) {
-            publisher.execute(() -> send(o, () -> {
-                o.acked(metrics);
+            execute(() -> send(o, sent -> {
+                sent.acked(metrics);
                 if (left.decrementAndGet() == 0) {
                     partition.done(offset);
                 }
-            }));
+            }, 0));
         }
     }
 
-    /** Sends on the publisher thread; {@code onAck} runs on the poll thread. */
-    private void send(Output o, Runnable onAck) {
-        if (closed) {
+    /** Sends on the publisher thread; {@code onAck} runs on the poll thread with the output that made it. */
+    private void send(Output o, Consumer<Output> onAck, int heldAttempts) {
+        if (closed || broken != null) {
             return;
         }
         try {
             producer.send(o.record(), (md, e) -> {
                 if (e == null) {
-                    completions.post(onAck);
+                    health.succeeded(o.topic());
+                    if (heldAttempts > 0) {
+                        health.released();
+                        LOG.info("held output to {} acknowledged after {} attempt(s)", o.topic(), heldAttempts + 1);
+                    }
+                    completions.post(() -> onAck.accept(o));
                 } else {
-                    failed(o, onAck, e);
+                    failed(o, onAck, e, heldAttempts);
                 }
             });
         } catch (RuntimeException e) {
-            failed(o, onAck, e);
+            failed(o, onAck, e, heldAttempts);
         }
     }
 
-    private void failed(Output o, Runnable onAck, Exception e) {
-        if (closed) {
+    private void failed(Output o, Consumer<Output> onAck, Exception e, int heldAttempts) {
+        if (closed || broken != null) {
             return;
         }
-        if (e instanceof RecordTooLargeException && o.deadLetterCode() != null && o.record().value() != null) {
-            LOG.warn("dead letter for {} too large for {}; re-sending it without its value", o.record().key(),
-                    o.record().topic());
-            publisher.execute(() -> send(o.withRecord(OutputRecords.withoutValue(o.record())), onAck));
+        SendErrors.Kind kind = SendErrors.classify(e);
+        Throwable root = SendErrors.rootOf(e);
+        if (kind == SendErrors.Kind.RETRIABLE || kind == SendErrors.Kind.FATAL) {
+            metrics.sendFailed(o.topic(), kind == SendErrors.Kind.RETRIABLE ? "retriable" : "fatal", root);
+            broken = new FatalClientException("sending to " + o.topic() + " failed (" + root + "); recreating the"
+                    + " clients and resuming from the last committed offsets, so no output is sent out of order", e);
+            LOG.error(broken.getMessage());
+            producer.close(Duration.ZERO);
             return;
         }
-        LOG.warn("sending to {} failed, retrying in {} ms: {}", o.record().topic(), RETRY_BACKOFF_MS, e.toString());
-        publisher.schedule(() -> send(o, onAck), RETRY_BACKOFF_MS, TimeUnit.MILLISECONDS);
+        metrics.sendFailed(o.topic(), "terminal", root);
+        health.refused(o.topic(), e);
+        Optional<Output> replacement = records.replacement(o, e);
+        if (replacement.isPresent()) {
+            Output r = replacement.get();
+            LOG.warn("{} refused an output ({}); sending a dead letter to {}{} instead", o.topic(), root, r.topic(),
+                    r.record().value() == null ? " without the value" : "");
+            metrics.sendRetried(r.topic(), 1);
+            execute(() -> send(r, onAck, heldAttempts));
+            return;
+        }
+        if (heldAttempts == 0) {
+            health.hold(o.topic() + " refuses a dead letter with key "
+                    + (o.record().key() == null ? "null" : new String(o.record().key(), java.nio.charset.StandardCharsets.UTF_8))
+                    + ": " + root);
+        }
+        long backoff = Math.min(MAX_HELD_BACKOFF_MS, 1000L << Math.min(heldAttempts, 5));
+        LOG.error("{} refuses a dead letter for good ({}) and nothing smaller is left to send: it is held (its"
+                + " partition commits no further) and sent again in {} ms (attempt {})", o.topic(), root, backoff,
+                heldAttempts + 1);
+        try {
+            publisher.schedule(() -> {
+                metrics.sendRetried(o.topic(), 1);
+                send(o, onAck, heldAttempts + 1);
+            }, backoff, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // the sink is closing; the record was not committed and will be redone
+        }
+    }
+
+    private void execute(Runnable r) {
+        try {
+            publisher.execute(r);
+        } catch (RejectedExecutionException closing) {
+            // the sink is closing; the record was not committed and will be redone
+        }
     }
 
     @Override
     public void commit(Collection<PartitionOffsets> partitions, boolean sync) {
+        if (broken != null) {
+            throw broken;
+        }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         Map<TopicPartition, PartitionOffsets> owners = new HashMap<>();
         for (PartitionOffsets p : partitions) {
@@ -133,5 +194,6 @@ final class AtLeastOnceSink implements OutputSink {
     public void close() {
         closed = true;
         publisher.shutdownNow();
+        health.releaseAll();
     }
 }

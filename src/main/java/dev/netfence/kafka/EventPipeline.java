@@ -43,6 +43,7 @@ public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
     private static final long BUSY_POLL_MILLIS = 2;
     private static final long MAX_WAITING_POLL_MILLIS = 8;
+    private static final Duration SEND_REFUSAL_BOUND = Duration.ofSeconds(30);
 
     private final PipelineSettings settings;
     private final NodeRouting routing;
@@ -52,6 +53,11 @@ public final class EventPipeline implements AutoCloseable {
     private final KeyedExecutor workers;
     private final RecordDispatcher dispatcher;
     private final BrokerProbe probe;
+    private final OutputRecords records;
+    private final SendHealth sendHealth;
+    private final String transactionalId;
+    private final FencedStandby standby;
+    private final KeylessOwnership keyless;
     private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean stopping;
@@ -76,15 +82,20 @@ public final class EventPipeline implements AutoCloseable {
         this.routing = new NodeRouting(settings.nodeId());
         this.policies = policies;
         Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
-        OutputRecords records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
+        this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
                 settings.instance(), settings.nodeId());
         EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
                 settings.eventDeadline());
         this.metrics = new PipelineMetrics(registry, clock);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
-        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, metrics, workers, handler, records, outcomes,
+        this.keyless = new KeylessOwnership(settings, routing);
+        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, keyless, metrics, workers, handler, records, outcomes,
                 completions, this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
+        this.sendHealth = new SendHealth(clock, SEND_REFUSAL_BOUND);
+        this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
+        this.standby = new FencedStandby(settings.exactlyOnce() && settings.assignment() == Assignment.NODE_PARTITION,
+                transactionalId);
     }
 
     /** Starts the poll thread; returns at once. */
@@ -97,7 +108,7 @@ public final class EventPipeline implements AutoCloseable {
         pollThread.start();
     }
 
-    /** Ready: running, partitions assigned, policy store caught up, broker reachable. */
+    /** Ready: running, partitions assigned, policy store caught up, broker reachable, no output held or refused for long. */
     public boolean ready() {
         return notReadyReason().isEmpty();
     }
@@ -113,10 +124,14 @@ public final class EventPipeline implements AutoCloseable {
         if (!policies.isCaughtUp()) {
             return Optional.of("the policy store has not caught up");
         }
+        Optional<String> standingBy = standby.reason();
+        if (standingBy.isPresent()) {
+            return standingBy;
+        }
         if (!probe.reachable()) {
             return Optional.of("the Kafka broker is not reachable");
         }
-        return Optional.empty();
+        return sendHealth.notReadyReason();
     }
 
     /** Live: the poll thread was started and has not died. */
@@ -160,8 +175,11 @@ public final class EventPipeline implements AutoCloseable {
                 try {
                     runClients();
                 } catch (RuntimeException e) {
-                    LOG.error("consumer loop failed; recreating the Kafka clients", e);
-                    sleep(1000);
+                    long pause = standby.pauseAfter(e);
+                    for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
+                        sleep(100);
+                    }
+                    standby.resume();
                 }
             }
         } finally {
@@ -173,18 +191,20 @@ public final class EventPipeline implements AutoCloseable {
 
     private void runClients() {
         KafkaConsumer<byte[], byte[]> c = KafkaClients.consumer(settings, routing);
-        KafkaProducer<byte[], byte[]> p = KafkaClients.producer(settings, routing);
+        KafkaProducer<byte[], byte[]> p = KafkaClients.producer(settings, routing, transactionalId);
         consumer = c;
         metrics.bind(c, p);
+        keyless.start();
         try {
-            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics)
-                    : new AtLeastOnceSink(p, c, completions, metrics);
+            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth)
+                    : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
             if (!subscribe(c)) {
                 return;
             }
             long nextCommit = 0;
             while (!stopping) {
                 ConsumerRecords<byte[], byte[]> polled = c.poll(pollTimeout());
+                keyless.poll();
                 dispatchAll(polled);
                 boolean busy = completions.runAll() > 0 || !polled.isEmpty();
                 waitingPollMillis = busy ? BUSY_POLL_MILLIS : Math.min(2 * waitingPollMillis, MAX_WAITING_POLL_MILLIS);
@@ -202,6 +222,7 @@ public final class EventPipeline implements AutoCloseable {
             }
             closeQuietly(() -> p.close(Duration.ofSeconds(5)), () -> c.close(Duration.ofSeconds(5)));
             metrics.close();
+            keyless.close();
             partitions.clear();
             assignment = Set.of();
         }

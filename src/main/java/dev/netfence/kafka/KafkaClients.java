@@ -1,21 +1,27 @@
 package dev.netfence.kafka;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The client settings of the pipeline: user settings first (bootstrap, TLS, SASL, tuning from
  * {@code kafka.*} config keys), then the settings correctness depends on, which always win:
  * manual commits, {@code read_committed}, idempotent {@code acks=all} producers, the group id
- * {@code netfence-<nodeId>} and, in exactly-once mode, {@code transactional.id netfence-<nodeId>}.
+ * {@code netfence-<nodeId>} and, in exactly-once mode, the {@link #transactionalId}.
  */
 public final class KafkaClients {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaClients.class);
+
     private KafkaClients() {}
 
     /**
@@ -45,18 +51,52 @@ public final class KafkaClients {
         return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    static KafkaProducer<byte[], byte[]> producer(PipelineSettings s, NodeRouting routing) {
+    /**
+     * The pipeline's producer. {@code batch.size} is capped at the smallest {@code max.message.bytes}
+     * of the output topics ({@link OutputTopicLimits}) so a refused record fails instead of being
+     * split and retried forever by the producer; {@code delivery.timeout.ms} (Kafka's default, 120 s)
+     * bounds the producer's own in-order retries.
+     */
+    static KafkaProducer<byte[], byte[]> producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
         Map<String, Object> p = new HashMap<>(s.kafka());
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+        OptionalInt limit = OutputTopicLimits.smallestMaxMessageBytes(adminSettings(s),
+                List.of(s.outcomesTopic(), s.dlqTopic()));
+        int batch = p.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)
+                ? Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()) : 16384;
+        if (limit.isPresent() && limit.getAsInt() < batch) {
+            LOG.warn("an output topic accepts records of at most {} bytes (max.message.bytes), less than the"
+                    + " producer's batch.size {}: batch.size capped to {} so refused records fail (KAFKA-8350)",
+                    limit.getAsInt(), batch, limit.getAsInt());
+            p.put(ProducerConfig.BATCH_SIZE_CONFIG, Math.max(1, limit.getAsInt()));
+        }
         p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         p.putAll(producerGuarantees());
         if (s.exactlyOnce()) {
-            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "netfence-" + routing.nodeId());
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+            // a crashed instance's open transaction blocks read_committed readers and its successor's
+            // offset fetch until it times out; netfence's transactions last milliseconds
+            p.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
         } else {
             p.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         }
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /**
+     * The exactly-once {@code transactional.id}. With {@code --assignment group} it is unique per
+     * instance ({@code netfence-<nodeId>-<instance uuid>}): since KIP-447 a zombie (an instance that
+     * lost its partitions and does not know it yet) is fenced by the group generation its offsets are
+     * sent with ({@code sendOffsetsToTransaction(consumer.groupMetadata())}), so two instances of one
+     * node, say during a rolling deploy, share the partitions instead of fencing each other. With
+     * {@code node-partition} the consumer is assigned its partition by hand and has no generation;
+     * the only fence left is the transactional id itself, so it stays per node ({@code netfence-<nodeId>}):
+     * a newer instance fences the older, which stands by (see EventPipeline).
+     */
+    static String transactionalId(PipelineSettings s, NodeRouting routing, String instanceUuid) {
+        return s.assignment() == Assignment.NODE_PARTITION ? "netfence-" + routing.nodeId()
+                : "netfence-" + routing.nodeId() + "-" + instanceUuid;
     }
 
     /** Strips consumer-only and producer-only keys the other client would warn about. */

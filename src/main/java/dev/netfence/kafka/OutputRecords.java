@@ -6,8 +6,11 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
 /**
@@ -27,6 +30,11 @@ final class OutputRecords {
     static final String INSTANCE = "netfence.instance";
     /** Set on a dead letter whose original value was too large for the DLQ topic and was dropped. */
     static final String ORIGINAL_SIZE = "netfence.original.size";
+    /** The DLQ error code of an event whose outcome the outcomes topic refused for good. */
+    static final String OUTCOME_REJECTED = "OUTCOME_REJECTED";
+    /** The headers netfence writes on a dead letter; a copied original's own are dropped. */
+    private static final Set<String> PROVENANCE = Set.of(ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
+            ORIGINAL_TIMESTAMP, ORIGINAL_SIZE, ERROR_CODE, ERROR_MESSAGE, ERROR_CLASS, INSTANCE);
     /** Header an operator's replay sets so outcomes carry {@code "replay": true}. */
     static final String REPLAY = "netfence.replay";
 
@@ -59,18 +67,55 @@ final class OutputRecords {
 
     ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> original, ErrorCode code, String message,
                                               String errorClass) {
+        return deadLetter(original, code.code(), message, errorClass);
+    }
+
+    /**
+     * The dead letter of {@code original}: its key and value, its own headers (all but an earlier
+     * dead letter's provenance, so a replayed dead letter does not carry two sets), then the
+     * provenance headers of this failure. Spring Kafka's DeadLetterPublishingRecoverer does the same.
+     */
+    ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> original, String code, String message,
+                                              String errorClass) {
         ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(dlqTopic, null, original.key(), original.value());
         Headers h = r.headers();
+        for (Header header : original.headers()) {
+            if (!PROVENANCE.contains(header.key())) {
+                h.add(header);
+            }
+        }
         add(h, ORIGINAL_TOPIC, original.topic());
         add(h, ORIGINAL_PARTITION, Integer.toString(original.partition()));
         add(h, ORIGINAL_OFFSET, Long.toString(original.offset()));
         add(h, ORIGINAL_TIMESTAMP, Long.toString(original.timestamp()));
-        add(h, ERROR_CODE, code.code());
+        add(h, ERROR_CODE, code);
         String m = Objects.requireNonNullElse(message, "");
         add(h, ERROR_MESSAGE, m.length() > MAX_MESSAGE_CHARS ? m.substring(0, MAX_MESSAGE_CHARS) + "..." : m);
         add(h, ERROR_CLASS, errorClass);
         add(h, INSTANCE, instance);
         return original.value() != null && original.value().length > EventDecoder.MAX_VALUE_BYTES ? withoutValue(r) : r;
+    }
+
+    /**
+     * What to send instead of an output the broker refused for good ({@link SendErrors#refusesRecord}):
+     * a dead letter with a value goes again without it; an outcome is replaced by its event's dead
+     * letter with code {@value #OUTCOME_REJECTED} (the enforcement happened, but the outcomes topic
+     * will not take its report). Empty when nothing smaller is left to try (a dead letter that is
+     * already without its value): the caller holds the record.
+     */
+    Optional<Output> replacement(Output refused, Throwable error) {
+        ProducerRecord<byte[], byte[]> r = refused.record();
+        Throwable root = SendErrors.rootOf(error);
+        if (refused.outcome() != null && refused.source() != null) {
+            String message = "the " + refused.outcome().status() + " outcome of event " + refused.outcome().eventId()
+                    + " (container " + refused.outcome().containerId() + ") was refused by " + r.topic() + ": " + root;
+            return Optional.of(Output.deadLetter(
+                    deadLetter(refused.source(), OUTCOME_REJECTED, message, root.getClass().getName()), OUTCOME_REJECTED));
+        }
+        if (refused.outcome() == null && r.value() != null && SendErrors.classify(error) == SendErrors.Kind.TOO_LARGE) {
+            return Optional.of(refused.withRecord(withoutValue(r)));
+        }
+        return Optional.empty();
     }
 
     /**

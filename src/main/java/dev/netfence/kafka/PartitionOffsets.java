@@ -81,17 +81,67 @@ final class PartitionOffsets {
      * added to {@code sink}, in offset order; the prefix is forgotten only by {@link #committed}.
      */
     long committable(List<Output> sink) {
+        return committable(sink, Integer.MAX_VALUE, null);
+    }
+
+    /**
+     * Like {@link #committable(List)}, but the prefix also ends before the first record whose
+     * outputs would take {@code sink} past {@code maxOutputs} new outputs (a record is always taken
+     * when it is the first with outputs), and before the record holding {@code stopAt}.
+     */
+    long committable(List<Output> sink, int maxOutputs, Output stopAt) {
         long upTo = next;
+        int added = 0;
         for (Map.Entry<Long, Entry> e : entries.entrySet()) {
-            if (!e.getValue().done) {
+            Entry entry = e.getValue();
+            if (!entry.done || stopAt != null && containsSame(entry.held, stopAt)
+                    || added > 0 && added + entry.held.size() > maxOutputs) {
                 upTo = e.getKey();
                 break;
             }
+            added += entry.held.size();
             if (sink != null) {
-                sink.addAll(e.getValue().held);
+                sink.addAll(entry.held);
             }
         }
         return upTo > committed ? upTo : -1;
+    }
+
+    /** Whether {@code o} belongs to the first record with held outputs, and every record before it is done. */
+    boolean isHead(Output o) {
+        for (Entry e : entries.values()) {
+            if (!e.done) {
+                return false;
+            }
+            if (!e.held.isEmpty()) {
+                return containsSame(e.held, o);
+            }
+        }
+        return false;
+    }
+
+    /** Exactly-once: a held output is to be sent as {@code replacement} instead (same record, same place). */
+    boolean replace(Output held, Output replacement) {
+        for (Entry e : entries.values()) {
+            for (int i = 0; i < e.held.size(); i++) {
+                if (e.held.get(i) == held) {
+                    List<Output> copy = new java.util.ArrayList<>(e.held);
+                    copy.set(i, replacement);
+                    e.held = List.copyOf(copy);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean containsSame(List<Output> outputs, Output o) {
+        for (Output x : outputs) {
+            if (x == o) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A commit naming {@code offset} succeeded: forget every record before it. */

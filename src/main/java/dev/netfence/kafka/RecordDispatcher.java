@@ -29,6 +29,7 @@ final class RecordDispatcher {
 
     private final EventDecoder decoder;
     private final NodeRouting routing;
+    private final KeylessOwnership keyless;
     private final PipelineMetrics metrics;
     private final KeyedExecutor workers;
     private final EventHandler handler;
@@ -37,10 +38,12 @@ final class RecordDispatcher {
     private final Completions completions;
     private final Emitter emitter;
 
-    RecordDispatcher(EventDecoder decoder, NodeRouting routing, PipelineMetrics metrics, KeyedExecutor workers,
-            EventHandler handler, OutputRecords records, Outcomes outcomes, Completions completions, Emitter emitter) {
+    RecordDispatcher(EventDecoder decoder, NodeRouting routing, KeylessOwnership keyless, PipelineMetrics metrics,
+            KeyedExecutor workers, EventHandler handler, OutputRecords records, Outcomes outcomes,
+            Completions completions, Emitter emitter) {
         this.decoder = decoder;
         this.routing = routing;
+        this.keyless = keyless;
         this.metrics = metrics;
         this.workers = workers;
         this.handler = handler;
@@ -63,7 +66,7 @@ final class RecordDispatcher {
         boolean replay = OutputRecords.isReplay(r);
         DecodeResult d = decoder.parse(r.value());
         if (d instanceof DecodeResult.Parsed p) {
-            boolean ours = p.nodeId() != null ? routing.accepts(p.nodeId()) : routing.acceptsKey(r.key());
+            boolean ours = p.nodeId() != null ? routing.accepts(p.nodeId()) : acceptsKey(r);
             if (!ours || p.containerId() == null) {
                 dispatchDecoded(po, r, replay, decoder.validate(p));
                 return;
@@ -73,7 +76,7 @@ final class RecordDispatcher {
                 List<Output> outs;
                 if (v instanceof DecodeResult.Decoded decoded) {
                     metrics.consumed(decoded.event().type());
-                    outs = handle(decoded.event(), replay);
+                    outs = handle(decoded.event(), replay, r);
                 } else {
                     outs = invalid(r, (DecodeResult.Invalid) v, replay);
                 }
@@ -98,24 +101,24 @@ final class RecordDispatcher {
                 return;
             }
             workers.submit(ev.containerId(), () -> {
-                List<Output> outs = handle(ev, replay);
+                List<Output> outs = handle(ev, replay, r);
                 if (outs != null) {
                     completions.post(() -> emitter.emit(po, offset, outs));
                 }
             });
         } else if (d instanceof DecodeResult.Malformed m) {
             metrics.consumed("malformed");
-            if (!routing.acceptsKey(r.key())) {
-                skip(po, offset, "other-node");
+            if (!acceptsKey(r)) {
+                skip(po, offset, notOurs(r));
                 return;
             }
             emitter.emit(po, offset, List.of(Output.deadLetter(
                     records.deadLetter(r, m.code(), m.message(), m.causeClass()), m.code().code())));
         } else if (d instanceof DecodeResult.Invalid inv) {
-            boolean ours = inv.nodeId() != null ? routing.accepts(inv.nodeId()) : routing.acceptsKey(r.key());
+            boolean ours = inv.nodeId() != null ? routing.accepts(inv.nodeId()) : acceptsKey(r);
             if (!ours) {
                 metrics.consumed("invalid");
-                skip(po, offset, "other-node");
+                skip(po, offset, inv.nodeId() != null ? "other-node" : notOurs(r));
                 return;
             }
             List<Output> outs = invalid(r, inv, replay);
@@ -147,7 +150,7 @@ final class RecordDispatcher {
     }
 
     /** Worker: enforce one valid event; its outcome record, or null when interrupted (shutdown). */
-    private List<Output> handle(ContainerEvent ev, boolean replay) {
+    private List<Output> handle(ContainerEvent ev, boolean replay, ConsumerRecord<byte[], byte[]> r) {
         Outcome o;
         try {
             o = handler.handle(ev, replay);
@@ -155,7 +158,7 @@ final class RecordDispatcher {
             Thread.currentThread().interrupt();
             return null;
         }
-        return List.of(Output.outcome(records.outcome(o), o));
+        return List.of(Output.outcome(records.outcome(o), o, r));
     }
 
     /** The dead letter of an invalid event, plus a failed outcome when its containerId is readable. */
@@ -166,9 +169,22 @@ final class RecordDispatcher {
                 DecodeResult.Invalid.class.getName()), inv.code().code()));
         if (inv.containerId() != null) {
             Outcome o = outcomes.invalidEvent(inv, replay);
-            outs.add(Output.outcome(records.outcome(o), o));
+            outs.add(Output.outcome(records.outcome(o), o, r));
         }
         return outs;
+    }
+
+    /**
+     * Whether a record whose value names no node is ours: by its key (schedulers key events by
+     * nodeId), and without a key, by {@link KeylessOwnership}, so one instance in the fleet
+     * dead-letters it.
+     */
+    private boolean acceptsKey(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() == null ? keyless.owns(r.partition()) : routing.acceptsKey(r.key());
+    }
+
+    private static String notOurs(ConsumerRecord<byte[], byte[]> r) {
+        return r.key() == null ? "keyless-other-owner" : "other-node";
     }
 
     private void skip(PartitionOffsets po, long offset, String reason) {

@@ -3,18 +3,19 @@ package dev.netfence.kafka;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthorizationException;
-import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
-import org.apache.kafka.common.errors.ProducerFencedException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.IllegalGenerationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnknownMemberIdException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,23 +24,79 @@ import org.slf4j.LoggerFactory;
  * earlier record of its partition is finished too; then one transaction sends the held outputs
  * of that done prefix, in offset order, together with the offsets after it
  * ({@code sendOffsetsToTransaction} with the consumer's group metadata). So a committed outcome
- * implies its offset is committed, and vice versa. An abortable failure aborts and keeps the held
- * outputs for the next attempt; a fatal one (fenced, out of sequence, not authorised) is raised as
- * {@link FatalClientException} so the pipeline recreates its clients and resumes from the last
- * committed offsets, never continuing with a broken producer.
+ * implies its offset is committed, and vice versa.
+ *
+ * <p>An aborted transaction is never simply retried with the same content. Its send callbacks only
+ * hint at the culprit: once a transaction is in error, the producer fails every batch not yet sent
+ * with the same exception. So the first output in the transaction that a callback says was refused
+ * ({@link SendErrors#refusesRecord}) becomes a suspect: the records before it are committed without
+ * it, and then its record is tried alone. Refused alone, it is the culprit, reported (metric, log,
+ * {@link SendHealth}) and replaced the way at-least-once mode does it ({@link OutputRecords#replacement}:
+ * a dead letter without its value, an outcome by its event's dead letter); with nothing smaller left
+ * it is held: retried alone with a growing back-off while its partition waits behind it and
+ * readiness is down. An abort no callback explains halves the number of outputs per transaction from
+ * the second one in a row (down to one), so such a cause is bisected too. A {@code commitTransaction}
+ * that times out is retried, as Kafka requires (aborting then is illegal). A fatal error (fenced, out
+ * of sequence, not authorised) is raised as {@link FatalClientException} so the pipeline recreates its
+ * clients and resumes from the last committed offsets, never continuing with a broken producer.
  */
 final class TransactionalSink implements OutputSink {
     private static final Logger LOG = LoggerFactory.getLogger(TransactionalSink.class);
+    private static final int COMMIT_ATTEMPTS = 5;
+    private static final long MAX_BACKOFF_NANOS = 30_000_000_000L;
 
     private final Producer<byte[], byte[]> producer;
     private final Consumer<byte[], byte[]> consumer;
     private final PipelineMetrics metrics;
+    private final OutputRecords records;
+    private final SendHealth health;
+    /** Partitions with a suspect output: the records before it commit without it, then it goes alone. */
+    private final Map<TopicPartition, Suspect> suspects = new HashMap<>();
+    /** Outputs per transaction; halved by unexplained aborts in a row, reset by a commit. */
+    private int budget = Integer.MAX_VALUE;
+    private int unexplainedAborts;
+    private long retryAt = System.nanoTime();
+
+    private static final class Suspect {
+        Output output;
+        /** Refused alone, with nothing smaller to send: held, counted in {@link SendHealth}. */
+        boolean held;
+        int attempts;
+        long due = System.nanoTime();
+
+        Suspect(Output output) {
+            this.output = output;
+        }
+    }
+
+    /** One transaction's content: the outputs, in offset order per partition, and the offsets after them. */
+    private static final class Batch {
+        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        final Map<TopicPartition, PartitionOffsets> owners = new HashMap<>();
+        final List<Output> outputs = new ArrayList<>();
+        final Map<Output, PartitionOffsets> from = new IdentityHashMap<>();
+
+        void add(PartitionOffsets p, int maxOutputs, Output stopAt) {
+            int before = outputs.size();
+            long at = p.committable(outputs, maxOutputs, stopAt);
+            if (at >= 0) {
+                offsets.put(p.partition(), new OffsetAndMetadata(at));
+                owners.put(p.partition(), p);
+                outputs.subList(before, outputs.size()).forEach(o -> from.put(o, p));
+            } else {
+                outputs.subList(before, outputs.size()).clear();
+            }
+        }
+    }
 
     /** {@code producer} must have a transactional.id; its transactions are initialised here. */
-    TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics) {
+    TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
+                      OutputRecords records, SendHealth health) {
         this.producer = producer;
         this.consumer = consumer;
         this.metrics = metrics;
+        this.records = records;
+        this.health = health;
         try {
             producer.initTransactions();
         } catch (KafkaException e) {
@@ -54,59 +111,204 @@ final class TransactionalSink implements OutputSink {
 
     @Override
     public void commit(Collection<PartitionOffsets> partitions, boolean sync) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        Map<TopicPartition, PartitionOffsets> owners = new HashMap<>();
-        List<Output> outputs = new ArrayList<>();
-        for (PartitionOffsets p : partitions) {
-            long at = p.committable(outputs);
-            if (at >= 0) {
-                offsets.put(p.partition(), new OffsetAndMetadata(at));
-                owners.put(p.partition(), p);
-            }
-        }
-        if (offsets.isEmpty()) {
+        long now = System.nanoTime();
+        if (!sync && now - retryAt < 0) {
             return;
         }
+        Batch batch = new Batch();
+        List<PartitionOffsets> alone = new ArrayList<>();
+        for (PartitionOffsets p : partitions) {
+            Suspect h = suspects.get(p.partition());
+            if (h == null) {
+                batch.add(p, Math.max(1, budget - batch.outputs.size()), null);
+            } else if (p.isHead(h.output)) {
+                if (now - h.due >= 0 || sync) {
+                    alone.add(p);
+                }
+            } else {
+                batch.add(p, Integer.MAX_VALUE, h.output);
+            }
+        }
+        if (!batch.offsets.isEmpty()) {
+            transact(batch, null);
+        }
+        for (PartitionOffsets p : alone) {
+            Batch one = new Batch();
+            one.add(p, 1, null);
+            if (!one.offsets.isEmpty()) {
+                transact(one, suspects.get(p.partition()));
+            }
+        }
+    }
+
+    /** One transaction; {@code alone} is the suspect when the batch is its record alone. */
+    private void transact(Batch batch, Suspect alone) {
+        Map<Output, Exception> refused = new IdentityHashMap<>();
         try {
             producer.beginTransaction();
-            for (Output o : outputs) {
-                producer.send(o.record());
+            for (Output o : batch.outputs) {
+                producer.send(o.record(), (md, e) -> {
+                    if (e != null) {
+                        synchronized (refused) {
+                            refused.put(o, e);
+                        }
+                    }
+                });
             }
-            producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-            producer.commitTransaction();
+            producer.sendOffsetsToTransaction(batch.offsets, consumer.groupMetadata());
+            commitTransaction();
         } catch (KafkaException e) {
             RuntimeException fatal = fatalOrSelf(e);
             if (fatal instanceof FatalClientException) {
                 throw fatal;
             }
-            LOG.warn("transaction aborted, will retry with the same outputs: {}", e.toString());
-            try {
-                producer.abortTransaction();
-            } catch (KafkaException abortFailed) {
-                throw new FatalClientException("cannot abort the transaction", abortFailed);
+            abort(e);
+            synchronized (refused) {
+                if (alone != null) {
+                    abortedAlone(batch, alone, refused, e);
+                } else {
+                    aborted(batch, refused, e);
+                }
             }
             return;
         }
-        offsets.forEach((tp, om) -> owners.get(tp).committed(om.offset()));
-        outputs.forEach(o -> o.acked(metrics));
+        batch.offsets.forEach((tp, om) -> batch.owners.get(tp).committed(om.offset()));
+        for (Output o : batch.outputs) {
+            o.acked(metrics);
+            health.succeeded(o.topic());
+        }
+        if (alone != null) {
+            suspects.remove(batch.owners.keySet().iterator().next());
+            if (alone.held) {
+                health.released();
+                LOG.info("held output to {} committed after {} attempt(s)", alone.output.topic(), alone.attempts + 1);
+            }
+        }
+        unexplainedAborts = 0;
+        budget = Integer.MAX_VALUE;
+    }
+
+    /** Kafka: a timed-out commit must be retried; it may not be aborted. */
+    private void commitTransaction() {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                producer.commitTransaction();
+                return;
+            } catch (TimeoutException e) {
+                if (attempt >= COMMIT_ATTEMPTS) {
+                    throw new FatalClientException("commitTransaction timed out " + attempt + " times; the next"
+                            + " producer of this transactional.id completes or aborts the transaction", e);
+                }
+                LOG.warn("commitTransaction timed out (attempt {} of {}); retrying it", attempt, COMMIT_ATTEMPTS);
+            }
+        }
+    }
+
+    private void abort(KafkaException cause) {
+        metrics.transactionAborted(SendErrors.rootOf(cause));
+        try {
+            producer.abortTransaction();
+        } catch (KafkaException abortFailed) {
+            throw new FatalClientException("cannot abort the transaction", abortFailed);
+        }
+    }
+
+    /** After an abort of a transaction of several records: suspect the first refused output, or bisect. */
+    private void aborted(Batch batch, Map<Output, Exception> refused, KafkaException cause) {
+        batch.outputs.forEach(o -> metrics.sendRetried(o.topic(), 1));
+        for (Output o : batch.outputs) {
+            Exception e = refused.get(o);
+            if (e != null && SendErrors.refusesRecord(e)) {
+                TopicPartition tp = batch.from.get(o).partition();
+                suspects.putIfAbsent(tp, new Suspect(o));
+                LOG.warn("transaction aborted, {} refused an output ({}): committing the records of {} before it"
+                        + " without it, then trying it alone", o.topic(), SendErrors.rootOf(e), tp);
+                unexplainedAborts = 0;
+                return;
+            }
+        }
+        unexplainedAborts++;
+        if (isGenerationFenced(cause)) {
+            LOG.warn("the consumer group moved on to a new generation (KIP-447 fencing): these partitions belong to"
+                    + " another member now and the next poll hands them over: {}", cause.toString());
+        } else if (unexplainedAborts >= 2) {
+            budget = Math.max(1, Math.min(budget, batch.outputs.size()) / 2);
+        }
+        long backoff = Math.min(MAX_BACKOFF_NANOS, 100_000_000L << Math.min(unexplainedAborts - 1, 8));
+        retryAt = System.nanoTime() + backoff;
+        LOG.warn("transaction aborted ({} in a row, no output refused), retrying in {} ms with at most {} outputs: {}",
+                unexplainedAborts, backoff / 1_000_000, budget == Integer.MAX_VALUE ? "all" : budget, cause.toString());
+    }
+
+    /**
+     * After an abort of the suspect's record alone: a refused output of it is the culprit. A dead
+     * letter with a value is shrunk first (it is the likely one when the record also has an outcome).
+     */
+    private void abortedAlone(Batch batch, Suspect s, Map<Output, Exception> refused, KafkaException cause) {
+        batch.outputs.forEach(o -> metrics.sendRetried(o.topic(), 1));
+        Output culprit = null;
+        for (Output o : batch.outputs) {
+            Exception e = refused.get(o);
+            if (e != null && SendErrors.refusesRecord(e)
+                    && (culprit == null || o.outcome() == null && o.record().value() != null)) {
+                culprit = o;
+            }
+        }
+        PartitionOffsets p = batch.owners.values().iterator().next();
+        if (culprit == null) {
+            s.attempts++;
+            s.due = System.nanoTime() + Math.min(MAX_BACKOFF_NANOS, 100_000_000L << Math.min(s.attempts, 8));
+            LOG.warn("transaction with the suspect record of {} alone aborted without a refused output: {}",
+                    p.partition(), cause.toString());
+            return;
+        }
+        Exception e = refused.get(culprit);
+        metrics.sendFailed(culprit.topic(), "terminal", SendErrors.rootOf(e));
+        health.refused(culprit.topic(), e);
+        Optional<Output> replacement = records.replacement(culprit, e);
+        if (replacement.isPresent()) {
+            Output r = replacement.get();
+            LOG.warn("{} refuses an output of {} ({}); sending a dead letter to {}{} instead", culprit.topic(),
+                    p.partition(), SendErrors.rootOf(e), r.topic(), r.record().value() == null ? " without the value" : "");
+            p.replace(culprit, r);
+            s.output = p.isHead(r) ? r : s.output;
+            s.due = System.nanoTime();
+            return;
+        }
+        if (!s.held) {
+            s.held = true;
+            health.hold(culprit.topic() + " refuses an output of " + p.partition() + ": " + SendErrors.rootOf(e));
+        }
+        s.attempts++;
+        long backoff = Math.min(MAX_BACKOFF_NANOS, 1_000_000_000L << Math.min(s.attempts - 1, 5));
+        s.due = System.nanoTime() + backoff;
+        LOG.error("{} refuses an output of {} for good ({}) and nothing smaller is left to send: it is held, tried"
+                + " again alone in {} s, and the records behind it wait (attempt {})", culprit.topic(), p.partition(),
+                SendErrors.rootOf(e), backoff / 1_000_000_000L, s.attempts);
+    }
+
+    private static boolean isGenerationFenced(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof CommitFailedException || t instanceof IllegalGenerationException
+                    || t instanceof UnknownMemberIdException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static RuntimeException fatalOrSelf(KafkaException e) {
-        Throwable t = e;
-        while (t != null) {
-            if (t instanceof ProducerFencedException || t instanceof OutOfOrderSequenceException
-                    || t instanceof AuthorizationException || t instanceof UnsupportedVersionException
-                    || t instanceof InvalidProducerEpochException
-                    || t instanceof org.apache.kafka.common.errors.FencedInstanceIdException) {
-                return new FatalClientException("transactional producer is unusable: " + t, e);
-            }
-            t = t.getCause();
+        if (SendErrors.classify(e) == SendErrors.Kind.FATAL) {
+            return new FatalClientException("transactional producer is unusable: " + SendErrors.rootOf(e), e);
         }
         return e;
     }
 
     @Override
     public void close() {
-        // the producer belongs to the pipeline, which closes it
+        if (suspects.values().stream().anyMatch(x -> x.held)) {
+            health.releaseAll();
+        }
+        suspects.clear();
     }
 }

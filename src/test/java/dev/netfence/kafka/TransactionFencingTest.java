@@ -20,12 +20,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * Zombie fencing in exactly-once mode: while the pipeline is in the middle of the stream (one
+ * Zombie fencing in exactly-once {@code node-partition} mode, where the per-node
+ * {@code transactional.id} is the only fence (a hand-assigned consumer has no group generation): while the pipeline is in the middle of the stream (one
  * event held inside the enforcer, later ones finished and waiting for their transaction), a
  * second producer with the same {@code transactional.id} ({@code netfence-<nodeId>}, what a
  * restarted instance uses) initialises its transactions. The pipeline's next transaction is
  * fenced; it must drop its clients rather than continue, resume from the committed offsets and
- * redo the rest, and a read_committed reader must see exactly one outcome per event.
+ * redo the rest (after standing by), and a read_committed reader must see exactly one outcome per event.
  */
 class TransactionFencingTest {
     private static final OutcomeCodec CODEC = new OutcomeCodec();
@@ -43,7 +44,7 @@ class TransactionFencingTest {
                 f.sendEvent(id, node, "task-1", i == 10 ? "c-held" : "c-" + i);
                 ids.add(id);
             }
-            f.start(f.settings(node).exactlyOnce(true), enforcer, store);
+            f.start(f.settings(node).exactlyOnce(true).assignment(Assignment.NODE_PARTITION), enforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> committed(f).keySet().containsAll(ids.subList(0, 10)));
             assertThat(committed(f)).doesNotContainKey("ev-10");
 

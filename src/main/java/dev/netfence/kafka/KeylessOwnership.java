@@ -1,0 +1,112 @@
+package dev.netfence.kafka;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides which instance dead-letters a record that names no node (no key, and no readable
+ * nodeId in its value). In {@code group} mode each node's group reads every partition, so every
+ * node in the fleet would dead-letter such a record. Instead the instances of all nodes also join
+ * one shared consumer group, {@value #GROUP}, on the events topic; it never fetches (its partitions
+ * stay paused) and only answers "who owns partition p?": the instance it assigns the record's
+ * partition to dead-letters the record, the others skip it
+ * ({@code netfence.events.skipped{reason=keyless-other-owner}}). While this instance's share is
+ * unknown (before its first assignment, during a rebalance) it dead-letters: a rare duplicate,
+ * never a loss. Not used with {@code node-partition} assignment or {@code --node-id '*'} (every
+ * reader of the partition dead-letters, as before). Poll thread only, except {@link #owns}.
+ */
+final class KeylessOwnership implements AutoCloseable {
+    static final String GROUP = "netfence-keyless";
+    private static final Logger LOG = LoggerFactory.getLogger(KeylessOwnership.class);
+    private static final long POLL_EVERY_NANOS = 100_000_000L;
+
+    private final Map<String, Object> settings;
+    private final String topic;
+    private final boolean enabled;
+    private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
+    private volatile boolean known;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private long nextPoll = System.nanoTime();
+
+    KeylessOwnership(PipelineSettings s, NodeRouting routing) {
+        this.enabled = s.assignment() == Assignment.GROUP && !routing.everyNode();
+        this.topic = s.eventsTopic();
+        Map<String, Object> c = new HashMap<>(s.kafka());
+        c.keySet().removeIf(k -> !ConsumerConfig.configNames().contains(k));
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+        c.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+        c.put(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-keyless-" + s.instance().replace('/', '-'));
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        this.settings = Map.copyOf(c);
+    }
+
+    /** Joins the shared group (with each new set of pipeline clients). */
+    void start() {
+        if (!enabled || consumer != null) {
+            return;
+        }
+        consumer = new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+                known = false;
+                tps.forEach(tp -> owned.remove(tp.partition()));
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                consumer.pause(tps);
+                tps.forEach(tp -> owned.add(tp.partition()));
+                known = true;
+                LOG.info("dead-letters records without a node of partitions {} of {}", owned, topic);
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> tps) {
+                onPartitionsRevoked(tps);
+            }
+        });
+    }
+
+    /** Poll thread, every round: keeps the membership alive (at most every 100 ms). */
+    void poll() {
+        if (consumer == null || System.nanoTime() - nextPoll < 0) {
+            return;
+        }
+        nextPoll = System.nanoTime() + POLL_EVERY_NANOS;
+        consumer.pause(consumer.assignment());
+        consumer.poll(Duration.ZERO);
+    }
+
+    /** Whether this instance dead-letters a record of {@code partition} that names no node. */
+    boolean owns(int partition) {
+        return !enabled || !known || owned.contains(partition);
+    }
+
+    @Override
+    public void close() {
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        consumer = null;
+        known = false;
+        owned.clear();
+        if (c != null) {
+            try {
+                c.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.warn("closing the {} consumer failed: {}", GROUP, e.toString());
+            }
+        }
+    }
+}

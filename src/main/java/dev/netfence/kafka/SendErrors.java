@@ -1,0 +1,102 @@
+package dev.netfence.kafka;
+
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
+import org.apache.kafka.common.errors.UnsupportedForMessageFormatException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+
+/**
+ * Sorts what went wrong with a send (a producer callback's exception, or what a transaction
+ * method threw) into the four things netfence does about it, in one place so both sinks agree.
+ * {@link Kind#RETRIABLE} errors are the idempotent producer's to retry, in order, until
+ * {@code delivery.timeout.ms}: netfence never re-sends them itself (a re-send could put a
+ * container's outcome N after N+1); when one still reaches a callback the producer has given up.
+ * {@link Kind#TOO_LARGE} and {@link Kind#TERMINAL} refuse this one record for good: re-sending it
+ * unchanged can only fail again, so it is replaced (a dead letter without its value, an outcome by
+ * its event's dead letter) or held. {@link Kind#FATAL} means the producer itself is unusable
+ * (fenced, out of sequence, not authorised for its transactional id): the clients are recreated.
+ * The cause chain is searched, because transaction methods wrap the error of the batch behind them.
+ */
+final class SendErrors {
+    enum Kind {
+        /** Transient (network, leader change, timeout): the producer retried it until its delivery timeout. */
+        RETRIABLE,
+        /** The record is larger than the topic or the producer accepts. */
+        TOO_LARGE,
+        /** The record is refused for good for another reason (topic not authorised, invalid record, bad topic). */
+        TERMINAL,
+        /** The producer cannot be used any more. */
+        FATAL
+    }
+
+    private SendErrors() {}
+
+    static Kind classify(Throwable error) {
+        Kind found = null;
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            Kind k = direct(t);
+            if (k == Kind.FATAL) {
+                return k;
+            }
+            if (found == null || found == Kind.RETRIABLE && k != null) {
+                found = k;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return found != null ? found : Kind.TERMINAL;
+    }
+
+    /** Whether this failure is the record's own (replace or hold it), not the producer's or the network's. */
+    static boolean refusesRecord(Throwable error) {
+        Kind k = classify(error);
+        return k == Kind.TOO_LARGE || k == Kind.TERMINAL;
+    }
+
+    /** The exception that names the problem: the first in the cause chain that {@link #classify} recognises. */
+    static Throwable rootOf(Throwable error) {
+        for (Throwable t = error; t != null && t.getCause() != t; t = t.getCause()) {
+            Kind k = direct(t);
+            if (k != null && k != Kind.RETRIABLE || t.getCause() == null) {
+                return t;
+            }
+        }
+        return error;
+    }
+
+    private static Kind direct(Throwable t) {
+        if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+                || t instanceof OutOfOrderSequenceException || t instanceof FencedInstanceIdException
+                || t instanceof TransactionalIdAuthorizationException || t instanceof ClusterAuthorizationException
+                || t instanceof AuthenticationException || t instanceof UnsupportedVersionException
+                || t instanceof IllegalStateException) {
+            return Kind.FATAL;
+        }
+        if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException) {
+            return Kind.TOO_LARGE;
+        }
+        if (t instanceof TopicAuthorizationException || t instanceof InvalidRecordException
+                || t instanceof InvalidTopicException || t instanceof SerializationException
+                || t instanceof UnsupportedForMessageFormatException) {
+            return Kind.TERMINAL;
+        }
+        if (t instanceof RetriableException || t instanceof TransactionAbortedException) {
+            return Kind.RETRIABLE;
+        }
+        return null;
+    }
+}

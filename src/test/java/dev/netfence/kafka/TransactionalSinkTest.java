@@ -1,0 +1,96 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.event.OutcomeCodec;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The transaction bookkeeping of {@link TransactionalSink} with Kafka's MockProducer, for the two
+ * failures the real broker cannot be made to produce on demand: a {@code commitTransaction} that
+ * times out (must be retried; aborting then is illegal) and an abort that no send callback explains
+ * (bisected down to the record behind it, the records before it committed).
+ */
+class TransactionalSinkTest {
+    private static final TopicPartition TP = new TopicPartition("events", 0);
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final PipelineMetrics metrics = new PipelineMetrics(registry, Clock.systemUTC());
+    private final OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
+    private final SendHealth health = new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30));
+    private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+
+    @Test
+    void aCommitThatTimesOutIsRetriedAndTheTransactionCommittedNotAborted() {
+        int[] timeouts = {2};
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public void commitTransaction() {
+                if (timeouts[0]-- > 0) {
+                    throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(COMMIT)");
+                }
+                super.commitTransaction();
+            }
+        };
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health);
+        PartitionOffsets po = partitionWith(sink, "a", "b");
+
+        sink.commit(List.of(po), false);
+
+        assertThat(producer.transactionCommitted()).isTrue();
+        assertThat(producer.transactionAborted()).isFalse();
+        assertThat(producer.history()).hasSize(2);
+        assertThat(po.lastCommitted()).isEqualTo(2);
+    }
+
+    @Test
+    void anAbortNoCallbackExplainsIsBisectedSoTheRecordsBeforeTheCulpritAreCommitted() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public void commitTransaction() {
+                boolean poisoned = uncommittedRecords().stream()
+                        .anyMatch(r -> "poison".equals(new String(r.key(), StandardCharsets.UTF_8)));
+                if (poisoned) {
+                    throw new KafkaException("the transaction could not be completed");
+                }
+                super.commitTransaction();
+            }
+        };
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health);
+        PartitionOffsets po = partitionWith(sink, "a", "b", "c", "d", "e", "poison", "f", "g");
+
+        for (int attempt = 0; attempt < 12; attempt++) {
+            sink.commit(List.of(po), true);
+        }
+
+        assertThat(po.lastCommitted()).as("every record before the culprit is committed").isEqualTo(5);
+        assertThat(producer.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+                .containsExactly("a", "b", "c", "d", "e");
+        assertThat(registry.find("netfence.transactions.aborted").counter().count()).isBetween(3.0, 12.0);
+    }
+
+    private PartitionOffsets partitionWith(TransactionalSink sink, String... keys) {
+        PartitionOffsets po = new PartitionOffsets(TP);
+        for (int i = 0; i < keys.length; i++) {
+            po.track(i);
+            ProducerRecord<byte[], byte[]> r = new ProducerRecord<>("events.dlq", keys[i].getBytes(StandardCharsets.UTF_8),
+                    "v".getBytes(StandardCharsets.UTF_8));
+            sink.emit(po, i, List.of(Output.deadLetter(r, "MALFORMED_EVENT")));
+        }
+        return po;
+    }
+}
