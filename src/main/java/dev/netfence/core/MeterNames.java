@@ -11,6 +11,8 @@ public final class MeterNames {
 
     /** Counter, tag {@code type}: events read from the events topic. */
     public static final String EVENTS_CONSUMED = "netfence.events.consumed";
+    /** Counter, tag {@code reason} ({@code other-node}, {@code unknown-type}): records read and skipped. */
+    public static final String EVENTS_SKIPPED = "netfence.events.skipped";
     /** Counter, tags {@code status}, {@code code}: outcomes published. */
     public static final String OUTCOMES = "netfence.outcomes";
     /** Counter, tag {@code code}: enforcement retries. */

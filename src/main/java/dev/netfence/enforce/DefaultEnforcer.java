@@ -3,6 +3,7 @@ package dev.netfence.enforce;
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
+import dev.netfence.core.MeterNames;
 import dev.netfence.netns.BackendDetector;
 import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ConntrackToolFlusher;
@@ -92,7 +93,7 @@ public final class DefaultEnforcer implements Enforcer {
             LOG.error("bug while enforcing for container {} pid {}", request.containerId(), request.pid(), e);
             result = failed(request.policy(), new EnforcementException(ErrorCode.INTERNAL, String.valueOf(e), e), 1, null);
         }
-        sample.stop(registry.timer("netfence.apply.duration", "status", result.status()));
+        sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
     }
 
@@ -106,7 +107,7 @@ public final class DefaultEnforcer implements Enforcer {
         Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
                 ? quarantine(containerId, runtime, pid) : null;
         EnforcementResult result = failed(null, cause, 1, q);
-        sample.stop(registry.timer("netfence.apply.duration", "status", result.status()));
+        sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
     }
 
@@ -224,7 +225,7 @@ public final class DefaultEnforcer implements Enforcer {
                 .retryOnException(e -> e instanceof EnforcementException ee && ee.retryable())
                 .build();
         Retry retry = Retry.of("netfence-apply", retryConfig);
-        retry.getEventPublisher().onRetry(event -> registry.counter("netfence.retries", "code",
+        retry.getEventPublisher().onRetry(event -> registry.counter(MeterNames.RETRIES, "code",
                 event.getLastThrowable() instanceof EnforcementException ee ? ee.code().code() : "INTERNAL").increment());
         return retry;
     }

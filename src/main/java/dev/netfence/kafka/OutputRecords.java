@@ -35,8 +35,6 @@ final class OutputRecords {
     /** The headers netfence writes on a dead letter; a copied original's own are dropped. */
     private static final Set<String> PROVENANCE = Set.of(ORIGINAL_TOPIC, ORIGINAL_PARTITION, ORIGINAL_OFFSET,
             ORIGINAL_TIMESTAMP, ORIGINAL_SIZE, ERROR_CODE, ERROR_MESSAGE, ERROR_CLASS, INSTANCE);
-    /** Header an operator's replay sets so outcomes carry {@code "replay": true}. */
-    static final String REPLAY = "netfence.replay";
 
     private static final int MAX_MESSAGE_CHARS = 2000;
 
@@ -131,11 +129,6 @@ final class OutputRecords {
 
     boolean isDeadLetter(ProducerRecord<byte[], byte[]> r) {
         return dlqTopic.equals(r.topic());
-    }
-
-    static boolean isReplay(ConsumerRecord<byte[], byte[]> r) {
-        var h = r.headers().lastHeader(REPLAY);
-        return h != null && "true".equals(new String(h.value(), StandardCharsets.UTF_8));
     }
 
     static String header(ProducerRecord<byte[], byte[]> r, String name) {

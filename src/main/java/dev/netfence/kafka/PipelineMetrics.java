@@ -37,24 +37,24 @@ final class PipelineMetrics implements AutoCloseable {
     PipelineMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
         this.clock = clock;
-        registry.gauge("netfence.inflight", inflight);
-        registry.gauge("netfence.partitions.paused", paused);
-        this.latency = Timer.builder("netfence.event.latency")
+        registry.gauge(MeterNames.INFLIGHT, inflight);
+        registry.gauge(MeterNames.PARTITIONS_PAUSED, paused);
+        this.latency = Timer.builder(MeterNames.EVENT_LATENCY)
                 .description("from the event's occurredAt to its outcome being acknowledged")
                 .publishPercentileHistogram()
                 .register(registry);
     }
 
     void consumed(String type) {
-        counter("netfence.events.consumed", "type", type, null, null).increment();
+        counter(MeterNames.EVENTS_CONSUMED, "type", type, null, null).increment();
     }
 
     void skipped(String reason) {
-        counter("netfence.events.skipped", "reason", reason, null, null).increment();
+        counter(MeterNames.EVENTS_SKIPPED, "reason", reason, null, null).increment();
     }
 
     void outcomeAcked(Outcome o) {
-        counter("netfence.outcomes", "status", o.status(), "code", o.errorCode() == null ? "none" : o.errorCode())
+        counter(MeterNames.OUTCOMES, "status", o.status(), "code", o.errorCode() == null ? "none" : o.errorCode())
                 .increment();
         if (o.eventOccurredAt() != null) {
             Duration d = Duration.between(o.eventOccurredAt(), clock.instant());
@@ -63,7 +63,7 @@ final class PipelineMetrics implements AutoCloseable {
     }
 
     void deadLetterAcked(String code) {
-        counter("netfence.dlq.records", "code", code, null, null).increment();
+        counter(MeterNames.DLQ_RECORDS, "code", code, null, null).increment();
     }
 
     /** An output is sent again after a failed attempt (see {@code MeterNames.SEND_RETRIES}). */

@@ -5,6 +5,7 @@ import dev.netfence.event.DecodeResult;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
+import dev.netfence.event.ReplayHeaders;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -63,7 +64,7 @@ final class RecordDispatcher {
     void dispatch(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r) {
         po.track(r.offset());
         long offset = r.offset();
-        boolean replay = OutputRecords.isReplay(r);
+        boolean replay = ReplayHeaders.isReplay(r.headers());
         DecodeResult d = decoder.parse(r.value());
         if (d instanceof DecodeResult.Parsed p) {
             boolean ours = p.nodeId() != null ? routing.accepts(p.nodeId()) : acceptsKey(r);

@@ -3,7 +3,7 @@ package dev.netfence.ops;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.DecodeResult;
 import dev.netfence.event.EventDecoder;
-import java.nio.charset.StandardCharsets;
+import dev.netfence.event.ReplayHeaders;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,17 +22,12 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * Re-drives container events of a {@link TopicRange} through the running pipeline: every event
  * that decodes as a valid {@code container.started} and matches the node/task filter is
  * re-published to the events topic with its original key, value and headers plus
- * {@value #REPLAY_HEADER}{@code =true} (the pipeline marks the outcome {@code replay: true}) and
- * {@value #SOURCE_HEADER} naming the original record. Records that are themselves replays are
+ * the {@link ReplayHeaders} mark (the pipeline marks the outcome {@code replay: true}) and the
+ * name of the original record. Records that are themselves replays are
  * skipped, so replaying the same window twice does not multiply events; invalid and malformed
  * records are counted, not re-sent (they would only fail again). A dry run only lists.
  */
 public final class EventReplayer {
-
-    /** Header the pipeline reads to mark outcomes {@code replay: true}; value {@code true}. */
-    public static final String REPLAY_HEADER = "netfence.replay";
-    /** Header naming the replayed record: {@code topic-partition@offset}. */
-    public static final String SOURCE_HEADER = "netfence.replay.source";
 
     private static final int PROGRESS_EVERY = 500;
 
@@ -75,7 +70,7 @@ public final class EventReplayer {
         long span = range.span();
         range.read(consumer, stallTimeout, record -> {
             n[0]++;
-            if (record.headers().lastHeader(REPLAY_HEADER) != null) {
+            if (ReplayHeaders.isReplay(record.headers())) {
                 n[3]++;
             } else if (decoder.decode(record.value()) instanceof DecodeResult.Decoded decoded) {
                 if (filter.matches(decoded.event())) {
@@ -114,9 +109,7 @@ public final class EventReplayer {
 
     static ProducerRecord<byte[], byte[]> replayOf(ConsumerRecord<byte[], byte[]> record) {
         Headers headers = new RecordHeaders(record.headers().toArray());
-        headers.add(REPLAY_HEADER, "true".getBytes(StandardCharsets.UTF_8));
-        headers.add(SOURCE_HEADER, (record.topic() + "-" + record.partition() + "@" + record.offset())
-                .getBytes(StandardCharsets.UTF_8));
+        ReplayHeaders.mark(headers, record.topic(), record.partition(), record.offset());
         return new ProducerRecord<>(record.topic(), null, record.key(), record.value(), headers);
     }
 }

@@ -3,6 +3,7 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.event.OutcomeCodec;
+import dev.netfence.event.ReplayHeaders;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.ops.EventReplayer;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +49,7 @@ class ReplayCommandTest {
         ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, null, at(minutes), bytes(node), bytes(json));
         record.headers().add("traceparent", bytes("00-abc-def-01"));
         if (replay) {
-            record.headers().add(EventReplayer.REPLAY_HEADER, bytes("true"));
+            record.headers().add(ReplayHeaders.REPLAY, bytes("true"));
         }
         producer.send(record).get();
     }
@@ -95,7 +96,7 @@ class ReplayCommandTest {
         List<ConsumerRecord<byte[], byte[]>> all = TestKafka.readAll(topic);
         assertThat(all).hasSize(8);
         List<ConsumerRecord<byte[], byte[]>> replays = all.stream()
-                .filter(r -> r.headers().lastHeader(EventReplayer.SOURCE_HEADER) != null).toList();
+                .filter(r -> r.headers().lastHeader(ReplayHeaders.SOURCE) != null).toList();
         assertThat(replays).hasSize(1);
         ConsumerRecord<byte[], byte[]> replayed = replays.get(0);
         ConsumerRecord<byte[], byte[]> original = all.stream()
@@ -103,8 +104,8 @@ class ReplayCommandTest {
                 .findFirst().orElseThrow();
         assertThat(replayed.key()).isEqualTo(original.key());
         assertThat(replayed.value()).isEqualTo(original.value());
-        assertThat(value(replayed.headers().lastHeader(EventReplayer.REPLAY_HEADER))).isEqualTo("true");
-        assertThat(value(replayed.headers().lastHeader(EventReplayer.SOURCE_HEADER)))
+        assertThat(value(replayed.headers().lastHeader(ReplayHeaders.REPLAY))).isEqualTo("true");
+        assertThat(value(replayed.headers().lastHeader(ReplayHeaders.SOURCE)))
                 .isEqualTo(topic + "-" + original.partition() + "@" + original.offset());
         assertThat(value(replayed.headers().lastHeader("traceparent"))).isEqualTo("00-abc-def-01");
     }
