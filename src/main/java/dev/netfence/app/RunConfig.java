@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The validated configuration of {@code netfence run} (docs/contracts.md, "Command: run"): one field per option,
@@ -39,6 +40,7 @@ public record RunConfig(
         LogFormat logFormat,
         boolean cgroupCheck,
         Duration policyWait,
+        Set<String> refuseCapabilities,
         Map<String, String> kafka) {
 
     public RunConfig {
@@ -54,6 +56,7 @@ public record RunConfig(
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         Objects.requireNonNull(logFormat, "logFormat");
         Objects.requireNonNull(policyWait, "policyWait");
+        refuseCapabilities = Set.copyOf(refuseCapabilities);
         kafka = Map.copyOf(kafka);
     }
 }

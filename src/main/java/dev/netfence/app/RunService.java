@@ -48,7 +48,8 @@ public final class RunService implements AutoCloseable {
                 .backend(config.iptablesBackend())
                 .onFailure(config.onFailure())
                 .dryRun(config.dryRun())
-                .cgroupCheck(config.cgroupCheck()).build();
+                .cgroupCheck(config.cgroupCheck())
+                .refuseCapabilities(config.refuseCapabilities()).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
         PipelineSettings settings = PipelineSettings.custom()
                 .kafka(kafka)

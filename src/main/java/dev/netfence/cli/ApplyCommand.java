@@ -8,10 +8,10 @@ import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.enforce.OnFailure;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.Capabilities;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,11 +27,15 @@ import picocli.CommandLine.Spec;
  * the namespace of a running process, through the same {@link DefaultEnforcer} the service
  * uses, and prints the outcome JSON (the Outcome v1 fields that exist without an event). Exit 0
  * when applied, 3 when failed or skipped, 1 for an invalid policy. Without {@code --container-id}
- * there is nothing to check the pid's cgroup against, so that check is off.
+ * there is nothing to check the pid's cgroup against, so that check is off. The instance name in
+ * the output never fails the command: the rules are applied by then ({@link HostName}).
  */
 @Command(name = "apply", mixinStandardHelpOptions = true, description = "Applies a policy to a process's network namespace.")
 public final class ApplyCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The event schema's rule for {@code netns}. */
+    private static final java.util.regex.Pattern NETNS =
+            java.util.regex.Pattern.compile("/(var/)?run/netns/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}|/proc/[1-9][0-9]{0,6}/ns/net");
 
     @Option(names = "--policy", paramLabel = "FILE", required = true, description = "policy v1 JSON file")
     Path policyFile;
@@ -41,6 +45,14 @@ public final class ApplyCommand implements Callable<Integer> {
 
     @Option(names = "--container-id", paramLabel = "ID", description = "checked against the pid's cgroup")
     String containerId;
+
+    @Option(names = "--netns", paramLabel = "PATH", description = "the container's network namespace as the runtime "
+            + "names it (/run/netns/NAME, /var/run/netns/NAME, /proc/PID/ns/net): enforced, and the pid must be in it")
+    String netns;
+
+    @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", description = "NET_ADMIN and/or NET_RAW: "
+            + "a process holding one is quarantined with UNSAFE_CAPABILITIES (default: only reported as risks)")
+    String refuseCapabilities;
 
     @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", defaultValue = "auto",
             converter = BackendChoiceConverter.class, description = "default: ${DEFAULT-VALUE}")
@@ -69,13 +81,25 @@ public final class ApplyCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--deadline-seconds must be at least 1, was: " + deadlineSeconds);
         }
+        java.util.Set<String> refused;
+        try {
+            refused = Capabilities.parseRefused(refuseCapabilities);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "invalid value for --refuse-capabilities: " + e.getMessage());
+        }
+        if (netns != null && !NETNS.matcher(netns).matches()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --netns: must be "
+                    + "/run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net, was: " + netns);
+        }
         Clock clock = Clock.systemUTC();
         EnforcerConfig config = EnforcerConfig.custom().backend(backend).onFailure(onFailure)
-                .cgroupCheck(containerId != null).build();
+                .cgroupCheck(containerId != null).refuseCapabilities(refused).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
         Instant started = clock.instant();
         EnforcementResult result = enforcer.enforce(
-                new EnforcementRequest(containerId, null, pid, policy, started.plus(Duration.ofSeconds(deadlineSeconds))));
+                new EnforcementRequest(containerId, null, pid, netns == null ? null : Path.of(netns), policy,
+                        started.plus(Duration.ofSeconds(deadlineSeconds))));
         Instant finished = clock.instant();
         spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(outcome(result, finished, Duration.between(started, finished).toMillis())));
@@ -95,13 +119,14 @@ public final class ApplyCommand implements Callable<Integer> {
         node.put("ruleCount", result.ruleCount());
         node.set("resolved", JSON.valueToTree(new java.util.TreeMap<>(result.resolved())));
         node.set("nameservers", JSON.valueToTree(result.nameservers()));
+        node.set("risks", JSON.valueToTree(result.risks()));
         node.put("quarantined", result.quarantined());
         node.put("attempts", result.attempts());
         node.set("error", JSON.valueToTree(result.error()));
         node.put("finishedAt", finished.toString());
         node.put("latencyMs", latencyMs);
         ObjectNode enforcer = node.putObject("enforcer");
-        enforcer.put("instance", InetAddress.getLocalHost().getHostName() + "/" + ProcessHandle.current().pid());
+        enforcer.put("instance", HostName.orFallback() + "/" + ProcessHandle.current().pid());
         enforcer.put("version", Main.version());
         return node;
     }

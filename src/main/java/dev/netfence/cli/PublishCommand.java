@@ -34,6 +34,9 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {
                 "  netfence publish --task task-42 --container 3f9a0c --pid 12345",
                 "  netfence publish --task task-42 --container 3f9a0c --node worker-7 --runtime podman",
+                "  netfence publish --task task-42 --container \"$(podman inspect -f '{{.Id}}' c1)\" \\",
+                "      --pid \"$(podman inspect -f '{{.State.Pid}}' c1)\" \\",
+                "      --netns \"$(podman inspect -f '{{.NetworkSettings.SandboxKey}}' c1)\"",
                 "",
                 "Exit codes: 0 published, 1 invalid input, 2 usage, 3 Kafka failure."})
 public final class PublishCommand implements Callable<Integer> {
@@ -58,6 +61,11 @@ public final class PublishCommand implements Callable<Integer> {
 
     @Option(names = "--runtime", paramLabel = "RUNTIME", description = "podman, docker, containerd or crio.")
     String runtime;
+
+    @Option(names = "--netns", paramLabel = "PATH", description = "The container's network namespace as the runtime "
+            + "names it (podman: NetworkSettings.SandboxKey): /run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net; "
+            + "netfence then enforces that namespace and refuses a pid that is not in it.")
+    String netns;
 
     private final Clock clock;
 
@@ -105,6 +113,9 @@ public final class PublishCommand implements Callable<Integer> {
         }
         if (pid != null) {
             event.put("pid", pid);
+        }
+        if (netns != null) {
+            event.put("netns", netns);
         }
         return new ObjectMapper().writeValueAsBytes(event);
     }

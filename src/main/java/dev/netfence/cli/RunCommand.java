@@ -92,6 +92,11 @@ public final class RunCommand implements Callable<Integer> {
             defaultValue = "true", type = String.class, converter = RunConverters.Switch.class,
             description = "refuse a pid whose /proc/PID/cgroup does not name the event's containerId (default: true)")
     boolean cgroupCheck;
+    @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", defaultValue = "",
+            converter = RunConverters.RefusedCapabilities.class,
+            description = "NET_ADMIN and/or NET_RAW: a container holding one (effective or bounding set) is quarantined "
+                    + "with UNSAFE_CAPABILITIES instead of applied (default: none, only reported in the outcome's risks)")
+    String refuseCapabilities;
     @Option(names = "--policy-wait", paramLabel = "DURATION", defaultValue = "5s",
             converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
@@ -209,7 +214,8 @@ public final class RunCommand implements Callable<Integer> {
     RunConfig config() {
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, iptablesBackend,
-                httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait, sources().kafka());
+                httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
+                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), sources().kafka());
     }
 
     /** SIGTERM/SIGINT stop the service through the normal path, so the process exits 0. */

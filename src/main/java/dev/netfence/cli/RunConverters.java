@@ -103,6 +103,13 @@ final class RunConverters {
         }
     }
 
+    /** {@code NET_ADMIN}, {@code NET_RAW} or both, comma-separated (empty: none), as {@code CAP_} names joined by commas. */
+    static final class RefusedCapabilities extends Trimmed<String> {
+        RefusedCapabilities() {
+            super(v -> String.join(",", new java.util.TreeSet<>(dev.netfence.netns.Capabilities.parseRefused(v))));
+        }
+    }
+
     /** An existing directory. */
     static final class Directory extends Trimmed<Path> {
         Directory() {

@@ -27,6 +27,7 @@ public final class EnforcementResult {
     private final int ruleCount;
     private final Map<String, List<String>> resolved;
     private final List<String> nameservers;
+    private final List<String> risks;
     private final boolean quarantined;
     private final int attempts;
     private final ErrorInfo error;
@@ -40,6 +41,7 @@ public final class EnforcementResult {
         this.ruleCount = b.ruleCount;
         this.resolved = Map.copyOf(b.resolved);
         this.nameservers = List.copyOf(b.nameservers);
+        this.risks = List.copyOf(b.risks);
         this.quarantined = b.quarantined;
         this.attempts = b.attempts;
         this.error = b.error;
@@ -75,6 +77,7 @@ public final class EnforcementResult {
         b.ruleCount = ruleCount;
         b.resolved = resolved;
         b.nameservers = nameservers;
+        b.risks = risks;
         b.quarantined = quarantined;
         b.attempts = attempts;
         return b;
@@ -115,6 +118,14 @@ public final class EnforcementResult {
         return nameservers;
     }
 
+    /**
+     * What the container could do to get around its rules, seen when it was pinned: a sorted
+     * subset of {@code CAP_NET_ADMIN}, {@code CAP_NET_RAW} (in its effective or bounding set).
+     */
+    public List<String> risks() {
+        return risks;
+    }
+
     public boolean quarantined() {
         return quarantined;
     }
@@ -133,12 +144,13 @@ public final class EnforcementResult {
         return o instanceof EnforcementResult r && status.equals(r.status) && Objects.equals(policyDigest, r.policyDigest)
                 && Objects.equals(mode, r.mode) && Objects.equals(backend, r.backend) && families.equals(r.families)
                 && ruleCount == r.ruleCount && resolved.equals(r.resolved) && nameservers.equals(r.nameservers)
-                && quarantined == r.quarantined && attempts == r.attempts && Objects.equals(error, r.error);
+                && risks.equals(r.risks) && quarantined == r.quarantined && attempts == r.attempts
+                && Objects.equals(error, r.error);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers,
+        return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers, risks,
                 quarantined, attempts, error);
     }
 
@@ -146,7 +158,8 @@ public final class EnforcementResult {
     public String toString() {
         return "EnforcementResult[status=" + status + ", policyDigest=" + policyDigest + ", mode=" + mode
                 + ", backend=" + backend + ", families=" + families + ", ruleCount=" + ruleCount + ", resolved="
-                + resolved + ", nameservers=" + nameservers + ", quarantined=" + quarantined + ", attempts="
+                + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", quarantined=" + quarantined
+                + ", attempts="
                 + attempts + ", error=" + error + "]";
     }
 
@@ -168,6 +181,7 @@ public final class EnforcementResult {
         private int ruleCount;
         private Map<String, List<String>> resolved = Map.of();
         private List<String> nameservers = List.of();
+        private List<String> risks = List.of();
         private boolean quarantined;
         private int attempts;
 
@@ -211,6 +225,11 @@ public final class EnforcementResult {
 
         public Builder nameservers(List<String> value) {
             this.nameservers = value == null ? List.of() : value;
+            return this;
+        }
+
+        public Builder risks(List<String> value) {
+            this.risks = value == null ? List.of() : value;
             return this;
         }
 

@@ -18,7 +18,18 @@ public enum ErrorCode {
     FIREWALL_UNAVAILABLE(false),
     VERIFY_FAILED(true),
     TIMEOUT(false),
-    INTERNAL(false);
+    /** An anticipated internal failure netfence detects itself (interrupted, own namespace unreadable, ...). */
+    INTERNAL(false),
+    /** Another container owns the namespace with a different policy; nothing was changed (issue 12 item 8). */
+    NAMESPACE_SHARED(false),
+    /** The container holds a capability {@code --refuse-capabilities} names; quarantined (issue 12 item 9). */
+    UNSAFE_CAPABILITIES(false),
+    /**
+     * An unexpected {@link Throwable} (a bug, an {@link Error} such as OutOfMemoryError) escaped the
+     * apply and was caught at the event boundary; the container was quarantined when possible.
+     * Before this code existed such failures of a RuntimeException were reported as INTERNAL.
+     */
+    INTERNAL_ERROR(false);
 
     private final boolean retryable;
 

@@ -35,6 +35,11 @@ public final class MeterNames {
     public static final String SEND_ERRORS = "netfence.send.errors";
     /** Counter, tag {@code error} (exception simple name): exactly-once transactions aborted. */
     public static final String TRANSACTIONS_ABORTED = "netfence.transactions.aborted";
+    /**
+     * Counter, tag {@code risk} ({@code CAP_NET_ADMIN}, {@code CAP_NET_RAW}): applies into a container
+     * holding a capability that lets it get around its rules, counted once per apply and risk.
+     */
+    public static final String RISKS = "netfence.risks";
     /** Timer: time to apply and verify the rules of one event. */
     public static final String APPLY_DURATION = "netfence.apply.duration";
     /** Timer: from the event's {@code occurredAt} to its outcome being acknowledged. */

@@ -25,6 +25,7 @@ import io.github.resilience4j.retry.RetryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -34,6 +35,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,8 +44,11 @@ import org.slf4j.LoggerFactory;
  * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
  * namespace, resolve hostnames, read the container's nameservers, plan, write both families,
  * verify, and flush the namespace's connection tracking so no earlier flow outlives the new rules
- * (see {@link ApplyPipeline}). Retryable failures are retried by resilience4j-retry with
- * exponential backoff and jitter, never past the request's deadline (an attempt that would start
+ * (see {@link ApplyPipeline}). Between pinning and writing, {@link ContainmentChecks} reads the
+ * container's risky capabilities into the result and refuses what must not be enforced
+ * (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED). Any Throwable that escapes an
+ * apply is caught at this boundary: INTERNAL_ERROR, and the container is quarantined. Retryable
+ * failures are retried by resilience4j-retry with exponential backoff and jitter, never past the request's deadline (an attempt that would start
  * after it ends in TIMEOUT). When the policy cannot be applied in full, the namespace is
  * quarantined (unless {@code on-failure=leave} and nothing was changed yet); failures where there
  * is nothing safe to protect (the container is gone, the namespace is the host's, the pid belongs
@@ -56,7 +61,8 @@ public final class DefaultEnforcer implements Enforcer {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultEnforcer.class);
     /** Failures whose target must not (or cannot) be quarantined. */
     private static final Set<ErrorCode> NO_QUARANTINE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND,
-            ErrorCode.HOST_NAMESPACE_REFUSED, ErrorCode.NAMESPACE_MISMATCH, ErrorCode.INVALID_EVENT);
+            ErrorCode.HOST_NAMESPACE_REFUSED, ErrorCode.NAMESPACE_MISMATCH, ErrorCode.INVALID_EVENT,
+            ErrorCode.NAMESPACE_SHARED);
 
     private final EnforcerConfig config;
     private final Clock clock;
@@ -64,6 +70,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final NamespacePinner pinner;
     private final BackendDetector detector;
     private final ApplyPipeline pipeline;
+    private final ContainmentChecks checks;
 
     /** The production wiring: real /proc pinning, the system resolver, commands through {@code runner}. */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry) {
@@ -81,6 +88,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.detector = new BackendDetector(config.backend(), runner);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
                 new ConntrackToolFlusher(runner), resolver, config);
+        this.checks = new ContainmentChecks(config, registry);
     }
 
     @Override
@@ -89,9 +97,8 @@ public final class DefaultEnforcer implements Enforcer {
         EnforcementResult result;
         try {
             result = config.dryRun() ? dryRun(request) : apply(request);
-        } catch (RuntimeException e) {
-            LOG.error("bug while enforcing for container {} pid {}", request.containerId(), request.pid(), e);
-            result = failed(request.policy(), new EnforcementException(ErrorCode.INTERNAL, String.valueOf(e), e), 1, null);
+        } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
+            result = unexpected(request, e);
         }
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
@@ -102,11 +109,17 @@ public final class DefaultEnforcer implements Enforcer {
      * INVALID_POLICY), honouring {@code on-failure}, and returns the failed result to publish.
      */
     public EnforcementResult failClosed(String containerId, String runtime, Integer pid, ErrorCode code, String message) {
+        return failClosed(containerId, runtime, pid, null, code, message);
+    }
+
+    /** {@link #failClosed(String, String, Integer, ErrorCode, String)} for a container whose event named its {@code netns}. */
+    public EnforcementResult failClosed(String containerId, String runtime, Integer pid, Path netns, ErrorCode code,
+            String message) {
         Timer.Sample sample = Timer.start(registry);
         EnforcementException cause = new EnforcementException(code, message);
         Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
-                ? quarantine(containerId, runtime, pid) : null;
-        EnforcementResult result = failed(null, cause, 1, q);
+                ? quarantine(containerId, runtime, pid, netns) : null;
+        EnforcementResult result = failed(null, cause, 1, q, List.of());
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
     }
@@ -115,21 +128,27 @@ public final class DefaultEnforcer implements Enforcer {
         Deadline deadline = new Deadline(clock, request.deadline());
         AtomicInteger attempts = new AtomicInteger();
         AtomicBoolean touched = new AtomicBoolean();
+        AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
-            Applied applied = retrying(deadline, attempts, () -> attemptOnce(request, deadline, touched));
+            Applied applied = retrying(deadline, attempts, () -> attemptOnce(request, deadline, touched, risks));
             return success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());
-            boolean protect = !NO_QUARANTINE.contains(e.code())
-                    && (config.onFailure() == OnFailure.QUARANTINE || touched.get());
-            Quarantine q = protect ? quarantine(request.containerId(), request.runtime(), request.pid()) : null;
-            return failed(request.policy(), e, attempts.get(), q);
+            boolean protect = !NO_QUARANTINE.contains(e.code()) && (config.onFailure() == OnFailure.QUARANTINE
+                    || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES);
+            Quarantine q = protect ? quarantine(request.containerId(), request.runtime(), request.pid(), request.netns())
+                    : null;
+            return failed(request.policy(), e, attempts.get(), q, risks.get());
         }
     }
 
-    private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched) {
-        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), deadline.at())) {
+    private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
+            AtomicReference<List<String>> risks) {
+        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
+                deadline.at())) {
+            risks.set(checks.risks(ns));
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()));
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             List<InetAddress> nameservers = pipeline.nameservers(ns.pid());
             PlannedRules plan = pipeline.plan(request.policy(), resolved, nameservers);
@@ -140,7 +159,7 @@ public final class DefaultEnforcer implements Enforcer {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "process " + ns.pid() + " exited while its rules were being applied");
             }
-            return new Applied(plan, resolved, nameservers, backend);
+            return new Applied(plan, resolved, nameservers, backend, risks.get());
         }
     }
 
@@ -151,7 +170,8 @@ public final class DefaultEnforcer implements Enforcer {
             Applied planned = retrying(deadline, attempts, () -> {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
                 List<InetAddress> nameservers = request.pid() == null ? List.of() : pipeline.nameservers(request.pid());
-                return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null);
+                return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null,
+                        List.of());
             });
             // per event and ~40 lines long: at INFO it serialised every worker on the console appender
             if (LOG.isDebugEnabled()) {
@@ -159,17 +179,37 @@ public final class DefaultEnforcer implements Enforcer {
             }
             return success(request.policy(), planned, attempts.get());
         } catch (EnforcementException e) {
-            return failed(request.policy(), e, attempts.get(), null);
+            return failed(request.policy(), e, attempts.get(), null, List.of());
         }
     }
 
+    /**
+     * A Throwable nothing inside expected (a bug, or an Error such as OutOfMemoryError): reported
+     * as INTERNAL_ERROR, and the container quarantined (when not a dry run, and whatever
+     * {@code on-failure} says: its rules are in an unknown state). Nothing here may throw.
+     */
+    private EnforcementResult unexpected(EnforcementRequest request, Throwable e) {
+        EnforcementException cause = new EnforcementException(ErrorCode.INTERNAL_ERROR,
+                "unexpected " + e.getClass().getName() + ": " + e.getMessage(), e);
+        Quarantine q = null;
+        try {
+            LOG.error("unexpected failure enforcing for container {} pid {}", request.containerId(), request.pid(), e);
+            if (!config.dryRun()) {
+                q = quarantine(request.containerId(), request.runtime(), request.pid(), request.netns());
+            }
+        } catch (Throwable again) {
+            e.addSuppressed(again);
+        }
+        return failed(request.policy(), cause, 1, q, List.of());
+    }
+
     /** Applies the quarantine with its own small budget (the request's deadline may be gone); null if impossible. */
-    private Quarantine quarantine(String containerId, String runtime, Integer pid) {
+    private Quarantine quarantine(String containerId, String runtime, Integer pid, Path netns) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         AtomicInteger attempts = new AtomicInteger();
         try {
             return retrying(budget, attempts, () -> {
-                try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, budget.at())) {
+                try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
                     PlannedRules plan = pipeline.quarantinePlan();
                     IptablesBackend backend = detector.backend();
                     pipeline.writeQuarantine(ns, backend, plan, budget);
@@ -239,11 +279,13 @@ public final class DefaultEnforcer implements Enforcer {
                 .ruleCount(applied.plan().ruleCount())
                 .resolved(strings(applied.resolved()))
                 .nameservers(policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of())
+                .risks(applied.risks())
                 .attempts(attempts)
                 .build();
     }
 
-    private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q) {
+    private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q,
+            List<String> risks) {
         EnforcementResult.Builder result = e.code() == ErrorCode.CONTAINER_NOT_FOUND
                 ? EnforcementResult.skip(e.code(), e.getMessage())
                 : EnforcementResult.failure(e.code(), e.getMessage());
@@ -254,7 +296,7 @@ public final class DefaultEnforcer implements Enforcer {
             result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
                     .quarantined(true);
         }
-        return result.attempts(Math.max(1, attempts)).build();
+        return result.risks(risks).attempts(Math.max(1, attempts)).build();
     }
 
     private static List<String> wire(List<Family> families) {
@@ -269,7 +311,7 @@ public final class DefaultEnforcer implements Enforcer {
 
     /** What one successful attempt did. */
     private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
-            IptablesBackend backend) {}
+            IptablesBackend backend, List<String> risks) {}
 
     /** The quarantine that is in force after a failure. */
     private record Quarantine(PlannedRules plan, IptablesBackend backend) {}

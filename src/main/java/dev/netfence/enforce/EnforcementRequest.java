@@ -1,6 +1,7 @@
 package dev.netfence.enforce;
 
 import dev.netfence.policy.NetworkPolicy;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Objects;
 
@@ -12,10 +13,18 @@ import java.util.Objects;
  *     check ties the pid to it
  * @param runtime podman|docker|containerd|crio, or null
  * @param pid the container's init pid, or null to ask the runtime
+ * @param netns the runtime's path of the container's network namespace (the event's {@code netns},
+ *     already validated), or null; when set, that namespace is enforced and the pid must be in it
  * @param deadline the per-event deadline; past it the result is TIMEOUT
  */
 public record EnforcementRequest(
-        String containerId, String runtime, Integer pid, NetworkPolicy policy, Instant deadline) {
+        String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy, Instant deadline) {
+
+    /** A request without a {@code netns}. */
+    public EnforcementRequest(String containerId, String runtime, Integer pid, NetworkPolicy policy, Instant deadline) {
+        this(containerId, runtime, pid, null, policy, deadline);
+    }
+
     public EnforcementRequest {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(deadline, "deadline");

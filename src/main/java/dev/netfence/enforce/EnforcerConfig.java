@@ -4,6 +4,7 @@ import dev.netfence.netns.BackendChoice;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Immutable, validated settings of a {@link DefaultEnforcer}. The per-event deadline is not
@@ -25,6 +26,7 @@ public final class EnforcerConfig {
     private final int lockWaitSeconds;
     private final Duration quarantineBudget;
     private final Path procRoot;
+    private final Set<String> refuseCapabilities;
 
     private EnforcerConfig(Builder b) {
         this.maxAttempts = b.maxAttempts;
@@ -39,6 +41,7 @@ public final class EnforcerConfig {
         this.lockWaitSeconds = b.lockWaitSeconds;
         this.quarantineBudget = b.quarantineBudget;
         this.procRoot = b.procRoot;
+        this.refuseCapabilities = Set.copyOf(b.refuseCapabilities);
     }
 
     /** A builder starting from the defaults (see {@link Builder}). */
@@ -116,13 +119,21 @@ public final class EnforcerConfig {
         return procRoot;
     }
 
+    /**
+     * Capabilities ({@code CAP_NET_ADMIN}, {@code CAP_NET_RAW}) a container must not hold: one
+     * that does is quarantined with UNSAFE_CAPABILITIES. Empty (the default): only reported.
+     */
+    public Set<String> refuseCapabilities() {
+        return refuseCapabilities;
+    }
+
     @Override
     public String toString() {
         return "EnforcerConfig[maxAttempts=" + maxAttempts + ", backoffBase=" + backoffBase + ", backoffMax="
                 + backoffMax + ", cgroupCheck=" + cgroupCheck + ", onFailure=" + onFailure + ", backend=" + backend
                 + ", dryRun=" + dryRun + ", commandTimeout=" + commandTimeout + ", resolveTimeout=" + resolveTimeout
                 + ", lockWaitSeconds=" + lockWaitSeconds + ", quarantineBudget=" + quarantineBudget + ", procRoot="
-                + procRoot + "]";
+                + procRoot + ", refuseCapabilities=" + refuseCapabilities + "]";
     }
 
     /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
@@ -139,6 +150,7 @@ public final class EnforcerConfig {
         private int lockWaitSeconds = 5;
         private Duration quarantineBudget = Duration.ofSeconds(15);
         private Path procRoot = Path.of("/proc");
+        private Set<String> refuseCapabilities = Set.of();
 
         private Builder() {
         }
@@ -156,6 +168,7 @@ public final class EnforcerConfig {
             lockWaitSeconds = c.lockWaitSeconds;
             quarantineBudget = c.quarantineBudget;
             procRoot = c.procRoot;
+            refuseCapabilities = c.refuseCapabilities;
         }
 
         public Builder maxAttempts(int value) {
@@ -214,6 +227,12 @@ public final class EnforcerConfig {
             return this;
         }
 
+        /** {@code CAP_NET_ADMIN} and/or {@code CAP_NET_RAW} (see {@code Capabilities.parseRefused}). */
+        public Builder refuseCapabilities(Set<String> value) {
+            this.refuseCapabilities = value;
+            return this;
+        }
+
         public EnforcerConfig build() {
             if (maxAttempts < 1 || maxAttempts > 100) {
                 throw new IllegalArgumentException("maxAttempts must be 1-100, was: " + maxAttempts);
@@ -234,6 +253,13 @@ public final class EnforcerConfig {
             }
             positive("quarantineBudget", quarantineBudget);
             Objects.requireNonNull(procRoot, "procRoot");
+            Objects.requireNonNull(refuseCapabilities, "refuseCapabilities");
+            for (String cap : refuseCapabilities) {
+                if (!cap.equals("CAP_NET_ADMIN") && !cap.equals("CAP_NET_RAW")) {
+                    throw new IllegalArgumentException(
+                            "refuseCapabilities must name CAP_NET_ADMIN or CAP_NET_RAW, was: " + refuseCapabilities);
+                }
+            }
             return new EnforcerConfig(this);
         }
 

@@ -10,6 +10,8 @@ import java.util.Objects;
  *
  * @param runtime podman|docker|containerd|crio, or null when the scheduler did not say
  * @param pid the container's init pid (> 1), or null to ask the runtime
+ * @param netns the runtime's path of the container's network namespace (schema-validated: under
+ *     {@code /run/netns/}, {@code /var/run/netns/} or {@code /proc/PID/ns/net}), or null
  */
 public record ContainerEvent(
         int schemaVersion,
@@ -20,10 +22,17 @@ public record ContainerEvent(
         String taskId,
         String containerId,
         String runtime,
-        Integer pid) {
+        Integer pid,
+        String netns) {
 
     /** The only event type this version handles; any other is counted and skipped. */
     public static final String CONTAINER_STARTED = "container.started";
+
+    /** An event without {@code netns}. */
+    public ContainerEvent(int schemaVersion, String type, String eventId, Instant occurredAt, String nodeId,
+            String taskId, String containerId, String runtime, Integer pid) {
+        this(schemaVersion, type, eventId, occurredAt, nodeId, taskId, containerId, runtime, pid, null);
+    }
 
     public ContainerEvent {
         Objects.requireNonNull(type, "type");

@@ -121,7 +121,8 @@ public final class EventDecoder {
                 text(node, "taskId"),
                 text(node, "containerId"),
                 text(node, "runtime"),
-                pid == null ? null : pid.intValue()));
+                pid == null ? null : pid.intValue(),
+                text(node, "netns")));
     }
 
     /**

@@ -28,6 +28,7 @@ public record Outcome(
         int ruleCount,
         Map<String, List<String>> resolved,
         List<String> nameservers,
+        List<String> risks,
         boolean quarantined,
         int attempts,
         ErrorInfo error,
@@ -47,6 +48,18 @@ public record Outcome(
         families = families == null ? List.of() : List.copyOf(families);
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
         nameservers = nameservers == null ? List.of() : List.copyOf(nameservers);
+        risks = risks == null ? List.of() : List.copyOf(risks);
+    }
+
+    /** An outcome without {@code risks} (none seen), for callers that predate the field. */
+    public Outcome(int schemaVersion, String eventId, String taskId, String containerId, String nodeId, String status,
+            String policyDigest, String mode, String backend, List<String> families, int ruleCount,
+            Map<String, List<String>> resolved, List<String> nameservers, boolean quarantined, int attempts,
+            ErrorInfo error, Instant eventOccurredAt, Instant finishedAt, Long latencyMs, boolean replay,
+            EnforcerInfo enforcer) {
+        this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
+                ruleCount, resolved, nameservers, List.of(), quarantined, attempts, error, eventOccurredAt, finishedAt,
+                latencyMs, replay, enforcer);
     }
 
     /** The error code, or null when the outcome carries no error. */

@@ -47,6 +47,7 @@ final class OutcomeWriter {
                 }
                 g.writeEndObject();
                 strings(g, "nameservers", o.nameservers());
+                strings(g, "risks", o.risks());
                 g.writeBooleanField("quarantined", o.quarantined());
                 g.writeNumberField("attempts", o.attempts());
                 error(g, o.error());

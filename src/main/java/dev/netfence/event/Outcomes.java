@@ -33,7 +33,7 @@ public final class Outcomes {
         Instant finished = clock.instant();
         return new Outcome(Outcome.SCHEMA_VERSION, event.eventId(), event.taskId(), event.containerId(),
                 event.nodeId(), result.status(), result.policyDigest(), result.mode(), result.backend(),
-                result.families(), result.ruleCount(), result.resolved(), result.nameservers(),
+                result.families(), result.ruleCount(), result.resolved(), result.nameservers(), result.risks(),
                 result.quarantined(), result.attempts(), result.error(), event.occurredAt(), finished,
                 latency(event.occurredAt(), finished), replay, enforcer);
     }

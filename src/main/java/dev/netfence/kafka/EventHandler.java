@@ -9,6 +9,7 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.StoredPolicy;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * The work for one valid event, run on a worker thread: find the task's policy (waiting a
  * bounded time for one that is not there yet), hand it to the {@link Enforcer} with the event's
  * deadline, and turn whatever happened into an {@link Outcome}. A missing or invalid policy goes
- * to the fail-closed handler instead; an enforcer that throws (a bug) yields an INTERNAL failed
- * outcome, so every event still gets one. Thread-safe.
+ * to the fail-closed handler instead; an enforcer that throws anything, an Error included (a
+ * bug), yields an INTERNAL_ERROR failed outcome through the fail-closed handler (quarantine), so
+ * every event still gets one. Thread-safe.
  */
 final class EventHandler {
     private static final Logger LOG = LoggerFactory.getLogger(EventHandler.class);
@@ -62,28 +64,29 @@ final class EventHandler {
             } else {
                 StoredPolicy.Valid valid = (StoredPolicy.Valid) stored.get();
                 result = enforcer.enforce(new EnforcementRequest(
-                        event.containerId(), event.runtime(), event.pid(), valid.policy(), due));
+                        event.containerId(), event.runtime(), event.pid(), netns(event), valid.policy(), due));
             }
         } catch (InterruptedException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
             LOG.error("enforcing event {} of container {} failed unexpectedly", event.eventId(), event.containerId(), e);
-            result = internal("unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            result = failClosed(event, ErrorCode.INTERNAL_ERROR, "unexpected " + e.getClass().getName() + ": "
+                    + e.getMessage());
         }
         return outcomes.of(event, result, replay);
     }
 
     private EnforcementResult failClosed(ContainerEvent event, ErrorCode code, String message) {
         try {
-            return failClosed.failClosed(event.containerId(), event.runtime(), event.pid(), code, message);
-        } catch (RuntimeException e) {
+            return failClosed.failClosed(event.containerId(), event.runtime(), event.pid(), netns(event), code, message);
+        } catch (Throwable e) {
             LOG.error("fail-closed handling of container {} failed", event.containerId(), e);
-            return PolicyFailureHandler.REPORT_ONLY.failClosed(event.containerId(), event.runtime(), event.pid(), code,
-                    message + " (fail-closed handling failed: " + e.getMessage() + ")");
+            return PolicyFailureHandler.REPORT_ONLY.failClosed(event.containerId(), event.runtime(), event.pid(), null,
+                    code, message + " (fail-closed handling failed: " + e + ")");
         }
     }
 
-    private static EnforcementResult internal(String message) {
-        return EnforcementResult.failed(ErrorCode.INTERNAL, message);
+    private static Path netns(ContainerEvent event) {
+        return event.netns() == null ? null : Path.of(event.netns());
     }
 }

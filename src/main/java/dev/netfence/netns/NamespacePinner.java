@@ -1,5 +1,9 @@
 package dev.netfence.netns;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 
 /**
@@ -15,4 +19,32 @@ public interface NamespacePinner {
      * HOST_NAMESPACE_REFUSED, NAMESPACE_MISMATCH, FIREWALL_UNAVAILABLE.
      */
     PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline);
+
+    /**
+     * Pins like {@link #pin(Integer, String, String, Instant)}; when {@code netns} (the runtime's
+     * path of the container's namespace) is given, the pinned namespace must be the one that path
+     * leads to, else NAMESPACE_MISMATCH: the pid is not in the container's namespace (e.g. the
+     * workload moved it into a new one). The pin holds the namespace, so its identity cannot be
+     * reused while the two are compared: equal identities mean the same namespace.
+     */
+    default PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline) {
+        PinnedNamespace ns = pin(pid, containerId, runtime, deadline);
+        if (netns == null) {
+            return ns;
+        }
+        try {
+            NamespaceId wanted = NamespaceId.of(netns);
+            if (!wanted.equals(ns.id())) {
+                throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "pid " + ns.pid() + " is not in the namespace "
+                        + netns + " (inode " + wanted.inode() + "): its own is inode " + ns.inode());
+            }
+            return ns;
+        } catch (IOException e) {
+            ns.close();
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "cannot read the namespace " + netns + ": " + e, e);
+        } catch (RuntimeException e) {
+            ns.close();
+            throw e;
+        }
+    }
 }

@@ -57,6 +57,12 @@ class ApplyPipelineTest {
             new PinnedNamespace(pid, Path.of(PIN), new NamespaceId(4, 4026532000L), () -> { });
     private final EndpointResolver resolver = (host, timeout) -> List.of();
 
+    @org.junit.jupiter.api.BeforeEach
+    void containerProcesses() {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        FakeProc.container(proc, 4343, FakeProc.PODMAN_DEFAULT_CAPS);
+    }
+
     @Test
     void theCommonCaseRunsOneRestoreAndOneReadBackPerFamilyAndNothingElse() {
         FakeFirewall fake = new FakeFirewall();

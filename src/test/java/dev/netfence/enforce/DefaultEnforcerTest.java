@@ -51,6 +51,11 @@ class DefaultEnforcerTest {
     };
     private final EndpointResolver resolver = (host, timeout) -> List.of(address("198.51.100.12"));
 
+    @org.junit.jupiter.api.BeforeEach
+    void containerProcesses() {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+    }
+
     @Test
     void lockContentionIsRetriedAndThenSucceeds() {
         AtomicInteger contended = new AtomicInteger();

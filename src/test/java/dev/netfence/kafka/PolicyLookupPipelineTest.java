@@ -54,7 +54,7 @@ class PolicyLookupPipelineTest {
     void theFailClosedHandlerDecidesWhatAMissingPolicyDoesToTheContainer() {
         try (PipelineFixture f = new PipelineFixture(1)) {
             java.util.List<String> quarantined = new java.util.concurrent.CopyOnWriteArrayList<>();
-            PolicyFailureHandler handler = (containerId, runtime, pid, code, message) -> {
+            PolicyFailureHandler handler = (containerId, runtime, pid, netns, code, message) -> {
                 quarantined.add(containerId + ":" + code.code());
                 return dev.netfence.core.EnforcementResult.failure(code, message).backend("iptables-nft")
                         .families(java.util.List.of("ipv4", "ipv6")).ruleCount(4).quarantined(true).attempts(1).build();

@@ -1,0 +1,95 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.core.MeterNames;
+import dev.netfence.netns.Capabilities;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.policy.NetworkMode;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The checks between pinning a container's namespace and writing its rules that keep a workload
+ * from opening its own containment (issue 12): its risky capabilities are read and reported, and
+ * refused when configured (UNSAFE_CAPABILITIES, {@link Capabilities}); a namespace with no
+ * interface but {@code lo} is refused for a policy whose mode is not {@code none} when the event
+ * named no {@code netns} (NAMESPACE_MISMATCH: the pid has moved into a fresh namespace of its own
+ * while its siblings stay in the real one); and a namespace another container owns with a
+ * different policy is refused (NAMESPACE_SHARED, {@link NamespaceOwners}). Reads only
+ * {@code /proc}; starts no process. Counter {@code netfence.risks} (tag {@code risk}) counts the
+ * risks seen, once per apply.
+ */
+final class ContainmentChecks {
+    private final EnforcerConfig config;
+    private final MeterRegistry registry;
+    private final NamespaceOwners owners;
+
+    ContainmentChecks(EnforcerConfig config, MeterRegistry registry) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.owners = new NamespaceOwners(config.procRoot());
+    }
+
+    /** The container's risky capabilities, counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
+    List<String> risks(PinnedNamespace ns) {
+        List<String> risks;
+        try {
+            risks = Capabilities.risksOf(config.procRoot(), ns.pid());
+        } catch (NoSuchFileException e) {
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
+        } catch (IOException | IllegalArgumentException e) {
+            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                    "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
+        }
+        for (String risk : risks) {
+            registry.counter(MeterNames.RISKS, "risk", risk).increment();
+        }
+        return risks;
+    }
+
+    /** Refuses what must not be enforced (see the class comment); claims the namespace for the container last. */
+    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest) {
+        List<String> refused = new ArrayList<>(risks);
+        refused.retainAll(config.refuseCapabilities());
+        if (!refused.isEmpty()) {
+            throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "container " + request.containerId() + " (pid "
+                    + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");
+        }
+        if (request.netns() == null && request.policy().mode() != NetworkMode.NONE && onlyLoopback(ns)) {
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "namespace has no network interface: pid "
+                    + ns.pid() + " is in a namespace with only lo (inode " + ns.inode() + "), not a container's network"
+                    + " (did the workload unshare it? publish the event with netns to name the container's namespace)");
+        }
+        owners.claim(ns, request.containerId(), digest);
+    }
+
+    /** Whether the pinned namespace has no interface but {@code lo}, from {@code /proc/PID/net/dev}, re-checked against the pin. */
+    private boolean onlyLoopback(PinnedNamespace ns) {
+        String dev;
+        try {
+            dev = Files.readString(config.procRoot().resolve(Integer.toString(ns.pid())).resolve("net/dev"),
+                    StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
+        }
+        if (!ns.occupied()) {
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                    "process " + ns.pid() + " left its namespace while it was checked");
+        }
+        List<String> lines = dev.lines().toList();
+        for (String line : lines.subList(Math.min(2, lines.size()), lines.size())) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && !line.substring(0, colon).strip().equals("lo")) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.PinnedNamespace;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Which containers own each network namespace netfence enforced, and with which policy digest,
+ * so that two containers sharing a namespace (a pod) cannot overwrite each other's rules: a
+ * container whose policy digest differs from that of another live owner of its namespace is
+ * refused with NAMESPACE_SHARED before anything is written; the same digest is fine (the rules
+ * are the same). Keyed by the namespace's identity (device and inode). An owner counts while its
+ * process lives in that namespace: its pid is remembered with the process's start time
+ * ({@code /proc/PID/stat}), so an owner that exited, or a pid reused by another process, or a
+ * namespace inode reused after the old namespace died, is dropped the next time the namespace
+ * is looked at; the map is swept whole when it grows past {@link #SWEEP_AT} entries. In memory
+ * only: after a restart the first apply into a namespace claims it again. Thread-safe.
+ */
+final class NamespaceOwners {
+    static final int SWEEP_AT = 4096;
+
+    /** One owner: a container, its policy digest, and the process it was found through. */
+    private record Owner(String digest, int pid, String startTime) {}
+
+    private final Path procRoot;
+    private final Map<NamespaceId, Map<String, Owner>> owners = new HashMap<>();
+
+    NamespaceOwners(Path procRoot) {
+        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+    }
+
+    /**
+     * Records {@code containerId} with {@code digest} as an owner of {@code ns}, or throws
+     * NAMESPACE_SHARED when another live owner holds a different digest. A null containerId
+     * (a bare {@code netfence apply --pid}) claims nothing and is never refused.
+     */
+    synchronized void claim(PinnedNamespace ns, String containerId, String digest) {
+        if (containerId == null) {
+            return;
+        }
+        if (owners.size() > SWEEP_AT) {
+            owners.entrySet().removeIf(e -> prune(e.getKey(), e.getValue()));
+        }
+        Map<String, Owner> current = owners.computeIfAbsent(ns.id(), k -> new LinkedHashMap<>());
+        prune(ns.id(), current);
+        for (Map.Entry<String, Owner> other : current.entrySet()) {
+            if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
+                throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid " + ns.pid()
+                        + " (inode " + ns.inode() + ") is enforced for container " + other.getKey() + " with policy "
+                        + other.getValue().digest() + "; container " + containerId + " has policy " + digest
+                        + " (containers sharing a namespace must share one policy)");
+            }
+        }
+        String start = startTime(ns.pid());
+        if (start != null) {
+            current.put(containerId, new Owner(digest, ns.pid(), start));
+        }
+    }
+
+    /** Drops owners that no longer live in {@code id}; true when none is left. */
+    private boolean prune(NamespaceId id, Map<String, Owner> current) {
+        for (Iterator<Owner> it = current.values().iterator(); it.hasNext(); ) {
+            Owner owner = it.next();
+            if (!alive(owner, id)) {
+                it.remove();
+            }
+        }
+        return current.isEmpty();
+    }
+
+    private boolean alive(Owner owner, NamespaceId id) {
+        if (!owner.startTime().equals(startTime(owner.pid()))) {
+            return false;
+        }
+        try {
+            return NamespaceId.of(procRoot.resolve(Integer.toString(owner.pid())).resolve("ns/net")).equals(id);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Field 22 of {@code /proc/PID/stat} (start time in clock ticks since boot), or null when the pid is gone. */
+    private String startTime(int pid) {
+        try {
+            String stat = Files.readString(procRoot.resolve(Integer.toString(pid)).resolve("stat"), StandardCharsets.UTF_8);
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return fields.length > 19 ? fields[19] : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Owners recorded (live or not yet pruned), for tests. */
+    synchronized int size() {
+        return owners.values().stream().mapToInt(Map::size).sum();
+    }
+}

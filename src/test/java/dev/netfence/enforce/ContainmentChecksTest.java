@@ -1,0 +1,155 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.enforce.FakeFirewall.Call;
+import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The containment checks between pinning and writing (issue 12 items 7, 8, 9, 10), against a
+ * recording fake iptables and a fake /proc: risks reported and counted, refused capabilities
+ * quarantined, a lo-only namespace refused, a namespace shared with a different policy refused
+ * without a write, and an Error escaping the apply turned into INTERNAL_ERROR with a quarantine.
+ */
+class ContainmentChecksTest {
+    private static final long NET_ADMIN_AND_RAW = FakeProc.PODMAN_DEFAULT_CAPS | (1L << 12) | (1L << 13);
+    private static final String ID_A = "a".repeat(64);
+    private static final String ID_B = "b".repeat(64);
+    private static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
+            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
+
+    @TempDir
+    Path proc;
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final NamespacePinner pinner = (pid, containerId, runtime, deadline) ->
+            new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), new NamespaceId(4, 4026532000L), () -> { });
+    private final EndpointResolver resolver = (host, timeout) -> List.of();
+
+    @Test
+    void risksAreReadFromEffectiveAndBoundingSetsReportedAndCountedButNotRefusedByDefault() {
+        FakeProc.container(proc, 4242, NET_ADMIN_AND_RAW);
+
+        EnforcementResult result = enforcer(config().build(), new FakeFirewall()).enforce(request(ID_A, 4242, policy(443)));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(registry.get("netfence.risks").tag("risk", "CAP_NET_RAW").counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void aRefusedCapabilityFailsClosedWithUnsafeCapabilitiesEvenWhenOnFailureIsLeave() {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS | (1L << 13));
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(config().onFailure(OnFailure.LEAVE)
+                .refuseCapabilities(Set.of("CAP_NET_RAW")).build(), fake).enforce(request(ID_A, 4242, policy(443)));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(result.error().message()).contains("CAP_NET_RAW");
+        assertThat(result.risks()).containsExactly("CAP_NET_RAW");
+        assertThat(result.quarantined()).isTrue();
+        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(QUARANTINE_MARK));
+    }
+
+    @Test
+    void aNamespaceWithOnlyLoopbackIsRefusedWithoutANetnsButNotForModeNone() {
+        FakeProc.process(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS, "lo");
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(config().build(), fake).enforce(request(ID_A, 4242, policy(443)));
+
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.error().message()).contains("namespace has no network interface");
+        assertThat(result.quarantined()).isFalse();
+        assertThat(fake.calls).isEmpty();
+
+        NetworkPolicy none = new PolicyParser().parse("{\"schemaVersion\":1,\"mode\":\"none\"}".getBytes(StandardCharsets.UTF_8));
+        assertThat(enforcer(config().build(), fake).enforce(request(ID_A, 4242, none)).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
+            throws Exception {
+        long self = ProcessHandle.current().pid();
+        // the owner must be a live process in the pinned namespace: use this JVM's own entries
+        Path real = Path.of("/proc", Long.toString(self));
+        NamespaceId own = NamespaceId.of(real.resolve("ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace((int) self, Path.of("/proc/1000/fd/9"), own, () -> { });
+        EnforcerConfig config = config().procRoot(Path.of("/proc")).build();
+        FakeFirewall fake = new FakeFirewall();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), registry, resolver, here);
+        assertThat(Files.exists(real.resolve("status"))).isTrue();
+
+        assertThat(enforcer.enforce(request(ID_A, (int) self, policy(443))).status()).isEqualTo("applied");
+        fake.calls.clear();
+
+        EnforcementResult b = enforcer.enforce(request(ID_B, (int) self, policy(80)));
+
+        assertThat(b.status()).isEqualTo("failed");
+        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(b.error().message()).contains(ID_A).contains(ID_B);
+        assertThat(b.quarantined()).isFalse();
+        assertThat(fake.calls).as("nothing written for the refused container").isEmpty();
+
+        assertThat(enforcer.enforce(request(ID_B, (int) self, policy(443))).status()).as("same policy").isEqualTo("applied");
+        assertThat(enforcer.enforce(request(ID_A, (int) self, policy(443))).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void anErrorEscapingTheApplyIsInternalErrorAndTheContainerIsQuarantined() {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        FakeFirewall fake = new FakeFirewall();
+        EndpointResolver broken = (host, timeout) -> {
+            throw new StackOverflowError("resolver recursed");
+        };
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, broken, pinner);
+        NetworkPolicy withHostname = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"pypi.internal:443\"],\"dns\":false,\"outbound\":false,\"inbound\":false}")
+                .getBytes(StandardCharsets.UTF_8));
+
+        EnforcementResult result = enforcer.enforce(request(ID_A, 4242, withHostname));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.error().code()).isEqualTo("INTERNAL_ERROR");
+        assertThat(result.error().message()).contains("StackOverflowError").contains("resolver recursed");
+        assertThat(result.quarantined()).isTrue();
+        assertThat(fake.restores()).extracting(Call::stdin).isNotEmpty().allMatch(s -> s.contains(QUARANTINE_MARK));
+    }
+
+    private EnforcerConfig.Builder config() {
+        return EnforcerConfig.custom().backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc);
+    }
+
+    private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake) {
+        return new DefaultEnforcer(config, fake, Clock.systemUTC(), registry, resolver, pinner);
+    }
+
+    private static EnforcementRequest request(String containerId, int pid, NetworkPolicy policy) {
+        return new EnforcementRequest(containerId, null, pid, policy, Instant.now().plusSeconds(30));
+    }
+
+    private static NetworkPolicy policy(int port) {
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:"
+                + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,34 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Risky capabilities from /proc/PID/status and the --refuse-capabilities value. */
+class CapabilitiesTest {
+    private static String status(String eff, String bnd) {
+        return "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t" + eff + "\nCapEff:\t" + eff + "\nCapBnd:\t" + bnd
+                + "\nCapAmb:\t0000000000000000\n";
+    }
+
+    @Test
+    void podmansDefaultSetHoldsNeitherAndEitherSetIsEnough() {
+        assertThat(Capabilities.risksIn(status("00000000800405fb", "00000000800405fb"))).isEmpty();
+        assertThat(Capabilities.risksIn(status("00000000800425fb", "00000000800425fb"))).containsExactly("CAP_NET_RAW");
+        assertThat(Capabilities.risksIn(status("0000000000000000", "000001ffffffffff")))
+                .as("dropped from the effective set only").containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(Capabilities.risksIn(status("0000000000001000", "0000000000000000"))).containsExactly("CAP_NET_ADMIN");
+    }
+
+    @Test
+    void refusedCapabilitiesAreParsedWithOrWithoutThePrefixAndAnythingElseIsRefused() {
+        assertThat(Capabilities.parseRefused("NET_ADMIN,cap_net_raw")).isEqualTo(Set.of("CAP_NET_ADMIN", "CAP_NET_RAW"));
+        assertThat(Capabilities.parseRefused("")).isEmpty();
+        assertThat(Capabilities.parseRefused(null)).isEmpty();
+        assertThatThrownBy(() -> Capabilities.parseRefused("NET_ADMIN,SYS_ADMIN"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("must be a comma-separated list of NET_ADMIN, NET_RAW, was: NET_ADMIN,SYS_ADMIN");
+    }
+}
