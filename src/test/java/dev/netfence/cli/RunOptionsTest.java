@@ -174,6 +174,15 @@ class RunOptionsTest {
     }
 
     @Test
+    void refusedCapabilitiesAreNoneByDefaultAndTakeEitherSpelling() {
+        assertThat(config(Map.of()).refuseCapabilities()).isEmpty();
+        assertThat(config(Map.of(), "--refuse-capabilities", "NET_ADMIN,cap_net_raw").refuseCapabilities())
+                .containsExactlyInAnyOrder("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(config(Map.of("NETFENCE_REFUSE_CAPABILITIES", "net_raw")).refuseCapabilities())
+                .containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
     void valuesAreTrimmed() {
         var c = config(Map.of("NETFENCE_CONCURRENCY", " 12 "), "--event-deadline", " 45s ");
         assertThat(c.concurrency()).isEqualTo(12);
@@ -222,6 +231,7 @@ class RunOptionsTest {
         "--exactly-once=yes|invalid value for --exactly-once: must be true or false, was: yes",
         "--dry-run=1|invalid value for --dry-run: must be true or false, was: 1",
         "--cgroup-check=no|invalid value for --cgroup-check: must be true or false, was: no",
+        "--refuse-capabilities=SYS_ADMIN|invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: SYS_ADMIN",
         "--node-id=bad node|invalid value for --node-id: must be * or match [A-Za-z0-9._-]{1,253}, was: bad node",
         "--events-topic=a/b|invalid value for --events-topic: must be a Kafka topic name, was: a/b",
         "--outcomes-topic=|'invalid value for --outcomes-topic: must be a Kafka topic name, was: '",
