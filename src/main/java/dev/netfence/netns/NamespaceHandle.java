@@ -86,6 +86,11 @@ final class NamespaceHandle implements AutoCloseable {
         return path;
     }
 
+    /** The descriptor number this process holds the namespace by. */
+    int descriptor() {
+        return Integer.parseInt(number);
+    }
+
     /** Releases the descriptor (and with it, possibly, the namespace); idempotent. */
     @Override
     public void close() throws IOException {

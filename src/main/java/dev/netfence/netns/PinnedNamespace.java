@@ -61,6 +61,22 @@ public final class PinnedNamespace implements AutoCloseable {
         return path;
     }
 
+    /**
+     * The descriptor number by which this process holds the namespace, when {@link #path()} is
+     * {@code /proc/<this process>/fd/<N>} (the real pinner's pins); -1 otherwise (a bind mount,
+     * a fake), in which case a caller that needs a descriptor opens the path itself.
+     */
+    public int descriptor() {
+        Path fd = path.getParent();
+        Path pidDir = fd == null ? null : fd.getParent();
+        if (pidDir == null || pidDir.getFileName() == null || !"fd".equals(String.valueOf(fd.getFileName()))
+                || !Long.toString(ProcessHandle.current().pid()).equals(pidDir.getFileName().toString())) {
+            return -1;
+        }
+        String name = String.valueOf(path.getFileName());
+        return name.matches("[0-9]{1,9}") ? Integer.parseInt(name) : -1;
+    }
+
     /** The namespace's identity (device and inode), as checked by the guards. */
     public NamespaceId id() {
         return id;

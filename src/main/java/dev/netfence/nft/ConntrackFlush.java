@@ -1,0 +1,72 @@
+package dev.netfence.nft;
+
+import com.sun.jna.LastErrorException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Flushes the connection-tracking table of the namespace the calling thread is in, over a
+ * netlink socket opened on that thread: one {@code IPCTNL_MSG_CT_DELETE} request of the
+ * {@code NFNL_SUBSYS_CTNETLINK} subsystem with family {@code AF_UNSPEC} and no tuple, which the
+ * kernel reads as "flush every entry of both families" (what {@code conntrack -F} sends), with
+ * {@code NLM_F_ACK}. The kernel handles the request inside {@code send}, so the acknowledgement
+ * is already queued when it returns and is read without blocking. Returns 0 or the errno the
+ * kernel (or a system call) reported; never logs. Runs on a namespace thread while away.
+ */
+final class ConntrackFlush {
+    private static final short NFNL_SUBSYS_CTNETLINK = 1;
+    private static final short IPCTNL_MSG_CT_DELETE = 2;
+    private static final short NLM_F_REQUEST = 1;
+    private static final short NLM_F_ACK = 4;
+    private static final short NLMSG_ERROR = 2;
+    private static final int EAGAIN = 11;
+
+    private final NativeCalls.Libc libc;
+
+    ConntrackFlush(NativeCalls.Libc libc) {
+        this.libc = libc;
+    }
+
+    /** 0 when the table was flushed; otherwise a positive errno. */
+    int flush() {
+        int fd;
+        try {
+            fd = libc.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
+                    NativeCalls.NETLINK_NETFILTER);
+        } catch (LastErrorException e) {
+            return e.getErrorCode();
+        }
+        try {
+            ByteBuffer msg = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
+            msg.putInt(20); // nlmsg_len: header 16 + nfgenmsg 4, no attributes
+            msg.putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE));
+            msg.putShort((short) (NLM_F_REQUEST | NLM_F_ACK));
+            msg.putInt(1); // sequence
+            msg.putInt(0); // port id: the kernel's
+            msg.put((byte) 0); // nfgen_family AF_UNSPEC: both families
+            msg.put((byte) 0); // NFNETLINK_V0
+            msg.putShort((short) 0); // res_id (big endian zero)
+            byte[] bytes = msg.array();
+            libc.send(fd, bytes, bytes.length, 0);
+            byte[] reply = new byte[1024];
+            int n = libc.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
+            return ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()));
+        } catch (LastErrorException e) {
+            return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
+        } finally {
+            try {
+                libc.close(fd);
+            } catch (LastErrorException ignored) {
+                // nothing useful to do with a failed close of a socket we only read from
+            }
+        }
+    }
+
+    /** The errno of an NLMSG_ERROR acknowledgement (0 = success); EPROTO for anything else. */
+    static int ackErrno(ByteBuffer reply) {
+        if (reply.remaining() < 20 || reply.getShort(4) != NLMSG_ERROR) {
+            return 71; // EPROTO
+        }
+        return -reply.getInt(16);
+    }
+}

@@ -1,0 +1,148 @@
+package dev.netfence.nft;
+
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.netns.OwnNamespace;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.rules.PlannedRules;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * The {@code nft} backend: netfence's table written into a pinned namespace by libnftables,
+ * in-process, on {@link NamespaceThreads}. One trip per apply does everything inside the
+ * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
+ * table transaction, the JSON read-back, the removal of the iptables backend's leftovers when
+ * there are any, and the verification ({@link NftApply}), then, when asked and only after the
+ * table verified, the connection-tracking flush ({@link ConntrackFlush}); the context is freed
+ * before the thread goes home. No process is started. The outcome is reported by the caller, at
+ * home. Failures: see {@link NftErrors} for libnftables' errors, VERIFY_FAILED (retryable) for a
+ * read-back that differs, FIREWALL_UNAVAILABLE when the flush is refused.
+ */
+public final class InProcessNft implements AutoCloseable {
+    /** What one apply did, for the caller's bookkeeping and logs. */
+    public record Applied(boolean removedIptablesChains) {}
+
+    private final NativeCalls natives;
+    private final OwnNamespace home;
+    private final NamespaceThreads threads;
+    private final NftApply steps = new NftApply(new NftRenderer());
+
+    private InProcessNft(NativeCalls natives, OwnNamespace home, int threads) {
+        this.natives = natives;
+        this.home = home;
+        this.threads = new NamespaceThreads(natives, home, threads);
+    }
+
+    /**
+     * Loads libnftables and starts {@code threads} namespace threads; {@link LinkageError} when
+     * the library (or JNA's native part) cannot be loaded, {@link IOException} when netfence's own
+     * namespace cannot be held.
+     */
+    public static InProcessNft start(Path procRoot, int threads) throws IOException {
+        NativeCalls natives = NativeCalls.load();
+        OwnNamespace home = OwnNamespace.hold(procRoot);
+        try {
+            return new InProcessNft(natives, home, threads);
+        } catch (RuntimeException e) {
+            home.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Whether the kernel accepts an nft transaction: netfence's quarantine table applied, read back
+     * and verified in a new, empty namespace that vanishes afterwards. Throws the failure.
+     */
+    public void probe(PlannedRules sample, Instant deadline) {
+        NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
+            try (NftContext ctx = new NftContext(n.nftables)) {
+                return steps.apply(commands(ctx), sample);
+            }
+        });
+        if (result.error() != null) {
+            throw result.error();
+        }
+    }
+
+    /**
+     * Replaces netfence's table in {@code ns} with {@code plan} and verifies it; then flushes the
+     * namespace's connection tracking when {@code flushConntrack}. Sets {@code changed} when
+     * the rules in the namespace changed, even if the apply then failed.
+     */
+    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
+            java.util.concurrent.atomic.AtomicBoolean changed) {
+        Objects.requireNonNull(plan, "plan");
+        Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+            NftApply.Result result;
+            try (NftContext ctx = new NftContext(n.nftables)) {
+                result = steps.apply(commands(ctx), plan);
+            }
+            int flush = result.error() == null && flushConntrack ? new ConntrackFlush(n.libc).flush() : 0;
+            return new Trip(result, flush);
+        });
+        if (trip.result().changed()) {
+            changed.set(true);
+        }
+        if (trip.result().error() != null) {
+            throw trip.result().error();
+        }
+        if (trip.flushErrno() != 0) {
+            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                    "flushing connection tracking in " + ns + " failed: errno " + trip.flushErrno());
+        }
+        return new Applied(trip.result().removedIptablesChains());
+    }
+
+    /** Removes netfence's table from {@code ns} (idempotent), e.g. when the namespace moves to the iptables backend. */
+    public void deleteTable(PinnedNamespace ns, Instant deadline) {
+        EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+            try (NftContext ctx = new NftContext(n.nftables)) {
+                return steps.deleteTable(commands(ctx));
+            }
+        });
+        if (error != null) {
+            throw error;
+        }
+    }
+
+    /** Flushes the connection tracking of {@code ns}; FIREWALL_UNAVAILABLE on failure. */
+    public void flushConntrack(PinnedNamespace ns, Instant deadline) {
+        int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> new ConntrackFlush(n.libc).flush());
+        if (errno != 0) {
+            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                    "flushing connection tracking in " + ns + " failed: errno " + errno);
+        }
+    }
+
+    /** Namespace threads discarded so far because they could not prove they were home. */
+    public long replacedThreads() {
+        return threads.replaced();
+    }
+
+    @Override
+    public void close() throws IOException {
+        threads.close();
+        home.close();
+    }
+
+    private static NftApply.Commands commands(NftContext ctx) {
+        return new NftApply.Commands() {
+            @Override
+            public NftContext.Run apply(String script) {
+                ctx.plain();
+                return ctx.run(script);
+            }
+
+            @Override
+            public NftContext.Run listJson() {
+                ctx.json();
+                return ctx.run("list ruleset");
+            }
+        };
+    }
+
+    private record Trip(NftApply.Result result, int flushErrno) {}
+}

@@ -1,0 +1,294 @@
+package dev.netfence.nft;
+
+import com.sun.jna.LastErrorException;
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.OwnNamespace;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A few dedicated platform threads that visit container namespaces: each trip is
+ * {@code setns(pinnedFd, CLONE_NEWNET)}, a check that the thread's namespace
+ * ({@code /proc/thread-self/ns/net}) is the pinned one by device and inode, the work, then
+ * {@code setns} back to netfence's own namespace and the same check against it. Only the calling
+ * thread changes namespace (network namespaces are per thread), and only these threads ever do,
+ * so no other thread of netfence (Kafka clients, the HTTP server, logging) can find itself in a
+ * container's namespace. A thread that cannot prove it is home (the {@code setns} back failed or
+ * the inode differs) is never reused: it finishes the trip's result and ends, and a new thread
+ * takes its place ({@link #replaced()} counts them). While away a thread does no logging and no
+ * I/O but the namespace's own netlink and the {@code /proc} reads of the checks: failures travel
+ * back as values and are reported by the caller, at home.
+ *
+ * <p>The caller blocks until its trip is over. A trip that has not started when the caller's
+ * deadline passes (or the caller is interrupted) is withdrawn (TIMEOUT, INTERNAL); one that has
+ * started is waited for, however long, because the caller's pin must outlive the trip: the
+ * descriptor number would otherwise be free for reuse while the thread is about to enter it.
+ * Failures of the trip machinery are sorted like the rest of netfence: {@code setns} refused for
+ * lack of privilege is FIREWALL_UNAVAILABLE (permanent), a namespace other than the pinned one
+ * after {@code setns} is INTERNAL (permanent; it would mean a descriptor mix-up), an exception
+ * thrown by the work is passed through when it is an {@link EnforcementException} and INTERNAL
+ * otherwise.
+ */
+public final class NamespaceThreads implements AutoCloseable {
+    private static final Path THREAD_NS = Path.of("/proc/thread-self/ns/net");
+    private static final int EPERM = 1;
+    private static final int FRESH = -2;
+
+    /** The work done inside the target namespace, on a namespace thread. It must not log. */
+    @FunctionalInterface
+    public interface Trip<T> {
+        T inside(NativeCalls natives) throws Exception;
+    }
+
+    private final NativeCalls natives;
+    private final OwnNamespace home;
+    private final NamespaceId homeId;
+    private final LinkedBlockingQueue<Task<?>> queue = new LinkedBlockingQueue<>();
+    private final AtomicInteger names = new AtomicInteger();
+    private final AtomicLong replaced = new AtomicLong();
+    private volatile boolean closed;
+
+    /** {@code threads} threads that return to {@code home} after each trip. */
+    public NamespaceThreads(NativeCalls natives, OwnNamespace home, int threads) {
+        this(natives, home, home.id(), threads);
+    }
+
+    /** As above, checking home against {@code homeId} (a wrong one makes every thread fail its check: tests). */
+    NamespaceThreads(NativeCalls natives, OwnNamespace home, NamespaceId homeId, int threads) {
+        this.natives = Objects.requireNonNull(natives, "natives");
+        this.home = Objects.requireNonNull(home, "home");
+        this.homeId = Objects.requireNonNull(homeId, "homeId");
+        if (threads < 1 || threads > 256) {
+            throw new IllegalArgumentException("threads must be 1-256, was: " + threads);
+        }
+        for (int i = 0; i < threads; i++) {
+            start();
+        }
+    }
+
+    /**
+     * Runs {@code trip} inside the namespace held by descriptor {@code fd} (or, when {@code fd} is
+     * -1, by a descriptor the thread opens from {@code path} and closes before going home), which
+     * must be {@code expected}; waits for it (see the class comment).
+     */
+    public <T> T run(int fd, Path path, NamespaceId expected, Instant deadline, Trip<T> trip) {
+        Objects.requireNonNull(expected, "expected");
+        Objects.requireNonNull(trip, "trip");
+        if (closed) {
+            throw new EnforcementException(ErrorCode.INTERNAL, "the namespace threads are shut down");
+        }
+        Task<T> task = new Task<>(fd, path, expected, trip);
+        queue.add(task);
+        try {
+            long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
+            return unwrap(task.result.get(waitNanos, TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            if (task.withdraw()) {
+                throw new EnforcementException(ErrorCode.TIMEOUT, "no namespace thread was free before the deadline");
+            }
+            return unwrap(awaitUninterruptibly(task));
+        } catch (InterruptedException e) {
+            if (task.withdraw()) {
+                Thread.currentThread().interrupt();
+                throw new EnforcementException(ErrorCode.INTERNAL, "interrupted waiting for a namespace thread", e);
+            }
+            T value = unwrap(awaitUninterruptibly(task));
+            Thread.currentThread().interrupt();
+            return value;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("trips complete normally", e);
+        }
+    }
+
+    /**
+     * Runs {@code trip} in a new, empty namespace of its own ({@code unshare(CLONE_NEWNET)} on the
+     * namespace thread; the namespace disappears when the thread goes home): a place to try
+     * something out without touching any real namespace, e.g. whether the kernel accepts an nft
+     * transaction at all.
+     */
+    public <T> T runInFreshNamespace(Instant deadline, Trip<T> trip) {
+        return run(FRESH, null, homeId, deadline, trip);
+    }
+
+    /** How many threads were discarded because they could not prove they were home. */
+    public long replaced() {
+        return replaced.get();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Task<?> t;
+        while ((t = queue.poll()) != null) {
+            if (t.withdraw()) {
+                t.result.complete(Result.failed(new EnforcementException(ErrorCode.INTERNAL,
+                        "the namespace threads are shut down")));
+            }
+        }
+        for (int i = 0; i < names.get(); i++) {
+            queue.add(Task.POISON);
+        }
+    }
+
+    private void start() {
+        Thread t = new Thread(this::loop, "netfence-netns-" + names.incrementAndGet());
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void loop() {
+        while (true) {
+            Task<?> task;
+            try {
+                task = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (task == Task.POISON || closed && task.state.get() != Task.QUEUED) {
+                return;
+            }
+            if (!task.begin()) {
+                continue;
+            }
+            boolean atHome = travel(task);
+            if (!atHome) {
+                replaced.incrementAndGet();
+                if (!closed) {
+                    start();
+                }
+                return; // this thread's namespace is unknown: it never runs another trip
+            }
+        }
+    }
+
+    /** Runs one trip; completes its result after the way home; returns whether home was proven. */
+    private <T> boolean travel(Task<T> task) {
+        Result<T> result;
+        int fd = task.fd;
+        boolean opened = false;
+        try {
+            NamespaceId here;
+            if (fd == FRESH) {
+                natives.libc.unshare(NativeCalls.CLONE_NEWNET);
+                here = NamespaceId.of(THREAD_NS);
+            } else {
+                if (fd < 0) {
+                    fd = natives.libc.open(task.path.toString(), NativeCalls.O_RDONLY | NativeCalls.O_CLOEXEC);
+                    opened = true;
+                }
+                natives.libc.setns(fd, NativeCalls.CLONE_NEWNET);
+                here = NamespaceId.of(THREAD_NS);
+            }
+            if (fd == FRESH ? here.equals(homeId) : !here.equals(task.expected)) {
+                result = Result.failed(new EnforcementException(ErrorCode.INTERNAL,
+                        "entered namespace " + here + " instead of the pinned " + task.expected));
+            } else {
+                result = Result.of(task.trip.inside(natives));
+            }
+        } catch (LastErrorException e) {
+            result = Result.failed(new EnforcementException(e.getErrorCode() == EPERM
+                    ? ErrorCode.FIREWALL_UNAVAILABLE : ErrorCode.INTERNAL,
+                    "cannot enter the pinned namespace " + task.expected + ": " + e.getMessage(), e));
+        } catch (EnforcementException e) {
+            result = Result.failed(e);
+        } catch (Exception | LinkageError e) {
+            result = Result.failed(new EnforcementException(ErrorCode.INTERNAL, "in namespace " + task.expected
+                    + ": " + e, e));
+        }
+        if (opened) {
+            try {
+                natives.libc.close(fd);
+            } catch (LastErrorException ignored) {
+                // a failed close of our own read-only descriptor changes nothing we rely on
+            }
+        }
+        boolean atHome = goHome();
+        task.result.complete(result);
+        return atHome;
+    }
+
+    private boolean goHome() {
+        try {
+            natives.libc.setns(home.descriptor(), NativeCalls.CLONE_NEWNET);
+            return NamespaceId.of(THREAD_NS).equals(homeId);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static <T> T unwrap(Result<T> result) {
+        if (result.error() != null) {
+            throw result.error();
+        }
+        return result.value();
+    }
+
+    private static <T> Result<T> awaitUninterruptibly(Task<T> task) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return task.result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("trips complete normally", e);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private record Result<T>(T value, EnforcementException error) {
+        static <T> Result<T> of(T value) {
+            return new Result<>(value, null);
+        }
+
+        static <T> Result<T> failed(EnforcementException error) {
+            return new Result<>(null, error);
+        }
+    }
+
+    private static final class Task<T> {
+        static final int QUEUED = 0;
+        static final int RUNNING = 1;
+        static final int WITHDRAWN = 2;
+        static final Task<Object> POISON = new Task<>(-1, null, new NamespaceId(0, 0), n -> null);
+
+        final int fd;
+        final Path path;
+        final NamespaceId expected;
+        final Trip<T> trip;
+        final AtomicInteger state = new AtomicInteger(QUEUED);
+        final CompletableFuture<Result<T>> result = new CompletableFuture<>();
+
+        Task(int fd, Path path, NamespaceId expected, Trip<T> trip) {
+            this.fd = fd;
+            this.path = path;
+            this.expected = expected;
+            this.trip = trip;
+        }
+
+        boolean begin() {
+            return state.compareAndSet(QUEUED, RUNNING);
+        }
+
+        boolean withdraw() {
+            return state.compareAndSet(QUEUED, WITHDRAWN);
+        }
+    }
+}

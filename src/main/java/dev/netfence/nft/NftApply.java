@@ -1,0 +1,91 @@
+package dev.netfence.nft;
+
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.rules.PlannedRules;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The steps of one nft apply, the same whether the commands run in-process (on a namespace
+ * thread, while away) or through {@code nsenter nft}: replace netfence's table in one transaction,
+ * read the ruleset back as JSON, remove what the iptables backend left that nftables can see (its
+ * {@code NETFENCE-*} chains and the jumps to them, in a second transaction, only when present:
+ * a namespace that switched backend), and verify the table against the plan. It never logs and
+ * never throws for the rules' or the kernel's sake: the {@link Result} says how far it got, so a
+ * caller away from home can carry it back and report it there.
+ */
+final class NftApply {
+    /** Runs nft script text (one transaction) and lists the ruleset as JSON, in the target namespace. */
+    interface Commands {
+        NftContext.Run apply(String script);
+
+        NftContext.Run listJson();
+    }
+
+    /**
+     * How an apply went.
+     *
+     * @param changed whether the table transaction was committed (the namespace's rules changed)
+     * @param error why the apply does not count as applied, or null
+     * @param removedIptablesChains whether the iptables backend's chains were found and removed
+     */
+    record Result(boolean changed, EnforcementException error, boolean removedIptablesChains) {}
+
+    private final NftRenderer renderer;
+    private final NftVerifier verifier;
+
+    NftApply(NftRenderer renderer) {
+        this.renderer = Objects.requireNonNull(renderer, "renderer");
+        this.verifier = new NftVerifier(renderer);
+    }
+
+    Result apply(Commands commands, PlannedRules plan) {
+        NftContext.Run applied = commands.apply(renderer.render(plan));
+        if (!applied.ok()) {
+            return new Result(false, NftErrors.classify("netfence's table", applied.errors()), false);
+        }
+        NftRuleset read;
+        boolean removed = false;
+        try {
+            read = read(commands);
+            if (!read.leftovers().isEmpty()) {
+                NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(read.leftovers()));
+                if (!cleaned.ok()) {
+                    return new Result(true, NftErrors.classify("removing the iptables backend's chains",
+                            cleaned.errors()), false);
+                }
+                removed = true;
+                read = read(commands);
+                if (!read.leftovers().isEmpty()) {
+                    return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
+                            "the iptables backend's chains are still there after removing them: " + read.leftovers()),
+                            true);
+                }
+            }
+        } catch (EnforcementException e) {
+            return new Result(true, e, removed);
+        }
+        Optional<String> mismatch = verifier.mismatch(plan, read);
+        return new Result(true, mismatch.map(why -> new EnforcementException(ErrorCode.VERIFY_FAILED,
+                "nft read-back differs: " + why)).orElse(null), removed);
+    }
+
+    /** Removes netfence's table (switching to the iptables backend); the exception, or null. */
+    EnforcementException deleteTable(Commands commands) {
+        NftContext.Run deleted = commands.apply(renderer.deleteTable());
+        return deleted.ok() ? null : NftErrors.classify("deleting netfence's table", deleted.errors());
+    }
+
+    private static NftRuleset read(Commands commands) {
+        NftContext.Run listed = commands.listJson();
+        if (!listed.ok()) {
+            throw NftErrors.classify("listing the ruleset", listed.errors());
+        }
+        try {
+            return NftRuleset.parse(listed.output());
+        } catch (IllegalArgumentException e) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "unreadable nft listing: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.netfence.nft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Objects;
+
+/**
+ * One statement of an nft rule in both forms netfence needs: the text it writes (exactly as
+ * {@code nft list} prints it back) and the JSON object {@code nft -j list} reads back for it. One
+ * source for both, so the renderer and the read-back verification cannot drift apart.
+ */
+record NftExpr(String text, JsonNode json) {
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+    NftExpr {
+        Objects.requireNonNull(text, "text");
+        Objects.requireNonNull(json, "json");
+    }
+
+    /** {@code meta KEY VALUE}: e.g. {@code meta nfproto ipv4}, {@code oifname "lo"} (printed without "meta"). */
+    static NftExpr meta(String key, String value, String text) {
+        return match(JSON.objectNode().set("meta", JSON.objectNode().put("key", key)), JSON.textNode(value), text);
+    }
+
+    /** {@code PROTOCOL FIELD VALUE}, e.g. {@code tcp dport 443}. */
+    static NftExpr payload(String protocol, String field, JsonNode right, String text) {
+        ObjectNode payload = JSON.objectNode().put("protocol", protocol).put("field", field);
+        return match(JSON.objectNode().set("payload", payload), right, text);
+    }
+
+    /** {@code ct state established,related}. */
+    static NftExpr ctStateEstablished() {
+        ArrayNode states = JSON.arrayNode().add("established").add("related");
+        ObjectNode match = JSON.objectNode().put("op", "in");
+        match.set("left", JSON.objectNode().set("ct", JSON.objectNode().put("key", "state")));
+        match.set("right", states);
+        return new NftExpr("ct state established,related", JSON.objectNode().set("match", match));
+    }
+
+    /** A verdict without argument: {@code accept} or {@code drop}. */
+    static NftExpr verdict(String verdict) {
+        return new NftExpr(verdict, JSON.objectNode().set(verdict, JSON.nullNode()));
+    }
+
+    /** {@code reject with icmp|icmpv6 port-unreachable}. */
+    static NftExpr rejectPortUnreachable(String icmpType) {
+        ObjectNode reject = JSON.objectNode().put("type", icmpType).put("expr", "port-unreachable");
+        return new NftExpr("reject with " + icmpType + " port-unreachable", JSON.objectNode().set("reject", reject));
+    }
+
+    static JsonNode number(int value) {
+        return JSON.numberNode(value);
+    }
+
+    static JsonNode text(String value) {
+        return JSON.textNode(value);
+    }
+
+    static JsonNode prefix(String address, int length) {
+        return JSON.objectNode().set("prefix", JSON.objectNode().put("addr", address).put("len", length));
+    }
+
+    private static NftExpr match(JsonNode left, JsonNode right, String text) {
+        ObjectNode match = JSON.objectNode().put("op", "==");
+        match.set("left", left);
+        match.set("right", right);
+        return new NftExpr(text, JSON.objectNode().set("match", match));
+    }
+}

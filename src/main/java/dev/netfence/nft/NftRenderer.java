@@ -1,0 +1,186 @@
+package dev.netfence.nft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.policy.Cidr;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.Rule;
+import dev.netfence.rules.RuleSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Writes a {@link PlannedRules} as one nft transaction that replaces netfence's table in a
+ * namespace: {@code table inet netfence} (creates it if missing, so the delete cannot fail),
+ * {@code delete table inet netfence}, then the whole table with two base chains, {@code output}
+ * (hook output) and {@code input} (hook input), both {@code type filter priority filter; policy
+ * accept}. libnftables sends the three as one netlink batch, so a rejected text changes nothing
+ * and a re-apply replaces, never appends. One {@code inet} chain carries both families: each
+ * family's rules keep exactly the order the planner gave them (IPv4 first, then IPv6), and a rule
+ * that does not imply its family by an address, an ICMPv6 type or its reject type is prefixed with
+ * {@code meta nfproto ipvX}, so every packet meets exactly the rule sequence the iptables backend
+ * gives its family. Each rule is written as {@code nft list} prints it back and carries the same
+ * {@code netfence:<12 hex>} comment as the iptables rules; {@link #expected} gives the JSON the
+ * read-back must show for each rule, built from the same {@link NftExpr}s. Only returns text;
+ * every token comes from validated records. Thread-safe.
+ */
+public final class NftRenderer {
+    public static final String FAMILY = "inet";
+    public static final String TABLE = "netfence";
+    public static final String OUT_CHAIN = "output";
+    public static final String IN_CHAIN = "input";
+
+    /** ICMPv6 type names nft prints instead of numbers (the others print as numbers). */
+    private static final Map<Integer, String> ICMPV6_NAMES = Map.ofEntries(
+            Map.entry(1, "destination-unreachable"), Map.entry(2, "packet-too-big"), Map.entry(3, "time-exceeded"),
+            Map.entry(4, "parameter-problem"), Map.entry(128, "echo-request"), Map.entry(129, "echo-reply"),
+            Map.entry(130, "mld-listener-query"), Map.entry(131, "mld-listener-report"),
+            Map.entry(132, "mld-listener-done"), Map.entry(133, "nd-router-solicit"),
+            Map.entry(134, "nd-router-advert"), Map.entry(135, "nd-neighbor-solicit"),
+            Map.entry(136, "nd-neighbor-advert"), Map.entry(137, "nd-redirect"),
+            Map.entry(138, "router-renumbering"), Map.entry(141, "ind-neighbor-solicit"),
+            Map.entry(142, "ind-neighbor-advert"), Map.entry(143, "mld2-listener-report"));
+
+    /** One rule as the read-back must show it: its chain, comment and statements. */
+    public record ExpectedRule(String chain, String comment, List<JsonNode> expr, String text) {
+        public ExpectedRule {
+            expr = List.copyOf(expr);
+        }
+    }
+
+    /** The transaction that replaces netfence's table with {@code plan}. */
+    public String render(PlannedRules plan) {
+        Objects.requireNonNull(plan, "plan");
+        StringBuilder sb = new StringBuilder(deleteTable());
+        sb.append("table ").append(FAMILY).append(' ').append(TABLE).append(" {\n");
+        chain(sb, OUT_CHAIN, "output", rules(plan, Direction.OUT));
+        chain(sb, IN_CHAIN, "input", rules(plan, Direction.IN));
+        return sb.append("}\n").toString();
+    }
+
+    /** The transaction that removes netfence's table, whether it exists or not. */
+    public String deleteTable() {
+        return "table " + FAMILY + ' ' + TABLE + "\ndelete table " + FAMILY + ' ' + TABLE + '\n';
+    }
+
+    /**
+     * The transaction that removes what the iptables backend left in tables nftables can see
+     * (iptables-nft): first the jump rules by handle, then the chains, flushed and deleted.
+     */
+    public String removeIptablesLeftovers(List<NftRuleset.Leftover> leftovers) {
+        StringBuilder sb = new StringBuilder();
+        for (NftRuleset.Leftover l : leftovers) {
+            if (!l.isChain()) {
+                sb.append("delete rule ").append(l.family()).append(' ').append(l.table()).append(' ')
+                        .append(l.chain()).append(" handle ").append(l.handle()).append('\n');
+            }
+        }
+        for (NftRuleset.Leftover l : leftovers) {
+            if (l.isChain()) {
+                String chain = l.family() + ' ' + l.table() + ' ' + l.chain();
+                sb.append("flush chain ").append(chain).append("\ndelete chain ").append(chain).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Every rule of {@code plan} in chain order (output chain first), as the read-back must show it. */
+    public List<ExpectedRule> expected(PlannedRules plan) {
+        List<ExpectedRule> all = new ArrayList<>(rules(plan, Direction.OUT));
+        all.addAll(rules(plan, Direction.IN));
+        return List.copyOf(all);
+    }
+
+    /** The comment every rule of {@code plan} carries, the same as the iptables backend's. */
+    public static String comment(PlannedRules plan) {
+        return RestoreRenderer.comment(plan.forFamily(plan.families().get(0)));
+    }
+
+    private static void chain(StringBuilder sb, String name, String hook, List<ExpectedRule> rules) {
+        sb.append("\tchain ").append(name).append(" {\n");
+        sb.append("\t\ttype filter hook ").append(hook).append(" priority filter; policy accept;\n");
+        for (ExpectedRule rule : rules) {
+            sb.append("\t\t").append(rule.text()).append('\n');
+        }
+        sb.append("\t}\n");
+    }
+
+    private static List<ExpectedRule> rules(PlannedRules plan, Direction direction) {
+        String comment = comment(plan);
+        String chain = direction == Direction.OUT ? OUT_CHAIN : IN_CHAIN;
+        List<ExpectedRule> out = new ArrayList<>();
+        for (Family family : plan.families()) {
+            RuleSet set = plan.forFamily(family);
+            for (Rule rule : direction == Direction.OUT ? set.output() : set.input()) {
+                List<NftExpr> exprs = exprs(family, rule);
+                StringBuilder text = new StringBuilder();
+                List<JsonNode> json = new ArrayList<>(exprs.size());
+                for (NftExpr e : exprs) {
+                    text.append(e.text()).append(' ');
+                    json.add(e.json());
+                }
+                text.append("comment \"").append(comment).append('"');
+                out.add(new ExpectedRule(chain, comment, json, text.toString()));
+            }
+        }
+        return out;
+    }
+
+    /** The statements of one rule, in the order nft prints them back. */
+    static List<NftExpr> exprs(Family family, Rule r) {
+        List<NftExpr> exprs = new ArrayList<>();
+        boolean v4 = family == Family.IPV4;
+        Cidr d = r.destination();
+        boolean hasAddress = d != null && d.prefix() > 0;
+        boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.verdict() == dev.netfence.rules.Verdict.REJECT;
+        if (!familyImplied) {
+            exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
+        }
+        if (hasAddress) {
+            String protocol = v4 ? "ip" : "ip6";
+            boolean host = d.prefix() == (v4 ? 32 : 128);
+            JsonNode right = host ? NftExpr.text(d.address()) : NftExpr.prefix(d.address(), d.prefix());
+            exprs.add(NftExpr.payload(protocol, "daddr", right,
+                    protocol + " daddr " + d.address() + (host ? "" : "/" + d.prefix())));
+        }
+        if (r.loopback()) {
+            String key = r.direction() == Direction.OUT ? "oifname" : "iifname";
+            exprs.add(NftExpr.meta(key, "lo", key + " \"lo\""));
+        }
+        switch (r.transport()) {
+            case TCP, UDP -> {
+                String proto = r.transport().name().toLowerCase(java.util.Locale.ROOT);
+                if (r.port() != null) {
+                    exprs.add(NftExpr.payload(proto, "dport", NftExpr.number(r.port()), proto + " dport " + r.port()));
+                } else {
+                    exprs.add(NftExpr.meta("l4proto", proto, "meta l4proto " + proto));
+                }
+            }
+            case ICMPV6 -> {
+                if (r.icmpv6Type() != null) {
+                    int type = r.icmpv6Type();
+                    String name = ICMPV6_NAMES.get(type);
+                    JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
+                    exprs.add(NftExpr.payload("icmpv6", "type", right,
+                            "icmpv6 type " + (name != null ? name : Integer.toString(type))));
+                } else {
+                    exprs.add(NftExpr.meta("l4proto", "ipv6-icmp", "meta l4proto ipv6-icmp"));
+                }
+            }
+            case ANY -> { }
+        }
+        if (r.established()) {
+            exprs.add(NftExpr.ctStateEstablished());
+        }
+        switch (r.verdict()) {
+            case ACCEPT -> exprs.add(NftExpr.verdict("accept"));
+            case DROP -> exprs.add(NftExpr.verdict("drop"));
+            case REJECT -> exprs.add(NftExpr.rejectPortUnreachable(v4 ? "icmp" : "icmpv6"));
+        }
+        return exprs;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.netfence.nft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.netfence.rules.PlannedRules;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Compares netfence's table as read back ({@link NftRuleset}) with a plan: the table exists,
+ * has exactly the two base chains the renderer writes (type filter, hooks output and input,
+ * priority 0, policy accept), and each chain holds exactly the planned rules, in order, each with
+ * the plan's comment and the very statements {@link NftRenderer#expected} lists. Returns the
+ * first difference in words, empty when the table is as planned. Leftovers of the iptables
+ * backend are not a mismatch of the table; the caller removes them. Thread-safe.
+ */
+public final class NftVerifier {
+    private final NftRenderer renderer;
+
+    public NftVerifier(NftRenderer renderer) {
+        this.renderer = Objects.requireNonNull(renderer, "renderer");
+    }
+
+    /** The first way {@code actual} differs from {@code plan}, or empty. */
+    public Optional<String> mismatch(PlannedRules plan, NftRuleset actual) {
+        if (!actual.tablePresent()) {
+            return Optional.of("table " + NftRenderer.FAMILY + " " + NftRenderer.TABLE + " is missing");
+        }
+        List<NftRuleset.Chain> expectedChains = List.of(
+                new NftRuleset.Chain(NftRenderer.OUT_CHAIN, "filter", "output", 0, "accept"),
+                new NftRuleset.Chain(NftRenderer.IN_CHAIN, "filter", "input", 0, "accept"));
+        if (!new java.util.HashSet<>(actual.chains()).equals(new java.util.HashSet<>(expectedChains))
+                || actual.chains().size() != expectedChains.size()) {
+            return Optional.of("chains are " + actual.chains() + ", expected " + expectedChains);
+        }
+        List<NftRenderer.ExpectedRule> expected = renderer.expected(plan);
+        for (String chain : List.of(NftRenderer.OUT_CHAIN, NftRenderer.IN_CHAIN)) {
+            List<NftRenderer.ExpectedRule> want = expected.stream().filter(r -> r.chain().equals(chain)).toList();
+            List<NftRuleset.RuleEntry> got = new ArrayList<>();
+            actual.rules().stream().filter(r -> r.chain().equals(chain)).forEach(got::add);
+            Optional<String> diff = compare(chain, want, got);
+            if (diff.isPresent()) {
+                return diff;
+            }
+        }
+        long stray = actual.rules().stream()
+                .filter(r -> !r.chain().equals(NftRenderer.OUT_CHAIN) && !r.chain().equals(NftRenderer.IN_CHAIN))
+                .count();
+        return stray == 0 ? Optional.empty() : Optional.of(stray + " rule(s) in chains netfence does not write");
+    }
+
+    private static Optional<String> compare(String chain, List<NftRenderer.ExpectedRule> want,
+            List<NftRuleset.RuleEntry> got) {
+        for (int i = 0; i < Math.max(want.size(), got.size()); i++) {
+            if (i >= got.size()) {
+                return Optional.of("chain " + chain + " lacks rule " + (i + 1) + ": " + want.get(i).text());
+            }
+            if (i >= want.size()) {
+                return Optional.of("chain " + chain + " has an unexpected rule " + (i + 1) + " (handle "
+                        + got.get(i).handle() + ", comment " + got.get(i).comment() + ")");
+            }
+            NftRenderer.ExpectedRule w = want.get(i);
+            NftRuleset.RuleEntry g = got.get(i);
+            if (!w.comment().equals(g.comment())) {
+                return Optional.of("chain " + chain + " rule " + (i + 1) + " has comment " + g.comment()
+                        + ", expected " + w.comment());
+            }
+            if (!w.expr().equals(g.expr())) {
+                return Optional.of("chain " + chain + " rule " + (i + 1) + " reads " + render(g.expr())
+                        + ", expected " + render(w.expr()) + " (" + w.text() + ")");
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String render(List<JsonNode> expr) {
+        return expr.toString();
+    }
+}

@@ -1,0 +1,169 @@
+package dev.netfence.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.rules.RuleSet;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Policy (or quarantine) to nft transaction text, end to end through the planner, one row per
+ * mode/preset/flag combination with the exact text expected: the table replaced in one
+ * transaction, both families in one inet chain per hook, each family's rules in the planner's
+ * order. {@code {c}} stands for the comment every rule carries; the digest is pinned.
+ */
+class NftRendererTest {
+    static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
+    static final String C = " comment \"netfence:0123456789ab\"";
+    static final String HEAD = """
+            table inet netfence
+            delete table inet netfence
+            table inet netfence {
+            \tchain output {
+            \t\ttype filter hook output priority filter; policy accept;
+            """;
+    static final String MIDDLE = """
+            \t}
+            \tchain input {
+            \t\ttype filter hook input priority filter; policy accept;
+            """;
+    static final String TAIL = "\t}\n}\n";
+    static final String LO_EST_OUT4 = """
+            \t\tmeta nfproto ipv4 oifname "lo" accept{c}
+            \t\tmeta nfproto ipv4 ct state established,related accept{c}
+            """;
+    static final String LO_EST_OUT6 = LO_EST_OUT4.replace("ipv4", "ipv6");
+    static final String LO_EST_IN4 = LO_EST_OUT4.replace("oifname", "iifname");
+    static final String LO_EST_IN6 = LO_EST_IN4.replace("ipv4", "ipv6");
+    static final String ND = """
+            \t\ticmpv6 type nd-router-solicit accept{c}
+            \t\ticmpv6 type nd-router-advert accept{c}
+            \t\ticmpv6 type nd-neighbor-solicit accept{c}
+            \t\ticmpv6 type nd-neighbor-advert accept{c}
+            """;
+    static final String REJECT4 = "\t\treject with icmp port-unreachable{c}\n";
+    static final String REJECT6 = "\t\treject with icmpv6 port-unreachable{c}\n";
+    static final String DROP4 = "\t\tmeta nfproto ipv4 drop{c}\n";
+    static final String DROP6 = "\t\tmeta nfproto ipv6 drop{c}\n";
+    static final String DEFAULT_BLOCKED4 = """
+            \t\tip daddr 10.0.0.0/8 reject with icmp port-unreachable{c}
+            \t\tip daddr 172.16.0.0/12 reject with icmp port-unreachable{c}
+            \t\tip daddr 192.168.0.0/16 reject with icmp port-unreachable{c}
+            """;
+    static final String DEFAULT_BLOCKED6 = """
+            \t\tip6 daddr fc00::/7 reject with icmpv6 port-unreachable{c}
+            \t\tip6 daddr fe80::/10 reject with icmpv6 port-unreachable{c}
+            """;
+    static final String DNS4 = """
+            \t\tip daddr 198.51.100.53 udp dport 53 accept{c}
+            \t\tip daddr 198.51.100.53 tcp dport 53 accept{c}
+            """;
+    static final String DNS6 = """
+            \t\tip6 daddr 2001:db8::53 udp dport 53 accept{c}
+            \t\tip6 daddr 2001:db8::53 tcp dport 53 accept{c}
+            """;
+    static final String EP4 = "\t\tip daddr 198.51.100.7 tcp dport 443 accept{c}\n";
+    static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 accept{c}\n";
+    static final String LOOPBACK_ONLY_OUT = "\t\tmeta nfproto ipv4 oifname \"lo\" accept{c}\n" + REJECT4
+            + "\t\tmeta nfproto ipv6 oifname \"lo\" accept{c}\n" + REJECT6;
+    static final String LOOPBACK_ONLY_IN = "\t\tmeta nfproto ipv4 iifname \"lo\" accept{c}\n" + DROP4
+            + "\t\tmeta nfproto ipv6 iifname \"lo\" accept{c}\n" + DROP6;
+    static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
+
+    static Stream<Arguments> table() {
+        return Stream.of(
+                row("default preset: nothing but loopback", "{\"schemaVersion\":1,\"preset\":\"default\"}",
+                        LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
+                row("quarantine: nothing but loopback", null, LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
+                row("bridge with endpoints (dns and outbound derived on)", BRIDGE + "}",
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_OUT6 + ND + EP6 + DNS6 + DEFAULT_BLOCKED6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND + EP6 + DEFAULT_BLOCKED6 + REJECT6,
+                        LO_EST_IN4 + LO_EST_IN6 + ND),
+                row("container mode with a udp endpoint and explicit subnets",
+                        "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
+                                + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}",
+                        LO_EST_OUT4 + "\t\tip daddr 198.18.0.0/15 reject with icmp port-unreachable{c}\n"
+                                + LO_EST_OUT6 + ND
+                                + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
+                                + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n",
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                row("hipaa preset: /0 is the catch-all reject of each family",
+                        "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
+                        LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND + EP6 + DNS6 + REJECT6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
+                        LO_EST_OUT4
+                                + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"
+                                + "\t\tip daddr 198.51.100.13 tcp dport 8443 accept{c}\n"
+                                + DEFAULT_BLOCKED4 + LO_EST_OUT6
+                                + ND + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6));
+    }
+
+    private static Arguments row(String name, String policy, String output, String input) {
+        return Arguments.of(name, policy, (HEAD + output + MIDDLE + input + TAIL).replace("{c}", C));
+    }
+
+    /** {@code plan} with the digest pinned, so rows do not depend on hashing. */
+    static PlannedRules pinned(PlannedRules plan) {
+        Map<Family, RuleSet> sets = new EnumMap<>(Family.class);
+        for (Family f : plan.families()) {
+            RuleSet s = plan.forFamily(f);
+            sets.put(f, new RuleSet(f, s.output(), s.input(), DIGEST));
+        }
+        return new PlannedRules(sets, DIGEST);
+    }
+
+    static PlannedRules plan(String policyJson) throws Exception {
+        RulePlanner planner = new RulePlanner();
+        if (policyJson == null) {
+            return pinned(planner.quarantine());
+        }
+        NetworkPolicy policy = new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8));
+        Map<String, List<InetAddress>> resolved = Map.of("pypi.internal", List.of(
+                InetAddress.getByName("198.51.100.12"), InetAddress.getByName("2001:db8::12"),
+                InetAddress.getByName("198.51.100.13"), InetAddress.getByName("198.51.100.12")));
+        List<InetAddress> nameservers = List.of(InetAddress.getByName("198.51.100.53"), InetAddress.getByName("2001:db8::53"));
+        return pinned(planner.plan(policy, resolved, nameservers));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void rendersExactlyTheExpectedTransaction(String name, String policyJson, String expected) throws Exception {
+        assertThat(new NftRenderer().render(plan(policyJson))).isEqualTo(expected);
+    }
+
+    @Test
+    void deletingTheTableIsIdempotentTextThatCannotFailOnAMissingTable() {
+        assertThat(new NftRenderer().deleteTable()).isEqualTo("table inet netfence\ndelete table inet netfence\n");
+    }
+
+    @Test
+    void iptablesLeftoversAreRemovedJumpsFirstThenTheChains() {
+        String text = new NftRenderer().removeIptablesLeftovers(List.of(
+                new NftRuleset.Leftover("ip", "filter", "NETFENCE-OUT", -1),
+                new NftRuleset.Leftover("ip", "filter", "OUTPUT", 7),
+                new NftRuleset.Leftover("ip6", "filter", "INPUT", 3)));
+        assertThat(text).isEqualTo("""
+                delete rule ip filter OUTPUT handle 7
+                delete rule ip6 filter INPUT handle 3
+                flush chain ip filter NETFENCE-OUT
+                delete chain ip filter NETFENCE-OUT
+                """);
+    }
+}
