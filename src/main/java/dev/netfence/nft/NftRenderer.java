@@ -1,7 +1,6 @@
 package dev.netfence.nft;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
@@ -97,7 +96,7 @@ public final class NftRenderer {
 
     /** The comment every rule of {@code plan} carries, the same as the iptables backend's. */
     public static String comment(PlannedRules plan) {
-        return RestoreRenderer.comment(plan.forFamily(plan.families().get(0)));
+        return "netfence:" + plan.digest().substring("sha256:".length(), "sha256:".length() + 12);
     }
 
     private static void chain(StringBuilder sb, String name, String hook, List<ExpectedRule> rules) {
