@@ -53,6 +53,7 @@ final class ApplyPipeline {
 
     private final NamespaceFirewall firewall;
     private final ConntrackFlusher flusher;
+    private final BackendSelector selector;
     private final EndpointResolver resolver;
     private final RulePlanner planner = new RulePlanner();
     private final PlanCache cache = new PlanCache();
@@ -63,9 +64,11 @@ final class ApplyPipeline {
     private final VerifiedHooks hooks;
     private final NamespaceLocks locks = new NamespaceLocks();
 
-    ApplyPipeline(NamespaceFirewall firewall, ConntrackFlusher flusher, EndpointResolver resolver, EnforcerConfig config) {
+    ApplyPipeline(NamespaceFirewall firewall, ConntrackFlusher flusher, BackendSelector selector,
+            EndpointResolver resolver, EnforcerConfig config) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.flusher = Objects.requireNonNull(flusher, "flusher");
+        this.selector = Objects.requireNonNull(selector, "selector");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
         this.hooks = new VerifiedHooks(config.procRoot());
@@ -112,10 +115,44 @@ final class ApplyPipeline {
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
      */
-    void write(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
+    void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
-            writeLocked(ns, backend, plan, deadline, touched);
+            if (backend.isNft()) {
+                writeNft(ns, backend, plan, deadline, touched, true);
+            } else {
+                writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
+                flushConnections(ns, deadline);
+            }
+        }
+    }
+
+    /**
+     * The nft backends: one transaction replaces netfence's table, the read-back is verified, the
+     * iptables backend's chains are removed when the read-back shows any (see {@code nft.NftApply}),
+     * then the connection tracking is flushed: in-process in the same trip into the namespace,
+     * otherwise by the flusher. A failed flush fails the write when {@code flushMustSucceed}.
+     */
+    private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
+            AtomicBoolean touched, boolean flushMustSucceed) {
+        if (backend.inProcessNft() != null) {
+            int errno = backend.inProcessNft().apply(ns, plan, true, deadline.at(), touched).conntrackFlushErrno();
+            if (errno != 0) {
+                EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                        "flushing connection tracking in " + ns + " failed: errno " + errno);
+                if (flushMustSucceed) {
+                    throw e;
+                }
+                LOG.warn("the quarantine of {} is in force, but {}", ns, e.getMessage());
+            }
+            return;
+        }
+        backend.processNft().apply(ns, plan, deadline.cap(config.commandTimeout(), "applying the nft table"), touched);
+        if (flushMustSucceed) {
             flushConnections(ns, deadline);
+        } else {
+            flushQuarantined(ns, deadline);
+        }
+    }
         }
     }
 
@@ -124,15 +161,23 @@ final class ApplyPipeline {
      * RELATED/ESTABLISHED accept, so it cuts earlier flows with or without the flush: a failed
      * flush is logged, and the quarantine still counts as in force.
      */
-    void writeQuarantine(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline) {
+    void writeQuarantine(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
-            writeLocked(ns, backend, plan, deadline, new AtomicBoolean());
-            try {
-                flushConnections(ns, deadline);
-            } catch (EnforcementException e) {
-                LOG.warn("the quarantine of {} is in force, but flushing its connection tracking failed: {} {}", ns,
-                        e.code().code(), e.getMessage());
+            if (backend.isNft()) {
+                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false);
+            } else {
+                writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
+                flushQuarantined(ns, deadline);
             }
+        }
+    }
+
+    private void flushQuarantined(PinnedNamespace ns, Deadline deadline) {
+        try {
+            flushConnections(ns, deadline);
+        } catch (EnforcementException e) {
+            LOG.warn("the quarantine of {} is in force, but flushing its connection tracking failed: {} {}", ns,
+                    e.code().code(), e.getMessage());
         }
     }
 
@@ -156,6 +201,10 @@ final class ApplyPipeline {
             }
             for (Family family : FAMILIES) {
                 verify(ns, backend, plan.forFamily(family), deadline);
+            }
+            if (!hooked) {
+                // a namespace this process has not written before may hold the nft backend's table
+                selector.removeNftTable(ns, deadline, config.commandTimeout());
             }
             hooks.remember(ns);
         } catch (RuntimeException e) {

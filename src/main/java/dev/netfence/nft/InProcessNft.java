@@ -23,7 +23,12 @@ import java.util.Objects;
  */
 public final class InProcessNft implements AutoCloseable {
     /** What one apply did, for the caller's bookkeeping and logs. */
-    public record Applied(boolean removedIptablesChains) {}
+    /**
+     * What one apply did, for the caller's bookkeeping and logs.
+     *
+     * @param conntrackFlushErrno 0 when the flush succeeded or was not asked for, else the errno
+     */
+    public record Applied(boolean removedIptablesChains, int conntrackFlushErrno) {}
 
     private final NativeCalls natives;
     private final OwnNamespace home;
@@ -69,7 +74,8 @@ public final class InProcessNft implements AutoCloseable {
 
     /**
      * Replaces netfence's table in {@code ns} with {@code plan} and verifies it; then flushes the
-     * namespace's connection tracking when {@code flushConntrack}. Sets {@code changed} when
+     * namespace's connection tracking when {@code flushConntrack} (a failed flush is reported in
+     * the result, not thrown: the caller decides whether it fails the apply). Sets {@code changed} when
      * the rules in the namespace changed, even if the apply then failed.
      */
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
@@ -89,11 +95,7 @@ public final class InProcessNft implements AutoCloseable {
         if (trip.result().error() != null) {
             throw trip.result().error();
         }
-        if (trip.flushErrno() != 0) {
-            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "flushing connection tracking in " + ns + " failed: errno " + trip.flushErrno());
-        }
-        return new Applied(trip.result().removedIptablesChains());
+        return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
     }
 
     /** Removes netfence's table from {@code ns} (idempotent), e.g. when the namespace moves to the iptables backend. */

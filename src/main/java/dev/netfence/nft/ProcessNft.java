@@ -59,7 +59,7 @@ public final class ProcessNft {
         if (result.error() != null) {
             throw result.error();
         }
-        return new InProcessNft.Applied(result.removedIptablesChains());
+        return new InProcessNft.Applied(result.removedIptablesChains(), 0);
     }
 
     /** Removes netfence's table from {@code ns} (idempotent). */
