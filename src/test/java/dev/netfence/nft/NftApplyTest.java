@@ -1,0 +1,122 @@
+package dev.netfence.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The nft apply steps against scripted libnftables answers: what is sent, in which order, and
+ * how each answer is sorted into an outcome (no kernel needed; the kernel tests run the same
+ * steps for real).
+ */
+class NftApplyTest {
+    private final PlannedRules plan = new RulePlanner().quarantine();
+    private final List<String> sent = new ArrayList<>();
+    private final Deque<NftContext.Run> answers = new ArrayDeque<>();
+
+    private final NftApply.Commands commands = new NftApply.Commands() {
+        @Override
+        public NftContext.Run apply(String script) {
+            sent.add(script);
+            return answers.removeFirst();
+        }
+
+        @Override
+        public NftContext.Run listJson() {
+            sent.add("list ruleset");
+            return answers.removeFirst();
+        }
+    };
+
+    /** The JSON listing nft gives for {@code plan}'s table, plus {@code extra} items. */
+    private String listing(String... extra) {
+        StringBuilder sb = new StringBuilder("{\"nftables\":[{\"metainfo\":{}},"
+                + "{\"table\":{\"family\":\"inet\",\"name\":\"netfence\",\"handle\":1}},"
+                + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"output\",\"handle\":1,\"type\":\"filter\",\"hook\":\"output\",\"prio\":0,\"policy\":\"accept\"}},"
+                + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"input\",\"handle\":2,\"type\":\"filter\",\"hook\":\"input\",\"prio\":0,\"policy\":\"accept\"}}");
+        long handle = 3;
+        for (NftRenderer.ExpectedRule r : new NftRenderer().expected(plan)) {
+            sb.append(",{\"rule\":{\"family\":\"inet\",\"table\":\"netfence\",\"chain\":\"").append(r.chain())
+                    .append("\",\"handle\":").append(handle++).append(",\"comment\":\"").append(r.comment())
+                    .append("\",\"expr\":").append(r.expr()).append("}}");
+        }
+        for (String e : extra) {
+            sb.append(',').append(e);
+        }
+        return sb.append("]}").toString();
+    }
+
+    private static NftContext.Run ok(String output) {
+        return new NftContext.Run(0, output, "");
+    }
+
+    @Test
+    void aTableThatReadsBackAsPlannedIsAppliedWithOneTransactionAndOneListing() {
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.changed()).isTrue();
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list ruleset");
+    }
+
+    @Test
+    void theIptablesBackendsChainsAreRemovedByHandleAndTheTableReadAgain() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        String jump = "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":\"OUTPUT\",\"handle\":9,"
+                + "\"expr\":[{\"jump\":{\"target\":\"NETFENCE-OUT\"}}]}}";
+        answers.add(ok(""));
+        answers.add(ok(listing(chain, jump)));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.removedIptablesChains()).isTrue();
+        assertThat(sent.get(2)).isEqualTo(
+                "delete rule ip filter OUTPUT handle 9\nflush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n");
+        assertThat(sent).hasSize(4);
+    }
+
+    @Test
+    void aRuleThatReadsBackDifferentlyIsVerifyFailedAndCountsAsChanged() {
+        answers.add(ok(""));
+        answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.changed()).isTrue();
+        assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+        assertThat(r.error().getMessage()).contains("chain output rule 1 reads").contains("eth0");
+    }
+
+    @Test
+    void aMissingTableIsVerifyFailed() {
+        answers.add(ok(""));
+        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}]}"));
+        assertThat(new NftApply(new NftRenderer()).apply(commands, plan).error().getMessage())
+                .contains("table inet netfence is missing");
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiter = '|', value = {
+        "Error: Could not process rule: Operation not permitted|FIREWALL_UNAVAILABLE",
+        "Error: Could not process rule: Protocol not supported|FIREWALL_UNAVAILABLE",
+        "Error: Could not process rule: Device or resource busy|LOCK_CONTENDED",
+        "Error: syntax error, unexpected junk|RULES_REJECTED",
+        "Error: Could not process rule: Invalid argument|RULES_REJECTED"})
+    void aRefusedTransactionChangesNothingAndIsSortedByItsErrorText(String error, ErrorCode code) {
+        answers.add(new NftContext.Run(1, "", error + "\n"));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.changed()).isFalse();
+        assertThat(r.error().code()).isEqualTo(code);
+        assertThat(r.error().getMessage()).isEqualTo("nftables refused netfence's table: " + error);
+        assertThat(r.error().retryable()).isEqualTo(code.retryable());
+    }
+}
