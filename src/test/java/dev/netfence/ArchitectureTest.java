@@ -31,6 +31,7 @@ class ArchitectureTest {
             Map.entry("ops", 70),
             Map.entry("event", 60),
             Map.entry("enforce", 50),
+            Map.entry("nft", 45),
             Map.entry("netns", 40),
             Map.entry("iptables", 40),
             Map.entry("rules", 30),

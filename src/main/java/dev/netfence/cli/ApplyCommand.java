@@ -54,9 +54,15 @@ public final class ApplyCommand implements Callable<Integer> {
             + "a process holding one is quarantined with UNSAFE_CAPABILITIES (default: only reported as risks)")
     String refuseCapabilities;
 
-    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", defaultValue = "auto",
-            converter = BackendChoiceConverter.class, description = "default: ${DEFAULT-VALUE}")
+    @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = BackendChoiceConverter.class,
+            description = "auto (nftables in-process, else the nft program, else iptables), nft, iptables "
+                    + "(also iptables-nft, iptables-legacy); default: auto")
     BackendChoice backend;
+
+    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", converter = IptablesAliasConverter.class,
+            description = "old form of --backend, always iptables: auto = iptables, nft = iptables-nft, "
+                    + "legacy = iptables-legacy")
+    BackendChoice iptablesBackend;
 
     @Option(names = "--on-failure", paramLabel = "quarantine|leave", defaultValue = "quarantine",
             converter = OnFailureConverter.class, description = "default: ${DEFAULT-VALUE}")
@@ -92,8 +98,13 @@ public final class ApplyCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --netns: must be "
                     + "/run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net, was: " + netns);
         }
+        if (backend != null && iptablesBackend != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--backend and --iptables-backend are the same setting: give one");
+        }
+        BackendChoice chosen = backend != null ? backend : iptablesBackend != null ? iptablesBackend : BackendChoice.AUTO;
         Clock clock = Clock.systemUTC();
-        EnforcerConfig config = EnforcerConfig.custom().backend(backend).onFailure(onFailure)
+        EnforcerConfig config = EnforcerConfig.custom().backend(chosen).onFailure(onFailure)
                 .cgroupCheck(containerId != null).refuseCapabilities(refused).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
         Instant started = clock.instant();
@@ -131,11 +142,19 @@ public final class ApplyCommand implements Callable<Integer> {
         return node;
     }
 
-    /** Parses {@code --iptables-backend}. */
+    /** Parses {@code --backend}. */
     static final class BackendChoiceConverter implements picocli.CommandLine.ITypeConverter<BackendChoice> {
         @Override
         public BackendChoice convert(String value) {
             return BackendChoice.parse(value);
+        }
+    }
+
+    /** Parses the old {@code --iptables-backend}. */
+    static final class IptablesAliasConverter implements picocli.CommandLine.ITypeConverter<BackendChoice> {
+        @Override
+        public BackendChoice convert(String value) {
+            return BackendChoice.parseIptablesAlias(value);
         }
     }
 

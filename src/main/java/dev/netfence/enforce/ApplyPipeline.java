@@ -153,8 +153,6 @@ final class ApplyPipeline {
             flushQuarantined(ns, deadline);
         }
     }
-        }
-    }
 
     /**
      * Writes the quarantine {@code plan} like {@link #write}. The quarantine keeps no

@@ -4,12 +4,10 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
-import dev.netfence.netns.BackendDetector;
 import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ConntrackToolFlusher;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
-import dev.netfence.netns.IptablesBackend;
 import dev.netfence.netns.NamespaceFirewall;
 import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
@@ -68,7 +66,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final Clock clock;
     private final MeterRegistry registry;
     private final NamespacePinner pinner;
-    private final BackendDetector detector;
+    private final BackendSelector selector;
     private final ApplyPipeline pipeline;
     private final ContainmentChecks checks;
 
@@ -85,9 +83,9 @@ public final class DefaultEnforcer implements Enforcer {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.pinner = Objects.requireNonNull(pinner, "pinner");
-        this.detector = new BackendDetector(config.backend(), runner);
+        this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
-                new ConntrackToolFlusher(runner), resolver, config);
+                new ConntrackToolFlusher(runner), selector, resolver, config);
         this.checks = new ContainmentChecks(config, registry);
     }
 
@@ -152,7 +150,7 @@ public final class DefaultEnforcer implements Enforcer {
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             List<InetAddress> nameservers = pipeline.nameservers(ns.pid());
             PlannedRules plan = pipeline.plan(request.policy(), resolved, nameservers);
-            IptablesBackend backend = detector.backend();
+            FirewallBackend backend = selector.backend();
             pipeline.write(ns, backend, plan, deadline, touched);
             if (!ns.occupied()) {
                 // the pin kept the namespace alive for the writes; the container itself is gone
@@ -211,7 +209,7 @@ public final class DefaultEnforcer implements Enforcer {
             return retrying(budget, attempts, () -> {
                 try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
                     PlannedRules plan = pipeline.quarantinePlan();
-                    IptablesBackend backend = detector.backend();
+                    FirewallBackend backend = selector.backend();
                     pipeline.writeQuarantine(ns, backend, plan, budget);
                     LOG.warn("quarantined container {} ({})", containerId, ns);
                     return new Quarantine(plan, backend);
@@ -311,8 +309,8 @@ public final class DefaultEnforcer implements Enforcer {
 
     /** What one successful attempt did. */
     private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
-            IptablesBackend backend, List<String> risks) {}
+            FirewallBackend backend, List<String> risks) {}
 
     /** The quarantine that is in force after a failure. */
-    private record Quarantine(PlannedRules plan, IptablesBackend backend) {}
+    private record Quarantine(PlannedRules plan, FirewallBackend backend) {}
 }

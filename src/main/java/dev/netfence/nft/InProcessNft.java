@@ -1,7 +1,7 @@
 package dev.netfence.nft;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.OwnNamespace;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.rules.PlannedRules;

@@ -1,8 +1,8 @@
 package dev.netfence.nft;
 
 import com.sun.jna.LastErrorException;
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.OwnNamespace;
 import java.io.IOException;

@@ -135,7 +135,8 @@ public final class NftRenderer {
         boolean v4 = family == Family.IPV4;
         Cidr d = r.destination();
         boolean hasAddress = d != null && d.prefix() > 0;
-        boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.verdict() == dev.netfence.rules.Verdict.REJECT;
+        boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.hopLimit() != null
+                || r.verdict() == dev.netfence.rules.Verdict.REJECT;
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
         }
@@ -171,6 +172,12 @@ public final class NftRenderer {
                 }
             }
             case ANY -> { }
+        }
+        if (r.hopLimit() != null) {
+            String protocol = v4 ? "ip" : "ip6";
+            String field = v4 ? "ttl" : "hoplimit";
+            exprs.add(NftExpr.payload(protocol, field, NftExpr.number(r.hopLimit()),
+                    protocol + " " + field + " " + r.hopLimit()));
         }
         if (r.established()) {
             exprs.add(NftExpr.ctStateEstablished());

@@ -139,7 +139,7 @@ class RunOptionsTest {
         assertThat(c.eventDeadline()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.onFailure()).isEqualTo(OnFailure.LEAVE);
         assertThat(c.dryRun()).isTrue();
-        assertThat(c.iptablesBackend()).isEqualTo(BackendChoice.LEGACY);
+        assertThat(c.iptablesBackend()).isEqualTo(BackendChoice.IPTABLES_LEGACY);
         assertThat(c.httpPort()).isZero();
         assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofMillis(500));
         assertThat(c.configFile()).isEqualTo(f);

@@ -49,6 +49,8 @@ class ApplyPipelineTest {
     private static final List<String> SAVE4 = save("iptables-nft-save");
     private static final List<String> SAVE6 = save("ip6tables-nft-save");
     private static final List<String> FLUSH = List.of("nsenter", "--net=" + PIN, "--", "conntrack", "-F");
+    /** A namespace the iptables path writes for the first time loses any nft table (no libnftables in-process here). */
+    private static final List<String> NFT_TABLE_REMOVED = List.of("nsenter", "--net=" + PIN, "--", "nft", "-f", "-");
 
     @TempDir
     Path proc;
@@ -75,7 +77,9 @@ class ApplyPipelineTest {
 
         assertThat(first.status()).as("%s", first).isEqualTo("applied");
         assertThat(again.status()).as("%s", again).isEqualTo("applied");
-        assertThat(firstCalls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, FLUSH);
+        assertThat(firstCalls).extracting(Call::argv)
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, NFT_TABLE_REMOVED, FLUSH);
+        assertThat(firstCalls.get(4).stdin()).isEqualTo("table inet netfence\ndelete table inet netfence\n");
         assertThat(fake.calls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, FLUSH);
         assertThat(firstCalls.get(0).stdin()).as("a namespace not seen before gets its hooks")
                 .endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
@@ -96,7 +100,7 @@ class ApplyPipelineTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.attempts()).isEqualTo(1);
         assertThat(fake.calls).extracting(Call::argv)
-                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, NFT_TABLE_REMOVED, FLUSH);
         assertThat(fake.calls.get(3).stdin()).endsWith("-D OUTPUT -j NETFENCE-OUT\n-D OUTPUT -j NETFENCE-OUT\n"
                 + "-I OUTPUT 1 -j NETFENCE-OUT\n-D INPUT -j NETFENCE-IN\n-D INPUT -j NETFENCE-IN\n"
                 + "-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
@@ -165,7 +169,7 @@ class ApplyPipelineTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(fake.calls.get(0).stdin()).contains("-I OUTPUT 1 -j NETFENCE-OUT");
         assertThat(fake.calls).extracting(Call::argv)
-                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, NFT_TABLE_REMOVED, FLUSH);
         assertThat(fake.output("v4")).containsExactly(OUTPUT_HOOK);
     }
 
@@ -209,7 +213,7 @@ class ApplyPipelineTest {
     }
 
     private EnforcerConfig config() {
-        return EnforcerConfig.custom().backend(BackendChoice.NFT).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+        return EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
                 .procRoot(proc).build();
     }
 

@@ -167,7 +167,7 @@ class ContainerExitKernelTest {
     }
 
     private static EnforcerConfig config() {
-        return EnforcerConfig.custom().backend(BackendChoice.NFT)
+        return EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
     }
 

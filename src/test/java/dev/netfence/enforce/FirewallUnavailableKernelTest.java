@@ -88,7 +88,7 @@ class FirewallUnavailableKernelTest {
         NoIptablesRunner runner = new NoIptablesRunner();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-        EnforcementResult result = enforcer(BackendChoice.NFT, runner, registry).enforce(request());
+        EnforcementResult result = enforcer(BackendChoice.IPTABLES_NFT, runner, registry).enforce(request());
 
         assertThat(runner.iptablesCalls()).as("iptables was really looked for").isNotEmpty();
         assertThat(runner.iptablesCalls()).allSatisfy(r -> assertThat(r.exitCode()).isEqualTo(127));

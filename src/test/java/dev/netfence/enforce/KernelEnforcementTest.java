@@ -272,7 +272,7 @@ class KernelEnforcementTest {
 
     private static DefaultEnforcer enforcer(EnforcerConfig base, CommandRunner runner) {
         EnforcerConfig config = EnforcerConfig.from(base)
-                .backend(BackendChoice.NFT).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+                .backend(BackendChoice.IPTABLES_NFT).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 

@@ -220,7 +220,7 @@ class KernelReapplyTest {
     }
 
     private static DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT)
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
     }

@@ -166,7 +166,7 @@ class LockContentionKernelTest {
     /** Legacy backend, {@code --wait=1} so a held lock refuses quickly, many fast retries bounded by the deadline. */
     private static EnforcerConfig config(OnFailure onFailure) {
         return EnforcerConfig.custom().maxAttempts(100).backoff(Duration.ofMillis(50), Duration.ofMillis(200))
-                .cgroupCheck(false).onFailure(onFailure).backend(BackendChoice.LEGACY)
+                .cgroupCheck(false).onFailure(onFailure).backend(BackendChoice.IPTABLES_LEGACY)
                 .commandTimeout(Duration.ofSeconds(10)).lockWaitSeconds(1).quarantineBudget(Duration.ofSeconds(10))
                 .build();
     }

@@ -41,14 +41,26 @@ class BackendDetectorTest {
 
     @Test
     void aFixedChoiceRunsNothing() {
-        assertThat(new BackendDetector(BackendChoice.parse("legacy"), version("")).backend().restoreBinary(
+        assertThat(new BackendDetector(BackendChoice.parseIptablesAlias("legacy"), version("")).backend().restoreBinary(
                 dev.netfence.policy.Family.IPV4)).isEqualTo("iptables-legacy-restore");
         assertThat(runs.get()).isZero();
     }
 
     @Test
     void anUnknownFlagNamesTheBadValue() {
-        assertThatThrownBy(() -> BackendChoice.parse("iptables"))
+        assertThatThrownBy(() -> BackendChoice.parseIptablesAlias("iptables"))
                 .hasMessage("iptables backend must be auto, nft or legacy, was: iptables");
+        assertThatThrownBy(() -> BackendChoice.parse("ebpf"))
+                .hasMessage("backend must be auto, nft or iptables (or iptables-nft, iptables-legacy), was: ebpf");
+    }
+
+    @Test
+    void theOldIptablesBackendValuesAllMeanIptables() {
+        assertThat(BackendChoice.parseIptablesAlias("auto")).isEqualTo(BackendChoice.IPTABLES);
+        assertThat(BackendChoice.parseIptablesAlias("nft")).isEqualTo(BackendChoice.IPTABLES_NFT);
+        assertThat(BackendChoice.parseIptablesAlias("LEGACY")).isEqualTo(BackendChoice.IPTABLES_LEGACY);
+        assertThat(BackendChoice.parse("auto")).isEqualTo(BackendChoice.AUTO);
+        assertThat(BackendChoice.parse("nft")).isEqualTo(BackendChoice.NFT);
+        assertThat(BackendChoice.parse("iptables")).isEqualTo(BackendChoice.IPTABLES);
     }
 }

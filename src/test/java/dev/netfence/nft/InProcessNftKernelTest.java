@@ -3,8 +3,8 @@ package dev.netfence.nft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.OwnNamespace;
 import dev.netfence.netns.PinnedNamespace;

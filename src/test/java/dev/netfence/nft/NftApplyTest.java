@@ -2,7 +2,7 @@ package dev.netfence.nft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.util.ArrayDeque;

@@ -48,11 +48,26 @@ class NftRendererTest {
     static final String LO_EST_OUT6 = LO_EST_OUT4.replace("ipv4", "ipv6");
     static final String LO_EST_IN4 = LO_EST_OUT4.replace("oifname", "iifname");
     static final String LO_EST_IN6 = LO_EST_IN4.replace("ipv4", "ipv6");
-    static final String ND = """
-            \t\ticmpv6 type nd-router-solicit accept{c}
-            \t\ticmpv6 type nd-router-advert accept{c}
-            \t\ticmpv6 type nd-neighbor-solicit accept{c}
-            \t\ticmpv6 type nd-neighbor-advert accept{c}
+    static final String ND_OUT = """
+            \t\tip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}
+            """;
+    static final String ND_IN = """
+            \t\ticmpv6 type nd-router-advert ip6 hoplimit 255 accept{c}
+            \t\ticmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
+            \t\ticmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}
             """;
     static final String REJECT4 = "\t\treject with icmp port-unreachable{c}\n";
     static final String REJECT6 = "\t\treject with icmpv6 port-unreachable{c}\n";
@@ -62,10 +77,18 @@ class NftRendererTest {
             \t\tip daddr 10.0.0.0/8 reject with icmp port-unreachable{c}
             \t\tip daddr 172.16.0.0/12 reject with icmp port-unreachable{c}
             \t\tip daddr 192.168.0.0/16 reject with icmp port-unreachable{c}
+            \t\tip daddr 169.254.0.0/16 reject with icmp port-unreachable{c}
+            \t\tip daddr 100.64.0.0/10 reject with icmp port-unreachable{c}
+            \t\tip daddr 0.0.0.0/8 reject with icmp port-unreachable{c}
+            \t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}
+            \t\tip daddr 240.0.0.0/4 reject with icmp port-unreachable{c}
             """;
     static final String DEFAULT_BLOCKED6 = """
             \t\tip6 daddr fc00::/7 reject with icmpv6 port-unreachable{c}
             \t\tip6 daddr fe80::/10 reject with icmpv6 port-unreachable{c}
+            \t\tip6 daddr 64:ff9b::/96 reject with icmpv6 port-unreachable{c}
+            \t\tip6 daddr ::ffff:0.0.0.0/96 reject with icmpv6 port-unreachable{c}
+            \t\tip6 daddr ff00::/8 reject with icmpv6 port-unreachable{c}
             """;
     static final String DNS4 = """
             \t\tip daddr 198.51.100.53 udp dport 53 accept{c}
@@ -89,30 +112,30 @@ class NftRendererTest {
                         LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("quarantine: nothing but loopback", null, LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("bridge with endpoints (dns and outbound derived on)", BRIDGE + "}",
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_OUT6 + ND + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND + EP6 + DEFAULT_BLOCKED6 + REJECT6,
-                        LO_EST_IN4 + LO_EST_IN6 + ND),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6,
+                        LO_EST_IN4 + LO_EST_IN6 + ND_IN),
                 row("container mode with a udp endpoint and explicit subnets",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}",
                         LO_EST_OUT4 + "\t\tip daddr 198.18.0.0/15 reject with icmp port-unreachable{c}\n"
-                                + LO_EST_OUT6 + ND
+                                + LO_EST_OUT6 + ND_OUT
                                 + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
                                 + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n",
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND + EP6 + DNS6 + REJECT6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6),
+                        LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"
                                 + "\t\tip daddr 198.51.100.13 tcp dport 8443 accept{c}\n"
                                 + DEFAULT_BLOCKED4 + LO_EST_OUT6
-                                + ND + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND + DROP6));
+                                + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6));
     }
 
     private static Arguments row(String name, String policy, String output, String input) {
@@ -126,7 +149,7 @@ class NftRendererTest {
             RuleSet s = plan.forFamily(f);
             sets.put(f, new RuleSet(f, s.output(), s.input(), DIGEST));
         }
-        return new PlannedRules(sets, DIGEST);
+        return new PlannedRules(sets, DIGEST, plan.warnings());
     }
 
     static PlannedRules plan(String policyJson) throws Exception {
