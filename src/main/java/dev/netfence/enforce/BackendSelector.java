@@ -93,14 +93,16 @@ final class BackendSelector {
     }
 
     private InProcessNft startInProcess(List<String> passedOver) {
-        InProcessNft nft = null;
+        if (!procRoot.equals(Path.of("/proc"))) {
+            passedOver.add("nft (in-process): needs the real /proc, the proc root is " + procRoot);
+            return null;
+        }
         try {
-            nft = InProcessNft.start(procRoot, NFT_THREADS);
+            InProcessNft nft = InProcessNft.shared(NFT_THREADS);
             nft.probe(new RulePlanner().quarantine(), clock.instant().plus(PROBE_TIMEOUT));
             return nft;
         } catch (LinkageError | Exception e) {
             passedOver.add("nft (in-process): " + e);
-            closeQuietly(nft);
             return null;
         }
     }
@@ -146,7 +148,7 @@ final class BackendSelector {
             synchronized (this) {
                 if (!cleanupLooked) {
                     try {
-                        cleanupNft = InProcessNft.start(procRoot, 1);
+                        cleanupNft = procRoot.equals(Path.of("/proc")) ? InProcessNft.shared(NFT_THREADS) : null;
                     } catch (LinkageError | Exception e) {
                         LOG.debug("libnftables not loadable for removing nft tables: {}", e.toString());
                     }
@@ -155,15 +157,5 @@ final class BackendSelector {
             }
         }
         return cleanupNft;
-    }
-
-    private static void closeQuietly(InProcessNft nft) {
-        if (nft != null) {
-            try {
-                nft.close();
-            } catch (Exception e) {
-                LOG.debug("closing an unusable in-process nft: {}", e.toString());
-            }
-        }
     }
 }

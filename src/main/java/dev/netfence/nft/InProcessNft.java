@@ -41,6 +41,22 @@ public final class InProcessNft implements AutoCloseable {
         this.threads = new NamespaceThreads(natives, home, threads);
     }
 
+    private static InProcessNft shared;
+
+    /**
+     * The process's one in-process backend ({@link #start} with {@code /proc} and
+     * {@code threads}, the first time it is asked for; every later call gets the same instance,
+     * whatever {@code threads} says): namespace threads and the held home namespace belong to the
+     * process, not to one enforcer. Never closed; its threads are daemons. Throws like
+     * {@link #start}, and a failed start is not remembered.
+     */
+    public static synchronized InProcessNft shared(int threads) throws IOException {
+        if (shared == null) {
+            shared = start(Path.of("/proc"), threads);
+        }
+        return shared;
+    }
+
     /**
      * Loads libnftables and starts {@code threads} namespace threads; {@link LinkageError} when
      * the library (or JNA's native part) cannot be loaded, {@link IOException} when netfence's own

@@ -168,13 +168,24 @@ public final class SandboxNet implements AutoCloseable {
         return peer.send("tcp " + host + " " + port + " " + TIMEOUT_MS);
     }
 
-    /** Removes every filter rule and user chain of both families in the container namespace (nft backend). */
+    /**
+     * Removes every filter rule and user chain of both families in the container namespace
+     * (iptables-nft) and netfence's nft table.
+     */
     public void resetRules() {
         byte[] empty = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
                 .getBytes(StandardCharsets.UTF_8);
         for (String bin : List.of("iptables-nft-restore", "ip6tables-nft-restore")) {
             Sh.ok(empty, "ip", "netns", "exec", containerNs(), bin);
         }
+        Sh.ok("table inet netfence\ndelete table inet netfence\n".getBytes(StandardCharsets.UTF_8),
+                "ip", "netns", "exec", containerNs(), "nft", "-f", "-");
+    }
+
+    /** Every rule netfence could have written in the container namespace: iptables-nft of both families, then nft's listing. */
+    public String allRules() {
+        return save(Family.IPV4) + "\n" + save(Family.IPV6) + "\n"
+                + Sh.ok("ip", "netns", "exec", containerNs(), "nft", "list", "ruleset");
     }
 
     /** The container namespace's filter table as iptables-save prints it (nft backend), normalized. */
