@@ -33,7 +33,7 @@ public record RunConfig(
         Duration eventDeadline,
         OnFailure onFailure,
         boolean dryRun,
-        BackendChoice iptablesBackend,
+        BackendChoice backend,
         int httpPort,
         Duration shutdownTimeout,
         Path configFile,
@@ -52,7 +52,7 @@ public record RunConfig(
         Objects.requireNonNull(policiesTopic, "policiesTopic");
         Objects.requireNonNull(eventDeadline, "eventDeadline");
         Objects.requireNonNull(onFailure, "onFailure");
-        Objects.requireNonNull(iptablesBackend, "iptablesBackend");
+        Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         Objects.requireNonNull(logFormat, "logFormat");
         Objects.requireNonNull(policyWait, "policyWait");

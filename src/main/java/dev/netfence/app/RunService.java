@@ -45,7 +45,7 @@ public final class RunService implements AutoCloseable {
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
                 : TopicPolicyStore.start(kafka, config.policiesTopic(), new ParsingPolicyDecoder());
         EnforcerConfig enforcerConfig = EnforcerConfig.custom()
-                .backend(config.iptablesBackend())
+                .backend(config.backend())
                 .onFailure(config.onFailure())
                 .dryRun(config.dryRun())
                 .cgroupCheck(config.cgroupCheck())

@@ -101,8 +101,13 @@ public final class RunCommand implements Callable<Integer> {
             converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
     Duration policyWait;
-    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", defaultValue = "auto",
-            converter = RunConverters.BackendWord.class, description = "default: auto")
+    @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = RunConverters.BackendName.class,
+            description = "auto (nftables in-process, else the nft program, else iptables), nft, iptables "
+                    + "(also iptables-nft, iptables-legacy) (default: auto)")
+    BackendChoice backend;
+    @Option(names = "--iptables-backend", paramLabel = "auto|nft|legacy", converter = RunConverters.BackendWord.class,
+            description = "old form of --backend, always iptables: auto = iptables, nft = iptables-nft, "
+                    + "legacy = iptables-legacy")
     BackendChoice iptablesBackend;
     @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "9464", converter = RunConverters.Port.class,
             description = "metrics and health (default: 9464)")
@@ -210,10 +215,19 @@ public final class RunCommand implements Callable<Integer> {
                 .collect(Collectors.toUnmodifiableSet());
     }
 
+    /** {@code --backend}, else the alias {@code --iptables-backend}, else auto; both at once is a usage error. */
+    private BackendChoice backend() {
+        if (backend != null && iptablesBackend != null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--backend and --iptables-backend are the same setting: give one");
+        }
+        return backend != null ? backend : iptablesBackend != null ? iptablesBackend : BackendChoice.AUTO;
+    }
+
     /** The configuration the parsed options describe, with the config file's Kafka settings. */
     RunConfig config() {
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
-                policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, iptablesBackend,
+                policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
                 dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), sources().kafka());
     }

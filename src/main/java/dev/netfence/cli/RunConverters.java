@@ -186,9 +186,17 @@ final class RunConverters {
         }
     }
 
+    /** {@code --backend}. */
+    static final class BackendName extends OneOf<BackendChoice> {
+        BackendName() {
+            super(BackendChoice::parse, "auto, nft, iptables, iptables-nft or iptables-legacy");
+        }
+    }
+
+    /** The old {@code --iptables-backend}: every value is an iptables variant. */
     static final class BackendWord extends OneOf<BackendChoice> {
         BackendWord() {
-            super(BackendChoice::parse, "auto, nft or legacy");
+            super(BackendChoice::parseIptablesAlias, "auto, nft or legacy");
         }
     }
 

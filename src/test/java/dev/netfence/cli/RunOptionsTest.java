@@ -74,7 +74,7 @@ class RunOptionsTest {
         assertThat(c.eventDeadline()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.onFailure()).isEqualTo(OnFailure.QUARANTINE);
         assertThat(c.dryRun()).isFalse();
-        assertThat(c.iptablesBackend()).isEqualTo(BackendChoice.AUTO);
+        assertThat(c.backend()).isEqualTo(BackendChoice.AUTO);
         assertThat(c.httpPort()).isEqualTo(9464);
         assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.configFile()).isNull();
@@ -139,7 +139,7 @@ class RunOptionsTest {
         assertThat(c.eventDeadline()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.onFailure()).isEqualTo(OnFailure.LEAVE);
         assertThat(c.dryRun()).isTrue();
-        assertThat(c.iptablesBackend()).isEqualTo(BackendChoice.IPTABLES_LEGACY);
+        assertThat(c.backend()).isEqualTo(BackendChoice.IPTABLES_LEGACY);
         assertThat(c.httpPort()).isZero();
         assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofMillis(500));
         assertThat(c.configFile()).isEqualTo(f);
@@ -209,6 +209,19 @@ class RunOptionsTest {
     }
 
     @Test
+    void theBackendComesFromBackendOrItsOldAliasWhichAlwaysMeansIptables() {
+        assertThat(config(Map.of(), "--backend", "nft").backend()).isEqualTo(BackendChoice.NFT);
+        assertThat(config(Map.of(), "--backend", "iptables").backend()).isEqualTo(BackendChoice.IPTABLES);
+        assertThat(config(Map.of("NETFENCE_BACKEND", "iptables-nft")).backend()).isEqualTo(BackendChoice.IPTABLES_NFT);
+        assertThat(config(Map.of(), "--iptables-backend", "auto").backend()).isEqualTo(BackendChoice.IPTABLES);
+        assertThat(config(Map.of(), "--iptables-backend", "nft").backend()).isEqualTo(BackendChoice.IPTABLES_NFT);
+        assertThat(config(Map.of("NETFENCE_IPTABLES_BACKEND", "legacy")).backend())
+                .isEqualTo(BackendChoice.IPTABLES_LEGACY);
+        assertThat(refused(Map.of(), "--backend", "nft", "--iptables-backend", "nft")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("--backend and --iptables-backend are the same setting: give one\n");
+    }
+
+    @Test
     void aMissingConfigFileIsRefused() {
         Path missing = dir.resolve("nope");
         assertThat(refused(Map.of(), "--config", missing.toString())).isEqualTo(Main.USAGE);
@@ -227,6 +240,7 @@ class RunOptionsTest {
         "--assignment=random|invalid value for --assignment: must be group or node-partition, was: random",
         "--on-failure=ignore|invalid value for --on-failure: must be quarantine or leave, was: ignore",
         "--iptables-backend=ebpf|invalid value for --iptables-backend: must be auto, nft or legacy, was: ebpf",
+        "--backend=ebpf|invalid value for --backend: must be auto, nft, iptables, iptables-nft or iptables-legacy, was: ebpf",
         "--log-format=xml|invalid value for --log-format: must be text or json, was: xml",
         "--exactly-once=yes|invalid value for --exactly-once: must be true or false, was: yes",
         "--dry-run=1|invalid value for --dry-run: must be true or false, was: 1",
