@@ -33,7 +33,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The steps of one apply attempt, each a plain method so the enforcer can compose them with
  * retries: resolve hostnames, read the container's nameservers, plan, and write a plan into a
- * pinned namespace. Writing runs two commands per family in the common case: one restore (one
+ * pinned namespace with the chosen {@link FirewallBackend}. The nft backends write one
+ * transaction that replaces netfence's table, read it back as JSON and verify it, remove the
+ * iptables backend's chains when the read-back shows any, and flush the connection tracking (in
+ * process: all of it in one trip of a namespace thread, no process started; see
+ * {@code nft.InProcessNft}). The iptables backends, below, also remove the nft backend's table
+ * from a namespace they write for the first time (a namespace that switched backend). With
+ * iptables, writing runs two commands per family in the common case: one restore (one
  * transaction) and one read-back, which is verified; then one flush of the namespace's
  * connection tracking, so no flow opened before outlives the new rules. The table is not read before the restore:
  * the hooks are inserted for a namespace not known to be hooked (a fresh container has none) and

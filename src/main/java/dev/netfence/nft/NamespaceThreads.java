@@ -163,7 +163,6 @@ public final class NamespaceThreads implements AutoCloseable {
             }
             boolean atHome = travel(task);
             if (!atHome) {
-                replaced.incrementAndGet();
                 if (!closed) {
                     start();
                 }
@@ -214,6 +213,9 @@ public final class NamespaceThreads implements AutoCloseable {
             }
         }
         boolean atHome = goHome();
+        if (!atHome) {
+            replaced.incrementAndGet(); // counted before the caller hears back
+        }
         task.result.complete(result);
         return atHome;
     }

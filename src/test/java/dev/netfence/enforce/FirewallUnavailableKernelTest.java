@@ -102,15 +102,26 @@ class FirewallUnavailableKernelTest {
     }
 
     @Test
-    void autoDetectionWithoutIptablesFailsOnceWithFirewallUnavailable() {
+    void detectingTheIptablesVariantWithoutIptablesFailsOnceWithFirewallUnavailable() {
         NoIptablesRunner runner = new NoIptablesRunner();
 
-        EnforcementResult result = enforcer(BackendChoice.AUTO, runner, new SimpleMeterRegistry()).enforce(request());
+        EnforcementResult result = enforcer(BackendChoice.IPTABLES, runner, new SimpleMeterRegistry()).enforce(request());
 
         assertThat(result.status()).as("%s", result).isEqualTo("failed");
         assertThat(result.error().code()).isEqualTo("FIREWALL_UNAVAILABLE");
         assertThat(result.attempts()).isEqualTo(1);
         assertThat(result.quarantined()).isFalse();
+    }
+
+    @Test
+    void autoWithoutIptablesUsesNftablesInProcess() {
+        EnforcementResult result = enforcer(BackendChoice.AUTO, new NoIptablesRunner(), new SimpleMeterRegistry())
+                .enforce(request());
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.backend()).isEqualTo("nft");
+        assertThat(Sh.ok("ip", "netns", "exec", ns, "nft", "list", "table", "inet", "netfence")).contains("chain output");
+        Sh.ok("ip", "netns", "exec", ns, "nft", "delete", "table", "inet", "netfence");
     }
 
     private static String rules() {

@@ -1,0 +1,127 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.Family;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A namespace that changes backend between two applies (netfence restarted with another
+ * {@code --backend}, here: a new enforcer) keeps only the new backend's rules, removed in the same
+ * apply, both ways; real connections show that only the new policy is in force. Also: whatever
+ * another program adds to netfence's nft table is gone after the next apply.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class BackendSwitchKernelTest {
+    private static final int FIRST = 8001;
+    private static final int SECOND = 8002;
+
+    private static SandboxNet net;
+
+    @BeforeAll
+    static void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        net.peerListens(FIRST);
+        net.peerListens(SECOND);
+    }
+
+    @AfterAll
+    static void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @BeforeEach
+    void resetRules() throws Exception {
+        net.resetRules();
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+    }
+
+    @Test
+    void fromIptablesToNftTheIptablesChainsAndJumpsAreRemovedInTheSameApply() throws Exception {
+        assertThat(apply(BackendChoice.IPTABLES_NFT, FIRST).backend()).isEqualTo("iptables-nft");
+        assertThat(net.save(Family.IPV4)).contains("NETFENCE-OUT");
+
+        EnforcementResult result = apply(BackendChoice.NFT, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.backend()).isEqualTo("nft");
+        assertThat(net.save(Family.IPV4) + net.save(Family.IPV6)).doesNotContain("NETFENCE");
+        assertThat(nftRuleset()).contains("table inet netfence");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void fromNftToIptablesTheNftTableIsRemovedInTheSameApply() throws Exception {
+        assertThat(apply(BackendChoice.NFT, FIRST).backend()).isEqualTo("nft");
+        assertThat(nftRuleset()).contains("table inet netfence");
+
+        EnforcementResult result = apply(BackendChoice.IPTABLES_NFT, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.backend()).isEqualTo("iptables-nft");
+        assertThat(nftRuleset()).doesNotContain("table inet netfence");
+        assertThat(net.save(Family.IPV4)).contains("NETFENCE-OUT");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void whatAnotherProgramAddedToNetfencesNftTableIsGoneAfterTheNextApply() throws Exception {
+        DefaultEnforcer enforcer = enforcer(BackendChoice.NFT);
+        assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");
+        Sh.ok("ip", "netns", "exec", net.containerNs(), "nft", "insert", "rule", "inet", "netfence", "output",
+                "tcp", "dport", Integer.toString(SECOND), "accept");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).as("the inserted rule lets traffic by").isEqualTo("OK");
+
+        assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");
+
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+    }
+
+    private static String nftRuleset() {
+        return Sh.ok("ip", "netns", "exec", net.containerNs(), "nft", "list", "ruleset");
+    }
+
+    private static DefaultEnforcer enforcer(BackendChoice backend) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend).cgroupCheck(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementResult apply(BackendChoice backend, int port) {
+        return apply(enforcer(backend), port);
+    }
+
+    private static EnforcementResult apply(DefaultEnforcer enforcer, int port) {
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + port
+                + "\",\"[" + net.peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+        return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
+                Clock.systemUTC().instant().plusSeconds(20)));
+    }
+}
