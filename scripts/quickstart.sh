@@ -161,11 +161,16 @@ if [[ $dry_run == true ]]; then
   exit 0
 fi
 
-step "The rules now inside the sandbox namespace (iptables-save / ip6tables-save, netfence chains)"
-for save in iptables-save ip6tables-save; do
-  info "# $save"
-  ip netns exec "$cns" "$save" -t filter | grep -E '^(:NETFENCE|-A (OUTPUT|INPUT) -j NETFENCE|-A NETFENCE)' | sed 's/^/    /'
-done
+if command -v nft >/dev/null && ip netns exec "$cns" nft list table inet netfence >/dev/null 2>&1; then
+  step "The rules now inside the sandbox namespace (backend nft: nft list table inet netfence)"
+  ip netns exec "$cns" nft list table inet netfence | sed 's/^/    /'
+else
+  step "The rules now inside the sandbox namespace (iptables-save / ip6tables-save, netfence chains)"
+  for save in iptables-save ip6tables-save; do
+    info "# $save"
+    ip netns exec "$cns" "$save" -t filter | grep -E '^(:NETFENCE|-A (OUTPUT|INPUT) -j NETFENCE|-A NETFENCE)' | sed 's/^/    /'
+  done
+fi
 
 step "Connections from the sandbox"
 connect() {
