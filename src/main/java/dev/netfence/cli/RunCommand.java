@@ -169,7 +169,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         try {
             http = MetricsServer.start(cfg.httpPort(), metrics.registry(),
-                    () -> service.pipeline().alive() ? HealthStatus.up() : HealthStatus.down("the consumer loop stopped"),
+                    service.pipeline().health().liveness(),
                     () -> service.pipeline().notReadyReason().map(HealthStatus::down).orElseGet(HealthStatus::up));
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort() + ": "

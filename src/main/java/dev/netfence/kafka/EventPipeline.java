@@ -4,6 +4,7 @@ import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.event.Outcomes;
+import dev.netfence.ops.LoopHealth;
 import dev.netfence.policy.store.PolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -60,6 +61,7 @@ public final class EventPipeline implements AutoCloseable {
     private final KeylessOwnership keyless;
     private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
     private final CountDownLatch terminated = new CountDownLatch(1);
+    private final LoopHealth health;
     private volatile boolean stopping;
     private volatile boolean running;
     private volatile boolean assignedOnce;
@@ -79,6 +81,7 @@ public final class EventPipeline implements AutoCloseable {
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock) {
         this.settings = settings;
+        this.health = new LoopHealth(clock, settings.stallThreshold());
         this.routing = new NodeRouting(settings.nodeId());
         this.policies = policies;
         Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
@@ -140,6 +143,14 @@ public final class EventPipeline implements AutoCloseable {
         return t != null && t.isAlive();
     }
 
+    /**
+     * The loop's liveness for {@code /healthz}: down once the loop has ended, or when it has not
+     * finished a round for longer than {@link PipelineSettings#stallThreshold()} (alive but stuck).
+     */
+    public LoopHealth health() {
+        return health;
+    }
+
     /** The partitions currently assigned to this instance. */
     public Set<TopicPartition> assignment() {
         return assignment;
@@ -177,6 +188,7 @@ public final class EventPipeline implements AutoCloseable {
                 } catch (RuntimeException e) {
                     long pause = standby.pauseAfter(e);
                     for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
+                        health.beat();
                         sleep(100);
                     }
                     standby.resume();
@@ -184,6 +196,7 @@ public final class EventPipeline implements AutoCloseable {
             }
         } finally {
             running = false;
+            health.stopped(stopping ? "shut down" : "the poll thread ended");
             workers.shutdown(1000);
             terminated.countDown();
         }
@@ -203,6 +216,7 @@ public final class EventPipeline implements AutoCloseable {
             }
             long nextCommit = 0;
             while (!stopping) {
+                health.beat();
                 ConsumerRecords<byte[], byte[]> polled = c.poll(pollTimeout());
                 keyless.poll();
                 dispatchAll(polled);
@@ -243,6 +257,7 @@ public final class EventPipeline implements AutoCloseable {
                 return true;
             }
             LOG.warn("events topic {} has no partitions yet; waiting", topic);
+            health.beat();
             sleep(1000);
         }
         return false;
@@ -309,6 +324,7 @@ public final class EventPipeline implements AutoCloseable {
     private void drain() {
         long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
         while (working(partitions.values()) > 0 && System.nanoTime() - deadline < 0) {
+            health.beat();
             consumer.pause(consumer.assignment());
             consumer.poll(Duration.ofMillis(20));
             completions.runAll();
@@ -354,6 +370,7 @@ public final class EventPipeline implements AutoCloseable {
             List<PartitionOffsets> leaving = tps.stream().map(partitions::get).filter(p -> p != null).toList();
             long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
             while (working(leaving) > 0 && System.nanoTime() - deadline < 0) {
+                health.beat();
                 completions.runAll();
                 sleep(5);
             }

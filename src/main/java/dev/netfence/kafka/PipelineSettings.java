@@ -33,6 +33,7 @@ public final class PipelineSettings {
     private final String version;
     private final Duration pollTimeout;
     private final Duration commitInterval;
+    private final Duration stallThreshold;
 
     private PipelineSettings(Builder b) {
         this.kafka = Map.copyOf(b.kafka);
@@ -50,6 +51,7 @@ public final class PipelineSettings {
         this.version = b.version;
         this.pollTimeout = b.pollTimeout;
         this.commitInterval = b.commitInterval;
+        this.stallThreshold = b.stallThreshold;
     }
 
     /** A builder with the defaults: group assignment, default topics, 8 workers, 1000 in flight, 30 s deadline. */
@@ -131,6 +133,15 @@ public final class PipelineSettings {
         return commitInterval;
     }
 
+    /**
+     * How long the consumer loop may go without a round before {@code /healthz} says it stalled;
+     * above the longest a healthy round blocks (a send or a transaction commit waits up to the
+     * producer's {@code max.block.ms}, 60 s, while the broker is away).
+     */
+    public Duration stallThreshold() {
+        return stallThreshold;
+    }
+
     @Override
     public String toString() {
         return "PipelineSettings[nodeId=" + nodeId + ", assignment=" + assignment + ", eventsTopic=" + eventsTopic
@@ -156,6 +167,7 @@ public final class PipelineSettings {
         private String version = "0.1.0";
         private Duration pollTimeout = Duration.ofMillis(100);
         private Duration commitInterval = Duration.ofMillis(200);
+        private Duration stallThreshold = Duration.ofMinutes(2);
 
         private Builder() {
         }
@@ -176,6 +188,7 @@ public final class PipelineSettings {
             version = s.version;
             pollTimeout = s.pollTimeout;
             commitInterval = s.commitInterval;
+            stallThreshold = s.stallThreshold;
         }
 
         /** Replaces the client properties (they must include {@code bootstrap.servers}). */
@@ -262,6 +275,11 @@ public final class PipelineSettings {
             return this;
         }
 
+        public Builder stallThreshold(Duration value) {
+            this.stallThreshold = value;
+            return this;
+        }
+
         public PipelineSettings build() {
             if (!kafka.containsKey("bootstrap.servers")) {
                 throw new IllegalArgumentException("kafka settings must contain bootstrap.servers");
@@ -281,6 +299,7 @@ public final class PipelineSettings {
             requirePositive("shutdownTimeout", shutdownTimeout);
             requirePositive("pollTimeout", pollTimeout);
             requirePositive("commitInterval", commitInterval);
+            requirePositive("stallThreshold", stallThreshold);
             Objects.requireNonNull(version, "version");
             return new PipelineSettings(this);
         }

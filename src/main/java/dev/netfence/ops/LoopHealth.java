@@ -6,12 +6,12 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * Liveness and readiness state of the service loop, as {@link HealthCheck}s for
- * {@link MetricsServer}. The consumer loop calls {@link #beat()} on every poll; liveness is down
- * when the loop has stopped or has not beaten for longer than the stall threshold (a wedged loop
- * should be restarted by the orchestrator). Readiness is down until the pipeline calls
- * {@link #ready()} (partitions assigned and the policy store caught up) and again whenever it
- * reports {@link #notReady(String)}. All state is volatile: the HTTP threads only read it.
+ * Liveness of the consumer loop, as a {@link HealthCheck} for {@code /healthz}. The loop calls
+ * {@link #beat()} at the start of every round (and while it deliberately waits); liveness is down
+ * when the loop has ended ({@link #stopped}) or has not beaten for longer than the stall threshold,
+ * so a poll thread that is alive but stuck is restarted by the orchestrator. Readiness is the
+ * pipeline's own ({@code EventPipeline.notReadyReason()}). The state is volatile: the HTTP
+ * threads only read it.
  */
 public final class LoopHealth {
 
@@ -19,11 +19,10 @@ public final class LoopHealth {
     private final Duration stallThreshold;
     private volatile Instant lastBeat;
     private volatile String stoppedReason;
-    private volatile HealthStatus readiness = HealthStatus.down("starting");
 
     /**
      * @param stallThreshold how long the loop may go without a beat before liveness fails;
-     *                       should exceed the poll timeout plus the longest commit
+     *                       should exceed the longest a healthy round blocks
      */
     public LoopHealth(Clock clock, Duration stallThreshold) {
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -35,7 +34,7 @@ public final class LoopHealth {
         this.lastBeat = clock.instant();
     }
 
-    /** Called by the loop on every iteration. */
+    /** Called by the loop on every round. */
     public void beat() {
         lastBeat = clock.instant();
     }
@@ -43,19 +42,6 @@ public final class LoopHealth {
     /** The loop has ended (shutdown or fatal error); liveness is down from now on. */
     public void stopped(String reason) {
         stoppedReason = Objects.requireNonNull(reason, "reason");
-        readiness = HealthStatus.down(reason);
-    }
-
-    /** Partitions are assigned and the policy store has caught up. */
-    public void ready() {
-        if (stoppedReason == null) {
-            readiness = HealthStatus.up();
-        }
-    }
-
-    /** Not ready, with the reason shown by {@code /readyz}. */
-    public void notReady(String reason) {
-        readiness = HealthStatus.down(reason);
     }
 
     /** Up while the loop runs and beats. */
@@ -71,10 +57,5 @@ public final class LoopHealth {
             }
             return HealthStatus.up();
         };
-    }
-
-    /** Up once {@link #ready()} was called and nothing since said otherwise. */
-    public HealthCheck readiness() {
-        return () -> readiness;
     }
 }

@@ -15,17 +15,6 @@ class LoopHealthTest {
     private final LoopHealth health = new LoopHealth(clock, Duration.ofSeconds(30));
 
     @Test
-    void readinessIsDownUntilThePipelineSaysReady() {
-        assertThat(health.readiness().check()).isEqualTo(HealthStatus.down("starting"));
-
-        health.notReady("policy store catching up");
-        assertThat(health.readiness().check()).isEqualTo(HealthStatus.down("policy store catching up"));
-
-        health.ready();
-        assertThat(health.readiness().check()).isEqualTo(HealthStatus.up());
-    }
-
-    @Test
     void livenessFailsWhenTheLoopStopsBeatingForLongerThanTheThreshold() {
         clock.advance(Duration.ofSeconds(20));
         health.beat();
@@ -40,13 +29,11 @@ class LoopHealthTest {
     }
 
     @Test
-    void aStoppedLoopIsNeitherLiveNorReadyEvenIfReadyIsCalledLater() {
-        health.ready();
+    void aStoppedLoopIsNotLiveEvenIfItBeatsAgain() {
         health.stopped("fatal: authorization failed");
-        health.ready();
+        health.beat();
 
         assertThat(health.liveness().check()).isEqualTo(HealthStatus.down("loop stopped: fatal: authorization failed"));
-        assertThat(health.readiness().check().healthy()).isFalse();
     }
 
     @Test
