@@ -29,6 +29,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The in-process nft backend against the real kernel, in namespaces the test makes with
@@ -98,6 +100,17 @@ class InProcessNftKernelTest {
         assertThat(changed).isTrue();
         List<String> expected = ruleLines(new NftRenderer().render(plan));
         assertThat(ruleLines(nftIn("list", "table", "inet", "netfence"))).isEqualTo(expected).hasSizeGreaterThan(20);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("dev.netfence.nft.NftRendererTest#table")
+    void everyRendererRowIsAcceptedVerifiedAndListsBackAsRendered(String name, String policyJson, String text)
+            throws Exception {
+        PlannedRules plan = NftRendererTest.plan(policyJson);
+        try (PinnedNamespace ns = pinned()) {
+            nft.apply(ns, plan, false, soon(), new AtomicBoolean());
+        }
+        assertThat(ruleLines(nftIn("list", "table", "inet", "netfence"))).isEqualTo(ruleLines(text));
     }
 
     @Test
