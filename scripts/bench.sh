@@ -166,7 +166,7 @@ if [[ " $only " == *" enforce "* ]]; then
   echo "== floor took $((SECONDS - t_floor)) s" >&2
   section enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
     --netfence-reps "$netfence_reps" \
-    --concurrency "$parallel" --floor-times "$out/floor-times.txt"
+    --concurrency "$parallel" --floor-times "$out/floor-times.txt" --floor-reps "$floor_reps"
 fi
 if [[ " $only " == *" seed "* ]]; then
   echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2

@@ -51,12 +51,13 @@ final class NftApply {
             read = read(commands);
             if (!read.leftovers().isEmpty()) {
                 NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(read.leftovers()));
-                if (!cleaned.ok()) {
+                removed = cleaned.ok();
+                read = read(commands);
+                if (!cleaned.ok() && !read.leftovers().isEmpty()) {
+                    // (a refusal with nothing left over means another writer removed them first)
                     return new Result(true, NftErrors.classify("removing the iptables backend's chains",
                             cleaned.errors()), false);
                 }
-                removed = true;
-                read = read(commands);
                 if (!read.leftovers().isEmpty()) {
                     return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
                             "the iptables backend's chains are still there after removing them: " + read.leftovers()),

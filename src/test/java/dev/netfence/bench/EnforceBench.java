@@ -2,7 +2,10 @@ package dev.netfence.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ResolvConf;
+import dev.netfence.nft.InProcessNft;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.PlannedRules;
@@ -18,6 +21,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Section 2, enforcement. {@code prepare} writes, per sandbox, the policy netfence will read
@@ -86,6 +94,11 @@ final class EnforceBench {
                 floor.add(n / Double.parseDouble(line.trim()));
             }
         }
+        List<Double> nftFloor = new ArrayList<>();
+        for (int rep = 0; rep < Math.max(1, args.integer("floor-reps", 1)); rep++) {
+            nftFloor.add(nftFloor(boxes, n, concurrency));
+            System.err.printf("enforce rep %d: nft floor %.1f/s%n", rep + 1, nftFloor.get(rep));
+        }
         List<Double> netfence = new ArrayList<>();
         Map<String, Integer> statuses = new TreeMap<>();
         int netfenceReps = Math.min(reps, args.integer("netfence-reps", reps));
@@ -98,14 +111,62 @@ final class EnforceBench {
         Map<String, Object> r = new LinkedHashMap<>();
         double a = Stats.median(floor);
         double b = Stats.median(netfence);
+        double c = Stats.median(nftFloor);
         r.put("floor_events_per_s", Stats.round(a, 1));
+        r.put("process_floor_events_per_s", Stats.round(a, 1));
+        r.put("nft_floor_events_per_s", Stats.round(c, 1));
         r.put("netfence_events_per_s", Stats.round(b, 1));
         r.put("enforce_ratio", Stats.round(b / a, 3));
-        r.put("repetitions", Map.of("floor", floor, "netfence", netfence));
+        r.put("nft_ratio", Stats.round(b / c, 3));
+        r.put("nft_vs_process_floor", Stats.round(b / a, 3));
+        r.put("backend", args.string("backend", "nft"));
+        r.put("repetitions", Map.of("floor", floor, "nft_floor", nftFloor, "netfence", netfence));
         r.put("outcome_statuses", statuses);
         r.put("settings", Map.of("events", n, "sandboxes", boxes.all().size(), "parallelism", concurrency,
                 "endpoints_per_policy", ENDPOINTS, "reps", reps, "netfence_reps", netfenceReps));
         return r;
+    }
+
+    /**
+     * The in-process nft floor: the same library calls netfence's nft backend makes per event
+     * (one namespace trip: fresh context, the table transaction, the JSON read-back and its
+     * verification, the conntrack flush), {@code n} events over the sandboxes from
+     * {@code concurrency} threads, no Kafka, no pinning, no outcome. Events per second.
+     */
+    static double nftFloor(Sandboxes boxes, int n, int concurrency) throws Exception {
+        RulePlanner planner = new RulePlanner();
+        PolicyParser parser = new PolicyParser();
+        List<PlannedRules> plans = new ArrayList<>();
+        List<PinnedNamespace> pins = new ArrayList<>();
+        for (int i = 0; i < boxes.all().size(); i++) {
+            Sandboxes.Sandbox box = boxes.all().get(i);
+            plans.add(planner.plan(parser.parse(BenchData.policy(ENDPOINTS, i).getBytes(StandardCharsets.UTF_8)),
+                    Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid())));
+            Path path = Path.of(box.netnsPath());
+            pins.add(new PinnedNamespace(box.pid(), path, NamespaceId.of(path), () -> { }));
+        }
+        InProcessNft nft = InProcessNft.shared(8);
+        AtomicInteger next = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int t = 0; t < concurrency; t++) {
+                done.add(pool.submit(() -> {
+                    for (int e = next.getAndIncrement(); e < n; e = next.getAndIncrement()) {
+                        int i = e % pins.size();
+                        nft.apply(pins.get(i), plans.get(i), true, Instant.now().plusSeconds(60), new AtomicBoolean());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            return n / ((System.nanoTime() - start) / 1e9);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** One netfence run over {@code n} events; fails unless every outcome is {@code applied}. */
@@ -139,7 +200,7 @@ final class EnforceBench {
         return List.of("--bootstrap-servers", kafka.bootstrap(), "--node-id", node,
                 "--policy-dir", out.resolve("enforce/policies").toString(), "--events-topic", events,
                 "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0",
-                "--cgroup-check", args.string("cgroup-check", "true"));
+                "--cgroup-check", args.string("cgroup-check", "true"), "--backend", args.string("backend", "nft"));
     }
 
     static void count(BenchKafka.Span span, Map<String, Integer> statuses) throws Exception {

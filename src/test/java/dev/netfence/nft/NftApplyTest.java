@@ -87,6 +87,30 @@ class NftApplyTest {
     }
 
     @Test
+    void aRemovalRefusedBecauseAnotherWriterRemovedTheChainsFirstStillApplies() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        answers.add(ok(""));
+        answers.add(ok(listing(chain)));
+        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.removedIptablesChains()).isFalse();
+    }
+
+    @Test
+    void aRemovalRefusedWithTheChainsStillThereIsReported() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        answers.add(ok(""));
+        answers.add(ok(listing(chain)));
+        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: Device or resource busy\n"));
+        answers.add(ok(listing(chain)));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
+        assertThat(r.error().getMessage()).startsWith("nftables refused removing the iptables backend's chains");
+    }
+
+    @Test
     void aRuleThatReadsBackDifferentlyIsVerifyFailedAndCountsAsChanged() {
         answers.add(ok(""));
         answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
