@@ -108,7 +108,9 @@ class ContainerExitKernelTest {
     @ParameterizedTest
     @EnumSource(KillPoint.class)
     void aContainerExitingMidApplyInAPrivateNamespaceIsNeverReportedApplied(KillPoint point) throws Exception {
-        Process container = start("unshare", "--net", "sleep", "infinity");
+        // with an interface besides lo, as a container's namespace has (a lo-only one is refused before any command)
+        Process container = start("unshare", "--net", "sh", "-c",
+                "ip link add v0 type veth peer name v1 && exec sleep infinity");
         cleanups.add(0, () -> kill(container));
 
         assertNeverAppliedAndNothingElseChanged(container, point);
@@ -120,6 +122,7 @@ class ContainerExitKernelTest {
         String ns = "nft-" + random() + "-c";
         Sh.ok("ip", "netns", "add", ns);
         cleanups.add(0, () -> Sh.run("ip", "netns", "del", ns));
+        Sh.ok("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
         Process container = start("ip", "netns", "exec", ns, "sleep", "infinity");
         cleanups.add(0, () -> kill(container));
 

@@ -52,6 +52,8 @@ class FirewallUnavailableKernelTest {
         new SecureRandom().nextBytes(r);
         ns = "nft-" + HexFormat.of().formatHex(r) + "-c";
         Sh.ok("ip", "netns", "add", ns);
+        // an interface besides lo, as a container's namespace has (a lo-only one is refused before any command)
+        Sh.ok("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
         container = new ProcessBuilder("ip", "netns", "exec", ns, "sleep", "infinity")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         bin = Files.createTempDirectory("netfence-no-iptables-");

@@ -203,13 +203,17 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
         removeAll(List.of(container));
     }
 
+    /** Removes the latest first: a container started with {@code --network container:X} must go before X. */
     private static void removeAll(List<PodmanContainer> containers) {
         RuntimeException first = null;
-        for (PodmanContainer container : containers) {
+        List<PodmanContainer> latestFirst = new ArrayList<>(containers);
+        java.util.Collections.reverse(latestFirst);
+        for (PodmanContainer container : latestFirst) {
             try {
                 container.stopAgents();
-                if (LIVE.remove(container)) {
+                if (LIVE.contains(container)) {
                     forceRemove(container.name());
+                    LIVE.remove(container);
                 }
             } catch (RuntimeException e) {
                 first = first == null ? e : first;
@@ -233,7 +237,10 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
         }
         hookInstalled = true;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (PodmanContainer container : List.copyOf(LIVE)) {
+            List<PodmanContainer> left = new ArrayList<>(LIVE);
+            // twice: a container another one shares the network of can only go after it
+            left.addAll(List.copyOf(LIVE));
+            for (PodmanContainer container : left) {
                 try {
                     container.stopAgents();
                     forceRemove(container.name());

@@ -1,0 +1,207 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Issue 12 items 7, 8, 9 and 10 against the real kernel with namespaces the test makes (the podman
+ * versions are in {@link ContainmentPodmanKernelTest}): a pid that moved into a new namespace,
+ * two containers in one namespace with different policies, risky capabilities, and
+ * {@code netfence apply} on a host whose name does not resolve.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ContainmentKernelTest {
+    private static final int ALLOWED = 8101;
+    private static final int OTHER = 8102;
+
+    private SandboxNet net;
+    private final List<Process> started = new ArrayList<>();
+
+    @BeforeEach
+    void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        net.peerListens(ALLOWED);
+        net.peerListens(OTHER);
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : started) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @Test
+    void item7APidThatMovedIntoAnEmptyNamespaceIsRefusedAndItsSiblingsNamespaceIsNamedByNetns() throws Exception {
+        Process moved = start("ip", "netns", "exec", net.containerNs(), "unshare", "--net", "sleep", "infinity");
+        awaitNamespaceOtherThan(moved, Path.of("/run/netns", net.containerNs()));
+
+        EnforcementResult withoutNetns = enforcer(Set.of()).enforce(request(null, (int) moved.pid(), null, allowing()));
+        EnforcementResult withNetns = enforcer(Set.of())
+                .enforce(request(null, (int) moved.pid(), Path.of("/run/netns", net.containerNs()), allowing()));
+
+        assertThat(withoutNetns.status()).isEqualTo("failed");
+        assertThat(withoutNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(withoutNetns.error().message()).contains("namespace has no network interface");
+        assertThat(withNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(Sh.ok("nsenter", "--net=/proc/" + moved.pid() + "/ns/net", "--", "iptables-nft-save", "-t", "filter"))
+                .doesNotContain("NETFENCE");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).as("nothing written in the real namespace either").isEqualTo("OK");
+
+        EnforcementResult sibling = enforcer(Set.of())
+                .enforce(request(null, net.containerPid(), Path.of("/run/netns", net.containerNs()), allowing()));
+        assertThat(sibling.status()).as("%s", sibling).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isNotEqualTo("OK");
+    }
+
+    @Test
+    void item8ASecondContainerWithAnotherPolicyInAnEnforcedNamespaceIsRefusedAndChangesNothing() throws Exception {
+        Process second = start("ip", "netns", "exec", net.containerNs(), "sleep", "infinity");
+        DefaultEnforcer enforcer = enforcer(Set.of());
+        assertThat(enforcer.enforce(request("container-a-000000001", net.containerPid(), null, allowing())).status())
+                .isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).isNotEqualTo("OK");
+
+        EnforcementResult b = enforcer.enforce(request("container-b-000000002", (int) second.pid(), null, allowingOther()));
+
+        assertThat(b.status()).isEqualTo("failed");
+        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).as("A's blocked port stays blocked").isNotEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(enforcer.enforce(request("container-b-000000002", (int) second.pid(), null, allowing())).status())
+                .as("the same policy").isEqualTo("applied");
+    }
+
+    @Test
+    void item9ARootProcessWithFullCapabilitiesIsReportedAndRefusedOneWithoutThemIsNot() throws Exception {
+        Process dropped = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
+                "--inh-caps=-all", "sleep", "infinity");
+        awaitCommand(dropped, "sleep");
+
+        EnforcementResult full = enforcer(Set.of()).enforce(request(null, net.containerPid(), null, allowing()));
+        EnforcementResult safe = enforcer(Set.of()).enforce(request(null, (int) dropped.pid(), null, allowing()));
+
+        assertThat(full.status()).isEqualTo("applied");
+        assertThat(full.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(safe.status()).isEqualTo("applied");
+        assertThat(safe.risks()).isEmpty();
+
+        EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
+                .enforce(request(null, net.containerPid(), null, allowing()));
+
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).as("quarantined").isNotEqualTo("OK");
+    }
+
+    @Test
+    void item10ApplyOnAHostWhoseNameDoesNotResolveAppliesAndPrintsItsOutcome() throws Exception {
+        Path policy = Files.createTempFile("nf-policy-", ".json");
+        try {
+            Files.writeString(policy, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":"
+                    + ALLOWED + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}");
+            String java = ProcessHandle.current().info().command().orElse("java");
+            String host = "nf-unresolvable-" + net.containerNs() + ".invalid";
+            Process apply = new ProcessBuilder("unshare", "--uts", "sh", "-c", "hostname \"$0\" && exec \"$@\"", host, java,
+                    "-cp", System.getProperty("java.class.path"), "dev.netfence.cli.Main", "apply", "--policy",
+                    policy.toString(), "--pid", Long.toString(net.containerPid()), "--iptables-backend", "nft")
+                    .redirectErrorStream(true).start();
+            started.add(apply);
+            String out = new String(apply.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(apply.waitFor(120, TimeUnit.SECONDS)).isTrue();
+
+            assertThat(apply.exitValue()).as(out).isZero();
+            assertThat(out).contains("\"status\" : \"applied\"").contains("\"instance\" : \"" + host + "/");
+            assertThat(net.containerTcp(net.peerV4(), OTHER)).isNotEqualTo("OK");
+        } finally {
+            Files.deleteIfExists(policy);
+        }
+    }
+
+    private Process start(String... argv) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(p);
+        return p;
+    }
+
+    private static void awaitNamespaceOtherThan(Process p, Path ns) throws Exception {
+        long other = dev.netfence.netns.NamespaceId.of(ns).inode();
+        for (int i = 0; i < 400; i++) {
+            try {
+                String cmd = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"));
+                if (cmd.startsWith("sleep") && dev.netfence.netns.NamespaceId.of(Path.of("/proc/" + p.pid() + "/ns/net"))
+                        .inode() != other) {
+                    return;
+                }
+            } catch (java.io.IOException notYet) {
+                // starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " did not move into a namespace of its own");
+    }
+
+    private static void awaitCommand(Process p, String command) throws Exception {
+        for (int i = 0; i < 400; i++) {
+            try {
+                if (Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith(command)) {
+                    return;
+                }
+            } catch (java.io.IOException notYet) {
+                // starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " did not start " + command);
+    }
+
+    private static DefaultEnforcer enforcer(Set<String> refuse) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false)
+                .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementRequest request(String containerId, int pid, Path netns, NetworkPolicy policy) {
+        return new EnforcementRequest(containerId, null, pid, netns, policy, Clock.systemUTC().instant().plusSeconds(30));
+    }
+
+    private NetworkPolicy allowing() {
+        return policy(ALLOWED);
+    }
+
+    private NetworkPolicy allowingOther() {
+        return policy(OTHER);
+    }
+
+    private NetworkPolicy policy(int port) {
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4()
+                + ":" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,207 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Issue 12 items 2, 6, 7, 8 and 9 against real podman containers (runc, netavark bridge,
+ * {@code libpod-<id>} cgroups) with the cgroup check on. The probes run from the host side inside
+ * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ContainmentPodmanKernelTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final int HTTP = 8080;
+    private static final int BLOCKED = 7300;
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void item6TheCgroupCheckAcceptsTheContainersWholeIdOnlyNotAPartOfIt() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Agent recorder = recorder(peer);
+        Agent probe = sandbox.agent();
+        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
+
+        for (String part : List.of(sandbox.id().substring(0, 12), sandbox.id().substring(1), "libpod", "s")) {
+            EnforcementResult refused = enforcer(Set.of()).enforce(request(part, sandbox, null, policy));
+            assertThat(refused.error()).as("container id %s", part).isNotNull();
+            assertThat(refused.error().code()).as("container id %s", part).isEqualTo("NAMESPACE_MISMATCH");
+        }
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 2000")).as("nothing was written").isEqualTo("OK");
+
+        EnforcementResult applied = enforcer(Set.of()).enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(), policy));
+
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");
+        assertThat(recorder.send("seen " + BLOCKED)).as("the peer saw only the connection before the apply")
+                .isEqualTo("tcp/" + sandbox.ipv4());
+    }
+
+    @Test
+    void item2FlowsOpenedBeforeAStricterApplyStopWithinOneSecondAndAnAllowedStreamGoesOn() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Agent echo = peer.agent();
+        for (String listen : List.of("listen echo 7400", "listen udp 7401", "listen echo 7402")) {
+            assertThat(echo.send(listen)).isEqualTo("OK");
+        }
+        DefaultEnforcer enforcer = enforcer(Set.of());
+        assertThat(enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(),
+                allowing(peer, "7400/tcp", "7401/udp", "7402/tcp"))).status()).isEqualTo("applied");
+        Agent streams = sandbox.agent();
+        assertThat(streams.send("stream open tcp tcp " + peer.ipv4() + " 7400")).isEqualTo("OK");
+        assertThat(streams.send("stream open udp udp " + peer.ipv4() + " 7401")).isEqualTo("OK");
+        assertThat(streams.send("stream open allowed tcp " + peer.ipv4() + " 7402")).isEqualTo("OK");
+        Thread.sleep(500);
+        assertThat(count(streams, "tcp")).isPositive();
+        assertThat(count(streams, "udp")).isPositive();
+
+        assertThat(enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(), allowing(peer, "7402/tcp")))
+                .status()).isEqualTo("applied");
+        Thread.sleep(1000);
+        long tcp = count(streams, "tcp");
+        long udp = count(streams, "udp");
+        long allowed = count(streams, "allowed");
+        Thread.sleep(1500);
+
+        assertThat(count(streams, "tcp")).as("forbidden TCP stream 1 s after applied").isEqualTo(tcp);
+        assertThat(count(streams, "udp")).as("forbidden UDP flow 1 s after applied").isEqualTo(udp);
+        assertThat(count(streams, "allowed")).as("allowed stream").isGreaterThan(allowed);
+    }
+
+    @Test
+    void item7AContainerWhosePidMovedIntoANewNamespaceIsRefusedWithAndWithoutItsSandboxPath() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer moved = PODMAN.start("moved", List.of("--cap-add", "SYS_ADMIN"),
+                "/bin/unshare", "-n", "/bin/sleep", "3600");
+        awaitOwnNamespace(moved);
+        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
+
+        EnforcementResult withNetns = enforcer(Set.of()).enforce(request(moved.id(), moved, moved.sandboxKey(), policy));
+        EnforcementResult withoutNetns = enforcer(Set.of()).enforce(request(moved.id(), moved, null, policy));
+
+        assertThat(withNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(withNetns.error().message()).contains("is not in the namespace " + moved.sandboxKey());
+        assertThat(withoutNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(withoutNetns.error().message()).contains("namespace has no network interface");
+        for (String ns : List.of("--net=" + moved.sandboxKey(), "--net=/proc/" + moved.pid() + "/ns/net")) {
+            assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter")).doesNotContain("NETFENCE");
+        }
+    }
+
+    @Test
+    void item8ASecondContainerInTheSameNamespaceCannotReplaceTheFirstsRulesWithAnotherPolicy() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        Agent recorder = recorder(peer);
+        PodmanContainer a = PODMAN.sandbox();
+        PodmanContainer b = PODMAN.start("pod-b", List.of("--network", "container:" + a.name()), "/bin/sleep", "3600");
+        Agent probe = a.agent();
+        DefaultEnforcer enforcer = enforcer(Set.of());
+
+        assertThat(enforcer.enforce(request(a.id(), a, a.sandboxKey(), allowing(peer, HTTP + "/tcp"))).status())
+                .isEqualTo("applied");
+        EnforcementResult other = enforcer.enforce(request(b.id(), b, a.sandboxKey(), allowing(peer, BLOCKED + "/tcp")));
+
+        assertThat(other.status()).isEqualTo("failed");
+        assertThat(other.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(other.quarantined()).isFalse();
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).as("A's blocked port").isNotEqualTo("OK");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+        assertThat(recorder.send("seen " + BLOCKED)).isEqualTo("NONE");
+
+        EnforcementResult same = enforcer.enforce(request(b.id(), b, a.sandboxKey(), allowing(peer, HTTP + "/tcp")));
+        assertThat(same.status()).as("%s", same).isEqualTo("applied");
+    }
+
+    @Test
+    void item9RiskyCapabilitiesAreReportedAndRefusedWhenAsked() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer plain = PODMAN.sandbox();
+        PodmanContainer raw = PODMAN.sandbox(List.of("--cap-add", "NET_RAW"));
+        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
+
+        EnforcementResult safe = enforcer(Set.of()).enforce(request(plain.id(), plain, plain.sandboxKey(), policy));
+        EnforcementResult risky = enforcer(Set.of()).enforce(request(raw.id(), raw, raw.sandboxKey(), policy));
+
+        assertThat(safe.status()).isEqualTo("applied");
+        assertThat(safe.risks()).isEmpty();
+        assertThat(risky.status()).isEqualTo("applied");
+        assertThat(risky.risks()).containsExactly("CAP_NET_RAW");
+        assertThat(registry.get("netfence.risks").tag("risk", "CAP_NET_RAW").counter().count()).isEqualTo(1.0);
+
+        EnforcementResult refused = enforcer(Set.of("CAP_NET_RAW", "CAP_NET_ADMIN"))
+                .enforce(request(raw.id(), raw, raw.sandboxKey(), policy));
+
+        assertThat(refused.status()).isEqualTo("failed");
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+        assertThat(raw.agent().send("tcp " + peer.ipv4() + " " + HTTP + " 1500")).as("quarantined").isNotEqualTo("OK");
+    }
+
+    private static Agent recorder(PodmanContainer peer) throws Exception {
+        Agent recorder = peer.agent();
+        assertThat(recorder.send("listen tcp " + BLOCKED)).isEqualTo("OK");
+        return recorder;
+    }
+
+    private static long count(Agent agent, String stream) throws Exception {
+        return Long.parseLong(agent.send("stream count " + stream));
+    }
+
+    private static void awaitOwnNamespace(PodmanContainer c) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            if (!Sh.ok("readlink", "/proc/" + c.pid() + "/ns/net").strip()
+                    .equals("net:[" + dev.netfence.netns.NamespaceId.of(c.sandboxKey()).inode() + "]")) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException(c + " did not move into a namespace of its own: " + c.logs());
+    }
+
+    private DefaultEnforcer enforcer(Set<String> refuse) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(true)
+                .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
+    }
+
+    private static EnforcementRequest request(String containerId, PodmanContainer c, Path netns, NetworkPolicy policy) {
+        return new EnforcementRequest(containerId, "podman", c.pid(), netns, policy, Clock.systemUTC().instant().plusSeconds(30));
+    }
+
+    private static NetworkPolicy allowing(PodmanContainer peer, String... ports) {
+        StringBuilder endpoints = new StringBuilder();
+        for (String port : ports) {
+            endpoints.append(endpoints.length() == 0 ? "" : ",").append('"').append(peer.ipv4()).append(':').append(port)
+                    .append('"');
+        }
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints
+                + "],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+}
