@@ -89,16 +89,16 @@ class ContainmentChecksTest {
     @Test
     void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
             throws Exception {
-        long self = ProcessHandle.current().pid();
-        // the owner must be a live process in the pinned namespace: use this JVM's own entries
-        Path real = Path.of("/proc", Long.toString(self));
-        NamespaceId own = NamespaceId.of(real.resolve("ns/net"));
+        // an owner counts while its process lives in the namespace: give the fake process a real namespace link
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
         NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace((int) self, Path.of("/proc/1000/fd/9"), own, () -> { });
-        EnforcerConfig config = config().procRoot(Path.of("/proc")).build();
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
         FakeFirewall fake = new FakeFirewall();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), registry, resolver, here);
-        assertThat(Files.exists(real.resolve("status"))).isTrue();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver, here);
+        int self = 4242;
 
         assertThat(enforcer.enforce(request(ID_A, (int) self, policy(443))).status()).isEqualTo("applied");
         fake.calls.clear();
@@ -137,7 +137,8 @@ class ContainmentChecksTest {
     }
 
     private EnforcerConfig.Builder config() {
-        return EnforcerConfig.custom().backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc);
+        return EnforcerConfig.custom().backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc);
     }
 
     private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake) {

@@ -70,8 +70,9 @@ class ContainmentKernelTest {
         assertThat(withoutNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(withoutNetns.error().message()).contains("namespace has no network interface");
         assertThat(withNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
-        assertThat(Sh.ok("nsenter", "--net=/proc/" + moved.pid() + "/ns/net", "--", "iptables-nft-save", "-t", "filter"))
-                .doesNotContain("NETFENCE");
+        String movedNs = "--net=/proc/" + moved.pid() + "/ns/net";
+        assertThat(Sh.ok("nsenter", movedNs, "--", "iptables-nft-save", "-t", "filter")
+                + Sh.ok("nsenter", movedNs, "--", "nft", "list", "ruleset")).doesNotContainIgnoringCase("netfence");
         assertThat(net.containerTcp(net.peerV4(), OTHER)).as("nothing written in the real namespace either").isEqualTo("OK");
 
         EnforcementResult sibling = enforcer(Set.of())

@@ -23,10 +23,13 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 12 items 2, 6, 7, 8 and 9 against real podman containers (runc, netavark bridge,
- * {@code libpod-<id>} cgroups) with the cgroup check on. The probes run from the host side inside
+ * {@code libpod-<id>} cgroups) with the cgroup check on and the default backend (item 2 with both
+ * backends: the conntrack tool after iptables-nft, the in-process netlink flush after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
@@ -63,15 +66,16 @@ class ContainmentPodmanKernelTest {
                 .isEqualTo("tcp/" + sandbox.ipv4());
     }
 
-    @Test
-    void item2FlowsOpenedBeforeAStricterApplyStopWithinOneSecondAndAnAllowedStreamGoesOn() throws Exception {
+    @ParameterizedTest(name = "backend {0}")
+    @ValueSource(strings = {"iptables-nft", "nft"})
+    void item2FlowsOpenedBeforeAStricterApplyStopWithinOneSecondAndAnAllowedStreamGoesOn(String backend) throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         PodmanContainer sandbox = PODMAN.sandbox();
         Agent echo = peer.agent();
         for (String listen : List.of("listen echo 7400", "listen udp 7401", "listen echo 7402")) {
             assertThat(echo.send(listen)).isEqualTo("OK");
         }
-        DefaultEnforcer enforcer = enforcer(Set.of());
+        DefaultEnforcer enforcer = enforcer(Set.of(), BackendChoice.parse(backend));
         assertThat(enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(),
                 allowing(peer, "7400/tcp", "7401/udp", "7402/tcp"))).status()).isEqualTo("applied");
         Agent streams = sandbox.agent();
@@ -111,7 +115,9 @@ class ContainmentPodmanKernelTest {
         assertThat(withoutNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(withoutNetns.error().message()).contains("namespace has no network interface");
         for (String ns : List.of("--net=" + moved.sandboxKey(), "--net=/proc/" + moved.pid() + "/ns/net")) {
-            assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter")).doesNotContain("NETFENCE");
+            assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter")
+                    + Sh.ok("nsenter", ns, "--", "nft", "list", "ruleset")).as("rules in %s", ns)
+                    .doesNotContainIgnoringCase("netfence");
         }
     }
 
@@ -186,7 +192,11 @@ class ContainmentPodmanKernelTest {
     }
 
     private DefaultEnforcer enforcer(Set<String> refuse) {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(true)
+        return enforcer(refuse, BackendChoice.AUTO);
+    }
+
+    private DefaultEnforcer enforcer(Set<String> refuse, BackendChoice backend) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend).cgroupCheck(true)
                 .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
     }
