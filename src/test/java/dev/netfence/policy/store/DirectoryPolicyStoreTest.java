@@ -62,8 +62,7 @@ class DirectoryPolicyStoreTest {
                     throw new IllegalStateException(e);
                 }
             });
-            Thread.sleep(200);
-            assertThat(waiting).isNotDone();
+            await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
             Files.write(dir.resolve("late.json"), FakePolicies.OPEN_JSON);
             assertThat(waiting.get(30, TimeUnit.SECONDS)).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
         }

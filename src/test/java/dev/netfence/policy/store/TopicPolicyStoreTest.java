@@ -82,8 +82,7 @@ class TopicPolicyStoreTest {
                     throw new IllegalStateException(e);
                 }
             });
-            Thread.sleep(300);
-            assertThat(waiting).isNotDone();
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
             put("late-task", FakePolicies.OPEN_JSON);
             assertThat(waiting.get(30, TimeUnit.SECONDS)).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
         }
@@ -125,8 +124,7 @@ class TopicPolicyStoreTest {
         try (TopicPolicyStore store = TopicPolicyStore.start(
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()),
                 TestKafka.uniqueTopic("absent"), FakePolicies.DECODER)) {
-            Thread.sleep(1500);
-            assertThat(store.isCaughtUp()).isFalse();
+            await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> !store.isCaughtUp());
         }
     }
 }
