@@ -24,6 +24,8 @@ public enum ErrorCode {
     NAMESPACE_SHARED(false),
     /** The container holds a capability {@code --refuse-capabilities} names; quarantined (issue 12 item 9). */
     UNSAFE_CAPABILITIES(false),
+    /** {@code --host-guard required} and the container has no host side netfence can guard (issue 14). */
+    HOST_GUARD_UNAVAILABLE(false),
     /**
      * An unexpected {@link Throwable} (a bug, an {@link Error} such as OutOfMemoryError) escaped the
      * apply and was caught at the event boundary; the container was quarantined when possible.

@@ -1,0 +1,163 @@
+package dev.netfence.hostguard;
+
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.policy.Cidr;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.Rule;
+import dev.netfence.rules.RuleSet;
+import dev.netfence.rules.Transport;
+import dev.netfence.rules.Verdict;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Writes the host guard's nft text from the same backend-neutral plan the in-namespace rules
+ * come from: one chain per guarded host interface in {@code table netdev netfence}, a base chain
+ * on that interface's {@code ingress} hook (priority -500, policy drop), so it sees every frame
+ * the container transmits, whatever path it takes next (bridged to a neighbour, routed, or
+ * written raw with AF_PACKET, with or without {@code PACKET_QDISC_BYPASS}). The chain holds:
+ * ARP accepted; every other non-IP ethertype dropped; then, per family (IPv4 first, as the
+ * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
+ * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery (always with
+ * {@code ip6 hoplimit 255}, as RFC 4861 requires of every valid message), blocked subnets and the
+ * outbound catch-all as drops (there is nobody to reject to on this side), and an accept for the
+ * family when the plan has no catch-all (outbound on). Loopback rules have no meaning on a host
+ * interface and are left out. The hook has no connection tracking, so the in-namespace
+ * "established" accept becomes, only when the plan leaves inbound open (no catch-all drop on
+ * NETFENCE-IN), {@code tcp flags & ack == ack accept}: replies of TCP connections the container
+ * accepted pass, while no TCP connection can be opened (a SYN has no ACK), UDP and ICMP replies
+ * beyond the policy are dropped, and a raw-socket workload can still send ACK-flagged segments
+ * anywhere (a covert channel to a cooperating receiver, not a connection to an honest server).
+ * Every rule carries the plan's {@code netfence:<12 hex>} comment. Text only; every token comes
+ * from validated records. Thread-safe.
+ */
+public final class GuardRenderer {
+    public static final String FAMILY = "netdev";
+    public static final String TABLE = "netfence";
+    public static final int PRIORITY = -500;
+
+    /** The chain body for {@code plan}: every rule, in order, as {@code nft list} prints it. */
+    public List<String> rules(PlannedRules plan) {
+        Objects.requireNonNull(plan, "plan");
+        String comment = " comment \"" + RestoreRenderer.comment(plan.forFamily(Family.IPV4)) + '"';
+        List<String> out = new ArrayList<>();
+        out.add("meta protocol arp accept" + comment);
+        out.add("meta protocol != { ip, ip6 } drop" + comment);
+        for (Family family : plan.families()) {
+            RuleSet set = plan.forFamily(family);
+            boolean inboundOpen = !set.input().contains(Rule.catchAll(Direction.IN, Verdict.DROP));
+            boolean closed = false;
+            for (Rule rule : set.output()) {
+                String line = line(family, rule, inboundOpen);
+                if (line != null) {
+                    out.add(line + comment);
+                }
+                closed |= rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback()
+                        && !rule.established() && rule.verdict() != Verdict.ACCEPT;
+            }
+            if (!closed) {
+                out.add("meta protocol " + proto(family) + " accept" + comment);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The transaction that installs or replaces the guards of {@code chains} with {@code plan}:
+     * creates the table if missing; a chain in {@code recreate} (its interface name was reused,
+     * or it belonged to another container) is deleted first; each chain is created if missing,
+     * flushed and refilled. One nft transaction: the kernel switches every chain at once, and a
+     * rejected text changes nothing.
+     */
+    public String replace(Collection<GuardChain> chains, Collection<String> recreate, PlannedRules plan) {
+        List<String> body = rules(plan);
+        StringBuilder sb = new StringBuilder("add table " + FAMILY + ' ' + TABLE + '\n');
+        for (String name : recreate) {
+            sb.append(delete(name));
+        }
+        for (GuardChain chain : chains) {
+            String ref = FAMILY + ' ' + TABLE + ' ' + chain.device();
+            sb.append("add chain ").append(ref).append(" { ").append(hook(chain)).append(" comment \"")
+                    .append(chain.comment()).append("\"; }\n");
+            sb.append("flush chain ").append(ref).append('\n');
+            for (String rule : body) {
+                sb.append("add rule ").append(ref).append(' ').append(rule).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The commands that remove one chain (which must exist) of the host table. */
+    public String delete(String chain) {
+        if (!GuardChain.validDevice(chain)) {
+            throw new IllegalArgumentException("not a guard chain name: " + chain);
+        }
+        String ref = FAMILY + ' ' + TABLE + ' ' + chain;
+        return "flush chain " + ref + "\ndelete chain " + ref + '\n';
+    }
+
+    /** The table as {@code nft list} would show it with one guard, for {@code netfence plan}. */
+    public String show(GuardChain chain, PlannedRules plan) {
+        StringBuilder sb = new StringBuilder("table " + FAMILY + ' ' + TABLE + " {\n");
+        sb.append("\tchain ").append(chain.device()).append(" {\n");
+        sb.append("\t\tcomment \"").append(chain.comment()).append("\"\n");
+        sb.append("\t\t").append(hook(chain)).append('\n');
+        for (String rule : rules(plan)) {
+            sb.append("\t\t").append(rule).append('\n');
+        }
+        return sb.append("\t}\n}\n").toString();
+    }
+
+    private static String hook(GuardChain chain) {
+        return "type filter hook ingress device \"" + chain.device() + "\" priority " + PRIORITY + "; policy drop;";
+    }
+
+    /** One NETFENCE-OUT rule on the host side, or null when it has no meaning there. */
+    private static String line(Family family, Rule rule, boolean inboundOpen) {
+        if (rule.loopback()) {
+            return null;
+        }
+        if (rule.established()) {
+            return inboundOpen ? "meta protocol " + proto(family) + " tcp flags & ack == ack accept" : null;
+        }
+        List<String> parts = new ArrayList<>();
+        Cidr destination = rule.destination();
+        if (destination != null) {
+            parts.add(proto(family) + " daddr " + address(destination));
+        } else if (rule.transport() != Transport.ICMPV6) {
+            parts.add("meta protocol " + proto(family));
+        }
+        switch (rule.transport()) {
+            case TCP, UDP -> {
+                String l4 = rule.transport() == Transport.TCP ? "tcp" : "udp";
+                parts.add(rule.port() != null ? l4 + " dport " + rule.port() : "meta l4proto " + l4);
+            }
+            case ICMPV6 -> {
+                if (rule.icmpv6Type() != null) {
+                    parts.add("icmpv6 type " + rule.icmpv6Type());
+                    if (rule.icmpv6Type() >= 133 && rule.icmpv6Type() <= 137) {
+                        parts.add("ip6 hoplimit 255");
+                    }
+                } else {
+                    parts.add("meta l4proto ipv6-icmp");
+                }
+            }
+            case ANY -> { }
+        }
+        parts.add(rule.verdict() == Verdict.ACCEPT ? "accept" : "drop");
+        return String.join(" ", parts);
+    }
+
+    private static String address(Cidr cidr) {
+        int host = cidr.family() == Family.IPV4 ? 32 : 128;
+        return cidr.prefix() == host ? cidr.address() : cidr.address() + '/' + cidr.prefix();
+    }
+
+    private static String proto(Family family) {
+        return family == Family.IPV4 ? "ip" : "ip6";
+    }
+}

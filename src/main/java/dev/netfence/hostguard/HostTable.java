@@ -1,0 +1,27 @@
+package dev.netfence.hostguard;
+
+import java.io.IOException;
+
+/**
+ * The executor of netfence's table in the host namespace: runs one nft transaction and lists the
+ * table. Implementations run in netfence's own (the host's) namespace and never enter another.
+ */
+public interface HostTable {
+    /**
+     * Runs {@code script} as one nft transaction (all or nothing). A refusal raises
+     * {@link Rejected} with nft's message; being unable to run nft at all raises {@link IOException}.
+     */
+    void run(String script) throws IOException, Rejected;
+
+    /** {@code nft list table netdev netfence} as text; empty when the table does not exist. */
+    String list() throws IOException;
+
+    /** nft refused a transaction; nothing of it was applied. */
+    final class Rejected extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public Rejected(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package dev.netfence.hostguard;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The two rtnetlink questions the host guard asks the kernel, answered in-process over a
+ * {@code NETLINK_ROUTE} socket of netfence's own network namespace (JNA: {@code socket},
+ * {@code sendto}, {@code recv}; no {@code ip} process): every link of this namespace with its
+ * kind, peer ifindex and the id of the namespace its peer lives in ({@code RTM_GETLINK} dump),
+ * and which id this namespace gives another one, named by an open descriptor
+ * ({@code RTM_GETNSID} with {@code NETNSA_FD}). Only the kernel's answers are used: nothing the
+ * container can write decides which host interface is its peer. Each call opens and closes its
+ * own socket, so instances are stateless and thread-safe. Failures are {@link IOException}s.
+ */
+public final class Rtnetlink {
+    /** A link of netfence's namespace: its index, name, kind ("veth", "bridge", ... or "") and peer. */
+    public record Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId) {
+        /** The id a link without a peer in another namespace reports as {@link #peerNetnsId}. */
+        public static final int NO_NETNS = -1;
+    }
+
+    private static final int AF_NETLINK = 16;
+    private static final int SOCK_RAW = 3;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int NETLINK_ROUTE = 0;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_RCVTIMEO = 20;
+    private static final int O_RDONLY = 0;
+    private static final int O_CLOEXEC = 0x80000;
+
+    private static final short NLMSG_ERROR = 2;
+    private static final short NLMSG_DONE = 3;
+    private static final short RTM_NEWLINK = 16;
+    private static final short RTM_GETLINK = 18;
+    private static final short RTM_NEWNSID = 88;
+    private static final short RTM_GETNSID = 90;
+    private static final short NLM_F_REQUEST = 0x1;
+    private static final short NLM_F_DUMP = 0x300;
+    private static final short NLM_F_DUMP_INTR = 0x10;
+
+    private static final int IFLA_IFNAME = 3;
+    private static final int IFLA_LINK = 5;
+    private static final int IFLA_LINKINFO = 18;
+    private static final int IFLA_INFO_KIND = 1;
+    private static final int IFLA_LINK_NETNSID = 37;
+    private static final int NETNSA_NSID = 1;
+    private static final int NETNSA_FD = 3;
+    private static final int NLA_TYPE_MASK = 0x3fff;
+
+    private static final int HEADER = 16;
+    private static final int IFINFOMSG = 16;
+    private static final int RTGENMSG = 4;
+
+    /** The few libc calls a netlink exchange needs; errno surfaces as {@link LastErrorException}. */
+    interface LibC extends Library {
+        LibC INSTANCE = Native.load("c", LibC.class);
+
+        int socket(int domain, int type, int protocol) throws LastErrorException;
+
+        int setsockopt(int fd, int level, int name, byte[] value, int length) throws LastErrorException;
+
+        NativeLong sendto(int fd, byte[] buffer, NativeLong length, int flags, byte[] address, int addressLength)
+                throws LastErrorException;
+
+        NativeLong recv(int fd, byte[] buffer, NativeLong length, int flags) throws LastErrorException;
+
+        int open(String path, int flags) throws LastErrorException;
+
+        int close(int fd) throws LastErrorException;
+    }
+
+    /** Every link of netfence's own network namespace. */
+    public List<Link> links() throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try (Socket socket = Socket.open()) {
+                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG, 0);
+                socket.send(request);
+                List<Link> links = new ArrayList<>();
+                boolean interrupted = false;
+                while (true) {
+                    ByteBuffer in = socket.receive();
+                    boolean done = false;
+                    while (in.remaining() >= HEADER) {
+                        int start = in.position();
+                        int length = in.getInt(start);
+                        short type = in.getShort(start + 4);
+                        short flags = in.getShort(start + 6);
+                        if (length < HEADER || start + length > in.limit()) {
+                            throw new IOException("truncated netlink message (length " + length + ")");
+                        }
+                        interrupted |= (flags & NLM_F_DUMP_INTR) != 0;
+                        if (type == NLMSG_DONE) {
+                            done = true;
+                        } else if (type == NLMSG_ERROR) {
+                            checkError(in, start, "RTM_GETLINK");
+                        } else if (type == RTM_NEWLINK) {
+                            links.add(parseLink(in, start, length));
+                        }
+                        in.position(Math.min(in.limit(), start + align(length)));
+                    }
+                    if (done) {
+                        break;
+                    }
+                }
+                if (!interrupted || attempt >= 3) {
+                    return links;
+                }
+            }
+        }
+    }
+
+    /**
+     * The id netfence's namespace gives the namespace {@code nsFile} leads to (e.g. a pinned
+     * {@code /proc/<pid>/fd/<n>}), or {@link Link#NO_NETNS} when it has none. The kernel assigns
+     * an id to a namespace when it reports a peer there, so ask after {@link #links()}.
+     */
+    public int netnsIdOf(Path nsFile) throws IOException {
+        int fd;
+        try {
+            fd = LibC.INSTANCE.open(nsFile.toString(), O_RDONLY | O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
+        }
+        try (Socket socket = Socket.open()) {
+            ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8);
+            request.position(HEADER + RTGENMSG);
+            request.putShort((short) 8).putShort((short) NETNSA_FD).putInt(fd);
+            socket.send(request);
+            ByteBuffer in = socket.receive();
+            int start = in.position();
+            short type = in.getShort(start + 4);
+            if (type == NLMSG_ERROR) {
+                checkError(in, start, "RTM_GETNSID");
+                throw new IOException("RTM_GETNSID: acknowledged without an answer");
+            }
+            if (type != RTM_NEWNSID) {
+                throw new IOException("RTM_GETNSID: unexpected reply type " + type);
+            }
+            int length = in.getInt(start);
+            for (int at = start + HEADER + RTGENMSG; at + 4 <= start + length; ) {
+                int attrLength = Short.toUnsignedInt(in.getShort(at));
+                int attrType = in.getShort(at + 2) & NLA_TYPE_MASK;
+                if (attrLength < 4) {
+                    break;
+                }
+                if (attrType == NETNSA_NSID && attrLength >= 8) {
+                    return in.getInt(at + 4);
+                }
+                at += align(attrLength);
+            }
+            return Link.NO_NETNS;
+        } finally {
+            try {
+                LibC.INSTANCE.close(fd);
+            } catch (LastErrorException ignored) {
+                // a descriptor we opened ourselves; nothing to do if close reports an error
+            }
+        }
+    }
+
+    private static Link parseLink(ByteBuffer in, int start, int length) {
+        int ifindex = in.getInt(start + HEADER + 4);
+        String name = "";
+        String kind = "";
+        int peer = 0;
+        int netnsId = Link.NO_NETNS;
+        int end = start + length;
+        for (int at = start + HEADER + IFINFOMSG; at + 4 <= end; ) {
+            int attrLength = Short.toUnsignedInt(in.getShort(at));
+            int attrType = in.getShort(at + 2) & NLA_TYPE_MASK;
+            if (attrLength < 4 || at + attrLength > end) {
+                break;
+            }
+            switch (attrType) {
+                case IFLA_IFNAME -> name = string(in, at + 4, attrLength - 4);
+                case IFLA_LINK -> peer = in.getInt(at + 4);
+                case IFLA_LINK_NETNSID -> netnsId = in.getInt(at + 4);
+                case IFLA_LINKINFO -> kind = kindOf(in, at + 4, at + attrLength);
+                default -> { }
+            }
+            at += align(attrLength);
+        }
+        return new Link(ifindex, name, kind, peer, netnsId);
+    }
+
+    private static String kindOf(ByteBuffer in, int from, int end) {
+        for (int at = from; at + 4 <= end; ) {
+            int attrLength = Short.toUnsignedInt(in.getShort(at));
+            if (attrLength < 4 || at + attrLength > end) {
+                break;
+            }
+            if ((in.getShort(at + 2) & NLA_TYPE_MASK) == IFLA_INFO_KIND) {
+                return string(in, at + 4, attrLength - 4);
+            }
+            at += align(attrLength);
+        }
+        return "";
+    }
+
+    private static String string(ByteBuffer in, int at, int length) {
+        int n = 0;
+        while (n < length && in.get(at + n) != 0) {
+            n++;
+        }
+        byte[] bytes = new byte[n];
+        in.get(at, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static void checkError(ByteBuffer in, int start, String what) throws IOException {
+        int errno = -in.getInt(start + HEADER);
+        if (errno != 0) {
+            throw new IOException(what + " failed: errno " + errno);
+        }
+    }
+
+    private static ByteBuffer message(short type, short flags, int bodyLength, int attributes) {
+        int length = HEADER + bodyLength + attributes;
+        ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.nativeOrder());
+        buffer.putInt(length).putShort(type).putShort(flags).putInt(1).putInt(0);
+        return buffer.position(0);
+    }
+
+    private static int align(int length) {
+        return (length + 3) & ~3;
+    }
+
+    /** One NETLINK_ROUTE socket, closed after one exchange. */
+    private static final class Socket implements AutoCloseable {
+        private static final byte[] KERNEL = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
+                .putShort((short) AF_NETLINK).array();
+        private final int fd;
+        private final byte[] buffer = new byte[64 * 1024];
+
+        private Socket(int fd) {
+            this.fd = fd;
+        }
+
+        static Socket open() throws IOException {
+            int fd;
+            try {
+                fd = LibC.INSTANCE.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+            } catch (LastErrorException e) {
+                throw new IOException("cannot open a netlink socket: errno " + e.getErrorCode(), e);
+            }
+            Socket socket = new Socket(fd);
+            // a kernel that never answers must not hang a worker: 5 s receive timeout
+            byte[] timeval = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(5).putLong(0).array();
+            try {
+                LibC.INSTANCE.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, timeval.length);
+            } catch (LastErrorException e) {
+                socket.close();
+                throw new IOException("cannot set the netlink receive timeout: errno " + e.getErrorCode(), e);
+            }
+            return socket;
+        }
+
+        void send(ByteBuffer message) throws IOException {
+            byte[] bytes = message.array();
+            try {
+                LibC.INSTANCE.sendto(fd, bytes, new NativeLong(bytes.length), 0, KERNEL, KERNEL.length);
+            } catch (LastErrorException e) {
+                throw new IOException("netlink send failed: errno " + e.getErrorCode(), e);
+            }
+        }
+
+        ByteBuffer receive() throws IOException {
+            long n;
+            try {
+                n = LibC.INSTANCE.recv(fd, buffer, new NativeLong(buffer.length), 0).longValue();
+            } catch (LastErrorException e) {
+                throw new IOException("netlink receive failed: errno " + e.getErrorCode(), e);
+            }
+            return ByteBuffer.wrap(buffer, 0, (int) n).order(ByteOrder.nativeOrder()).slice().order(ByteOrder.nativeOrder());
+        }
+
+        @Override
+        public void close() {
+            try {
+                LibC.INSTANCE.close(fd);
+            } catch (LastErrorException ignored) {
+                // closing a socket we opened; nothing sensible to do on error
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.policy.Cidr;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.Rule;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.rules.RuleSet;
+import dev.netfence.rules.Transport;
+import dev.netfence.rules.Verdict;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Plan to host-guard chain body, one row per shape of NETFENCE-OUT, with the exact text nft
+ * prints back ({@code {c}} stands for the comment every rule carries; the digest is pinned).
+ */
+class GuardRendererTest {
+    static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
+    static final String C = " comment \"netfence:0123456789ab\"";
+    static final String L2 = """
+            meta protocol arp accept{c}
+            meta protocol != { ip, ip6 } drop{c}
+            """;
+    static final String ND = """
+            icmpv6 type 133 ip6 hoplimit 255 accept{c}
+            icmpv6 type 134 ip6 hoplimit 255 accept{c}
+            icmpv6 type 135 ip6 hoplimit 255 accept{c}
+            icmpv6 type 136 ip6 hoplimit 255 accept{c}
+            """;
+
+    static Stream<Arguments> table() {
+        return Stream.of(
+                row("quarantine: ARP only, both families dropped", pinned(new RulePlanner().quarantine()),
+                        L2 + "meta protocol ip drop{c}\nmeta protocol ip6 drop{c}\n"),
+                row("outbound off, endpoints and DNS accepted, blocked subnets dropped, inbound closed", plan(
+                        out(Family.IPV4, established(), allow("198.51.100.7", 443, Transport.TCP),
+                                allow("198.51.100.53", 53, Transport.UDP), allow("198.51.100.53", 53, Transport.TCP),
+                                block("10.0.0.0", 8, Family.IPV4), reject()),
+                        out(Family.IPV6, established(), nd(133), nd(134), nd(135), nd(136),
+                                allow("2001:db8::7", 443, Transport.TCP), block("fc00::", 7, Family.IPV6), reject()),
+                        false),
+                        L2 + """
+                                ip daddr 198.51.100.7 tcp dport 443 accept{c}
+                                ip daddr 198.51.100.53 udp dport 53 accept{c}
+                                ip daddr 198.51.100.53 tcp dport 53 accept{c}
+                                ip daddr 10.0.0.0/8 drop{c}
+                                meta protocol ip drop{c}
+                                """ + ND + """
+                                ip6 daddr 2001:db8::7 tcp dport 443 accept{c}
+                                ip6 daddr fc00::/7 drop{c}
+                                meta protocol ip6 drop{c}
+                                """),
+                row("outbound on: blocked subnets dropped, the rest of each family accepted", plan(
+                        out(Family.IPV4, established(), block("10.0.0.0", 8, Family.IPV4), block("169.254.0.0", 16, Family.IPV4)),
+                        out(Family.IPV6, established(), nd(135), block("fe80::", 10, Family.IPV6)),
+                        false),
+                        L2 + """
+                                ip daddr 10.0.0.0/8 drop{c}
+                                ip daddr 169.254.0.0/16 drop{c}
+                                meta protocol ip accept{c}
+                                icmpv6 type 135 ip6 hoplimit 255 accept{c}
+                                ip6 daddr fe80::/10 drop{c}
+                                meta protocol ip6 accept{c}
+                                """),
+                row("inbound on: established becomes TCP-with-ACK, where the planner puts it (before the subnets)", plan(
+                        out(Family.IPV4, established(), allow("198.51.100.7", 8080, Transport.TCP),
+                                block("10.0.0.0", 8, Family.IPV4), reject()),
+                        out(Family.IPV6, established(), reject()),
+                        true),
+                        L2 + """
+                                meta protocol ip tcp flags & ack == ack accept{c}
+                                ip daddr 198.51.100.7 tcp dport 8080 accept{c}
+                                ip daddr 10.0.0.0/8 drop{c}
+                                meta protocol ip drop{c}
+                                meta protocol ip6 tcp flags & ack == ack accept{c}
+                                meta protocol ip6 drop{c}
+                                """),
+                row("ICMPv6 outside neighbour discovery keeps no hop-limit match; a prefix is written as one",
+                        plan(out(Family.IPV4, reject()),
+                                out(Family.IPV6, new Rule(Direction.OUT, Transport.ICMPV6,
+                                        new Cidr("ff02::", 16, Family.IPV6), null, false, false, 143, Verdict.ACCEPT), reject()),
+                                false),
+                        L2 + "meta protocol ip drop{c}\nip6 daddr ff02::/16 icmpv6 type 143 accept{c}\nmeta protocol ip6 drop{c}\n"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void rendersExactlyTheExpectedChainBody(String name, PlannedRules plan, String expected) {
+        assertThat(String.join("\n", new GuardRenderer().rules(plan)) + "\n").isEqualTo(expected.replace("{c}", C));
+    }
+
+    @Test
+    void replaceIsOneTransactionThatRecreatesOnlyTheNamedChainsAndRefillsEveryChain() {
+        PlannedRules plan = new RulePlanner().quarantine();
+        String c = " comment \"netfence:" + plan.digest().substring(7, 19) + "\"";
+        String text = new GuardRenderer().replace(
+                List.of(new GuardChain("veth3", 41, "abc123"), new GuardChain("veth4", 42, "abc123")), List.of("veth3"), plan);
+        String body = """
+                add rule netdev netfence %1$s meta protocol arp accept{c}
+                add rule netdev netfence %1$s meta protocol != { ip, ip6 } drop{c}
+                add rule netdev netfence %1$s meta protocol ip drop{c}
+                add rule netdev netfence %1$s meta protocol ip6 drop{c}
+                """;
+        assertThat(text).isEqualTo(("""
+                add table netdev netfence
+                flush chain netdev netfence veth3
+                delete chain netdev netfence veth3
+                add chain netdev netfence veth3 { type filter hook ingress device "veth3" priority -500; policy drop; \
+                comment "netfence container=abc123 ifindex=41"; }
+                flush chain netdev netfence veth3
+                """ + body.formatted("veth3") + """
+                add chain netdev netfence veth4 { type filter hook ingress device "veth4" priority -500; policy drop; \
+                comment "netfence container=abc123 ifindex=42"; }
+                flush chain netdev netfence veth4
+                """ + body.formatted("veth4")).replace("{c}", c));
+    }
+
+    @Test
+    void deleteFlushesThenDeletesTheChainAndRefusesANameThatIsNotAnInterface() {
+        GuardRenderer renderer = new GuardRenderer();
+        assertThat(renderer.delete("veth7")).isEqualTo("flush chain netdev netfence veth7\ndelete chain netdev netfence veth7\n");
+        assertThatThrownBy(() -> renderer.delete("x\"; flush ruleset"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a guard chain name");
+    }
+
+    @Test
+    void showPrintsTheTableAsNftListsIt() {
+        String shown = new GuardRenderer().show(new GuardChain("veth9", 7, "c1"), new RulePlanner().quarantine());
+        assertThat(shown).startsWith("table netdev netfence {\n\tchain veth9 {\n\t\tcomment \"netfence container=c1 ifindex=7\"\n"
+                + "\t\ttype filter hook ingress device \"veth9\" priority -500; policy drop;\n\t\tmeta protocol arp accept")
+                .endsWith("meta protocol ip6 drop comment \"netfence:" + new RulePlanner().quarantine().digest().substring(7, 19)
+                        + "\"\n\t}\n}\n");
+    }
+
+    private static Arguments row(String name, PlannedRules plan, String expected) {
+        return Arguments.of(name, plan, expected);
+    }
+
+    private static PlannedRules plan(List<Rule> out4, List<Rule> out6, boolean inbound) {
+        List<Rule> in4 = new ArrayList<>(List.of(Rule.loopback(Direction.IN), Rule.established(Direction.IN)));
+        List<Rule> in6 = new ArrayList<>(in4);
+        if (!inbound) {
+            in4.add(Rule.catchAll(Direction.IN, Verdict.DROP));
+            in6.add(Rule.catchAll(Direction.IN, Verdict.DROP));
+        }
+        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, out4, in4, DIGEST),
+                Family.IPV6, new RuleSet(Family.IPV6, out6, in6, DIGEST)), DIGEST);
+    }
+
+    private static PlannedRules pinned(PlannedRules plan) {
+        RuleSet v4 = plan.forFamily(Family.IPV4);
+        RuleSet v6 = plan.forFamily(Family.IPV6);
+        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, v4.output(), v4.input(), DIGEST),
+                Family.IPV6, new RuleSet(Family.IPV6, v6.output(), v6.input(), DIGEST)), DIGEST);
+    }
+
+    private static List<Rule> out(Family family, Rule... rules) {
+        List<Rule> out = new ArrayList<>(List.of(Rule.loopback(Direction.OUT)));
+        out.addAll(List.of(rules));
+        return out;
+    }
+
+    private static Rule established() {
+        return Rule.established(Direction.OUT);
+    }
+
+    private static Rule nd(int type) {
+        return Rule.neighbourDiscovery(Direction.OUT, type);
+    }
+
+    private static Rule allow(String address, int port, Transport transport) {
+        Family family = address.contains(":") ? Family.IPV6 : Family.IPV4;
+        return Rule.allowOut(new Cidr(address, family == Family.IPV4 ? 32 : 128, family), transport, port);
+    }
+
+    private static Rule block(String address, int prefix, Family family) {
+        return Rule.rejectOut(new Cidr(address, prefix, family));
+    }
+
+    private static Rule reject() {
+        return Rule.catchAll(Direction.OUT, Verdict.REJECT);
+    }
+}

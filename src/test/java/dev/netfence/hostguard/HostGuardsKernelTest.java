@@ -1,0 +1,215 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Sh;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The host guard's lifecycle on the real kernel, with namespaces and veth pairs the test makes
+ * (no containers, so it is fast): the host side is found from the kernel's answers, the chain is
+ * installed in {@code table netdev netfence} and nothing else of the host's ruleset changes
+ * (HostRulesetGuard), it is removed when its interface disappears, a restarted instance adopts
+ * what is still valid and removes the rest, and many start/stop cycles leave no chain behind.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardsKernelTest {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<String> links = new ArrayList<>();
+    private final PlannedRules plan = new RulePlanner().quarantine();
+
+    @AfterEach
+    void cleanUp() {
+        links.forEach(l -> Sh.run("ip", "link", "del", l));
+        namespaces.forEach(ns -> Sh.run("ip", "netns", "del", ns));
+    }
+
+    static HostGuards guards(HostGuardMode mode) {
+        return new HostGuards(mode, new NetlinkHostSides(new Rtnetlink()), LibNftablesTable.load().orElseThrow());
+    }
+
+    static Stream<Arguments> executors() {
+        return Stream.of(Arguments.of("libnftables in-process", LibNftablesTable.load().orElseThrow()),
+                Arguments.of("nft -f - process", new NftProcessTable(new ProcessCommandRunner(), Duration.ofSeconds(20))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("executors")
+    void theHostSideIsTheVethWhosePeerIsInTheContainersNamespaceAndItsChainHoldsThePlan(String name, HostTable table) {
+        Container c = container();
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, new NetlinkHostSides(new Rtnetlink()), table);
+
+        HostGuards.Result result = guards.apply("c-one", c.nsFile(), plan);
+
+        assertThat(result.guards()).containsExactly("netns", "host");
+        assertThat(result.chains()).extracting(GuardChain::device).containsExactly(c.hostSide());
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(listed).contains("comment \"netfence container=c-one ifindex=" + ifindex(c.hostSide()) + "\"")
+                .contains("type filter hook ingress device \"" + c.hostSide() + "\" priority -500; policy drop;");
+        for (String rule : new GuardRenderer().rules(plan)) {
+            assertThat(listed).contains(rule);
+        }
+        assertThat(guards.count()).isEqualTo(1);
+        guards.release("c-one");
+        assertThat(chains()).doesNotContain(c.hostSide());
+    }
+
+    @Test
+    void aNamespaceWithoutAVethIntoTheHostGetsNetnsOnlyAndRequiredFailsClosed() {
+        String ns = namespace();
+        String a = "gd" + hex() + "a";
+        Sh.ok("ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", "inner");
+        // and a veth pair with both ends in the host namespace must not count as anyone's host side
+        String hostPair = "gd" + hex() + "x";
+        links.add(hostPair);
+        Sh.ok("ip", "link", "add", hostPair, "type", "veth", "peer", "name", hostPair + "y");
+
+        assertThat(guards(HostGuardMode.AUTO).apply("c-two", Path.of("/run/netns", ns), plan).guards())
+                .containsExactly("netns");
+        assertThatThrownBy(() -> guards(HostGuardMode.REQUIRED).apply("c-two", Path.of("/run/netns", ns), plan))
+                .isInstanceOfSatisfying(EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE))
+                .hasMessageContaining("no veth whose peer is in netfence's namespace");
+        assertThat(guards(HostGuardMode.OFF).apply("c-two", Path.of("/run/netns", ns), plan).guards())
+                .containsExactly("netns");
+    }
+
+    @Test
+    void aSweepRemovesTheGuardOfAVanishedInterfaceAndOfAReusedName() {
+        Container gone = container();
+        Container reused = container();
+        HostGuards guards = guards(HostGuardMode.AUTO);
+        guards.apply("c-gone", gone.nsFile(), plan);
+        guards.apply("c-reused", reused.nsFile(), plan);
+
+        Sh.ok("ip", "netns", "del", gone.ns());
+        // same name, new interface: the kernel would bind the old chain to it
+        Sh.ok("ip", "link", "del", reused.hostSide());
+        Sh.ok("ip", "link", "add", reused.hostSide(), "type", "veth", "peer", "name", "eth0", "netns", reused.ns());
+        awaitGone(gone.hostSide());
+
+        assertThat(guards.sweep()).isEqualTo(2);
+        assertThat(chains()).doesNotContain(gone.hostSide(), reused.hostSide());
+        assertThat(guards.count()).isZero();
+    }
+
+    @Test
+    void aRestartedInstanceAdoptsValidGuardsWithoutDuplicatesAndRemovesStaleOnes() {
+        Container kept = container();
+        Container stale = container();
+        HostGuards first = guards(HostGuardMode.AUTO);
+        first.apply("c-kept", kept.nsFile(), plan);
+        first.apply("c-stale", stale.nsFile(), plan);
+        Sh.ok("ip", "netns", "del", stale.ns());
+        awaitGone(stale.hostSide());
+
+        HostGuards second = guards(HostGuardMode.AUTO); // as after a SIGKILL: nothing in memory
+        assertThat(second.adopt()).isEqualTo(1);
+        assertThat(chains()).contains(kept.hostSide()).doesNotContain(stale.hostSide());
+        second.apply("c-kept", kept.nsFile(), plan);
+        assertThat(chains().stream().filter(kept.hostSide()::equals)).hasSize(1);
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", kept.hostSide()).lines()
+                .filter(l -> l.contains("meta protocol arp accept"))).hasSize(1);
+        second.release("c-kept");
+        assertThat(chains()).doesNotContain(kept.hostSide());
+    }
+
+    /**
+     * 1,000 guard/release cycles on one interface (in-process, no device churn: what a container
+     * start and stop costs the host table), then 25 full cycles in which the interface itself is
+     * created, guarded, deleted and swept. Interface creation and deletion are slow kernel work
+     * (about 0.5 s a cycle on a loaded 2-core machine), so the full cycle runs 25 times, not
+     * 1,000: chains are per interface and every cycle's chain is checked gone, so a residue
+     * would show in any cycle.
+     */
+    @Test
+    void manyStartStopCyclesLeaveNoChainBehind() {
+        Container c = container();
+        HostGuards guards = guards(HostGuardMode.AUTO);
+        int before = chains().size();
+        for (int i = 0; i < 1000; i++) {
+            guards.apply("cycle-" + i, c.nsFile(), plan);
+            assertThat(guards.release("cycle-" + i)).isEqualTo(1);
+        }
+        assertThat(chains()).hasSize(before);
+        String ns = c.ns();
+        for (int i = 0; i < 25; i++) {
+            String host = "gd" + hex() + "c";
+            Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+            assertThat(guards.apply("cycle-" + i, Path.of("/run/netns", ns), plan).chains())
+                    .extracting(GuardChain::device).containsExactly(host);
+            Sh.ok("ip", "link", "del", host);
+            assertThat(guards.sweep()).isEqualTo(1);
+        }
+        assertThat(guards.count()).isZero();
+        assertThat(chains()).hasSize(before);
+        assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).doesNotContain("set ");
+    }
+
+    private record Container(String ns, String hostSide) {
+        Path nsFile() {
+            return Path.of("/run/netns", ns);
+        }
+    }
+
+    private Container container() {
+        String ns = namespace();
+        String host = "gd" + hex() + "h";
+        links.add(host);
+        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        return new Container(ns, host);
+    }
+
+    private String namespace() {
+        String ns = "guard-" + hex();
+        Sh.ok("ip", "netns", "add", ns);
+        namespaces.add(ns);
+        return ns;
+    }
+
+    static List<String> chains() {
+        String listing = Sh.run("nft", "list", "table", "netdev", "netfence").stdout();
+        return GuardListing.parse(listing).stream().map(GuardListing.Chain::name).toList();
+    }
+
+    private static int ifindex(String link) {
+        return Integer.parseInt(Sh.ok("cat", "/sys/class/net/" + link + "/ifindex").strip());
+    }
+
+    private static void awaitGone(String link) {
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (Sh.run("ip", "link", "show", link).ok()) {
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException(link + " still exists");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private static String hex() {
+        byte[] b = new byte[4];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+}
