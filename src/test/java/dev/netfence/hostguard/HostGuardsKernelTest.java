@@ -153,7 +153,7 @@ class HostGuardsKernelTest {
             assertThat(guards.release("cycle-" + i)).isEqualTo(1);
         }
         assertThat(chains()).hasSize(before);
-        String ns = c.ns();
+        String ns = namespace();
         for (int i = 0; i < 25; i++) {
             String host = "gd" + hex() + "c";
             Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
