@@ -65,6 +65,19 @@ public final class HostGuards {
         this.table = Objects.requireNonNull(table, "table");
     }
 
+    /**
+     * The production wiring: host sides over rtnetlink, the table through libnftables in-process,
+     * or through the {@code nft} program when the library cannot be loaded.
+     */
+    public static HostGuards create(HostGuardMode mode, dev.netfence.netns.CommandRunner runner) {
+        HostTable table = mode == HostGuardMode.OFF ? new NftProcessTable(runner, java.time.Duration.ofSeconds(20))
+                : LibNftablesTable.load().orElseGet(() -> {
+                    LOG.info("libnftables not loadable; the host guard runs the nft program");
+                    return new NftProcessTable(runner, java.time.Duration.ofSeconds(20));
+                });
+        return new HostGuards(mode, new NetlinkHostSides(new Rtnetlink()), table);
+    }
+
     public HostGuardMode mode() {
         return mode;
     }

@@ -1,0 +1,165 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.enforce.EnforcementException;
+import dev.netfence.enforce.ErrorCode;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** HostGuards' bookkeeping against a fake kernel: what it writes, when it recreates, how it recovers. */
+class HostGuardsTest {
+    private static final Path NS = Path.of("/proc/1234/fd/7");
+    private final PlannedRules plan = new RulePlanner().quarantine();
+    private final FakeSides sides = new FakeSides();
+    private final FakeTable table = new FakeTable();
+
+    @Test
+    void offTouchesNothingAndReportsNetnsOnly() {
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        HostGuards.Result result = new HostGuards(HostGuardMode.OFF, sides, table).apply("c1", NS, plan);
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(table.scripts).isEmpty();
+    }
+
+    @Test
+    void noHostSideIsNetnsOnlyUnderAutoAndHostGuardUnavailableUnderRequired() {
+        assertThat(new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan).guards()).containsExactly("netns");
+        assertThatThrownBy(() -> new HostGuards(HostGuardMode.REQUIRED, sides, table).apply("c1", NS, plan))
+                .isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE);
+                    assertThat(e.retryable()).isFalse();
+                })
+                .hasMessage("--host-guard required, but the container has no veth whose peer is in netfence's namespace");
+        assertThat(table.scripts).isEmpty();
+    }
+
+    @Test
+    void anInterfaceNameThatCannotBeWrittenSafelyIsNotGuarded() {
+        sides.peers.add(new HostSides.HostInterface("v\"eth", 11, 2));
+        HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.reason()).isEqualTo("host interface name v\"eth cannot be guarded");
+        assertThat(table.scripts).isEmpty();
+    }
+
+    @Test
+    void reApplyingReplacesInPlaceAndANameReusedWithAnotherIfindexIsRecreated() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        guards.apply("c1", NS, plan);
+        assertThat(table.scripts.get(1)).doesNotContain("delete chain");
+        sides.peers.set(0, new HostSides.HostInterface("veth1", 12, 2));
+        guards.apply("c2", NS, plan);
+        assertThat(table.scripts.get(2)).contains("delete chain netdev netfence veth1\n")
+                .contains("comment \"netfence container=c2 ifindex=12\"");
+        assertThat(guards.installed()).containsOnlyKeys("veth1");
+        assertThat(guards.installed().get("veth1")).isEqualTo(new GuardChain("veth1", 12, "c2"));
+    }
+
+    @Test
+    void aRejectedWriteRereadsTheTableAndRetriesOnceThenIsRulesRejected() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        // an admin deleted the chain: the table lists nothing, netfence still believes it is there
+        table.listing = "";
+        sides.peers.set(0, new HostSides.HostInterface("veth1", 12, 2));
+        table.rejectNext = 1;
+        guards.apply("c2", NS, plan);
+        assertThat(table.scripts.get(table.scripts.size() - 1)).doesNotContain("delete chain");
+
+        table.rejectNext = 2;
+        assertThatThrownBy(() -> guards.apply("c2", NS, plan))
+                .isInstanceOfSatisfying(EnforcementException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.RULES_REJECTED));
+    }
+
+    @Test
+    void releaseAndSweepRemoveOnlyWhatIsGone() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, new HostSides.HostInterface("veth2", 21, 2));
+        guards.apply("c2", NS, plan);
+        sides.links.putAll(Map.of("veth1", 11, "veth2", 21));
+        int before = table.scripts.size();
+
+        assertThat(guards.sweep()).isZero();
+        assertThat(table.scripts).hasSize(before); // nothing to remove: no write at all
+        sides.links.put("veth2", 99); // same name, another interface
+        assertThat(guards.sweep()).isEqualTo(1);
+        assertThat(table.scripts.get(before)).isEqualTo("flush chain netdev netfence veth2\ndelete chain netdev netfence veth2\n");
+        assertThat(guards.release("c1")).isEqualTo(1);
+        assertThat(guards.count()).isZero();
+    }
+
+    @Test
+    void adoptKeepsChainsWhoseInterfaceStillExistsAndRemovesTheRest() {
+        table.listing = """
+                table netdev netfence {
+                \tchain veth1 {
+                \t\tcomment "netfence container=c1 ifindex=11"
+                \t\ttype filter hook ingress device "veth1" priority -500; policy drop;
+                \t\tmeta protocol arp accept
+                \t}
+                \tchain veth2 {
+                \t\tcomment "netfence container=c2 ifindex=21"
+                \t\ttype filter hook ingress device "veth2" priority -500; policy drop;
+                \t}
+                \tchain veth3 {
+                \t\ttype filter hook ingress devices = { veth3, veth4 } priority -500; policy drop;
+                \t}
+                }
+                """;
+        sides.links.putAll(Map.of("veth1", 11, "veth2", 22, "veth3", 31));
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        assertThat(guards.adopt()).isEqualTo(1);
+        assertThat(guards.installed()).containsOnlyKeys("veth1");
+        assertThat(table.scripts).containsExactly("flush chain netdev netfence veth2\ndelete chain netdev netfence veth2\n"
+                + "flush chain netdev netfence veth3\ndelete chain netdev netfence veth3\n");
+    }
+
+    static final class FakeSides implements HostSides {
+        final List<HostInterface> peers = new ArrayList<>();
+        final Map<String, Integer> links = new HashMap<>();
+
+        @Override
+        public List<HostInterface> of(Path nsFile) {
+            return List.copyOf(peers);
+        }
+
+        @Override
+        public Map<String, Integer> hostLinks() {
+            return Map.copyOf(links);
+        }
+    }
+
+    static final class FakeTable implements HostTable {
+        final List<String> scripts = new ArrayList<>();
+        String listing = "";
+        int rejectNext;
+
+        @Override
+        public void run(String script) throws Rejected {
+            if (rejectNext > 0) {
+                rejectNext--;
+                throw new Rejected("Error: No such file or directory");
+            }
+            scripts.add(script);
+        }
+
+        @Override
+        public String list() throws IOException {
+            return listing;
+        }
+    }
+}
