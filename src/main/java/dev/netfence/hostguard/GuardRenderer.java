@@ -1,6 +1,5 @@
 package dev.netfence.hostguard;
 
-import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
@@ -43,7 +42,7 @@ public final class GuardRenderer {
     /** The chain body for {@code plan}: every rule, in order, as {@code nft list} prints it. */
     public List<String> rules(PlannedRules plan) {
         Objects.requireNonNull(plan, "plan");
-        String comment = " comment \"" + RestoreRenderer.comment(plan.forFamily(Family.IPV4)) + '"';
+        String comment = " comment \"netfence:" + plan.digest().substring("sha256:".length(), "sha256:".length() + 12) + '"';
         List<String> out = new ArrayList<>();
         out.add("meta protocol arp accept" + comment);
         out.add("meta protocol != { ip, ip6 } drop" + comment);

@@ -103,18 +103,18 @@ public final class HostGuards {
         if (mode == HostGuardMode.OFF) {
             return Result.netnsOnly("the host guard is off");
         }
-        List<HostSides.HostInterface> found;
+        HostSides.Found side;
         try {
-            found = sides.of(nsFile);
+            side = sides.of(nsFile);
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "cannot find the host side of " + nsFile + ": " + e.getMessage(), e);
         }
-        if (found.isEmpty()) {
+        if (side.interfaces().isEmpty()) {
             return Result.netnsOnly("the container has no veth whose peer is in netfence's namespace");
         }
         List<GuardChain> chains = new ArrayList<>();
-        for (HostSides.HostInterface hostInterface : found) {
+        for (HostSides.HostInterface hostInterface : side.interfaces()) {
             if (!GuardChain.validDevice(hostInterface.name())) {
                 return Result.netnsOnly("host interface name " + hostInterface.name() + " cannot be guarded");
             }
@@ -132,6 +132,11 @@ public final class HostGuards {
                 return renderer.replace(chains, recreate, plan);
             });
             chains.forEach(c -> installed.put(c.device(), c));
+        }
+        if (!side.unguarded().isEmpty()) {
+            // the veths are guarded all the same (defence in depth), but "host" would overstate it
+            return new Result(List.of(NETNS), chains, "the container's interfaces " + side.unguarded()
+                    + " reach outside its namespace without passing a host guard");
         }
         return new Result(List.of(NETNS, HOST), chains, null);
     }

@@ -14,11 +14,23 @@ public interface HostSides {
     record HostInterface(String name, int ifindex, int peerIfindex) {}
 
     /**
-     * The host interfaces whose peer is in the namespace {@code nsFile} leads to (a pinned
-     * {@code /proc/<pid>/fd/<n>}); empty when there are none (mode none, macvlan, slirp4netns,
-     * pasta, a peer in another namespace).
+     * What {@link #of} found: the host interfaces whose peer is in the container's namespace, and
+     * the container's interfaces that reach outside its namespace by another way (described as
+     * {@code name (kind)}), which no host guard can cover.
      */
-    List<HostInterface> of(Path nsFile) throws IOException;
+    record Found(List<HostInterface> interfaces, List<String> unguarded) {
+        public Found {
+            interfaces = List.copyOf(interfaces);
+            unguarded = List.copyOf(unguarded);
+        }
+    }
+
+    /**
+     * The host side of the namespace {@code nsFile} leads to (a pinned {@code /proc/<pid>/fd/<n>}):
+     * no interfaces when there is none (mode none, slirp4netns, pasta, macvlan, a peer in another
+     * namespace).
+     */
+    Found of(Path nsFile) throws IOException;
 
     /** Every link of the host namespace, name to ifindex. */
     Map<String, Integer> hostLinks() throws IOException;

@@ -53,6 +53,7 @@ public final class Rtnetlink {
     private static final int IFLA_LINKINFO = 18;
     private static final int IFLA_INFO_KIND = 1;
     private static final int IFLA_LINK_NETNSID = 37;
+    private static final int IFLA_TARGET_NETNSID = 46;
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
     private static final int NLA_TYPE_MASK = 0x3fff;
@@ -81,9 +82,30 @@ public final class Rtnetlink {
 
     /** Every link of netfence's own network namespace. */
     public List<Link> links() throws IOException {
+        return dump(Link.NO_NETNS);
+    }
+
+    /**
+     * Every link of the namespace netfence's namespace calls {@code netnsId}
+     * ({@code IFLA_TARGET_NETNSID}, Linux 4.20+): the container's interfaces, seen without entering
+     * its namespace; peer namespace ids in the answer are, again, netfence's ids.
+     */
+    public List<Link> linksOf(int netnsId) throws IOException {
+        if (netnsId < 0) {
+            throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
+        }
+        return dump(netnsId);
+    }
+
+    private List<Link> dump(int target) throws IOException {
         for (int attempt = 1; ; attempt++) {
             try (Socket socket = Socket.open()) {
-                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG, 0);
+                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG,
+                        target < 0 ? 0 : 8);
+                if (target >= 0) {
+                    request.position(HEADER + IFINFOMSG);
+                    request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(target);
+                }
                 socket.send(request);
                 List<Link> links = new ArrayList<>();
                 boolean interrupted = false;

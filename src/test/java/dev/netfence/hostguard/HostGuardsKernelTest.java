@@ -43,6 +43,10 @@ class HostGuardsKernelTest {
     void cleanUp() {
         links.forEach(l -> Sh.run("ip", "link", "del", l));
         namespaces.forEach(ns -> Sh.run("ip", "netns", "del", ns));
+        for (String link : links) {
+            awaitGone(link);
+        }
+        guards(HostGuardMode.AUTO).adopt(); // removes the chains of every interface that is gone
     }
 
     static HostGuards guards(HostGuardMode mode) {
@@ -93,6 +97,24 @@ class HostGuardsKernelTest {
                 .hasMessageContaining("no veth whose peer is in netfence's namespace");
         assertThat(guards(HostGuardMode.OFF).apply("c-two", Path.of("/run/netns", ns), plan).guards())
                 .containsExactly("netns");
+    }
+
+    @Test
+    void aSecondWayOutThatNoHostGuardCoversMakesTheOutcomeNetnsOnlyAndTheVethIsGuardedAllTheSame() {
+        Container c = container();
+        String lower = "gd" + hex() + "d";
+        links.add(lower);
+        Sh.ok("ip", "link", "add", lower, "type", "dummy");
+        Sh.ok("ip", "link", "add", lower + "m", "link", lower, "type", "macvlan");
+        Sh.ok("ip", "link", "set", lower + "m", "netns", c.ns());
+        // what the workload can make itself leaves through eth0: a macvlan on it is covered
+        Sh.ok("ip", "-n", c.ns(), "link", "add", "inner", "link", "eth0", "type", "macvlan");
+
+        HostGuards.Result result = guards(HostGuardMode.AUTO).apply("c-mv", c.nsFile(), plan);
+
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.reason()).contains(lower + "m (macvlan)").doesNotContain("inner");
+        assertThat(chains()).contains(c.hostSide());
     }
 
     @Test

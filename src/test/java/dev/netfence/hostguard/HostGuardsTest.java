@@ -43,6 +43,20 @@ class HostGuardsTest {
     }
 
     @Test
+    void anotherWayOutStillGetsTheVethGuardedButTheOutcomeSaysNetnsOnlyAndRequiredRefuses() {
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        sides.unguarded.add("mv0 (macvlan)");
+        HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.chains()).extracting(GuardChain::device).containsExactly("veth1");
+        assertThat(result.reason())
+                .isEqualTo("the container's interfaces [mv0 (macvlan)] reach outside its namespace without passing a host guard");
+        assertThatThrownBy(() -> new HostGuards(HostGuardMode.REQUIRED, sides, table).apply("c1", NS, plan))
+                .isInstanceOfSatisfying(EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE));
+    }
+
+    @Test
     void anInterfaceNameThatCannotBeWrittenSafelyIsNotGuarded() {
         sides.peers.add(new HostSides.HostInterface("v\"eth", 11, 2));
         HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
@@ -130,11 +144,12 @@ class HostGuardsTest {
 
     static final class FakeSides implements HostSides {
         final List<HostInterface> peers = new ArrayList<>();
+        final List<String> unguarded = new ArrayList<>();
         final Map<String, Integer> links = new HashMap<>();
 
         @Override
-        public List<HostInterface> of(Path nsFile) {
-            return List.copyOf(peers);
+        public Found of(Path nsFile) {
+            return new Found(peers, unguarded);
         }
 
         @Override
