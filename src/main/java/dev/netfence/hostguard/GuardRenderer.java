@@ -21,8 +21,8 @@ import java.util.Objects;
  * written raw with AF_PACKET, with or without {@code PACKET_QDISC_BYPASS}). The chain holds:
  * ARP accepted; every other non-IP ethertype dropped; then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
- * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery (always with
- * {@code ip6 hoplimit 255}, as RFC 4861 requires of every valid message), blocked subnets and the
+ * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
+ * the model's destination and hop-limit matches, blocked subnets and the
  * outbound catch-all as drops (there is nobody to reject to on this side), and an accept for the
  * family when the plan has no catch-all (outbound on). Loopback rules have no meaning on a host
  * interface and are left out. The hook has no connection tracking, so the in-namespace
@@ -138,14 +138,14 @@ public final class GuardRenderer {
             case ICMPV6 -> {
                 if (rule.icmpv6Type() != null) {
                     parts.add("icmpv6 type " + rule.icmpv6Type());
-                    if (rule.icmpv6Type() >= 133 && rule.icmpv6Type() <= 137) {
-                        parts.add("ip6 hoplimit 255");
-                    }
                 } else {
                     parts.add("meta l4proto ipv6-icmp");
                 }
             }
             case ANY -> { }
+        }
+        if (rule.hopLimit() != null) {
+            parts.add(family == Family.IPV4 ? "ip ttl " + rule.hopLimit() : "ip6 hoplimit " + rule.hopLimit());
         }
         parts.add(rule.verdict() == Verdict.ACCEPT ? "accept" : "drop");
         return String.join(" ", parts);

@@ -33,10 +33,10 @@ class GuardRendererTest {
             meta protocol != { ip, ip6 } drop{c}
             """;
     static final String ND = """
-            icmpv6 type 133 ip6 hoplimit 255 accept{c}
-            icmpv6 type 134 ip6 hoplimit 255 accept{c}
-            icmpv6 type 135 ip6 hoplimit 255 accept{c}
-            icmpv6 type 136 ip6 hoplimit 255 accept{c}
+            ip6 daddr fe80::/10 icmpv6 type 133 ip6 hoplimit 255 accept{c}
+            ip6 daddr ff02::/16 icmpv6 type 133 ip6 hoplimit 255 accept{c}
+            ip6 daddr fe80::/10 icmpv6 type 135 ip6 hoplimit 255 accept{c}
+            ip6 daddr ff02::/16 icmpv6 type 136 ip6 hoplimit 255 accept{c}
             """;
 
     static Stream<Arguments> table() {
@@ -47,7 +47,7 @@ class GuardRendererTest {
                         out(Family.IPV4, established(), allow("198.51.100.7", 443, Transport.TCP),
                                 allow("198.51.100.53", 53, Transport.UDP), allow("198.51.100.53", 53, Transport.TCP),
                                 block("10.0.0.0", 8, Family.IPV4), reject()),
-                        out(Family.IPV6, established(), nd(133), nd(134), nd(135), nd(136),
+                        out(Family.IPV6, established(), nd(133, LL), nd(133, MC), nd(135, LL), nd(136, MC),
                                 allow("2001:db8::7", 443, Transport.TCP), block("fc00::", 7, Family.IPV6), reject()),
                         false),
                         L2 + """
@@ -63,13 +63,13 @@ class GuardRendererTest {
                                 """),
                 row("outbound on: blocked subnets dropped, the rest of each family accepted", plan(
                         out(Family.IPV4, established(), block("10.0.0.0", 8, Family.IPV4), block("169.254.0.0", 16, Family.IPV4)),
-                        out(Family.IPV6, established(), nd(135), block("fe80::", 10, Family.IPV6)),
+                        out(Family.IPV6, established(), nd(135, LL), block("fe80::", 10, Family.IPV6)),
                         false),
                         L2 + """
                                 ip daddr 10.0.0.0/8 drop{c}
                                 ip daddr 169.254.0.0/16 drop{c}
                                 meta protocol ip accept{c}
-                                icmpv6 type 135 ip6 hoplimit 255 accept{c}
+                                ip6 daddr fe80::/10 icmpv6 type 135 ip6 hoplimit 255 accept{c}
                                 ip6 daddr fe80::/10 drop{c}
                                 meta protocol ip6 accept{c}
                                 """),
@@ -86,12 +86,13 @@ class GuardRendererTest {
                                 meta protocol ip6 tcp flags & ack == ack accept{c}
                                 meta protocol ip6 drop{c}
                                 """),
-                row("ICMPv6 outside neighbour discovery keeps no hop-limit match; a prefix is written as one",
-                        plan(out(Family.IPV4, reject()),
-                                out(Family.IPV6, new Rule(Direction.OUT, Transport.ICMPV6,
-                                        new Cidr("ff02::", 16, Family.IPV6), null, false, false, 143, Verdict.ACCEPT), reject()),
+                row("MLD keeps no hop-limit match; a hop limit on IPv4 is a TTL match",
+                        plan(out(Family.IPV4, new Rule(Direction.OUT, Transport.UDP, new Cidr("198.51.100.9", 32, Family.IPV4),
+                                        5353, false, false, null, 255, Verdict.ACCEPT), reject()),
+                                out(Family.IPV6, Rule.multicastListener(Direction.OUT, 143, MC), reject()),
                                 false),
-                        L2 + "meta protocol ip drop{c}\nip6 daddr ff02::/16 icmpv6 type 143 accept{c}\nmeta protocol ip6 drop{c}\n"));
+                        L2 + "ip daddr 198.51.100.9 udp dport 5353 ip ttl 255 accept{c}\nmeta protocol ip drop{c}\n"
+                                + "ip6 daddr ff02::/16 icmpv6 type 143 accept{c}\nmeta protocol ip6 drop{c}\n"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -175,8 +176,11 @@ class GuardRendererTest {
         return Rule.established(Direction.OUT);
     }
 
-    private static Rule nd(int type) {
-        return Rule.neighbourDiscovery(Direction.OUT, type);
+    static final Cidr LL = new Cidr("fe80::", 10, Family.IPV6);
+    static final Cidr MC = new Cidr("ff02::", 16, Family.IPV6);
+
+    private static Rule nd(int type, Cidr destination) {
+        return Rule.neighbourDiscovery(Direction.OUT, type, destination);
     }
 
     private static Rule allow(String address, int port, Transport transport) {
