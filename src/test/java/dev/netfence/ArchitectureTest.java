@@ -32,6 +32,7 @@ class ArchitectureTest {
             Map.entry("event", 60),
             Map.entry("enforce", 50),
             Map.entry("nft", 45),
+            Map.entry("hostguard", 45),
             Map.entry("netns", 40),
             Map.entry("iptables", 40),
             Map.entry("rules", 30),

@@ -1,6 +1,7 @@
 package dev.netfence.app;
 
 import dev.netfence.enforce.OnFailure;
+import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.kafka.Assignment;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.ops.LogFormat;
@@ -41,6 +42,7 @@ public record RunConfig(
         boolean cgroupCheck,
         Duration policyWait,
         Set<String> refuseCapabilities,
+        HostGuardMode hostGuard,
         Map<String, String> kafka) {
 
     public RunConfig {
@@ -57,6 +59,7 @@ public record RunConfig(
         Objects.requireNonNull(logFormat, "logFormat");
         Objects.requireNonNull(policyWait, "policyWait");
         refuseCapabilities = Set.copyOf(refuseCapabilities);
+        Objects.requireNonNull(hostGuard, "hostGuard");
         kafka = Map.copyOf(kafka);
     }
 }

@@ -1,7 +1,12 @@
 package dev.netfence.app;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.MeterNames;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.hostguard.HostGuardMode;
+import dev.netfence.hostguard.HostGuardSweeper;
+import dev.netfence.hostguard.HostGuards;
 import dev.netfence.kafka.EventPipeline;
 import dev.netfence.kafka.PipelineSettings;
 import dev.netfence.kafka.TopicSetup;
@@ -10,27 +15,38 @@ import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.TopicPolicyStore;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The running service behind {@code netfence run}: wires a {@link RunConfig} into a policy store
- * (directory or compacted topic), the real {@link DefaultEnforcer} (commands through
- * {@link ProcessCommandRunner}) and an {@link EventPipeline}, and starts them. {@link #ready()}
+ * (directory or compacted topic), the host guards ({@code --host-guard}: adopted from a previous
+ * run at start, swept every few seconds, counted in {@code netfence_host_guards}), the real
+ * {@link DefaultEnforcer} (commands through {@link ProcessCommandRunner}) and an
+ * {@link EventPipeline}, and starts them. {@link #ready()}
  * and the registry are what the metrics/health server serves; {@link #close()} drains and stops.
  */
 public final class RunService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RunService.class);
     private final PolicyStore policies;
     private final EventPipeline pipeline;
     private final MeterRegistry registry;
+    private final HostGuards hostGuards;
+    private final HostGuardSweeper sweeper;
 
-    private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry) {
+    private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry, HostGuards hostGuards,
+            HostGuardSweeper sweeper) {
         this.policies = policies;
         this.pipeline = pipeline;
         this.registry = registry;
+        this.hostGuards = hostGuards;
+        this.sweeper = sweeper;
     }
 
     /** Builds and starts everything {@code config} describes. */
@@ -50,7 +66,25 @@ public final class RunService implements AutoCloseable {
                 .dryRun(config.dryRun())
                 .cgroupCheck(config.cgroupCheck())
                 .refuseCapabilities(config.refuseCapabilities()).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, new ProcessCommandRunner(), clock, registry);
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        HostGuards hostGuards = HostGuards.create(config.dryRun() ? HostGuardMode.OFF : config.hostGuard(), runner);
+        // a previous run's guards: keep those whose interface still exists, remove the rest
+        try {
+            hostGuards.adopt();
+        } catch (EnforcementException e) {
+            if (hostGuards.mode() == HostGuardMode.REQUIRED) {
+                throw new IllegalStateException("--host-guard required, but the host table is unusable: "
+                        + e.getMessage(), e);
+            }
+            LOG.warn("host guard: cannot read netfence's host table at start ({}); every apply will try again",
+                    e.getMessage());
+        }
+        Gauge.builder(MeterNames.HOST_GUARDS, hostGuards, HostGuards::count)
+                .description("host interfaces guarded by netfence's host table").register(registry);
+        // until a reconciler drives it: a guard whose interface vanished goes within one sweep
+        HostGuardSweeper sweeper = hostGuards.mode() == HostGuardMode.OFF ? null
+                : new HostGuardSweeper(hostGuards, HostGuardSweeper.DEFAULT_INTERVAL);
+        DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, clock, registry, hostGuards);
         PipelineSettings settings = PipelineSettings.custom()
                 .kafka(kafka)
                 .nodeId(config.nodeId())
@@ -68,7 +102,7 @@ public final class RunService implements AutoCloseable {
                 .build();
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
         pipeline.start();
-        return new RunService(policies, pipeline, registry);
+        return new RunService(policies, pipeline, registry, hostGuards, sweeper);
     }
 
     /** Partitions assigned, policy store caught up, broker reachable. */
@@ -84,10 +118,18 @@ public final class RunService implements AutoCloseable {
         return pipeline;
     }
 
+    /** The host guards (release a stopped container's, sweep vanished ones, count them). */
+    public HostGuards hostGuards() {
+        return hostGuards;
+    }
+
     /** Drains within the shutdown timeout, commits and stops; then closes the policy store. */
     @Override
     public void close() {
         pipeline.close();
         policies.close();
+        if (sweeper != null) {
+            sweeper.close();
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.netfence.cli;
 import dev.netfence.app.RunConfig;
 import dev.netfence.app.RunService;
 import dev.netfence.enforce.OnFailure;
+import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.kafka.Assignment;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.ops.HealthStatus;
@@ -97,6 +98,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "NET_ADMIN and/or NET_RAW: a container holding one (effective or bounding set) is quarantined "
                     + "with UNSAFE_CAPABILITIES instead of applied (default: none, only reported in the outcome's risks)")
     String refuseCapabilities;
+    @Option(names = "--host-guard", paramLabel = "auto|off|required", defaultValue = "auto",
+            converter = RunConverters.HostGuardWord.class,
+            description = "host-side guard on the container's veth: auto (where there is one), off, required "
+                    + "(fail closed without one) (default: auto)")
+    HostGuardMode hostGuard;
     @Option(names = "--policy-wait", paramLabel = "DURATION", defaultValue = "5s",
             converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
@@ -229,7 +235,8 @@ public final class RunCommand implements Callable<Integer> {
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
-                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), sources().kafka());
+                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard,
+                sources().kafka());
     }
 
     /** SIGTERM/SIGINT stop the service through the normal path, so the process exits 0. */

@@ -2,6 +2,7 @@ package dev.netfence.cli;
 
 import dev.netfence.app.Durations;
 import dev.netfence.enforce.OnFailure;
+import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.kafka.Assignment;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.ops.LogFormat;
@@ -197,6 +198,12 @@ final class RunConverters {
     static final class BackendWord extends OneOf<BackendChoice> {
         BackendWord() {
             super(BackendChoice::parseIptablesAlias, "auto, nft or legacy");
+        }
+    }
+
+    static final class HostGuardWord extends OneOf<HostGuardMode> {
+        HostGuardWord() {
+            super(HostGuardMode::parse, "auto, off or required");
         }
     }
 

@@ -29,6 +29,7 @@ public final class EnforcementResult {
     private final List<String> nameservers;
     private final List<String> risks;
     private final boolean quarantined;
+    private final List<String> guards;
     private final int attempts;
     private final ErrorInfo error;
 
@@ -43,6 +44,7 @@ public final class EnforcementResult {
         this.nameservers = List.copyOf(b.nameservers);
         this.risks = List.copyOf(b.risks);
         this.quarantined = b.quarantined;
+        this.guards = List.copyOf(b.guards);
         this.attempts = b.attempts;
         this.error = b.error;
     }
@@ -79,6 +81,7 @@ public final class EnforcementResult {
         b.nameservers = nameservers;
         b.risks = risks;
         b.quarantined = quarantined;
+        b.guards = guards;
         b.attempts = attempts;
         return b;
     }
@@ -130,6 +133,15 @@ public final class EnforcementResult {
         return quarantined;
     }
 
+    /**
+     * Which guards hold the rules in force: {@code "netns"} (the rules inside the container's
+     * namespace) and {@code "host"} (the host guard on the host side of its interface); empty
+     * when nothing was enforced.
+     */
+    public List<String> guards() {
+        return guards;
+    }
+
     public int attempts() {
         return attempts;
     }
@@ -144,21 +156,21 @@ public final class EnforcementResult {
         return o instanceof EnforcementResult r && status.equals(r.status) && Objects.equals(policyDigest, r.policyDigest)
                 && Objects.equals(mode, r.mode) && Objects.equals(backend, r.backend) && families.equals(r.families)
                 && ruleCount == r.ruleCount && resolved.equals(r.resolved) && nameservers.equals(r.nameservers)
-                && risks.equals(r.risks) && quarantined == r.quarantined && attempts == r.attempts
+                && risks.equals(r.risks) && quarantined == r.quarantined && guards.equals(r.guards) && attempts == r.attempts
                 && Objects.equals(error, r.error);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers, risks,
-                quarantined, attempts, error);
+                quarantined, guards, attempts, error);
     }
 
     @Override
     public String toString() {
         return "EnforcementResult[status=" + status + ", policyDigest=" + policyDigest + ", mode=" + mode
                 + ", backend=" + backend + ", families=" + families + ", ruleCount=" + ruleCount + ", resolved="
-                + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", quarantined=" + quarantined
+                + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", quarantined=" + quarantined + ", guards=" + guards
                 + ", attempts="
                 + attempts + ", error=" + error + "]";
     }
@@ -183,6 +195,7 @@ public final class EnforcementResult {
         private List<String> nameservers = List.of();
         private List<String> risks = List.of();
         private boolean quarantined;
+        private List<String> guards = List.of();
         private int attempts;
 
         private Builder(String status, ErrorInfo error) {
@@ -235,6 +248,12 @@ public final class EnforcementResult {
 
         public Builder quarantined(boolean value) {
             this.quarantined = value;
+            return this;
+        }
+
+        /** Which guards hold ({@code "netns"}, {@code "host"}); see {@link EnforcementResult#guards()}. */
+        public Builder guards(List<String> value) {
+            this.guards = value == null ? List.of() : value;
             return this;
         }
 

@@ -44,6 +44,8 @@ public final class MeterNames {
     public static final String APPLY_DURATION = "netfence.apply.duration";
     /** Timer: from the event's {@code occurredAt} to its outcome being acknowledged. */
     public static final String EVENT_LATENCY = "netfence.event.latency";
+    /** Gauge: host interfaces guarded by netfence's host table ({@code --host-guard}). */
+    public static final String HOST_GUARDS = "netfence.host.guards";
     /** Gauge: events being enforced right now. */
     public static final String INFLIGHT = "netfence.inflight";
     /** Gauge: partitions paused by back-pressure. */

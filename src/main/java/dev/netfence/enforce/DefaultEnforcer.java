@@ -4,6 +4,9 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
+import dev.netfence.hostguard.GuardChain;
+import dev.netfence.hostguard.HostGuardMode;
+import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ConntrackToolFlusher;
 import dev.netfence.netns.ContainerPidLookup;
@@ -69,16 +72,34 @@ public final class DefaultEnforcer implements Enforcer {
     private final BackendSelector selector;
     private final ApplyPipeline pipeline;
     private final ContainmentChecks checks;
+    private final HostGuards hostGuards;
 
-    /** The production wiring: real /proc pinning, the system resolver, commands through {@code runner}. */
+    /**
+     * The production wiring: real /proc pinning, the system resolver, commands through
+     * {@code runner}, no host guard ({@code netfence run} passes its own {@link HostGuards}).
+     */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry) {
-        this(config, runner, clock, registry, new SystemEndpointResolver(),
-                new ProcNamespacePinner(new ContainerPidLookup(runner, clock), config.procRoot(), config.cgroupCheck()));
+        this(config, runner, clock, registry, HostGuards.create(HostGuardMode.OFF, runner));
     }
 
-    /** Full control over every collaborator, for tests and special deployments. */
+    /** The production wiring with the host guards {@code hostGuards} (shared with whoever sweeps them). */
+    public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
+            HostGuards hostGuards) {
+        this(config, runner, clock, registry, new SystemEndpointResolver(),
+                new ProcNamespacePinner(new ContainerPidLookup(runner, clock), config.procRoot(), config.cgroupCheck()),
+                hostGuards);
+    }
+
+    /** Full control over every collaborator, for tests and special deployments; no host guard. */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             EndpointResolver resolver, NamespacePinner pinner) {
+        this(config, runner, clock, registry, resolver, pinner, HostGuards.create(HostGuardMode.OFF, runner));
+    }
+
+    /** Full control over every collaborator, the host guards included. */
+    public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
+            EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards) {
+        this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.registry = Objects.requireNonNull(registry, "registry");
@@ -157,7 +178,8 @@ public final class DefaultEnforcer implements Enforcer {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "process " + ns.pid() + " exited while its rules were being applied");
             }
-            return new Applied(plan, resolved, nameservers, backend, risks.get());
+            HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
+            return new Applied(plan, resolved, nameservers, backend, risks.get(), guards.guards());
         }
     }
 
@@ -169,7 +191,7 @@ public final class DefaultEnforcer implements Enforcer {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
                 List<InetAddress> nameservers = request.pid() == null ? List.of() : pipeline.nameservers(request.pid());
                 return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null,
-                        List.of());
+                        List.of(), List.of());
             });
             // per event and ~40 lines long: at INFO it serialised every worker on the console appender
             if (LOG.isDebugEnabled()) {
@@ -211,14 +233,31 @@ public final class DefaultEnforcer implements Enforcer {
                     PlannedRules plan = pipeline.quarantinePlan();
                     FirewallBackend backend = selector.backend();
                     pipeline.writeQuarantine(ns, backend, plan, budget);
-                    LOG.warn("quarantined container {} ({})", containerId, ns);
-                    return new Quarantine(plan, backend);
+                    List<String> guards = quarantineHostSide(containerId, ns, plan);
+                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
+                    return new Quarantine(plan, backend, guards);
                 }
             });
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
             return null;
         }
+    }
+
+    /** The host guard of a quarantined container, where there is a host side; never refuses. */
+    private List<String> quarantineHostSide(String containerId, PinnedNamespace ns, PlannedRules plan) {
+        try {
+            return hostGuards.guard(GuardChain.ownerOf(containerId, ns.pid()), ns.path(), plan).guards();
+        } catch (EnforcementException e) {
+            LOG.error("could not quarantine the host side of container {}: {} {}", containerId, e.code().code(),
+                    e.getMessage());
+            return List.of(HostGuards.NETNS);
+        }
+    }
+
+    /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
+    public HostGuards hostGuards() {
+        return hostGuards;
     }
 
     /**
@@ -278,6 +317,7 @@ public final class DefaultEnforcer implements Enforcer {
                 .resolved(strings(applied.resolved()))
                 .nameservers(policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of())
                 .risks(applied.risks())
+                .guards(applied.guards())
                 .attempts(attempts)
                 .build();
     }
@@ -292,7 +332,7 @@ public final class DefaultEnforcer implements Enforcer {
         }
         if (q != null) {
             result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
-                    .quarantined(true);
+                    .quarantined(true).guards(q.guards());
         }
         return result.risks(risks).attempts(Math.max(1, attempts)).build();
     }
@@ -309,8 +349,8 @@ public final class DefaultEnforcer implements Enforcer {
 
     /** What one successful attempt did. */
     private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
-            FirewallBackend backend, List<String> risks) {}
+            FirewallBackend backend, List<String> risks, List<String> guards) {}
 
     /** The quarantine that is in force after a failure. */
-    private record Quarantine(PlannedRules plan, FirewallBackend backend) {}
+    private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards) {}
 }

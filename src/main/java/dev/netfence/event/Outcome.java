@@ -30,6 +30,7 @@ public record Outcome(
         List<String> nameservers,
         List<String> risks,
         boolean quarantined,
+        List<String> guards,
         int attempts,
         ErrorInfo error,
         Instant eventOccurredAt,
@@ -49,16 +50,17 @@ public record Outcome(
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
         nameservers = nameservers == null ? List.of() : List.copyOf(nameservers);
         risks = risks == null ? List.of() : List.copyOf(risks);
+        guards = guards == null ? List.of() : List.copyOf(guards);
     }
 
-    /** An outcome without {@code risks} (none seen), for callers that predate the field. */
+    /** An outcome without {@code risks} and {@code guards} (none), for callers that predate the fields. */
     public Outcome(int schemaVersion, String eventId, String taskId, String containerId, String nodeId, String status,
             String policyDigest, String mode, String backend, List<String> families, int ruleCount,
             Map<String, List<String>> resolved, List<String> nameservers, boolean quarantined, int attempts,
             ErrorInfo error, Instant eventOccurredAt, Instant finishedAt, Long latencyMs, boolean replay,
             EnforcerInfo enforcer) {
         this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
-                ruleCount, resolved, nameservers, List.of(), quarantined, attempts, error, eventOccurredAt, finishedAt,
+                ruleCount, resolved, nameservers, List.of(), quarantined, List.of(), attempts, error, eventOccurredAt, finishedAt,
                 latencyMs, replay, enforcer);
     }
 

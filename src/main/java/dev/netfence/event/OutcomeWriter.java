@@ -49,6 +49,7 @@ final class OutcomeWriter {
                 strings(g, "nameservers", o.nameservers());
                 strings(g, "risks", o.risks());
                 g.writeBooleanField("quarantined", o.quarantined());
+                strings(g, "guards", o.guards());
                 g.writeNumberField("attempts", o.attempts());
                 error(g, o.error());
                 instant(g, "eventOccurredAt", o.eventOccurredAt());

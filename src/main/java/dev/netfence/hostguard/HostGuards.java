@@ -1,7 +1,7 @@
 package dev.netfence.hostguard;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.rules.PlannedRules;
 import java.io.IOException;
 import java.nio.file.Path;

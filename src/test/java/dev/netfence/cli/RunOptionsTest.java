@@ -246,6 +246,7 @@ class RunOptionsTest {
         "--dry-run=1|invalid value for --dry-run: must be true or false, was: 1",
         "--cgroup-check=no|invalid value for --cgroup-check: must be true or false, was: no",
         "--refuse-capabilities=SYS_ADMIN|invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: SYS_ADMIN",
+        "--host-guard=maybe|invalid value for --host-guard: must be auto, off or required, was: maybe",
         "--node-id=bad node|invalid value for --node-id: must be * or match [A-Za-z0-9._-]{1,253}, was: bad node",
         "--events-topic=a/b|invalid value for --events-topic: must be a Kafka topic name, was: a/b",
         "--outcomes-topic=|'invalid value for --outcomes-topic: must be a Kafka topic name, was: '",

@@ -28,7 +28,7 @@ class OutcomeCodecTest {
         return EnforcementResult.applied().policyDigest("sha256:" + "a".repeat(64)).mode("bridge")
                 .backend("iptables-nft").families(List.of("ipv4", "ipv6")).ruleCount(17)
                 .resolved(Map.of("pypi.internal", List.of("198.51.100.12"))).nameservers(List.of("198.51.100.53"))
-                .risks(List.of("CAP_NET_RAW")).attempts(1).build();
+                .risks(List.of("CAP_NET_RAW")).guards(List.of("netns", "host")).attempts(1).build();
     }
 
     @Test
@@ -40,7 +40,7 @@ class OutcomeCodecTest {
                         + "\",\"mode\":\"bridge\",\"backend\":\"iptables-nft\",\"families\":[\"ipv4\",\"ipv6\"],"
                         + "\"ruleCount\":17,\"resolved\":{\"pypi.internal\":[\"198.51.100.12\"]},"
                         + "\"nameservers\":[\"198.51.100.53\"],\"risks\":[\"CAP_NET_RAW\"],\"quarantined\":false,"
-                        + "\"attempts\":1,\"error\":null,"
+                        + "\"guards\":[\"netns\",\"host\"],\"attempts\":1,\"error\":null,"
                         + "\"eventOccurredAt\":\"2026-11-28T15:00:00.123Z\",\"finishedAt\":\"2026-11-28T15:00:00.137Z\","
                         + "\"latencyMs\":14,\"replay\":false,"
                         + "\"enforcer\":{\"instance\":\"worker-7/1234\",\"version\":\"0.1.0\"}}");

@@ -3,8 +3,8 @@ package dev.netfence.hostguard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.netfence.enforce.EnforcementException;
-import dev.netfence.enforce.ErrorCode;
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.io.IOException;

@@ -1,0 +1,54 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.DefaultEnforcer;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.PodmanContainer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+
+/** The production enforcer (cgroup check on) with real host guards of one mode, for container tests. */
+final class GuardedEnforcer {
+    private final DefaultEnforcer enforcer;
+    private final HostGuards guards;
+
+    private GuardedEnforcer(HostGuards guards) {
+        this.guards = guards;
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        this.enforcer = new DefaultEnforcer(EnforcerConfig.custom().build(), runner, Clock.systemUTC(),
+                new SimpleMeterRegistry(), guards);
+    }
+
+    static GuardedEnforcer create(HostGuardMode mode) {
+        return new GuardedEnforcer(HostGuards.create(mode, new ProcessCommandRunner()));
+    }
+
+    HostGuards guards() {
+        return guards;
+    }
+
+    /** Applies {@code policyJson} to the container and asserts it was applied. */
+    EnforcementResult apply(PodmanContainer container, String policyJson) {
+        EnforcementResult result = enforcer.enforce(new EnforcementRequest(container.id(), "podman", container.pid(),
+                new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
+        assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.APPLIED);
+        return result;
+    }
+
+    /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */
+    EnforcementResult quarantine(PodmanContainer container) {
+        EnforcementResult result = enforcer.failClosed(container.id(), "podman", container.pid(),
+                ErrorCode.POLICY_NOT_FOUND, "test: quarantine");
+        assertThat(result.quarantined()).as("%s", result).isTrue();
+        return result;
+    }
+}
