@@ -15,10 +15,15 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 
-/** The production enforcer (cgroup check on) with real host guards of one mode, for container tests. */
-final class GuardedEnforcer {
+/**
+ * The production enforcer (cgroup check on) with real host guards of one mode, for container
+ * tests. {@link #close()} releases every guard it installed: a kernel binds a netdev chain left
+ * behind to the next interface of the same name, i.e. to the next test's container.
+ */
+final class GuardedEnforcer implements AutoCloseable {
     private final DefaultEnforcer enforcer;
     private final HostGuards guards;
+    private final java.util.Set<String> owners = new java.util.LinkedHashSet<>();
 
     private GuardedEnforcer(HostGuards guards) {
         this.guards = guards;
@@ -37,6 +42,7 @@ final class GuardedEnforcer {
 
     /** Applies {@code policyJson} to the container and asserts it was applied. */
     EnforcementResult apply(PodmanContainer container, String policyJson) {
+        owners.add(container.id());
         EnforcementResult result = enforcer.enforce(new EnforcementRequest(container.id(), "podman", container.pid(),
                 new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
                 Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
@@ -46,9 +52,15 @@ final class GuardedEnforcer {
 
     /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */
     EnforcementResult quarantine(PodmanContainer container) {
+        owners.add(container.id());
         EnforcementResult result = enforcer.failClosed(container.id(), "podman", container.pid(),
                 ErrorCode.POLICY_NOT_FOUND, "test: quarantine");
         assertThat(result.quarantined()).as("%s", result).isTrue();
         return result;
+    }
+
+    @Override
+    public void close() {
+        owners.forEach(guards::release);
     }
 }

@@ -15,9 +15,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -78,7 +81,7 @@ class HostGuardPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void aWorkloadThatFlushesItsRulesStillReachesOnlyWhatThePolicyAllows(HostGuardMode mode) throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
-        GuardedEnforcer enforcer = GuardedEnforcer.create(mode);
+        GuardedEnforcer enforcer = enforcer(mode);
         assertThat(enforcer.apply(sandbox, policy(false)).guards())
                 .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
         Agent workload = sandbox.agent();
@@ -103,7 +106,7 @@ class HostGuardPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void rawAfPacketFramesToAForbiddenPeerPortNeverArriveAlsoWithQdiscBypass(HostGuardMode mode) throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
-        GuardedEnforcer.create(mode).apply(sandbox, policy(false));
+        enforcer(mode).apply(sandbox, policy(false));
         String before = peerAgent.send("seen " + FORBIDDEN_UDP);
 
         for (String bypass : List.of("0", "1")) {
@@ -126,14 +129,15 @@ class HostGuardPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void inboundConnectionsWorkBothWaysWhileEgressBeyondThePolicyStaysBlocked(HostGuardMode mode) throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
-        GuardedEnforcer.create(mode).apply(sandbox, policy(true));
+        enforcer(mode).apply(sandbox, policy(true));
         Agent workload = sandbox.agent();
         assertThat(workload.send("listen tcp " + INBOUND)).startsWith("OK");
         flushInNamespaceRules(sandbox);
 
         // the handshake needs the sandbox's SYN-ACK to pass the guard: the connection works both ways
         assertThat(peerAgent.send(tcp(sandbox.ipv4(), INBOUND))).isEqualTo("OK");
-        assertThat(workload.send("seen " + INBOUND)).contains("tcp/" + peer.ipv4());
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(workload.send("seen " + INBOUND)).contains("tcp/" + peer.ipv4()));
         String egress = workload.send(tcp(peer.ipv4(), FORBIDDEN_TCP));
         assertThat(egress).isEqualTo(mode == HostGuardMode.AUTO ? "TIMEOUT" : "OK");
     }
@@ -142,7 +146,7 @@ class HostGuardPodmanTest {
     void theHostRulesetOutsideNetfencesTableNeverChangesAndARemovedContainerLeavesNoTraceAfterOneSweep()
             throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
-        GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO);
+        GuardedEnforcer enforcer = enforcer(HostGuardMode.AUTO);
         Map<String, String> host = HostRulesetGuard.snapshot();
 
         enforcer.apply(sandbox, policy(false));
@@ -161,6 +165,20 @@ class HostGuardPodmanTest {
         assertThat(HostGuardsKernelTest.chains()).doesNotContain(device);
         assertThat(Sh.run("nft", "list", "table", "netdev", "netfence").stdout()).doesNotContain(sandbox.id());
         assertThat(HostRulesetGuard.snapshot()).as("after removal").isEqualTo(host);
+    }
+
+    private GuardedEnforcer enforcer;
+
+    private GuardedEnforcer enforcer(HostGuardMode mode) {
+        enforcer = GuardedEnforcer.create(mode);
+        return enforcer;
+    }
+
+    @AfterEach
+    void releaseGuards() {
+        if (enforcer != null) {
+            enforcer.close();
+        }
     }
 
     static String policy(boolean inbound) {
