@@ -1,5 +1,6 @@
 package dev.netfence.cli;
 
+import dev.netfence.hostguard.HostGuards;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.ResolvConf;
 import dev.netfence.netns.SystemEndpointResolver;
@@ -83,6 +84,9 @@ public final class PlanCommand implements Callable<Integer> {
             out.println("# " + family.wire());
             out.print(renderer.render(plan.forFamily(family), true, true));
         }
+        out.println("# host guard (netfence run --host-guard auto|required): table netdev netfence in the host");
+        out.println("# namespace, one such chain per host-side veth of the container (HOST-VETH stands for it)");
+        out.print(HostGuards.show(plan));
         return Main.OK;
     }
 }

@@ -83,6 +83,12 @@ class MainTest {
                 .contains("-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443")
                 .contains("-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53")
                 .contains("-I OUTPUT 1 -j NETFENCE-OUT");
+        assertThat(text.indexOf("# host guard")).isGreaterThan(text.indexOf("# ipv6"));
+        assertThat(text).contains("\tchain HOST-VETH {\n")
+                .contains("type filter hook ingress device \"HOST-VETH\" priority -500; policy drop;")
+                .contains("ip daddr 198.51.100.7 tcp dport 443 accept")
+                .contains("ip6 daddr 2001:db8::7 tcp dport 443 accept")
+                .contains("ip daddr 198.51.100.53 udp dport 53 accept");
     }
 
     @Test
