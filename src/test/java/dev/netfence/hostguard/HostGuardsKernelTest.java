@@ -104,7 +104,7 @@ class HostGuardsKernelTest {
         Container c = container();
         String lower = "gd" + hex() + "d";
         links.add(lower);
-        Sh.ok("ip", "link", "add", lower, "type", "dummy");
+        Sh.ok("ip", "link", "add", lower, "type", "veth", "peer", "name", lower + "p");
         Sh.ok("ip", "link", "add", lower + "m", "link", lower, "type", "macvlan");
         Sh.ok("ip", "link", "set", lower + "m", "netns", c.ns());
         // what the workload can make itself leaves through eth0: a macvlan on it is covered
