@@ -16,7 +16,11 @@
 # was processed last. While the events are being processed it SIGKILLs netfence K times, at a
 # random point (after a random number of outcomes of that run, read from its /metrics), and
 # restarts it, publishing more events while nothing runs; then it bounces the broker once
-# (SIGTERM, start again with the same data dir and port) under the running service. It waits
+# (SIGTERM, start again with the same data dir and port) under the running service. Then the send
+# faults: the DLQ topic's max.message.bytes is set to 200 while a non-JSON record arrives (a
+# terminal send error: its dead letter must be held with /readyz saying so, and go through once
+# the limit is restored), and a 1,048,300-byte non-JSON record is published (its dead letter
+# exceeds the DLQ topic's limit and must go without its value, also in exactly-once mode). It waits
 # (bounded by --timeout) until every event has an outcome and the consumer group has committed
 # the whole events topic, stops netfence with SIGTERM, and checks:
 #
@@ -25,6 +29,9 @@
 #   events with exactly 1 outcome   the same, exactly-once mode only (n/a at-least-once, where
 #                                   duplicates after a crash are allowed)
 #   events lost                     published eventIds without any committed outcome: must be 0
+#   held while the DLQ refused it   /readyz named a held output during the terminal send error
+#   dead letters of the 2 poison    committed DLQ records: both poison records present (exactly
+#     records                       one each with --exactly-once), the oversized one without value
 #   host ruleset changed            host iptables-save / ip6tables-save (nft and legacy), comment
 #                                   lines dropped and counters zeroed, before vs. after: must be no
 #   namespaces with wrong rules     must be 0, see below
@@ -318,6 +325,37 @@ run_mode() {
     echo "$n"
   }
 
+  # The send faults of issue 11 (items 1 and 5), under the running service with events in flight:
+  # a terminal send error (the DLQ topic refuses every dead letter: one is held, /readyz says so,
+  # and it goes through once the topic is fixed) and an oversized record (its dead letter is too
+  # large for the DLQ topic and goes without its value; in exactly-once mode the transaction that
+  # carried it must not abort forever). Both poison records must end in the DLQ, committed.
+  local dlq_topic="$events_topic.dlq" oversized_at=""
+  send_faults() {
+    step "[$m] Fault: a terminal send error (the DLQ topic $dlq_topic refuses every dead letter)"
+    "${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka topic-config "$bootstrap" "$dlq_topic" max.message.bytes 200 \
+      >/dev/null || die "cannot change $dlq_topic"
+    publish_wave "$wave"
+    printf '%s\t%s\n' "$node" "chaos poison $m: not json" >"$work/poison.tsv"
+    "${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka publish "$bootstrap" "$events_topic" <"$work/poison.tsv" >/dev/null \
+      || die "publishing the poison record failed"
+    publish_wave "$wave"
+    local why="" code=""
+    for _ in $(seq 1 120); do why="$(nf_http_get "$http_port" /readyz | tail -1)"; [[ $why == *held* ]] && break; sleep 0.5; done
+    info "/readyz while the dead letter is refused: ${why:-no answer}"
+    if [[ $why == *held* ]]; then result[$m,held]=yes; else result[$m,held]=no; fi
+    "${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka topic-config "$bootstrap" "$dlq_topic" max.message.bytes 1048588 \
+      >/dev/null || die "cannot change $dlq_topic back"
+    for _ in $(seq 1 180); do code="$(nf_ready_code "$http_port")"; [[ $code == 200 ]] && break; sleep 0.5; done
+    [[ $code == 200 ]] || die "netfence did not become ready again after $dlq_topic was fixed"
+    info "$dlq_topic fixed: the held dead letter went through, ready again"
+    step "[$m] Fault: an oversized record (1,048,300 bytes, not JSON; its dead letter exceeds the DLQ topic's limit)"
+    oversized_at="$("${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka oversized "$bootstrap" "$events_topic" "$node" 1048300)" \
+      || die "publishing the oversized record failed"
+    oversized_at="${oversized_at#offset=}"
+    info "published at $oversized_at"
+  }
+
   step "[$m] Starting netfence (node $node, policies from $policies)"
   start_run
   publish_wave "$wave"
@@ -346,6 +384,7 @@ run_mode() {
   for _ in $(seq 1 240); do code="$(nf_ready_code "$http_port")"; [[ $code == 200 ]] && break; sleep 0.5; done
   [[ $code == 200 ]] || die "netfence did not become ready again after the broker restart"
   info "netfence ready again without operator action"
+  send_faults
   publish_wave "$total"   # the rest
 
   step "[$m] Waiting (at most ${timeout}s) for every event's outcome and the group's commits"
@@ -409,6 +448,15 @@ run_mode() {
   ((wrong > 0)) && info "sandboxes with wrong rules:$wrong_list"
   info "every sandbox checked against the policy of its last event ($sandboxes sandboxes)"
 
+  "${kit[@]}" dev.netfence.kafka.testkit.ScriptKafka dead-letters "$bootstrap" "$dlq_topic" >"$work/$m-dlq.txt" \
+    || die "reading $dlq_topic failed"
+  local poison_small poison_big
+  poison_small="$(awk -v at="$oversized_at" '$1 != at && $3 == "MALFORMED_EVENT" {n++} END {print n + 0}' "$work/$m-dlq.txt")"
+  poison_big="$(awk -v at="$oversized_at" '$1 == at && $2 == "dropped:1048300" {n++} END {print n + 0}' "$work/$m-dlq.txt")"
+  local dlq_lines; dlq_lines="$(wc -l <"$work/$m-dlq.txt")"
+  info "dead letters: $dlq_lines ($(awk '{print $2}' "$work/$m-dlq.txt" | sort | uniq -c | awk '{printf "%s%s x %s", (NR > 1 ? ", " : ""), $1, $2}'))"
+  result[$m,poison]="$dlq_lines (oversized w/o value: $poison_big)"
+
   result[$m,published]=$total
   result[$m,outcomes]="$(wc -l <"$work/$m-outcomes.json") ($statuses)"
   result[$m,one]=$with_one
@@ -422,6 +470,10 @@ run_mode() {
   ((lost == 0 && wrong == 0 && with_one == total)) || ok=false
   [[ $drained == yes ]] || ok=false
   [[ $m == exactly-once ]] && ((with_exactly != total)) && ok=false
+  [[ ${result[$m,held]} == yes ]] || ok=false
+  # both poison records dead-lettered (exactly once each with --exactly-once), the oversized one without value
+  ((poison_big >= 1 && poison_small >= 1)) || ok=false
+  [[ $m == exactly-once ]] && { ((dlq_lines == 2 && poison_big == 1)) || ok=false; }
   result[$m,ok]=$ok
 
   step "[$m] Removing its sandboxes"
@@ -463,6 +515,8 @@ all_ok=true
   row "events lost (must be 0)" lost
   row "namespaces with wrong final rules (must be 0)" wrong
   row "events topic fully committed (must be yes)" drained
+  row "held while the DLQ refused it (must be yes)" held
+  row "dead letters of the 2 poison records" poison
   row "last run's exit code after SIGTERM" exit
   printf '%-48s%s\n' "host ruleset changed (must be no)" "$host_changed"
   printf '%-48s' "verdict"

@@ -18,7 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code scripts/chaos.sh} as a user runs it, in a tiny exactly-once configuration (2 sandboxes,
- * 20 events, 1 SIGKILL, 1 broker bounce): it must exit 0 and print a table with no lost event,
+ * 20 events, 1 SIGKILL, 1 broker bounce, the send faults: a DLQ topic refusing every dead letter,
+ * an oversized record): it must exit 0 and print a table with no lost event, the refused dead
+ * letter held and then delivered, both poison records dead-lettered once (the oversized one without value),
  * exactly one committed outcome per event, right final rules in both sandboxes and an unchanged
  * host ruleset, and leave none of its namespaces or its temp dir behind. Runs with Failsafe
  * after {@code package} (it uses the built jar and this run's test classpath, so the script
@@ -53,6 +55,8 @@ class ChaosScriptIT {
                 .containsPattern("(?m)^\\s*events with exactly 1 committed outcome\\s+20\\s*$")
                 .containsPattern("(?m)^\\s*events lost \\(must be 0\\)\\s+0\\s*$")
                 .containsPattern("(?m)^\\s*namespaces with wrong final rules \\(must be 0\\)\\s+0\\s*$")
+                .containsPattern("(?m)^\\s*held while the DLQ refused it \\(must be yes\\)\\s+yes\\s*$")
+                .containsPattern("(?m)^\\s*dead letters of the 2 poison records\\s+2 \\(oversized w/o value: 1\\)\\s*$")
                 .containsPattern("(?m)^\\s*host ruleset changed \\(must be no\\)\\s+no\\s*$")
                 .containsPattern("(?m)^\\s*verdict\\s+PASS\\s*$");
 
