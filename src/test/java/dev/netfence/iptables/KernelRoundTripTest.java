@@ -8,35 +8,38 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.rules.RuleSet;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Renderer, parser and verifier against the real kernel: restores rendered rules into a network
  * namespace this test creates (never the host's), reads them back with the matching
- * {@code -save}, and verifies. Runs as root with iptables installed; otherwise skipped, or failed
- * when NETFENCE_REQUIRE_KERNEL_TESTS=1 (CI). The full traffic-level suite lives with the enforcer.
+ * {@code -save}, and verifies. Gated like every kernel test ({@link KernelTests}: skipped without
+ * root and the tools, failed instead under NETFENCE_REQUIRE_KERNEL_TESTS=1), and the host's
+ * ruleset is checked unchanged ({@link HostRulesetGuard}). The full traffic-level suite lives
+ * with the enforcer.
  */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class KernelRoundTripTest {
     private String namespace;
 
     @BeforeEach
     void createNamespace() throws Exception {
-        requireKernel();
         namespace = "nf-h1-" + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(1 << 24, Integer.MAX_VALUE));
         Result r = run(List.of("ip", "netns", "add", namespace), "");
         assertThat(r.exit).as(r.stderr).isZero();
@@ -145,22 +148,6 @@ class KernelRoundTripTest {
 
     private static String withoutComments(String save) {
         return save.lines().filter(l -> !l.startsWith("#")).collect(Collectors.joining("\n"));
-    }
-
-    private static void requireKernel() throws IOException {
-        boolean root = Files.readAllLines(Path.of("/proc/self/status")).stream()
-                .anyMatch(l -> l.matches("Uid:\\s+0\\s.*"));
-        List<String> missing = new ArrayList<>();
-        for (String bin : List.of("ip", "iptables-nft-restore", "iptables-legacy-restore", "ip6tables-nft-restore", "ip6tables-legacy-restore")) {
-            if (List.of("/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/").stream().noneMatch(d -> Files.isExecutable(Path.of(d + bin)))) {
-                missing.add(bin);
-            }
-        }
-        String why = !root ? "not running as root" : missing.isEmpty() ? null : "missing " + missing;
-        if (why != null && "1".equals(System.getenv("NETFENCE_REQUIRE_KERNEL_TESTS"))) {
-            throw new AssertionError("kernel tests required but cannot run: " + why);
-        }
-        Assumptions.assumeTrue(why == null, () -> "kernel tests skipped: " + why);
     }
 
     private record Result(int exit, String stdout, String stderr) {}

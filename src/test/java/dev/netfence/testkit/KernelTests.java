@@ -42,7 +42,7 @@ public final class KernelTests implements BeforeAllCallback {
             return missing;
         }
         for (String tool : List.of("ip", "nsenter", "iptables-restore", "ip6tables-restore",
-                "iptables-nft-restore", "ip6tables-nft-restore")) {
+                "iptables-nft-restore", "ip6tables-nft-restore", "iptables-legacy-restore", "ip6tables-legacy-restore")) {
             if (!onPath(tool)) {
                 missing.add(tool + " not on PATH");
             }
