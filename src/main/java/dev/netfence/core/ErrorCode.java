@@ -1,7 +1,7 @@
 package dev.netfence.core;
 
 /**
- * The stable error codes of the outcome contract (DESIGN.md, "Error codes"). Each code says
+ * The stable error codes of the outcome contract (docs/contracts.md, "Error codes"). Each code says
  * whether the enforcer retries it; the wire form is always {@link #code()}, never an ordinal.
  */
 public enum ErrorCode {
