@@ -15,8 +15,10 @@
 # changes from one event to the next, so the rules that end up in force depend on which event
 # was processed last. While the events are being processed it SIGKILLs netfence K times, at a
 # random point (after a random number of outcomes of that run, read from its /metrics), and
-# restarts it, publishing more events while nothing runs; then it bounces the broker once
-# (SIGTERM, start again with the same data dir and port) under the running service. Then the send
+# restarts it, publishing more events while nothing runs; then it stops netfence with SIGTERM
+# under load (it must drain once and exit 0; the exit code and seconds are in the table) and
+# restarts it; then it bounces the broker once (SIGTERM, start again with the same data dir and
+# port) under the running service. Then the send
 # faults: the DLQ topic's max.message.bytes is set to 200 while a non-JSON record arrives (a
 # terminal send error: its dead letter must be held with /readyz saying so, and go through once
 # the limit is restored), and a 1,048,300-byte non-JSON record is published (its dead letter
@@ -262,7 +264,7 @@ run_mode() {
 
   # The event plan: per sandbox `per` events, round-robin over sandboxes, task changing each time.
   local per=$((events / sandboxes)) total=$((events / sandboxes * sandboxes))
-  local waves=$((kills + 2)) last_task=() lines=()
+  local waves=$((kills + 3)) last_task=() lines=()
   for ((k = 0; k < per; k++)); do
     for ((i = 0; i < sandboxes; i++)); do
       local t=$((RANDOM % 3))
@@ -368,8 +370,23 @@ run_mode() {
     start_run
   done
 
+  # SIGTERM under load: one drain within --shutdown-timeout, exit 0; the checks below still need
+  # every event's outcome (exactly one committed outcome in exactly-once mode)
   publish_wave "$wave"
-  local target=$((1 + RANDOM % wave)) n
+  local target=$((1 + RANDOM % wave)) n t0 term_rc=0
+  n="$(await_outcomes "$target")"
+  step "[$m] SIGTERM under load: netfence run $run (pid $run_pid) after $n outcomes of this run"
+  t0=$SECONDS
+  kill -TERM "$run_pid"
+  wait "$run_pid" || term_rc=$?
+  forget "$run_pid"
+  result[$m,term]="exit $term_rc after $((SECONDS - t0)) s"
+  info "netfence run $run: ${result[$m,term]} (budget: 20 s drain + 11 s)"
+  publish_wave "$wave"   # more work arrives while nothing runs
+  start_run
+
+  publish_wave "$wave"
+  target=$((1 + RANDOM % wave))
   n="$(await_outcomes "$target")"
   step "[$m] Bouncing the broker (pid $broker_pid) under netfence run $run after $n outcomes of this run"
   stop_pid "$broker_pid" 45
@@ -468,6 +485,7 @@ run_mode() {
   result[$m,exit]=$rc
   local ok=true
   ((lost == 0 && wrong == 0 && with_one == total)) || ok=false
+  [[ ${result[$m,term]} == "exit 0 "* ]] || ok=false
   [[ $drained == yes ]] || ok=false
   [[ $m == exactly-once ]] && ((with_exactly != total)) && ok=false
   [[ ${result[$m,held]} == yes ]] || ok=false
@@ -509,6 +527,7 @@ all_ok=true
   }
   row "events published" published
   row "netfence SIGKILLs (then restarted)" kills
+  row "SIGTERM under load (must exit 0)" term
   row "outcomes committed (by status)" outcomes
   row "events with >= 1 outcome" one
   row "events with exactly 1 committed outcome" exactly

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param policyDir the policy directory, or null to read the policies topic
  * @param httpPort metrics and health port; 0 picks a free port
  * @param configFile the config file that was read, or null
+ * @param groupInstanceId {@code --group-instance-id}: null for the default {@code netfence-<nodeId>},
+ *                        {@code none} for dynamic membership
  */
 public record RunConfig(
         String bootstrapServers,
@@ -43,6 +45,8 @@ public record RunConfig(
         Duration policyWait,
         Set<String> refuseCapabilities,
         HostGuardMode hostGuard,
+        Duration stallTimeout,
+        String groupInstanceId,
         Map<String, String> kafka) {
 
     public RunConfig {
@@ -60,6 +64,7 @@ public record RunConfig(
         Objects.requireNonNull(policyWait, "policyWait");
         refuseCapabilities = Set.copyOf(refuseCapabilities);
         Objects.requireNonNull(hostGuard, "hostGuard");
+        Objects.requireNonNull(stallTimeout, "stallTimeout");
         kafka = Map.copyOf(kafka);
     }
 }

@@ -85,8 +85,12 @@ public final class RunService implements AutoCloseable {
         HostGuardSweeper sweeper = hostGuards.mode() == HostGuardMode.OFF ? null
                 : new HostGuardSweeper(hostGuards, HostGuardSweeper.DEFAULT_INTERVAL);
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, clock, registry, hostGuards);
+        Map<String, Object> pipelineKafka = new HashMap<>(kafka);
+        if (config.groupInstanceId() != null) {
+            pipelineKafka.put("group.instance.id", config.groupInstanceId());
+        }
         PipelineSettings settings = PipelineSettings.custom()
-                .kafka(kafka)
+                .kafka(pipelineKafka)
                 .nodeId(config.nodeId())
                 .assignment(config.assignment())
                 .eventsTopic(config.eventsTopic())
@@ -97,6 +101,7 @@ public final class RunService implements AutoCloseable {
                 .eventDeadline(config.eventDeadline())
                 .policyWait(config.policyWait())
                 .shutdownTimeout(config.shutdownTimeout())
+                .stallTimeout(config.stallTimeout())
                 .instance(config.nodeId() + "/" + ProcessHandle.current().pid())
                 .version(version)
                 .build();

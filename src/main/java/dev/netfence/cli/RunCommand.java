@@ -118,9 +118,17 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "9464", converter = RunConverters.Port.class,
             description = "metrics and health (default: 9464)")
     int httpPort;
-    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "30s",
-            converter = RunConverters.PositiveDuration.class, description = "drain bound on shutdown (default: 30s)")
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "15s",
+            converter = RunConverters.PositiveDuration.class,
+            description = "drain bound on SIGTERM and revocation (default: 15s; the whole stop takes at most 11s more)")
     Duration shutdownTimeout;
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", defaultValue = "2m",
+            converter = RunConverters.PositiveDuration.class,
+            description = "/readyz fails while a record has waited longer unacknowledged (default: 2m)")
+    Duration stallTimeout;
+    @Option(names = "--group-instance-id", paramLabel = "ID|none", converter = RunConverters.InstanceId.class,
+            description = "static group membership id (default: netfence-<node-id>; none = dynamic membership)")
+    String groupInstanceId;
     @Option(names = "--config", paramLabel = "FILE",
             description = "properties file with the same keys, plus kafka.* client settings")
     Path config;
@@ -235,7 +243,8 @@ public final class RunCommand implements Callable<Integer> {
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
-                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard,
+                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stallTimeout,
+                groupInstanceId,
                 sources().kafka());
     }
 

@@ -111,6 +111,13 @@ final class RunConverters {
         }
     }
 
+    /** A static group membership id ({@code group.instance.id}), or {@code none}. */
+    static final class InstanceId extends Trimmed<String> {
+        InstanceId() {
+            super(v -> matching(TOPIC, "must be none or match [A-Za-z0-9._-]{1,249}", v));
+        }
+    }
+
     /** An existing directory. */
     static final class Directory extends Trimmed<Path> {
         Directory() {

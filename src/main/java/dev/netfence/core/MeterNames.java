@@ -50,6 +50,14 @@ public final class MeterNames {
     public static final String INFLIGHT = "netfence.inflight";
     /** Gauge: partitions paused by back-pressure. */
     public static final String PARTITIONS_PAUSED = "netfence.partitions.paused";
+    /**
+     * Gauge, tags {@code topic}, {@code partition}: records of an assigned events partition not yet
+     * committed by this instance (log end as of the last fetch minus the first uncommitted offset).
+     * Unlike the client's fetch lag it grows while records are read but never acknowledged.
+     */
+    public static final String PARTITION_COMMITTED_LAG = "netfence.partition.committed.lag";
+    /** Time gauge: how long the oldest record read but not yet committed has waited (0 when none). */
+    public static final String OLDEST_UNACKNOWLEDGED_AGE = "netfence.oldest.unacknowledged.age";
 
     private MeterNames() {
     }

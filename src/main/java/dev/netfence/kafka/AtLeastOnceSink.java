@@ -49,6 +49,8 @@ final class AtLeastOnceSink implements OutputSink {
     /** Set when the producer gave up or broke: the pipeline must recreate its clients. */
     private volatile FatalClientException broken;
     private boolean commitInFlight;
+    /** Poll thread: outputs emitted and not yet acknowledged. */
+    private int pending;
 
     AtLeastOnceSink(Producer<byte[], byte[]> producer, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
                     Completions completions, PipelineMetrics metrics, OutputRecords records, SendHealth health) {
@@ -72,8 +74,10 @@ final class AtLeastOnceSink implements OutputSink {
             return;
         }
         AtomicInteger left = new AtomicInteger(outputs.size());
+        pending += outputs.size();
         for (Output o : outputs) {
             execute(() -> send(o, sent -> {
+                pending--;
                 sent.acked(metrics);
                 if (left.decrementAndGet() == 0) {
                     partition.done(offset);
@@ -158,6 +162,11 @@ final class AtLeastOnceSink implements OutputSink {
     }
 
     @Override
+    public int pending() {
+        return pending;
+    }
+
+    @Override
     public void commit(Collection<PartitionOffsets> partitions, boolean sync) {
         if (broken != null) {
             throw broken;
@@ -175,7 +184,7 @@ final class AtLeastOnceSink implements OutputSink {
             return;
         }
         if (sync) {
-            consumer.commitSync(offsets, Duration.ofSeconds(10));
+            consumer.commitSync(offsets, ShutdownBudget.FINAL_COMMIT);
             offsets.forEach((tp, om) -> owners.get(tp).committed(om.offset()));
         } else if (!commitInFlight) {
             commitInFlight = true;

@@ -13,6 +13,11 @@ final class Completions {
         queue.add(r);
     }
 
+    /** Whether something was posted and has not run yet. */
+    boolean pending() {
+        return !queue.isEmpty();
+    }
+
     /** Runs everything posted so far, in order; returns how many ran. */
     int runAll() {
         int n = 0;

@@ -14,12 +14,14 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The work for one valid event, run on a worker thread: find the task's policy (waiting a
- * bounded time for one that is not there yet), hand it to the {@link Enforcer} with the event's
+ * The work for one valid event, run on a worker thread: find the task's policy (parking the
+ * event, without a thread, a bounded time for one that is not there yet), hand it to the {@link Enforcer} with the event's
  * deadline, and turn whatever happened into an {@link Outcome}. A missing or invalid policy goes
  * to the fail-closed handler instead; an enforcer that throws anything, an Error included (a
  * bug), yields an INTERNAL_ERROR failed outcome through the fail-closed handler (quarantine), so
@@ -47,14 +49,30 @@ final class EventHandler {
         this.deadline = deadline;
     }
 
-    Outcome handle(ContainerEvent event, boolean replay) throws InterruptedException {
+    /**
+     * The event's outcome: at once (on the calling worker) when its policy is stored; otherwise the
+     * event parks, holding no thread, until the policy is written or the policy wait passes, and
+     * is then finished on {@code workers}. The deadline counts from now, the wait included.
+     */
+    CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
         Instant due = clock.instant().plus(deadline);
+        Optional<StoredPolicy> stored;
+        try {
+            stored = policies.lookup(event.taskId());
+        } catch (Throwable e) {
+            return CompletableFuture.completedFuture(unexpected(event, replay, e));
+        }
+        if (stored.isPresent()) {
+            return CompletableFuture.completedFuture(decide(event, stored, due, replay));
+        }
+        return policies.whenAvailable(event.taskId(), policyWait)
+                .thenApplyAsync(found -> decide(event, found, due, replay), workers);
+    }
+
+    /** Worker: enforce with the policy found, or fail closed without one. */
+    private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;
         try {
-            Optional<StoredPolicy> stored = policies.lookup(event.taskId());
-            if (stored.isEmpty()) {
-                stored = policies.await(event.taskId(), policyWait);
-            }
             if (stored.isEmpty()) {
                 result = failClosed(event, ErrorCode.POLICY_NOT_FOUND,
                         "no policy for task " + event.taskId() + " after waiting " + policyWait.toMillis() + " ms");
@@ -66,14 +84,16 @@ final class EventHandler {
                 result = enforcer.enforce(new EnforcementRequest(
                         event.containerId(), event.runtime(), event.pid(), netns(event), valid.policy(), due));
             }
-        } catch (InterruptedException e) {
-            throw e;
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
-            LOG.error("enforcing event {} of container {} failed unexpectedly", event.eventId(), event.containerId(), e);
-            result = failClosed(event, ErrorCode.INTERNAL_ERROR, "unexpected " + e.getClass().getName() + ": "
-                    + e.getMessage());
+            return unexpected(event, replay, e);
         }
         return outcomes.of(event, result, replay);
+    }
+
+    private Outcome unexpected(ContainerEvent event, boolean replay, Throwable e) {
+        LOG.error("enforcing event {} of container {} failed unexpectedly", event.eventId(), event.containerId(), e);
+        return outcomes.of(event, failClosed(event, ErrorCode.INTERNAL_ERROR, "unexpected " + e.getClass().getName()
+                + ": " + e.getMessage()), replay);
     }
 
     private EnforcementResult failClosed(ContainerEvent event, ErrorCode code, String message) {

@@ -9,15 +9,11 @@ import dev.netfence.policy.store.PolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -35,15 +31,19 @@ import org.slf4j.LoggerFactory;
  * poll thread, which passes it to the {@link OutputSink}; offsets are committed only up to the
  * first record whose outputs are not acknowledged (or, exactly-once, in the same transaction).
  * At most {@code maxInFlight} records are outstanding: beyond that the consumer seeks back and
- * pauses its partitions while it keeps polling. On revoke it finishes (bounded) and commits the
- * revoked partitions' work; on loss it drops it; on {@link #close} it stops polling, drains
- * within the shutdown timeout, commits and closes. Fatal client errors recreate the clients,
- * which resume from the last committed offsets.
+ * pauses its partitions while it keeps polling. No record is read before the policy store caught
+ * up. Partitions come and go through the {@link PartitionHandover} (node-partition mode: the
+ * {@link NodePartitionAssigner}); on {@link #close} it stops polling and drains once (see
+ * {@link #drain}). Fatal client errors recreate the clients, which resume from the last committed
+ * offsets; being fenced out of static membership ({@link StaticMembership}) stops consuming.
+ * Readiness also watches the {@link PartitionMonitor}'s oldest unacknowledged record.
  */
 public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
     private static final long BUSY_POLL_MILLIS = 2;
     private static final long MAX_WAITING_POLL_MILLIS = 8;
+    /** How often node-partition mode re-reads the events topic's partition count (from cached metadata). */
+    private static final Duration NODE_PARTITION_CHECK = Duration.ofSeconds(2);
     private static final Duration SEND_REFUSAL_BOUND = Duration.ofSeconds(30);
 
     private final PipelineSettings settings;
@@ -59,13 +59,17 @@ public final class EventPipeline implements AutoCloseable {
     private final String transactionalId;
     private final FencedStandby standby;
     private final KeylessOwnership keyless;
-    private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
-    private final CountDownLatch terminated = new CountDownLatch(1);
+    private final PartitionMonitor monitor;
+    private final Clock clock;
+    private final PartitionBook partitions;
+    private final PartitionHandover handover;
     private final LoopHealth health;
+    private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean stopping;
+    /** Why this instance stopped consuming for good while the process lives on (fenced), or null. */
+    private volatile String superseded;
+    private NodePartitionAssigner nodePartitions;
     private volatile boolean running;
-    private volatile boolean assignedOnce;
-    private volatile Set<TopicPartition> assignment = Set.of();
     private Thread pollThread;
     /** Poll thread only: the timeout of the next poll while records are outstanding. */
     private long waitingPollMillis = BUSY_POLL_MILLIS;
@@ -81,6 +85,7 @@ public final class EventPipeline implements AutoCloseable {
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock) {
         this.settings = settings;
+        this.clock = clock;
         this.health = new LoopHealth(clock, settings.stallThreshold());
         this.routing = new NodeRouting(settings.nodeId());
         this.policies = policies;
@@ -92,13 +97,17 @@ public final class EventPipeline implements AutoCloseable {
         this.metrics = new PipelineMetrics(registry, clock);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
-        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, keyless, metrics, workers, handler, records, outcomes,
-                completions, this::emit);
+        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, keyless, metrics, workers, handler, records,
+                outcomes, completions, this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
         this.sendHealth = new SendHealth(clock, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings.exactlyOnce() && settings.assignment() == Assignment.NODE_PARTITION,
                 transactionalId);
+        this.monitor = new PartitionMonitor(registry, clock);
+        this.partitions = new PartitionBook(clock, monitor);
+        this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
+                health::beat);
     }
 
     /** Starts the poll thread; returns at once. */
@@ -111,17 +120,25 @@ public final class EventPipeline implements AutoCloseable {
         pollThread.start();
     }
 
-    /** Ready: running, partitions assigned, policy store caught up, broker reachable, no output held or refused for long. */
+    /**
+     * Ready: running, partitions assigned, policy store caught up, not standing by, broker
+     * reachable, no output held or refused for long, and no record unacknowledged for longer than
+     * the stall timeout.
+     */
     public boolean ready() {
         return notReadyReason().isEmpty();
     }
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
     public Optional<String> notReadyReason() {
+        String fenced = superseded;
+        if (fenced != null) {
+            return Optional.of(fenced);
+        }
         if (!running || stopping) {
             return Optional.of("the consumer loop is not running");
         }
-        if (!assignedOnce) {
+        if (!partitions.assignedOnce()) {
             return Optional.of("no partition assignment received yet");
         }
         if (!policies.isCaughtUp()) {
@@ -134,10 +151,13 @@ public final class EventPipeline implements AutoCloseable {
         if (!probe.reachable()) {
             return Optional.of("the Kafka broker is not reachable");
         }
-        return sendHealth.notReadyReason();
+        return sendHealth.notReadyReason().or(() -> monitor.stalled(settings.stallTimeout()));
     }
 
-    /** Live: the poll thread was started and has not died. */
+    /**
+     * Live: the poll thread was started and has not died. (Fenced out of its static membership it
+     * stays alive and idle: restarting it would only fence the instance that took over.)
+     */
     public boolean alive() {
         Thread t = pollThread;
         return t != null && t.isAlive();
@@ -153,7 +173,7 @@ public final class EventPipeline implements AutoCloseable {
 
     /** The partitions currently assigned to this instance. */
     public Set<TopicPartition> assignment() {
-        return assignment;
+        return partitions.assignment();
     }
 
     /** Waits until the pipeline has stopped. */
@@ -161,7 +181,11 @@ public final class EventPipeline implements AutoCloseable {
         return terminated.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Stops polling, drains within the shutdown timeout, commits and closes; idempotent. */
+    /**
+     * Stops polling, drains within the shutdown timeout, commits and closes; idempotent. Returns
+     * within the shutdown timeout plus {@link ShutdownBudget#AFTER_DRAIN} (final commit and client
+     * closes), which is what a termination grace period must allow.
+     */
     @Override
     public void close() {
         stopping = true;
@@ -171,7 +195,7 @@ public final class EventPipeline implements AutoCloseable {
         }
         if (t != null && t != Thread.currentThread()) {
             try {
-                t.join(settings.shutdownTimeout().plusSeconds(20).toMillis());
+                t.join(settings.shutdownTimeout().plus(ShutdownBudget.AFTER_DRAIN).plusSeconds(2).toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -186,6 +210,16 @@ public final class EventPipeline implements AutoCloseable {
                 try {
                     runClients();
                 } catch (RuntimeException e) {
+                    if (StaticMembership.fencedBy(e)) {
+                        superseded = StaticMembership.supersededReason(settings);
+                        LOG.error("{}; this instance stops consuming (it stays up, not ready, until stopped)",
+                                superseded, e);
+                        while (!stopping) { // idle on purpose: live, not ready, no clients
+                            health.beat();
+                            sleep(100);
+                        }
+                        return;
+                    }
                     long pause = standby.pauseAfter(e);
                     for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
                         health.beat();
@@ -198,6 +232,7 @@ public final class EventPipeline implements AutoCloseable {
             running = false;
             health.stopped(stopping ? "shut down" : "the poll thread ended");
             workers.shutdown(1000);
+            monitor.close();
             terminated.countDown();
         }
     }
@@ -208,13 +243,15 @@ public final class EventPipeline implements AutoCloseable {
         consumer = c;
         metrics.bind(c, p);
         keyless.start();
+        boolean drained = false;
         try {
             sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth)
                     : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
-            if (!subscribe(c)) {
+            if (!awaitPolicies() || !subscribe(c)) {
                 return;
             }
             long nextCommit = 0;
+            long nextCheck = 0;
             while (!stopping) {
                 health.beat();
                 ConsumerRecords<byte[], byte[]> polled = c.poll(pollTimeout());
@@ -224,36 +261,48 @@ public final class EventPipeline implements AutoCloseable {
                 waitingPollMillis = busy ? BUSY_POLL_MILLIS : Math.min(2 * waitingPollMillis, MAX_WAITING_POLL_MILLIS);
                 long now = System.nanoTime();
                 if (now - nextCommit >= 0 || outstanding() >= settings.maxInFlight() / 2) {
-                    sink.commit(List.copyOf(partitions.values()), false);
+                    sink.commit(partitions.all(), false);
                     nextCommit = now + settings.commitInterval().toNanos();
+                    monitor.update(c, partitions.all());
+                }
+                if (nodePartitions != null && now - nextCheck >= 0) {
+                    nodePartitions.follow(c, partitions, handover);
+                    nextCheck = now + NODE_PARTITION_CHECK.toNanos();
                 }
                 flowControl();
             }
+            drained = true;
+            handover.inert(true);
             drain();
         } finally {
+            handover.inert(true);
+            // consumer first (its listener is inert: the drain finished what it could, and after a
+            // failure the work is abandoned), then the producer; the sink last, so nothing is refused
+            Duration close = drained ? ShutdownBudget.CLIENT_CLOSE : Duration.ofSeconds(5);
+            closeQuietly(() -> c.close(close), () -> p.close(close));
             if (sink != null) {
                 sink.close();
             }
-            closeQuietly(() -> p.close(Duration.ofSeconds(5)), () -> c.close(Duration.ofSeconds(5)));
             metrics.close();
             keyless.close();
             partitions.clear();
-            assignment = Set.of();
+            handover.inert(stopping);
         }
     }
 
     private boolean subscribe(KafkaConsumer<byte[], byte[]> c) {
         String topic = settings.eventsTopic();
         if (settings.assignment() == Assignment.GROUP) {
-            c.subscribe(List.of(topic), new Rebalance());
+            c.subscribe(List.of(topic), handover);
             return true;
         }
         while (!stopping) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
-                List<TopicPartition> mine = routing.partitionsToRead(topic, infos.size());
+                nodePartitions = new NodePartitionAssigner(topic, routing, clock, NodePartitionAssigner.RETIRE_GRACE);
+                Set<TopicPartition> mine = nodePartitions.initial(c, infos.size());
                 c.assign(mine);
-                assigned(mine);
+                handover.assigned(mine);
                 return true;
             }
             LOG.warn("events topic {} has no partitions yet; waiting", topic);
@@ -261,6 +310,18 @@ public final class EventPipeline implements AutoCloseable {
             sleep(1000);
         }
         return false;
+    }
+
+    /** Kafka Streams' rule for global tables: no event is read before the policy store caught up. */
+    private boolean awaitPolicies() {
+        if (!policies.isCaughtUp()) {
+            LOG.info("waiting for the policy store to catch up before reading events");
+            while (!stopping && !policies.isCaughtUp()) {
+                health.beat();
+                sleep(50);
+            }
+        }
+        return !stopping;
     }
 
     private void dispatchAll(ConsumerRecords<byte[], byte[]> polled) {
@@ -303,11 +364,7 @@ public final class EventPipeline implements AutoCloseable {
     }
 
     private int outstanding() {
-        int n = 0;
-        for (PartitionOffsets po : partitions.values()) {
-            n += po.uncommitted();
-        }
-        return n;
+        return partitions.outstanding();
     }
 
     private void flowControl() {
@@ -321,78 +378,46 @@ public final class EventPipeline implements AutoCloseable {
         metrics.paused(consumer.paused().size());
     }
 
+    /**
+     * One drain, on stop (the listener is already inert): the records already taken keep being
+     * worked on (queued ones start, parked ones get their policy or their wait ends) until all are
+     * done and acknowledged or the shutdown timeout passes. Then nothing new starts, and the
+     * enforcements still running get {@link ShutdownBudget#STRAGGLERS} to finish and be
+     * acknowledged, so an enforcement that completes keeps its outcome. One synchronous commit
+     * follows. What is unfinished then (and, at-least-once, what finished after it in its
+     * partition) is redelivered to the next owner; applying again is idempotent.
+     */
     private void drain() {
         long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
-        while (working(partitions.values()) > 0 && System.nanoTime() - deadline < 0) {
+        consumer.pause(consumer.assignment());
+        while ((PartitionBook.working(partitions.all()) > 0 || busy()) && System.nanoTime() - deadline < 0) {
             health.beat();
-            consumer.pause(consumer.assignment());
+            consumer.poll(Duration.ofMillis(20));
+            completions.runAll();
+        }
+        workers.stopStarting();
+        long stragglers = System.nanoTime() + ShutdownBudget.STRAGGLERS.toNanos();
+        while (busy() && System.nanoTime() - stragglers < 0) {
+            health.beat();
             consumer.poll(Duration.ofMillis(20));
             completions.runAll();
         }
         completions.runAll();
-        int left = working(partitions.values());
+        int left = PartitionBook.working(partitions.all());
         if (left > 0) {
-            LOG.warn("shutdown timeout passed with {} records unfinished; they will be redelivered", left);
+            LOG.warn("shutdown timeout passed with {} record(s) unfinished ({} enforcement(s) still running, {} output(s) "
+                    + "unacknowledged); they will be redelivered", left, workers.running(), sink.pending());
         }
         try {
-            sink.commit(List.copyOf(partitions.values()), true);
+            sink.commit(partitions.all(), true);
         } catch (RuntimeException e) {
             LOG.warn("final offset commit failed; uncommitted records will be redelivered: {}", e.toString());
         }
     }
 
-    private static int working(Collection<PartitionOffsets> ps) {
-        int n = 0;
-        for (PartitionOffsets po : ps) {
-            n += po.working();
-        }
-        return n;
-    }
-
-    private void assigned(Collection<TopicPartition> tps) {
-        for (TopicPartition tp : tps) {
-            partitions.put(tp, new PartitionOffsets(tp));
-        }
-        assignment = Set.copyOf(partitions.keySet());
-        assignedOnce = true;
-        LOG.info("assigned {}", tps);
-    }
-
-    /** Rebalance callbacks; they run on the poll thread inside poll(). */
-    private final class Rebalance implements ConsumerRebalanceListener {
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> tps) {
-            assigned(tps);
-        }
-
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> tps) {
-            List<PartitionOffsets> leaving = tps.stream().map(partitions::get).filter(p -> p != null).toList();
-            long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
-            while (working(leaving) > 0 && System.nanoTime() - deadline < 0) {
-                health.beat();
-                completions.runAll();
-                sleep(5);
-            }
-            completions.runAll();
-            try {
-                sink.commit(leaving, true);
-            } catch (OutputSink.FatalClientException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                LOG.warn("commit on revoke failed; the new owner will redo those records: {}", e.toString());
-            }
-            tps.forEach(partitions::remove);
-            assignment = Set.copyOf(partitions.keySet());
-            LOG.info("revoked {}", tps);
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> tps) {
-            tps.forEach(partitions::remove);
-            assignment = Set.copyOf(partitions.keySet());
-            LOG.warn("lost {}; their unfinished work is dropped", tps);
-        }
+    /** Enforcements running, or outputs sent and not yet acknowledged. */
+    private boolean busy() {
+        return workers.running() > 0 || sink.pending() > 0 || completions.pending();
     }
 
     private static void closeQuietly(AutoCloseable... clients) {

@@ -18,6 +18,8 @@ import org.slf4j.LoggerFactory;
  * {@code kafka.*} config keys), then the settings correctness depends on, which always win:
  * manual commits, {@code read_committed}, idempotent {@code acks=all} producers, the group id
  * {@code netfence-<nodeId>} and, in exactly-once mode, the {@link #transactionalId}.
+ * Group mode adds static membership ({@link StaticMembership}); consumers refresh metadata every
+ * 30 s unless configured, so a grown events topic is noticed within that.
  */
 public final class KafkaClients {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaClients.class);
@@ -48,6 +50,8 @@ public final class KafkaClients {
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, routing.groupId());
         c.putAll(consumerGuarantees());
+        c.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
+        StaticMembership.apply(s, c);
         return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
@@ -59,6 +63,7 @@ public final class KafkaClients {
      */
     static KafkaProducer<byte[], byte[]> producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
         Map<String, Object> p = new HashMap<>(s.kafka());
+        p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
         OptionalInt limit = OutputTopicLimits.smallestMaxMessageBytes(adminSettings(s),
                 List.of(s.outcomesTopic(), s.dlqTopic()));

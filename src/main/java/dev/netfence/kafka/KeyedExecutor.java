@@ -2,11 +2,15 @@ package dev.netfence.kafka;
 
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * Runs tasks on a fixed pool of worker threads so that tasks with the same key run one at a
@@ -14,10 +18,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * form a chain of futures; a key's chain is dropped once its last task finished, so the map
  * holds only keys with work outstanding. This is how events of one container stay in order
  * while different containers are enforced in parallel.
+ *
+ * <p>A task may also {@linkplain #submitAsync finish later}: it returns a stage, and the key's
+ * next task starts only when that stage completes, while no thread is held meanwhile (an event
+ * parked until its late policy arrives). After {@link #stopStarting()} tasks that have not
+ * started are skipped (their records stay unacknowledged and are redelivered), which is what a
+ * shutdown drain wants: finish what runs, start nothing new.
  */
 final class KeyedExecutor implements AutoCloseable {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
     private final ExecutorService pool;
     private final Map<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private final Executor counted = this::runCounted;
+    private volatile boolean stopped;
 
     KeyedExecutor(int threads, String namePrefix) {
         AtomicInteger n = new AtomicInteger();
@@ -30,21 +45,71 @@ final class KeyedExecutor implements AutoCloseable {
 
     /** Runs {@code task} after every earlier task of {@code key}; a failed task does not stop the chain. */
     void submit(String key, Runnable task) {
+        submitAsync(key, () -> {
+            task.run();
+            return DONE;
+        });
+    }
+
+    /**
+     * Runs {@code task} on a worker after every earlier task of {@code key} has finished, and
+     * holds the key's later tasks until the stage it returns completes (normally or not).
+     */
+    void submitAsync(String key, Supplier<? extends CompletionStage<?>> task) {
         CompletableFuture<Void> tail = tails.compute(key, (k, previous) -> {
-            CompletableFuture<Void> start = previous == null ? CompletableFuture.completedFuture(null) : previous;
-            return start.thenRunAsync(task, pool).handle((v, e) -> null);
+            CompletableFuture<Void> start = previous == null ? DONE : previous;
+            return start.thenComposeAsync(v -> stopped ? DONE : task.get().thenApply(x -> (Void) null), counted)
+                    .handle((v, e) -> (Void) null);
         });
         // registered outside compute(): a chain that is already complete runs this at once
         tail.thenRun(() -> tails.remove(key, tail));
     }
 
-    /** Keys with work queued or running. */
+    /**
+     * The workers as an {@link Executor} for continuations (a parked event's enforcement once its
+     * policy arrives): counted in {@link #running()}, and refused once stopped.
+     */
+    Executor workers() {
+        return counted;
+    }
+
+    private void runCounted(Runnable r) {
+        try {
+            pool.execute(() -> {
+                running.incrementAndGet();
+                try {
+                    r.run();
+                } finally {
+                    running.decrementAndGet();
+                }
+            });
+        } catch (RejectedExecutionException afterShutdown) {
+            // only after shutdown: the task is dropped and its record redelivered to the next owner
+        }
+    }
+
+    /** Keys with work queued, running or parked. */
     int activeKeys() {
         return tails.size();
     }
 
+    /** Tasks executing on a worker thread right now (parked ones are not). */
+    int running() {
+        return running.get();
+    }
+
+    /** From now on, tasks that have not started are skipped; running ones finish. */
+    void stopStarting() {
+        stopped = true;
+    }
+
+    boolean stopped() {
+        return stopped;
+    }
+
     /** Stops the workers, interrupting running tasks after {@code waitMillis}. */
     void shutdown(long waitMillis) {
+        stopped = true;
         pool.shutdown();
         try {
             if (!pool.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {

@@ -16,6 +16,11 @@ interface OutputSink extends AutoCloseable {
     /** Commits what may be committed for these partitions; {@code sync} waits for the broker. */
     void commit(Collection<PartitionOffsets> partitions, boolean sync);
 
+    /** Outputs handed to the producer and not yet acknowledged (the shutdown drain waits for them). */
+    default int pending() {
+        return 0;
+    }
+
     @Override
     void close();
 

@@ -1,5 +1,6 @@
 package dev.netfence.kafka;
 
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,13 +20,25 @@ final class PartitionOffsets {
     private long next = -1;
     private long committed = -1;
 
+    private final Clock clock;
+
     private static final class Entry {
+        final long trackedAt;
         boolean done;
         List<Output> held = List.of();
+
+        Entry(long trackedAt) {
+            this.trackedAt = trackedAt;
+        }
     }
 
     PartitionOffsets(TopicPartition partition) {
+        this(partition, Clock.systemUTC());
+    }
+
+    PartitionOffsets(TopicPartition partition, Clock clock) {
         this.partition = partition;
+        this.clock = clock;
     }
 
     TopicPartition partition() {
@@ -34,7 +47,7 @@ final class PartitionOffsets {
 
     /** A record was taken from the partition and is now being worked on. */
     void track(long offset) {
-        entries.put(offset, new Entry());
+        entries.put(offset, new Entry(clock.millis()));
         next = Math.max(next, offset + 1);
     }
 
@@ -152,5 +165,15 @@ final class PartitionOffsets {
 
     long lastCommitted() {
         return committed;
+    }
+
+    /** The offset of the oldest record not yet committed, or -1 when there is none. */
+    long oldestUncommitted() {
+        return entries.isEmpty() ? -1 : entries.firstKey();
+    }
+
+    /** When the oldest record not yet committed was taken (clock millis), or -1 when there is none. */
+    long oldestUncommittedSince() {
+        return entries.isEmpty() ? -1 : entries.firstEntry().getValue().trackedAt;
     }
 }

@@ -17,6 +17,8 @@ import java.util.Objects;
 public final class PipelineSettings {
     public static final String DEFAULT_EVENTS_TOPIC = "sandbox.container-events";
     public static final String DEFAULT_OUTCOMES_TOPIC = "sandbox.policy-outcomes";
+    /** Readiness turns false when a record has waited this long without being acknowledged. */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(2);
 
     private final Map<String, Object> kafka;
     private final String nodeId;
@@ -34,6 +36,7 @@ public final class PipelineSettings {
     private final Duration pollTimeout;
     private final Duration commitInterval;
     private final Duration stallThreshold;
+    private final Duration stallTimeout;
 
     private PipelineSettings(Builder b) {
         this.kafka = Map.copyOf(b.kafka);
@@ -52,6 +55,7 @@ public final class PipelineSettings {
         this.pollTimeout = b.pollTimeout;
         this.commitInterval = b.commitInterval;
         this.stallThreshold = b.stallThreshold;
+        this.stallTimeout = b.stallTimeout;
     }
 
     /** A builder with the defaults: group assignment, default topics, 8 workers, 1000 in flight, 30 s deadline. */
@@ -142,12 +146,17 @@ public final class PipelineSettings {
         return stallThreshold;
     }
 
+    /** Readiness turns false when the oldest record read but not committed is older than this. */
+    public Duration stallTimeout() {
+        return stallTimeout;
+    }
+
     @Override
     public String toString() {
         return "PipelineSettings[nodeId=" + nodeId + ", assignment=" + assignment + ", eventsTopic=" + eventsTopic
                 + ", outcomesTopic=" + outcomesTopic + ", exactlyOnce=" + exactlyOnce + ", concurrency=" + concurrency
                 + ", maxInFlight=" + maxInFlight + ", eventDeadline=" + eventDeadline + ", policyWait=" + policyWait
-                + ", shutdownTimeout=" + shutdownTimeout + ", instance=" + instance + ", version=" + version + "]";
+                + ", shutdownTimeout=" + shutdownTimeout + ", stallTimeout=" + stallTimeout + ", instance=" + instance + ", version=" + version + "]";
     }
 
     /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
@@ -162,12 +171,13 @@ public final class PipelineSettings {
         private int maxInFlight = 1000;
         private Duration eventDeadline = Duration.ofSeconds(30);
         private Duration policyWait = Duration.ofSeconds(5);
-        private Duration shutdownTimeout = Duration.ofSeconds(30);
+        private Duration shutdownTimeout = ShutdownBudget.DEFAULT_DRAIN;
         private String instance;
         private String version = "0.1.0";
         private Duration pollTimeout = Duration.ofMillis(100);
         private Duration commitInterval = Duration.ofMillis(200);
         private Duration stallThreshold = Duration.ofMinutes(2);
+        private Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
 
         private Builder() {
         }
@@ -189,6 +199,7 @@ public final class PipelineSettings {
             pollTimeout = s.pollTimeout;
             commitInterval = s.commitInterval;
             stallThreshold = s.stallThreshold;
+            stallTimeout = s.stallTimeout;
         }
 
         /** Replaces the client properties (they must include {@code bootstrap.servers}). */
@@ -280,6 +291,11 @@ public final class PipelineSettings {
             return this;
         }
 
+        public Builder stallTimeout(Duration value) {
+            this.stallTimeout = value;
+            return this;
+        }
+
         public PipelineSettings build() {
             if (!kafka.containsKey("bootstrap.servers")) {
                 throw new IllegalArgumentException("kafka settings must contain bootstrap.servers");
@@ -300,6 +316,7 @@ public final class PipelineSettings {
             requirePositive("pollTimeout", pollTimeout);
             requirePositive("commitInterval", commitInterval);
             requirePositive("stallThreshold", stallThreshold);
+            requirePositive("stallTimeout", stallTimeout);
             Objects.requireNonNull(version, "version");
             return new PipelineSettings(this);
         }

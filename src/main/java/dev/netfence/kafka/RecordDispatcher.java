@@ -8,6 +8,7 @@ import dev.netfence.event.Outcomes;
 import dev.netfence.event.ReplayHeaders;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 final class RecordDispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(RecordDispatcher.class);
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     /** Poll thread: hands a record's outputs to the sink (unless its partition moved away). */
     interface Emitter {
@@ -72,18 +74,15 @@ final class RecordDispatcher {
                 dispatchDecoded(po, r, replay, decoder.validate(p));
                 return;
             }
-            workers.submit(p.containerId(), () -> {
+            workers.submitAsync(p.containerId(), () -> {
                 DecodeResult v = validate(p);
-                List<Output> outs;
                 if (v instanceof DecodeResult.Decoded decoded) {
                     metrics.consumed(decoded.event().type());
-                    outs = handle(decoded.event(), replay, r);
-                } else {
-                    outs = invalid(r, (DecodeResult.Invalid) v, replay);
+                    return handle(po, offset, decoded.event(), replay, r);
                 }
-                if (outs != null) {
-                    completions.post(() -> emitter.emit(po, offset, outs));
-                }
+                List<Output> outs = invalid(r, (DecodeResult.Invalid) v, replay);
+                completions.post(() -> emitter.emit(po, offset, outs));
+                return DONE;
             });
         } else {
             dispatchDecoded(po, r, replay, d);
@@ -101,12 +100,7 @@ final class RecordDispatcher {
                 skip(po, offset, "other-node");
                 return;
             }
-            workers.submit(ev.containerId(), () -> {
-                List<Output> outs = handle(ev, replay, r);
-                if (outs != null) {
-                    completions.post(() -> emitter.emit(po, offset, outs));
-                }
-            });
+            workers.submitAsync(ev.containerId(), () -> handle(po, offset, ev, replay, r));
         } else if (d instanceof DecodeResult.Malformed m) {
             metrics.consumed("malformed");
             if (!acceptsKey(r)) {
@@ -150,16 +144,22 @@ final class RecordDispatcher {
         }
     }
 
-    /** Worker: enforce one valid event; its outcome record, or null when interrupted (shutdown). */
-    private List<Output> handle(ContainerEvent ev, boolean replay, ConsumerRecord<byte[], byte[]> r) {
-        Outcome o;
-        try {
-            o = handler.handle(ev, replay);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-        return List.of(Output.outcome(records.outcome(o), o, r));
+    /**
+     * Worker: enforce one valid event (possibly parked until its policy arrives) and post its
+     * outcome record. The stage completes when that is done, so the container's next event waits
+     * for it. Should it fail (shutdown refused the continuation), the record gets no output and
+     * stays unacknowledged: it is redelivered.
+     */
+    private CompletableFuture<Void> handle(PartitionOffsets po, long offset, ContainerEvent ev, boolean replay,
+            ConsumerRecord<byte[], byte[]> r) {
+        return handler.handle(ev, replay, workers.workers()).thenAccept(o -> {
+            List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
+            completions.post(() -> emitter.emit(po, offset, outs));
+        }).whenComplete((v, e) -> {
+            if (e != null && !workers.stopped()) {
+                LOG.error("event {} of container {} got no outcome", ev.eventId(), ev.containerId(), e);
+            }
+        });
     }
 
     /** The dead letter of an invalid event, plus a failed outcome when its containerId is readable. */

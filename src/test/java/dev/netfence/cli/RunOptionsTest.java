@@ -76,11 +76,13 @@ class RunOptionsTest {
         assertThat(c.dryRun()).isFalse();
         assertThat(c.backend()).isEqualTo(BackendChoice.AUTO);
         assertThat(c.httpPort()).isEqualTo(9464);
-        assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.shutdownTimeout()).as("fits a 30 s grace period").isEqualTo(Duration.ofSeconds(15));
         assertThat(c.configFile()).isNull();
         assertThat(c.logFormat().name()).isEqualTo("TEXT");
         assertThat(c.cgroupCheck()).isTrue();
         assertThat(c.policyWait()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.stallTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(c.groupInstanceId()).isNull();
         assertThat(c.kafka()).isEmpty();
     }
 
@@ -237,6 +239,8 @@ class RunOptionsTest {
         "--event-deadline=soon|invalid value for --event-deadline: must be a duration like 500ms, 30s, 2m, 1h or PT30S, was: soon",
         "--shutdown-timeout=0s|invalid value for --shutdown-timeout: must be a positive duration, was: 0s",
         "--policy-wait=PT0S|invalid value for --policy-wait: must be a positive duration, was: PT0S",
+        "--stall-timeout=0s|invalid value for --stall-timeout: must be a positive duration, was: 0s",
+        "--group-instance-id=a b|invalid value for --group-instance-id: must be none or match [A-Za-z0-9._-]{1,249}, was: a b",
         "--assignment=random|invalid value for --assignment: must be group or node-partition, was: random",
         "--on-failure=ignore|invalid value for --on-failure: must be quarantine or leave, was: ignore",
         "--iptables-backend=ebpf|invalid value for --iptables-backend: must be auto, nft or legacy, was: ebpf",

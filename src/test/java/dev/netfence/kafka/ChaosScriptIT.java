@@ -18,9 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code scripts/chaos.sh} as a user runs it, in a tiny exactly-once configuration (2 sandboxes,
- * 20 events, 1 SIGKILL, 1 broker bounce, the send faults: a DLQ topic refusing every dead letter,
- * an oversized record): it must exit 0 and print a table with no lost event, the refused dead
- * letter held and then delivered, both poison records dead-lettered once (the oversized one without value),
+ * 20 events, 1 SIGKILL, 1 SIGTERM under load, 1 broker bounce, the send faults: a DLQ topic
+ * refusing every dead letter, an oversized record): it must exit 0 and print a table with no lost
+ * event, the refused dead letter held and then delivered, both poison records dead-lettered once
+ * (the oversized one without value),
  * exactly one committed outcome per event, right final rules in both sandboxes and an unchanged
  * host ruleset, and leave none of its namespaces or its temp dir behind. Runs with Failsafe
  * after {@code package} (it uses the built jar and this run's test classpath, so the script
@@ -48,9 +49,11 @@ class ChaosScriptIT {
         assertThat(p.exitValue()).as("exit code; output:\n%s", out).isZero();
         assertThat(out).as("the chaos really happened")
                 .contains("SIGKILL 1 of 1: netfence run 1 (pid")
+                .contains("SIGTERM under load: netfence run 2 (pid")
                 .containsPattern("broker pid \\d+ back at 127\\.0\\.0\\.1:\\d+ with the same data")
                 .contains("netfence ready again without operator action");
         assertThat(out).containsPattern("(?m)^\\s*events published\\s+20\\s*$")
+                .containsPattern("(?m)^\\s*SIGTERM under load \\(must exit 0\\)\\s+exit 0 after \\d+ s\\s*$")
                 .containsPattern("(?m)^\\s*events with >= 1 outcome\\s+20\\s*$")
                 .containsPattern("(?m)^\\s*events with exactly 1 committed outcome\\s+20\\s*$")
                 .containsPattern("(?m)^\\s*events lost \\(must be 0\\)\\s+0\\s*$")

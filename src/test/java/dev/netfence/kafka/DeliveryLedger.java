@@ -57,6 +57,20 @@ final class DeliveryLedger implements AutoCloseable {
         producer.flush();
     }
 
+    /**
+     * Publishes one valid event of {@code task} for a container of its own ({@code c-<eventId>}, so
+     * a log line naming the container names the event); returns its eventId.
+     */
+    synchronized String publishEvent(String task) {
+        String id = node + "-ev-" + sequence++;
+        String json = "{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + id
+                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"" + task
+                + "\",\"containerId\":\"c-" + id + "\"}";
+        send(json.getBytes(StandardCharsets.UTF_8));
+        eventIds.add(id);
+        return id;
+    }
+
     /** Publishes one undecodable record for this node; it must end in the DLQ. */
     synchronized void publishPoison() {
         String value = "not json " + node + " #" + sequence++;

@@ -27,9 +27,12 @@ class ExactlyOnceInstancesTest {
         String node = "twin-" + java.util.UUID.randomUUID().toString().substring(0, 8);
         try (PipelineFixture f = new PipelineFixture(2)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
-            EventPipeline a = f.start(f.settings(node).exactlyOnce(true).instance(node + "/a"), new RecordingEnforcer(), store);
+            // instances meant to run side by side, each with its own static membership id
+            EventPipeline a = f.start(f.settings(node).exactlyOnce(true).instance(node + "/a")
+                    .kafka(f.kafka(Map.of("group.instance.id", node + "-a"))), new RecordingEnforcer(), store);
             await().atMost(Duration.ofSeconds(60)).until(() -> a.assignment().size() == 2);
-            EventPipeline b = f.start(f.settings(node).exactlyOnce(true).instance(node + "/b"), new RecordingEnforcer(), store);
+            EventPipeline b = f.start(f.settings(node).exactlyOnce(true).instance(node + "/b")
+                    .kafka(f.kafka(Map.of("group.instance.id", node + "-b"))), new RecordingEnforcer(), store);
             await().atMost(Duration.ofSeconds(60)).until(() -> a.assignment().size() == 1 && b.assignment().size() == 1);
 
             List<String> ids = new ArrayList<>();

@@ -29,12 +29,19 @@ final class NetfenceProcess implements AutoCloseable {
 
     /** Starts {@code netfence ARGS}; stdout and stderr are appended to {@code log}. */
     static NetfenceProcess start(Path log, List<String> args) {
+        return start(log, List.of(), args);
+    }
+
+    /** Starts {@code java JVM_ARGS -jar netfence.jar ARGS} (e.g. {@code -Dnetfence.log.level=DEBUG}). */
+    static NetfenceProcess start(Path log, List<String> jvmArgs, List<String> args) {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR.toAbsolutePath() + " is missing: run the ITs with `mvn verify` (after package)");
         }
         List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar",
-                JAR.toAbsolutePath().toString()));
+                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"));
+        argv.addAll(jvmArgs);
+        argv.add("-jar");
+        argv.add(JAR.toAbsolutePath().toString());
         argv.addAll(args);
         try {
             Process p = new ProcessBuilder(argv).redirectErrorStream(true)
@@ -74,6 +81,25 @@ final class NetfenceProcess implements AutoCloseable {
             throw new IllegalStateException("netfence pid " + pid() + " did not stop within 90 s of SIGTERM");
         }
         return process.exitValue();
+    }
+
+    /** SIGTERM without waiting. */
+    void terminate() {
+        process.destroy();
+    }
+
+    /** Waits (bounded) for the process to exit; its exit code, or -1 when it is still running. */
+    int awaitExit(long seconds) throws InterruptedException {
+        return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
+    /** The whole log. */
+    String log() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
     }
 
     /** The last {@code lines} lines of the log, for failure messages. */

@@ -43,15 +43,21 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     PipelineSettings.Builder settings(String nodeId) {
+        return PipelineSettings.custom().kafka(kafka(Map.of())).nodeId(nodeId).eventsTopic(events)
+                .outcomesTopic(outcomesTopic).eventDeadline(Duration.ofSeconds(30)).policyWait(Duration.ofSeconds(5))
+                .shutdownTimeout(Duration.ofSeconds(15));
+    }
+
+    /** The test clients' settings plus {@code extra}. */
+    Map<String, Object> kafka(Map<String, Object> extra) {
         Map<String, Object> kafka = new HashMap<>();
         kafka.put("bootstrap.servers", TestKafka.bootstrapServers());
         kafka.put("session.timeout.ms", 6000);
         kafka.put("heartbeat.interval.ms", 500);
         kafka.put("metadata.max.age.ms", 2000);
         kafka.put("max.partition.fetch.bytes", 4 * 1024 * 1024);
-        return PipelineSettings.custom().kafka(kafka).nodeId(nodeId).eventsTopic(events).outcomesTopic(outcomesTopic)
-                .eventDeadline(Duration.ofSeconds(30)).policyWait(Duration.ofSeconds(5))
-                .shutdownTimeout(Duration.ofSeconds(15));
+        kafka.putAll(extra);
+        return kafka;
     }
 
     EventPipeline start(PipelineSettings.Builder s, Enforcer enforcer, PolicyStore store) {

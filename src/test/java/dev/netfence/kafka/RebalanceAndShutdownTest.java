@@ -29,9 +29,12 @@ class RebalanceAndShutdownTest {
             }
             RecordingEnforcer first = new RecordingEnforcer().delay(15);
             RecordingEnforcer second = new RecordingEnforcer().delay(15);
-            EventPipeline a = f.start(f.settings("n1").concurrency(4).maxInFlight(100), first, store);
+            // two instances of one node sharing its partitions on purpose: each has its own static membership id
+            EventPipeline a = f.start(f.settings("n1").concurrency(4).maxInFlight(100)
+                    .kafka(f.kafka(Map.of("group.instance.id", "n1-a"))), first, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> first.calls() >= 40);
-            EventPipeline b = f.start(f.settings("n1").concurrency(4).maxInFlight(100), second, store);
+            EventPipeline b = f.start(f.settings("n1").concurrency(4).maxInFlight(100)
+                    .kafka(f.kafka(Map.of("group.instance.id", "n1-b"))), second, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> !b.assignment().isEmpty());
             // More events after the split, on every partition: some land on b's partitions, so b must
             // work even if a finished the first batch before b joined.

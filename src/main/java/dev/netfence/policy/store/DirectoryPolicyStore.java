@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -70,6 +71,11 @@ public final class DirectoryPolicyStore implements PolicyStore {
     @Override
     public Optional<StoredPolicy> await(String taskId, Duration timeout) throws InterruptedException {
         return table.await(taskId, timeout);
+    }
+
+    @Override
+    public CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
+        return table.whenAvailable(taskId, timeout);
     }
 
     @Override

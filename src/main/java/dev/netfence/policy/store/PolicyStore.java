@@ -2,6 +2,7 @@ package dev.netfence.policy.store;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Where the pipeline finds the sandbox policy of a task. A policy can be published after the
@@ -19,6 +20,12 @@ public interface PolicyStore extends AutoCloseable {
      * The task's policy, waiting at most {@code timeout} for it to appear; empty when it did not.
      */
     Optional<StoredPolicy> await(String taskId, Duration timeout) throws InterruptedException;
+
+    /**
+     * The task's policy without holding a thread: completed at once when stored, when it is
+     * written, or with empty after {@code timeout}. Waiting events park on this.
+     */
+    CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout);
 
     /** True once the store has loaded everything that existed when it started. */
     boolean isCaughtUp();

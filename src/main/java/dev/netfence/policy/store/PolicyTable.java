@@ -1,26 +1,68 @@
 package dev.netfence.policy.store;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The in-memory map behind both stores: taskId to {@link StoredPolicy}, with waiters woken
  * whenever an entry is written, so {@link #await} returns as soon as a late policy arrives.
+ * {@link #whenAvailable} is the thread-free form: a future completed by the write of the task's
+ * policy, or with empty when the timeout passes first (on {@link CompletableFuture}'s timer).
  */
 final class PolicyTable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final Map<String, StoredPolicy> policies = new HashMap<>();
+    private final Map<String, List<CompletableFuture<Optional<StoredPolicy>>>> waiters = new HashMap<>();
 
     void put(String taskId, StoredPolicy policy) {
+        List<CompletableFuture<Optional<StoredPolicy>>> woken;
         lock.lock();
         try {
             policies.put(taskId, policy);
             changed.signalAll();
+            woken = waiters.remove(taskId);
+        } finally {
+            lock.unlock();
+        }
+        if (woken != null) {
+            woken.forEach(w -> w.complete(Optional.of(policy)));
+        }
+    }
+
+    /** The task's policy now, or a future completed when it is written or with empty after {@code timeout}. */
+    CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
+        CompletableFuture<Optional<StoredPolicy>> w = new CompletableFuture<>();
+        lock.lock();
+        try {
+            StoredPolicy p = policies.get(taskId);
+            if (p != null) {
+                return CompletableFuture.completedFuture(Optional.of(p));
+            }
+            waiters.computeIfAbsent(taskId, k -> new ArrayList<>()).add(w);
+        } finally {
+            lock.unlock();
+        }
+        w.completeOnTimeout(Optional.empty(), timeout.toNanos(), TimeUnit.NANOSECONDS);
+        w.whenComplete((v, e) -> forget(taskId, w));
+        return w;
+    }
+
+    private void forget(String taskId, CompletableFuture<Optional<StoredPolicy>> w) {
+        lock.lock();
+        try {
+            List<CompletableFuture<Optional<StoredPolicy>>> l = waiters.get(taskId);
+            if (l != null && l.remove(w) && l.isEmpty()) {
+                waiters.remove(taskId);
+            }
         } finally {
             lock.unlock();
         }

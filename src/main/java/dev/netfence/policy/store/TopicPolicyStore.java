@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -21,12 +22,16 @@ import org.slf4j.LoggerFactory;
  * policy JSON, null value = delete). One daemon thread owns a group-less consumer that is
  * assigned every partition and reads from the beginning, forever; the store counts as caught up
  * once it has read up to the end offsets it saw at start, so a restarted service never reports
- * ready before it knows every policy that existed. Until the topic exists the store waits for
- * it and is not caught up.
+ * ready before it knows every policy that existed (the pipeline reads no event before that, as
+ * Kafka Streams fills its global tables before processing). Until the topic exists the store
+ * waits for it and is not caught up. Partitions added to the topic later are picked up from their
+ * beginning: the partition count is re-read from the consumer's metadata (refreshed every
+ * {@code metadata.max.age.ms}, 30 s unless configured) every {@link #PARTITION_CHECK}.
  */
 public final class TopicPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(TopicPolicyStore.class);
     private static final Duration POLL = Duration.ofMillis(200);
+    static final Duration PARTITION_CHECK = Duration.ofSeconds(5);
 
     private final String topic;
     private final PolicyDecoder decoder;
@@ -41,11 +46,13 @@ public final class TopicPolicyStore implements PolicyStore {
         this.decoder = decoder;
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        conf.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         conf.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         conf.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         conf.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         conf.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         conf.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-policies");
+        conf.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
         this.consumer = new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.thread = new Thread(this::run, "netfence-policy-store");
         this.thread.setDaemon(true);
@@ -69,6 +76,11 @@ public final class TopicPolicyStore implements PolicyStore {
     }
 
     @Override
+    public CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
+        return table.whenAvailable(taskId, timeout);
+    }
+
+    @Override
     public boolean isCaughtUp() {
         return caughtUp;
     }
@@ -88,7 +100,12 @@ public final class TopicPolicyStore implements PolicyStore {
             consumer.seekToBeginning(parts);
             Map<TopicPartition, Long> target = consumer.endOffsets(parts, Duration.ofMinutes(5));
             LOG.info("reading policies from {} up to {}", topic, target);
+            long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
             while (!closed) {
+                if (System.nanoTime() - nextCheck >= 0) {
+                    parts = addedPartitions(parts);
+                    nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
+                }
                 try {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                         apply(r);
@@ -100,7 +117,7 @@ public final class TopicPolicyStore implements PolicyStore {
                     Thread.sleep(1000);
                     continue;
                 }
-                if (!caughtUp && parts.stream().allMatch(tp -> consumer.position(tp) >= target.get(tp))) {
+                if (!caughtUp && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                     caughtUp = true;
                     LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                 }
@@ -116,6 +133,31 @@ public final class TopicPolicyStore implements PolicyStore {
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    /**
+     * Assigns partitions that appeared since the last check, read from their beginning; returns
+     * the full list. A metadata error leaves the assignment as it is until the next check.
+     */
+    private List<TopicPartition> addedPartitions(List<TopicPartition> parts) {
+        List<PartitionInfo> infos;
+        try {
+            infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.warn("cannot re-read the partitions of {}: {}", topic, e.toString());
+            return parts;
+        }
+        if (infos == null || infos.size() <= parts.size()) {
+            return parts;
+        }
+        List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        List<TopicPartition> added = all.stream().filter(tp -> !parts.contains(tp)).toList();
+        consumer.assign(all);
+        consumer.seekToBeginning(added);
+        LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
+        return all;
     }
 
     private List<TopicPartition> awaitPartitions() {

@@ -4,6 +4,7 @@ import dev.netfence.policy.NetworkPolicy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /** A policy store the test fills directly; always caught up. */
 public final class InMemoryPolicyStore implements PolicyStore {
@@ -31,6 +32,11 @@ public final class InMemoryPolicyStore implements PolicyStore {
     @Override
     public Optional<StoredPolicy> await(String taskId, Duration timeout) throws InterruptedException {
         return table.await(taskId, timeout);
+    }
+
+    @Override
+    public CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
+        return table.whenAvailable(taskId, timeout);
     }
 
     @Override

@@ -120,6 +120,26 @@ class TopicPolicyStoreTest {
     }
 
     @Test
+    void aPartitionAddedToThePolicyTopicLaterIsReadFromItsBeginning() throws Exception {
+        try (TopicPolicyStore store = TopicPolicyStore.start(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
+                ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000), topic, FakePolicies.DECODER)) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            try (var admin = TestKafka.admin()) {
+                admin.createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(5)))
+                        .all().get(30, TimeUnit.SECONDS);
+            }
+            try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+                // written to the new partition explicitly: a producer with fresh metadata would put keys there
+                p.send(new ProducerRecord<>(topic, 4, "task-new".getBytes(StandardCharsets.UTF_8),
+                        FakePolicies.OPEN_JSON)).get(30, TimeUnit.SECONDS);
+            }
+            await().atMost(Duration.ofSeconds(45)).until(() -> store.lookup("task-new").isPresent());
+            assertThat(store.lookup("task-new")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
+    @Test
     void aStoreOfATopicThatDoesNotExistIsNotCaughtUp() throws Exception {
         try (TopicPolicyStore store = TopicPolicyStore.start(
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()),
