@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
@@ -16,6 +17,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -101,6 +105,26 @@ class BackendSwitchKernelTest {
 
         assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
         assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+    }
+
+    @Test
+    void theNftBackendStartsNoProcessForAnApplyOrItsConnectionTrackingFlush() throws Exception {
+        List<List<String>> ran = Collections.synchronizedList(new ArrayList<>());
+        CommandRunner recording = (argv, stdin, timeout) -> {
+            ran.add(argv);
+            return new ProcessCommandRunner().run(argv, stdin, timeout);
+        };
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, recording, Clock.systemUTC(), new SimpleMeterRegistry());
+        assertThat(apply(enforcer, FIRST).backend()).isEqualTo("nft");
+        ran.clear();
+
+        EnforcementResult result = apply(enforcer, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(ran).as("processes started by the second apply").isEmpty();
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
     }
 
     private static String nftRuleset() {
