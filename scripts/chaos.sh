@@ -47,8 +47,8 @@
 # line by line and in order, the plan of the task of the LAST event published for that sandbox.
 # The policies allow different endpoints, so every rule carries the policy's digest comment
 # (netfence:<12 hex>) and a sandbox left with an older event's policy, a quarantine, or no rules
-# differs. The policies avoid DNS (dns:false), so the expected rules do not depend on the
-# namespace's resolv.conf. The check runs only after the group committed everything and
+# differs. The policies avoid DNS (dns:false), so the expected rules do not depend on any
+# resolver configuration. The check runs only after the group committed everything and
 # netfence exited, so no re-processing can change the rules under it.
 #
 # It exits 0 only when every check holds in every mode (1 when one fails, 2 on usage errors, 3

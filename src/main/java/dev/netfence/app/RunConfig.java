@@ -5,8 +5,10 @@ import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.kafka.Assignment;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.ops.LogFormat;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -21,6 +23,8 @@ import java.util.Set;
  * @param configFile the config file that was read, or null
  * @param groupInstanceId {@code --group-instance-id}: null for the default {@code netfence-<nodeId>},
  *                        {@code none} for dynamic membership
+ * @param dnsServers the resolvers this node's operator trusts ({@code --dns-servers}); DNS is
+ *     opened only to these and a policy's own {@code dnsServers}
  */
 public record RunConfig(
         String bootstrapServers,
@@ -47,7 +51,8 @@ public record RunConfig(
         HostGuardMode hostGuard,
         Duration stallTimeout,
         String groupInstanceId,
-        Map<String, String> kafka) {
+        Map<String, String> kafka,
+        List<InetAddress> dnsServers) {
 
     public RunConfig {
         Objects.requireNonNull(bootstrapServers, "bootstrapServers");
@@ -66,5 +71,6 @@ public record RunConfig(
         Objects.requireNonNull(hostGuard, "hostGuard");
         Objects.requireNonNull(stallTimeout, "stallTimeout");
         kafka = Map.copyOf(kafka);
+        dnsServers = dnsServers == null ? List.of() : List.copyOf(dnsServers);
     }
 }

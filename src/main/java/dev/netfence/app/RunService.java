@@ -65,7 +65,8 @@ public final class RunService implements AutoCloseable {
                 .onFailure(config.onFailure())
                 .dryRun(config.dryRun())
                 .cgroupCheck(config.cgroupCheck())
-                .refuseCapabilities(config.refuseCapabilities()).build();
+                .refuseCapabilities(config.refuseCapabilities())
+                .dnsServers(config.dnsServers()).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
         HostGuards hostGuards = HostGuards.create(config.dryRun() ? HostGuardMode.OFF : config.hostGuard(), runner);
         // a previous run's guards: keep those whose interface still exists, remove the rest

@@ -68,6 +68,10 @@ public final class ApplyCommand implements Callable<Integer> {
             converter = OnFailureConverter.class, description = "default: ${DEFAULT-VALUE}")
     OnFailure onFailure;
 
+    @Option(names = "--dns-servers", paramLabel = "IP[,IP...]",
+            description = "the node's trusted resolvers, as netfence run --dns-servers (default: none)")
+    String dnsServers;
+
     @Option(names = "--deadline-seconds", paramLabel = "N", defaultValue = "30", description = "give up after N seconds")
     int deadlineSeconds;
 
@@ -105,7 +109,8 @@ public final class ApplyCommand implements Callable<Integer> {
         BackendChoice chosen = backend != null ? backend : iptablesBackend != null ? iptablesBackend : BackendChoice.AUTO;
         Clock clock = Clock.systemUTC();
         EnforcerConfig config = EnforcerConfig.custom().backend(chosen).onFailure(onFailure)
-                .cgroupCheck(containerId != null).refuseCapabilities(refused).build();
+                .cgroupCheck(containerId != null).refuseCapabilities(refused)
+                .dnsServers(DnsServersOption.parse(spec.commandLine(), dnsServers)).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
         Instant started = clock.instant();
         EnforcementResult result = enforcer.enforce(
@@ -131,6 +136,7 @@ public final class ApplyCommand implements Callable<Integer> {
         node.set("resolved", JSON.valueToTree(new java.util.TreeMap<>(result.resolved())));
         node.set("nameservers", JSON.valueToTree(result.nameservers()));
         node.set("risks", JSON.valueToTree(result.risks()));
+        node.set("warnings", JSON.valueToTree(result.warnings()));
         node.put("quarantined", result.quarantined());
         node.put("attempts", result.attempts());
         node.set("error", JSON.valueToTree(result.error()));

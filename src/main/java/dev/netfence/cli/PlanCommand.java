@@ -2,7 +2,6 @@ package dev.netfence.cli;
 
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.iptables.RestoreRenderer;
-import dev.netfence.netns.ResolvConf;
 import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Endpoint;
 import dev.netfence.policy.Family;
@@ -28,8 +27,10 @@ import picocli.CommandLine.Spec;
  * {@code netfence plan --policy FILE}: prints the iptables-restore input a policy renders to,
  * under {@code # ipv4} and {@code # ipv6} headers, as it would be applied to a namespace that
  * has no hook yet. Hostname endpoints are resolved only with {@code --resolve}; otherwise they
- * are listed as comments and left out. DNS rules need nameservers, given with
- * {@code --nameserver} (a real apply reads them from the container). Touches nothing.
+ * are listed as comments and left out. DNS rules go to the policy's {@code dnsServers} and the
+ * node's, given with {@code --dns-servers} as to {@code netfence run}; the plan's warnings (no
+ * trusted resolver, a hostname address inside a blocked subnet) are printed as comments.
+ * Touches nothing.
  */
 @Command(name = "plan", mixinStandardHelpOptions = true, description = "Prints the rules a policy renders to.")
 public final class PlanCommand implements Callable<Integer> {
@@ -39,8 +40,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--resolve", description = "resolve hostname endpoints now (A and AAAA)")
     boolean resolve;
 
-    @Option(names = "--nameserver", paramLabel = "IP", description = "a nameserver to open DNS to (repeatable)")
-    List<String> nameservers = new ArrayList<>();
+    @Option(names = "--dns-servers", paramLabel = "IP[,IP...]",
+            description = "the node's trusted resolvers, as netfence run --dns-servers (default: none)")
+    String dnsServers;
 
     @Spec
     CommandSpec spec;
@@ -48,14 +50,10 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        List<InetAddress> servers = DnsServersOption.parse(spec.commandLine(), dnsServers);
         NetworkPolicy policy;
-        List<InetAddress> servers = new ArrayList<>();
         try {
             policy = PolicyFile.load(policyFile);
-            for (String ns : nameservers) {
-                servers.add(ResolvConf.literal(ns).orElseThrow(() ->
-                        new PolicyFile.InvalidInput(List.of("--nameserver: not an IP address: " + ns))));
-            }
         } catch (PolicyFile.InvalidInput e) {
             e.reasons().forEach(spec.commandLine().getErr()::println);
             return Main.INVALID_INPUT;
@@ -77,8 +75,9 @@ public final class PlanCommand implements Callable<Integer> {
             }
         }
         NetworkPolicy rendered = new NetworkPolicy(policy.mode(), kept, policy.blockedSubnets(), policy.dns(),
-                policy.outbound(), policy.inbound());
+                policy.outbound(), policy.inbound(), policy.dnsServers());
         PlannedRules plan = new RulePlanner().plan(rendered, resolved, servers);
+        plan.warnings().forEach(w -> out.println("# warning: " + w));
         RestoreRenderer renderer = new RestoreRenderer();
         for (Family family : plan.families()) {
             out.println("# " + family.wire());

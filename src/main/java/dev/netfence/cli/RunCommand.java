@@ -103,6 +103,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "host-side guard on the container's veth: auto (where there is one), off, required "
                     + "(fail closed without one) (default: auto)")
     HostGuardMode hostGuard;
+    @Option(names = "--dns-servers", paramLabel = "IP[,IP...]", defaultValue = "",
+            converter = RunConverters.DnsServers.class,
+            description = "resolvers this node trusts (e.g. the bridge gateway running aardvark-dns); a policy with dns on"
+                    + " may reach udp/tcp 53 of these and of its own dnsServers only (default: none, so no DNS rule)")
+    String dnsServers;
     @Option(names = "--policy-wait", paramLabel = "DURATION", defaultValue = "5s",
             converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
@@ -245,7 +250,7 @@ public final class RunCommand implements Callable<Integer> {
                 httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
                 dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stallTimeout,
                 groupInstanceId,
-                sources().kafka());
+                sources().kafka(), RunConverters.parseDnsServers(dnsServers));
     }
 
     /** SIGTERM/SIGINT stop the service through the normal path, so the process exits 0. */

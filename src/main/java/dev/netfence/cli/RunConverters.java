@@ -118,6 +118,25 @@ final class RunConverters {
         }
     }
 
+    /**
+     * Trusted resolvers, {@code IP[,IP...]} (empty: none): address literals only, at most 16, the
+     * messages of a policy's {@code dnsServers}; kept as the canonical comma-joined text.
+     */
+    static final class DnsServers extends Trimmed<String> {
+        DnsServers() {
+            super(v -> String.join(",", parseDnsServers(v).stream().map(dev.netfence.policy.IpAddresses::format).toList()));
+        }
+    }
+
+    /** The addresses of a {@code --dns-servers} value; IllegalArgumentException with the reason. */
+    static java.util.List<java.net.InetAddress> parseDnsServers(String v) {
+        var parsed = dev.netfence.policy.PolicyValues.dnsServerList(v);
+        if (!parsed.ok()) {
+            throw new IllegalArgumentException(parsed.error());
+        }
+        return parsed.value();
+    }
+
     /** An existing directory. */
     static final class Directory extends Trimmed<Path> {
         Directory() {

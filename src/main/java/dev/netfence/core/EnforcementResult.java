@@ -7,7 +7,7 @@ import java.util.Objects;
 /**
  * What applying one policy achieved, in the terms of the outcome contract (docs/contracts.md,
  * "Outcome v1"): the status, the backend and families touched, what hostnames resolved to, which
- * nameservers DNS was opened to, whether the namespace was quarantined, how many attempts it
+ * trusted resolvers DNS was opened to, the warnings, whether the namespace was quarantined, how many attempts it
  * took, and the error when it did not apply. Built by the named factories: {@link #applied()}
  * for a success, {@link #failure(ErrorCode, String)} / {@link #skip(ErrorCode, String)} for the
  * others (each a {@link Builder} for the details), or {@link #failed(ErrorCode, String)} when
@@ -28,6 +28,7 @@ public final class EnforcementResult {
     private final Map<String, List<String>> resolved;
     private final List<String> nameservers;
     private final List<String> risks;
+    private final List<String> warnings;
     private final boolean quarantined;
     private final List<String> guards;
     private final int attempts;
@@ -43,6 +44,7 @@ public final class EnforcementResult {
         this.resolved = Map.copyOf(b.resolved);
         this.nameservers = List.copyOf(b.nameservers);
         this.risks = List.copyOf(b.risks);
+        this.warnings = List.copyOf(b.warnings);
         this.quarantined = b.quarantined;
         this.guards = List.copyOf(b.guards);
         this.attempts = b.attempts;
@@ -80,6 +82,7 @@ public final class EnforcementResult {
         b.resolved = resolved;
         b.nameservers = nameservers;
         b.risks = risks;
+        b.warnings = warnings;
         b.quarantined = quarantined;
         b.guards = guards;
         b.attempts = attempts;
@@ -129,6 +132,11 @@ public final class EnforcementResult {
         return risks;
     }
 
+    /** What the applied rules deliberately leave out that an operator should know (docs/contracts.md, "Outcome v1"). */
+    public List<String> warnings() {
+        return warnings;
+    }
+
     public boolean quarantined() {
         return quarantined;
     }
@@ -156,21 +164,21 @@ public final class EnforcementResult {
         return o instanceof EnforcementResult r && status.equals(r.status) && Objects.equals(policyDigest, r.policyDigest)
                 && Objects.equals(mode, r.mode) && Objects.equals(backend, r.backend) && families.equals(r.families)
                 && ruleCount == r.ruleCount && resolved.equals(r.resolved) && nameservers.equals(r.nameservers)
-                && risks.equals(r.risks) && quarantined == r.quarantined && guards.equals(r.guards) && attempts == r.attempts
+                && risks.equals(r.risks) && warnings.equals(r.warnings) && quarantined == r.quarantined && guards.equals(r.guards) && attempts == r.attempts
                 && Objects.equals(error, r.error);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers, risks,
-                quarantined, guards, attempts, error);
+                warnings, quarantined, guards, attempts, error);
     }
 
     @Override
     public String toString() {
         return "EnforcementResult[status=" + status + ", policyDigest=" + policyDigest + ", mode=" + mode
                 + ", backend=" + backend + ", families=" + families + ", ruleCount=" + ruleCount + ", resolved="
-                + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", quarantined=" + quarantined + ", guards=" + guards
+                + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", warnings=" + warnings + ", quarantined=" + quarantined + ", guards=" + guards
                 + ", attempts="
                 + attempts + ", error=" + error + "]";
     }
@@ -194,6 +202,7 @@ public final class EnforcementResult {
         private Map<String, List<String>> resolved = Map.of();
         private List<String> nameservers = List.of();
         private List<String> risks = List.of();
+        private List<String> warnings = List.of();
         private boolean quarantined;
         private List<String> guards = List.of();
         private int attempts;
@@ -243,6 +252,11 @@ public final class EnforcementResult {
 
         public Builder risks(List<String> value) {
             this.risks = value == null ? List.of() : value;
+            return this;
+        }
+
+        public Builder warnings(List<String> value) {
+            this.warnings = value == null ? List.of() : value;
             return this;
         }
 

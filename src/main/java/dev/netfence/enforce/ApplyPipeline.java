@@ -11,7 +11,6 @@ import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.IptablesBackend;
 import dev.netfence.netns.NamespaceFirewall;
 import dev.netfence.netns.PinnedNamespace;
-import dev.netfence.netns.ResolvConf;
 import dev.netfence.policy.Endpoint;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
@@ -32,7 +31,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The steps of one apply attempt, each a plain method so the enforcer can compose them with
- * retries: resolve hostnames, read the container's nameservers, plan, and write a plan into a
+ * retries: resolve hostnames, plan, and write a plan into a
  * pinned namespace with the chosen {@link FirewallBackend}. The nft backends write one
  * transaction that replaces netfence's table, read it back as JSON and verify it, remove the
  * iptables backend's chains when the read-back shows any, and flush the connection tracking (in
@@ -92,18 +91,14 @@ final class ApplyPipeline {
         return resolved;
     }
 
-    /** The nameservers in the container's resolv.conf; none when the file is missing. */
-    List<InetAddress> nameservers(int pid) {
-        try {
-            return ResolvConf.readForPid(config.procRoot(), pid);
-        } catch (IOException e) {
-            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "cannot read resolv.conf of pid " + pid + ": " + e.getMessage(), e);
-        }
-    }
-
-    PlannedRules plan(NetworkPolicy policy, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers) {
-        return cache.plan(policy, resolved, nameservers, () -> planner.plan(policy, resolved, nameservers));
+    /**
+     * The plan of {@code policy} with its hostnames resolved to {@code resolved}; DNS goes only
+     * to the trusted resolvers (the policy's and the node's {@code --dns-servers}), nothing the
+     * container could write is read.
+     */
+    PlannedRules plan(NetworkPolicy policy, Map<String, List<InetAddress>> resolved) {
+        List<InetAddress> node = config.dnsServers();
+        return cache.plan(policy, resolved, node, () -> planner.plan(policy, resolved, node));
     }
 
     /** The policy's digest, remembered for policies seen recently. */

@@ -18,8 +18,10 @@ import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.IpAddresses;
+import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
@@ -43,7 +45,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
- * namespace, resolve hostnames, read the container's nameservers, plan, write both families,
+ * namespace, resolve hostnames, plan (DNS only to trusted resolvers, never to what the container names), write both families,
  * verify, and flush the namespace's connection tracking so no earlier flow outlives the new rules
  * (see {@link ApplyPipeline}). Between pinning and writing, {@link ContainmentChecks} reads the
  * container's risky capabilities into the result and refuses what must not be enforced
@@ -169,8 +171,7 @@ public final class DefaultEnforcer implements Enforcer {
             risks.set(checks.risks(ns));
             checks.check(request, ns, risks.get(), pipeline.digest(request.policy()));
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-            List<InetAddress> nameservers = pipeline.nameservers(ns.pid());
-            PlannedRules plan = pipeline.plan(request.policy(), resolved, nameservers);
+            PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();
             pipeline.write(ns, backend, plan, deadline, touched);
             if (!ns.occupied()) {
@@ -179,7 +180,7 @@ public final class DefaultEnforcer implements Enforcer {
                         "process " + ns.pid() + " exited while its rules were being applied");
             }
             HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
-            return new Applied(plan, resolved, nameservers, backend, risks.get(), guards.guards());
+            return new Applied(plan, resolved, backend, risks.get(), guards.guards());
         }
     }
 
@@ -189,9 +190,7 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             Applied planned = retrying(deadline, attempts, () -> {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-                List<InetAddress> nameservers = request.pid() == null ? List.of() : pipeline.nameservers(request.pid());
-                return new Applied(pipeline.plan(request.policy(), resolved, nameservers), resolved, nameservers, null,
-                        List.of(), List.of());
+                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of());
             });
             // per event and ~40 lines long: at INFO it serialised every worker on the console appender
             if (LOG.isDebugEnabled()) {
@@ -315,7 +314,10 @@ public final class DefaultEnforcer implements Enforcer {
                 .families(wire(applied.plan().families()))
                 .ruleCount(applied.plan().ruleCount())
                 .resolved(strings(applied.resolved()))
-                .nameservers(policy.dns() ? applied.nameservers().stream().map(IpAddresses::format).toList() : List.of())
+                .nameservers(policy.dns() && policy.mode() != NetworkMode.NONE
+                        ? RulePlanner.trustedResolvers(policy, config.dnsServers()).stream().map(IpAddresses::format).toList()
+                        : List.of())
+                .warnings(applied.plan().warnings())
                 .risks(applied.risks())
                 .guards(applied.guards())
                 .attempts(attempts)
@@ -348,8 +350,8 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     /** What one successful attempt did. */
-    private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers,
-            FirewallBackend backend, List<String> risks, List<String> guards) {}
+    private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
+            List<String> risks, List<String> guards) {}
 
     /** The quarantine that is in force after a failure. */
     private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards) {}

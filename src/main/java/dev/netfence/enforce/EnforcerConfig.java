@@ -1,8 +1,11 @@
 package dev.netfence.enforce;
 
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.policy.NetworkPolicy;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
@@ -27,6 +30,7 @@ public final class EnforcerConfig {
     private final Duration quarantineBudget;
     private final Path procRoot;
     private final Set<String> refuseCapabilities;
+    private final List<InetAddress> dnsServers;
 
     private EnforcerConfig(Builder b) {
         this.maxAttempts = b.maxAttempts;
@@ -42,6 +46,7 @@ public final class EnforcerConfig {
         this.quarantineBudget = b.quarantineBudget;
         this.procRoot = b.procRoot;
         this.refuseCapabilities = Set.copyOf(b.refuseCapabilities);
+        this.dnsServers = List.copyOf(b.dnsServers);
     }
 
     /** A builder starting from the defaults (see {@link Builder}). */
@@ -127,13 +132,22 @@ public final class EnforcerConfig {
         return refuseCapabilities;
     }
 
+    /**
+     * The resolvers this node's operator trusts ({@code --dns-servers}, e.g. the bridge gateway
+     * that runs aardvark-dns): with a policy's {@code dns} on, DNS is opened to these and the
+     * policy's own {@code dnsServers}, never to anything the container names.
+     */
+    public List<InetAddress> dnsServers() {
+        return dnsServers;
+    }
+
     @Override
     public String toString() {
         return "EnforcerConfig[maxAttempts=" + maxAttempts + ", backoffBase=" + backoffBase + ", backoffMax="
                 + backoffMax + ", cgroupCheck=" + cgroupCheck + ", onFailure=" + onFailure + ", backend=" + backend
                 + ", dryRun=" + dryRun + ", commandTimeout=" + commandTimeout + ", resolveTimeout=" + resolveTimeout
                 + ", lockWaitSeconds=" + lockWaitSeconds + ", quarantineBudget=" + quarantineBudget + ", procRoot="
-                + procRoot + ", refuseCapabilities=" + refuseCapabilities + "]";
+                + procRoot + ", refuseCapabilities=" + refuseCapabilities + ", dnsServers=" + dnsServers + "]";
     }
 
     /** Collects settings; {@link #build()} validates them all. Not thread-safe. */
@@ -151,6 +165,7 @@ public final class EnforcerConfig {
         private Duration quarantineBudget = Duration.ofSeconds(15);
         private Path procRoot = Path.of("/proc");
         private Set<String> refuseCapabilities = Set.of();
+        private List<InetAddress> dnsServers = List.of();
 
         private Builder() {
         }
@@ -169,6 +184,7 @@ public final class EnforcerConfig {
             quarantineBudget = c.quarantineBudget;
             procRoot = c.procRoot;
             refuseCapabilities = c.refuseCapabilities;
+            dnsServers = c.dnsServers;
         }
 
         public Builder maxAttempts(int value) {
@@ -233,6 +249,12 @@ public final class EnforcerConfig {
             return this;
         }
 
+        /** The node's trusted resolvers (at most 16); see {@link EnforcerConfig#dnsServers()}. */
+        public Builder dnsServers(List<InetAddress> value) {
+            this.dnsServers = value;
+            return this;
+        }
+
         public EnforcerConfig build() {
             if (maxAttempts < 1 || maxAttempts > 100) {
                 throw new IllegalArgumentException("maxAttempts must be 1-100, was: " + maxAttempts);
@@ -259,6 +281,11 @@ public final class EnforcerConfig {
                     throw new IllegalArgumentException(
                             "refuseCapabilities must name CAP_NET_ADMIN or CAP_NET_RAW, was: " + refuseCapabilities);
                 }
+            }
+            Objects.requireNonNull(dnsServers, "dnsServers");
+            if (dnsServers.size() > NetworkPolicy.MAX_DNS_SERVERS) {
+                throw new IllegalArgumentException("dnsServers must list at most " + NetworkPolicy.MAX_DNS_SERVERS
+                        + " addresses, was: " + dnsServers.size());
             }
             return new EnforcerConfig(this);
         }

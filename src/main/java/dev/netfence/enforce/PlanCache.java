@@ -13,7 +13,7 @@ import java.util.function.Supplier;
  * Remembers recent plans and policy digests. Planning (about forty rules, each formatted for the
  * plan digest, plus three SHA-256 digests) was the largest CPU cost per event in the benchmark,
  * yet every container of a task gets the same policy, and a plan is a pure function of the
- * (immutable, value-equal) policy, the resolved addresses and the nameservers: so a bounded LRU
+ * (immutable, value-equal) policy, the resolved addresses and the node's trusted resolvers: so a bounded LRU
  * keyed by exactly those inputs returns an identical result. Looking a policy up by value hashes
  * and compares the whole record tree, which the profile then showed as the next largest cost; the
  * policy store hands out the same instance for a task until its policy changes, so a first level

@@ -29,6 +29,7 @@ public record Outcome(
         Map<String, List<String>> resolved,
         List<String> nameservers,
         List<String> risks,
+        List<String> warnings,
         boolean quarantined,
         List<String> guards,
         int attempts,
@@ -51,17 +52,29 @@ public record Outcome(
         nameservers = nameservers == null ? List.of() : List.copyOf(nameservers);
         risks = risks == null ? List.of() : List.copyOf(risks);
         guards = guards == null ? List.of() : List.copyOf(guards);
+        warnings = warnings == null ? List.of() : List.copyOf(warnings); // absent in outcomes of older versions
     }
 
-    /** An outcome without {@code risks} and {@code guards} (none), for callers that predate the fields. */
+    /** An outcome without {@code warnings}. */
+    public Outcome(int schemaVersion, String eventId, String taskId, String containerId, String nodeId, String status,
+            String policyDigest, String mode, String backend, List<String> families, int ruleCount,
+            Map<String, List<String>> resolved, List<String> nameservers, List<String> risks, boolean quarantined,
+            List<String> guards, int attempts, ErrorInfo error, Instant eventOccurredAt, Instant finishedAt,
+            Long latencyMs, boolean replay, EnforcerInfo enforcer) {
+        this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
+                ruleCount, resolved, nameservers, risks, List.of(), quarantined, guards, attempts, error,
+                eventOccurredAt, finishedAt, latencyMs, replay, enforcer);
+    }
+
+    /** An outcome without {@code risks}, {@code warnings} and {@code guards} (none), for callers that predate the fields. */
     public Outcome(int schemaVersion, String eventId, String taskId, String containerId, String nodeId, String status,
             String policyDigest, String mode, String backend, List<String> families, int ruleCount,
             Map<String, List<String>> resolved, List<String> nameservers, boolean quarantined, int attempts,
             ErrorInfo error, Instant eventOccurredAt, Instant finishedAt, Long latencyMs, boolean replay,
             EnforcerInfo enforcer) {
         this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
-                ruleCount, resolved, nameservers, List.of(), quarantined, List.of(), attempts, error, eventOccurredAt, finishedAt,
-                latencyMs, replay, enforcer);
+                ruleCount, resolved, nameservers, List.of(), List.of(), quarantined, List.of(), attempts, error,
+                eventOccurredAt, finishedAt, latencyMs, replay, enforcer);
     }
 
     /** The error code, or null when the outcome carries no error. */

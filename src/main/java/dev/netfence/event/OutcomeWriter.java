@@ -48,6 +48,7 @@ final class OutcomeWriter {
                 g.writeEndObject();
                 strings(g, "nameservers", o.nameservers());
                 strings(g, "risks", o.risks());
+                strings(g, "warnings", o.warnings());
                 g.writeBooleanField("quarantined", o.quarantined());
                 strings(g, "guards", o.guards());
                 g.writeNumberField("attempts", o.attempts());

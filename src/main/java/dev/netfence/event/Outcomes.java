@@ -34,7 +34,8 @@ public final class Outcomes {
         return new Outcome(Outcome.SCHEMA_VERSION, event.eventId(), event.taskId(), event.containerId(),
                 event.nodeId(), result.status(), result.policyDigest(), result.mode(), result.backend(),
                 result.families(), result.ruleCount(), result.resolved(), result.nameservers(), result.risks(),
-                result.quarantined(), result.guards(), result.attempts(), result.error(), event.occurredAt(), finished,
+                result.warnings(), result.quarantined(), result.guards(), result.attempts(), result.error(),
+                event.occurredAt(), finished,
                 latency(event.occurredAt(), finished), replay, enforcer);
     }
 

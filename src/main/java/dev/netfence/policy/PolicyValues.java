@@ -183,6 +183,32 @@ public final class PolicyValues {
         }
     }
 
+    /**
+     * Parses a comma-separated list of trusted resolvers (the node's {@code --dns-servers}):
+     * each as {@link #dnsServer(String)}, at most {@link NetworkPolicy#MAX_DNS_SERVERS},
+     * duplicates kept once; an empty string is the empty list.
+     */
+    public static Parsed<java.util.List<java.net.InetAddress>> dnsServerList(String raw) {
+        java.util.List<java.net.InetAddress> out = new java.util.ArrayList<>();
+        if (raw.isBlank()) {
+            return Parsed.success(java.util.List.of());
+        }
+        String[] items = raw.split(",", -1);
+        if (items.length > NetworkPolicy.MAX_DNS_SERVERS) {
+            return Parsed.failure("at most " + NetworkPolicy.MAX_DNS_SERVERS + " addresses, was: " + items.length);
+        }
+        for (String item : items) {
+            Parsed<java.net.InetAddress> one = dnsServer(item.strip());
+            if (!one.ok()) {
+                return Parsed.failure(one.error());
+            }
+            if (!out.contains(one.value())) {
+                out.add(one.value());
+            }
+        }
+        return Parsed.success(java.util.List.copyOf(out));
+    }
+
     /** {@code bytes} with every bit after the first {@code prefix} cleared. */
     static byte[] mask(byte[] bytes, int prefix) {
         byte[] out = bytes.clone();

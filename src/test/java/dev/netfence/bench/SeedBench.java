@@ -6,7 +6,6 @@ import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.netns.ResolvConf;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
@@ -44,7 +43,7 @@ final class SeedBench {
         int reps = args.integer("reps", 3);
         String json = BenchData.policy(EnforceBench.ENDPOINTS, 0);
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
-        PlannedRules plan = new RulePlanner().plan(policy, Map.of(), ResolvConf.readForPid(Path.of("/proc"), box.pid()));
+        PlannedRules plan = new RulePlanner().plan(policy, Map.of(), List.of()); // as netfence without --dns-servers
         List<List<String>> seedCommands = seedCommands(box, plan);
         DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.custom()
                 .cgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))).build(),

@@ -73,7 +73,7 @@ class MainTest {
 
     @Test
     void planPrintsBothFamiliesAndListsUnresolvedHostnames() throws Exception {
-        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--nameserver", "198.51.100.53");
+        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--dns-servers", "198.51.100.53");
 
         String text = out.toString();
         assertThat(code).isZero();
@@ -89,6 +89,23 @@ class MainTest {
                 .contains("ip daddr 198.51.100.7 tcp dport 443 accept")
                 .contains("ip6 daddr 2001:db8::7 tcp dport 443 accept")
                 .contains("ip daddr 198.51.100.53 udp dport 53 accept");
+    }
+
+    @Test
+    void planWithoutATrustedResolverPrintsNoDnsRuleAndTheWarning() throws Exception {
+        int code = run("plan", "--policy", file("p.json", POLICY).toString());
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).doesNotContain("--dport 53")
+                .contains("# warning: " + dev.netfence.rules.RulePlanner.NO_RESOLVER_WARNING);
+    }
+
+    @Test
+    void aDnsServerThatIsNotAnAddressIsAUsageError() throws Exception {
+        assertThat(run("plan", "--policy", file("p.json", POLICY).toString(), "--dns-servers", "10.88.0.1,resolver.example"))
+                .isEqualTo(2);
+        assertThat(err.toString()).contains("invalid value for --dns-servers: invalid address \"resolver.example\""
+                + " (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")");
     }
 
     @Test

@@ -126,7 +126,8 @@ class RunOptionsTest {
                 "events-topic=ev", "outcomes-topic=out", "policies-topic=pol", "policy-dir=" + dir,
                 "exactly-once=true", "concurrency=16", "max-in-flight=50", "event-deadline=PT1M",
                 "on-failure=leave", "dry-run=TRUE", "iptables-backend=legacy", "http-port=0",
-                "shutdown-timeout=500ms", "log-format=json", "cgroup-check=false", "policy-wait=2s"));
+                "shutdown-timeout=500ms", "log-format=json", "cgroup-check=false", "policy-wait=2s",
+                "dns-servers=10.88.0.1, 2001:db8::53"));
         var c = config(Map.of(), "--config", f.toString());
         assertThat(c.bootstrapServers()).isEqualTo("a:1,b:2");
         assertThat(c.nodeId()).isEqualTo("*");
@@ -148,6 +149,15 @@ class RunOptionsTest {
         assertThat(c.logFormat().name()).isEqualTo("JSON");
         assertThat(c.cgroupCheck()).isFalse();
         assertThat(c.policyWait()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.dnsServers()).extracting(java.net.InetAddress::getHostAddress)
+                .containsExactly("10.88.0.1", "2001:db8:0:0:0:0:0:53");
+    }
+
+    @Test
+    void withoutDnsServersTheNodeTrustsNoResolver() {
+        assertThat(config(Map.of()).dnsServers()).isEmpty();
+        assertThat(config(Map.of("NETFENCE_DNS_SERVERS", "10.88.0.1")).dnsServers())
+                .extracting(java.net.InetAddress::getHostAddress).containsExactly("10.88.0.1");
     }
 
     @Test
@@ -249,6 +259,9 @@ class RunOptionsTest {
         "--exactly-once=yes|invalid value for --exactly-once: must be true or false, was: yes",
         "--dry-run=1|invalid value for --dry-run: must be true or false, was: 1",
         "--cgroup-check=no|invalid value for --cgroup-check: must be true or false, was: no",
+        "--dns-servers=aardvark.internal|invalid value for --dns-servers: invalid address \"aardvark.internal\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "--dns-servers=10.88.0.1;10.88.0.2|invalid value for --dns-servers: invalid address \"10.88.0.1;10.88.0.2\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "--dns-servers=0.0.0.0|invalid value for --dns-servers: unspecified address \"0.0.0.0\" cannot be a resolver",
         "--refuse-capabilities=SYS_ADMIN|invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: SYS_ADMIN",
         "--host-guard=maybe|invalid value for --host-guard: must be auto, off or required, was: maybe",
         "--node-id=bad node|invalid value for --node-id: must be * or match [A-Za-z0-9._-]{1,253}, was: bad node",

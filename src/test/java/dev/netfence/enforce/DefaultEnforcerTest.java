@@ -177,14 +177,34 @@ class DefaultEnforcerTest {
     }
 
     @Test
-    void nameserversComeFromTheContainersResolvConf() throws Exception {
+    void dnsGoesToThePolicysAndTheNodesResolversAndTheContainersResolvConfIsNeverRead() throws Exception {
         Files.createDirectories(proc.resolve("4242/root/etc"));
-        Files.writeString(proc.resolve("4242/root/etc/resolv.conf"), "nameserver 198.51.100.53\nnameserver junk\n");
+        Files.writeString(proc.resolve("4242/root/etc/resolv.conf"), "nameserver 10.99.0.1\n");
+        FakeFirewall fake = new FakeFirewall();
+        EnforcerConfig config = EnforcerConfig.from(config()).dnsServers(List.of(address("198.51.100.53"))).build();
 
-        EnforcementResult result = enforcer(config(), new FakeFirewall(), Clock.systemUTC())
-                .enforce(request(Instant.now().plusSeconds(30)));
+        EnforcementResult result = enforcer(config, fake, Clock.systemUTC()).enforce(request(Instant.now().plusSeconds(30)));
 
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.nameservers()).containsExactly("198.51.100.53");
+        assertThat(result.warnings()).isEmpty();
+        String restored = fake.calls.stream().map(FakeFirewall.Call::stdin).filter(java.util.Objects::nonNull)
+                .reduce("", String::concat);
+        assertThat(restored).contains("-d 198.51.100.53/32 -p udp -m udp --dport 53", "-d 198.51.100.53/32 -p tcp -m tcp --dport 53")
+                .doesNotContain("10.99.0.1");
+    }
+
+    @Test
+    void dnsWithoutATrustedResolverAppliesWithoutADnsRuleAndWarns() {
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(config(), fake, Clock.systemUTC()).enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(result.nameservers()).isEmpty();
+        assertThat(result.warnings()).containsExactly(dev.netfence.rules.RulePlanner.NO_RESOLVER_WARNING);
+        assertThat(fake.calls.stream().map(FakeFirewall.Call::stdin).filter(java.util.Objects::nonNull))
+                .noneMatch(in -> in.contains("--dport 53"));
     }
 
     @Test

@@ -133,8 +133,11 @@ class KernelEnforcementTest {
     }
 
     @Test
-    void dnsIsOpenOnlyToTheContainersOwnNameserversAndOnlyWhenDnsIsOn() throws Exception {
-        EnforcementResult on = enforce(enforcer(), policy(dnsPolicy(true)));
+    void dnsIsOpenOnlyToTheTrustedResolversAndOnlyWhenDnsIsOn() throws Exception {
+        DefaultEnforcer trusting = enforcer(EnforcerConfig.custom().dnsServers(List.of(
+                java.net.InetAddress.getByName(net.peerV4()), java.net.InetAddress.getByName(net.peerV6()))).build(),
+                new ProcessCommandRunner());
+        EnforcementResult on = enforce(trusting, policy(dnsPolicy(true)));
 
         assertThat(on.status()).as("%s", on).isEqualTo("applied");
         assertThat(on.nameservers()).containsExactly(net.peerV4(), net.peerV6());
@@ -145,7 +148,7 @@ class KernelEnforcementTest {
         assertThat(net.containerUdp(net.otherHostV4(), DNS)).isNotEqualTo("OK");
         assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
 
-        EnforcementResult off = enforce(enforcer(), policy(dnsPolicy(false)));
+        EnforcementResult off = enforce(trusting, policy(dnsPolicy(false)));
 
         assertThat(off.status()).as("%s", off).isEqualTo("applied");
         assertThat(off.nameservers()).isEmpty();

@@ -2,20 +2,28 @@ package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.Icmpv6Probe;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,13 +32,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Holes a sandboxed workload could open itself (issue 12), each shown closed on the real kernel
- * with real connections and frames between the "container" namespace and its peer: the special
- * ranges of the default blocked list, and neighbour discovery that only carries what RFC 4861
- * needs. Each test fails against the rules of before issue 12.
+ * with real connections and frames between the "container" namespace and its peer: DNS only to
+ * resolvers the operator trusts (never to what the container's resolv.conf names), hostnames
+ * that cannot open a blocked subnet, the special ranges of the default blocked list, and
+ * neighbour discovery that only carries what RFC 4861 needs. Each test fails against the code
+ * of before issue 12.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class SandboxEscapeKernelTest {
     private static final int PORT = 8011;
+    private static final int DNS = 53;
     private static final String METADATA = "169.254.169.254";
     private static final String CGNAT = "100.64.0.1";
 
@@ -51,6 +62,7 @@ class SandboxEscapeKernelTest {
         Sh.ok("ip", "-n", net.peerNs(), "-6", "addr", "add", nat64 + "/128", "dev", "eth0", "nodad");
         Sh.ok("ip", "-n", net.containerNs(), "-6", "route", "add", nat64 + "/128", "dev", "eth0");
         net.peerListens(PORT);
+        net.peerListens(DNS);
     }
 
     @AfterAll
@@ -63,6 +75,67 @@ class SandboxEscapeKernelTest {
     @BeforeEach
     void resetRules() {
         net.resetRules();
+    }
+
+    @Test
+    void dnsGoesOnlyToResolversTheOperatorTrustsNeverToWhatTheContainerNames() throws Exception {
+        // the workload names a host in a blocked subnet as its resolver: a port-53 tunnel before issue 12
+        Files.writeString(Path.of("/proc", String.valueOf(net.containerPid()), "root/etc/resolv.conf"),
+                "nameserver " + net.blockedHostV4() + "\nnameserver " + net.blockedHostV6() + "\n", StandardCharsets.UTF_8);
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + PORT
+                + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],"
+                + "\"dns\":true,\"outbound\":false,\"inbound\":false";
+
+        EnforcementResult untrusted = enforce(policy(policy + "}"), List.of(), Map.of());
+
+        assertThat(untrusted.status()).as("%s", untrusted).isEqualTo("applied");
+        assertThat(untrusted.nameservers()).isEmpty();
+        assertThat(untrusted.warnings()).containsExactly(RulePlanner.NO_RESOLVER_WARNING);
+        for (String host : List.of(net.blockedHostV4(), net.blockedHostV6(), net.peerV4(), net.peerV6())) {
+            assertThat(net.containerTcp(host, DNS)).as("tcp %s:53", host).isEqualTo("REFUSED");
+            assertThat(net.containerUdp(host, DNS)).as("udp %s:53", host).isNotEqualTo("OK");
+        }
+        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("OK");
+
+        // the node trusts the other host; the policy trusts a resolver inside its own blocked subnet
+        EnforcementResult trusted = enforce(policy(policy + ",\"dnsServers\":[\"" + net.blockedHostV6() + "\"]}"),
+                List.of(InetAddress.getByName(net.otherHostV4())), Map.of());
+
+        assertThat(trusted.status()).as("%s", trusted).isEqualTo("applied");
+        assertThat(trusted.nameservers()).containsExactly(net.blockedHostV6(), net.otherHostV4());
+        assertThat(trusted.warnings()).isEmpty();
+        assertThat(net.containerTcp(net.otherHostV4(), DNS)).isEqualTo("OK");
+        assertThat(net.containerUdp(net.otherHostV4(), DNS)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.blockedHostV6(), DNS)).isEqualTo("OK");
+        assertThat(net.containerUdp(net.blockedHostV6(), DNS)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.blockedHostV4(), DNS)).isEqualTo("REFUSED");
+        assertThat(net.containerUdp(net.blockedHostV4(), DNS)).isNotEqualTo("OK");
+        assertThat(net.containerTcp(net.blockedHostV6(), PORT)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void aHostnameResolvingIntoABlockedSubnetOpensNothingThereWhileALiteralEndpointStaysAnException() throws Exception {
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"api.sandbox.test:" + PORT
+                + "\",\"" + net.blockedHostV4() + ":" + DNS + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\""
+                + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        Map<String, List<InetAddress>> dns = Map.of("api.sandbox.test", List.of(InetAddress.getByName(net.peerV4()),
+                InetAddress.getByName(net.blockedHostV4()), InetAddress.getByName(net.blockedHostV6())));
+
+        EnforcementResult result = enforce(policy(policy), List.of(), dns);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.blockedHostV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.blockedHostV6(), PORT)).isEqualTo("REFUSED");
+        // the literal endpoint inside the blocked subnet is the author's explicit exception
+        assertThat(net.containerTcp(net.blockedHostV4(), DNS)).isEqualTo("OK");
+        assertThat(result.resolved().get("api.sandbox.test"))
+                .containsExactly(net.peerV4(), net.blockedHostV4(), net.blockedHostV6());
+        assertThat(result.warnings()).containsExactly(
+                "allowedEndpoints: api.sandbox.test resolved to " + net.blockedHostV4() + ", inside blocked subnet "
+                        + net.blockedSubnetV4() + ": not allowed",
+                "allowedEndpoints: api.sandbox.test resolved to " + net.blockedHostV6() + ", inside blocked subnet "
+                        + net.blockedSubnetV6() + ": not allowed");
     }
 
     @Test
@@ -138,10 +211,18 @@ class SandboxEscapeKernelTest {
     }
 
     private static EnforcementResult enforce(NetworkPolicy policy) {
-        EnforcerConfig config = EnforcerConfig.defaults().withBackend(BackendChoice.NFT)
-                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(50));
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
-                new SimpleMeterRegistry());
+        return enforce(policy, List.of(), Map.of());
+    }
+
+    /** Applies with the node trusting {@code dnsServers} and hostnames resolving as {@code dns} says. */
+    private static EnforcementResult enforce(NetworkPolicy policy, List<InetAddress> dnsServers,
+            Map<String, List<InetAddress>> dns) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).dnsServers(dnsServers)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
+                (hostname, timeout) -> dns.get(hostname), new ProcNamespacePinner(
+                        new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(), config.cgroupCheck()));
         return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
                 Clock.systemUTC().instant().plusSeconds(20)));
     }

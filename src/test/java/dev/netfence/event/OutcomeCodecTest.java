@@ -39,7 +39,7 @@ class OutcomeCodecTest {
                         + "\"nodeId\":\"worker-7\",\"status\":\"applied\",\"policyDigest\":\"sha256:" + "a".repeat(64)
                         + "\",\"mode\":\"bridge\",\"backend\":\"iptables-nft\",\"families\":[\"ipv4\",\"ipv6\"],"
                         + "\"ruleCount\":17,\"resolved\":{\"pypi.internal\":[\"198.51.100.12\"]},"
-                        + "\"nameservers\":[\"198.51.100.53\"],\"risks\":[\"CAP_NET_RAW\"],\"quarantined\":false,"
+                        + "\"nameservers\":[\"198.51.100.53\"],\"risks\":[\"CAP_NET_RAW\"],\"warnings\":[],\"quarantined\":false,"
                         + "\"guards\":[\"netns\",\"host\"],\"attempts\":1,\"error\":null,"
                         + "\"eventOccurredAt\":\"2026-11-28T15:00:00.123Z\",\"finishedAt\":\"2026-11-28T15:00:00.137Z\","
                         + "\"latencyMs\":14,\"replay\":false,"
