@@ -29,6 +29,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Holes a sandboxed workload could open itself (issue 12), each shown closed on the real kernel
@@ -39,7 +42,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * of before issue 12.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ParameterizedClass(name = "backend {0}")
+@ValueSource(strings = {"iptables-nft", "nft"})
 class SandboxEscapeKernelTest {
+    /** The {@code --backend} under test: the rule model must mean the same in every renderer. */
+    @Parameter
+    String backend;
+
     private static final int PORT = 8011;
     private static final int DNS = 53;
     private static final String METADATA = "169.254.169.254";
@@ -210,14 +219,14 @@ class SandboxEscapeKernelTest {
         return new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static EnforcementResult enforce(NetworkPolicy policy) {
+    private EnforcementResult enforce(NetworkPolicy policy) {
         return enforce(policy, List.of(), Map.of());
     }
 
     /** Applies with the node trusting {@code dnsServers} and hostnames resolving as {@code dns} says. */
-    private static EnforcementResult enforce(NetworkPolicy policy, List<InetAddress> dnsServers,
+    private EnforcementResult enforce(NetworkPolicy policy, List<InetAddress> dnsServers,
             Map<String, List<InetAddress>> dns) {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).dnsServers(dnsServers)
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.parse(backend)).dnsServers(dnsServers)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
