@@ -29,6 +29,7 @@ class ArchitectureTest {
             Map.entry("app", 90),
             Map.entry("kafka", 80),
             Map.entry("ops", 70),
+            Map.entry("reconcile", 65),
             Map.entry("event", 60),
             Map.entry("enforce", 50),
             Map.entry("nft", 45),

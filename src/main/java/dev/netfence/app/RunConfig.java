@@ -25,6 +25,9 @@ import java.util.Set;
  *                        {@code none} for dynamic membership
  * @param dnsServers the resolvers this node's operator trusts ({@code --dns-servers}); DNS is
  *     opened only to these and a policy's own {@code dnsServers}
+ * @param resyncInterval how often the reconciler reads back every live container's rules
+ * @param enforcementsTopic the compacted topic journaling the live set
+ * @param hookSocket the OCI hook's unix socket, or null when the hook is not served
  */
 public record RunConfig(
         String bootstrapServers,
@@ -51,6 +54,9 @@ public record RunConfig(
         HostGuardMode hostGuard,
         Duration stallTimeout,
         String groupInstanceId,
+        Duration resyncInterval,
+        String enforcementsTopic,
+        Path hookSocket,
         Map<String, String> kafka,
         List<InetAddress> dnsServers) {
 
@@ -70,6 +76,8 @@ public record RunConfig(
         refuseCapabilities = Set.copyOf(refuseCapabilities);
         Objects.requireNonNull(hostGuard, "hostGuard");
         Objects.requireNonNull(stallTimeout, "stallTimeout");
+        Objects.requireNonNull(resyncInterval, "resyncInterval");
+        Objects.requireNonNull(enforcementsTopic, "enforcementsTopic");
         kafka = Map.copyOf(kafka);
         dnsServers = dnsServers == null ? List.of() : List.copyOf(dnsServers);
     }

@@ -39,9 +39,11 @@ public final class RunService implements AutoCloseable {
     private final MeterRegistry registry;
     private final HostGuards hostGuards;
     private final HostGuardSweeper sweeper;
+    private final ContinuousEnforcement continuous;
 
     private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry, HostGuards hostGuards,
-            HostGuardSweeper sweeper) {
+            HostGuardSweeper sweeper, ContinuousEnforcement continuous) {
+        this.continuous = continuous;
         this.policies = policies;
         this.pipeline = pipeline;
         this.registry = registry;
@@ -55,7 +57,7 @@ public final class RunService implements AutoCloseable {
         kafka.put("bootstrap.servers", config.bootstrapServers());
         new TopicSetup(kafka).ensure(
                 List.of(config.eventsTopic(), config.outcomesTopic(), config.eventsTopic() + ".dlq"),
-                config.policyDir() == null ? List.of(config.policiesTopic()) : List.of());
+                compacted(config));
         PolicyStore policies = config.policyDir() != null
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
@@ -106,9 +108,28 @@ public final class RunService implements AutoCloseable {
                 .instance(config.nodeId() + "/" + ProcessHandle.current().pid())
                 .version(version)
                 .build();
-        EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock);
+        // the reconciler (live set, resync, OCI hook); host guards of vanished containers go by the sweeper
+        ContinuousEnforcement continuous = config.dryRun() ? null : new ContinuousEnforcement(config, kafka, enforcer,
+                policies, dev.netfence.reconcile.HostGuards.NONE, settings.instance(), version, registry, clock,
+                enforcerConfig.procRoot());
+        EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
+                continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
         pipeline.start();
-        return new RunService(policies, pipeline, registry, hostGuards, sweeper);
+        if (continuous != null) {
+            continuous.start();
+        }
+        return new RunService(policies, pipeline, registry, hostGuards, sweeper, continuous);
+    }
+
+    private static List<String> compacted(RunConfig config) {
+        List<String> topics = new java.util.ArrayList<>();
+        if (config.policyDir() == null) {
+            topics.add(config.policiesTopic());
+        }
+        if (!config.dryRun()) {
+            topics.add(config.enforcementsTopic());
+        }
+        return topics;
     }
 
     /** Partitions assigned, policy store caught up, broker reachable. */
@@ -133,6 +154,9 @@ public final class RunService implements AutoCloseable {
     @Override
     public void close() {
         pipeline.close();
+        if (continuous != null) {
+            continuous.close();
+        }
         policies.close();
         if (sweeper != null) {
             sweeper.close();

@@ -46,7 +46,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "Exit codes: 0 ok, 1 invalid input, 2 usage, 3 Kafka failure."})
 public final class OutcomesCommand implements Callable<Integer> {
 
-    private static final Set<String> STATUSES = Set.of("applied", "failed", "skipped");
+    private static final Set<String> STATUSES = Set.of("applied", "failed", "skipped", "removed");
 
     @Mixin
     OpsOptions ops;
@@ -60,7 +60,7 @@ public final class OutcomesCommand implements Callable<Integer> {
     @Option(names = "--since", paramLabel = "TIME", description = "Outcomes published at or after TIME (RFC 3339 or -15m).")
     String since;
 
-    @Option(names = "--status", paramLabel = "STATUS", description = "Only applied, failed or skipped.")
+    @Option(names = "--status", paramLabel = "STATUS", description = "Only applied, failed, skipped or removed.")
     String status;
 
     @Option(names = "--node", paramLabel = "NODE", description = "Only outcomes from this node id.")
@@ -113,7 +113,7 @@ public final class OutcomesCommand implements Callable<Integer> {
         }
         return ops.execute(() -> {
             if (status != null && !STATUSES.contains(status)) {
-                throw new InvalidInputException("--status must be applied, failed or skipped, was '" + status + "'");
+                throw new InvalidInputException("--status must be applied, failed, skipped or removed, was '" + status + "'");
             }
             Instant start = since == null ? null : TimeArgument.parse(since, clock);
             try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {

@@ -23,13 +23,14 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
- * {@code netfence publish}: publishes one container event v1 ({@code container.started}) the way
- * a scheduler would, keyed by node id, with a random UUID event id and the current time as
+ * {@code netfence publish}: publishes one container event v1 ({@code container.started}, or with
+ * {@code --stopped} a {@code container.stopped}) the way a scheduler would, keyed by node id,
+ * with a random UUID event id and the current time as
  * {@code occurredAt}. The event is checked with the same decoder and JSON Schema the service
  * uses before it is sent, so an invalid id is exit 1, not a DLQ record.
  */
 @Command(name = "publish", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Publish a container.started event (what a scheduler does).",
+        description = "Publish a container.started (or, --stopped, container.stopped) event, as a scheduler does.",
         footerHeading = "%nExamples:%n",
         footer = {
                 "  netfence publish --task task-42 --container 3f9a0c --pid 12345",
@@ -37,6 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  netfence publish --task task-42 --container \"$(podman inspect -f '{{.Id}}' c1)\" \\",
                 "      --pid \"$(podman inspect -f '{{.State.Pid}}' c1)\" \\",
                 "      --netns \"$(podman inspect -f '{{.NetworkSettings.SandboxKey}}' c1)\"",
+                "  netfence publish --stopped --task task-42 --container 3f9a0c",
                 "",
                 "Exit codes: 0 published, 1 invalid input, 2 usage, 3 Kafka failure."})
 public final class PublishCommand implements Callable<Integer> {
@@ -66,6 +68,8 @@ public final class PublishCommand implements Callable<Integer> {
             + "names it (podman: NetworkSettings.SandboxKey): /run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net; "
             + "netfence then enforces that namespace and refuses a pid that is not in it.")
     String netns;
+    @Option(names = "--stopped", description = "Publish container.stopped (the container is gone: netfence releases it).")
+    boolean stopped;
 
     private final Clock clock;
 
@@ -102,7 +106,7 @@ public final class PublishCommand implements Callable<Integer> {
     byte[] eventJson() throws Exception {
         ObjectNode event = new ObjectMapper().createObjectNode();
         event.put("schemaVersion", 1);
-        event.put("type", ContainerEvent.CONTAINER_STARTED);
+        event.put("type", stopped ? ContainerEvent.CONTAINER_STOPPED : ContainerEvent.CONTAINER_STARTED);
         event.put("eventId", UUID.randomUUID().toString());
         event.put("occurredAt", OutcomeCodec.INSTANT_FORMAT.format(clock.instant()));
         event.put("nodeId", node != null ? node : localNodeId());

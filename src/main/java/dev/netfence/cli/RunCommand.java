@@ -112,6 +112,18 @@ public final class RunCommand implements Callable<Integer> {
             converter = RunConverters.PositiveDuration.class,
             description = "how long to wait for a task's policy to appear before POLICY_NOT_FOUND (default: 5s)")
     Duration policyWait;
+    @Option(names = "--resync-interval", paramLabel = "DURATION", defaultValue = "30s",
+            converter = RunConverters.ResyncInterval.class,
+            description = "how often every live container's rules are read back and repaired (default: 30s)")
+    Duration resyncInterval;
+    @Option(names = "--enforcements-topic", paramLabel = "TOPIC", defaultValue = "sandbox.enforcements",
+            converter = RunConverters.Topic.class,
+            description = "compacted topic journaling the live set (default: sandbox.enforcements)")
+    String enforcementsTopic;
+    @Option(names = "--hook-socket", paramLabel = "PATH|off", defaultValue = "/run/netfence/hook.sock",
+            converter = RunConverters.HookSocket.class,
+            description = "unix socket the OCI hook calls; off serves no hook (default: /run/netfence/hook.sock)")
+    Path hookSocket;
     @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = RunConverters.BackendName.class,
             description = "auto (nftables in-process, else the nft program, else iptables), nft, iptables "
                     + "(also iptables-nft, iptables-legacy) (default: auto)")
@@ -249,7 +261,7 @@ public final class RunCommand implements Callable<Integer> {
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
                 dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stallTimeout,
-                groupInstanceId,
+                groupInstanceId, resyncInterval, enforcementsTopic, hookSocket,
                 sources().kafka(), RunConverters.parseDnsServers(dnsServers));
     }
 

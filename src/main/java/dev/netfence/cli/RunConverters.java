@@ -183,6 +183,34 @@ final class RunConverters {
         }
     }
 
+    /** The resync interval: a positive duration of at least 100 ms. */
+    static final class ResyncInterval extends Trimmed<Duration> {
+        ResyncInterval() {
+            super(v -> {
+                Duration d = new PositiveDuration().convert(v);
+                if (d.toMillis() < 100) {
+                    throw new IllegalArgumentException("must be at least 100ms, was: " + v);
+                }
+                return d;
+            });
+        }
+    }
+
+    /** The OCI hook's socket: an absolute path, or {@code off} (null: no hook server). */
+    static final class HookSocket extends Trimmed<Path> {
+        HookSocket() {
+            super(v -> {
+                if (v.equals("off")) {
+                    return null;
+                }
+                if (!v.startsWith("/")) {
+                    throw new IllegalArgumentException("must be an absolute path or off, was: " + v);
+                }
+                return Path.of(v);
+            });
+        }
+    }
+
     static final class Concurrency extends IntegerIn {
         Concurrency() {
             super(1, 1024);

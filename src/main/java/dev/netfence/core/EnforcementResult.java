@@ -33,6 +33,8 @@ public final class EnforcementResult {
     private final List<String> guards;
     private final int attempts;
     private final ErrorInfo error;
+    private final EnforcementTarget target;
+    private final String drift;
 
     private EnforcementResult(Builder b) {
         this.status = b.status;
@@ -49,6 +51,8 @@ public final class EnforcementResult {
         this.guards = List.copyOf(b.guards);
         this.attempts = b.attempts;
         this.error = b.error;
+        this.target = b.target;
+        this.drift = b.drift;
     }
 
     /** A success: status {@code applied}, no error. */
@@ -86,6 +90,8 @@ public final class EnforcementResult {
         b.quarantined = quarantined;
         b.guards = guards;
         b.attempts = attempts;
+        b.target = target;
+        b.drift = drift;
         return b;
     }
 
@@ -159,19 +165,32 @@ public final class EnforcementResult {
         return error;
     }
 
+    /** The pid and namespace written to; null when no namespace was touched (dry run, not found). */
+    public EnforcementTarget target() {
+        return target;
+    }
+
+    /**
+     * For a reconciliation ({@code Enforcer.reconcile}): what the read-back showed differing from
+     * the plan before it was repaired; null when it matched (or for a plain apply).
+     */
+    public String drift() {
+        return drift;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof EnforcementResult r && status.equals(r.status) && Objects.equals(policyDigest, r.policyDigest)
                 && Objects.equals(mode, r.mode) && Objects.equals(backend, r.backend) && families.equals(r.families)
                 && ruleCount == r.ruleCount && resolved.equals(r.resolved) && nameservers.equals(r.nameservers)
                 && risks.equals(r.risks) && warnings.equals(r.warnings) && quarantined == r.quarantined && guards.equals(r.guards) && attempts == r.attempts
-                && Objects.equals(error, r.error);
+                && Objects.equals(error, r.error) && Objects.equals(target, r.target) && Objects.equals(drift, r.drift);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(status, policyDigest, mode, backend, families, ruleCount, resolved, nameservers, risks,
-                warnings, quarantined, guards, attempts, error);
+                warnings, quarantined, guards, attempts, error, target, drift);
     }
 
     @Override
@@ -180,7 +199,7 @@ public final class EnforcementResult {
                 + ", backend=" + backend + ", families=" + families + ", ruleCount=" + ruleCount + ", resolved="
                 + resolved + ", nameservers=" + nameservers + ", risks=" + risks + ", warnings=" + warnings + ", quarantined=" + quarantined + ", guards=" + guards
                 + ", attempts="
-                + attempts + ", error=" + error + "]";
+                + attempts + ", error=" + error + ", target=" + target + ", drift=" + drift + "]";
     }
 
     /** The {@code error} object of an outcome: a stable code, a message, and whether it was retryable. */
@@ -206,6 +225,8 @@ public final class EnforcementResult {
         private boolean quarantined;
         private List<String> guards = List.of();
         private int attempts;
+        private EnforcementTarget target;
+        private String drift;
 
         private Builder(String status, ErrorInfo error) {
             this.status = status;
@@ -214,6 +235,18 @@ public final class EnforcementResult {
 
         public Builder policyDigest(String value) {
             this.policyDigest = value;
+            return this;
+        }
+
+        /** Where the rules were written (see {@link EnforcementResult#target()}). */
+        public Builder target(EnforcementTarget value) {
+            this.target = value;
+            return this;
+        }
+
+        /** What a reconciliation found differing and repaired (see {@link EnforcementResult#drift()}). */
+        public Builder drift(String value) {
+            this.drift = value;
             return this;
         }
 

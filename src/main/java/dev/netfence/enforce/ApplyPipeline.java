@@ -212,6 +212,41 @@ final class ApplyPipeline {
         }
     }
 
+    /**
+     * Reads the rules back through the backend that writes them and compares them with
+     * {@code plan}, writing nothing: what differs, or empty when the namespace holds exactly the
+     * plan. nft: netfence's table read as JSON (and any iptables-backend leftovers); iptables: both
+     * families' chains and hooks, where a differing hook also drops the {@link VerifiedHooks}
+     * guess so the repairing write re-inserts the hooks.
+     */
+    Optional<String> drift(PinnedNamespace ns, FirewallBackend firewallBackend, PlannedRules plan, Deadline deadline) {
+        try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            if (firewallBackend.inProcessNft() != null) {
+                return firewallBackend.inProcessNft().drift(ns, plan, deadline.at());
+            }
+            if (firewallBackend.processNft() != null) {
+                return firewallBackend.processNft().drift(ns, plan,
+                        deadline.cap(config.commandTimeout(), "reading back the nft table"));
+            }
+            IptablesBackend backend = firewallBackend.iptablesBackend();
+            List<String> differences = new java.util.ArrayList<>();
+            boolean hooksDiffer = false;
+            for (Family family : FAMILIES) {
+                RuleSet rules = plan.forFamily(family);
+                FilterState state = readBack(ns, backend, family, deadline);
+                Optional<String> chains = verifier.chainMismatch(rules, state);
+                Optional<String> hook = verifier.hookMismatch(family, state);
+                chains.ifPresent(differences::add);
+                hook.ifPresent(differences::add);
+                hooksDiffer |= hook.isPresent();
+            }
+            if (hooksDiffer) {
+                hooks.forget(ns);
+            }
+            return differences.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", differences));
+        }
+    }
+
     /** Reads {@code rules}' family back; repairs the hooks once if that is all that differs; VERIFY_FAILED otherwise. */
     private void verify(PinnedNamespace ns, IptablesBackend backend, RuleSet rules, Deadline deadline) {
         Family family = rules.family();

@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.hostguard.GuardChain;
@@ -117,12 +118,51 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            result = config.dryRun() ? dryRun(request) : apply(request);
+            result = config.dryRun() ? dryRun(request) : apply(request, false);
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
             result = unexpected(request, e);
         }
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
+    }
+
+    /**
+     * Reads back and repairs (see {@link Enforcer#reconcile}): the same pinning, checks, planning,
+     * retries and fail-closed handling as {@link #enforce}, but the rules are written only when
+     * the read-back differs from the plan.
+     */
+    @Override
+    public EnforcementResult reconcile(EnforcementRequest request) {
+        if (config.dryRun()) {
+            return enforce(request);
+        }
+        Timer.Sample sample = Timer.start(registry);
+        EnforcementResult result;
+        try {
+            result = apply(request, true);
+        } catch (Throwable e) {
+            result = unexpected(request, e);
+        }
+        sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
+        return result;
+    }
+
+    /** The OCI hook's fence (see {@link Enforcer#fence}): the quarantine, whatever {@code on-failure} says. */
+    @Override
+    public EnforcementResult fence(String containerId, String runtime, int pid) {
+        EnforcementException cause = new EnforcementException(ErrorCode.POLICY_NOT_FOUND,
+                "fenced by the OCI hook until the container's start event is processed");
+        if (config.dryRun()) {
+            return failed(null, cause, 1, null, List.of());
+        }
+        AtomicInteger attempts = new AtomicInteger();
+        try {
+            Quarantine q = quarantineOnce(containerId, runtime, pid, null, attempts);
+            return failed(null, cause, 1, q, List.of());
+        } catch (EnforcementException e) {
+            LOG.warn("could not fence container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
+            return failed(null, e, attempts.get(), null, List.of());
+        }
     }
 
     /**
@@ -134,6 +174,7 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     /** {@link #failClosed(String, String, Integer, ErrorCode, String)} for a container whose event named its {@code netns}. */
+    @Override
     public EnforcementResult failClosed(String containerId, String runtime, Integer pid, Path netns, ErrorCode code,
             String message) {
         Timer.Sample sample = Timer.start(registry);
@@ -145,19 +186,21 @@ public final class DefaultEnforcer implements Enforcer {
         return result;
     }
 
-    private EnforcementResult apply(EnforcementRequest request) {
+    private EnforcementResult apply(EnforcementRequest request, boolean checkFirst) {
         Deadline deadline = new Deadline(clock, request.deadline());
         AtomicInteger attempts = new AtomicInteger();
         AtomicBoolean touched = new AtomicBoolean();
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
-            Applied applied = retrying(deadline, attempts, () -> attemptOnce(request, deadline, touched, risks));
+            Applied applied = retrying(deadline, attempts,
+                    () -> attemptOnce(request, deadline, touched, risks, checkFirst));
             return success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());
-            boolean protect = !NO_QUARANTINE.contains(e.code()) && (config.onFailure() == OnFailure.QUARANTINE
-                    || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES);
+            // a reconciliation that touched nothing leaves the rules verified before in force: no quarantine for that
+            boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
+                    && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES);
             Quarantine q = protect ? quarantine(request.containerId(), request.runtime(), request.pid(), request.netns())
                     : null;
             return failed(request.policy(), e, attempts.get(), q, risks.get());
@@ -165,7 +208,7 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
-            AtomicReference<List<String>> risks) {
+            AtomicReference<List<String>> risks, boolean checkFirst) {
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at())) {
             risks.set(checks.risks(ns));
@@ -173,14 +216,17 @@ public final class DefaultEnforcer implements Enforcer {
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();
-            pipeline.write(ns, backend, plan, deadline, touched);
+            String drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+            if (!checkFirst || drift != null) {
+                pipeline.write(ns, backend, plan, deadline, touched);
+            }
             if (!ns.occupied()) {
                 // the pin kept the namespace alive for the writes; the container itself is gone
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "process " + ns.pid() + " exited while its rules were being applied");
             }
             HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
-            return new Applied(plan, resolved, backend, risks.get(), guards.guards());
+            return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns), drift);
         }
     }
 
@@ -190,7 +236,7 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             Applied planned = retrying(deadline, attempts, () -> {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of());
+                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of(), null, null);
             });
             // per event and ~40 lines long: at INFO it serialised every worker on the console appender
             if (LOG.isDebugEnabled()) {
@@ -227,16 +273,7 @@ public final class DefaultEnforcer implements Enforcer {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return retrying(budget, attempts, () -> {
-                try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
-                    PlannedRules plan = pipeline.quarantinePlan();
-                    FirewallBackend backend = selector.backend();
-                    pipeline.writeQuarantine(ns, backend, plan, budget);
-                    List<String> guards = quarantineHostSide(containerId, ns, plan);
-                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
-                    return new Quarantine(plan, backend, guards);
-                }
-            });
+            return quarantineOnce(containerId, runtime, pid, netns, attempts);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
             return null;
@@ -257,6 +294,26 @@ public final class DefaultEnforcer implements Enforcer {
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
     public HostGuards hostGuards() {
         return hostGuards;
+    }
+
+    /** The quarantine with its own budget and retries; throws when it cannot be applied. */
+    private Quarantine quarantineOnce(String containerId, String runtime, Integer pid, Path netns,
+            AtomicInteger attempts) {
+        Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
+        return retrying(budget, attempts, () -> {
+            try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
+                PlannedRules plan = pipeline.quarantinePlan();
+                FirewallBackend backend = selector.backend();
+                pipeline.writeQuarantine(ns, backend, plan, budget);
+                List<String> guards = quarantineHostSide(containerId, ns, plan);
+                LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
+                return new Quarantine(plan, backend, guards, target(ns));
+            }
+        });
+    }
+
+    private static EnforcementTarget target(PinnedNamespace ns) {
+        return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
     }
 
     /**
@@ -321,6 +378,8 @@ public final class DefaultEnforcer implements Enforcer {
                 .risks(applied.risks())
                 .guards(applied.guards())
                 .attempts(attempts)
+                .target(applied.target())
+                .drift(applied.drift())
                 .build();
     }
 
@@ -334,7 +393,7 @@ public final class DefaultEnforcer implements Enforcer {
         }
         if (q != null) {
             result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
-                    .quarantined(true).guards(q.guards());
+                    .quarantined(true).guards(q.guards()).target(q.target());
         }
         return result.risks(risks).attempts(Math.max(1, attempts)).build();
     }
@@ -351,8 +410,9 @@ public final class DefaultEnforcer implements Enforcer {
 
     /** What one successful attempt did. */
     private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
-            List<String> risks, List<String> guards) {}
+            List<String> risks, List<String> guards, EnforcementTarget target, String drift) {}
 
     /** The quarantine that is in force after a failure. */
-    private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards) {}
+    private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards,
+            EnforcementTarget target) {}
 }

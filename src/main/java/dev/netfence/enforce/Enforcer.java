@@ -1,6 +1,8 @@
 package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
+import java.nio.file.Path;
 /**
  * Applies one sandbox policy to one container's network namespace, end to end: resolve and
  * guard the namespace, render, apply atomically for both families, read back, verify, retry
@@ -10,4 +12,33 @@ import dev.netfence.core.EnforcementResult;
  */
 public interface Enforcer {
     EnforcementResult enforce(EnforcementRequest request);
+
+    /**
+     * For the reconciler: reads back what is in force in the container's namespace, compares it
+     * with the plan of {@code request}'s policy (hostnames resolved afresh) and, when they differ,
+     * rewrites it atomically as {@link #enforce} does; {@link EnforcementResult#drift()} says what
+     * differed (null: nothing, and nothing was written). By default it simply re-applies.
+     */
+    default EnforcementResult reconcile(EnforcementRequest request) {
+        return enforce(request);
+    }
+
+    /**
+     * Quarantines a container for which there is no usable policy (POLICY_NOT_FOUND,
+     * INVALID_POLICY), honouring {@code on-failure}, and returns the failed result to publish. By
+     * default nothing is touched.
+     */
+    default EnforcementResult failClosed(String containerId, String runtime, Integer pid, Path netns, ErrorCode code,
+            String message) {
+        return EnforcementResult.failed(code, message);
+    }
+
+    /**
+     * The OCI hook's fence: quarantines {@code pid}'s namespace (loopback only) whatever
+     * {@code on-failure} says, for a container whose event has not been processed yet; the result
+     * is {@code failed} / POLICY_NOT_FOUND with {@code quarantined} true when the fence holds.
+     */
+    default EnforcementResult fence(String containerId, String runtime, int pid) {
+        return EnforcementResult.failed(ErrorCode.FIREWALL_UNAVAILABLE, getClass().getSimpleName() + " cannot fence");
+    }
 }

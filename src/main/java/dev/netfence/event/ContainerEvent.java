@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * A decoded and validated container event v1 ({@code schemas/container-event.v1.json}; docs/contracts.md, "Container event v1"): a scheduler's
- * notice that a container of a task started on a node. Instances come from {@link EventDecoder},
+ * notice that a container of a task started ({@link #CONTAINER_STARTED}) or stopped
+ * ({@link #CONTAINER_STOPPED}) on a node. Instances come from {@link EventDecoder},
  * so every field already satisfies the schema in {@code schemas/container-event.v1.json}.
  *
  * @param runtime podman|docker|containerd|crio, or null when the scheduler did not say
@@ -25,8 +26,20 @@ public record ContainerEvent(
         Integer pid,
         String netns) {
 
-    /** The only event type this version handles; any other is counted and skipped. */
+    /** A container started: enforce its task's policy and keep it enforced. */
     public static final String CONTAINER_STARTED = "container.started";
+    /** A container stopped: release it. Any type other than these two is counted and skipped. */
+    public static final String CONTAINER_STOPPED = "container.stopped";
+
+    /** Whether {@code type} is one this version handles. */
+    public static boolean known(String type) {
+        return CONTAINER_STARTED.equals(type) || CONTAINER_STOPPED.equals(type);
+    }
+
+    /** Whether this event says the container stopped. */
+    public boolean stopped() {
+        return CONTAINER_STOPPED.equals(type);
+    }
 
     /** An event without {@code netns}. */
     public ContainerEvent(int schemaVersion, String type, String eventId, Instant occurredAt, String nodeId,

@@ -91,7 +91,7 @@ public final class EventDecoder {
             return new DecodeResult.Malformed(mismatch.get());
         }
         String type = text(node, "type");
-        if (type != null && !ContainerEvent.CONTAINER_STARTED.equals(type)) {
+        if (type != null && !ContainerEvent.known(type)) {
             return new DecodeResult.UnknownType(type, text(node, "nodeId"));
         }
         return new DecodeResult.Parsed(node, kept(node, "nodeId"), kept(node, "containerId"));

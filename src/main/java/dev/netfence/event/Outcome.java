@@ -38,14 +38,20 @@ public record Outcome(
         Instant finishedAt,
         Long latencyMs,
         boolean replay,
+        String trigger,
         EnforcerInfo enforcer) {
 
     public static final int SCHEMA_VERSION = 1;
+    /** The status of a container netfence released (stopped, or found gone). */
+    public static final String REMOVED = "removed";
 
     public Outcome {
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(finishedAt, "finishedAt");
+        if (trigger == null) { // an outcome written before the field existed
+            trigger = replay ? Trigger.REPLAY.wire() : Trigger.START.wire();
+        }
         Objects.requireNonNull(enforcer, "enforcer");
         families = families == null ? List.of() : List.copyOf(families);
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
@@ -63,7 +69,7 @@ public record Outcome(
             Long latencyMs, boolean replay, EnforcerInfo enforcer) {
         this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
                 ruleCount, resolved, nameservers, risks, List.of(), quarantined, guards, attempts, error,
-                eventOccurredAt, finishedAt, latencyMs, replay, enforcer);
+                eventOccurredAt, finishedAt, latencyMs, replay, null, enforcer);
     }
 
     /** An outcome without {@code risks}, {@code warnings} and {@code guards} (none), for callers that predate the fields. */
@@ -71,10 +77,10 @@ public record Outcome(
             String policyDigest, String mode, String backend, List<String> families, int ruleCount,
             Map<String, List<String>> resolved, List<String> nameservers, boolean quarantined, int attempts,
             ErrorInfo error, Instant eventOccurredAt, Instant finishedAt, Long latencyMs, boolean replay,
-            EnforcerInfo enforcer) {
+            String trigger, EnforcerInfo enforcer) {
         this(schemaVersion, eventId, taskId, containerId, nodeId, status, policyDigest, mode, backend, families,
                 ruleCount, resolved, nameservers, List.of(), List.of(), quarantined, List.of(), attempts, error,
-                eventOccurredAt, finishedAt, latencyMs, replay, enforcer);
+                eventOccurredAt, finishedAt, latencyMs, replay, trigger, enforcer);
     }
 
     /** The error code, or null when the outcome carries no error. */

@@ -61,6 +61,7 @@ final class OutcomeWriter {
                     g.writeNumberField("latencyMs", o.latencyMs());
                 }
                 g.writeBooleanField("replay", o.replay());
+                string(g, "trigger", o.trigger());
                 g.writeObjectFieldStart("enforcer");
                 string(g, "instance", o.enforcer().instance());
                 string(g, "version", o.enforcer().version());

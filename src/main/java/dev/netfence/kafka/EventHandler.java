@@ -9,6 +9,7 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.StoredPolicy;
+import dev.netfence.reconcile.ContainerLifecycle;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,9 +38,11 @@ final class EventHandler {
     private final Clock clock;
     private final Duration policyWait;
     private final Duration deadline;
+    private final ContainerLifecycle lifecycle;
 
     EventHandler(PolicyStore policies, Enforcer enforcer, PolicyFailureHandler failClosed, Outcomes outcomes,
-                 Clock clock, Duration policyWait, Duration deadline) {
+                 Clock clock, Duration policyWait, Duration deadline, ContainerLifecycle lifecycle) {
+        this.lifecycle = lifecycle;
         this.policies = policies;
         this.enforcer = enforcer;
         this.failClosed = failClosed;
@@ -55,6 +58,14 @@ final class EventHandler {
      * is then finished on {@code workers}. The deadline counts from now, the wait included.
      */
     CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
+        if (event.stopped()) { // release (live set, host guard): a removed outcome
+            try {
+                lifecycle.stopped(event);
+            } catch (Throwable e) {
+                LOG.error("releasing container {} failed unexpectedly", event.containerId(), e);
+            }
+            return CompletableFuture.completedFuture(outcomes.removed(event, replay));
+        }
         Instant due = clock.instant().plus(deadline);
         Optional<StoredPolicy> stored;
         try {
@@ -69,10 +80,20 @@ final class EventHandler {
                 .thenApplyAsync(found -> decide(event, found, due, replay), workers);
     }
 
-    /** Worker: enforce with the policy found, or fail closed without one. */
+    /** Worker: enforce with the policy found, or fail closed without one, through the reconciler's lifecycle. */
     private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;
         try {
+            result = lifecycle.started(event, () -> enforce(event, stored, due));
+        } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
+            return unexpected(event, replay, e);
+        }
+        return outcomes.of(event, result, replay);
+    }
+
+    private EnforcementResult enforce(ContainerEvent event, Optional<StoredPolicy> stored, Instant due) {
+        EnforcementResult result;
+        {
             if (stored.isEmpty()) {
                 result = failClosed(event, ErrorCode.POLICY_NOT_FOUND,
                         "no policy for task " + event.taskId() + " after waiting " + policyWait.toMillis() + " ms");
@@ -84,10 +105,8 @@ final class EventHandler {
                 result = enforcer.enforce(new EnforcementRequest(
                         event.containerId(), event.runtime(), event.pid(), netns(event), valid.policy(), due));
             }
-        } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
-            return unexpected(event, replay, e);
         }
-        return outcomes.of(event, result, replay);
+        return result;
     }
 
     private Outcome unexpected(ContainerEvent event, boolean replay, Throwable e) {

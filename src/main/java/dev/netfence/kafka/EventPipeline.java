@@ -6,6 +6,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.event.Outcomes;
 import dev.netfence.ops.LoopHealth;
 import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.reconcile.ContainerLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -84,6 +85,12 @@ public final class EventPipeline implements AutoCloseable {
 
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock) {
+        this(settings, enforcer, failClosed, policies, registry, clock, ContainerLifecycle.NONE);
+    }
+
+    /** The production form: start and stop events also go through the reconciler's {@code lifecycle}. */
+    public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
+                         PolicyStore policies, MeterRegistry registry, Clock clock, ContainerLifecycle lifecycle) {
         this.settings = settings;
         this.clock = clock;
         this.health = new LoopHealth(clock, settings.stallThreshold());
@@ -93,7 +100,7 @@ public final class EventPipeline implements AutoCloseable {
         this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
                 settings.instance(), settings.nodeId());
         EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
-                settings.eventDeadline());
+                settings.eventDeadline(), lifecycle);
         this.metrics = new PipelineMetrics(registry, clock);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);

@@ -114,6 +114,24 @@ public final class InProcessNft implements AutoCloseable {
         return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
     }
 
+    /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
+    public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Instant deadline) {
+        Objects.requireNonNull(plan, "plan");
+        DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+            try (NftContext ctx = new NftContext(n.nftables)) {
+                return new DriftTrip(steps.drift(commands(ctx), plan), null);
+            } catch (EnforcementException e) {
+                return new DriftTrip(java.util.Optional.empty(), e);
+            }
+        });
+        if (trip.error() != null) {
+            throw trip.error();
+        }
+        return trip.drift();
+    }
+
+    private record DriftTrip(java.util.Optional<String> drift, EnforcementException error) {}
+
     /** Removes netfence's table from {@code ns} (idempotent), e.g. when the namespace moves to the iptables backend. */
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {

@@ -72,6 +72,19 @@ final class NftApply {
                 "nft read-back differs: " + why)).orElse(null), removed);
     }
 
+    /**
+     * Reads the ruleset back and compares netfence's table with {@code plan}, writing nothing: what
+     * differs (or the iptables backend's chains being present), empty when it is exactly the plan.
+     * An unreadable listing is thrown.
+     */
+    Optional<String> drift(Commands commands, PlannedRules plan) {
+        NftRuleset read = read(commands);
+        if (!read.leftovers().isEmpty()) {
+            return Optional.of("the iptables backend's chains are present: " + read.leftovers());
+        }
+        return verifier.mismatch(plan, read);
+    }
+
     /** Removes netfence's table (switching to the iptables backend); the exception, or null. */
     EnforcementException deleteTable(Commands commands) {
         NftContext.Run deleted = commands.apply(renderer.deleteTable());

@@ -62,6 +62,11 @@ public final class ProcessNft {
         return new InProcessNft.Applied(result.removedIptablesChains(), 0);
     }
 
+    /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
+    public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Duration timeout) {
+        return steps.drift(commands(ns, timeout), plan);
+    }
+
     /** Removes netfence's table from {@code ns} (idempotent). */
     public void deleteTable(PinnedNamespace ns, Duration timeout) {
         EnforcementException e = steps.deleteTable(commands(ns, timeout));

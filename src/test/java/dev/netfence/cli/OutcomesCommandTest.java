@@ -53,7 +53,7 @@ class OutcomesCommandTest {
         return new Outcome(1, "ev-" + container, "task-42", container, "worker-7", status, null, "bridge",
                 "iptables-nft", List.of("ipv4"), 3, null, null, false, 1,
                 code == null ? null : ErrorInfo.of(code, "why " + container), finished.minusMillis(latencyMs),
-                finished, latencyMs, false, new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+                finished, latencyMs, false, "start", new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
     }
 
     private CommandRun outcomes(String... args) {
@@ -147,7 +147,7 @@ class OutcomesCommandTest {
         assertThat(badSince.exitCode()).isEqualTo(1);
         assertThat(badSince.err()).startsWith("netfence outcomes: cannot read time 'yesterday': expected RFC 3339");
         assertThat(badStatus.exitCode()).isEqualTo(1);
-        assertThat(badStatus.err()).isEqualTo("netfence outcomes: --status must be applied, failed or skipped, was 'done'\n");
+        assertThat(badStatus.err()).isEqualTo("netfence outcomes: --status must be applied, failed, skipped or removed, was 'done'\n");
         assertThat(followSummary.exitCode()).isEqualTo(2);
         assertThat(followSummary.err()).contains("--follow and --summary cannot be combined");
         assertThat(countWithoutFollow.exitCode()).isEqualTo(2);

@@ -64,6 +64,21 @@ class PublishCommandTest {
     }
 
     @Test
+    void withStoppedItPublishesAContainerStoppedEventTheServiceDecoderAccepts() {
+        CommandRun run = publish("--stopped", "--task", "task-42", "--container", "3f9a0c", "--node", "worker-7");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        List<ConsumerRecord<byte[], byte[]>> records = TestKafka.readAll(topic);
+        assertThat(records).hasSize(1);
+        DecodeResult decoded = new EventDecoder().decode(records.get(0).value());
+        assertThat(decoded).isInstanceOf(DecodeResult.Decoded.class);
+        ContainerEvent event = ((DecodeResult.Decoded) decoded).event();
+        assertThat(event.type()).isEqualTo("container.stopped");
+        assertThat(event.containerId()).isEqualTo("3f9a0c");
+        assertThat(event.pid()).isNull();
+    }
+
+    @Test
     void withoutNodeThePublishedEventNamesThisHostAndEachEventGetsItsOwnId() {
         CommandRun first = publish("--task", "task-42", "--container", "c1");
         CommandRun second = publish("--task", "task-42", "--container", "c2");

@@ -83,6 +83,9 @@ class RunOptionsTest {
         assertThat(c.policyWait()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.stallTimeout()).isEqualTo(Duration.ofMinutes(2));
         assertThat(c.groupInstanceId()).isNull();
+        assertThat(c.resyncInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.enforcementsTopic()).isEqualTo("sandbox.enforcements");
+        assertThat(c.hookSocket()).isEqualTo(Path.of("/run/netfence/hook.sock"));
         assertThat(c.kafka()).isEmpty();
     }
 
@@ -221,6 +224,16 @@ class RunOptionsTest {
     }
 
     @Test
+    void theHookSocketCanBeSwitchedOffAndTheReconcilerOptionsComeFromTheEnvironmentToo() {
+        assertThat(config(Map.of(), "--hook-socket", "off").hookSocket()).isNull();
+        var c = config(Map.of("NETFENCE_RESYNC_INTERVAL", "1s", "NETFENCE_ENFORCEMENTS_TOPIC", "enf",
+                "NETFENCE_HOOK_SOCKET", "/tmp/h.sock"));
+        assertThat(c.resyncInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.enforcementsTopic()).isEqualTo("enf");
+        assertThat(c.hookSocket()).isEqualTo(Path.of("/tmp/h.sock"));
+    }
+
+    @Test
     void theBackendComesFromBackendOrItsOldAliasWhichAlwaysMeansIptables() {
         assertThat(config(Map.of(), "--backend", "nft").backend()).isEqualTo(BackendChoice.NFT);
         assertThat(config(Map.of(), "--backend", "iptables").backend()).isEqualTo(BackendChoice.IPTABLES);
@@ -251,6 +264,8 @@ class RunOptionsTest {
         "--policy-wait=PT0S|invalid value for --policy-wait: must be a positive duration, was: PT0S",
         "--stall-timeout=0s|invalid value for --stall-timeout: must be a positive duration, was: 0s",
         "--group-instance-id=a b|invalid value for --group-instance-id: must be none or match [A-Za-z0-9._-]{1,249}, was: a b",
+        "--resync-interval=50ms|invalid value for --resync-interval: must be at least 100ms, was: 50ms",
+        "--hook-socket=run/hook.sock|invalid value for --hook-socket: must be an absolute path or off, was: run/hook.sock",
         "--assignment=random|invalid value for --assignment: must be group or node-partition, was: random",
         "--on-failure=ignore|invalid value for --on-failure: must be quarantine or leave, was: ignore",
         "--iptables-backend=ebpf|invalid value for --iptables-backend: must be auto, nft or legacy, was: ebpf",

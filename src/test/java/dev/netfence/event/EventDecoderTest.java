@@ -95,8 +95,8 @@ class EventDecoderTest {
 
     @Test
     void anUnknownTypeIsReportedAsSuchWithItsNode() {
-        DecodeResult r = decoder.decode(utf8("{\"schemaVersion\":1,\"type\":\"container.stopped\",\"nodeId\":\"n9\"}"));
-        assertThat(r).isEqualTo(new DecodeResult.UnknownType("container.stopped", "n9"));
+        DecodeResult r = decoder.decode(utf8("{\"schemaVersion\":1,\"type\":\"container.paused\",\"nodeId\":\"n9\"}"));
+        assertThat(r).isEqualTo(new DecodeResult.UnknownType("container.paused", "n9"));
     }
 
     @Test
@@ -126,7 +126,7 @@ class EventDecoderTest {
     void malformedAndUnknownRecordsAreFinishedByParsingAlone() throws IOException {
         assertThat(decoder.decode(example("event-valid-full.json"))).isInstanceOf(DecodeResult.Decoded.class);
         assertThat(decoder.parse(utf8("not json"))).isInstanceOf(DecodeResult.Malformed.class);
-        assertThat(decoder.parse(utf8("{\"type\":\"container.stopped\"}"))).isInstanceOf(DecodeResult.UnknownType.class);
+        assertThat(decoder.parse(utf8("{\"type\":\"container.paused\"}"))).isInstanceOf(DecodeResult.UnknownType.class);
     }
 
     @Test

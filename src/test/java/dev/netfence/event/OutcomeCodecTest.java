@@ -42,7 +42,7 @@ class OutcomeCodecTest {
                         + "\"nameservers\":[\"198.51.100.53\"],\"risks\":[\"CAP_NET_RAW\"],\"warnings\":[],\"quarantined\":false,"
                         + "\"guards\":[\"netns\",\"host\"],\"attempts\":1,\"error\":null,"
                         + "\"eventOccurredAt\":\"2026-11-28T15:00:00.123Z\",\"finishedAt\":\"2026-11-28T15:00:00.137Z\","
-                        + "\"latencyMs\":14,\"replay\":false,"
+                        + "\"latencyMs\":14,\"replay\":false,\"trigger\":\"start\","
                         + "\"enforcer\":{\"instance\":\"worker-7/1234\",\"version\":\"0.1.0\"}}");
         assertThat(schema.validate(new ObjectMapper().readTree(json))).isEmpty();
     }
@@ -52,7 +52,26 @@ class OutcomeCodecTest {
         ContainerEvent whole = new ContainerEvent(1, "container.started", "e", Instant.parse("2026-11-28T15:00:00Z"),
                 "n", "t", "c", null, null);
         String json = new String(codec.encode(outcomes.of(whole, applied(), true)), StandardCharsets.UTF_8);
-        assertThat(json).contains("\"eventOccurredAt\":\"2026-11-28T15:00:00.000Z\"").contains("\"replay\":true");
+        assertThat(json).contains("\"eventOccurredAt\":\"2026-11-28T15:00:00.000Z\"").contains("\"replay\":true")
+                .contains("\"trigger\":\"replay\"");
+    }
+
+    @Test
+    void aStopEventsOutcomeIsRemovedAndAReconcilerOutcomeHasNoEventAndBothSatisfyTheSchema() throws Exception {
+        ContainerEvent stop = new ContainerEvent(1, ContainerEvent.CONTAINER_STOPPED, "ev-2",
+                Instant.parse("2026-11-28T15:00:00.123Z"), "worker-7", "task-42", "3f9a0c", "podman", null);
+        Outcome removed = outcomes.removed(stop, false);
+        assertThat(removed.status()).isEqualTo("removed");
+        assertThat(removed.trigger()).isEqualTo("stop");
+        assertThat(removed.error()).isNull();
+        assertThat(schema.validate(new ObjectMapper().readTree(codec.encode(removed)))).isEmpty();
+
+        Outcome drift = outcomes.reconciled("3f9a0c", "task-42", "worker-7", applied(), Trigger.DRIFT);
+        assertThat(drift.eventId()).isNull();
+        assertThat(drift.latencyMs()).isNull();
+        assertThat(drift.trigger()).isEqualTo("drift");
+        assertThat(schema.validate(new ObjectMapper().readTree(codec.encode(drift)))).isEmpty();
+        assertThat(codec.decode(codec.encode(drift))).isEqualTo(drift);
     }
 
     @Test

@@ -42,7 +42,7 @@ class OutcomeWriterPropertiesTest {
                 .use(Arbitraries.of(true, false)).in((a, v) -> { a[2] = v; return a; })
                 .build(a -> new ErrorInfo((String) a[0], (String) a[1], (Boolean) a[2])).injectNull(0.5);
         Arbitrary<Map<String, List<String>>> resolved = Arbitraries.maps(text, list).ofMaxSize(3);
-        return Builders.withBuilder(() -> new Object[23])
+        return Builders.withBuilder(() -> new Object[24])
                 .use(maybe).in((a, v) -> set(a, 1, v))
                 .use(maybe).in((a, v) -> set(a, 2, v))
                 .use(text).in((a, v) -> set(a, 3, v))
@@ -65,10 +65,12 @@ class OutcomeWriterPropertiesTest {
                 .use(text).in((a, v) -> set(a, 20, v))
                 .use(list).in((a, v) -> set(a, 21, v))
                 .use(Arbitraries.of(List.<String>of(), List.of("netns"), List.of("netns", "host"))).in((a, v) -> set(a, 22, v))
+                .use(Arbitraries.of("start", "stop", "replay", "policy-update", "drift", "re-resolve"))
+                .in((a, v) -> set(a, 23, v))
                 .build(a -> new Outcome(1, (String) a[1], (String) a[2], (String) a[3], (String) a[4], (String) a[5],
                         (String) a[6], (String) a[7], (String) a[8], cast(a[9]), (Integer) a[10], cast(a[11]),
-                        cast(a[12]), cast(a[21]), (Boolean) a[13], cast(a[22]), (Integer) a[14], (ErrorInfo) a[15], (Instant) a[16],
-                        (Instant) a[17], (Long) a[18], (Boolean) a[19],
+                        cast(a[12]), cast(a[21]), List.of(), (Boolean) a[13], cast(a[22]), (Integer) a[14], (ErrorInfo) a[15], (Instant) a[16],
+                        (Instant) a[17], (Long) a[18], (Boolean) a[19], (String) a[23],
                         new Outcome.EnforcerInfo((String) a[20], "0.1.0")));
     }
 

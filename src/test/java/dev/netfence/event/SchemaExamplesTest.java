@@ -20,7 +20,7 @@ class SchemaExamplesTest {
         try (Stream<Path> files = Files.list(EXAMPLES)) {
             List<Path> mine = files.filter(p -> {
                 String n = p.getFileName().toString();
-                return n.startsWith("event-") || n.startsWith("outcome-");
+                return n.startsWith("event-") || n.startsWith("outcome-") || n.startsWith("enforcement-");
             }).sorted().toList();
             assertThat(mine).hasSizeGreaterThanOrEqualTo(10);
             return mine.stream();
@@ -31,8 +31,8 @@ class SchemaExamplesTest {
     @MethodSource("examples")
     void eachExampleValidatesExactlyAsItsNameSays(Path example) throws IOException {
         String name = example.getFileName().toString();
-        DocumentSchema schema = DocumentSchema.load(
-                name.startsWith("event-") ? "container-event.v1.json" : "outcome.v1.json");
+        DocumentSchema schema = DocumentSchema.load(name.startsWith("event-") ? "container-event.v1.json"
+                : name.startsWith("enforcement-") ? "enforcement.v1.json" : "outcome.v1.json");
         List<String> reasons = schema.validate(JSON.readTree(example.toFile()));
         if (name.contains("-valid-")) {
             assertThat(reasons).as(name).isEmpty();

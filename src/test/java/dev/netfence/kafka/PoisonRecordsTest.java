@@ -50,7 +50,7 @@ class PoisonRecordsTest {
                     .replace("\"pid\":4242", "\"pid\":1")));
             RecordMetadata invalidWithoutId = f.send("n1", utf8("{\"schemaVersion\":1,\"type\":\"container.started\","
                     + "\"eventId\":\"inv-2\",\"occurredAt\":\"2026-11-28T15:00:00Z\",\"nodeId\":\"n1\",\"taskId\":\"t\"}"));
-            f.send("n1", utf8("{\"schemaVersion\":1,\"type\":\"container.stopped\",\"nodeId\":\"n1\"}"));
+            f.send("n1", utf8("{\"schemaVersion\":1,\"type\":\"container.paused\",\"nodeId\":\"n1\"}"));
             f.sendEvent("other-node", "n2", "task-1", "c-other");
             RecordMetadata last = f.sendEvent("good-3", "n1", "task-1", "c-3");
 

@@ -18,7 +18,7 @@ class OutcomeSummaryTest {
                 "applied".equals(status) ? 17 : 0, null, null, false, 1,
                 code == null ? null : ErrorInfo.of(code, "detail of " + container + "\nsecond line"),
                 Instant.parse("2026-11-28T15:00:00Z"), Instant.parse("2026-11-28T15:00:00Z").plusSeconds(second),
-                latencyMs, replay, new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+                latencyMs, replay, replay ? "replay" : "start", new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
     }
 
     @Test

@@ -145,6 +145,14 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
      * netfence.test=1 --ulimit=... RUNOPTIONS --rootfs ROOTFS COMMAND...}, and inspects it.
      */
     public PodmanContainer start(String role, List<String> runOptions, String... command) {
+        return start(role, List.of(), runOptions, command);
+    }
+
+    /**
+     * The same with global podman options before {@code run} (e.g. {@code --hooks-dir DIR}):
+     * {@code podman --runtime runc GLOBALOPTIONS run ...}.
+     */
+    public PodmanContainer start(String role, List<String> globalOptions, List<String> runOptions, String... command) {
         if (!ROLE.matcher(role).matches()) {
             throw new IllegalArgumentException("role must match " + ROLE + ", was: " + role);
         }
@@ -154,7 +162,9 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
         byte[] random = new byte[4];
         RANDOM.nextBytes(random);
         String name = "nf-" + HexFormat.of().formatHex(random) + "-" + role;
-        List<String> argv = new ArrayList<>(List.of("podman", "--runtime", "runc", "run", "-d", "--name", name,
+        List<String> argv = new ArrayList<>(List.of("podman", "--runtime", "runc"));
+        argv.addAll(globalOptions);
+        argv.addAll(List.of("run", "-d", "--name", name,
                 "--label", "netfence.test=1", "--ulimit=nofile=1024:1024", "--ulimit=nproc=1024:1024"));
         argv.addAll(runOptions);
         argv.addAll(List.of("--rootfs", BusyboxRootfs.get().toString()));

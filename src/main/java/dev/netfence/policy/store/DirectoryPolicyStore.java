@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -76,6 +77,11 @@ public final class DirectoryPolicyStore implements PolicyStore {
     @Override
     public CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
         return table.whenAvailable(taskId, timeout);
+    }
+
+    @Override
+    public void onChange(Consumer<String> listener) {
+        table.onChange(listener);
     }
 
     @Override

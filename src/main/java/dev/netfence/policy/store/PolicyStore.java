@@ -3,6 +3,7 @@ package dev.netfence.policy.store;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * Where the pipeline finds the sandbox policy of a task. A policy can be published after the
@@ -29,6 +30,15 @@ public interface PolicyStore extends AutoCloseable {
 
     /** True once the store has loaded everything that existed when it started. */
     boolean isCaughtUp();
+
+    /**
+     * Calls {@code listener} with the taskId after every change of a task's policy (new, replaced,
+     * deleted), on the store's own thread, after the change is visible to {@link #lookup}. The
+     * listener must return quickly (hand the work to another thread) and not throw.
+     */
+    default void onChange(Consumer<String> listener) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not report changes");
+    }
 
     @Override
     void close();

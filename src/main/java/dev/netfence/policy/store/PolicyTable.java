@@ -8,8 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.slf4j.LoggerFactory;
 
 /**
  * The in-memory map behind both stores: taskId to {@link StoredPolicy}, with waiters woken
@@ -22,6 +25,22 @@ final class PolicyTable {
     private final Condition changed = lock.newCondition();
     private final Map<String, StoredPolicy> policies = new HashMap<>();
     private final Map<String, List<CompletableFuture<Optional<StoredPolicy>>>> waiters = new HashMap<>();
+    private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+
+    /** See {@link PolicyStore#onChange}: called after each put and remove, outside the lock. */
+    void onChange(Consumer<String> listener) {
+        listeners.add(listener);
+    }
+
+    private void changed(String taskId) {
+        for (Consumer<String> l : listeners) {
+            try {
+                l.accept(taskId);
+            } catch (RuntimeException e) {
+                LoggerFactory.getLogger(PolicyTable.class).error("policy change listener failed for task {}", taskId, e);
+            }
+        }
+    }
 
     void put(String taskId, StoredPolicy policy) {
         List<CompletableFuture<Optional<StoredPolicy>>> woken;
@@ -66,14 +85,19 @@ final class PolicyTable {
         } finally {
             lock.unlock();
         }
+        changed(taskId);
     }
 
     void remove(String taskId) {
+        boolean removed;
         lock.lock();
         try {
-            policies.remove(taskId);
+            removed = policies.remove(taskId) != null;
         } finally {
             lock.unlock();
+        }
+        if (removed) {
+            changed(taskId);
         }
     }
 

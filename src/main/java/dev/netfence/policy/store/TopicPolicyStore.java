@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -78,6 +79,11 @@ public final class TopicPolicyStore implements PolicyStore {
     @Override
     public CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout) {
         return table.whenAvailable(taskId, timeout);
+    }
+
+    @Override
+    public void onChange(Consumer<String> listener) {
+        table.onChange(listener);
     }
 
     @Override

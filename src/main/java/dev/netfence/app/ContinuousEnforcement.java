@@ -1,0 +1,81 @@
+package dev.netfence.app;
+
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.event.Outcomes;
+import dev.netfence.kafka.KafkaOutcomePublisher;
+import dev.netfence.kafka.NodeRouting;
+import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.reconcile.EnforcementsTopic;
+import dev.netfence.reconcile.HookServer;
+import dev.netfence.reconcile.HostGuards;
+import dev.netfence.reconcile.LiveSet;
+import dev.netfence.reconcile.Reconciler;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reconciler's part of {@code netfence run} (docs/operations.md, "Continuous enforcement"):
+ * the live set rebuilt from the enforcements topic, the {@link Reconciler} with its own outcome
+ * producer, and the OCI hook's socket. Built before the pipeline (which hands it container
+ * events) and started after it; closed after the pipeline has drained. The live set is never
+ * cleared on close: a restart continues from the topic.
+ */
+final class ContinuousEnforcement implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ContinuousEnforcement.class);
+    private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
+    private static final int THREADS = 4;
+
+    private final EnforcementsTopic journal;
+    private final KafkaOutcomePublisher publisher;
+    private final Reconciler reconciler;
+    private final Path hookSocket;
+    private HookServer hook;
+
+    ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
+            HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Path procRoot) {
+        this.journal = new EnforcementsTopic(kafka, config.enforcementsTopic());
+        this.publisher = new KafkaOutcomePublisher(kafka, config.outcomesTopic(), instance, config.nodeId());
+        LiveSet live = new LiveSet(journal, registry);
+        NodeRouting routing = new NodeRouting(config.nodeId());
+        EnforcementsTopic.load(kafka, config.enforcementsTopic(), routing::accepts, LOAD_TIMEOUT).forEach(live::restore);
+        this.reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, version), publisher,
+                guards, clock, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
+                procRoot);
+        this.hookSocket = config.hookSocket();
+    }
+
+    /** What the pipeline tells about container events. */
+    Reconciler lifecycle() {
+        return reconciler;
+    }
+
+    /** Starts reconciling (policy listener, resync timer) and serves the OCI hook. */
+    void start() {
+        reconciler.start();
+        if (hookSocket != null) {
+            try {
+                hook = HookServer.start(hookSocket, HookServer.fencing(reconciler));
+            } catch (RuntimeException e) {
+                LOG.error("the OCI hook is not served ({}); hooked container starts will be refused or quarantined "
+                        + "by the hook itself", e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (hook != null) {
+            hook.close();
+        }
+        reconciler.close();
+        publisher.flush();
+        publisher.close();
+        journal.flush();
+        journal.close();
+    }
+}

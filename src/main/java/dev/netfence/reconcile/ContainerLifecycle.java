@@ -1,0 +1,37 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+
+/**
+ * What the event pipeline tells the reconciler about containers, on the worker that handles the
+ * event (in the container's event order): a {@code container.started} whose enforcement it runs
+ * through {@link #started} (so the enforcement and the live-set entry change together, under the
+ * container's lock), and a {@code container.stopped}.
+ */
+public interface ContainerLifecycle {
+
+    /** The enforcement of one start event, as the pipeline would run it without a reconciler. */
+    @FunctionalInterface
+    interface Enforcement {
+        EnforcementResult run() throws InterruptedException;
+    }
+
+    /** Runs {@code enforcement} for {@code event} (or refuses it: the container already stopped) and records the result. */
+    EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException;
+
+    /** Releases the container (live-set entry, host guard); the caller publishes the {@code removed} outcome. */
+    void stopped(ContainerEvent event);
+
+    /** No reconciler: start events are enforced once, stop events only reported. */
+    ContainerLifecycle NONE = new ContainerLifecycle() {
+        @Override
+        public EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException {
+            return enforcement.run();
+        }
+
+        @Override
+        public void stopped(ContainerEvent event) {
+        }
+    };
+}

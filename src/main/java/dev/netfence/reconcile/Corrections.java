@@ -1,0 +1,259 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.event.Trigger;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyDigest;
+import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.policy.store.StoredPolicy;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One correction of one live container, under its lock: is it still there (its pid still in the
+ * recorded namespace; if not it is released with a {@code removed} outcome), what does its task's
+ * policy say now (missing or invalid: quarantine with POLICY_NOT_FOUND / INVALID_POLICY; changed
+ * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
+ * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
+ * {@code re-resolve}, any other difference as {@code drift}, counted in
+ * {@code netfence.drift.repairs{backend}}). An outcome is published for every change of what is
+ * in force and for every repair; a check that found nothing only moves {@code lastVerified}, and
+ * a retry that fails the same way again publishes nothing new. Thread-safe.
+ */
+final class Corrections {
+    private static final Logger LOG = LoggerFactory.getLogger(Corrections.class);
+    /** Results that mean the container cannot be reached any more: release it. */
+    private static final Set<ErrorCode> GONE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND, ErrorCode.NAMESPACE_MISMATCH,
+            ErrorCode.HOST_NAMESPACE_REFUSED);
+
+    private final LiveSet live;
+    private final ContainerLocks locks;
+    private final PolicyStore policies;
+    private final Enforcer enforcer;
+    private final Outcomes outcomes;
+    private final OutcomePublisher publisher;
+    private final HostGuards guards;
+    private final Clock clock;
+    private final Duration deadline;
+    private final Path procRoot;
+    private final MeterRegistry registry;
+
+    Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
+            OutcomePublisher publisher, HostGuards guards, Clock clock, Duration deadline, Path procRoot,
+            MeterRegistry registry) {
+        this.live = live;
+        this.locks = locks;
+        this.policies = policies;
+        this.enforcer = enforcer;
+        this.outcomes = outcomes;
+        this.publisher = publisher;
+        this.guards = guards;
+        this.clock = clock;
+        this.deadline = deadline;
+        this.procRoot = procRoot;
+        this.registry = registry;
+    }
+
+    /** Brings {@code containerId} in line with its task's current policy; {@code trigger} says why we look. */
+    void correct(String containerId, Trigger trigger) {
+        ReentrantLock lock = locks.of(containerId);
+        lock.lock();
+        try {
+            LiveContainer c = live.get(containerId).orElse(null);
+            if (c == null) {
+                return;
+            }
+            if (!present(c)) {
+                release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
+                        + c.netns().inode() + " (container gone)");
+                return;
+            }
+            if (c.taskId() == null) {
+                if (trigger == Trigger.DRIFT) {
+                    reassertFence(c);
+                }
+                return;
+            }
+            Optional<StoredPolicy> stored = policies.lookup(c.taskId());
+            if (stored.isEmpty()) {
+                failClosed(c, trigger, ErrorCode.POLICY_NOT_FOUND, "the policy of task " + c.taskId() + " was deleted");
+            } else if (stored.get() instanceof StoredPolicy.Invalid invalid) {
+                failClosed(c, trigger, ErrorCode.INVALID_POLICY, "the policy of task " + c.taskId() + " is invalid: "
+                        + String.join("; ", invalid.reasons()));
+            } else {
+                NetworkPolicy policy = ((StoredPolicy.Valid) stored.get()).policy();
+                String digest = PolicyDigest.of(policy);
+                if (!digest.equals(c.policyDigest())) {
+                    apply(c, policy, digest, Trigger.POLICY_UPDATE, true);
+                } else if (!c.inForce()) {
+                    // the same policy failed before: retried at each resync, reported when the state changes
+                    apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE, false);
+                } else if (trigger == Trigger.DRIFT) {
+                    check(c, policy, digest);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.error("reconciling container {} ({}) failed unexpectedly", containerId, trigger.wire(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records what a container event's enforcement left in force (caller holds the container's lock). */
+    void started(ContainerEvent event, EnforcementResult result) {
+        String containerId = event.containerId();
+        if (isGone(result)) {
+            live.remove(containerId).ifPresent(c -> guards.release(containerId));
+            return;
+        }
+        LiveContainer before = live.get(containerId).orElse(null);
+        EnforcementTarget target = result.target();
+        if (target == null || (!applied(result) && !result.quarantined())) {
+            return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
+        }
+        live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
+                netns(target), event.netns(), result.policyDigest(),
+                applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
+                result.resolved(), clock.instant()));
+        if (before != null && !before.netns().equals(netns(target))) {
+            LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
+                    target.netnsInode());
+        }
+    }
+
+    private void apply(LiveContainer c, NetworkPolicy policy, String digest, Trigger trigger, boolean report) {
+        EnforcementResult result = enforcer.enforce(request(c, policy));
+        after(c, result, digest, trigger, report);
+    }
+
+    private void check(LiveContainer c, NetworkPolicy policy, String digest) {
+        EnforcementResult result = enforcer.reconcile(request(c, policy));
+        if (!applied(result)) {
+            after(c, result, digest, Trigger.DRIFT, false);
+            return;
+        }
+        if (!result.resolved().equals(c.resolved())) {
+            LOG.info("container {}: hostnames now resolve to {} (were {}); rules re-applied", c.containerId(),
+                    result.resolved(), c.resolved());
+            after(c, result, digest, Trigger.RE_RESOLVE, true);
+        } else if (result.drift() != null) {
+            String backend = result.backend() == null ? "unknown" : result.backend();
+            registry.counter("netfence.drift.repairs", "backend", backend).increment();
+            LOG.warn("container {}: rules differed from the plan and were repaired ({}): {}", c.containerId(),
+                    backend, result.drift());
+            after(c, result, digest, Trigger.DRIFT, true);
+        } else {
+            live.verified(c.containerId(), clock.instant());
+        }
+    }
+
+    private void failClosed(LiveContainer c, Trigger trigger, ErrorCode code, String message) {
+        boolean already = code.code().equals(c.errorCode()) && c.policyDigest() == null;
+        if (already && trigger != Trigger.DRIFT) {
+            return;
+        }
+        EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,
+                message);
+        after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE, !already);
+    }
+
+    /** Re-writes the hook's fence of a container whose event has not come yet. */
+    private void reassertFence(LiveContainer c) {
+        EnforcementResult result = enforcer.fence(c.containerId(), c.runtime(), c.pid());
+        if (isGone(result)) {
+            release(c, Trigger.DRIFT, result.error().message());
+        } else {
+            live.verified(c.containerId(), clock.instant());
+        }
+    }
+
+    private void after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
+        if (Thread.currentThread().isInterrupted()) {
+            LOG.info("correction of container {} interrupted (shutting down); nothing recorded", c.containerId());
+            return;
+        }
+        if (isGone(result)) {
+            release(c, trigger, result.error().message());
+            return;
+        }
+        EnforcementTarget target = result.target();
+        LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(),
+                target == null ? c.pid() : target.pid(), target == null ? c.netns() : netns(target), c.netnsPath(),
+                digest,
+                applied(result) ? null : result.error().code(), result.quarantined(),
+                result.backend() == null ? c.backend() : result.backend(),
+                applied(result) ? result.resolved() : c.resolved(), clock.instant());
+        boolean changed = !next.sameState(c);
+        live.put(next);
+        if (report || changed) {
+            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
+        }
+    }
+
+    /** Releases a container that is gone: live-set entry (tombstone), host guard; outcome {@code removed}. */
+    void release(LiveContainer c, Trigger trigger, String why) {
+        live.remove(c.containerId());
+        guards.release(c.containerId());
+        LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
+        publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));
+    }
+
+    private void publish(Outcome o) {
+        registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
+        try {
+            publisher.publish(o);
+        } catch (RuntimeException e) {
+            LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
+        }
+    }
+
+    /** Whether the recorded pid is still a process in the recorded namespace. */
+    private boolean present(LiveContainer c) {
+        try {
+            return NamespaceId.of(procRoot.resolve(Integer.toString(c.pid())).resolve("ns/net")).equals(c.netns());
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // unreadable is not gone: the enforcer's own guards decide
+        }
+    }
+
+    private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {
+        return new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), netnsPath(c), policy,
+                clock.instant().plus(deadline));
+    }
+
+    private static Path netnsPath(LiveContainer c) {
+        return c.netnsPath() == null ? null : Path.of(c.netnsPath());
+    }
+
+    private static boolean applied(EnforcementResult r) {
+        return EnforcementResult.APPLIED.equals(r.status());
+    }
+
+    private static boolean isGone(EnforcementResult r) {
+        return r.error() != null && GONE.stream().anyMatch(code -> code.code().equals(r.error().code()));
+    }
+
+    private static NamespaceId netns(EnforcementTarget t) {
+        return new NamespaceId(t.netnsDevice(), t.netnsInode());
+    }
+}

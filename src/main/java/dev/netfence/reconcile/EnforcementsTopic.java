@@ -1,0 +1,143 @@
+package dev.netfence.reconcile;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live set's journal on Kafka: the compacted topic {@code sandbox.enforcements} (key
+ * containerId, value {@code schemas/enforcement.v1.json}, null = released). Written with an
+ * idempotent producer (ordered per key); read once at start by {@link #load}, which reads every
+ * partition from the beginning to the end offsets it saw and keeps the last value of each key
+ * whose {@code nodeId} this node owns. Compaction keeps the topic at one record per live
+ * container (plus tombstones until {@code delete.retention.ms}), so a restart reads the live set,
+ * never the history of events. A failed write is logged: the reconciler still holds the entry in
+ * memory, and the next change of that container writes it again.
+ */
+public final class EnforcementsTopic implements LiveSetJournal {
+    private static final Logger LOG = LoggerFactory.getLogger(EnforcementsTopic.class);
+    public static final String DEFAULT_TOPIC = "sandbox.enforcements";
+
+    private final String topic;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final LiveContainerCodec codec = new LiveContainerCodec();
+
+    /** @param kafka client settings (bootstrap.servers, TLS/SASL) */
+    public EnforcementsTopic(Map<String, Object> kafka, String topic) {
+        this.topic = topic;
+        Map<String, Object> conf = new HashMap<>(kafka);
+        conf.keySet().removeIf(k -> !ProducerConfig.configNames().contains(k));
+        conf.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        conf.put(ProducerConfig.ACKS_CONFIG, "all");
+        conf.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        conf.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-enforcements");
+        this.producer = new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public void record(LiveContainer container) {
+        send(container.containerId(), codec.encode(container));
+    }
+
+    @Override
+    public void remove(String containerId) {
+        send(containerId, null);
+    }
+
+    /** Waits until every record sent so far is acknowledged (or failed). */
+    public void flush() {
+        producer.flush();
+    }
+
+    private void send(String containerId, byte[] value) {
+        producer.send(new ProducerRecord<>(topic, containerId.getBytes(StandardCharsets.UTF_8), value), (md, e) -> {
+            if (e != null) {
+                LOG.warn("writing the live-set entry of container {} to {} failed: {}", containerId, topic, e.toString());
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(5));
+    }
+
+    /**
+     * Reads the whole topic once and returns the entries of the containers this node owns
+     * ({@code ownsNode} on their nodeId), last value per key, tombstoned keys left out. An absent
+     * topic is an empty live set. Gives up after {@code timeout} with what it has read (logged).
+     */
+    public static List<LiveContainer> load(Map<String, Object> kafka, String topic, Predicate<String> ownsNode,
+            Duration timeout) {
+        Map<String, Object> conf = new HashMap<>(kafka);
+        conf.keySet().removeIf(k -> !ConsumerConfig.configNames().contains(k));
+        conf.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        conf.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        conf.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        conf.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        conf.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        conf.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-enforcements-loader");
+        LiveContainerCodec codec = new LiveContainerCodec();
+        Map<String, LiveContainer> live = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+            if (infos == null || infos.isEmpty()) {
+                LOG.info("live-set topic {} is empty or absent: starting with no live containers", topic);
+                return List.of();
+            }
+            List<TopicPartition> parts = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
+            while (!parts.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp))) {
+                if (System.nanoTime() - deadline > 0) {
+                    LOG.error("reading live-set topic {} timed out after {}; continuing with {} entries read", topic,
+                            timeout, live.size());
+                    break;
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    apply(r, codec, live);
+                }
+            }
+        }
+        List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
+        LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(), live.size());
+        return mine;
+    }
+
+    private static void apply(ConsumerRecord<byte[], byte[]> r, LiveContainerCodec codec, Map<String, LiveContainer> live) {
+        if (r.key() == null) {
+            return;
+        }
+        String id = new String(r.key(), StandardCharsets.UTF_8);
+        if (r.value() == null) {
+            live.remove(id);
+            return;
+        }
+        try {
+            live.put(id, codec.decode(r.value()));
+        } catch (IllegalArgumentException e) {
+            LOG.warn("skipping unreadable live-set record {} at {}-{}@{}: {}", id, r.topic(), r.partition(), r.offset(),
+                    e.getMessage());
+            live.remove(id);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.netfence.reconcile;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.netfence.core.EnforcementResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running service's end of the OCI hook: a unix socket (mode 0600, so only root can ask for
+ * a fence) on which {@code netfence hook} sends the container state an OCI runtime gave it on
+ * stdin ({@code id}, {@code pid}, {@code annotations}) and gets one JSON line back:
+ * {@code {"fenced":true,...}} once the namespace holds the quarantine, or
+ * {@code {"fenced":false,"error":...}}. The hook then lets the runtime start the container, or
+ * not. No JVM starts per container: the hook is a small script and the work is done here.
+ * Requests larger than 64 KiB or not naming a valid id and pid are refused.
+ */
+public final class HookServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HookServer.class);
+    private static final int MAX_REQUEST = 64 * 1024;
+    private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** What fencing one container came to. */
+    public record Answer(boolean fenced, String message) {}
+
+    /** The request as the hook sends it: the OCI state. */
+    public record Request(String containerId, int pid, String runtime) {}
+
+    private final Path socket;
+    private final ServerSocketChannel server;
+    private final Function<Request, Answer> handler;
+    private final ExecutorService workers;
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private HookServer(Path socket, ServerSocketChannel server, Function<Request, Answer> handler) {
+        this.socket = socket;
+        this.server = server;
+        this.handler = handler;
+        this.workers = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "netfence-hook");
+            t.setDaemon(true);
+            return t;
+        });
+        this.acceptor = new Thread(this::accept, "netfence-hook-accept");
+        this.acceptor.setDaemon(true);
+    }
+
+    /** Binds {@code socket} (replacing a stale one), restricts it to its owner and starts serving. */
+    public static HookServer start(Path socket, Function<Request, Answer> handler) {
+        try {
+            Path dir = socket.toAbsolutePath().getParent();
+            if (dir != null) {
+                Files.createDirectories(dir);
+            }
+            if (Files.exists(socket) && answers(socket)) {
+                throw new IOException("another process (a second netfence?) already serves " + socket);
+            }
+            Files.deleteIfExists(socket);
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(socket));
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            HookServer s = new HookServer(socket, server, handler);
+            s.acceptor.start();
+            LOG.info("OCI hook requests served on {}", socket);
+            return s;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot serve the OCI hook on " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether something accepts connections on {@code socket} (a live server, not a stale file). */
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The fence handler for a reconciler: fenced when the quarantine is in force. */
+    public static Function<Request, Answer> fencing(Reconciler reconciler) {
+        return r -> {
+            EnforcementResult result = reconciler.fence(r.containerId(), r.pid(), r.runtime());
+            boolean fenced = result.quarantined() || EnforcementResult.APPLIED.equals(result.status());
+            return new Answer(fenced, fenced ? result.status() : result.error() == null ? result.status()
+                    : result.error().code() + ": " + result.error().message());
+        };
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    private void accept() {
+        while (!closed) {
+            try {
+                SocketChannel client = server.accept();
+                workers.execute(() -> serve(client));
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("accepting a hook connection failed: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client) {
+            Answer answer;
+            try {
+                answer = handler.apply(parse(read(client)));
+            } catch (IllegalArgumentException e) {
+                answer = new Answer(false, "refused: " + e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.error("hook request failed", e);
+                answer = new Answer(false, "INTERNAL: " + e);
+            }
+            ObjectNode reply = MAPPER.createObjectNode();
+            reply.put("fenced", answer.fenced());
+            reply.put(answer.fenced() ? "status" : "error", answer.message());
+            client.write(ByteBuffer.wrap((reply + "\n").getBytes(StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            LOG.warn("hook connection failed: {}", e.toString());
+        }
+    }
+
+    private static byte[] read(SocketChannel client) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(MAX_REQUEST + 1);
+        while (buf.hasRemaining() && client.read(buf) >= 0) {
+            // until the hook shuts down its side
+        }
+        if (!buf.hasRemaining()) {
+            throw new IllegalArgumentException("request larger than " + MAX_REQUEST + " bytes");
+        }
+        buf.flip();
+        byte[] bytes = new byte[buf.remaining()];
+        buf.get(bytes);
+        return bytes;
+    }
+
+    /** The OCI state: {@code id} (a container id) and {@code pid} (> 1); the runtime from an annotation if any. */
+    static Request parse(byte[] state) {
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(state);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("the container state is not JSON: " + e.getMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw new IllegalArgumentException("the container state is not a JSON object");
+        }
+        String id = n.path("id").asText("");
+        if (!CONTAINER_ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("the container state has no valid id: " + n.path("id"));
+        }
+        JsonNode pid = n.path("pid");
+        if (!pid.isIntegralNumber() || pid.asLong() <= 1 || pid.asLong() > 4194304) {
+            throw new IllegalArgumentException("the container state has no valid pid: " + pid);
+        }
+        String runtime = n.path("annotations").path("netfence.runtime").asText(null);
+        return new Request(id, pid.asInt(), runtime);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.debug("closing the hook socket: {}", e.toString());
+        }
+        workers.shutdownNow();
+        try {
+            acceptor.join(2000);
+            workers.awaitTermination(2, TimeUnit.SECONDS);
+            Files.deleteIfExists(socket);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            LOG.debug("removing the hook socket: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.netns.NamespaceId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One container netfence enforces on this node, as the live set and the enforcements topic hold
+ * it: which task's policy governs it, where it is (the pid the namespace was pinned through and
+ * that namespace's identity: the reconciler acts on the namespace only while that pid is still in
+ * it), which policy was last decided for it and whether it is in force (no error), replaced by
+ * the quarantine, or not known to be in force (failed without a quarantine), by which backend,
+ * what its hostnames resolved to, and when its rules were last verified. Immutable.
+ *
+ * @param taskId null for a container fenced by the OCI hook whose event has not arrived yet
+ * @param netnsPath the event's {@code netns} (the runtime's path of the namespace), or null
+ * @param policyDigest digest of the task's policy at the last decision; null when it had none
+ * @param errorCode null when the policy is in force; else why not (POLICY_NOT_FOUND, RULES_REJECTED...)
+ * @param quarantined whether the quarantine (loopback only) is what is in force
+ * @param backend the backend that wrote the rules (outcome {@code backend}), null if unknown
+ */
+public record LiveContainer(
+        String containerId,
+        String taskId,
+        String nodeId,
+        String runtime,
+        int pid,
+        NamespaceId netns,
+        String netnsPath,
+        String policyDigest,
+        String errorCode,
+        boolean quarantined,
+        String backend,
+        Map<String, List<String>> resolved,
+        Instant lastVerified) {
+
+    public LiveContainer {
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(netns, "netns");
+        Objects.requireNonNull(lastVerified, "lastVerified");
+        if (pid <= 1) {
+            throw new IllegalArgumentException("pid must be > 1, was: " + pid);
+        }
+        resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
+    }
+
+    /** Whether the task's policy is what is in force (verified when it was written). */
+    public boolean inForce() {
+        return errorCode == null;
+    }
+
+    public LiveContainer verifiedAt(Instant at) {
+        return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
+                quarantined, backend, resolved, at);
+    }
+
+    /** The same entry but for the state the rules are in now (the last value written to the topic). */
+    boolean sameState(LiveContainer other) {
+        return other != null && containerId.equals(other.containerId) && Objects.equals(taskId, other.taskId)
+                && Objects.equals(nodeId, other.nodeId) && Objects.equals(runtime, other.runtime) && pid == other.pid
+                && netns.equals(other.netns) && Objects.equals(netnsPath, other.netnsPath)
+                && Objects.equals(policyDigest, other.policyDigest)
+                && Objects.equals(errorCode, other.errorCode) && quarantined == other.quarantined
+                && Objects.equals(backend, other.backend)
+                && resolved.equals(other.resolved);
+    }
+}

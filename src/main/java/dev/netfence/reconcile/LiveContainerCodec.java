@@ -1,0 +1,95 @@
+package dev.netfence.reconcile;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.netfence.netns.NamespaceId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The value of an enforcements-topic record ({@code schemas/enforcement.v1.json}): one
+ * {@link LiveContainer} as JSON. Decoding refuses anything that is not a complete v1 document
+ * with an {@link IllegalArgumentException}, so a damaged record is skipped, never half-used.
+ * Thread-safe.
+ */
+public final class LiveContainerCodec {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    public byte[] encode(LiveContainer c) {
+        ObjectNode n = MAPPER.createObjectNode();
+        n.put("schemaVersion", 1);
+        n.put("containerId", c.containerId());
+        n.put("taskId", c.taskId());
+        n.put("nodeId", c.nodeId());
+        n.put("runtime", c.runtime());
+        n.put("pid", c.pid());
+        ObjectNode ns = n.putObject("netns");
+        ns.put("device", c.netns().device());
+        ns.put("inode", c.netns().inode());
+        n.put("netnsPath", c.netnsPath());
+        n.put("policyDigest", c.policyDigest());
+        n.put("errorCode", c.errorCode());
+        n.put("quarantined", c.quarantined());
+        n.put("backend", c.backend());
+        ObjectNode resolved = n.putObject("resolved");
+        c.resolved().forEach((host, addresses) -> {
+            ArrayNode a = resolved.putArray(host);
+            addresses.forEach(a::add);
+        });
+        n.put("updatedAt", c.lastVerified().toString());
+        try {
+            return MAPPER.writeValueAsBytes(n);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public LiveContainer decode(byte[] value) {
+        JsonNode n;
+        try {
+            n = MAPPER.readTree(value);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not JSON: " + e.getMessage(), e);
+        }
+        if (n == null || !n.isObject() || n.path("schemaVersion").asInt() != 1) {
+            throw new IllegalArgumentException("not an enforcement v1 document");
+        }
+        JsonNode ns = n.path("netns");
+        if (!ns.path("device").isIntegralNumber() || !ns.path("inode").isIntegralNumber()
+                || !n.path("pid").isIntegralNumber() || !n.path("containerId").isTextual()) {
+            throw new IllegalArgumentException("enforcement document lacks containerId, pid or netns");
+        }
+        Map<String, List<String>> resolved = new LinkedHashMap<>();
+        Iterator<Map.Entry<String, JsonNode>> it = n.path("resolved").fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            List<String> addresses = new ArrayList<>();
+            e.getValue().forEach(a -> addresses.add(a.asText()));
+            resolved.put(e.getKey(), addresses);
+        }
+        Instant updated;
+        try {
+            updated = Instant.parse(n.path("updatedAt").asText());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("updatedAt is not an instant: " + n.path("updatedAt"), e);
+        }
+        return new LiveContainer(n.get("containerId").asText(), text(n, "taskId"), text(n, "nodeId"),
+                text(n, "runtime"), n.get("pid").asInt(),
+                new NamespaceId(ns.get("device").asLong(), ns.get("inode").asLong()), text(n, "netnsPath"),
+                text(n, "policyDigest"),
+                text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated);
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}

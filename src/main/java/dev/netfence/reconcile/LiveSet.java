@@ -1,0 +1,156 @@
+package dev.netfence.reconcile;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The containers netfence enforces on this node (its desired state: each one governed by its
+ * task's current policy), indexed by containerId and by taskId, plus a bounded memory of
+ * containers recently stopped so that a {@code container.started} processed after its
+ * {@code container.stopped} (reordering, replay) is refused instead of leaving rules and an
+ * entry behind. Every change of state is written to the {@link LiveSetJournal}; a verification
+ * that found nothing to change is not (it only moves {@code lastVerified}). Callers change one
+ * container only under its {@link ContainerLocks lock}; reads are lock-free. Gauge
+ * {@code netfence.live.containers}.
+ */
+public final class LiveSet {
+    /** How many stopped containers are remembered, and for how long. */
+    static final int MAX_STOPPED = 10_000;
+    static final Duration STOPPED_TTL = Duration.ofHours(1);
+
+    private final Map<String, LiveContainer> byId = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> byTask = new ConcurrentHashMap<>();
+    private final LinkedHashMap<String, Instant> stopped = new LinkedHashMap<>(64, 0.75f, false);
+    private final LiveSetJournal journal;
+
+    public LiveSet(LiveSetJournal journal, MeterRegistry registry) {
+        this.journal = Objects.requireNonNull(journal, "journal");
+        Gauge.builder("netfence.live.containers", byId, Map::size)
+                .description("containers netfence enforces and reconciles on this node")
+                .register(registry);
+    }
+
+    /** Adds or replaces a container's entry; written to the journal when its state changed. */
+    public void put(LiveContainer c) {
+        LiveContainer before = byId.put(c.containerId(), c);
+        if (before != null && !Objects.equals(before.taskId(), c.taskId())) {
+            unindex(before);
+        }
+        if (c.taskId() != null) {
+            byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+        }
+        if (!c.sameState(before)) {
+            journal.record(c);
+        }
+    }
+
+    /** An entry read back from the journal at start: kept unless the container is already known here. */
+    public void restore(LiveContainer c) {
+        if (byId.putIfAbsent(c.containerId(), c) == null && c.taskId() != null) {
+            byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+        }
+    }
+
+    /** Moves {@code lastVerified}; not journaled. */
+    public void verified(String containerId, Instant at) {
+        byId.computeIfPresent(containerId, (id, c) -> c.verifiedAt(at));
+    }
+
+    /** Releases a container's entry (tombstone in the journal); what it was, if anything. */
+    public Optional<LiveContainer> remove(String containerId) {
+        LiveContainer before = byId.remove(containerId);
+        if (before != null) {
+            unindex(before);
+            journal.remove(containerId);
+        }
+        return Optional.ofNullable(before);
+    }
+
+    public Optional<LiveContainer> get(String containerId) {
+        return Optional.ofNullable(byId.get(containerId));
+    }
+
+    /** The live containers of {@code taskId} on this node. */
+    public List<LiveContainer> ofTask(String taskId) {
+        Set<String> ids = byTask.get(taskId);
+        if (ids == null) {
+            return List.of();
+        }
+        List<LiveContainer> out = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            LiveContainer c = byId.get(id);
+            if (c != null) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /** A snapshot of every entry. */
+    public Collection<LiveContainer> all() {
+        return List.copyOf(byId.values());
+    }
+
+    public int size() {
+        return byId.size();
+    }
+
+    /** Remembers that {@code containerId} stopped at {@code at} (bounded: oldest and expired go first). */
+    public void stopped(String containerId, Instant at) {
+        synchronized (stopped) {
+            stopped.remove(containerId);
+            stopped.put(containerId, at);
+            expire(at);
+        }
+    }
+
+    /** When {@code containerId} was seen stopped, if within the remembered window. */
+    public Optional<Instant> stoppedAt(String containerId, Instant now) {
+        synchronized (stopped) {
+            expire(now);
+            return Optional.ofNullable(stopped.get(containerId));
+        }
+    }
+
+    /** How many stopped containers are remembered (for tests and the memory bench). */
+    int stoppedRemembered() {
+        synchronized (stopped) {
+            return stopped.size();
+        }
+    }
+
+    private void expire(Instant now) {
+        Instant cutoff = now.minus(STOPPED_TTL);
+        Iterator<Map.Entry<String, Instant>> it = stopped.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, Instant> e = it.next();
+            if (stopped.size() > MAX_STOPPED || e.getValue().isBefore(cutoff)) {
+                it.remove();
+            } else {
+                break;
+            }
+        }
+    }
+
+    private void unindex(LiveContainer c) {
+        if (c.taskId() == null) {
+            return;
+        }
+        byTask.computeIfPresent(c.taskId(), (t, ids) -> {
+            ids.remove(c.containerId());
+            return ids.isEmpty() ? null : ids;
+        });
+    }
+}

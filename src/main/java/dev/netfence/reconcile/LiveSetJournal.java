@@ -1,0 +1,30 @@
+package dev.netfence.reconcile;
+
+/**
+ * Where the live set is written so that a restarted netfence can rebuild it without reading the
+ * events topic again: in production the compacted {@code sandbox.enforcements} topic
+ * ({@link EnforcementsTopic}), one record per container keyed by containerId, a tombstone when it
+ * is released. Called under the container's lock, so the writes of one container are ordered.
+ */
+public interface LiveSetJournal extends AutoCloseable {
+    /** The container's current state (a new entry or a changed one). */
+    void record(LiveContainer container);
+
+    /** The container was released. */
+    void remove(String containerId);
+
+    @Override
+    default void close() {
+    }
+
+    /** Keeps nothing (tests, dry runs). */
+    LiveSetJournal NONE = new LiveSetJournal() {
+        @Override
+        public void record(LiveContainer container) {
+        }
+
+        @Override
+        public void remove(String containerId) {
+        }
+    };
+}

@@ -1,0 +1,292 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcomes;
+import dev.netfence.event.Trigger;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.policy.store.PolicyStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps every live container on this node equal to its task's current policy, from the first
+ * packet to the last (Felix-style: a full read-back on a timer plus a correction on every
+ * change). Inputs: container events (through {@link ContainerLifecycle}, from the pipeline's
+ * workers), policy changes (a {@link PolicyStore} listener: every live container of that task is
+ * corrected at once, ahead of resync work), the OCI hook's {@link #fence}, and a resync every
+ * {@code interval} (±10% jitter, first one as soon as the policy store has caught up) that reads
+ * back every live container's rules. Corrections run on a small pool, each under its container's
+ * lock ({@link Corrections}); a container is queued at most once per kind of work. Metrics:
+ * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
+ * {@code netfence.reconcile.outcomes{trigger,status}}, gauge {@code netfence.live.containers}.
+ */
+public final class Reconciler implements ContainerLifecycle, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
+
+    private final LiveSet live;
+    private final ContainerLocks locks = new ContainerLocks();
+    private final Corrections corrections;
+    private final Enforcer enforcer;
+    private final PolicyStore policies;
+    private final HostGuards guards;
+    private final Clock clock;
+    private final Duration interval;
+    private final String nodeId;
+    private final Timer resyncTimer;
+    private final ThreadPoolExecutor pool;
+    private final ScheduledExecutorService scheduler;
+    private final Set<String> pendingUpdates = ConcurrentHashMap.newKeySet();
+    private final Set<String> pendingChecks = ConcurrentHashMap.newKeySet();
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong cycles = new AtomicLong();
+    private volatile boolean closed;
+
+    /**
+     * @param interval resync interval (the issue's {@code --resync-interval}, default 30 s)
+     * @param threads how many corrections run at once
+     * @param deadline the per-correction deadline, as an event's
+     */
+    public Reconciler(LiveSet live, Enforcer enforcer, PolicyStore policies, Outcomes outcomes,
+            OutcomePublisher publisher, HostGuards guards, Clock clock, MeterRegistry registry, String nodeId,
+            Duration interval, int threads, Duration deadline, Path procRoot) {
+        this.live = Objects.requireNonNull(live, "live");
+        this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+        this.policies = Objects.requireNonNull(policies, "policies");
+        this.guards = Objects.requireNonNull(guards, "guards");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+        if (interval == null || interval.toMillis() < 100) {
+            throw new IllegalArgumentException("resync interval must be at least 100ms, was: " + interval);
+        }
+        if (threads < 1 || threads > 64) {
+            throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
+        }
+        this.interval = interval;
+        this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, publisher, guards, clock,
+                deadline, procRoot, registry);
+        this.resyncTimer = Timer.builder("netfence.resync.duration")
+                .description("one full resync: read back every live container's rules")
+                .register(registry);
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new PriorityBlockingQueue<>(),
+                r -> daemon(r, "netfence-reconcile-" + n.incrementAndGet()));
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
+    }
+
+    /** Listens to the policy store and schedules the first resync (after the store caught up). */
+    public Reconciler start() {
+        policies.onChange(this::policyChanged);
+        scheduler.schedule(this::firstCycle, 0, TimeUnit.MILLISECONDS);
+        return this;
+    }
+
+    public LiveSet liveSet() {
+        return live;
+    }
+
+    /** How many resync cycles have completed (for tests and /metrics). */
+    public long cycles() {
+        return cycles.get();
+    }
+
+    @Override
+    public EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException {
+        ReentrantLock lock = locks.of(event.containerId());
+        lock.lockInterruptibly();
+        try {
+            Instant stoppedAt = live.stoppedAt(event.containerId(), clock.instant()).orElse(null);
+            if (stoppedAt != null) {
+                LOG.info("container {} stopped at {} before its start event {} was processed; nothing applied",
+                        event.containerId(), stoppedAt, event.eventId());
+                return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
+                        + " was stopped (container.stopped processed at " + stoppedAt + ") before this start event")
+                        .build();
+            }
+            EnforcementResult result = enforcement.run();
+            corrections.started(event, result);
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void stopped(ContainerEvent event) {
+        ReentrantLock lock = locks.of(event.containerId());
+        lock.lock();
+        try {
+            live.stopped(event.containerId(), clock.instant());
+            live.remove(event.containerId());
+            guards.release(event.containerId());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The OCI hook: fences {@code pid}'s namespace (quarantine, loopback only) before the
+     * container's process runs, and keeps it in the live set until its start event replaces the
+     * fence with the policy. A container already enforced (its event came first) is left alone.
+     */
+    public EnforcementResult fence(String containerId, int pid, String runtime) {
+        ReentrantLock lock = locks.of(containerId);
+        lock.lock();
+        try {
+            LiveContainer known = live.get(containerId).orElse(null);
+            if (known != null && known.taskId() != null) {
+                return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
+            }
+            EnforcementResult result = enforcer.fence(containerId, runtime, pid);
+            EnforcementTarget t = result.target();
+            if (result.quarantined() && t != null) {
+                live.put(new LiveContainer(containerId, null, nodeId, runtime, t.pid(),
+                        new NamespaceId(t.netnsDevice(), t.netnsInode()), null, null, ErrorCode.POLICY_NOT_FOUND.code(), true,
+                        result.backend(), Map.of(), clock.instant()));
+            }
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs one resync now and waits for it (tests, and the first cycle after start). */
+    public void resyncNow() throws InterruptedException {
+        Timer.Sample sample = Timer.start();
+        Set<String> ids = new HashSet<>();
+        var snapshot = live.all();
+        CountDownLatch done = new CountDownLatch(snapshot.size());
+        for (LiveContainer c : snapshot) {
+            ids.add(c.containerId());
+            if (!submit(c.containerId(), Trigger.DRIFT, done::countDown)) {
+                done.countDown();
+            }
+        }
+        done.await();
+        guards.sweep(Set.copyOf(ids));
+        sample.stop(resyncTimer);
+        cycles.incrementAndGet();
+    }
+
+    private void policyChanged(String taskId) {
+        for (LiveContainer c : live.ofTask(taskId)) {
+            submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { });
+        }
+    }
+
+    private boolean submit(String containerId, Trigger trigger, Runnable after) {
+        Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates : pendingChecks;
+        if (closed || !pending.add(containerId)) {
+            return false;
+        }
+        int priority = trigger == Trigger.POLICY_UPDATE ? 0 : 1;
+        try {
+            pool.execute(new Job(priority, sequence.incrementAndGet(), () -> {
+                pending.remove(containerId);
+                try {
+                    corrections.correct(containerId, trigger);
+                } finally {
+                    after.run();
+                }
+            }));
+            return true;
+        } catch (RuntimeException rejected) {
+            pending.remove(containerId);
+            return false;
+        }
+    }
+
+    private void firstCycle() {
+        while (!closed && !policies.isCaughtUp()) {
+            sleep(100);
+        }
+        cycle();
+    }
+
+    private void cycle() {
+        if (closed) {
+            return;
+        }
+        try {
+            resyncNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (RuntimeException e) {
+            LOG.error("resync failed", e);
+        }
+        long base = interval.toMillis();
+        long jittered = base + ThreadLocalRandom.current().nextLong(-base / 10, base / 10 + 1);
+        if (!closed) {
+            scheduler.schedule(this::cycle, Math.max(1, jittered), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        pool.getQueue().clear();
+        pool.shutdown();
+        try {
+            // let running corrections finish: an interrupted one would report a failure that is not real
+            if (!pool.awaitTermination(20, TimeUnit.SECONDS)) {
+                pool.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A correction in the pool's queue: policy updates (0) before resync checks (1), then FIFO. */
+    private record Job(int priority, long seq, Runnable body) implements Runnable, Comparable<Job> {
+        @Override
+        public void run() {
+            body.run();
+        }
+
+        @Override
+        public int compareTo(Job o) {
+            return priority != o.priority ? Integer.compare(priority, o.priority) : Long.compare(seq, o.seq);
+        }
+    }
+}

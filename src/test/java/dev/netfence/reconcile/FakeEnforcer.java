@@ -1,0 +1,71 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.policy.PolicyDigest;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * An {@link Enforcer} for reconciler tests: records every call ("enforce c1", "reconcile c1",
+ * "failClosed c1 POLICY_NOT_FOUND", "fence c1"), answers applied with the request policy's digest
+ * and the target it was given (pid, namespace {@code netns}), and lets a test script the next
+ * read-back: drift found, other resolved addresses, or the container gone.
+ */
+final class FakeEnforcer implements Enforcer {
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    volatile String drift;
+    volatile Map<String, List<String>> resolved = Map.of();
+    volatile boolean gone;
+    volatile long device = 4;
+    volatile long inode = 4026530000L;
+
+    @Override
+    public EnforcementResult enforce(EnforcementRequest request) {
+        calls.add("enforce " + request.containerId());
+        return answer(request, null);
+    }
+
+    @Override
+    public EnforcementResult reconcile(EnforcementRequest request) {
+        calls.add("reconcile " + request.containerId());
+        String d = drift;
+        drift = null;
+        return answer(request, d);
+    }
+
+    @Override
+    public EnforcementResult failClosed(String containerId, String runtime, Integer pid, java.nio.file.Path netns,
+            ErrorCode code, String message) {
+        calls.add("failClosed " + containerId + " " + code.code());
+        if (gone) {
+            return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
+        }
+        return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
+                .target(new EnforcementTarget(pid, device, inode)).build();
+    }
+
+    @Override
+    public EnforcementResult fence(String containerId, String runtime, int pid) {
+        calls.add("fence " + containerId);
+        if (gone) {
+            return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
+        }
+        return EnforcementResult.failure(ErrorCode.POLICY_NOT_FOUND, "fenced until the event").backend("iptables-nft")
+                .quarantined(true).target(new EnforcementTarget(pid, device, inode)).build();
+    }
+
+    private EnforcementResult answer(EnforcementRequest request, String driftFound) {
+        if (gone) {
+            return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "process exited").build();
+        }
+        return EnforcementResult.applied().policyDigest(PolicyDigest.of(request.policy())).backend("iptables-nft")
+                .families(List.of("ipv4", "ipv6")).resolved(resolved).attempts(1)
+                .target(new EnforcementTarget(request.pid(), device, inode)).drift(driftFound).build();
+    }
+
+}

@@ -1,0 +1,95 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.RulePlanner;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The hook's two halves without a runtime: the shipped script ({@code scripts/netfence-hook})
+ * against the service's socket, its answers as exit codes, its fail-closed refusal when nobody
+ * listens, and its fallback quarantine text equal to what netfence renders.
+ */
+class HookServerTest {
+    private static final Path SCRIPT = Path.of("scripts", "netfence-hook");
+    private static final String STATE = "{\"ociVersion\":\"1.0.2\",\"id\":\"3f9a0c2d8e1b\",\"status\":\"creating\","
+            + "\"pid\":31800,\"bundle\":\"/b\",\"annotations\":{\"netfence.runtime\":\"podman\"}}";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theScriptHandsTheStateToTheServiceAndExitsZeroWhenFenced() throws Exception {
+        List<HookServer.Request> seen = new CopyOnWriteArrayList<>();
+        Path socket = dir.resolve("hook.sock");
+        try (HookServer server = HookServer.start(socket, r -> {
+            seen.add(r);
+            return new HookServer.Answer(true, "failed");
+        })) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
+            assertThat(runHook(socket, STATE)).isZero();
+        }
+        assertThat(seen).containsExactly(new HookServer.Request("3f9a0c2d8e1b", 31800, "podman"));
+    }
+
+    @Test
+    void aRefusalByTheServiceIsExitOne() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        try (HookServer server = HookServer.start(socket, r -> new HookServer.Answer(false, "HOST_NAMESPACE_REFUSED"))) {
+            assertThat(runHook(socket, STATE)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void withNobodyListeningTheDefaultIsToRefuse() throws Exception {
+        assertThat(runHook(dir.resolve("absent.sock"), STATE)).isEqualTo(1);
+    }
+
+    @Test
+    void aStateWithoutAValidIdOrPidIsRefusedByTheServer() {
+        assertThatThrownBy(() -> HookServer.parse("{\"id\":\"../x\",\"pid\":5}".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("no valid id");
+        assertThatThrownBy(() -> HookServer.parse("{\"id\":\"abc\",\"pid\":1}".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("no valid pid");
+        assertThatThrownBy(() -> HookServer.parse("[]".getBytes(StandardCharsets.UTF_8)))
+                .hasMessageContaining("not a JSON object");
+    }
+
+    @Test
+    void theScriptsFallbackQuarantineIsExactlyWhatNetfenceRenders() throws IOException {
+        String script = Files.readString(SCRIPT);
+        var quarantine = new RulePlanner().quarantine();
+        RestoreRenderer renderer = new RestoreRenderer();
+        assertThat(embedded(script, "iptables-restore"))
+                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV4), true, true));
+        assertThat(embedded(script, "ip6tables-restore"))
+                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV6), true, true));
+    }
+
+    private static String embedded(String script, String binary) {
+        String start = "\"" + binary + "\": \"\"\"";
+        int from = script.indexOf(start) + start.length();
+        return script.substring(from, script.indexOf("\"\"\"", from));
+    }
+
+    private static int runHook(Path socket, String state) throws Exception {
+        Process p = new ProcessBuilder("python3", SCRIPT.toString(), "--socket", socket.toString(), "--timeout", "10")
+                .redirectErrorStream(true).start();
+        p.getOutputStream().write(state.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return p.exitValue();
+    }
+}

@@ -1,0 +1,52 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.netfence.event.DocumentSchema;
+import dev.netfence.netns.NamespaceId;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class LiveContainerCodecTest {
+    private final LiveContainerCodec codec = new LiveContainerCodec();
+
+    @Test
+    void anEntryRoundTripsAndItsJsonSatisfiesTheEnforcementSchema() throws Exception {
+        LiveContainer c = new LiveContainer("3f9a0c2d8e1b", "task-42", "worker-7", "podman", 12345,
+                new NamespaceId(4, 4026532801L), "/run/netns/netns-1", "sha256:" + "a".repeat(64), null, false, "iptables-nft",
+                Map.of("pypi.internal", List.of("198.51.100.12")), Instant.parse("2026-11-28T15:00:00.137Z"));
+        byte[] json = codec.encode(c);
+
+        assertThat(codec.decode(json)).isEqualTo(c);
+        assertThat(schemaReasons(json)).isEmpty();
+    }
+
+    @Test
+    void aHookFencedEntryWithoutTaskRoundTrips() {
+        LiveContainer c = new LiveContainer("abc", null, "worker-7", null, 99, new NamespaceId(4, 7), null, null,
+                "POLICY_NOT_FOUND", true, null, Map.of(), Instant.parse("2026-11-28T15:00:00Z"));
+        assertThat(codec.decode(codec.encode(c))).isEqualTo(c);
+        assertThat(schemaReasons(codec.encode(c))).isEmpty();
+    }
+
+    @Test
+    void anIncompleteDocumentIsRefusedNotHalfUsed() {
+        assertThatThrownBy(() -> codec.decode("{\"schemaVersion\":1,\"containerId\":\"a\",\"pid\":5}"
+                .getBytes(StandardCharsets.UTF_8))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> codec.decode("nope".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private static List<String> schemaReasons(byte[] json) {
+        try {
+            return DocumentSchema.load("enforcement.v1.json").validate(new ObjectMapper().readTree(json));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,247 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.netns.NamespaceId;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reconciler's decisions with a fake enforcer and policy store: which corrections it makes
+ * for policy changes, read-back drift, re-resolution and vanished containers, which outcomes it
+ * publishes (and when it publishes none), and how stop events release containers.
+ */
+class ReconcilerTest {
+    private static final String ALLOW_A = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:80\"]}";
+    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:81\"]}";
+    private static final int PID = 4242;
+
+    @TempDir
+    Path proc;
+
+    private final FakeEnforcer enforcer = new FakeEnforcer();
+    private final MapPolicyStore policies = new MapPolicyStore();
+    private final List<Outcome> published = new CopyOnWriteArrayList<>();
+    private final List<String> released = new CopyOnWriteArrayList<>();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final AtomicInteger journalWrites = new AtomicInteger();
+    private Reconciler reconciler;
+    private Path nsFile;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        nsFile = Files.createDirectories(proc.resolve(PID + "/ns")).resolve("net");
+        Files.writeString(nsFile, "");
+        NamespaceId id = NamespaceId.of(nsFile);
+        enforcer.device = id.device();
+        enforcer.inode = id.inode();
+        LiveSet live = new LiveSet(new LiveSetJournal() {
+            @Override
+            public void record(LiveContainer c) {
+                journalWrites.incrementAndGet();
+            }
+
+            @Override
+            public void remove(String containerId) {
+                journalWrites.incrementAndGet();
+            }
+        }, registry);
+        HostGuards guards = new HostGuards() {
+            @Override
+            public void release(String containerId) {
+                released.add(containerId);
+            }
+
+            @Override
+            public void sweep(java.util.Set<String> live) {
+            }
+        };
+        reconciler = new Reconciler(live, enforcer, policies, new Outcomes(Clock.systemUTC(), "node-1/1", "test"),
+                published::add, guards, Clock.systemUTC(), registry, "node-1", Duration.ofHours(1), 2,
+                Duration.ofSeconds(30), proc);
+        reconciler.start();
+        // the first resync runs at once (the store is caught up); let it pass over the empty live set
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+    }
+
+    @AfterEach
+    void tearDown() {
+        reconciler.close();
+    }
+
+    @Test
+    void aNewPolicyVersionIsAppliedToTheTasksLiveContainersWithAPolicyUpdateOutcome() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        start("c2", "task-1");
+        enforcer.calls.clear();
+
+        policies.put("task-1", ALLOW_B);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 2);
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("enforce c1", "enforce c2");
+        assertThat(published).allSatisfy(o -> {
+            assertThat(o.trigger()).isEqualTo("policy-update");
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.eventId()).isNull();
+            assertThat(o.taskId()).isEqualTo("task-1");
+        });
+    }
+
+    @Test
+    void theSamePolicyStoredAgainChangesNothingAndReportsNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+
+        policies.put("task-1", ALLOW_A);
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).containsExactly("reconcile c1");
+        assertThat(published).isEmpty();
+    }
+
+    @Test
+    void aDeletedPolicyQuarantinesAndAnInvalidOneToo() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        policies.delete("task-1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 1);
+        assertThat(published.get(0).status()).isEqualTo("failed");
+        assertThat(published.get(0).errorCode()).isEqualTo("POLICY_NOT_FOUND");
+        assertThat(published.get(0).quarantined()).isTrue();
+        assertThat(published.get(0).trigger()).isEqualTo("policy-update");
+
+        policies.invalid("task-1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 2);
+        assertThat(published.get(1).errorCode()).isEqualTo("INVALID_POLICY");
+
+        policies.put("task-1", ALLOW_B);
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 3);
+        assertThat(published.get(2).status()).isEqualTo("applied");
+        assertThat(published.get(2).quarantined()).isFalse();
+    }
+
+    @Test
+    void aResyncRepairsDriftReportsItAndCountsItByBackend() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int writes = journalWrites.get();
+
+        reconciler.resyncNow();
+        assertThat(published).isEmpty();
+        assertThat(journalWrites.get()).as("a clean check writes nothing").isEqualTo(writes);
+
+        enforcer.drift = "ipv4: chain NETFENCE-OUT is missing";
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.status()).isEqualTo("applied");
+        });
+        assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
+                .isEqualTo(1.0);
+    }
+
+    @Test
+    void changedAddressesOfAHostnameAreReportedAsReResolve() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        enforcer.resolved = Map.of("pypi.internal", List.of("198.51.100.13"));
+        enforcer.drift = "ipv4: NETFENCE-OUT rule 3 differs";
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.trigger()).isEqualTo("re-resolve"));
+        assertThat(registry.find("netfence.drift.repairs").counter()).isNull();
+        reconciler.resyncNow();
+        assertThat(published).hasSize(1);
+    }
+
+    @Test
+    void aContainerWhosePidLeftItsNamespaceIsReleasedAtTheNextResync() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Files.delete(nsFile);
+
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("removed");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
+        assertThat(reconciler.liveSet().size()).isZero();
+        assertThat(released).containsExactly("c1");
+        assertThat(registry.get("netfence.live.containers").gauge().value()).isZero();
+    }
+
+    @Test
+    void aStopReleasesTheContainerAndAStartProcessedAfterItsStopAppliesNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        reconciler.stopped(event("c1", "task-1", ContainerEvent.CONTAINER_STOPPED));
+        assertThat(reconciler.liveSet().size()).isZero();
+        assertThat(released).containsExactly("c1");
+
+        reconciler.stopped(event("c2", "task-1", ContainerEvent.CONTAINER_STOPPED));
+        enforcer.calls.clear();
+        EnforcementResult late = reconciler.started(event("c2", "task-1", ContainerEvent.CONTAINER_STARTED),
+                () -> {
+                    throw new AssertionError("must not enforce a stopped container");
+                });
+        assertThat(late.status()).isEqualTo("skipped");
+        assertThat(late.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(reconciler.liveSet().get("c2")).isEmpty();
+        assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
+    void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
+        EnforcementResult fenced = reconciler.fence("c1", PID, null);
+        assertThat(fenced.quarantined()).isTrue();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isNull());
+
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).containsExactly("fence c1", "fence c1");
+
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.taskId()).isEqualTo("task-1");
+            assertThat(c.inForce()).isTrue();
+        });
+        assertThat(published).isEmpty();
+    }
+
+    private void start(String id, String task) throws InterruptedException {
+        ContainerEvent ev = event(id, task, ContainerEvent.CONTAINER_STARTED);
+        var req = new dev.netfence.enforce.EnforcementRequest(id, null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup(task).orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+        EnforcementResult r = reconciler.started(ev, () -> enforcer.enforce(req));
+        assertThat(r.status()).isEqualTo("applied");
+    }
+
+    private static ContainerEvent event(String id, String task, String type) {
+        return new ContainerEvent(1, type, "ev-" + id + "-" + type, Instant.now(), "node-1", task, id, null, PID);
+    }
+}
