@@ -42,7 +42,6 @@ public final class HostRulesetGuard implements BeforeAllCallback, AfterAllCallba
     private static final Pattern NETAVARK_LINE =
             Pattern.compile("^(:NETAVARK\\S* |-A NETAVARK\\S* |-[AI] \\S+ .*-[jg] NETAVARK\\S*( |$))");
     private static final Pattern BUILTIN_ACCEPT = Pattern.compile("^:[A-Z]+ ACCEPT \\[0:0\\]$");
-    private static final Pattern NFT_COUNTER = Pattern.compile("counter packets \\d+ bytes \\d+");
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(HostRulesetGuard.class);
 
     /** The host's rulesets now, by command, in the form that is compared. */
@@ -118,7 +117,7 @@ public final class HostRulesetGuard implements BeforeAllCallback, AfterAllCallba
                         || (words.length >= 3 && XTABLES_FAMILIES.contains(words[1]) && XTABLES_TABLES.contains(words[2]));
             }
             if (!skipping) {
-                out.add(NFT_COUNTER.matcher(line).replaceAll("counter packets 0 bytes 0"));
+                out.add(Rulesets.zeroNftCounters(line));
             }
             if (line.equals("}")) {
                 skipping = false;

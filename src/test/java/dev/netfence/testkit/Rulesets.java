@@ -14,4 +14,9 @@ public final class Rulesets {
                 .map(line -> line.replaceAll("\\[\\d+:\\d+\\]", "[0:0]"))
                 .collect(Collectors.joining("\n"));
     }
+
+    /** An {@code nft list} text with every rule counter zeroed: packets counted between two reads are not a change. */
+    public static String zeroNftCounters(String listing) {
+        return listing.replaceAll("counter packets \\d+ bytes \\d+", "counter packets 0 bytes 0");
+    }
 }

@@ -185,7 +185,7 @@ public final class SandboxNet implements AutoCloseable {
     /** Every rule netfence could have written in the container namespace: iptables-nft of both families, then nft's listing. */
     public String allRules() {
         return save(Family.IPV4) + "\n" + save(Family.IPV6) + "\n"
-                + Sh.ok("ip", "netns", "exec", containerNs(), "nft", "list", "ruleset");
+                + Rulesets.zeroNftCounters(Sh.ok("ip", "netns", "exec", containerNs(), "nft", "list", "ruleset"));
     }
 
     /** The container namespace's filter table as iptables-save prints it (nft backend), normalized. */
