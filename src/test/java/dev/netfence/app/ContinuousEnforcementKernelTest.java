@@ -9,7 +9,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -22,12 +22,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Continuous enforcement end to end, nothing faked: {@code netfence run}'s service (the real
@@ -47,7 +46,8 @@ class ContinuousEnforcementKernelTest {
      */
     private static final Duration POLICY_BOUND = Duration.ofSeconds(5);
 
-    private static SandboxNet net;
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(FIRST, SECOND);
 
     private final OutcomeCodec codec = new OutcomeCodec();
     private final String node = "reconcile-" + UUID.randomUUID().toString().substring(0, 8);
@@ -60,23 +60,9 @@ class ContinuousEnforcementKernelTest {
     private RunService service;
     private SimpleMeterRegistry registry;
 
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(FIRST);
-        net.peerListens(SECOND);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
-
     @BeforeEach
     void topics() {
-        net.resetRules();
+        SANDBOX.net().resetRules();
         TestKafka.createTopics(1, events, outcomes, events + ".dlq");
         TestKafka.createCompactedTopic(policies, 1);
         TestKafka.createCompactedTopic(enforcements, 1);
@@ -89,7 +75,7 @@ class ContinuousEnforcementKernelTest {
             service.close();
         }
         producer.close(Duration.ofSeconds(5));
-        net.resetRules();
+        SANDBOX.net().resetRules();
     }
 
     @Test
@@ -98,8 +84,8 @@ class ContinuousEnforcementKernelTest {
         service = start();
         publish("container.started", "ev-start", "c-rc");
         assertThat(awaitOutcome(o -> "ev-start".equals(o.eventId())).trigger()).isEqualTo("start");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
 
         // tighten: FIRST was allowed, now only SECOND is
         Instant put = putPolicy("task-rc", allowOnly(SECOND));
@@ -107,9 +93,9 @@ class ContinuousEnforcementKernelTest {
         assertThat(Duration.between(put, update.finishedAt())).isLessThan(POLICY_BOUND);
         assertThat(update.eventId()).isNull();
         assertThat(update.containerId()).isEqualTo("c-rc");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
 
         // delete: quarantined
         Instant deletedAt = deletePolicy("task-rc");
@@ -117,22 +103,22 @@ class ContinuousEnforcementKernelTest {
         assertThat(Duration.between(deletedAt, deleted.finishedAt())).isLessThan(POLICY_BOUND);
         assertThat(deleted.quarantined()).isTrue();
         assertThat(deleted.trigger()).isEqualTo("policy-update");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), SECOND)).isEqualTo("REFUSED");
 
         // a valid policy again lifts the quarantine
         putPolicy("task-rc", allowOnly(SECOND));
         awaitOutcomes(o -> "policy-update".equals(o.trigger()) && "applied".equals(o.status()), 2,
                 Duration.ofSeconds(60));
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
 
         // drift: flushed from outside, repaired within one resync interval (1 s here)
-        net.resetRules();
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
         Outcome drift = awaitOutcome(o -> "drift".equals(o.trigger()), Duration.ofSeconds(15));
         assertThat(drift.status()).isEqualTo("applied");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
         assertThat(registry.find("netfence.drift.repairs").counter().count()).isGreaterThanOrEqualTo(1.0);
         assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
 
@@ -153,15 +139,15 @@ class ContinuousEnforcementKernelTest {
         service.close();
         service = null;
 
-        net.resetRules();
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
 
         int before = TestKafka.readAll(outcomes).size();
         service = start();
         Outcome repaired = awaitOutcome(o -> "drift".equals(o.trigger()), Duration.ofSeconds(30));
         assertThat(repaired.containerId()).isEqualTo("c-rs");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
         assertThat(TestKafka.readAll(outcomes).subList(before, TestKafka.readAll(outcomes).size()))
                 .extracting(r -> codec.decode(r.value()).trigger()).doesNotContain("start");
     }
@@ -189,8 +175,8 @@ class ContinuousEnforcementKernelTest {
     }
 
     private String allowOnly(int port) {
-        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + port
-                + "\",\"[" + net.peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + SANDBOX.net().peerV4() + ":" + port
+                + "\",\"[" + SANDBOX.net().peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
     }
 
     /** Stores the policy; returns when the broker acknowledged it. */
@@ -208,7 +194,7 @@ class ContinuousEnforcementKernelTest {
         send(events, node, ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId
                 + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\""
                 + (container.equals("c-rc") ? "task-rc" : "task-rs") + "\",\"containerId\":\"" + container
-                + "\",\"pid\":" + net.containerPid() + "}").getBytes(StandardCharsets.UTF_8));
+                + "\",\"pid\":" + SANDBOX.net().containerPid() + "}").getBytes(StandardCharsets.UTF_8));
     }
 
     private void send(String topic, String key, byte[] value) throws Exception {

@@ -11,7 +11,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -20,11 +20,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A namespace that changes backend between two applies (netfence restarted with another
@@ -37,43 +36,30 @@ class BackendSwitchKernelTest {
     private static final int FIRST = 8001;
     private static final int SECOND = 8002;
 
-    private static SandboxNet net;
-
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(FIRST);
-        net.peerListens(SECOND);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(FIRST, SECOND);
 
     @BeforeEach
     void resetRules() throws Exception {
-        net.resetRules();
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
     }
 
     @Test
     void fromIptablesToNftTheIptablesChainsAndJumpsAreRemovedInTheSameApply() throws Exception {
         assertThat(apply(BackendChoice.IPTABLES_NFT, FIRST).backend()).isEqualTo("iptables-nft");
-        assertThat(net.save(Family.IPV4)).contains("NETFENCE-OUT");
+        assertThat(SANDBOX.net().save(Family.IPV4)).contains("NETFENCE-OUT");
 
         EnforcementResult result = apply(BackendChoice.NFT, SECOND);
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.backend()).isEqualTo("nft");
-        assertThat(net.save(Family.IPV4) + net.save(Family.IPV6)).doesNotContain("NETFENCE");
+        assertThat(SANDBOX.net().save(Family.IPV4) + SANDBOX.net().save(Family.IPV6)).doesNotContain("NETFENCE");
         assertThat(nftRuleset()).contains("table inet netfence");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("REFUSED");
     }
 
     @Test
@@ -86,25 +72,25 @@ class BackendSwitchKernelTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.backend()).isEqualTo("iptables-nft");
         assertThat(nftRuleset()).doesNotContain("table inet netfence");
-        assertThat(net.save(Family.IPV4)).contains("NETFENCE-OUT");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().save(Family.IPV4)).contains("NETFENCE-OUT");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("REFUSED");
     }
 
     @Test
     void whatAnotherProgramAddedToNetfencesNftTableIsGoneAfterTheNextApply() throws Exception {
         DefaultEnforcer enforcer = enforcer(BackendChoice.NFT);
         assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");
-        Sh.ok("ip", "netns", "exec", net.containerNs(), "nft", "insert", "rule", "inet", "netfence", "output",
+        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "nft", "insert", "rule", "inet", "netfence", "output",
                 "tcp", "dport", Integer.toString(SECOND), "accept");
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).as("the inserted rule lets traffic by").isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).as("the inserted rule lets traffic by").isEqualTo("OK");
 
         assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");
 
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
     }
 
     @Test
@@ -123,12 +109,12 @@ class BackendSwitchKernelTest {
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(ran).as("processes started by the second apply").isEmpty();
-        assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
     }
 
     private static String nftRuleset() {
-        return Sh.ok("ip", "netns", "exec", net.containerNs(), "nft", "list", "ruleset");
+        return Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "nft", "list", "ruleset");
     }
 
     private static DefaultEnforcer enforcer(BackendChoice backend) {
@@ -142,10 +128,10 @@ class BackendSwitchKernelTest {
     }
 
     private static EnforcementResult apply(DefaultEnforcer enforcer, int port) {
-        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + port
-                + "\",\"[" + net.peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + SANDBOX.net().peerV4() + ":" + port
+                + "\",\"[" + SANDBOX.net().peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
-        return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
+        return enforcer.enforce(new EnforcementRequest(null, null, SANDBOX.net().containerPid(), policy,
                 Clock.systemUTC().instant().plusSeconds(20)));
     }
 }

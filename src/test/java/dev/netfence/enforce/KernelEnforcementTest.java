@@ -14,18 +14,18 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -50,146 +50,136 @@ class KernelEnforcementTest {
     private static final int DNS = 53;
     private static final int INBOUND = 9001;
 
-    private static SandboxNet net;
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(ALLOWED, OTHER, DNS);
 
     @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(ALLOWED);
-        net.peerListens(OTHER);
-        net.peerListens(DNS);
-        assertThat(net.containerAgent().send("listen tcp " + INBOUND)).isEqualTo("OK");
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
+    static void containerListens() throws Exception {
+        assertThat(SANDBOX.net().containerAgent().send("listen tcp " + INBOUND)).isEqualTo("OK");
     }
 
     @BeforeEach
     void resetRules() throws Exception {
-        net.resetRules();
+        SANDBOX.net().resetRules();
         // without rules everything is reachable, so every "blocked" below is the policy's doing
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.otherHostV6(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV6(), ALLOWED)).isEqualTo("OK");
     }
 
     @Test
     void anAllowedEndpointIsReachableWhileOtherPortsAndHostsAreRefusedInBothFamilies() throws Exception {
-        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+        EnforcementResult result = enforce(enforcer(), policy(allowing(SANDBOX.net().peerV4(), "[" + SANDBOX.net().peerV6() + "]")));
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.backend()).isEqualTo(backend);
         assertThat(result.families()).containsExactly("ipv4", "ipv6");
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.otherHostV6(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerUdp(net.peerV4(), ALLOWED)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV4(), ALLOWED)).isNotEqualTo("OK");
     }
 
     @Test
     void anIpv4OnlyAllowlistLeavesIpv6Closed() throws Exception {
-        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4())));
+        EnforcementResult result = enforce(enforcer(), policy(allowing(SANDBOX.net().peerV4())));
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerUdp(net.peerV6(), ALLOWED)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV6(), ALLOWED)).isNotEqualTo("OK");
     }
 
     @Test
     void aBlockedSubnetStaysBlockedWhenOutboundIsOn() throws Exception {
         String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[],\"blockedSubnets\":[\""
-                + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],"
+                + SANDBOX.net().blockedSubnetV4() + "\",\"" + SANDBOX.net().blockedSubnetV6() + "\"],"
                 + "\"dns\":false,\"outbound\":true,\"inbound\":false}";
-        assertThat(net.containerTcp(net.blockedHostV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().blockedHostV4(), ALLOWED)).isEqualTo("OK");
 
         EnforcementResult result = enforce(enforcer(), policy(json));
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
-        assertThat(net.containerTcp(net.blockedHostV4(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.blockedHostV6(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.otherHostV6(), OTHER)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().blockedHostV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().blockedHostV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV6(), OTHER)).isEqualTo("OK");
     }
 
     @Test
     void inboundConnectionsAreDroppedInBothFamilies() throws Exception {
-        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("OK");
-        assertThat(net.peerTcp(net.containerV6(), INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV4(), INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV6(), INBOUND)).isEqualTo("OK");
 
-        EnforcementResult result = enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+        EnforcementResult result = enforce(enforcer(), policy(allowing(SANDBOX.net().peerV4(), "[" + SANDBOX.net().peerV6() + "]")));
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
-        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("TIMEOUT");
-        assertThat(net.peerTcp(net.containerV6(), INBOUND)).isEqualTo("TIMEOUT");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV4(), INBOUND)).isEqualTo("TIMEOUT");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV6(), INBOUND)).isEqualTo("TIMEOUT");
         // the container's own outbound connection still gets its answers (established) and ND works
-        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), ALLOWED)).isEqualTo("OK");
     }
 
     @Test
     void dnsIsOpenOnlyToTheTrustedResolversAndOnlyWhenDnsIsOn() throws Exception {
         DefaultEnforcer trusting = enforcer(EnforcerConfig.custom().dnsServers(List.of(
-                java.net.InetAddress.getByName(net.peerV4()), java.net.InetAddress.getByName(net.peerV6()))).build(),
+                java.net.InetAddress.getByName(SANDBOX.net().peerV4()), java.net.InetAddress.getByName(SANDBOX.net().peerV6()))).build(),
                 new ProcessCommandRunner());
         EnforcementResult on = enforce(trusting, policy(dnsPolicy(true)));
 
         assertThat(on.status()).as("%s", on).isEqualTo("applied");
-        assertThat(on.nameservers()).containsExactly(net.peerV4(), net.peerV6());
-        assertThat(net.containerUdp(net.peerV4(), DNS)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), DNS)).isEqualTo("OK");
-        assertThat(net.containerUdp(net.peerV6(), DNS)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), DNS)).isEqualTo("OK");
-        assertThat(net.containerUdp(net.otherHostV4(), DNS)).isNotEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(on.nameservers()).containsExactly(SANDBOX.net().peerV4(), SANDBOX.net().peerV6());
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV4(), DNS)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), DNS)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV6(), DNS)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), DNS)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().otherHostV4(), DNS)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
 
         EnforcementResult off = enforce(trusting, policy(dnsPolicy(false)));
 
         assertThat(off.status()).as("%s", off).isEqualTo("applied");
         assertThat(off.nameservers()).isEmpty();
-        assertThat(net.containerUdp(net.peerV4(), DNS)).isNotEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), DNS)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), DNS)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV4(), DNS)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), DNS)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), DNS)).isEqualTo("REFUSED");
     }
 
     @Test
     void reapplyingTheSamePolicyLeavesTheRulesetByteIdentical() {
         DefaultEnforcer enforcer = enforcer();
-        NetworkPolicy policy = policy(allowing(net.peerV4(), "[" + net.peerV6() + "]"));
+        NetworkPolicy policy = policy(allowing(SANDBOX.net().peerV4(), "[" + SANDBOX.net().peerV6() + "]"));
         assertThat(enforce(enforcer, policy).status()).isEqualTo("applied");
-        String rules = net.allRules();
+        String rules = SANDBOX.net().allRules();
 
         EnforcementResult again = enforce(enforcer, policy);
 
         assertThat(again.status()).isEqualTo("applied");
-        assertThat(net.allRules()).isEqualTo(rules).contains(backend.equals("nft") ? "table inet netfence" : "NETFENCE-OUT");
+        assertThat(SANDBOX.net().allRules()).isEqualTo(rules).contains(backend.equals("nft") ? "table inet netfence" : "NETFENCE-OUT");
     }
 
     @Test
     void aRulesetTheKernelRejectsHalfWayLeavesThePreviousRulesInForce() throws Exception {
         assumeTrue(backend.startsWith("iptables"), "corrupts an iptables-restore input; nft: NftApplyTest, ProcessNftKernelTest");
-        assertThat(enforce(enforcer(), policy(allowing(net.peerV4(), "[" + net.peerV6() + "]"))).status())
+        assertThat(enforce(enforcer(), policy(allowing(SANDBOX.net().peerV4(), "[" + SANDBOX.net().peerV6() + "]"))).status())
                 .isEqualTo("applied");
-        String v4 = net.save(Family.IPV4);
-        String v6 = net.save(Family.IPV6);
+        String v4 = SANDBOX.net().save(Family.IPV4);
+        String v6 = SANDBOX.net().save(Family.IPV6);
         DefaultEnforcer corrupting = enforcer(EnforcerConfig.custom().onFailure(OnFailure.LEAVE).build(),
                 new CorruptingRunner("iptables-nft-restore"));
 
-        EnforcementResult result = enforce(corrupting, policy(allowing(net.otherHostV4())));
+        EnforcementResult result = enforce(corrupting, policy(allowing(SANDBOX.net().otherHostV4())));
 
         assertThat(result.status()).isEqualTo("failed");
         assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
         assertThat(result.attempts()).isEqualTo(1);
         assertThat(result.quarantined()).isFalse();
-        assertThat(net.save(Family.IPV4)).isEqualTo(v4);
-        assertThat(net.save(Family.IPV6)).isEqualTo(v6);
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().save(Family.IPV4)).isEqualTo(v4);
+        assertThat(SANDBOX.net().save(Family.IPV6)).isEqualTo(v6);
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
     }
 
     @Test
@@ -198,29 +188,29 @@ class KernelEnforcementTest {
         DefaultEnforcer corrupting = enforcer(EnforcerConfig.custom().onFailure(OnFailure.LEAVE).build(),
                 new CorruptingRunner("ip6tables-nft-restore"));
 
-        EnforcementResult result = enforce(corrupting, policy(allowing(net.peerV4(), "[" + net.peerV6() + "]")));
+        EnforcementResult result = enforce(corrupting, policy(allowing(SANDBOX.net().peerV4(), "[" + SANDBOX.net().peerV6() + "]")));
 
         assertThat(result.status()).isEqualTo("failed");
         assertThat(result.error().code()).isEqualTo("RULES_REJECTED");
         assertThat(result.quarantined()).isTrue();
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), ALLOWED)).isEqualTo("REFUSED");
     }
 
     @Test
     void quarantineBlocksEverythingButLoopback() throws Exception {
-        EnforcementResult result = enforcer().failClosed(null, null, net.containerPid(), ErrorCode.POLICY_NOT_FOUND,
+        EnforcementResult result = enforcer().failClosed(null, null, SANDBOX.net().containerPid(), ErrorCode.POLICY_NOT_FOUND,
                 "no policy for task");
 
         assertThat(result.status()).isEqualTo("failed");
         assertThat(result.quarantined()).isTrue();
         assertThat(result.families()).containsExactly("ipv4", "ipv6");
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerUdp(net.peerV4(), DNS)).isNotEqualTo("OK");
-        assertThat(net.peerTcp(net.containerV4(), INBOUND)).isEqualTo("TIMEOUT");
-        assertThat(net.containerTcp("127.0.0.1", INBOUND)).isEqualTo("OK");
-        assertThat(net.containerTcp("::1", INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerUdp(SANDBOX.net().peerV4(), DNS)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV4(), INBOUND)).isEqualTo("TIMEOUT");
+        assertThat(SANDBOX.net().containerTcp("127.0.0.1", INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp("::1", INBOUND)).isEqualTo("OK");
     }
 
     @Test
@@ -228,7 +218,7 @@ class KernelEnforcementTest {
         var before = HostRulesetGuard.snapshot();
 
         EnforcementResult result = enforce(enforcer(), (int) ProcessHandle.current().pid(),
-                policy(allowing(net.peerV4())));
+                policy(allowing(SANDBOX.net().peerV4())));
 
         assertThat(result.status()).isEqualTo("failed");
         assertThat(result.error().code()).isEqualTo("HOST_NAMESPACE_REFUSED");
@@ -238,10 +228,10 @@ class KernelEnforcementTest {
 
     @Test
     void aPidThatExitedIsSkippedWithoutRetries() throws Exception {
-        Process gone = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "true").start();
+        Process gone = new ProcessBuilder("ip", "netns", "exec", SANDBOX.net().containerNs(), "true").start();
         gone.waitFor();
 
-        EnforcementResult result = enforce(enforcer(), (int) gone.pid(), policy(allowing(net.peerV4())));
+        EnforcementResult result = enforce(enforcer(), (int) gone.pid(), policy(allowing(SANDBOX.net().peerV4())));
 
         assertThat(result.status()).isEqualTo("skipped");
         assertThat(result.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
@@ -251,15 +241,15 @@ class KernelEnforcementTest {
 
     @Test
     void aPidWhoseCgroupDoesNotNameTheContainerIsRefused() throws Exception {
-        EnforcementRequest request = new EnforcementRequest("not-this-container-4711", null, net.containerPid(),
-                policy(allowing(net.peerV4())), Clock.systemUTC().instant().plusSeconds(20));
+        EnforcementRequest request = new EnforcementRequest("not-this-container-4711", null, SANDBOX.net().containerPid(),
+                policy(allowing(SANDBOX.net().peerV4())), Clock.systemUTC().instant().plusSeconds(20));
 
         EnforcementResult result = enforcer(EnforcerConfig.custom().cgroupCheck(true).build(), new ProcessCommandRunner())
                 .enforce(request);
 
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(result.quarantined()).isFalse();
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("OK");
     }
 
     private static String allowing(String... hosts) {
@@ -291,7 +281,7 @@ class KernelEnforcementTest {
     }
 
     private static EnforcementResult enforce(DefaultEnforcer enforcer, NetworkPolicy policy) {
-        return enforce(enforcer, net.containerPid(), policy);
+        return enforce(enforcer, SANDBOX.net().containerPid(), policy);
     }
 
     private static EnforcementResult enforce(DefaultEnforcer enforcer, int pid, NetworkPolicy policy) {

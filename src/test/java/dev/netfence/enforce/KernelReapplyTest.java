@@ -13,7 +13,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -28,11 +28,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Applying into a namespace whose hooks someone changed by hand, against the real kernel (nft
@@ -48,26 +47,13 @@ class KernelReapplyTest {
     private static final int ALLOWED = 8001;
     private static final int OTHER = 8002;
 
-    private static SandboxNet net;
-
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(ALLOWED);
-        net.peerListens(OTHER);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(ALLOWED, OTHER);
 
     @BeforeEach
     void resetRules() throws Exception {
-        net.resetRules();
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("OK");
     }
 
     @Test
@@ -86,9 +72,9 @@ class KernelReapplyTest {
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertOneHookOnTopAndTheOtherRuleKept();
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("OK");
     }
 
     @Test
@@ -98,14 +84,14 @@ class KernelReapplyTest {
         for (Family family : Family.values()) {
             iptables(family, "-I", "OUTPUT", "1", "-d", peer(family), "-p", "tcp", "--dport", "" + OTHER, "-j", "ACCEPT");
         }
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).as("the rule above the hook lets traffic by").isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).as("the rule above the hook lets traffic by").isEqualTo("OK");
 
         EnforcementResult again = apply(enforcer);
 
         assertThat(again.status()).as("%s", again).isEqualTo("applied");
         assertOneHookOnTopAndTheOtherRuleKept();
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
     }
 
     @Test
@@ -116,7 +102,7 @@ class KernelReapplyTest {
             iptables(family, "-D", "OUTPUT", "-j", "NETFENCE-OUT");
             iptables(family, "-D", "INPUT", "-j", "NETFENCE-IN");
         }
-        assertThat(net.containerTcp(net.peerV6(), OTHER)).as("without hooks nothing is filtered").isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).as("without hooks nothing is filtered").isEqualTo("OK");
 
         EnforcementResult again = apply(enforcer);
 
@@ -126,13 +112,13 @@ class KernelReapplyTest {
             assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
             assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
         }
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV6(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
     }
 
     @Test
     void twoContainersOfOnePodAppliedAtOnceBothApplyAndLeaveOneHook() throws Exception {
-        Process sibling = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "sleep", "infinity")
+        Process sibling = new ProcessBuilder("ip", "netns", "exec", SANDBOX.net().containerNs(), "sleep", "infinity")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
@@ -157,13 +143,13 @@ class KernelReapplyTest {
             assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
             assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
         }
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
     }
 
     @Test
     void manyAppliesAndRefusalsGiveBackEveryNamespaceDescriptor() throws Exception {
         int before = NetnsDescriptors.open();
-        Process gone = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "true").start();
+        Process gone = new ProcessBuilder("ip", "netns", "exec", SANDBOX.net().containerNs(), "true").start();
         gone.waitFor();
         List<String> statuses = new ArrayList<>();
 
@@ -205,18 +191,18 @@ class KernelReapplyTest {
     }
 
     private static FilterState state(Family family) {
-        return new SaveParser().parse(net.save(family));
+        return new SaveParser().parse(SANDBOX.net().save(family));
     }
 
     private static void iptables(Family family, String... args) {
-        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", net.containerNs(),
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", SANDBOX.net().containerNs(),
                 family == Family.IPV4 ? "iptables-nft" : "ip6tables-nft"));
         argv.addAll(List.of(args));
         Sh.ok(argv.toArray(String[]::new));
     }
 
     private static String peer(Family family) {
-        return family == Family.IPV4 ? net.peerV4() : net.peerV6();
+        return family == Family.IPV4 ? SANDBOX.net().peerV4() : SANDBOX.net().peerV6();
     }
 
     private static DefaultEnforcer enforcer() {
@@ -226,12 +212,12 @@ class KernelReapplyTest {
     }
 
     private static EnforcementResult apply(DefaultEnforcer enforcer) {
-        return enforcer.enforce(request(net.containerPid()));
+        return enforcer.enforce(request(SANDBOX.net().containerPid()));
     }
 
     private static EnforcementRequest request(int pid) {
-        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + ALLOWED
-                + "\",\"[" + net.peerV6() + "]:" + ALLOWED + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + SANDBOX.net().peerV4() + ":" + ALLOWED
+                + "\",\"[" + SANDBOX.net().peerV6() + "]:" + ALLOWED + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
         return new EnforcementRequest(null, null, pid, policy, Clock.systemUTC().instant().plusSeconds(20));
     }

@@ -13,7 +13,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Rulesets;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.XtablesLockHolder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -25,12 +25,11 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The xtables lock held by another program while the enforcer writes with the legacy backend
@@ -46,32 +45,19 @@ class LockContentionKernelTest {
     private static final int ALLOWED = 8001;
     private static final int OTHER = 8002;
 
-    private static SandboxNet net;
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(ALLOWED, OTHER);
     private XtablesLockHolder lock;
-
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(ALLOWED);
-        net.peerListens(OTHER);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
 
     @BeforeEach
     void emptyLegacyRules() throws IOException {
         byte[] empty = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
                 .getBytes(StandardCharsets.UTF_8);
         for (String bin : List.of("iptables-legacy-restore", "ip6tables-legacy-restore")) {
-            Sh.ok(empty, "ip", "netns", "exec", net.containerNs(), bin, "--wait=10");
+            Sh.ok(empty, "ip", "netns", "exec", SANDBOX.net().containerNs(), bin, "--wait=10");
         }
-        net.resetRules();
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("OK");
     }
 
     @AfterEach
@@ -101,8 +87,8 @@ class LockContentionKernelTest {
         assertThat(registry.counter("netfence.retries", "code", "LOCK_CONTENDED").count()).isGreaterThanOrEqualTo(1);
         assertThat(legacySave("iptables-legacy-save")).contains("-A OUTPUT -j NETFENCE-OUT");
         assertThat(legacySave("ip6tables-legacy-save")).contains("-A OUTPUT -j NETFENCE-OUT");
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
     }
 
     @Test
@@ -124,7 +110,7 @@ class LockContentionKernelTest {
         assertThat(result.quarantined()).isFalse();
         assertThat(legacySave("iptables-legacy-save")).isEqualTo(v4).doesNotContain("NETFENCE");
         assertThat(legacySave("ip6tables-legacy-save")).isEqualTo(v6).doesNotContain("NETFENCE");
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("OK");
     }
 
     @Test
@@ -148,19 +134,19 @@ class LockContentionKernelTest {
         assertThat(result.status()).as("%s", result).isEqualTo("failed");
         assertThat(result.error().code()).isIn("LOCK_CONTENDED", "TIMEOUT");
         assertThat(result.quarantined()).isTrue();
-        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), ALLOWED)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
     }
 
     private static String legacySave(String bin) {
-        return Rulesets.normalize(Sh.ok("ip", "netns", "exec", net.containerNs(), bin, "-t", "filter"));
+        return Rulesets.normalize(Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), bin, "-t", "filter"));
     }
 
     private static EnforcementRequest request(Instant deadline) {
-        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + ALLOWED
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + SANDBOX.net().peerV4() + ":" + ALLOWED
                 + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
-        return new EnforcementRequest(null, null, net.containerPid(), policy, deadline);
+        return new EnforcementRequest(null, null, SANDBOX.net().containerPid(), policy, deadline);
     }
 
     /** Legacy backend, {@code --wait=1} so a held lock refuses quickly, many fast retries bounded by the deadline. */

@@ -12,7 +12,7 @@ import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.TopicPolicyStore;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -21,10 +21,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The whole flow with nothing faked: container events and policies on the real broker, the
@@ -37,25 +36,12 @@ class KernelPipelineTest {
     private static final int FIRST = 8443;
     private static final int SECOND = 8444;
 
-    private static SandboxNet net;
-
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerListens(FIRST);
-        net.peerListens(SECOND);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(FIRST, SECOND);
 
     @Test
     void aContainerEventOnKafkaEndsWithItsPolicyEnforcedAndAnAppliedOutcome() throws Exception {
-        net.resetRules();
+        SANDBOX.net().resetRules();
         try (PipelineFixture kafka = new PipelineFixture(2);
                 KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
             String policies = TestKafka.uniqueTopic("policies");
@@ -71,17 +57,17 @@ class KernelPipelineTest {
                 assertThat(outcome.status()).isEqualTo("applied");
                 assertThat(outcome.families()).containsExactly("ipv4", "ipv6");
                 assertThat(outcome.error()).isNull();
-                assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("OK");
-                assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("OK");
-                assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("REFUSED");
-                assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("REFUSED");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("OK");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), SECOND)).isEqualTo("REFUSED");
             }
         }
     }
 
     @Test
     void aMalformedRecordGoesToTheDlqAndTheNextPolicyChangeStillLandsInTheNamespace() throws Exception {
-        net.resetRules();
+        SANDBOX.net().resetRules();
         try (PipelineFixture kafka = new PipelineFixture(1);
                 KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
             String policies = TestKafka.uniqueTopic("policies");
@@ -102,10 +88,10 @@ class KernelPipelineTest {
                 assertThat(new String(kafka.deadLetters().get(0).headers().lastHeader("netfence.error.code").value(),
                         StandardCharsets.UTF_8)).isEqualTo("MALFORMED_EVENT");
                 // The later event's policy (task-b: only SECOND) is the one in force, in both families.
-                assertThat(net.containerTcp(net.peerV4(), SECOND)).isEqualTo("OK");
-                assertThat(net.containerTcp(net.peerV6(), SECOND)).isEqualTo("OK");
-                assertThat(net.containerTcp(net.peerV4(), FIRST)).isEqualTo("REFUSED");
-                assertThat(net.containerTcp(net.peerV6(), FIRST)).isEqualTo("REFUSED");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), SECOND)).isEqualTo("OK");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+                assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("REFUSED");
             }
         }
     }
@@ -121,8 +107,8 @@ class KernelPipelineTest {
     }
 
     private static String allowOnly(int port) {
-        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + port
-                + "\",\"[" + net.peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + SANDBOX.net().peerV4() + ":" + port
+                + "\",\"[" + SANDBOX.net().peerV6() + "]:" + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
     }
 
     private static void put(KafkaProducer<byte[], byte[]> producer, String topic, String task, String json)
@@ -134,7 +120,7 @@ class KernelPipelineTest {
     private static byte[] event(String eventId, String node, String task, String container) {
         return ("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
                 + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"" + task
-                + "\",\"containerId\":\"" + container + "\",\"pid\":" + net.containerPid() + "}")
+                + "\",\"containerId\":\"" + container + "\",\"pid\":" + SANDBOX.net().containerPid() + "}")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
