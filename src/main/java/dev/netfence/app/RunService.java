@@ -84,7 +84,7 @@ public final class RunService implements AutoCloseable {
         }
         Gauge.builder(MeterNames.HOST_GUARDS, hostGuards, HostGuards::count)
                 .description("host interfaces guarded by netfence's host table").register(registry);
-        // until a reconciler drives it: a guard whose interface vanished goes within one sweep
+        // a guard whose interface vanished goes within one sweep (also without any event or resync)
         HostGuardSweeper sweeper = hostGuards.mode() == HostGuardMode.OFF ? null
                 : new HostGuardSweeper(hostGuards, HostGuardSweeper.DEFAULT_INTERVAL);
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, clock, registry, hostGuards);
@@ -108,9 +108,10 @@ public final class RunService implements AutoCloseable {
                 .instance(config.nodeId() + "/" + ProcessHandle.current().pid())
                 .version(version)
                 .build();
-        // the reconciler (live set, resync, OCI hook); host guards of vanished containers go by the sweeper
+        // the reconciler (live set, resync, OCI hook) releases a stopped or vanished container's host guard at once
         ContinuousEnforcement continuous = config.dryRun() ? null : new ContinuousEnforcement(config, kafka, enforcer,
-                policies, dev.netfence.reconcile.HostGuards.NONE, settings.instance(), version, registry, clock,
+                policies, hostGuards.mode() == HostGuardMode.OFF ? dev.netfence.reconcile.HostGuards.NONE
+                        : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
                 enforcerConfig.procRoot());
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
                 continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());

@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs {@link HostGuards#sweep()} on a timer, on one daemon thread, so a guard whose container is
  * gone (its host interface vanished) is removed within one interval even when no event says so.
- * A failing sweep is logged and retried at the next tick. Used by {@code netfence run} until a
- * reconciler drives the sweep itself.
+ * A failing sweep is logged and retried at the next tick. {@code netfence run} runs it beside the
+ * reconciler, which releases a stopped container's guard at once but resyncs only every
+ * {@code --resync-interval}.
  */
 public final class HostGuardSweeper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuardSweeper.class);

@@ -1,18 +1,19 @@
 package dev.netfence.reconcile;
 
-import java.util.Set;
-
 /**
  * The host-side guard's lifecycle hooks the reconciler calls: {@link #release} when a container
- * is released (its {@code container.stopped}, or found gone at a resync), and {@link #sweep}
- * after each resync with the containers still live, so guards whose container is no longer
- * enforced are removed. Implementations are thread-safe and never throw for a guard that does
- * not exist.
+ * is released (its {@code container.stopped}, or found gone at a resync), under the container's
+ * lock, so its host chains go at once instead of at the guard's own sweep; and {@link #sweep}
+ * after each resync, which removes the guards whose host interface vanished. A guard is never
+ * removed only because its container is not in the live set: a guard only adds drops (the
+ * in-namespace rules decide what is allowed), so one left on a running container netfence no
+ * longer tracks fails closed, and it goes with that container's interface. Implementations are
+ * thread-safe, never throw for a guard that does not exist, and log (not throw) a failed removal.
  */
 public interface HostGuards {
     void release(String containerId);
 
-    void sweep(Set<String> liveContainerIds);
+    void sweep();
 
     /** No host guard (guards off, dry runs, tests). */
     HostGuards NONE = new HostGuards() {
@@ -21,7 +22,7 @@ public interface HostGuards {
         }
 
         @Override
-        public void sweep(Set<String> liveContainerIds) {
+        public void sweep() {
         }
     };
 }

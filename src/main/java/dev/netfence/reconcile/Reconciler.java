@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -177,17 +176,15 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /** Runs one resync now and waits for it (tests, and the first cycle after start). */
     public void resyncNow() throws InterruptedException {
         Timer.Sample sample = Timer.start();
-        Set<String> ids = new HashSet<>();
         var snapshot = live.all();
         CountDownLatch done = new CountDownLatch(snapshot.size());
         for (LiveContainer c : snapshot) {
-            ids.add(c.containerId());
             if (!submit(c.containerId(), Trigger.DRIFT, done::countDown)) {
                 done.countDown();
             }
         }
         done.await();
-        guards.sweep(Set.copyOf(ids));
+        guards.sweep();
         sample.stop(resyncTimer);
         cycles.incrementAndGet();
     }

@@ -70,7 +70,7 @@ class ReconcilerTest {
             }
 
             @Override
-            public void sweep(java.util.Set<String> live) {
+            public void sweep() {
             }
         };
         reconciler = new Reconciler(live, enforcer, policies, new Outcomes(Clock.systemUTC(), "node-1/1", "test"),

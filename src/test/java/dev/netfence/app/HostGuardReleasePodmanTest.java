@@ -1,0 +1,173 @@
+package dev.netfence.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.cli.RunConfigs;
+import dev.netfence.core.MeterNames;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.hostguard.GuardChain;
+import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code netfence run} with {@code --host-guard auto} against real podman containers: the
+ * reconciler releases a container's host guard together with its live-set entry, so by the time
+ * the {@code removed} outcome is published netfence's host table holds no trace of it: after
+ * {@code podman rm -f} and {@code container.stopped}, after a {@code container.stopped} that comes
+ * while the container still runs (its interface still exists, so the guard's own sweep would
+ * never remove it), and for a container found gone at a resync. The host ruleset outside
+ * netfence's table never changes (HostRulesetGuard).
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardReleasePodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private final OutcomeCodec codec = new OutcomeCodec();
+    private final String node = "guardrel-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String events = TestKafka.uniqueTopic("guardrel-events");
+    private final String outcomes = events + ".outcomes";
+    private final String policies = TestKafka.uniqueTopic("guardrel-policies");
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private KafkaProducer<byte[], byte[]> producer;
+    private RunService service;
+
+    @BeforeEach
+    void startService() throws Exception {
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        producer = TestKafka.producer();
+        send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+        List<String> flags = new java.util.ArrayList<>();
+        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
+        flags.addAll(List.of("--node-id", node));
+        flags.addAll(List.of("--events-topic", events));
+        flags.addAll(List.of("--outcomes-topic", outcomes));
+        flags.addAll(List.of("--policies-topic", policies));
+        flags.addAll(List.of("--enforcements-topic", TestKafka.uniqueTopic("guardrel-enforcements")));
+        flags.addAll(List.of("--host-guard", "auto"));
+        flags.addAll(List.of("--resync-interval", "1s"));
+        flags.addAll(List.of("--shutdown-timeout", "5s"));
+        service = RunService.start(RunConfigs.of(flags.toArray(String[]::new)), "test", registry, Clock.systemUTC());
+        await().atMost(Duration.ofSeconds(60)).until(service::ready);
+    }
+
+    @AfterEach
+    void stopService() {
+        if (service != null) {
+            service.close();
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aStoppedContainerLeavesNoTraceInTheHostTableWhenItsRemovedOutcomeIsPublished() throws Exception {
+        // podman rm -f, then container.stopped (the order a runtime's event stream gives)
+        PodmanContainer removed = guarded("ev-a");
+        String removedDevice = deviceOf(removed);
+        removed.remove();
+        send(events, node, event("container.stopped", "ev-a-stop", removed));
+        assertThat(awaitOutcome(o -> "ev-a-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        assertNoTrace(removed, removedDevice);
+        assertThat(gauge("netfence.live.containers")).isZero();
+        assertThat(gauge(MeterNames.HOST_GUARDS)).isZero();
+
+        // container.stopped while its interface still exists: only the release can remove the guard
+        PodmanContainer running = guarded("ev-b");
+        String runningDevice = deviceOf(running);
+        send(events, node, event("container.stopped", "ev-b-stop", running));
+        assertThat(awaitOutcome(o -> "ev-b-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        assertNoTrace(running, runningDevice);
+        assertThat(Sh.run("ip", "link", "show", runningDevice).ok()).as("its host veth still exists").isTrue();
+        assertThat(gauge("netfence.live.containers")).isZero();
+        assertThat(gauge(MeterNames.HOST_GUARDS)).isZero();
+    }
+
+    @Test
+    void aContainerFoundGoneAtAResyncLeavesNoTraceInTheHostTableWhenItsRemovedOutcomeIsPublished()
+            throws Exception {
+        PodmanContainer gone = guarded("ev-c");
+        String device = deviceOf(gone);
+        gone.remove();
+        Outcome released = awaitOutcome(o -> gone.id().equals(o.containerId()) && "removed".equals(o.status()));
+        assertThat(released.trigger()).isEqualTo("drift");
+        assertNoTrace(gone, device);
+        assertThat(gauge("netfence.live.containers")).isZero();
+        assertThat(gauge(MeterNames.HOST_GUARDS)).isZero();
+    }
+
+    /** A sandbox container, started and enforced through its container.started event, with its host guard. */
+    private PodmanContainer guarded(String eventId) throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        send(events, node, event("container.started", eventId, sandbox));
+        Outcome applied = awaitOutcome(o -> eventId.equals(o.eventId()));
+        assertThat(applied.status()).isEqualTo("applied");
+        assertThat(applied.guards()).containsExactly("netns", "host");
+        assertThat(hostTable()).contains("container=" + sandbox.id());
+        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+        assertThat(gauge(MeterNames.HOST_GUARDS)).isEqualTo(1.0);
+        return sandbox;
+    }
+
+    private String deviceOf(PodmanContainer c) {
+        String owner = GuardChain.ownerOf(c.id(), c.pid());
+        return service.hostGuards().installed().values().stream().filter(g -> g.owner().equals(owner))
+                .map(GuardChain::device).findFirst().orElseThrow();
+    }
+
+    /** Checked once, right when the outcome is seen: no waiting for a sweep. */
+    private void assertNoTrace(PodmanContainer c, String device) {
+        String table = hostTable();
+        assertThat(table).as("netfence's host table").doesNotContain(c.id()).doesNotContain("chain " + device + " ");
+        assertThat(service.hostGuards().installed()).doesNotContainKey(device);
+    }
+
+    private static String hostTable() {
+        return Sh.run("nft", "list", "table", "netdev", "netfence").stdout();
+    }
+
+    private double gauge(String name) {
+        return registry.get(name).gauge().value();
+    }
+
+    private byte[] event(String type, String eventId, PodmanContainer c) {
+        return ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId + "\",\"occurredAt\":\""
+                + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-guardrel\",\"containerId\":\""
+                + c.id() + "\",\"runtime\":\"podman\",\"pid\":" + c.pid() + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void send(String topic, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
+    }
+
+    private Outcome awaitOutcome(Predicate<Outcome> which) {
+        return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(
+                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which)
+                        .findFirst().orElse(null), o -> o != null);
+    }
+}
