@@ -150,17 +150,29 @@ public final class DefaultEnforcer implements Enforcer {
     /** The OCI hook's fence (see {@link Enforcer#fence}): the quarantine, whatever {@code on-failure} says. */
     @Override
     public EnforcementResult fence(String containerId, String runtime, int pid) {
-        EnforcementException cause = new EnforcementException(ErrorCode.POLICY_NOT_FOUND,
-                "fenced by the OCI hook until the container's start event is processed");
+        return quarantineAnyway(containerId, runtime, pid, null, new EnforcementException(ErrorCode.POLICY_NOT_FOUND,
+                "fenced by the OCI hook until the container's start event is processed"), false);
+    }
+
+    /** Reads back a quarantine and repairs it only on a difference (see {@link Enforcer#recheckQuarantine}). */
+    @Override
+    public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,
+            ErrorCode code, String message) {
+        return quarantineAnyway(containerId, runtime, pid, netns, new EnforcementException(code, message), true);
+    }
+
+    private EnforcementResult quarantineAnyway(String containerId, String runtime, int pid, Path netns,
+            EnforcementException cause, boolean checkFirst) {
         if (config.dryRun()) {
             return failed(null, cause, 1, null, List.of());
         }
         AtomicInteger attempts = new AtomicInteger();
         try {
-            Quarantine q = quarantineOnce(containerId, runtime, pid, null, attempts);
-            return failed(null, cause, 1, q, List.of());
+            return failed(null, cause, 1, quarantineOnce(containerId, runtime, pid, netns, attempts, checkFirst),
+                    List.of());
         } catch (EnforcementException e) {
-            LOG.warn("could not fence container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
+            LOG.warn("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
+                    e.getMessage());
             return failed(null, e, attempts.get(), null, List.of());
         }
     }
@@ -273,7 +285,7 @@ public final class DefaultEnforcer implements Enforcer {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return quarantineOnce(containerId, runtime, pid, netns, attempts);
+            return quarantineOnce(containerId, runtime, pid, netns, attempts, false);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
             return null;
@@ -296,18 +308,26 @@ public final class DefaultEnforcer implements Enforcer {
         return hostGuards;
     }
 
-    /** The quarantine with its own budget and retries; throws when it cannot be applied. */
+    /**
+     * The quarantine with its own budget and retries; throws when it cannot be applied. With
+     * {@code checkFirst} the namespace is read back first and written only when it differs.
+     */
     private Quarantine quarantineOnce(String containerId, String runtime, Integer pid, Path netns,
-            AtomicInteger attempts) {
+            AtomicInteger attempts, boolean checkFirst) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         return retrying(budget, attempts, () -> {
             try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
                 PlannedRules plan = pipeline.quarantinePlan();
                 FirewallBackend backend = selector.backend();
-                pipeline.writeQuarantine(ns, backend, plan, budget);
+                String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
+                if (!checkFirst || drift != null) {
+                    pipeline.writeQuarantine(ns, backend, plan, budget);
+                }
                 List<String> guards = quarantineHostSide(containerId, ns, plan);
-                LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
-                return new Quarantine(plan, backend, guards, target(ns));
+                if (!checkFirst || drift != null) {
+                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
+                }
+                return new Quarantine(plan, backend, guards, target(ns), drift);
             }
         });
     }
@@ -393,7 +413,7 @@ public final class DefaultEnforcer implements Enforcer {
         }
         if (q != null) {
             result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
-                    .quarantined(true).guards(q.guards()).target(q.target());
+                    .quarantined(true).guards(q.guards()).target(q.target()).drift(q.drift());
         }
         return result.risks(risks).attempts(Math.max(1, attempts)).build();
     }
@@ -414,5 +434,5 @@ public final class DefaultEnforcer implements Enforcer {
 
     /** The quarantine that is in force after a failure. */
     private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards,
-            EnforcementTarget target) {}
+            EnforcementTarget target, String drift) {}
 }

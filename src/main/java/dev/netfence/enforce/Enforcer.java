@@ -34,6 +34,18 @@ public interface Enforcer {
     }
 
     /**
+     * For the reconciler: reads back the quarantine of a container quarantined before (no usable
+     * policy, or the OCI hook's fence) and rewrites it, whatever {@code on-failure} says, only when
+     * the read-back differs; {@link EnforcementResult#drift()} says what differed (null: nothing,
+     * and nothing was written). The result is {@code failed} with {@code code} and
+     * {@code quarantined} true when the quarantine holds. By default it quarantines again.
+     */
+    default EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,
+            ErrorCode code, String message) {
+        return failClosed(containerId, runtime, pid, netns, code, message);
+    }
+
+    /**
      * The OCI hook's fence: quarantines {@code pid}'s namespace (loopback only) whatever
      * {@code on-failure} says, for a container whose event has not been processed yet; the result
      * is {@code failed} / POLICY_NOT_FOUND with {@code quarantined} true when the fence holds.

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
  * {@code re-resolve}, any other difference as {@code drift}, counted in
- * {@code netfence.drift.repairs{backend}}). An outcome is published for every change of what is
+ * {@code netfence.drift.repairs{backend}}). A quarantined container (no usable policy, or the OCI
+ * hook's fence) is read back against the quarantine the same way and rewritten only on a
+ * difference. An outcome is published for every change of what is
  * in force and for every repair; a check that found nothing only moves {@code lastVerified}, and
  * a retry that fails the same way again publishes nothing new. Thread-safe.
  */
@@ -155,10 +157,7 @@ final class Corrections {
                     result.resolved(), c.resolved());
             after(c, result, digest, Trigger.RE_RESOLVE, true);
         } else if (result.drift() != null) {
-            String backend = result.backend() == null ? "unknown" : result.backend();
-            registry.counter("netfence.drift.repairs", "backend", backend).increment();
-            LOG.warn("container {}: rules differed from the plan and were repaired ({}): {}", c.containerId(),
-                    backend, result.drift());
+            countDrift(c, result, "rule set");
             after(c, result, digest, Trigger.DRIFT, true);
         } else {
             live.verified(c.containerId(), clock.instant());
@@ -170,19 +169,51 @@ final class Corrections {
         if (already && trigger != Trigger.DRIFT) {
             return;
         }
+        if (already && c.quarantined()) {
+            recheckQuarantine(c, code, message, true);
+            return;
+        }
         EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,
                 message);
         after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE, !already);
     }
 
-    /** Re-writes the hook's fence of a container whose event has not come yet. */
+    /** Reads back the hook's fence of a container whose event has not come yet; repairs it on a difference. */
     private void reassertFence(LiveContainer c) {
-        EnforcementResult result = enforcer.fence(c.containerId(), c.runtime(), c.pid());
+        recheckQuarantine(c, ErrorCode.POLICY_NOT_FOUND,
+                "fenced by the OCI hook until the container's start event is processed", false);
+    }
+
+    /**
+     * A quarantined container at a resync: the quarantine is read back like any plan; a difference
+     * is repaired, counted and logged (and, for a container with a task, reported as drift); a
+     * quarantine that holds only moves {@code lastVerified}.
+     */
+    private void recheckQuarantine(LiveContainer c, ErrorCode code, String message, boolean report) {
+        EnforcementResult result = enforcer.recheckQuarantine(c.containerId(), c.runtime(), c.pid(), netnsPath(c),
+                code, message);
         if (isGone(result)) {
             release(c, Trigger.DRIFT, result.error().message());
-        } else {
+        } else if (result.quarantined() && result.drift() == null) {
             live.verified(c.containerId(), clock.instant());
+        } else if (!report) {
+            countDrift(c, result, "fence");
+            live.verified(c.containerId(), clock.instant());
+        } else {
+            countDrift(c, result, "quarantine");
+            after(c, result, null, Trigger.DRIFT, result.drift() != null);
         }
+    }
+
+    /** Counts and logs a repaired difference ({@code what}: rules, quarantine or fence), if there was one. */
+    private void countDrift(LiveContainer c, EnforcementResult result, String what) {
+        if (result.drift() == null) {
+            return;
+        }
+        String backend = result.backend() == null ? "unknown" : result.backend();
+        registry.counter("netfence.drift.repairs", "backend", backend).increment();
+        LOG.warn("container {}: its {} differed from the plan and was repaired ({}): {}", c.containerId(), what,
+                backend, result.drift());
     }
 
     private void after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {

@@ -152,6 +152,43 @@ class ContinuousEnforcementKernelTest {
                 .extracting(r -> codec.decode(r.value()).trigger()).doesNotContain("start");
     }
 
+    @Test
+    void aQuarantineIsReadBackAtEachResyncNotRewrittenAndRepairedWithADriftOutcomeOnlyWhenItDiffers()
+            throws Exception {
+        service = start(); // task-rs has no policy here: the start event quarantines
+        publish("container.started", "ev-rq", "c-rq");
+        Outcome quarantined = awaitOutcome(o -> "ev-rq".equals(o.eventId()));
+        assertThat(quarantined.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+        assertThat(quarantined.quarantined()).isTrue();
+        String written = nftWithHandles();
+
+        long resyncs = resyncs();
+        await().atMost(Duration.ofSeconds(30)).until(() -> resyncs() >= resyncs + 2);
+        assertThat(nftWithHandles()).as("two resyncs later the quarantine was read, not rewritten").isEqualTo(written);
+        assertThat(registry.find("netfence.drift.repairs").counter()).isNull();
+
+        SANDBOX.net().resetRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
+        Outcome drift = awaitOutcome(o -> "drift".equals(o.trigger()), Duration.ofSeconds(15));
+        assertThat(drift.containerId()).isEqualTo("c-rq");
+        assertThat(drift.status()).isEqualTo("failed");
+        assertThat(drift.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+        assertThat(drift.quarantined()).isTrue();
+        assertThat(registry.find("netfence.drift.repairs").counter().count()).isEqualTo(1.0);
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isNotEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isNotEqualTo("OK");
+    }
+
+    private long resyncs() {
+        return registry.get("netfence.resync.duration").timer().count();
+    }
+
+    /** netfence's table in the container namespace with rule handles (a rewrite gives new ones), counters zeroed. */
+    private static String nftWithHandles() {
+        return dev.netfence.testkit.Rulesets.zeroNftCounters(dev.netfence.testkit.Sh.ok("ip", "netns", "exec",
+                SANDBOX.net().containerNs(), "nft", "-a", "list", "table", "inet", "netfence"));
+    }
+
     private RunService start() {
         registry = new SimpleMeterRegistry();
         List<String> flags = new java.util.ArrayList<>();

@@ -12,9 +12,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * An {@link Enforcer} for reconciler tests: records every call ("enforce c1", "reconcile c1",
- * "failClosed c1 POLICY_NOT_FOUND", "fence c1"), answers applied with the request policy's digest
+ * "failClosed c1 POLICY_NOT_FOUND", "recheckQuarantine c1 POLICY_NOT_FOUND", "fence c1"), answers applied with the request policy's digest
  * and the target it was given (pid, namespace {@code netns}), and lets a test script the next
- * read-back: drift found, other resolved addresses, or the container gone.
+ * read-back (of the rules or of a quarantine): drift found, other resolved addresses, or the
+ * container gone.
  */
 final class FakeEnforcer implements Enforcer {
     final List<String> calls = new CopyOnWriteArrayList<>();
@@ -47,6 +48,19 @@ final class FakeEnforcer implements Enforcer {
         }
         return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
                 .target(new EnforcementTarget(pid, device, inode)).build();
+    }
+
+    @Override
+    public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, java.nio.file.Path netns,
+            ErrorCode code, String message) {
+        calls.add("recheckQuarantine " + containerId + " " + code.code());
+        if (gone) {
+            return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
+        }
+        String d = drift;
+        drift = null;
+        return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
+                .target(new EnforcementTarget(pid, device, inode)).drift(d).build();
     }
 
     @Override

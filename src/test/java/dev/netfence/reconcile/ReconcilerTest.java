@@ -162,6 +162,38 @@ class ReconcilerTest {
     }
 
     @Test
+    void aQuarantineIsReadBackAtEachResyncAndRepairedOnlyWhenItDiffersWithADriftOutcome() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        policies.delete("task-1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 1);
+        assertThat(published.get(0).quarantined()).isTrue();
+        enforcer.calls.clear();
+        int writes = journalWrites.get();
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).as("read back, never re-quarantined blindly")
+                .containsExactly("recheckQuarantine c1 POLICY_NOT_FOUND", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        assertThat(published).hasSize(1);
+        assertThat(journalWrites.get()).as("a clean check writes nothing").isEqualTo(writes);
+        assertThat(registry.find("netfence.drift.repairs").counter()).isNull();
+
+        enforcer.drift = "table inet netfence is missing";
+        reconciler.resyncNow();
+
+        assertThat(published).hasSize(2);
+        assertThat(published.get(1)).satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+            assertThat(o.quarantined()).isTrue();
+        });
+        assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
+                .isEqualTo(1.0);
+    }
+
+    @Test
     void changedAddressesOfAHostnameAreReportedAsReResolve() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
@@ -221,7 +253,12 @@ class ReconcilerTest {
         assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isNull());
 
         reconciler.resyncNow();
-        assertThat(enforcer.calls).containsExactly("fence c1", "fence c1");
+        assertThat(enforcer.calls).containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        enforcer.drift = "table inet netfence is missing";
+        reconciler.resyncNow();
+        assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
+                .isEqualTo(1.0);
+        assertThat(published).as("a fenced container has no task to report for").isEmpty();
 
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
