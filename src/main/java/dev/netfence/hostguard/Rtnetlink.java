@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
+import dev.netfence.netns.PinnedNamespace;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -144,14 +145,19 @@ public final class Rtnetlink {
     /**
      * The id netfence's namespace gives the namespace {@code nsFile} leads to (e.g. a pinned
      * {@code /proc/<pid>/fd/<n>}), or {@link Link#NO_NETNS} when it has none. The kernel assigns
-     * an id to a namespace when it reports a peer there, so ask after {@link #links()}.
+     * an id to a namespace when it reports a peer there, so ask after {@link #links()}. A pinned
+     * path's descriptor is passed as it is, never opened a second time (see
+     * {@link PinnedNamespace#descriptorOf}); any other path is opened for the question and closed.
      */
     public int netnsIdOf(Path nsFile) throws IOException {
-        int fd;
-        try {
-            fd = LibC.INSTANCE.open(nsFile.toString(), O_RDONLY | O_CLOEXEC);
-        } catch (LastErrorException e) {
-            throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
+        int held = PinnedNamespace.descriptorOf(nsFile);
+        int fd = held;
+        if (held < 0) {
+            try {
+                fd = LibC.INSTANCE.open(nsFile.toString(), O_RDONLY | O_CLOEXEC);
+            } catch (LastErrorException e) {
+                throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
+            }
         }
         try (Socket socket = Socket.open()) {
             ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8);
@@ -182,10 +188,12 @@ public final class Rtnetlink {
             }
             return Link.NO_NETNS;
         } finally {
-            try {
-                LibC.INSTANCE.close(fd);
-            } catch (LastErrorException ignored) {
-                // a descriptor we opened ourselves; nothing to do if close reports an error
+            if (held < 0) {
+                try {
+                    LibC.INSTANCE.close(fd);
+                } catch (LastErrorException ignored) {
+                    // a descriptor we opened ourselves; nothing to do if close reports an error
+                }
             }
         }
     }

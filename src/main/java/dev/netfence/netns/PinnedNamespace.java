@@ -67,6 +67,16 @@ public final class PinnedNamespace implements AutoCloseable {
      * a fake), in which case a caller that needs a descriptor opens the path itself.
      */
     public int descriptor() {
+        return descriptorOf(path);
+    }
+
+    /**
+     * The descriptor number {@code path} names when it is {@code /proc/<this process>/fd/<N>};
+     * -1 otherwise. Code that needs a descriptor of a pinned namespace uses this one rather than
+     * opening the path again: a second descriptor of the namespace, even briefly, makes a
+     * concurrent pin of it refuse (the pinner cannot tell its own from the other).
+     */
+    public static int descriptorOf(Path path) {
         Path fd = path.getParent();
         Path pidDir = fd == null ? null : fd.getParent();
         if (pidDir == null || pidDir.getFileName() == null || !"fd".equals(String.valueOf(fd.getFileName()))
