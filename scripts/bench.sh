@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# netfence benchmarks (issue 6): pipeline ceiling, enforcement floor, seed method, latency, memory.
+# netfence benchmarks (issue 6): pipeline ceiling, enforcement floor, seed method, latency, memory,
+# host guard cost (issue 14).
 # Prints a table and writes target/bench/results.json. Needs root (namespaces, iptables, cgroups).
 #
 #   scripts/bench.sh            full run (about 5 minutes on 2 cores, plus the build when sources changed)
 #   scripts/bench.sh --tiny     seconds-scale smoke run (what BenchScriptIT runs)
-#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory"
+#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory guard"
 #   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
 #          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
-#          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS  override single sizes
+#          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS BENCH_GUARD_SANDBOXES BENCH_GUARD_EVENTS
+#                                    override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
 #          BENCH_OUT                 output directory (default: target/bench)
 #
-# It creates only namespaces named nfb-<random>-<i> (addresses in 198.18.0.0/15 and 2001:db8::/32),
-# sleeping processes inside them and one cgroup tree; it removes all of them, and ends only the
-# processes it started (by pid), on any exit. The host's own ruleset is never touched (checked).
+# It creates only namespaces named nfb-<random>-<i> and nfg-<random>-<i> (addresses in 198.18.0.0/15
+# and 2001:db8::/32), for the guard section veths nfbh<random><i> whose host side is in the host
+# namespace (no address on it), sleeping processes inside the namespaces and one cgroup tree; it
+# removes all of them, and ends only the processes it started (by pid), on any exit. The host's own
+# ruleset is never touched (checked); in netfence's host table (netdev netfence) the guard section
+# writes only chains of its own nfbh interfaces and removes them (checked).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 root="$nf_root"
 cd "$root"
 
-mode=full reps="" skip_build=0 only="pipeline enforce seed latency memory"
+all_sections="pipeline enforce seed latency memory guard"
+mode=full reps="" skip_build=0 only="$all_sections"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tiny) mode=tiny ;;
@@ -39,6 +45,7 @@ if [[ $mode == tiny ]]; then
   lat_seconds=${BENCH_LATENCY_SECONDS:-2} lat_rate=${BENCH_LATENCY_RATE:-10} lat_warmup=4
   memory_tasks=${BENCH_MEMORY_TASKS:-1000}
   seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1 floor_reps=1
+  guard_sandboxes=${BENCH_GUARD_SANDBOXES:-2} guard_events=${BENCH_GUARD_EVENTS:-10}
 else
   events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=100
@@ -47,6 +54,7 @@ else
   # netfence's own runs (125,000 dry-run events with the warm-up, 3,000 real applications) and the
   # 3,000-event restore floor (~20 s) are the slow parts: once each by default, to fit 6 minutes
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
+  guard_sandboxes=${BENCH_GUARD_SANDBOXES:-8} guard_events=${BENCH_GUARD_EVENTS:-200}
 fi
 parallel=${BENCH_PARALLEL:-8}
 out="${BENCH_OUT:-$root/target/bench}"
@@ -60,7 +68,7 @@ if [[ $skip_build == 0 ]]; then
   echo "== building (mvn package, tests skipped) unless target/netfence.jar is newer than every source" >&2
   nf_build --if-stale
 fi
-if [[ "$only" == "pipeline enforce seed latency memory" ]]; then rm -rf "$out"; fi
+if [[ "$only" == "$all_sections" ]]; then rm -rf "$out"; fi
 mkdir -p "$out"; for s in $only; do rm -f "$out/$s.json"; done
 if [[ ! -f target/netfence.jar || ! -d target/test-classes/dev/netfence/bench ]]; then
   echo "bench.sh: target/netfence.jar or the driver classes are missing; run without --skip-build" >&2; exit 2
@@ -78,7 +86,11 @@ section() {
 
 # ---------- cleanup: only what this run made ----------
 id="$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-broker_pid="" sleeper_pids=() namespaces=() cgroup_dir="" cgroup_check=true
+broker_pid="" sleeper_pids=() namespaces=() host_veths=() cgroup_dir="" cgroup_check=true
+# the chains of netfence's host table named after this run's host veths (one per line)
+own_guard_chains() {
+  nft list table netdev netfence 2>/dev/null | sed -n "s/^[[:space:]]*chain \(nfbh$id[0-9]*\) {.*/\1/p" || true
+}
 cleanup() {
   set +e
   for p in "${sleeper_pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -87,6 +99,9 @@ cleanup() {
     for d in "$cgroup_dir"/*/; do [[ -d $d ]] && rmdir "$d"; done
     rmdir "$cgroup_dir"
   fi
+  for v in "${host_veths[@]}"; do ip link del "$v" 2>/dev/null; done
+  # a guard chain outlives its device and would bind to the next one of that name: remove ours
+  for c in $(own_guard_chains); do nft "flush chain netdev netfence $c; delete chain netdev netfence $c" 2>/dev/null; done
   for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
   [[ -n $broker_pid ]] && nf_stop_pid "$broker_pid" 10
   if [[ -n ${broker_dir:-} ]]; then cp "$broker_dir/broker.log" "$out/broker.log" 2>/dev/null; rm -rf "$broker_dir"; fi
@@ -112,7 +127,7 @@ common=(--bootstrap "$bootstrap" --java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}")
 
 # ---------- sandboxes: namespaces with a sleeping "container" process in a per-container cgroup ----------
 needs_sandboxes=0
-for s in enforce seed latency; do [[ " $only " == *" $s "* ]] && needs_sandboxes=1; done
+for s in enforce seed latency guard; do [[ " $only " == *" $s "* ]] && needs_sandboxes=1; done
 if [[ $needs_sandboxes == 1 ]]; then
   if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then cg_root=/sys/fs/cgroup
   elif [[ -d /sys/fs/cgroup/pids ]]; then cg_root=/sys/fs/cgroup/pids
@@ -124,25 +139,48 @@ if [[ $needs_sandboxes == 1 ]]; then
     echo "== $cg_root is not writable: sandboxes run without their own cgroups; netfence runs with --cgroup-check false" >&2
     cgroup_dir="" cgroup_check=false
   fi
-  : >"$out/sandboxes.txt"
-  for i in $(seq 0 $((sandboxes - 1))); do
-    ns="nfb-$id-$i" cid="netfence-bench-${id}-c$i"
+  # make_sandbox NS CID V4 V6 LIST [HOST_VETH]: a namespace with eth0 addressed and up, a sleeping
+  # "container" process in it (in cgroup libpod-CID), listed in LIST. eth0 is a veth whose peer is
+  # eth1 in the same namespace, or, given HOST_VETH, one whose peer HOST_VETH is in the host
+  # namespace (up, no address), as a container on podman's bridge has.
+  make_sandbox() {
+    local ns="$1" cid="$2" v4="$3" v6="$4" list="$5" host_veth="${6:-}" pid
     ip netns add "$ns"; namespaces+=("$ns")
     ip -n "$ns" link set lo up
-    ip -n "$ns" link add eth0 type veth peer name eth1
-    ip -n "$ns" addr add "198.18.$((i / 250)).$((1 + i % 250))/15" dev eth0
-    ip -n "$ns" addr add "2001:db8:${id:0:4}::$((i + 1))/64" dev eth0 nodad
-    ip -n "$ns" link set eth0 up; ip -n "$ns" link set eth1 up
+    if [[ -n $host_veth ]]; then
+      host_veths+=("$host_veth")
+      ip link add "$host_veth" type veth peer name eth0 netns "$ns"
+      ip link set "$host_veth" up
+    else
+      ip -n "$ns" link add eth0 type veth peer name eth1
+      ip -n "$ns" link set eth1 up
+    fi
+    ip -n "$ns" addr add "$v4" dev eth0
+    ip -n "$ns" addr add "$v6" dev eth0 nodad
+    ip -n "$ns" link set eth0 up
     nsenter --net="/run/netns/$ns" sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     if [[ -n $cgroup_dir ]]; then
       mkdir "$cgroup_dir/libpod-$cid"
       echo "$pid" >"$cgroup_dir/libpod-$cid/cgroup.procs"
     fi
-    echo "$cid $pid $ns" >>"$out/sandboxes.txt"
+    echo "$cid $pid $ns" >>"$list"
+  }
+  : >"$out/sandboxes.txt"
+  for i in $(seq 0 $((sandboxes - 1))); do
+    make_sandbox "nfb-$id-$i" "netfence-bench-${id}-c$i" "198.18.$((i / 250)).$((1 + i % 250))/15" \
+      "2001:db8:${id:0:4}::$((i + 1))/64" "$out/sandboxes.txt"
   done
   echo "== $sandboxes sandbox namespaces nfb-$id-* ready" >&2
   driver enforce-prepare --sandboxes "$out/sandboxes.txt" --events "$enforce_events"
+  if [[ " $only " == *" guard "* ]]; then
+    : >"$out/guard-sandboxes.txt"
+    for i in $(seq 0 $((guard_sandboxes - 1))); do
+      make_sandbox "nfg-$id-$i" "netfence-bench-${id}-g$i" "198.19.$((i / 250)).$((1 + i % 250))/15" \
+        "2001:db8:${id:0:4}:1::$((i + 1))/64" "$out/guard-sandboxes.txt" "nfbh$id$i"
+    done
+    echo "== $guard_sandboxes guard sandbox namespaces nfg-$id-* ready (host veths nfbh$id*)" >&2
+  fi
 fi
 
 common+=(--cgroup-check "$cgroup_check")
@@ -183,6 +221,16 @@ if [[ " $only " == *" memory "* ]]; then
     --tasks "$memory_tasks" --partitions 4
 fi
 
+if [[ " $only " == *" guard "* ]]; then
+  echo "== 6. host guard cost: $guard_events applies x $reps over $guard_sandboxes host-veth namespaces, off vs required" >&2
+  section guard --sandboxes "$out/guard-sandboxes.txt" --events "$guard_events" --reps "$reps" \
+    --concurrency "$parallel" --cgroup-check "$cgroup_check"
+fi
+host_guard_chains_left="$(own_guard_chains | wc -l)"
+if [[ $host_guard_chains_left != 0 ]]; then
+  echo "bench.sh: WARNING: netfence's host table still holds $host_guard_chains_left chain(s) of this run's interfaces: $(own_guard_chains | tr '\n' ' ')" >&2
+fi
+
 host_rules_after="$(nf_host_rules)"
 host_unchanged=true
 if [[ "$host_rules_before" != "$host_rules_after" ]]; then
@@ -192,6 +240,8 @@ fi
 driver report --mode "$mode" --only "$only" --reps "$reps" --events "$events" --enforce-events "$enforce_events" \
   --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" --latency-rate "$lat_rate" \
   --memory-tasks "$memory_tasks" --netfence-reps "$netfence_reps" --host-ruleset-unchanged "$host_unchanged" \
-  --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}" --floor-reps "$floor_reps" --duration-s "$SECONDS"
+  --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}" --floor-reps "$floor_reps" \
+  --guard-sandboxes "${guard_sandboxes}" --guard-events "$guard_events" \
+  --host-guard-chains-left "$host_guard_chains_left" --duration-s "$SECONDS"
 echo "results: $out/results.json (whole run $SECONDS s)" >&2
 if [[ ${#failed_sections[@]} -gt 0 ]]; then echo "bench.sh: failed sections: ${failed_sections[*]}" >&2; exit 1; fi

@@ -14,13 +14,15 @@ import java.util.Map;
  * Merges the section files into {@code results.json}: the headline figures at the top level,
  * each section's detail under its name, the machine (cores, memory, kernel, JDK) and the
  * settings; prints the table. Exits non-zero when a figure of a section that was asked for
- * ({@code --only}, default all five) is missing.
+ * ({@code --only}, default all) is missing.
  */
 final class Report {
     static final List<String> FIGURES = List.of("plain_events_per_s", "netfence_events_per_s", "pipeline_ratio",
             "exactly_once_events_per_s", "floor_events_per_s", "nft_floor_events_per_s", "netfence_enforce_events_per_s",
             "enforce_ratio", "nft_ratio",
-            "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb");
+            "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
+            "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
+            "guard_parallel_ratio");
 
     /** The section each figure comes from. */
     private static final Map<String, String> SECTION_OF = Map.ofEntries(
@@ -31,7 +33,10 @@ final class Report {
             Map.entry("nft_floor_events_per_s", "enforce"), Map.entry("nft_ratio", "enforce"),
             Map.entry("latency_p50_ms", "latency"), Map.entry("latency_p95_ms", "latency"),
             Map.entry("latency_p99_ms", "latency"), Map.entry("latency_max_ms", "latency"),
-            Map.entry("heap_mb", "memory"), Map.entry("rss_mb", "memory"));
+            Map.entry("heap_mb", "memory"), Map.entry("rss_mb", "memory"),
+            Map.entry("guard_off_apply_ms", "guard"), Map.entry("guard_apply_ms", "guard"),
+            Map.entry("guard_ratio", "guard"), Map.entry("guard_off_events_per_s", "guard"),
+            Map.entry("guard_events_per_s", "guard"), Map.entry("guard_parallel_ratio", "guard"));
 
     private Report() {}
 
@@ -62,8 +67,13 @@ final class Report {
         }
         copy(figures, memory, "heap_mb", "heap_mb");
         copy(figures, memory, "rss_mb", "rss_mb");
+        JsonNode guard = section(out, "guard");
+        for (String k : List.of("guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s",
+                "guard_events_per_s", "guard_parallel_ratio")) {
+            copy(figures, guard, k, k);
+        }
         ObjectNode sections = root.putObject("sections");
-        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory")) {
+        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory", "guard")) {
             JsonNode s = section(out, name);
             if (s != null) {
                 sections.set(name, s);
@@ -78,7 +88,7 @@ final class Report {
         });
         Bench.JSON.writeValue(out.resolve("results.json").toFile(), root);
         print(figures, root.path("machine"));
-        List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory").trim().split("\\s+"));
+        List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory guard").trim().split("\\s+"));
         List<String> missing = FIGURES.stream()
                 .filter(f -> asked.contains(SECTION_OF.get(f)) && !figures.path(f).isNumber()).toList();
         if (!missing.isEmpty()) {
@@ -137,6 +147,12 @@ final class Report {
         row(f, "latency_max_ms", "latency max ms", "");
         row(f, "heap_mb", "heap_mb after full GC", "");
         row(f, "rss_mb", "rss_mb", "<= 512");
+        row(f, "guard_off_apply_ms", "guard: apply ms, --host-guard off", "");
+        row(f, "guard_apply_ms", "guard: apply ms, --host-guard required", "");
+        row(f, "guard_ratio", "guard_ratio (with guard / alone)", "<= 1.5");
+        row(f, "guard_off_events_per_s", "guard: applies/s x8 threads, off", "");
+        row(f, "guard_events_per_s", "guard: applies/s x8 threads, required", "");
+        row(f, "guard_parallel_ratio", "guard_parallel_ratio (alone / guard)", "<= 1.5");
     }
 
     private static void row(JsonNode f, String key, String label, String goal) {

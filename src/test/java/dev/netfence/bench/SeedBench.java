@@ -62,9 +62,15 @@ final class SeedBench {
                 .cgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))).build(),
                 new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
         String backend = null;
+        long w0 = System.nanoTime();
+        long first = 0;
         for (int i = 0; i < warmup; i++) { // not timed: JNA, the namespace threads, the JIT, first table
             backend = applyOnce(enforcer, netfenceBox, policy).backend();
+            first = i == 0 ? System.nanoTime() - w0 : first;
         }
+        double warmupMs = (System.nanoTime() - w0) / 1e6;
+        System.err.printf("seed: netfence warm-up %d applies in %.0f ms (the first %.1f ms)%n", warmup, warmupMs,
+                first / 1e6);
         List<Double> seedMs = new ArrayList<>();
         List<Double> netfenceMs = new ArrayList<>();
         for (int rep = 0; rep < reps; rep++) {
@@ -94,6 +100,7 @@ final class SeedBench {
         r.put("netfence_backend", backend);
         r.put("seed_processes_per_event", seedCommands.size());
         r.put("rules_per_event", plan.ruleCount());
+        r.put("netfence_warmup_ms", Map.of("first_apply", Stats.round(first / 1e6, 1), "all", Stats.round(warmupMs, 1)));
         r.put("repetitions", Map.of("seed_ms", seedMs, "netfence_ms", netfenceMs));
         r.put("settings", Map.of("seed_events_per_rep", events, "netfence_events_per_rep", netfenceEvents,
                 "netfence_warmup_events", warmup, "reps", reps, "endpoints", EnforceBench.ENDPOINTS,
