@@ -17,8 +17,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Runs {@code scripts/bench.sh --tiny} (the real script, on the packaged jar and the compiled
  * driver, no rebuild) so the benchmark cannot silently rot: it must exit 0, leave no sandbox
- * namespace behind, and write a results.json in which every figure is a positive number and the
- * machine is described. Values are never compared with goals here: machines are noisy. The
+ * namespace, host veth or guard chain behind, and write a results.json in which every figure
+ * (the seed and guard ones included) is a positive number and the machine is described. Values are never compared with goals here: machines are noisy. The
  * script reuses the broker named by KAFKA_BOOTSTRAP_SERVERS when set, else starts its own.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
@@ -54,12 +54,25 @@ class BenchScriptIT {
         assertThat(machine.path("kernel").asText()).isNotBlank();
         assertThat(machine.path("jdk").asText()).isNotBlank();
         assertThat(results.path("settings").path("host-ruleset-unchanged").asText()).isEqualTo("true");
-        assertThat(output).contains("enforce_ratio", "latency_p99_ms", "rss_mb");
+        assertThat(results.path("settings").path("host-guard-chains-left").asText()).as("guard chains left").isEqualTo("0");
+        assertThat(results.path("sections").path("guard").path("backend").asText()).isNotBlank();
+        assertThat(output).contains("enforce_ratio", "latency_p99_ms", "rss_mb", "guard_ratio", "seed_speedup");
         String id = output.lines().filter(l -> l.contains("sandbox namespaces nfb-")).findFirst()
                 .map(l -> l.replaceAll(".*(nfb-[0-9a-f]+)-.*", "$1")).orElseThrow();
         Process list = new ProcessBuilder(List.of("ip", "netns", "list")).redirectErrorStream(true).start();
         String namespaces = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         list.waitFor(10, TimeUnit.SECONDS);
-        assertThat(namespaces).as("namespaces left behind").doesNotContain(id + "-");
+        assertThat(namespaces).as("namespaces left behind").doesNotContain(id + "-")
+                .doesNotContain(id.replace("nfb-", "nfg-") + "-");
+        String hostVeths = id.replace("nfb-", "nfbh");
+        Process links = new ProcessBuilder(List.of("ip", "-o", "link", "show")).redirectErrorStream(true).start();
+        String hostLinks = new String(links.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        links.waitFor(10, TimeUnit.SECONDS);
+        assertThat(hostLinks).as("host veths left behind").doesNotContain(hostVeths);
+        Process table = new ProcessBuilder(List.of("nft", "list", "table", "netdev", "netfence")).redirectErrorStream(true)
+                .start();
+        String guardTable = new String(table.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        table.waitFor(10, TimeUnit.SECONDS);
+        assertThat(guardTable).as("guard chains of the bench's host veths").doesNotContain(hostVeths);
     }
 }
