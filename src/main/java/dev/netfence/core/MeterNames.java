@@ -9,9 +9,13 @@ package dev.netfence.core;
  */
 public final class MeterNames {
 
-    /** Counter, tag {@code type}: events read from the events topic. */
+    /**
+     * Counter, tag {@code type}: records read from the events topic, each once; the tag is the
+     * event type, or {@code malformed}, {@code invalid}, {@code unknown}, or {@code unparsed} (a
+     * record skipped by its key for another node, its value not read).
+     */
     public static final String EVENTS_CONSUMED = "netfence.events.consumed";
-    /** Counter, tag {@code reason} ({@code other-node}, {@code unknown-type}): records read and skipped. */
+    /** Counter, tag {@code reason} ({@code other-node}, {@code unknown-type}, {@code keyless-other-owner}): records read and skipped. */
     public static final String EVENTS_SKIPPED = "netfence.events.skipped";
     /** Counter, tags {@code status}, {@code code}: outcomes published. */
     public static final String OUTCOMES = "netfence.outcomes";

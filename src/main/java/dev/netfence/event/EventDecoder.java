@@ -126,6 +126,15 @@ public final class EventDecoder {
     }
 
     /**
+     * An event refused for a reason found outside its value (a record keyed for another node than
+     * the one it names), with the identifying fields the value lets us read, as {@link #validate}
+     * keeps them.
+     */
+    public DecodeResult.Invalid reject(DecodeResult.Parsed parsed, String message) {
+        return invalid(parsed.node(), message);
+    }
+
+    /**
      * RFC 3339 through ITU (fast; java.time's formatter cost a quarter of the poll thread), with
      * java.time's ISO_OFFSET_DATE_TIME as the fallback for what ITU refuses but ISO accepts
      * ({@code -00:00}), so the accepted set is exactly java.time's (a property test pins this).
@@ -138,7 +147,7 @@ public final class EventDecoder {
         }
     }
 
-    private static DecodeResult invalid(JsonNode node, String message) {
+    private static DecodeResult.Invalid invalid(JsonNode node, String message) {
         return new DecodeResult.Invalid(
                 kept(node, "eventId"), kept(node, "nodeId"), kept(node, "taskId"), kept(node, "containerId"), message);
     }

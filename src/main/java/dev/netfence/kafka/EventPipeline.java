@@ -104,8 +104,8 @@ public final class EventPipeline implements AutoCloseable {
         this.metrics = new PipelineMetrics(registry, clock);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
-        this.dispatcher = new RecordDispatcher(new EventDecoder(), routing, keyless, metrics, workers, handler, records,
-                outcomes, completions, this::emit);
+        this.dispatcher = new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, keyless), metrics, workers,
+                handler, records, outcomes, completions, this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
         this.sendHealth = new SendHealth(clock, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());

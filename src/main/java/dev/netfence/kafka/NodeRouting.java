@@ -1,6 +1,7 @@
 package dev.netfence.kafka;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Objects;
 import org.apache.kafka.common.utils.Utils;
 
@@ -14,10 +15,22 @@ import org.apache.kafka.common.utils.Utils;
 public final class NodeRouting {
     public static final String EVERY_NODE = "*";
 
+    /** What a record's key says about its owner (docs/contracts.md: the key is the event's nodeId). */
+    public enum KeyOwner {
+        /** The key names this node (or this instance handles every node). */
+        THIS_NODE,
+        /** The key names another node. */
+        OTHER_NODE,
+        /** No key, or an empty one: the value decides. */
+        NONE
+    }
+
     private final String nodeId;
+    private final byte[] nodeIdBytes;
 
     public NodeRouting(String nodeId) {
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
+        this.nodeIdBytes = nodeId.getBytes(StandardCharsets.UTF_8);
     }
 
     public String nodeId() {
@@ -34,11 +47,14 @@ public final class NodeRouting {
     }
 
     /**
-     * Whether a record whose value could not be read is ours, judged by its key (schedulers key
-     * events by nodeId): a record without a key is everyone's, so it is never silently lost.
+     * Who a record belongs to by its key alone, without decoding anything: the key's bytes are
+     * compared with this node's UTF-8 id, so a record keyed for another node costs no parsing.
      */
-    public boolean acceptsKey(byte[] key) {
-        return key == null || everyNode() || nodeId.equals(new String(key, StandardCharsets.UTF_8));
+    public KeyOwner keyOwner(byte[] key) {
+        if (key == null || key.length == 0) {
+            return KeyOwner.NONE;
+        }
+        return everyNode() || Arrays.equals(key, nodeIdBytes) ? KeyOwner.THIS_NODE : KeyOwner.OTHER_NODE;
     }
 
     /** The partition Kafka's default partitioner puts a record keyed {@code nodeId} in. */

@@ -30,11 +30,15 @@ class NodeRoutingTest {
     }
 
     @Test
-    void anUnreadableRecordIsJudgedByItsKeyAndAKeylessOneIsEveryonesConcern() {
+    void aKeyNamesThisNodeAnotherNodeOrNoneAndTheStarOwnsEveryKey() {
         NodeRouting n1 = new NodeRouting("n1");
-        assertThat(n1.acceptsKey("n1".getBytes(StandardCharsets.UTF_8))).isTrue();
-        assertThat(n1.acceptsKey("n2".getBytes(StandardCharsets.UTF_8))).isFalse();
-        assertThat(n1.acceptsKey(null)).isTrue();
+        assertThat(n1.keyOwner("n1".getBytes(StandardCharsets.UTF_8))).isEqualTo(NodeRouting.KeyOwner.THIS_NODE);
+        assertThat(n1.keyOwner("n2".getBytes(StandardCharsets.UTF_8))).isEqualTo(NodeRouting.KeyOwner.OTHER_NODE);
+        assertThat(n1.keyOwner("n1 ".getBytes(StandardCharsets.UTF_8))).isEqualTo(NodeRouting.KeyOwner.OTHER_NODE);
+        assertThat(n1.keyOwner(null)).isEqualTo(NodeRouting.KeyOwner.NONE);
+        assertThat(n1.keyOwner(new byte[0])).isEqualTo(NodeRouting.KeyOwner.NONE);
+        assertThat(new NodeRouting("*").keyOwner("n2".getBytes(StandardCharsets.UTF_8)))
+                .isEqualTo(NodeRouting.KeyOwner.THIS_NODE);
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.PolicyStore;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -65,7 +66,16 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     EventPipeline start(PipelineSettings s, Enforcer enforcer, PolicyStore store) {
-        EventPipeline p = new EventPipeline(s, enforcer, store, registry, Clock.systemUTC());
+        return start(s, enforcer, store, registry);
+    }
+
+    /** A pipeline with its own meters (two nodes in one test). */
+    EventPipeline start(PipelineSettings.Builder s, Enforcer enforcer, PolicyStore store, MeterRegistry meters) {
+        return start(s.build(), enforcer, store, meters);
+    }
+
+    private EventPipeline start(PipelineSettings s, Enforcer enforcer, PolicyStore store, MeterRegistry meters) {
+        EventPipeline p = new EventPipeline(s, enforcer, store, meters, Clock.systemUTC());
         started.add(p);
         p.start();
         return p;

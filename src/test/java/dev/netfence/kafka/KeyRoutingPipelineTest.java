@@ -1,0 +1,115 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.event.Outcome;
+import dev.netfence.policy.store.FakePolicies;
+import dev.netfence.policy.store.InMemoryPolicyStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+
+/**
+ * In {@code --assignment group} every node reads every node's events, and the record key (the
+ * contract: key = nodeId) decides first: a record keyed for another node is skipped without its
+ * value being read; a record keyed for this node that names another node is dead-lettered once,
+ * by the key's owner; a record without a key is routed by the nodeId its value names.
+ */
+class KeyRoutingPipelineTest {
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    private static double count(SimpleMeterRegistry registry, String name, String... tags) {
+        Counter c = registry.find(name).tags(tags).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private static void awaitCommitted(PipelineFixture f, String node, RecordMetadata last) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> f.committed(node, 1)
+                .getOrDefault(new TopicPartition(f.events, 0), -1L) == last.offset() + 1);
+    }
+
+    @Test
+    void aRecordKeyedForAnotherNodeIsSkippedWithoutItsValueBeingReadAndAKeylessOneByTheNodeItsValueNames() {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            f.send("n2", utf8("not json, and not n1's to judge"));
+            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
+            f.send("n2", PipelineFixture.event("e-keyed-n2-names-n1", "n1", "task-1", "c-keyed-n2"));
+            f.send(null, PipelineFixture.event("e-keyless-n1", "n1", "task-1", "c-keyless-n1"));
+            f.send("", PipelineFixture.event("e-empty-key-n1", "n1", "task-1", "c-empty-key-n1"));
+            f.send(null, PipelineFixture.event("e-keyless-n2", "n2", "task-1", "c-keyless-n2"));
+            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
+
+            f.start(f.settings("n1"), enforcer, new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));
+
+            awaitCommitted(f, "n1", last);
+            assertThat(f.outcomes()).extracting(Outcome::eventId)
+                    .containsExactlyInAnyOrder("e-keyless-n1", "e-empty-key-n1", "e-n1");
+            assertThat(enforcer.containers()).containsExactlyInAnyOrder("c-keyless-n1", "c-empty-key-n1", "c-n1");
+            assertThat(f.deadLetters()).as("another node's garbage is not this node's to dead-letter").isEmpty();
+            assertThat(f.counter("netfence.events.skipped", "reason", "other-node")).isEqualTo(4.0);
+            assertThat(f.counter("netfence.events.consumed", "type", RecordRouter.UNPARSED))
+                    .as("skipped by key, value never parsed").isEqualTo(3.0);
+            assertThat(f.counter("netfence.events.consumed", "type", "malformed")).isZero();
+            assertThat(f.counter("netfence.events.consumed", "type", "container.started"))
+                    .as("three of n1's and the keyless one of n2, read to find its node").isEqualTo(4.0);
+        }
+    }
+
+    @Test
+    void aRecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwnerWithAFailedOutcome() {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            RecordingEnforcer n1Enforcer = new RecordingEnforcer();
+            RecordingEnforcer n2Enforcer = new RecordingEnforcer();
+            SimpleMeterRegistry n1Meters = new SimpleMeterRegistry();
+            SimpleMeterRegistry n2Meters = new SimpleMeterRegistry();
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            RecordMetadata misKeyed = f.send("n1", PipelineFixture.event("e-mis", "n2", "task-1", "c-mis"));
+            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
+            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
+
+            f.start(f.settings("n1"), n1Enforcer, store, n1Meters);
+            f.start(f.settings("n2"), n2Enforcer, store, n2Meters);
+
+            awaitCommitted(f, "n1", last);
+            awaitCommitted(f, "n2", last);
+            List<ConsumerRecord<byte[], byte[]>> dead = f.deadLetters();
+            assertThat(dead).hasSize(1);
+            ConsumerRecord<byte[], byte[]> d = dead.get(0);
+            assertThat(header(d, "netfence.original.offset")).isEqualTo(Long.toString(misKeyed.offset()));
+            assertThat(header(d, "netfence.error.code")).isEqualTo("INVALID_EVENT");
+            assertThat(header(d, "netfence.error.message"))
+                    .isEqualTo("record key names node n1 but the event's nodeId is n2");
+            assertThat(header(d, "netfence.instance")).isEqualTo(f.settings("n1").build().instance());
+
+            List<Outcome> outcomes = f.outcomes();
+            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-n2", "e-n1");
+            Outcome failed = outcomes.stream().filter(o -> o.eventId().equals("e-mis")).findFirst().orElseThrow();
+            assertThat(failed.status()).isEqualTo("failed");
+            assertThat(failed.errorCode()).isEqualTo("INVALID_EVENT");
+            assertThat(failed.containerId()).isEqualTo("c-mis");
+            assertThat(failed.error().message()).isEqualTo("record key names node n1 but the event's nodeId is n2");
+            assertThat(n1Enforcer.containers()).containsExactly("c-n1");
+            assertThat(n2Enforcer.containers()).as("the node the value names never applies it").containsExactly("c-n2");
+            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
+            assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
+            assertThat(count(n1Meters, "netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(1.0);
+            assertThat(count(n1Meters, "netfence.events.consumed", "type", "invalid")).isEqualTo(1.0);
+        }
+    }
+}

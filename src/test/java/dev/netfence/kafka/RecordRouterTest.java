@@ -1,0 +1,98 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.event.DecodeResult;
+import dev.netfence.event.EventDecoder;
+import dev.netfence.kafka.RecordRouter.DeadLetter;
+import dev.netfence.kafka.RecordRouter.Enforce;
+import dev.netfence.kafka.RecordRouter.Route;
+import dev.netfence.kafka.RecordRouter.Skip;
+import dev.netfence.kafka.RecordRouter.Validate;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+class RecordRouterTest {
+    private static final EventDecoder DECODER = new EventDecoder();
+
+    private static KeylessOwnership keyless(String node) {
+        return new KeylessOwnership(PipelineSettings.custom().bootstrapServers("localhost:1").nodeId(node)
+                .eventsTopic("events").outcomesTopic("outcomes").version("test").build(), new NodeRouting(node));
+    }
+
+    private static RecordRouter router(String node, Function<DecodeResult.Parsed, DecodeResult> rules) {
+        return new RecordRouter(DECODER, rules, new NodeRouting(node), keyless(node));
+    }
+
+    private static RecordRouter router(String node) {
+        return router(node, DECODER::validate);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(String key, String value) {
+        return new ConsumerRecord<>("events", 0, 7L, key == null ? null : key.getBytes(StandardCharsets.UTF_8),
+                value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String event(String node, String container) {
+        return new String(PipelineFixture.event("e-1", node, "task-1", container), StandardCharsets.UTF_8);
+    }
+
+    /** The final route, validating on the spot what a worker would. */
+    private static Route finalRoute(RecordRouter router, ConsumerRecord<byte[], byte[]> r) {
+        Route route = router.route(r);
+        return route instanceof Validate v ? router.validated(v) : route;
+    }
+
+    @Test
+    void aRecordKeyedForAnotherNodeIsSkippedWhateverItsValue() {
+        assertThat(router("n1").route(record("n2", "not json"))).isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", event("n1", "c-1")))).isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", null))).isEqualTo(new Skip("unparsed", "other-node"));
+    }
+
+    @Test
+    void aRecordKeyedForThisNodeIsEnforcedOrDeadLetteredNeverSkippedForItsValuesNode() {
+        assertThat(finalRoute(router("n1"), record("n1", event("n1", "c-1")))).isInstanceOf(Enforce.class);
+        assertThat(finalRoute(router("n1"), record("n1", "not json"))).isInstanceOf(DeadLetter.class);
+        DeadLetter misKeyed = (DeadLetter) router("n1").route(record("n1", event("n2", "c-1")));
+        assertThat(misKeyed.code().code()).isEqualTo("INVALID_EVENT");
+        assertThat(misKeyed.message()).isEqualTo("record key names node n1 but the event's nodeId is n2");
+        assertThat(misKeyed.invalid().eventId()).isEqualTo("e-1");
+        assertThat(misKeyed.invalid().taskId()).isEqualTo("task-1");
+        assertThat(misKeyed.containerId()).isEqualTo("c-1");
+    }
+
+    @Test
+    void withoutAKeyTheValuesNodeDecides() {
+        assertThat(finalRoute(router("n1"), record(null, event("n1", "c-1")))).isInstanceOf(Enforce.class);
+        assertThat(finalRoute(router("n1"), record("", event("n1", "c-1")))).isInstanceOf(Enforce.class);
+        assertThat(router("n1").route(record(null, event("n2", "c-1"))))
+                .isEqualTo(new Skip("container.started", "other-node"));
+    }
+
+    @Test
+    void theStarNodeTakesEveryKeyAndEveryValue() {
+        assertThat(finalRoute(router("*"), record("n2", event("n3", "c-1")))).isInstanceOf(Enforce.class);
+    }
+
+    @Test
+    void anUnknownTypeIsSkippedAsBefore() {
+        assertThat(router("n1").route(record("n1", "{\"schemaVersion\":1,\"type\":\"container.paused\"}")))
+                .isEqualTo(new Skip("unknown", "unknown-type"));
+    }
+
+    @Test
+    void schemaRulesThatThrowEvenAnErrorEndInADeadLetterWithAFailedOutcomeNotAStall() {
+        RecordRouter router = router("n1", p -> {
+            throw new StackOverflowError("deep");
+        });
+        Route route = router.route(record("n1", event("n1", "c-1")));
+        assertThat(route).isInstanceOf(Validate.class);
+        DeadLetter d = (DeadLetter) router.validated((Validate) route);
+        assertThat(d.message()).isEqualTo("event could not be validated: java.lang.StackOverflowError: deep");
+        assertThat(d.containerId()).isEqualTo("c-1");
+        assertThat(d.type()).isEqualTo("invalid");
+    }
+}
