@@ -37,6 +37,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
     private final ContainerPidLookup lookup;
     private final Path procRoot;
     private final boolean cgroupCheck;
+    /** This process's pid as {@code procRoot} numbers it, read once (it cannot change). */
+    private volatile String self;
 
     /**
      * @param procRoot normally {@code /proc}
@@ -80,7 +82,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
     /** Opens and holds the namespace {@code nsLink} leads to, which must be {@code expected}. */
     private NamespaceHandle hold(Path nsLink, NamespaceId expected, int target) {
         try {
-            return NamespaceHandle.open(procRoot, nsLink, expected).orElseThrow(() -> new EnforcementException(
+            return NamespaceHandle.open(procRoot, self(), nsLink, expected).orElseThrow(() -> new EnforcementException(
                     ErrorCode.CONTAINER_NOT_FOUND,
                     "pid " + target + " changed network namespace while being pinned (exited and reused?)"));
         } catch (NoSuchFileException e) {
@@ -92,6 +94,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
         } catch (IllegalStateException e) {
             throw new EnforcementException(ErrorCode.INTERNAL, "cannot pin " + nsLink + ": " + e.getMessage(), e);
         }
+    }
+
+    private String self() throws IOException {
+        String known = self;
+        if (known == null) {
+            known = NamespaceHandle.self(procRoot);
+            self = known;
+        }
+        return known;
     }
 
     private static void release(NamespaceHandle handle) {

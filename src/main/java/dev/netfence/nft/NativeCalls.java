@@ -4,6 +4,7 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import dev.netfence.netns.NativeDescriptors;
 
 /**
  * The native functions the in-process backend calls, through JNA: libc's {@code setns}, {@code
@@ -24,14 +25,10 @@ public final class NativeCalls {
     static final int NFT_CTX_OUTPUT_JSON = 1 << 4;
 
     /** libc, errno reported as {@link LastErrorException}. */
-    interface Libc extends Library {
+    interface Libc extends NativeDescriptors.Libc {
         int setns(int fd, int nstype) throws LastErrorException;
 
         int unshare(int flags) throws LastErrorException;
-
-        int open(String path, int flags) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
 
         int socket(int domain, int type, int protocol) throws LastErrorException;
 

@@ -36,8 +36,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Pinning by descriptor against the real kernel: a {@code sleep} in a private network namespace
  * ({@code unshare --net}) stands in for the container. The pin must lead to that namespace
  * through netfence's own {@code /proc/PID/fd/N} after the process is gone, concurrent pins of one
- * namespace must each hold a descriptor of their own, a descriptor it cannot tell from another
- * must not be used, and every pin, refused or released, must give its descriptor back.
+ * namespace must each hold a descriptor of their own, another descriptor of the same namespace
+ * must never be taken for the pin's (the search used without libc refuses rather than guess),
+ * and every pin, refused or released, must give its descriptor back.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ProcNamespacePinnerKernelTest {
@@ -136,15 +137,53 @@ class ProcNamespacePinnerKernelTest {
     }
 
     @Test
-    void aDescriptorOfTheSameNamespaceOpenedBehindThePinnersBackMakesItRefuseRatherThanGuess() throws Exception {
+    void aDescriptorOfTheSameNamespaceOpenedBehindThePinnersBackIsNeverTakenForThePinsOwn() throws Exception {
+        assertThat(NativeDescriptors.libc()).as("libc through JNA").isPresent();
         int before = NetnsDescriptors.open();
         try (FileChannel foreign = FileChannel.open(nsLink(), StandardOpenOption.READ)) {
-            assertRefused(() -> pinner.pin((int) container.pid(), null, null, deadline()), ErrorCode.INTERNAL);
+            PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline());
+            assertThat(NetnsDescriptors.open()).isEqualTo(before + 2);
+            foreign.close(); // the other descriptor goes: the pin still holds its own
+            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+            assertThat(Sh.ok("nsenter", "--net=" + pin.path(), "--", "readlink", "/proc/self/ns/net").strip())
+                    .isEqualTo("net:[" + namespace.inode() + "]");
+            pin.close();
+        }
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void withoutLibcTheSearchRefusesADescriptorItCannotTellFromAnotherRatherThanGuess() throws Exception {
+        int before = NetnsDescriptors.open();
+        String self = NamespaceHandle.self(Path.of("/proc"));
+        try (FileChannel foreign = FileChannel.open(nsLink(), StandardOpenOption.READ)) {
+            assertThatThrownBy(() -> NamespaceHandle.openBySearch(Path.of("/proc"), self, nsLink(), namespace))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot tell which one is ours");
             assertThat(NetnsDescriptors.open()).isEqualTo(before + 1);
         }
-        try (PinnedNamespace pin = pinner.pin((int) container.pid(), null, null, deadline())) {
-            assertThat(NamespaceId.of(pin.path())).isEqualTo(namespace);
+        try (NamespaceHandle handle = NamespaceHandle.openBySearch(Path.of("/proc"), self, nsLink(), namespace).orElseThrow()) {
+            assertThat(NamespaceId.of(handle.path())).isEqualTo(namespace);
+            assertThat(handle.path().toString()).isEqualTo("/proc/" + ProcessHandle.current().pid() + "/fd/"
+                    + handle.descriptor());
         }
+        assertThat(NetnsDescriptors.open()).isEqualTo(before);
+    }
+
+    @Test
+    void aNativeHandleIsTheDescriptorOpenReturnedAndLeadsToTheExpectedNamespaceOrIsRefused() throws Exception {
+        int before = NetnsDescriptors.open();
+        String self = NamespaceHandle.self(Path.of("/proc"));
+        NativeDescriptors.Libc libc = NativeDescriptors.libc().orElseThrow();
+        try (NamespaceHandle handle = NamespaceHandle.openNative(libc, Path.of("/proc"), self, nsLink(), namespace)
+                .orElseThrow()) {
+            assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + handle.descriptor())).toString())
+                    .isEqualTo("net:[" + namespace.inode() + "]");
+        }
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        assertThat(NamespaceHandle.openNative(libc, Path.of("/proc"), self, nsLink(), own))
+                .as("a namespace other than the expected one").isEmpty();
+        assertThatThrownBy(() -> NamespaceHandle.openNative(libc, Path.of("/proc"), self,
+                Path.of("/proc/999999999/ns/net"), namespace)).isInstanceOf(java.nio.file.NoSuchFileException.class);
         assertThat(NetnsDescriptors.open()).isEqualTo(before);
     }
 
