@@ -101,7 +101,7 @@ public final class EventPipeline implements AutoCloseable {
                 settings.instance(), settings.nodeId());
         EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
                 settings.eventDeadline(), lifecycle);
-        this.metrics = new PipelineMetrics(registry, clock);
+        this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
         this.dispatcher = new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, keyless), metrics, workers,

@@ -33,8 +33,15 @@ final class PipelineMetrics implements AutoCloseable {
     private final List<KafkaClientMetrics> clientMetrics = new ArrayList<>();
     /** Counters by their tag values: registering (building the id, sorting tags) per event showed in the profile. */
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final java.util.function.Consumer<Outcome> published;
 
     PipelineMetrics(MeterRegistry registry, Clock clock) {
+        this(registry, clock, o -> { });
+    }
+
+    /** @param published told of every outcome once it is out: acknowledged, or committed (exactly-once) */
+    PipelineMetrics(MeterRegistry registry, Clock clock, java.util.function.Consumer<Outcome> published) {
+        this.published = java.util.Objects.requireNonNull(published, "published");
         this.registry = registry;
         this.clock = clock;
         registry.gauge(MeterNames.INFLIGHT, inflight);
@@ -54,6 +61,7 @@ final class PipelineMetrics implements AutoCloseable {
     }
 
     void outcomeAcked(Outcome o) {
+        published.accept(o);
         counter(MeterNames.OUTCOMES, "status", o.status(), "code", o.errorCode() == null ? "none" : o.errorCode())
                 .increment();
         if (o.eventOccurredAt() != null) {

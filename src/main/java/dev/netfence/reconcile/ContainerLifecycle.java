@@ -2,6 +2,7 @@ package dev.netfence.reconcile;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
 
 /**
  * What the event pipeline tells the reconciler about containers, on the worker that handles the
@@ -22,6 +23,13 @@ public interface ContainerLifecycle {
 
     /** Releases the container (live-set entry, host guard); the caller publishes the {@code removed} outcome. */
     void stopped(ContainerEvent event);
+
+    /**
+     * The pipeline's outcome of an event is out (acknowledged, or committed with its offsets):
+     * outcomes of later corrections of that container may follow it (see {@code OutcomeOrder}).
+     */
+    default void published(Outcome outcome) {
+    }
 
     /** No reconciler: start events are enforced once, stop events only reported. */
     ContainerLifecycle NONE = new ContainerLifecycle() {

@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * corrected at once, ahead of resync work), the OCI hook's {@link #fence}, and a resync every
  * {@code interval} (±10% jitter, first one as soon as the policy store has caught up) that reads
  * back every live container's rules. Corrections run on a small pool, each under its container's
- * lock ({@link Corrections}); a container is queued at most once per kind of work. Metrics:
+ * lock ({@link Corrections}); a container is queued at most once per kind of work. A correction's
+ * outcome never overtakes the outcome of an event the pipeline has yet to publish for the same
+ * container ({@link OutcomeOrder}). Metrics:
  * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
  * {@code netfence.reconcile.outcomes{trigger,status}}, gauge {@code netfence.live.containers}.
  */
@@ -50,6 +52,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final LiveSet live;
     private final ContainerLocks locks = new ContainerLocks();
     private final Corrections corrections;
+    private final OutcomeOrder order;
     private final Enforcer enforcer;
     private final PolicyStore policies;
     private final HostGuards guards;
@@ -86,7 +89,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
         this.interval = interval;
-        this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, publisher, guards, clock,
+        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), clock);
+        this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 deadline, procRoot, registry);
         this.resyncTimer = Timer.builder("netfence.resync.duration")
                 .description("one full resync: read back every live container's rules")
@@ -118,6 +122,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         ReentrantLock lock = locks.of(event.containerId());
         lock.lockInterruptibly();
         try {
+            order.expect(event.containerId());
             Instant stoppedAt = live.stoppedAt(event.containerId(), clock.instant()).orElse(null);
             if (stoppedAt != null) {
                 LOG.info("container {} stopped at {} before its start event {} was processed; nothing applied",
@@ -139,12 +144,18 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         ReentrantLock lock = locks.of(event.containerId());
         lock.lock();
         try {
+            order.expect(event.containerId());
             live.stopped(event.containerId(), clock.instant());
             live.remove(event.containerId());
             guards.release(event.containerId());
         } finally {
             lock.unlock();
         }
+    }
+
+    @Override
+    public void published(dev.netfence.event.Outcome outcome) {
+        order.published(outcome);
     }
 
     /**
@@ -229,6 +240,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             return;
         }
         try {
+            order.expire();
             resyncNow();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

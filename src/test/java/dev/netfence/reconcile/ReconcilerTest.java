@@ -194,6 +194,23 @@ class ReconcilerTest {
     }
 
     @Test
+    void aCorrectionsOutcomeWaitsForTheOutcomeOfTheEventBeforeItToBePublished() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
+        var req = new dev.netfence.enforce.EnforcementRequest("c1", null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+        EnforcementResult started = reconciler.started(ev, () -> enforcer.enforce(req));
+
+        policies.put("task-1", ALLOW_B); // corrected at once, while the start's outcome is not out yet
+        await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.size() == 2);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(published::isEmpty);
+
+        reconciler.published(EVENT_OUTCOMES.of(ev, started, false));
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.trigger()).isEqualTo("policy-update"));
+    }
+
+    @Test
     void changedAddressesOfAHostnameAreReportedAsReResolve() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
@@ -276,7 +293,10 @@ class ReconcilerTest {
                 Instant.now().plusSeconds(30));
         EnforcementResult r = reconciler.started(ev, () -> enforcer.enforce(req));
         assertThat(r.status()).isEqualTo("applied");
+        reconciler.published(EVENT_OUTCOMES.of(ev, r, false)); // as the pipeline does once its outcome is out
     }
+
+    private static final Outcomes EVENT_OUTCOMES = new Outcomes(Clock.systemUTC(), "node-1/1", "test");
 
     private static ContainerEvent event(String id, String task, String type) {
         return new ContainerEvent(1, type, "ev-" + id + "-" + type, Instant.now(), "node-1", task, id, null, PID);

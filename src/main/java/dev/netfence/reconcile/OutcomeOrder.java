@@ -1,0 +1,109 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.event.Outcome;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one container's outcomes in the order their states were reached, although two producers
+ * write them: the pipeline publishes an event's outcome (start, stop) only after the worker let
+ * go of the container's lock (and, exactly-once, at the next transaction commit), while the
+ * reconciler publishes its corrections at once. So a policy update applied right after a start
+ * could otherwise land on the outcomes topic before the start's outcome, and a reader taking the
+ * last record would see the older state as current. The reconciler announces each event it
+ * handles ({@link #expect}, under the container's lock); until the pipeline reports that event's
+ * outcome acknowledged or committed ({@link #published}), the reconciler's outcomes for that
+ * container are held, then sent in order. The enforcement itself is never held back, only its
+ * report. An event outcome that is never reported (its partition moved to another instance, the
+ * outcome dead-lettered) releases the held ones after {@link #HOLD}, at the next {@link #expire}.
+ * Thread-safe; sends happen under one monitor so held and new outcomes keep their order.
+ */
+final class OutcomeOrder implements OutcomePublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(OutcomeOrder.class);
+    /** The longest a reconciler outcome waits for the event outcome it must follow. */
+    static final Duration HOLD = Duration.ofSeconds(30);
+
+    private final OutcomePublisher out;
+    private final Clock clock;
+    private final Map<String, Waiting> waiting = new HashMap<>();
+
+    OutcomeOrder(OutcomePublisher out, Clock clock) {
+        this.out = Objects.requireNonNull(out, "out");
+        this.clock = Objects.requireNonNull(clock, "clock");
+    }
+
+    /** The pipeline will publish an outcome for an event of {@code containerId}. */
+    synchronized void expect(String containerId) {
+        Waiting w = waiting.computeIfAbsent(containerId, id -> new Waiting());
+        w.events++;
+        w.since = clock.instant();
+    }
+
+    /** The pipeline's outcome {@code o} is out (acknowledged, or committed); held outcomes may follow it. */
+    synchronized void published(Outcome o) {
+        if (o.eventId() == null) {
+            return;
+        }
+        Waiting w = waiting.get(o.containerId());
+        if (w != null && --w.events <= 0) {
+            waiting.remove(o.containerId());
+            w.held.forEach(this::send);
+        }
+    }
+
+    /** A reconciler outcome: sent now, or held behind the event outcomes of its container not yet out. */
+    @Override
+    public synchronized void publish(Outcome o) {
+        Waiting w = waiting.get(o.containerId());
+        if (w == null) {
+            send(o);
+        } else {
+            w.held.add(o);
+        }
+    }
+
+    /** Releases what waited longer than {@link #HOLD} for an event outcome that was not reported. */
+    synchronized void expire() {
+        Instant cutoff = clock.instant().minus(HOLD);
+        Iterator<Map.Entry<String, Waiting>> it = waiting.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, Waiting> e = it.next();
+            if (e.getValue().since.isBefore(cutoff)) {
+                it.remove();
+                if (!e.getValue().held.isEmpty()) {
+                    LOG.warn("the outcome of the last event of container {} was not reported within {}; sending {} "
+                            + "reconciler outcome(s) held behind it", e.getKey(), HOLD, e.getValue().held.size());
+                }
+                e.getValue().held.forEach(this::send);
+            }
+        }
+    }
+
+    private void send(Outcome o) {
+        try {
+            out.publish(o);
+        } catch (RuntimeException e) {
+            LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
+        }
+    }
+
+    /** How many containers have event outcomes outstanding (tests). */
+    synchronized int outstanding() {
+        return waiting.size();
+    }
+
+    private static final class Waiting {
+        int events;
+        Instant since;
+        final List<Outcome> held = new ArrayList<>();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.event.Trigger;
+import dev.netfence.testkit.MutableClock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+class OutcomeOrderTest {
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T03:00:00Z"));
+    private final Outcomes outcomes = new Outcomes(clock, "node-1/1", "test");
+    private final List<Outcome> sent = new CopyOnWriteArrayList<>();
+    private final OutcomeOrder order = new OutcomeOrder(sent::add, clock);
+
+    @Test
+    void aReconcilerOutcomeWithNoEventOutstandingIsSentAtOnce() {
+        Outcome drift = correction("c1");
+        order.publish(drift);
+        assertThat(sent).containsExactly(drift);
+    }
+
+    @Test
+    void reconcilerOutcomesFollowTheLastOutstandingEventOutcomeOfTheirContainerInOrder() {
+        order.expect("c1");
+        order.expect("c1");
+        Outcome first = correction("c1");
+        Outcome second = correction("c1");
+        Outcome other = correction("c2");
+        order.publish(first);
+        order.publish(other);
+        order.publish(second);
+        assertThat(sent).containsExactly(other);
+
+        order.published(eventOutcome("c1", "ev-1"));
+        assertThat(sent).containsExactly(other);
+        order.published(correction("c1")); // an outcome without event id is no event's
+        assertThat(sent).containsExactly(other);
+        order.published(eventOutcome("c1", "ev-2"));
+        assertThat(sent).containsExactly(other, first, second);
+        assertThat(order.outstanding()).isZero();
+    }
+
+    @Test
+    void anEventOutcomeNeverReportedReleasesTheHeldOnesAfterTheHold() {
+        order.expect("c1");
+        Outcome held = correction("c1");
+        order.publish(held);
+        order.expire();
+        assertThat(sent).isEmpty();
+
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        assertThat(sent).containsExactly(held);
+        assertThat(order.outstanding()).isZero();
+    }
+
+    private Outcome correction(String containerId) {
+        return outcomes.reconciled(containerId, "task-1", "node-1", EnforcementResult.applied().build(), Trigger.DRIFT);
+    }
+
+    private Outcome eventOutcome(String containerId, String eventId) {
+        ContainerEvent ev = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, eventId, clock.instant(), "node-1",
+                "task-1", containerId, null, 1);
+        return outcomes.of(ev, EnforcementResult.applied().build(), false);
+    }
+}
