@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # netfence benchmarks (issue 6): pipeline ceiling, enforcement floor, seed method, latency, memory,
-# host guard cost (issue 14).
+# host guard cost (issue 14), skipping other nodes' events (issue 13).
 # Prints a table and writes target/bench/results.json. Needs root (namespaces, iptables, cgroups).
 #
 #   scripts/bench.sh            full run (about 5 minutes on 2 cores, plus the build when sources changed)
 #   scripts/bench.sh --tiny     seconds-scale smoke run (what BenchScriptIT runs)
-#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory guard"
+#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory guard skip"
 #   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
 #          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
 #          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS BENCH_GUARD_SANDBOXES BENCH_GUARD_EVENTS
+#          BENCH_SKIP_EVENTS BENCH_SKIP_REPS
 #                                    override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
@@ -25,7 +26,7 @@ source "$(dirname "$0")/lib/common.sh"
 root="$nf_root"
 cd "$root"
 
-all_sections="pipeline enforce seed latency memory guard"
+all_sections="pipeline enforce seed latency memory guard skip"
 mode=full reps="" skip_build=0 only="$all_sections"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -46,15 +47,17 @@ if [[ $mode == tiny ]]; then
   memory_tasks=${BENCH_MEMORY_TASKS:-1000}
   seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1 floor_reps=1
   guard_sandboxes=${BENCH_GUARD_SANDBOXES:-2} guard_events=${BENCH_GUARD_EVENTS:-10}
+  skip_events=${BENCH_SKIP_EVENTS:-2000} skip_reps=${BENCH_SKIP_REPS:-1}
 else
   events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=100
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
-  seed_events=10 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
+  seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
   # netfence's own runs (125,000 dry-run events with the warm-up, 3,000 real applications) and the
   # 3,000-event restore floor (~20 s) are the slow parts: once each by default, to fit 6 minutes
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
   guard_sandboxes=${BENCH_GUARD_SANDBOXES:-8} guard_events=${BENCH_GUARD_EVENTS:-200}
+  skip_events=${BENCH_SKIP_EVENTS:-100000} skip_reps=${BENCH_SKIP_REPS:-1}
 fi
 parallel=${BENCH_PARALLEL:-8}
 out="${BENCH_OUT:-$root/target/bench}"
@@ -226,6 +229,10 @@ if [[ " $only " == *" guard "* ]]; then
   section guard --sandboxes "$out/guard-sandboxes.txt" --events "$guard_events" --reps "$reps" \
     --concurrency "$parallel" --cgroup-check "$cgroup_check"
 fi
+if [[ " $only " == *" skip "* ]]; then
+  echo "== 7. skipping other nodes' events: $skip_events events x $skip_reps, --assignment group vs the plain loop" >&2
+  section skip "${common[@]}" --events "$skip_events" --reps "$skip_reps"
+fi
 host_guard_chains_left="$(own_guard_chains | wc -l)"
 if [[ $host_guard_chains_left != 0 ]]; then
   echo "bench.sh: WARNING: netfence's host table still holds $host_guard_chains_left chain(s) of this run's interfaces: $(own_guard_chains | tr '\n' ' ')" >&2
@@ -241,7 +248,7 @@ driver report --mode "$mode" --only "$only" --reps "$reps" --events "$events" --
   --sandboxes "$sandboxes" --parallelism "$parallel" --latency-seconds "$lat_seconds" --latency-rate "$lat_rate" \
   --memory-tasks "$memory_tasks" --netfence-reps "$netfence_reps" --host-ruleset-unchanged "$host_unchanged" \
   --netfence-java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}" --floor-reps "$floor_reps" \
-  --guard-sandboxes "${guard_sandboxes}" --guard-events "$guard_events" \
+  --guard-sandboxes "${guard_sandboxes}" --guard-events "$guard_events" --skip-events "$skip_events" \
   --host-guard-chains-left "$host_guard_chains_left" --duration-s "$SECONDS"
 echo "results: $out/results.json (whole run $SECONDS s)" >&2
 if [[ ${#failed_sections[@]} -gt 0 ]]; then echo "bench.sh: failed sections: ${failed_sections[*]}" >&2; exit 1; fi

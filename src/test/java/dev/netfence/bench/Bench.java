@@ -10,7 +10,7 @@ import java.util.Map;
  * Entry point of the benchmark driver that {@code scripts/bench.sh} runs:
  * {@code Bench SECTION --key value ...}. Each section writes {@code OUT/SECTION.json};
  * {@code report} merges them with the machine description into {@code results.json} and prints
- * the table. Sections: pipeline, enforce-prepare, enforce, seed, latency, memory, guard, report.
+ * the table. Sections: pipeline, enforce-prepare, enforce, seed, latency, memory, guard, skip, report.
  */
 public final class Bench {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -32,6 +32,7 @@ public final class Bench {
             case "latency" -> new LatencyBench(args).run();
             case "memory" -> new MemoryBench(args).run();
             case "guard" -> new GuardBench(args).run();
+            case "skip" -> new SkipBench(args).run();
             case "report" -> Report.write(args);
             default -> throw new IllegalArgumentException("unknown section " + section);
         };

@@ -22,7 +22,7 @@ final class Report {
             "enforce_ratio", "nft_ratio",
             "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
             "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
-            "guard_parallel_ratio");
+            "guard_parallel_ratio", "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio");
 
     /** The section each figure comes from. */
     private static final Map<String, String> SECTION_OF = Map.ofEntries(
@@ -36,7 +36,9 @@ final class Report {
             Map.entry("heap_mb", "memory"), Map.entry("rss_mb", "memory"),
             Map.entry("guard_off_apply_ms", "guard"), Map.entry("guard_apply_ms", "guard"),
             Map.entry("guard_ratio", "guard"), Map.entry("guard_off_events_per_s", "guard"),
-            Map.entry("guard_events_per_s", "guard"), Map.entry("guard_parallel_ratio", "guard"));
+            Map.entry("guard_events_per_s", "guard"), Map.entry("guard_parallel_ratio", "guard"),
+            Map.entry("skip_plain_events_per_s", "skip"), Map.entry("skip_events_per_s", "skip"),
+            Map.entry("skip_ratio", "skip"));
 
     private Report() {}
 
@@ -72,8 +74,12 @@ final class Report {
                 "guard_events_per_s", "guard_parallel_ratio")) {
             copy(figures, guard, k, k);
         }
+        JsonNode skip = section(out, "skip");
+        for (String k : List.of("skip_plain_events_per_s", "skip_events_per_s", "skip_ratio")) {
+            copy(figures, skip, k, k);
+        }
         ObjectNode sections = root.putObject("sections");
-        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory", "guard")) {
+        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory", "guard", "skip")) {
             JsonNode s = section(out, name);
             if (s != null) {
                 sections.set(name, s);
@@ -88,7 +94,7 @@ final class Report {
         });
         Bench.JSON.writeValue(out.resolve("results.json").toFile(), root);
         print(figures, root.path("machine"));
-        List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory guard").trim().split("\\s+"));
+        List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory guard skip").trim().split("\\s+"));
         List<String> missing = FIGURES.stream()
                 .filter(f -> asked.contains(SECTION_OF.get(f)) && !figures.path(f).isNumber()).toList();
         if (!missing.isEmpty()) {
@@ -153,6 +159,9 @@ final class Report {
         row(f, "guard_off_events_per_s", "guard: applies/s x8 threads, off", "");
         row(f, "guard_events_per_s", "guard: applies/s x8 threads, required", "");
         row(f, "guard_parallel_ratio", "guard_parallel_ratio (alone / guard)", "<= 1.5");
+        row(f, "skip_plain_events_per_s", "skip: plain consume-produce ev/s", "");
+        row(f, "skip_events_per_s", "skip: netfence other-node skips/s", "");
+        row(f, "skip_ratio", "skip_ratio (netfence / plain loop)", ">= 0.8");
     }
 
     private static void row(JsonNode f, String key, String label, String goal) {
