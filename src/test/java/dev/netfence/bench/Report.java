@@ -149,7 +149,7 @@ final class Report {
         row(f, "seed_speedup", "seed_speedup (10 endpoints)", ">= 50");
         row(f, "latency_p50_ms", "latency p50 ms", "");
         row(f, "latency_p95_ms", "latency p95 ms", "");
-        row(f, "latency_p99_ms", "latency_p99_ms", "<= 50");
+        row(f, "latency_p99_ms", "latency_p99_ms", "<= 20");
         row(f, "latency_max_ms", "latency max ms", "");
         row(f, "heap_mb", "heap_mb after full GC", "");
         row(f, "rss_mb", "rss_mb", "<= 512");
