@@ -103,8 +103,10 @@ nf_veth() {
 nf_host_rules() {
   # Comparable like testkit/HostRulesetGuard: counters zeroed; podman's netavark rules (NETAVARK*
   # chains, the rules in and jumping to them, a table netavark left with only empty built-in
-  # ACCEPT chains) and netfence's own host table left out, nothing else. The nft listing skips the
-  # tables iptables-nft manages (compared through the save texts above).
+  # ACCEPT chains) and netfence's own host table (netdev netfence, the host guard) left out,
+  # nothing else: an "inet netfence" table in the host namespace would be netfence's container
+  # rules written into the wrong namespace, which this comparison must catch. The nft listing
+  # skips the tables iptables-nft manages (compared through the save texts above).
   local t
   for t in iptables-save ip6tables-save iptables-nft-save ip6tables-nft-save iptables-legacy-save ip6tables-legacy-save; do
     command -v "$t" >/dev/null || continue
@@ -126,7 +128,7 @@ nf_host_rules() {
     nft list ruleset 2>&1 | grep -v "^# Warning: table .* is managed by iptables-nft" | awk '
       /^table / {
         key = $2 " " $3
-        skip = (key == "netdev netfence" || key == "inet netfence" || key == "inet netavark" \
+        skip = (key == "netdev netfence" || key == "inet netavark" \
           || (($2 == "ip" || $2 == "ip6") && $3 ~ /^(filter|nat|mangle|raw|security)$/))
       }
       !skip { gsub(/counter packets [0-9]+ bytes [0-9]+/, "counter packets 0 bytes 0"); print }
