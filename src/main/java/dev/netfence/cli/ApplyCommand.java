@@ -1,17 +1,19 @@
 package dev.netfence.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.enforce.OnFailure;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.event.Outcomes;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.Capabilities;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,14 +27,15 @@ import picocli.CommandLine.Spec;
 /**
  * {@code netfence apply --policy FILE --pid PID [--container-id ID]}: applies a policy once to
  * the namespace of a running process, through the same {@link DefaultEnforcer} the service
- * uses, and prints the outcome JSON (the Outcome v1 fields that exist without an event). Exit 0
+ * uses, and prints its outcome v1 document, written by the same {@link OutcomeCodec} as the
+ * outcomes topic's (no event: eventId, taskId, nodeId and eventOccurredAt are null; without
+ * {@code --container-id} the containerId is {@code pid-<PID>}). Exit 0
  * when applied, 3 when failed or skipped, 1 for an invalid policy. Without {@code --container-id}
  * there is nothing to check the pid's cgroup against, so that check is off. The instance name in
  * the output never fails the command: the rules are applied by then ({@link HostName}).
  */
 @Command(name = "apply", mixinStandardHelpOptions = true, description = "Applies a policy to a process's network namespace.")
 public final class ApplyCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** The event schema's rule for {@code netns}. */
     private static final java.util.regex.Pattern NETNS =
             java.util.regex.Pattern.compile("/(var/)?run/netns/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}|/proc/[1-9][0-9]{0,6}/ns/net");
@@ -116,36 +119,11 @@ public final class ApplyCommand implements Callable<Integer> {
         EnforcementResult result = enforcer.enforce(
                 new EnforcementRequest(containerId, null, pid, netns == null ? null : Path.of(netns), policy,
                         started.plus(Duration.ofSeconds(deadlineSeconds))));
-        Instant finished = clock.instant();
-        spec.commandLine().getOut().println(JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsString(outcome(result, finished, Duration.between(started, finished).toMillis())));
+        Outcomes outcomes = new Outcomes(clock, HostName.orFallback() + "/" + ProcessHandle.current().pid(),
+                Main.version());
+        Outcome outcome = outcomes.oneOff(containerId != null ? containerId : "pid-" + pid, result, started);
+        spec.commandLine().getOut().println(new String(new OutcomeCodec().encodePretty(outcome), StandardCharsets.UTF_8));
         return EnforcementResult.APPLIED.equals(result.status()) ? Main.OK : Main.RUNTIME_FAILURE;
-    }
-
-    private ObjectNode outcome(EnforcementResult result, Instant finished, long latencyMs) throws Exception {
-        ObjectNode node = JSON.createObjectNode();
-        node.put("schemaVersion", 1);
-        node.put("containerId", containerId);
-        node.put("pid", pid);
-        node.put("status", result.status());
-        node.put("policyDigest", result.policyDigest());
-        node.put("mode", result.mode());
-        node.put("backend", result.backend());
-        node.set("families", JSON.valueToTree(result.families()));
-        node.put("ruleCount", result.ruleCount());
-        node.set("resolved", JSON.valueToTree(new java.util.TreeMap<>(result.resolved())));
-        node.set("nameservers", JSON.valueToTree(result.nameservers()));
-        node.set("risks", JSON.valueToTree(result.risks()));
-        node.set("warnings", JSON.valueToTree(result.warnings()));
-        node.put("quarantined", result.quarantined());
-        node.put("attempts", result.attempts());
-        node.set("error", JSON.valueToTree(result.error()));
-        node.put("finishedAt", finished.toString());
-        node.put("latencyMs", latencyMs);
-        ObjectNode enforcer = node.putObject("enforcer");
-        enforcer.put("instance", HostName.orFallback() + "/" + ProcessHandle.current().pid());
-        enforcer.put("version", Main.version());
-        return node;
     }
 
     /** Parses {@code --backend}. */

@@ -51,7 +51,12 @@ public final class OutcomeCodec {
     }
 
     public byte[] encode(Outcome outcome) {
-        return writer.write(outcome);
+        return writer.write(outcome, false);
+    }
+
+    /** The same document indented for people ({@code netfence apply} prints it). */
+    public byte[] encodePretty(Outcome outcome) {
+        return writer.write(outcome, true);
     }
 
     /** The same document through Jackson's record serializer (reflection); what {@link #encode} must equal. */

@@ -26,9 +26,12 @@ final class OutcomeWriter {
         this.factory = factory;
     }
 
-    byte[] write(Outcome o) {
+    byte[] write(Outcome o, boolean pretty) {
         try (ByteArrayBuilder out = new ByteArrayBuilder(1024)) {
             try (JsonGenerator g = factory.createGenerator(out)) {
+                if (pretty) {
+                    g.useDefaultPrettyPrinter();
+                }
                 g.writeStartObject();
                 g.writeNumberField("schemaVersion", o.schemaVersion());
                 string(g, "eventId", o.eventId());

@@ -40,6 +40,20 @@ public final class Outcomes {
                 latency(event.occurredAt(), finished), replay, eventTrigger(event, replay), enforcer);
     }
 
+    /**
+     * The outcome of a one-off {@code netfence apply}: no event, so {@code eventId}, {@code taskId},
+     * {@code nodeId} and {@code eventOccurredAt} are null, the trigger is {@code start}, and the
+     * latency counts from {@code started}.
+     */
+    public Outcome oneOff(String containerId, EnforcementResult result, Instant started) {
+        Instant finished = clock.instant();
+        return new Outcome(Outcome.SCHEMA_VERSION, null, null, containerId, null, result.status(),
+                result.policyDigest(), result.mode(), result.backend(), result.families(), result.ruleCount(),
+                result.resolved(), result.nameservers(), result.risks(), result.warnings(), result.quarantined(),
+                result.guards(), result.attempts(), result.error(), null, finished, latency(started, finished), false,
+                Trigger.START.wire(), enforcer);
+    }
+
     /** The {@code removed} outcome of a stop event: the container was released. */
     public Outcome removed(ContainerEvent event, boolean replay) {
         Instant finished = clock.instant();

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.netfence.event.DocumentSchema;
+import dev.netfence.event.OutcomeCodec;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,5 +132,9 @@ class MainTest {
         assertThat(outcome.get("policyDigest").asText()).startsWith("sha256:");
         assertThat(outcome.get("attempts").asInt()).isEqualTo(1);
         assertThat(outcome.get("quarantined").asBoolean()).isFalse();
+        assertThat(outcome.get("containerId").asText()).isEqualTo("pid-" + gone.pid());
+        assertThat(DocumentSchema.load("outcome.v1.json").validate(outcome)).as("an outcome v1 document").isEmpty();
+        assertThat(new OutcomeCodec().decode(out.toString().getBytes(StandardCharsets.UTF_8)).status())
+                .isEqualTo("skipped");
     }
 }

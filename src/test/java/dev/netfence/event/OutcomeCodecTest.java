@@ -94,6 +94,23 @@ class OutcomeCodecTest {
     }
 
     @Test
+    void aOneOffApplysOutcomeHasNoEventIsSchemaValidAndItsIndentedFormIsTheSameDocument() throws Exception {
+        Outcome o = outcomes.oneOff("pid-4242", applied(), Instant.parse("2026-11-28T15:00:00.100Z"));
+        ObjectMapper json = new ObjectMapper();
+
+        assertThat(o.eventId()).isNull();
+        assertThat(o.taskId()).isNull();
+        assertThat(o.nodeId()).isNull();
+        assertThat(o.eventOccurredAt()).isNull();
+        assertThat(o.trigger()).isEqualTo("start");
+        assertThat(o.latencyMs()).isEqualTo(37L);
+        assertThat(schema.validate(json.readTree(codec.encode(o)))).isEmpty();
+        String pretty = new String(codec.encodePretty(o), StandardCharsets.UTF_8);
+        assertThat(pretty).contains("\n  \"containerId\" : \"pid-4242\",\n");
+        assertThat(json.readTree(pretty)).isEqualTo(json.readTree(codec.encode(o)));
+    }
+
+    @Test
     void anInvalidEventOutcomeIsSchemaValid() throws Exception {
         Outcome o = outcomes.invalidEvent(new DecodeResult.Invalid("e", "n1", null, "c1", "pid: must be >= 2"), false);
         assertThat(schema.validate(new ObjectMapper().readTree(codec.encode(o)))).isEmpty();
