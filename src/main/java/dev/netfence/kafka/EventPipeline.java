@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * At most {@code maxInFlight} records are outstanding: beyond that the consumer seeks back and
  * pauses its partitions while it keeps polling. No record is read before the policy store caught
  * up. Partitions come and go through the {@link PartitionHandover} (node-partition mode: the
- * {@link NodePartitionAssigner}); on {@link #close} it stops polling and drains once (see
- * {@link #drain}). Fatal client errors recreate the clients, which resume from the last committed
+ * {@link NodePartitionAssigner}); on {@link #close} it stops polling and drains once
+ * ({@link ShutdownDrain}). Fatal client errors recreate the clients, which resume from the last committed
  * offsets; being fenced out of static membership ({@link StaticMembership}) stops consuming.
  * Readiness also watches the {@link PartitionMonitor}'s oldest unacknowledged record.
  */
@@ -59,6 +59,7 @@ public final class EventPipeline implements AutoCloseable {
     private final SendHealth sendHealth;
     private final String transactionalId;
     private final FencedStandby standby;
+    private final ShutdownDrain shutdownDrain;
     private final KeylessOwnership keyless;
     private final PartitionMonitor monitor;
     private final Clock clock;
@@ -115,6 +116,7 @@ public final class EventPipeline implements AutoCloseable {
         this.partitions = new PartitionBook(clock, monitor);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
                 health::beat);
+        this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
     }
 
     /** Starts the poll thread; returns at once. */
@@ -280,7 +282,7 @@ public final class EventPipeline implements AutoCloseable {
             }
             drained = true;
             handover.inert(true);
-            drain();
+            shutdownDrain.run(c, sink);
         } finally {
             handover.inert(true);
             // consumer first (its listener is inert: the drain finished what it could, and after a
@@ -383,48 +385,6 @@ public final class EventPipeline implements AutoCloseable {
             consumer.resume(consumer.paused());
         }
         metrics.paused(consumer.paused().size());
-    }
-
-    /**
-     * One drain, on stop (the listener is already inert): the records already taken keep being
-     * worked on (queued ones start, parked ones get their policy or their wait ends) until all are
-     * done and acknowledged or the shutdown timeout passes. Then nothing new starts, and the
-     * enforcements still running get {@link ShutdownBudget#STRAGGLERS} to finish and be
-     * acknowledged, so an enforcement that completes keeps its outcome. One synchronous commit
-     * follows. What is unfinished then (and, at-least-once, what finished after it in its
-     * partition) is redelivered to the next owner; applying again is idempotent.
-     */
-    private void drain() {
-        long deadline = System.nanoTime() + settings.shutdownTimeout().toNanos();
-        consumer.pause(consumer.assignment());
-        while ((PartitionBook.working(partitions.all()) > 0 || busy()) && System.nanoTime() - deadline < 0) {
-            health.beat();
-            consumer.poll(Duration.ofMillis(20));
-            completions.runAll();
-        }
-        workers.stopStarting();
-        long stragglers = System.nanoTime() + ShutdownBudget.STRAGGLERS.toNanos();
-        while (busy() && System.nanoTime() - stragglers < 0) {
-            health.beat();
-            consumer.poll(Duration.ofMillis(20));
-            completions.runAll();
-        }
-        completions.runAll();
-        int left = PartitionBook.working(partitions.all());
-        if (left > 0) {
-            LOG.warn("shutdown timeout passed with {} record(s) unfinished ({} enforcement(s) still running, {} output(s) "
-                    + "unacknowledged); they will be redelivered", left, workers.running(), sink.pending());
-        }
-        try {
-            sink.commit(partitions.all(), true);
-        } catch (RuntimeException e) {
-            LOG.warn("final offset commit failed; uncommitted records will be redelivered: {}", e.toString());
-        }
-    }
-
-    /** Enforcements running, or outputs sent and not yet acknowledged. */
-    private boolean busy() {
-        return workers.running() > 0 || sink.pending() > 0 || completions.pending();
     }
 
     private static void closeQuietly(AutoCloseable... clients) {
