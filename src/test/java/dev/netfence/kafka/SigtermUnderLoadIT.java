@@ -26,19 +26,23 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 11 item 6: {@code netfence run} (the real jar, a child JVM) is stopped with SIGTERM while
- * events keep arriving and two events wait for a policy that does not exist, longer than the
- * shutdown timeout. It must drain once and exit 0 within its budget, refuse nothing, and lose no
- * outcome: every event it enforced (its DEBUG log names the event's own container) has the
- * outcome it wrote. A second run does the rest: every event ends with an outcome, the events
- * before the unfinished ones exactly one, and none of those is enforced again. (Events after an
- * unfinished one in the partition are redone, at-least-once: the commit cannot pass the gap.)
- * Today's main drained twice (the revoke listener inside consumer.close() waited again), kept
- * starting queued events after the drain, and their outcomes were refused
- * (RejectedExecutionException) once the sink had closed: enforced, but never reported.
+ * events keep arriving and two events wait for a policy that is not there yet (a policy wait far
+ * longer than the shutdown timeout). Half a shutdown timeout after the drain should have ended,
+ * the test writes that policy, so anything still draining then finishes those two events and
+ * starts the events queued behind them. The run must drain once and exit 0 within its budget,
+ * refuse nothing, and lose no outcome: every event it enforced (its DEBUG log names the event's
+ * own container) has the outcome it wrote. A second run does the rest: every event ends with an
+ * outcome, the events before the unfinished ones exactly one, and none of those is enforced
+ * again. (Events after an unfinished one in the partition are redone, at-least-once: the commit
+ * cannot pass the gap.) Today's main drained twice: after the first drain it closed the sink,
+ * then {@code consumer.close()} ran the revoke listener, which waited the shutdown timeout again;
+ * the policy arriving in that second wait let the late events and those queued behind them run,
+ * and their outcomes were refused by the closed sink ({@code RejectedExecutionException}):
+ * enforced, never reported.
  */
 class SigtermUnderLoadIT {
     private static final Pattern ENFORCED = Pattern.compile("dry run for container c-(\\S+):");
-    private static final int SHUTDOWN_SECONDS = 4;
+    private static final int SHUTDOWN_SECONDS = 6;
 
     @TempDir
     Path dir;
@@ -76,6 +80,13 @@ class SigtermUnderLoadIT {
 
             long signalled = System.nanoTime();
             first.terminate();
+            // the policy of the late events arrives after the one drain should have ended (and in
+            // the middle of a second one, if there is one)
+            long policyAt = signalled + SHUTDOWN_SECONDS * 1_500_000_000L;
+            while (first.isAlive() && System.nanoTime() - policyAt < 0) {
+                sleep(50);
+            }
+            Files.writeString(dir.resolve("policies").resolve("task-late.json"), policy(3));
             int exit = first.awaitExit(60);
             long tookMillis = (System.nanoTime() - signalled) / 1_000_000;
             loading.set(false);
@@ -151,16 +162,19 @@ class SigtermUnderLoadIT {
     private List<String> runArgs(DeliveryLedger ledger) throws Exception {
         Path policies = Files.createDirectories(dir.resolve("policies"));
         for (int t = 0; t < 3; t++) {
-            Files.writeString(policies.resolve("task-" + t + ".json"), "{\"schemaVersion\":1,\"mode\":\"bridge\","
-                    + "\"allowedEndpoints\":[\"198.18.0." + (10 + t) + ":443\"],\"dns\":false,\"outbound\":false,"
-                    + "\"inbound\":false}");
+            Files.writeString(policies.resolve("task-" + t + ".json"), policy(t));
         }
         Path config = Files.writeString(dir.resolve("netfence.properties"), String.join("\n",
                 "kafka.session.timeout.ms=6000", "kafka.heartbeat.interval.ms=500", "kafka.metadata.max.age.ms=2000", ""));
         return List.of("run", "--bootstrap-servers", TestKafka.bootstrapServers(), "--node-id", ledger.node,
                 "--events-topic", ledger.events, "--outcomes-topic", ledger.outcomes, "--policy-dir", policies.toString(),
                 "--config", config.toString(), "--concurrency", "2", "--max-in-flight", "100", "--http-port", "0",
-                "--shutdown-timeout", SHUTDOWN_SECONDS + "s", "--policy-wait", "7s", "--dry-run");
+                "--shutdown-timeout", SHUTDOWN_SECONDS + "s", "--policy-wait", "120s", "--dry-run");
+    }
+
+    private static String policy(int t) {
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0." + (10 + t) + ":443\"],"
+                + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
     }
 
     private static void sleep(long ms) {
