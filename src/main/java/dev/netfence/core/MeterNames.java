@@ -60,6 +60,13 @@ public final class MeterNames {
      * Unlike the client's fetch lag it grows while records are read but never acknowledged.
      */
     public static final String PARTITION_COMMITTED_LAG = "netfence.partition.committed.lag";
+    /**
+     * Counter, tag {@code by} ({@code group.instance.id}, {@code transactional.id}): times another
+     * instance of this node fenced this one out.
+     */
+    public static final String FENCED = "netfence.fenced";
+    /** Gauge: 1 while this instance stands by after being fenced out, else 0. */
+    public static final String FENCED_STANDBY = "netfence.fenced.standby";
     /** Time gauge: how long the oldest record read but not yet committed has waited (0 when none). */
     public static final String OLDEST_UNACKNOWLEDGED_AGE = "netfence.oldest.unacknowledged.age";
 

@@ -35,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * pauses its partitions while it keeps polling. No record is read before the policy store caught
  * up. Partitions come and go through the {@link PartitionHandover} (node-partition mode: the
  * {@link NodePartitionAssigner}); on {@link #close} it stops polling and drains once
- * ({@link ShutdownDrain}). Fatal client errors recreate the clients, which resume from the last committed
- * offsets; being fenced out of static membership ({@link StaticMembership}) stops consuming.
+ * ({@link ShutdownDrain}). Fatal client errors recreate the clients, which resume from the last
+ * committed offsets; fenced out by another instance of its node, it stands by first
+ * ({@link FencedStandby}).
  * Readiness also watches the {@link PartitionMonitor}'s oldest unacknowledged record.
  */
 public final class EventPipeline implements AutoCloseable {
@@ -68,8 +69,6 @@ public final class EventPipeline implements AutoCloseable {
     private final LoopHealth health;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean stopping;
-    /** Why this instance stopped consuming for good while the process lives on (fenced), or null. */
-    private volatile String superseded;
     private NodePartitionAssigner nodePartitions;
     private volatile boolean running;
     private Thread pollThread;
@@ -110,8 +109,7 @@ public final class EventPipeline implements AutoCloseable {
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
         this.sendHealth = new SendHealth(clock, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
-        this.standby = new FencedStandby(settings.exactlyOnce() && settings.assignment() == Assignment.NODE_PARTITION,
-                transactionalId);
+        this.standby = new FencedStandby(settings, transactionalId, clock, registry);
         this.monitor = new PartitionMonitor(registry, clock);
         this.partitions = new PartitionBook(clock, monitor);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
@@ -140,10 +138,6 @@ public final class EventPipeline implements AutoCloseable {
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
     public Optional<String> notReadyReason() {
-        String fenced = superseded;
-        if (fenced != null) {
-            return Optional.of(fenced);
-        }
         if (!running || stopping) {
             return Optional.of("the consumer loop is not running");
         }
@@ -164,8 +158,8 @@ public final class EventPipeline implements AutoCloseable {
     }
 
     /**
-     * Live: the poll thread was started and has not died. (Fenced out of its static membership it
-     * stays alive and idle: restarting it would only fence the instance that took over.)
+     * Live: the poll thread was started and has not died. (Standing by after being fenced it stays
+     * alive: restarting it would only fence the instance that took over.)
      */
     public boolean alive() {
         Thread t = pollThread;
@@ -219,16 +213,6 @@ public final class EventPipeline implements AutoCloseable {
                 try {
                     runClients();
                 } catch (RuntimeException e) {
-                    if (StaticMembership.fencedBy(e)) {
-                        superseded = StaticMembership.supersededReason(settings);
-                        LOG.error("{}; this instance stops consuming (it stays up, not ready, until stopped)",
-                                superseded, e);
-                        while (!stopping) { // idle on purpose: live, not ready, no clients
-                            health.beat();
-                            sleep(100);
-                        }
-                        return;
-                    }
                     long pause = standby.pauseAfter(e);
                     for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
                         health.beat();

@@ -1,45 +1,75 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.MeterNames;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What an exactly-once {@code node-partition} instance does when another instance of its node
- * fenced its per-node {@code transactional.id}: it stands by (not ready, no clients) for a pause that
- * doubles from 5 s up to 5 minutes, instead of recreating its clients at once and fencing the other
- * in turn, which made two instances of one node (a rolling deploy) fence each other in a loop.
- * After the pause it tries again: if the other instance is gone, it takes over. Poll thread only,
- * except {@link #reason()}.
+ * What an instance does when another instance of its node fences it out, one behaviour for both
+ * fences: its static group membership (another consumer joined with the same
+ * {@code group.instance.id}, see {@link StaticMembership}) and, exactly-once in
+ * {@code node-partition} mode, its per-node {@code transactional.id}. It <em>stands by</em>: alive,
+ * no Kafka clients, not ready with the reason on {@code /readyz}, gauge
+ * {@code netfence.fenced.standby} 1, counter {@code netfence.fenced} (tag {@code by}); for a pause
+ * that doubles from 5 s up to 5 minutes (back to 5 s after 10 quiet minutes). Then it recreates
+ * its clients: if the other instance is gone, it takes over; if it still runs, this attempt fences
+ * it in turn and it stands by the same way. So two instances of one node (a rolling update with
+ * surge) alternate at most once per pause instead of fencing each other in a loop, and a fenced
+ * instance never stays down for good while it reports nothing. Poll thread only, except
+ * {@link #reason()}.
  */
 final class FencedStandby {
     private static final Logger LOG = LoggerFactory.getLogger(FencedStandby.class);
-    private static final long FIRST_PAUSE_MS = 5_000;
-    private static final long MAX_PAUSE_MS = 300_000;
+    static final Duration FIRST_PAUSE = Duration.ofSeconds(5);
+    static final Duration MAX_PAUSE = Duration.ofMinutes(5);
+    /** How long to wait before recreating the clients after any other failure. */
+    private static final long OTHER_FAILURE_PAUSE_MS = 1000;
 
-    private final boolean applies;
+    private final PipelineSettings settings;
     private final String transactionalId;
+    private final Clock clock;
+    private final MeterRegistry registry;
+    private final AtomicInteger standingBy = new AtomicInteger();
     private int inARow;
-    private long lastFenced;
-    private volatile String reason;
+    private Instant lastFenced = Instant.MIN;
+    private volatile String why;
+    private volatile Instant until;
 
-    /** @param applies exactly-once with node-partition assignment, the one mode with a per-node transactional.id */
-    FencedStandby(boolean applies, String transactionalId) {
-        this.applies = applies;
+    FencedStandby(PipelineSettings settings, String transactionalId, Clock clock, MeterRegistry registry) {
+        this.settings = settings;
         this.transactionalId = transactionalId;
+        this.clock = clock;
+        this.registry = registry;
+        registry.gauge(MeterNames.FENCED_STANDBY, standingBy);
     }
 
-    /** The consumer loop failed with {@code e}: logs it and returns how long to wait before recreating the clients. */
+    /**
+     * The consumer loop failed with {@code e}: logs it and returns how long to wait before
+     * recreating the clients (standing by when another instance fenced this one).
+     */
     long pauseAfter(RuntimeException e) {
-        if (applies && isFenced(e)) {
-            return fenced();
+        if (StaticMembership.fencedBy(e)) {
+            return fenced("group.instance.id", "another instance joined group " + new NodeRouting(settings.nodeId())
+                    .groupId() + " with group.instance.id " + StaticMembership.instanceId(settings).orElse("?"),
+                    "instances meant to run side by side need their own --group-instance-id, or none", e);
+        }
+        if (settings.exactlyOnce() && settings.assignment() == Assignment.NODE_PARTITION && isProducerFenced(e)) {
+            return fenced("transactional.id", "another instance uses transactional.id " + transactionalId
+                    + " (node-partition, exactly-once)", "this mode allows one instance per node", e);
         }
         LOG.error("consumer loop failed; recreating the Kafka clients", e);
-        return 1000;
+        return OTHER_FAILURE_PAUSE_MS;
     }
 
-    static boolean isFenced(Throwable e) {
+    static boolean isProducerFenced(Throwable e) {
         for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
             if (t instanceof ProducerFencedException) {
                 return true;
@@ -49,26 +79,38 @@ final class FencedStandby {
     }
 
     /** This instance was fenced: the pause to stand by for, in milliseconds. */
-    private long fenced() {
-        long now = System.nanoTime();
-        if (inARow > 0 && now - lastFenced > 2 * MAX_PAUSE_MS * 1_000_000) {
+    private long fenced(String by, String what, String hint, RuntimeException e) {
+        Instant now = clock.instant();
+        if (inARow > 0 && Duration.between(lastFenced, now).compareTo(MAX_PAUSE.multipliedBy(2)) > 0) {
             inARow = 0;
         }
         lastFenced = now;
-        long pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS << Math.min(inARow, 6));
+        long pause = Math.min(MAX_PAUSE.toMillis(), FIRST_PAUSE.toMillis() << Math.min(inARow, 6));
         inARow++;
-        reason = "fenced by another instance using transactional.id " + transactionalId
-                + " (node-partition, exactly-once); standing by for " + pause / 1000 + " s";
-        LOG.warn("{}: that instance now owns this node's partition; this one will try again afterwards", reason);
+        why = "fenced: " + what;
+        until = now.plusMillis(pause);
+        standingBy.set(1);
+        Counter.builder(MeterNames.FENCED).tag("by", by).register(registry).increment();
+        LOG.warn("{}; that instance now does this node's work. This one stands by for {} s (not ready), then joins "
+                + "again: it takes over if the other is gone, else fences it in turn ({}): {}", why, pause / 1000, hint,
+                e.toString());
         return pause;
     }
 
+    /** The pause is over: the clients are recreated. */
     void resume() {
-        reason = null;
+        why = null;
+        standingBy.set(0);
     }
 
-    /** Why this instance is standing by, if it is. */
+    /** Why this instance is standing by, and for how much longer, if it is. */
     Optional<String> reason() {
-        return Optional.ofNullable(reason);
+        String w = why;
+        Instant u = until;
+        if (w == null || u == null) {
+            return Optional.empty();
+        }
+        long left = Math.max(0, Duration.between(clock.instant(), u).toSeconds());
+        return Optional.of(w + "; standing by, joining again in " + left + " s");
     }
 }

@@ -13,10 +13,9 @@ import org.apache.kafka.common.errors.FencedInstanceIdException;
  * runs, which is how netfence is deployed (a DaemonSet). It is not when two instances of one node
  * run at the same time: a rolling update with surge (both pods up for a while), or several
  * instances of a node sharing its partitions on purpose. The newer instance then fences the older
- * one ({@link FencedInstanceIdException}); the older stops consuming, stays up and reports not
- * ready (restarting it would fence the newer one in turn). Instances meant to run side by side need
- * their own id ({@code --group-instance-id}, e.g. the pod name) or none ({@code none}: dynamic
- * membership). node-partition mode assigns partitions itself and has no group membership, and a
+ * one ({@link FencedInstanceIdException}); the older stands by and, while both run, they take
+ * turns ({@link FencedStandby}). Instances meant to run side by side need their own id
+ * ({@code --group-instance-id}, e.g. the pod name) or none ({@code none}: dynamic membership). node-partition mode assigns partitions itself and has no group membership, and a
  * node id that is not a legal id ({@code *}) gets none either.
  */
 final class StaticMembership {
@@ -52,11 +51,5 @@ final class StaticMembership {
             }
         }
         return false;
-    }
-
-    static String supersededReason(PipelineSettings s) {
-        return "fenced: another instance joined group " + new NodeRouting(s.nodeId()).groupId()
-                + " with group.instance.id " + instanceId(s).orElse("?")
-                + " (give instances that run side by side their own --group-instance-id, or none)";
     }
 }

@@ -3,6 +3,7 @@ package dev.netfence.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.netfence.core.MeterNames;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
 import java.time.Duration;
@@ -12,39 +13,55 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 11 item 7, the unsafe case of static membership: a second instance of one node starting
- * with the same default {@code group.instance.id} (a rolling update with surge) fences the first.
- * The first stops consuming for good, stays alive and reports why it is not ready (restarting or
- * re-joining would fence the second in turn, in a loop); the second takes every partition and
- * every event gets its outcome.
+ * Issue 11 item 7, the unsafe case of static membership, against the real broker: a second
+ * instance of one node starting with the same default {@code group.instance.id} (a rolling update
+ * with surge) fences the first. The fenced one stands by like an instance fenced out of its
+ * {@code transactional.id} ({@link FencedStandby}): alive, not ready with the reason and when it
+ * joins again on {@code /readyz}, the standby gauge at 1; every event still gets its outcome. Once
+ * the other instance is gone, the fenced one takes over by itself: before, it stayed down for
+ * good, and a node whose newer instance went away enforced nothing until someone restarted it.
  */
 class StaticMembershipTest {
     @Test
-    void aSecondInstanceWithTheSameStaticIdFencesTheFirstWhichStaysDownInsteadOfFightingBack() {
+    void anInstanceFencedOutOfItsStaticMembershipStandsByAndTakesOverOnceTheOtherIsGone() {
         String node = "surge-" + UUID.randomUUID().toString().substring(0, 8);
         try (PipelineFixture f = new PipelineFixture(2)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
-            EventPipeline older = f.start(f.settings(node), new RecordingEnforcer(), store);
+            RecordingEnforcer olderEnforcer = new RecordingEnforcer();
+            EventPipeline older = f.start(f.settings(node), olderEnforcer, store);
             await().atMost(Duration.ofSeconds(60)).until(() -> older.assignment().size() == 2);
-            RecordingEnforcer newerEnforcer = new RecordingEnforcer();
-            EventPipeline newer = f.start(f.settings(node), newerEnforcer, store);
+            EventPipeline newer = f.start(f.settings(node), new RecordingEnforcer(), store);
 
-            await("the older instance is fenced").atMost(Duration.ofSeconds(60))
+            await("the older instance is fenced and stands by").atMost(Duration.ofSeconds(60))
                     .until(() -> older.notReadyReason().orElse("").startsWith("fenced"));
-            assertThat(older.notReadyReason()).get().asString().contains("group.instance.id netfence-" + node);
-            assertThat(older.alive()).as("liveness stays up: a restart would fence the newer one").isTrue();
-            await().atMost(Duration.ofSeconds(60)).until(() -> newer.assignment().size() == 2);
+            assertThat(older.notReadyReason()).get().asString()
+                    .contains("group.instance.id netfence-" + node).contains("standing by, joining again in");
+            assertThat(older.alive()).as("liveness stays up: a restart would only fence the newer one").isTrue();
+            assertThat(f.counter(MeterNames.FENCED, "by", "group.instance.id")).isGreaterThanOrEqualTo(1.0);
+            assertThat(f.registry.find(MeterNames.FENCED_STANDBY).gauge()).isNotNull();
 
             Set<String> ids = new HashSet<>();
             for (int i = 0; i < 10; i++) {
                 f.send(node, PipelineFixture.event("e-" + i, node, "task-1", "c-" + i), i % 2);
                 ids.add("e-" + i);
             }
-            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomeEventIds().containsAll(ids));
-            assertThat(newerEnforcer.calls()).isEqualTo(10);
-            assertThat(older.assignment()).isEmpty();
-            assertThat(newer.assignment()).hasSize(2);
-            assertThat(older.notReadyReason()).get().asString().startsWith("fenced");
+            await("every event has an outcome while the two take turns").atMost(Duration.ofSeconds(90))
+                    .until(() -> f.outcomeEventIds().containsAll(ids));
+
+            newer.close();
+            await("the fenced instance takes over once the other is gone").atMost(Duration.ofSeconds(90))
+                    .until(() -> older.ready() && older.assignment().size() == 2);
+            assertThat(f.registry.find(MeterNames.FENCED_STANDBY).gauge().value()).isZero();
+            Set<String> after = new HashSet<>();
+            for (int i = 10; i < 16; i++) {
+                f.send(node, PipelineFixture.event("e-" + i, node, "task-1", "c-" + i), i % 2);
+                after.add("e-" + i);
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomeEventIds().containsAll(after));
+            for (int i = 10; i < 16; i++) {
+                assertThat(olderEnforcer.appliedTo("c-" + i)).as("c-%d enforced by the instance that took over", i)
+                        .isNotEmpty();
+            }
         }
     }
 }

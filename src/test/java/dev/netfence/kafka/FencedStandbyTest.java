@@ -1,0 +1,78 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.MeterNames;
+import dev.netfence.testkit.MutableClock;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Both fences (static membership, per-node transactional.id) lead to the same standby: a pause that
+ * doubles from 5 s to 5 minutes and starts over after a quiet spell, a readiness reason that says
+ * who fenced and when the instance joins again, the gauge and the counter. Other failures recreate
+ * the clients after a second, without standing by.
+ */
+class FencedStandbyTest {
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T03:00:00Z"));
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    private FencedStandby standby(PipelineSettings.Builder s) {
+        return new FencedStandby(s.build(), "netfence-n1", clock, registry);
+    }
+
+    private static PipelineSettings.Builder settings() {
+        return PipelineSettings.custom().bootstrapServers("localhost:9092").nodeId("n1");
+    }
+
+    @Test
+    void fencedOutOfItsStaticMembershipItStandsByWithADoublingPauseAndSaysSo() {
+        FencedStandby s = standby(settings());
+        RuntimeException fenced = new KafkaException("poll failed", new FencedInstanceIdException("fenced"));
+
+        assertThat(s.pauseAfter(fenced)).isEqualTo(5_000);
+        assertThat(s.reason()).hasValue("fenced: another instance joined group netfence-n1 with group.instance.id "
+                + "netfence-n1; standing by, joining again in 5 s");
+        assertThat(registry.get(MeterNames.FENCED_STANDBY).gauge().value()).isEqualTo(1.0);
+        assertThat(registry.get(MeterNames.FENCED).tag("by", "group.instance.id").counter().count()).isEqualTo(1.0);
+        clock.advance(Duration.ofSeconds(3));
+        assertThat(s.reason()).get().asString().endsWith("joining again in 2 s");
+        s.resume();
+        assertThat(s.reason()).isEmpty();
+        assertThat(registry.get(MeterNames.FENCED_STANDBY).gauge().value()).isZero();
+
+        assertThat(s.pauseAfter(fenced)).isEqualTo(10_000);
+        assertThat(s.pauseAfter(fenced)).isEqualTo(20_000);
+        for (int i = 0; i < 6; i++) {
+            s.pauseAfter(fenced);
+        }
+        assertThat(s.pauseAfter(fenced)).as("at most 5 minutes").isEqualTo(300_000);
+        clock.advance(Duration.ofMinutes(11));
+        assertThat(s.pauseAfter(fenced)).as("after a quiet spell it starts over").isEqualTo(5_000);
+    }
+
+    @Test
+    void fencedOutOfItsPerNodeTransactionalIdItStandsByTheSameWay() {
+        FencedStandby s = standby(settings().exactlyOnce(true).assignment(Assignment.NODE_PARTITION));
+
+        assertThat(s.pauseAfter(new KafkaException(new ProducerFencedException("epoch")))).isEqualTo(5_000);
+        assertThat(s.reason()).hasValue("fenced: another instance uses transactional.id netfence-n1 (node-partition, "
+                + "exactly-once); standing by, joining again in 5 s");
+        assertThat(registry.get(MeterNames.FENCED).tag("by", "transactional.id").counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void otherFailuresRecreateTheClientsAfterASecondWithoutStandingBy() {
+        FencedStandby groupMode = standby(settings().exactlyOnce(true));
+
+        assertThat(groupMode.pauseAfter(new IllegalStateException("boom"))).isEqualTo(1000);
+        assertThat(groupMode.pauseAfter(new ProducerFencedException("a per-instance id: not another instance")))
+                .isEqualTo(1000);
+        assertThat(groupMode.reason()).isEmpty();
+    }
+}
