@@ -94,6 +94,8 @@ final class Report {
         });
         Bench.JSON.writeValue(out.resolve("results.json").toFile(), root);
         print(figures, root.path("machine"));
+        System.out.printf("%-38s %14s   %s%n", "whole run s (bench.sh)", args.string("duration-s", "-"),
+                "<= 360 (full mode)");
         List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory guard skip").trim().split("\\s+"));
         List<String> missing = FIGURES.stream()
                 .filter(f -> asked.contains(SECTION_OF.get(f)) && !figures.path(f).isNumber()).toList();
