@@ -57,7 +57,9 @@
 # iptables/ip6tables(-restore/-save), Java 17 and Maven (for the build and the broker kit, an
 # embedded KRaft broker from Kafka's own artifact, see src/test/java/.../testkit/KraftBroker).
 # --skip-build uses the existing target/netfence.jar and target/test-classes; --classpath gives
-# the test classpath instead of asking Maven. Defaults take about 4-5 minutes on 2 cores.
+# the test classpath instead of asking Maven. Defaults (both modes) took 27.5 minutes on 2 cores
+# shared with other builds (load 10-30); the broker bounce alone can take over a minute there.
+# --keep-logs DIR also keeps the broker's own log (kafka-broker.log).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -124,13 +126,14 @@ cleanup() {
   trap - EXIT INT TERM
   step "Cleaning up"
   if [[ $rc != 0 && $rc != 1 ]]; then
-    for f in "$work"/*.log; do
+    for f in "$work"/*.log "$work"/kafka/broker.log; do
       [[ -f $f ]] || continue
       echo "--- last lines of $(basename "$f") ---" >&2; tail -15 "$f" >&2
     done
   fi
   if [[ -n $keep_logs ]]; then
     mkdir -p "$keep_logs" && cp "$work"/*.log "$keep_logs"/ 2>/dev/null && info "logs copied to $keep_logs"
+    [[ -f $work/kafka/broker.log ]] && cp "$work/kafka/broker.log" "$keep_logs/kafka-broker.log"
   fi
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     local p="${pids[$i]}"
@@ -182,7 +185,7 @@ launch_broker() {   # starts the broker launcher in the background (a child of t
   pids+=("$broker_pid")
 }
 await_broker() {   # waits for the launcher's bootstrap.servers line; sets broker_at
-  broker_at="$(nf_await_broker "$work/broker.out" "$broker_pid" 120)" || die "see broker.log"
+  broker_at="$(nf_await_broker "$work/broker.out" "$broker_pid" 200)" || die "see broker.log and kafka/broker.log"
 }
 launch_broker
 

@@ -28,7 +28,11 @@ import org.apache.kafka.common.Uuid;
  * reformat (how {@code scripts/chaos.sh} bounces it).
  */
 public final class KraftBroker implements AutoCloseable {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    /**
+     * How long a starting broker may take to serve. A resumed broker reloads its logs first; on 2
+     * cores shared with other JVMs at a load of 30, a resume after SIGTERM took longer than 90 s.
+     */
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
     private final Path dir;
     private final Path properties;
