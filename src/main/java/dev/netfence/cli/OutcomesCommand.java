@@ -5,7 +5,6 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.ops.OutcomeSummary;
 import dev.netfence.ops.OutcomeTable;
-import dev.netfence.ops.TimeArgument;
 import dev.netfence.ops.TopicRange;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;

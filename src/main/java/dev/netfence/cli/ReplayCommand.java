@@ -4,7 +4,6 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.ops.EventReplayer;
-import dev.netfence.ops.TimeArgument;
 import dev.netfence.ops.TopicRange;
 import java.io.PrintWriter;
 import java.time.Clock;

@@ -22,4 +22,17 @@ class DurationsTest {
         assertThatThrownBy(() -> Durations.parse(text)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("not a duration: " + text);
     }
+
+    @ParameterizedTest
+    @CsvSource({"1h30m,PT1H30M", "2d,PT48H", "500ms,PT0.5S", "1d2h3m4s5ms,PT26H3M4.005S", "007s,PT7S"})
+    void aSumOfUnitPartsIsRead(String text, String iso) {
+        assertThat(Durations.parseSum(text)).isEqualTo(Duration.parse(iso));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "-5m", "+5m", "5", "5M", "PT5S", "1h 30m", "99999999999999999999d", "106751991167301d"})
+    void aSumRefusesSignsOtherCaseIsoAndOverflow(String text) {
+        assertThatThrownBy(() -> Durations.parseSum(text)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("not a duration: " + text);
+    }
 }

@@ -1,4 +1,4 @@
-package dev.netfence.ops;
+package dev.netfence.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -29,13 +29,14 @@ class TimeArgumentTest {
             "2d,                            2026-11-26T15:00:00Z",
             "-90s,                          2026-11-28T14:58:30Z",
             "-250ms,                        2026-11-28T14:59:59.750Z",
+            "1d2h3m4s5ms,                   2026-11-27T12:56:55.995Z",
     })
     void acceptsRfc3339DatesNowAndDurationsAgo(String text, String expected) {
         assertThat(TimeArgument.parse(text, clock)).isEqualTo(Instant.parse(expected));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "yesterday", "2026-11-28T14:00:00", "2026-13-01", "-15", "15x", "+15m", "--15m",
+    @ValueSource(strings = {"", "yesterday", "2026-11-28T14:00:00", "2026-13-01", "-15", "15x", "+15m", "--15m", "15M", "-", "1h-30m",
             "99999999999999999999d"})
     void rejectsAnythingElseNamingTheAcceptedForms(String text) {
         assertThatThrownBy(() -> TimeArgument.parse(text, clock))

@@ -1,5 +1,6 @@
-package dev.netfence.ops;
+package dev.netfence.cli;
 
+import dev.netfence.app.Durations;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -9,7 +10,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -17,12 +17,11 @@ import java.util.regex.Pattern;
  * into instants: an RFC 3339 timestamp ({@code 2026-11-28T15:00:00Z},
  * {@code 2026-11-28 16:00:00.5+01:00}), a UTC date ({@code 2026-11-28}, midnight), {@code now},
  * or a duration before now ({@code -15m}, {@code 15m}, {@code 1h30m}, {@code 2d}, {@code 500ms}).
- * "Now" comes from the injected clock so tests are exact.
+ * The duration is read by the one duration parser ({@link Durations#parseSum}). "Now" comes
+ * from the injected clock so tests are exact.
  */
 public final class TimeArgument {
 
-    private static final Pattern RELATIVE = Pattern.compile("-?((\\d+)(ms|s|m|h|d))+");
-    private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h|d)");
     private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
 
     private TimeArgument() {
@@ -36,8 +35,9 @@ public final class TimeArgument {
         if (value.equalsIgnoreCase("now")) {
             return clock.instant();
         }
-        if (RELATIVE.matcher(value).matches()) {
-            return clock.instant().minus(relative(value, text));
+        Duration ago = ago(value);
+        if (ago != null) {
+            return clock.instant().minus(ago);
         }
         if (DATE.matcher(value).matches()) {
             try {
@@ -57,25 +57,13 @@ public final class TimeArgument {
         }
     }
 
-    private static Duration relative(String value, String text) {
-        Matcher part = PART.matcher(value);
-        Duration total = Duration.ZERO;
+    /** {@code -15m} or {@code 15m} (one optional minus, then {@link Durations#parseSum}), else null. */
+    private static Duration ago(String value) {
         try {
-            while (part.find()) {
-                long amount = Long.parseLong(part.group(1));
-                Duration unit = switch (part.group(2)) {
-                    case "ms" -> Duration.ofMillis(1);
-                    case "s" -> Duration.ofSeconds(1);
-                    case "m" -> Duration.ofMinutes(1);
-                    case "h" -> Duration.ofHours(1);
-                    default -> Duration.ofDays(1);
-                };
-                total = total.plus(unit.multipliedBy(amount));
-            }
-        } catch (ArithmeticException | NumberFormatException e) {
-            throw unreadable(text);
+            return Durations.parseSum(value.startsWith("-") ? value.substring(1) : value);
+        } catch (IllegalArgumentException notADuration) {
+            return null;
         }
-        return total;
     }
 
     private static IllegalArgumentException unreadable(String text) {
