@@ -46,6 +46,7 @@ final class ContinuousEnforcement implements AutoCloseable {
         this.reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, version), publisher,
                 guards, clock, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
                 procRoot);
+        reconciler.restoreNamespaceOwners(); // before the pipeline exists: no event is judged without them
         this.hookSocket = config.hookSocket();
     }
 

@@ -70,6 +70,11 @@ final class ContainmentChecks {
         owners.claim(ns, request.containerId(), digest);
     }
 
+    /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
+    void restoreOwner(dev.netfence.netns.NamespaceId id, String containerId, String digest, int pid) {
+        owners.restore(id, containerId, digest, pid);
+    }
+
     /** Whether the pinned namespace has no interface but {@code lo}, from {@code /proc/PID/net/dev}, re-checked against the pin. */
     private boolean onlyLoopback(PinnedNamespace ns) {
         String dev;

@@ -154,6 +154,12 @@ public final class DefaultEnforcer implements Enforcer {
                 "fenced by the OCI hook until the container's start event is processed"), false);
     }
 
+    @Override
+    public void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
+            String policyDigest) {
+        checks.restoreOwner(netns, containerId, policyDigest, pid);
+    }
+
     /** Reads back a quarantine and repairs it only on a difference (see {@link Enforcer#recheckQuarantine}). */
     @Override
     public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,

@@ -46,6 +46,16 @@ public interface Enforcer {
     }
 
     /**
+     * After a restart: {@code containerId} (through {@code pid}) owned namespace {@code netns}
+     * with the policy of digest {@code policyDigest}, so that another container sharing that
+     * namespace with a different policy is still refused with NAMESPACE_SHARED. By default
+     * nothing is recorded.
+     */
+    default void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
+            String policyDigest) {
+    }
+
+    /**
      * The OCI hook's fence: quarantines {@code pid}'s namespace (loopback only) whatever
      * {@code on-failure} says, for a container whose event has not been processed yet; the result
      * is {@code failed} / POLICY_NOT_FOUND with {@code quarantined} true when the fence holds.

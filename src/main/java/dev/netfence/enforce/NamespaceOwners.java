@@ -23,8 +23,10 @@ import java.util.Objects;
  * process lives in that namespace: its pid is remembered with the process's start time
  * ({@code /proc/PID/stat}), so an owner that exited, or a pid reused by another process, or a
  * namespace inode reused after the old namespace died, is dropped the next time the namespace
- * is looked at; the map is swept whole when it grows past {@link #SWEEP_AT} entries. In memory
- * only: after a restart the first apply into a namespace claims it again. Thread-safe.
+ * is looked at; the map is swept whole when it grows past {@link #SWEEP_AT} entries. Kept in
+ * memory; after a restart {@code netfence run} re-records the owners its live set knows
+ * ({@link #restore}) before any event is processed, so the first apply after a restart does not
+ * claim a namespace that another enforced container owns. Thread-safe.
  */
 final class NamespaceOwners {
     static final int SWEEP_AT = 4096;
@@ -64,6 +66,23 @@ final class NamespaceOwners {
         String start = startTime(ns.pid());
         if (start != null) {
             current.put(containerId, new Owner(digest, ns.pid(), start));
+        }
+    }
+
+    /**
+     * Re-records an owner known from before a restart: {@code containerId} with {@code digest},
+     * found through {@code pid} in namespace {@code id}; ignored when that pid is gone or no longer
+     * in {@code id} (the owner would be pruned at once). Never refuses: what was in force before
+     * the restart is what the owners were.
+     */
+    synchronized void restore(NamespaceId id, String containerId, String digest, int pid) {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(containerId, "containerId");
+        Objects.requireNonNull(digest, "digest");
+        String start = startTime(pid);
+        Owner owner = new Owner(digest, pid, start == null ? "" : start);
+        if (start != null && alive(owner, id)) {
+            owners.computeIfAbsent(id, k -> new LinkedHashMap<>()).put(containerId, owner);
         }
     }
 

@@ -101,6 +101,20 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
     }
 
+    /**
+     * Hands the enforcer the namespace owners of the live set restored from the journal (each
+     * entry with a policy decided for it), so that the first apply after a restart into a
+     * namespace shared with an enforced container is judged as before the restart. Call before
+     * the pipeline processes events.
+     */
+    public void restoreNamespaceOwners() {
+        for (LiveContainer c : live.all()) {
+            if (c.policyDigest() != null) {
+                enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
+            }
+        }
+    }
+
     /** Listens to the policy store and schedules the first resync (after the store caught up). */
     public Reconciler start() {
         policies.onChange(this::policyChanged);

@@ -116,6 +116,46 @@ class ContainmentChecksTest {
     }
 
     @Test
+    void afterARestartAnOwnerRestoredFromTheLiveSetStillRefusesAContainerWithAnotherPolicy() throws Exception {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        FakeFirewall fake = new FakeFirewall();
+        // a new enforcer, as after a restart: it has applied nothing yet
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
+                here);
+        restarted.restoreNamespaceOwner(ID_A, 4242, own, dev.netfence.policy.PolicyDigest.of(policy(443)));
+
+        EnforcementResult b = restarted.enforce(request(ID_B, 4242, policy(80)));
+
+        assertThat(b.error()).isNotNull();
+        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(b.error().message()).contains(ID_A);
+        assertThat(fake.calls).as("nothing written for the refused container").isEmpty();
+        assertThat(restarted.enforce(request(ID_B, 4242, policy(443))).status()).as("same policy").isEqualTo("applied");
+    }
+
+    @Test
+    void anOwnerWhosePidLeftTheNamespaceIsNotRestored() throws Exception {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
+                registry, resolver, here);
+        // recorded in another namespace (the container died, its namespace inode is gone)
+        restarted.restoreNamespaceOwner(ID_A, 4242, new NamespaceId(own.device(), own.inode() + 1),
+                dev.netfence.policy.PolicyDigest.of(policy(443)));
+
+        assertThat(restarted.enforce(request(ID_B, 4242, policy(80))).status()).isEqualTo("applied");
+    }
+
+    @Test
     void anErrorEscapingTheApplyIsInternalErrorAndTheContainerIsQuarantined() {
         FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
         FakeFirewall fake = new FakeFirewall();

@@ -64,6 +64,12 @@ final class FakeEnforcer implements Enforcer {
     }
 
     @Override
+    public void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
+            String policyDigest) {
+        calls.add("restoreNamespaceOwner " + containerId + " " + policyDigest);
+    }
+
+    @Override
     public EnforcementResult fence(String containerId, String runtime, int pid) {
         calls.add("fence " + containerId);
         if (gone) {

@@ -211,6 +211,20 @@ class ReconcilerTest {
     }
 
     @Test
+    void theNamespaceOwnersOfARestoredLiveSetAreHandedToTheEnforcerThoseWithoutAPolicyAreNot() {
+        NamespaceId ns = new NamespaceId(4, 4026530000L);
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, ns, null, "sha256:aa", null,
+                false, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, ns, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls).containsExactly("restoreNamespaceOwner c1 sha256:aa");
+    }
+
+    @Test
     void changedAddressesOfAHostnameAreReportedAsReResolve() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
