@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -19,9 +20,11 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * Section 4, latency. netfence runs with real application over the sandboxes; after a warm-up
- * (not counted) events are offered at a fixed rate, each with {@code occurredAt} = the moment it
- * is sent, and a reader polls the outcome topic: latency = the wall-clock time the outcome was
- * read minus the event's occurredAt (same host clock). Reports p50/p95/p99/max.
+ * (not counted; the measurement starts once all its outcomes were read, so netfence's start-up is
+ * not in the figures) events are offered at a fixed rate, each with {@code occurredAt} = the
+ * moment it is sent, and a reader polls the outcome topic: latency = the wall-clock time the
+ * outcome was read minus the event's occurredAt (same host clock). Reports p50/p95/p99/max, and writes every
+ * sample in reading order to {@code latency-samples.txt}.
  */
 final class LatencyBench {
     private static final Duration STALL = Duration.ofSeconds(60);
@@ -51,13 +54,18 @@ final class LatencyBench {
                 args.path("out").resolve("netfence-latency-" + id + ".log"), args.string("java-opts", ""),
                 EnforceBench.flags(kafka, node, events, outcomes, concurrency, args.path("out"), args));
              KafkaProducer<byte[], byte[]> producer = kafka.producer(0)) {
-            Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, statuses, stop));
+            AtomicInteger warmedUp = new AtomicInteger();
+            Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, statuses, stop, warmedUp));
             reader.start();
             long period = 1_000_000_000L / rate;
             long next = System.nanoTime();
             for (int i = 0; i < total; i++) {
                 if (i == warmup) {
-                    Thread.sleep(2000); // let the warm-up drain before the measured events start
+                    // the measured events start once every warm-up outcome was read: netfence is up, has joined
+                    // its group and works at the offered rate. (A fixed pause measured netfence's start-up: on an
+                    // idle machine the first ~2-4 s of measured events waited for it, p95 1.9 s with p50 27 ms.)
+                    awaitWarmUp(warmedUp, warmup, nf);
+                    Thread.sleep(1000);
                     next = System.nanoTime();
                 }
                 LockSupport.parkNanos(next - System.nanoTime());
@@ -89,6 +97,9 @@ final class LatencyBench {
         if (bad > 0) {
             throw new IllegalStateException(bad + " outcomes were not applied: " + statuses);
         }
+        // in the order the outcomes were read, for the shape of the tail over time (a backlog grows, a stall is a spike)
+        java.nio.file.Files.write(args.path("out").resolve("latency-samples.txt"),
+                latencies.stream().map(l -> String.format(java.util.Locale.ROOT, "%.1f", l)).toList());
         List<Double> sorted = new ArrayList<>(latencies);
         Collections.sort(sorted);
         Map<String, Object> r = new LinkedHashMap<>();
@@ -103,8 +114,24 @@ final class LatencyBench {
         return r;
     }
 
+    /** Waits until {@code warmup} outcomes were read; fails when netfence makes no progress for {@link #STALL}. */
+    private static void awaitWarmUp(AtomicInteger warmedUp, int warmup, NetfenceProcess nf) throws InterruptedException {
+        int last = -1;
+        long since = System.nanoTime();
+        while (warmedUp.get() < warmup) {
+            nf.checkAlive();
+            if (warmedUp.get() != last) {
+                last = warmedUp.get();
+                since = System.nanoTime();
+            } else if (System.nanoTime() - since > STALL.toNanos()) {
+                throw new IllegalStateException("only " + last + " of " + warmup + " warm-up outcomes read in " + STALL);
+            }
+            Thread.sleep(20);
+        }
+    }
+
     private static void read(BenchKafka kafka, String topic, int total, int warmup, List<Double> latencies,
-            Map<String, Integer> statuses, AtomicBoolean stop) {
+            Map<String, Integer> statuses, AtomicBoolean stop, AtomicInteger warmedUp) {
         try (KafkaConsumer<byte[], byte[]> c = kafka.reader()) {
             TopicPartition tp = new TopicPartition(topic, 0);
             c.assign(List.of(tp));
@@ -117,6 +144,7 @@ final class LatencyBench {
                     seen++;
                     JsonNode o = Bench.JSON.readTree(r.value());
                     if (seen <= warmup) {
+                        warmedUp.set(seen);
                         continue;
                     }
                     statuses.merge(o.path("status").asText(), 1, Integer::sum);
