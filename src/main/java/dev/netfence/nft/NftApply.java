@@ -34,14 +34,17 @@ final class NftApply {
 
     private final NftRenderer renderer;
     private final NftVerifier verifier;
+    private final RenderedPlans rendered;
 
     NftApply(NftRenderer renderer) {
         this.renderer = Objects.requireNonNull(renderer, "renderer");
         this.verifier = new NftVerifier(renderer);
+        this.rendered = new RenderedPlans(renderer);
     }
 
     Result apply(Commands commands, PlannedRules plan) {
-        NftContext.Run applied = commands.apply(renderer.render(plan));
+        RenderedPlans.Rendered text = rendered.of(plan);
+        NftContext.Run applied = commands.apply(text.transaction());
         if (!applied.ok()) {
             return new Result(false, NftErrors.classify("netfence's table", applied.errors()), false);
         }
@@ -67,7 +70,7 @@ final class NftApply {
         } catch (EnforcementException e) {
             return new Result(true, e, removed);
         }
-        Optional<String> mismatch = verifier.mismatch(plan, read);
+        Optional<String> mismatch = verifier.mismatch(text.expected(), read);
         return new Result(true, mismatch.map(why -> new EnforcementException(ErrorCode.VERIFY_FAILED,
                 "nft read-back differs: " + why)).orElse(null), removed);
     }
@@ -82,7 +85,7 @@ final class NftApply {
         if (!read.leftovers().isEmpty()) {
             return Optional.of("the iptables backend's chains are present: " + read.leftovers());
         }
-        return verifier.mismatch(plan, read);
+        return verifier.mismatch(rendered.of(plan).expected(), read);
     }
 
     /** Removes netfence's table (switching to the iptables backend); the exception, or null. */

@@ -24,6 +24,14 @@ public final class NftVerifier {
 
     /** The first way {@code actual} differs from {@code plan}, or empty. */
     public Optional<String> mismatch(PlannedRules plan, NftRuleset actual) {
+        return mismatch(renderer.expected(plan), actual);
+    }
+
+    /**
+     * The first way {@code actual} differs from a plan whose rules read back as {@code expected}
+     * ({@link NftRenderer#expected}), or empty.
+     */
+    public Optional<String> mismatch(List<NftRenderer.ExpectedRule> expected, NftRuleset actual) {
         if (!actual.tablePresent()) {
             return Optional.of("table " + NftRenderer.FAMILY + " " + NftRenderer.TABLE + " is missing");
         }
@@ -34,7 +42,6 @@ public final class NftVerifier {
                 || actual.chains().size() != expectedChains.size()) {
             return Optional.of("chains are " + actual.chains() + ", expected " + expectedChains);
         }
-        List<NftRenderer.ExpectedRule> expected = renderer.expected(plan);
         for (String chain : List.of(NftRenderer.OUT_CHAIN, NftRenderer.IN_CHAIN)) {
             List<NftRenderer.ExpectedRule> want = expected.stream().filter(r -> r.chain().equals(chain)).toList();
             List<NftRuleset.RuleEntry> got = new ArrayList<>();

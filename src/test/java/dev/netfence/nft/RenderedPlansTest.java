@@ -1,0 +1,38 @@
+package dev.netfence.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.rules.PlannedRules;
+import org.junit.jupiter.api.Test;
+
+class RenderedPlansTest {
+    private final NftRenderer renderer = new NftRenderer();
+    private final RenderedPlans rendered = new RenderedPlans(renderer);
+
+    @Test
+    void aPlanIsRenderedOnceAndItsTextAndExpectedRulesAreExactlyTheRenderersOwn() throws Exception {
+        PlannedRules plan = NftRendererTest.plan(NftRendererTest.BRIDGE + "}");
+
+        RenderedPlans.Rendered first = rendered.of(plan);
+
+        assertThat(first.transaction()).isEqualTo(renderer.render(plan));
+        assertThat(first.expected()).isEqualTo(renderer.expected(plan));
+        assertThat(rendered.of(plan)).as("the same instance again").isSameAs(first);
+        assertThat(rendered.of(NftRendererTest.plan(NftRendererTest.BRIDGE + "}"))).as("an equal plan").isSameAs(first);
+    }
+
+    @Test
+    void aDifferentPlanUnderTheSameDigestGetsItsOwnTextNeverTheRememberedOne() throws Exception {
+        // both plans carry the test's pinned digest: only their rules differ
+        PlannedRules bridge = NftRendererTest.plan(NftRendererTest.BRIDGE + "}");
+        PlannedRules quarantine = NftRendererTest.plan(null);
+        assertThat(bridge.digest()).isEqualTo(quarantine.digest());
+
+        rendered.of(bridge);
+        RenderedPlans.Rendered other = rendered.of(quarantine);
+
+        assertThat(other.transaction()).isEqualTo(renderer.render(quarantine)).isNotEqualTo(renderer.render(bridge));
+        assertThat(other.expected()).isEqualTo(renderer.expected(quarantine));
+        assertThat(rendered.of(bridge).transaction()).isEqualTo(renderer.render(bridge));
+    }
+}
