@@ -2,6 +2,9 @@ package dev.netfence.cli;
 
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.nft.NativeCalls;
+import dev.netfence.nft.NftRenderer;
 import dev.netfence.netns.SystemEndpointResolver;
 import dev.netfence.policy.Endpoint;
 import dev.netfence.policy.Family;
@@ -24,9 +27,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code netfence plan --policy FILE}: prints the iptables-restore input a policy renders to,
- * under {@code # ipv4} and {@code # ipv6} headers, as it would be applied to a namespace that
- * has no hook yet. Hostname endpoints are resolved only with {@code --resolve}; otherwise they
+ * {@code netfence plan --policy FILE}: prints the text a policy renders to for {@code --backend}:
+ * the nft transaction that replaces {@code table inet netfence} ({@code nft}; {@code auto}, the
+ * default, renders nft where {@code run} could use nftables, i.e. libnftables loads or an
+ * {@code nft} program is on the PATH, else iptables), or the iptables-restore input under
+ * {@code # ipv4} and {@code # ipv6} headers, as it would be applied to a namespace that has no
+ * hook yet ({@code iptables}, {@code iptables-nft}, {@code iptables-legacy}); then the host
+ * guard's chain, rendered by the guard's own renderer. Hostname endpoints are resolved only with {@code --resolve}; otherwise they
  * are listed as comments and left out. DNS rules go to the policy's {@code dnsServers} and the
  * node's, given with {@code --dns-servers} as to {@code netfence run}; the plan's warnings (no
  * trusted resolver, a hostname address inside a blocked subnet) are printed as comments.
@@ -43,6 +50,11 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--dns-servers", paramLabel = "IP[,IP...]",
             description = "the node's trusted resolvers, as netfence run --dns-servers (default: none)")
     String dnsServers;
+
+    @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = ApplyCommand.BackendChoiceConverter.class,
+            defaultValue = "auto", description = "whose text to print: auto (nft where nftables is usable here, else "
+                    + "iptables, as run picks), nft, iptables (also iptables-nft, iptables-legacy); default: auto")
+    BackendChoice backend;
 
     @Spec
     CommandSpec spec;
@@ -78,14 +90,32 @@ public final class PlanCommand implements Callable<Integer> {
                 policy.outbound(), policy.inbound(), policy.dnsServers());
         PlannedRules plan = new RulePlanner().plan(rendered, resolved, servers);
         plan.warnings().forEach(w -> out.println("# warning: " + w));
-        RestoreRenderer renderer = new RestoreRenderer();
-        for (Family family : plan.families()) {
-            out.println("# " + family.wire());
-            out.print(renderer.render(plan.forFamily(family), true, true));
+        if (backend == BackendChoice.NFT || (backend == BackendChoice.AUTO && nftablesUsable())) {
+            out.println("# backend nft: one transaction replacing table inet netfence in the container's namespace");
+            out.print(new NftRenderer().render(plan));
+        } else {
+            out.println("# backend iptables: iptables-restore input per family (NETFENCE-* chains, OUTPUT/INPUT hooks)");
+            RestoreRenderer renderer = new RestoreRenderer();
+            for (Family family : plan.families()) {
+                out.println("# " + family.wire());
+                out.print(renderer.render(plan.forFamily(family), true, true));
+            }
         }
         out.println("# host guard (netfence run --host-guard auto|required): table netdev netfence in the host");
         out.println("# namespace, one such chain per host-side veth of the container (HOST-VETH stands for it)");
         out.print(HostGuards.show(plan));
         return Main.OK;
+    }
+
+    /** Whether {@code run --backend auto} could use nftables here: libnftables loads, or {@code nft} is on the PATH. */
+    private static boolean nftablesUsable() {
+        try {
+            NativeCalls.load();
+            return true;
+        } catch (LinkageError e) {
+            String path = System.getenv("PATH");
+            return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+                    .anyMatch(d -> !d.isEmpty() && java.nio.file.Files.isExecutable(Path.of(d, "nft")));
+        }
     }
 }

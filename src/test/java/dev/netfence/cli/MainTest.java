@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,10 +77,12 @@ class MainTest {
 
     @Test
     void planPrintsBothFamiliesAndListsUnresolvedHostnames() throws Exception {
-        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--dns-servers", "198.51.100.53");
+        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--dns-servers", "198.51.100.53",
+                "--backend", "iptables");
 
         String text = out.toString();
         assertThat(code).isZero();
+        assertThat(text).doesNotContain("table inet netfence");
         assertThat(text).contains("# unresolved hostname endpoint, not rendered (use --resolve): pypi.internal:443");
         assertThat(text.indexOf("# ipv4")).isGreaterThanOrEqualTo(0).isLessThan(text.indexOf("# ipv6"));
         assertThat(text).contains("-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443")
@@ -95,8 +98,28 @@ class MainTest {
     }
 
     @Test
+    void planPrintsTheNftTransactionByDefaultWhereNftablesIsUsableAndForBackendNft() throws Exception {
+        String policy = file("p.json", POLICY).toString();
+        for (String[] args : List.of(new String[] {"plan", "--policy", policy, "--dns-servers", "198.51.100.53"},
+                new String[] {"plan", "--policy", policy, "--dns-servers", "198.51.100.53", "--backend", "nft"})) {
+            out.getBuffer().setLength(0);
+            assertThat(run(args)).isZero();
+            String text = out.toString();
+            assertThat(text).startsWith("# unresolved hostname endpoint, not rendered (use --resolve): pypi.internal:443\n"
+                    + "# backend nft: one transaction replacing table inet netfence in the container's namespace\n"
+                    + "table inet netfence\ndelete table inet netfence\ntable inet netfence {\n");
+            assertThat(text).contains("\t\tip daddr 198.51.100.7 tcp dport 443 accept")
+                    .contains("\t\tip6 daddr 2001:db8::7 tcp dport 443 accept")
+                    .contains("ip daddr 198.51.100.53 udp dport 53 accept")
+                    .doesNotContain("-A NETFENCE-OUT");
+            assertThat(text.indexOf("# host guard")).isGreaterThan(text.indexOf("table inet netfence {"));
+            assertThat(text).contains("type filter hook ingress device \"HOST-VETH\" priority -500; policy drop;");
+        }
+    }
+
+    @Test
     void planWithoutATrustedResolverPrintsNoDnsRuleAndTheWarning() throws Exception {
-        int code = run("plan", "--policy", file("p.json", POLICY).toString());
+        int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--backend", "iptables");
 
         assertThat(code).isZero();
         assertThat(out.toString()).doesNotContain("--dport 53")
