@@ -26,7 +26,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * name starts with {@code NETAVARK}, the rules appended to them and the rules that jump or go to
  * them, and then a table that held such lines and is left with nothing but built-in chains with
  * policy ACCEPT and no rule (the table netavark created; it filters nothing); in the nft listing,
- * the tables {@code netdev netfence}, {@code inet netfence} and {@code inet netavark}. The nft
+ * the tables {@code netdev netfence} and {@code inet netavark} (an {@code inet netfence} table in the
+ * host namespace is container rules written to the wrong namespace: it is compared). The nft
  * listing also leaves out the tables iptables-nft manages ({@code ip}/{@code ip6} {@code filter},
  * {@code nat}, {@code mangle}, {@code raw}, {@code security}): they are not excluded but compared
  * through the iptables-nft save texts above, in the syntax the netavark exclusion reads.
@@ -36,7 +37,7 @@ public final class HostRulesetGuard implements BeforeAllCallback, AfterAllCallba
             List.of("iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save", "ip6tables-legacy-save");
     private static final String NFT_LIST = "nft list ruleset";
     private static final Set<String> EXCLUDED_NFT_TABLES =
-            Set.of("netdev netfence", "inet netfence", "inet netavark");
+            Set.of("netdev netfence", "inet netavark");
     private static final Set<String> XTABLES_FAMILIES = Set.of("ip", "ip6");
     private static final Set<String> XTABLES_TABLES = Set.of("filter", "nat", "mangle", "raw", "security");
     private static final Pattern NETAVARK_LINE =

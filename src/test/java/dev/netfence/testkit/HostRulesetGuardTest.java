@@ -91,7 +91,7 @@ class HostRulesetGuardTest {
     }
 
     @Test
-    void nftListingLeavesOutNetfencesAndNetavarksTablesAndTheIptablesManagedOnesAndZeroesCounters() {
+    void nftListingLeavesOutNetfencesHostTableAndNetavarksAndTheIptablesManagedOnesButKeepsAnInetNetfenceTable() {
         String listing = """
                 table ip filter {
                 \tchain FORWARD {
@@ -123,6 +123,10 @@ class HostRulesetGuardTest {
                 }
                 """;
         assertThat(HostRulesetGuard.comparableNft(listing)).isEqualTo("""
+                table inet netfence {
+                \tchain output {
+                \t}
+                }
                 table inet hostfw {
                 \tchain input {
                 \t\ttype filter hook input priority filter; policy accept;
