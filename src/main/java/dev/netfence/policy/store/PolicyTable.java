@@ -55,6 +55,7 @@ final class PolicyTable {
         if (woken != null) {
             woken.forEach(w -> w.complete(Optional.of(policy)));
         }
+        changed(taskId);
     }
 
     /** The task's policy now, or a future completed when it is written or with empty after {@code timeout}. */
@@ -85,7 +86,6 @@ final class PolicyTable {
         } finally {
             lock.unlock();
         }
-        changed(taskId);
     }
 
     void remove(String taskId) {
