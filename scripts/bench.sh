@@ -5,14 +5,15 @@
 #
 #   scripts/bench.sh            full run (about 5 minutes on 2 cores, plus the build when sources changed)
 #   scripts/bench.sh --tiny     seconds-scale smoke run (what BenchScriptIT runs)
-#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory guard skip"
+#   flags: --reps N  --skip-build  --only "pipeline enforce seed latency memory guard skip resync liveset policy"
 #   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
 #          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
 #          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS BENCH_GUARD_SANDBOXES BENCH_GUARD_EVENTS
-#          BENCH_SKIP_EVENTS BENCH_SKIP_REPS
+#          BENCH_SKIP_EVENTS BENCH_SKIP_REPS BENCH_RESYNC_CONTAINERS BENCH_LIVESET_CYCLES BENCH_POLICY_UPDATES
 #                                    override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
+#          BENCH_DRIVER_JAVA_OPTS    extra JVM options for the driver (e.g. JFR of the resync section)
 #          BENCH_OUT                 output directory (default: target/bench)
 #
 # It creates only namespaces named nfb-<random>-<i> and nfg-<random>-<i> (addresses in 198.18.0.0/15
@@ -26,7 +27,7 @@ source "$(dirname "$0")/lib/common.sh"
 root="$nf_root"
 cd "$root"
 
-all_sections="pipeline enforce seed latency memory guard skip"
+all_sections="pipeline enforce seed latency memory guard skip resync liveset policy"
 mode=full reps="" skip_build=0 only="$all_sections"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,6 +49,8 @@ if [[ $mode == tiny ]]; then
   seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1 floor_reps=1
   guard_sandboxes=${BENCH_GUARD_SANDBOXES:-2} guard_events=${BENCH_GUARD_EVENTS:-10}
   skip_events=${BENCH_SKIP_EVENTS:-2000} skip_reps=${BENCH_SKIP_REPS:-1}
+  resync_containers=${BENCH_RESYNC_CONTAINERS:-20} resync_reps=2 resync_drift=2
+  liveset_cycles=${BENCH_LIVESET_CYCLES:-1000} liveset_warmup=200 policy_updates=${BENCH_POLICY_UPDATES:-8} policy_rate=2
 else
   events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=100
@@ -58,6 +61,8 @@ else
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
   guard_sandboxes=${BENCH_GUARD_SANDBOXES:-8} guard_events=${BENCH_GUARD_EVENTS:-200}
   skip_events=${BENCH_SKIP_EVENTS:-100000} skip_reps=${BENCH_SKIP_REPS:-1}
+  resync_containers=${BENCH_RESYNC_CONTAINERS:-1000} resync_reps=3 resync_drift=10
+  liveset_cycles=${BENCH_LIVESET_CYCLES:-100000} liveset_warmup=10000 policy_updates=${BENCH_POLICY_UPDATES:-100} policy_rate=10
 fi
 parallel=${BENCH_PARALLEL:-8}
 out="${BENCH_OUT:-$root/target/bench}"
@@ -79,7 +84,7 @@ fi
 nf_classpath "$out/cp.txt"
 cp="target/test-classes:target/classes:$(cat "$out/cp.txt")"
 failed_sections=()
-driver() { java -Xmx1g -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
+driver() { java -Xmx1g ${BENCH_DRIVER_JAVA_OPTS:-} -cp "$cp" dev.netfence.bench.Bench "$@" --out "$out" --root "$root"; }
 # a failing section is reported and the others still run; the report then exits non-zero
 section() {
   local name="$1" t0=$SECONDS; shift
@@ -99,13 +104,14 @@ cleanup() {
   for p in "${sleeper_pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${sleeper_pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
   if [[ -n $cgroup_dir && -d $cgroup_dir ]]; then
-    for d in "$cgroup_dir"/*/; do [[ -d $d ]] && rmdir "$d"; done
+    dirs=("$cgroup_dir"/*/); [[ -d ${dirs[0]} ]] && rmdir "${dirs[@]}"
     rmdir "$cgroup_dir"
   fi
   for v in "${host_veths[@]}"; do ip link del "$v" 2>/dev/null; done
   # a guard chain outlives its device and would bind to the next one of that name: remove ours
   for c in $(own_guard_chains); do nft "flush chain netdev netfence $c; delete chain netdev netfence $c" 2>/dev/null; done
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  # one ip process for all of them (the resync section makes 1,000)
+  [[ ${#namespaces[@]} -gt 0 ]] && printf 'netns del %s\n' "${namespaces[@]}" | ip -force -batch - 2>/dev/null
   [[ -n $broker_pid ]] && nf_stop_pid "$broker_pid" 10
   if [[ -n ${broker_dir:-} ]]; then cp "$broker_dir/broker.log" "$out/broker.log" 2>/dev/null; rm -rf "$broker_dir"; fi
 }
@@ -129,9 +135,10 @@ fi
 common=(--bootstrap "$bootstrap" --java-opts "${NETFENCE_BENCH_JAVA_OPTS:-}")
 
 # ---------- sandboxes: namespaces with a sleeping "container" process in a per-container cgroup ----------
-needs_sandboxes=0
-for s in enforce seed latency guard; do [[ " $only " == *" $s "* ]] && needs_sandboxes=1; done
-if [[ $needs_sandboxes == 1 ]]; then
+needs_sandboxes=0 needs_cgroups=0
+for s in enforce seed latency guard policy; do [[ " $only " == *" $s "* ]] && needs_sandboxes=1; done
+[[ $needs_sandboxes == 1 || " $only " == *" resync "* ]] && needs_cgroups=1
+if [[ $needs_cgroups == 1 ]]; then
   if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then cg_root=/sys/fs/cgroup
   elif [[ -d /sys/fs/cgroup/pids ]]; then cg_root=/sys/fs/cgroup/pids
   else cg_root=/sys/fs/cgroup/unified; fi
@@ -142,6 +149,8 @@ if [[ $needs_sandboxes == 1 ]]; then
     echo "== $cg_root is not writable: sandboxes run without their own cgroups; netfence runs with --cgroup-check false" >&2
     cgroup_dir="" cgroup_check=false
   fi
+fi
+if [[ $needs_sandboxes == 1 ]]; then
   # make_sandbox NS CID V4 V6 LIST [HOST_VETH]: a namespace with eth0 addressed and up, a sleeping
   # "container" process in it (in cgroup libpod-CID), listed in LIST. eth0 is a veth whose peer is
   # eth1 in the same namespace, or, given HOST_VETH, one whose peer HOST_VETH is in the host
@@ -188,6 +197,30 @@ fi
 
 common+=(--cgroup-check "$cgroup_check")
 
+# resync_sandboxes COUNT FILE: COUNT more namespaces nfb-<id>-r<i> for the resync section, each with
+# a veth pair inside (netfence refuses a namespace with only lo) and a sleeping process in its own
+# cgroup; two ip -batch processes make the namespaces and pairs and one mkdir the cgroups, so 1,000
+# cost about 1,000 process starts (the sleepers). Removed with the others on exit.
+resync_sandboxes() {
+  local count="$1" file="$2" i cid pid dirs=()
+  for i in $(seq 0 $((count - 1))); do namespaces+=("nfb-$id-r$i"); done
+  printf 'netns add %s\n' "${namespaces[@]: -$count}" | ip -batch -
+  printf 'link add eth0 netns %s type veth peer name eth1 netns %s\n' \
+    $(for i in $(seq 0 $((count - 1))); do echo "nfb-$id-r$i nfb-$id-r$i"; done) | ip -batch -
+  if [[ -n $cgroup_dir ]]; then
+    for i in $(seq 0 $((count - 1))); do dirs+=("$cgroup_dir/libpod-netfence-bench-${id}-r$i"); done
+    mkdir "${dirs[@]}"
+  fi
+  : >"$file"
+  for i in $(seq 0 $((count - 1))); do
+    cid="netfence-bench-${id}-r$i"
+    nsenter --net="/run/netns/nfb-$id-r$i" sleep 86400 &
+    pid=$!; sleeper_pids+=("$pid")
+    [[ -n $cgroup_dir ]] && echo "$pid" >"$cgroup_dir/libpod-$cid/cgroup.procs"
+    echo "$cid $pid nfb-$id-r$i" >>"$file"
+  done
+}
+
 # ---------- sections ----------
 if [[ " $only " == *" pipeline "* ]]; then
   echo "== 1. pipeline ceiling: $events events x $reps" >&2
@@ -232,6 +265,22 @@ fi
 if [[ " $only " == *" skip "* ]]; then
   echo "== 7. skipping other nodes' events: $skip_events events x $skip_reps, --assignment group vs the plain loop" >&2
   section skip "${common[@]}" --events "$skip_events" --reps "$skip_reps"
+fi
+if [[ " $only " == *" resync "* ]]; then
+  echo "== 8. resync: $resync_containers live containers (nft backend), $resync_reps timed passes" >&2
+  t0=$SECONDS
+  resync_sandboxes "$resync_containers" "$out/resync-sandboxes.txt"
+  echo "== $resync_containers resync namespaces nfb-$id-r* ready in $((SECONDS - t0)) s" >&2
+  section resync --sandboxes "$out/resync-sandboxes.txt" --reps "$resync_reps" --drift "$resync_drift" \
+    --cgroup-check "$cgroup_check"
+fi
+if [[ " $only " == *" liveset "* ]]; then
+  echo "== 9. live set memory: $liveset_warmup + $liveset_cycles container start/stop cycles through the pipeline" >&2
+  section liveset --bootstrap "$bootstrap" --cycles "$liveset_cycles" --warmup "$liveset_warmup"
+fi
+if [[ " $only " == *" policy "* ]]; then
+  echo "== 10. policy updates: $policy_updates new versions at $policy_rate/s over $sandboxes running containers" >&2
+  section policy "${common[@]}" --sandboxes "$out/sandboxes.txt" --updates "$policy_updates" --rate "$policy_rate"
 fi
 host_guard_chains_left="$(own_guard_chains | wc -l)"
 if [[ $host_guard_chains_left != 0 ]]; then

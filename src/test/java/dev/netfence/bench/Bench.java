@@ -10,7 +10,8 @@ import java.util.Map;
  * Entry point of the benchmark driver that {@code scripts/bench.sh} runs:
  * {@code Bench SECTION --key value ...}. Each section writes {@code OUT/SECTION.json};
  * {@code report} merges them with the machine description into {@code results.json} and prints
- * the table. Sections: pipeline, enforce-prepare, enforce, seed, latency, memory, guard, skip, report.
+ * the table. Sections: pipeline, enforce-prepare, enforce, seed, latency, memory, guard, skip, resync,
+ * liveset, policy, report.
  */
 public final class Bench {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -33,6 +34,9 @@ public final class Bench {
             case "memory" -> new MemoryBench(args).run();
             case "guard" -> new GuardBench(args).run();
             case "skip" -> new SkipBench(args).run();
+            case "resync" -> new ResyncBench(args).run();
+            case "liveset" -> new LiveSetBench(args).run();
+            case "policy" -> new PolicyUpdateBench(args).run();
             case "report" -> Report.write(args);
             default -> throw new IllegalArgumentException("unknown section " + section);
         };

@@ -22,7 +22,10 @@ final class Report {
             "enforce_ratio", "nft_ratio",
             "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
             "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
-            "guard_parallel_ratio", "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio");
+            "guard_parallel_ratio", "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio",
+            "resync_us_per_container", "resync_core_fraction_at_1s", "resync_wall_ms",
+            "live_set_rss_mb", "live_set_rss_before_mb", "live_set_heap_mb", "live_set_heap_before_mb",
+            "policy_update_p50_ms", "policy_update_p99_ms");
 
     /** The section each figure comes from. */
     private static final Map<String, String> SECTION_OF = Map.ofEntries(
@@ -38,7 +41,12 @@ final class Report {
             Map.entry("guard_ratio", "guard"), Map.entry("guard_off_events_per_s", "guard"),
             Map.entry("guard_events_per_s", "guard"), Map.entry("guard_parallel_ratio", "guard"),
             Map.entry("skip_plain_events_per_s", "skip"), Map.entry("skip_events_per_s", "skip"),
-            Map.entry("skip_ratio", "skip"));
+            Map.entry("skip_ratio", "skip"),
+            Map.entry("resync_us_per_container", "resync"), Map.entry("resync_core_fraction_at_1s", "resync"),
+            Map.entry("resync_wall_ms", "resync"),
+            Map.entry("live_set_rss_mb", "liveset"), Map.entry("live_set_rss_before_mb", "liveset"),
+            Map.entry("live_set_heap_mb", "liveset"), Map.entry("live_set_heap_before_mb", "liveset"),
+            Map.entry("policy_update_p50_ms", "policy"), Map.entry("policy_update_p99_ms", "policy"));
 
     private Report() {}
 
@@ -78,8 +86,22 @@ final class Report {
         for (String k : List.of("skip_plain_events_per_s", "skip_events_per_s", "skip_ratio")) {
             copy(figures, skip, k, k);
         }
+        JsonNode resync = section(out, "resync");
+        for (String k : List.of("resync_us_per_container", "resync_core_fraction_at_1s", "resync_wall_ms")) {
+            copy(figures, resync, k, k);
+        }
+        JsonNode liveset = section(out, "liveset");
+        for (String k : List.of("live_set_rss_mb", "live_set_rss_before_mb", "live_set_heap_mb",
+                "live_set_heap_before_mb", "live_set_heap_growth_mb")) {
+            copy(figures, liveset, k, k);
+        }
+        JsonNode policy = section(out, "policy");
+        for (String k : List.of("policy_update_p50_ms", "policy_update_p99_ms", "policy_update_max_ms")) {
+            copy(figures, policy, k, k);
+        }
         ObjectNode sections = root.putObject("sections");
-        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory", "guard", "skip")) {
+        for (String name : List.of("pipeline", "enforce", "seed", "latency", "memory", "guard", "skip", "resync", "liveset",
+                "policy")) {
             JsonNode s = section(out, name);
             if (s != null) {
                 sections.set(name, s);
@@ -96,7 +118,8 @@ final class Report {
         print(figures, root.path("machine"));
         System.out.printf("%-38s %14s   %s%n", "whole run s (bench.sh)", args.string("duration-s", "-"),
                 "<= 360 (full mode)");
-        List<String> asked = List.of(args.string("only", "pipeline enforce seed latency memory guard skip").trim().split("\\s+"));
+        List<String> asked = List.of(args.string("only",
+                "pipeline enforce seed latency memory guard skip resync liveset policy").trim().split("\\s+"));
         List<String> missing = FIGURES.stream()
                 .filter(f -> asked.contains(SECTION_OF.get(f)) && !figures.path(f).isNumber()).toList();
         if (!missing.isEmpty()) {
@@ -164,6 +187,15 @@ final class Report {
         row(f, "skip_plain_events_per_s", "skip: plain consume-produce ev/s", "");
         row(f, "skip_events_per_s", "skip: netfence other-node skips/s", "");
         row(f, "skip_ratio", "skip_ratio (netfence / plain loop)", ">= 0.8");
+        row(f, "resync_us_per_container", "resync_us_per_container (nft, CPU)", "<= 250");
+        row(f, "resync_core_fraction_at_1s", "resync: cores busy at a 1 s interval", "<= 0.25");
+        row(f, "resync_wall_ms", "resync: wall ms of one pass", "< 1000");
+        row(f, "live_set_rss_before_mb", "live set: rss_mb before the cycles", "");
+        row(f, "live_set_rss_mb", "live_set_rss_mb after the cycles", "<= before + 64");
+        row(f, "live_set_heap_before_mb", "live set: heap_mb before (full GC)", "");
+        row(f, "live_set_heap_mb", "live set: heap_mb after (full GC)", "<= before + 8");
+        row(f, "policy_update_p50_ms", "policy update p50 ms", "");
+        row(f, "policy_update_p99_ms", "policy_update_p99_ms", "<= 2000");
     }
 
     private static void row(JsonNode f, String key, String label, String goal) {
