@@ -105,12 +105,13 @@ final class ResyncBench {
         List<Outcome> published = new CopyOnWriteArrayList<>();
         String node = "bench-resync-" + UUID.randomUUID().toString().substring(0, 8);
         Map<String, Object> r = new LinkedHashMap<>();
+        Outcomes outcomes = new Outcomes(clock, node + "/1", "bench");
         try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, new ParsingPolicyDecoder(), Duration.ofMinutes(10));
-             Reconciler reconciler = new Reconciler(live, enforcer, store, new Outcomes(clock, node + "/1", "bench"),
+             Reconciler reconciler = new Reconciler(live, enforcer, store, outcomes,
                      published::add, HostGuards.NONE, clock, registry, node, Duration.ofHours(1), threads,
                      Duration.ofSeconds(30), config.procRoot())) {
             long t0 = System.nanoTime();
-            enforceAll(reconciler, enforcer, boxes, policies, node);
+            enforceAll(reconciler, enforcer, outcomes, boxes, policies, node);
             double enforceS = (System.nanoTime() - t0) / 1e9;
             if (live.size() != n) {
                 throw new IllegalStateException("live set holds " + live.size() + " of " + n + " containers");
@@ -149,9 +150,13 @@ final class ResyncBench {
         return r;
     }
 
-    /** One start per sandbox, through the reconciler as the pipeline's workers do (8 at a time). */
-    private static void enforceAll(Reconciler reconciler, DefaultEnforcer enforcer, Sandboxes boxes,
-            List<NetworkPolicy> policies, String node) throws Exception {
+    /**
+     * One start per sandbox, through the reconciler as the pipeline's workers do (8 at a time), and
+     * its outcome reported as out ({@link Reconciler#published}), as the pipeline does once the
+     * outcome is acknowledged: the reconciler holds its own outcomes of a container until then.
+     */
+    private static void enforceAll(Reconciler reconciler, DefaultEnforcer enforcer, Outcomes outcomes,
+            Sandboxes boxes, List<NetworkPolicy> policies, String node) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         Map<String, Integer> statuses = new TreeMap<>();
         String example = null;
@@ -167,7 +172,9 @@ final class ResyncBench {
                             now, node, task, box.containerId(), "podman", box.pid());
                     EnforcementRequest request = new EnforcementRequest(box.containerId(), "podman", box.pid(), policy,
                             now.plusSeconds(60));
-                    return reconciler.started(event, () -> enforcer.enforce(request));
+                    EnforcementResult result = reconciler.started(event, () -> enforcer.enforce(request));
+                    reconciler.published(outcomes.of(event, result, false));
+                    return result;
                 }));
             }
             for (Future<EnforcementResult> f : results) {
