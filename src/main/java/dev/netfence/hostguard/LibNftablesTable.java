@@ -1,13 +1,12 @@
 package dev.netfence.hostguard;
 
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import dev.netfence.netns.LibNftables;
 import java.io.IOException;
 import java.util.Optional;
 
 /**
- * {@link HostTable} in-process through libnftables ({@code libnftables.so.1}, JNA), in
+ * {@link HostTable} in-process through libnftables (the shared JNA binding {@link LibNftables}), in
  * netfence's own namespace, so no thread ever changes namespace and no process is started: a
  * fresh nft context per call, output and errors into the context's buffers (never the
  * process's stdout), {@code nft_run_cmd_from_buffer} sends the text as one netlink batch, so a
@@ -16,23 +15,6 @@ import java.util.Optional;
  * not documented as thread-safe, and the host guard writes take turns anyway).
  */
 public final class LibNftablesTable implements HostTable {
-    /** The part of libnftables' API used here. */
-    interface LibNftables extends Library {
-        Pointer nft_ctx_new(int flags);
-
-        void nft_ctx_free(Pointer ctx);
-
-        int nft_ctx_buffer_output(Pointer ctx);
-
-        int nft_ctx_buffer_error(Pointer ctx);
-
-        String nft_ctx_get_output_buffer(Pointer ctx);
-
-        String nft_ctx_get_error_buffer(Pointer ctx);
-
-        int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
-    }
-
     private static final String LIST = "list table " + GuardRenderer.FAMILY + ' ' + GuardRenderer.TABLE;
 
     private final LibNftables lib;
@@ -44,13 +26,9 @@ public final class LibNftablesTable implements HostTable {
     /** The in-process table, or empty when libnftables is not loadable here. */
     public static Optional<HostTable> load() {
         try {
-            return Optional.of(new LibNftablesTable(Native.load("nftables", LibNftables.class)));
+            return Optional.of(new LibNftablesTable(LibNftables.load()));
         } catch (UnsatisfiedLinkError e) {
-            try {
-                return Optional.of(new LibNftablesTable(Native.load("libnftables.so.1", LibNftables.class)));
-            } catch (UnsatisfiedLinkError again) {
-                return Optional.empty();
-            }
+            return Optional.empty();
         }
     }
 

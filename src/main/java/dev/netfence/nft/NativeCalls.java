@@ -1,9 +1,8 @@
 package dev.netfence.nft;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Native;
-import com.sun.jna.Pointer;
+import dev.netfence.netns.LibNftables;
 import dev.netfence.netns.NativeDescriptors;
 
 /**
@@ -22,7 +21,7 @@ public final class NativeCalls {
     static final int NETLINK_NETFILTER = 12;
     static final int MSG_DONTWAIT = 0x40;
     /** {@code NFT_CTX_OUTPUT_JSON} of libnftables' output flags. */
-    static final int NFT_CTX_OUTPUT_JSON = 1 << 4;
+    static final int NFT_CTX_OUTPUT_JSON = LibNftables.NFT_CTX_OUTPUT_JSON;
 
     /** libc, errno reported as {@link LastErrorException}. */
     interface Libc extends NativeDescriptors.Libc {
@@ -37,25 +36,6 @@ public final class NativeCalls {
         int recv(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
     }
 
-    /** libnftables.so.1: the API {@code nft} itself is built on. */
-    interface LibNftables extends Library {
-        Pointer nft_ctx_new(int flags);
-
-        void nft_ctx_free(Pointer ctx);
-
-        int nft_ctx_buffer_output(Pointer ctx);
-
-        int nft_ctx_buffer_error(Pointer ctx);
-
-        String nft_ctx_get_output_buffer(Pointer ctx);
-
-        String nft_ctx_get_error_buffer(Pointer ctx);
-
-        void nft_ctx_output_set_flags(Pointer ctx, int flags);
-
-        int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
-    }
-
     final Libc libc;
     final LibNftables nftables;
 
@@ -64,10 +44,10 @@ public final class NativeCalls {
         this.nftables = nftables;
     }
 
-    /** Loads libc and libnftables.so.1; throws {@link LinkageError} when either is missing. */
+    /** Loads libc and libnftables ({@link LibNftables#load}, the binding shared with the host guard); throws {@link LinkageError} when either is missing. */
     public static NativeCalls load() {
         Libc libc = Native.load("c", Libc.class);
-        LibNftables nftables = Native.load("libnftables.so.1", LibNftables.class);
+        LibNftables nftables = LibNftables.load();
         return new NativeCalls(libc, nftables);
     }
 }

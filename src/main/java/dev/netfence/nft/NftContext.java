@@ -1,6 +1,7 @@
 package dev.netfence.nft;
 
 import com.sun.jna.Pointer;
+import dev.netfence.netns.LibNftables;
 
 /**
  * One libnftables context, used on the thread that made it and freed by {@link #close()}. Output
@@ -17,10 +18,10 @@ final class NftContext implements AutoCloseable {
         }
     }
 
-    private final NativeCalls.LibNftables lib;
+    private final LibNftables lib;
     private final Pointer ctx;
 
-    NftContext(NativeCalls.LibNftables lib) {
+    NftContext(LibNftables lib) {
         this.lib = lib;
         Pointer made = lib.nft_ctx_new(0);
         if (made == null) {

@@ -1,0 +1,42 @@
+package dev.netfence.netns;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/**
+ * The one JNA binding of libnftables ({@code libnftables.so.1}, the API {@code nft} itself is
+ * built on), shared by the in-process nft backend (in container namespaces) and the host guard's
+ * table (in netfence's own namespace). It lives here, below both, so neither binds the library
+ * itself. {@link #load()} throws {@link UnsatisfiedLinkError} when the library is not installed;
+ * callers fall back to the {@code nft} program.
+ */
+public interface LibNftables extends Library {
+    /** {@code NFT_CTX_OUTPUT_JSON} of libnftables' output flags. */
+    int NFT_CTX_OUTPUT_JSON = 1 << 4;
+
+    Pointer nft_ctx_new(int flags);
+
+    void nft_ctx_free(Pointer ctx);
+
+    int nft_ctx_buffer_output(Pointer ctx);
+
+    int nft_ctx_buffer_error(Pointer ctx);
+
+    String nft_ctx_get_output_buffer(Pointer ctx);
+
+    String nft_ctx_get_error_buffer(Pointer ctx);
+
+    void nft_ctx_output_set_flags(Pointer ctx, int flags);
+
+    int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
+
+    /** Loads {@code libnftables.so.1} (else {@code libnftables.so}); {@link UnsatisfiedLinkError} when neither loads. */
+    static LibNftables load() {
+        try {
+            return Native.load("libnftables.so.1", LibNftables.class);
+        } catch (UnsatisfiedLinkError e) {
+            return Native.load("nftables", LibNftables.class);
+        }
+    }
+}
