@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,14 +97,25 @@ final class PolicyUpdateBench {
             if (!bad.isEmpty()) {
                 throw new IllegalStateException("not applied: " + bad.get(0));
             }
+            Map<String, String> inForce = new HashMap<>();
+            for (int i = 0; i < n; i++) {
+                inForce.put(task(i), PolicyDigest.of(parser.parse(
+                        BenchData.policy(EnforceBench.ENDPOINTS, i).getBytes(StandardCharsets.UTF_8))));
+            }
             long period = 1_000_000_000L / rate;
             long next = System.nanoTime();
             for (int u = 0; u < updates; u++) {
                 LockSupport.parkNanos(next - System.nanoTime());
                 next += period;
                 int i = u % n;
-                String json = BenchData.policy(EnforceBench.ENDPOINTS, 1000 + u);
+                String json = BenchData.policy(EnforceBench.ENDPOINTS, UPDATE_VARIANTS + u);
                 String digest = PolicyDigest.of(parser.parse(json.getBytes(StandardCharsets.UTF_8)));
+                // an "update" equal to the version in force changes nothing and gets no outcome: it
+                // would be counted as superseded and timed by the next one (the first run had every
+                // task's first update equal to its start policy: variant 1000 + i = i modulo 250)
+                if (digest.equals(inForce.put(task(i), digest))) {
+                    throw new IllegalStateException("update " + u + " of " + task(i) + " equals the version in force");
+                }
                 List<Sent> pending = sent.computeIfAbsent(task(i), t -> new ArrayList<>());
                 synchronized (pending) {
                     pending.add(new Sent(digest, System.nanoTime()));
@@ -169,6 +181,9 @@ final class PolicyUpdateBench {
             pending.subList(0, j + 1).clear();
         }
     }
+
+    /** Update variants start here: {@link BenchData#policy} repeats modulo 250, so not at 1000 (= 0). */
+    private static final int UPDATE_VARIANTS = 100;
 
     static String task(int i) {
         return "pu-task-" + i;
