@@ -38,7 +38,7 @@
 #                                   lines dropped and counters zeroed, before vs. after: must be no
 #   namespaces with wrong rules     must be 0, see below
 #
-# Final rules check: the expected rules of each policy come from `netfence plan --policy FILE`,
+# Final rules check: the expected rules of each policy come from `netfence plan --backend iptables --policy FILE`,
 # which prints exactly the lines iptables-save shows for netfence's chains; the actual rules are
 # `ip netns exec NS iptables-nft-save` and `iptables-legacy-save` (both, so rules landing in the
 # wrong backend or in both count as wrong), filter table only, counters dropped. A namespace is
@@ -219,7 +219,7 @@ canonical() {
 }
 plan_pids=()
 for task in "${tasks[@]}"; do   # three JVMs at once, while the broker starts
-  nf plan --policy "$policies/$task.json" >"$work/plan-$task.txt" 2>"$work/plan-$task.log" &
+  nf plan --backend iptables --policy "$policies/$task.json" >"$work/plan-$task.txt" 2>"$work/plan-$task.log" &
   plan_pids+=($!)
 done
 for p in "${plan_pids[@]}"; do wait "$p" || die "netfence plan failed: $(cat "$work"/plan-*.log)"; done
