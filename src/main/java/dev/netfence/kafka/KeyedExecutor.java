@@ -32,6 +32,7 @@ final class KeyedExecutor implements AutoCloseable {
     private final Map<String, CompletableFuture<Void>> tails = new ConcurrentHashMap<>();
     private final AtomicInteger running = new AtomicInteger();
     private final Executor counted = this::runCounted;
+    private final Executor continuations = this::runContinuation;
     private volatile boolean stopped;
 
     KeyedExecutor(int threads, String namePrefix) {
@@ -70,7 +71,20 @@ final class KeyedExecutor implements AutoCloseable {
      * policy arrives): counted in {@link #running()}, and refused once stopped.
      */
     Executor workers() {
-        return counted;
+        return continuations;
+    }
+
+    /**
+     * A parked event woken after {@link #stopStarting()} (its policy arrived during the drain's
+     * last seconds or after it) must not be enforced: its outcome could no longer be sent, so the
+     * enforcement would be lost and redone by the next owner. Refused, its stage fails, and its
+     * record stays unacknowledged and is redelivered.
+     */
+    private void runContinuation(Runnable r) {
+        if (stopped) {
+            throw new RejectedExecutionException("stopping: no enforcement starts any more");
+        }
+        runCounted(r);
     }
 
     private void runCounted(Runnable r) {

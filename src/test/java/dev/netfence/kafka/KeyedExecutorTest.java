@@ -6,9 +6,12 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -65,6 +68,31 @@ class KeyedExecutorTest {
             });
             ex.submit("k", after::countDown);
             assertThat(after.await(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    @Test
+    void aParkedTaskWokenAfterStopStartingIsRefusedAndNeverRuns() throws Exception {
+        try (KeyedExecutor ex = new KeyedExecutor(2, "t")) {
+            CompletableFuture<String> policy = new CompletableFuture<>();
+            AtomicInteger enforced = new AtomicInteger();
+            CompletableFuture<Integer> parked = policy.thenApplyAsync(p -> enforced.incrementAndGet(), ex.workers());
+            ex.stopStarting();
+            policy.complete("arrived");
+
+            assertThat(parked).failsWithin(Duration.ofSeconds(30))
+                    .withThrowableOfType(ExecutionException.class)
+                    .withRootCauseInstanceOf(RejectedExecutionException.class);
+            assertThat(enforced.get()).isZero();
+        }
+    }
+
+    @Test
+    void aParkedTaskWokenBeforeStopStartingRuns() throws Exception {
+        try (KeyedExecutor ex = new KeyedExecutor(2, "t")) {
+            CompletableFuture<Integer> parked = CompletableFuture.completedFuture("arrived")
+                    .thenApplyAsync(p -> 1, ex.workers());
+            assertThat(parked.get(30, TimeUnit.SECONDS)).isEqualTo(1);
         }
     }
 }
