@@ -3,15 +3,13 @@ package dev.netfence.hostguard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.netns.ContainerPidLookup;
-import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.netfence.testkit.UnsharedSleeper;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -40,31 +38,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class HostSidesPinKernelTest {
     private final ProcNamespacePinner pinner = new ProcNamespacePinner(
             new ContainerPidLookup(new ProcessCommandRunner(), Clock.systemUTC()), Path.of("/proc"), false);
+    private UnsharedSleeper sleeper;
     private Process container;
 
     @BeforeEach
     void startContainer() throws Exception {
-        container = new ProcessBuilder("unshare", "--net", "sleep", "infinity")
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        for (int i = 0; i < 500; i++) {
-            try {
-                String cmd = Files.readString(Path.of("/proc/" + container.pid() + "/cmdline"));
-                if (cmd.startsWith("sleep") && !NamespaceId.of(Path.of("/proc/" + container.pid() + "/ns/net")).equals(own)) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // still starting
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("process " + container.pid() + " did not enter its own namespace");
+        sleeper = UnsharedSleeper.start();
+        container = sleeper.process();
     }
 
     @AfterEach
     void stopContainer() throws Exception {
-        if (container != null) {
-            container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (sleeper != null) {
+            sleeper.close();
         }
     }
 

@@ -10,7 +10,7 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.TestCgroup;
-import java.io.IOException;
+import dev.netfence.testkit.UnsharedSleeper;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,34 +45,21 @@ class ProcNamespacePinnerKernelTest {
     private final ProcNamespacePinner pinner =
             new ProcNamespacePinner(new ContainerPidLookup(new ProcessCommandRunner(), Clock.systemUTC()), Path.of("/proc"),
                     true);
+    private UnsharedSleeper sleeper;
     private Process container;
     private NamespaceId namespace;
 
     @BeforeEach
     void startContainer() throws Exception {
-        container = new ProcessBuilder("unshare", "--net", "sleep", "infinity")
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        for (int i = 0; i < 500; i++) {
-            try {
-                String cmd = Files.readString(Path.of("/proc/" + container.pid() + "/cmdline"));
-                NamespaceId ns = NamespaceId.of(nsLink());
-                if (cmd.startsWith("sleep") && !ns.equals(own)) {
-                    namespace = ns;
-                    return;
-                }
-            } catch (IOException notYet) {
-                // still starting
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("process " + container.pid() + " did not enter its own namespace");
+        sleeper = UnsharedSleeper.start();
+        container = sleeper.process();
+        namespace = sleeper.namespace();
     }
 
     @AfterEach
     void stopContainer() throws Exception {
-        if (container != null) {
-            container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        if (sleeper != null) {
+            sleeper.close();
         }
     }
 
