@@ -87,10 +87,11 @@ final class EnforceBench {
         int n = args.integer("events", 3000);
         int reps = args.integer("reps", 3);
         int concurrency = args.integer("concurrency", 8);
+        int floorEvents = args.integer("floor-events", n);
         List<Double> floor = new ArrayList<>();
         for (String line : Files.readAllLines(args.path("floor-times"))) {
             if (!line.isBlank()) {
-                floor.add(n / Double.parseDouble(line.trim()));
+                floor.add(floorEvents / Double.parseDouble(line.trim()));
             }
         }
         List<Double> nftFloor = new ArrayList<>();
@@ -121,7 +122,7 @@ final class EnforceBench {
         r.put("backend", args.string("backend", "nft"));
         r.put("repetitions", Map.of("floor", floor, "nft_floor", nftFloor, "netfence", netfence));
         r.put("outcome_statuses", statuses);
-        r.put("settings", Map.of("events", n, "sandboxes", boxes.all().size(), "parallelism", concurrency,
+        r.put("settings", Map.of("events", n, "floor_events", floorEvents, "sandboxes", boxes.all().size(), "parallelism", concurrency,
                 "endpoints_per_policy", ENDPOINTS, "reps", reps, "netfence_reps", netfenceReps));
         return r;
     }
