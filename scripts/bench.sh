@@ -53,11 +53,13 @@ if [[ $mode == tiny ]]; then
   resync_containers=${BENCH_RESYNC_CONTAINERS:-20} resync_reps=2 resync_drift=2
   liveset_cycles=${BENCH_LIVESET_CYCLES:-1000} liveset_warmup=200 policy_updates=${BENCH_POLICY_UPDATES:-8} policy_rate=2
 else
-  events=${BENCH_EVENTS:-100000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
+  # 50,000 events per pipeline contender (plus a quarter as warm-up): about 7 s of netfence's
+  # dry run at its measured rate, after the warm-up; 100,000 cost about 30 s more of the 6 minutes
+  events=${BENCH_EVENTS:-50000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=100
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
-  # netfence's own runs (125,000 dry-run events with the warm-up, 3,000 real applications) and the
+  # netfence's own runs (62,500 dry-run events with the warm-up, 3,000 real applications) and the
   # restore floor are the slow parts: once each by default, to fit 6 minutes
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
   # the restore floor is a rate of process starts: 1,000 events (2,000 restores, ~30 s) measure it
