@@ -191,19 +191,13 @@ class ContinuousEnforcementKernelTest {
 
     private RunService start() {
         registry = new SimpleMeterRegistry();
-        List<String> flags = new java.util.ArrayList<>();
-        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
-        flags.addAll(List.of("--node-id", node));
-        flags.addAll(List.of("--events-topic", events));
-        flags.addAll(List.of("--outcomes-topic", outcomes));
-        flags.addAll(List.of("--policies-topic", policies));
-        flags.addAll(List.of("--enforcements-topic", enforcements));
+        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, enforcements);
         flags.addAll(List.of("--cgroup-check", "false")); // the test's "container" is a plain process
         flags.addAll(List.of("--resync-interval", "1s"));
         flags.addAll(List.of("--policy-wait", "1s"));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
         flags.addAll(List.of("--hook-socket", socketDir.resolve("hook.sock").toString()));
-        RunConfig config = RunConfigs.of(flags.toArray(String[]::new));
+        RunConfig config = RunConfigs.of(flags);
         return RunService.start(config, "test", registry, Clock.systemUTC());
     }
 

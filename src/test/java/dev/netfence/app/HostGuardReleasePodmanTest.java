@@ -61,17 +61,11 @@ class HostGuardReleasePodmanTest {
         producer = TestKafka.producer();
         send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
                 + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
-        List<String> flags = new java.util.ArrayList<>();
-        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
-        flags.addAll(List.of("--node-id", node));
-        flags.addAll(List.of("--events-topic", events));
-        flags.addAll(List.of("--outcomes-topic", outcomes));
-        flags.addAll(List.of("--policies-topic", policies));
-        flags.addAll(List.of("--enforcements-topic", TestKafka.uniqueTopic("guardrel-enforcements")));
+        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, TestKafka.uniqueTopic("guardrel-enforcements"));
         flags.addAll(List.of("--host-guard", "auto"));
         flags.addAll(List.of("--resync-interval", "1s"));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
-        service = RunService.start(RunConfigs.of(flags.toArray(String[]::new)), "test", registry, Clock.systemUTC());
+        service = RunService.start(RunConfigs.of(flags), "test", registry, Clock.systemUTC());
         await().atMost(Duration.ofSeconds(60)).until(service::ready);
     }
 

@@ -111,16 +111,10 @@ class OciHookPodmanTest {
     }
 
     private RunService start(Path socket) {
-        List<String> flags = new java.util.ArrayList<>();
-        flags.addAll(List.of("--bootstrap-servers", TestKafka.bootstrapServers()));
-        flags.addAll(List.of("--node-id", node));
-        flags.addAll(List.of("--events-topic", events));
-        flags.addAll(List.of("--outcomes-topic", outcomes));
-        flags.addAll(List.of("--policies-topic", policies));
-        flags.addAll(List.of("--enforcements-topic", TestKafka.uniqueTopic("hook-enforcements")));
+        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, TestKafka.uniqueTopic("hook-enforcements"));
         flags.addAll(List.of("--hook-socket", socket.toString()));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
-        RunConfig config = RunConfigs.of(flags.toArray(String[]::new));
+        RunConfig config = RunConfigs.of(flags);
         return RunService.start(config, "test", registry, Clock.systemUTC());
     }
 
