@@ -25,7 +25,9 @@ import org.apache.kafka.common.Uuid;
  * hook. Usable outside tests: {@code java -cp <test classpath> dev.netfence.kafka.testkit.KraftBroker DIR}
  * prints {@code bootstrap.servers=...} and runs until interrupted (SIGTERM stops the broker
  * cleanly); run again with the same DIR, it resumes that broker: same ports, same data, no
- * reformat (how {@code scripts/chaos.sh} bounces it).
+ * reformat (how {@code scripts/chaos.sh} bounces it). A third listener, {@code PROXIED}, is
+ * advertised at a {@link StallingProxy} in this JVM, so a test that bootstraps a client there
+ * ({@link #proxy()}) can stall chosen requests of that client only.
  */
 public final class KraftBroker implements AutoCloseable {
     /**
@@ -38,22 +40,26 @@ public final class KraftBroker implements AutoCloseable {
     private final Path properties;
     private final int port;
     private final boolean gracefulExit;
+    private final StallingProxy proxy;
     private Process process;
 
     private KraftBroker(Path dir, int port, int controllerPort, boolean gracefulExit) throws IOException {
         this.dir = dir;
         this.port = port;
         this.gracefulExit = gracefulExit;
+        int proxiedPort = freePort();
+        this.proxy = new StallingProxy(proxiedPort);
         this.properties = dir.resolve("server.properties");
         Files.createDirectories(dir);
         Files.writeString(properties, String.join("\n", List.of(
                 "process.roles=broker,controller",
                 "node.id=1",
                 "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
-                "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
-                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+                "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort
+                        + ",PROXIED://127.0.0.1:" + proxiedPort,
+                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port + ",PROXIED://127.0.0.1:" + proxy.port(),
                 "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT",
                 "inter.broker.listener.name=PLAINTEXT",
                 "log.dirs=" + dir.resolve("data"),
                 "num.partitions=1",
@@ -134,6 +140,14 @@ public final class KraftBroker implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
+    /**
+     * The relay in front of the {@code PROXIED} listener: clients bootstrapped at
+     * {@link StallingProxy#bootstrapServers()} reach this broker only through it.
+     */
+    public StallingProxy proxy() {
+        return proxy;
+    }
+
     public synchronized boolean isRunning() {
         return process != null && process.isAlive();
     }
@@ -168,6 +182,7 @@ public final class KraftBroker implements AutoCloseable {
     @Override
     public void close() {
         stop();
+        proxy.close();
     }
 
     private void format() throws IOException {
