@@ -104,7 +104,10 @@ public final class TopicPolicyStore implements PolicyStore {
             }
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> target = consumer.endOffsets(parts, Duration.ofMinutes(5));
+            Map<TopicPartition, Long> target = awaitEndOffsets(parts);
+            if (target == null) {
+                return;
+            }
             LOG.info("reading policies from {} up to {}", topic, target);
             long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
             while (!closed) {
@@ -116,16 +119,17 @@ public final class TopicPolicyStore implements PolicyStore {
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                         apply(r);
                     }
+                    // position() asks the broker while a partition's start offset is not known yet,
+                    // and times out like poll() when the broker does not answer: retried the same way
+                    if (!caughtUp && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+                        caughtUp = true;
+                        LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
+                    }
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
                     LOG.warn("reading policies from {} failed, retrying: {}", topic, e.toString());
                     Thread.sleep(1000);
-                    continue;
-                }
-                if (!caughtUp && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
-                    caughtUp = true;
-                    LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                 }
             }
         } catch (WakeupException e) {
@@ -164,6 +168,25 @@ public final class TopicPolicyStore implements PolicyStore {
         consumer.seekToBeginning(added);
         LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
         return all;
+    }
+
+    /**
+     * The end offsets of {@code parts} now (under {@code read_committed}, the last stable offsets):
+     * what the store must have read before it counts as caught up. Retried until the broker answers;
+     * null once closed.
+     */
+    private Map<TopicPartition, Long> awaitEndOffsets(List<TopicPartition> parts) throws InterruptedException {
+        while (!closed) {
+            try {
+                return consumer.endOffsets(parts, Duration.ofSeconds(30));
+            } catch (WakeupException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                LOG.warn("cannot read the end offsets of {} yet, retrying: {}", topic, e.toString());
+                Thread.sleep(1000);
+            }
+        }
+        return null;
     }
 
     private List<TopicPartition> awaitPartitions() {

@@ -2,7 +2,10 @@ package dev.netfence.policy.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.netfence.kafka.testkit.KraftBroker;
+import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -17,6 +20,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.protocol.ApiKeys;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -118,6 +122,30 @@ class TopicPolicyStoreTest {
         try (TopicPolicyStore store = start()) {
             await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
             assertThat(store.lookup("task-h")).get().isInstanceOf(StoredPolicy.Invalid.class);
+        }
+    }
+
+    @Test
+    void aBrokerSlowToAnswerTheFirstOffsetLookupsDelaysCatchingUpButNeverStopsTheReader() throws Exception {
+        // the embedded broker's stalling proxy holds the store's ListOffsets requests (end offsets,
+        // then the reset to the beginning) longer than its default.api.timeout.ms, so position()
+        // times out before the store has read anything; before the fix that ended the reader thread
+        // for good and the store never caught up
+        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
+        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        put("task-1", FakePolicies.OPEN_JSON);
+        proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ofSeconds(4), 3);
+        int heldBefore = proxy.held();
+        try (TopicPolicyStore store = TopicPolicyStore.start(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, proxy.bootstrapServers(),
+                ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 1000), topic, FakePolicies.DECODER)) {
+            await().atMost(Duration.ofSeconds(90)).until(store::isCaughtUp);
+            assertThat(proxy.held()).as("offset look-ups held").isGreaterThan(heldBefore + 1);
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+            put("task-2", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-2").isPresent());
+        } finally {
+            proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ZERO, 0);
         }
     }
 
