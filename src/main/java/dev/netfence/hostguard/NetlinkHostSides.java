@@ -4,24 +4,30 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
+import java.util.Optional;
 
 /**
- * {@link HostSides} from the kernel's own answers over rtnetlink ({@link Rtnetlink}): dump the
- * links of netfence's namespace, ask which id it gives the container's namespace (by the pinned
- * descriptor, so a pid reused meanwhile cannot redirect the question), and keep the links of kind
- * {@code veth} whose peer namespace has that id. Then the container's own links are dumped (by
- * that id, without entering the namespace) to find interfaces that reach outside another way: a
- * link other than {@code lo} is covered when it is the peer of a guarded host veth, or when it is
- * a virtual device whose lower device or peer is inside the container's namespace (a VLAN or
- * macvlan on eth0, a tunnel, a dummy: what it sends leaves, if at all, through another interface
- * of the namespace); a device without a kind (a physical NIC moved in) or one whose lower device
- * or peer is in another namespace (a macvlan/ipvlan on a host NIC, a veth into a third namespace)
- * is reported unguarded. No container-writable file is read and no process is started.
+ * {@link HostSides} from the kernel's own answers over rtnetlink ({@link Rtnetlink}): ask which id
+ * netfence's namespace gives the container's namespace (by the pinned descriptor, so a pid reused
+ * meanwhile cannot redirect the question), dump the container's links by that id (without
+ * entering its namespace), and for each of its veths whose peer is in another namespace ask for
+ * the host link with the peer's index: it is the container's host side when it is a veth whose
+ * own peer is that very interface in the container's namespace (a veth pair names its two ends
+ * both ways, so the check is exact; a peer in a third namespace finds no such link). This costs
+ * three small exchanges whatever the number of host interfaces; only when the kernel has not yet
+ * given the container's namespace an id (it assigns one when it reports a peer there) is the
+ * host's link list dumped once first. A container link other than {@code lo} is covered when it
+ * is the peer of a guarded host veth, or a virtual device whose lower device or peer is inside
+ * the container's namespace (a VLAN or macvlan on eth0, a tunnel, a dummy: what it sends leaves,
+ * if at all, through another interface of the namespace); a device without a kind (a physical
+ * NIC moved in) or one whose lower device or peer is in another namespace (a macvlan/ipvlan on a
+ * host NIC, a veth into a third namespace) is reported unguarded. No container-writable file is
+ * read, no process is started, and nothing is cached: every call asks the kernel again (an
+ * interface the runtime adds later, e.g. {@code podman network connect}, is seen at the next
+ * apply or resync).
  */
 public final class NetlinkHostSides implements HostSides {
     private final Rtnetlink netlink;
@@ -32,24 +38,28 @@ public final class NetlinkHostSides implements HostSides {
 
     @Override
     public Found of(Path nsFile) throws IOException {
-        // the dump first: reporting a peer in another namespace is what makes the kernel give it an id
-        List<Rtnetlink.Link> links = netlink.links();
         int netnsId = netlink.netnsIdOf(nsFile);
         if (netnsId == Rtnetlink.Link.NO_NETNS) {
-            return new Found(List.of(), List.of());
-        }
-        List<HostInterface> out = new ArrayList<>();
-        Set<Integer> guardedPeers = new HashSet<>();
-        for (Rtnetlink.Link link : links) {
-            if ("veth".equals(link.kind()) && link.peerNetnsId() == netnsId) {
-                out.add(new HostInterface(link.name(), link.ifindex(), link.peerIfindex()));
-                guardedPeers.add(link.peerIfindex());
+            // no id yet: a dump that reports a peer in that namespace makes the kernel assign one
+            netlink.links();
+            netnsId = netlink.netnsIdOf(nsFile);
+            if (netnsId == Rtnetlink.Link.NO_NETNS) {
+                return new Found(List.of(), List.of());
             }
         }
+        List<HostInterface> out = new ArrayList<>();
         List<String> unguarded = new ArrayList<>();
         for (Rtnetlink.Link inside : netlink.linksOf(netnsId)) {
-            boolean covered = inside.name().equals("lo") || guardedPeers.contains(inside.ifindex())
-                    || (!inside.kind().isEmpty() && inside.peerNetnsId() == Rtnetlink.Link.NO_NETNS);
+            boolean covered = inside.name().equals("lo");
+            if (!covered && "veth".equals(inside.kind()) && inside.peerIfindex() > 0) {
+                Optional<Rtnetlink.Link> host = netlink.link(inside.peerIfindex());
+                if (host.isPresent() && "veth".equals(host.get().kind()) && host.get().peerNetnsId() == netnsId
+                        && host.get().peerIfindex() == inside.ifindex()) {
+                    out.add(new HostInterface(host.get().name(), host.get().ifindex(), inside.ifindex()));
+                    covered = true;
+                }
+            }
+            covered |= !inside.kind().isEmpty() && inside.peerNetnsId() == Rtnetlink.Link.NO_NETNS;
             if (!covered) {
                 unguarded.add(inside.name() + " (" + (inside.kind().isEmpty() ? "device" : inside.kind()) + ")");
             }

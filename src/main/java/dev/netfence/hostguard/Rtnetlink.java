@@ -2,8 +2,10 @@ package dev.netfence.hostguard;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
 import dev.netfence.netns.PinnedNamespace;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,16 +14,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The two rtnetlink questions the host guard asks the kernel, answered in-process over a
+ * The rtnetlink questions the host guard asks the kernel, answered in-process over a
  * {@code NETLINK_ROUTE} socket of netfence's own network namespace (JNA: {@code socket},
- * {@code sendto}, {@code recv}; no {@code ip} process): every link of this namespace with its
- * kind, peer ifindex and the id of the namespace its peer lives in ({@code RTM_GETLINK} dump),
- * and which id this namespace gives another one, named by an open descriptor
- * ({@code RTM_GETNSID} with {@code NETNSA_FD}). Only the kernel's answers are used: nothing the
- * container can write decides which host interface is its peer. Each call opens and closes its
- * own socket, so instances are stateless and thread-safe. Failures are {@link IOException}s.
+ * {@code sendto}, {@code recv}; no {@code ip} process): the links of this namespace (or of
+ * another, by its id) with their kind, peer ifindex and the id of the namespace the peer lives in
+ * ({@code RTM_GETLINK} dump), one link by its index ({@code RTM_GETLINK} request), and which id
+ * this namespace gives another one, named by an open descriptor ({@code RTM_GETNSID} with
+ * {@code NETNSA_FD}). Only the kernel's answers are used: nothing the container can write decides
+ * which host interface is its peer. Sockets are kept in a small process-wide pool and reused,
+ * each with its own native receive buffer (answers are read in place, not copied through a Java
+ * array); an exchange that fails closes its socket instead of returning it, so a half-read
+ * answer is never seen by the next one, and a reply whose sequence number is not the request's
+ * is skipped. Thread-safe. Failures are {@link IOException}s.
  */
 public final class Rtnetlink {
     /** A link of netfence's namespace: its index, name, kind ("veth", "bridge", ... or "") and peer. */
@@ -58,6 +67,10 @@ public final class Rtnetlink {
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
     private static final int NLA_TYPE_MASK = 0x3fff;
+    private static final int ENODEV = 19;
+    /** Idle sockets kept for reuse; more than this many concurrent exchanges open and close their own. */
+    private static final int POOL = 8;
+    private static final ConcurrentLinkedDeque<Socket> IDLE = new ConcurrentLinkedDeque<>();
 
     private static final int HEADER = 16;
     private static final int IFINFOMSG = 16;
@@ -74,7 +87,7 @@ public final class Rtnetlink {
         NativeLong sendto(int fd, byte[] buffer, NativeLong length, int flags, byte[] address, int addressLength)
                 throws LastErrorException;
 
-        NativeLong recv(int fd, byte[] buffer, NativeLong length, int flags) throws LastErrorException;
+        NativeLong recv(int fd, Pointer buffer, NativeLong length, int flags) throws LastErrorException;
 
         int open(String path, int flags) throws LastErrorException;
 
@@ -98,11 +111,50 @@ public final class Rtnetlink {
         return dump(netnsId);
     }
 
+    /**
+     * The link of netfence's own namespace with index {@code ifindex}, or empty when there is none
+     * ({@code ENODEV}): one request and one answer, however many links the host has.
+     */
+    public Optional<Link> link(int ifindex) throws IOException {
+        if (ifindex < 1) {
+            throw new IllegalArgumentException("ifindex must be positive, was: " + ifindex);
+        }
+        Socket socket = Socket.borrow();
+        try {
+            ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, IFINFOMSG, 0, socket.nextSeq());
+            request.putInt(HEADER + 4, ifindex);
+            socket.send(request);
+            ByteBuffer in = socket.reply();
+            int start = in.position();
+            short type = in.getShort(start + 4);
+            Optional<Link> out;
+            if (type == NLMSG_ERROR) {
+                int errno = -in.getInt(start + HEADER);
+                if (errno != ENODEV) {
+                    checkError(in, start, "RTM_GETLINK");
+                    throw new IOException("RTM_GETLINK: acknowledged without an answer");
+                }
+                out = Optional.empty();
+            } else if (type == RTM_NEWLINK) {
+                out = Optional.of(parseLink(in, start, in.getInt(start)));
+            } else {
+                throw new IOException("RTM_GETLINK: unexpected reply type " + type);
+            }
+            socket.giveBack();
+            return out;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
     private List<Link> dump(int target) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            try (Socket socket = Socket.open()) {
+            Socket socket = Socket.borrow();
+            try {
+                int seq = socket.nextSeq();
                 ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG,
-                        target < 0 ? 0 : 8);
+                        target < 0 ? 0 : 8, seq);
                 if (target >= 0) {
                     request.position(HEADER + IFINFOMSG);
                     request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(target);
@@ -110,9 +162,9 @@ public final class Rtnetlink {
                 socket.send(request);
                 List<Link> links = new ArrayList<>();
                 boolean interrupted = false;
-                while (true) {
+                boolean done = false;
+                while (!done) {
                     ByteBuffer in = socket.receive();
-                    boolean done = false;
                     while (in.remaining() >= HEADER) {
                         int start = in.position();
                         int length = in.getInt(start);
@@ -121,23 +173,26 @@ public final class Rtnetlink {
                         if (length < HEADER || start + length > in.limit()) {
                             throw new IOException("truncated netlink message (length " + length + ")");
                         }
-                        interrupted |= (flags & NLM_F_DUMP_INTR) != 0;
-                        if (type == NLMSG_DONE) {
-                            done = true;
-                        } else if (type == NLMSG_ERROR) {
-                            checkError(in, start, "RTM_GETLINK");
-                        } else if (type == RTM_NEWLINK) {
-                            links.add(parseLink(in, start, length));
+                        if (in.getInt(start + 8) == seq) {
+                            interrupted |= (flags & NLM_F_DUMP_INTR) != 0;
+                            if (type == NLMSG_DONE) {
+                                done = true;
+                            } else if (type == NLMSG_ERROR) {
+                                checkError(in, start, "RTM_GETLINK");
+                            } else if (type == RTM_NEWLINK) {
+                                links.add(parseLink(in, start, length));
+                            }
                         }
                         in.position(Math.min(in.limit(), start + align(length)));
                     }
-                    if (done) {
-                        break;
-                    }
                 }
+                socket.giveBack();
                 if (!interrupted || attempt >= 3) {
                     return links;
                 }
+            } catch (IOException | RuntimeException e) {
+                socket.close();
+                throw e;
             }
         }
     }
@@ -159,12 +214,13 @@ public final class Rtnetlink {
                 throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
             }
         }
-        try (Socket socket = Socket.open()) {
-            ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8);
+        Socket socket = Socket.borrow();
+        try {
+            ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8, socket.nextSeq());
             request.position(HEADER + RTGENMSG);
             request.putShort((short) 8).putShort((short) NETNSA_FD).putInt(fd);
             socket.send(request);
-            ByteBuffer in = socket.receive();
+            ByteBuffer in = socket.reply();
             int start = in.position();
             short type = in.getShort(start + 4);
             if (type == NLMSG_ERROR) {
@@ -175,6 +231,7 @@ public final class Rtnetlink {
                 throw new IOException("RTM_GETNSID: unexpected reply type " + type);
             }
             int length = in.getInt(start);
+            int id = Link.NO_NETNS;
             for (int at = start + HEADER + RTGENMSG; at + 4 <= start + length; ) {
                 int attrLength = Short.toUnsignedInt(in.getShort(at));
                 int attrType = in.getShort(at + 2) & NLA_TYPE_MASK;
@@ -182,11 +239,16 @@ public final class Rtnetlink {
                     break;
                 }
                 if (attrType == NETNSA_NSID && attrLength >= 8) {
-                    return in.getInt(at + 4);
+                    id = in.getInt(at + 4);
+                    break;
                 }
                 at += align(attrLength);
             }
-            return Link.NO_NETNS;
+            socket.giveBack();
+            return id;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
         } finally {
             if (held < 0) {
                 try {
@@ -254,10 +316,10 @@ public final class Rtnetlink {
         }
     }
 
-    private static ByteBuffer message(short type, short flags, int bodyLength, int attributes) {
+    private static ByteBuffer message(short type, short flags, int bodyLength, int attributes, int seq) {
         int length = HEADER + bodyLength + attributes;
         ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.nativeOrder());
-        buffer.putInt(length).putShort(type).putShort(flags).putInt(1).putInt(0);
+        buffer.putInt(length).putShort(type).putShort(flags).putInt(seq).putInt(0);
         return buffer.position(0);
     }
 
@@ -265,18 +327,29 @@ public final class Rtnetlink {
         return (length + 3) & ~3;
     }
 
-    /** One NETLINK_ROUTE socket, closed after one exchange. */
-    private static final class Socket implements AutoCloseable {
+    /**
+     * One NETLINK_ROUTE socket with its native receive buffer, borrowed for one exchange and given
+     * back to the pool when the exchange completed, closed when it did not.
+     */
+    private static final class Socket {
         private static final byte[] KERNEL = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
                 .putShort((short) AF_NETLINK).array();
+        private static final int BUFFER = 64 * 1024;
+        private static final AtomicInteger SEQ = new AtomicInteger();
         private final int fd;
-        private final byte[] buffer = new byte[64 * 1024];
+        private final Memory buffer = new Memory(BUFFER);
+        private int seq;
 
         private Socket(int fd) {
             this.fd = fd;
         }
 
-        static Socket open() throws IOException {
+        static Socket borrow() throws IOException {
+            Socket idle = IDLE.pollFirst();
+            return idle != null ? idle : open();
+        }
+
+        private static Socket open() throws IOException {
             int fd;
             try {
                 fd = LibC.INSTANCE.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -295,6 +368,12 @@ public final class Rtnetlink {
             return socket;
         }
 
+        /** A sequence number for the next request, never 0 and distinct between exchanges. */
+        int nextSeq() {
+            seq = SEQ.updateAndGet(n -> n == Integer.MAX_VALUE ? 1 : n + 1);
+            return seq;
+        }
+
         void send(ByteBuffer message) throws IOException {
             byte[] bytes = message.array();
             try {
@@ -304,18 +383,45 @@ public final class Rtnetlink {
             }
         }
 
+        /** The next datagram, read in place in the native buffer (valid until the next receive). */
         ByteBuffer receive() throws IOException {
             long n;
             try {
-                n = LibC.INSTANCE.recv(fd, buffer, new NativeLong(buffer.length), 0).longValue();
+                n = LibC.INSTANCE.recv(fd, buffer, new NativeLong(BUFFER), 0).longValue();
             } catch (LastErrorException e) {
                 throw new IOException("netlink receive failed: errno " + e.getErrorCode(), e);
             }
-            return ByteBuffer.wrap(buffer, 0, (int) n).order(ByteOrder.nativeOrder()).slice().order(ByteOrder.nativeOrder());
+            return buffer.getByteBuffer(0, n).order(ByteOrder.nativeOrder());
         }
 
-        @Override
-        public void close() {
+        /** The answer to a single (non-dump) request: the first message carrying this exchange's sequence number. */
+        ByteBuffer reply() throws IOException {
+            while (true) {
+                ByteBuffer in = receive();
+                while (in.remaining() >= HEADER) {
+                    int start = in.position();
+                    int length = in.getInt(start);
+                    if (length < HEADER || start + length > in.limit()) {
+                        throw new IOException("truncated netlink message (length " + length + ")");
+                    }
+                    if (in.getInt(start + 8) == seq) {
+                        return in;
+                    }
+                    in.position(Math.min(in.limit(), start + align(length)));
+                }
+            }
+        }
+
+        /** Back to the pool after a complete exchange (or closed when the pool is full). */
+        void giveBack() {
+            if (IDLE.size() < POOL) {
+                IDLE.offerFirst(this);
+            } else {
+                close();
+            }
+        }
+
+        void close() {
             try {
                 LibC.INSTANCE.close(fd);
             } catch (LastErrorException ignored) {
