@@ -3,6 +3,7 @@ package dev.netfence.hostguard;
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
+import dev.netfence.rules.Icmpv6Names;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.RuleSet;
@@ -111,6 +112,35 @@ public final class GuardRenderer {
         return sb.append("\t}\n}\n").toString();
     }
 
+    /**
+     * Exactly what {@code nft list chain netdev netfence <device>} prints for {@code chain} holding
+     * {@code plan} (the same text as {@link #show}): what a re-apply compares the kernel's listing
+     * with before deciding to write.
+     */
+    public String listing(GuardChain chain, PlannedRules plan) {
+        return show(chain, plan);
+    }
+
+    /**
+     * A short description of how the {@code listed} chain differs from the {@code expected} one:
+     * missing, or the first line that differs and the number of lines of each.
+     */
+    public static String difference(String device, String expected, String listed) {
+        if (listed.isBlank()) {
+            return "host guard chain " + device + " is missing";
+        }
+        String[] want = expected.split("\n");
+        String[] got = listed.split("\n");
+        int i = 0;
+        while (i < want.length && i < got.length && want[i].equals(got[i])) {
+            i++;
+        }
+        String first = i < got.length ? "'" + got[i].strip() + "'" : "nothing";
+        String wanted = i < want.length ? "'" + want[i].strip() + "'" : "nothing";
+        return "host guard chain " + device + " holds " + first + " where netfence wrote " + wanted + " ("
+                + Math.max(0, got.length - 6) + " rule lines, " + Math.max(0, want.length - 6) + " written)";
+    }
+
     private static String hook(GuardChain chain) {
         return "type filter hook ingress device \"" + chain.device() + "\" priority " + PRIORITY + "; policy drop;";
     }
@@ -137,7 +167,7 @@ public final class GuardRenderer {
             }
             case ICMPV6 -> {
                 if (rule.icmpv6Type() != null) {
-                    parts.add("icmpv6 type " + rule.icmpv6Type());
+                    parts.add("icmpv6 type " + Icmpv6Names.nft(rule.icmpv6Type()));
                 } else {
                     parts.add("meta l4proto ipv6-icmp");
                 }

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
+import dev.netfence.rules.Icmpv6Names;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.RuleSet;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -33,16 +33,6 @@ public final class NftRenderer {
     public static final String OUT_CHAIN = "output";
     public static final String IN_CHAIN = "input";
 
-    /** ICMPv6 type names nft prints instead of numbers (the others print as numbers). */
-    private static final Map<Integer, String> ICMPV6_NAMES = Map.ofEntries(
-            Map.entry(1, "destination-unreachable"), Map.entry(2, "packet-too-big"), Map.entry(3, "time-exceeded"),
-            Map.entry(4, "parameter-problem"), Map.entry(128, "echo-request"), Map.entry(129, "echo-reply"),
-            Map.entry(130, "mld-listener-query"), Map.entry(131, "mld-listener-report"),
-            Map.entry(132, "mld-listener-done"), Map.entry(133, "nd-router-solicit"),
-            Map.entry(134, "nd-router-advert"), Map.entry(135, "nd-neighbor-solicit"),
-            Map.entry(136, "nd-neighbor-advert"), Map.entry(137, "nd-redirect"),
-            Map.entry(138, "router-renumbering"), Map.entry(141, "ind-neighbor-solicit"),
-            Map.entry(142, "ind-neighbor-advert"), Map.entry(143, "mld2-listener-report"));
 
     /** One rule as the read-back must show it: its chain, comment and statements. */
     public record ExpectedRule(String chain, String comment, List<JsonNode> expr, String text) {
@@ -163,7 +153,7 @@ public final class NftRenderer {
             case ICMPV6 -> {
                 if (r.icmpv6Type() != null) {
                     int type = r.icmpv6Type();
-                    String name = ICMPV6_NAMES.get(type);
+                    String name = Icmpv6Names.name(type);
                     JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
                     exprs.add(NftExpr.payload("icmpv6", "type", right,
                             "icmpv6 type " + (name != null ? name : Integer.toString(type))));

@@ -33,10 +33,10 @@ class GuardRendererTest {
             meta protocol != { ip, ip6 } drop{c}
             """;
     static final String ND = """
-            ip6 daddr fe80::/10 icmpv6 type 133 ip6 hoplimit 255 accept{c}
-            ip6 daddr ff02::/16 icmpv6 type 133 ip6 hoplimit 255 accept{c}
-            ip6 daddr fe80::/10 icmpv6 type 135 ip6 hoplimit 255 accept{c}
-            ip6 daddr ff02::/16 icmpv6 type 136 ip6 hoplimit 255 accept{c}
+            ip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
+            ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
+            ip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
+            ip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
             """;
 
     static Stream<Arguments> table() {
@@ -69,7 +69,7 @@ class GuardRendererTest {
                                 ip daddr 10.0.0.0/8 drop{c}
                                 ip daddr 169.254.0.0/16 drop{c}
                                 meta protocol ip accept{c}
-                                ip6 daddr fe80::/10 icmpv6 type 135 ip6 hoplimit 255 accept{c}
+                                ip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
                                 ip6 daddr fe80::/10 drop{c}
                                 meta protocol ip6 accept{c}
                                 """),
@@ -92,7 +92,7 @@ class GuardRendererTest {
                                 out(Family.IPV6, Rule.multicastListener(Direction.OUT, 143, MC), reject()),
                                 false),
                         L2 + "ip daddr 198.51.100.9 udp dport 5353 ip ttl 255 accept{c}\nmeta protocol ip drop{c}\n"
-                                + "ip6 daddr ff02::/16 icmpv6 type 143 accept{c}\nmeta protocol ip6 drop{c}\n"));
+                                + "ip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}\nmeta protocol ip6 drop{c}\n"));
     }
 
     @ParameterizedTest(name = "{0}")
