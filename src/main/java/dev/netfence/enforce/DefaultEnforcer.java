@@ -244,7 +244,8 @@ public final class DefaultEnforcer implements Enforcer {
                         "process " + ns.pid() + " exited while its rules were being applied");
             }
             HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
-            return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns), drift);
+            return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
+                    checkFirst ? both(drift, guards.drift()) : drift);
         }
     }
 
@@ -299,14 +300,19 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     /** The host guard of a quarantined container, where there is a host side; never refuses. */
-    private List<String> quarantineHostSide(String containerId, PinnedNamespace ns, PlannedRules plan) {
+    private HostGuards.Result quarantineHostSide(String containerId, PinnedNamespace ns, PlannedRules plan) {
         try {
-            return hostGuards.guard(GuardChain.ownerOf(containerId, ns.pid()), ns.path(), plan).guards();
+            return hostGuards.guard(GuardChain.ownerOf(containerId, ns.pid()), ns.path(), plan);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine the host side of container {}: {} {}", containerId, e.code().code(),
                     e.getMessage());
-            return List.of(HostGuards.NETNS);
+            return new HostGuards.Result(List.of(HostGuards.NETNS), List.of(), e.getMessage(), null);
         }
+    }
+
+    /** The in-namespace drift and the host guard's, either of which may be null. */
+    private static String both(String netns, String host) {
+        return netns == null ? host : host == null ? netns : netns + "; " + host;
     }
 
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
@@ -329,11 +335,12 @@ public final class DefaultEnforcer implements Enforcer {
                 if (!checkFirst || drift != null) {
                     pipeline.writeQuarantine(ns, backend, plan, budget);
                 }
-                List<String> guards = quarantineHostSide(containerId, ns, plan);
-                if (!checkFirst || drift != null) {
-                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, guards);
+                HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
+                String differed = checkFirst ? both(drift, host.drift()) : drift;
+                if (!checkFirst || differed != null) {
+                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());
                 }
-                return new Quarantine(plan, backend, guards, target(ns), drift);
+                return new Quarantine(plan, backend, host.guards(), target(ns), differed);
             }
         });
     }

@@ -27,23 +27,34 @@ import org.slf4j.LoggerFactory;
  * duplicates one) and removes the rest. Nothing outside netfence's table is ever written. Writes
  * take turns (one lock), each is one nft transaction; when the kernel's table differs from what
  * this instance believed (an admin deleted a chain), the state is re-read and the write retried
- * once. Failures: nft refusing the text is RULES_REJECTED, nft or netlink unusable is
- * FIREWALL_UNAVAILABLE, no host side under {@code required} is HOST_GUARD_UNAVAILABLE.
+ * once. A re-apply reads before it writes: when this instance wrote the same chain (interface,
+ * ifindex, owner) with the same rules before, the chain is listed from the kernel and compared
+ * with the exact text nft prints for it ({@link GuardRenderer#show}); equal, nothing is written;
+ * different (a rule changed, added or removed, the chain or its hook gone), the chain is
+ * rewritten and the result names the difference ({@link Result#drift}), so a resync repairs and
+ * counts host-side drift instead of rewriting every chain blind. A new guard or a changed plan is
+ * written without reading first (it differs by construction). Failures: nft refusing the text is
+ * RULES_REJECTED, nft or netlink unusable is FIREWALL_UNAVAILABLE, no host side under
+ * {@code required} is HOST_GUARD_UNAVAILABLE.
  */
 public final class HostGuards {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuards.class);
     public static final String NETNS = "netns";
     public static final String HOST = "host";
 
-    /** Which guards hold after an apply, the chains installed, and why there is no host guard. */
-    public record Result(List<String> guards, List<GuardChain> chains, String reason) {
+    /**
+     * Which guards hold after an apply, the chains installed, why there is no host guard (or
+     * null), and what differed in a chain this instance had written with the same rules before
+     * and repaired now (or null: nothing differed, or nothing had been written yet).
+     */
+    public record Result(List<String> guards, List<GuardChain> chains, String reason, String drift) {
         public Result {
             guards = List.copyOf(guards);
             chains = List.copyOf(chains);
         }
 
         static Result netnsOnly(String reason) {
-            return new Result(List.of(NETNS), List.of(), reason);
+            return new Result(List.of(NETNS), List.of(), reason, null);
         }
 
         /** Whether the host guard holds. */
@@ -58,6 +69,11 @@ public final class HostGuards {
     private final GuardRenderer renderer = new GuardRenderer();
     /** The chains this instance knows to be installed, by chain (interface) name. */
     private final Map<String, GuardChain> installed = new HashMap<>();
+    /**
+     * For each chain this instance wrote, the listing nft prints for what it wrote (the chain and
+     * its rules); absent when unknown (adopted, or re-read after a refused write).
+     */
+    private final Map<String, String> written = new HashMap<>();
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
@@ -120,25 +136,68 @@ public final class HostGuards {
             }
             chains.add(new GuardChain(hostInterface.name(), hostInterface.ifindex(), owner));
         }
+        String drift;
         synchronized (this) {
-            write(() -> {
-                List<String> recreate = new ArrayList<>();
-                for (GuardChain chain : chains) {
-                    GuardChain known = installed.get(chain.device());
-                    if (known != null && !known.equals(chain)) {
-                        recreate.add(chain.device());
-                    }
-                }
-                return renderer.replace(chains, recreate, plan);
-            });
-            chains.forEach(c -> installed.put(c.device(), c));
+            drift = writeUnlessHeld(chains, plan);
         }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it
             return new Result(List.of(NETNS), chains, "the container's interfaces " + side.unguarded()
-                    + " reach outside its namespace without passing a host guard");
+                    + " reach outside its namespace without passing a host guard", drift);
         }
-        return new Result(List.of(NETNS, HOST), chains, null);
+        return new Result(List.of(NETNS, HOST), chains, null, drift);
+    }
+
+    /**
+     * Writes {@code chains} with {@code plan}, unless each already holds exactly that: when this
+     * instance wrote the same chain with the same rules before, the kernel's listing is compared
+     * first. The difference found in such a chain (null when none, or when there was nothing to
+     * compare with).
+     */
+    private String writeUnlessHeld(List<GuardChain> chains, PlannedRules plan) {
+        Map<String, String> expected = new HashMap<>();
+        boolean compare = true;
+        for (GuardChain chain : chains) {
+            String text = renderer.listing(chain, plan);
+            expected.put(chain.device(), text);
+            compare &= chain.equals(installed.get(chain.device())) && text.equals(written.get(chain.device()));
+        }
+        List<String> differences = new ArrayList<>();
+        if (compare) {
+            for (GuardChain chain : chains) {
+                String listed = listChain(chain.device());
+                if (!listed.equals(expected.get(chain.device()))) {
+                    differences.add(GuardRenderer.difference(chain.device(), expected.get(chain.device()), listed));
+                }
+            }
+            if (differences.isEmpty()) {
+                return null;
+            }
+            LOG.warn("host guard differed from what netfence wrote; rewriting it: {}", differences);
+        }
+        write(() -> {
+            List<String> recreate = new ArrayList<>();
+            for (GuardChain chain : chains) {
+                GuardChain known = installed.get(chain.device());
+                if (known != null && !known.equals(chain)) {
+                    recreate.add(chain.device());
+                }
+            }
+            return renderer.replace(chains, recreate, plan);
+        });
+        for (GuardChain chain : chains) {
+            installed.put(chain.device(), chain);
+            written.put(chain.device(), expected.get(chain.device()));
+        }
+        return differences.isEmpty() ? null : String.join("; ", differences);
+    }
+
+    private String listChain(String chain) {
+        try {
+            return table.listChain(chain);
+        } catch (IOException e) {
+            throw unavailable(e);
+        }
     }
 
     /** Removes every chain of {@code owner}; the number removed. */
@@ -205,6 +264,7 @@ public final class HostGuards {
             return sb.toString();
         });
         chains.forEach(installed::remove);
+        chains.forEach(written::remove);
     }
 
     /** A script that depends on {@link #installed}, rebuilt after a resync. */
@@ -252,6 +312,7 @@ public final class HostGuards {
         }
         Map<String, Integer> links = removeStale ? hostLinks() : Map.of();
         installed.clear();
+        written.clear();
         StringBuilder stale = new StringBuilder();
         for (GuardListing.Chain chain : GuardListing.parse(listing)) {
             Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());

@@ -16,6 +16,13 @@ public interface HostTable {
     /** {@code nft list table netdev netfence} as text; empty when the table does not exist. */
     String list() throws IOException;
 
+    /**
+     * {@code nft list chain netdev netfence <chain>} as text (the table block around the one
+     * chain, as {@link GuardRenderer#show} writes it); empty when the chain or the table does not
+     * exist.
+     */
+    String listChain(String chain) throws IOException;
+
     /** nft refused a transaction; nothing of it was applied. */
     final class Rejected extends Exception {
         private static final long serialVersionUID = 1L;

@@ -7,17 +7,24 @@ import java.util.Optional;
 
 /**
  * {@link HostTable} in-process through libnftables (the shared JNA binding {@link LibNftables}), in
- * netfence's own namespace, so no thread ever changes namespace and no process is started: a
- * fresh nft context per call, output and errors into the context's buffers (never the
- * process's stdout), {@code nft_run_cmd_from_buffer} sends the text as one netlink batch, so a
- * transaction is atomic. {@link #load()} is empty when the library cannot be loaded; netfence
- * then falls back to {@link NftProcessTable}. Calls are serialised (the library's global state is
- * not documented as thread-safe, and the host guard writes take turns anyway).
+ * netfence's own namespace, so no thread ever changes namespace and no process is started. One nft
+ * context is kept and reused (making one reads nft's iproute2 name tables and sets up its parser:
+ * a large part of a small transaction's cost), its output and errors buffered in the context
+ * (never the process's stdout) and taken after every call, which empties them. The context's
+ * ruleset cache is no risk to reuse: libnftables compares it with the kernel's ruleset
+ * generation before each command and fetches it again when anything changed meanwhile, whoever
+ * changed it. After any failure the context is freed and the next call makes a new one, so a
+ * refused transaction cannot leave state behind. {@code nft_run_cmd_from_buffer} sends the text
+ * as one netlink batch, so a transaction is atomic. {@link #load()} is empty when the library
+ * cannot be loaded; netfence then falls back to {@link NftProcessTable}. Calls are serialised (a
+ * context is not safe to share between threads, and the host guard writes take turns anyway).
  */
 public final class LibNftablesTable implements HostTable {
     private static final String LIST = "list table " + GuardRenderer.FAMILY + ' ' + GuardRenderer.TABLE;
 
     private final LibNftables lib;
+    /** The reused context; null before the first call and after a failure. */
+    private Pointer ctx;
 
     private LibNftablesTable(LibNftables lib) {
         this.lib = lib;
@@ -42,32 +49,52 @@ public final class LibNftablesTable implements HostTable {
 
     @Override
     public synchronized String list() throws IOException {
-        String[] result = call(LIST);
+        return listing(LIST);
+    }
+
+    @Override
+    public synchronized String listChain(String chain) throws IOException {
+        if (!GuardChain.validDevice(chain)) {
+            throw new IllegalArgumentException("not a guard chain name: " + chain);
+        }
+        return listing("list chain " + GuardRenderer.FAMILY + ' ' + GuardRenderer.TABLE + ' ' + chain);
+    }
+
+    private String listing(String command) throws IOException {
+        String[] result = call(command);
         if (result[0] == null) {
             return result[1];
         }
         if (result[0].contains("No such file or directory")) {
             return "";
         }
-        throw new IOException("listing the host table failed: " + result[0].strip());
+        throw new IOException(command + " failed: " + result[0].strip());
     }
 
     /** {error or null, output}. */
     private String[] call(String commands) throws IOException {
-        Pointer ctx = lib.nft_ctx_new(0);
         if (ctx == null) {
-            throw new IOException("nft_ctx_new returned NULL");
+            Pointer fresh = lib.nft_ctx_new(0);
+            if (fresh == null) {
+                throw new IOException("nft_ctx_new returned NULL");
+            }
+            lib.nft_ctx_buffer_output(fresh);
+            lib.nft_ctx_buffer_error(fresh);
+            ctx = fresh;
         }
+        boolean ok = false;
         try {
-            lib.nft_ctx_buffer_output(ctx);
-            lib.nft_ctx_buffer_error(ctx);
             int code = lib.nft_run_cmd_from_buffer(ctx, commands);
             String out = lib.nft_ctx_get_output_buffer(ctx);
             String err = lib.nft_ctx_get_error_buffer(ctx);
-            return new String[] {code == 0 ? null : (err == null || err.isBlank() ? "exit " + code : err),
+            ok = code == 0;
+            return new String[] {ok ? null : (err == null || err.isBlank() ? "exit " + code : err),
                 out == null ? "" : out};
         } finally {
-            lib.nft_ctx_free(ctx);
+            if (!ok) {
+                lib.nft_ctx_free(ctx);
+                ctx = null;
+            }
         }
     }
 }

@@ -13,7 +13,8 @@ import java.util.Objects;
 /**
  * {@link HostTable} through the {@code nft} program in netfence's own namespace: {@code nft -f -}
  * with the transaction on stdin (nft sends a file as one netlink batch, so it is atomic) and
- * {@code nft list table netdev netfence}. One process per write; argv only, never a shell.
+ * {@code nft list table netdev netfence} (or one chain of it). One process per call; argv only,
+ * never a shell.
  */
 public final class NftProcessTable implements HostTable {
     private static final List<String> LIST =
@@ -37,14 +38,26 @@ public final class NftProcessTable implements HostTable {
 
     @Override
     public String list() throws IOException {
-        CommandResult result = exec(LIST, new byte[0]);
+        return listing(LIST);
+    }
+
+    @Override
+    public String listChain(String chain) throws IOException {
+        if (!GuardChain.validDevice(chain)) {
+            throw new IllegalArgumentException("not a guard chain name: " + chain);
+        }
+        return listing(List.of("nft", "list", "chain", GuardRenderer.FAMILY, GuardRenderer.TABLE, chain));
+    }
+
+    private String listing(List<String> argv) throws IOException {
+        CommandResult result = exec(argv, new byte[0]);
         if (result.ok()) {
             return result.stdout();
         }
         if (result.stderr().contains("No such file or directory")) {
             return "";
         }
-        throw new IOException("nft list table exited " + result.exitCode() + ": " + result.stderr().strip());
+        throw new IOException(String.join(" ", argv) + " exited " + result.exitCode() + ": " + result.stderr().strip());
     }
 
     private CommandResult exec(List<String> argv, byte[] stdin) throws IOException {

@@ -50,6 +50,16 @@ final class GuardedEnforcer implements AutoCloseable {
         return result;
     }
 
+    /** Reads back and repairs as a resync does ({@code reconcile}) and asserts the result is applied. */
+    EnforcementResult reconcile(PodmanContainer container, String policyJson) {
+        owners.add(container.id());
+        EnforcementResult result = enforcer.reconcile(new EnforcementRequest(container.id(), "podman",
+                container.pid(), new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
+        assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.APPLIED);
+        return result;
+    }
+
     /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */
     EnforcementResult quarantine(PodmanContainer container) {
         owners.add(container.id());

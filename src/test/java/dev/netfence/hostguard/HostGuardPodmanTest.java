@@ -167,6 +167,29 @@ class HostGuardPodmanTest {
         assertThat(HostRulesetGuard.snapshot()).as("after removal").isEqualTo(host);
     }
 
+    @Test
+    void aResyncRepairsAndReportsAHostChainChangedBehindItsBackAndWritesNothingWhileItHolds() throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        GuardedEnforcer enforcer = enforcer(HostGuardMode.AUTO);
+        enforcer.apply(sandbox, policy(false));
+        String device = enforcer.guards().installed().keySet().iterator().next();
+        String handles = Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", device);
+
+        assertThat(enforcer.reconcile(sandbox, policy(false)).drift()).isNull();
+        assertThat(Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", device))
+                .as("an intact chain is not rewritten: same rule handles").isEqualTo(handles);
+
+        // what a tool or an admin in the host namespace could do: open the container's guard
+        Sh.ok("nft", "insert", "rule", "netdev", "netfence", device, "accept");
+        assertThat(enforcer.reconcile(sandbox, policy(false)).drift())
+                .startsWith("host guard chain " + device + " holds 'accept' where netfence wrote");
+        assertThat(chainText(device).lines().map(String::strip)).doesNotContain("accept");
+        flushInNamespaceRules(sandbox);
+        assertThat(sandbox.agent().send(tcp(peer.ipv4(), FORBIDDEN_TCP))).as("the repaired guard holds")
+                .isEqualTo("TIMEOUT");
+        assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
+    }
+
     private GuardedEnforcer enforcer;
 
     private GuardedEnforcer enforcer(HostGuardMode mode) {

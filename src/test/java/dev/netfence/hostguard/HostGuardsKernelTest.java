@@ -6,17 +6,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +43,10 @@ class HostGuardsKernelTest {
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> links = new ArrayList<>();
     private final PlannedRules plan = new RulePlanner().quarantine();
+    /** Every kind of host-guard rule: endpoints of both families, DNS, blocked subnets, ND, inbound (the ACK rule). */
+    private static final String RICH_POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+            + "[\"198.18.7.1:443\",\"[2001:db8:7::1]:8443\"],\"blockedSubnets\":[\"10.0.0.0/8\",\"2001:db8:dead::/48\"],"
+            + "\"dns\":true,\"dnsServers\":[\"198.18.7.53\"],\"outbound\":false,\"inbound\":true}";
 
     @AfterEach
     void cleanUp() {
@@ -79,6 +86,41 @@ class HostGuardsKernelTest {
         assertThat(guards.count()).isEqualTo(1);
         guards.release("c-one");
         assertThat(chains()).doesNotContain(c.hostSide());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("executors")
+    void aReApplyWritesNothingWhileTheChainHoldsThePlanAndRepairsAndReportsAChainChangedBehindItsBack(String name,
+            HostTable table) {
+        Container c = container();
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, new NetlinkHostSides(new Rtnetlink()), table);
+        PlannedRules rich = new RulePlanner().plan(new PolicyParser().parse(RICH_POLICY.getBytes(StandardCharsets.UTF_8)),
+                Map.of(), List.of());
+        HostGuards.Result first = guards.apply("c-drift", c.nsFile(), rich);
+        GuardChain chain = first.chains().get(0);
+        assertThat(first.drift()).isNull();
+        // the text a re-apply compares with is exactly what nft lists (ICMPv6 names, prefixes, the ACK rule)
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .isEqualTo(new GuardRenderer().listing(chain, rich));
+        String handles = Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", c.hostSide());
+
+        assertThat(guards.apply("c-drift", c.nsFile(), rich).drift()).isNull();
+        assertThat(Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .as("nothing rewritten: same rule handles").isEqualTo(handles);
+
+        Sh.ok("nft", "insert", "rule", "netdev", "netfence", c.hostSide(), "meta", "protocol", "ip", "accept");
+        assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
+                .startsWith("host guard chain " + c.hostSide() + " holds 'meta protocol ip accept' where netfence wrote");
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .isEqualTo(new GuardRenderer().listing(chain, rich));
+
+        Sh.ok("nft", "flush", "chain", "netdev", "netfence", c.hostSide());
+        Sh.ok("nft", "delete", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
+                .isEqualTo("host guard chain " + c.hostSide() + " is missing");
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .isEqualTo(new GuardRenderer().listing(chain, rich));
+        guards.release("c-drift");
     }
 
     @Test

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
+import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -78,6 +80,62 @@ class HostGuardsTest {
                 .contains("comment \"netfence container=c2 ifindex=12\"");
         assertThat(guards.installed()).containsOnlyKeys("veth1");
         assertThat(guards.installed().get("veth1")).isEqualTo(new GuardChain("veth1", 12, "c2"));
+    }
+
+    @Test
+    void aReApplyOfTheSameRulesReadsTheChainBackAndWritesNothingWhileItHoldsWhatWasWritten() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        assertThat(guards.apply("c1", NS, plan).drift()).isNull();
+        assertThat(table.listed).as("a new guard is written without reading first").isEmpty();
+        table.chains.put("veth1", new GuardRenderer().listing(new GuardChain("veth1", 11, "c1"), plan));
+
+        HostGuards.Result again = guards.apply("c1", NS, plan);
+
+        assertThat(again.guards()).containsExactly("netns", "host");
+        assertThat(again.drift()).isNull();
+        assertThat(table.listed).containsExactly("veth1");
+        assertThat(table.scripts).hasSize(1);
+    }
+
+    @Test
+    void aChainThatNoLongerHoldsWhatWasWrittenIsRewrittenAndTheResultSaysWhatDiffered() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        String written = new GuardRenderer().listing(new GuardChain("veth1", 11, "c1"), plan);
+        table.chains.put("veth1", written.replace("policy drop;", "policy accept;"));
+
+        HostGuards.Result loosened = guards.apply("c1", NS, plan);
+
+        assertThat(loosened.drift()).isEqualTo("host guard chain veth1 holds 'type filter hook ingress device \"veth1\" "
+                + "priority -500; policy accept;' where netfence wrote 'type filter hook ingress device \"veth1\" "
+                + "priority -500; policy drop;' (" + new GuardRenderer().rules(plan).size() + " rule lines, "
+                + new GuardRenderer().rules(plan).size() + " written)");
+        assertThat(table.scripts).hasSize(2);
+        assertThat(table.scripts.get(1)).isEqualTo(table.scripts.get(0));
+
+        table.chains.remove("veth1");
+        assertThat(guards.apply("c1", NS, plan).drift()).isEqualTo("host guard chain veth1 is missing");
+        assertThat(table.scripts).hasSize(3);
+    }
+
+    @Test
+    void aChangedPlanIsWrittenWithoutReadingFirstAndIsNoDrift() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        PlannedRules other = new RulePlanner().plan(new PolicyParser().parse(
+                "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"dns\":false,"
+                        .concat("\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8)),
+                Map.of(), List.of());
+
+        HostGuards.Result changed = guards.apply("c1", NS, other);
+
+        assertThat(changed.drift()).isNull();
+        assertThat(table.listed).isEmpty();
+        assertThat(table.scripts).hasSize(2);
+        assertThat(table.scripts.get(1)).contains("ip daddr 198.51.100.7 tcp dport 443 accept");
     }
 
     @Test
@@ -161,6 +219,9 @@ class HostGuardsTest {
     static final class FakeTable implements HostTable {
         final List<String> scripts = new ArrayList<>();
         String listing = "";
+        /** What listChain answers, by chain; the chains listed. */
+        final Map<String, String> chains = new HashMap<>();
+        final List<String> listed = new ArrayList<>();
         int rejectNext;
 
         @Override
@@ -175,6 +236,12 @@ class HostGuardsTest {
         @Override
         public String list() throws IOException {
             return listing;
+        }
+
+        @Override
+        public String listChain(String chain) {
+            listed.add(chain);
+            return chains.getOrDefault(chain, "");
         }
     }
 }
