@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * from a namespace they write for the first time (a namespace that switched backend). With
  * iptables, writing runs two commands per family in the common case: one restore (one
  * transaction) and one read-back, which is verified; then one flush of the namespace's
- * connection tracking, so no flow opened before outlives the new rules. The table is not read before the restore:
+ * connection tracking, so no flow opened before outlives the new rules (in-process too where it
+ * can run, {@link ConntrackFlushChoice}: no process for it). The table is not read before the restore:
  * the hooks are inserted for a namespace not known to be hooked (a fresh container has none) and
  * left alone for one whose last apply was verified with them in place ({@link VerifiedHooks}).
  * That guess may be wrong (netfence restarted, someone deleted, duplicated or pushed down a hook),

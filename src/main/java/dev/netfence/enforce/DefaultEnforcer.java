@@ -9,7 +9,6 @@ import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.CommandRunner;
-import dev.netfence.netns.ConntrackToolFlusher;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceFirewall;
@@ -109,7 +108,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
-                new ConntrackToolFlusher(runner), selector, resolver, config);
+                new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config);
         this.checks = new ContainmentChecks(config, registry);
     }
 

@@ -10,6 +10,7 @@ import dev.netfence.netns.NativeDescriptors;
  * open}, {@code close} and the netlink socket calls, and libnftables' context API. Loading
  * libnftables fails with an {@link UnsatisfiedLinkError} (or a {@link LinkageError}) when the
  * library is not installed; {@link #load()} lets that escape so the backend choice can fall back.
+ * {@link #loadLibc()} loads libc alone, for trips that need no libnftables.
  */
 public final class NativeCalls {
     static final int CLONE_NEWNET = 0x40000000;
@@ -49,5 +50,14 @@ public final class NativeCalls {
         Libc libc = Native.load("c", Libc.class);
         LibNftables nftables = LibNftables.load();
         return new NativeCalls(libc, nftables);
+    }
+
+    /**
+     * Loads libc only, for namespace trips that need no libnftables (the connection-tracking
+     * flush of the process-based backends); {@code nftables} is null. Throws {@link LinkageError}
+     * when JNA or libc cannot be loaded.
+     */
+    static NativeCalls loadLibc() {
+        return new NativeCalls(Native.load("c", Libc.class), null);
     }
 }

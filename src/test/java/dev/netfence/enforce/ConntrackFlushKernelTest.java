@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandRunner;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
@@ -16,17 +17,23 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Flows opened before an apply do not outlive it (issue 12 item 2), against the real kernel: the
- * container keeps a TCP stream and a UDP flow to the peer going under a wide policy, then a
- * stricter policy that forbids both is applied (and, separately, the quarantine): within 1 s of
- * the outcome neither gets another echo, while a stream the stricter policy allows goes on. On
- * the code before the flush the RELATED,ESTABLISHED accepts kept both flows alive.
+ * Flows opened before an apply do not outlive it (issue 12 item 2), against the real kernel, on
+ * both backends (iptables-nft and in-process nft): the container keeps a TCP stream and a UDP
+ * flow to the peer going under a wide policy, then a stricter policy that forbids both is applied
+ * (and, separately, the quarantine): within 1 s of the outcome neither gets another echo, while a
+ * stream the stricter policy allows goes on. On the code before the flush the
+ * RELATED,ESTABLISHED accepts kept both flows alive. The flush runs in-process on both backends:
+ * no {@code conntrack} process is started (the iptables path ran {@code conntrack -F} per apply).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ConntrackFlushKernelTest {
@@ -34,6 +41,7 @@ class ConntrackFlushKernelTest {
     private static final int BLOCKED_UDP = 7401;
     private static final int ALLOWED_TCP = 7402;
 
+    private final List<List<String>> ran = Collections.synchronizedList(new ArrayList<>());
     private SandboxNet net;
 
     @BeforeEach
@@ -52,30 +60,44 @@ class ConntrackFlushKernelTest {
         }
     }
 
-    @Test
-    void aStricterReapplyStopsEarlierTcpAndUdpFlowsItForbidsWithinOneSecondAndKeepsAnAllowedStream() throws Exception {
-        DefaultEnforcer enforcer = enforcer();
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BackendChoice.class, names = {"IPTABLES_NFT", "NFT"})
+    void aStricterReapplyStopsEarlierTcpAndUdpFlowsItForbidsWithinOneSecondAndKeepsAnAllowedStream(BackendChoice backend)
+            throws Exception {
+        DefaultEnforcer enforcer = enforcer(backend);
         assertThat(enforcer.enforce(request(policy(BLOCKED_TCP + "/tcp", BLOCKED_UDP + "/udp", ALLOWED_TCP + "/tcp")))
                 .status()).isEqualTo("applied");
         openStreams();
 
         EnforcementResult stricter = enforcer.enforce(request(policy(ALLOWED_TCP + "/tcp")));
-        assertThat(stricter.status()).isEqualTo("applied");
+        assertThat(stricter.status()).as("%s", stricter).isEqualTo("applied");
+        assertThat(stricter.backend()).isEqualTo(wire(backend));
 
         assertForbiddenFlowsStopAndAllowedGoesOn(true);
+        assertNoConntrackProcess();
     }
 
-    @Test
-    void theQuarantineStopsEarlierFlowsToo() throws Exception {
-        DefaultEnforcer enforcer = enforcer();
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BackendChoice.class, names = {"IPTABLES_NFT", "NFT"})
+    void theQuarantineStopsEarlierFlowsToo(BackendChoice backend) throws Exception {
+        DefaultEnforcer enforcer = enforcer(backend);
         assertThat(enforcer.enforce(request(policy(BLOCKED_TCP + "/tcp", BLOCKED_UDP + "/udp", ALLOWED_TCP + "/tcp")))
                 .status()).isEqualTo("applied");
         openStreams();
 
         EnforcementResult failed = enforcer.failClosed(null, null, net.containerPid(), ErrorCode.POLICY_NOT_FOUND, "gone");
         assertThat(failed.quarantined()).isTrue();
+        assertThat(failed.backend()).isEqualTo(wire(backend));
 
         assertForbiddenFlowsStopAndAllowedGoesOn(false);
+        assertNoConntrackProcess();
+    }
+
+    /** The flush is in-process on both backends: no {@code conntrack} tool process was started for any apply. */
+    private void assertNoConntrackProcess() {
+        synchronized (ran) {
+            assertThat(ran).as("commands run").noneMatch(argv -> argv.contains("conntrack"));
+        }
     }
 
     private void openStreams() throws Exception {
@@ -107,6 +129,11 @@ class ConntrackFlushKernelTest {
         }
     }
 
+    /** The outcome's {@code backend} for the two choices tested. */
+    private static String wire(BackendChoice backend) {
+        return backend == BackendChoice.NFT ? "nft" : "iptables-nft";
+    }
+
     private long count(String stream) throws Exception {
         return Long.parseLong(net.containerAgent().send("stream count " + stream));
     }
@@ -126,9 +153,13 @@ class ConntrackFlushKernelTest {
         return new EnforcementRequest(null, null, net.containerPid(), policy, Clock.systemUTC().instant().plusSeconds(20));
     }
 
-    private static DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT)
+    private DefaultEnforcer enforcer(BackendChoice backend) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+        CommandRunner recording = (argv, stdin, timeout) -> {
+            ran.add(argv);
+            return new ProcessCommandRunner().run(argv, stdin, timeout);
+        };
+        return new DefaultEnforcer(config, recording, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 }

@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Issue 12 items 2, 6, 7, 8 and 9 against real podman containers (runc, netavark bridge,
  * {@code libpod-<id>} cgroups) with the cgroup check on and the default backend (item 2 with both
- * backends: the conntrack tool after iptables-nft, the in-process netlink flush after nft). The probes run from the host side inside
+ * backends: the netlink flush in its own namespace-thread trip after iptables-nft, inside the apply's trip after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
