@@ -69,9 +69,12 @@ final class ApplyPipeline {
     private final EnforcerConfig config;
     private final VerifiedHooks hooks;
     private final NamespaceLocks locks = new NamespaceLocks();
+    private final boolean flush;
 
+    /** {@code flush} false: no connection-tracking flush at all (the benchmark's without-variant only). */
     ApplyPipeline(NamespaceFirewall firewall, ConntrackFlusher flusher, BackendSelector selector,
-            EndpointResolver resolver, EnforcerConfig config) {
+            EndpointResolver resolver, EnforcerConfig config, boolean flush) {
+        this.flush = flush;
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.flusher = Objects.requireNonNull(flusher, "flusher");
         this.selector = Objects.requireNonNull(selector, "selector");
@@ -137,7 +140,7 @@ final class ApplyPipeline {
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
             AtomicBoolean touched, boolean flushMustSucceed) {
         if (backend.inProcessNft() != null) {
-            int errno = backend.inProcessNft().apply(ns, plan, true, deadline.at(), touched).conntrackFlushErrno();
+            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno();
             if (errno != 0) {
                 EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                         "flushing connection tracking in " + ns + " failed: errno " + errno);
@@ -188,6 +191,9 @@ final class ApplyPipeline {
      * turn, so a flush always follows its own write.
      */
     private void flushConnections(PinnedNamespace ns, Deadline deadline) {
+        if (!flush) {
+            return;
+        }
         flusher.flush(ns, deadline.cap(config.commandTimeout(), "flushing connection tracking"));
     }
 

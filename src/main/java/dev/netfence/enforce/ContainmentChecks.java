@@ -30,15 +30,21 @@ final class ContainmentChecks {
     private final EnforcerConfig config;
     private final MeterRegistry registry;
     private final NamespaceOwners owners;
+    private final boolean enabled;
 
-    ContainmentChecks(EnforcerConfig config, MeterRegistry registry) {
+    /** {@code enabled} false: no risks, nothing checked or claimed (the benchmark's without-variant only). */
+    ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled) {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.owners = new NamespaceOwners(config.procRoot());
+        this.enabled = enabled;
     }
 
     /** The container's risky capabilities, counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
     List<String> risks(PinnedNamespace ns) {
+        if (!enabled) {
+            return List.of();
+        }
         List<String> risks;
         try {
             risks = Capabilities.risksOf(config.procRoot(), ns.pid());
@@ -56,6 +62,9 @@ final class ContainmentChecks {
 
     /** Refuses what must not be enforced (see the class comment); claims the namespace for the container last. */
     void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest) {
+        if (!enabled) {
+            return;
+        }
         List<String> refused = new ArrayList<>(risks);
         refused.retainAll(config.refuseCapabilities());
         if (!refused.isEmpty()) {

@@ -101,6 +101,17 @@ public final class DefaultEnforcer implements Enforcer {
     /** Full control over every collaborator, the host guards included. */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards) {
+        this(config, runner, clock, registry, resolver, pinner, hostGuards, true);
+    }
+
+    /**
+     * As above; {@code containment} false leaves issue 12's steps out of the apply path (the
+     * connection-tracking flush, the capability read, the lo-only check, the namespace-ownership
+     * claim). Only for the benchmark's with/without comparison, through a test helper of this
+     * package: no command or option reaches it.
+     */
+    DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
+            EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards, boolean containment) {
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -108,8 +119,8 @@ public final class DefaultEnforcer implements Enforcer {
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
-                new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config);
-        this.checks = new ContainmentChecks(config, registry);
+                new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
+        this.checks = new ContainmentChecks(config, registry, containment);
     }
 
     @Override

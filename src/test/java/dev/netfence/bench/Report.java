@@ -20,7 +20,7 @@ final class Report {
     static final List<String> FIGURES = List.of("plain_events_per_s", "netfence_events_per_s", "pipeline_ratio",
             "exactly_once_events_per_s", "floor_events_per_s", "nft_floor_events_per_s", "netfence_enforce_events_per_s",
             "enforce_ratio", "nft_ratio",
-            "seed_speedup", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
+            "seed_speedup", "containment_overhead_nft", "containment_overhead_iptables", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
             "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
             "guard_parallel_ratio", "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio",
             "resync_us_per_container", "resync_core_fraction_at_1s", "resync_wall_ms",
@@ -33,6 +33,7 @@ final class Report {
             Map.entry("pipeline_ratio", "pipeline"), Map.entry("exactly_once_events_per_s", "pipeline"),
             Map.entry("floor_events_per_s", "enforce"), Map.entry("netfence_enforce_events_per_s", "enforce"),
             Map.entry("enforce_ratio", "enforce"), Map.entry("seed_speedup", "seed"),
+            Map.entry("containment_overhead_nft", "seed"), Map.entry("containment_overhead_iptables", "seed"),
             Map.entry("nft_floor_events_per_s", "enforce"), Map.entry("nft_ratio", "enforce"),
             Map.entry("latency_p50_ms", "latency"), Map.entry("latency_p95_ms", "latency"),
             Map.entry("latency_p99_ms", "latency"), Map.entry("latency_max_ms", "latency"),
@@ -71,7 +72,10 @@ final class Report {
         copy(figures, enforce, "process_floor_events_per_s", "process_floor_events_per_s");
         copy(figures, enforce, "nft_floor_events_per_s", "nft_floor_events_per_s");
         copy(figures, enforce, "nft_ratio", "nft_ratio");
-        copy(figures, seed, "seed_speedup", "seed_speedup");
+        for (String k : List.of("seed_speedup", "containment_overhead_nft", "containment_aa_nft",
+                "containment_overhead_iptables", "containment_aa_iptables")) {
+            copy(figures, seed, k, k);
+        }
         for (String k : List.of("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms")) {
             copy(figures, latency, k, k);
         }
@@ -172,6 +176,10 @@ final class Report {
         row(f, "nft_floor_events_per_s", "enforce: in-process nft floor ev/s", "");
         row(f, "nft_ratio", "nft_ratio (netfence / nft floor)", ">= 0.8");
         row(f, "seed_speedup", "seed_speedup (10 endpoints)", ">= 50");
+        row(f, "containment_overhead_nft", "containment_overhead_nft (with/without)", "<= 1.05");
+        row(f, "containment_aa_nft", "containment: nft A/A (noise)", "");
+        row(f, "containment_overhead_iptables", "containment_overhead_iptables", "<= 1.05");
+        row(f, "containment_aa_iptables", "containment: iptables A/A (noise)", "");
         row(f, "latency_p50_ms", "latency p50 ms", "");
         row(f, "latency_p95_ms", "latency p95 ms", "");
         row(f, "latency_p99_ms", "latency_p99_ms", "<= 20");

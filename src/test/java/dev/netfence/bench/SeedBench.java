@@ -33,7 +33,9 @@ import java.util.Map;
  * measure JVM start, which the service pays once. The two methods use different sandboxes: an
  * nft apply removes the other backend's netfence chains from its namespace (issue 13), which
  * would delete the seed's chains between its events.
- * Figure: seed_speedup = seed time per event / netfence time per event.
+ * Figure: seed_speedup = seed time per event / netfence time per event. The section also
+ * measures what issue 12's containment steps add to an apply on each backend
+ * ({@link ContainmentBench}: containment_overhead_nft, containment_overhead_iptables).
  */
 final class SeedBench {
     private final BenchArgs args;
@@ -102,6 +104,9 @@ final class SeedBench {
         r.put("rules_per_event", plan.ruleCount());
         r.put("netfence_warmup_ms", Map.of("first_apply", Stats.round(first / 1e6, 1), "all", Stats.round(warmupMs, 1)));
         r.put("repetitions", Map.of("seed_ms", seedMs, "netfence_ms", netfenceMs));
+        // issue 12's containment steps, with and without, per backend (sandboxes 2 and 3 where the run has them)
+        r.putAll(new ContainmentBench(args).run(boxes.get(Math.min(2, boxes.size() - 1)),
+                boxes.get(Math.min(3, boxes.size() - 1)), policy));
         r.put("settings", Map.of("seed_events_per_rep", events, "netfence_events_per_rep", netfenceEvents,
                 "netfence_warmup_events", warmup, "reps", reps, "endpoints", EnforceBench.ENDPOINTS,
                 "netfence", "DefaultEnforcer in the driver JVM, production wiring, default backend, warm"));

@@ -212,6 +212,28 @@ class ApplyPipelineTest {
         }
     }
 
+    @Test
+    void theBenchmarksWithoutContainmentVariantLeavesOutTheFlushAndTheChecksAndNothingElse() {
+        FakeProc.container(proc, 4444, FakeProc.PODMAN_DEFAULT_CAPS | 1L << 13); // CAP_NET_RAW
+        FakeFirewall withFake = new FakeFirewall();
+        FakeFirewall withoutFake = new FakeFirewall();
+        EnforcementResult with = apply(enforcer(config(), withFake), 4444);
+        EnforcementResult without = apply(new DefaultEnforcer(config(), withoutFake, Clock.systemUTC(),
+                new SimpleMeterRegistry(), resolver, pinner, dev.netfence.hostguard.HostGuards.create(
+                        dev.netfence.hostguard.HostGuardMode.OFF, withoutFake), false), 4444);
+
+        assertThat(with.status()).as("%s", with).isEqualTo("applied");
+        assertThat(without.status()).as("%s", without).isEqualTo("applied");
+        assertThat(with.risks()).containsExactly("CAP_NET_RAW");
+        assertThat(without.risks()).as("capabilities not read").isEmpty();
+        assertThat(withFake.calls).extracting(Call::argv)
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, NFT_TABLE_REMOVED, FLUSH);
+        assertThat(withoutFake.calls).extracting(Call::argv)
+                .containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, NFT_TABLE_REMOVED);
+        assertThat(withoutFake.calls).extracting(Call::stdin).isEqualTo(withFake.calls.subList(0, 5).stream()
+                .map(Call::stdin).toList());
+    }
+
     private EnforcerConfig config() {
         return EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
                 .procRoot(proc).build();

@@ -1,0 +1,206 @@
+package dev.netfence.bench;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.enforce.DefaultEnforcer;
+import dev.netfence.enforce.EnforcementRequest;
+import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.enforce.EnforcerVariants;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ConntrackToolFlusher;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcNamespacePinner;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.nft.NetlinkConntrackFlusher;
+import dev.netfence.policy.NetworkPolicy;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Part of section 3 (seed): what issue 12's containment steps add to an apply, per backend. Two
+ * enforcers in this JVM, same settings: the production one and
+ * {@link EnforcerVariants#withoutContainment} (no connection-tracking flush, capability read,
+ * lo-only check or namespace-ownership claim), both warmed up on the same sandbox. Then their
+ * applies alternate one by one, the order inside each pair swapping every pair, each apply timed
+ * (wall), so whatever else the shared machine does falls on both alike. Figures per backend:
+ * {@code containment_overhead_<backend>} = the median, over all pairs of all repetitions, of
+ * (apply with / apply without) within a pair, with a bootstrap 95% interval of that median; and
+ * the A/A ratio: the median without-apply of pairs 0,1,4,5,… over that of pairs 2,3,6,7,… (the
+ * same code, so its distance from 1 is what a ratio of this run's medians cannot tell from noise). Also
+ * the flush alone, both ways, on a real pin of the sandbox: the in-process netlink flush both
+ * backends use now, and {@code nsenter … conntrack -F}, the process the iptables backend started
+ * per apply before.
+ */
+final class ContainmentBench {
+    private final BenchArgs args;
+
+    ContainmentBench(BenchArgs args) {
+        this.args = args;
+    }
+
+    /** The figures and details, measured on {@code nftBox} (nft) and {@code iptablesBox} (the host's iptables). */
+    Map<String, Object> run(Sandboxes.Sandbox nftBox, Sandboxes.Sandbox iptablesBox, NetworkPolicy policy)
+            throws Exception {
+        int events = args.integer("events", 10);
+        int reps = args.integer("reps", 3);
+        boolean cgroupCheck = Boolean.parseBoolean(args.string("cgroup-check", "true"));
+        Map<String, Object> r = new LinkedHashMap<>();
+        Map<String, Object> nft = compare(BackendChoice.NFT, nftBox, policy, cgroupCheck, reps,
+                args.integer("containment-events", 40 * events), args.integer("containment-warmup", 20));
+        Map<String, Object> iptables = compare(BackendChoice.IPTABLES, iptablesBox, policy, cgroupCheck, reps,
+                args.integer("containment-iptables-events", 6 * events), args.integer("containment-iptables-warmup", 5));
+        r.put("containment_overhead_nft", nft.get("overhead"));
+        r.put("containment_overhead_iptables", iptables.get("overhead"));
+        r.put("containment_aa_nft", nft.get("aa_ratio"));
+        r.put("containment_aa_iptables", iptables.get("aa_ratio"));
+        Map<String, Object> detail = new LinkedHashMap<>();
+        detail.put("nft", nft);
+        detail.put("iptables", iptables);
+        detail.put("flush", flushAlone(nftBox, cgroupCheck, args.integer("flush-runs", 40 * events),
+                args.integer("flush-tool-runs", 4 * events)));
+        r.put("containment", detail);
+        return r;
+    }
+
+    private static Map<String, Object> compare(BackendChoice choice, Sandboxes.Sandbox box, NetworkPolicy policy,
+            boolean cgroupCheck, int reps, int events, int warmup) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(choice).cgroupCheck(cgroupCheck).build();
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        DefaultEnforcer with = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry());
+        DefaultEnforcer without = EnforcerVariants.withoutContainment(config, runner, Clock.systemUTC(),
+                new SimpleMeterRegistry());
+        String backend = null;
+        for (int i = 0; i < warmup; i++) {
+            backend = applyOnce(with, box, policy).backend();
+            applyOnce(without, box, policy);
+        }
+        List<Double> withMs = new ArrayList<>();
+        List<Double> withoutMs = new ArrayList<>();
+        List<Double> aaFirst = new ArrayList<>();
+        List<Double> aaSecond = new ArrayList<>();
+        List<Double> pairRatios = new ArrayList<>();
+        List<Double> perRep = new ArrayList<>();
+        for (int rep = 0; rep < reps; rep++) {
+            List<Double> w = new ArrayList<>();
+            List<Double> wo = new ArrayList<>();
+            List<Double> repPairs = new ArrayList<>();
+            for (int i = 0; i < events; i++) {
+                boolean withFirst = i % 2 == 0;
+                double a = timed(withFirst ? with : without, box, policy);
+                double b = timed(withFirst ? without : with, box, policy);
+                double on = withFirst ? a : b;
+                double off = withFirst ? b : a;
+                w.add(on);
+                wo.add(off);
+                repPairs.add(on / off);
+                (i / 2 % 2 == 0 ? aaFirst : aaSecond).add(off);
+            }
+            pairRatios.addAll(repPairs);
+            perRep.add(Stats.round(Stats.median(repPairs), 3));
+            withMs.addAll(w);
+            withoutMs.addAll(wo);
+            System.err.printf("seed: containment %s rep %d: with %.3f ms, without %.3f ms (medians of %d applies each),"
+                    + " median pair ratio %.3f%n", backend, rep + 1, Stats.median(w), Stats.median(wo), events,
+                    Stats.median(repPairs));
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("backend", backend);
+        r.put("overhead", Stats.round(Stats.median(pairRatios), 3));
+        r.put("overhead_ci95", bootstrapMedianInterval(pairRatios));
+        r.put("aa_ratio", aaSecond.isEmpty() ? null : Stats.round(Stats.median(aaFirst) / Stats.median(aaSecond), 3));
+        r.put("median_ratio", Stats.round(Stats.median(withMs) / Stats.median(withoutMs), 3));
+        r.put("with_ms_median", Stats.round(Stats.median(withMs), 3));
+        r.put("without_ms_median", Stats.round(Stats.median(withoutMs), 3));
+        r.put("with_ms_mean", Stats.round(mean(withMs), 3));
+        r.put("without_ms_mean", Stats.round(mean(withoutMs), 3));
+        r.put("mean_ratio", Stats.round(mean(withMs) / mean(withoutMs), 3));
+        r.put("per_rep_ratios", perRep);
+        r.put("applies_per_variant", withMs.size());
+        r.put("warmup_per_variant", warmup);
+        return r;
+    }
+
+    /** The flush alone on a real pin: in-process (what both backends run) and the conntrack tool (the iptables path before). */
+    private static Map<String, Object> flushAlone(Sandboxes.Sandbox box, boolean cgroupCheck, int runs, int toolRuns)
+            throws Exception {
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        ProcNamespacePinner pinner = new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()),
+                Path.of("/proc"), cgroupCheck);
+        Map<String, Object> r = new LinkedHashMap<>();
+        try (PinnedNamespace ns = pinner.pin(box.pid(), box.containerId(), "podman", Instant.now().plusSeconds(30))) {
+            NetlinkConntrackFlusher inProcess = NetlinkConntrackFlusher.shared();
+            for (int i = 0; i < 20; i++) {
+                inProcess.flush(ns, Duration.ofSeconds(10)); // warm-up: JIT, the threads' first trips
+            }
+            List<Double> us = new ArrayList<>();
+            for (int i = 0; i < runs; i++) {
+                long t0 = System.nanoTime();
+                inProcess.flush(ns, Duration.ofSeconds(10));
+                us.add((System.nanoTime() - t0) / 1e3);
+            }
+            ConntrackToolFlusher tool = new ConntrackToolFlusher(runner);
+            List<Double> toolMs = new ArrayList<>();
+            String toolError = null;
+            for (int i = 0; i < toolRuns && toolError == null; i++) {
+                long t0 = System.nanoTime();
+                try {
+                    tool.flush(ns, Duration.ofSeconds(10));
+                    toolMs.add((System.nanoTime() - t0) / 1e6);
+                } catch (RuntimeException e) {
+                    toolError = e.getMessage();
+                }
+            }
+            r.put("in_process_us_median", Stats.round(Stats.median(us), 1));
+            r.put("in_process_runs", runs);
+            r.put("tool_ms_median", toolMs.isEmpty() ? null : Stats.round(Stats.median(toolMs), 2));
+            r.put("tool_runs", toolMs.size());
+            if (toolError != null) {
+                r.put("tool_error", toolError);
+            }
+            System.err.printf("seed: conntrack flush alone: in-process %.1f us, conntrack -F process %s ms (medians, wall)%n",
+                    Stats.median(us), toolMs.isEmpty() ? "-" : String.format("%.2f", Stats.median(toolMs)));
+        }
+        return r;
+    }
+
+    private static double timed(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
+        long t0 = System.nanoTime();
+        applyOnce(enforcer, box, policy);
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static EnforcementResult applyOnce(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
+        EnforcementResult r = enforcer.enforce(new EnforcementRequest(box.containerId(), "podman", box.pid(), policy,
+                Instant.now().plusSeconds(30)));
+        if (!EnforcementResult.APPLIED.equals(r.status())) {
+            throw new IllegalStateException("netfence did not apply: " + r);
+        }
+        return r;
+    }
+
+    /** The 2.5th and 97.5th percentiles of the median of {@code values} resampled with replacement (1,000 times, fixed seed). */
+    static List<Double> bootstrapMedianInterval(List<Double> values) {
+        java.util.Random random = new java.util.Random(12);
+        List<Double> medians = new ArrayList<>();
+        for (int b = 0; b < 1000; b++) {
+            List<Double> sample = new ArrayList<>(values.size());
+            for (int i = 0; i < values.size(); i++) {
+                sample.add(values.get(random.nextInt(values.size())));
+            }
+            medians.add(Stats.median(sample));
+        }
+        java.util.Collections.sort(medians);
+        return List.of(Stats.round(Stats.percentile(medians, 2.5), 3), Stats.round(Stats.percentile(medians, 97.5), 3));
+    }
+
+    private static double mean(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+    }
+}
