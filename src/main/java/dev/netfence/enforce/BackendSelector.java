@@ -55,6 +55,11 @@ final class BackendSelector {
         this.detector = new BackendDetector(choice, runner);
     }
 
+    /** The backend chosen so far, or null before the first {@link #backend()} (never chooses). */
+    FirewallBackend chosen() {
+        return chosen;
+    }
+
     /** The backend to write with; FIREWALL_UNAVAILABLE when the choice cannot be met. */
     FirewallBackend backend() {
         FirewallBackend known = chosen;

@@ -170,6 +170,15 @@ public final class DefaultEnforcer implements Enforcer {
         checks.restoreOwner(netns, containerId, policyDigest, pid);
     }
 
+    /** Forgets the namespace's verified nft generation (see {@code nft.InProcessNft#drift}). */
+    @Override
+    public void released(dev.netfence.netns.NamespaceId netns) {
+        FirewallBackend backend = selector.chosen();
+        if (backend != null && backend.inProcessNft() != null) {
+            backend.inProcessNft().forget(netns);
+        }
+    }
+
     /** Reads back a quarantine and repairs it only on a difference (see {@link Enforcer#recheckQuarantine}). */
     @Override
     public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,

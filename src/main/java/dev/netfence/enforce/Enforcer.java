@@ -56,6 +56,13 @@ public interface Enforcer {
     }
 
     /**
+     * The container that owned namespace {@code netns} was released: whatever the enforcer
+     * remembers of that namespace for later read-backs is dropped. By default nothing is kept.
+     */
+    default void released(dev.netfence.netns.NamespaceId netns) {
+    }
+
+    /**
      * The OCI hook's fence: quarantines {@code pid}'s namespace (loopback only) whatever
      * {@code on-failure} says, for a container whose event has not been processed yet; the result
      * is {@code failed} / POLICY_NOT_FOUND with {@code quarantined} true when the fence holds.

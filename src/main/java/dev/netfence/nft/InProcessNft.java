@@ -18,7 +18,10 @@ import java.util.Objects;
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}); the context is freed
  * before the thread goes home. No process is started. The outcome is reported by the caller, at
- * home. Failures: see {@link NftErrors} for libnftables' errors, VERIFY_FAILED (retryable) for a
+ * home. A verifying read-back is remembered with the namespace's nftables ruleset generation
+ * ({@link NftGeneration}, read just before and after it), so the reconciler's {@link #drift} of a
+ * namespace whose ruleset has not changed since costs one netlink request instead of a context
+ * and a read-back ({@link VerifiedGenerations}). Failures: see {@link NftErrors} for libnftables' errors, VERIFY_FAILED (retryable) for a
  * read-back that differs, FIREWALL_UNAVAILABLE when the flush is refused.
  */
 public final class InProcessNft implements AutoCloseable {
@@ -34,6 +37,9 @@ public final class InProcessNft implements AutoCloseable {
     private final OwnNamespace home;
     private final NamespaceThreads threads;
     private final NftApply steps = new NftApply(new NftRenderer());
+    private final VerifiedGenerations verified = new VerifiedGenerations();
+    private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
 
     private InProcessNft(NativeCalls natives, OwnNamespace home, int threads) {
         this.natives = natives;
@@ -79,8 +85,8 @@ public final class InProcessNft implements AutoCloseable {
      */
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables)) {
-                return steps.apply(commands(ctx), sample);
+            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+                return steps.apply(commands(ctx, generation), sample);
             }
         });
         if (result.error() != null) {
@@ -97,10 +103,11 @@ public final class InProcessNft implements AutoCloseable {
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
             java.util.concurrent.atomic.AtomicBoolean changed) {
         Objects.requireNonNull(plan, "plan");
+        verified.forget(ns.id());
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
-            try (NftContext ctx = new NftContext(n.nftables)) {
-                result = steps.apply(commands(ctx), plan);
+            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+                result = steps.apply(commands(ctx, generation), plan);
             }
             int flush = result.error() == null && flushConntrack ? new ConntrackFlush(n.libc).flush() : 0;
             return new Trip(result, flush);
@@ -111,32 +118,74 @@ public final class InProcessNft implements AutoCloseable {
         if (trip.result().error() != null) {
             throw trip.result().error();
         }
+        verified.verified(ns.id(), plan, trip.result().generation(), System.nanoTime());
         return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
     }
 
-    /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
+    /**
+     * What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the
+     * reconciler's read-back). First the namespace's ruleset generation is read (one netlink
+     * request, no libnftables context): when it is still the one at which this table was last read
+     * back equal to this plan, nothing in the namespace's ruleset has changed since and the answer
+     * is empty without a read-back ({@link VerifiedGenerations}); otherwise the table is read back
+     * in full and compared, and an equal read-back is remembered with its generation.
+     */
     public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Instant deadline) {
         Objects.requireNonNull(plan, "plan");
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables)) {
-                return new DriftTrip(steps.drift(commands(ctx), plan), null);
+            try (NftGeneration generation = new NftGeneration(n.libc)) {
+                if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
+                    return DriftTrip.UNCHANGED;
+                }
+                try (NftContext ctx = new NftContext(n.nftables)) {
+                    return new DriftTrip(steps.drift(commands(ctx, generation), plan), null);
+                }
             } catch (EnforcementException e) {
-                return new DriftTrip(java.util.Optional.empty(), e);
+                return new DriftTrip(null, e);
             }
         });
         if (trip.error() != null) {
+            verified.forget(ns.id());
             throw trip.error();
         }
-        return trip.drift();
+        if (trip == DriftTrip.UNCHANGED) {
+            skippedReadBacks.incrementAndGet();
+            return java.util.Optional.empty();
+        }
+        fullReadBacks.incrementAndGet();
+        verified.verified(ns.id(), plan, trip.drift().generation(), System.nanoTime());
+        return trip.drift().difference();
     }
 
-    private record DriftTrip(java.util.Optional<String> drift, EnforcementException error) {}
+    /**
+     * Forgets the verified generation of {@code ns} (its container was released), so that a later
+     * namespace with the same inode is always read back in full.
+     */
+    public void forget(dev.netfence.netns.NamespaceId ns) {
+        verified.forget(ns);
+    }
+
+    /** Read-backs {@link #drift} made in full so far. */
+    public long fullReadBacks() {
+        return fullReadBacks.get();
+    }
+
+    /** Read-backs {@link #drift} skipped so far because the namespace's ruleset generation had not changed. */
+    public long skippedReadBacks() {
+        return skippedReadBacks.get();
+    }
+
+    private record DriftTrip(NftApply.Drift drift, EnforcementException error) {
+        static final DriftTrip UNCHANGED = new DriftTrip(new NftApply.Drift(java.util.Optional.empty(),
+                NftGeneration.UNKNOWN), null);
+    }
 
     /** Removes netfence's table from {@code ns} (idempotent), e.g. when the namespace moves to the iptables backend. */
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
+        verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables)) {
-                return steps.deleteTable(commands(ctx));
+            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+                return steps.deleteTable(commands(ctx, generation));
             }
         });
         if (error != null) {
@@ -164,8 +213,13 @@ public final class InProcessNft implements AutoCloseable {
         home.close();
     }
 
-    private static NftApply.Commands commands(NftContext ctx) {
+    private static NftApply.Commands commands(NftContext ctx, NftGeneration generation) {
         return new NftApply.Commands() {
+            @Override
+            public long generation() {
+                return generation.read();
+            }
+
             @Override
             public NftContext.Run apply(String script) {
                 ctx.plain();

@@ -21,6 +21,14 @@ final class NftApply {
         NftContext.Run apply(String script);
 
         NftContext.Run listJson();
+
+        /**
+         * The namespace's nftables ruleset generation ({@link NftGeneration}), or
+         * {@link NftGeneration#UNKNOWN} where it cannot be read (then nothing is skipped later).
+         */
+        default long generation() {
+            return NftGeneration.UNKNOWN;
+        }
     }
 
     /**
@@ -29,8 +37,22 @@ final class NftApply {
      * @param changed whether the table transaction was committed (the namespace's rules changed)
      * @param error why the apply does not count as applied, or null
      * @param removedIptablesChains whether the iptables backend's chains were found and removed
+     * @param generation the ruleset generation the verifying read-back belongs to (read the same
+     *     just before and just after it), or {@link NftGeneration#UNKNOWN}
      */
-    record Result(boolean changed, EnforcementException error, boolean removedIptablesChains) {}
+    record Result(boolean changed, EnforcementException error, boolean removedIptablesChains, long generation) {
+        Result(boolean changed, EnforcementException error, boolean removedIptablesChains) {
+            this(changed, error, removedIptablesChains, NftGeneration.UNKNOWN);
+        }
+    }
+
+    /**
+     * A read-back compared with a plan.
+     *
+     * @param difference what differs, empty when the table is exactly the plan
+     * @param generation the ruleset generation that read-back belongs to, or {@link NftGeneration#UNKNOWN}
+     */
+    record Drift(Optional<String> difference, long generation) {}
 
     private final NftRenderer renderer;
     private final NftVerifier verifier;
@@ -50,11 +72,14 @@ final class NftApply {
         }
         NftRuleset read;
         boolean removed = false;
+        long before;
         try {
+            before = commands.generation();
             read = read(commands);
             if (!read.leftovers().isEmpty()) {
                 NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(read.leftovers()));
                 removed = cleaned.ok();
+                before = commands.generation();
                 read = read(commands);
                 if (!cleaned.ok() && !read.leftovers().isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first)
@@ -71,21 +96,33 @@ final class NftApply {
             return new Result(true, e, removed);
         }
         Optional<String> mismatch = verifier.mismatch(text.expected(), read);
-        return new Result(true, mismatch.map(why -> new EnforcementException(ErrorCode.VERIFY_FAILED,
-                "nft read-back differs: " + why)).orElse(null), removed);
+        if (mismatch.isPresent()) {
+            return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
+                    "nft read-back differs: " + mismatch.get()), removed);
+        }
+        return new Result(true, null, removed, sameGeneration(before, commands.generation()));
     }
 
     /**
      * Reads the ruleset back and compares netfence's table with {@code plan}, writing nothing: what
-     * differs (or the iptables backend's chains being present), empty when it is exactly the plan.
-     * An unreadable listing is thrown.
+     * differs (or the iptables backend's chains being present), empty when it is exactly the plan,
+     * with the ruleset generation the read-back belongs to. An unreadable listing is thrown.
      */
-    Optional<String> drift(Commands commands, PlannedRules plan) {
+    Drift drift(Commands commands, PlannedRules plan) {
+        long before = commands.generation();
         NftRuleset read = read(commands);
         if (!read.leftovers().isEmpty()) {
-            return Optional.of("the iptables backend's chains are present: " + read.leftovers());
+            return new Drift(Optional.of("the iptables backend's chains are present: " + read.leftovers()),
+                    NftGeneration.UNKNOWN);
         }
-        return verifier.mismatch(rendered.of(plan).expected(), read);
+        Optional<String> mismatch = verifier.mismatch(rendered.of(plan).expected(), read);
+        return new Drift(mismatch, mismatch.isPresent() ? NftGeneration.UNKNOWN
+                : sameGeneration(before, commands.generation()));
+    }
+
+    /** {@code before} when it equals {@code after} (nothing was committed around the read-back), else UNKNOWN. */
+    private static long sameGeneration(long before, long after) {
+        return before == after ? before : NftGeneration.UNKNOWN;
     }
 
     /** Removes netfence's table (switching to the iptables backend); the exception, or null. */

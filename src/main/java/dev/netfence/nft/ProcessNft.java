@@ -64,7 +64,7 @@ public final class ProcessNft {
 
     /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
     public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Duration timeout) {
-        return steps.drift(commands(ns, timeout), plan);
+        return steps.drift(commands(ns, timeout), plan).difference();
     }
 
     /** Removes netfence's table from {@code ns} (idempotent). */

@@ -123,7 +123,10 @@ final class Corrections {
     void started(ContainerEvent event, EnforcementResult result) {
         String containerId = event.containerId();
         if (isGone(result)) {
-            live.remove(containerId).ifPresent(c -> guards.release(containerId));
+            live.remove(containerId).ifPresent(c -> {
+                enforcer.released(c.netns());
+                guards.release(containerId);
+            });
             return;
         }
         LiveContainer before = live.get(containerId).orElse(null);
@@ -242,6 +245,7 @@ final class Corrections {
     /** Releases a container that is gone: live-set entry (tombstone), host guard; outcome {@code removed}. */
     void release(LiveContainer c, Trigger trigger, String why) {
         live.remove(c.containerId());
+        enforcer.released(c.netns());
         guards.release(c.containerId());
         LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
         publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));

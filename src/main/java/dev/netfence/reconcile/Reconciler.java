@@ -160,7 +160,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         try {
             order.expect(event.containerId());
             live.stopped(event.containerId(), clock.instant());
-            live.remove(event.containerId());
+            live.remove(event.containerId()).ifPresent(c -> enforcer.released(c.netns()));
             guards.release(event.containerId());
         } finally {
             lock.unlock();

@@ -118,6 +118,9 @@ final class ResyncBench {
             }
             reconciler.resyncNow(); // warm-up pass, not timed: JIT, first read-backs
             expectSteady(published, registry, live, n, "the warm-up resync");
+            dev.netfence.nft.InProcessNft nft = dev.netfence.nft.InProcessNft.shared(1); // the one the enforcer uses
+            long fullBefore = nft.fullReadBacks();
+            long skippedBefore = nft.skippedReadBacks();
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             List<Double> cpuMs = new ArrayList<>();
             List<Double> wallMs = new ArrayList<>();
@@ -131,6 +134,8 @@ final class ResyncBench {
                 System.err.printf("resync rep %d: %d containers, wall %.1f ms, cpu %.1f ms%n", rep + 1, n,
                         wallMs.get(rep), cpuMs.get(rep));
             }
+            long fullTimed = nft.fullReadBacks() - fullBefore;
+            long skippedTimed = nft.skippedReadBacks() - skippedBefore;
             Map<String, Object> drift = driftCheck(reconciler, boxes, flushed, published, registry, live, n);
             double cpu = Stats.median(cpuMs);
             double wall = Stats.median(wallMs);
@@ -141,6 +146,7 @@ final class ResyncBench {
             r.put("containers", n);
             r.put("repetitions", Map.of("cpu_ms", cpuMs, "wall_ms", wallMs));
             r.put("drift_check", drift);
+            r.put("timed_read_backs", Map.of("full", fullTimed, "skipped_generation_unchanged", skippedTimed));
             r.put("initial_enforce_s", Stats.round(enforceS, 1));
             r.put("journal_writes", journalWrites.get());
             r.put("settings", Map.of("containers", n, "reps", reps, "threads", threads, "backend", "nft",

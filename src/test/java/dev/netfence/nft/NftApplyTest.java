@@ -35,7 +35,13 @@ class NftApplyTest {
             sent.add("list ruleset");
             return answers.removeFirst();
         }
+
+        @Override
+        public long generation() {
+            return generations.isEmpty() ? NftGeneration.UNKNOWN : generations.removeFirst();
+        }
     };
+    private final Deque<Long> generations = new ArrayDeque<>();
 
     /** The JSON listing nft gives for {@code plan}'s table, plus {@code extra} items. */
     private String listing(String... extra) {
@@ -142,5 +148,39 @@ class NftApplyTest {
         assertThat(r.error().code()).isEqualTo(code);
         assertThat(r.error().getMessage()).isEqualTo("nftables refused netfence's table: " + error);
         assertThat(r.error().retryable()).isEqualTo(code.retryable());
+    }
+
+    @Test
+    void aVerifiedApplyCarriesTheGenerationItsReadBackBelongsTo() {
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        generations.addAll(List.of(7L, 7L));
+        assertThat(new NftApply(new NftRenderer()).apply(commands, plan).generation()).isEqualTo(7);
+    }
+
+    @ParameterizedTest(name = "generation {0} before the read-back, {1} after")
+    @CsvSource({"7, 8", "-1, -1", "7, -1"})
+    void aReadBackAroundWhichTheGenerationMovedOrIsUnknownBelongsToNoGeneration(long before, long after) {
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        generations.addAll(List.of(before, after));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.generation()).isEqualTo(NftGeneration.UNKNOWN);
+    }
+
+    @Test
+    void aDriftCheckThatFindsADifferenceRemembersNoGeneration() {
+        answers.add(ok(listing("{\"rule\":{\"family\":\"inet\",\"table\":\"netfence\",\"chain\":\"output\","
+                + "\"handle\":99,\"expr\":[{\"accept\":null}]}}")));
+        generations.add(7L);
+        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        assertThat(d.difference()).isPresent();
+        assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
+        assertThat(generations).isEmpty();
+        answers.add(ok(listing()));
+        generations.addAll(List.of(9L, 9L));
+        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+                .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
     }
 }

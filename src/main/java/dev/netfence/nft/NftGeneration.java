@@ -1,0 +1,103 @@
+package dev.netfence.nft;
+
+import com.sun.jna.LastErrorException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Reads the nftables ruleset generation of the network namespace the calling thread is in: one
+ * {@code NFT_MSG_GETGEN} request of the {@code NFNL_SUBSYS_NFTABLES} subsystem over a
+ * {@code NETLINK_NETFILTER} socket opened (lazily, once per instance) on that thread, answered by
+ * {@code NFT_MSG_NEWGEN} with {@code NFTA_GEN_ID}. The kernel keeps one such 32-bit counter per
+ * network namespace and increments it on every committed nftables transaction in that namespace,
+ * whoever sends it and whichever table it touches; so two equal reads mean nothing in the
+ * namespace's nftables ruleset changed in between. The kernel answers inside {@code send}, so the
+ * reply is read without blocking. Any failure gives {@link #UNKNOWN}, which callers treat as
+ * "changed" (a full read-back). Never logs, never throws; runs on a namespace thread while away.
+ * Close it before the thread goes home.
+ */
+final class NftGeneration implements AutoCloseable {
+    /** The generation could not be read. */
+    static final long UNKNOWN = -1;
+    private static final short NFNL_SUBSYS_NFTABLES = 10;
+    private static final short NFT_MSG_GETGEN = 16;
+    private static final short NFT_MSG_NEWGEN = 15;
+    private static final short NLM_F_REQUEST = 1;
+    private static final short NFTA_GEN_ID = 1;
+
+    private final NativeCalls.Libc libc;
+    private int fd = -1;
+    private int sequence;
+
+    NftGeneration(NativeCalls.Libc libc) {
+        this.libc = libc;
+    }
+
+    /** The namespace's ruleset generation (0 to 2^32-1), or {@link #UNKNOWN}. */
+    long read() {
+        try {
+            if (fd < 0) {
+                fd = libc.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
+                        NativeCalls.NETLINK_NETFILTER);
+            }
+            int seq = ++sequence;
+            ByteBuffer msg = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
+            msg.putInt(20); // nlmsg_len: header 16 + nfgenmsg 4, no attributes
+            msg.putShort((short) ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN));
+            msg.putShort(NLM_F_REQUEST);
+            msg.putInt(seq);
+            msg.putInt(0); // port id: the kernel's
+            msg.put((byte) 0); // nfgen_family AF_UNSPEC
+            msg.put((byte) 0); // NFNETLINK_V0
+            msg.putShort((short) 0); // res_id
+            byte[] bytes = msg.array();
+            libc.send(fd, bytes, bytes.length, 0);
+            byte[] reply = new byte[512];
+            int n = libc.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
+            return parse(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
+        } catch (LastErrorException | IndexOutOfBoundsException e) {
+            return UNKNOWN;
+        }
+    }
+
+    /**
+     * The {@code NFTA_GEN_ID} of an {@code NFT_MSG_NEWGEN} reply with sequence {@code seq}, or
+     * {@link #UNKNOWN} for anything else (an error, another message, no such attribute).
+     */
+    static long parse(ByteBuffer reply, int seq) {
+        if (reply.remaining() < 20) {
+            return UNKNOWN;
+        }
+        int length = reply.getInt(0);
+        int type = reply.getShort(4) & 0xffff;
+        if (type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN) || reply.getInt(8) != seq
+                || length > reply.remaining() || length < 20) {
+            return UNKNOWN;
+        }
+        int at = 20; // after nlmsghdr and nfgenmsg
+        while (at + 4 <= length) {
+            int attrLength = reply.getShort(at) & 0xffff;
+            int attrType = reply.getShort(at + 2) & 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
+            if (attrLength < 4 || at + attrLength > length) {
+                return UNKNOWN;
+            }
+            if (attrType == NFTA_GEN_ID && attrLength == 8) {
+                return Integer.toUnsignedLong(reply.order(ByteOrder.BIG_ENDIAN).getInt(at + 4));
+            }
+            at += (attrLength + 3) & ~3;
+        }
+        return UNKNOWN;
+    }
+
+    @Override
+    public void close() {
+        if (fd >= 0) {
+            try {
+                libc.close(fd);
+            } catch (LastErrorException ignored) {
+                // a failed close of a socket we only asked one question on changes nothing we rely on
+            }
+            fd = -1;
+        }
+    }
+}
