@@ -101,11 +101,25 @@ final class LiveSetBench {
                 Memory before = Memory.take();
                 int metersBefore = registry.getMeters().size();
                 long start = System.nanoTime();
+                java.util.concurrent.atomic.AtomicLong peakKb = new java.util.concurrent.atomic.AtomicLong();
+                Thread sampler = new Thread(() -> {
+                    try {
+                        while (!Thread.currentThread().isInterrupted()) {
+                            peakKb.accumulateAndGet(Memory.rssKb(), Math::max);
+                            Thread.sleep(500);
+                        }
+                    } catch (InterruptedException | java.io.IOException e) {
+                        // done
+                    }
+                }, "rss-sampler");
+                sampler.setDaemon(true);
+                sampler.start();
                 load(kafka, events, node, warmup, cycles, tasks);
                 // only the counts are kept: the outcome values must not be on the heap when it is measured
                 Map<String, Integer> statuses = statuses(kafka.awaitRecords(outcomes, 2L * (warmup + cycles),
                         Duration.ofMinutes(10), true, () -> { }));
                 double seconds = (System.nanoTime() - start) / 1e9;
+                sampler.interrupt();
                 if (statuses.getOrDefault("applied", 0) != warmup + cycles
                         || statuses.getOrDefault("removed", 0) != warmup + cycles) {
                     throw new IllegalStateException("expected " + (warmup + cycles) + " applied and as many removed "
@@ -124,6 +138,12 @@ final class LiveSetBench {
                 r.put("live_set_heap_before_mb", Stats.round(before.heapMb, 1));
                 r.put("live_set_heap_growth_mb", Stats.round(after.heapMb - before.heapMb, 2));
                 r.put("live_set_rss_growth_mb", Stats.round(after.rssMb - before.rssMb, 1));
+                r.put("live_set_rss_peak_during_cycles_mb", Stats.round(peakKb.get() / 1024.0, 1));
+                r.put("live_set_rss_at_gc_mb", Stats.round(after.rssAtGcMb, 1));
+                r.put("live_set_rss_at_gc_before_mb", Stats.round(before.rssAtGcMb, 1));
+                r.put("live_set_heap_committed_mb", Stats.round(after.heapCommittedMb, 1));
+                r.put("live_set_heap_committed_before_mb", Stats.round(before.heapCommittedMb, 1));
+                r.put("rss_settle_s", List.of(Stats.round(before.settleS, 1), Stats.round(after.settleS, 1)));
                 r.put("live_containers_after", live.size());
                 r.put("meters_before", metersBefore);
                 r.put("meters_after", registry.getMeters().size());
@@ -137,7 +157,8 @@ final class LiveSetBench {
         }
         r.put("settings", Map.of("cycles", cycles, "warmup_cycles", warmup, "tasks", tasks, "concurrency", 8,
                 "enforcement", "DefaultEnforcer dry run, result given a made-up target so the live set records it",
-                "memory", "heap used after System.gc() (G1 full GC), VmRSS of the driver JVM (-Xmx1g)"));
+                "memory", "heap used after System.gc() (G1 full GC), VmRSS of the driver JVM once settled after it; "
+                        + "driver JVM options: " + ManagementFactory.getRuntimeMXBean().getInputArguments()));
         return r;
     }
 
@@ -201,20 +222,42 @@ final class LiveSetBench {
         return statuses;
     }
 
-    /** Heap in use after a full GC and the resident set, in MB. */
-    private record Memory(double heapMb, double rssMb) {
+    /**
+     * Heap in use and committed after a full GC, and the resident set, in MB: right after the GC
+     * ({@code rssAtGcMb}) and once it has settled ({@code rssMb}). G1 (JDK 17) shrinks the heap at
+     * a full GC but hands the freed regions back to the kernel afterwards, on its service thread
+     * (JDK-8236926), so VmRSS read at once still counts heap the JVM no longer holds: it is read
+     * every 250 ms until it has not fallen by more than 1 MB for a second (at most 20 s).
+     */
+    private record Memory(double heapMb, double heapCommittedMb, double rssAtGcMb, double rssMb, double settleS) {
         static Memory take() throws Exception {
             for (int i = 0; i < 3; i++) {
                 System.gc();
             }
-            double heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed() / 1024.0 / 1024.0;
-            long rssKb = 0;
+            var heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+            long t0 = System.nanoTime();
+            long first = rssKb();
+            long last = first;
+            long stableSince = t0;
+            while (System.nanoTime() - t0 < 20_000_000_000L && System.nanoTime() - stableSince < 1_000_000_000L) {
+                Thread.sleep(250);
+                long now = rssKb();
+                if (last - now > 1024) {
+                    stableSince = System.nanoTime();
+                }
+                last = Math.min(last, now);
+            }
+            return new Memory(heap.getUsed() / 1024.0 / 1024.0, heap.getCommitted() / 1024.0 / 1024.0,
+                    first / 1024.0, rssKb() / 1024.0, (System.nanoTime() - t0) / 1e9);
+        }
+
+        private static long rssKb() throws java.io.IOException {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) {
-                    rssKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }
             }
-            return new Memory(heap, rssKb / 1024.0);
+            return 0;
         }
     }
 
