@@ -22,7 +22,8 @@ final class Report {
             "enforce_ratio", "nft_ratio",
             "seed_speedup", "containment_overhead_nft", "containment_overhead_iptables", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
             "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
-            "guard_parallel_ratio", "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio",
+            "guard_parallel_ratio", "guard_reapply_off_ms", "guard_reapply_ms", "guard_reapply_ratio",
+            "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio",
             "resync_us_per_container", "resync_core_fraction_at_1s", "resync_wall_ms",
             "live_set_rss_mb", "live_set_rss_before_mb", "live_set_heap_mb", "live_set_heap_before_mb",
             "policy_update_p50_ms", "policy_update_p99_ms");
@@ -41,6 +42,8 @@ final class Report {
             Map.entry("guard_off_apply_ms", "guard"), Map.entry("guard_apply_ms", "guard"),
             Map.entry("guard_ratio", "guard"), Map.entry("guard_off_events_per_s", "guard"),
             Map.entry("guard_events_per_s", "guard"), Map.entry("guard_parallel_ratio", "guard"),
+            Map.entry("guard_reapply_off_ms", "guard"), Map.entry("guard_reapply_ms", "guard"),
+            Map.entry("guard_reapply_ratio", "guard"),
             Map.entry("skip_plain_events_per_s", "skip"), Map.entry("skip_events_per_s", "skip"),
             Map.entry("skip_ratio", "skip"),
             Map.entry("resync_us_per_container", "resync"), Map.entry("resync_core_fraction_at_1s", "resync"),
@@ -83,7 +86,8 @@ final class Report {
         copy(figures, memory, "rss_mb", "rss_mb");
         JsonNode guard = section(out, "guard");
         for (String k : List.of("guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s",
-                "guard_events_per_s", "guard_parallel_ratio")) {
+                "guard_events_per_s", "guard_parallel_ratio", "guard_reapply_off_ms", "guard_reapply_ms",
+                "guard_reapply_ratio")) {
             copy(figures, guard, k, k);
         }
         JsonNode skip = section(out, "skip");
@@ -192,6 +196,9 @@ final class Report {
         row(f, "guard_off_events_per_s", "guard: applies/s x8 threads, off", "");
         row(f, "guard_events_per_s", "guard: applies/s x8 threads, required", "");
         row(f, "guard_parallel_ratio", "guard_parallel_ratio (alone / guard)", "<= 1.5");
+        row(f, "guard_reapply_off_ms", "guard: unchanged re-apply ms, off", "");
+        row(f, "guard_reapply_ms", "guard: unchanged re-apply ms, required", "");
+        row(f, "guard_reapply_ratio", "guard: unchanged re-apply ratio", "");
         row(f, "skip_plain_events_per_s", "skip: plain consume-produce ev/s", "");
         row(f, "skip_events_per_s", "skip: netfence other-node skips/s", "");
         row(f, "skip_ratio", "skip_ratio (netfence / plain loop)", ">= 0.8");
