@@ -27,9 +27,15 @@
 # the whole events topic, stops netfence with SIGTERM, and checks:
 #
 #   events published
-#   events with >= 1 outcome        `netfence outcomes --json` (read_committed), per eventId
+#   outcomes committed              `netfence outcomes --json` (read_committed), split into those
+#                                   of published events (by eventId), the reconciler's (eventId
+#                                   null: trigger drift, policy-update or re-resolve; counted by
+#                                   trigger/status, never taken for an event's) and those naming
+#                                   an eventId nobody published (must be 0)
+#   events with >= 1 outcome        per published eventId
 #   events with exactly 1 outcome   the same, exactly-once mode only (n/a at-least-once, where
 #                                   duplicates after a crash are allowed)
+#   events with 2+ outcomes         must be 0 in exactly-once mode; each one is named
 #   events lost                     published eventIds without any committed outcome: must be 0
 #   held while the DLQ refused it   /readyz named a held output during the terminal send error
 #   dead letters of the 2 poison    committed DLQ records: both poison records present (exactly
@@ -438,16 +444,33 @@ run_mode() {
     || die "netfence outcomes failed: $(cat "$work/outcomes.err")"
 
   step "[$m] Checking outcomes and the rules in each sandbox"
-  outcome_ids "$work/$m-outcomes.json" | sort | uniq -c | awk '{print $2, $1}' >"$work/$m-counts"
-  local with_one with_exactly lost statuses
-  with_one="$(awk '{print $1}' "$work/$m-counts" | grep -cxFf "$work/$m-published.ids" || true)"
-  with_exactly="$(awk '$2 == 1 {print $1}' "$work/$m-counts" | grep -cxFf "$work/$m-published.ids" || true)"
+  # Every committed outcome is one of three kinds: an outcome of a published event (its eventId;
+  # per event exactly one in exactly-once mode), a reconciler outcome (eventId null: trigger drift,
+  # policy-update or re-resolve, counted by trigger/status, never taken for an event's), or an
+  # outcome naming an eventId nobody published (must not exist).
+  outcome_fields "$work/$m-outcomes.json" >"$work/$m-fields"
+  awk '$1 != "-" {print $1}' "$work/$m-fields" | sort | uniq -c | awk '{print $2, $1}' >"$work/$m-counts"
+  local with_one with_exactly duplicated for_events foreign others lost statuses
+  read -r with_one with_exactly duplicated for_events foreign < <(awk 'NR == FNR {pub[$1] = 1; next}
+    $1 in pub {one++; sum += $2; if ($2 == 1) exactly++; else dup++; next}
+    {foreign += $2}
+    END {printf "%d %d %d %d %d\n", one, exactly, dup, sum, foreign}' "$work/$m-published.ids" "$work/$m-counts")
   lost=$((total - with_one))
-  statuses="$(grep -o '"status":"[a-z]*"' "$work/$m-outcomes.json" | sed 's/"status":"//; s/"//' | sort | uniq -c |
-    awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}')"
+  statuses="$(awk '{print $3}' "$work/$m-fields" | sort | uniq -c | awk '{printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2}')"
+  others="$(awk '$1 == "-" {print $2 "/" $3}' "$work/$m-fields" | sort | uniq -c |
+    awk '{n += $1; s = s (NR > 1 ? ", " : "") $1 " " $2} END {printf "%d%s", n, (n ? " (" s ")" : "")}')"
   if ((lost > 0)); then
     info "lost, e.g.: $(comm -23 <(sort "$work/$m-published.ids") <(awk '{print $1}' "$work/$m-counts" | sort) | head -5 | tr '\n' ' ')"
   fi
+  if ((duplicated > 0)); then
+    info "events with more than one committed outcome, e.g.: $(awk 'NR == FNR {pub[$1] = 1; next} $1 in pub && $2 > 1 {print $1 " x" $2}' \
+      "$work/$m-published.ids" "$work/$m-counts" | head -5 | tr '\n' ' ')"
+  fi
+  if ((foreign > 0)); then
+    info "outcomes naming an eventId that was never published, e.g.: $(awk 'NR == FNR {pub[$1] = 1; next} !($1 in pub) {print $1}' \
+      "$work/$m-published.ids" "$work/$m-counts" | head -5 | tr '\n' ' ')"
+  fi
+  info "outcomes: $for_events of published events, $foreign naming other eventIds, reconciler (no eventId): $others"
 
   local wrong=0 wrong_list=""
   for ((i = 0; i < sandboxes; i++)); do
@@ -479,8 +502,15 @@ run_mode() {
 
   result[$m,published]=$total
   result[$m,outcomes]="$(wc -l <"$work/$m-outcomes.json") ($statuses)"
+  result[$m,for_events]=$for_events
+  result[$m,others]=$others
+  result[$m,foreign]=$foreign
   result[$m,one]=$with_one
-  if [[ $m == exactly-once ]]; then result[$m,exactly]=$with_exactly; else result[$m,exactly]="n/a"; fi
+  if [[ $m == exactly-once ]]; then
+    result[$m,exactly]=$with_exactly; result[$m,dup]=$duplicated
+  else
+    result[$m,exactly]="n/a"; result[$m,dup]="$duplicated (allowed)"
+  fi
   result[$m,lost]=$lost
   result[$m,wrong]=$wrong
   result[$m,kills]=$kills
@@ -490,7 +520,8 @@ run_mode() {
   ((lost == 0 && wrong == 0 && with_one == total)) || ok=false
   [[ ${result[$m,term]} == "exit 0 "* ]] || ok=false
   [[ $drained == yes ]] || ok=false
-  [[ $m == exactly-once ]] && ((with_exactly != total)) && ok=false
+  ((foreign == 0)) || ok=false
+  [[ $m == exactly-once ]] && ((with_exactly != total || duplicated != 0)) && ok=false
   [[ ${result[$m,held]} == yes ]] || ok=false
   # both poison records dead-lettered (exactly once each with --exactly-once), the oversized one without value
   ((poison_big >= 1 && poison_small >= 1)) || ok=false
@@ -508,6 +539,14 @@ run_mode() {
 
 outcome_ids() {   # the eventId of each outcome JSON line
   awk 'match($0, /"eventId":"[^"]*"/) {print substr($0, RSTART + 11, RLENGTH - 12)}' "$1"
+}
+
+outcome_fields() {   # per outcome JSON line: its eventId (- when null), trigger and status
+  awk '{ id = "-"; tr = "-"; st = "-"
+    if (match($0, /"eventId":"[^"]*"/)) id = substr($0, RSTART + 11, RLENGTH - 12)
+    if (match($0, /"trigger":"[^"]*"/)) tr = substr($0, RSTART + 11, RLENGTH - 12)
+    if (match($0, /"status":"[^"]*"/)) st = substr($0, RSTART + 10, RLENGTH - 11)
+    print id, tr, st }' "$1"
 }
 
 for m in "${modes[@]}"; do run_mode "$m"; done
@@ -532,8 +571,12 @@ all_ok=true
   row "netfence SIGKILLs (then restarted)" kills
   row "SIGTERM under load (must exit 0)" term
   row "outcomes committed (by status)" outcomes
+  row "  of published events (by eventId)" for_events
+  row "  reconciler's, no eventId (trigger/status)" others
+  row "  naming an unpublished eventId (must be 0)" foreign
   row "events with >= 1 outcome" one
   row "events with exactly 1 committed outcome" exactly
+  row "events with 2+ committed outcomes (EOS: 0)" dup
   row "events lost (must be 0)" lost
   row "namespaces with wrong final rules (must be 0)" wrong
   row "events topic fully committed (must be yes)" drained

@@ -21,11 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  * 20 events, 1 SIGKILL, 1 SIGTERM under load, 1 broker bounce, the send faults: a DLQ topic
  * refusing every dead letter, an oversized record): it must exit 0 and print a table with no lost
  * event, the refused dead letter held and then delivered, both poison records dead-lettered once
- * (the oversized one without value),
- * exactly one committed outcome per event, right final rules in both sandboxes and an unchanged
- * host ruleset, and leave none of its namespaces or its temp dir behind. Runs with Failsafe
- * after {@code package} (it uses the built jar and this run's test classpath, so the script
- * builds nothing); needs root like the other kernel tests.
+ * (the oversized one without value), exactly one committed outcome per event (no event with
+ * two, no outcome naming an unpublished event; the reconciler's outcomes, which have no eventId,
+ * counted apart), right final rules in both sandboxes and an unchanged host ruleset, and leave
+ * none of its namespaces or its temp dir behind. Runs with Failsafe after {@code package} (it
+ * uses the built jar and this run's test classpath, so the script builds nothing); needs root
+ * like the other kernel tests.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ChaosScriptIT {
@@ -56,6 +57,9 @@ class ChaosScriptIT {
                 .containsPattern("(?m)^\\s*SIGTERM under load \\(must exit 0\\)\\s+exit 0 after \\d+ s\\s*$")
                 .containsPattern("(?m)^\\s*events with >= 1 outcome\\s+20\\s*$")
                 .containsPattern("(?m)^\\s*events with exactly 1 committed outcome\\s+20\\s*$")
+                .containsPattern("(?m)^\\s*events with 2\\+ committed outcomes \\(EOS: 0\\)\\s+0\\s*$")
+                .containsPattern("(?m)^\\s*of published events \\(by eventId\\)\\s+20\\s*$")
+                .containsPattern("(?m)^\\s*naming an unpublished eventId \\(must be 0\\)\\s+0\\s*$")
                 .containsPattern("(?m)^\\s*events lost \\(must be 0\\)\\s+0\\s*$")
                 .containsPattern("(?m)^\\s*namespaces with wrong final rules \\(must be 0\\)\\s+0\\s*$")
                 .containsPattern("(?m)^\\s*held while the DLQ refused it \\(must be yes\\)\\s+yes\\s*$")
