@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * Kafka Streams fills its global tables before processing). Until the topic exists the store
  * waits for it and is not caught up. Partitions added to the topic later are picked up from their
  * beginning: the partition count is re-read from the consumer's metadata (refreshed every
- * {@code metadata.max.age.ms}, 30 s unless configured) every {@link #PARTITION_CHECK}.
+ * {@code metadata.max.age.ms}, 30 s unless configured) every {@link #PARTITION_CHECK}; one found
+ * before the store caught up is read to its end offset too before the store counts as caught up.
  */
 public final class TopicPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(TopicPolicyStore.class);
@@ -104,15 +105,28 @@ public final class TopicPolicyStore implements PolicyStore {
             }
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> target = awaitEndOffsets(parts);
-            if (target == null) {
+            Map<TopicPartition, Long> start = awaitEndOffsets(parts);
+            if (start == null) {
                 return;
             }
+            Map<TopicPartition, Long> target = new HashMap<>(start);
             LOG.info("reading policies from {} up to {}", topic, target);
             long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
             while (!closed) {
                 if (System.nanoTime() - nextCheck >= 0) {
-                    parts = addedPartitions(parts);
+                    List<TopicPartition> all = addedPartitions(parts);
+                    if (!caughtUp && all.size() > parts.size()) {
+                        // found before the store caught up (the topic grew, or the first metadata
+                        // lacked them): read to their end too before counting as caught up
+                        List<TopicPartition> known = parts;
+                        Map<TopicPartition, Long> more = awaitEndOffsets(all.stream().filter(tp -> !known.contains(tp)).toList());
+                        if (more == null) {
+                            return;
+                        }
+                        target.putAll(more);
+                        LOG.info("reading policies from {} up to {}", topic, target);
+                    }
+                    parts = all;
                     nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
                 }
                 try {

@@ -150,6 +150,45 @@ class TopicPolicyStoreTest {
     }
 
     @Test
+    void aPartitionAddedWhileTheStoreCatchesUpIsReadBeforeItReportsCaughtUp() throws Exception {
+        // the stalling proxy holds the store's offset look-ups (7 s each) so the topic grows after
+        // the store read its partitions and end offsets but before it caught up; before the fix it
+        // reported caught up once the first three partitions were read, without the new one's policy
+        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
+        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        put("task-old", FakePolicies.CLOSED_JSON);
+        int heldBefore = proxy.held();
+        proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ofSeconds(7), 3);
+        try (TopicPolicyStore store = TopicPolicyStore.start(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, proxy.bootstrapServers(),
+                ConsumerConfig.METADATA_MAX_AGE_CONFIG, 500), topic, FakePolicies.DECODER)) {
+            // the reader thread applies policies and sets caught-up, so this sees their true order
+            List<Boolean> caughtUpWhenNewArrived = new java.util.concurrent.CopyOnWriteArrayList<>();
+            store.onChange(task -> {
+                if (task.equals("task-new")) {
+                    caughtUpWhenNewArrived.add(store.isCaughtUp());
+                }
+            });
+            await().atMost(Duration.ofSeconds(30)).until(() -> proxy.held() > heldBefore); // its end offsets
+            try (var admin = TestKafka.admin()) {
+                admin.createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(4)))
+                        .all().get(30, TimeUnit.SECONDS);
+            }
+            try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+                p.send(new ProducerRecord<>(topic, 3, "task-new".getBytes(StandardCharsets.UTF_8),
+                        FakePolicies.OPEN_JSON)).get(30, TimeUnit.SECONDS);
+            }
+            await().atMost(Duration.ofSeconds(90)).until(store::isCaughtUp);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-new").isPresent());
+            assertThat(caughtUpWhenNewArrived).as("caught up already when the new partition's policy was read")
+                    .containsExactly(false);
+            assertThat(store.lookup("task-old")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        } finally {
+            proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ZERO, 0);
+        }
+    }
+
+    @Test
     void waitingForAPolicyThatNeverComesReturnsEmptyAfterTheTimeout() throws Exception {
         try (TopicPolicyStore store = start()) {
             await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
