@@ -44,6 +44,8 @@ public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
     private static final long BUSY_POLL_MILLIS = 2;
     private static final long MAX_WAITING_POLL_MILLIS = 8;
+    /** Outstanding records, skipped ones included, may reach this many times {@code --max-in-flight}. */
+    static final int UNCOMMITTED_PER_IN_FLIGHT = 8;
     /** How often node-partition mode re-reads the events topic's partition count (from cached metadata). */
     private static final Duration NODE_PARTITION_CHECK = Duration.ofSeconds(2);
     private static final Duration SEND_REFUSAL_BOUND = Duration.ofSeconds(30);
@@ -318,21 +320,34 @@ public final class EventPipeline implements AutoCloseable {
     }
 
     private void dispatchAll(ConsumerRecords<byte[], byte[]> polled) {
-        int outstanding = outstanding();
+        int uncommitted = outstanding();
         for (TopicPartition tp : polled.partitions()) {
             PartitionOffsets po = partitions.get(tp);
             if (po == null) {
                 continue;
             }
             for (ConsumerRecord<byte[], byte[]> r : polled.records(tp)) {
-                if (outstanding >= settings.maxInFlight()) {
+                if (windowFull(partitions.inFlight(), uncommitted)) {
                     consumer.seek(tp, r.offset());
                     break;
                 }
                 dispatcher.dispatch(po, r);
-                outstanding++;
+                uncommitted++;
             }
         }
+    }
+
+    /**
+     * Whether no further record may be taken: {@code --max-in-flight} records are outstanding (read
+     * and not committed), not counting those skipped as they were taken (another node's, decided
+     * from the key: done at once, no work held); or, those included, {@link #UNCOMMITTED_PER_IN_FLIGHT}
+     * times as many. Before, skipped records counted fully, so in {@code --assignment group} the
+     * partition paused (and the consumer sought back, dropping what it had fetched) every
+     * {@code --max-in-flight} skipped records until the commit's round trip freed the window.
+     */
+    private boolean windowFull(int inFlight, int uncommitted) {
+        return inFlight >= settings.maxInFlight()
+                || uncommitted >= (long) settings.maxInFlight() * UNCOMMITTED_PER_IN_FLIGHT;
     }
 
     /** Poll thread: hands a finished record's outputs to the sink unless its partition moved away. */
@@ -361,9 +376,9 @@ public final class EventPipeline implements AutoCloseable {
     }
 
     private void flowControl() {
-        int outstanding = outstanding();
-        metrics.inflight(outstanding);
-        if (outstanding >= settings.maxInFlight()) {
+        int inFlight = partitions.inFlight();
+        metrics.inflight(inFlight);
+        if (windowFull(inFlight, outstanding())) {
             consumer.pause(consumer.assignment());
         } else if (!consumer.paused().isEmpty()) {
             consumer.resume(consumer.paused());

@@ -82,6 +82,15 @@ final class PartitionBook {
         return n;
     }
 
+    /** Records that count against {@code --max-in-flight}, over all held partitions ({@link PartitionOffsets#inFlight}). */
+    int inFlight() {
+        int n = 0;
+        for (PartitionOffsets po : partitions.values()) {
+            n += po.inFlight();
+        }
+        return n;
+    }
+
     /** Records not yet done (running, queued or parked) in {@code ps}. */
     static int working(Collection<PartitionOffsets> ps) {
         int n = 0;

@@ -19,12 +19,15 @@ final class PartitionOffsets {
     private final TreeMap<Long, Entry> entries = new TreeMap<>();
     private long next = -1;
     private long committed = -1;
+    /** Entries {@linkplain #skipped skipped} when taken: done at once, they count only toward the uncommitted bound. */
+    private int skipped;
 
     private final Clock clock;
 
     private static final class Entry {
         final long trackedAt;
         boolean done;
+        boolean skipped;
         List<Output> held = List.of();
 
         Entry(long trackedAt) {
@@ -47,8 +50,21 @@ final class PartitionOffsets {
 
     /** A record was taken from the partition and is now being worked on. */
     void track(long offset) {
-        entries.put(offset, new Entry(clock.millis()));
+        Entry before = entries.put(offset, new Entry(clock.millis()));
+        if (before != null && before.skipped) {
+            skipped--;
+        }
         next = Math.max(next, offset + 1);
+    }
+
+    /** The record was skipped as it was taken (no work, no output): done, and not in flight (see {@link #inFlight}). */
+    void skipped(long offset) {
+        Entry e = entries.get(offset);
+        if (e != null && !e.skipped) {
+            e.done = true;
+            e.skipped = true;
+            skipped++;
+        }
     }
 
     /** The record's outputs are acknowledged (or it needed none). */
@@ -86,6 +102,15 @@ final class PartitionOffsets {
     /** Records not yet committed (working or done). */
     int uncommitted() {
         return entries.size();
+    }
+
+    /**
+     * Records not yet committed that count against {@code --max-in-flight}: all but those
+     * {@linkplain #skipped skipped as they were taken} (another node's, decided from the key),
+     * which hold no work, only their place here until the next commit.
+     */
+    int inFlight() {
+        return entries.size() - skipped;
     }
 
     /**
@@ -160,7 +185,13 @@ final class PartitionOffsets {
     /** A commit naming {@code offset} succeeded: forget every record before it. */
     void committed(long offset) {
         committed = Math.max(committed, offset);
-        entries.headMap(offset, false).clear();
+        Map<Long, Entry> before = entries.headMap(offset, false);
+        for (Entry e : before.values()) {
+            if (e.skipped) {
+                skipped--;
+            }
+        }
+        before.clear();
     }
 
     long lastCommitted() {

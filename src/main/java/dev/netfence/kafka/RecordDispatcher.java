@@ -79,7 +79,7 @@ final class RecordDispatcher {
             if (onWorker) {
                 completions.post(() -> po.done(offset));
             } else {
-                po.done(offset);
+                po.skipped(offset);
             }
             return DONE;
         }

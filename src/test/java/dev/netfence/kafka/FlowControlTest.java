@@ -33,4 +33,51 @@ class FlowControlTest {
                     .until(() -> f.registry.get("netfence.partitions.paused").gauge().value() == 0.0);
         }
     }
+
+    @Test
+    void recordsSkippedByTheirKeyDoNotFillTheWindowWhileAnEarlierEventOfThisNodeIsStillWorkedOn() throws Exception {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            enforcer.hold("c-0");
+            f.sendEvent("e-0", "n1", "task-1", "c-0");
+            for (int i = 0; i < 30; i++) {
+                f.sendEvent("e-n2-" + i, "n2", "task-1", "c-n2-" + i);
+            }
+            f.start(f.settings("n1").concurrency(4).maxInFlight(5), enforcer, store);
+
+            // offset 0 holds the commit back; another node's records behind it hold no work
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> f.counter("netfence.events.skipped", "reason", "other-node") == 30.0);
+            assertThat(f.registry.get("netfence.partitions.paused").gauge().value()).isZero();
+            assertThat(f.registry.get("netfence.inflight").gauge().value()).isEqualTo(1.0);
+
+            enforcer.release("c-0");
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() == 1);
+        }
+    }
+
+    @Test
+    void skippedRecordsStillStopBeingTakenAtEightTimesTheWindowUncommitted() throws Exception {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            RecordingEnforcer enforcer = new RecordingEnforcer();
+            enforcer.hold("c-0");
+            f.sendEvent("e-0", "n1", "task-1", "c-0");
+            for (int i = 0; i < 60; i++) {
+                f.sendEvent("e-n2-" + i, "n2", "task-1", "c-n2-" + i);
+            }
+            f.start(f.settings("n1").concurrency(4).maxInFlight(5), enforcer, store);
+
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> f.registry.get("netfence.partitions.paused").gauge().value() == 1.0);
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5))
+                    .until(() -> f.counter("netfence.events.skipped", "reason", "other-node") == 39.0);
+
+            enforcer.release("c-0");
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> f.counter("netfence.events.skipped", "reason", "other-node") == 60.0);
+            assertThat(f.outcomes()).hasSize(1);
+        }
+    }
 }

@@ -33,6 +33,28 @@ class PartitionOffsetsTest {
     }
 
     @Test
+    void aRecordSkippedAsItWasTakenIsDoneAndLeavesTheInFlightCountUntilItsCommitForgetsIt() {
+        offsets.track(0);
+        offsets.track(1);
+        offsets.track(2);
+        offsets.skipped(1);
+        offsets.skipped(1);
+        assertThat(offsets.inFlight()).isEqualTo(2);
+        assertThat(offsets.uncommitted()).isEqualTo(3);
+        assertThat(offsets.committable(null)).as("offset 0 is not done").isZero();
+        offsets.done(0);
+        assertThat(offsets.inFlight()).as("done, not yet committed: still counted").isEqualTo(2);
+        offsets.committed(offsets.committable(null));
+        assertThat(offsets.inFlight()).isEqualTo(1);
+        assertThat(offsets.uncommitted()).isEqualTo(1);
+        offsets.skipped(2);
+        assertThat(offsets.inFlight()).isZero();
+        offsets.committed(offsets.committable(null));
+        assertThat(offsets.uncommitted()).isZero();
+        assertThat(offsets.inFlight()).isZero();
+    }
+
+    @Test
     void aCommitForgetsThePrefixAndIsNotRepeated() {
         offsets.track(0);
         offsets.track(1);
