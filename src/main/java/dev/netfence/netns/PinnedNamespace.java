@@ -3,6 +3,7 @@ package dev.netfence.netns;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
 
 /**
  * A container network namespace held in place for the length of one apply. {@link #path()} is
@@ -12,6 +13,9 @@ import java.util.function.BooleanSupplier;
  * Closing releases the hold.
  */
 public final class PinnedNamespace implements AutoCloseable {
+    /** A descriptor number as {@code /proc/self/fd} names it; compiled once (this runs several times per apply). */
+    private static final Pattern FD_NUMBER = Pattern.compile("[0-9]{1,9}");
+
     /** Releases whatever keeps the namespace pinned; runs at most once. */
     @FunctionalInterface
     public interface Release {
@@ -84,7 +88,7 @@ public final class PinnedNamespace implements AutoCloseable {
             return -1;
         }
         String name = String.valueOf(path.getFileName());
-        return name.matches("[0-9]{1,9}") ? Integer.parseInt(name) : -1;
+        return FD_NUMBER.matcher(name).matches() ? Integer.parseInt(name) : -1;
     }
 
     /** The namespace's identity (device and inode), as checked by the guards. */
