@@ -95,18 +95,25 @@ final class EnforceBench {
             }
         }
         List<Double> nftFloor = new ArrayList<>();
+        List<Double> floorCpu = new ArrayList<>();
         for (int rep = 0; rep < Math.max(1, args.integer("floor-reps", 1)); rep++) {
-            nftFloor.add(nftFloor(boxes, n, concurrency));
-            System.err.printf("enforce rep %d: nft floor %.1f/s%n", rep + 1, nftFloor.get(rep));
+            double[] f = nftFloorWithCpu(boxes, n, concurrency);
+            nftFloor.add(f[0]);
+            floorCpu.add(f[1]);
+            System.err.printf("enforce rep %d: nft floor %.1f/s, %.2f ms CPU/event%n", rep + 1, f[0], f[1]);
         }
         List<Double> netfence = new ArrayList<>();
+        List<Double> netfenceCpu = new ArrayList<>();
         Map<String, Integer> statuses = new TreeMap<>();
         int netfenceReps = Math.min(reps, args.integer("netfence-reps", reps));
         for (int rep = 0; rep < netfenceReps; rep++) {
             String id = UUID.randomUUID().toString().substring(0, 8);
-            BenchKafka.Span span = runOnce(kafka, boxes, id, n, concurrency, statuses);
+            double[] cpu = new double[1];
+            BenchKafka.Span span = runOnce(kafka, boxes, id, n, concurrency, statuses, args, out, cpu);
             netfence.add(span.ratePerSecond());
-            System.err.printf("enforce rep %d: netfence %.1f/s%n", rep + 1, span.ratePerSecond());
+            netfenceCpu.add(cpu[0]);
+            System.err.printf("enforce rep %d: netfence %.1f/s, %.2f ms CPU/event%n", rep + 1, span.ratePerSecond(),
+                    cpu[0]);
         }
         Map<String, Object> r = new LinkedHashMap<>();
         double a = Stats.median(floor);
@@ -119,6 +126,10 @@ final class EnforceBench {
         r.put("enforce_ratio", Stats.round(b / a, 3));
         r.put("nft_ratio", Stats.round(b / c, 3));
         r.put("nft_vs_process_floor", Stats.round(b / a, 3));
+        // CPU per event in the rate's window (a diagnostic: it depends far less on the machine's other load than a rate):
+        // the floor's is the driver JVM's, netfence's its own JVM's (the broker's share is in neither)
+        r.put("nft_floor_cpu_ms_per_event", Stats.round(Stats.median(floorCpu), 2));
+        r.put("netfence_cpu_ms_per_event", Stats.round(Stats.median(netfenceCpu), 2));
         r.put("backend", args.string("backend", "nft"));
         r.put("repetitions", Map.of("floor", floor, "nft_floor", nftFloor, "netfence", netfence));
         r.put("outcome_statuses", statuses);
@@ -135,6 +146,11 @@ final class EnforceBench {
      * sandbox. Events per second.
      */
     static double nftFloor(Sandboxes boxes, int n, int concurrency) throws Exception {
+        return nftFloorWithCpu(boxes, n, concurrency)[0];
+    }
+
+    /** {@link #nftFloor}, and the driver process's CPU milliseconds per event during the timed loop. */
+    static double[] nftFloorWithCpu(Sandboxes boxes, int n, int concurrency) throws Exception {
         RulePlanner planner = new RulePlanner();
         PolicyParser parser = new PolicyParser();
         List<PlannedRules> plans = new ArrayList<>();
@@ -154,6 +170,9 @@ final class EnforceBench {
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
         try {
             List<Future<?>> done = new ArrayList<>();
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                    .getOperatingSystemMXBean();
+            long cpu0 = os.getProcessCpuTime();
             long start = System.nanoTime();
             for (int t = 0; t < concurrency; t++) {
                 done.add(pool.submit(() -> {
@@ -167,7 +186,8 @@ final class EnforceBench {
             for (Future<?> f : done) {
                 f.get();
             }
-            return n / ((System.nanoTime() - start) / 1e9);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            return new double[] {n / seconds, (os.getProcessCpuTime() - cpu0) / 1e6 / n};
         } finally {
             pool.shutdownNow();
         }
@@ -176,6 +196,12 @@ final class EnforceBench {
     /** One netfence run over {@code n} events; fails unless every outcome is {@code applied}. */
     static BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int n, int concurrency,
             Map<String, Integer> statuses, BenchArgs args, Path out) throws Exception {
+        return runOnce(kafka, boxes, id, n, concurrency, statuses, args, out, new double[1]);
+    }
+
+    /** {@link #runOnce}, also setting {@code cpuPerEvent[0]}: netfence's CPU ms per event between its first and last outcome. */
+    static BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int n, int concurrency,
+            Map<String, Integer> statuses, BenchArgs args, Path out, double[] cpuPerEvent) throws Exception {
         String node = "bench-" + id;
         String events = "bench.enforce-events-" + id;
         String outcomes = "bench.enforce-outcomes-" + id;
@@ -187,24 +213,30 @@ final class EnforceBench {
         });
         try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"), out.resolve("netfence-enforce-" + id + ".log"),
                 args.string("java-opts", ""), flags(kafka, node, events, outcomes, concurrency, out, args))) {
-            BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(5), true, nf::checkAlive);
+            CpuSampler cpu = new CpuSampler(nf.pid());
+            BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(5), true, () -> {
+                nf.checkAlive();
+                cpu.sample();
+            });
             count(span, statuses);
+            cpuPerEvent[0] = cpu.cpuMsBetween(span.firstMs(), span.lastMs()) / Math.max(1, span.count() - 1);
             return span;
         }
-    }
-
-    private BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int n, int concurrency,
-            Map<String, Integer> statuses) throws Exception {
-        return runOnce(kafka, boxes, id, n, concurrency, statuses, args, out);
     }
 
     /** {@code --cgroup-check false} only when bench.sh found no writable cgroup hierarchy for the sandboxes. */
     static List<String> flags(BenchKafka kafka, String node, String events, String outcomes, int concurrency, Path out,
             BenchArgs args) {
-        return List.of("--bootstrap-servers", kafka.bootstrap(), "--node-id", node,
+        List<String> flags = new ArrayList<>(List.of("--bootstrap-servers", kafka.bootstrap(), "--node-id", node,
                 "--policy-dir", out.resolve("enforce/policies").toString(), "--events-topic", events,
                 "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0",
-                "--cgroup-check", args.string("cgroup-check", "true"), "--backend", args.string("backend", "nft"));
+                "--cgroup-check", args.string("cgroup-check", "true"), "--backend", args.string("backend", "nft")));
+        // profiling by hand only (bench.sh never passes it): e.g. --netfence-flags "--host-guard off"
+        String extra = args.string("netfence-flags", "").trim();
+        if (!extra.isEmpty()) {
+            flags.addAll(List.of(extra.split("\\s+")));
+        }
+        return flags;
     }
 
     static void count(BenchKafka.Span span, Map<String, Integer> statuses) throws Exception {
