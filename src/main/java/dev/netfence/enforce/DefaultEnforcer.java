@@ -5,6 +5,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
+import dev.netfence.enforce.Quarantines.Quarantine;
 import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
@@ -22,9 +23,6 @@ import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
-import io.github.resilience4j.core.IntervalFunction;
-import io.github.resilience4j.retry.Retry;
-import io.github.resilience4j.retry.RetryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.net.InetAddress;
@@ -75,6 +73,8 @@ public final class DefaultEnforcer implements Enforcer {
     private final ApplyPipeline pipeline;
     private final ContainmentChecks checks;
     private final HostGuards hostGuards;
+    private final RetriedAttempts retried;
+    private final Quarantines quarantines;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -121,6 +121,8 @@ public final class DefaultEnforcer implements Enforcer {
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
                 new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
         this.checks = new ContainmentChecks(config, registry, containment);
+        this.retried = new RetriedAttempts(config, registry);
+        this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
     }
 
     @Override
@@ -193,7 +195,7 @@ public final class DefaultEnforcer implements Enforcer {
         }
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return failed(null, cause, 1, quarantineOnce(containerId, runtime, pid, netns, attempts, checkFirst),
+            return failed(null, cause, 1, quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst),
                     List.of());
         } catch (EnforcementException e) {
             LOG.warn("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
@@ -217,7 +219,7 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementException cause = new EnforcementException(code, message);
         Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
-                ? quarantine(containerId, runtime, pid, netns) : null;
+                ? quarantines.orNull(containerId, runtime, pid, netns) : null;
         EnforcementResult result = failed(null, cause, 1, q, List.of());
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
@@ -229,7 +231,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicBoolean touched = new AtomicBoolean();
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
-            Applied applied = retrying(deadline, attempts,
+            Applied applied = attempts(deadline, attempts,
                     () -> attemptOnce(request, deadline, touched, risks, checkFirst));
             return success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
@@ -238,7 +240,7 @@ public final class DefaultEnforcer implements Enforcer {
             // a reconciliation that touched nothing leaves the rules verified before in force: no quarantine for that
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
                     && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES);
-            Quarantine q = protect ? quarantine(request.containerId(), request.runtime(), request.pid(), request.netns())
+            Quarantine q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(), request.netns())
                     : null;
             return failed(request.policy(), e, attempts.get(), q, risks.get());
         }
@@ -264,7 +266,7 @@ public final class DefaultEnforcer implements Enforcer {
             }
             HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
             return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
-                    checkFirst ? both(drift, guards.drift()) : drift);
+                    checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
         }
     }
 
@@ -272,7 +274,7 @@ public final class DefaultEnforcer implements Enforcer {
         Deadline deadline = new Deadline(clock, request.deadline());
         AtomicInteger attempts = new AtomicInteger();
         try {
-            Applied planned = retrying(deadline, attempts, () -> {
+            Applied planned = attempts(deadline, attempts, () -> {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
                 return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of(), null, null);
             });
@@ -298,7 +300,7 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             LOG.error("unexpected failure enforcing for container {} pid {}", request.containerId(), request.pid(), e);
             if (!config.dryRun()) {
-                q = quarantine(request.containerId(), request.runtime(), request.pid(), request.netns());
+                q = quarantines.orNull(request.containerId(), request.runtime(), request.pid(), request.netns());
             }
         } catch (Throwable again) {
             e.addSuppressed(again);
@@ -306,113 +308,17 @@ public final class DefaultEnforcer implements Enforcer {
         return failed(request.policy(), cause, 1, q, List.of());
     }
 
-    /** Applies the quarantine with its own small budget (the request's deadline may be gone); null if impossible. */
-    private Quarantine quarantine(String containerId, String runtime, Integer pid, Path netns) {
-        Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
-        AtomicInteger attempts = new AtomicInteger();
-        try {
-            return quarantineOnce(containerId, runtime, pid, netns, attempts, false);
-        } catch (EnforcementException e) {
-            LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
-            return null;
-        }
-    }
-
-    /** The host guard of a quarantined container, where there is a host side; never refuses. */
-    private HostGuards.Result quarantineHostSide(String containerId, PinnedNamespace ns, PlannedRules plan) {
-        try {
-            return hostGuards.guard(GuardChain.ownerOf(containerId, ns.pid()), ns.path(), plan);
-        } catch (EnforcementException e) {
-            LOG.error("could not quarantine the host side of container {}: {} {}", containerId, e.code().code(),
-                    e.getMessage());
-            return new HostGuards.Result(List.of(HostGuards.NETNS), List.of(), e.getMessage(), null);
-        }
-    }
-
-    /** The in-namespace drift and the host guard's, either of which may be null. */
-    private static String both(String netns, String host) {
-        return netns == null ? host : host == null ? netns : netns + "; " + host;
-    }
-
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
     public HostGuards hostGuards() {
         return hostGuards;
-    }
-
-    /**
-     * The quarantine with its own budget and retries; throws when it cannot be applied. With
-     * {@code checkFirst} the namespace is read back first and written only when it differs.
-     */
-    private Quarantine quarantineOnce(String containerId, String runtime, Integer pid, Path netns,
-            AtomicInteger attempts, boolean checkFirst) {
-        Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
-        return retrying(budget, attempts, () -> {
-            try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
-                PlannedRules plan = pipeline.quarantinePlan();
-                FirewallBackend backend = selector.backend();
-                String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
-                if (!checkFirst || drift != null) {
-                    pipeline.writeQuarantine(ns, backend, plan, budget);
-                }
-                HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
-                String differed = checkFirst ? both(drift, host.drift()) : drift;
-                if (!checkFirst || differed != null) {
-                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());
-                }
-                return new Quarantine(plan, backend, host.guards(), target(ns), differed);
-            }
-        });
     }
 
     private static EnforcementTarget target(PinnedNamespace ns) {
         return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
     }
 
-    /**
-     * Runs {@code attempt} until it succeeds, fails permanently, runs out of attempts or would
-     * start after the deadline. The first attempt runs directly: building a resilience4j Retry
-     * (config, predicates, event processor) per event was a tenth of the dry-run CPU in the
-     * benchmark, and almost every event succeeds at once. Only after a retryable failure is the
-     * Retry built; its first call re-throws that failure without running anything, so the
-     * attempt count, the backoff sequence and the retry metric are exactly those of a Retry
-     * around every attempt.
-     */
-    private <T> T retrying(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
-        Supplier<T> counted = () -> {
-            int n = attempts.incrementAndGet();
-            deadline.check(n == 1 ? "attempt 1" : "attempt " + n);
-            return attempt.get();
-        };
-        EnforcementException first;
-        try {
-            return counted.get();
-        } catch (EnforcementException e) {
-            if (!e.retryable() || config.maxAttempts() <= 1) {
-                throw e;
-            }
-            first = e;
-        }
-        AtomicBoolean replayed = new AtomicBoolean();
-        return newRetry(deadline).executeSupplier(() -> {
-            if (replayed.compareAndSet(false, true)) {
-                throw first;
-            }
-            return counted.get();
-        });
-    }
-
-    private Retry newRetry(Deadline deadline) {
-        IntervalFunction backoff = IntervalFunction.ofExponentialRandomBackoff(config.backoffBase(), 2.0, 0.5,
-                config.backoffMax());
-        RetryConfig retryConfig = RetryConfig.custom()
-                .maxAttempts(config.maxAttempts())
-                .intervalFunction(n -> Math.max(1L, Math.min(backoff.apply(n), deadline.remaining().toMillis())))
-                .retryOnException(e -> e instanceof EnforcementException ee && ee.retryable())
-                .build();
-        Retry retry = Retry.of("netfence-apply", retryConfig);
-        retry.getEventPublisher().onRetry(event -> registry.counter(MeterNames.RETRIES, "code",
-                event.getLastThrowable() instanceof EnforcementException ee ? ee.code().code() : "INTERNAL").increment());
-        return retry;
+    private <T> T attempts(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
+        return retried.run(deadline, attempts, attempt);
     }
 
     private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
@@ -463,8 +369,4 @@ public final class DefaultEnforcer implements Enforcer {
     /** What one successful attempt did. */
     private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
             List<String> risks, List<String> guards, EnforcementTarget target, String drift) {}
-
-    /** The quarantine that is in force after a failure. */
-    private record Quarantine(PlannedRules plan, FirewallBackend backend, List<String> guards,
-            EnforcementTarget target, String drift) {}
 }
