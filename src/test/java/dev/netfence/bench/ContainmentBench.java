@@ -39,6 +39,8 @@ import java.util.Map;
  * per apply before.
  */
 final class ContainmentBench {
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
     private final BenchArgs args;
 
     ContainmentBench(BenchArgs args) {
@@ -86,17 +88,22 @@ final class ContainmentBench {
         List<Double> aaFirst = new ArrayList<>();
         List<Double> aaSecond = new ArrayList<>();
         List<Double> pairRatios = new ArrayList<>();
+        List<Double> cpuWith = new ArrayList<>();
+        List<Double> cpuWithout = new ArrayList<>();
         List<Double> perRep = new ArrayList<>();
         for (int rep = 0; rep < reps; rep++) {
             List<Double> w = new ArrayList<>();
             List<Double> wo = new ArrayList<>();
             List<Double> repPairs = new ArrayList<>();
+            long[] ids = applyThreads(); // once per repetition: listing threads stops them all
             for (int i = 0; i < events; i++) {
                 boolean withFirst = i % 2 == 0;
-                double a = timed(withFirst ? with : without, box, policy);
-                double b = timed(withFirst ? without : with, box, policy);
-                double on = withFirst ? a : b;
-                double off = withFirst ? b : a;
+                double[] a = timed(withFirst ? with : without, box, policy, ids);
+                double[] b = timed(withFirst ? without : with, box, policy, ids);
+                double on = withFirst ? a[0] : b[0];
+                double off = withFirst ? b[0] : a[0];
+                cpuWith.add(withFirst ? a[1] : b[1]);
+                cpuWithout.add(withFirst ? b[1] : a[1]);
                 w.add(on);
                 wo.add(off);
                 repPairs.add(on / off);
@@ -107,8 +114,9 @@ final class ContainmentBench {
             withMs.addAll(w);
             withoutMs.addAll(wo);
             System.err.printf("seed: containment %s rep %d: with %.3f ms, without %.3f ms (medians of %d applies each),"
-                    + " median pair ratio %.3f%n", backend, rep + 1, Stats.median(w), Stats.median(wo), events,
-                    Stats.median(repPairs));
+                    + " median pair ratio %.3f; CPU of the applying threads so far: with %.3f ms, without %.3f ms%n", backend,
+                    rep + 1, Stats.median(w), Stats.median(wo), events, Stats.median(repPairs), mean(cpuWith),
+                    mean(cpuWithout));
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("backend", backend);
@@ -116,6 +124,9 @@ final class ContainmentBench {
         r.put("overhead_ci95", bootstrapMedianInterval(pairRatios));
         r.put("aa_ratio", aaSecond.isEmpty() ? null : Stats.round(Stats.median(aaFirst) / Stats.median(aaSecond), 3));
         r.put("median_ratio", Stats.round(Stats.median(withMs) / Stats.median(withoutMs), 3));
+        r.put("cpu_ms_mean_with", Stats.round(mean(cpuWith), 3));
+        r.put("cpu_ms_mean_without", Stats.round(mean(cpuWithout), 3));
+        r.put("cpu_ratio", Stats.round(mean(cpuWith) / mean(cpuWithout), 3));
         r.put("with_ms_median", Stats.round(Stats.median(withMs), 3));
         r.put("without_ms_median", Stats.round(Stats.median(withoutMs), 3));
         r.put("with_ms_mean", Stats.round(mean(withMs), 3));
@@ -127,53 +138,115 @@ final class ContainmentBench {
         return r;
     }
 
-    /** The flush alone on a real pin: in-process (what both backends run) and the conntrack tool (the iptables path before). */
+    /**
+     * The flush alone on a real pin, in-process (what both backends run) with the namespace's
+     * table empty and with one entry in it (put there by {@code conntrack -I}, untimed: the
+     * kernel walks the whole global hash table, {@code nf_conntrack_buckets} buckets, only when
+     * the namespace has an entry), and the {@code conntrack -F} process the iptables path ran
+     * before, with one entry. Wall time of the call, and the namespace threads' CPU.
+     */
     private static Map<String, Object> flushAlone(Sandboxes.Sandbox box, boolean cgroupCheck, int runs, int toolRuns)
             throws Exception {
         ProcessCommandRunner runner = new ProcessCommandRunner();
         ProcNamespacePinner pinner = new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()),
                 Path.of("/proc"), cgroupCheck);
         Map<String, Object> r = new LinkedHashMap<>();
+        r.put("nf_conntrack_buckets", readTrimmed(Path.of("/proc/sys/net/netfilter/nf_conntrack_buckets")));
         try (PinnedNamespace ns = pinner.pin(box.pid(), box.containerId(), "podman", Instant.now().plusSeconds(30))) {
             NetlinkConntrackFlusher inProcess = NetlinkConntrackFlusher.shared();
+            List<String> insert = List.of("nsenter", "--net=" + ns.path(), "--", "conntrack", "-I", "-p", "udp",
+                    "-s", "198.18.254.1", "-d", "198.18.254.2", "--sport", "40000", "--dport", "40001", "-t", "60");
             for (int i = 0; i < 20; i++) {
                 inProcess.flush(ns, Duration.ofSeconds(10)); // warm-up: JIT, the threads' first trips
             }
-            List<Double> us = new ArrayList<>();
-            for (int i = 0; i < runs; i++) {
-                long t0 = System.nanoTime();
-                inProcess.flush(ns, Duration.ofSeconds(10));
-                us.add((System.nanoTime() - t0) / 1e3);
+            long[] ids = applyThreads();
+            for (boolean entry : new boolean[] {false, true}) {
+                List<Double> us = new ArrayList<>();
+                long cpu = 0;
+                int n = entry ? toolRuns * 2 : runs;
+                for (int i = 0; i < n; i++) {
+                    if (entry && !runner.run(insert, new byte[0], Duration.ofSeconds(10)).ok()) {
+                        r.put("insert_error", "conntrack -I failed");
+                        break;
+                    }
+                    long c0 = cpu(ids);
+                    long t0 = System.nanoTime();
+                    inProcess.flush(ns, Duration.ofSeconds(10));
+                    us.add((System.nanoTime() - t0) / 1e3);
+                    cpu += cpu(ids) - c0;
+                }
+                if (!us.isEmpty()) {
+                    String key = entry ? "in_process_one_entry" : "in_process_empty";
+                    r.put(key + "_us_median", Stats.round(Stats.median(us), 1));
+                    r.put(key + "_cpu_us_mean", Stats.round(cpu / 1e3 / us.size(), 1));
+                    r.put(key + "_runs", us.size());
+                }
             }
             ConntrackToolFlusher tool = new ConntrackToolFlusher(runner);
             List<Double> toolMs = new ArrayList<>();
             String toolError = null;
             for (int i = 0; i < toolRuns && toolError == null; i++) {
-                long t0 = System.nanoTime();
                 try {
+                    runner.run(insert, new byte[0], Duration.ofSeconds(10));
+                    long t0 = System.nanoTime();
                     tool.flush(ns, Duration.ofSeconds(10));
                     toolMs.add((System.nanoTime() - t0) / 1e6);
                 } catch (RuntimeException e) {
                     toolError = e.getMessage();
                 }
             }
-            r.put("in_process_us_median", Stats.round(Stats.median(us), 1));
-            r.put("in_process_runs", runs);
-            r.put("tool_ms_median", toolMs.isEmpty() ? null : Stats.round(Stats.median(toolMs), 2));
+            r.put("tool_one_entry_ms_median", toolMs.isEmpty() ? null : Stats.round(Stats.median(toolMs), 2));
             r.put("tool_runs", toolMs.size());
             if (toolError != null) {
                 r.put("tool_error", toolError);
             }
-            System.err.printf("seed: conntrack flush alone: in-process %.1f us, conntrack -F process %s ms (medians, wall)%n",
-                    Stats.median(us), toolMs.isEmpty() ? "-" : String.format("%.2f", Stats.median(toolMs)));
+            System.err.printf("seed: conntrack flush alone (wall medians): in-process %s us empty, %s us with one entry;"
+                    + " conntrack -F process %s ms%n", r.get("in_process_empty_us_median"),
+                    r.get("in_process_one_entry_us_median"), r.get("tool_one_entry_ms_median"));
         }
         return r;
     }
 
-    private static double timed(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
+    private static String readTrimmed(Path path) {
+        try {
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
+                return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+            }
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Wall ms of one apply, and the CPU ms of the threads that did it: this thread and the
+     * namespace threads ({@code netfence-netns-*}, where the nft work and the flush run); not
+     * the iptables processes' CPU, nor the JVM's own (GC, JIT).
+     */
+    private static double[] timed(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy, long[] ids) {
+        long c0 = cpu(ids);
         long t0 = System.nanoTime();
         applyOnce(enforcer, box, policy);
-        return (System.nanoTime() - t0) / 1e6;
+        long t1 = System.nanoTime();
+        return new double[] {(t1 - t0) / 1e6, (cpu(ids) - c0) / 1e6};
+    }
+
+    private static long[] applyThreads() {
+        List<Long> ids = new ArrayList<>(List.of(Thread.currentThread().getId()));
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("netfence-netns-")) {
+                ids.add(t.getId());
+            }
+        }
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Summed CPU ns of {@code ids}; a thread that ended meanwhile (-1) counts 0. */
+    private static long cpu(long[] ids) {
+        long sum = 0;
+        for (long ns : THREADS.getThreadCpuTime(ids)) {
+            sum += Math.max(0, ns);
+        }
+        return sum;
     }
 
     private static EnforcementResult applyOnce(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
