@@ -309,7 +309,8 @@ run_mode() {
     http_port="$(nf_free_port)" || die "no free port found"
     local flags=(run --node-id "$node" --events-topic "$events_topic" --outcomes-topic "$outcomes_topic"
       --policy-dir "$policies" --cgroup-check false --http-port "$http_port" --config "$work/netfence.properties"
-      --concurrency 4 --shutdown-timeout 20s --backend iptables-nft)
+      --concurrency 4 --shutdown-timeout 20s --backend iptables-nft --hook-socket off)
+    # no OCI hook here: the default /run/netfence/hook.sock belongs to whatever else runs on the host
     # the final rules check below reads iptables-save; the nft backend is proven by the kernel tests
     [[ $m == exactly-once ]] && flags+=(--exactly-once)
     java "${jvm[@]}" -jar "$jar" "${flags[@]}" >"$work/$m-run$run.log" 2>&1 &
