@@ -92,14 +92,19 @@ public final class StallingProxy implements AutoCloseable {
 
     private void acceptLoop() {
         while (!server.isClosed()) {
+            Socket client;
             try {
-                Socket client = server.accept();
-                Socket broker = new Socket(InetAddress.getLoopbackAddress(), targetPort);
-                new Connection(client, broker).start();
+                client = server.accept();
             } catch (IOException e) {
                 if (server.isClosed()) {
                     return;
                 }
+                continue;
+            }
+            try {
+                new Connection(client, new Socket(InetAddress.getLoopbackAddress(), targetPort)).start();
+            } catch (IOException brokerDown) {
+                closeQuietly(client); // the client sees a refused broker, as without the relay
             }
         }
     }
