@@ -17,9 +17,11 @@ import java.util.Optional;
  * the host link with the peer's index: it is the container's host side when it is a veth whose
  * own peer is that very interface in the container's namespace (a veth pair names its two ends
  * both ways, so the check is exact; a peer in a third namespace finds no such link). This costs
- * three small exchanges whatever the number of host interfaces; only when the kernel has not yet
- * given the container's namespace an id (it assigns one when it reports a peer there) is the
- * host's link list dumped once first. A container link other than {@code lo} is covered when it
+ * three small exchanges whatever the number of host interfaces; when the kernel has not yet
+ * given the container's namespace an id (it assigns one when it reports a peer there, so a
+ * namespace without a veth into the host often has none), netfence has it assign one
+ * ({@link Rtnetlink#assignNetnsId}): two more exchanges the first time, never a dump of the
+ * host's links. A container link other than {@code lo} is covered when it
  * is the peer of a guarded host veth, or a virtual device whose lower device or peer is inside
  * the container's namespace (a VLAN or macvlan on eth0, a tunnel, a dummy: what it sends leaves,
  * if at all, through another interface of the namespace); a device without a kind (a physical
@@ -40,9 +42,8 @@ public final class NetlinkHostSides implements HostSides {
     public Found of(Path nsFile) throws IOException {
         int netnsId = netlink.netnsIdOf(nsFile);
         if (netnsId == Rtnetlink.Link.NO_NETNS) {
-            // no id yet: a dump that reports a peer in that namespace makes the kernel assign one
-            netlink.links();
-            netnsId = netlink.netnsIdOf(nsFile);
+            // no id yet (nothing has reported a peer there): have the kernel assign one
+            netnsId = netlink.assignNetnsId(nsFile);
             if (netnsId == Rtnetlink.Link.NO_NETNS) {
                 return new Found(List.of(), List.of());
             }

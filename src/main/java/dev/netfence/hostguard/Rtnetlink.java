@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * another, by its id) with their kind, peer ifindex and the id of the namespace the peer lives in
  * ({@code RTM_GETLINK} dump), one link by its index ({@code RTM_GETLINK} request), and which id
  * this namespace gives another one, named by an open descriptor ({@code RTM_GETNSID} with
- * {@code NETNSA_FD}). Only the kernel's answers are used: nothing the container can write decides
+ * {@code NETNSA_FD}; {@code RTM_NEWNSID} to have the kernel assign one). Only the kernel's answers are used: nothing the container can write decides
  * which host interface is its peer. Sockets are kept in a small process-wide pool and reused,
  * each with its own native receive buffer (answers are read in place, not copied through a Java
  * array); an exchange that fails closes its socket instead of returning it, so a half-read
@@ -55,6 +55,7 @@ public final class Rtnetlink {
     private static final short RTM_NEWNSID = 88;
     private static final short RTM_GETNSID = 90;
     private static final short NLM_F_REQUEST = 0x1;
+    private static final short NLM_F_ACK = 0x4;
     private static final short NLM_F_DUMP = 0x300;
     private static final short NLM_F_DUMP_INTR = 0x10;
 
@@ -68,6 +69,7 @@ public final class Rtnetlink {
     private static final int NETNSA_FD = 3;
     private static final int NLA_TYPE_MASK = 0x3fff;
     private static final int ENODEV = 19;
+    private static final int EEXIST = 17;
     /** Idle sockets kept for reuse; more than this many concurrent exchanges open and close their own. */
     private static final int POOL = 8;
     private static final ConcurrentLinkedDeque<Socket> IDLE = new ConcurrentLinkedDeque<>();
@@ -199,12 +201,56 @@ public final class Rtnetlink {
 
     /**
      * The id netfence's namespace gives the namespace {@code nsFile} leads to (e.g. a pinned
-     * {@code /proc/<pid>/fd/<n>}), or {@link Link#NO_NETNS} when it has none. The kernel assigns
-     * an id to a namespace when it reports a peer there, so ask after {@link #links()}. A pinned
-     * path's descriptor is passed as it is, never opened a second time (see
+     * {@code /proc/<pid>/fd/<n>}), or {@link Link#NO_NETNS} when it has none yet (the kernel
+     * assigns one when it reports a peer there, or on {@link #assignNetnsId}). A pinned path's
+     * descriptor is passed as it is, never opened a second time (see
      * {@link PinnedNamespace#descriptorOf}); any other path is opened for the question and closed.
      */
     public int netnsIdOf(Path nsFile) throws IOException {
+        return withDescriptor(nsFile, this::netnsIdOf);
+    }
+
+    /**
+     * Gives the namespace {@code nsFile} leads to an id in netfence's namespace when it has none
+     * ({@code RTM_NEWNSID} with id -1: the kernel picks a free one, as {@code ip netns set NAME
+     * auto} does; an id is bookkeeping of netfence's namespace, dropped by the kernel when that
+     * namespace ends, and no rule or link changes), and returns its id. Costs two small exchanges
+     * where the alternative, a dump of the host's links, grows with the host's interfaces.
+     */
+    public int assignNetnsId(Path nsFile) throws IOException {
+        return withDescriptor(nsFile, fd -> {
+            Socket socket = Socket.borrow();
+            try {
+                ByteBuffer request = message(RTM_NEWNSID, (short) (NLM_F_REQUEST | NLM_F_ACK), RTGENMSG, 16,
+                        socket.nextSeq());
+                request.position(HEADER + RTGENMSG);
+                request.putShort((short) 8).putShort((short) NETNSA_NSID).putInt(-1);
+                request.putShort((short) 8).putShort((short) NETNSA_FD).putInt(fd);
+                socket.send(request);
+                ByteBuffer in = socket.reply();
+                int start = in.position();
+                if (in.getShort(start + 4) != NLMSG_ERROR) {
+                    throw new IOException("RTM_NEWNSID: unexpected reply type " + in.getShort(start + 4));
+                }
+                if (-in.getInt(start + HEADER) != EEXIST) { // already has one (a concurrent look-up gave it)
+                    checkError(in, start, "RTM_NEWNSID");
+                }
+                socket.giveBack();
+            } catch (IOException | RuntimeException e) {
+                socket.close();
+                throw e;
+            }
+            return netnsIdOf(fd);
+        });
+    }
+
+    /** A question about a namespace named by a descriptor. */
+    @FunctionalInterface
+    private interface ByDescriptor {
+        int ask(int fd) throws IOException;
+    }
+
+    private static int withDescriptor(Path nsFile, ByDescriptor question) throws IOException {
         int held = PinnedNamespace.descriptorOf(nsFile);
         int fd = held;
         if (held < 0) {
@@ -214,6 +260,20 @@ public final class Rtnetlink {
                 throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
             }
         }
+        try {
+            return question.ask(fd);
+        } finally {
+            if (held < 0) {
+                try {
+                    LibC.INSTANCE.close(fd);
+                } catch (LastErrorException ignored) {
+                    // a descriptor we opened ourselves; nothing to do if close reports an error
+                }
+            }
+        }
+    }
+
+    private int netnsIdOf(int fd) throws IOException {
         Socket socket = Socket.borrow();
         try {
             ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8, socket.nextSeq());
@@ -249,14 +309,6 @@ public final class Rtnetlink {
         } catch (IOException | RuntimeException e) {
             socket.close();
             throw e;
-        } finally {
-            if (held < 0) {
-                try {
-                    LibC.INSTANCE.close(fd);
-                } catch (LastErrorException ignored) {
-                    // a descriptor we opened ourselves; nothing to do if close reports an error
-                }
-            }
         }
     }
 
