@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * with the exact text nft prints for it ({@link GuardRenderer#show}); equal, nothing is written;
  * different (a rule changed, added or removed, the chain or its hook gone), the chain is
  * rewritten and the result names the difference ({@link Result#drift}), so a resync repairs and
- * counts host-side drift instead of rewriting every chain blind. A new guard or a changed plan is
+ * counts host-side drift instead of rewriting every chain blind. The listing is skipped too while
+ * the host's nftables ruleset generation ({@link HostTable#generation}, advanced by the kernel at
+ * every committed transaction, whoever commits it) is still the one at which the chain was last
+ * listed equal or written by this instance's own transaction alone. A new guard or a changed plan is
  * written without reading first (it differs by construction). Failures: nft refusing the text is
  * RULES_REJECTED, nft or netlink unusable is FIREWALL_UNAVAILABLE, no host side under
  * {@code required} is HOST_GUARD_UNAVAILABLE.
@@ -74,6 +77,13 @@ public final class HostGuards {
      * its rules); absent when unknown (adopted, or re-read after a refused write).
      */
     private final Map<String, String> written = new HashMap<>();
+    /**
+     * For each chain known to hold {@link #written}: the host ruleset generation at which that was
+     * last established (listed and equal, or written by this instance's own transaction with no
+     * other between). While the generation stays there, nothing in the host's nftables ruleset
+     * changed, so a re-apply neither lists nor writes.
+     */
+    private final Map<String, Long> heldAt = new HashMap<>();
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
@@ -164,6 +174,11 @@ public final class HostGuards {
         }
         List<String> differences = new ArrayList<>();
         if (compare) {
+            long generation = generation();
+            Long now = generation;
+            if (generation >= 0 && chains.stream().allMatch(c -> now.equals(heldAt.get(c.device())))) {
+                return null; // the host's ruleset has not changed since the chains were known to hold this
+            }
             for (GuardChain chain : chains) {
                 String listed = listChain(chain.device());
                 if (!listed.equals(expected.get(chain.device()))) {
@@ -171,10 +186,15 @@ public final class HostGuards {
                 }
             }
             if (differences.isEmpty()) {
+                // held at that generation only if nothing committed while they were listed
+                if (generation >= 0 && generation() == generation) {
+                    chains.forEach(c -> heldAt.put(c.device(), generation));
+                }
                 return null;
             }
             LOG.warn("host guard differed from what netfence wrote; rewriting it: {}", differences);
         }
+        long before = generation();
         write(() -> {
             List<String> recreate = new ArrayList<>();
             for (GuardChain chain : chains) {
@@ -185,11 +205,28 @@ public final class HostGuards {
             }
             return renderer.replace(chains, recreate, plan);
         });
+        // our transaction alone advanced the generation by one: the chains hold exactly what it wrote
+        long after = before >= 0 ? generation() : -1;
         for (GuardChain chain : chains) {
             installed.put(chain.device(), chain);
             written.put(chain.device(), expected.get(chain.device()));
+            if (after >= 0 && after == before + 1) {
+                heldAt.put(chain.device(), after);
+            } else {
+                heldAt.remove(chain.device());
+            }
         }
         return differences.isEmpty() ? null : String.join("; ", differences);
+    }
+
+    /** The host ruleset's generation, or -1 when the table cannot tell or asking fails (then chains are listed). */
+    private long generation() {
+        try {
+            return table.generation();
+        } catch (IOException e) {
+            LOG.debug("host ruleset generation unavailable ({}); comparing by listing", e.getMessage());
+            return -1;
+        }
     }
 
     private String listChain(String chain) {
@@ -265,6 +302,7 @@ public final class HostGuards {
         });
         chains.forEach(installed::remove);
         chains.forEach(written::remove);
+        chains.forEach(heldAt::remove);
     }
 
     /** A script that depends on {@link #installed}, rebuilt after a resync. */
@@ -313,6 +351,7 @@ public final class HostGuards {
         Map<String, Integer> links = removeStale ? hostLinks() : Map.of();
         installed.clear();
         written.clear();
+        heldAt.clear();
         StringBuilder stale = new StringBuilder();
         for (GuardListing.Chain chain : GuardListing.parse(listing)) {
             Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());

@@ -23,6 +23,15 @@ public interface HostTable {
      */
     String listChain(String chain) throws IOException;
 
+    /**
+     * The generation of the host namespace's nftables ruleset, which the kernel advances with
+     * every committed transaction there (by anyone), or -1 when this executor cannot tell (then
+     * every comparison lists the chain).
+     */
+    default long generation() throws IOException {
+        return -1;
+    }
+
     /** nft refused a transaction; nothing of it was applied. */
     final class Rejected extends Exception {
         private static final long serialVersionUID = 1L;

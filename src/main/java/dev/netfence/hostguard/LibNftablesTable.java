@@ -23,6 +23,7 @@ public final class LibNftablesTable implements HostTable {
     private static final String LIST = "list table " + GuardRenderer.FAMILY + ' ' + GuardRenderer.TABLE;
 
     private final LibNftables lib;
+    private final Rtnetlink netlink = new Rtnetlink();
     /** The reused context; null before the first call and after a failure. */
     private Pointer ctx;
 
@@ -58,6 +59,12 @@ public final class LibNftablesTable implements HostTable {
             throw new IllegalArgumentException("not a guard chain name: " + chain);
         }
         return listing("list chain " + GuardRenderer.FAMILY + ' ' + GuardRenderer.TABLE + ' ' + chain);
+    }
+
+    /** The kernel's ruleset generation of netfence's namespace (one netlink exchange, no nft context). */
+    @Override
+    public long generation() throws IOException {
+        return netlink.nftGeneration();
     }
 
     private String listing(String command) throws IOException {

@@ -19,13 +19,14 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The rtnetlink questions the host guard asks the kernel, answered in-process over a
+ * The netlink questions the host guard asks the kernel, answered in-process over a
  * {@code NETLINK_ROUTE} socket of netfence's own network namespace (JNA: {@code socket},
  * {@code sendto}, {@code recv}; no {@code ip} process): the links of this namespace (or of
  * another, by its id) with their kind, peer ifindex and the id of the namespace the peer lives in
  * ({@code RTM_GETLINK} dump), one link by its index ({@code RTM_GETLINK} request), and which id
  * this namespace gives another one, named by an open descriptor ({@code RTM_GETNSID} with
- * {@code NETNSA_FD}; {@code RTM_NEWNSID} to have the kernel assign one). Only the kernel's answers are used: nothing the container can write decides
+ * {@code NETNSA_FD}; {@code RTM_NEWNSID} to have the kernel assign one); and, over a
+ * {@code NETLINK_NETFILTER} socket, the generation of this namespace's nftables ruleset. Only the kernel's answers are used: nothing the container can write decides
  * which host interface is its peer. Sockets are kept in a small process-wide pool and reused,
  * each with its own native receive buffer (answers are read in place, not copied through a Java
  * array); an exchange that fails closes its socket instead of returning it, so a half-read
@@ -72,7 +73,14 @@ public final class Rtnetlink {
     private static final int EEXIST = 17;
     /** Idle sockets kept for reuse; more than this many concurrent exchanges open and close their own. */
     private static final int POOL = 8;
-    private static final ConcurrentLinkedDeque<Socket> IDLE = new ConcurrentLinkedDeque<>();
+    private static final ConcurrentLinkedDeque<Socket> IDLE_ROUTE = new ConcurrentLinkedDeque<>();
+    private static final ConcurrentLinkedDeque<Socket> IDLE_NETFILTER = new ConcurrentLinkedDeque<>();
+    private static final int NETLINK_NETFILTER = 12;
+    private static final int NFNL_SUBSYS_NFTABLES = 10;
+    private static final short NFT_MSG_NEWGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 15);
+    private static final short NFT_MSG_GETGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 16);
+    private static final int NFTA_GEN_ID = 1;
+    private static final int NFGENMSG = 4;
 
     private static final int HEADER = 16;
     private static final int IFINFOMSG = 16;
@@ -121,7 +129,7 @@ public final class Rtnetlink {
         if (ifindex < 1) {
             throw new IllegalArgumentException("ifindex must be positive, was: " + ifindex);
         }
-        Socket socket = Socket.borrow();
+        Socket socket = Socket.borrow(NETLINK_ROUTE);
         try {
             ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, IFINFOMSG, 0, socket.nextSeq());
             request.putInt(HEADER + 4, ifindex);
@@ -152,7 +160,7 @@ public final class Rtnetlink {
 
     private List<Link> dump(int target) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            Socket socket = Socket.borrow();
+            Socket socket = Socket.borrow(NETLINK_ROUTE);
             try {
                 int seq = socket.nextSeq();
                 ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG,
@@ -219,7 +227,7 @@ public final class Rtnetlink {
      */
     public int assignNetnsId(Path nsFile) throws IOException {
         return withDescriptor(nsFile, fd -> {
-            Socket socket = Socket.borrow();
+            Socket socket = Socket.borrow(NETLINK_ROUTE);
             try {
                 ByteBuffer request = message(RTM_NEWNSID, (short) (NLM_F_REQUEST | NLM_F_ACK), RTGENMSG, 16,
                         socket.nextSeq());
@@ -242,6 +250,51 @@ public final class Rtnetlink {
             }
             return netnsIdOf(fd);
         });
+    }
+
+    /**
+     * The nf_tables ruleset generation of netfence's namespace ({@code NFT_MSG_GETGEN} over a
+     * {@code NETLINK_NETFILTER} socket): the kernel adds one with every committed nftables
+     * transaction in this namespace, whoever commits it (nft, iptables-nft, netavark, netfence),
+     * so an unchanged generation means an unchanged ruleset.
+     */
+    public long nftGeneration() throws IOException {
+        Socket socket = Socket.borrow(NETLINK_NETFILTER);
+        try {
+            socket.send(message(NFT_MSG_GETGEN, NLM_F_REQUEST, NFGENMSG, 0, socket.nextSeq()));
+            ByteBuffer in = socket.reply();
+            int start = in.position();
+            short type = in.getShort(start + 4);
+            if (type == NLMSG_ERROR) {
+                checkError(in, start, "NFT_MSG_GETGEN");
+                throw new IOException("NFT_MSG_GETGEN: acknowledged without an answer");
+            }
+            if (type != NFT_MSG_NEWGEN) {
+                throw new IOException("NFT_MSG_GETGEN: unexpected reply type " + type);
+            }
+            int length = in.getInt(start);
+            long generation = -1;
+            for (int at = start + HEADER + NFGENMSG; at + 4 <= start + length; ) {
+                int attrLength = Short.toUnsignedInt(in.getShort(at));
+                if (attrLength < 4) {
+                    break;
+                }
+                if ((in.getShort(at + 2) & NLA_TYPE_MASK) == NFTA_GEN_ID && attrLength >= 8) {
+                    int raw = in.getInt(at + 4); // network byte order
+                    generation = Integer.toUnsignedLong(in.order() == ByteOrder.BIG_ENDIAN ? raw : Integer.reverseBytes(raw));
+                    break;
+                }
+                at += align(attrLength);
+            }
+            if (generation < 0) {
+                throw new IOException("NFT_MSG_NEWGEN without a generation id");
+            }
+            socket.giveBack();
+            return generation;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /** A question about a namespace named by a descriptor. */
@@ -274,7 +327,7 @@ public final class Rtnetlink {
     }
 
     private int netnsIdOf(int fd) throws IOException {
-        Socket socket = Socket.borrow();
+        Socket socket = Socket.borrow(NETLINK_ROUTE);
         try {
             ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8, socket.nextSeq());
             request.position(HEADER + RTGENMSG);
@@ -389,26 +442,32 @@ public final class Rtnetlink {
         private static final int BUFFER = 64 * 1024;
         private static final AtomicInteger SEQ = new AtomicInteger();
         private final int fd;
+        private final int protocol;
         private final Memory buffer = new Memory(BUFFER);
         private int seq;
 
-        private Socket(int fd) {
+        private Socket(int fd, int protocol) {
             this.fd = fd;
+            this.protocol = protocol;
         }
 
-        static Socket borrow() throws IOException {
-            Socket idle = IDLE.pollFirst();
-            return idle != null ? idle : open();
+        static Socket borrow(int protocol) throws IOException {
+            Socket idle = idle(protocol).pollFirst();
+            return idle != null ? idle : open(protocol);
         }
 
-        private static Socket open() throws IOException {
+        private static ConcurrentLinkedDeque<Socket> idle(int protocol) {
+            return protocol == NETLINK_NETFILTER ? IDLE_NETFILTER : IDLE_ROUTE;
+        }
+
+        private static Socket open(int protocol) throws IOException {
             int fd;
             try {
-                fd = LibC.INSTANCE.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+                fd = LibC.INSTANCE.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
             } catch (LastErrorException e) {
                 throw new IOException("cannot open a netlink socket: errno " + e.getErrorCode(), e);
             }
-            Socket socket = new Socket(fd);
+            Socket socket = new Socket(fd, protocol);
             // a kernel that never answers must not hang a worker: 5 s receive timeout
             byte[] timeval = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(5).putLong(0).array();
             try {
@@ -466,8 +525,8 @@ public final class Rtnetlink {
 
         /** Back to the pool after a complete exchange (or closed when the pool is full). */
         void giveBack() {
-            if (IDLE.size() < POOL) {
-                IDLE.offerFirst(this);
+            if (idle(protocol).size() < POOL) {
+                idle(protocol).offerFirst(this);
             } else {
                 close();
             }

@@ -121,6 +121,29 @@ class HostGuardsTest {
     }
 
     @Test
+    void whileTheHostRulesetGenerationStaysWhereTheChainWasKnownToHoldItAReApplyNeitherListsNorWrites() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        table.generation = 5;
+        guards.apply("c1", NS, plan); // written by our transaction alone: 5 -> 6
+        String written = new GuardRenderer().listing(new GuardChain("veth1", 11, "c1"), plan);
+        table.chains.put("veth1", written);
+
+        assertThat(guards.apply("c1", NS, plan).drift()).isNull();
+        assertThat(table.listed).isEmpty();
+
+        table.generation = 9; // someone committed something in the host's ruleset
+        assertThat(guards.apply("c1", NS, plan).drift()).isNull();
+        assertThat(guards.apply("c1", NS, plan).drift()).isNull();
+        assertThat(table.listed).as("listed once at generation 9, then known to hold").containsExactly("veth1");
+
+        table.generation = 10;
+        table.chains.put("veth1", written.replace("policy drop;", "policy accept;"));
+        assertThat(guards.apply("c1", NS, plan).drift()).startsWith("host guard chain veth1 holds");
+        assertThat(table.scripts).hasSize(2);
+    }
+
+    @Test
     void aChangedPlanIsWrittenWithoutReadingFirstAndIsNoDrift() {
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
         sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
@@ -223,6 +246,8 @@ class HostGuardsTest {
         final Map<String, String> chains = new HashMap<>();
         final List<String> listed = new ArrayList<>();
         int rejectNext;
+        /** The host ruleset generation (-1: unknown); a committed script advances it. */
+        long generation = -1;
 
         @Override
         public void run(String script) throws Rejected {
@@ -231,11 +256,19 @@ class HostGuardsTest {
                 throw new Rejected("Error: No such file or directory");
             }
             scripts.add(script);
+            if (generation >= 0) {
+                generation++;
+            }
         }
 
         @Override
         public String list() throws IOException {
             return listing;
+        }
+
+        @Override
+        public long generation() {
+            return generation;
         }
 
         @Override
