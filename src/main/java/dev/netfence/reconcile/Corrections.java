@@ -242,7 +242,16 @@ final class Corrections {
         }
     }
 
-    /** Releases a container that is gone: live-set entry (tombstone), host guard; outcome {@code removed}. */
+    /**
+     * Releases a container that is gone: live-set entry (tombstone), host guard; outcome
+     * {@code removed}. Unlike a {@code container.stopped} event it does not record the container
+     * as stopped ({@link LiveSet#stopped}): "gone" here means its recorded pid left its recorded
+     * namespace, which is also what a restart of the same container id (podman restart: new pid,
+     * new namespace) looks like, and a stopped mark would refuse that restart's
+     * {@code container.started} for an hour, leaving it unfenced. A replayed start of a container
+     * that is really gone fails on its own (its pid is gone, or the cgroup check refuses a reused
+     * one).
+     */
     void release(LiveContainer c, Trigger trigger, String why) {
         live.remove(c.containerId());
         enforcer.released(c.netns());

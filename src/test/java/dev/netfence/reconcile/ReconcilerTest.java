@@ -278,6 +278,24 @@ class ReconcilerTest {
     }
 
     @Test
+    void aContainerReleasedAtAResyncIsEnforcedAgainWhenTheSameIdStartsAgain() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Files.delete(nsFile); // its pid left the namespace: gone, or restarted (podman restart keeps the id)
+        reconciler.resyncNow();
+        assertThat(reconciler.liveSet().get("c1")).isEmpty();
+
+        Files.writeString(nsFile, "");
+        NamespaceId restarted = NamespaceId.of(nsFile);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        enforcer.calls.clear();
+        start("c1", "task-1"); // asserts applied: a release at a resync is not a stop
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+        assertThat(reconciler.liveSet().get("c1")).isPresent();
+    }
+
+    @Test
     void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
         EnforcementResult fenced = reconciler.fence("c1", PID, null);
         assertThat(fenced.quarantined()).isTrue();
