@@ -61,10 +61,15 @@ final class GuardBench {
         List<List<NetworkPolicy>> policies = new ArrayList<>();
         PolicyParser parser = new PolicyParser();
         for (int i = 0; i < boxes.size(); i++) {
-            // two variants per sandbox, far apart so no two sandboxes share one
-            policies.add(List.of(
-                    parser.parse(BenchData.policy(EnforceBench.ENDPOINTS, i).getBytes(StandardCharsets.UTF_8)),
-                    parser.parse(BenchData.policy(EnforceBench.ENDPOINTS, 500 + i).getBytes(StandardCharsets.UTF_8))));
+            // two variants per sandbox, far apart so no two sandboxes share one. BenchData repeats a
+            // variant every 250 (its addresses are 7 * variant mod 250): 500 + i was i again, so the
+            // "changed" apply rewrote nothing and the guard's write was never timed
+            NetworkPolicy first = parser.parse(BenchData.policy(EnforceBench.ENDPOINTS, i).getBytes(StandardCharsets.UTF_8));
+            NetworkPolicy second = parser.parse(BenchData.policy(EnforceBench.ENDPOINTS, 100 + i).getBytes(StandardCharsets.UTF_8));
+            if (first.equals(second)) {
+                throw new IllegalStateException("the two policies of sandbox " + i + " are equal: no apply would change the rules");
+            }
+            policies.add(List.of(first, second));
         }
         EnforcerConfig config = EnforcerConfig.custom()
                 .cgroupCheck(Boolean.parseBoolean(args.string("cgroup-check", "true"))).build();
