@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * task's current policy), indexed by containerId and by taskId, plus a bounded memory of
  * containers recently stopped so that a {@code container.started} processed after its
  * {@code container.stopped} (reordering, replay) is refused instead of leaving rules and an
- * entry behind. Every change of state is written to the {@link LiveSetJournal}; a verification
+ * entry behind; a start that occurred after the stop (the same id started again, as {@code podman
+ * stop} then {@code podman start} does) is not. Every change of state is written to the {@link LiveSetJournal}; a verification
  * that found nothing to change is not (it only moves {@code lastVerified}). Callers change one
  * container only under its {@link ContainerLocks lock}; reads are lock-free. Gauge
  * {@code netfence.live.containers}.
@@ -32,7 +33,7 @@ public final class LiveSet {
 
     private final Map<String, LiveContainer> byId = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> byTask = new ConcurrentHashMap<>();
-    private final LinkedHashMap<String, Instant> stopped = new LinkedHashMap<>(64, 0.75f, false);
+    private final LinkedHashMap<String, Stop> stopped = new LinkedHashMap<>(64, 0.75f, false);
     private final LiveSetJournal journal;
 
     public LiveSet(LiveSetJournal journal, MeterRegistry registry) {
@@ -107,20 +108,25 @@ public final class LiveSet {
         return byId.size();
     }
 
-    /** Remembers that {@code containerId} stopped at {@code at} (bounded: oldest and expired go first). */
-    public void stopped(String containerId, Instant at) {
+    /**
+     * Remembers that {@code containerId} stopped: its {@code container.stopped} event, which
+     * occurred at {@code occurredAt}, was processed at {@code at} (bounded: oldest and expired go
+     * first, by {@code at}).
+     */
+    public void stopped(String containerId, Instant at, Instant occurredAt) {
         synchronized (stopped) {
             stopped.remove(containerId);
-            stopped.put(containerId, at);
+            stopped.put(containerId, new Stop(at, Objects.requireNonNull(occurredAt, "occurredAt")));
             expire(at);
         }
     }
 
-    /** When {@code containerId} was seen stopped, if within the remembered window. */
-    public Optional<Instant> stoppedAt(String containerId, Instant now) {
+    /** When the remembered stop of {@code containerId} occurred (its event's occurredAt), if within the window. */
+    public Optional<Instant> stopOccurredAt(String containerId, Instant now) {
         synchronized (stopped) {
             expire(now);
-            return Optional.ofNullable(stopped.get(containerId));
+            Stop stop = stopped.get(containerId);
+            return stop == null ? Optional.empty() : Optional.of(stop.occurredAt());
         }
     }
 
@@ -133,16 +139,19 @@ public final class LiveSet {
 
     private void expire(Instant now) {
         Instant cutoff = now.minus(STOPPED_TTL);
-        Iterator<Map.Entry<String, Instant>> it = stopped.entrySet().iterator();
+        Iterator<Map.Entry<String, Stop>> it = stopped.entrySet().iterator();
         while (it.hasNext()) {
-            Map.Entry<String, Instant> e = it.next();
-            if (stopped.size() > MAX_STOPPED || e.getValue().isBefore(cutoff)) {
+            Map.Entry<String, Stop> e = it.next();
+            if (stopped.size() > MAX_STOPPED || e.getValue().at().isBefore(cutoff)) {
                 it.remove();
             } else {
                 break;
             }
         }
     }
+
+    /** A remembered stop: when it was processed (for the window) and when it occurred (for ordering). */
+    private record Stop(Instant at, Instant occurredAt) {}
 
     private void unindex(LiveContainer c) {
         if (c.taskId() == null) {

@@ -137,13 +137,15 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lockInterruptibly();
         try {
             order.expect(event.containerId());
-            Instant stoppedAt = live.stoppedAt(event.containerId(), clock.instant()).orElse(null);
-            if (stoppedAt != null) {
-                LOG.info("container {} stopped at {} before its start event {} was processed; nothing applied",
-                        event.containerId(), stoppedAt, event.eventId());
+            // a start that occurred after the remembered stop is the same id started again (podman
+            // stop + start): enforced; one that occurred no later is a reordered or replayed start
+            Instant stopOccurred = live.stopOccurredAt(event.containerId(), clock.instant()).orElse(null);
+            if (stopOccurred != null && !event.occurredAt().isAfter(stopOccurred)) {
+                LOG.info("container {} stopped at {}, after its start event {} (occurred {}); nothing applied",
+                        event.containerId(), stopOccurred, event.eventId(), event.occurredAt());
                 return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
-                        + " was stopped (container.stopped processed at " + stoppedAt + ") before this start event")
-                        .build();
+                        + " was stopped (container.stopped occurred at " + stopOccurred + ") after this start event"
+                        + " (occurred at " + event.occurredAt() + ")").build();
             }
             EnforcementResult result = enforcement.run();
             corrections.started(event, result);
@@ -159,7 +161,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lock();
         try {
             order.expect(event.containerId());
-            live.stopped(event.containerId(), clock.instant());
+            live.stopped(event.containerId(), clock.instant(), event.occurredAt());
             live.remove(event.containerId()).ifPresent(c -> enforcer.released(c.netns()));
             guards.release(event.containerId());
         } finally {

@@ -80,15 +80,15 @@ class LiveSetTest {
 
     @Test
     void stoppedContainersAreRememberedForAnHourAndAtMostTenThousand() {
-        live.stopped("c1", T0);
-        assertThat(live.stoppedAt("c1", T0.plusSeconds(60))).contains(T0);
-        assertThat(live.stoppedAt("c1", T0.plus(LiveSet.STOPPED_TTL).plus(Duration.ofSeconds(1)))).isEmpty();
+        live.stopped("c1", T0, T0.minusSeconds(5));
+        assertThat(live.stopOccurredAt("c1", T0.plusSeconds(60))).contains(T0.minusSeconds(5));
+        assertThat(live.stopOccurredAt("c1", T0.plus(LiveSet.STOPPED_TTL).plus(Duration.ofSeconds(1)))).isEmpty();
 
         for (int i = 0; i < LiveSet.MAX_STOPPED + 500; i++) {
-            live.stopped("s" + i, T0.plusMillis(i));
+            live.stopped("s" + i, T0.plusMillis(i), T0.plusMillis(i));
         }
         assertThat(live.stoppedRemembered()).isEqualTo(LiveSet.MAX_STOPPED);
-        assertThat(live.stoppedAt("s0", T0.plusSeconds(20))).isEmpty();
-        assertThat(live.stoppedAt("s" + (LiveSet.MAX_STOPPED + 499), T0.plusSeconds(20))).isPresent();
+        assertThat(live.stopOccurredAt("s0", T0.plusSeconds(20))).isEmpty();
+        assertThat(live.stopOccurredAt("s" + (LiveSet.MAX_STOPPED + 499), T0.plusSeconds(20))).isPresent();
     }
 }

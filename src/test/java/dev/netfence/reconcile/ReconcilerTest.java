@@ -265,9 +265,12 @@ class ReconcilerTest {
         assertThat(reconciler.liveSet().size()).isZero();
         assertThat(released).containsExactly("c1");
 
-        reconciler.stopped(event("c2", "task-1", ContainerEvent.CONTAINER_STOPPED));
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c2", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
         enforcer.calls.clear();
-        EnforcementResult late = reconciler.started(event("c2", "task-1", ContainerEvent.CONTAINER_STARTED),
+        // the start occurred before the stop (reordered or replayed), and is processed after it
+        EnforcementResult late = reconciler.started(event("c2", "task-1", ContainerEvent.CONTAINER_STARTED,
+                        stop.minusSeconds(1)),
                 () -> {
                     throw new AssertionError("must not enforce a stopped container");
                 });
@@ -275,6 +278,29 @@ class ReconcilerTest {
         assertThat(late.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
         assertThat(reconciler.liveSet().get("c2")).isEmpty();
         assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
+    void aStartThatOccurredAfterTheStopOfTheSameIdIsEnforcedNotRefused() throws Exception {
+        // podman stop then podman start: the same container id starts again after its stop event;
+        // refusing it for the stop's memory window would leave the restarted workload unfenced
+        policies.put("task-1", ALLOW_A);
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c3", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
+        enforcer.calls.clear();
+        ContainerEvent restart = event("c3", "task-1", ContainerEvent.CONTAINER_STARTED, stop.plusSeconds(1));
+        var req = new dev.netfence.enforce.EnforcementRequest("c3", null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+        EnforcementResult again = reconciler.started(restart, () -> enforcer.enforce(req));
+        assertThat(again.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).containsExactly("enforce c3");
+        reconciler.published(EVENT_OUTCOMES.of(restart, again, false));
+        EnforcementResult sameInstant = reconciler.started(event("c3", "task-1", ContainerEvent.CONTAINER_STARTED,
+                stop), () -> {
+                    throw new AssertionError("a start no later than the stop must not be enforced");
+                });
+        assertThat(sameInstant.status()).isEqualTo("skipped");
     }
 
     @Test
@@ -331,6 +357,10 @@ class ReconcilerTest {
     private static final Outcomes EVENT_OUTCOMES = new Outcomes(Clock.systemUTC(), "node-1/1", "test");
 
     private static ContainerEvent event(String id, String task, String type) {
-        return new ContainerEvent(1, type, "ev-" + id + "-" + type, Instant.now(), "node-1", task, id, null, PID);
+        return event(id, task, type, Instant.now());
+    }
+
+    private static ContainerEvent event(String id, String task, String type, Instant occurredAt) {
+        return new ContainerEvent(1, type, "ev-" + id + "-" + type, occurredAt, "node-1", task, id, null, PID);
     }
 }
