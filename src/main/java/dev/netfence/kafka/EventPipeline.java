@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * bookkeeping and hands each record to the {@link RecordDispatcher} (decode, route, dead-letter,
  * or queue on a {@link KeyedExecutor} keyed by containerId: in order per container, concurrent
  * across containers). Workers post their outcome back to the
- * poll thread, which passes it to the {@link OutputSink}; offsets are committed only up to the
+ * poll thread, waking it out of {@code poll()} ({@link PollWaker}), which passes it to the {@link OutputSink}; offsets are committed only up to the
  * first record whose outputs are not acknowledged (or, exactly-once, in the same transaction).
  * At most {@code maxInFlight} records are outstanding: beyond that the consumer seeks back and
  * pauses its partitions while it keeps polling. No record is read before the policy store caught
@@ -42,8 +42,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
-    private static final long BUSY_POLL_MILLIS = 2;
-    private static final long MAX_WAITING_POLL_MILLIS = 8;
     /** Outstanding records, skipped ones included, may reach this many times {@code --max-in-flight}. */
     static final int UNCOMMITTED_PER_IN_FLIGHT = 8;
     /** How often node-partition mode re-reads the events topic's partition count (from cached metadata). */
@@ -54,7 +52,8 @@ public final class EventPipeline implements AutoCloseable {
     private final NodeRouting routing;
     private final PolicyStore policies;
     private final PipelineMetrics metrics;
-    private final Completions completions = new Completions();
+    private final PollWaker waker = new PollWaker();
+    private final Completions completions = new Completions(waker::wake);
     private final KeyedExecutor workers;
     private final RecordDispatcher dispatcher;
     private final BrokerProbe probe;
@@ -74,8 +73,6 @@ public final class EventPipeline implements AutoCloseable {
     private NodePartitionAssigner nodePartitions;
     private volatile boolean running;
     private Thread pollThread;
-    /** Poll thread only: the timeout of the next poll while records are outstanding. */
-    private long waitingPollMillis = BUSY_POLL_MILLIS;
     private KafkaConsumer<byte[], byte[]> consumer;
     private OutputSink sink;
 
@@ -115,7 +112,7 @@ public final class EventPipeline implements AutoCloseable {
         this.monitor = new PartitionMonitor(registry, clock);
         this.partitions = new PartitionBook(clock, monitor);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
-                health::beat);
+                health::beat, waker);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
     }
 
@@ -249,11 +246,10 @@ public final class EventPipeline implements AutoCloseable {
             long nextCheck = 0;
             while (!stopping) {
                 health.beat();
-                ConsumerRecords<byte[], byte[]> polled = c.poll(pollTimeout());
+                ConsumerRecords<byte[], byte[]> polled = waker.poll(c, settings.pollTimeout(), completions::pending);
                 keyless.poll();
                 dispatchAll(polled);
-                boolean busy = completions.runAll() > 0 || !polled.isEmpty();
-                waitingPollMillis = busy ? BUSY_POLL_MILLIS : Math.min(2 * waitingPollMillis, MAX_WAITING_POLL_MILLIS);
+                completions.runAll();
                 long now = System.nanoTime();
                 if (now - nextCommit >= 0 || outstanding() >= settings.maxInFlight() / 2) {
                     sink.commit(partitions.all(), false);
@@ -356,19 +352,6 @@ public final class EventPipeline implements AutoCloseable {
             return;
         }
         sink.emit(po, offset, outs);
-    }
-
-    /**
-     * Completions (finished workers, producer acks, commit callbacks) are only handled between
-     * polls, and a poll with nothing to fetch (caught up, or paused at max-in-flight) blocks for
-     * its whole timeout: so while records are outstanding, poll briefly, else outcomes and
-     * commits wait up to a full poll timeout each round trip (measured: 500-700 events/s). Briefly
-     * means 2 ms after a round that did something, doubling up to 8 ms while rounds find nothing
-     * to do: real applications take tens of milliseconds, and spinning at 2 ms cost the poll
-     * thread about 2.6 ms of CPU per applied event in the enforcement benchmark.
-     */
-    private Duration pollTimeout() {
-        return outstanding() > 0 ? Duration.ofMillis(waitingPollMillis) : settings.pollTimeout();
     }
 
     private int outstanding() {

@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * {@link ConsumerRebalanceListener} it runs on the poll thread inside {@code poll()} and also
  * inside {@code consumer.close()}: once {@link #inert()} (the shutdown drain began, or the clients
  * are being discarded) it does nothing, so a stop drains exactly once and never hands outputs
- * to a closing sink.
+ * to a closing sink. Each callback first {@link PollWaker#disarm disarms} the poll's waker, and
+ * the commit on revoke is retried once on a wake-up sent before that, so a worker finishing during
+ * a rebalance never aborts the handover's commit.
  */
 final class PartitionHandover implements ConsumerRebalanceListener {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionHandover.class);
@@ -26,16 +28,18 @@ final class PartitionHandover implements ConsumerRebalanceListener {
     private final Supplier<OutputSink> sink;
     private final Duration bound;
     private final Runnable beat;
+    private final PollWaker waker;
     private volatile boolean inert;
 
     /** {@code beat} tells the loop's liveness that a bounded wait here is on purpose. */
     PartitionHandover(PartitionBook partitions, Completions completions, Supplier<OutputSink> sink, Duration bound,
-                      Runnable beat) {
+                      Runnable beat, PollWaker waker) {
         this.partitions = partitions;
         this.completions = completions;
         this.sink = sink;
         this.bound = bound;
         this.beat = beat;
+        this.waker = waker;
     }
 
     /** From now on the listener callbacks do nothing. */
@@ -49,6 +53,7 @@ final class PartitionHandover implements ConsumerRebalanceListener {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+        waker.disarm();
         if (!inert) {
             assigned(tps);
         }
@@ -56,6 +61,7 @@ final class PartitionHandover implements ConsumerRebalanceListener {
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+        waker.disarm();
         if (!inert) {
             revoked(tps);
         }
@@ -63,6 +69,7 @@ final class PartitionHandover implements ConsumerRebalanceListener {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> tps) {
+        waker.disarm();
         if (!inert) {
             partitions.remove(tps);
             LOG.warn("lost {}; their unfinished work is dropped", tps);
@@ -85,7 +92,7 @@ final class PartitionHandover implements ConsumerRebalanceListener {
         }
         completions.runAll();
         try {
-            sink.get().commit(leaving, true);
+            PollWaker.retryOnce(() -> sink.get().commit(leaving, true));
         } catch (OutputSink.FatalClientException e) {
             throw e;
         } catch (RuntimeException e) {

@@ -48,6 +48,7 @@ final class LatencyBench {
         kafka.createTopics(1, Map.of(), events, outcomes);
         int total = warmup + rate * seconds;
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        List<double[]> parts = Collections.synchronizedList(new ArrayList<>());
         Map<String, Integer> statuses = new TreeMap<>();
         AtomicBoolean stop = new AtomicBoolean();
         try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"),
@@ -55,7 +56,7 @@ final class LatencyBench {
                 EnforceBench.flags(kafka, node, events, outcomes, concurrency, args.path("out"), args));
              KafkaProducer<byte[], byte[]> producer = kafka.producer(0)) {
             AtomicInteger warmedUp = new AtomicInteger();
-            Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, statuses, stop, warmedUp));
+            Thread reader = new Thread(() -> read(kafka, outcomes, total, warmup, latencies, parts, statuses, stop, warmedUp));
             reader.start();
             long period = 1_000_000_000L / rate;
             long next = System.nanoTime();
@@ -108,6 +109,16 @@ final class LatencyBench {
         r.put("latency_p99_ms", Stats.round(Stats.percentile(sorted, 99), 1));
         r.put("latency_max_ms", Stats.round(sorted.get(sorted.size() - 1), 1));
         r.put("samples", sorted.size());
+        Map<String, Object> breakdown = new LinkedHashMap<>();
+        String[] names = {"to_applied", "applied_to_produced", "produced_to_read"};
+        for (int k = 0; k < names.length; k++) {
+            final int col = k;
+            List<Double> v = new ArrayList<>(parts.stream().map(a -> a[col]).toList());
+            Collections.sort(v);
+            breakdown.put(names[k] + "_p50_ms", Stats.round(Stats.percentile(v, 50), 1));
+            breakdown.put(names[k] + "_p99_ms", Stats.round(Stats.percentile(v, 99), 1));
+        }
+        r.put("breakdown", breakdown);
         r.put("outcome_statuses", statuses);
         r.put("settings", Map.of("rate_per_s", rate, "seconds", seconds, "warmup_events", warmup,
                 "sandboxes", boxes.all().size(), "concurrency", concurrency));
@@ -131,7 +142,7 @@ final class LatencyBench {
     }
 
     private static void read(BenchKafka kafka, String topic, int total, int warmup, List<Double> latencies,
-            Map<String, Integer> statuses, AtomicBoolean stop, AtomicInteger warmedUp) {
+            List<double[]> parts, Map<String, Integer> statuses, AtomicBoolean stop, AtomicInteger warmedUp) {
         try (KafkaConsumer<byte[], byte[]> c = kafka.reader()) {
             TopicPartition tp = new TopicPartition(topic, 0);
             c.assign(List.of(tp));
@@ -150,6 +161,13 @@ final class LatencyBench {
                     statuses.merge(o.path("status").asText(), 1, Integer::sum);
                     Instant occurred = Instant.parse(o.path("eventOccurredAt").asText());
                     latencies.add(Duration.between(occurred, now).toNanos() / 1e6);
+                    // where it went: event sent -> rules applied (finishedAt), -> outcome handed to the
+                    // producer (the record's create time, ms), -> read here
+                    Instant finished = Instant.parse(o.path("finishedAt").asText());
+                    Instant produced = Instant.ofEpochMilli(r.timestamp());
+                    parts.add(new double[] {Duration.between(occurred, finished).toNanos() / 1e6,
+                            Duration.between(finished, produced).toNanos() / 1e6,
+                            Duration.between(produced, now).toNanos() / 1e6});
                 }
             }
         } catch (Exception e) {
