@@ -246,7 +246,7 @@ public final class EventPipeline implements AutoCloseable {
             long nextCheck = 0;
             while (!stopping) {
                 health.beat();
-                ConsumerRecords<byte[], byte[]> polled = waker.poll(c, settings.pollTimeout(), completions::pending);
+                ConsumerRecords<byte[], byte[]> polled = waker.poll(c, pollTimeout(nextCommit), completions::pending);
                 keyless.poll();
                 dispatchAll(polled);
                 completions.runAll();
@@ -352,6 +352,19 @@ public final class EventPipeline implements AutoCloseable {
             return;
         }
         sink.emit(po, offset, outs);
+    }
+
+    /**
+     * The poll's timeout: completions wake it ({@link PollWaker}), so it need not be short to notice
+     * them; while records are outstanding it ends no later than the next commit is due.
+     */
+    private Duration pollTimeout(long nextCommit) {
+        Duration full = settings.pollTimeout();
+        if (outstanding() == 0) {
+            return full;
+        }
+        long untilCommit = Math.max(0, nextCommit - System.nanoTime());
+        return untilCommit < full.toNanos() ? Duration.ofNanos(untilCommit) : full;
     }
 
     private int outstanding() {

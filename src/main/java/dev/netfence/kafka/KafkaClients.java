@@ -59,12 +59,14 @@ public final class KafkaClients {
      * The pipeline's producer. {@code batch.size} is capped at the smallest {@code max.message.bytes}
      * of the output topics ({@link OutputTopicLimits}) so a refused record fails instead of being
      * split and retried forever by the producer; {@code delivery.timeout.ms} (Kafka's default, 120 s)
-     * bounds the producer's own in-order retries.
+     * bounds the producer's own in-order retries. {@code linger.ms} 1 (Kafka 4's default is 5): an
+     * outcome is on a scheduler's latency path, and under load the producer batches anyway while its
+     * in-flight requests are outstanding.
      */
     static KafkaProducer<byte[], byte[]> producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
         Map<String, Object> p = new HashMap<>(s.kafka());
         p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
-        p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 1);
         OptionalInt limit = OutputTopicLimits.smallestMaxMessageBytes(adminSettings(s),
                 List.of(s.outcomesTopic(), s.dlqTopic()));
         int batch = p.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)
