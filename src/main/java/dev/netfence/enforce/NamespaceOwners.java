@@ -4,9 +4,8 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcFile;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -38,6 +37,9 @@ final class NamespaceOwners {
     /** One owner: a container, its policy digest, and the process it was found through. */
     private record Owner(String digest, int pid, String startTime) {}
 
+    /** No pid: nothing known beforehand. */
+    private static final int NO_PID = -1;
+
     private final Path procRoot;
     /** Per namespace, its owners; a namespace's map is read and changed only under its own monitor. */
     private final Map<NamespaceId, Map<String, Owner>> owners = new ConcurrentHashMap<>();
@@ -65,7 +67,9 @@ final class NamespaceOwners {
                 if (owners.get(ns.id()) != current) {
                     continue; // swept away empty between the look-up and the lock: take the new one
                 }
-                prune(ns.id(), current);
+                // the claiming pid's start time, read once: it also serves the liveness of an owner found through that pid
+                String start = startTime(ns.pid());
+                prune(ns.id(), current, ns.pid(), start);
                 for (Map.Entry<String, Owner> other : current.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
@@ -74,7 +78,6 @@ final class NamespaceOwners {
                                 + " has policy " + digest + " (containers sharing a namespace must share one policy)");
                     }
                 }
-                String start = startTime(ns.pid());
                 if (start != null) {
                     current.put(containerId, new Owner(digest, ns.pid(), start));
                 } else if (current.isEmpty()) {
@@ -97,7 +100,7 @@ final class NamespaceOwners {
         Objects.requireNonNull(digest, "digest");
         String start = startTime(pid);
         Owner owner = new Owner(digest, pid, start == null ? "" : start);
-        if (start == null || !alive(owner, id)) {
+        if (start == null || !alive(owner, id, pid, start)) {
             return;
         }
         while (true) {
@@ -120,7 +123,7 @@ final class NamespaceOwners {
             for (Map.Entry<NamespaceId, Map<String, Owner>> e : owners.entrySet()) {
                 Map<String, Owner> current = e.getValue();
                 synchronized (current) {
-                    if (prune(e.getKey(), current)) {
+                    if (prune(e.getKey(), current, NO_PID, null)) {
                         owners.remove(e.getKey(), current);
                     }
                 }
@@ -130,19 +133,24 @@ final class NamespaceOwners {
         }
     }
 
-    /** Drops owners that no longer live in {@code id}; true when none is left. */
-    private boolean prune(NamespaceId id, Map<String, Owner> current) {
+    /**
+     * Drops owners that no longer live in {@code id}; true when none is left. {@code knownStart}
+     * is {@code knownPid}'s start time as just read (null: gone), so it is not read again.
+     */
+    private boolean prune(NamespaceId id, Map<String, Owner> current, int knownPid, String knownStart) {
         for (Iterator<Owner> it = current.values().iterator(); it.hasNext(); ) {
             Owner owner = it.next();
-            if (!alive(owner, id)) {
+            if (!alive(owner, id, knownPid, knownStart)) {
                 it.remove();
             }
         }
         return current.isEmpty();
     }
 
-    private boolean alive(Owner owner, NamespaceId id) {
-        if (!owner.startTime().equals(startTime(owner.pid()))) {
+    /** Whether {@code owner}'s process (same pid, same start time) still lives in {@code id}. */
+    private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownStart) {
+        String start = owner.pid() == knownPid ? knownStart : startTime(owner.pid());
+        if (!owner.startTime().equals(start)) {
             return false;
         }
         try {
@@ -155,12 +163,33 @@ final class NamespaceOwners {
     /** Field 22 of {@code /proc/PID/stat} (start time in clock ticks since boot), or null when the pid is gone. */
     private String startTime(int pid) {
         try {
-            String stat = Files.readString(procRoot.resolve(Integer.toString(pid)).resolve("stat"), StandardCharsets.UTF_8);
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return fields.length > 19 ? fields[19] : null;
+            return startTimeIn(ProcFile.read(procRoot.resolve(Integer.toString(pid)).resolve("stat")));
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    /**
+     * Field 22 of a {@code stat} text, or null when it has fewer fields: the fields after the
+     * name's closing parenthesis (the last one: the name is the process's own choice) are
+     * separated by single spaces, the first of them field 3.
+     */
+    static String startTimeIn(String stat) {
+        int at = stat.lastIndexOf(')');
+        if (at < 0) {
+            return null;
+        }
+        at += 2;
+        for (int field = 3; field < 22; field++) {
+            int space = stat.indexOf(' ', at);
+            if (space < 0) {
+                return null;
+            }
+            at = space + 1;
+        }
+        int end = stat.indexOf(' ', at);
+        String start = stat.substring(Math.min(at, stat.length()), end < 0 ? stat.length() : end).strip();
+        return start.isEmpty() ? null : start;
     }
 
     /** Owners recorded (live or not yet pruned), for tests. */

@@ -1,8 +1,6 @@
 package dev.netfence.netns;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,27 +21,36 @@ public final class Capabilities {
 
     private record Risk(String name, int bit) {}
 
+    /** The bits of {@link #RISKS}. */
+    private static final long RISKY = (1L << 12) | (1L << 13);
+
     private Capabilities() {}
 
     /** The risky capabilities of {@code pid} as read from {@code procRoot/PID/status}, sorted by name. */
     public static List<String> risksOf(Path procRoot, int pid) throws IOException {
-        return risksIn(Files.readString(procRoot.resolve(Integer.toString(pid)).resolve("status"), StandardCharsets.UTF_8));
+        return risksIn(ProcFile.read(procRoot.resolve(Integer.toString(pid)).resolve("status")));
     }
 
     /** The risky capabilities named by a {@code /proc/PID/status} text. */
     public static List<String> risksIn(String status) {
         long held = 0;
         boolean seen = false;
-        for (String line : status.split("\n")) {
-            if (line.startsWith("CapEff:") || line.startsWith("CapBnd:")) {
-                held |= Long.parseUnsignedLong(line.substring(7).strip(), 16);
+        for (int at = 0; at < status.length(); ) {
+            int end = status.indexOf('\n', at);
+            end = end < 0 ? status.length() : end;
+            if (status.startsWith("CapEff:", at) || status.startsWith("CapBnd:", at)) {
+                held |= Long.parseUnsignedLong(status.substring(at + 7, end).strip(), 16);
                 seen = true;
             }
+            at = end + 1;
         }
         if (!seen) {
             throw new IllegalArgumentException("no CapEff/CapBnd line in the process status");
         }
-        List<String> risks = new ArrayList<>();
+        if ((held & RISKY) == 0) {
+            return List.of();
+        }
+        List<String> risks = new ArrayList<>(RISKS.size());
         for (Risk risk : RISKS) {
             if ((held & (1L << risk.bit())) != 0) {
                 risks.add(risk.name());

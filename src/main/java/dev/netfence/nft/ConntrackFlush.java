@@ -10,7 +10,8 @@ import java.nio.ByteOrder;
  * {@code NFNL_SUBSYS_CTNETLINK} subsystem with family {@code AF_UNSPEC} and no tuple, which the
  * kernel reads as "flush every entry of both families" (what {@code conntrack -F} sends), with
  * {@code NLM_F_ACK}. The kernel handles the request inside {@code send}, so the acknowledgement
- * is already queued when it returns and is read without blocking. Returns 0 or the errno the
+ * is already queued when it returns and is read without blocking (the calls are
+ * {@link NativeCalls.Netlink}'s, direct-mapped). Returns 0 or the errno the
  * kernel (or a system call) reported; never logs. Runs on a namespace thread while away.
  */
 final class ConntrackFlush {
@@ -21,17 +22,14 @@ final class ConntrackFlush {
     private static final short NLMSG_ERROR = 2;
     private static final int EAGAIN = 11;
 
-    private final NativeCalls.Libc libc;
+    private ConntrackFlush() {}
 
-    ConntrackFlush(NativeCalls.Libc libc) {
-        this.libc = libc;
-    }
-
-    /** 0 when the table was flushed; otherwise a positive errno. */
-    int flush() {
+    /** 0 when the table was flushed; otherwise a positive errno. {@code natives}: proof that libc is bound. */
+    static int flush(NativeCalls natives) {
+        java.util.Objects.requireNonNull(natives, "natives");
         int fd;
         try {
-            fd = libc.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
+            fd = NativeCalls.Netlink.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
                     NativeCalls.NETLINK_NETFILTER);
         } catch (LastErrorException e) {
             return e.getErrorCode();
@@ -47,15 +45,15 @@ final class ConntrackFlush {
             msg.put((byte) 0); // NFNETLINK_V0
             msg.putShort((short) 0); // res_id (big endian zero)
             byte[] bytes = msg.array();
-            libc.send(fd, bytes, bytes.length, 0);
+            NativeCalls.Netlink.send(fd, bytes, bytes.length, 0);
             byte[] reply = new byte[1024];
-            int n = libc.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
+            int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
             return ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()));
         } catch (LastErrorException e) {
             return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
         } finally {
             try {
-                libc.close(fd);
+                NativeCalls.Netlink.close(fd);
             } catch (LastErrorException ignored) {
                 // nothing useful to do with a failed close of a socket we only read from
             }

@@ -109,7 +109,7 @@ public final class InProcessNft implements AutoCloseable {
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
                 result = steps.apply(commands(ctx, generation), plan);
             }
-            int flush = result.error() == null && flushConntrack ? new ConntrackFlush(n.libc).flush() : 0;
+            int flush = result.error() == null && flushConntrack ? ConntrackFlush.flush(n) : 0;
             return new Trip(result, flush);
         });
         if (trip.result().changed()) {
@@ -195,7 +195,7 @@ public final class InProcessNft implements AutoCloseable {
 
     /** Flushes the connection tracking of {@code ns}; FIREWALL_UNAVAILABLE on failure. */
     public void flushConntrack(PinnedNamespace ns, Instant deadline) {
-        int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> new ConntrackFlush(n.libc).flush());
+        int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> ConntrackFlush.flush(n));
         if (errno != 0) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "flushing connection tracking in " + ns + " failed: errno " + errno);

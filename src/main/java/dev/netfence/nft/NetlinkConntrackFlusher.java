@@ -68,7 +68,7 @@ public final class NetlinkConntrackFlusher implements ConntrackFlusher, AutoClos
     public void flush(PinnedNamespace ns, Duration timeout) {
         Objects.requireNonNull(ns, "ns");
         Instant deadline = Instant.now().plus(timeout);
-        int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> new ConntrackFlush(n.libc).flush());
+        int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> ConntrackFlush.flush(n));
         if (errno != 0) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "flushing connection tracking in " + ns + " failed: errno " + errno);

@@ -156,6 +156,48 @@ class ContainmentChecksTest {
     }
 
     @Test
+    void aProcessNameThatIsNotUtf8AndLooksLikeFieldsNeitherFailsTheApplyNorHidesTheNamespaceOwner() throws Exception {
+        // the workload names itself (prctl PR_SET_NAME): status and stat carry those bytes as they are
+        FakeProc.container(proc, 4242, NET_ADMIN_AND_RAW);
+        byte[] name = {'x', (byte) 0xff, ')', ' ', '1', ' ', '2'};
+        renameIn(proc.resolve("4242/status"), name);
+        renameIn(proc.resolve("4242/stat"), name);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(), registry,
+                resolver, here);
+
+        EnforcementResult a = enforcer.enforce(request(ID_A, 4242, policy(443)));
+        EnforcementResult b = enforcer.enforce(request(ID_B, 4242, policy(80)));
+
+        assertThat(a.status()).as("%s", a).isEqualTo("applied");
+        assertThat(a.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(b.error()).as("A's ownership was recorded from its stat").isNotNull();
+        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
+    }
+
+    @Test
+    void theLoopbackCheckReadsInterfaceNamesAfterTheTwoHeaderLines() {
+        String header = "Inter-|   Receive\n face |bytes\n";
+        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n")).isTrue();
+        assertThat(ContainmentChecks.onlyLoopback(header)).isTrue();
+        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n  eth0: 0 0 0\n")).isFalse();
+        assertThat(ContainmentChecks.onlyLoopback(header + "v1: 0\n    lo: 0 0 0")).isFalse();
+        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n  et")).as("a cut-off line names nothing")
+                .isTrue();
+    }
+
+    /** Replaces the fake process's name ({@code sleep}) in a /proc file with {@code name}'s bytes. */
+    private static void renameIn(Path file, byte[] name) throws java.io.IOException {
+        String text = Files.readString(file, StandardCharsets.ISO_8859_1);
+        Files.write(file, text.replace("sleep", new String(name, StandardCharsets.ISO_8859_1))
+                .getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
     void anErrorEscapingTheApplyIsInternalErrorAndTheContainerIsQuarantined() {
         FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
         FakeFirewall fake = new FakeFirewall();

@@ -1,0 +1,42 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Small /proc files read whole (or up to a limit), one char per byte, with NIO's exceptions. */
+class ProcFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFileLongerThanTheFirstBufferIsReadWholeAndALimitCutsIt() throws Exception {
+        String text = "line\n".repeat(3000);
+        Files.writeString(dir.resolve("f"), text);
+
+        assertThat(ProcFile.read(dir.resolve("f"))).isEqualTo(text);
+        assertThat(ProcFile.read(dir.resolve("f"), 4099)).isEqualTo(text.substring(0, 4099));
+    }
+
+    @Test
+    void bytesThatAreNotUtf8AreReadOneCharEachAndAMissingFileIsNoSuchFile() throws Exception {
+        Files.write(dir.resolve("status"), new byte[] {'N', ':', (byte) 0xff, (byte) 0xc3, '\n'});
+
+        assertThat(ProcFile.read(dir.resolve("status"))).isEqualTo(new String(new byte[] {'N', ':', (byte) 0xff,
+                (byte) 0xc3, '\n'}, StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> ProcFile.read(dir.resolve("gone"))).isInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void aRealProcFileIsReadToItsEnd() throws Exception {
+        String status = ProcFile.read(Path.of("/proc/self/status"));
+
+        assertThat(status).startsWith("Name:").contains("\nCapBnd:").endsWith("\n");
+    }
+}
