@@ -56,7 +56,7 @@ else
   # 50,000 events per pipeline contender (plus a quarter as warm-up): about 7 s of netfence's
   # dry run at its measured rate, after the warm-up; 100,000 cost about 30 s more of the 6 minutes
   events=${BENCH_EVENTS:-50000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
-  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=100
+  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=500
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
   # netfence's own runs (62,500 dry-run events with the warm-up, 3,000 real applications) and the
