@@ -72,8 +72,12 @@ final class ContainmentChecks {
         if (!enabled) {
             return;
         }
-        List<String> refused = new ArrayList<>(risks);
-        refused.retainAll(config.refuseCapabilities());
+        List<String> refused = new ArrayList<>(0);
+        for (String risk : risks) {
+            if (config.refuseCapabilities().contains(risk)) {
+                refused.add(risk);
+            }
+        }
         if (!refused.isEmpty()) {
             throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "container " + request.containerId() + " (pid "
                     + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");

@@ -69,7 +69,8 @@ final class NamespaceOwners {
                 }
                 // the claiming pid's start time, read once: it also serves the liveness of an owner found through that pid
                 String start = startTime(ns.pid());
-                prune(ns.id(), current, ns.pid(), start);
+                // the claimant's own entry is replaced below when its pid lives (start known), so its liveness is not looked at
+                prune(ns.id(), current, start == null ? null : containerId, ns.pid(), start);
                 for (Map.Entry<String, Owner> other : current.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
@@ -123,7 +124,7 @@ final class NamespaceOwners {
             for (Map.Entry<NamespaceId, Map<String, Owner>> e : owners.entrySet()) {
                 Map<String, Owner> current = e.getValue();
                 synchronized (current) {
-                    if (prune(e.getKey(), current, NO_PID, null)) {
+                    if (prune(e.getKey(), current, null, NO_PID, null)) {
                         owners.remove(e.getKey(), current);
                     }
                 }
@@ -134,13 +135,14 @@ final class NamespaceOwners {
     }
 
     /**
-     * Drops owners that no longer live in {@code id}; true when none is left. {@code knownStart}
-     * is {@code knownPid}'s start time as just read (null: gone), so it is not read again.
+     * Drops owners that no longer live in {@code id}, except {@code keep} (null: none), whose entry
+     * the caller is about to replace; true when none is left. {@code knownStart} is
+     * {@code knownPid}'s start time as just read (null: gone), so it is not read again.
      */
-    private boolean prune(NamespaceId id, Map<String, Owner> current, int knownPid, String knownStart) {
-        for (Iterator<Owner> it = current.values().iterator(); it.hasNext(); ) {
-            Owner owner = it.next();
-            if (!alive(owner, id, knownPid, knownStart)) {
+    private boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownStart) {
+        for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Owner> entry = it.next();
+            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), id, knownPid, knownStart)) {
                 it.remove();
             }
         }

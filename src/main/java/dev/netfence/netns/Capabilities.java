@@ -35,14 +35,13 @@ public final class Capabilities {
     public static List<String> risksIn(String status) {
         long held = 0;
         boolean seen = false;
-        for (int at = 0; at < status.length(); ) {
-            int end = status.indexOf('\n', at);
-            end = end < 0 ? status.length() : end;
+        // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
+        for (int at = status.startsWith("Cap") ? 0 : lineAfter(status, 0); at >= 0; at = lineAfter(status, at)) {
             if (status.startsWith("CapEff:", at) || status.startsWith("CapBnd:", at)) {
-                held |= Long.parseUnsignedLong(status.substring(at + 7, end).strip(), 16);
+                int end = status.indexOf('\n', at);
+                held |= Long.parseUnsignedLong(status.substring(at + 7, end < 0 ? status.length() : end).strip(), 16);
                 seen = true;
             }
-            at = end + 1;
         }
         if (!seen) {
             throw new IllegalArgumentException("no CapEff/CapBnd line in the process status");
@@ -57,6 +56,12 @@ public final class Capabilities {
             }
         }
         return List.copyOf(risks);
+    }
+
+    /** Where the next line after {@code from} that starts with {@code Cap} begins, or -1. */
+    private static int lineAfter(String status, int from) {
+        int at = status.indexOf("\nCap", from);
+        return at < 0 ? -1 : at + 1;
     }
 
     /**
