@@ -1,9 +1,7 @@
 package dev.netfence.hostguard;
 
-import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
-import dev.netfence.rules.Icmpv6Names;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.RuleSet;
@@ -25,7 +23,9 @@ import java.util.Objects;
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the
  * outbound catch-all as drops (there is nobody to reject to on this side), and an accept for the
- * family when the plan has no catch-all (outbound on). Loopback rules have no meaning on a host
+ * family when the plan has no catch-all (outbound on); runs of consecutive rules that differ in
+ * one value (endpoints, destinations, ICMPv6 types) are folded into one rule over an anonymous set
+ * ({@link GuardLines}: the same filter, a third of the rules to parse and commit). Loopback rules have no meaning on a host
  * interface and are left out. The hook has no connection tracking, so the in-namespace
  * "established" accept becomes, only when the plan leaves inbound open (no catch-all drop on
  * NETFENCE-IN), {@code tcp flags & ack == ack accept}: replies of TCP connections the container
@@ -51,14 +51,24 @@ public final class GuardRenderer {
             RuleSet set = plan.forFamily(family);
             boolean inboundOpen = !set.input().contains(Rule.catchAll(Direction.IN, Verdict.DROP));
             boolean closed = false;
+            List<Rule> run = new ArrayList<>();
             for (Rule rule : set.output()) {
-                String line = line(family, rule, inboundOpen);
-                if (line != null) {
-                    out.add(line + comment);
+                if (rule.loopback()) {
+                    continue;
+                }
+                if (rule.established()) {
+                    GuardLines.render(family, run).forEach(l -> out.add(l + comment));
+                    run.clear();
+                    if (inboundOpen) {
+                        out.add("meta protocol " + proto(family) + " tcp flags & ack == ack accept" + comment);
+                    }
+                } else {
+                    run.add(rule);
                 }
                 closed |= rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback()
                         && !rule.established() && rule.verdict() != Verdict.ACCEPT;
             }
+            GuardLines.render(family, run).forEach(l -> out.add(l + comment));
             if (!closed) {
                 out.add("meta protocol " + proto(family) + " accept" + comment);
             }
@@ -113,12 +123,20 @@ public final class GuardRenderer {
     }
 
     /**
-     * Exactly what {@code nft list chain netdev netfence <device>} prints for {@code chain} holding
-     * {@code plan} (the same text as {@link #show}): what a re-apply compares the kernel's listing
-     * with before deciding to write.
+     * What {@code nft list chain netdev netfence <device>} prints for {@code chain} holding
+     * {@code plan} (the text of {@link #show}), in the {@link #canonical} form a re-apply compares
+     * the kernel's listing in before deciding to write.
      */
     public String listing(GuardChain chain, PlannedRules plan) {
-        return show(chain, plan);
+        return canonical(show(chain, plan));
+    }
+
+    /**
+     * {@code listing} with the elements of each anonymous set sorted: nft prints a set's elements
+     * in its own order, not the order they were written in.
+     */
+    public static String canonical(String listing) {
+        return GuardLines.canonical(listing);
     }
 
     /**
@@ -143,47 +161,6 @@ public final class GuardRenderer {
 
     private static String hook(GuardChain chain) {
         return "type filter hook ingress device \"" + chain.device() + "\" priority " + PRIORITY + "; policy drop;";
-    }
-
-    /** One NETFENCE-OUT rule on the host side, or null when it has no meaning there. */
-    private static String line(Family family, Rule rule, boolean inboundOpen) {
-        if (rule.loopback()) {
-            return null;
-        }
-        if (rule.established()) {
-            return inboundOpen ? "meta protocol " + proto(family) + " tcp flags & ack == ack accept" : null;
-        }
-        List<String> parts = new ArrayList<>();
-        Cidr destination = rule.destination();
-        if (destination != null) {
-            parts.add(proto(family) + " daddr " + address(destination));
-        } else if (rule.transport() != Transport.ICMPV6) {
-            parts.add("meta protocol " + proto(family));
-        }
-        switch (rule.transport()) {
-            case TCP, UDP -> {
-                String l4 = rule.transport() == Transport.TCP ? "tcp" : "udp";
-                parts.add(rule.port() != null ? l4 + " dport " + rule.port() : "meta l4proto " + l4);
-            }
-            case ICMPV6 -> {
-                if (rule.icmpv6Type() != null) {
-                    parts.add("icmpv6 type " + Icmpv6Names.nft(rule.icmpv6Type()));
-                } else {
-                    parts.add("meta l4proto ipv6-icmp");
-                }
-            }
-            case ANY -> { }
-        }
-        if (rule.hopLimit() != null) {
-            parts.add(family == Family.IPV4 ? "ip ttl " + rule.hopLimit() : "ip6 hoplimit " + rule.hopLimit());
-        }
-        parts.add(rule.verdict() == Verdict.ACCEPT ? "accept" : "drop");
-        return String.join(" ", parts);
-    }
-
-    private static String address(Cidr cidr) {
-        int host = cidr.family() == Family.IPV4 ? 32 : 128;
-        return cidr.prefix() == host ? cidr.address() : cidr.address() + '/' + cidr.prefix();
     }
 
     private static String proto(Family family) {

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * this instance believed (an admin deleted a chain), the state is re-read and the write retried
  * once. A re-apply reads before it writes: when this instance wrote the same chain (interface,
  * ifindex, owner) with the same rules before, the chain is listed from the kernel and compared
- * with the exact text nft prints for it ({@link GuardRenderer#show}); equal, nothing is written;
+ * with the exact text nft prints for it ({@link GuardRenderer#listing}, set elements in sorted order); equal, nothing is written;
  * different (a rule changed, added or removed, the chain or its hook gone), the chain is
  * rewritten and the result names the difference ({@link Result#drift}), so a resync repairs and
  * counts host-side drift instead of rewriting every chain blind. The listing is skipped too while
@@ -180,7 +180,7 @@ public final class HostGuards {
                 return null; // the host's ruleset has not changed since the chains were known to hold this
             }
             for (GuardChain chain : chains) {
-                String listed = listChain(chain.device());
+                String listed = GuardRenderer.canonical(listChain(chain.device()));
                 if (!listed.equals(expected.get(chain.device()))) {
                     differences.add(GuardRenderer.difference(chain.device(), expected.get(chain.device()), listed));
                 }

@@ -33,8 +33,7 @@ class GuardRendererTest {
             meta protocol != { ip, ip6 } drop{c}
             """;
     static final String ND = """
-            ip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
-            ip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
+            ip6 daddr { fe80::/10, ff02::/16 } icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
             ip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             ip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
             """;
@@ -66,8 +65,7 @@ class GuardRendererTest {
                         out(Family.IPV6, established(), nd(135, LL), block("fe80::", 10, Family.IPV6)),
                         false),
                         L2 + """
-                                ip daddr 10.0.0.0/8 drop{c}
-                                ip daddr 169.254.0.0/16 drop{c}
+                                ip daddr { 10.0.0.0/8, 169.254.0.0/16 } drop{c}
                                 meta protocol ip accept{c}
                                 ip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
                                 ip6 daddr fe80::/10 drop{c}
@@ -84,6 +82,33 @@ class GuardRendererTest {
                                 ip daddr 10.0.0.0/8 drop{c}
                                 meta protocol ip drop{c}
                                 meta protocol ip6 tcp flags & ack == ack accept{c}
+                                meta protocol ip6 drop{c}
+                                """),
+                row("runs of rules differing in one value fold into sets: endpoints per transport, subnets unless they "
+                        + "overlap or touch one already in the set (11/8 touches 10/8: a new run), ICMPv6 types; "
+                        + "a repeated rule is written once", plan(
+                        out(Family.IPV4, established(), allow("198.51.100.9", 443, Transport.TCP),
+                                allow("198.51.100.7", 8443, Transport.TCP), allow("198.51.100.9", 443, Transport.TCP),
+                                allow("198.51.100.7", 53, Transport.UDP), allow("198.51.100.8", 53, Transport.UDP),
+                                allow("198.51.100.9", 22, Transport.TCP), block("10.0.0.0", 8, Family.IPV4),
+                                block("172.16.0.0", 12, Family.IPV4), block("11.0.0.0", 8, Family.IPV4),
+                                block("10.1.0.0", 16, Family.IPV4), reject()),
+                        out(Family.IPV6, established(), nd(133, LL), nd(133, MC), nd(135, LL), nd(135, MC), nd(136, LL),
+                                nd(136, MC), Rule.multicastListener(Direction.OUT, 130, MC),
+                                Rule.multicastListener(Direction.OUT, 143, MC), allow("2001:db8::7", 443, Transport.TCP),
+                                allow("2001:db8::1", 443, Transport.TCP), reject()),
+                        false),
+                        L2 + """
+                                ip daddr . tcp dport { 198.51.100.9 . 443, 198.51.100.7 . 8443 } accept{c}
+                                ip daddr . udp dport { 198.51.100.7 . 53, 198.51.100.8 . 53 } accept{c}
+                                ip daddr 198.51.100.9 tcp dport 22 accept{c}
+                                ip daddr { 10.0.0.0/8, 172.16.0.0/12 } drop{c}
+                                ip daddr { 11.0.0.0/8, 10.1.0.0/16 } drop{c}
+                                meta protocol ip drop{c}
+                                ip6 daddr { fe80::/10, ff02::/16 } icmpv6 type { nd-router-solicit, nd-neighbor-solicit, \
+                                nd-neighbor-advert } ip6 hoplimit 255 accept{c}
+                                ip6 daddr ff02::/16 icmpv6 type { mld-listener-query, mld2-listener-report } accept{c}
+                                ip6 daddr . tcp dport { 2001:db8::7 . 443, 2001:db8::1 . 443 } accept{c}
                                 meta protocol ip6 drop{c}
                                 """),
                 row("MLD keeps no hop-limit match; a hop limit on IPv4 is a TTL match",
@@ -125,6 +150,18 @@ class GuardRendererTest {
                 comment "netfence container=abc123 ifindex=42"; }
                 flush chain netdev netfence veth4
                 """ + body.formatted("veth4")).replace("{c}", c));
+    }
+
+    @Test
+    void theCanonicalFormSortsTheElementsOfEverySetSoAListingInNftsOwnOrderCompares() {
+        String written = "\t\tip daddr . tcp dport { 198.51.100.9 . 443, 198.51.100.7 . 8443 } accept comment \"netfence:x\"\n"
+                + "\t\tmeta protocol != { ip, ip6 } drop\n";
+        String listed = "\t\tip daddr . tcp dport { 198.51.100.7 . 8443, 198.51.100.9 . 443 } accept comment \"netfence:x\"\n"
+                + "\t\tmeta protocol != { ip, ip6 } drop\n";
+        assertThat(GuardRenderer.canonical(listed)).isEqualTo(GuardRenderer.canonical(written));
+        assertThat(GuardRenderer.canonical(listed.replace("8443", "8444"))).isNotEqualTo(GuardRenderer.canonical(written));
+        assertThat(GuardRenderer.canonical("table netdev netfence {\n\tchain v {\n\t}\n}\n"))
+                .isEqualTo("table netdev netfence {\n\tchain v {\n\t}\n}\n");
     }
 
     @Test

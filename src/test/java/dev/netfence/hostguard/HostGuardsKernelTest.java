@@ -43,9 +43,16 @@ class HostGuardsKernelTest {
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> links = new ArrayList<>();
     private final PlannedRules plan = new RulePlanner().quarantine();
-    /** Every kind of host-guard rule: endpoints of both families, DNS, blocked subnets, ND, inbound (the ACK rule). */
+    /**
+     * Every kind of host-guard rule: endpoints of both families (folded into address . port sets,
+     * written out of nft's print order), DNS, blocked subnets (folded, and two that touch kept
+     * apart), ND, inbound (the ACK rule).
+     */
     private static final String RICH_POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-            + "[\"198.18.7.1:443\",\"[2001:db8:7::1]:8443\"],\"blockedSubnets\":[\"10.0.0.0/8\",\"2001:db8:dead::/48\"],"
+            + "[\"198.18.7.9:443\",\"198.18.7.1:443\",\"198.18.7.1:80\",\"198.18.7.200:8443\",\"[2001:db8:7::1]:8443\","
+            + "\"[2001:db8:7::a]:443\",\"[2001:db8:7::1:0]:53\"],"
+            + "\"blockedSubnets\":[\"192.168.0.0/16\",\"10.0.0.0/8\",\"11.0.0.0/8\",\"2001:db8:dead::/48\","
+            + "\"2001:db8:beef::/48\"],"
             + "\"dns\":true,\"dnsServers\":[\"198.18.7.53\"],\"outbound\":false,\"inbound\":true}";
 
     @AfterEach
@@ -99,9 +106,11 @@ class HostGuardsKernelTest {
         HostGuards.Result first = guards.apply("c-drift", c.nsFile(), rich);
         GuardChain chain = first.chains().get(0);
         assertThat(first.drift()).isNull();
-        // the text a re-apply compares with is exactly what nft lists (ICMPv6 names, prefixes, the ACK rule)
-        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
-                .isEqualTo(new GuardRenderer().listing(chain, rich));
+        // the text a re-apply compares with is exactly what nft lists (ICMPv6 names, prefixes, the ACK rule,
+        // the elements of each set, whatever order nft prints them in)
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(GuardRenderer.canonical(listed)).isEqualTo(new GuardRenderer().listing(chain, rich));
+        assertThat(listed).as("endpoints folded into sets").contains("ip daddr . tcp dport {", "ip6 daddr . tcp dport {");
         String handles = Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", c.hostSide());
 
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift()).isNull();
@@ -111,14 +120,14 @@ class HostGuardsKernelTest {
         Sh.ok("nft", "insert", "rule", "netdev", "netfence", c.hostSide(), "meta", "protocol", "ip", "accept");
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .startsWith("host guard chain " + c.hostSide() + " holds 'meta protocol ip accept' where netfence wrote");
-        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+        assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
                 .isEqualTo(new GuardRenderer().listing(chain, rich));
 
         Sh.ok("nft", "flush", "chain", "netdev", "netfence", c.hostSide());
         Sh.ok("nft", "delete", "chain", "netdev", "netfence", c.hostSide());
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .isEqualTo("host guard chain " + c.hostSide() + " is missing");
-        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+        assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
                 .isEqualTo(new GuardRenderer().listing(chain, rich));
         guards.release("c-drift");
     }
