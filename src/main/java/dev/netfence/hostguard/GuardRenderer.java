@@ -84,7 +84,11 @@ public final class GuardRenderer {
      * rejected text changes nothing.
      */
     public String replace(Collection<GuardChain> chains, Collection<String> recreate, PlannedRules plan) {
-        List<String> body = rules(plan);
+        return replace(chains, recreate, rules(plan));
+    }
+
+    /** {@link #replace(Collection, Collection, PlannedRules)} with the chain body {@link #rules} rendered already. */
+    public String replace(Collection<GuardChain> chains, Collection<String> recreate, List<String> body) {
         StringBuilder sb = new StringBuilder("add table " + FAMILY + ' ' + TABLE + '\n');
         for (String name : recreate) {
             sb.append(delete(name));
@@ -112,11 +116,15 @@ public final class GuardRenderer {
 
     /** The table as {@code nft list} would show it with one guard, for {@code netfence plan}. */
     public String show(GuardChain chain, PlannedRules plan) {
+        return show(chain, rules(plan));
+    }
+
+    private static String show(GuardChain chain, List<String> body) {
         StringBuilder sb = new StringBuilder("table " + FAMILY + ' ' + TABLE + " {\n");
         sb.append("\tchain ").append(chain.device()).append(" {\n");
         sb.append("\t\tcomment \"").append(chain.comment()).append("\"\n");
         sb.append("\t\t").append(hook(chain)).append('\n');
-        for (String rule : rules(plan)) {
+        for (String rule : body) {
             sb.append("\t\t").append(rule).append('\n');
         }
         return sb.append("\t}\n}\n").toString();
@@ -128,7 +136,12 @@ public final class GuardRenderer {
      * the kernel's listing in before deciding to write.
      */
     public String listing(GuardChain chain, PlannedRules plan) {
-        return canonical(show(chain, plan));
+        return listing(chain, rules(plan));
+    }
+
+    /** {@link #listing(GuardChain, PlannedRules)} with the chain body {@link #rules} rendered already. */
+    public String listing(GuardChain chain, List<String> body) {
+        return canonical(show(chain, body));
     }
 
     /**

@@ -146,9 +146,15 @@ public final class HostGuards {
             }
             chains.add(new GuardChain(hostInterface.name(), hostInterface.ifindex(), owner));
         }
+        // rendered before taking the lock: writes take turns, and the text is each writer's own work
+        List<String> body = renderer.rules(plan);
+        Map<String, String> expected = new HashMap<>();
+        for (GuardChain chain : chains) {
+            expected.put(chain.device(), renderer.listing(chain, body));
+        }
         String drift;
         synchronized (this) {
-            drift = writeUnlessHeld(chains, plan);
+            drift = writeUnlessHeld(chains, body, expected);
         }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it
@@ -159,18 +165,15 @@ public final class HostGuards {
     }
 
     /**
-     * Writes {@code chains} with {@code plan}, unless each already holds exactly that: when this
-     * instance wrote the same chain with the same rules before, the kernel's listing is compared
-     * first. The difference found in such a chain (null when none, or when there was nothing to
+     * Writes {@code chains} with {@code body} (whose listings are {@code expected}), unless each
+     * already holds exactly that: when this instance wrote the same chain with the same rules
+     * before, the kernel's listing is compared first. The difference found in such a chain (null when none, or when there was nothing to
      * compare with).
      */
-    private String writeUnlessHeld(List<GuardChain> chains, PlannedRules plan) {
-        Map<String, String> expected = new HashMap<>();
+    private String writeUnlessHeld(List<GuardChain> chains, List<String> body, Map<String, String> expected) {
         boolean compare = true;
         for (GuardChain chain : chains) {
-            String text = renderer.listing(chain, plan);
-            expected.put(chain.device(), text);
-            compare &= chain.equals(installed.get(chain.device())) && text.equals(written.get(chain.device()));
+            compare &= chain.equals(installed.get(chain.device())) && expected.get(chain.device()).equals(written.get(chain.device()));
         }
         List<String> differences = new ArrayList<>();
         if (compare) {
@@ -203,7 +206,7 @@ public final class HostGuards {
                     recreate.add(chain.device());
                 }
             }
-            return renderer.replace(chains, recreate, plan);
+            return renderer.replace(chains, recreate, body);
         });
         // our transaction alone advanced the generation by one: the chains hold exactly what it wrote
         long after = before >= 0 ? generation() : -1;
