@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
  * namespace, resolve hostnames, plan (DNS only to trusted resolvers, never to what the container names), write both families,
  * verify, and flush the namespace's connection tracking so no earlier flow outlives the new rules
- * (see {@link ApplyPipeline}). Between pinning and writing, {@link ContainmentChecks} reads the
+ * (see {@link ApplyPipeline}); the host guard is written meanwhile ({@link ConcurrentGuard}) and
+ * the apply ends when both are. Between pinning and writing, {@link ContainmentChecks} reads the
  * container's risky capabilities into the result and refuses what must not be enforced
  * (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED). Any Throwable that escapes an
  * apply is caught at this boundary: INTERNAL_ERROR, and the container is quarantined. Retryable
@@ -255,16 +256,25 @@ public final class DefaultEnforcer implements Enforcer {
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();
-            String drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
-            if (!checkFirst || drift != null) {
-                pipeline.write(ns, backend, plan, deadline, touched);
+            // the host guard is written meanwhile, on its own thread; both are done before anything is reported
+            ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
+                    ns.path(), plan);
+            String drift;
+            try {
+                drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+                if (!checkFirst || drift != null) {
+                    pipeline.write(ns, backend, plan, deadline, touched);
+                }
+                if (!ns.occupied()) {
+                    // the pin kept the namespace alive for the writes; the container itself is gone
+                    throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                            "process " + ns.pid() + " exited while its rules were being applied");
+                }
+            } catch (RuntimeException | Error e) {
+                host.awaitQuietly(e);
+                throw e;
             }
-            if (!ns.occupied()) {
-                // the pin kept the namespace alive for the writes; the container itself is gone
-                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                        "process " + ns.pid() + " exited while its rules were being applied");
-            }
-            HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), ns.pid()), ns.path(), plan);
+            HostGuards.Result guards = host.await();
             return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
                     checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
         }

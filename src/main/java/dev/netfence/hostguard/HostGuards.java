@@ -109,8 +109,9 @@ public final class HostGuards {
     }
 
     /**
-     * Guards the container whose namespace {@code nsFile} leads to with {@code plan}: call after
-     * its in-namespace rules are written. With mode {@code off} it does nothing; with no host side
+     * Guards the container whose namespace {@code nsFile} leads to with {@code plan}: an apply
+     * calls it while its in-namespace rules are written (or after) and reports nothing before both
+     * are done. With mode {@code off} it does nothing; with no host side
      * it returns {@code ["netns"]}, or under {@code required} throws HOST_GUARD_UNAVAILABLE.
      */
     public Result apply(String owner, Path nsFile, PlannedRules plan) {
