@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * is nothing safe to protect (the container is gone, the namespace is the host's, the pid belongs
  * to another container) are never quarantined. A container whose process exited while its rules
  * were written (the pin kept its namespace alive, so the writes succeeded) is reported skipped
- * with CONTAINER_NOT_FOUND, never applied. Metrics: counter {@code netfence.retries}
+ * with CONTAINER_NOT_FOUND, never applied. A resync of a container verified before, in a
+ * namespace whose ruleset has not changed since, skips the pin and the checks when that is
+ * provably the same answer ({@link QuietResyncs}). Metrics: counter {@code netfence.retries}
  * (tag {@code code}) and timer {@code netfence.apply.duration} (tag {@code status}).
  */
 public final class DefaultEnforcer implements Enforcer {
@@ -76,6 +78,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final HostGuards hostGuards;
     private final RetriedAttempts retried;
     private final Quarantines quarantines;
+    private final QuietResyncs quiet;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -124,6 +127,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.checks = new ContainmentChecks(config, registry, containment);
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
+        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards);
     }
 
     @Override
@@ -146,13 +150,26 @@ public final class DefaultEnforcer implements Enforcer {
      */
     @Override
     public EnforcementResult reconcile(EnforcementRequest request) {
+        return reconcile(request, null);
+    }
+
+    /**
+     * {@link #reconcile(EnforcementRequest)} for a container whose pid the caller found in
+     * namespace {@code recorded}: when nothing the full attempt depends on can have changed since
+     * it last verified the container, its result comes without pinning, checking or entering the
+     * namespace ({@link QuietResyncs}); otherwise the full attempt runs.
+     */
+    @Override
+    public EnforcementResult reconcile(EnforcementRequest request, dev.netfence.netns.NamespaceId recorded) {
         if (config.dryRun()) {
             return enforce(request);
         }
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            result = apply(request, true);
+            Applied same = recorded == null ? null
+                    : quiet.check(request, recorded, new Deadline(clock, request.deadline()));
+            result = same != null ? success(request.policy(), same, 1) : apply(request, true);
         } catch (Throwable e) {
             result = unexpected(request, e);
         }
@@ -176,6 +193,7 @@ public final class DefaultEnforcer implements Enforcer {
     /** Forgets the namespace's verified nft generation (see {@code nft.InProcessNft#drift}). */
     @Override
     public void released(dev.netfence.netns.NamespaceId netns) {
+        quiet.released(netns);
         FirewallBackend backend = selector.chosen();
         if (backend != null && backend.inProcessNft() != null) {
             backend.inProcessNft().forget(netns);
@@ -249,6 +267,9 @@ public final class DefaultEnforcer implements Enforcer {
 
     private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
             AtomicReference<List<String>> risks, boolean checkFirst) {
+        // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
+        dev.netfence.netns.ProcessIdentity process = quiet.before(request);
+        boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at())) {
             risks.set(checks.risks(ns));
@@ -275,8 +296,16 @@ public final class DefaultEnforcer implements Enforcer {
                 throw e;
             }
             HostGuards.Result guards = host.await();
+            if (backend.inProcessNft() != null) {
+                quiet.verified(request, process, ns.pid(), ns.id(), resolved, risks.get());
+                kept = true;
+            }
             return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
                     checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
+        } finally {
+            if (!kept) {
+                quiet.notVerified(process);
+            }
         }
     }
 
@@ -377,6 +406,6 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     /** What one successful attempt did. */
-    private record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
+    record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
             List<String> risks, List<String> guards, EnforcementTarget target, String drift) {}
 }

@@ -24,6 +24,16 @@ public interface Enforcer {
     }
 
     /**
+     * {@link #reconcile(EnforcementRequest)} for a container whose pid the caller has just found
+     * in network namespace {@code recorded} (the one it was enforced in); an implementation may
+     * use that to answer from what it verified before when nothing can have changed. By default
+     * the same as {@link #reconcile(EnforcementRequest)}.
+     */
+    default EnforcementResult reconcile(EnforcementRequest request, dev.netfence.netns.NamespaceId recorded) {
+        return reconcile(request);
+    }
+
+    /**
      * Quarantines a container for which there is no usable policy (POLICY_NOT_FOUND,
      * INVALID_POLICY), honouring {@code on-failure}, and returns the failed result to publish. By
      * default nothing is touched.

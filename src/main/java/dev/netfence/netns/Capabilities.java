@@ -46,6 +46,11 @@ public final class Capabilities {
         if (!seen) {
             throw new IllegalArgumentException("no CapEff/CapBnd line in the process status");
         }
+        return risksInMask(held);
+    }
+
+    /** The risky capabilities among the bit mask {@code held} (bit N: capability number N), in report order. */
+    public static List<String> risksInMask(long held) {
         if ((held & RISKY) == 0) {
             return List.of();
         }

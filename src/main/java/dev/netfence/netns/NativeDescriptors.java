@@ -21,11 +21,43 @@ public final class NativeDescriptors {
         int open(String path, int flags) throws LastErrorException;
 
         int close(int fd) throws LastErrorException;
+
+        int fcntl(int fd, int cmd, int arg) throws LastErrorException;
     }
+
+    /** {@code FD_SETSIZE}: descriptors below it are the only ones {@code select(2)} can wait on. */
+    public static final int SELECT_LIMIT = 1024;
+    private static final int F_DUPFD_CLOEXEC = 1030;
 
     private static final Optional<Libc> LIBC = load();
 
     private NativeDescriptors() {}
+
+    /**
+     * Moves a descriptor netfence keeps for long (a kept socket, a pidfd) to a number at or above
+     * {@link #SELECT_LIMIT}: the kernel hands out the lowest free number, so kept descriptors
+     * below it would push the short-lived ones of libraries that wait with {@code select(2)}
+     * (libnftables' netlink socket) past 1023, where glibc aborts the process. Returns the new
+     * number, the old one closed; -1 when it cannot be moved (no JNA, or the open-files limit is
+     * too low), the old one left open for the caller to close.
+     */
+    public static int keptHigh(int fd) {
+        if (LIBC.isEmpty()) {
+            return -1;
+        }
+        int moved;
+        try {
+            moved = LIBC.get().fcntl(fd, F_DUPFD_CLOEXEC, SELECT_LIMIT);
+        } catch (LastErrorException e) {
+            return -1;
+        }
+        try {
+            LIBC.get().close(fd);
+        } catch (LastErrorException ignored) {
+            // the copy is what is kept; a failed close of the original leaks one low number at worst
+        }
+        return moved;
+    }
 
     /** libc, or empty when it cannot be loaded through JNA. */
     public static Optional<Libc> libc() {

@@ -21,11 +21,13 @@ import java.util.Objects;
  * home. A verifying read-back is remembered with the namespace's nftables ruleset generation
  * ({@link NftGeneration}, read just before and after it), so the reconciler's {@link #drift} of a
  * namespace whose ruleset has not changed since costs one netlink request instead of a context
- * and a read-back ({@link VerifiedGenerations}). Failures: see {@link NftErrors} for libnftables' errors, VERIFY_FAILED (retryable) for a
+ * and a read-back ({@link VerifiedGenerations}). That request needs no trip either: the netlink
+ * socket a trip opened inside the namespace is kept, still bound to that namespace, and asked
+ * from the caller's own thread ({@link GenerationSockets}, {@link #unchanged}) until the
+ * namespace is {@link #forget forgotten}. Failures: see {@link NftErrors} for libnftables' errors, VERIFY_FAILED (retryable) for a
  * read-back that differs, FIREWALL_UNAVAILABLE when the flush is refused.
  */
 public final class InProcessNft implements AutoCloseable {
-    /** What one apply did, for the caller's bookkeeping and logs. */
     /**
      * What one apply did, for the caller's bookkeeping and logs.
      *
@@ -38,6 +40,7 @@ public final class InProcessNft implements AutoCloseable {
     private final NamespaceThreads threads;
     private final NftApply steps = new NftApply(new NftRenderer());
     private final VerifiedGenerations verified = new VerifiedGenerations();
+    private final GenerationSockets sockets;
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
 
@@ -45,6 +48,7 @@ public final class InProcessNft implements AutoCloseable {
         this.natives = natives;
         this.home = home;
         this.threads = new NamespaceThreads(natives, home, threads);
+        this.sockets = new GenerationSockets(natives.libc);
     }
 
     private static InProcessNft shared;
@@ -108,6 +112,7 @@ public final class InProcessNft implements AutoCloseable {
             NftApply.Result result;
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
                 result = steps.apply(commands(ctx, generation), plan);
+                sockets.keep(ns.id(), generation);
             }
             int flush = result.error() == null && flushConntrack ? ConntrackFlush.flush(n) : 0;
             return new Trip(result, flush);
@@ -132,14 +137,21 @@ public final class InProcessNft implements AutoCloseable {
      */
     public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Instant deadline) {
         Objects.requireNonNull(plan, "plan");
+        if (unchanged(ns.id(), plan)) {
+            return java.util.Optional.empty();
+        }
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             try (NftGeneration generation = new NftGeneration(n.libc)) {
+                DriftTrip result;
                 if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
-                    return DriftTrip.UNCHANGED;
+                    result = DriftTrip.UNCHANGED;
+                } else {
+                    try (NftContext ctx = new NftContext(n.nftables)) {
+                        result = new DriftTrip(steps.drift(commands(ctx, generation), plan), null);
+                    }
                 }
-                try (NftContext ctx = new NftContext(n.nftables)) {
-                    return new DriftTrip(steps.drift(commands(ctx, generation), plan), null);
-                }
+                sockets.keep(ns.id(), generation); // opened in here: from now on asked from home
+                return result;
             } catch (EnforcementException e) {
                 return new DriftTrip(null, e);
             }
@@ -158,11 +170,33 @@ public final class InProcessNft implements AutoCloseable {
     }
 
     /**
+     * Whether netfence's table in namespace {@code ns} is still the one last read back equal to
+     * {@code plan}, asked without entering the namespace: the namespace's ruleset generation is
+     * read through the socket kept from an earlier trip into it ({@link GenerationSockets}) and
+     * compared with the verified one ({@link VerifiedGenerations}). False when no socket is kept,
+     * the generation cannot be read or moved, the plan differs, or the last full read-back is too
+     * old; then {@link #drift} reads back in full. Counted as a skipped read-back when true.
+     */
+    public boolean unchanged(dev.netfence.netns.NamespaceId ns, PlannedRules plan) {
+        if (!verified.unchanged(ns, plan, sockets.read(ns), System.nanoTime())) {
+            return false;
+        }
+        skippedReadBacks.incrementAndGet();
+        return true;
+    }
+
+    /**
      * Forgets the verified generation of {@code ns} (its container was released), so that a later
      * namespace with the same inode is always read back in full.
      */
     public void forget(dev.netfence.netns.NamespaceId ns) {
         verified.forget(ns);
+        sockets.forget(ns);
+    }
+
+    /** Namespaces whose generation socket is kept (for tests). */
+    int keptSockets() {
+        return sockets.size();
     }
 
     /** Read-backs {@link #drift} made in full so far. */
@@ -210,6 +244,7 @@ public final class InProcessNft implements AutoCloseable {
     @Override
     public void close() throws IOException {
         threads.close();
+        sockets.closeAll();
         home.close();
     }
 

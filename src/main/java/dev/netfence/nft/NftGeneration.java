@@ -28,15 +28,39 @@ final class NftGeneration implements AutoCloseable {
     private final NativeCalls.Libc libc;
     private int fd = -1;
     private int sequence;
+    /** False for an instance over a kept socket: once that is closed it never opens one here (in the caller's namespace). */
+    private boolean opensLazily = true;
 
     NftGeneration(NativeCalls.Libc libc) {
         this.libc = libc;
+    }
+
+    /**
+     * Hands the socket over to the caller (its descriptor, or -1 when none was opened): this
+     * instance forgets it and {@link #close} no longer closes it. The socket stays bound to the
+     * namespace it was opened in ({@link GenerationSockets} keeps it).
+     */
+    int detach() {
+        int taken = fd;
+        fd = -1;
+        return taken;
+    }
+
+    /** An instance asking over {@code socket}, a NETLINK_NETFILTER socket opened earlier (in whatever namespace). */
+    static NftGeneration over(NativeCalls.Libc libc, int socket) {
+        NftGeneration g = new NftGeneration(libc);
+        g.fd = socket;
+        g.opensLazily = false;
+        return g;
     }
 
     /** The namespace's ruleset generation (0 to 2^32-1), or {@link #UNKNOWN}. */
     long read() {
         try {
             if (fd < 0) {
+                if (!opensLazily) {
+                    return UNKNOWN;
+                }
                 fd = libc.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
                         NativeCalls.NETLINK_NETFILTER);
             }

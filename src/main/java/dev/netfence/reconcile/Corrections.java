@@ -21,8 +21,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
  * {@code re-resolve}, any other difference as {@code drift}, counted in
- * {@code netfence.drift.repairs{backend}}). A quarantined container (no usable policy, or the OCI
+ * {@code netfence.drift.repairs{backend}}); the read-back is asked for the namespace the
+ * container's pid was just found in, so the enforcer may answer it without pinning or entering
+ * the namespace while nothing there can have changed ({@code enforce.QuietResyncs}). A quarantined container (no usable policy, or the OCI
  * hook's fence) is read back against the quarantine the same way and rewritten only on a
  * difference. An outcome is published for every change of what is
  * in force and for every repair; a check that found nothing only moves {@code lastVerified}, and
@@ -57,6 +61,11 @@ final class Corrections {
     private final Duration deadline;
     private final Path procRoot;
     private final MeterRegistry registry;
+    private final Map<String, Digested> digests = new ConcurrentHashMap<>();
+
+    private static final int DIGESTS_KEPT = 16_384;
+
+    private record Digested(NetworkPolicy policy, String digest) {}
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
             OutcomePublisher publisher, HostGuards guards, Clock clock, Duration deadline, Path procRoot,
@@ -102,7 +111,7 @@ final class Corrections {
                         + String.join("; ", invalid.reasons()));
             } else {
                 NetworkPolicy policy = ((StoredPolicy.Valid) stored.get()).policy();
-                String digest = PolicyDigest.of(policy);
+                String digest = digestOf(c.taskId(), policy);
                 if (!digest.equals(c.policyDigest())) {
                     apply(c, policy, digest, Trigger.POLICY_UPDATE, true);
                 } else if (!c.inForce()) {
@@ -117,6 +126,25 @@ final class Corrections {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The policy's digest, computed once per policy instance of a task: the store hands out the
+     * same instance until the task's policy changes, and a digest (canonical JSON and SHA-256)
+     * per container and resync was a visible share of a resync's CPU. At most
+     * {@link #DIGESTS_KEPT} tasks are remembered (all forgotten past that).
+     */
+    private String digestOf(String taskId, NetworkPolicy policy) {
+        Digested known = digests.get(taskId);
+        if (known != null && known.policy() == policy) {
+            return known.digest();
+        }
+        String digest = PolicyDigest.of(policy);
+        if (digests.size() >= DIGESTS_KEPT) {
+            digests.clear();
+        }
+        digests.put(taskId, new Digested(policy, digest));
+        return digest;
     }
 
     /** Records what a container event's enforcement left in force (caller holds the container's lock). */
@@ -150,7 +178,7 @@ final class Corrections {
     }
 
     private void check(LiveContainer c, NetworkPolicy policy, String digest) {
-        EnforcementResult result = enforcer.reconcile(request(c, policy));
+        EnforcementResult result = enforcer.reconcile(request(c, policy), c.netns());
         if (!applied(result)) {
             after(c, result, digest, Trigger.DRIFT, false);
             return;

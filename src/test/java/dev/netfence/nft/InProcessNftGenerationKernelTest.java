@@ -31,7 +31,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * makes no read-back, and every change the workload (root with CAP_NET_ADMIN in its namespace)
  * makes between two resyncs is still found: a rule added to netfence's table, the table deleted,
  * a chain flushed. A change elsewhere in the namespace costs one full read-back (no drift), a
- * different plan is always read back, and a released namespace is read back in full.
+ * different plan is always read back, and a released namespace is read back in full. The
+ * generation is asked through a socket kept from a trip into the namespace, from the caller's
+ * own thread: it answers for that namespace (a commit there is seen) until it is forgotten.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InProcessNftGenerationKernelTest {
@@ -142,6 +144,33 @@ class InProcessNftGenerationKernelTest {
         workload("add", "chain", "inet", "netfence", "extra");
         workload("delete", "chain", "inet", "netfence", "extra");
         assertThat(resync(PLAN)).isEqualTo(new Check(Optional.empty(), 1, 0));
+    }
+
+    @Test
+    void theSocketKeptFromATripIntoTheNamespaceAnswersForThatNamespaceFromHomeUntilItIsForgotten() throws Exception {
+        applied();
+        NamespaceId id = NamespaceId.of(Path.of("/run/netns", name));
+        assertThat(nft.unchanged(id, PLAN)).as("asked from this thread, at home").isTrue();
+        assertThat(highSockets()).as("kept above select(2)'s range").isPositive();
+        workload("add", "table", "ip", "workload"); // a commit in the namespace, not in this thread's
+        assertThat(nft.unchanged(id, PLAN)).isFalse();
+        assertThat(resync(PLAN)).isEqualTo(new Check(Optional.empty(), 1, 0));
+        assertThat(nft.unchanged(id, PLAN)).isTrue();
+        nft.forget(id);
+        assertThat(nft.unchanged(id, PLAN)).as("no socket, nothing verified").isFalse();
+    }
+
+    /** Sockets this process holds at descriptor numbers of 1024 or more. */
+    private static long highSockets() throws Exception {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(f -> Integer.parseInt(f.getFileName().toString()) >= 1024).filter(f -> {
+                try {
+                    return java.nio.file.Files.readSymbolicLink(f).toString().startsWith("socket:");
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            }).count();
+        }
     }
 
     @Test

@@ -1,0 +1,183 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.hostguard.GuardChain;
+import dev.netfence.hostguard.HostGuardMode;
+import dev.netfence.hostguard.HostGuards;
+import dev.netfence.netns.Capabilities;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.ProcessIdentity;
+import dev.netfence.rules.PlannedRules;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A resync of a container whose namespace's nftables ruleset has not changed since netfence last
+ * verified it, answered without pinning the namespace, re-running issue 12's checks or entering
+ * the namespace. After a full attempt (pin, checks, plan, write or read-back) verified a
+ * container's rules, the container is remembered with the process the attempt checked, held by
+ * a pidfd opened before the pin ({@link ProcessIdentity}: alive afterwards means every check read
+ * that very process), its namespace and what the attempt resolved and reported. A later
+ * {@link #check} for the same pid and recorded namespace gives the full attempt's "applied, no
+ * drift" when, and only when: the in-process nft backend is in use and the host guard is off;
+ * hostnames resolve to exactly what they did then and plan to a plan the namespace's table was
+ * verified equal to, at a ruleset generation the namespace still has (read through the socket
+ * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
+ * there, by anyone, even one undone since, moves it; and at least every five minutes the table
+ * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
+ * process's effective set (capget); and the process is still alive at the end. Otherwise the
+ * caller runs the full attempt, which repeats every check. Why the skipped checks cannot answer
+ * differently:
+ * <ul>
+ *   <li>the pin's guards (not netfence's or the host's namespace, the descriptor leads to the
+ *       namespace checked): the namespace is the recorded one, whose identity cannot be reused
+ *       while the kept socket holds it; those answers depend on nothing else;</li>
+ *   <li>the cgroup check and the capability read: the process is the one checked (pidfd). Its
+ *       bounding set can only shrink, so the only way it can come to hold a refused capability is
+ *       its effective set, which is read; the risks it holds are reported with every outcome the
+ *       reconciler publishes, which always come from a full attempt (a quiet check writes nothing
+ *       and the reconciler publishes nothing for it: same resolved addresses, no drift), so the
+ *       risks of a quiet result are those of the last full attempt and the risk counter counts
+ *       full attempts. A process moved to another cgroup stays watched (a full attempt would
+ *       release it as gone, and stop repairing its rules);</li>
+ *   <li>the namespace-ownership claim (NAMESPACE_SHARED): owners change only through claims, and
+ *       a claim that another owner of the namespace could win writes that owner's table, which
+ *       moves the generation;</li>
+ *   <li>the lo-only check: it keeps an event from naming a pid that moved into a fresh namespace;
+ *       the pid is still in the recorded namespace (the reconciler checks that first), so this is
+ *       settled. A namespace whose interfaces the workload deleted stays watched.</li>
+ * </ul>
+ * The resync's liveness test (pid still in its recorded namespace; released otherwise) is the
+ * reconciler's and is not skipped. Entries are dropped at the start of every full attempt of the
+ * container (re-made when it verifies) and when its namespace is released; at most
+ * {@link #LIMIT} (all dropped past that, which only costs full attempts). Thread-safe.
+ */
+final class QuietResyncs {
+    static final int LIMIT = 65_536;
+
+    /** What the last full attempt verified of one container. */
+    private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
+            List<String> risks) {}
+
+    private final Map<String, Verified> byContainer = new ConcurrentHashMap<>();
+    private final ApplyPipeline pipeline;
+    private final BackendSelector selector;
+    private final HostGuards hostGuards;
+    private final long refused;
+
+    QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards) {
+        this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+        this.selector = Objects.requireNonNull(selector, "selector");
+        this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
+        this.refused = mask(config.refuseCapabilities());
+    }
+
+    /**
+     * Before a full attempt: forgets what was verified of the container and opens its process's
+     * identity (null when the request has no container id or pid, or pidfds are unavailable).
+     */
+    ProcessIdentity before(EnforcementRequest request) {
+        if (request.containerId() == null) {
+            return null;
+        }
+        forget(byContainer.remove(request.containerId()));
+        return request.pid() == null ? null : ProcessIdentity.open(request.pid()).orElse(null);
+    }
+
+    /**
+     * After a full attempt that verified the container's rules in namespace {@code netns} with
+     * {@code pid}: remembers it when {@code process} is that pid and still alive; otherwise
+     * closes {@code process}.
+     */
+    void verified(EnforcementRequest request, ProcessIdentity process, int pid, NamespaceId netns,
+            Map<String, List<InetAddress>> resolved, List<String> risks) {
+        if (process == null) {
+            return;
+        }
+        if (process.pid() != pid || !process.alive()) {
+            process.close();
+            return;
+        }
+        if (byContainer.size() >= LIMIT) {
+            byContainer.keySet().forEach(id -> forget(byContainer.remove(id)));
+        }
+        forget(byContainer.put(request.containerId(), new Verified(process, netns, Map.copyOf(resolved),
+                List.copyOf(risks))));
+    }
+
+    /** A full attempt that did not verify: its process identity is not kept. */
+    void notVerified(ProcessIdentity process) {
+        if (process != null) {
+            process.close();
+        }
+    }
+
+    /** The namespace was released: every container remembered in it is forgotten. */
+    void released(NamespaceId netns) {
+        byContainer.forEach((id, v) -> {
+            if (v.netns().equals(netns)) {
+                forget(byContainer.remove(id));
+            }
+        });
+    }
+
+    /**
+     * The full attempt's result for a container verified before whose pid is in {@code recorded}
+     * (the caller checked), when nothing it depends on can have changed (see the class comment);
+     * null when a full attempt must run.
+     */
+    DefaultEnforcer.Applied check(EnforcementRequest request, NamespaceId recorded, Deadline deadline) {
+        FirewallBackend backend = selector.chosen();
+        Verified v = request.containerId() == null ? null : byContainer.get(request.containerId());
+        if (v == null || request.pid() == null || v.process().pid() != request.pid() || !v.netns().equals(recorded)
+                || backend == null || backend.inProcessNft() == null || hostGuards.mode() != HostGuardMode.OFF) {
+            return null;
+        }
+        if (refused != 0) {
+            OptionalLong effective = ProcessIdentity.effectiveCapabilities(request.pid());
+            if (effective.isEmpty() || (effective.getAsLong() & refused) != 0) {
+                return null;
+            }
+        }
+        Map<String, List<InetAddress>> resolved;
+        PlannedRules plan;
+        try {
+            resolved = pipeline.resolveHostnames(request.policy(), deadline);
+            plan = pipeline.plan(request.policy(), resolved);
+        } catch (EnforcementException e) {
+            return null; // the full attempt meets the same failure and reports it
+        }
+        if (!resolved.equals(v.resolved()) || !backend.inProcessNft().unchanged(recorded, plan)
+                || !v.process().alive()) {
+            return null;
+        }
+        HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), request.pid()), null, plan);
+        return new DefaultEnforcer.Applied(plan, resolved, backend, v.risks(), guards.guards(),
+                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), null);
+    }
+
+    int size() {
+        return byContainer.size();
+    }
+
+    private static void forget(Verified v) {
+        if (v != null) {
+            v.process().close();
+        }
+    }
+
+    private static long mask(java.util.Set<String> capabilities) {
+        long mask = 0;
+        for (int bit = 0; bit < 64; bit++) {
+            if (!java.util.Collections.disjoint(Capabilities.risksInMask(1L << bit), capabilities)) {
+                mask |= 1L << bit;
+            }
+        }
+        return mask;
+    }
+}

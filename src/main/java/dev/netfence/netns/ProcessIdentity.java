@@ -1,0 +1,119 @@
+package dev.netfence.netns;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * One process, held by a pidfd ({@code pidfd_open(2)}, Linux 5.3): unlike a pid, a pidfd can never
+ * come to mean another process, so {@link #alive()} ({@code pidfd_send_signal} with signal 0:
+ * one system call, nothing sent) says whether the very process it was opened on still exists. A
+ * caller that opens it before checking a pid's {@code /proc} files and finds it alive afterwards
+ * knows every check read that process's files (a pid is not reused while its process exists).
+ * Also reads a process's effective capabilities with {@code capget(2)} (one system call instead
+ * of reading and parsing {@code /proc/PID/status}). Both are unavailable (empty) where JNA or
+ * the system calls are missing; callers then read {@code /proc} as before. The pidfd is kept at
+ * a descriptor number of 1024 or more ({@link NativeDescriptors#keptHigh}). Thread-safe; the
+ * descriptor is closed once.
+ */
+public final class ProcessIdentity implements AutoCloseable {
+    /** The system call numbers are the same on x86_64 and aarch64 (both take the shared table from 424 on). */
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+    private static final long SYS_PIDFD_OPEN = 434;
+    private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+    interface Calls extends Library {
+        long syscall(long number, Object... args) throws LastErrorException;
+
+        int capget(int[] header, int[] data) throws LastErrorException;
+
+        int close(int fd) throws LastErrorException;
+    }
+
+    private static final Calls CALLS = load();
+
+    private final int pid;
+    private final int pidfd;
+    private boolean closed;
+
+    private ProcessIdentity(int pid, int pidfd) {
+        this.pid = pid;
+        this.pidfd = pidfd;
+    }
+
+    /** A pidfd of {@code pid}; empty when the process does not exist or pidfds are unavailable. */
+    public static Optional<ProcessIdentity> open(int pid) {
+        if (CALLS == null || pid <= 0) {
+            return Optional.empty();
+        }
+        try {
+            int fd = (int) CALLS.syscall(SYS_PIDFD_OPEN, pid, 0);
+            int high = NativeDescriptors.keptHigh(fd);
+            if (high < 0) {
+                CALLS.close(fd);
+                return Optional.empty();
+            }
+            return Optional.of(new ProcessIdentity(pid, high));
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            return Optional.empty();
+        }
+    }
+
+    /** The pid it was opened on. */
+    public int pid() {
+        return pid;
+    }
+
+    /** Whether the process it was opened on still exists (a zombie not yet reaped counts). */
+    public synchronized boolean alive() {
+        if (closed) {
+            return false;
+        }
+        try {
+            return CALLS.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, 0, Pointer.NULL, 0) == 0;
+        } catch (LastErrorException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The effective capability set of {@code pid} ({@code CapEff} of its status, as a bit mask by
+     * capability number), or empty when it cannot be read (no such process, no JNA).
+     */
+    public static OptionalLong effectiveCapabilities(int pid) {
+        if (CALLS == null || pid <= 0) {
+            return OptionalLong.empty();
+        }
+        int[] header = {LINUX_CAPABILITY_VERSION_3, pid};
+        int[] data = new int[6]; // two {effective, permitted, inheritable}: bits 0-31, then 32-63
+        try {
+            CALLS.capget(header, data);
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(((long) data[3] << 32) | (data[0] & 0xffffffffL));
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            try {
+                CALLS.close(pidfd);
+            } catch (LastErrorException ignored) {
+                // a failed close of our own pidfd changes nothing we rely on
+            }
+        }
+    }
+
+    private static Calls load() {
+        try {
+            return Native.load("c", Calls.class);
+        } catch (LinkageError | RuntimeException e) {
+            return null;
+        }
+    }
+}

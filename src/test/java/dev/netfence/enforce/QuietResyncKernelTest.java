@@ -1,0 +1,245 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.ProcNamespacePinner;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.netns.SystemEndpointResolver;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The reconciler's quiet resync ({@link QuietResyncs}) against the real kernel, with the in-process
+ * nft backend and a process in a namespace the test made: a resync of a container whose
+ * namespace's ruleset did not change is answered without a pin, and each thing the skip relies
+ * on, when it changes, brings the full attempt back with its answer: a rule added, a chain
+ * flushed, the table deleted and a change undone (drift, or a full read-back that finds none), a
+ * refused capability the workload raises into its effective set with capset (UNSAFE_CAPABILITIES,
+ * quarantined), the process gone (not applied), and a released namespace (pinned again).
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class QuietResyncKernelTest {
+    private String name;
+    private Path nsPath;
+    private final List<Process> started = new ArrayList<>();
+    private final AtomicInteger pins = new AtomicInteger();
+    private DefaultEnforcer enforcer;
+    private NamespaceId recorded;
+
+    @BeforeEach
+    void makeNamespace() {
+        byte[] random = new byte[4];
+        new SecureRandom().nextBytes(random);
+        name = "nfq-" + HexFormat.of().formatHex(random);
+        nsPath = Path.of("/run/netns", name);
+        Sh.ok("ip", "netns", "add", name);
+        Sh.ok("ip", "-n", name, "link", "add", "q0", "type", "veth", "peer", "name", "q1"); // not a lo-only namespace
+    }
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : started) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (enforcer != null && recorded != null) {
+            enforcer.released(recorded); // closes the kept socket, so the namespace can go
+        }
+        Sh.run("ip", "netns", "del", name);
+    }
+
+    @Test
+    void aResyncOfAnUnchangedNamespaceNeedsNoPinAndEveryChangeToTheRulesetBringsTheFullCheckBack() throws Exception {
+        int pid = sleeper();
+        enforcer = enforcer(Set.of());
+        assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
+        recorded = NamespaceId.of(nsPath);
+
+        for (int i = 0; i < 3; i++) {
+            assertThat(resync(pid)).as("nothing changed: no pin").isEqualTo(new Resync("applied", null, 0));
+        }
+        nft("insert", "rule", "inet", "netfence", "output", "accept");
+        Resync added = resync(pid);
+        assertThat(added.pins()).isEqualTo(1);
+        assertThat(added.drift()).isNotNull();
+        assertThat(resync(pid)).as("repaired and verified again").isEqualTo(new Resync("applied", null, 0));
+
+        nft("flush", "chain", "inet", "netfence", "input");
+        assertThat(resync(pid).drift()).isNotNull();
+        nft("delete", "table", "inet", "netfence");
+        assertThat(resync(pid).drift()).isNotNull();
+        assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+        nft("add", "chain", "inet", "netfence", "extra");
+        nft("delete", "chain", "inet", "netfence", "extra");
+        assertThat(resync(pid)).as("changed and undone: read back in full, nothing to repair")
+                .isEqualTo(new Resync("applied", null, 1));
+    }
+
+    @Test
+    void aRefusedCapabilityTheWorkloadRaisesWithCapsetIsRefusedAtTheNextResync() throws Exception {
+        Process workload = capableWorkload();
+        int pid = (int) workload.pid();
+        enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
+        EnforcementResult first = enforcer.enforce(request(pid));
+        assertThat(first.status()).as("%s", first).isEqualTo("applied");
+        assertThat(first.risks()).doesNotContain("CAP_NET_ADMIN");
+        recorded = NamespaceId.of(nsPath);
+        assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+        Sh.ok("kill", "-USR1", Long.toString(pid)); // the workload raises CAP_NET_ADMIN from its permitted set
+        awaitEffective(pid, 12);
+
+        EnforcementResult after = enforcer.reconcile(request(pid), recorded);
+        assertThat(after.error().code()).as("%s", after).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(after.quarantined()).isTrue();
+    }
+
+    @Test
+    void aProcessThatExitedIsNotReportedAppliedAndAReleasedNamespaceIsPinnedAgain() throws Exception {
+        int pid = sleeper();
+        enforcer = enforcer(Set.of());
+        assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
+        recorded = NamespaceId.of(nsPath);
+        assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+        enforcer.released(recorded);
+        assertThat(resync(pid)).as("released: the full check again").isEqualTo(new Resync("applied", null, 1));
+        assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+        started.get(0).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        EnforcementResult gone = enforcer.reconcile(request(pid), recorded);
+        assertThat(gone.status()).as("%s", gone).isNotEqualTo("applied");
+        assertThat(gone.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+    }
+
+    private record Resync(String status, String drift, int pins) {}
+
+    private Resync resync(int pid) {
+        int before = pins.get();
+        EnforcementResult r = enforcer.reconcile(request(pid), recorded);
+        return new Resync(r.status(), r.drift(), pins.get() - before);
+    }
+
+    private void nft(String... args) {
+        List<String> argv = new ArrayList<>(List.of("nsenter", "--net=" + nsPath, "nft"));
+        argv.addAll(List.of(args));
+        Sh.ok(argv.toArray(String[]::new));
+    }
+
+    private int sleeper() throws Exception {
+        Process p = new ProcessBuilder("ip", "netns", "exec", name, "sleep", "infinity")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(p);
+        awaitNamespace(p);
+        return (int) p.pid();
+    }
+
+    /**
+     * Root in the namespace, CAP_NET_ADMIN dropped from its bounding set and its effective set but
+     * kept in its permitted set (so netfence's check finds no CAP_NET_ADMIN); on SIGUSR1 it raises
+     * CAP_NET_ADMIN into its effective set with capset, as a workload may at any time.
+     */
+    private Process capableWorkload() throws Exception {
+        String script = String.join("\n",
+                "import ctypes, signal",
+                "libc = ctypes.CDLL(None, use_errno=True)",
+                "assert libc.prctl(24, 12, 0, 0, 0) == 0",
+                "hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)",
+                "data = (ctypes.c_uint32 * 6)()",
+                "assert libc.capget(hdr, data) == 0",
+                "data[0] &= ~(1 << 12)",
+                "assert libc.capset(hdr, data) == 0",
+                "def up(sig, frame):",
+                "    libc.capget(hdr, data)",
+                "    data[0] |= 1 << 12",
+                "    libc.capset(hdr, data)",
+                "signal.signal(signal.SIGUSR1, up)",
+                "print('ready', flush=True)",
+                "while True:",
+                "    signal.pause()");
+        Process p = new ProcessBuilder("ip", "netns", "exec", name, "python3", "-c", script).redirectErrorStream(true)
+                .start();
+        started.add(p);
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(out.readLine()).isEqualTo("ready");
+        awaitNamespace(p);
+        return p;
+    }
+
+    private void awaitNamespace(Process p) throws Exception {
+        NamespaceId wanted = NamespaceId.of(nsPath);
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (NamespaceId.of(Path.of("/proc/" + p.pid() + "/ns/net")).equals(wanted)) {
+                    return;
+                }
+            } catch (java.io.IOException notYet) {
+                // starting
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " never entered " + name);
+    }
+
+    private static void awaitEffective(int pid, int bit) throws Exception {
+        for (int i = 0; i < 500; i++) {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("CapEff:") && (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << bit)) != 0) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("pid " + pid + " did not raise capability " + bit);
+    }
+
+    private DefaultEnforcer enforcer(Set<String> refuse) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false)
+                .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        NamespacePinner real = new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()),
+                config.procRoot(), false);
+        NamespacePinner counting = (pid, containerId, runtime, deadline) -> {
+            pins.incrementAndGet();
+            return real.pin(pid, containerId, runtime, deadline);
+        };
+        return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
+                new SystemEndpointResolver(), counting);
+    }
+
+    private EnforcementRequest request(int pid) {
+        return new EnforcementRequest("quiet-container-0001", null, pid, policy(), Instant.now().plusSeconds(30));
+    }
+
+    private static NetworkPolicy policy() {
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"198.51.100.7:443\",\"[2001:db8::7]:443\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+}
