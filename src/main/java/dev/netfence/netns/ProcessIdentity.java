@@ -1,9 +1,8 @@
 package dev.netfence.netns;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Native;
-import com.sun.jna.Pointer;
+import com.sun.jna.NativeLibrary;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -25,15 +24,20 @@ public final class ProcessIdentity implements AutoCloseable {
     private static final long SYS_PIDFD_OPEN = 434;
     private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
-    interface Calls extends Library {
-        long syscall(long number, Object... args) throws LastErrorException;
+    /**
+     * Direct-mapped ({@code Native.register}): JNA's interface mapping costs several times the
+     * system call, and a quiet resync makes one per container. {@code syscall} is given five
+     * longs whatever the call (the kernel ignores arguments a call does not take).
+     */
+    private static final class Calls {
+        static native long syscall(long number, long a, long b, long c, long d) throws LastErrorException;
 
-        int capget(int[] header, int[] data) throws LastErrorException;
+        static native int capget(int[] header, int[] data) throws LastErrorException;
 
-        int close(int fd) throws LastErrorException;
+        static native int close(int fd) throws LastErrorException;
     }
 
-    private static final Calls CALLS = load();
+    private static final boolean LINKED = link();
 
     private final int pid;
     private final int pidfd;
@@ -46,14 +50,14 @@ public final class ProcessIdentity implements AutoCloseable {
 
     /** A pidfd of {@code pid}; empty when the process does not exist or pidfds are unavailable. */
     public static Optional<ProcessIdentity> open(int pid) {
-        if (CALLS == null || pid <= 0) {
+        if (!LINKED || pid <= 0) {
             return Optional.empty();
         }
         try {
-            int fd = (int) CALLS.syscall(SYS_PIDFD_OPEN, pid, 0);
+            int fd = (int) Calls.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0);
             int high = NativeDescriptors.keptHigh(fd);
             if (high < 0) {
-                CALLS.close(fd);
+                Calls.close(fd);
                 return Optional.empty();
             }
             return Optional.of(new ProcessIdentity(pid, high));
@@ -73,7 +77,7 @@ public final class ProcessIdentity implements AutoCloseable {
             return false;
         }
         try {
-            return CALLS.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, 0, Pointer.NULL, 0) == 0;
+            return Calls.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd, 0, 0, 0) == 0; // signal 0, no siginfo
         } catch (LastErrorException e) {
             return false;
         }
@@ -84,13 +88,13 @@ public final class ProcessIdentity implements AutoCloseable {
      * capability number), or empty when it cannot be read (no such process, no JNA).
      */
     public static OptionalLong effectiveCapabilities(int pid) {
-        if (CALLS == null || pid <= 0) {
+        if (!LINKED || pid <= 0) {
             return OptionalLong.empty();
         }
         int[] header = {LINUX_CAPABILITY_VERSION_3, pid};
         int[] data = new int[6]; // two {effective, permitted, inheritable}: bits 0-31, then 32-63
         try {
-            CALLS.capget(header, data);
+            Calls.capget(header, data);
         } catch (LastErrorException | UnsatisfiedLinkError e) {
             return OptionalLong.empty();
         }
@@ -102,18 +106,19 @@ public final class ProcessIdentity implements AutoCloseable {
         if (!closed) {
             closed = true;
             try {
-                CALLS.close(pidfd);
+                Calls.close(pidfd);
             } catch (LastErrorException ignored) {
                 // a failed close of our own pidfd changes nothing we rely on
             }
         }
     }
 
-    private static Calls load() {
+    private static boolean link() {
         try {
-            return Native.load("c", Calls.class);
+            Native.register(Calls.class, NativeLibrary.getInstance("c"));
+            return true;
         } catch (LinkageError | RuntimeException e) {
-            return null;
+            return false;
         }
     }
 }

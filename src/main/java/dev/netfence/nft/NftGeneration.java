@@ -13,7 +13,9 @@ import java.nio.ByteOrder;
  * whoever sends it and whichever table it touches; so two equal reads mean nothing in the
  * namespace's nftables ruleset changed in between. The kernel answers inside {@code send}, so the
  * reply is read without blocking. Any failure gives {@link #UNKNOWN}, which callers treat as
- * "changed" (a full read-back). Never logs, never throws; runs on a namespace thread while away.
+ * "changed" (a full read-back). The socket calls are direct-mapped ({@code NativeCalls.Netlink}):
+ * through JNA's interface mapping they cost several times the kernel's part, and a quiet resync
+ * makes two per container. Never logs, never throws; runs on a namespace thread while away.
  * Close it before the thread goes home.
  */
 final class NftGeneration implements AutoCloseable {
@@ -61,7 +63,7 @@ final class NftGeneration implements AutoCloseable {
                 if (!opensLazily) {
                     return UNKNOWN;
                 }
-                fd = libc.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
+                fd = NativeCalls.Netlink.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
                         NativeCalls.NETLINK_NETFILTER);
             }
             int seq = ++sequence;
@@ -75,9 +77,9 @@ final class NftGeneration implements AutoCloseable {
             msg.put((byte) 0); // NFNETLINK_V0
             msg.putShort((short) 0); // res_id
             byte[] bytes = msg.array();
-            libc.send(fd, bytes, bytes.length, 0);
+            NativeCalls.Netlink.send(fd, bytes, bytes.length, 0);
             byte[] reply = new byte[512];
-            int n = libc.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
+            int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
             return parse(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
         } catch (LastErrorException | IndexOutOfBoundsException e) {
             return UNKNOWN;
@@ -117,7 +119,7 @@ final class NftGeneration implements AutoCloseable {
     public void close() {
         if (fd >= 0) {
             try {
-                libc.close(fd);
+                NativeCalls.Netlink.close(fd);
             } catch (LastErrorException ignored) {
                 // a failed close of a socket we only asked one question on changes nothing we rely on
             }
