@@ -297,7 +297,7 @@ public final class DefaultEnforcer implements Enforcer {
             }
             HostGuards.Result guards = host.await();
             if (backend.inProcessNft() != null) {
-                quiet.verified(request, process, ns.pid(), ns.id(), resolved, risks.get());
+                quiet.verified(request, process, ns, resolved, risks.get());
                 kept = true;
             }
             return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),

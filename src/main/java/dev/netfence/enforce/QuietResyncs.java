@@ -7,6 +7,8 @@ import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.Capabilities;
 import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NativeDescriptors;
+import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
 import dev.netfence.rules.PlannedRules;
 import java.net.InetAddress;
@@ -24,13 +26,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * a pidfd opened before the pin ({@link ProcessIdentity}: alive afterwards means every check read
  * that very process), its namespace and what the attempt resolved and reported. A later
  * {@link #check} for the same pid and recorded namespace gives the full attempt's "applied, no
- * drift" when, and only when: the in-process nft backend is in use and the host guard is off;
- * hostnames resolve to exactly what they did then and plan to a plan the namespace's table was
+ * drift" when, and only when: the in-process nft backend is in use; hostnames resolve to exactly what they did then and plan to a plan the namespace's table was
  * verified equal to, at a ruleset generation the namespace still has (read through the socket
  * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
  * there, by anyone, even one undone since, moves it; and at least every five minutes the table
  * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
- * process's effective set (capget); and the process is still alive at the end. Otherwise the
+ * process's effective set (capget); and the process is still alive at the end. The host guard,
+ * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
+ * unless the host's generation is unchanged, rewritten on a difference, which is then the
+ * result's drift, with the risks read anew since that result is reported), its host-side lookup
+ * given a copy of the pin's descriptor kept with the entry (at 1024 or above, so the namespace is
+ * named without a pid). Otherwise the
  * caller runs the full attempt, which repeats every check. Why the skipped checks cannot answer
  * differently:
  * <ul>
@@ -62,19 +68,21 @@ final class QuietResyncs {
 
     /** What the last full attempt verified of one container. */
     private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
-            List<String> risks) {}
+            List<String> risks, int nsFd) {}
 
     private final Map<String, Verified> byContainer = new ConcurrentHashMap<>();
     private final ApplyPipeline pipeline;
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final long refused;
+    private final java.nio.file.Path procRoot;
 
     QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.refused = mask(config.refuseCapabilities());
+        this.procRoot = config.procRoot();
     }
 
     /**
@@ -94,20 +102,24 @@ final class QuietResyncs {
      * {@code pid}: remembers it when {@code process} is that pid and still alive; otherwise
      * closes {@code process}.
      */
-    void verified(EnforcementRequest request, ProcessIdentity process, int pid, NamespaceId netns,
+    void verified(EnforcementRequest request, ProcessIdentity process, PinnedNamespace ns,
             Map<String, List<InetAddress>> resolved, List<String> risks) {
         if (process == null) {
             return;
         }
-        if (process.pid() != pid || !process.alive()) {
+        // with the host guard on, a copy of the pin's descriptor names the namespace to its lookup
+        int nsFd = hostGuards.mode() == HostGuardMode.OFF ? -1 : NativeDescriptors.copyHigh(ns.descriptor());
+        if (process.pid() != ns.pid() || !process.alive() || (hostGuards.mode() != HostGuardMode.OFF && nsFd < 0)) {
             process.close();
+            NativeDescriptors.closeQuietly(nsFd);
             return;
         }
+        NamespaceId netns = ns.id();
         if (byContainer.size() >= LIMIT) {
             byContainer.keySet().forEach(id -> forget(byContainer.remove(id)));
         }
         forget(byContainer.put(request.containerId(), new Verified(process, netns, Map.copyOf(resolved),
-                List.copyOf(risks))));
+                List.copyOf(risks), nsFd)));
     }
 
     /** A full attempt that did not verify: its process identity is not kept. */
@@ -135,7 +147,7 @@ final class QuietResyncs {
         FirewallBackend backend = selector.chosen();
         Verified v = request.containerId() == null ? null : byContainer.get(request.containerId());
         if (v == null || request.pid() == null || v.process().pid() != request.pid() || !v.netns().equals(recorded)
-                || backend == null || backend.inProcessNft() == null || hostGuards.mode() != HostGuardMode.OFF) {
+                || backend == null || backend.inProcessNft() == null) {
             return null;
         }
         if (refused != 0) {
@@ -156,9 +168,24 @@ final class QuietResyncs {
                 || !v.process().alive()) {
             return null;
         }
-        HostGuards.Result guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), request.pid()), null, plan);
-        return new DefaultEnforcer.Applied(plan, resolved, backend, v.risks(), guards.guards(),
-                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), null);
+        HostGuards.Result guards;
+        try {
+            guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), request.pid()),
+                    v.nsFd() < 0 ? null : java.nio.file.Path.of("/proc/self/fd/" + v.nsFd()), plan);
+        } catch (EnforcementException e) {
+            return null; // the full attempt meets the same failure and reports it
+        }
+        List<String> risks = v.risks();
+        if (guards.drift() != null) {
+            // the host chain was repaired: this result is reported, so its risks are read now
+            try {
+                risks = Capabilities.risksOf(procRoot, request.pid());
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                // the process is going; the risks of the last full attempt stand
+            }
+        }
+        return new DefaultEnforcer.Applied(plan, resolved, backend, risks, guards.guards(),
+                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());
     }
 
     int size() {
@@ -168,6 +195,7 @@ final class QuietResyncs {
     private static void forget(Verified v) {
         if (v != null) {
             v.process().close();
+            NativeDescriptors.closeQuietly(v.nsFd());
         }
     }
 

@@ -59,6 +59,32 @@ public final class NativeDescriptors {
         return moved;
     }
 
+    /**
+     * A second descriptor of what {@code fd} refers to, at a number of {@link #SELECT_LIMIT} or
+     * more (see {@link #keptHigh}); {@code fd} stays open. -1 when it cannot be made.
+     */
+    public static int copyHigh(int fd) {
+        if (LIBC.isEmpty() || fd < 0) {
+            return -1;
+        }
+        try {
+            return LIBC.get().fcntl(fd, F_DUPFD_CLOEXEC, SELECT_LIMIT);
+        } catch (LastErrorException e) {
+            return -1;
+        }
+    }
+
+    /** Closes a descriptor this process opened; a failure is ignored (nothing relies on it). */
+    public static void closeQuietly(int fd) {
+        if (LIBC.isPresent() && fd >= 0) {
+            try {
+                LIBC.get().close(fd);
+            } catch (LastErrorException ignored) {
+                // nothing to do
+            }
+        }
+    }
+
     /** libc, or empty when it cannot be loaded through JNA. */
     public static Optional<Libc> libc() {
         return LIBC;

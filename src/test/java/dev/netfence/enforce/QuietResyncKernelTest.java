@@ -3,6 +3,8 @@ package dev.netfence.enforce;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.hostguard.HostGuardMode;
+import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.NamespaceId;
@@ -42,7 +44,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * on, when it changes, brings the full attempt back with its answer: a rule added, a chain
  * flushed, the table deleted and a change undone (drift, or a full read-back that finds none), a
  * refused capability the workload raises into its effective set with capset (UNSAFE_CAPABILITIES,
- * quarantined), the process gone (not applied), and a released namespace (pinned again).
+ * quarantined), the process gone (not applied), and a released namespace (pinned again). With
+ * the host guard on, a quiet resync still checks the container's host chain (deleted from
+ * outside: repaired and reported, still without a pin).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class QuietResyncKernelTest {
@@ -139,6 +143,33 @@ class QuietResyncKernelTest {
         assertThat(gone.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
     }
 
+    @Test
+    void withTheHostGuardOnAQuietResyncStillChecksTheHostChainAndRepairsItWithoutAPin() throws Exception {
+        String host = "nfq" + name.substring(4, 12);
+        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
+        try {
+            int pid = sleeper();
+            enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
+            EnforcementResult first = enforcer.enforce(request(pid));
+            assertThat(first.status()).as("%s", first).isEqualTo("applied");
+            assertThat(first.guards()).contains("host");
+            recorded = NamespaceId.of(nsPath);
+            assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host); // from outside, as an admin could
+            Resync repaired = resync(pid);
+            assertThat(repaired.pins()).isZero();
+            assertThat(repaired.drift()).as("the host chain's difference is reported").isNotNull();
+            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
+            assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+        } finally {
+            if (enforcer != null) {
+                enforcer.hostGuards().release("quiet-container-0001");
+            }
+            Sh.run("ip", "link", "del", host);
+        }
+    }
+
     private record Resync(String status, String drift, int pins) {}
 
     private Resync resync(int pid) {
@@ -221,6 +252,10 @@ class QuietResyncKernelTest {
     }
 
     private DefaultEnforcer enforcer(Set<String> refuse) {
+        return enforcer(refuse, HostGuardMode.OFF);
+    }
+
+    private DefaultEnforcer enforcer(Set<String> refuse, HostGuardMode guard) {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false)
                 .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
@@ -231,7 +266,7 @@ class QuietResyncKernelTest {
             return real.pin(pid, containerId, runtime, deadline);
         };
         return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
-                new SystemEndpointResolver(), counting);
+                new SystemEndpointResolver(), counting, HostGuards.create(guard, runner));
     }
 
     private EnforcementRequest request(int pid) {
