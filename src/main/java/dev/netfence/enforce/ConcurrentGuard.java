@@ -19,7 +19,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * apply still reports nothing before both are done: {@link #await} returns the guard's result or
  * throws its failure, and when the in-namespace write fails, {@link #awaitQuietly} waits for the
  * guard before that failure goes on to the quarantine, so a guard write of the policy can never
- * land after (and undo) the quarantine's. The guard's threads are started by the apply's own
+ * land after (and undo) the quarantine's. One difference from writing the guard after: when the
+ * in-namespace write fails and nothing is quarantined ({@code on-failure=leave}, nothing touched),
+ * the guard may already hold the new policy; what the container can reach is then what both
+ * layers allow, never more than before, and the outcome is failed. The guard's threads are started by the apply's own
  * thread, which is in netfence's (the host's) namespace and never enters another, so they are in
  * it too, as the guard requires; with the guard off nothing is started and the result is
  * immediate.
