@@ -9,7 +9,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The host guard of one apply, written while the in-namespace rules are: the two writes are
@@ -25,7 +27,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * layers allow, never more than before, and the outcome is failed. The guard's threads are started by the apply's own
  * thread, which is in netfence's (the host's) namespace and never enters another, so they are in
  * it too, as the guard requires; with the guard off nothing is started and the result is
- * immediate.
+ * immediate. Only one guard at a time is written beside an apply: the host writes take turns
+ * under one lock anyway, and when applies already run in parallel there is no idle core to win
+ * (measured: from 8 threads on 2 cores, a guard thread per apply cut the applies per second by
+ * about 40 %); any other apply writes its guard after its in-namespace rules, on its own thread,
+ * as before, and then writes none when those fail (the quarantine does).
  */
 final class ConcurrentGuard {
     private static final AtomicInteger THREADS = new AtomicInteger();
@@ -35,22 +41,46 @@ final class ConcurrentGuard {
         return t;
     });
 
-    private final CompletableFuture<HostGuards.Result> result;
+    /** The one guard written beside an apply at a time. */
+    private static final Semaphore BESIDE = new Semaphore(1);
 
-    private ConcurrentGuard(CompletableFuture<HostGuards.Result> result) {
+    /** The guard being written beside the apply, or null when it is written in {@link #await}. */
+    private final CompletableFuture<HostGuards.Result> result;
+    private final Supplier<HostGuards.Result> later;
+
+    private ConcurrentGuard(CompletableFuture<HostGuards.Result> result, Supplier<HostGuards.Result> later) {
         this.result = result;
+        this.later = later;
     }
 
-    /** Starts {@link HostGuards#apply} for the container; with the guard off, runs it here (it does nothing). */
+    /**
+     * Starts {@link HostGuards#apply} for the container on another thread, unless another guard is
+     * being written so already (then {@link #await} writes it); with the guard off, runs it here
+     * (it does nothing).
+     */
     static ConcurrentGuard start(HostGuards guards, String owner, Path nsFile, PlannedRules plan) {
         if (guards.mode() == HostGuardMode.OFF) {
-            return new ConcurrentGuard(CompletableFuture.completedFuture(guards.apply(owner, nsFile, plan)));
+            return new ConcurrentGuard(CompletableFuture.completedFuture(guards.apply(owner, nsFile, plan)), null);
         }
-        return new ConcurrentGuard(CompletableFuture.supplyAsync(() -> guards.apply(owner, nsFile, plan), POOL));
+        Supplier<HostGuards.Result> write = () -> guards.apply(owner, nsFile, plan);
+        if (!BESIDE.tryAcquire()) {
+            return new ConcurrentGuard(null, write);
+        }
+        try {
+            CompletableFuture<HostGuards.Result> beside = CompletableFuture.supplyAsync(write, POOL);
+            beside.whenComplete((r, e) -> BESIDE.release());
+            return new ConcurrentGuard(beside, null);
+        } catch (RuntimeException | Error e) {
+            BESIDE.release();
+            throw e;
+        }
     }
 
     /** The guard's result, once written; its failure (an EnforcementException, usually) is thrown as it was. */
     HostGuards.Result await() {
+        if (later != null) {
+            return later.get();
+        }
         try {
             return waitFor();
         } catch (ExecutionException e) {
@@ -67,6 +97,9 @@ final class ConcurrentGuard {
 
     /** Waits until the guard is done, after {@code failure} of the in-namespace write; its own failure is added to it. */
     void awaitQuietly(Throwable failure) {
+        if (later != null) {
+            return; // never started
+        }
         try {
             waitFor();
         } catch (ExecutionException e) {

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The host guard written alongside the in-namespace rules: its result and failures come back as
  * if it had run inline, an in-namespace failure waits for the guard's write to end before it goes
- * on (to the quarantine), and the guard runs on another thread than the apply's.
+ * on (to the quarantine), the guard runs on another thread than the apply's, and only one guard
+ * at a time does (the others are written after their rules, as before).
  */
 class ConcurrentGuardTest {
     private static final Path NS = Path.of("/proc/1/fd/7");
@@ -67,6 +68,28 @@ class ConcurrentGuardTest {
 
         assertThat(table.done.getCount()).as("the write had ended").isZero();
         assertThat(failure.getSuppressed()).isEmpty();
+    }
+
+    @Test
+    void whileOneGuardIsWrittenBesideAnApplyAnotherApplyWritesItsOwnAfterItsRulesOnItsOwnThread() throws Exception {
+        BlockingTable first = new BlockingTable();
+        ConcurrentGuard beside = ConcurrentGuard.start(new HostGuards(HostGuardMode.AUTO, new OneVeth(), first), "c1",
+                NS, plan);
+        assertThat(first.entered.await(10, TimeUnit.SECONDS)).isTrue();
+        BlockingTable second = new BlockingTable();
+        second.release.countDown();
+
+        ConcurrentGuard after = ConcurrentGuard.start(new HostGuards(HostGuardMode.AUTO, new OneVeth(), second), "c2",
+                NS, plan);
+        assertThat(second.writer.get()).as("nothing written before await").isNull();
+        after.awaitQuietly(new IllegalStateException("in-namespace write failed"));
+        assertThat(second.writer.get()).as("a failed apply writes no guard of its own").isNull();
+        assertThat(after.await().guards()).containsExactly("netns", "host");
+        assertThat(second.writer.get()).isSameAs(Thread.currentThread());
+
+        first.release.countDown();
+        assertThat(beside.await().guards()).containsExactly("netns", "host");
+        assertThat(first.writer.get()).isNotSameAs(Thread.currentThread());
     }
 
     @Test
