@@ -188,14 +188,16 @@ final class AtLeastOnceSink implements OutputSink {
             offsets.forEach((tp, om) -> owners.get(tp).committed(om.offset()));
         } else if (!commitInFlight) {
             commitInFlight = true;
-            consumer.commitAsync(offsets, (done, e) -> {
+            // the callback runs inside poll(); posted, it also wakes that poll (PollWaker): a window
+            // full of uncommitted records is paused, and would otherwise wait out the poll's timeout
+            consumer.commitAsync(offsets, (done, e) -> completions.post(() -> {
                 commitInFlight = false;
                 if (e == null) {
                     offsets.forEach((tp, om) -> owners.get(tp).committed(om.offset()));
                 } else {
                     LOG.warn("offset commit failed (will retry): {}", e.toString());
                 }
-            });
+            }));
         }
     }
 
