@@ -29,8 +29,7 @@ final class ConntrackFlush {
         java.util.Objects.requireNonNull(natives, "natives");
         int fd;
         try {
-            fd = NativeCalls.Netlink.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
-                    NativeCalls.NETLINK_NETFILTER);
+            fd = NativeCalls.Netlink.kernelSocket();
         } catch (LastErrorException e) {
             return e.getErrorCode();
         }

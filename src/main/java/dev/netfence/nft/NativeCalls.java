@@ -60,6 +60,30 @@ public final class NativeCalls {
 
         static native int close(int fd) throws LastErrorException;
 
+        static native int connect(int fd, byte[] address, int length) throws LastErrorException;
+
+        /** {@code struct sockaddr_nl} of the kernel: family AF_NETLINK, pad, port id 0, no groups. */
+        private static final byte[] KERNEL = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.nativeOrder())
+                .putShort((short) AF_NETLINK).putShort((short) 0).putInt(0).putInt(0).array();
+
+        /**
+         * A {@code NETLINK_NETFILTER} socket in the calling thread's namespace, connected to the
+         * kernel: the kernel then refuses to queue on it anything not sent by the kernel itself
+         * (a connected netlink socket only takes messages from its peer), so a workload holding
+         * CAP_NET_ADMIN in that namespace cannot forge a reply (a generation, an acknowledgement)
+         * by sending to the socket's port id.
+         */
+        static int kernelSocket() throws LastErrorException {
+            int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+            try {
+                connect(fd, KERNEL, KERNEL.length);
+            } catch (LastErrorException e) {
+                close(fd);
+                throw e;
+            }
+            return fd;
+        }
+
         /** Registers the functions (the class's initialisation) if not yet done; LinkageError when it cannot. */
         static void link() {
             // initialising the class is the work

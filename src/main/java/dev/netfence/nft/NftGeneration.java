@@ -15,7 +15,10 @@ import java.nio.ByteOrder;
  * reply is read without blocking. Any failure gives {@link #UNKNOWN}, which callers treat as
  * "changed" (a full read-back). The socket calls are direct-mapped ({@code NativeCalls.Netlink}):
  * through JNA's interface mapping they cost several times the kernel's part, and a quiet resync
- * makes two per container. Never logs, never throws; runs on a namespace thread while away.
+ * makes two per container. The socket is connected to the kernel ({@code Netlink#kernelSocket}):
+ * it is kept in the workload's namespace between resyncs, and a workload with CAP_NET_ADMIN
+ * there could otherwise queue forged {@code NEWGEN} replies on it (its port id is listed in
+ * {@code /proc/net/netlink}, the sequence numbers count up) and hide its changes. Never logs, never throws; runs on a namespace thread while away.
  * Close it before the thread goes home.
  */
 final class NftGeneration implements AutoCloseable {
@@ -63,8 +66,7 @@ final class NftGeneration implements AutoCloseable {
                 if (!opensLazily) {
                     return UNKNOWN;
                 }
-                fd = NativeCalls.Netlink.socket(NativeCalls.AF_NETLINK, NativeCalls.SOCK_RAW | NativeCalls.SOCK_CLOEXEC,
-                        NativeCalls.NETLINK_NETFILTER);
+                fd = NativeCalls.Netlink.kernelSocket();
             }
             int seq = ++sequence;
             ByteBuffer msg = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
