@@ -15,7 +15,6 @@ import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,7 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
  * there, by anyone, even one undone since, moves it; and at least every five minutes the table
  * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
- * process's effective set (capget); and the process is still alive at the end. The host guard,
+ * process's effective or bounding set ({@code /proc/PID/status}, read only when refusals are
+ * configured); and the process is still alive at the end. The host guard,
  * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
  * unless the host's generation is unchanged, rewritten on a difference, which is then the
  * result's drift, with the risks read anew since that result is reported), its host-side lookup
@@ -44,8 +44,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *       namespace checked): the namespace is the recorded one, whose identity cannot be reused
  *       while the kept socket holds it; those answers depend on nothing else;</li>
  *   <li>the cgroup check and the capability read: the process is the one checked (pidfd). Its
- *       bounding set can only shrink, so the only way it can come to hold a refused capability is
- *       its effective set, which is read; the risks it holds are reported with every outcome the
+ *       capabilities can change (capset raises the effective set within the permitted one, and
+ *       {@code unshare(CLONE_NEWUSER)} makes every set full again), so when refusals are
+ *       configured both sets the full check refuses on are read again; the risks it holds are reported with every outcome the
  *       reconciler publishes, which always come from a full attempt (a quiet check writes nothing
  *       and the reconciler publishes nothing for it: same resolved addresses, no drift), so the
  *       risks of a quiet result are those of the last full attempt and the risk counter counts
@@ -68,20 +69,50 @@ final class QuietResyncs {
 
     /** What the last full attempt verified of one container. */
     private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
-            List<String> risks, int nsFd) {}
+            List<String> risks, KeptDescriptor nsFd) {}
+
+    /**
+     * The copy of a pin's descriptor kept with an entry, used and closed under its own lock: an
+     * entry can be forgotten by another thread (its namespace released, a new full attempt) while
+     * a resync uses it, and a descriptor number closed meanwhile can be reused at once for another
+     * container's namespace, whose host guard would then be written with this one's plan.
+     */
+    private static final class KeptDescriptor {
+        private final int fd;
+        private boolean closed;
+
+        KeptDescriptor(int fd) {
+            this.fd = fd;
+        }
+
+        /** {@code use} of the descriptor's path (null when none was kept); null when it was closed. */
+        synchronized <T> T withPath(java.util.function.Function<java.nio.file.Path, T> use) {
+            if (closed) {
+                return null;
+            }
+            return use.apply(fd < 0 ? null : java.nio.file.Path.of("/proc/self/fd/" + fd));
+        }
+
+        synchronized void close() {
+            if (!closed) {
+                closed = true;
+                NativeDescriptors.closeQuietly(fd);
+            }
+        }
+    }
 
     private final Map<String, Verified> byContainer = new ConcurrentHashMap<>();
     private final ApplyPipeline pipeline;
     private final BackendSelector selector;
     private final HostGuards hostGuards;
-    private final long refused;
+    private final java.util.Set<String> refused;
     private final java.nio.file.Path procRoot;
 
     QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
-        this.refused = mask(config.refuseCapabilities());
+        this.refused = java.util.Set.copyOf(config.refuseCapabilities());
         this.procRoot = config.procRoot();
     }
 
@@ -119,7 +150,7 @@ final class QuietResyncs {
             byContainer.keySet().forEach(id -> forget(byContainer.remove(id)));
         }
         forget(byContainer.put(request.containerId(), new Verified(process, netns, Map.copyOf(resolved),
-                List.copyOf(risks), nsFd)));
+                List.copyOf(risks), new KeptDescriptor(nsFd))));
     }
 
     /** A full attempt that did not verify: its process identity is not kept. */
@@ -150,9 +181,14 @@ final class QuietResyncs {
                 || backend == null || backend.inProcessNft() == null) {
             return null;
         }
-        if (refused != 0) {
-            OptionalLong effective = ProcessIdentity.effectiveCapabilities(request.pid());
-            if (effective.isEmpty() || (effective.getAsLong() & refused) != 0) {
+        if (!refused.isEmpty()) {
+            // effective and bounding sets, as the full check reads them: unshare(CLONE_NEWUSER)
+            // gives a process a full bounding set again, so neither set can be taken as settled
+            try {
+                if (!java.util.Collections.disjoint(Capabilities.risksOf(procRoot, request.pid()), refused)) {
+                    return null;
+                }
+            } catch (java.io.IOException | IllegalArgumentException e) {
                 return null;
             }
         }
@@ -170,10 +206,13 @@ final class QuietResyncs {
         }
         HostGuards.Result guards;
         try {
-            guards = hostGuards.apply(GuardChain.ownerOf(request.containerId(), request.pid()),
-                    v.nsFd() < 0 ? null : java.nio.file.Path.of("/proc/self/fd/" + v.nsFd()), plan);
+            guards = v.nsFd().withPath(path -> hostGuards.apply(
+                    GuardChain.ownerOf(request.containerId(), request.pid()), path, plan));
         } catch (EnforcementException e) {
             return null; // the full attempt meets the same failure and reports it
+        }
+        if (guards == null) {
+            return null; // forgotten meanwhile: the full attempt decides
         }
         List<String> risks = v.risks();
         if (guards.drift() != null) {
@@ -195,17 +234,7 @@ final class QuietResyncs {
     private static void forget(Verified v) {
         if (v != null) {
             v.process().close();
-            NativeDescriptors.closeQuietly(v.nsFd());
+            v.nsFd().close();
         }
-    }
-
-    private static long mask(java.util.Set<String> capabilities) {
-        long mask = 0;
-        for (int bit = 0; bit < 64; bit++) {
-            if (!java.util.Collections.disjoint(Capabilities.risksInMask(1L << bit), capabilities)) {
-                mask |= 1L << bit;
-            }
-        }
-        return mask;
     }
 }

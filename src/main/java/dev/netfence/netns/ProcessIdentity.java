@@ -4,7 +4,6 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import java.util.Optional;
-import java.util.OptionalLong;
 
 /**
  * One process, held by a pidfd ({@code pidfd_open(2)}, Linux 5.3): unlike a pid, a pidfd can never
@@ -12,9 +11,8 @@ import java.util.OptionalLong;
  * one system call, nothing sent) says whether the very process it was opened on still exists. A
  * caller that opens it before checking a pid's {@code /proc} files and finds it alive afterwards
  * knows every check read that process's files (a pid is not reused while its process exists).
- * Also reads a process's effective capabilities with {@code capget(2)} (one system call instead
- * of reading and parsing {@code /proc/PID/status}). Both are unavailable (empty) where JNA or
- * the system calls are missing; callers then read {@code /proc} as before. The pidfd is kept at
+ * Unavailable (empty) where JNA or the system calls are missing; callers then read {@code /proc}
+ * as before. The pidfd is kept at
  * a descriptor number of 1024 or more ({@link NativeDescriptors#keptHigh}). Thread-safe; the
  * descriptor is closed once.
  */
@@ -22,7 +20,6 @@ public final class ProcessIdentity implements AutoCloseable {
     /** The system call numbers are the same on x86_64 and aarch64 (both take the shared table from 424 on). */
     private static final long SYS_PIDFD_SEND_SIGNAL = 424;
     private static final long SYS_PIDFD_OPEN = 434;
-    private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
     /**
      * Direct-mapped ({@code Native.register}): JNA's interface mapping costs several times the
@@ -31,8 +28,6 @@ public final class ProcessIdentity implements AutoCloseable {
      */
     private static final class Calls {
         static native long syscall(long number, long a, long b, long c, long d) throws LastErrorException;
-
-        static native int capget(int[] header, int[] data) throws LastErrorException;
 
         static native int close(int fd) throws LastErrorException;
     }
@@ -81,24 +76,6 @@ public final class ProcessIdentity implements AutoCloseable {
         } catch (LastErrorException e) {
             return false;
         }
-    }
-
-    /**
-     * The effective capability set of {@code pid} ({@code CapEff} of its status, as a bit mask by
-     * capability number), or empty when it cannot be read (no such process, no JNA).
-     */
-    public static OptionalLong effectiveCapabilities(int pid) {
-        if (!LINKED || pid <= 0) {
-            return OptionalLong.empty();
-        }
-        int[] header = {LINUX_CAPABILITY_VERSION_3, pid};
-        int[] data = new int[6]; // two {effective, permitted, inheritable}: bits 0-31, then 32-63
-        try {
-            Calls.capget(header, data);
-        } catch (LastErrorException | UnsatisfiedLinkError e) {
-            return OptionalLong.empty();
-        }
-        return OptionalLong.of(((long) data[3] << 32) | (data[0] & 0xffffffffL));
     }
 
     @Override

@@ -126,6 +126,23 @@ class QuietResyncKernelTest {
     }
 
     @Test
+    void aWorkloadThatUnsharesAUserNamespaceHoldsTheRefusedCapabilityInItsBoundingSetAndIsRefused() throws Exception {
+        Process workload = capableWorkload();
+        int pid = (int) workload.pid();
+        enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
+        assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
+        recorded = NamespaceId.of(nsPath);
+        assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+
+        Sh.ok("kill", "-USR2", Long.toString(pid)); // unshare(CLONE_NEWUSER), then capset: nothing effective
+        awaitCapability(pid, "CapBnd:", 12);
+
+        EnforcementResult after = enforcer.reconcile(request(pid), recorded);
+        assertThat(after.error()).as("%s", after).isNotNull();
+        assertThat(after.error().code()).as("%s", after).isEqualTo("UNSAFE_CAPABILITIES");
+    }
+
+    @Test
     void aProcessThatExitedIsNotReportedAppliedAndAReleasedNamespaceIsPinnedAgain() throws Exception {
         int pid = sleeper();
         enforcer = enforcer(Set.of());
@@ -195,7 +212,8 @@ class QuietResyncKernelTest {
     /**
      * Root in the namespace, CAP_NET_ADMIN dropped from its bounding set and its effective set but
      * kept in its permitted set (so netfence's check finds no CAP_NET_ADMIN); on SIGUSR1 it raises
-     * CAP_NET_ADMIN into its effective set with capset, as a workload may at any time.
+     * CAP_NET_ADMIN into its effective set with capset, as a workload may at any time; on SIGUSR2
+     * it unshares a user namespace (its bounding set becomes full) and empties its effective set.
      */
     private Process capableWorkload() throws Exception {
         String script = String.join("\n",
@@ -212,6 +230,13 @@ class QuietResyncKernelTest {
                 "    data[0] |= 1 << 12",
                 "    libc.capset(hdr, data)",
                 "signal.signal(signal.SIGUSR1, up)",
+                "def userns(sig, frame):",
+                "    assert libc.unshare(0x10000000) == 0", // CLONE_NEWUSER: every set full again
+                "    libc.capget(hdr, data)",
+                "    for i in range(6):",
+                "        data[i] = 0",
+                "    libc.capset(hdr, data)", // the effective set emptied again; the bounding set stays full
+                "signal.signal(signal.SIGUSR2, userns)",
                 "print('ready', flush=True)",
                 "while True:",
                 "    signal.pause()");
@@ -240,9 +265,13 @@ class QuietResyncKernelTest {
     }
 
     private static void awaitEffective(int pid, int bit) throws Exception {
+        awaitCapability(pid, "CapEff:", bit);
+    }
+
+    private static void awaitCapability(int pid, String set, int bit) throws Exception {
         for (int i = 0; i < 500; i++) {
             for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("CapEff:") && (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << bit)) != 0) {
+                if (line.startsWith(set) && (Long.parseUnsignedLong(line.substring(set.length()).strip(), 16) & (1L << bit)) != 0) {
                     return;
                 }
             }
