@@ -1,0 +1,336 @@
+package dev.netfence.hostguard;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every write of {@link HostGuards}' host table and what this instance knows the table holds: the
+ * chains installed, the listing each should print, and the host ruleset generation at which it
+ * was last known to print it. Applies' writes are done a batch at a time ({@link GroupCommit}):
+ * the applies that queued for the lock while another wrote are checked and written together, in
+ * one nft transaction, so under parallel applies the fixed cost of a transaction (nft loading the
+ * host table's cache, the kernel's commit) is paid once per batch, not once per apply in a queue.
+ * A re-apply of the same chains with the same rules writes nothing: not when the generation is
+ * still one at which they held them (nothing committed since, by anyone), not when the kernel's
+ * listing equals what was written; a difference is rewritten and named. When the generation moved
+ * by exactly one across a transaction of this instance's, the transaction was the only commit
+ * between: every chain it did not touch that was known to hold its rules at the generation
+ * before still does at the one after. A refused transaction re-reads the table and is retried
+ * once; a refused joint transaction is retried apply by apply, so one apply's refused text fails
+ * that apply alone. All methods run under this instance's monitor (the caller's lock).
+ */
+final class GuardWrites {
+    private static final Logger LOG = LoggerFactory.getLogger(GuardWrites.class);
+
+    private final HostTable table;
+    private final GuardRenderer renderer = new GuardRenderer();
+    /** The chains this instance knows to be installed, by chain (interface) name. */
+    private final Map<String, GuardChain> installed = new HashMap<>();
+    /**
+     * For each chain this instance wrote, the listing nft prints for what it wrote (the chain and
+     * its rules); absent when unknown (adopted, or re-read after a refused write).
+     */
+    private final Map<String, String> written = new HashMap<>();
+    /**
+     * For each chain known to hold {@link #written}: the host ruleset generation at which that was
+     * last established (listed and equal, or written by this instance's own transaction with no
+     * other between, or left untouched by such a transaction). While the generation stays there,
+     * nothing in the host's nftables ruleset changed, so a re-apply neither lists nor writes.
+     */
+    private final Map<String, Long> heldAt = new HashMap<>();
+    private final GroupCommit<Pending, String> commits = new GroupCommit<>(this, this::writeBatch);
+
+    GuardWrites(HostTable table) {
+        this.table = table;
+    }
+
+    /** One apply's chains, their body and the listing each should print. */
+    private record Pending(List<GuardChain> chains, List<String> body, Map<String, String> expected) {
+        boolean touches(Set<String> devices) {
+            return chains.stream().anyMatch(c -> devices.contains(c.device()));
+        }
+    }
+
+    /**
+     * Writes {@code chains} with {@code body} (whose listings are {@code expected}) unless they
+     * hold it already; the difference found in a chain this instance had written with the same
+     * rules (null when none, or nothing to compare with).
+     */
+    String submit(List<GuardChain> chains, List<String> body, Map<String, String> expected) {
+        return commits.submit(new Pending(List.copyOf(chains), body, expected));
+    }
+
+    /** The chains known to be installed (live view; only under this monitor). */
+    Map<String, GuardChain> installed() {
+        return installed;
+    }
+
+    /**
+     * Writes a batch of applies in queue order: runs of applies that share no chain are checked
+     * and written together; an apply touching a chain already in the run starts the next run, so
+     * no apply is checked against the kernel before an earlier apply's write of its chain.
+     */
+    private void writeBatch(List<GroupCommit.Entry<Pending, String>> batch) {
+        List<GroupCommit.Entry<Pending, String>> run = new ArrayList<>();
+        Set<String> devices = new HashSet<>();
+        for (GroupCommit.Entry<Pending, String> entry : batch) {
+            if (entry.item().touches(devices)) {
+                writeRun(run);
+                run.clear();
+                devices.clear();
+            }
+            run.add(entry);
+            entry.item().chains().forEach(c -> devices.add(c.device()));
+        }
+        writeRun(run);
+    }
+
+    private void writeRun(List<GroupCommit.Entry<Pending, String>> run) {
+        Map<GroupCommit.Entry<Pending, String>, String> writing = new IdentityHashMap<>();
+        List<GroupCommit.Entry<Pending, String>> order = new ArrayList<>();
+        for (GroupCommit.Entry<Pending, String> entry : run) {
+            try {
+                Optional<Check> check = check(entry.item());
+                if (check.isEmpty()) {
+                    entry.complete(null);
+                } else {
+                    writing.put(entry, check.get().drift());
+                    order.add(entry);
+                }
+            } catch (EnforcementException e) {
+                entry.fail(e);
+            }
+        }
+        if (order.isEmpty()) {
+            return;
+        }
+        try {
+            write(order.stream().map(GroupCommit.Entry::item).toList());
+            order.forEach(e -> e.complete(writing.get(e)));
+            return;
+        } catch (EnforcementException e) {
+            if (order.size() == 1) {
+                order.get(0).fail(e);
+                return;
+            }
+            LOG.warn("joint host guard transaction of {} applies failed ({}); writing each on its own", order.size(),
+                    e.getMessage());
+        }
+        for (GroupCommit.Entry<Pending, String> entry : order) {
+            try {
+                write(List.of(entry.item()));
+                entry.complete(writing.get(entry));
+            } catch (EnforcementException e) {
+                entry.fail(e);
+            }
+        }
+    }
+
+    /** An apply whose chains must be written, and the difference found in them (null: none, or nothing compared). */
+    private record Check(String drift) {
+    }
+
+    /**
+     * Empty when {@code pending}'s chains hold exactly its rules already: this instance wrote the
+     * same chains with the same rules before, and the host ruleset's generation is still one at
+     * which they were known to hold them, or the kernel's listing of each equals what was written.
+     */
+    private Optional<Check> check(Pending pending) {
+        List<GuardChain> chains = pending.chains();
+        Map<String, String> expected = pending.expected();
+        boolean compare = true;
+        for (GuardChain chain : chains) {
+            compare &= chain.equals(installed.get(chain.device()))
+                    && expected.get(chain.device()).equals(written.get(chain.device()));
+        }
+        if (!compare) {
+            return Optional.of(new Check(null)); // new, or changed: differs by construction
+        }
+        long generation = generation();
+        Long now = generation;
+        if (generation >= 0 && chains.stream().allMatch(c -> now.equals(heldAt.get(c.device())))) {
+            return Optional.empty(); // the host's ruleset has not changed since the chains were known to hold this
+        }
+        List<String> differences = new ArrayList<>();
+        for (GuardChain chain : chains) {
+            String listed = GuardRenderer.canonical(listChain(chain.device()));
+            if (!listed.equals(expected.get(chain.device()))) {
+                differences.add(GuardRenderer.difference(chain.device(), expected.get(chain.device()), listed));
+            }
+        }
+        if (differences.isEmpty()) {
+            // held at that generation only if nothing committed while they were listed
+            if (generation >= 0 && generation() == generation) {
+                chains.forEach(c -> heldAt.put(c.device(), generation));
+            }
+            return Optional.empty();
+        }
+        LOG.warn("host guard differed from what netfence wrote; rewriting it: {}", differences);
+        return Optional.of(new Check(String.join("; ", differences)));
+    }
+
+    /**
+     * Writes the chains of {@code pendings} (no two share a chain) in one transaction and records
+     * them; see the class comment for what a generation that moved by exactly one proves.
+     */
+    private void write(List<Pending> pendings) {
+        long before = generation();
+        write(() -> {
+            StringBuilder script = new StringBuilder();
+            for (Pending pending : pendings) {
+                List<String> recreate = new ArrayList<>();
+                for (GuardChain chain : pending.chains()) {
+                    GuardChain known = installed.get(chain.device());
+                    if (known != null && !known.equals(chain)) {
+                        recreate.add(chain.device());
+                    }
+                }
+                script.append(renderer.replace(pending.chains(), recreate, pending.body()));
+            }
+            return script.toString();
+        });
+        long after = before >= 0 ? generation() : -1;
+        boolean oursAlone = after >= 0 && after == before + 1;
+        if (oursAlone) {
+            heldAt.replaceAll((device, at) -> at == before ? after : at);
+        }
+        for (Pending pending : pendings) {
+            for (GuardChain chain : pending.chains()) {
+                installed.put(chain.device(), chain);
+                written.put(chain.device(), pending.expected().get(chain.device()));
+                if (oursAlone) {
+                    heldAt.put(chain.device(), after);
+                } else {
+                    heldAt.remove(chain.device());
+                }
+            }
+        }
+    }
+
+    /** Removes {@code chains} (those installed) in one transaction. */
+    void remove(List<String> chains) {
+        if (chains.isEmpty()) {
+            return;
+        }
+        write(() -> {
+            StringBuilder sb = new StringBuilder();
+            chains.stream().filter(installed::containsKey).forEach(c -> sb.append(renderer.delete(c)));
+            return sb.toString();
+        });
+        chains.forEach(installed::remove);
+        chains.forEach(written::remove);
+        chains.forEach(heldAt::remove);
+    }
+
+    /**
+     * At start: rebuilds what is installed from the kernel's table, keeping every chain of
+     * netfence's shape whose interface is among {@code links} with the recorded ifindex and
+     * removing every other; the number kept.
+     */
+    int adopt(Map<String, Integer> links) {
+        resync(links);
+        return installed.size();
+    }
+
+    /** A script that depends on {@link #installed}, rebuilt after a resync. */
+    @FunctionalInterface
+    private interface Script {
+        String build();
+    }
+
+    private void write(Script script) {
+        String text = script.build();
+        if (text.isBlank()) {
+            return;
+        }
+        try {
+            table.run(text);
+        } catch (HostTable.Rejected first) {
+            LOG.warn("host table differs from what netfence recorded ({}); re-reading it and retrying", first.getMessage());
+            resync(null);
+            String again = script.build();
+            try {
+                if (!again.isBlank()) {
+                    table.run(again);
+                }
+            } catch (HostTable.Rejected e) {
+                LOG.error("nft refused the host guard (exit): {}\n--- input ---\n{}--- end ---", e.getMessage(), again);
+                throw new EnforcementException(ErrorCode.RULES_REJECTED, "host guard rejected: " + e.getMessage(), e);
+            } catch (IOException e) {
+                throw unavailable(e);
+            }
+        } catch (IOException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /**
+     * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (name to
+     * ifindex), also removes chains whose interface is gone and chains not of netfence's shape.
+     */
+    private void resync(Map<String, Integer> links) {
+        String listing;
+        try {
+            listing = table.list();
+        } catch (IOException e) {
+            throw unavailable(e);
+        }
+        boolean removeStale = links != null;
+        installed.clear();
+        written.clear();
+        heldAt.clear();
+        StringBuilder stale = new StringBuilder();
+        for (GuardListing.Chain chain : GuardListing.parse(listing)) {
+            Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());
+            boolean keep = guard.isPresent() && chain.devices().equals(List.of(chain.name()))
+                    && (!removeStale || Integer.valueOf(guard.get().ifindex()).equals(links.get(chain.name())));
+            if (keep) {
+                installed.put(chain.name(), guard.get());
+            } else if (removeStale && GuardChain.validDevice(chain.name())) {
+                stale.append(renderer.delete(chain.name()));
+            }
+        }
+        if (!stale.isEmpty()) {
+            try {
+                table.run(stale.toString());
+            } catch (HostTable.Rejected e) {
+                throw new EnforcementException(ErrorCode.RULES_REJECTED, "removing stale host guards: " + e.getMessage(), e);
+            } catch (IOException e) {
+                throw unavailable(e);
+            }
+        }
+    }
+
+    /** The host ruleset's generation, or -1 when the table cannot tell or asking fails (then chains are listed). */
+    private long generation() {
+        try {
+            return table.generation();
+        } catch (IOException e) {
+            LOG.debug("host ruleset generation unavailable ({}); comparing by listing", e.getMessage());
+            return -1;
+        }
+    }
+
+    private String listChain(String chain) {
+        try {
+            return table.listChain(chain);
+        } catch (IOException e) {
+            throw unavailable(e);
+        }
+    }
+
+    static EnforcementException unavailable(IOException e) {
+        return new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE, "host guard: " + e.getMessage(), e);
+    }
+}
