@@ -151,6 +151,15 @@ public final class GuardRenderer {
     }
 
     /**
+     * {@link #listing(GuardChain, List)} of a body whose lines are each in {@link #canonical} form
+     * already: the same text, since a set ({@code "{ "} to {@code " }"}) never spans lines and
+     * the lines around the body hold none.
+     */
+    public String listingOfCanonical(GuardChain chain, List<String> canonicalBody) {
+        return show(chain, canonicalBody);
+    }
+
+    /**
      * {@code listing} with the elements of each anonymous set sorted: nft prints a set's elements
      * in its own order, not the order they were written in.
      */

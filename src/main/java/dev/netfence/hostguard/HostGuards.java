@@ -69,6 +69,7 @@ public final class HostGuards {
     private final HostGuardMode mode;
     private final HostSides sides;
     private final GuardRenderer renderer = new GuardRenderer();
+    private final RenderedGuards renderedGuards = new RenderedGuards(renderer);
     /** The chains' bookkeeping and every write of the host table (its monitor is this instance's lock). */
     private final GuardWrites writes;
 
@@ -135,10 +136,11 @@ public final class HostGuards {
             chains.add(new GuardChain(hostInterface.name(), hostInterface.ifindex(), owner));
         }
         // rendered before taking the lock: writes take turns, and the text is each writer's own work
-        List<String> body = renderer.rules(plan);
+        RenderedGuards.Rendered rendered = renderedGuards.of(plan);
+        List<String> body = rendered.body();
         Map<String, String> expected = new HashMap<>();
         for (GuardChain chain : chains) {
-            expected.put(chain.device(), renderer.listing(chain, body));
+            expected.put(chain.device(), renderer.listingOfCanonical(chain, rendered.canonicalBody()));
         }
         String drift = writes.submit(chains, body, expected);
         if (!side.unguarded().isEmpty()) {

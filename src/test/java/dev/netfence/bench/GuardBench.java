@@ -31,17 +31,21 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * service's wiring, default backend) is built twice in this JVM: with {@code --host-guard off}
  * (in-namespace rules alone) and with {@code --host-guard required} (in-namespace rules, then the
  * chain of {@code table netdev netfence} on the host veth; every result must say
- * {@code guards: ["netns","host"]}). After an untimed warm-up, each repetition times both, in
- * alternating order: single-threaded (figure: ms per apply) and from {@code --concurrency}
- * threads (figure: applies per second; the guard's host-table writes take turns under one lock,
- * which a single thread does not show). The warm-up (25 applies per sandbox, single-threaded and
- * then from the threads, each contender) lets the JIT finish before anything is timed. Each sandbox's applies alternate between two policies
- * (same size, different endpoints), so every apply changes the rules and every guarded apply
- * writes its host chain, as for a new container or a policy update: a re-apply of unchanged rules
- * is only read back and compared (HostGuards), which would flatter the figure. Figures:
- * guard_ratio = with guard / alone per apply, guard_parallel_ratio = alone / with guard in applies
- * per second (goal for both: at most 1.5). The unchanged re-apply (a replayed event; what a resync
- * does) is timed apart, single-threaded: guard_reapply_ms and guard_reapply_ratio.
+ * {@code guards: ["netns","host"]}). After an untimed warm-up (75 applies per sandbox, single-threaded
+ * and then from the threads, each contender: 40 in all left the JIT compiling through the first
+ * repetitions), each repetition times both. Single-threaded, their applies alternate one by one:
+ * a pair is one apply of each on the same sandbox, back to back, which one first alternating pair
+ * by pair, so whatever else the machine does at a moment falls on both alike (figure:
+ * guard_ratio, the median over all pairs of with guard / alone; the ms figures are the medians of
+ * the applies). From {@code --concurrency} threads, the two take turns in four blocks per
+ * repetition (off-on, on-off, off-on, on-off): applies per second, and guard_parallel_ratio, the
+ * median over the repetitions of alone / with guard (the guard's host-table writes take turns under one lock, which a single
+ * thread does not show; applies queued there are written together, GuardWrites). Each sandbox's
+ * applies alternate between two policies (same size, different endpoints), so every apply changes
+ * the rules and every guarded apply writes its host chain, as for a new container or a policy
+ * update: a re-apply of unchanged rules writes nothing (HostGuards), which would flatter the
+ * figure. Goal for both: at most 1.5. The unchanged re-apply (a replayed event; what a resync
+ * does) is timed apart, in pairs too: guard_reapply_ms and guard_reapply_ratio.
  * At the end the section releases every chain it installed; bench.sh then checks the host table
  * holds none of its interfaces.
  */
@@ -58,9 +62,7 @@ final class GuardBench {
         int parallelEvents = args.integer("parallel-events", 3 * events);
         int reps = args.integer("reps", 3);
         int concurrency = args.integer("concurrency", 8);
-        // 40 warm-up applies left the JIT compiling through the first repetitions (C1/C2 threads a fifth
-        // of the CPU samples of the section); the guard's code path is the longer, so it paid more
-        int warmup = args.integer("warmup", 25 * boxes.size());
+        int warmup = args.integer("warmup", 75 * boxes.size());
         List<List<NetworkPolicy>> policies = new ArrayList<>();
         PolicyParser parser = new PolicyParser();
         for (int i = 0; i < boxes.size(); i++) {
@@ -90,6 +92,9 @@ final class GuardBench {
         List<Double> onRate = new ArrayList<>();
         List<Double> offSameMs = new ArrayList<>();
         List<Double> onSameMs = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>();
+        List<Double> parallelRatios = new ArrayList<>();
+        List<Double> sameRatios = new ArrayList<>();
         try {
             // not timed: JNA, namespace threads, JIT, the first table and chain; single-threaded and in parallel
             for (Contender c : List.of(off, on)) {
@@ -98,21 +103,36 @@ final class GuardBench {
             }
             for (int rep = 0; rep < reps; rep++) {
                 boolean offFirst = rep % 2 == 0;
-                for (Contender c : offFirst ? List.of(off, on) : List.of(on, off)) {
-                    (c == off ? offMs : onMs).add(c.applies(events, 1) * 1000.0 / events);
+                List<Double> pairs = pairs(off, on, events, offMs, onMs);
+                ratios.addAll(pairs);
+                // four blocks each, in the order off-on, on-off, off-on, on-off: a drift of the machine's
+                // speed within the repetition falls on both alike
+                double offSeconds = 0;
+                double onSeconds = 0;
+                int block = parallelEvents / 4;
+                for (int b = 0; b < 4; b++) {
+                    for (Contender c : (b % 2 == 0) == offFirst ? List.of(off, on) : List.of(on, off)) {
+                        double seconds = c.applies(block, concurrency);
+                        if (c == off) {
+                            offSeconds += seconds;
+                        } else {
+                            onSeconds += seconds;
+                        }
+                    }
                 }
-                for (Contender c : offFirst ? List.of(off, on) : List.of(on, off)) {
-                    (c == off ? offRate : onRate).add(parallelEvents / c.applies(parallelEvents, concurrency));
-                }
-                for (Contender c : offFirst ? List.of(off, on) : List.of(on, off)) {
-                    c.unchanged = true;
-                    (c == off ? offSameMs : onSameMs).add(c.applies(events, 1) * 1000.0 / events);
-                    c.unchanged = false;
-                }
-                System.err.printf("guard rep %d: alone %.2f ms/apply, with guard %.2f ms/apply; from %d threads "
-                        + "alone %.1f/s, with guard %.1f/s; unchanged re-apply alone %.2f ms, with guard %.2f ms%n",
-                        rep + 1, offMs.get(rep), onMs.get(rep), concurrency, offRate.get(rep), onRate.get(rep),
-                        offSameMs.get(rep), onSameMs.get(rep));
+                offRate.add(4 * block / offSeconds);
+                onRate.add(4 * block / onSeconds);
+                parallelRatios.add(onSeconds / offSeconds);
+                off.unchanged = true;
+                on.unchanged = true;
+                List<Double> same = pairs(off, on, events, offSameMs, onSameMs);
+                off.unchanged = false;
+                on.unchanged = false;
+                sameRatios.addAll(same);
+                System.err.printf("guard rep %d: median pair ratio %.3f (single thread, %d pairs); from %d threads "
+                        + "alone %.1f/s, with guard %.1f/s; unchanged re-apply median pair ratio %.3f%n",
+                        rep + 1, Stats.median(pairs), events, concurrency, offRate.get(rep), onRate.get(rep),
+                        Stats.median(same));
             }
         } finally {
             for (Sandboxes.Sandbox box : boxes) {
@@ -122,30 +142,50 @@ final class GuardBench {
         if (guards.count() != 0) {
             throw new IllegalStateException("host guards left after release: " + guards.installed().keySet());
         }
-        double a = Stats.median(offMs);
-        double b = Stats.median(onMs);
-        double c = Stats.median(offRate);
-        double d = Stats.median(onRate);
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("guard_off_apply_ms", Stats.round(a, 3));
-        r.put("guard_apply_ms", Stats.round(b, 3));
-        r.put("guard_ratio", Stats.round(b / a, 3));
-        r.put("guard_off_events_per_s", Stats.round(c, 1));
-        r.put("guard_events_per_s", Stats.round(d, 1));
-        r.put("guard_parallel_ratio", Stats.round(c / d, 3));
-        double e = Stats.median(offSameMs);
-        double f = Stats.median(onSameMs);
-        r.put("guard_reapply_off_ms", Stats.round(e, 3));
-        r.put("guard_reapply_ms", Stats.round(f, 3));
-        r.put("guard_reapply_ratio", Stats.round(f / e, 3));
+        r.put("guard_off_apply_ms", Stats.round(Stats.median(offMs), 3));
+        r.put("guard_apply_ms", Stats.round(Stats.median(onMs), 3));
+        r.put("guard_ratio", Stats.round(Stats.median(ratios), 3));
+        r.put("guard_off_events_per_s", Stats.round(Stats.median(offRate), 1));
+        r.put("guard_events_per_s", Stats.round(Stats.median(onRate), 1));
+        r.put("guard_parallel_ratio", Stats.round(Stats.median(parallelRatios), 3));
+        r.put("guard_reapply_off_ms", Stats.round(Stats.median(offSameMs), 3));
+        r.put("guard_reapply_ms", Stats.round(Stats.median(onSameMs), 3));
+        r.put("guard_reapply_ratio", Stats.round(Stats.median(sameRatios), 3));
         r.put("backend", off.backend);
-        r.put("repetitions", Map.of("off_ms", offMs, "guard_ms", onMs, "off_events_per_s", offRate,
-                "guard_events_per_s", onRate, "reapply_off_ms", offSameMs, "reapply_guard_ms", onSameMs));
+        r.put("repetitions", Map.of("off_events_per_s", offRate, "guard_events_per_s", onRate,
+                "parallel_ratios", parallelRatios));
         r.put("settings", Map.of("sandboxes", boxes.size(), "events_single_thread", events,
                 "events_parallel", parallelEvents, "concurrency", concurrency, "warmup_events", warmup, "reps", reps,
                 "endpoints_per_policy", EnforceBench.ENDPOINTS, "policies_per_sandbox", 2,
                 "netfence", "DefaultEnforcer in the driver JVM, production wiring, --host-guard off vs required"));
         return r;
+    }
+
+    /**
+     * {@code n} pairs of single-threaded applies, one of each contender on the same sandbox back
+     * to back (which goes first alternates pair by pair), each timed; adds each apply's ms to
+     * {@code offMs} and {@code onMs} and returns each pair's ratio (with guard / alone), so that
+     * whatever else the machine does at a moment falls on both applies of a pair alike.
+     */
+    private static List<Double> pairs(Contender off, Contender on, int n, List<Double> offMs, List<Double> onMs) {
+        List<Double> ratios = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int box = i % off.boxes.size();
+            double a;
+            double b;
+            if (i % 2 == 0) {
+                a = off.timed(box);
+                b = on.timed(box);
+            } else {
+                b = on.timed(box);
+                a = off.timed(box);
+            }
+            offMs.add(a);
+            onMs.add(b);
+            ratios.add(b / a);
+        }
+        return ratios;
     }
 
     /** One enforcer over the section's sandboxes, checking the guards every result reports. */
@@ -191,6 +231,13 @@ final class GuardBench {
             } finally {
                 pool.shutdownNow();
             }
+        }
+
+        /** One apply on sandbox {@code i}, wall ms. */
+        double timed(int i) {
+            long t0 = System.nanoTime();
+            apply(i);
+            return (System.nanoTime() - t0) / 1e6;
         }
 
         private void apply(int i) {
