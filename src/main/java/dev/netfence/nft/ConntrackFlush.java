@@ -34,22 +34,7 @@ final class ConntrackFlush {
             return e.getErrorCode();
         }
         try {
-            ByteBuffer msg = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
-            msg.putInt(20); // nlmsg_len: header 16 + nfgenmsg 4, no attributes
-            msg.putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE));
-            msg.putShort((short) (NLM_F_REQUEST | NLM_F_ACK));
-            msg.putInt(1); // sequence
-            msg.putInt(0); // port id: the kernel's
-            msg.put((byte) 0); // nfgen_family AF_UNSPEC: both families
-            msg.put((byte) 0); // NFNETLINK_V0
-            msg.putShort((short) 0); // res_id (big endian zero)
-            byte[] bytes = msg.array();
-            NativeCalls.Netlink.send(fd, bytes, bytes.length, 0);
-            byte[] reply = new byte[1024];
-            int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
-            return ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()));
-        } catch (LastErrorException e) {
-            return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
+            return flushOn(fd, 1);
         } finally {
             try {
                 NativeCalls.Netlink.close(fd);
@@ -59,9 +44,35 @@ final class ConntrackFlush {
         }
     }
 
-    /** The errno of an NLMSG_ERROR acknowledgement (0 = success); EPROTO for anything else. */
-    static int ackErrno(ByteBuffer reply) {
-        if (reply.remaining() < 20 || reply.getShort(4) != NLMSG_ERROR) {
+    /**
+     * Sends the flush over {@code fd}, an open NETLINK_NETFILTER socket of the namespace to flush
+     * (one opened here, or the nft backend's generation socket of the same trip), with sequence
+     * number {@code seq}, and reads its acknowledgement; 0 or the errno.
+     */
+    static int flushOn(int fd, int seq) {
+        try {
+            ByteBuffer msg = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
+            msg.putInt(20); // nlmsg_len: header 16 + nfgenmsg 4, no attributes
+            msg.putShort((short) ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE));
+            msg.putShort((short) (NLM_F_REQUEST | NLM_F_ACK));
+            msg.putInt(seq);
+            msg.putInt(0); // port id: the kernel's
+            msg.put((byte) 0); // nfgen_family AF_UNSPEC: both families
+            msg.put((byte) 0); // NFNETLINK_V0
+            msg.putShort((short) 0); // res_id (big endian zero)
+            byte[] bytes = msg.array();
+            NativeCalls.Netlink.send(fd, bytes, bytes.length, 0);
+            byte[] reply = new byte[1024];
+            int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
+            return ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
+        } catch (LastErrorException e) {
+            return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
+        }
+    }
+
+    /** The errno of the NLMSG_ERROR acknowledgement of request {@code seq} (0 = success); EPROTO for anything else. */
+    static int ackErrno(ByteBuffer reply, int seq) {
+        if (reply.remaining() < 20 || reply.getShort(4) != NLMSG_ERROR || reply.getInt(8) != seq) {
             return 71; // EPROTO
         }
         return -reply.getInt(16);

@@ -89,6 +89,26 @@ final class NftGeneration implements AutoCloseable {
     }
 
     /**
+     * Flushes the connection tracking of this socket's namespace over the socket (opened here
+     * first when none is yet, as {@link #read} does), with the next sequence number, and reads the
+     * acknowledgement ({@link ConntrackFlush#flushOn}): an apply trip that read the generation
+     * needs no second socket for its flush. 0, or the errno.
+     */
+    int flushConntrack() {
+        if (fd < 0) {
+            if (!opensLazily) {
+                return 9; // EBADF: a kept socket that was closed
+            }
+            try {
+                fd = NativeCalls.Netlink.kernelSocket();
+            } catch (LastErrorException e) {
+                return e.getErrorCode();
+            }
+        }
+        return ConntrackFlush.flushOn(fd, ++sequence);
+    }
+
+    /**
      * The {@code NFTA_GEN_ID} of an {@code NFT_MSG_NEWGEN} reply with sequence {@code seq}, or
      * {@link #UNKNOWN} for anything else (an error, another message, no such attribute).
      */
