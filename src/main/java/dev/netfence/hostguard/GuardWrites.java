@@ -26,9 +26,12 @@ import org.slf4j.LoggerFactory;
  * listing equals what was written; a difference is rewritten and named. When the generation moved
  * by exactly one across a transaction of this instance's, the transaction was the only commit
  * between: every chain it did not touch that was known to hold its rules at the generation
- * before still does at the one after. A refused transaction re-reads the table and is retried
- * once; a refused joint transaction is retried apply by apply, so one apply's refused text fails
- * that apply alone. All methods run under this instance's monitor (the caller's lock).
+ * before still does at the one after. A chain is written only while its interface still has the
+ * index found for it (a name reused by another container's veth meanwhile fails the apply, which
+ * is retried). A refused transaction re-reads the table and is retried once; a refused joint
+ * transaction is not retried as one: each apply is then written on its own, so one apply's
+ * refused text fails that apply alone. All methods run under this instance's monitor (the
+ * caller's lock).
  */
 final class GuardWrites {
     private static final Logger LOG = LoggerFactory.getLogger(GuardWrites.class);
@@ -50,9 +53,17 @@ final class GuardWrites {
      */
     private final Map<String, Long> heldAt = new HashMap<>();
     private final GroupCommit<Pending, String> commits = new GroupCommit<>(this, this::writeBatch);
+    private final LinkCheck links;
 
-    GuardWrites(HostTable table) {
+    /** Whether a host interface named {@code name} still has index {@code ifindex}. */
+    @FunctionalInterface
+    interface LinkCheck {
+        boolean current(String name, int ifindex) throws IOException;
+    }
+
+    GuardWrites(HostTable table, LinkCheck links) {
         this.table = table;
+        this.links = links;
     }
 
     /** One apply's chains, their body and the listing each should print. */
@@ -96,43 +107,72 @@ final class GuardWrites {
         writeRun(run);
     }
 
+    /**
+     * Completes each apply of {@code run} (no two share a chain) whose chains hold what it asks
+     * already ({@link #check}); fails one whose host interface is no longer the one found for it
+     * ({@link LinkCheck}: replaced while it queued, so the name now names another container's
+     * veth); writes the others' chains in one transaction. When nft refuses the joint
+     * transaction, each apply is written on its own (with the re-read and retry of
+     * {@link #write(Script)}), so one apply's refused text fails that apply alone. Any failure is
+     * its own apply's: a per-apply exception instance.
+     */
     private void writeRun(List<GroupCommit.Entry<Pending, String>> run) {
-        Map<GroupCommit.Entry<Pending, String>, String> writing = new IdentityHashMap<>();
-        List<GroupCommit.Entry<Pending, String>> order = new ArrayList<>();
+        Map<GroupCommit.Entry<Pending, String>, String> drifts = new IdentityHashMap<>();
+        List<GroupCommit.Entry<Pending, String>> writing = new ArrayList<>();
         for (GroupCommit.Entry<Pending, String> entry : run) {
             try {
                 Optional<Check> check = check(entry.item());
                 if (check.isEmpty()) {
                     entry.complete(null);
                 } else {
-                    writing.put(entry, check.get().drift());
-                    order.add(entry);
+                    requireCurrent(entry.item());
+                    drifts.put(entry, check.get().drift());
+                    writing.add(entry);
                 }
-            } catch (EnforcementException e) {
+            } catch (RuntimeException e) {
                 entry.fail(e);
             }
         }
-        if (order.isEmpty()) {
-            return;
-        }
-        try {
-            write(order.stream().map(GroupCommit.Entry::item).toList());
-            order.forEach(e -> e.complete(writing.get(e)));
-            return;
-        } catch (EnforcementException e) {
-            if (order.size() == 1) {
-                order.get(0).fail(e);
+        if (writing.size() > 1) {
+            try {
+                if (writeJoint(writing.stream().map(GroupCommit.Entry::item).toList())) {
+                    writing.forEach(e -> e.complete(drifts.get(e)));
+                    return;
+                }
+                LOG.warn("nft refused the joint host guard transaction of {} applies; writing each on its own",
+                        writing.size());
+            } catch (EnforcementException e) {
+                writing.forEach(entry -> entry.fail(new EnforcementException(e.code(), e.getMessage(), e)));
                 return;
             }
-            LOG.warn("joint host guard transaction of {} applies failed ({}); writing each on its own", order.size(),
-                    e.getMessage());
         }
-        for (GroupCommit.Entry<Pending, String> entry : order) {
+        for (GroupCommit.Entry<Pending, String> entry : writing) {
             try {
                 write(List.of(entry.item()));
-                entry.complete(writing.get(entry));
-            } catch (EnforcementException e) {
+                entry.complete(drifts.get(entry));
+            } catch (RuntimeException e) {
                 entry.fail(e);
+            }
+        }
+    }
+
+    /**
+     * VERIFY_FAILED (retried: the next attempt finds the container's host side again) when a chain
+     * of {@code pending} names an interface that no longer has the ifindex found for it: a chain
+     * is bound to its device by name, so writing it would guard another container's interface
+     * with this container's policy.
+     */
+    private void requireCurrent(Pending pending) {
+        for (GuardChain chain : pending.chains()) {
+            boolean current;
+            try {
+                current = links.current(chain.device(), chain.ifindex());
+            } catch (IOException e) {
+                throw unavailable(e);
+            }
+            if (!current) {
+                throw new EnforcementException(ErrorCode.VERIFY_FAILED, "host interface " + chain.device()
+                        + " is no longer ifindex " + chain.ifindex() + " (replaced while its guard waited); nothing written");
             }
         }
     }
@@ -182,24 +222,52 @@ final class GuardWrites {
 
     /**
      * Writes the chains of {@code pendings} (no two share a chain) in one transaction and records
-     * them; see the class comment for what a generation that moved by exactly one proves.
+     * them; a refusal re-reads the table and retries once ({@link #write(Script)}).
      */
     private void write(List<Pending> pendings) {
         long before = generation();
-        write(() -> {
-            StringBuilder script = new StringBuilder();
-            for (Pending pending : pendings) {
-                List<String> recreate = new ArrayList<>();
-                for (GuardChain chain : pending.chains()) {
-                    GuardChain known = installed.get(chain.device());
-                    if (known != null && !known.equals(chain)) {
-                        recreate.add(chain.device());
-                    }
+        write(() -> script(pendings));
+        record(pendings, before);
+    }
+
+    /**
+     * Writes the chains of {@code pendings} in one transaction, without a retry: false when nft
+     * refused it (nothing written), FIREWALL_UNAVAILABLE when nft cannot be run.
+     */
+    private boolean writeJoint(List<Pending> pendings) {
+        long before = generation();
+        try {
+            table.run(script(pendings));
+        } catch (HostTable.Rejected e) {
+            return false;
+        } catch (IOException e) {
+            throw unavailable(e);
+        }
+        record(pendings, before);
+        return true;
+    }
+
+    private String script(List<Pending> pendings) {
+        StringBuilder script = new StringBuilder();
+        for (Pending pending : pendings) {
+            List<String> recreate = new ArrayList<>();
+            for (GuardChain chain : pending.chains()) {
+                GuardChain known = installed.get(chain.device());
+                if (known != null && !known.equals(chain)) {
+                    recreate.add(chain.device());
                 }
-                script.append(renderer.replace(pending.chains(), recreate, pending.body()));
             }
-            return script.toString();
-        });
+            script.append(renderer.replace(pending.chains(), recreate, pending.body()));
+        }
+        return script.toString();
+    }
+
+    /**
+     * Records what a transaction of {@code pendings} wrote, {@code before} being the generation
+     * read just before it; see the class comment for what a generation that moved by exactly one
+     * proves.
+     */
+    private void record(List<Pending> pendings, long before) {
         long after = before >= 0 ? generation() : -1;
         boolean oursAlone = after >= 0 && after == before + 1;
         if (oursAlone) {

@@ -70,13 +70,13 @@ public final class HostGuards {
     private final HostSides sides;
     private final GuardRenderer renderer = new GuardRenderer();
     private final RenderedGuards renderedGuards = new RenderedGuards(renderer);
-    /** The chains' bookkeeping and every write of the host table (its monitor is this instance's lock). */
+    /** The chains' bookkeeping and every write of the host table; its monitor is the lock of all of them. */
     private final GuardWrites writes;
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
-        this.writes = new GuardWrites(Objects.requireNonNull(table, "table"));
+        this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
     }
 
     /**

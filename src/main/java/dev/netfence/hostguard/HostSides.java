@@ -34,4 +34,9 @@ public interface HostSides {
 
     /** Every link of the host namespace, name to ifindex. */
     Map<String, Integer> hostLinks() throws IOException;
+
+    /** Whether the host link named {@code name} has index {@code ifindex} (the same device as when it was found). */
+    default boolean current(String name, int ifindex) throws IOException {
+        return Integer.valueOf(ifindex).equals(hostLinks().get(name));
+    }
 }

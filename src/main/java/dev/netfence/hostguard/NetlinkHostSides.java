@@ -68,6 +68,12 @@ public final class NetlinkHostSides implements HostSides {
         return new Found(out, unguarded);
     }
 
+    /** One RTM_GETLINK by index, not a dump: the link with index {@code ifindex}, and its name. */
+    @Override
+    public boolean current(String name, int ifindex) throws IOException {
+        return netlink.link(ifindex).map(link -> link.name().equals(name)).orElse(false);
+    }
+
     @Override
     public Map<String, Integer> hostLinks() throws IOException {
         Map<String, Integer> out = new HashMap<>();

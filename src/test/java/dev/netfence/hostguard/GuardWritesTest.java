@@ -33,6 +33,8 @@ class GuardWritesTest {
                     .concat("\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8)),
             Map.of(), List.of());
     private final ExecutorService pool = Executors.newFixedThreadPool(3);
+    /** Interfaces whose name now names another device (LinkCheck says not current). */
+    private final List<String> replaced = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void stopThreads() {
@@ -42,7 +44,7 @@ class GuardWritesTest {
     @Test
     void appliesQueuedBehindAWriteAreWrittenTogetherInTheNextTransaction() throws Exception {
         GatedTable table = new GatedTable();
-        GuardWrites writes = new GuardWrites(table);
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
         Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
         table.entered.await();
         Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
@@ -62,7 +64,7 @@ class GuardWritesTest {
     void aRefusedJointTransactionIsWrittenApplyByApplySoOnlyTheRefusedApplyFails() throws Exception {
         GatedTable table = new GatedTable();
         table.refuse = "veth3";
-        GuardWrites writes = new GuardWrites(table);
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
         Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
         table.entered.await();
         Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
@@ -82,7 +84,7 @@ class GuardWritesTest {
     @Test
     void twoAppliesOfOneChainInOneBatchAreWrittenOneAfterTheOtherAndTheLaterWins() throws Exception {
         GatedTable table = new GatedTable();
-        GuardWrites writes = new GuardWrites(table);
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
         Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
         table.entered.await();
         Future<String> second = queued(() -> submit(writes, "veth2", "c2", open));
@@ -100,7 +102,7 @@ class GuardWritesTest {
     void aChainOurOwnTransactionDidNotTouchStaysKnownToHoldItsRulesButAnOutsideCommitIsNeverMasked() {
         HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
         table.generation = 5;
-        GuardWrites writes = new GuardWrites(table);
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
         submit(writes, "veth1", "c1", quarantine); // 5 -> 6, ours alone
         submit(writes, "veth2", "c2", quarantine); // 6 -> 7, ours alone: veth1 untouched, still held
 
@@ -115,6 +117,50 @@ class GuardWritesTest {
         assertThat(submit(writes, "veth1", "c1", quarantine)).startsWith("host guard chain veth1 holds");
         assertThat(table.listed).containsExactly("veth1");
         assertThat(table.scripts).hasSize(4);
+    }
+
+    @Test
+    void aChainWhoseInterfaceWasReplacedWhileItQueuedIsNotWrittenAndOnlyItsApplyFailsRetryably() throws Exception {
+        GatedTable table = new GatedTable();
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
+        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
+        table.entered.await();
+        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
+        Future<String> third = queued(() -> submit(writes, "veth3", "c3", quarantine));
+        replaced.add("veth3"); // c3's veth went and another container's took its name
+        table.gate.countDown();
+
+        assertThat(first.get()).isNull();
+        assertThat(second.get()).isNull();
+        assertThatThrownBy(third::get).cause().isInstanceOfSatisfying(EnforcementException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+            assertThat(e.retryable()).isTrue();
+            assertThat(e.getMessage()).isEqualTo("host interface veth3 is no longer ifindex 11 (replaced while its guard "
+                    + "waited); nothing written");
+        });
+        assertThat(String.join("", table.scripts)).doesNotContain("veth3");
+        assertThat(writes.installed()).containsOnlyKeys("veth1", "veth2");
+    }
+
+    @Test
+    void anUnexpectedFailureOfOneApplyInABatchFailsThatApplyAlone() throws Exception {
+        GatedTable table = new GatedTable();
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> {
+            if (name.equals("veth3")) {
+                throw new IllegalStateException("netlink answered nonsense");
+            }
+            return true;
+        });
+        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
+        table.entered.await();
+        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
+        Future<String> third = queued(() -> submit(writes, "veth3", "c3", quarantine));
+        table.gate.countDown();
+
+        assertThat(first.get()).isNull();
+        assertThat(second.get()).isNull();
+        assertThatThrownBy(third::get).cause().isInstanceOf(IllegalStateException.class).hasMessage("netlink answered nonsense");
+        assertThat(writes.installed()).containsOnlyKeys("veth1", "veth2");
     }
 
     /** Submits from a pool thread and returns once that thread waits for the lock. */

@@ -237,6 +237,13 @@ class HostGuardsTest {
         public Map<String, Integer> hostLinks() {
             return Map.copyOf(links);
         }
+
+        /** The interfaces offered as peers are current, and those of {@link #links}. */
+        @Override
+        public boolean current(String name, int ifindex) {
+            return peers.stream().anyMatch(p -> p.name().equals(name) && p.ifindex() == ifindex)
+                    || Integer.valueOf(ifindex).equals(links.get(name));
+        }
     }
 
     static final class FakeTable implements HostTable {
