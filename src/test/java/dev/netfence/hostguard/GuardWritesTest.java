@@ -99,6 +99,27 @@ class GuardWritesTest {
     }
 
     @Test
+    void aChainTakenOverByAnotherContainerInTheSameBatchIsRecreatedInItsOwnTransaction() throws Exception {
+        GatedTable table = new GatedTable();
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> true);
+        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
+        table.entered.await();
+        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
+        Future<String> third = queued(() -> writes.submit(List.of(new GuardChain("veth2", 12, "c3")), renderer.rules(open),
+                Map.of("veth2", renderer.listing(new GuardChain("veth2", 12, "c3"), renderer.rules(open)))));
+        table.gate.countDown();
+        first.get();
+        second.get();
+        third.get();
+
+        assertThat(table.scripts).hasSize(3);
+        assertThat(table.scripts.get(2)).isEqualTo(renderer.replace(List.of(new GuardChain("veth2", 12, "c3")),
+                List.of("veth2"), open));
+        assertThat(table.scripts.get(2)).contains("delete chain netdev netfence veth2\n");
+        assertThat(writes.installed().get("veth2")).isEqualTo(new GuardChain("veth2", 12, "c3"));
+    }
+
+    @Test
     void aChainOurOwnTransactionDidNotTouchStaysKnownToHoldItsRulesButAnOutsideCommitIsNeverMasked() {
         HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
         table.generation = 5;
