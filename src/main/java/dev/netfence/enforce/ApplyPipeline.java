@@ -121,48 +121,14 @@ final class ApplyPipeline {
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
      */
     void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
-        write(ns, backend, plan, deadline, touched, false);
-    }
-
-    /**
-     * {@link #write(PinnedNamespace, FirewallBackend, PlannedRules, Deadline, AtomicBoolean)}; with
-     * {@code refuseLoopbackOnly} (the in-process nft backend only) the namespace is first checked
-     * from inside for an interface other than {@code lo}, and refused with NAMESPACE_MISMATCH
-     * before anything is written when it has none ({@link ContainmentChecks#loopbackOnly}).
-     */
-    void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
-            boolean refuseLoopbackOnly) {
-        if (refuseLoopbackOnly && backend.inProcessNft() == null) {
-            throw new IllegalArgumentException("the lo-only check is made in the write only by the in-process nft backend");
-        }
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
-            if (backend.inProcessNft() != null) {
-                dev.netfence.nft.InProcessNft.Applied applied = backend.inProcessNft().apply(ns, plan, flush, refuseLoopbackOnly,
-                        deadline.at(), touched);
-                if (applied.refusedLoopbackOnly()) {
-                    throw ContainmentChecks.loopbackOnly(ns);
-                }
-                failOnFlushErrno(ns, applied.conntrackFlushErrno(), true);
-            } else if (backend.isNft()) {
+            if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
             }
         }
-    }
-
-    /** A failed flush ({@code errno} not 0) fails the write when {@code mustSucceed}; otherwise it is logged. */
-    private static void failOnFlushErrno(PinnedNamespace ns, int errno, boolean mustSucceed) {
-        if (errno == 0) {
-            return;
-        }
-        EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                "flushing connection tracking in " + ns + " failed: errno " + errno);
-        if (mustSucceed) {
-            throw e;
-        }
-        LOG.warn("the quarantine of {} is in force, but {}", ns, e.getMessage());
     }
 
     /**
@@ -174,8 +140,15 @@ final class ApplyPipeline {
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
             AtomicBoolean touched, boolean flushMustSucceed) {
         if (backend.inProcessNft() != null) {
-            failOnFlushErrno(ns, backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno(),
-                    flushMustSucceed);
+            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno();
+            if (errno != 0) {
+                EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                        "flushing connection tracking in " + ns + " failed: errno " + errno);
+                if (flushMustSucceed) {
+                    throw e;
+                }
+                LOG.warn("the quarantine of {} is in force, but {}", ns, e.getMessage());
+            }
             return;
         }
         backend.processNft().apply(ns, plan, deadline.cap(config.commandTimeout(), "applying the nft table"), touched);

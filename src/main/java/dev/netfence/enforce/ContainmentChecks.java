@@ -4,7 +4,6 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
-import dev.netfence.netns.NetDev;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.policy.NetworkMode;
 import dev.netfence.netns.ProcFile;
@@ -31,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ContainmentChecks {
     /** How much of {@code net/dev} the lo-only check reads: the two header lines and ≈ 30 interface lines. */
-    static final int NET_DEV_PREFIX = NetDev.PREFIX;
+    static final int NET_DEV_PREFIX = 4096;
 
     private final EnforcerConfig config;
     private final MeterRegistry registry;
@@ -68,14 +67,8 @@ final class ContainmentChecks {
         return risks;
     }
 
-    /**
-     * Refuses what must not be enforced (see the class comment); claims the namespace for the
-     * container last. With {@code loopbackInTrip} the lo-only check is left to the in-process nft
-     * write, which makes it inside the pinned namespace itself before writing anything
-     * ({@link #loopbackCheckDue}, {@link #loopbackOnly}): one file read there, where here it is
-     * the pid's {@code net/dev} and a re-check that the pid is still in the pinned namespace.
-     */
-    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest, boolean loopbackInTrip) {
+    /** Refuses what must not be enforced (see the class comment); claims the namespace for the container last. */
+    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest) {
         if (!enabled) {
             return;
         }
@@ -89,22 +82,12 @@ final class ContainmentChecks {
             throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "container " + request.containerId() + " (pid "
                     + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");
         }
-        if (!loopbackInTrip && loopbackCheckDue(request) && onlyLoopback(ns)) {
-            throw loopbackOnly(ns);
+        if (request.netns() == null && request.policy().mode() != NetworkMode.NONE && onlyLoopback(ns)) {
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "namespace has no network interface: pid "
+                    + ns.pid() + " is in a namespace with only lo (inode " + ns.inode() + "), not a container's network"
+                    + " (did the workload unshare it? publish the event with netns to name the container's namespace)");
         }
         owners.claim(ns, request.containerId(), digest);
-    }
-
-    /** Whether {@code request}'s namespace must have an interface other than {@code lo} (no netns named, mode not none). */
-    boolean loopbackCheckDue(EnforcementRequest request) {
-        return enabled && request.netns() == null && request.policy().mode() != NetworkMode.NONE;
-    }
-
-    /** NAMESPACE_MISMATCH for the pinned namespace {@code ns}, which has no interface but {@code lo}. */
-    static EnforcementException loopbackOnly(PinnedNamespace ns) {
-        return new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "namespace has no network interface: pid "
-                + ns.pid() + " is in a namespace with only lo (inode " + ns.inode() + "), not a container's network"
-                + " (did the workload unshare it? publish the event with netns to name the container's namespace)");
     }
 
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
@@ -132,8 +115,22 @@ final class ContainmentChecks {
         return onlyLoopback(dev);
     }
 
-    /** Whether a {@code net/dev} text (or a prefix of one) names no interface but {@code lo} ({@link NetDev#onlyLoopback}). */
+    /** Whether a {@code net/dev} text (or a prefix of one) names no interface but {@code lo}. */
     static boolean onlyLoopback(String dev) {
-        return NetDev.onlyLoopback(dev);
+        int at = 0;
+        for (int header = 0; header < 2 && at < dev.length(); header++) {
+            int end = dev.indexOf('\n', at);
+            at = end < 0 ? dev.length() : end + 1;
+        }
+        while (at < dev.length()) {
+            int end = dev.indexOf('\n', at);
+            end = end < 0 ? dev.length() : end;
+            int colon = dev.indexOf(':', at);
+            if (colon > at && colon < end && !dev.substring(at, colon).strip().equals("lo")) {
+                return false;
+            }
+            at = end + 1;
+        }
+        return true;
     }
 }

@@ -272,13 +272,11 @@ public final class DefaultEnforcer implements Enforcer {
         boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at())) {
-            FirewallBackend backend = selector.backend();
-            // a plain apply in-process makes the lo-only check inside the namespace, just before writing
-            boolean loopbackInTrip = !checkFirst && backend.inProcessNft() != null;
             risks.set(checks.risks(ns));
-            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), loopbackInTrip);
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()));
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
+            FirewallBackend backend = selector.backend();
             // the host guard is written meanwhile, on its own thread; both are done before anything is reported
             ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
                     ns.path(), plan);
@@ -286,7 +284,7 @@ public final class DefaultEnforcer implements Enforcer {
             try {
                 drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
                 if (!checkFirst || drift != null) {
-                    pipeline.write(ns, backend, plan, deadline, touched, loopbackInTrip && checks.loopbackCheckDue(request));
+                    pipeline.write(ns, backend, plan, deadline, touched);
                 }
                 if (!ns.occupied()) {
                     // the pin kept the namespace alive for the writes; the container itself is gone

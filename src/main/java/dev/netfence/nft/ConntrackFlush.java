@@ -5,8 +5,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * Flushes the connection-tracking table of the namespace the calling thread is in, over a
- * netlink socket opened on that thread: one {@code IPCTNL_MSG_CT_DELETE} request of the
+ * Flushes the connection-tracking table of a namespace over a NETLINK_NETFILTER socket opened in
+ * it ({@link #flush}: one opened on the calling thread, in the namespace it is in;
+ * {@link #flushOn}: one the caller has, e.g. the nft apply trip's generation socket): one {@code IPCTNL_MSG_CT_DELETE} request of the
  * {@code NFNL_SUBSYS_CTNETLINK} subsystem with family {@code AF_UNSPEC} and no tuple, which the
  * kernel reads as "flush every entry of both families" (what {@code conntrack -F} sends), with
  * {@code NLM_F_ACK}. The kernel handles the request inside {@code send}, so the acknowledgement

@@ -51,7 +51,7 @@ final class GenerationSockets {
             NftGeneration.over(libc, fd).close();
             return;
         }
-        NftGeneration kept = NftGeneration.over(libc, high);
+        NftGeneration kept = NftGeneration.over(libc, high, generation.sequence());
         if (byNamespace.putIfAbsent(ns, kept) != null) {
             kept.close();
         }

@@ -16,7 +16,7 @@ import java.util.Objects;
  * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
  * table transaction, the JSON read-back, the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
- * table verified, the connection-tracking flush ({@link ConntrackFlush}); the context is freed
+ * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
  * before the thread goes home. No process is started. The outcome is reported by the caller, at
  * home. A verifying read-back is remembered with the namespace's nftables ruleset generation
  * ({@link NftGeneration}, read just before and after it), so the reconciler's {@link #drift} of a
@@ -32,10 +32,8 @@ public final class InProcessNft implements AutoCloseable {
      * What one apply did, for the caller's bookkeeping and logs.
      *
      * @param conntrackFlushErrno 0 when the flush succeeded or was not asked for, else the errno
-     * @param refusedLoopbackOnly the namespace had no interface but {@code lo} and the caller asked
-     *     to refuse that: nothing was written
      */
-    public record Applied(boolean removedIptablesChains, int conntrackFlushErrno, boolean refusedLoopbackOnly) {}
+    public record Applied(boolean removedIptablesChains, int conntrackFlushErrno) {}
 
     private final NativeCalls natives;
     private final OwnNamespace home;
@@ -100,53 +98,31 @@ public final class InProcessNft implements AutoCloseable {
         }
     }
 
-    /** {@link #apply(PinnedNamespace, PlannedRules, boolean, boolean, Instant, java.util.concurrent.atomic.AtomicBoolean)} without the lo-only refusal. */
-    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
-            java.util.concurrent.atomic.AtomicBoolean changed) {
-        return apply(ns, plan, flushConntrack, false, deadline, changed);
-    }
-
     /**
      * Replaces netfence's table in {@code ns} with {@code plan} and verifies it; then flushes the
-     * namespace's connection tracking when {@code flushConntrack}, over the socket the trip read
-     * the generation with (a failed flush is reported in the result, not thrown: the caller
-     * decides whether it fails the apply). With {@code refuseLoopbackOnly}, first reads the
-     * namespace's own {@code net/dev} on the thread inside it and, when it has no interface but
-     * {@code lo}, writes nothing and says so ({@link Applied#refusedLoopbackOnly}): the check sees
-     * the very namespace the rules would go to, whatever its pid does meanwhile. Sets
-     * {@code changed} when the rules in the namespace changed, even if the apply then failed.
+     * namespace's connection tracking when {@code flushConntrack}, over the netlink socket the
+     * trip read the generation with (a failed flush is reported in
+     * the result, not thrown: the caller decides whether it fails the apply). Sets {@code changed} when
+     * the rules in the namespace changed, even if the apply then failed.
      */
-    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, boolean refuseLoopbackOnly,
-            Instant deadline, java.util.concurrent.atomic.AtomicBoolean changed) {
+    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
+            java.util.concurrent.atomic.AtomicBoolean changed) {
         Objects.requireNonNull(plan, "plan");
         verified.forget(ns.id());
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            if (refuseLoopbackOnly) {
-                Boolean onlyLoopback = onlyLoopbackHere();
-                if (onlyLoopback == null || onlyLoopback) {
-                    return onlyLoopback == null ? Trip.UNREADABLE : Trip.REFUSED;
-                }
-            }
             NftApply.Result result;
             int flush = 0;
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
                 result = steps.apply(commands(ctx, generation), plan);
                 if (result.error() == null && flushConntrack) {
-                    flush = generation.flushConntrack();
+                    flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
                 if (flush == 0) {
-                    sockets.keep(ns.id(), generation); // not a socket whose flush acknowledgement may still come
+                    sockets.keep(ns.id(), generation); // not one whose flush failed: what it holds is unknown
                 }
             }
             return new Trip(result, flush);
         });
-        if (trip == Trip.REFUSED) {
-            return new Applied(false, 0, true);
-        }
-        if (trip == Trip.UNREADABLE) {
-            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "cannot read /proc/thread-self/net/dev inside " + ns + ": nothing written");
-        }
         if (trip.result().changed()) {
             changed.set(true);
         }
@@ -154,16 +130,7 @@ public final class InProcessNft implements AutoCloseable {
             throw trip.result().error();
         }
         verified.verified(ns.id(), plan, trip.result().generation(), System.nanoTime());
-        return new Applied(trip.result().removedIptablesChains(), trip.flushErrno(), false);
-    }
-
-    /** Whether the namespace this thread is in has no interface but lo; null when its net/dev cannot be read. */
-    private static Boolean onlyLoopbackHere() {
-        try {
-            return dev.netfence.netns.NetDev.onlyLoopbackHere();
-        } catch (java.io.IOException e) {
-            return null;
-        }
+        return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
     }
 
     /**
@@ -308,10 +275,5 @@ public final class InProcessNft implements AutoCloseable {
         };
     }
 
-    private record Trip(NftApply.Result result, int flushErrno) {
-        /** The namespace had only lo and the caller asked to refuse that: nothing was done. */
-        static final Trip REFUSED = new Trip(null, 0);
-        /** The namespace's net/dev could not be read for that check: nothing was done. */
-        static final Trip UNREADABLE = new Trip(null, 0);
-    }
+    private record Trip(NftApply.Result result, int flushErrno) {}
 }

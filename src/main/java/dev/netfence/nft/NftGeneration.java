@@ -53,10 +53,24 @@ final class NftGeneration implements AutoCloseable {
 
     /** An instance asking over {@code socket}, a NETLINK_NETFILTER socket opened earlier (in whatever namespace). */
     static NftGeneration over(NativeCalls.Libc libc, int socket) {
+        return over(libc, socket, 0);
+    }
+
+    /**
+     * As {@link #over(NativeCalls.Libc, int)}, going on from sequence number {@code sequence} (the
+     * last one used on the socket), so no request on a kept socket reuses a number used before.
+     */
+    static NftGeneration over(NativeCalls.Libc libc, int socket, int sequence) {
         NftGeneration g = new NftGeneration(libc);
         g.fd = socket;
         g.opensLazily = false;
+        g.sequence = sequence;
         return g;
+    }
+
+    /** The last sequence number used on this instance's socket. */
+    int sequence() {
+        return sequence;
     }
 
     /** The namespace's ruleset generation (0 to 2^32-1), or {@link #UNKNOWN}. */

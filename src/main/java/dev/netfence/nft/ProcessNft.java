@@ -59,7 +59,7 @@ public final class ProcessNft {
         if (result.error() != null) {
             throw result.error();
         }
-        return new InProcessNft.Applied(result.removedIptablesChains(), 0, false);
+        return new InProcessNft.Applied(result.removedIptablesChains(), 0);
     }
 
     /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
