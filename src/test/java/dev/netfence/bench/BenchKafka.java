@@ -12,6 +12,7 @@ import java.util.function.IntFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -53,23 +54,39 @@ final class BenchKafka {
     }
 
     /**
-     * Waits until every partition of {@code names} has a leader: a producer that starts sending
-     * the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER, and its idempotent retries
-     * then failed with out-of-order sequences until the batches expired (seen once here).
+     * Waits until every partition of {@code names} has a leader, and the leader answers for it: a
+     * producer that starts sending the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER,
+     * and its idempotent retries then failed with out-of-order sequences until the batches expired
+     * (seen twice here, the second time after the metadata already named a leader: the broker
+     * takes the partition's leadership a moment after the controller records it). A ListOffsets
+     * of every partition goes to the leader itself, which must hold the partition to answer.
      */
     private static void awaitLeaders(Admin admin, List<String> names) throws Exception {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
+            List<TopicPartition> partitions = new ArrayList<>();
             boolean led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
-                    .flatMap(d -> d.partitions().stream())
+                    .flatMap(d -> d.partitions().stream().peek(p -> partitions.add(new TopicPartition(d.name(), p.partition()))))
                     .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
-            if (led) {
+            if (led && answered(admin, partitions)) {
                 return;
             }
             if (System.nanoTime() - until > 0) {
                 throw new IllegalStateException("partitions of " + names + " have no leader after 60 s");
             }
             Thread.sleep(50);
+        }
+    }
+
+    /** Whether the leader of every partition answers a ListOffsets for it now. */
+    private static boolean answered(Admin admin, List<TopicPartition> partitions) throws InterruptedException {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+        try {
+            admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+            return true;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
         }
     }
 
