@@ -1,19 +1,17 @@
 package dev.netfence.hostguard;
 
+import dev.netfence.rules.PlanMemo;
 import dev.netfence.rules.PlannedRules;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The host guard's chain body ({@link GuardRenderer#rules}) of recently guarded plans, and the
  * same lines in the canonical form a listing is compared in, so a guard of a plan seen before is
  * not rendered again: both depend on the plan alone, and rendering them (rule folding, then a
  * regular expression over the listing to sort set elements) was a fifth of the guard's CPU per
- * apply. Looked up by the plan's digest and used only when the remembered plan is the same
- * instance or equal to it, so a plan with a reused digest never gets another plan's text. At
- * most {@link #LIMIT} plans are kept (emptied when it would grow past that). Thread-safe.
+ * apply. Remembered by {@link PlanMemo} (by digest, used only for the same or an equal plan, at
+ * most {@link #LIMIT} plans). Thread-safe.
  */
 final class RenderedGuards {
     static final int LIMIT = 1024;
@@ -21,25 +19,17 @@ final class RenderedGuards {
     /** The body of {@code plan}'s chain, and each of its lines in canonical form. */
     record Rendered(PlannedRules plan, List<String> body, List<String> canonicalBody) {}
 
-    private final GuardRenderer renderer;
-    private final Map<String, Rendered> byDigest = new ConcurrentHashMap<>();
+    private final PlanMemo<Rendered> memo;
 
     RenderedGuards(GuardRenderer renderer) {
-        this.renderer = Objects.requireNonNull(renderer, "renderer");
+        Objects.requireNonNull(renderer, "renderer");
+        this.memo = new PlanMemo<>(LIMIT, plan -> {
+            List<String> body = List.copyOf(renderer.rules(plan));
+            return new Rendered(plan, body, body.stream().map(GuardRenderer::canonical).toList());
+        });
     }
 
     Rendered of(PlannedRules plan) {
-        Objects.requireNonNull(plan, "plan");
-        Rendered known = byDigest.get(plan.digest());
-        if (known != null && (known.plan() == plan || known.plan().equals(plan))) {
-            return known;
-        }
-        List<String> body = List.copyOf(renderer.rules(plan));
-        Rendered fresh = new Rendered(plan, body, body.stream().map(GuardRenderer::canonical).toList());
-        if (byDigest.size() >= LIMIT) {
-            byDigest.clear();
-        }
-        byDigest.put(plan.digest(), fresh);
-        return fresh;
+        return memo.of(plan);
     }
 }

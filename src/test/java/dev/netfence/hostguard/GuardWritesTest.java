@@ -45,11 +45,13 @@ class GuardWritesTest {
     void appliesQueuedBehindAWriteAreWrittenTogetherInTheNextTransaction() throws Exception {
         GatedTable table = new GatedTable();
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
-        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
-        table.entered.await();
-        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
-        Future<String> third = queued(() -> submit(writes, "veth3", "c3", open));
-        table.gate.countDown();
+        List<Future<String>> f = batch(table, () -> { },
+                () -> submit(writes, "veth1", "c1", quarantine),
+                () -> submit(writes, "veth2", "c2", quarantine),
+                () -> submit(writes, "veth3", "c3", open));
+        Future<String> first = f.get(0);
+        Future<String> second = f.get(1);
+        Future<String> third = f.get(2);
 
         assertThat(first.get()).isNull();
         assertThat(second.get()).isNull();
@@ -65,11 +67,13 @@ class GuardWritesTest {
         GatedTable table = new GatedTable();
         table.refuse = "veth3";
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
-        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
-        table.entered.await();
-        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
-        Future<String> third = queued(() -> submit(writes, "veth3", "c3", quarantine));
-        table.gate.countDown();
+        List<Future<String>> f = batch(table, () -> { },
+                () -> submit(writes, "veth1", "c1", quarantine),
+                () -> submit(writes, "veth2", "c2", quarantine),
+                () -> submit(writes, "veth3", "c3", quarantine));
+        Future<String> first = f.get(0);
+        Future<String> second = f.get(1);
+        Future<String> third = f.get(2);
 
         assertThat(first.get()).isNull();
         assertThat(second.get()).isNull();
@@ -85,11 +89,13 @@ class GuardWritesTest {
     void twoAppliesOfOneChainInOneBatchAreWrittenOneAfterTheOtherAndTheLaterWins() throws Exception {
         GatedTable table = new GatedTable();
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
-        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
-        table.entered.await();
-        Future<String> second = queued(() -> submit(writes, "veth2", "c2", open));
-        Future<String> third = queued(() -> submit(writes, "veth2", "c2", quarantine));
-        table.gate.countDown();
+        List<Future<String>> f = batch(table, () -> { },
+                () -> submit(writes, "veth1", "c1", quarantine),
+                () -> submit(writes, "veth2", "c2", open),
+                () -> submit(writes, "veth2", "c2", quarantine));
+        Future<String> first = f.get(0);
+        Future<String> second = f.get(1);
+        Future<String> third = f.get(2);
         first.get();
         second.get();
         third.get();
@@ -144,12 +150,14 @@ class GuardWritesTest {
     void aChainWhoseInterfaceWasReplacedWhileItQueuedIsNotWrittenAndOnlyItsApplyFailsRetryably() throws Exception {
         GatedTable table = new GatedTable();
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
-        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
-        table.entered.await();
-        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
-        Future<String> third = queued(() -> submit(writes, "veth3", "c3", quarantine));
-        replaced.add("veth3"); // c3's veth went and another container's took its name
-        table.gate.countDown();
+        // before the gate opens, c3's veth goes and another container's takes its name
+        List<Future<String>> f = batch(table, () -> replaced.add("veth3"),
+                () -> submit(writes, "veth1", "c1", quarantine),
+                () -> submit(writes, "veth2", "c2", quarantine),
+                () -> submit(writes, "veth3", "c3", quarantine));
+        Future<String> first = f.get(0);
+        Future<String> second = f.get(1);
+        Future<String> third = f.get(2);
 
         assertThat(first.get()).isNull();
         assertThat(second.get()).isNull();
@@ -172,16 +180,37 @@ class GuardWritesTest {
             }
             return true;
         });
-        Future<String> first = pool.submit(() -> submit(writes, "veth1", "c1", quarantine));
-        table.entered.await();
-        Future<String> second = queued(() -> submit(writes, "veth2", "c2", quarantine));
-        Future<String> third = queued(() -> submit(writes, "veth3", "c3", quarantine));
-        table.gate.countDown();
+        List<Future<String>> f = batch(table, () -> { },
+                () -> submit(writes, "veth1", "c1", quarantine),
+                () -> submit(writes, "veth2", "c2", quarantine),
+                () -> submit(writes, "veth3", "c3", quarantine));
+        Future<String> first = f.get(0);
+        Future<String> second = f.get(1);
+        Future<String> third = f.get(2);
 
         assertThat(first.get()).isNull();
         assertThat(second.get()).isNull();
         assertThatThrownBy(third::get).cause().isInstanceOf(IllegalStateException.class).hasMessage("netlink answered nonsense");
         assertThat(writes.installed()).containsOnlyKeys("veth1", "veth2");
+    }
+
+    /**
+     * The first call starts writing and waits at the table's gate; each other call is queued
+     * behind it (its thread waiting for the lock); then {@code beforeRelease} runs and the gate
+     * opens. The calls' results, in order.
+     */
+    @SafeVarargs
+    private List<Future<String>> batch(GatedTable table, Runnable beforeRelease, java.util.concurrent.Callable<String>... calls)
+            throws Exception {
+        List<Future<String>> out = new java.util.ArrayList<>();
+        out.add(pool.submit(calls[0]));
+        table.entered.await();
+        for (int i = 1; i < calls.length; i++) {
+            out.add(queued(calls[i]));
+        }
+        beforeRelease.run();
+        table.gate.countDown();
+        return out;
     }
 
     /** Submits from a pool thread and returns once that thread waits for the lock. */

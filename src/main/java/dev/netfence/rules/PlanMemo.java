@@ -1,0 +1,45 @@
+package dev.netfence.rules;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * Something made from a plan alone (a backend's rendered text), remembered for recently seen
+ * plans so that a plan applied again is not made again. Looked up by the plan's digest (a hash of
+ * every rule) and used only when the remembered plan is the same instance (the plan cache hands
+ * out one per policy) or equal to it, so a plan with a reused digest can never get another plan's
+ * value. At most {@code limit} plans are kept (the map is emptied when it would grow past that).
+ * Thread-safe; {@code make} may run twice for one plan under a race, and must be pure.
+ */
+public final class PlanMemo<V> {
+    private record Made<V>(PlannedRules plan, V value) {}
+
+    private final int limit;
+    private final Function<PlannedRules, V> make;
+    private final Map<String, Made<V>> byDigest = new ConcurrentHashMap<>();
+
+    public PlanMemo(int limit, Function<PlannedRules, V> make) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, was: " + limit);
+        }
+        this.limit = limit;
+        this.make = Objects.requireNonNull(make, "make");
+    }
+
+    /** What {@code make} makes of {@code plan}, made now or remembered. */
+    public V of(PlannedRules plan) {
+        Objects.requireNonNull(plan, "plan");
+        Made<V> known = byDigest.get(plan.digest());
+        if (known != null && (known.plan() == plan || known.plan().equals(plan))) {
+            return known.value();
+        }
+        Made<V> fresh = new Made<>(plan, make.apply(plan));
+        if (byDigest.size() >= limit) {
+            byDigest.clear();
+        }
+        byDigest.put(plan.digest(), fresh);
+        return fresh.value();
+    }
+}

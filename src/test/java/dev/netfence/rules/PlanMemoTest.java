@@ -1,0 +1,47 @@
+package dev.netfence.rules;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** PlanMemo: made once per plan, never handed to another plan under the same digest, bounded. */
+class PlanMemoTest {
+    private final List<PlannedRules> made = new ArrayList<>();
+    private final PlanMemo<String> memo = new PlanMemo<>(2, plan -> {
+        made.add(plan);
+        return "made " + made.size();
+    });
+
+    @Test
+    void aPlanSeenBeforeOrAnEqualOneIsNotMadeAgain() {
+        PlannedRules plan = new RulePlanner().quarantine();
+        assertThat(memo.of(plan)).isEqualTo("made 1");
+        assertThat(memo.of(plan)).isEqualTo("made 1");
+        assertThat(memo.of(new RulePlanner().quarantine())).as("an equal plan").isEqualTo("made 1");
+        assertThat(made).hasSize(1);
+    }
+
+    @Test
+    void anotherPlanUnderTheSameDigestIsMadeForItselfNeverGivenTheRememberedValue() {
+        PlannedRules quarantine = new RulePlanner().quarantine();
+        PlannedRules other = new PlannedRules(Map.of(), quarantine.digest(), List.of());
+        assertThat(memo.of(quarantine)).isEqualTo("made 1");
+        assertThat(memo.of(other)).isEqualTo("made 2");
+        assertThat(memo.of(quarantine)).isEqualTo("made 3");
+    }
+
+    @Test
+    void pastTheLimitEverythingIsForgottenAndALimitBelowOneIsRefused() {
+        PlannedRules quarantine = new RulePlanner().quarantine();
+        memo.of(quarantine);
+        memo.of(new PlannedRules(Map.of(), "sha256:" + "1".repeat(64), List.of()));
+        memo.of(new PlannedRules(Map.of(), "sha256:" + "2".repeat(64), List.of()));
+        assertThat(memo.of(quarantine)).isEqualTo("made 4");
+        assertThatThrownBy(() -> new PlanMemo<>(0, plan -> plan)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("limit must be at least 1, was: 0");
+    }
+}
