@@ -17,9 +17,15 @@ public record NamespaceId(long device, long inode) {
     /**
      * The identity of the namespace {@code path} leads to (following symbolic and /proc magic
      * links); the {@link IOException}s of {@code stat}, e.g. {@code NoSuchFileException} when a
-     * process is gone.
+     * process is gone. Through {@link Statx} where it is linked, else the JDK.
      */
     public static NamespaceId of(Path path) throws IOException {
+        NamespaceId fast = Statx.identity(path);
+        return fast != null ? fast : viaJdk(path);
+    }
+
+    /** The same identity as the JDK reports it. */
+    static NamespaceId viaJdk(Path path) throws IOException {
         Map<String, Object> attributes = Files.readAttributes(path, "unix:dev,ino");
         return new NamespaceId(((Number) attributes.get("dev")).longValue(), ((Number) attributes.get("ino")).longValue());
     }

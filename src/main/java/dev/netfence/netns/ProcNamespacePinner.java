@@ -3,9 +3,7 @@ package dev.netfence.netns;
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -136,7 +134,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
         String cgroup;
         try {
-            cgroup = Files.readString(procPid.resolve("cgroup"), StandardCharsets.UTF_8);
+            // one char per byte: a cgroup name that is not UTF-8 cannot fail the read, and ids are ASCII
+            cgroup = ProcFile.read(procPid.resolve("cgroup"));
         } catch (NoSuchFileException e) {
             throw gone(target);
         } catch (IOException e) {

@@ -34,6 +34,20 @@ class ProcFileTest {
     }
 
     @Test
+    void aProcFileOfAProcessThatIsGoneIsNoSuchFileAndADirectoryIsAnIoError() {
+        assertThatThrownBy(() -> ProcFile.read(Path.of("/proc/999999999/status"))).isInstanceOf(NoSuchFileException.class);
+        assertThatThrownBy(() -> ProcFile.read(dir)).isInstanceOf(java.io.IOException.class)
+                .isNotInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void aPathThatIsNotAsciiIsReadTheJavaWay() throws Exception {
+        Files.writeString(dir.resolve("staétus"), "CapEff:\t0\n");
+
+        assertThat(ProcFile.read(dir.resolve("staétus"))).isEqualTo("CapEff:\t0\n");
+    }
+
+    @Test
     void aRealProcFileIsReadToItsEnd() throws Exception {
         String status = ProcFile.read(Path.of("/proc/self/status"));
 
