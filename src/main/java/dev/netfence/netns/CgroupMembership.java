@@ -35,8 +35,8 @@ public final class CgroupMembership {
 
     /** Whether the cgroup file text {@code cgroupFile} names {@code containerId} as a runtime writes it. */
     public static boolean names(String cgroupFile, String containerId) {
-        if (!acceptableId(containerId)) {
-            return false;
+        if (!acceptableId(containerId) || !containerId.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            return false; // runtimes write ASCII ids; the file is read one char per byte (ProcFile)
         }
         for (String line : cgroupFile.split("\n")) {
             int path = line.indexOf(':', line.indexOf(':') + 1);

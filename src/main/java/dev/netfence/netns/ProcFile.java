@@ -29,8 +29,9 @@ import java.util.Arrays;
  * {@code status} and {@code stat}) may hold: the workload chooses it. Callers parse only the
  * ASCII fields the kernel writes. A missing file throws {@link NoSuchFileException} (also for
  * {@code ESRCH}, a process that exited while its file was read), a refused one
- * {@link AccessDeniedException}. Where JNA or libc cannot be loaded, or the path is not ASCII,
- * the same read goes through one {@link RandomAccessFile}.
+ * {@link AccessDeniedException}. Where JNA's native part or libc cannot be loaded (JNA's jar
+ * itself is a dependency netfence cannot run without), on a platform whose {@code size_t} is not
+ * 64 bits, or for a path that is not ASCII, the same read goes through one {@link RandomAccessFile}.
  */
 public final class ProcFile {
     /** Enough for any {@code status}, {@code stat} or {@code cgroup} file; a longer one is cut here. */
@@ -71,11 +72,15 @@ public final class ProcFile {
     }
 
     private static String readNative(Path path, byte[] name, int limit) throws IOException {
-        int fd;
-        try {
-            fd = Libc.open(name, O_RDONLY_CLOEXEC);
-        } catch (LastErrorException e) {
-            throw failure(path, e);
+        int fd = -1;
+        while (fd < 0) {
+            try {
+                fd = Libc.open(name, O_RDONLY_CLOEXEC);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != EINTR) {
+                    throw failure(path, e);
+                }
+            }
         }
         try {
             Memory chunk = NATIVE.get();
@@ -175,6 +180,9 @@ public final class ProcFile {
 
     private static boolean link() {
         try {
+            if (Native.SIZE_T_SIZE != 8) {
+                return false; // read's count and result are mapped as 64-bit longs
+            }
             Native.register(Libc.class, NativeLibrary.getInstance("c"));
             return true;
         } catch (LinkageError | RuntimeException e) {

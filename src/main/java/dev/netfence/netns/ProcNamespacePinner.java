@@ -142,10 +142,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "cannot read the cgroup of pid " + target + ": " + e.getMessage(), e);
         }
+        if (cgroup.length() >= ProcFile.LIMIT) {
+            // a cut could end inside a path and leave a prefix that reads as a whole id component
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
+                    "the cgroup file of pid " + target + " is longer than " + ProcFile.LIMIT + " bytes");
+        }
         if (!CgroupMembership.names(cgroup, containerId)) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "pid " + target + " does not belong to container " + containerId + " (cgroup: "
-                            + cgroup.strip().replace('\n', ' ') + ")");
+                            + printable(cgroup.strip().replace('\n', ' ')) + ")");
         }
     }
 
@@ -164,6 +169,20 @@ public final class ProcNamespacePinner implements NamespacePinner {
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE, "cannot read " + path + ": " + e, e);
         }
+    }
+
+    /** {@code text} with every byte outside printable ASCII (and the backslash) as {@code \xNN}: cgroup names reach logs and outcomes. */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= 0x20 && c < 0x7f && c != '\\') {
+                out.append(c);
+            } else {
+                out.append(String.format("\\x%02x", (int) c & 0xff));
+            }
+        }
+        return out.toString();
     }
 
     private static EnforcementException gone(int pid) {

@@ -18,11 +18,16 @@ import java.nio.file.Path;
  * of CPU per call in a warm C1 JVM (the attribute-name parsing, a map, a full attributes
  * object) against the kernel's ≈ 4 µs; a profile of applies in a loop put it at 4 % of all
  * samples. The device is encoded as glibc's {@code makedev} encodes {@code st_dev}, which is
- * what the JDK reports, so both ways give equal {@link NamespaceId}s. Not linked (no JNA, a
- * libc without {@code statx}): {@link #identity} returns null and callers use the JDK.
+ * what the JDK reports, so both ways give equal {@link NamespaceId}s; at link time one answer is
+ * compared with the JDK's, and this way is not used when they differ. Not linked (no JNA, a
+ * libc without {@code statx}), or refused with {@code ENOSYS} or {@code EPERM} (a seccomp
+ * profile that blocks {@code statx} but not {@code stat}): {@link #identity} returns null and
+ * callers use the JDK.
  */
 final class Statx {
     private static final int AT_FDCWD = -100;
+    /** What {@code stat(2)} passes too: a path on an automount point is not mounted by looking at it. */
+    private static final int AT_NO_AUTOMOUNT = 0x800;
     private static final int STATX_INO = 0x100;
     private static final int STATX_SIZE = 256;
     private static final long OFFSET_INO = 32;
@@ -31,6 +36,7 @@ final class Statx {
     private static final int EPERM = 1;
     private static final int ENOENT = 2;
     private static final int ESRCH = 3;
+    private static final int EINTR = 4;
     private static final int EACCES = 13;
     private static final int ENOSYS = 38;
 
@@ -38,8 +44,9 @@ final class Statx {
         static native int statx(int dirfd, byte[] path, int flags, int mask, Pointer buffer) throws LastErrorException;
     }
 
-    private static volatile boolean linked = link();
     private static final ThreadLocal<Memory> BUFFER = ThreadLocal.withInitial(() -> new Memory(STATX_SIZE));
+    /** Set by {@link #link} (after {@link #BUFFER}, which its probe uses); cleared on {@code ENOSYS}. */
+    private static volatile boolean linked = link();
 
     private Statx() {}
 
@@ -54,17 +61,26 @@ final class Statx {
             return null;
         }
         Memory buffer = BUFFER.get();
-        try {
-            Libc.statx(AT_FDCWD, name, 0, STATX_INO, buffer);
-        } catch (LastErrorException e) {
-            switch (e.getErrorCode()) {
-                case ENOENT, ESRCH -> throw new NoSuchFileException(path.toString());
-                case EACCES, EPERM -> throw new AccessDeniedException(path.toString());
-                case ENOSYS -> {
-                    linked = false; // a kernel older than 4.11 behind a newer glibc
-                    return null;
+        while (true) {
+            try {
+                Libc.statx(AT_FDCWD, name, AT_NO_AUTOMOUNT, STATX_INO, buffer);
+                break;
+            } catch (LastErrorException e) {
+                switch (e.getErrorCode()) {
+                    case EINTR -> {
+                        continue;
+                    }
+                    case ENOENT, ESRCH -> throw new NoSuchFileException(path.toString());
+                    case EACCES -> throw new AccessDeniedException(path.toString());
+                    case ENOSYS -> {
+                        linked = false; // a kernel older than 4.11 behind a newer glibc
+                        return null;
+                    }
+                    case EPERM -> {
+                        return null; // seccomp, or what stat also refuses: the JDK's answer and exception
+                    }
+                    default -> throw new IOException(path + ": " + e.getMessage());
                 }
-                default -> throw new IOException(path + ": " + e.getMessage());
             }
         }
         long major = buffer.getInt(OFFSET_DEV_MAJOR) & 0xffffffffL;
@@ -78,11 +94,15 @@ final class Statx {
                 | (minor & 0x000000ffL) | ((minor & 0xffffff00L) << 12);
     }
 
+    /** Linked, and its answer for this thread's network namespace equals the JDK's. */
     private static boolean link() {
         try {
             Native.register(Libc.class, NativeLibrary.getInstance("c"));
-            return true;
-        } catch (LinkageError | RuntimeException e) {
+            linked = true;
+            Path probe = Path.of("/proc/thread-self/ns/net");
+            NamespaceId answer = identity(probe);
+            return answer != null && answer.equals(NamespaceId.viaJdk(probe));
+        } catch (LinkageError | RuntimeException | IOException e) {
             return false;
         }
     }

@@ -48,4 +48,11 @@ class CgroupMembershipTest {
         assertThat(CgroupMembership.acceptableId(id)).isFalse();
         assertThat(CgroupMembership.names("0::/docker/" + id + "\n0::/libpod-" + id + "\n", id)).isFalse();
     }
+
+    @org.junit.jupiter.api.Test
+    void anIdWithBytesOutsidePrintableAsciiNeverMatchesEvenWhenTheFileHasItByteForByte() {
+        String id = "caf\u00e9caf\u00e9caf\u00e9";
+
+        assertThat(CgroupMembership.names("0::/docker/" + id + "\n0::/machine.slice/libpod-" + id + ".scope\n", id)).isFalse();
+    }
 }
