@@ -3,6 +3,7 @@ package dev.netfence.netns;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
 import java.util.Optional;
 
 /**
@@ -92,9 +93,41 @@ public final class NativeDescriptors {
 
     private static Optional<Libc> load() {
         try {
-            return Optional.of(Native.load("c", Libc.class));
+            Native.register(Calls.class, NativeLibrary.getInstance("c"));
+            return Optional.of(new Direct());
         } catch (LinkageError | RuntimeException e) {
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The three calls direct-mapped ({@code Native.register}): every pin opens and closes a
+     * descriptor, and JNA's interface mapping (a {@link java.lang.reflect.Proxy} that looks the
+     * call up by reflection and converts each argument) cost several times the system call.
+     */
+    private static final class Calls {
+        static native int open(String path, int flags) throws LastErrorException;
+
+        static native int close(int fd) throws LastErrorException;
+
+        static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+    }
+
+    /** {@link Libc} over {@link Calls}. */
+    private static final class Direct implements Libc {
+        @Override
+        public int open(String path, int flags) {
+            return Calls.open(path, flags);
+        }
+
+        @Override
+        public int close(int fd) {
+            return Calls.close(fd);
+        }
+
+        @Override
+        public int fcntl(int fd, int cmd, int arg) {
+            return Calls.fcntl(fd, cmd, arg);
         }
     }
 }
