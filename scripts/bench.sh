@@ -59,8 +59,8 @@ else
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=500
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
-  # netfence's own runs (62,500 dry-run events with the warm-up, 3,000 real applications) and the
-  # restore floor are the slow parts: once each by default, to fit 6 minutes
+  # netfence's own runs (62,500 dry-run events with the warm-up, 3,750 real applications with the
+  # warm-up) and the restore floor are the slow parts: once each by default, to fit 6 minutes
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
   # the restore floor is a rate of process starts: 500 events (1,000 restores, ~14 s) measure it
   # about as 1,000 (~28 s) did: 39.9 and 36.7 ev/s against 34.2 and 35.5 in alternating runs on

@@ -138,10 +138,11 @@ final class EnforceBench {
         r.put("nft_floor_cpu_ms_per_event", Stats.round(Stats.median(floorCpu), 2));
         r.put("netfence_cpu_ms_per_event", Stats.round(Stats.median(netfenceCpu), 2));
         r.put("backend", args.string("backend", "nft"));
-        r.put("repetitions", Map.of("floor", floor, "nft_floor", nftFloor, "netfence", netfence));
+        r.put("repetitions", Map.of("floor", floor, "nft_floor", nftFloor, "netfence", netfence,
+                "netfence_whole_run", netfenceWholeRun));
         r.put("outcome_statuses", statuses);
         r.put("settings", Map.of("events", n, "floor_events", floorEvents, "sandboxes", boxes.all().size(), "parallelism", concurrency,
-                "endpoints_per_policy", ENDPOINTS, "reps", reps, "netfence_reps", netfenceReps));
+                "endpoints_per_policy", ENDPOINTS, "reps", reps, "netfence_reps", netfenceReps, "warmup_events", warmup));
         return r;
     }
 
@@ -218,7 +219,7 @@ final class EnforceBench {
 
     /**
      * {@link #runOnce} over {@code warmup + n} events, also setting {@code cpuPerEvent[0]}: netfence's
-     * CPU ms per event over the last {@code n} outcomes (from the outcome that ends the warm-up to the last).
+     * CPU ms per event over the last {@code measured} outcomes (from the first measured outcome to the last).
      */
     static BenchKafka.Span runOnce(BenchKafka kafka, Sandboxes boxes, String id, int measured, int warmup,
             int concurrency, Map<String, Integer> statuses, BenchArgs args, Path out, double[] cpuPerEvent)
