@@ -9,7 +9,7 @@
 #   env:   KAFKA_BOOTSTRAP_SERVERS  reuse this broker instead of starting an embedded one
 #          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
 #          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS BENCH_GUARD_SANDBOXES BENCH_GUARD_EVENTS
-#          BENCH_FLOOR_EVENTS BENCH_SKIP_EVENTS BENCH_SKIP_REPS BENCH_RESYNC_CONTAINERS BENCH_LIVESET_CYCLES BENCH_POLICY_UPDATES
+#          BENCH_LATENCY_WARMUP BENCH_FLOOR_EVENTS BENCH_SKIP_EVENTS BENCH_SKIP_REPS BENCH_RESYNC_CONTAINERS BENCH_LIVESET_CYCLES BENCH_POLICY_UPDATES
 #                                    override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
@@ -56,7 +56,10 @@ else
   # 50,000 events per pipeline contender (plus a quarter as warm-up): about 7 s of netfence's
   # dry run at its measured rate, after the warm-up; 100,000 cost about 30 s more of the 6 minutes
   events=${BENCH_EVENTS:-50000} enforce_events=${BENCH_ENFORCE_EVENTS:-3000} sandboxes=${BENCH_SANDBOXES:-32}
-  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=500
+  # the latency warm-up (at twice the offered rate) is 1,200 events: with 500 the measurement began
+  # while netfence's C1 still compiled hundreds of methods a second and G1 ran 20-40 ms pauses on
+  # a heap it had shrunk at start-up (first 500 samples p50 45-57 ms, then 14-17)
+  lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=${BENCH_LATENCY_WARMUP:-1200}
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
   # netfence's own runs (62,500 dry-run events with the warm-up, 3,750 real applications with the
