@@ -37,6 +37,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
     private final boolean cgroupCheck;
     /** This process's pid as {@code procRoot} numbers it, read once (it cannot change). */
     private volatile String self;
+    /**
+     * netfence's own network namespace and pid 1's (the host's; empty when it cannot be read),
+     * looked up at the first pin: both live as long as netfence does (its main thread never leaves
+     * its namespace, and init does not change its own), so their identities cannot be reused, and
+     * every pin had paid two more stats for them (one a refused {@code stat} of
+     * {@code /proc/1/ns/net} where pid 1 is not ptrace-readable, an exception per apply).
+     */
+    private volatile NamespaceId own;
+    private volatile Optional<NamespaceId> host;
 
     /**
      * @param procRoot normally {@code /proc}
@@ -112,15 +121,21 @@ public final class ProcNamespacePinner implements NamespacePinner {
     }
 
     private void refuseHostNamespaces(NamespaceId pinned, int target) {
-        Optional<NamespaceId> own = idOf(procRoot.resolve("self/ns/net"), -1);
-        if (own.isEmpty()) {
-            throw new EnforcementException(ErrorCode.INTERNAL, "cannot read netfence's own network namespace");
+        NamespaceId own = this.own;
+        if (own == null) {
+            own = idOf(procRoot.resolve("self/ns/net"), -1).orElseThrow(() -> new EnforcementException(
+                    ErrorCode.INTERNAL, "cannot read netfence's own network namespace"));
+            this.own = own;
         }
-        if (pinned.equals(own.get())) {
+        if (pinned.equals(own)) {
             throw new EnforcementException(ErrorCode.HOST_NAMESPACE_REFUSED,
                     "pid " + target + " shares netfence's own network namespace (inode " + pinned.inode() + ")");
         }
-        Optional<NamespaceId> host = idOf(procRoot.resolve("1/ns/net"), 1);
+        Optional<NamespaceId> host = this.host;
+        if (host == null) {
+            host = idOf(procRoot.resolve("1/ns/net"), 1);
+            this.host = host;
+        }
         if (host.isPresent() && pinned.equals(host.get())) {
             throw new EnforcementException(ErrorCode.HOST_NAMESPACE_REFUSED,
                     "pid " + target + " is in the host's network namespace (inode " + pinned.inode() + ")");
