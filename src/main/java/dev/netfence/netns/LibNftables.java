@@ -1,7 +1,6 @@
 package dev.netfence.netns;
 
 import com.sun.jna.Library;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
 /**
@@ -31,12 +30,12 @@ public interface LibNftables extends Library {
 
     int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
 
-    /** Loads {@code libnftables.so.1} (else {@code libnftables.so}); {@link UnsatisfiedLinkError} when neither loads. */
+    /**
+     * Loads {@code libnftables.so.1} (else {@code libnftables.so}); {@link UnsatisfiedLinkError} when
+     * neither loads. The calls are direct-mapped ({@link DirectLibNftables}): an apply makes about
+     * a dozen of them, and JNA's interface proxy looked each one up by reflection.
+     */
     static LibNftables load() {
-        try {
-            return Native.load("libnftables.so.1", LibNftables.class);
-        } catch (UnsatisfiedLinkError e) {
-            return Native.load("nftables", LibNftables.class);
-        }
+        return DirectLibNftables.load();
     }
 }
