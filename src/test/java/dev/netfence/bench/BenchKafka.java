@@ -54,7 +54,7 @@ final class BenchKafka {
     }
 
     /**
-     * Waits until every partition of {@code names} has a leader, and the leader answers for it: a
+     * Waits until every partition of {@code names} is known and has a leader, and the leader answers for it: a
      * producer that starts sending the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER,
      * and its idempotent retries then failed with out-of-order sequences until the batches expired
      * (seen twice here, the second time after the metadata already named a leader: the broker
@@ -65,9 +65,16 @@ final class BenchKafka {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             List<TopicPartition> partitions = new ArrayList<>();
-            boolean led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
-                    .flatMap(d -> d.partitions().stream().peek(p -> partitions.add(new TopicPartition(d.name(), p.partition()))))
-                    .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            boolean led;
+            try {
+                led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                        .flatMap(d -> d.partitions().stream().peek(p -> partitions.add(new TopicPartition(d.name(), p.partition()))))
+                        .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            } catch (java.util.concurrent.ExecutionException e) {
+                // the broker answering may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION right after
+                // the create returned: a full run lost its pipeline section to this): ask again
+                led = false;
+            }
             if (led && answered(admin, partitions)) {
                 return;
             }
