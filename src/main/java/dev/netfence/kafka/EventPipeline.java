@@ -251,7 +251,9 @@ public final class EventPipeline implements AutoCloseable {
                 dispatchAll(polled);
                 completions.runAll();
                 long now = System.nanoTime();
-                if (now - nextCommit >= 0 || outstanding() >= settings.maxInFlight() / 2) {
+                // early only for what a commit lets go of: records done (a backlog of records still
+                // being worked on, counted before, made every loop commit, one round trip each)
+                if (now - nextCommit >= 0 || partitions.done() >= settings.maxInFlight() / 2) {
                     sink.commit(partitions.all(), false);
                     nextCommit = now + settings.commitInterval().toNanos();
                     monitor.update(c, partitions.all());

@@ -82,6 +82,15 @@ final class PartitionBook {
         return n;
     }
 
+    /** Records done and not yet committed, over all held partitions ({@link PartitionOffsets#done}). */
+    int done() {
+        int n = 0;
+        for (PartitionOffsets po : partitions.values()) {
+            n += po.done();
+        }
+        return n;
+    }
+
     /** Records that count against {@code --max-in-flight}, over all held partitions ({@link PartitionOffsets#inFlight}). */
     int inFlight() {
         int n = 0;

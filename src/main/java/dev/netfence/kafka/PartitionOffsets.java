@@ -21,6 +21,8 @@ final class PartitionOffsets {
     private long committed = -1;
     /** Entries {@linkplain #skipped skipped} when taken: done at once, they count only toward the uncommitted bound. */
     private int skipped;
+    /** Entries done (skipped ones included): what a commit could let go of, if they lead. */
+    private int done;
 
     private final Clock clock;
 
@@ -54,6 +56,9 @@ final class PartitionOffsets {
         if (before != null && before.skipped) {
             skipped--;
         }
+        if (before != null && before.done) {
+            done--;
+        }
         next = Math.max(next, offset + 1);
     }
 
@@ -61,7 +66,7 @@ final class PartitionOffsets {
     void skipped(long offset) {
         Entry e = entries.get(offset);
         if (e != null && !e.skipped) {
-            e.done = true;
+            markDone(e);
             e.skipped = true;
             skipped++;
         }
@@ -71,7 +76,7 @@ final class PartitionOffsets {
     void done(long offset) {
         Entry e = entries.get(offset);
         if (e != null) {
-            e.done = true;
+            markDone(e);
         }
     }
 
@@ -79,9 +84,21 @@ final class PartitionOffsets {
     void hold(long offset, List<Output> outputs) {
         Entry e = entries.get(offset);
         if (e != null) {
-            e.done = true;
+            markDone(e);
             e.held = List.copyOf(outputs);
         }
+    }
+
+    private void markDone(Entry e) {
+        if (!e.done) {
+            e.done = true;
+            done++;
+        }
+    }
+
+    /** Records done and not yet committed (skipped ones included). */
+    int done() {
+        return done;
     }
 
     boolean isTracked(long offset) {
@@ -189,6 +206,9 @@ final class PartitionOffsets {
         for (Entry e : before.values()) {
             if (e.skipped) {
                 skipped--;
+            }
+            if (e.done) {
+                done--;
             }
         }
         before.clear();

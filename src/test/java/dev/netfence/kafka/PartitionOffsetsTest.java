@@ -55,6 +55,27 @@ class PartitionOffsetsTest {
     }
 
     @Test
+    void doneCountsEveryRecordDoneSkippedOrHeldOnceUntilItsCommitForgetsIt() {
+        offsets.track(0);
+        offsets.track(1);
+        offsets.track(2);
+        offsets.track(3);
+        offsets.done(1);
+        offsets.done(1);
+        offsets.skipped(2);
+        offsets.hold(3, List.of());
+        assertThat(offsets.done()).isEqualTo(3);
+        offsets.track(3);
+        assertThat(offsets.done()).as("taken again after a seek: working again").isEqualTo(2);
+        offsets.done(0);
+        offsets.committed(2);
+        assertThat(offsets.done()).as("0 and 1 forgotten; 2 still done, uncommitted").isEqualTo(1);
+        offsets.done(3);
+        offsets.committed(offsets.committable(null));
+        assertThat(offsets.done()).isZero();
+    }
+
+    @Test
     void aCommitForgetsThePrefixAndIsNotRepeated() {
         offsets.track(0);
         offsets.track(1);
