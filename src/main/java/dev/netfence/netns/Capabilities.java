@@ -11,9 +11,12 @@ import java.util.Set;
  * The network capabilities a container process holds that let it get around rules in its own
  * namespace, read from {@code /proc/PID/status}: {@code CAP_NET_ADMIN} (bit 12: it can flush or
  * rewrite its rules) and {@code CAP_NET_RAW} (bit 13: AF_PACKET frames skip the OUTPUT chain).
- * A capability counts when it is in the effective set ({@code CapEff}, usable now) or in the
- * bounding set ({@code CapBnd}, which a root process regains by exec'ing a program), so a
- * workload that dropped it from its effective set only for show is still reported.
+ * A capability counts when it is in any of the process's sets: effective ({@code CapEff}, usable
+ * now), permitted ({@code CapPrm}, raised back into the effective set by one {@code capset}),
+ * inheritable ({@code CapInh}, regained by exec'ing a program with that file capability),
+ * bounding ({@code CapBnd}, regained by a root process that execs a program) or ambient
+ * ({@code CapAmb}). So a workload that dropped it from its effective and bounding sets only for
+ * show, keeping it permitted, is still reported.
  */
 public final class Capabilities {
     /** The risks netfence reports, by capability number, in report order. */
@@ -31,23 +34,29 @@ public final class Capabilities {
         return risksIn(ProcFile.read(procRoot.resolve(Integer.toString(pid)).resolve("status")));
     }
 
-    /** The risky capabilities named by a {@code /proc/PID/status} text. */
+    /** The risky capabilities named by a {@code /proc/PID/status} text (see the class comment). */
     public static List<String> risksIn(String status) {
         long held = 0;
-        boolean seen = false;
+        int seen = 0;
         // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
         for (int at = status.startsWith("Cap") ? 0 : lineAfter(status, 0); at >= 0; at = lineAfter(status, at)) {
-            if (status.startsWith("CapEff:", at) || status.startsWith("CapBnd:", at)) {
+            int set = SETS.indexOf(status.substring(at, Math.min(status.length(), at + 7)));
+            if (set >= 0) {
                 int end = status.indexOf('\n', at);
                 held |= Long.parseUnsignedLong(status.substring(at + 7, end < 0 ? status.length() : end).strip(), 16);
-                seen = true;
+                seen |= 1 << set;
             }
         }
-        if (!seen) {
-            throw new IllegalArgumentException("no CapEff/CapBnd line in the process status");
+        if ((seen & REQUIRED) != REQUIRED) {
+            throw new IllegalArgumentException("no CapInh/CapPrm/CapEff/CapBnd lines in the process status");
         }
         return risksInMask(held);
     }
+
+    /** The capability sets of {@code /proc/PID/status}, each with its colon; CapAmb exists since Linux 4.3. */
+    private static final List<String> SETS = List.of("CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:");
+    /** The sets every kernel netfence runs on writes (all but CapAmb). */
+    private static final int REQUIRED = 0b1111;
 
     /** The risky capabilities among the bit mask {@code held} (bit N: capability number N), in report order. */
     public static List<String> risksInMask(long held) {

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Issue 12 items 7, 8, 9 and 10 against the real kernel with namespaces the test makes (the podman
  * versions are in {@link ContainmentPodmanKernelTest}): a pid that moved into a new namespace,
- * two containers in one namespace with different policies, risky capabilities, and
+ * two containers in one namespace with different policies, risky capabilities (also one kept
+ * only in the permitted set, hidden from a look at the effective and bounding sets), and
  * {@code netfence apply} on a host whose name does not resolve.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
@@ -119,6 +120,41 @@ class ContainmentKernelTest {
         assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
         assertThat(refused.quarantined()).isTrue();
         assertThat(net.containerTcp(net.peerV4(), ALLOWED)).as("quarantined").isNotEqualTo("OK");
+    }
+
+    @Test
+    void item9ACapabilityHiddenFromTheEffectiveAndBoundingSetsButStillPermittedIsReportedAndRefused() throws Exception {
+        Path script = Path.of(ContainmentKernelTest.class.getResource("hide-capability.py").toURI());
+        Process hiding = new ProcessBuilder("ip", "netns", "exec", net.containerNs(), "python3", script.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(hiding);
+        var says = new java.io.BufferedReader(new java.io.InputStreamReader(hiding.getInputStream(), StandardCharsets.UTF_8));
+        assertThat(says.readLine()).isEqualTo("hidden");
+        String status = Files.readString(Path.of("/proc/" + hiding.pid() + "/status"));
+        assertThat(capabilitySet(status, "CapEff") & (1L << 12)).as("not effective").isZero();
+        assertThat(capabilitySet(status, "CapBnd") & (1L << 12)).as("not in the bounding set").isZero();
+
+        EnforcementResult reported = enforcer(Set.of()).enforce(request(null, (int) hiding.pid(), null, allowing()));
+        EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
+                .enforce(request(null, (int) hiding.pid(), null, allowing()));
+
+        assertThat(reported.status()).isEqualTo("applied");
+        assertThat(reported.risks()).contains("CAP_NET_ADMIN");
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+        // and the capability was real: one capset, and the workload uses it
+        hiding.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
+        hiding.getOutputStream().flush();
+        assertThat(says.readLine()).isEqualTo("used");
+    }
+
+    private static long capabilitySet(String status, String name) {
+        for (String line : status.split("\n")) {
+            if (line.startsWith(name + ":")) {
+                return Long.parseUnsignedLong(line.substring(name.length() + 1).strip(), 16);
+            }
+        }
+        throw new IllegalStateException("no " + name + " in " + status);
     }
 
     @Test

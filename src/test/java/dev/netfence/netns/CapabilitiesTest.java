@@ -23,6 +23,34 @@ class CapabilitiesTest {
     }
 
     @Test
+    void aCapabilityKeptInAnyOtherSetCountsThoughDroppedFromTheEffectiveAndBoundingSets() {
+        String none = "0000000000000000";
+        String podman = "00000000800405fb";
+        assertThat(Capabilities.risksIn(sets(none, "0000000000001000", none, podman, none)))
+                .as("permitted: one capset raises it again").containsExactly("CAP_NET_ADMIN");
+        assertThat(Capabilities.risksIn(sets("0000000000002000", none, none, podman, none)))
+                .as("inheritable: exec of a program with that file capability").containsExactly("CAP_NET_RAW");
+        assertThat(Capabilities.risksIn(sets(none, none, none, podman, "0000000000003000")))
+                .as("ambient").containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(Capabilities.risksIn(sets(none, podman, podman, podman, none))).isEmpty();
+    }
+
+    @Test
+    void aStatusWithoutTheFourClassicSetsIsRefusedAndOneWithoutCapAmbIsRead() {
+        String none = "0000000000000000";
+        assertThatThrownBy(() -> Capabilities.risksIn("Name:\tsleep\nCapEff:\t" + none + "\nCapBnd:\t" + none + "\n"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("no CapInh/CapPrm/CapEff/CapBnd lines in the process status");
+        assertThat(Capabilities.risksIn("CapInh:\t" + none + "\nCapPrm:\t0000000000001000\nCapEff:\t" + none
+                + "\nCapBnd:\t" + none + "\n")).as("a kernel before 4.3 writes no CapAmb").containsExactly("CAP_NET_ADMIN");
+    }
+
+    private static String sets(String inh, String prm, String eff, String bnd, String amb) {
+        return "Name:\tsleep\nCapInh:\t" + inh + "\nCapPrm:\t" + prm + "\nCapEff:\t" + eff + "\nCapBnd:\t" + bnd
+                + "\nCapAmb:\t" + amb + "\nNoNewPrivs:\t0\n";
+    }
+
+    @Test
     void refusedCapabilitiesAreParsedWithOrWithoutThePrefixAndAnythingElseIsRefused() {
         assertThat(Capabilities.parseRefused("NET_ADMIN,cap_net_raw")).isEqualTo(Set.of("CAP_NET_ADMIN", "CAP_NET_RAW"));
         assertThat(Capabilities.parseRefused("")).isEmpty();
