@@ -182,8 +182,8 @@ final class QuietResyncs {
             return null;
         }
         if (!refused.isEmpty()) {
-            // effective and bounding sets, as the full check reads them: unshare(CLONE_NEWUSER)
-            // gives a process a full bounding set again, so neither set can be taken as settled
+            // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
+            // gives a process full sets again, so none can be taken as settled
             try {
                 if (!java.util.Collections.disjoint(Capabilities.risksOf(procRoot, request.pid()), refused)) {
                     return null;

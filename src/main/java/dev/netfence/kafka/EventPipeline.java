@@ -253,7 +253,7 @@ public final class EventPipeline implements AutoCloseable {
                 long now = System.nanoTime();
                 // early only for what a commit lets go of: records done (a backlog of records still
                 // being worked on, counted before, made every loop commit, one round trip each)
-                if (now - nextCommit >= 0 || partitions.done() >= settings.maxInFlight() / 2) {
+                if (now - nextCommit >= 0 || partitions.done() >= Math.max(1, settings.maxInFlight() / 2)) {
                     sink.commit(partitions.all(), false);
                     nextCommit = now + settings.commitInterval().toNanos();
                     monitor.update(c, partitions.all());

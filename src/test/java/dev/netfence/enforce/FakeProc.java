@@ -16,7 +16,7 @@ final class FakeProc {
 
     private FakeProc() {}
 
-    /** A container process {@code pid} with {@code caps} (effective and bounding) and an eth0 next to lo. */
+    /** A container process {@code pid} with {@code caps} (in its permitted, effective and bounding sets) and an eth0 next to lo. */
     static void container(Path proc, int pid, long caps) {
         process(proc, pid, caps, "lo", "eth0");
     }

@@ -110,6 +110,9 @@ class QuietResyncKernelTest {
     void aRefusedCapabilityKeptOnlyInThePermittedSetIsRefusedAtTheFirstApplyNotLeftForACapsetLater() throws Exception {
         Process workload = capableWorkload(true);
         int pid = (int) workload.pid();
+        awaitCapability(pid, "CapPrm:", 12);
+        assertThat(holds(pid, "CapEff:", 12)).as("not effective").isFalse();
+        assertThat(holds(pid, "CapBnd:", 12)).as("not in the bounding set").isFalse();
         enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
         EnforcementResult first = enforcer.enforce(request(pid));
         // before the seventh session this was applied (CapEff and CapBnd only were read) and caught
@@ -256,14 +259,22 @@ class QuietResyncKernelTest {
 
     private static void awaitCapability(int pid, String set, int bit) throws Exception {
         for (int i = 0; i < 500; i++) {
-            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith(set) && (Long.parseUnsignedLong(line.substring(set.length()).strip(), 16) & (1L << bit)) != 0) {
-                    return;
-                }
+            if (holds(pid, set, bit)) {
+                return;
             }
             Thread.sleep(10);
         }
         throw new IllegalStateException("pid " + pid + " did not raise capability " + bit);
+    }
+
+    /** Whether the {@code set} line ("CapEff:") of the process's status has capability {@code bit}. */
+    private static boolean holds(int pid, String set, int bit) throws Exception {
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith(set) && (Long.parseUnsignedLong(line.substring(set.length()).strip(), 16) & (1L << bit)) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private DefaultEnforcer enforcer(Set<String> refuse) {
