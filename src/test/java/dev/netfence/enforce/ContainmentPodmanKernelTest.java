@@ -31,6 +31,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code libpod-<id>} cgroups) with the cgroup check on and the default backend (item 2 with both
  * backends: the netlink flush in its own namespace-thread trip after iptables-nft, inside the apply's trip after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
+ * Item 9 also with a process of the container (its namespace and cgroup) that hides CAP_NET_ADMIN
+ * in its permitted set only.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContainmentPodmanKernelTest {
@@ -168,6 +170,43 @@ class ContainmentPodmanKernelTest {
         assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
         assertThat(refused.quarantined()).isTrue();
         assertThat(raw.agent().send("tcp " + peer.ipv4() + " " + HTTP + " 1500")).as("quarantined").isNotEqualTo("OK");
+    }
+
+    @Test
+    void item9AProcessOfTheContainerThatKeepsCapNetAdminOnlyPermittedIsReportedAndRefused() throws Exception {
+        PodmanContainer box = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        // the workload: a process in the container's network namespace and cgroup that drops
+        // CAP_NET_ADMIN from its effective and bounding sets and keeps it permitted
+        // (hide-capability.py; run from the host side, as busybox has no python)
+        Path script = Path.of(ContainmentPodmanKernelTest.class.getResource("hide-capability.py").toURI());
+        Process hiding = new ProcessBuilder("nsenter", "-t", Integer.toString(box.pid()), "-n", "python3",
+                script.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            var says = new java.io.BufferedReader(new java.io.InputStreamReader(hiding.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(says.readLine()).isEqualTo("hidden");
+            box.adopt(hiding.pid());
+            int pid = (int) hiding.pid();
+
+            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), pid, box.sandboxKey(), policy));
+            EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
+                    .enforce(request(box.id(), pid, box.sandboxKey(), policy));
+
+            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
+            assertThat(reported.risks()).contains("CAP_NET_ADMIN");
+            assertThat(refused.error()).as("%s", refused).isNotNull();
+            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.quarantined()).isTrue();
+            hiding.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
+            hiding.getOutputStream().flush();
+            assertThat(says.readLine()).as("the capability was real").isEqualTo("used");
+        } finally {
+            hiding.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private static EnforcementRequest request(String containerId, int pid, Path netns, NetworkPolicy policy) {
+        return new EnforcementRequest(containerId, "podman", pid, netns, policy, Clock.systemUTC().instant().plusSeconds(30));
     }
 
     private static Agent recorder(PodmanContainer peer) throws Exception {

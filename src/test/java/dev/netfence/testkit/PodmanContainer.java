@@ -72,6 +72,35 @@ public final class PodmanContainer {
         return Files.readString(Path.of("/proc", Integer.toString(pid), "cgroup"));
     }
 
+    /**
+     * Moves a host process into the container's cgroups, in every hierarchy its init process is
+     * in ({@code /proc/PID/cgroup}; cgroup v1 controllers under {@code /sys/fs/cgroup/<controller>},
+     * v2 under {@code /sys/fs/cgroup} or {@code /sys/fs/cgroup/unified}), so that it counts as one
+     * of the container's processes. Fails unless at least one move succeeded.
+     */
+    public void adopt(long processId) throws IOException {
+        int moved = 0;
+        for (String line : cgroup().split("\n")) {
+            String[] f = line.split(":", 3);
+            if (f.length < 3) {
+                continue;
+            }
+            List<Path> dirs = f[1].isEmpty()
+                    ? List.of(Path.of("/sys/fs/cgroup/unified" + f[2]), Path.of("/sys/fs/cgroup" + f[2]))
+                    : List.of(Path.of("/sys/fs/cgroup/" + (f[1].startsWith("name=") ? f[1].substring(5) : f[1]) + f[2]));
+            for (Path dir : dirs) {
+                if (Files.isRegularFile(dir.resolve("cgroup.procs"))) {
+                    Files.writeString(dir.resolve("cgroup.procs"), Long.toString(processId));
+                    moved++;
+                    break;
+                }
+            }
+        }
+        if (moved == 0) {
+            throw new IOException("no cgroup of " + this + " to move process " + processId + " into: " + cgroup());
+        }
+    }
+
     /** Runs argv inside the container ({@code podman exec}); busybox applets only. */
     public CommandResult exec(String... argv) {
         List<String> all = new ArrayList<>(List.of("podman", "exec", name));
