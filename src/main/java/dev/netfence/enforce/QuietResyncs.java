@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
  * there, by anyone, even one undone since, moves it; and at least every five minutes the table
  * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
- * process's effective or bounding set ({@code /proc/PID/status}, read only when refusals are
+ * process's capability sets ({@code /proc/PID/status}, all five, read only when refusals are
  * configured); and the process is still alive at the end. The host guard,
  * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
  * unless the host's generation is unchanged, rewritten on a difference, which is then the
