@@ -9,6 +9,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -130,9 +131,8 @@ class ContainmentKernelTest {
         started.add(hiding);
         var says = new java.io.BufferedReader(new java.io.InputStreamReader(hiding.getInputStream(), StandardCharsets.UTF_8));
         assertThat(says.readLine()).isEqualTo("hidden");
-        String status = Files.readString(Path.of("/proc/" + hiding.pid() + "/status"));
-        assertThat(capabilitySet(status, "CapEff") & (1L << 12)).as("not effective").isZero();
-        assertThat(capabilitySet(status, "CapBnd") & (1L << 12)).as("not in the bounding set").isZero();
+        assertThat(ProcCapabilities.holds(hiding.pid(), "CapEff", 12)).as("not effective").isFalse();
+        assertThat(ProcCapabilities.holds(hiding.pid(), "CapBnd", 12)).as("not in the bounding set").isFalse();
 
         EnforcementResult reported = enforcer(Set.of()).enforce(request(null, (int) hiding.pid(), null, allowing()));
         EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
@@ -146,15 +146,6 @@ class ContainmentKernelTest {
         hiding.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
         hiding.getOutputStream().flush();
         assertThat(says.readLine()).isEqualTo("used");
-    }
-
-    private static long capabilitySet(String status, String name) {
-        for (String line : status.split("\n")) {
-            if (line.startsWith(name + ":")) {
-                return Long.parseUnsignedLong(line.substring(name.length() + 1).strip(), 16);
-            }
-        }
-        throw new IllegalStateException("no " + name + " in " + status);
     }
 
     @Test

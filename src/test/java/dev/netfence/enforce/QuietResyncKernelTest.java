@@ -16,6 +16,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.BufferedReader;
@@ -110,9 +111,9 @@ class QuietResyncKernelTest {
     void aRefusedCapabilityKeptOnlyInThePermittedSetIsRefusedAtTheFirstApplyNotLeftForACapsetLater() throws Exception {
         Process workload = capableWorkload(true);
         int pid = (int) workload.pid();
-        awaitCapability(pid, "CapPrm:", 12);
-        assertThat(holds(pid, "CapEff:", 12)).as("not effective").isFalse();
-        assertThat(holds(pid, "CapBnd:", 12)).as("not in the bounding set").isFalse();
+        awaitCapability(pid, "CapPrm", 12);
+        assertThat(ProcCapabilities.holds(pid, "CapEff", 12)).as("not effective").isFalse();
+        assertThat(ProcCapabilities.holds(pid, "CapBnd", 12)).as("not in the bounding set").isFalse();
         enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
         EnforcementResult first = enforcer.enforce(request(pid));
         // before the seventh session this was applied (CapEff and CapBnd only were read) and caught
@@ -132,7 +133,7 @@ class QuietResyncKernelTest {
         assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
 
         Sh.ok("kill", "-USR2", Long.toString(pid)); // unshare(CLONE_NEWUSER), then capset: nothing effective
-        awaitCapability(pid, "CapBnd:", 12);
+        awaitCapability(pid, "CapBnd", 12);
 
         EnforcementResult after = enforcer.reconcile(request(pid), recorded);
         assertThat(after.error()).as("%s", after).isNotNull();
@@ -259,7 +260,7 @@ class QuietResyncKernelTest {
 
     private static void awaitCapability(int pid, String set, int bit) throws Exception {
         for (int i = 0; i < 500; i++) {
-            if (holds(pid, set, bit)) {
+            if (ProcCapabilities.holds(pid, set, bit)) {
                 return;
             }
             Thread.sleep(10);
@@ -267,15 +268,6 @@ class QuietResyncKernelTest {
         throw new IllegalStateException("pid " + pid + " did not raise capability " + bit);
     }
 
-    /** Whether the {@code set} line ("CapEff:") of the process's status has capability {@code bit}. */
-    private static boolean holds(int pid, String set, int bit) throws Exception {
-        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-            if (line.startsWith(set) && (Long.parseUnsignedLong(line.substring(set.length()).strip(), 16) & (1L << bit)) != 0) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private DefaultEnforcer enforcer(Set<String> refuse) {
         return enforcer(refuse, HostGuardMode.OFF);
