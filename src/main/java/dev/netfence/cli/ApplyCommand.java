@@ -54,7 +54,8 @@ public final class ApplyCommand implements Callable<Integer> {
     String netns;
 
     @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", description = "NET_ADMIN and/or NET_RAW: "
-            + "a process holding one is quarantined with UNSAFE_CAPABILITIES (default: only reported as risks)")
+            + "a container holding one (any thread of it: its cgroup with --container-id, else the pid's threads) is quarantined"
+            + " with UNSAFE_CAPABILITIES (default: only reported as risks)")
     String refuseCapabilities;
 
     @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = BackendChoiceConverter.class,

@@ -95,7 +95,7 @@ public final class RunCommand implements Callable<Integer> {
     boolean cgroupCheck;
     @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", defaultValue = "",
             converter = RunConverters.RefusedCapabilities.class,
-            description = "NET_ADMIN and/or NET_RAW: a container holding one (in any of its capability sets) is quarantined "
+            description = "NET_ADMIN and/or NET_RAW: a container holding one (any capability set of any thread in its cgroup) is quarantined "
                     + "with UNSAFE_CAPABILITIES instead of applied (default: none, only reported in the outcome's risks)")
     String refuseCapabilities;
     @Option(names = "--host-guard", paramLabel = "auto|off|required", defaultValue = "auto",

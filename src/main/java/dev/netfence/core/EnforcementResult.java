@@ -132,7 +132,7 @@ public final class EnforcementResult {
 
     /**
      * What the container could do to get around its rules, seen when it was pinned: a sorted
-     * subset of {@code CAP_NET_ADMIN}, {@code CAP_NET_RAW} (in any of its capability sets).
+     * subset of {@code CAP_NET_ADMIN}, {@code CAP_NET_RAW} (in any capability set of any of its threads).
      */
     public List<String> risks() {
         return risks;

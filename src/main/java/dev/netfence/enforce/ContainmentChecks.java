@@ -4,6 +4,7 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
+import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.policy.NetworkMode;
 import dev.netfence.netns.ProcFile;
@@ -19,8 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The checks between pinning a container's namespace and writing its rules that keep a workload
- * from opening its own containment (issue 12): its risky capabilities are read and reported, and
- * refused when configured (UNSAFE_CAPABILITIES, {@link Capabilities}); a namespace with no
+ * from opening its own containment (issue 12): the risky capabilities of every thread of the
+ * container are read and reported, and refused when configured (UNSAFE_CAPABILITIES,
+ * {@link Capabilities}, {@link ContainerCapabilities}); a namespace with no
  * interface but {@code lo} is refused for a policy whose mode is not {@code none} when the event
  * named no {@code netns} (NAMESPACE_MISMATCH: the pid has moved into a fresh namespace of its own
  * while its siblings stay in the real one); and a namespace another container owns with a
@@ -35,6 +37,7 @@ final class ContainmentChecks {
     private final EnforcerConfig config;
     private final MeterRegistry registry;
     private final NamespaceOwners owners;
+    private final ContainerCapabilities capabilities;
     private final boolean enabled;
     /** The counter of each risk, looked up once (a registry look-up per apply cost ≈ 8 µs each). */
     private final Map<String, Counter> riskCounters = new ConcurrentHashMap<>();
@@ -44,17 +47,18 @@ final class ContainmentChecks {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.owners = new NamespaceOwners(config.procRoot());
+        this.capabilities = new ContainerCapabilities(config.procRoot());
         this.enabled = enabled;
     }
 
-    /** The container's risky capabilities, counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
-    List<String> risks(PinnedNamespace ns) {
+    /** The container's risky capabilities (any of its threads'), counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
+    List<String> risks(EnforcementRequest request, PinnedNamespace ns) {
         if (!enabled) {
             return List.of();
         }
         List<String> risks;
         try {
-            risks = Capabilities.risksOf(config.procRoot(), ns.pid());
+            risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.cgroup());
         } catch (NoSuchFileException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         } catch (IOException | IllegalArgumentException e) {

@@ -272,7 +272,7 @@ public final class DefaultEnforcer implements Enforcer {
         boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at())) {
-            risks.set(checks.risks(ns));
+            risks.set(checks.risks(request, ns));
             checks.check(request, ns, risks.get(), pipeline.digest(request.policy()));
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);

@@ -5,7 +5,7 @@ import dev.netfence.core.EnforcementTarget;
 import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
-import dev.netfence.netns.Capabilities;
+import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NativeDescriptors;
 import dev.netfence.netns.PinnedNamespace;
@@ -106,14 +106,14 @@ final class QuietResyncs {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final java.util.Set<String> refused;
-    private final java.nio.file.Path procRoot;
+    private final ContainerCapabilities capabilities;
 
     QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.refused = java.util.Set.copyOf(config.refuseCapabilities());
-        this.procRoot = config.procRoot();
+        this.capabilities = new ContainerCapabilities(config.procRoot());
     }
 
     /**
@@ -185,7 +185,7 @@ final class QuietResyncs {
             // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
             // gives a process full sets again, so none can be taken as settled
             try {
-                if (!java.util.Collections.disjoint(Capabilities.risksOf(procRoot, request.pid()), refused)) {
+                if (!java.util.Collections.disjoint(capabilities.risksOf(request.pid(), request.containerId()), refused)) {
                     return null;
                 }
             } catch (java.io.IOException | IllegalArgumentException e) {
@@ -218,7 +218,7 @@ final class QuietResyncs {
         if (guards.drift() != null) {
             // the host chain was repaired: this result is reported, so its risks are read now
             try {
-                risks = Capabilities.risksOf(procRoot, request.pid());
+                risks = capabilities.risksOf(request.pid(), request.containerId());
             } catch (java.io.IOException | IllegalArgumentException e) {
                 // the process is going; the risks of the last full attempt stand
             }

@@ -36,6 +36,15 @@ public final class Capabilities {
 
     /** The risky capabilities named by a {@code /proc/PID/status} text (see the class comment). */
     public static List<String> risksIn(String status) {
+        return risksInMask(heldIn(status));
+    }
+
+    /**
+     * Every capability in any of the sets of a {@code /proc/PID/status} text, as a bit mask (bit
+     * N: capability number N); {@link IllegalArgumentException} when a set the kernel always
+     * writes is missing.
+     */
+    public static long heldIn(String status) {
         long held = 0;
         int seen = 0;
         // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
@@ -50,7 +59,7 @@ public final class Capabilities {
         if ((seen & REQUIRED) != REQUIRED) {
             throw new IllegalArgumentException("no CapInh/CapPrm/CapEff/CapBnd lines in the process status");
         }
-        return risksInMask(held);
+        return held;
     }
 
     /** The capability sets of {@code /proc/PID/status}, each with its colon; CapAmb exists since Linux 4.3. */

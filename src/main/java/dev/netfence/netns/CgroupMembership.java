@@ -1,5 +1,6 @@
 package dev.netfence.netns;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,36 +36,58 @@ public final class CgroupMembership {
 
     /** Whether the cgroup file text {@code cgroupFile} names {@code containerId} as a runtime writes it. */
     public static boolean names(String cgroupFile, String containerId) {
-        if (!acceptableId(containerId) || !containerId.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-            return false; // runtimes write ASCII ids; the file is read one char per byte (ProcFile)
-        }
-        for (String line : cgroupFile.split("\n")) {
-            int path = line.indexOf(':', line.indexOf(':') + 1);
-            if (path >= 0 && pathNames(line.substring(path + 1), containerId)) {
-                return true;
-            }
-        }
-        return false;
+        return !containersIn(cgroupFile, containerId).isEmpty();
     }
 
-    private static boolean pathNames(String path, String id) {
-        String[] components = path.split("/");
+    /**
+     * The container's own cgroup in each line of {@code cgroupFile} that names {@code containerId}
+     * as a runtime writes it, in file order: the line's controllers field (empty for the v2
+     * {@code 0::} line) and its path cut after the component that names the id. That directory
+     * holds the container's processes and any sub-cgroup they were put in
+     * ({@code libpod-<id>.scope/container}), whichever cgroup the process itself is in.
+     */
+    public static List<Match> containersIn(String cgroupFile, String containerId) {
+        if (!acceptableId(containerId) || !containerId.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            return List.of(); // runtimes write ASCII ids; the file is read one char per byte (ProcFile)
+        }
+        List<Match> found = new ArrayList<>(1);
+        for (String line : cgroupFile.split("\n")) {
+            int controllers = line.indexOf(':');
+            int path = line.indexOf(':', controllers + 1);
+            if (controllers >= 0 && path >= 0) {
+                int end = containerEnd(line.substring(path + 1), containerId);
+                if (end >= 0) {
+                    found.add(new Match(line.substring(controllers + 1, path), line.substring(path + 1, path + 1 + end)));
+                }
+            }
+        }
+        return List.copyOf(found);
+    }
+
+    /** One cgroup line's container directory: the line's controllers field and the path up to the id's component. */
+    public record Match(String controllers, String path) {}
+
+    /** Where the first component of {@code path} that names {@code id} ends, or -1. */
+    private static int containerEnd(String path, String id) {
+        String[] components = path.split("/", -1);
         boolean underKubepods = false;
+        int end = -1;
         for (int i = 0; i < components.length; i++) {
             String c = components[i];
+            end += 1 + c.length();
             if (underKubepods && c.equals(id)) {
-                return true;
+                return end;
             }
             if (c.equals(id) && i > 0 && components[i - 1].equals("docker")) {
-                return true;
+                return end;
             }
             for (String prefix : PREFIXES) {
                 if (c.equals(prefix + id) || c.equals(prefix + id + ".scope")) {
-                    return true;
+                    return end;
                 }
             }
             underKubepods |= c.startsWith("kubepods");
         }
-        return false;
+        return -1;
     }
 }

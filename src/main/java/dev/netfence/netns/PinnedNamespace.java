@@ -27,6 +27,7 @@ public final class PinnedNamespace implements AutoCloseable {
     private final NamespaceId id;
     private final Release release;
     private final BooleanSupplier occupied;
+    private final String cgroup;
     private boolean closed;
 
     /** A pin whose process is assumed to stay (fakes, tests). */
@@ -39,11 +40,25 @@ public final class PinnedNamespace implements AutoCloseable {
      *     after the rules are written, so an exit during the apply is not reported as applied
      */
     public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied) {
+        this(pid, path, id, release, occupied, null);
+    }
+
+    /**
+     * @param cgroup {@code /proc/PID/cgroup} as the cgroup check read it (it named the container),
+     *     or null when no check read it
+     */
+    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied, String cgroup) {
         this.pid = pid;
         this.path = Objects.requireNonNull(path, "path");
         this.id = Objects.requireNonNull(id, "id");
         this.release = Objects.requireNonNull(release, "release");
         this.occupied = Objects.requireNonNull(occupied, "occupied");
+        this.cgroup = cgroup;
+    }
+
+    /** The pid's {@code /proc/PID/cgroup} as the cgroup check read it when it named the container; null when not checked. */
+    public String cgroup() {
+        return cgroup;
     }
 
     /**

@@ -70,16 +70,14 @@ public final class ProcNamespacePinner implements NamespacePinner {
         NamespaceHandle handle = hold(nsLink, pinned, target);
         try {
             refuseHostNamespaces(pinned, target);
-            if (cgroupCheck && containerId != null) {
-                checkCgroup(procPid, target, containerId);
-            }
+            String cgroup = cgroupCheck && containerId != null ? checkCgroup(procPid, target, containerId) : null;
             NamespaceId after = idOf(nsLink, target).orElseThrow(() -> gone(target));
             if (!after.equals(pinned)) {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "pid " + target + " left the pinned namespace during the checks (exited and reused?)");
             }
             return new PinnedNamespace(target, handle.path(), pinned, () -> release(handle),
-                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false));
+                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroup);
         } catch (RuntimeException e) {
             release(handle);
             throw e;
@@ -142,7 +140,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
     }
 
-    private void checkCgroup(Path procPid, int target, String containerId) {
+    /** The pid's cgroup file, which names the container; NAMESPACE_MISMATCH otherwise. */
+    private String checkCgroup(Path procPid, int target, String containerId) {
         if (!CgroupMembership.acceptableId(containerId)) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "container id " + containerId + " is shorter than "
                     + CgroupMembership.MIN_ID_LENGTH + " characters; the cgroup check needs the id the runtime writes");
@@ -167,6 +166,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
                     "pid " + target + " does not belong to container " + containerId + " (cgroup: "
                             + printable(cgroup.strip().replace('\n', ' ')) + ")");
         }
+        return cgroup;
     }
 
     /** The namespace's identity, empty when the path is gone (or, for pid 1, unreadable). */

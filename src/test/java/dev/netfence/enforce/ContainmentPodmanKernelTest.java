@@ -12,6 +12,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +33,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * backends: the netlink flush in its own namespace-thread trip after iptables-nft, inside the apply's trip after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
  * Item 9 also with a process of the container (its namespace and cgroup) that hides CAP_NET_ADMIN
- * in its permitted set only.
+ * in its permitted set only, and with one that holds it while the container's init, which the
+ * event names, holds none.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContainmentPodmanKernelTest {
@@ -238,6 +240,43 @@ class ContainmentPodmanKernelTest {
         EnforcerConfig config = EnforcerConfig.custom().backend(backend).cgroupCheck(true)
                 .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
+    }
+
+    @Test
+    void item9AnotherProcessOfTheContainerHoldingCapNetAdminCountsThoughTheEventsPidHoldsNone() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+            assertThat(ProcCapabilities.holds(box.pid(), set, 12)).as("the container's init, %s", set).isFalse();
+        }
+        // a second process of the container (its network namespace and cgroups, as `podman exec`
+        // would start it) that holds CAP_NET_ADMIN; the event names the init (keep-capability.py)
+        Path script = Path.of(ContainmentPodmanKernelTest.class.getResource("keep-capability.py").toURI());
+        Process keeper = new ProcessBuilder("nsenter", "-t", Integer.toString(box.pid()), "-n", "python3",
+                script.toString(), "plain").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            var says = new java.io.BufferedReader(new java.io.InputStreamReader(keeper.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(says.readLine()).isEqualTo("ready");
+            box.adopt(keeper.pid());
+            keeper.getOutputStream().write("\n".getBytes(StandardCharsets.UTF_8));
+            keeper.getOutputStream().flush();
+            assertThat(says.readLine()).isEqualTo("armed");
+
+            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), box, box.sandboxKey(), policy));
+            EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
+                    .enforce(request(box.id(), box, box.sandboxKey(), policy));
+
+            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
+            assertThat(reported.risks()).contains("CAP_NET_ADMIN");
+            assertThat(refused.error()).as("%s", refused).isNotNull();
+            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.quarantined()).isTrue();
+            keeper.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
+            keeper.getOutputStream().flush();
+            assertThat(says.readLine()).as("the capability was real").isEqualTo("used");
+        } finally {
+            keeper.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 
     private static EnforcementRequest request(String containerId, PodmanContainer c, Path netns, NetworkPolicy policy) {

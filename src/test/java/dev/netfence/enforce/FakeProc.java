@@ -7,8 +7,9 @@ import java.nio.file.Path;
 
 /**
  * The /proc entries the enforcer reads for a container process, written under a test's proc root
- * for fake pins: {@code status} (capabilities), {@code net/dev} (interfaces) and {@code stat}
- * (start time).
+ * for fake pins: {@code status} (capabilities), {@code net/dev} (interfaces), {@code stat}
+ * (start time), {@code task/PID} (its one thread) and a {@code cgroup} that names no container,
+ * so the capabilities read are the process's own.
  */
 final class FakeProc {
     /** The capabilities podman gives a container by default: no CAP_NET_ADMIN, no CAP_NET_RAW. */
@@ -29,6 +30,8 @@ final class FakeProc {
         }
         try {
             Files.createDirectories(dir.resolve("net"));
+            Files.createDirectories(dir.resolve("task").resolve(Integer.toString(pid)));
+            Files.writeString(dir.resolve("cgroup"), "0::/\n");
             Files.writeString(dir.resolve("status"), "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t"
                     + hex(caps) + "\nCapEff:\t" + hex(caps) + "\nCapBnd:\t" + hex(caps) + "\nCapAmb:\t0000000000000000\n");
             Files.writeString(dir.resolve("net/dev"), dev.toString());

@@ -55,4 +55,27 @@ class CgroupMembershipTest {
 
         assertThat(CgroupMembership.names("0::/docker/" + id + "\n0::/machine.slice/libpod-" + id + ".scope\n", id)).isFalse();
     }
+
+    @ParameterizedTest(name = "{0}: the container's cgroup is [{1}] {2}")
+    @CsvSource(delimiter = '|', value = {
+        "9:name=systemd:/libpod_parent/libpod-" + ID + "|name=systemd|/libpod_parent/libpod-" + ID,
+        "0::/machine.slice/libpod-" + ID + ".scope/container|''|/machine.slice/libpod-" + ID + ".scope",
+        "4:memory:/docker/" + ID + "/sub|memory|/docker/" + ID,
+        "0::/kubepods/burstable/pod0b7e-11/" + ID + "|''|/kubepods/burstable/pod0b7e-11/" + ID,
+        "0::/system.slice/docker-" + ID + ".scope/a/b|''|/system.slice/docker-" + ID + ".scope",
+    })
+    void theContainersCgroupIsThePathUpToTheComponentNamingTheIdWhateverSubCgroupTheProcessIsIn(
+            String line, String controllers, String path) {
+        assertThat(CgroupMembership.containersIn(line + "\n", ID)).containsExactly(new CgroupMembership.Match(controllers, path));
+    }
+
+    @org.junit.jupiter.api.Test
+    void everyLineNamingTheContainerGivesItsCgroupInFileOrder() {
+        String file = "9:name=systemd:/libpod_parent/libpod-" + ID + "\n8:pids:/\n0::/libpod_parent/libpod-" + ID + "\n";
+
+        assertThat(CgroupMembership.containersIn(file, ID)).containsExactly(
+                new CgroupMembership.Match("name=systemd", "/libpod_parent/libpod-" + ID),
+                new CgroupMembership.Match("", "/libpod_parent/libpod-" + ID));
+        assertThat(CgroupMembership.containersIn(file, "0".repeat(64))).isEmpty();
+    }
 }

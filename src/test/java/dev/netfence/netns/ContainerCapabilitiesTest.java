@@ -1,0 +1,119 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Whose capabilities count for a container, against a fake /proc and fake cgroup hierarchies (a v2
+ * one and a v1 {@code pids} one, as mountinfo names them): every thread of the container's cgroup
+ * and its sub-cgroups when the pid's cgroup names the container, else the pid's own threads.
+ */
+class ContainerCapabilitiesTest {
+    private static final String ID = "f6f6fcfc373d8ca438362e1ac9ab39e147bde01791ee2264e8506713984ed290";
+    private static final long NONE = 0x800405fbL;
+    private static final long NET_ADMIN = NONE | (1L << 12);
+    private static final long NET_RAW = NONE | (1L << 13);
+
+    @TempDir
+    Path root;
+    private Path proc;
+    private Path v2;
+    private Path v1;
+
+    @BeforeEach
+    void mounts() throws IOException {
+        proc = Files.createDirectories(root.resolve("proc"));
+        v2 = Files.createDirectories(root.resolve("unified"));
+        v1 = Files.createDirectories(root.resolve("pids"));
+        Files.createDirectories(proc.resolve("self"));
+        Files.writeString(proc.resolve("self/mountinfo"), "38 30 0:35 / " + v1 + " rw - cgroup cgroup rw,pids\n"
+                + "40 30 0:37 / " + v2 + " rw - cgroup2 cgroup2 rw\n");
+    }
+
+    @Test
+    void aChildInASubCgroupHoldingTheCapabilityCountsThoughThePidDroppedIt() throws IOException {
+        Path container = cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        cgroup(container, "cgroup.threads", "/container", 101);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(101, NET_ADMIN, "0::/machine.slice/libpod-" + ID + ".scope/container\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_ADMIN");
+    }
+
+    @Test
+    void aThreadOfAnotherProcessOfTheContainerCountsOnCgroupV1() throws IOException {
+        cgroup(v1, "tasks", "/libpod_parent/libpod-" + ID, 100, 200, 201);
+        process(100, NONE, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
+        process(200, NONE, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
+        process(201, NET_RAW, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void withoutAContainerIdOrACgroupNamingItThePidsOwnThreadsAreRead() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100, 300);
+        process(100, NONE, "0::/user.slice\n", 100, 102);
+        process(102, NET_RAW, "0::/user.slice\n");
+        process(300, NET_ADMIN, "0::/machine.slice/libpod-" + ID + ".scope\n");
+
+        assertThat(reader().risksOf(100, null)).as("its thread 102, not process 300").containsExactly("CAP_NET_RAW");
+        assertThat(reader().risksOf(100, ID)).as("pid 100's cgroup does not name the container").containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aThreadThatExitedWhileListedIsSkippedButAGonePidIsNotFound() throws IOException {
+        cgroup(v2, "cgroup.threads", "/docker/" + ID, 100, 999);
+        process(100, NET_ADMIN, "0::/docker/" + ID + "\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_ADMIN");
+        assertThatThrownBy(() -> reader().risksOf(4242, ID)).isInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void aContainerWithMoreSubCgroupsThanTheLimitFailsTheReadRatherThanBeHalfRead() throws IOException {
+        Path container = cgroup(v2, "cgroup.threads", "/docker/" + ID, 100);
+        process(100, NONE, "0::/docker/" + ID + "\n");
+        for (int i = 0; i < ContainerCapabilities.MAX_CGROUPS; i++) {
+            cgroup(container, "cgroup.threads", "/c" + i);
+        }
+
+        assertThatThrownBy(() -> reader().risksOf(100, ID)).isInstanceOf(IOException.class)
+                .hasMessageContaining("more than " + ContainerCapabilities.MAX_CGROUPS + " cgroups");
+    }
+
+    private ContainerCapabilities reader() {
+        return new ContainerCapabilities(proc);
+    }
+
+    /** A cgroup directory {@code under/path} whose thread list names {@code tids}. */
+    private static Path cgroup(Path under, String list, String path, int... tids) throws IOException {
+        Path dir = Files.createDirectories(Path.of(under + path));
+        StringBuilder text = new StringBuilder();
+        for (int tid : tids) {
+            text.append(tid).append('\n');
+        }
+        Files.writeString(dir.resolve(list), text);
+        return dir;
+    }
+
+    /** A /proc entry for {@code pid} with {@code caps} in its permitted, effective and bounding sets. */
+    private void process(int pid, long caps, String cgroup, int... threads) throws IOException {
+        Path dir = Files.createDirectories(proc.resolve(Integer.toString(pid)));
+        String hex = String.format("%016x", caps);
+        Files.writeString(dir.resolve("status"), "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t" + hex
+                + "\nCapEff:\t" + hex + "\nCapBnd:\t" + hex + "\nCapAmb:\t0000000000000000\n");
+        Files.writeString(dir.resolve("cgroup"), cgroup);
+        for (int tid : threads.length == 0 ? new int[] {pid} : threads) {
+            Files.createDirectories(dir.resolve("task").resolve(Integer.toString(tid)));
+        }
+    }
+}

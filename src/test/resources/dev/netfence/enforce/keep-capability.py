@@ -1,0 +1,81 @@
+# A workload whose process an event names looks clean in /proc/PID/status while another thread or
+# process of the container keeps CAP_NET_ADMIN. Usage: keep-capability.py MODE, where MODE is
+#   thread: a second thread keeps the capability; the main thread drops it from every set;
+#   child:  a child forked first keeps it; this process then drops it from every set;
+#   plain:  this process keeps it and drops nothing (the event names another process).
+# It prints "ready" and waits for a line (the test may move it into a cgroup meanwhile), sets up,
+# prints "armed" and waits for another line; then the keeper raises nothing, just uses the
+# capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks CAP_NET_ADMIN before
+# anything else; nothing changes), and prints "used" or "refused: ERRNO".
+import ctypes, fcntl, os, socket, struct, sys, threading
+
+libc = ctypes.CDLL(None, use_errno=True)
+PR_CAPBSET_DROP, CAP_NET_ADMIN, VERSION_3 = 24, 12, 0x20080522
+bit = 1 << CAP_NET_ADMIN
+
+
+class Header(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class Data(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def check(rc, what):
+    if rc != 0:
+        sys.exit(what + " failed: errno " + str(ctypes.get_errno()))
+
+
+def drop_everywhere():
+    """Drops CAP_NET_ADMIN from every set of the calling thread (the ambient set follows the permitted one)."""
+    header, data = Header(VERSION_3, 0), (Data * 2)()
+    check(libc.capget(ctypes.byref(header), data), "capget")
+    check(libc.prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0), "PR_CAPBSET_DROP")
+    data[0].effective &= ~bit
+    data[0].permitted &= ~bit
+    data[0].inheritable &= ~bit
+    check(libc.capset(ctypes.byref(header), data), "capset (drop)")
+
+
+def use():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    SIOCGIFFLAGS, SIOCSIFFLAGS = 0x8913, 0x8914
+    ifreq = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH14x", b"lo", 0))
+    try:
+        fcntl.ioctl(s, SIOCSIFFLAGS, ifreq)
+        print("used", flush=True)
+    except OSError as e:
+        print("refused: " + str(e.errno), flush=True)
+
+
+mode = sys.argv[1]
+print("ready", flush=True)
+sys.stdin.readline()
+if mode == "thread":
+    go = threading.Event()
+    keeper = threading.Thread(target=lambda: (go.wait(), use()))
+    keeper.start()
+    drop_everywhere()
+    print("armed", flush=True)
+    sys.stdin.readline()
+    go.set()
+    keeper.join()
+elif mode == "child":
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.close(w)
+        if os.read(r, 1):  # end of file: the parent is gone, and so is the test
+            use()
+        os._exit(0)
+    os.close(r)
+    drop_everywhere()
+    print("armed", flush=True)
+    sys.stdin.readline()
+    os.write(w, b"g")
+    os.wait()
+else:
+    print("armed", flush=True)
+    sys.stdin.readline()
+    use()
+sys.stdin.readline()
