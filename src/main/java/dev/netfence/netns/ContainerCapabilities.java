@@ -1,6 +1,7 @@
 package dev.netfence.netns;
 
 import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -11,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,41 +25,62 @@ import org.slf4j.LoggerFactory;
  * sub-cgroups ({@code cgroup.threads} on v2, {@code tasks} on v1), the cgroup being the directory
  * of the path component that names the container id in the pid's {@code /proc/PID/cgroup}
  * ({@link CgroupMembership#containersIn}), which also holds processes the runtime started into the
- * container later ({@code podman exec}). Without a container id, or where the pid's cgroup does
- * not name it or its directory is not mounted here, the threads of the pid itself
- * ({@code /proc/PID/task}) are read instead. The pid's status is read first, then the threads
- * are listed, and the listing is repeated until one adds no thread not already read (at most
- * {@link #ROUNDS} listings): a thread that forked a child and then dropped the capability before
- * its own status was read had that child in the cgroup already, so the next listing names it,
- * and a child forked after a thread's status was read holds no capability the read did not see
- * (a fork copies the capability sets, and a set can only shrink outside a new user namespace,
- * whose capabilities do not reach the container's namespace). So a container of one
- * single-threaded process costs one listing. A sub-tree walk is needed only where the cgroup
- * directory has sub-directories (its link count, one stat). Reads only {@code /proc} and the
- * cgroup file system.
+ * container later ({@code podman exec}). Without a container id, or where that cgroup is not
+ * visible to netfence (not mounted in its mount namespace, or outside its cgroup namespace), the
+ * threads of the pid itself ({@code /proc/PID/task}) are read instead, with one warning.
+ * <p>
+ * The pid's status is read first, then the threads are listed, and the listing is repeated until
+ * one adds no thread not already read: a thread that forked a child and then dropped the
+ * capability before its own status was read had that child in the cgroup already, so the next
+ * listing names it, and a child forked after a thread's status was read holds no capability the
+ * read did not see (a fork copies the capability sets, and a set can only shrink, except in a new
+ * user namespace, whose capabilities do not reach the container's network namespace). So a
+ * container of one single-threaded process costs one listing. A thread in a user namespace of
+ * its own shows full sets and is counted anyway, although its capabilities do not reach the
+ * container's namespace: conservative, and the runtimes' default seccomp profiles refuse a
+ * container the {@code unshare(CLONE_NEWUSER)} that makes one. Listings that keep finding new threads for
+ * {@link #BUDGET_NANOS} (a chain of processes each forking the next and dropping the capability,
+ * racing the reads) fail the read: the capabilities cannot be vouched for. A thread that moves
+ * between the container's cgroups while they are walked can be missed by one walk; moving needs
+ * a cgroup tree the workload can write, which runtimes mount read-only unless asked otherwise.
+ * A sub-tree walk is needed only where a cgroup directory has sub-directories (its link count,
+ * one stat). Reads only {@code /proc} and the cgroup file system.
  */
 public final class ContainerCapabilities {
     private static final Logger LOG = LoggerFactory.getLogger(ContainerCapabilities.class);
-    /** Listings of the container's threads at most, see the class comment. */
-    static final int ROUNDS = 8;
+    /** How long listings may keep finding new threads before the read fails, see the class comment. */
+    static final long BUDGET_NANOS = 200_000_000L;
     /** Sub-cgroups of one container walked at most; more fails the read (the workload made them). */
     static final int MAX_CGROUPS = 1024;
     /** A thread list longer than this (≈ 500,000 threads) fails the read rather than be cut. */
     static final int MAX_LIST = 4 << 20;
 
+    /** Lists a container's thread ids; a listing may name threads that exited since. */
+    @FunctionalInterface
+    interface Listing {
+        List<String> threads() throws IOException;
+    }
+
     private final Path procRoot;
+    private final LongSupplier nanoTime;
     private volatile CgroupMounts mounts;
     private volatile boolean warned;
 
     /** @param procRoot normally {@code /proc}; the cgroup mounts are read from its {@code self/mountinfo} once */
     public ContainerCapabilities(Path procRoot) {
+        this(procRoot, System::nanoTime);
+    }
+
+    ContainerCapabilities(Path procRoot, LongSupplier nanoTime) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
     }
 
     /**
      * The risky capabilities any thread of the container holds, in report order. {@code pid}'s own
-     * status is always read: {@link NoSuchFileException} when it is gone; other threads that exit
-     * meanwhile are skipped. {@link IOException} when the container's threads cannot be listed.
+     * status is always read: {@link NoSuchFileException} when it is gone (also when the container's
+     * cgroup went away with it); other threads that exit meanwhile are skipped. {@link IOException}
+     * when the container's threads cannot be listed or kept changing.
      */
     public List<String> risksOf(int pid, String containerId) throws IOException {
         return risksOf(pid, containerId, null);
@@ -72,36 +95,47 @@ public final class ContainerCapabilities {
         long held = Capabilities.heldIn(ProcFile.read(procPid.resolve("status")));
         ContainerCgroup cgroup = containerId == null ? null
                 : cgroupOf(cgroupFile != null ? cgroupFile : ProcFile.read(procPid.resolve("cgroup")), containerId);
+        Listing listing = cgroup == null ? () -> threadsOf(procPid) : () -> {
+            try {
+                return cgroup.threads();
+            } catch (NoSuchFileException e) {
+                if (!Files.exists(procPid)) {
+                    throw new NoSuchFileException(procPid.toString()); // the container went, and its cgroup with it
+                }
+                throw new IOException("the cgroup " + cgroup.dir() + " of container " + containerId
+                        + " disappeared while pid " + pid + " lives", e);
+            }
+        };
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
-        for (int round = 0; round < ROUNDS; round++) {
-            List<String> tids;
-            if (cgroup == null) {
-                tids = threadsOf(procPid);
-            } else {
-                try {
-                    tids = cgroup.threads();
-                } catch (NoSuchFileException e) {
-                    if (round > 0) {
-                        throw e; // the container's cgroup went away: so did the container
-                    }
-                    notMounted(containerId);
-                    cgroup = null;
-                    tids = threadsOf(procPid);
-                }
-            }
+        return Capabilities.risksInMask(held | heldByAll(listing, read, containerId == null ? "pid " + pid : containerId));
+    }
+
+    /**
+     * Every capability any thread {@code listing} names holds that is not in {@code read}, listing
+     * again until a listing names no thread not yet read; IOException after {@link #BUDGET_NANOS}
+     * of listings that each found one.
+     */
+    long heldByAll(Listing listing, Set<String> read, String what) throws IOException {
+        long held = 0;
+        long start = nanoTime.getAsLong();
+        for (int round = 1; ; round++) {
             boolean fresh = false;
-            for (String tid : tids) {
+            for (String tid : listing.threads()) {
                 if (read.add(tid)) {
                     fresh = true;
                     held |= heldBy(tid);
                 }
             }
             if (!fresh) {
-                break;
+                return held;
+            }
+            if (nanoTime.getAsLong() - start > BUDGET_NANOS) {
+                throw new IOException("the threads of " + what + " kept changing: " + round + " listings in "
+                        + BUDGET_NANOS / 1_000_000 + " ms each found a thread not read before, so its capabilities"
+                        + " cannot be vouched for");
             }
         }
-        return Capabilities.risksInMask(held);
     }
 
     /** The capabilities thread {@code tid} holds; none when it exited meanwhile. */
@@ -120,24 +154,20 @@ public final class ContainerCapabilities {
         matches.stream().filter(m -> m.controllers().isEmpty()).forEach(ordered::add);
         matches.stream().filter(m -> !m.controllers().isEmpty()).forEach(ordered::add);
         for (CgroupMembership.Match m : ordered) {
-            List<Path> dirs = mounts().directories(m.controllers(), m.path());
-            if (!dirs.isEmpty()) {
-                return new ContainerCgroup(dirs.get(0), m.controllers().isEmpty() ? "cgroup.threads" : "tasks");
+            for (Path dir : mounts().directories(m.controllers(), m.path())) {
+                if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                    return new ContainerCgroup(dir, m.controllers().isEmpty() ? "cgroup.threads" : "tasks");
+                }
             }
         }
-        if (!matches.isEmpty()) {
-            notMounted(containerId);
-        }
-        return null;
-    }
-
-    private void notMounted(String containerId) {
-        if (!warned) {
+        if (!matches.isEmpty() && !warned) {
             warned = true;
-            LOG.warn("the cgroup of container {} is not mounted where netfence can read it; its capabilities are read from"
-                    + " the threads of the event's pid only (mount the host's cgroup file system to read every process's)",
+            LOG.warn("the cgroup of container {} is not visible to netfence (not mounted in its mount namespace, or"
+                    + " outside its cgroup namespace: run it with the host's cgroup namespace and cgroup file system);"
+                    + " capabilities are read from the threads of each event's pid only, this warning is not repeated",
                     containerId);
         }
+        return null;
     }
 
     private CgroupMounts mounts() throws IOException {
@@ -154,13 +184,15 @@ public final class ContainerCapabilities {
         List<String> tids = new ArrayList<>(4);
         try (DirectoryStream<Path> tasks = Files.newDirectoryStream(procPid.resolve("task"))) {
             tasks.forEach(t -> tids.add(t.getFileName().toString()));
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause();
         }
         return tids;
     }
 
     /** A container's cgroup directory and the name of the file that lists its threads there. */
     private record ContainerCgroup(Path dir, String list) {
-        /** The thread ids in this cgroup and every cgroup below it. */
+        /** The thread ids in this cgroup and every cgroup below it; NoSuchFileException when this one is gone. */
         List<String> threads() throws IOException {
             List<String> tids = new ArrayList<>(4);
             List<Path> pending = new ArrayList<>(List.of(dir));
@@ -169,37 +201,45 @@ public final class ContainerCapabilities {
                     throw new IOException("more than " + MAX_CGROUPS + " cgroups under " + dir);
                 }
                 Path at = pending.remove(pending.size() - 1);
-                String text;
-                int links;
                 try {
-                    // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs)
-                    links = ((Number) Files.getAttribute(at, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
-                    text = ProcFile.read(at.resolve(list), MAX_LIST);
-                } catch (NoSuchFileException e) {
-                    if (at.equals(dir)) {
-                        throw e;
+                    read(at, tids, pending);
+                } catch (IOException | DirectoryIteratorException e) {
+                    if (!at.equals(dir) && !Files.exists(at, LinkOption.NOFOLLOW_LINKS)) {
+                        continue; // a sub-cgroup removed since it was listed: the kernel removes only empty ones
                     }
-                    continue; // a sub-cgroup removed since it was listed: it was empty
+                    throw e instanceof DirectoryIteratorException d ? d.getCause() : (IOException) e;
                 }
-                if (text.length() >= MAX_LIST) {
-                    throw new IOException("the thread list of " + at + " is longer than " + MAX_LIST + " bytes");
+            }
+            return tids;
+        }
+
+        /** Adds the threads of cgroup {@code at} to {@code tids} and its sub-cgroups to {@code pending}. */
+        private void read(Path at, List<String> tids, List<Path> pending) throws IOException {
+            // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs)
+            int links = ((Number) Files.getAttribute(at, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
+            String text = ProcFile.read(at.resolve(list), MAX_LIST);
+            if (text.length() >= MAX_LIST) {
+                throw new IOException("the thread list of " + at + " is longer than " + MAX_LIST + " bytes");
+            }
+            for (String tid : text.split("\n")) {
+                if (tid.isEmpty()) {
+                    continue;
                 }
-                for (String tid : text.split("\n")) {
-                    if (!tid.isEmpty() && tid.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                        tids.add(tid);
-                    }
+                if (!tid.chars().allMatch(c -> c >= '0' && c <= '9') || tid.equals("0")) {
+                    // 0: a thread netfence's pid namespace cannot see, whose capabilities it cannot read
+                    throw new IOException("the thread list of " + at + " names a thread netfence cannot read: " + tid);
                 }
-                if (links > 2) {
-                    try (DirectoryStream<Path> entries = Files.newDirectoryStream(at)) {
-                        for (Path entry : entries) {
-                            if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-                                pending.add(entry);
-                            }
+                tids.add(tid);
+            }
+            if (links > 2) {
+                try (DirectoryStream<Path> entries = Files.newDirectoryStream(at)) {
+                    for (Path entry : entries) {
+                        if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                            pending.add(entry);
                         }
                     }
                 }
             }
-            return tids;
         }
     }
 }

@@ -103,6 +103,7 @@ class ContainerWideCapabilitiesKernelTest {
             assertThat(reported.risks()).contains("CAP_NET_ADMIN");
             assertThat(refused.error()).as("%s", refused).isNotNull();
             assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.quarantined()).isTrue();
             send("go");
             assertThat(says.readLine()).as("the child's capability was real").isEqualTo("used");
         }

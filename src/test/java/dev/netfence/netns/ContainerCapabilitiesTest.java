@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,6 +89,57 @@ class ContainerCapabilitiesTest {
 
         assertThatThrownBy(() -> reader().risksOf(100, ID)).isInstanceOf(IOException.class)
                 .hasMessageContaining("more than " + ContainerCapabilities.MAX_CGROUPS + " cgroups");
+    }
+
+    @Test
+    void aCgroupTheMountsNameButThatIsNotThereFallsBackToThePidsThreads() throws IOException {
+        process(100, NONE, "0::/docker/" + ID + "\n", 100, 102);
+        process(102, NET_RAW, "0::/docker/" + ID + "\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aContainerCgroupWhoseThreadListIsGoneWhileThePidLivesFailsTheRead() throws IOException {
+        Path container = cgroup(v2, "cgroup.threads", "/docker/" + ID, 100);
+        Files.delete(container.resolve("cgroup.threads"));
+        process(100, NONE, "0::/docker/" + ID + "\n");
+
+        assertThatThrownBy(() -> reader().risksOf(100, ID)).isInstanceOf(IOException.class)
+                .isNotInstanceOf(NoSuchFileException.class).hasMessageContaining("disappeared while pid 100 lives");
+    }
+
+    @Test
+    void aThreadListNamingAThreadOutsideNetfencesPidNamespaceFailsTheRead() throws IOException {
+        cgroup(v2, "cgroup.threads", "/docker/" + ID, 100, 0);
+        process(100, NONE, "0::/docker/" + ID + "\n");
+
+        assertThatThrownBy(() -> reader().risksOf(100, ID)).hasMessageContaining("names a thread netfence cannot read: 0");
+    }
+
+    @Test
+    void listingsRepeatUntilOneFindsNoNewThreadAndEveryThreadFoundIsRead() throws IOException {
+        process(201, NET_ADMIN, "0::/\n");
+        process(202, NET_RAW, "0::/\n");
+        java.util.Iterator<List<String>> listings = List.of(List.of("200", "201"), List.of("201", "202"), List.of("202"))
+                .iterator();
+        java.util.Set<String> read = new java.util.HashSet<>(List.of("200"));
+
+        long held = reader().heldByAll(listings::next, read, "test");
+
+        assertThat(Capabilities.risksInMask(held)).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(listings.hasNext()).as("every listing taken").isFalse();
+    }
+
+    @Test
+    void listingsThatKeepFindingNewThreadsPastTheBudgetFailTheReadClosed() {
+        long[] now = {0};
+        ContainerCapabilities reader = new ContainerCapabilities(proc, () -> now[0] += 50_000_000L);
+        int[] next = {1000};
+
+        assertThatThrownBy(() -> reader.heldByAll(() -> List.of(Integer.toString(next[0]++)), new java.util.HashSet<>(), "c1"))
+                .isInstanceOf(IOException.class).hasMessageContaining("the threads of c1 kept changing")
+                .hasMessageContaining("5 listings in 200 ms");
     }
 
     private ContainerCapabilities reader() {

@@ -64,6 +64,7 @@ class DockerComposeTest {
         assertThat(netfence.path("build").asText()).isEqualTo(".");
         assertThat(Files.exists(Path.of("Dockerfile"))).isTrue();
         assertThat(netfence.path("pid").asText()).isEqualTo("host");
+        assertThat(netfence.path("cgroup").asText()).as("the host's cgroup namespace: every container's cgroup readable").isEqualTo("host");
         assertThat(texts(netfence.path("cap_add"))).containsExactlyInAnyOrder("SYS_ADMIN", "NET_ADMIN");
         assertThat(netfence.path("privileged").asBoolean(false)).isFalse();
         JsonNode netns = netfence.path("volumes").get(0);
