@@ -215,7 +215,8 @@ public final class ContainerCapabilities {
 
         /** Adds the threads of cgroup {@code at} to {@code tids} and its sub-cgroups to {@code pending}. */
         private void read(Path at, List<String> tids, List<Path> pending) throws IOException {
-            // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs)
+            // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs;
+            // 1 means the file system does not count them, as btrfs: walked, as find(1) does)
             int links = ((Number) Files.getAttribute(at, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
             String text = ProcFile.read(at.resolve(list), MAX_LIST);
             if (text.length() >= MAX_LIST) {
@@ -231,7 +232,7 @@ public final class ContainerCapabilities {
                 }
                 tids.add(tid);
             }
-            if (links > 2) {
+            if (links != 2) {
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(at)) {
                     for (Path entry : entries) {
                         if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
