@@ -58,7 +58,7 @@ final class ContainmentChecks {
         }
         List<String> risks;
         try {
-            risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.cgroup());
+            risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.containerCgroups());
         } catch (NoSuchFileException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         } catch (IOException | IllegalArgumentException e) {

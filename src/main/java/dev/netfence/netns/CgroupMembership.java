@@ -51,13 +51,16 @@ public final class CgroupMembership {
             return List.of(); // runtimes write ASCII ids; the file is read one char per byte (ProcFile)
         }
         List<Match> found = new ArrayList<>(1);
-        for (String line : cgroupFile.split("\n")) {
-            int controllers = line.indexOf(':');
-            int path = line.indexOf(':', controllers + 1);
-            if (controllers >= 0 && path >= 0) {
-                int end = containerEnd(line.substring(path + 1), containerId);
+        // by index, without splitting: this runs on every apply (the pin's check and the capability read)
+        for (int line = 0, next; line < cgroupFile.length(); line = next + 1) {
+            next = cgroupFile.indexOf('\n', line);
+            next = next < 0 ? cgroupFile.length() : next;
+            int controllers = cgroupFile.indexOf(':', line);
+            int path = controllers < 0 || controllers >= next ? -1 : cgroupFile.indexOf(':', controllers + 1);
+            if (path >= 0 && path < next) {
+                int end = containerEnd(cgroupFile, path + 1, next, containerId);
                 if (end >= 0) {
-                    found.add(new Match(line.substring(controllers + 1, path), line.substring(path + 1, path + 1 + end)));
+                    found.add(new Match(cgroupFile.substring(controllers + 1, path), cgroupFile.substring(path + 1, end)));
                 }
             }
         }
@@ -67,27 +70,35 @@ public final class CgroupMembership {
     /** One cgroup line's container directory: the line's controllers field and the path up to the id's component. */
     public record Match(String controllers, String path) {}
 
-    /** Where the first component of {@code path} that names {@code id} ends, or -1. */
-    private static int containerEnd(String path, String id) {
-        String[] components = path.split("/", -1);
+    /**
+     * Where (an index into {@code text}) the first component of the path {@code text[from, to)}
+     * that names {@code id} ends, or -1.
+     */
+    private static int containerEnd(String text, int from, int to, String id) {
         boolean underKubepods = false;
-        int end = -1;
-        for (int i = 0; i < components.length; i++) {
-            String c = components[i];
-            end += 1 + c.length();
-            if (underKubepods && c.equals(id)) {
-                return end;
-            }
-            if (c.equals(id) && i > 0 && components[i - 1].equals("docker")) {
+        boolean afterDocker = false;
+        for (int at = from, end; at <= to; at = end + 1) {
+            end = text.indexOf('/', at);
+            end = end < 0 || end > to ? to : end;
+            int length = end - at;
+            if ((underKubepods || afterDocker) && length == id.length() && text.startsWith(id, at)) {
                 return end;
             }
             for (String prefix : PREFIXES) {
-                if (c.equals(prefix + id) || c.equals(prefix + id + ".scope")) {
+                if (text.startsWith(prefix, at) && text.startsWith(id, at + prefix.length())
+                        && (length == prefix.length() + id.length()
+                            || length == prefix.length() + id.length() + SCOPE.length()
+                                && text.startsWith(SCOPE, at + prefix.length() + id.length()))) {
                     return end;
                 }
             }
-            underKubepods |= c.startsWith("kubepods");
+            afterDocker = length == DOCKER.length() && text.startsWith(DOCKER, at);
+            underKubepods |= text.startsWith(KUBEPODS, at) && length >= KUBEPODS.length();
         }
         return -1;
     }
+
+    private static final String SCOPE = ".scope";
+    private static final String DOCKER = "docker";
+    private static final String KUBEPODS = "kubepods";
 }

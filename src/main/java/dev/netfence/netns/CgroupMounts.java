@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -46,23 +45,36 @@ final class CgroupMounts {
     List<Path> directories(String controllers, String path) {
         List<Path> out = new ArrayList<>(1);
         for (Mount m : mounts) {
-            boolean hierarchy = controllers.isEmpty() ? m.v2()
-                    : !m.v2() && m.options().containsAll(Arrays.asList(controllers.split(",")));
-            Optional<String> relative = hierarchy ? under(m.root(), path) : Optional.empty();
-            relative.ifPresent(r -> out.add(r.isEmpty() ? m.mountPoint() : m.mountPoint().resolve(r)));
+            boolean hierarchy = controllers.isEmpty() ? m.v2() : !m.v2() && holdsAll(m.options(), controllers);
+            String relative = hierarchy ? under(m.root(), path) : null;
+            if (relative != null) {
+                out.add(relative.isEmpty() ? m.mountPoint() : m.mountPoint().resolve(relative));
+            }
         }
         return out;
     }
 
-    /** {@code path} relative to {@code root} (without a leading slash), when it is {@code root} or below it. */
-    private static Optional<String> under(String root, String path) {
+    /** Whether {@code options} holds every comma-separated name of {@code controllers}. */
+    private static boolean holdsAll(Set<String> options, String controllers) {
+        for (int from = 0, end; from <= controllers.length(); from = end + 1) {
+            end = controllers.indexOf(',', from);
+            end = end < 0 ? controllers.length() : end;
+            if (!options.contains(controllers.substring(from, end))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code path} relative to {@code root} (without a leading slash) when it is {@code root} or below it, else null. */
+    private static String under(String root, String path) {
         String base = root.endsWith("/") ? root : root + "/";
         String full = path.endsWith("/") ? path : path + "/";
         if (!full.startsWith(base) || path.contains("/../") || path.endsWith("/..")) {
-            return Optional.empty();
+            return null;
         }
         String rest = full.substring(base.length());
-        return Optional.of(rest.endsWith("/") ? rest.substring(0, rest.length() - 1) : rest);
+        return rest.endsWith("/") ? rest.substring(0, rest.length() - 1) : rest;
     }
 
     /** mountinfo writes space, tab, newline and backslash in paths as {@code \ooo} octal escapes. */

@@ -54,6 +54,8 @@ public final class ContainerCapabilities {
     static final int MAX_CGROUPS = 1024;
     /** A thread list longer than this (≈ 500,000 threads) fails the read rather than be cut. */
     static final int MAX_LIST = 4 << 20;
+    /** Container cgroups whose directories are remembered at most (all forgotten past it). */
+    static final int REMEMBERED = 4096;
 
     /** Lists a container's thread ids; a listing may name threads that exited since. */
     @FunctionalInterface
@@ -64,6 +66,7 @@ public final class ContainerCapabilities {
     private final Path procRoot;
     private final LongSupplier nanoTime;
     private volatile CgroupMounts mounts;
+    private final java.util.Map<CgroupMembership.Match, List<Path>> directories = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean warned;
 
     /** @param procRoot normally {@code /proc}; the cgroup mounts are read from its {@code self/mountinfo} once */
@@ -87,14 +90,15 @@ public final class ContainerCapabilities {
     }
 
     /**
-     * As {@link #risksOf(int, String)}, with the pid's {@code /proc/PID/cgroup} text when the
-     * caller has just read it ({@link PinnedNamespace#cgroup()}); null reads it.
+     * As {@link #risksOf(int, String)}, with the container's cgroups when the caller has just found
+     * them in the pid's {@code /proc/PID/cgroup} ({@link PinnedNamespace#containerCgroups()}); null
+     * reads the file.
      */
-    public List<String> risksOf(int pid, String containerId, String cgroupFile) throws IOException {
+    public List<String> risksOf(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
         Path procPid = procRoot.resolve(Integer.toString(pid));
         long held = Capabilities.heldIn(ProcFile.read(procPid.resolve("status")));
-        ContainerCgroup cgroup = containerId == null ? null
-                : cgroupOf(cgroupFile != null ? cgroupFile : ProcFile.read(procPid.resolve("cgroup")), containerId);
+        ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
+                : CgroupMembership.containersIn(ProcFile.read(procPid.resolve("cgroup")), containerId), containerId);
         Listing listing = cgroup == null ? () -> threadsOf(procPid) : () -> {
             try {
                 return cgroup.threads();
@@ -148,15 +152,15 @@ public final class ContainerCapabilities {
     }
 
     /** The container's cgroup (one hierarchy: v2 first, else the first v1 one found), or null. */
-    private ContainerCgroup cgroupOf(String cgroupFile, String containerId) throws IOException {
-        List<CgroupMembership.Match> matches = CgroupMembership.containersIn(cgroupFile, containerId);
-        List<CgroupMembership.Match> ordered = new ArrayList<>(matches.size());
-        matches.stream().filter(m -> m.controllers().isEmpty()).forEach(ordered::add);
-        matches.stream().filter(m -> !m.controllers().isEmpty()).forEach(ordered::add);
-        for (CgroupMembership.Match m : ordered) {
-            for (Path dir : mounts().directories(m.controllers(), m.path())) {
-                if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                    return new ContainerCgroup(dir, m.controllers().isEmpty() ? "cgroup.threads" : "tasks");
+    private ContainerCgroup cgroupOf(List<CgroupMembership.Match> matches, String containerId) throws IOException {
+        for (int pass = 0; pass < 2; pass++) { // the v2 line first, then v1 ones in file order
+            for (CgroupMembership.Match m : matches) {
+                if (m.controllers().isEmpty() == (pass == 0)) {
+                    for (Path dir : directories(m)) {
+                        if (exists(dir)) {
+                            return new ContainerCgroup(dir, m.controllers().isEmpty() ? "cgroup.threads" : "tasks");
+                        }
+                    }
                 }
             }
         }
@@ -168,6 +172,29 @@ public final class ContainerCapabilities {
                     containerId);
         }
         return null;
+    }
+
+    /** Whether the cgroup directory {@code dir} (from the kernel's own cgroup file: a directory when present) exists. */
+    private static boolean exists(Path dir) throws IOException {
+        try {
+            LinkCount.of(dir);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /** Where {@code m} is in netfence's mounts; remembered (up to {@link #REMEMBERED} cgroups), as the mounts are. */
+    private List<Path> directories(CgroupMembership.Match m) throws IOException {
+        List<Path> known = directories.get(m);
+        if (known == null) {
+            if (directories.size() >= REMEMBERED) {
+                directories.clear();
+            }
+            known = mounts().directories(m.controllers(), m.path());
+            directories.put(m, known);
+        }
+        return known;
     }
 
     private CgroupMounts mounts() throws IOException {
@@ -213,24 +240,35 @@ public final class ContainerCapabilities {
             return tids;
         }
 
+        /** Whether a thread list line is a thread id netfence can read: digits, not 0 (a thread its pid namespace cannot see). */
+        private static boolean readable(String tid) {
+            for (int i = 0; i < tid.length(); i++) {
+                if (tid.charAt(i) < '0' || tid.charAt(i) > '9') {
+                    return false;
+                }
+            }
+            return !tid.equals("0");
+        }
+
         /** Adds the threads of cgroup {@code at} to {@code tids} and its sub-cgroups to {@code pending}. */
         private void read(Path at, List<String> tids, List<Path> pending) throws IOException {
             // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs;
             // 1 means the file system does not count them, as btrfs: walked, as find(1) does)
-            int links = ((Number) Files.getAttribute(at, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
+            int links = LinkCount.of(at);
             String text = ProcFile.read(at.resolve(list), MAX_LIST);
             if (text.length() >= MAX_LIST) {
                 throw new IOException("the thread list of " + at + " is longer than " + MAX_LIST + " bytes");
             }
-            for (String tid : text.split("\n")) {
-                if (tid.isEmpty()) {
-                    continue;
+            for (int from = 0, end; from < text.length(); from = end + 1) {
+                end = text.indexOf('\n', from);
+                end = end < 0 ? text.length() : end;
+                if (end > from) {
+                    String tid = text.substring(from, end);
+                    if (!readable(tid)) {
+                        throw new IOException("the thread list of " + at + " names a thread netfence cannot read: " + tid);
+                    }
+                    tids.add(tid);
                 }
-                if (!tid.chars().allMatch(c -> c >= '0' && c <= '9') || tid.equals("0")) {
-                    // 0: a thread netfence's pid namespace cannot see, whose capabilities it cannot read
-                    throw new IOException("the thread list of " + at + " names a thread netfence cannot read: " + tid);
-                }
-                tids.add(tid);
             }
             if (links != 2) {
                 try (DirectoryStream<Path> entries = Files.newDirectoryStream(at)) {

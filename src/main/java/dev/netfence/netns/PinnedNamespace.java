@@ -27,7 +27,7 @@ public final class PinnedNamespace implements AutoCloseable {
     private final NamespaceId id;
     private final Release release;
     private final BooleanSupplier occupied;
-    private final String cgroup;
+    private final java.util.List<CgroupMembership.Match> containerCgroups;
     private boolean closed;
 
     /** A pin whose process is assumed to stay (fakes, tests). */
@@ -44,21 +44,23 @@ public final class PinnedNamespace implements AutoCloseable {
     }
 
     /**
-     * @param cgroup {@code /proc/PID/cgroup} as the cgroup check read it (it named the container),
-     *     or null when no check read it
+     * @param containerCgroups the container's cgroups as the cgroup check found them in
+     *     {@code /proc/PID/cgroup} ({@link CgroupMembership#containersIn}, not empty), or null when
+     *     no check read it
      */
-    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied, String cgroup) {
+    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied,
+            java.util.List<CgroupMembership.Match> containerCgroups) {
         this.pid = pid;
         this.path = Objects.requireNonNull(path, "path");
         this.id = Objects.requireNonNull(id, "id");
         this.release = Objects.requireNonNull(release, "release");
         this.occupied = Objects.requireNonNull(occupied, "occupied");
-        this.cgroup = cgroup;
+        this.containerCgroups = containerCgroups == null ? null : java.util.List.copyOf(containerCgroups);
     }
 
-    /** The pid's {@code /proc/PID/cgroup} as the cgroup check read it when it named the container; null when not checked. */
-    public String cgroup() {
-        return cgroup;
+    /** The container's cgroups as the cgroup check found them in the pid's {@code /proc/PID/cgroup}; null when not checked. */
+    public java.util.List<CgroupMembership.Match> containerCgroups() {
+        return containerCgroups;
     }
 
     /**

@@ -7,6 +7,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -70,14 +71,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
         NamespaceHandle handle = hold(nsLink, pinned, target);
         try {
             refuseHostNamespaces(pinned, target);
-            String cgroup = cgroupCheck && containerId != null ? checkCgroup(procPid, target, containerId) : null;
+            List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
+                    ? checkCgroup(procPid, target, containerId) : null;
             NamespaceId after = idOf(nsLink, target).orElseThrow(() -> gone(target));
             if (!after.equals(pinned)) {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "pid " + target + " left the pinned namespace during the checks (exited and reused?)");
             }
             return new PinnedNamespace(target, handle.path(), pinned, () -> release(handle),
-                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroup);
+                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroups);
         } catch (RuntimeException e) {
             release(handle);
             throw e;
@@ -140,8 +142,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
     }
 
-    /** The pid's cgroup file, which names the container; NAMESPACE_MISMATCH otherwise. */
-    private String checkCgroup(Path procPid, int target, String containerId) {
+    /** The container's cgroups the pid's cgroup file names; NAMESPACE_MISMATCH when it names none. */
+    private List<CgroupMembership.Match> checkCgroup(Path procPid, int target, String containerId) {
         if (!CgroupMembership.acceptableId(containerId)) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "container id " + containerId + " is shorter than "
                     + CgroupMembership.MIN_ID_LENGTH + " characters; the cgroup check needs the id the runtime writes");
@@ -161,12 +163,13 @@ public final class ProcNamespacePinner implements NamespacePinner {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "the cgroup file of pid " + target + " is longer than " + ProcFile.LIMIT + " bytes");
         }
-        if (!CgroupMembership.names(cgroup, containerId)) {
+        List<CgroupMembership.Match> matches = CgroupMembership.containersIn(cgroup, containerId);
+        if (matches.isEmpty()) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "pid " + target + " does not belong to container " + containerId + " (cgroup: "
                             + printable(cgroup.strip().replace('\n', ' ')) + ")");
         }
-        return cgroup;
+        return matches;
     }
 
     /** The namespace's identity, empty when the path is gone (or, for pid 1, unreadable). */
