@@ -43,11 +43,11 @@ final class ContainmentChecks {
     private final Map<String, Counter> riskCounters = new ConcurrentHashMap<>();
 
     /** {@code enabled} false: no risks, nothing checked or claimed (the benchmark's without-variant only). */
-    ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled) {
+    ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities) {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.owners = new NamespaceOwners(config.procRoot());
-        this.capabilities = new ContainerCapabilities(config.procRoot());
+        this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
         this.enabled = enabled;
     }
 

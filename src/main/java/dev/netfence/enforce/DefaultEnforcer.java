@@ -10,6 +10,7 @@ import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceFirewall;
@@ -124,10 +125,12 @@ public final class DefaultEnforcer implements Enforcer {
         this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
                 new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
-        this.checks = new ContainmentChecks(config, registry, containment);
+        // one reader for the apply and the quiet resync: one cache of cgroup directories, one warning
+        ContainerCapabilities capabilities = new ContainerCapabilities(config.procRoot());
+        this.checks = new ContainmentChecks(config, registry, containment, capabilities);
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
-        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards);
+        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
     }
 
     @Override

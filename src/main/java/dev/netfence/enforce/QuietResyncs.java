@@ -108,12 +108,13 @@ final class QuietResyncs {
     private final java.util.Set<String> refused;
     private final ContainerCapabilities capabilities;
 
-    QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards) {
+    QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards,
+            ContainerCapabilities capabilities) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.refused = java.util.Set.copyOf(config.refuseCapabilities());
-        this.capabilities = new ContainerCapabilities(config.procRoot());
+        this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
     }
 
     /**
