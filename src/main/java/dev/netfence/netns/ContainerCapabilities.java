@@ -177,7 +177,7 @@ public final class ContainerCapabilities {
     /** Whether the cgroup directory {@code dir} (from the kernel's own cgroup file: a directory when present) exists. */
     private static boolean exists(Path dir) throws IOException {
         try {
-            LinkCount.of(dir);
+            linkCount(dir);
             return true;
         } catch (NoSuchFileException e) {
             return false;
@@ -195,6 +195,12 @@ public final class ContainerCapabilities {
             directories.put(m, known);
         }
         return known;
+    }
+
+    /** The link count of {@code path} (not following a final link): statx through JNA where linked, else the JDK's. */
+    private static int linkCount(Path path) throws IOException {
+        Integer links = Statx.linkCount(path);
+        return links != null ? links : ((Number) Files.getAttribute(path, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
     }
 
     private CgroupMounts mounts() throws IOException {
@@ -254,7 +260,7 @@ public final class ContainerCapabilities {
         private void read(Path at, List<String> tids, List<Path> pending) throws IOException {
             // a directory's link count is 2 plus its sub-directories (kernfs, like ext4 and tmpfs;
             // 1 means the file system does not count them, as btrfs: walked, as find(1) does)
-            int links = LinkCount.of(at);
+            int links = linkCount(at);
             String text = ProcFile.read(at.resolve(list), MAX_LIST);
             if (text.length() >= MAX_LIST) {
                 throw new IOException("the thread list of " + at + " is longer than " + MAX_LIST + " bytes");

@@ -8,6 +8,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.CapabilityWorkload;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
@@ -176,35 +177,56 @@ class ContainmentPodmanKernelTest {
 
     @Test
     void item9AProcessOfTheContainerThatKeepsCapNetAdminOnlyPermittedIsReportedAndRefused() throws Exception {
-        PodmanContainer box = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
-        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
-        // the workload: a process in the container's network namespace and cgroup that drops
-        // CAP_NET_ADMIN from its effective and bounding sets and keeps it permitted
-        // (hide-capability.py; run from the host side, as busybox has no python)
-        Path script = Path.of(ContainmentPodmanKernelTest.class.getResource("hide-capability.py").toURI());
-        Process hiding = new ProcessBuilder("nsenter", "-t", Integer.toString(box.pid()), "-n", "python3",
-                script.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            var says = new java.io.BufferedReader(new java.io.InputStreamReader(hiding.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(says.readLine()).isEqualTo("hidden");
-            box.adopt(hiding.pid());
-            int pid = (int) hiding.pid();
+        PodmanContainer box = PODMAN.sandbox();
+        // the workload: a process in the container's network namespace and cgroups that drops
+        // CAP_NET_ADMIN from its effective and bounding sets and keeps it permitted (run from the
+        // host side, as busybox has no python); the event names it
+        try (CapabilityWorkload hiding = adopted(box, "hide")) {
+            assertThat(ProcCapabilities.holds(hiding.pid(), "CapEff", 12)).as("not effective").isFalse();
+            assertThat(ProcCapabilities.holds(hiding.pid(), "CapBnd", 12)).as("not in the bounding set").isFalse();
 
-            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), pid, box.sandboxKey(), policy));
-            EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
-                    .enforce(request(box.id(), pid, box.sandboxKey(), policy));
-
-            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
-            assertThat(reported.risks()).contains("CAP_NET_ADMIN");
-            assertThat(refused.error()).as("%s", refused).isNotNull();
-            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
-            assertThat(refused.quarantined()).isTrue();
-            hiding.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
-            hiding.getOutputStream().flush();
-            assertThat(says.readLine()).as("the capability was real").isEqualTo("used");
-        } finally {
-            hiding.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertReportedAndRefused(box, (int) hiding.pid(), hiding);
         }
+    }
+
+    @Test
+    void item9AnotherProcessOfTheContainerHoldingCapNetAdminCountsThoughTheEventsPidHoldsNone() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+            assertThat(ProcCapabilities.holds(box.pid(), set, 12)).as("the container's init, %s", set).isFalse();
+        }
+        // a second process of the container (its network namespace and cgroups, as `podman exec`
+        // would start it) that holds CAP_NET_ADMIN; the event names the init
+        try (CapabilityWorkload keeper = adopted(box, "plain")) {
+            assertReportedAndRefused(box, box.pid(), keeper);
+        }
+    }
+
+    /** A capability workload made a process of {@code box}: started in its namespace, moved into its cgroups, armed. */
+    private static CapabilityWorkload adopted(PodmanContainer box, String mode) throws Exception {
+        CapabilityWorkload w = CapabilityWorkload.start(mode, "nsenter", "-t", Integer.toString(box.pid()), "-n");
+        try {
+            box.adopt(w.pid());
+            w.arm();
+            return w;
+        } catch (Exception | Error e) {
+            w.close();
+            throw e;
+        }
+    }
+
+    /** An event for {@code box} naming {@code pid} is applied with CAP_NET_ADMIN in its risks and refused when asked; the workload then uses it. */
+    private void assertReportedAndRefused(PodmanContainer box, int pid, CapabilityWorkload workload) throws Exception {
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), pid, box.sandboxKey(), policy));
+        EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN")).enforce(request(box.id(), pid, box.sandboxKey(), policy));
+
+        assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
+        assertThat(reported.risks()).contains("CAP_NET_ADMIN");
+        assertThat(refused.error()).as("%s", refused).isNotNull();
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+        assertThat(workload.use()).as("the capability was real").isEqualTo("used");
     }
 
     private static EnforcementRequest request(String containerId, int pid, Path netns, NetworkPolicy policy) {
@@ -240,43 +262,6 @@ class ContainmentPodmanKernelTest {
         EnforcerConfig config = EnforcerConfig.custom().backend(backend).cgroupCheck(true)
                 .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
-    }
-
-    @Test
-    void item9AnotherProcessOfTheContainerHoldingCapNetAdminCountsThoughTheEventsPidHoldsNone() throws Exception {
-        PodmanContainer box = PODMAN.sandbox();
-        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
-        for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
-            assertThat(ProcCapabilities.holds(box.pid(), set, 12)).as("the container's init, %s", set).isFalse();
-        }
-        // a second process of the container (its network namespace and cgroups, as `podman exec`
-        // would start it) that holds CAP_NET_ADMIN; the event names the init (keep-capability.py)
-        Path script = Path.of(ContainmentPodmanKernelTest.class.getResource("keep-capability.py").toURI());
-        Process keeper = new ProcessBuilder("nsenter", "-t", Integer.toString(box.pid()), "-n", "python3",
-                script.toString(), "plain").redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            var says = new java.io.BufferedReader(new java.io.InputStreamReader(keeper.getInputStream(), StandardCharsets.UTF_8));
-            assertThat(says.readLine()).isEqualTo("ready");
-            box.adopt(keeper.pid());
-            keeper.getOutputStream().write("\n".getBytes(StandardCharsets.UTF_8));
-            keeper.getOutputStream().flush();
-            assertThat(says.readLine()).isEqualTo("armed");
-
-            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), box, box.sandboxKey(), policy));
-            EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
-                    .enforce(request(box.id(), box, box.sandboxKey(), policy));
-
-            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
-            assertThat(reported.risks()).contains("CAP_NET_ADMIN");
-            assertThat(refused.error()).as("%s", refused).isNotNull();
-            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
-            assertThat(refused.quarantined()).isTrue();
-            keeper.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
-            keeper.getOutputStream().flush();
-            assertThat(says.readLine()).as("the capability was real").isEqualTo("used");
-        } finally {
-            keeper.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-        }
     }
 
     private static EnforcementRequest request(String containerId, PodmanContainer c, Path netns, NetworkPolicy policy) {

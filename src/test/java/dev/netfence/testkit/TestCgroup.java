@@ -32,17 +32,36 @@ public final class TestCgroup implements AutoCloseable {
         Files.writeString(dir.resolve("cgroup.procs"), Long.toString(pid));
     }
 
+    /**
+     * Moves what is still inside back to the root and removes the directory, retrying for up to
+     * 2 s while the kernel still counts a process that is exiting (rmdir's EBUSY).
+     */
     @Override
     public void close() throws IOException {
-        for (String pid : Files.readAllLines(dir.resolve("cgroup.procs"))) {
-            if (!pid.isBlank()) {
+        for (int attempt = 0; ; attempt++) {
+            for (String pid : Files.readAllLines(dir.resolve("cgroup.procs"))) {
+                if (!pid.isBlank()) {
+                    try {
+                        Files.writeString(root.resolve("cgroup.procs"), pid.strip());
+                    } catch (IOException exitedMeanwhile) {
+                        // gone already
+                    }
+                }
+            }
+            try {
+                Files.delete(dir);
+                return;
+            } catch (java.nio.file.FileSystemException busy) {
+                if (attempt >= 40) {
+                    throw busy;
+                }
                 try {
-                    Files.writeString(root.resolve("cgroup.procs"), pid.strip());
-                } catch (IOException exitedMeanwhile) {
-                    // gone already
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw busy;
                 }
             }
         }
-        Files.delete(dir);
     }
 }

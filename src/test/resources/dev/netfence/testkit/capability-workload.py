@@ -1,12 +1,14 @@
-# A workload whose process an event names looks clean in /proc/PID/status while another thread or
-# process of the container keeps CAP_NET_ADMIN. Usage: keep-capability.py MODE, where MODE is
-#   thread: a second thread keeps the capability; the main thread drops it from every set;
+# A workload that plays with CAP_NET_ADMIN so that a look at one process's /proc/PID/status, or at
+# some of its sets, misses it. Usage: capability-workload.py MODE, where MODE is
+#   hide:   this process drops it from its effective, bounding and inheritable sets and keeps it
+#           permitted, to raise it again with one capset;
+#   thread: a second thread keeps it; the main thread drops it from every set;
 #   child:  a child forked first keeps it; this process then drops it from every set;
 #   plain:  this process keeps it and drops nothing (the event names another process).
 # It prints "ready" and waits for a line (the test may move it into a cgroup meanwhile), sets up,
-# prints "armed" and waits for another line; then the keeper raises nothing, just uses the
-# capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks CAP_NET_ADMIN before
-# anything else; nothing changes), and prints "used" or "refused: ERRNO".
+# prints "armed" and waits for another line; then the keeper (raising it back into its effective
+# set in hide mode) uses the capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks
+# CAP_NET_ADMIN before anything else; nothing changes), and prints "used" or "refused: ERRNO".
 import ctypes, fcntl, os, socket, struct, sys, threading
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -27,15 +29,25 @@ def check(rc, what):
         sys.exit(what + " failed: errno " + str(ctypes.get_errno()))
 
 
-def drop_everywhere():
-    """Drops CAP_NET_ADMIN from every set of the calling thread (the ambient set follows the permitted one)."""
+def drop(keep_permitted=False):
+    """Drops CAP_NET_ADMIN from the calling thread's sets (the ambient set follows the permitted one)."""
     header, data = Header(VERSION_3, 0), (Data * 2)()
     check(libc.capget(ctypes.byref(header), data), "capget")
+    if not data[0].permitted & bit:
+        sys.exit("CAP_NET_ADMIN is not permitted to start with")
     check(libc.prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0), "PR_CAPBSET_DROP")
     data[0].effective &= ~bit
-    data[0].permitted &= ~bit
+    if not keep_permitted:
+        data[0].permitted &= ~bit
     data[0].inheritable &= ~bit
     check(libc.capset(ctypes.byref(header), data), "capset (drop)")
+
+
+def raise_effective():
+    header, data = Header(VERSION_3, 0), (Data * 2)()
+    check(libc.capget(ctypes.byref(header), data), "capget")
+    data[0].effective |= bit
+    check(libc.capset(ctypes.byref(header), data), "capset (raise)")
 
 
 def use():
@@ -56,7 +68,7 @@ if mode == "thread":
     go = threading.Event()
     keeper = threading.Thread(target=lambda: (go.wait(), use()))
     keeper.start()
-    drop_everywhere()
+    drop()
     print("armed", flush=True)
     sys.stdin.readline()
     go.set()
@@ -69,11 +81,17 @@ elif mode == "child":
             use()
         os._exit(0)
     os.close(r)
-    drop_everywhere()
+    drop()
     print("armed", flush=True)
     sys.stdin.readline()
     os.write(w, b"g")
     os.wait()
+elif mode == "hide":
+    drop(keep_permitted=True)
+    print("armed", flush=True)
+    sys.stdin.readline()
+    raise_effective()
+    use()
 else:
     print("armed", flush=True)
     sys.stdin.readline()
