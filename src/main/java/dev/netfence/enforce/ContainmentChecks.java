@@ -56,50 +56,19 @@ final class ContainmentChecks {
         if (!enabled) {
             return List.of();
         }
-        ContainerCapabilities.Reading reading;
+        List<String> risks;
         try {
-            reading = capabilities.read(ns.pid(), request.containerId(), ns.containerCgroups());
+            risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.containerCgroups());
         } catch (NoSuchFileException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         } catch (IOException | IllegalArgumentException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
         }
-        if (request.netns() == null) {
-            refuseSpread(request, ns, reading.otherThreads());
-        }
-        for (String risk : reading.risks()) {
+        for (String risk : risks) {
             riskCounters.computeIfAbsent(risk, r -> registry.counter(MeterNames.RISKS, "risk", r)).increment();
         }
-        return reading.risks();
-    }
-
-    /**
-     * Refuses (NAMESPACE_MISMATCH) a container whose threads are not all in the pinned namespace,
-     * when the event did not name the container's namespace: the pid may have moved into a
-     * namespace of its own, given it an interface so the lo-only check passes, and left a sibling
-     * forked before in the container's real namespace, which rules written into the pid's would
-     * leave open while the outcome said {@code applied}. Which of two namespaces is the
-     * container's only the runtime knows ({@code netns}); a thread that exited meanwhile is skipped.
-     */
-    private void refuseSpread(EnforcementRequest request, PinnedNamespace ns, List<String> threads) {
-        for (String tid : threads) {
-            dev.netfence.netns.NamespaceId at;
-            try {
-                at = dev.netfence.netns.NamespaceId.of(config.procRoot().resolve(tid).resolve("ns/net"));
-            } catch (NoSuchFileException exited) {
-                continue;
-            } catch (IOException e) {
-                throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                        "cannot read the network namespace of thread " + tid + " of the container: " + e.getMessage(), e);
-            }
-            if (!at.equals(ns.id())) {
-                throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the container's threads are in more than"
-                        + " one network namespace: pid " + ns.pid() + " in inode " + ns.inode() + ", thread " + tid
-                        + " in inode " + at.inode() + " (did the workload move the pid into a namespace of its own?"
-                        + " publish the event with netns to name the container's namespace)");
-            }
-        }
+        return risks;
     }
 
     /** Refuses what must not be enforced (see the class comment); claims the namespace for the container last. */

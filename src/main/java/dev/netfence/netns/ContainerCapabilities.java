@@ -95,24 +95,6 @@ public final class ContainerCapabilities {
      * reads the file.
      */
     public List<String> risksOf(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
-        return read(pid, containerId, known).risks();
-    }
-
-    /**
-     * What one read of a container's threads found.
-     *
-     * @param risks the risky capabilities any of them holds, in report order
-     * @param otherThreads the ids of every thread read besides the pid (some may have exited since)
-     */
-    public record Reading(List<String> risks, List<String> otherThreads) {
-        public Reading {
-            risks = List.copyOf(risks);
-            otherThreads = List.copyOf(otherThreads);
-        }
-    }
-
-    /** As {@link #risksOf(int, String, List)}, also naming the threads read besides the pid. */
-    public Reading read(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
         Path procPid = procRoot.resolve(Integer.toString(pid));
         long held = Capabilities.heldIn(ProcFile.read(procPid.resolve("status")));
         ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
@@ -129,11 +111,8 @@ public final class ContainerCapabilities {
             }
         };
         Set<String> read = new HashSet<>();
-        String self = Integer.toString(pid);
-        read.add(self);
-        long all = held | heldByAll(listing, read, containerId == null ? "pid " + pid : containerId);
-        read.remove(self);
-        return new Reading(Capabilities.risksInMask(all), new ArrayList<>(read));
+        read.add(Integer.toString(pid));
+        return Capabilities.risksInMask(held | heldByAll(listing, read, containerId == null ? "pid " + pid : containerId));
     }
 
     /**

@@ -15,7 +15,6 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.Sh;
-import dev.netfence.testkit.UnsharedSleeper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -34,8 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code libpod-<id>} cgroups) with the cgroup check on and the default backend (item 2 with both
  * backends: the netlink flush in its own namespace-thread trip after iptables-nft, inside the apply's trip after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
- * Item 7 also with a process of the container that moved into a namespace of its own with an
- * interface while the container's init stays behind. Item 9 also with a process of the container (its namespace and cgroup) that hides CAP_NET_ADMIN
+ * Item 9 also with a process of the container (its namespace and cgroup) that hides CAP_NET_ADMIN
  * in its permitted set only, and with one that holds it while the container's init, which the
  * event names, holds none.
  */
@@ -125,31 +123,6 @@ class ContainmentPodmanKernelTest {
             assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter")
                     + Sh.ok("nsenter", ns, "--", "nft", "list", "ruleset")).as("rules in %s", ns)
                     .doesNotContainIgnoringCase("netfence");
-        }
-    }
-
-    @Test
-    void item7AContainerWhosePidMovedIntoANamespaceOfItsOwnWithAnInterfaceIsRefusedWhileItsInitStaysBehind()
-            throws Exception {
-        PodmanContainer peer = PODMAN.peer(HTTP);
-        PodmanContainer box = PODMAN.sandbox();
-        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
-        // the event's pid: a process of the container (its cgroups) in a namespace of its own with a veth pair
-        try (UnsharedSleeper moved = UnsharedSleeper.withInterface()) {
-            box.adopt(moved.process().pid());
-            int pid = (int) moved.process().pid();
-
-            EnforcementResult refused = enforcer(Set.of()).enforce(request(box.id(), pid, null, policy));
-
-            assertThat(refused.status()).as("%s", refused).isEqualTo("failed");
-            assertThat(refused.error().code()).isEqualTo("NAMESPACE_MISMATCH");
-            assertThat(refused.error().message()).contains("more than one network namespace");
-            for (String ns : List.of("--net=" + box.sandboxKey(), "--net=/proc/" + pid + "/ns/net")) {
-                assertThat(Sh.ok("nsenter", ns, "--", "nft", "list", "ruleset")).as("rules in %s", ns)
-                        .doesNotContainIgnoringCase("netfence");
-            }
-            EnforcementResult named = enforcer(Set.of()).enforce(request(box.id(), box, box.sandboxKey(), policy));
-            assertThat(named.status()).as("%s", named).isEqualTo("applied");
         }
     }
 

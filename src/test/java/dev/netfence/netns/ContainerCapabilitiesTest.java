@@ -60,19 +60,6 @@ class ContainerCapabilitiesTest {
     }
 
     @Test
-    void aReadNamesEveryThreadItReadBesidesThePidForTheNamespaceCheck() throws IOException {
-        cgroup(v1, "tasks", "/libpod_parent/libpod-" + ID, 100, 200, 201);
-        process(100, NONE, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
-        process(200, NONE, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
-        process(201, NET_RAW, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");
-
-        ContainerCapabilities.Reading reading = reader().read(100, ID, null);
-
-        assertThat(reading.risks()).containsExactly("CAP_NET_RAW");
-        assertThat(reading.otherThreads()).containsExactlyInAnyOrder("200", "201");
-    }
-
-    @Test
     void withoutAContainerIdOrACgroupNamingItThePidsOwnThreadsAreRead() throws IOException {
         cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100, 300);
         process(100, NONE, "0::/user.slice\n", 100, 102);

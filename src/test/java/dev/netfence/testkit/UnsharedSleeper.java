@@ -4,13 +4,12 @@ import dev.netfence.netns.NamespaceId;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A stand-in container for kernel tests that need only a process in a private network namespace:
- * {@code unshare --net sleep infinity} (optionally with an interface, {@link #withInterface()}),
- * returned once the {@code sleep} runs in a namespace other than the test's own. {@link #close()} ends exactly that process (the test started it).
+ * {@code unshare --net sleep infinity}, returned once the {@code sleep} runs in a namespace other
+ * than the test's own. {@link #close()} ends exactly that process (the test started it).
  */
 public final class UnsharedSleeper implements AutoCloseable {
     private final Process process;
@@ -23,21 +22,7 @@ public final class UnsharedSleeper implements AutoCloseable {
 
     /** Starts the sleeper and waits (at most about 5 s) until it is in its own namespace. */
     public static UnsharedSleeper start() throws IOException, InterruptedException {
-        return start(List.of("unshare", "--net", "sleep", "infinity"));
-    }
-
-    /**
-     * A sleeper whose namespace of its own also has an interface besides {@code lo}: a veth pair
-     * with both ends inside, up, so it reaches nothing (what a workload that moved its pid into a
-     * namespace of its own could make to pass for a container's namespace).
-     */
-    public static UnsharedSleeper withInterface() throws IOException, InterruptedException {
-        return start(List.of("unshare", "--net", "sh", "-c", "ip link add nfisle0 type veth peer name nfisle1"
-                + " && ip link set nfisle0 up && ip link set nfisle1 up && exec sleep infinity"));
-    }
-
-    private static UnsharedSleeper start(List<String> argv) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(argv)
+        Process p = new ProcessBuilder("unshare", "--net", "sleep", "infinity")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
         for (int i = 0; i < 500; i++) {
