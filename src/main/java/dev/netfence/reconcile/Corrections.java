@@ -9,7 +9,9 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
+import dev.netfence.netns.CgroupMembership;
 import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.ProcFile;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
@@ -31,7 +33,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One correction of one live container, under its lock: is it still there (its pid still in the
- * recorded namespace; if not it is released with a {@code removed} outcome), what does its task's
+ * recorded namespace; if not it is released with a {@code removed} outcome, unless the pid is
+ * still a process of the container, which moved it: then it is kept as it is, see {@link #moved}), what does its task's
  * policy say now (missing or invalid: quarantine with POLICY_NOT_FOUND / INVALID_POLICY; changed
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
@@ -62,6 +65,8 @@ final class Corrections {
     private final Path procRoot;
     private final MeterRegistry registry;
     private final Map<String, Digested> digests = new ConcurrentHashMap<>();
+    /** Containers whose pid was last found out of its namespace, still a process of the container ({@link #moved}). */
+    private final Set<String> away = ConcurrentHashMap.newKeySet();
 
     private static final int DIGESTS_KEPT = 16_384;
 
@@ -93,10 +98,15 @@ final class Corrections {
                 return;
             }
             if (!present(c)) {
+                if (stillInContainer(c)) {
+                    moved(c);
+                    return;
+                }
                 release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
                         + c.netns().inode() + " (container gone)");
                 return;
             }
+            away.remove(containerId);
             if (c.taskId() == null) {
                 if (trigger == Trigger.DRIFT) {
                     reassertFence(c);
@@ -281,6 +291,7 @@ final class Corrections {
      * one).
      */
     void release(LiveContainer c, Trigger trigger, String why) {
+        away.remove(c.containerId());
         live.remove(c.containerId());
         enforcer.released(c.netns());
         guards.release(c.containerId());
@@ -295,6 +306,47 @@ final class Corrections {
         } catch (RuntimeException e) {
             LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
         }
+    }
+
+    /**
+     * Whether the recorded pid, out of its recorded namespace, is still a process of the container
+     * (its cgroup file names the container's whole id): the workload moved it (e.g.
+     * {@code unshare -n}, with CAP_SYS_ADMIN), the container did not go. A pid reused by another
+     * container's or the host's process, or one that is gone, is not.
+     */
+    private boolean stillInContainer(LiveContainer c) {
+        if (!CgroupMembership.acceptableId(c.containerId())) {
+            return false;
+        }
+        try {
+            String cgroup = ProcFile.read(procRoot.resolve(Integer.toString(c.pid())).resolve("cgroup"));
+            return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * A container whose recorded pid moved out of its namespace while the container runs is kept,
+     * not released: its rules stay in its namespace and its host guard stays on its veth (a
+     * release would remove the guard, which a workload could then have on purpose by moving its
+     * pid). Nothing can be read back or repaired through a pid that is elsewhere, so the resyncs
+     * pass it by until the pid comes back, the container stops, or its process goes; warned once,
+     * counted in {@code netfence.reconcile.pid.moved}.
+     */
+    private void moved(LiveContainer c) {
+        if (away.add(c.containerId())) {
+            registry.counter("netfence.reconcile.pid.moved").increment();
+            LOG.warn("container {} of task {}: its pid {} left network namespace inode {} but is still a process of"
+                    + " the container; its rules and host guard are kept, but cannot be read back or repaired until"
+                    + " the pid returns or the container stops (publish its events with netns)", c.containerId(),
+                    c.taskId(), c.pid(), c.netns().inode());
+        }
+    }
+
+    /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
+    void stopped(String containerId) {
+        away.remove(containerId);
     }
 
     /** Whether the recorded pid is still a process in the recorded namespace. */

@@ -164,6 +164,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             live.stopped(event.containerId(), clock.instant(), event.occurredAt());
             live.remove(event.containerId()).ifPresent(c -> enforcer.released(c.netns()));
             guards.release(event.containerId());
+            corrections.stopped(event.containerId());
         } finally {
             lock.unlock();
         }

@@ -37,7 +37,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the {@code removed} outcome is published netfence's host table holds no trace of it: after
  * {@code podman rm -f} and {@code container.stopped}, after a {@code container.stopped} that comes
  * while the container still runs (its interface still exists, so the guard's own sweep would
- * never remove it), and for a container found gone at a resync. The host ruleset outside
+ * never remove it), and for a container found gone at a resync; and not for a container whose pid
+ * moved into a namespace of its own while it runs (kept, guard and all, until it is gone). The host ruleset outside
  * netfence's table never changes (HostRulesetGuard).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
@@ -115,9 +116,41 @@ class HostGuardReleasePodmanTest {
         assertThat(gauge(MeterNames.HOST_GUARDS)).isZero();
     }
 
+    @Test
+    void aContainerWhosePidMovedIntoANamespaceOfItsOwnKeepsItsHostGuardAndStaysLiveUntilItIsGone() throws Exception {
+        // its init waits for /go, then moves itself into a new namespace (the same pid: exec)
+        PodmanContainer mover = guarded("ev-d", PODMAN.start("mover", List.of("--cap-add", "SYS_ADMIN"), "/bin/sh", "-c",
+                "while [ ! -e /go ]; do sleep 0.1; done; exec /bin/unshare -n /bin/sleep 3600"));
+        String device = deviceOf(mover);
+        String inode = "net:[" + dev.netfence.netns.NamespaceId.of(mover.sandboxKey()).inode() + "]";
+        assertThat(mover.exec("touch", "/go").ok()).isTrue();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Sh.ok("readlink", "/proc/" + mover.pid() + "/ns/net")
+                .strip().equals(inode));
+
+        // resyncs run every second: a release would have come within a few
+        long resyncs = registry.get("netfence.resync.duration").timer().count();
+        await().atMost(Duration.ofSeconds(30)).until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
+        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())))
+                .as("released while it runs").isEmpty();
+        assertThat(hostTable()).as("its host guard").contains("container=" + mover.id());
+        assertThat(service.hostGuards().installed()).containsKey(device);
+        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("warned once").isEqualTo(1.0);
+
+        mover.remove(); // gone now: released at a resync, with no trace left
+        assertThat(awaitOutcome(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())).trigger())
+                .isEqualTo("drift");
+        assertNoTrace(mover, device);
+    }
+
     /** A sandbox container, started and enforced through its container.started event, with its host guard. */
     private PodmanContainer guarded(String eventId) throws Exception {
-        PodmanContainer sandbox = PODMAN.sandbox();
+        return guarded(eventId, PODMAN.sandbox());
+    }
+
+    /** {@code sandbox}, enforced through its container.started event, with its host guard. */
+    private PodmanContainer guarded(String eventId, PodmanContainer sandbox) throws Exception {
         send(events, node, event("container.started", eventId, sandbox));
         Outcome applied = awaitOutcome(o -> eventId.equals(o.eventId()));
         assertThat(applied.status()).isEqualTo("applied");

@@ -257,6 +257,30 @@ class ReconcilerTest {
     }
 
     @Test
+    void aContainerWhosePidMovedToAnotherNamespaceButIsStillItsProcessIsKeptNotReleased() throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Path other = Files.writeString(nsFile.resolveSibling("net.other"), "");
+        Files.move(other, nsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING); // another namespace (inode)
+        Path cgroup = proc.resolve(PID + "/cgroup");
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + id + ".scope\n");
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(published).as("nothing released, nothing re-applied").isEmpty();
+        assertThat(released).isEmpty();
+        assertThat(reconciler.liveSet().get(id)).isPresent();
+        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("warned once").isEqualTo(1.0);
+
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + "f".repeat(32) + ".scope\n"); // the pid is another's now
+        reconciler.resyncNow();
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(released).containsExactly(id);
+    }
+
+    @Test
     void aStopReleasesTheContainerAndAStartProcessedAfterItsStopAppliesNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
