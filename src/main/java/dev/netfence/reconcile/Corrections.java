@@ -9,9 +9,7 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
-import dev.netfence.netns.CgroupMembership;
 import dev.netfence.netns.NamespaceId;
-import dev.netfence.netns.ProcFile;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
@@ -64,9 +62,8 @@ final class Corrections {
     private final Duration deadline;
     private final Path procRoot;
     private final MeterRegistry registry;
+    private final MovedPids moves;
     private final Map<String, Digested> digests = new ConcurrentHashMap<>();
-    /** Containers whose pid was last found out of its namespace, still a process of the container ({@link #moved}). */
-    private final Set<String> away = ConcurrentHashMap.newKeySet();
 
     private static final int DIGESTS_KEPT = 16_384;
 
@@ -86,6 +83,7 @@ final class Corrections {
         this.deadline = deadline;
         this.procRoot = procRoot;
         this.registry = registry;
+        this.moves = new MovedPids(procRoot);
     }
 
     /** Brings {@code containerId} in line with its task's current policy; {@code trigger} says why we look. */
@@ -98,15 +96,15 @@ final class Corrections {
                 return;
             }
             if (!present(c)) {
-                if (stillInContainer(c)) {
-                    moved(c);
+                if (moves.stillInContainer(c)) {
+                    moved(c, trigger, true);
                     return;
                 }
                 release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
                         + c.netns().inode() + " (container gone)");
                 return;
             }
-            away.remove(containerId);
+            moves.back(containerId);
             if (c.taskId() == null) {
                 if (trigger == Trigger.DRIFT) {
                     reassertFence(c);
@@ -161,12 +159,19 @@ final class Corrections {
     void started(ContainerEvent event, EnforcementResult result) {
         String containerId = event.containerId();
         if (isGone(result)) {
+            LiveContainer recorded = live.get(containerId).orElse(null);
+            if (recorded != null && moves.stillInContainer(recorded)) {
+                moved(recorded, Trigger.DRIFT, false); // the event's own outcome reports the failure
+                return;
+            }
+            moves.back(containerId);
             live.remove(containerId).ifPresent(c -> {
                 enforcer.released(c.netns());
                 guards.release(containerId);
             });
             return;
         }
+        moves.back(containerId);
         LiveContainer before = live.get(containerId).orElse(null);
         EnforcementTarget target = result.target();
         if (target == null || (!applied(result) && !result.quarantined())) {
@@ -234,7 +239,7 @@ final class Corrections {
         EnforcementResult result = enforcer.recheckQuarantine(c.containerId(), c.runtime(), c.pid(), netnsPath(c),
                 code, message);
         if (isGone(result)) {
-            release(c, Trigger.DRIFT, result.error().message());
+            releaseUnlessMoved(c, Trigger.DRIFT, result.error().message());
         } else if (result.quarantined() && result.drift() == null) {
             live.verified(c.containerId(), clock.instant());
         } else if (!report) {
@@ -263,7 +268,7 @@ final class Corrections {
             return;
         }
         if (isGone(result)) {
-            release(c, trigger, result.error().message());
+            releaseUnlessMoved(c, trigger, result.error().message());
             return;
         }
         EnforcementTarget target = result.target();
@@ -291,7 +296,7 @@ final class Corrections {
      * one).
      */
     void release(LiveContainer c, Trigger trigger, String why) {
-        away.remove(c.containerId());
+        moves.back(c.containerId());
         live.remove(c.containerId());
         enforcer.released(c.netns());
         guards.release(c.containerId());
@@ -309,44 +314,57 @@ final class Corrections {
     }
 
     /**
-     * Whether the recorded pid, out of its recorded namespace, is still a process of the container
-     * (its cgroup file names the container's whole id): the workload moved it (e.g.
-     * {@code unshare -n}, with CAP_SYS_ADMIN), the container did not go. A pid reused by another
-     * container's or the host's process, or one that is gone, is not.
+     * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
+     * still a process of the container ({@link #moved}): one decision for every path that finds a
+     * container unreachable, so none of them releases a container the workload only moved.
      */
-    private boolean stillInContainer(LiveContainer c) {
-        if (!CgroupMembership.acceptableId(c.containerId())) {
-            return false;
-        }
-        try {
-            String cgroup = ProcFile.read(procRoot.resolve(Integer.toString(c.pid())).resolve("cgroup"));
-            return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
-        } catch (IOException | RuntimeException e) {
-            return false;
+    private void releaseUnlessMoved(LiveContainer c, Trigger trigger, String why) {
+        if (moves.stillInContainer(c)) {
+            moved(c, trigger, true);
+        } else {
+            release(c, trigger, why);
         }
     }
 
     /**
-     * A container whose recorded pid moved out of its namespace while the container runs is kept,
-     * not released: its rules stay in its namespace and its host guard stays on its veth (a
-     * release would remove the guard, which a workload could then have on purpose by moving its
-     * pid). Nothing can be read back or repaired through a pid that is elsewhere, so the resyncs
-     * pass it by until the pid comes back, the container stops, or its process goes; warned once,
-     * counted in {@code netfence.reconcile.pid.moved}.
+     * A container whose recorded pid moved out of its namespace (or could not be pinned there)
+     * while the pid is still a process of the container is kept, not released: its rules stay in
+     * its namespace and its host guard stays on its veth (a release would remove the guard, which
+     * a workload could then have on purpose by moving its pid). Nothing can be read back,
+     * repaired or changed through a pid that is elsewhere, policy updates included, so the first
+     * time it is seen the entry is marked not in force (NAMESPACE_MISMATCH), a {@code failed}
+     * outcome says so when {@code publish} (a container with a task), and the resyncs pass it by
+     * until the pid is back (then the policy is applied again and the recovery reported), the
+     * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
+     * once per move.
      */
-    private void moved(LiveContainer c) {
-        if (away.add(c.containerId())) {
-            registry.counter("netfence.reconcile.pid.moved").increment();
-            LOG.warn("container {} of task {}: its pid {} left network namespace inode {} but is still a process of"
-                    + " the container; its rules and host guard are kept, but cannot be read back or repaired until"
-                    + " the pid returns or the container stops (publish its events with netns)", c.containerId(),
-                    c.taskId(), c.pid(), c.netns().inode());
+    private void moved(LiveContainer c, Trigger trigger, boolean publish) {
+        if (!moves.away(c.containerId())) {
+            return;
+        }
+        registry.counter("netfence.reconcile.pid.moved").increment();
+        String message = "process " + c.pid() + " left network namespace inode " + c.netns().inode() + " but is"
+                + " still a process of the container: its rules and host guard are kept, but cannot be read back,"
+                + " repaired or changed (policy updates included) until the pid is back there or the container goes";
+        LOG.warn("container {} of task {}: {}", c.containerId(), c.taskId(), message);
+        if (c.taskId() == null) {
+            return; // a hook fence: no task to report for, and its fence is re-asserted once the pid is back
+        }
+        live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
+                c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
+                c.resolved(), c.lastVerified()));
+        if (publish) {
+            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
+                    EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())
+                            .quarantined(c.quarantined()).backend(c.backend())
+                            .target(new EnforcementTarget(c.pid(), c.netns().device(), c.netns().inode())).build(),
+                    trigger));
         }
     }
 
     /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
     void stopped(String containerId) {
-        away.remove(containerId);
+        moves.back(containerId);
     }
 
     /** Whether the recorded pid is still a process in the recorded namespace. */

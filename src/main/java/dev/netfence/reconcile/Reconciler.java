@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * outcome never overtakes the outcome of an event the pipeline has yet to publish for the same
  * container ({@link OutcomeOrder}). Metrics:
  * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
- * {@code netfence.reconcile.outcomes{trigger,status}}, gauge {@code netfence.live.containers}.
+ * {@code netfence.reconcile.outcomes{trigger,status}} and {@code netfence.reconcile.pid.moved}, gauge
+ * {@code netfence.live.containers}.
  */
 public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);

@@ -136,7 +136,16 @@ class HostGuardReleasePodmanTest {
         assertThat(hostTable()).as("its host guard").contains("container=" + mover.id());
         assertThat(service.hostGuards().installed()).containsKey(device);
         assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
-        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("warned once").isEqualTo(1.0);
+        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("counted once").isEqualTo(1.0);
+        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> mover.id().equals(o.containerId()) && "failed".equals(o.status()))
+                .map(o -> o.error().code())).as("reported once").containsExactly("NAMESPACE_MISMATCH");
+
+        // a replay of its start event now fails to pin it, and does not release it either
+        send(events, node, event("container.started", "ev-d-replay", mover));
+        assertThat(awaitOutcome(o -> "ev-d-replay".equals(o.eventId())).status()).isEqualTo("failed");
+        assertThat(hostTable()).as("its host guard after the replay").contains("container=" + mover.id());
+        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
 
         mover.remove(); // gone now: released at a resync, with no trace left
         assertThat(awaitOutcome(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())).trigger())

@@ -257,26 +257,41 @@ class ReconcilerTest {
     }
 
     @Test
-    void aContainerWhosePidMovedToAnotherNamespaceButIsStillItsProcessIsKeptNotReleased() throws Exception {
+    void aContainerWhosePidMovedToAnotherNamespaceButIsStillItsProcessIsKeptReportedAndReappliedWhenItIsBack()
+            throws Exception {
         String id = "0123456789abcdef0123456789abcdef";
         policies.put("task-1", ALLOW_A);
         start(id, "task-1");
-        Path other = Files.writeString(nsFile.resolveSibling("net.other"), "");
-        Files.move(other, nsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING); // another namespace (inode)
+        Path original = Files.move(nsFile, nsFile.resolveSibling("net.original"));
+        Files.writeString(nsFile, ""); // another namespace (another inode)
         Path cgroup = proc.resolve(PID + "/cgroup");
         Files.writeString(cgroup, "0::/machine.slice/libpod-" + id + ".scope\n");
+        enforcer.calls.clear();
 
         reconciler.resyncNow();
         reconciler.resyncNow();
 
-        assertThat(published).as("nothing released, nothing re-applied").isEmpty();
+        assertThat(published).as("reported once, not released").singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
         assertThat(released).isEmpty();
-        assertThat(reconciler.liveSet().get(id)).isPresent();
-        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("warned once").isEqualTo(1.0);
+        assertThat(enforcer.calls).as("nothing read back through a pid that is elsewhere").isEmpty();
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isFalse());
+        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).isEqualTo(1.0);
 
+        Files.move(original, nsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING); // the pid is back
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).containsExactly("enforce " + id);
+        assertThat(published).hasSize(2).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
+
+        Files.move(nsFile, original);
+        Files.writeString(nsFile, "");
         Files.writeString(cgroup, "0::/machine.slice/libpod-" + "f".repeat(32) + ".scope\n"); // the pid is another's now
         reconciler.resyncNow();
-        assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(published).hasSize(3).last().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
         assertThat(released).containsExactly(id);
     }
 

@@ -1,0 +1,49 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.netns.CgroupMembership;
+import dev.netfence.netns.ProcFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Tells a live container that is gone from one whose workload moved its recorded pid out of the
+ * recorded namespace: the pid is still a process of the container when its
+ * {@code /proc/PID/cgroup} names the container's whole id in a runtime's path component
+ * ({@link CgroupMembership#containersIn}; e.g. {@code unshare -n} with CAP_SYS_ADMIN); a pid
+ * that is gone, or reused by another container's or the host's process, is not. Remembers which
+ * containers' pids are away, so a move is reported once. Thread-safe.
+ */
+final class MovedPids {
+    private final Path procRoot;
+    private final Set<String> away = ConcurrentHashMap.newKeySet();
+
+    MovedPids(Path procRoot) {
+        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+    }
+
+    /** Whether {@code c}'s recorded pid is still a process of the container (false when that cannot be read). */
+    boolean stillInContainer(LiveContainer c) {
+        if (!CgroupMembership.acceptableId(c.containerId())) {
+            return false;
+        }
+        try {
+            String cgroup = ProcFile.read(procRoot.resolve(Integer.toString(c.pid())).resolve("cgroup"));
+            return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Records that the container's pid is away; true only the first time of a move. */
+    boolean away(String containerId) {
+        return away.add(containerId);
+    }
+
+    /** The container's pid is back, or the container went: a later move is a new one. */
+    void back(String containerId) {
+        away.remove(containerId);
+    }
+}
