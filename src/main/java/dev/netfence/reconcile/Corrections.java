@@ -160,8 +160,15 @@ final class Corrections {
         String containerId = event.containerId();
         if (isGone(result)) {
             LiveContainer recorded = live.get(containerId).orElse(null);
+            if (recorded != null && present(recorded)) {
+                return; // a stale start (its pid gone or elsewhere): the container recorded is where it was
+            }
             if (recorded != null && moves.stillInContainer(recorded)) {
-                moved(recorded, Trigger.DRIFT, false); // the event's own outcome reports the failure
+                // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back
+                moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
+                        event.nodeId(), event.runtime(), recorded.pid(), recorded.netns(), event.netns(), null,
+                        ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified()),
+                        Trigger.DRIFT, false);
                 return;
             }
             moves.back(containerId);
@@ -319,7 +326,7 @@ final class Corrections {
      * container unreachable, so none of them releases a container the workload only moved.
      */
     private void releaseUnlessMoved(LiveContainer c, Trigger trigger, String why) {
-        if (moves.stillInContainer(c)) {
+        if (!present(c) && moves.stillInContainer(c)) {
             moved(c, trigger, true);
         } else {
             release(c, trigger, why);
@@ -336,12 +343,17 @@ final class Corrections {
      * outcome says so when {@code publish} (a container with a task), and the resyncs pass it by
      * until the pid is back (then the policy is applied again and the recovery reported), the
      * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
-     * once per move.
+     * once per move (and once more after a restart of netfence, which reports nothing new for an
+     * entry already marked). Only a pid really out of its namespace counts as moved: where the
+     * enforcer cannot reach a pid that is still in it, the container is released as before.
      */
     private void moved(LiveContainer c, Trigger trigger, boolean publish) {
         if (!moves.away(c.containerId())) {
             return;
         }
+        // recorded before (e.g. before a restart of netfence): counted and logged, not reported again
+        boolean known = ErrorCode.NAMESPACE_MISMATCH.code().equals(c.errorCode()) && live.get(c.containerId())
+                .map(c::sameState).orElse(false);
         registry.counter("netfence.reconcile.pid.moved").increment();
         String message = "process " + c.pid() + " left network namespace inode " + c.netns().inode() + " but is"
                 + " still a process of the container: its rules and host guard are kept, but cannot be read back,"
@@ -349,6 +361,9 @@ final class Corrections {
         LOG.warn("container {} of task {}: {}", c.containerId(), c.taskId(), message);
         if (c.taskId() == null) {
             return; // a hook fence: no task to report for, and its fence is re-asserted once the pid is back
+        }
+        if (known) {
+            return;
         }
         live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
                 c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),

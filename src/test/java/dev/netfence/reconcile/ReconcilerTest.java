@@ -296,6 +296,21 @@ class ReconcilerTest {
     }
 
     @Test
+    void aContainerTheEnforcerCannotReachWhileItsPidIsStillInItsNamespaceIsReleasedNotTakenForMoved() throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        enforcer.gone = true;
+
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(released).containsExactly(id);
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+    }
+
+    @Test
     void aStopReleasesTheContainerAndAStartProcessedAfterItsStopAppliesNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
