@@ -15,8 +15,6 @@ import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.StoredPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,7 +58,6 @@ final class Corrections {
     private final HostGuards guards;
     private final Clock clock;
     private final Duration deadline;
-    private final Path procRoot;
     private final MeterRegistry registry;
     private final MovedPids moves;
     private final Map<String, Digested> digests = new ConcurrentHashMap<>();
@@ -81,7 +78,6 @@ final class Corrections {
         this.guards = guards;
         this.clock = clock;
         this.deadline = deadline;
-        this.procRoot = procRoot;
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
     }
@@ -95,7 +91,7 @@ final class Corrections {
             if (c == null) {
                 return;
             }
-            if (!present(c)) {
+            if (!moves.present(c)) {
                 if (moves.stillInContainer(c)) {
                     moved(c, trigger, true);
                     return;
@@ -160,7 +156,7 @@ final class Corrections {
         String containerId = event.containerId();
         if (isGone(result)) {
             LiveContainer recorded = live.get(containerId).orElse(null);
-            if (recorded != null && present(recorded)) {
+            if (recorded != null && moves.present(recorded)) {
                 return; // a stale start (its pid gone or elsewhere): the container recorded is where it was
             }
             if (recorded != null && moves.stillInContainer(recorded)) {
@@ -326,7 +322,7 @@ final class Corrections {
      * container unreachable, so none of them releases a container the workload only moved.
      */
     private void releaseUnlessMoved(LiveContainer c, Trigger trigger, String why) {
-        if (!present(c) && moves.stillInContainer(c)) {
+        if (!moves.present(c) && moves.stillInContainer(c)) {
             moved(c, trigger, true);
         } else {
             release(c, trigger, why);
@@ -377,20 +373,14 @@ final class Corrections {
         }
     }
 
+    /** Whether {@code pid} is {@code c}'s recorded pid, still in its recorded namespace: the very instance recorded. */
+    boolean recordedInstance(LiveContainer c, int pid) {
+        return c.pid() == pid && moves.present(c);
+    }
+
     /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
     void stopped(String containerId) {
         moves.back(containerId);
-    }
-
-    /** Whether the recorded pid is still a process in the recorded namespace. */
-    private boolean present(LiveContainer c) {
-        try {
-            return NamespaceId.of(procRoot.resolve(Integer.toString(c.pid())).resolve("ns/net")).equals(c.netns());
-        } catch (NoSuchFileException e) {
-            return false;
-        } catch (IOException e) {
-            return true; // unreadable is not gone: the enforcer's own guards decide
-        }
     }
 
     private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {

@@ -1,16 +1,18 @@
 package dev.netfence.reconcile;
 
 import dev.netfence.netns.CgroupMembership;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcFile;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Tells a live container that is gone from one whose workload moved its recorded pid out of the
- * recorded namespace: the pid is still a process of the container when its
+ * Where a live container's recorded pid is: still in its recorded namespace ({@link #present}), or
+ * out of it; and then, a container that is gone from one whose workload moved that pid: the pid is still a process of the container when its
  * {@code /proc/PID/cgroup} names the container's whole id in a runtime's path component
  * ({@link CgroupMembership#containersIn}; e.g. {@code unshare -n} with CAP_SYS_ADMIN); a pid
  * that is gone, or reused by another container's or the host's process, is not. Remembers which
@@ -22,6 +24,17 @@ final class MovedPids {
 
     MovedPids(Path procRoot) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+    }
+
+    /** Whether {@code c}'s recorded pid is still in its recorded namespace (an unreadable one counts as there: the enforcer's own guards decide). */
+    boolean present(LiveContainer c) {
+        try {
+            return NamespaceId.of(procRoot.resolve(Integer.toString(c.pid())).resolve("ns/net")).equals(c.netns());
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     /** Whether {@code c}'s recorded pid is still a process of the container (false when that cannot be read). */

@@ -179,22 +179,35 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /**
      * The OCI hook: fences {@code pid}'s namespace (quarantine, loopback only) before the
      * container's process runs, and keeps it in the live set until its start event replaces the
-     * fence with the policy. A container already enforced (its event came first) is left alone.
+     * fence with the policy. A container already enforced through this very pid and namespace
+     * (its event came first) is left alone. A container id enforced before through another
+     * instance (a restart of the same id: new pid, new namespace, its stop not processed or never
+     * sent) is fenced like a new one, keeping its task, whose policy then replaces the fence at
+     * once (a correction, reported as {@code policy-update}) without waiting for an event that a
+     * restart by the runtime itself never sends.
      */
     public EnforcementResult fence(String containerId, int pid, String runtime) {
         ReentrantLock lock = locks.of(containerId);
         lock.lock();
         try {
             LiveContainer known = live.get(containerId).orElse(null);
-            if (known != null && known.taskId() != null) {
+            if (known != null && known.taskId() != null && corrections.recordedInstance(known, pid)) {
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);
             EnforcementTarget t = result.target();
             if (result.quarantined() && t != null) {
-                live.put(new LiveContainer(containerId, null, nodeId, runtime, t.pid(),
-                        new NamespaceId(t.netnsDevice(), t.netnsInode()), null, null, ErrorCode.POLICY_NOT_FOUND.code(), true,
-                        result.backend(), Map.of(), clock.instant()));
+                NamespaceId ns = new NamespaceId(t.netnsDevice(), t.netnsInode());
+                String taskId = known == null ? null : known.taskId();
+                if (known != null && !known.netns().equals(ns)) {
+                    enforcer.released(known.netns());
+                }
+                corrections.stopped(containerId); // the instance before is gone; a move of this one is new
+                live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,
+                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant()));
+                if (taskId != null) {
+                    submit(containerId, Trigger.POLICY_UPDATE, () -> { });
+                }
             }
             return result;
         } finally {

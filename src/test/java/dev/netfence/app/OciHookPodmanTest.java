@@ -13,6 +13,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -90,6 +91,38 @@ class OciHookPodmanTest {
             Outcome removed = awaitOutcome(o -> "ev-hook-stop".equals(o.eventId()));
             assertThat(removed.status()).isEqualTo("removed");
             assertThat(registry.get("netfence.live.containers").gauge().value()).isZero();
+        }
+    }
+
+    @Test
+    void aRestartOfAnEnforcedContainerIsFencedByTheHookAndGetsItsPolicyWithoutAnotherEvent() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        PodmanContainer other = PODMAN.peer(8081);
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        Path socket = dir.resolve("hook.sock");
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                    + peer.ipv4() + ":8080\"],\"dns\":false}");
+            service = start(socket);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
+            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
+            PodmanContainer first = PODMAN.start("restarted", hooks,
+                    List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600");
+            send(producer, events, node, event("container.started", "ev-restart-start", first));
+            assertThat(awaitOutcome(o -> "ev-restart-start".equals(o.eventId())).status()).isEqualTo("applied");
+
+            // the runtime starts the same id again (new pid, new namespace); no stop, no new event
+            PodmanContainer again = PODMAN.restart(first, hooks);
+            assertThat(again.pid()).isNotEqualTo(first.pid());
+            assertThat(Sh.ok("nsenter", "--net=/proc/" + again.pid() + "/ns/net", "--", "nft", "list", "ruleset"))
+                    .as("fenced by the hook before its process ran").contains("table inet netfence");
+
+            Outcome reapplied = awaitOutcome(o -> again.id().equals(o.containerId()) && "policy-update".equals(o.trigger()));
+            assertThat(reapplied.status()).isEqualTo("applied");
+            Agent probe = again.agent();
+            assertThat(probe.send("tcp " + peer.ipv4() + " 8080 1500")).as("its policy, without an event").isEqualTo("OK");
+            assertThat(probe.send("tcp " + other.ipv4() + " 8081 1500")).as("nothing else").isNotEqualTo("OK");
         }
     }
 

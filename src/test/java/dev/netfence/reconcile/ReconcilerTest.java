@@ -376,6 +376,47 @@ class ReconcilerTest {
     }
 
     @Test
+    void aHookCallForTheInstanceEnforcedAlreadyChangesNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
+    void aHookCallForARestartOfAnEnforcedContainerFencesTheNewInstanceAndAppliesItsTasksPolicyAtOnce()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int restartedPid = PID + 1; // the same id started again: another pid, another namespace, no stop processed
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.writeString(restartedNs, "");
+        NamespaceId restarted = NamespaceId.of(restartedNs);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        enforcer.calls.clear();
+
+        EnforcementResult fenced = reconciler.fence("c1", restartedPid, null);
+
+        assertThat(fenced.quarantined()).as("the new instance is fenced, not waved through").isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).containsExactly("fence c1", "enforce c1");
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.trigger()).isEqualTo("policy-update");
+        });
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(restartedPid);
+            assertThat(c.taskId()).isEqualTo("task-1");
+            assertThat(c.inForce()).isTrue();
+        });
+    }
+
+    @Test
     void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
         EnforcementResult fenced = reconciler.fence("c1", PID, null);
         assertThat(fenced.quarantined()).isTrue();

@@ -189,6 +189,22 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
         return container;
     }
 
+    /**
+     * Restarts {@code c} ({@code podman --runtime runc GLOBALOPTIONS restart NAME}: the same id, a
+     * new process in a new network namespace) and returns it as inspected now; still removed by
+     * name when its test ends.
+     */
+    public PodmanContainer restart(PodmanContainer c, List<String> globalOptions) {
+        List<String> argv = new ArrayList<>(List.of("podman", "--runtime", "runc"));
+        argv.addAll(globalOptions);
+        argv.addAll(List.of("restart", c.name()));
+        CommandResult run = Sh.run(argv.toArray(String[]::new));
+        if (!run.ok()) {
+            throw new IllegalStateException("podman restart failed (exit " + run.exitCode() + "): " + run.stderr().strip());
+        }
+        return inspect(c.name());
+    }
+
     private PodmanContainer inspect(String name) {
         String format = "{{.Id}}|{{.State.Pid}}|{{.NetworkSettings.IPAddress}}|{{.NetworkSettings.Gateway}}"
                 + "|{{.NetworkSettings.SandboxKey}}";
