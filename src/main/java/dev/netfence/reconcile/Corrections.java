@@ -378,6 +378,11 @@ final class Corrections {
         return c.pid() == pid && moves.present(c);
     }
 
+    /** Whether {@code pid} is in {@code c}'s recorded namespace (false when that cannot be read). */
+    boolean inNamespaceOf(LiveContainer c, int pid) {
+        return moves.in(pid, c.netns());
+    }
+
     /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
     void stopped(String containerId) {
         moves.back(containerId);

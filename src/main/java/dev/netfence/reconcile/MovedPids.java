@@ -37,6 +37,15 @@ final class MovedPids {
         }
     }
 
+    /** Whether {@code pid} is in namespace {@code netns} (false when that cannot be read). */
+    boolean in(int pid, NamespaceId netns) {
+        try {
+            return NamespaceId.of(procRoot.resolve(Integer.toString(pid)).resolve("ns/net")).equals(netns);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Whether {@code c}'s recorded pid is still a process of the container (false when that cannot be read). */
     boolean stillInContainer(LiveContainer c) {
         if (!CgroupMembership.acceptableId(c.containerId())) {

@@ -162,6 +162,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lock();
         try {
             order.expect(event.containerId());
+            LiveContainer current = live.get(event.containerId()).orElse(null);
+            if (current != null && event.pid() != null && current.pid() != event.pid()
+                    && corrections.recordedInstance(current, current.pid())) {
+                // the stop of an earlier instance, processed after the hook fenced the one started since
+                LOG.info("container {}: the stop of pid {} comes after pid {} started under the same id; the later"
+                        + " instance stays enforced", event.containerId(), event.pid(), current.pid());
+                return;
+            }
             live.stopped(event.containerId(), clock.instant(), event.occurredAt());
             live.remove(event.containerId()).ifPresent(c -> enforcer.released(c.netns()));
             guards.release(event.containerId());
@@ -192,6 +200,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         try {
             LiveContainer known = live.get(containerId).orElse(null);
             if (known != null && known.taskId() != null && corrections.recordedInstance(known, pid)) {
+                return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
+            }
+            if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)) {
+                // another pid in the namespace enforced already (a pod's member started again in the pod's
+                // namespace): its rules are in force there; a fence would cut the pod's other members
+                live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
+                        known.netns(), known.netnsPath(), known.policyDigest(), null, known.quarantined(),
+                        known.backend(), known.resolved(), known.lastVerified()));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);

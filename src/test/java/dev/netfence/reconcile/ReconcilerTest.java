@@ -417,6 +417,44 @@ class ReconcilerTest {
     }
 
     @Test
+    void theStopOfTheEarlierInstanceProcessedAfterTheHookFencedARestartLeavesTheRestartEnforced() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int restartedPid = PID + 1;
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.writeString(restartedNs, "");
+        NamespaceId restarted = NamespaceId.of(restartedNs);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        reconciler.fence("c1", restartedPid, null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+
+        reconciler.stopped(event("c1", "task-1", ContainerEvent.CONTAINER_STOPPED)); // the earlier pid's stop
+
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(restartedPid));
+        assertThat(released).isEmpty();
+    }
+
+    @Test
+    void aHookCallForAnotherPidInTheNamespaceEnforcedAlreadyKeepsItsRulesAndFollowsThatPid() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int memberPid = PID + 2; // a pod's member started again in the pod's namespace
+        Path memberNs = Files.createDirectories(proc.resolve(memberPid + "/ns")).resolve("net");
+        Files.createLink(memberNs, nsFile);
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", memberPid, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("no fence to cut the pod's other members").isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(memberPid);
+            assertThat(c.inForce()).isTrue();
+        });
+    }
+
+    @Test
     void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
         EnforcementResult fenced = reconciler.fence("c1", PID, null);
         assertThat(fenced.quarantined()).isTrue();
