@@ -65,14 +65,8 @@ class OciHookPodmanTest {
     @Test
     void aContainerStartedWithTheHookHasNoConnectivityBeforeItsEventAndItsAllowedEndpointAfter() throws Exception {
         PodmanContainer peer = PODMAN.peer(8080);
-        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
-        TestKafka.createCompactedTopic(policies, 1);
-        Path socket = dir.resolve("hook.sock");
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
-            send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
-                    + peer.ipv4() + ":8080\"],\"dns\":false}");
-            service = start(socket);
-            await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
+            Path socket = startService(producer, peer);
 
             PodmanContainer sandbox = PODMAN.start("hooked", List.of("--hooks-dir", hooksDir(socket).toString()),
                     List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600");
@@ -98,14 +92,8 @@ class OciHookPodmanTest {
     void aRestartOfAnEnforcedContainerIsFencedByTheHookAndGetsItsPolicyWithoutAnotherEvent() throws Exception {
         PodmanContainer peer = PODMAN.peer(8080);
         PodmanContainer other = PODMAN.peer(8081);
-        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
-        TestKafka.createCompactedTopic(policies, 1);
-        Path socket = dir.resolve("hook.sock");
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
-            send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
-                    + peer.ipv4() + ":8080\"],\"dns\":false}");
-            service = start(socket);
-            await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
+            Path socket = startService(producer, peer);
             List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
             PodmanContainer first = PODMAN.start("restarted", hooks,
                     List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600");
@@ -132,6 +120,18 @@ class OciHookPodmanTest {
         assertThatThrownBy(() -> PODMAN.start("refused", List.of("--hooks-dir", hooks.toString()),
                 List.of("--annotation", "netfence.test.hook=" + annotation), "/bin/sleep", "3600"))
                 .hasMessageContaining("podman run failed");
+    }
+
+    /** The topics, task-hook's policy allowing {@code peer}:8080, and the service with its hook socket (returned), ready. */
+    private Path startService(KafkaProducer<byte[], byte[]> producer, PodmanContainer peer) throws Exception {
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        Path socket = dir.resolve("hook.sock");
+        send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + peer.ipv4() + ":8080\"],\"dns\":false}");
+        service = start(socket);
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
+        return socket;
     }
 
     private Path hooksDir(Path socket) throws Exception {
