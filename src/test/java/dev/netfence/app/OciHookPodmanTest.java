@@ -111,6 +111,12 @@ class OciHookPodmanTest {
             Agent probe = again.agent();
             assertThat(probe.send("tcp " + peer.ipv4() + " 8080 1500")).as("its policy, without an event").isEqualTo("OK");
             assertThat(probe.send("tcp " + other.ipv4() + " 8081 1500")).as("nothing else").isNotEqualTo("OK");
+
+            // released with its host guard: a guard chain outliving its veth would bind to the next veth of that name
+            again.remove();
+            send(producer, events, node, event("container.stopped", "ev-restart-stop", again));
+            assertThat(awaitOutcome(o -> "ev-restart-stop".equals(o.eventId())).status()).isEqualTo("removed");
+            assertThat(Sh.run("nft", "list", "table", "netdev", "netfence").stdout()).doesNotContain(again.id());
         }
     }
 
