@@ -14,7 +14,8 @@ import java.util.Objects;
  * The {@code nft} backend: netfence's table written into a pinned namespace by libnftables,
  * in-process, on {@link NamespaceThreads}. One trip per apply does everything inside the
  * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
- * table transaction, the JSON read-back, the removal of the iptables backend's leftovers when
+ * table transaction, the JSON read-back of what {@link NftCensus} counted first (netfence's table,
+ * never a workload's tables, never more than the plan's size of it), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
  * before the thread goes home. No process is started. The outcome is reported by the caller, at
@@ -43,6 +44,7 @@ public final class InProcessNft implements AutoCloseable {
     private final GenerationSockets sockets;
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong listedChars = new java.util.concurrent.atomic.AtomicLong();
 
     private InProcessNft(NativeCalls natives, OwnNamespace home, int threads) {
         this.natives = natives;
@@ -215,6 +217,11 @@ public final class InProcessNft implements AutoCloseable {
         return skippedReadBacks.get();
     }
 
+    /** Characters of JSON listings read back so far (applies, probes and drift checks): what a read-back cost in size. */
+    public long listedChars() {
+        return listedChars.get();
+    }
+
     private record DriftTrip(NftApply.Drift drift, EnforcementException error) {
         static final DriftTrip UNCHANGED = new DriftTrip(new NftApply.Drift(java.util.Optional.empty(),
                 NftGeneration.UNKNOWN), null);
@@ -254,7 +261,7 @@ public final class InProcessNft implements AutoCloseable {
         home.close();
     }
 
-    private static NftApply.Commands commands(NftContext ctx, NftGeneration generation) {
+    private NftApply.Commands commands(NftContext ctx, NftGeneration generation) {
         return new NftApply.Commands() {
             @Override
             public long generation() {
@@ -269,8 +276,23 @@ public final class InProcessNft implements AutoCloseable {
 
             @Override
             public NftContext.Run listJson() {
-                ctx.json();
-                return ctx.run("list ruleset");
+                return listed(ctx.json(), "list ruleset");
+            }
+
+            @Override
+            public NftContext.Run listTable(String family, String table) {
+                return listed(ctx.json(), "list table " + family + ' ' + table);
+            }
+
+            private NftContext.Run listed(NftContext json, String command) {
+                NftContext.Run run = json.run(command);
+                listedChars.addAndGet(run.output().length());
+                return run;
+            }
+
+            @Override
+            public NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
+                return afterOwnWrite ? generation.leftovers() : NftCensus.take(planRules);
             }
         };
     }

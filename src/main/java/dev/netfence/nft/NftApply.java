@@ -3,13 +3,16 @@ package dev.netfence.nft;
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.rules.PlannedRules;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * The steps of one nft apply, the same whether the commands run in-process (on a namespace
  * thread, while away) or through {@code nsenter nft}: replace netfence's table in one transaction,
- * read the ruleset back as JSON, remove what the iptables backend left that nftables can see (its
+ * read it back as JSON (in-process, only what {@link NftCensus} counted first allows: netfence's
+ * table and the iptables backend's leftover tables, each no larger than the plan or the limit;
+ * through the program, the whole ruleset), remove what the iptables backend left that nftables can see (its
  * {@code NETFENCE-*} chains and the jumps to them, in a second transaction, only when present:
  * a namespace that switched backend), and verify the table against the plan. It never logs and
  * never throws for the rules' or the kernel's sake: the {@link Result} says how far it got, so a
@@ -20,7 +23,25 @@ final class NftApply {
     interface Commands {
         NftContext.Run apply(String script);
 
+        /** Lists the whole ruleset as JSON: where no {@link #census} can be taken. */
         NftContext.Run listJson();
+
+        /** Lists one table as JSON ({@code list table FAMILY NAME}): after a {@link #census}. */
+        default NftContext.Run listTable(String family, String table) {
+            throw new UnsupportedOperationException("no table listing here");
+        }
+
+        /**
+         * What the tables netfence reads back hold ({@link NftCensus}), counted without listing,
+         * with netfence's table expected to hold {@code planRules} rules; right after netfence's
+         * own transaction ({@code afterOwnWrite}) only the iptables backend's leftovers are
+         * counted ({@link NftCensus#leftovers}). Null where no census can be taken (the {@code
+         * nft} program's backend): then the whole ruleset is listed, the program's output bounded
+         * by the command runner instead.
+         */
+        default NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
+            return null;
+        }
 
         /**
          * The namespace's nftables ruleset generation ({@link NftGeneration}), or
@@ -70,32 +91,36 @@ final class NftApply {
         if (!applied.ok()) {
             return new Result(false, NftErrors.classify("netfence's table", applied.errors()), false);
         }
-        NftRuleset read;
+        int planRules = text.expected().size();
+        ReadBack read;
         boolean removed = false;
         long before;
         try {
             before = commands.generation();
-            read = read(commands);
-            if (!read.leftovers().isEmpty()) {
-                NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(read.leftovers()));
+            read = read(commands, planRules, true);
+            if (read.unread() == null && !read.ruleset().leftovers().isEmpty()) {
+                List<NftRuleset.Leftover> leftovers = read.ruleset().leftovers();
+                NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(leftovers));
                 removed = cleaned.ok();
                 before = commands.generation();
-                read = read(commands);
-                if (!cleaned.ok() && !read.leftovers().isEmpty()) {
+                read = read(commands, planRules, true);
+                List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
+                if (!cleaned.ok() && !left.isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first)
                     return new Result(true, NftErrors.classify("removing the iptables backend's chains",
                             cleaned.errors()), false);
                 }
-                if (!read.leftovers().isEmpty()) {
+                if (!left.isEmpty()) {
                     return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
-                            "the iptables backend's chains are still there after removing them: " + read.leftovers()),
+                            "the iptables backend's chains are still there after removing them: " + left),
                             true);
                 }
             }
         } catch (EnforcementException e) {
             return new Result(true, e, removed);
         }
-        Optional<String> mismatch = verifier.mismatch(text.expected(), read);
+        Optional<String> mismatch = read.unread() != null ? Optional.of(read.unread())
+                : verifier.mismatch(text.expected(), read.ruleset());
         if (mismatch.isPresent()) {
             return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
                     "nft read-back differs: " + mismatch.get()), removed);
@@ -109,13 +134,17 @@ final class NftApply {
      * with the ruleset generation the read-back belongs to. An unreadable listing is thrown.
      */
     Drift drift(Commands commands, PlannedRules plan) {
+        List<NftRenderer.ExpectedRule> expected = rendered.of(plan).expected();
         long before = commands.generation();
-        NftRuleset read = read(commands);
-        if (!read.leftovers().isEmpty()) {
-            return new Drift(Optional.of("the iptables backend's chains are present: " + read.leftovers()),
+        ReadBack read = read(commands, expected.size(), false);
+        if (read.unread() != null) {
+            return new Drift(Optional.of(read.unread()), NftGeneration.UNKNOWN);
+        }
+        if (!read.ruleset().leftovers().isEmpty()) {
+            return new Drift(Optional.of("the iptables backend's chains are present: " + read.ruleset().leftovers()),
                     NftGeneration.UNKNOWN);
         }
-        Optional<String> mismatch = verifier.mismatch(rendered.of(plan).expected(), read);
+        Optional<String> mismatch = verifier.mismatch(expected, read.ruleset());
         return new Drift(mismatch, mismatch.isPresent() ? NftGeneration.UNKNOWN
                 : sameGeneration(before, commands.generation()));
     }
@@ -131,10 +160,62 @@ final class NftApply {
         return deleted.ok() ? null : NftErrors.classify("deleting netfence's table", deleted.errors());
     }
 
-    private static NftRuleset read(Commands commands) {
-        NftContext.Run listed = commands.listJson();
+    /**
+     * A read-back: the listing ({@code ruleset}), or, when the census already shows that
+     * netfence's table differs from the plan, that difference ({@code unread}) with nothing listed.
+     */
+    private record ReadBack(NftRuleset ruleset, String unread) {}
+
+    /**
+     * Reads back what netfence checks, never more than the plan's size of it: with a census, only
+     * netfence's table and a {@code filter} table holding the iptables backend's chains (when it
+     * holds at most {@link NftCensus#LIMIT} rules, sets and set elements; more is VERIFY_FAILED),
+     * each listed alone; netfence's table is listed only when the census shows it as netfence
+     * writes it (two chains, no set, at most {@code planRules} rules), or right after netfence's
+     * own transaction replaced it ({@code afterOwnWrite}, when it is not counted). Without a
+     * census, the whole ruleset.
+     */
+    private static ReadBack read(Commands commands, int planRules, boolean afterOwnWrite) {
+        NftCensus.Counts census = commands.census(planRules, afterOwnWrite);
+        if (census == null) {
+            return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
+        }
+        if (census.counted() && census.table() && (census.tableUse() != 2 || census.tableSets() != 0)) {
+            return new ReadBack(null, "netfence's table holds " + census.tableUse()
+                    + " chains, named sets or objects and " + census.tableSets()
+                    + " sets where netfence writes 2 chains and no set (not listed)");
+        }
+        if (census.counted() && census.table() && census.tableRules() > planRules) {
+            return new ReadBack(null, "netfence's table holds more than the plan's " + planRules
+                    + " rules (not listed)");
+        }
+        for (NftCensus.LeftoverTable t : census.leftovers()) {
+            if (t.size() > NftCensus.LIMIT) {
+                throw new EnforcementException(ErrorCode.VERIFY_FAILED, "table " + t.family()
+                        + " filter holds the iptables backend's chains and more than " + NftCensus.LIMIT
+                        + " rules, sets and set elements: netfence does not list it back");
+            }
+        }
+        NftRuleset ruleset = NftRuleset.EMPTY;
+        if (!census.counted() || census.table()) {
+            NftContext.Run listed = commands.listTable(NftRenderer.FAMILY, NftRenderer.TABLE);
+            if (listed.ok() || !missing(listed)) { // a table gone since is a mismatch ("missing"), not a refusal
+                ruleset = parse(listed, "netfence's table");
+            }
+        }
+        for (NftCensus.LeftoverTable t : census.leftovers()) {
+            ruleset = ruleset.plus(parse(commands.listTable(t.family(), "filter"), "table " + t.family() + " filter"));
+        }
+        return new ReadBack(ruleset, null);
+    }
+
+    private static boolean missing(NftContext.Run listed) {
+        return listed.errors().contains("No such file or directory");
+    }
+
+    private static NftRuleset parse(NftContext.Run listed, String what) {
         if (!listed.ok()) {
-            throw NftErrors.classify("listing the ruleset", listed.errors());
+            throw NftErrors.classify("listing " + what, listed.errors());
         }
         try {
             return NftRuleset.parse(listed.output());

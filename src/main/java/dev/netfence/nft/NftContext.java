@@ -40,9 +40,10 @@ final class NftContext implements AutoCloseable {
         return new Run(code, out == null ? "" : out, err == null ? "" : err);
     }
 
-    /** From now on, listings come as JSON ({@code nft -j}). */
-    void json() {
+    /** From now on, listings come as JSON ({@code nft -j}); this context. */
+    NftContext json() {
         lib.nft_ctx_output_set_flags(ctx, NativeCalls.NFT_CTX_OUTPUT_JSON);
+        return this;
     }
 
     /** From now on, listings come as text (and input is never tried as JSON first). */

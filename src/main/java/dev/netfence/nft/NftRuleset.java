@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What {@code nft -j list ruleset} showed in a namespace, reduced to what netfence checks: the
+ * What {@code nft -j list ruleset} (or the {@code list table} listings {@link NftApply} makes
+ * after its census, joined with {@link #plus}) showed in a namespace, reduced to what netfence checks: the
  * chains and rules of its own table {@code inet netfence}, and the iptables backend's netfence
  * leftovers that nftables can see (chains {@code NETFENCE-OUT} / {@code NETFENCE-IN} of the
  * {@code ip} / {@code ip6 filter} tables that iptables-nft wrote, and the rules that jump to
@@ -37,13 +38,27 @@ public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntr
         }
     }
 
+    /** Nothing listed: no table, no chain, no rule, no leftover. */
+    public static final NftRuleset EMPTY = new NftRuleset(false, List.of(), List.of(), List.of());
+
     public NftRuleset {
         chains = List.copyOf(chains);
         rules = List.copyOf(rules);
         leftovers = List.copyOf(leftovers);
     }
 
-    /** Parses the output of {@code nft -j list ruleset}. */
+    /** This listing and {@code other} together (two tables listed one after the other). */
+    public NftRuleset plus(NftRuleset other) {
+        List<Chain> c = new ArrayList<>(chains);
+        c.addAll(other.chains);
+        List<RuleEntry> r = new ArrayList<>(rules);
+        r.addAll(other.rules);
+        List<Leftover> l = new ArrayList<>(leftovers);
+        l.addAll(other.leftovers);
+        return new NftRuleset(tablePresent || other.tablePresent, c, r, l);
+    }
+
+    /** Parses the output of {@code nft -j list ruleset} (or of {@code list table}: the same form). */
     public static NftRuleset parse(String json) {
         Objects.requireNonNull(json, "json");
         JsonNode root;

@@ -37,11 +37,34 @@ class NftApplyTest {
         }
 
         @Override
+        public NftContext.Run listTable(String family, String table) {
+            sent.add("list table " + family + " " + table);
+            return answers.removeFirst();
+        }
+
+        @Override
+        public NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
+            censusAsked.add(afterOwnWrite ? -planRules : planRules);
+            return censuses.isEmpty() ? null : censuses.removeFirst();
+        }
+
+        @Override
         public long generation() {
             return generations.isEmpty() ? NftGeneration.UNKNOWN : generations.removeFirst();
         }
     };
     private final Deque<Long> generations = new ArrayDeque<>();
+    /** What the census answers, in order; none left means no census (the whole ruleset is listed). */
+    private final Deque<NftCensus.Counts> censuses = new ArrayDeque<>();
+    private final List<Integer> censusAsked = new ArrayList<>();
+
+    private NftCensus.Counts census(long use, long sets, long rules, NftCensus.LeftoverTable... leftovers) {
+        return new NftCensus.Counts(true, true, use, sets, rules, List.of(leftovers));
+    }
+
+    private int planRules() {
+        return new NftRenderer().expected(plan).size();
+    }
 
     /** The JSON listing nft gives for {@code plan}'s table, plus {@code extra} items. */
     private String listing(String... extra) {
@@ -182,5 +205,88 @@ class NftApplyTest {
         generations.addAll(List.of(9L, 9L));
         assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
+    }
+
+    @Test
+    void afterItsOwnWriteTheApplyCountsOnlyLeftoversAndListsOnlyNetfencesTable() {
+        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list table inet netfence");
+        assertThat(censusAsked).as("leftovers only (afterOwnWrite)").containsExactly(-planRules());
+    }
+
+    @ParameterizedTest(name = "use {0}, sets {1}, rules plan+{2}")
+    @CsvSource({"3, 0, 0, holds 3 chains, named sets or objects and 0 sets",
+        "2, 1, 0, and 1 sets where netfence writes 2 chains and no set",
+        "2, 0, 1, holds more than the plan's"})
+    void aDriftCheckWhoseCensusShowsTheTableDifferentListsNothing(long use, long sets, long extraRules, String message) {
+        censuses.add(census(use, sets, planRules() + extraRules));
+        generations.add(7L);
+        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).startsWith("netfence's table")
+                .contains(message).endsWith("(not listed)"));
+        assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
+        assertThat(sent).isEmpty();
+        assertThat(censusAsked).containsExactly(planRules());
+    }
+
+    @Test
+    void aDriftCheckWhoseCensusShowsTheTableAsWrittenListsItAlone() {
+        censuses.add(census(2, 0, planRules()));
+        answers.add(ok(listing()));
+        generations.addAll(List.of(9L, 9L));
+        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+                .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
+        assertThat(sent).containsExactly("list table inet netfence");
+    }
+
+    @Test
+    void aLeftoverTableOverTheLimitIsVerifyFailedWithoutAListing() {
+        censuses.add(NftCensus.Counts.ofLeftovers(List.of(new NftCensus.LeftoverTable("ip6", NftCensus.LIMIT + 1))));
+        answers.add(ok(""));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+        assertThat(r.error().getMessage()).isEqualTo("table ip6 filter holds the iptables backend's chains and more than "
+                + "10000 rules, sets and set elements: netfence does not list it back");
+        assertThat(sent).hasSize(1);
+    }
+
+    @Test
+    void aLeftoverTableUnderTheLimitIsListedBesideNetfencesTableAndCleaned() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        censuses.add(NftCensus.Counts.ofLeftovers(List.of(new NftCensus.LeftoverTable("ip", 3))));
+        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}," + chain + "]}"));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.removedIptablesChains()).isTrue();
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list table inet netfence",
+                "list table ip filter", "flush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
+                "list table inet netfence");
+    }
+
+    @Test
+    void aTableGoneBeforeItsListingIsAMismatchNotARefusal() {
+        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+        answers.add(ok(""));
+        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+        assertThat(r.error().getMessage()).contains("table inet netfence is missing");
+    }
+
+    @Test
+    void aDriftCheckWhoseCensusFindsNoTableListsNothing() {
+        censuses.add(new NftCensus.Counts(true, false, 0, 0, 0, List.of()));
+        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference())
+                .hasValue("table inet netfence is missing");
+        assertThat(sent).isEmpty();
     }
 }

@@ -1,0 +1,195 @@
+package dev.netfence.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Sh;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A workload holding CAP_NET_ADMIN fills its namespace's ruleset to make netfence's read-back
+ * expensive (listing 100,000 rules through libnftables and parsing them took 20 s and 1.3 GB per
+ * apply, and every resync after a commit of the workload's paid it again): the read-back lists
+ * netfence's own table only, never more of it than the plan holds, and a leftover table of the
+ * iptables backend only up to {@link NftCensus#LIMIT}. The workload's writes are made the way it
+ * would make them, with {@code nft} and {@code iptables-nft} inside the namespace; what a
+ * read-back cost is {@link InProcessNft#listedChars}, the characters of JSON it listed.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class BoundedReadBackKernelTest {
+    /** netfence's table for the plan below lists back in about 6,000 characters; 20,000 rules list in megabytes. */
+    private static final long ONE_TABLE = 64 * 1024;
+    private static InProcessNft nft;
+    private PlannedRules plan;
+    private String name;
+    private Path scratch;
+
+    @BeforeAll
+    static void start() throws Exception {
+        nft = InProcessNft.start(Path.of("/proc"), 1);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (nft != null) {
+            nft.close();
+        }
+    }
+
+    @BeforeEach
+    void makeNamespace() throws Exception {
+        byte[] random = new byte[4];
+        new SecureRandom().nextBytes(random);
+        name = "nft-" + HexFormat.of().formatHex(random) + "-b";
+        Sh.ok("ip", "netns", "add", name);
+        scratch = Files.createTempFile("netfence-bloat", ".txt");
+        plan = NftRendererTest.plan("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}");
+    }
+
+    @AfterEach
+    void removeNamespace() throws Exception {
+        Sh.run("ip", "netns", "del", name);
+        Files.deleteIfExists(scratch);
+    }
+
+    private PinnedNamespace pinned() throws Exception {
+        Path path = Path.of("/run/netns", name);
+        return new PinnedNamespace(0, path, NamespaceId.of(path), () -> { });
+    }
+
+    private static Instant soon() {
+        return Instant.now().plusSeconds(60);
+    }
+
+    /** Runs {@code program -f FILE} (or {@code < FILE}) inside the namespace with {@code text} as the file. */
+    private void inside(String text, String... program) throws Exception {
+        Files.writeString(scratch, text, StandardCharsets.UTF_8);
+        String[] argv = new String[program.length + 5];
+        argv[0] = "ip";
+        argv[1] = "netns";
+        argv[2] = "exec";
+        argv[3] = name;
+        System.arraycopy(program, 0, argv, 4, program.length);
+        argv[argv.length - 1] = scratch.toString();
+        Sh.ok(argv);
+    }
+
+    private static String rules(int n, String chain) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append("add rule ").append(chain).append(" ip daddr 10.").append(i / 250).append('.')
+                    .append(i % 250).append(".1 tcp dport ").append(1000 + i % 5000).append(" accept\n");
+        }
+        return sb.toString();
+    }
+
+    private void apply() throws Exception {
+        try (PinnedNamespace ns = pinned()) {
+            nft.apply(ns, plan, false, soon(), new AtomicBoolean());
+        }
+    }
+
+    private Optional<String> drift() throws Exception {
+        try (PinnedNamespace ns = pinned()) {
+            return nft.drift(ns, plan, soon());
+        }
+    }
+
+    private String ruleset() {
+        return Sh.ok("ip", "netns", "exec", name, "nft", "list", "ruleset");
+    }
+
+    @Test
+    void aTableOfTheWorkloadsOwnIsNeverListedBackWhateverItsSize() throws Exception {
+        apply();
+        inside("add table inet bloat\nadd chain inet bloat out { type filter hook output priority 10; }\n"
+                + rules(20_000, "inet bloat out"), "nft", "-f");
+        long before = nft.listedChars();
+        apply();
+        assertThat(drift()).as("a full read-back: the workload's commit moved the generation").isEmpty();
+        assertThat(nft.listedChars() - before).as("two read-backs of netfence's table").isBetween(1L, 2 * ONE_TABLE);
+        assertThat(ruleset()).as("the workload's table is left alone").contains("table inet bloat");
+    }
+
+    @Test
+    void rulesAddedToNetfencesTableAreFoundWithoutListingThemAndTheApplyReplacesThem() throws Exception {
+        apply();
+        inside(rules(20_000, "inet netfence output"), "nft", "-f");
+        long before = nft.listedChars();
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("holds more than the plan's"));
+        assertThat(nft.listedChars()).as("nothing listed").isEqualTo(before);
+        apply();
+        assertThat(nft.listedChars() - before).isBetween(1L, ONE_TABLE);
+        assertThat(ruleset()).doesNotContain("10.0.0.1");
+        assertThat(drift()).isEmpty();
+    }
+
+    @Test
+    void aSetInNetfencesTableIsFoundWithoutListingItsElements() throws Exception {
+        apply();
+        // one of netfence's rules swapped for one with an anonymous set of 5,000 elements: the same number of rules
+        String handle = Sh.ok("ip", "netns", "exec", name, "nft", "-a", "list", "chain", "inet", "netfence", "input")
+                .lines().filter(l -> l.contains("comment \"netfence:")).reduce((a, b) -> b).orElseThrow()
+                .replaceAll(".*# handle (\\d+).*", "$1").strip();
+        StringBuilder set = new StringBuilder("delete rule inet netfence input handle " + handle
+                + "\nadd rule inet netfence input ip saddr { ");
+        for (int i = 0; i < 5_000; i++) {
+            set.append(i == 0 ? "" : ", ").append("10.").append(i / 250).append('.').append(i % 250).append(".1");
+        }
+        inside(set.append(" } accept\n").toString(), "nft", "-f");
+        long before = nft.listedChars();
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("1 sets"));
+        assertThat(nft.listedChars()).as("nothing listed").isEqualTo(before);
+        apply();
+        assertThat(drift()).isEmpty();
+    }
+
+    @Test
+    void aLeftoverTableOfTheIptablesBackendOverTheLimitIsRefusedWithoutListingIt() throws Exception {
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
+        StringBuilder restore = new StringBuilder("*filter\n");
+        for (int i = 0; i <= NftCensus.LIMIT; i++) {
+            restore.append("-A OUTPUT -d 10.").append(i / 250).append('.').append(i % 250).append(".1/32 -j ACCEPT\n");
+        }
+        inside(restore.append("COMMIT\n").toString(), "iptables-nft-restore", "-n");
+        long before = nft.listedChars();
+        assertThatThrownBy(this::apply).isInstanceOfSatisfying(EnforcementException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+            assertThat(e.getMessage()).contains("table ip filter", "does not list it back");
+        });
+        assertThat(nft.listedChars()).as("nothing listed").isEqualTo(before);
+        assertThat(ruleset()).as("netfence's table is written all the same").contains("table inet netfence");
+    }
+
+    @Test
+    void aLeftoverTableUnderTheLimitIsListedAndCleanedAsBefore() throws Exception {
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-I", "OUTPUT", "1", "-j", "NETFENCE-OUT");
+        inside(rules(500, "ip filter OUTPUT"), "nft", "-f");
+        apply();
+        String v4 = Sh.ok("ip", "netns", "exec", name, "iptables-nft-save", "-t", "filter");
+        assertThat(v4).doesNotContain("NETFENCE").contains("10.1.249.1");
+        assertThat(drift()).isEmpty();
+    }
+}
