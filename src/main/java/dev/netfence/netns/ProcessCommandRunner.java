@@ -21,9 +21,15 @@ import java.util.concurrent.TimeoutException;
  * feeds stdin and drains stdout and stderr on their own threads so a chatty program cannot
  * block on a full pipe, and kills the process (forcibly) when it outlives its timeout. A
  * program that cannot be started surfaces as the {@link IOException} ProcessBuilder raises, which
- * callers sort into FIREWALL_UNAVAILABLE.
+ * callers sort into FIREWALL_UNAVAILABLE. Each stream keeps at most {@link #MAX_OUTPUT} bytes: a
+ * program that writes more is killed and the run fails with an {@link IOException} saying so, so
+ * that a read-back of a ruleset a workload filled (an {@code iptables-save} or {@code nft -j list
+ * ruleset} of its namespace) cannot take netfence's memory with it.
  */
 public final class ProcessCommandRunner implements CommandRunner {
+    /** The most output of one stream kept: far above any listing of netfence's own rules (tens of KB). */
+    public static final int MAX_OUTPUT = 16 * 1024 * 1024;
+
     /** Stream pumps block on pipes, so they get their own daemon threads, not the common pool. */
     private final ExecutorService pumps = Executors.newCachedThreadPool(runnable -> {
         Thread thread = new Thread(runnable, "netfence-command-io");
@@ -41,15 +47,21 @@ public final class ProcessCommandRunner implements CommandRunner {
         }
         byte[] input = stdin == null ? new byte[0] : stdin;
         Process process = new ProcessBuilder(argv).start();
-        CompletableFuture<String> out = drain(process.getInputStream());
-        CompletableFuture<String> err = drain(process.getErrorStream());
+        CompletableFuture<String> out = drain(process, process.getInputStream());
+        CompletableFuture<String> err = drain(process, process.getErrorStream());
         CompletableFuture<Void> in = CompletableFuture.runAsync(() -> feed(process.getOutputStream(), input), pumps);
         try {
             if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 kill(process);
                 throw new CommandTimeoutException(argv, timeout);
             }
-            return new CommandResult(argv, process.exitValue(), join(out), join(err));
+            String stdout = join(out);
+            String stderr = join(err);
+            if (stdout == null || stderr == null) {
+                throw new IOException(argv.get(0) + " (" + String.join(" ", argv) + ") wrote more than "
+                        + MAX_OUTPUT + " bytes to " + (stdout == null ? "stdout" : "stderr") + " and was killed");
+            }
+            return new CommandResult(argv, process.exitValue(), stdout, stderr);
         } catch (InterruptedException e) {
             kill(process);
             throw e;
@@ -63,11 +75,20 @@ public final class ProcessCommandRunner implements CommandRunner {
         process.waitFor(5, TimeUnit.SECONDS);
     }
 
-    private CompletableFuture<String> drain(InputStream stream) {
+    /** The stream's text, or null when it passed {@link #MAX_OUTPUT} (then the process is killed and the rest discarded). */
+    private CompletableFuture<String> drain(Process process, InputStream stream) {
         return CompletableFuture.supplyAsync(() -> {
             try (InputStream s = stream) {
                 ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-                s.transferTo(buffer);
+                byte[] chunk = new byte[8192];
+                int n;
+                while ((n = s.read(chunk)) >= 0) {
+                    if (buffer.size() + n > MAX_OUTPUT) {
+                        process.destroyForcibly(); // (which also closes this stream)
+                        return null;
+                    }
+                    buffer.write(chunk, 0, n);
+                }
                 return buffer.toString(StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -83,6 +104,7 @@ public final class ProcessCommandRunner implements CommandRunner {
         }
     }
 
+    /** The stream's text; null when it was too long; empty when it could not be read. */
     private static String join(CompletableFuture<String> stream) throws InterruptedException {
         try {
             return stream.get(5, TimeUnit.SECONDS);

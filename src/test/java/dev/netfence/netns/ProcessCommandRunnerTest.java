@@ -50,4 +50,22 @@ class ProcessCommandRunnerTest {
         assertThatThrownBy(() -> runner.run(List.of("netfence-no-such-binary"), new byte[0], Duration.ofSeconds(5)))
                 .isInstanceOf(IOException.class);
     }
+
+    @Test
+    void aProgramThatWritesMoreThanTheCapIsKilledAndItsRunFails() {
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> runner.run(List.of("sh", "-c", "exec cat /dev/zero"), new byte[0], Duration.ofSeconds(60)))
+                .isInstanceOf(IOException.class)
+                .hasMessage("sh (sh -c exec cat /dev/zero) wrote more than 16777216 bytes to stdout and was killed");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("killed, not waited out").isLessThan(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void outputUpToTheCapIsKeptWhole() throws Exception {
+        CommandResult r = runner.run(List.of("head", "-c", Integer.toString(ProcessCommandRunner.MAX_OUTPUT), "/dev/zero"),
+                new byte[0], Duration.ofSeconds(30));
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdout()).hasSize(ProcessCommandRunner.MAX_OUTPUT);
+    }
 }
