@@ -20,6 +20,7 @@ import java.util.Set;
  *
  * @param policyDir the policy directory, or null to read the policies topic
  * @param httpPort metrics and health port; 0 picks a free port
+ * @param httpAddress the address the metrics and health port is bound to, or null for all addresses
  * @param configFile the config file that was read, or null
  * @param groupInstanceId {@code --group-instance-id}: null for the default {@code netfence-<nodeId>},
  *                        {@code none} for dynamic membership
@@ -45,6 +46,7 @@ public record RunConfig(
         boolean dryRun,
         BackendChoice backend,
         int httpPort,
+        InetAddress httpAddress,
         Duration shutdownTimeout,
         Path configFile,
         LogFormat logFormat,

@@ -135,6 +135,10 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "9464", converter = RunConverters.Port.class,
             description = "metrics and health (default: 9464)")
     int httpPort;
+    @Option(names = "--http-address", paramLabel = "IP", converter = RunConverters.HttpAddress.class,
+            description = "the address the metrics and health port listens on, e.g. 127.0.0.1 or the node's "
+                    + "management address (default: all addresses)")
+    InetAddress httpAddress;
     @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "15s",
             converter = RunConverters.PositiveDuration.class,
             description = "drain bound on SIGTERM and revocation (default: 15s; the whole stop takes at most 11s more)")
@@ -199,17 +203,18 @@ public final class RunCommand implements Callable<Integer> {
             return Main.RUNTIME_FAILURE;
         }
         try {
-            http = MetricsServer.start(cfg.httpPort(), metrics.registry(),
+            http = MetricsServer.start(cfg.httpAddress(), cfg.httpPort(), metrics.registry(),
                     service.pipeline().health().liveness(),
                     () -> service.pipeline().notReadyReason().map(HealthStatus::down).orElseGet(HealthStatus::up));
         } catch (RuntimeException e) {
-            spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort() + ": "
+            spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort()
+                    + (cfg.httpAddress() == null ? "" : " on --http-address " + cfg.httpAddress().getHostAddress()) + ": "
                     + e.getMessage());
             service.close();
             return Main.RUNTIME_FAILURE;
         }
-        LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on port {}", Main.version(),
-                cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.port());
+        LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on {}", Main.version(),
+                cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.address());
         installSignalHandlers();
         Thread hook = new Thread(service::close, "netfence-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -259,7 +264,7 @@ public final class RunCommand implements Callable<Integer> {
     RunConfig config() {
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
-                httpPort, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
+                httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
                 dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stallTimeout,
                 groupInstanceId, resyncInterval, enforcementsTopic, hookSocket,
                 sources().kafka(), RunConverters.parseDnsServers(dnsServers));

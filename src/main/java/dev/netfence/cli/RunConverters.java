@@ -128,6 +128,26 @@ final class RunConverters {
         }
     }
 
+    /** {@code --http-address}: one IPv4 or IPv6 literal of this node, never a name (no DNS at start-up). */
+    static final class HttpAddress extends Trimmed<java.net.InetAddress> {
+        HttpAddress() {
+            super(v -> {
+                byte[] bytes = dev.netfence.policy.IpAddresses.parseIpv4(v);
+                if (bytes == null) {
+                    bytes = dev.netfence.policy.IpAddresses.parseIpv6(v);
+                }
+                if (bytes == null) {
+                    throw new IllegalArgumentException("must be an IPv4 or IPv6 address literal, was: " + v);
+                }
+                try {
+                    return java.net.InetAddress.getByAddress(bytes);
+                } catch (java.net.UnknownHostException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            });
+        }
+    }
+
     /** The addresses of a {@code --dns-servers} value; IllegalArgumentException with the reason. */
     static java.util.List<java.net.InetAddress> parseDnsServers(String v) {
         var parsed = dev.netfence.policy.PolicyValues.dnsServerList(v);

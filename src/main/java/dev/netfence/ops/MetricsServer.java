@@ -18,9 +18,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The HTTP side of a running netfence: {@code /metrics} (Prometheus text scraped from the
  * Micrometer registry), {@code /healthz} (liveness) and {@code /readyz} (readiness), served by
- * the JDK's {@link HttpServer} on two daemon threads so a slow scrape never touches the consumer
+ * the JDK's {@link HttpServer} on four daemon threads so a slow scrape never touches the consumer
  * loop. A check that is down answers 503 with its reason as a one-line text body; a check that
- * throws counts as down. Only GET and HEAD are accepted; other paths answer 404.
+ * throws counts as down. Only GET and HEAD are accepted; other paths answer 404. The JDK's server
+ * reads a request on a handler thread and has no limits of its own, so a client that connects and
+ * never finishes its request held a thread for good, and connections without end could take the
+ * process's file descriptors (which netfence needs to pin namespaces); {@link #LIMITS} are set
+ * before the first server is made, each only where the operator has not set it ({@code -D}): a
+ * request must arrive within 5 s and its response be written within 30 s, and at most 64
+ * connections are open at once (further ones are closed at once). These are JVM-wide properties
+ * the JDK reads once.
  */
 public final class MetricsServer implements AutoCloseable {
 
@@ -30,6 +37,12 @@ public final class MetricsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MetricsServer.class);
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private static final String PLAIN_TEXT = "text/plain; charset=utf-8";
+
+    /** The JDK server's limits netfence sets unless already set: property, value. */
+    static final java.util.Map<String, String> LIMITS = java.util.Map.of(
+            "sun.net.httpserver.maxReqTime", "5",
+            "sun.net.httpserver.maxRspTime", "30",
+            "jdk.httpserver.maxConnections", "64");
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -49,6 +62,11 @@ public final class MetricsServer implements AutoCloseable {
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(liveness, "liveness");
         Objects.requireNonNull(readiness, "readiness");
+        LIMITS.forEach((key, value) -> {
+            if (System.getProperty(key) == null) {
+                System.setProperty(key, value);
+            }
+        });
         HttpServer server;
         try {
             server = HttpServer.create(address, 16);
@@ -56,7 +74,7 @@ public final class MetricsServer implements AutoCloseable {
             throw new UncheckedIOException("cannot bind the metrics/health port " + address + ": " + e.getMessage(), e);
         }
         AtomicInteger threads = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+        ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "netfence-http-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -76,6 +94,18 @@ public final class MetricsServer implements AutoCloseable {
     public static MetricsServer start(int port, PrometheusMeterRegistry registry,
                                       HealthCheck liveness, HealthCheck readiness) {
         return start(new InetSocketAddress(port), registry, liveness, readiness);
+    }
+
+    /** Starts on {@code address} (all interfaces when null) at {@code port}. */
+    public static MetricsServer start(java.net.InetAddress address, int port, PrometheusMeterRegistry registry,
+                                      HealthCheck liveness, HealthCheck readiness) {
+        return start(address == null ? new InetSocketAddress(port) : new InetSocketAddress(address, port), registry,
+                liveness, readiness);
+    }
+
+    /** The bound address. */
+    public InetSocketAddress address() {
+        return server.getAddress();
     }
 
     /** The bound port (useful after binding port 0). */

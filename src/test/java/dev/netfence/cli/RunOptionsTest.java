@@ -157,6 +157,14 @@ class RunOptionsTest {
     }
 
     @Test
+    void theHttpPortListensOnEveryAddressUnlessOneIsNamed() {
+        assertThat(config(Map.of()).httpAddress()).isNull();
+        assertThat(config(Map.of("NETFENCE_HTTP_ADDRESS", "127.0.0.1")).httpAddress().getHostAddress())
+                .isEqualTo("127.0.0.1");
+        assertThat(config(Map.of("NETFENCE_HTTP_ADDRESS", "::1")).httpAddress().isLoopbackAddress()).isTrue();
+    }
+
+    @Test
     void withoutDnsServersTheNodeTrustsNoResolver() {
         assertThat(config(Map.of()).dnsServers()).isEmpty();
         assertThat(config(Map.of("NETFENCE_DNS_SERVERS", "10.88.0.1")).dnsServers())
@@ -276,6 +284,8 @@ class RunOptionsTest {
         "--cgroup-check=no|invalid value for --cgroup-check: must be true or false, was: no",
         "--dns-servers=aardvark.internal|invalid value for --dns-servers: invalid address \"aardvark.internal\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
         "--dns-servers=10.88.0.1;10.88.0.2|invalid value for --dns-servers: invalid address \"10.88.0.1;10.88.0.2\" (expected an IPv4 or IPv6 address, e.g. \"10.88.0.1\")",
+        "--http-address=localhost|invalid value for --http-address: must be an IPv4 or IPv6 address literal, was: localhost",
+        "--http-address=10.0.0.1:9464|invalid value for --http-address: must be an IPv4 or IPv6 address literal, was: 10.0.0.1:9464",
         "--dns-servers=0.0.0.0|invalid value for --dns-servers: unspecified address \"0.0.0.0\" cannot be a resolver",
         "--refuse-capabilities=SYS_ADMIN|invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: SYS_ADMIN",
         "--host-guard=maybe|invalid value for --host-guard: must be auto, off or required, was: maybe",

@@ -141,4 +141,79 @@ class MetricsServerTest {
     private URI uri(String path) {
         return URI.create("http://127.0.0.1:" + server.port() + path);
     }
+
+    @Test
+    void aServerBoundToLoopbackIsNotReachedOnAnotherAddress() throws Exception {
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(java.net.InetAddress.getByName("127.0.0.1"), 0, metrics.registry(),
+                HealthStatus::up, HealthStatus::up);
+
+        assertThat(server.address().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+        assertThat(get("/healthz").statusCode()).isEqualTo(200);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress("127.0.0.2", server.port()), 2000);
+            }
+        }).isInstanceOf(java.net.ConnectException.class);
+    }
+
+    @Test
+    void clientsThatNeverFinishTheirRequestAreClosedAndTheServerAnswersAgain() throws Exception {
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
+        assertThat(System.getProperty("sun.net.httpserver.maxReqTime")).isEqualTo("5");
+        java.util.List<java.net.Socket> slow = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) { // more than the handler threads
+                java.net.Socket s = new java.net.Socket("127.0.0.1", server.port());
+                s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                s.setSoTimeout(20_000);
+                slow.add(s);
+            }
+            for (java.net.Socket s : slow) {
+                assertThat(readUntilClosed(s)).as("the server closed the unfinished request").isTrue();
+            }
+        } finally {
+            for (java.net.Socket s : slow) {
+                s.close();
+            }
+        }
+        assertThat(get("/healthz").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void connectionsPastTheLimitAreClosedAtOnce() throws Exception {
+        metrics = NetfenceMetrics.create();
+        server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
+        java.util.List<java.net.Socket> open = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 64; i++) {
+                open.add(new java.net.Socket("127.0.0.1", server.port()));
+            }
+            Thread.sleep(500); // the server's dispatcher takes them in
+            try (java.net.Socket past = new java.net.Socket("127.0.0.1", server.port())) {
+                past.setSoTimeout(3_000);
+                assertThat(readUntilClosed(past)).as("the 65th connection is closed by the server").isTrue();
+            }
+        } finally {
+            for (java.net.Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
+    /** True when the peer closed (or reset) the connection before the socket's timeout. */
+    private static boolean readUntilClosed(java.net.Socket s) throws IOException {
+        try {
+            while (s.getInputStream().read() >= 0) {
+                // whatever it sends first, it must close
+            }
+            return true;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (java.net.SocketException e) {
+            return true; // reset
+        }
+    }
 }
