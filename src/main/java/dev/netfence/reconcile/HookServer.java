@@ -31,13 +31,21 @@ import org.slf4j.LoggerFactory;
  * {@code {"fenced":true,...}} once the namespace holds the quarantine, or
  * {@code {"fenced":false,"error":...}}. The hook then lets the runtime start the container, or
  * not. No JVM starts per container: the hook is a small script and the work is done here.
- * Requests larger than 64 KiB or not naming a valid id and pid are refused.
+ * Requests larger than 64 KiB, not complete within {@link #REQUEST_TIME} (a hook that connects
+ * and hangs would hold one of the four workers for good, and four such would stop every fence),
+ * or not naming a valid id and pid are refused. The {@code netfence.runtime} annotation is
+ * taken only when it names a runtime netfence knows ({@code podman}, {@code docker},
+ * {@code containerd}, {@code crio}, as the event schema allows); any other value is ignored:
+ * annotations are the container's creator's to write, and the value is kept in the live set.
  */
 public final class HookServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HookServer.class);
     private static final int MAX_REQUEST = 64 * 1024;
     private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** How long a connection may take to send its whole request. */
+    static final java.time.Duration REQUEST_TIME = java.time.Duration.ofSeconds(10);
+    private static final java.util.Set<String> RUNTIMES = java.util.Set.of("podman", "docker", "containerd", "crio");
 
     /** What fencing one container came to. */
     public record Answer(boolean fenced, String message) {}
@@ -50,12 +58,15 @@ public final class HookServer implements AutoCloseable {
     private final Function<Request, Answer> handler;
     private final ExecutorService workers;
     private final Thread acceptor;
+    private final java.time.Duration requestTime;
     private volatile boolean closed;
 
-    private HookServer(Path socket, ServerSocketChannel server, Function<Request, Answer> handler) {
+    private HookServer(Path socket, ServerSocketChannel server, Function<Request, Answer> handler,
+            java.time.Duration requestTime) {
         this.socket = socket;
         this.server = server;
         this.handler = handler;
+        this.requestTime = requestTime;
         this.workers = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "netfence-hook");
             t.setDaemon(true);
@@ -67,6 +78,11 @@ public final class HookServer implements AutoCloseable {
 
     /** Binds {@code socket} (replacing a stale one), restricts it to its owner and starts serving. */
     public static HookServer start(Path socket, Function<Request, Answer> handler) {
+        return start(socket, handler, REQUEST_TIME);
+    }
+
+    /** As {@link #start(Path, Function)}, with {@code requestTime} for a request to arrive whole. */
+    static HookServer start(Path socket, Function<Request, Answer> handler, java.time.Duration requestTime) {
         try {
             Path dir = socket.toAbsolutePath().getParent();
             if (dir != null) {
@@ -79,7 +95,7 @@ public final class HookServer implements AutoCloseable {
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(socket));
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-            HookServer s = new HookServer(socket, server, handler);
+            HookServer s = new HookServer(socket, server, handler, requestTime);
             s.acceptor.start();
             LOG.info("OCI hook requests served on {}", socket);
             return s;
@@ -130,7 +146,7 @@ public final class HookServer implements AutoCloseable {
         try (client) {
             Answer answer;
             try {
-                answer = handler.apply(parse(read(client)));
+                answer = handler.apply(parse(read(client, requestTime)));
             } catch (IllegalArgumentException e) {
                 answer = new Answer(false, "refused: " + e.getMessage());
             } catch (RuntimeException e) {
@@ -146,11 +162,29 @@ public final class HookServer implements AutoCloseable {
         }
     }
 
-    private static byte[] read(SocketChannel client) throws IOException {
+    /** The request, read until the hook shuts down its side; refused past {@link #MAX_REQUEST} bytes or {@code limit}. */
+    private static byte[] read(SocketChannel client, java.time.Duration limit) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(MAX_REQUEST + 1);
-        while (buf.hasRemaining() && client.read(buf) >= 0) {
-            // until the hook shuts down its side
+        client.configureBlocking(false);
+        try (java.nio.channels.Selector selector = java.nio.channels.Selector.open()) {
+            client.register(selector, java.nio.channels.SelectionKey.OP_READ);
+            long deadline = System.nanoTime() + limit.toNanos();
+            while (buf.hasRemaining()) {
+                int n = client.read(buf);
+                if (n < 0) {
+                    break;
+                }
+                if (n == 0) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new IllegalArgumentException("request not complete within " + limit.toMillis() + " ms");
+                    }
+                    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                    selector.selectedKeys().clear();
+                }
+            }
         }
+        client.configureBlocking(true); // the one-line answer is written whole
         if (!buf.hasRemaining()) {
             throw new IllegalArgumentException("request larger than " + MAX_REQUEST + " bytes");
         }
@@ -180,7 +214,7 @@ public final class HookServer implements AutoCloseable {
             throw new IllegalArgumentException("the container state has no valid pid: " + pid);
         }
         String runtime = n.path("annotations").path("netfence.runtime").asText(null);
-        return new Request(id, pid.asInt(), runtime);
+        return new Request(id, pid.asInt(), RUNTIMES.contains(runtime) ? runtime : null);
     }
 
     @Override

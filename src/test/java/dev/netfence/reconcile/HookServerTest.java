@@ -68,6 +68,49 @@ class HookServerTest {
     }
 
     @Test
+    void aRuntimeAnnotationIsTakenOnlyWhenItNamesAKnownRuntime() {
+        assertThat(HookServer.parse(STATE.getBytes(StandardCharsets.UTF_8)).runtime()).isEqualTo("podman");
+        String odd = STATE.replace("\"podman\"", "\"" + "x".repeat(1000) + "\"");
+        assertThat(HookServer.parse(odd.getBytes(StandardCharsets.UTF_8)).runtime()).isNull();
+        String object = STATE.replace("\"podman\"", "{\"a\":1}");
+        assertThat(HookServer.parse(object.getBytes(StandardCharsets.UTF_8)).runtime()).isNull();
+    }
+
+    @Test
+    void aConnectionThatNeverFinishesItsRequestIsRefusedAndFreesItsWorker() throws Exception {
+        java.util.List<HookServer.Request> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Path socket = dir.resolve("slow.sock");
+        try (HookServer server = HookServer.start(socket, r -> {
+            seen.add(r);
+            return new HookServer.Answer(true, "applied");
+        }, java.time.Duration.ofMillis(300))) {
+            java.util.List<java.nio.channels.SocketChannel> hung = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 5; i++) { // more than the four workers
+                    java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(
+                            java.net.UnixDomainSocketAddress.of(socket));
+                    c.write(java.nio.ByteBuffer.wrap("{\"id\":".getBytes(StandardCharsets.UTF_8)));
+                    hung.add(c);
+                }
+                for (java.nio.channels.SocketChannel c : hung) {
+                    java.nio.ByteBuffer reply = java.nio.ByteBuffer.allocate(512);
+                    while (c.read(reply) >= 0) {
+                        // until the server closes
+                    }
+                    assertThat(new String(reply.array(), 0, reply.position(), StandardCharsets.UTF_8))
+                            .startsWith("{\"fenced\":false,\"error\":\"refused: request not complete within 300 ms");
+                }
+            } finally {
+                for (java.nio.channels.SocketChannel c : hung) {
+                    c.close();
+                }
+            }
+            assertThat(runHook(socket, STATE)).as("a whole request is still served").isZero();
+            assertThat(seen).singleElement().extracting(HookServer.Request::containerId).isNotNull();
+        }
+    }
+
+    @Test
     void theScriptsFallbackQuarantineIsExactlyWhatNetfenceRenders() throws IOException {
         String script = Files.readString(SCRIPT);
         var quarantine = new RulePlanner().quarantine();
