@@ -91,6 +91,8 @@ public final class NamespaceFirewall {
     private CommandResult run(List<String> argv, byte[] stdin, Duration timeout) {
         try {
             return runner.run(argv, stdin, timeout);
+        } catch (dev.netfence.netns.CommandOutputTooLargeException e) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "not read back: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "cannot run " + argv.get(0) + ": " + e.getMessage(), e);

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeoutException;
  * block on a full pipe, and kills the process (forcibly) when it outlives its timeout. A
  * program that cannot be started surfaces as the {@link IOException} ProcessBuilder raises, which
  * callers sort into FIREWALL_UNAVAILABLE. Each stream keeps at most {@link #MAX_OUTPUT} bytes: a
- * program that writes more is killed and the run fails with an {@link IOException} saying so, so
+ * program that writes more is killed and the run fails with a {@link CommandOutputTooLargeException}, so
  * that a read-back of a ruleset a workload filled (an {@code iptables-save} or {@code nft -j list
  * ruleset} of its namespace) cannot take netfence's memory with it.
  */
@@ -58,8 +58,7 @@ public final class ProcessCommandRunner implements CommandRunner {
             String stdout = join(out);
             String stderr = join(err);
             if (stdout == null || stderr == null) {
-                throw new IOException(argv.get(0) + " (" + String.join(" ", argv) + ") wrote more than "
-                        + MAX_OUTPUT + " bytes to " + (stdout == null ? "stdout" : "stderr") + " and was killed");
+                throw new CommandOutputTooLargeException(argv, stdout == null ? "stdout" : "stderr", MAX_OUTPUT);
             }
             return new CommandResult(argv, process.exitValue(), stdout, stderr);
         } catch (InterruptedException e) {

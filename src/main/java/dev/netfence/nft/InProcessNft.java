@@ -291,8 +291,13 @@ public final class InProcessNft implements AutoCloseable {
             }
 
             @Override
-            public NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
-                return afterOwnWrite ? generation.leftovers() : NftCensus.take(planRules);
+            public NftContext.Run listChain(String family, String table, String chain) {
+                return listed(ctx.json(), "list chain " + family + ' ' + table + ' ' + chain);
+            }
+
+            @Override
+            public NftCensus.Counts census(int planRules) {
+                return NftCensus.take(planRules);
             }
         };
     }

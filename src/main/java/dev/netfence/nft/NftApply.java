@@ -31,15 +31,19 @@ final class NftApply {
             throw new UnsupportedOperationException("no table listing here");
         }
 
+        /** Lists one chain as JSON ({@code list chain FAMILY TABLE NAME}): after a {@link #census}. */
+        default NftContext.Run listChain(String family, String table, String chain) {
+            throw new UnsupportedOperationException("no chain listing here");
+        }
+
         /**
-         * What the tables netfence reads back hold ({@link NftCensus}), counted without listing,
-         * with netfence's table expected to hold {@code planRules} rules; right after netfence's
-         * own transaction ({@code afterOwnWrite}) only the iptables backend's leftovers are
-         * counted ({@link NftCensus#leftovers}). Null where no census can be taken (the {@code
-         * nft} program's backend): then the whole ruleset is listed, the program's output bounded
-         * by the command runner instead.
+         * What the namespace's tables hold ({@link NftCensus#take}), counted without listing; with
+         * {@code planRules} negative (right after netfence's own transaction replaced its table)
+         * netfence's table's sets and rules are not counted. Null where no census can be taken (the
+         * {@code nft} program's backend): then the whole ruleset is listed, the program's output
+         * bounded by the command runner instead.
          */
-        default NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
+        default NftCensus.Counts census(int planRules) {
             return null;
         }
 
@@ -167,46 +171,75 @@ final class NftApply {
     private record ReadBack(NftRuleset ruleset, String unread) {}
 
     /**
-     * Reads back what netfence checks, never more than the plan's size of it: with a census, only
-     * netfence's table and a {@code filter} table holding the iptables backend's chains (when it
-     * holds at most {@link NftCensus#LIMIT} rules, sets and set elements; more is VERIFY_FAILED),
-     * each listed alone; netfence's table is listed only when the census shows it as netfence
-     * writes it (two chains, no set, at most {@code planRules} rules), or right after netfence's
-     * own transaction replaced it ({@code afterOwnWrite}, when it is not counted). Without a
-     * census, the whole ruleset.
+     * Reads back what netfence checks, never more than the plan's size of it. With a census:
+     * netfence's table is listed only when the census shows it as netfence writes it (no flags, two
+     * chains and nothing else, and, when counted, no set and at most {@code planRules} rules of at
+     * most {@link NftCensus#ruleBytes} bytes), else that difference is the answer, with nothing
+     * listed; it is listed with {@code list table} in a {@link NftCensus.Counts#small small}
+     * namespace and chain by chain otherwise (libnftables lists every chain of the namespace for a
+     * {@code list table}); a {@code filter} table holding the iptables backend's chains is listed
+     * only in a small namespace and when it holds at most {@link NftCensus#LIMIT} things and
+     * {@link NftCensus#BYTE_LIMIT} bytes, else that is the difference. {@code afterOwnWrite}: right
+     * after netfence's own transaction, when netfence's table's sets and rules are not counted.
+     * Without a census, the whole ruleset.
      */
     private static ReadBack read(Commands commands, int planRules, boolean afterOwnWrite) {
-        NftCensus.Counts census = commands.census(planRules, afterOwnWrite);
+        NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
         if (census == null) {
             return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
         }
-        if (census.counted() && census.table() && (census.tableUse() != 2 || census.tableSets() != 0)) {
-            return new ReadBack(null, "netfence's table holds " + census.tableUse()
-                    + " chains, named sets or objects and " + census.tableSets()
-                    + " sets where netfence writes 2 chains and no set (not listed)");
-        }
-        if (census.counted() && census.table() && census.tableRules() > planRules) {
-            return new ReadBack(null, "netfence's table holds more than the plan's " + planRules
-                    + " rules (not listed)");
-        }
-        for (NftCensus.LeftoverTable t : census.leftovers()) {
-            if (t.size() > NftCensus.LIMIT) {
-                throw new EnforcementException(ErrorCode.VERIFY_FAILED, "table " + t.family()
-                        + " filter holds the iptables backend's chains and more than " + NftCensus.LIMIT
-                        + " rules, sets and set elements: netfence does not list it back");
-            }
+        String unread = unread(census, planRules);
+        if (unread != null) {
+            return new ReadBack(null, unread + " (not listed)");
         }
         NftRuleset ruleset = NftRuleset.EMPTY;
-        if (!census.counted() || census.table()) {
-            NftContext.Run listed = commands.listTable(NftRenderer.FAMILY, NftRenderer.TABLE);
-            if (listed.ok() || !missing(listed)) { // a table gone since is a mismatch ("missing"), not a refusal
-                ruleset = parse(listed, "netfence's table");
-            }
+        if (census.table() && census.small()) {
+            ruleset = listed(commands.listTable(NftRenderer.FAMILY, NftRenderer.TABLE), "netfence's table");
+        } else if (census.table()) {
+            ruleset = listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.OUT_CHAIN),
+                    "netfence's output chain")
+                    .plus(listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.IN_CHAIN),
+                            "netfence's input chain"))
+                    .withTable(true); // a chain listing shows no table object
         }
         for (NftCensus.LeftoverTable t : census.leftovers()) {
-            ruleset = ruleset.plus(parse(commands.listTable(t.family(), "filter"), "table " + t.family() + " filter"));
+            ruleset = ruleset.plus(listed(commands.listTable(t.family(), "filter"), "table " + t.family() + " filter"));
         }
         return new ReadBack(ruleset, null);
+    }
+
+    /** What the census alone shows to differ from what netfence writes, or null. */
+    private static String unread(NftCensus.Counts census, int planRules) {
+        if (census.table() && census.tableFlags() != 0) {
+            return "netfence's table has flags " + census.tableFlags()
+                    + " where netfence writes none (a dormant table's rules do not run)";
+        }
+        if (census.table() && (census.tableUse() != 2 || census.tableSets() > 0)) {
+            return "netfence's table holds " + census.tableUse() + " chains, sets or objects"
+                    + (census.tableSets() > 0 ? " and " + census.tableSets() + " sets" : "")
+                    + " where netfence writes 2 chains and no set";
+        }
+        if (census.table() && census.tableRules() > planRules) {
+            return "netfence's table holds more than the plan's " + planRules + " rules";
+        }
+        if (census.table() && census.tableRuleBytes() > NftCensus.ruleBytes(planRules)) {
+            return "netfence's table's rules take " + census.tableRuleBytes()
+                    + " bytes, more than netfence's " + planRules + " rules do";
+        }
+        for (NftCensus.LeftoverTable t : census.leftovers()) {
+            if (t.tooLarge() || !census.small()) {
+                return "table " + t.family() + " filter holds the iptables backend's chains in a namespace holding more than "
+                        + NftCensus.LIMIT + " rules, sets, set elements, chains and objects there or "
+                        + NftCensus.BYTE_LIMIT + " bytes of them, or more than " + NftCensus.MAX_TABLES
+                        + " tables or " + NftCensus.SMALL + " chains, sets and objects in all";
+            }
+        }
+        return null;
+    }
+
+    /** A listing; a refusal because the table or chain is gone (deleted since the census) lists nothing. */
+    private static NftRuleset listed(NftContext.Run run, String what) {
+        return !run.ok() && missing(run) ? NftRuleset.EMPTY : parse(run, what);
     }
 
     private static boolean missing(NftContext.Run listed) {

@@ -1,406 +1,241 @@
 package dev.netfence.nft;
 
-import com.sun.jna.LastErrorException;
-import dev.netfence.core.EnforcementException;
-import dev.netfence.core.ErrorCode;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_GETCHAIN;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_GETRULE;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_GETSET;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_GETSETELEM;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_GETTABLE;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_NEWRULE;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_NEWSET;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_NEWSETELEM;
+import static dev.netfence.nft.NftNetlink.NFT_MSG_NEWTABLE;
+import static dev.netfence.nft.NftNetlink.attr;
+import static dev.netfence.nft.NftNetlink.message;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Counts, over raw netlink and without listing anything, what the tables netfence reads back hold
+ * Counts, over raw netlink and without listing anything, what netfence's read-back would list
  * in the namespace the calling thread is in, so that a read-back never costs more than netfence's
  * own plan: a workload holding CAP_NET_ADMIN can fill its namespace's ruleset (100,000 rules made
- * one apply take 20 s and 1.3 GB when the whole ruleset was listed through libnftables and
- * parsed), and each resync after a commit of its own would pay that again. What it counts:
- * netfence's table {@code inet netfence} (present; its use count, i.e. chains, named sets,
- * objects and flowtables; its sets, anonymous ones included; its rules, counted only up to one
- * more than the plan has); and, for the iptables backend's leftovers, whether {@code ip filter} or
- * {@code ip6 filter} holds a {@code NETFENCE-OUT}/{@code NETFENCE-IN} chain, and if so that table's
- * rules, sets and set elements, counted up to {@link #LIMIT} + 1. Each dump is filtered by table
- * in the kernel, so another table of any size costs nothing here; a count stops where its bound
- * is passed and the census ends there (its socket, opened per census and connected to the
- * kernel, is closed with the dump unfinished). Failures of the socket calls are thrown:
- * LOCK_CONTENDED for the transient ones (EINTR, EAGAIN, EBUSY, ENOBUFS), FIREWALL_UNAVAILABLE for
- * the rest. Runs on a namespace thread while away; never logs.
+ * one apply take 15 s and 1.2 GB when the whole ruleset was listed through libnftables and
+ * parsed), and each resync after a commit of its own would pay that again. One dump of the
+ * namespace's tables (at most {@link #MAX_TABLES}) gives each table's use count (its chains,
+ * sets, objects and flowtables) and flags: netfence's {@code inet netfence}, the iptables
+ * backend's {@code ip}/{@code ip6 filter}, and whether the namespace is {@link Counts#small}
+ * enough for libnftables' {@code list table} (whose chain dump is not filtered by table in
+ * libnftables 1.0.6) to stay bounded. When {@code planRules} is given (a resync: the table may
+ * hold whatever a workload added since), netfence's table's sets and rules are counted too, the
+ * rules only up to one more than the plan and {@link #ruleBytes} of netlink messages. A
+ * {@code filter} table holding the iptables backend's {@code NETFENCE-OUT}/{@code -IN} chain is
+ * sized (use count, rules, sets, set elements, and their bytes) up to {@link #LIMIT} and
+ * {@link #BYTE_LIMIT}. Every dump is filtered by table in the kernel; a count stops where its
+ * bound is passed and the census ends there, its own socket ({@link NftNetlink}) closed with the
+ * dump unfinished. A table or set deleted meanwhile counts as absent. Failures are thrown as
+ * {@link NftNetlink} sorts them. Runs on a namespace thread while away; never logs.
  */
-final class NftCensus implements AutoCloseable {
-    /** The most rules, sets and set elements netfence lists back from a table of the iptables backend's leftovers. */
+final class NftCensus {
+    /** The most rules, sets, set elements, chains and objects netfence lists back from a leftover table. */
     static final int LIMIT = 10_000;
+    /** The most netlink bytes of rules, sets and set elements netfence lists back from a leftover table. */
+    static final int BYTE_LIMIT = 2 * 1024 * 1024;
+    /** The most tables a namespace may hold for netfence to look at them in one dump. */
+    static final int MAX_TABLES = 64;
+    /** The most chains, sets, objects and flowtables of all tables for {@code list table} to be used. */
+    static final int SMALL = 256;
 
     /**
      * What the census found.
      *
-     * @param counted whether netfence's table was counted (the next four fields); not after
-     *     netfence's own transaction replaced it ({@link #leftovers})
      * @param table whether {@code inet netfence} exists
-     * @param tableUse its use count (chains, named sets, objects, flowtables); 2 for a table netfence wrote
-     * @param tableSets its sets, anonymous ones included; 0 for a table netfence wrote
-     * @param tableRules its rules, counted up to one more than the plan has
-     * @param leftovers the families ({@code ip}, {@code ip6}) whose {@code filter} table holds a
-     *     netfence chain of the iptables backend, each with its size (the census stops at the
-     *     first count past its bound: at a set in netfence's table, at a rule more than the plan
-     *     has, at a leftover table over {@link #LIMIT}; what comes after it is not counted)
+     * @param tableUse its use count (chains, sets, objects, flowtables); 2 for the table netfence writes
+     * @param tableFlags its flags (dormant, owner, ...); 0 for the table netfence writes
+     * @param tableSets its sets, anonymous ones included, or -1 when not counted
+     * @param tableRules its rules (counted up to one more than the plan), or -1 when not counted
+     * @param tableRuleBytes the netlink bytes of those rules
+     * @param leftovers the {@code filter} tables holding a chain of the iptables backend, sized
+     * @param small whether the namespace holds at most {@link #MAX_TABLES} tables and {@link #SMALL} chains, sets and objects in all
      */
-    record Counts(boolean counted, boolean table, long tableUse, long tableSets, long tableRules,
-            List<LeftoverTable> leftovers) {
+    record Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
+            List<LeftoverTable> leftovers, boolean small) {
         Counts {
             leftovers = List.copyOf(leftovers);
         }
+    }
 
-        /** A census of the leftovers only. */
-        static Counts ofLeftovers(List<LeftoverTable> leftovers) {
-            return new Counts(false, false, 0, 0, 0, leftovers);
+    /** A {@code filter} table holding the iptables backend's chains: its family, what it holds (up to {@link #LIMIT} + 1) and its bytes. */
+    record LeftoverTable(String family, long size, long bytes) {
+        boolean tooLarge() {
+            return size > LIMIT || bytes > BYTE_LIMIT;
         }
     }
 
-    /** A {@code filter} table holding the iptables backend's chains: its family and its rules, sets and set elements (up to {@link #LIMIT} + 1). */
-    record LeftoverTable(String family, long size) {}
-
-    private static final short NFNL_SUBSYS_NFTABLES = 10;
-    private static final short NFT_MSG_NEWTABLE = 0;
-    private static final short NFT_MSG_GETTABLE = 1;
-    private static final short NFT_MSG_GETCHAIN = 4;
-    private static final short NFT_MSG_NEWRULE = 6;
-    private static final short NFT_MSG_GETRULE = 7;
-    private static final short NFT_MSG_NEWSET = 9;
-    private static final short NFT_MSG_GETSET = 10;
-    private static final short NFT_MSG_NEWSETELEM = 12;
-    private static final short NFT_MSG_GETSETELEM = 13;
-    private static final short NLMSG_ERROR = 2;
-    private static final short NLMSG_DONE = 3;
-    private static final short NLM_F_REQUEST = 1;
-    private static final short NLM_F_DUMP = 0x300;
+    private static final byte NFPROTO_UNSPEC = 0;
     private static final byte NFPROTO_INET = 1;
     private static final byte NFPROTO_IPV4 = 2;
     private static final byte NFPROTO_IPV6 = 10;
     /** NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE: all 1. */
     private static final short ATTR_TABLE = 1;
+    private static final short NFTA_TABLE_FLAGS = 2;
     private static final short NFTA_TABLE_USE = 3;
     private static final short NFTA_CHAIN_NAME = 3;
     private static final short NFTA_SET_NAME = 2;
     private static final short NFTA_SET_ELEM_LIST_SET = 2;
     private static final short NFTA_SET_ELEM_LIST_ELEMENTS = 3;
-    private static final int ENOENT = 2;
-    private static final List<Integer> TRANSIENT = List.of(4, 11, 16, 105); // EINTR, EAGAIN, EBUSY, ENOBUFS
-    /** A dump's messages come in buffers of at most 32 KB (the kernel's cap); twice that never truncates. */
-    private static final ThreadLocal<byte[]> BUFFERS = ThreadLocal.withInitial(() -> new byte[65536]);
 
-    private final int fd;
-    private final boolean owned;
-    private final java.util.function.IntSupplier sequences;
-    private final byte[] buffer = BUFFERS.get();
+    private final NftNetlink netlink;
 
-    private NftCensus(int fd, boolean owned, java.util.function.IntSupplier sequences) {
-        this.fd = fd;
-        this.owned = owned;
-        this.sequences = sequences;
-    }
-
-    /** A census over a socket of its own, which it may leave with a dump unfinished and closes. */
-    private static NftCensus fresh() {
-        int fd;
-        try {
-            fd = NativeCalls.Netlink.kernelSocket();
-        } catch (LastErrorException e) {
-            throw failure("opening a netlink socket", e.getErrorCode());
-        }
-        int[] sequence = {0};
-        return new NftCensus(fd, true, () -> ++sequence[0]);
+    private NftCensus(NftNetlink netlink) {
+        this.netlink = netlink;
     }
 
     /**
-     * The whole census of the calling thread's namespace (the reconciler's read-back: netfence's
-     * table may hold whatever a workload added since the last one); {@code planRules} is how many
-     * rules netfence's table should hold.
+     * The census of the calling thread's namespace. {@code planRules}: how many rules netfence's
+     * table should hold, to count its sets and rules (a resync's read-back); negative right after
+     * netfence's own transaction replaced the table (an apply's read-back), when they are not counted.
      */
     static Counts take(int planRules) {
-        try (NftCensus census = fresh()) {
-            return census.count(planRules);
+        try (NftNetlink netlink = NftNetlink.open()) {
+            return new NftCensus(netlink).count(planRules);
         }
     }
 
-    /**
-     * The leftovers part of the census only, for the read-back right after netfence's own
-     * transaction replaced its table (which then holds the plan: a workload's later additions are
-     * found by the next resync's census). The lookups go over {@code fd}, a NETLINK_NETFILTER
-     * socket of the namespace the caller already has (the apply trip's generation socket), with
-     * sequence numbers from {@code sequences}; only a leftover table to size opens a socket of its
-     * own for its dumps. Four requests at most when there is nothing to remove.
-     */
-    static Counts leftovers(int fd, java.util.function.IntSupplier sequences) {
-        NftCensus census = new NftCensus(fd, false, sequences);
-        return Counts.ofLeftovers(census.leftoverTables());
+    /** How many netlink bytes the rules of a plan of {@code planRules} rules may take: netfence's are a few hundred each. */
+    static long ruleBytes(int planRules) {
+        return 2048L * planRules + 4096;
     }
+
+    /** A table as the tables dump (or a look-up) shows it. */
+    private record Table(byte family, String name, long use, long flags) {}
+
+    /** What a counting dump counted: things (rules, sets, set elements) and their messages' bytes. */
+    private record Tally(long things, long bytes) {}
 
     private Counts count(int planRules) {
-        List<LeftoverTable> leftovers = List.of();
-        ByteBuffer table = get(NFT_MSG_GETTABLE, NFPROTO_INET, attr(ATTR_TABLE, NftRenderer.TABLE));
-        long use = 0;
-        long rules = 0;
-        if (table != null) {
-            use = u32(table, NFTA_TABLE_USE);
-            long sets = dump(NFT_MSG_GETSET, NFPROTO_INET, 1, null, attr(ATTR_TABLE, NftRenderer.TABLE));
+        List<Table> tables = tables();
+        boolean small = tables != null && tables.stream().mapToLong(Table::use).sum() <= SMALL;
+        Table netfence = find(tables, NFPROTO_INET, NftRenderer.TABLE);
+        long sets = -1;
+        long rules = -1;
+        long bytes = 0;
+        if (netfence != null && planRules >= 0) {
+            sets = tally(NFT_MSG_GETSET, NFPROTO_INET, 1, Long.MAX_VALUE, null, attr(ATTR_TABLE, NftRenderer.TABLE)).things();
             if (sets > 0) {
-                return new Counts(true, true, use, sets, 0, leftovers);
+                return new Counts(true, netfence.use(), netfence.flags(), sets, -1, 0, List.of(), small);
             }
-            rules = dump(NFT_MSG_GETRULE, NFPROTO_INET, planRules + 1L, null, attr(ATTR_TABLE, NftRenderer.TABLE));
-            if (rules > planRules) {
-                return new Counts(true, true, use, 0, rules, leftovers);
+            Tally counted = tally(NFT_MSG_GETRULE, NFPROTO_INET, planRules + 1L, ruleBytes(planRules), null,
+                    attr(ATTR_TABLE, NftRenderer.TABLE));
+            rules = counted.things();
+            bytes = counted.bytes();
+            if (rules > planRules || bytes > ruleBytes(planRules)) {
+                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of(), small);
             }
         }
-        return new Counts(true, table != null, use, 0, rules, leftoverTables());
-    }
-
-    /** The {@code filter} tables holding the iptables backend's chains, each sized (the count stops at the first over {@link #LIMIT}). */
-    private List<LeftoverTable> leftoverTables() {
         List<LeftoverTable> leftovers = new ArrayList<>();
         for (byte family : new byte[] {NFPROTO_IPV4, NFPROTO_IPV6}) {
-            if (!holdsIptablesChain(family)) {
+            Table filter = find(tables, family, "filter");
+            if (filter == null || !holdsIptablesChain(family)) {
                 continue;
             }
-            long size;
-            if (owned) {
-                size = leftoverSize(family);
-            } else {
-                try (NftCensus sizing = fresh()) { // its dumps may be left unfinished: not on the caller's socket
-                    size = sizing.leftoverSize(family);
-                }
-            }
-            leftovers.add(new LeftoverTable(family == NFPROTO_IPV4 ? "ip" : "ip6", size));
-            if (size > LIMIT) {
+            LeftoverTable sized = leftoverSize(filter);
+            leftovers.add(sized);
+            if (sized.tooLarge()) {
                 break;
             }
         }
-        return leftovers;
+        return new Counts(netfence != null, netfence == null ? 0 : netfence.use(),
+                netfence == null ? 0 : netfence.flags(), sets, rules, bytes, leftovers, small);
+    }
+
+    /** Every table of the namespace, or null when there are more than {@link #MAX_TABLES} (then {@link #find} looks each up). */
+    private List<Table> tables() {
+        List<Table> tables = new ArrayList<>();
+        netlink.dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, message -> {
+            if (message.getShort(4) != message(NFT_MSG_NEWTABLE)) {
+                throw NftNetlink.protocol("a message of type " + message.getShort(4) + " in the tables dump");
+            }
+            tables.add(table(message));
+            return tables.size() <= MAX_TABLES;
+        });
+        return tables.size() > MAX_TABLES ? null : tables;
+    }
+
+    private Table find(List<Table> tables, byte family, String name) {
+        if (tables != null) {
+            return tables.stream().filter(t -> t.family() == family && t.name().equals(name)).findFirst().orElse(null);
+        }
+        ByteBuffer reply = netlink.get(NFT_MSG_GETTABLE, family, attr(ATTR_TABLE, name));
+        return reply == null ? null : table(reply);
+    }
+
+    private static Table table(ByteBuffer message) {
+        return new Table(message.get(16), new String(NftNetlink.bytes(message, ATTR_TABLE, "a table without a name"),
+                StandardCharsets.ISO_8859_1), NftNetlink.u32(message, NFTA_TABLE_USE),
+                NftNetlink.u32(message, NFTA_TABLE_FLAGS));
     }
 
     private boolean holdsIptablesChain(byte family) {
-        if (get(NFT_MSG_GETTABLE, family, attr(ATTR_TABLE, "filter")) == null) {
-            return false;
-        }
         for (String chain : NftRuleset.IPTABLES_CHAINS) {
-            if (get(NFT_MSG_GETCHAIN, family, attr(ATTR_TABLE, "filter"), attr(NFTA_CHAIN_NAME, chain)) != null) {
+            if (netlink.get(NFT_MSG_GETCHAIN, family, attr(ATTR_TABLE, "filter"), attr(NFTA_CHAIN_NAME, chain)) != null) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Rules, sets and set elements of {@code family filter}, up to {@link #LIMIT} + 1. */
-    private long leftoverSize(byte family) {
+    /** What {@code filter} holds (its use count, rules, sets and set elements), up to {@link #LIMIT} + 1, with the bytes counted. */
+    private LeftoverTable leftoverSize(Table filter) {
         long bound = LIMIT + 1L;
-        long size = dump(NFT_MSG_GETRULE, family, bound, null, attr(ATTR_TABLE, "filter"));
-        List<String> sets = new ArrayList<>();
+        long size = filter.use();
+        long bytes = 0;
+        List<byte[]> sets = new ArrayList<>();
         if (size < bound) {
-            size += dump(NFT_MSG_GETSET, family, bound - size, sets, attr(ATTR_TABLE, "filter"));
+            Tally t = tally(NFT_MSG_GETRULE, filter.family(), bound - size, BYTE_LIMIT, null, attr(ATTR_TABLE, "filter"));
+            size += t.things();
+            bytes += t.bytes();
         }
-        for (int i = 0; i < sets.size() && size < bound; i++) {
-            size += dump(NFT_MSG_GETSETELEM, family, bound - size, null, attr(ATTR_TABLE, "filter"),
-                    attr(NFTA_SET_ELEM_LIST_SET, sets.get(i)));
+        if (size < bound && bytes <= BYTE_LIMIT) {
+            Tally t = tally(NFT_MSG_GETSET, filter.family(), bound - size, BYTE_LIMIT - bytes, sets,
+                    attr(ATTR_TABLE, "filter"));
+            size += t.things();
+            bytes += t.bytes();
         }
-        return Math.min(size, bound);
-    }
-
-    /** A non-dump request's reply, or null when the kernel answered ENOENT. */
-    private ByteBuffer get(short type, byte family, byte[]... attrs) {
-        int seq = send(type, family, NLM_F_REQUEST, attrs);
-        ByteBuffer reply = receive();
-        int length = reply.getInt(0);
-        int replyType = reply.getShort(4) & 0xffff;
-        if (reply.getInt(8) != seq || length < 20 || length > reply.remaining()) {
-            throw protocol("a reply to another request");
+        for (int i = 0; i < sets.size() && size < bound && bytes <= BYTE_LIMIT; i++) {
+            Tally t = tally(NFT_MSG_GETSETELEM, filter.family(), bound - size, BYTE_LIMIT - bytes, null,
+                    attr(ATTR_TABLE, "filter"), attr(NFTA_SET_ELEM_LIST_SET, sets.get(i)));
+            size += t.things();
+            bytes += t.bytes();
         }
-        if (replyType == NLMSG_ERROR) {
-            int errno = -reply.getInt(16);
-            if (errno == ENOENT) {
-                return null;
-            }
-            throw failure("asking for " + describe(type), errno);
-        }
-        if (replyType != message((short) (type - 1))) { // NEWTABLE, NEWCHAIN answer GETTABLE, GETCHAIN
-            throw protocol("a message of type " + replyType + " for " + describe(type));
-        }
-        return reply.slice(0, length).order(ByteOrder.nativeOrder());
+        return new LeftoverTable(filter.family() == NFPROTO_IPV4 ? "ip" : "ip6", Math.min(size, bound), bytes);
     }
 
     /**
-     * Sends a dump request and counts what it lists, up to {@code bound}: rules and sets one per
-     * message, set elements one per element; stops (leaving the dump unfinished) once the count
-     * reaches {@code bound}. The names of the sets listed go to {@code names} when not null.
+     * Counts what a dump lists, up to {@code bound} things or past {@code byteBound} bytes (then it
+     * stops, the dump left unfinished): rules and sets one per message, set elements one per
+     * element. The names of the sets listed go to {@code names} when not null.
      */
-    private long dump(short type, byte family, long bound, List<String> names, byte[]... attrs) {
-        int seq = send(type, family, (short) (NLM_F_REQUEST | NLM_F_DUMP), attrs);
-        long count = 0;
-        while (true) {
-            ByteBuffer batch = receive();
-            int at = 0;
-            while (at + 16 <= batch.limit()) {
-                int length = batch.getInt(at);
-                int messageType = batch.getShort(at + 4) & 0xffff;
-                if (length < 16 || at + length > batch.limit() || batch.getInt(at + 8) != seq) {
-                    throw protocol("a malformed dump");
+    private Tally tally(short type, byte family, long bound, long byteBound, List<byte[]> names, byte[]... attrs) {
+        long[] count = {0, 0};
+        netlink.dump(type, family, message -> {
+            short messageType = message.getShort(4);
+            if (messageType == message(NFT_MSG_NEWSETELEM)) {
+                count[0] += NftNetlink.nested(message, NFTA_SET_ELEM_LIST_ELEMENTS);
+            } else if (messageType == message(NFT_MSG_NEWSET)) {
+                count[0]++;
+                if (names != null) {
+                    names.add(NftNetlink.bytes(message, NFTA_SET_NAME, "a set without a name"));
                 }
-                if (messageType == NLMSG_DONE) {
-                    return count;
-                }
-                if (messageType == NLMSG_ERROR) {
-                    throw failure("listing " + describe(type), length >= 20 ? -batch.getInt(at + 16) : 71);
-                }
-                ByteBuffer message = batch.slice(at, length).order(ByteOrder.nativeOrder());
-                if (messageType == message(NFT_MSG_NEWSETELEM)) {
-                    count += elements(message);
-                } else if (messageType == message(NFT_MSG_NEWSET)) {
-                    count++;
-                    if (names != null) {
-                        names.add(string(message, NFTA_SET_NAME));
-                    }
-                } else if (messageType == message(NFT_MSG_NEWRULE)) {
-                    count++;
-                } else {
-                    throw protocol("a message of type " + messageType + " in a dump of " + describe(type));
-                }
-                if (count >= bound) {
-                    return count;
-                }
-                at += (length + 3) & ~3;
+            } else if (messageType == message(NFT_MSG_NEWRULE)) {
+                count[0]++;
+            } else {
+                throw NftNetlink.protocol("a message of type " + messageType + " in a dump");
             }
-        }
-    }
-
-    private int send(short type, byte family, short flags, byte[]... attrs) {
-        int length = 20;
-        for (byte[] a : attrs) {
-            length += a.length;
-        }
-        int seq = sequences.getAsInt();
-        ByteBuffer msg = ByteBuffer.allocate(length).order(ByteOrder.nativeOrder());
-        msg.putInt(length).putShort(message(type)).putShort(flags).putInt(seq).putInt(0);
-        msg.put(family).put((byte) 0).putShort((short) 0); // nfgenmsg: family, NFNETLINK_V0, res_id
-        for (byte[] a : attrs) {
-            msg.put(a);
-        }
-        try {
-            NativeCalls.Netlink.send(fd, msg.array(), length, 0);
-        } catch (LastErrorException e) {
-            throw failure("sending a request for " + describe(type), e.getErrorCode());
-        }
-        return seq;
-    }
-
-    /** The next buffer the kernel queued: the kernel answers (and fills a dump's next buffer) inside the calls, so nothing waits. */
-    private ByteBuffer receive() {
-        int n;
-        try {
-            n = NativeCalls.Netlink.recv(fd, buffer, buffer.length, NativeCalls.MSG_DONTWAIT);
-        } catch (LastErrorException e) {
-            throw failure("reading the kernel's answer", e.getErrorCode());
-        }
-        if (n < 20) {
-            throw protocol("a short answer (" + n + " bytes)");
-        }
-        return ByteBuffer.wrap(buffer, 0, n).order(ByteOrder.nativeOrder());
-    }
-
-    private static short message(short type) {
-        return (short) ((NFNL_SUBSYS_NFTABLES << 8) | type);
-    }
-
-    /** A netlink attribute holding {@code value} as a NUL-terminated string, padded to 4 bytes. */
-    private static byte[] attr(short type, String value) {
-        byte[] text = value.getBytes(StandardCharsets.US_ASCII);
-        int length = 4 + text.length + 1;
-        ByteBuffer a = ByteBuffer.allocate((length + 3) & ~3).order(ByteOrder.nativeOrder());
-        a.putShort((short) length).putShort(type).put(text);
-        return a.array();
-    }
-
-    /** The payload offset and length of attribute {@code type} of a message, or null. */
-    private static int[] find(ByteBuffer message, short type) {
-        int at = 20;
-        while (at + 4 <= message.limit()) {
-            int length = message.getShort(at) & 0xffff;
-            if (length < 4 || at + length > message.limit()) {
-                return null;
-            }
-            if ((message.getShort(at + 2) & 0x3fff) == type) {
-                return new int[] {at + 4, length - 4};
-            }
-            at += (length + 3) & ~3;
-        }
-        return null;
-    }
-
-    private static long u32(ByteBuffer message, short type) {
-        int[] a = find(message, type);
-        if (a == null || a[1] != 4) {
-            throw protocol("a table without its use count");
-        }
-        return Integer.toUnsignedLong(message.duplicate().order(ByteOrder.BIG_ENDIAN).getInt(a[0]));
-    }
-
-    private static String string(ByteBuffer message, short type) {
-        int[] a = find(message, type);
-        if (a == null || a[1] < 1) {
-            throw protocol("a set without a name");
-        }
-        byte[] text = new byte[a[1] - 1]; // without the terminating NUL
-        message.get(a[0], text);
-        return new String(text, StandardCharsets.US_ASCII);
-    }
-
-    /** The elements an {@code NFT_MSG_NEWSETELEM} message lists (the attributes nested in its element list). */
-    private static long elements(ByteBuffer message) {
-        int[] list = find(message, NFTA_SET_ELEM_LIST_ELEMENTS);
-        if (list == null) {
-            return 0;
-        }
-        long count = 0;
-        int at = list[0];
-        int end = list[0] + list[1];
-        while (at + 4 <= end) {
-            int length = message.getShort(at) & 0xffff;
-            if (length < 4) {
-                throw protocol("a malformed set element");
-            }
-            count++;
-            at += (length + 3) & ~3;
-        }
-        return count;
-    }
-
-    private static String describe(short type) {
-        return switch (type) {
-            case NFT_MSG_GETTABLE -> "a table";
-            case NFT_MSG_GETCHAIN -> "a chain";
-            case NFT_MSG_GETRULE -> "rules";
-            case NFT_MSG_GETSET -> "sets";
-            case NFT_MSG_GETSETELEM -> "set elements";
-            default -> "type " + type;
-        };
-    }
-
-    private static EnforcementException failure(String what, int errno) {
-        ErrorCode code = TRANSIENT.contains(errno) ? ErrorCode.LOCK_CONTENDED : ErrorCode.FIREWALL_UNAVAILABLE;
-        return new EnforcementException(code, "counting the nftables ruleset (" + what + ") failed: errno " + errno);
-    }
-
-    private static EnforcementException protocol(String what) {
-        return new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                "counting the nftables ruleset failed: the kernel sent " + what);
-    }
-
-    @Override
-    public void close() {
-        if (!owned) {
-            return;
-        }
-        try {
-            NativeCalls.Netlink.close(fd);
-        } catch (LastErrorException ignored) {
-            // a socket only read from; a failed close changes nothing netfence relies on
-        }
+            count[1] += message.limit();
+            return count[0] < bound && count[1] <= byteBound;
+        }, attrs);
+        return new Tally(count[0], count[1]);
     }
 }

@@ -123,27 +123,6 @@ final class NftGeneration implements AutoCloseable {
     }
 
     /**
-     * The iptables backend's leftovers counted over this instance's socket (opened here first when
-     * none is yet, as {@link #read} does), with its sequence numbers ({@link NftCensus#leftovers}):
-     * the apply trip's read-back needs no second socket for its look-ups. Throws as the census does.
-     */
-    NftCensus.Counts leftovers() {
-        if (fd < 0) {
-            if (!opensLazily) {
-                throw new dev.netfence.core.EnforcementException(dev.netfence.core.ErrorCode.FIREWALL_UNAVAILABLE,
-                        "counting the nftables ruleset failed: its kept socket is closed");
-            }
-            try {
-                fd = NativeCalls.Netlink.kernelSocket();
-            } catch (LastErrorException e) {
-                throw new dev.netfence.core.EnforcementException(dev.netfence.core.ErrorCode.FIREWALL_UNAVAILABLE,
-                        "counting the nftables ruleset failed opening a netlink socket: errno " + e.getErrorCode());
-            }
-        }
-        return NftCensus.leftovers(fd, () -> ++sequence);
-    }
-
-    /**
      * The {@code NFTA_GEN_ID} of an {@code NFT_MSG_NEWGEN} reply with sequence {@code seq}, or
      * {@link #UNKNOWN} for anything else (an error, another message, no such attribute).
      */

@@ -16,7 +16,8 @@ import java.util.Objects;
  * them). Plain data; {@link #parse} throws {@link IllegalArgumentException} for text that is not
  * nft's JSON.
  */
-public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntry> rules, List<Leftover> leftovers) {
+public record NftRuleset(boolean tablePresent, boolean tableFlagged, List<Chain> chains, List<RuleEntry> rules,
+        List<Leftover> leftovers) {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** The iptables backend's owned chains, as iptables-nft names them. */
@@ -47,6 +48,11 @@ public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntr
         leftovers = List.copyOf(leftovers);
     }
 
+    /** A listing whose table (if any) has no flags. */
+    public NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntry> rules, List<Leftover> leftovers) {
+        this(tablePresent, false, chains, rules, leftovers);
+    }
+
     /** This listing and {@code other} together (two tables listed one after the other). */
     public NftRuleset plus(NftRuleset other) {
         List<Chain> c = new ArrayList<>(chains);
@@ -55,7 +61,12 @@ public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntr
         r.addAll(other.rules);
         List<Leftover> l = new ArrayList<>(leftovers);
         l.addAll(other.leftovers);
-        return new NftRuleset(tablePresent || other.tablePresent, c, r, l);
+        return new NftRuleset(tablePresent || other.tablePresent, tableFlagged || other.tableFlagged, c, r, l);
+    }
+
+    /** This listing with netfence's table marked present (or not): a chain listing shows no table object. */
+    public NftRuleset withTable(boolean present) {
+        return new NftRuleset(present, tableFlagged, chains, rules, leftovers);
     }
 
     /** Parses the output of {@code nft -j list ruleset} (or of {@code list table}: the same form). */
@@ -72,12 +83,15 @@ public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntr
             throw new IllegalArgumentException("no \"nftables\" array in the listing");
         }
         boolean table = false;
+        boolean flagged = false;
         List<Chain> chains = new ArrayList<>();
         List<RuleEntry> rules = new ArrayList<>();
         List<Leftover> leftovers = new ArrayList<>();
         for (JsonNode item : items) {
             if (item.has("table")) {
-                table |= ours(item.get("table"), "name");
+                boolean mine = ours(item.get("table"), "name");
+                table |= mine;
+                flagged |= mine && item.get("table").has("flags"); // (nft 1.0.6 prints a dormant table's flags wrongly, but prints them)
             } else if (item.has("chain")) {
                 JsonNode c = item.get("chain");
                 if (ours(c, "table")) {
@@ -99,7 +113,7 @@ public record NftRuleset(boolean tablePresent, List<Chain> chains, List<RuleEntr
                 }
             }
         }
-        return new NftRuleset(table, chains, rules, leftovers);
+        return new NftRuleset(table, flagged, chains, rules, leftovers);
     }
 
     private static boolean ours(JsonNode node, String tableField) {

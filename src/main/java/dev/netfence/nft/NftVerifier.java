@@ -35,6 +35,10 @@ public final class NftVerifier {
         if (!actual.tablePresent()) {
             return Optional.of("table " + NftRenderer.FAMILY + " " + NftRenderer.TABLE + " is missing");
         }
+        if (actual.tableFlagged()) {
+            return Optional.of("table " + NftRenderer.FAMILY + " " + NftRenderer.TABLE
+                    + " has flags where netfence writes none (a dormant table's rules do not run)");
+        }
         List<NftRuleset.Chain> expectedChains = List.of(
                 new NftRuleset.Chain(NftRenderer.OUT_CHAIN, "filter", "output", 0, "accept"),
                 new NftRuleset.Chain(NftRenderer.IN_CHAIN, "filter", "input", 0, "accept"));

@@ -108,6 +108,8 @@ public final class ProcessNft {
         argv.addAll(command);
         try {
             return runner.run(argv, stdin.getBytes(StandardCharsets.UTF_8), timeout);
+        } catch (dev.netfence.netns.CommandOutputTooLargeException e) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "not read back: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE, "cannot run " + argv.get(0) + ": " + e.getMessage(), e);
         } catch (CommandTimeoutException e) {

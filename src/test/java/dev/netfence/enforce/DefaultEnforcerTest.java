@@ -208,6 +208,22 @@ class DefaultEnforcerTest {
     }
 
     @Test
+    void aReconciliationWhoseReadBackCannotBeVerifiedWritesTheRulesAgain() {
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        FakeFirewall fake = new FakeFirewall().failing(call -> call.argv().stream().anyMatch(a -> a.endsWith("-save"))
+                && armed.compareAndSet(true, false) ? FakeFirewall.result(call, -2, "") : null);
+        DefaultEnforcer enforcer = enforcer(config(), fake, Clock.systemUTC());
+        assertThat(enforcer.enforce(request(Instant.now().plusSeconds(30))).status()).isEqualTo("applied");
+        int restores = fake.restores().size();
+
+        armed.set(true); // a workload filled its ruleset: the reconciliation's first read-back is too large to read
+        EnforcementResult result = enforcer.reconcile(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(fake.restores().size()).as("written again, not left as found").isGreaterThan(restores);
+    }
+
+    @Test
     void aDryRunPlansAndReportsButRunsNothing() {
         FakeFirewall fake = new FakeFirewall();
 

@@ -61,7 +61,10 @@ final class FakeFirewall implements CommandRunner {
     private Runnable onEveryCall = () -> { };
     private Predicate<Call> pushDown = call -> false;
 
-    /** Answers commands for which {@code hook} returns non-null with that result. */
+    /**
+     * Answers commands for which {@code hook} returns non-null with that result (exit code -1: the
+     * program cannot be started; -2: it wrote more output than the runner keeps).
+     */
     FakeFirewall failing(Function<Call, CommandResult> hook) {
         this.hook = hook;
         return this;
@@ -117,6 +120,9 @@ final class FakeFirewall implements CommandRunner {
         if (forced != null) {
             if (forced.exitCode() == -1) {
                 throw new IOException("Cannot run program \"" + argv.get(argv.size() - 3) + "\": error=2");
+            }
+            if (forced.exitCode() == -2) {
+                throw new dev.netfence.netns.CommandOutputTooLargeException(argv, "stdout", 16);
             }
             return forced;
         }

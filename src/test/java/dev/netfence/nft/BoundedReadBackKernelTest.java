@@ -166,7 +166,7 @@ class BoundedReadBackKernelTest {
     }
 
     @Test
-    void aLeftoverTableOfTheIptablesBackendOverTheLimitIsRefusedWithoutListingIt() throws Exception {
+    void aLeftoverTableOfTheIptablesBackendOverTheLimitIsNotListedAndTheResyncStillRepairs() throws Exception {
         Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
         StringBuilder restore = new StringBuilder("*filter\n");
         for (int i = 0; i <= NftCensus.LIMIT; i++) {
@@ -176,10 +176,36 @@ class BoundedReadBackKernelTest {
         long before = nft.listedChars();
         assertThatThrownBy(this::apply).isInstanceOfSatisfying(EnforcementException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-            assertThat(e.getMessage()).contains("table ip filter", "does not list it back");
+            assertThat(e.getMessage()).contains("table ip filter holds the iptables backend's chains").endsWith("(not listed)");
         });
         assertThat(nft.listedChars()).as("nothing listed").isEqualTo(before);
         assertThat(ruleset()).as("netfence's table is written all the same").contains("table inet netfence");
+        Sh.ok("ip", "netns", "exec", name, "nft", "flush", "chain", "inet", "netfence", "output");
+        assertThat(drift()).as("a difference, so the resync writes again (it threw before, and nothing was repaired)")
+                .hasValueSatisfying(d -> assertThat(d).contains("table ip filter"));
+    }
+
+    @Test
+    void aDormantTableIsFoundAndTheApplyWakesIt() throws Exception {
+        apply();
+        Sh.ok("ip", "netns", "exec", name, "nft", "add", "table", "inet", "netfence", "{", "flags", "dormant", ";", "}");
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("has flags 1"));
+        apply();
+        assertThat(ruleset()).doesNotContain("dormant");
+        assertThat(drift()).isEmpty();
+    }
+
+    @Test
+    void inANamespaceOfManyChainsNetfencesChainsAreListedOneByOne() throws Exception {
+        StringBuilder chains = new StringBuilder("add table inet many\n");
+        for (int i = 0; i <= NftCensus.SMALL; i++) {
+            chains.append("add chain inet many c").append(i).append('\n');
+        }
+        inside(chains.toString(), "nft", "-f");
+        long before = nft.listedChars();
+        apply();
+        assertThat(drift()).isEmpty();
+        assertThat(nft.listedChars() - before).as("netfence's two chains, twice").isBetween(1L, 2 * ONE_TABLE);
     }
 
     @Test

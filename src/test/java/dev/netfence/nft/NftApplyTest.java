@@ -43,8 +43,14 @@ class NftApplyTest {
         }
 
         @Override
-        public NftCensus.Counts census(int planRules, boolean afterOwnWrite) {
-            censusAsked.add(afterOwnWrite ? -planRules : planRules);
+        public NftContext.Run listChain(String family, String table, String chain) {
+            sent.add("list chain " + family + " " + table + " " + chain);
+            return answers.removeFirst();
+        }
+
+        @Override
+        public NftCensus.Counts census(int planRules) {
+            censusAsked.add(planRules);
             return censuses.isEmpty() ? null : censuses.removeFirst();
         }
 
@@ -58,8 +64,14 @@ class NftApplyTest {
     private final Deque<NftCensus.Counts> censuses = new ArrayDeque<>();
     private final List<Integer> censusAsked = new ArrayList<>();
 
+    /** A resync's census (sets and rules counted) of a small namespace. */
     private NftCensus.Counts census(long use, long sets, long rules, NftCensus.LeftoverTable... leftovers) {
-        return new NftCensus.Counts(true, true, use, sets, rules, List.of(leftovers));
+        return new NftCensus.Counts(true, use, 0, sets, rules, 300 * rules, List.of(leftovers), true);
+    }
+
+    /** An apply's census (netfence's table just written, its sets and rules not counted). */
+    private static NftCensus.Counts afterWrite(boolean small, NftCensus.LeftoverTable... leftovers) {
+        return new NftCensus.Counts(true, 2, 0, -1, -1, 0, List.of(leftovers), small);
     }
 
     private int planRules() {
@@ -208,26 +220,42 @@ class NftApplyTest {
     }
 
     @Test
-    void afterItsOwnWriteTheApplyCountsOnlyLeftoversAndListsOnlyNetfencesTable() {
-        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+    void afterItsOwnWriteTheApplyListsOnlyNetfencesTableWithoutCountingItsRules() {
+        censuses.add(afterWrite(true));
         answers.add(ok(""));
         answers.add(ok(listing()));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
         assertThat(r.error()).isNull();
         assertThat(sent).containsExactly(new NftRenderer().render(plan), "list table inet netfence");
-        assertThat(censusAsked).as("leftovers only (afterOwnWrite)").containsExactly(-planRules());
+        assertThat(censusAsked).as("sets and rules not counted").containsExactly(-1);
     }
 
-    @ParameterizedTest(name = "use {0}, sets {1}, rules plan+{2}")
-    @CsvSource({"3, 0, 0, holds 3 chains, named sets or objects and 0 sets",
-        "2, 1, 0, and 1 sets where netfence writes 2 chains and no set",
-        "2, 0, 1, holds more than the plan's"})
-    void aDriftCheckWhoseCensusShowsTheTableDifferentListsNothing(long use, long sets, long extraRules, String message) {
-        censuses.add(census(use, sets, planRules() + extraRules));
+    @Test
+    void inANamespaceThatIsNotSmallNetfencesChainsAreListedOneByOne() {
+        censuses.add(afterWrite(false));
+        String all = listing();
+        answers.add(ok(""));
+        answers.add(ok(all.replace("{\"table\":{\"family\":\"inet\",\"name\":\"netfence\",\"handle\":1}},", "")));
+        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}]}"));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output",
+                "list chain inet netfence input");
+    }
+
+    @ParameterizedTest(name = "use {0}, sets {1}, rules plan+{2}, flags {3}, bytes {4}")
+    @CsvSource(delimiter = '|', value = {
+        "3|0|0|0|0|netfence's table holds 3 chains, sets or objects where netfence writes 2 chains and no set",
+        "2|1|0|0|0|netfence's table holds 2 chains, sets or objects and 1 sets where",
+        "2|0|1|0|0|netfence's table holds more than the plan's",
+        "2|0|0|1|0|netfence's table has flags 1 where netfence writes none (a dormant table's rules do not run)",
+        "2|0|0|0|1000000|bytes, more than netfence's"})
+    void aDriftCheckWhoseCensusShowsTheTableDifferentListsNothing(long use, long sets, long extraRules, long flags,
+            long bytes, String message) {
+        censuses.add(new NftCensus.Counts(true, use, flags, sets, planRules() + extraRules, bytes, List.of(), true));
         generations.add(7L);
         NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
-        assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).startsWith("netfence's table")
-                .contains(message).endsWith("(not listed)"));
+        assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).contains(message).endsWith("(not listed)"));
         assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
         assertThat(sent).isEmpty();
         assertThat(censusAsked).containsExactly(planRules());
@@ -243,22 +271,27 @@ class NftApplyTest {
         assertThat(sent).containsExactly("list table inet netfence");
     }
 
-    @Test
-    void aLeftoverTableOverTheLimitIsVerifyFailedWithoutAListing() {
-        censuses.add(NftCensus.Counts.ofLeftovers(List.of(new NftCensus.LeftoverTable("ip6", NftCensus.LIMIT + 1))));
+    @ParameterizedTest(name = "size {0}, bytes {1}, small {2}")
+    @CsvSource({"10001, 0, true", "5, 3000000, true", "5, 100, false"})
+    void aLeftoverTableTooLargeOrInANamespaceNotSmallIsADifferenceWithoutAListing(long size, long bytes, boolean small) {
+        censuses.add(afterWrite(small, new NftCensus.LeftoverTable("ip6", size, bytes)));
         answers.add(ok(""));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-        assertThat(r.error().getMessage()).isEqualTo("table ip6 filter holds the iptables backend's chains and more than "
-                + "10000 rules, sets and set elements: netfence does not list it back");
+        assertThat(r.error().getMessage()).startsWith("nft read-back differs: table ip6 filter holds the iptables "
+                + "backend's chains in a namespace holding more than").endsWith("(not listed)");
         assertThat(sent).hasSize(1);
+        censuses.add(new NftCensus.Counts(true, 2, 0, 0, planRules(), 0,
+                List.of(new NftCensus.LeftoverTable("ip6", size, bytes)), small));
+        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference())
+                .as("a resync repairs instead of failing").hasValueSatisfying(m -> assertThat(m).contains("table ip6 filter"));
     }
 
     @Test
     void aLeftoverTableUnderTheLimitIsListedBesideNetfencesTableAndCleaned() {
         String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
-        censuses.add(NftCensus.Counts.ofLeftovers(List.of(new NftCensus.LeftoverTable("ip", 3))));
-        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+        censuses.add(afterWrite(true, new NftCensus.LeftoverTable("ip", 3, 100)));
+        censuses.add(afterWrite(true));
         answers.add(ok(""));
         answers.add(ok(listing()));
         answers.add(ok("{\"nftables\":[{\"metainfo\":{}}," + chain + "]}"));
@@ -274,7 +307,7 @@ class NftApplyTest {
 
     @Test
     void aTableGoneBeforeItsListingIsAMismatchNotARefusal() {
-        censuses.add(NftCensus.Counts.ofLeftovers(List.of()));
+        censuses.add(afterWrite(true));
         answers.add(ok(""));
         answers.add(new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
@@ -284,9 +317,17 @@ class NftApplyTest {
 
     @Test
     void aDriftCheckWhoseCensusFindsNoTableListsNothing() {
-        censuses.add(new NftCensus.Counts(true, false, 0, 0, 0, List.of()));
+        censuses.add(new NftCensus.Counts(false, 0, 0, -1, -1, 0, List.of(), true));
         assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference())
                 .hasValue("table inet netfence is missing");
         assertThat(sent).isEmpty();
+    }
+
+    @Test
+    void aListingOfADormantTableIsAMismatch() {
+        answers.add(ok(""));
+        answers.add(ok(listing().replace("\"handle\":1}}", "\"handle\":1,\"flags\":\"netfence\"}}")));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().getMessage()).contains("has flags where netfence writes none");
     }
 }
