@@ -10,11 +10,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -22,46 +22,63 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The default {@link EndpointResolver}: the host's resolver ({@link InetAddress#getAllByName})
- * run on a small bounded pool so a hanging lookup costs a thread for a while but never blocks
- * the caller past its timeout, and a flood of hanging lookups is refused instead of piling up
- * threads. Addresses come back IPv4 first, each family sorted, so the rendered rules (and their
- * digest) do not change with the resolver's round-robin order.
+ * run on a bounded pool so a hanging lookup costs a thread for a while but never blocks the
+ * caller past its timeout, and a flood of hanging lookups is refused instead of piling up
+ * threads. A name already being looked up is not looked up again: every caller asking for it
+ * meanwhile waits (each with its own timeout) for the lookup in flight. So a name in a slow DNS
+ * zone, named by a policy whose containers start together or are re-resolved at every resync,
+ * holds one thread at a time, not one per container (glibc's lookup cannot be interrupted, so a
+ * timed-out one keeps its thread until the resolver gives up), and other policies' lookups still
+ * find threads. Addresses come back IPv4 first, each family sorted, so the rendered rules (and
+ * their digest) do not change with the resolver's round-robin order.
  */
 public final class SystemEndpointResolver implements EndpointResolver, AutoCloseable {
-    private final ExecutorService pool;
+    /** A lookup: the host's resolver in production. */
+    interface Lookup {
+        InetAddress[] all(String hostname) throws UnknownHostException;
+    }
+
+    private final ThreadPoolExecutor pool;
+    private final Lookup lookup;
+    private final Map<String, CompletableFuture<InetAddress[]>> inFlight = new ConcurrentHashMap<>();
 
     /** A resolver with at most {@code threads} lookups in flight and as many queued. */
     public SystemEndpointResolver(int threads) {
+        this(threads, InetAddress::getAllByName);
+    }
+
+    SystemEndpointResolver(int threads, Lookup lookup) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, was: " + threads);
         }
+        this.lookup = lookup;
         this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(threads), runnable -> {
                     Thread thread = new Thread(runnable, "netfence-resolver");
                     thread.setDaemon(true);
                     return thread;
                 });
-        ((ThreadPoolExecutor) pool).allowCoreThreadTimeOut(true);
+        pool.allowCoreThreadTimeOut(true);
     }
 
+    /** 16 lookups of distinct names in flight, 16 queued. */
     public SystemEndpointResolver() {
-        this(4);
+        this(16);
     }
 
     @Override
     public List<InetAddress> resolve(String hostname, Duration timeout) {
-        Future<InetAddress[]> lookup;
+        CompletableFuture<InetAddress[]> pending;
         try {
-            lookup = pool.submit(() -> InetAddress.getAllByName(hostname));
+            pending = inFlight.computeIfAbsent(hostname, this::start);
         } catch (RejectedExecutionException e) {
             throw new EnforcementException(ErrorCode.RESOLUTION_FAILED,
                     "too many hostname lookups in flight, could not resolve " + hostname, e);
         }
         try {
-            InetAddress[] found = lookup.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+            InetAddress[] found = pending.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
             return ordered(Arrays.asList(found));
         } catch (TimeoutException e) {
-            lookup.cancel(true);
             throw new EnforcementException(ErrorCode.RESOLUTION_FAILED,
                     "resolving " + hostname + " took longer than " + timeout.toMillis() + " ms", e);
         } catch (ExecutionException e) {
@@ -70,10 +87,29 @@ public final class SystemEndpointResolver implements EndpointResolver, AutoClose
             throw new EnforcementException(ErrorCode.RESOLUTION_FAILED,
                     "could not resolve " + hostname + ": " + why, cause);
         } catch (InterruptedException e) {
-            lookup.cancel(true);
             Thread.currentThread().interrupt();
             throw new EnforcementException(ErrorCode.RESOLUTION_FAILED, "interrupted resolving " + hostname, e);
         }
+    }
+
+    /** Starts the one lookup of {@code hostname}; it leaves {@link #inFlight} when it ends, however it ends. */
+    private CompletableFuture<InetAddress[]> start(String hostname) {
+        CompletableFuture<InetAddress[]> result = new CompletableFuture<>();
+        pool.execute(() -> {
+            try {
+                result.complete(lookup.all(hostname));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            } finally {
+                inFlight.remove(hostname, result);
+            }
+        });
+        return result;
+    }
+
+    /** Lookups in flight (for tests). */
+    int inFlight() {
+        return inFlight.size();
     }
 
     /** IPv4 before IPv6, each sorted by bytes, duplicates removed. */
