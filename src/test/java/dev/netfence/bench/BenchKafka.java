@@ -12,7 +12,6 @@ import java.util.function.IntFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -47,53 +46,9 @@ final class BenchKafka {
         }
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
-            awaitLeaders(admin, List.of(names));
+            dev.netfence.kafka.testkit.TestKafka.awaitLeaders(admin, List.of(names));
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics " + List.of(names), e);
-        }
-    }
-
-    /**
-     * Waits until every partition of {@code names} is known and has a leader, and the leader answers for it: a
-     * producer that starts sending the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER,
-     * and its idempotent retries then failed with out-of-order sequences until the batches expired
-     * (seen twice here, the second time after the metadata already named a leader: the broker
-     * takes the partition's leadership a moment after the controller records it). A ListOffsets
-     * of every partition goes to the leader itself, which must hold the partition to answer.
-     */
-    private static void awaitLeaders(Admin admin, List<String> names) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            boolean led;
-            try {
-                led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
-                        .flatMap(d -> d.partitions().stream().peek(p -> partitions.add(new TopicPartition(d.name(), p.partition()))))
-                        .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
-            } catch (java.util.concurrent.ExecutionException e) {
-                // the broker answering may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION right after
-                // the create returned: a full run lost its pipeline section to this): ask again
-                led = false;
-            }
-            if (led && answered(admin, partitions)) {
-                return;
-            }
-            if (System.nanoTime() - until > 0) {
-                throw new IllegalStateException("partitions of " + names + " have no leader after 60 s");
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    /** Whether the leader of every partition answers a ListOffsets for it now. */
-    private static boolean answered(Admin admin, List<TopicPartition> partitions) throws InterruptedException {
-        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
-        try {
-            admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
-            return true;
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return false;
         }
     }
 

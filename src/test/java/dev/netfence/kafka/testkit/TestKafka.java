@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -88,7 +89,51 @@ public final class TestKafka {
         return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
     }
 
-    /** Creates topics (each with {@code partitions} partitions, RF 1) and waits for them. */
+    /**
+     * Waits until every partition of {@code names} is known and has a leader, and the leader answers for it: a
+     * producer that starts sending the moment the topic exists can meet NOT_LEADER_OR_FOLLOWER,
+     * and its idempotent retries then failed with out-of-order sequences until the batches expired
+     * (seen twice here, the second time after the metadata already named a leader: the broker
+     * takes the partition's leadership a moment after the controller records it). A ListOffsets
+     * of every partition goes to the leader itself, which must hold the partition to answer.
+     */
+    public static void awaitLeaders(Admin admin, List<String> names) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            boolean led;
+            try {
+                led = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+                        .flatMap(d -> d.partitions().stream().peek(p -> partitions.add(new TopicPartition(d.name(), p.partition()))))
+                        .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+            } catch (java.util.concurrent.ExecutionException e) {
+                // the broker answering may not know the topic yet (UNKNOWN_TOPIC_OR_PARTITION right after
+                // the create returned: a full run lost its pipeline section to this): ask again
+                led = false;
+            }
+            if (led && answered(admin, partitions)) {
+                return;
+            }
+            if (System.nanoTime() - until > 0) {
+                throw new IllegalStateException("partitions of " + names + " have no leader after 60 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Whether the leader of every partition answers a ListOffsets for it now. */
+    private static boolean answered(Admin admin, List<TopicPartition> partitions) throws InterruptedException {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+        try {
+            admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+            return true;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return false;
+        }
+    }
+
+    /** Creates topics (each with {@code partitions} partitions, RF 1) and waits for them and their leaders. */
     public static void createTopics(int partitions, String... names) {
         List<NewTopic> topics = new ArrayList<>();
         for (String n : names) {
@@ -96,6 +141,7 @@ public final class TestKafka {
         }
         try (Admin admin = admin()) {
             admin.createTopics(topics).all().get(30, TimeUnit.SECONDS);
+            awaitLeaders(admin, List.of(names));
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topics " + List.of(names), e);
         }
@@ -107,6 +153,7 @@ public final class TestKafka {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1)
                     .configs(Map.of("max.message.bytes", Integer.toString(4 * 1024 * 1024)))))
                     .all().get(30, TimeUnit.SECONDS);
+            awaitLeaders(admin, List.of(name));
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topic " + name, e);
         }
@@ -117,6 +164,7 @@ public final class TestKafka {
         try (Admin admin = admin()) {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1)
                     .configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS);
+            awaitLeaders(admin, List.of(name));
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topic " + name, e);
         }
