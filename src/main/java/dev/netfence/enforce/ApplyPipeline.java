@@ -224,9 +224,24 @@ final class ApplyPipeline {
      * {@code plan}, writing nothing: what differs, or empty when the namespace holds exactly the
      * plan. nft: netfence's table read as JSON (and any iptables-backend leftovers); iptables: both
      * families' chains and hooks, where a differing hook also drops the {@link VerifiedHooks}
-     * guess so the repairing write re-inserts the hooks.
+     * guess so the repairing write re-inserts the hooks. A read-back that cannot be verified
+     * (VERIFY_FAILED: a listing too large or unreadable, a leftover table netfence does not list)
+     * is a difference too, so the rules are written again rather than left as found: a workload
+     * that could make its read-back fail would otherwise keep its changes.
      */
     Optional<String> drift(PinnedNamespace ns, FirewallBackend firewallBackend, PlannedRules plan, Deadline deadline) {
+        try {
+            return readBack(ns, firewallBackend, plan, deadline);
+        } catch (EnforcementException e) {
+            if (e.code() != ErrorCode.VERIFY_FAILED) {
+                throw e;
+            }
+            return Optional.of("the read-back could not be verified: " + e.getMessage());
+        }
+    }
+
+    private Optional<String> readBack(PinnedNamespace ns, FirewallBackend firewallBackend, PlannedRules plan,
+            Deadline deadline) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             if (firewallBackend.inProcessNft() != null) {
                 return firewallBackend.inProcessNft().drift(ns, plan, deadline.at());

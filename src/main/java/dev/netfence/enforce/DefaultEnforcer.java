@@ -268,23 +268,6 @@ public final class DefaultEnforcer implements Enforcer {
         }
     }
 
-    /**
-     * What a reconciliation's read-back found to differ, or null; a read-back that cannot be
-     * verified (VERIFY_FAILED: a listing too large or unreadable, a leftover table netfence does
-     * not list) counts as a difference, so the rules are written again rather than left as found
-     * (a workload that could make its read-back fail would otherwise keep its changes).
-     */
-    private String driftOrUnverifiable(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline) {
-        try {
-            return pipeline.drift(ns, backend, plan, deadline).orElse(null);
-        } catch (EnforcementException e) {
-            if (e.code() != ErrorCode.VERIFY_FAILED) {
-                throw e;
-            }
-            return "the read-back could not be verified: " + e.getMessage();
-        }
-    }
-
     private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
             AtomicReference<List<String>> risks, boolean checkFirst) {
         // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
@@ -302,7 +285,7 @@ public final class DefaultEnforcer implements Enforcer {
                     ns.path(), plan);
             String drift;
             try {
-                drift = checkFirst ? driftOrUnverifiable(ns, backend, plan, deadline) : null;
+                drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
                 if (!checkFirst || drift != null) {
                     pipeline.write(ns, backend, plan, deadline, touched);
                 }

@@ -120,8 +120,12 @@ public final class SystemEndpointResolver implements EndpointResolver, AutoClose
         return List.copyOf(sorted);
     }
 
+    /** Stops the pool; every lookup still waited for ends as failed (one dropped from the queue would never end). */
     @Override
     public void close() {
         pool.shutdownNow();
+        inFlight.forEach((name, pending) -> pending.completeExceptionally(
+                new UnknownHostException(name + ": the resolver was closed")));
+        inFlight.clear();
     }
 }

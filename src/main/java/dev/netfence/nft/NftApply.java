@@ -19,6 +19,9 @@ import java.util.Optional;
  * caller away from home can carry it back and report it there.
  */
 final class NftApply {
+    /** The chains of a {@code filter} table the iptables backend writes in or jumps from. */
+    private static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
+
     /** Runs nft script text (one transaction) and lists the ruleset as JSON, in the target namespace. */
     interface Commands {
         NftContext.Run apply(String script);
@@ -178,8 +181,9 @@ final class NftApply {
      * listed; it is listed with {@code list table} in a {@link NftCensus.Counts#small small}
      * namespace and chain by chain otherwise (libnftables lists every chain of the namespace for a
      * {@code list table}); a {@code filter} table holding the iptables backend's chains is listed
-     * only in a small namespace and when it holds at most {@link NftCensus#LIMIT} things and
-     * {@link NftCensus#BYTE_LIMIT} bytes, else that is the difference. {@code afterOwnWrite}: right
+     * (whole in a small namespace, else the chains the iptables backend writes in or jumps from)
+     * only when it holds at most {@link NftCensus#LIMIT} things and {@link NftCensus#BYTE_LIMIT}
+     * bytes, else that is the difference. {@code afterOwnWrite}: right
      * after netfence's own transaction, when netfence's table's sets and rules are not counted.
      * Without a census, the whole ruleset.
      */
@@ -203,7 +207,14 @@ final class NftApply {
                     .withTable(true); // a chain listing shows no table object
         }
         for (NftCensus.LeftoverTable t : census.leftovers()) {
-            ruleset = ruleset.plus(listed(commands.listTable(t.family(), "filter"), "table " + t.family() + " filter"));
+            if (census.small()) {
+                ruleset = ruleset.plus(listed(commands.listTable(t.family(), "filter"), "table " + t.family() + " filter"));
+            } else {
+                for (String chain : LEFTOVER_CHAINS) { // where the iptables backend wrote: its chains and the jumps to them
+                    ruleset = ruleset.plus(listed(commands.listChain(t.family(), "filter", chain),
+                            "chain " + chain + " of table " + t.family() + " filter"));
+                }
+            }
         }
         return new ReadBack(ruleset, null);
     }
@@ -227,11 +238,10 @@ final class NftApply {
                     + " bytes, more than netfence's " + planRules + " rules do";
         }
         for (NftCensus.LeftoverTable t : census.leftovers()) {
-            if (t.tooLarge() || !census.small()) {
-                return "table " + t.family() + " filter holds the iptables backend's chains in a namespace holding more than "
-                        + NftCensus.LIMIT + " rules, sets, set elements, chains and objects there or "
-                        + NftCensus.BYTE_LIMIT + " bytes of them, or more than " + NftCensus.MAX_TABLES
-                        + " tables or " + NftCensus.SMALL + " chains, sets and objects in all";
+            if (t.tooLarge()) {
+                return "table " + t.family() + " filter holds the iptables backend's chains and more than "
+                        + NftCensus.LIMIT + " rules, sets, set elements, chains and objects or "
+                        + NftCensus.BYTE_LIMIT + " bytes of them";
             }
         }
         return null;

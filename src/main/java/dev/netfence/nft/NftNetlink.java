@@ -14,10 +14,12 @@ import java.util.List;
  * nftables' get and dump requests ({@link NftCensus}'s): a request is sent, and the kernel's
  * answer, or a dump's next buffer, is already queued when the call returns (the kernel fills a
  * dump inside {@code recv}), so nothing waits. Its own socket: a dump may be left unfinished and
- * the socket closed. Messages and attributes are read with their lengths checked; a string
+ * the socket closed (or the next request made on a new one). Messages and attributes are read with their lengths checked; a string
  * attribute is kept as the kernel's bytes, so a name is sent back exactly as it came. Failures of
  * the socket calls are thrown: LOCK_CONTENDED for the transient ones (EINTR, EAGAIN, EBUSY,
- * ENOBUFS), FIREWALL_UNAVAILABLE for the rest, and for anything the kernel would not send.
+ * ENOBUFS), FIREWALL_UNAVAILABLE for the rest, and for anything the kernel would not send. A
+ * dump interrupted by a commit ({@code NLM_F_DUMP_INTR}: it may have missed entries) is
+ * LOCK_CONTENDED, to be counted again.
  */
 final class NftNetlink implements AutoCloseable {
     static final short NFT_MSG_NEWTABLE = 0;
@@ -34,6 +36,7 @@ final class NftNetlink implements AutoCloseable {
     private static final short NLMSG_DONE = 3;
     private static final short NLM_F_REQUEST = 1;
     private static final short NLM_F_DUMP = 0x300;
+    private static final short NLM_F_DUMP_INTR = 0x10;
     private static final int ENOENT = 2;
     private static final List<Integer> TRANSIENT = List.of(4, 11, 16, 105); // EINTR, EAGAIN, EBUSY, ENOBUFS
     /** A dump's messages come in buffers of at most 32 KB (the kernel's cap); twice that never truncates. */
@@ -44,9 +47,11 @@ final class NftNetlink implements AutoCloseable {
         boolean visit(ByteBuffer message);
     }
 
-    private final int fd;
+    private int fd;
     private final byte[] buffer = BUFFERS.get();
     private int sequence;
+    /** A dump was left unfinished: its next buffers are queued on the socket, so the next request takes a new one. */
+    private boolean unfinished;
 
     private NftNetlink(int fd) {
         this.fd = fd;
@@ -110,7 +115,13 @@ final class NftNetlink implements AutoCloseable {
                     }
                     return true;
                 }
+                if ((batch.getShort(at + 6) & NLM_F_DUMP_INTR) != 0) {
+                    unfinished = true;
+                    throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "counting the nftables ruleset: a commit "
+                            + "interrupted the dump of " + describe(type) + ", to be counted again");
+                }
                 if (!visitor.visit(batch.slice(at, length).order(ByteOrder.nativeOrder()))) {
+                    unfinished = true;
                     return false;
                 }
                 at += (length + 3) & ~3;
@@ -119,6 +130,16 @@ final class NftNetlink implements AutoCloseable {
     }
 
     private int send(short type, byte family, short flags, byte[]... attrs) {
+        if (unfinished) { // a new socket rather than the rest of a dump to drain, however long it is
+            close();
+            try {
+                fd = NativeCalls.Netlink.kernelSocket();
+            } catch (LastErrorException e) {
+                fd = -1;
+                throw failure("opening a netlink socket", e.getErrorCode());
+            }
+            unfinished = false;
+        }
         int length = 20;
         for (byte[] a : attrs) {
             length += a.length;
@@ -243,8 +264,12 @@ final class NftNetlink implements AutoCloseable {
 
     @Override
     public void close() {
+        if (fd < 0) {
+            return;
+        }
         try {
             NativeCalls.Netlink.close(fd);
+            fd = -1;
         } catch (LastErrorException ignored) {
             // a socket only read from; a failed close changes nothing netfence relies on
         }

@@ -109,7 +109,7 @@ public final class ProcessNft {
         try {
             return runner.run(argv, stdin.getBytes(StandardCharsets.UTF_8), timeout);
         } catch (dev.netfence.netns.CommandOutputTooLargeException e) {
-            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "not read back: " + e.getMessage(), e);
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "output too large to verify: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE, "cannot run " + argv.get(0) + ": " + e.getMessage(), e);
         } catch (CommandTimeoutException e) {

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * never finishes its request held a thread for good, and connections without end could take the
  * process's file descriptors (which netfence needs to pin namespaces); {@link #LIMITS} are set
  * before the first server is made, each only where the operator has not set it ({@code -D}): a
- * request must arrive within 5 s and its response be written within 30 s, and at most 64
- * connections are open at once (further ones are closed at once). These are JVM-wide properties
- * the JDK reads once.
+ * request must arrive within 5 s and its response be written within 30 s, an idle kept-alive
+ * connection is closed after 5 s, and at most 256 connections are open at once (further ones are
+ * closed at once). These are JVM-wide properties the JDK reads once.
  */
 public final class MetricsServer implements AutoCloseable {
 
@@ -42,7 +42,8 @@ public final class MetricsServer implements AutoCloseable {
     static final java.util.Map<String, String> LIMITS = java.util.Map.of(
             "sun.net.httpserver.maxReqTime", "5",
             "sun.net.httpserver.maxRspTime", "30",
-            "jdk.httpserver.maxConnections", "64");
+            "sun.net.httpserver.idleInterval", "5",
+            "jdk.httpserver.maxConnections", "256");
 
     private final HttpServer server;
     private final ExecutorService executor;

@@ -170,6 +170,9 @@ public final class HookServer implements AutoCloseable {
             client.register(selector, java.nio.channels.SelectionKey.OP_READ);
             long deadline = System.nanoTime() + limit.toNanos();
             while (buf.hasRemaining()) {
+                if (Thread.currentThread().isInterrupted()) { // the server is closing: a select would return at once
+                    throw new java.nio.channels.ClosedByInterruptException();
+                }
                 int n = client.read(buf);
                 if (n < 0) {
                     break;
@@ -214,7 +217,7 @@ public final class HookServer implements AutoCloseable {
             throw new IllegalArgumentException("the container state has no valid pid: " + pid);
         }
         String runtime = n.path("annotations").path("netfence.runtime").asText(null);
-        return new Request(id, pid.asInt(), RUNTIMES.contains(runtime) ? runtime : null);
+        return new Request(id, pid.asInt(), runtime != null && RUNTIMES.contains(runtime) ? runtime : null);
     }
 
     @Override

@@ -218,4 +218,34 @@ class BoundedReadBackKernelTest {
         assertThat(v4).doesNotContain("NETFENCE").contains("10.1.249.1");
         assertThat(drift()).isEmpty();
     }
+
+    @Test
+    void inANamespaceOfMoreTablesThanOneDumpLooksAtTheTablesAreLookedUpAndARepairStillHappens() throws Exception {
+        StringBuilder tables = new StringBuilder();
+        for (int i = 0; i <= NftCensus.MAX_TABLES; i++) {
+            tables.append("add table inet t").append(i).append('\n');
+        }
+        inside(tables.toString(), "nft", "-f");
+        apply();
+        Sh.ok("ip", "netns", "exec", name, "nft", "flush", "chain", "inet", "netfence", "output");
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("chain output lacks rule 1"));
+        apply();
+        assertThat(drift()).isEmpty();
+    }
+
+    @Test
+    void aLeftoverTableInANamespaceOfManyChainsIsCleanedChainByChain() throws Exception {
+        StringBuilder chains = new StringBuilder("add table inet many\n");
+        for (int i = 0; i <= NftCensus.SMALL; i++) {
+            chains.append("add chain inet many c").append(i).append('\n');
+        }
+        inside(chains.toString(), "nft", "-f");
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-I", "OUTPUT", "1", "-j", "NETFENCE-OUT");
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-A", "OUTPUT", "-p", "tcp", "--dport", "9", "-j", "ACCEPT");
+        apply();
+        String v4 = Sh.ok("ip", "netns", "exec", name, "iptables-nft-save", "-t", "filter");
+        assertThat(v4).doesNotContain("NETFENCE").contains("--dport 9");
+        assertThat(drift()).isEmpty();
+    }
 }

@@ -272,14 +272,14 @@ class NftApplyTest {
     }
 
     @ParameterizedTest(name = "size {0}, bytes {1}, small {2}")
-    @CsvSource({"10001, 0, true", "5, 3000000, true", "5, 100, false"})
-    void aLeftoverTableTooLargeOrInANamespaceNotSmallIsADifferenceWithoutAListing(long size, long bytes, boolean small) {
+    @CsvSource({"10001, 0, true", "5, 3000000, true", "10001, 100, false"})
+    void aLeftoverTableTooLargeIsADifferenceWithoutAListing(long size, long bytes, boolean small) {
         censuses.add(afterWrite(small, new NftCensus.LeftoverTable("ip6", size, bytes)));
         answers.add(ok(""));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
         assertThat(r.error().getMessage()).startsWith("nft read-back differs: table ip6 filter holds the iptables "
-                + "backend's chains in a namespace holding more than").endsWith("(not listed)");
+                + "backend's chains and more than 10000 rules").endsWith("(not listed)");
         assertThat(sent).hasSize(1);
         censuses.add(new NftCensus.Counts(true, 2, 0, 0, planRules(), 0,
                 List.of(new NftCensus.LeftoverTable("ip6", size, bytes)), small));
@@ -303,6 +303,33 @@ class NftApplyTest {
         assertThat(sent).containsExactly(new NftRenderer().render(plan), "list table inet netfence",
                 "list table ip filter", "flush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
                 "list table inet netfence");
+    }
+
+    @Test
+    void aLeftoverTableInANamespaceThatIsNotSmallIsListedChainByChainWhereTheIptablesBackendWrote() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        String none = "{\"nftables\":[{\"metainfo\":{}}]}";
+        String gone = "Error: No such file or directory\n";
+        censuses.add(afterWrite(false, new NftCensus.LeftoverTable("ip", 3, 100)));
+        censuses.add(afterWrite(false));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        answers.add(ok(none));
+        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}," + chain + "]}"));
+        answers.add(new NftContext.Run(1, "", gone));
+        answers.add(ok(none));
+        answers.add(ok(none));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        answers.add(ok(none));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(r.removedIptablesChains()).isTrue();
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output",
+                "list chain inet netfence input", "list chain ip filter NETFENCE-OUT", "list chain ip filter NETFENCE-IN",
+                "list chain ip filter OUTPUT", "list chain ip filter INPUT",
+                "flush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
+                "list chain inet netfence output", "list chain inet netfence input");
     }
 
     @Test

@@ -188,13 +188,13 @@ class MetricsServerTest {
         server = MetricsServer.start(0, metrics.registry(), HealthStatus::up, HealthStatus::up);
         java.util.List<java.net.Socket> open = new java.util.ArrayList<>();
         try {
-            for (int i = 0; i < 64; i++) {
+            for (int i = 0; i < 256; i++) {
                 open.add(new java.net.Socket("127.0.0.1", server.port()));
             }
             Thread.sleep(500); // the server's dispatcher takes them in
             try (java.net.Socket past = new java.net.Socket("127.0.0.1", server.port())) {
                 past.setSoTimeout(3_000);
-                assertThat(readUntilClosed(past)).as("the 65th connection is closed by the server").isTrue();
+                assertThat(readUntilClosed(past)).as("the 257th connection is closed by the server").isTrue();
             }
         } finally {
             for (java.net.Socket s : open) {

@@ -74,6 +74,9 @@ class HookServerTest {
         assertThat(HookServer.parse(odd.getBytes(StandardCharsets.UTF_8)).runtime()).isNull();
         String object = STATE.replace("\"podman\"", "{\"a\":1}");
         assertThat(HookServer.parse(object.getBytes(StandardCharsets.UTF_8)).runtime()).isNull();
+        String none = "{\"ociVersion\":\"1.0.2\",\"id\":\"3f9a0c2d8e1b\",\"status\":\"creating\",\"pid\":31800,\"bundle\":\"/b\"}";
+        assertThat(HookServer.parse(none.getBytes(StandardCharsets.UTF_8)))
+                .as("no annotations at all: the usual case").isEqualTo(new HookServer.Request("3f9a0c2d8e1b", 31800, null));
     }
 
     @Test
