@@ -95,6 +95,15 @@ class BoundedReadBackKernelTest {
         Sh.ok(argv);
     }
 
+    /** A table of the workload's with one chain more than a namespace may hold for netfence to list a whole table. */
+    private void manyChains() throws Exception {
+        StringBuilder chains = new StringBuilder("add table inet many\n");
+        for (int i = 0; i <= NftCensus.SMALL; i++) {
+            chains.append("add chain inet many c").append(i).append('\n');
+        }
+        inside(chains.toString(), "nft", "-f");
+    }
+
     private static String rules(int n, String chain) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < n; i++) {
@@ -197,11 +206,7 @@ class BoundedReadBackKernelTest {
 
     @Test
     void inANamespaceOfManyChainsNetfencesChainsAreListedOneByOne() throws Exception {
-        StringBuilder chains = new StringBuilder("add table inet many\n");
-        for (int i = 0; i <= NftCensus.SMALL; i++) {
-            chains.append("add chain inet many c").append(i).append('\n');
-        }
-        inside(chains.toString(), "nft", "-f");
+        manyChains();
         long before = nft.listedChars();
         apply();
         assertThat(drift()).isEmpty();
@@ -235,11 +240,7 @@ class BoundedReadBackKernelTest {
 
     @Test
     void aLeftoverTableInANamespaceOfManyChainsIsCleanedChainByChain() throws Exception {
-        StringBuilder chains = new StringBuilder("add table inet many\n");
-        for (int i = 0; i <= NftCensus.SMALL; i++) {
-            chains.append("add chain inet many c").append(i).append('\n');
-        }
-        inside(chains.toString(), "nft", "-f");
+        manyChains();
         Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
         Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-I", "OUTPUT", "1", "-j", "NETFENCE-OUT");
         Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-A", "OUTPUT", "-p", "tcp", "--dport", "9", "-j", "ACCEPT");
