@@ -29,7 +29,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Issue 12 items 2, 6, 7, 8 and 9 against real podman containers (runc, netavark bridge,
+ * Issue 12 items 2, 6, 7, 8 and 9, and the bounded read-back, against real podman containers (runc, netavark bridge,
  * {@code libpod-<id>} cgroups) with the cgroup check on and the default backend (item 2 with both
  * backends: the netlink flush in its own namespace-thread trip after iptables-nft, inside the apply's trip after nft). The probes run from the host side inside
  * the containers' namespaces ({@link PodmanContainer#agent()}); the peer records what reached it.
@@ -203,6 +203,59 @@ class ContainmentPodmanKernelTest {
     }
 
     /** A capability workload made a process of {@code box}: started in its namespace, moved into its cgroups, armed. */
+    @Test
+    void aWorkloadThatFillsItsRulesetIsNeitherListedBackNorLetOut() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Agent recorder = recorder(peer);
+        Agent probe = sandbox.agent();
+        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
+        DefaultEnforcer enforcer = enforcer(Set.of());
+        dev.netfence.nft.InProcessNft nft = dev.netfence.nft.InProcessNft.shared(8);
+        // as the workload with CAP_NET_ADMIN would: 20,000 rules of a table of its own, accepting everything it names
+        asTheWorkload(sandbox, "add table inet bloat\nadd chain inet bloat out { type filter hook output priority -10; }\n"
+                + rules(20_000, "inet bloat out"));
+        long before = nft.listedChars();
+
+        EnforcementResult applied = enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(), policy));
+
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+        assertThat(nft.listedChars() - before).as("netfence's table alone was listed back").isBetween(1L, 64L * 1024);
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");
+
+        // and 20,000 rules added to netfence's own table: found by the resync without listing them, and replaced
+        asTheWorkload(sandbox, rules(20_000, "inet netfence output"));
+        before = nft.listedChars();
+        EnforcementResult repaired = enforcer.reconcile(request(sandbox.id(), sandbox, sandbox.sandboxKey(), policy));
+        assertThat(repaired.status()).as("%s", repaired).isEqualTo("applied");
+        assertThat(nft.listedChars() - before).as("only the rewritten table was listed back").isBetween(1L, 64L * 1024);
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "nft", "list", "table", "inet", "netfence"))
+                .doesNotContain("10.0.0.1");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");
+        assertThat(recorder.send("seen " + BLOCKED)).as("the peer never saw the blocked port").isEqualTo("NONE");
+    }
+
+    /** Runs {@code nft -f} with {@code script} in the container's network namespace, as its workload could. */
+    private static void asTheWorkload(PodmanContainer c, String script) throws Exception {
+        Path file = java.nio.file.Files.createTempFile("netfence-workload", ".nft");
+        try {
+            java.nio.file.Files.writeString(file, script);
+            Sh.ok("nsenter", "-t", Integer.toString(c.pid()), "-n", "nft", "-f", file.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    private static String rules(int n, String chain) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append("add rule ").append(chain).append(" ip daddr 10.").append(i / 250).append('.').append(i % 250)
+                    .append(".1 tcp dport ").append(1000 + i % 5000).append(" accept\n");
+        }
+        return sb.toString();
+    }
+
     private static CapabilityWorkload adopted(PodmanContainer box, String mode) throws Exception {
         CapabilityWorkload w = CapabilityWorkload.start(mode, "nsenter", "-t", Integer.toString(box.pid()), "-n");
         try {
