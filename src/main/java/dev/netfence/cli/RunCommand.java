@@ -213,8 +213,9 @@ public final class RunCommand implements Callable<Integer> {
             service.close();
             return Main.RUNTIME_FAILURE;
         }
-        LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on {}", Main.version(),
-                cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.address());
+        LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on port {} ({})",
+                Main.version(), cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.port(),
+                cfg.httpAddress() == null ? "all addresses" : cfg.httpAddress().getHostAddress());
         installSignalHandlers();
         Thread hook = new Thread(service::close, "netfence-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
