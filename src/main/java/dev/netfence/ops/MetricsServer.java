@@ -45,6 +45,13 @@ public final class MetricsServer implements AutoCloseable {
             "sun.net.httpserver.idleInterval", "5",
             "jdk.httpserver.maxConnections", "256");
 
+    /**
+     * Connections the kernel completes before the server takes them: as many as it keeps open,
+     * so that a burst (probes and scrapes at once, or a client holding many) is accepted and then
+     * answered or closed, not left to SYN retries of seconds.
+     */
+    private static final int BACKLOG = 256;
+
     private final HttpServer server;
     private final ExecutorService executor;
 
@@ -70,7 +77,7 @@ public final class MetricsServer implements AutoCloseable {
         });
         HttpServer server;
         try {
-            server = HttpServer.create(address, 16);
+            server = HttpServer.create(address, BACKLOG);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot bind the metrics/health port " + address + ": " + e.getMessage(), e);
         }
