@@ -12,6 +12,8 @@ import static dev.netfence.nft.NftNetlink.NFT_MSG_NEWTABLE;
 import static dev.netfence.nft.NftNetlink.attr;
 import static dev.netfence.nft.NftNetlink.message;
 
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -34,8 +36,11 @@ import java.util.List;
  * sized (use count, rules, sets, set elements, and their bytes) up to {@link #LIMIT} and
  * {@link #BYTE_LIMIT}. Every dump is filtered by table in the kernel; a count stops where its
  * bound is passed and the census ends there, its own socket ({@link NftNetlink}) closed with the
- * dump unfinished. A table or set deleted meanwhile counts as absent. Failures are thrown as
- * {@link NftNetlink} sorts them. Runs on a namespace thread while away; never logs.
+ * dump unfinished. A table or set deleted meanwhile counts as absent. A census a commit
+ * interrupts (any other writer's, netfence's own applies being one at a time per namespace) is
+ * taken again, {@link #ATTEMPTS} times in all, as libnftables lists again, but bounded: a
+ * workload committing nonstop gets LOCK_CONTENDED, which the apply's retries see. Failures are
+ * thrown as {@link NftNetlink} sorts them. Runs on a namespace thread while away; never logs.
  */
 final class NftCensus {
     /** The most rules, sets, set elements, chains and objects netfence lists back from a leftover table. */
@@ -46,6 +51,8 @@ final class NftCensus {
     static final int MAX_TABLES = 64;
     /** The most chains, sets, objects and flowtables of all tables for {@code list table} to be used. */
     static final int SMALL = 256;
+    /** How many times a census is taken before a commit interrupting each (or EINTR, EAGAIN) is thrown. */
+    static final int ATTEMPTS = 4;
 
     /**
      * What the census found.
@@ -98,8 +105,14 @@ final class NftCensus {
      * netfence's own transaction replaced the table (an apply's read-back), when they are not counted.
      */
     static Counts take(int planRules) {
-        try (NftNetlink netlink = NftNetlink.open()) {
-            return new NftCensus(netlink).count(planRules);
+        for (int attempt = 1; ; attempt++) {
+            try (NftNetlink netlink = NftNetlink.open()) {
+                return new NftCensus(netlink).count(planRules);
+            } catch (EnforcementException e) {
+                if (e.code() != ErrorCode.LOCK_CONTENDED || attempt == ATTEMPTS) {
+                    throw e;
+                }
+            }
         }
     }
 

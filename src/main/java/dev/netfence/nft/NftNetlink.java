@@ -18,8 +18,8 @@ import java.util.List;
  * attribute is kept as the kernel's bytes, so a name is sent back exactly as it came. Failures of
  * the socket calls are thrown: LOCK_CONTENDED for the transient ones (EINTR, EAGAIN, EBUSY,
  * ENOBUFS), FIREWALL_UNAVAILABLE for the rest, and for anything the kernel would not send. A
- * dump interrupted by a commit ({@code NLM_F_DUMP_INTR}: it may have missed entries) is
- * LOCK_CONTENDED, to be counted again.
+ * dump interrupted by a commit ({@code NLM_F_DUMP_INTR} on any of its messages, its end
+ * included: it may have missed entries) is LOCK_CONTENDED, to be counted again.
  */
 final class NftNetlink implements AutoCloseable {
     static final short NFT_MSG_NEWTABLE = 0;
@@ -108,17 +108,17 @@ final class NftNetlink implements AutoCloseable {
                     throw protocol("a malformed dump");
                 }
                 short messageType = batch.getShort(at + 4);
+                if ((batch.getShort(at + 6) & NLM_F_DUMP_INTR) != 0) { // on NLMSG_DONE too: a commit after the last part
+                    unfinished = messageType != NLMSG_DONE && messageType != NLMSG_ERROR;
+                    throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "counting the nftables ruleset: a commit "
+                            + "interrupted the dump of " + describe(type) + ", to be counted again");
+                }
                 if (messageType == NLMSG_DONE || messageType == NLMSG_ERROR) {
                     int errno = length >= 20 ? -batch.getInt(at + 16) : 0;
                     if (errno != 0 && errno != ENOENT) {
                         throw failure("listing " + describe(type), errno);
                     }
                     return true;
-                }
-                if ((batch.getShort(at + 6) & NLM_F_DUMP_INTR) != 0) {
-                    unfinished = true;
-                    throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "counting the nftables ruleset: a commit "
-                            + "interrupted the dump of " + describe(type) + ", to be counted again");
                 }
                 if (!visitor.visit(batch.slice(at, length).order(ByteOrder.nativeOrder()))) {
                     unfinished = true;

@@ -271,6 +271,36 @@ class NftApplyTest {
         assertThat(sent).containsExactly("list table inet netfence");
     }
 
+    @Test
+    void anApplysCensusShowingTheTableWithFewerChainsIsTakenAgainWithItsRulesCountedBeforeTheListingDecides() {
+        // another writer's transaction lowers the replaced table's use count before its commit
+        censuses.add(new NftCensus.Counts(true, 0, 0, -1, -1, 0, List.of(), true));
+        censuses.add(census(2, 0, planRules()));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(censusAsked).containsExactly(-1, planRules());
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list table inet netfence");
+    }
+
+    @Test
+    void aTableWithFewerChainsInEveryCensusIsListedAndTheListingDecides() {
+        for (int i = 0; i < NftCensus.ATTEMPTS; i++) {
+            censuses.add(census(1, 0, planRules()));
+        }
+        answers.add(ok(listing()));
+        answers.add(ok(listing().replaceFirst("\\{\"chain\":\\{[^}]*\"name\":\"input\"[^}]*\\}\\},", "")));
+        NftApply apply = new NftApply(new NftRenderer());
+        assertThat(apply.drift(commands, plan).difference()).as("the listing shows the table as planned").isEmpty();
+        assertThat(censusAsked).hasSize(NftCensus.ATTEMPTS).containsOnly(planRules());
+        for (int i = 0; i < NftCensus.ATTEMPTS; i++) {
+            censuses.add(census(1, 0, planRules()));
+        }
+        assertThat(apply.drift(commands, plan).difference()).hasValueSatisfying(d -> assertThat(d).contains("input"));
+        assertThat(sent).containsExactly("list table inet netfence", "list table inet netfence");
+    }
+
     @ParameterizedTest(name = "size {0}, bytes {1}, small {2}")
     @CsvSource({"10001, 0, true", "5, 3000000, true", "10001, 100, false"})
     void aLeftoverTableTooLargeIsADifferenceWithoutAListing(long size, long bytes, boolean small) {
