@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The {@code nft} backend: netfence's table written into a pinned namespace by libnftables,
@@ -92,7 +93,7 @@ public final class InProcessNft implements AutoCloseable {
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
-                return steps.apply(commands(ctx, generation), sample);
+                return steps.apply(commands(ctx, generation, new AtomicBoolean()), sample);
             }
         });
         if (result.error() != null) {
@@ -105,17 +106,18 @@ public final class InProcessNft implements AutoCloseable {
      * namespace's connection tracking when {@code flushConntrack}, over the netlink socket the
      * trip read the generation with (a failed flush is reported in
      * the result, not thrown: the caller decides whether it fails the apply). Sets {@code changed} when
-     * the rules in the namespace changed, even if the apply then failed.
+     * the rules in the namespace changed, even if the apply then failed: as soon as the transaction
+     * commits, so also when the trip is abandoned past {@code deadline} ({@link NamespaceThreads}).
      */
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
-            java.util.concurrent.atomic.AtomicBoolean changed) {
+            AtomicBoolean changed) {
         Objects.requireNonNull(plan, "plan");
         verified.forget(ns.id());
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
-                result = steps.apply(commands(ctx, generation), plan);
+                result = steps.apply(commands(ctx, generation, changed), plan);
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
@@ -155,7 +157,7 @@ public final class InProcessNft implements AutoCloseable {
                     result = DriftTrip.UNCHANGED;
                 } else {
                     try (NftContext ctx = new NftContext(n.nftables)) {
-                        result = new DriftTrip(steps.drift(commands(ctx, generation), plan), null);
+                        result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean()), plan), null);
                     }
                 }
                 sockets.keep(ns.id(), generation); // opened in here: from now on asked from home
@@ -232,7 +234,7 @@ public final class InProcessNft implements AutoCloseable {
         verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
-                return steps.deleteTable(commands(ctx, generation));
+                return steps.deleteTable(commands(ctx, generation, new AtomicBoolean()));
             }
         });
         if (error != null) {
@@ -254,6 +256,11 @@ public final class InProcessNft implements AutoCloseable {
         return threads.replaced();
     }
 
+    /** How many trips were abandoned past their deadline and are still running ({@link NamespaceThreads}). */
+    public int abandonedTrips() {
+        return threads.abandoned();
+    }
+
     @Override
     public void close() throws IOException {
         threads.close();
@@ -261,7 +268,12 @@ public final class InProcessNft implements AutoCloseable {
         home.close();
     }
 
-    private NftApply.Commands commands(NftContext ctx, NftGeneration generation) {
+    /**
+     * The commands of one trip; {@code wrote} is set as soon as a transaction commits, from the
+     * namespace thread, so that a caller that gave up on the trip (see {@link NamespaceThreads})
+     * knows the rules may have changed.
+     */
+    private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote) {
         return new NftApply.Commands() {
             @Override
             public long generation() {
@@ -271,7 +283,11 @@ public final class InProcessNft implements AutoCloseable {
             @Override
             public NftContext.Run apply(String script) {
                 ctx.plain();
-                return ctx.run(script);
+                NftContext.Run run = ctx.run(script);
+                if (run.ok()) {
+                    wrote.set(true);
+                }
+                return run;
             }
 
             @Override

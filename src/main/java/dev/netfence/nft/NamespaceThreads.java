@@ -8,6 +8,8 @@ import dev.netfence.netns.OwnNamespace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -30,10 +32,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * I/O but the namespace's own netlink and the {@code /proc} reads of the checks: failures travel
  * back as values and are reported by the caller, at home.
  *
- * <p>The caller blocks until its trip is over. A trip that has not started when the caller's
- * deadline passes (or the caller is interrupted) is withdrawn (TIMEOUT, INTERNAL); one that has
- * started is waited for, however long, because the caller's pin must outlive the trip: the
- * descriptor number would otherwise be free for reuse while the thread is about to enter it.
+ * <p>The caller blocks until its trip is over or its deadline passes. A trip that has not
+ * started by then (or when the caller is interrupted) is withdrawn (TIMEOUT, INTERNAL). One that
+ * has started but not yet entered the namespace is waited for, because the caller's pin must
+ * outlive the {@code setns}: the descriptor number would otherwise be free for reuse while the
+ * thread is about to enter it. One that has entered is abandoned (TIMEOUT): the work inside
+ * cannot be stopped (libnftables restarts a listing that any commit interrupts, without limit, so
+ * a workload committing nonstop keeps it going), so a new thread takes the abandoned one's place
+ * and the abandoned one ends once its trip is over and it is home. Until then trips into that
+ * namespace are refused (LOCK_CONTENDED), so one namespace holds at most one thread beyond the
+ * pool; at most {@link #MAX_ABANDONED} trips are abandoned at a time, past that the caller waits.
  * Failures of the trip machinery are sorted like the rest of netfence: {@code setns} refused for
  * lack of privilege is FIREWALL_UNAVAILABLE (permanent), a namespace other than the pinned one
  * after {@code setns} is INTERNAL (permanent; it would mean a descriptor mix-up), an exception
@@ -44,6 +52,8 @@ public final class NamespaceThreads implements AutoCloseable {
     private static final Path THREAD_NS = Path.of("/proc/thread-self/ns/net");
     private static final int EPERM = 1;
     private static final int FRESH = -2;
+    /** The most trips left running past their deadline at a time, each on a thread beyond the pool. */
+    static final int MAX_ABANDONED = 64;
 
     /** The work done inside the target namespace, on a namespace thread. It must not log. */
     @FunctionalInterface
@@ -57,6 +67,8 @@ public final class NamespaceThreads implements AutoCloseable {
     private final LinkedBlockingQueue<Task<?>> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger names = new AtomicInteger();
     private final AtomicLong replaced = new AtomicLong();
+    /** The namespaces with abandoned trips still running, and how many each (guarded by itself). */
+    private final Map<NamespaceId, Integer> stuck = new HashMap<>();
     private volatile boolean closed;
 
     /** {@code threads} threads that return to {@code home} after each trip. */
@@ -88,6 +100,10 @@ public final class NamespaceThreads implements AutoCloseable {
         if (closed) {
             throw new EnforcementException(ErrorCode.INTERNAL, "the namespace threads are shut down");
         }
+        if (fd != FRESH && isStuck(expected)) {
+            throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "an earlier trip into namespace " + expected
+                    + " is still running past its deadline (its firewall is being committed to without pause?)");
+        }
         Task<T> task = new Task<>(fd, path, expected, trip);
         queue.add(task);
         try {
@@ -96,6 +112,10 @@ public final class NamespaceThreads implements AutoCloseable {
         } catch (TimeoutException e) {
             if (task.withdraw()) {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "no namespace thread was free before the deadline");
+            }
+            if (fd != FRESH && abandon(task)) {
+                throw new EnforcementException(ErrorCode.TIMEOUT, "the trip into namespace " + expected
+                        + " did not finish before the deadline; left to finish on a thread of its own");
             }
             return unwrap(awaitUninterruptibly(task));
         } catch (InterruptedException e) {
@@ -119,6 +139,51 @@ public final class NamespaceThreads implements AutoCloseable {
      */
     public <T> T runInFreshNamespace(Instant deadline, Trip<T> trip) {
         return run(FRESH, null, homeId, deadline, trip);
+    }
+
+    /** How many trips were abandoned past their deadline and are still running. */
+    public int abandoned() {
+        synchronized (stuck) {
+            return abandonedLocked();
+        }
+    }
+
+    private boolean isStuck(NamespaceId id) {
+        synchronized (stuck) {
+            return stuck.containsKey(id);
+        }
+    }
+
+    /**
+     * Abandons {@code task} when it is inside its namespace and fewer than {@link #MAX_ABANDONED}
+     * are: its namespace is marked and a thread started in its place. Waits until the trip has
+     * entered or finished first (entering is quick: the {@code setns} and its check).
+     */
+    private boolean abandon(Task<?> task) {
+        while (task.state.get() == Task.RUNNING) {
+            Thread.onSpinWait();
+        }
+        synchronized (stuck) {
+            if (abandonedLocked() >= MAX_ABANDONED || !task.state.compareAndSet(Task.ENTERED, Task.ABANDONED)) {
+                return false; // too many, or finished meanwhile (its result is there)
+            }
+            stuck.merge(task.expected, 1, Integer::sum);
+        }
+        if (!closed) {
+            start();
+        }
+        return true;
+    }
+
+    private int abandonedLocked() {
+        return stuck.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** An abandoned trip is over (its thread home or discarded). */
+    private void released(NamespaceId id) {
+        synchronized (stuck) {
+            stuck.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+        }
     }
 
     /** How many threads were discarded because they could not prove they were home. */
@@ -162,6 +227,10 @@ public final class NamespaceThreads implements AutoCloseable {
                 continue;
             }
             boolean atHome = travel(task);
+            if (!task.finish()) { // abandoned: a thread took this one's place
+                released(task.expected);
+                return;
+            }
             if (!atHome) {
                 if (!closed) {
                     start();
@@ -193,6 +262,7 @@ public final class NamespaceThreads implements AutoCloseable {
                 result = Result.failed(new EnforcementException(ErrorCode.INTERNAL,
                         "entered namespace " + here + " instead of the pinned " + task.expected));
             } else {
+                task.enter();
                 result = Result.of(task.trip.inside(natives));
             }
         } catch (LastErrorException e) {
@@ -269,6 +339,10 @@ public final class NamespaceThreads implements AutoCloseable {
         static final int QUEUED = 0;
         static final int RUNNING = 1;
         static final int WITHDRAWN = 2;
+        /** Inside the namespace: the caller's descriptor is no longer needed. */
+        static final int ENTERED = 3;
+        static final int ABANDONED = 4;
+        static final int DONE = 5;
         static final Task<Object> POISON = new Task<>(-1, null, new NamespaceId(0, 0), n -> null);
 
         final int fd;
@@ -291,6 +365,15 @@ public final class NamespaceThreads implements AutoCloseable {
 
         boolean withdraw() {
             return state.compareAndSet(QUEUED, WITHDRAWN);
+        }
+
+        void enter() {
+            state.compareAndSet(RUNNING, ENTERED);
+        }
+
+        /** Marks the trip over; false when it was abandoned. */
+        boolean finish() {
+            return state.getAndSet(DONE) != ABANDONED;
         }
     }
 }

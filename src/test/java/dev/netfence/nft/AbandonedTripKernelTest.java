@@ -1,0 +1,131 @@
+package dev.netfence.nft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.OwnNamespace;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A trip whose work inside the namespace does not end by the caller's deadline. libnftables
+ * restarts a listing that any commit interrupts, without limit: beside a workload committing
+ * without pause (two processes adding and deleting a table through libnftables, 12,000 commits a
+ * second), one listing of netfence's table in 2,000 took 4.1 s (the median 0.3 ms), so how long
+ * a workload can hold one is the workload's to decide, not the deadline's. A trip that blocks
+ * inside the namespace until the test lets it go stands in for that, so the outcome does not
+ * depend on the kernel's timing: with a pool of one thread the caller gets TIMEOUT at its
+ * deadline, a trip into another namespace still runs (on the thread that took the abandoned one's
+ * place), the blocked namespace takes no other trip until the abandoned one is over, and then
+ * that thread comes home and ends, every thread of this JVM in the JVM's own namespace.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class AbandonedTripKernelTest {
+    /** How long the blocked trip blocks at most: on code that waits for it, the caller returns then. */
+    private static final long BLOCK_SECONDS = 20;
+    private final List<String> names = new ArrayList<>();
+
+    @BeforeEach
+    void makeNamespaces() throws Exception {
+        String prefix = "nft-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(3)) + "-a";
+        for (int i = 0; i < 2; i++) {
+            Sh.ok("ip", "netns", "add", prefix + i);
+            names.add(prefix + i);
+        }
+    }
+
+    @AfterEach
+    void removeNamespaces() {
+        names.forEach(n -> Sh.run("ip", "netns", "del", n));
+    }
+
+    private static NamespaceId id(String name) throws IOException {
+        return NamespaceId.of(Path.of("/run/netns", name));
+    }
+
+    /** A trip into {@code name} that answers the namespace it ran in. */
+    private static NamespaceId visit(NamespaceThreads threads, String name) throws IOException {
+        return threads.run(-1, Path.of("/run/netns", name), id(name), Instant.now().plusSeconds(30),
+                n -> NamespaceId.of(Path.of("/proc/thread-self/ns/net")));
+    }
+
+    @Test
+    void aTripStillRunningAtTheDeadlineIsAbandonedAndTheOtherNamespacesKeepTheirThreads() throws Exception {
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        String blocked = names.get(0);
+        String other = names.get(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch inside = new CountDownLatch(1);
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"));
+                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, 1)) {
+            Future<Object> stuck = caller.submit(() -> threads.run(-1, Path.of("/run/netns", blocked), id(blocked),
+                    Instant.now().plusSeconds(2), n -> {
+                        inside.countDown();
+                        return release.await(BLOCK_SECONDS, TimeUnit.SECONDS);
+                    }));
+            try {
+                assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+                assertThatThrownBy(stuck::get).cause().isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
+                    assertThat(e.getMessage()).contains("left to finish on a thread of its own");
+                });
+                assertThat(release.getCount()).as("the caller returned while the trip still ran").isEqualTo(1);
+                assertThat(threads.abandoned()).isEqualTo(1);
+                assertThat(visit(threads, other)).as("the pool's one thread is the abandoned one: this ran on its replacement")
+                        .isEqualTo(id(other));
+                assertThatThrownBy(() -> visit(threads, blocked)).isInstanceOfSatisfying(EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.LOCK_CONTENDED));
+            } finally {
+                release.countDown();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> threads.abandoned() == 0);
+            assertThat(visit(threads, blocked)).isEqualTo(id(blocked));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(threadNamespaces()).containsOnly(own));
+            assertThat(threads.replaced()).isZero();
+        } finally {
+            caller.shutdownNow();
+        }
+    }
+
+    /** The network namespace of every thread of this JVM now. */
+    private static Set<NamespaceId> threadNamespaces() throws IOException {
+        Set<NamespaceId> seen = new HashSet<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                try {
+                    seen.add(NamespaceId.of(task.resolve("ns/net")));
+                } catch (java.nio.file.NoSuchFileException exited) {
+                    // a thread that ended meanwhile
+                }
+            }
+        }
+        return seen;
+    }
+}
