@@ -50,6 +50,11 @@ public final class MeterNames {
     public static final String EVENT_LATENCY = "netfence.event.latency";
     /** Gauge: host interfaces guarded by netfence's host table ({@code --host-guard}). */
     public static final String HOST_GUARDS = "netfence.host.guards";
+    /**
+     * Gauge: trips into container namespaces given up at their deadline and still running there
+     * (each on a thread of its own; a workload committing to its ruleset without pause can hold one).
+     */
+    public static final String TRIPS_ABANDONED = "netfence.nft.trips.abandoned";
     /** Gauge: events being enforced right now. */
     public static final String INFLIGHT = "netfence.inflight";
     /** Gauge: partitions paused by back-pressure. */

@@ -55,6 +55,14 @@ final class BackendSelector {
         this.detector = new BackendDetector(choice, runner);
     }
 
+    /** Trips of the in-process backend abandoned past their deadline and still running; 0 before a choice or without it. */
+    double abandonedTrips() {
+        FirewallBackend known = chosen;
+        InProcessNft nft = known == null ? null : known.inProcessNft();
+        InProcessNft cleanup = cleanupNft;
+        return (nft == null ? 0 : nft.abandonedTrips()) + (cleanup == null || cleanup == nft ? 0 : cleanup.abandonedTrips());
+    }
+
     /** The backend chosen so far, or null before the first {@link #backend()} (never chooses). */
     FirewallBackend chosen() {
         return chosen;

@@ -24,6 +24,7 @@ import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.net.InetAddress;
@@ -131,6 +132,9 @@ public final class DefaultEnforcer implements Enforcer {
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
+        Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
+                .description("trips into container namespaces given up at their deadline and still running")
+                .register(registry);
     }
 
     @Override

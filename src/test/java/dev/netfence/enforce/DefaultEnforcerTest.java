@@ -71,6 +71,8 @@ class DefaultEnforcerTest {
         assertThat(result.resolved()).containsEntry("pypi.internal", List.of("198.51.100.12"));
         assertThat(registry.get("netfence.retries").tag("code", "LOCK_CONTENDED").counter().count()).isEqualTo(1.0);
         assertThat(registry.get("netfence.apply.duration").tag("status", "applied").timer().count()).isEqualTo(1);
+        assertThat(registry.get("netfence.nft.trips.abandoned").gauge().value())
+                .as("no in-process trip on the iptables backend").isZero();
         assertThat(releases.get()).isEqualTo(pins.get());
     }
 
