@@ -37,8 +37,8 @@ import java.util.List;
  * {@link #BYTE_LIMIT}. Every dump is filtered by table in the kernel; a count stops where its
  * bound is passed and the census ends there, its own socket ({@link NftNetlink}) closed with the
  * dump unfinished. A table or set deleted meanwhile counts as absent. A census a commit
- * interrupts (any other writer's, netfence's own applies being one at a time per namespace) is
- * taken again, {@link #ATTEMPTS} times in all, as libnftables lists again, but bounded: a
+ * interrupts (another writer's: a workload's, or a second apply nothing serialises with this one,
+ * as in the benchmark's floor) is taken again, {@link #ATTEMPTS} times in all, as libnftables lists again, but bounded: a
  * workload committing nonstop gets LOCK_CONTENDED, which the apply's retries see. Failures are
  * thrown as {@link NftNetlink} sorts them. Runs on a namespace thread while away; never logs.
  */
