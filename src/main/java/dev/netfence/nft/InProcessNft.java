@@ -107,7 +107,9 @@ public final class InProcessNft implements AutoCloseable {
      * trip read the generation with (a failed flush is reported in
      * the result, not thrown: the caller decides whether it fails the apply). Sets {@code changed} when
      * the rules in the namespace changed, even if the apply then failed: as soon as the transaction
-     * commits, so also when the trip is abandoned past {@code deadline} ({@link NamespaceThreads}).
+     * commits, so also when the trip is abandoned past {@code deadline} ({@link NamespaceThreads})
+     * after its commit (a commit after the deadline, by an abandoned trip, comes too late for the
+     * caller to see).
      */
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
             AtomicBoolean changed) {
@@ -118,10 +120,11 @@ public final class InProcessNft implements AutoCloseable {
             int flush = 0;
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
                 result = steps.apply(commands(ctx, generation, changed), plan);
+                boolean awaited = threads.leaving(); // false: abandoned, its caller gone (the container may be too)
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
-                if (flush == 0) {
+                if (flush == 0 && awaited) {
                     sockets.keep(ns.id(), generation); // not one whose flush failed: what it holds is unknown
                 }
             }
@@ -160,7 +163,9 @@ public final class InProcessNft implements AutoCloseable {
                         result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean()), plan), null);
                     }
                 }
-                sockets.keep(ns.id(), generation); // opened in here: from now on asked from home
+                if (threads.leaving()) { // not for a caller gone (abandoned): the container may be too
+                    sockets.keep(ns.id(), generation); // opened in here: from now on asked from home
+                }
                 return result;
             } catch (EnforcementException e) {
                 return new DriftTrip(null, e);

@@ -34,14 +34,17 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The caller blocks until its trip is over or its deadline passes. A trip that has not
  * started by then (or when the caller is interrupted) is withdrawn (TIMEOUT, INTERNAL). One that
- * has started but not yet entered the namespace is waited for, because the caller's pin must
- * outlive the {@code setns}: the descriptor number would otherwise be free for reuse while the
- * thread is about to enter it. One that has entered is abandoned (TIMEOUT): the work inside
+ * has started but not yet entered the namespace is cancelled: the thread enters (the caller's pin
+ * must outlive the {@code setns}, so the caller waits for that: the descriptor number would
+ * otherwise be free for reuse while the thread is about to enter it), does nothing there and
+ * comes home, and the caller gets TIMEOUT. One that is inside is abandoned (TIMEOUT): the work
  * cannot be stopped (libnftables restarts a listing that any commit interrupts, without limit, so
  * a workload committing nonstop keeps it going), so a new thread takes the abandoned one's place
- * and the abandoned one ends once its trip is over and it is home. Until then trips into that
- * namespace are refused (LOCK_CONTENDED), so one namespace holds at most one thread beyond the
- * pool; at most {@link #MAX_ABANDONED} trips are abandoned at a time, past that the caller waits.
+ * (while at most {@link #MAX_ABANDONED} are; past that the pool runs short) and the abandoned one
+ * ends once its trip is over and it is home. Until then trips into that namespace are refused
+ * (LOCK_CONTENDED). A trip on its way home (its work done) is waited for. A trip can mark itself
+ * on its way home ({@link #leaving}) before a last step that must not happen once its caller is
+ * gone.
  * Failures of the trip machinery are sorted like the rest of netfence: {@code setns} refused for
  * lack of privilege is FIREWALL_UNAVAILABLE (permanent), a namespace other than the pinned one
  * after {@code setns} is INTERNAL (permanent; it would mean a descriptor mix-up), an exception
@@ -64,11 +67,13 @@ public final class NamespaceThreads implements AutoCloseable {
     private final NativeCalls natives;
     private final OwnNamespace home;
     private final NamespaceId homeId;
-    private final LinkedBlockingQueue<Task<?>> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<TripTask<?>> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger names = new AtomicInteger();
     private final AtomicLong replaced = new AtomicLong();
     /** The namespaces with abandoned trips still running, and how many each (guarded by itself). */
     private final Map<NamespaceId, Integer> stuck = new HashMap<>();
+    /** The trip a namespace thread is on, for {@link #leaving}. */
+    private final ThreadLocal<TripTask<?>> current = new ThreadLocal<>();
     private volatile boolean closed;
 
     /** {@code threads} threads that return to {@code home} after each trip. */
@@ -104,7 +109,7 @@ public final class NamespaceThreads implements AutoCloseable {
             throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "an earlier trip into namespace " + expected
                     + " is still running past its deadline (its firewall is being committed to without pause?)");
         }
-        Task<T> task = new Task<>(fd, path, expected, trip);
+        TripTask<T> task = new TripTask<>(fd, path, expected, trip);
         queue.add(task);
         try {
             long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
@@ -113,7 +118,7 @@ public final class NamespaceThreads implements AutoCloseable {
             if (task.withdraw()) {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "no namespace thread was free before the deadline");
             }
-            if (fd != FRESH && abandon(task)) {
+            if (giveUp(task)) {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "the trip into namespace " + expected
                         + " did not finish before the deadline; left to finish on a thread of its own");
             }
@@ -122,6 +127,11 @@ public final class NamespaceThreads implements AutoCloseable {
             if (task.withdraw()) {
                 Thread.currentThread().interrupt();
                 throw new EnforcementException(ErrorCode.INTERNAL, "interrupted waiting for a namespace thread", e);
+            }
+            if (giveUp(task)) {
+                Thread.currentThread().interrupt();
+                throw new EnforcementException(ErrorCode.INTERNAL, "interrupted; the trip into namespace " + expected
+                        + " is left to finish on a thread of its own", e);
             }
             T value = unwrap(awaitUninterruptibly(task));
             Thread.currentThread().interrupt();
@@ -155,24 +165,37 @@ public final class NamespaceThreads implements AutoCloseable {
     }
 
     /**
-     * Abandons {@code task} when it is inside its namespace and fewer than {@link #MAX_ABANDONED}
-     * are: its namespace is marked and a thread started in its place. Waits until the trip has
-     * entered or finished first (entering is quick: the {@code setns} and its check).
+     * Gives up on a trip a thread has begun: cancels it when it is not yet inside (false: its
+     * answer, TIMEOUT, comes as soon as the thread is home), abandons it when it is (true: its
+     * namespace is marked, and a thread is started in its place while at most
+     * {@link #MAX_ABANDONED} are abandoned), else (on its way home) false.
      */
-    private boolean abandon(Task<?> task) {
-        while (task.state.get() == Task.RUNNING) {
-            Thread.onSpinWait();
+    private boolean giveUp(TripTask<?> task) {
+        if (task.cancel()) {
+            return false;
         }
-        synchronized (stuck) {
-            if (abandonedLocked() >= MAX_ABANDONED || !task.state.compareAndSet(Task.ENTERED, Task.ABANDONED)) {
-                return false; // too many, or finished meanwhile (its result is there)
+        int abandoned;
+        synchronized (stuck) { // with the CAS inside, released() cannot run before the count is up
+            if (task.fd == FRESH || !task.state.compareAndSet(TripTask.ENTERED, TripTask.ABANDONED)) {
+                return false;
             }
             stuck.merge(task.expected, 1, Integer::sum);
+            abandoned = abandonedLocked();
         }
-        if (!closed) {
+        if (abandoned <= MAX_ABANDONED && !closed) {
             start();
         }
         return true;
+    }
+
+    /**
+     * For a trip, on its namespace thread: marks it on its way home, so that it is no longer
+     * abandoned at its caller's deadline; false when it already was (its caller has gone: a step
+     * that only matters to the caller, such as keeping a socket for it, is better left out).
+     */
+    boolean leaving() {
+        TripTask<?> task = current.get();
+        return task == null || task.leave();
     }
 
     private int abandonedLocked() {
@@ -194,15 +217,15 @@ public final class NamespaceThreads implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        Task<?> t;
+        TripTask<?> t;
         while ((t = queue.poll()) != null) {
             if (t.withdraw()) {
-                t.result.complete(Result.failed(new EnforcementException(ErrorCode.INTERNAL,
+                t.result.complete(TripTask.Result.failed(new EnforcementException(ErrorCode.INTERNAL,
                         "the namespace threads are shut down")));
             }
         }
         for (int i = 0; i < names.get(); i++) {
-            queue.add(Task.POISON);
+            queue.add(TripTask.POISON);
         }
     }
 
@@ -214,13 +237,13 @@ public final class NamespaceThreads implements AutoCloseable {
 
     private void loop() {
         while (true) {
-            Task<?> task;
+            TripTask<?> task;
             try {
                 task = queue.take();
             } catch (InterruptedException e) {
                 return;
             }
-            if (task == Task.POISON || closed && task.state.get() != Task.QUEUED) {
+            if (task == TripTask.POISON || closed && task.state.get() != TripTask.QUEUED) {
                 return;
             }
             if (!task.begin()) {
@@ -241,8 +264,8 @@ public final class NamespaceThreads implements AutoCloseable {
     }
 
     /** Runs one trip; completes its result after the way home; returns whether home was proven. */
-    private <T> boolean travel(Task<T> task) {
-        Result<T> result;
+    private <T> boolean travel(TripTask<T> task) {
+        TripTask.Result<T> result;
         int fd = task.fd;
         boolean opened = false;
         try {
@@ -259,22 +282,30 @@ public final class NamespaceThreads implements AutoCloseable {
                 here = NamespaceId.of(THREAD_NS);
             }
             if (fd == FRESH ? here.equals(homeId) : !here.equals(task.expected)) {
-                result = Result.failed(new EnforcementException(ErrorCode.INTERNAL,
+                result = TripTask.Result.failed(new EnforcementException(ErrorCode.INTERNAL,
                         "entered namespace " + here + " instead of the pinned " + task.expected));
+            } else if (!task.enter()) {
+                result = TripTask.Result.failed(new EnforcementException(ErrorCode.TIMEOUT, "the deadline passed before the "
+                        + "trip entered namespace " + task.expected + "; nothing was done in it"));
             } else {
-                task.enter();
-                result = Result.of(task.trip.inside(natives));
+                current.set(task);
+                try {
+                    result = TripTask.Result.of(task.trip.inside(natives));
+                } finally {
+                    current.remove();
+                }
             }
         } catch (LastErrorException e) {
-            result = Result.failed(new EnforcementException(e.getErrorCode() == EPERM
+            result = TripTask.Result.failed(new EnforcementException(e.getErrorCode() == EPERM
                     ? ErrorCode.FIREWALL_UNAVAILABLE : ErrorCode.INTERNAL,
                     "cannot enter the pinned namespace " + task.expected + ": " + e.getMessage(), e));
         } catch (EnforcementException e) {
-            result = Result.failed(e);
-        } catch (Exception | LinkageError e) {
-            result = Result.failed(new EnforcementException(ErrorCode.INTERNAL, "in namespace " + task.expected
+            result = TripTask.Result.failed(e);
+        } catch (Throwable e) { // an Error too: the caller must hear back and the bookkeeping below must run
+            result = TripTask.Result.failed(new EnforcementException(ErrorCode.INTERNAL, "in namespace " + task.expected
                     + ": " + e, e));
         }
+        task.leave();
         if (opened) {
             try {
                 natives.libc.close(fd);
@@ -299,14 +330,14 @@ public final class NamespaceThreads implements AutoCloseable {
         }
     }
 
-    private static <T> T unwrap(Result<T> result) {
+    private static <T> T unwrap(TripTask.Result<T> result) {
         if (result.error() != null) {
             throw result.error();
         }
         return result.value();
     }
 
-    private static <T> Result<T> awaitUninterruptibly(Task<T> task) {
+    private static <T> TripTask.Result<T> awaitUninterruptibly(TripTask<T> task) {
         boolean interrupted = false;
         try {
             while (true) {
@@ -322,58 +353,6 @@ public final class NamespaceThreads implements AutoCloseable {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    private record Result<T>(T value, EnforcementException error) {
-        static <T> Result<T> of(T value) {
-            return new Result<>(value, null);
-        }
-
-        static <T> Result<T> failed(EnforcementException error) {
-            return new Result<>(null, error);
-        }
-    }
-
-    private static final class Task<T> {
-        static final int QUEUED = 0;
-        static final int RUNNING = 1;
-        static final int WITHDRAWN = 2;
-        /** Inside the namespace: the caller's descriptor is no longer needed. */
-        static final int ENTERED = 3;
-        static final int ABANDONED = 4;
-        static final int DONE = 5;
-        static final Task<Object> POISON = new Task<>(-1, null, new NamespaceId(0, 0), n -> null);
-
-        final int fd;
-        final Path path;
-        final NamespaceId expected;
-        final Trip<T> trip;
-        final AtomicInteger state = new AtomicInteger(QUEUED);
-        final CompletableFuture<Result<T>> result = new CompletableFuture<>();
-
-        Task(int fd, Path path, NamespaceId expected, Trip<T> trip) {
-            this.fd = fd;
-            this.path = path;
-            this.expected = expected;
-            this.trip = trip;
-        }
-
-        boolean begin() {
-            return state.compareAndSet(QUEUED, RUNNING);
-        }
-
-        boolean withdraw() {
-            return state.compareAndSet(QUEUED, WITHDRAWN);
-        }
-
-        void enter() {
-            state.compareAndSet(RUNNING, ENTERED);
-        }
-
-        /** Marks the trip over; false when it was abandoned. */
-        boolean finish() {
-            return state.getAndSet(DONE) != ABANDONED;
         }
     }
 }

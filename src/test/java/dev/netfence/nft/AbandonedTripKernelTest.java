@@ -43,7 +43,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * depend on the kernel's timing: with a pool of one thread the caller gets TIMEOUT at its
  * deadline, a trip into another namespace still runs (on the thread that took the abandoned one's
  * place), the blocked namespace takes no other trip until the abandoned one is over, and then
- * that thread comes home and ends, every thread of this JVM in the JVM's own namespace.
+ * that thread comes home and ends (the trip throwing an Error at the end changes nothing in that),
+ * every thread of this JVM in the JVM's own namespace.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class AbandonedTripKernelTest {
@@ -88,7 +89,10 @@ class AbandonedTripKernelTest {
             Future<Object> stuck = caller.submit(() -> threads.run(-1, Path.of("/run/netns", blocked), id(blocked),
                     Instant.now().plusSeconds(2), n -> {
                         inside.countDown();
-                        return release.await(BLOCK_SECONDS, TimeUnit.SECONDS);
+                        if (release.await(BLOCK_SECONDS, TimeUnit.SECONDS)) {
+                            throw new OutOfMemoryError("thrown by the test: an Error must not keep the namespace marked");
+                        }
+                        return false;
                     }));
             try {
                 assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
@@ -111,6 +115,23 @@ class AbandonedTripKernelTest {
             assertThat(threads.replaced()).isZero();
         } finally {
             caller.shutdownNow();
+        }
+    }
+
+    @Test
+    void aTripThatThrowsAnErrorIsReportedAndItsThreadGoesOn() throws Exception {
+        String name = names.get(0);
+        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"));
+                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, 1)) {
+            assertThatThrownBy(() -> threads.run(-1, Path.of("/run/netns", name), id(name), Instant.now().plusSeconds(30),
+                    n -> {
+                        throw new StackOverflowError("thrown by the test");
+                    })).isInstanceOfSatisfying(EnforcementException.class, e -> {
+                        assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
+                        assertThat(e.getMessage()).contains("StackOverflowError");
+                    });
+            assertThat(visit(threads, name)).as("the pool's one thread took the next trip").isEqualTo(id(name));
+            assertThat(threads.replaced()).isZero();
         }
     }
 
