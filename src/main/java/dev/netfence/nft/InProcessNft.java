@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * in-process, on {@link NamespaceThreads}. One trip per apply does everything inside the
  * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
  * table transaction, the JSON read-back of what {@link NftCensus} counted first (netfence's table,
- * never a workload's tables, never more than the plan's size of it), the removal of the iptables backend's leftovers when
+ * never a workload's tables' rules, never more than the plan's size of it; a {@code list table}
+ * in a namespace the census found small also fetches every chain of the namespace), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
  * before the thread goes home. No process is started. The outcome is reported by the caller, at
@@ -120,12 +121,12 @@ public final class InProcessNft implements AutoCloseable {
             int flush = 0;
             try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
                 result = steps.apply(commands(ctx, generation, changed), plan);
-                boolean awaited = threads.leaving(); // false: abandoned, its caller gone (the container may be too)
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
-                if (flush == 0 && awaited) {
-                    sockets.keep(ns.id(), generation); // not one whose flush failed: what it holds is unknown
+                // not one whose flush failed (what it holds is unknown), nor for a caller gone (abandoned)
+                if (flush == 0 && threads.leaving()) {
+                    sockets.keep(ns.id(), generation);
                 }
             }
             return new Trip(result, flush);

@@ -37,14 +37,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * has started but not yet entered the namespace is cancelled: the thread enters (the caller's pin
  * must outlive the {@code setns}, so the caller waits for that: the descriptor number would
  * otherwise be free for reuse while the thread is about to enter it), does nothing there and
- * comes home, and the caller gets TIMEOUT. One that is inside is abandoned (TIMEOUT): the work
+ * comes home, and the caller gets TIMEOUT (or what entering failed with); a thread that takes a
+ * trip up after its deadline does the same. One that is inside is abandoned (TIMEOUT): the work
  * cannot be stopped (libnftables restarts a listing that any commit interrupts, without limit, so
  * a workload committing nonstop keeps it going), so a new thread takes the abandoned one's place
- * (while at most {@link #MAX_ABANDONED} are; past that the pool runs short) and the abandoned one
- * ends once its trip is over and it is home. Until then trips into that namespace are refused
- * (LOCK_CONTENDED). A trip on its way home (its work done) is waited for. A trip can mark itself
- * on its way home ({@link #leaving}) before a last step that must not happen once its caller is
- * gone.
+ * (while at most {@link #MAX_ABANDONED} are abandoned; past that the pool runs a thread short
+ * until the trip ends, and then that thread carries on) and the abandoned one ends once its trip
+ * is over and it is home. Until then trips into that namespace are refused (LOCK_CONTENDED),
+ * those queued before included. A trip on its way home (its work done) is waited for, and so is
+ * a trip into a fresh namespace ({@link #runInFreshNamespace}), which no workload can reach. A
+ * trip can mark itself on its way home ({@link #leaving}) before a last step that must not happen
+ * once its caller is gone.
  * Failures of the trip machinery are sorted like the rest of netfence: {@code setns} refused for
  * lack of privilege is FIREWALL_UNAVAILABLE (permanent), a namespace other than the pinned one
  * after {@code setns} is INTERNAL (permanent; it would mean a descriptor mix-up), an exception
@@ -55,7 +58,7 @@ public final class NamespaceThreads implements AutoCloseable {
     private static final Path THREAD_NS = Path.of("/proc/thread-self/ns/net");
     private static final int EPERM = 1;
     private static final int FRESH = -2;
-    /** The most trips left running past their deadline at a time, each on a thread beyond the pool. */
+    /** The most trips left running past their deadline at a time that a new thread replaces (past that the pool runs short until they end). */
     static final int MAX_ABANDONED = 64;
 
     /** The work done inside the target namespace, on a namespace thread. It must not log. */
@@ -65,6 +68,7 @@ public final class NamespaceThreads implements AutoCloseable {
     }
 
     private final NativeCalls natives;
+    private final int maxAbandoned;
     private final OwnNamespace home;
     private final NamespaceId homeId;
     private final LinkedBlockingQueue<TripTask<?>> queue = new LinkedBlockingQueue<>();
@@ -78,11 +82,18 @@ public final class NamespaceThreads implements AutoCloseable {
 
     /** {@code threads} threads that return to {@code home} after each trip. */
     public NamespaceThreads(NativeCalls natives, OwnNamespace home, int threads) {
-        this(natives, home, home.id(), threads);
+        this(natives, home, home.id(), threads, MAX_ABANDONED);
     }
 
-    /** As above, checking home against {@code homeId} (a wrong one makes every thread fail its check: tests). */
-    NamespaceThreads(NativeCalls natives, OwnNamespace home, NamespaceId homeId, int threads) {
+    /**
+     * As above, checking home against {@code homeId} (a wrong one makes every thread fail its
+     * check: tests), with a new thread for each of at most {@code maxAbandoned} abandoned trips.
+     */
+    NamespaceThreads(NativeCalls natives, OwnNamespace home, NamespaceId homeId, int threads, int maxAbandoned) {
+        if (maxAbandoned < 0) {
+            throw new IllegalArgumentException("maxAbandoned must be at least 0, was: " + maxAbandoned);
+        }
+        this.maxAbandoned = maxAbandoned;
         this.natives = Objects.requireNonNull(natives, "natives");
         this.home = Objects.requireNonNull(home, "home");
         this.homeId = Objects.requireNonNull(homeId, "homeId");
@@ -106,10 +117,9 @@ public final class NamespaceThreads implements AutoCloseable {
             throw new EnforcementException(ErrorCode.INTERNAL, "the namespace threads are shut down");
         }
         if (fd != FRESH && isStuck(expected)) {
-            throw new EnforcementException(ErrorCode.LOCK_CONTENDED, "an earlier trip into namespace " + expected
-                    + " is still running past its deadline (its firewall is being committed to without pause?)");
+            throw stuckThere(expected);
         }
-        TripTask<T> task = new TripTask<>(fd, path, expected, trip);
+        TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli());
         queue.add(task);
         try {
             long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
@@ -133,9 +143,11 @@ public final class NamespaceThreads implements AutoCloseable {
                 throw new EnforcementException(ErrorCode.INTERNAL, "interrupted; the trip into namespace " + expected
                         + " is left to finish on a thread of its own", e);
             }
-            T value = unwrap(awaitUninterruptibly(task));
-            Thread.currentThread().interrupt();
-            return value;
+            try {
+                return unwrap(awaitUninterruptibly(task));
+            } finally {
+                Thread.currentThread().interrupt(); // a cancelled trip's TIMEOUT included
+            }
         } catch (ExecutionException e) {
             throw new IllegalStateException("trips complete normally", e);
         }
@@ -156,6 +168,11 @@ public final class NamespaceThreads implements AutoCloseable {
         synchronized (stuck) {
             return abandonedLocked();
         }
+    }
+
+    private static EnforcementException stuckThere(NamespaceId id) {
+        return new EnforcementException(ErrorCode.LOCK_CONTENDED, "an earlier trip into namespace " + id
+                + " is still running past its deadline (its firewall is being committed to without pause?)");
     }
 
     private boolean isStuck(NamespaceId id) {
@@ -181,8 +198,9 @@ public final class NamespaceThreads implements AutoCloseable {
             }
             stuck.merge(task.expected, 1, Integer::sum);
             abandoned = abandonedLocked();
+            task.replaced = abandoned <= maxAbandoned && !closed; // else the thread stays in the pool once back
         }
-        if (abandoned <= MAX_ABANDONED && !closed) {
+        if (task.replaced) {
             start();
         }
         return true;
@@ -249,10 +267,24 @@ public final class NamespaceThreads implements AutoCloseable {
             if (!task.begin()) {
                 continue;
             }
-            boolean atHome = travel(task);
-            if (!task.finish()) { // abandoned: a thread took this one's place
+            if (task.fd != FRESH && isStuck(task.expected)) { // queued before an earlier trip there was abandoned
+                task.result.complete(TripTask.Result.failed(stuckThere(task.expected)));
+                task.finish();
+                continue;
+            }
+            boolean atHome;
+            try {
+                atHome = travel(task);
+            } catch (Throwable e) { // past travel's own catch (the way home): the caller must still hear back
+                task.result.complete(TripTask.Result.failed(new EnforcementException(ErrorCode.INTERNAL,
+                        "namespace thread failed on its way home: " + e, e)));
+                atHome = false;
+            }
+            if (!task.finish()) { // abandoned
                 released(task.expected);
-                return;
+                if (task.replaced) {
+                    return; // a thread took this one's place at the abandonment
+                }
             }
             if (!atHome) {
                 if (!closed) {

@@ -93,7 +93,7 @@ public final class NativeCalls {
     final Libc libc;
     final LibNftables nftables;
 
-    private NativeCalls(Libc libc, LibNftables nftables) {
+    NativeCalls(Libc libc, LibNftables nftables) { // tests give a libc of their own
         this.libc = libc;
         this.nftables = nftables;
     }

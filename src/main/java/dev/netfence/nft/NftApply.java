@@ -186,8 +186,8 @@ final class NftApply {
      * only when it holds at most {@link NftCensus#LIMIT} things and {@link NftCensus#BYTE_LIMIT}
      * bytes, else that is the difference. {@code afterOwnWrite}: right
      * after netfence's own transaction, when netfence's table's sets and rules are not counted.
-     * A census showing netfence's table with fewer than two chains is taken again, after 1, 2
-     * and 4 ms, up to {@link NftCensus#ATTEMPTS} times in all, and is a difference only when every
+     * A census showing netfence's table with fewer than two chains is taken again (its rules
+     * counted), after 1, 2 and 4 ms, up to {@link NftCensus#ATTEMPTS} times in all, and is a difference only when every
      * one shows it so: another transaction running in the namespace while the census dumps has
      * already lowered the use count of the table it replaces (the kernel counts at each message
      * of a batch, before its commit or abort; about 1 census in 40 beside two appliers in one
@@ -198,8 +198,8 @@ final class NftApply {
     private static ReadBack read(Commands commands, int planRules, boolean afterOwnWrite) {
         NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
         for (int i = 1; i < NftCensus.ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
-            LockSupport.parkNanos(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
-            census = commands.census(afterOwnWrite ? -1 : planRules);
+            pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
+            census = commands.census(planRules); // its rules counted too: the table is listed after it
         }
         if (census == null) {
             return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
@@ -229,6 +229,14 @@ final class NftApply {
             }
         }
         return new ReadBack(ruleset, null);
+    }
+
+    /** Waits {@code nanos} on this (namespace) thread, however often the park returns early. */
+    private static void pause(long nanos) {
+        long until = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0; left = until - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+        }
     }
 
     /** What the census alone shows to differ from what netfence writes, or null. */

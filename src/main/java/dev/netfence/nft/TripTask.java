@@ -28,7 +28,7 @@ final class TripTask<T> {
     static final int CANCELLED = 6;
     /** Its work done (or past the point it may be abandoned): on its way home. */
     static final int RETURNING = 7;
-    static final TripTask<Object> POISON = new TripTask<>(-1, null, new NamespaceId(0, 0), n -> null);
+    static final TripTask<Object> POISON = new TripTask<>(-1, null, new NamespaceId(0, 0), n -> null, 0);
 
     final int fd;
     final Path path;
@@ -36,8 +36,13 @@ final class TripTask<T> {
     final NamespaceThreads.Trip<T> trip;
     final AtomicInteger state = new AtomicInteger(QUEUED);
     final CompletableFuture<Result<T>> result = new CompletableFuture<>();
+    /** The caller's deadline (epoch ms): a trip not yet inside by then is not entered into. */
+    final long deadlineMillis;
+    /** Set when abandoned: whether a new thread took this one's place (written under the abandoning lock, read after {@link #finish}). */
+    volatile boolean replaced;
 
-    TripTask(int fd, Path path, NamespaceId expected, NamespaceThreads.Trip<T> trip) {
+    TripTask(int fd, Path path, NamespaceId expected, NamespaceThreads.Trip<T> trip, long deadlineMillis) {
+        this.deadlineMillis = deadlineMillis;
         this.fd = fd;
         this.path = path;
         this.expected = expected;
@@ -52,7 +57,12 @@ final class TripTask<T> {
         return state.compareAndSet(QUEUED, WITHDRAWN);
     }
 
+    /** Inside the namespace: whether to do the work (false: cancelled, or the deadline has passed). */
     boolean enter() {
+        if (System.currentTimeMillis() > deadlineMillis) {
+            state.compareAndSet(RUNNING, CANCELLED);
+            return false;
+        }
         return state.compareAndSet(RUNNING, ENTERED);
     }
 

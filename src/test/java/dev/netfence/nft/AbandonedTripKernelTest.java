@@ -11,23 +11,24 @@ import dev.netfence.netns.OwnNamespace;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.ThreadNamespaces;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +56,7 @@ class AbandonedTripKernelTest {
     @BeforeEach
     void makeNamespaces() throws Exception {
         String prefix = "nft-" + HexFormat.of().formatHex(new SecureRandom().generateSeed(3)) + "-a";
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             Sh.ok("ip", "netns", "add", prefix + i);
             names.add(prefix + i);
         }
@@ -111,10 +112,85 @@ class AbandonedTripKernelTest {
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> threads.abandoned() == 0);
             assertThat(visit(threads, blocked)).isEqualTo(id(blocked));
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(threadNamespaces()).containsOnly(own));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ThreadNamespaces.now()).containsOnly(own));
             assertThat(threads.replaced()).isZero();
         } finally {
             caller.shutdownNow();
+        }
+    }
+
+    @Test
+    void aTripNotYetInsideAtTheDeadlineDoesNothingThereAndTheCallerWaitsOnlyForTheEntering() throws Exception {
+        // entering is held (a libc whose setns into the target waits) past the caller's deadline
+        NativeCalls real = NativeCalls.load();
+        CountDownLatch entering = new CountDownLatch(1);
+        CountDownLatch letIn = new CountDownLatch(1);
+        Path self = Path.of("/proc/self/ns/net");
+        NamespaceId own = NamespaceId.of(self);
+        AtomicBoolean ran = new AtomicBoolean();
+        ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"))) {
+            NativeCalls.Libc held = (NativeCalls.Libc) Proxy.newProxyInstance(NativeCalls.Libc.class.getClassLoader(),
+                    new Class<?>[] {NativeCalls.Libc.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("setns") && (int) args[0] != home.descriptor()) {
+                            entering.countDown();
+                            letIn.await(BLOCK_SECONDS, TimeUnit.SECONDS);
+                        }
+                        try {
+                            return method.invoke(real.libc, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            try (NamespaceThreads threads = new NamespaceThreads(new NativeCalls(held, real.nftables), home, 1)) {
+                later.schedule(letIn::countDown, 3, TimeUnit.SECONDS);
+                assertThatThrownBy(() -> threads.run(-1, self, own, Instant.now().plusSeconds(1), n -> {
+                    ran.set(true);
+                    return null;
+                })).isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
+                    assertThat(e.getMessage()).contains("nothing was done");
+                });
+                assertThat(entering.getCount()).isZero();
+                assertThat(letIn.getCount()).as("the caller waited for the entering").isZero();
+                assertThat(ran).as("the work never ran").isFalse();
+                assertThat(threads.abandoned()).isZero();
+                String next = threads.run(-1, self, own, Instant.now().plusSeconds(30), n -> "next");
+                assertThat(next).isEqualTo("next");
+            }
+        } finally {
+            later.shutdownNow();
+        }
+    }
+
+    @Test
+    void pastTheCapOfReplacedThreadsThePoolRunsShortUntilTheAbandonedTripEndsAndThenHasItsThreadBack() throws Exception {
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        CountDownLatch release = new CountDownLatch(1);
+        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"));
+                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, own, 1, 1)) {
+            try {
+                for (int i = 0; i < 2; i++) { // the first is replaced, the second (past the cap of 1) is not
+                    String name = names.get(i);
+                    assertThatThrownBy(() -> threads.run(-1, Path.of("/run/netns", name), id(name),
+                            Instant.now().plusMillis(500), n -> release.await(BLOCK_SECONDS, TimeUnit.SECONDS)))
+                            .isInstanceOfSatisfying(EnforcementException.class, e -> assertThat(e.getMessage())
+                                    .contains("left to finish on a thread of its own"));
+                }
+                assertThat(threads.abandoned()).isEqualTo(2);
+                String third = names.get(2);
+                assertThatThrownBy(() -> threads.run(-1, Path.of("/run/netns", third), id(third),
+                        Instant.now().plusMillis(500), n -> "not run"))
+                        .isInstanceOfSatisfying(EnforcementException.class, e -> assertThat(e.getMessage())
+                                .contains("no namespace thread was free"));
+            } finally {
+                release.countDown();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> threads.abandoned() == 0);
+            for (int i = 0; i < 3; i++) { // one thread again, the unreplaced one back from its trip
+                assertThat(visit(threads, names.get(i))).isEqualTo(id(names.get(i)));
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ThreadNamespaces.now()).containsOnly(own));
         }
     }
 
@@ -133,20 +209,5 @@ class AbandonedTripKernelTest {
             assertThat(visit(threads, name)).as("the pool's one thread took the next trip").isEqualTo(id(name));
             assertThat(threads.replaced()).isZero();
         }
-    }
-
-    /** The network namespace of every thread of this JVM now. */
-    private static Set<NamespaceId> threadNamespaces() throws IOException {
-        Set<NamespaceId> seen = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                try {
-                    seen.add(NamespaceId.of(task.resolve("ns/net")));
-                } catch (java.nio.file.NoSuchFileException exited) {
-                    // a thread that ended meanwhile
-                }
-            }
-        }
-        return seen;
     }
 }

@@ -191,7 +191,7 @@ class InProcessNftKernelTest {
         Path path = Path.of("/run/netns", name);
         NamespaceId target = NamespaceId.of(path);
         try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"));
-                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, new NamespaceId(0, 1), 1)) {
+                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, new NamespaceId(0, 1), 1, 1)) {
             Set<String> names = new HashSet<>();
             for (int i = 0; i < 3; i++) {
                 names.add(threads.run(-1, path, target, soon(), n -> Thread.currentThread().getName()));

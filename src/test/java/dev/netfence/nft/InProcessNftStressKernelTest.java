@@ -8,17 +8,13 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
+import dev.netfence.testkit.ThreadNamespaces;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -74,7 +70,7 @@ class InProcessNftStressKernelTest {
                 f.get();
             }
             assertThat(nft.replacedThreads()).isZero();
-            assertThat(threadNamespaces()).containsOnly(own);
+            assertThat(ThreadNamespaces.now()).containsOnly(own);
             for (int i = 0; i < NAMESPACES; i++) {
                 String listing = Sh.ok("nsenter", "--net=/run/netns/" + names.get(i), "nft", "list", "ruleset");
                 assertThat(ruleLines(listing)).as(names.get(i)).isEqualTo(ruleLines(new NftRenderer().render(plans.get(i))));
@@ -89,20 +85,5 @@ class InProcessNftStressKernelTest {
 
     private static List<String> ruleLines(String listing) {
         return listing.lines().map(String::strip).filter(l -> l.contains("comment \"netfence:")).toList();
-    }
-
-    /** The network namespace of every thread of this JVM now. */
-    private static Set<NamespaceId> threadNamespaces() throws IOException {
-        Set<NamespaceId> seen = new HashSet<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
-            for (Path task : tasks) {
-                try {
-                    seen.add(NamespaceId.of(task.resolve("ns/net")));
-                } catch (java.nio.file.NoSuchFileException exited) {
-                    // a thread that ended meanwhile
-                }
-            }
-        }
-        return seen;
     }
 }
