@@ -6,8 +6,9 @@ import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
 import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcessIdentity;
 import dev.netfence.policy.NetworkMode;
-import dev.netfence.netns.ProcFile;
+import dev.netfence.netns.Interfaces;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
@@ -31,9 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * risks seen, once per apply.
  */
 final class ContainmentChecks {
-    /** How much of {@code net/dev} the lo-only check reads: the two header lines and ≈ 30 interface lines. */
-    static final int NET_DEV_PREFIX = 4096;
-
     private final EnforcerConfig config;
     private final MeterRegistry registry;
     private final NamespaceOwners owners;
@@ -71,8 +69,12 @@ final class ContainmentChecks {
         return risks;
     }
 
-    /** Refuses what must not be enforced (see the class comment); claims the namespace for the container last. */
-    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest) {
+    /**
+     * Refuses what must not be enforced (see the class comment); claims the namespace for the
+     * container last. {@code process}: the pin's pid opened before the pin, or null.
+     */
+    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest,
+            ProcessIdentity process) {
         if (!enabled) {
             return;
         }
@@ -86,12 +88,20 @@ final class ContainmentChecks {
             throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "container " + request.containerId() + " (pid "
                     + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");
         }
-        if (request.netns() == null && request.policy().mode() != NetworkMode.NONE && onlyLoopback(ns)) {
+        if (interfacesChecked(request) && onlyLoopback(ns)) {
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "namespace has no network interface: pid "
                     + ns.pid() + " is in a namespace with only lo (inode " + ns.inode() + "), not a container's network"
                     + " (did the workload unshare it? publish the event with netns to name the container's namespace)");
         }
-        owners.claim(ns, request.containerId(), digest);
+        owners.claim(ns, request.containerId(), digest, process);
+    }
+
+    /**
+     * Whether the lo-only check applies to {@code request} (no {@code netns} named, a mode other
+     * than {@code none}): then the pin is asked to read the interfaces while it checks the pid.
+     */
+    boolean interfacesChecked(EnforcementRequest request) {
+        return enabled && request.netns() == null && request.policy().mode() != NetworkMode.NONE;
     }
 
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
@@ -100,15 +110,16 @@ final class ContainmentChecks {
     }
 
     /**
-     * Whether the pinned namespace has no interface but {@code lo}, from {@code /proc/PID/net/dev}
-     * (two header lines, then one {@code name: counters} line per interface), re-checked against
-     * the pin. Only the first {@link #NET_DEV_PREFIX} bytes are read: a namespace with only
-     * {@code lo} writes far less, so a file that long has other interfaces within it.
+     * Whether the pinned namespace has no interface but {@code lo}: as the pin read it, or read here
+     * from the pid's {@code net/dev} and re-checked against the pin ({@link Interfaces}).
      */
     private boolean onlyLoopback(PinnedNamespace ns) {
-        String dev;
+        if (ns.onlyLoopback() != null) {
+            return ns.onlyLoopback();
+        }
+        boolean only;
         try {
-            dev = ProcFile.read(config.procRoot().resolve(Integer.toString(ns.pid())).resolve("net/dev"), NET_DEV_PREFIX);
+            only = Interfaces.onlyLoopback(config.procRoot().resolve(Integer.toString(ns.pid())));
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         }
@@ -116,25 +127,6 @@ final class ContainmentChecks {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                     "process " + ns.pid() + " left its namespace while it was checked");
         }
-        return onlyLoopback(dev);
-    }
-
-    /** Whether a {@code net/dev} text (or a prefix of one) names no interface but {@code lo}. */
-    static boolean onlyLoopback(String dev) {
-        int at = 0;
-        for (int header = 0; header < 2 && at < dev.length(); header++) {
-            int end = dev.indexOf('\n', at);
-            at = end < 0 ? dev.length() : end + 1;
-        }
-        while (at < dev.length()) {
-            int end = dev.indexOf('\n', at);
-            end = end < 0 ? dev.length() : end;
-            int colon = dev.indexOf(':', at);
-            if (colon > at && colon < end && !dev.substring(at, colon).strip().equals("lo")) {
-                return false;
-            }
-            at = end + 1;
-        }
-        return true;
+        return only;
     }
 }

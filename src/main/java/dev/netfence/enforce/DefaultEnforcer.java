@@ -278,9 +278,9 @@ public final class DefaultEnforcer implements Enforcer {
         dev.netfence.netns.ProcessIdentity process = quiet.before(request);
         boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
-                deadline.at())) {
+                deadline.at(), checks.interfacesChecked(request))) {
             risks.set(checks.risks(request, ns));
-            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()));
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process);
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();

@@ -5,6 +5,7 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcFile;
+import dev.netfence.netns.ProcessIdentity;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -20,10 +21,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * container whose policy digest differs from that of another live owner of its namespace is
  * refused with NAMESPACE_SHARED before anything is written; the same digest is fine (the rules
  * are the same). Keyed by the namespace's identity (device and inode). An owner counts while its
- * process lives in that namespace: its pid is remembered with the process's start time
- * ({@code /proc/PID/stat}), so an owner that exited, or a pid reused by another process, or a
- * namespace inode reused after the old namespace died, is dropped the next time the namespace
- * is looked at; the map is swept whole when it grows past {@link #SWEEP_AT} entries. Kept in
+ * process lives in that namespace: its pid is remembered with a token of the process (its pidfs
+ * inode, {@link ProcessIdentity#token()}, where the kernel has pidfs and the proc root is
+ * {@code /proc}; else its start time in {@code /proc/PID/stat}), so an owner that exited, or a pid
+ * reused by another process, or a namespace inode reused after the old namespace died, is dropped
+ * the next time the namespace is looked at; the map is swept whole when it grows past {@link #SWEEP_AT} entries. Kept in
  * memory; after a restart {@code netfence run} re-records the owners its live set knows
  * ({@link #restore}) before any event is processed, so the first apply after a restart does not
  * claim a namespace that another enforced container owns. Thread-safe: each namespace's owners
@@ -34,27 +36,32 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class NamespaceOwners {
     static final int SWEEP_AT = 4096;
 
-    /** One owner: a container, its policy digest, and the process it was found through. */
-    private record Owner(String digest, int pid, String startTime) {}
+    /** One owner: a container, its policy digest, and the process it was found through (pid and token). */
+    private record Owner(String digest, int pid, String token) {}
 
     /** No pid: nothing known beforehand. */
     private static final int NO_PID = -1;
 
     private final Path procRoot;
+    /** Tokens are pidfs inodes ({@link ProcessIdentity#token()}), not start times: pidfs, and pids of this very /proc. */
+    private final boolean pidfs;
     /** Per namespace, its owners; a namespace's map is read and changed only under its own monitor. */
     private final Map<NamespaceId, Map<String, Owner>> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
     NamespaceOwners(Path procRoot) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+        this.pidfs = ProcessIdentity.tokens() && procRoot.equals(Path.of("/proc"));
     }
 
     /**
      * Records {@code containerId} with {@code digest} as an owner of {@code ns}, or throws
      * NAMESPACE_SHARED when another live owner holds a different digest. A null containerId
-     * (a bare {@code netfence apply --pid}) claims nothing and is never refused.
+     * (a bare {@code netfence apply --pid}) claims nothing and is never refused. {@code process}
+     * (null: none) is the pin's pid opened before the pin; alive now, it names the very process
+     * pinned, and its token costs no {@code /proc} read.
      */
-    void claim(PinnedNamespace ns, String containerId, String digest) {
+    void claim(PinnedNamespace ns, String containerId, String digest, ProcessIdentity process) {
         if (containerId == null) {
             return;
         }
@@ -67,8 +74,8 @@ final class NamespaceOwners {
                 if (owners.get(ns.id()) != current) {
                     continue; // swept away empty between the look-up and the lock: take the new one
                 }
-                // the claiming pid's start time, read once: it also serves the liveness of an owner found through that pid
-                String start = startTime(ns.pid());
+                // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
+                String start = claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (start known), so its liveness is not looked at
                 prune(ns.id(), current, start == null ? null : containerId, ns.pid(), start);
                 for (Map.Entry<String, Owner> other : current.entrySet()) {
@@ -99,7 +106,7 @@ final class NamespaceOwners {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(digest, "digest");
-        String start = startTime(pid);
+        String start = token(pid);
         Owner owner = new Owner(digest, pid, start == null ? "" : start);
         if (start == null || !alive(owner, id, pid, start)) {
             return;
@@ -149,10 +156,10 @@ final class NamespaceOwners {
         return current.isEmpty();
     }
 
-    /** Whether {@code owner}'s process (same pid, same start time) still lives in {@code id}. */
+    /** Whether {@code owner}'s process (same pid, same token) still lives in {@code id}. */
     private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownStart) {
-        String start = owner.pid() == knownPid ? knownStart : startTime(owner.pid());
-        if (!owner.startTime().equals(start)) {
+        String start = owner.pid() == knownPid ? knownStart : token(owner.pid());
+        if (!owner.token().equals(start)) {
             return false;
         }
         try {
@@ -160,6 +167,22 @@ final class NamespaceOwners {
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** The token of the process {@code pid} names, {@code process}'s own when it is that process and alive. */
+    private String claimant(int pid, ProcessIdentity process) {
+        if (pidfs && process != null && process.pid() == pid && process.alive()) {
+            String token = process.token();
+            if (token != null) {
+                return token;
+            }
+        }
+        return token(pid);
+    }
+
+    /** The token of the process {@code pid} names now (see the class comment), or null when the pid is gone. */
+    private String token(int pid) {
+        return pidfs ? ProcessIdentity.tokenOf(pid) : startTime(pid);
     }
 
     /** Field 22 of {@code /proc/PID/stat} (start time in clock ticks since boot), or null when the pid is gone. */

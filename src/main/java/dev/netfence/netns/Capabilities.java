@@ -62,6 +62,29 @@ public final class Capabilities {
         return held;
     }
 
+    /**
+     * {@link #heldIn}'s mask when {@code status} (perhaps a prefix of the file) holds the four sets
+     * every kernel writes each on a whole line (ended by its newline); empty when it does not, and
+     * the whole file must be read. CapAmb may be missing or cut without loss: the kernel keeps the
+     * ambient set within the permitted one.
+     */
+    public static java.util.OptionalLong heldInWholeLines(String status) {
+        long held = 0;
+        int seen = 0;
+        for (int at = status.startsWith("Cap") ? 0 : lineAfter(status, 0); at >= 0; at = lineAfter(status, at)) {
+            int set = SETS.indexOf(status.substring(at, Math.min(status.length(), at + 7)));
+            if (set >= 0) {
+                int end = status.indexOf('\n', at);
+                if (end < 0) {
+                    break; // a cut line: its value may be cut too
+                }
+                held |= Long.parseUnsignedLong(status.substring(at + 7, end).strip(), 16);
+                seen |= 1 << set;
+            }
+        }
+        return (seen & REQUIRED) == REQUIRED ? java.util.OptionalLong.of(held) : java.util.OptionalLong.empty();
+    }
+
     /** The capability sets of {@code /proc/PID/status}, each with its colon; CapAmb exists since Linux 4.3. */
     private static final List<String> SETS = List.of("CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:");
     /** The sets every kernel netfence runs on writes (all but CapAmb). */

@@ -28,7 +28,25 @@ public interface NamespacePinner {
      * reused while the two are compared: equal identities mean the same namespace.
      */
     default PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline) {
-        PinnedNamespace ns = pin(pid, containerId, runtime, deadline);
+        return requireIn(pin(pid, containerId, runtime, deadline), netns);
+    }
+
+    /**
+     * Pins like {@link #pin(Integer, String, String, Path, Instant)}; with {@code interfaces}, a
+     * pinner may also read whether the namespace has an interface other than {@code lo} while it
+     * checks the pid ({@link PinnedNamespace#onlyLoopback()}), so that the pid's namespace is
+     * confirmed once for both. This default reads nothing (null): the caller reads it itself.
+     */
+    default PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline,
+            boolean interfaces) {
+        return pin(pid, containerId, runtime, netns, deadline);
+    }
+
+    /**
+     * {@code ns} when {@code netns} is null or leads to the namespace {@code ns} holds; otherwise
+     * closes {@code ns} and throws NAMESPACE_MISMATCH.
+     */
+    static PinnedNamespace requireIn(PinnedNamespace ns, Path netns) {
         if (netns == null) {
             return ns;
         }

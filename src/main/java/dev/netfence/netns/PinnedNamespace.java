@@ -28,6 +28,7 @@ public final class PinnedNamespace implements AutoCloseable {
     private final Release release;
     private final BooleanSupplier occupied;
     private final java.util.List<CgroupMembership.Match> containerCgroups;
+    private final Boolean onlyLoopback;
     private boolean closed;
 
     /** A pin whose process is assumed to stay (fakes, tests). */
@@ -50,6 +51,17 @@ public final class PinnedNamespace implements AutoCloseable {
      */
     public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied,
             java.util.List<CgroupMembership.Match> containerCgroups) {
+        this(pid, path, id, release, occupied, containerCgroups, null);
+    }
+
+    /**
+     * @param onlyLoopback whether the namespace had no interface but {@code lo} when the pin read
+     *     its pid's {@code net/dev} before confirming the pid in it ({@link Interfaces}), or null
+     *     when the pin did not read it
+     */
+    public PinnedNamespace(int pid, Path path, NamespaceId id, Release release, BooleanSupplier occupied,
+            java.util.List<CgroupMembership.Match> containerCgroups, Boolean onlyLoopback) {
+        this.onlyLoopback = onlyLoopback;
         this.pid = pid;
         this.path = Objects.requireNonNull(path, "path");
         this.id = Objects.requireNonNull(id, "id");
@@ -61,6 +73,14 @@ public final class PinnedNamespace implements AutoCloseable {
     /** The container's cgroups as the cgroup check found them in the pid's {@code /proc/PID/cgroup}; null when not checked. */
     public java.util.List<CgroupMembership.Match> containerCgroups() {
         return containerCgroups;
+    }
+
+    /**
+     * Whether the namespace had no interface but {@code lo}, as the pin read it while the pid was
+     * confirmed in it; null when the pin did not read it (then read it and confirm the pid).
+     */
+    public Boolean onlyLoopback() {
+        return onlyLoopback;
     }
 
     /**

@@ -63,7 +63,18 @@ public final class ProcFile {
     /** The first {@code limit} bytes of {@code path} (all of it when shorter), one char per byte. */
     public static String read(Path path, int limit) throws IOException {
         byte[] name = LINKED ? asciiPath(path) : null;
-        return name != null ? readNative(path, name, limit) : readJava(path, limit);
+        return name != null ? readNative(path, name, limit, false) : readJava(path, limit, false);
+    }
+
+    /**
+     * What one {@code read(2)} of {@code path} returns, up to {@code limit} bytes: all of a
+     * {@code /proc} file the kernel renders in one go and that fits (a process's {@code status}),
+     * else a prefix. For callers whose answer a prefix can decide (saving the second {@code read}
+     * that finds the end); they read the whole file when it cannot.
+     */
+    public static String readFirst(Path path, int limit) throws IOException {
+        byte[] name = LINKED ? asciiPath(path) : null;
+        return name != null ? readNative(path, name, limit, true) : readJava(path, limit, true);
     }
 
     /** {@code path} up to {@link #LIMIT} bytes. */
@@ -71,7 +82,7 @@ public final class ProcFile {
         return read(path, LIMIT);
     }
 
-    private static String readNative(Path path, byte[] name, int limit) throws IOException {
+    private static String readNative(Path path, byte[] name, int limit, boolean once) throws IOException {
         int fd = -1;
         while (fd < 0) {
             try {
@@ -104,6 +115,9 @@ public final class ProcFile {
                 }
                 chunk.read(0, buffer, length, (int) n);
                 length += (int) n;
+                if (once) {
+                    break;
+                }
             }
             return new String(buffer, 0, length, StandardCharsets.ISO_8859_1);
         } finally {
@@ -115,7 +129,7 @@ public final class ProcFile {
         }
     }
 
-    private static String readJava(Path path, int limit) throws IOException {
+    private static String readJava(Path path, int limit, boolean once) throws IOException {
         RandomAccessFile file;
         try {
             file = new RandomAccessFile(path.toString(), "r");
@@ -134,6 +148,9 @@ public final class ProcFile {
                     break;
                 }
                 length += n;
+                if (once) {
+                    break;
+                }
             }
             return new String(buffer, 0, length, StandardCharsets.ISO_8859_1);
         }

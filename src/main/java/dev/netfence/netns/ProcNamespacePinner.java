@@ -60,6 +60,21 @@ public final class ProcNamespacePinner implements NamespacePinner {
 
     @Override
     public PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline) {
+        return pin(pid, containerId, runtime, deadline, false);
+    }
+
+    /**
+     * With {@code interfaces}, the pid's {@code net/dev} is read after the cgroup check and before
+     * the pid is confirmed in the pinned namespace, so that one confirmation serves both (a
+     * separate read and stat afterwards cost an apply ≈ 10 µs more).
+     */
+    @Override
+    public PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline,
+            boolean interfaces) {
+        return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces), netns);
+    }
+
+    private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces) {
         int target = pid != null ? pid : lookup.pidOf(containerId, runtime, deadline);
         if (target <= 1) {
             throw new EnforcementException(ErrorCode.HOST_NAMESPACE_REFUSED,
@@ -73,13 +88,14 @@ public final class ProcNamespacePinner implements NamespacePinner {
             refuseHostNamespaces(pinned, target);
             List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
                     ? checkCgroup(procPid, target, containerId) : null;
+            Boolean onlyLoopback = interfaces ? onlyLoopback(procPid, target) : null;
             NamespaceId after = idOf(nsLink, target).orElseThrow(() -> gone(target));
             if (!after.equals(pinned)) {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "pid " + target + " left the pinned namespace during the checks (exited and reused?)");
             }
             return new PinnedNamespace(target, handle.path(), pinned, () -> release(handle),
-                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroups);
+                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroups, onlyLoopback);
         } catch (RuntimeException e) {
             release(handle);
             throw e;
@@ -170,6 +186,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
                             + printable(cgroup.strip().replace('\n', ' ')) + ")");
         }
         return matches;
+    }
+
+    /** Whether the pid's namespace has only {@code lo} ({@link Interfaces}); CONTAINER_NOT_FOUND when the pid is gone. */
+    private static boolean onlyLoopback(Path procPid, int target) {
+        try {
+            return Interfaces.onlyLoopback(procPid);
+        } catch (IOException e) {
+            throw gone(target);
+        }
     }
 
     /** The namespace's identity, empty when the path is gone (or, for pid 1, unreadable). */

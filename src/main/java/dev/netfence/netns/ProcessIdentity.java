@@ -1,8 +1,10 @@
 package dev.netfence.netns;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
 import java.util.Optional;
 
 /**
@@ -13,8 +15,12 @@ import java.util.Optional;
  * knows every check read that process's files (a pid is not reused while its process exists).
  * Unavailable (empty) where JNA or the system calls are missing; callers then read {@code /proc}
  * as before. The pidfd is kept at
- * a descriptor number of 1024 or more ({@link NativeDescriptors#keptHigh}). Thread-safe; the
- * descriptor is closed once.
+ * a descriptor number of 1024 or more ({@link NativeDescriptors#keptHigh}). Where the kernel has
+ * pidfs (Linux 6.9: a pidfd's file system is {@code pidfs}, and each process its own inode,
+ * numbered from a 64-bit counter that is never reset while the system runs), {@link #token()}
+ * names the process for good: what a record of a process keeps in place of its start time (a
+ * read of {@code /proc/PID/stat}, ≈ 40 µs of CPU in an apply against ≈ 2 µs for a
+ * {@code statx} of the pidfd). Thread-safe; the descriptor is closed once.
  */
 public final class ProcessIdentity implements AutoCloseable {
     /** The system call numbers are the same on x86_64 and aarch64 (both take the shared table from 424 on). */
@@ -30,9 +36,17 @@ public final class ProcessIdentity implements AutoCloseable {
         static native long syscall(long number, long a, long b, long c, long d) throws LastErrorException;
 
         static native int close(int fd) throws LastErrorException;
+
+        static native int fstatfs(int fd, Pointer buffer) throws LastErrorException;
     }
 
+    /** {@code PID_FS_MAGIC}, the {@code f_type} of a pidfd's file system on kernels with pidfs. */
+    private static final long PIDFS_MAGIC = 0x50494446L;
+    /** Enough for {@code struct statfs} (120 bytes on x86_64 and aarch64; {@code f_type} is its first, 64-bit field). */
+    private static final int STATFS_SIZE = 256;
     private static final boolean LINKED = link();
+    /** Whether pidfds are pidfs inodes, one per process (see the class comment); probed once on this process's own pidfd. */
+    private static final boolean PIDFS = LINKED && probePidfs();
 
     private final int pid;
     private final int pidfd;
@@ -61,6 +75,44 @@ public final class ProcessIdentity implements AutoCloseable {
         }
     }
 
+    /**
+     * A name of the process it was opened on that no other process has while the system runs
+     * ({@code pidfs:} and its pidfs inode number), or null where pidfds are not pidfs inodes or the
+     * call fails: then {@code /proc/PID/stat}'s start time is what names it. Valid whether or not
+     * the process still lives; ask {@link #alive()} for that.
+     */
+    public String token() {
+        if (!PIDFS) {
+            return null;
+        }
+        synchronized (this) {
+            if (closed) {
+                return null;
+            }
+            NamespaceId id = Statx.identity(pidfd);
+            return id == null ? null : "pidfs:" + Long.toUnsignedString(id.inode());
+        }
+    }
+
+    /** {@link #token()} of the process {@code pid} names now; null when there is none or tokens are unavailable. */
+    public static String tokenOf(int pid) {
+        if (!PIDFS) {
+            return null;
+        }
+        Optional<ProcessIdentity> process = open(pid);
+        if (process.isEmpty()) {
+            return null;
+        }
+        try (ProcessIdentity p = process.get()) {
+            return p.token();
+        }
+    }
+
+    /** Whether {@link #token()} can name processes on this kernel. */
+    public static boolean tokens() {
+        return PIDFS;
+    }
+
     /** The pid it was opened on. */
     public int pid() {
         return pid;
@@ -87,6 +139,21 @@ public final class ProcessIdentity implements AutoCloseable {
             } catch (LastErrorException ignored) {
                 // a failed close of our own pidfd changes nothing we rely on
             }
+        }
+    }
+
+    private static boolean probePidfs() {
+        try {
+            int fd = (int) Calls.syscall(SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0);
+            try (Memory buffer = new Memory(STATFS_SIZE)) {
+                buffer.clear();
+                Calls.fstatfs(fd, buffer);
+                return buffer.getLong(0) == PIDFS_MAGIC && Statx.identity(fd) != null;
+            } finally {
+                Calls.close(fd);
+            }
+        } catch (LastErrorException | UnsatisfiedLinkError e) {
+            return false;
         }
     }
 

@@ -32,6 +32,8 @@ final class Statx {
     /** What {@code stat(2)} passes too: a path on an automount point is not mounted by looking at it. */
     private static final int AT_NO_AUTOMOUNT = 0x800;
     private static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final int AT_EMPTY_PATH = 0x1000;
+    private static final byte[] EMPTY = {0};
     private static final int STATX_NLINK = 0x4;
     private static final int STATX_INO = 0x100;
     private static final int STATX_SIZE = 256;
@@ -69,6 +71,28 @@ final class Statx {
         long major = buffer.getInt(OFFSET_DEV_MAJOR) & 0xffffffffL;
         long minor = buffer.getInt(OFFSET_DEV_MINOR) & 0xffffffffL;
         return new NamespaceId(makedev(major, minor), buffer.getLong(OFFSET_INO));
+    }
+
+    /**
+     * The identity of the open descriptor {@code fd} ({@code statx(fd, "", AT_EMPTY_PATH)}), or
+     * null when this way is not available or the call fails.
+     */
+    static NamespaceId identity(int fd) {
+        if (!linked) {
+            return null;
+        }
+        Memory buffer = BUFFER.get();
+        while (true) {
+            try {
+                Libc.statx(fd, EMPTY, AT_EMPTY_PATH, STATX_INO, buffer);
+                return new NamespaceId(makedev(buffer.getInt(OFFSET_DEV_MAJOR) & 0xffffffffL,
+                        buffer.getInt(OFFSET_DEV_MINOR) & 0xffffffffL), buffer.getLong(OFFSET_INO));
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != EINTR) {
+                    return null;
+                }
+            }
+        }
     }
 
     /**

@@ -179,17 +179,6 @@ class ContainmentChecksTest {
         assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
     }
 
-    @Test
-    void theLoopbackCheckReadsInterfaceNamesAfterTheTwoHeaderLines() {
-        String header = "Inter-|   Receive\n face |bytes\n";
-        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n")).isTrue();
-        assertThat(ContainmentChecks.onlyLoopback(header)).isTrue();
-        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n  eth0: 0 0 0\n")).isFalse();
-        assertThat(ContainmentChecks.onlyLoopback(header + "v1: 0\n    lo: 0 0 0")).isFalse();
-        assertThat(ContainmentChecks.onlyLoopback(header + "    lo: 0 0 0\n  et")).as("a cut-off line names nothing")
-                .isTrue();
-    }
-
     /** Replaces the fake process's name ({@code sleep}) in a /proc file with {@code name}'s bytes. */
     private static void renameIn(Path file, byte[] name) throws java.io.IOException {
         String text = Files.readString(file, StandardCharsets.ISO_8859_1);

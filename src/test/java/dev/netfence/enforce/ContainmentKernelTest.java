@@ -103,6 +103,25 @@ class ContainmentKernelTest {
     }
 
     @Test
+    void item8AnOwnerWhoseProcessExitedNoLongerHoldsItsNamespace() throws Exception {
+        Process first = start("ip", "netns", "exec", net.containerNs(), "sleep", "infinity");
+        awaitCommand(first, "sleep");
+        DefaultEnforcer enforcer = enforcer(Set.of());
+        assertThat(enforcer.enforce(request("container-a-000000001", (int) first.pid(), null, allowing())).status())
+                .isEqualTo("applied");
+        EnforcementResult whileAlive = enforcer.enforce(
+                request("container-b-000000002", net.containerPid(), null, allowingOther()));
+        assertThat(whileAlive.error()).as("%s", whileAlive).isNotNull();
+        assertThat(whileAlive.error().code()).isEqualTo("NAMESPACE_SHARED");
+
+        first.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        EnforcementResult b = enforcer.enforce(request("container-b-000000002", net.containerPid(), null, allowingOther()));
+
+        assertThat(b.status()).as("%s", b).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), OTHER)).as("B's policy is in force").isEqualTo("OK");
+    }
+
+    @Test
     void item9ARootProcessWithFullCapabilitiesIsReportedAndRefusedOneWithoutThemIsNot() throws Exception {
         Process dropped = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
                 "--inh-caps=-all", "sleep", "infinity");

@@ -45,6 +45,22 @@ class CapabilitiesTest {
                 + "\nCapBnd:\t" + none + "\n")).as("a kernel before 4.3 writes no CapAmb").containsExactly("CAP_NET_ADMIN");
     }
 
+    @Test
+    void aFirstReadDecidesOnlyWhenItHoldsTheFourSetsOnWholeLines() {
+        String none = "0000000000000000";
+        String whole = sets(none, none, none, "000001ffffffffff", none);
+        int bnd = whole.indexOf("CapBnd:");
+        int amb = whole.indexOf("CapAmb:");
+        assertThat(Capabilities.heldInWholeLines(whole)).hasValue(Capabilities.heldIn(whole));
+        assertThat(Capabilities.heldInWholeLines(whole.substring(0, amb))).as("cut before CapAmb: within CapPrm anyway")
+                .hasValue(0x000001ffffffffffL);
+        assertThat(Capabilities.heldInWholeLines(whole.substring(0, bnd + 12)))
+                .as("CapBnd cut after \"0000\": its value is not known").isEmpty();
+        assertThat(Capabilities.heldInWholeLines(whole.substring(0, amb - 1))).as("CapBnd without its newline").isEmpty();
+        assertThat(Capabilities.heldInWholeLines(whole.substring(0, bnd))).as("no CapBnd yet").isEmpty();
+        assertThat(Capabilities.heldInWholeLines("")).isEmpty();
+    }
+
     private static String sets(String inh, String prm, String eff, String bnd, String amb) {
         return "Name:\tsleep\nCapInh:\t" + inh + "\nCapPrm:\t" + prm + "\nCapEff:\t" + eff + "\nCapBnd:\t" + bnd
                 + "\nCapAmb:\t" + amb + "\nNoNewPrivs:\t0\n";

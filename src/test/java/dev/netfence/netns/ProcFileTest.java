@@ -25,6 +25,18 @@ class ProcFileTest {
     }
 
     @Test
+    void aFirstReadIsAPrefixOfALongFileAndAllOfAProcessStatus() throws Exception {
+        String text = "line\n".repeat(3000);
+        Files.writeString(dir.resolve("f"), text);
+
+        assertThat(ProcFile.readFirst(dir.resolve("f"), ProcFile.LIMIT)).isEqualTo(text.substring(0, 4096));
+        assertThat(ProcFile.readFirst(dir.resolve("f"), 10)).isEqualTo(text.substring(0, 10));
+        String status = ProcFile.readFirst(Path.of("/proc/self/status"), ProcFile.LIMIT);
+        assertThat(status).startsWith("Name:").endsWith("\n").contains("\nCapBnd:");
+        assertThat(Capabilities.heldInWholeLines(status)).isPresent();
+    }
+
+    @Test
     void bytesThatAreNotUtf8AreReadOneCharEachAndAMissingFileIsNoSuchFile() throws Exception {
         Files.write(dir.resolve("status"), new byte[] {'N', ':', (byte) 0xff, (byte) 0xc3, '\n'});
 

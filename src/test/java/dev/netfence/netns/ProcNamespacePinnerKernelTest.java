@@ -88,6 +88,23 @@ class ProcNamespacePinnerKernelTest {
     }
 
     @Test
+    void askedForTheInterfacesThePinReadsWhetherTheNamespaceHasOnlyLoopbackWhileItConfirmsThePid() throws Exception {
+        int pid = (int) container.pid();
+        try (PinnedNamespace pin = pinner.pin(pid, null, null, null, deadline(), true)) {
+            assertThat(pin.onlyLoopback()).as("unshare --net: lo alone").isTrue();
+        }
+        Sh.ok("nsenter", "--net=/proc/" + pid + "/ns/net", "--", "ip", "link", "add", "nfpin0", "type", "veth", "peer", "name", "nfpin1");
+
+        try (PinnedNamespace pin = pinner.pin(pid, null, null, null, deadline(), true)) {
+            assertThat(pin.onlyLoopback()).as("a veth pair beside lo").isFalse();
+            assertThat(pin.id()).isEqualTo(namespace);
+        }
+        try (PinnedNamespace pin = pinner.pin(pid, null, null, null, deadline(), false)) {
+            assertThat(pin.onlyLoopback()).as("not asked: not read").isNull();
+        }
+    }
+
+    @Test
     void pinsOfOneNamespaceTakenConcurrentlyEachHoldADescriptorOfTheirOwn() throws Exception {
         int before = NetnsDescriptors.open();
         int threads = 8;
