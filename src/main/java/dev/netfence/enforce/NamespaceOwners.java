@@ -7,6 +7,7 @@ import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcFile;
 import dev.netfence.netns.ProcessIdentity;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -34,6 +35,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * three {@code /proc} reads; found with a profile of the enforcement benchmark).
  */
 final class NamespaceOwners {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NamespaceOwners.class);
     static final int SWEEP_AT = 4096;
 
     /** One owner: a container, its policy digest, and the process it was found through (pid and token). */
@@ -51,7 +53,17 @@ final class NamespaceOwners {
 
     NamespaceOwners(Path procRoot) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
-        this.pidfs = ProcessIdentity.tokens() && procRoot.equals(Path.of("/proc"));
+        this.pidfs = ProcessIdentity.tokens() && procRoot.equals(Path.of("/proc")) && ownPidNamespace(procRoot);
+    }
+
+    /** Whether {@code procRoot} numbers pids as this process's pid namespace does (where pidfds are opened). */
+    private static boolean ownPidNamespace(Path procRoot) {
+        try {
+            return Long.toString(ProcessHandle.current().pid())
+                    .equals(Files.readSymbolicLink(procRoot.resolve("self")).toString());
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     /**
@@ -106,7 +118,14 @@ final class NamespaceOwners {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(digest, "digest");
-        String start = token(pid);
+        String start;
+        try {
+            start = token(pid);
+        } catch (IOException e) {
+            LOG.warn("cannot name process {} to restore it as the owner of its namespace for container {}: {}", pid,
+                    containerId, e.getMessage());
+            start = null; // not restored: the first apply into the namespace claims it
+        }
         Owner owner = new Owner(digest, pid, start == null ? "" : start);
         if (start == null || !alive(owner, id, pid, start)) {
             return;
@@ -156,9 +175,18 @@ final class NamespaceOwners {
         return current.isEmpty();
     }
 
-    /** Whether {@code owner}'s process (same pid, same token) still lives in {@code id}. */
+    /**
+     * Whether {@code owner}'s process (same pid, same token) still lives in {@code id}; when the
+     * token cannot be read though the pid exists, the pid's being in {@code id} decides (a
+     * namespace's owner is not given up on a failed read).
+     */
     private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownStart) {
-        String start = owner.pid() == knownPid ? knownStart : token(owner.pid());
+        String start;
+        try {
+            start = owner.pid() == knownPid ? knownStart : token(owner.pid());
+        } catch (IOException e) {
+            start = owner.token();
+        }
         if (!owner.token().equals(start)) {
             return false;
         }
@@ -169,19 +197,34 @@ final class NamespaceOwners {
         }
     }
 
-    /** The token of the process {@code pid} names, {@code process}'s own when it is that process and alive. */
+    /**
+     * The token of the process {@code pid} names: {@code process}'s own when it is that pid (null
+     * when it has exited meanwhile: the pid may name another process by now), else read now.
+     * FIREWALL_UNAVAILABLE when it cannot be read though the process exists.
+     */
     private String claimant(int pid, ProcessIdentity process) {
-        if (pidfs && process != null && process.pid() == pid && process.alive()) {
+        if (pidfs && process != null && process.pid() == pid) {
+            if (!process.alive()) {
+                return null;
+            }
             String token = process.token();
             if (token != null) {
                 return token;
             }
         }
-        return token(pid);
+        try {
+            return token(pid);
+        } catch (IOException e) {
+            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                    "cannot name process " + pid + " to record it as its namespace's owner: " + e.getMessage(), e);
+        }
     }
 
-    /** The token of the process {@code pid} names now (see the class comment), or null when the pid is gone. */
-    private String token(int pid) {
+    /**
+     * The token of the process {@code pid} names now (see the class comment), or null when the pid
+     * is gone; IOException when a pidfs token cannot be read though the pid exists.
+     */
+    private String token(int pid) throws IOException {
         return pidfs ? ProcessIdentity.tokenOf(pid) : startTime(pid);
     }
 

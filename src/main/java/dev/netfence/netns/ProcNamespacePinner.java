@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * cgroup check is on, {@code /proc/PID/cgroup} must name it the way a runtime does
  * ({@link CgroupMembership}: a whole id of at least 12 characters in a runtime's path
  * component); and the pid must still be in the pinned namespace after the checks, so pid, cgroup
- * and namespace belong together.
+ * and namespace belong together. Asked to ({@link #pin(Integer, String, String, Path, Instant,
+ * boolean)}), it also reads the pid's {@code net/dev} within those checks ({@link Interfaces}:
+ * whether the namespace has only {@code lo}), so that one confirmation covers that read too.
  */
 public final class ProcNamespacePinner implements NamespacePinner {
     private static final Logger LOG = LoggerFactory.getLogger(ProcNamespacePinner.class);

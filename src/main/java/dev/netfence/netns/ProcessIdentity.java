@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
+import java.io.IOException;
 import java.util.Optional;
 
 /**
@@ -26,6 +27,10 @@ public final class ProcessIdentity implements AutoCloseable {
     /** The system call numbers are the same on x86_64 and aarch64 (both take the shared table from 424 on). */
     private static final long SYS_PIDFD_SEND_SIGNAL = 424;
     private static final long SYS_PIDFD_OPEN = 434;
+    /** {@code PIDFD_THREAD} ({@code O_EXCL}, Linux 6.9, as pidfs): a pidfd of a thread, not only of a thread-group leader. */
+    private static final long PIDFD_THREAD = 0x80;
+    private static final int ENOENT = 2;
+    private static final int ESRCH = 3;
 
     /**
      * Direct-mapped ({@code Native.register}): JNA's interface mapping costs several times the
@@ -94,17 +99,38 @@ public final class ProcessIdentity implements AutoCloseable {
         }
     }
 
-    /** {@link #token()} of the process {@code pid} names now; null when there is none or tokens are unavailable. */
-    public static String tokenOf(int pid) {
-        if (!PIDFS) {
+    /**
+     * {@link #token()} of the process or thread {@code pid} names now (a pidfd opened with
+     * {@code PIDFD_THREAD}, so a thread id has a token too: its own; a thread-group leader's is its
+     * process's), or null when there is no such process or thread, or tokens are unavailable
+     * ({@link #tokens()}); IOException when it exists but its token cannot be read (out of
+     * descriptors, say): the caller must not take that for gone.
+     */
+    public static String tokenOf(int pid) throws IOException {
+        if (!PIDFS || pid <= 0) {
             return null;
         }
-        Optional<ProcessIdentity> process = open(pid);
-        if (process.isEmpty()) {
-            return null;
+        int fd;
+        try {
+            fd = (int) Calls.syscall(SYS_PIDFD_OPEN, pid, PIDFD_THREAD, 0, 0);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == ESRCH || e.getErrorCode() == ENOENT) {
+                return null;
+            }
+            throw new IOException("pidfd_open(" + pid + "): errno " + e.getErrorCode());
         }
-        try (ProcessIdentity p = process.get()) {
-            return p.token();
+        try {
+            NamespaceId id = Statx.identity(fd);
+            if (id == null) {
+                throw new IOException("statx of the pidfd of " + pid + " failed");
+            }
+            return "pidfs:" + Long.toUnsignedString(id.inode());
+        } finally {
+            try {
+                Calls.close(fd);
+            } catch (LastErrorException ignored) {
+                // our own short-lived pidfd: nothing to lose
+            }
         }
     }
 
@@ -144,7 +170,8 @@ public final class ProcessIdentity implements AutoCloseable {
 
     private static boolean probePidfs() {
         try {
-            int fd = (int) Calls.syscall(SYS_PIDFD_OPEN, ProcessHandle.current().pid(), 0, 0, 0);
+            // with PIDFD_THREAD, which tokenOf uses: a kernel without it refuses (EINVAL) and names processes by start time
+            int fd = (int) Calls.syscall(SYS_PIDFD_OPEN, ProcessHandle.current().pid(), PIDFD_THREAD, 0, 0);
             try (Memory buffer = new Memory(STATFS_SIZE)) {
                 buffer.clear();
                 Calls.fstatfs(fd, buffer);

@@ -38,6 +38,22 @@ class ProcessIdentityTest {
         }
     }
 
+    @Test
+    void aThreadOtherThanTheLeaderHasATokenOfItsOwnAndTheLeaderTheProcesssToken() throws Exception {
+        requirePidfs();
+        int self = (int) ProcessHandle.current().pid();
+        int thread;
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+            thread = tasks.map(p -> Integer.parseInt(p.getFileName().toString())).filter(t -> t != self).findFirst()
+                    .orElseThrow();
+        }
+        String leader = ProcessIdentity.tokenOf(self);
+        try (ProcessIdentity process = ProcessIdentity.open(self).orElseThrow()) {
+            assertThat(process.token()).as("the process's pidfd names the leader's struct pid").isEqualTo(leader);
+        }
+        assertThat(ProcessIdentity.tokenOf(thread)).as("thread " + thread).startsWith("pidfs:").isNotEqualTo(leader);
+    }
+
     /** pidfs is on every kernel CI runs on (6.9+); elsewhere the start time names processes, and this test is skipped. */
     private static void requirePidfs() {
         if (ProcessIdentity.tokens()) {
