@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * in-process, on {@link NamespaceThreads}. One trip per apply does everything inside the
  * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
  * table transaction, the JSON read-back of what {@link NftCensus} counted first (netfence's table,
- * never a workload's tables' rules, never more than the plan's size of it; a {@code list table}
- * in a namespace the census found small also fetches every chain of the namespace), the removal of the iptables backend's leftovers when
+ * never a workload's tables' rules, never more than the plan's size of it, listed chain by chain:
+ * a {@code list table} fetches every chain of the namespace), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
  * before the thread goes home. No process is started. The outcome is reported by the caller, at
@@ -299,11 +299,6 @@ public final class InProcessNft implements AutoCloseable {
             @Override
             public NftContext.Run listJson() {
                 return listed(ctx.json(), "list ruleset");
-            }
-
-            @Override
-            public NftContext.Run listTable(String family, String table) {
-                return listed(ctx.json(), "list table " + family + ' ' + table);
             }
 
             private NftContext.Run listed(NftContext json, String command) {

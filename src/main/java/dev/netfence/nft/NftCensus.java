@@ -26,10 +26,8 @@ import java.util.List;
  * one apply take 15 s and 1.2 GB when the whole ruleset was listed through libnftables and
  * parsed), and each resync after a commit of its own would pay that again. One dump of the
  * namespace's tables (at most {@link #MAX_TABLES}) gives each table's use count (its chains,
- * sets, objects and flowtables) and flags: netfence's {@code inet netfence}, the iptables
- * backend's {@code ip}/{@code ip6 filter}, and whether the namespace is {@link Counts#small}
- * enough for libnftables' {@code list table} (whose chain dump is not filtered by table in
- * libnftables 1.0.6) to stay bounded. When {@code planRules} is given (a resync: the table may
+ * sets, objects and flowtables) and flags: netfence's {@code inet netfence} and the iptables
+ * backend's {@code ip}/{@code ip6 filter}. When {@code planRules} is given (a resync: the table may
  * hold whatever a workload added since), netfence's table's sets and rules are counted too, the
  * rules only up to one more than the plan and {@link #ruleBytes} of netlink messages. A
  * {@code filter} table holding the iptables backend's {@code NETFENCE-OUT}/{@code -IN} chain is
@@ -49,8 +47,6 @@ final class NftCensus {
     static final int BYTE_LIMIT = 2 * 1024 * 1024;
     /** The most tables a namespace may hold for netfence to look at them in one dump. */
     static final int MAX_TABLES = 64;
-    /** The most chains, sets, objects and flowtables of all tables for {@code list table} to be used. */
-    static final int SMALL = 256;
     /** How many times a census is taken before a commit interrupting each (or EINTR, EAGAIN) is thrown. */
     static final int ATTEMPTS = 4;
 
@@ -64,10 +60,9 @@ final class NftCensus {
      * @param tableRules its rules (counted up to one more than the plan), or -1 when not counted
      * @param tableRuleBytes the netlink bytes of those rules
      * @param leftovers the {@code filter} tables holding a chain of the iptables backend, sized
-     * @param small whether the namespace holds at most {@link #MAX_TABLES} tables and {@link #SMALL} chains, sets and objects in all
      */
     record Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
-            List<LeftoverTable> leftovers, boolean small) {
+            List<LeftoverTable> leftovers) {
         Counts {
             leftovers = List.copyOf(leftovers);
         }
@@ -129,7 +124,6 @@ final class NftCensus {
 
     private Counts count(int planRules) {
         List<Table> tables = tables();
-        boolean small = tables != null && tables.stream().mapToLong(Table::use).sum() <= SMALL;
         Table netfence = find(tables, NFPROTO_INET, NftRenderer.TABLE);
         long sets = -1;
         long rules = -1;
@@ -137,14 +131,14 @@ final class NftCensus {
         if (netfence != null && planRules >= 0) {
             sets = tally(NFT_MSG_GETSET, NFPROTO_INET, 1, Long.MAX_VALUE, null, attr(ATTR_TABLE, NftRenderer.TABLE)).things();
             if (sets > 0) {
-                return new Counts(true, netfence.use(), netfence.flags(), sets, -1, 0, List.of(), small);
+                return new Counts(true, netfence.use(), netfence.flags(), sets, -1, 0, List.of());
             }
             Tally counted = tally(NFT_MSG_GETRULE, NFPROTO_INET, planRules + 1L, ruleBytes(planRules), null,
                     attr(ATTR_TABLE, NftRenderer.TABLE));
             rules = counted.things();
             bytes = counted.bytes();
             if (rules > planRules || bytes > ruleBytes(planRules)) {
-                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of(), small);
+                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of());
             }
         }
         List<LeftoverTable> leftovers = new ArrayList<>();
@@ -160,7 +154,7 @@ final class NftCensus {
             }
         }
         return new Counts(netfence != null, netfence == null ? 0 : netfence.use(),
-                netfence == null ? 0 : netfence.flags(), sets, rules, bytes, leftovers, small);
+                netfence == null ? 0 : netfence.flags(), sets, rules, bytes, leftovers);
     }
 
     /** Every table of the namespace, or null when there are more than {@link #MAX_TABLES} (then {@link #find} looks each up). */
