@@ -45,21 +45,8 @@ public final class Capabilities {
      * writes is missing.
      */
     public static long heldIn(String status) {
-        long held = 0;
-        int seen = 0;
-        // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
-        for (int at = status.startsWith("Cap") ? 0 : lineAfter(status, 0); at >= 0; at = lineAfter(status, at)) {
-            int set = SETS.indexOf(status.substring(at, Math.min(status.length(), at + 7)));
-            if (set >= 0) {
-                int end = status.indexOf('\n', at);
-                held |= Long.parseUnsignedLong(status.substring(at + 7, end < 0 ? status.length() : end).strip(), 16);
-                seen |= 1 << set;
-            }
-        }
-        if ((seen & REQUIRED) != REQUIRED) {
-            throw new IllegalArgumentException("no CapInh/CapPrm/CapEff/CapBnd lines in the process status");
-        }
-        return held;
+        return scan(status, false).orElseThrow(
+                () -> new IllegalArgumentException("no CapInh/CapPrm/CapEff/CapBnd lines in the process status"));
     }
 
     /**
@@ -69,16 +56,25 @@ public final class Capabilities {
      * ambient set within the permitted one.
      */
     public static java.util.OptionalLong heldInWholeLines(String status) {
+        return scan(status, true);
+    }
+
+    /**
+     * The union of the sets' masks; empty when a required set is missing or, with {@code wholeLines},
+     * when a set's line has no newline (a cut line: its value may be cut too).
+     */
+    private static java.util.OptionalLong scan(String status, boolean wholeLines) {
         long held = 0;
         int seen = 0;
+        // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
         for (int at = status.startsWith("Cap") ? 0 : lineAfter(status, 0); at >= 0; at = lineAfter(status, at)) {
             int set = SETS.indexOf(status.substring(at, Math.min(status.length(), at + 7)));
             if (set >= 0) {
                 int end = status.indexOf('\n', at);
-                if (end < 0) {
-                    break; // a cut line: its value may be cut too
+                if (end < 0 && wholeLines) {
+                    break;
                 }
-                held |= Long.parseUnsignedLong(status.substring(at + 7, end).strip(), 16);
+                held |= Long.parseUnsignedLong(status.substring(at + 7, end < 0 ? status.length() : end).strip(), 16);
                 seen |= 1 << set;
             }
         }
