@@ -174,12 +174,15 @@ final class NftApply {
      * netfence's table is listed only when the census shows it as netfence writes it (no flags, two
      * chains and nothing else, and, when counted, no set and at most {@code planRules} rules of at
      * most {@link NftCensus#ruleBytes} bytes), else that difference is the answer, with nothing
-     * listed, chain by chain: libnftables 1.0.6 fetches every chain of the namespace for a
-     * {@code list table} (20,000 chains in a table of the workload's made one listing of netfence's
-     * table take 11 ms of CPU, against 0.4 ms for its two chains), and whether a namespace held few
-     * enough chains for that could only be told from use counts a workload can lower for a while
-     * with batches it lets fail; a {@code filter} table holding the iptables backend's chains is
-     * listed by the chains the iptables backend writes in or jumps from, only when it holds at most {@link NftCensus#LIMIT} things and {@link NftCensus#BYTE_LIMIT}
+     * listed. It is listed chain by chain: libnftables 1.0.6 fetches every chain of the namespace
+     * for a {@code list table} (20,000 chains in a table of the workload's made one listing of
+     * netfence's table take 11 ms of CPU, against 0.4 ms for its two chains), and whether a
+     * namespace held few enough chains for that could only be told from use counts a workload can
+     * lower for a while with batches it lets fail. So what the chain listings do not show (the
+     * table's flags, other chains, sets, objects) is known from the census's counts alone, which
+     * such batches can lower too. A {@code filter} table holding the iptables backend's chains is
+     * listed by the chains the iptables backend writes in or jumps from, only when it holds at
+     * most {@link NftCensus#LIMIT} things and {@link NftCensus#BYTE_LIMIT}
      * bytes, else that is the difference. {@code afterOwnWrite}: right
      * after netfence's own transaction, when netfence's table's sets and rules are not counted.
      * A census showing netfence's table with fewer than two chains is taken again (its rules

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What {@code nft -j list ruleset} (or the {@code list table} listings {@link NftApply} makes
+ * What {@code nft -j list ruleset} (or the {@code list chain} listings {@link NftApply} makes
  * after its census, joined with {@link #plus}) showed in a namespace, reduced to what netfence checks: the
  * chains and rules of its own table {@code inet netfence}, and the iptables backend's netfence
  * leftovers that nftables can see (chains {@code NETFENCE-OUT} / {@code NETFENCE-IN} of the
@@ -69,7 +69,7 @@ public record NftRuleset(boolean tablePresent, boolean tableFlagged, List<Chain>
         return new NftRuleset(present, tableFlagged, chains, rules, leftovers);
     }
 
-    /** Parses the output of {@code nft -j list ruleset} (or of {@code list table}: the same form). */
+    /** Parses the output of {@code nft -j list ruleset} (or of {@code list chain}: the same form). */
     public static NftRuleset parse(String json) {
         Objects.requireNonNull(json, "json");
         JsonNode root;

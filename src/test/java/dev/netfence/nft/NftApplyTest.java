@@ -40,6 +40,10 @@ class NftApplyTest {
         @Override
         public NftContext.Run listChain(String family, String table, String chain) {
             sent.add("list chain " + family + " " + table + " " + chain);
+            NftContext.Run own = chainAnswers.remove(family + " " + table + " " + chain);
+            if (own != null) {
+                return own;
+            }
             String key = family + " " + table;
             if (!key.equals(listedTable)) { // a table's chains are listed in a row: one queued answer for them all
                 listedTable = key;
@@ -60,6 +64,8 @@ class NftApplyTest {
             return generations.isEmpty() ? NftGeneration.UNKNOWN : generations.removeFirst();
         }
     };
+    /** Answers for one chain ("family table chain"), taken before the queued table listings. */
+    private final java.util.Map<String, NftContext.Run> chainAnswers = new java.util.HashMap<>();
     /** The table whose queued listing the chain listings in a row answer from, and that listing. */
     private String listedTable;
     private NftContext.Run tableAnswer;
@@ -362,6 +368,31 @@ class NftApplyTest {
                 "list chain ip filter NETFENCE-OUT", "list chain ip filter NETFENCE-IN", "list chain ip filter OUTPUT",
                 "list chain ip filter INPUT", "flush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
                 "list chain inet netfence output", "list chain inet netfence input");
+    }
+
+    @Test
+    void oneOfNetfencesChainsGoneSinceTheCensusIsAMismatchAndTheTableStillReadsAsThere() {
+        censuses.add(afterWrite());
+        answers.add(ok(""));
+        chainAnswers.put("inet netfence output",
+                new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
+        chainAnswers.put("inet netfence input", onlyChain(ok(listing()), "input"));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+        assertThat(r.error().getMessage()).contains("chains are").doesNotContain("table inet netfence is missing");
+    }
+
+    @Test
+    void aChainListingRefusedForAnotherReasonFailsTheReadBackRatherThanReadingAsGone() {
+        censuses.add(afterWrite());
+        answers.add(ok(""));
+        chainAnswers.put("inet netfence output",
+                new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
+        chainAnswers.put("inet netfence input",
+                new NftContext.Run(1, "", "Error: Could not process rule: Operation not permitted\n"));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.FIREWALL_UNAVAILABLE);
+        assertThat(r.error().getMessage()).contains("netfence's input chain").contains("Operation not permitted");
     }
 
     @Test
