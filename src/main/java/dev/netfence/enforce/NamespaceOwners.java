@@ -87,9 +87,9 @@ final class NamespaceOwners {
                     continue; // swept away empty between the look-up and the lock: take the new one
                 }
                 // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
-                String start = claimant(ns.pid(), process);
-                // the claimant's own entry is replaced below when its pid lives (start known), so its liveness is not looked at
-                prune(ns.id(), current, start == null ? null : containerId, ns.pid(), start);
+                String token = claimant(ns.pid(), process);
+                // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
+                prune(ns.id(), current, token == null ? null : containerId, ns.pid(), token);
                 for (Map.Entry<String, Owner> other : current.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
@@ -98,8 +98,8 @@ final class NamespaceOwners {
                                 + " has policy " + digest + " (containers sharing a namespace must share one policy)");
                     }
                 }
-                if (start != null) {
-                    current.put(containerId, new Owner(digest, ns.pid(), start));
+                if (token != null) {
+                    current.put(containerId, new Owner(digest, ns.pid(), token));
                 } else if (current.isEmpty()) {
                     owners.remove(ns.id(), current);
                 }
@@ -118,16 +118,16 @@ final class NamespaceOwners {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
         Objects.requireNonNull(digest, "digest");
-        String start;
+        String token;
         try {
-            start = token(pid);
+            token = token(pid);
         } catch (IOException e) {
             LOG.warn("cannot name process {} to restore it as the owner of its namespace for container {}: {}", pid,
                     containerId, e.getMessage());
-            start = null; // not restored: the first apply into the namespace claims it
+            token = null; // not restored: the first apply into the namespace claims it
         }
-        Owner owner = new Owner(digest, pid, start == null ? "" : start);
-        if (start == null || !alive(owner, id, pid, start)) {
+        Owner owner = new Owner(digest, pid, token == null ? "" : token);
+        if (token == null || !alive(owner, id, pid, token)) {
             return;
         }
         while (true) {
@@ -162,13 +162,13 @@ final class NamespaceOwners {
 
     /**
      * Drops owners that no longer live in {@code id}, except {@code keep} (null: none), whose entry
-     * the caller is about to replace; true when none is left. {@code knownStart} is
-     * {@code knownPid}'s start time as just read (null: gone), so it is not read again.
+     * the caller is about to replace; true when none is left. {@code knownToken} is
+     * {@code knownPid}'s token as just read (null: gone), so it is not read again.
      */
-    private boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownStart) {
+    private boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownToken) {
         for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Owner> entry = it.next();
-            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), id, knownPid, knownStart)) {
+            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), id, knownPid, knownToken)) {
                 it.remove();
             }
         }
@@ -180,14 +180,14 @@ final class NamespaceOwners {
      * token cannot be read though the pid exists, the pid's being in {@code id} decides (a
      * namespace's owner is not given up on a failed read).
      */
-    private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownStart) {
-        String start;
+    private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownToken) {
+        String now;
         try {
-            start = owner.pid() == knownPid ? knownStart : token(owner.pid());
+            now = owner.pid() == knownPid ? knownToken : token(owner.pid());
         } catch (IOException e) {
-            start = owner.token();
+            now = owner.token();
         }
-        if (!owner.token().equals(start)) {
+        if (!owner.token().equals(now)) {
             return false;
         }
         try {
