@@ -103,6 +103,9 @@ final class LatencyBench {
         // in the order the outcomes were read, for the shape of the tail over time (a backlog grows, a stall is a spike)
         java.nio.file.Files.write(args.path("out").resolve("latency-samples.txt"),
                 latencies.stream().map(l -> String.format(java.util.Locale.ROOT, "%.1f", l)).toList());
+        // the same samples split as the breakdown below: to applied, applied to produced, produced to read
+        java.nio.file.Files.write(args.path("out").resolve("latency-breakdown.txt"),
+                parts.stream().map(a -> String.format(java.util.Locale.ROOT, "%.1f %.1f %.1f", a[0], a[1], a[2])).toList());
         List<Double> sorted = new ArrayList<>(latencies);
         Collections.sort(sorted);
         Map<String, Object> r = new LinkedHashMap<>();
