@@ -88,6 +88,27 @@ final class NftApply {
         this.rendered = new RenderedPlans(renderer);
     }
 
+    /**
+     * Why removing the iptables backend's chains was refused. The kernel answers EBUSY
+     * ({@code Device or resource busy}) for a chain that a rule still jumps to: one in a chain
+     * netfence does not list (only {@link #LEFTOVER_CHAINS} are), such as {@code FORWARD} or a
+     * chain of the workload's. That does not pass with time, so it is RULES_REJECTED, not the
+     * LOCK_CONTENDED a busy firewall gets: retried, it failed the same way until the deadline and
+     * was reported as contention.
+     */
+    static EnforcementException removalRefused(String errors) {
+        EnforcementException e = NftErrors.classify("removing the iptables backend's chains", errors);
+        if (e.code() == ErrorCode.LOCK_CONTENDED && errors != null
+                && errors.toLowerCase(java.util.Locale.ROOT).contains("device or resource busy")) {
+            return new EnforcementException(ErrorCode.RULES_REJECTED, "nftables refused removing the iptables"
+                    + " backend's chains: a rule in a chain other than " + String.join(", ", LEFTOVER_CHAINS.subList(2, 4))
+                    + " of the ip/ip6 filter table still jumps to " + String.join(" or ", NftRuleset.IPTABLES_CHAINS)
+                    + " (netfence's table is in force beside them; remove that rule, or the chains, to apply): "
+                    + (errors.strip().length() > 2000 ? errors.strip().substring(0, 2000) + "…" : errors.strip()));
+        }
+        return e;
+    }
+
     Result apply(Commands commands, PlannedRules plan) {
         RenderedPlans.Rendered text = rendered.of(plan);
         NftContext.Run applied = commands.apply(text.transaction());
@@ -110,8 +131,7 @@ final class NftApply {
                 List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
                 if (!cleaned.ok() && !left.isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first)
-                    return new Result(true, NftErrors.classify("removing the iptables backend's chains",
-                            cleaned.errors()), false);
+                    return new Result(true, removalRefused(cleaned.errors()), false);
                 }
                 if (!left.isEmpty()) {
                     return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,

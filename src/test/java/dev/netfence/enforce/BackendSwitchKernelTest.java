@@ -63,6 +63,24 @@ class BackendSwitchKernelTest {
     }
 
     @Test
+    void aJumpToTheIptablesChainsFromAChainNetfenceDoesNotListFailsTheSwitchAtOnceAndSaysWhy() throws Exception {
+        assertThat(apply(BackendChoice.IPTABLES_NFT, FIRST).backend()).isEqualTo("iptables-nft");
+        // what a workload with CAP_NET_ADMIN (or another program) could add: FORWARD is not listed by the read-back
+        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables-nft", "-A", "FORWARD", "-j", "NETFENCE-OUT");
+
+        EnforcementResult result = apply(BackendChoice.NFT, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("failed");
+        assertThat(result.error().code()).as("%s", result).isEqualTo("RULES_REJECTED");
+        assertThat(result.attempts()).as("not retried as a busy firewall until the deadline").isEqualTo(1);
+        assertThat(result.error().message()).contains("still jumps to NETFENCE-OUT or NETFENCE-IN");
+        // fail closed: the port only the old policy allowed stays shut (netfence's table is in force), and nothing
+        // the new one allows is promised (the old chains still drop it)
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), FIRST)).isEqualTo("REFUSED");
+    }
+
+    @Test
     void fromNftToIptablesTheNftTableIsRemovedInTheSameApply() throws Exception {
         assertThat(apply(BackendChoice.NFT, FIRST).backend()).isEqualTo("nft");
         assertThat(nftRuleset()).contains("table inet netfence");

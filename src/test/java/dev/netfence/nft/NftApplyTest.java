@@ -174,11 +174,27 @@ class NftApplyTest {
     }
 
     @Test
-    void aRemovalRefusedWithTheChainsStillThereIsReported() {
+    void aRemovalRefusedBecauseAnUnlistedRuleStillJumpsToTheChainsIsPermanentAndSaysWhy() {
         String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
         answers.add(ok(""));
         answers.add(ok(listing(chain)));
         answers.add(new NftContext.Run(1, "", "Error: Could not process rule: Device or resource busy\n"));
+        answers.add(ok(listing(chain)));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.changed()).isTrue();
+        assertThat(r.error().code()).isEqualTo(ErrorCode.RULES_REJECTED);
+        assertThat(r.error().getMessage()).isEqualTo("nftables refused removing the iptables backend's chains: a rule"
+                + " in a chain other than OUTPUT, INPUT of the ip/ip6 filter table still jumps to NETFENCE-OUT or"
+                + " NETFENCE-IN (netfence's table is in force beside them; remove that rule, or the chains, to apply):"
+                + " Error: Could not process rule: Device or resource busy");
+    }
+
+    @Test
+    void aRemovalRefusedForAnotherBusyReasonStaysRetryable() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        answers.add(ok(""));
+        answers.add(ok(listing(chain)));
+        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: Resource temporarily unavailable\n"));
         answers.add(ok(listing(chain)));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
         assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
