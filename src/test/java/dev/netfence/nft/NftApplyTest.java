@@ -175,12 +175,7 @@ class NftApplyTest {
 
     @Test
     void aRemovalRefusedBecauseAnUnlistedRuleStillJumpsToTheChainsIsPermanentAndSaysWhy() {
-        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
-        answers.add(ok(""));
-        answers.add(ok(listing(chain)));
-        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: Device or resource busy\n"));
-        answers.add(ok(listing(chain)));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = removalRefusedWithTheChainsStillThere("Error: Could not process rule: Device or resource busy\n");
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.RULES_REJECTED);
         assertThat(r.error().getMessage()).isEqualTo("nftables refused removing the iptables backend's chains: a rule"
@@ -191,14 +186,19 @@ class NftApplyTest {
 
     @Test
     void aRemovalRefusedForAnotherBusyReasonStaysRetryable() {
+        NftApply.Result r = removalRefusedWithTheChainsStillThere("Error: Could not process rule: Resource temporarily unavailable\n");
+        assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
+        assertThat(r.error().getMessage()).startsWith("nftables refused removing the iptables backend's chains");
+    }
+
+    /** An apply whose read-back shows the iptables backend's NETFENCE-OUT, whose removal nftables refuses with {@code error}. */
+    private NftApply.Result removalRefusedWithTheChainsStillThere(String error) {
         String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
         answers.add(ok(""));
         answers.add(ok(listing(chain)));
-        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: Resource temporarily unavailable\n"));
+        answers.add(new NftContext.Run(1, "", error));
         answers.add(ok(listing(chain)));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
-        assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
-        assertThat(r.error().getMessage()).startsWith("nftables refused removing the iptables backend's chains");
+        return new NftApply(new NftRenderer()).apply(commands, plan);
     }
 
     @Test
