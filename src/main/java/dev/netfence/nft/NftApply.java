@@ -90,20 +90,24 @@ final class NftApply {
 
     /**
      * Why removing the iptables backend's chains was refused. The kernel answers EBUSY
-     * ({@code Device or resource busy}) for a chain that a rule still jumps to: one in a chain
-     * netfence does not list (only {@link #LEFTOVER_CHAINS} are), such as {@code FORWARD} or a
-     * chain of the workload's. That does not pass with time, so it is RULES_REJECTED, not the
+     * ({@code Device or resource busy}) when deleting a chain something still refers to; its own
+     * rules deleted in the same batch, that is a reference the batch did not remove. When the
+     * read-back after the refusal shows no jump the batch did not name ({@code unlisted}), the
+     * reference is one netfence does not list (the in-process read-back lists only
+     * {@link #LEFTOVER_CHAINS}): a jump or goto from {@code FORWARD} or a chain of the workload's,
+     * or a verdict map's element. That does not pass with time, so it is RULES_REJECTED, not the
      * LOCK_CONTENDED a busy firewall gets: retried, it failed the same way until the deadline and
-     * was reported as contention.
+     * was reported as contention. A jump added meanwhile by another process stays LOCK_CONTENDED.
      */
-    static EnforcementException removalRefused(String errors) {
+    static EnforcementException removalRefused(String errors, boolean unlisted) {
         EnforcementException e = NftErrors.classify("removing the iptables backend's chains", errors);
-        if (e.code() == ErrorCode.LOCK_CONTENDED && errors != null
+        if (unlisted && e.code() == ErrorCode.LOCK_CONTENDED && errors != null
                 && errors.toLowerCase(java.util.Locale.ROOT).contains("device or resource busy")) {
             return new EnforcementException(ErrorCode.RULES_REJECTED, "nftables refused removing the iptables"
-                    + " backend's chains: a rule in a chain other than " + String.join(", ", LEFTOVER_CHAINS.subList(2, 4))
-                    + " of the ip/ip6 filter table still jumps to " + String.join(" or ", NftRuleset.IPTABLES_CHAINS)
-                    + " (netfence's table is in force beside them; remove that rule, or the chains, to apply): "
+                    + " backend's chains " + String.join(" and ", NftRuleset.IPTABLES_CHAINS) + ": something netfence"
+                    + " does not list still refers to them (a jump or goto from a chain of the ip/ip6 filter table other"
+                    + " than " + String.join(" and ", LEFTOVER_CHAINS.subList(2, 4)) + ", or a verdict map); netfence's"
+                    + " table was written, the old chains stay beside it; remove that reference, or the chains: "
                     + (errors.strip().length() > 2000 ? errors.strip().substring(0, 2000) + "…" : errors.strip()));
         }
         return e;
@@ -130,8 +134,11 @@ final class NftApply {
                 read = read(commands, planRules, true);
                 List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
                 if (!cleaned.ok() && !left.isEmpty()) {
-                    // (a refusal with nothing left over means another writer removed them first)
-                    return new Result(true, removalRefused(cleaned.errors()), false);
+                    // (a refusal with nothing left over means another writer removed them first.) A jump
+                    // listed now that the batch did not name was added meanwhile (another process
+                    // writing): the next attempt lists it. None: what holds the chains is not listed.
+                    boolean unlisted = left.stream().allMatch(l -> l.isChain() || leftovers.contains(l));
+                    return new Result(true, removalRefused(cleaned.errors(), unlisted), false);
                 }
                 if (!left.isEmpty()) {
                     return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,

@@ -12,8 +12,8 @@ import java.util.Objects;
  * after its census, joined with {@link #plus}) showed in a namespace, reduced to what netfence checks: the
  * chains and rules of its own table {@code inet netfence}, and the iptables backend's netfence
  * leftovers that nftables can see (chains {@code NETFENCE-OUT} / {@code NETFENCE-IN} of the
- * {@code ip} / {@code ip6 filter} tables that iptables-nft wrote, and the rules that jump to
- * them). Plain data; {@link #parse} throws {@link IllegalArgumentException} for text that is not
+ * {@code ip} / {@code ip6 filter} tables that iptables-nft wrote, and the rules that jump or go
+ * to them). Plain data; {@link #parse} throws {@link IllegalArgumentException} for text that is not
  * nft's JSON.
  */
 public record NftRuleset(boolean tablePresent, boolean tableFlagged, List<Chain> chains, List<RuleEntry> rules,
@@ -126,11 +126,14 @@ public record NftRuleset(boolean tablePresent, boolean tableFlagged, List<Chain>
         return ("ip".equals(family) || "ip6".equals(family)) && "filter".equals(node.path("table").asText());
     }
 
+    /** Whether a rule's statements jump or go to one of {@link #IPTABLES_CHAINS} ({@code -j} or {@code -g}). */
     private static boolean jumpsToNetfence(List<JsonNode> expr) {
         for (JsonNode e : expr) {
-            JsonNode target = e.path("jump").path("target");
-            if (target.isTextual() && IPTABLES_CHAINS.contains(target.asText())) {
-                return true;
+            for (String verdict : List.of("jump", "goto")) {
+                JsonNode target = e.path(verdict).path("target");
+                if (target.isTextual() && IPTABLES_CHAINS.contains(target.asText())) {
+                    return true;
+                }
             }
         }
         return false;

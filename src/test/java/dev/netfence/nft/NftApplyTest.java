@@ -174,30 +174,61 @@ class NftApplyTest {
     }
 
     @Test
-    void aRemovalRefusedBecauseAnUnlistedRuleStillJumpsToTheChainsIsPermanentAndSaysWhy() {
-        NftApply.Result r = removalRefusedWithTheChainsStillThere("Error: Could not process rule: Device or resource busy\n");
+    void aGotoToTheIptablesChainsIsRemovedLikeAJump() {
+        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
+        String jump = "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":\"OUTPUT\",\"handle\":9,"
+                + "\"expr\":[{\"goto\":{\"target\":\"NETFENCE-OUT\"}}]}}";
+        answers.add(ok(""));
+        answers.add(ok(listing(chain, jump)));
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNull();
+        assertThat(sent.get(2)).startsWith("delete rule ip filter OUTPUT handle 9\n");
+    }
+
+    @Test
+    void aRemovalRefusedBecauseSomethingUnlistedStillRefersToTheChainsIsPermanentAndSaysWhy() {
+        NftApply.Result r = removalRefused("Error: Could not process rule: Device or resource busy\n", JUMP);
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.RULES_REJECTED);
-        assertThat(r.error().getMessage()).isEqualTo("nftables refused removing the iptables backend's chains: a rule"
-                + " in a chain other than OUTPUT, INPUT of the ip/ip6 filter table still jumps to NETFENCE-OUT or"
-                + " NETFENCE-IN (netfence's table is in force beside them; remove that rule, or the chains, to apply):"
+        assertThat(r.error().getMessage()).isEqualTo("nftables refused removing the iptables backend's chains"
+                + " NETFENCE-OUT and NETFENCE-IN: something netfence does not list still refers to them (a jump or goto"
+                + " from a chain of the ip/ip6 filter table other than OUTPUT and INPUT, or a verdict map); netfence's"
+                + " table was written, the old chains stay beside it; remove that reference, or the chains:"
                 + " Error: Could not process rule: Device or resource busy");
     }
 
     @Test
-    void aRemovalRefusedForAnotherBusyReasonStaysRetryable() {
-        NftApply.Result r = removalRefusedWithTheChainsStillThere("Error: Could not process rule: Resource temporarily unavailable\n");
+    void aRemovalRefusedWhileAnotherProcessAddedAJumpStaysRetryable() {
+        String added = JUMP.replace("\"handle\":9", "\"handle\":12");
+        NftApply.Result r = removalRefused("Error: Could not process rule: Device or resource busy\n", JUMP, added);
         assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
         assertThat(r.error().getMessage()).startsWith("nftables refused removing the iptables backend's chains");
     }
 
-    /** An apply whose read-back shows the iptables backend's NETFENCE-OUT, whose removal nftables refuses with {@code error}. */
-    private NftApply.Result removalRefusedWithTheChainsStillThere(String error) {
+    @Test
+    void aRemovalRefusedForAnotherBusyReasonStaysRetryable() {
+        NftApply.Result r = removalRefused("Error: Could not process rule: Resource temporarily unavailable\n", JUMP);
+        assertThat(r.error().code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
+        assertThat(r.error().getMessage()).startsWith("nftables refused removing the iptables backend's chains");
+    }
+
+    private static final String JUMP = "{\"rule\":{\"family\":\"ip\",\"table\":\"filter\",\"chain\":\"OUTPUT\","
+            + "\"handle\":9,\"expr\":[{\"jump\":{\"target\":\"NETFENCE-OUT\"}}]}}";
+
+    /**
+     * An apply whose read-back shows the iptables backend's NETFENCE-OUT and the jump {@link #JUMP},
+     * whose removal nftables refuses with {@code error}, and which then reads back the chain and {@code after}.
+     */
+    private NftApply.Result removalRefused(String error, String... after) {
         String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
         answers.add(ok(""));
-        answers.add(ok(listing(chain)));
+        answers.add(ok(listing(chain, JUMP)));
         answers.add(new NftContext.Run(1, "", error));
-        answers.add(ok(listing(chain)));
+        List<String> again = new ArrayList<>(List.of(chain));
+        again.addAll(List.of(after));
+        answers.add(ok(listing(again.toArray(String[]::new))));
         return new NftApply(new NftRenderer()).apply(commands, plan);
     }
 
