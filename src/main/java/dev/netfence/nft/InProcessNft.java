@@ -230,6 +230,11 @@ public final class InProcessNft implements AutoCloseable {
         return listedChars.get();
     }
 
+    /** Read-backs verified by their listings' text alone so far ({@link VerifiedListing}): for tests. */
+    long knownReadBacks() {
+        return steps.knownReadBacks();
+    }
+
     private record DriftTrip(NftApply.Drift drift, EnforcementException error) {
         static final DriftTrip UNCHANGED = new DriftTrip(new NftApply.Drift(java.util.Optional.empty(),
                 NftGeneration.UNKNOWN), null);

@@ -81,6 +81,7 @@ final class NftApply {
     private final NftRenderer renderer;
     private final NftVerifier verifier;
     private final RenderedPlans rendered;
+    private final java.util.concurrent.atomic.LongAdder known = new java.util.concurrent.atomic.LongAdder();
 
     NftApply(NftRenderer renderer) {
         this.renderer = Objects.requireNonNull(renderer, "renderer");
@@ -119,19 +120,18 @@ final class NftApply {
         if (!applied.ok()) {
             return new Result(false, NftErrors.classify("netfence's table", applied.errors()), false);
         }
-        int planRules = text.expected().size();
         ReadBack read;
         boolean removed = false;
         long before;
         try {
             before = commands.generation();
-            read = read(commands, planRules, true);
+            read = read(commands, text, true);
             if (read.unread() == null && !read.ruleset().leftovers().isEmpty()) {
                 List<NftRuleset.Leftover> leftovers = read.ruleset().leftovers();
                 NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(leftovers));
                 removed = cleaned.ok();
                 before = commands.generation();
-                read = read(commands, planRules, true);
+                read = read(commands, text, true);
                 List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
                 if (!cleaned.ok() && !left.isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first.) A jump
@@ -149,8 +149,7 @@ final class NftApply {
         } catch (EnforcementException e) {
             return new Result(true, e, removed);
         }
-        Optional<String> mismatch = read.unread() != null ? Optional.of(read.unread())
-                : verifier.mismatch(text.expected(), read.ruleset());
+        Optional<String> mismatch = verify(text, read);
         if (mismatch.isPresent()) {
             return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
                     "nft read-back differs: " + mismatch.get()), removed);
@@ -164,9 +163,9 @@ final class NftApply {
      * with the ruleset generation the read-back belongs to. An unreadable listing is thrown.
      */
     Drift drift(Commands commands, PlannedRules plan) {
-        List<NftRenderer.ExpectedRule> expected = rendered.of(plan).expected();
+        RenderedPlans.Rendered text = rendered.of(plan);
         long before = commands.generation();
-        ReadBack read = read(commands, expected.size(), false);
+        ReadBack read = read(commands, text, false);
         if (read.unread() != null) {
             return new Drift(Optional.of(read.unread()), NftGeneration.UNKNOWN);
         }
@@ -174,9 +173,34 @@ final class NftApply {
             return new Drift(Optional.of("the iptables backend's chains are present: " + read.ruleset().leftovers()),
                     NftGeneration.UNKNOWN);
         }
-        Optional<String> mismatch = verifier.mismatch(expected, read.ruleset());
+        Optional<String> mismatch = verify(text, read);
         return new Drift(mismatch, mismatch.isPresent() ? NftGeneration.UNKNOWN
                 : sameGeneration(before, commands.generation()));
+    }
+
+    /**
+     * What differs between a read-back and the plan: the census's difference, none when the read-back's
+     * listings are those that last verified against the plan ({@link VerifiedListing}), else the
+     * verifier's answer, remembering listings that verified.
+     */
+    private Optional<String> verify(RenderedPlans.Rendered text, ReadBack read) {
+        if (read.unread() != null) {
+            return Optional.of(read.unread());
+        }
+        if (read.known()) {
+            known.increment();
+            return Optional.empty();
+        }
+        Optional<String> mismatch = verifier.mismatch(text.expected(), read.ruleset());
+        if (mismatch.isEmpty() && read.out() != null) {
+            text.verified().remember(read.out(), read.in());
+        }
+        return mismatch;
+    }
+
+    /** How many read-backs were verified by their listings' text alone ({@link VerifiedListing}); for tests. */
+    long knownReadBacks() {
+        return known.sum();
     }
 
     /** {@code before} when it equals {@code after} (nothing was committed around the read-back), else UNKNOWN. */
@@ -193,8 +217,15 @@ final class NftApply {
     /**
      * A read-back: the listing ({@code ruleset}), or, when the census already shows that
      * netfence's table differs from the plan, that difference ({@code unread}) with nothing listed.
+     * {@code out} and {@code in}: the texts of netfence's two chain listings when they are the whole
+     * read-back (no other table listed), else null; {@code known}: they are the listings that last
+     * verified against the plan, and {@code ruleset} is not parsed from them (it shows the table only).
      */
-    private record ReadBack(NftRuleset ruleset, String unread) {}
+    private record ReadBack(NftRuleset ruleset, String unread, String out, String in, boolean known) {
+        ReadBack(NftRuleset ruleset, String unread) {
+            this(ruleset, unread, null, null, false);
+        }
+    }
 
     /**
      * Reads back what netfence checks, never more than the plan's size of it. With a census:
@@ -221,7 +252,8 @@ final class NftApply {
      * can keep them low with batches it lets fail, and a listing is bounded only by a census.
      * Without a census, the whole ruleset.
      */
-    private static ReadBack read(Commands commands, int planRules, boolean afterOwnWrite) {
+    private static ReadBack read(Commands commands, RenderedPlans.Rendered text, boolean afterOwnWrite) {
+        int planRules = text.expected().size();
         NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
         for (int i = 1; i < NftCensus.ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
             pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
@@ -238,6 +270,12 @@ final class NftApply {
         if (census.table()) {
             NftContext.Run out = commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.OUT_CHAIN);
             NftContext.Run in = commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.IN_CHAIN);
+            if (out.ok() && in.ok() && census.leftovers().isEmpty()) {
+                return text.verified().matches(out.output(), in.output())
+                        ? new ReadBack(NftRuleset.EMPTY.withTable(true), null, out.output(), in.output(), true)
+                        : new ReadBack(listed(out, "netfence's output chain").plus(listed(in, "netfence's input chain"))
+                                .withTable(true), null, out.output(), in.output(), false);
+            }
             // a chain listing shows no table object: the census found it, without flags, unless both are gone since
             boolean gone = !out.ok() && missing(out) && !in.ok() && missing(in);
             ruleset = listed(out, "netfence's output chain").plus(listed(in, "netfence's input chain")).withTable(!gone);

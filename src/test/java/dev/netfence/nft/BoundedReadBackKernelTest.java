@@ -205,6 +205,26 @@ class BoundedReadBackKernelTest {
     }
 
     @Test
+    void aRuleChangedInPlaceIsFoundThoughTheListingThatVerifiedThePlanIsRemembered() throws Exception {
+        apply();
+        long known = nft.knownReadBacks();
+        apply();
+        assertThat(nft.knownReadBacks() - known).as("the second apply's read-back is the first one's text").isEqualTo(1);
+        // the workload swaps one rule's port: as many rules as the plan, of about the same size
+        String line = Sh.ok("ip", "netns", "exec", name, "nft", "-a", "list", "chain", "inet", "netfence", "output")
+                .lines().filter(l -> l.contains("dport 443")).findFirst().orElseThrow();
+        String handle = line.replaceAll(".*# handle (\\d+).*", "$1").strip();
+        String rule = line.replaceAll("\\s*# handle \\d+\\s*$", "").strip().replace("dport 443", "dport 444");
+        inside("replace rule inet netfence output handle " + handle + " " + rule + "\n", "nft", "-f");
+        known = nft.knownReadBacks();
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("444").contains("443"));
+        assertThat(nft.knownReadBacks()).as("parsed and compared, not taken for the remembered text").isEqualTo(known);
+        apply();
+        assertThat(nft.knownReadBacks() - known).as("the repair reads back the remembered text again").isEqualTo(1);
+        assertThat(ruleset()).doesNotContain("dport 444");
+    }
+
+    @Test
     void aDormantTableIsFoundAndTheApplyWakesIt() throws Exception {
         apply();
         Sh.ok("ip", "netns", "exec", name, "nft", "add", "table", "inet", "netfence", "{", "flags", "dormant", ";", "}");

@@ -33,6 +33,7 @@ class RenderedPlansTest {
 
         assertThat(other.transaction()).isEqualTo(renderer.render(quarantine)).isNotEqualTo(renderer.render(bridge));
         assertThat(other.expected()).isEqualTo(renderer.expected(quarantine));
+        assertThat(other.verified()).as("its own remembered listing").isNotSameAs(rendered.of(bridge).verified());
         assertThat(rendered.of(bridge).transaction()).isEqualTo(renderer.render(bridge));
     }
 }
