@@ -11,7 +11,9 @@ import java.util.function.Function;
  * every rule) and used only when the remembered plan is the same instance (the plan cache hands
  * out one per policy) or equal to it, so a plan with a reused digest can never get another plan's
  * value. At most {@code limit} plans are kept (the map is emptied when it would grow past that).
- * Thread-safe; {@code make} may run twice for one plan under a race, and must be pure.
+ * Thread-safe; {@code make} may run twice for one plan under a race, and must be pure: what it
+ * makes depends on the plan alone (a value may carry a cache of its own, filled later, whose loss
+ * when a value is replaced or made twice costs only the work it saved).
  */
 public final class PlanMemo<V> {
     private record Made<V>(PlannedRules plan, V value) {}

@@ -225,10 +225,25 @@ class BoundedReadBackKernelTest {
     }
 
     @Test
+    void leftoversOfTheIptablesBackendAreNeverPassedByTheRememberedListingAndAreRemoved() throws Exception {
+        apply();
+        apply(); // a pair remembered for the plan, whatever ran before
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-N", "NETFENCE-OUT");
+        Sh.ok("ip", "netns", "exec", name, "iptables-nft", "-I", "OUTPUT", "1", "-j", "NETFENCE-OUT");
+        long known = nft.knownReadBacks();
+        apply();
+        assertThat(nft.knownReadBacks() - known).as("only the read-back after the removal").isEqualTo(1);
+        assertThat(Sh.ok("ip", "netns", "exec", name, "iptables-nft-save", "-t", "filter")).doesNotContain("NETFENCE");
+    }
+
+    @Test
     void aDormantTableIsFoundAndTheApplyWakesIt() throws Exception {
         apply();
         Sh.ok("ip", "netns", "exec", name, "nft", "add", "table", "inet", "netfence", "{", "flags", "dormant", ";", "}");
-        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("has flags 1"));
+        long known = nft.knownReadBacks();
+        assertThat(drift()).as("its chains list as the remembered pair, the census finds the flag")
+                .hasValueSatisfying(d -> assertThat(d).contains("has flags 1"));
+        assertThat(nft.knownReadBacks()).isEqualTo(known);
         apply();
         assertThat(ruleset()).doesNotContain("dormant");
         assertThat(drift()).isEmpty();
