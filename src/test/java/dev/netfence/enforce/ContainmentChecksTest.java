@@ -90,9 +90,14 @@ class ContainmentChecksTest {
     void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
             throws Exception {
         // an owner counts while its process lives in the namespace: give the fake process a real namespace link
-        NamespaceId own = fakeContainerInOwnNamespace(FakeProc.PODMAN_DEFAULT_CAPS);
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
         FakeFirewall fake = new FakeFirewall();
-        DefaultEnforcer enforcer = pinningTo(own, fake);
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver, here);
         int self = 4242;
 
         assertThat(enforcer.enforce(request(ID_A, (int) self, policy(443))).status()).isEqualTo("applied");
@@ -112,10 +117,16 @@ class ContainmentChecksTest {
 
     @Test
     void afterARestartAnOwnerRestoredFromTheLiveSetStillRefusesAContainerWithAnotherPolicy() throws Exception {
-        NamespaceId own = fakeContainerInOwnNamespace(FakeProc.PODMAN_DEFAULT_CAPS);
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
         FakeFirewall fake = new FakeFirewall();
         // a new enforcer, as after a restart: it has applied nothing yet
-        DefaultEnforcer restarted = pinningTo(own, fake);
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
+                here);
         restarted.restoreNamespaceOwner(ID_A, 4242, own, dev.netfence.policy.PolicyDigest.of(policy(443)));
 
         EnforcementResult b = restarted.enforce(request(ID_B, 4242, policy(80)));
@@ -129,9 +140,15 @@ class ContainmentChecksTest {
 
     @Test
     void afterARestartAQuarantinedOwnerStillRefusesEveryOtherPolicyUntilItsOwnApplySucceeds() throws Exception {
-        NamespaceId own = fakeContainerInOwnNamespace(FakeProc.PODMAN_DEFAULT_CAPS);
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
         FakeFirewall fake = new FakeFirewall();
-        DefaultEnforcer restarted = pinningTo(own, fake);
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
+                here);
         restarted.restoreNamespaceOwner(ID_A, 4242, own, Enforcer.QUARANTINED_OWNER);
 
         EnforcementResult b = restarted.enforce(request(ID_B, 4242, policy(443)));
@@ -147,8 +164,14 @@ class ContainmentChecksTest {
 
     @Test
     void anOwnerWhosePidLeftTheNamespaceIsNotRestored() throws Exception {
-        NamespaceId own = fakeContainerInOwnNamespace(FakeProc.PODMAN_DEFAULT_CAPS);
-        DefaultEnforcer restarted = pinningTo(own, new FakeFirewall());
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
+                registry, resolver, here);
         // recorded in another namespace (the container died, its namespace inode is gone)
         restarted.restoreNamespaceOwner(ID_A, 4242, new NamespaceId(own.device(), own.inode() + 1),
                 dev.netfence.policy.PolicyDigest.of(policy(443)));
@@ -163,8 +186,13 @@ class ContainmentChecksTest {
         byte[] name = {'x', (byte) 0xff, ')', ' ', '1', ' ', '2'};
         renameIn(proc.resolve("4242/status"), name);
         renameIn(proc.resolve("4242/stat"), name);
-        NamespaceId own = inOwnNamespace();
-        DefaultEnforcer enforcer = pinningTo(own, new FakeFirewall());
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(), registry,
+                resolver, here);
 
         EnforcementResult a = enforcer.enforce(request(ID_A, 4242, policy(443)));
         EnforcementResult b = enforcer.enforce(request(ID_B, 4242, policy(80)));
@@ -219,28 +247,5 @@ class ContainmentChecksTest {
     private static NetworkPolicy policy(int port) {
         return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:"
                 + port + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
-    }
-
-    /**
-     * The fake container 4242 with capabilities {@code caps} as a process of this JVM's own
-     * network namespace (an owner counts while its process lives in the namespace); that namespace.
-     */
-    private NamespaceId fakeContainerInOwnNamespace(long caps) throws java.io.IOException {
-        FakeProc.container(proc, 4242, caps);
-        return inOwnNamespace();
-    }
-
-    /** The fake container 4242, made already, linked into this JVM's own network namespace; that namespace. */
-    private NamespaceId inOwnNamespace() throws java.io.IOException {
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        return NamespaceId.of(Path.of("/proc/self/ns/net"));
-    }
-
-    /** An enforcer whose every pin is namespace {@code own}. */
-    private DefaultEnforcer pinningTo(NamespaceId own, FakeFirewall fake) {
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
-        return new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver, here);
     }
 }
