@@ -121,14 +121,7 @@ final class ApplyPipeline {
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
      */
     void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
-        write(ns, backend, plan, deadline, touched, () -> { });
-    }
-
-    /** {@link #write}, running {@code first} under the namespace's turn before anything is written (it may refuse by throwing). */
-    void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
-            Runnable first) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
-            first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true);
             } else {

@@ -104,20 +104,6 @@ final class ContainmentChecks {
         return enabled && request.netns() == null && request.policy().mode() != NetworkMode.NONE;
     }
 
-    /** Records {@code containerId} as quarantined in {@code ns} ({@link NamespaceOwners#quarantined}). */
-    void quarantined(String containerId, PinnedNamespace ns) {
-        if (enabled) {
-            owners.quarantined(ns, containerId);
-        }
-    }
-
-    /** Refuses, under the namespace's write turn, an owner recorded since the claim ({@link NamespaceOwners#confirm}). */
-    void confirm(EnforcementRequest request, PinnedNamespace ns, String digest) {
-        if (enabled) {
-            owners.confirm(ns, request.containerId(), digest);
-        }
-    }
-
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
     void restoreOwner(dev.netfence.netns.NamespaceId id, String containerId, String digest, int pid) {
         owners.restore(id, containerId, digest, pid);

@@ -130,8 +130,7 @@ public final class DefaultEnforcer implements Enforcer {
         ContainerCapabilities capabilities = new ContainerCapabilities(config.procRoot());
         this.checks = new ContainmentChecks(config, registry, containment, capabilities);
         this.retried = new RetriedAttempts(config, registry);
-        this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried,
-                checks::quarantined);
+        this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
                 .description("trips into container namespaces given up at their deadline and still running")
@@ -281,8 +280,7 @@ public final class DefaultEnforcer implements Enforcer {
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at(), checks.interfacesChecked(request))) {
             risks.set(checks.risks(request, ns));
-            String digest = pipeline.digest(request.policy());
-            checks.check(request, ns, risks.get(), digest, process);
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process);
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();
@@ -293,8 +291,7 @@ public final class DefaultEnforcer implements Enforcer {
             try {
                 drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
                 if (!checkFirst || drift != null) {
-                    // a quarantine recorded since the claim (another container of the pod) is not written over
-                    pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(request, ns, digest));
+                    pipeline.write(ns, backend, plan, deadline, touched);
                 }
                 if (!ns.occupied()) {
                     // the pin kept the namespace alive for the writes; the container itself is gone

@@ -55,15 +55,11 @@ public interface Enforcer {
         return failClosed(containerId, runtime, pid, netns, code, message);
     }
 
-    /** The {@code policyDigest} of {@link #restoreNamespaceOwner} for a container whose quarantine is in force. */
-    String QUARANTINED_OWNER = "quarantine";
-
     /**
      * After a restart: {@code containerId} (through {@code pid}) owned namespace {@code netns}
-     * with the policy of digest {@code policyDigest} ({@link #QUARANTINED_OWNER}: its quarantine),
-     * so that another container sharing that namespace with a different policy is still refused
-     * with NAMESPACE_SHARED, and a quarantine is still not written over. By default nothing is
-     * recorded.
+     * with the policy of digest {@code policyDigest}, so that another container sharing that
+     * namespace with a different policy is still refused with NAMESPACE_SHARED. By default
+     * nothing is recorded.
      */
     default void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
             String policyDigest) {

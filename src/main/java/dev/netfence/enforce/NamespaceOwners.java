@@ -21,9 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * so that two containers sharing a namespace (a pod) cannot overwrite each other's rules: a
  * container whose policy digest differs from that of another live owner of its namespace is
  * refused with NAMESPACE_SHARED before anything is written; the same digest is fine (the rules
- * are the same). A container quarantined there owns it as quarantined ({@link #quarantined}):
- * no policy is written over its quarantine while it lives there, and {@link #confirm} looks again
- * under the namespace's write turn. Keyed by the namespace's identity (device and inode). An owner counts while its
+ * are the same). Keyed by the namespace's identity (device and inode). An owner counts while its
  * process lives in that namespace: its pid is remembered with a token of the process (its pidfs
  * inode, {@link ProcessIdentity#token()}, where the kernel has pidfs and the proc root is
  * {@code /proc}; else its start time in {@code /proc/PID/stat}), so an owner that exited, or a pid
@@ -45,12 +43,6 @@ final class NamespaceOwners {
 
     /** No pid: nothing known beforehand. */
     private static final int NO_PID = -1;
-
-    /**
-     * The digest a quarantined owner holds: no policy digest equals it, so while the quarantined
-     * container lives in the namespace, no other container's policy is written over its quarantine.
-     */
-    static final String QUARANTINE = Enforcer.QUARANTINED_OWNER;
 
     private final Path procRoot;
     /** Tokens are pidfs inodes ({@link ProcessIdentity#token()}), not start times: pidfs, and pids of this very /proc. */
@@ -98,7 +90,14 @@ final class NamespaceOwners {
                 String token = claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
                 prune(ns.id(), current, token == null ? null : containerId, ns.pid(), token);
-                refuseOthers(ns, current, containerId, digest);
+                for (Map.Entry<String, Owner> other : current.entrySet()) {
+                    if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
+                        throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
+                                + ns.pid() + " (inode " + ns.inode() + ") is enforced for container " + other.getKey()
+                                + " with policy " + other.getValue().digest() + "; container " + containerId
+                                + " has policy " + digest + " (containers sharing a namespace must share one policy)");
+                    }
+                }
                 if (token != null) {
                     current.put(containerId, new Owner(digest, ns.pid(), token));
                 } else if (current.isEmpty()) {
@@ -106,80 +105,6 @@ final class NamespaceOwners {
                 }
                 return;
             }
-        }
-    }
-
-    /**
-     * Records {@code containerId} as quarantined in {@code ns} (see {@link #QUARANTINE}), whatever
-     * the other owners hold: the quarantine is written next. Until the container's own apply
-     * succeeds or its process leaves the namespace, another container's apply there is refused
-     * with NAMESPACE_SHARED, so a resync of a pod's other container cannot lift it. A null
-     * containerId, or a process that exited, records nothing.
-     */
-    void quarantined(PinnedNamespace ns, String containerId) {
-        if (containerId == null) {
-            return;
-        }
-        while (true) {
-            Map<String, Owner> current = owners.computeIfAbsent(ns.id(), k -> new LinkedHashMap<>());
-            synchronized (current) {
-                if (owners.get(ns.id()) != current) {
-                    continue;
-                }
-                String token;
-                try {
-                    token = claimant(ns.pid(), null);
-                } catch (EnforcementException e) { // the quarantine is written all the same
-                    LOG.warn("container {} is quarantined, but not recorded as its namespace's owner: {}", containerId,
-                            e.getMessage());
-                    token = null;
-                }
-                if (token != null) {
-                    current.put(containerId, new Owner(QUARANTINE, ns.pid(), token));
-                } else if (current.isEmpty()) {
-                    owners.remove(ns.id(), current);
-                }
-                return;
-            }
-        }
-    }
-
-    /**
-     * Throws NAMESPACE_SHARED when another live owner of {@code ns} holds a digest other than
-     * {@code digest}: {@link #claim} again, right before the write and under the namespace's
-     * write turn, for an owner recorded between the claim and the write (a quarantine). Reads
-     * nothing while no other owner differs.
-     */
-    void confirm(PinnedNamespace ns, String containerId, String digest) {
-        if (containerId == null) {
-            return;
-        }
-        Map<String, Owner> current = owners.get(ns.id());
-        if (current == null) {
-            return;
-        }
-        synchronized (current) {
-            boolean differs = current.entrySet().stream()
-                    .anyMatch(o -> !o.getKey().equals(containerId) && !o.getValue().digest().equals(digest));
-            if (differs) {
-                prune(ns.id(), current, containerId, NO_PID, null);
-                refuseOthers(ns, current, containerId, digest);
-            }
-        }
-    }
-
-    /** NAMESPACE_SHARED when an owner of {@code current} other than {@code containerId} holds another digest. */
-    private static void refuseOthers(PinnedNamespace ns, Map<String, Owner> current, String containerId, String digest) {
-        for (Map.Entry<String, Owner> other : current.entrySet()) {
-            if (other.getKey().equals(containerId) || other.getValue().digest().equals(digest)) {
-                continue;
-            }
-            String held = QUARANTINE.equals(other.getValue().digest()) ? "is quarantined for container " + other.getKey()
-                    : "is enforced for container " + other.getKey() + " with policy " + other.getValue().digest();
-            throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid " + ns.pid()
-                    + " (inode " + ns.inode() + ") " + held + "; container " + containerId + " has policy " + digest
-                    + " (containers sharing a namespace must share one policy, and a quarantine stays until its"
-                    + " container's own apply succeeds or it leaves)");
         }
     }
 

@@ -37,12 +37,9 @@ final class Quarantines {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final RetriedAttempts retried;
-    private final java.util.function.BiConsumer<String, PinnedNamespace> owned;
 
-    /** {@code owned}: records a container as quarantined in its pinned namespace, before the quarantine is written. */
     Quarantines(EnforcerConfig config, Clock clock, NamespacePinner pinner, ApplyPipeline pipeline,
-            BackendSelector selector, HostGuards hostGuards, RetriedAttempts retried,
-            java.util.function.BiConsumer<String, PinnedNamespace> owned) {
+            BackendSelector selector, HostGuards hostGuards, RetriedAttempts retried) {
         this.config = config;
         this.clock = clock;
         this.pinner = pinner;
@@ -50,7 +47,6 @@ final class Quarantines {
         this.selector = selector;
         this.hostGuards = hostGuards;
         this.retried = retried;
-        this.owned = owned;
     }
 
     /** Applies the quarantine with its own small budget (the request's deadline may be gone); null if impossible. */
@@ -92,9 +88,6 @@ final class Quarantines {
             try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
                 PlannedRules plan = pipeline.quarantinePlan();
                 FirewallBackend backend = selector.backend();
-                // before the write: another container's apply that starts its write after this one waits for it
-                // and is then refused (ApplyPipeline.write's first step), so none lifts the quarantine
-                owned.accept(containerId, ns);
                 String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
                 if (!checkFirst || drift != null) {
                     pipeline.writeQuarantine(ns, backend, plan, budget);

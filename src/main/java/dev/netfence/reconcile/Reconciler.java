@@ -110,9 +110,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      */
     public void restoreNamespaceOwners() {
         for (LiveContainer c : live.all()) {
-            if (c.quarantined()) {
-                enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), Enforcer.QUARANTINED_OWNER);
-            } else if (c.policyDigest() != null) {
+            if (c.policyDigest() != null) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
             }
         }

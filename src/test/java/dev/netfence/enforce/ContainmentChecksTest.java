@@ -139,30 +139,6 @@ class ContainmentChecksTest {
     }
 
     @Test
-    void afterARestartAQuarantinedOwnerStillRefusesEveryOtherPolicyUntilItsOwnApplySucceeds() throws Exception {
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
-        FakeFirewall fake = new FakeFirewall();
-        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
-                here);
-        restarted.restoreNamespaceOwner(ID_A, 4242, own, Enforcer.QUARANTINED_OWNER);
-
-        EnforcementResult b = restarted.enforce(request(ID_B, 4242, policy(443)));
-
-        assertThat(b.error()).isNotNull();
-        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
-        assertThat(b.error().message()).contains("is quarantined for container " + ID_A);
-        assertThat(fake.calls).as("nothing written over the quarantine").isEmpty();
-        assertThat(restarted.enforce(request(ID_A, 4242, policy(443))).status()).as("A's own apply").isEqualTo("applied");
-        assertThat(restarted.enforce(request(ID_B, 4242, policy(443))).status()).as("now the same policy")
-                .isEqualTo("applied");
-    }
-
-    @Test
     void anOwnerWhosePidLeftTheNamespaceIsNotRestored() throws Exception {
         FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
         Files.createDirectories(proc.resolve("4242/ns"));

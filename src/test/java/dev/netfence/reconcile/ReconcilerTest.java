@@ -211,22 +211,17 @@ class ReconcilerTest {
     }
 
     @Test
-    void theNamespaceOwnersOfARestoredLiveSetAreHandedToTheEnforcerQuarantinedOnesAsQuarantinedOthersWithoutAPolicyNot() {
+    void theNamespaceOwnersOfARestoredLiveSetAreHandedToTheEnforcerThoseWithoutAPolicyAreNot() {
         NamespaceId ns = new NamespaceId(4, 4026530000L);
         reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, ns, null, "sha256:aa", null,
                 false, "nft", Map.of(), Instant.now()));
         reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, ns, null, null,
                 "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
-        reconciler.liveSet().restore(new LiveContainer("c3", "task-3", "node-1", null, PID, ns, null, "sha256:cc",
-                "UNSAFE_CAPABILITIES", true, "nft", Map.of(), Instant.now()));
-        reconciler.liveSet().restore(new LiveContainer("c4", "task-4", "node-1", null, PID, ns, null, null,
-                "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
         enforcer.calls.clear();
 
         reconciler.restoreNamespaceOwners();
 
-        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 sha256:aa",
-                "restoreNamespaceOwner c2 quarantine", "restoreNamespaceOwner c3 quarantine");
+        assertThat(enforcer.calls).containsExactly("restoreNamespaceOwner c1 sha256:aa");
     }
 
     @Test
