@@ -306,9 +306,8 @@ run_mode() {
   local http_port
   start_run() {
     run=$((run + 1))
-    http_port="$(nf_free_port)" || die "no free port found"
     local flags=(run --node-id "$node" --events-topic "$events_topic" --outcomes-topic "$outcomes_topic"
-      --policy-dir "$policies" --cgroup-check false --http-port "$http_port" --config "$work/netfence.properties"
+      --policy-dir "$policies" --cgroup-check false --http-port 0 --config "$work/netfence.properties"
       --concurrency 4 --shutdown-timeout 20s --backend iptables-nft --hook-socket off)
     # no OCI hook here: the default /run/netfence/hook.sock belongs to whatever else runs on the host
     # the final rules check below reads iptables-save; the nft backend is proven by the kernel tests
@@ -316,6 +315,7 @@ run_mode() {
     java "${jvm[@]}" -jar "$jar" "${flags[@]}" >"$work/$m-run$run.log" 2>&1 &
     run_pid=$!
     pids+=("$run_pid")
+    http_port="$(nf_http_port "$work/$m-run$run.log" "$run_pid")" || die "netfence run $run exited; see $m-run$run.log"
     local code=""
     for _ in $(seq 1 240); do
       code="$(nf_ready_code "$http_port")"

@@ -124,8 +124,7 @@ cat "$work/policy.json" | sed 's/^/    /'
 netfence policy put "$task" "$work/policy.json"
 
 step "Starting netfence run (node $node)"
-http_port="$(nf_free_port)"
-run_flags=(run --node-id "$node" --http-port "$http_port" --cgroup-check false)
+run_flags=(run --node-id "$node" --http-port 0 --cgroup-check false)
 [[ $dry_run == true ]] && run_flags+=(--dry-run)
 info "netfence ${run_flags[*]}"
 info "(--cgroup-check false: the demo's sandbox is a plain process, not in a container's cgroup)"
@@ -133,6 +132,7 @@ info "(--cgroup-check false: the demo's sandbox is a plain process, not in a con
 # $! would be the subshell's pid rather than the JVM's, so cleanup would miss the JVM.
 java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
 pids+=($!)
+http_port="$(nf_http_port "$work/netfence.log" "${pids[-1]}")" || { tail -20 "$work/netfence.log" >&2; exit 3; }
 for _ in $(seq 1 120); do
   code="$(nf_ready_code "$http_port")"
   [[ $code == 200 ]] && break

@@ -2,7 +2,8 @@
 # `set -euo pipefail`; it defines functions only (and `nf_root`, the repository root).
 #
 #   nf_help SCRIPT               print SCRIPT's header comment block (its --help)
-#   nf_free_port                 a TCP port on 127.0.0.1 nothing listens on
+#   nf_http_port LOG PID [S]     the port `netfence run --http-port 0` bound, read from its LOG
+#                                (waits up to S seconds, default 120; fails if PID exits first)
 #   nf_stop_pid PID [GRACE]      SIGTERM, SIGKILL after GRACE seconds (default 10), reap; only PID
 #   nf_build [--if-stale]        mvn package (jar + test classes), tests skipped
 #   nf_classpath FILE            the test class path (the broker kit's artifacts) into FILE
@@ -26,13 +27,17 @@ nf_help() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
 }
 
-nf_free_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+nf_http_port() {
+  # A port picked beforehand can be taken before the JVM binds it (an outgoing connection's
+  # ephemeral port, a listener on another address), so the kernel picks it: --http-port 0.
+  local log="$1" pid="$2" secs="${3:-120}" p
+  for _ in $(seq 1 $((secs * 5))); do
+    p="$(sed -n 's/.*metrics and health on port \([0-9][0-9]*\) .*/\1/p' "$log" 2>/dev/null | tail -1)"
+    [[ -n $p ]] && { echo "$p"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { echo "netfence (pid $pid) exited before serving HTTP; see $log" >&2; return 1; }
+    sleep 0.2
   done
-  echo "no free port found" >&2
+  echo "netfence (pid $pid) did not report its HTTP port within ${secs}s; see $log" >&2
   return 1
 }
 
