@@ -92,10 +92,8 @@ class RunCommandTest {
         assertThat(service.get().ready()).isFalse();
     }
 
-    private static int freePort() throws java.io.IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.netfence.testkit.LoopbackPorts.unused();
     }
 
     private static java.net.http.HttpResponse<String> get(int port, String path) throws Exception {

@@ -1,9 +1,8 @@
 package dev.netfence.kafka.testkit;
 
+import dev.netfence.testkit.LoopbackPorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -257,11 +256,8 @@ public final class KraftBroker implements AutoCloseable {
         return argv;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return LoopbackPorts.unused();
     }
 
     private static void sleep(long ms) {
