@@ -31,7 +31,13 @@ public enum ErrorCode {
      * apply and was caught at the event boundary; the container was quarantined when possible.
      * Before this code existed such failures of a RuntimeException were reported as INTERNAL.
      */
-    INTERNAL_ERROR(false);
+    INTERNAL_ERROR(false),
+    /**
+     * Another container sharing the namespace is quarantined for its own failure; the quarantine,
+     * which is the whole namespace's, stays in force and this container is quarantined with it.
+     * Not retried at once; the reconciler retries it at each resync.
+     */
+    NAMESPACE_QUARANTINED(false);
 
     private final boolean retryable;
 

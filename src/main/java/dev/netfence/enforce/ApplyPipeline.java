@@ -118,10 +118,13 @@ final class ApplyPipeline {
      * Writes {@code plan} into the namespace, IPv4 then IPv6, then reads both back and verifies
      * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
-     * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks}).
+     * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks});
+     * {@code first} runs in the turn before anything is written (it may refuse by throwing).
      */
-    void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched) {
+    void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
+            Runnable first) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true);
             } else {
@@ -162,10 +165,13 @@ final class ApplyPipeline {
     /**
      * Writes the quarantine {@code plan} like {@link #write}. The quarantine keeps no
      * RELATED/ESTABLISHED accept, so it cuts earlier flows with or without the flush: a failed
-     * flush is logged, and the quarantine still counts as in force.
+     * flush is logged, and the quarantine still counts as in force. {@code first} runs in the
+     * namespace's turn before anything is written.
      */
-    void writeQuarantine(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline) {
+    void writeQuarantine(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
+            Runnable first) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
+            first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false);
             } else {

@@ -27,7 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * interface but {@code lo} is refused for a policy whose mode is not {@code none} when the event
  * named no {@code netns} (NAMESPACE_MISMATCH: the pid has moved into a fresh namespace of its own
  * while its siblings stay in the real one); and a namespace another container owns with a
- * different policy is refused (NAMESPACE_SHARED, {@link NamespaceOwners}). Reads only
+ * different policy is refused (NAMESPACE_SHARED, {@link NamespaceOwners}), and one where
+ * another container is quarantined for its own failure too (NAMESPACE_QUARANTINED). Reads only
  * {@code /proc}; starts no process. Counter {@code netfence.risks} (tag {@code risk}) counts the
  * risks seen, once per apply.
  */
@@ -107,6 +108,39 @@ final class ContainmentChecks {
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
     void restoreOwner(dev.netfence.netns.NamespaceId id, String containerId, String digest, int pid) {
         owners.restore(id, containerId, digest, pid);
+    }
+
+    /** Re-records a member quarantined for its own failure before a restart (see {@link NamespaceOwners#restoreQuarantined}). */
+    void restoreQuarantined(dev.netfence.netns.NamespaceId id, String containerId, String code, int pid) {
+        owners.restoreQuarantined(id, containerId, code, pid);
+    }
+
+    /**
+     * Under the namespace's write turn, just before {@code containerId}'s policy is written:
+     * NAMESPACE_QUARANTINED when another container is quarantined there since the claim
+     * ({@link NamespaceOwners#confirm}).
+     */
+    void confirm(PinnedNamespace ns, String containerId) {
+        if (enabled) {
+            owners.confirm(ns, containerId);
+        }
+    }
+
+    /**
+     * Under the namespace's write turn, before the quarantine of {@code containerId} for its own
+     * failure {@code code} is written: it is remembered as the namespace's quarantined member
+     * ({@link NamespaceOwners#quarantined}), unless {@code code} is NAMESPACE_QUARANTINED (quarantined
+     * only because another member is).
+     */
+    void quarantined(PinnedNamespace ns, String containerId, ErrorCode code) {
+        if (enabled && code != ErrorCode.NAMESPACE_QUARANTINED) {
+            owners.quarantined(ns.id(), containerId, code, ns.pid());
+        }
+    }
+
+    /** Whether another container's policy is in force in namespace {@code id} (see {@link NamespaceOwners#enforcedForAnother}). */
+    boolean enforcedForAnother(dev.netfence.netns.NamespaceId id, String containerId) {
+        return enabled && owners.enforcedForAnother(id, containerId);
     }
 
     /**

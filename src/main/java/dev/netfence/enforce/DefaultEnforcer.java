@@ -18,12 +18,8 @@ import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
-import dev.netfence.policy.Family;
-import dev.netfence.policy.IpAddresses;
-import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
-import dev.netfence.rules.RulePlanner;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -31,7 +27,6 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -81,6 +76,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final RetriedAttempts retried;
     private final Quarantines quarantines;
     private final QuietResyncs quiet;
+    private final EnforcementResults results;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -130,8 +126,9 @@ public final class DefaultEnforcer implements Enforcer {
         ContainerCapabilities capabilities = new ContainerCapabilities(config.procRoot());
         this.checks = new ContainmentChecks(config, registry, containment, capabilities);
         this.retried = new RetriedAttempts(config, registry);
-        this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried);
+        this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
+        this.results = new EnforcementResults(pipeline, config);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
                 .description("trips into container namespaces given up at their deadline and still running")
                 .register(registry);
@@ -176,7 +173,7 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             Applied same = recorded == null ? null
                     : quiet.check(request, recorded, new Deadline(clock, request.deadline()));
-            result = same != null ? success(request.policy(), same, 1) : apply(request, true);
+            result = same != null ? results.success(request.policy(), same, 1) : apply(request, true);
         } catch (Throwable e) {
             result = unexpected(request, e);
         }
@@ -195,6 +192,16 @@ public final class DefaultEnforcer implements Enforcer {
     public void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
             String policyDigest) {
         checks.restoreOwner(netns, containerId, policyDigest, pid);
+    }
+
+    @Override
+    public void restoreQuarantined(String containerId, int pid, dev.netfence.netns.NamespaceId netns, String code) {
+        checks.restoreQuarantined(netns, containerId, code, pid);
+    }
+
+    @Override
+    public boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
+        return checks.enforcedForAnother(netns, containerId);
     }
 
     /** Forgets the namespace's verified nft generation (see {@code nft.InProcessNft#drift}). */
@@ -217,16 +224,16 @@ public final class DefaultEnforcer implements Enforcer {
     private EnforcementResult quarantineAnyway(String containerId, String runtime, int pid, Path netns,
             EnforcementException cause, boolean checkFirst) {
         if (config.dryRun()) {
-            return failed(null, cause, 1, null, List.of());
+            return results.failed(null, cause, 1, null, List.of());
         }
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return failed(null, cause, 1, quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst),
+            return results.failed(null, cause, 1, quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst, null),
                     List.of());
         } catch (EnforcementException e) {
             LOG.warn("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
                     e.getMessage());
-            return failed(null, e, attempts.get(), null, List.of());
+            return results.failed(null, e, attempts.get(), null, List.of());
         }
     }
 
@@ -245,8 +252,8 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementException cause = new EnforcementException(code, message);
         Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
-                ? quarantines.orNull(containerId, runtime, pid, netns) : null;
-        EnforcementResult result = failed(null, cause, 1, q, List.of());
+                ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
+        EnforcementResult result = results.failed(null, cause, 1, q, List.of());
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
     }
@@ -259,16 +266,18 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             Applied applied = attempts(deadline, attempts,
                     () -> attemptOnce(request, deadline, touched, risks, checkFirst));
-            return success(request.policy(), applied, attempts.get());
+            return results.success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());
-            // a reconciliation that touched nothing leaves the rules verified before in force: no quarantine for that
+            // a reconciliation that touched nothing leaves the rules verified before in force: no quarantine for that;
+            // a container sharing a quarantined namespace is quarantined with it whatever on-failure says (its host side too)
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
-                    && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES);
-            Quarantine q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(), request.netns())
-                    : null;
-            return failed(request.policy(), e, attempts.get(), q, risks.get());
+                    && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES
+                    || e.code() == ErrorCode.NAMESPACE_QUARANTINED);
+            Quarantine q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
+                    request.netns(), e.code()) : null;
+            return results.failed(request.policy(), e, attempts.get(), q, risks.get());
         }
     }
 
@@ -291,7 +300,7 @@ public final class DefaultEnforcer implements Enforcer {
             try {
                 drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
                 if (!checkFirst || drift != null) {
-                    pipeline.write(ns, backend, plan, deadline, touched);
+                    pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()));
                 }
                 if (!ns.occupied()) {
                     // the pin kept the namespace alive for the writes; the container itself is gone
@@ -303,6 +312,8 @@ public final class DefaultEnforcer implements Enforcer {
                 throw e;
             }
             HostGuards.Result guards = host.await();
+            // a member quarantined since the write turn: its host chain may have been written before this one's
+            checks.confirm(ns, request.containerId());
             if (backend.inProcessNft() != null) {
                 quiet.verified(request, process, ns, resolved, risks.get());
                 kept = true;
@@ -328,9 +339,9 @@ public final class DefaultEnforcer implements Enforcer {
             if (LOG.isDebugEnabled()) {
                 LOG.debug("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
             }
-            return success(request.policy(), planned, attempts.get());
+            return results.success(request.policy(), planned, attempts.get());
         } catch (EnforcementException e) {
-            return failed(request.policy(), e, attempts.get(), null, List.of());
+            return results.failed(request.policy(), e, attempts.get(), null, List.of());
         }
     }
 
@@ -346,12 +357,13 @@ public final class DefaultEnforcer implements Enforcer {
         try {
             LOG.error("unexpected failure enforcing for container {} pid {}", request.containerId(), request.pid(), e);
             if (!config.dryRun()) {
-                q = quarantines.orNull(request.containerId(), request.runtime(), request.pid(), request.netns());
+                q = quarantines.orNull(request.containerId(), request.runtime(), request.pid(), request.netns(),
+                        ErrorCode.INTERNAL_ERROR);
             }
         } catch (Throwable again) {
             e.addSuppressed(again);
         }
-        return failed(request.policy(), cause, 1, q, List.of());
+        return results.failed(request.policy(), cause, 1, q, List.of());
     }
 
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
@@ -365,51 +377,6 @@ public final class DefaultEnforcer implements Enforcer {
 
     private <T> T attempts(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
         return retried.run(deadline, attempts, attempt);
-    }
-
-    private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
-        return EnforcementResult.applied()
-                .policyDigest(pipeline.digest(policy))
-                .mode(policy.mode().wire())
-                .backend(applied.backend() == null ? null : applied.backend().wire())
-                .families(wire(applied.plan().families()))
-                .ruleCount(applied.plan().ruleCount())
-                .resolved(strings(applied.resolved()))
-                .nameservers(policy.dns() && policy.mode() != NetworkMode.NONE
-                        ? RulePlanner.trustedResolvers(policy, config.dnsServers()).stream().map(IpAddresses::format).toList()
-                        : List.of())
-                .warnings(applied.plan().warnings())
-                .risks(applied.risks())
-                .guards(applied.guards())
-                .attempts(attempts)
-                .target(applied.target())
-                .drift(applied.drift())
-                .build();
-    }
-
-    private EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q,
-            List<String> risks) {
-        EnforcementResult.Builder result = e.code() == ErrorCode.CONTAINER_NOT_FOUND
-                ? EnforcementResult.skip(e.code(), e.getMessage())
-                : EnforcementResult.failure(e.code(), e.getMessage());
-        if (policy != null) {
-            result.policyDigest(pipeline.digest(policy)).mode(policy.mode().wire());
-        }
-        if (q != null) {
-            result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
-                    .quarantined(true).guards(q.guards()).target(q.target()).drift(q.drift());
-        }
-        return result.risks(risks).attempts(Math.max(1, attempts)).build();
-    }
-
-    private static List<String> wire(List<Family> families) {
-        return families.stream().map(Family::wire).toList();
-    }
-
-    private static Map<String, List<String>> strings(Map<String, List<InetAddress>> resolved) {
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        resolved.forEach((host, addresses) -> out.put(host, addresses.stream().map(IpAddresses::format).toList()));
-        return out;
     }
 
     /** What one successful attempt did. */

@@ -66,6 +66,25 @@ public interface Enforcer {
     }
 
     /**
+     * After a restart: {@code containerId} (through {@code pid}) was quarantined in namespace
+     * {@code netns} for its own failure {@code code}, so that no other container's policy is
+     * written over that quarantine (NAMESPACE_QUARANTINED) while it lives. By default nothing is
+     * recorded.
+     */
+    default void restoreQuarantined(String containerId, int pid, dev.netfence.netns.NamespaceId netns, String code) {
+    }
+
+    /**
+     * Whether another live container's policy is in force in namespace {@code netns} and no
+     * member there is quarantined for its own failure: then a container fenced by the OCI hook in
+     * that namespace (a pod's infra container, which never gets an event) is governed by that
+     * policy, and its fence is not written over it. By default false.
+     */
+    default boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
+        return false;
+    }
+
+    /**
      * The container that owned namespace {@code netns} was released: whatever the enforcer
      * remembers of that namespace for later read-backs is dropped. By default nothing is kept.
      */

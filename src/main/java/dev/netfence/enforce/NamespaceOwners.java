@@ -33,13 +33,39 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * are looked at under that namespace's own lock, so the {@code /proc} reads of one claim never
  * hold up claims of other namespaces (a process-wide lock here made every apply take turns for
  * three {@code /proc} reads; found with a profile of the enforcement benchmark).
+ *
+ * <p>A quarantine is the whole namespace's, so the containers whose own failure quarantined it
+ * (a refused capability, a deleted or invalid policy, rules that could not be written; never the
+ * OCI hook's fence, nor a container quarantined only because another one is) are remembered too,
+ * as the namespace's quarantined members, alive by the same test as owners. While one lives, no
+ * other container's policy is written there: its claim, and the check under the namespace's write
+ * turn just before its write ({@link #confirm}), fail with NAMESPACE_QUARANTINED and it is
+ * quarantined too, without becoming a quarantined member itself. A container that reaches its
+ * own write has passed its own checks, so it stops being a quarantined member there (refused or
+ * not): two members quarantined for their own reasons never keep each other out once the reasons
+ * are gone. A quarantined member is recorded under the write turn of its quarantine
+ * ({@link #quarantined}), before the quarantine is written, so a policy write either comes first
+ * and is overwritten, or comes after and is refused.
  */
 final class NamespaceOwners {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NamespaceOwners.class);
     static final int SWEEP_AT = 4096;
 
-    /** One owner: a container, its policy digest, and the process it was found through (pid and token). */
+    /**
+     * One member: a container, its policy digest (an owner) or the code of its quarantine (a
+     * quarantined member), and the process it was found through (pid and token).
+     */
     private record Owner(String digest, int pid, String token) {}
+
+    /** A namespace's owners and quarantined members; read and changed only under its own monitor. */
+    private static final class Members {
+        final Map<String, Owner> owners = new LinkedHashMap<>();
+        final Map<String, Owner> quarantined = new LinkedHashMap<>(0);
+
+        boolean isEmpty() {
+            return owners.isEmpty() && quarantined.isEmpty();
+        }
+    }
 
     /** No pid: nothing known beforehand. */
     private static final int NO_PID = -1;
@@ -47,8 +73,8 @@ final class NamespaceOwners {
     private final Path procRoot;
     /** Tokens are pidfs inodes ({@link ProcessIdentity#token()}), not start times: pidfs, and pids of this very /proc. */
     private final boolean pidfs;
-    /** Per namespace, its owners; a namespace's map is read and changed only under its own monitor. */
-    private final Map<NamespaceId, Map<String, Owner>> owners = new ConcurrentHashMap<>();
+    /** Per namespace, its members; a namespace's {@link Members} is read and changed only under its own monitor. */
+    private final Map<NamespaceId, Members> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
     NamespaceOwners(Path procRoot) {
@@ -68,7 +94,8 @@ final class NamespaceOwners {
 
     /**
      * Records {@code containerId} with {@code digest} as an owner of {@code ns}, or throws
-     * NAMESPACE_SHARED when another live owner holds a different digest. A null containerId
+     * NAMESPACE_SHARED when another live owner holds a different digest, or NAMESPACE_QUARANTINED
+     * when another live member is quarantined there (see the class comment). A null containerId
      * (a bare {@code netfence apply --pid}) claims nothing and is never refused. {@code process}
      * (null: none) is the pin's pid opened before the pin; alive now, it names the very process
      * pinned, and its token costs no {@code /proc} read.
@@ -81,7 +108,7 @@ final class NamespaceOwners {
             sweep();
         }
         while (true) {
-            Map<String, Owner> current = owners.computeIfAbsent(ns.id(), k -> new LinkedHashMap<>());
+            Members current = owners.computeIfAbsent(ns.id(), k -> new Members());
             synchronized (current) {
                 if (owners.get(ns.id()) != current) {
                     continue; // swept away empty between the look-up and the lock: take the new one
@@ -89,8 +116,8 @@ final class NamespaceOwners {
                 // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
                 String token = claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
-                prune(ns.id(), current, token == null ? null : containerId, ns.pid(), token);
-                for (Map.Entry<String, Owner> other : current.entrySet()) {
+                prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
+                for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
                                 + ns.pid() + " (inode " + ns.inode() + ") is enforced for container " + other.getKey()
@@ -98,13 +125,77 @@ final class NamespaceOwners {
                                 + " has policy " + digest + " (containers sharing a namespace must share one policy)");
                     }
                 }
+                refuseWhileQuarantined(ns.id(), current, containerId, ns.pid(), token);
                 if (token != null) {
-                    current.put(containerId, new Owner(digest, ns.pid(), token));
+                    current.owners.put(containerId, new Owner(digest, ns.pid(), token));
                 } else if (current.isEmpty()) {
                     owners.remove(ns.id(), current);
                 }
                 return;
             }
+        }
+    }
+
+    /**
+     * Called under the namespace's write turn just before {@code containerId}'s policy is written
+     * into {@code ns}: NAMESPACE_QUARANTINED when another live member is quarantined there (one
+     * recorded since the claim); {@code containerId} stops being a quarantined member either way.
+     */
+    void confirm(PinnedNamespace ns, String containerId) {
+        if (containerId == null) {
+            return;
+        }
+        Members current = owners.get(ns.id());
+        if (current == null) {
+            return;
+        }
+        synchronized (current) {
+            if (!current.quarantined.isEmpty()) {
+                refuseWhileQuarantined(ns.id(), current, containerId, NO_PID, null);
+            }
+        }
+    }
+
+    /** Drops {@code containerId} from the quarantined members; throws when another live one is left. */
+    private void refuseWhileQuarantined(NamespaceId id, Members current, String containerId, int knownPid,
+            String knownToken) {
+        current.quarantined.remove(containerId);
+        prune(id, current.quarantined, null, knownPid, knownToken);
+        if (current.quarantined.isEmpty()) {
+            return;
+        }
+        Map.Entry<String, Owner> holder = current.quarantined.entrySet().iterator().next();
+        throw new EnforcementException(ErrorCode.NAMESPACE_QUARANTINED, "container " + holder.getKey()
+                + " shares this network namespace (inode " + id.inode() + ") and is quarantined ("
+                + holder.getValue().digest() + "); its quarantine holds for the whole namespace until its policy"
+                + " is applied or it has gone, so container " + containerId + " is quarantined with it");
+    }
+
+    /**
+     * Records {@code containerId}, found through {@code pid}, as a member of namespace {@code id}
+     * quarantined for its own failure {@code code}; call under the namespace's write turn, before
+     * the quarantine is written. Nothing is recorded for a pid that is gone or no longer in
+     * {@code id}, nor for a null containerId.
+     */
+    void quarantined(NamespaceId id, String containerId, ErrorCode code, int pid) {
+        if (containerId != null) {
+            record(id, containerId, code.code(), pid, true);
+        }
+    }
+
+    /** Whether a live owner other than {@code containerId} holds namespace {@code id} and no member is quarantined there. */
+    boolean enforcedForAnother(NamespaceId id, String containerId) {
+        Members current = owners.get(id);
+        if (current == null) {
+            return false;
+        }
+        synchronized (current) {
+            prune(id, current.quarantined, null, NO_PID, null);
+            if (!current.quarantined.isEmpty()) {
+                return false;
+            }
+            prune(id, current.owners, null, NO_PID, null);
+            return current.owners.keySet().stream().anyMatch(owner -> !owner.equals(containerId));
         }
     }
 
@@ -115,26 +206,36 @@ final class NamespaceOwners {
      * the restart is what the owners were.
      */
     void restore(NamespaceId id, String containerId, String digest, int pid) {
+        Objects.requireNonNull(digest, "digest");
+        record(id, containerId, digest, pid, false);
+    }
+
+    /** Re-records a member quarantined for its own failure {@code code} before a restart (as {@link #restore}). */
+    void restoreQuarantined(NamespaceId id, String containerId, String code, int pid) {
+        Objects.requireNonNull(code, "code");
+        record(id, containerId, code, pid, true);
+    }
+
+    private void record(NamespaceId id, String containerId, String value, int pid, boolean quarantine) {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
-        Objects.requireNonNull(digest, "digest");
         String token;
         try {
             token = token(pid);
         } catch (IOException e) {
-            LOG.warn("cannot name process {} to restore it as the owner of its namespace for container {}: {}", pid,
-                    containerId, e.getMessage());
-            token = null; // not restored: the first apply into the namespace claims it
+            LOG.warn("cannot name process {} to record container {} in its namespace: {}", pid, containerId,
+                    e.getMessage());
+            token = null; // not recorded: as if the process were gone
         }
-        Owner owner = new Owner(digest, pid, token == null ? "" : token);
+        Owner owner = new Owner(value, pid, token == null ? "" : token);
         if (token == null || !alive(owner, id, pid, token)) {
             return;
         }
         while (true) {
-            Map<String, Owner> current = owners.computeIfAbsent(id, k -> new LinkedHashMap<>());
+            Members current = owners.computeIfAbsent(id, k -> new Members());
             synchronized (current) {
                 if (owners.get(id) == current) {
-                    current.put(containerId, owner);
+                    (quarantine ? current.quarantined : current.owners).put(containerId, owner);
                     return;
                 }
             }
@@ -147,10 +248,12 @@ final class NamespaceOwners {
             return;
         }
         try {
-            for (Map.Entry<NamespaceId, Map<String, Owner>> e : owners.entrySet()) {
-                Map<String, Owner> current = e.getValue();
+            for (Map.Entry<NamespaceId, Members> e : owners.entrySet()) {
+                Members current = e.getValue();
                 synchronized (current) {
-                    if (prune(e.getKey(), current, null, NO_PID, null)) {
+                    prune(e.getKey(), current.quarantined, null, NO_PID, null);
+                    prune(e.getKey(), current.owners, null, NO_PID, null);
+                    if (current.isEmpty()) {
                         owners.remove(e.getKey(), current);
                     }
                 }
@@ -260,12 +363,12 @@ final class NamespaceOwners {
         return start.isEmpty() ? null : start;
     }
 
-    /** Owners recorded (live or not yet pruned), for tests. */
+    /** Owners and quarantined members recorded (live or not yet pruned), for tests. */
     int size() {
         int n = 0;
-        for (Map<String, Owner> current : owners.values()) {
+        for (Members current : owners.values()) {
             synchronized (current) {
-                n += current.size();
+                n += current.owners.size() + current.quarantined.size();
             }
         }
         return n;

@@ -1,6 +1,7 @@
 package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.core.EnforcementTarget;
 import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuards;
@@ -20,8 +21,11 @@ import org.slf4j.LoggerFactory;
  * the request's deadline may be gone) and retries, plus the host guard where there is a host
  * side (a host side that cannot be guarded is reported as guard {@code netns}, never refused).
  * With {@code checkFirst} (a resync) the namespace and the host chain are read back first and
- * written only when they differ. Split out of {@link DefaultEnforcer}, which decides when to
- * quarantine; this class only knows how. Thread-safe.
+ * written only when they differ. A quarantine for the container's own failure (a code given)
+ * makes it the namespace's quarantined member ({@link ContainmentChecks#quarantined}), recorded
+ * in the namespace's write turn before the quarantine is written; the hook's fence and a re-check
+ * record nothing. Split out of {@link DefaultEnforcer}, which decides when to quarantine; this
+ * class only knows how. Thread-safe.
  */
 final class Quarantines {
     private static final Logger LOG = LoggerFactory.getLogger(Quarantines.class);
@@ -37,9 +41,11 @@ final class Quarantines {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final RetriedAttempts retried;
+    private final ContainmentChecks checks;
 
     Quarantines(EnforcerConfig config, Clock clock, NamespacePinner pinner, ApplyPipeline pipeline,
-            BackendSelector selector, HostGuards hostGuards, RetriedAttempts retried) {
+            BackendSelector selector, HostGuards hostGuards, RetriedAttempts retried, ContainmentChecks checks) {
+        this.checks = checks;
         this.config = config;
         this.clock = clock;
         this.pinner = pinner;
@@ -49,12 +55,14 @@ final class Quarantines {
         this.retried = retried;
     }
 
-    /** Applies the quarantine with its own small budget (the request's deadline may be gone); null if impossible. */
-    Quarantine orNull(String containerId, String runtime, Integer pid, Path netns) {
-        Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
+    /**
+     * Applies the quarantine for the container's failure {@code code} with its own small budget
+     * (the request's deadline may be gone); null if impossible.
+     */
+    Quarantine orNull(String containerId, String runtime, Integer pid, Path netns, ErrorCode code) {
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return apply(containerId, runtime, pid, netns, attempts, false);
+            return apply(containerId, runtime, pid, netns, attempts, false, code);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
             return null;
@@ -80,9 +88,11 @@ final class Quarantines {
     /**
      * The quarantine with its own budget and retries; throws when it cannot be applied. With
      * {@code checkFirst} the namespace is read back first and written only when it differs.
+     * {@code code}: the container's own failure, which makes it the namespace's quarantined
+     * member; null for the hook's fence and a re-check.
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
-            AtomicInteger attempts, boolean checkFirst) {
+            AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         return retried.run(budget, attempts, () -> {
             try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
@@ -90,7 +100,11 @@ final class Quarantines {
                 FirewallBackend backend = selector.backend();
                 String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
                 if (!checkFirst || drift != null) {
-                    pipeline.writeQuarantine(ns, backend, plan, budget);
+                    pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
+                        if (code != null) {
+                            checks.quarantined(ns, containerId, code);
+                        }
+                    });
                 }
                 HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
                 String differed = checkFirst ? both(drift, host.drift()) : drift;

@@ -227,8 +227,18 @@ final class Corrections {
         after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE, !already);
     }
 
-    /** Reads back the hook's fence of a container whose event has not come yet; repairs it on a difference. */
+    /**
+     * Reads back the hook's fence of a container whose event has not come yet; repairs it on a
+     * difference. Not in a namespace where another container's policy is in force (a pod's infra
+     * container, which never gets an event): that policy governs the namespace, and writing the
+     * fence over it cut the pod off at every resync until its member's own correction wrote the
+     * policy again.
+     */
     private void reassertFence(LiveContainer c) {
+        if (enforcer.enforcedForAnother(c.netns(), c.containerId())) {
+            live.verified(c.containerId(), clock.instant());
+            return;
+        }
         recheckQuarantine(c, ErrorCode.POLICY_NOT_FOUND,
                 "fenced by the OCI hook until the container's start event is processed", false);
     }

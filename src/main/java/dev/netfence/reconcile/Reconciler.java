@@ -104,14 +104,20 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /**
      * Hands the enforcer the namespace owners of the live set restored from the journal (each
-     * entry with a policy decided for it), so that the first apply after a restart into a
-     * namespace shared with an enforced container is judged as before the restart. Call before
-     * the pipeline processes events.
+     * entry with a policy decided for it), and the members quarantined for their own failure
+     * (each quarantined entry with a task, but for those quarantined only because another member
+     * was), so that the first apply after a restart into a namespace shared with an enforced or
+     * quarantined container is judged as before the restart. Call before the pipeline processes
+     * events.
      */
     public void restoreNamespaceOwners() {
         for (LiveContainer c : live.all()) {
             if (c.policyDigest() != null) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
+            }
+            if (c.quarantined() && c.taskId() != null && c.errorCode() != null
+                    && !ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode())) {
+                enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
             }
         }
     }
@@ -171,9 +177,20 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 return;
             }
             live.stopped(event.containerId(), clock.instant(), event.occurredAt());
-            live.remove(event.containerId()).ifPresent(c -> enforcer.released(c.netns()));
+            LiveContainer removed = live.remove(event.containerId()).orElse(null);
+            if (removed != null) {
+                enforcer.released(removed.netns());
+            }
             guards.release(event.containerId());
             corrections.stopped(event.containerId());
+            if (removed != null) {
+                // a pod's veth has one host chain, the last writer's: the members left write theirs again now
+                for (LiveContainer other : live.all()) {
+                    if (other.netns().equals(removed.netns())) {
+                        submit(other.containerId(), Trigger.DRIFT, () -> { });
+                    }
+                }
+            }
         } finally {
             lock.unlock();
         }

@@ -121,6 +121,80 @@ class OciHookPodmanTest {
     }
 
     @Test
+    void aPodMemberFencedWithoutAnEventDoesNotCutThePodsPolicyAtEveryResync() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            Path socket = startService(producer, peer, "--resync-interval", "1s");
+            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
+            List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
+            // a pod: its infra container (hooked, never an event) holds the namespace the member joins
+            PodmanContainer infra = PODMAN.start("pod-infra", hooks, hooked, "/bin/sleep", "3600");
+            List<String> member = new java.util.ArrayList<>(hooked);
+            member.addAll(List.of("--network", "container:" + infra.name()));
+            PodmanContainer app = PODMAN.start("pod-app", hooks, member, "/bin/sleep", "3600");
+            send(producer, events, node, event("container.started", "ev-pod-start", app));
+            assertThat(awaitOutcome(o -> "ev-pod-start".equals(o.eventId())).status()).isEqualTo("applied");
+            long resyncs = resyncCount();
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> resyncCount() >= resyncs + 4);
+
+            assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                    .filter(o -> app.id().equals(o.containerId()) && !"start".equals(o.trigger())).toList())
+                    .as("the member's policy is neither cut by the infra container's fence nor written again")
+                    .isEmpty();
+            assertThat(app.agent().send("tcp " + peer.ipv4() + " 8080 1500")).isEqualTo("OK");
+
+            // released with their host guard: a chain outliving its veth would bind to the next veth of that name
+            for (PodmanContainer c : List.of(app, infra)) {
+                c.remove();
+                send(producer, events, node, event("container.stopped", "ev-pod-stop-" + c.name(), c));
+                assertThat(awaitOutcome(o -> ("ev-pod-stop-" + c.name()).equals(o.eventId())).status()).isEqualTo("removed");
+            }
+            assertThat(Sh.run("nft", "list", "table", "netdev", "netfence").stdout()).doesNotContain(app.id())
+                    .doesNotContain(infra.id());
+        }
+    }
+
+    @Test
+    void whenThePodMemberThatWroteTheVethsHostChainStopsTheMemberLeftWritesItsOwnAtOnce() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            Path socket = startService(producer, peer); // the default resync interval: 30 s
+            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
+            List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
+            PodmanContainer a = PODMAN.start("pod-a", hooks, hooked, "/bin/sleep", "3600");
+            List<String> member = new java.util.ArrayList<>(hooked);
+            member.addAll(List.of("--network", "container:" + a.name()));
+            PodmanContainer b = PODMAN.start("pod-b", hooks, member, "/bin/sleep", "3600");
+            send(producer, events, node, event("container.started", "ev-a-start", a));
+            assertThat(awaitOutcome(o -> "ev-a-start".equals(o.eventId())).status()).isEqualTo("applied");
+            send(producer, events, node, event("container.started", "ev-b-start", b));
+            assertThat(awaitOutcome(o -> "ev-b-start".equals(o.eventId())).status()).isEqualTo("applied");
+            assertThat(hostTable()).as("the pod's veth has one chain, B's (written last)").contains(b.id())
+                    .doesNotContain(a.id());
+
+            b.remove();
+            send(producer, events, node, event("container.stopped", "ev-b-stop", b));
+            assertThat(awaitOutcome(o -> "ev-b-stop".equals(o.eventId())).status()).isEqualTo("removed");
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(hostTable()).contains(a.id()));
+            a.remove();
+            send(producer, events, node, event("container.stopped", "ev-a-stop", a));
+            assertThat(awaitOutcome(o -> "ev-a-stop".equals(o.eventId())).status()).isEqualTo("removed");
+            assertThat(hostTable()).doesNotContain(a.id());
+        }
+    }
+
+    private static String hostTable() {
+        return Sh.run("nft", "list", "table", "netdev", "netfence").stdout();
+    }
+
+    private long resyncCount() {
+        return registry.find("netfence.resync.duration").timer() == null ? 0
+                : registry.find("netfence.resync.duration").timer().count();
+    }
+
+    @Test
     void withNetfenceDownTheHookRefusesTheStart() throws Exception {
         Path hooks = hooksDir(dir.resolve("nobody-listens.sock"));
         assertThatThrownBy(() -> PODMAN.start("refused", List.of("--hooks-dir", hooks.toString()),
@@ -129,13 +203,14 @@ class OciHookPodmanTest {
     }
 
     /** The topics, task-hook's policy allowing {@code peer}:8080, and the service with its hook socket (returned), ready. */
-    private Path startService(KafkaProducer<byte[], byte[]> producer, PodmanContainer peer) throws Exception {
+    private Path startService(KafkaProducer<byte[], byte[]> producer, PodmanContainer peer, String... flags)
+            throws Exception {
         TestKafka.createTopics(1, events, outcomes, events + ".dlq");
         TestKafka.createCompactedTopic(policies, 1);
         Path socket = dir.resolve("hook.sock");
         send(producer, policies, "task-hook", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
                 + peer.ipv4() + ":8080\"],\"dns\":false}");
-        service = start(socket);
+        service = start(socket, flags);
         await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(socket) && service.ready());
         return socket;
     }
@@ -149,9 +224,10 @@ class OciHookPodmanTest {
         return hooks;
     }
 
-    private RunService start(Path socket) {
+    private RunService start(Path socket, String... more) {
         List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, TestKafka.uniqueTopic("hook-enforcements"));
         flags.addAll(List.of("--hook-socket", socket.toString()));
+        flags.addAll(List.of(more));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
         RunConfig config = RunConfigs.of(flags);
         return RunService.start(config, "test", registry, Clock.systemUTC());

@@ -122,6 +122,39 @@ class ContainmentKernelTest {
     }
 
     @Test
+    void aQuarantineInASharedNamespaceIsNotLiftedByTheOtherContainersResyncWhileItsContainerLives() throws Exception {
+        Process a = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
+                "--inh-caps=-all", "sleep", "infinity");
+        Process b = start("ip", "netns", "exec", net.containerNs(), "sleep", "infinity"); // root, every capability
+        awaitCommand(a, "sleep");
+        awaitCommand(b, "sleep");
+        DefaultEnforcer enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
+        assertThat(enforcer.enforce(request("container-a-000000001", (int) a.pid(), null, allowing())).status())
+                .isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+        EnforcementResult refused = enforcer.enforce(request("container-b-000000002", (int) b.pid(), null, allowing()));
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+        var recorded = dev.netfence.netns.NamespaceId.of(Path.of("/proc/" + a.pid() + "/ns/net"));
+
+        // what A's resync does: its rules differ from its plan (they are B's quarantine), so it would write them again
+        EnforcementResult resync = enforcer.reconcile(request("container-a-000000001", (int) a.pid(), null, allowing()),
+                recorded);
+
+        assertThat(resync.error()).as("%s", resync).isNotNull();
+        assertThat(resync.error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(resync.error().message()).contains("container-b-000000002").contains("UNSAFE_CAPABILITIES");
+        assertThat(resync.quarantined()).isTrue();
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).as("B's quarantine stays in force").isNotEqualTo("OK");
+
+        b.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        EnforcementResult after = enforcer.reconcile(request("container-a-000000001", (int) a.pid(), null, allowing()),
+                recorded);
+        assertThat(after.status()).as("B gone: %s", after).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
+    }
+
+    @Test
     void item9ARootProcessWithFullCapabilitiesIsReportedAndRefusedOneWithoutThemIsNot() throws Exception {
         Process dropped = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
                 "--inh-caps=-all", "sleep", "infinity");

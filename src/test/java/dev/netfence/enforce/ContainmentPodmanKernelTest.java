@@ -151,6 +151,34 @@ class ContainmentPodmanKernelTest {
     }
 
     @Test
+    void aQuarantinedContainerOfAPodStaysQuarantinedThroughTheOtherContainersResync() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer a = PODMAN.sandbox();
+        PodmanContainer b = PODMAN.start("pod-b", List.of("--network", "container:" + a.name(), "--cap-add", "NET_ADMIN"),
+                "/bin/sleep", "3600");
+        Agent probe = a.agent();
+        DefaultEnforcer enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
+        NetworkPolicy policy = allowing(peer, HTTP + "/tcp");
+        assertThat(enforcer.enforce(request(a.id(), a, a.sandboxKey(), policy)).status()).isEqualTo("applied");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+        EnforcementResult refused = enforcer.enforce(request(b.id(), b, a.sandboxKey(), policy));
+        assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refused.quarantined()).isTrue();
+
+        EnforcementResult resync = enforcer.reconcile(request(a.id(), a, a.sandboxKey(), policy));
+
+        assertThat(resync.error()).as("%s", resync).isNotNull();
+        assertThat(resync.error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(resync.quarantined()).isTrue();
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 1500")).as("the quarantine holds").isNotEqualTo("OK");
+
+        b.remove();
+        EnforcementResult after = enforcer.reconcile(request(a.id(), a, a.sandboxKey(), policy));
+        assertThat(after.status()).as("B removed: %s", after).isEqualTo("applied");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+    }
+
+    @Test
     void item9RiskyCapabilitiesAreReportedAndRefusedWhenAsked() throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         PodmanContainer plain = PODMAN.sandbox();

@@ -1,0 +1,176 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.FakeFirewall.Call;
+import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A quarantine is the whole namespace's: in a namespace several containers share (a pod), a
+ * member quarantined for its own failure keeps every other member's policy out until it is
+ * applied or gone (NAMESPACE_QUARANTINED, and those members quarantined too); members quarantined
+ * only because of another, and the OCI hook's fence, keep no one out. Against a recording fake
+ * iptables and a fake /proc whose processes all live in this JVM's own namespace.
+ */
+class SharedNamespaceQuarantineTest {
+    private static final long NET_RAW = FakeProc.PODMAN_DEFAULT_CAPS | (1L << 13);
+    private static final String ID_A = "a".repeat(64);
+    private static final String ID_B = "b".repeat(64);
+    private static final String ID_INFRA = "f".repeat(64);
+    private static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
+            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
+
+    @TempDir
+    Path proc;
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final EndpointResolver resolver = (host, timeout) -> List.of();
+    private final FakeFirewall fake = new FakeFirewall();
+    private NamespaceId shared;
+    private DefaultEnforcer enforcer;
+
+    @BeforeEach
+    void aNamespaceSharedByThreeProcesses() throws IOException {
+        shared = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        for (int pid : new int[] {4242, 4343, 4444}) {
+            FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
+            Files.createDirectories(proc.resolve(pid + "/ns"));
+            Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
+        }
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared, () -> { });
+        enforcer = new DefaultEnforcer(EnforcerConfig.custom().backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc)
+                .refuseCapabilities(Set.of("CAP_NET_RAW")).build(), fake, Clock.systemUTC(), registry, resolver, here);
+    }
+
+    @Test
+    void aMemberQuarantinedForItsOwnFailureKeepsTheOtherMembersPolicyOutUntilItHasGone() throws IOException {
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        fake.calls.clear();
+
+        // A's resync: its rules differ from its plan (they are B's quarantine), so it would write them again
+        EnforcementResult resync = enforcer.reconcile(request(ID_A, 4242), shared);
+
+        assertThat(resync.status()).isEqualTo("failed");
+        assertThat(resync.error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(resync.error().message()).contains(ID_B).contains("UNSAFE_CAPABILITIES");
+        assertThat(resync.quarantined()).isTrue();
+        assertThat(fake.restores()).extracting(Call::stdin).as("only the quarantine is written")
+                .isNotEmpty().allMatch(s -> s.contains(QUARANTINE_MARK));
+
+        gone(4343);
+        assertThat(enforcer.reconcile(request(ID_A, 4242), shared).status()).as("B gone").isEqualTo("applied");
+    }
+
+    @Test
+    void twoMembersQuarantinedForTheirOwnReasonsDoNotKeepEachOtherOutOnceTheReasonsAreGone() {
+        FakeProc.container(proc, 4242, NET_RAW);
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+
+        FakeProc.container(proc, 4343, FakeProc.PODMAN_DEFAULT_CAPS); // B dropped the capability
+        EnforcementResult b = enforcer.enforce(request(ID_B, 4343));
+        assertThat(b.error().code()).as("A still holds it").isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(b.quarantined()).isTrue();
+
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS); // and A
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).as("B no longer keeps A out").isEqualTo("applied");
+        assertThat(enforcer.enforce(request(ID_B, 4343)).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void aMemberQuarantinedOnlyBecauseOfAnotherKeepsNoOneOut() {
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+
+        FakeProc.container(proc, 4343, FakeProc.PODMAN_DEFAULT_CAPS);
+
+        assertThat(enforcer.enforce(request(ID_B, 4343)).status()).isEqualTo("applied");
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void theHooksFenceIsNoQuarantinedMemberAndAFencedContainerIsGovernedByAnotherMembersPolicy() {
+        EnforcementResult fenced = enforcer.fence(ID_INFRA, null, 4444);
+        assertThat(fenced.quarantined()).isTrue();
+        assertThat(enforcer.enforcedForAnother(shared, ID_INFRA)).as("nothing in force yet").isFalse();
+
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+
+        assertThat(enforcer.enforcedForAnother(shared, ID_INFRA)).isTrue();
+        assertThat(enforcer.enforcedForAnother(shared, ID_A)).as("A's own policy is no other's").isFalse();
+    }
+
+    @Test
+    void aPolicyInForceDoesNotGovernAFencedContainerWhileAMemberIsQuarantined() throws IOException {
+        enforcer.fence(ID_INFRA, null, 4444);
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+        FakeProc.container(proc, 4343, NET_RAW);
+        enforcer.enforce(request(ID_B, 4343));
+
+        assertThat(enforcer.enforcedForAnother(shared, ID_INFRA)).isFalse();
+        gone(4343);
+        assertThat(enforcer.enforcedForAnother(shared, ID_INFRA)).isTrue();
+        gone(4242);
+        assertThat(enforcer.enforcedForAnother(shared, ID_INFRA)).as("A gone too").isFalse();
+    }
+
+    @Test
+    void afterARestartAMemberQuarantinedBeforeStillKeepsTheOthersPolicyOut() {
+        DefaultEnforcer restarted = new DefaultEnforcer(EnforcerConfig.custom()
+                .backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT).procRoot(proc).build(), fake, Clock.systemUTC(),
+                registry, resolver, (pid, containerId, runtime, deadline) ->
+                        new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared, () -> { }));
+        restarted.restoreQuarantined(ID_B, 4343, shared, ErrorCode.POLICY_NOT_FOUND.code());
+
+        EnforcementResult a = restarted.enforce(request(ID_A, 4242));
+
+        assertThat(a.error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(a.error().message()).contains(ID_B).contains("POLICY_NOT_FOUND");
+    }
+
+    private void gone(int pid) throws IOException {
+        try (Stream<Path> files = Files.walk(proc.resolve(Integer.toString(pid)))) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static EnforcementRequest request(String containerId, int pid) {
+        return new EnforcementRequest(containerId, null, pid, policy(), Instant.now().plusSeconds(30));
+    }
+
+    private static NetworkPolicy policy() {
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"198.51.100.7:443\"],\"dns\":false,\"outbound\":false,\"inbound\":false}")
+                .getBytes(StandardCharsets.UTF_8));
+    }
+}
