@@ -127,15 +127,29 @@ final class ContainmentChecks {
     }
 
     /**
-     * Under the namespace's write turn, before the quarantine of {@code containerId} for its own
-     * failure {@code code} is written: it is remembered as the namespace's quarantined member
-     * ({@link NamespaceOwners#quarantined}), unless {@code code} is NAMESPACE_QUARANTINED (quarantined
-     * only because another member is).
+     * Before the quarantine of {@code containerId} for its own failure {@code code} is written: it
+     * is remembered as the namespace's quarantined member ({@link NamespaceOwners#quarantined}),
+     * unless {@code code} is NAMESPACE_QUARANTINED (quarantined only because another member is).
      */
     void quarantined(PinnedNamespace ns, String containerId, ErrorCode code) {
         if (enabled && code != ErrorCode.NAMESPACE_QUARANTINED) {
             owners.quarantined(ns.id(), containerId, code, ns.pid());
         }
+    }
+
+    /** {@code containerId}'s quarantine could not be written: it is no quarantined member of {@code id}. */
+    void notQuarantined(dev.netfence.netns.NamespaceId id, String containerId) {
+        owners.notQuarantined(id, containerId);
+    }
+
+    /** {@code containerId} left namespace {@code id} for good: neither owner nor quarantined member. */
+    void left(dev.netfence.netns.NamespaceId id, String containerId) {
+        owners.left(id, containerId);
+    }
+
+    /** Whether a container other than {@code containerId} is quarantined for its own failure in namespace {@code id}. */
+    boolean quarantinedBesides(dev.netfence.netns.NamespaceId id, String containerId) {
+        return enabled && owners.quarantinedBesides(id, containerId);
     }
 
     /** Whether another container's policy is in force in namespace {@code id} (see {@link NamespaceOwners#enforcedForAnother}). */

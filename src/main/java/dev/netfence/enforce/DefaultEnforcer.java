@@ -139,7 +139,7 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            result = config.dryRun() ? dryRun(request) : apply(request, false);
+            result = config.dryRun() ? dryRun(request) : apply(request, false, false);
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
             result = unexpected(request, e);
         }
@@ -171,9 +171,13 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            Applied same = recorded == null ? null
+            // the quiet answer skips the claim: not while another member of the namespace is quarantined
+            Applied same = recorded == null || checks.quarantinedBesides(recorded, request.containerId()) ? null
                     : quiet.check(request, recorded, new Deadline(clock, request.deadline()));
-            result = same != null ? results.success(request.policy(), same, 1) : apply(request, true);
+            if (same != null && checks.quarantinedBesides(recorded, request.containerId())) {
+                same = null; // quarantined meanwhile, maybe over this host chain: the full attempt settles it
+            }
+            result = same != null ? results.success(request.policy(), same, 1) : apply(request, true, false);
         } catch (Throwable e) {
             result = unexpected(request, e);
         }
@@ -185,7 +189,7 @@ public final class DefaultEnforcer implements Enforcer {
     @Override
     public EnforcementResult fence(String containerId, String runtime, int pid) {
         return quarantineAnyway(containerId, runtime, pid, null, new EnforcementException(ErrorCode.POLICY_NOT_FOUND,
-                "fenced by the OCI hook until the container's start event is processed"), false);
+                "fenced by the OCI hook until the container's start event is processed"), false, null);
     }
 
     @Override
@@ -218,18 +222,30 @@ public final class DefaultEnforcer implements Enforcer {
     @Override
     public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,
             ErrorCode code, String message) {
-        return quarantineAnyway(containerId, runtime, pid, netns, new EnforcementException(code, message), true);
+        return recheckQuarantine(containerId, runtime, pid, netns, code, message, false);
+    }
+
+    @Override
+    public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,
+            ErrorCode code, String message, boolean ownFailure) {
+        return quarantineAnyway(containerId, runtime, pid, netns, new EnforcementException(code, message), true,
+                ownFailure ? code : null);
+    }
+
+    @Override
+    public void left(String containerId, dev.netfence.netns.NamespaceId netns) {
+        checks.left(netns, containerId);
     }
 
     private EnforcementResult quarantineAnyway(String containerId, String runtime, int pid, Path netns,
-            EnforcementException cause, boolean checkFirst) {
+            EnforcementException cause, boolean checkFirst, ErrorCode member) {
         if (config.dryRun()) {
             return results.failed(null, cause, 1, null, List.of());
         }
         AtomicInteger attempts = new AtomicInteger();
         try {
-            return results.failed(null, cause, 1, quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst, null),
-                    List.of());
+            return results.failed(null, cause, 1,
+                    quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst, member), List.of());
         } catch (EnforcementException e) {
             LOG.warn("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
                     e.getMessage());
@@ -258,7 +274,8 @@ public final class DefaultEnforcer implements Enforcer {
         return result;
     }
 
-    private EnforcementResult apply(EnforcementRequest request, boolean checkFirst) {
+    /** {@code again}: a second try after the member that kept this container out was found gone ({@link Quarantines.Freed}). */
+    private EnforcementResult apply(EnforcementRequest request, boolean checkFirst, boolean again) {
         Deadline deadline = new Deadline(clock, request.deadline());
         AtomicInteger attempts = new AtomicInteger();
         AtomicBoolean touched = new AtomicBoolean();
@@ -275,8 +292,16 @@ public final class DefaultEnforcer implements Enforcer {
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
                     && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES
                     || e.code() == ErrorCode.NAMESPACE_QUARANTINED);
-            Quarantine q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
-                    request.netns(), e.code()) : null;
+            Quarantine q;
+            try {
+                q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
+                        request.netns(), e.code()) : null;
+            } catch (Quarantines.Freed freed) {
+                if (again) {
+                    return results.failed(request.policy(), e, attempts.get(), null, risks.get());
+                }
+                return apply(request, checkFirst, true); // the member that kept it out is gone or applied
+            }
             return results.failed(request.policy(), e, attempts.get(), q, risks.get());
         }
     }

@@ -56,6 +56,23 @@ public interface Enforcer {
     }
 
     /**
+     * {@link #recheckQuarantine(String, String, int, Path, ErrorCode, String)}; with
+     * {@code ownFailure} (no usable policy, not the hook's fence) the container is the namespace's
+     * quarantined member, as when its quarantine was first written. By default the same.
+     */
+    default EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, Path netns,
+            ErrorCode code, String message, boolean ownFailure) {
+        return recheckQuarantine(containerId, runtime, pid, netns, code, message);
+    }
+
+    /**
+     * {@code containerId} left namespace {@code netns} for good (stopped, or released as gone): it
+     * no longer owns it nor keeps it quarantined. By default nothing is kept.
+     */
+    default void left(String containerId, dev.netfence.netns.NamespaceId netns) {
+    }
+
+    /**
      * After a restart: {@code containerId} (through {@code pid}) owned namespace {@code netns}
      * with the policy of digest {@code policyDigest}, so that another container sharing that
      * namespace with a different policy is still refused with NAMESPACE_SHARED. By default

@@ -4,10 +4,8 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
-import dev.netfence.netns.ProcFile;
 import dev.netfence.netns.ProcessIdentity;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -37,15 +35,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>A quarantine is the whole namespace's, so the containers whose own failure quarantined it
  * (a refused capability, a deleted or invalid policy, rules that could not be written; never the
  * OCI hook's fence, nor a container quarantined only because another one is) are remembered too,
- * as the namespace's quarantined members, alive by the same test as owners. While one lives, no
- * other container's policy is written there: its claim, and the check under the namespace's write
- * turn just before its write ({@link #confirm}), fail with NAMESPACE_QUARANTINED and it is
- * quarantined too, without becoming a quarantined member itself. A container that reaches its
- * own write has passed its own checks, so it stops being a quarantined member there (refused or
- * not): two members quarantined for their own reasons never keep each other out once the reasons
- * are gone. A quarantined member is recorded under the write turn of its quarantine
- * ({@link #quarantined}), before the quarantine is written, so a policy write either comes first
- * and is overwritten, or comes after and is refused.
+ * as the namespace's quarantined members, each while its process lives (wherever it is: moving
+ * itself out of the namespace does not lift its quarantine) until its container leaves
+ * ({@link #left}). While one is left, no other container's policy is written there: its claim, and
+ * the check in the namespace's write turn just before its write ({@link #confirm}), fail with
+ * NAMESPACE_QUARANTINED and it is quarantined too, without becoming a quarantined member itself.
+ * A member refused so has passed its own checks, and one that writes its own policy replaces its
+ * quarantine: either stops being a quarantined member, so two members quarantined for their own
+ * reasons never keep each other out once the reasons are gone. A quarantined member is recorded
+ * before its quarantine is written ({@link #quarantined}) and dropped when it cannot be
+ * ({@link #notQuarantined}); writes into one namespace take turns, so a policy write either comes
+ * first and is overwritten, or comes after and is refused.
  */
 final class NamespaceOwners {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NamespaceOwners.class);
@@ -57,10 +57,24 @@ final class NamespaceOwners {
      */
     private record Owner(String digest, int pid, String token) {}
 
+    /**
+     * A namespace's quarantined members. One counts while its process lives, wherever it is: a
+     * member whose process moved itself into another namespace ({@code unshare -n}) keeps its
+     * quarantine (the reconciler keeps it in place too) until it dies or its container is stopped
+     * ({@link #left}); a namespace whose inode is reused meanwhile stays quarantined, failing closed.
+     */
+    private static final class QuarantinedMembers extends LinkedHashMap<String, Owner> {
+        private static final long serialVersionUID = 1L;
+
+        QuarantinedMembers() {
+            super(2);
+        }
+    }
+
     /** A namespace's owners and quarantined members; read and changed only under its own monitor. */
     private static final class Members {
         final Map<String, Owner> owners = new LinkedHashMap<>();
-        final Map<String, Owner> quarantined = new LinkedHashMap<>(0);
+        final Map<String, Owner> quarantined = new QuarantinedMembers();
 
         boolean isEmpty() {
             return owners.isEmpty() && quarantined.isEmpty();
@@ -71,25 +85,14 @@ final class NamespaceOwners {
     private static final int NO_PID = -1;
 
     private final Path procRoot;
-    /** Tokens are pidfs inodes ({@link ProcessIdentity#token()}), not start times: pidfs, and pids of this very /proc. */
-    private final boolean pidfs;
+    private final ProcessTokens tokens;
     /** Per namespace, its members; a namespace's {@link Members} is read and changed only under its own monitor. */
     private final Map<NamespaceId, Members> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
     NamespaceOwners(Path procRoot) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
-        this.pidfs = ProcessIdentity.tokens() && procRoot.equals(Path.of("/proc")) && ownPidNamespace(procRoot);
-    }
-
-    /** Whether {@code procRoot} numbers pids as this process's pid namespace does (where pidfds are opened). */
-    private static boolean ownPidNamespace(Path procRoot) {
-        try {
-            return Long.toString(ProcessHandle.current().pid())
-                    .equals(Files.readSymbolicLink(procRoot.resolve("self")).toString());
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
-        }
+        this.tokens = new ProcessTokens(procRoot);
     }
 
     /**
@@ -114,7 +117,7 @@ final class NamespaceOwners {
                     continue; // swept away empty between the look-up and the lock: take the new one
                 }
                 // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
-                String token = claimant(ns.pid(), process);
+                String token = tokens.claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
                 prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
                 for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
@@ -125,7 +128,7 @@ final class NamespaceOwners {
                                 + " has policy " + digest + " (containers sharing a namespace must share one policy)");
                     }
                 }
-                refuseWhileQuarantined(ns.id(), current, containerId, ns.pid(), token);
+                refuseWhileQuarantined(ns.id(), current, containerId, ns.pid(), token, false);
                 if (token != null) {
                     current.owners.put(containerId, new Owner(digest, ns.pid(), token));
                 } else if (current.isEmpty()) {
@@ -139,7 +142,8 @@ final class NamespaceOwners {
     /**
      * Called under the namespace's write turn just before {@code containerId}'s policy is written
      * into {@code ns}: NAMESPACE_QUARANTINED when another live member is quarantined there (one
-     * recorded since the claim); {@code containerId} stops being a quarantined member either way.
+     * recorded since the claim); {@code containerId} stops being a quarantined member either way
+     * (its own checks passed, and its policy is about to replace its quarantine).
      */
     void confirm(PinnedNamespace ns, String containerId) {
         if (containerId == null) {
@@ -151,20 +155,28 @@ final class NamespaceOwners {
         }
         synchronized (current) {
             if (!current.quarantined.isEmpty()) {
-                refuseWhileQuarantined(ns.id(), current, containerId, NO_PID, null);
+                refuseWhileQuarantined(ns.id(), current, containerId, NO_PID, null, true);
             }
         }
     }
 
-    /** Drops {@code containerId} from the quarantined members; throws when another live one is left. */
+    /**
+     * Throws NAMESPACE_QUARANTINED when a live quarantined member other than {@code containerId} is
+     * left; {@code containerId} stops being a quarantined member when refused (it got past its own
+     * checks: only the other keeps it out, so two members never keep each other out) or when
+     * {@code leaving} (about to write its policy).
+     */
     private void refuseWhileQuarantined(NamespaceId id, Members current, String containerId, int knownPid,
-            String knownToken) {
-        current.quarantined.remove(containerId);
-        prune(id, current.quarantined, null, knownPid, knownToken);
-        if (current.quarantined.isEmpty()) {
+            String knownToken, boolean leaving) {
+        prune(id, current.quarantined, containerId, knownPid, knownToken);
+        boolean others = current.quarantined.keySet().stream().anyMatch(k -> !k.equals(containerId));
+        if (leaving || others) {
+            current.quarantined.remove(containerId);
+        }
+        if (!others) {
             return;
         }
-        Map.Entry<String, Owner> holder = current.quarantined.entrySet().iterator().next();
+        Map.Entry<String, Owner> holder = current.quarantined.entrySet().iterator().next(); // containerId was removed
         throw new EnforcementException(ErrorCode.NAMESPACE_QUARANTINED, "container " + holder.getKey()
                 + " shares this network namespace (inode " + id.inode() + ") and is quarantined ("
                 + holder.getValue().digest() + "); its quarantine holds for the whole namespace until its policy"
@@ -173,13 +185,46 @@ final class NamespaceOwners {
 
     /**
      * Records {@code containerId}, found through {@code pid}, as a member of namespace {@code id}
-     * quarantined for its own failure {@code code}; call under the namespace's write turn, before
-     * the quarantine is written. Nothing is recorded for a pid that is gone or no longer in
-     * {@code id}, nor for a null containerId.
+     * quarantined for its own failure {@code code}, before its quarantine is written (and
+     * {@link #notQuarantined} when that fails). Nothing is recorded for a pid that is gone or no
+     * longer in {@code id}, nor for a null containerId.
      */
     void quarantined(NamespaceId id, String containerId, ErrorCode code, int pid) {
         if (containerId != null) {
             record(id, containerId, code.code(), pid, true);
+        }
+    }
+
+    /** {@code containerId} is no quarantined member of {@code id} (its quarantine could not be written). */
+    void notQuarantined(NamespaceId id, String containerId) {
+        Members current = owners.get(id);
+        if (current != null && containerId != null) {
+            synchronized (current) {
+                current.quarantined.remove(containerId);
+            }
+        }
+    }
+
+    /** {@code containerId} left namespace {@code id} for good (its container stopped or was released): it is neither owner nor member. */
+    void left(NamespaceId id, String containerId) {
+        Members current = owners.get(id);
+        if (current != null && containerId != null) {
+            synchronized (current) {
+                current.quarantined.remove(containerId);
+                current.owners.remove(containerId);
+            }
+        }
+    }
+
+    /** Whether a live member other than {@code containerId} is quarantined in namespace {@code id}. */
+    boolean quarantinedBesides(NamespaceId id, String containerId) {
+        Members current = owners.get(id);
+        if (current == null) {
+            return false;
+        }
+        synchronized (current) {
+            prune(id, current.quarantined, containerId, NO_PID, null);
+            return current.quarantined.keySet().stream().anyMatch(k -> !k.equals(containerId));
         }
     }
 
@@ -221,7 +266,7 @@ final class NamespaceOwners {
         Objects.requireNonNull(containerId, "containerId");
         String token;
         try {
-            token = token(pid);
+            token = tokens.of(pid);
         } catch (IOException e) {
             LOG.warn("cannot name process {} to record container {} in its namespace: {}", pid, containerId,
                     e.getMessage());
@@ -269,98 +314,44 @@ final class NamespaceOwners {
      * {@code knownPid}'s token as just read (null: gone), so it is not read again.
      */
     private boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownToken) {
+        boolean anywhere = isQuarantinedMap(current);
         for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Owner> entry = it.next();
-            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), id, knownPid, knownToken)) {
+            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), anywhere ? null : id, knownPid, knownToken)) {
                 it.remove();
             }
         }
         return current.isEmpty();
     }
 
+    /** Whether {@code map} is a namespace's quarantined members (whose liveness ignores where the process is). */
+    private static boolean isQuarantinedMap(Map<String, Owner> map) {
+        return map instanceof QuarantinedMembers;
+    }
+
     /**
-     * Whether {@code owner}'s process (same pid, same token) still lives in {@code id}; when the
-     * token cannot be read though the pid exists, the pid's being in {@code id} decides (a
-     * namespace's owner is not given up on a failed read).
+     * Whether {@code owner}'s process (same pid, same token) still lives in {@code id} (null: lives
+     * at all); when the token cannot be read though the pid exists, the pid's being in {@code id}
+     * decides (a namespace's owner is not given up on a failed read).
      */
     private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownToken) {
         String now;
         try {
-            now = owner.pid() == knownPid ? knownToken : token(owner.pid());
+            now = owner.pid() == knownPid ? knownToken : tokens.of(owner.pid());
         } catch (IOException e) {
             now = owner.token();
         }
         if (!owner.token().equals(now)) {
             return false;
         }
+        if (id == null) {
+            return true;
+        }
         try {
             return NamespaceId.of(procRoot.resolve(Integer.toString(owner.pid())).resolve("ns/net")).equals(id);
         } catch (IOException e) {
             return false;
         }
-    }
-
-    /**
-     * The token of the process {@code pid} names: {@code process}'s own when it is that pid (null
-     * when it has exited meanwhile: the pid may name another process by now), else read now.
-     * FIREWALL_UNAVAILABLE when it cannot be read though the process exists.
-     */
-    private String claimant(int pid, ProcessIdentity process) {
-        if (pidfs && process != null && process.pid() == pid) {
-            if (!process.alive()) {
-                return null;
-            }
-            String token = process.token();
-            if (token != null) {
-                return token;
-            }
-        }
-        try {
-            return token(pid);
-        } catch (IOException e) {
-            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "cannot name process " + pid + " to record it as its namespace's owner: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * The token of the process {@code pid} names now (see the class comment), or null when the pid
-     * is gone; IOException when a pidfs token cannot be read though the pid exists.
-     */
-    private String token(int pid) throws IOException {
-        return pidfs ? ProcessIdentity.tokenOf(pid) : startTime(pid);
-    }
-
-    /** Field 22 of {@code /proc/PID/stat} (start time in clock ticks since boot), or null when the pid is gone. */
-    private String startTime(int pid) {
-        try {
-            return startTimeIn(ProcFile.read(procRoot.resolve(Integer.toString(pid)).resolve("stat")));
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    /**
-     * Field 22 of a {@code stat} text, or null when it has fewer fields: the fields after the
-     * name's closing parenthesis (the last one: the name is the process's own choice) are
-     * separated by single spaces, the first of them field 3.
-     */
-    static String startTimeIn(String stat) {
-        int at = stat.lastIndexOf(')');
-        if (at < 0) {
-            return null;
-        }
-        at += 2;
-        for (int field = 3; field < 22; field++) {
-            int space = stat.indexOf(' ', at);
-            if (space < 0) {
-                return null;
-            }
-            at = space + 1;
-        }
-        int end = stat.indexOf(' ', at);
-        String start = stat.substring(Math.min(at, stat.length()), end < 0 ? stat.length() : end).strip();
-        return start.isEmpty() ? null : start;
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

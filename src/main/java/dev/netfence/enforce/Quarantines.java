@@ -57,7 +57,8 @@ final class Quarantines {
 
     /**
      * Applies the quarantine for the container's failure {@code code} with its own small budget
-     * (the request's deadline may be gone); null if impossible.
+     * (the request's deadline may be gone); null if impossible. {@link Freed} for
+     * NAMESPACE_QUARANTINED when no other member is quarantined by the write turn.
      */
     Quarantine orNull(String containerId, String runtime, Integer pid, Path netns, ErrorCode code) {
         AtomicInteger attempts = new AtomicInteger();
@@ -89,30 +90,62 @@ final class Quarantines {
      * The quarantine with its own budget and retries; throws when it cannot be applied. With
      * {@code checkFirst} the namespace is read back first and written only when it differs.
      * {@code code}: the container's own failure, which makes it the namespace's quarantined
-     * member; null for the hook's fence and a re-check.
+     * member from before the write (and no longer when the quarantine cannot be written); null
+     * for the hook's fence and a re-check of it. NAMESPACE_QUARANTINED (quarantined only because
+     * another member is) records nothing, and when no such member is left by the namespace's write
+     * turn nothing is written: {@link Freed}.
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
+        boolean follower = code == ErrorCode.NAMESPACE_QUARANTINED;
         return retried.run(budget, attempts, () -> {
             try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
-                PlannedRules plan = pipeline.quarantinePlan();
-                FirewallBackend backend = selector.backend();
-                String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
-                if (!checkFirst || drift != null) {
-                    pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
-                        if (code != null) {
-                            checks.quarantined(ns, containerId, code);
-                        }
-                    });
+                if (code != null && !follower) {
+                    checks.quarantined(ns, containerId, code);
                 }
-                HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
-                String differed = checkFirst ? both(drift, host.drift()) : drift;
-                if (!checkFirst || differed != null) {
-                    LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());
+                try {
+                    return write(containerId, ns, budget, checkFirst, follower);
+                } catch (RuntimeException e) {
+                    if (code != null && !follower) {
+                        checks.notQuarantined(ns.id(), containerId);
+                    }
+                    throw e;
                 }
-                return new Quarantine(plan, backend, host.guards(), new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode()), differed);
             }
         });
+    }
+
+    private Quarantine write(String containerId, PinnedNamespace ns, Deadline budget, boolean checkFirst,
+            boolean follower) {
+        PlannedRules plan = pipeline.quarantinePlan();
+        FirewallBackend backend = selector.backend();
+        String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
+        if (!checkFirst || drift != null) {
+            pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
+                if (follower && !checks.quarantinedBesides(ns.id(), containerId)) {
+                    throw new Freed();
+                }
+            });
+        }
+        HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
+        String differed = checkFirst ? both(drift, host.drift()) : drift;
+        if (!checkFirst || differed != null) {
+            LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());
+        }
+        return new Quarantine(plan, backend, host.guards(), new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode()), differed);
+    }
+
+    /**
+     * A container to be quarantined only because another member of its namespace was found no
+     * longer quarantined in the namespace's write turn: nothing was written, and its own policy
+     * may be applied instead.
+     */
+    static final class Freed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Freed() {
+            super("no member of the namespace is quarantined any more", null, false, false);
+        }
     }
 }

@@ -249,8 +249,9 @@ final class Corrections {
      * quarantine that holds only moves {@code lastVerified}.
      */
     private void recheckQuarantine(LiveContainer c, ErrorCode code, String message, boolean report) {
+        // report: a container with a task and no usable policy, the namespace's quarantined member; else the hook's fence
         EnforcementResult result = enforcer.recheckQuarantine(c.containerId(), c.runtime(), c.pid(), netnsPath(c),
-                code, message);
+                code, message, report);
         if (isGone(result)) {
             releaseUnlessMoved(c, Trigger.DRIFT, result.error().message());
         } else if (result.quarantined() && result.drift() == null) {
@@ -312,6 +313,7 @@ final class Corrections {
         moves.back(c.containerId());
         live.remove(c.containerId());
         enforcer.released(c.netns());
+        enforcer.left(c.containerId(), c.netns());
         guards.release(c.containerId());
         LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
         publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));

@@ -112,11 +112,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      */
     public void restoreNamespaceOwners() {
         for (LiveContainer c : live.all()) {
-            if (c.policyDigest() != null) {
+            boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
+            if (c.policyDigest() != null && !follower) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
             }
-            if (c.quarantined() && c.taskId() != null && c.errorCode() != null
-                    && !ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode())) {
+            if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower) {
                 enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
             }
         }
@@ -180,14 +180,16 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             LiveContainer removed = live.remove(event.containerId()).orElse(null);
             if (removed != null) {
                 enforcer.released(removed.netns());
+                enforcer.left(removed.containerId(), removed.netns());
             }
             guards.release(event.containerId());
             corrections.stopped(event.containerId());
             if (removed != null) {
-                // a pod's veth has one host chain, the last writer's: the members left write theirs again now
+                // a pod's veth has one host chain, the last writer's: the members left write theirs again now,
+                // ahead of a resync's queue (and one kept out by the stopped member is applied)
                 for (LiveContainer other : live.all()) {
                     if (other.netns().equals(removed.netns())) {
-                        submit(other.containerId(), Trigger.DRIFT, () -> { });
+                        submit(other.containerId(), Trigger.DRIFT, 0, () -> { });
                     }
                 }
             }
@@ -271,11 +273,15 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     private boolean submit(String containerId, Trigger trigger, Runnable after) {
+        return submit(containerId, trigger, trigger == Trigger.POLICY_UPDATE ? 0 : 1, after);
+    }
+
+    /** Queues a correction; {@code priority} 0 runs before resync checks (1). */
+    private boolean submit(String containerId, Trigger trigger, int priority, Runnable after) {
         Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates : pendingChecks;
         if (closed || !pending.add(containerId)) {
             return false;
         }
-        int priority = trigger == Trigger.POLICY_UPDATE ? 0 : 1;
         try {
             pool.execute(new Job(priority, sequence.incrementAndGet(), () -> {
                 pending.remove(containerId);

@@ -159,7 +159,7 @@ class OciHookPodmanTest {
     void whenThePodMemberThatWroteTheVethsHostChainStopsTheMemberLeftWritesItsOwnAtOnce() throws Exception {
         PodmanContainer peer = PODMAN.peer(8080);
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
-            Path socket = startService(producer, peer); // the default resync interval: 30 s
+            Path socket = startService(producer, peer, "--resync-interval", "10m"); // no resync writes it meanwhile
             List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
             List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
             PodmanContainer a = PODMAN.start("pod-a", hooks, hooked, "/bin/sleep", "3600");

@@ -156,6 +156,80 @@ class SharedNamespaceQuarantineTest {
         assertThat(a.error().message()).contains(ID_B).contains("POLICY_NOT_FOUND");
     }
 
+    @Test
+    void aMemberWhoseProcessMovedItselfIntoAnotherNamespaceStillKeepsTheOthersPolicyOutUntilItsContainerLeaves()
+            throws IOException {
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+
+        // B's pid runs unshare -n: alive, but no longer in the pod's namespace
+        Files.delete(proc.resolve("4343/ns/net"));
+        Files.createSymbolicLink(proc.resolve("4343/ns/net"), Path.of("/proc/self/ns/uts"));
+
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        enforcer.left(ID_B, shared); // B's container stopped
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void aMemberWhoseQuarantineCouldNotBeWrittenKeepsNoOneOut() {
+        FakeProc.container(proc, 4343, NET_RAW);
+        fake.failing(call -> call.stdin() != null && call.stdin().contains(QUARANTINE_MARK)
+                ? new dev.netfence.netns.CommandResult(call.argv(), 1, "", "iptables-restore: line 3 failed") : null);
+
+        EnforcementResult b = enforcer.enforce(request(ID_B, 4343));
+        assertThat(b.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(b.quarantined()).as("the quarantine failed").isFalse();
+
+        fake.failing(call -> null);
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
+    }
+
+    @Test
+    void aContainerQuarantinedByTheResyncOfItsMissingPolicyIsTheNamespacesQuarantinedMember() {
+        // as the reconciler re-checks a container whose policy is gone (a runtime restart of it included)
+        EnforcementResult recheck = enforcer.recheckQuarantine(ID_B, null, 4343, null, ErrorCode.POLICY_NOT_FOUND,
+                "the policy of task t was deleted", true);
+        assertThat(recheck.quarantined()).isTrue();
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+
+        enforcer.left(ID_B, shared);
+        enforcer.recheckQuarantine(ID_INFRA, null, 4444, null, ErrorCode.POLICY_NOT_FOUND, "fenced", false);
+        assertThat(enforcer.enforce(request(ID_A, 4242)).status()).as("a fence's re-check records nothing")
+                .isEqualTo("applied");
+    }
+
+    @Test
+    void aContainerKeptOutWhoseKeeperIsGoneByItsQuarantinesWriteTurnGetsItsPolicyInstead() throws IOException {
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        java.util.concurrent.atomic.AtomicInteger pins = new java.util.concurrent.atomic.AtomicInteger();
+        DefaultEnforcer racing = new DefaultEnforcer(EnforcerConfig.custom()
+                .backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT).backoff(Duration.ofMillis(1), Duration.ofMillis(5))
+                .procRoot(proc).refuseCapabilities(Set.of("CAP_NET_RAW")).build(), fake, Clock.systemUTC(), registry,
+                resolver, (pid, containerId, runtime, deadline) -> {
+                    if (pid == 4242 && pins.incrementAndGet() == 2) {
+                        goneQuietly(4343); // B exits between A's refused claim and A's quarantine
+                    }
+                    return new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared, () -> { });
+                });
+        racing.restoreQuarantined(ID_B, 4343, shared, "UNSAFE_CAPABILITIES");
+        fake.calls.clear();
+
+        EnforcementResult a = racing.enforce(request(ID_A, 4242));
+
+        assertThat(a.status()).as("%s", a).isEqualTo("applied");
+        assertThat(fake.restores()).extracting(Call::stdin).noneMatch(s -> s.contains(QUARANTINE_MARK));
+    }
+
+    private void goneQuietly(int pid) {
+        try {
+            gone(pid);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private void gone(int pid) throws IOException {
         try (Stream<Path> files = Files.walk(proc.resolve(Integer.toString(pid)))) {
             for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {

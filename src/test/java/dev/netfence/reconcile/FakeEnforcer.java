@@ -70,6 +70,11 @@ final class FakeEnforcer implements Enforcer {
     }
 
     @Override
+    public void restoreQuarantined(String containerId, int pid, dev.netfence.netns.NamespaceId netns, String code) {
+        calls.add("restoreQuarantined " + containerId + " " + code);
+    }
+
+    @Override
     public EnforcementResult fence(String containerId, String runtime, int pid) {
         calls.add("fence " + containerId);
         if (gone) {

@@ -211,17 +211,23 @@ class ReconcilerTest {
     }
 
     @Test
-    void theNamespaceOwnersOfARestoredLiveSetAreHandedToTheEnforcerThoseWithoutAPolicyAreNot() {
+    void theNamespaceOwnersAndQuarantinedMembersOfARestoredLiveSetAreHandedToTheEnforcer() {
         NamespaceId ns = new NamespaceId(4, 4026530000L);
         reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, ns, null, "sha256:aa", null,
                 false, "nft", Map.of(), Instant.now()));
         reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, ns, null, null,
                 "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        // quarantined only because c2 is: neither owner nor member; the hook's fence (no task): neither
+        reconciler.liveSet().restore(new LiveContainer("c3", "task-1", "node-1", null, PID, ns, null, "sha256:aa",
+                "NAMESPACE_QUARANTINED", true, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("c4", null, "node-1", null, PID, ns, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
         enforcer.calls.clear();
 
         reconciler.restoreNamespaceOwners();
 
-        assertThat(enforcer.calls).containsExactly("restoreNamespaceOwner c1 sha256:aa");
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 sha256:aa",
+                "restoreQuarantined c2 POLICY_NOT_FOUND");
     }
 
     @Test
