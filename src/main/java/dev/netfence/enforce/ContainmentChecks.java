@@ -129,12 +129,12 @@ final class ContainmentChecks {
     /**
      * Before the quarantine of {@code containerId} for its own failure {@code code} is written: it
      * is remembered as the namespace's quarantined member ({@link NamespaceOwners#quarantined}),
-     * unless {@code code} is NAMESPACE_QUARANTINED (quarantined only because another member is).
+     * unless {@code code} is NAMESPACE_QUARANTINED (quarantined only because another member is);
+     * true when it was no member before.
      */
-    void quarantined(PinnedNamespace ns, String containerId, ErrorCode code) {
-        if (enabled && code != ErrorCode.NAMESPACE_QUARANTINED) {
-            owners.quarantined(ns.id(), containerId, code, ns.pid());
-        }
+    boolean quarantined(PinnedNamespace ns, String containerId, ErrorCode code) {
+        return enabled && code != ErrorCode.NAMESPACE_QUARANTINED
+                && owners.quarantined(ns.id(), containerId, code, ns.pid());
     }
 
     /** {@code containerId}'s quarantine could not be written: it is no quarantined member of {@code id}. */

@@ -297,10 +297,11 @@ public final class DefaultEnforcer implements Enforcer {
                 q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code()) : null;
             } catch (Quarantines.Freed freed) {
-                if (again) {
+                // the member that kept it out is gone or applied: its own policy instead, once, while time is left
+                if (again || deadline.remaining().isZero()) {
                     return results.failed(request.policy(), e, attempts.get(), null, risks.get());
                 }
-                return apply(request, checkFirst, true); // the member that kept it out is gone or applied
+                return apply(request, checkFirst, true);
             }
             return results.failed(request.policy(), e, attempts.get(), q, risks.get());
         }

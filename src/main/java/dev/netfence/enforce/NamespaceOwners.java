@@ -185,14 +185,13 @@ final class NamespaceOwners {
 
     /**
      * Records {@code containerId}, found through {@code pid}, as a member of namespace {@code id}
-     * quarantined for its own failure {@code code}, before its quarantine is written (and
-     * {@link #notQuarantined} when that fails). Nothing is recorded for a pid that is gone or no
-     * longer in {@code id}, nor for a null containerId.
+     * quarantined for its own failure {@code code}, before its quarantine is written; true when it
+     * was no member before (then {@link #notQuarantined} undoes it when that first quarantine
+     * cannot be written; a member whose quarantine was in force stays one however a later
+     * re-write fails). Nothing is recorded for a pid that is gone, nor for a null containerId.
      */
-    void quarantined(NamespaceId id, String containerId, ErrorCode code, int pid) {
-        if (containerId != null) {
-            record(id, containerId, code.code(), pid, true);
-        }
+    boolean quarantined(NamespaceId id, String containerId, ErrorCode code, int pid) {
+        return containerId != null && record(id, containerId, code.code(), pid, true);
     }
 
     /** {@code containerId} is no quarantined member of {@code id} (its quarantine could not be written). */
@@ -261,7 +260,8 @@ final class NamespaceOwners {
         record(id, containerId, code, pid, true);
     }
 
-    private void record(NamespaceId id, String containerId, String value, int pid, boolean quarantine) {
+    /** True when {@code containerId} was recorded and was not recorded there before. */
+    private boolean record(NamespaceId id, String containerId, String value, int pid, boolean quarantine) {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
         String token;
@@ -273,15 +273,15 @@ final class NamespaceOwners {
             token = null; // not recorded: as if the process were gone
         }
         Owner owner = new Owner(value, pid, token == null ? "" : token);
-        if (token == null || !alive(owner, id, pid, token)) {
-            return;
+        // a quarantined member counts wherever its process is (the pin, or the live set, named the namespace)
+        if (token == null || !alive(owner, quarantine ? null : id, pid, token)) {
+            return false;
         }
         while (true) {
             Members current = owners.computeIfAbsent(id, k -> new Members());
             synchronized (current) {
                 if (owners.get(id) == current) {
-                    (quarantine ? current.quarantined : current.owners).put(containerId, owner);
-                    return;
+                    return (quarantine ? current.quarantined : current.owners).put(containerId, owner) == null;
                 }
             }
         }

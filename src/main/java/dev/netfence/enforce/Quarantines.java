@@ -23,8 +23,10 @@ import org.slf4j.LoggerFactory;
  * With {@code checkFirst} (a resync) the namespace and the host chain are read back first and
  * written only when they differ. A quarantine for the container's own failure (a code given)
  * makes it the namespace's quarantined member ({@link ContainmentChecks#quarantined}), recorded
- * in the namespace's write turn before the quarantine is written; the hook's fence and a re-check
- * record nothing. Split out of {@link DefaultEnforcer}, which decides when to quarantine; this
+ * after the pin, before the read-back and the write (writes into a namespace take turns, so a
+ * policy write is either overwritten by this one or sees the record), and undone only when this
+ * was its first quarantine and it could not be written; the hook's fence and its re-check record
+ * nothing. Split out of {@link DefaultEnforcer}, which decides when to quarantine; this
  * class only knows how. Thread-safe.
  */
 final class Quarantines {
@@ -90,7 +92,7 @@ final class Quarantines {
      * The quarantine with its own budget and retries; throws when it cannot be applied. With
      * {@code checkFirst} the namespace is read back first and written only when it differs.
      * {@code code}: the container's own failure, which makes it the namespace's quarantined
-     * member from before the write (and no longer when the quarantine cannot be written); null
+     * member from before the write (no longer when its first quarantine cannot be written); null
      * for the hook's fence and a re-check of it. NAMESPACE_QUARANTINED (quarantined only because
      * another member is) records nothing, and when no such member is left by the namespace's write
      * turn nothing is written: {@link Freed}.
@@ -101,13 +103,12 @@ final class Quarantines {
         boolean follower = code == ErrorCode.NAMESPACE_QUARANTINED;
         return retried.run(budget, attempts, () -> {
             try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
-                if (code != null && !follower) {
-                    checks.quarantined(ns, containerId, code);
-                }
+                boolean recorded = code != null && !follower && checks.quarantined(ns, containerId, code);
                 try {
                     return write(containerId, ns, budget, checkFirst, follower);
                 } catch (RuntimeException e) {
-                    if (code != null && !follower) {
+                    if (recorded) {
+                        // its first quarantine is not in force; one that was stays, whatever this re-write met
                         checks.notQuarantined(ns.id(), containerId);
                     }
                     throw e;

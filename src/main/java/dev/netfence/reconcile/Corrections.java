@@ -170,6 +170,7 @@ final class Corrections {
             moves.back(containerId);
             live.remove(containerId).ifPresent(c -> {
                 enforcer.released(c.netns());
+                enforcer.left(containerId, c.netns());
                 guards.release(containerId);
             });
             return;
@@ -215,11 +216,13 @@ final class Corrections {
 
     private void failClosed(LiveContainer c, Trigger trigger, ErrorCode code, String message) {
         boolean already = code.code().equals(c.errorCode()) && c.policyDigest() == null;
-        if (already && trigger != Trigger.DRIFT) {
+        if (already && c.quarantined()) {
+            // at a policy update too: a container the runtime restarted (the hook's fence, its task kept) is
+            // the namespace's quarantined member from now, not from the next resync
+            recheckQuarantine(c, code, message, true);
             return;
         }
-        if (already && c.quarantined()) {
-            recheckQuarantine(c, code, message, true);
+        if (already && trigger != Trigger.DRIFT) {
             return;
         }
         EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,

@@ -65,6 +65,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Set<String> pendingUpdates = ConcurrentHashMap.newKeySet();
     private final Set<String> pendingChecks = ConcurrentHashMap.newKeySet();
+    /** Checks queued ahead of a resync's (a pod member stopped): not dropped because a resync queued one. */
+    private final Set<String> pendingUrgent = ConcurrentHashMap.newKeySet();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong cycles = new AtomicLong();
     private volatile boolean closed;
@@ -236,6 +238,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 String taskId = known == null ? null : known.taskId();
                 if (known != null && !known.netns().equals(ns)) {
                     enforcer.released(known.netns());
+                    enforcer.left(containerId, known.netns());
                 }
                 corrections.stopped(containerId); // the instance before is gone; a move of this one is new
                 live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,
@@ -278,7 +281,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /** Queues a correction; {@code priority} 0 runs before resync checks (1). */
     private boolean submit(String containerId, Trigger trigger, int priority, Runnable after) {
-        Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates : pendingChecks;
+        Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates
+                : priority == 0 ? pendingUrgent : pendingChecks;
         if (closed || !pending.add(containerId)) {
             return false;
         }

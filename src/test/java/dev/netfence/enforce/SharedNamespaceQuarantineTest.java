@@ -186,6 +186,31 @@ class SharedNamespaceQuarantineTest {
     }
 
     @Test
+    void aMemberWhoseQuarantineWasInForceStaysOneWhenARewriteOfItFails() {
+        FakeProc.container(proc, 4343, NET_RAW);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).quarantined()).isTrue();
+        // B makes its namespace busy: the quarantine's re-write at its next retry fails
+        fake.failing(call -> call.stdin() != null && call.stdin().contains(QUARANTINE_MARK)
+                ? new dev.netfence.netns.CommandResult(call.argv(), 4, "", "Another app is currently holding the xtables lock")
+                : null);
+        assertThat(enforcer.enforce(request(ID_B, 4343)).quarantined()).isFalse();
+        fake.failing(call -> null);
+
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+    }
+
+    @Test
+    void aMemberIsRecordedThroughItsPinWhereverItsProcessIsAtThatMoment() throws IOException {
+        FakeProc.container(proc, 4343, NET_RAW);
+        Files.delete(proc.resolve("4343/ns/net"));
+        Files.createSymbolicLink(proc.resolve("4343/ns/net"), Path.of("/proc/self/ns/uts")); // out, for now
+
+        assertThat(enforcer.enforce(request(ID_B, 4343)).error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+
+        assertThat(enforcer.enforce(request(ID_A, 4242)).error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+    }
+
+    @Test
     void aContainerQuarantinedByTheResyncOfItsMissingPolicyIsTheNamespacesQuarantinedMember() {
         // as the reconciler re-checks a container whose policy is gone (a runtime restart of it included)
         EnforcementResult recheck = enforcer.recheckQuarantine(ID_B, null, 4343, null, ErrorCode.POLICY_NOT_FOUND,
