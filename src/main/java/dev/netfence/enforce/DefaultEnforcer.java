@@ -298,7 +298,7 @@ public final class DefaultEnforcer implements Enforcer {
                         request.netns(), e.code()) : null;
             } catch (Quarantines.Freed freed) {
                 // the member that kept it out is gone or applied: its own policy instead, once, while time is left
-                if (again || deadline.remaining().isZero()) {
+                if (again || deadline.remaining().compareTo(config.backoffBase()) < 0) {
                     return results.failed(request.policy(), e, attempts.get(), null, risks.get());
                 }
                 return apply(request, checkFirst, true);

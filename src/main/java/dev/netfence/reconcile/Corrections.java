@@ -61,6 +61,8 @@ final class Corrections {
     private final MeterRegistry registry;
     private final MovedPids moves;
     private final Map<String, Digested> digests = new ConcurrentHashMap<>();
+    /** Told of every container released from a namespace: its co-members there are corrected at once. */
+    private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
 
     private static final int DIGESTS_KEPT = 16_384;
 
@@ -188,6 +190,7 @@ final class Corrections {
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());
+            enforcer.left(containerId, before.netns());
         }
     }
 
@@ -318,6 +321,7 @@ final class Corrections {
         enforcer.released(c.netns());
         enforcer.left(c.containerId(), c.netns());
         guards.release(c.containerId());
+        onRelease.accept(c);
         LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
         publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));
     }
@@ -391,6 +395,16 @@ final class Corrections {
     /** Whether {@code pid} is {@code c}'s recorded pid, still in its recorded namespace: the very instance recorded. */
     boolean recordedInstance(LiveContainer c, int pid) {
         return c.pid() == pid && moves.present(c);
+    }
+
+    /** {@code hook} is told of every container {@link #release} releases. */
+    void onRelease(java.util.function.Consumer<LiveContainer> hook) {
+        this.onRelease = hook;
+    }
+
+    /** Whether {@code c}'s recorded pid is still in its recorded namespace or still a process of the container. */
+    boolean stillThere(LiveContainer c) {
+        return moves.in(c.pid(), c.netns()) || moves.stillInContainer(c);
     }
 
     /** Whether {@code pid} is in {@code c}'s recorded namespace (false when that cannot be read). */

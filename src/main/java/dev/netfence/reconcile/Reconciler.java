@@ -95,6 +95,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), clock);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 deadline, procRoot, registry);
+        this.corrections.onRelease(this::correctCoMembers);
         this.resyncTimer = Timer.builder("netfence.resync.duration")
                 .description("one full resync: read back every live container's rules")
                 .register(registry);
@@ -118,7 +119,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             if (c.policyDigest() != null && !follower) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
             }
-            if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower) {
+            // a member counts wherever its process is, so only one whose pid is still its container's (a pid
+            // journaled before a reboot may name any process by now)
+            if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower
+                    && corrections.stillThere(c)) {
                 enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
             }
         }
@@ -187,13 +191,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             guards.release(event.containerId());
             corrections.stopped(event.containerId());
             if (removed != null) {
-                // a pod's veth has one host chain, the last writer's: the members left write theirs again now,
-                // ahead of a resync's queue (and one kept out by the stopped member is applied)
-                for (LiveContainer other : live.all()) {
-                    if (other.netns().equals(removed.netns())) {
-                        submit(other.containerId(), Trigger.DRIFT, 0, () -> { });
-                    }
-                }
+                correctCoMembers(removed);
             }
         } finally {
             lock.unlock();
@@ -250,6 +248,19 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             return result;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * A container left namespace {@code gone.netns()} (stopped or released): a pod's veth has one
+     * host chain, the last writer's, so the members left write theirs again now, ahead of a
+     * resync's queue, and one kept out by the container that left is applied.
+     */
+    private void correctCoMembers(LiveContainer gone) {
+        for (LiveContainer other : live.all()) {
+            if (other.netns().equals(gone.netns()) && !other.containerId().equals(gone.containerId())) {
+                submit(other.containerId(), Trigger.DRIFT, 0, () -> { });
+            }
         }
     }
 

@@ -211,11 +211,15 @@ class ReconcilerTest {
     }
 
     @Test
-    void theNamespaceOwnersAndQuarantinedMembersOfARestoredLiveSetAreHandedToTheEnforcer() {
+    void theNamespaceOwnersAndQuarantinedMembersOfARestoredLiveSetAreHandedToTheEnforcer() throws Exception {
         NamespaceId ns = new NamespaceId(4, 4026530000L);
         reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, ns, null, "sha256:aa", null,
                 false, "nft", Map.of(), Instant.now()));
-        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, ns, null, null,
+        NamespaceId where = NamespaceId.of(nsFile); // where PID is
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, where, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        // a member whose pid is neither in its namespace nor its container's (journaled before a reboot): not restored
+        reconciler.liveSet().restore(new LiveContainer("c5", "task-2", "node-1", null, PID, ns, null, null,
                 "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
         // quarantined only because c2 is: neither owner nor member; the hook's fence (no task): neither
         reconciler.liveSet().restore(new LiveContainer("c3", "task-1", "node-1", null, PID, ns, null, "sha256:aa",
