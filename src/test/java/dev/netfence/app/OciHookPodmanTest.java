@@ -125,13 +125,10 @@ class OciHookPodmanTest {
         PodmanContainer peer = PODMAN.peer(8080);
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
             Path socket = startService(producer, peer, "--resync-interval", "1s");
-            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
-            List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
             // a pod: its infra container (hooked, never an event) holds the namespace the member joins
-            PodmanContainer infra = PODMAN.start("pod-infra", hooks, hooked, "/bin/sleep", "3600");
-            List<String> member = new java.util.ArrayList<>(hooked);
-            member.addAll(List.of("--network", "container:" + infra.name()));
-            PodmanContainer app = PODMAN.start("pod-app", hooks, member, "/bin/sleep", "3600");
+            List<PodmanContainer> pod = hookedPod(socket, "pod-infra", "pod-app");
+            PodmanContainer infra = pod.get(0);
+            PodmanContainer app = pod.get(1);
             send(producer, events, node, event("container.started", "ev-pod-start", app));
             assertThat(awaitOutcome(o -> "ev-pod-start".equals(o.eventId())).status()).isEqualTo("applied");
             long resyncs = resyncCount();
@@ -160,12 +157,9 @@ class OciHookPodmanTest {
         PodmanContainer peer = PODMAN.peer(8080);
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
             Path socket = startService(producer, peer, "--resync-interval", "10m"); // no resync writes it meanwhile
-            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
-            List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
-            PodmanContainer a = PODMAN.start("pod-a", hooks, hooked, "/bin/sleep", "3600");
-            List<String> member = new java.util.ArrayList<>(hooked);
-            member.addAll(List.of("--network", "container:" + a.name()));
-            PodmanContainer b = PODMAN.start("pod-b", hooks, member, "/bin/sleep", "3600");
+            List<PodmanContainer> pod = hookedPod(socket, "pod-a", "pod-b");
+            PodmanContainer a = pod.get(0);
+            PodmanContainer b = pod.get(1);
             send(producer, events, node, event("container.started", "ev-a-start", a));
             assertThat(awaitOutcome(o -> "ev-a-start".equals(o.eventId())).status()).isEqualTo("applied");
             send(producer, events, node, event("container.started", "ev-b-start", b));
@@ -183,6 +177,16 @@ class OciHookPodmanTest {
             assertThat(awaitOutcome(o -> "ev-a-stop".equals(o.eventId())).status()).isEqualTo("removed");
             assertThat(hostTable()).doesNotContain(a.id());
         }
+    }
+
+    /** Two hooked containers sharing the first one's network namespace, as a pod's: {@code first}, then {@code second}. */
+    private List<PodmanContainer> hookedPod(Path socket, String first, String second) throws Exception {
+        List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
+        List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
+        PodmanContainer holder = PODMAN.start(first, hooks, hooked, "/bin/sleep", "3600");
+        List<String> member = new java.util.ArrayList<>(hooked);
+        member.addAll(List.of("--network", "container:" + holder.name()));
+        return List.of(holder, PODMAN.start(second, hooks, member, "/bin/sleep", "3600"));
     }
 
     private static String hostTable() {
