@@ -297,9 +297,11 @@ public final class DefaultEnforcer implements Enforcer {
                 q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code()) : null;
             } catch (Quarantines.Freed freed) {
-                // the member that kept it out is gone or applied: its own policy instead, once, while time is left
+                // the member that kept it out is gone or applied: its own policy instead, once, while time is left;
+                // else the quarantine all the same (no member recorded), which the reconciler retries
                 if (again || deadline.remaining().compareTo(config.backoffBase()) < 0) {
-                    return results.failed(request.policy(), e, attempts.get(), null, risks.get());
+                    return results.failed(request.policy(), e, attempts.get(), quarantines.orNull(request.containerId(),
+                            request.runtime(), request.pid(), request.netns(), null), risks.get());
                 }
                 return apply(request, checkFirst, true);
             }

@@ -60,7 +60,8 @@ final class Quarantines {
     /**
      * Applies the quarantine for the container's failure {@code code} with its own small budget
      * (the request's deadline may be gone); null if impossible. {@link Freed} for
-     * NAMESPACE_QUARANTINED when no other member is quarantined by the write turn.
+     * NAMESPACE_QUARANTINED when no other member is quarantined by the write turn; a null
+     * {@code code} records no member.
      */
     Quarantine orNull(String containerId, String runtime, Integer pid, Path netns, ErrorCode code) {
         AtomicInteger attempts = new AtomicInteger();

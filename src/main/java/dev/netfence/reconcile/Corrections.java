@@ -174,6 +174,7 @@ final class Corrections {
                 enforcer.released(c.netns());
                 enforcer.left(containerId, c.netns());
                 guards.release(containerId);
+                onRelease.accept(c);
             });
             return;
         }
@@ -190,7 +191,9 @@ final class Corrections {
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());
+            enforcer.released(before.netns());
             enforcer.left(containerId, before.netns());
+            onRelease.accept(before);
         }
     }
 

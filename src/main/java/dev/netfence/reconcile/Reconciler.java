@@ -237,6 +237,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 if (known != null && !known.netns().equals(ns)) {
                     enforcer.released(known.netns());
                     enforcer.left(containerId, known.netns());
+                    correctCoMembers(known);
                 }
                 corrections.stopped(containerId); // the instance before is gone; a move of this one is new
                 live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,

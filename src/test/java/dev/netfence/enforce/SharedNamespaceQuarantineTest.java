@@ -247,6 +247,30 @@ class SharedNamespaceQuarantineTest {
         assertThat(fake.restores()).extracting(Call::stdin).noneMatch(s -> s.contains(QUARANTINE_MARK));
     }
 
+    @Test
+    void withoutTimeLeftForItsPolicyAContainerWhoseKeeperWentIsQuarantinedAllTheSameAndKeepsNoOneOut()
+            throws IOException {
+        java.util.concurrent.atomic.AtomicInteger pins = new java.util.concurrent.atomic.AtomicInteger();
+        DefaultEnforcer late = new DefaultEnforcer(EnforcerConfig.custom()
+                .backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT).backoff(Duration.ofSeconds(60), Duration.ofSeconds(60))
+                .procRoot(proc).build(), fake, Clock.systemUTC(), registry, resolver,
+                (pid, containerId, runtime, deadline) -> {
+                    if (pid == 4242 && pins.incrementAndGet() == 2) {
+                        goneQuietly(4343);
+                    }
+                    return new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared, () -> { });
+                });
+        late.restoreQuarantined(ID_B, 4343, shared, "UNSAFE_CAPABILITIES");
+
+        EnforcementResult a = late.enforce(request(ID_A, 4242)); // 30 s left, less than the 60 s backoff base
+
+        assertThat(a.error().code()).isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(a.quarantined()).as("kept for the reconciler's retry: %s", a).isTrue();
+        assertThat(a.target()).isNotNull();
+        FakeProc.container(proc, 4444, FakeProc.PODMAN_DEFAULT_CAPS);
+        assertThat(late.enforce(request(ID_INFRA, 4444)).status()).as("A is no member").isEqualTo("applied");
+    }
+
     private void goneQuietly(int pid) {
         try {
             gone(pid);
