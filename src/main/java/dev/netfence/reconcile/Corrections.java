@@ -11,7 +11,6 @@ import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.StoredPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -22,7 +21,6 @@ import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,13 +58,10 @@ final class Corrections {
     private final Duration deadline;
     private final MeterRegistry registry;
     private final MovedPids moves;
-    private final Map<String, Digested> digests = new ConcurrentHashMap<>();
+    private final TaskDigests digests = new TaskDigests();
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
     private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
 
-    private static final int DIGESTS_KEPT = 16_384;
-
-    private record Digested(NetworkPolicy policy, String digest) {}
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
             OutcomePublisher publisher, HostGuards guards, Clock clock, Duration deadline, Path procRoot,
@@ -117,7 +112,7 @@ final class Corrections {
                         + String.join("; ", invalid.reasons()));
             } else {
                 NetworkPolicy policy = ((StoredPolicy.Valid) stored.get()).policy();
-                String digest = digestOf(c.taskId(), policy);
+                String digest = digests.of(c.taskId(), policy);
                 if (!digest.equals(c.policyDigest())) {
                     apply(c, policy, digest, Trigger.POLICY_UPDATE, true);
                 } else if (!c.inForce()) {
@@ -132,25 +127,6 @@ final class Corrections {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * The policy's digest, computed once per policy instance of a task: the store hands out the
-     * same instance until the task's policy changes, and a digest (canonical JSON and SHA-256)
-     * per container and resync was a visible share of a resync's CPU. At most
-     * {@link #DIGESTS_KEPT} tasks are remembered (all forgotten past that).
-     */
-    private String digestOf(String taskId, NetworkPolicy policy) {
-        Digested known = digests.get(taskId);
-        if (known != null && known.policy() == policy) {
-            return known.digest();
-        }
-        String digest = PolicyDigest.of(policy);
-        if (digests.size() >= DIGESTS_KEPT) {
-            digests.clear();
-        }
-        digests.put(taskId, new Digested(policy, digest));
-        return digest;
     }
 
     /** Records what a container event's enforcement left in force (caller holds the container's lock). */
