@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * a {@code list table} fetches every chain of the namespace), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
- * before the thread goes home. No process is started. The outcome is reported by the caller, at
+ * and the trip's sockets closed by {@link DeferredCloses}, off the namespace thread (the kernel
+ * makes the first close after a commit sleep for an RCU grace period). No process is started. The outcome is reported by the caller, at
  * home. A verifying read-back is remembered with the namespace's nftables ruleset generation
  * ({@link NftGeneration}, read just before and after it), so the reconciler's {@link #drift} of a
  * namespace whose ruleset has not changed since costs one netlink request instead of a context
@@ -44,6 +45,7 @@ public final class InProcessNft implements AutoCloseable {
     private final NftApply steps = new NftApply(new NftRenderer());
     private final VerifiedGenerations verified = new VerifiedGenerations();
     private final GenerationSockets sockets;
+    private final DeferredCloses closes;
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong listedChars = new java.util.concurrent.atomic.AtomicLong();
@@ -53,6 +55,7 @@ public final class InProcessNft implements AutoCloseable {
         this.home = home;
         this.threads = new NamespaceThreads(natives, home, threads);
         this.sockets = new GenerationSockets(natives.libc);
+        this.closes = new DeferredCloses(threads);
     }
 
     private static InProcessNft shared;
@@ -93,7 +96,7 @@ public final class InProcessNft implements AutoCloseable {
      */
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
                 return steps.apply(commands(ctx, generation, new AtomicBoolean()), sample);
             }
         });
@@ -119,7 +122,7 @@ public final class InProcessNft implements AutoCloseable {
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
-            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
                 result = steps.apply(commands(ctx, generation, changed), plan);
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
@@ -155,12 +158,12 @@ public final class InProcessNft implements AutoCloseable {
             return java.util.Optional.empty();
         }
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftGeneration generation = new NftGeneration(n.libc)) {
+            try (NftGeneration generation = new NftGeneration(n.libc, closes)) {
                 DriftTrip result;
                 if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
                     result = DriftTrip.UNCHANGED;
                 } else {
-                    try (NftContext ctx = new NftContext(n.nftables)) {
+                    try (NftContext ctx = new NftContext(n.nftables, closes)) {
                         result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean()), plan), null);
                     }
                 }
@@ -244,7 +247,7 @@ public final class InProcessNft implements AutoCloseable {
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables); NftGeneration generation = new NftGeneration(n.libc)) {
+            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
                 return steps.deleteTable(commands(ctx, generation, new AtomicBoolean()));
             }
         });
@@ -275,6 +278,7 @@ public final class InProcessNft implements AutoCloseable {
     @Override
     public void close() throws IOException {
         threads.close();
+        closes.close();
         sockets.closeAll();
         home.close();
     }
@@ -319,7 +323,7 @@ public final class InProcessNft implements AutoCloseable {
 
             @Override
             public NftCensus.Counts census(int planRules) {
-                return NftCensus.take(planRules);
+                return NftCensus.take(planRules, closes);
             }
         };
     }

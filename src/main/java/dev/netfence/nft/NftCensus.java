@@ -98,10 +98,11 @@ final class NftCensus {
      * The census of the calling thread's namespace. {@code planRules}: how many rules netfence's
      * table should hold, to count its sets and rules (a resync's read-back); negative right after
      * netfence's own transaction replaced the table (an apply's read-back), when they are not counted.
+     * Its socket is closed through {@code closes}.
      */
-    static Counts take(int planRules) {
+    static Counts take(int planRules, DeferredCloses closes) {
         for (int attempt = 1; ; attempt++) {
-            try (NftNetlink netlink = NftNetlink.open()) {
+            try (NftNetlink netlink = NftNetlink.open(closes)) {
                 return new NftCensus(netlink).count(planRules);
             } catch (EnforcementException e) {
                 if (e.code() != ErrorCode.LOCK_CONTENDED || attempt == ATTEMPTS) {

@@ -8,7 +8,7 @@ import dev.netfence.netns.LibNftables;
  * and errors go to the context's buffers, never to the process's stdout/stderr. It must be made
  * after the thread entered the target namespace: the context opens its netlink socket, which
  * stays in the namespace it was opened in, so a context is never carried from one namespace to
- * another. Not thread-safe.
+ * another. Not thread-safe. Its free may run on another thread ({@link DeferredCloses}).
  */
 final class NftContext implements AutoCloseable {
     /** What one {@code nft_run_cmd_from_buffer} returned: its code, its output and its error text. */
@@ -20,9 +20,16 @@ final class NftContext implements AutoCloseable {
 
     private final LibNftables lib;
     private final Pointer ctx;
+    private final DeferredCloses closes;
 
     NftContext(LibNftables lib) {
+        this(lib, DeferredCloses.INLINE);
+    }
+
+    /** A context whose {@link #close} hands the free (and its socket's close) to {@code closes}. */
+    NftContext(LibNftables lib, DeferredCloses closes) {
         this.lib = lib;
+        this.closes = closes;
         Pointer made = lib.nft_ctx_new(0);
         if (made == null) {
             throw new IllegalStateException("nft_ctx_new returned NULL");
@@ -51,8 +58,9 @@ final class NftContext implements AutoCloseable {
         lib.nft_ctx_output_set_flags(ctx, 0);
     }
 
+    /** Frees the context through the closes it was made with; not to be used afterwards. */
     @Override
     public void close() {
-        lib.nft_ctx_free(ctx);
+        closes.run(() -> lib.nft_ctx_free(ctx));
     }
 }

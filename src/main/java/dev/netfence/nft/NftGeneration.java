@@ -31,13 +31,20 @@ final class NftGeneration implements AutoCloseable {
     private static final short NFTA_GEN_ID = 1;
 
     private final NativeCalls.Libc libc;
+    private final DeferredCloses closes;
     private int fd = -1;
     private int sequence;
     /** False for an instance over a kept socket: once that is closed it never opens one here (in the caller's namespace). */
     private boolean opensLazily = true;
 
     NftGeneration(NativeCalls.Libc libc) {
+        this(libc, DeferredCloses.INLINE);
+    }
+
+    /** An instance whose socket, unless {@link #detach detached}, is closed through {@code closes}. */
+    NftGeneration(NativeCalls.Libc libc, DeferredCloses closes) {
         this.libc = libc;
+        this.closes = closes;
     }
 
     /**
@@ -154,12 +161,15 @@ final class NftGeneration implements AutoCloseable {
     @Override
     public void close() {
         if (fd >= 0) {
-            try {
-                NativeCalls.Netlink.close(fd);
-            } catch (LastErrorException ignored) {
-                // a failed close of a socket we only asked one question on changes nothing we rely on
-            }
+            int socket = fd;
             fd = -1;
+            closes.run(() -> {
+                try {
+                    NativeCalls.Netlink.close(socket);
+                } catch (LastErrorException ignored) {
+                    // a failed close of a socket we only asked one question on changes nothing we rely on
+                }
+            });
         }
     }
 }

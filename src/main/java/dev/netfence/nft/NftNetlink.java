@@ -48,19 +48,21 @@ final class NftNetlink implements AutoCloseable {
     }
 
     private int fd;
+    private final DeferredCloses closes;
     private final byte[] buffer = BUFFERS.get();
     private int sequence;
     /** A dump was left unfinished: its next buffers are queued on the socket, so the next request takes a new one. */
     private boolean unfinished;
 
-    private NftNetlink(int fd) {
+    private NftNetlink(int fd, DeferredCloses closes) {
         this.fd = fd;
+        this.closes = closes;
     }
 
-    /** A new socket in the calling thread's namespace. */
-    static NftNetlink open() {
+    /** A new socket in the calling thread's namespace, its closes handed to {@code closes}. */
+    static NftNetlink open(DeferredCloses closes) {
         try {
-            return new NftNetlink(NativeCalls.Netlink.kernelSocket());
+            return new NftNetlink(NativeCalls.Netlink.kernelSocket(), closes);
         } catch (LastErrorException e) {
             throw failure("opening a netlink socket", e.getErrorCode());
         }
@@ -267,11 +269,14 @@ final class NftNetlink implements AutoCloseable {
         if (fd < 0) {
             return;
         }
-        try {
-            NativeCalls.Netlink.close(fd);
-            fd = -1;
-        } catch (LastErrorException ignored) {
-            // a socket only read from; a failed close changes nothing netfence relies on
-        }
+        int socket = fd;
+        fd = -1;
+        closes.run(() -> {
+            try {
+                NativeCalls.Netlink.close(socket);
+            } catch (LastErrorException ignored) {
+                // a socket only read from; a failed close changes nothing netfence relies on
+            }
+        });
     }
 }
