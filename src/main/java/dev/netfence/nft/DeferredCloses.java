@@ -14,28 +14,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * namespace's nftables commit mutex) until nf_tables' deferred destruction of that namespace's
  * last committed transaction is done, which takes an RCU grace period: measured here, 13-14 ms of
  * sleep after every transaction that replaced netfence's table, against 1.6 ms of CPU for the
- * whole transaction. A trip closed three sockets (its libnftables context, the census's, the
- * generation socket), the first of them after the commit; closing them here instead takes that
- * sleep off the apply's latency and frees the namespace thread for the next trip. Nothing else
- * changes: the commit is visible before the close, and a closer never enters a namespace (a
- * descriptor is closed from any thread). When every closer is busy and the queue is full, or
- * after {@link #close}, the close runs on the caller's thread, as before (back-pressure, never a
- * leak). {@link #INLINE} closes on the caller's thread always: for sockets outside trips.
+ * whole transaction. A trip gathers its closes (its libnftables context, the census's socket, the
+ * generation socket) in a {@link Batch}, handed over as one task when the trip is done: the first
+ * close waits for the grace period, the others then find nothing to wait for, so one closer
+ * thread is busy about one grace period per trip. Nothing else changes: the commit is visible
+ * before the close, and a closer never enters a namespace (a descriptor is closed from any
+ * thread). When every closer is busy and the queue is full, or after {@link #close}, the batch
+ * runs on the caller's thread, as before (back-pressure, never a leak).
  */
 final class DeferredCloses implements AutoCloseable {
-    /** Closes on the calling thread. */
-    static final DeferredCloses INLINE = new DeferredCloses();
-
     private static final RejectedExecutionHandler ON_CALLER = (task, pool) -> task.run();
     private final ThreadPoolExecutor pool;
 
-    private DeferredCloses() {
-        this.pool = null;
-    }
-
     /**
      * {@code threads} closer threads (daemons), all started here, on the constructing thread, and
-     * up to {@code 16 * threads} closes waiting for one. No thread is ever started later: the
+     * up to {@code 16 * threads} batches waiting for one. No thread is ever started later: the
      * handing-over thread is a namespace thread away from home, and a thread inherits the network
      * namespace of the thread that starts it. A closer that dies is not replaced (its closes run
      * on the callers' threads).
@@ -59,26 +52,52 @@ final class DeferredCloses implements AutoCloseable {
         starting.set(false);
     }
 
-    /** Runs {@code close} on a closer thread, or on this one (see the class comment). Never throws for a full queue. */
-    void run(Runnable close) {
-        if (pool == null) {
-            close.run();
-        } else {
-            pool.execute(close);
+    /**
+     * The closes of one trip, gathered on the trip's thread ({@link Closer}) and handed over
+     * together by {@link Batch#close}, in the order they were made. Not thread-safe.
+     */
+    final class Batch implements Closer, AutoCloseable {
+        private final java.util.List<Runnable> closes = new java.util.ArrayList<>(4);
+        private boolean handedOver;
+
+        private Batch() {}
+
+        @Override
+        public void close(Runnable close) {
+            if (handedOver) {
+                close.run();
+            } else {
+                closes.add(close);
+            }
+        }
+
+        /** Hands the gathered closes to a closer thread (or runs them here: see the class comment). */
+        @Override
+        public void close() {
+            if (handedOver) {
+                return;
+            }
+            handedOver = true;
+            if (!closes.isEmpty()) {
+                java.util.List<Runnable> all = java.util.List.copyOf(closes);
+                pool.execute(() -> all.forEach(Runnable::run));
+            }
         }
     }
 
-    /** Closes waiting for a closer thread or running now (for tests). */
-    int pending() {
-        return pool == null ? 0 : pool.getQueue().size() + pool.getActiveCount();
+    /** A new batch for one trip. */
+    Batch batch() {
+        return new Batch();
     }
 
-    /** Lets the closes already handed over finish (up to 5 s); later ones run on the caller's thread. */
+    /** Batches waiting for a closer thread or running now (for tests). */
+    int pending() {
+        return pool.getQueue().size() + pool.getActiveCount();
+    }
+
+    /** Lets the batches already handed over finish (up to 5 s); later ones run on the caller's thread. */
     @Override
     public void close() {
-        if (pool == null) {
-            return;
-        }
         pool.shutdown();
         try {
             pool.awaitTermination(5, TimeUnit.SECONDS);

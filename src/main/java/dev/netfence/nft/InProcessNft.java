@@ -96,8 +96,9 @@ public final class InProcessNft implements AutoCloseable {
      */
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
-                return steps.apply(commands(ctx, generation, new AtomicBoolean()), sample);
+            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+                    NftGeneration generation = new NftGeneration(n.libc, later)) {
+                return steps.apply(commands(ctx, generation, new AtomicBoolean(), later), sample);
             }
         });
         if (result.error() != null) {
@@ -122,8 +123,9 @@ public final class InProcessNft implements AutoCloseable {
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
-            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
-                result = steps.apply(commands(ctx, generation, changed), plan);
+            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+                    NftGeneration generation = new NftGeneration(n.libc, later)) {
+                result = steps.apply(commands(ctx, generation, changed, later), plan);
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
@@ -158,13 +160,13 @@ public final class InProcessNft implements AutoCloseable {
             return java.util.Optional.empty();
         }
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftGeneration generation = new NftGeneration(n.libc, closes)) {
+            try (DeferredCloses.Batch later = closes.batch(); NftGeneration generation = new NftGeneration(n.libc, later)) {
                 DriftTrip result;
                 if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
                     result = DriftTrip.UNCHANGED;
                 } else {
-                    try (NftContext ctx = new NftContext(n.nftables, closes)) {
-                        result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean()), plan), null);
+                    try (NftContext ctx = new NftContext(n.nftables, later)) {
+                        result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean(), later), plan), null);
                     }
                 }
                 if (threads.leaving()) { // not for a caller gone (abandoned): the container may be too
@@ -247,8 +249,9 @@ public final class InProcessNft implements AutoCloseable {
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (NftContext ctx = new NftContext(n.nftables, closes); NftGeneration generation = new NftGeneration(n.libc, closes)) {
-                return steps.deleteTable(commands(ctx, generation, new AtomicBoolean()));
+            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+                    NftGeneration generation = new NftGeneration(n.libc, later)) {
+                return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));
             }
         });
         if (error != null) {
@@ -286,9 +289,9 @@ public final class InProcessNft implements AutoCloseable {
     /**
      * The commands of one trip; {@code wrote} is set as soon as a transaction commits, from the
      * namespace thread, so that a caller that gave up on the trip (see {@link NamespaceThreads})
-     * knows the rules may have changed.
+     * knows the rules may have changed. The census's sockets are closed through {@code later}.
      */
-    private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote) {
+    private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote, Closer later) {
         return new NftApply.Commands() {
             @Override
             public long generation() {
@@ -323,7 +326,7 @@ public final class InProcessNft implements AutoCloseable {
 
             @Override
             public NftCensus.Counts census(int planRules) {
-                return NftCensus.take(planRules, closes);
+                return NftCensus.take(planRules, later);
             }
         };
     }

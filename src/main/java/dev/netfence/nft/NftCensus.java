@@ -100,7 +100,7 @@ final class NftCensus {
      * netfence's own transaction replaced the table (an apply's read-back), when they are not counted.
      * Its socket is closed through {@code closes}.
      */
-    static Counts take(int planRules, DeferredCloses closes) {
+    static Counts take(int planRules, Closer closes) {
         for (int attempt = 1; ; attempt++) {
             try (NftNetlink netlink = NftNetlink.open(closes)) {
                 return new NftCensus(netlink).count(planRules);

@@ -8,7 +8,7 @@ import dev.netfence.netns.LibNftables;
  * and errors go to the context's buffers, never to the process's stdout/stderr. It must be made
  * after the thread entered the target namespace: the context opens its netlink socket, which
  * stays in the namespace it was opened in, so a context is never carried from one namespace to
- * another. Not thread-safe. Its free may run on another thread ({@link DeferredCloses}).
+ * another. Not thread-safe. Its free may run on another thread ({@link Closer}).
  */
 final class NftContext implements AutoCloseable {
     /** What one {@code nft_run_cmd_from_buffer} returned: its code, its output and its error text. */
@@ -20,14 +20,14 @@ final class NftContext implements AutoCloseable {
 
     private final LibNftables lib;
     private final Pointer ctx;
-    private final DeferredCloses closes;
+    private final Closer closes;
 
     NftContext(LibNftables lib) {
-        this(lib, DeferredCloses.INLINE);
+        this(lib, Closer.INLINE);
     }
 
     /** A context whose {@link #close} hands the free (and its socket's close) to {@code closes}. */
-    NftContext(LibNftables lib, DeferredCloses closes) {
+    NftContext(LibNftables lib, Closer closes) {
         this.lib = lib;
         this.closes = closes;
         Pointer made = lib.nft_ctx_new(0);
@@ -61,6 +61,6 @@ final class NftContext implements AutoCloseable {
     /** Frees the context through the closes it was made with; not to be used afterwards. */
     @Override
     public void close() {
-        closes.run(() -> lib.nft_ctx_free(ctx));
+        closes.close(() -> lib.nft_ctx_free(ctx));
     }
 }

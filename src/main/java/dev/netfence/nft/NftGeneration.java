@@ -31,18 +31,18 @@ final class NftGeneration implements AutoCloseable {
     private static final short NFTA_GEN_ID = 1;
 
     private final NativeCalls.Libc libc;
-    private final DeferredCloses closes;
+    private final Closer closes;
     private int fd = -1;
     private int sequence;
     /** False for an instance over a kept socket: once that is closed it never opens one here (in the caller's namespace). */
     private boolean opensLazily = true;
 
     NftGeneration(NativeCalls.Libc libc) {
-        this(libc, DeferredCloses.INLINE);
+        this(libc, Closer.INLINE);
     }
 
     /** An instance whose socket, unless {@link #detach detached}, is closed through {@code closes}. */
-    NftGeneration(NativeCalls.Libc libc, DeferredCloses closes) {
+    NftGeneration(NativeCalls.Libc libc, Closer closes) {
         this.libc = libc;
         this.closes = closes;
     }
@@ -163,7 +163,7 @@ final class NftGeneration implements AutoCloseable {
         if (fd >= 0) {
             int socket = fd;
             fd = -1;
-            closes.run(() -> {
+            closes.close(() -> {
                 try {
                     NativeCalls.Netlink.close(socket);
                 } catch (LastErrorException ignored) {

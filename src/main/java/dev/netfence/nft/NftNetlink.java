@@ -48,19 +48,19 @@ final class NftNetlink implements AutoCloseable {
     }
 
     private int fd;
-    private final DeferredCloses closes;
+    private final Closer closes;
     private final byte[] buffer = BUFFERS.get();
     private int sequence;
     /** A dump was left unfinished: its next buffers are queued on the socket, so the next request takes a new one. */
     private boolean unfinished;
 
-    private NftNetlink(int fd, DeferredCloses closes) {
+    private NftNetlink(int fd, Closer closes) {
         this.fd = fd;
         this.closes = closes;
     }
 
     /** A new socket in the calling thread's namespace, its closes handed to {@code closes}. */
-    static NftNetlink open(DeferredCloses closes) {
+    static NftNetlink open(Closer closes) {
         try {
             return new NftNetlink(NativeCalls.Netlink.kernelSocket(), closes);
         } catch (LastErrorException e) {
@@ -271,7 +271,7 @@ final class NftNetlink implements AutoCloseable {
         }
         int socket = fd;
         fd = -1;
-        closes.run(() -> {
+        closes.close(() -> {
             try {
                 NativeCalls.Netlink.close(socket);
             } catch (LastErrorException ignored) {

@@ -19,18 +19,25 @@ class DeferredClosesTest {
         return threads;
     }
 
+    /** Hands over one batch of {@code close}. */
+    private static void handOver(DeferredCloses closes, Runnable close) {
+        try (DeferredCloses.Batch batch = closes.batch()) {
+            batch.close(close);
+        }
+    }
+
     /** Occupies every one of {@code threads} closers (each waits for {@code release}), then fills the queue likewise. */
     private static void occupy(DeferredCloses closes, int threads, CountDownLatch release) throws InterruptedException {
         CountDownLatch started = new CountDownLatch(threads);
         for (int i = 0; i < threads; i++) {
-            closes.run(() -> {
+            handOver(closes, () -> {
                 started.countDown();
                 awaitQuietly(release);
             });
         }
         assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
         for (int i = 0; i < 16 * threads; i++) {
-            closes.run(() -> awaitQuietly(release));
+            handOver(closes, () -> awaitQuietly(release));
         }
     }
 
@@ -43,16 +50,34 @@ class DeferredClosesTest {
     }
 
     @Test
-    void aCloseHandedOverRunsOnACloserThreadNotOnTheCaller() throws Exception {
+    void aBatchRunsItsClosesInOrderOnOneCloserThreadAfterItIsHandedOver() throws Exception {
         try (DeferredCloses closes = new DeferredCloses(2)) {
-            List<String> ranOn = new CopyOnWriteArrayList<>();
-            CountDownLatch done = new CountDownLatch(1);
-            closes.run(() -> {
-                ranOn.add(Thread.currentThread().getName());
-                done.countDown();
-            });
+            List<String> ran = new CopyOnWriteArrayList<>();
+            CountDownLatch done = new CountDownLatch(3);
+            DeferredCloses.Batch batch = closes.batch();
+            for (String name : List.of("generation", "context", "census")) {
+                batch.close(() -> {
+                    ran.add(name + " on " + Thread.currentThread().getName());
+                    done.countDown();
+                });
+            }
+            assertThat(ran).as("nothing before the hand-over").isEmpty();
+            batch.close();
             assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(ranOn).singleElement().asString().startsWith("netfence-nft-close-");
+            String thread = ran.get(0).substring(ran.get(0).indexOf(" on ") + 4);
+            assertThat(thread).startsWith("netfence-nft-close-");
+            assertThat(ran).containsExactly("generation on " + thread, "context on " + thread, "census on " + thread);
+        }
+    }
+
+    @Test
+    void aCloseGivenToABatchAlreadyHandedOverRunsAtOnceOnTheCaller() {
+        try (DeferredCloses closes = new DeferredCloses(1)) {
+            DeferredCloses.Batch batch = closes.batch();
+            batch.close();
+            List<Thread> ranOn = new CopyOnWriteArrayList<>();
+            batch.close(() -> ranOn.add(Thread.currentThread()));
+            assertThat(ranOn).containsExactly(Thread.currentThread());
         }
     }
 
@@ -65,7 +90,7 @@ class DeferredClosesTest {
             assertThat(started).hasSize(3);
             CountDownLatch release = new CountDownLatch(1);
             occupy(closes, 3, release);
-            closes.run(() -> { }); // on this thread: nothing free
+            handOver(closes, () -> { }); // on this thread: nothing free
             Set<Thread> after = closerThreads();
             after.removeAll(before);
             assertThat(after).isEqualTo(started);
@@ -74,39 +99,38 @@ class DeferredClosesTest {
     }
 
     @Test
-    void aCloseRunsOnTheCallersThreadWhenEveryCloserIsBusyAndTheQueueIsFull() throws Exception {
+    void aBatchRunsOnTheCallersThreadWhenEveryCloserIsBusyAndTheQueueIsFull() throws Exception {
         try (DeferredCloses closes = new DeferredCloses(1)) {
             CountDownLatch release = new CountDownLatch(1);
             occupy(closes, 1, release);
             assertThat(closes.pending()).isEqualTo(17);
             List<Thread> ranOn = new CopyOnWriteArrayList<>();
-            closes.run(() -> ranOn.add(Thread.currentThread()));
+            handOver(closes, () -> ranOn.add(Thread.currentThread()));
             assertThat(ranOn).containsExactly(Thread.currentThread());
             release.countDown();
         }
     }
 
     @Test
-    void closingWaitsForTheClosesHandedOverAndLaterOnesRunOnTheCaller() {
+    void closingWaitsForTheBatchesHandedOverAndLaterOnesRunOnTheCaller() {
         DeferredCloses closes = new DeferredCloses(2);
         List<Integer> closed = new CopyOnWriteArrayList<>();
         for (int i = 0; i < 20; i++) {
             int n = i;
-            closes.run(() -> closed.add(n));
+            handOver(closes, () -> closed.add(n));
         }
         closes.close();
         assertThat(closed).hasSize(20);
         List<Thread> ranOn = new CopyOnWriteArrayList<>();
-        closes.run(() -> ranOn.add(Thread.currentThread()));
+        handOver(closes, () -> ranOn.add(Thread.currentThread()));
         assertThat(ranOn).containsExactly(Thread.currentThread());
     }
 
     @Test
-    void inlineClosesOnTheCallersThread() {
+    void inlineClosesOnTheCallersThreadAtOnce() {
         List<Thread> ranOn = new CopyOnWriteArrayList<>();
-        DeferredCloses.INLINE.run(() -> ranOn.add(Thread.currentThread()));
+        Closer.INLINE.close(() -> ranOn.add(Thread.currentThread()));
         assertThat(ranOn).containsExactly(Thread.currentThread());
-        assertThat(DeferredCloses.INLINE.pending()).isZero();
     }
 
     @Test

@@ -1,0 +1,14 @@
+package dev.netfence.nft;
+
+/**
+ * Where the netlink sockets and libnftables contexts of the nft backend are closed: at once on the
+ * calling thread ({@link #INLINE}), or gathered for a closer thread ({@link DeferredCloses.Batch}).
+ */
+@FunctionalInterface
+interface Closer {
+    /** Closes on the calling thread, at once. */
+    Closer INLINE = Runnable::run;
+
+    /** Runs {@code close} now or later; it must not throw. */
+    void close(Runnable close);
+}
