@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * a {@code list table} fetches every chain of the namespace), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
- * and the trip's sockets closed by {@link DeferredCloses}, off the namespace thread (the kernel
- * makes the first close after a commit sleep for an RCU grace period). No process is started. The outcome is reported by the caller, at
+ * and the trip's sockets closed by {@link DeferredCloses} once the namespace is quiet, off the
+ * namespace thread (a close soon after a commit sleeps for an RCU grace period, holding the
+ * namespace's commit mutex). No process is started. The outcome is reported by the caller, at
  * home. A verifying read-back is remembered with the namespace's nftables ruleset generation
  * ({@link NftGeneration}, read just before and after it), so the reconciler's {@link #drift} of a
  * namespace whose ruleset has not changed since costs one netlink request instead of a context
@@ -96,7 +97,7 @@ public final class InProcessNft implements AutoCloseable {
      */
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(new Object()); NftContext ctx = new NftContext(n.nftables, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.apply(commands(ctx, generation, new AtomicBoolean(), later), sample);
             }
@@ -123,7 +124,7 @@ public final class InProcessNft implements AutoCloseable {
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
-            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 result = steps.apply(commands(ctx, generation, changed, later), plan);
                 if (result.error() == null && flushConntrack) {
@@ -160,7 +161,7 @@ public final class InProcessNft implements AutoCloseable {
             return java.util.Optional.empty();
         }
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(); NftGeneration generation = new NftGeneration(n.libc, later)) {
+            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftGeneration generation = new NftGeneration(n.libc, later)) {
                 DriftTrip result;
                 if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
                     result = DriftTrip.UNCHANGED;
@@ -249,7 +250,7 @@ public final class InProcessNft implements AutoCloseable {
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));
             }

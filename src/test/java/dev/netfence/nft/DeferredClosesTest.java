@@ -3,6 +3,7 @@ package dev.netfence.nft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,25 +20,90 @@ class DeferredClosesTest {
         return threads;
     }
 
-    /** Hands over one batch of {@code close}. */
-    private static void handOver(DeferredCloses closes, Runnable close) {
-        try (DeferredCloses.Batch batch = closes.batch()) {
-            batch.close(close);
+    private static final Duration HOUR = Duration.ofHours(1);
+
+    /** Parks one batch of {@code closes} under {@code namespace}. */
+    private static void park(DeferredCloses closes, Object namespace, Runnable... batch) {
+        try (DeferredCloses.Batch b = closes.batch(namespace)) {
+            for (Runnable r : batch) {
+                b.close(r);
+            }
         }
     }
 
-    /** Occupies every one of {@code threads} closers (each waits for {@code release}), then fills the queue likewise. */
-    private static void occupy(DeferredCloses closes, int threads, CountDownLatch release) throws InterruptedException {
-        CountDownLatch started = new CountDownLatch(threads);
-        for (int i = 0; i < threads; i++) {
-            handOver(closes, () -> {
+    @Test
+    void aBatchRunsInOrderOnACloserThreadOnceItsNamespaceHasBeenQuiet() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(2, Duration.ofMillis(50), 8, 64)) {
+            List<String> ran = new CopyOnWriteArrayList<>();
+            CountDownLatch done = new CountDownLatch(3);
+            DeferredCloses.Batch batch = closes.batch("ns");
+            for (String name : List.of("generation", "context", "census")) {
+                batch.close(() -> {
+                    ran.add(name + " on " + Thread.currentThread().getName());
+                    done.countDown();
+                });
+            }
+            assertThat(ran).as("nothing before the batch is parked").isEmpty();
+            batch.close();
+            assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+            String thread = ran.get(0).substring(ran.get(0).indexOf(" on ") + 4);
+            assertThat(thread).startsWith("netfence-nft-close-");
+            assertThat(ran).containsExactly("generation on " + thread, "context on " + thread, "census on " + thread);
+            assertThat(closes.outstanding()).isZero();
+        }
+    }
+
+    @Test
+    void batchesStayParkedWhileTheirNamespaceIsNotQuietAndClosingRunsThemAll() {
+        DeferredCloses closes = new DeferredCloses(1, HOUR, 8, 64);
+        List<Integer> ran = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            park(closes, "ns", () -> ran.add(n));
+        }
+        assertThat(closes.outstanding()).isEqualTo(3);
+        assertThat(ran).isEmpty();
+        closes.close();
+        assertThat(ran).containsExactly(0, 1, 2);
+        assertThat(closes.outstanding()).isZero();
+    }
+
+    @Test
+    void aBatchBeyondItsNamespacesShareRunsAtOnceOnACloserWhileTheParkedOnesWait() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 64)) {
+            List<String> ran = new CopyOnWriteArrayList<>();
+            park(closes, "ns", () -> ran.add("first"));
+            park(closes, "ns", () -> ran.add("second"));
+            park(closes, "other", () -> ran.add("other"));
+            CountDownLatch third = new CountDownLatch(1);
+            park(closes, "ns", () -> {
+                ran.add("third on " + Thread.currentThread().getName());
+                third.countDown();
+            });
+            assertThat(third.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(ran).singleElement().asString().startsWith("third on netfence-nft-close-");
+            assertThat(closes.outstanding()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void beyondTheLimitABatchRunsAtOnceOnACloserAndBeyondTwiceTheLimitOnTheCallersThread() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 2)) {
+            CountDownLatch release = new CountDownLatch(1);
+            park(closes, "a", () -> { });
+            park(closes, "b", () -> { });
+            CountDownLatch started = new CountDownLatch(1);
+            park(closes, "c", () -> {
                 started.countDown();
                 awaitQuietly(release);
             });
-        }
-        assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
-        for (int i = 0; i < 16 * threads; i++) {
-            handOver(closes, () -> awaitQuietly(release));
+            assertThat(started.await(10, TimeUnit.SECONDS)).as("on a closer, at once").isTrue();
+            assertThat(closes.outstanding()).isEqualTo(3);
+            park(closes, "d", () -> { }); // queued behind the busy closer
+            List<Thread> ranOn = new CopyOnWriteArrayList<>();
+            park(closes, "e", () -> ranOn.add(Thread.currentThread()));
+            assertThat(ranOn).containsExactly(Thread.currentThread());
+            release.countDown();
         }
     }
 
@@ -50,80 +116,41 @@ class DeferredClosesTest {
     }
 
     @Test
-    void aBatchRunsItsClosesInOrderOnOneCloserThreadAfterItIsHandedOver() throws Exception {
-        try (DeferredCloses closes = new DeferredCloses(2)) {
-            List<String> ran = new CopyOnWriteArrayList<>();
-            CountDownLatch done = new CountDownLatch(3);
-            DeferredCloses.Batch batch = closes.batch();
-            for (String name : List.of("generation", "context", "census")) {
-                batch.close(() -> {
-                    ran.add(name + " on " + Thread.currentThread().getName());
-                    done.countDown();
-                });
+    void everyCloserThreadIsStartedByTheConstructorAndNoneLaterWhateverTheLoad() throws Exception {
+        Set<Thread> before = closerThreads();
+        try (DeferredCloses closes = new DeferredCloses(3, Duration.ofMillis(20), 1, 500)) {
+            Set<Thread> started = closerThreads();
+            started.removeAll(before);
+            assertThat(started).hasSize(3);
+            CountDownLatch all = new CountDownLatch(200);
+            for (int i = 0; i < 200; i++) { // beyond one per namespace at once, the rest when quiet
+                park(closes, "ns" + (i % 7), all::countDown);
             }
-            assertThat(ran).as("nothing before the hand-over").isEmpty();
-            batch.close();
-            assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
-            String thread = ran.get(0).substring(ran.get(0).indexOf(" on ") + 4);
-            assertThat(thread).startsWith("netfence-nft-close-");
-            assertThat(ran).containsExactly("generation on " + thread, "context on " + thread, "census on " + thread);
+            assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
+            Set<Thread> after = closerThreads();
+            after.removeAll(before);
+            assertThat(after).isEqualTo(started);
         }
     }
 
     @Test
-    void aCloseGivenToABatchAlreadyHandedOverRunsAtOnceOnTheCaller() {
-        try (DeferredCloses closes = new DeferredCloses(1)) {
-            DeferredCloses.Batch batch = closes.batch();
+    void afterClosingABatchRunsOnTheCallersThread() {
+        DeferredCloses closes = new DeferredCloses(2);
+        closes.close();
+        List<Thread> ranOn = new CopyOnWriteArrayList<>();
+        park(closes, "ns", () -> ranOn.add(Thread.currentThread()));
+        assertThat(ranOn).containsExactly(Thread.currentThread());
+    }
+
+    @Test
+    void aCloseGivenToABatchAlreadyParkedRunsAtOnceOnTheCaller() {
+        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 8, 64)) {
+            DeferredCloses.Batch batch = closes.batch("ns");
             batch.close();
             List<Thread> ranOn = new CopyOnWriteArrayList<>();
             batch.close(() -> ranOn.add(Thread.currentThread()));
             assertThat(ranOn).containsExactly(Thread.currentThread());
         }
-    }
-
-    @Test
-    void everyCloserThreadIsStartedByTheConstructorAndNoneLaterWhateverTheLoad() throws Exception {
-        Set<Thread> before = closerThreads();
-        try (DeferredCloses closes = new DeferredCloses(3)) {
-            Set<Thread> started = closerThreads();
-            started.removeAll(before);
-            assertThat(started).hasSize(3);
-            CountDownLatch release = new CountDownLatch(1);
-            occupy(closes, 3, release);
-            handOver(closes, () -> { }); // on this thread: nothing free
-            Set<Thread> after = closerThreads();
-            after.removeAll(before);
-            assertThat(after).isEqualTo(started);
-            release.countDown();
-        }
-    }
-
-    @Test
-    void aBatchRunsOnTheCallersThreadWhenEveryCloserIsBusyAndTheQueueIsFull() throws Exception {
-        try (DeferredCloses closes = new DeferredCloses(1)) {
-            CountDownLatch release = new CountDownLatch(1);
-            occupy(closes, 1, release);
-            assertThat(closes.pending()).isEqualTo(17);
-            List<Thread> ranOn = new CopyOnWriteArrayList<>();
-            handOver(closes, () -> ranOn.add(Thread.currentThread()));
-            assertThat(ranOn).containsExactly(Thread.currentThread());
-            release.countDown();
-        }
-    }
-
-    @Test
-    void closingWaitsForTheBatchesHandedOverAndLaterOnesRunOnTheCaller() {
-        DeferredCloses closes = new DeferredCloses(2);
-        List<Integer> closed = new CopyOnWriteArrayList<>();
-        for (int i = 0; i < 20; i++) {
-            int n = i;
-            handOver(closes, () -> closed.add(n));
-        }
-        closes.close();
-        assertThat(closed).hasSize(20);
-        List<Thread> ranOn = new CopyOnWriteArrayList<>();
-        handOver(closes, () -> ranOn.add(Thread.currentThread()));
-        assertThat(ranOn).containsExactly(Thread.currentThread());
     }
 
     @Test
@@ -134,8 +161,12 @@ class DeferredClosesTest {
     }
 
     @Test
-    void fewerThanOneThreadIsRefused() {
+    void badSettingsAreRefusedWithTheirValues() {
         assertThatThrownBy(() -> new DeferredCloses(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("threads must be at least 1, was 0");
+        assertThatThrownBy(() -> new DeferredCloses(1, Duration.ZERO, 1, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("quiet must be positive, was PT0S");
+        assertThatThrownBy(() -> new DeferredCloses(1, HOUR, 4, 3)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("perNamespace must be at least 1 and limit at least perNamespace, were 4 and 3");
     }
 }
