@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * next apply into the same namespace waited for the mutex instead. So a trip's closes (its
  * libnftables context, the census's socket, the generation socket) are gathered in a
  * {@link Batch} and parked under the trip's namespace; they are run when no batch has been parked
- * there for {@code quiet} (by then the destruction is done, and a close costs microseconds), or
- * at once on a closer when {@code perNamespace} batches are parked under that namespace or
- * {@code limit} in all (then, as for a namespace never quiet, the closer waits instead). Nothing
+ * there for {@code quiet} (by then the destruction is done, and a close costs microseconds); by
+ * the next trip into that namespace itself, before it writes, when {@code perNamespace} are
+ * parked there ({@link #settle}: a namespace never quiet); at once on a closer when {@code limit}
+ * are parked in all (the closer may then wait, and a trip into its namespace with it). Nothing
  * else changes: the commit is visible before the close, and a closer never enters a namespace
  * (a descriptor is closed from any thread; every closer thread is started by the constructor,
  * because a thread inherits the network namespace of the thread that starts it, and the one that
@@ -50,13 +51,13 @@ final class DeferredCloses implements AutoCloseable {
     }
 
     /**
-     * {@code threads} closers, 30 ms of quiet (two grace periods here), 16 batches parked per
-     * namespace and 32 in all. Few, because every parked socket holds a descriptor number, and
+     * {@code threads} closers, 30 ms of quiet (two grace periods here), 32 batches parked per
+     * namespace and 64 in all (up to about 200 sockets, 400 with those waiting for a closer). Few, because every parked socket holds a descriptor number, and
      * libnftables waits for its replies with {@code select(2)}, whose set ends at descriptor 1023
      * (a context whose socket got 1024 or more aborts the process: glibc's fortified FD_SET).
      */
     DeferredCloses(int threads) {
-        this(threads, Duration.ofMillis(30), 16, 32);
+        this(threads, Duration.ofMillis(30), 32, 64);
     }
 
     DeferredCloses(int threads, Duration quiet, int perNamespace, int limit) {
@@ -141,7 +142,7 @@ final class DeferredCloses implements AutoCloseable {
             if (!here) {
                 outstanding++;
                 Parked p = parked.get(namespace);
-                now = parkedBatches >= limit || (p != null && p.batches.size() >= perNamespace);
+                now = parkedBatches >= limit;
                 if (p != null) {
                     p.last = System.nanoTime(); // busy: what is parked there waits for quiet all the same
                 }
@@ -167,6 +168,28 @@ final class DeferredCloses implements AutoCloseable {
         if (check) {
             pool.schedule(() -> check(namespace), quietNanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /**
+     * Called by a trip into {@code namespace} before it writes anything: when {@code perNamespace}
+     * batches or more are parked there (a namespace written to without a pause), runs them all
+     * here, now. The first close may wait out the grace period of the last transaction, the others
+     * then find nothing to wait for, and nothing commits in between (the caller writes next): one
+     * wait per {@code perNamespace} trips into a namespace that is never quiet, where closing each
+     * batch at once made every trip wait for the commit mutex a closer held.
+     */
+    void settle(Object namespace) {
+        List<List<Runnable>> due;
+        synchronized (this) {
+            Parked p = parked.get(namespace);
+            if (p == null || p.batches.size() < perNamespace) {
+                return;
+            }
+            parked.remove(namespace);
+            due = new ArrayList<>(p.batches);
+            parkedBatches -= due.size();
+        }
+        due.forEach(this::run);
     }
 
     /** Runs the batches of {@code namespace} if it has been quiet long enough, else looks again when it will have been. */

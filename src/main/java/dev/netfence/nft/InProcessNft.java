@@ -122,6 +122,7 @@ public final class InProcessNft implements AutoCloseable {
         Objects.requireNonNull(plan, "plan");
         verified.forget(ns.id());
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+            closes.settle(ns.id());
             NftApply.Result result;
             int flush = 0;
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
@@ -250,6 +251,7 @@ public final class InProcessNft implements AutoCloseable {
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         verified.forget(ns.id());
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+            closes.settle(ns.id());
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));

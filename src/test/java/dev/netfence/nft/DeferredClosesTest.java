@@ -69,20 +69,22 @@ class DeferredClosesTest {
     }
 
     @Test
-    void aBatchBeyondItsNamespacesShareRunsAtOnceOnACloserWhileTheParkedOnesWait() throws Exception {
+    void aTripSettlesItsNamespaceWhenItsShareIsParkedThereAndOnlyThen() {
         try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 64)) {
             List<String> ran = new CopyOnWriteArrayList<>();
-            park(closes, "ns", () -> ran.add("first"));
-            park(closes, "ns", () -> ran.add("second"));
+            park(closes, "ns", () -> ran.add("first on " + Thread.currentThread().getName()));
             park(closes, "other", () -> ran.add("other"));
-            CountDownLatch third = new CountDownLatch(1);
-            park(closes, "ns", () -> {
-                ran.add("third on " + Thread.currentThread().getName());
-                third.countDown();
-            });
-            assertThat(third.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(ran).singleElement().asString().startsWith("third on netfence-nft-close-");
-            assertThat(closes.outstanding()).isEqualTo(3);
+            closes.settle("ns");
+            assertThat(ran).as("one parked: not yet").isEmpty();
+            park(closes, "ns", () -> ran.add("second on " + Thread.currentThread().getName()));
+            park(closes, "ns", () -> ran.add("third on " + Thread.currentThread().getName()));
+            assertThat(closes.outstanding()).isEqualTo(4);
+            closes.settle("ns");
+            String here = Thread.currentThread().getName();
+            assertThat(ran).containsExactly("first on " + here, "second on " + here, "third on " + here);
+            assertThat(closes.outstanding()).isEqualTo(1);
+            closes.settle("ns");
+            assertThat(ran).hasSize(3);
         }
     }
 
@@ -118,12 +120,12 @@ class DeferredClosesTest {
     @Test
     void everyCloserThreadIsStartedByTheConstructorAndNoneLaterWhateverTheLoad() throws Exception {
         Set<Thread> before = closerThreads();
-        try (DeferredCloses closes = new DeferredCloses(3, Duration.ofMillis(20), 1, 500)) {
+        try (DeferredCloses closes = new DeferredCloses(3, Duration.ofMillis(20), 1, 8)) {
             Set<Thread> started = closerThreads();
             started.removeAll(before);
             assertThat(started).hasSize(3);
             CountDownLatch all = new CountDownLatch(200);
-            for (int i = 0; i < 200; i++) { // beyond one per namespace at once, the rest when quiet
+            for (int i = 0; i < 200; i++) { // beyond eight parked at once, the rest when quiet
                 park(closes, "ns" + (i % 7), all::countDown);
             }
             assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
