@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,40 +22,50 @@ import java.util.concurrent.atomic.AtomicInteger;
  * takes an RCU grace period: measured here, 13-14 ms of sleep after every transaction that
  * replaced netfence's table, against 1.6 ms of CPU for the whole transaction. Closed on the
  * namespace thread, every apply paid it before reporting; closed at once on another thread, the
- * next apply into the same namespace waited for the mutex instead. So a trip's closes (its
- * libnftables context, the census's socket, the generation socket) are gathered in a
- * {@link Batch} and parked under the trip's namespace; they are run when no batch has been parked
- * there for {@code quiet} (by then the destruction is done, and a close costs microseconds); by
- * the next trip into that namespace itself, before it writes, when {@code perNamespace} are
- * parked there ({@link #settle}: a namespace never quiet); at once on a closer when {@code limit}
- * are parked in all (the closer may then wait, and a trip into its namespace with it). Nothing
+ * next apply into the same namespace waited for the mutex instead.
+ *
+ * <p>So a trip's closes (its libnftables context, the census's sockets, the generation socket)
+ * are gathered in a {@link Batch} and parked under the trip's namespace. They run on a closer
+ * when no batch has come there for {@code quiet} (by then the destruction is done and a close
+ * costs microseconds), or when the oldest has waited {@code 10 * quiet} however busy the
+ * namespace is. A writing trip first {@link #settle settles} a namespace where
+ * {@code perNamespace} batches are parked (one written to without a pause), on its caller's
+ * thread: one wait, and the others find nothing to wait for. Beyond {@code perNamespace} parked
+ * in one namespace or {@code limit} in all, a batch goes to a closer at once (which may wait, and
+ * a trip into its namespace with it); beyond {@code 2 * limit} batches outstanding, and after
+ * {@link #close}, it runs on the caller's thread, as before: back-pressure, never a leak. Nothing
  * else changes: the commit is visible before the close, and a closer never enters a namespace
  * (a descriptor is closed from any thread; every closer thread is started by the constructor,
  * because a thread inherits the network namespace of the thread that starts it, and the one that
- * parks is away from home). Beyond {@code 2 * limit} batches parked or waiting in all, and after
- * {@link #close}, a batch runs on the caller's thread, as before: back-pressure, never a leak.
+ * parks is away from home). A close that throws is ignored (it changes nothing netfence relies
+ * on) and does not keep the others from running.
  */
 final class DeferredCloses implements AutoCloseable {
     private final ScheduledThreadPoolExecutor pool;
     private final long quietNanos;
+    private final long maxAgeNanos;
     private final int perNamespace;
     private final int limit;
     private final Map<Object, Parked> parked = new HashMap<>(); // guarded by this
-    private int outstanding; // batches parked or handed to a closer and not yet run; guarded by this
+    private final ArrayDeque<List<Runnable>> handed = new ArrayDeque<>(); // for a closer at once; guarded by this
+    private int outstanding; // batches parked or handed and not yet run; guarded by this
     private int parkedBatches; // guarded by this
     private boolean closed; // guarded by this
 
-    /** The batches parked under one namespace and when the last one came. */
+    /** The batches parked under one namespace, when the first and the last came. */
     private static final class Parked {
         final ArrayDeque<List<Runnable>> batches = new ArrayDeque<>();
+        long first;
         long last;
     }
 
     /**
      * {@code threads} closers, 30 ms of quiet (two grace periods here), 32 batches parked per
-     * namespace and 64 in all (up to about 200 sockets, 400 with those waiting for a closer). Few, because every parked socket holds a descriptor number, and
-     * libnftables waits for its replies with {@code select(2)}, whose set ends at descriptor 1023
-     * (a context whose socket got 1024 or more aborts the process: glibc's fortified FD_SET).
+     * namespace and 64 in all. Few, because the libnftables context a batch frees holds a
+     * descriptor number below 1024 until then, and libnftables waits for replies with
+     * {@code select(2)}, whose set ends at 1023 (a context whose socket got 1024 or more aborts
+     * the process: glibc's fortified FD_SET); the batches' raw sockets are moved above 1023 when
+     * they are handed over ({@link NftNetlink}, {@link NftGeneration}).
      */
     DeferredCloses(int threads) {
         this(threads, Duration.ofMillis(30), 32, 64);
@@ -72,6 +83,7 @@ final class DeferredCloses implements AutoCloseable {
                     + perNamespace + " and " + limit);
         }
         this.quietNanos = quiet.toNanos();
+        this.maxAgeNanos = 10 * quietNanos;
         this.perNamespace = perNamespace;
         this.limit = limit;
         AtomicInteger count = new AtomicInteger();
@@ -83,9 +95,17 @@ final class DeferredCloses implements AutoCloseable {
             Thread t = new Thread(r, "netfence-nft-close-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;
-        }, (task, executor) -> task.run()); // after close: here (a check then finds every batch due)
-        this.pool.prestartAllCoreThreads();
-        starting.set(false);
+        }, new ThreadPoolExecutor.DiscardPolicy()); // after close: what a task would have run, close ran
+        try {
+            pool.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            pool.prestartAllCoreThreads();
+        } finally {
+            starting.set(false);
+        }
+        if (pool.getPoolSize() != threads) {
+            pool.shutdown();
+            throw new IllegalStateException("started " + pool.getPoolSize() + " of " + threads + " closer threads");
+        }
     }
 
     /**
@@ -105,10 +125,22 @@ final class DeferredCloses implements AutoCloseable {
         @Override
         public void close(Runnable close) {
             if (parkedAlready) {
-                close.run();
+                runQuietly(close);
             } else {
                 closes.add(close);
             }
+        }
+
+        /**
+         * Moves {@code fd} to a number of 1024 or more first (closing the low copy is not the
+         * socket's last close, so it does not wait), where a parked socket takes no number
+         * libnftables' {@code select(2)} needs; where it cannot be moved it is parked as it is.
+         */
+        @Override
+        public void closeSocket(int fd) {
+            int high = parkedAlready ? -1 : dev.netfence.netns.NativeDescriptors.keptHigh(fd);
+            int socket = high >= 0 ? high : fd;
+            close(() -> Closer.closeQuietly(socket));
         }
 
         /** Parks the gathered closes (or runs them here: see the class comment). */
@@ -134,51 +166,55 @@ final class DeferredCloses implements AutoCloseable {
     }
 
     private void park(Object namespace, List<Runnable> batch) {
-        boolean here;
-        boolean now = false;
-        boolean check = false;
+        boolean here = false;
+        boolean hand = false;
+        Parked check = null;
         synchronized (this) {
-            here = closed || outstanding >= 2 * limit;
-            if (!here) {
+            if (closed || outstanding >= 2 * limit) {
+                here = true;
+            } else {
                 outstanding++;
+                long now = System.nanoTime();
                 Parked p = parked.get(namespace);
-                now = parkedBatches >= limit;
                 if (p != null) {
-                    p.last = System.nanoTime(); // busy: what is parked there waits for quiet all the same
+                    p.last = now; // busy: what is parked there waits for quiet all the same
                 }
-                if (!now) {
+                if (parkedBatches >= limit || (p != null && p.batches.size() >= perNamespace)) {
+                    handed.add(batch);
+                    hand = true;
+                } else {
                     if (p == null) {
                         p = new Parked();
+                        p.first = now;
+                        p.last = now;
                         parked.put(namespace, p);
-                        check = true;
+                        check = p;
                     }
                     p.batches.add(batch);
-                    p.last = System.nanoTime();
                     parkedBatches++;
                 }
             }
         }
         if (here) {
-            batch.forEach(Runnable::run);
-            return;
-        }
-        if (now) {
-            pool.execute(() -> run(batch));
-        }
-        if (check) {
-            pool.schedule(() -> check(namespace), quietNanos, TimeUnit.NANOSECONDS);
+            batch.forEach(DeferredCloses::runQuietly);
+        } else if (hand) {
+            pool.execute(this::runHanded);
+        } else if (check != null) {
+            Parked p = check;
+            pool.schedule(() -> check(namespace, p), quietNanos, TimeUnit.NANOSECONDS);
         }
     }
 
     /**
-     * Called by a trip into {@code namespace} before it writes anything: when {@code perNamespace}
-     * batches or more are parked there (a namespace written to without a pause), runs them all
-     * here, now. The first close may wait out the grace period of the last transaction, the others
-     * then find nothing to wait for, and nothing commits in between (the caller writes next): one
-     * wait per {@code perNamespace} trips into a namespace that is never quiet, where closing each
-     * batch at once made every trip wait for the commit mutex a closer held.
+     * Called by a writing trip into {@code namespace} before it leaves, on its caller's thread:
+     * when {@code perNamespace} batches or more are parked there (a namespace written to without a
+     * pause), runs them here, for up to {@code budget}, and hands what is left to a closer. The
+     * first close waits out the grace period of the last transaction; the others then find
+     * nothing to wait for unless something commits in between (the workload may). One wait per
+     * {@code perNamespace} trips into a namespace never quiet, where closing each batch at once
+     * made every trip wait for the commit mutex a closer held.
      */
-    void settle(Object namespace) {
+    void settle(Object namespace, Duration budget) {
         List<List<Runnable>> due;
         synchronized (this) {
             Parked p = parked.get(namespace);
@@ -189,37 +225,58 @@ final class DeferredCloses implements AutoCloseable {
             due = new ArrayList<>(p.batches);
             parkedBatches -= due.size();
         }
-        due.forEach(this::run);
-    }
-
-    /** Runs the batches of {@code namespace} if it has been quiet long enough, else looks again when it will have been. */
-    private void check(Object namespace) {
-        List<List<Runnable>> due;
-        long wait;
-        synchronized (this) {
-            Parked p = parked.get(namespace);
-            if (p == null) {
+        long start = System.nanoTime();
+        for (int i = 0; i < due.size(); i++) {
+            if (System.nanoTime() - start > budget.toNanos()) {
+                List<List<Runnable>> rest = due.subList(i, due.size());
+                synchronized (this) {
+                    handed.addAll(rest);
+                }
+                for (int j = 0; j < rest.size(); j++) {
+                    pool.execute(this::runHanded);
+                }
                 return;
             }
-            wait = quietNanos - (System.nanoTime() - p.last);
-            if (wait > 0 && !closed) {
-                due = null;
-            } else {
+            run(due.get(i));
+        }
+    }
+
+    /** Runs the batches parked as {@code p} once its namespace is quiet or its oldest too old, else looks again then. */
+    private void check(Object namespace, Parked p) {
+        List<List<Runnable>> due = null;
+        long wait = 0;
+        synchronized (this) {
+            if (parked.get(namespace) != p) {
+                return; // settled or closed meanwhile; a later park schedules its own check
+            }
+            long now = System.nanoTime();
+            wait = Math.min(quietNanos - (now - p.last), maxAgeNanos - (now - p.first));
+            if (wait <= 0 || closed) {
                 parked.remove(namespace);
                 due = new ArrayList<>(p.batches);
                 parkedBatches -= due.size();
             }
         }
         if (due == null) {
-            pool.schedule(() -> check(namespace), wait, TimeUnit.NANOSECONDS);
+            pool.schedule(() -> check(namespace, p), wait, TimeUnit.NANOSECONDS);
         } else {
             due.forEach(this::run);
         }
     }
 
+    private void runHanded() {
+        List<Runnable> batch;
+        synchronized (this) {
+            batch = handed.poll();
+        }
+        if (batch != null) {
+            run(batch);
+        }
+    }
+
     private void run(List<Runnable> batch) {
         try {
-            batch.forEach(Runnable::run);
+            batch.forEach(DeferredCloses::runQuietly);
         } finally {
             synchronized (this) {
                 outstanding--;
@@ -227,9 +284,17 @@ final class DeferredCloses implements AutoCloseable {
         }
     }
 
+    private static void runQuietly(Runnable close) {
+        try {
+            close.run();
+        } catch (RuntimeException ignored) {
+            // a failed close changes nothing netfence relies on; the others still run
+        }
+    }
+
     /**
-     * Runs every parked batch now, on this thread and the closers, and stops the closers (waiting
-     * up to 5 s for those running); later batches run on their callers' threads.
+     * Runs every parked and handed batch now, on this thread, and stops the closers (waiting up
+     * to 5 s for those running); later batches run on their callers' threads.
      */
     @Override
     public void close() {
@@ -239,11 +304,11 @@ final class DeferredCloses implements AutoCloseable {
             parked.values().forEach(p -> all.addAll(p.batches));
             parked.clear();
             parkedBatches = 0;
+            all.addAll(handed);
+            handed.clear();
         }
         all.forEach(this::run);
-        for (Runnable r : pool.shutdownNow()) {
-            r.run(); // a batch handed over at once, or a check that now finds nothing parked
-        }
+        pool.shutdown();
         try {
             pool.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

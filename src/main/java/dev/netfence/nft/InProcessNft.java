@@ -47,6 +47,8 @@ public final class InProcessNft implements AutoCloseable {
     private final VerifiedGenerations verified = new VerifiedGenerations();
     private final GenerationSockets sockets;
     private final DeferredCloses closes;
+    /** How long a writing caller may spend closing its namespace's parked sockets ({@link DeferredCloses#settle}). */
+    private static final java.time.Duration SETTLE_BUDGET = java.time.Duration.ofMillis(50);
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong listedChars = new java.util.concurrent.atomic.AtomicLong();
@@ -121,8 +123,8 @@ public final class InProcessNft implements AutoCloseable {
             AtomicBoolean changed) {
         Objects.requireNonNull(plan, "plan");
         verified.forget(ns.id());
+        closes.settle(ns.id(), SETTLE_BUDGET);
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            closes.settle(ns.id());
             NftApply.Result result;
             int flush = 0;
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
@@ -250,8 +252,8 @@ public final class InProcessNft implements AutoCloseable {
     /** Removes netfence's table from {@code ns} (idempotent), e.g. when the namespace moves to the iptables backend. */
     public void deleteTable(PinnedNamespace ns, Instant deadline) {
         verified.forget(ns.id());
+        closes.settle(ns.id(), SETTLE_BUDGET);
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            closes.settle(ns.id());
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));

@@ -22,6 +22,8 @@ import java.util.concurrent.locks.LockSupport;
 final class NftApply {
     /** The chains of a {@code filter} table the iptables backend writes in or jumps from. */
     private static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
+    /** How many censuses showing netfence's table with fewer than two chains make that a difference. */
+    static final int LOW_USE_ATTEMPTS = 6;
 
     /** Runs nft script text (one transaction) and lists the ruleset as JSON, in the target namespace. */
     interface Commands {
@@ -244,18 +246,19 @@ final class NftApply {
      * bytes, else that is the difference. {@code afterOwnWrite}: right
      * after netfence's own transaction, when netfence's table's sets and rules are not counted.
      * A census showing netfence's table with fewer than two chains is taken again (its rules
-     * counted), after 1, 2 and 4 ms, up to {@link NftCensus#ATTEMPTS} times in all, and is a difference only when every
+     * counted), after 1, 2, 4, 8 and 16 ms, up to {@link #LOW_USE_ATTEMPTS} times in all, and is a difference only when every
      * one shows it so: another transaction running in the namespace while the census dumps has
      * already lowered the use count of the table it replaces (the kernel counts at each message
      * of a batch, before its commit or abort; about 1 census in 40 beside two appliers in one
-     * namespace), and that lasts while the batch does. Never listed on such counts: a workload
+     * namespace while trips slept 13 ms in a close, more since they do not), and that lasts while
+     * the batch does. Never listed on such counts: a workload
      * can keep them low with batches it lets fail, and a listing is bounded only by a census.
      * Without a census, the whole ruleset.
      */
     private static ReadBack read(Commands commands, RenderedPlans.Rendered text, boolean afterOwnWrite) {
         int planRules = text.expected().size();
         NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
-        for (int i = 1; i < NftCensus.ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
+        for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
             pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
             census = commands.census(planRules); // its rules counted too: the table is listed after it
         }

@@ -21,6 +21,7 @@ final class NftContext implements AutoCloseable {
     private final LibNftables lib;
     private final Pointer ctx;
     private final Closer closes;
+    private boolean freed;
 
     NftContext(LibNftables lib) {
         this(lib, Closer.INLINE);
@@ -61,6 +62,9 @@ final class NftContext implements AutoCloseable {
     /** Frees the context through the closes it was made with; not to be used afterwards. */
     @Override
     public void close() {
-        closes.close(() -> lib.nft_ctx_free(ctx));
+        if (!freed) {
+            freed = true;
+            closes.close(() -> lib.nft_ctx_free(ctx));
+        }
     }
 }

@@ -163,13 +163,7 @@ final class NftGeneration implements AutoCloseable {
         if (fd >= 0) {
             int socket = fd;
             fd = -1;
-            closes.close(() -> {
-                try {
-                    NativeCalls.Netlink.close(socket);
-                } catch (LastErrorException ignored) {
-                    // a failed close of a socket we only asked one question on changes nothing we rely on
-                }
-            });
+            closes.closeSocket(socket);
         }
     }
 }

@@ -271,12 +271,6 @@ final class NftNetlink implements AutoCloseable {
         }
         int socket = fd;
         fd = -1;
-        closes.close(() -> {
-            try {
-                NativeCalls.Netlink.close(socket);
-            } catch (LastErrorException ignored) {
-                // a socket only read from; a failed close changes nothing netfence relies on
-            }
-        });
+        closes.closeSocket(socket);
     }
 }

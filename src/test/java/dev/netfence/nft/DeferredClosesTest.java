@@ -49,7 +49,6 @@ class DeferredClosesTest {
             String thread = ran.get(0).substring(ran.get(0).indexOf(" on ") + 4);
             assertThat(thread).startsWith("netfence-nft-close-");
             assertThat(ran).containsExactly("generation on " + thread, "context on " + thread, "census on " + thread);
-            assertThat(closes.outstanding()).isZero();
         }
     }
 
@@ -69,43 +68,119 @@ class DeferredClosesTest {
     }
 
     @Test
-    void aTripSettlesItsNamespaceWhenItsShareIsParkedThereAndOnlyThen() {
+    void aTripSettlesItsNamespaceWhenItsShareIsParkedThereAndOnlyThen() throws Exception {
         try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 64)) {
             List<String> ran = new CopyOnWriteArrayList<>();
+            String here = Thread.currentThread().getName();
             park(closes, "ns", () -> ran.add("first on " + Thread.currentThread().getName()));
             park(closes, "other", () -> ran.add("other"));
-            closes.settle("ns");
+            closes.settle("ns", HOUR);
             assertThat(ran).as("one parked: not yet").isEmpty();
             park(closes, "ns", () -> ran.add("second on " + Thread.currentThread().getName()));
-            park(closes, "ns", () -> ran.add("third on " + Thread.currentThread().getName()));
-            assertThat(closes.outstanding()).isEqualTo(4);
-            closes.settle("ns");
-            String here = Thread.currentThread().getName();
-            assertThat(ran).containsExactly("first on " + here, "second on " + here, "third on " + here);
+            assertThat(closes.outstanding()).isEqualTo(3);
+            closes.settle("ns", HOUR);
+            assertThat(ran).containsExactly("first on " + here, "second on " + here);
             assertThat(closes.outstanding()).isEqualTo(1);
-            closes.settle("ns");
-            assertThat(ran).hasSize(3);
+            park(closes, "ns", () -> ran.add("third"));
+            closes.settle("ns", HOUR);
+            assertThat(ran).hasSize(2);
+        }
+    }
+
+    @Test
+    void aBatchBeyondItsNamespacesShareGoesToACloserAtOnce() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 64)) {
+            List<String> ran = new CopyOnWriteArrayList<>();
+            park(closes, "ns", () -> ran.add("first"));
+            park(closes, "ns", () -> ran.add("second"));
+            CountDownLatch third = new CountDownLatch(1);
+            park(closes, "ns", () -> {
+                ran.add("third on " + Thread.currentThread().getName());
+                third.countDown();
+            });
+            assertThat(third.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(ran).singleElement().asString().startsWith("third on netfence-nft-close-");
         }
     }
 
     @Test
     void beyondTheLimitABatchRunsAtOnceOnACloserAndBeyondTwiceTheLimitOnTheCallersThread() throws Exception {
-        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 2)) {
-            CountDownLatch release = new CountDownLatch(1);
-            park(closes, "a", () -> { });
-            park(closes, "b", () -> { });
-            CountDownLatch started = new CountDownLatch(1);
-            park(closes, "c", () -> {
-                started.countDown();
-                awaitQuietly(release);
+        DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 2);
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        park(closes, "a", () -> ran.add("a"));
+        park(closes, "b", () -> ran.add("b"));
+        CountDownLatch started = new CountDownLatch(1);
+        park(closes, "c", () -> {
+            started.countDown();
+            awaitQuietly(release);
+            ran.add("c");
+        });
+        assertThat(started.await(10, TimeUnit.SECONDS)).as("on a closer, at once").isTrue();
+        assertThat(closes.outstanding()).isEqualTo(3);
+        park(closes, "d", () -> ran.add("d")); // handed over, behind the busy closer
+        List<Thread> ranOn = new CopyOnWriteArrayList<>();
+        park(closes, "e", () -> ranOn.add(Thread.currentThread()));
+        assertThat(ranOn).containsExactly(Thread.currentThread());
+        release.countDown();
+        closes.close();
+        assertThat(ran).containsExactlyInAnyOrder("a", "b", "c", "d");
+        assertThat(closes.outstanding()).isZero();
+    }
+
+    @Test
+    void aBusyNamespacesBatchesRunOnceTheOldestIsTenQuietPeriodsOldThoughItNeverGoesQuiet() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(1, Duration.ofMillis(20), 1000, 1000)) {
+            CountDownLatch first = new CountDownLatch(1);
+            park(closes, "ns", first::countDown);
+            long start = System.nanoTime();
+            while (first.getCount() > 0 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10)) {
+                park(closes, "ns", () -> { }); // never 20 ms without a batch
+                Thread.sleep(2);
+            }
+            assertThat(first.getCount()).as("the first batch ran while the namespace stayed busy").isZero();
+        }
+    }
+
+    @Test
+    void aCloseThatThrowsNeitherStopsTheOthersNorLeavesTheBatchCounted() {
+        DeferredCloses closes = new DeferredCloses(1, HOUR, 8, 64);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        park(closes, "ns", () -> {
+            throw new IllegalStateException("close failed");
+        }, () -> ran.add("after"));
+        park(closes, "ns", () -> ran.add("next batch"));
+        closes.close();
+        assertThat(ran).containsExactly("after", "next batch");
+        assertThat(closes.outstanding()).isZero();
+    }
+
+    @Test
+    void settlingPastItsBudgetHandsTheRestToACloser() throws Exception {
+        try (DeferredCloses closes = new DeferredCloses(1, HOUR, 2, 64)) {
+            List<String> ran = new CopyOnWriteArrayList<>();
+            CountDownLatch second = new CountDownLatch(1);
+            park(closes, "ns", () -> {
+                ran.add("first on " + Thread.currentThread().getName());
+                sleepQuietly(50);
             });
-            assertThat(started.await(10, TimeUnit.SECONDS)).as("on a closer, at once").isTrue();
-            assertThat(closes.outstanding()).isEqualTo(3);
-            park(closes, "d", () -> { }); // queued behind the busy closer
-            List<Thread> ranOn = new CopyOnWriteArrayList<>();
-            park(closes, "e", () -> ranOn.add(Thread.currentThread()));
-            assertThat(ranOn).containsExactly(Thread.currentThread());
-            release.countDown();
+            park(closes, "ns", () -> {
+                ran.add("second on " + Thread.currentThread().getName());
+                second.countDown();
+            });
+            closes.settle("ns", Duration.ofMillis(1));
+            assertThat(second.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(ran).hasSize(2);
+            assertThat(ran.get(0)).isEqualTo("first on " + Thread.currentThread().getName());
+            assertThat(ran.get(1)).startsWith("second on netfence-nft-close-");
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -118,20 +193,24 @@ class DeferredClosesTest {
     }
 
     @Test
-    void everyCloserThreadIsStartedByTheConstructorAndNoneLaterWhateverTheLoad() throws Exception {
+    void everyCloserThreadIsStartedByTheConstructorAndEveryBatchRunsOnOneOfThemOrTheCaller() throws Exception {
         Set<Thread> before = closerThreads();
-        try (DeferredCloses closes = new DeferredCloses(3, Duration.ofMillis(20), 1, 8)) {
+        try (DeferredCloses closes = new DeferredCloses(3, Duration.ofMillis(5), 1, 100)) {
             Set<Thread> started = closerThreads();
             started.removeAll(before);
             assertThat(started).hasSize(3);
+            Set<Thread> ranOn = ConcurrentHashMap.newKeySet();
             CountDownLatch all = new CountDownLatch(200);
-            for (int i = 0; i < 200; i++) { // beyond eight parked at once, the rest when quiet
-                park(closes, "ns" + (i % 7), all::countDown);
+            for (int i = 0; i < 200; i++) { // one per namespace parked, the rest handed over at once
+                park(closes, "ns" + (i % 7), () -> {
+                    ranOn.add(Thread.currentThread());
+                    all.countDown();
+                });
             }
             assertThat(all.await(10, TimeUnit.SECONDS)).isTrue();
-            Set<Thread> after = closerThreads();
-            after.removeAll(before);
-            assertThat(after).isEqualTo(started);
+            ranOn.remove(Thread.currentThread());
+            assertThat(started).containsAll(ranOn);
+            assertThat(ranOn).isNotEmpty();
         }
     }
 

@@ -373,12 +373,12 @@ class NftApplyTest {
 
     @Test
     void aTableWithFewerChainsInEveryCensusIsADifferenceWithoutAListing() {
-        for (int i = 0; i < NftCensus.ATTEMPTS; i++) {
+        for (int i = 0; i < NftApply.LOW_USE_ATTEMPTS; i++) {
             censuses.add(census(1, 0, planRules()));
         }
         assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference()).hasValueSatisfying(d ->
                 assertThat(d).contains("holds 1 chains, sets or objects").endsWith("(not listed)"));
-        assertThat(censusAsked).hasSize(NftCensus.ATTEMPTS).containsOnly(planRules());
+        assertThat(censusAsked).hasSize(NftApply.LOW_USE_ATTEMPTS).containsOnly(planRules());
         assertThat(sent).isEmpty();
     }
 
