@@ -138,8 +138,7 @@ final class DeferredCloses implements AutoCloseable {
          */
         @Override
         public void closeSocket(int fd) {
-            int high = parkedAlready ? -1 : dev.netfence.netns.NativeDescriptors.keptHigh(fd);
-            int socket = high >= 0 ? high : fd;
+            int socket = parkedAlready ? fd : NativeCalls.Netlink.movedHigh(fd);
             close(() -> Closer.closeQuietly(socket));
         }
 
