@@ -202,6 +202,43 @@ class InProcessNftKernelTest {
     }
 
     @Test
+    void theThreadThatReplacesOneStuckAwayGoesHomeBeforeItWaitsForATrip() throws Exception {
+        // the first way home fails (a libc whose setns home refuses once): that thread stays in the
+        // trip's namespace and starts its replacement there, which inherits that namespace
+        NativeCalls real = NativeCalls.load();
+        Path path = Path.of("/run/netns", name);
+        NamespaceId target = NamespaceId.of(path);
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(1);
+        AtomicBoolean entered = new AtomicBoolean();
+        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"))) {
+            NativeCalls.Libc once = (NativeCalls.Libc) java.lang.reflect.Proxy.newProxyInstance(
+                    NativeCalls.Libc.class.getClassLoader(), new Class<?>[] {NativeCalls.Libc.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("setns") && (int) args[0] != home.descriptor()) {
+                            entered.set(true);
+                        } else if (method.getName().equals("setns") && entered.get() && refusals.getAndDecrement() > 0) {
+                            throw new com.sun.jna.LastErrorException(1); // EPERM, on the first way home from a trip
+                        }
+                        try {
+                            return method.invoke(real.libc, args);
+                        } catch (java.lang.reflect.InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+            try (NamespaceThreads threads = new NamespaceThreads(new NativeCalls(once, real.nftables), home, 1)) {
+                String inside = threads.run(-1, path, target, soon(), n -> "inside");
+                assertThat(inside).isEqualTo("inside");
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() -> {
+                    assertThat(threads.replaced()).isEqualTo(1);
+                    assertThat(dev.netfence.testkit.ThreadNamespaces.now()).containsOnly(own);
+                });
+                String again = threads.run(-1, path, target, soon(), n -> "again");
+                assertThat(again).isEqualTo("again");
+            }
+        }
+    }
+
+    @Test
     void aNamespaceThatIsNotThePinnedOneIsRefusedBeforeAnythingIsWritten() throws Exception {
         Path path = Path.of("/run/netns", name);
         NamespaceId wrong = new NamespaceId(NamespaceId.of(path).device(), NamespaceId.of(path).inode() + 1);
