@@ -36,9 +36,10 @@ final class GenerationSockets {
     /**
      * Keeps the socket {@code generation} opened in {@code ns} (it must have been opened on a
      * thread proven to be in {@code ns}), unless one is kept already or the limit is reached; the
-     * socket is then taken from {@code generation}, whose close no longer closes it.
+     * socket is then taken from {@code generation}, whose close no longer closes it. A socket not
+     * kept after all is closed through {@code later} (the trip's batch: not on the namespace thread).
      */
-    void keep(NamespaceId ns, NftGeneration generation) {
+    void keep(NamespaceId ns, NftGeneration generation, Closer later) {
         if (byNamespace.containsKey(ns) || byNamespace.size() >= LIMIT) {
             return;
         }
@@ -48,12 +49,12 @@ final class GenerationSockets {
         }
         int high = dev.netfence.netns.NativeDescriptors.keptHigh(fd);
         if (high < 0) {
-            NftGeneration.over(libc, fd).close();
+            later.closeSocket(fd);
             return;
         }
         NftGeneration kept = NftGeneration.over(libc, high, generation.sequence());
         if (byNamespace.putIfAbsent(ns, kept) != null) {
-            kept.close();
+            later.closeSocket(high);
         }
     }
 

@@ -135,7 +135,7 @@ public final class InProcessNft implements AutoCloseable {
                 }
                 // not one whose flush failed (what it holds is unknown), nor for a caller gone (abandoned)
                 if (flush == 0 && threads.leaving()) {
-                    sockets.keep(ns.id(), generation);
+                    sockets.keep(ns.id(), generation, later);
                 }
             }
             return new Trip(result, flush);
@@ -174,7 +174,7 @@ public final class InProcessNft implements AutoCloseable {
                     }
                 }
                 if (threads.leaving()) { // not for a caller gone (abandoned): the container may be too
-                    sockets.keep(ns.id(), generation); // opened in here: from now on asked from home
+                    sockets.keep(ns.id(), generation, later); // opened in here: from now on asked from home
                 }
                 return result;
             } catch (EnforcementException e) {
