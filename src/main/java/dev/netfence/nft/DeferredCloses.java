@@ -138,8 +138,9 @@ final class DeferredCloses implements AutoCloseable {
          */
         @Override
         public void closeSocket(int fd) {
-            int socket = parkedAlready ? fd : NativeCalls.Netlink.movedHigh(fd);
-            close(() -> Closer.closeQuietly(socket));
+            int high = parkedAlready ? -1 : dev.netfence.netns.NativeDescriptors.keptHigh(fd);
+            int socket = high >= 0 ? high : fd;
+            close(() -> dev.netfence.netns.NativeDescriptors.closeQuietly(socket));
         }
 
         /** Parks the gathered closes (or runs them here: see the class comment). */

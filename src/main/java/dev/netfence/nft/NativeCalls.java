@@ -62,30 +62,6 @@ public final class NativeCalls {
 
         static native int connect(int fd, byte[] address, int length) throws LastErrorException;
 
-        static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
-
-        private static final int F_DUPFD_CLOEXEC = 1030;
-        private static final int SELECT_LIMIT = 1024;
-
-        /**
-         * {@code fd} moved to a number of 1024 or more (a copy made there, the original closed:
-         * not the socket's last close), or {@code fd} itself where no copy can be made there.
-         */
-        static int movedHigh(int fd) {
-            int high;
-            try {
-                high = fcntl(fd, F_DUPFD_CLOEXEC, SELECT_LIMIT);
-            } catch (LastErrorException e) {
-                return fd;
-            }
-            try {
-                close(fd);
-            } catch (LastErrorException ignored) {
-                // the copy is what is closed later; a failed close of the original leaks one low number at worst
-            }
-            return high;
-        }
-
         /** {@code struct sockaddr_nl} of the kernel: family AF_NETLINK, pad, port id 0, no groups. */
         private static final byte[] KERNEL = java.nio.ByteBuffer.allocate(12).order(java.nio.ByteOrder.nativeOrder())
                 .putShort((short) AF_NETLINK).putShort((short) 0).putInt(0).putInt(0).array();
