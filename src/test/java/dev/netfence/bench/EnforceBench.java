@@ -201,13 +201,31 @@ final class EnforceBench {
             done.add(pool.submit(() -> {
                 for (int e = next.getAndIncrement(); e < n; e = next.getAndIncrement()) {
                     int i = e % pins.size();
-                    nft.apply(pins.get(i), plans.get(i), true, Instant.now().plusSeconds(60), new AtomicBoolean());
+                    applyRetryingVerify(nft, pins.get(i), plans.get(i));
                 }
                 return null;
             }));
         }
         for (Future<?> f : done) {
             f.get();
+        }
+    }
+
+    /**
+     * One apply of the floor, made again when its read-back differed (VERIFY_FAILED, retryable: the
+     * floor's threads do not take turns per namespace as netfence's writes do, so another thread's
+     * commit can interleave with a chain listing), up to 5 times in all, as the enforcer retries.
+     */
+    private static void applyRetryingVerify(InProcessNft nft, PinnedNamespace pin, PlannedRules plan) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                nft.apply(pin, plan, true, Instant.now().plusSeconds(60), new AtomicBoolean());
+                return;
+            } catch (dev.netfence.core.EnforcementException e) {
+                if (e.code() != dev.netfence.core.ErrorCode.VERIFY_FAILED || attempt == 5) {
+                    throw e;
+                }
+            }
         }
     }
 
