@@ -23,10 +23,6 @@ final class NftContext implements AutoCloseable {
     private final Closer closes;
     private boolean freed;
 
-    NftContext(LibNftables lib) {
-        this(lib, Closer.INLINE);
-    }
-
     /** A context whose {@link #close} hands the free (and its socket's close) to {@code closes}. */
     NftContext(LibNftables lib, Closer closes) {
         this.lib = lib;
