@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>So a trip's closes (its libnftables context, the census's sockets, the generation socket)
  * are gathered in a {@link Batch} and parked under the trip's namespace. They run on a closer
  * when no batch has come there for {@code quiet} (by then the destruction is done and a close
- * costs microseconds), or when the oldest has waited {@code 10 * quiet} however busy the
+ * costs microseconds), or when the oldest has waited {@code 50 * quiet} however busy the
  * namespace is. A writing trip first {@link #settle settles} a namespace where
  * {@code perNamespace} batches are parked (one written to without a pause), on its caller's
  * thread: one wait, and the others find nothing to wait for. Beyond {@code perNamespace} parked
@@ -60,16 +60,22 @@ final class DeferredCloses implements AutoCloseable {
     }
 
     /**
-     * {@code threads} closers, 30 ms of quiet (two grace periods here), 32 batches parked per
-     * namespace and 64 in all. Few, because the libnftables context a batch frees holds a
-     * descriptor number below 1024 until then, and libnftables waits for replies with
-     * {@code select(2)}, whose set ends at 1023 (a context whose socket got 1024 or more aborts
-     * the process: glibc's fortified FD_SET); the batches' raw sockets are moved above 1023 when
-     * they are handed over ({@link NftNetlink}, {@link NftGeneration}).
+     * {@code threads} closers, 30 ms of quiet (two grace periods here), 1.5 s of age at most, 128
+     * batches parked per namespace and 256 in all: a namespace written to without a pause waits
+     * once per 128 trips (a grace period or two, 14-35 ms here). What a batch holds sits at
+     * descriptor numbers of 1024 or more (raw sockets moved there when handed over, a context's
+     * socket copied there and the context freed at once: {@link ContextSockets}), away from the
+     * numbers below 1024 that libnftables waits on with {@code select(2)} (a context whose socket
+     * got 1024 or more aborts the process: glibc's fortified FD_SET). Where a context's socket is
+     * not known the whole context is parked, holding its low number until it runs: then
+     * {@link InProcessNft} keeps the limits at 32 and 64.
      */
     DeferredCloses(int threads) {
-        this(threads, Duration.ofMillis(30), 32, 64);
+        this(threads, QUIET, 128, 256);
     }
+
+    /** How long a namespace is quiet before its batches run: two grace periods here. */
+    static final Duration QUIET = Duration.ofMillis(30);
 
     DeferredCloses(int threads, Duration quiet, int perNamespace, int limit) {
         if (threads < 1) {
@@ -83,7 +89,7 @@ final class DeferredCloses implements AutoCloseable {
                     + perNamespace + " and " + limit);
         }
         this.quietNanos = quiet.toNanos();
-        this.maxAgeNanos = 10 * quietNanos;
+        this.maxAgeNanos = 50 * quietNanos;
         this.perNamespace = perNamespace;
         this.limit = limit;
         AtomicInteger count = new AtomicInteger();

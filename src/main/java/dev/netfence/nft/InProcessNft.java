@@ -47,6 +47,7 @@ public final class InProcessNft implements AutoCloseable {
     private final VerifiedGenerations verified = new VerifiedGenerations();
     private final GenerationSockets sockets;
     private final DeferredCloses closes;
+    private final ContextSockets contextSockets;
     /** How long a writing caller may spend closing its namespace's parked sockets ({@link DeferredCloses#settle}). */
     private static final java.time.Duration SETTLE_BUDGET = java.time.Duration.ofMillis(50);
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
@@ -58,7 +59,10 @@ public final class InProcessNft implements AutoCloseable {
         this.home = home;
         this.threads = new NamespaceThreads(natives, home, threads);
         this.sockets = new GenerationSockets(natives.libc);
-        this.closes = new DeferredCloses(threads);
+        this.contextSockets = new ContextSockets(natives.libc);
+        // contexts parked whole hold numbers below 1024: then few may wait (DeferredCloses)
+        this.closes = contextSockets.trusted(natives.nftables) ? new DeferredCloses(threads)
+                : new DeferredCloses(threads, DeferredCloses.QUIET, 32, 64);
     }
 
     private static InProcessNft shared;
@@ -99,7 +103,7 @@ public final class InProcessNft implements AutoCloseable {
      */
     public void probe(PlannedRules sample, Instant deadline) {
         NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(new Object()); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(new Object()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.apply(commands(ctx, generation, new AtomicBoolean(), later), sample);
             }
@@ -127,7 +131,7 @@ public final class InProcessNft implements AutoCloseable {
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
-            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 result = steps.apply(commands(ctx, generation, changed, later), plan);
                 if (result.error() == null && flushConntrack) {
@@ -169,7 +173,7 @@ public final class InProcessNft implements AutoCloseable {
                 if (verified.unchanged(ns.id(), plan, generation.read(), System.nanoTime())) {
                     result = DriftTrip.UNCHANGED;
                 } else {
-                    try (NftContext ctx = new NftContext(n.nftables, later)) {
+                    try (NftContext ctx = new NftContext(n.nftables, contextSockets, later)) {
                         result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean(), later), plan), null);
                     }
                 }
@@ -254,7 +258,7 @@ public final class InProcessNft implements AutoCloseable {
         verified.forget(ns.id());
         closes.settle(ns.id(), SETTLE_BUDGET);
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, later);
+            try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
                 return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));
             }

@@ -36,6 +36,10 @@ public final class NativeCalls {
         int send(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
 
         int recv(int fd, byte[] buffer, long length, int flags) throws LastErrorException;
+
+        int getsockopt(int fd, int level, int name, int[] value, int[] length) throws LastErrorException;
+
+        int getsockname(int fd, byte[] address, int[] length) throws LastErrorException;
     }
 
     /**

@@ -2,13 +2,17 @@ package dev.netfence.nft;
 
 import com.sun.jna.Pointer;
 import dev.netfence.netns.LibNftables;
+import dev.netfence.netns.NativeDescriptors;
 
 /**
  * One libnftables context, used on the thread that made it and freed by {@link #close()}. Output
  * and errors go to the context's buffers, never to the process's stdout/stderr. It must be made
  * after the thread entered the target namespace: the context opens its netlink socket, which
  * stays in the namespace it was opened in, so a context is never carried from one namespace to
- * another. Not thread-safe. Its free may run on another thread ({@link Closer}).
+ * another. Not thread-safe. Its free may run on another thread ({@link Closer}); where its
+ * socket is known ({@link ContextSockets}) the context is freed at once instead, and only a
+ * copy of its socket, at a number of 1024 or more, goes to the {@link Closer}: the socket's last
+ * close, the one that may wait for the kernel, is the copy's.
  */
 final class NftContext implements AutoCloseable {
     /** What one {@code nft_run_cmd_from_buffer} returned: its code, its output and its error text. */
@@ -21,11 +25,13 @@ final class NftContext implements AutoCloseable {
     private final LibNftables lib;
     private final Pointer ctx;
     private final Closer closes;
+    private final ContextSockets sockets;
     private boolean freed;
 
-    /** A context whose {@link #close} hands the free (and its socket's close) to {@code closes}. */
-    NftContext(LibNftables lib, Closer closes) {
+    /** A context whose {@link #close} hands its socket's close (or the whole free) to {@code closes}. */
+    NftContext(LibNftables lib, ContextSockets sockets, Closer closes) {
         this.lib = lib;
+        this.sockets = sockets;
         this.closes = closes;
         Pointer made = lib.nft_ctx_new(0);
         if (made == null) {
@@ -55,12 +61,30 @@ final class NftContext implements AutoCloseable {
         lib.nft_ctx_output_set_flags(ctx, 0);
     }
 
-    /** Frees the context through the closes it was made with; not to be used afterwards. */
+    /** The descriptor of the context's netlink socket, -1 when not known ({@link ContextSockets}). */
+    int socket() {
+        return sockets.of(ctx);
+    }
+
+    /**
+     * Frees the context: at once, its socket's copy to the closes it was made with; or, its
+     * socket unknown or not copied, all of it through them. Not to be used afterwards.
+     */
     @Override
     public void close() {
-        if (!freed) {
-            freed = true;
+        if (freed) {
+            return;
+        }
+        freed = true;
+        int copy = NativeDescriptors.copyHigh(socket());
+        if (copy < 0) {
             closes.close(() -> lib.nft_ctx_free(ctx));
+            return;
+        }
+        try {
+            lib.nft_ctx_free(ctx); // closes the context's own number; the socket lives on in the copy
+        } finally {
+            closes.close(() -> NativeDescriptors.closeQuietly(copy));
         }
     }
 }
