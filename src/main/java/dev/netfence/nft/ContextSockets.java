@@ -45,8 +45,9 @@ final class ContextSockets {
     }
 
     /**
-     * Whether the layout holds for this process's libnftables: checked (see the class comment) on
-     * a context made and freed here, in the calling thread's namespace (its socket sends nothing).
+     * Whether the layout holds for this process's libnftables, checked (see the class comment) on
+     * a context made and freed here, in the calling thread's namespace (its socket sends nothing),
+     * and its socket could be copied to a number above 1023 (the open-files limit allows it).
      */
     boolean trusted(dev.netfence.netns.LibNftables lib) {
         Pointer ctx = lib.nft_ctx_new(0);
@@ -54,7 +55,9 @@ final class ContextSockets {
             return false;
         }
         try {
-            return of(ctx) >= 0;
+            int copy = dev.netfence.netns.NativeDescriptors.copyHigh(of(ctx));
+            dev.netfence.netns.NativeDescriptors.closeQuietly(copy);
+            return copy >= 0; // and a number above 1023 can be had
         } finally {
             lib.nft_ctx_free(ctx);
         }
@@ -131,6 +134,9 @@ final class ContextSockets {
             try {
                 long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
                 long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                if (Long.compareUnsigned(address + size, address) < 0) {
+                    return false; // wraps around: no mapping holds it
+                }
                 if (Long.compareUnsigned(start, address) <= 0 && Long.compareUnsigned(address + size, end) <= 0) {
                     return line.charAt(space + 1) == 'r';
                 }

@@ -140,13 +140,17 @@ final class DeferredCloses implements AutoCloseable {
         /**
          * Moves {@code fd} to a number of 1024 or more first (closing the low copy is not the
          * socket's last close, so it does not wait), where a parked socket takes no number
-         * libnftables' {@code select(2)} needs; where it cannot be moved it is parked as it is.
+         * libnftables' {@code select(2)} needs; where it cannot be moved (no free number there)
+         * it is closed here and now, where it may wait, rather than parked below 1024.
          */
         @Override
         public void closeSocket(int fd) {
             int high = parkedAlready ? -1 : dev.netfence.netns.NativeDescriptors.keptHigh(fd);
-            int socket = high >= 0 ? high : fd;
-            close(() -> dev.netfence.netns.NativeDescriptors.closeQuietly(socket));
+            if (high < 0) {
+                dev.netfence.netns.NativeDescriptors.closeQuietly(fd);
+            } else {
+                close(() -> dev.netfence.netns.NativeDescriptors.closeQuietly(high));
+            }
         }
 
         /** Parks the gathered closes (or runs them here: see the class comment). */

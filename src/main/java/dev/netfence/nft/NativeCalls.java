@@ -88,6 +88,14 @@ public final class NativeCalls {
             return fd;
         }
 
+        /**
+         * Connects netlink socket {@code fd} to the kernel (port id 0), so that it takes no message
+         * another socket sends it (see {@link #kernelSocket}); what the socket sends is unchanged.
+         */
+        static void connectToKernel(int fd) throws LastErrorException {
+            connect(fd, KERNEL, KERNEL.length);
+        }
+
         /** Registers the functions (the class's initialisation) if not yet done; LinkageError when it cannot. */
         static void link() {
             // initialising the class is the work

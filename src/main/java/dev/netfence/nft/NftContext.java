@@ -28,7 +28,13 @@ final class NftContext implements AutoCloseable {
     private final ContextSockets sockets;
     private boolean freed;
 
-    /** A context whose {@link #close} hands its socket's close (or the whole free) to {@code closes}. */
+    /**
+     * A context whose {@link #close} hands its socket's close (or the whole free) to {@code
+     * closes}. Where its socket is known it is connected to the kernel first ({@link
+     * NativeCalls.Netlink#connectToKernel}): libnftables leaves it unconnected, and a workload
+     * holding CAP_NET_ADMIN in the namespace could otherwise send it replies of its own making
+     * (a listing of rules that are not there) at the port id its {@code /proc/net/netlink} shows.
+     */
     NftContext(LibNftables lib, ContextSockets sockets, Closer closes) {
         this.lib = lib;
         this.sockets = sockets;
@@ -40,6 +46,16 @@ final class NftContext implements AutoCloseable {
         this.ctx = made;
         lib.nft_ctx_buffer_output(ctx);
         lib.nft_ctx_buffer_error(ctx);
+        int fd = sockets.of(ctx);
+        if (fd >= 0) {
+            try {
+                NativeCalls.Netlink.connectToKernel(fd);
+            } catch (com.sun.jna.LastErrorException e) {
+                close();
+                throw new IllegalStateException("cannot connect the libnftables context's netlink socket to the kernel: "
+                        + e.getMessage(), e);
+            }
+        }
     }
 
     /** Runs {@code commands} (nft script text); one call is one netlink transaction. */
@@ -67,8 +83,10 @@ final class NftContext implements AutoCloseable {
     }
 
     /**
-     * Frees the context: at once, its socket's copy to the closes it was made with; or, its
-     * socket unknown or not copied, all of it through them. Not to be used afterwards.
+     * Frees the context: at once, its socket's copy to the closes it was made with; its socket
+     * unknown, all of it through them; its socket known but not copied (no free number above
+     * 1023), all of it here, where it may wait for the kernel: a context parked whole holds a
+     * number below 1024, of which few may wait. Not to be used afterwards.
      */
     @Override
     public void close() {
@@ -76,9 +94,14 @@ final class NftContext implements AutoCloseable {
             return;
         }
         freed = true;
-        int copy = NativeDescriptors.copyHigh(socket());
+        int socket = socket();
+        int copy = NativeDescriptors.copyHigh(socket);
         if (copy < 0) {
-            closes.close(() -> lib.nft_ctx_free(ctx));
+            if (socket >= 0) {
+                lib.nft_ctx_free(ctx); // no number above 1023 left: freed here (it may wait), not parked low
+            } else {
+                closes.close(() -> lib.nft_ctx_free(ctx)); // parked whole: InProcessNft keeps the limits low then
+            }
             return;
         }
         try {
