@@ -13,6 +13,15 @@ import com.sun.jna.Pointer;
  */
 final class DirectLibNftables implements LibNftables {
     private static final Object LOCK = new Object();
+    /**
+     * libnftables' interface cache is one per process and unlocked: a listing fills it where it
+     * prints an interface index ({@code meta iif}), and every command's end and every context's
+     * free empties it; a listing beside another thread's command or free corrupted the heap
+     * (InterfaceCacheKernelTest). So a listing holds this exclusively, and every other command and
+     * free holds it shared (those find the cache empty and leave it so, and run side by side).
+     */
+    private static final java.util.concurrent.locks.ReentrantReadWriteLock CACHE =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
     private static DirectLibNftables bound;
 
     private static final class Calls {
@@ -58,7 +67,12 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public void nft_ctx_free(Pointer ctx) {
-        Calls.nft_ctx_free(ctx);
+        CACHE.readLock().lock();
+        try {
+            Calls.nft_ctx_free(ctx);
+        } finally {
+            CACHE.readLock().unlock();
+        }
     }
 
     @Override
@@ -88,6 +102,21 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public int nft_run_cmd_from_buffer(Pointer ctx, String buffer) {
-        return Calls.nft_run_cmd_from_buffer(ctx, buffer);
+        java.util.concurrent.locks.Lock lock = lists(buffer) ? CACHE.writeLock() : CACHE.readLock();
+        lock.lock();
+        try {
+            return Calls.nft_run_cmd_from_buffer(ctx, buffer);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether {@code commands} may print what the kernel holds: they name {@code list},
+     * {@code monitor} or {@code echo} anywhere (netfence's own scripts do not, its listings
+     * do); a script that names them in a comment only costs itself a turn alone.
+     */
+    static boolean lists(String commands) {
+        return commands.contains("list") || commands.contains("monitor") || commands.contains("echo");
     }
 }
