@@ -111,12 +111,33 @@ final class DirectLibNftables implements LibNftables {
         }
     }
 
+    /** Commands that print what the kernel holds (a statement starting with one of them). */
+    private static final java.util.Set<String> PRINTING = java.util.Set.of("list", "monitor", "export", "reset", "describe");
+
     /**
-     * Whether {@code commands} may print what the kernel holds: they name {@code list},
-     * {@code monitor} or {@code echo} anywhere (netfence's own scripts do not, its listings
-     * do); a script that names them in a comment only costs itself a turn alone.
+     * Whether {@code commands} may print what the kernel holds: a statement (a line, or a part
+     * of one between semicolons) whose first word is {@code list}, {@code monitor}, {@code
+     * export}, {@code reset} or {@code describe}. A rule never starts with one of them, so
+     * netfence's own scripts do not (a rule may hold {@code mld-listener-query}); its listings do.
      */
     static boolean lists(String commands) {
-        return commands.contains("list") || commands.contains("monitor") || commands.contains("echo");
+        int at = 0;
+        int n = commands.length();
+        while (at < n) {
+            while (at < n && (Character.isWhitespace(commands.charAt(at)) || commands.charAt(at) == ';')) {
+                at++;
+            }
+            int word = at;
+            while (at < n && Character.isLetter(commands.charAt(at))) {
+                at++;
+            }
+            if (at > word && PRINTING.contains(commands.substring(word, at))) {
+                return true;
+            }
+            while (at < n && commands.charAt(at) != '\n' && commands.charAt(at) != ';') {
+                at++;
+            }
+        }
+        return false;
     }
 }
