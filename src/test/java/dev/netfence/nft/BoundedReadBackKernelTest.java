@@ -139,6 +139,59 @@ class BoundedReadBackKernelTest {
         return Sh.ok("ip", "netns", "exec", name, "nft", "list", "ruleset");
     }
 
+    /**
+     * nft prints a rule's comment as it is, quotes and newlines included: a workload holding
+     * CAP_NET_ADMIN replaces one of netfence's rules by the same match with a comment that
+     * prints as that rule and the next, and deletes the next. {@code nft list} without handles
+     * reads exactly as before (checked), one rule fewer; netfence's listings carry each rule's
+     * handle, and a rule made after netfence's own gets a handle none of them had, so the
+     * read-back sees the difference and a resync repairs it.
+     */
+    @Test
+    void aCommentThatPrintsAsTheNextRuleDoesNotHideThatRulesAbsence() throws Exception {
+        apply();
+        String before = Sh.ok("ip", "netns", "exec", name, "nft", "list", "chain", "inet", "netfence", "output");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<com.fasterxml.jackson.databind.JsonNode> rules = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode n : json.readTree(Sh.ok("ip", "netns", "exec", name, "nft", "-j",
+                "list", "chain", "inet", "netfence", "output")).path("nftables")) {
+            if (n.has("rule")) {
+                rules.add(n.path("rule"));
+            }
+        }
+        List<String> lines = before.lines().filter(l -> l.startsWith("\t\t") && l.contains(" comment \""))
+                .map(l -> l.substring(2)).toList();
+        assertThat(lines).hasSameSizeAs(rules);
+        int at = -1;
+        String comment = null;
+        for (int i = 0; i + 1 < rules.size() && at < 0; i++) {
+            String next = lines.get(i + 1);
+            String folded = rules.get(i).path("comment").asText() + "\"\n\t\t" + next.substring(0, next.length() - 1);
+            if (folded.getBytes(StandardCharsets.UTF_8).length <= 127) {
+                at = i;
+                comment = folded;
+            }
+        }
+        assertThat(at).as("two neighbouring rules whose lines fit one comment").isNotNegative();
+        com.fasterxml.jackson.databind.node.ObjectNode replaced = rules.get(at).deepCopy();
+        replaced.put("comment", comment);
+        replaced.remove("family");
+        replaced.put("family", "inet");
+        com.fasterxml.jackson.databind.node.ObjectNode deleted = json.createObjectNode().put("family", "inet")
+                .put("table", "netfence").put("chain", "output").put("handle", rules.get(at + 1).path("handle").asLong());
+        com.fasterxml.jackson.databind.node.ArrayNode commands = json.createArrayNode();
+        commands.addObject().putObject("replace").set("rule", replaced);
+        commands.addObject().putObject("delete").set("rule", deleted);
+        inside(json.createObjectNode().set("nftables", commands).toString(), "nft", "-j", "-f");
+        assertThat(Sh.ok("ip", "netns", "exec", name, "nft", "list", "chain", "inet", "netfence", "output"))
+                .as("the forged listing reads as before").isEqualTo(before);
+
+        String forgedRule = "chain output rule " + (at + 1) + " has comment";
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains(forgedRule));
+        apply();
+        assertThat(drift()).isEmpty();
+    }
+
     @Test
     void aTableOfTheWorkloadsOwnIsNeverListedBackWhateverItsSize() throws Exception {
         apply();
