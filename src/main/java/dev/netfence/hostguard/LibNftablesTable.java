@@ -91,7 +91,12 @@ public final class LibNftablesTable implements HostTable {
         }
         boolean ok = false;
         try {
-            int code = lib.nft_run_cmd_from_buffer(ctx, commands);
+            int code;
+            try {
+                code = lib.nft_run_cmd_from_buffer(ctx, commands);
+            } catch (LibNftables.Busy e) {
+                throw new IOException(e.getMessage(), e);
+            }
             String out = lib.nft_ctx_get_output_buffer(ctx);
             String err = lib.nft_ctx_get_error_buffer(ctx);
             ok = code == 0;
@@ -99,7 +104,11 @@ public final class LibNftablesTable implements HostTable {
                 out == null ? "" : out};
         } finally {
             if (!ok) {
-                lib.nft_ctx_free(ctx);
+                try {
+                    lib.nft_ctx_free(ctx);
+                } catch (LibNftables.Busy e) {
+                    // left unfreed (its memory and socket) rather than waited for without end
+                }
                 ctx = null;
             }
         }

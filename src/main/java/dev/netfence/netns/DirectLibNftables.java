@@ -67,11 +67,11 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public void nft_ctx_free(Pointer ctx) {
-        CACHE.readLock().lock();
+        java.util.concurrent.locks.Lock lock = turn(CACHE.readLock(), "a context's free");
         try {
             Calls.nft_ctx_free(ctx);
         } finally {
-            CACHE.readLock().unlock();
+            lock.unlock();
         }
     }
 
@@ -102,13 +102,29 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public int nft_run_cmd_from_buffer(Pointer ctx, String buffer) {
-        java.util.concurrent.locks.Lock lock = lists(buffer) ? CACHE.writeLock() : CACHE.readLock();
-        lock.lock();
+        boolean alone = lists(buffer);
+        java.util.concurrent.locks.Lock lock = turn(alone ? CACHE.writeLock() : CACHE.readLock(),
+                alone ? "a listing" : "a command");
         try {
             return Calls.nft_run_cmd_from_buffer(ctx, buffer);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** {@code lock}, taken within {@link LibNftables#BUSY_WAIT}; {@link LibNftables.Busy} otherwise. */
+    private static java.util.concurrent.locks.Lock turn(java.util.concurrent.locks.Lock lock, String what) {
+        boolean taken;
+        try {
+            taken = lock.tryLock(BUSY_WAIT.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            taken = false;
+        }
+        if (!taken) {
+            throw new LibNftables.Busy(what);
+        }
+        return lock;
     }
 
     /** Commands that print what the kernel holds (a statement starting with one of them). */

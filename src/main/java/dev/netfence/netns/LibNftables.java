@@ -11,6 +11,25 @@ import com.sun.jna.Pointer;
  * callers fall back to the {@code nft} program.
  */
 public interface LibNftables extends Library {
+    /**
+     * Thrown instead of running a command or a free that waited {@link #BUSY_WAIT} for its turn
+     * (a listing runs alone in the process, see {@code DirectLibNftables}): a command held that
+     * long (libnftables restarts a cache fetch that a commit interrupts, without limit, so a
+     * workload committing without pause can hold one in its own namespace) must not stop every
+     * other namespace's work with it. Its message names {@code Device or resource busy}: retried.
+     */
+    final class Busy extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public Busy(String what) {
+            super(what + " waited " + BUSY_WAIT.toMillis() + " ms for its turn in libnftables, held by another"
+                    + " thread's command (Device or resource busy)");
+        }
+    }
+
+    /** How long a command or a free waits for its turn before {@link Busy}. */
+    java.time.Duration BUSY_WAIT = java.time.Duration.ofSeconds(2);
+
     /** {@code NFT_CTX_OUTPUT_JSON} of libnftables' output flags. */
     int NFT_CTX_OUTPUT_JSON = 1 << 4;
 

@@ -59,7 +59,11 @@ final class ContextSockets {
             dev.netfence.netns.NativeDescriptors.closeQuietly(copy);
             return copy >= 0; // and a number above 1023 can be had
         } finally {
-            lib.nft_ctx_free(ctx);
+            try {
+                lib.nft_ctx_free(ctx);
+            } catch (dev.netfence.netns.LibNftables.Busy e) {
+                // left unfreed; nothing else runs libnftables at start
+            }
         }
     }
 

@@ -24,6 +24,8 @@ final class NftApply {
     private static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
     /** How many censuses showing netfence's table with fewer than two chains make that a difference. */
     static final int LOW_USE_ATTEMPTS = 6;
+    /** How many censuses a commit may fall into before the read-back gives up listing (see {@link #read}). */
+    static final int QUIET_ATTEMPTS = 4;
 
     /** Runs nft script text (one transaction) and lists the ruleset as JSON, in the target namespace. */
     interface Commands {
@@ -127,13 +129,13 @@ final class NftApply {
         long before;
         try {
             before = commands.generation();
-            read = read(commands, text, true);
+            read = read(commands, text, true, before);
             if (read.unread() == null && !read.ruleset().leftovers().isEmpty()) {
                 List<NftRuleset.Leftover> leftovers = read.ruleset().leftovers();
                 NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(leftovers));
                 removed = cleaned.ok();
                 before = commands.generation();
-                read = read(commands, text, true);
+                read = read(commands, text, true, before);
                 List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
                 if (!cleaned.ok() && !left.isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first.) A jump
@@ -167,7 +169,7 @@ final class NftApply {
     Drift drift(Commands commands, PlannedRules plan) {
         RenderedPlans.Rendered text = rendered.of(plan);
         long before = commands.generation();
-        ReadBack read = read(commands, text, false);
+        ReadBack read = read(commands, text, false, before);
         if (read.unread() != null) {
             return new Drift(Optional.of(read.unread()), NftGeneration.UNKNOWN);
         }
@@ -255,15 +257,34 @@ final class NftApply {
      * can keep them low with batches it lets fail, and a listing is bounded only by a census.
      * Without a census, the whole ruleset.
      */
-    private static ReadBack read(Commands commands, RenderedPlans.Rendered text, boolean afterOwnWrite) {
+    private static ReadBack read(Commands commands, RenderedPlans.Rendered text, boolean afterOwnWrite, long before) {
         int planRules = text.expected().size();
-        NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
-        for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
-            pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
-            census = commands.census(planRules); // its rules counted too: the table is listed after it
-        }
-        if (census == null) {
-            return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
+        long from = before;
+        NftCensus.Counts census;
+        for (int round = 1; ; round++) {
+            census = commands.census(afterOwnWrite ? -1 : planRules);
+            for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
+                pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
+                census = commands.census(planRules); // its rules counted too: the table is listed after it
+            }
+            if (census == null) {
+                return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
+            }
+            // A listing runs alone in the process (libnftables' interface cache: DirectLibNftables),
+            // and libnftables restarts a listing that a commit interrupts, without limit: a namespace
+            // committed to each time it was counted (a workload committing without pause) is not
+            // listed, so that it cannot hold every namespace's work up behind its own listing.
+            long counted = commands.generation();
+            if (from == NftGeneration.UNKNOWN || counted == NftGeneration.UNKNOWN || counted == from) {
+                break;
+            }
+            if (round == QUIET_ATTEMPTS) {
+                return new ReadBack(null, "the namespace's ruleset changed each time netfence counted it ("
+                        + QUIET_ATTEMPTS + " times, generation " + before + " -> " + counted
+                        + "; commits beside the read-back)");
+            }
+            pause(1_000_000L << (round - 1));
+            from = counted;
         }
         String unread = unread(census, planRules);
         if (unread != null) {

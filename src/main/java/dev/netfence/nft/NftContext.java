@@ -60,7 +60,12 @@ final class NftContext implements AutoCloseable {
 
     /** Runs {@code commands} (nft script text); one call is one netlink transaction. */
     Run run(String commands) {
-        int code = lib.nft_run_cmd_from_buffer(ctx, commands);
+        int code;
+        try {
+            code = lib.nft_run_cmd_from_buffer(ctx, commands);
+        } catch (LibNftables.Busy e) {
+            return new Run(-1, "", e.getMessage()); // NftErrors: retried as LOCK_CONTENDED
+        }
         String out = lib.nft_ctx_get_output_buffer(ctx);
         String err = lib.nft_ctx_get_error_buffer(ctx);
         return new Run(code, out == null ? "" : out, err == null ? "" : err);
@@ -75,6 +80,18 @@ final class NftContext implements AutoCloseable {
     /** From now on, listings come as text (and input is never tried as JSON first). */
     void plain() {
         lib.nft_ctx_output_set_flags(ctx, 0);
+    }
+
+    /**
+     * Frees the context, its socket {@code socket}; where the free could not have its turn
+     * ({@link LibNftables.Busy}) the context's memory is left and only its socket closed.
+     */
+    private void free(int socket) {
+        try {
+            lib.nft_ctx_free(ctx);
+        } catch (LibNftables.Busy e) {
+            NativeDescriptors.closeQuietly(socket);
+        }
     }
 
     /** The descriptor of the context's netlink socket, -1 when not known ({@link ContextSockets}). */
@@ -98,14 +115,14 @@ final class NftContext implements AutoCloseable {
         int copy = NativeDescriptors.copyHigh(socket);
         if (copy < 0) {
             if (socket >= 0) {
-                lib.nft_ctx_free(ctx); // no number above 1023 left: freed here (it may wait), not parked low
+                free(socket); // no number above 1023 left: freed here (it may wait), not parked low
             } else {
                 closes.close(() -> lib.nft_ctx_free(ctx)); // parked whole: InProcessNft keeps the limits low then
             }
             return;
         }
         try {
-            lib.nft_ctx_free(ctx); // closes the context's own number; the socket lives on in the copy
+            free(socket); // closes the context's own number; the socket lives on in the copy
         } finally {
             closes.close(() -> NativeDescriptors.closeQuietly(copy));
         }

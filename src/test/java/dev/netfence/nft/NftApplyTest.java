@@ -352,10 +352,48 @@ class NftApplyTest {
     void aDriftCheckWhoseCensusShowsTheTableAsWrittenListsItAlone() {
         censuses.add(census(2, 0, planRules()));
         answers.add(ok(listing()));
-        generations.addAll(List.of(9L, 9L));
+        generations.addAll(List.of(9L, 9L, 9L)); // before, after the census, after the listings
         assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
         assertThat(sent).containsExactly("list chain inet netfence output", "list chain inet netfence input");
+    }
+
+    @Test
+    void aNamespaceCommittedToEachTimeItWasCountedIsADifferenceWithoutAListing() {
+        for (int i = 0; i < NftApply.QUIET_ATTEMPTS; i++) {
+            censuses.add(census(2, 0, planRules()));
+        }
+        generations.addAll(List.of(9L, 10L, 11L, 12L, 13L));
+        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m)
+                .contains("the namespace's ruleset changed each time netfence counted it (4 times, generation 9 -> 13"));
+        assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
+        assertThat(sent).as("nothing listed").isEmpty();
+        assertThat(censusAsked).hasSize(NftApply.QUIET_ATTEMPTS);
+    }
+
+    @Test
+    void aCommitDuringOneCensusOnlyIsCountedAgainAndThenListed() {
+        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(2, 0, planRules()));
+        answers.add(ok(listing()));
+        generations.addAll(List.of(9L, 10L, 10L, 10L)); // before, moved, still, after the listings
+        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+                .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), NftGeneration.UNKNOWN));
+        assertThat(sent).containsExactly("list chain inet netfence output", "list chain inet netfence input");
+    }
+
+    @Test
+    void anApplyWhoseNamespaceIsCommittedToEachTimeItIsCountedIsVerifyFailedWithoutAListing() {
+        for (int i = 0; i < NftApply.QUIET_ATTEMPTS; i++) {
+            censuses.add(afterWrite());
+        }
+        answers.add(ok(""));
+        generations.addAll(List.of(3L, 4L, 5L, 6L, 7L));
+        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        assertThat(r.error()).isNotNull().hasMessageContaining("changed each time netfence counted it");
+        assertThat(r.error().code()).isEqualTo(dev.netfence.core.ErrorCode.VERIFY_FAILED);
+        assertThat(sent).containsExactly(new NftRenderer().render(plan));
     }
 
     @Test
