@@ -399,6 +399,9 @@ final class GuardWrites {
     }
 
     static EnforcementException unavailable(IOException e) {
-        return new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE, "host guard: " + e.getMessage(), e);
+        // a libnftables call whose turn did not come within its wait is contention, retried
+        ErrorCode code = dev.netfence.netns.LibNftables.Busy.in(e.getMessage()) ? ErrorCode.LOCK_CONTENDED
+                : ErrorCode.FIREWALL_UNAVAILABLE;
+        return new EnforcementException(code, "host guard: " + e.getMessage(), e);
     }
 }

@@ -22,8 +22,16 @@ public interface LibNftables extends Library {
         private static final long serialVersionUID = 1L;
 
         public Busy(String what) {
-            super(what + " waited " + BUSY_WAIT.toMillis() + " ms for its turn in libnftables, held by another"
+            super(what + " waited " + BUSY_WAIT.toMillis() + " ms " + MARKER + ", held by another"
                     + " thread's command (Device or resource busy)");
+        }
+
+        /** In every {@link Busy} message: how a caller that sees only the text tells it from the kernel's EBUSY. */
+        public static final String MARKER = "for its turn in libnftables";
+
+        /** Whether {@code text} (an error text, perhaps null) is a {@link Busy}'s. */
+        public static boolean in(String text) {
+            return text != null && text.contains(MARKER);
         }
     }
 

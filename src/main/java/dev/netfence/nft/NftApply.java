@@ -106,6 +106,9 @@ final class NftApply {
      */
     static EnforcementException removalRefused(String errors, boolean unlisted) {
         EnforcementException e = NftErrors.classify("removing the iptables backend's chains", errors);
+        if (dev.netfence.netns.LibNftables.Busy.in(errors)) {
+            return e; // never sent: its turn did not come (LOCK_CONTENDED), not the kernel refusing
+        }
         if (unlisted && e.code() == ErrorCode.LOCK_CONTENDED && errors != null
                 && errors.toLowerCase(java.util.Locale.ROOT).contains("device or resource busy")) {
             return new EnforcementException(ErrorCode.RULES_REJECTED, "nftables refused removing the iptables"
@@ -284,7 +287,7 @@ final class NftApply {
                         + "; commits beside the read-back)");
             }
             pause(1_000_000L << (round - 1));
-            from = counted;
+            from = commands.generation(); // after the pause: the next census's own window, not the pause's
         }
         String unread = unread(census, planRules);
         if (unread != null) {

@@ -30,9 +30,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * a quiet namespace. libnftables restarts a listing or a cache fetch that a commit interrupts,
  * without limit, and a listing runs alone in the process (libnftables' interface cache), so
  * without bounds the busy namespace's trip could hold the quiet one's up: here every apply into
- * the quiet namespace verifies within a few seconds (a command waits at most
- * {@code LibNftables.BUSY_WAIT} for its turn), and every apply into the busy one ends within its
- * deadline, verified or refused as retryable (LOCK_CONTENDED, VERIFY_FAILED), never hung.
+ * the quiet namespace verifies within seconds (a call waits at most {@code LibNftables.BUSY_WAIT}
+ * for its turn; LOCK_CONTENDED is made again, as the enforcer does), and every apply into the busy
+ * one ends within its deadline, verified or refused as retryable (LOCK_CONTENDED, VERIFY_FAILED),
+ * never hung, and some are refused. This committer is a plain one (one thread, a tiny ruleset):
+ * it shows the bound, not that no workload can stall netfence (see README, what it does not
+ * protect against).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class BusyNamespaceKernelTest {
@@ -83,17 +86,16 @@ class BusyNamespaceKernelTest {
             List<Duration> quietApplies = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
                 long t0 = System.nanoTime();
-                try (PinnedNamespace ns = pinned(quiet)) {
-                    nft.apply(ns, plan, false, Instant.now().plusSeconds(60), new AtomicBoolean());
-                }
+                applyRetryingContention(nft, quiet, plan);
                 quietApplies.add(Duration.ofNanos(System.nanoTime() - t0));
             }
-            stop.set(true);
-            List<String> busyEnds = intoBusy.get();
-            assertThat(quietApplies).as("every apply into the quiet namespace verified within a few seconds")
-                    .allSatisfy(d -> assertThat(d).isLessThan(Duration.ofSeconds(5)));
-            assertThat(busyEnds).isNotEmpty();
             assertThat(committer.isAlive()).as("the committer ran throughout").isTrue();
+            stop.set(true);
+            List<String> busyEnds = intoBusy.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(quietApplies).as("every apply into the quiet namespace verified within seconds")
+                    .allSatisfy(d -> assertThat(d).isLessThan(Duration.ofSeconds(15)));
+            assertThat(busyEnds).as("the busy namespace's read-backs met the commits").containsAnyOf(
+                    ErrorCode.VERIFY_FAILED.name(), ErrorCode.LOCK_CONTENDED.name());
         } finally {
             callers.shutdownNow();
             if (committer != null) {
@@ -102,6 +104,20 @@ class BusyNamespaceKernelTest {
             }
             Sh.run("ip", "netns", "del", busy);
             Sh.run("ip", "netns", "del", quiet);
+        }
+    }
+
+    /** One apply, made again on LOCK_CONTENDED (a call whose turn did not come in 2 s) as the enforcer does. */
+    private static void applyRetryingContention(InProcessNft nft, String name, PlannedRules plan) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try (PinnedNamespace ns = pinned(name)) {
+                nft.apply(ns, plan, false, Instant.now().plusSeconds(60), new AtomicBoolean());
+                return;
+            } catch (EnforcementException e) {
+                if (e.code() != ErrorCode.LOCK_CONTENDED || attempt == 5) {
+                    throw e;
+                }
+            }
         }
     }
 

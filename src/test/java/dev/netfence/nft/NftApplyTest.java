@@ -363,7 +363,7 @@ class NftApplyTest {
         for (int i = 0; i < NftApply.QUIET_ATTEMPTS; i++) {
             censuses.add(census(2, 0, planRules()));
         }
-        generations.addAll(List.of(9L, 10L, 11L, 12L, 13L));
+        generations.addAll(List.of(9L, 10L, 10L, 11L, 11L, 12L, 12L, 13L)); // before, then each census: counted, next from
         NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
         assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m)
                 .contains("the namespace's ruleset changed each time netfence counted it (4 times, generation 9 -> 13"));
@@ -377,10 +377,19 @@ class NftApplyTest {
         censuses.add(census(2, 0, planRules()));
         censuses.add(census(2, 0, planRules()));
         answers.add(ok(listing()));
-        generations.addAll(List.of(9L, 10L, 10L, 10L)); // before, moved, still, after the listings
+        generations.addAll(List.of(9L, 10L, 10L, 10L, 10L)); // before, moved, after the pause, still, after the listings
         assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), NftGeneration.UNKNOWN));
         assertThat(sent).containsExactly("list chain inet netfence output", "list chain inet netfence input");
+    }
+
+    @Test
+    void aLeftoverRemovalThatNeverHadItsTurnInLibnftablesStaysRetryable() {
+        String busy = new dev.netfence.netns.LibNftables.Busy("a command").getMessage();
+        assertThat(NftApply.removalRefused(busy, true).code()).isEqualTo(dev.netfence.core.ErrorCode.LOCK_CONTENDED);
+        assertThat(NftApply.removalRefused("Error: Could not process rule: Device or resource busy", true).code())
+                .as("the kernel's own EBUSY with nothing listed holding the chains").isEqualTo(
+                        dev.netfence.core.ErrorCode.RULES_REJECTED);
     }
 
     @Test
@@ -389,7 +398,7 @@ class NftApplyTest {
             censuses.add(afterWrite());
         }
         answers.add(ok(""));
-        generations.addAll(List.of(3L, 4L, 5L, 6L, 7L));
+        generations.addAll(List.of(3L, 4L, 4L, 5L, 5L, 6L, 6L, 7L));
         NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
         assertThat(r.error()).isNotNull().hasMessageContaining("changed each time netfence counted it");
         assertThat(r.error().code()).isEqualTo(dev.netfence.core.ErrorCode.VERIFY_FAILED);
