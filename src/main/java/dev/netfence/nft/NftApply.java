@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class NftApply {
     /** The chains of a {@code filter} table the iptables backend writes in or jumps from. */
-    private static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
+    static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
     /** How many censuses showing netfence's table with fewer than two chains make that a difference. */
     static final int LOW_USE_ATTEMPTS = 6;
     /** How many censuses a commit may fall into before the read-back gives up listing (see {@link #read}). */
@@ -335,6 +335,10 @@ final class NftApply {
                     + (census.tableSets() > 0 ? " and " + census.tableSets() + " sets" : "")
                     + " where netfence writes 2 chains and no set";
         }
+        if (census.table() && census.tableLooksUpInterfaces()) {
+            return "netfence's table holds a rule that matches on an interface index or a set, which netfence"
+                    + " does not have libnftables list in its process (RuleExpressions)";
+        }
         if (census.table() && census.tableRules() > planRules) {
             return "netfence's table holds more than the plan's " + planRules + " rules";
         }
@@ -343,6 +347,11 @@ final class NftApply {
                     + " bytes, more than netfence's " + planRules + " rules do";
         }
         for (NftCensus.LeftoverTable t : census.leftovers()) {
+            if (t.looksUpInterfaces()) {
+                return "table " + t.family() + " filter holds the iptables backend's chains and, in a chain netfence"
+                        + " lists, a rule that matches on an interface index or a set, which netfence does not have"
+                        + " libnftables list in its process (RuleExpressions); remove that rule or the table";
+            }
             if (t.tooLarge()) {
                 return "table " + t.family() + " filter holds the iptables backend's chains and more than "
                         + NftCensus.LIMIT + " rules, sets, set elements, chains and objects or "

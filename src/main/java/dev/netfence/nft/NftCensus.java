@@ -60,16 +60,30 @@ final class NftCensus {
      * @param tableRules its rules (counted up to one more than the plan), or -1 when not counted
      * @param tableRuleBytes the netlink bytes of those rules
      * @param leftovers the {@code filter} tables holding a chain of the iptables backend, sized
+     * @param tableLooksUpInterfaces whether a rule counted holds what netfence does not list ({@link RuleExpressions})
      */
     record Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
-            List<LeftoverTable> leftovers) {
+            List<LeftoverTable> leftovers, boolean tableLooksUpInterfaces) {
         Counts {
             leftovers = List.copyOf(leftovers);
         }
+
+        Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
+                List<LeftoverTable> leftovers) {
+            this(table, tableUse, tableFlags, tableSets, tableRules, tableRuleBytes, leftovers, false);
+        }
     }
 
-    /** A {@code filter} table holding the iptables backend's chains: its family, what it holds (up to {@link #LIMIT} + 1) and its bytes. */
-    record LeftoverTable(String family, long size, long bytes) {
+    /**
+     * A {@code filter} table holding the iptables backend's chains: its family, what it holds (up
+     * to {@link #LIMIT} + 1), its bytes, and whether a rule in a chain netfence would list holds
+     * what netfence does not list ({@link RuleExpressions}).
+     */
+    record LeftoverTable(String family, long size, long bytes, boolean looksUpInterfaces) {
+        LeftoverTable(String family, long size, long bytes) {
+            this(family, size, bytes, false);
+        }
+
         boolean tooLarge() {
             return size > LIMIT || bytes > BYTE_LIMIT;
         }
@@ -120,8 +134,8 @@ final class NftCensus {
     /** A table as the tables dump (or a look-up) shows it. */
     private record Table(byte family, String name, long use, long flags) {}
 
-    /** What a counting dump counted: things (rules, sets, set elements) and their messages' bytes. */
-    private record Tally(long things, long bytes) {}
+    /** What a counting dump counted: things (rules, sets, set elements), their messages' bytes, whether a rule was flagged. */
+    private record Tally(long things, long bytes, boolean flagged) {}
 
     private Counts count(int planRules) {
         List<Table> tables = tables();
@@ -130,16 +144,17 @@ final class NftCensus {
         long rules = -1;
         long bytes = 0;
         if (netfence != null && planRules >= 0) {
-            sets = tally(NFT_MSG_GETSET, NFPROTO_INET, 1, Long.MAX_VALUE, null, attr(ATTR_TABLE, NftRenderer.TABLE)).things();
+            sets = tally(NFT_MSG_GETSET, NFPROTO_INET, 1, Long.MAX_VALUE, null, null,
+                    attr(ATTR_TABLE, NftRenderer.TABLE)).things();
             if (sets > 0) {
                 return new Counts(true, netfence.use(), netfence.flags(), sets, -1, 0, List.of());
             }
             Tally counted = tally(NFT_MSG_GETRULE, NFPROTO_INET, planRules + 1L, ruleBytes(planRules), null,
-                    attr(ATTR_TABLE, NftRenderer.TABLE));
+                    RuleExpressions::looksUpInterfaces, attr(ATTR_TABLE, NftRenderer.TABLE));
             rules = counted.things();
             bytes = counted.bytes();
-            if (rules > planRules || bytes > ruleBytes(planRules)) {
-                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of());
+            if (rules > planRules || bytes > ruleBytes(planRules) || counted.flagged()) {
+                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of(), counted.flagged());
             }
         }
         List<LeftoverTable> leftovers = new ArrayList<>();
@@ -199,34 +214,41 @@ final class NftCensus {
         long bound = LIMIT + 1L;
         long size = filter.use();
         long bytes = 0;
+        boolean flagged = false;
         List<byte[]> sets = new ArrayList<>();
         if (size < bound) {
-            Tally t = tally(NFT_MSG_GETRULE, filter.family(), bound - size, BYTE_LIMIT, null, attr(ATTR_TABLE, "filter"));
+            Tally t = tally(NFT_MSG_GETRULE, filter.family(), bound - size, BYTE_LIMIT, null,
+                    m -> NftApply.LEFTOVER_CHAINS.contains(RuleExpressions.chain(m)) && RuleExpressions.looksUpInterfaces(m),
+                    attr(ATTR_TABLE, "filter"));
             size += t.things();
             bytes += t.bytes();
+            flagged = t.flagged();
         }
         if (size < bound && bytes <= BYTE_LIMIT) {
-            Tally t = tally(NFT_MSG_GETSET, filter.family(), bound - size, BYTE_LIMIT - bytes, sets,
+            Tally t = tally(NFT_MSG_GETSET, filter.family(), bound - size, BYTE_LIMIT - bytes, sets, null,
                     attr(ATTR_TABLE, "filter"));
             size += t.things();
             bytes += t.bytes();
         }
         for (int i = 0; i < sets.size() && size < bound && bytes <= BYTE_LIMIT; i++) {
-            Tally t = tally(NFT_MSG_GETSETELEM, filter.family(), bound - size, BYTE_LIMIT - bytes, null,
+            Tally t = tally(NFT_MSG_GETSETELEM, filter.family(), bound - size, BYTE_LIMIT - bytes, null, null,
                     attr(ATTR_TABLE, "filter"), attr(NFTA_SET_ELEM_LIST_SET, sets.get(i)));
             size += t.things();
             bytes += t.bytes();
         }
-        return new LeftoverTable(filter.family() == NFPROTO_IPV4 ? "ip" : "ip6", Math.min(size, bound), bytes);
+        return new LeftoverTable(filter.family() == NFPROTO_IPV4 ? "ip" : "ip6", Math.min(size, bound), bytes, flagged);
     }
 
     /**
      * Counts what a dump lists, up to {@code bound} things or past {@code byteBound} bytes (then it
      * stops, the dump left unfinished): rules and sets one per message, set elements one per
-     * element. The names of the sets listed go to {@code names} when not null.
+     * element. The names of the sets listed go to {@code names} when not null; a rule that
+     * {@code flag} (when not null) accepts marks the tally flagged.
      */
-    private Tally tally(short type, byte family, long bound, long byteBound, List<byte[]> names, byte[]... attrs) {
+    private Tally tally(short type, byte family, long bound, long byteBound, List<byte[]> names,
+            java.util.function.Predicate<ByteBuffer> flag, byte[]... attrs) {
         long[] count = {0, 0};
+        boolean[] flagged = {false};
         netlink.dump(type, family, message -> {
             short messageType = message.getShort(4);
             if (messageType == message(NFT_MSG_NEWSETELEM)) {
@@ -238,12 +260,13 @@ final class NftCensus {
                 }
             } else if (messageType == message(NFT_MSG_NEWRULE)) {
                 count[0]++;
+                flagged[0] |= flag != null && flag.test(message);
             } else {
                 throw NftNetlink.protocol("a message of type " + messageType + " in a dump");
             }
             count[1] += message.limit();
             return count[0] < bound && count[1] <= byteBound;
         }, attrs);
-        return new Tally(count[0], count[1]);
+        return new Tally(count[0], count[1], flagged[0]);
     }
 }

@@ -140,6 +140,39 @@ class BoundedReadBackKernelTest {
     }
 
     /**
+     * Listing a rule that matches on an interface index makes libnftables look the namespace's
+     * interfaces up, through a cache and a socket it shares across the process, and it ends the
+     * process when that fails: a workload's such rule in netfence's chain is a difference found
+     * without listing it, and the resync's apply replaces it.
+     */
+    @Test
+    void aRuleOfTheWorkloadsThatMatchesOnAnInterfaceIndexIsADifferenceNotListed() throws Exception {
+        apply();
+        String handle = Sh.ok("ip", "netns", "exec", name, "nft", "-a", "list", "chain", "inet", "netfence", "output")
+                .lines().filter(l -> l.contains("# handle ") && l.contains("comment")).findFirst().orElseThrow()
+                .replaceAll(".*# handle ", "").strip();
+        inside("delete rule inet netfence output handle " + handle + "\nadd rule inet netfence output meta oif 1 accept\n",
+                "nft", "-f");
+
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d)
+                .contains("matches on an interface index or a set").endsWith("(not listed)"));
+        apply();
+        assertThat(drift()).isEmpty();
+    }
+
+    /** The same in a {@code filter} table beside the iptables backend's chain name, which netfence lists to clean up. */
+    @Test
+    void aLeftoverTableWhoseOutputChainMatchesOnAnInterfaceIndexIsNeverListed() throws Exception {
+        inside("add table ip filter\nadd chain ip filter NETFENCE-OUT\n"
+                + "add chain ip filter OUTPUT { type filter hook output priority 0; }\n"
+                + "add rule ip filter OUTPUT meta oif 1 accept\n", "nft", "-f");
+
+        assertThatThrownBy(this::apply).isInstanceOf(EnforcementException.class)
+                .hasMessageContaining("in a chain netfence lists, a rule that matches on an interface index");
+        assertThat(ruleset()).as("netfence's own table is written all the same").contains("table inet netfence");
+    }
+
+    /**
      * nft prints a rule's comment as it is, quotes and newlines included: a workload holding
      * CAP_NET_ADMIN replaces one of netfence's rules by the same match with a comment that
      * prints as that rule and the next, and deletes the next. {@code nft list} without handles
