@@ -188,10 +188,19 @@ final class NftNetlink implements AutoCloseable {
 
     /** The payload offset and length of attribute {@code type} of a message (after its nfgenmsg), or null. */
     private static int[] find(ByteBuffer message, short type) {
-        int at = 20;
-        while (at + 4 <= message.limit()) {
+        return attribute(message, 20, message.limit(), type);
+    }
+
+    /**
+     * The payload offset and length of attribute {@code type} among the attributes in {@code
+     * [from, to)} of {@code message} (a nested attribute's payload, say), or null; null too where
+     * an attribute's length runs past {@code to}.
+     */
+    static int[] attribute(ByteBuffer message, int from, int to, short type) {
+        int at = from;
+        while (at + 4 <= to) {
             int length = message.getShort(at) & 0xffff;
-            if (length < 4 || at + length > message.limit()) {
+            if (length < 4 || at + length > to) {
                 return null;
             }
             if ((message.getShort(at + 2) & 0x3fff) == type) {

@@ -29,7 +29,7 @@ final class RuleExpressions {
 
     /** Whether {@code rule} holds an expression whose listing looks interfaces up (see the class comment). */
     static boolean looksUpInterfaces(ByteBuffer rule) {
-        int[] expressions = attribute(rule, 20, rule.limit(), NFTA_RULE_EXPRESSIONS);
+        int[] expressions = NftNetlink.attribute(rule, 20, rule.limit(), NFTA_RULE_EXPRESSIONS);
         if (expressions == null) {
             return false; // a rule without expressions
         }
@@ -38,7 +38,7 @@ final class RuleExpressions {
             if (length < 4 || at + length > end) {
                 return true; // unreadable: not listed
             }
-            int[] name = attribute(rule, at + 4, at + length, NFTA_EXPR_NAME);
+            int[] name = NftNetlink.attribute(rule, at + 4, at + length, NFTA_EXPR_NAME);
             if (name == null) {
                 return true;
             }
@@ -47,8 +47,8 @@ final class RuleExpressions {
                 return true;
             }
             if (expression.equals("meta")) {
-                int[] data = attribute(rule, at + 4, at + length, NFTA_EXPR_DATA);
-                int[] key = data == null ? null : attribute(rule, data[0], data[0] + data[1], NFTA_META_KEY);
+                int[] data = NftNetlink.attribute(rule, at + 4, at + length, NFTA_EXPR_DATA);
+                int[] key = data == null ? null : NftNetlink.attribute(rule, data[0], data[0] + data[1], NFTA_META_KEY);
                 if (key == null || key[1] != 4 || INTERFACE_KEYS.contains(
                         Integer.toUnsignedLong(rule.duplicate().order(ByteOrder.BIG_ENDIAN).getInt(key[0])))) {
                     return true;
@@ -61,23 +61,8 @@ final class RuleExpressions {
 
     /** The name of the chain {@code rule} is in, or "" when the message does not say. */
     static String chain(ByteBuffer rule) {
-        int[] chain = attribute(rule, 20, rule.limit(), NFTA_RULE_CHAIN);
+        int[] chain = NftNetlink.attribute(rule, 20, rule.limit(), NFTA_RULE_CHAIN);
         return chain == null ? "" : string(rule, chain);
-    }
-
-    /** The payload offset and length of attribute {@code type} among those in {@code [from, to)}, or null. */
-    private static int[] attribute(ByteBuffer message, int from, int to, short type) {
-        for (int at = from; at + 4 <= to; ) {
-            int length = message.getShort(at) & 0xffff;
-            if (length < 4 || at + length > to) {
-                return null;
-            }
-            if ((message.getShort(at + 2) & 0x3fff) == type) {
-                return new int[] {at + 4, length - 4};
-            }
-            at += (length + 3) & ~3;
-        }
-        return null;
     }
 
     private static String string(ByteBuffer message, int[] a) {
