@@ -112,6 +112,16 @@ final class DirectLibNftables implements LibNftables {
         }
     }
 
+    @Override
+    public int nft_run_own_listing(Pointer ctx, String buffer) {
+        java.util.concurrent.locks.Lock lock = turn(CACHE.readLock(), "a listing of netfence's own table");
+        try {
+            return Calls.nft_run_cmd_from_buffer(ctx, buffer);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** {@code lock}, taken within {@link LibNftables#BUSY_WAIT}; {@link LibNftables.Busy} otherwise. */
     private static java.util.concurrent.locks.Lock turn(java.util.concurrent.locks.Lock lock, String what) {
         boolean taken;

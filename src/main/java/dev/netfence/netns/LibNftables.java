@@ -58,6 +58,17 @@ public interface LibNftables extends Library {
     int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
 
     /**
+     * {@link #nft_run_cmd_from_buffer} for a listing of what netfence alone wrote (its table in a
+     * fresh namespace it made, whose rules name interfaces only by name): such a listing fills no
+     * process-wide cache (libnftables' interface cache fills only where it prints or parses an
+     * interface index), so where calls take turns ({@link DirectLibNftables}) it runs beside the
+     * others instead of alone. Never for a namespace a workload can write.
+     */
+    default int nft_run_own_listing(Pointer ctx, String buffer) {
+        return nft_run_cmd_from_buffer(ctx, buffer);
+    }
+
+    /**
      * Loads {@code libnftables.so.1} (else {@code libnftables.so}); {@link UnsatisfiedLinkError} when
      * neither loads. The calls are direct-mapped ({@link DirectLibNftables}): an apply makes about
      * a dozen of them, and JNA's interface proxy looked each one up by reflection.

@@ -15,9 +15,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The {@code nft} backend: netfence's table written into a pinned namespace by libnftables,
  * in-process, on {@link NamespaceThreads}. One trip per apply does everything inside the
  * namespace: a fresh libnftables context (its netlink socket opens in the namespace), the
- * table transaction, the JSON read-back of what {@link NftCensus} counted first (netfence's table,
- * never a workload's tables' rules, never more than the plan's size of it, listed chain by chain:
- * a {@code list table} fetches every chain of the namespace), the removal of the iptables backend's leftovers when
+ * table transaction, the read-back of what {@link NftCensus} counted first (netfence's table as
+ * the kernel's netlink messages, compared byte for byte with the plan's table as learnt once per
+ * plan in a fresh namespace no workload can reach ({@link TableBytes}), never listed by
+ * libnftables, never more than the plan's size of it; leftover tables of the iptables backend
+ * as JSON), the removal of the iptables backend's leftovers when
  * there are any, and the verification ({@link NftApply}), then, when asked and only after the
  * table verified, the connection-tracking flush ({@link ConntrackFlush}, over the trip's generation socket); the context is freed
  * and the trip's sockets closed by {@link DeferredCloses} once the namespace is quiet, off the
@@ -52,7 +54,9 @@ public final class InProcessNft implements AutoCloseable {
     private static final java.time.Duration SETTLE_BUDGET = java.time.Duration.ofMillis(50);
     private final java.util.concurrent.atomic.AtomicLong fullReadBacks = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong skippedReadBacks = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong listedChars = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong readBack = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong listed = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong learnt = new java.util.concurrent.atomic.AtomicLong();
 
     private InProcessNft(NativeCalls natives, OwnNamespace home, int threads) {
         this.natives = natives;
@@ -102,15 +106,40 @@ public final class InProcessNft implements AutoCloseable {
      * and verified in a new, empty namespace that vanishes afterwards. Throws the failure.
      */
     public void probe(PlannedRules sample, Instant deadline) {
-        NftApply.Result result = threads.runInFreshNamespace(deadline, n -> {
-            try (DeferredCloses.Batch later = closes.batch(new Object()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
-                    NftGeneration generation = new NftGeneration(n.libc, later)) {
-                return steps.apply(commands(ctx, generation, new AtomicBoolean(), later), sample);
-            }
-        });
-        if (result.error() != null) {
-            throw result.error();
+        learn(sample, deadline);
+    }
+
+    /**
+     * Learns {@code plan}'s table as the kernel holds it ({@link NftApply#learn}) in a fresh
+     * namespace no workload can reach, once per plan (remembered with its rendering): every
+     * read-back of the plan in a workload's namespace is then compared with it byte for byte, and
+     * libnftables never lists a workload's namespace (see {@link TableBytes}). Throws what failed.
+     */
+    private TableBytes learn(PlannedRules plan, Instant deadline) {
+        TableBytes known = steps.learnt(plan);
+        if (known != null) {
+            return known;
         }
+        synchronized (steps.learning(plan)) { // one learn per plan at a time: a rollout's containers wait for the first
+            known = steps.learnt(plan);
+            if (known != null) {
+                return known;
+            }
+            TableBytes table = threads.runInFreshNamespace(deadline, n -> {
+                try (DeferredCloses.Batch later = closes.batch(new Object());
+                        NftContext ctx = new NftContext(n.nftables, contextSockets, later);
+                        NftGeneration generation = new NftGeneration(n.libc, later)) {
+                    return steps.learn(commands(ctx, generation, new AtomicBoolean(), later, true), plan);
+                }
+            });
+            learnt.incrementAndGet();
+            return table;
+        }
+    }
+
+    /** Plans learnt so far ({@link #learn}). */
+    public long learntPlans() {
+        return learnt.get();
     }
 
     /**
@@ -126,6 +155,7 @@ public final class InProcessNft implements AutoCloseable {
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
             AtomicBoolean changed) {
         Objects.requireNonNull(plan, "plan");
+        TableBytes table = learn(plan, deadline);
         verified.forget(ns.id());
         closes.settle(ns.id(), SETTLE_BUDGET);
         Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
@@ -133,7 +163,7 @@ public final class InProcessNft implements AutoCloseable {
             int flush = 0;
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
-                result = steps.apply(commands(ctx, generation, changed, later), plan);
+                result = steps.apply(commands(ctx, generation, changed, later, false), plan, table);
                 if (result.error() == null && flushConntrack) {
                     flush = generation.flushConntrack(); // over the socket that read the generation: no second one
                 }
@@ -167,6 +197,7 @@ public final class InProcessNft implements AutoCloseable {
         if (unchanged(ns.id(), plan)) {
             return java.util.Optional.empty();
         }
+        TableBytes table = learn(plan, deadline);
         DriftTrip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftGeneration generation = new NftGeneration(n.libc, later)) {
                 DriftTrip result;
@@ -174,7 +205,7 @@ public final class InProcessNft implements AutoCloseable {
                     result = DriftTrip.UNCHANGED;
                 } else {
                     try (NftContext ctx = new NftContext(n.nftables, contextSockets, later)) {
-                        result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean(), later), plan), null);
+                        result = new DriftTrip(steps.drift(commands(ctx, generation, new AtomicBoolean(), later, false), plan, table), null);
                     }
                 }
                 if (threads.leaving()) { // not for a caller gone (abandoned): the container may be too
@@ -238,12 +269,24 @@ public final class InProcessNft implements AutoCloseable {
         return skippedReadBacks.get();
     }
 
-    /** Characters of JSON listings read back so far (applies, probes and drift checks): what a read-back cost in size. */
-    public long listedChars() {
-        return listedChars.get();
+    /**
+     * What was read back so far (applies, plans learnt and drift checks): characters of JSON
+     * listings plus bytes of netfence's table read over netlink; what read-backs cost in size.
+     */
+    public long readBackSize() {
+        return readBack.get();
     }
 
-    /** Read-backs verified by their listings' text alone so far ({@link VerifiedListing}): for tests. */
+    /**
+     * Characters of JSON that libnftables listed so far: in the fresh namespaces plans are learnt
+     * in, and from the iptables backend's leftover tables; never netfence's table in a workload's
+     * namespace ({@link TableBytes}).
+     */
+    public long listedChars() {
+        return listed.get();
+    }
+
+    /** Read-backs verified by their table's bytes so far ({@link TableBytes}): for tests. */
     long knownReadBacks() {
         return steps.knownReadBacks();
     }
@@ -260,7 +303,7 @@ public final class InProcessNft implements AutoCloseable {
         EnforcementException error = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
                     NftGeneration generation = new NftGeneration(n.libc, later)) {
-                return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later));
+                return steps.deleteTable(commands(ctx, generation, new AtomicBoolean(), later, false));
             }
         });
         if (error != null) {
@@ -299,8 +342,13 @@ public final class InProcessNft implements AutoCloseable {
      * The commands of one trip; {@code wrote} is set as soon as a transaction commits, from the
      * namespace thread, so that a caller that gave up on the trip (see {@link NamespaceThreads})
      * knows the rules may have changed. The census's sockets are closed through {@code later}.
+     * {@code fresh}: the trip is in a fresh namespace netfence made, the only place libnftables
+     * lists anything (its listings run beside other calls there); elsewhere a listing is refused
+     * (an IllegalStateException, INTERNAL_ERROR at the trip's end): a workload's namespace is read
+     * over raw netlink only ({@link TableBytes}, {@link NftCensus}).
      */
-    private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote, Closer later) {
+    private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote, Closer later,
+            boolean fresh) {
         return new NftApply.Commands() {
             @Override
             public long generation() {
@@ -323,8 +371,13 @@ public final class InProcessNft implements AutoCloseable {
             }
 
             private NftContext.Run listed(NftContext json, String command) {
-                NftContext.Run run = json.run(command);
-                listedChars.addAndGet(run.output().length());
+                if (!fresh) {
+                    throw new IllegalStateException("netfence has libnftables list nothing in a namespace it did not make: "
+                            + command);
+                }
+                NftContext.Run run = json.runOwnListing(command);
+                readBack.addAndGet(run.output().length());
+                listed.addAndGet(run.output().length());
                 return run;
             }
 
@@ -336,6 +389,13 @@ public final class InProcessNft implements AutoCloseable {
             @Override
             public NftCensus.Counts census(int planRules) {
                 return NftCensus.take(planRules, later);
+            }
+
+            @Override
+            public TableBytes table(int planRules) {
+                TableBytes table = TableBytes.take(planRules, later);
+                readBack.addAndGet(table.size());
+                return table;
             }
         };
     }

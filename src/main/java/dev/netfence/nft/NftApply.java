@@ -11,9 +11,11 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The steps of one nft apply, the same whether the commands run in-process (on a namespace
  * thread, while away) or through {@code nsenter nft}: replace netfence's table in one transaction,
- * read it back as JSON (in-process, only what {@link NftCensus} counted first allows: netfence's
- * table and the iptables backend's leftover tables, each no larger than the plan or the limit;
- * through the program, the whole ruleset), remove what the iptables backend left that nftables can see (its
+ * read it back (in-process, only what {@link NftCensus} counted first allows, and never listed
+ * by libnftables: netfence's table as the kernel's bytes, compared with the plan's table as
+ * learnt in a fresh namespace ({@link #learn}, {@link TableBytes}), and what the iptables
+ * backend left in {@code filter} tables as the census read it, no larger than the limit; through
+ * the program, the whole ruleset as JSON), remove what the iptables backend left that nftables can see (its
  * {@code NETFENCE-*} chains and the jumps to them, in a second transaction, only when present:
  * a namespace that switched backend), and verify the table against the plan. It never logs and
  * never throws for the rules' or the kernel's sake: the {@link Result} says how far it got, so a
@@ -47,6 +49,15 @@ final class NftApply {
          * bounded by the command runner instead.
          */
         default NftCensus.Counts census(int planRules) {
+            return null;
+        }
+
+        /**
+         * netfence's table read over raw netlink ({@link TableBytes#take}), its rules up to
+         * {@code planRules} + 1; null where it cannot be (the {@code nft} program's backend, whose
+         * listing runs in a process of its own). Where it can, netfence's table is never listed.
+         */
+        default TableBytes table(int planRules) {
             return null;
         }
 
@@ -121,7 +132,12 @@ final class NftApply {
         return e;
     }
 
-    Result apply(Commands commands, PlannedRules plan) {
+    /**
+     * Writes {@code plan} and verifies it; {@code learnt}: the plan's table as the kernel holds it
+     * ({@link #learn}), which a read-back after a census needs, or null where the commands take no
+     * census (the {@code nft} program's backend lists instead).
+     */
+    Result apply(Commands commands, PlannedRules plan, TableBytes learnt) {
         RenderedPlans.Rendered text = rendered.of(plan);
         NftContext.Run applied = commands.apply(text.transaction());
         if (!applied.ok()) {
@@ -132,13 +148,13 @@ final class NftApply {
         long before;
         try {
             before = commands.generation();
-            read = read(commands, text, true, before);
+            read = read(commands, text, learnt, true, before);
             if (read.unread() == null && !read.ruleset().leftovers().isEmpty()) {
                 List<NftRuleset.Leftover> leftovers = read.ruleset().leftovers();
                 NftContext.Run cleaned = commands.apply(renderer.removeIptablesLeftovers(leftovers));
                 removed = cleaned.ok();
                 before = commands.generation();
-                read = read(commands, text, true, before);
+                read = read(commands, text, learnt, true, before);
                 List<NftRuleset.Leftover> left = read.unread() == null ? read.ruleset().leftovers() : List.of();
                 if (!cleaned.ok() && !left.isEmpty()) {
                     // (a refusal with nothing left over means another writer removed them first.) A jump
@@ -161,7 +177,7 @@ final class NftApply {
             return new Result(true, new EnforcementException(ErrorCode.VERIFY_FAILED,
                     "nft read-back differs: " + mismatch.get()), removed);
         }
-        return new Result(true, null, removed, sameGeneration(before, commands.generation()));
+        return new Result(true, null, removed, sameGeneration(read.generation(), commands.generation()));
     }
 
     /**
@@ -169,10 +185,10 @@ final class NftApply {
      * differs (or the iptables backend's chains being present), empty when it is exactly the plan,
      * with the ruleset generation the read-back belongs to. An unreadable listing is thrown.
      */
-    Drift drift(Commands commands, PlannedRules plan) {
+    Drift drift(Commands commands, PlannedRules plan, TableBytes learnt) {
         RenderedPlans.Rendered text = rendered.of(plan);
         long before = commands.generation();
-        ReadBack read = read(commands, text, false, before);
+        ReadBack read = read(commands, text, learnt, false, before);
         if (read.unread() != null) {
             return new Drift(Optional.of(read.unread()), NftGeneration.UNKNOWN);
         }
@@ -182,13 +198,13 @@ final class NftApply {
         }
         Optional<String> mismatch = verify(text, read);
         return new Drift(mismatch, mismatch.isPresent() ? NftGeneration.UNKNOWN
-                : sameGeneration(before, commands.generation()));
+                : sameGeneration(read.generation(), commands.generation()));
     }
 
     /**
-     * What differs between a read-back and the plan: the census's difference, none when the read-back's
-     * listings are those that last verified against the plan ({@link VerifiedListing}), else the
-     * verifier's answer, remembering listings that verified.
+     * What differs between a read-back and the plan: the census's or the table bytes' difference,
+     * none when the table's bytes are the plan's ({@link TableBytes}), else the verifier's answer
+     * on the listing.
      */
     private Optional<String> verify(RenderedPlans.Rendered text, ReadBack read) {
         if (read.unread() != null) {
@@ -198,14 +214,51 @@ final class NftApply {
             known.increment();
             return Optional.empty();
         }
-        Optional<String> mismatch = verifier.mismatch(text.expected(), read.ruleset());
-        if (mismatch.isEmpty() && read.out() != null) {
-            text.verified().remember(read.out(), read.in());
-        }
-        return mismatch;
+        return verifier.mismatch(text.expected(), read.ruleset());
     }
 
-    /** How many read-backs were verified by their listings' text alone ({@link VerifiedListing}); for tests. */
+    /** What to hold while learning {@code plan} ({@link #learn}), so that one caller learns it at a time. */
+    Object learning(PlannedRules plan) {
+        return rendered.of(plan).reference();
+    }
+
+    /** {@code plan}'s table as the kernel holds it when learnt ({@link #learn}), else null. */
+    TableBytes learnt(PlannedRules plan) {
+        return rendered.of(plan).reference().get();
+    }
+
+    /**
+     * Learns {@code plan}'s table as the kernel holds it ({@link TableBytes}): writes it into the
+     * calling thread's namespace, which must be a fresh one netfence made and nothing else can
+     * reach (then libnftables lists only what netfence wrote), verifies the JSON listing of both
+     * chains against the plan, and remembers the table's bytes for every later read-back of the
+     * plan in any namespace. Also what the backend's probe does. Throws what failed: the
+     * transaction's error, VERIFY_FAILED for a listing that differs.
+     */
+    TableBytes learn(Commands commands, PlannedRules plan) {
+        RenderedPlans.Rendered text = rendered.of(plan);
+        NftContext.Run applied = commands.apply(text.transaction());
+        if (!applied.ok()) {
+            throw NftErrors.classify("netfence's table", applied.errors());
+        }
+        NftRuleset listed = listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.OUT_CHAIN),
+                "netfence's output chain").plus(listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE,
+                NftRenderer.IN_CHAIN), "netfence's input chain")).withTable(true);
+        Optional<String> mismatch = verifier.mismatch(text.expected(), listed);
+        if (mismatch.isPresent()) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED,
+                    "nft read-back differs in a fresh namespace: " + mismatch.get());
+        }
+        TableBytes table = commands.table(text.expected().size());
+        if (table == null) {
+            throw new IllegalStateException("learning a plan's table needs the in-process backend");
+        }
+        TableBytes whole = table.requireWhole(text.expected().size());
+        text.reference().set(whole);
+        return whole;
+    }
+
+    /** How many read-backs were verified by their table's bytes ({@link TableBytes}); for tests. */
     long knownReadBacks() {
         return known.sum();
     }
@@ -222,64 +275,68 @@ final class NftApply {
     }
 
     /**
-     * A read-back: the listing ({@code ruleset}), or, when the census already shows that
-     * netfence's table differs from the plan, that difference ({@code unread}) with nothing listed.
-     * {@code out} and {@code in}: the texts of netfence's two chain listings when they are the whole
-     * read-back (no other table listed), else null; {@code known}: they are the listings that last
-     * verified against the plan, and {@code ruleset} is not parsed from them (it shows the table only).
+     * A read-back: the listing ({@code ruleset}), or, when the census or the table's bytes show
+     * that netfence's table differs from the plan, that difference ({@code unread}) with nothing
+     * listed. {@code known}: netfence's table's bytes are the plan's ({@link TableBytes}), and
+     * {@code ruleset} holds the table's presence and the leftovers listed, no chain of netfence's.
      */
-    private record ReadBack(NftRuleset ruleset, String unread, String out, String in, boolean known) {
+    private record ReadBack(NftRuleset ruleset, String unread, boolean known, long generation) {
         ReadBack(NftRuleset ruleset, String unread) {
-            this(ruleset, unread, null, null, false);
+            this(ruleset, unread, false, NftGeneration.UNKNOWN);
+        }
+
+        ReadBack at(long generation) {
+            return new ReadBack(ruleset, unread, known, generation);
         }
     }
 
     /**
      * Reads back what netfence checks, never more than the plan's size of it. With a census:
-     * netfence's table is listed only when the census shows it as netfence writes it (no flags, two
+     * netfence's table is read only when the census shows it as netfence writes it (no flags, two
      * chains and nothing else, and, when counted, no set and at most {@code planRules} rules of at
-     * most {@link NftCensus#ruleBytes} bytes), else that difference is the answer, with nothing
-     * listed. It is listed chain by chain: libnftables 1.0.6 fetches every chain of the namespace
-     * for a {@code list table} (20,000 chains in a table of the workload's made one listing of
-     * netfence's table take 11 ms of CPU, against 0.4 ms for its two chains), and whether a
-     * namespace held few enough chains for that could only be told from use counts a workload can
-     * lower for a while with batches it lets fail. So what the chain listings do not show (the
-     * table's flags, other chains, sets, objects) is known from the census's counts alone, which
-     * such batches can lower too. A {@code filter} table holding the iptables backend's chains is
-     * listed by the chains the iptables backend writes in or jumps from, only when it holds at
-     * most {@link NftCensus#LIMIT} things and {@link NftCensus#BYTE_LIMIT}
-     * bytes, else that is the difference. {@code afterOwnWrite}: right
-     * after netfence's own transaction, when netfence's table's sets and rules are not counted.
-     * A census showing netfence's table with fewer than two chains is taken again (its rules
-     * counted), after 1, 2, 4, 8 and 16 ms, up to {@link #LOW_USE_ATTEMPTS} times in all, and is a difference only when every
-     * one shows it so: another transaction running in the namespace while the census dumps has
-     * already lowered the use count of the table it replaces (the kernel counts at each message
-     * of a batch, before its commit or abort; about 1 census in 40 beside two appliers in one
-     * namespace while trips slept 13 ms in a close, more since they do not), and that lasts while
-     * the batch does. Never listed on such counts: a workload
-     * can keep them low with batches it lets fail, and a listing is bounded only by a census.
-     * Without a census, the whole ruleset.
+     * most {@link NftCensus#ruleBytes} bytes), else that difference is the answer. It is read as
+     * the kernel's netlink messages ({@link TableBytes}: its two chains and at most one rule more
+     * than the plan) and compared byte for byte with {@code reference}, the plan's table as
+     * learnt in a fresh namespace; libnftables never lists it, so nothing a workload puts in it is
+     * printed in netfence's process (printing an interface index makes libnftables look links up
+     * in the namespace, and a failure there ends the process). What the two chains do not show
+     * (the table's flags, other chains, sets, objects) is known from the census's counts alone,
+     * which a workload's batches that it lets fail can lower for a while. What a {@code filter}
+     * table holds of the iptables backend's (its chains, the jumps to them from the chains it
+     * writes in or jumps from) the census reads from the kernel's messages too
+     * ({@link NftCensus.LeftoverTable#found}), when that table holds at most {@link NftCensus#LIMIT}
+     * things and {@link NftCensus#BYTE_LIMIT} bytes, else that is the difference. {@code afterOwnWrite}: right after netfence's own transaction, when
+     * netfence's table's sets and rules are not counted. A census showing netfence's table with
+     * fewer than two chains is taken again (its rules counted), after 1, 2, 4, 8 and 16 ms, up to
+     * {@link #LOW_USE_ATTEMPTS} times in all, and is a difference only when every one shows it so:
+     * another transaction running in the namespace while the census dumps has already lowered the
+     * use count of the table it replaces (the kernel counts at each message of a batch, before its
+     * commit or abort), and that lasts while the batch does. Without a census, the whole ruleset.
      */
-    private static ReadBack read(Commands commands, RenderedPlans.Rendered text, boolean afterOwnWrite, long before) {
+    private static ReadBack read(Commands commands, RenderedPlans.Rendered text, TableBytes reference,
+            boolean afterOwnWrite, long before) {
         int planRules = text.expected().size();
         long from = before;
-        NftCensus.Counts census;
         for (int round = 1; ; round++) {
-            census = commands.census(afterOwnWrite ? -1 : planRules);
+            NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
             for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
                 pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
                 census = commands.census(planRules); // its rules counted too: the table is listed after it
             }
             if (census == null) {
-                return new ReadBack(parse(commands.listJson(), "the ruleset"), null);
+                return new ReadBack(parse(commands.listJson(), "the ruleset"), null).at(from); // whole: from..end
             }
-            // A listing runs alone in the process (libnftables' interface cache: DirectLibNftables),
-            // and libnftables restarts a listing that a commit interrupts, without limit: a namespace
-            // committed to each time it was counted (a workload committing without pause) is not
-            // listed, so that it cannot hold every namespace's work up behind its own listing.
+            // A namespace committed to each time it was counted (a workload committing without pause)
+            // is not read: its reads would be interrupted and taken again, and a verified read-back
+            // there would not belong to one generation anyway.
             long counted = commands.generation();
             if (from == NftGeneration.UNKNOWN || counted == NftGeneration.UNKNOWN || counted == from) {
-                break;
+                ReadBack read = readCounted(commands, text, reference, census, planRules);
+                long after = commands.generation();
+                if (read.unread() != null || after == NftGeneration.UNKNOWN || after == counted) {
+                    return read.at(from == NftGeneration.UNKNOWN ? NftGeneration.UNKNOWN : after);
+                }
+                counted = after; // committed to while the table was read: the census and the bytes may be two states
             }
             if (round == QUIET_ATTEMPTS) {
                 return new ReadBack(null, "the namespace's ruleset changed each time netfence counted it ("
@@ -289,31 +346,35 @@ final class NftApply {
             pause(1_000_000L << (round - 1));
             from = commands.generation(); // after the pause: the next census's own window, not the pause's
         }
+    }
+
+    /** The read-back of what a census taken in a quiet window allows (see {@link #read}). */
+    private static ReadBack readCounted(Commands commands, RenderedPlans.Rendered text, TableBytes reference,
+            NftCensus.Counts census, int planRules) {
         String unread = unread(census, planRules);
         if (unread != null) {
             return new ReadBack(null, unread + " (not listed)");
         }
         NftRuleset ruleset = NftRuleset.EMPTY;
+        boolean known = false;
         if (census.table()) {
-            NftContext.Run out = commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.OUT_CHAIN);
-            NftContext.Run in = commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.IN_CHAIN);
-            if (out.ok() && in.ok() && census.leftovers().isEmpty()) {
-                return text.verified().matches(out.output(), in.output())
-                        ? new ReadBack(NftRuleset.EMPTY.withTable(true), null, out.output(), in.output(), true)
-                        : new ReadBack(listed(out, "netfence's output chain").plus(listed(in, "netfence's input chain"))
-                                .withTable(true), null, out.output(), in.output(), false);
+            // never listed: read as bytes and compared with the plan's as learnt in a fresh namespace
+            if (reference == null) {
+                throw new EnforcementException(ErrorCode.VERIFY_FAILED, "the plan's table is not learnt yet (netfence"
+                        + " lists no workload namespace's table), to be learnt at the next attempt");
             }
-            // a chain listing shows no table object: the census found it, without flags, unless both are gone since
-            boolean gone = !out.ok() && missing(out) && !in.ok() && missing(in);
-            ruleset = listed(out, "netfence's output chain").plus(listed(in, "netfence's input chain")).withTable(!gone);
-        }
-        for (NftCensus.LeftoverTable t : census.leftovers()) {
-            for (String chain : LEFTOVER_CHAINS) { // where the iptables backend wrote: its chains and the jumps to them
-                ruleset = ruleset.plus(listed(commands.listChain(t.family(), "filter", chain),
-                        "chain " + chain + " of table " + t.family() + " filter"));
+            TableBytes table = commands.table(planRules);
+            Optional<String> difference = table.firstDifference(reference, text.expected());
+            if (difference.isPresent()) {
+                return new ReadBack(null, difference.get() + " (read as bytes, not listed)");
             }
+            ruleset = NftRuleset.EMPTY.withTable(true);
+            known = true;
         }
-        return new ReadBack(ruleset, null);
+        for (NftCensus.LeftoverTable t : census.leftovers()) { // read by the census from the kernel's messages
+            ruleset = ruleset.plus(new NftRuleset(false, List.of(), List.of(), t.found()));
+        }
+        return new ReadBack(ruleset, null, known, NftGeneration.UNKNOWN);
     }
 
     /** Waits {@code nanos} on this (namespace) thread, however often the park returns early. */
@@ -335,10 +396,6 @@ final class NftApply {
                     + (census.tableSets() > 0 ? " and " + census.tableSets() + " sets" : "")
                     + " where netfence writes 2 chains and no set";
         }
-        if (census.table() && census.tableLooksUpInterfaces()) {
-            return "netfence's table holds a rule that matches on an interface index or a set, which netfence"
-                    + " does not have libnftables list in its process (RuleExpressions)";
-        }
         if (census.table() && census.tableRules() > planRules) {
             return "netfence's table holds more than the plan's " + planRules + " rules";
         }
@@ -347,11 +404,6 @@ final class NftApply {
                     + " bytes, more than netfence's " + planRules + " rules do";
         }
         for (NftCensus.LeftoverTable t : census.leftovers()) {
-            if (t.looksUpInterfaces()) {
-                return "table " + t.family() + " filter holds the iptables backend's chains and, in a chain netfence"
-                        + " lists, a rule that matches on an interface index or a set, which netfence does not have"
-                        + " libnftables list in its process (RuleExpressions); remove that rule or the table";
-            }
             if (t.tooLarge()) {
                 return "table " + t.family() + " filter holds the iptables backend's chains and more than "
                         + NftCensus.LIMIT + " rules, sets, set elements, chains and objects or "

@@ -20,9 +20,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Counts, over raw netlink and without listing anything, what netfence's read-back would list
- * in the namespace the calling thread is in, so that a read-back never costs more than netfence's
- * own plan: a workload holding CAP_NET_ADMIN can fill its namespace's ruleset (100,000 rules made
+ * Counts, over raw netlink and without listing anything, what netfence's read-back reads in the
+ * namespace the calling thread is in, so that a read-back never costs more than netfence's own
+ * plan: a workload holding CAP_NET_ADMIN can fill its namespace's ruleset (100,000 rules made
  * one apply take 15 s and 1.2 GB when the whole ruleset was listed through libnftables and
  * parsed), and each resync after a commit of its own would pay that again. One dump of the
  * namespace's tables (at most {@link #MAX_TABLES}) gives each table's use count (its chains,
@@ -32,7 +32,9 @@ import java.util.List;
  * rules only up to one more than the plan and {@link #ruleBytes} of netlink messages. A
  * {@code filter} table holding the iptables backend's {@code NETFENCE-OUT}/{@code -IN} chain is
  * sized (use count, rules, sets, set elements, and their bytes) up to {@link #LIMIT} and
- * {@link #BYTE_LIMIT}. Every dump is filtered by table in the kernel; a count stops where its
+ * {@link #BYTE_LIMIT}, and what of the iptables backend's it holds is read on the way
+ * ({@link LeftoverTable#found}: the chains, and the jumps to them that {@link DumpedRule} finds in
+ * the rules dump), so that libnftables never lists a workload's table. Every dump is filtered by table in the kernel; a count stops where its
  * bound is passed and the census ends there, its own socket ({@link NftNetlink}) closed with the
  * dump unfinished. A table or set deleted meanwhile counts as absent. A census a commit
  * interrupts (another writer's: a workload's, or a second apply nothing serialises with this one,
@@ -41,7 +43,7 @@ import java.util.List;
  * thrown as {@link NftNetlink} sorts them. Runs on a namespace thread while away; never logs.
  */
 final class NftCensus {
-    /** The most rules, sets, set elements, chains and objects netfence lists back from a leftover table. */
+    /** The most rules, sets, set elements, chains and objects netfence reads back from a leftover table. */
     static final int LIMIT = 10_000;
     /** The most netlink bytes of rules, sets and set elements netfence lists back from a leftover table. */
     static final int BYTE_LIMIT = 2 * 1024 * 1024;
@@ -60,28 +62,28 @@ final class NftCensus {
      * @param tableRules its rules (counted up to one more than the plan), or -1 when not counted
      * @param tableRuleBytes the netlink bytes of those rules
      * @param leftovers the {@code filter} tables holding a chain of the iptables backend, sized
-     * @param tableLooksUpInterfaces whether a rule counted holds what netfence does not list ({@link RuleExpressions})
      */
     record Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
-            List<LeftoverTable> leftovers, boolean tableLooksUpInterfaces) {
+            List<LeftoverTable> leftovers) {
         Counts {
             leftovers = List.copyOf(leftovers);
-        }
-
-        Counts(boolean table, long tableUse, long tableFlags, long tableSets, long tableRules, long tableRuleBytes,
-                List<LeftoverTable> leftovers) {
-            this(table, tableUse, tableFlags, tableSets, tableRules, tableRuleBytes, leftovers, false);
         }
     }
 
     /**
      * A {@code filter} table holding the iptables backend's chains: its family, what it holds (up
-     * to {@link #LIMIT} + 1), its bytes, and whether a rule in a chain netfence would list holds
-     * what netfence does not list ({@link RuleExpressions}).
+     * to {@link #LIMIT} + 1), its bytes, and what of the iptables backend's it holds
+     * ({@code found}: its {@code NETFENCE-*} chains, then the rules of {@link NftApply#LEFTOVER_CHAINS}
+     * that jump or go to one, read from the kernel's messages, {@link DumpedRule}; complete only
+     * when the table is not {@link #tooLarge}).
      */
-    record LeftoverTable(String family, long size, long bytes, boolean looksUpInterfaces) {
+    record LeftoverTable(String family, long size, long bytes, List<NftRuleset.Leftover> found) {
+        LeftoverTable {
+            found = List.copyOf(found);
+        }
+
         LeftoverTable(String family, long size, long bytes) {
-            this(family, size, bytes, false);
+            this(family, size, bytes, List.of());
         }
 
         boolean tooLarge() {
@@ -134,8 +136,8 @@ final class NftCensus {
     /** A table as the tables dump (or a look-up) shows it. */
     private record Table(byte family, String name, long use, long flags) {}
 
-    /** What a counting dump counted: things (rules, sets, set elements), their messages' bytes, whether a rule was flagged. */
-    private record Tally(long things, long bytes, boolean flagged) {}
+    /** What a counting dump counted: things (rules, sets, set elements) and their messages' bytes. */
+    private record Tally(long things, long bytes) {}
 
     private Counts count(int planRules) {
         List<Table> tables = tables();
@@ -150,20 +152,21 @@ final class NftCensus {
                 return new Counts(true, netfence.use(), netfence.flags(), sets, -1, 0, List.of());
             }
             Tally counted = tally(NFT_MSG_GETRULE, NFPROTO_INET, planRules + 1L, ruleBytes(planRules), null,
-                    RuleExpressions::looksUpInterfaces, attr(ATTR_TABLE, NftRenderer.TABLE));
+                    null, attr(ATTR_TABLE, NftRenderer.TABLE));
             rules = counted.things();
             bytes = counted.bytes();
-            if (rules > planRules || bytes > ruleBytes(planRules) || counted.flagged()) {
-                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of(), counted.flagged());
+            if (rules > planRules || bytes > ruleBytes(planRules)) {
+                return new Counts(true, netfence.use(), netfence.flags(), 0, rules, bytes, List.of());
             }
         }
         List<LeftoverTable> leftovers = new ArrayList<>();
         for (byte family : new byte[] {NFPROTO_IPV4, NFPROTO_IPV6}) {
             Table filter = find(tables, family, "filter");
-            if (filter == null || !holdsIptablesChain(family)) {
+            List<NftRuleset.Leftover> chains = filter == null ? List.of() : iptablesChains(family);
+            if (chains.isEmpty()) {
                 continue;
             }
-            LeftoverTable sized = leftoverSize(filter);
+            LeftoverTable sized = leftoverSize(filter, chains);
             leftovers.add(sized);
             if (sized.tooLarge()) {
                 break;
@@ -200,29 +203,41 @@ final class NftCensus {
                 NftNetlink.u32(message, NFTA_TABLE_FLAGS));
     }
 
-    private boolean holdsIptablesChain(byte family) {
+    /** The iptables backend's chains the {@code filter} table of {@code family} holds. */
+    private List<NftRuleset.Leftover> iptablesChains(byte family) {
+        List<NftRuleset.Leftover> chains = new ArrayList<>(2);
         for (String chain : NftRuleset.IPTABLES_CHAINS) {
             if (netlink.get(NFT_MSG_GETCHAIN, family, attr(ATTR_TABLE, "filter"), attr(NFTA_CHAIN_NAME, chain)) != null) {
-                return true;
+                chains.add(new NftRuleset.Leftover(familyName(family), "filter", chain, -1));
             }
         }
-        return false;
+        return chains;
     }
 
-    /** What {@code filter} holds (its use count, rules, sets and set elements), up to {@link #LIMIT} + 1, with the bytes counted. */
-    private LeftoverTable leftoverSize(Table filter) {
+    private static String familyName(byte family) {
+        return family == NFPROTO_IPV4 ? "ip" : "ip6";
+    }
+
+    /**
+     * What {@code filter} holds (its use count, rules, sets and set elements), up to {@link #LIMIT}
+     * + 1, with the bytes counted, and the iptables backend's {@code chains} in it with the jumps to
+     * them its rules dump shows.
+     */
+    private LeftoverTable leftoverSize(Table filter, List<NftRuleset.Leftover> chains) {
         long bound = LIMIT + 1L;
         long size = filter.use();
         long bytes = 0;
-        boolean flagged = false;
+        List<NftRuleset.Leftover> found = new ArrayList<>(chains);
         List<byte[]> sets = new ArrayList<>();
         if (size < bound) {
-            Tally t = tally(NFT_MSG_GETRULE, filter.family(), bound - size, BYTE_LIMIT, null,
-                    m -> NftApply.LEFTOVER_CHAINS.contains(RuleExpressions.chain(m)) && RuleExpressions.looksUpInterfaces(m),
-                    attr(ATTR_TABLE, "filter"));
+            Tally t = tally(NFT_MSG_GETRULE, filter.family(), bound - size, BYTE_LIMIT, null, m -> {
+                String chain = DumpedRule.chain(m);
+                if (NftApply.LEFTOVER_CHAINS.contains(chain) && DumpedRule.jumpsTo(m, NftRuleset.IPTABLES_CHAINS)) {
+                    found.add(new NftRuleset.Leftover(familyName(filter.family()), "filter", chain, DumpedRule.handle(m)));
+                }
+            }, attr(ATTR_TABLE, "filter"));
             size += t.things();
             bytes += t.bytes();
-            flagged = t.flagged();
         }
         if (size < bound && bytes <= BYTE_LIMIT) {
             Tally t = tally(NFT_MSG_GETSET, filter.family(), bound - size, BYTE_LIMIT - bytes, sets, null,
@@ -236,19 +251,18 @@ final class NftCensus {
             size += t.things();
             bytes += t.bytes();
         }
-        return new LeftoverTable(filter.family() == NFPROTO_IPV4 ? "ip" : "ip6", Math.min(size, bound), bytes, flagged);
+        return new LeftoverTable(familyName(filter.family()), Math.min(size, bound), bytes, found);
     }
 
     /**
      * Counts what a dump lists, up to {@code bound} things or past {@code byteBound} bytes (then it
      * stops, the dump left unfinished): rules and sets one per message, set elements one per
-     * element. The names of the sets listed go to {@code names} when not null; a rule that
-     * {@code flag} (when not null) accepts marks the tally flagged.
+     * element. The names of the sets listed go to {@code names} when not null; each rule is shown
+     * to {@code rules} when not null.
      */
     private Tally tally(short type, byte family, long bound, long byteBound, List<byte[]> names,
-            java.util.function.Predicate<ByteBuffer> flag, byte[]... attrs) {
+            java.util.function.Consumer<ByteBuffer> rules, byte[]... attrs) {
         long[] count = {0, 0};
-        boolean[] flagged = {false};
         netlink.dump(type, family, message -> {
             short messageType = message.getShort(4);
             if (messageType == message(NFT_MSG_NEWSETELEM)) {
@@ -260,13 +274,15 @@ final class NftCensus {
                 }
             } else if (messageType == message(NFT_MSG_NEWRULE)) {
                 count[0]++;
-                flagged[0] |= flag != null && flag.test(message);
+                if (rules != null) {
+                    rules.accept(message);
+                }
             } else {
                 throw NftNetlink.protocol("a message of type " + messageType + " in a dump");
             }
             count[1] += message.limit();
             return count[0] < bound && count[1] <= byteBound;
         }, attrs);
-        return new Tally(count[0], count[1], flagged[0]);
+        return new Tally(count[0], count[1]);
     }
 }

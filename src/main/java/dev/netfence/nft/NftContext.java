@@ -60,9 +60,21 @@ final class NftContext implements AutoCloseable {
 
     /** Runs {@code commands} (nft script text); one call is one netlink transaction. */
     Run run(String commands) {
+        return run(commands, false);
+    }
+
+    /**
+     * Runs a listing of what netfence alone wrote, in a fresh namespace it made
+     * ({@link LibNftables#nft_run_own_listing}): beside other calls, not alone.
+     */
+    Run runOwnListing(String commands) {
+        return run(commands, true);
+    }
+
+    private Run run(String commands, boolean own) {
         int code;
         try {
-            code = lib.nft_run_cmd_from_buffer(ctx, commands);
+            code = own ? lib.nft_run_own_listing(ctx, commands) : lib.nft_run_cmd_from_buffer(ctx, commands);
         } catch (LibNftables.Busy e) {
             return new Run(-1, "", e.getMessage()); // NftErrors: retried as LOCK_CONTENDED
         }

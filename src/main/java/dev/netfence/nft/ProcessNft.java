@@ -52,7 +52,7 @@ public final class ProcessNft {
 
     /** Replaces netfence's table in {@code ns} with {@code plan} and verifies it; sets {@code changed} once it changed. */
     public InProcessNft.Applied apply(PinnedNamespace ns, PlannedRules plan, Duration timeout, AtomicBoolean changed) {
-        NftApply.Result result = steps.apply(commands(ns, timeout), plan);
+        NftApply.Result result = steps.apply(commands(ns, timeout), plan, null);
         if (result.changed()) {
             changed.set(true);
         }
@@ -64,7 +64,7 @@ public final class ProcessNft {
 
     /** What netfence's table in {@code ns} differs in from {@code plan}, or empty; writes nothing (the reconciler's read-back). */
     public java.util.Optional<String> drift(PinnedNamespace ns, PlannedRules plan, Duration timeout) {
-        return steps.drift(commands(ns, timeout), plan).difference();
+        return steps.drift(commands(ns, timeout), plan, null).difference();
     }
 
     /** Removes netfence's table from {@code ns} (idempotent). */

@@ -7,7 +7,8 @@ import java.util.Objects;
 
 /**
  * The nft transaction text and the expected read-back of recently applied plans, so a re-apply
- * of a plan does not render them again (and its read-back is not parsed again, {@link VerifiedListing}): both depend on the plan alone, and rendering them was a
+ * of a plan does not render them again, with the plan's table as the kernel holds it once
+ * learnt ({@link TableBytes}, read in a fresh namespace): all depend on the plan alone, and rendering them was a
  * good part of the Java CPU of an apply on the namespace threads (profile in docs/performance.md).
  * Remembered by {@link PlanMemo} (by digest, used only for the same or an equal plan, at most
  * {@link #LIMIT} plans). Thread-safe.
@@ -17,17 +18,18 @@ final class RenderedPlans {
 
     /**
      * The transaction that replaces netfence's table with {@code plan}, every rule as the read-back
-     * must show it, and the chain listings that last verified against it.
+     * must show it, and the plan's table as the kernel holds it, once learnt in a fresh namespace
+     * ({@link TableBytes}; null before).
      */
     record Rendered(PlannedRules plan, String transaction, List<NftRenderer.ExpectedRule> expected,
-            VerifiedListing verified) {}
+            java.util.concurrent.atomic.AtomicReference<TableBytes> reference) {}
 
     private final PlanMemo<Rendered> memo;
 
     RenderedPlans(NftRenderer renderer) {
         Objects.requireNonNull(renderer, "renderer");
         this.memo = new PlanMemo<>(LIMIT, plan -> new Rendered(plan, renderer.render(plan),
-                renderer.expected(plan), new VerifiedListing()));
+                renderer.expected(plan), new java.util.concurrent.atomic.AtomicReference<>()));
     }
 
     Rendered of(PlannedRules plan) {

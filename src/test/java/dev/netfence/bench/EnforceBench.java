@@ -148,8 +148,8 @@ final class EnforceBench {
 
     /**
      * The in-process nft floor: the same library calls netfence's nft backend makes per event
-     * (one namespace trip: fresh context, the table transaction, the JSON read-back and its
-     * verification, the conntrack flush), {@code n} events over the sandboxes from
+     * (one namespace trip: fresh context, the table transaction, the read-back of the table over
+     * netlink and its comparison with the plan's as learnt, the conntrack flush), {@code n} events over the sandboxes from
      * {@code concurrency} threads, no Kafka, no pinning, no outcome, after one untimed apply per
      * sandbox. Events per second.
      */

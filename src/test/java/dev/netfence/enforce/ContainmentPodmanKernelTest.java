@@ -243,21 +243,21 @@ class ContainmentPodmanKernelTest {
         // as the workload with CAP_NET_ADMIN would: 20,000 rules of a table of its own, accepting everything it names
         asTheWorkload(sandbox, "add table inet bloat\nadd chain inet bloat out { type filter hook output priority -10; }\n"
                 + rules(20_000, "inet bloat out"));
-        long before = nft.listedChars();
+        long before = nft.readBackSize();
 
         EnforcementResult applied = enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(), policy));
 
         assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
-        assertThat(nft.listedChars() - before).as("netfence's table alone was listed back").isBetween(1L, 64L * 1024);
+        assertThat(nft.readBackSize() - before).as("netfence's table alone was listed back").isBetween(1L, 64L * 1024);
         assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
         assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");
 
         // and 20,000 rules added to netfence's own table: found by the resync without listing them, and replaced
         asTheWorkload(sandbox, rules(20_000, "inet netfence output"));
-        before = nft.listedChars();
+        before = nft.readBackSize();
         EnforcementResult repaired = enforcer.reconcile(request(sandbox.id(), sandbox, sandbox.sandboxKey(), policy));
         assertThat(repaired.status()).as("%s", repaired).isEqualTo("applied");
-        assertThat(nft.listedChars() - before).as("only the rewritten table was listed back").isBetween(1L, 64L * 1024);
+        assertThat(nft.readBackSize() - before).as("only the rewritten table was listed back").isBetween(1L, 64L * 1024);
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "nft", "list", "table", "inet", "netfence"))
                 .doesNotContain("10.0.0.1");
         assertThat(probe.send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");

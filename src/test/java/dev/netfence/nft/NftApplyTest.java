@@ -63,7 +63,26 @@ class NftApplyTest {
         public long generation() {
             return generations.isEmpty() ? NftGeneration.UNKNOWN : generations.removeFirst();
         }
+
+        @Override
+        public TableBytes table(int planRules) {
+            sent.add("read inet netfence");
+            return tables.isEmpty() ? planTable() : tables.removeFirst().get();
+        }
     };
+    /** What reading netfence's table as bytes gives, in order; none left: the plan's table. */
+    private final Deque<java.util.function.Supplier<TableBytes>> tables = new ArrayDeque<>();
+
+    /** The steps; every apply and drift check below passes {@link #planTable} as the learnt table. */
+    private NftApply steps() {
+        return new NftApply(new NftRenderer());
+    }
+
+    /** The plan's table as bytes: each rule's bytes its text, each chain's its name. */
+    private TableBytes planTable() {
+        return TableBytes.ofText(List.of("output=output", "input=input"), new NftRenderer().expected(plan).stream()
+                .map(r -> r.chain() + "=" + r.text()).toList(), false);
+    }
     /** Answers for one chain ("family table chain"), taken before the queued table listings. */
     private final java.util.Map<String, NftContext.Run> chainAnswers = new java.util.HashMap<>();
     /** The table whose queued listing the chain listings in a row answer from, and that listing. */
@@ -138,7 +157,7 @@ class NftApplyTest {
     void aTableThatReadsBackAsPlannedIsAppliedWithOneTransactionAndOneListing() {
         answers.add(ok(""));
         answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(r.changed()).isTrue();
         assertThat(sent).containsExactly(new NftRenderer().render(plan), "list ruleset");
@@ -153,7 +172,7 @@ class NftApplyTest {
         answers.add(ok(listing(chain, jump)));
         answers.add(ok(""));
         answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(r.removedIptablesChains()).isTrue();
         assertThat(sent.get(2)).isEqualTo(
@@ -168,7 +187,7 @@ class NftApplyTest {
         answers.add(ok(listing(chain)));
         answers.add(new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
         answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(r.removedIptablesChains()).isFalse();
     }
@@ -182,7 +201,7 @@ class NftApplyTest {
         answers.add(ok(listing(chain, jump)));
         answers.add(ok(""));
         answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(sent.get(2)).startsWith("delete rule ip filter OUTPUT handle 9\n");
     }
@@ -229,14 +248,14 @@ class NftApplyTest {
         List<String> again = new ArrayList<>(List.of(chain));
         again.addAll(List.of(after));
         answers.add(ok(listing(again.toArray(String[]::new))));
-        return new NftApply(new NftRenderer()).apply(commands, plan);
+        return steps().apply(commands, plan, planTable());
     }
 
     @Test
     void aRuleThatReadsBackDifferentlyIsVerifyFailedAndCountsAsChanged() {
         answers.add(ok(""));
         answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
         assertThat(r.error().getMessage()).contains("chain output rule 1 reads").contains("eth0");
@@ -246,7 +265,7 @@ class NftApplyTest {
     void aMissingTableIsVerifyFailed() {
         answers.add(ok(""));
         answers.add(ok("{\"nftables\":[{\"metainfo\":{}}]}"));
-        assertThat(new NftApply(new NftRenderer()).apply(commands, plan).error().getMessage())
+        assertThat(steps().apply(commands, plan, planTable()).error().getMessage())
                 .contains("table inet netfence is missing");
     }
 
@@ -259,7 +278,7 @@ class NftApplyTest {
         "Error: Could not process rule: Invalid argument|RULES_REJECTED"})
     void aRefusedTransactionChangesNothingAndIsSortedByItsErrorText(String error, ErrorCode code) {
         answers.add(new NftContext.Run(1, "", error + "\n"));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.changed()).isFalse();
         assertThat(r.error().code()).isEqualTo(code);
         assertThat(r.error().getMessage()).isEqualTo("nftables refused netfence's table: " + error);
@@ -271,7 +290,7 @@ class NftApplyTest {
         answers.add(ok(""));
         answers.add(ok(listing()));
         generations.addAll(List.of(7L, 7L));
-        assertThat(new NftApply(new NftRenderer()).apply(commands, plan).generation()).isEqualTo(7);
+        assertThat(steps().apply(commands, plan, planTable()).generation()).isEqualTo(7);
     }
 
     @ParameterizedTest(name = "generation {0} before the read-back, {1} after")
@@ -280,7 +299,7 @@ class NftApplyTest {
         answers.add(ok(""));
         answers.add(ok(listing()));
         generations.addAll(List.of(before, after));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(r.generation()).isEqualTo(NftGeneration.UNKNOWN);
     }
@@ -290,44 +309,42 @@ class NftApplyTest {
         answers.add(ok(listing("{\"rule\":{\"family\":\"inet\",\"table\":\"netfence\",\"chain\":\"output\","
                 + "\"handle\":99,\"expr\":[{\"accept\":null}]}}")));
         generations.add(7L);
-        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        NftApply.Drift d = steps().drift(commands, plan, planTable());
         assertThat(d.difference()).isPresent();
         assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
         assertThat(generations).isEmpty();
         answers.add(ok(listing()));
         generations.addAll(List.of(9L, 9L));
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+        assertThat(steps().drift(commands, plan, planTable()))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
     }
 
     @Test
-    void afterItsOwnWriteTheApplyListsOnlyNetfencesTableWithoutCountingItsRules() {
+    void afterItsOwnWriteTheApplyReadsOnlyNetfencesTableWithoutCountingItsRules() {
         censuses.add(afterWrite());
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
-        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output", "list chain inet netfence input");
+        assertThat(sent).as("netfence's table read as bytes, never listed")
+                .containsExactly(new NftRenderer().render(plan), "read inet netfence");
         assertThat(censusAsked).as("sets and rules not counted").containsExactly(-1);
     }
 
     @Test
-    void noReadBackListsAWholeTableWhichWouldFetchEveryChainOfTheNamespace() {
-        String chain = "{\"chain\":{\"family\":\"ip6\",\"table\":\"filter\",\"name\":\"NETFENCE-IN\",\"handle\":4}}";
-        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip6", 3, 100)));
+    void noReadBackHasLibnftablesListAnythingInTheNamespace() {
+        NftRuleset.Leftover chain = new NftRuleset.Leftover("ip6", "filter", "NETFENCE-IN", -1);
+        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip6", 3, 100, List.of(chain))));
         censuses.add(afterWrite());
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}," + chain + "]}"));
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        assertThat(new NftApply(new NftRenderer()).apply(commands, plan).error()).isNull();
+        assertThat(steps().apply(commands, plan, planTable()).error()).isNull();
         censuses.add(census(2, 0, planRules()));
-        answers.add(ok(listing()));
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference()).isEmpty();
+        assertThat(steps().drift(commands, plan, planTable()).difference()).isEmpty();
 
-        assertThat(sent).filteredOn(c -> c.startsWith("list ")).isNotEmpty()
-                .allMatch(c -> c.startsWith("list chain "), "a chain listing");
+        assertThat(sent).as("written, read as bytes, the leftover removed, read again; a drift check read")
+                .containsExactly(new NftRenderer().render(plan), "read inet netfence",
+                        "flush chain ip6 filter NETFENCE-IN\ndelete chain ip6 filter NETFENCE-IN\n", "read inet netfence",
+                        "read inet netfence");
     }
 
     @ParameterizedTest(name = "use {0}, sets {1}, rules plan+{2}, flags {3}, bytes {4}")
@@ -341,7 +358,7 @@ class NftApplyTest {
             long bytes, String message) {
         censuses.add(new NftCensus.Counts(true, use, flags, sets, planRules() + extraRules, bytes, List.of()));
         generations.add(7L);
-        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        NftApply.Drift d = steps().drift(commands, plan, planTable());
         assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).contains(message).endsWith("(not listed)"));
         assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
         assertThat(sent).isEmpty();
@@ -349,13 +366,25 @@ class NftApplyTest {
     }
 
     @Test
-    void aDriftCheckWhoseCensusShowsTheTableAsWrittenListsItAlone() {
+    void aDriftCheckWhoseCensusShowsTheTableAsWrittenReadsItAloneAsBytes() {
         censuses.add(census(2, 0, planRules()));
-        answers.add(ok(listing()));
-        generations.addAll(List.of(9L, 9L, 9L)); // before, after the census, after the listings
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+        generations.addAll(List.of(9L, 9L, 9L, 9L)); // before, after the census, after the read, at the end
+        assertThat(steps().drift(commands, plan, planTable()))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
-        assertThat(sent).containsExactly("list chain inet netfence output", "list chain inet netfence input");
+        assertThat(sent).containsExactly("read inet netfence");
+    }
+
+    @Test
+    void aCommitWhileTheTableIsReadTakesTheCensusAndTheReadAgain() {
+        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(2, 0, planRules()));
+        // before, after the first census, after its read (moved), after the pause, after the second
+        // census, after its read, at the end
+        generations.addAll(List.of(9L, 9L, 10L, 10L, 10L, 10L, 10L));
+        assertThat(steps().drift(commands, plan, planTable()))
+                .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 10));
+        assertThat(censusAsked).hasSize(2);
+        assertThat(sent).containsExactly("read inet netfence", "read inet netfence");
     }
 
     @Test
@@ -364,7 +393,7 @@ class NftApplyTest {
             censuses.add(census(2, 0, planRules()));
         }
         generations.addAll(List.of(9L, 10L, 10L, 11L, 11L, 12L, 12L, 13L)); // before, then each census: counted, next from
-        NftApply.Drift d = new NftApply(new NftRenderer()).drift(commands, plan);
+        NftApply.Drift d = steps().drift(commands, plan, planTable());
         assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m)
                 .contains("the namespace's ruleset changed each time netfence counted it (4 times, generation 9 -> 13"));
         assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
@@ -373,14 +402,13 @@ class NftApplyTest {
     }
 
     @Test
-    void aCommitDuringOneCensusOnlyIsCountedAgainAndThenListed() {
+    void aCommitDuringOneCensusOnlyIsCountedAgainAndThenRead() {
         censuses.add(census(2, 0, planRules()));
         censuses.add(census(2, 0, planRules()));
-        answers.add(ok(listing()));
-        generations.addAll(List.of(9L, 10L, 10L, 10L, 10L)); // before, moved, after the pause, still, after the listings
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan))
+        generations.addAll(List.of(9L, 10L, 10L, 10L, 10L)); // before, moved, after the pause, still, after the read
+        assertThat(steps().drift(commands, plan, planTable()))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), NftGeneration.UNKNOWN));
-        assertThat(sent).containsExactly("list chain inet netfence output", "list chain inet netfence input");
+        assertThat(sent).containsExactly("read inet netfence");
     }
 
     @Test
@@ -399,7 +427,7 @@ class NftApplyTest {
         }
         answers.add(ok(""));
         generations.addAll(List.of(3L, 4L, 4L, 5L, 5L, 6L, 6L, 7L));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNotNull().hasMessageContaining("changed each time netfence counted it");
         assertThat(r.error().code()).isEqualTo(dev.netfence.core.ErrorCode.VERIFY_FAILED);
         assertThat(sent).containsExactly(new NftRenderer().render(plan));
@@ -411,11 +439,10 @@ class NftApplyTest {
         censuses.add(new NftCensus.Counts(true, 0, 0, -1, -1, 0, List.of()));
         censuses.add(census(2, 0, planRules()));
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
-        assertThat(censusAsked).as("the retake counts the rules: the table is listed after it").containsExactly(-1, planRules());
-        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output", "list chain inet netfence input");
+        assertThat(censusAsked).as("the retake counts the rules: the table is read after it").containsExactly(-1, planRules());
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "read inet netfence");
     }
 
     @Test
@@ -423,7 +450,7 @@ class NftApplyTest {
         for (int i = 0; i < NftApply.LOW_USE_ATTEMPTS; i++) {
             censuses.add(census(1, 0, planRules()));
         }
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference()).hasValueSatisfying(d ->
+        assertThat(steps().drift(commands, plan, planTable()).difference()).hasValueSatisfying(d ->
                 assertThat(d).contains("holds 1 chains, sets or objects").endsWith("(not listed)"));
         assertThat(censusAsked).hasSize(NftApply.LOW_USE_ATTEMPTS).containsOnly(planRules());
         assertThat(sent).isEmpty();
@@ -434,75 +461,149 @@ class NftApplyTest {
     void aLeftoverTableTooLargeIsADifferenceWithoutAListing(long size, long bytes) {
         censuses.add(afterWrite(new NftCensus.LeftoverTable("ip6", size, bytes)));
         answers.add(ok(""));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
         assertThat(r.error().getMessage()).startsWith("nft read-back differs: table ip6 filter holds the iptables "
                 + "backend's chains and more than 10000 rules").endsWith("(not listed)");
         assertThat(sent).hasSize(1);
         censuses.add(new NftCensus.Counts(true, 2, 0, 0, planRules(), 0,
                 List.of(new NftCensus.LeftoverTable("ip6", size, bytes))));
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference())
+        assertThat(steps().drift(commands, plan, planTable()).difference())
                 .as("a resync repairs instead of failing").hasValueSatisfying(m -> assertThat(m).contains("table ip6 filter"));
     }
 
     @Test
-    void aLeftoverTableUnderTheLimitIsListedChainByChainWhereTheIptablesBackendWroteAndCleaned() {
-        String chain = "{\"chain\":{\"family\":\"ip\",\"table\":\"filter\",\"name\":\"NETFENCE-OUT\",\"handle\":4}}";
-        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip", 3, 100)));
+    void theLeftoversTheCensusFoundAreRemovedJumpsFirstAndTheTableReadAgain() {
+        List<NftRuleset.Leftover> found = List.of(new NftRuleset.Leftover("ip", "filter", "NETFENCE-OUT", -1),
+                new NftRuleset.Leftover("ip", "filter", "OUTPUT", 9));
+        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip", 3, 100, found)));
         censuses.add(afterWrite());
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        answers.add(ok("{\"nftables\":[{\"metainfo\":{}}," + chain + "]}"));
         answers.add(ok(""));
-        answers.add(ok(listing()));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
         assertThat(r.removedIptablesChains()).isTrue();
-        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output", "list chain inet netfence input",
-                "list chain ip filter NETFENCE-OUT", "list chain ip filter NETFENCE-IN", "list chain ip filter OUTPUT",
-                "list chain ip filter INPUT", "flush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
-                "list chain inet netfence output", "list chain inet netfence input");
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "read inet netfence",
+                "delete rule ip filter OUTPUT handle 9\nflush chain ip filter NETFENCE-OUT\ndelete chain ip filter NETFENCE-OUT\n",
+                "read inet netfence");
     }
 
     @Test
-    void oneOfNetfencesChainsGoneSinceTheCensusIsAMismatchAndTheTableStillReadsAsThere() {
-        censuses.add(afterWrite());
+    void leftoversStillThereAfterTheirRemovalAreVerifyFailed() {
+        List<NftRuleset.Leftover> found = List.of(new NftRuleset.Leftover("ip", "filter", "NETFENCE-OUT", -1));
+        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip", 3, 100, found)));
+        censuses.add(afterWrite(new NftCensus.LeftoverTable("ip", 3, 100, found)));
         answers.add(ok(""));
-        chainAnswers.put("inet netfence output",
-                new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
-        chainAnswers.put("inet netfence input", onlyChain(ok(listing()), "input"));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        answers.add(ok(""));
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-        assertThat(r.error().getMessage()).contains("chains are").doesNotContain("table inet netfence is missing");
+        assertThat(r.error().getMessage()).startsWith("the iptables backend's chains are still there after removing them");
     }
 
     @Test
-    void aChainListingRefusedForAnotherReasonFailsTheReadBackRatherThanReadingAsGone() {
+    void oneOfNetfencesChainsGoneSinceTheCensusIsAMismatchReadAsBytes() {
         censuses.add(afterWrite());
         answers.add(ok(""));
-        chainAnswers.put("inet netfence output",
-                new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
-        chainAnswers.put("inet netfence input",
-                new NftContext.Run(1, "", "Error: Could not process rule: Operation not permitted\n"));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        List<String> inputRules = new NftRenderer().expected(plan).stream().filter(r -> r.chain().equals("input"))
+                .map(r -> "input=" + r.text()).toList();
+        tables.add(() -> TableBytes.ofText(List.of("input=input"), inputRules, false));
+        NftApply.Result r = steps().apply(commands, plan, planTable());
+        assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+        assertThat(r.error().getMessage()).isEqualTo("nft read-back differs: chain output of table inet netfence is"
+                + " missing (read as bytes, not listed)");
+    }
+
+    @Test
+    void aTableReadRefusedByTheKernelFailsTheReadBackWithItsCode() {
+        censuses.add(afterWrite());
+        answers.add(ok(""));
+        tables.add(() -> {
+            throw new dev.netfence.core.EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                    "counting the nftables ruleset (listing rules) failed: errno 1");
+        });
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error().code()).isEqualTo(ErrorCode.FIREWALL_UNAVAILABLE);
-        assertThat(r.error().getMessage()).contains("netfence's input chain").contains("Operation not permitted");
+        assertThat(r.changed()).isTrue();
     }
 
     @Test
-    void aTableGoneBeforeItsListingIsAMismatchNotARefusal() {
+    void aTableGoneBeforeItsReadIsAMismatchNotARefusal() {
         censuses.add(afterWrite());
         answers.add(ok(""));
-        answers.add(new NftContext.Run(1, "", "Error: Could not process rule: No such file or directory\n"));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        tables.add(() -> TableBytes.ofText(List.of(), List.of(), false));
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-        assertThat(r.error().getMessage()).contains("table inet netfence is missing");
+        assertThat(r.error().getMessage()).contains("chain output of table inet netfence is missing");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "a rule changed|0|changed|chain output rule 1 is not the plan's ",
+        "a rule added at the end|-1|added|chain input has an unexpected rule past the plan's",
+        "the last rule gone|-1|gone|chain input lacks rule ",
+        "a chain changed|0|chain|chain output is not the base chain netfence writes"})
+    void aTableWhoseBytesDifferFromThePlansIsADifferenceWithNothingListed(String what, int at, String how,
+            String message) {
+        List<String> rules = new ArrayList<>(new NftRenderer().expected(plan).stream()
+                .map(r -> r.chain() + "=" + r.text()).toList());
+        List<String> chains = new ArrayList<>(List.of("output=output", "input=input"));
+        int index = at < 0 ? rules.size() - 1 : at;
+        switch (how) {
+            case "changed" -> rules.set(index, rules.get(index).replace("\"lo\"", "\"eth0\"") + " meta iif 1");
+            case "added" -> rules.add("input=input accept");
+            case "gone" -> rules.remove(index);
+            default -> chains.set(0, "output=output hook input");
+        }
+        censuses.add(census(2, 0, planRules()));
+        tables.add(() -> TableBytes.ofText(chains, rules, how.equals("added")));
+        NftApply.Drift d = steps().drift(commands, plan, planTable());
+        assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).contains(message).endsWith("(read as bytes, not listed)"));
+        assertThat(sent).as("nothing listed").containsExactly("read inet netfence");
+    }
+
+    @Test
+    void aReadBackBeforeThePlansTableIsLearntListsNothingAndIsRetryable() {
+        censuses.add(census(2, 0, planRules()));
+        generations.add(7L);
+        NftApply.Drift d;
+        try {
+            d = new NftApply(new NftRenderer()).drift(commands, plan, null);
+        } catch (dev.netfence.core.EnforcementException e) {
+            assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+            assertThat(e.getMessage()).contains("not learnt");
+            assertThat(sent).isEmpty();
+            return;
+        }
+        throw new AssertionError("read back without a learnt table: " + d);
+    }
+
+    @Test
+    void learningAPlanWritesItListsBothChainsVerifiesThemAndRemembersTheTablesBytes() {
+        NftApply steps = new NftApply(new NftRenderer());
+        answers.add(ok(""));
+        answers.add(ok(listing()));
+        TableBytes learnt = steps.learn(commands, plan);
+        assertThat(steps.learnt(plan)).isSameAs(learnt);
+        assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output",
+                "list chain inet netfence input", "read inet netfence");
+    }
+
+    @Test
+    void aPlanWhoseListingInTheFreshNamespaceDiffersIsNotLearnt() {
+        NftApply steps = new NftApply(new NftRenderer());
+        answers.add(ok(""));
+        answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> steps.learn(commands, plan))
+                .isInstanceOfSatisfying(dev.netfence.core.EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED))
+                .hasMessageContaining("in a fresh namespace");
+        assertThat(steps.learnt(plan)).isNull();
     }
 
     @Test
     void aDriftCheckWhoseCensusFindsNoTableListsNothing() {
         censuses.add(new NftCensus.Counts(false, 0, 0, -1, -1, 0, List.of()));
-        assertThat(new NftApply(new NftRenderer()).drift(commands, plan).difference())
+        assertThat(steps().drift(commands, plan, planTable()).difference())
                 .hasValue("table inet netfence is missing");
         assertThat(sent).isEmpty();
     }
@@ -511,7 +612,7 @@ class NftApplyTest {
     void aListingOfADormantTableIsAMismatch() {
         answers.add(ok(""));
         answers.add(ok(listing().replace("\"handle\":1}}", "\"handle\":1,\"flags\":\"netfence\"}}")));
-        NftApply.Result r = new NftApply(new NftRenderer()).apply(commands, plan);
+        NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error().getMessage()).contains("has flags where netfence writes none");
     }
 }

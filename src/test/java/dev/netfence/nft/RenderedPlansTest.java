@@ -28,13 +28,13 @@ class RenderedPlansTest {
         PlannedRules quarantine = NftRendererTest.plan(null);
         assertThat(bridge.digest()).isEqualTo(quarantine.digest());
 
-        rendered.of(bridge).verified().remember("bridge's output", "bridge's input");
         RenderedPlans.Rendered other = rendered.of(quarantine);
 
         assertThat(other.transaction()).isEqualTo(renderer.render(quarantine)).isNotEqualTo(renderer.render(bridge));
         assertThat(other.expected()).isEqualTo(renderer.expected(quarantine));
-        assertThat(other.verified().matches("bridge's output", "bridge's input"))
-                .as("the listing that verified the other plan is not this plan's").isFalse();
+        assertThat(other.reference()).as("the table learnt for the other plan is not this plan's")
+                .isNotSameAs(rendered.of(bridge).reference());
+        assertThat(other.reference().get()).as("nothing learnt yet").isNull();
         assertThat(rendered.of(bridge).transaction()).isEqualTo(renderer.render(bridge));
     }
 }
