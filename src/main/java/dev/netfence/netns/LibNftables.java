@@ -58,11 +58,13 @@ public interface LibNftables extends Library {
     int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
 
     /**
-     * {@link #nft_run_cmd_from_buffer} for a listing of what netfence alone wrote (its table in a
-     * fresh namespace it made, whose rules name interfaces only by name): such a listing fills no
+     * {@link #nft_run_cmd_from_buffer} for a listing of what netfence alone writes (its table in a
+     * fresh namespace it made; its host guard's table in its own namespace), whose rules never
+     * print an interface index (interfaces by name, addresses, ports): such a listing fills no
      * process-wide cache (libnftables' interface cache fills only where it prints or parses an
      * interface index), so where calls take turns ({@link DirectLibNftables}) it runs beside the
-     * others instead of alone. Never for a namespace a workload can write.
+     * others instead of alone, and a workload that keeps one of netfence's transactions in its
+     * namespace restarting holds up nothing else. Never for a namespace a workload can write.
      */
     default int nft_run_own_listing(Pointer ctx, String buffer) {
         return nft_run_cmd_from_buffer(ctx, buffer);
