@@ -389,7 +389,7 @@ class NftApplyTest {
 
     @Test
     void aNamespaceCommittedToEachTimeItWasCountedIsADifferenceWithoutAListing() {
-        for (int i = 0; i < NftApply.QUIET_ATTEMPTS; i++) {
+        for (int i = 0; i < NftReadBack.QUIET_ATTEMPTS; i++) {
             censuses.add(census(2, 0, planRules()));
         }
         generations.addAll(List.of(9L, 10L, 10L, 11L, 11L, 12L, 12L, 13L)); // before, then each census: counted, next from
@@ -398,7 +398,7 @@ class NftApplyTest {
                 .contains("the namespace's ruleset changed each time netfence counted it (4 times, generation 9 -> 13"));
         assertThat(d.generation()).isEqualTo(NftGeneration.UNKNOWN);
         assertThat(sent).as("nothing listed").isEmpty();
-        assertThat(censusAsked).hasSize(NftApply.QUIET_ATTEMPTS);
+        assertThat(censusAsked).hasSize(NftReadBack.QUIET_ATTEMPTS);
     }
 
     @Test
@@ -422,7 +422,7 @@ class NftApplyTest {
 
     @Test
     void anApplyWhoseNamespaceIsCommittedToEachTimeItIsCountedIsVerifyFailedWithoutAListing() {
-        for (int i = 0; i < NftApply.QUIET_ATTEMPTS; i++) {
+        for (int i = 0; i < NftReadBack.QUIET_ATTEMPTS; i++) {
             censuses.add(afterWrite());
         }
         answers.add(ok(""));
@@ -447,12 +447,12 @@ class NftApplyTest {
 
     @Test
     void aTableWithFewerChainsInEveryCensusIsADifferenceWithoutAListing() {
-        for (int i = 0; i < NftApply.LOW_USE_ATTEMPTS; i++) {
+        for (int i = 0; i < NftReadBack.LOW_USE_ATTEMPTS; i++) {
             censuses.add(census(1, 0, planRules()));
         }
         assertThat(steps().drift(commands, plan, planTable()).difference()).hasValueSatisfying(d ->
                 assertThat(d).contains("holds 1 chains, sets or objects").endsWith("(not listed)"));
-        assertThat(censusAsked).hasSize(NftApply.LOW_USE_ATTEMPTS).containsOnly(planRules());
+        assertThat(censusAsked).hasSize(NftReadBack.LOW_USE_ATTEMPTS).containsOnly(planRules());
         assertThat(sent).isEmpty();
     }
 
