@@ -8,7 +8,6 @@ import static dev.netfence.nft.NftNetlink.message;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -204,7 +203,8 @@ final class TableBytes {
 
     /** The attributes of {@code message} after its nfgenmsg, less those of types {@code a} and {@code b}. */
     private static byte[] strip(ByteBuffer message, short a, short b) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(message.limit());
+        byte[] out = new byte[Math.max(0, message.limit() - 20)];
+        int kept = 0;
         int at = 20;
         while (at + 4 <= message.limit()) {
             int length = message.getShort(at) & 0xffff;
@@ -214,12 +214,11 @@ final class TableBytes {
             int type = message.getShort(at + 2) & 0x3fff;
             int padded = Math.min((length + 3) & ~3, message.limit() - at);
             if (type != a && type != b) {
-                byte[] raw = new byte[padded];
-                message.get(at, raw);
-                out.write(raw, 0, padded);
+                message.get(at, out, kept, padded);
+                kept += padded;
             }
             at += (length + 3) & ~3;
         }
-        return out.toByteArray();
+        return kept == out.length ? out : Arrays.copyOf(out, kept);
     }
 }
