@@ -96,7 +96,8 @@ final class Quarantines {
      * member from before the write (no longer when its first quarantine cannot be written); null
      * for the hook's fence and a re-check of it. NAMESPACE_QUARANTINED (quarantined only because
      * another member is) records nothing, and when no such member is left by the namespace's write
-     * turn nothing is written: {@link Freed}.
+     * turn nothing is written: {@link Freed}. The host side is quarantined at every attempt, also
+     * one whose write in the namespace failed.
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
@@ -122,13 +123,28 @@ final class Quarantines {
             boolean follower) {
         PlannedRules plan = pipeline.quarantinePlan();
         FirewallBackend backend = selector.backend();
-        String drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
-        if (!checkFirst || drift != null) {
-            pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
-                if (follower && !checks.quarantinedBesides(ns.id(), containerId)) {
-                    throw new Freed();
-                }
-            });
+        String drift;
+        try {
+            drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
+            if (!checkFirst || drift != null) {
+                pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
+                    if (follower && !checks.quarantinedBesides(ns.id(), containerId)) {
+                        throw new Freed();
+                    }
+                });
+            }
+        } catch (Freed freed) {
+            throw freed;
+        } catch (RuntimeException | Error e) {
+            // the namespace could not be quarantined (a workload holding CAP_NET_ADMIN can keep its
+            // ruleset changing so that no read-back verifies): its host side, which it cannot touch,
+            // is quarantined all the same, before the failure is retried or reported
+            try {
+                quarantineHostSide(containerId, ns, plan);
+            } catch (RuntimeException hostFailed) {
+                e.addSuppressed(hostFailed);
+            }
+            throw e;
         }
         HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
         String differed = checkFirst ? both(drift, host.drift()) : drift;

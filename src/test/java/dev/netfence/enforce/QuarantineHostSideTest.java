@@ -1,0 +1,106 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.hostguard.HostGuardMode;
+import dev.netfence.hostguard.HostGuards;
+import dev.netfence.hostguard.HostSides;
+import dev.netfence.hostguard.HostTable;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.EndpointResolver;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A container whose quarantine cannot be written inside its namespace (a workload holding
+ * CAP_NET_ADMIN that keeps its ruleset changing fails every read-back) still gets the quarantine
+ * on its host side: the host guard is the one part of its containment the workload cannot touch.
+ */
+class QuarantineHostSideTest {
+    private static final NetworkPolicy POLICY = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
+            + "\"allowedEndpoints\":[\"198.51.100.7:443\"],\"dns\":false,\"outbound\":false,\"inbound\":false}")
+            .getBytes(StandardCharsets.UTF_8));
+    private static final String PIN = "/proc/1000/fd/9";
+
+    @TempDir
+    Path proc;
+
+    private final NamespacePinner pinner = (pid, containerId, runtime, deadline) ->
+            new PinnedNamespace(pid, Path.of(PIN), new NamespaceId(4, 4026532000L), () -> { });
+    private final EndpointResolver resolver = (host, timeout) -> List.of();
+    private final RecordingTable table = new RecordingTable();
+
+    @BeforeEach
+    void containerProcess() {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+    }
+
+    @Test
+    void aQuarantineThatFailsInTheNamespaceIsStillWrittenOnTheHostSide() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> call.argv().contains("--noflush")
+                ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).procRoot(proc)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(2)).maxAttempts(2).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver,
+                pinner, new HostGuards(HostGuardMode.REQUIRED, new OneVeth(), table));
+
+        EnforcementResult result = enforcer.enforce(new EnforcementRequest("c0ffee", null, 4242, POLICY,
+                Instant.now().plusSeconds(30)));
+
+        assertThat(result.status()).isEqualTo("failed");
+        assertThat(result.quarantined()).as("the namespace could not be quarantined").isFalse();
+        assertThat(table.scripts).as("host-side writes").isNotEmpty();
+        String last = table.scripts.get(table.scripts.size() - 1);
+        assertThat(last).as("the last host-side write is the quarantine, not the policy").contains("veth1")
+                .doesNotContain("198.51.100.7");
+    }
+
+    /** One host veth for every namespace. */
+    private static final class OneVeth implements HostSides {
+        @Override
+        public Found of(Path nsFile) {
+            return new Found(List.of(new HostSides.HostInterface("veth1", 11, 2)), List.of());
+        }
+
+        @Override
+        public Map<String, Integer> hostLinks() {
+            return Map.of("veth1", 11);
+        }
+    }
+
+    /** A host table that records what is written and lists it back as written. */
+    private static final class RecordingTable implements HostTable {
+        final List<String> scripts = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void run(String script) {
+            scripts.add(script);
+        }
+
+        @Override
+        public String list() {
+            return "";
+        }
+
+        @Override
+        public String listChain(String chain) {
+            return "";
+        }
+    }
+}
