@@ -96,8 +96,8 @@ final class Quarantines {
      * member from before the write (no longer when its first quarantine cannot be written); null
      * for the hook's fence and a re-check of it. NAMESPACE_QUARANTINED (quarantined only because
      * another member is) records nothing, and when no such member is left by the namespace's write
-     * turn nothing is written: {@link Freed}. The host side is quarantined at every attempt, also
-     * one whose write in the namespace failed.
+     * turn nothing is written: {@link Freed}. An attempt whose write in the namespace failed still
+     * quarantines the host side where nothing else holds it ({@link #hostSideAfterAll}).
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
@@ -112,6 +112,10 @@ final class Quarantines {
                     if (recorded) {
                         // its first quarantine is not in force; one that was stays, whatever this re-write met
                         checks.notQuarantined(ns.id(), containerId);
+                    }
+                    if (e instanceof NotWritten w) {
+                        hostSideAfterAll(containerId, ns, follower, w.getCause());
+                        throw (RuntimeException) w.getCause();
                     }
                     throw e;
                 }
@@ -135,16 +139,8 @@ final class Quarantines {
             }
         } catch (Freed freed) {
             throw freed;
-        } catch (RuntimeException | Error e) {
-            // the namespace could not be quarantined (a workload holding CAP_NET_ADMIN can keep its
-            // ruleset changing so that no read-back verifies): its host side, which it cannot touch,
-            // is quarantined all the same, before the failure is retried or reported
-            try {
-                quarantineHostSide(containerId, ns, plan);
-            } catch (RuntimeException hostFailed) {
-                e.addSuppressed(hostFailed);
-            }
-            throw e;
+        } catch (RuntimeException e) {
+            throw new NotWritten(e);
         }
         HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
         String differed = checkFirst ? both(drift, host.drift()) : drift;
@@ -152,6 +148,37 @@ final class Quarantines {
             LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());
         }
         return new Quarantine(plan, backend, host.guards(), new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode()), differed);
+    }
+
+    /**
+     * After the namespace could not be quarantined (a workload holding CAP_NET_ADMIN can keep its
+     * ruleset changing so that no read-back verifies): its host side, which it cannot touch, is
+     * quarantined all the same, before {@code failure} is retried or reported, where the success
+     * path would have written it and nothing else holds the shared veth's chain: a follower only
+     * while another member is still quarantined; the container's own failure and the hook's fence
+     * only while no other member's policy is in force there (a pod's chain stays with the member
+     * that holds the namespace, as it would once the failed member's record is undone).
+     */
+    private void hostSideAfterAll(String containerId, PinnedNamespace ns, boolean follower, Throwable failure) {
+        boolean due = follower ? checks.quarantinedBesides(ns.id(), containerId)
+                : !checks.enforcedForAnother(ns.id(), containerId);
+        if (!due) {
+            return;
+        }
+        try {
+            quarantineHostSide(containerId, ns, pipeline.quarantinePlan());
+        } catch (RuntimeException hostFailed) {
+            failure.addSuppressed(hostFailed);
+        }
+    }
+
+    /** The namespace's quarantine write failed with the cause; the host side is still to be decided. */
+    private static final class NotWritten extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotWritten(RuntimeException cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /**

@@ -68,7 +68,7 @@ public final class LibNftablesTable implements HostTable {
     }
 
     private String listing(String command) throws IOException {
-        String[] result = call(command, true);
+        String[] result = call(command);
         if (result[0] == null) {
             return result[1];
         }
@@ -80,14 +80,6 @@ public final class LibNftablesTable implements HostTable {
 
     /** {error or null, output}. */
     private String[] call(String commands) throws IOException {
-        return call(commands, false);
-    }
-
-    /**
-     * {error or null, output}; {@code listing}: a listing of netfence's own guard table, which no
-     * workload writes and whose rules print no interface index ({@link LibNftables#nft_run_own_listing}).
-     */
-    private String[] call(String commands, boolean listing) throws IOException {
         if (ctx == null) {
             Pointer fresh = lib.nft_ctx_new(0);
             if (fresh == null) {
@@ -101,7 +93,7 @@ public final class LibNftablesTable implements HostTable {
         try {
             int code;
             try {
-                code = listing ? lib.nft_run_own_listing(ctx, commands) : lib.nft_run_cmd_from_buffer(ctx, commands);
+                code = lib.nft_run_cmd_from_buffer(ctx, commands);
             } catch (LibNftables.Busy e) {
                 throw new IOException(e.getMessage(), e);
             }

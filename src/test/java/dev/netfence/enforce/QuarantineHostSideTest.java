@@ -41,14 +41,21 @@ class QuarantineHostSideTest {
     @TempDir
     Path proc;
 
+    /** The namespace both containers' processes are in (their {@code ns/net} links point at the test's own). */
+    private NamespaceId shared;
     private final NamespacePinner pinner = (pid, containerId, runtime, deadline) ->
-            new PinnedNamespace(pid, Path.of(PIN), new NamespaceId(4, 4026532000L), () -> { });
+            new PinnedNamespace(pid, Path.of(PIN), shared, () -> { });
     private final EndpointResolver resolver = (host, timeout) -> List.of();
     private final RecordingTable table = new RecordingTable();
 
     @BeforeEach
-    void containerProcess() {
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+    void twoProcessesInOneNamespace() throws java.io.IOException {
+        shared = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        for (int pid : new int[] {4242, 4343}) {
+            FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
+            java.nio.file.Files.createDirectories(proc.resolve(pid + "/ns"));
+            java.nio.file.Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
+        }
     }
 
     @Test
@@ -69,6 +76,29 @@ class QuarantineHostSideTest {
         String last = table.scripts.get(table.scripts.size() - 1);
         assertThat(last).as("the last host-side write is the quarantine, not the policy").contains("veth1")
                 .doesNotContain("198.51.100.7");
+    }
+
+    @Test
+    void aPodMembersFailedQuarantineLeavesTheSharedHostChainToTheMemberWhosePolicyHoldsTheNamespace() {
+        boolean[] failing = {false};
+        FakeFirewall fake = new FakeFirewall().failing(call -> failing[0] && call.argv().contains("--noflush")
+                ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).procRoot(proc)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(2)).maxAttempts(2).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver,
+                pinner, new HostGuards(HostGuardMode.REQUIRED, new OneVeth(), table));
+        EnforcementResult first = enforcer.enforce(new EnforcementRequest("c0ffee", null, 4242, POLICY,
+                Instant.now().plusSeconds(30)));
+        assertThat(first.status()).as("%s", first).isEqualTo("applied");
+        failing[0] = true;
+        int before = table.scripts.size();
+
+        EnforcementResult second = enforcer.enforce(new EnforcementRequest("beef00", null, 4343, POLICY,
+                Instant.now().plusSeconds(30)));
+
+        assertThat(second.status()).isEqualTo("failed");
+        assertThat(table.scripts.subList(before, table.scripts.size())).as("host-side writes for the failed member")
+                .allSatisfy(script -> assertThat(script).contains("198.51.100.7"));
     }
 
     /** One host veth for every namespace. */
