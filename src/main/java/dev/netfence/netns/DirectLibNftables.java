@@ -18,7 +18,9 @@ final class DirectLibNftables implements LibNftables {
      * prints an interface index ({@code meta iif}), and every command's end and every context's
      * free empties it; a listing beside another thread's command or free corrupted the heap
      * (InterfaceCacheKernelTest). So a listing holds this exclusively, and every other command and
-     * free holds it shared (those find the cache empty and leave it so, and run side by side).
+     * free holds it shared (those find the cache empty and leave it so, and run side by side), as
+     * does a listing of what netfence alone wrote in a fresh namespace ({@link #nft_run_own_listing},
+     * which prints no interface index).
      */
     private static final java.util.concurrent.locks.ReentrantReadWriteLock CACHE =
             new java.util.concurrent.locks.ReentrantReadWriteLock();

@@ -59,12 +59,14 @@ public interface LibNftables extends Library {
 
     /**
      * {@link #nft_run_cmd_from_buffer} for a listing of what netfence alone writes (its table in a
-     * fresh namespace it made; its host guard's table in its own namespace), whose rules never
-     * print an interface index (interfaces by name, addresses, ports): such a listing fills no
+     * fresh namespace it made, which nothing else can reach), whose rules never print an interface
+     * index (interfaces by name, addresses, ports): such a listing fills no
      * process-wide cache (libnftables' interface cache fills only where it prints or parses an
      * interface index), so where calls take turns ({@link DirectLibNftables}) it runs beside the
      * others instead of alone, and a workload that keeps one of netfence's transactions in its
-     * namespace restarting holds up nothing else. Never for a namespace a workload can write.
+     * namespace restarting holds up nothing else. Never for a table anything else can write: the
+     * host guard's table in the host namespace is one (a host-network process holding
+     * CAP_NET_ADMIN can add to it), so its listings run alone.
      */
     default int nft_run_own_listing(Pointer ctx, String buffer) {
         return nft_run_cmd_from_buffer(ctx, buffer);
