@@ -120,7 +120,18 @@ public final class InProcessNft implements AutoCloseable {
         if (known != null) {
             return known;
         }
-        synchronized (steps.learning(plan)) { // one learn per plan at a time: a rollout's containers wait for the first
+        java.util.concurrent.locks.ReentrantLock learning = steps.learning(plan);
+        try { // one learn per plan at a time: a rollout's containers wait for the first, up to their deadline
+            if (!learning.tryLock(Math.max(0, java.time.Duration.between(Instant.now(), deadline).toNanos()),
+                    java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                throw new EnforcementException(ErrorCode.TIMEOUT, "another apply was still learning this plan's table"
+                        + " (in a fresh namespace) at the deadline");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new EnforcementException(ErrorCode.TIMEOUT, "interrupted while another apply learnt this plan's table");
+        }
+        try {
             known = steps.learnt(plan);
             if (known != null) {
                 return known;
@@ -134,6 +145,8 @@ public final class InProcessNft implements AutoCloseable {
             });
             learnt.incrementAndGet();
             return table;
+        } finally {
+            learning.unlock();
         }
     }
 
@@ -338,66 +351,10 @@ public final class InProcessNft implements AutoCloseable {
         home.close();
     }
 
-    /**
-     * The commands of one trip; {@code wrote} is set as soon as a transaction commits, from the
-     * namespace thread, so that a caller that gave up on the trip (see {@link NamespaceThreads})
-     * knows the rules may have changed. The census's sockets are closed through {@code later}.
-     * {@code fresh}: the trip is in a fresh namespace netfence made, the only place libnftables
-     * lists anything (its listings run beside other calls there); elsewhere a listing is refused
-     * (an IllegalStateException, INTERNAL_ERROR at the trip's end): a workload's namespace is read
-     * over raw netlink only ({@link TableBytes}, {@link NftCensus}).
-     */
+    /** The commands of one trip ({@link TripCommands}); {@code fresh}: in a fresh namespace netfence made. */
     private NftApply.Commands commands(NftContext ctx, NftGeneration generation, AtomicBoolean wrote, Closer later,
             boolean fresh) {
-        return new NftApply.Commands() {
-            @Override
-            public long generation() {
-                return generation.read();
-            }
-
-            @Override
-            public NftContext.Run apply(String script) {
-                ctx.plain();
-                NftContext.Run run = ctx.run(script);
-                if (run.ok()) {
-                    wrote.set(true);
-                }
-                return run;
-            }
-
-            @Override
-            public NftContext.Run listJson() {
-                return listed(ctx.json(), "list ruleset");
-            }
-
-            private NftContext.Run listed(NftContext json, String command) {
-                if (!fresh) {
-                    throw new IllegalStateException("netfence has libnftables list nothing in a namespace it did not make: "
-                            + command);
-                }
-                NftContext.Run run = json.runOwnListing(command);
-                readBack.addAndGet(run.output().length());
-                listed.addAndGet(run.output().length());
-                return run;
-            }
-
-            @Override
-            public NftContext.Run listChain(String family, String table, String chain) {
-                return listed(ctx.json(), "list chain " + family + ' ' + table + ' ' + chain);
-            }
-
-            @Override
-            public NftCensus.Counts census(int planRules) {
-                return NftCensus.take(planRules, later);
-            }
-
-            @Override
-            public TableBytes table(int planRules) {
-                TableBytes table = TableBytes.take(planRules, later);
-                readBack.addAndGet(table.size());
-                return table;
-            }
-        };
+        return new TripCommands(ctx, generation, wrote, later, fresh, readBack, listed);
     }
 
     private record Trip(NftApply.Result result, int flushErrno) {}

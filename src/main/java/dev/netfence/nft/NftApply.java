@@ -213,8 +213,8 @@ final class NftApply {
     }
 
     /** What to hold while learning {@code plan} ({@link #learn}), so that one caller learns it at a time. */
-    Object learning(PlannedRules plan) {
-        return rendered.of(plan).reference();
+    java.util.concurrent.locks.ReentrantLock learning(PlannedRules plan) {
+        return rendered.of(plan).learning();
     }
 
     /** {@code plan}'s table as the kernel holds it when learnt ({@link #learn}), else null. */

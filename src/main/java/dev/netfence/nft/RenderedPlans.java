@@ -19,17 +19,19 @@ final class RenderedPlans {
     /**
      * The transaction that replaces netfence's table with {@code plan}, every rule as the read-back
      * must show it, and the plan's table as the kernel holds it, once learnt in a fresh namespace
-     * ({@link TableBytes}; null before).
+     * ({@link TableBytes}; null before), and the lock one learner holds while learning it.
      */
     record Rendered(PlannedRules plan, String transaction, List<NftRenderer.ExpectedRule> expected,
-            java.util.concurrent.atomic.AtomicReference<TableBytes> reference) {}
+            java.util.concurrent.atomic.AtomicReference<TableBytes> reference,
+            java.util.concurrent.locks.ReentrantLock learning) {}
 
     private final PlanMemo<Rendered> memo;
 
     RenderedPlans(NftRenderer renderer) {
         Objects.requireNonNull(renderer, "renderer");
         this.memo = new PlanMemo<>(LIMIT, plan -> new Rendered(plan, renderer.render(plan),
-                renderer.expected(plan), new java.util.concurrent.atomic.AtomicReference<>()));
+                renderer.expected(plan), new java.util.concurrent.atomic.AtomicReference<>(),
+                new java.util.concurrent.locks.ReentrantLock()));
     }
 
     Rendered of(PlannedRules plan) {
