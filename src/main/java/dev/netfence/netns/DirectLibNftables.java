@@ -20,10 +20,10 @@ final class DirectLibNftables implements LibNftables {
      * (InterfaceCacheKernelTest). So a listing holds this exclusively, and every other command and
      * free holds it shared (those find the cache empty and leave it so, and run side by side), as
      * does a listing of what netfence alone wrote in a fresh namespace ({@link #nft_run_own_listing},
-     * which prints no interface index).
+     * which prints no interface index). An exclusive request queues for at most 100 ms
+     * ({@link CacheTurns}), so that a shared turn a workload holds does not hold every other call up.
      */
-    private static final java.util.concurrent.locks.ReentrantReadWriteLock CACHE =
-            new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private static final CacheTurns CACHE = new CacheTurns(java.time.Duration.ofMillis(100), BUSY_WAIT);
     private static DirectLibNftables bound;
 
     private static final class Calls {
@@ -69,7 +69,7 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public void nft_ctx_free(Pointer ctx) {
-        java.util.concurrent.locks.Lock lock = turn(CACHE.readLock(), "a context's free");
+        java.util.concurrent.locks.Lock lock = CACHE.shared("a context's free");
         try {
             Calls.nft_ctx_free(ctx);
         } finally {
@@ -105,8 +105,7 @@ final class DirectLibNftables implements LibNftables {
     @Override
     public int nft_run_cmd_from_buffer(Pointer ctx, String buffer) {
         boolean alone = lists(buffer);
-        java.util.concurrent.locks.Lock lock = turn(alone ? CACHE.writeLock() : CACHE.readLock(),
-                alone ? "a listing" : "a command");
+        java.util.concurrent.locks.Lock lock = alone ? CACHE.exclusive("a listing") : CACHE.shared("a command");
         try {
             return Calls.nft_run_cmd_from_buffer(ctx, buffer);
         } finally {
@@ -116,27 +115,12 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public int nft_run_own_listing(Pointer ctx, String buffer) {
-        java.util.concurrent.locks.Lock lock = turn(CACHE.readLock(), "a listing of netfence's own table");
+        java.util.concurrent.locks.Lock lock = CACHE.shared("a listing of netfence's own table");
         try {
             return Calls.nft_run_cmd_from_buffer(ctx, buffer);
         } finally {
             lock.unlock();
         }
-    }
-
-    /** {@code lock}, taken within {@link LibNftables#BUSY_WAIT}; {@link LibNftables.Busy} otherwise. */
-    private static java.util.concurrent.locks.Lock turn(java.util.concurrent.locks.Lock lock, String what) {
-        boolean taken;
-        try {
-            taken = lock.tryLock(BUSY_WAIT.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            taken = false;
-        }
-        if (!taken) {
-            throw new LibNftables.Busy(what);
-        }
-        return lock;
     }
 
     /** Commands that print what the kernel holds (a statement starting with one of them). */

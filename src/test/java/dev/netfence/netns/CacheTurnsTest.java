@@ -1,0 +1,88 @@
+package dev.netfence.netns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Lock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The turns at libnftables' interface cache: a listing waiting behind a shared turn held long (a
+ * workload keeping netfence's transaction in its namespace restarting) holds other calls up only
+ * while it queues, and gives up at the busy wait.
+ */
+class CacheTurnsTest {
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+    }
+
+    @Test
+    void aListingWaitingBehindAHeldSharedTurnStopsHoldingOtherCallsUpAfterItsQueuedWait() throws Exception {
+        CacheTurns turns = new CacheTurns(Duration.ofMillis(100), Duration.ofSeconds(5));
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        pool.submit(() -> { // the workload's namespace: a shared turn held long
+            Lock shared = turns.shared("a command that restarts");
+            held.countDown();
+            release.await();
+            shared.unlock();
+            return null;
+        });
+        held.await();
+        Future<Boolean> listing = pool.submit(() -> {
+            turns.exclusive("a listing").unlock();
+            return true;
+        });
+        Thread.sleep(300); // past the listing's queued wait
+
+        long start = System.nanoTime();
+        Future<Long> other = pool.submit(() -> { // another namespace's command
+            Lock shared = turns.shared("a command");
+            shared.unlock();
+            return System.nanoTime();
+        });
+
+        assertThat(other.get(2, TimeUnit.SECONDS) - start).as("the other call ran at once")
+                .isLessThan(TimeUnit.MILLISECONDS.toNanos(500));
+        assertThat(listing.isDone()).as("the listing still waits for its turn").isFalse();
+        release.countDown();
+        assertThat(listing.get(2, TimeUnit.SECONDS)).as("the listing had its turn once the shared one ended").isTrue();
+    }
+
+    @Test
+    void aListingThatNeverGetsItsTurnIsBusyAfterTheBusyWait() throws Exception {
+        CacheTurns turns = new CacheTurns(Duration.ofMillis(20), Duration.ofMillis(200));
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        pool.submit(() -> {
+            Lock shared = turns.shared("a command that restarts");
+            held.countDown();
+            release.await();
+            shared.unlock();
+            return null;
+        });
+        held.await();
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> turns.exclusive("a listing")).isInstanceOf(LibNftables.Busy.class)
+                .hasMessageContaining("a listing");
+        assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+        release.countDown();
+    }
+
+    @Test
+    void waitsOutsideTheirBoundsAreRefusedWithTheirValues() {
+        assertThatThrownBy(() -> new CacheTurns(Duration.ofSeconds(3), Duration.ofSeconds(2)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("queuedWait must be between 0 and busyWait, was: PT3S and PT2S");
+    }
+}
