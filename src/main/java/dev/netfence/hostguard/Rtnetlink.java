@@ -1,11 +1,6 @@
 package dev.netfence.hostguard;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
-import com.sun.jna.NativeLong;
-import com.sun.jna.Pointer;
 import dev.netfence.netns.PinnedNamespace;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -15,8 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The netlink questions the host guard asks the kernel, answered in-process over a
@@ -72,9 +65,6 @@ public final class Rtnetlink {
     private static final int ENODEV = 19;
     private static final int EEXIST = 17;
     /** Idle sockets kept for reuse; more than this many concurrent exchanges open and close their own. */
-    private static final int POOL = 8;
-    private static final ConcurrentLinkedDeque<Socket> IDLE_ROUTE = new ConcurrentLinkedDeque<>();
-    private static final ConcurrentLinkedDeque<Socket> IDLE_NETFILTER = new ConcurrentLinkedDeque<>();
     private static final int NETLINK_NETFILTER = 12;
     private static final int NFNL_SUBSYS_NFTABLES = 10;
     private static final short NFT_MSG_NEWGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 15);
@@ -85,35 +75,6 @@ public final class Rtnetlink {
     private static final int HEADER = 16;
     private static final int IFINFOMSG = 16;
     private static final int RTGENMSG = 4;
-
-    /**
-     * The few libc calls a netlink exchange needs; errno surfaces as {@link LastErrorException}.
-     * Direct-mapped ({@code Native.register}): JNA's interface mapping looked each call up by
-     * reflection and copied every array argument into a fresh native block with a cleaner (in a
-     * perf profile of the enforcement benchmark, JNA's proxy dispatch was 3.4 % of netfence's CPU
-     * samples and {@code malloc} 2.1 % on the worker threads; the host side is looked up on every
-     * apply with {@code --host-guard auto}).
-     */
-    static final class LibC {
-        static {
-            Native.register(LibC.class, NativeLibrary.getInstance("c"));
-        }
-
-        private LibC() {}
-
-        static native int socket(int domain, int type, int protocol) throws LastErrorException;
-
-        static native int setsockopt(int fd, int level, int name, byte[] value, int length) throws LastErrorException;
-
-        static native NativeLong sendto(int fd, byte[] buffer, NativeLong length, int flags, byte[] address,
-                int addressLength) throws LastErrorException;
-
-        static native NativeLong recv(int fd, Pointer buffer, NativeLong length, int flags) throws LastErrorException;
-
-        static native int open(String path, int flags) throws LastErrorException;
-
-        static native int close(int fd) throws LastErrorException;
-    }
 
     /** Every link of netfence's own network namespace. */
     public List<Link> links() throws IOException {
@@ -140,7 +101,7 @@ public final class Rtnetlink {
         if (ifindex < 1) {
             throw new IllegalArgumentException("ifindex must be positive, was: " + ifindex);
         }
-        Socket socket = Socket.borrow(NETLINK_ROUTE);
+        RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
         try {
             ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, IFINFOMSG, 0, socket.nextSeq());
             request.putInt(HEADER + 4, ifindex);
@@ -171,7 +132,7 @@ public final class Rtnetlink {
 
     private List<Link> dump(int target) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            Socket socket = Socket.borrow(NETLINK_ROUTE);
+            RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
             try {
                 int seq = socket.nextSeq();
                 ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG,
@@ -238,7 +199,7 @@ public final class Rtnetlink {
      */
     public int assignNetnsId(Path nsFile) throws IOException {
         return withDescriptor(nsFile, fd -> {
-            Socket socket = Socket.borrow(NETLINK_ROUTE);
+            RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
             try {
                 ByteBuffer request = message(RTM_NEWNSID, (short) (NLM_F_REQUEST | NLM_F_ACK), RTGENMSG, 16,
                         socket.nextSeq());
@@ -270,7 +231,7 @@ public final class Rtnetlink {
      * so an unchanged generation means an unchanged ruleset.
      */
     public long nftGeneration() throws IOException {
-        Socket socket = Socket.borrow(NETLINK_NETFILTER);
+        RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_NETFILTER);
         try {
             socket.send(message(NFT_MSG_GETGEN, NLM_F_REQUEST, NFGENMSG, 0, socket.nextSeq()));
             ByteBuffer in = socket.reply();
@@ -319,7 +280,7 @@ public final class Rtnetlink {
         int fd = held;
         if (held < 0) {
             try {
-                fd = LibC.open(nsFile.toString(), O_RDONLY | O_CLOEXEC);
+                fd = RtnetlinkLibc.open(nsFile.toString(), O_RDONLY | O_CLOEXEC);
             } catch (LastErrorException e) {
                 throw new IOException("cannot open " + nsFile + ": errno " + e.getErrorCode(), e);
             }
@@ -329,7 +290,7 @@ public final class Rtnetlink {
         } finally {
             if (held < 0) {
                 try {
-                    LibC.close(fd);
+                    RtnetlinkLibc.close(fd);
                 } catch (LastErrorException ignored) {
                     // a descriptor we opened ourselves; nothing to do if close reports an error
                 }
@@ -338,7 +299,7 @@ public final class Rtnetlink {
     }
 
     private int netnsIdOf(int fd) throws IOException {
-        Socket socket = Socket.borrow(NETLINK_ROUTE);
+        RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
         try {
             ByteBuffer request = message(RTM_GETNSID, NLM_F_REQUEST, RTGENMSG, 8, socket.nextSeq());
             request.position(HEADER + RTGENMSG);
@@ -441,114 +402,5 @@ public final class Rtnetlink {
 
     private static int align(int length) {
         return (length + 3) & ~3;
-    }
-
-    /**
-     * One NETLINK_ROUTE socket with its native receive buffer, borrowed for one exchange and given
-     * back to the pool when the exchange completed, closed when it did not.
-     */
-    private static final class Socket {
-        private static final byte[] KERNEL = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
-                .putShort((short) AF_NETLINK).array();
-        private static final int BUFFER = 64 * 1024;
-        private static final AtomicInteger SEQ = new AtomicInteger();
-        private final int fd;
-        private final int protocol;
-        private final Memory buffer = new Memory(BUFFER);
-        private int seq;
-
-        private Socket(int fd, int protocol) {
-            this.fd = fd;
-            this.protocol = protocol;
-        }
-
-        static Socket borrow(int protocol) throws IOException {
-            Socket idle = idle(protocol).pollFirst();
-            return idle != null ? idle : open(protocol);
-        }
-
-        private static ConcurrentLinkedDeque<Socket> idle(int protocol) {
-            return protocol == NETLINK_NETFILTER ? IDLE_NETFILTER : IDLE_ROUTE;
-        }
-
-        private static Socket open(int protocol) throws IOException {
-            int fd;
-            try {
-                fd = LibC.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-            } catch (LastErrorException e) {
-                throw new IOException("cannot open a netlink socket: errno " + e.getErrorCode(), e);
-            }
-            Socket socket = new Socket(fd, protocol);
-            // a kernel that never answers must not hang a worker: 5 s receive timeout
-            byte[] timeval = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(5).putLong(0).array();
-            try {
-                LibC.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeval, timeval.length);
-            } catch (LastErrorException e) {
-                socket.close();
-                throw new IOException("cannot set the netlink receive timeout: errno " + e.getErrorCode(), e);
-            }
-            return socket;
-        }
-
-        /** A sequence number for the next request, never 0 and distinct between exchanges. */
-        int nextSeq() {
-            seq = SEQ.updateAndGet(n -> n == Integer.MAX_VALUE ? 1 : n + 1);
-            return seq;
-        }
-
-        void send(ByteBuffer message) throws IOException {
-            byte[] bytes = message.array();
-            try {
-                LibC.sendto(fd, bytes, new NativeLong(bytes.length), 0, KERNEL, KERNEL.length);
-            } catch (LastErrorException e) {
-                throw new IOException("netlink send failed: errno " + e.getErrorCode(), e);
-            }
-        }
-
-        /** The next datagram, read in place in the native buffer (valid until the next receive). */
-        ByteBuffer receive() throws IOException {
-            long n;
-            try {
-                n = LibC.recv(fd, buffer, new NativeLong(BUFFER), 0).longValue();
-            } catch (LastErrorException e) {
-                throw new IOException("netlink receive failed: errno " + e.getErrorCode(), e);
-            }
-            return buffer.getByteBuffer(0, n).order(ByteOrder.nativeOrder());
-        }
-
-        /** The answer to a single (non-dump) request: the first message carrying this exchange's sequence number. */
-        ByteBuffer reply() throws IOException {
-            while (true) {
-                ByteBuffer in = receive();
-                while (in.remaining() >= HEADER) {
-                    int start = in.position();
-                    int length = in.getInt(start);
-                    if (length < HEADER || start + length > in.limit()) {
-                        throw new IOException("truncated netlink message (length " + length + ")");
-                    }
-                    if (in.getInt(start + 8) == seq) {
-                        return in;
-                    }
-                    in.position(Math.min(in.limit(), start + align(length)));
-                }
-            }
-        }
-
-        /** Back to the pool after a complete exchange (or closed when the pool is full). */
-        void giveBack() {
-            if (idle(protocol).size() < POOL) {
-                idle(protocol).offerFirst(this);
-            } else {
-                close();
-            }
-        }
-
-        void close() {
-            try {
-                LibC.close(fd);
-            } catch (LastErrorException ignored) {
-                // closing a socket we opened; nothing sensible to do on error
-            }
-        }
     }
 }
