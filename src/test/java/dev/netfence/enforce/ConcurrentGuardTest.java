@@ -101,8 +101,8 @@ class ConcurrentGuardTest {
         assertThat(table.writer.get()).isNull();
     }
 
-    /** One host veth for every namespace. */
-    private static final class OneVeth implements HostSides {
+    /** One host veth for every namespace (shared with QuarantineHostSideTest). */
+    static final class OneVeth implements HostSides {
         @Override
         public Found of(Path nsFile) {
             return new Found(List.of(new HostInterface("veth1", 11, 2)), List.of());

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
-import dev.netfence.hostguard.HostSides;
 import dev.netfence.hostguard.HostTable;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.EndpointResolver;
@@ -21,7 +20,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,17 +56,23 @@ class QuarantineHostSideTest {
         }
     }
 
-    @Test
-    void aQuarantineThatFailsInTheNamespaceIsStillWrittenOnTheHostSide() {
-        FakeFirewall fake = new FakeFirewall().failing(call -> call.argv().contains("--noflush")
+    /** An enforcer with a host guard on {@link #table}, whose restores fail while {@code failing[0]}. */
+    private DefaultEnforcer enforcer(boolean[] failing) {
+        FakeFirewall fake = new FakeFirewall().failing(call -> failing[0] && call.argv().contains("--noflush")
                 ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).procRoot(proc)
                 .backoff(Duration.ofMillis(1), Duration.ofMillis(2)).maxAttempts(2).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver,
-                pinner, new HostGuards(HostGuardMode.REQUIRED, new OneVeth(), table));
+        return new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver,
+                pinner, new HostGuards(HostGuardMode.REQUIRED, new ConcurrentGuardTest.OneVeth(), table));
+    }
 
-        EnforcementResult result = enforcer.enforce(new EnforcementRequest("c0ffee", null, 4242, POLICY,
-                Instant.now().plusSeconds(30)));
+    private static EnforcementResult enforce(DefaultEnforcer enforcer, String containerId, int pid) {
+        return enforcer.enforce(new EnforcementRequest(containerId, null, pid, POLICY, Instant.now().plusSeconds(30)));
+    }
+
+    @Test
+    void aQuarantineThatFailsInTheNamespaceIsStillWrittenOnTheHostSide() {
+        EnforcementResult result = enforce(enforcer(new boolean[] {true}), "c0ffee", 4242);
 
         assertThat(result.status()).isEqualTo("failed");
         assertThat(result.quarantined()).as("the namespace could not be quarantined").isFalse();
@@ -81,37 +85,17 @@ class QuarantineHostSideTest {
     @Test
     void aPodMembersFailedQuarantineLeavesTheSharedHostChainToTheMemberWhosePolicyHoldsTheNamespace() {
         boolean[] failing = {false};
-        FakeFirewall fake = new FakeFirewall().failing(call -> failing[0] && call.argv().contains("--noflush")
-                ? FakeFirewall.result(call, 4, "Another app is currently holding the xtables lock.") : null);
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT).procRoot(proc)
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(2)).maxAttempts(2).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver,
-                pinner, new HostGuards(HostGuardMode.REQUIRED, new OneVeth(), table));
-        EnforcementResult first = enforcer.enforce(new EnforcementRequest("c0ffee", null, 4242, POLICY,
-                Instant.now().plusSeconds(30)));
+        DefaultEnforcer enforcer = enforcer(failing);
+        EnforcementResult first = enforce(enforcer, "c0ffee", 4242);
         assertThat(first.status()).as("%s", first).isEqualTo("applied");
         failing[0] = true;
         int before = table.scripts.size();
 
-        EnforcementResult second = enforcer.enforce(new EnforcementRequest("beef00", null, 4343, POLICY,
-                Instant.now().plusSeconds(30)));
+        EnforcementResult second = enforce(enforcer, "beef00", 4343);
 
         assertThat(second.status()).isEqualTo("failed");
         assertThat(table.scripts.subList(before, table.scripts.size())).as("host-side writes for the failed member")
                 .allSatisfy(script -> assertThat(script).contains("198.51.100.7"));
-    }
-
-    /** One host veth for every namespace. */
-    private static final class OneVeth implements HostSides {
-        @Override
-        public Found of(Path nsFile) {
-            return new Found(List.of(new HostSides.HostInterface("veth1", 11, 2)), List.of());
-        }
-
-        @Override
-        public Map<String, Integer> hostLinks() {
-            return Map.of("veth1", 11);
-        }
     }
 
     /** A host table that records what is written and lists it back as written. */

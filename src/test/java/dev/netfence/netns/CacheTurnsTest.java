@@ -26,12 +26,11 @@ class CacheTurnsTest {
         pool.shutdownNow();
     }
 
-    @Test
-    void aListingWaitingBehindAHeldSharedTurnStopsHoldingOtherCallsUpAfterItsQueuedWait() throws Exception {
-        CacheTurns turns = new CacheTurns(Duration.ofMillis(100), Duration.ofSeconds(5));
+    /** A shared turn taken on another thread and held until the latch returned is counted down. */
+    private CountDownLatch heldShared(CacheTurns turns) throws InterruptedException {
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        pool.submit(() -> { // the workload's namespace: a shared turn held long
+        pool.submit(() -> {
             Lock shared = turns.shared("a command that restarts");
             held.countDown();
             release.await();
@@ -39,6 +38,13 @@ class CacheTurnsTest {
             return null;
         });
         held.await();
+        return release;
+    }
+
+    @Test
+    void aListingWaitingBehindAHeldSharedTurnStopsHoldingOtherCallsUpAfterItsQueuedWait() throws Exception {
+        CacheTurns turns = new CacheTurns(Duration.ofMillis(100), Duration.ofSeconds(5));
+        CountDownLatch release = heldShared(turns); // the workload's namespace: a shared turn held long
         Future<Boolean> listing = pool.submit(() -> {
             turns.exclusive("a listing").unlock();
             return true;
@@ -62,16 +68,7 @@ class CacheTurnsTest {
     @Test
     void aListingThatNeverGetsItsTurnIsBusyAfterTheBusyWait() throws Exception {
         CacheTurns turns = new CacheTurns(Duration.ofMillis(20), Duration.ofMillis(200));
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        pool.submit(() -> {
-            Lock shared = turns.shared("a command that restarts");
-            held.countDown();
-            release.await();
-            shared.unlock();
-            return null;
-        });
-        held.await();
+        CountDownLatch release = heldShared(turns);
         long start = System.nanoTime();
         assertThatThrownBy(() -> turns.exclusive("a listing")).isInstanceOf(LibNftables.Busy.class)
                 .hasMessageContaining("a listing");
