@@ -97,7 +97,7 @@ final class Quarantines {
      * for the hook's fence and a re-check of it. NAMESPACE_QUARANTINED (quarantined only because
      * another member is) records nothing, and when no such member is left by the namespace's write
      * turn nothing is written: {@link Freed}. An attempt whose write in the namespace failed still
-     * quarantines the host side where nothing else holds it ({@link #hostSideAfterAll}).
+     * quarantines the host side ({@link #hostSideAfterAll}).
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
@@ -108,14 +108,16 @@ final class Quarantines {
                 boolean recorded = code != null && !follower && checks.quarantined(ns, containerId, code);
                 try {
                     return write(containerId, ns, budget, checkFirst, follower);
-                } catch (RuntimeException e) {
-                    if (recorded) {
-                        // its first quarantine is not in force; one that was stays, whatever this re-write met
+                } catch (NotWritten w) {
+                    boolean held = hostSideAfterAll(containerId, ns, code, w.getCause());
+                    if (recorded && !held) {
+                        // its first quarantine is in force nowhere; one that was stays, whatever this re-write met
                         checks.notQuarantined(ns.id(), containerId);
                     }
-                    if (e instanceof NotWritten w) {
-                        hostSideAfterAll(containerId, ns, follower, w.getCause());
-                        throw (RuntimeException) w.getCause();
+                    throw w.rethrown();
+                } catch (RuntimeException e) {
+                    if (recorded) {
+                        checks.notQuarantined(ns.id(), containerId);
                     }
                     throw e;
                 }
@@ -139,7 +141,7 @@ final class Quarantines {
             }
         } catch (Freed freed) {
             throw freed;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             throw new NotWritten(e);
         }
         HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
@@ -153,22 +155,24 @@ final class Quarantines {
     /**
      * After the namespace could not be quarantined (a workload holding CAP_NET_ADMIN can keep its
      * ruleset changing so that no read-back verifies): its host side, which it cannot touch, is
-     * quarantined all the same, before {@code failure} is retried or reported, where the success
-     * path would have written it and nothing else holds the shared veth's chain: a follower only
-     * while another member is still quarantined; the container's own failure and the hook's fence
-     * only while no other member's policy is in force there (a pod's chain stays with the member
-     * that holds the namespace, as it would once the failed member's record is undone).
+     * quarantined all the same before {@code failure} is retried or reported, as the success path
+     * would have: for the container's own failure always (its record then stays, so the pod's other
+     * members are refused with NAMESPACE_QUARANTINED as after a quarantine that was written, and a
+     * sibling's resync does not write its policy back over the shared veth's chain); for a follower
+     * only while another member is still quarantined; for the hook's fence only while no other
+     * member's policy is in force. True when the host side now holds the quarantine.
      */
-    private void hostSideAfterAll(String containerId, PinnedNamespace ns, boolean follower, Throwable failure) {
-        boolean due = follower ? checks.quarantinedBesides(ns.id(), containerId)
-                : !checks.enforcedForAnother(ns.id(), containerId);
+    private boolean hostSideAfterAll(String containerId, PinnedNamespace ns, ErrorCode code, Throwable failure) {
+        boolean due = code == ErrorCode.NAMESPACE_QUARANTINED ? checks.quarantinedBesides(ns.id(), containerId)
+                : code != null || !checks.enforcedForAnother(ns.id(), containerId);
         if (!due) {
-            return;
+            return false;
         }
         try {
-            quarantineHostSide(containerId, ns, pipeline.quarantinePlan());
+            return quarantineHostSide(containerId, ns, pipeline.quarantinePlan()).guards().contains(HostGuards.HOST);
         } catch (RuntimeException hostFailed) {
             failure.addSuppressed(hostFailed);
+            return false;
         }
     }
 
@@ -176,8 +180,16 @@ final class Quarantines {
     private static final class NotWritten extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
-        NotWritten(RuntimeException cause) {
+        NotWritten(Throwable cause) {
             super(cause.getMessage(), cause, false, false);
+        }
+
+        /** The cause, to be thrown: an Error as it is, else the RuntimeException. */
+        RuntimeException rethrown() {
+            if (getCause() instanceof Error e) {
+                throw e;
+            }
+            return (RuntimeException) getCause();
         }
     }
 

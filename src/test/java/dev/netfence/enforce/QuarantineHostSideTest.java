@@ -83,7 +83,7 @@ class QuarantineHostSideTest {
     }
 
     @Test
-    void aPodMembersFailedQuarantineLeavesTheSharedHostChainToTheMemberWhosePolicyHoldsTheNamespace() {
+    void aPodMembersFailedQuarantineStillQuarantinesTheSharedHostChainAndKeepsTheOtherMemberOut() {
         boolean[] failing = {false};
         DefaultEnforcer enforcer = enforcer(failing);
         EnforcementResult first = enforce(enforcer, "c0ffee", 4242);
@@ -94,8 +94,18 @@ class QuarantineHostSideTest {
         EnforcementResult second = enforce(enforcer, "beef00", 4343);
 
         assertThat(second.status()).isEqualTo("failed");
-        assertThat(table.scripts.subList(before, table.scripts.size())).as("host-side writes for the failed member")
-                .allSatisfy(script -> assertThat(script).contains("198.51.100.7"));
+        List<String> written = List.copyOf(table.scripts.subList(before, table.scripts.size()));
+        assertThat(written).as("host-side writes for the failed member").isNotEmpty();
+        assertThat(written.get(written.size() - 1)).as("the last is the quarantine, as a written quarantine's")
+                .contains("veth1").doesNotContain("198.51.100.7");
+        failing[0] = false;
+        int quarantined = table.scripts.size();
+        EnforcementResult resync = enforcer.reconcile(new EnforcementRequest("c0ffee", null, 4242, POLICY,
+                Instant.now().plusSeconds(30)), shared);
+        assertThat(resync.error()).as("%s", resync).isNotNull();
+        assertThat(resync.error().code()).as("the failed member still holds the namespace").isEqualTo("NAMESPACE_QUARANTINED");
+        assertThat(table.scripts.subList(quarantined, table.scripts.size())).as("the policy is not written back")
+                .noneMatch(script -> script.contains("198.51.100.7"));
     }
 
     /** A host table that records what is written and lists it back as written. */
