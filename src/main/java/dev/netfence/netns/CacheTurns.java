@@ -13,10 +13,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * A shared turn can be held long by a workload (libnftables restarts a cache fetch that a commit
  * in that namespace interrupts, without limit), and a queued exclusive request makes every later
  * shared request queue behind it: so an exclusive request queues only for {@code queuedWait},
- * then keeps asking without queueing (every millisecond, until {@code busyWait}), and the calls
- * of other namespaces go on meanwhile. Thread-safe.
+ * then keeps asking without queueing (every millisecond, until {@code busyWait}, queueing again
+ * for 10 ms every 100th time so that steady overlapping shared turns cannot starve it), and the
+ * calls of other namespaces go on meanwhile. Thread-safe.
  */
 final class CacheTurns {
+    /** How long an exclusive request queues again now and then while it polls. */
+    private static final long REQUEUE_NANOS = 10_000_000L;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final long queuedNanos;
     private final long busyNanos;
@@ -46,8 +49,10 @@ final class CacheTurns {
         if (take(alone, queuedNanos)) {
             return alone;
         }
-        while (System.nanoTime() - until < 0) {
-            if (alone.tryLock()) { // not queued: shared requests meanwhile are not held behind this one
+        for (int polls = 1; System.nanoTime() - until < 0; polls++) {
+            // not queued, so shared requests meanwhile are not held behind this one; every 100th
+            // poll queues for 10 ms, so that steady overlapping shared turns cannot starve it
+            if (polls % 100 == 0 ? take(alone, REQUEUE_NANOS) : alone.tryLock()) {
                 return alone;
             }
             LockSupport.parkNanos(1_000_000L);

@@ -66,6 +66,26 @@ class CacheTurnsTest {
     }
 
     @Test
+    void aCommandQueuedBehindAWaitingListingGoesOnWhenTheListingStopsQueueing() throws Exception {
+        CacheTurns turns = new CacheTurns(Duration.ofMillis(300), Duration.ofSeconds(5));
+        CountDownLatch release = heldShared(turns);
+        Future<Boolean> listing = pool.submit(() -> {
+            turns.exclusive("a listing").unlock();
+            return true;
+        });
+        Thread.sleep(50); // the listing queues now
+        Future<Boolean> other = pool.submit(() -> {
+            turns.shared("a command").unlock();
+            return true;
+        });
+
+        assertThat(other.get(2, TimeUnit.SECONDS)).as("released when the listing's queued wait ended").isTrue();
+        assertThat(listing.isDone()).isFalse();
+        release.countDown();
+        assertThat(listing.get(2, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
     void aListingThatNeverGetsItsTurnIsBusyAfterTheBusyWait() throws Exception {
         CacheTurns turns = new CacheTurns(Duration.ofMillis(20), Duration.ofMillis(200));
         CountDownLatch release = heldShared(turns);
