@@ -33,12 +33,7 @@ public final class Rtnetlink {
         public static final int NO_NETNS = -1;
     }
 
-    private static final int AF_NETLINK = 16;
-    private static final int SOCK_RAW = 3;
-    private static final int SOCK_CLOEXEC = 0x80000;
     private static final int NETLINK_ROUTE = 0;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_RCVTIMEO = 20;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
 
@@ -64,7 +59,6 @@ public final class Rtnetlink {
     private static final int NLA_TYPE_MASK = 0x3fff;
     private static final int ENODEV = 19;
     private static final int EEXIST = 17;
-    /** Idle sockets kept for reuse; more than this many concurrent exchanges open and close their own. */
     private static final int NETLINK_NETFILTER = 12;
     private static final int NFNL_SUBSYS_NFTABLES = 10;
     private static final short NFT_MSG_NEWGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 15);

@@ -22,7 +22,7 @@ final class RtnetlinkSocket {
     private static final int SO_RCVTIMEO = 20;
     private static final int NETLINK_NETFILTER = 12;
     private static final int HEADER = 16;
-    /** Idle sockets kept per protocol. */
+    /** Idle sockets kept for reuse, per protocol; more concurrent exchanges open and close their own. */
     private static final int POOL = 8;
     private static final ConcurrentLinkedDeque<RtnetlinkSocket> IDLE_ROUTE = new ConcurrentLinkedDeque<>();
     private static final ConcurrentLinkedDeque<RtnetlinkSocket> IDLE_NETFILTER = new ConcurrentLinkedDeque<>();
