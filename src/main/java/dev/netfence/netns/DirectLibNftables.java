@@ -124,17 +124,28 @@ final class DirectLibNftables implements LibNftables {
     }
 
     /** Commands that print what the kernel holds (a statement starting with one of them). */
-    private static final java.util.Set<String> PRINTING = java.util.Set.of("list", "monitor", "export", "reset", "describe");
+    private static final java.util.Set<String> PRINTING = java.util.Set.of("list", "monitor", "export", "reset",
+            "describe", "get", "include", "import");
 
     /**
      * Whether {@code commands} may print what the kernel holds: a statement (a line, or a part
      * of one between semicolons) whose first word is {@code list}, {@code monitor}, {@code
-     * export}, {@code reset} or {@code describe}. A rule never starts with one of them, so
-     * netfence's own scripts do not (a rule may hold {@code mld-listener-query}); its listings do.
+     * export}, {@code reset}, {@code describe}, {@code get} (an element look-up prints it),
+     * {@code include} or {@code import} (their commands come from elsewhere, unseen here); or
+     * JSON input (its first character {@code {} or {@code [}), which is not read here. A rule
+     * never starts with one of these words, so netfence's own scripts do not (a rule may hold
+     * {@code mld-listener-query}); its listings do. When in doubt a command counts as a listing:
+     * it then only waits for its turn, where the other way round it could corrupt the heap.
      */
     static boolean lists(String commands) {
         int at = 0;
         int n = commands.length();
+        while (at < n && Character.isWhitespace(commands.charAt(at))) {
+            at++;
+        }
+        if (at < n && (commands.charAt(at) == '{' || commands.charAt(at) == '[')) {
+            return true;
+        }
         while (at < n) {
             while (at < n && (Character.isWhitespace(commands.charAt(at)) || commands.charAt(at) == ';')) {
                 at++;
