@@ -24,7 +24,11 @@ final class DirectLibNftables implements LibNftables {
      * ({@link CacheTurns}), so that a shared turn a workload holds does not hold every other call up.
      */
     private static final CacheTurns CACHE = new CacheTurns(java.time.Duration.ofMillis(100), BUSY_WAIT);
+    /** Contexts whose free had no turn within the busy wait, freed by the next free that has one. */
+    static final int LATE_FREES = 64;
     private static DirectLibNftables bound;
+    private final CacheTurns turns;
+    private final LateFrees late;
 
     private static final class Calls {
         static native Pointer nft_ctx_new(int flags);
@@ -44,7 +48,11 @@ final class DirectLibNftables implements LibNftables {
         static native int nft_run_cmd_from_buffer(Pointer ctx, String buffer);
     }
 
-    private DirectLibNftables() {}
+    /** The calls bound by {@link #load()}, taking turns at {@code turns}; {@code late}: frees that had none. */
+    DirectLibNftables(CacheTurns turns, LateFrees late) {
+        this.turns = java.util.Objects.requireNonNull(turns, "turns");
+        this.late = java.util.Objects.requireNonNull(late, "late");
+    }
 
     static LibNftables load() {
         synchronized (LOCK) {
@@ -56,7 +64,7 @@ final class DirectLibNftables implements LibNftables {
                     library = NativeLibrary.getInstance("nftables");
                 }
                 Native.register(Calls.class, library);
-                bound = new DirectLibNftables();
+                bound = new DirectLibNftables(CACHE, new LateFrees(LATE_FREES));
             }
             return bound;
         }
@@ -67,11 +75,26 @@ final class DirectLibNftables implements LibNftables {
         return Calls.nft_ctx_new(flags);
     }
 
+    /**
+     * Frees {@code ctx} in a shared turn, and then every context whose free had no turn before
+     * ({@link LateFrees}). With no turn within the busy wait, {@code ctx} waits there for the next
+     * free (it is not to be used, nor its socket closed, afterwards: the free closes it) unless
+     * {@link #LATE_FREES} wait already: then {@link LibNftables.Busy}, and the caller leaves it.
+     */
     @Override
     public void nft_ctx_free(Pointer ctx) {
-        java.util.concurrent.locks.Lock lock = CACHE.shared("a context's free");
+        java.util.concurrent.locks.Lock lock;
+        try {
+            lock = turns.shared("a context's free");
+        } catch (LibNftables.Busy e) {
+            if (late.defer(ctx)) {
+                return;
+            }
+            throw e;
+        }
         try {
             Calls.nft_ctx_free(ctx);
+            late.drain(Calls::nft_ctx_free);
         } finally {
             lock.unlock();
         }
@@ -105,7 +128,7 @@ final class DirectLibNftables implements LibNftables {
     @Override
     public int nft_run_cmd_from_buffer(Pointer ctx, String buffer) {
         boolean alone = lists(buffer);
-        java.util.concurrent.locks.Lock lock = alone ? CACHE.exclusive("a listing") : CACHE.shared("a command");
+        java.util.concurrent.locks.Lock lock = alone ? turns.exclusive("a listing") : turns.shared("a command");
         try {
             return Calls.nft_run_cmd_from_buffer(ctx, buffer);
         } finally {
@@ -115,7 +138,7 @@ final class DirectLibNftables implements LibNftables {
 
     @Override
     public int nft_run_own_listing(Pointer ctx, String buffer) {
-        java.util.concurrent.locks.Lock lock = CACHE.shared("a listing of netfence's own table");
+        java.util.concurrent.locks.Lock lock = turns.shared("a listing of netfence's own table");
         try {
             return Calls.nft_run_cmd_from_buffer(ctx, buffer);
         } finally {

@@ -95,8 +95,9 @@ final class NftContext implements AutoCloseable {
     }
 
     /**
-     * Frees the context, its socket {@code socket}; where the free could not have its turn
-     * ({@link LibNftables.Busy}) the context's memory is left and only its socket closed.
+     * Frees the context, its socket {@code socket}. A free that cannot have its turn is done by a
+     * later free (the binding keeps the context, socket open, for it); only where too many wait
+     * already ({@link LibNftables.Busy}) is the context's memory left and its socket closed here.
      */
     private void free(int socket) {
         try {
