@@ -14,6 +14,8 @@
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
 #          BENCH_DRIVER_JAVA_OPTS    extra JVM options for the driver (e.g. JFR of the resync section)
+#          BENCH_NETFENCE_FLAGS      extra `netfence run` flags for the enforce section only, for profiling
+#                                    by hand (e.g. "--host-guard off"; its figures then are not the product's)
 #          BENCH_OUT                 output directory (default: target/bench)
 #
 # It creates only namespaces named nfb-<random>-<i> and nfg-<random>-<i> (addresses in 198.18.0.0/15
@@ -251,7 +253,8 @@ if [[ " $only " == *" enforce "* ]]; then
   echo "== floor took $((SECONDS - t_floor)) s" >&2
   section enforce "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$enforce_events" --reps "$reps" \
     --netfence-reps "$netfence_reps" \
-    --concurrency "$parallel" --floor-times "$out/floor-times.txt" --floor-reps "$floor_reps" --floor-events "$floor_events"
+    --concurrency "$parallel" --floor-times "$out/floor-times.txt" --floor-reps "$floor_reps" --floor-events "$floor_events" \
+    ${BENCH_NETFENCE_FLAGS:+--netfence-flags "$BENCH_NETFENCE_FLAGS"}
 fi
 if [[ " $only " == *" seed "* ]]; then
   echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2
