@@ -2,6 +2,7 @@ package dev.netfence.hostguard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
@@ -35,7 +36,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * 9999, both forbidden) and two listeners of this JVM in the host namespace, reached through the
  * bridge gateway (one allowed, one forbidden). Every proof runs with {@code --host-guard auto}
  * and with {@code off}: with the guard the forbidden traffic never arrives; without it, the same
- * attack gets through, which shows each proof can fail.
+ * attack gets through, which shows each proof can fail. A container whose quarantine its workload
+ * keeps out of its namespace (it took the table's name) gets it on its host side all the same.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardPodmanTest {
@@ -189,6 +191,46 @@ class HostGuardPodmanTest {
                 .isEqualTo("TIMEOUT");
         assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
     }
+
+    @Test
+    void aContainerWhoseQuarantineCannotBeWrittenInItsNamespaceIsQuarantinedOnItsHostSide() throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        GuardedEnforcer enforcer = enforcer(HostGuardMode.AUTO);
+        enforcer.apply(sandbox, policy(false));
+        String device = enforcer.guards().installed().keySet().iterator().next();
+        assertThat(chainText(device)).contains(peer.ipv4() + " . " + ALLOWED);
+        String pid = Integer.toString(sandbox.pid());
+        // the workload (CAP_NET_ADMIN) takes the table's name: an owner-flagged table only its socket may change
+        Process owner = new ProcessBuilder("nsenter", "-t", pid, "-n", "python3", "-c", TAKE_TABLE)
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                    Sh.run("nsenter", "-t", pid, "-n", "nft", "list", "table", "inet", "netfence").stdout())
+                    .contains("flags owner"));
+
+            EnforcementResult result = enforcer.failClosed(sandbox);
+
+            assertThat(result.quarantined()).as("the namespace could not be quarantined: %s", result).isFalse();
+            assertThat(chainText(device)).as("the host side holds the quarantine, not the policy")
+                    .doesNotContain(peer.ipv4() + " . " + ALLOWED).doesNotContain("dport");
+            assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).as("the policy's allowed peer port")
+                    .isEqualTo("TIMEOUT");
+        } finally {
+            owner.destroyForcibly();
+            owner.waitFor();
+        }
+    }
+
+    /** Replaces netfence's table with an empty one of the same name that only this process's socket may change, and holds it. */
+    static final String TAKE_TABLE = String.join("\n",
+            "import ctypes, time",
+            "lib = ctypes.CDLL('libnftables.so.1')",
+            "lib.nft_ctx_new.restype = ctypes.c_void_p",
+            "lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]",
+            "c = lib.nft_ctx_new(0)",
+            "lib.nft_run_cmd_from_buffer(c, b'table inet netfence\\ndelete table inet netfence\\n'",
+            "                            b'table inet netfence { flags owner; }\\n')",
+            "time.sleep(120)");
 
     private GuardedEnforcer enforcer;
 
