@@ -63,7 +63,17 @@ final class CacheTurns {
         throw new LibNftables.Busy(what);
     }
 
+    /** A shared turn if one is free at once, else null (never waits, never Busy). */
+    Lock sharedNow() {
+        Lock shared = lock.readLock();
+        return shared.tryLock() ? shared : null;
+    }
+
+    /** {@code lock} within {@code nanos}; a free one is taken at once, also by an interrupted thread. */
     private static boolean take(Lock lock, long nanos) {
+        if (lock.tryLock()) {
+            return true;
+        }
         try {
             return lock.tryLock(nanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {

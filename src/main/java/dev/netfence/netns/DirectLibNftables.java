@@ -76,10 +76,10 @@ final class DirectLibNftables implements LibNftables {
     }
 
     /**
-     * Frees {@code ctx} in a shared turn, and then every context whose free had no turn before
-     * ({@link LateFrees}). With no turn within the busy wait, {@code ctx} waits there for the next
-     * free (it is not to be used, nor its socket closed, afterwards: the free closes it) unless
-     * {@link #LATE_FREES} wait already: then {@link LibNftables.Busy}, and the caller leaves it.
+     * Frees {@code ctx} in a shared turn. With no turn within the busy wait, {@code ctx} is kept
+     * ({@link LateFrees}) for {@link #freeLate} (it is not to be used, nor its socket closed,
+     * afterwards: the free closes it) unless {@link #LATE_FREES} wait already: then
+     * {@link LibNftables.Busy}, and the caller leaves it.
      */
     @Override
     public void nft_ctx_free(Pointer ctx) {
@@ -94,6 +94,31 @@ final class DirectLibNftables implements LibNftables {
         }
         try {
             Calls.nft_ctx_free(ctx);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Frees the kept contexts in a shared turn if one is free at once. Their sockets' closes may
+     * each wait for an RCU grace period (a context kept long is usually its socket's last
+     * holder), so this runs on closer threads ({@code nft.NftContext} parks it with its closes).
+     */
+    @Override
+    public int lateFrees() {
+        return late.waiting();
+    }
+
+    @Override
+    public void freeLate() {
+        if (late.waiting() == 0) {
+            return;
+        }
+        java.util.concurrent.locks.Lock lock = turns.sharedNow();
+        if (lock == null) {
+            return; // a listing has the cache: the next closer's call tries again
+        }
+        try {
             late.drain(Calls::nft_ctx_free);
         } finally {
             lock.unlock();

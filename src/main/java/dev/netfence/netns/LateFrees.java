@@ -6,12 +6,13 @@ import java.util.function.Consumer;
 
 /**
  * libnftables contexts whose free could not have its turn at the interface cache
- * ({@link CacheTurns}: a listing held the exclusive turn past the busy wait), kept to be freed by
- * the next free that has one ({@link DirectLibNftables#nft_ctx_free}) instead of being left. A
- * context waiting here keeps its netlink socket open (its free closes it: closing the number
- * earlier would let the late free close whatever reused it), so at most {@code limit} wait; past
- * that {@link #defer} refuses and the caller leaves the context's memory and closes its socket,
- * as before this class. Thread-safe.
+ * ({@link CacheTurns}: a listing held the exclusive turn past the busy wait), kept to be freed
+ * later on a closer thread ({@link DirectLibNftables#freeLate}) instead of being left. A context
+ * waiting here keeps its netlink socket open, and with it the socket's namespace (its free closes
+ * it: closing the number earlier would let the late free close whatever reused it), so at most
+ * {@code limit} wait; past that {@link #defer} refuses and the caller leaves the context's memory
+ * and closes its socket, as before this class. They wait until a closer finds a turn free after
+ * a later trip: in a process that makes no more trips, for good. Thread-safe.
  */
 final class LateFrees {
     private final int limit;

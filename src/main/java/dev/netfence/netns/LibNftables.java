@@ -45,6 +45,18 @@ public interface LibNftables extends Library {
 
     void nft_ctx_free(Pointer ctx);
 
+    /**
+     * Frees the contexts whose {@link #nft_ctx_free} had no turn and were kept for later, if a
+     * turn is free at once; for a thread that may wait in a socket's close (a closer), never for
+     * one away in a container's namespace. Nothing to do where frees are never kept.
+     */
+    default void freeLate() {}
+
+    /** How many contexts wait for {@link #freeLate}. */
+    default int lateFrees() {
+        return 0;
+    }
+
     int nft_ctx_buffer_output(Pointer ctx);
 
     int nft_ctx_buffer_error(Pointer ctx);

@@ -95,9 +95,10 @@ final class NftContext implements AutoCloseable {
     }
 
     /**
-     * Frees the context, its socket {@code socket}. A free that cannot have its turn is done by a
-     * later free (the binding keeps the context, socket open, for it); only where too many wait
-     * already ({@link LibNftables.Busy}) is the context's memory left and its socket closed here.
+     * Frees the context, its socket {@code socket}. A free that cannot have its turn is done later
+     * by a closer (the binding keeps the context, socket open, for {@link LibNftables#freeLate});
+     * only where too many wait already ({@link LibNftables.Busy}) is the context's memory left and
+     * its socket closed here.
      */
     private void free(int socket) {
         try {
@@ -124,20 +125,26 @@ final class NftContext implements AutoCloseable {
             return;
         }
         freed = true;
-        int socket = socket();
-        int copy = NativeDescriptors.copyHigh(socket);
-        if (copy < 0) {
-            if (socket >= 0) {
-                free(socket); // no number above 1023 left: freed here (it may wait), not parked low
-            } else {
-                closes.close(() -> lib.nft_ctx_free(ctx)); // parked whole: InProcessNft keeps the limits low then
-            }
-            return;
-        }
         try {
-            free(socket); // closes the context's own number; the socket lives on in the copy
+            int socket = socket();
+            int copy = NativeDescriptors.copyHigh(socket);
+            if (copy < 0) {
+                if (socket >= 0) {
+                    free(socket); // no number above 1023 left: freed here (it may wait), not parked low
+                } else {
+                    closes.close(() -> lib.nft_ctx_free(ctx)); // parked whole: InProcessNft keeps the limits low then
+                }
+                return;
+            }
+            try {
+                free(socket); // closes the context's own number; the socket lives on in the copy
+            } finally {
+                closes.close(() -> NativeDescriptors.closeQuietly(copy));
+            }
         } finally {
-            closes.close(() -> NativeDescriptors.closeQuietly(copy));
+            if (closes != Closer.INLINE && lib.lateFrees() > 0) {
+                closes.close(lib::freeLate); // contexts a free had to keep (this one's too), freed on a closer
+            }
         }
     }
 }

@@ -30,7 +30,8 @@ import java.util.Map;
  * lo-only check or namespace-ownership claim), both warmed up on the same sandbox. Then their
  * applies alternate one by one, the order inside each pair swapping every pair, each apply timed
  * (wall), so whatever else the shared machine does falls on both alike; the variant that leads
- * the even pairs is swapped every 16 pairs (in a scratch harness whichever led them read ≈ 3 %
+ * the even pairs is swapped every 16 pairs, each repetition starting with the other one (in a
+ * scratch harness whichever led them read ≈ 3 %
  * faster, with the same code in both too; {@code overhead_with_leading} and
  * {@code overhead_without_leading} are the medians of the pairs of each pattern). Figures per backend:
  * {@code containment_overhead_<backend>} = the median, over all pairs of all repetitions, of
@@ -104,8 +105,9 @@ final class ContainmentBench {
             for (int i = 0; i < events; i++) {
                 // which variant leads the even pairs moved the ratio by ≈ 3 % in a scratch harness,
                 // also with the same code in both (cause not found; 1-2 % either way in this
-                // section): each leads in every other block of 16 pairs, so both patterns count alike
-                boolean swapped = i / 16 % 2 == 1;
+                // section): each leads in every other block of 16 pairs (fewer in a short run), the
+                // first block's leader alternating by repetition, so both patterns count alike
+                boolean swapped = (i / Math.min(16, Math.max(1, events / 2)) + rep) % 2 == 1;
                 boolean withFirst = (i % 2 == 0) != swapped;
                 double[] a = timed(withFirst ? with : without, box, policy, ids);
                 double[] b = timed(withFirst ? without : with, box, policy, ids);

@@ -273,7 +273,7 @@ final class EnforceBench {
                 "--policy-dir", out.resolve("enforce/policies").toString(), "--events-topic", events,
                 "--outcomes-topic", outcomes, "--concurrency", Integer.toString(concurrency), "--http-port", "0",
                 "--cgroup-check", args.string("cgroup-check", "true"), "--backend", args.string("backend", "nft")));
-        // profiling by hand only (bench.sh never passes it): e.g. --netfence-flags "--host-guard off"
+        // profiling by hand only (bench.sh passes BENCH_NETFENCE_FLAGS): e.g. --netfence-flags "--host-guard off"
         String extra = args.string("netfence-flags", "").trim();
         if (!extra.isEmpty()) {
             flags.addAll(List.of(extra.split("\\s+")));

@@ -206,14 +206,19 @@ class HostGuardPodmanTest {
         try {
             Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
                     Sh.run("nsenter", "-t", pid, "-n", "nft", "list", "table", "inet", "netfence").stdout())
+                    .as("the workload's table (its process %s)", owner.isAlive() ? "runs" : "ended")
                     .contains("flags owner"));
+            Agent workload = sandbox.agent();
+            assertThat(workload.send(tcp(peer.ipv4(), ALLOWED))).as("the policy, now only on the host side")
+                    .isEqualTo("OK");
+            assertThat(workload.send(tcp(peer.ipv4(), FORBIDDEN_TCP))).isEqualTo("TIMEOUT");
 
             EnforcementResult result = enforcer.failClosed(sandbox);
 
             assertThat(result.quarantined()).as("the namespace could not be quarantined: %s", result).isFalse();
             assertThat(chainText(device)).as("the host side holds the quarantine, not the policy")
                     .doesNotContain(peer.ipv4() + " . " + ALLOWED).doesNotContain("dport");
-            assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).as("the policy's allowed peer port")
+            assertThat(workload.send(tcp(peer.ipv4(), ALLOWED))).as("the policy's allowed peer port")
                     .isEqualTo("TIMEOUT");
         } finally {
             owner.destroyForcibly();
@@ -228,8 +233,9 @@ class HostGuardPodmanTest {
             "lib.nft_ctx_new.restype = ctypes.c_void_p",
             "lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]",
             "c = lib.nft_ctx_new(0)",
-            "lib.nft_run_cmd_from_buffer(c, b'table inet netfence\\ndelete table inet netfence\\n'",
-            "                            b'table inet netfence { flags owner; }\\n')",
+            "if lib.nft_run_cmd_from_buffer(c, b'table inet netfence\\ndelete table inet netfence\\n'",
+            "                               b'table inet netfence { flags owner; }\\n') != 0:",
+            "    raise SystemExit('nft refused the owner table')",
             "time.sleep(120)");
 
     private GuardedEnforcer enforcer;

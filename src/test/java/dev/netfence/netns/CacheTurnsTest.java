@@ -97,6 +97,37 @@ class CacheTurnsTest {
     }
 
     @Test
+    void aTurnFreeAtOnceIsTakenAlsoByAnInterruptedThreadAndSharedNowNeverWaits() throws Exception {
+        CacheTurns turns = new CacheTurns(Duration.ofMillis(20), Duration.ofMillis(200));
+        Thread.currentThread().interrupt();
+        try {
+            turns.shared("a free").unlock();
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        Lock now = turns.sharedNow();
+        assertThat(now).isNotNull();
+        now.unlock();
+
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Future<?> listing = pool.submit(() -> {
+            Lock alone = turns.exclusive("a listing");
+            held.countDown();
+            release.await();
+            alone.unlock();
+            return null;
+        });
+        held.await();
+        long start = System.nanoTime();
+        assertThat(turns.sharedNow()).as("while a listing runs").isNull();
+        assertThat(System.nanoTime() - start).isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
+        release.countDown();
+        listing.get(2, TimeUnit.SECONDS);
+    }
+
+    @Test
     void waitsOutsideTheirBoundsAreRefusedWithTheirValues() {
         assertThatThrownBy(() -> new CacheTurns(Duration.ofSeconds(3), Duration.ofSeconds(2)))
                 .isInstanceOf(IllegalArgumentException.class)
