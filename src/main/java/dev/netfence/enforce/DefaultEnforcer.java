@@ -287,7 +287,8 @@ public final class DefaultEnforcer implements Enforcer {
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());
-            // a reconciliation that touched nothing leaves the rules verified before in force: no quarantine for that;
+            // a reconciliation that found its rules intact and touched nothing leaves them in force: no quarantine
+            // for that (one that found them changed has set touched: they are not in force any more);
             // a container sharing a quarantined namespace is quarantined with it whatever on-failure says (its host side too)
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
                     && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES
@@ -327,6 +328,9 @@ public final class DefaultEnforcer implements Enforcer {
             String drift;
             try {
                 drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+                if (drift != null) {
+                    touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                }
                 if (!checkFirst || drift != null) {
                     pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()));
                 }

@@ -24,7 +24,7 @@ final class DirectLibNftables implements LibNftables {
      * ({@link CacheTurns}), so that a shared turn a workload holds does not hold every other call up.
      */
     private static final CacheTurns CACHE = new CacheTurns(java.time.Duration.ofMillis(100), BUSY_WAIT);
-    /** Contexts whose free had no turn within the busy wait, freed by the next free that has one. */
+    /** Contexts whose free had no turn within the busy wait that may wait to be freed later ({@link #freeLate}). */
     static final int LATE_FREES = 64;
     private static DirectLibNftables bound;
     private final CacheTurns turns;

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code nft} backend: netfence's table written into a pinned namespace by libnftables,
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * read-back that differs, FIREWALL_UNAVAILABLE when the flush is refused.
  */
 public final class InProcessNft implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InProcessNft.class);
     /**
      * What one apply did, for the caller's bookkeeping and logs.
      *
@@ -65,8 +68,13 @@ public final class InProcessNft implements AutoCloseable {
         this.sockets = new GenerationSockets(natives.libc);
         this.contextSockets = new ContextSockets(natives.libc);
         // contexts parked whole hold numbers below 1024: then few may wait (DeferredCloses)
-        this.closes = contextSockets.trusted(natives.nftables) ? new DeferredCloses(threads)
-                : new DeferredCloses(threads, DeferredCloses.QUIET, 32, 64);
+        boolean trusted = contextSockets.trusted(natives.nftables);
+        if (!trusted) {
+            LOG.warn("libnftables' context does not have the layout netfence checks for: its netlink socket stays"
+                    + " unconnected (a workload holding CAP_NET_ADMIN could send it replies of its own), and contexts"
+                    + " are freed whole later, at most 32 per namespace");
+        }
+        this.closes = trusted ? new DeferredCloses(threads) : new DeferredCloses(threads, DeferredCloses.QUIET, 32, 64);
     }
 
     private static InProcessNft shared;

@@ -52,12 +52,17 @@ final class GuardedEnforcer implements AutoCloseable {
 
     /** Reads back and repairs as a resync does ({@code reconcile}) and asserts the result is applied. */
     EnforcementResult reconcile(PodmanContainer container, String policyJson) {
-        owners.add(container.id());
-        EnforcementResult result = enforcer.reconcile(new EnforcementRequest(container.id(), "podman",
-                container.pid(), new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
-                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
+        EnforcementResult result = resync(container, policyJson, Duration.ofSeconds(60));
         assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.APPLIED);
         return result;
+    }
+
+    /** Reads back and repairs as a resync does, within {@code budget}, whatever the result. */
+    EnforcementResult resync(PodmanContainer container, String policyJson, Duration budget) {
+        owners.add(container.id());
+        return enforcer.reconcile(new EnforcementRequest(container.id(), "podman", container.pid(),
+                new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plus(budget)));
     }
 
     /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The host guard's proofs against real podman containers on podman's default bridge: a sandbox
@@ -37,7 +38,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * bridge gateway (one allowed, one forbidden). Every proof runs with {@code --host-guard auto}
  * and with {@code off}: with the guard the forbidden traffic never arrives; without it, the same
  * attack gets through, which shows each proof can fail. A container whose quarantine its workload
- * keeps out of its namespace (it took the table's name) gets it on its host side all the same.
+ * keeps out of its namespace (it took the table's name) gets it on its host side all the same,
+ * failed closed or found changed by a resync.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardPodmanTest {
@@ -192,8 +194,10 @@ class HostGuardPodmanTest {
         assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
     }
 
-    @Test
-    void aContainerWhoseQuarantineCannotBeWrittenInItsNamespaceIsQuarantinedOnItsHostSide() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"fail-closed", "resync"})
+    void aContainerWhoseQuarantineCannotBeWrittenInItsNamespaceIsQuarantinedOnItsHostSide(String path)
+            throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
         GuardedEnforcer enforcer = enforcer(HostGuardMode.AUTO);
         enforcer.apply(sandbox, policy(false));
@@ -213,8 +217,11 @@ class HostGuardPodmanTest {
                     .isEqualTo("OK");
             assertThat(workload.send(tcp(peer.ipv4(), FORBIDDEN_TCP))).isEqualTo("TIMEOUT");
 
-            EnforcementResult result = enforcer.failClosed(sandbox);
+            // a missing policy fails it closed; a resync finds its rules gone and cannot write them back
+            EnforcementResult result = path.equals("resync")
+                    ? enforcer.resync(sandbox, policy(false), Duration.ofSeconds(20)) : enforcer.failClosed(sandbox);
 
+            assertThat(result.status()).isEqualTo("failed");
             assertThat(result.quarantined()).as("the namespace could not be quarantined: %s", result).isFalse();
             assertThat(chainText(device)).as("the host side holds the quarantine, not the policy")
                     .doesNotContain(peer.ipv4() + " . " + ALLOWED).doesNotContain("dport");

@@ -28,13 +28,18 @@ class CacheTurnsTest {
 
     /** A shared turn taken on another thread and held until the latch returned is counted down. */
     private CountDownLatch heldShared(CacheTurns turns) throws InterruptedException {
+        return held(pool, () -> turns.shared("a command that restarts"));
+    }
+
+    /** The turn {@code take} takes, taken on a thread of {@code pool} and held until the latch returned is counted down. */
+    static CountDownLatch held(ExecutorService pool, java.util.function.Supplier<Lock> take) throws InterruptedException {
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         pool.submit(() -> {
-            Lock shared = turns.shared("a command that restarts");
+            Lock turn = take.get();
             held.countDown();
             release.await();
-            shared.unlock();
+            turn.unlock();
             return null;
         });
         held.await();
@@ -110,21 +115,11 @@ class CacheTurnsTest {
         assertThat(now).isNotNull();
         now.unlock();
 
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        Future<?> listing = pool.submit(() -> {
-            Lock alone = turns.exclusive("a listing");
-            held.countDown();
-            release.await();
-            alone.unlock();
-            return null;
-        });
-        held.await();
+        CountDownLatch release = held(pool, () -> turns.exclusive("a listing"));
         long start = System.nanoTime();
         assertThat(turns.sharedNow()).as("while a listing runs").isNull();
         assertThat(System.nanoTime() - start).isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
         release.countDown();
-        listing.get(2, TimeUnit.SECONDS);
     }
 
     @Test

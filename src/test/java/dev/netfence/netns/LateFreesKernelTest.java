@@ -13,7 +13,6 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.locks.Lock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -71,17 +70,7 @@ class LateFreesKernelTest {
 
     /** The exclusive turn taken on another thread (a listing), held until the latch returned is counted down. */
     private CountDownLatch listingHeld() throws InterruptedException {
-        CountDownLatch held = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        pool.submit(() -> {
-            Lock alone = turns.exclusive("a listing");
-            held.countDown();
-            release.await();
-            alone.unlock();
-            return null;
-        });
-        held.await();
-        return release;
+        return CacheTurnsTest.held(pool, () -> turns.exclusive("a listing"));
     }
 
     @Test
