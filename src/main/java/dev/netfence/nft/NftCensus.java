@@ -128,6 +128,38 @@ final class NftCensus {
         }
     }
 
+    /**
+     * Why no libnftables write may run in the calling thread's namespace, or null. Before a write
+     * libnftables fetches every table with its chains, sets, objects and flowtables into
+     * netfence's process (its cache: measured with 50,000 counters in a workload's table, every
+     * write of netfence's took 0.2 s and 67 MB), so a workload holding CAP_NET_ADMIN that fills
+     * its namespace with them would make each of netfence's writes there load them all. The tables
+     * dump gives each table's use count, which counts exactly those: tables and use counts summing
+     * past {@link #LIMIT}, and nothing is written (the dump stops there). Its socket is closed
+     * through {@code closes}; a dump a commit interrupts is taken again, as {@link #take}.
+     */
+    static String tooMuchToLoad(Closer closes) {
+        for (int attempt = 1; ; attempt++) {
+            try (NftNetlink netlink = NftNetlink.open(closes)) {
+                long[] load = {0};
+                netlink.dump(NFT_MSG_GETTABLE, NFPROTO_UNSPEC, message -> {
+                    if (message.getShort(4) != message(NFT_MSG_NEWTABLE)) {
+                        throw NftNetlink.protocol("a message of type " + message.getShort(4) + " in the tables dump");
+                    }
+                    load[0] += 1 + table(message).use();
+                    return load[0] <= LIMIT;
+                });
+                return load[0] <= LIMIT ? null : "not sent: the namespace's nftables tables and their chains, sets,"
+                        + " objects and flowtables number more than " + LIMIT + ", which libnftables would all load"
+                        + " into netfence to write";
+            } catch (EnforcementException e) {
+                if (e.code() != ErrorCode.LOCK_CONTENDED || attempt == ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     /** How many netlink bytes the rules of a plan of {@code planRules} rules may take: netfence's are a few hundred each. */
     static long ruleBytes(int planRules) {
         return 2048L * planRules + 4096;

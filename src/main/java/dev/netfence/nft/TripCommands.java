@@ -39,8 +39,19 @@ final class TripCommands implements NftApply.Commands {
         return generation.read();
     }
 
+    /**
+     * Runs {@code script}; in a namespace netfence did not make, only when libnftables' cache
+     * fetch for it is bounded ({@link NftCensus#tooMuchToLoad}), else a failed run saying why
+     * (RULES_REJECTED), nothing sent.
+     */
     @Override
     public NftContext.Run apply(String script) {
+        if (!fresh) {
+            String heavy = NftCensus.tooMuchToLoad(later);
+            if (heavy != null) {
+                return new NftContext.Run(-1, "", heavy);
+            }
+        }
         ctx.plain();
         NftContext.Run run = ctx.run(script);
         if (run.ok()) {

@@ -235,6 +235,34 @@ class BoundedReadBackKernelTest {
         assertThat(drift()).isEmpty();
     }
 
+    /**
+     * Before a write libnftables fetches every table's chains, sets, objects and flowtables into
+     * netfence's process: a workload that fills its namespace with them past the census's limit
+     * gets nothing written (RULES_REJECTED), so netfence never loads them; netfence's own table
+     * stays as it was, and once the workload's objects are gone the apply goes through.
+     */
+    @Test
+    void aNamespaceFilledWithNftablesObjectsIsNotWrittenSoLibnftablesNeverLoadsThem() throws Exception {
+        apply();
+        String table = Sh.ok("ip", "netns", "exec", name, "nft", "-a", "list", "table", "inet", "netfence");
+        StringBuilder counters = new StringBuilder("add table inet bloat\n");
+        for (int i = 0; i < NftCensus.LIMIT; i++) {
+            counters.append("add counter inet bloat c").append(i).append('\n');
+        }
+        inside(counters.toString(), "nft", "-f");
+
+        assertThatThrownBy(this::apply).isInstanceOfSatisfying(EnforcementException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.RULES_REJECTED);
+            assertThat(e.getMessage()).contains("chains, sets, objects and flowtables number more than "
+                    + NftCensus.LIMIT);
+        });
+        assertThat(Sh.ok("ip", "netns", "exec", name, "nft", "-a", "list", "table", "inet", "netfence"))
+                .as("netfence's table untouched: same rules, same handles").isEqualTo(table);
+
+        inside("delete table inet bloat\n", "nft", "-f");
+        apply();
+    }
+
     @Test
     void aTableOfTheWorkloadsOwnIsNeverListedBackWhateverItsSize() throws Exception {
         apply();
