@@ -99,16 +99,16 @@ final class DirectLibNftables implements LibNftables {
         }
     }
 
-    /**
-     * Frees the kept contexts in a shared turn if one is free at once. Their sockets' closes may
-     * each wait for an RCU grace period (a context kept long is usually its socket's last
-     * holder), so this runs on closer threads ({@code nft.NftContext} parks it with its closes).
-     */
     @Override
     public int lateFrees() {
         return late.waiting();
     }
 
+    /**
+     * Frees the kept contexts in a shared turn if one is free at once. Their sockets' closes may
+     * each wait for an RCU grace period (a context kept long is usually its socket's last
+     * holder), so this runs on closer threads ({@code nft.NftContext} parks it with its closes).
+     */
     @Override
     public void freeLate() {
         if (late.waiting() == 0) {
