@@ -29,9 +29,16 @@ import java.util.Optional;
  * host NIC, a veth into a third namespace) is reported unguarded. No container-writable file is
  * read, no process is started, and nothing is cached: every call asks the kernel again (an
  * interface the runtime adds later, e.g. {@code podman network connect}, is seen at the next
- * apply or resync).
+ * apply or resync). A namespace of more than {@link #MAX_LINKS} links (a workload holding
+ * CAP_NET_ADMIN can make thousands of dummies, and each apply would read them all) is not read
+ * past that: its host sides are found from the host's own links instead (the veths whose peer is
+ * in the container's namespace, which the workload cannot add to), and the outcome says the
+ * others were not examined (guards {@code netns} only). Stopping there and finding nothing would
+ * have let a workload switch its own host guard off.
  */
 public final class NetlinkHostSides implements HostSides {
+    /** The most links of a container's namespace examined one by one. */
+    static final int MAX_LINKS = 1024;
     private final Rtnetlink netlink;
 
     public NetlinkHostSides(Rtnetlink netlink) {
@@ -48,9 +55,13 @@ public final class NetlinkHostSides implements HostSides {
                 return new Found(List.of(), List.of());
             }
         }
+        List<Rtnetlink.Link> links = netlink.linksOf(netnsId, MAX_LINKS);
+        if (links == null) {
+            return fromHost(netnsId);
+        }
         List<HostInterface> out = new ArrayList<>();
         List<String> unguarded = new ArrayList<>();
-        for (Rtnetlink.Link inside : netlink.linksOf(netnsId)) {
+        for (Rtnetlink.Link inside : links) {
             boolean covered = inside.name().equals("lo");
             if (!covered && "veth".equals(inside.kind()) && inside.peerIfindex() > 0) {
                 Optional<Rtnetlink.Link> host = netlink.link(inside.peerIfindex());
@@ -66,6 +77,18 @@ public final class NetlinkHostSides implements HostSides {
             }
         }
         return new Found(out, unguarded);
+    }
+
+    /** The host's veths whose peer is in namespace {@code netnsId}: for a namespace of too many links to read. */
+    private Found fromHost(int netnsId) throws IOException {
+        List<HostInterface> out = new ArrayList<>();
+        for (Rtnetlink.Link host : netlink.links()) {
+            if ("veth".equals(host.kind()) && host.peerNetnsId() == netnsId && host.peerIfindex() > 0) {
+                out.add(new HostInterface(host.name(), host.ifindex(), host.peerIfindex()));
+            }
+        }
+        return new Found(out, List.of("more than " + MAX_LINKS + " interfaces (only the veths into netfence's"
+                + " namespace were looked for)"));
     }
 
     /** One RTM_GETLINK by index, not a dump: the link with index {@code ifindex}, and its name. */

@@ -72,7 +72,7 @@ public final class Rtnetlink {
 
     /** Every link of netfence's own network namespace. */
     public List<Link> links() throws IOException {
-        return dump(Link.NO_NETNS);
+        return dump(Link.NO_NETNS, Integer.MAX_VALUE);
     }
 
     /**
@@ -81,10 +81,15 @@ public final class Rtnetlink {
      * its namespace; peer namespace ids in the answer are, again, netfence's ids.
      */
     public List<Link> linksOf(int netnsId) throws IOException {
+        return linksOf(netnsId, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #linksOf(int)}, or null as soon as there are more than {@code limit} (the rest not read). */
+    public List<Link> linksOf(int netnsId, int limit) throws IOException {
         if (netnsId < 0) {
             throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
         }
-        return dump(netnsId);
+        return dump(netnsId, limit);
     }
 
     /**
@@ -124,7 +129,8 @@ public final class Rtnetlink {
         }
     }
 
-    private List<Link> dump(int target) throws IOException {
+    /** The links of {@code target}'s namespace (or netfence's), null past {@code limit}: the socket is then closed mid-dump. */
+    private List<Link> dump(int target, int limit) throws IOException {
         for (int attempt = 1; ; attempt++) {
             RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
             try {
@@ -155,8 +161,10 @@ public final class Rtnetlink {
                                 done = true;
                             } else if (type == NLMSG_ERROR) {
                                 checkError(in, start, "RTM_GETLINK");
-                            } else if (type == RTM_NEWLINK) {
-                                links.add(parseLink(in, start, length));
+                            } else if (type == RTM_NEWLINK && links.add(parseLink(in, start, length))
+                                    && links.size() > limit) {
+                                socket.close(); // the rest of the dump is never read: not to be borrowed again
+                                return null;
                             }
                         }
                         in.position(Math.min(in.limit(), start + align(length)));

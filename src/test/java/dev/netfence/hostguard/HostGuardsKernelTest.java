@@ -170,6 +170,35 @@ class HostGuardsKernelTest {
         assertThat(chains()).contains(c.hostSide());
     }
 
+    /**
+     * A workload holding CAP_NET_ADMIN that makes more links than are read one by one (veth
+     * pairs inside its namespace here: the dummy module is not on every kernel, and a namespace of
+     * a thousand bridges takes the kernel 16 s to tear down) neither costs every apply a dump of
+     * them all nor switches its guard off: its veth is found from the host's side and guarded, and
+     * the outcome says the rest were not examined.
+     */
+    @Test
+    void aNamespaceOfMoreLinksThanAreReadHasItsVethFoundFromTheHostAndGuarded() throws Exception {
+        Container c = container();
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i <= NetlinkHostSides.MAX_LINKS / 2; i++) {
+            batch.append("link add a").append(i).append(" type veth peer name b").append(i).append('\n');
+        }
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("guard-links", ".batch");
+        try {
+            java.nio.file.Files.writeString(file, batch.toString());
+            Sh.ok("ip", "-n", c.ns(), "-batch", file.toString());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+
+        HostGuards.Result result = guards(HostGuardMode.AUTO).apply("c-many", c.nsFile(), plan);
+
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.reason()).contains("more than " + NetlinkHostSides.MAX_LINKS + " interfaces");
+        assertThat(chains()).contains(c.hostSide());
+    }
+
     @Test
     void aSweepRemovesTheGuardOfAVanishedInterfaceAndOfAReusedName() {
         Container gone = container();
