@@ -18,13 +18,13 @@ import java.util.Optional;
  * another, by its id) with their kind, peer ifindex and the id of the namespace the peer lives in
  * ({@code RTM_GETLINK} dump), one link by its index ({@code RTM_GETLINK} request), and which id
  * this namespace gives another one, named by an open descriptor ({@code RTM_GETNSID} with
- * {@code NETNSA_FD}; {@code RTM_NEWNSID} to have the kernel assign one); and, over a
- * {@code NETLINK_NETFILTER} socket, the generation of this namespace's nftables ruleset. Only the kernel's answers are used: nothing the container can write decides
- * which host interface is its peer. Sockets are kept in a small process-wide pool and reused,
- * each with its own native receive buffer (answers are read in place, not copied through a Java
- * array); an exchange that fails closes its socket instead of returning it, so a half-read
- * answer is never seen by the next one, and a reply whose sequence number is not the request's
- * is skipped. Thread-safe. Failures are {@link IOException}s.
+ * {@code NETNSA_FD}; {@code RTM_NEWNSID} to have the kernel assign one); and, through
+ * {@link HostRulesetGeneration}, the generation of this namespace's nftables ruleset. Only the kernel's
+ * answers are used: nothing the container can write decides which host interface is its peer.
+ * Sockets are kept in a small process-wide pool and reused, each with its own native receive
+ * buffer (answers are read in place, not copied through a Java array); an exchange that fails
+ * closes its socket instead of returning it, so a half-read answer is never seen by the next one,
+ * and a reply whose sequence number is not the request's is skipped. Thread-safe. Failures are {@link IOException}s.
  */
 public final class Rtnetlink {
     /** A link of netfence's namespace: its index, name, kind ("veth", "bridge", ... or "") and peer. */
@@ -37,13 +37,13 @@ public final class Rtnetlink {
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
 
-    private static final short NLMSG_ERROR = 2;
+    static final short NLMSG_ERROR = 2;
     private static final short NLMSG_DONE = 3;
     private static final short RTM_NEWLINK = 16;
     private static final short RTM_GETLINK = 18;
     private static final short RTM_NEWNSID = 88;
     private static final short RTM_GETNSID = 90;
-    private static final short NLM_F_REQUEST = 0x1;
+    static final short NLM_F_REQUEST = 0x1;
     private static final short NLM_F_ACK = 0x4;
     private static final short NLM_F_DUMP = 0x300;
     private static final short NLM_F_DUMP_INTR = 0x10;
@@ -56,17 +56,11 @@ public final class Rtnetlink {
     private static final int IFLA_TARGET_NETNSID = 46;
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
-    private static final int NLA_TYPE_MASK = 0x3fff;
+    static final int NLA_TYPE_MASK = 0x3fff;
     private static final int ENODEV = 19;
     private static final int EEXIST = 17;
-    private static final int NETLINK_NETFILTER = 12;
-    private static final int NFNL_SUBSYS_NFTABLES = 10;
-    private static final short NFT_MSG_NEWGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 15);
-    private static final short NFT_MSG_GETGEN = (short) (NFNL_SUBSYS_NFTABLES << 8 | 16);
-    private static final int NFTA_GEN_ID = 1;
-    private static final int NFGENMSG = 4;
 
-    private static final int HEADER = 16;
+    static final int HEADER = 16;
     private static final int IFINFOMSG = 16;
     private static final int RTGENMSG = 4;
 
@@ -226,51 +220,6 @@ public final class Rtnetlink {
         });
     }
 
-    /**
-     * The nf_tables ruleset generation of netfence's namespace ({@code NFT_MSG_GETGEN} over a
-     * {@code NETLINK_NETFILTER} socket): the kernel adds one with every committed nftables
-     * transaction in this namespace, whoever commits it (nft, iptables-nft, netavark, netfence),
-     * so an unchanged generation means an unchanged ruleset.
-     */
-    public long nftGeneration() throws IOException {
-        RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_NETFILTER);
-        try {
-            socket.send(message(NFT_MSG_GETGEN, NLM_F_REQUEST, NFGENMSG, 0, socket.nextSeq()));
-            ByteBuffer in = socket.reply();
-            int start = in.position();
-            short type = in.getShort(start + 4);
-            if (type == NLMSG_ERROR) {
-                checkError(in, start, "NFT_MSG_GETGEN");
-                throw new IOException("NFT_MSG_GETGEN: acknowledged without an answer");
-            }
-            if (type != NFT_MSG_NEWGEN) {
-                throw new IOException("NFT_MSG_GETGEN: unexpected reply type " + type);
-            }
-            int length = in.getInt(start);
-            long generation = -1;
-            for (int at = start + HEADER + NFGENMSG; at + 4 <= start + length; ) {
-                int attrLength = Short.toUnsignedInt(in.getShort(at));
-                if (attrLength < 4) {
-                    break;
-                }
-                if ((in.getShort(at + 2) & NLA_TYPE_MASK) == NFTA_GEN_ID && attrLength >= 8) {
-                    int raw = in.getInt(at + 4); // network byte order
-                    generation = Integer.toUnsignedLong(in.order() == ByteOrder.BIG_ENDIAN ? raw : Integer.reverseBytes(raw));
-                    break;
-                }
-                at += align(attrLength);
-            }
-            if (generation < 0) {
-                throw new IOException("NFT_MSG_NEWGEN without a generation id");
-            }
-            socket.giveBack();
-            return generation;
-        } catch (IOException | RuntimeException e) {
-            socket.close();
-            throw e;
-        }
-    }
-
     /** A question about a namespace named by a descriptor. */
     @FunctionalInterface
     private interface ByDescriptor {
@@ -388,21 +337,26 @@ public final class Rtnetlink {
         return new String(bytes, StandardCharsets.UTF_8);
     }
 
-    private static void checkError(ByteBuffer in, int start, String what) throws IOException {
+    static void checkError(ByteBuffer in, int start, String what) throws IOException {
         int errno = -in.getInt(start + HEADER);
         if (errno != 0) {
             throw new IOException(what + " failed: errno " + errno);
         }
     }
 
-    private static ByteBuffer message(short type, short flags, int bodyLength, int attributes, int seq) {
+    static ByteBuffer message(short type, short flags, int bodyLength, int attributes, int seq) {
         int length = HEADER + bodyLength + attributes;
         ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.nativeOrder());
         buffer.putInt(length).putShort(type).putShort(flags).putInt(seq).putInt(0);
         return buffer.position(0);
     }
 
-    private static int align(int length) {
+    static int align(int length) {
         return (length + 3) & ~3;
+    }
+
+    /** The nf_tables ruleset generation of netfence's namespace: see {@link HostRulesetGeneration}. */
+    public long nftGeneration() throws IOException {
+        return HostRulesetGeneration.read();
     }
 }
