@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 final class GuardWrites {
     private static final Logger LOG = LoggerFactory.getLogger(GuardWrites.class);
 
-    private final HostTable table;
+    private final GuardTableCalls table;
     private final GuardRenderer renderer = new GuardRenderer();
     /** The chains this instance knows to be installed, by chain (interface) name. */
     private final Map<String, GuardChain> installed = new HashMap<>();
@@ -62,7 +62,7 @@ final class GuardWrites {
     }
 
     GuardWrites(HostTable table, LinkCheck links) {
-        this.table = table;
+        this.table = new GuardTableCalls(table);
         this.links = links;
     }
 
@@ -168,7 +168,7 @@ final class GuardWrites {
             try {
                 current = links.current(chain.device(), chain.ifindex());
             } catch (IOException e) {
-                throw unavailable(e);
+                throw GuardTableCalls.unavailable(e);
             }
             if (!current) {
                 throw new EnforcementException(ErrorCode.VERIFY_FAILED, "host interface " + chain.device()
@@ -197,21 +197,21 @@ final class GuardWrites {
         if (!compare) {
             return Optional.of(new Check(null)); // new, or changed: differs by construction
         }
-        long generation = generation();
+        long generation = table.generation();
         Long now = generation;
         if (generation >= 0 && chains.stream().allMatch(c -> now.equals(heldAt.get(c.device())))) {
             return Optional.empty(); // the host's ruleset has not changed since the chains were known to hold this
         }
         List<String> differences = new ArrayList<>();
         for (GuardChain chain : chains) {
-            String listed = GuardRenderer.canonical(listChain(chain.device()));
+            String listed = GuardRenderer.canonical(table.listChain(chain.device()));
             if (!listed.equals(expected.get(chain.device()))) {
                 differences.add(GuardRenderer.difference(chain.device(), expected.get(chain.device()), listed));
             }
         }
         if (differences.isEmpty()) {
             // held at that generation only if nothing committed while they were listed
-            if (generation >= 0 && generation() == generation) {
+            if (generation >= 0 && table.generation() == generation) {
                 chains.forEach(c -> heldAt.put(c.device(), generation));
             }
             return Optional.empty();
@@ -225,7 +225,7 @@ final class GuardWrites {
      * them; a refusal re-reads the table and retries once ({@link #write(Script)}).
      */
     private void write(List<Pending> pendings) {
-        long before = generation();
+        long before = table.generation();
         write(() -> script(pendings));
         record(pendings, before);
     }
@@ -235,13 +235,11 @@ final class GuardWrites {
      * refused it (nothing written), FIREWALL_UNAVAILABLE when nft cannot be run.
      */
     private boolean writeJoint(List<Pending> pendings) {
-        long before = generation();
+        long before = table.generation();
         try {
             table.run(script(pendings));
         } catch (HostTable.Rejected e) {
             return false;
-        } catch (IOException e) {
-            throw unavailable(e);
         }
         record(pendings, before);
         return true;
@@ -268,7 +266,7 @@ final class GuardWrites {
      * proves.
      */
     private void record(List<Pending> pendings, long before) {
-        long after = before >= 0 ? generation() : -1;
+        long after = before >= 0 ? table.generation() : -1;
         boolean oursAlone = after >= 0 && after == before + 1;
         if (oursAlone) {
             heldAt.replaceAll((device, at) -> at == before ? after : at);
@@ -335,11 +333,7 @@ final class GuardWrites {
             } catch (HostTable.Rejected e) {
                 LOG.error("nft refused the host guard (exit): {}\n--- input ---\n{}--- end ---", e.getMessage(), again);
                 throw new EnforcementException(ErrorCode.RULES_REJECTED, "host guard rejected: " + e.getMessage(), e);
-            } catch (IOException e) {
-                throw unavailable(e);
             }
-        } catch (IOException e) {
-            throw unavailable(e);
         }
     }
 
@@ -348,12 +342,7 @@ final class GuardWrites {
      * ifindex), also removes chains whose interface is gone and chains not of netfence's shape.
      */
     private void resync(Map<String, Integer> links) {
-        String listing;
-        try {
-            listing = table.list();
-        } catch (IOException e) {
-            throw unavailable(e);
-        }
+        String listing = table.list();
         boolean removeStale = links != null;
         installed.clear();
         written.clear();
@@ -374,34 +363,7 @@ final class GuardWrites {
                 table.run(stale.toString());
             } catch (HostTable.Rejected e) {
                 throw new EnforcementException(ErrorCode.RULES_REJECTED, "removing stale host guards: " + e.getMessage(), e);
-            } catch (IOException e) {
-                throw unavailable(e);
             }
         }
-    }
-
-    /** The host ruleset's generation, or -1 when the table cannot tell or asking fails (then chains are listed). */
-    private long generation() {
-        try {
-            return table.generation();
-        } catch (IOException e) {
-            LOG.debug("host ruleset generation unavailable ({}); comparing by listing", e.getMessage());
-            return -1;
-        }
-    }
-
-    private String listChain(String chain) {
-        try {
-            return table.listChain(chain);
-        } catch (IOException e) {
-            throw unavailable(e);
-        }
-    }
-
-    static EnforcementException unavailable(IOException e) {
-        // a libnftables call whose turn did not come within its wait is contention, retried
-        ErrorCode code = dev.netfence.netns.LibNftables.Busy.in(e.getMessage()) ? ErrorCode.LOCK_CONTENDED
-                : ErrorCode.FIREWALL_UNAVAILABLE;
-        return new EnforcementException(code, "host guard: " + e.getMessage(), e);
     }
 }

@@ -224,6 +224,6 @@ public final class HostGuards {
     }
 
     private static EnforcementException unavailable(IOException e) {
-        return GuardWrites.unavailable(e);
+        return GuardTableCalls.unavailable(e);
     }
 }

@@ -42,14 +42,6 @@ class GuardWritesTest {
     }
 
     @Test
-    void aHostTableCallWhoseTurnInLibnftablesNeverCameIsContentionAndAnythingElseUnavailable() {
-        String busy = new dev.netfence.netns.LibNftables.Busy("a listing").getMessage();
-        assertThat(GuardWrites.unavailable(new java.io.IOException(busy)).code()).isEqualTo(ErrorCode.LOCK_CONTENDED);
-        assertThat(GuardWrites.unavailable(new java.io.IOException("Operation not permitted")).code())
-                .isEqualTo(ErrorCode.FIREWALL_UNAVAILABLE);
-    }
-
-    @Test
     void appliesQueuedBehindAWriteAreWrittenTogetherInTheNextTransaction() throws Exception {
         GatedTable table = new GatedTable();
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
