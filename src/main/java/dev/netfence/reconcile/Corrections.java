@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One correction of one live container, under its lock: is it still there (its pid still in the
  * recorded namespace; if not it is released with a {@code removed} outcome, unless the pid is
- * still a process of the container, which moved it: then it is kept as it is, see {@link #moved}), what does its task's
+ * still a process of the container, which moved it: then it is kept as it is, see {@link MoveReports#moved}), what does its task's
  * policy say now (missing or invalid: quarantine with POLICY_NOT_FOUND / INVALID_POLICY; changed
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
@@ -58,6 +58,7 @@ final class Corrections {
     private final Duration deadline;
     private final MeterRegistry registry;
     private final MovedPids moves;
+    private final MoveReports moveReports;
     private final TaskDigests digests = new TaskDigests();
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
     private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
@@ -77,6 +78,7 @@ final class Corrections {
         this.deadline = deadline;
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
+        this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
     }
 
     /** Brings {@code containerId} in line with its task's current policy; {@code trigger} says why we look. */
@@ -90,7 +92,7 @@ final class Corrections {
             }
             if (!moves.present(c)) {
                 if (moves.stillInContainer(c)) {
-                    moved(c, trigger, true);
+                    moveReports.moved(c, trigger, true);
                     return;
                 }
                 release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
@@ -139,7 +141,7 @@ final class Corrections {
             }
             if (recorded != null && moves.stillInContainer(recorded)) {
                 // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back
-                moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
+                moveReports.moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
                         event.nodeId(), event.runtime(), recorded.pid(), recorded.netns(), event.netns(), null,
                         ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified()),
                         Trigger.DRIFT, false);
@@ -316,58 +318,14 @@ final class Corrections {
 
     /**
      * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
-     * still a process of the container ({@link #moved}): one decision for every path that finds a
+     * still a process of the container ({@link MoveReports#moved}): one decision for every path that finds a
      * container unreachable, so none of them releases a container the workload only moved.
      */
     private void releaseUnlessMoved(LiveContainer c, Trigger trigger, String why) {
         if (!moves.present(c) && moves.stillInContainer(c)) {
-            moved(c, trigger, true);
+            moveReports.moved(c, trigger, true);
         } else {
             release(c, trigger, why);
-        }
-    }
-
-    /**
-     * A container whose recorded pid moved out of its namespace (or could not be pinned there)
-     * while the pid is still a process of the container is kept, not released: its rules stay in
-     * its namespace and its host guard stays on its veth (a release would remove the guard, which
-     * a workload could then have on purpose by moving its pid). Nothing can be read back,
-     * repaired or changed through a pid that is elsewhere, policy updates included, so the first
-     * time it is seen the entry is marked not in force (NAMESPACE_MISMATCH), a {@code failed}
-     * outcome says so when {@code publish} (a container with a task), and the resyncs pass it by
-     * until the pid is back (then the policy is applied again and the recovery reported), the
-     * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
-     * once per move (and once more after a restart of netfence, which reports nothing new for an
-     * entry already marked). Only a pid really out of its namespace counts as moved: where the
-     * enforcer cannot reach a pid that is still in it, the container is released as before.
-     */
-    private void moved(LiveContainer c, Trigger trigger, boolean publish) {
-        if (!moves.away(c.containerId())) {
-            return;
-        }
-        // recorded before (e.g. before a restart of netfence): counted and logged, not reported again
-        boolean known = ErrorCode.NAMESPACE_MISMATCH.code().equals(c.errorCode()) && live.get(c.containerId())
-                .map(c::sameState).orElse(false);
-        registry.counter("netfence.reconcile.pid.moved").increment();
-        String message = "process " + c.pid() + " left network namespace inode " + c.netns().inode() + " but is"
-                + " still a process of the container: its rules and host guard are kept, but cannot be read back,"
-                + " repaired or changed (policy updates included) until the pid is back there or the container goes";
-        LOG.warn("container {} of task {}: {}", c.containerId(), c.taskId(), message);
-        if (c.taskId() == null) {
-            return; // a hook fence: no task to report for, and its fence is re-asserted once the pid is back
-        }
-        if (known) {
-            return;
-        }
-        live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
-                c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
-                c.resolved(), c.lastVerified()));
-        if (publish) {
-            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
-                    EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())
-                            .quarantined(c.quarantined()).backend(c.backend())
-                            .target(new EnforcementTarget(c.pid(), c.netns().device(), c.netns().inode())).build(),
-                    trigger));
         }
     }
 

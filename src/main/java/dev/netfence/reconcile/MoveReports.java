@@ -1,0 +1,82 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.event.Trigger;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Objects;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What {@link Corrections} does with a live container whose workload moved its recorded pid out
+ * of its namespace while the pid stays a process of the container ({@link MovedPids}): keep it,
+ * mark it not in force once, and say so once per move. Apart from Corrections because it is one
+ * decision with its own wording and metric, taken from several of its paths (a check, a replayed
+ * start, an unreachable enforcer). Callers hold the container's lock.
+ */
+final class MoveReports {
+    private static final Logger LOG = LoggerFactory.getLogger(MoveReports.class);
+
+    private final LiveSet live;
+    private final MovedPids moves;
+    private final Outcomes outcomes;
+    private final MeterRegistry registry;
+    private final Consumer<Outcome> publisher;
+
+    MoveReports(LiveSet live, MovedPids moves, Outcomes outcomes, MeterRegistry registry, Consumer<Outcome> publisher) {
+        this.live = Objects.requireNonNull(live, "live");
+        this.moves = Objects.requireNonNull(moves, "moves");
+        this.outcomes = Objects.requireNonNull(outcomes, "outcomes");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.publisher = Objects.requireNonNull(publisher, "publisher");
+    }
+
+    /**
+     * A container whose recorded pid moved out of its namespace (or could not be pinned there)
+     * while the pid is still a process of the container is kept, not released: its rules stay in
+     * its namespace and its host guard stays on its veth (a release would remove the guard, which
+     * a workload could then have on purpose by moving its pid). Nothing can be read back,
+     * repaired or changed through a pid that is elsewhere, policy updates included, so the first
+     * time it is seen the entry is marked not in force (NAMESPACE_MISMATCH), a {@code failed}
+     * outcome says so when {@code publish} (a container with a task), and the resyncs pass it by
+     * until the pid is back (then the policy is applied again and the recovery reported), the
+     * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
+     * once per move (and once more after a restart of netfence, which reports nothing new for an
+     * entry already marked). Only a pid really out of its namespace counts as moved: where the
+     * enforcer cannot reach a pid that is still in it, the container is released as before.
+     */
+    void moved(LiveContainer c, Trigger trigger, boolean publish) {
+        if (!moves.away(c.containerId())) {
+            return;
+        }
+        // recorded before (e.g. before a restart of netfence): counted and logged, not reported again
+        boolean known = ErrorCode.NAMESPACE_MISMATCH.code().equals(c.errorCode()) && live.get(c.containerId())
+                .map(c::sameState).orElse(false);
+        registry.counter("netfence.reconcile.pid.moved").increment();
+        String message = "process " + c.pid() + " left network namespace inode " + c.netns().inode() + " but is"
+                + " still a process of the container: its rules and host guard are kept, but cannot be read back,"
+                + " repaired or changed (policy updates included) until the pid is back there or the container goes";
+        LOG.warn("container {} of task {}: {}", c.containerId(), c.taskId(), message);
+        if (c.taskId() == null) {
+            return; // a hook fence: no task to report for, and its fence is re-asserted once the pid is back
+        }
+        if (known) {
+            return;
+        }
+        live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
+                c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
+                c.resolved(), c.lastVerified()));
+        if (publish) {
+            publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
+                    EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())
+                            .quarantined(c.quarantined()).backend(c.backend())
+                            .target(new EnforcementTarget(c.pid(), c.netns().device(), c.netns().inode())).build(),
+                    trigger));
+        }
+    }
+}
