@@ -18,7 +18,6 @@ import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
-import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -77,6 +76,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final Quarantines quarantines;
     private final QuietResyncs quiet;
     private final EnforcementResults results;
+    private final DryRuns dryRuns;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -129,6 +129,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
         this.results = new EnforcementResults(pipeline, config);
+        this.dryRuns = new DryRuns(clock, pipeline, retried, results);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
                 .description("trips into container namespaces given up at their deadline and still running")
                 .register(registry);
@@ -139,7 +140,7 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            result = config.dryRun() ? dryRun(request) : apply(request, false, false);
+            result = config.dryRun() ? dryRuns.run(request) : apply(request, false, false);
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
             result = unexpected(request, e);
         }
@@ -359,24 +360,6 @@ public final class DefaultEnforcer implements Enforcer {
         }
     }
 
-    private EnforcementResult dryRun(EnforcementRequest request) {
-        Deadline deadline = new Deadline(clock, request.deadline());
-        AtomicInteger attempts = new AtomicInteger();
-        try {
-            Applied planned = attempts(deadline, attempts, () -> {
-                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of(), null, null);
-            });
-            // per event and ~40 lines long: at INFO it serialised every worker on the console appender
-            if (LOG.isDebugEnabled()) {
-                LOG.debug("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
-            }
-            return results.success(request.policy(), planned, attempts.get());
-        } catch (EnforcementException e) {
-            return results.failed(request.policy(), e, attempts.get(), null, List.of());
-        }
-    }
-
     /**
      * A Throwable nothing inside expected (a bug, or an Error such as OutOfMemoryError): reported
      * as INTERNAL_ERROR, and the container quarantined (when not a dry run, and whatever
@@ -410,8 +393,4 @@ public final class DefaultEnforcer implements Enforcer {
     private <T> T attempts(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
         return retried.run(deadline, attempts, attempt);
     }
-
-    /** What one successful attempt did. */
-    record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
-            List<String> risks, List<String> guards, EnforcementTarget target, String drift) {}
 }

@@ -29,7 +29,7 @@ final class EnforcementResults {
         this.config = config;
     }
 
-    EnforcementResult success(NetworkPolicy policy, DefaultEnforcer.Applied applied, int attempts) {
+    EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
         return EnforcementResult.applied()
                 .policyDigest(pipeline.digest(policy))
                 .mode(policy.mode().wire())

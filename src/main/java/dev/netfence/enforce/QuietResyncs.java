@@ -175,7 +175,7 @@ final class QuietResyncs {
      * (the caller checked), when nothing it depends on can have changed (see the class comment);
      * null when a full attempt must run.
      */
-    DefaultEnforcer.Applied check(EnforcementRequest request, NamespaceId recorded, Deadline deadline) {
+    Applied check(EnforcementRequest request, NamespaceId recorded, Deadline deadline) {
         FirewallBackend backend = selector.chosen();
         Verified v = request.containerId() == null ? null : byContainer.get(request.containerId());
         if (v == null || request.pid() == null || v.process().pid() != request.pid() || !v.netns().equals(recorded)
@@ -224,7 +224,7 @@ final class QuietResyncs {
                 // the process is going; the risks of the last full attempt stand
             }
         }
-        return new DefaultEnforcer.Applied(plan, resolved, backend, risks, guards.guards(),
+        return new Applied(plan, resolved, backend, risks, guards.guards(),
                 new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());
     }
 

@@ -1,0 +1,16 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.rules.PlannedRules;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one successful attempt did: the plan and the addresses its hostnames resolved to, the
+ * backend that wrote it, the risks read and host guards placed, the namespace it reached, and
+ * the difference a resync found before repairing (null when none). Plain data handed from the
+ * apply, dry-run and quiet-resync paths to {@link EnforcementResults}.
+ */
+record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, FirewallBackend backend,
+        List<String> risks, List<String> guards, EnforcementTarget target, String drift) {}
