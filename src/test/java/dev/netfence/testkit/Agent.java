@@ -32,8 +32,8 @@ public final class Agent implements AutoCloseable {
         this.stdout = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     }
 
-    /** Starts an agent in namespace {@code netns} and waits for its READY line. */
-    static Agent start(String netns) throws IOException {
+    /** Starts an agent in namespace {@code netns} ({@code ip netns exec}) and waits for its READY line. */
+    public static Agent start(String netns) throws IOException {
         return startEntering(List.of("ip", "netns", "exec", netns), netns);
     }
 
