@@ -68,6 +68,7 @@ public final class EventPipeline implements AutoCloseable {
     private final PartitionBook partitions;
     private final PartitionHandover handover;
     private final LoopHealth health;
+    private final Readiness readiness;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean stopping;
     private NodePartitionAssigner nodePartitions;
@@ -114,6 +115,8 @@ public final class EventPipeline implements AutoCloseable {
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
                 health::beat, waker);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
+        this.readiness = new Readiness(() -> running && !stopping, partitions, policies, standby, probe, sendHealth,
+                monitor, settings.stallTimeout());
     }
 
     /** Starts the poll thread; returns at once. */
@@ -137,23 +140,7 @@ public final class EventPipeline implements AutoCloseable {
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
     public Optional<String> notReadyReason() {
-        if (!running || stopping) {
-            return Optional.of("the consumer loop is not running");
-        }
-        if (!partitions.assignedOnce()) {
-            return Optional.of("no partition assignment received yet");
-        }
-        if (!policies.isCaughtUp()) {
-            return Optional.of("the policy store has not caught up");
-        }
-        Optional<String> standingBy = standby.reason();
-        if (standingBy.isPresent()) {
-            return standingBy;
-        }
-        if (!probe.reachable()) {
-            return Optional.of("the Kafka broker is not reachable");
-        }
-        return sendHealth.notReadyReason().or(() -> monitor.stalled(settings.stallTimeout()));
+        return readiness.notReadyReason();
     }
 
     /**

@@ -1,0 +1,58 @@
+package dev.netfence.kafka;
+
+import dev.netfence.policy.store.PolicyStore;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Why the pipeline is not ready to be sent events ({@code /readyz}), or empty when it is: the
+ * consumer loop runs, a partition assignment was received, the policy store caught up, this
+ * instance is not standing by after being fenced, the broker is reachable, no output is held or
+ * refused for long, and no record has been unacknowledged for longer than the stall timeout. The
+ * first failing condition is named, in that order (the order an operator fixes them in).
+ * Thread-safe: every part is.
+ */
+final class Readiness {
+    private final BooleanSupplier looping;
+    private final PartitionBook partitions;
+    private final PolicyStore policies;
+    private final FencedStandby standby;
+    private final BrokerProbe probe;
+    private final SendHealth sendHealth;
+    private final PartitionMonitor monitor;
+    private final Duration stallTimeout;
+
+    Readiness(BooleanSupplier looping, PartitionBook partitions, PolicyStore policies, FencedStandby standby,
+            BrokerProbe probe, SendHealth sendHealth, PartitionMonitor monitor, Duration stallTimeout) {
+        this.looping = Objects.requireNonNull(looping, "looping");
+        this.partitions = Objects.requireNonNull(partitions, "partitions");
+        this.policies = Objects.requireNonNull(policies, "policies");
+        this.standby = Objects.requireNonNull(standby, "standby");
+        this.probe = Objects.requireNonNull(probe, "probe");
+        this.sendHealth = Objects.requireNonNull(sendHealth, "sendHealth");
+        this.monitor = Objects.requireNonNull(monitor, "monitor");
+        this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
+    }
+
+    Optional<String> notReadyReason() {
+        if (!looping.getAsBoolean()) {
+            return Optional.of("the consumer loop is not running");
+        }
+        if (!partitions.assignedOnce()) {
+            return Optional.of("no partition assignment received yet");
+        }
+        if (!policies.isCaughtUp()) {
+            return Optional.of("the policy store has not caught up");
+        }
+        Optional<String> standingBy = standby.reason();
+        if (standingBy.isPresent()) {
+            return standingBy;
+        }
+        if (!probe.reachable()) {
+            return Optional.of("the Kafka broker is not reachable");
+        }
+        return sendHealth.notReadyReason().or(() -> monitor.stalled(stallTimeout));
+    }
+}
