@@ -143,6 +143,11 @@ public final class HostGuards {
             expected.put(chain.device(), renderer.listingOfCanonical(chain, rendered.canonicalBody()));
         }
         String drift = writes.submit(chains, body, expected);
+        if (side.unexamined() != null) {
+            return new Result(List.of(NETNS), chains, "the container's interfaces were not all examined ("
+                    + side.unexamined() + "): its veths into netfence's namespace are guarded, whatever else it has"
+                    + " is not known", drift);
+        }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it
             return new Result(List.of(NETNS), chains, "the container's interfaces " + side.unguarded()

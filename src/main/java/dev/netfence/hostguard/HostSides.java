@@ -14,14 +14,21 @@ public interface HostSides {
     record HostInterface(String name, int ifindex, int peerIfindex) {}
 
     /**
-     * What {@link #of} found: the host interfaces whose peer is in the container's namespace, and
-     * the container's interfaces that reach outside its namespace by another way (described as
-     * {@code name (kind)}), which no host guard can cover.
+     * What {@link #of} found: the host interfaces whose peer is in the container's namespace, the
+     * container's interfaces that reach outside its namespace by another way (described as
+     * {@code name (kind)}), which no host guard can cover, and, when the container's interfaces
+     * were not all examined (the host interfaces were then found from the host's side), why
+     * ({@code unexamined}; null when they were).
      */
-    record Found(List<HostInterface> interfaces, List<String> unguarded) {
+    record Found(List<HostInterface> interfaces, List<String> unguarded, String unexamined) {
         public Found {
             interfaces = List.copyOf(interfaces);
             unguarded = List.copyOf(unguarded);
+        }
+
+        /** Every interface of the container examined. */
+        public Found(List<HostInterface> interfaces, List<String> unguarded) {
+            this(interfaces, unguarded, null);
         }
     }
 

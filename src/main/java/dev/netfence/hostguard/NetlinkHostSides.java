@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,7 +22,9 @@ import java.util.Optional;
  * given the container's namespace an id (it assigns one when it reports a peer there, so a
  * namespace without a veth into the host often has none), netfence has it assign one
  * ({@link Rtnetlink#assignNetnsId}): two more exchanges the first time, never a dump of the
- * host's links. A container link other than {@code lo} is covered when it
+ * host's links. A namespace of more than {@link #LOOKUPS} veths (a workload can make pairs of
+ * them) has its host sides found in one dump of the host's links instead of one exchange per
+ * veth. A container link other than {@code lo} is covered when it
  * is the peer of a guarded host veth, or a virtual device whose lower device or peer is inside
  * the container's namespace (a VLAN or macvlan on eth0, a tunnel, a dummy: what it sends leaves,
  * if at all, through another interface of the namespace); a device without a kind (a physical
@@ -31,7 +34,8 @@ import java.util.Optional;
  * interface the runtime adds later, e.g. {@code podman network connect}, is seen at the next
  * apply or resync). A namespace of more than {@link #MAX_LINKS} links (a workload holding
  * CAP_NET_ADMIN can make thousands of dummies, and each apply would read them all) is not read
- * past that: its host sides are found from the host's own links instead (the veths whose peer is
+ * past that, nor one whose links kept changing through three dumps (an interrupted dump may have
+ * skipped some): its host sides are found from the host's own links instead (the veths whose peer is
  * in the container's namespace, which the workload cannot add to), and the outcome says the
  * others were not examined (guards {@code netns} only). Stopping there and finding nothing would
  * have let a workload switch its own host guard off.
@@ -39,6 +43,8 @@ import java.util.Optional;
 public final class NetlinkHostSides implements HostSides {
     /** The most links of a container's namespace examined one by one. */
     static final int MAX_LINKS = 1024;
+    /** Veths in a container's namespace past which its host sides are found in one dump of the host's links. */
+    static final int LOOKUPS = 8;
     private final Rtnetlink netlink;
 
     public NetlinkHostSides(Rtnetlink netlink) {
@@ -57,13 +63,23 @@ public final class NetlinkHostSides implements HostSides {
         }
         List<Rtnetlink.Link> links = netlink.linksOf(netnsId, MAX_LINKS);
         if (links == null) {
-            return fromHost(netnsId);
+            return new Found(new ArrayList<>(hostVethsInto(netnsId).values()), List.of(), "more than " + MAX_LINKS
+                    + " interfaces, or interfaces that kept changing while they were read");
         }
+        long veths = links.stream().filter(l -> "veth".equals(l.kind()) && l.peerIfindex() > 0).count();
+        // a host link by index per veth, or, for many veths (pairs the workload made), one dump of the host's
+        Map<Integer, HostInterface> hostSides = veths > LOOKUPS ? hostVethsInto(netnsId) : null;
         List<HostInterface> out = new ArrayList<>();
         List<String> unguarded = new ArrayList<>();
         for (Rtnetlink.Link inside : links) {
             boolean covered = inside.name().equals("lo");
-            if (!covered && "veth".equals(inside.kind()) && inside.peerIfindex() > 0) {
+            if (!covered && hostSides != null) {
+                HostInterface side = hostSides.get(inside.ifindex());
+                if (side != null) {
+                    out.add(side);
+                    covered = true;
+                }
+            } else if (!covered && "veth".equals(inside.kind()) && inside.peerIfindex() > 0) {
                 Optional<Rtnetlink.Link> host = netlink.link(inside.peerIfindex());
                 if (host.isPresent() && "veth".equals(host.get().kind()) && host.get().peerNetnsId() == netnsId
                         && host.get().peerIfindex() == inside.ifindex()) {
@@ -79,16 +95,15 @@ public final class NetlinkHostSides implements HostSides {
         return new Found(out, unguarded);
     }
 
-    /** The host's veths whose peer is in namespace {@code netnsId}: for a namespace of too many links to read. */
-    private Found fromHost(int netnsId) throws IOException {
-        List<HostInterface> out = new ArrayList<>();
+    /** The host's veths whose peer is in namespace {@code netnsId}, by the peer's index there. */
+    private Map<Integer, HostInterface> hostVethsInto(int netnsId) throws IOException {
+        Map<Integer, HostInterface> out = new LinkedHashMap<>();
         for (Rtnetlink.Link host : netlink.links()) {
             if ("veth".equals(host.kind()) && host.peerNetnsId() == netnsId && host.peerIfindex() > 0) {
-                out.add(new HostInterface(host.name(), host.ifindex(), host.peerIfindex()));
+                out.put(host.peerIfindex(), new HostInterface(host.name(), host.ifindex(), host.peerIfindex()));
             }
         }
-        return new Found(out, List.of("more than " + MAX_LINKS + " interfaces (only the veths into netfence's"
-                + " namespace were looked for)"));
+        return out;
     }
 
     /** One RTM_GETLINK by index, not a dump: the link with index {@code ifindex}, and its name. */

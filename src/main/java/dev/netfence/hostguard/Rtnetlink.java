@@ -78,7 +78,11 @@ public final class Rtnetlink {
         return linksOf(netnsId, Integer.MAX_VALUE);
     }
 
-    /** As {@link #linksOf(int)}, or null as soon as there are more than {@code limit} (the rest not read). */
+    /**
+     * As {@link #linksOf(int)}, or null as soon as there are more than {@code limit} (the rest not
+     * read), or when three dumps in a row were interrupted by changes there (a dump interrupted so
+     * may have skipped links): never a list that may be partial.
+     */
     public List<Link> linksOf(int netnsId, int limit) throws IOException {
         if (netnsId < 0) {
             throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
@@ -123,7 +127,10 @@ public final class Rtnetlink {
         }
     }
 
-    /** The links of {@code target}'s namespace (or netfence's), null past {@code limit}: the socket is then closed mid-dump. */
+    /**
+     * The links of {@code target}'s namespace (or netfence's), null past {@code limit} (the socket
+     * is then closed mid-dump) or when {@code target}'s dumps kept being interrupted.
+     */
     private List<Link> dump(int target, int limit) throws IOException {
         for (int attempt = 1; ; attempt++) {
             RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
@@ -165,8 +172,12 @@ public final class Rtnetlink {
                     }
                 }
                 socket.giveBack();
-                if (!interrupted || attempt >= 3) {
+                if (!interrupted) {
                     return links;
+                }
+                if (attempt >= 3) {
+                    // another namespace's links that kept changing may have been skipped: not a partial list
+                    return target >= 0 ? null : links;
                 }
             } catch (IOException | RuntimeException e) {
                 socket.close();
