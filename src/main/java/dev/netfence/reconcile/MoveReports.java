@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * start, an unreachable enforcer). Callers hold the container's lock.
  */
 final class MoveReports {
-    private static final Logger LOG = LoggerFactory.getLogger(MoveReports.class);
+    /** Corrections' category, as before this class was split from it (operators' log settings name it). */
+    private static final Logger LOG = LoggerFactory.getLogger(Corrections.class);
 
     private final LiveSet live;
     private final MovedPids moves;

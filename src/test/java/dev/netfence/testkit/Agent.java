@@ -51,7 +51,13 @@ public final class Agent implements AutoCloseable {
                 NetAgent.class.getName()));
         Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         Agent agent = new Agent(p);
-        String ready = agent.readLine(30_000);
+        String ready;
+        try {
+            ready = agent.readLine(30_000);
+        } catch (IOException | RuntimeException e) {
+            agent.close(); // no agent is left behind in the namespace, which it would keep alive
+            throw e;
+        }
         if (!"READY".equals(ready)) {
             agent.close();
             throw new IOException("agent in " + where + " did not start: " + ready);
