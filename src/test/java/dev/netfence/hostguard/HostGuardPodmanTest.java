@@ -39,7 +39,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and with {@code off}: with the guard the forbidden traffic never arrives; without it, the same
  * attack gets through, which shows each proof can fail. A container whose quarantine its workload
  * keeps out of its namespace (it took the table's name) gets it on its host side all the same,
- * failed closed or found changed by a resync.
+ * failed closed or found changed by a resync. One that makes more links than netfence reads is
+ * still guarded on its veth.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardPodmanTest {
@@ -104,6 +105,37 @@ class HostGuardPodmanTest {
             assertThat(toPeer).as("without the guard the flush opens the peer").isEqualTo("OK");
             assertThat(toHost).as("without the guard the flush opens the host").isEqualTo("OK");
         }
+    }
+
+    /**
+     * A workload that makes more links in its namespace than netfence reads one by one (veth pairs,
+     * as CAP_NET_ADMIN can) still has its real veth found, from the host's side, and guarded: the
+     * outcome says {@code netns} only (the rest were not examined), and once it flushed its rules
+     * the allowed peer port answers and a forbidden one stays closed.
+     */
+    @Test
+    void aWorkloadThatMakesMoreLinksThanAreReadIsStillGuardedOnItsVeth() throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        StringBuilder batch = new StringBuilder();
+        for (int i = 0; i <= NetlinkHostSides.MAX_LINKS / 2; i++) {
+            batch.append("link add a").append(i).append(" type veth peer name b").append(i).append('\n');
+        }
+        Path file = Files.createTempFile("guard-links", ".batch");
+        try {
+            Files.writeString(file, batch.toString(), StandardCharsets.UTF_8);
+            Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "-batch", file.toString());
+        } finally {
+            Files.deleteIfExists(file);
+        }
+
+        EnforcementResult result = enforcer(HostGuardMode.AUTO).apply(sandbox, policy(false));
+        assertThat(result.guards()).containsExactly("netns");
+        flushInNamespaceRules(sandbox);
+
+        Agent workload = sandbox.agent();
+        assertThat(workload.send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
+        assertThat(workload.send(tcp(peer.ipv4(), FORBIDDEN_TCP))).as("forbidden peer port after the flush")
+                .isEqualTo("TIMEOUT");
     }
 
     @ParameterizedTest(name = "host guard {0}")
