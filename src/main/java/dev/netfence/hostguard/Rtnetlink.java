@@ -72,16 +72,10 @@ public final class Rtnetlink {
     /**
      * Every link of the namespace netfence's namespace calls {@code netnsId}
      * ({@code IFLA_TARGET_NETNSID}, Linux 4.20+): the container's interfaces, seen without entering
-     * its namespace; peer namespace ids in the answer are, again, netfence's ids.
-     */
-    public List<Link> linksOf(int netnsId) throws IOException {
-        return linksOf(netnsId, Integer.MAX_VALUE);
-    }
-
-    /**
-     * As {@link #linksOf(int)}, or null as soon as there are more than {@code limit} (the rest not
-     * read), or when three dumps in a row were interrupted by changes there (a dump interrupted so
-     * may have skipped links): never a list that may be partial.
+     * its namespace; peer namespace ids in the answer are, again, netfence's ids. Null as soon as
+     * there are more than {@code limit} (the rest not read), or when three dumps in a row were
+     * interrupted by changes there (a dump interrupted so may have skipped links): never a list
+     * that may be partial.
      */
     public List<Link> linksOf(int netnsId, int limit) throws IOException {
         if (netnsId < 0) {
