@@ -5,9 +5,7 @@ import dev.netfence.netns.PinnedNamespace;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -38,21 +36,13 @@ public final class Rtnetlink {
     private static final int O_CLOEXEC = 0x80000;
 
     static final short NLMSG_ERROR = 2;
-    private static final short NLMSG_DONE = 3;
-    private static final short RTM_NEWLINK = 16;
     private static final short RTM_GETLINK = 18;
     private static final short RTM_NEWNSID = 88;
     private static final short RTM_GETNSID = 90;
     static final short NLM_F_REQUEST = 0x1;
     private static final short NLM_F_ACK = 0x4;
     private static final short NLM_F_DUMP = 0x300;
-    private static final short NLM_F_DUMP_INTR = 0x10;
 
-    private static final int IFLA_IFNAME = 3;
-    private static final int IFLA_LINK = 5;
-    private static final int IFLA_LINKINFO = 18;
-    private static final int IFLA_INFO_KIND = 1;
-    private static final int IFLA_LINK_NETNSID = 37;
     private static final int IFLA_TARGET_NETNSID = 46;
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
@@ -61,7 +51,6 @@ public final class Rtnetlink {
     private static final int EEXIST = 17;
 
     static final int HEADER = 16;
-    private static final int IFINFOMSG = 16;
     private static final int RTGENMSG = 4;
 
     /** Every link of netfence's own network namespace. */
@@ -94,7 +83,7 @@ public final class Rtnetlink {
         }
         RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
         try {
-            ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, IFINFOMSG, 0, socket.nextSeq());
+            ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, LinkDump.IFINFOMSG, 0, socket.nextSeq());
             request.putInt(HEADER + 4, ifindex);
             socket.send(request);
             ByteBuffer in = socket.reply();
@@ -108,8 +97,8 @@ public final class Rtnetlink {
                     throw new IOException("RTM_GETLINK: acknowledged without an answer");
                 }
                 out = Optional.empty();
-            } else if (type == RTM_NEWLINK) {
-                out = Optional.of(parseLink(in, start, in.getInt(start)));
+            } else if (type == LinkDump.RTM_NEWLINK) {
+                out = Optional.of(LinkDump.parse(in, start, in.getInt(start)));
             } else {
                 throw new IOException("RTM_GETLINK: unexpected reply type " + type);
             }
@@ -126,58 +115,29 @@ public final class Rtnetlink {
      * is then closed mid-dump) or when {@code target}'s dumps kept being interrupted.
      */
     private List<Link> dump(int target, int limit) throws IOException {
-        for (int attempt = 1; ; attempt++) {
+        return LinkDump.attempts(() -> {
             RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
             try {
                 int seq = socket.nextSeq();
-                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), IFINFOMSG,
+                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), LinkDump.IFINFOMSG,
                         target < 0 ? 0 : 8, seq);
                 if (target >= 0) {
-                    request.position(HEADER + IFINFOMSG);
+                    request.position(HEADER + LinkDump.IFINFOMSG);
                     request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(target);
                 }
                 socket.send(request);
-                List<Link> links = new ArrayList<>();
-                boolean interrupted = false;
-                boolean done = false;
-                while (!done) {
-                    ByteBuffer in = socket.receive();
-                    while (in.remaining() >= HEADER) {
-                        int start = in.position();
-                        int length = in.getInt(start);
-                        short type = in.getShort(start + 4);
-                        short flags = in.getShort(start + 6);
-                        if (length < HEADER || start + length > in.limit()) {
-                            throw new IOException("truncated netlink message (length " + length + ")");
-                        }
-                        if (in.getInt(start + 8) == seq) {
-                            interrupted |= (flags & NLM_F_DUMP_INTR) != 0;
-                            if (type == NLMSG_DONE) {
-                                done = true;
-                            } else if (type == NLMSG_ERROR) {
-                                checkError(in, start, "RTM_GETLINK");
-                            } else if (type == RTM_NEWLINK && links.add(parseLink(in, start, length))
-                                    && links.size() > limit) {
-                                socket.close(); // the rest of the dump is never read: not to be borrowed again
-                                return null;
-                            }
-                        }
-                        in.position(Math.min(in.limit(), start + align(length)));
-                    }
+                LinkDump.Answer answer = LinkDump.read(socket::receive, seq, limit);
+                if (answer.overLimit()) {
+                    socket.close(); // the rest of the dump is never read: not to be borrowed again
+                } else {
+                    socket.giveBack();
                 }
-                socket.giveBack();
-                if (!interrupted) {
-                    return links;
-                }
-                if (attempt >= 3) {
-                    // another namespace's links that kept changing may have been skipped: not a partial list
-                    return target >= 0 ? null : links;
-                }
+                return answer;
             } catch (IOException | RuntimeException e) {
                 socket.close();
                 throw e;
             }
-        }
+        }, target < 0);
     }
 
     /**
@@ -291,55 +251,6 @@ public final class Rtnetlink {
             socket.close();
             throw e;
         }
-    }
-
-    private static Link parseLink(ByteBuffer in, int start, int length) {
-        int ifindex = in.getInt(start + HEADER + 4);
-        String name = "";
-        String kind = "";
-        int peer = 0;
-        int netnsId = Link.NO_NETNS;
-        int end = start + length;
-        for (int at = start + HEADER + IFINFOMSG; at + 4 <= end; ) {
-            int attrLength = Short.toUnsignedInt(in.getShort(at));
-            int attrType = in.getShort(at + 2) & NLA_TYPE_MASK;
-            if (attrLength < 4 || at + attrLength > end) {
-                break;
-            }
-            switch (attrType) {
-                case IFLA_IFNAME -> name = string(in, at + 4, attrLength - 4);
-                case IFLA_LINK -> peer = in.getInt(at + 4);
-                case IFLA_LINK_NETNSID -> netnsId = in.getInt(at + 4);
-                case IFLA_LINKINFO -> kind = kindOf(in, at + 4, at + attrLength);
-                default -> { }
-            }
-            at += align(attrLength);
-        }
-        return new Link(ifindex, name, kind, peer, netnsId);
-    }
-
-    private static String kindOf(ByteBuffer in, int from, int end) {
-        for (int at = from; at + 4 <= end; ) {
-            int attrLength = Short.toUnsignedInt(in.getShort(at));
-            if (attrLength < 4 || at + attrLength > end) {
-                break;
-            }
-            if ((in.getShort(at + 2) & NLA_TYPE_MASK) == IFLA_INFO_KIND) {
-                return string(in, at + 4, attrLength - 4);
-            }
-            at += align(attrLength);
-        }
-        return "";
-    }
-
-    private static String string(ByteBuffer in, int at, int length) {
-        int n = 0;
-        while (n < length && in.get(at + n) != 0) {
-            n++;
-        }
-        byte[] bytes = new byte[n];
-        in.get(at, bytes);
-        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     static void checkError(ByteBuffer in, int start, String what) throws IOException {

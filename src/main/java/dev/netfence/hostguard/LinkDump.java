@@ -1,0 +1,168 @@
+package dev.netfence.hostguard;
+
+import dev.netfence.hostguard.Rtnetlink.Link;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the answer to one {@code RTM_GETLINK} dump ({@link #read}) and decides what a run of
+ * such dumps gives ({@link #attempts}), apart from the socket that carries them, so both are
+ * tested with answers made by hand: a workload holding CAP_NET_ADMIN decides how many links its
+ * namespace has and can keep them changing, and neither may make netfence read without bound or
+ * take a list that skipped links for the whole. {@link #read} stops as soon as one link more
+ * than the limit has come (the rest is never read: the caller closes the socket, never pools it)
+ * and notes whether any message of the answer carried {@code NLM_F_DUMP_INTR} (the kernel's
+ * mark that the links changed during the dump, which may then have skipped some). Messages of
+ * another sequence number are skipped. {@link #attempts} dumps again after an interrupted answer,
+ * at most {@link #ATTEMPTS} times; past that, another namespace's list is refused (null: the
+ * caller falls back to what it can read of its own namespace), while netfence's own namespace's
+ * list is taken as read (nothing else knows its links). Stateless.
+ */
+final class LinkDump {
+    /** Dumps made before an answer that keeps being interrupted is given up on. */
+    static final int ATTEMPTS = 3;
+
+    static final short NLMSG_DONE = 3;
+    static final short RTM_NEWLINK = 16;
+    static final short NLM_F_DUMP_INTR = 0x10;
+    static final int IFLA_IFNAME = 3;
+    static final int IFLA_LINK = 5;
+    static final int IFLA_LINKINFO = 18;
+    static final int IFLA_INFO_KIND = 1;
+    static final int IFLA_LINK_NETNSID = 37;
+    static final int IFINFOMSG = 16;
+
+    private LinkDump() {}
+
+    /** The next datagram of an answer. */
+    @FunctionalInterface
+    interface Datagrams {
+        ByteBuffer next() throws IOException;
+    }
+
+    /**
+     * One dump's answer: the links ({@code null} when there were more than the limit, the rest
+     * unread) and whether the kernel marked it interrupted.
+     */
+    record Answer(List<Link> links, boolean interrupted) {
+        boolean overLimit() {
+            return links == null;
+        }
+    }
+
+    /** One dump, made on a fresh or pooled socket: the answer, or an IOException that closed that socket. */
+    @FunctionalInterface
+    interface Dump {
+        Answer once() throws IOException;
+    }
+
+    /**
+     * The links of one dump answered with sequence number {@code seq}, read from {@code in} until
+     * {@code NLMSG_DONE}, or until one more than {@code limit} has come (then the answer is
+     * {@link Answer#overLimit()} and no further datagram is read). IOException for a truncated
+     * message or an error the kernel reported.
+     */
+    static Answer read(Datagrams in, int seq, int limit) throws IOException {
+        List<Link> links = new ArrayList<>();
+        boolean interrupted = false;
+        while (true) {
+            ByteBuffer datagram = in.next();
+            while (datagram.remaining() >= Rtnetlink.HEADER) {
+                int start = datagram.position();
+                int length = datagram.getInt(start);
+                if (length < Rtnetlink.HEADER || start + length > datagram.limit()) {
+                    throw new IOException("truncated netlink message (length " + length + ")");
+                }
+                if (datagram.getInt(start + 8) == seq) {
+                    short type = datagram.getShort(start + 4);
+                    interrupted |= (datagram.getShort(start + 6) & NLM_F_DUMP_INTR) != 0;
+                    if (type == NLMSG_DONE) {
+                        return new Answer(links, interrupted);
+                    } else if (type == Rtnetlink.NLMSG_ERROR) {
+                        Rtnetlink.checkError(datagram, start, "RTM_GETLINK");
+                    } else if (type == RTM_NEWLINK) {
+                        links.add(parse(datagram, start, length));
+                        if (links.size() > limit) {
+                            return new Answer(null, interrupted);
+                        }
+                    }
+                }
+                datagram.position(Math.min(datagram.limit(), start + Rtnetlink.align(length)));
+            }
+        }
+    }
+
+    /**
+     * The list a run of dumps gives: the first answer not interrupted; null as soon as one is over
+     * the limit; after {@link #ATTEMPTS} interrupted answers, null for another namespace
+     * ({@code ownNamespace} false) and the last answer's links for netfence's own.
+     */
+    static List<Link> attempts(Dump dump, boolean ownNamespace) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            Answer answer = dump.once();
+            if (answer.overLimit()) {
+                return null;
+            }
+            if (!answer.interrupted()) {
+                return answer.links();
+            }
+            if (attempt >= ATTEMPTS) {
+                // another namespace's links that kept changing may have been skipped: not a partial list
+                return ownNamespace ? answer.links() : null;
+            }
+        }
+    }
+
+    /** The link an {@code RTM_NEWLINK} message of {@code length} bytes at {@code start} describes. */
+    static Link parse(ByteBuffer in, int start, int length) {
+        int ifindex = in.getInt(start + Rtnetlink.HEADER + 4);
+        String name = "";
+        String kind = "";
+        int peer = 0;
+        int netnsId = Link.NO_NETNS;
+        int end = start + length;
+        for (int at = start + Rtnetlink.HEADER + IFINFOMSG; at + 4 <= end; ) {
+            int attrLength = Short.toUnsignedInt(in.getShort(at));
+            int attrType = in.getShort(at + 2) & Rtnetlink.NLA_TYPE_MASK;
+            if (attrLength < 4 || at + attrLength > end) {
+                break;
+            }
+            switch (attrType) {
+                case IFLA_IFNAME -> name = string(in, at + 4, attrLength - 4);
+                case IFLA_LINK -> peer = in.getInt(at + 4);
+                case IFLA_LINK_NETNSID -> netnsId = in.getInt(at + 4);
+                case IFLA_LINKINFO -> kind = kindOf(in, at + 4, at + attrLength);
+                default -> { }
+            }
+            at += Rtnetlink.align(attrLength);
+        }
+        return new Link(ifindex, name, kind, peer, netnsId);
+    }
+
+    private static String kindOf(ByteBuffer in, int from, int end) {
+        for (int at = from; at + 4 <= end; ) {
+            int attrLength = Short.toUnsignedInt(in.getShort(at));
+            if (attrLength < 4 || at + attrLength > end) {
+                break;
+            }
+            if ((in.getShort(at + 2) & Rtnetlink.NLA_TYPE_MASK) == IFLA_INFO_KIND) {
+                return string(in, at + 4, attrLength - 4);
+            }
+            at += Rtnetlink.align(attrLength);
+        }
+        return "";
+    }
+
+    private static String string(ByteBuffer in, int at, int length) {
+        int n = 0;
+        while (n < length && in.get(at + n) != 0) {
+            n++;
+        }
+        byte[] bytes = new byte[n];
+        in.get(at, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,222 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.netfence.hostguard.Rtnetlink.Link;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link LinkDump} over answers made by hand, as the kernel frames them: what a workload that
+ * makes many links, or keeps them changing, can make netfence read and take.
+ */
+class LinkDumpTest {
+    private static final int SEQ = 77;
+    private static final short RTM_NEWLINK = 16;
+    private static final short NLMSG_DONE = 3;
+    private static final short NLMSG_ERROR = 2;
+    private static final short MULTI = 0x2;
+    private static final short DUMP_INTR = 0x10;
+
+    @Test
+    void everyLinkOfAnAnswerSpreadOverDatagramsIsReadWithItsNameKindAndPeer() throws IOException {
+        Datagrams in = new Datagrams(
+                datagram(link(1, "lo", "", 0, -1, SEQ, MULTI), link(2, "eth0", "veth", 9, 0, SEQ, MULTI)),
+                datagram(link(3, "br0", "bridge", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
+
+        LinkDump.Answer answer = LinkDump.read(in, SEQ, 1024);
+
+        assertThat(answer.interrupted()).isFalse();
+        assertThat(answer.links()).containsExactly(new Link(1, "lo", "", 0, -1), new Link(2, "eth0", "veth", 9, 0),
+                new Link(3, "br0", "bridge", 0, -1));
+        assertThat(in.left()).isZero();
+    }
+
+    @Test
+    void oneLinkPastTheLimitEndsTheAnswerWithoutReadingAnotherDatagram() throws IOException {
+        Datagrams in = new Datagrams(
+                datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI), link(2, "b", "veth", 0, -1, SEQ, MULTI),
+                        link(3, "c", "veth", 0, -1, SEQ, MULTI)),
+                datagram(link(4, "d", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
+
+        LinkDump.Answer answer = LinkDump.read(in, SEQ, 2);
+
+        assertThat(answer.overLimit()).isTrue();
+        assertThat(in.left()).as("the rest of the dump stays unread").isEqualTo(1);
+    }
+
+    @Test
+    void exactlyTheLimitIsAWholeAnswer() throws IOException {
+        Datagrams in = new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI),
+                link(2, "b", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
+
+        assertThat(LinkDump.read(in, SEQ, 2).links()).extracting(Link::name).containsExactly("a", "b");
+    }
+
+    @Test
+    void anAnswerIsInterruptedWhenAnyOfItsMessagesCarriesTheKernelsMark() throws IOException {
+        LinkDump.Answer onALink = LinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ,
+                (short) (MULTI | DUMP_INTR)), link(2, "b", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI))), SEQ, 10);
+        LinkDump.Answer onDone = LinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI),
+                done(SEQ, (short) (MULTI | DUMP_INTR)))), SEQ, 10);
+
+        assertThat(onALink.interrupted()).isTrue();
+        assertThat(onDone.interrupted()).isTrue();
+        assertThat(onDone.links()).hasSize(1);
+    }
+
+    @Test
+    void messagesOfAnotherSequenceNumberAreSkipped() throws IOException {
+        Datagrams in = new Datagrams(
+                datagram(link(5, "stale", "veth", 0, -1, SEQ - 1, MULTI), done(SEQ - 1, (short) (MULTI | DUMP_INTR))),
+                datagram(link(6, "mine", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
+
+        LinkDump.Answer answer = LinkDump.read(in, SEQ, 10);
+
+        assertThat(answer.links()).extracting(Link::name).containsExactly("mine");
+        assertThat(answer.interrupted()).isFalse();
+    }
+
+    @Test
+    void aTruncatedMessageOrAnErrorTheKernelReportsFailsTheAnswer() {
+        byte[] whole = link(1, "a", "veth", 0, -1, SEQ, MULTI);
+        byte[] cut = java.util.Arrays.copyOf(whole, whole.length - 8);
+
+        assertThatThrownBy(() -> LinkDump.read(new Datagrams(cut), SEQ, 10))
+                .isInstanceOf(IOException.class).hasMessageContaining("truncated netlink message");
+        assertThatThrownBy(() -> LinkDump.read(new Datagrams(datagram(error(SEQ, -95))), SEQ, 10))
+                .isInstanceOf(IOException.class).hasMessage("RTM_GETLINK failed: errno 95");
+    }
+
+    @Test
+    void anotherNamespacesLinksThatKeepChangingAreRefusedAfterThreeInterruptedDumps() throws IOException {
+        AtomicInteger dumps = new AtomicInteger();
+        List<Link> links = LinkDump.attempts(() -> {
+            dumps.incrementAndGet();
+            return new LinkDump.Answer(List.of(new Link(2, "eth0", "veth", 9, 0)), true);
+        }, false);
+
+        assertThat(links).isNull();
+        assertThat(dumps).hasValue(LinkDump.ATTEMPTS);
+    }
+
+    @Test
+    void netfencesOwnLinksAreTakenAsReadAfterThreeInterruptedDumps() throws IOException {
+        AtomicInteger dumps = new AtomicInteger();
+        List<Link> links = LinkDump.attempts(() -> {
+            dumps.incrementAndGet();
+            return new LinkDump.Answer(List.of(new Link(1, "lo", "", 0, -1)), true);
+        }, true);
+
+        assertThat(links).containsExactly(new Link(1, "lo", "", 0, -1));
+        assertThat(dumps).hasValue(LinkDump.ATTEMPTS);
+    }
+
+    @Test
+    void theFirstAnswerNotInterruptedIsTaken() throws IOException {
+        Deque<LinkDump.Answer> answers = new ArrayDeque<>(List.of(
+                new LinkDump.Answer(List.of(new Link(1, "old", "veth", 0, -1)), true),
+                new LinkDump.Answer(List.of(new Link(2, "new", "veth", 0, -1)), false)));
+
+        assertThat(LinkDump.attempts(answers::removeFirst, false)).extracting(Link::name).containsExactly("new");
+        assertThat(answers).isEmpty();
+    }
+
+    @Test
+    void anAnswerOverTheLimitEndsTheDumpsAtOnce() throws IOException {
+        AtomicInteger dumps = new AtomicInteger();
+
+        assertThat(LinkDump.attempts(() -> {
+            dumps.incrementAndGet();
+            return new LinkDump.Answer(null, true);
+        }, false)).isNull();
+        assertThat(dumps).hasValue(1);
+    }
+
+    /** Datagrams handed out in order; the test fails when more are read than there are. */
+    private static final class Datagrams implements LinkDump.Datagrams {
+        private final Deque<byte[]> left = new ArrayDeque<>();
+
+        Datagrams(byte[]... datagrams) {
+            left.addAll(List.of(datagrams));
+        }
+
+        @Override
+        public ByteBuffer next() {
+            if (left.isEmpty()) {
+                throw new AssertionError("read past the end of the answer");
+            }
+            return ByteBuffer.wrap(left.removeFirst()).order(ByteOrder.nativeOrder());
+        }
+
+        int left() {
+            return left.size();
+        }
+    }
+
+    private static byte[] datagram(byte[]... messages) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] m : messages) {
+            out.writeBytes(m);
+        }
+        return out.toByteArray();
+    }
+
+    /** An RTM_NEWLINK message: ifinfomsg, IFLA_IFNAME, IFLA_LINK and IFLA_LINK_NETNSID when a peer, IFLA_LINKINFO with its kind. */
+    private static byte[] link(int ifindex, String name, String kind, int peer, int netnsId, int seq, short flags) {
+        ByteArrayOutputStream attrs = new ByteArrayOutputStream();
+        attrs.writeBytes(attr(LinkDump.IFLA_IFNAME, zeroEnded(name)));
+        if (peer != 0) {
+            attrs.writeBytes(attr(LinkDump.IFLA_LINK, int32(peer)));
+            attrs.writeBytes(attr(LinkDump.IFLA_LINK_NETNSID, int32(netnsId)));
+        }
+        if (!kind.isEmpty()) {
+            attrs.writeBytes(attr(LinkDump.IFLA_LINKINFO, attr(LinkDump.IFLA_INFO_KIND, zeroEnded(kind))));
+        }
+        ByteBuffer body = ByteBuffer.allocate(16 + attrs.size()).order(ByteOrder.nativeOrder());
+        body.put((byte) 0).put((byte) 0).putShort((short) 1).putInt(ifindex).putInt(0).putInt(0);
+        body.put(attrs.toByteArray());
+        return message(RTM_NEWLINK, flags, seq, body.array());
+    }
+
+    private static byte[] done(int seq, short flags) {
+        return message(NLMSG_DONE, flags, seq, int32(0));
+    }
+
+    private static byte[] error(int seq, int negativeErrno) {
+        return message(NLMSG_ERROR, (short) 0, seq, ByteBuffer.allocate(20).order(ByteOrder.nativeOrder())
+                .putInt(negativeErrno).array());
+    }
+
+    private static byte[] message(short type, short flags, int seq, byte[] body) {
+        int length = 16 + body.length;
+        ByteBuffer m = ByteBuffer.allocate(Rtnetlink.align(length)).order(ByteOrder.nativeOrder());
+        m.putInt(length).putShort(type).putShort(flags).putInt(seq).putInt(0).put(body);
+        return m.array();
+    }
+
+    private static byte[] attr(int type, byte[] payload) {
+        int length = 4 + payload.length;
+        ByteBuffer a = ByteBuffer.allocate(Rtnetlink.align(length)).order(ByteOrder.nativeOrder());
+        a.putShort((short) length).putShort((short) type).put(payload);
+        return a.array();
+    }
+
+    private static byte[] zeroEnded(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    private static byte[] int32(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(v).array();
+    }
+}
