@@ -40,10 +40,50 @@ public final class GuardRenderer {
     public static final String TABLE = "netfence";
     public static final int PRIORITY = -500;
 
+    /**
+     * The lines that go first in the chain of a host interface whose peer is bound to
+     * {@code binding} (none for null: its addresses are not known), as {@code nft list} prints
+     * them: frames whose Ethernet source is not the peer's own address dropped; ARP whose sender
+     * hardware address is not it, or whose sender IP is neither one of the peer's IPv4 addresses
+     * nor 0.0.0.0 (an RFC 5227 probe), dropped; IPv4 from any other source dropped (all IPv4 when
+     * the peer has none); IPv6 from any source but the peer's addresses (its link-local one
+     * included) and {@code ::} (duplicate address detection, MLD before an address is ready)
+     * dropped. So a workload sending raw frames can neither poison its neighbours' ARP and
+     * neighbour caches with another's address nor send as another address. Each line carries
+     * {@code plan}'s comment, as every rule of the chain does.
+     */
+    public List<String> binding(HostSides.Binding binding, PlannedRules plan) {
+        Objects.requireNonNull(plan, "plan");
+        if (binding == null) {
+            return List.of();
+        }
+        String comment = comment(plan);
+        List<String> arp = new ArrayList<>(binding.ipv4().size() + 1);
+        arp.add("0.0.0.0");
+        arp.addAll(binding.ipv4());
+        List<String> ip6 = new ArrayList<>(binding.ipv6().size() + 1);
+        ip6.add("::");
+        ip6.addAll(binding.ipv6());
+        return List.of("ether saddr != " + binding.mac() + " drop" + comment,
+                "arp saddr ether != " + binding.mac() + " drop" + comment,
+                "arp saddr ip != " + values(arp) + " drop" + comment,
+                (binding.ipv4().isEmpty() ? "meta protocol ip" : "ip saddr != " + values(binding.ipv4())) + " drop" + comment,
+                "ip6 saddr != " + values(ip6) + " drop" + comment);
+    }
+
+    /** One value as itself, more as an anonymous set, as nft prints them. */
+    private static String values(List<String> values) {
+        return values.size() == 1 ? values.get(0) : "{ " + String.join(", ", values) + " }";
+    }
+
+    private static String comment(PlannedRules plan) {
+        return " comment \"netfence:" + plan.digest().substring("sha256:".length(), "sha256:".length() + 12) + '"';
+    }
+
     /** The chain body for {@code plan}: every rule, in order, as {@code nft list} prints it. */
     public List<String> rules(PlannedRules plan) {
         Objects.requireNonNull(plan, "plan");
-        String comment = " comment \"netfence:" + plan.digest().substring("sha256:".length(), "sha256:".length() + 12) + '"';
+        String comment = comment(plan);
         List<String> out = new ArrayList<>();
         out.add("meta protocol arp accept" + comment);
         out.add("meta protocol != { ip, ip6 } drop" + comment);
@@ -93,6 +133,12 @@ public final class GuardRenderer {
 
     /** {@link #replace(Collection, Collection, PlannedRules)} with the chain body {@link #rules} rendered already. */
     public String replace(Collection<GuardChain> chains, Collection<String> recreate, List<String> body) {
+        return replace(chains, recreate, chain -> body);
+    }
+
+    /** As {@link #replace(Collection, Collection, List)} with each chain's own body (its source binding first). */
+    public String replace(Collection<GuardChain> chains, Collection<String> recreate,
+            java.util.function.Function<GuardChain, List<String>> bodies) {
         StringBuilder sb = new StringBuilder("add table " + FAMILY + ' ' + TABLE + '\n');
         for (String name : recreate) {
             sb.append(delete(name));
@@ -103,7 +149,7 @@ public final class GuardRenderer {
                     .append(chain.comment()).append("\"; }\n");
             sb.append("flush chain ").append(ref).append('\n');
             sb.append("add chain ").append(ref).append(" {\n");
-            for (String rule : body) {
+            for (String rule : bodies.apply(chain)) {
                 sb.append('\t').append(rule).append('\n');
             }
             sb.append("}\n");

@@ -67,7 +67,7 @@ final class GuardWrites {
     }
 
     /** One apply's chains, their body and the listing each should print. */
-    private record Pending(List<GuardChain> chains, List<String> body, Map<String, String> expected) {
+    private record Pending(List<GuardChain> chains, Map<String, List<String>> bodies, Map<String, String> expected) {
         boolean touches(Set<String> devices) {
             return chains.stream().anyMatch(c -> devices.contains(c.device()));
         }
@@ -79,7 +79,14 @@ final class GuardWrites {
      * rules (null when none, or nothing to compare with).
      */
     String submit(List<GuardChain> chains, List<String> body, Map<String, String> expected) {
-        return commits.submit(new Pending(List.copyOf(chains), body, expected));
+        Map<String, List<String>> bodies = new HashMap<>();
+        chains.forEach(chain -> bodies.put(chain.device(), body));
+        return submit(chains, bodies, expected);
+    }
+
+    /** As {@link #submit(List, List, Map)} with each chain's own body, by device. */
+    String submit(List<GuardChain> chains, Map<String, List<String>> bodies, Map<String, String> expected) {
+        return commits.submit(new Pending(List.copyOf(chains), Map.copyOf(bodies), expected));
     }
 
     /** The chains known to be installed (live view; only under this monitor). */
@@ -255,7 +262,7 @@ final class GuardWrites {
                     recreate.add(chain.device());
                 }
             }
-            script.append(renderer.replace(pending.chains(), recreate, pending.body()));
+            script.append(renderer.replace(pending.chains(), recreate, chain -> pending.bodies().get(chain.device())));
         }
         return script.toString();
     }

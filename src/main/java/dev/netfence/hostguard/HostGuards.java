@@ -137,12 +137,22 @@ public final class HostGuards {
         }
         // rendered before taking the lock: writes take turns, and the text is each writer's own work
         RenderedGuards.Rendered rendered = renderedGuards.of(plan);
-        List<String> body = rendered.body();
+        Map<String, List<String>> bodies = new HashMap<>();
         Map<String, String> expected = new HashMap<>();
-        for (GuardChain chain : chains) {
-            expected.put(chain.device(), renderer.listingOfCanonical(chain, rendered.canonicalBody()));
+        for (int i = 0; i < chains.size(); i++) {
+            GuardChain chain = chains.get(i);
+            // each chain first binds the source addresses of its own peer, then holds the plan's shared body
+            List<String> binding = renderer.binding(side.interfaces().get(i).binding(), plan);
+            List<String> body = new ArrayList<>(binding.size() + rendered.body().size());
+            List<String> canonical = new ArrayList<>(body.size());
+            body.addAll(binding);
+            body.addAll(rendered.body());
+            binding.forEach(line -> canonical.add(GuardRenderer.canonical(line)));
+            canonical.addAll(rendered.canonicalBody());
+            bodies.put(chain.device(), body);
+            expected.put(chain.device(), renderer.listingOfCanonical(chain, canonical));
         }
-        String drift = writes.submit(chains, body, expected);
+        String drift = writes.submit(chains, bodies, expected);
         if (side.unexamined() != null) {
             return new Result(List.of(NETNS), chains, "the container's interfaces were not all examined ("
                     + side.unexamined() + "): its veths into netfence's namespace are guarded, whatever else it has"

@@ -10,8 +10,32 @@ import java.util.Map;
  * namespace that are veths whose peer lives in the container's namespace, and the host's links.
  */
 public interface HostSides {
-    /** A host-namespace veth whose peer (index {@code peerIfindex}) is in the container's namespace. */
-    record HostInterface(String name, int ifindex, int peerIfindex) {}
+    /**
+     * A host-namespace veth whose peer (index {@code peerIfindex}) is in the container's namespace,
+     * and what that peer may send as (its {@link Binding}; null when not known: no binding).
+     */
+    record HostInterface(String name, int ifindex, int peerIfindex, Binding binding) {
+        /** A host side whose peer's addresses are not known. */
+        public HostInterface(String name, int ifindex, int peerIfindex) {
+            this(name, ifindex, peerIfindex, null);
+        }
+    }
+
+    /**
+     * The source addresses a container's interface may send frames as, read from the kernel: its
+     * link-layer address ({@code aa:bb:cc:dd:ee:ff}) and its IPv4 and IPv6 addresses (RFC 5952
+     * text for IPv6), in the order found. Empty address lists mean none: nothing of that family
+     * may leave (also when they could not all be read).
+     */
+    record Binding(String mac, List<String> ipv4, List<String> ipv6) {
+        public Binding {
+            if (mac == null || !mac.matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
+                throw new IllegalArgumentException("mac must be six lower-case hex bytes separated by colons, was: " + mac);
+            }
+            ipv4 = List.copyOf(ipv4);
+            ipv6 = List.copyOf(ipv6);
+        }
+    }
 
     /**
      * What {@link #of} found: the host interfaces whose peer is in the container's namespace, the

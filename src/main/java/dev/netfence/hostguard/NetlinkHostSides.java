@@ -5,10 +5,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * {@link HostSides} from the kernel's own answers over rtnetlink ({@link Rtnetlink}): ask which id
@@ -45,6 +47,9 @@ public final class NetlinkHostSides implements HostSides {
     static final int MAX_LINKS = 1024;
     /** Veths in a container's namespace past which its host sides are found in one dump of the host's links. */
     static final int LOOKUPS = 8;
+    /** The most addresses of a container's namespace read for its host guards' source binding. */
+    static final int MAX_ADDRESSES = 1024;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NetlinkHostSides.class);
     private final Rtnetlink netlink;
 
     public NetlinkHostSides(Rtnetlink netlink) {
@@ -63,7 +68,8 @@ public final class NetlinkHostSides implements HostSides {
         }
         List<Rtnetlink.Link> links = netlink.linksOf(netnsId, MAX_LINKS);
         if (links == null) {
-            return new Found(new ArrayList<>(hostVethsInto(netnsId).values()), List.of(), "more than " + MAX_LINKS
+            return new Found(bound(netnsId, new ArrayList<>(hostVethsInto(netnsId).values()), Map.of()), List.of(),
+                    "more than " + MAX_LINKS
                     + " interfaces, or interfaces that kept changing while they were read");
         }
         long veths = links.stream().filter(l -> "veth".equals(l.kind()) && l.peerIfindex() > 0).count();
@@ -92,7 +98,52 @@ public final class NetlinkHostSides implements HostSides {
                 unguarded.add(inside.name() + " (" + (inside.kind().isEmpty() ? "device" : inside.kind()) + ")");
             }
         }
-        return new Found(out, unguarded);
+        Map<Integer, String> macs = new HashMap<>();
+        for (Rtnetlink.Link inside : links) {
+            macs.put(inside.ifindex(), inside.mac());
+        }
+        return new Found(bound(netnsId, out, macs), unguarded);
+    }
+
+    /**
+     * {@code sides} with the {@link Binding} of each one's peer: the peer's link-layer address
+     * ({@code macs}, by the peer's index, else asked for by index) and its addresses, from one
+     * dump of the container's addresses. Addresses past {@link #MAX_ADDRESSES}, or that kept
+     * changing through three dumps, are not read: the peers then get no address at all (their IP
+     * traffic is dropped at the host side: only the workload that made them loses by it).
+     */
+    private List<HostInterface> bound(int netnsId, List<HostInterface> sides, Map<Integer, String> macs)
+            throws IOException {
+        if (sides.isEmpty()) {
+            return sides;
+        }
+        List<Rtnetlink.Address> addresses = netlink.addressesOf(netnsId, MAX_ADDRESSES);
+        if (addresses == null) {
+            LOG.warn("the container namespace netfence calls {} has more than {} addresses, or addresses that kept"
+                    + " changing while they were read: its host guards let no IP traffic through", netnsId, MAX_ADDRESSES);
+            addresses = List.of();
+        }
+        List<HostInterface> out = new ArrayList<>(sides.size());
+        for (HostInterface side : sides) {
+            String mac = macs.get(side.peerIfindex());
+            if (mac == null) {
+                mac = netlink.link(netnsId, side.peerIfindex()).map(Rtnetlink.Link::mac).orElse("");
+            }
+            if (mac.isEmpty()) {
+                throw new IOException("the container's interface " + side.peerIfindex() + " behind host interface "
+                        + side.name() + " has no link-layer address (it went away?)");
+            }
+            Set<String> ipv4 = new LinkedHashSet<>();
+            Set<String> ipv6 = new LinkedHashSet<>();
+            for (Rtnetlink.Address a : addresses) {
+                if (a.ifindex() == side.peerIfindex()) {
+                    (a.ipv6() ? ipv6 : ipv4).add(a.address());
+                }
+            }
+            out.add(new HostInterface(side.name(), side.ifindex(), side.peerIfindex(),
+                    new Binding(mac, List.copyOf(ipv4), List.copyOf(ipv6))));
+        }
+        return out;
     }
 
     /** The host's veths whose peer is in namespace {@code netnsId}, by the peer's index there. */

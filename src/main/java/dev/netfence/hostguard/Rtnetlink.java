@@ -25,11 +25,22 @@ import java.util.Optional;
  * and a reply whose sequence number is not the request's is skipped. Thread-safe. Failures are {@link IOException}s.
  */
 public final class Rtnetlink {
-    /** A link of netfence's namespace: its index, name, kind ("veth", "bridge", ... or "") and peer. */
-    public record Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId) {
+    /**
+     * A link: its index, name, kind ("veth", "bridge", ... or ""), peer, and link-layer address
+     * ({@code aa:bb:cc:dd:ee:ff} lower case, "" when it has none).
+     */
+    public record Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId, String mac) {
         /** The id a link without a peer in another namespace reports as {@link #peerNetnsId}. */
         public static final int NO_NETNS = -1;
+
+        /** A link without a link-layer address. */
+        public Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId) {
+            this(ifindex, name, kind, peerIfindex, peerNetnsId, "");
+        }
     }
+
+    /** An address of a link: the link's index, the family, and the address as text (RFC 5952 for IPv6). */
+    public record Address(int ifindex, boolean ipv6, String address) {}
 
     private static final int NETLINK_ROUTE = 0;
     private static final int O_RDONLY = 0;
@@ -37,6 +48,7 @@ public final class Rtnetlink {
 
     static final short NLMSG_ERROR = 2;
     private static final short RTM_GETLINK = 18;
+    private static final short RTM_GETADDR = 22;
     private static final short RTM_NEWNSID = 88;
     private static final short RTM_GETNSID = 90;
     static final short NLM_F_REQUEST = 0x1;
@@ -44,6 +56,7 @@ public final class Rtnetlink {
     private static final short NLM_F_DUMP = 0x300;
 
     private static final int IFLA_TARGET_NETNSID = 46;
+    private static final int IFA_TARGET_NETNSID = 10;
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
     static final int NLA_TYPE_MASK = 0x3fff;
@@ -78,13 +91,27 @@ public final class Rtnetlink {
      * ({@code ENODEV}): one request and one answer, however many links the host has.
      */
     public Optional<Link> link(int ifindex) throws IOException {
+        return link(Link.NO_NETNS, ifindex);
+    }
+
+    /**
+     * The link with index {@code ifindex} of the namespace netfence's namespace calls
+     * {@code netnsId} ({@code IFLA_TARGET_NETNSID}), or of netfence's own for
+     * {@link Link#NO_NETNS}; empty when there is none.
+     */
+    public Optional<Link> link(int netnsId, int ifindex) throws IOException {
         if (ifindex < 1) {
             throw new IllegalArgumentException("ifindex must be positive, was: " + ifindex);
         }
         RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
         try {
-            ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, LinkDump.IFINFOMSG, 0, socket.nextSeq());
+            ByteBuffer request = message(RTM_GETLINK, NLM_F_REQUEST, NetlinkDump.IFINFOMSG, netnsId < 0 ? 0 : 8,
+                    socket.nextSeq());
             request.putInt(HEADER + 4, ifindex);
+            if (netnsId >= 0) {
+                request.position(HEADER + NetlinkDump.IFINFOMSG);
+                request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(netnsId);
+            }
             socket.send(request);
             ByteBuffer in = socket.reply();
             int start = in.position();
@@ -97,8 +124,8 @@ public final class Rtnetlink {
                     throw new IOException("RTM_GETLINK: acknowledged without an answer");
                 }
                 out = Optional.empty();
-            } else if (type == LinkDump.RTM_NEWLINK) {
-                out = Optional.of(LinkDump.parse(in, start, in.getInt(start)));
+            } else if (type == NetlinkDump.RTM_NEWLINK) {
+                out = Optional.of(NetlinkDump.parse(in, start, in.getInt(start)));
             } else {
                 throw new IOException("RTM_GETLINK: unexpected reply type " + type);
             }
@@ -115,18 +142,18 @@ public final class Rtnetlink {
      * is then closed mid-dump) or when {@code target}'s dumps kept being interrupted.
      */
     private List<Link> dump(int target, int limit) throws IOException {
-        return LinkDump.attempts(() -> {
+        return NetlinkDump.attempts(() -> {
             RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
             try {
                 int seq = socket.nextSeq();
-                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), LinkDump.IFINFOMSG,
+                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), NetlinkDump.IFINFOMSG,
                         target < 0 ? 0 : 8, seq);
                 if (target >= 0) {
-                    request.position(HEADER + LinkDump.IFINFOMSG);
+                    request.position(HEADER + NetlinkDump.IFINFOMSG);
                     request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(target);
                 }
                 socket.send(request);
-                LinkDump.Answer answer = LinkDump.read(socket::receive, seq, limit);
+                NetlinkDump.Answer<Link> answer = NetlinkDump.read(socket::receive, seq, limit);
                 if (answer.overLimit()) {
                     socket.close(); // the rest of the dump is never read: not to be borrowed again
                 } else {
@@ -138,6 +165,43 @@ public final class Rtnetlink {
                 throw e;
             }
         }, target < 0);
+    }
+
+    /**
+     * Every address of the namespace netfence's namespace calls {@code netnsId}
+     * ({@code RTM_GETADDR} dump with {@code IFA_TARGET_NETNSID}, Linux 4.20+), both families; null
+     * past {@code limit} (the rest not read) or when three dumps in a row were interrupted by
+     * changes there: never a list that may be partial.
+     */
+    public List<Address> addressesOf(int netnsId, int limit) throws IOException {
+        if (netnsId < 0) {
+            throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
+        }
+        List<Address> read = NetlinkDump.attempts(() -> {
+            RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
+            try {
+                int seq = socket.nextSeq();
+                ByteBuffer request = message(RTM_GETADDR, (short) (NLM_F_REQUEST | NLM_F_DUMP), NetlinkDump.IFADDRMSG,
+                        8, seq);
+                request.position(HEADER + NetlinkDump.IFADDRMSG);
+                request.putShort((short) 8).putShort((short) IFA_TARGET_NETNSID).putInt(netnsId);
+                socket.strictChecks(true); // without, the kernel ignores IFA_TARGET_NETNSID and dumps netfence's own
+                socket.send(request);
+                NetlinkDump.Answer<Address> answer = NetlinkDump.read(socket::receive, seq, limit,
+                        NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress);
+                if (answer.overLimit()) {
+                    socket.close(); // the rest of the dump is never read: not to be borrowed again
+                } else {
+                    socket.strictChecks(false); // pooled for requests written without it in mind
+                    socket.giveBack();
+                }
+                return answer;
+            } catch (IOException | RuntimeException e) {
+                socket.close();
+                throw e;
+            }
+        }, false);
+        return read == null ? null : read.stream().filter(java.util.Objects::nonNull).toList();
     }
 
     /**

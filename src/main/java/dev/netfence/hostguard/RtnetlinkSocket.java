@@ -21,6 +21,8 @@ final class RtnetlinkSocket {
     private static final int SOL_SOCKET = 1;
     private static final int SO_RCVTIMEO = 20;
     private static final int NETLINK_NETFILTER = 12;
+    private static final int SOL_NETLINK = 270;
+    private static final int NETLINK_GET_STRICT_CHK = 12;
     private static final int HEADER = 16;
     /** Idle sockets kept for reuse, per protocol; more concurrent exchanges open and close their own. */
     private static final int POOL = 8;
@@ -66,6 +68,20 @@ final class RtnetlinkSocket {
             throw new IOException("cannot set the netlink receive timeout: errno " + e.getErrorCode(), e);
         }
         return socket;
+    }
+
+    /**
+     * Sets or clears {@code NETLINK_GET_STRICT_CHK} (Linux 4.20+): with it the kernel checks a
+     * dump request's header and honours its filters, among them {@code IFA_TARGET_NETNSID} of an
+     * address dump, which it ignores without (and answers with netfence's own addresses).
+     */
+    void strictChecks(boolean on) throws IOException {
+        byte[] value = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(on ? 1 : 0).array();
+        try {
+            RtnetlinkLibc.setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, value, value.length);
+        } catch (LastErrorException e) {
+            throw new IOException("cannot " + (on ? "set" : "clear") + " NETLINK_GET_STRICT_CHK: errno " + e.getErrorCode(), e);
+        }
     }
 
     /** A sequence number for the next request, never 0 and distinct between exchanges. */

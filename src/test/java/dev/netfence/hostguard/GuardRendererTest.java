@@ -126,6 +126,57 @@ class GuardRendererTest {
         assertThat(String.join("\n", new GuardRenderer().rules(plan)) + "\n").isEqualTo(expected.replace("{c}", C));
     }
 
+    static Stream<Arguments> bindings() {
+        return Stream.of(
+                Arguments.of("one address of each family",
+                        new HostSides.Binding("0a:58:0a:58:00:05", List.of("10.88.0.5"), List.of("fe80::858:aff:fe58:5")),
+                        """
+                        ether saddr != 0a:58:0a:58:00:05 drop{c}
+                        arp saddr ether != 0a:58:0a:58:00:05 drop{c}
+                        arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop{c}
+                        ip saddr != 10.88.0.5 drop{c}
+                        ip6 saddr != { ::, fe80::858:aff:fe58:5 } drop{c}
+                        """),
+                Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
+                        new HostSides.Binding("be:db:71:64:91:e4", List.of("10.88.7.145", "10.89.0.2"),
+                                List.of("2001:db8::2", "fe80::bcdb:71ff:fe64:91e4")),
+                        """
+                        ether saddr != be:db:71:64:91:e4 drop{c}
+                        arp saddr ether != be:db:71:64:91:e4 drop{c}
+                        arp saddr ip != { 0.0.0.0, 10.88.7.145, 10.89.0.2 } drop{c}
+                        ip saddr != { 10.88.7.145, 10.89.0.2 } drop{c}
+                        ip6 saddr != { ::, 2001:db8::2, fe80::bcdb:71ff:fe64:91e4 } drop{c}
+                        """),
+                Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
+                        new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of()),
+                        """
+                        ether saddr != 02:00:00:00:00:01 drop{c}
+                        arp saddr ether != 02:00:00:00:00:01 drop{c}
+                        arp saddr ip != 0.0.0.0 drop{c}
+                        meta protocol ip drop{c}
+                        ip6 saddr != :: drop{c}
+                        """));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bindings")
+    void bindsTheSourceOfEveryFrameToThePeersOwnAddressesBeforeAnythingElse(String name, HostSides.Binding binding,
+            String expected) {
+        PlannedRules plan = pinned(new RulePlanner().quarantine());
+        assertThat(String.join("\n", new GuardRenderer().binding(binding, plan)) + "\n")
+                .isEqualTo(expected.replace("{c}", C));
+    }
+
+    @Test
+    void noBindingIsRenderedWhereThePeersAddressesAreNotKnownAndABadMacIsRefused() {
+        assertThat(new GuardRenderer().binding(null, pinned(new RulePlanner().quarantine()))).isEmpty();
+        assertThatThrownBy(() -> new HostSides.Binding("0A:58:0a:58:00:05", List.of(), List.of()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("mac must be six lower-case hex bytes separated by colons, was: 0A:58:0a:58:00:05");
+        assertThatThrownBy(() -> new HostSides.Binding("0a:58:0a:58:00:05\"; drop", List.of(), List.of()))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void replaceIsOneTransactionThatRecreatesOnlyTheNamedChainsAndRefillsEveryChain() {
         PlannedRules plan = new RulePlanner().quarantine();

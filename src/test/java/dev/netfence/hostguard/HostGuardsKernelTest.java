@@ -109,7 +109,7 @@ class HostGuardsKernelTest {
         // the text a re-apply compares with is exactly what nft lists (ICMPv6 names, prefixes, the ACK rule,
         // the elements of each set, whatever order nft prints them in)
         String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(GuardRenderer.canonical(listed)).isEqualTo(new GuardRenderer().listing(chain, rich));
+        assertThat(GuardRenderer.canonical(listed)).isEqualTo(listing(chain, c, rich));
         assertThat(listed).as("endpoints folded into sets").contains("ip daddr . tcp dport {", "ip6 daddr . tcp dport {");
         String handles = Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", c.hostSide());
 
@@ -121,15 +121,35 @@ class HostGuardsKernelTest {
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .startsWith("host guard chain " + c.hostSide() + " holds 'meta protocol ip accept' where netfence wrote");
         assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
-                .isEqualTo(new GuardRenderer().listing(chain, rich));
+                .isEqualTo(listing(chain, c, rich));
 
         Sh.ok("nft", "flush", "chain", "netdev", "netfence", c.hostSide());
         Sh.ok("nft", "delete", "chain", "netdev", "netfence", c.hostSide());
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .isEqualTo("host guard chain " + c.hostSide() + " is missing");
         assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
-                .isEqualTo(new GuardRenderer().listing(chain, rich));
+                .isEqualTo(listing(chain, c, rich));
         guards.release("c-drift");
+    }
+
+    @Test
+    void eachChainFirstBindsItsContainersOwnMacAndAddressesAndAnAddressAddedLaterIsBoundAtTheNextApply() {
+        Container c = container();
+        HostGuards guards = guards(HostGuardMode.AUTO);
+        guards.apply("c-bind", c.nsFile(), plan);
+
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(listed).contains("ether saddr != " + c.mac() + " drop", "arp saddr ether != " + c.mac() + " drop",
+                "arp saddr ip != { 0.0.0.0, " + c.ipv4() + " } drop", "ip saddr != " + c.ipv4() + " drop",
+                "ip6 saddr != { ::, " + c.ipv6() + " } drop");
+        assertThat(listed.indexOf("ether saddr != ")).as("bound before anything is accepted")
+                .isLessThan(listed.indexOf("meta protocol arp accept"));
+
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.77/32", "dev", "eth0");
+        guards.apply("c-bind", c.nsFile(), plan);
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .contains("ip saddr != { 198.18.251.77, " + c.ipv4() + " } drop");
+        guards.release("c-bind");
     }
 
     @Test
@@ -207,6 +227,9 @@ class HostGuardsKernelTest {
         }
         assertThat(result.chains()).extracting(GuardChain::device).containsExactly(c.hostSide());
         assertThat(chains()).contains(c.hostSide());
+        // bound to its own eth0 however its host side was found (by the container's links, by the host's)
+        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
+                .contains("ether saddr != " + c.mac() + " drop", "ip saddr != " + c.ipv4() + " drop");
     }
 
     static Stream<Arguments> pairsInside() {
@@ -291,18 +314,42 @@ class HostGuardsKernelTest {
         assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).doesNotContain("set ");
     }
 
-    private record Container(String ns, String hostSide) {
+    private record Container(String ns, String hostSide, String ipv4, String ipv6) {
         Path nsFile() {
             return Path.of("/run/netns", ns);
         }
+
+        /** The link-layer address of the container's eth0, as ip prints it. */
+        String mac() {
+            String line = Sh.ok("ip", "-n", ns, "-o", "link", "show", "eth0");
+            return line.substring(line.indexOf("link/ether ") + "link/ether ".length()).split(" ")[0];
+        }
     }
 
+    /**
+     * A namespace whose eth0 is a veth with its peer in the host namespace, and an address of each
+     * family on eth0 (down, so no link-local one comes and goes while a test reads it).
+     */
     private Container container() {
         String ns = namespace();
         String host = "gd" + hex() + "h";
         links.add(host);
         Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        return new Container(ns, host);
+        int n = 1 + new java.util.Random().nextInt(250);
+        String ipv4 = "198.19." + n + ".2";
+        String ipv6 = "2001:db8:" + Integer.toHexString(0xa00 + n) + "::2";
+        Sh.ok("ip", "-n", ns, "addr", "add", ipv4 + "/30", "dev", "eth0");
+        Sh.ok("ip", "-n", ns, "addr", "add", ipv6 + "/64", "dev", "eth0", "nodad");
+        return new Container(ns, host, ipv4, ipv6);
+    }
+
+    /** What nft lists for {@code c}'s chain holding {@code plan}: its source binding (read here with ip), then the plan. */
+    private static String listing(GuardChain chain, Container c, PlannedRules plan) {
+        GuardRenderer renderer = new GuardRenderer();
+        List<String> body = new java.util.ArrayList<>(renderer.binding(
+                new HostSides.Binding(c.mac(), List.of(c.ipv4()), List.of(c.ipv6())), plan));
+        body.addAll(renderer.rules(plan));
+        return renderer.listing(chain, body);
     }
 
     private String namespace() {

@@ -45,6 +45,29 @@ class HostGuardsTest {
     }
 
     @Test
+    void eachChainOfAContainerWithTwoInterfacesIsBoundToItsOwnPeersAddressesInOneTransaction() {
+        HostSides.Binding first = new HostSides.Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of());
+        HostSides.Binding second = new HostSides.Binding("0a:00:00:00:00:02", List.of("10.89.0.5"), List.of());
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2, first));
+        sides.peers.add(new HostSides.HostInterface("veth2", 12, 3, second));
+
+        new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
+
+        GuardRenderer renderer = new GuardRenderer();
+        List<String> body = renderer.rules(plan);
+        assertThat(table.scripts.get(table.scripts.size() - 1)).isEqualTo(renderer.replace(
+                List.of(new GuardChain("veth1", 11, "c1"), new GuardChain("veth2", 12, "c1")), List.of(),
+                chain -> {
+                    List<String> lines = new java.util.ArrayList<>(renderer.binding(
+                            chain.device().equals("veth1") ? first : second, plan));
+                    lines.addAll(body);
+                    return lines;
+                }));
+        assertThat(table.scripts.get(table.scripts.size() - 1))
+                .contains("\tip saddr != 10.88.0.5 drop", "\tip saddr != 10.89.0.5 drop");
+    }
+
+    @Test
     void anotherWayOutStillGetsTheVethGuardedButTheOutcomeSaysNetnsOnlyAndRequiredRefuses() {
         sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
         sides.unguarded.add("mv0 (macvlan)");

@@ -16,10 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link LinkDump} over answers made by hand, as the kernel frames them: what a workload that
+ * {@link NetlinkDump} over answers made by hand, as the kernel frames them: what a workload that
  * makes many links, or keeps them changing, can make netfence read and take.
  */
-class LinkDumpTest {
+class NetlinkDumpTest {
     private static final int SEQ = 77;
     private static final short RTM_NEWLINK = 16;
     private static final short NLMSG_DONE = 3;
@@ -33,7 +33,7 @@ class LinkDumpTest {
                 datagram(link(1, "lo", "", 0, -1, SEQ, MULTI), link(2, "eth0", "veth", 9, 0, SEQ, MULTI)),
                 datagram(link(3, "br0", "bridge", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
 
-        LinkDump.Answer answer = LinkDump.read(in, SEQ, 1024);
+        NetlinkDump.Answer<Link> answer = NetlinkDump.read(in, SEQ, 1024);
 
         assertThat(answer.interrupted()).isFalse();
         assertThat(answer.links()).containsExactly(new Link(1, "lo", "", 0, -1), new Link(2, "eth0", "veth", 9, 0),
@@ -48,7 +48,7 @@ class LinkDumpTest {
                         link(3, "c", "veth", 0, -1, SEQ, MULTI)),
                 datagram(link(4, "d", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
 
-        LinkDump.Answer answer = LinkDump.read(in, SEQ, 2);
+        NetlinkDump.Answer<Link> answer = NetlinkDump.read(in, SEQ, 2);
 
         assertThat(answer.overLimit()).isTrue();
         assertThat(in.left()).as("the rest of the dump stays unread").isEqualTo(1);
@@ -59,14 +59,14 @@ class LinkDumpTest {
         Datagrams in = new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI),
                 link(2, "b", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
 
-        assertThat(LinkDump.read(in, SEQ, 2).links()).extracting(Link::name).containsExactly("a", "b");
+        assertThat(NetlinkDump.read(in, SEQ, 2).links()).extracting(Link::name).containsExactly("a", "b");
     }
 
     @Test
     void anAnswerIsInterruptedWhenAnyOfItsMessagesCarriesTheKernelsMark() throws IOException {
-        LinkDump.Answer onALink = LinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ,
+        NetlinkDump.Answer<Link> onALink = NetlinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ,
                 (short) (MULTI | DUMP_INTR)), link(2, "b", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI))), SEQ, 10);
-        LinkDump.Answer onDone = LinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI),
+        NetlinkDump.Answer<Link> onDone = NetlinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ, MULTI),
                 done(SEQ, (short) (MULTI | DUMP_INTR)))), SEQ, 10);
 
         assertThat(onALink.interrupted()).isTrue();
@@ -80,7 +80,7 @@ class LinkDumpTest {
                 datagram(link(5, "stale", "veth", 0, -1, SEQ - 1, MULTI), done(SEQ - 1, (short) (MULTI | DUMP_INTR))),
                 datagram(link(6, "mine", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI)));
 
-        LinkDump.Answer answer = LinkDump.read(in, SEQ, 10);
+        NetlinkDump.Answer<Link> answer = NetlinkDump.read(in, SEQ, 10);
 
         assertThat(answer.links()).extracting(Link::name).containsExactly("mine");
         assertThat(answer.interrupted()).isFalse();
@@ -91,43 +91,68 @@ class LinkDumpTest {
         byte[] whole = link(1, "a", "veth", 0, -1, SEQ, MULTI);
         byte[] cut = java.util.Arrays.copyOf(whole, whole.length - 8);
 
-        assertThatThrownBy(() -> LinkDump.read(new Datagrams(cut), SEQ, 10))
+        assertThatThrownBy(() -> NetlinkDump.read(new Datagrams(cut), SEQ, 10))
                 .isInstanceOf(IOException.class).hasMessageContaining("truncated netlink message");
-        assertThatThrownBy(() -> LinkDump.read(new Datagrams(datagram(error(SEQ, -95))), SEQ, 10))
+        assertThatThrownBy(() -> NetlinkDump.read(new Datagrams(datagram(error(SEQ, -95))), SEQ, 10))
                 .isInstanceOf(IOException.class).hasMessage("RTM_GETLINK failed: errno 95");
+    }
+
+    @Test
+    void aLinksEthernetAddressIsReadAsLowerCaseHexAndOtherLengthsAsNone() throws IOException {
+        byte[] ether = withAttr(link(2, "eth0", "veth", 9, 0, SEQ, MULTI), NetlinkDump.IFLA_ADDRESS,
+                new byte[] {0x0a, 0x58, (byte) 0xbe, (byte) 0xef, 0x00, 0x05});
+        byte[] tunnel = withAttr(link(3, "ipip0", "ipip", 0, -1, SEQ, MULTI), NetlinkDump.IFLA_ADDRESS, new byte[4]);
+
+        List<Link> links = NetlinkDump.read(new Datagrams(datagram(ether, tunnel, done(SEQ, MULTI))), SEQ, 10).links();
+
+        assertThat(links).extracting(Link::mac).containsExactly("0a:58:be:ef:00:05", "");
+    }
+
+    @Test
+    void anAddressIsItsLocalOneWhereGivenAndItsFamilyIsKept() throws IOException {
+        byte[] ptp = address(2, 2, attr(NetlinkDump.IFA_ADDRESS, new byte[] {10, 0, 0, 1}),
+                attr(NetlinkDump.IFA_LOCAL, new byte[] {10, 0, 0, 2}));
+        byte[] v6 = address(10, 3, attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("fe80::1").getAddress()));
+        byte[] none = address(2, 4);
+
+        List<Rtnetlink.Address> read = NetlinkDump.read(new Datagrams(datagram(ptp, v6, none, done(SEQ, MULTI))), SEQ, 10,
+                NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress).links();
+
+        assertThat(read).containsExactly(new Rtnetlink.Address(2, false, "10.0.0.2"),
+                new Rtnetlink.Address(3, true, "fe80::1"), null);
     }
 
     @Test
     void anotherNamespacesLinksThatKeepChangingAreRefusedAfterThreeInterruptedDumps() throws IOException {
         AtomicInteger dumps = new AtomicInteger();
-        List<Link> links = LinkDump.attempts(() -> {
+        List<Link> links = NetlinkDump.attempts(() -> {
             dumps.incrementAndGet();
-            return new LinkDump.Answer(List.of(new Link(2, "eth0", "veth", 9, 0)), true);
+            return new NetlinkDump.Answer<>(List.of(new Link(2, "eth0", "veth", 9, 0)), true);
         }, false);
 
         assertThat(links).isNull();
-        assertThat(dumps).hasValue(LinkDump.ATTEMPTS);
+        assertThat(dumps).hasValue(NetlinkDump.ATTEMPTS);
     }
 
     @Test
     void netfencesOwnLinksAreTakenAsReadAfterThreeInterruptedDumps() throws IOException {
         AtomicInteger dumps = new AtomicInteger();
-        List<Link> links = LinkDump.attempts(() -> {
+        List<Link> links = NetlinkDump.attempts(() -> {
             dumps.incrementAndGet();
-            return new LinkDump.Answer(List.of(new Link(1, "lo", "", 0, -1)), true);
+            return new NetlinkDump.Answer<>(List.of(new Link(1, "lo", "", 0, -1)), true);
         }, true);
 
         assertThat(links).containsExactly(new Link(1, "lo", "", 0, -1));
-        assertThat(dumps).hasValue(LinkDump.ATTEMPTS);
+        assertThat(dumps).hasValue(NetlinkDump.ATTEMPTS);
     }
 
     @Test
     void theFirstAnswerNotInterruptedIsTaken() throws IOException {
-        Deque<LinkDump.Answer> answers = new ArrayDeque<>(List.of(
-                new LinkDump.Answer(List.of(new Link(1, "old", "veth", 0, -1)), true),
-                new LinkDump.Answer(List.of(new Link(2, "new", "veth", 0, -1)), false)));
+        Deque<NetlinkDump.Answer<Link>> answers = new ArrayDeque<>(List.of(
+                new NetlinkDump.Answer<>(List.of(new Link(1, "old", "veth", 0, -1)), true),
+                new NetlinkDump.Answer<>(List.of(new Link(2, "new", "veth", 0, -1)), false)));
 
-        assertThat(LinkDump.attempts(answers::removeFirst, false)).extracting(Link::name).containsExactly("new");
+        assertThat(NetlinkDump.attempts(answers::removeFirst, false)).extracting(Link::name).containsExactly("new");
         assertThat(answers).isEmpty();
     }
 
@@ -135,15 +160,15 @@ class LinkDumpTest {
     void anAnswerOverTheLimitEndsTheDumpsAtOnce() throws IOException {
         AtomicInteger dumps = new AtomicInteger();
 
-        assertThat(LinkDump.attempts(() -> {
+        assertThat(NetlinkDump.attempts(() -> {
             dumps.incrementAndGet();
-            return new LinkDump.Answer(null, true);
+            return new NetlinkDump.Answer<Link>(null, true);
         }, false)).isNull();
         assertThat(dumps).hasValue(1);
     }
 
     /** Datagrams handed out in order; the test fails when more are read than there are. */
-    private static final class Datagrams implements LinkDump.Datagrams {
+    private static final class Datagrams implements NetlinkDump.Datagrams {
         private final Deque<byte[]> left = new ArrayDeque<>();
 
         Datagrams(byte[]... datagrams) {
@@ -174,18 +199,38 @@ class LinkDumpTest {
     /** An RTM_NEWLINK message: ifinfomsg, IFLA_IFNAME, IFLA_LINK and IFLA_LINK_NETNSID when a peer, IFLA_LINKINFO with its kind. */
     private static byte[] link(int ifindex, String name, String kind, int peer, int netnsId, int seq, short flags) {
         ByteArrayOutputStream attrs = new ByteArrayOutputStream();
-        attrs.writeBytes(attr(LinkDump.IFLA_IFNAME, zeroEnded(name)));
+        attrs.writeBytes(attr(NetlinkDump.IFLA_IFNAME, zeroEnded(name)));
         if (peer != 0) {
-            attrs.writeBytes(attr(LinkDump.IFLA_LINK, int32(peer)));
-            attrs.writeBytes(attr(LinkDump.IFLA_LINK_NETNSID, int32(netnsId)));
+            attrs.writeBytes(attr(NetlinkDump.IFLA_LINK, int32(peer)));
+            attrs.writeBytes(attr(NetlinkDump.IFLA_LINK_NETNSID, int32(netnsId)));
         }
         if (!kind.isEmpty()) {
-            attrs.writeBytes(attr(LinkDump.IFLA_LINKINFO, attr(LinkDump.IFLA_INFO_KIND, zeroEnded(kind))));
+            attrs.writeBytes(attr(NetlinkDump.IFLA_LINKINFO, attr(NetlinkDump.IFLA_INFO_KIND, zeroEnded(kind))));
         }
         ByteBuffer body = ByteBuffer.allocate(16 + attrs.size()).order(ByteOrder.nativeOrder());
         body.put((byte) 0).put((byte) 0).putShort((short) 1).putInt(ifindex).putInt(0).putInt(0);
         body.put(attrs.toByteArray());
         return message(RTM_NEWLINK, flags, seq, body.array());
+    }
+
+    /** {@code message} (one netlink message) with one more attribute at its end. */
+    private static byte[] withAttr(byte[] message, int type, byte[] payload) {
+        byte[] a = attr(type, payload);
+        ByteBuffer m = ByteBuffer.allocate(message.length + a.length).order(ByteOrder.nativeOrder());
+        m.put(message).put(a);
+        m.putInt(0, ByteBuffer.wrap(message).order(ByteOrder.nativeOrder()).getInt(0) + a.length);
+        return m.array();
+    }
+
+    /** An RTM_NEWADDR message: ifaddrmsg of {@code family} on link {@code ifindex}, then {@code attrs}. */
+    private static byte[] address(int family, int ifindex, byte[]... attrs) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).put((byte) family).put((byte) 24)
+                .put((byte) 0).put((byte) 0).putInt(ifindex).array());
+        for (byte[] a : attrs) {
+            body.writeBytes(a);
+        }
+        return message(NetlinkDump.RTM_NEWADDR, MULTI, SEQ, body.toByteArray());
     }
 
     private static byte[] done(int seq, short flags) {

@@ -8,11 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Reads the answer to one {@code RTM_GETLINK} dump ({@link #read}) and decides what a run of
- * such dumps gives ({@link #attempts}), apart from the socket that carries them, so both are
- * tested with answers made by hand: a workload holding CAP_NET_ADMIN decides how many links its
- * namespace has and can keep them changing, and neither may make netfence read without bound or
- * take a list that skipped links for the whole. {@link #read} stops as soon as one link more
+ * Reads the answer to one rtnetlink dump ({@code RTM_GETLINK}, {@code RTM_GETADDR}; {@link #read})
+ * and decides what a run of such dumps gives ({@link #attempts}), apart from the socket that
+ * carries them, so both are tested with answers made by hand; and parses the links and addresses
+ * they carry ({@link #parse}, {@link #parseAddress}). A workload holding CAP_NET_ADMIN decides
+ * how many links and addresses its namespace has and can keep them changing, and neither may
+ * make netfence read without bound or take a list that skipped some for the whole. {@link #read} stops as soon as one link more
  * than the limit has come (the rest is never read: the caller closes the socket, never pools it)
  * and notes whether any message of the answer carried {@code NLM_F_DUMP_INTR} (the kernel's
  * mark that the links changed during the dump, which may then have skipped some). Messages of
@@ -21,13 +22,14 @@ import java.util.List;
  * caller falls back to what it can read of its own namespace), while netfence's own namespace's
  * list is taken as read (nothing else knows its links). Stateless.
  */
-final class LinkDump {
+final class NetlinkDump {
     /** Dumps made before an answer that keeps being interrupted is given up on. */
     static final int ATTEMPTS = 3;
 
     static final short NLMSG_DONE = 3;
     static final short RTM_NEWLINK = 16;
     static final short NLM_F_DUMP_INTR = 0x10;
+    static final int IFLA_ADDRESS = 1;
     static final int IFLA_IFNAME = 3;
     static final int IFLA_LINK = 5;
     static final int IFLA_LINKINFO = 18;
@@ -35,7 +37,7 @@ final class LinkDump {
     static final int IFLA_LINK_NETNSID = 37;
     static final int IFINFOMSG = 16;
 
-    private LinkDump() {}
+    private NetlinkDump() {}
 
     /** The next datagram of an answer. */
     @FunctionalInterface
@@ -47,7 +49,7 @@ final class LinkDump {
      * One dump's answer: the links ({@code null} when there were more than the limit, the rest
      * unread) and whether the kernel marked it interrupted.
      */
-    record Answer(List<Link> links, boolean interrupted) {
+    record Answer<T>(List<T> links, boolean interrupted) {
         boolean overLimit() {
             return links == null;
         }
@@ -55,8 +57,14 @@ final class LinkDump {
 
     /** One dump, made on a fresh or pooled socket: the answer, or an IOException that closed that socket. */
     @FunctionalInterface
-    interface Dump {
-        Answer once() throws IOException;
+    interface Dump<T> {
+        Answer<T> once() throws IOException;
+    }
+
+    /** Parses one message of a dump's type: the message of {@code length} bytes at {@code start}. */
+    @FunctionalInterface
+    interface Parser<T> {
+        T parse(ByteBuffer in, int start, int length);
     }
 
     /**
@@ -65,8 +73,17 @@ final class LinkDump {
      * {@link Answer#overLimit()} and no further datagram is read). IOException for a truncated
      * message or an error the kernel reported.
      */
-    static Answer read(Datagrams in, int seq, int limit) throws IOException {
-        List<Link> links = new ArrayList<>();
+    static Answer<Link> read(Datagrams in, int seq, int limit) throws IOException {
+        return read(in, seq, limit, RTM_NEWLINK, "RTM_GETLINK", NetlinkDump::parse);
+    }
+
+    /**
+     * As {@link #read(Datagrams, int, int)} for a dump whose answers are messages of {@code type},
+     * each parsed by {@code parser}; {@code what} names the request in errors.
+     */
+    static <T> Answer<T> read(Datagrams in, int seq, int limit, short type, String what, Parser<T> parser)
+            throws IOException {
+        List<T> links = new ArrayList<>();
         boolean interrupted = false;
         while (true) {
             ByteBuffer datagram = in.next();
@@ -77,16 +94,16 @@ final class LinkDump {
                     throw new IOException("truncated netlink message (length " + length + ")");
                 }
                 if (datagram.getInt(start + 8) == seq) {
-                    short type = datagram.getShort(start + 4);
+                    short got = datagram.getShort(start + 4);
                     interrupted |= (datagram.getShort(start + 6) & NLM_F_DUMP_INTR) != 0;
-                    if (type == NLMSG_DONE) {
-                        return new Answer(links, interrupted);
-                    } else if (type == Rtnetlink.NLMSG_ERROR) {
-                        Rtnetlink.checkError(datagram, start, "RTM_GETLINK");
-                    } else if (type == RTM_NEWLINK) {
-                        links.add(parse(datagram, start, length));
+                    if (got == NLMSG_DONE) {
+                        return new Answer<>(links, interrupted);
+                    } else if (got == Rtnetlink.NLMSG_ERROR) {
+                        Rtnetlink.checkError(datagram, start, what);
+                    } else if (got == type) {
+                        links.add(parser.parse(datagram, start, length));
                         if (links.size() > limit) {
-                            return new Answer(null, interrupted);
+                            return new Answer<>(null, interrupted);
                         }
                     }
                 }
@@ -100,9 +117,9 @@ final class LinkDump {
      * the limit; after {@link #ATTEMPTS} interrupted answers, null for another namespace
      * ({@code ownNamespace} false) and the last answer's links for netfence's own.
      */
-    static List<Link> attempts(Dump dump, boolean ownNamespace) throws IOException {
+    static <T> List<T> attempts(Dump<T> dump, boolean ownNamespace) throws IOException {
         for (int attempt = 1; ; attempt++) {
-            Answer answer = dump.once();
+            Answer<T> answer = dump.once();
             if (answer.overLimit()) {
                 return null;
             }
@@ -123,6 +140,7 @@ final class LinkDump {
         String kind = "";
         int peer = 0;
         int netnsId = Link.NO_NETNS;
+        String mac = "";
         int end = start + length;
         for (int at = start + Rtnetlink.HEADER + IFINFOMSG; at + 4 <= end; ) {
             int attrLength = Short.toUnsignedInt(in.getShort(at));
@@ -131,6 +149,7 @@ final class LinkDump {
                 break;
             }
             switch (attrType) {
+                case IFLA_ADDRESS -> mac = mac(in, at + 4, attrLength - 4);
                 case IFLA_IFNAME -> name = string(in, at + 4, attrLength - 4);
                 case IFLA_LINK -> peer = in.getInt(at + 4);
                 case IFLA_LINK_NETNSID -> netnsId = in.getInt(at + 4);
@@ -139,7 +158,62 @@ final class LinkDump {
             }
             at += Rtnetlink.align(attrLength);
         }
-        return new Link(ifindex, name, kind, peer, netnsId);
+        return new Link(ifindex, name, kind, peer, netnsId, mac);
+    }
+
+    /** A 6-byte link-layer address as {@code aa:bb:cc:dd:ee:ff}; "" for any other length (not Ethernet). */
+    private static String mac(ByteBuffer in, int at, int length) {
+        if (length != 6) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder(17);
+        for (int i = 0; i < 6; i++) {
+            if (i > 0) {
+                sb.append(':');
+            }
+            sb.append(Character.forDigit((in.get(at + i) >> 4) & 0xf, 16)).append(Character.forDigit(in.get(at + i) & 0xf, 16));
+        }
+        return sb.toString();
+    }
+
+    static final short RTM_NEWADDR = 20;
+    static final int IFADDRMSG = 8;
+    static final int IFA_ADDRESS = 1;
+    static final int IFA_LOCAL = 2;
+
+    /**
+     * The address an {@code RTM_NEWADDR} message of {@code length} bytes at {@code start} gives its
+     * link: {@code IFA_LOCAL} where present (an IPv4 address; on a point-to-point link
+     * {@code IFA_ADDRESS} is the peer's), else {@code IFA_ADDRESS}; null for a message with
+     * neither, or of another family.
+     */
+    static Rtnetlink.Address parseAddress(ByteBuffer in, int start, int length) {
+        int family = Byte.toUnsignedInt(in.get(start + Rtnetlink.HEADER));
+        int ifindex = in.getInt(start + Rtnetlink.HEADER + 4);
+        int size = family == 2 ? 4 : family == 10 ? 16 : -1; // AF_INET, AF_INET6
+        byte[] local = null;
+        byte[] address = null;
+        int end = start + length;
+        for (int at = start + Rtnetlink.HEADER + IFADDRMSG; at + 4 <= end; ) {
+            int attrLength = Short.toUnsignedInt(in.getShort(at));
+            int attrType = in.getShort(at + 2) & Rtnetlink.NLA_TYPE_MASK;
+            if (attrLength < 4 || at + attrLength > end) {
+                break;
+            }
+            if ((attrType == IFA_LOCAL || attrType == IFA_ADDRESS) && attrLength - 4 == size) {
+                byte[] bytes = new byte[size];
+                in.get(at + 4, bytes);
+                if (attrType == IFA_LOCAL) {
+                    local = bytes;
+                } else {
+                    address = bytes;
+                }
+            }
+            at += Rtnetlink.align(attrLength);
+        }
+        byte[] chosen = local != null ? local : address;
+        return chosen == null ? null
+                : new Rtnetlink.Address(ifindex, size == 16, dev.netfence.policy.IpAddresses.format(chosen));
     }
 
     private static String kindOf(ByteBuffer in, int from, int end) {
