@@ -18,7 +18,9 @@ import java.util.Objects;
  * on that interface's {@code ingress} hook (priority -500, policy drop), so it sees every frame
  * the container transmits, whatever path it takes next (bridged to a neighbour, routed, or
  * written raw with AF_PACKET, with or without {@code PACKET_QDISC_BYPASS}). The chain holds:
- * ARP accepted; every other non-IP ethertype dropped; then, per family (IPv4 first, as the
+ * first the source binding of the interface's peer ({@link #binding}: its own MAC and addresses
+ * as the only sources, per chain), then the plan's body ({@link #rules}, shared by every chain of
+ * that plan): ARP accepted; every other non-IP ethertype dropped; then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the

@@ -40,7 +40,11 @@ import java.util.Set;
  * skipped some): its host sides are found from the host's own links instead (the veths whose peer is
  * in the container's namespace, which the workload cannot add to), and the outcome says the
  * others were not examined (guards {@code netns} only). Stopping there and finding nothing would
- * have let a workload switch its own host guard off.
+ * have let a workload switch its own host guard off. Each host side found carries its peer's
+ * {@link Binding} (the source binding of its chain): the peer's link-layer address (from the
+ * container's links, or asked for by index where those were not read) and its addresses, from one
+ * address dump of the container's namespace ({@link Rtnetlink#addressesOf}, at most
+ * {@link #MAX_ADDRESSES}).
  */
 public final class NetlinkHostSides implements HostSides {
     /** The most links of a container's namespace examined one by one. */
