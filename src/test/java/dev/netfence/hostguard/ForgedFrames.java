@@ -1,0 +1,145 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+
+/**
+ * Frames that claim any identity, for the host guard's binding proofs ({@link HostGuardBindingPodmanTest}):
+ * a python sender that writes whole Ethernet frames on AF_PACKET with every field given (Java has
+ * no AF_PACKET), and a listener that prints every ARP frame a host interface receives, run as a
+ * child process ({@link ArpTap}).
+ */
+final class ForgedFrames {
+    private ForgedFrames() {}
+
+    /**
+     * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity
+     * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
+     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP).
+     */
+    static final String FRAME_SENDER = """
+            import socket, struct, sys
+            def mac(text):
+                return bytes.fromhex(text.replace(":", ""))
+            def csum(b):
+                if len(b) % 2:
+                    b += bytes(1)
+                s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+                s = (s >> 16) + (s & 0xffff)
+                s += s >> 16
+                return ~s & 0xffff
+            kind, iface, dst_mac, src_mac, count = sys.argv[1], sys.argv[2], mac(sys.argv[3]), mac(sys.argv[4]), int(sys.argv[5])
+            if kind == "udp":
+                sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
+                dport, payload = int(sys.argv[8]), sys.argv[9].encode()
+                length = 8 + len(payload)
+                udp = struct.pack("!HHHH", 40000, dport, length, 0) + payload
+                udp = udp[:6] + struct.pack("!H", csum(sip + dip + struct.pack("!BBH", 0, 17, length) + udp) or 0xffff) + udp[8:]
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
+                ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+                frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
+            elif kind == "arp":
+                op, sha, spa = int(sys.argv[6]), mac(sys.argv[7]), socket.inet_aton(sys.argv[8])
+                tha, tpa = mac(sys.argv[9]), socket.inet_aton(sys.argv[10])
+                frame = dst_mac + src_mac + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, op) + sha + spa + tha + tpa
+            else:
+                raise SystemExit("unknown kind: " + kind)
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            s.bind((iface, 0))
+            for _ in range(count):
+                s.send(frame)
+            """;
+
+    /**
+     * Prints READY once bound to IFACE for ETH_P_ARP, then one line per ARP frame received (not
+     * sent) there: OP SHA SPA THA TPA; ends when stdin closes or SECONDS passed. argv: IFACE SECONDS.
+     */
+    static final String ARP_LISTENER = """
+            import os, select, socket, struct, sys, time
+            iface, seconds = sys.argv[1], float(sys.argv[2])
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+            s.bind((iface, 0x0806))
+            def mac(b):
+                return ":".join("%02x" % x for x in b)
+            print("READY", flush=True)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                ready = select.select([s, 0], [], [], max(0.0, end - time.monotonic()))[0]
+                if 0 in ready and not os.read(0, 64):
+                    break
+                if s in ready:
+                    frame, addr = s.recvfrom(2048)
+                    if addr[2] == socket.PACKET_OUTGOING or len(frame) < 42:
+                        continue
+                    op = struct.unpack("!H", frame[20:22])[0]
+                    print(op, mac(frame[22:28]), socket.inet_ntoa(frame[28:32]), mac(frame[32:38]),
+                          socket.inet_ntoa(frame[38:42]), flush=True)
+            """;
+
+    /**
+     * {@link #ARP_LISTENER} (written to {@code listener}) on {@code bridge} in the host namespace, run as a child process (Java
+     * has no AF_PACKET): every ARP frame the bridge receives, one line each, as it comes. It ends
+     * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
+     */
+    static final class ArpTap implements AutoCloseable {
+        private final Process process;
+        private final List<String> lines = new CopyOnWriteArrayList<>();
+        private final Thread reader;
+
+        ArpTap(Path listener, String bridge) throws IOException {
+            process = new ProcessBuilder("python3", listener.toString(), bridge, "30")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8));
+            reader = new Thread(() -> {
+                try {
+                    for (String line; (line = out.readLine()) != null; ) {
+                        lines.add(line);
+                    }
+                } catch (IOException e) {
+                    // the process was killed
+                }
+            }, "guard-arp-tap");
+            reader.setDaemon(true);
+            reader.start();
+            Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lines)
+                    .as("the ARP listener on %s (its process %s)", bridge, process.isAlive() ? "runs" : "ended")
+                    .contains("READY"));
+        }
+
+        /** Every frame seen (OP SHA SPA THA TPA), once {@code last} was (5 s at most) and 300 ms more passed; stops the listener. */
+        List<String> framesAfter(String last) throws Exception {
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> lines.contains(last));
+            } catch (ConditionTimeoutException e) {
+                // asserted by the caller, with what was seen
+            }
+            Thread.sleep(300);
+            process.getOutputStream().close();
+            process.waitFor(5, TimeUnit.SECONDS);
+            reader.join(2000);
+            return lines.stream().filter(l -> !l.equals("READY")).toList();
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+            try {
+                process.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

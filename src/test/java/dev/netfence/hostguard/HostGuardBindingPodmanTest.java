@@ -1,0 +1,377 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.CommandResult;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The host guard's source binding against real podman containers: a workload holding
+ * {@code CAP_NET_RAW} writes raw AF_PACKET frames from its own namespace that claim an identity
+ * not its own, and the guard on its veth's ingress hook drops them before the bridge, the host or
+ * a neighbour sees them. A UDP datagram to a host port the policy allows, with a forged source
+ * address (an unused one of the container's own podman subnet, so that the host's reverse-path
+ * check cannot be what drops it) or a forged Ethernet source; an ARP reply to the gateway whose
+ * sender address is not the container's, or whose sender MAC is not its own for its own address
+ * (what poisons the gateway's ARP cache), seen by an AF_PACKET listener on podman's bridge in the
+ * host namespace. Every proof runs with {@code --host-guard auto} and with {@code off}: without
+ * the guard the forged frame arrives, which shows each proof can fail; with it, the same frame
+ * with the container's true MAC and address (and an ARP probe from 0.0.0.0) arrives, sent last,
+ * which shows the guard does not pass by dropping everything and that the forged frame had time
+ * to arrive. The workload flushes its in-namespace rules first, as CAP_NET_ADMIN would.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardBindingPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    static DatagramSocket hostUdp;
+    static Path frameSender;
+    static Path arpListener;
+
+    @BeforeAll
+    static void openAHostPortAndWriteTheScripts() throws IOException {
+        hostUdp = new DatagramSocket(new InetSocketAddress("0.0.0.0", 0));
+        frameSender = Files.createTempFile("guard-forge", ".py");
+        Files.writeString(frameSender, ForgedFrames.FRAME_SENDER, StandardCharsets.UTF_8);
+        arpListener = Files.createTempFile("guard-arp-tap", ".py");
+        Files.writeString(arpListener, ForgedFrames.ARP_LISTENER, StandardCharsets.UTF_8);
+    }
+
+    @AfterAll
+    static void closeThem() throws IOException {
+        if (hostUdp != null) {
+            hostUdp.close();
+        }
+        for (Path script : new Path[] {frameSender, arpListener}) {
+            if (script != null) {
+                Files.deleteIfExists(script);
+            }
+        }
+    }
+
+    private GuardedEnforcer enforcer;
+    private ForgedFrames.ArpTap tap;
+    private final List<String[]> poisoned = new ArrayList<>(); // {address, bridge, forged MAC} the host may have learnt
+
+    @AfterEach
+    void releaseGuardsAndTap() {
+        if (tap != null) {
+            tap.close();
+        }
+        if (enforcer != null) {
+            enforcer.close();
+        }
+        // a forged ARP frame that got through (host guard off) may have left the forged MAC in the
+        // host's neighbour entry of the container's address, which the next container given that
+        // address would inherit: that entry alone is removed (the host learns it again on demand)
+        for (String[] entry : poisoned) {
+            String shown = Sh.run("ip", "-4", "neigh", "show", entry[0], "dev", entry[1]).stdout();
+            if (shown.contains(entry[2])) {
+                Sh.run("ip", "-4", "neigh", "del", entry[0], "dev", entry[1]);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aDatagramWithAForgedSourceAddressNeverReachesAHostPortThePolicyAllows(HostGuardMode mode) throws Exception {
+        Sandbox s = sandbox(mode);
+        String forgedIp = s.unusedAddress();
+        String token = token();
+
+        s.udp(s.mac, forgedIp, "forged-ip-" + token);
+        s.udp(s.mac, s.container.ipv4(), "true-" + token); // last: once it arrived, so had the forged one
+        List<String> got = received("true-" + token);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(got).as("the datagram with the container's own source").contains(s.container.ipv4() + " true-" + token);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(got).as("datagrams from the forged source %s", forgedIp)
+                    .noneMatch(d -> d.endsWith("forged-ip-" + token));
+        } else {
+            assertThat(got).as("without the guard the forged source reaches the host")
+                    .contains(forgedIp + " forged-ip-" + token);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aDatagramWithAForgedEthernetSourceNeverReachesAHostPortThePolicyAllows(HostGuardMode mode) throws Exception {
+        Sandbox s = sandbox(mode);
+        String forgedMac = randomMac();
+        String token = token();
+
+        s.udp(forgedMac, s.container.ipv4(), "forged-mac-" + token);
+        s.udp(s.mac, s.container.ipv4(), "true-" + token);
+        List<String> got = received("true-" + token);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(got).as("the datagram with the container's own MAC").contains(s.container.ipv4() + " true-" + token);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(got).as("datagrams from the forged MAC %s", forgedMac)
+                    .noneMatch(d -> d.endsWith("forged-mac-" + token));
+        } else {
+            assertThat(got).as("without the guard the forged MAC reaches the host")
+                    .contains(s.container.ipv4() + " forged-mac-" + token);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void anArpReplyClaimingAnotherAddressNeverReachesTheBridgeWhileItsOwnAndAProbeDo(HostGuardMode mode)
+            throws Exception {
+        Sandbox s = sandbox(mode);
+        String forgedIp = s.unusedAddress();
+        String own = s.container.ipv4();
+        tap = new ForgedFrames.ArpTap(arpListener, s.bridge);
+
+        // replies to the gateway (op 2) and a request (op 1), told apart by a random target MAC each
+        String forged = s.arp(2, s.mac, forgedIp, s.container.gateway());
+        String probe = s.arp(1, s.mac, "0.0.0.0", own); // duplicate address detection of its own address
+        String control = s.arp(2, s.mac, own, s.container.gateway());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("ARP frames on %s", s.bridge).contains(control).contains(probe);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("ARP frames claiming %s on %s", forgedIp, s.bridge).doesNotContain(forged)
+                    .noneMatch(f -> f.split(" ")[2].equals(forgedIp));
+        } else {
+            assertThat(seen).as("without the guard the forged sender address reaches the bridge").contains(forged);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void anArpReplyClaimingAnotherMacForItsOwnAddressNeverReachesTheBridge(HostGuardMode mode) throws Exception {
+        Sandbox s = sandbox(mode);
+        String forgedMac = randomMac();
+        String own = s.container.ipv4();
+        tap = new ForgedFrames.ArpTap(arpListener, s.bridge);
+        poisoned.add(new String[] {own, s.bridge, forgedMac});
+
+        String forged = s.arp(2, forgedMac, own, s.container.gateway()); // Ethernet source: its own MAC
+        String control = s.arp(2, s.mac, own, s.container.gateway());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("ARP frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("ARP frames giving %s as the MAC of %s", forgedMac, own).doesNotContain(forged)
+                    .noneMatch(f -> f.split(" ")[1].equals(forgedMac));
+        } else {
+            assertThat(seen).as("without the guard the forged sender MAC reaches the bridge").contains(forged);
+        }
+    }
+
+    /**
+     * The sandbox under test: what it is (MAC, address), the bridge it is a port of and the MAC its
+     * frames are sent to, that of its own veth's host side. Not the bridge's: podman's bridge has
+     * no MAC of its own here (addr_assign_type 1), the kernel gives it the lowest of its ports',
+     * which changes whenever a container (of any run on this host) comes or goes, and a frame to
+     * a MAC the bridge no longer holds is flooded to the ports and not received by the host. A
+     * port's own MAC stays a local entry of the bridge's forwarding database while the port
+     * exists, so frames to it are received by the host (the bridge device) as frames to the
+     * bridge's are.
+     */
+    private final class Sandbox {
+        final PodmanContainer container;
+        final String mac;
+        final String bridge;
+        final String hostSide;
+        final String hostSideIndex;
+        final String hostSideMac;
+        final String prefix; // the gateway's address on the bridge, e.g. 10.88.0.1/16
+
+        Sandbox(PodmanContainer container) throws IOException {
+            this.container = container;
+            this.mac = HostGuardPodmanTest.macOf(container);
+            String line = Sh.ok("ip", "-o", "-4", "addr", "show", "to", container.gateway() + "/32").trim();
+            assertThat(line).as("the host interface holding %s", container.gateway()).isNotEmpty();
+            String[] f = line.split("\\s+");
+            this.bridge = f[1];
+            this.prefix = f[3];
+            String eth0 = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-o", "link", "show",
+                    "eth0");
+            Matcher peer = Pattern.compile("^\\d+: eth0@if(\\d+):").matcher(eth0);
+            assertThat(peer.find()).as("the peer index of %s's eth0: %s", container, eth0).isTrue();
+            this.hostSideIndex = peer.group(1);
+            this.hostSide = Sh.ok("ip", "-o", "link", "show").lines()
+                    .filter(l -> l.startsWith(peer.group(1) + ": ")).map(l -> l.split(":? ")[1].split("@")[0])
+                    .findFirst().orElseThrow(() -> new AssertionError("no host link " + peer.group(1)));
+            assertThat(Path.of("/sys/class/net", hostSide, "master").toRealPath().getFileName().toString())
+                    .as("the bridge that %s, the host side of %s, is a port of", hostSide, container).isEqualTo(bridge);
+            this.hostSideMac = Files.readString(Path.of("/sys/class/net", hostSide, "address")).trim();
+        }
+
+        /**
+         * Fails unless the host guard on the sandbox's veth, when the frames were sent, was the
+         * one this case wrote ({@code auto}) or none ({@code off}): what was seen says nothing
+         * about this case otherwise. Other runs on this host (another checkout's tests) write
+         * chains of the same table, named after their veths, and podman gives the next container
+         * the lowest free veth name; such a chain then filters this sandbox's frames.
+         */
+        void assertGuardedOnlyAs(HostGuardMode mode) {
+            CommandResult chain = Sh.run("nft", "list", "chain", "netdev", "netfence", hostSide);
+            if (mode == HostGuardMode.AUTO) {
+                assertThat(chain.stdout()).as("the guard chain of %s", hostSide)
+                        .contains("netfence container=" + container.id() + " ifindex=" + hostSideIndex);
+            } else {
+                assertThat(chain.ok()).as("a guard chain of %s, not this case's: %s", hostSide, chain.stdout()).isFalse();
+            }
+        }
+
+        /** Three copies of a UDP datagram to the allowed host port, from {@code srcMac}/{@code srcIp}. */
+        void udp(String srcMac, String srcIp, String payload) {
+            send("udp", srcMac, srcIp, container.gateway(), Integer.toString(hostUdp.getLocalPort()), payload);
+        }
+
+        /**
+         * Three copies of an ARP frame from the container's own MAC to the host, with sender
+         * {@code sha}/{@code spa} and target {@code tpa} and a random target MAC; returns the line
+         * {@link ForgedFrames.ArpTap} prints for it.
+         */
+        String arp(int op, String sha, String spa, String tpa) {
+            String tha = randomMac();
+            send("arp", mac, Integer.toString(op), sha, spa, tha, tpa);
+            return op + " " + sha + " " + spa + " " + tha + " " + tpa;
+        }
+
+        private void send(String kind, String srcMac, String... rest) {
+            List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(container.pid()), "-n",
+                    "python3", frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
+            argv.addAll(List.of(rest));
+            Sh.ok(argv.toArray(String[]::new));
+        }
+
+        /**
+         * An address of the bridge's subnet, in its upper half (podman hands out the lowest free
+         * ones), that no running container holds and the host has no neighbour entry for.
+         */
+        String unusedAddress() throws IOException {
+            String[] p = prefix.split("/");
+            int bits = Integer.parseInt(p[1]);
+            assertThat(bits).as("the bridge's prefix length").isBetween(8, 28);
+            int base = toInt(p[0]) & (int) (0xffffffffL << (32 - bits));
+            int size = 1 << (32 - bits);
+            Set<String> taken = new HashSet<>(List.of(container.gateway(), container.ipv4()));
+            List<String> running = new ArrayList<>(List.of("podman", "inspect", "--format",
+                    "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"));
+            running.addAll(List.of(Sh.ok("podman", "ps", "-q").strip().split("\\s+")));
+            taken.addAll(List.of(Sh.run(running.toArray(String[]::new)).stdout().split("\\s+")));
+            for (String line : Sh.ok("ip", "-4", "neigh", "show", "dev", bridge).split("\n")) {
+                taken.add(line.split(" ")[0]);
+            }
+            for (int tries = 0; tries < 100; tries++) {
+                int host = size / 2 + RANDOM.nextInt(size / 2 - 1); // never the broadcast address
+                String candidate = InetAddress.getByAddress(toBytes(base + host)).getHostAddress();
+                if (!taken.contains(candidate)) {
+                    return candidate;
+                }
+            }
+            throw new AssertionError("no unused address in " + prefix);
+        }
+    }
+
+    /** A sandbox under {@code mode} whose policy allows only UDP to this JVM's host port, its in-namespace rules flushed. */
+    private Sandbox sandbox(HostGuardMode mode) throws IOException {
+        PodmanContainer container = PODMAN.sandbox();
+        enforcer = GuardedEnforcer.create(mode);
+        assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + container.gateway() + ":" + hostUdp.getLocalPort() + "/udp\"],\"dns\":false,\"outbound\":false,"
+                + "\"inbound\":false}").guards())
+                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
+        HostGuardPodmanTest.flushInNamespaceRules(container);
+        drain();
+        return new Sandbox(container);
+    }
+
+    /**
+     * The datagrams the host port received, as {@code SOURCE PAYLOAD}, until the one with payload
+     * {@code last} came and 300 ms passed without another, or 5 s passed.
+     */
+    private static List<String> received(String last) throws IOException {
+        List<String> got = new ArrayList<>();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        hostUdp.setSoTimeout(300);
+        DatagramPacket packet = new DatagramPacket(new byte[512], 512);
+        while (true) {
+            try {
+                hostUdp.receive(packet);
+                got.add(packet.getAddress().getHostAddress() + " "
+                        + new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8));
+            } catch (SocketTimeoutException e) {
+                if (got.stream().anyMatch(d -> d.endsWith(" " + last)) || System.nanoTime() > until) {
+                    return got;
+                }
+            }
+        }
+    }
+
+    /** Discards what the host port holds (a late datagram of an earlier case). */
+    private static void drain() throws IOException {
+        hostUdp.setSoTimeout(100);
+        DatagramPacket packet = new DatagramPacket(new byte[512], 512);
+        while (true) {
+            try {
+                hostUdp.receive(packet);
+            } catch (SocketTimeoutException e) {
+                return;
+            }
+        }
+    }
+
+    private static String token() {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** A random locally administered unicast MAC, 02:xx:xx:xx:xx:xx. */
+    private static String randomMac() {
+        byte[] b = new byte[5];
+        RANDOM.nextBytes(b);
+        return "02:" + HexFormat.ofDelimiter(":").formatHex(b);
+    }
+
+    private static int toInt(String ipv4) throws IOException {
+        byte[] b = InetAddress.getByName(ipv4).getAddress();
+        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+    }
+
+    private static byte[] toBytes(int v) {
+        return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+}
