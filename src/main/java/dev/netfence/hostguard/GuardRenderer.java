@@ -49,9 +49,13 @@ public final class GuardRenderer {
      * hardware address is not it, or whose sender IP is neither one of the peer's IPv4 addresses
      * nor 0.0.0.0 (an RFC 5227 probe), dropped; IPv4 from any other source dropped (all IPv4 when
      * the peer has none); IPv6 from any source but the peer's addresses (its link-local one
-     * included) and {@code ::} (duplicate address detection, MLD before an address is ready)
-     * dropped. So a workload sending raw frames can neither poison its neighbours' ARP and
-     * neighbour caches with another's address nor send as another address. Each line carries
+     * included) and {@code ::} dropped, and from {@code ::} only router solicitations, MLD reports
+     * and neighbour solicitations for the peer's own addresses (duplicate address detection) pass;
+     * a neighbour advertisement for any target but the peer's own IPv6 addresses dropped (the
+     * target is the address whose neighbour-cache entry it sets, whatever its source); router
+     * advertisements, redirects and router renumbering dropped whatever the plan allows. So a
+     * workload sending raw frames can neither poison its neighbours' ARP and neighbour caches with
+     * another's address nor send as another address. Each line carries
      * {@code plan}'s comment, as every rule of the chain does.
      */
     public List<String> binding(HostSides.Binding binding, PlannedRules plan) {
@@ -66,11 +70,26 @@ public final class GuardRenderer {
         List<String> ip6 = new ArrayList<>(binding.ipv6().size() + 1);
         ip6.add("::");
         ip6.addAll(binding.ipv6());
+        // the target of a neighbour solicitation or advertisement (the 16 bytes after the ICMPv6
+        // header's first 8; nft 1.0.6 has no name for it, and prints the number without leading zeros)
+        String own = binding.ipv6().isEmpty() ? "" : "@th,64,128 != " + values(binding.ipv6().stream()
+                .map(a -> "0x" + new java.math.BigInteger(1, dev.netfence.policy.IpAddresses.parseIpv6(a)).toString(16))
+                .toList()) + " ";
         return List.of("ether saddr != " + binding.mac() + " drop" + comment,
                 "arp saddr ether != " + binding.mac() + " drop" + comment,
                 "arp saddr ip != " + values(arp) + " drop" + comment,
                 (binding.ipv4().isEmpty() ? "meta protocol ip" : "ip saddr != " + values(binding.ipv4())) + " drop" + comment,
-                "ip6 saddr != " + values(ip6) + " drop" + comment);
+                "ip6 saddr != " + values(ip6) + " drop" + comment,
+                // :: only for what an interface sends before it has an address: a router or neighbour
+                // solicitation (duplicate address detection, of its own addresses only) and MLD reports
+                "ip6 saddr :: meta l4proto != ipv6-icmp drop" + comment,
+                "ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report,"
+                        + " mld2-listener-report } drop" + comment,
+                "ip6 saddr :: icmpv6 type nd-neighbor-solicit " + own + "drop" + comment,
+                // an advertisement sets the neighbour-cache entry of its target: its own addresses only
+                "icmpv6 type nd-neighbor-advert " + own + "drop" + comment,
+                // a sandbox is no router: what would make its neighbours route through it
+                "icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
     }
 
     /** One value as itself, more as an anonymous set, as nft prints them. */

@@ -34,6 +34,16 @@ public interface HostSides {
             }
             ipv4 = List.copyOf(ipv4);
             ipv6 = List.copyOf(ipv6);
+            for (String a : ipv4) {
+                if (dev.netfence.policy.IpAddresses.parseIpv4(a) == null) {
+                    throw new IllegalArgumentException("ipv4 must hold IPv4 addresses, was: " + a);
+                }
+            }
+            for (String a : ipv6) {
+                if (dev.netfence.policy.IpAddresses.parseIpv6(a) == null) {
+                    throw new IllegalArgumentException("ipv6 must hold IPv6 addresses, was: " + a);
+                }
+            }
         }
     }
 

@@ -180,12 +180,18 @@ final class NetlinkDump {
     static final int IFADDRMSG = 8;
     static final int IFA_ADDRESS = 1;
     static final int IFA_LOCAL = 2;
+    static final int IFA_FLAGS = 8;
+    static final int IFA_TARGET_NETNSID = 10;
+    /** An address whose duplicate address detection failed: another node's. */
+    static final int IFA_F_DADFAILED = 0x08;
 
     /**
      * The address an {@code RTM_NEWADDR} message of {@code length} bytes at {@code start} gives its
      * link: {@code IFA_LOCAL} where present (an IPv4 address; on a point-to-point link
-     * {@code IFA_ADDRESS} is the peer's), else {@code IFA_ADDRESS}; null for a message with
-     * neither, or of another family.
+     * {@code IFA_ADDRESS} is the peer's), else {@code IFA_ADDRESS}, with the namespace id the kernel
+     * answered for ({@code IFA_TARGET_NETNSID}, -1 when it gave none); null for a message with
+     * neither, of another family, or for an address whose duplicate address detection failed (it is
+     * another node's: {@code IFA_F_DADFAILED} in the header's flags or {@code IFA_FLAGS}).
      */
     static Rtnetlink.Address parseAddress(ByteBuffer in, int start, int length) {
         int family = Byte.toUnsignedInt(in.get(start + Rtnetlink.HEADER));
@@ -193,6 +199,8 @@ final class NetlinkDump {
         int size = family == 2 ? 4 : family == 10 ? 16 : -1; // AF_INET, AF_INET6
         byte[] local = null;
         byte[] address = null;
+        int flags = Byte.toUnsignedInt(in.get(start + Rtnetlink.HEADER + 2));
+        int netnsId = -1;
         int end = start + length;
         for (int at = start + Rtnetlink.HEADER + IFADDRMSG; at + 4 <= end; ) {
             int attrLength = Short.toUnsignedInt(in.getShort(at));
@@ -200,7 +208,11 @@ final class NetlinkDump {
             if (attrLength < 4 || at + attrLength > end) {
                 break;
             }
-            if ((attrType == IFA_LOCAL || attrType == IFA_ADDRESS) && attrLength - 4 == size) {
+            if (attrType == IFA_FLAGS && attrLength == 8) {
+                flags |= in.getInt(at + 4);
+            } else if (attrType == IFA_TARGET_NETNSID && attrLength == 8) {
+                netnsId = in.getInt(at + 4);
+            } else if ((attrType == IFA_LOCAL || attrType == IFA_ADDRESS) && attrLength - 4 == size) {
                 byte[] bytes = new byte[size];
                 in.get(at + 4, bytes);
                 if (attrType == IFA_LOCAL) {
@@ -212,8 +224,8 @@ final class NetlinkDump {
             at += Rtnetlink.align(attrLength);
         }
         byte[] chosen = local != null ? local : address;
-        return chosen == null ? null
-                : new Rtnetlink.Address(ifindex, size == 16, dev.netfence.policy.IpAddresses.format(chosen));
+        return chosen == null || (flags & IFA_F_DADFAILED) != 0 ? null
+                : new Rtnetlink.Address(ifindex, size == 16, dev.netfence.policy.IpAddresses.format(chosen), netnsId);
     }
 
     private static String kindOf(ByteBuffer in, int from, int end) {

@@ -114,13 +114,29 @@ public final class NetlinkHostSides implements HostSides {
      * ({@code macs}, by the peer's index, else asked for by index) and its addresses, from one
      * dump of the container's addresses. Addresses past {@link #MAX_ADDRESSES}, or that kept
      * changing through three dumps, are not read: the peers then get no address at all (their IP
-     * traffic is dropped at the host side: only the workload that made them loses by it).
+     * traffic is dropped at the host side: only the workload that made them loses by it). Where the
+     * binding cannot be read at all (a peer without a link-layer address, a kernel without
+     * {@code NETLINK_GET_STRICT_CHK} or one that answers for another namespace, a failed exchange),
+     * the sides are returned without one, and a warning says so: the guard, whether the policy or
+     * a quarantine, is written all the same.
      */
-    private List<HostInterface> bound(int netnsId, List<HostInterface> sides, Map<Integer, String> macs)
-            throws IOException {
+    private List<HostInterface> bound(int netnsId, List<HostInterface> sides, Map<Integer, String> macs) {
         if (sides.isEmpty()) {
             return sides;
         }
+        try {
+            return boundOrFail(netnsId, sides, macs);
+        } catch (IOException | RuntimeException e) {
+            // the guard itself (the policy, a quarantine) must still be written: it is, without the binding
+            LOG.warn("cannot read the addresses of the container namespace netfence calls {} ({}): its host guards {}"
+                    + " are written without a source binding", netnsId, e.getMessage(),
+                    sides.stream().map(HostInterface::name).toList());
+            return sides;
+        }
+    }
+
+    private List<HostInterface> boundOrFail(int netnsId, List<HostInterface> sides, Map<Integer, String> macs)
+            throws IOException {
         List<Rtnetlink.Address> addresses = netlink.addressesOf(netnsId, MAX_ADDRESSES);
         if (addresses == null) {
             LOG.warn("the container namespace netfence calls {} has more than {} addresses, or addresses that kept"

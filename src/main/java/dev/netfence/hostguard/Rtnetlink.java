@@ -39,8 +39,11 @@ public final class Rtnetlink {
         }
     }
 
-    /** An address of a link: the link's index, the family, and the address as text (RFC 5952 for IPv6). */
-    public record Address(int ifindex, boolean ipv6, String address) {}
+    /**
+     * An address of a link: the link's index, the family, the address as text (RFC 5952 for IPv6),
+     * and the id of the namespace the kernel said it answered for (-1: netfence's own).
+     */
+    public record Address(int ifindex, boolean ipv6, String address, int netnsId) {}
 
     private static final int NETLINK_ROUTE = 0;
     private static final int O_RDONLY = 0;
@@ -171,7 +174,8 @@ public final class Rtnetlink {
      * Every address of the namespace netfence's namespace calls {@code netnsId}
      * ({@code RTM_GETADDR} dump with {@code IFA_TARGET_NETNSID}, Linux 4.20+), both families; null
      * past {@code limit} (the rest not read) or when three dumps in a row were interrupted by
-     * changes there: never a list that may be partial.
+     * changes there: never a list that may be partial. Addresses whose duplicate address detection
+     * failed are left out. IOException when the kernel answered for another namespace.
      */
     public List<Address> addressesOf(int netnsId, int limit) throws IOException {
         if (netnsId < 0) {
@@ -201,7 +205,18 @@ public final class Rtnetlink {
                 throw e;
             }
         }, false);
-        return read == null ? null : read.stream().filter(java.util.Objects::nonNull).toList();
+        if (read == null) {
+            return null;
+        }
+        List<Address> out = read.stream().filter(java.util.Objects::nonNull).toList();
+        for (Address a : out) {
+            if (a.netnsId() != netnsId) {
+                // a kernel that ignored the filter answers with netfence's own addresses
+                throw new IOException("the address dump of namespace id " + netnsId + " was answered for namespace id "
+                        + a.netnsId() + " (IFA_TARGET_NETNSID not honoured)");
+            }
+        }
+        return out;
     }
 
     /**

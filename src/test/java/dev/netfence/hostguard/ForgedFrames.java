@@ -17,8 +17,8 @@ import org.awaitility.core.ConditionTimeoutException;
 /**
  * Frames that claim any identity, for the host guard's binding proofs ({@link HostGuardBindingPodmanTest}):
  * a python sender that writes whole Ethernet frames on AF_PACKET with every field given (Java has
- * no AF_PACKET), and a listener that prints every ARP frame a host interface receives, run as a
- * child process ({@link ArpTap}).
+ * no AF_PACKET), and listeners that print every ARP frame or ICMPv6 neighbour advertisement a host
+ * interface receives, run as a child process ({@link Tap}).
  */
 final class ForgedFrames {
     private ForgedFrames() {}
@@ -26,7 +26,9 @@ final class ForgedFrames {
     /**
      * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
-     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP).
+     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP),
+     * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
+     * set, hop limit 255, with its target link-layer address option).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -49,6 +51,13 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
+            elif kind == "na":
+                sip, dip, target = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
+                icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + bytes([2, 1]) + mac(sys.argv[9])
+                pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
+                icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
+                ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
+                frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + icmp
             elif kind == "arp":
                 op, sha, spa = int(sys.argv[6]), mac(sys.argv[7]), socket.inet_aton(sys.argv[8])
                 tha, tpa = mac(sys.argv[9]), socket.inet_aton(sys.argv[10])
@@ -88,16 +97,41 @@ final class ForgedFrames {
             """;
 
     /**
-     * {@link #ARP_LISTENER} (written to {@code listener}) on {@code bridge} in the host namespace, run as a child process (Java
-     * has no AF_PACKET): every ARP frame the bridge receives, one line each, as it comes. It ends
+     * Prints READY once bound to IFACE for IPv6, then one line per ICMPv6 neighbour advertisement
+     * received (not sent) there: NA SRC TARGET; ends when stdin closes or SECONDS passed. argv:
+     * IFACE SECONDS.
+     */
+    static final String NA_LISTENER = """
+            import os, select, socket, struct, sys, time
+            iface, seconds = sys.argv[1], float(sys.argv[2])
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
+            s.bind((iface, 0x86dd))
+            print("READY", flush=True)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                ready = select.select([s, 0], [], [], max(0.0, end - time.monotonic()))[0]
+                if 0 in ready and not os.read(0, 64):
+                    break
+                if s in ready:
+                    frame, addr = s.recvfrom(2048)
+                    if addr[2] == socket.PACKET_OUTGOING or len(frame) < 78 or frame[20] != 58 or frame[54] != 136:
+                        continue
+                    print("NA", socket.inet_ntop(socket.AF_INET6, frame[22:38]),
+                          socket.inet_ntop(socket.AF_INET6, frame[62:78]), flush=True)
+            """;
+
+    /**
+     * A listener script ({@link #ARP_LISTENER}, {@link #NA_LISTENER}, written to {@code listener})
+     * on {@code bridge} in the host namespace, run as a child process (Java has no AF_PACKET):
+     * every frame of its kind the bridge receives, one line each, as it comes. It ends
      * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
      */
-    static final class ArpTap implements AutoCloseable {
+    static final class Tap implements AutoCloseable {
         private final Process process;
         private final List<String> lines = new CopyOnWriteArrayList<>();
         private final Thread reader;
 
-        ArpTap(Path listener, String bridge) throws IOException {
+        Tap(Path listener, String bridge) throws IOException {
             process = new ProcessBuilder("python3", listener.toString(), bridge, "30")
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
@@ -110,7 +144,7 @@ final class ForgedFrames {
                 } catch (IOException e) {
                     // the process was killed
                 }
-            }, "guard-arp-tap");
+            }, "guard-tap");
             reader.setDaemon(true);
             reader.start();
             Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lines)

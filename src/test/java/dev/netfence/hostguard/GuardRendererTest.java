@@ -136,6 +136,12 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop{c}
                         ip saddr != 10.88.0.5 drop{c}
                         ip6 saddr != { ::, fe80::858:aff:fe58:5 } drop{c}
+                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
+                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
+                        mld2-listener-report } drop{c}
+                        ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
+                        icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
+                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """),
                 Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
                         new HostSides.Binding("be:db:71:64:91:e4", List.of("10.88.7.145", "10.89.0.2"),
@@ -146,6 +152,14 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.7.145, 10.89.0.2 } drop{c}
                         ip saddr != { 10.88.7.145, 10.89.0.2 } drop{c}
                         ip6 saddr != { ::, 2001:db8::2, fe80::bcdb:71ff:fe64:91e4 } drop{c}
+                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
+                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
+                        mld2-listener-report } drop{c}
+                        ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != { 0x20010db8000000000000000000000002, \
+                        0xfe80000000000000bcdb71fffe6491e4 } drop{c}
+                        icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000002, \
+                        0xfe80000000000000bcdb71fffe6491e4 } drop{c}
+                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """),
                 Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of()),
@@ -155,6 +169,27 @@ class GuardRendererTest {
                         arp saddr ip != 0.0.0.0 drop{c}
                         meta protocol ip drop{c}
                         ip6 saddr != :: drop{c}
+                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
+                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
+                        mld2-listener-report } drop{c}
+                        ip6 saddr :: icmpv6 type nd-neighbor-solicit drop{c}
+                        icmpv6 type nd-neighbor-advert drop{c}
+                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
+                        """),
+                Arguments.of("an IPv4-mapped IPv6 address: its number without leading zeros, as nft prints it",
+                        new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of("::ffff:10.0.0.1")),
+                        """
+                        ether saddr != 02:00:00:00:00:01 drop{c}
+                        arp saddr ether != 02:00:00:00:00:01 drop{c}
+                        arp saddr ip != 0.0.0.0 drop{c}
+                        meta protocol ip drop{c}
+                        ip6 saddr != { ::, ::ffff:10.0.0.1 } drop{c}
+                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
+                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
+                        mld2-listener-report } drop{c}
+                        ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xffff0a000001 drop{c}
+                        icmpv6 type nd-neighbor-advert @th,64,128 != 0xffff0a000001 drop{c}
+                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """));
     }
 
@@ -175,6 +210,10 @@ class GuardRendererTest {
                 .hasMessage("mac must be six lower-case hex bytes separated by colons, was: 0A:58:0a:58:00:05");
         assertThatThrownBy(() -> new HostSides.Binding("0a:58:0a:58:00:05\"; drop", List.of(), List.of()))
                 .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new HostSides.Binding("0a:58:0a:58:00:05", List.of("10.0.0.1 } accept"), List.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("ipv4 must hold IPv4 addresses, was: 10.0.0.1 } accept");
+        assertThatThrownBy(() -> new HostSides.Binding("0a:58:0a:58:00:05", List.of(), List.of("10.0.0.1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("ipv6 must hold IPv6 addresses, was: 10.0.0.1");
     }
 
     @Test

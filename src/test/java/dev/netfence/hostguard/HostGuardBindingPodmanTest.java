@@ -59,6 +59,7 @@ class HostGuardBindingPodmanTest {
     static DatagramSocket hostUdp;
     static Path frameSender;
     static Path arpListener;
+    static Path naListener;
 
     @BeforeAll
     static void openAHostPortAndWriteTheScripts() throws IOException {
@@ -67,6 +68,8 @@ class HostGuardBindingPodmanTest {
         Files.writeString(frameSender, ForgedFrames.FRAME_SENDER, StandardCharsets.UTF_8);
         arpListener = Files.createTempFile("guard-arp-tap", ".py");
         Files.writeString(arpListener, ForgedFrames.ARP_LISTENER, StandardCharsets.UTF_8);
+        naListener = Files.createTempFile("guard-na-tap", ".py");
+        Files.writeString(naListener, ForgedFrames.NA_LISTENER, StandardCharsets.UTF_8);
     }
 
     @AfterAll
@@ -74,7 +77,7 @@ class HostGuardBindingPodmanTest {
         if (hostUdp != null) {
             hostUdp.close();
         }
-        for (Path script : new Path[] {frameSender, arpListener}) {
+        for (Path script : new Path[] {frameSender, arpListener, naListener}) {
             if (script != null) {
                 Files.deleteIfExists(script);
             }
@@ -82,7 +85,7 @@ class HostGuardBindingPodmanTest {
     }
 
     private GuardedEnforcer enforcer;
-    private ForgedFrames.ArpTap tap;
+    private ForgedFrames.Tap tap;
     private final List<String[]> poisoned = new ArrayList<>(); // {address, bridge, forged MAC} the host may have learnt
 
     @AfterEach
@@ -155,7 +158,7 @@ class HostGuardBindingPodmanTest {
         Sandbox s = sandbox(mode);
         String forgedIp = s.unusedAddress();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.ArpTap(arpListener, s.bridge);
+        tap = new ForgedFrames.Tap(arpListener, s.bridge);
 
         // replies to the gateway (op 2) and a request (op 1), told apart by a random target MAC each
         String forged = s.arp(2, s.mac, forgedIp, s.container.gateway());
@@ -179,7 +182,7 @@ class HostGuardBindingPodmanTest {
         Sandbox s = sandbox(mode);
         String forgedMac = randomMac();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.ArpTap(arpListener, s.bridge);
+        tap = new ForgedFrames.Tap(arpListener, s.bridge);
         poisoned.add(new String[] {own, s.bridge, forgedMac});
 
         String forged = s.arp(2, forgedMac, own, s.container.gateway()); // Ethernet source: its own MAC
@@ -193,6 +196,35 @@ class HostGuardBindingPodmanTest {
                     .noneMatch(f -> f.split(" ")[1].equals(forgedMac));
         } else {
             assertThat(seen).as("without the guard the forged sender MAC reaches the bridge").contains(forged);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aNeighbourAdvertisementForAnotherAddressNeverReachesTheBridgeWhileOneForItsOwnDoes(HostGuardMode mode)
+            throws Exception {
+        Sandbox s = sandbox(mode);
+        String own = s.linkLocal();
+        byte[] random = new byte[6];
+        RANDOM.nextBytes(random);
+        HexFormat hex = HexFormat.of();
+        // an address of the link that is not its own: whose neighbour-cache entry the advertisement would set
+        String forgedTarget = "fe80::" + hex.formatHex(random, 0, 2) + ":" + hex.formatHex(random, 2, 4) + ":"
+                + hex.formatHex(random, 4, 6) + ":1";
+        tap = new ForgedFrames.Tap(naListener, s.bridge);
+
+        // both from its own link-local address and MAC: only the target differs
+        String forged = s.na(own, forgedTarget);
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour advertisements on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("advertisements for %s on %s", forgedTarget, s.bridge).doesNotContain(forged);
+        } else {
+            assertThat(seen).as("without the guard an advertisement for another address reaches the bridge")
+                    .contains(forged);
         }
     }
 
@@ -261,12 +293,31 @@ class HostGuardBindingPodmanTest {
         /**
          * Three copies of an ARP frame from the container's own MAC to the host, with sender
          * {@code sha}/{@code spa} and target {@code tpa} and a random target MAC; returns the line
-         * {@link ForgedFrames.ArpTap} prints for it.
+         * {@link ForgedFrames.Tap} prints for it.
          */
         String arp(int op, String sha, String spa, String tpa) {
             String tha = randomMac();
             send("arp", mac, Integer.toString(op), sha, spa, tha, tpa);
             return op + " " + sha + " " + spa + " " + tha + " " + tpa;
+        }
+
+        /**
+         * Three copies of a neighbour advertisement for {@code target} from the container's own
+         * MAC and {@code source}, to all nodes, giving its own MAC; returns the line
+         * {@link ForgedFrames.Tap} prints for it with {@link ForgedFrames#NA_LISTENER}.
+         */
+        String na(String source, String target) {
+            send("na", mac, source, "ff02::1", target, mac);
+            return "NA " + inetNtop(source) + " " + inetNtop(target);
+        }
+
+        /** The container's IPv6 link-local address on eth0. */
+        String linkLocal() {
+            String out = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",
+                    "show", "dev", "eth0", "scope", "link");
+            Matcher m = Pattern.compile("inet6 (fe80:[0-9a-f:]+)/").matcher(out);
+            assertThat(m.find()).as("an IPv6 link-local address on %s's eth0: %s", container, out).isTrue();
+            return m.group(1);
         }
 
         private void send(String kind, String srcMac, String... rest) {
@@ -351,6 +402,11 @@ class HostGuardBindingPodmanTest {
                 return;
             }
         }
+    }
+
+    /** {@code ipv6} as glibc's inet_ntop (the listener's python) prints it. */
+    private static String inetNtop(String ipv6) {
+        return dev.netfence.policy.IpAddresses.format(dev.netfence.policy.IpAddresses.parseIpv6(ipv6));
     }
 
     private static String token() {

@@ -109,17 +109,33 @@ class NetlinkDumpTest {
     }
 
     @Test
-    void anAddressIsItsLocalOneWhereGivenAndItsFamilyIsKept() throws IOException {
-        byte[] ptp = address(2, 2, attr(NetlinkDump.IFA_ADDRESS, new byte[] {10, 0, 0, 1}),
-                attr(NetlinkDump.IFA_LOCAL, new byte[] {10, 0, 0, 2}));
-        byte[] v6 = address(10, 3, attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("fe80::1").getAddress()));
-        byte[] none = address(2, 4);
+    void anAddressIsItsLocalOneWhereGivenWithItsFamilyAndTheNamespaceTheKernelAnsweredFor() throws IOException {
+        byte[] ptp = address(2, 2, 0, attr(NetlinkDump.IFA_ADDRESS, new byte[] {10, 0, 0, 1}),
+                attr(NetlinkDump.IFA_LOCAL, new byte[] {10, 0, 0, 2}), attr(NetlinkDump.IFA_TARGET_NETNSID, int32(7)));
+        byte[] v6 = address(10, 3, 0, attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("fe80::1").getAddress()));
+        byte[] none = address(2, 4, 0);
 
         List<Rtnetlink.Address> read = NetlinkDump.read(new Datagrams(datagram(ptp, v6, none, done(SEQ, MULTI))), SEQ, 10,
                 NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress).links();
 
-        assertThat(read).containsExactly(new Rtnetlink.Address(2, false, "10.0.0.2"),
-                new Rtnetlink.Address(3, true, "fe80::1"), null);
+        assertThat(read).containsExactly(new Rtnetlink.Address(2, false, "10.0.0.2", 7),
+                new Rtnetlink.Address(3, true, "fe80::1", -1), null);
+    }
+
+    @Test
+    void anAddressWhoseDuplicateDetectionFailedIsAnotherNodesAndLeftOut() throws IOException {
+        byte[] inHeader = address(10, 2, NetlinkDump.IFA_F_DADFAILED,
+                attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("2001:db8::9").getAddress()));
+        byte[] inAttribute = address(10, 2, 0,
+                attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("2001:db8::8").getAddress()),
+                attr(NetlinkDump.IFA_FLAGS, int32(NetlinkDump.IFA_F_DADFAILED | 0x100)));
+        byte[] tentative = address(10, 2, 0x40,
+                attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("2001:db8::7").getAddress()));
+
+        List<Rtnetlink.Address> read = NetlinkDump.read(new Datagrams(datagram(inHeader, inAttribute, tentative,
+                done(SEQ, MULTI))), SEQ, 10, NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress).links();
+
+        assertThat(read).containsExactly(null, null, new Rtnetlink.Address(2, true, "2001:db8::7", -1));
     }
 
     @Test
@@ -222,11 +238,11 @@ class NetlinkDumpTest {
         return m.array();
     }
 
-    /** An RTM_NEWADDR message: ifaddrmsg of {@code family} on link {@code ifindex}, then {@code attrs}. */
-    private static byte[] address(int family, int ifindex, byte[]... attrs) {
+    /** An RTM_NEWADDR message: ifaddrmsg of {@code family} on link {@code ifindex} with {@code flags}, then {@code attrs}. */
+    private static byte[] address(int family, int ifindex, int flags, byte[]... attrs) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.writeBytes(ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).put((byte) family).put((byte) 24)
-                .put((byte) 0).put((byte) 0).putInt(ifindex).array());
+                .put((byte) flags).put((byte) 0).putInt(ifindex).array());
         for (byte[] a : attrs) {
             body.writeBytes(a);
         }
