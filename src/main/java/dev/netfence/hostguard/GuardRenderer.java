@@ -49,11 +49,12 @@ public final class GuardRenderer {
      * hardware address is not it, or whose sender IP is neither one of the peer's IPv4 addresses
      * nor 0.0.0.0 (an RFC 5227 probe), dropped; IPv4 from any other source dropped (all IPv4 when
      * the peer has none); IPv6 from any source but the peer's addresses (its link-local one
-     * included) and {@code ::} dropped, and from {@code ::} only router solicitations, MLD reports
-     * and neighbour solicitations for the peer's own addresses (duplicate address detection) pass;
-     * a neighbour advertisement for any target but the peer's own IPv6 addresses dropped (the
-     * target is the address whose neighbour-cache entry it sets, whatever its source); router
-     * advertisements, redirects and router renumbering dropped whatever the plan allows. So a
+     * included) and {@code ::} dropped; a neighbour solicitation from {@code ::} (duplicate address
+     * detection) for any target but the peer's own addresses dropped (it would fail a neighbour's
+     * detection); a neighbour advertisement for any target but the peer's own IPv6 addresses
+     * dropped (the target is the address whose neighbour-cache entry it sets, whatever its
+     * source); and where the plan leaves IPv6 egress open, router advertisements, redirects and
+     * router renumbering dropped (otherwise its catch-all drops them). So a
      * workload sending raw frames can neither poison its neighbours' ARP and neighbour caches with
      * another's address nor send as another address. Each line carries
      * {@code plan}'s comment, as every rule of the chain does.
@@ -75,21 +76,34 @@ public final class GuardRenderer {
         String own = binding.ipv6().isEmpty() ? "" : "@th,64,128 != " + values(binding.ipv6().stream()
                 .map(a -> "0x" + new java.math.BigInteger(1, dev.netfence.policy.IpAddresses.parseIpv6(a)).toString(16))
                 .toList()) + " ";
-        return List.of("ether saddr != " + binding.mac() + " drop" + comment,
+        List<String> out = new ArrayList<>(List.of("ether saddr != " + binding.mac() + " drop" + comment,
                 "arp saddr ether != " + binding.mac() + " drop" + comment,
                 "arp saddr ip != " + values(arp) + " drop" + comment,
                 (binding.ipv4().isEmpty() ? "meta protocol ip" : "ip saddr != " + values(binding.ipv4())) + " drop" + comment,
                 "ip6 saddr != " + values(ip6) + " drop" + comment,
-                // :: only for what an interface sends before it has an address: a router or neighbour
-                // solicitation (duplicate address detection, of its own addresses only) and MLD reports
-                "ip6 saddr :: meta l4proto != ipv6-icmp drop" + comment,
-                "ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report,"
-                        + " mld2-listener-report } drop" + comment,
+                // duplicate address detection (from ::) of its own addresses only: not a neighbour's tentative one
                 "ip6 saddr :: icmpv6 type nd-neighbor-solicit " + own + "drop" + comment,
                 // an advertisement sets the neighbour-cache entry of its target: its own addresses only
-                "icmpv6 type nd-neighbor-advert " + own + "drop" + comment,
-                // a sandbox is no router: what would make its neighbours route through it
-                "icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
+                "icmpv6 type nd-neighbor-advert " + own + "drop" + comment));
+        if (ipv6EgressOpen(plan)) {
+            // a sandbox is no router (with IPv6 egress closed the plan's catch-all drops these already)
+            out.add("icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
+        }
+        return List.copyOf(out);
+    }
+
+    /** Whether {@code plan}'s IPv6 egress ends without a catch-all drop (outbound on), as {@link #rules} renders it. */
+    private static boolean ipv6EgressOpen(PlannedRules plan) {
+        if (!plan.families().contains(Family.IPV6)) {
+            return false;
+        }
+        for (Rule rule : plan.forFamily(Family.IPV6).output()) {
+            if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.established()
+                    && rule.verdict() != Verdict.ACCEPT) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** One value as itself, more as an anonymous set, as nft prints them. */

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +23,39 @@ import org.awaitility.core.ConditionTimeoutException;
  * interface receives, run as a child process ({@link Tap}).
  */
 final class ForgedFrames {
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private ForgedFrames() {}
+
+    /** 12 random hex digits, to tell one case's frames from any other's. */
+    static String token() {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** A random locally administered unicast MAC, 02:xx:xx:xx:xx:xx. */
+    static String randomMac() {
+        byte[] b = new byte[5];
+        RANDOM.nextBytes(b);
+        return "02:" + HexFormat.ofDelimiter(":").formatHex(b);
+    }
+
+    /** An IPv4 literal as a 32-bit number. */
+    static int toInt(String ipv4) throws IOException {
+        byte[] b = InetAddress.getByName(ipv4).getAddress();
+        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+    }
+
+    /** A 32-bit number as the 4 bytes of an IPv4 address. */
+    static byte[] toBytes(int v) {
+        return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
+    }
+
+    /** {@code ipv6} as glibc's inet_ntop (the listener's python) prints it. */
+    static String inetNtop(String ipv6) {
+        return dev.netfence.policy.IpAddresses.format(dev.netfence.policy.IpAddresses.parseIpv6(ipv6));
+    }
 
     /**
      * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity

@@ -136,12 +136,8 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop{c}
                         ip saddr != 10.88.0.5 drop{c}
                         ip6 saddr != { ::, fe80::858:aff:fe58:5 } drop{c}
-                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
-                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
-                        mld2-listener-report } drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
-                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """),
                 Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
                         new HostSides.Binding("be:db:71:64:91:e4", List.of("10.88.7.145", "10.89.0.2"),
@@ -152,14 +148,10 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.7.145, 10.89.0.2 } drop{c}
                         ip saddr != { 10.88.7.145, 10.89.0.2 } drop{c}
                         ip6 saddr != { ::, 2001:db8::2, fe80::bcdb:71ff:fe64:91e4 } drop{c}
-                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
-                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
-                        mld2-listener-report } drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != { 0x20010db8000000000000000000000002, \
                         0xfe80000000000000bcdb71fffe6491e4 } drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000002, \
                         0xfe80000000000000bcdb71fffe6491e4 } drop{c}
-                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """),
                 Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of()),
@@ -169,12 +161,8 @@ class GuardRendererTest {
                         arp saddr ip != 0.0.0.0 drop{c}
                         meta protocol ip drop{c}
                         ip6 saddr != :: drop{c}
-                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
-                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
-                        mld2-listener-report } drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit drop{c}
                         icmpv6 type nd-neighbor-advert drop{c}
-                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """),
                 Arguments.of("an IPv4-mapped IPv6 address: its number without leading zeros, as nft prints it",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of("::ffff:10.0.0.1")),
@@ -184,12 +172,8 @@ class GuardRendererTest {
                         arp saddr ip != 0.0.0.0 drop{c}
                         meta protocol ip drop{c}
                         ip6 saddr != { ::, ::ffff:10.0.0.1 } drop{c}
-                        ip6 saddr :: meta l4proto != ipv6-icmp drop{c}
-                        ip6 saddr :: icmpv6 type != { nd-router-solicit, nd-neighbor-solicit, mld-listener-report, \
-                        mld2-listener-report } drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xffff0a000001 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xffff0a000001 drop{c}
-                        icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop{c}
                         """));
     }
 
@@ -200,6 +184,22 @@ class GuardRendererTest {
         PlannedRules plan = pinned(new RulePlanner().quarantine());
         assertThat(String.join("\n", new GuardRenderer().binding(binding, plan)) + "\n")
                 .isEqualTo(expected.replace("{c}", C));
+    }
+
+    @Test
+    void whereThePlanLeavesIpv6EgressOpenRouterAdvertisementsRedirectsAndRenumberingAreDroppedToo() {
+        PlannedRules open = new RulePlanner().plan(new dev.netfence.policy.PolicyParser().parse(("{\"schemaVersion\":1,"
+                + "\"mode\":\"bridge\",\"allowedEndpoints\":[],\"dns\":false,\"outbound\":true,\"inbound\":false}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8)), Map.of(), List.of());
+        String c = " comment \"netfence:" + open.digest().substring(7, 19) + "\"";
+        HostSides.Binding binding = new HostSides.Binding("02:00:00:00:00:01", List.of("10.88.0.5"), List.of());
+
+        List<String> lines = new GuardRenderer().binding(binding, open);
+
+        assertThat(lines).hasSize(8).last()
+                .isEqualTo("icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + c);
+        assertThat(new GuardRenderer().binding(binding, pinned(new RulePlanner().quarantine())))
+                .hasSize(7).noneMatch(l -> l.contains("nd-router-advert"));
     }
 
     @Test

@@ -112,7 +112,7 @@ class HostGuardBindingPodmanTest {
     void aDatagramWithAForgedSourceAddressNeverReachesAHostPortThePolicyAllows(HostGuardMode mode) throws Exception {
         Sandbox s = sandbox(mode);
         String forgedIp = s.unusedAddress();
-        String token = token();
+        String token = ForgedFrames.token();
 
         s.udp(s.mac, forgedIp, "forged-ip-" + token);
         s.udp(s.mac, s.container.ipv4(), "true-" + token); // last: once it arrived, so had the forged one
@@ -133,8 +133,8 @@ class HostGuardBindingPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void aDatagramWithAForgedEthernetSourceNeverReachesAHostPortThePolicyAllows(HostGuardMode mode) throws Exception {
         Sandbox s = sandbox(mode);
-        String forgedMac = randomMac();
-        String token = token();
+        String forgedMac = ForgedFrames.randomMac();
+        String token = ForgedFrames.token();
 
         s.udp(forgedMac, s.container.ipv4(), "forged-mac-" + token);
         s.udp(s.mac, s.container.ipv4(), "true-" + token);
@@ -180,7 +180,7 @@ class HostGuardBindingPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void anArpReplyClaimingAnotherMacForItsOwnAddressNeverReachesTheBridge(HostGuardMode mode) throws Exception {
         Sandbox s = sandbox(mode);
-        String forgedMac = randomMac();
+        String forgedMac = ForgedFrames.randomMac();
         String own = s.container.ipv4();
         tap = new ForgedFrames.Tap(arpListener, s.bridge);
         poisoned.add(new String[] {own, s.bridge, forgedMac});
@@ -296,7 +296,7 @@ class HostGuardBindingPodmanTest {
          * {@link ForgedFrames.Tap} prints for it.
          */
         String arp(int op, String sha, String spa, String tpa) {
-            String tha = randomMac();
+            String tha = ForgedFrames.randomMac();
             send("arp", mac, Integer.toString(op), sha, spa, tha, tpa);
             return op + " " + sha + " " + spa + " " + tha + " " + tpa;
         }
@@ -308,7 +308,7 @@ class HostGuardBindingPodmanTest {
          */
         String na(String source, String target) {
             send("na", mac, source, "ff02::1", target, mac);
-            return "NA " + inetNtop(source) + " " + inetNtop(target);
+            return "NA " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target);
         }
 
         /** The container's IPv6 link-local address on eth0. */
@@ -335,7 +335,7 @@ class HostGuardBindingPodmanTest {
             String[] p = prefix.split("/");
             int bits = Integer.parseInt(p[1]);
             assertThat(bits).as("the bridge's prefix length").isBetween(8, 28);
-            int base = toInt(p[0]) & (int) (0xffffffffL << (32 - bits));
+            int base = ForgedFrames.toInt(p[0]) & (int) (0xffffffffL << (32 - bits));
             int size = 1 << (32 - bits);
             Set<String> taken = new HashSet<>(List.of(container.gateway(), container.ipv4()));
             List<String> running = new ArrayList<>(List.of("podman", "inspect", "--format",
@@ -347,7 +347,7 @@ class HostGuardBindingPodmanTest {
             }
             for (int tries = 0; tries < 100; tries++) {
                 int host = size / 2 + RANDOM.nextInt(size / 2 - 1); // never the broadcast address
-                String candidate = InetAddress.getByAddress(toBytes(base + host)).getHostAddress();
+                String candidate = InetAddress.getByAddress(ForgedFrames.toBytes(base + host)).getHostAddress();
                 if (!taken.contains(candidate)) {
                     return candidate;
                 }
@@ -402,32 +402,5 @@ class HostGuardBindingPodmanTest {
                 return;
             }
         }
-    }
-
-    /** {@code ipv6} as glibc's inet_ntop (the listener's python) prints it. */
-    private static String inetNtop(String ipv6) {
-        return dev.netfence.policy.IpAddresses.format(dev.netfence.policy.IpAddresses.parseIpv6(ipv6));
-    }
-
-    private static String token() {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
-    }
-
-    /** A random locally administered unicast MAC, 02:xx:xx:xx:xx:xx. */
-    private static String randomMac() {
-        byte[] b = new byte[5];
-        RANDOM.nextBytes(b);
-        return "02:" + HexFormat.ofDelimiter(":").formatHex(b);
-    }
-
-    private static int toInt(String ipv4) throws IOException {
-        byte[] b = InetAddress.getByName(ipv4).getAddress();
-        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-    }
-
-    private static byte[] toBytes(int v) {
-        return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) v};
     }
 }
