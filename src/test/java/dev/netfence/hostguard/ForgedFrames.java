@@ -105,16 +105,25 @@ final class ForgedFrames {
             """;
 
     /**
-     * Prints READY once bound to IFACE for ETH_P_ARP, then one line per ARP frame received (not
-     * sent) there: OP SHA SPA THA TPA; ends when stdin closes or SECONDS passed. argv: IFACE SECONDS.
+     * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
+     * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code na} every ICMPv6 neighbour
+     * advertisement, as NA SRC TARGET. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS
+     * KIND.
      */
-    static final String ARP_LISTENER = """
+    static final String LISTENER = """
             import os, select, socket, struct, sys, time
-            iface, seconds = sys.argv[1], float(sys.argv[2])
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-            s.bind((iface, 0x0806))
+            iface, seconds, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+            proto = 0x0806 if kind == "arp" else 0x86dd
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
+            s.bind((iface, proto))
             def mac(b):
                 return ":".join("%02x" % x for x in b)
+            def line(f):
+                if kind == "arp":
+                    return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
+                        socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])
+                return len(f) >= 78 and f[20] == 58 and f[54] == 136 and " ".join(["NA",
+                    socket.inet_ntop(socket.AF_INET6, f[22:38]), socket.inet_ntop(socket.AF_INET6, f[62:78])])
             print("READY", flush=True)
             end = time.monotonic() + seconds
             while time.monotonic() < end:
@@ -123,41 +132,15 @@ final class ForgedFrames {
                     break
                 if s in ready:
                     frame, addr = s.recvfrom(2048)
-                    if addr[2] == socket.PACKET_OUTGOING or len(frame) < 42:
-                        continue
-                    op = struct.unpack("!H", frame[20:22])[0]
-                    print(op, mac(frame[22:28]), socket.inet_ntoa(frame[28:32]), mac(frame[32:38]),
-                          socket.inet_ntoa(frame[38:42]), flush=True)
+                    text = addr[2] != socket.PACKET_OUTGOING and line(frame)
+                    if text:
+                        print(text, flush=True)
             """;
 
     /**
-     * Prints READY once bound to IFACE for IPv6, then one line per ICMPv6 neighbour advertisement
-     * received (not sent) there: NA SRC TARGET; ends when stdin closes or SECONDS passed. argv:
-     * IFACE SECONDS.
-     */
-    static final String NA_LISTENER = """
-            import os, select, socket, struct, sys, time
-            iface, seconds = sys.argv[1], float(sys.argv[2])
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
-            s.bind((iface, 0x86dd))
-            print("READY", flush=True)
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                ready = select.select([s, 0], [], [], max(0.0, end - time.monotonic()))[0]
-                if 0 in ready and not os.read(0, 64):
-                    break
-                if s in ready:
-                    frame, addr = s.recvfrom(2048)
-                    if addr[2] == socket.PACKET_OUTGOING or len(frame) < 78 or frame[20] != 58 or frame[54] != 136:
-                        continue
-                    print("NA", socket.inet_ntop(socket.AF_INET6, frame[22:38]),
-                          socket.inet_ntop(socket.AF_INET6, frame[62:78]), flush=True)
-            """;
-
-    /**
-     * A listener script ({@link #ARP_LISTENER}, {@link #NA_LISTENER}, written to {@code listener})
-     * on {@code bridge} in the host namespace, run as a child process (Java has no AF_PACKET):
-     * every frame of its kind the bridge receives, one line each, as it comes. It ends
+     * {@link #LISTENER} (written to {@code listener}) for frames of {@code kind} ({@code arp},
+     * {@code na}) on {@code bridge} in the host namespace, run as a child process (Java has no
+     * AF_PACKET): every such frame the bridge receives, one line each, as it comes. It ends
      * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
      */
     static final class Tap implements AutoCloseable {
@@ -165,8 +148,8 @@ final class ForgedFrames {
         private final List<String> lines = new CopyOnWriteArrayList<>();
         private final Thread reader;
 
-        Tap(Path listener, String bridge) throws IOException {
-            process = new ProcessBuilder("python3", listener.toString(), bridge, "30")
+        Tap(Path listener, String bridge, String kind) throws IOException {
+            process = new ProcessBuilder("python3", listener.toString(), bridge, "30", kind)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                     StandardCharsets.UTF_8));

@@ -58,18 +58,15 @@ class HostGuardBindingPodmanTest {
 
     static DatagramSocket hostUdp;
     static Path frameSender;
-    static Path arpListener;
-    static Path naListener;
+    static Path listener;
 
     @BeforeAll
     static void openAHostPortAndWriteTheScripts() throws IOException {
         hostUdp = new DatagramSocket(new InetSocketAddress("0.0.0.0", 0));
         frameSender = Files.createTempFile("guard-forge", ".py");
         Files.writeString(frameSender, ForgedFrames.FRAME_SENDER, StandardCharsets.UTF_8);
-        arpListener = Files.createTempFile("guard-arp-tap", ".py");
-        Files.writeString(arpListener, ForgedFrames.ARP_LISTENER, StandardCharsets.UTF_8);
-        naListener = Files.createTempFile("guard-na-tap", ".py");
-        Files.writeString(naListener, ForgedFrames.NA_LISTENER, StandardCharsets.UTF_8);
+        listener = Files.createTempFile("guard-tap", ".py");
+        Files.writeString(listener, ForgedFrames.LISTENER, StandardCharsets.UTF_8);
     }
 
     @AfterAll
@@ -77,7 +74,7 @@ class HostGuardBindingPodmanTest {
         if (hostUdp != null) {
             hostUdp.close();
         }
-        for (Path script : new Path[] {frameSender, arpListener, naListener}) {
+        for (Path script : new Path[] {frameSender, listener}) {
             if (script != null) {
                 Files.deleteIfExists(script);
             }
@@ -158,7 +155,7 @@ class HostGuardBindingPodmanTest {
         Sandbox s = sandbox(mode);
         String forgedIp = s.unusedAddress();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.Tap(arpListener, s.bridge);
+        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
 
         // replies to the gateway (op 2) and a request (op 1), told apart by a random target MAC each
         String forged = s.arp(2, s.mac, forgedIp, s.container.gateway());
@@ -182,7 +179,7 @@ class HostGuardBindingPodmanTest {
         Sandbox s = sandbox(mode);
         String forgedMac = ForgedFrames.randomMac();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.Tap(arpListener, s.bridge);
+        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
         poisoned.add(new String[] {own, s.bridge, forgedMac});
 
         String forged = s.arp(2, forgedMac, own, s.container.gateway()); // Ethernet source: its own MAC
@@ -211,7 +208,7 @@ class HostGuardBindingPodmanTest {
         // an address of the link that is not its own: whose neighbour-cache entry the advertisement would set
         String forgedTarget = "fe80::" + hex.formatHex(random, 0, 2) + ":" + hex.formatHex(random, 2, 4) + ":"
                 + hex.formatHex(random, 4, 6) + ":1";
-        tap = new ForgedFrames.Tap(naListener, s.bridge);
+        tap = new ForgedFrames.Tap(listener, s.bridge, "na");
 
         // both from its own link-local address and MAC: only the target differs
         String forged = s.na(own, forgedTarget);
@@ -304,7 +301,7 @@ class HostGuardBindingPodmanTest {
         /**
          * Three copies of a neighbour advertisement for {@code target} from the container's own
          * MAC and {@code source}, to all nodes, giving its own MAC; returns the line
-         * {@link ForgedFrames.Tap} prints for it with {@link ForgedFrames#NA_LISTENER}.
+         * {@link ForgedFrames.Tap} prints for it.
          */
         String na(String source, String target) {
             send("na", mac, source, "ff02::1", target, mac);
