@@ -62,7 +62,8 @@ final class ForgedFrames {
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
      * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
-     * set, hop limit 255, with its target link-layer address option).
+     * set, hop limit 255, with its target link-layer address option), for {@code ns}: SRCIP6 DSTIP6
+     * TARGET (a neighbour solicitation without options, as duplicate address detection sends it).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -85,9 +86,12 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
-            elif kind == "na":
+            elif kind in ("na", "ns"):
                 sip, dip, target = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
-                icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + bytes([2, 1]) + mac(sys.argv[9])
+                if kind == "na":
+                    icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + bytes([2, 1]) + mac(sys.argv[9])
+                else:  # from :: a solicitation carries no source link-layer address option (RFC 4861)
+                    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + target
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
                 ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
@@ -106,8 +110,8 @@ final class ForgedFrames {
 
     /**
      * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
-     * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code na} every ICMPv6 neighbour
-     * advertisement, as NA SRC TARGET. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS
+     * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
+     * advertisement or solicitation, as NA (or NS) SRC TARGET. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS
      * KIND.
      */
     static final String LISTENER = """
@@ -122,7 +126,8 @@ final class ForgedFrames {
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])
-                return len(f) >= 78 and f[20] == 58 and f[54] == 136 and " ".join(["NA",
+                return len(f) >= 78 and f[20] == 58 and f[54] in (135, 136) and " ".join([
+                    "NA" if f[54] == 136 else "NS",
                     socket.inet_ntop(socket.AF_INET6, f[22:38]), socket.inet_ntop(socket.AF_INET6, f[62:78])])
             print("READY", flush=True)
             end = time.monotonic() + seconds
@@ -139,7 +144,7 @@ final class ForgedFrames {
 
     /**
      * {@link #LISTENER} (written to {@code listener}) for frames of {@code kind} ({@code arp},
-     * {@code na}) on {@code bridge} in the host namespace, run as a child process (Java has no
+     * {@code nd}) on {@code bridge} in the host namespace, run as a child process (Java has no
      * AF_PACKET): every such frame the bridge receives, one line each, as it comes. It ends
      * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
      */

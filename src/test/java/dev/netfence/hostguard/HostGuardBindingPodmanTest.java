@@ -208,7 +208,7 @@ class HostGuardBindingPodmanTest {
         // an address of the link that is not its own: whose neighbour-cache entry the advertisement would set
         String forgedTarget = "fe80::" + hex.formatHex(random, 0, 2) + ":" + hex.formatHex(random, 2, 4) + ":"
                 + hex.formatHex(random, 4, 6) + ":1";
-        tap = new ForgedFrames.Tap(listener, s.bridge, "na");
+        tap = new ForgedFrames.Tap(listener, s.bridge, "nd");
 
         // both from its own link-local address and MAC: only the target differs
         String forged = s.na(own, forgedTarget);
@@ -222,6 +222,29 @@ class HostGuardBindingPodmanTest {
         } else {
             assertThat(seen).as("without the guard an advertisement for another address reaches the bridge")
                     .contains(forged);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aDuplicateAddressProbeForANeighboursAddressNeverReachesTheBridgeWhileOneForItsOwnDoes(HostGuardMode mode)
+            throws Exception {
+        Sandbox s = sandbox(mode);
+        String own = s.linkLocal();
+        String other = "fe80::" + ForgedFrames.token().substring(0, 4) + ":1"; // a neighbour's tentative address
+        tap = new ForgedFrames.Tap(listener, s.bridge, "nd");
+
+        // from :: to the target's solicited-node group: what fails that address's detection if answered or seen
+        String forged = s.ns(other);
+        String control = s.ns(own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour solicitations on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("probes for %s on %s", other, s.bridge).doesNotContain(forged);
+        } else {
+            assertThat(seen).as("without the guard a probe for another address reaches the bridge").contains(forged);
         }
     }
 
@@ -306,6 +329,18 @@ class HostGuardBindingPodmanTest {
         String na(String source, String target) {
             send("na", mac, source, "ff02::1", target, mac);
             return "NA " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target);
+        }
+
+        /**
+         * Three copies of a duplicate address detection probe for {@code target}: a neighbour
+         * solicitation from {@code ::} to its solicited-node group; returns the line
+         * {@link ForgedFrames.Tap} prints for it.
+         */
+        String ns(String target) {
+            byte[] t = dev.netfence.policy.IpAddresses.parseIpv6(target);
+            String group = String.format("ff02::1:ff%02x:%02x%02x", t[13] & 0xff, t[14] & 0xff, t[15] & 0xff);
+            send("ns", mac, "::", group, target);
+            return "NS :: " + ForgedFrames.inetNtop(target);
         }
 
         /** The container's IPv6 link-local address on eth0. */
