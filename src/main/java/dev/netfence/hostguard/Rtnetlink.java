@@ -145,29 +145,45 @@ public final class Rtnetlink {
      * is then closed mid-dump) or when {@code target}'s dumps kept being interrupted.
      */
     private List<Link> dump(int target, int limit) throws IOException {
-        return NetlinkDump.attempts(() -> {
-            RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
-            try {
-                int seq = socket.nextSeq();
-                ByteBuffer request = message(RTM_GETLINK, (short) (NLM_F_REQUEST | NLM_F_DUMP), NetlinkDump.IFINFOMSG,
-                        target < 0 ? 0 : 8, seq);
-                if (target >= 0) {
-                    request.position(HEADER + NetlinkDump.IFINFOMSG);
-                    request.putShort((short) 8).putShort((short) IFLA_TARGET_NETNSID).putInt(target);
-                }
-                socket.send(request);
-                NetlinkDump.Answer<Link> answer = NetlinkDump.read(socket::receive, seq, limit);
-                if (answer.overLimit()) {
-                    socket.close(); // the rest of the dump is never read: not to be borrowed again
-                } else {
-                    socket.giveBack();
-                }
-                return answer;
-            } catch (IOException | RuntimeException e) {
-                socket.close();
-                throw e;
+        return NetlinkDump.attempts(() -> dumpOnce(RTM_GETLINK, NetlinkDump.IFINFOMSG, IFLA_TARGET_NETNSID, target, false,
+                limit, NetlinkDump.RTM_NEWLINK, "RTM_GETLINK", NetlinkDump::parse), target < 0);
+    }
+
+    /**
+     * One dump of {@code type} (a zeroed header of {@code header} bytes, then, for {@code target} of
+     * 0 or more, the attribute {@code targetAttribute} naming that namespace), read up to
+     * {@code limit} messages of {@code answerType}. The socket goes back to the pool after a whole
+     * answer and is closed otherwise (the rest unread, or a failure). {@code strict}:
+     * {@code NETLINK_GET_STRICT_CHK} set for the dump (cleared before the socket goes back).
+     */
+    private static <T> NetlinkDump.Answer<T> dumpOnce(short type, int header, int targetAttribute, int target,
+            boolean strict, int limit, short answerType, String what, NetlinkDump.Parser<T> parser) throws IOException {
+        RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
+        try {
+            int seq = socket.nextSeq();
+            ByteBuffer request = message(type, (short) (NLM_F_REQUEST | NLM_F_DUMP), header, target < 0 ? 0 : 8, seq);
+            if (target >= 0) {
+                request.position(HEADER + header);
+                request.putShort((short) 8).putShort((short) targetAttribute).putInt(target);
             }
-        }, target < 0);
+            if (strict) {
+                socket.strictChecks(true);
+            }
+            socket.send(request);
+            NetlinkDump.Answer<T> answer = NetlinkDump.read(socket::receive, seq, limit, answerType, what, parser);
+            if (answer.overLimit()) {
+                socket.close(); // the rest of the dump is never read: not to be borrowed again
+            } else {
+                if (strict) {
+                    socket.strictChecks(false); // pooled for requests written without it in mind
+                }
+                socket.giveBack();
+            }
+            return answer;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
     }
 
     /**
@@ -181,30 +197,9 @@ public final class Rtnetlink {
         if (netnsId < 0) {
             throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
         }
-        List<Address> read = NetlinkDump.attempts(() -> {
-            RtnetlinkSocket socket = RtnetlinkSocket.borrow(NETLINK_ROUTE);
-            try {
-                int seq = socket.nextSeq();
-                ByteBuffer request = message(RTM_GETADDR, (short) (NLM_F_REQUEST | NLM_F_DUMP), NetlinkDump.IFADDRMSG,
-                        8, seq);
-                request.position(HEADER + NetlinkDump.IFADDRMSG);
-                request.putShort((short) 8).putShort((short) IFA_TARGET_NETNSID).putInt(netnsId);
-                socket.strictChecks(true); // without, the kernel ignores IFA_TARGET_NETNSID and dumps netfence's own
-                socket.send(request);
-                NetlinkDump.Answer<Address> answer = NetlinkDump.read(socket::receive, seq, limit,
-                        NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress);
-                if (answer.overLimit()) {
-                    socket.close(); // the rest of the dump is never read: not to be borrowed again
-                } else {
-                    socket.strictChecks(false); // pooled for requests written without it in mind
-                    socket.giveBack();
-                }
-                return answer;
-            } catch (IOException | RuntimeException e) {
-                socket.close();
-                throw e;
-            }
-        }, false);
+        // without NETLINK_GET_STRICT_CHK the kernel ignores IFA_TARGET_NETNSID and dumps netfence's own
+        List<Address> read = NetlinkDump.attempts(() -> dumpOnce(RTM_GETADDR, NetlinkDump.IFADDRMSG, IFA_TARGET_NETNSID,
+                netnsId, true, limit, NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress), false);
         if (read == null) {
             return null;
         }
