@@ -35,6 +35,7 @@ final class NetlinkDump {
     static final int IFLA_LINKINFO = 18;
     static final int IFLA_INFO_KIND = 1;
     static final int IFLA_LINK_NETNSID = 37;
+    static final int IFLA_TARGET_NETNSID = 46;
     static final int IFINFOMSG = 16;
 
     private NetlinkDump() {}
@@ -141,6 +142,7 @@ final class NetlinkDump {
         int peer = 0;
         int netnsId = Link.NO_NETNS;
         String mac = "";
+        int answeredFor = Link.NO_NETNS;
         int end = start + length;
         for (int at = start + Rtnetlink.HEADER + IFINFOMSG; at + 4 <= end; ) {
             int attrLength = Short.toUnsignedInt(in.getShort(at));
@@ -153,12 +155,13 @@ final class NetlinkDump {
                 case IFLA_IFNAME -> name = string(in, at + 4, attrLength - 4);
                 case IFLA_LINK -> peer = in.getInt(at + 4);
                 case IFLA_LINK_NETNSID -> netnsId = in.getInt(at + 4);
+                case IFLA_TARGET_NETNSID -> answeredFor = in.getInt(at + 4);
                 case IFLA_LINKINFO -> kind = kindOf(in, at + 4, at + attrLength);
                 default -> { }
             }
             at += Rtnetlink.align(attrLength);
         }
-        return new Link(ifindex, name, kind, peer, netnsId, mac);
+        return new Link(ifindex, name, kind, peer, netnsId, mac, answeredFor);
     }
 
     /** A 6-byte link-layer address as {@code aa:bb:cc:dd:ee:ff}; "" for any other length (not Ethernet). */

@@ -26,14 +26,22 @@ import java.util.Optional;
  */
 public final class Rtnetlink {
     /**
-     * A link: its index, name, kind ("veth", "bridge", ... or ""), peer, and link-layer address
-     * ({@code aa:bb:cc:dd:ee:ff} lower case, "" when it has none).
+     * A link: its index, name, kind ("veth", "bridge", ... or ""), peer, link-layer address
+     * ({@code aa:bb:cc:dd:ee:ff} lower case, "" when it has none), and the id of the namespace the
+     * kernel said it answered for ({@code IFLA_TARGET_NETNSID} echoed; {@link #NO_NETNS}: none,
+     * netfence's own).
      */
-    public record Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId, String mac) {
+    public record Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId, String mac,
+            int answeredFor) {
         /** The id a link without a peer in another namespace reports as {@link #peerNetnsId}. */
         public static final int NO_NETNS = -1;
 
-        /** A link without a link-layer address. */
+        /** A link of netfence's own namespace. */
+        public Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId, String mac) {
+            this(ifindex, name, kind, peerIfindex, peerNetnsId, mac, NO_NETNS);
+        }
+
+        /** A link of netfence's own namespace without a link-layer address. */
         public Link(int ifindex, String name, String kind, int peerIfindex, int peerNetnsId) {
             this(ifindex, name, kind, peerIfindex, peerNetnsId, "");
         }
@@ -58,7 +66,7 @@ public final class Rtnetlink {
     private static final short NLM_F_ACK = 0x4;
     private static final short NLM_F_DUMP = 0x300;
 
-    private static final int IFLA_TARGET_NETNSID = 46;
+    private static final int IFLA_TARGET_NETNSID = NetlinkDump.IFLA_TARGET_NETNSID;
     private static final int IFA_TARGET_NETNSID = 10;
     private static final int NETNSA_NSID = 1;
     private static final int NETNSA_FD = 3;
@@ -86,7 +94,27 @@ public final class Rtnetlink {
         if (netnsId < 0) {
             throw new IllegalArgumentException("netnsId must be at least 0, was: " + netnsId);
         }
-        return dump(netnsId, limit);
+        List<Link> links = dump(netnsId, limit);
+        if (links != null) {
+            for (Link link : links) {
+                answeredFor(link, netnsId, "link dump");
+            }
+        }
+        return links;
+    }
+
+    /**
+     * IOException unless {@code link} is the answer for the namespace asked for: a kernel that did
+     * not honour {@code IFLA_TARGET_NETNSID} answers for netfence's own namespace, whose links
+     * would be taken for the container's.
+     */
+    static Link answeredFor(Link link, int netnsId, String what) throws IOException {
+        if (link.answeredFor() != netnsId) {
+            throw new IOException("the " + what + " of namespace id " + netnsId + " was answered for "
+                    + (link.answeredFor() == Link.NO_NETNS ? "netfence's own namespace" : "namespace id " + link.answeredFor())
+                    + " (IFLA_TARGET_NETNSID not honoured)");
+        }
+        return link;
     }
 
     /**
@@ -128,7 +156,7 @@ public final class Rtnetlink {
                 }
                 out = Optional.empty();
             } else if (type == NetlinkDump.RTM_NEWLINK) {
-                out = Optional.of(NetlinkDump.parse(in, start, in.getInt(start)));
+                out = Optional.of(answeredFor(NetlinkDump.parse(in, start, in.getInt(start)), netnsId, "link request"));
             } else {
                 throw new IOException("RTM_GETLINK: unexpected reply type " + type);
             }

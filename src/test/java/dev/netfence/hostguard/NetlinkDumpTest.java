@@ -109,6 +109,31 @@ class NetlinkDumpTest {
     }
 
     @Test
+    void theNamespaceALinkWasAnsweredForIsTheEchoedTargetIdAndNetfencesOwnWithoutOne() throws IOException {
+        byte[] echoed = withAttr(link(2, "eth0", "veth", 9, 0, SEQ, MULTI), NetlinkDump.IFLA_TARGET_NETNSID, int32(7));
+        byte[] own = link(3, "lo", "", 0, -1, SEQ, MULTI);
+
+        List<Link> links = NetlinkDump.read(new Datagrams(datagram(echoed, own, done(SEQ, MULTI))), SEQ, 10).links();
+
+        assertThat(links).extracting(Link::answeredFor).containsExactly(7, Link.NO_NETNS);
+    }
+
+    @Test
+    void aLinkAnsweredForAnotherNamespaceThanTheOneAskedForIsRefused() throws IOException {
+        Link echoed = new Link(2, "eth0", "veth", 9, 0, "", 7);
+        Link own = new Link(3, "lo", "", 0, -1);
+
+        assertThat(Rtnetlink.answeredFor(echoed, 7, "link dump")).isSameAs(echoed);
+        assertThat(Rtnetlink.answeredFor(own, Link.NO_NETNS, "link request")).isSameAs(own);
+        assertThatThrownBy(() -> Rtnetlink.answeredFor(own, 7, "link dump")).isInstanceOf(IOException.class)
+                .hasMessage("the link dump of namespace id 7 was answered for netfence's own namespace"
+                        + " (IFLA_TARGET_NETNSID not honoured)");
+        assertThatThrownBy(() -> Rtnetlink.answeredFor(echoed, 8, "link request")).isInstanceOf(IOException.class)
+                .hasMessage("the link request of namespace id 8 was answered for namespace id 7"
+                        + " (IFLA_TARGET_NETNSID not honoured)");
+    }
+
+    @Test
     void anAddressIsItsLocalOneWhereGivenWithItsFamilyAndTheNamespaceTheKernelAnsweredFor() throws IOException {
         byte[] ptp = address(2, 2, 0, attr(NetlinkDump.IFA_ADDRESS, new byte[] {10, 0, 0, 1}),
                 attr(NetlinkDump.IFA_LOCAL, new byte[] {10, 0, 0, 2}), attr(NetlinkDump.IFA_TARGET_NETNSID, int32(7)));
