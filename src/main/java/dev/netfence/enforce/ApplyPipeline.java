@@ -119,14 +119,21 @@ final class ApplyPipeline {
      * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks});
-     * {@code first} runs in the turn before anything is written (it may refuse by throwing).
+     * {@code first} runs in the turn before anything is written (it may refuse by throwing);
+     * {@code alongside} (null: nothing), work of the caller's that does not depend on the write,
+     * runs on the calling thread while a namespace thread writes (in-process nft), otherwise after
+     * {@code first}; what it throws is thrown once the write is over (see
+     * {@code nft.InProcessNft#apply}).
      */
     void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
-            Runnable first) {
+            Runnable first, Runnable alongside) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
+            if (alongside != null && backend.inProcessNft() == null) {
+                alongside.run();
+            }
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, touched, true);
+                writeNft(ns, backend, plan, deadline, touched, true, alongside);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
@@ -141,9 +148,9 @@ final class ApplyPipeline {
      * otherwise by the flusher. A failed flush fails the write when {@code flushMustSucceed}.
      */
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
-            AtomicBoolean touched, boolean flushMustSucceed) {
+            AtomicBoolean touched, boolean flushMustSucceed, Runnable alongside) {
         if (backend.inProcessNft() != null) {
-            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno();
+            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, alongside).conntrackFlushErrno();
             if (errno != 0) {
                 EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                         "flushing connection tracking in " + ns + " failed: errno " + errno);
@@ -173,7 +180,7 @@ final class ApplyPipeline {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false);
+                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, null);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);
