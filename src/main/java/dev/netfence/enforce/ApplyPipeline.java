@@ -119,21 +119,14 @@ final class ApplyPipeline {
      * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks});
-     * {@code first} runs in the turn before anything is written (it may refuse by throwing);
-     * {@code alongside} (null: nothing), work of the caller's that does not depend on the write,
-     * runs on the calling thread while a namespace thread writes (in-process nft), otherwise after
-     * {@code first}; what it throws is thrown once the write is over (see
-     * {@code nft.InProcessNft#apply}).
+     * {@code first} runs in the turn before anything is written (it may refuse by throwing).
      */
     void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
-            Runnable first, Runnable alongside) {
+            Runnable first) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
-            if (alongside != null && backend.inProcessNft() == null) {
-                alongside.run();
-            }
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, touched, true, alongside);
+                writeNft(ns, backend, plan, deadline, touched, true);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
@@ -148,9 +141,9 @@ final class ApplyPipeline {
      * otherwise by the flusher. A failed flush fails the write when {@code flushMustSucceed}.
      */
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
-            AtomicBoolean touched, boolean flushMustSucceed, Runnable alongside) {
+            AtomicBoolean touched, boolean flushMustSucceed) {
         if (backend.inProcessNft() != null) {
-            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, alongside).conntrackFlushErrno();
+            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno();
             if (errno != 0) {
                 EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                         "flushing connection tracking in " + ns + " failed: errno " + errno);
@@ -180,7 +173,7 @@ final class ApplyPipeline {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, null);
+                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);

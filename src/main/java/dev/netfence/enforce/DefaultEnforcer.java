@@ -2,9 +2,11 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.enforce.Quarantines.Quarantine;
+import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.CommandRunner;
@@ -13,15 +15,19 @@ import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceFirewall;
 import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
+import dev.netfence.rules.PlannedRules;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,7 +77,6 @@ public final class DefaultEnforcer implements Enforcer {
     private final QuietResyncs quiet;
     private final EnforcementResults results;
     private final DryRuns dryRuns;
-    private final ApplyAttempts attempt;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -125,7 +130,6 @@ public final class DefaultEnforcer implements Enforcer {
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);
-        this.attempt = new ApplyAttempts(config, pinner, selector, pipeline, checks, hostGuards, quiet);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
                 .description("trips into container namespaces given up at their deadline and still running")
                 .register(registry);
@@ -279,7 +283,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
             Applied applied = attempts(deadline, attempts,
-                    () -> attempt.once(request, deadline, touched, risks, checkFirst));
+                    () -> attemptOnce(request, deadline, touched, risks, checkFirst));
             return results.success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
@@ -307,6 +311,55 @@ public final class DefaultEnforcer implements Enforcer {
         }
     }
 
+    private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
+            AtomicReference<List<String>> risks, boolean checkFirst) {
+        // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
+        dev.netfence.netns.ProcessIdentity process = quiet.before(request);
+        boolean kept = false;
+        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
+                deadline.at(), checks.interfacesChecked(request))) {
+            risks.set(checks.risks(request, ns));
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process);
+            Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+            PlannedRules plan = pipeline.plan(request.policy(), resolved);
+            FirewallBackend backend = selector.backend();
+            // the host guard is written meanwhile, on its own thread; both are done before anything is reported
+            ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
+                    ns.path(), plan);
+            String drift;
+            try {
+                drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+                if (drift != null) {
+                    touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                }
+                if (!checkFirst || drift != null) {
+                    pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()));
+                }
+                if (!ns.occupied()) {
+                    // the pin kept the namespace alive for the writes; the container itself is gone
+                    throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                            "process " + ns.pid() + " exited while its rules were being applied");
+                }
+            } catch (RuntimeException | Error e) {
+                host.awaitQuietly(e);
+                throw e;
+            }
+            HostGuards.Result guards = host.await();
+            // a member quarantined since the write turn: its host chain may have been written before this one's
+            checks.confirm(ns, request.containerId());
+            if (backend.inProcessNft() != null) {
+                quiet.verified(request, process, ns, resolved, risks.get());
+                kept = true;
+            }
+            return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
+                    checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
+        } finally {
+            if (!kept) {
+                quiet.notVerified(process);
+            }
+        }
+    }
+
     /**
      * A Throwable nothing inside expected (a bug, or an Error such as OutOfMemoryError): reported
      * as INTERNAL_ERROR, and the container quarantined (when not a dry run, and whatever
@@ -331,6 +384,10 @@ public final class DefaultEnforcer implements Enforcer {
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
     public HostGuards hostGuards() {
         return hostGuards;
+    }
+
+    private static EnforcementTarget target(PinnedNamespace ns) {
+        return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
     }
 
     private <T> T attempts(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {

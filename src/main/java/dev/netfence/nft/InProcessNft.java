@@ -175,46 +175,11 @@ public final class InProcessNft implements AutoCloseable {
      */
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
             AtomicBoolean changed) {
-        return apply(ns, plan, flushConntrack, deadline, changed, null);
-    }
-
-    /**
-     * As {@link #apply(PinnedNamespace, PlannedRules, boolean, Instant, AtomicBoolean)}, and the
-     * calling thread runs {@code alongside} (null: nothing) while the trip is under way
-     * ({@link NamespaceThreads#run(int, java.nio.file.Path, dev.netfence.netns.NamespaceId, Instant,
-     * NamespaceThreads.Trip, Runnable)}). What it throws is thrown once the trip is over and its
-     * outcome recorded ({@code changed} set, the table remembered as verified); when the trip
-     * failed too, the trip's failure is thrown and carries it suppressed.
-     */
-    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
-            AtomicBoolean changed, Runnable alongside) {
         Objects.requireNonNull(plan, "plan");
-        Alongside aside = alongside == null ? null : new Alongside(alongside);
         TableBytes table = learn(plan, deadline);
         verified.forget(ns.id());
         closes.settle(ns.id(), SETTLE_BUDGET);
-        Trip trip;
-        try {
-            trip = trip(ns, plan, table, flushConntrack, deadline, changed, aside);
-        } catch (RuntimeException e) {
-            throw aside == null ? e : aside.suppressIn(e);
-        }
-        if (trip.result().changed()) {
-            changed.set(true);
-        }
-        if (trip.result().error() != null) {
-            throw aside == null ? trip.result().error() : aside.suppressIn(trip.result().error());
-        }
-        verified.verified(ns.id(), plan, trip.result().generation(), System.nanoTime());
-        if (aside != null) {
-            aside.rethrow();
-        }
-        return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
-    }
-
-    private Trip trip(PinnedNamespace ns, PlannedRules plan, TableBytes table, boolean flushConntrack, Instant deadline,
-            AtomicBoolean changed, Alongside aside) {
-        return threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
+        Trip trip = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> {
             NftApply.Result result;
             int flush = 0;
             try (DeferredCloses.Batch later = closes.batch(ns.id()); NftContext ctx = new NftContext(n.nftables, contextSockets, later);
@@ -229,7 +194,15 @@ public final class InProcessNft implements AutoCloseable {
                 }
             }
             return new Trip(result, flush);
-        }, aside);
+        });
+        if (trip.result().changed()) {
+            changed.set(true);
+        }
+        if (trip.result().error() != null) {
+            throw trip.result().error();
+        }
+        verified.verified(ns.id(), plan, trip.result().generation(), System.nanoTime());
+        return new Applied(trip.result().removedIptablesChains(), trip.flushErrno());
     }
 
     /**

@@ -111,16 +111,6 @@ public final class NamespaceThreads implements AutoCloseable {
      * must be {@code expected}; waits for it (see the class comment).
      */
     public <T> T run(int fd, Path path, NamespaceId expected, Instant deadline, Trip<T> trip) {
-        return run(fd, path, expected, deadline, trip, null);
-    }
-
-    /**
-     * As {@link #run(int, Path, NamespaceId, Instant, Trip)}, and while the trip is under way the
-     * calling thread (at home) runs {@code alongside} (null: nothing), which must not throw: work
-     * of the caller's own that does not depend on the trip, done on the core the caller would
-     * otherwise spend waiting. The trip is waited for when {@code alongside} is done.
-     */
-    public <T> T run(int fd, Path path, NamespaceId expected, Instant deadline, Trip<T> trip, Runnable alongside) {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(trip, "trip");
         if (closed) {
@@ -131,9 +121,6 @@ public final class NamespaceThreads implements AutoCloseable {
         }
         TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli());
         queue.add(task);
-        if (alongside != null) {
-            alongside.run();
-        }
         try {
             long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
             return unwrap(task.result.get(waitNanos, TimeUnit.NANOSECONDS));

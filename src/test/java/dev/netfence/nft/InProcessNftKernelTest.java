@@ -180,61 +180,6 @@ class InProcessNftKernelTest {
     }
 
     @Test
-    void workAlongsideRunsOnTheCallersThreadWhileTheTripIsInTheNamespace() throws Exception {
-        // the trip waits inside the namespace until the work alongside has run: were that work run
-        // before the trip was queued or after it, one of the two would wait for the other in vain
-        Path path = Path.of("/run/netns", name);
-        NamespaceId target = NamespaceId.of(path);
-        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch alongsideDone = new java.util.concurrent.CountDownLatch(1);
-        List<String> alongsideThread = new ArrayList<>();
-        try (OwnNamespace home = OwnNamespace.hold(Path.of("/proc"));
-                NamespaceThreads threads = new NamespaceThreads(NativeCalls.load(), home, 1)) {
-            NamespaceId there = threads.run(-1, path, target, soon(), n -> {
-                inside.countDown();
-                if (!alongsideDone.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                    throw new IllegalStateException("the work alongside did not run while the trip was inside");
-                }
-                return NamespaceId.of(Path.of("/proc/thread-self/ns/net"));
-            }, () -> {
-                try {
-                    assertThat(inside.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-                } catch (InterruptedException e) {
-                    throw new AssertionError(e);
-                }
-                alongsideThread.add(Thread.currentThread().getName());
-                try {
-                    alongsideThread.add(NamespaceId.of(Path.of("/proc/thread-self/ns/net")).toString());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-                alongsideDone.countDown();
-            });
-            assertThat(there).isEqualTo(target);
-        }
-        // at home, on the caller's own thread
-        assertThat(alongsideThread).containsExactly(Thread.currentThread().getName(),
-                NamespaceId.of(Path.of("/proc/self/ns/net")).toString());
-    }
-
-    @Test
-    void aFailureOfTheWorkAlongsideIsThrownOnlyOnceTheTableIsWrittenAndRecorded() throws Exception {
-        PlannedRules plan = NftRendererTest.plan("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"198.51.100.7:443\"]}");
-        AtomicBoolean changed = new AtomicBoolean();
-        try (PinnedNamespace ns = pinned()) {
-            assertThatThrownBy(() -> nft.apply(ns, plan, true, soon(), changed, () -> {
-                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "gone alongside");
-            })).isInstanceOf(EnforcementException.class).hasMessage("gone alongside");
-            assertThat(changed).isTrue();
-            assertThat(ruleLines(nftIn("list", "table", "inet", "netfence")))
-                    .isEqualTo(ruleLines(new NftRenderer().render(plan)));
-            // recorded as verified: the reconciler's read-back finds nothing to repair
-            assertThat(nft.drift(ns, plan, soon())).isEmpty();
-        }
-    }
-
-    @Test
     void theKernelAcceptsATransactionInAFreshNamespaceThatLeavesNothingBehind() {
         String hostBefore = Sh.run("nft", "list", "table", "inet", "netfence").toString();
         nft.probe(new RulePlanner().quarantine(), soon());
