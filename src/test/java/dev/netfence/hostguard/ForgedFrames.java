@@ -63,7 +63,10 @@ final class ForgedFrames {
      * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
      * set, hop limit 255, with its target link-layer address option), for {@code ns}: SRCIP6 DSTIP6
-     * TARGET (a neighbour solicitation without options, as duplicate address detection sends it).
+     * TARGET (a neighbour solicitation without options, as duplicate address detection sends it),
+     * for {@code ra}: SRCIP6 DSTIP6 REACHABLE (a router advertisement: router lifetime 1800 s, the
+     * number REACHABLE as its reachable time, which tells one from another, and a prefix
+     * information option announcing 2001:db8:bad::/64 for address autoconfiguration, hop limit 255).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -86,12 +89,16 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
-            elif kind in ("na", "ns"):
-                sip, dip, target = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
-                if kind == "na":
+            elif kind in ("na", "ns", "ra"):
+                sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
+                if kind == "ra":
+                    prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
+                    icmp = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, int(sys.argv[8]), 0) + prefix
+                elif kind == "na":
+                    target = socket.inet_pton(socket.AF_INET6, sys.argv[8])
                     icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + bytes([2, 1]) + mac(sys.argv[9])
                 else:  # from :: a solicitation carries no source link-layer address option (RFC 4861)
-                    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + target
+                    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8])
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
                 ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
@@ -111,8 +118,8 @@ final class ForgedFrames {
     /**
      * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
-     * advertisement or solicitation, as NA (or NS) SRC TARGET. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS
-     * KIND.
+     * advertisement or solicitation, as NA (or NS) SRC TARGET, and every router advertisement, as RA
+     * SRC REACHABLE. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
      */
     static final String LISTENER = """
             import os, select, socket, struct, sys, time
@@ -126,6 +133,8 @@ final class ForgedFrames {
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])
+                if len(f) >= 70 and f[20] == 58 and f[54] == 134:
+                    return " ".join(["RA", socket.inet_ntop(socket.AF_INET6, f[22:38]), str(struct.unpack("!I", f[62:66])[0])])
                 return len(f) >= 78 and f[20] == 58 and f[54] in (135, 136) and " ".join([
                     "NA" if f[54] == 136 else "NS",
                     socket.inet_ntop(socket.AF_INET6, f[22:38]), socket.inet_ntop(socket.AF_INET6, f[62:78])])

@@ -1,0 +1,177 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.CommandResult;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A podman sandbox of the host guard binding proofs: what it is (MAC, address), the bridge it is a port of and the MAC its
+ * frames are sent to, that of its own veth's host side. Not the bridge's: podman's bridge has
+ * no MAC of its own here (addr_assign_type 1), the kernel gives it the lowest of its ports',
+ * which changes whenever a container (of any run on this host) comes or goes, and a frame to
+ * a MAC the bridge no longer holds is flooded to the ports and not received by the host. A
+ * port's own MAC stays a local entry of the bridge's forwarding database while the port
+ * exists, so frames to it are received by the host (the bridge device) as frames to the
+ * bridge's are.
+ */
+final class BindingSandbox {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    final PodmanContainer container;
+    final String mac;
+    final String bridge;
+    final String hostSide;
+    final String hostSideIndex;
+    final String hostSideMac;
+    final String prefix; // the gateway's address on the bridge, e.g. 10.88.0.1/16
+
+    private final Path frameSender;
+    private final int hostPort;
+
+    /** {@code container}, whose frames {@code frameSender} ({@link ForgedFrames#FRAME_SENDER}) writes; {@code hostPort}: the UDP port its datagrams go to. */
+    BindingSandbox(PodmanContainer container, Path frameSender, int hostPort) throws IOException {
+        this.container = container;
+        this.frameSender = frameSender;
+        this.hostPort = hostPort;
+        this.mac = HostGuardPodmanTest.macOf(container);
+        String line = Sh.ok("ip", "-o", "-4", "addr", "show", "to", container.gateway() + "/32").trim();
+        assertThat(line).as("the host interface holding %s", container.gateway()).isNotEmpty();
+        String[] f = line.split("\\s+");
+        this.bridge = f[1];
+        this.prefix = f[3];
+        String eth0 = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-o", "link", "show",
+                "eth0");
+        Matcher peer = Pattern.compile("^\\d+: eth0@if(\\d+):").matcher(eth0);
+        assertThat(peer.find()).as("the peer index of %s's eth0: %s", container, eth0).isTrue();
+        this.hostSideIndex = peer.group(1);
+        this.hostSide = Sh.ok("ip", "-o", "link", "show").lines()
+                .filter(l -> l.startsWith(peer.group(1) + ": ")).map(l -> l.split(":? ")[1].split("@")[0])
+                .findFirst().orElseThrow(() -> new AssertionError("no host link " + peer.group(1)));
+        assertThat(Path.of("/sys/class/net", hostSide, "master").toRealPath().getFileName().toString())
+                .as("the bridge that %s, the host side of %s, is a port of", hostSide, container).isEqualTo(bridge);
+        this.hostSideMac = Files.readString(Path.of("/sys/class/net", hostSide, "address")).trim();
+    }
+
+    /**
+     * Fails unless the host guard on the sandbox's veth, when the frames were sent, was the
+     * one this case wrote ({@code auto}) or none ({@code off}): what was seen says nothing
+     * about this case otherwise. Other runs on this host (another checkout's tests) write
+     * chains of the same table, named after their veths, and podman gives the next container
+     * the lowest free veth name; such a chain then filters this sandbox's frames.
+     */
+    void assertGuardedOnlyAs(HostGuardMode mode) {
+        CommandResult chain = Sh.run("nft", "list", "chain", "netdev", "netfence", hostSide);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(chain.stdout()).as("the guard chain of %s", hostSide)
+                    .contains("netfence container=" + container.id() + " ifindex=" + hostSideIndex);
+        } else {
+            assertThat(chain.ok()).as("a guard chain of %s, not this case's: %s", hostSide, chain.stdout()).isFalse();
+        }
+    }
+
+    /** Three copies of a UDP datagram to the allowed host port, from {@code srcMac}/{@code srcIp}. */
+    void udp(String srcMac, String srcIp, String payload) {
+        send("udp", srcMac, srcIp, container.gateway(), Integer.toString(hostPort), payload);
+    }
+
+    /**
+     * Three copies of an ARP frame from the container's own MAC to the host, with sender
+     * {@code sha}/{@code spa} and target {@code tpa} and a random target MAC; returns the line
+     * {@link ForgedFrames.Tap} prints for it.
+     */
+    String arp(int op, String sha, String spa, String tpa) {
+        String tha = ForgedFrames.randomMac();
+        send("arp", mac, Integer.toString(op), sha, spa, tha, tpa);
+        return op + " " + sha + " " + spa + " " + tha + " " + tpa;
+    }
+
+    /**
+     * Three copies of a neighbour advertisement for {@code target} from the container's own
+     * MAC and {@code source}, to all nodes, giving its own MAC; returns the line
+     * {@link ForgedFrames.Tap} prints for it.
+     */
+    String na(String source, String target) {
+        send("na", mac, source, "ff02::1", target, mac);
+        return "NA " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target);
+    }
+
+    /**
+     * Three copies of a duplicate address detection probe for {@code target}: a neighbour
+     * solicitation from {@code ::} to its solicited-node group; returns the line
+     * {@link ForgedFrames.Tap} prints for it.
+     */
+    String ns(String target) {
+        byte[] t = dev.netfence.policy.IpAddresses.parseIpv6(target);
+        String group = String.format("ff02::1:ff%02x:%02x%02x", t[13] & 0xff, t[14] & 0xff, t[15] & 0xff);
+        send("ns", mac, "::", group, target);
+        return "NS :: " + ForgedFrames.inetNtop(target);
+    }
+
+    /**
+     * Three copies of a router advertisement from the container's own MAC and link-local
+     * {@code source} to {@code destination}, announcing a prefix, told apart by a random reachable
+     * time; returns the line {@link ForgedFrames.Tap} prints for it.
+     */
+    String ra(String source, String destination) {
+        String reachable = Integer.toString(1 + RANDOM.nextInt(Integer.MAX_VALUE - 1));
+        send("ra", mac, source, destination, reachable);
+        return "RA " + ForgedFrames.inetNtop(source) + " " + reachable;
+    }
+
+    /** The container's IPv6 link-local address on eth0. */
+    String linkLocal() {
+        String out = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",
+                "show", "dev", "eth0", "scope", "link");
+        Matcher m = Pattern.compile("inet6 (fe80:[0-9a-f:]+)/").matcher(out);
+        assertThat(m.find()).as("an IPv6 link-local address on %s's eth0: %s", container, out).isTrue();
+        return m.group(1);
+    }
+
+    private void send(String kind, String srcMac, String... rest) {
+        List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(container.pid()), "-n",
+                "python3", frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
+        argv.addAll(List.of(rest));
+        Sh.ok(argv.toArray(String[]::new));
+    }
+
+    /**
+     * An address of the bridge's subnet, in its upper half (podman hands out the lowest free
+     * ones), that no running container holds and the host has no neighbour entry for.
+     */
+    String unusedAddress() throws IOException {
+        String[] p = prefix.split("/");
+        int bits = Integer.parseInt(p[1]);
+        assertThat(bits).as("the bridge's prefix length").isBetween(8, 28);
+        int base = ForgedFrames.toInt(p[0]) & (int) (0xffffffffL << (32 - bits));
+        int size = 1 << (32 - bits);
+        Set<String> taken = new HashSet<>(List.of(container.gateway(), container.ipv4()));
+        List<String> running = new ArrayList<>(List.of("podman", "inspect", "--format",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"));
+        running.addAll(List.of(Sh.ok("podman", "ps", "-q").strip().split("\\s+")));
+        taken.addAll(List.of(Sh.run(running.toArray(String[]::new)).stdout().split("\\s+")));
+        for (String line : Sh.ok("ip", "-4", "neigh", "show", "dev", bridge).split("\n")) {
+            taken.add(line.split(" ")[0]);
+        }
+        for (int tries = 0; tries < 100; tries++) {
+            int host = size / 2 + RANDOM.nextInt(size / 2 - 1); // never the broadcast address
+            String candidate = InetAddress.getByAddress(ForgedFrames.toBytes(base + host)).getHostAddress();
+            if (!taken.contains(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("no unused address in " + prefix);
+    }
+}
