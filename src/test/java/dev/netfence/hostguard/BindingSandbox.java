@@ -41,7 +41,11 @@ final class BindingSandbox {
     private final Path frameSender;
     private final int hostPort;
 
-    /** {@code container}, whose frames {@code frameSender} ({@link ForgedFrames#FRAME_SENDER}) writes; {@code hostPort}: the UDP port its datagrams go to. */
+    /**
+     * {@code container}, whose frames {@code frameSender} ({@link ForgedFrames#FRAME_SENDER})
+     * writes (null: none are sent through this object, only what it found is read); {@code hostPort}:
+     * the UDP port its datagrams go to.
+     */
     BindingSandbox(PodmanContainer container, Path frameSender, int hostPort) throws IOException {
         this.container = container;
         this.frameSender = frameSender;
@@ -141,6 +145,7 @@ final class BindingSandbox {
     }
 
     private void send(String kind, String srcMac, String... rest) {
+        java.util.Objects.requireNonNull(frameSender, "this sandbox was made to be read, not to send frames");
         List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(container.pid()), "-n",
                 "python3", frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
         argv.addAll(List.of(rest));
