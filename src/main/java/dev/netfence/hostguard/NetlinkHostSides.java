@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,7 +45,9 @@ import java.util.Set;
  * {@link Binding} (the source binding of its chain): the peer's link-layer address (from the
  * container's links, or asked for by index where those were not read) and its addresses, from one
  * address dump of the container's namespace ({@link Rtnetlink#addressesOf}, at most
- * {@link #MAX_ADDRESSES}).
+ * {@link #MAX_ADDRESSES}), less any address the host itself holds (one dump of the host's
+ * addresses): a workload holding CAP_NET_ADMIN can give its interface the gateway's address, and
+ * the binding must not then let it answer for the gateway.
  */
 public final class NetlinkHostSides implements HostSides {
     /** The most links of a container's namespace examined one by one. */
@@ -143,6 +146,14 @@ public final class NetlinkHostSides implements HostSides {
                     + " changing while they were read: its host guards let no IP traffic through", netnsId, MAX_ADDRESSES);
             addresses = List.of();
         }
+        // an address the host holds (the bridge's gateway address above all) is never the container's,
+        // whatever a workload holding CAP_NET_ADMIN gave its interface: bound, it could answer for it
+        Set<String> host = new HashSet<>();
+        if (!addresses.isEmpty()) {
+            for (Rtnetlink.Address a : netlink.hostAddresses()) {
+                host.add(a.address());
+            }
+        }
         List<HostInterface> out = new ArrayList<>(sides.size());
         for (HostInterface side : sides) {
             String mac = macs.get(side.peerIfindex());
@@ -156,8 +167,11 @@ public final class NetlinkHostSides implements HostSides {
             Set<String> ipv4 = new LinkedHashSet<>();
             Set<String> ipv6 = new LinkedHashSet<>();
             for (Rtnetlink.Address a : addresses) {
-                if (a.ifindex() == side.peerIfindex()) {
+                if (a.ifindex() == side.peerIfindex() && !host.contains(a.address())) {
                     (a.ipv6() ? ipv6 : ipv4).add(a.address());
+                } else if (a.ifindex() == side.peerIfindex()) {
+                    LOG.warn("the container behind host interface {} holds {}, an address of the host: not bound"
+                            + " (its frames from that address are dropped)", side.name(), a.address());
                 }
             }
             out.add(new HostInterface(side.name(), side.ifindex(), side.peerIfindex(),

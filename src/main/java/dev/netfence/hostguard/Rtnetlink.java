@@ -215,6 +215,17 @@ public final class Rtnetlink {
     }
 
     /**
+     * Every address of netfence's own namespace (the host's), both families, as read after three
+     * dumps that changes there kept interrupting (the host's own links are taken so too).
+     */
+    public List<Address> hostAddresses() throws IOException {
+        List<Address> read = NetlinkDump.attempts(() -> dumpOnce(RTM_GETADDR, NetlinkDump.IFADDRMSG, IFA_TARGET_NETNSID,
+                Link.NO_NETNS, false, Integer.MAX_VALUE, NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress),
+                true);
+        return read.stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    /**
      * Every address of the namespace netfence's namespace calls {@code netnsId}
      * ({@code RTM_GETADDR} dump with {@code IFA_TARGET_NETNSID}, Linux 4.20+), both families; null
      * past {@code limit} (the rest not read) or when three dumps in a row were interrupted by
