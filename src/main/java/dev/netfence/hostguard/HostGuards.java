@@ -17,7 +17,11 @@ import org.slf4j.LoggerFactory;
  * The host guards of one netfence instance: the chains of {@code table netdev netfence} in the
  * host namespace, one per guarded host interface. {@link #apply} finds a container's host side
  * ({@link HostSides}) and installs or replaces its chains with the plan's egress decision in one
- * nft transaction ({@link GuardRenderer}); {@link #release} removes a container's chains;
+ * nft transaction ({@link GuardRenderer}); a chain this instance wrote for the container whose
+ * interface is still there but no longer leads into the container's namespace (a workload holding
+ * CAP_NET_ADMIN moved its veth into a namespace of its own, where no in-namespace rule follows
+ * it) is closed in the same transaction: emptied, so its policy drops every frame;
+ * {@link #release} removes a container's chains;
  * {@link #sweep} removes every chain whose interface is gone (a veth that disappears takes its
  * container's guard with it within one sweep; a kernel keeps a netdev chain after its device goes
  * and binds it to the next device of that name, so a chain whose recorded ifindex no longer
@@ -125,9 +129,6 @@ public final class HostGuards {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "cannot find the host side of " + nsFile + ": " + e.getMessage(), e);
         }
-        if (side.interfaces().isEmpty()) {
-            return Result.netnsOnly("the container has no veth whose peer is in netfence's namespace");
-        }
         List<GuardChain> chains = new ArrayList<>();
         for (HostSides.HostInterface hostInterface : side.interfaces()) {
             if (!GuardChain.validDevice(hostInterface.name())) {
@@ -152,7 +153,19 @@ public final class HostGuards {
             bodies.put(chain.device(), body);
             expected.put(chain.device(), renderer.listingOfCanonical(chain, canonical));
         }
+        // this container's chains whose interface no longer leads into its namespace (a workload holding
+        // CAP_NET_ADMIN moved its veth into a namespace of its own): closed, so no policy outlives it there
+        List<GuardChain> closed = closedChains(owner, chains, bodies, expected);
+        chains.addAll(closed);
+        if (chains.isEmpty()) {
+            return Result.netnsOnly("the container has no veth whose peer is in netfence's namespace");
+        }
         String drift = writes.submit(chains, bodies, expected);
+        if (closed.size() == chains.size()) {
+            return new Result(List.of(NETNS), chains, "the container has no veth whose peer is in netfence's namespace;"
+                    + " the host guards of its former veths " + closed.stream().map(GuardChain::device).toList()
+                    + " now drop everything", drift);
+        }
         if (side.unexamined() != null) {
             return new Result(List.of(NETNS), chains, "the container's interfaces were not all examined ("
                     + side.unexamined() + "): its veths into netfence's namespace are guarded, whatever else it has"
@@ -164,6 +177,40 @@ public final class HostGuards {
                     + " reach outside its namespace without passing a host guard", drift);
         }
         return new Result(List.of(NETNS, HOST), chains, null, drift);
+    }
+
+    /**
+     * The chains installed for {@code owner} that are not among {@code found} and whose interface
+     * is still there (one the kernel removed is left to {@link #sweep}), each added to
+     * {@code bodies} with no rule (its policy drops every frame) and its listing to {@code expected}.
+     */
+    private List<GuardChain> closedChains(String owner, List<GuardChain> found, Map<String, List<String>> bodies,
+            Map<String, String> expected) {
+        List<GuardChain> others;
+        synchronized (writes) {
+            others = writes.installed().values().stream()
+                    .filter(c -> c.owner().equals(owner) && found.stream().noneMatch(f -> f.device().equals(c.device())))
+                    .sorted(java.util.Comparator.comparing(GuardChain::device)).toList();
+        }
+        List<GuardChain> closed = new ArrayList<>(others.size());
+        for (GuardChain chain : others) {
+            try {
+                if (sides.current(chain.device(), chain.ifindex())) { // a veth that is gone is the sweep's
+                    closed.add(chain);
+                }
+            } catch (IOException e) {
+                throw unavailable(e);
+            }
+        }
+        for (GuardChain chain : closed) {
+            bodies.put(chain.device(), List.of());
+            expected.put(chain.device(), renderer.listingOfCanonical(chain, List.of()));
+        }
+        if (!closed.isEmpty()) {
+            LOG.warn("host interfaces {} of container {} no longer lead into its namespace: their guards now drop"
+                    + " everything", closed.stream().map(GuardChain::device).toList(), owner);
+        }
+        return closed;
     }
 
     /** Removes every chain of {@code owner}; the number removed. */

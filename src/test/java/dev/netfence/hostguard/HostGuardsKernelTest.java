@@ -153,6 +153,43 @@ class HostGuardsKernelTest {
     }
 
     @Test
+    void anAddressTheHostHoldsIsNeverBoundWhateverTheContainersInterfaceClaims() {
+        // the host side holds the container's "gateway"; a workload holding CAP_NET_ADMIN gives its own
+        // interface that address too (and one more of its own): only the latter may be bound
+        Container c = container();
+        String gateway = c.ipv4().substring(0, c.ipv4().lastIndexOf('.')) + ".1";
+        Sh.ok("ip", "addr", "add", gateway + "/30", "dev", c.hostSide());
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", gateway + "/32", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.78/32", "dev", "eth0");
+        HostGuards guards = guards(HostGuardMode.AUTO);
+        guards.apply("c-claim", c.nsFile(), plan);
+
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(listed).contains("arp saddr ip != { 0.0.0.0, 198.18.251.78, " + c.ipv4() + " } drop",
+                "ip saddr != { 198.18.251.78, " + c.ipv4() + " } drop").doesNotContain(gateway + ",", gateway + " }");
+        guards.release("c-claim");
+    }
+
+    @Test
+    void aVethMovedOutOfTheContainersNamespaceHasItsHostGuardClosedNotLeftHoldingTheOldPolicy() {
+        // a workload holding CAP_NET_ADMIN moves its eth0 into a namespace of its own, where no
+        // in-namespace rule follows it: the host side is then all that stands between it and the bridge
+        Container c = container();
+        HostGuards guards = guards(HostGuardMode.AUTO);
+        assertThat(guards.apply("c-moved", c.nsFile(), plan).host()).isTrue();
+        String child = namespace();
+        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "netns", child);
+
+        HostGuards.Result after = guards.apply("c-moved", c.nsFile(), plan);
+
+        assertThat(after.host()).isFalse();
+        assertThat(after.reason()).contains("now drop everything");
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
+        assertThat(listed).contains("policy drop;").doesNotContain("accept", "comment \"netfence:");
+        assertThat(guards.release("c-moved")).isEqualTo(1);
+    }
+
+    @Test
     void aNamespaceWithoutAVethIntoTheHostGetsNetnsOnlyAndRequiredFailsClosed() {
         String ns = namespace();
         String a = "gd" + hex() + "a";

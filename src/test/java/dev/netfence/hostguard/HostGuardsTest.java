@@ -221,6 +221,48 @@ class HostGuardsTest {
     }
 
     @Test
+    void aChainWhoseInterfaceNoLongerLeadsIntoTheContainersNamespaceIsClosedAndTheOutcomeSaysSo() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        sides.peers.add(new HostSides.HostInterface("veth2", 12, 3));
+        guards.apply("c1", NS, plan);
+        // veth2's peer moved into a namespace of the workload's own: still there, no longer found
+        sides.peers.remove(1);
+        sides.links.put("veth2", 12);
+
+        HostGuards.Result some = guards.apply("c1", NS, plan);
+
+        GuardRenderer renderer = new GuardRenderer();
+        assertThat(some.guards()).containsExactly("netns", "host");
+        assertThat(table.scripts.get(table.scripts.size() - 1)).isEqualTo(renderer.replace(
+                List.of(new GuardChain("veth1", 11, "c1"), new GuardChain("veth2", 12, "c1")), List.of(),
+                chain -> chain.device().equals("veth1") ? renderer.rules(plan) : List.of()));
+
+        sides.peers.clear();
+        sides.links.put("veth1", 11);
+        HostGuards.Result none = guards.apply("c1", NS, plan);
+
+        assertThat(none.guards()).containsExactly("netns");
+        assertThat(none.chains()).extracting(GuardChain::device).containsExactly("veth1", "veth2");
+        assertThat(none.reason()).isEqualTo("the container has no veth whose peer is in netfence's namespace; the host"
+                + " guards of its former veths [veth1, veth2] now drop everything");
+        assertThat(table.scripts.get(table.scripts.size() - 1)).contains("add chain netdev netfence veth1 {\n}\n");
+    }
+
+    @Test
+    void aChainWhoseInterfaceIsGoneIsLeftToTheSweepNotWritten() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, new HostSides.HostInterface("veth9", 19, 2)); // the container restarted: a new veth
+
+        HostGuards.Result result = guards.apply("c1", NS, plan);
+
+        assertThat(result.chains()).extracting(GuardChain::device).containsExactly("veth9");
+        assertThat(table.scripts.get(table.scripts.size() - 1)).doesNotContain("veth1");
+    }
+
+    @Test
     void adoptKeepsChainsWhoseInterfaceStillExistsAndRemovesTheRest() {
         table.listing = """
                 table netdev netfence {
