@@ -20,7 +20,8 @@ import java.util.Objects;
  * written raw with AF_PACKET, with or without {@code PACKET_QDISC_BYPASS}). The chain holds:
  * first the source binding of the interface's peer ({@link #binding}: its own MAC and addresses
  * as the only sources, per chain), then the plan's body ({@link #rules}, shared by every chain of
- * that plan): ARP accepted; every other non-IP ethertype dropped; then, per family (IPv4 first, as the
+ * that plan): VLAN-tagged frames (802.1Q, 802.1ad) dropped, ARP accepted, every other non-IP
+ * ethertype dropped; then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the
@@ -120,6 +121,9 @@ public final class GuardRenderer {
         Objects.requireNonNull(plan, "plan");
         String comment = comment(plan);
         List<String> out = new ArrayList<>();
+        // tagged frames first: the kernel untags one VLAN header before this hook, so the rules below
+        // would judge the inner frame, which the bridge then passes on with its tag (VLAN hopping)
+        out.add("ether type { 8021q, 8021ad } drop" + comment);
         out.add("meta protocol arp accept" + comment);
         out.add("meta protocol != { ip, ip6 } drop" + comment);
         for (Family family : plan.families()) {

@@ -102,6 +102,13 @@ final class BindingSandbox {
         return op + " " + sha + " " + spa + " " + tha + " " + tpa;
     }
 
+    /** As {@link #arp(int, String, String, String)}, the frame tagged for VLAN {@code vid} (802.1Q). */
+    String taggedArp(int vid, int op, String sha, String spa, String tpa) {
+        String tha = ForgedFrames.randomMac();
+        send("arp", mac, Integer.toString(op), sha, spa, tha, tpa, Integer.toString(vid));
+        return op + " " + sha + " " + spa + " " + tha + " " + tpa;
+    }
+
     /**
      * Three copies of a neighbour advertisement for {@code target} from the container's own
      * MAC and {@code source}, to all nodes, giving its own MAC; returns the line

@@ -60,7 +60,8 @@ final class ForgedFrames {
     /**
      * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
-     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA (Ethernet/IPv4 ARP),
+     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
      * set, hop limit 255, with its target link-layer address option), for {@code ns}: SRCIP6 DSTIP6
      * TARGET (a neighbour solicitation without options, as duplicate address detection sends it),
@@ -106,7 +107,8 @@ final class ForgedFrames {
             elif kind == "arp":
                 op, sha, spa = int(sys.argv[6]), mac(sys.argv[7]), socket.inet_aton(sys.argv[8])
                 tha, tpa = mac(sys.argv[9]), socket.inet_aton(sys.argv[10])
-                frame = dst_mac + src_mac + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, op) + sha + spa + tha + tpa
+                tag = struct.pack("!HH", 0x8100, int(sys.argv[11])) if len(sys.argv) > 11 else b""
+                frame = dst_mac + src_mac + tag + struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, op) + sha + spa + tha + tpa
             else:
                 raise SystemExit("unknown kind: " + kind)
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)

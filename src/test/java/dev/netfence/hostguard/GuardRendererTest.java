@@ -29,6 +29,7 @@ class GuardRendererTest {
     static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
     static final String C = " comment \"netfence:0123456789ab\"";
     static final String L2 = """
+            ether type { 8021q, 8021ad } drop{c}
             meta protocol arp accept{c}
             meta protocol != { ip, ip6 } drop{c}
             """;
@@ -224,6 +225,7 @@ class GuardRendererTest {
                 List.of(new GuardChain("veth3", 41, "abc123"), new GuardChain("veth4", 42, "abc123")), List.of("veth3"), plan);
         String body = """
                 add chain netdev netfence %1$s {
+                \tether type { 8021q, 8021ad } drop{c}
                 \tmeta protocol arp accept{c}
                 \tmeta protocol != { ip, ip6 } drop{c}
                 \tmeta protocol ip drop{c}
@@ -268,7 +270,7 @@ class GuardRendererTest {
     void showPrintsTheTableAsNftListsIt() {
         String shown = new GuardRenderer().show(new GuardChain("veth9", 7, "c1"), new RulePlanner().quarantine());
         assertThat(shown).startsWith("table netdev netfence {\n\tchain veth9 {\n\t\tcomment \"netfence container=c1 ifindex=7\"\n"
-                + "\t\ttype filter hook ingress device \"veth9\" priority -500; policy drop;\n\t\tmeta protocol arp accept")
+                + "\t\ttype filter hook ingress device \"veth9\" priority -500; policy drop;\n\t\tether type { 8021q, 8021ad } drop")
                 .endsWith("meta protocol ip6 drop comment \"netfence:" + new RulePlanner().quarantine().digest().substring(7, 19)
                         + "\"\n\t}\n}\n");
     }

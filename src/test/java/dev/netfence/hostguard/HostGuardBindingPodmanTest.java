@@ -169,6 +169,29 @@ class HostGuardBindingPodmanTest {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aVlanTaggedFrameNeverReachesTheBridgeEvenWhenItsInnerFrameIsTheContainersOwn(HostGuardMode mode)
+            throws Exception {
+        // the kernel untags one VLAN header before the ingress hook, and the bridge passes the frame on
+        // with its tag: another VLAN's hosts behind a trunk would see the container's frames
+        BindingSandbox s = sandbox(mode);
+        String own = s.container.ipv4();
+        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+
+        String tagged = s.taggedArp(7, 2, s.mac, own, s.container.gateway());
+        String control = s.arp(2, s.mac, own, s.container.gateway());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("ARP frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("the VLAN-tagged ARP frame on %s", s.bridge).doesNotContain(tagged);
+        } else {
+            assertThat(seen).as("without the guard the tagged frame reaches the bridge").contains(tagged);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void anArpReplyClaimingAnotherMacForItsOwnAddressNeverReachesTheBridge(HostGuardMode mode) throws Exception {
         BindingSandbox s = sandbox(mode);
         String forgedMac = ForgedFrames.randomMac();
