@@ -192,6 +192,32 @@ class HostGuardBindingPodmanTest {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void theGatewaysAddressGivenToItsOwnInterfaceIsNeverBoundSoItCannotAnswerForTheGateway(HostGuardMode mode)
+            throws Exception {
+        // as a workload holding CAP_NET_ADMIN would: the gateway's address on its own eth0, then a resync
+        BindingSandbox s = sandbox(mode);
+        String gateway = s.container.gateway();
+        Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "addr", "add", gateway + "/32", "dev",
+                "eth0");
+        applyAndFlush(s.container, mode);
+        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+
+        String claim = s.arp(2, s.mac, gateway, gateway); // "the gateway is at my MAC", to every neighbour's cache
+        String control = s.arp(2, s.mac, s.container.ipv4(), gateway);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("ARP frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("ARP frames claiming the gateway %s on %s", gateway, s.bridge).doesNotContain(claim)
+                    .noneMatch(f -> f.split(" ")[2].equals(gateway));
+        } else {
+            assertThat(seen).as("without the guard the claim reaches the bridge").contains(claim);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void anArpReplyClaimingAnotherMacForItsOwnAddressNeverReachesTheBridge(HostGuardMode mode) throws Exception {
         BindingSandbox s = sandbox(mode);
         String forgedMac = ForgedFrames.randomMac();
@@ -269,13 +295,18 @@ class HostGuardBindingPodmanTest {
     private BindingSandbox sandbox(HostGuardMode mode) throws IOException {
         PodmanContainer container = PODMAN.sandbox();
         enforcer = GuardedEnforcer.create(mode);
+        applyAndFlush(container, mode);
+        drain();
+        return new BindingSandbox(container, frameSender, hostUdp.getLocalPort());
+    }
+
+    /** Applies the policy that allows only UDP to this JVM's host port, then flushes the in-namespace rules. */
+    private void applyAndFlush(PodmanContainer container, HostGuardMode mode) {
         assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
                 + container.gateway() + ":" + hostUdp.getLocalPort() + "/udp\"],\"dns\":false,\"outbound\":false,"
                 + "\"inbound\":false}").guards())
                 .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
         HostGuardPodmanTest.flushInNamespaceRules(container);
-        drain();
-        return new BindingSandbox(container, frameSender, hostUdp.getLocalPort());
     }
 
     /**
