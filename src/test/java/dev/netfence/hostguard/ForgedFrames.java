@@ -27,6 +27,23 @@ final class ForgedFrames {
 
     private ForgedFrames() {}
 
+    /** {@link #FRAME_SENDER} and {@link #LISTENER} written to temporary files, removed by {@link #close}. */
+    record Scripts(Path sender, Path listener) implements AutoCloseable {
+        static Scripts write() throws IOException {
+            Path sender = java.nio.file.Files.createTempFile("guard-forge", ".py");
+            java.nio.file.Files.writeString(sender, FRAME_SENDER, StandardCharsets.UTF_8);
+            Path listener = java.nio.file.Files.createTempFile("guard-tap", ".py");
+            java.nio.file.Files.writeString(listener, LISTENER, StandardCharsets.UTF_8);
+            return new Scripts(sender, listener);
+        }
+
+        @Override
+        public void close() throws IOException {
+            java.nio.file.Files.deleteIfExists(sender);
+            java.nio.file.Files.deleteIfExists(listener);
+        }
+    }
+
     /** 12 random hex digits, to tell one case's frames from any other's. */
     static String token() {
         byte[] b = new byte[6];

@@ -13,8 +13,6 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -51,16 +49,12 @@ class HostGuardBindingPodmanTest {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     static DatagramSocket hostUdp;
-    static Path frameSender;
-    static Path listener;
+    static ForgedFrames.Scripts scripts;
 
     @BeforeAll
     static void openAHostPortAndWriteTheScripts() throws IOException {
         hostUdp = new DatagramSocket(new InetSocketAddress("0.0.0.0", 0));
-        frameSender = Files.createTempFile("guard-forge", ".py");
-        Files.writeString(frameSender, ForgedFrames.FRAME_SENDER, StandardCharsets.UTF_8);
-        listener = Files.createTempFile("guard-tap", ".py");
-        Files.writeString(listener, ForgedFrames.LISTENER, StandardCharsets.UTF_8);
+        scripts = ForgedFrames.Scripts.write();
     }
 
     @AfterAll
@@ -68,10 +62,8 @@ class HostGuardBindingPodmanTest {
         if (hostUdp != null) {
             hostUdp.close();
         }
-        for (Path script : new Path[] {frameSender, listener}) {
-            if (script != null) {
-                Files.deleteIfExists(script);
-            }
+        if (scripts != null) {
+            scripts.close();
         }
     }
 
@@ -149,7 +141,7 @@ class HostGuardBindingPodmanTest {
         BindingSandbox s = sandbox(mode);
         String forgedIp = s.unusedAddress();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
 
         // replies to the gateway (op 2) and a request (op 1), told apart by a random target MAC each
         String forged = s.arp(2, s.mac, forgedIp, s.container.gateway());
@@ -175,7 +167,7 @@ class HostGuardBindingPodmanTest {
         // with its tag: another VLAN's hosts behind a trunk would see the container's frames
         BindingSandbox s = sandbox(mode);
         String own = s.container.ipv4();
-        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
 
         String tagged = s.taggedArp(7, 2, s.mac, own, s.container.gateway());
         String control = s.arp(2, s.mac, own, s.container.gateway());
@@ -200,7 +192,7 @@ class HostGuardBindingPodmanTest {
         Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "addr", "add", gateway + "/32", "dev",
                 "eth0");
         applyAndFlush(s.container, mode);
-        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
 
         String claim = s.arp(2, s.mac, gateway, gateway); // "the gateway is at my MAC", to every neighbour's cache
         String control = s.arp(2, s.mac, s.container.ipv4(), gateway);
@@ -222,7 +214,7 @@ class HostGuardBindingPodmanTest {
         BindingSandbox s = sandbox(mode);
         String forgedMac = ForgedFrames.randomMac();
         String own = s.container.ipv4();
-        tap = new ForgedFrames.Tap(listener, s.bridge, "arp");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
         poisoned.add(new String[] {own, s.bridge, forgedMac});
 
         String forged = s.arp(2, forgedMac, own, s.container.gateway()); // Ethernet source: its own MAC
@@ -251,7 +243,7 @@ class HostGuardBindingPodmanTest {
         // an address of the link that is not its own: whose neighbour-cache entry the advertisement would set
         String forgedTarget = "fe80::" + hex.formatHex(random, 0, 2) + ":" + hex.formatHex(random, 2, 4) + ":"
                 + hex.formatHex(random, 4, 6) + ":1";
-        tap = new ForgedFrames.Tap(listener, s.bridge, "nd");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
         // both from its own link-local address and MAC: only the target differs
         String forged = s.na(own, forgedTarget);
@@ -275,7 +267,7 @@ class HostGuardBindingPodmanTest {
         BindingSandbox s = sandbox(mode);
         String own = s.linkLocal();
         String other = "fe80::" + ForgedFrames.token().substring(0, 4) + ":1"; // a neighbour's tentative address
-        tap = new ForgedFrames.Tap(listener, s.bridge, "nd");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
         // from :: to the target's solicited-node group: what fails that address's detection if answered or seen
         String forged = s.ns(other);
@@ -297,7 +289,7 @@ class HostGuardBindingPodmanTest {
         enforcer = GuardedEnforcer.create(mode);
         applyAndFlush(container, mode);
         drain();
-        return new BindingSandbox(container, frameSender, hostUdp.getLocalPort());
+        return new BindingSandbox(container, scripts.sender(), hostUdp.getLocalPort());
     }
 
     /** Applies the policy that allows only UDP to this JVM's host port, then flushes the in-namespace rules. */

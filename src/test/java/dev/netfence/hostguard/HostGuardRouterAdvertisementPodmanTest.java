@@ -7,9 +7,6 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -39,23 +36,17 @@ class HostGuardRouterAdvertisementPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
-    static Path frameSender;
-    static Path listener;
+    static ForgedFrames.Scripts scripts;
 
     @BeforeAll
     static void writeTheScripts() throws IOException {
-        frameSender = Files.createTempFile("guard-forge", ".py");
-        Files.writeString(frameSender, ForgedFrames.FRAME_SENDER, StandardCharsets.UTF_8);
-        listener = Files.createTempFile("guard-tap", ".py");
-        Files.writeString(listener, ForgedFrames.LISTENER, StandardCharsets.UTF_8);
+        scripts = ForgedFrames.Scripts.write();
     }
 
     @AfterAll
     static void removeThem() throws IOException {
-        for (Path script : new Path[] {frameSender, listener}) {
-            if (script != null) {
-                Files.deleteIfExists(script);
-            }
+        if (scripts != null) {
+            scripts.close();
         }
     }
 
@@ -81,9 +72,9 @@ class HostGuardRouterAdvertisementPodmanTest {
                 + "\"outbound\":true,\"inbound\":false}").guards())
                 .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
         HostGuardPodmanTest.flushInNamespaceRules(container);
-        BindingSandbox s = new BindingSandbox(container, frameSender, 0);
+        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
         String own = s.linkLocal();
-        tap = new ForgedFrames.Tap(listener, s.bridge, "nd");
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
         // a neighbour's global address (the documentation prefix: podman's bridge has none of its own)
         String advertisement = s.ra(own, "2001:db8:ffff::1");
