@@ -76,6 +76,8 @@ public final class HostGuards {
     private final RenderedGuards renderedGuards = new RenderedGuards(renderer);
     /** The chains' bookkeeping and every write of the host table; its monitor is the lock of all of them. */
     private final GuardWrites writes;
+    /** What each chain's binding may hold, from its first apply (under the lock of {@link #writes}). */
+    private final FirstBindings firstBindings = new FirstBindings();
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
@@ -140,10 +142,16 @@ public final class HostGuards {
         RenderedGuards.Rendered rendered = renderedGuards.of(plan);
         Map<String, List<String>> bodies = new HashMap<>();
         Map<String, String> expected = new HashMap<>();
+        List<HostSides.Binding> bound = new ArrayList<>(chains.size());
+        synchronized (writes) {
+            for (int i = 0; i < chains.size(); i++) {
+                bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
+            }
+        }
         for (int i = 0; i < chains.size(); i++) {
             GuardChain chain = chains.get(i);
             // each chain first binds the source addresses of its own peer, then holds the plan's shared body
-            List<String> binding = renderer.binding(side.interfaces().get(i).binding(), plan);
+            List<String> binding = renderer.binding(bound.get(i), plan);
             List<String> body = new ArrayList<>(binding.size() + rendered.body().size());
             List<String> canonical = new ArrayList<>(body.size());
             body.addAll(binding);
@@ -219,6 +227,7 @@ public final class HostGuards {
             List<String> gone = writes.installed().values().stream().filter(c -> c.owner().equals(owner))
                     .map(GuardChain::device).toList();
             writes.remove(gone);
+            firstBindings.forget(c -> c.owner().equals(owner));
             return gone.size();
         }
     }
@@ -235,6 +244,8 @@ public final class HostGuards {
                     .filter(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device())))
                     .map(GuardChain::device).toList();
             writes.remove(gone);
+            // also those of chains never written (a failed first apply): every interface gone
+            firstBindings.forget(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device())));
             if (!gone.isEmpty()) {
                 LOG.info("removed the host guards of vanished interfaces {}", gone);
             }

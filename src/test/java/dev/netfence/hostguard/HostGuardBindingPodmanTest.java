@@ -184,27 +184,35 @@ class HostGuardBindingPodmanTest {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void theGatewaysAddressGivenToItsOwnInterfaceIsNeverBoundSoItCannotAnswerForTheGateway(HostGuardMode mode)
-            throws Exception {
-        // as a workload holding CAP_NET_ADMIN would: the gateway's address on its own eth0, then a resync
+    void addressesItGivesItsOwnInterfaceLaterAreNeverBoundSoItCannotAnswerForTheGatewayOrANeighbour(
+            HostGuardMode mode) throws Exception {
+        // as a workload holding CAP_NET_ADMIN would: the gateway's address and a neighbour's on its own
+        // eth0 after its first apply, then a resync
         BindingSandbox s = sandbox(mode);
         String gateway = s.container.gateway();
-        Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "addr", "add", gateway + "/32", "dev",
-                "eth0");
+        String neighbour = s.unusedAddress(); // the next container's, say
+        for (String address : List.of(gateway, neighbour)) {
+            Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "addr", "add", address + "/32",
+                    "dev", "eth0");
+        }
         applyAndFlush(s.container, mode);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
+        poisoned.add(new String[] {neighbour, s.bridge, s.mac});
 
-        String claim = s.arp(2, s.mac, gateway, gateway); // "the gateway is at my MAC", to every neighbour's cache
+        // "the gateway (a neighbour) is at my MAC", to every neighbour's cache
+        String gatewayClaim = s.arp(2, s.mac, gateway, gateway);
+        String neighbourClaim = s.arp(2, s.mac, neighbour, gateway);
         String control = s.arp(2, s.mac, s.container.ipv4(), gateway);
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("ARP frames on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("ARP frames claiming the gateway %s on %s", gateway, s.bridge).doesNotContain(claim)
-                    .noneMatch(f -> f.split(" ")[2].equals(gateway));
+            assertThat(seen).as("ARP frames claiming %s or %s on %s", gateway, neighbour, s.bridge)
+                    .doesNotContain(gatewayClaim, neighbourClaim)
+                    .noneMatch(f -> f.split(" ")[2].equals(gateway) || f.split(" ")[2].equals(neighbour));
         } else {
-            assertThat(seen).as("without the guard the claim reaches the bridge").contains(claim);
+            assertThat(seen).as("without the guard the claims reach the bridge").contains(gatewayClaim, neighbourClaim);
         }
     }
 

@@ -133,7 +133,7 @@ class HostGuardsKernelTest {
     }
 
     @Test
-    void eachChainFirstBindsItsContainersOwnMacAndAddressesAndAnAddressAddedLaterIsBoundAtTheNextApply() {
+    void eachChainFirstBindsItsContainersOwnMacAndAddressesAndLaterOnlyIpv6AddedIsBoundNeverANewMacOrIpv4() {
         Container c = container();
         HostGuards guards = guards(HostGuardMode.AUTO);
         guards.apply("c-bind", c.nsFile(), plan);
@@ -145,10 +145,16 @@ class HostGuardsKernelTest {
         assertThat(listed.indexOf("ether saddr != ")).as("bound before anything is accepted")
                 .isLessThan(listed.indexOf("meta protocol arp accept"));
 
+        // as a workload holding CAP_NET_ADMIN could: a neighbour's IPv4 address and MAC, and an IPv6 address
+        String mac = c.mac();
         Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.77/32", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "2001:db8:251::77/128", "dev", "eth0", "nodad");
+        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "address", "0a:00:00:fb:00:77");
         guards.apply("c-bind", c.nsFile(), plan);
         assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
-                .contains("ip saddr != { 198.18.251.77, " + c.ipv4() + " } drop");
+                .contains("ether saddr != " + mac + " drop", "ip saddr != " + c.ipv4() + " drop",
+                        "ip6 saddr != { ::, 2001:db8:251::77, " + c.ipv6() + " } drop")
+                .doesNotContain("198.18.251.77", "0a:00:00:fb:00:77");
         guards.release("c-bind");
     }
 
