@@ -76,6 +76,18 @@ final class ContainmentChecks {
      */
     void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest,
             ProcessIdentity process) {
+        check(request, ns, risks, digest, process, () -> { });
+    }
+
+    /**
+     * As {@link #check(EnforcementRequest, PinnedNamespace, List, String, ProcessIdentity)}, and
+     * runs {@code noInterface} before it refuses a namespace with no interface but {@code lo}: the
+     * container's veth may have been moved out of it (into a namespace of the workload's own), and
+     * what still guards that veth must be closed; what {@code noInterface} throws travels suppressed
+     * in the refusal.
+     */
+    void check(EnforcementRequest request, PinnedNamespace ns, List<String> risks, String digest,
+            ProcessIdentity process, Runnable noInterface) {
         if (!enabled) {
             return;
         }
@@ -90,9 +102,16 @@ final class ContainmentChecks {
                     + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");
         }
         if (interfacesChecked(request) && onlyLoopback(ns)) {
-            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "namespace has no network interface: pid "
-                    + ns.pid() + " is in a namespace with only lo (inode " + ns.inode() + "), not a container's network"
-                    + " (did the workload unshare it? publish the event with netns to name the container's namespace)");
+            EnforcementException refusal = new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
+                    "namespace has no network interface: pid " + ns.pid() + " is in a namespace with only lo (inode "
+                    + ns.inode() + "), not a container's network (did the workload unshare it, or move its interface"
+                    + " out? publish the event with netns to name the container's namespace)");
+            try {
+                noInterface.run();
+            } catch (RuntimeException e) {
+                refusal.addSuppressed(e);
+            }
+            throw refusal;
         }
         owners.claim(ns, request.containerId(), digest, process);
     }

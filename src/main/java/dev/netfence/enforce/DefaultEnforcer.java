@@ -319,7 +319,9 @@ public final class DefaultEnforcer implements Enforcer {
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at(), checks.interfacesChecked(request))) {
             risks.set(checks.risks(request, ns));
-            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process);
+            // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
+            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
+                    () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
             Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
             PlannedRules plan = pipeline.plan(request.policy(), resolved);
             FirewallBackend backend = selector.backend();

@@ -221,6 +221,25 @@ public final class HostGuards {
         return closed;
     }
 
+    /**
+     * Closes every chain of {@code owner} whose interface is still there (empties it: its policy
+     * drops every frame), for a container whose namespace no longer holds the interfaces they guard;
+     * the interfaces closed. Nothing with the guard off or no such chain.
+     */
+    public List<String> close(String owner) {
+        Objects.requireNonNull(owner, "owner");
+        if (mode == HostGuardMode.OFF) {
+            return List.of();
+        }
+        Map<String, List<String>> bodies = new HashMap<>();
+        Map<String, String> expected = new HashMap<>();
+        List<GuardChain> closed = closedChains(owner, List.of(), bodies, expected);
+        if (!closed.isEmpty()) {
+            writes.submit(closed, bodies, expected);
+        }
+        return closed.stream().map(GuardChain::device).toList();
+    }
+
     /** Removes every chain of {@code owner}; the number removed. */
     public int release(String owner) {
         synchronized (writes) {

@@ -42,12 +42,17 @@ final class GuardedEnforcer implements AutoCloseable {
 
     /** Applies {@code policyJson} to the container and asserts it was applied. */
     EnforcementResult apply(PodmanContainer container, String policyJson) {
-        owners.add(container.id());
-        EnforcementResult result = enforcer.enforce(new EnforcementRequest(container.id(), "podman", container.pid(),
-                new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
-                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
+        EnforcementResult result = attempt(container, policyJson);
         assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.APPLIED);
         return result;
+    }
+
+    /** As {@link #apply}, whatever the result. */
+    EnforcementResult attempt(PodmanContainer container, String policyJson) {
+        owners.add(container.id());
+        return enforcer.enforce(new EnforcementRequest(container.id(), "podman", container.pid(),
+                new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))));
     }
 
     /** Reads back and repairs as a resync does ({@code reconcile}) and asserts the result is applied. */

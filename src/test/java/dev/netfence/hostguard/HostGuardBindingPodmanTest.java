@@ -47,6 +47,9 @@ class HostGuardBindingPodmanTest {
     static final PodmanContainers PODMAN = new PodmanContainers();
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** The sandboxes' policy: only UDP to the gateway's address at this JVM's port (%s, %d). */
+    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"%s:%d/udp\"],"
+            + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
 
     static DatagramSocket hostUdp;
     static ForgedFrames.Scripts scripts;
@@ -110,6 +113,48 @@ class HostGuardBindingPodmanTest {
             assertThat(got).as("without the guard the forged source reaches the host")
                     .contains(forgedIp + " forged-ip-" + token);
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void anEth0MovedIntoANamespaceOfTheWorkloadsOwnHasItsHostGuardClosedAtTheNextApply() throws Exception {
+        // as a workload holding CAP_NET_ADMIN could: its eth0 into a namespace of its own, where no
+        // in-namespace rule follows it, set up there as before
+        BindingSandbox s = sandbox(HostGuardMode.AUTO);
+        String child = "nfmv-" + ForgedFrames.token();
+        Sh.ok("ip", "netns", "add", child);
+        try {
+            Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "link", "set", "eth0", "netns", child);
+            Sh.ok("ip", "-n", child, "link", "set", "eth0", "up");
+            Sh.ok("ip", "-n", child, "addr", "add", s.container.ipv4() + "/" + s.prefix.split("/")[1], "dev", "eth0");
+            String token = ForgedFrames.token();
+            String before = "before-" + token;
+            udpFrom(child, s.container.gateway(), before);
+            assertThat(received(before)).as("the moved eth0 still holds the policy's host side")
+                    .contains(s.container.ipv4() + " " + before);
+
+            var outcome = enforcer.attempt(s.container, POLICY.formatted(s.container.gateway(), hostUdp.getLocalPort()));
+            String after = "after-" + token;
+            udpFrom(child, s.container.gateway(), after);
+            udpFrom(child, s.container.gateway(), "last-" + token);
+            List<String> got = received("last-" + token);
+
+            // its namespace holds lo alone now: refused as no container network, and its veth's guard closed
+            assertThat(outcome.error()).as("%s", outcome).isNotNull();
+            assertThat(outcome.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", s.hostSide))
+                    .contains("netfence container=" + s.container.id()).doesNotContain("accept");
+            assertThat(got).as("datagrams from the moved eth0 once its guard is closed").isEmpty();
+        } finally {
+            Sh.run("ip", "netns", "del", child);
+        }
+    }
+
+    /** Three UDP datagrams to {@code to} at this JVM's host port, sent from namespace {@code ns}. */
+    private static void udpFrom(String ns, String to, String payload) {
+        Sh.ok("ip", "netns", "exec", ns, "python3", "-c", "import socket, sys\n"
+                + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                + "for _ in range(3): s.sendto(sys.argv[1].encode(), (sys.argv[2], int(sys.argv[3])))",
+                payload, to, Integer.toString(hostUdp.getLocalPort()));
     }
 
     @ParameterizedTest(name = "host guard {0}")
@@ -302,9 +347,7 @@ class HostGuardBindingPodmanTest {
 
     /** Applies the policy that allows only UDP to this JVM's host port, then flushes the in-namespace rules. */
     private void applyAndFlush(PodmanContainer container, HostGuardMode mode) {
-        assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
-                + container.gateway() + ":" + hostUdp.getLocalPort() + "/udp\"],\"dns\":false,\"outbound\":false,"
-                + "\"inbound\":false}").guards())
+        assertThat(enforcer.apply(container, POLICY.formatted(container.gateway(), hostUdp.getLocalPort())).guards())
                 .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
         HostGuardPodmanTest.flushInNamespaceRules(container);
     }

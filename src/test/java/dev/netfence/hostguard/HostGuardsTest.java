@@ -250,6 +250,24 @@ class HostGuardsTest {
     }
 
     @Test
+    void closeEmptiesEveryChainOfTheContainerWhoseInterfaceIsStillThereAndNoOtherOne() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, new HostSides.HostInterface("veth2", 12, 2));
+        guards.apply("c2", NS, plan);
+        sides.peers.clear();
+        sides.links.putAll(Map.of("veth1", 11, "veth2", 12));
+
+        assertThat(guards.close("c1")).containsExactly("veth1");
+
+        assertThat(table.scripts.get(table.scripts.size() - 1)).isEqualTo(new GuardRenderer().replace(
+                List.of(new GuardChain("veth1", 11, "c1")), List.of(), chain -> List.of()));
+        assertThat(guards.close("c3")).isEmpty();
+        assertThat(new HostGuards(HostGuardMode.OFF, sides, table).close("c2")).isEmpty();
+    }
+
+    @Test
     void aChainWhoseInterfaceIsGoneIsLeftToTheSweepNotWritten() {
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
         sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
