@@ -4,7 +4,10 @@ import dev.netfence.hostguard.HostSides.Binding;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,12 +21,17 @@ import org.slf4j.LoggerFactory;
  * frames from that MAC (which move the neighbour's entry in the bridge's forwarding table), would
  * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface (autoconfigured
  * and temporary addresses come later, and a link-local one may still be tentative at the first
- * read). Entries are forgotten with their chain; they live in memory only, so after a restart the
- * first apply takes the kernel's answer again. Not thread-safe: used under {@link HostGuards}'
- * lock.
+ * read). Entries are forgotten with their chain. They live in memory, and a restarted netfence
+ * takes them back from the chains it adopts ({@link #fromListedRules}: the MAC and IPv4 addresses
+ * the chain's binding rules hold, which a previous run narrowed already), so a workload that
+ * changed its interface while netfence was down does not have that bound either. Not thread-safe:
+ * used under {@link HostGuards}' lock.
  */
 final class FirstBindings {
     private static final Logger LOG = LoggerFactory.getLogger(FirstBindings.class);
+    private static final Pattern MAC_RULE = Pattern.compile("ether saddr != ([0-9a-f]{2}(?::[0-9a-f]{2}){5}) drop( .*)?");
+    private static final Pattern IPV4_RULE = Pattern.compile("ip saddr != (?:\\{ ([0-9., ]+) \\}|([0-9.]+)) drop( .*)?");
+    private static final Pattern NO_IPV4_RULE = Pattern.compile("meta protocol ip drop( .*)?");
 
     private final Map<GuardChain, Binding> first = new HashMap<>();
 
@@ -47,6 +55,42 @@ final class FirstBindings {
                     known.mac(), ipv4);
         }
         return new Binding(known.mac(), ipv4, read.ipv6());
+    }
+
+    /**
+     * Remembers {@code binding} as {@code chain}'s first unless one is known already (a chain
+     * adopted from a previous run, whose binding rules were read back).
+     */
+    void remember(GuardChain chain, Binding binding) {
+        first.putIfAbsent(chain, binding);
+    }
+
+    /**
+     * The MAC and IPv4 addresses bound by a chain whose rules nft lists as {@code rules}, when they
+     * begin with the binding {@link GuardRenderer#binding} writes (its first rule the MAC's, its
+     * fourth the IPv4 sources' or, with none, all IPv4 dropped); empty otherwise (a chain written
+     * without a binding, or closed). The IPv6 addresses are left out: they follow the interface.
+     */
+    static Optional<Binding> fromListedRules(List<String> rules) {
+        if (rules.size() < 4) {
+            return Optional.empty();
+        }
+        Matcher mac = MAC_RULE.matcher(rules.get(0));
+        if (!mac.matches()) {
+            return Optional.empty();
+        }
+        Matcher ipv4 = IPV4_RULE.matcher(rules.get(3));
+        if (ipv4.matches()) {
+            String listed = ipv4.group(1) != null ? ipv4.group(1) : ipv4.group(2);
+            try {
+                return Optional.of(new Binding(mac.group(1), List.of(listed.split(", ")), List.of()));
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+        }
+        return NO_IPV4_RULE.matcher(rules.get(3)).matches()
+                ? Optional.of(new Binding(mac.group(1), List.of(), List.of()))
+                : Optional.empty();
     }
 
     /** Forgets the first binding of every chain {@code gone} accepts. */

@@ -7,8 +7,9 @@ import java.util.regex.Pattern;
 
 /**
  * Reads {@code nft list table netdev netfence} text back into its chains: name, the comment
- * netfence wrote (or null) and the devices the chain is bound to. The text form is read because
- * nft 1.0.6's JSON listing leaves out a netdev chain's devices and comment.
+ * netfence wrote (or null), the devices the chain is bound to and its rule lines (stripped, as
+ * nft prints them). The text form is read because nft 1.0.6's JSON listing leaves out a netdev
+ * chain's devices and comment.
  */
 public final class GuardListing {
     private static final Pattern CHAIN = Pattern.compile("^\\s*chain (\\S+) \\{\\s*$");
@@ -19,9 +20,10 @@ public final class GuardListing {
     private GuardListing() {}
 
     /** A chain of the host table as listed. */
-    public record Chain(String name, String comment, List<String> devices, int rules) {
+    public record Chain(String name, String comment, List<String> devices, List<String> rules) {
         public Chain {
             devices = List.copyOf(devices);
+            rules = List.copyOf(rules);
         }
     }
 
@@ -30,14 +32,14 @@ public final class GuardListing {
         String name = null;
         String comment = null;
         List<String> devices = new ArrayList<>();
-        int rules = 0;
+        List<String> rules = new ArrayList<>();
         for (String line : text.split("\n")) {
             Matcher chain = CHAIN.matcher(line);
             if (chain.matches()) {
                 name = chain.group(1);
                 comment = null;
                 devices = new ArrayList<>();
-                rules = 0;
+                rules = new ArrayList<>();
                 continue;
             }
             if (name == null) {
@@ -63,7 +65,7 @@ public final class GuardListing {
                 chains.add(new Chain(name, comment, devices, rules));
                 name = null;
             } else if (!trimmed.isEmpty()) {
-                rules++;
+                rules.add(trimmed);
             }
         }
         return chains;

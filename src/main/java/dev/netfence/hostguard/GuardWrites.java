@@ -309,11 +309,10 @@ final class GuardWrites {
     /**
      * At start: rebuilds what is installed from the kernel's table, keeping every chain of
      * netfence's shape whose interface is among {@code links} with the recorded ifindex and
-     * removing every other; the number kept.
+     * removing every other; each chain kept with its rule lines as nft lists them.
      */
-    int adopt(Map<String, Integer> links) {
-        resync(links);
-        return installed.size();
+    Map<GuardChain, List<String>> adopt(Map<String, Integer> links) {
+        return resync(links);
     }
 
     /** A script that depends on {@link #installed}, rebuilt after a resync. */
@@ -347,20 +346,23 @@ final class GuardWrites {
     /**
      * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (name to
      * ifindex), also removes chains whose interface is gone and chains not of netfence's shape.
+     * Returns each chain kept with its rule lines.
      */
-    private void resync(Map<String, Integer> links) {
+    private Map<GuardChain, List<String>> resync(Map<String, Integer> links) {
         String listing = table.list();
         boolean removeStale = links != null;
         installed.clear();
         written.clear();
         heldAt.clear();
         StringBuilder stale = new StringBuilder();
+        Map<GuardChain, List<String>> kept = new HashMap<>();
         for (GuardListing.Chain chain : GuardListing.parse(listing)) {
             Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());
             boolean keep = guard.isPresent() && chain.devices().equals(List.of(chain.name()))
                     && (!removeStale || Integer.valueOf(guard.get().ifindex()).equals(links.get(chain.name())));
             if (keep) {
                 installed.put(chain.name(), guard.get());
+                kept.put(guard.get(), chain.rules());
             } else if (removeStale && GuardChain.validDevice(chain.name())) {
                 stale.append(renderer.delete(chain.name()));
             }
@@ -372,5 +374,6 @@ final class GuardWrites {
                 throw new EnforcementException(ErrorCode.RULES_REJECTED, "removing stale host guards: " + e.getMessage(), e);
             }
         }
+        return kept;
     }
 }

@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -275,16 +276,26 @@ public final class HostGuards {
     /**
      * At start: reads the host table, keeps (adopts) every chain of netfence's shape whose
      * interface still exists with the recorded ifindex, removes every other chain; the number
-     * adopted.
+     * adopted. The source binding an adopted chain holds becomes its first binding
+     * ({@link FirstBindings#fromListedRules}), as if this instance had written it.
      */
     public int adopt() {
         if (mode == HostGuardMode.OFF) {
             return 0;
         }
         synchronized (writes) {
-            int adopted = writes.adopt(hostLinks());
-            LOG.info("host guard: adopted {} chain(s) left by a previous run", adopted);
-            return adopted;
+            Map<GuardChain, List<String>> adopted = writes.adopt(hostLinks());
+            int bound = 0;
+            for (Map.Entry<GuardChain, List<String>> chain : adopted.entrySet()) {
+                Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(chain.getValue());
+                if (binding.isPresent()) {
+                    firstBindings.remember(chain.getKey(), binding.get());
+                    bound++;
+                }
+            }
+            LOG.info("host guard: adopted {} chain(s) left by a previous run, {} with the source binding they held",
+                    adopted.size(), bound);
+            return adopted.size();
         }
     }
 

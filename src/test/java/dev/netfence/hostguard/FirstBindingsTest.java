@@ -3,8 +3,12 @@ package dev.netfence.hostguard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.hostguard.HostSides.Binding;
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class FirstBindingsTest {
     private static final GuardChain CHAIN = new GuardChain("veth1", 11, "c1");
@@ -52,5 +56,57 @@ class FirstBindingsTest {
 
         first.forget(c -> c.ifindex() == 11);
         assertThat(first.narrow(CHAIN, other)).isEqualTo(other);
+    }
+
+    @ParameterizedTest(name = "IPv4 {1}")
+    @CsvSource(delimiter = ';', value = {
+        "10.88.0.5; 10.88.0.5",
+        "10.88.0.5 10.88.0.7; 10.88.0.5 10.88.0.7",
+        "'';''"})
+    void theBindingAChainWasWrittenWithIsReadBackFromItsListedRules(String written, String read) {
+        PlannedRules plan = new RulePlanner().quarantine();
+        Binding binding = new Binding("0a:00:00:00:00:01", addresses(written), List.of("fe80::1"));
+        java.util.ArrayList<String> rules = new java.util.ArrayList<>(new GuardRenderer().binding(binding, plan));
+        rules.addAll(new GuardRenderer().rules(plan));
+
+        assertThat(FirstBindings.fromListedRules(rules))
+                .contains(new Binding("0a:00:00:00:00:01", addresses(read), List.of()));
+    }
+
+    @Test
+    void aListedSetIsReadInWhateverOrderNftPrintsIt() {
+        List<String> rules = List.of("ether saddr != 0a:00:00:00:00:01 drop comment \"netfence:0123456789ab\"",
+                "arp saddr ether != 0a:00:00:00:00:01 drop", "arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop",
+                "ip saddr != { 10.88.0.9, 10.88.0.5 } drop comment \"netfence:0123456789ab\"");
+
+        assertThat(FirstBindings.fromListedRules(rules).orElseThrow().ipv4()).containsExactly("10.88.0.9", "10.88.0.5");
+    }
+
+    @Test
+    void aChainWithoutTheBindingsShapeGivesNothingToRemember() {
+        PlannedRules plan = new RulePlanner().quarantine();
+        // written without a binding (its addresses could not be read), closed (no rule), or edited by hand
+        assertThat(FirstBindings.fromListedRules(new GuardRenderer().rules(plan))).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of())).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
+                "meta protocol ip accept"))).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
+                "ip saddr != { 10.88.0.5, 999.1.1.1 } drop"))).isEmpty();
+    }
+
+    @Test
+    void aRememberedBindingIsTheFirstSoALaterReadIsNarrowedToIt() {
+        FirstBindings first = new FirstBindings();
+        first.remember(CHAIN, new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of()));
+        Binding read = new Binding("0a:00:00:00:00:99", List.of("10.88.0.5", "10.88.0.7"), List.of("fe80::1"));
+
+        assertThat(first.narrow(CHAIN, read))
+                .isEqualTo(new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1")));
+        first.remember(CHAIN, read);
+        assertThat(first.narrow(CHAIN, read).ipv4()).as("a chain's first binding is never replaced").containsExactly("10.88.0.5");
+    }
+
+    private static List<String> addresses(String spaced) {
+        return spaced.isBlank() ? List.of() : List.of(spaced.split(" "));
     }
 }

@@ -8,16 +8,10 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetSocketAddress;
-import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,12 +45,12 @@ class HostGuardBindingPodmanTest {
     private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"%s:%d/udp\"],"
             + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
 
-    static DatagramSocket hostUdp;
+    static HostUdpPort hostUdp;
     static ForgedFrames.Scripts scripts;
 
     @BeforeAll
     static void openAHostPortAndWriteTheScripts() throws IOException {
-        hostUdp = new DatagramSocket(new InetSocketAddress("0.0.0.0", 0));
+        hostUdp = new HostUdpPort();
         scripts = ForgedFrames.Scripts.write();
     }
 
@@ -102,7 +96,7 @@ class HostGuardBindingPodmanTest {
 
         s.udp(s.mac, forgedIp, "forged-ip-" + token);
         s.udp(s.mac, s.container.ipv4(), "true-" + token); // last: once it arrived, so had the forged one
-        List<String> got = received("true-" + token);
+        List<String> got = hostUdp.received("true-" + token);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(got).as("the datagram with the container's own source").contains(s.container.ipv4() + " true-" + token);
@@ -129,14 +123,14 @@ class HostGuardBindingPodmanTest {
             String token = ForgedFrames.token();
             String before = "before-" + token;
             udpFrom(child, s.container.gateway(), before);
-            assertThat(received(before)).as("the moved eth0 still holds the policy's host side")
+            assertThat(hostUdp.received(before)).as("the moved eth0 still holds the policy's host side")
                     .contains(s.container.ipv4() + " " + before);
 
-            var outcome = enforcer.attempt(s.container, POLICY.formatted(s.container.gateway(), hostUdp.getLocalPort()));
+            var outcome = enforcer.attempt(s.container, POLICY.formatted(s.container.gateway(), hostUdp.port()));
             String after = "after-" + token;
             udpFrom(child, s.container.gateway(), after);
             udpFrom(child, s.container.gateway(), "last-" + token);
-            List<String> got = received("last-" + token);
+            List<String> got = hostUdp.received("last-" + token);
 
             // its namespace holds lo alone now: refused as no container network, and its veth's guard closed
             assertThat(outcome.error()).as("%s", outcome).isNotNull();
@@ -154,7 +148,7 @@ class HostGuardBindingPodmanTest {
         Sh.ok("ip", "netns", "exec", ns, "python3", "-c", "import socket, sys\n"
                 + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                 + "for _ in range(3): s.sendto(sys.argv[1].encode(), (sys.argv[2], int(sys.argv[3])))",
-                payload, to, Integer.toString(hostUdp.getLocalPort()));
+                payload, to, Integer.toString(hostUdp.port()));
     }
 
     @ParameterizedTest(name = "host guard {0}")
@@ -166,7 +160,7 @@ class HostGuardBindingPodmanTest {
 
         s.udp(forgedMac, s.container.ipv4(), "forged-mac-" + token);
         s.udp(s.mac, s.container.ipv4(), "true-" + token);
-        List<String> got = received("true-" + token);
+        List<String> got = hostUdp.received("true-" + token);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(got).as("the datagram with the container's own MAC").contains(s.container.ipv4() + " true-" + token);
@@ -231,14 +225,32 @@ class HostGuardBindingPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void addressesItGivesItsOwnInterfaceLaterAreNeverBoundSoItCannotAnswerForTheGatewayOrANeighbour(
             HostGuardMode mode) throws Exception {
-        // as a workload holding CAP_NET_ADMIN would: the gateway's address and a neighbour's on its own
-        // eth0 after its first apply, then a resync
+        claimTheGatewayAndANeighbourAfterTheFirstApply(mode, false);
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void addressesItGivesItsOwnInterfaceWhileNetfenceIsDownAreNotBoundByTheRestartedNetfenceEither(
+            HostGuardMode mode) throws Exception {
+        claimTheGatewayAndANeighbourAfterTheFirstApply(mode, true);
+    }
+
+    /**
+     * As a workload holding CAP_NET_ADMIN would: the gateway's address and a neighbour's on its own
+     * eth0 after its first apply, then a resync, by the same netfence or (restarted) by a new one
+     * that adopted the chains of the first, which is forgotten as after a SIGKILL.
+     */
+    private void claimTheGatewayAndANeighbourAfterTheFirstApply(HostGuardMode mode, boolean restarted) throws Exception {
         BindingSandbox s = sandbox(mode);
         String gateway = s.container.gateway();
         String neighbour = s.unusedAddress(); // the next container's, say
         for (String address : List.of(gateway, neighbour)) {
             Sh.ok("nsenter", "-t", Integer.toString(s.container.pid()), "-n", "ip", "addr", "add", address + "/32",
                     "dev", "eth0");
+        }
+        if (restarted) {
+            enforcer = GuardedEnforcer.create(mode);
+            enforcer.guards().adopt();
         }
         applyAndFlush(s.container, mode);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
@@ -341,49 +353,14 @@ class HostGuardBindingPodmanTest {
         PodmanContainer container = PODMAN.sandbox();
         enforcer = GuardedEnforcer.create(mode);
         applyAndFlush(container, mode);
-        drain();
-        return new BindingSandbox(container, scripts.sender(), hostUdp.getLocalPort());
+        hostUdp.drain();
+        return new BindingSandbox(container, scripts.sender(), hostUdp.port());
     }
 
     /** Applies the policy that allows only UDP to this JVM's host port, then flushes the in-namespace rules. */
     private void applyAndFlush(PodmanContainer container, HostGuardMode mode) {
-        assertThat(enforcer.apply(container, POLICY.formatted(container.gateway(), hostUdp.getLocalPort())).guards())
+        assertThat(enforcer.apply(container, POLICY.formatted(container.gateway(), hostUdp.port())).guards())
                 .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
         HostGuardPodmanTest.flushInNamespaceRules(container);
-    }
-
-    /**
-     * The datagrams the host port received, as {@code SOURCE PAYLOAD}, until the one with payload
-     * {@code last} came and 300 ms passed without another, or 5 s passed.
-     */
-    private static List<String> received(String last) throws IOException {
-        List<String> got = new ArrayList<>();
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        hostUdp.setSoTimeout(300);
-        DatagramPacket packet = new DatagramPacket(new byte[512], 512);
-        while (true) {
-            try {
-                hostUdp.receive(packet);
-                got.add(packet.getAddress().getHostAddress() + " "
-                        + new String(packet.getData(), 0, packet.getLength(), StandardCharsets.UTF_8));
-            } catch (SocketTimeoutException e) {
-                if (got.stream().anyMatch(d -> d.endsWith(" " + last)) || System.nanoTime() > until) {
-                    return got;
-                }
-            }
-        }
-    }
-
-    /** Discards what the host port holds (a late datagram of an earlier case). */
-    private static void drain() throws IOException {
-        hostUdp.setSoTimeout(100);
-        DatagramPacket packet = new DatagramPacket(new byte[512], 512);
-        while (true) {
-            try {
-                hostUdp.receive(packet);
-            } catch (SocketTimeoutException e) {
-                return;
-            }
-        }
     }
 }

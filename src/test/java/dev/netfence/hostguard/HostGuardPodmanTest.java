@@ -194,11 +194,11 @@ class HostGuardPodmanTest {
         enforcer.quarantine(sandbox);
         assertThat(HostRulesetGuard.snapshot()).as("after quarantine").isEqualTo(host);
         assertThat(chainText(device)).doesNotContain(peer.ipv4() + " . " + ALLOWED).doesNotContain("dport");
-        assertThat(HostGuardsKernelTest.chains()).contains(device);
+        assertThat(GuardVeths.chains()).contains(device);
 
         sandbox.remove();
         assertThat(enforcer.guards().sweep()).isEqualTo(1);
-        assertThat(HostGuardsKernelTest.chains()).doesNotContain(device);
+        assertThat(GuardVeths.chains()).doesNotContain(device);
         assertThat(Sh.run("nft", "list", "table", "netdev", "netfence").stdout()).doesNotContain(sandbox.id());
         assertThat(HostRulesetGuard.snapshot()).as("after removal").isEqualTo(host);
     }

@@ -14,10 +14,7 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -37,11 +34,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardsKernelTest {
-    private static final SecureRandom RANDOM = new SecureRandom();
     /** Full veth create/guard/delete/sweep cycles (issue 14: "no chain or set left behind after 1,000"). */
     private static final int FULL_CYCLES = 1000;
-    private final List<String> namespaces = new ArrayList<>();
-    private final List<String> links = new ArrayList<>();
+    private final GuardVeths veths = new GuardVeths();
     private final PlannedRules plan = new RulePlanner().quarantine();
     /**
      * Every kind of host-guard rule: endpoints of both families (folded into address . port sets,
@@ -57,16 +52,7 @@ class HostGuardsKernelTest {
 
     @AfterEach
     void cleanUp() {
-        links.forEach(l -> Sh.run("ip", "link", "del", l));
-        namespaces.forEach(ns -> Sh.run("ip", "netns", "del", ns));
-        for (String link : links) {
-            awaitGone(link);
-        }
-        guards(HostGuardMode.AUTO).adopt(); // removes the chains of every interface that is gone
-    }
-
-    static HostGuards guards(HostGuardMode mode) {
-        return new HostGuards(mode, new NetlinkHostSides(new Rtnetlink()), LibNftablesTable.load().orElseThrow());
+        veths.cleanUp();
     }
 
     static Stream<Arguments> executors() {
@@ -77,7 +63,7 @@ class HostGuardsKernelTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("executors")
     void theHostSideIsTheVethWhosePeerIsInTheContainersNamespaceAndItsChainHoldsThePlan(String name, HostTable table) {
-        Container c = container();
+        GuardVeths.Container c = veths.container();
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, new NetlinkHostSides(new Rtnetlink()), table);
 
         HostGuards.Result result = guards.apply("c-one", c.nsFile(), plan);
@@ -85,21 +71,21 @@ class HostGuardsKernelTest {
         assertThat(result.guards()).containsExactly("netns", "host");
         assertThat(result.chains()).extracting(GuardChain::device).containsExactly(c.hostSide());
         String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(listed).contains("comment \"netfence container=c-one ifindex=" + ifindex(c.hostSide()) + "\"")
+        assertThat(listed).contains("comment \"netfence container=c-one ifindex=" + GuardVeths.ifindex(c.hostSide()) + "\"")
                 .contains("type filter hook ingress device \"" + c.hostSide() + "\" priority -500; policy drop;");
         for (String rule : new GuardRenderer().rules(plan)) {
             assertThat(listed).contains(rule);
         }
         assertThat(guards.count()).isEqualTo(1);
         guards.release("c-one");
-        assertThat(chains()).doesNotContain(c.hostSide());
+        assertThat(GuardVeths.chains()).doesNotContain(c.hostSide());
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("executors")
     void aReApplyWritesNothingWhileTheChainHoldsThePlanAndRepairsAndReportsAChainChangedBehindItsBack(String name,
             HostTable table) {
-        Container c = container();
+        GuardVeths.Container c = veths.container();
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, new NetlinkHostSides(new Rtnetlink()), table);
         PlannedRules rich = new RulePlanner().plan(new PolicyParser().parse(RICH_POLICY.getBytes(StandardCharsets.UTF_8)),
                 Map.of(), List.of());
@@ -109,7 +95,7 @@ class HostGuardsKernelTest {
         // the text a re-apply compares with is exactly what nft lists (ICMPv6 names, prefixes, the ACK rule,
         // the elements of each set, whatever order nft prints them in)
         String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(GuardRenderer.canonical(listed)).isEqualTo(listing(chain, c, rich));
+        assertThat(GuardRenderer.canonical(listed)).isEqualTo(c.listing(chain, rich));
         assertThat(listed).as("endpoints folded into sets").contains("ip daddr . tcp dport {", "ip6 daddr . tcp dport {");
         String handles = Sh.ok("nft", "-a", "list", "chain", "netdev", "netfence", c.hostSide());
 
@@ -121,116 +107,51 @@ class HostGuardsKernelTest {
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .startsWith("host guard chain " + c.hostSide() + " holds 'meta protocol ip accept' where netfence wrote");
         assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
-                .isEqualTo(listing(chain, c, rich));
+                .isEqualTo(c.listing(chain, rich));
 
         Sh.ok("nft", "flush", "chain", "netdev", "netfence", c.hostSide());
         Sh.ok("nft", "delete", "chain", "netdev", "netfence", c.hostSide());
         assertThat(guards.apply("c-drift", c.nsFile(), rich).drift())
                 .isEqualTo("host guard chain " + c.hostSide() + " is missing");
         assertThat(GuardRenderer.canonical(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide())))
-                .isEqualTo(listing(chain, c, rich));
+                .isEqualTo(c.listing(chain, rich));
         guards.release("c-drift");
     }
 
     @Test
-    void eachChainFirstBindsItsContainersOwnMacAndAddressesAndLaterOnlyIpv6AddedIsBoundNeverANewMacOrIpv4() {
-        Container c = container();
-        HostGuards guards = guards(HostGuardMode.AUTO);
-        guards.apply("c-bind", c.nsFile(), plan);
-
-        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(listed).contains("ether saddr != " + c.mac() + " drop", "arp saddr ether != " + c.mac() + " drop",
-                "arp saddr ip != { 0.0.0.0, " + c.ipv4() + " } drop", "ip saddr != " + c.ipv4() + " drop",
-                "ip6 saddr != { ::, " + c.ipv6() + " } drop");
-        assertThat(listed.indexOf("ether saddr != ")).as("bound before anything is accepted")
-                .isLessThan(listed.indexOf("meta protocol arp accept"));
-
-        // as a workload holding CAP_NET_ADMIN could: a neighbour's IPv4 address and MAC, and an IPv6 address
-        String mac = c.mac();
-        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.77/32", "dev", "eth0");
-        Sh.ok("ip", "-n", c.ns(), "addr", "add", "2001:db8:251::77/128", "dev", "eth0", "nodad");
-        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "address", "0a:00:00:fb:00:77");
-        guards.apply("c-bind", c.nsFile(), plan);
-        assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
-                .contains("ether saddr != " + mac + " drop", "ip saddr != " + c.ipv4() + " drop",
-                        "ip6 saddr != { ::, 2001:db8:251::77, " + c.ipv6() + " } drop")
-                .doesNotContain("198.18.251.77", "0a:00:00:fb:00:77");
-        guards.release("c-bind");
-    }
-
-    @Test
-    void anAddressTheHostHoldsIsNeverBoundWhateverTheContainersInterfaceClaims() {
-        // the host side holds the container's "gateway"; a workload holding CAP_NET_ADMIN gives its own
-        // interface that address too (and one more of its own): only the latter may be bound
-        Container c = container();
-        String gateway = c.ipv4().substring(0, c.ipv4().lastIndexOf('.')) + ".1";
-        Sh.ok("ip", "addr", "add", gateway + "/30", "dev", c.hostSide());
-        Sh.ok("ip", "-n", c.ns(), "addr", "add", gateway + "/32", "dev", "eth0");
-        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.78/32", "dev", "eth0");
-        HostGuards guards = guards(HostGuardMode.AUTO);
-        guards.apply("c-claim", c.nsFile(), plan);
-
-        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(listed).contains("arp saddr ip != { 0.0.0.0, 198.18.251.78, " + c.ipv4() + " } drop",
-                "ip saddr != { 198.18.251.78, " + c.ipv4() + " } drop").doesNotContain(gateway + ",", gateway + " }");
-        guards.release("c-claim");
-    }
-
-    @Test
-    void aVethMovedOutOfTheContainersNamespaceHasItsHostGuardClosedNotLeftHoldingTheOldPolicy() {
-        // a workload holding CAP_NET_ADMIN moves its eth0 into a namespace of its own, where no
-        // in-namespace rule follows it: the host side is then all that stands between it and the bridge
-        Container c = container();
-        HostGuards guards = guards(HostGuardMode.AUTO);
-        assertThat(guards.apply("c-moved", c.nsFile(), plan).host()).isTrue();
-        String child = namespace();
-        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "netns", child);
-
-        HostGuards.Result after = guards.apply("c-moved", c.nsFile(), plan);
-
-        assertThat(after.host()).isFalse();
-        assertThat(after.reason()).contains("now drop everything");
-        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide());
-        assertThat(listed).contains("policy drop;").doesNotContain("accept", "comment \"netfence:");
-        assertThat(guards.release("c-moved")).isEqualTo(1);
-    }
-
-    @Test
     void aNamespaceWithoutAVethIntoTheHostGetsNetnsOnlyAndRequiredFailsClosed() {
-        String ns = namespace();
-        String a = "gd" + hex() + "a";
+        String ns = veths.namespace();
+        String a = GuardVeths.linkName("a");
         Sh.ok("ip", "-n", ns, "link", "add", a, "type", "veth", "peer", "name", "inner");
         // and a veth pair with both ends in the host namespace must not count as anyone's host side
-        String hostPair = "gd" + hex() + "x";
-        links.add(hostPair);
+        String hostPair = veths.hostLink("x");
         Sh.ok("ip", "link", "add", hostPair, "type", "veth", "peer", "name", hostPair + "y");
 
-        assertThat(guards(HostGuardMode.AUTO).apply("c-two", Path.of("/run/netns", ns), plan).guards())
+        assertThat(GuardVeths.guards(HostGuardMode.AUTO).apply("c-two", Path.of("/run/netns", ns), plan).guards())
                 .containsExactly("netns");
-        assertThatThrownBy(() -> guards(HostGuardMode.REQUIRED).apply("c-two", Path.of("/run/netns", ns), plan))
+        assertThatThrownBy(() -> GuardVeths.guards(HostGuardMode.REQUIRED).apply("c-two", Path.of("/run/netns", ns), plan))
                 .isInstanceOfSatisfying(EnforcementException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE))
                 .hasMessageContaining("no veth whose peer is in netfence's namespace");
-        assertThat(guards(HostGuardMode.OFF).apply("c-two", Path.of("/run/netns", ns), plan).guards())
+        assertThat(GuardVeths.guards(HostGuardMode.OFF).apply("c-two", Path.of("/run/netns", ns), plan).guards())
                 .containsExactly("netns");
     }
 
     @Test
     void aSecondWayOutThatNoHostGuardCoversMakesTheOutcomeNetnsOnlyAndTheVethIsGuardedAllTheSame() {
-        Container c = container();
-        String lower = "gd" + hex() + "d";
-        links.add(lower);
+        GuardVeths.Container c = veths.container();
+        String lower = veths.hostLink("d");
         Sh.ok("ip", "link", "add", lower, "type", "veth", "peer", "name", lower + "p");
         Sh.ok("ip", "link", "add", lower + "m", "link", lower, "type", "macvlan");
         Sh.ok("ip", "link", "set", lower + "m", "netns", c.ns());
         // what the workload can make itself leaves through eth0: a macvlan on it is covered
         Sh.ok("ip", "-n", c.ns(), "link", "add", "inner", "link", "eth0", "type", "macvlan");
 
-        HostGuards.Result result = guards(HostGuardMode.AUTO).apply("c-mv", c.nsFile(), plan);
+        HostGuards.Result result = GuardVeths.guards(HostGuardMode.AUTO).apply("c-mv", c.nsFile(), plan);
 
         assertThat(result.guards()).containsExactly("netns");
         assertThat(result.reason()).contains(lower + "m (macvlan)").doesNotContain("inner");
-        assertThat(chains()).contains(c.hostSide());
+        assertThat(GuardVeths.chains()).contains(c.hostSide());
     }
 
     /**
@@ -247,7 +168,7 @@ class HostGuardsKernelTest {
     @MethodSource("pairsInside")
     void aWorkloadThatMakesManyLinksStillHasItsVethFoundAndGuarded(int pairs, List<String> guards, String reason)
             throws Exception {
-        Container c = container();
+        GuardVeths.Container c = veths.container();
         StringBuilder batch = new StringBuilder();
         for (int i = 0; i < pairs; i++) {
             batch.append("link add a").append(i).append(" type veth peer name b").append(i).append('\n');
@@ -260,7 +181,7 @@ class HostGuardsKernelTest {
             java.nio.file.Files.deleteIfExists(file);
         }
 
-        HostGuards.Result result = guards(HostGuardMode.AUTO).apply("c-many", c.nsFile(), plan);
+        HostGuards.Result result = GuardVeths.guards(HostGuardMode.AUTO).apply("c-many", c.nsFile(), plan);
 
         assertThat(result.guards()).isEqualTo(guards);
         if (reason == null) {
@@ -269,7 +190,7 @@ class HostGuardsKernelTest {
             assertThat(result.reason()).contains(reason);
         }
         assertThat(result.chains()).extracting(GuardChain::device).containsExactly(c.hostSide());
-        assertThat(chains()).contains(c.hostSide());
+        assertThat(GuardVeths.chains()).contains(c.hostSide());
         // bound to its own eth0 however its host side was found (by the container's links, by the host's)
         assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", c.hostSide()))
                 .contains("ether saddr != " + c.mac() + " drop", "ip saddr != " + c.ipv4() + " drop");
@@ -286,9 +207,9 @@ class HostGuardsKernelTest {
 
     @Test
     void aSweepRemovesTheGuardOfAVanishedInterfaceAndOfAReusedName() {
-        Container gone = container();
-        Container reused = container();
-        HostGuards guards = guards(HostGuardMode.AUTO);
+        GuardVeths.Container gone = veths.container();
+        GuardVeths.Container reused = veths.container();
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
         guards.apply("c-gone", gone.nsFile(), plan);
         guards.apply("c-reused", reused.nsFile(), plan);
 
@@ -296,32 +217,32 @@ class HostGuardsKernelTest {
         // same name, new interface: the kernel would bind the old chain to it
         Sh.ok("ip", "link", "del", reused.hostSide());
         Sh.ok("ip", "link", "add", reused.hostSide(), "type", "veth", "peer", "name", "eth0", "netns", reused.ns());
-        awaitGone(gone.hostSide());
+        GuardVeths.awaitGone(gone.hostSide());
 
         assertThat(guards.sweep()).isEqualTo(2);
-        assertThat(chains()).doesNotContain(gone.hostSide(), reused.hostSide());
+        assertThat(GuardVeths.chains()).doesNotContain(gone.hostSide(), reused.hostSide());
         assertThat(guards.count()).isZero();
     }
 
     @Test
     void aRestartedInstanceAdoptsValidGuardsWithoutDuplicatesAndRemovesStaleOnes() {
-        Container kept = container();
-        Container stale = container();
-        HostGuards first = guards(HostGuardMode.AUTO);
+        GuardVeths.Container kept = veths.container();
+        GuardVeths.Container stale = veths.container();
+        HostGuards first = GuardVeths.guards(HostGuardMode.AUTO);
         first.apply("c-kept", kept.nsFile(), plan);
         first.apply("c-stale", stale.nsFile(), plan);
         Sh.ok("ip", "netns", "del", stale.ns());
-        awaitGone(stale.hostSide());
+        GuardVeths.awaitGone(stale.hostSide());
 
-        HostGuards second = guards(HostGuardMode.AUTO); // as after a SIGKILL: nothing in memory
+        HostGuards second = GuardVeths.guards(HostGuardMode.AUTO); // as after a SIGKILL: nothing in memory
         assertThat(second.adopt()).isEqualTo(1);
-        assertThat(chains()).contains(kept.hostSide()).doesNotContain(stale.hostSide());
+        assertThat(GuardVeths.chains()).contains(kept.hostSide()).doesNotContain(stale.hostSide());
         second.apply("c-kept", kept.nsFile(), plan);
-        assertThat(chains().stream().filter(kept.hostSide()::equals)).hasSize(1);
+        assertThat(GuardVeths.chains().stream().filter(kept.hostSide()::equals)).hasSize(1);
         assertThat(Sh.ok("nft", "list", "chain", "netdev", "netfence", kept.hostSide()).lines()
                 .filter(l -> l.contains("meta protocol arp accept"))).hasSize(1);
         second.release("c-kept");
-        assertThat(chains()).doesNotContain(kept.hostSide());
+        assertThat(GuardVeths.chains()).doesNotContain(kept.hostSide());
     }
 
     /**
@@ -335,17 +256,17 @@ class HostGuardsKernelTest {
      */
     @Test
     void manyStartStopCyclesLeaveNoChainBehind() {
-        Container c = container();
-        HostGuards guards = guards(HostGuardMode.AUTO);
-        int before = chains().size();
+        GuardVeths.Container c = veths.container();
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        int before = GuardVeths.chains().size();
         for (int i = 0; i < 1000; i++) {
             guards.apply("cycle-" + i, c.nsFile(), plan);
             assertThat(guards.release("cycle-" + i)).isEqualTo(1);
         }
-        assertThat(chains()).hasSize(before);
-        String ns = namespace();
+        assertThat(GuardVeths.chains()).hasSize(before);
+        String ns = veths.namespace();
         for (int i = 0; i < FULL_CYCLES; i++) {
-            String host = "gd" + hex() + "c";
+            String host = GuardVeths.linkName("c");
             Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
             assertThat(guards.apply("cycle-" + i, Path.of("/run/netns", ns), plan).chains())
                     .extracting(GuardChain::device).containsExactly(host);
@@ -353,77 +274,7 @@ class HostGuardsKernelTest {
             assertThat(guards.sweep()).isEqualTo(1);
         }
         assertThat(guards.count()).isZero();
-        assertThat(chains()).hasSize(before);
+        assertThat(GuardVeths.chains()).hasSize(before);
         assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).doesNotContain("set ");
-    }
-
-    private record Container(String ns, String hostSide, String ipv4, String ipv6) {
-        Path nsFile() {
-            return Path.of("/run/netns", ns);
-        }
-
-        /** The link-layer address of the container's eth0, as ip prints it. */
-        String mac() {
-            String line = Sh.ok("ip", "-n", ns, "-o", "link", "show", "eth0");
-            return line.substring(line.indexOf("link/ether ") + "link/ether ".length()).split(" ")[0];
-        }
-    }
-
-    /**
-     * A namespace whose eth0 is a veth with its peer in the host namespace, and an address of each
-     * family on eth0 (down, so no link-local one comes and goes while a test reads it).
-     */
-    private Container container() {
-        String ns = namespace();
-        String host = "gd" + hex() + "h";
-        links.add(host);
-        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
-        int n = 1 + new java.util.Random().nextInt(250);
-        String ipv4 = "198.19." + n + ".2";
-        String ipv6 = "2001:db8:" + Integer.toHexString(0xa00 + n) + "::2";
-        Sh.ok("ip", "-n", ns, "addr", "add", ipv4 + "/30", "dev", "eth0");
-        Sh.ok("ip", "-n", ns, "addr", "add", ipv6 + "/64", "dev", "eth0", "nodad");
-        return new Container(ns, host, ipv4, ipv6);
-    }
-
-    /** What nft lists for {@code c}'s chain holding {@code plan}: its source binding (read here with ip), then the plan. */
-    private static String listing(GuardChain chain, Container c, PlannedRules plan) {
-        GuardRenderer renderer = new GuardRenderer();
-        List<String> body = new java.util.ArrayList<>(renderer.binding(
-                new HostSides.Binding(c.mac(), List.of(c.ipv4()), List.of(c.ipv6())), plan));
-        body.addAll(renderer.rules(plan));
-        return renderer.listing(chain, body);
-    }
-
-    private String namespace() {
-        String ns = "guard-" + hex();
-        Sh.ok("ip", "netns", "add", ns);
-        namespaces.add(ns);
-        return ns;
-    }
-
-    static List<String> chains() {
-        String listing = Sh.run("nft", "list", "table", "netdev", "netfence").stdout();
-        return GuardListing.parse(listing).stream().map(GuardListing.Chain::name).toList();
-    }
-
-    private static int ifindex(String link) {
-        return Integer.parseInt(Sh.ok("cat", "/sys/class/net/" + link + "/ifindex").strip());
-    }
-
-    private static void awaitGone(String link) {
-        long until = System.nanoTime() + 30_000_000_000L; // a namespace of a thousand links goes in the background
-        while (Sh.run("ip", "link", "show", link).ok()) {
-            if (System.nanoTime() > until) {
-                throw new IllegalStateException(link + " still exists");
-            }
-            java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);
-        }
-    }
-
-    private static String hex() {
-        byte[] b = new byte[4];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
     }
 }

@@ -1,0 +1,114 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RulePlanner;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Sh;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The host guard's source binding on the real kernel, against what a workload holding
+ * CAP_NET_ADMIN can do to its own interface (namespaces and veth pairs the test makes; the podman
+ * proofs that the frames never reach the bridge are in HostGuardBindingPodmanTest): a chain binds
+ * the MAC and IPv4 addresses its container held at the chain's first apply, also across a restart
+ * of netfence, never an address the host holds, and a veth moved out of the container's namespace
+ * has its chain closed.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardBindingKernelTest {
+    private final GuardVeths veths = new GuardVeths();
+    private final PlannedRules plan = new RulePlanner().quarantine();
+
+    @AfterEach
+    void cleanUp() {
+        veths.cleanUp();
+    }
+
+    @Test
+    void eachChainFirstBindsItsContainersOwnMacAndAddressesAndLaterOnlyIpv6AddedIsBoundNeverANewMacOrIpv4() {
+        GuardVeths.Container c = veths.container();
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        guards.apply("c-bind", c.nsFile(), plan);
+
+        String listed = GuardVeths.listed(c.hostSide());
+        assertThat(listed).contains("ether saddr != " + c.mac() + " drop", "arp saddr ether != " + c.mac() + " drop",
+                "arp saddr ip != { 0.0.0.0, " + c.ipv4() + " } drop", "ip saddr != " + c.ipv4() + " drop",
+                "ip6 saddr != { ::, " + c.ipv6() + " } drop");
+        assertThat(listed.indexOf("ether saddr != ")).as("bound before anything is accepted")
+                .isLessThan(listed.indexOf("meta protocol arp accept"));
+
+        // as a workload holding CAP_NET_ADMIN could: a neighbour's IPv4 address and MAC, and an IPv6 address
+        String mac = c.mac();
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.77/32", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "2001:db8:251::77/128", "dev", "eth0", "nodad");
+        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "address", "0a:00:00:fb:00:77");
+        guards.apply("c-bind", c.nsFile(), plan);
+        assertThat(GuardVeths.listed(c.hostSide()))
+                .contains("ether saddr != " + mac + " drop", "ip saddr != " + c.ipv4() + " drop",
+                        "ip6 saddr != { ::, 2001:db8:251::77, " + c.ipv6() + " } drop")
+                .doesNotContain("198.18.251.77", "0a:00:00:fb:00:77");
+        guards.release("c-bind");
+    }
+
+    @Test
+    void anAddressTheHostHoldsIsNeverBoundWhateverTheContainersInterfaceClaims() {
+        // the host side holds the container's "gateway"; a workload holding CAP_NET_ADMIN gives its own
+        // interface that address too (and one more of its own): only the latter may be bound
+        GuardVeths.Container c = veths.container();
+        String gateway = c.ipv4().substring(0, c.ipv4().lastIndexOf('.')) + ".1";
+        Sh.ok("ip", "addr", "add", gateway + "/30", "dev", c.hostSide());
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", gateway + "/32", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.78/32", "dev", "eth0");
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        guards.apply("c-claim", c.nsFile(), plan);
+
+        String listed = GuardVeths.listed(c.hostSide());
+        assertThat(listed).contains("arp saddr ip != { 0.0.0.0, 198.18.251.78, " + c.ipv4() + " } drop",
+                "ip saddr != { 198.18.251.78, " + c.ipv4() + " } drop").doesNotContain(gateway + ",", gateway + " }");
+        guards.release("c-claim");
+    }
+
+    @Test
+    void aVethMovedOutOfTheContainersNamespaceHasItsHostGuardClosedNotLeftHoldingTheOldPolicy() {
+        // a workload holding CAP_NET_ADMIN moves its eth0 into a namespace of its own, where no
+        // in-namespace rule follows it: the host side is then all that stands between it and the bridge
+        GuardVeths.Container c = veths.container();
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        assertThat(guards.apply("c-moved", c.nsFile(), plan).host()).isTrue();
+        String child = veths.namespace();
+        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "netns", child);
+
+        HostGuards.Result after = guards.apply("c-moved", c.nsFile(), plan);
+
+        assertThat(after.host()).isFalse();
+        assertThat(after.reason()).contains("now drop everything");
+        String listed = GuardVeths.listed(c.hostSide());
+        assertThat(listed).contains("policy drop;").doesNotContain("accept", "comment \"netfence:");
+        assertThat(guards.release("c-moved")).isEqualTo(1);
+    }
+
+    @Test
+    void aRestartedInstanceKeepsTheBindingItsPredecessorWroteNotWhatTheInterfaceClaimedMeanwhile() {
+        GuardVeths.Container c = veths.container();
+        String mac = c.mac();
+        GuardVeths.guards(HostGuardMode.AUTO).apply("c-restart", c.nsFile(), plan);
+        // while netfence is down, as a workload holding CAP_NET_ADMIN could: a neighbour's IPv4 address and MAC
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.79/32", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "link", "set", "eth0", "address", "0a:00:00:fb:00:79");
+
+        HostGuards second = GuardVeths.guards(HostGuardMode.AUTO); // as after a SIGKILL: nothing in memory
+        assertThat(second.adopt()).isEqualTo(1);
+        second.apply("c-restart", c.nsFile(), plan);
+
+        assertThat(GuardVeths.listed(c.hostSide()))
+                .contains("ether saddr != " + mac + " drop", "arp saddr ether != " + mac + " drop",
+                        "arp saddr ip != { 0.0.0.0, " + c.ipv4() + " } drop", "ip saddr != " + c.ipv4() + " drop")
+                .doesNotContain("198.18.251.79", "0a:00:00:fb:00:79");
+        second.release("c-restart");
+    }
+}
