@@ -50,7 +50,8 @@ public final class GuardRenderer {
      * hardware address is not it, or whose sender IP is neither one of the peer's IPv4 addresses
      * nor 0.0.0.0 (an RFC 5227 probe), dropped; IPv4 from any other source dropped (all IPv4 when
      * the peer has none); IPv6 from any source but the peer's addresses (its link-local one
-     * included) and {@code ::} dropped; a neighbour solicitation from {@code ::} (duplicate address
+     * included) and {@code ::} dropped; an ARP probe for any target but the peer's own IPv4
+     * addresses dropped (it would fail a neighbour's conflict detection); a neighbour solicitation from {@code ::} (duplicate address
      * detection) for any target but the peer's own addresses dropped (it would fail a neighbour's
      * detection); a neighbour advertisement for any target but the peer's own IPv6 addresses
      * dropped (the target is the address whose neighbour-cache entry it sets, whatever its
@@ -82,6 +83,10 @@ public final class GuardRenderer {
                 "arp saddr ip != " + values(arp) + " drop" + comment,
                 (binding.ipv4().isEmpty() ? "meta protocol ip" : "ip saddr != " + values(binding.ipv4())) + " drop" + comment,
                 "ip6 saddr != " + values(ip6) + " drop" + comment,
+                // an ARP probe (RFC 5227, from 0.0.0.0) of its own addresses only: a probe naming a neighbour's
+                // address fails that neighbour's conflict detection
+                "arp saddr ip 0.0.0.0 " + (binding.ipv4().isEmpty() ? "" : "arp daddr ip != " + values(binding.ipv4()) + " ")
+                        + "drop" + comment,
                 // duplicate address detection (from ::) of its own addresses only: not a neighbour's tentative one
                 "ip6 saddr :: icmpv6 type nd-neighbor-solicit " + own + "drop" + comment,
                 // an advertisement sets the neighbour-cache entry of its target: its own addresses only

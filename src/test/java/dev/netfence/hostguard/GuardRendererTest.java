@@ -137,6 +137,7 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop{c}
                         ip saddr != 10.88.0.5 drop{c}
                         ip6 saddr != { ::, fe80::858:aff:fe58:5 } drop{c}
+                        arp saddr ip 0.0.0.0 arp daddr ip != 10.88.0.5 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
                         """),
@@ -149,6 +150,7 @@ class GuardRendererTest {
                         arp saddr ip != { 0.0.0.0, 10.88.7.145, 10.89.0.2 } drop{c}
                         ip saddr != { 10.88.7.145, 10.89.0.2 } drop{c}
                         ip6 saddr != { ::, 2001:db8::2, fe80::bcdb:71ff:fe64:91e4 } drop{c}
+                        arp saddr ip 0.0.0.0 arp daddr ip != { 10.88.7.145, 10.89.0.2 } drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != { 0x20010db8000000000000000000000002, \
                         0xfe80000000000000bcdb71fffe6491e4 } drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000002, \
@@ -162,6 +164,7 @@ class GuardRendererTest {
                         arp saddr ip != 0.0.0.0 drop{c}
                         meta protocol ip drop{c}
                         ip6 saddr != :: drop{c}
+                        arp saddr ip 0.0.0.0 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit drop{c}
                         icmpv6 type nd-neighbor-advert drop{c}
                         """),
@@ -173,6 +176,7 @@ class GuardRendererTest {
                         arp saddr ip != 0.0.0.0 drop{c}
                         meta protocol ip drop{c}
                         ip6 saddr != { ::, ::ffff:10.0.0.1 } drop{c}
+                        arp saddr ip 0.0.0.0 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xffff0a000001 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xffff0a000001 drop{c}
                         """));
@@ -197,10 +201,10 @@ class GuardRendererTest {
 
         List<String> lines = new GuardRenderer().binding(binding, open);
 
-        assertThat(lines).hasSize(8).last()
+        assertThat(lines).hasSize(9).last()
                 .isEqualTo("icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + c);
         assertThat(new GuardRenderer().binding(binding, pinned(new RulePlanner().quarantine())))
-                .hasSize(7).noneMatch(l -> l.contains("nd-router-advert"));
+                .hasSize(8).noneMatch(l -> l.contains("nd-router-advert"));
     }
 
     @Test

@@ -175,26 +175,29 @@ class HostGuardBindingPodmanTest {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void anArpReplyClaimingAnotherAddressNeverReachesTheBridgeWhileItsOwnAndAProbeDo(HostGuardMode mode)
+    void anArpReplyClaimingAnotherAddressOrAProbeOfANeighboursNeverReachesTheBridgeWhileItsOwnDo(HostGuardMode mode)
             throws Exception {
         BindingSandbox s = sandbox(mode);
         String forgedIp = s.unusedAddress();
         String own = s.container.ipv4();
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "arp");
 
-        // replies to the gateway (op 2) and a request (op 1), told apart by a random target MAC each
+        // replies to the gateway (op 2) and requests (op 1), told apart by a random target MAC each
         String forged = s.arp(2, s.mac, forgedIp, s.container.gateway());
-        String probe = s.arp(1, s.mac, "0.0.0.0", own); // duplicate address detection of its own address
+        // a probe (RFC 5227) of a neighbour's address, as that neighbour checks it: a conflict, so it gives the address up
+        String neighbourProbe = s.arp(1, s.mac, "0.0.0.0", forgedIp);
+        String probe = s.arp(1, s.mac, "0.0.0.0", own); // conflict detection of its own address
         String control = s.arp(2, s.mac, own, s.container.gateway());
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("ARP frames on %s", s.bridge).contains(control).contains(probe);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("ARP frames claiming %s on %s", forgedIp, s.bridge).doesNotContain(forged)
-                    .noneMatch(f -> f.split(" ")[2].equals(forgedIp));
+            assertThat(seen).as("ARP frames claiming or probing %s on %s", forgedIp, s.bridge)
+                    .doesNotContain(forged, neighbourProbe).noneMatch(f -> f.split(" ")[2].equals(forgedIp));
         } else {
-            assertThat(seen).as("without the guard the forged sender address reaches the bridge").contains(forged);
+            assertThat(seen).as("without the guard the forged sender address and the probe reach the bridge")
+                    .contains(forged, neighbourProbe);
         }
     }
 
