@@ -55,8 +55,8 @@ public final class GuardRenderer {
      * detection) for any target but the peer's own addresses dropped (it would fail a neighbour's
      * detection); a neighbour advertisement for any target but the peer's own IPv6 addresses
      * dropped (the target is the address whose neighbour-cache entry it sets, whatever its
-     * source); and where the plan leaves IPv6 egress open, router advertisements, redirects and
-     * router renumbering dropped (otherwise its catch-all drops them). So a
+     * source); and where the plan leaves IPv6 egress open, MLD queries, router advertisements,
+     * redirects and router renumbering dropped (otherwise its catch-all drops them). So a
      * workload sending raw frames can neither poison its neighbours' ARP and neighbour caches with
      * another's address nor send as another address. Each line carries
      * {@code plan}'s comment, as every rule of the chain does.
@@ -92,8 +92,9 @@ public final class GuardRenderer {
                 // an advertisement sets the neighbour-cache entry of its target: its own addresses only
                 "icmpv6 type nd-neighbor-advert " + own + "drop" + comment));
         if (ipv6EgressOpen(plan)) {
-            // a sandbox is no router (with IPv6 egress closed the plan's catch-all drops these already)
-            out.add("icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
+            // a sandbox is no router, nor a multicast querier (with IPv6 egress closed the plan's catch-all
+            // drops these already)
+            out.add("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
         }
         return List.copyOf(out);
     }

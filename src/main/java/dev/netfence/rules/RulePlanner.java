@@ -42,7 +42,9 @@ import java.util.Set;
  * router advertisements, neighbour solicitations and advertisements to this host (INPUT only
  * sees packets addressed to it; a neighbour resolving us from a global address sends to that
  * address). A sandbox is never a router: it sends no router advertisement and accepts no router
- * solicitation. MLD (130-132, 143) is accepted to ff02::/16 both ways.
+ * solicitation. MLD reports and dones (131, 132, 143) are accepted to ff02::/16 both ways, MLD
+ * queries (130) only in: a sandbox is no multicast router either, and a query it sent would make
+ * a snooping bridge take its port for a router's and forward it every group's traffic.
  *
  * <p>Mode none keeps the seed's meaning, "no network": only loopback, everything else rejected
  * out and dropped in, whatever the flags say. The quarantine is the same shape: it denies
@@ -57,8 +59,11 @@ public final class RulePlanner {
     /** Neighbour-discovery types a sandbox accepts: router advertisement, neighbour solicitation/advertisement. */
     public static final List<Integer> NEIGHBOUR_DISCOVERY_IN = List.of(134, 135, 136);
 
-    /** MLD query, v1 report, v1 done, v2 report. */
-    public static final List<Integer> MULTICAST_LISTENER_TYPES = List.of(130, 131, 132, 143);
+    /** MLD a sandbox sends: v1 report, v1 done, v2 report (a query is a multicast router's). */
+    public static final List<Integer> MULTICAST_LISTENER_OUT = List.of(131, 132, 143);
+
+    /** MLD a sandbox accepts: query, v1 report, v1 done, v2 report. */
+    public static final List<Integer> MULTICAST_LISTENER_IN = List.of(130, 131, 132, 143);
 
     /** Link-local unicast, where outbound neighbour discovery may go. */
     public static final Cidr LINK_LOCAL = PolicyValues.cidr("fe80::/10").value();
@@ -171,8 +176,10 @@ public final class RulePlanner {
         for (int type : NEIGHBOUR_DISCOVERY_IN) {
             in.add(Rule.neighbourDiscovery(Direction.IN, type, null));
         }
-        for (int type : MULTICAST_LISTENER_TYPES) {
+        for (int type : MULTICAST_LISTENER_OUT) {
             out.add(Rule.multicastListener(Direction.OUT, type, LINK_MULTICAST));
+        }
+        for (int type : MULTICAST_LISTENER_IN) {
             in.add(Rule.multicastListener(Direction.IN, type, LINK_MULTICAST));
         }
     }

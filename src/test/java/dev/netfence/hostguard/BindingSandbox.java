@@ -142,6 +142,16 @@ final class BindingSandbox {
         return "RA " + ForgedFrames.inetNtop(source) + " " + reachable;
     }
 
+    /**
+     * Three copies of an MLD general query from the container's own MAC and {@code source} to
+     * {@code destination}; returns the line {@link ForgedFrames.Tap} prints for it.
+     */
+    String mq(String source, String destination) {
+        String response = Integer.toString(1 + RANDOM.nextInt(32766));
+        send("mq", mac, source, destination, response);
+        return "MQ " + ForgedFrames.inetNtop(source) + " " + response;
+    }
+
     /** The container's IPv6 link-local address on eth0. */
     String linkLocal() {
         String out = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",

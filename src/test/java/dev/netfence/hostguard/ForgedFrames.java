@@ -84,7 +84,10 @@ final class ForgedFrames {
      * TARGET (a neighbour solicitation without options, as duplicate address detection sends it),
      * for {@code ra}: SRCIP6 DSTIP6 REACHABLE (a router advertisement: router lifetime 1800 s, the
      * number REACHABLE as its reachable time, which tells one from another, and a prefix
-     * information option announcing 2001:db8:bad::/64 for address autoconfiguration, hop limit 255).
+     * information option announcing 2001:db8:bad::/64 for address autoconfiguration, hop limit 255),
+     * for {@code mq}: SRCIP6 DSTIP6 RESPONSE (an MLDv2 general query behind a hop-by-hop header with
+     * the router alert option, hop limit 1, as a querier sends it; the number RESPONSE, below
+     * 32768, as its maximum response code, which tells one from another).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -107,9 +110,11 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
-            elif kind in ("na", "ns", "ra"):
+            elif kind in ("na", "ns", "ra", "mq"):
                 sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
-                if kind == "ra":
+                if kind == "mq":
+                    icmp = struct.pack("!BBHHH", 130, 0, 0, int(sys.argv[8]), 0) + bytes(16) + struct.pack("!BBH", 2, 125, 0)
+                elif kind == "ra":
                     prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
                     icmp = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, int(sys.argv[8]), 0) + prefix
                 elif kind == "na":
@@ -119,7 +124,11 @@ final class ForgedFrames {
                     icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8])
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
-                ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
+                if kind == "mq":  # hop-by-hop: router alert (MLD), PadN
+                    hbh = bytes([58, 0, 5, 2, 0, 0, 1, 0])
+                    ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(icmp), 0, 1) + sip + dip + hbh
+                else:
+                    ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
                 frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + icmp
             elif kind == "arp":
                 op, sha, spa = int(sys.argv[6]), mac(sys.argv[7]), socket.inet_aton(sys.argv[8])
@@ -137,8 +146,9 @@ final class ForgedFrames {
     /**
      * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
-     * advertisement or solicitation, as NA (or NS) SRC TARGET, and every router advertisement, as RA
-     * SRC REACHABLE. Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
+     * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
+     * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE.
+     * Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
      */
     static final String LISTENER = """
             import os, select, socket, struct, sys, time
@@ -152,6 +162,8 @@ final class ForgedFrames {
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])
+                if len(f) >= 90 and f[20] == 0 and f[54] == 58 and f[62] == 130:
+                    return " ".join(["MQ", socket.inet_ntop(socket.AF_INET6, f[22:38]), str(struct.unpack("!H", f[66:68])[0])])
                 if len(f) >= 70 and f[20] == 58 and f[54] == 134:
                     return " ".join(["RA", socket.inet_ntop(socket.AF_INET6, f[22:38]), str(struct.unpack("!I", f[62:66])[0])])
                 return len(f) >= 78 and f[20] == 58 and f[54] in (135, 136) and " ".join([

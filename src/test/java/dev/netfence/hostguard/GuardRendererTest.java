@@ -202,7 +202,7 @@ class GuardRendererTest {
         List<String> lines = new GuardRenderer().binding(binding, open);
 
         assertThat(lines).hasSize(9).last()
-                .isEqualTo("icmpv6 type { nd-router-advert, nd-redirect, router-renumbering } drop" + c);
+                .isEqualTo("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering } drop" + c);
         assertThat(new GuardRenderer().binding(binding, pinned(new RulePlanner().quarantine())))
                 .hasSize(8).noneMatch(l -> l.contains("nd-router-advert"));
     }

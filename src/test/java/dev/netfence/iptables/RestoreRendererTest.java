@@ -39,7 +39,6 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
-            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 130{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 131{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 132{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT

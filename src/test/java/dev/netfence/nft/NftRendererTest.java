@@ -55,7 +55,6 @@ class NftRendererTest {
             \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}

@@ -8,16 +8,20 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.io.IOException;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The host guard's router-advertisement rule against a real podman container whose policy leaves
+ * What only a router sends, against real podman containers. The host guard's router-advertisement
+ * rule, with a container whose policy leaves
  * IPv6 egress open ({@code outbound: true}, the default blocked subnets): there the plan's own
  * rules accept the IPv6 the container sends to any destination outside those subnets, so a
  * workload holding {@code CAP_NET_RAW} could announce itself as a router (and a prefix) to a
@@ -30,9 +34,16 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the bridge with {@code --host-guard auto}; with {@code off} it does, which shows the proof can
  * fail. A neighbour advertisement for its own address, sent last, reaches the bridge both ways:
  * the guard does not pass by dropping all IPv6, and the advertisement had time to arrive.
+ *
+ * <p>MLD queries, a multicast router's (a snooping bridge takes the port a query came from for a
+ * router's and forwards it every group's traffic): the plan accepts MLD reports from a sandbox,
+ * not queries, and the guard's binding drops them where the plan leaves IPv6 egress open. A raw
+ * MLDv2 general query (hop-by-hop router alert, as a querier sends it) to all nodes never reaches
+ * the bridge with the guard, under a closed policy and under an open one whose blocked list does
+ * not hold ff00::/8; without the guard it does.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class HostGuardRouterAdvertisementPodmanTest {
+class HostGuardRouterMessagesPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
@@ -88,6 +99,40 @@ class HostGuardRouterAdvertisementPodmanTest {
                     .noneMatch(f -> f.startsWith("RA "));
         } else {
             assertThat(seen).as("without the guard the router advertisement reaches the bridge").contains(advertisement);
+        }
+    }
+
+    static Stream<Arguments> queries() {
+        String closed = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        String open = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"10.0.0.0/8\"],\"dns\":false,"
+                + "\"outbound\":true,\"inbound\":false}";
+        return Stream.of(HostGuardMode.AUTO, HostGuardMode.OFF).flatMap(mode -> Stream.of(
+                Arguments.of("IPv6 egress closed", closed, mode), Arguments.of("IPv6 egress open", open, mode)));
+    }
+
+    @ParameterizedTest(name = "{0}, host guard {2}")
+    @MethodSource("queries")
+    void anMldQueryFromASandboxNeverReachesTheBridge(String name, String policy, HostGuardMode mode) throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        enforcer = GuardedEnforcer.create(mode);
+        assertThat(enforcer.apply(container, policy).guards())
+                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
+        HostGuardPodmanTest.flushInNamespaceRules(container);
+        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        String own = s.linkLocal();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
+
+        String query = s.mq(own, "ff02::1");
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour discovery frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("MLD queries from %s on %s", own, s.bridge).doesNotContain(query)
+                    .noneMatch(f -> f.startsWith("MQ "));
+        } else {
+            assertThat(seen).as("without the guard the query reaches the bridge").contains(query);
         }
     }
 }
