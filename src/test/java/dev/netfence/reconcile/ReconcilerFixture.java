@@ -1,0 +1,106 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.netns.NamespaceId;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The world of {@link ReconcilerTest} and {@link ReconcilerLifecycleTest}: a started reconciler
+ * over a fake enforcer and policy store, a {@code /proc} of one pid whose network namespace a
+ * test can replace or remove, what the reconciler publishes and releases, and containers started
+ * as the event pipeline starts them.
+ */
+abstract class ReconcilerFixture {
+    static final String ALLOW_A = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:80\"]}";
+    static final int PID = 4242;
+
+    @TempDir
+    Path proc;
+
+    final FakeEnforcer enforcer = new FakeEnforcer();
+    final MapPolicyStore policies = new MapPolicyStore();
+    final List<Outcome> published = new CopyOnWriteArrayList<>();
+    final List<String> released = new CopyOnWriteArrayList<>();
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final AtomicInteger journalWrites = new AtomicInteger();
+    Reconciler reconciler;
+    Path nsFile;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        nsFile = Files.createDirectories(proc.resolve(PID + "/ns")).resolve("net");
+        Files.writeString(nsFile, "");
+        NamespaceId id = NamespaceId.of(nsFile);
+        enforcer.device = id.device();
+        enforcer.inode = id.inode();
+        LiveSet live = new LiveSet(new LiveSetJournal() {
+            @Override
+            public void record(LiveContainer c) {
+                journalWrites.incrementAndGet();
+            }
+
+            @Override
+            public void remove(String containerId) {
+                journalWrites.incrementAndGet();
+            }
+        }, registry);
+        HostGuards guards = new HostGuards() {
+            @Override
+            public void release(String containerId) {
+                released.add(containerId);
+            }
+
+            @Override
+            public void sweep() {
+            }
+        };
+        reconciler = new Reconciler(live, enforcer, policies, new Outcomes(Clock.systemUTC(), "node-1/1", "test"),
+                published::add, guards, Clock.systemUTC(), registry, "node-1", Duration.ofHours(1), 2,
+                Duration.ofSeconds(30), proc);
+        reconciler.start();
+        // the first resync runs at once (the store is caught up); let it pass over the empty live set
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+    }
+
+    @AfterEach
+    void tearDown() {
+        reconciler.close();
+    }
+
+    void start(String id, String task) throws InterruptedException {
+        ContainerEvent ev = event(id, task, ContainerEvent.CONTAINER_STARTED);
+        var req = new dev.netfence.enforce.EnforcementRequest(id, null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup(task).orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+        EnforcementResult r = reconciler.started(ev, () -> enforcer.enforce(req));
+        assertThat(r.status()).isEqualTo("applied");
+        reconciler.published(EVENT_OUTCOMES.of(ev, r, false)); // as the pipeline does once its outcome is out
+    }
+
+    static final Outcomes EVENT_OUTCOMES = new Outcomes(Clock.systemUTC(), "node-1/1", "test");
+
+    static ContainerEvent event(String id, String task, String type) {
+        return event(id, task, type, Instant.now());
+    }
+
+    static ContainerEvent event(String id, String task, String type, Instant occurredAt) {
+        return new ContainerEvent(1, type, "ev-" + id + "-" + type, occurredAt, "node-1", task, id, null, PID);
+    }
+}

@@ -1,0 +1,284 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.netns.NamespaceId;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which instance of each container the reconciler holds, with a fake enforcer and policy store,
+ * and when it lets one go: a container whose pid left its namespace, moved to another or cannot
+ * be reached, stop and start events in either order and for the same id again, the hook's calls
+ * for a restart or another member of a pod, and the owners and members of a restored live set.
+ */
+class ReconcilerLifecycleTest extends ReconcilerFixture {
+    @Test
+    void theNamespaceOwnersAndQuarantinedMembersOfARestoredLiveSetAreHandedToTheEnforcer() throws Exception {
+        NamespaceId ns = new NamespaceId(4, 4026530000L);
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, ns, null, "sha256:aa", null,
+                false, "nft", Map.of(), Instant.now()));
+        NamespaceId where = NamespaceId.of(nsFile); // where PID is
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, where, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        // a member whose pid is neither in its namespace nor its container's (journaled before a reboot): not restored
+        reconciler.liveSet().restore(new LiveContainer("c5", "task-2", "node-1", null, PID, ns, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        // quarantined only because c2 is: neither owner nor member; the hook's fence (no task): neither
+        reconciler.liveSet().restore(new LiveContainer("c3", "task-1", "node-1", null, PID, ns, null, "sha256:aa",
+                "NAMESPACE_QUARANTINED", true, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("c4", null, "node-1", null, PID, ns, null, null,
+                "POLICY_NOT_FOUND", true, "nft", Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 sha256:aa",
+                "restoreQuarantined c2 POLICY_NOT_FOUND");
+    }
+
+    @Test
+    void aContainerWhosePidLeftItsNamespaceIsReleasedAtTheNextResync() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Files.delete(nsFile);
+
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("removed");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
+        assertThat(reconciler.liveSet().size()).isZero();
+        assertThat(released).containsExactly("c1");
+        assertThat(registry.get("netfence.live.containers").gauge().value()).isZero();
+    }
+
+    @Test
+    void aContainerWhosePidMovedToAnotherNamespaceButIsStillItsProcessIsKeptReportedAndReappliedWhenItIsBack()
+            throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Path original = Files.move(nsFile, nsFile.resolveSibling("net.original"));
+        Files.writeString(nsFile, ""); // another namespace (another inode)
+        Path cgroup = proc.resolve(PID + "/cgroup");
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + id + ".scope\n");
+        enforcer.calls.clear();
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(published).as("reported once, not released").singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
+        assertThat(released).isEmpty();
+        assertThat(enforcer.calls).as("nothing read back through a pid that is elsewhere").isEmpty();
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isFalse());
+        assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).isEqualTo(1.0);
+
+        Files.move(original, nsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING); // the pid is back
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).containsExactly("enforce " + id);
+        assertThat(published).hasSize(2).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
+
+        Files.move(nsFile, original);
+        Files.writeString(nsFile, "");
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + "f".repeat(32) + ".scope\n"); // the pid is another's now
+        reconciler.resyncNow();
+        assertThat(published).hasSize(3).last().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(released).containsExactly(id);
+    }
+
+    @Test
+    void aContainerTheEnforcerCannotReachWhileItsPidIsStillInItsNamespaceIsReleasedNotTakenForMoved() throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        enforcer.gone = true;
+
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(released).containsExactly(id);
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+    }
+
+    @Test
+    void aStopReleasesTheContainerAndAStartProcessedAfterItsStopAppliesNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        reconciler.stopped(event("c1", "task-1", ContainerEvent.CONTAINER_STOPPED));
+        assertThat(reconciler.liveSet().size()).isZero();
+        assertThat(released).containsExactly("c1");
+
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c2", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
+        enforcer.calls.clear();
+        // the start occurred before the stop (reordered or replayed), and is processed after it
+        EnforcementResult late = reconciler.started(event("c2", "task-1", ContainerEvent.CONTAINER_STARTED,
+                        stop.minusSeconds(1)),
+                () -> {
+                    throw new AssertionError("must not enforce a stopped container");
+                });
+        assertThat(late.status()).isEqualTo("skipped");
+        assertThat(late.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(reconciler.liveSet().get("c2")).isEmpty();
+        assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
+    void aStartThatOccurredAfterTheStopOfTheSameIdIsEnforcedNotRefused() throws Exception {
+        // podman stop then podman start: the same container id starts again after its stop event;
+        // refusing it for the stop's memory window would leave the restarted workload unfenced
+        policies.put("task-1", ALLOW_A);
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c3", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
+        enforcer.calls.clear();
+        ContainerEvent restart = event("c3", "task-1", ContainerEvent.CONTAINER_STARTED, stop.plusSeconds(1));
+        var req = new dev.netfence.enforce.EnforcementRequest("c3", null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+        EnforcementResult again = reconciler.started(restart, () -> enforcer.enforce(req));
+        assertThat(again.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).containsExactly("enforce c3");
+        reconciler.published(EVENT_OUTCOMES.of(restart, again, false));
+        EnforcementResult sameInstant = reconciler.started(event("c3", "task-1", ContainerEvent.CONTAINER_STARTED,
+                stop), () -> {
+                    throw new AssertionError("a start no later than the stop must not be enforced");
+                });
+        assertThat(sameInstant.status()).isEqualTo("skipped");
+    }
+
+    @Test
+    void aContainerReleasedAtAResyncIsEnforcedAgainWhenTheSameIdStartsAgain() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Files.delete(nsFile); // its pid left the namespace: gone, or restarted (podman restart keeps the id)
+        reconciler.resyncNow();
+        assertThat(reconciler.liveSet().get("c1")).isEmpty();
+
+        Files.writeString(nsFile, "");
+        NamespaceId restarted = NamespaceId.of(nsFile);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        enforcer.calls.clear();
+        start("c1", "task-1"); // asserts applied: a release at a resync is not a stop
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+        assertThat(reconciler.liveSet().get("c1")).isPresent();
+    }
+
+    @Test
+    void aHookCallForTheInstanceEnforcedAlreadyChangesNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
+    void aHookCallForARestartOfAnEnforcedContainerFencesTheNewInstanceAndAppliesItsTasksPolicyAtOnce()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int restartedPid = PID + 1; // the same id started again: another pid, another namespace, no stop processed
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.writeString(restartedNs, "");
+        NamespaceId restarted = NamespaceId.of(restartedNs);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        enforcer.calls.clear();
+
+        EnforcementResult fenced = reconciler.fence("c1", restartedPid, null);
+
+        assertThat(fenced.quarantined()).as("the new instance is fenced, not waved through").isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).containsExactly("fence c1", "enforce c1");
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.trigger()).isEqualTo("policy-update");
+        });
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(restartedPid);
+            assertThat(c.taskId()).isEqualTo("task-1");
+            assertThat(c.inForce()).isTrue();
+        });
+    }
+
+    @Test
+    void theStopOfTheEarlierInstanceProcessedAfterTheHookFencedARestartLeavesTheRestartEnforced() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int restartedPid = PID + 1;
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.writeString(restartedNs, "");
+        NamespaceId restarted = NamespaceId.of(restartedNs);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        reconciler.fence("c1", restartedPid, null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+
+        reconciler.stopped(event("c1", "task-1", ContainerEvent.CONTAINER_STOPPED)); // the earlier pid's stop
+
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(restartedPid));
+        assertThat(released).isEmpty();
+    }
+
+    @Test
+    void aHookCallForAnotherPidInTheNamespaceEnforcedAlreadyKeepsItsRulesAndFollowsThatPid() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        int memberPid = PID + 2; // a pod's member started again in the pod's namespace
+        Path memberNs = Files.createDirectories(proc.resolve(memberPid + "/ns")).resolve("net");
+        Files.createLink(memberNs, nsFile);
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", memberPid, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("no fence to cut the pod's other members").isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(memberPid);
+            assertThat(c.inForce()).isTrue();
+        });
+    }
+
+    @Test
+    void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
+        EnforcementResult fenced = reconciler.fence("c1", PID, null);
+        assertThat(fenced.quarantined()).isTrue();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isNull());
+
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        enforcer.drift = "table inet netfence is missing";
+        reconciler.resyncNow();
+        assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
+                .isEqualTo(1.0);
+        assertThat(published).as("a fenced container has no task to report for").isEmpty();
+
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.taskId()).isEqualTo("task-1");
+            assertThat(c.inForce()).isTrue();
+        });
+        assertThat(published).isEmpty();
+    }
+}
