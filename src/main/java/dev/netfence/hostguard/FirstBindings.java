@@ -1,6 +1,8 @@
 package dev.netfence.hostguard;
 
 import dev.netfence.hostguard.HostSides.Binding;
+import dev.netfence.policy.IpAddresses;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,12 +21,14 @@ import org.slf4j.LoggerFactory;
  * whatever the interface holds at each resync, so a workload holding CAP_NET_ADMIN could give
  * itself a neighbour's address or MAC and have it bound: its ARP replies for that address, or its
  * frames from that MAC (which move the neighbour's entry in the bridge's forwarding table), would
- * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface (autoconfigured
- * and temporary addresses come later, and a link-local one may still be tentative at the first
- * read). Entries are forgotten with their chain. They live in memory, and a restarted netfence
- * takes them back from the chains it adopts ({@link #fromListedRules}: the MAC and IPv4 addresses
- * the chain's binding rules hold, which a previous run narrowed already), so a workload that
- * changed its interface while netfence was down does not have that bound either. Not thread-safe:
+ * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface
+ * (autoconfigured and temporary addresses come later), except that an address gained later is
+ * not bound where another container's chain held it at its first apply: a neighbour's. Entries
+ * are forgotten with their chain. They live in memory, and a restarted netfence takes them back
+ * from the chains it adopts ({@link #fromListedRules}: the addresses the chain's binding rules
+ * hold, which a previous run narrowed already), so a workload that
+ * changed its interface while netfence was down does not have that bound either (of IPv6, a
+ * restarted netfence takes as first what the chain bound at its last write). Not thread-safe:
  * used under {@link HostGuards}' lock.
  */
 final class FirstBindings {
@@ -32,13 +36,17 @@ final class FirstBindings {
     private static final Pattern MAC_RULE = Pattern.compile("ether saddr != ([0-9a-f]{2}(?::[0-9a-f]{2}){5}) drop( .*)?");
     private static final Pattern IPV4_RULE = Pattern.compile("ip saddr != (?:\\{ ([0-9., ]+) \\}|([0-9.]+)) drop( .*)?");
     private static final Pattern NO_IPV4_RULE = Pattern.compile("meta protocol ip drop( .*)?");
+    private static final Pattern IPV6_RULE = Pattern.compile("ip6 saddr != (?:\\{ ([0-9a-f:., ]+) \\}|([0-9a-f:.]+)) drop( .*)?");
 
     private final Map<GuardChain, Binding> first = new HashMap<>();
 
     /**
      * What {@code chain} may bind of {@code read}: {@code read} itself, remembered, the first time
      * (null stays null: nothing read, nothing remembered); afterwards the first MAC, the IPv4
-     * addresses of {@code read} that were among the first ones, and the IPv6 addresses of {@code read}.
+     * addresses of {@code read} that were among the first ones, and the IPv6 addresses of
+     * {@code read} that were among the first ones or that no other container's chain held at its
+     * own first apply (a neighbour's address, which it may claim only while no such neighbour is
+     * guarded).
      */
     Binding narrow(GuardChain chain, Binding read) {
         if (read == null) {
@@ -54,7 +62,24 @@ final class FirstBindings {
                     + " binds IPv4 {} only (what it held at its first apply)", chain.device(), read.mac(), read.ipv4(),
                     known.mac(), ipv4);
         }
-        return new Binding(known.mac(), ipv4, read.ipv6());
+        List<String> ipv6 = read.ipv6().stream().filter(a -> known.ipv6().contains(a) || !anotherHeldFirst(chain, a))
+                .toList();
+        if (ipv6.size() != read.ipv6().size()) {
+            LOG.warn("the container behind host interface {} now holds IPv6 {}; its guard binds {} only (the others"
+                    + " are addresses another container's interface held at its first apply)", chain.device(),
+                    read.ipv6(), ipv6);
+        }
+        return new Binding(known.mac(), ipv4, ipv6);
+    }
+
+    /** Whether a chain of another container than {@code chain}'s held IPv6 {@code address} at its first apply. */
+    private boolean anotherHeldFirst(GuardChain chain, String address) {
+        for (Map.Entry<GuardChain, Binding> other : first.entrySet()) {
+            if (!other.getKey().owner().equals(chain.owner()) && other.getValue().ipv6().contains(address)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -66,31 +91,48 @@ final class FirstBindings {
     }
 
     /**
-     * The MAC and IPv4 addresses bound by a chain whose rules nft lists as {@code rules}, when they
-     * begin with the binding {@link GuardRenderer#binding} writes (its first rule the MAC's, its
-     * fourth the IPv4 sources' or, with none, all IPv4 dropped); empty otherwise (a chain written
-     * without a binding, or closed). The IPv6 addresses are left out: they follow the interface.
+     * The addresses bound by a chain whose rules nft lists as {@code rules}, when they begin with
+     * the binding {@link GuardRenderer#binding} writes (its first rule the MAC's, its fourth the
+     * IPv4 sources' or, with none, all IPv4 dropped, its fifth the IPv6 sources', {@code ::}
+     * among them); empty otherwise (a chain written without a binding, or closed). Its IPv6
+     * addresses are those bound at the last write, which may include some gained after the first
+     * apply.
      */
     static Optional<Binding> fromListedRules(List<String> rules) {
-        if (rules.size() < 4) {
+        if (rules.size() < 5) {
             return Optional.empty();
         }
         Matcher mac = MAC_RULE.matcher(rules.get(0));
-        if (!mac.matches()) {
+        Matcher ipv4 = IPV4_RULE.matcher(rules.get(3));
+        Matcher ipv6 = IPV6_RULE.matcher(rules.get(4));
+        if (!mac.matches() || !ipv6.matches()) {
             return Optional.empty();
         }
-        Matcher ipv4 = IPV4_RULE.matcher(rules.get(3));
+        List<String> v4;
         if (ipv4.matches()) {
-            String listed = ipv4.group(1) != null ? ipv4.group(1) : ipv4.group(2);
-            try {
-                return Optional.of(new Binding(mac.group(1), List.of(listed.split(", ")), List.of()));
-            } catch (IllegalArgumentException e) {
+            v4 = List.of((ipv4.group(1) != null ? ipv4.group(1) : ipv4.group(2)).split(", "));
+        } else if (NO_IPV4_RULE.matcher(rules.get(3)).matches()) {
+            v4 = List.of();
+        } else {
+            return Optional.empty();
+        }
+        String listed6 = ipv6.group(1) != null ? ipv6.group(1) : ipv6.group(2);
+        List<String> v6 = new ArrayList<>();
+        for (String a : listed6.split(", ")) {
+            byte[] bytes = IpAddresses.parseIpv6(a);
+            if (bytes == null) {
                 return Optional.empty();
             }
+            String formatted = IpAddresses.format(bytes);
+            if (!formatted.equals("::")) {
+                v6.add(formatted); // as the kernel's answers are written
+            }
         }
-        return NO_IPV4_RULE.matcher(rules.get(3)).matches()
-                ? Optional.of(new Binding(mac.group(1), List.of(), List.of()))
-                : Optional.empty();
+        try {
+            return Optional.of(new Binding(mac.group(1), v4, v6));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     /** Forgets the first binding of every chain {@code gone} accepts. */

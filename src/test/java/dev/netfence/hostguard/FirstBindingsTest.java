@@ -70,16 +70,19 @@ class FirstBindingsTest {
         rules.addAll(new GuardRenderer().rules(plan));
 
         assertThat(FirstBindings.fromListedRules(rules))
-                .contains(new Binding("0a:00:00:00:00:01", addresses(read), List.of()));
+                .contains(new Binding("0a:00:00:00:00:01", addresses(read), List.of("fe80::1")));
     }
 
     @Test
     void aListedSetIsReadInWhateverOrderNftPrintsIt() {
         List<String> rules = List.of("ether saddr != 0a:00:00:00:00:01 drop comment \"netfence:0123456789ab\"",
                 "arp saddr ether != 0a:00:00:00:00:01 drop", "arp saddr ip != { 0.0.0.0, 10.88.0.5 } drop",
-                "ip saddr != { 10.88.0.9, 10.88.0.5 } drop comment \"netfence:0123456789ab\"");
+                "ip saddr != { 10.88.0.9, 10.88.0.5 } drop comment \"netfence:0123456789ab\"",
+                "ip6 saddr != { 2001:db8::a, ::, fe80::1 } drop comment \"netfence:0123456789ab\"");
 
-        assertThat(FirstBindings.fromListedRules(rules).orElseThrow().ipv4()).containsExactly("10.88.0.9", "10.88.0.5");
+        Binding read = FirstBindings.fromListedRules(rules).orElseThrow();
+        assertThat(read.ipv4()).containsExactly("10.88.0.9", "10.88.0.5");
+        assertThat(read.ipv6()).containsExactly("2001:db8::a", "fe80::1");
     }
 
     @Test
@@ -88,10 +91,18 @@ class FirstBindingsTest {
         // written without a binding (its addresses could not be read), closed (no rule), or edited by hand
         assertThat(FirstBindings.fromListedRules(new GuardRenderer().rules(plan))).isEmpty();
         assertThat(FirstBindings.fromListedRules(List.of())).isEmpty();
+        String ipv6 = "ip6 saddr != :: drop";
         assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
-                "meta protocol ip accept"))).isEmpty();
+                "meta protocol ip accept", ipv6))).isEmpty();
         assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
-                "ip saddr != { 10.88.0.5, 999.1.1.1 } drop"))).isEmpty();
+                "ip saddr != { 10.88.0.5, 999.1.1.1 } drop", ipv6))).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
+                "ip saddr != 10.88.0.5 drop", "ip6 saddr != { ::, fe80::g } drop"))).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
+                "ip saddr != 10.88.0.5 drop", "meta protocol ip6 drop"))).isEmpty();
+        assertThat(FirstBindings.fromListedRules(List.of("ether saddr != 0a:00:00:00:00:01 drop", "a", "b",
+                "ip saddr != 10.88.0.5 drop", ipv6))).contains(new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"),
+                List.of()));
     }
 
     @Test
@@ -108,5 +119,40 @@ class FirstBindingsTest {
 
     private static List<String> addresses(String spaced) {
         return spaced.isBlank() ? List.of() : List.of(spaced.split(" "));
+    }
+
+    @Test
+    void anIpv6AddressGainedLaterIsNotBoundWhereAnotherContainersChainHeldItAtItsFirstApply() {
+        FirstBindings first = new FirstBindings();
+        first.narrow(CHAIN, FIRST);
+        GuardChain neighbour = new GuardChain("veth2", 12, "c2");
+        first.narrow(neighbour, new Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2", "2001:db8::6")));
+        GuardChain second = new GuardChain("veth3", 13, "c1"); // the same container's other interface
+
+        // the neighbour's link-local and global addresses claimed, and an autoconfigured one of its own gained
+        Binding claimed = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"),
+                List.of("fe80::1", "fe80::2", "2001:db8::6", "2001:db8::5"));
+        assertThat(first.narrow(CHAIN, claimed).ipv6()).containsExactly("fe80::1", "2001:db8::5");
+        // what its own other interface held first may move to this one
+        first.narrow(second, new Binding("0a:00:00:00:00:03", List.of(), List.of("2001:db8::7")));
+        assertThat(first.narrow(CHAIN, new Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::7")))
+                .ipv6()).containsExactly("fe80::1", "2001:db8::7");
+        // the neighbour gone (its chain released), its address is nobody's
+        first.forget(c -> c.equals(neighbour));
+        assertThat(first.narrow(CHAIN, claimed).ipv6()).containsExactly("fe80::1", "fe80::2", "2001:db8::6", "2001:db8::5");
+    }
+
+    @Test
+    void aChainsOwnFirstIpv6AddressesStayBoundWhateverAnotherChainHeldFirst() {
+        // two bridges may hand out the same address: the second container's first read is taken as it is,
+        // and neither loses what it held first
+        FirstBindings first = new FirstBindings();
+        first.narrow(CHAIN, FIRST);
+        GuardChain other = new GuardChain("veth9", 19, "c9");
+        Binding same = new Binding("0a:00:00:00:00:09", List.of(), List.of("fe80::1"));
+
+        assertThat(first.narrow(other, same)).isEqualTo(same);
+        assertThat(first.narrow(other, same)).isEqualTo(same);
+        assertThat(first.narrow(CHAIN, FIRST)).isEqualTo(FIRST);
     }
 }

@@ -111,4 +111,31 @@ class HostGuardBindingKernelTest {
                 .doesNotContain("198.18.251.79", "0a:00:00:fb:00:79");
         second.release("c-restart");
     }
+
+    @Test
+    void aNeighboursIpv6AddressClaimedLaterIsNeverBoundWhileItsOwnNewOnesAre() {
+        GuardVeths.Container c = veths.container();
+        GuardVeths.Container neighbour = veths.container();
+        while (neighbour.ipv6().equals(c.ipv6())) {
+            neighbour = veths.container();
+        }
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        guards.apply("c-six", c.nsFile(), plan);
+        guards.apply("c-neighbour", neighbour.nsFile(), plan);
+        // as a workload holding CAP_NET_ADMIN could: its neighbour's address, and one nobody holds
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", neighbour.ipv6() + "/128", "dev", "eth0", "nodad");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "2001:db8:252::5/128", "dev", "eth0", "nodad");
+
+        guards.apply("c-six", c.nsFile(), plan);
+        assertThat(GuardVeths.listed(c.hostSide())).contains("ip6 saddr != { ::, 2001:db8:252::5, " + c.ipv6() + " } drop")
+                .doesNotContain(neighbour.ipv6() + ",", neighbour.ipv6() + " }");
+
+        // and a restarted netfence, which takes the chains' bindings back, no more than that
+        HostGuards second = GuardVeths.guards(HostGuardMode.AUTO);
+        assertThat(second.adopt()).isGreaterThanOrEqualTo(2);
+        second.apply("c-six", c.nsFile(), plan);
+        assertThat(GuardVeths.listed(c.hostSide())).doesNotContain(neighbour.ipv6() + ",", neighbour.ipv6() + " }");
+        second.release("c-six");
+        second.release("c-neighbour");
+    }
 }

@@ -1,0 +1,97 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A neighbour's IPv6 address claimed by a workload holding {@code CAP_NET_ADMIN}, against two real
+ * podman containers on podman's bridge: the workload gives its own eth0 its neighbour's link-local
+ * address (every container on the bridge has one, and a neighbour advertisement for it moves the
+ * neighbour's entry in every cache on the link to the workload's MAC), a resync follows, its
+ * in-namespace rules are flushed, and it advertises that address. With {@code --host-guard auto} the
+ * advertisement never reaches the bridge, because an IPv6 address a container gains after its first
+ * apply is not bound where another container's chain held it at its first; with {@code off} it does,
+ * which shows the proof can fail. An advertisement for its own link-local address, sent last,
+ * arrives both ways.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardIpv6ClaimPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
+            + "\"inbound\":false}";
+
+    static ForgedFrames.Scripts scripts;
+
+    @BeforeAll
+    static void writeTheScripts() throws IOException {
+        scripts = ForgedFrames.Scripts.write();
+    }
+
+    @AfterAll
+    static void removeThem() throws IOException {
+        if (scripts != null) {
+            scripts.close();
+        }
+    }
+
+    private GuardedEnforcer enforcer;
+    private ForgedFrames.Tap tap;
+
+    @AfterEach
+    void releaseGuardsAndTap() {
+        if (tap != null) {
+            tap.close();
+        }
+        if (enforcer != null) {
+            enforcer.close();
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aNeighboursLinkLocalAddressItGivesItselfIsNeverBoundSoItsAdvertisementNeverReachesTheBridge(
+            HostGuardMode mode) throws Exception {
+        PodmanContainer neighbour = PODMAN.sandbox();
+        PodmanContainer workload = PODMAN.sandbox();
+        enforcer = GuardedEnforcer.create(mode);
+        List<String> guards = mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns");
+        assertThat(enforcer.apply(neighbour, POLICY).guards()).isEqualTo(guards);
+        assertThat(enforcer.apply(workload, POLICY).guards()).isEqualTo(guards);
+        String theirs = new BindingSandbox(neighbour, null, 0).linkLocal();
+        BindingSandbox s = new BindingSandbox(workload, scripts.sender(), 0);
+        String own = s.linkLocal();
+        Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", theirs + "/64",
+                "dev", "eth0", "nodad");
+        assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards);
+        HostGuardPodmanTest.flushInNamespaceRules(workload);
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
+
+        String claim = s.na(theirs, theirs);
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour discovery frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("advertisements of %s's address %s on %s", neighbour, theirs, s.bridge)
+                    .doesNotContain(claim).noneMatch(f -> f.startsWith("NA ") && f.endsWith(" " + theirs));
+        } else {
+            assertThat(seen).as("without the guard the claim reaches the bridge").contains(claim);
+        }
+    }
+}
