@@ -21,7 +21,8 @@ import java.util.Objects;
  * first the source binding of the interface's peer ({@link #binding}: its own MAC and addresses
  * as the only sources, per chain), then the plan's body ({@link #rules}, shared by every chain of
  * that plan): VLAN-tagged frames (802.1Q, 802.1ad) dropped, ARP accepted, every other non-IP
- * ethertype dropped; then, per family (IPv4 first, as the
+ * ethertype dropped, IPv4 to 127.0.0.0/8 dropped (a host with {@code route_localnet=1} would
+ * deliver it to its own local services; IPv6 to ::1 the kernel drops); then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the
@@ -132,6 +133,9 @@ public final class GuardRenderer {
         out.add("ether type { 8021q, 8021ad } drop" + comment);
         out.add("meta protocol arp accept" + comment);
         out.add("meta protocol != { ip, ip6 } drop" + comment);
+        // loopback destinations have no meaning on a host interface, and a host that routes them
+        // (route_localnet=1, as kube-proxy sets it) would deliver them to its own local services
+        out.add("ip daddr 127.0.0.0/8 drop" + comment);
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);
             boolean inboundOpen = !set.input().contains(Rule.catchAll(Direction.IN, Verdict.DROP));

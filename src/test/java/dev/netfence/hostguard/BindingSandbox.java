@@ -92,6 +92,15 @@ final class BindingSandbox {
     }
 
     /**
+     * Three copies of a UDP datagram from the container's own MAC and address to {@code dstIp},
+     * port {@code port}, through the host; returns the line {@link ForgedFrames.Tap} prints for it.
+     */
+    String udpTo(String dstIp, int port, String payload) {
+        send("udp", mac, container.ipv4(), dstIp, Integer.toString(port), payload);
+        return "UDP " + container.ipv4() + " " + dstIp + " " + port + " " + payload;
+    }
+
+    /**
      * Three copies of an ARP frame from the container's own MAC to the host, with sender
      * {@code sha}/{@code spa} and target {@code tpa} and a random target MAC; returns the line
      * {@link ForgedFrames.Tap} prints for it.

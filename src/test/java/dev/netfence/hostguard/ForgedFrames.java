@@ -147,18 +147,22 @@ final class ForgedFrames {
      * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
      * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
-     * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE.
+     * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
+     * for {@code udp} every IPv4 UDP datagram (with a 20-byte header), as UDP SRC DST DPORT PAYLOAD.
      * Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
      */
     static final String LISTENER = """
             import os, select, socket, struct, sys, time
             iface, seconds, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-            proto = 0x0806 if kind == "arp" else 0x86dd
+            proto = {"arp": 0x0806, "udp": 0x0800}.get(kind, 0x86dd)
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
             s.bind((iface, proto))
             def mac(b):
                 return ":".join("%02x" % x for x in b)
             def line(f):
+                if kind == "udp":
+                    return len(f) >= 42 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),
+                        socket.inet_ntoa(f[30:34]), str(struct.unpack("!H", f[36:38])[0]), f[42:].decode("ascii", "replace")])
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])
@@ -184,7 +188,7 @@ final class ForgedFrames {
 
     /**
      * {@link #LISTENER} (written to {@code listener}) for frames of {@code kind} ({@code arp},
-     * {@code nd}) on {@code bridge} in the host namespace, run as a child process (Java has no
+     * {@code nd}, {@code udp}) on {@code bridge} in the host namespace, run as a child process (Java has no
      * AF_PACKET): every such frame the bridge receives, one line each, as it comes. It ends
      * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
      */

@@ -32,6 +32,7 @@ class GuardRendererTest {
             ether type { 8021q, 8021ad } drop{c}
             meta protocol arp accept{c}
             meta protocol != { ip, ip6 } drop{c}
+            ip daddr 127.0.0.0/8 drop{c}
             """;
     static final String ND = """
             ip6 daddr { fe80::/10, ff02::/16 } icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
@@ -232,6 +233,7 @@ class GuardRendererTest {
                 \tether type { 8021q, 8021ad } drop{c}
                 \tmeta protocol arp accept{c}
                 \tmeta protocol != { ip, ip6 } drop{c}
+                \tip daddr 127.0.0.0/8 drop{c}
                 \tmeta protocol ip drop{c}
                 \tmeta protocol ip6 drop{c}
                 }

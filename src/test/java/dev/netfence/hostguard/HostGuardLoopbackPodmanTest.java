@@ -1,0 +1,91 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Loopback destinations on the host side, against a real podman container whose policy leaves
+ * IPv4 egress open (a blocked list of its own, without 127.0.0.0/8, as an operator may write):
+ * inside its namespace a datagram to 127.0.0.1 goes to its own {@code lo}, but one written raw
+ * onto eth0, after the workload flushed its in-namespace rules, reaches the host, which delivers it
+ * to its own local services where it routes loopback destinations from other interfaces
+ * ({@code route_localnet=1}, as kube-proxy sets it; this host does not, and the test does not
+ * change it: what is proven is that the frame never reaches the bridge). With
+ * {@code --host-guard auto} it never does; with {@code off} it does, which shows the proof can
+ * fail. A datagram to the gateway's address, which the policy allows, sent last, arrives both ways.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardLoopbackPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"192.0.2.0/24\"],"
+            + "\"dns\":false,\"outbound\":true,\"inbound\":false}";
+    /** A port nothing on the host listens on: the datagrams end as port-unreachable at most. */
+    private static final int PORT = 9;
+
+    static ForgedFrames.Scripts scripts;
+
+    @BeforeAll
+    static void writeTheScripts() throws IOException {
+        scripts = ForgedFrames.Scripts.write();
+    }
+
+    @AfterAll
+    static void removeThem() throws IOException {
+        if (scripts != null) {
+            scripts.close();
+        }
+    }
+
+    private GuardedEnforcer enforcer;
+    private ForgedFrames.Tap tap;
+
+    @AfterEach
+    void releaseGuardAndTap() {
+        if (tap != null) {
+            tap.close();
+        }
+        if (enforcer != null) {
+            enforcer.close();
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aDatagramToALoopbackAddressWrittenOntoEth0NeverReachesTheBridge(HostGuardMode mode) throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        enforcer = GuardedEnforcer.create(mode);
+        assertThat(enforcer.apply(container, POLICY).guards())
+                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
+        HostGuardPodmanTest.flushInNamespaceRules(container);
+        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
+
+        String loopback = s.udpTo("127.0.0.1", PORT, "lo-" + ForgedFrames.randomMac());
+        String otherLoopback = s.udpTo("127.1.2.3", PORT, "lo-" + ForgedFrames.randomMac());
+        String control = s.udpTo(container.gateway(), PORT, "gw-" + ForgedFrames.randomMac());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("UDP datagrams on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("datagrams to 127.0.0.0/8 on %s", s.bridge).doesNotContain(loopback, otherLoopback)
+                    .noneMatch(f -> f.split(" ")[2].startsWith("127."));
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").contains(loopback, otherLoopback);
+        }
+    }
+}
