@@ -22,7 +22,8 @@ import java.util.Objects;
  * as the only sources, per chain), then the plan's body ({@link #rules}, shared by every chain of
  * that plan): VLAN-tagged frames (802.1Q, 802.1ad) dropped, ARP accepted, every other non-IP
  * ethertype dropped, IPv4 to 127.0.0.0/8 dropped (a host with {@code route_localnet=1} would
- * deliver it to its own local services; IPv6 to ::1 the kernel drops); then, per family (IPv4 first, as the
+ * deliver it to its own local services; IPv6 to ::1 the kernel drops), what only a router sends
+ * dropped where the plan leaves a family's egress open ({@link #routerOnly}); then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the
@@ -56,8 +57,7 @@ public final class GuardRenderer {
      * detection) for any target but the peer's own addresses dropped (it would fail a neighbour's
      * detection); a neighbour advertisement for any target but the peer's own IPv6 addresses
      * dropped (the target is the address whose neighbour-cache entry it sets, whatever its
-     * source); and where the plan leaves IPv6 egress open, MLD queries, router advertisements,
-     * redirects and router renumbering dropped (otherwise its catch-all drops them). So a
+     * source). So a
      * workload sending raw frames can neither poison its neighbours' ARP and neighbour caches with
      * another's address nor send as another address. Each line carries
      * {@code plan}'s comment, as every rule of the chain does.
@@ -92,20 +92,44 @@ public final class GuardRenderer {
                 "ip6 saddr :: icmpv6 type nd-neighbor-solicit " + own + "drop" + comment,
                 // an advertisement sets the neighbour-cache entry of its target: its own addresses only
                 "icmpv6 type nd-neighbor-advert " + own + "drop" + comment));
-        if (ipv6EgressOpen(plan)) {
-            // a sandbox is no router, nor a multicast querier (with IPv6 egress closed the plan's catch-all
-            // drops these already)
-            out.add("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering } drop" + comment);
-        }
         return List.copyOf(out);
     }
 
-    /** Whether {@code plan}'s IPv6 egress ends without a catch-all drop (outbound on), as {@link #rules} renders it. */
-    private static boolean ipv6EgressOpen(PlannedRules plan) {
-        if (!plan.families().contains(Family.IPV6)) {
+    /**
+     * What only a router sends, dropped where {@code plan} leaves a family's egress open (with it
+     * closed the plan's catch-all drops them already; nothing a sandbox needs is among them): for
+     * IPv4, IGMP membership queries and multicast router advertisements (48); for IPv6, MLD
+     * queries, router advertisements, redirects, router renumbering and multicast router
+     * discovery (151-153), and anything behind an authentication header to a multicast group (the
+     * bridge's snooping looks past one, nft's transport match does not); for either, PIM. A query,
+     * router advertisement or PIM hello makes a snooping bridge take the port for a multicast
+     * router's and forward it every group's traffic; a router advertisement draws a neighbour's
+     * IPv6 traffic.
+     */
+    private static List<String> routerOnly(PlannedRules plan, String comment) {
+        boolean open4 = egressOpen(plan, Family.IPV4);
+        boolean open6 = egressOpen(plan, Family.IPV6);
+        List<String> out = new ArrayList<>(4);
+        if (open4) {
+            out.add("meta protocol ip igmp type { membership-query, 48 } drop" + comment);
+        }
+        if (open6) {
+            out.add("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering, 151, 152, 153 }"
+                    + " drop" + comment);
+            out.add("ip6 daddr ff00::/8 meta l4proto ah drop" + comment);
+        }
+        if (open4 || open6) {
+            out.add("meta l4proto pim drop" + comment);
+        }
+        return out;
+    }
+
+    /** Whether {@code plan}'s egress of {@code family} ends without a catch-all drop (outbound on), as {@link #rules} renders it. */
+    private static boolean egressOpen(PlannedRules plan, Family family) {
+        if (!plan.families().contains(family)) {
             return false;
         }
-        for (Rule rule : plan.forFamily(Family.IPV6).output()) {
+        for (Rule rule : plan.forFamily(family).output()) {
             if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.established()
                     && rule.verdict() != Verdict.ACCEPT) {
                 return false;
@@ -136,6 +160,7 @@ public final class GuardRenderer {
         // loopback destinations have no meaning on a host interface, and a host that routes them
         // (route_localnet=1, as kube-proxy sets it) would deliver them to its own local services
         out.add("ip daddr 127.0.0.0/8 drop" + comment);
+        out.addAll(routerOnly(plan, comment));
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);
             boolean inboundOpen = !set.input().contains(Rule.catchAll(Direction.IN, Verdict.DROP));

@@ -156,9 +156,35 @@ final class BindingSandbox {
      * {@code destination}; returns the line {@link ForgedFrames.Tap} prints for it.
      */
     String mq(String source, String destination) {
+        return mq(source, destination, false);
+    }
+
+    /** As {@link #mq(String, String)}, behind an authentication header too when {@code ah}. */
+    String mq(String source, String destination, boolean ah) {
         String response = Integer.toString(1 + RANDOM.nextInt(32766));
-        send("mq", mac, source, destination, response);
+        if (ah) {
+            send("mq", mac, source, destination, response, "ah");
+        } else {
+            send("mq", mac, source, destination, response);
+        }
         return "MQ " + ForgedFrames.inetNtop(source) + " " + response;
+    }
+
+    /**
+     * Three copies each of what a multicast router sends (from the container's own MAC and
+     * addresses, {@code linkLocal} its IPv6 one): a multicast router advertisement to all snoopers,
+     * an IGMP general query to all systems and a PIM hello to all PIM routers; returns the lines
+     * {@link ForgedFrames.Tap} ({@code mcast}) prints for them.
+     */
+    List<String> multicastRouterMessages(String linkLocal) {
+        String interval = Integer.toString(1 + RANDOM.nextInt(65534));
+        send("mrd", mac, linkLocal, "ff02::6a", interval);
+        String response = Integer.toString(1 + RANDOM.nextInt(254));
+        send("igmpq", mac, container.ipv4(), "224.0.0.1", response);
+        String holdtime = Integer.toString(1 + RANDOM.nextInt(65534));
+        send("pim", mac, container.ipv4(), "224.0.0.13", holdtime);
+        return List.of("MRD " + ForgedFrames.inetNtop(linkLocal) + " " + interval,
+                "IGMP " + container.ipv4() + " 17 " + response, "PIM " + container.ipv4() + " " + holdtime);
     }
 
     /** The container's IPv6 link-local address on eth0. */

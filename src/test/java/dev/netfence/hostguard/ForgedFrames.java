@@ -85,9 +85,14 @@ final class ForgedFrames {
      * for {@code ra}: SRCIP6 DSTIP6 REACHABLE (a router advertisement: router lifetime 1800 s, the
      * number REACHABLE as its reachable time, which tells one from another, and a prefix
      * information option announcing 2001:db8:bad::/64 for address autoconfiguration, hop limit 255),
-     * for {@code mq}: SRCIP6 DSTIP6 RESPONSE (an MLDv2 general query behind a hop-by-hop header with
-     * the router alert option, hop limit 1, as a querier sends it; the number RESPONSE, below
-     * 32768, as its maximum response code, which tells one from another).
+     * for {@code mq}: SRCIP6 DSTIP6 RESPONSE [ah] (an MLDv2 general query behind a hop-by-hop header
+     * with the router alert option, and then an authentication header when {@code ah} is given, hop
+     * limit 1, as a querier sends it; the number RESPONSE, below 32768, as its maximum response
+     * code, which tells one from another), for {@code mrd}: SRCIP6 DSTIP6 INTERVAL (a multicast
+     * router advertisement, ICMPv6 151, the same way, INTERVAL below 65536 its query interval),
+     * for {@code igmpq}: SRCIP DSTIP RESPONSE (an IGMPv3 general query with the router alert
+     * option, TTL 1, RESPONSE below 256 its maximum response code), for {@code pim}: SRCIP DSTIP
+     * HOLDTIME (a PIMv2 hello, TTL 1, HOLDTIME below 65536 in its holdtime option).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -110,10 +115,22 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
-            elif kind in ("na", "ns", "ra", "mq"):
+            elif kind in ("igmpq", "pim"):
+                sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
+                if kind == "igmpq":
+                    body, proto, opts = struct.pack("!BBHIBBH", 0x11, int(sys.argv[8]), 0, 0, 2, 125, 0), 2, bytes([148, 4, 0, 0])
+                else:
+                    body, proto, opts = struct.pack("!BBHHHH", 0x20, 0, 0, 1, 2, int(sys.argv[8])), 103, b""
+                body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45 + len(opts) // 4, 0, 20 + len(opts) + len(body), 1, 0, 1, proto, 0, sip, dip) + opts
+                ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+                frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + body
+            elif kind in ("na", "ns", "ra", "mq", "mrd"):
                 sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
                 if kind == "mq":
                     icmp = struct.pack("!BBHHH", 130, 0, 0, int(sys.argv[8]), 0) + bytes(16) + struct.pack("!BBH", 2, 125, 0)
+                elif kind == "mrd":
+                    icmp = struct.pack("!BBHHH", 151, 20, 0, int(sys.argv[8]), 2)
                 elif kind == "ra":
                     prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
                     icmp = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, int(sys.argv[8]), 0) + prefix
@@ -124,9 +141,10 @@ final class ForgedFrames {
                     icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8])
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
-                if kind == "mq":  # hop-by-hop: router alert (MLD), PadN
-                    hbh = bytes([58, 0, 5, 2, 0, 0, 1, 0])
-                    ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(icmp), 0, 1) + sip + dip + hbh
+                if kind in ("mq", "mrd"):  # hop-by-hop: router alert (MLD), PadN; then AH with a 12-byte ICV if asked
+                    ah = bytes([58, 4, 0, 0]) + struct.pack("!II", 0x100, 1) + bytes(12) if sys.argv[9:] == ["ah"] else b""
+                    hbh = bytes([51 if ah else 58, 0, 5, 2, 0, 0, 1, 0])
+                    ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(ah) + len(icmp), 0, 1) + sip + dip + hbh + ah
                 else:
                     ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
                 frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + icmp
@@ -148,18 +166,48 @@ final class ForgedFrames {
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
      * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
      * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
-     * for {@code udp} every IPv4 UDP datagram (with a 20-byte header), as UDP SRC DST DPORT PAYLOAD.
+     * for {@code udp} every IPv4 UDP datagram (with a 20-byte header), as UDP SRC DST DPORT PAYLOAD;
+     * for {@code mcast} what makes a snooping bridge take a port for a multicast router's and a
+     * neighbour advertisement: IGMP SRC TYPE CODE, PIM SRC HOLDTIME, and past any IPv6 extension
+     * headers (hop-by-hop, routing, destination options, authentication), MQ SRC RESPONSE, MRD SRC
+     * INTERVAL, NA SRC TARGET.
      * Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
      */
     static final String LISTENER = """
             import os, select, socket, struct, sys, time
             iface, seconds, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-            proto = {"arp": 0x0806, "udp": 0x0800}.get(kind, 0x86dd)
+            proto = {"arp": 0x0806, "udp": 0x0800, "mcast": 0x0003}.get(kind, 0x86dd)
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
             s.bind((iface, proto))
+            def mcast(f):
+                ether = struct.unpack("!H", f[12:14])[0]
+                if ether == 0x0800 and len(f) >= 34:
+                    off = 14 + (f[14] & 15) * 4
+                    src = socket.inet_ntoa(f[26:30])
+                    if f[23] == 2 and len(f) >= off + 2:
+                        return "IGMP %s %d %d" % (src, f[off], f[off + 1])
+                    if f[23] == 103 and len(f) >= off + 10:
+                        return "PIM %s %d" % (src, struct.unpack("!H", f[off + 8:off + 10])[0])
+                    return False
+                if ether != 0x86dd or len(f) < 54:
+                    return False
+                nh, off, src = f[20], 54, socket.inet_ntop(socket.AF_INET6, f[22:38])
+                while nh in (0, 43, 60, 51) and len(f) >= off + 2:
+                    nh, off = f[off], off + ((f[off + 1] + 2) * 4 if nh == 51 else (f[off + 1] + 1) * 8)
+                if nh != 58 or len(f) < off + 8:
+                    return False
+                if f[off] == 130:
+                    return "MQ %s %d" % (src, struct.unpack("!H", f[off + 4:off + 6])[0])
+                if f[off] == 151:
+                    return "MRD %s %d" % (src, struct.unpack("!H", f[off + 4:off + 6])[0])
+                if f[off] == 136 and len(f) >= off + 24:
+                    return "NA %s %s" % (src, socket.inet_ntop(socket.AF_INET6, f[off + 8:off + 24]))
+                return False
             def mac(b):
                 return ":".join("%02x" % x for x in b)
             def line(f):
+                if kind == "mcast":
+                    return mcast(f)
                 if kind == "udp":
                     return len(f) >= 42 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),
                         socket.inet_ntoa(f[30:34]), str(struct.unpack("!H", f[36:38])[0]), f[42:].decode("ascii", "replace")])
@@ -188,7 +236,7 @@ final class ForgedFrames {
 
     /**
      * {@link #LISTENER} (written to {@code listener}) for frames of {@code kind} ({@code arp},
-     * {@code nd}, {@code udp}) on {@code bridge} in the host namespace, run as a child process (Java has no
+     * {@code nd}, {@code udp}, {@code mcast}) on {@code bridge} in the host namespace, run as a child process (Java has no
      * AF_PACKET): every such frame the bridge receives, one line each, as it comes. It ends
      * when its stdin closes, after 30 s at the latest, and is killed by {@link #close()}.
      */

@@ -19,6 +19,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -62,11 +63,17 @@ class GuardRendererTest {
                                 ip6 daddr fc00::/7 drop{c}
                                 meta protocol ip6 drop{c}
                                 """),
-                row("outbound on: blocked subnets dropped, the rest of each family accepted", plan(
+                row("outbound on: what only a router sends dropped, blocked subnets dropped, the rest of each family "
+                        + "accepted", plan(
                         out(Family.IPV4, established(), block("10.0.0.0", 8, Family.IPV4), block("169.254.0.0", 16, Family.IPV4)),
                         out(Family.IPV6, established(), nd(135, LL), block("fe80::", 10, Family.IPV6)),
                         false),
                         L2 + """
+                                meta protocol ip igmp type { membership-query, 48 } drop{c}
+                                icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering, \
+                                151, 152, 153 } drop{c}
+                                ip6 daddr ff00::/8 meta l4proto ah drop{c}
+                                meta l4proto pim drop{c}
                                 ip daddr { 10.0.0.0/8, 169.254.0.0/16 } drop{c}
                                 meta protocol ip accept{c}
                                 ip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
@@ -192,20 +199,27 @@ class GuardRendererTest {
                 .isEqualTo(expected.replace("{c}", C));
     }
 
-    @Test
-    void whereThePlanLeavesIpv6EgressOpenRouterAdvertisementsRedirectsAndRenumberingAreDroppedToo() {
-        PlannedRules open = new RulePlanner().plan(new dev.netfence.policy.PolicyParser().parse(("{\"schemaVersion\":1,"
-                + "\"mode\":\"bridge\",\"allowedEndpoints\":[],\"dns\":false,\"outbound\":true,\"inbound\":false}")
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8)), Map.of(), List.of());
-        String c = " comment \"netfence:" + open.digest().substring(7, 19) + "\"";
-        HostSides.Binding binding = new HostSides.Binding("02:00:00:00:00:01", List.of("10.88.0.5"), List.of());
+    @ParameterizedTest(name = "outbound {0}")
+    @CsvSource({"true, true", "false, false"})
+    void whatOnlyARouterSendsIsDroppedWhereEgressIsOpenWithOrWithoutABinding(boolean outbound, boolean dropped) {
+        PlannedRules plan = new RulePlanner().plan(new dev.netfence.policy.PolicyParser().parse(("{\"schemaVersion\":1,"
+                + "\"mode\":\"bridge\",\"allowedEndpoints\":[],\"dns\":false,\"outbound\":" + outbound
+                + ",\"inbound\":false}").getBytes(java.nio.charset.StandardCharsets.UTF_8)), Map.of(), List.of());
+        String c = " comment \"netfence:" + plan.digest().substring(7, 19) + "\"";
+        List<String> routerOnly = List.of("meta protocol ip igmp type { membership-query, 48 } drop" + c,
+                "icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering, 151, 152, 153 } drop" + c,
+                "ip6 daddr ff00::/8 meta l4proto ah drop" + c, "meta l4proto pim drop" + c);
 
-        List<String> lines = new GuardRenderer().binding(binding, open);
+        List<String> body = new GuardRenderer().rules(plan);
 
-        assertThat(lines).hasSize(9).last()
-                .isEqualTo("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering } drop" + c);
-        assertThat(new GuardRenderer().binding(binding, pinned(new RulePlanner().quarantine())))
-                .hasSize(8).noneMatch(l -> l.contains("nd-router-advert"));
+        if (dropped) {
+            // before anything of either family is accepted, and in the body: also where no binding could be read
+            assertThat(body.subList(4, 8)).isEqualTo(routerOnly);
+        } else {
+            assertThat(body).doesNotContainAnyElementsOf(routerOnly); // the catch-all drops them
+        }
+        assertThat(new GuardRenderer().binding(new HostSides.Binding("02:00:00:00:00:01", List.of("10.88.0.5"), List.of()),
+                plan)).hasSize(8).noneMatch(l -> l.contains("nd-router-advert"));
     }
 
     @Test

@@ -40,7 +40,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * not queries, and the guard's binding drops them where the plan leaves IPv6 egress open. A raw
  * MLDv2 general query (hop-by-hop router alert, as a querier sends it) to all nodes never reaches
  * the bridge with the guard, under a closed policy and under an open one whose blocked list does
- * not hold ff00::/8; without the guard it does.
+ * not hold ff00::/8; without the guard it does. So do the other messages of a multicast router
+ * ({@link #noOtherMulticastRoutersMessageFromASandboxReachesTheBridge}).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardRouterMessagesPodmanTest {
@@ -133,6 +134,42 @@ class HostGuardRouterMessagesPodmanTest {
                     .noneMatch(f -> f.startsWith("MQ "));
         } else {
             assertThat(seen).as("without the guard the query reaches the bridge").contains(query);
+        }
+    }
+
+    /**
+     * Everything else that makes a snooping bridge take a port for a multicast router's, from a
+     * sandbox whose policy leaves both families' egress open with a blocked list without the
+     * multicast ranges: an MLD query behind an authentication header (the bridge's snooping looks
+     * past it, nft's transport match stops at it), a multicast router advertisement, an IGMP
+     * general query and a PIM hello.
+     */
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void noOtherMulticastRoutersMessageFromASandboxReachesTheBridge(HostGuardMode mode) throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        enforcer = GuardedEnforcer.create(mode);
+        assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"10.0.0.0/8\"],"
+                + "\"dns\":false,\"outbound\":true,\"inbound\":false}").guards())
+                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
+        HostGuardPodmanTest.flushInNamespaceRules(container);
+        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        String own = s.linkLocal();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "mcast");
+
+        List<String> sent = new java.util.ArrayList<>(s.multicastRouterMessages(own));
+        sent.add(s.mq(own, "ff02::1", true));
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("multicast routers' messages from the sandbox on %s", s.bridge).doesNotContainAnyElementsOf(sent)
+                    .noneMatch(f -> f.startsWith("MQ ") || f.startsWith("MRD ") || f.startsWith("PIM ")
+                            || f.startsWith("IGMP " + container.ipv4() + " 17 "));
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").containsAll(sent);
         }
     }
 }
