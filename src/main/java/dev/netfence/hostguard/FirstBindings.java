@@ -82,6 +82,11 @@ final class FirstBindings {
         return false;
     }
 
+    /** {@code chain}'s first binding, or null when none is known. */
+    Binding first(GuardChain chain) {
+        return first.get(chain);
+    }
+
     /**
      * Remembers {@code binding} as {@code chain}'s first unless one is known already (a chain
      * adopted from a previous run, whose binding rules were read back).

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -309,10 +310,12 @@ final class GuardWrites {
     /**
      * At start: rebuilds what is installed from the kernel's table, keeping every chain of
      * netfence's shape whose interface is among {@code links} with the recorded ifindex and
-     * removing every other; each chain kept with its rule lines as nft lists them.
+     * removing every other; hands each chain kept, with its rule lines as nft lists them, to
+     * {@code kept} before removing the others (so also when their removal fails); the number kept.
      */
-    Map<GuardChain, List<String>> adopt(Map<String, Integer> links) {
-        return resync(links);
+    int adopt(Map<String, Integer> links, BiConsumer<GuardChain, List<String>> kept) {
+        resync(links, kept);
+        return installed.size();
     }
 
     /** A script that depends on {@link #installed}, rebuilt after a resync. */
@@ -330,7 +333,7 @@ final class GuardWrites {
             table.run(text);
         } catch (HostTable.Rejected first) {
             LOG.warn("host table differs from what netfence recorded ({}); re-reading it and retrying", first.getMessage());
-            resync(null);
+            resync(null, (chain, rules) -> { });
             String again = script.build();
             try {
                 if (!again.isBlank()) {
@@ -345,24 +348,23 @@ final class GuardWrites {
 
     /**
      * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (name to
-     * ifindex), also removes chains whose interface is gone and chains not of netfence's shape.
-     * Returns each chain kept with its rule lines.
+     * ifindex), also removes chains whose interface is gone and chains not of netfence's shape,
+     * after handing each chain kept with its rule lines to {@code kept}.
      */
-    private Map<GuardChain, List<String>> resync(Map<String, Integer> links) {
+    private void resync(Map<String, Integer> links, BiConsumer<GuardChain, List<String>> kept) {
         String listing = table.list();
         boolean removeStale = links != null;
         installed.clear();
         written.clear();
         heldAt.clear();
         StringBuilder stale = new StringBuilder();
-        Map<GuardChain, List<String>> kept = new HashMap<>();
         for (GuardListing.Chain chain : GuardListing.parse(listing)) {
             Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());
             boolean keep = guard.isPresent() && chain.devices().equals(List.of(chain.name()))
                     && (!removeStale || Integer.valueOf(guard.get().ifindex()).equals(links.get(chain.name())));
             if (keep) {
                 installed.put(chain.name(), guard.get());
-                kept.put(guard.get(), chain.rules());
+                kept.accept(guard.get(), chain.rules());
             } else if (removeStale && GuardChain.validDevice(chain.name())) {
                 stale.append(renderer.delete(chain.name()));
             }
@@ -374,6 +376,5 @@ final class GuardWrites {
                 throw new EnforcementException(ErrorCode.RULES_REJECTED, "removing stale host guards: " + e.getMessage(), e);
             }
         }
-        return kept;
     }
 }

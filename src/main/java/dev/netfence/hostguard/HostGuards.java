@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class HostGuards {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuards.class);
+    /** The plan whose comment a closed chain's binding lines carry (it holds no other rule). */
+    private static final PlannedRules CLOSED = new dev.netfence.rules.RulePlanner().quarantine();
     public static final String NETNS = "netns";
     public static final String HOST = "host";
 
@@ -191,7 +193,9 @@ public final class HostGuards {
     /**
      * The chains installed for {@code owner} that are not among {@code found} and whose interface
      * is still there (one the kernel removed is left to {@link #sweep}), each added to
-     * {@code bodies} with no rule (its policy drops every frame) and its listing to {@code expected}.
+     * {@code bodies} with nothing but its first binding's lines, all drops (its policy drops every
+     * frame; the binding stays so that a restarted netfence still knows it), and its listing to
+     * {@code expected}.
      */
     private List<GuardChain> closedChains(String owner, List<GuardChain> found, Map<String, List<String>> bodies,
             Map<String, String> expected) {
@@ -212,8 +216,14 @@ public final class HostGuards {
             }
         }
         for (GuardChain chain : closed) {
-            bodies.put(chain.device(), List.of());
-            expected.put(chain.device(), renderer.listingOfCanonical(chain, List.of()));
+            HostSides.Binding first;
+            synchronized (writes) {
+                first = firstBindings.first(chain);
+            }
+            List<String> lines = renderer.binding(first, CLOSED);
+            bodies.put(chain.device(), lines);
+            expected.put(chain.device(), renderer.listingOfCanonical(chain, lines.stream().map(GuardRenderer::canonical)
+                    .toList()));
         }
         if (!closed.isEmpty()) {
             LOG.warn("host interfaces {} of container {} no longer lead into its namespace: their guards now drop"
@@ -284,18 +294,17 @@ public final class HostGuards {
             return 0;
         }
         synchronized (writes) {
-            Map<GuardChain, List<String>> adopted = writes.adopt(hostLinks());
-            int bound = 0;
-            for (Map.Entry<GuardChain, List<String>> chain : adopted.entrySet()) {
-                Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(chain.getValue());
+            int[] bound = {0};
+            int adopted = writes.adopt(hostLinks(), (chain, rules) -> {
+                Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(rules);
                 if (binding.isPresent()) {
-                    firstBindings.remember(chain.getKey(), binding.get());
-                    bound++;
+                    firstBindings.remember(chain, binding.get());
+                    bound[0]++;
                 }
-            }
+            });
             LOG.info("host guard: adopted {} chain(s) left by a previous run, {} with the source binding they held",
-                    adopted.size(), bound);
-            return adopted.size();
+                    adopted, bound[0]);
+            return adopted;
         }
     }
 

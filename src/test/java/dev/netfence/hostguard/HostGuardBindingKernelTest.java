@@ -78,6 +78,7 @@ class HostGuardBindingKernelTest {
         // a workload holding CAP_NET_ADMIN moves its eth0 into a namespace of its own, where no
         // in-namespace rule follows it: the host side is then all that stands between it and the bridge
         GuardVeths.Container c = veths.container();
+        String mac = c.mac();
         HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
         assertThat(guards.apply("c-moved", c.nsFile(), plan).host()).isTrue();
         String child = veths.namespace();
@@ -88,8 +89,22 @@ class HostGuardBindingKernelTest {
         assertThat(after.host()).isFalse();
         assertThat(after.reason()).contains("now drop everything");
         String listed = GuardVeths.listed(c.hostSide());
-        assertThat(listed).contains("policy drop;").doesNotContain("accept", "comment \"netfence:");
-        assertThat(guards.release("c-moved")).isEqualTo(1);
+        // nothing but drops, the binding among them: a restarted netfence still knows it
+        assertThat(listed).contains("policy drop;", "ether saddr != " + mac + " drop").doesNotContain("accept");
+
+        // netfence restarts while the chain is closed; the workload takes a neighbour's MAC and address
+        // and moves its eth0 back
+        HostGuards second = GuardVeths.guards(HostGuardMode.AUTO);
+        assertThat(second.adopt()).isGreaterThanOrEqualTo(1);
+        Sh.ok("ip", "-n", child, "link", "set", "eth0", "address", "0a:00:00:fb:00:80");
+        Sh.ok("ip", "-n", child, "link", "set", "eth0", "netns", c.ns());
+        // a move flushes an interface's addresses: its own back, and the neighbour's
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", c.ipv4() + "/30", "dev", "eth0");
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", "198.18.251.80/32", "dev", "eth0");
+        assertThat(second.apply("c-moved", c.nsFile(), plan).host()).isTrue();
+        assertThat(GuardVeths.listed(c.hostSide())).contains("ether saddr != " + mac + " drop",
+                "ip saddr != " + c.ipv4() + " drop").doesNotContain("198.18.251.80", "0a:00:00:fb:00:80");
+        assertThat(second.release("c-moved")).isEqualTo(1);
     }
 
     @Test

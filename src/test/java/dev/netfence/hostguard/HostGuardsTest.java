@@ -280,32 +280,6 @@ class HostGuardsTest {
         assertThat(table.scripts.get(table.scripts.size() - 1)).doesNotContain("veth1");
     }
 
-    @Test
-    void adoptKeepsChainsWhoseInterfaceStillExistsAndRemovesTheRest() {
-        table.listing = """
-                table netdev netfence {
-                \tchain veth1 {
-                \t\tcomment "netfence container=c1 ifindex=11"
-                \t\ttype filter hook ingress device "veth1" priority -500; policy drop;
-                \t\tmeta protocol arp accept
-                \t}
-                \tchain veth2 {
-                \t\tcomment "netfence container=c2 ifindex=21"
-                \t\ttype filter hook ingress device "veth2" priority -500; policy drop;
-                \t}
-                \tchain veth3 {
-                \t\ttype filter hook ingress devices = { veth3, veth4 } priority -500; policy drop;
-                \t}
-                }
-                """;
-        sides.links.putAll(Map.of("veth1", 11, "veth2", 22, "veth3", 31));
-        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
-        assertThat(guards.adopt()).isEqualTo(1);
-        assertThat(guards.installed()).containsOnlyKeys("veth1");
-        assertThat(table.scripts).containsExactly("flush chain netdev netfence veth2\ndelete chain netdev netfence veth2\n"
-                + "flush chain netdev netfence veth3\ndelete chain netdev netfence veth3\n");
-    }
-
     static final class FakeSides implements HostSides {
         final List<HostInterface> peers = new ArrayList<>();
         final List<String> unguarded = new ArrayList<>();
