@@ -137,15 +137,24 @@ class BoundedReadBackKernelTest extends BoundedReadBackFixture {
                 }));
             }
             List<String> differences = new ArrayList<>();
+            int unread = 0;
             for (int i = 0; i < CONCURRENT_APPLIES; i++) {
                 try (PinnedNamespace ns = pinned()) {
-                    three.drift(ns, plan, soon()).ifPresent(differences::add);
+                    java.util.Optional<String> d = three.drift(ns, plan, soon());
+                    // committed to at every count (two writers without pause, on a loaded machine): not read,
+                    // and said so, which is no difference taken from a census
+                    if (d.isPresent() && d.get().startsWith("the namespace's ruleset changed each time netfence counted it")) {
+                        unread++;
+                    } else {
+                        d.ifPresent(differences::add);
+                    }
                 }
             }
             for (Future<Integer> f : applies) {
                 assertThat(f.get()).isEqualTo(CONCURRENT_APPLIES);
             }
             assertThat(differences).isEmpty();
+            assertThat(unread).as("read-backs not read for the commits beside them").isLessThan(CONCURRENT_APPLIES / 2);
         } finally {
             writers.shutdownNow();
         }
