@@ -7,11 +7,7 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
-import java.io.IOException;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,38 +25,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  * arrives both ways.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class HostGuardIpv6ClaimPodmanTest {
+class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
     private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
             + "\"inbound\":false}";
 
-    static ForgedFrames.Scripts scripts;
-
-    @BeforeAll
-    static void writeTheScripts() throws IOException {
-        scripts = ForgedFrames.Scripts.write();
-    }
-
-    @AfterAll
-    static void removeThem() throws IOException {
-        if (scripts != null) {
-            scripts.close();
-        }
-    }
-
-    private GuardedEnforcer enforcer;
-    private ForgedFrames.Tap tap;
-
-    @AfterEach
-    void releaseGuardsAndTap() {
-        if (tap != null) {
-            tap.close();
-        }
-        if (enforcer != null) {
-            enforcer.close();
-        }
-    }
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
@@ -68,16 +38,14 @@ class HostGuardIpv6ClaimPodmanTest {
             HostGuardMode mode) throws Exception {
         PodmanContainer neighbour = PODMAN.sandbox();
         PodmanContainer workload = PODMAN.sandbox();
-        enforcer = GuardedEnforcer.create(mode);
-        List<String> guards = mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns");
-        assertThat(enforcer.apply(neighbour, POLICY).guards()).isEqualTo(guards);
-        assertThat(enforcer.apply(workload, POLICY).guards()).isEqualTo(guards);
+        applyAs(mode, neighbour, POLICY);
+        applyAs(mode, workload, POLICY);
         String theirs = new BindingSandbox(neighbour, null, 0).linkLocal();
         BindingSandbox s = new BindingSandbox(workload, scripts.sender(), 0);
         String own = s.linkLocal();
         Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", theirs + "/64",
                 "dev", "eth0", "nodad");
-        assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards);
+        assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards(mode));
         HostGuardPodmanTest.flushInNamespaceRules(workload);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 

@@ -6,11 +6,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
-import java.io.IOException;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +24,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * fail. A datagram to the gateway's address, which the policy allows, sent last, arrives both ways.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class HostGuardLoopbackPodmanTest {
+class HostGuardLoopbackPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
     private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"192.0.2.0/24\"],"
@@ -36,42 +32,12 @@ class HostGuardLoopbackPodmanTest {
     /** A port nothing on the host listens on: the datagrams end as port-unreachable at most. */
     private static final int PORT = 9;
 
-    static ForgedFrames.Scripts scripts;
-
-    @BeforeAll
-    static void writeTheScripts() throws IOException {
-        scripts = ForgedFrames.Scripts.write();
-    }
-
-    @AfterAll
-    static void removeThem() throws IOException {
-        if (scripts != null) {
-            scripts.close();
-        }
-    }
-
-    private GuardedEnforcer enforcer;
-    private ForgedFrames.Tap tap;
-
-    @AfterEach
-    void releaseGuardAndTap() {
-        if (tap != null) {
-            tap.close();
-        }
-        if (enforcer != null) {
-            enforcer.close();
-        }
-    }
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void aDatagramToALoopbackAddressWrittenOntoEth0NeverReachesTheBridge(HostGuardMode mode) throws Exception {
         PodmanContainer container = PODMAN.sandbox();
-        enforcer = GuardedEnforcer.create(mode);
-        assertThat(enforcer.apply(container, POLICY).guards())
-                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
-        HostGuardPodmanTest.flushInNamespaceRules(container);
-        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        BindingSandbox s = flushedSandbox(mode, container, POLICY);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
 
         String loopback = s.udpTo("127.0.0.1", PORT, "lo-" + ForgedFrames.randomMac());

@@ -6,12 +6,8 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
-import java.io.IOException;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,47 +40,17 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ({@link #noOtherMulticastRoutersMessageFromASandboxReachesTheBridge}).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class HostGuardRouterMessagesPodmanTest {
+class HostGuardRouterMessagesPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
-    static ForgedFrames.Scripts scripts;
-
-    @BeforeAll
-    static void writeTheScripts() throws IOException {
-        scripts = ForgedFrames.Scripts.write();
-    }
-
-    @AfterAll
-    static void removeThem() throws IOException {
-        if (scripts != null) {
-            scripts.close();
-        }
-    }
-
-    private GuardedEnforcer enforcer;
-    private ForgedFrames.Tap tap;
-
-    @AfterEach
-    void releaseGuardAndTap() {
-        if (tap != null) {
-            tap.close();
-        }
-        if (enforcer != null) {
-            enforcer.close();
-        }
-    }
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void aRouterAdvertisementFromASandboxWithOpenIpv6EgressNeverReachesTheBridge(HostGuardMode mode) throws Exception {
         PodmanContainer container = PODMAN.sandbox();
-        enforcer = GuardedEnforcer.create(mode);
-        assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,"
-                + "\"outbound\":true,\"inbound\":false}").guards())
-                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
-        HostGuardPodmanTest.flushInNamespaceRules(container);
-        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        BindingSandbox s = flushedSandbox(mode, container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,"
+                + "\"outbound\":true,\"inbound\":false}");
         String own = s.linkLocal();
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
@@ -115,11 +81,7 @@ class HostGuardRouterMessagesPodmanTest {
     @MethodSource("queries")
     void anMldQueryFromASandboxNeverReachesTheBridge(String name, String policy, HostGuardMode mode) throws Exception {
         PodmanContainer container = PODMAN.sandbox();
-        enforcer = GuardedEnforcer.create(mode);
-        assertThat(enforcer.apply(container, policy).guards())
-                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
-        HostGuardPodmanTest.flushInNamespaceRules(container);
-        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        BindingSandbox s = flushedSandbox(mode, container, policy);
         String own = s.linkLocal();
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
@@ -148,12 +110,8 @@ class HostGuardRouterMessagesPodmanTest {
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
     void noOtherMulticastRoutersMessageFromASandboxReachesTheBridge(HostGuardMode mode) throws Exception {
         PodmanContainer container = PODMAN.sandbox();
-        enforcer = GuardedEnforcer.create(mode);
-        assertThat(enforcer.apply(container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"10.0.0.0/8\"],"
-                + "\"dns\":false,\"outbound\":true,\"inbound\":false}").guards())
-                .isEqualTo(mode == HostGuardMode.AUTO ? List.of("netns", "host") : List.of("netns"));
-        HostGuardPodmanTest.flushInNamespaceRules(container);
-        BindingSandbox s = new BindingSandbox(container, scripts.sender(), 0);
+        BindingSandbox s = flushedSandbox(mode, container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"10.0.0.0/8\"],"
+                + "\"dns\":false,\"outbound\":true,\"inbound\":false}");
         String own = s.linkLocal();
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "mcast");
 
