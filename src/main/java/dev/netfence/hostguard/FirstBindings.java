@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -23,12 +22,15 @@ import org.slf4j.LoggerFactory;
  * frames from that MAC (which move the neighbour's entry in the bridge's forwarding table), would
  * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface
  * (autoconfigured and temporary addresses come later), except that an address gained later is
- * not bound where another container's chain held it at its first apply: a neighbour's. Entries
- * are forgotten with their chain. They live in memory, and a restarted netfence takes them back
+ * not bound where another host interface's chain held it at its first apply: a neighbour's.
+ * They live in memory, and a restarted netfence takes them back
  * from the chains it adopts ({@link #fromListedRules}: the addresses the chain's binding rules
  * hold, which a previous run narrowed already), so a workload that
  * changed its interface while netfence was down does not have that bound either (of IPv6, a
- * restarted netfence takes as first what the chain bound at its last write). Not thread-safe:
+ * restarted netfence takes as first what the chain bound at its first write: the guard writes
+ * later ones apart). Keyed by host interface, not by container: the members of a pod share one,
+ * and a member that starts later is held to the binding the first one was given; forgotten when
+ * the interface is gone. Not thread-safe:
  * used under {@link HostGuards}' lock.
  */
 final class FirstBindings {
@@ -36,9 +38,18 @@ final class FirstBindings {
     private static final Pattern MAC_RULE = Pattern.compile("ether saddr != ([0-9a-f]{2}(?::[0-9a-f]{2}){5}) drop( .*)?");
     private static final Pattern IPV4_RULE = Pattern.compile("ip saddr != (?:\\{ ([0-9., ]+) \\}|([0-9.]+)) drop( .*)?");
     private static final Pattern NO_IPV4_RULE = Pattern.compile("meta protocol ip drop( .*)?");
-    private static final Pattern IPV6_RULE = Pattern.compile("ip6 saddr != (?:\\{ ([0-9a-f:., ]+) \\}|([0-9a-f:.]+)) drop( .*)?");
+    private static final Pattern IPV6_RULE = Pattern.compile("ip6 saddr != (?:\\{ ([0-9a-f:., ]+) \\}|([0-9a-f:.]+))"
+            + "(?: ip6 saddr != (?:\\{ [0-9a-f:., ]+ \\}|[0-9a-f:.]+))? drop( .*)?");
 
-    private final Map<GuardChain, Binding> first = new HashMap<>();
+    /** By host interface: a pod's members share one, and each member's chain is written on it in turn. */
+    private final Map<Veth, Binding> first = new HashMap<>();
+
+    /** A host interface, by name and index (a name reused by a new interface is another). */
+    private record Veth(String device, int ifindex) {
+        static Veth of(GuardChain chain) {
+            return new Veth(chain.device(), chain.ifindex());
+        }
+    }
 
     /**
      * What {@code chain} may bind of {@code read}: {@code read} itself, remembered, the first time
@@ -52,7 +63,7 @@ final class FirstBindings {
         if (read == null) {
             return null;
         }
-        Binding known = first.putIfAbsent(chain, read);
+        Binding known = first.putIfAbsent(Veth.of(chain), read);
         if (known == null) {
             return read;
         }
@@ -72,19 +83,31 @@ final class FirstBindings {
         return new Binding(known.mac(), ipv4, ipv6);
     }
 
-    /** Whether a chain of another container than {@code chain}'s held IPv6 {@code address} at its first apply. */
+    /** Whether another host interface than {@code chain}'s held IPv6 {@code address} at its first apply. */
     private boolean anotherHeldFirst(GuardChain chain, String address) {
-        for (Map.Entry<GuardChain, Binding> other : first.entrySet()) {
-            if (!other.getKey().owner().equals(chain.owner()) && other.getValue().ipv6().contains(address)) {
+        Veth own = Veth.of(chain);
+        for (Map.Entry<Veth, Binding> other : first.entrySet()) {
+            if (!other.getKey().equals(own) && other.getValue().ipv6().contains(address)) {
                 return true;
             }
         }
         return false;
     }
 
+    /**
+     * The IPv6 addresses of {@code bound} (what {@link #narrow} gave {@code chain}) that were not
+     * among its first: the guard writes them apart, so that a restarted netfence does not take
+     * them for first ones ({@link #fromListedRules}).
+     */
+    List<String> later(GuardChain chain, Binding bound) {
+        Binding known = first.get(Veth.of(chain));
+        return bound == null || known == null ? List.of()
+                : bound.ipv6().stream().filter(a -> !known.ipv6().contains(a)).toList();
+    }
+
     /** {@code chain}'s first binding, or null when none is known. */
     Binding first(GuardChain chain) {
-        return first.get(chain);
+        return first.get(Veth.of(chain));
     }
 
     /**
@@ -92,16 +115,15 @@ final class FirstBindings {
      * adopted from a previous run, whose binding rules were read back).
      */
     void remember(GuardChain chain, Binding binding) {
-        first.putIfAbsent(chain, binding);
+        first.putIfAbsent(Veth.of(chain), binding);
     }
 
     /**
-     * The addresses bound by a chain whose rules nft lists as {@code rules}, when they begin with
-     * the binding {@link GuardRenderer#binding} writes (its first rule the MAC's, its fourth the
-     * IPv4 sources' or, with none, all IPv4 dropped, its fifth the IPv6 sources', {@code ::}
-     * among them); empty otherwise (a chain written without a binding, or closed). Its IPv6
-     * addresses are those bound at the last write, which may include some gained after the first
-     * apply.
+     * The first binding of a chain whose rules nft lists as {@code rules}, when they begin with the
+     * binding {@link GuardRenderer#binding} writes (its first rule the MAC's, its fourth the IPv4
+     * sources' or, with none, all IPv4 dropped, its fifth the IPv6 sources': {@code ::} and the
+     * first ones, then in a second lookup of the same rule those gained later, which are left
+     * out); empty otherwise (a chain written without a binding).
      */
     static Optional<Binding> fromListedRules(List<String> rules) {
         if (rules.size() < 5) {
@@ -140,9 +162,13 @@ final class FirstBindings {
         }
     }
 
-    /** Forgets the first binding of every chain {@code gone} accepts. */
-    void forget(Predicate<GuardChain> gone) {
-        first.keySet().removeIf(gone);
+    /**
+     * Forgets the first binding of every host interface that is gone: no link of its name in
+     * {@code links} (name to ifindex), or one with another index. Not on a container's release:
+     * the interface may outlive it (a pod's, whose next member is then held to the same binding).
+     */
+    void forgetGone(Map<String, Integer> links) {
+        first.keySet().removeIf(v -> !Integer.valueOf(v.ifindex()).equals(links.get(v.device())));
     }
 
     /** Chains remembered. */

@@ -63,6 +63,16 @@ public final class GuardRenderer {
      * {@code plan}'s comment, as every rule of the chain does.
      */
     public List<String> binding(HostSides.Binding binding, PlannedRules plan) {
+        return binding(binding, List.of(), plan);
+    }
+
+    /**
+     * As {@link #binding(HostSides.Binding, PlannedRules)}, the IPv6 addresses of {@code binding}
+     * among {@code laterIpv6} (gained after the chain's first apply) in a second lookup of the IPv6
+     * source rule: the same filter, and what a restarted netfence reads as the first ones is the
+     * first lookup alone.
+     */
+    public List<String> binding(HostSides.Binding binding, List<String> laterIpv6, PlannedRules plan) {
         Objects.requireNonNull(plan, "plan");
         if (binding == null) {
             return List.of();
@@ -73,7 +83,8 @@ public final class GuardRenderer {
         arp.addAll(binding.ipv4());
         List<String> ip6 = new ArrayList<>(binding.ipv6().size() + 1);
         ip6.add("::");
-        ip6.addAll(binding.ipv6());
+        binding.ipv6().stream().filter(a -> !laterIpv6.contains(a)).forEach(ip6::add);
+        List<String> later = binding.ipv6().stream().filter(laterIpv6::contains).toList();
         // the target of a neighbour solicitation or advertisement (the 16 bytes after the ICMPv6
         // header's first 8; nft 1.0.6 has no name for it, and prints the number without leading zeros)
         String own = binding.ipv6().isEmpty() ? "" : "@th,64,128 != " + values(binding.ipv6().stream()
@@ -83,7 +94,7 @@ public final class GuardRenderer {
                 "arp saddr ether != " + binding.mac() + " drop" + comment,
                 "arp saddr ip != " + values(arp) + " drop" + comment,
                 (binding.ipv4().isEmpty() ? "meta protocol ip" : "ip saddr != " + values(binding.ipv4())) + " drop" + comment,
-                "ip6 saddr != " + values(ip6) + " drop" + comment,
+                "ip6 saddr != " + values(ip6) + (later.isEmpty() ? "" : " ip6 saddr != " + values(later)) + " drop" + comment,
                 // an ARP probe (RFC 5227, from 0.0.0.0) of its own addresses only: a probe naming a neighbour's
                 // address fails that neighbour's conflict detection
                 "arp saddr ip 0.0.0.0 " + (binding.ipv4().isEmpty() ? "" : "arp daddr ip != " + values(binding.ipv4()) + " ")

@@ -146,15 +146,17 @@ public final class HostGuards {
         Map<String, List<String>> bodies = new HashMap<>();
         Map<String, String> expected = new HashMap<>();
         List<HostSides.Binding> bound = new ArrayList<>(chains.size());
+        List<List<String>> later = new ArrayList<>(chains.size());
         synchronized (writes) {
             for (int i = 0; i < chains.size(); i++) {
                 bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
+                later.add(firstBindings.later(chains.get(i), bound.get(i)));
             }
         }
         for (int i = 0; i < chains.size(); i++) {
             GuardChain chain = chains.get(i);
             // each chain first binds the source addresses of its own peer, then holds the plan's shared body
-            List<String> binding = renderer.binding(bound.get(i), plan);
+            List<String> binding = renderer.binding(bound.get(i), later.get(i), plan);
             List<String> body = new ArrayList<>(binding.size() + rendered.body().size());
             List<String> canonical = new ArrayList<>(body.size());
             body.addAll(binding);
@@ -257,7 +259,6 @@ public final class HostGuards {
             List<String> gone = writes.installed().values().stream().filter(c -> c.owner().equals(owner))
                     .map(GuardChain::device).toList();
             writes.remove(gone);
-            firstBindings.forget(c -> c.owner().equals(owner));
             return gone.size();
         }
     }
@@ -275,7 +276,7 @@ public final class HostGuards {
                     .map(GuardChain::device).toList();
             writes.remove(gone);
             // also those of chains never written (a failed first apply): every interface gone
-            firstBindings.forget(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device())));
+            firstBindings.forgetGone(links);
             if (!gone.isEmpty()) {
                 LOG.info("removed the host guards of vanished interfaces {}", gone);
             }

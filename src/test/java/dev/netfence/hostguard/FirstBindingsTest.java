@@ -6,6 +6,7 @@ import dev.netfence.hostguard.HostSides.Binding;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -54,7 +55,7 @@ class FirstBindingsTest {
         GuardChain recreated = new GuardChain("veth1", 12, "c1"); // the same name, another interface
         assertThat(first.narrow(recreated, other)).isEqualTo(other);
 
-        first.forget(c -> c.ifindex() == 11);
+        first.forgetGone(Map.of("veth1", 12)); // veth1 is now another interface
         assertThat(first.narrow(CHAIN, other)).isEqualTo(other);
     }
 
@@ -127,18 +128,15 @@ class FirstBindingsTest {
         first.narrow(CHAIN, FIRST);
         GuardChain neighbour = new GuardChain("veth2", 12, "c2");
         first.narrow(neighbour, new Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2", "2001:db8::6")));
-        GuardChain second = new GuardChain("veth3", 13, "c1"); // the same container's other interface
 
         // the neighbour's link-local and global addresses claimed, and an autoconfigured one of its own gained
         Binding claimed = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"),
                 List.of("fe80::1", "fe80::2", "2001:db8::6", "2001:db8::5"));
-        assertThat(first.narrow(CHAIN, claimed).ipv6()).containsExactly("fe80::1", "2001:db8::5");
-        // what its own other interface held first may move to this one
-        first.narrow(second, new Binding("0a:00:00:00:00:03", List.of(), List.of("2001:db8::7")));
-        assertThat(first.narrow(CHAIN, new Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::7")))
-                .ipv6()).containsExactly("fe80::1", "2001:db8::7");
-        // the neighbour gone (its chain released), its address is nobody's
-        first.forget(c -> c.equals(neighbour));
+        Binding bound = first.narrow(CHAIN, claimed);
+        assertThat(bound.ipv6()).containsExactly("fe80::1", "2001:db8::5");
+        assertThat(first.later(CHAIN, bound)).as("written apart from the first").containsExactly("2001:db8::5");
+        // the neighbour's interface gone, its address is nobody's
+        first.forgetGone(Map.of("veth1", 11));
         assertThat(first.narrow(CHAIN, claimed).ipv6()).containsExactly("fe80::1", "fe80::2", "2001:db8::6", "2001:db8::5");
     }
 
@@ -154,5 +152,36 @@ class FirstBindingsTest {
         assertThat(first.narrow(other, same)).isEqualTo(same);
         assertThat(first.narrow(other, same)).isEqualTo(same);
         assertThat(first.narrow(CHAIN, FIRST)).isEqualTo(FIRST);
+    }
+
+    @Test
+    void theMembersOfAPodShareTheirInterfacesFirstBindingWhateverTheirOrderAndRestarts() {
+        // one veth, written by each member of the pod under its own container id in turn
+        FirstBindings first = new FirstBindings();
+        first.narrow(CHAIN, FIRST);
+        GuardChain sidecar = new GuardChain("veth1", 11, "c1-sidecar");
+        GuardChain restarted = new GuardChain("veth1", 11, "c1-again");
+        // a member holding CAP_NET_ADMIN gave the shared eth0 a neighbour's MAC and addresses before the others came
+        Binding claimed = new Binding("0a:00:00:00:00:02", List.of("10.88.0.5", "10.88.0.6"), List.of("fe80::1", "fe80::2"));
+        GuardChain neighbour = new GuardChain("veth2", 12, "c2");
+        first.narrow(neighbour, new Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2")));
+
+        for (GuardChain member : List.of(sidecar, restarted)) {
+            assertThat(first.narrow(member, claimed)).isEqualTo(FIRST);
+        }
+        // and a pod's own address gained later is its own, whichever member reads it
+        Binding slaac = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::5"));
+        assertThat(first.narrow(sidecar, slaac).ipv6()).containsExactly("fe80::1", "2001:db8::5");
+        assertThat(first.narrow(CHAIN, slaac).ipv6()).containsExactly("fe80::1", "2001:db8::5");
+    }
+
+    @Test
+    void anIpv6AddressWrittenAsGainedLaterIsNotReadBackAsAFirstOne() {
+        Binding bound = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::b"));
+        List<String> rules = new GuardRenderer().binding(bound, List.of("2001:db8::b"), new RulePlanner().quarantine());
+
+        assertThat(rules.get(4)).startsWith("ip6 saddr != { ::, fe80::1 } ip6 saddr != 2001:db8::b drop");
+        assertThat(FirstBindings.fromListedRules(rules)).contains(
+                new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1")));
     }
 }

@@ -50,7 +50,7 @@ class HostGuardBindingKernelTest {
         guards.apply("c-bind", c.nsFile(), plan);
         assertThat(GuardVeths.listed(c.hostSide()))
                 .contains("ether saddr != " + mac + " drop", "ip saddr != " + c.ipv4() + " drop",
-                        "ip6 saddr != { ::, 2001:db8:251::77, " + c.ipv6() + " } drop")
+                        "ip6 saddr != { ::, " + c.ipv6() + " } ip6 saddr != 2001:db8:251::77 drop")
                 .doesNotContain("198.18.251.77", "0a:00:00:fb:00:77");
         guards.release("c-bind");
     }
@@ -142,7 +142,7 @@ class HostGuardBindingKernelTest {
         Sh.ok("ip", "-n", c.ns(), "addr", "add", "2001:db8:252::5/128", "dev", "eth0", "nodad");
 
         guards.apply("c-six", c.nsFile(), plan);
-        assertThat(GuardVeths.listed(c.hostSide())).contains("ip6 saddr != { ::, 2001:db8:252::5, " + c.ipv6() + " } drop")
+        assertThat(GuardVeths.listed(c.hostSide())).contains("ip6 saddr != { ::, " + c.ipv6() + " } ip6 saddr != 2001:db8:252::5 drop")
                 .doesNotContain(neighbour.ipv6() + ",", neighbour.ipv6() + " }");
 
         // and a restarted netfence, which takes the chains' bindings back, no more than that
@@ -152,5 +152,47 @@ class HostGuardBindingKernelTest {
         assertThat(GuardVeths.listed(c.hostSide())).doesNotContain(neighbour.ipv6() + ",", neighbour.ipv6() + " }");
         second.release("c-six");
         second.release("c-neighbour");
+    }
+
+    @Test
+    void aPodMemberThatStartsAfterAnotherChangedTheSharedInterfaceIsHeldToItsFirstBinding() {
+        GuardVeths.Container pod = veths.container();
+        String mac = pod.mac();
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        guards.apply("member-a", pod.nsFile(), plan);
+        // member a, holding CAP_NET_ADMIN, gives the pod's eth0 a neighbour's MAC and address, then stops
+        Sh.ok("ip", "-n", pod.ns(), "addr", "add", "198.18.251.81/32", "dev", "eth0");
+        Sh.ok("ip", "-n", pod.ns(), "link", "set", "eth0", "address", "0a:00:00:fb:00:81");
+        assertThat(guards.release("member-a")).isEqualTo(1);
+
+        guards.apply("member-b", pod.nsFile(), plan); // the next member, or member a restarted under a new id
+
+        assertThat(GuardVeths.listed(pod.hostSide())).contains("ether saddr != " + mac + " drop",
+                "ip saddr != " + pod.ipv4() + " drop").doesNotContain("198.18.251.81", "0a:00:00:fb:00:81");
+        guards.release("member-b");
+    }
+
+    @Test
+    void anIpv6AddressClaimedBeforeItsHolderStartedIsNotTakenForAFirstOneByARestartedNetfence() {
+        GuardVeths.Container c = veths.container();
+        GuardVeths.Container next = veths.container();
+        String address = "2001:db8:253::" + Integer.toHexString(1 + new java.util.Random().nextInt(0xfffe));
+        HostGuards guards = GuardVeths.guards(HostGuardMode.AUTO);
+        guards.apply("c-early", c.nsFile(), plan);
+        // the next container's address, claimed while nobody holds it: bound, as one gained later
+        Sh.ok("ip", "-n", c.ns(), "addr", "add", address + "/128", "dev", "eth0", "nodad");
+        guards.apply("c-early", c.nsFile(), plan);
+        assertThat(GuardVeths.listed(c.hostSide())).contains(" ip6 saddr != " + address + " drop");
+
+        HostGuards second = GuardVeths.guards(HostGuardMode.AUTO); // netfence restarts
+        assertThat(second.adopt()).isGreaterThanOrEqualTo(1);
+        Sh.ok("ip", "-n", next.ns(), "addr", "add", address + "/128", "dev", "eth0", "nodad");
+        second.apply("c-next", next.nsFile(), plan); // its holder starts
+        second.apply("c-early", c.nsFile(), plan);
+
+        assertThat(GuardVeths.listed(c.hostSide())).doesNotContain(address);
+        assertThat(GuardVeths.listed(next.hostSide())).contains(address);
+        second.release("c-early");
+        second.release("c-next");
     }
 }
