@@ -101,6 +101,22 @@ final class BindingSandbox {
     }
 
     /**
+     * Three copies of a UDP datagram from the container's own MAC and {@code source} to
+     * {@code destination} behind a segment routing header whose last segment is {@code last};
+     * returns the line {@link ForgedFrames.Tap} ({@code mcast}) prints for it.
+     */
+    String segmentRouted(String source, String destination, String last, String payload) {
+        send("srh", mac, source, destination, last, payload);
+        return "UDP6 " + ForgedFrames.inetNtop(source) + " " + payload;
+    }
+
+    /** As {@link #udpTo}, with a source route ({@code lsrr:HOP} or {@code ssrr:HOP}) whose last hop is HOP. */
+    String udpTo(String dstIp, int port, String payload, String route) {
+        send("udp", mac, container.ipv4(), dstIp, Integer.toString(port), payload, route);
+        return "UDP " + container.ipv4() + " " + dstIp + " " + port + " " + payload;
+    }
+
+    /**
      * Three copies of an ARP frame from the container's own MAC to the host, with sender
      * {@code sha}/{@code spa} and target {@code tpa} and a random target MAC; returns the line
      * {@link ForgedFrames.Tap} prints for it.

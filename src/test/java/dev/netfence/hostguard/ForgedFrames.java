@@ -77,7 +77,8 @@ final class ForgedFrames {
     /**
      * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
-     * PAYLOAD (IPv4/UDP, checksums right), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * PAYLOAD [lsrr:HOP|ssrr:HOP] (IPv4/UDP, checksums right; with a loose or strict source route
+     * whose last hop is HOP), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
      * set, hop limit 255, with its target link-layer address option), for {@code ns}: SRCIP6 DSTIP6
@@ -92,7 +93,9 @@ final class ForgedFrames {
      * router advertisement, ICMPv6 151, the same way, INTERVAL below 65536 its query interval),
      * for {@code igmpq}: SRCIP DSTIP RESPONSE (an IGMPv3 general query with the router alert
      * option, TTL 1, RESPONSE below 256 its maximum response code), for {@code pim}: SRCIP DSTIP
-     * HOLDTIME (a PIMv2 hello, TTL 1, HOLDTIME below 65536 in its holdtime option).
+     * HOLDTIME (a PIMv2 hello, TTL 1, HOLDTIME below 65536 in its holdtime option), for {@code srh}:
+     * SRCIP6 DSTIP6 FINAL PAYLOAD (a UDP datagram to DSTIP6 behind a segment routing header whose
+     * last segment is FINAL, one segment left).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -109,12 +112,26 @@ final class ForgedFrames {
             if kind == "udp":
                 sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
                 dport, payload = int(sys.argv[8]), sys.argv[9].encode()
+                opts = b""
+                if len(sys.argv) > 10:  # a source route: lsrr:ADDR or ssrr:ADDR, the datagram's last hop
+                    route, hop = sys.argv[10].split(":")
+                    opts = bytes([131 if route == "lsrr" else 137, 7, 4]) + socket.inet_aton(hop) + bytes(1)
                 length = 8 + len(payload)
                 udp = struct.pack("!HHHH", 40000, dport, length, 0) + payload
-                udp = udp[:6] + struct.pack("!H", csum(sip + dip + struct.pack("!BBH", 0, 17, length) + udp) or 0xffff) + udp[8:]
-                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0x4000, 64, 17, 0, sip, dip)
+                final = socket.inet_aton(sys.argv[10].split(":")[1]) if opts else dip
+                udp = udp[:6] + struct.pack("!H", csum(sip + final + struct.pack("!BBH", 0, 17, length) + udp) or 0xffff) + udp[8:]
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45 + len(opts) // 4, 0, 20 + len(opts) + length, 1, 0x4000, 64, 17, 0,
+                                 sip, dip) + opts
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
+            elif kind == "srh":
+                sip, dip, final = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
+                payload = sys.argv[9].encode()
+                udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
+                udp = udp[:6] + struct.pack("!H", csum(sip + final + struct.pack("!I", len(udp)) + bytes(3) + bytes([17]) + udp) or 0xffff) + udp[8:]
+                srh = bytes([17, 2, 4, 1, 0, 0, 0, 0]) + final  # segment routing header: segments left 1, the last segment FINAL
+                ip6 = struct.pack("!IHBB", 6 << 28, len(srh) + len(udp), 43, 64) + sip + dip + srh
+                frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + udp
             elif kind in ("igmpq", "pim"):
                 sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
                 if kind == "igmpq":
@@ -166,11 +183,11 @@ final class ForgedFrames {
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
      * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
      * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
-     * for {@code udp} every IPv4 UDP datagram (with a 20-byte header), as UDP SRC DST DPORT PAYLOAD;
+     * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD;
      * for {@code mcast} what makes a snooping bridge take a port for a multicast router's and a
      * neighbour advertisement: IGMP SRC TYPE CODE, PIM SRC HOLDTIME, and past any IPv6 extension
      * headers (hop-by-hop, routing, destination options, authentication), MQ SRC RESPONSE, MRD SRC
-     * INTERVAL, NA SRC TARGET.
+     * INTERVAL, NA SRC TARGET, and UDP6 SRC PAYLOAD for an IPv6 UDP datagram.
      * Ends when stdin closes or SECONDS passed. argv: IFACE SECONDS KIND.
      */
     static final String LISTENER = """
@@ -194,6 +211,8 @@ final class ForgedFrames {
                 nh, off, src = f[20], 54, socket.inet_ntop(socket.AF_INET6, f[22:38])
                 while nh in (0, 43, 60, 51) and len(f) >= off + 2:
                     nh, off = f[off], off + ((f[off + 1] + 2) * 4 if nh == 51 else (f[off + 1] + 1) * 8)
+                if nh == 17 and len(f) >= off + 8:
+                    return "UDP6 %s %s" % (src, f[off + 8:].decode("ascii", "replace"))
                 if nh != 58 or len(f) < off + 8:
                     return False
                 if f[off] == 130:
@@ -209,8 +228,10 @@ final class ForgedFrames {
                 if kind == "mcast":
                     return mcast(f)
                 if kind == "udp":
-                    return len(f) >= 42 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),
-                        socket.inet_ntoa(f[30:34]), str(struct.unpack("!H", f[36:38])[0]), f[42:].decode("ascii", "replace")])
+                    off = 14 + (f[14] & 15) * 4
+                    return len(f) >= off + 8 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),
+                        socket.inet_ntoa(f[30:34]), str(struct.unpack("!H", f[off + 2:off + 4])[0]),
+                        f[off + 8:].decode("ascii", "replace")])
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])

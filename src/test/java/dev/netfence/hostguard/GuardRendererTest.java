@@ -34,6 +34,9 @@ class GuardRendererTest {
             meta protocol arp accept{c}
             meta protocol != { ip, ip6 } drop{c}
             ip daddr 127.0.0.0/8 drop{c}
+            ip option lsrr exists drop{c}
+            ip option ssrr exists drop{c}
+            rt seg-left != 0 drop{c}
             """;
     static final String ND = """
             ip6 daddr { fe80::/10, ff02::/16 } icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
@@ -214,7 +217,7 @@ class GuardRendererTest {
 
         if (dropped) {
             // before anything of either family is accepted, and in the body: also where no binding could be read
-            assertThat(body.subList(4, 8)).isEqualTo(routerOnly);
+            assertThat(body.subList(7, 11)).isEqualTo(routerOnly);
         } else {
             assertThat(body).doesNotContainAnyElementsOf(routerOnly); // the catch-all drops them
         }
@@ -248,6 +251,9 @@ class GuardRendererTest {
                 \tmeta protocol arp accept{c}
                 \tmeta protocol != { ip, ip6 } drop{c}
                 \tip daddr 127.0.0.0/8 drop{c}
+                \tip option lsrr exists drop{c}
+                \tip option ssrr exists drop{c}
+                \trt seg-left != 0 drop{c}
                 \tmeta protocol ip drop{c}
                 \tmeta protocol ip6 drop{c}
                 }

@@ -54,4 +54,54 @@ class HostGuardLoopbackPodmanTest extends ForgedFrameProof {
             assertThat(seen).as("without the guard they reach the bridge").contains(loopback, otherLoopback);
         }
     }
+
+    /**
+     * The same loopback destination as the last hop of a source route through the gateway's
+     * address, which the policy allows (a host with {@code accept_source_route} on delivers it
+     * there, or forwards it wherever the route says): the guard judges the header's destination
+     * only, so it drops every source-routed datagram.
+     */
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aSourceRoutedDatagramNeverReachesTheBridge(HostGuardMode mode) throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, container, POLICY);
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
+
+        String loose = s.udpTo(container.gateway(), PORT, "lsrr-" + ForgedFrames.randomMac(), "lsrr:127.0.0.1");
+        String strict = s.udpTo(container.gateway(), PORT, "ssrr-" + ForgedFrames.randomMac(), "ssrr:127.0.0.1");
+        String control = s.udpTo(container.gateway(), PORT, "gw-" + ForgedFrames.randomMac());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("UDP datagrams on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("source-routed datagrams on %s", s.bridge).doesNotContain(loose, strict);
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").contains(loose, strict);
+        }
+    }
+
+    /** As {@link #aSourceRoutedDatagramNeverReachesTheBridge} for IPv6: a segment routing header (a host with seg6_enabled follows it). */
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aSegmentRoutedDatagramNeverReachesTheBridge(HostGuardMode mode) throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, container, POLICY);
+        String own = s.linkLocal();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "mcast");
+
+        // to a global address the policy allows (the documentation prefix), its last segment the host's loopback
+        String routed = s.segmentRouted(own, "2001:db8:ffff::1", "::1", "srh-" + ForgedFrames.randomMac());
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("segment-routed datagrams on %s", s.bridge).doesNotContain(routed);
+        } else {
+            assertThat(seen).as("without the guard it reaches the bridge").contains(routed);
+        }
+    }
 }
