@@ -81,6 +81,8 @@ public final class HostGuards {
     private final GuardWrites writes;
     /** What each chain's binding may hold, from its first apply (under the lock of {@link #writes}). */
     private final FirstBindings firstBindings = new FirstBindings();
+    /** An {@link #adopt} that failed, which the next apply makes again (under the writes' lock). */
+    private boolean adoptPending;
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
@@ -148,6 +150,13 @@ public final class HostGuards {
         List<HostSides.Binding> bound = new ArrayList<>(chains.size());
         List<List<String>> later = new ArrayList<>(chains.size());
         synchronized (writes) {
+            if (adoptPending) { // the start's adoption failed: the bindings a previous run wrote are not known
+                try {
+                    adopt();
+                } catch (RuntimeException e) {
+                    LOG.warn("host guard: netfence's host table still cannot be adopted ({})", e.getMessage());
+                }
+            }
             for (int i = 0; i < chains.size(); i++) {
                 bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
                 later.add(firstBindings.later(chains.get(i), bound.get(i)));
@@ -288,13 +297,15 @@ public final class HostGuards {
      * At start: reads the host table, keeps (adopts) every chain of netfence's shape whose
      * interface still exists with the recorded ifindex, removes every other chain; the number
      * adopted. The source binding an adopted chain holds becomes its first binding
-     * ({@link FirstBindings#fromListedRules}), as if this instance had written it.
+     * ({@link FirstBindings#fromListedRules}), as if this instance had written it. When it fails
+     * (the table cannot be read), the next apply tries again before it reads a binding.
      */
     public int adopt() {
         if (mode == HostGuardMode.OFF) {
             return 0;
         }
         synchronized (writes) {
+            adoptPending = true;
             int[] bound = {0};
             int adopted = writes.adopt(hostLinks(), (chain, rules) -> {
                 Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(rules);
@@ -305,6 +316,7 @@ public final class HostGuards {
             });
             LOG.info("host guard: adopted {} chain(s) left by a previous run, {} with the source binding they held",
                     adopted, bound[0]);
+            adoptPending = false;
             return adopted;
         }
     }

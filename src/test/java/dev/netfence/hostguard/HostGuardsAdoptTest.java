@@ -15,6 +15,24 @@ import org.junit.jupiter.api.Test;
 class HostGuardsAdoptTest {
     private final HostGuardsTest.FakeSides sides = new HostGuardsTest.FakeSides();
     private final HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
+    /** A previous run's chain of veth1 holding c1's binding, and one of a veth2 that is gone. */
+    private static final String LISTED_VETH1 = """
+                table netdev netfence {
+                \tchain veth1 {
+                \t\tcomment "netfence container=c1 ifindex=11"
+                \t\ttype filter hook ingress device "veth1" priority -500; policy drop;
+                \t\tether saddr != 0a:00:00:00:00:01 drop comment "netfence:0123456789ab"
+                \t\tarp saddr ether != 0a:00:00:00:00:01 drop comment "netfence:0123456789ab"
+                \t\tarp saddr ip != { 0.0.0.0, 10.88.0.5 } drop comment "netfence:0123456789ab"
+                \t\tip saddr != 10.88.0.5 drop comment "netfence:0123456789ab"
+                \t\tip6 saddr != :: drop comment "netfence:0123456789ab"
+                \t}
+                \tchain veth2 {
+                \t\tcomment "netfence container=c2 ifindex=21"
+                \t\ttype filter hook ingress device "veth2" priority -500; policy drop;
+                \t}
+                }
+                """;
 
     @Test
     void adoptKeepsChainsWhoseInterfaceStillExistsAndRemovesTheRest() {
@@ -44,23 +62,7 @@ class HostGuardsAdoptTest {
 
     @Test
     void anAdoptedChainsBindingIsItsFirstEvenWhenRemovingAStaleChainFails() {
-        table.listing = """
-                table netdev netfence {
-                \tchain veth1 {
-                \t\tcomment "netfence container=c1 ifindex=11"
-                \t\ttype filter hook ingress device "veth1" priority -500; policy drop;
-                \t\tether saddr != 0a:00:00:00:00:01 drop comment "netfence:0123456789ab"
-                \t\tarp saddr ether != 0a:00:00:00:00:01 drop comment "netfence:0123456789ab"
-                \t\tarp saddr ip != { 0.0.0.0, 10.88.0.5 } drop comment "netfence:0123456789ab"
-                \t\tip saddr != 10.88.0.5 drop comment "netfence:0123456789ab"
-                \t\tip6 saddr != :: drop comment "netfence:0123456789ab"
-                \t}
-                \tchain veth2 {
-                \t\tcomment "netfence container=c2 ifindex=21"
-                \t\ttype filter hook ingress device "veth2" priority -500; policy drop;
-                \t}
-                }
-                """;
+        table.listing = LISTED_VETH1;
         sides.links.put("veth1", 11);
         table.rejectNext = 1; // the removal of veth2, whose interface is gone
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
@@ -68,6 +70,23 @@ class HostGuardsAdoptTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.RULES_REJECTED));
 
         // the workload took a neighbour's MAC and address while netfence was down
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2,
+                new HostSides.Binding("0a:00:00:00:00:99", List.of("10.88.0.5", "10.88.0.7"), List.of())));
+        guards.apply("c1", Path.of("/proc/1234/fd/7"), new RulePlanner().quarantine());
+
+        assertThat(table.scripts.get(table.scripts.size() - 1)).contains("ether saddr != 0a:00:00:00:00:01 drop",
+                "ip saddr != 10.88.0.5 drop").doesNotContain("10.88.0.7", "0a:00:00:00:00:99");
+    }
+
+    @Test
+    void anAdoptionThatFailedAtStartIsMadeAgainByTheNextApplyBeforeItReadsABinding() {
+        table.listing = LISTED_VETH1;
+        sides.links.put("veth1", 11);
+        table.listFailures = 1;
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        assertThatThrownBy(guards::adopt).isInstanceOfSatisfying(EnforcementException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.FIREWALL_UNAVAILABLE));
+
         sides.peers.add(new HostSides.HostInterface("veth1", 11, 2,
                 new HostSides.Binding("0a:00:00:00:00:99", List.of("10.88.0.5", "10.88.0.7"), List.of())));
         guards.apply("c1", Path.of("/proc/1234/fd/7"), new RulePlanner().quarantine());

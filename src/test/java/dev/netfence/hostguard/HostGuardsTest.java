@@ -325,8 +325,15 @@ class HostGuardsTest {
             }
         }
 
+        /** Listings that fail before one succeeds. */
+        int listFailures;
+
         @Override
         public String list() throws IOException {
+            if (listFailures > 0) {
+                listFailures--;
+                throw new IOException("nft: cannot list");
+            }
             return listing;
         }
 
