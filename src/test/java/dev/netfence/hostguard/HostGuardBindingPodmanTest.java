@@ -36,7 +36,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * to arrive. The workload flushes its in-namespace rules first, as CAP_NET_ADMIN would.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class HostGuardBindingPodmanTest {
+class HostGuardBindingPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
@@ -46,39 +46,28 @@ class HostGuardBindingPodmanTest {
             + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
 
     static HostUdpPort hostUdp;
-    static ForgedFrames.Scripts scripts;
 
     @BeforeAll
-    static void openAHostPortAndWriteTheScripts() throws IOException {
+    static void openAHostPort() throws IOException {
         hostUdp = new HostUdpPort();
-        scripts = ForgedFrames.Scripts.write();
     }
 
     @AfterAll
-    static void closeThem() throws IOException {
+    static void closeIt() {
         if (hostUdp != null) {
             hostUdp.close();
         }
-        if (scripts != null) {
-            scripts.close();
-        }
     }
 
-    private GuardedEnforcer enforcer;
-    private ForgedFrames.Tap tap;
     private final List<String[]> poisoned = new ArrayList<>(); // {address, bridge, forged MAC} the host may have learnt
 
+    /**
+     * A forged ARP frame that got through (host guard off) may have left the forged MAC in the
+     * host's neighbour entry of the container's address, which the next container given that
+     * address would inherit: that entry alone is removed (the host learns it again on demand).
+     */
     @AfterEach
-    void releaseGuardsAndTap() {
-        if (tap != null) {
-            tap.close();
-        }
-        if (enforcer != null) {
-            enforcer.close();
-        }
-        // a forged ARP frame that got through (host guard off) may have left the forged MAC in the
-        // host's neighbour entry of the container's address, which the next container given that
-        // address would inherit: that entry alone is removed (the host learns it again on demand)
+    void forgetPoisonedNeighbourEntries() {
         for (String[] entry : poisoned) {
             String shown = Sh.run("ip", "-4", "neigh", "show", entry[0], "dev", entry[1]).stdout();
             if (shown.contains(entry[2])) {
