@@ -119,17 +119,20 @@ final class ApplyPipeline {
      * them, repairing the hooks once where needed (see the class comment). Sets {@code touched}
      * as soon as one family's restore succeeded, so the caller knows a later failure left the
      * namespace half-changed. Writes into one namespace take turns ({@link NamespaceLocks});
-     * {@code first} runs in the turn before anything is written (it may refuse by throwing).
+     * {@code first} runs in the turn before anything is written (it may refuse by throwing);
+     * {@code meanwhile} in the turn too, while a namespace thread writes (in-process nft), else
+     * after the write; what it throws fails the write once the rules are written.
      */
     void write(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline, AtomicBoolean touched,
-            Runnable first) {
+            Runnable first, Runnable meanwhile) {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, touched, true);
+                writeNft(ns, backend, plan, deadline, touched, true, meanwhile);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
+                meanwhile.run();
             }
         }
     }
@@ -141,9 +144,9 @@ final class ApplyPipeline {
      * otherwise by the flusher. A failed flush fails the write when {@code flushMustSucceed}.
      */
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
-            AtomicBoolean touched, boolean flushMustSucceed) {
+            AtomicBoolean touched, boolean flushMustSucceed, Runnable meanwhile) {
         if (backend.inProcessNft() != null) {
-            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched).conntrackFlushErrno();
+            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, meanwhile).conntrackFlushErrno();
             if (errno != 0) {
                 EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                         "flushing connection tracking in " + ns + " failed: errno " + errno);
@@ -155,6 +158,7 @@ final class ApplyPipeline {
             return;
         }
         backend.processNft().apply(ns, plan, deadline.cap(config.commandTimeout(), "applying the nft table"), touched);
+        meanwhile.run();
         if (flushMustSucceed) {
             flushConnections(ns, deadline);
         } else {
@@ -173,7 +177,7 @@ final class ApplyPipeline {
         try (NamespaceLocks.Held held = locks.lock(ns.id(), deadline)) {
             first.run();
             if (backend.isNft()) {
-                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false);
+                writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, () -> { });
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);

@@ -33,7 +33,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -282,8 +281,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicBoolean touched = new AtomicBoolean();
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
-            Applied applied = attempts(deadline, attempts,
-                    () -> attemptOnce(request, deadline, touched, risks, checkFirst));
+            Applied applied = retried.run(deadline, attempts, () -> attemptOnce(request, deadline, touched, risks, checkFirst));
             return results.success(request.policy(), applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
@@ -318,43 +316,52 @@ public final class DefaultEnforcer implements Enforcer {
         boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at(), checks.interfacesChecked(request))) {
-            risks.set(checks.risks(request, ns));
-            // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
-            checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
-                    () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
-            Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-            PlannedRules plan = pipeline.plan(request.policy(), resolved);
-            FirewallBackend backend = selector.backend();
-            // the host guard is written meanwhile, on its own thread; both are done before anything is reported
-            ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
-                    ns.path(), plan);
-            String drift;
+            ContainmentChecks.RiskRead riskRead = checks.riskRead(request, ns, risks); // now if a refusal needs them
             try {
-                drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
-                if (drift != null) {
-                    touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
+                checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
+                        () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
+                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+                PlannedRules plan = pipeline.plan(request.policy(), resolved);
+                FirewallBackend backend = selector.backend();
+                if (checkFirst || backend.inProcessNft() == null) {
+                    riskRead.run(); // else while a namespace thread writes, the write's meanwhile
                 }
-                if (!checkFirst || drift != null) {
-                    pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()));
+                // the host guard is written meanwhile, on its own thread; both are done before anything is reported
+                ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
+                        ns.path(), plan);
+                String drift;
+                try {
+                    drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+                    if (drift != null) {
+                        touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                    }
+                    if (!checkFirst || drift != null) {
+                        pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()),
+                                riskRead);
+                    }
+                    if (!ns.occupied()) {
+                        // the pin kept the namespace alive for the writes; the container itself is gone
+                        throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                                "process " + ns.pid() + " exited while its rules were being applied");
+                    }
+                } catch (RuntimeException | Error e) {
+                    host.awaitQuietly(e);
+                    throw e;
                 }
-                if (!ns.occupied()) {
-                    // the pin kept the namespace alive for the writes; the container itself is gone
-                    throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                            "process " + ns.pid() + " exited while its rules were being applied");
+                HostGuards.Result guards = host.await();
+                // a member quarantined since the write turn: its host chain may have been written before this one's
+                checks.confirm(ns, request.containerId());
+                if (backend.inProcessNft() != null) {
+                    quiet.verified(request, process, ns, resolved, risks.get());
+                    kept = true;
                 }
+                return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
+                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
             } catch (RuntimeException | Error e) {
-                host.awaitQuietly(e);
+                riskRead.afterFailure(e); // for the outcome: what an early read would have given it
                 throw e;
             }
-            HostGuards.Result guards = host.await();
-            // a member quarantined since the write turn: its host chain may have been written before this one's
-            checks.confirm(ns, request.containerId());
-            if (backend.inProcessNft() != null) {
-                quiet.verified(request, process, ns, resolved, risks.get());
-                kept = true;
-            }
-            return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
-                    checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
         } finally {
             if (!kept) {
                 quiet.notVerified(process);
@@ -390,9 +397,5 @@ public final class DefaultEnforcer implements Enforcer {
 
     private static EnforcementTarget target(PinnedNamespace ns) {
         return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
-    }
-
-    private <T> T attempts(Deadline deadline, AtomicInteger attempts, Supplier<T> attempt) {
-        return retried.run(deadline, attempts, attempt);
     }
 }

@@ -175,6 +175,15 @@ public final class InProcessNft implements AutoCloseable {
      */
     public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
             AtomicBoolean changed) {
+        return apply(ns, plan, flushConntrack, deadline, changed, () -> { });
+    }
+
+    /**
+     * As {@link #apply(PinnedNamespace, PlannedRules, boolean, Instant, AtomicBoolean)}, running
+     * {@code meanwhile} on the calling thread while the trip runs ({@link NamespaceThreads}).
+     */
+    public Applied apply(PinnedNamespace ns, PlannedRules plan, boolean flushConntrack, Instant deadline,
+            AtomicBoolean changed, Runnable meanwhile) {
         Objects.requireNonNull(plan, "plan");
         TableBytes table = learn(plan, deadline);
         verified.forget(ns.id());
@@ -194,7 +203,7 @@ public final class InProcessNft implements AutoCloseable {
                 }
             }
             return new Trip(result, flush);
-        });
+        }, meanwhile);
         if (trip.result().changed()) {
             changed.set(true);
         }

@@ -111,6 +111,15 @@ public final class NamespaceThreads implements AutoCloseable {
      * must be {@code expected}; waits for it (see the class comment).
      */
     public <T> T run(int fd, Path path, NamespaceId expected, Instant deadline, Trip<T> trip) {
+        return run(fd, path, expected, deadline, trip, () -> { });
+    }
+
+    /**
+     * As {@link #run(int, Path, NamespaceId, Instant, Trip)}, and runs {@code meanwhile} on the
+     * calling thread once the trip is queued, so that work of the caller's own overlaps the trip.
+     * What it throws is thrown once the trip is over (suppressed in the trip's failure, if any).
+     */
+    public <T> T run(int fd, Path path, NamespaceId expected, Instant deadline, Trip<T> trip, Runnable meanwhile) {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(trip, "trip");
         if (closed) {
@@ -121,9 +130,33 @@ public final class NamespaceThreads implements AutoCloseable {
         }
         TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli());
         queue.add(task);
+        Throwable aside = null;
+        try {
+            meanwhile.run();
+        } catch (RuntimeException | Error e) { // not thrown yet: the caller's turn in the namespace lasts the trip
+            aside = e;
+        }
+        try {
+            T value = await(task, expected, deadline);
+            if (aside == null) {
+                return value;
+            }
+        } catch (RuntimeException | Error e) {
+            if (aside != null) {
+                e.addSuppressed(aside);
+            }
+            throw e;
+        }
+        if (aside instanceof Error e) {
+            throw e;
+        }
+        throw (RuntimeException) aside;
+    }
+
+    private <T> T await(TripTask<T> task, NamespaceId expected, Instant deadline) {
         try {
             long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
-            return unwrap(task.result.get(waitNanos, TimeUnit.NANOSECONDS));
+            return task.result.get(waitNanos, TimeUnit.NANOSECONDS).unwrap();
         } catch (TimeoutException e) {
             if (task.withdraw()) {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "no namespace thread was free before the deadline");
@@ -132,7 +165,7 @@ public final class NamespaceThreads implements AutoCloseable {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "the trip into namespace " + expected
                         + " did not finish before the deadline; left to finish on a thread of its own");
             }
-            return unwrap(awaitUninterruptibly(task));
+            return task.awaitUninterruptibly().unwrap();
         } catch (InterruptedException e) {
             if (task.withdraw()) {
                 Thread.currentThread().interrupt();
@@ -144,7 +177,7 @@ public final class NamespaceThreads implements AutoCloseable {
                         + " is left to finish on a thread of its own", e);
             }
             try {
-                return unwrap(awaitUninterruptibly(task));
+                return task.awaitUninterruptibly().unwrap();
             } finally {
                 Thread.currentThread().interrupt(); // a cancelled trip's TIMEOUT included
             }
@@ -363,32 +396,6 @@ public final class NamespaceThreads implements AutoCloseable {
             return NamespaceId.of(THREAD_NS).equals(homeId);
         } catch (IOException | RuntimeException e) {
             return false;
-        }
-    }
-
-    private static <T> T unwrap(TripTask.Result<T> result) {
-        if (result.error() != null) {
-            throw result.error();
-        }
-        return result.value();
-    }
-
-    private static <T> TripTask.Result<T> awaitUninterruptibly(TripTask<T> task) {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return task.result.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("trips complete normally", e);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }

@@ -79,6 +79,26 @@ final class TripTask<T> {
         return state.getAndSet(DONE) != ABANDONED;
     }
 
+    /** The answer, waited for however long it takes; an interrupt meanwhile is kept for the caller. */
+    Result<T> awaitUninterruptibly() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("trips complete normally", e);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** A trip's answer: its value, or the failure to throw at the caller. */
     record Result<T>(T value, EnforcementException error) {
         static <T> Result<T> of(T value) {
@@ -87,6 +107,14 @@ final class TripTask<T> {
 
         static <T> Result<T> failed(EnforcementException error) {
             return new Result<>(null, error);
+        }
+
+        /** The value, or the failure thrown. */
+        T unwrap() {
+            if (error != null) {
+                throw error;
+            }
+            return value;
         }
     }
 }

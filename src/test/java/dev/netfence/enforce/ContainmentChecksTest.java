@@ -87,6 +87,18 @@ class ContainmentChecksTest {
     }
 
     @Test
+    void aRefusalByACheckStillNamesTheRisksThoughNoRefusalWaitedForThem() {
+        // without --refuse-capabilities the capabilities are read after the checks (or while a namespace
+        // thread writes): a check that refuses first must not leave the outcome without them
+        FakeProc.process(proc, 4242, NET_ADMIN_AND_RAW, "lo");
+
+        EnforcementResult result = enforcer(config().build(), new FakeFirewall()).enforce(request(ID_A, 4242, policy(443)));
+
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+    }
+
+    @Test
     void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
             throws Exception {
         // an owner counts while its process lives in the namespace: give the fake process a real namespace link
