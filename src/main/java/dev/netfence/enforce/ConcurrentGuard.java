@@ -5,7 +5,6 @@ import dev.netfence.hostguard.HostGuards;
 import dev.netfence.rules.PlannedRules;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -109,21 +108,6 @@ final class ConcurrentGuard {
 
     /** Waits uninterruptibly (an interrupted apply must still not leave a guard write running behind it). */
     private HostGuards.Result waitFor() throws ExecutionException {
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return result.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (CompletionException e) {
-                    throw new ExecutionException(e.getCause());
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return dev.netfence.core.Uninterruptibly.get(result);
     }
 }

@@ -81,21 +81,10 @@ final class TripTask<T> {
 
     /** The answer, waited for however long it takes; an interrupt meanwhile is kept for the caller. */
     Result<T> awaitUninterruptibly() {
-        boolean interrupted = false;
         try {
-            while (true) {
-                try {
-                    return result.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    throw new IllegalStateException("trips complete normally", e);
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            return dev.netfence.core.Uninterruptibly.get(result);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("trips complete normally", e);
         }
     }
 
