@@ -146,14 +146,33 @@ final class ApplyPipeline {
     private void writeNft(PinnedNamespace ns, FirewallBackend backend, PlannedRules plan, Deadline deadline,
             AtomicBoolean touched, boolean flushMustSucceed, Runnable meanwhile) {
         if (backend.inProcessNft() != null) {
-            int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, meanwhile).conntrackFlushErrno();
-            if (errno != 0) {
-                EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                        "flushing connection tracking in " + ns + " failed: errno " + errno);
-                if (flushMustSucceed) {
-                    throw e;
+            // what meanwhile throws comes after the write's own failure (the trip answers that as a value)
+            RuntimeException[] aside = new RuntimeException[1];
+            Runnable held = () -> {
+                try {
+                    meanwhile.run();
+                } catch (RuntimeException e) {
+                    aside[0] = e;
                 }
-                LOG.warn("the quarantine of {} is in force, but {}", ns, e.getMessage());
+            };
+            try {
+                int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, held).conntrackFlushErrno();
+                if (errno != 0) {
+                    EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                            "flushing connection tracking in " + ns + " failed: errno " + errno);
+                    if (flushMustSucceed) {
+                        throw e;
+                    }
+                    LOG.warn("the quarantine of {} is in force, but {}", ns, e.getMessage());
+                }
+            } catch (RuntimeException e) {
+                if (aside[0] != null) {
+                    e.addSuppressed(aside[0]);
+                }
+                throw e;
+            }
+            if (aside[0] != null) {
+                throw aside[0];
             }
             return;
         }

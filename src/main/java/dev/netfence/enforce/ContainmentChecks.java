@@ -73,13 +73,17 @@ final class ContainmentChecks {
 
     /**
      * One attempt's read of the container's risks into {@code into}, made once: now when
-     * {@code --refuse-capabilities} makes a refusal depend on them, else when first run, which the
-     * enforcer arranges while a namespace thread writes (the read's ≈ 50-250 µs of {@code /proc}
-     * then add nothing to the apply's wall time).
+     * {@code --refuse-capabilities} makes a refusal depend on them, or with {@code on-failure
+     * leave} (a read that fails after the rules were written would quarantine the container, which
+     * leave promises not to do for a failure before anything changed), else when first run, which
+     * the enforcer arranges while a namespace thread writes (the read's ≈ 50-250 µs of
+     * {@code /proc} then mostly overlap the write; the namespace's write turn lasts until both are
+     * done, at most the read's budget longer for a container that keeps making threads,
+     * {@link ContainerCapabilities}).
      */
     RiskRead riskRead(EnforcementRequest request, PinnedNamespace ns, AtomicReference<List<String>> into) {
         RiskRead read = new RiskRead(request, ns, into);
-        if (enabled && !config.refuseCapabilities().isEmpty()) {
+        if (enabled && (!config.refuseCapabilities().isEmpty() || config.onFailure() == OnFailure.LEAVE)) {
             read.run();
         }
         return read;
@@ -110,7 +114,7 @@ final class ContainmentChecks {
         void afterFailure(Throwable attempt) {
             try {
                 run();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 attempt.addSuppressed(e);
             }
         }

@@ -99,6 +99,33 @@ class ContainmentChecksTest {
     }
 
     @Test
+    void theRisksAreReadAtOnceWhereARefusalOrOnFailureLeaveDependsOnThemElseWhenTheWriteRunsTheRead() {
+        // read after a commit, a failed read would quarantine the container, which leave promises not to do
+        FakeProc.container(proc, 4242, NET_ADMIN_AND_RAW);
+        PinnedNamespace ns = pinner.pin(4242, ID_A, null, Instant.now().plusSeconds(30));
+        EnforcementRequest request = request(ID_A, 4242, policy(443));
+        java.util.Map<String, EnforcerConfig> configs = new java.util.LinkedHashMap<>();
+        configs.put("default", config().build());
+        configs.put("leave", config().onFailure(OnFailure.LEAVE).build());
+        configs.put("refusing", config().refuseCapabilities(Set.of("CAP_NET_RAW")).build());
+        java.util.Map<String, List<String>> readAtOnce = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, EnforcerConfig> c : configs.entrySet()) {
+            ContainmentChecks checks = new ContainmentChecks(c.getValue(), registry, true,
+                    new dev.netfence.netns.ContainerCapabilities(proc));
+            java.util.concurrent.atomic.AtomicReference<List<String>> into =
+                    new java.util.concurrent.atomic.AtomicReference<>(List.of());
+            ContainmentChecks.RiskRead read = checks.riskRead(request, ns, into);
+            readAtOnce.put(c.getKey(), into.get());
+            read.run();
+            assertThat(into.get()).as(c.getKey()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        }
+
+        assertThat(readAtOnce).containsExactly(java.util.Map.entry("default", List.of()),
+                java.util.Map.entry("leave", List.of("CAP_NET_ADMIN", "CAP_NET_RAW")),
+                java.util.Map.entry("refusing", List.of("CAP_NET_ADMIN", "CAP_NET_RAW")));
+    }
+
+    @Test
     void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
             throws Exception {
         // an owner counts while its process lives in the namespace: give the fake process a real namespace link
