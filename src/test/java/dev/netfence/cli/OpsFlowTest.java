@@ -11,6 +11,7 @@ import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.ops.HealthStatus;
 import dev.netfence.ops.MetricsServer;
 import dev.netfence.ops.NetfenceMetrics;
+import dev.netfence.testkit.KafkaLane;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * it and see the replayed outcome marked {@code replay: true}, while {@code /readyz} and
  * {@code /metrics} of the {@link MetricsServer} wired to the service report on it.
  */
+@KafkaLane
 class OpsFlowTest {
 
     private final HttpClient http = HttpClient.newHttpClient();

@@ -9,6 +9,7 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class OutcomesCommandTest {
 
     // record timestamps are real (the broker may enforce retention), the command's clock is fixed to them

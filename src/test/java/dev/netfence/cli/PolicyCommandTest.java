@@ -3,6 +3,7 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class PolicyCommandTest {
 
     private static final String POLICY = """

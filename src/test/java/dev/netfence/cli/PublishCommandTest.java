@@ -6,6 +6,7 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.DecodeResult;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -16,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class PublishCommandTest {
 
     private final Clock clock = Clock.fixed(Instant.parse("2026-11-28T15:00:00.123Z"), ZoneOffset.UTC);

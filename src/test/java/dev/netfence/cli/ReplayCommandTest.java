@@ -6,6 +6,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.event.ReplayHeaders;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.ops.EventReplayer;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -17,6 +18,7 @@ import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class ReplayCommandTest {
 
     private final Instant base = Instant.now().truncatedTo(ChronoUnit.SECONDS).minus(2, ChronoUnit.HOURS);

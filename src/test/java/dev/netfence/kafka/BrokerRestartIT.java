@@ -9,6 +9,7 @@ import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.RunsAlone;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * every event an outcome (exactly one committed outcome in exactly-once mode), with no operator
  * action. Runs with Failsafe so the bounce cannot disturb the unit tests' broker.
  */
+@RunsAlone
 class BrokerRestartIT {
     private static final OutcomeCodec CODEC = new OutcomeCodec();
 

@@ -8,11 +8,13 @@ import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.RunsAlone;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
+@RunsAlone
 class BrokerRestartTest {
     @Test
     void thePipelineReportsNotReadyWhileTheBrokerIsDownAndResumesOnItsOwnAfterwards() {

@@ -11,6 +11,7 @@ import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.RunsAlone;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * held commit was never delivered (its connection closed), the new producer aborted the
  * transaction, and the events were enforced a second time.
  */
+@RunsAlone
 class CommitTimeoutTest {
     private static final OutcomeCodec CODEC = new OutcomeCodec();
     private static final Duration HOLD = Duration.ofSeconds(14);

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * and in {@code group} mode a malformed record without a key is dead-lettered by exactly one
  * instance of the fleet, the one the shared {@code netfence-keyless} group assigns its partition to.
  */
+@KafkaLane
 class DeadLetterHeadersTest {
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

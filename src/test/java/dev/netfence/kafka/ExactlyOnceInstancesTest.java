@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * fencing through the group generation (KIP-447) they share the partitions, both keep them, and
  * every event gets exactly one committed outcome.
  */
+@KafkaLane
 class ExactlyOnceInstancesTest {
     @Test
     void twoExactlyOnceInstancesOfOneNodeShareThePartitionsWithoutFencingEachOther() throws Exception {

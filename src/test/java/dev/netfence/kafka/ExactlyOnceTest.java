@@ -8,6 +8,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class ExactlyOnceTest {
     private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
         try (KafkaConsumer<byte[], byte[]> c = TestKafka.reader(true)) {

@@ -5,9 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class FlowControlTest {
     @Test
     void whenMaxInFlightIsReachedPartitionsArePausedAndResumeOnceWorkFinishes() throws Exception {

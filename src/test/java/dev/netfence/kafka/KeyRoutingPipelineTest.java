@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * value being read; a record keyed for this node that names another node is dead-lettered once,
  * by the key's owner; a record without a key is routed by the nodeId its value names.
  */
+@KafkaLane
 class KeyRoutingPipelineTest {
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

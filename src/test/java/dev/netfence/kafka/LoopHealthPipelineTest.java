@@ -7,6 +7,7 @@ import dev.netfence.core.MeterNames;
 import dev.netfence.ops.HealthStatus;
 import dev.netfence.ops.MetricsServer;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * real (inside its own work on a record, by a meter registry that blocks there) while the thread
  * stays alive, and liveness must fail with the stall, then recover when the loop moves again.
  */
+@KafkaLane
 class LoopHealthPipelineTest {
 
     /** Blocks the thread that first registers the consumed counter of malformed records until released. */

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.event.Outcome;
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * committed offsets end at the end of the events topic and the last run exits 0. The kill points
  * are chosen by progress (outcomes seen), never by time.
  */
+@KafkaLane
 class NetfenceCrashIT {
     private static final int PARTITIONS = 3;
     private static final int WAVE = 120;

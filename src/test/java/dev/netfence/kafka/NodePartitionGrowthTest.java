@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * (today's main never read it: no outcome, no metric, ready); a producer with stale metadata
  * still writes to the old one, which is kept until drained.
  */
+@KafkaLane
 class NodePartitionGrowthTest {
     @Test
     void whenTheEventsTopicGrowsTheNodeReadsItsNewPartitionAndDrainsTheOldOne() throws Exception {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -13,6 +14,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class NodeRoutingPipelineTest {
     private static final String[] NODES = {"n1", "n2", "n3", "n4", "worker-7", "worker-8"};
 

@@ -6,11 +6,13 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class OrderingTest {
     @Test
     void fiftyEventsForOneContainerAreEnforcedInOrderAndEndWithTheLastPolicy() {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class PoisonRecordsTest {
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

@@ -6,11 +6,13 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class PolicyLookupPipelineTest {
     @Test
     void aPolicyPublishedAfterItsEventIsStillFoundWithinTheWait() throws Exception {

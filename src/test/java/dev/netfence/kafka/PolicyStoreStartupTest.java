@@ -7,6 +7,7 @@ import dev.netfence.event.Outcome;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.TopicPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * the store caught up ends in POLICY_NOT_FOUND (what today's main did, 3 s before the store
  * reported caught up).
  */
+@KafkaLane
 class PolicyStoreStartupTest {
     private static final int STORED_POLICIES = 60_000;
     private static final byte[] POLICY = ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * wait); the parked ones are applied when their policy arrives, and a container's later event
  * still waits for its earlier, parked one.
  */
+@KafkaLane
 class PolicyWaitParkingTest {
     @Test
     void eventsWaitingForALatePolicyHoldNoWorkerAndKeepTheirContainersOrder() {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -16,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
+@KafkaLane
 class RebalanceAndShutdownTest {
     @Test
     void aSecondInstanceJoiningMidStreamLosesNoEvent() {

@@ -8,6 +8,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
  * go through, an output with nothing smaller left is held with readiness down, the records before
  * it are committed, and it goes through once the topic is fixed.
  */
+@KafkaLane
 class RefusedOutputsTest {
     private static final OutcomeCodec CODEC = new OutcomeCodec();
 

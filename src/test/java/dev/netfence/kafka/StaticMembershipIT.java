@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.KafkaLane;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * as soon as it joins. The test asserts that order of events (assigned before the session could
  * expire), not a speed.
  */
+@KafkaLane
 class StaticMembershipIT {
     private static final Duration SESSION = Duration.ofSeconds(90);
     @TempDir

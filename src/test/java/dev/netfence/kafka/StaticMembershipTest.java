@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.core.MeterNames;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * the other instance is gone, the fenced one takes over by itself: before, it stayed down for
  * good, and a node whose newer instance went away enforced nothing until someone restarted it.
  */
+@KafkaLane
 class StaticMembershipTest {
     @Test
     void anInstanceFencedOutOfItsStaticMembershipStandsByAndTakesOverOnceTheOtherIsGone() {

@@ -8,6 +8,7 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * fenced; it must drop its clients rather than continue, resume from the committed offsets and
  * redo the rest (after standing by), and a read_committed reader must see exactly one outcome per event.
  */
+@KafkaLane
 class TransactionFencingTest {
     private static final OutcomeCodec CODEC = new OutcomeCodec();
 

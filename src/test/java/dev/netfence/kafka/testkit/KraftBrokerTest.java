@@ -2,12 +2,14 @@ package dev.netfence.kafka.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.testkit.RunsAlone;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 
+@RunsAlone
 class KraftBrokerTest {
     @Test
     void theTestBrokerKeepsRecordsAcrossARestart() throws Exception {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.RunsAlone;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+@RunsAlone
 class TopicPolicyStoreTest {
     private String topic;
 
