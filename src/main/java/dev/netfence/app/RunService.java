@@ -4,6 +4,7 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.MeterNames;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcerConfig;
+import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuardSweeper;
 import dev.netfence.hostguard.HostGuards;
@@ -113,6 +114,11 @@ public final class RunService implements AutoCloseable {
                 policies, hostGuards.mode() == HostGuardMode.OFF ? dev.netfence.reconcile.HostGuards.NONE
                         : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
                 enforcerConfig.procRoot());
+        if (continuous != null && hostGuards.mode() != HostGuardMode.OFF) {
+            // a container holding an address a newcomer was first guarded with is guarded again at once
+            dev.netfence.reconcile.Reconciler reconciler = continuous.lifecycle();
+            hostGuards.onClaimedBefore(owner -> reconciler.checkSoon(id -> GuardChain.ownerOf(id, 0).equals(owner)));
+        }
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
                 continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
         pipeline.start();

@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * frames from that MAC (which move the neighbour's entry in the bridge's forwarding table), would
  * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface
  * (autoconfigured and temporary addresses come later), except that an address gained later is
- * not bound where another host interface's chain held it at its first apply: a neighbour's.
+ * not bound where another host interface's chain held it at its first apply: a neighbour's. One
+ * claimed before that neighbour's first apply was bound, as gained later; the neighbour's first
+ * apply names the chains that hold it so ({@link #claimedBefore}), for {@link HostGuards} to have
+ * them applied again.
  * They live in memory, and a restarted netfence takes them back
  * from the chains it adopts ({@link #fromListedRules}: the addresses the chain's binding rules
  * hold, which a previous run narrowed already), so a workload that
@@ -43,6 +46,8 @@ final class FirstBindings {
 
     /** By host interface: a pod's members share one, and each member's chain is written on it in turn. */
     private final Map<Veth, Binding> first = new HashMap<>();
+    /** The IPv6 addresses gained later that each interface's chain was last given ({@link #later}). */
+    private final Map<Veth, List<String>> laterBound = new HashMap<>();
 
     /** A host interface, by name and index (a name reused by a new interface is another). */
     private record Veth(String device, int ifindex) {
@@ -101,8 +106,29 @@ final class FirstBindings {
      */
     List<String> later(GuardChain chain, Binding bound) {
         Binding known = first.get(Veth.of(chain));
-        return bound == null || known == null ? List.of()
+        List<String> later = bound == null || known == null ? List.of()
                 : bound.ipv6().stream().filter(a -> !known.ipv6().contains(a)).toList();
+        laterBound.put(Veth.of(chain), later);
+        return later;
+    }
+
+    /**
+     * The other host interfaces whose chain was last given, as gained later, an IPv6 address that
+     * {@code newcomer} holds in its first binding {@code first}: a workload that claimed it before
+     * its owner's container started, which the next apply of those chains unbinds ({@link #narrow}).
+     */
+    List<String> claimedBefore(GuardChain newcomer, Binding first) {
+        if (first == null || first.ipv6().isEmpty()) {
+            return List.of();
+        }
+        Veth own = Veth.of(newcomer);
+        List<String> devices = new ArrayList<>();
+        for (Map.Entry<Veth, List<String>> other : laterBound.entrySet()) {
+            if (!other.getKey().equals(own) && other.getValue().stream().anyMatch(first.ipv6()::contains)) {
+                devices.add(other.getKey().device());
+            }
+        }
+        return devices;
     }
 
     /** {@code chain}'s first binding, or null when none is known. */
@@ -169,6 +195,7 @@ final class FirstBindings {
      */
     void forgetGone(Map<String, Integer> links) {
         first.keySet().removeIf(v -> !Integer.valueOf(v.ifindex()).equals(links.get(v.device())));
+        laterBound.keySet().removeIf(v -> !first.containsKey(v));
     }
 
     /** Chains remembered. */

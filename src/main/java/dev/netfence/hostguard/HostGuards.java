@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +86,8 @@ public final class HostGuards {
     private final FirstBindings firstBindings = new FirstBindings();
     /** An {@link #adopt} that failed, which the next apply makes again (under the writes' lock). */
     private boolean adoptPending;
+    /** Told the owners of chains to apply again at once ({@link #onClaimedBefore}); none by default. */
+    private volatile Consumer<String> claimedBefore = owner -> { };
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
@@ -105,6 +110,19 @@ public final class HostGuards {
 
     public HostGuardMode mode() {
         return mode;
+    }
+
+    /**
+     * Whom to tell the owner of a chain that binds, as gained later, an IPv6 address another
+     * container's interface has just been first guarded with: a workload holding CAP_NET_ADMIN
+     * that gave itself the address before its owner's container started. Its binding narrows at
+     * its chain's next apply ({@link FirstBindings#narrow}), so the listener (the reconciler, in
+     * {@code netfence run}) applies that container again at once rather than at its next resync.
+     * Called after the newcomer's chains were written, on the applying thread; what it throws is
+     * logged.
+     */
+    public void onClaimedBefore(Consumer<String> owners) {
+        this.claimedBefore = Objects.requireNonNull(owners, "owners");
     }
 
     /**
@@ -149,6 +167,7 @@ public final class HostGuards {
         Map<String, String> expected = new HashMap<>();
         List<HostSides.Binding> bound = new ArrayList<>(chains.size());
         List<List<String>> later = new ArrayList<>(chains.size());
+        Set<String> claimers = new TreeSet<>();
         synchronized (writes) {
             if (adoptPending) { // the start's adoption failed: the bindings a previous run wrote are not known
                 try {
@@ -158,8 +177,17 @@ public final class HostGuards {
                 }
             }
             for (int i = 0; i < chains.size(); i++) {
+                boolean fresh = firstBindings.first(chains.get(i)) == null;
                 bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
                 later.add(firstBindings.later(chains.get(i), bound.get(i)));
+                if (fresh) {
+                    for (String device : firstBindings.claimedBefore(chains.get(i), bound.get(i))) {
+                        GuardChain other = writes.installed().get(device);
+                        if (other != null && !other.owner().equals(owner)) {
+                            claimers.add(other.owner());
+                        }
+                    }
+                }
             }
         }
         for (int i = 0; i < chains.size(); i++) {
@@ -182,7 +210,12 @@ public final class HostGuards {
         if (chains.isEmpty()) {
             return Result.netnsOnly("the container has no veth whose peer is in netfence's namespace");
         }
-        String drift = writes.submit(chains, bodies, expected);
+        String drift;
+        try {
+            drift = writes.submit(chains, bodies, expected);
+        } finally { // the newcomer's first binding is remembered either way: the claimer's next apply narrows
+            tellClaimers(claimers);
+        }
         if (closed.size() == chains.size()) {
             return new Result(List.of(NETNS), chains, "the container has no veth whose peer is in netfence's namespace;"
                     + " the host guards of its former veths " + closed.stream().map(GuardChain::device).toList()
@@ -199,6 +232,18 @@ public final class HostGuards {
                     + " reach outside its namespace without passing a host guard", drift);
         }
         return new Result(List.of(NETNS, HOST), chains, null, drift);
+    }
+
+    private void tellClaimers(Set<String> owners) {
+        for (String claimer : owners) {
+            LOG.warn("container {} holds, as an IPv6 address gained after its first apply, an address another"
+                    + " container's interface was just first guarded with: its guard is applied again", claimer);
+            try {
+                claimedBefore.accept(claimer);
+            } catch (RuntimeException e) {
+                LOG.warn("applying the guard of container {} again failed to start: {}", claimer, e.toString());
+            }
+        }
     }
 
     /**

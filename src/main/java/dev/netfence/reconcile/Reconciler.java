@@ -265,6 +265,20 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
     }
 
+    /**
+     * Checks every live container whose id {@code which} accepts now, ahead of a resync's queue (a
+     * full or quiet correction, which applies its host guard again): the host guard asks for it
+     * when a container it guards holds an IPv6 address another container was just first guarded
+     * with, which that container's next guard no longer binds.
+     */
+    public void checkSoon(java.util.function.Predicate<String> which) {
+        for (LiveContainer c : live.all()) {
+            if (which.test(c.containerId())) {
+                submit(c.containerId(), Trigger.DRIFT, 0, () -> { });
+            }
+        }
+    }
+
     /** Runs one resync now and waits for it (tests, and the first cycle after start). */
     public void resyncNow() throws InterruptedException {
         Timer.Sample sample = Timer.start();

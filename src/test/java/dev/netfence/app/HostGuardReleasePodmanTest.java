@@ -38,8 +38,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code podman rm -f} and {@code container.stopped}, after a {@code container.stopped} that comes
  * while the container still runs (its interface still exists, so the guard's own sweep would
  * never remove it), and for a container found gone at a resync; and not for a container whose pid
- * moved into a namespace of its own while it runs (kept, guard and all, until it is gone). The host ruleset outside
- * netfence's table never changes (HostRulesetGuard).
+ * moved into a namespace of its own while it runs (kept, guard and all, until it is gone). And,
+ * with resyncs an hour apart, an IPv6 address a workload gave itself before its neighbour's guard
+ * was first written leaves the workload's guard within seconds of that first guard, through the
+ * check the host guard asks the reconciler for. The host ruleset outside netfence's table never
+ * changes (HostRulesetGuard).
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardReleasePodmanTest {
@@ -51,7 +54,7 @@ class HostGuardReleasePodmanTest {
     private final String events = TestKafka.uniqueTopic("guardrel-events");
     private final String outcomes = events + ".outcomes";
     private final String policies = TestKafka.uniqueTopic("guardrel-policies");
-    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private SimpleMeterRegistry registry;
     private KafkaProducer<byte[], byte[]> producer;
     private RunService service;
 
@@ -62,9 +65,14 @@ class HostGuardReleasePodmanTest {
         producer = TestKafka.producer();
         send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
                 + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+        startService("1s");
+    }
+
+    private void startService(String resyncInterval) throws Exception {
+        registry = new SimpleMeterRegistry(); // a service's meters are its own
         List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, TestKafka.uniqueTopic("guardrel-enforcements"));
         flags.addAll(List.of("--host-guard", "auto"));
-        flags.addAll(List.of("--resync-interval", "1s"));
+        flags.addAll(List.of("--resync-interval", resyncInterval));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
         service = RunService.start(RunConfigs.of(flags), "test", registry, Clock.systemUTC());
         await().atMost(Duration.ofSeconds(60)).until(service::ready);
@@ -151,6 +159,45 @@ class HostGuardReleasePodmanTest {
         assertThat(awaitOutcome(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())).trigger())
                 .isEqualTo("drift");
         assertNoTrace(mover, device);
+    }
+
+    @Test
+    void anAddressClaimedBeforeItsNeighboursFirstGuardLeavesTheClaimersGuardWithinSecondsNotAtTheNextResync()
+            throws Exception {
+        service.close();
+        startService("1h"); // its first resync at start, the next in an hour
+        PodmanContainer workload = guarded("ev-e");
+        String device = deviceOf(workload);
+        PodmanContainer neighbour = PODMAN.sandbox(); // started, its start event not sent yet
+        String claimed = linkLocalPastDad(neighbour);
+        Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", claimed + "/64",
+                "dev", "eth0", "nodad");
+        send(events, node, event("container.started", "ev-e-again", workload)); // applied again: the claim bound
+        assertThat(awaitOutcome(o -> "ev-e-again".equals(o.eventId())).status()).isEqualTo("applied");
+        assertThat(chain(device)).as("the workload's guard, no guarded container holding %s first", claimed)
+                .contains(claimed);
+
+        send(events, node, event("container.started", "ev-f", neighbour));
+
+        assertThat(awaitOutcome(o -> "ev-f".equals(o.eventId())).status()).isEqualTo("applied");
+        await("the claim unbound").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(chain(device)).doesNotContain(claimed));
+        assertThat(chain(deviceOf(neighbour))).as("the neighbour's guard").contains(claimed);
+    }
+
+    /** {@code c}'s IPv6 link-local address, once its duplicate address detection is over. */
+    private static String linkLocalPastDad(PodmanContainer c) {
+        java.util.regex.Pattern address = java.util.regex.Pattern.compile("inet6 (fe80:[0-9a-f:]+)/64 scope link ");
+        return await().atMost(Duration.ofSeconds(10)).until(() -> {
+            String line = Sh.ok("nsenter", "-t", Integer.toString(c.pid()), "-n", "ip", "-6", "-o", "addr", "show",
+                    "dev", "eth0", "scope", "link");
+            java.util.regex.Matcher m = address.matcher(line);
+            return m.find() && !line.contains("tentative") ? m.group(1) : null;
+        }, a -> a != null);
+    }
+
+    private static String chain(String device) {
+        return Sh.ok("nft", "list", "chain", "netdev", "netfence", device);
     }
 
     /** A sandbox container, started and enforced through its container.started event, with its host guard. */

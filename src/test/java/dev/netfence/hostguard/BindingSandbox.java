@@ -203,6 +203,12 @@ final class BindingSandbox {
                 "IGMP " + container.ipv4() + " 17 " + response, "PIM " + container.ipv4() + " " + holdtime);
     }
 
+    /** The line {@code ip -6 -o addr} prints for the container's link-local address on eth0, with its flags. */
+    String linkLocalFlags() {
+        return Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",
+                "show", "dev", "eth0", "scope", "link");
+    }
+
     /** The container's IPv6 link-local address on eth0. */
     String linkLocal() {
         String out = Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",

@@ -184,4 +184,26 @@ class FirstBindingsTest {
         assertThat(FirstBindings.fromListedRules(rules)).contains(
                 new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1")));
     }
+
+    @Test
+    void aNewcomersFirstIpv6AddressNamesTheOtherChainsThatWereLastGivenItAsGainedLater() {
+        FirstBindings first = new FirstBindings();
+        first.later(CHAIN, first.narrow(CHAIN, FIRST));
+        // the workload claims its future neighbour's address before the neighbour is guarded: bound, as later
+        Binding claimed = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::6"));
+        assertThat(first.later(CHAIN, first.narrow(CHAIN, claimed))).containsExactly("2001:db8::6");
+        GuardChain bystander = new GuardChain("veth3", 13, "c3");
+        first.later(bystander, first.narrow(bystander, new Binding("0a:00:00:00:00:03", List.of(), List.of("fe80::3"))));
+
+        GuardChain neighbour = new GuardChain("veth2", 12, "c2");
+        Binding theirs = new Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2", "2001:db8::6"));
+        assertThat(first.claimedBefore(neighbour, first.narrow(neighbour, theirs))).containsExactly("veth1");
+        // an address among a chain's own first ones is never the newcomer's to take
+        assertThat(first.claimedBefore(neighbour, new Binding("0a:00:00:00:00:02", List.of(), List.of("fe80::1"))))
+                .isEmpty();
+        assertThat(first.claimedBefore(neighbour, null)).isEmpty();
+        // once the claimer's next apply unbound it, nobody holds it as later
+        first.later(CHAIN, first.narrow(CHAIN, claimed));
+        assertThat(first.claimedBefore(neighbour, theirs)).isEmpty();
+    }
 }

@@ -280,6 +280,53 @@ class HostGuardsTest {
         assertThat(table.scripts.get(table.scripts.size() - 1)).doesNotContain("veth1");
     }
 
+    @Test
+    void aNewcomerFirstGuardedWithAnIpv6AddressAnotherContainerGaveItselfBeforeNamesThatContainerOnce() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        List<String> told = new ArrayList<>();
+        guards.onClaimedBefore(told::add);
+        HostSides.HostInterface workload = new HostSides.HostInterface("veth1", 11, 2,
+                new HostSides.Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1")));
+        HostSides.HostInterface claiming = new HostSides.HostInterface("veth1", 11, 2,
+                new HostSides.Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::6")));
+        HostSides.HostInterface neighbour = new HostSides.HostInterface("veth2", 12, 3,
+                new HostSides.Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2", "2001:db8::6")));
+        sides.peers.add(workload);
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, claiming); // the workload gives itself the address its neighbour-to-be will be given
+        guards.apply("c1", NS, plan);
+        assertThat(table.scripts.get(table.scripts.size() - 1)).contains("2001:db8::6");
+        assertThat(told).isEmpty();
+
+        sides.peers.set(0, neighbour);
+        guards.apply("c2", NS, plan);
+
+        assertThat(told).containsExactly("c1");
+        guards.apply("c2", NS, plan);
+        assertThat(told).as("only a chain's first guard tells").containsExactly("c1");
+        sides.peers.set(0, claiming);
+        guards.apply("c1", NS, plan); // what the reconciler does when told
+        assertThat(table.scripts.get(table.scripts.size() - 1)).contains("netfence container=c1 ifindex=11").doesNotContain("2001:db8::6");
+    }
+
+    @Test
+    void aListenerThatThrowsDoesNotFailTheNewcomersApply() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        guards.onClaimedBefore(owner -> {
+            throw new IllegalStateException("the reconciler is closed");
+        });
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2,
+                new HostSides.Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1"))));
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, new HostSides.HostInterface("veth1", 11, 2,
+                new HostSides.Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::6"))));
+        guards.apply("c1", NS, plan);
+        sides.peers.set(0, new HostSides.HostInterface("veth2", 12, 3,
+                new HostSides.Binding("0a:00:00:00:00:02", List.of(), List.of("2001:db8::6"))));
+
+        assertThat(guards.apply("c2", NS, plan).guards()).containsExactly("netns", "host");
+    }
+
     static final class FakeSides implements HostSides {
         final List<HostInterface> peers = new ArrayList<>();
         final List<String> unguarded = new ArrayList<>();

@@ -40,6 +40,22 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aCheckAskedForByTheHostGuardReconcilesOnlyTheLiveContainersItNamesAndReportsNothingWithoutDrift()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        start("c2", "task-1");
+        enforcer.calls.clear();
+
+        reconciler.checkSoon("c2"::equals);
+        reconciler.checkSoon("gone"::equals);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.contains("reconcile c2"));
+        assertThat(enforcer.calls).containsExactly("reconcile c2");
+        assertThat(published).isEmpty();
+    }
+
+    @Test
     void theSamePolicyStoredAgainChangesNothingAndReportsNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
