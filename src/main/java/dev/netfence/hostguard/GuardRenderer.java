@@ -59,7 +59,8 @@ public final class GuardRenderer {
      * detection) for any target but the peer's own addresses dropped (it would fail a neighbour's
      * detection); a neighbour advertisement for any target but the peer's own IPv6 addresses
      * dropped (the target is the address whose neighbour-cache entry it sets, whatever its
-     * source). So a
+     * source); and a neighbour discovery message whose link-layer address option is not the peer's
+     * MAC dropped ({@link #linkLayerOptions}). So a
      * workload sending raw frames can neither poison its neighbours' ARP and neighbour caches with
      * another's address nor send as another address. Each line carries
      * {@code plan}'s comment, as every rule of the chain does.
@@ -105,7 +106,32 @@ public final class GuardRenderer {
                 "ip6 saddr :: icmpv6 type nd-neighbor-solicit " + own + "drop" + comment,
                 // an advertisement sets the neighbour-cache entry of its target: its own addresses only
                 "icmpv6 type nd-neighbor-advert " + own + "drop" + comment));
+        out.addAll(linkLayerOptions(binding.mac(), comment));
         return List.copyOf(out);
+    }
+
+    /**
+     * The link-layer address a neighbour discovery message carries in its option (the target's in an
+     * advertisement, the sender's in a solicitation from an address): the receiver's neighbour cache
+     * takes it for the message's target or source, whatever the frame's own Ethernet source. So the
+     * first option, where there is one, must be that option holding the peer's own MAC (type, length
+     * 1 and the address: 64 bits from the first option's start, 24 bytes into a neighbour message, 8
+     * into a router solicitation; Linux takes the first of duplicated options and ignores the
+     * others), and nothing follows it (Linux sends one option at most; an option before it would hide
+     * a second one). A message without options (shorter than the offsets) matches none of them. Not
+     * for a solicitation from {@code ::} (duplicate address detection): it carries at most a nonce,
+     * and a receiver discards one with a link-layer address. Else a workload holding CAP_NET_RAW
+     * could map its own address to another's MAC in its neighbours' and the gateway's caches, and
+     * have the traffic of its own connections sent to that MAC.
+     */
+    private static List<String> linkLayerOptions(String mac, String comment) {
+        String address = mac.replace(":", "");
+        return List.of(
+                "icmpv6 type nd-neighbor-advert @th,192,64 != 0x201" + address + " drop" + comment,
+                "ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x101" + address + " drop" + comment,
+                "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop" + comment,
+                "icmpv6 type nd-router-solicit @th,64,64 != 0x101" + address + " drop" + comment,
+                "icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop" + comment);
     }
 
     /**

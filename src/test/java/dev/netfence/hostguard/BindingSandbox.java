@@ -145,6 +145,41 @@ final class BindingSandbox {
     }
 
     /**
+     * Three copies of a neighbour advertisement for {@code target} from the container's own MAC and
+     * {@code source}, to all nodes, whose target link-layer address option gives {@code lladdr}
+     * (after an unknown option when {@code hidden}); returns the line {@link ForgedFrames.Tap}
+     * ({@code ndll}) prints for it.
+     */
+    String naGiving(String source, String target, String lladdr, boolean hidden) {
+        if (hidden) {
+            send("na", mac, source, "ff02::1", target, lladdr, "hidden");
+        } else {
+            send("na", mac, source, "ff02::1", target, lladdr);
+        }
+        return "NA " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target) + " " + lladdr;
+    }
+
+    /**
+     * Three copies of a neighbour solicitation for {@code target} from the container's own MAC and
+     * {@code source}, to all nodes, whose source link-layer address option gives {@code lladdr};
+     * returns the line {@link ForgedFrames.Tap} ({@code ndll}) prints for it.
+     */
+    String nsGiving(String source, String target, String lladdr) {
+        send("ns", mac, source, "ff02::1", target, lladdr);
+        return "NS " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target) + " " + lladdr;
+    }
+
+    /**
+     * Three copies of a router solicitation from the container's own MAC and {@code source} to all
+     * routers, whose source link-layer address option gives {@code lladdr}; returns the line
+     * {@link ForgedFrames.Tap} ({@code ndll}) prints for it.
+     */
+    String rsGiving(String source, String lladdr) {
+        send("rs", mac, source, "ff02::2", lladdr);
+        return "RS " + ForgedFrames.inetNtop(source) + " " + lladdr;
+    }
+
+    /**
      * Three copies of a duplicate address detection probe for {@code target}: a neighbour
      * solicitation from {@code ::} to its solicited-node group; returns the line
      * {@link ForgedFrames.Tap} prints for it.

@@ -80,9 +80,12 @@ final class ForgedFrames {
      * PAYLOAD [lsrr:HOP|ssrr:HOP] (IPv4/UDP, checksums right; with a loose or strict source route
      * whose last hop is HOP), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
-     * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA (an ICMPv6 neighbour advertisement, override flag
-     * set, hop limit 255, with its target link-layer address option), for {@code ns}: SRCIP6 DSTIP6
-     * TARGET (a neighbour solicitation without options, as duplicate address detection sends it),
+     * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden] (an ICMPv6 neighbour advertisement, override
+     * flag set, hop limit 255, with its target link-layer address option, after an unknown option
+     * when {@code hidden}), for {@code ns}: SRCIP6 DSTIP6 TARGET [SLLA] (a neighbour solicitation,
+     * without options as duplicate address detection sends it, or with its source link-layer
+     * address option), for {@code rs}: SRCIP6 DSTIP6 SLLA (a router solicitation with its source
+     * link-layer address option),
      * for {@code ra}: SRCIP6 DSTIP6 REACHABLE (a router advertisement: router lifetime 1800 s, the
      * number REACHABLE as its reachable time, which tells one from another, and a prefix
      * information option announcing 2001:db8:bad::/64 for address autoconfiguration, hop limit 255),
@@ -142,7 +145,7 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45 + len(opts) // 4, 0, 20 + len(opts) + len(body), 1, 0, 1, proto, 0, sip, dip) + opts
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + body
-            elif kind in ("na", "ns", "ra", "mq", "mrd"):
+            elif kind in ("na", "ns", "rs", "ra", "mq", "mrd"):
                 sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
                 if kind == "mq":
                     icmp = struct.pack("!BBHHH", 130, 0, 0, int(sys.argv[8]), 0) + bytes(16) + struct.pack("!BBH", 2, 125, 0)
@@ -151,11 +154,15 @@ final class ForgedFrames {
                 elif kind == "ra":
                     prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
                     icmp = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, int(sys.argv[8]), 0) + prefix
-                elif kind == "na":
+                elif kind == "na":  # an unknown option (200) first when asked, which receivers skip
                     target = socket.inet_pton(socket.AF_INET6, sys.argv[8])
-                    icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + bytes([2, 1]) + mac(sys.argv[9])
+                    hidden = bytes([200, 1]) + bytes(6) if sys.argv[10:] == ["hidden"] else b""
+                    icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + hidden + bytes([2, 1]) + mac(sys.argv[9])
+                elif kind == "rs":
+                    icmp = struct.pack("!BBHI", 133, 0, 0, 0) + bytes([1, 1]) + mac(sys.argv[8])
                 else:  # from :: a solicitation carries no source link-layer address option (RFC 4861)
-                    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8])
+                    sll = bytes([1, 1]) + mac(sys.argv[9]) if len(sys.argv) > 9 else b""
+                    icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8]) + sll
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
                 if kind in ("mq", "mrd"):  # hop-by-hop: router alert (MLD), PadN; then AH with a 12-byte ICV if asked
@@ -183,6 +190,9 @@ final class ForgedFrames {
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
      * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
      * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
+     * for {@code ndll} every neighbour advertisement or solicitation, as NA (or NS) SRC TARGET LLADDR,
+     * and router solicitation, as RS SRC LLADDR, LLADDR the first link-layer address option of the
+     * kind a receiver takes (target in an advertisement, source otherwise), or - for none;
      * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD;
      * for {@code mcast} what makes a snooping bridge take a port for a multicast router's and a
      * neighbour advertisement: IGMP SRC TYPE CODE, PIM SRC HOLDTIME, and past any IPv6 extension
@@ -224,9 +234,25 @@ final class ForgedFrames {
                 return False
             def mac(b):
                 return ":".join("%02x" % x for x in b)
+            def ndll(f):
+                if len(f) < 62 or f[20] != 58 or f[54] not in (133, 135, 136):
+                    return False
+                off, want = (62, 1) if f[54] == 133 else (78, 2 if f[54] == 136 else 1)
+                ll = "-"
+                while len(f) >= off + 2 and f[off + 1] > 0:
+                    if f[off] == want and f[off + 1] == 1 and len(f) >= off + 8:
+                        ll = mac(f[off + 2:off + 8])
+                        break
+                    off += f[off + 1] * 8
+                src = socket.inet_ntop(socket.AF_INET6, f[22:38])
+                if f[54] == 133:
+                    return "RS %s %s" % (src, ll)
+                return "%s %s %s %s" % ("NA" if f[54] == 136 else "NS", src, socket.inet_ntop(socket.AF_INET6, f[62:78]), ll)
             def line(f):
                 if kind == "mcast":
                     return mcast(f)
+                if kind == "ndll":
+                    return ndll(f)
                 if kind == "udp":
                     off = 14 + (f[14] & 15) * 4
                     return len(f) >= off + 8 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),

@@ -151,6 +151,11 @@ class GuardRendererTest {
                         arp saddr ip 0.0.0.0 arp daddr ip != 10.88.0.5 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe8000000000000008580afffe580005 drop{c}
+                        icmpv6 type nd-neighbor-advert @th,192,64 != 0x2010a580a580005 drop{c}
+                        ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x1010a580a580005 drop{c}
+                        icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
+                        icmpv6 type nd-router-solicit @th,64,64 != 0x1010a580a580005 drop{c}
+                        icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
                         """),
                 Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
                         new HostSides.Binding("be:db:71:64:91:e4", List.of("10.88.7.145", "10.89.0.2"),
@@ -166,6 +171,11 @@ class GuardRendererTest {
                         0xfe80000000000000bcdb71fffe6491e4 } drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != { 0x20010db8000000000000000000000002, \
                         0xfe80000000000000bcdb71fffe6491e4 } drop{c}
+                        icmpv6 type nd-neighbor-advert @th,192,64 != 0x201bedb716491e4 drop{c}
+                        ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x101bedb716491e4 drop{c}
+                        icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
+                        icmpv6 type nd-router-solicit @th,64,64 != 0x101bedb716491e4 drop{c}
+                        icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
                         """),
                 Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of()),
@@ -178,6 +188,11 @@ class GuardRendererTest {
                         arp saddr ip 0.0.0.0 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit drop{c}
                         icmpv6 type nd-neighbor-advert drop{c}
+                        icmpv6 type nd-neighbor-advert @th,192,64 != 0x201020000000001 drop{c}
+                        ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x101020000000001 drop{c}
+                        icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
+                        icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
+                        icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
                         """),
                 Arguments.of("an IPv4-mapped IPv6 address: its number without leading zeros, as nft prints it",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of("::ffff:10.0.0.1")),
@@ -190,6 +205,11 @@ class GuardRendererTest {
                         arp saddr ip 0.0.0.0 drop{c}
                         ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0xffff0a000001 drop{c}
                         icmpv6 type nd-neighbor-advert @th,64,128 != 0xffff0a000001 drop{c}
+                        icmpv6 type nd-neighbor-advert @th,192,64 != 0x201020000000001 drop{c}
+                        ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x101020000000001 drop{c}
+                        icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
+                        icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
+                        icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
                         """));
     }
 
@@ -222,7 +242,7 @@ class GuardRendererTest {
             assertThat(body).doesNotContainAnyElementsOf(routerOnly); // the catch-all drops them
         }
         assertThat(new GuardRenderer().binding(new HostSides.Binding("02:00:00:00:00:01", List.of("10.88.0.5"), List.of()),
-                plan)).hasSize(8).noneMatch(l -> l.contains("nd-router-advert"));
+                plan)).hasSize(13).noneMatch(l -> l.contains("nd-router-advert"));
     }
 
     @Test

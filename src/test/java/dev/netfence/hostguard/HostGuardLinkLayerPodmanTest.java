@@ -1,0 +1,60 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import java.util.List;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The link-layer address that neighbour discovery messages carry in an option, against a real podman
+ * container whose workload sends raw frames (as CAP_NET_RAW allows): an advertisement for its own
+ * address giving another MAC (plainly, and behind an unknown option that receivers skip), a
+ * solicitation from its own address giving one, and a router solicitation giving one would each
+ * make the bridge's other hosts, the gateway included, send the traffic of the workload's own
+ * address to that MAC. With {@code --host-guard auto} none of them reaches the bridge while the
+ * same messages giving the workload's own MAC do; with {@code off} all arrive, which shows the
+ * proof can fail.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
+            + "\"inbound\":false}";
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void neighbourDiscoveryGivingAnotherMacForItsOwnAddressNeverReachesTheBridgeWhileItsOwnMacDoes(HostGuardMode mode)
+            throws Exception {
+        PodmanContainer workload = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, workload, POLICY);
+        String own = s.linkLocal();
+        String plain = ForgedFrames.randomMac();
+        String hidden = ForgedFrames.randomMac();
+        String solicited = ForgedFrames.randomMac();
+        String routed = ForgedFrames.randomMac();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "ndll");
+
+        List<String> forged = List.of(s.naGiving(own, own, plain, false), s.naGiving(own, own, hidden, true),
+                s.nsGiving(own, "fe80::1", solicited), s.rsGiving(own, routed));
+        List<String> controls = List.of(s.naGiving(own, own, s.mac, false), s.nsGiving(own, "fe80::1", s.mac),
+                s.rsGiving(own, s.mac));
+        List<String> seen = tap.framesAfter(controls.get(controls.size() - 1));
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour discovery frames on %s", s.bridge).containsAll(controls);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("messages giving another MAC on %s", s.bridge).doesNotContainAnyElementsOf(forged)
+                    .noneMatch(f -> List.of(plain, hidden, solicited, routed).stream().anyMatch(f::endsWith));
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").containsAll(forged);
+        }
+    }
+}
