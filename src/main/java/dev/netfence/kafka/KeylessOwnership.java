@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * Decides which instance dead-letters a record that names no node (no key, and no readable
  * nodeId in its value). In {@code group} mode each node's group reads every partition, so every
  * node in the fleet would dead-letter such a record. Instead the instances of all nodes also join
- * one shared consumer group, {@value #GROUP}, on the events topic; it never fetches (its partitions
+ * one shared consumer group, {@code netfence-keyless-<events topic>} ({@link #groupOf}: one per
+ * events topic, so fleets that share a cluster but not a topic never rebalance each other), on the
+ * events topic; it never fetches (its partitions
  * stay paused) and only answers "who owns partition p?": the instance it assigns the record's
  * partition to dead-letters the record, the others skip it
  * ({@code netfence.events.skipped{reason=keyless-other-owner}}). While this instance's share is
@@ -28,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * reader of the partition dead-letters, as before). Poll thread only, except {@link #owns}.
  */
 final class KeylessOwnership implements AutoCloseable {
-    static final String GROUP = "netfence-keyless";
+    private static final String GROUP = "netfence-keyless";
     private static final Logger LOG = LoggerFactory.getLogger(KeylessOwnership.class);
     private static final long POLL_EVERY_NANOS = 100_000_000L;
 
@@ -45,11 +47,16 @@ final class KeylessOwnership implements AutoCloseable {
         this.topic = s.eventsTopic();
         Map<String, Object> c = new HashMap<>(s.kafka());
         c.keySet().removeIf(k -> !ConsumerConfig.configNames().contains(k));
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, groupOf(topic));
         c.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-keyless-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         this.settings = Map.copyOf(c);
+    }
+
+    /** The shared group of the fleet that reads {@code eventsTopic}. */
+    static String groupOf(String eventsTopic) {
+        return GROUP + "-" + eventsTopic;
     }
 
     /** Joins the shared group (with each new set of pipeline clients). */
@@ -105,7 +112,7 @@ final class KeylessOwnership implements AutoCloseable {
             try {
                 c.close(Duration.ofSeconds(5));
             } catch (RuntimeException e) {
-                LOG.warn("closing the {} consumer failed: {}", GROUP, e.toString());
+                LOG.warn("closing the {} consumer failed: {}", groupOf(topic), e.toString());
             }
         }
     }

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * Dead letters against the real broker (issue 11 item 9): they carry the original record's
  * headers beside the provenance headers (as Spring Kafka's DeadLetterPublishingRecoverer does),
  * and in {@code group} mode a malformed record without a key is dead-lettered by exactly one
- * instance of the fleet, the one the shared {@code netfence-keyless} group assigns its partition to.
+ * instance of the fleet, the one the shared {@code netfence-keyless-<events topic>} group assigns its partition to.
  */
 @KafkaLane
 class DeadLetterHeadersTest {
@@ -101,17 +101,18 @@ class DeadLetterHeadersTest {
     }
 
     /**
-     * Whether the shared keyless group is stable with exactly this test's two members, each holding
-     * a partition of {@code topic}: a member left over by an earlier test in this JVM (expelled
-     * only after its session timeout) would rebalance the group mid-test, and an instance that
-     * does not know its share dead-letters (a documented duplicate, which this test must not see).
+     * Whether the keyless group of {@code topic} is stable with exactly this test's two members,
+     * each holding a partition of it: a member that joined late would rebalance the group
+     * mid-test, and an instance that does not know its share dead-letters (a documented duplicate,
+     * which this test must not see). The group is {@code topic}'s own: pipelines of other tests, on
+     * other topics, never join it.
      */
     private static boolean keylessGroupIsSettledOn(String topic) throws Exception {
         try (Admin admin = TestKafka.admin()) {
             ConsumerGroupDescription g;
             try {
-                g = admin.describeConsumerGroups(List.of(KeylessOwnership.GROUP)).all().get(10, TimeUnit.SECONDS)
-                        .get(KeylessOwnership.GROUP);
+                String group = KeylessOwnership.groupOf(topic);
+                g = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof GroupIdNotFoundException) {
                     return false; // not created yet

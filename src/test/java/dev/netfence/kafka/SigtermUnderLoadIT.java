@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.event.Outcome;
 import dev.netfence.kafka.testkit.TestKafka;
-import dev.netfence.testkit.KafkaLane;
+import dev.netfence.testkit.RunsAlone;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and their outcomes were refused by the closed sink ({@code RejectedExecutionException}):
  * enforced, never reported.
  */
-@KafkaLane
+@RunsAlone
 class SigtermUnderLoadIT {
     private static final Pattern ENFORCED = Pattern.compile("dry run for container c-(\\S+):");
     private static final int SHUTDOWN_SECONDS = 6;

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
-import dev.netfence.testkit.KafkaLane;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.TimeGauge;
 import java.time.Duration;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
  * false once that age passes the stall timeout (today's main stayed ready); when the record
  * finishes, readiness comes back and the lag drains.
  */
-@KafkaLane
 class StallVisibilityTest {
     @Test
     void aRecordUnacknowledgedPastTheStallTimeoutTurnsReadinessFalseAndShowsInCommittedLag() {
