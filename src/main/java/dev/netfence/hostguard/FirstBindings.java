@@ -22,10 +22,10 @@ import org.slf4j.LoggerFactory;
  * frames from that MAC (which move the neighbour's entry in the bridge's forwarding table), would
  * pass, and the neighbour's traffic come to it. IPv6 addresses follow the interface
  * (autoconfigured and temporary addresses come later), except that an address gained later is
- * not bound where another host interface's chain held it at its first apply: a neighbour's. One
- * claimed before that neighbour's first apply was bound, as gained later; the neighbour's first
- * apply names the chains that hold it so ({@link #claimedBefore}), for {@link HostGuards} to have
- * them applied again.
+ * not bound where another host interface's chain held it at its first apply: a neighbour's (also
+ * one the neighbour was given but lost to duplicate address detection, {@code failedIpv6}). One
+ * claimed before that neighbour's first apply was bound, as gained later, until then
+ * ({@link ClaimedAddresses}).
  * They live in memory, and a restarted netfence takes them back
  * from the chains it adopts ({@link #fromListedRules}: the addresses the chain's binding rules
  * hold, which a previous run narrowed already), so a workload that
@@ -42,12 +42,10 @@ final class FirstBindings {
     private static final Pattern IPV4_RULE = Pattern.compile("ip saddr != (?:\\{ ([0-9., ]+) \\}|([0-9.]+)) drop( .*)?");
     private static final Pattern NO_IPV4_RULE = Pattern.compile("meta protocol ip drop( .*)?");
     private static final Pattern IPV6_RULE = Pattern.compile("ip6 saddr != (?:\\{ ([0-9a-f:., ]+) \\}|([0-9a-f:.]+))"
-            + "(?: ip6 saddr != (?:\\{ [0-9a-f:., ]+ \\}|[0-9a-f:.]+))? drop( .*)?");
+            + "(?: ip6 saddr != (?:\\{ ([0-9a-f:., ]+) \\}|([0-9a-f:.]+)))? drop( .*)?");
 
     /** By host interface: a pod's members share one, and each member's chain is written on it in turn. */
     private final Map<Veth, Binding> first = new HashMap<>();
-    /** The IPv6 addresses gained later that each interface's chain was last given ({@link #later}). */
-    private final Map<Veth, List<String>> laterBound = new HashMap<>();
 
     /** A host interface, by name and index (a name reused by a new interface is another). */
     private record Veth(String device, int ifindex) {
@@ -92,7 +90,8 @@ final class FirstBindings {
     private boolean anotherHeldFirst(GuardChain chain, String address) {
         Veth own = Veth.of(chain);
         for (Map.Entry<Veth, Binding> other : first.entrySet()) {
-            if (!other.getKey().equals(own) && other.getValue().ipv6().contains(address)) {
+            if (!other.getKey().equals(own) && (other.getValue().ipv6().contains(address)
+                    || other.getValue().failedIpv6().contains(address))) {
                 return true;
             }
         }
@@ -106,29 +105,8 @@ final class FirstBindings {
      */
     List<String> later(GuardChain chain, Binding bound) {
         Binding known = first.get(Veth.of(chain));
-        List<String> later = bound == null || known == null ? List.of()
+        return bound == null || known == null ? List.of()
                 : bound.ipv6().stream().filter(a -> !known.ipv6().contains(a)).toList();
-        laterBound.put(Veth.of(chain), later);
-        return later;
-    }
-
-    /**
-     * The other host interfaces whose chain was last given, as gained later, an IPv6 address that
-     * {@code newcomer} holds in its first binding {@code first}: a workload that claimed it before
-     * its owner's container started, which the next apply of those chains unbinds ({@link #narrow}).
-     */
-    List<String> claimedBefore(GuardChain newcomer, Binding first) {
-        if (first == null || first.ipv6().isEmpty()) {
-            return List.of();
-        }
-        Veth own = Veth.of(newcomer);
-        List<String> devices = new ArrayList<>();
-        for (Map.Entry<Veth, List<String>> other : laterBound.entrySet()) {
-            if (!other.getKey().equals(own) && other.getValue().stream().anyMatch(first.ipv6()::contains)) {
-                devices.add(other.getKey().device());
-            }
-        }
-        return devices;
     }
 
     /** {@code chain}'s first binding, or null when none is known. */
@@ -189,13 +167,32 @@ final class FirstBindings {
     }
 
     /**
+     * The IPv6 addresses gained later that a chain listed as {@code rules} binds (the second lookup
+     * of its IPv6 source rule, see {@link #fromListedRules}); empty when it has none or another shape.
+     */
+    static List<String> laterFromListedRules(List<String> rules) {
+        Matcher ipv6 = rules.size() < 5 ? null : IPV6_RULE.matcher(rules.get(4));
+        if (ipv6 == null || !ipv6.matches() || (ipv6.group(3) == null && ipv6.group(4) == null)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String a : (ipv6.group(3) != null ? ipv6.group(3) : ipv6.group(4)).split(", ")) {
+            byte[] bytes = IpAddresses.parseIpv6(a);
+            if (bytes == null) {
+                return List.of();
+            }
+            out.add(IpAddresses.format(bytes));
+        }
+        return out;
+    }
+
+    /**
      * Forgets the first binding of every host interface that is gone: no link of its name in
      * {@code links} (name to ifindex), or one with another index. Not on a container's release:
      * the interface may outlive it (a pod's, whose next member is then held to the same binding).
      */
     void forgetGone(Map<String, Integer> links) {
         first.keySet().removeIf(v -> !Integer.valueOf(v.ifindex()).equals(links.get(v.device())));
-        laterBound.keySet().removeIf(v -> !first.containsKey(v));
     }
 
     /** Chains remembered. */

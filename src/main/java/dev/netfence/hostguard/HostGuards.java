@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,12 +84,13 @@ public final class HostGuards {
     private final FirstBindings firstBindings = new FirstBindings();
     /** An {@link #adopt} that failed, which the next apply makes again (under the writes' lock). */
     private boolean adoptPending;
-    /** Told the owners of chains to apply again at once ({@link #onClaimedBefore}); none by default. */
-    private volatile Consumer<String> claimedBefore = owner -> { };
+    /** Chains that lose an IPv6 address a newcomer is first guarded with (under the lock of {@link #writes}). */
+    private final ClaimedAddresses claims;
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
+        this.claims = new ClaimedAddresses(renderer, renderedGuards, sides);
         this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
     }
 
@@ -113,16 +112,16 @@ public final class HostGuards {
     }
 
     /**
-     * Whom to tell the owner of a chain that binds, as gained later, an IPv6 address another
-     * container's interface has just been first guarded with: a workload holding CAP_NET_ADMIN
-     * that gave itself the address before its owner's container started. Its binding narrows at
-     * its chain's next apply ({@link FirstBindings#narrow}), so the listener (the reconciler, in
-     * {@code netfence run}) applies that container again at once rather than at its next resync.
-     * Called after the newcomer's chains were written, on the applying thread; what it throws is
-     * logged.
+     * Whom to tell the owner of a chain that bound, as gained later, an IPv6 address another
+     * container's interface has just been first guarded with (or lost to duplicate address
+     * detection): a workload holding CAP_NET_ADMIN that gave itself the address before its owner's
+     * guard was written. That chain is written again without it in the newcomer's transaction
+     * ({@link ClaimedAddresses}); the listener (the reconciler, in {@code netfence run}) checks the
+     * container at once, which settles an apply of its own that was under way. Called after the
+     * newcomer's chains were written, on the applying thread; what it throws is logged.
      */
     public void onClaimedBefore(Consumer<String> owners) {
-        this.claimedBefore = Objects.requireNonNull(owners, "owners");
+        claims.listener(owners);
     }
 
     /**
@@ -167,7 +166,8 @@ public final class HostGuards {
         Map<String, String> expected = new HashMap<>();
         List<HostSides.Binding> bound = new ArrayList<>(chains.size());
         List<List<String>> later = new ArrayList<>(chains.size());
-        Set<String> claimers = new TreeSet<>();
+        List<ClaimedAddresses.Written> claimers = new ArrayList<>();
+        List<List<String>> claimersLater = new ArrayList<>();
         synchronized (writes) {
             if (adoptPending) { // the start's adoption failed: the bindings a previous run wrote are not known
                 try {
@@ -181,13 +181,12 @@ public final class HostGuards {
                 bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
                 later.add(firstBindings.later(chains.get(i), bound.get(i)));
                 if (fresh) {
-                    for (String device : firstBindings.claimedBefore(chains.get(i), bound.get(i))) {
-                        GuardChain other = writes.installed().get(device);
-                        if (other != null && !other.owner().equals(owner)) {
-                            claimers.add(other.owner());
-                        }
-                    }
+                    claimers.addAll(claims.claimedBy(chains.get(i), owner, side.interfaces().get(i).binding(), firstBindings));
                 }
+                claims.wrote(chains.get(i), bound.get(i), plan);
+            }
+            for (ClaimedAddresses.Written w : claimers) {
+                claimersLater.add(firstBindings.later(w.chain(), w.bound()));
             }
         }
         for (int i = 0; i < chains.size(); i++) {
@@ -212,9 +211,9 @@ public final class HostGuards {
         }
         String drift;
         try {
-            drift = writes.submit(chains, bodies, expected);
+            drift = writes.submit(claims.withClaimers(chains, claimers, claimersLater, bodies, expected), bodies, expected);
         } finally { // the newcomer's first binding is remembered either way: the claimer's next apply narrows
-            tellClaimers(claimers);
+            claims.tell(claimers);
         }
         if (closed.size() == chains.size()) {
             return new Result(List.of(NETNS), chains, "the container has no veth whose peer is in netfence's namespace;"
@@ -232,18 +231,6 @@ public final class HostGuards {
                     + " reach outside its namespace without passing a host guard", drift);
         }
         return new Result(List.of(NETNS, HOST), chains, null, drift);
-    }
-
-    private void tellClaimers(Set<String> owners) {
-        for (String claimer : owners) {
-            LOG.warn("container {} holds, as an IPv6 address gained after its first apply, an address another"
-                    + " container's interface was just first guarded with: its guard is applied again", claimer);
-            try {
-                claimedBefore.accept(claimer);
-            } catch (RuntimeException e) {
-                LOG.warn("applying the guard of container {} again failed to start: {}", claimer, e.toString());
-            }
-        }
     }
 
     /**
@@ -275,6 +262,7 @@ public final class HostGuards {
             HostSides.Binding first;
             synchronized (writes) {
                 first = firstBindings.first(chain);
+                claims.forget(List.of(chain.device()));
             }
             List<String> lines = renderer.binding(first, CLOSED);
             bodies.put(chain.device(), lines);
@@ -313,6 +301,7 @@ public final class HostGuards {
             List<String> gone = writes.installed().values().stream().filter(c -> c.owner().equals(owner))
                     .map(GuardChain::device).toList();
             writes.remove(gone);
+            claims.forget(gone);
             return gone.size();
         }
     }
@@ -331,6 +320,7 @@ public final class HostGuards {
             writes.remove(gone);
             // also those of chains never written (a failed first apply): every interface gone
             firstBindings.forgetGone(links);
+            claims.forgetGone(links);
             if (!gone.isEmpty()) {
                 LOG.info("removed the host guards of vanished interfaces {}", gone);
             }
@@ -356,6 +346,9 @@ public final class HostGuards {
                 Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(rules);
                 if (binding.isPresent()) {
                     firstBindings.remember(chain, binding.get());
+                    List<String> ipv6 = new ArrayList<>(binding.get().ipv6()); // and those gained later, written apart
+                    ipv6.addAll(FirstBindings.laterFromListedRules(rules));
+                    claims.wrote(chain, new HostSides.Binding(binding.get().mac(), binding.get().ipv4(), ipv6), null);
                     bound[0]++;
                 }
             });

@@ -25,10 +25,17 @@ public interface HostSides {
      * The source addresses a container's interface may send frames as, read from the kernel: its
      * link-layer address ({@code aa:bb:cc:dd:ee:ff}) and its IPv4 and IPv6 addresses (RFC 5952
      * text for IPv6), in the order found. Empty address lists mean none: nothing of that family
-     * may leave (also when they could not all be read).
+     * may leave (also when they could not all be read). {@code failedIpv6}: IPv6 addresses it was
+     * given whose duplicate address detection failed, never bound (another node answered for
+     * them), but its own all the same where it is the first to be guarded with them.
      */
-    record Binding(String mac, List<String> ipv4, List<String> ipv6) {
+    record Binding(String mac, List<String> ipv4, List<String> ipv6, List<String> failedIpv6) {
+        public Binding(String mac, List<String> ipv4, List<String> ipv6) {
+            this(mac, ipv4, ipv6, List.of());
+        }
+
         public Binding {
+            failedIpv6 = List.copyOf(failedIpv6);
             if (mac == null || !mac.matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
                 throw new IllegalArgumentException("mac must be six lower-case hex bytes separated by colons, was: " + mac);
             }
@@ -37,6 +44,11 @@ public interface HostSides {
             for (String a : ipv4) {
                 if (dev.netfence.policy.IpAddresses.parseIpv4(a) == null) {
                     throw new IllegalArgumentException("ipv4 must hold IPv4 addresses, was: " + a);
+                }
+            }
+            for (String a : failedIpv6) {
+                if (dev.netfence.policy.IpAddresses.parseIpv6(a) == null) {
+                    throw new IllegalArgumentException("failedIpv6 must hold IPv6 addresses, was: " + a);
                 }
             }
             for (String a : ipv6) {

@@ -193,8 +193,8 @@ final class NetlinkDump {
      * link: {@code IFA_LOCAL} where present (an IPv4 address; on a point-to-point link
      * {@code IFA_ADDRESS} is the peer's), else {@code IFA_ADDRESS}, with the namespace id the kernel
      * answered for ({@code IFA_TARGET_NETNSID}, -1 when it gave none); null for a message with
-     * neither, of another family, or for an address whose duplicate address detection failed (it is
-     * another node's: {@code IFA_F_DADFAILED} in the header's flags or {@code IFA_FLAGS}).
+     * neither or of another family; {@code failed} for an address whose duplicate address detection
+     * failed (it is another node's: {@code IFA_F_DADFAILED} in the header's flags or {@code IFA_FLAGS}).
      */
     static Rtnetlink.Address parseAddress(ByteBuffer in, int start, int length) {
         int family = Byte.toUnsignedInt(in.get(start + Rtnetlink.HEADER));
@@ -227,8 +227,8 @@ final class NetlinkDump {
             at += Rtnetlink.align(attrLength);
         }
         byte[] chosen = local != null ? local : address;
-        return chosen == null || (flags & IFA_F_DADFAILED) != 0 ? null
-                : new Rtnetlink.Address(ifindex, size == 16, dev.netfence.policy.IpAddresses.format(chosen), netnsId);
+        return chosen == null ? null : new Rtnetlink.Address(ifindex, size == 16,
+                dev.netfence.policy.IpAddresses.format(chosen), netnsId, (flags & IFA_F_DADFAILED) != 0);
     }
 
     private static String kindOf(ByteBuffer in, int from, int end) {

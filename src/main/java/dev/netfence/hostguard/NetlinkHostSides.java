@@ -166,8 +166,13 @@ public final class NetlinkHostSides implements HostSides {
             }
             Set<String> ipv4 = new LinkedHashSet<>();
             Set<String> ipv6 = new LinkedHashSet<>();
+            Set<String> failed = new LinkedHashSet<>();
             for (Rtnetlink.Address a : addresses) {
-                if (a.ifindex() == side.peerIfindex() && !host.contains(a.address())) {
+                if (a.failed()) {
+                    if (a.ifindex() == side.peerIfindex() && a.ipv6()) {
+                        failed.add(a.address());
+                    }
+                } else if (a.ifindex() == side.peerIfindex() && !host.contains(a.address())) {
                     (a.ipv6() ? ipv6 : ipv4).add(a.address());
                 } else if (a.ifindex() == side.peerIfindex()) {
                     LOG.warn("the container behind host interface {} holds {}, an address of the host: not bound"
@@ -175,7 +180,7 @@ public final class NetlinkHostSides implements HostSides {
                 }
             }
             out.add(new HostInterface(side.name(), side.ifindex(), side.peerIfindex(),
-                    new Binding(mac, List.copyOf(ipv4), List.copyOf(ipv6))));
+                    new Binding(mac, List.copyOf(ipv4), List.copyOf(ipv6), List.copyOf(failed))));
         }
         return out;
     }

@@ -51,7 +51,12 @@ public final class Rtnetlink {
      * An address of a link: the link's index, the family, the address as text (RFC 5952 for IPv6),
      * and the id of the namespace the kernel said it answered for (-1: netfence's own).
      */
-    public record Address(int ifindex, boolean ipv6, String address, int netnsId) {}
+    /** An address of a link; {@code failed}: its duplicate address detection failed (another node holds it). */
+    public record Address(int ifindex, boolean ipv6, String address, int netnsId, boolean failed) {
+        public Address(int ifindex, boolean ipv6, String address, int netnsId) {
+            this(ifindex, ipv6, address, netnsId, false);
+        }
+    }
 
     private static final int NETLINK_ROUTE = 0;
     private static final int O_RDONLY = 0;
@@ -222,7 +227,7 @@ public final class Rtnetlink {
         List<Address> read = NetlinkDump.attempts(() -> dumpOnce(RTM_GETADDR, NetlinkDump.IFADDRMSG, IFA_TARGET_NETNSID,
                 Link.NO_NETNS, false, Integer.MAX_VALUE, NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress),
                 true);
-        return read.stream().filter(java.util.Objects::nonNull).toList();
+        return read.stream().filter(a -> a != null && !a.failed()).toList();
     }
 
     /**
@@ -230,7 +235,7 @@ public final class Rtnetlink {
      * ({@code RTM_GETADDR} dump with {@code IFA_TARGET_NETNSID}, Linux 4.20+), both families; null
      * past {@code limit} (the rest not read) or when three dumps in a row were interrupted by
      * changes there: never a list that may be partial. Addresses whose duplicate address detection
-     * failed are left out. IOException when the kernel answered for another namespace.
+     * failed are marked {@code failed}. IOException when the kernel answered for another namespace.
      */
     public List<Address> addressesOf(int netnsId, int limit) throws IOException {
         if (netnsId < 0) {

@@ -238,6 +238,11 @@ final class BindingSandbox {
                 "IGMP " + container.ipv4() + " 17 " + response, "PIM " + container.ipv4() + " " + holdtime);
     }
 
+    /** The guard chain of the container's host side, as nft lists it (empty when there is none). */
+    String chain() {
+        return Sh.run("nft", "list", "chain", "netdev", "netfence", hostSide).stdout();
+    }
+
     /** The line {@code ip -6 -o addr} prints for the container's link-local address on eth0, with its flags. */
     String linkLocalFlags() {
         return Sh.ok("nsenter", "-t", Integer.toString(container.pid()), "-n", "ip", "-6", "-o", "addr",

@@ -186,24 +186,26 @@ class FirstBindingsTest {
     }
 
     @Test
-    void aNewcomersFirstIpv6AddressNamesTheOtherChainsThatWereLastGivenItAsGainedLater() {
+    void anAddressANeighbourLostToDuplicateAddressDetectionIsItsAsIfItHeldIt() {
         FirstBindings first = new FirstBindings();
-        first.later(CHAIN, first.narrow(CHAIN, FIRST));
-        // the workload claims its future neighbour's address before the neighbour is guarded: bound, as later
-        Binding claimed = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::6"));
-        assertThat(first.later(CHAIN, first.narrow(CHAIN, claimed))).containsExactly("2001:db8::6");
-        GuardChain bystander = new GuardChain("veth3", 13, "c3");
-        first.later(bystander, first.narrow(bystander, new Binding("0a:00:00:00:00:03", List.of(), List.of("fe80::3"))));
-
+        first.narrow(CHAIN, FIRST);
         GuardChain neighbour = new GuardChain("veth2", 12, "c2");
-        Binding theirs = new Binding("0a:00:00:00:00:02", List.of("10.88.0.6"), List.of("fe80::2", "2001:db8::6"));
-        assertThat(first.claimedBefore(neighbour, first.narrow(neighbour, theirs))).containsExactly("veth1");
-        // an address among a chain's own first ones is never the newcomer's to take
-        assertThat(first.claimedBefore(neighbour, new Binding("0a:00:00:00:00:02", List.of(), List.of("fe80::1"))))
-                .isEmpty();
-        assertThat(first.claimedBefore(neighbour, null)).isEmpty();
-        // once the claimer's next apply unbound it, nobody holds it as later
-        first.later(CHAIN, first.narrow(CHAIN, claimed));
-        assertThat(first.claimedBefore(neighbour, theirs)).isEmpty();
+        first.narrow(neighbour, new Binding("0a:00:00:00:00:02", List.of(), List.of("fe80::2"), List.of("2001:db8::6")));
+
+        Binding claimed = new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"), List.of("fe80::1", "2001:db8::6"));
+        assertThat(first.narrow(CHAIN, claimed).ipv6()).containsExactly("fe80::1");
+    }
+
+    @Test
+    void theAddressesGainedLaterAreReadBackFromTheSecondLookupOfTheIpv6Rule() {
+        String mac = "ether saddr != 0a:00:00:00:00:01 drop";
+        assertThat(FirstBindings.laterFromListedRules(List.of(mac, "a", "b", "ip saddr != 10.88.0.5 drop",
+                "ip6 saddr != { ::, fe80::1 } ip6 saddr != { 2001:db8::6, 2001:db8:0:0::7 } drop comment \"netfence:0123456789ab\"")))
+                .containsExactly("2001:db8::6", "2001:db8::7");
+        assertThat(FirstBindings.laterFromListedRules(List.of(mac, "a", "b", "ip saddr != 10.88.0.5 drop",
+                "ip6 saddr != { ::, fe80::1 } ip6 saddr != 2001:db8::6 drop"))).containsExactly("2001:db8::6");
+        assertThat(FirstBindings.laterFromListedRules(List.of(mac, "a", "b", "ip saddr != 10.88.0.5 drop",
+                "ip6 saddr != { ::, fe80::1 } drop"))).isEmpty();
+        assertThat(FirstBindings.laterFromListedRules(List.of())).isEmpty();
     }
 }

@@ -25,10 +25,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  * advertisement never reaches the bridge, because an IPv6 address a container gains after its first
  * apply is not bound where another container's chain held it at its first; with {@code off} it does,
  * which shows the proof can fail. An advertisement for its own link-local address, sent last,
- * arrives both ways. And the other order: the workload claims the address of a neighbour that has
- * started but whose guard is not written yet, so its own guard binds it (no guarded neighbour held
- * it); the neighbour's first guard then names the workload to apply again at once (the reconciler
- * does so in {@code netfence run}), and that apply unbinds it.
+ * arrives both ways. And the other order: the workload claims the address of a neighbour whose
+ * guard is not written yet, so its own guard binds it (no guarded neighbour held it), either after
+ * the neighbour started or before, answering the neighbour's duplicate address detection so that
+ * the neighbour loses it; the neighbour's first guard then writes the workload's again without it,
+ * in the same transaction, and names the workload for the reconciler to check.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
@@ -71,8 +72,8 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void anAddressClaimedBeforeItsOwnersFirstGuardIsUnboundByTheApplyThatGuardAsksFor(HostGuardMode mode)
-            throws Exception {
+    void anAddressClaimedBeforeItsOwnersFirstGuardLeavesTheClaimersGuardInThatFirstGuardsTransaction(
+            HostGuardMode mode) throws Exception {
         PodmanContainer workload = PODMAN.sandbox();
         PodmanContainer neighbour = PODMAN.sandbox(); // started, its guard not written yet
         applyAs(mode, workload, POLICY);
@@ -82,34 +83,81 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
         await("the neighbour's link-local address past duplicate address detection").atMost(Duration.ofSeconds(10))
                 .until(() -> !theirs.linkLocalFlags().contains("tentative"));
         String claimed = theirs.linkLocal();
+        Claim c = claim(mode, workload, claimed);
+        assertThat(told).isEmpty();
+
+        applyAs(mode, neighbour, POLICY);
+
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(told).as("who is asked to check after %s's first guard", neighbour).containsExactly(workload.id());
+            assertThat(c.sandbox().chain()).as("the workload's guard, not applied again").doesNotContain(claimed);
+        }
+        assertClaimNeverReachesTheBridgeUnderTheGuard(mode, c, workload, claimed);
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void anAddressANeighbourLostToTheClaimersDuplicateAddressDetectionAnswerLeavesTheClaimersGuardToo(
+            HostGuardMode mode) throws Exception {
+        PodmanContainer workload = PODMAN.sandbox();
+        applyAs(mode, workload, POLICY);
+        // the neighbour-to-be's MAC, so its link-local address (EUI-64) is known before it exists
+        byte[] m = new byte[6];
+        new java.security.SecureRandom().nextBytes(m);
+        m[0] = 0x02;
+        String mac = java.util.HexFormat.ofDelimiter(":").formatHex(m);
+        String claimed = String.format("fe80::%x:%x:%x:%x", (m[0] ^ 0x02) << 8 | m[1] & 0xff, (m[2] & 0xff) << 8 | 0xff,
+                0xfe00 | m[3] & 0xff, (m[4] & 0xff) << 8 | m[5] & 0xff);
+        Claim c = claim(mode, workload, claimed);
+        List<String> told = new CopyOnWriteArrayList<>();
+        enforcer.guards().onClaimedBefore(told::add);
+
+        PodmanContainer neighbour = PODMAN.sandbox(List.of("--mac-address", mac)); // its detection meets the claim
+        BindingSandbox theirs = new BindingSandbox(neighbour, null, 0);
+        await("the neighbour's duplicate address detection over").atMost(Duration.ofSeconds(10))
+                .until(() -> theirs.linkLocalFlags().contains("dadfailed") || !theirs.linkLocalFlags().contains("tentative"));
+        assertThat(theirs.linkLocalFlags()).as("the neighbour's link-local address").contains(claimed)
+                .contains("dadfailed");
+        applyAs(mode, neighbour, POLICY);
+
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(told).as("who is asked to check after %s's first guard", neighbour).containsExactly(workload.id());
+            assertThat(c.sandbox().chain()).as("the workload's guard, not applied again").doesNotContain(claimed);
+            assertThat(theirs.chain()).as("the neighbour's guard: a failed address is never bound").doesNotContain(claimed);
+        }
+        assertClaimNeverReachesTheBridgeUnderTheGuard(mode, c, workload, claimed);
+    }
+
+    /** The workload's frame sender and its own link-local address, read before it claimed another. */
+    private record Claim(BindingSandbox sandbox, String own) {}
+
+    /** The workload gives its eth0 {@code claimed} and is applied again: bound, no guarded container holding it first. */
+    private Claim claim(HostGuardMode mode, PodmanContainer workload, String claimed) throws Exception {
         BindingSandbox s = new BindingSandbox(workload, scripts.sender(), 0);
         String own = s.linkLocal();
         Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", claimed + "/64",
                 "dev", "eth0", "nodad");
         assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards(mode));
-        assertThat(told).as("nothing to tell while no guarded container held %s first", claimed).isEmpty();
-
-        applyAs(mode, neighbour, POLICY);
-
         if (mode == HostGuardMode.AUTO) {
-            assertThat(told).as("who must be guarded again after %s's first guard", neighbour)
-                    .containsExactly(workload.id());
-        } else {
-            assertThat(told).isEmpty();
+            assertThat(s.chain()).as("the workload's guard before its neighbour's").contains(claimed);
         }
-        if (!told.isEmpty()) { // what the reconciler does when told
-            assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards(mode));
-        }
+        return new Claim(s, own);
+    }
+
+    /** The workload, its in-namespace rules flushed, advertises {@code claimed} and then its own link-local address. */
+    private void assertClaimNeverReachesTheBridgeUnderTheGuard(HostGuardMode mode, Claim c, PodmanContainer workload,
+            String claimed) throws Exception {
+        BindingSandbox s = c.sandbox();
         HostGuardPodmanTest.flushInNamespaceRules(workload);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
         String claim = s.na(claimed, claimed);
-        String control = s.na(own, own);
+        String control = s.na(c.own(), c.own());
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("neighbour discovery frames on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("advertisements of %s's address %s on %s", neighbour, claimed, s.bridge)
+            assertThat(seen).as("advertisements of the neighbour's address %s on %s", claimed, s.bridge)
                     .doesNotContain(claim).noneMatch(f -> f.startsWith("NA ") && f.endsWith(" " + claimed));
         } else {
             assertThat(seen).as("without the guard the claim reaches the bridge").contains(claim);

@@ -299,9 +299,14 @@ class HostGuardsTest {
         assertThat(told).isEmpty();
 
         sides.peers.set(0, neighbour);
+        sides.links.put("veth1", 11); // the workload's interface is still there
         guards.apply("c2", NS, plan);
 
         assertThat(told).containsExactly("c1");
+        String joint = table.scripts.get(table.scripts.size() - 1);
+        assertThat(joint).as("the workload's chain written again in the neighbour's transaction")
+                .contains("netfence container=c1 ifindex=11", "netfence container=c2 ifindex=12");
+        assertThat(joint.substring(joint.indexOf("chain netdev netfence veth1 {"))).doesNotContain("2001:db8::6");
         guards.apply("c2", NS, plan);
         assertThat(told).as("only a chain's first guard tells").containsExactly("c1");
         sides.peers.set(0, claiming);
@@ -312,7 +317,9 @@ class HostGuardsTest {
     @Test
     void aListenerThatThrowsDoesNotFailTheNewcomersApply() {
         HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        List<String> asked = new ArrayList<>();
         guards.onClaimedBefore(owner -> {
+            asked.add(owner);
             throw new IllegalStateException("the reconciler is closed");
         });
         sides.peers.add(new HostSides.HostInterface("veth1", 11, 2,
@@ -325,6 +332,7 @@ class HostGuardsTest {
                 new HostSides.Binding("0a:00:00:00:00:02", List.of(), List.of("2001:db8::6"))));
 
         assertThat(guards.apply("c2", NS, plan).guards()).containsExactly("netns", "host");
+        assertThat(asked).containsExactly("c1");
     }
 
     static final class FakeSides implements HostSides {

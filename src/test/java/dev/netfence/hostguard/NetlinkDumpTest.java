@@ -148,7 +148,7 @@ class NetlinkDumpTest {
     }
 
     @Test
-    void anAddressWhoseDuplicateDetectionFailedIsAnotherNodesAndLeftOut() throws IOException {
+    void anAddressWhoseDuplicateDetectionFailedIsAnotherNodesAndMarkedSo() throws IOException {
         byte[] inHeader = address(10, 2, NetlinkDump.IFA_F_DADFAILED,
                 attr(NetlinkDump.IFA_ADDRESS, java.net.InetAddress.getByName("2001:db8::9").getAddress()));
         byte[] inAttribute = address(10, 2, 0,
@@ -160,7 +160,8 @@ class NetlinkDumpTest {
         List<Rtnetlink.Address> read = NetlinkDump.read(new Datagrams(datagram(inHeader, inAttribute, tentative,
                 done(SEQ, MULTI))), SEQ, 10, NetlinkDump.RTM_NEWADDR, "RTM_GETADDR", NetlinkDump::parseAddress).links();
 
-        assertThat(read).containsExactly(null, null, new Rtnetlink.Address(2, true, "2001:db8::7", -1));
+        assertThat(read).containsExactly(new Rtnetlink.Address(2, true, "2001:db8::9", -1, true),
+                new Rtnetlink.Address(2, true, "2001:db8::8", -1, true), new Rtnetlink.Address(2, true, "2001:db8::7", -1));
     }
 
     @Test
