@@ -2,7 +2,6 @@ package dev.netfence.hostguard;
 
 import dev.netfence.hostguard.HostSides.Binding;
 import dev.netfence.rules.PlannedRules;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -23,12 +22,12 @@ import org.slf4j.LoggerFactory;
  * next container's, say an address its runtime hands out in order) has it bound, and may even make
  * the neighbour lose it to duplicate address detection. When that neighbour's chain is first
  * written, with the address among its own or among those it lost to detection, each such claimer's
- * chain is written again without it in the same transaction ({@link #claimedBy}, {@link #withClaimers}),
- * and its owner is told ({@link #tell}): {@code netfence run}'s reconciler then checks it, which
+ * chain is written again without it right after, under the same lock ({@link #claimedBy},
+ * {@link #rewrite}), and its owner is told ({@link #tell}): {@code netfence run}'s reconciler then checks it, which
  * settles an apply of the claimer's own that was under way meanwhile. Remembers the binding and
  * plan each open chain was last given for this (a chain adopted at start has no known plan: it is
- * only told). Not thread-safe: {@link HostGuards} calls {@link #wrote}, {@link #forget},
- * {@link #forgetGone} and {@link #claimedBy} under its lock.
+ * only told). Not thread-safe: {@link HostGuards} calls all but {@link #tell} under its lock
+ * (the lock of {@link GuardWrites}; {@link #rewrite} takes it).
  */
 final class ClaimedAddresses {
     private static final Logger LOG = LoggerFactory.getLogger(ClaimedAddresses.class);
@@ -41,14 +40,12 @@ final class ClaimedAddresses {
 
     private final GuardRenderer renderer;
     private final RenderedGuards rendered;
-    private final HostSides sides;
     private final Map<String, Written> written = new HashMap<>();
     private volatile Consumer<String> listener = owner -> { };
 
-    ClaimedAddresses(GuardRenderer renderer, RenderedGuards rendered, HostSides sides) {
+    ClaimedAddresses(GuardRenderer renderer, RenderedGuards rendered) {
         this.renderer = Objects.requireNonNull(renderer, "renderer");
         this.rendered = Objects.requireNonNull(rendered, "rendered");
-        this.sides = Objects.requireNonNull(sides, "sides");
     }
 
     /** Whom to tell the owner of a claimer's chain (see {@link HostGuards#onClaimedBefore}). */
@@ -108,7 +105,7 @@ final class ClaimedAddresses {
     }
 
     /** The body of claimer {@code w} (its plan known) with {@code later} its IPv6 addresses gained later. */
-    Rewrite rewrite(Written w, List<String> later) {
+    private Rewrite rewrite(Written w, List<String> later) {
         RenderedGuards.Rendered r = rendered.of(w.plan());
         List<String> binding = renderer.binding(w.bound(), later, w.plan());
         List<String> body = new ArrayList<>(binding.size() + r.body().size());
@@ -121,29 +118,35 @@ final class ClaimedAddresses {
     }
 
     /**
-     * {@code chains} and the chains of {@code claimers} whose plan is known and whose interface is
-     * still the one they were written for, each claimer's body and listing added to {@code bodies}
-     * and {@code expected}: written in the newcomer's transaction.
+     * Writes each claimer's chain again without the addresses taken from it (the last of several
+     * claims on one chain), in a transaction of its own under {@code writes}' lock, so that
+     * nothing written to the chain since {@link #claimedBy} is undone: only while the chain is
+     * still installed as it was and nothing gave it another binding since (an apply of its own,
+     * which a stale binding of that apply's is then left to the reconciler's check for), and only
+     * where its plan is known (not an adopted chain). Best effort: a chain whose interface is gone
+     * or a refused write is logged, and never fails the newcomer's apply.
      */
-    List<GuardChain> withClaimers(List<GuardChain> chains, List<Written> claimers,
-            List<List<String>> later, Map<String, List<String>> bodies, Map<String, String> expected) {
-        List<GuardChain> all = new ArrayList<>(chains);
+    void rewrite(List<Written> claimers, List<List<String>> later, GuardWrites writes) {
+        Map<String, Integer> last = new HashMap<>();
         for (int k = 0; k < claimers.size(); k++) {
-            GuardChain chain = claimers.get(k).chain();
-            try {
-                if (claimers.get(k).plan() == null || bodies.containsKey(chain.device())
-                        || !sides.current(chain.device(), chain.ifindex())) {
-                    continue; // adopted, or this apply's own, or gone: told all the same
-                }
-            } catch (IOException e) {
-                continue;
-            }
-            Rewrite r = rewrite(claimers.get(k), later.get(k));
-            all.add(chain);
-            bodies.put(chain.device(), r.body());
-            expected.put(chain.device(), r.expected());
+            last.put(claimers.get(k).chain().device(), k);
         }
-        return all;
+        synchronized (writes) {
+            for (int k : last.values()) {
+                Written w = claimers.get(k);
+                String device = w.chain().device();
+                if (w.plan() == null || !w.chain().equals(writes.installed().get(device)) || written.get(device) != w) {
+                    continue;
+                }
+                Rewrite r = rewrite(w, later.get(k));
+                try {
+                    writes.submit(List.of(w.chain()), Map.of(device, r.body()), Map.of(device, r.expected()));
+                } catch (RuntimeException e) {
+                    LOG.warn("writing the guard of container {} on {} again without the addresses another container"
+                            + " was first guarded with failed: {}", w.chain().owner(), device, e.toString());
+                }
+            }
+        }
     }
 
     /** Tells the listener each claimer's owner, once; what it throws is logged. */

@@ -90,7 +90,7 @@ public final class HostGuards {
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
-        this.claims = new ClaimedAddresses(renderer, renderedGuards, sides);
+        this.claims = new ClaimedAddresses(renderer, renderedGuards);
         this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
     }
 
@@ -115,7 +115,7 @@ public final class HostGuards {
      * Whom to tell the owner of a chain that bound, as gained later, an IPv6 address another
      * container's interface has just been first guarded with (or lost to duplicate address
      * detection): a workload holding CAP_NET_ADMIN that gave itself the address before its owner's
-     * guard was written. That chain is written again without it in the newcomer's transaction
+     * guard was written. That chain is written again without it right after the newcomer's
      * ({@link ClaimedAddresses}); the listener (the reconciler, in {@code netfence run}) checks the
      * container at once, which settles an apply of its own that was under way. Called after the
      * newcomer's chains were written, on the applying thread; what it throws is logged.
@@ -211,8 +211,9 @@ public final class HostGuards {
         }
         String drift;
         try {
-            drift = writes.submit(claims.withClaimers(chains, claimers, claimersLater, bodies, expected), bodies, expected);
-        } finally { // the newcomer's first binding is remembered either way: the claimer's next apply narrows
+            drift = writes.submit(chains, bodies, expected);
+        } finally { // the newcomer's first binding is remembered either way: its claimers lose the address
+            claims.rewrite(claimers, claimersLater, writes);
             claims.tell(claimers);
         }
         if (closed.size() == chains.size()) {

@@ -238,9 +238,11 @@ final class BindingSandbox {
                 "IGMP " + container.ipv4() + " 17 " + response, "PIM " + container.ipv4() + " " + holdtime);
     }
 
-    /** The guard chain of the container's host side, as nft lists it (empty when there is none). */
+    /** The guard chain of the container's host side, as nft lists it, its binding first (fails when there is none). */
     String chain() {
-        return Sh.run("nft", "list", "chain", "netdev", "netfence", hostSide).stdout();
+        String listed = Sh.ok("nft", "list", "chain", "netdev", "netfence", hostSide);
+        assertThat(listed).as("the guard chain of %s", hostSide).contains("ether saddr != " + mac + " drop");
+        return listed;
     }
 
     /** The line {@code ip -6 -o addr} prints for the container's link-local address on eth0, with its flags. */

@@ -6,7 +6,6 @@ import dev.netfence.hostguard.HostSides.Binding;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -15,7 +14,8 @@ class ClaimedAddressesTest {
     private final PlannedRules plan = new RulePlanner().quarantine();
     private final HostGuardsTest.FakeSides sides = new HostGuardsTest.FakeSides();
     private final GuardRenderer renderer = new GuardRenderer();
-    private final ClaimedAddresses claims = new ClaimedAddresses(renderer, new RenderedGuards(renderer), sides);
+    private final HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
+    private final ClaimedAddresses claims = new ClaimedAddresses(renderer, new RenderedGuards(renderer));
     private final FirstBindings first = new FirstBindings();
     private final GuardChain workload = new GuardChain("veth1", 11, "c1");
     private final GuardChain neighbour = new GuardChain("veth2", 12, "c2");
@@ -61,25 +61,23 @@ class ClaimedAddressesTest {
     }
 
     @Test
-    void theClaimersBodyIsItsBindingWithoutTheAddressThenItsPlansRulesAndItsOwnerIsToldOnce() {
+    void theClaimersChainIsWrittenAgainWithoutTheAddressThenItsPlansRulesAndItsOwnerIsToldOnce() {
+        GuardWrites writes = installed();
         claimed();
         Binding read = new Binding("0a:00:00:00:00:02", List.of(), List.of("2001:db8::6"));
         first.narrow(neighbour, read);
         List<ClaimedAddresses.Written> out = claims.claimedBy(neighbour, "c2", read, first);
-        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
-        Map<String, List<String>> bodies = new HashMap<>();
-        Map<String, String> expected = new HashMap<>();
+        int before = table.scripts.size();
 
-        List<GuardChain> all = claims.withClaimers(List.of(neighbour), out, List.of(List.of("2001:db8::7")), bodies,
-                expected);
+        claims.rewrite(out, List.of(List.of("2001:db8::7")), writes);
 
-        assertThat(all).containsExactly(neighbour, workload);
+        assertThat(table.scripts).hasSize(before + 1);
         List<String> body = new ArrayList<>(renderer.binding(new Binding("0a:00:00:00:00:01", List.of("10.88.0.5"),
                 List.of("fe80::1", "2001:db8::7")), List.of("2001:db8::7"), plan));
         body.addAll(renderer.rules(plan));
-        assertThat(bodies.get("veth1")).isEqualTo(body);
-        assertThat(String.join("\n", body)).doesNotContain("2001:db8::6");
-        assertThat(expected.get("veth1")).contains("netfence container=c1 ifindex=11");
+        String script = table.scripts.get(before);
+        assertThat(script).contains("netfence container=c1 ifindex=11").doesNotContain("2001:db8::6");
+        body.forEach(line -> assertThat(script).contains(line));
         List<String> told = new ArrayList<>();
         claims.listener(told::add);
         claims.tell(List.of(out.get(0), out.get(0)));
@@ -87,20 +85,39 @@ class ClaimedAddressesTest {
     }
 
     @Test
-    void aClaimerWhoseInterfaceIsGoneOrWhosePlanIsNotKnownIsOnlyTold() {
+    void aClaimerReleasedOrWrittenAgainMeanwhileOrAdoptedIsNotWrittenOnlyTold() {
+        GuardWrites writes = installed();
         claimed();
-        claims.wrote(workload, new Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::6")), null);
         Binding read = new Binding("0a:00:00:00:00:02", List.of(), List.of("2001:db8::6"));
-        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        List<ClaimedAddresses.Written> out = claims.claimedBy(neighbour, "c2", read, first);
+        assertThat(out).hasSize(1);
+        int before = table.scripts.size();
+        claims.wrote(workload, out.get(0).bound(), plan); // its own apply since: another binding record
+        claims.rewrite(out, List.of(List.of()), writes);
+        assertThat(table.scripts).as("written again meanwhile").hasSize(before);
+
+        claims.wrote(workload, new Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::6")), null);
         List<ClaimedAddresses.Written> adopted = claims.claimedBy(neighbour, "c2", read, first);
         assertThat(adopted).hasSize(1);
-        assertThat(claims.withClaimers(List.of(neighbour), adopted, List.of(List.of()), new HashMap<>(), new HashMap<>()))
-                .containsExactly(neighbour);
+        claims.rewrite(adopted, List.of(List.of()), writes);
+        assertThat(table.scripts).as("adopted: its plan is not known").hasSize(before);
 
         claims.wrote(workload, new Binding("0a:00:00:00:00:01", List.of(), List.of("fe80::1", "2001:db8::6")), plan);
-        sides.peers.clear(); // veth1 gone
-        List<ClaimedAddresses.Written> gone = claims.claimedBy(neighbour, "c2", read, first);
-        assertThat(claims.withClaimers(List.of(neighbour), gone, List.of(List.of()), new HashMap<>(), new HashMap<>()))
-                .containsExactly(neighbour);
+        List<ClaimedAddresses.Written> released = claims.claimedBy(neighbour, "c2", read, first);
+        assertThat(released).hasSize(1);
+        synchronized (writes) {
+            writes.remove(List.of("veth1"));
+        }
+        int removed = table.scripts.size();
+        claims.rewrite(released, List.of(List.of()), writes);
+        assertThat(table.scripts).as("released meanwhile: not brought back").hasSize(removed);
+    }
+
+    /** Guard writes over the fake table, the workload's chain installed on veth1. */
+    private GuardWrites installed() {
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        GuardWrites writes = new GuardWrites(table, sides::current);
+        writes.submit(List.of(workload), renderer.rules(plan), Map.of("veth1", renderer.listing(workload, plan)));
+        return writes;
     }
 }

@@ -28,8 +28,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * arrives both ways. And the other order: the workload claims the address of a neighbour whose
  * guard is not written yet, so its own guard binds it (no guarded neighbour held it), either after
  * the neighbour started or before, answering the neighbour's duplicate address detection so that
- * the neighbour loses it; the neighbour's first guard then writes the workload's again without it,
- * in the same transaction, and names the workload for the reconciler to check.
+ * the neighbour loses it; the neighbour's first guard then has the workload's written again without it
+ * right after, and names the workload for the reconciler to check.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
@@ -72,7 +72,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void anAddressClaimedBeforeItsOwnersFirstGuardLeavesTheClaimersGuardInThatFirstGuardsTransaction(
+    void anAddressClaimedBeforeItsOwnersFirstGuardLeavesTheClaimersGuardRightAfterThatFirstGuard(
             HostGuardMode mode) throws Exception {
         PodmanContainer workload = PODMAN.sandbox();
         PodmanContainer neighbour = PODMAN.sandbox(); // started, its guard not written yet
@@ -106,8 +106,9 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
         new java.security.SecureRandom().nextBytes(m);
         m[0] = 0x02;
         String mac = java.util.HexFormat.ofDelimiter(":").formatHex(m);
-        String claimed = String.format("fe80::%x:%x:%x:%x", (m[0] ^ 0x02) << 8 | m[1] & 0xff, (m[2] & 0xff) << 8 | 0xff,
-                0xfe00 | m[3] & 0xff, (m[4] & 0xff) << 8 | m[5] & 0xff);
+        byte[] eui64 = {(byte) 0xfe, (byte) 0x80, 0, 0, 0, 0, 0, 0, (byte) (m[0] ^ 0x02), m[1], m[2], (byte) 0xff,
+                (byte) 0xfe, m[3], m[4], m[5]};
+        String claimed = dev.netfence.policy.IpAddresses.format(eui64); // RFC 5952, as ip prints it
         Claim c = claim(mode, workload, claimed);
         List<String> told = new CopyOnWriteArrayList<>();
         enforcer.guards().onClaimedBefore(told::add);
