@@ -122,7 +122,11 @@ public final class GuardRenderer {
      * for a solicitation from {@code ::} (duplicate address detection): it carries at most a nonce,
      * and a receiver discards one with a link-layer address. Else a workload holding CAP_NET_RAW
      * could map its own address to another's MAC in its neighbours' and the gateway's caches, and
-     * have the traffic of its own connections sent to that MAC.
+     * have the traffic of its own connections sent to that MAC. And the first fragment of a
+     * fragmented neighbour discovery message is dropped: one that ends before the target or the
+     * option makes the reads above fail (so those rules do not match) and the rest follows in
+     * fragments no rule can read (Linux receivers drop reassembled neighbour discovery, RFC 6980;
+     * others may not).
      */
     private static List<String> linkLayerOptions(String mac, String comment) {
         String address = mac.replace(":", "");
@@ -131,7 +135,9 @@ public final class GuardRenderer {
                 "ip6 saddr != :: icmpv6 type nd-neighbor-solicit @th,192,64 != 0x101" + address + " drop" + comment,
                 "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop" + comment,
                 "icmpv6 type nd-router-solicit @th,64,64 != 0x101" + address + " drop" + comment,
-                "icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop" + comment);
+                "icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop" + comment,
+                "exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit,"
+                        + " nd-neighbor-advert, nd-redirect } drop" + comment);
     }
 
     /**

@@ -160,6 +160,18 @@ final class BindingSandbox {
     }
 
     /**
+     * Three copies of a neighbour advertisement for {@code target} from the container's own MAC and
+     * {@code source}, to all nodes, giving its own MAC, split into two IPv6 fragments (the first
+     * holding the ICMPv6 header's first 8 bytes); returns the lines {@link ForgedFrames.Tap}
+     * ({@code nd}) prints for the first fragment and for the second.
+     */
+    List<String> fragmentedNa(String source, String target) {
+        send("nafrag", mac, source, "ff02::1", target, mac);
+        String from = ForgedFrames.inetNtop(source);
+        return List.of("FRAG6 " + from + " 0 136", "FRAG6 " + from + " 1 -");
+    }
+
+    /**
      * Three copies of a neighbour solicitation for {@code target} from the container's own MAC and
      * {@code source}, to all nodes, whose source link-layer address option gives {@code lladdr};
      * returns the line {@link ForgedFrames.Tap} ({@code ndll}) prints for it.

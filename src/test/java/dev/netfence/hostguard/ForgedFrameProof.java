@@ -18,6 +18,9 @@ import org.junit.jupiter.api.BeforeAll;
  * A subclass registers its own {@code PodmanContainers} and the kernel test extensions.
  */
 abstract class ForgedFrameProof {
+    /** The policy these proofs apply: no DNS, outbound and inbound closed. */
+    static final String CLOSED = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
+            + "\"inbound\":false}";
     static ForgedFrames.Scripts scripts;
 
     GuardedEnforcer enforcer;

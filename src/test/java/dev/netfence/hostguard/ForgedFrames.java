@@ -82,7 +82,8 @@ final class ForgedFrames {
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
-     * when {@code hidden}), for {@code ns}: SRCIP6 DSTIP6 TARGET [SLLA] (a neighbour solicitation,
+     * when {@code hidden}), for {@code nafrag}: the same split into two IPv6 fragments, the first
+     * holding only the ICMPv6 header's first 8 bytes, for {@code ns}: SRCIP6 DSTIP6 TARGET [SLLA] (a neighbour solicitation,
      * without options as duplicate address detection sends it, or with its source link-layer
      * address option), for {@code rs}: SRCIP6 DSTIP6 SLLA (a router solicitation with its source
      * link-layer address option),
@@ -145,7 +146,7 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45 + len(opts) // 4, 0, 20 + len(opts) + len(body), 1, 0, 1, proto, 0, sip, dip) + opts
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + body
-            elif kind in ("na", "ns", "rs", "ra", "mq", "mrd"):
+            elif kind in ("na", "nafrag", "ns", "rs", "ra", "mq", "mrd"):
                 sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
                 if kind == "mq":
                     icmp = struct.pack("!BBHHH", 130, 0, 0, int(sys.argv[8]), 0) + bytes(16) + struct.pack("!BBH", 2, 125, 0)
@@ -154,7 +155,7 @@ final class ForgedFrames {
                 elif kind == "ra":
                     prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
                     icmp = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, int(sys.argv[8]), 0) + prefix
-                elif kind == "na":  # an unknown option (200) first when asked, which receivers skip
+                elif kind in ("na", "nafrag"):  # an unknown option (200) first when asked, which receivers skip
                     target = socket.inet_pton(socket.AF_INET6, sys.argv[8])
                     hidden = bytes([200, 1]) + bytes(6) if sys.argv[10:] == ["hidden"] else b""
                     icmp = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + target + hidden + bytes([2, 1]) + mac(sys.argv[9])
@@ -165,13 +166,21 @@ final class ForgedFrames {
                     icmp = struct.pack("!BBHI", 135, 0, 0, 0) + socket.inet_pton(socket.AF_INET6, sys.argv[8]) + sll
                 pseudo = sip + dip + struct.pack("!I", len(icmp)) + bytes(3) + bytes([58])
                 icmp = icmp[:2] + struct.pack("!H", csum(pseudo + icmp)) + icmp[4:]
-                if kind in ("mq", "mrd"):  # hop-by-hop: router alert (MLD), PadN; then AH with a 12-byte ICV if asked
+                if kind == "nafrag":  # two fragments: the ICMPv6 header's first 8 bytes, then the rest
+                    ident = int.from_bytes(icmp[8:12], "big")
+                    frames = []
+                    for off, part, more in ((0, icmp[:8], 1), (1, icmp[8:], 0)):
+                        frag = struct.pack("!BBHI", 58, 0, off << 3 | more, ident)
+                        ip6 = struct.pack("!IHBB", 6 << 28, len(frag) + len(part), 44, 255) + sip + dip + frag
+                        frames.append(dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + part)
+                elif kind in ("mq", "mrd"):  # hop-by-hop: router alert (MLD), PadN; then AH with a 12-byte ICV if asked
                     ah = bytes([58, 4, 0, 0]) + struct.pack("!II", 0x100, 1) + bytes(12) if sys.argv[9:] == ["ah"] else b""
                     hbh = bytes([51 if ah else 58, 0, 5, 2, 0, 0, 1, 0])
                     ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(ah) + len(icmp), 0, 1) + sip + dip + hbh + ah
                 else:
                     ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
-                frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + icmp
+                if kind != "nafrag":
+                    frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + icmp
             elif kind == "arp":
                 op, sha, spa = int(sys.argv[6]), mac(sys.argv[7]), socket.inet_aton(sys.argv[8])
                 tha, tpa = mac(sys.argv[9]), socket.inet_aton(sys.argv[10])
@@ -182,13 +191,15 @@ final class ForgedFrames {
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
             s.bind((iface, 0))
             for _ in range(count):
-                s.send(frame)
+                for f in (frames if kind == "nafrag" else [frame]):
+                    s.send(f)
             """;
 
     /**
      * Prints READY once bound to IFACE, then one line per frame of KIND received (not sent) there:
      * for {@code arp} every ARP frame, as OP SHA SPA THA TPA; for {@code nd} every ICMPv6 neighbour
-     * advertisement or solicitation, as NA (or NS) SRC TARGET, every router advertisement, as RA
+     * advertisement or solicitation, as NA (or NS) SRC TARGET, every IPv6 fragment, as FRAG6 SRC
+     * OFFSET TYPE (the ICMPv6 type in a first fragment, else -), every router advertisement, as RA
      * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
      * for {@code ndll} every neighbour advertisement or solicitation, as NA (or NS) SRC TARGET LLADDR,
      * and router solicitation, as RS SRC LLADDR, LLADDR the first link-layer address option of the
@@ -265,6 +276,10 @@ final class ForgedFrames {
                     return " ".join(["MQ", socket.inet_ntop(socket.AF_INET6, f[22:38]), str(struct.unpack("!H", f[66:68])[0])])
                 if len(f) >= 70 and f[20] == 58 and f[54] == 134:
                     return " ".join(["RA", socket.inet_ntop(socket.AF_INET6, f[22:38]), str(struct.unpack("!I", f[62:66])[0])])
+                if len(f) >= 63 and f[20] == 44:  # an IPv6 fragment: its offset, and the ICMPv6 type in a first one
+                    off = struct.unpack("!H", f[56:58])[0] >> 3
+                    return "FRAG6 %s %d %s" % (socket.inet_ntop(socket.AF_INET6, f[22:38]), off,
+                        f[62] if off == 0 and f[54] == 58 else "-")
                 return len(f) >= 78 and f[20] == 58 and f[54] in (135, 136) and " ".join([
                     "NA" if f[54] == 136 else "NS",
                     socket.inet_ntop(socket.AF_INET6, f[22:38]), socket.inet_ntop(socket.AF_INET6, f[62:78])])

@@ -156,6 +156,8 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x1010a580a580005 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
+                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
                         new HostSides.Binding("be:db:71:64:91:e4", List.of("10.88.7.145", "10.89.0.2"),
@@ -176,6 +178,8 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101bedb716491e4 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
+                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of()),
@@ -193,6 +197,8 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
+                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("an IPv4-mapped IPv6 address: its number without leading zeros, as nft prints it",
                         new HostSides.Binding("02:00:00:00:00:01", List.of(), List.of("::ffff:10.0.0.1")),
@@ -210,6 +216,8 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
+                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        nd-neighbor-advert, nd-redirect } drop{c}
                         """));
     }
 
@@ -242,7 +250,7 @@ class GuardRendererTest {
             assertThat(body).doesNotContainAnyElementsOf(routerOnly); // the catch-all drops them
         }
         assertThat(new GuardRenderer().binding(new HostSides.Binding("02:00:00:00:00:01", List.of("10.88.0.5"), List.of()),
-                plan)).hasSize(13).noneMatch(l -> l.contains("nd-router-advert"));
+                plan)).hasSize(14).noneMatch(l -> l.contains("mld-listener-query"));
     }
 
     @Test

@@ -35,9 +35,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
-    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
-            + "\"inbound\":false}";
-
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
@@ -45,14 +42,14 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
             HostGuardMode mode) throws Exception {
         PodmanContainer neighbour = PODMAN.sandbox();
         PodmanContainer workload = PODMAN.sandbox();
-        applyAs(mode, neighbour, POLICY);
-        applyAs(mode, workload, POLICY);
+        applyAs(mode, neighbour, CLOSED);
+        applyAs(mode, workload, CLOSED);
         String theirs = new BindingSandbox(neighbour, null, 0).linkLocal();
         BindingSandbox s = new BindingSandbox(workload, scripts.sender(), 0);
         String own = s.linkLocal();
         Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", theirs + "/64",
                 "dev", "eth0", "nodad");
-        assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards(mode));
+        assertThat(enforcer.reconcile(workload, CLOSED).guards()).isEqualTo(guards(mode));
         HostGuardPodmanTest.flushInNamespaceRules(workload);
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
 
@@ -76,7 +73,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
             HostGuardMode mode) throws Exception {
         PodmanContainer workload = PODMAN.sandbox();
         PodmanContainer neighbour = PODMAN.sandbox(); // started, its guard not written yet
-        applyAs(mode, workload, POLICY);
+        applyAs(mode, workload, CLOSED);
         List<String> told = new CopyOnWriteArrayList<>();
         enforcer.guards().onClaimedBefore(told::add);
         BindingSandbox theirs = new BindingSandbox(neighbour, null, 0);
@@ -86,7 +83,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
         Claim c = claim(mode, workload, claimed);
         assertThat(told).isEmpty();
 
-        applyAs(mode, neighbour, POLICY);
+        applyAs(mode, neighbour, CLOSED);
 
         if (mode == HostGuardMode.AUTO) {
             assertThat(told).as("who is asked to check after %s's first guard", neighbour).containsExactly(workload.id());
@@ -100,7 +97,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
     void anAddressANeighbourLostToTheClaimersDuplicateAddressDetectionAnswerLeavesTheClaimersGuardToo(
             HostGuardMode mode) throws Exception {
         PodmanContainer workload = PODMAN.sandbox();
-        applyAs(mode, workload, POLICY);
+        applyAs(mode, workload, CLOSED);
         // the neighbour-to-be's MAC, so its link-local address (EUI-64) is known before it exists
         byte[] m = new byte[6];
         new java.security.SecureRandom().nextBytes(m);
@@ -119,7 +116,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
                 .until(() -> theirs.linkLocalFlags().contains("dadfailed") || !theirs.linkLocalFlags().contains("tentative"));
         assertThat(theirs.linkLocalFlags()).as("the neighbour's link-local address").contains(claimed)
                 .contains("dadfailed");
-        applyAs(mode, neighbour, POLICY);
+        applyAs(mode, neighbour, CLOSED);
 
         if (mode == HostGuardMode.AUTO) {
             assertThat(told).as("who is asked to check after %s's first guard", neighbour).containsExactly(workload.id());
@@ -138,7 +135,7 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
         String own = s.linkLocal();
         Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", claimed + "/64",
                 "dev", "eth0", "nodad");
-        assertThat(enforcer.reconcile(workload, POLICY).guards()).isEqualTo(guards(mode));
+        assertThat(enforcer.reconcile(workload, CLOSED).guards()).isEqualTo(guards(mode));
         if (mode == HostGuardMode.AUTO) {
             assertThat(s.chain()).as("the workload's guard before its neighbour's").contains(claimed);
         }

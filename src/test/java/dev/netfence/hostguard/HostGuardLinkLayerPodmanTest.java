@@ -20,13 +20,17 @@ import org.junit.jupiter.params.provider.EnumSource;
  * make the bridge's other hosts, the gateway included, send the traffic of the workload's own
  * address to that MAC. With {@code --host-guard auto} none of them reaches the bridge while the
  * same messages giving the workload's own MAC do; with {@code off} all arrive, which shows the
- * proof can fail.
+ * proof can fail. And an advertisement split into IPv6 fragments, its first ending before the
+ * target, with outbound traffic open: its first fragment never reaches the bridge (without it the
+ * rest cannot be reassembled), while without the guard both do.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
-    private static final String POLICY = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,"
+
+    /** Outbound open: the chain ends accepting IPv6, so only the binding's rules stand before a fragment. */
+    private static final String OPEN = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":true,"
             + "\"inbound\":false}";
 
     @ParameterizedTest(name = "host guard {0}")
@@ -34,7 +38,7 @@ class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
     void neighbourDiscoveryGivingAnotherMacForItsOwnAddressNeverReachesTheBridgeWhileItsOwnMacDoes(HostGuardMode mode)
             throws Exception {
         PodmanContainer workload = PODMAN.sandbox();
-        BindingSandbox s = flushedSandbox(mode, workload, POLICY);
+        BindingSandbox s = flushedSandbox(mode, workload, CLOSED);
         String own = s.linkLocal();
         String plain = ForgedFrames.randomMac();
         String hidden = ForgedFrames.randomMac();
@@ -55,6 +59,28 @@ class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
                     .noneMatch(f -> List.of(plain, hidden, solicited, routed).stream().anyMatch(f::endsWith));
         } else {
             assertThat(seen).as("without the guard they reach the bridge").containsAll(forged);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void anAdvertisementSplitIntoFragmentsPastTheTargetAndOptionChecksNeverHasItsFirstFragmentReachTheBridge(
+            HostGuardMode mode) throws Exception {
+        PodmanContainer workload = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, workload, OPEN);
+        String own = s.linkLocal();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "nd");
+
+        List<String> fragments = s.fragmentedNa(own, "fe80::1"); // for another's address: whole, it is dropped
+        String control = s.na(own, own);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour discovery frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("the first fragment on %s", s.bridge).doesNotContain(fragments.get(0));
+        } else {
+            assertThat(seen).as("without the guard both fragments reach the bridge").containsAll(fragments);
         }
     }
 }
