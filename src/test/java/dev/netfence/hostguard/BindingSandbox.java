@@ -160,6 +160,16 @@ final class BindingSandbox {
     }
 
     /**
+     * As {@link #naGiving(String, String, String, boolean)}, the message behind a destination
+     * options header (padding only), which receivers skip; the line {@link ForgedFrames.Tap}
+     * ({@code ndll}) prints for it.
+     */
+    String naBehindOptionsGiving(String source, String target, String lladdr) {
+        send("na", mac, source, "ff02::1", target, lladdr, "dstopt");
+        return "NA/60 " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target) + " " + lladdr;
+    }
+
+    /**
      * Three copies of a neighbour advertisement for {@code target} from the container's own MAC and
      * {@code source}, to all nodes, giving its own MAC, split into two IPv6 fragments (the first
      * holding the ICMPv6 header's first 8 bytes); returns the lines {@link ForgedFrames.Tap}

@@ -80,9 +80,9 @@ final class ForgedFrames {
      * PAYLOAD [lsrr:HOP|ssrr:HOP] (IPv4/UDP, checksums right; with a loose or strict source route
      * whose last hop is HOP), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
-     * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden] (an ICMPv6 neighbour advertisement, override
+     * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
-     * when {@code hidden}), for {@code nafrag}: the same split into two IPv6 fragments, the first
+     * when {@code hidden}, behind a destination options header when {@code dstopt}), for {@code nafrag}: the same split into two IPv6 fragments, the first
      * holding only the ICMPv6 header's first 8 bytes, for {@code ns}: SRCIP6 DSTIP6 TARGET [SLLA] (a neighbour solicitation,
      * without options as duplicate address detection sends it, or with its source link-layer
      * address option), for {@code rs}: SRCIP6 DSTIP6 SLLA (a router solicitation with its source
@@ -177,6 +177,9 @@ final class ForgedFrames {
                     ah = bytes([58, 4, 0, 0]) + struct.pack("!II", 0x100, 1) + bytes(12) if sys.argv[9:] == ["ah"] else b""
                     hbh = bytes([51 if ah else 58, 0, 5, 2, 0, 0, 1, 0])
                     ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(ah) + len(icmp), 0, 1) + sip + dip + hbh + ah
+                elif sys.argv[10:] == ["dstopt"]:  # behind a destination options header holding only padding
+                    dst = bytes([58, 0, 1, 4, 0, 0, 0, 0])
+                    ip6 = struct.pack("!IHBB", 6 << 28, len(dst) + len(icmp), 60, 255) + sip + dip + dst
                 else:
                     ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
                 if kind != "nafrag":
@@ -201,7 +204,9 @@ final class ForgedFrames {
      * advertisement or solicitation, as NA (or NS) SRC TARGET, every IPv6 fragment, as FRAG6 SRC
      * OFFSET TYPE (the ICMPv6 type in a first fragment, else -), every router advertisement, as RA
      * SRC REACHABLE, and every MLD query behind an 8-byte hop-by-hop header, as MQ SRC RESPONSE;
-     * for {@code ndll} every neighbour advertisement or solicitation, as NA (or NS) SRC TARGET LLADDR,
+     * for {@code ndll} every neighbour advertisement or solicitation, as NA (or NS) SRC TARGET LLADDR
+     * (behind hop-by-hop, routing or destination options headers, NA/60 ... and so on, the headers'
+     * numbers in order),
      * and router solicitation, as RS SRC LLADDR, LLADDR the first link-layer address option of the
      * kind a receiver takes (target in an advertisement, source otherwise), or - for none;
      * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD;
@@ -246,7 +251,13 @@ final class ForgedFrames {
             def mac(b):
                 return ":".join("%02x" % x for x in b)
             def ndll(f):
-                if len(f) < 62 or f[20] != 58 or f[54] not in (133, 135, 136):
+                if len(f) < 62:
+                    return False
+                nh, at, chain = f[20], 54, ""  # past hop-by-hop, routing and destination options headers
+                while nh in (0, 43, 60) and len(f) >= at + 2:
+                    nh, at, chain = f[at], at + (f[at + 1] + 1) * 8, chain + "/%d" % nh
+                f = f[:54] + f[at:]
+                if len(f) < 62 or nh != 58 or f[54] not in (133, 135, 136):
                     return False
                 off, want = (62, 1) if f[54] == 133 else (78, 2 if f[54] == 136 else 1)
                 ll = "-"
@@ -257,8 +268,8 @@ final class ForgedFrames {
                     off += f[off + 1] * 8
                 src = socket.inet_ntop(socket.AF_INET6, f[22:38])
                 if f[54] == 133:
-                    return "RS %s %s" % (src, ll)
-                return "%s %s %s %s" % ("NA" if f[54] == 136 else "NS", src, socket.inet_ntop(socket.AF_INET6, f[62:78]), ll)
+                    return "RS%s %s %s" % (chain, src, ll)
+                return "%s%s %s %s %s" % ("NA" if f[54] == 136 else "NS", chain, src, socket.inet_ntop(socket.AF_INET6, f[62:78]), ll)
             def line(f):
                 if kind == "mcast":
                     return mcast(f)

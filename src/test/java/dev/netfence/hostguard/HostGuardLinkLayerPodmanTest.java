@@ -15,7 +15,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The link-layer address that neighbour discovery messages carry in an option, against a real podman
  * container whose workload sends raw frames (as CAP_NET_RAW allows): an advertisement for its own
- * address giving another MAC (plainly, and behind an unknown option that receivers skip), a
+ * address giving another MAC (plainly, behind an unknown option that receivers skip, and behind a
+ * destination options header, past which the guard's rules read the message), a
  * solicitation from its own address giving one, and a router solicitation giving one would each
  * make the bridge's other hosts, the gateway included, send the traffic of the workload's own
  * address to that MAC. With {@code --host-guard auto} none of them reaches the bridge while the
@@ -44,19 +45,20 @@ class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
         String hidden = ForgedFrames.randomMac();
         String solicited = ForgedFrames.randomMac();
         String routed = ForgedFrames.randomMac();
+        String behind = ForgedFrames.randomMac();
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "ndll");
 
         List<String> forged = List.of(s.naGiving(own, own, plain, false), s.naGiving(own, own, hidden, true),
-                s.nsGiving(own, "fe80::1", solicited), s.rsGiving(own, routed));
+                s.nsGiving(own, "fe80::1", solicited), s.rsGiving(own, routed), s.naBehindOptionsGiving(own, own, behind));
         List<String> controls = List.of(s.naGiving(own, own, s.mac, false), s.nsGiving(own, "fe80::1", s.mac),
-                s.rsGiving(own, s.mac));
+                s.rsGiving(own, s.mac), s.naBehindOptionsGiving(own, own, s.mac));
         List<String> seen = tap.framesAfter(controls.get(controls.size() - 1));
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("neighbour discovery frames on %s", s.bridge).containsAll(controls);
         if (mode == HostGuardMode.AUTO) {
             assertThat(seen).as("messages giving another MAC on %s", s.bridge).doesNotContainAnyElementsOf(forged)
-                    .noneMatch(f -> List.of(plain, hidden, solicited, routed).stream().anyMatch(f::endsWith));
+                    .noneMatch(f -> List.of(plain, hidden, solicited, routed, behind).stream().anyMatch(f::endsWith));
         } else {
             assertThat(seen).as("without the guard they reach the bridge").containsAll(forged);
         }
