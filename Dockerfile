@@ -12,9 +12,10 @@ COPY src src
 RUN mvn -B -q -DskipTests package
 
 FROM eclipse-temurin:17-jre
-# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux), conntrack (flush after each apply)
+# libnftables1 (the default backend, in process) and nft (its fallback, and the host guard's),
+# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux), conntrack
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables iproute2 util-linux conntrack \
+ && apt-get install -y --no-install-recommends libnftables1 nftables iptables iproute2 util-linux conntrack \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar
 # metrics and health: /metrics, /healthz, /readyz
