@@ -30,7 +30,8 @@ public record NetworkPolicy(
             throw new IllegalArgumentException(
                     "at most " + MAX_ENTRIES + " allowedEndpoints, was: " + allowedEndpoints.size());
         }
-        if (blockedSubnets.size() > MAX_ENTRIES) {
+        // the list in force: at most MAX_ENTRIES written, and the default ranges of a family they left out
+        if (blockedSubnets.size() > MAX_ENTRIES + Presets.defaultBlockedSubnets().size()) {
             throw new IllegalArgumentException(
                     "at most " + MAX_ENTRIES + " blockedSubnets, was: " + blockedSubnets.size());
         }

@@ -128,7 +128,7 @@ public final class PolicyParser {
     private static NetworkPolicy fromSandbox(
             NetworkMode mode, List<Endpoint> endpoints, List<Cidr> subnets, List<java.net.InetAddress> dnsServers,
             JsonNode document) {
-        List<Cidr> blocked = subnets.isEmpty() ? Presets.defaultBlockedSubnets() : subnets;
+        List<Cidr> blocked = Presets.blockedSubnetsFor(subnets);
         boolean derived = mode != NetworkMode.NONE && !endpoints.isEmpty();
         boolean dns = flag(document, "dns", derived);
         boolean outbound = flag(document, "outbound", derived);

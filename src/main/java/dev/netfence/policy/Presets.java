@@ -28,7 +28,22 @@ public final class Presets {
             new Cidr("0.0.0.0", 0, Family.IPV4),
             new Cidr("::", 0, Family.IPV6));
 
+    // Where no hostname's address belongs, whatever the policy blocks: "this network", link-local
+    // (the cloud metadata service at 169.254.169.254), multicast, reserved and broadcast, and
+    // IPv4-mapped. An answer there is a misconfiguration or a DNS rebinding, never a service.
+    private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
+            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("224.0.0.0/4"), cidr("240.0.0.0/4"),
+            cidr("fe80::/10"), cidr("::ffff:0:0/96"), cidr("ff00::/8"));
+
     private Presets() {}
+
+    /**
+     * The ranges an address a hostname resolved to is never allowed in, whatever the policy's
+     * blocked subnets (a literal endpoint there stays the author's explicit choice).
+     */
+    public static List<Cidr> neverForHostnames() {
+        return NEVER_FOR_HOSTNAMES;
+    }
 
     /** A CIDR in canonical form (as iptables-save prints it back: {@code ::ffff:0.0.0.0/96}). */
     private static Cidr cidr(String text) {
@@ -38,6 +53,32 @@ public final class Presets {
     /** The seed's private ranges widened on purpose (see the class comment). */
     public static List<Cidr> defaultBlockedSubnets() {
         return DEFAULT_BLOCKED;
+    }
+
+    /**
+     * The blocked subnets a policy's written list stands for, family by family, so that a list
+     * written with one family in mind (the seed's lists are IPv4 only) leaves the other closed
+     * rather than open: an empty list is the default list; a family the list names nothing of
+     * is blocked whole where the list blocks the other family whole (the seed's
+     * {@code 0.0.0.0/0} meant everything, as {@link #hipaa} reads it), else it gets the default
+     * list's ranges of that family. The written entries come first, in their order.
+     */
+    public static List<Cidr> blockedSubnetsFor(List<Cidr> written) {
+        if (written.isEmpty()) {
+            return DEFAULT_BLOCKED;
+        }
+        List<Cidr> all = new java.util.ArrayList<>(written);
+        for (Family family : Family.values()) {
+            if (written.stream().anyMatch(c -> c.family() == family)) {
+                continue;
+            }
+            if (written.stream().anyMatch(c -> c.prefix() == 0)) {
+                all.add(family == Family.IPV4 ? HIPAA_BLOCKED.get(0) : HIPAA_BLOCKED.get(1));
+            } else {
+                DEFAULT_BLOCKED.stream().filter(c -> c.family() == family).forEach(all::add);
+            }
+        }
+        return List.copyOf(all);
     }
 
     /** The seed's {@code DefaultNetworkPolicy}: mode none, nothing allowed, all flags off. */

@@ -35,7 +35,9 @@ import java.util.Set;
  * hostname resolved to is not the author's choice, so one inside a blocked subnet gets no rule
  * (with a warning); where the policy blocks a whole family (a /0, as the hipaa preset does)
  * hostnames must still reach the internet, so there the addresses are checked against
- * {@link Presets#defaultBlockedSubnets()} instead.
+ * {@link Presets#defaultBlockedSubnets()} instead; and whatever the policy blocks, none may be
+ * in {@link Presets#neverForHostnames()} (link-local, where the cloud metadata service is,
+ * multicast, reserved), which a custom list may leave out.
  *
  * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, router
  * solicitations, neighbour solicitations and advertisements to fe80::/10 or ff02::/16; in,
@@ -222,9 +224,14 @@ public final class RulePlanner {
                 continue;
             }
             Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
+            Cidr never = Presets.neverForHostnames().stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
             if (blocked != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
                         + ", inside blocked subnet " + blocked + ": not allowed");
+            } else if (never != null) {
+                warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
+                        + ", inside " + never + " (link-local, multicast or reserved), where a hostname's address"
+                        + " is never allowed");
             } else {
                 out.add(Cidr.host(bytes));
             }

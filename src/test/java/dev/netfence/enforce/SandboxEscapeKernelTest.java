@@ -167,6 +167,45 @@ class SandboxEscapeKernelTest {
     }
 
     @Test
+    void aListWrittenForIpv4AloneLeavesIpv6ClosedRatherThanOpen() throws Exception {
+        // the seed's HIPAA policy written out by hand: everything but the endpoint (outbound derived)
+        EnforcementResult whole = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + net.peerV4() + ":" + PORT + "\"],\"blockedSubnets\":[\"0.0.0.0/0\"],\"dns\":false}"));
+
+        assertThat(whole.status()).as("%s", whole).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.otherHostV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), PORT)).as("IPv6, named nowhere").isEqualTo("REFUSED");
+
+        // private IPv4 ranges alone, outbound open: IPv6 keeps the default list's ranges, NAT64 among them
+        EnforcementResult ranges = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
+                + net.blockedSubnetV4() + "\"],\"dns\":false,\"outbound\":true,\"inbound\":false}"));
+
+        assertThat(ranges.status()).as("%s", ranges).isEqualTo("applied");
+        assertThat(net.containerTcp(net.blockedHostV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(nat64, PORT)).as("NAT64, named nowhere").isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV6(), PORT)).isEqualTo("OK");
+        assertThat(net.containerTcp(net.blockedHostV6(), PORT)).as("outside IPv6's default ranges").isEqualTo("OK");
+    }
+
+    @Test
+    void aHostnameResolvingToTheMetadataServiceOpensNothingThereWhateverTheListLeavesOut() throws Exception {
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"api.sandbox.test:" + PORT
+                + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],"
+                + "\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        Map<String, List<InetAddress>> dns = Map.of("api.sandbox.test",
+                List.of(InetAddress.getByName(net.peerV4()), InetAddress.getByName(METADATA)));
+
+        EnforcementResult result = enforce(policy(policy), List.of(), dns);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("OK");
+        assertThat(net.containerTcp(METADATA, PORT)).isEqualTo("REFUSED");
+        assertThat(result.warnings()).containsExactly("allowedEndpoints: api.sandbox.test resolved to " + METADATA
+                + ", inside 169.254.0.0/16 (link-local, multicast or reserved), where a hostname's address is never allowed");
+    }
+
+    @Test
     void neighbourDiscoveryLeavesOnlyWithHopLimit255ToLinkScopeAndNeverAsARouter() throws Exception {
         EnforcementResult result = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"["
                 + net.peerV6() + "]:" + PORT + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"));

@@ -222,6 +222,26 @@ class RulePlannerTest {
     }
 
     @Test
+    void aHostnameAddressWhereNoServiceIsIsRefusedEvenWhereTheListLeavesThatRangeOut() throws Exception {
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
+                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fc00::", 7, Family.IPV6)), false, false, false);
+        PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("169.254.169.254"), ip("224.0.0.251"),
+                ip("198.51.100.12"), ip("fe80::1"), ip("2001:db8::12"))), List.of());
+        assertThat(plan.forFamily(Family.IPV4).output())
+                .contains(Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
+                .noneMatch(r -> r.destination() != null && List.of("169.254.169.254", "224.0.0.251")
+                        .contains(r.destination().address()));
+        assertThat(plan.forFamily(Family.IPV6).output())
+                .contains(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443))
+                .noneMatch(r -> r.destination() != null && r.destination().address().equals("fe80::1"));
+        String never = " (link-local, multicast or reserved), where a hostname's address is never allowed";
+        assertThat(plan.warnings()).containsExactly(
+                "allowedEndpoints: pypi.internal resolved to 169.254.169.254, inside 169.254.0.0/16" + never,
+                "allowedEndpoints: pypi.internal resolved to 224.0.0.251, inside 224.0.0.0/4" + never,
+                "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never);
+    }
+
+    @Test
     void theDigestFollowsTheRulesNotTheInputs() throws Exception {
         NetworkPolicy p = bridge(List.of(V4), true, false, false);
         String a = planner.plan(p, Map.of(), List.of(ip("198.51.100.53"))).digest();
