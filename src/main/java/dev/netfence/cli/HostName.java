@@ -16,6 +16,26 @@ import java.nio.file.Path;
 final class HostName {
     private HostName() {}
 
+    /**
+     * The node id {@code run --node-id} and {@code publish --node} default to, the same for both
+     * (an event published with one and read with the other must name the same node):
+     * {@code HOSTNAME}, else what {@link InetAddress#getLocalHost()} says, else {@code localhost}.
+     */
+    static String defaultNodeId() {
+        return defaultNodeId(System.getenv("HOSTNAME"));
+    }
+
+    static String defaultNodeId(String env) {
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException | RuntimeException e) {
+            return "localhost";
+        }
+    }
+
     static String orFallback() {
         return orFallback(Path.of("/proc/sys/kernel/hostname"), System.getenv("HOSTNAME"));
     }

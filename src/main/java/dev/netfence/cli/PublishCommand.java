@@ -7,8 +7,6 @@ import dev.netfence.event.DecodeResult;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.OutcomeCodec;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.UUID;
@@ -134,16 +132,8 @@ public final class PublishCommand implements Callable<Integer> {
         return result.toString();
     }
 
-    /** The same default as {@code run --node-id}: the host name. */
+    /** The same default as {@code run --node-id} ({@link HostName#defaultNodeId()}). */
     static String localNodeId() {
-        String env = System.getenv("HOSTNAME");
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (UnknownHostException e) {
-            if (env != null && !env.isBlank()) {
-                return env;
-            }
-            throw new InvalidInputException("cannot determine this host's name; pass --node");
-        }
+        return HostName.defaultNodeId();
     }
 }

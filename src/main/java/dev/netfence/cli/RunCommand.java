@@ -168,7 +168,7 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     RunCommand(Map<String, String> environment) {
-        this(environment, RunCommand::hostname);
+        this(environment, HostName::defaultNodeId);
     }
 
     RunCommand(Map<String, String> environment, Supplier<String> hostname) {
@@ -283,15 +283,4 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static String hostname() {
-        String h = System.getenv("HOSTNAME");
-        if (h != null && !h.isBlank()) {
-            return h.trim();
-        }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            return "localhost";
-        }
-    }
 }
