@@ -49,13 +49,6 @@ final class HostName {
         } catch (IOException | RuntimeException e) {
             // not Linux, or no /proc: try the others
         }
-        if (env != null && !env.isBlank()) {
-            return env.strip();
-        }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (IOException | RuntimeException e) {
-            return "localhost";
-        }
+        return defaultNodeId(env);
     }
 }
