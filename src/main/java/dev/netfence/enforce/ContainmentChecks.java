@@ -163,7 +163,7 @@ final class ContainmentChecks {
             }
             throw refusal;
         }
-        owners.claim(ns, request.containerId(), digest, process);
+        owners.claim(ns, request.containerId(), request.taskId(), digest, process);
     }
 
     /**
@@ -175,8 +175,8 @@ final class ContainmentChecks {
     }
 
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */
-    void restoreOwner(dev.netfence.netns.NamespaceId id, String containerId, String digest, int pid) {
-        owners.restore(id, containerId, digest, pid);
+    void restoreOwner(dev.netfence.netns.NamespaceId id, String containerId, String taskId, String digest, int pid) {
+        owners.restore(id, containerId, taskId, digest, pid);
     }
 
     /** Re-records a member quarantined for its own failure before a restart (see {@link NamespaceOwners#restoreQuarantined}). */

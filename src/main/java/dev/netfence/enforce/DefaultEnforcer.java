@@ -193,9 +193,9 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     @Override
-    public void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
-            String policyDigest) {
-        checks.restoreOwner(netns, containerId, policyDigest, pid);
+    public void restoreNamespaceOwner(String containerId, String taskId, int pid,
+            dev.netfence.netns.NamespaceId netns, String policyDigest) {
+        checks.restoreOwner(netns, containerId, taskId, policyDigest, pid);
     }
 
     @Override

@@ -16,11 +16,20 @@ import java.util.Objects;
  * @param netns the runtime's path of the container's network namespace (the event's {@code netns},
  *     already validated), or null; when set, that namespace is enforced and the pid must be in it
  * @param deadline the per-event deadline; past it the result is TIMEOUT
+ * @param taskId the task whose policy this is (the event's, or the live set's), or null where
+ *     none is known ({@code netfence apply}); containers of one task share one policy, so two of
+ *     them in one namespace never refuse each other while a policy update reaches one first
  */
-public record EnforcementRequest(
-        String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy, Instant deadline) {
+public record EnforcementRequest(String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy,
+        Instant deadline, String taskId) {
 
-    /** A request without a {@code netns}. */
+    /** A request of no known task. */
+    public EnforcementRequest(String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy,
+            Instant deadline) {
+        this(containerId, runtime, pid, netns, policy, deadline, null);
+    }
+
+    /** A request without a {@code netns}, of no known task. */
     public EnforcementRequest(String containerId, String runtime, Integer pid, NetworkPolicy policy, Instant deadline) {
         this(containerId, runtime, pid, null, policy, deadline);
     }

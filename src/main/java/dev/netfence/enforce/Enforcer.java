@@ -73,13 +73,13 @@ public interface Enforcer {
     }
 
     /**
-     * After a restart: {@code containerId} (through {@code pid}) owned namespace {@code netns}
-     * with the policy of digest {@code policyDigest}, so that another container sharing that
-     * namespace with a different policy is still refused with NAMESPACE_SHARED. By default
-     * nothing is recorded.
+     * After a restart: {@code containerId} of task {@code taskId} (through {@code pid}) owned
+     * namespace {@code netns} with the policy of digest {@code policyDigest}, so that another
+     * container sharing that namespace with a different policy (of another task) is still refused
+     * with NAMESPACE_SHARED. By default nothing is recorded.
      */
-    default void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
-            String policyDigest) {
+    default void restoreNamespaceOwner(String containerId, String taskId, int pid,
+            dev.netfence.netns.NamespaceId netns, String policyDigest) {
     }
 
     /**

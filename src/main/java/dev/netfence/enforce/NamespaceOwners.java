@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * so that two containers sharing a namespace (a pod) cannot overwrite each other's rules: a
  * container whose policy digest differs from that of another live owner of its namespace is
  * refused with NAMESPACE_SHARED before anything is written; the same digest is fine (the rules
- * are the same). Keyed by the namespace's identity (device and inode). An owner counts while its
+ * are the same), and so is another owner of the same task (a task has one policy: a different
+ * digest there is a policy update, or a new release's reading of it, that reached one member
+ * first; refusing it would keep every member of the pod on the old rules for good). Keyed by the namespace's identity (device and inode). An owner counts while its
  * process lives in that namespace: its pid is remembered with a token of the process (its pidfs
  * inode, {@link ProcessIdentity#token()}, where the kernel has pidfs and the proc root is
  * {@code /proc}; else its start time in {@code /proc/PID/stat}), so an owner that exited, or a pid
@@ -55,7 +57,7 @@ final class NamespaceOwners {
      * One member: a container, its policy digest (an owner) or the code of its quarantine (a
      * quarantined member), and the process it was found through (pid and token).
      */
-    private record Owner(String digest, int pid, String token) {}
+    private record Owner(String digest, String task, int pid, String token) {}
 
     /**
      * A namespace's quarantined members. One counts while its process lives, wherever it is: a
@@ -96,14 +98,15 @@ final class NamespaceOwners {
     }
 
     /**
-     * Records {@code containerId} with {@code digest} as an owner of {@code ns}, or throws
-     * NAMESPACE_SHARED when another live owner holds a different digest, or NAMESPACE_QUARANTINED
+     * Records {@code containerId} of task {@code taskId} (null: unknown) with {@code digest} as an
+     * owner of {@code ns}, or throws NAMESPACE_SHARED when another live owner of another task
+     * holds a different digest, or NAMESPACE_QUARANTINED
      * when another live member is quarantined there (see the class comment). A null containerId
      * (a bare {@code netfence apply --pid}) claims nothing and is never refused. {@code process}
      * (null: none) is the pin's pid opened before the pin; alive now, it names the very process
      * pinned, and its token costs no {@code /proc} read.
      */
-    void claim(PinnedNamespace ns, String containerId, String digest, ProcessIdentity process) {
+    void claim(PinnedNamespace ns, String containerId, String taskId, String digest, ProcessIdentity process) {
         if (containerId == null) {
             return;
         }
@@ -121,7 +124,8 @@ final class NamespaceOwners {
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
                 prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
                 for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
-                    if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)) {
+                    if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)
+                            && !(taskId != null && taskId.equals(other.getValue().task()))) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
                                 + ns.pid() + " (inode " + ns.inode() + ") is enforced for container " + other.getKey()
                                 + " with policy " + other.getValue().digest() + "; container " + containerId
@@ -130,7 +134,7 @@ final class NamespaceOwners {
                 }
                 refuseWhileQuarantined(ns.id(), current, containerId, ns.pid(), token, false);
                 if (token != null) {
-                    current.owners.put(containerId, new Owner(digest, ns.pid(), token));
+                    current.owners.put(containerId, new Owner(digest, taskId, ns.pid(), token));
                 } else if (current.isEmpty()) {
                     owners.remove(ns.id(), current);
                 }
@@ -191,7 +195,7 @@ final class NamespaceOwners {
      * re-write fails). Nothing is recorded for a pid that is gone, nor for a null containerId.
      */
     boolean quarantined(NamespaceId id, String containerId, ErrorCode code, int pid) {
-        return containerId != null && record(id, containerId, code.code(), pid, true);
+        return containerId != null && record(id, containerId, null, code.code(), pid, true);
     }
 
     /** {@code containerId} is no quarantined member of {@code id} (its quarantine could not be written). */
@@ -244,24 +248,26 @@ final class NamespaceOwners {
     }
 
     /**
-     * Re-records an owner known from before a restart: {@code containerId} with {@code digest},
+     * Re-records an owner known from before a restart: {@code containerId} of task {@code taskId}
+     * (null: unknown) with {@code digest},
      * found through {@code pid} in namespace {@code id}; ignored when that pid is gone or no longer
      * in {@code id} (the owner would be pruned at once). Never refuses: what was in force before
      * the restart is what the owners were.
      */
-    void restore(NamespaceId id, String containerId, String digest, int pid) {
+    void restore(NamespaceId id, String containerId, String taskId, String digest, int pid) {
         Objects.requireNonNull(digest, "digest");
-        record(id, containerId, digest, pid, false);
+        record(id, containerId, taskId, digest, pid, false);
     }
 
     /** Re-records a member quarantined for its own failure {@code code} before a restart (as {@link #restore}). */
     void restoreQuarantined(NamespaceId id, String containerId, String code, int pid) {
         Objects.requireNonNull(code, "code");
-        record(id, containerId, code, pid, true);
+        record(id, containerId, null, code, pid, true);
     }
 
     /** True when {@code containerId} was recorded and was not recorded there before. */
-    private boolean record(NamespaceId id, String containerId, String value, int pid, boolean quarantine) {
+    private boolean record(NamespaceId id, String containerId, String task, String value, int pid,
+            boolean quarantine) {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(containerId, "containerId");
         String token;
@@ -272,7 +278,7 @@ final class NamespaceOwners {
                     e.getMessage());
             token = null; // not recorded: as if the process were gone
         }
-        Owner owner = new Owner(value, pid, token == null ? "" : token);
+        Owner owner = new Owner(value, task, pid, token == null ? "" : token);
         // a quarantined member counts wherever its process is (the pin, or the live set, named the namespace)
         if (token == null || !alive(owner, quarantine ? null : id, pid, token)) {
             return false;

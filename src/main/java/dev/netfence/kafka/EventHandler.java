@@ -102,8 +102,8 @@ final class EventHandler {
                         "policy of task " + event.taskId() + " is invalid: " + String.join("; ", invalid.reasons()));
             } else {
                 StoredPolicy.Valid valid = (StoredPolicy.Valid) stored.get();
-                result = enforcer.enforce(new EnforcementRequest(
-                        event.containerId(), event.runtime(), event.pid(), netns(event), valid.policy(), due));
+                result = enforcer.enforce(new EnforcementRequest(event.containerId(), event.runtime(), event.pid(),
+                        netns(event), valid.policy(), due, event.taskId()));
             }
         }
         return result;

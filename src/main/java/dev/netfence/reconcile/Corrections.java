@@ -356,7 +356,7 @@ final class Corrections {
 
     private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {
         return new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), netnsPath(c), policy,
-                clock.instant().plus(deadline));
+                clock.instant().plus(deadline), c.taskId());
     }
 
     private static Path netnsPath(LiveContainer c) {

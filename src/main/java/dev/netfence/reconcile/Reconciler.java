@@ -117,7 +117,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         for (LiveContainer c : live.all()) {
             boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
             if (c.policyDigest() != null && !follower) {
-                enforcer.restoreNamespaceOwner(c.containerId(), c.pid(), c.netns(), c.policyDigest());
+                enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(), c.policyDigest());
             }
             // a member counts wherever its process is, so only one whose pid is still its container's (a pid
             // journaled before a reboot may name any process by now)

@@ -166,7 +166,7 @@ class ContainmentChecksTest {
         // a new enforcer, as after a restart: it has applied nothing yet
         DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
                 here);
-        restarted.restoreNamespaceOwner(ID_A, 4242, own, dev.netfence.policy.PolicyDigest.of(policy(443)));
+        restarted.restoreNamespaceOwner(ID_A, "task-a", 4242, own, dev.netfence.policy.PolicyDigest.of(policy(443)));
 
         EnforcementResult b = restarted.enforce(request(ID_B, 4242, policy(80)));
 
@@ -175,6 +175,33 @@ class ContainmentChecksTest {
         assertThat(b.error().message()).contains(ID_A);
         assertThat(fake.calls).as("nothing written for the refused container").isEmpty();
         assertThat(restarted.enforce(request(ID_B, 4242, policy(443))).status()).as("same policy").isEqualTo("applied");
+    }
+
+    @Test
+    void twoMembersOfOneTaskNeverRefuseEachOtherWhileAPolicyUpdateReachesOneFirst() throws Exception {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
+        NamespacePinner here = (pid, containerId, runtime, deadline) ->
+                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
+                registry, resolver, here);
+        // a pod of task-a, both members recorded with the old policy before a restart
+        String old = dev.netfence.policy.PolicyDigest.of(policy(443));
+        restarted.restoreNamespaceOwner(ID_A, "task-a", 4242, own, old);
+        restarted.restoreNamespaceOwner(ID_B, "task-a", 4242, own, old);
+
+        // the task's policy changed: each member in turn gets it, neither refused for the other's old digest
+        assertThat(restarted.enforce(taskRequest(ID_A, "task-a", policy(80))).status()).isEqualTo("applied");
+        assertThat(restarted.enforce(taskRequest(ID_B, "task-a", policy(80))).status()).isEqualTo("applied");
+
+        // a container of another task with another policy is still refused, as is one of no known task
+        EnforcementResult other = restarted.enforce(taskRequest("c".repeat(64), "task-c", policy(22)));
+        assertThat(other.error()).isNotNull();
+        assertThat(other.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(restarted.enforce(request("d".repeat(64), 4242, policy(22))).error().code())
+                .isEqualTo("NAMESPACE_SHARED");
     }
 
     @Test
@@ -188,7 +215,7 @@ class ContainmentChecksTest {
         DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
                 registry, resolver, here);
         // recorded in another namespace (the container died, its namespace inode is gone)
-        restarted.restoreNamespaceOwner(ID_A, 4242, new NamespaceId(own.device(), own.inode() + 1),
+        restarted.restoreNamespaceOwner(ID_A, "task-a", 4242, new NamespaceId(own.device(), own.inode() + 1),
                 dev.netfence.policy.PolicyDigest.of(policy(443)));
 
         assertThat(restarted.enforce(request(ID_B, 4242, policy(80))).status()).isEqualTo("applied");
@@ -253,6 +280,10 @@ class ContainmentChecksTest {
 
     private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake) {
         return new DefaultEnforcer(config, fake, Clock.systemUTC(), registry, resolver, pinner);
+    }
+
+    private static EnforcementRequest taskRequest(String containerId, String taskId, NetworkPolicy policy) {
+        return new EnforcementRequest(containerId, null, 4242, null, policy, Instant.now().plusSeconds(30), taskId);
     }
 
     private static EnforcementRequest request(String containerId, int pid, NetworkPolicy policy) {

@@ -64,9 +64,9 @@ final class FakeEnforcer implements Enforcer {
     }
 
     @Override
-    public void restoreNamespaceOwner(String containerId, int pid, dev.netfence.netns.NamespaceId netns,
-            String policyDigest) {
-        calls.add("restoreNamespaceOwner " + containerId + " " + policyDigest);
+    public void restoreNamespaceOwner(String containerId, String taskId, int pid,
+            dev.netfence.netns.NamespaceId netns, String policyDigest) {
+        calls.add("restoreNamespaceOwner " + containerId + " " + taskId + " " + policyDigest);
     }
 
     @Override

@@ -40,7 +40,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
 
         reconciler.restoreNamespaceOwners();
 
-        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 sha256:aa",
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 task-1 sha256:aa",
                 "restoreQuarantined c2 POLICY_NOT_FOUND");
     }
 
