@@ -26,13 +26,19 @@ final class HostName {
     }
 
     static String defaultNodeId(String env) {
+        String known = knownNodeId(env);
+        return known != null ? known : "localhost";
+    }
+
+    /** As {@link #defaultNodeId(String)}, null where neither names this host. */
+    static String knownNodeId(String env) {
         if (env != null && !env.isBlank()) {
             return env.strip();
         }
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException | RuntimeException e) {
-            return "localhost";
+            return null;
         }
     }
 

@@ -132,8 +132,15 @@ public final class PublishCommand implements Callable<Integer> {
         return result.toString();
     }
 
-    /** The same default as {@code run --node-id} ({@link HostName#defaultNodeId()}). */
+    /**
+     * The same default as {@code run --node-id} ({@link HostName#defaultNodeId()}), but never its
+     * last resort {@code localhost}: an event for a node named so would be skipped by every node.
+     */
     static String localNodeId() {
-        return HostName.defaultNodeId();
+        String known = HostName.knownNodeId(System.getenv("HOSTNAME"));
+        if (known == null) {
+            throw new InvalidInputException("cannot determine this host's name; pass --node");
+        }
+        return known;
     }
 }

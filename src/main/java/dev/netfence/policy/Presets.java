@@ -29,11 +29,14 @@ public final class Presets {
             new Cidr("::", 0, Family.IPV6));
 
     // Where no hostname's address belongs, whatever the policy blocks: "this network", link-local
-    // (the cloud metadata service at 169.254.169.254), multicast, reserved and broadcast, and
-    // IPv4-mapped. An answer there is a misconfiguration or a DNS rebinding, never a service.
+    // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Alibaba's
+    // 100.100.100.200, AWS's fd00:ec2::254), multicast, reserved and broadcast, and IPv4-mapped.
+    // An answer there is a misconfiguration or a DNS rebinding, never a service. RulePlanner also
+    // judges a NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
-            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("224.0.0.0/4"), cidr("240.0.0.0/4"),
-            cidr("fe80::/10"), cidr("::ffff:0:0/96"), cidr("ff00::/8"));
+            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
+            cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("::ffff:0:0/96"),
+            cidr("ff00::/8"));
 
     private Presets() {}
 
@@ -59,9 +62,10 @@ public final class Presets {
      * The blocked subnets a policy's written list stands for, family by family, so that a list
      * written with one family in mind (the seed's lists are IPv4 only) leaves the other closed
      * rather than open: an empty list is the default list; a family the list names nothing of
-     * is blocked whole where the list blocks the other family whole (the seed's
-     * {@code 0.0.0.0/0} meant everything, as {@link #hipaa} reads it), else it gets the default
-     * list's ranges of that family. The written entries come first, in their order.
+     * is blocked whole where the list is the seed's {@code 0.0.0.0/0} (it meant everything, as
+     * {@link #hipaa} reads it), else it gets the default list's ranges of that family (so
+     * {@code ::/0} alone, written to turn IPv6 off, leaves IPv4 its default ranges). The written
+     * entries come first, in their order.
      */
     public static List<Cidr> blockedSubnetsFor(List<Cidr> written) {
         if (written.isEmpty()) {
@@ -72,8 +76,8 @@ public final class Presets {
             if (written.stream().anyMatch(c -> c.family() == family)) {
                 continue;
             }
-            if (written.stream().anyMatch(c -> c.prefix() == 0)) {
-                all.add(family == Family.IPV4 ? HIPAA_BLOCKED.get(0) : HIPAA_BLOCKED.get(1));
+            if (family == Family.IPV6 && written.stream().anyMatch(c -> c.prefix() == 0)) {
+                all.add(HIPAA_BLOCKED.get(1));
             } else {
                 DEFAULT_BLOCKED.stream().filter(c -> c.family() == family).forEach(all::add);
             }

@@ -73,6 +73,9 @@ public final class RulePlanner {
     /** Link-scope multicast, where outbound neighbour discovery and MLD may go. */
     public static final Cidr LINK_MULTICAST = PolicyValues.cidr("ff02::/16").value();
 
+    /** The well-known NAT64 prefix (RFC 6052): an IPv6 address there carries an IPv4 one in its last 32 bits. */
+    private static final Cidr NAT64 = PolicyValues.cidr("64:ff9b::/96").value();
+
     /** The destination port of DNS. */
     public static final int DNS_PORT = 53;
 
@@ -224,19 +227,41 @@ public final class RulePlanner {
                 continue;
             }
             Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
-            Cidr never = Presets.neverForHostnames().stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
+            Cidr never = never(bytes);
             if (blocked != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
                         + ", inside blocked subnet " + blocked + ": not allowed");
             } else if (never != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside " + never + " (link-local, multicast or reserved), where a hostname's address"
-                        + " is never allowed");
+                        + ", inside " + never + " (link-local, metadata, multicast or reserved"
+                        + (never.family() != IpAddresses.familyOf(bytes) ? ", through NAT64" : "")
+                        + "), where a hostname's address is never allowed");
             } else {
                 out.add(Cidr.host(bytes));
             }
         }
         return out;
+    }
+
+    /**
+     * The range of {@link Presets#neverForHostnames()} holding {@code address}, or, for a NAT64
+     * address (64:ff9b::/96), the IPv4 address inside it; null when none does.
+     */
+    private static Cidr never(byte[] address) {
+        for (Cidr c : Presets.neverForHostnames()) {
+            if (c.contains(address)) {
+                return c;
+            }
+        }
+        if (NAT64.contains(address)) {
+            byte[] inside = java.util.Arrays.copyOfRange(address, 12, 16);
+            for (Cidr c : Presets.neverForHostnames()) {
+                if (c.contains(inside)) {
+                    return c;
+                }
+            }
+        }
+        return null;
     }
 
     private static Cidr hostCidr(String canonicalAddress, Family family) {

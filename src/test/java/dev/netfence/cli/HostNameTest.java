@@ -25,8 +25,10 @@ class HostNameTest {
     }
 
     @Test
-    void runAndPublishDefaultToTheSameNodeId() {
-        assertThat(PublishCommand.localNodeId()).isEqualTo(HostName.defaultNodeId());
+    void aKnownNodeIdIsHostnameFirstAndTheDefaultAddsOnlyTheLastResort() {
+        assertThat(HostName.knownNodeId(" node-7 ")).isEqualTo("node-7");
+        String known = HostName.knownNodeId(null);
+        assertThat(HostName.defaultNodeId(null)).isEqualTo(known != null ? known : "localhost");
     }
 
     @Test

@@ -128,13 +128,8 @@ class ContainmentChecksTest {
     @Test
     void aSecondContainerWithAnotherPolicyInAnOwnedNamespaceIsRefusedAndNothingIsWrittenTheSamePolicyIsApplied()
             throws Exception {
-        // an owner counts while its process lives in the namespace: give the fake process a real namespace link
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        NamespaceId own = containerInThisNamespace();
+        NamespacePinner here = pinnedTo(own);
         FakeFirewall fake = new FakeFirewall();
         DefaultEnforcer enforcer = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver, here);
         int self = 4242;
@@ -156,12 +151,8 @@ class ContainmentChecksTest {
 
     @Test
     void afterARestartAnOwnerRestoredFromTheLiveSetStillRefusesAContainerWithAnotherPolicy() throws Exception {
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        NamespaceId own = containerInThisNamespace();
+        NamespacePinner here = pinnedTo(own);
         FakeFirewall fake = new FakeFirewall();
         // a new enforcer, as after a restart: it has applied nothing yet
         DefaultEnforcer restarted = new DefaultEnforcer(config().build(), fake, Clock.systemUTC(), registry, resolver,
@@ -179,12 +170,8 @@ class ContainmentChecksTest {
 
     @Test
     void twoMembersOfOneTaskNeverRefuseEachOtherWhileAPolicyUpdateReachesOneFirst() throws Exception {
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        NamespaceId own = containerInThisNamespace();
+        NamespacePinner here = pinnedTo(own);
         DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
                 registry, resolver, here);
         // a pod of task-a, both members recorded with the old policy before a restart
@@ -206,12 +193,8 @@ class ContainmentChecksTest {
 
     @Test
     void anOwnerWhosePidLeftTheNamespaceIsNotRestored() throws Exception {
-        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve("4242/ns"));
-        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
-        NamespaceId own = NamespaceId.of(Path.of("/proc/self/ns/net"));
-        NamespacePinner here = (pid, containerId, runtime, deadline) ->
-                new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
+        NamespaceId own = containerInThisNamespace();
+        NamespacePinner here = pinnedTo(own);
         DefaultEnforcer restarted = new DefaultEnforcer(config().build(), new FakeFirewall(), Clock.systemUTC(),
                 registry, resolver, here);
         // recorded in another namespace (the container died, its namespace inode is gone)
@@ -280,6 +263,22 @@ class ContainmentChecksTest {
 
     private DefaultEnforcer enforcer(EnforcerConfig config, FakeFirewall fake) {
         return new DefaultEnforcer(config, fake, Clock.systemUTC(), registry, resolver, pinner);
+    }
+
+    /**
+     * Container pid 4242 with podman's default capabilities, living in this JVM's network
+     * namespace (an owner counts while its process lives in the namespace); that namespace's id.
+     */
+    private NamespaceId containerInThisNamespace() throws java.io.IOException {
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve("4242/ns"));
+        Files.createSymbolicLink(proc.resolve("4242/ns/net"), Path.of("/proc/self/ns/net"));
+        return NamespaceId.of(Path.of("/proc/self/ns/net"));
+    }
+
+    /** A pinner that pins every pid in namespace {@code own}. */
+    private static NamespacePinner pinnedTo(NamespaceId own) {
+        return (pid, containerId, runtime, deadline) -> new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
     }
 
     private static EnforcementRequest taskRequest(String containerId, String taskId, NetworkPolicy policy) {

@@ -100,7 +100,7 @@ class DockerComposeTest {
                 "COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar", "EXPOSE 9464",
                 "ENTRYPOINT [\"java\", \"-jar\", \"/opt/netfence/netfence.jar\", \"run\"]");
         String install = String.join(" ", lines);
-        assertThat(install).contains("apt-get install -y --no-install-recommends iptables iproute2 util-linux conntrack");
+        assertThat(install).contains("apt-get install -y --no-install-recommends libnftables1 nftables iptables iproute2 util-linux conntrack");
     }
 
     private static List<String> fieldNames(JsonNode node) {

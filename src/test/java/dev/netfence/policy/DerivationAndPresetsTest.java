@@ -62,14 +62,16 @@ class DerivationAndPresetsTest {
     }
 
     /**
-     * written list -> the list in force, family by family: a family the list names nothing of
-     * is blocked whole where the other is (the seed's 0.0.0.0/0 meant everything), else it keeps
-     * the default list's ranges of that family; a family the list names is exactly as written.
+     * written list -> the list in force, family by family: IPv6 named nowhere is blocked whole
+     * where the list holds the seed's 0.0.0.0/0 (it meant everything), else a family named nowhere
+     * keeps the default list's ranges of that family (::/0 alone turns IPv6 off, not IPv4); a
+     * family the list names is exactly as written.
      */
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
         "0.0.0.0/0                     | 0.0.0.0/0 ::/0",
-        "::/0                          | ::/0 0.0.0.0/0",
+        "::/0                          | ::/0 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 100.64.0.0/10"
+                + " 0.0.0.0/8 224.0.0.0/4 240.0.0.0/4",
         "0.0.0.0/0 fc00::/7            | 0.0.0.0/0 fc00::/7",
         "198.18.0.0/15                 | 198.18.0.0/15 fc00::/7 fe80::/10 64:ff9b::/96 ::ffff:0.0.0.0/96 ff00::/8",
         "2001:db8::/32                 | 2001:db8::/32 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16"

@@ -224,21 +224,28 @@ class RulePlannerTest {
     @Test
     void aHostnameAddressWhereNoServiceIsIsRefusedEvenWhereTheListLeavesThatRangeOut() throws Exception {
         NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
-                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fc00::", 7, Family.IPV6)), false, false, false);
+                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("2001:db8:dead::", 48, Family.IPV6)), false, false, false);
         PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("169.254.169.254"), ip("224.0.0.251"),
-                ip("198.51.100.12"), ip("fe80::1"), ip("2001:db8::12"))), List.of());
+                ip("100.100.100.200"), ip("198.51.100.12"), ip("fe80::1"), ip("fd00:ec2::254"), ip("64:ff9b::a9fe:a9fe"),
+                ip("64:ff9b::c633:640c"), ip("2001:db8::12"))), List.of());
         assertThat(plan.forFamily(Family.IPV4).output())
                 .contains(Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("169.254.169.254", "224.0.0.251")
                         .contains(r.destination().address()));
         assertThat(plan.forFamily(Family.IPV6).output())
-                .contains(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443))
-                .noneMatch(r -> r.destination() != null && r.destination().address().equals("fe80::1"));
-        String never = " (link-local, multicast or reserved), where a hostname's address is never allowed";
+                .contains(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443),
+                        Rule.allowOut(new Cidr("64:ff9b::c633:640c", 128, Family.IPV6), Transport.TCP, 443))
+                .noneMatch(r -> r.destination() != null && List.of("fe80::1", "64:ff9b::a9fe:a9fe")
+                        .contains(r.destination().address()));
+        String never = " (link-local, metadata, multicast or reserved), where a hostname's address is never allowed";
         assertThat(plan.warnings()).containsExactly(
                 "allowedEndpoints: pypi.internal resolved to 169.254.169.254, inside 169.254.0.0/16" + never,
                 "allowedEndpoints: pypi.internal resolved to 224.0.0.251, inside 224.0.0.0/4" + never,
-                "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never);
+                "allowedEndpoints: pypi.internal resolved to 100.100.100.200, inside 100.100.100.200/32" + never,
+                "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never,
+                "allowedEndpoints: pypi.internal resolved to fd00:ec2::254, inside fd00:ec2::254/128" + never,
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b::a9fe:a9fe, inside 169.254.0.0/16 (link-local,"
+                        + " metadata, multicast or reserved, through NAT64), where a hostname's address is never allowed");
     }
 
     @Test
