@@ -1,0 +1,82 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ContainerPidLookup;
+import dev.netfence.netns.ProcNamespacePinner;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A hostname endpoint whose name resolves to the cloud metadata address, against real podman
+ * containers with the cgroup check on, where the policy's own blocked list leaves 169.254.0.0/16
+ * out: a peer container holds 169.254.169.254 (added inside its namespace; the sandbox reaches it
+ * on the bridge), and the name resolves to it and to the peer's bridge address. The bridge
+ * address is allowed; the metadata address is not (before the twenty-sixth session it was), and
+ * the outcome's warnings name it.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class HostnameRangesPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final String METADATA = "169.254.169.254";
+    private static final int PORT = 8080;
+    private static final String PROBE_MS = " 2000";
+
+    @Test
+    void aHostnameResolvingToTheMetadataAddressOpensNothingThereWhereTheListLeavesItOut() throws Exception {
+        PodmanContainer peer = PODMAN.start("metadata", List.of(), "/bin/sleep", "3600");
+        assertThat(peer.agent().send("listen tcp " + PORT)).isEqualTo("OK");
+        Sh.ok("nsenter", "-t", Integer.toString(peer.pid()), "-n", "ip", "addr", "add", METADATA + "/32", "dev", "eth0");
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "route", "add", METADATA + "/32", "dev",
+                "eth0");
+        Agent probe = sandbox.agent();
+        // without rules the metadata address answers: the REFUSED below is the policy's doing
+        assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("OK");
+
+        EnforcementResult result = apply(sandbox, List.of(InetAddress.getByName(peer.ipv4()),
+                InetAddress.getByName(METADATA)));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + PORT + PROBE_MS)).isEqualTo("OK");
+        assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("REFUSED");
+        assertThat(result.warnings()).containsExactly("allowedEndpoints: metadata.test resolved to " + METADATA
+                + ", inside 169.254.0.0/16 (link-local, metadata, multicast or reserved), where a hostname's address"
+                + " is never allowed");
+    }
+
+    /** A policy allowing only metadata.test:8080, blocking only 192.0.2.0/24 of IPv4, resolved as given. */
+    private static EnforcementResult apply(PodmanContainer sandbox, List<InetAddress> resolved) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        ProcessCommandRunner runner = new ProcessCommandRunner();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
+                (hostname, timeout) -> hostname.equals("metadata.test") ? resolved : List.of(),
+                new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(),
+                        config.cgroupCheck()));
+        var policy = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"metadata.test:" + PORT + "\"],\"blockedSubnets\":[\"192.0.2.0/24\"],\"dns\":false,"
+                + "\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(), policy,
+                Clock.systemUTC().instant().plusSeconds(30)));
+    }
+}
