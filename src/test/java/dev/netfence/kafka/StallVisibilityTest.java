@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.TimeGauge;
 import java.time.Duration;
@@ -16,8 +17,12 @@ import org.junit.jupiter.api.Test;
  * not return) stalls its partition's commits while the client's fetch lag shows 0. The committed
  * lag per partition and the age of the oldest unacknowledged record show it, and readiness turns
  * false once that age passes the stall timeout (today's main stayed ready); when the record
- * finishes, readiness comes back and the lag drains.
+ * finishes, readiness comes back and the lag drains. In the Kafka lane: its group is node
+ * {@code n1}'s, as the lane's classes' are, and a static member of that group in another class
+ * running beside it fenced this one ("another instance joined group netfence-n1"), which then
+ * reported that instead of the stall.
  */
+@KafkaLane
 class StallVisibilityTest {
     @Test
     void aRecordUnacknowledgedPastTheStallTimeoutTurnsReadinessFalseAndShowsInCommittedLag() {
