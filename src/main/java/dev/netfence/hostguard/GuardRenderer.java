@@ -4,6 +4,7 @@ import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.Rule;
+import dev.netfence.rules.RulePlanner;
 import dev.netfence.rules.RuleSet;
 import dev.netfence.rules.Transport;
 import dev.netfence.rules.Verdict;
@@ -217,8 +218,8 @@ public final class GuardRenderer {
             boolean closed = false;
             List<Rule> run = new ArrayList<>();
             for (Rule rule : set.output()) {
-                if (rule.loopback()) {
-                    continue;
+                if (rule.loopback() || RulePlanner.RUNTIME_LOOPBACK_RESOLVER.equals(rule.destination())) {
+                    continue; // loopback destinations are dropped above, whatever the plan
                 }
                 if (rule.established()) {
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));

@@ -21,7 +21,8 @@ import java.util.Set;
 
 /**
  * Plans the rules of a validated policy for both IP families, in the fixed order of docs/contracts.md, "Rules".
- * NETFENCE-OUT: loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
+ * NETFENCE-OUT: (IPv4) a reject of {@link #RUNTIME_LOOPBACK_RESOLVER} unless it is a trusted
+ * resolver of a policy with DNS on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
  * (reject), then reject-everything when outbound is off. NETFENCE-IN: loopback, established,
@@ -52,7 +53,10 @@ import java.util.Set;
  * out and dropped in, whatever the flags say. The quarantine is the same shape: it denies
  * everything but loopback in both families; it deliberately keeps no established rule (so
  * connections opened under a previous policy die) and no neighbour discovery (nothing
- * non-loopback is reachable anyway). Identical rules are emitted once. Pure and thread-safe.
+ * non-loopback is reachable anyway). Loopback means the workload's own sockets: a runtime's
+ * resolver that listens there and forwards from the host (Docker's 127.0.0.11) is a way out that
+ * no other rule sees, so it is rejected first, in every plan but one that trusts it for DNS.
+ * Identical rules are emitted once. Pure and thread-safe.
  */
 public final class RulePlanner {
     /** Neighbour-discovery types a sandbox sends: router solicitation, neighbour solicitation/advertisement. */
@@ -75,6 +79,14 @@ public final class RulePlanner {
 
     /** The well-known NAT64 prefix (RFC 6052): an IPv6 address there carries an IPv4 one in its last 32 bits. */
     private static final Cidr NAT64 = PolicyValues.cidr("64:ff9b::/96").value();
+
+    /**
+     * Docker's embedded resolver on user-defined networks: a socket the daemon opens inside the
+     * container's namespace (its own NAT rules there send port 53 on to it) and answers from the
+     * host's namespace, forwarding what it cannot answer to the daemon's upstreams. Reached over
+     * loopback, so a policy that does not trust it rejects it ahead of the loopback accept.
+     */
+    public static final Cidr RUNTIME_LOOPBACK_RESOLVER = PolicyValues.cidr("127.0.0.11/32").value();
 
     /** The destination port of DNS. */
     public static final int DNS_PORT = 53;
@@ -110,6 +122,10 @@ public final class RulePlanner {
         for (Family family : Family.values()) {
             List<Rule> out = new ArrayList<>();
             List<Rule> in = new ArrayList<>();
+            if (family == Family.IPV4 && !(policy.dns() && resolvers.stream()
+                    .anyMatch(r -> RUNTIME_LOOPBACK_RESOLVER.contains(r.getAddress())))) {
+                out.add(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER));
+            }
             out.add(Rule.loopback(Direction.OUT));
             out.add(Rule.established(Direction.OUT));
             in.add(Rule.loopback(Direction.IN));
@@ -161,12 +177,15 @@ public final class RulePlanner {
         return List.copyOf(all);
     }
 
-    /** Deny everything but loopback, both families (used to fail closed). */
+    /** Deny everything but loopback (Docker's loopback resolver not even there), both families (used to fail closed). */
     public PlannedRules quarantine() {
         Map<Family, List<Rule>> outs = new EnumMap<>(Family.class);
         Map<Family, List<Rule>> ins = new EnumMap<>(Family.class);
         for (Family family : Family.values()) {
-            outs.put(family, List.of(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT)));
+            outs.put(family, family == Family.IPV4
+                    ? List.of(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER), Rule.loopback(Direction.OUT),
+                            Rule.catchAll(Direction.OUT, Verdict.REJECT))
+                    : List.of(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT)));
             ins.put(family, List.of(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP)));
         }
         return assemble(outs, ins, List.of());

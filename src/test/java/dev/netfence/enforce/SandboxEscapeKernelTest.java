@@ -53,6 +53,7 @@ class SandboxEscapeKernelTest {
     private static final int DNS = 53;
     private static final String METADATA = "169.254.169.254";
     private static final String CGNAT = "100.64.0.1";
+    private static final String RESOLVER = "127.0.0.11";
 
     private static SandboxNet net;
     private static String nat64;
@@ -120,6 +121,55 @@ class SandboxEscapeKernelTest {
         assertThat(net.containerTcp(net.blockedHostV4(), DNS)).isEqualTo("REFUSED");
         assertThat(net.containerUdp(net.blockedHostV4(), DNS)).isNotEqualTo("OK");
         assertThat(net.containerTcp(net.blockedHostV6(), PORT)).isEqualTo("REFUSED");
+    }
+
+    @Test
+    void aRuntimesLoopbackResolverAnswersOnlyWhenTrustedForDns() throws Exception {
+        // Docker's embedded resolver as the daemon sets it up in a container's namespace: its NAT
+        // rules send 127.0.0.11:53 on to a port where a socket of its own answers (and forwards to
+        // the daemon's upstreams from the host: a DNS tunnel that no rule on eth0 sees)
+        // (its socket is bound to 127.0.0.11; the echo agent binds to addresses it finds, so the
+        // address goes on lo, where 127.0.0.0/8 is local anyway; all idempotent across backends)
+        Sh.ok("ip", "-n", net.containerNs(), "addr", "replace", RESOLVER + "/32", "dev", "lo");
+        Sh.ok("ip", "netns", "exec", net.containerNs(), "iptables-nft", "-t", "nat", "-F", "OUTPUT");
+        for (String proto : List.of("udp", "tcp")) {
+            Sh.ok("ip", "netns", "exec", net.containerNs(), "iptables-nft", "-t", "nat", "-A", "OUTPUT", "-d",
+                    RESOLVER + "/32", "-p", proto, "--dport", "53", "-j", "DNAT", "--to-destination", RESOLVER + ":" + PORT);
+        }
+        net.containerAgent().send("listen udp " + PORT);
+        net.containerAgent().send("listen tcp " + PORT);
+        assertThat(net.containerUdp(RESOLVER, DNS)).as("udp to the resolver without rules").isEqualTo("OK");
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + net.peerV4() + ":" + PORT
+                + "\"],\"outbound\":false,\"inbound\":false";
+
+        EnforcementResult off = enforce(policy(policy + ",\"dns\":false}"), List.of(InetAddress.getByName(RESOLVER)), Map.of());
+
+        assertThat(off.status()).as("%s", off).isEqualTo("applied");
+        assertThat(net.containerUdp(RESOLVER, DNS)).as("udp, dns off").isNotEqualTo("OK");
+        // (not OK, rather than REFUSED: with 127.0.0.11 a local address here the connection's source
+        // is 127.0.0.11 too, and the reject's own ICMP error to it meets the same rule)
+        assertThat(net.containerTcp(RESOLVER, DNS)).as("tcp, dns off").isNotEqualTo("OK");
+        assertThat(net.containerTcp("127.0.0.1", PORT)).as("the workload's own loopback").isEqualTo("OK");
+
+        EnforcementResult otherResolver = enforce(policy(policy + ",\"dns\":true}"),
+                List.of(InetAddress.getByName(net.otherHostV4())), Map.of());
+
+        assertThat(otherResolver.status()).as("%s", otherResolver).isEqualTo("applied");
+        assertThat(net.containerUdp(RESOLVER, DNS)).as("udp, another resolver trusted").isNotEqualTo("OK");
+        assertThat(net.containerTcp(net.otherHostV4(), DNS)).isEqualTo("OK");
+
+        EnforcementResult trusted = enforce(policy(policy + ",\"dns\":true}"), List.of(InetAddress.getByName(RESOLVER)),
+                Map.of());
+
+        assertThat(trusted.status()).as("%s", trusted).isEqualTo("applied");
+        assertThat(net.containerUdp(RESOLVER, DNS)).as("udp, trusted").isEqualTo("OK");
+        assertThat(net.containerTcp(RESOLVER, DNS)).as("tcp, trusted").isEqualTo("OK");
+
+        EnforcementResult quarantine = enforce(policy("{\"schemaVersion\":1,\"mode\":\"none\"}"),
+                List.of(InetAddress.getByName(RESOLVER)), Map.of());
+
+        assertThat(quarantine.status()).as("%s", quarantine).isEqualTo("applied");
+        assertThat(net.containerUdp(RESOLVER, DNS)).as("udp, mode none").isNotEqualTo("OK");
     }
 
     @Test

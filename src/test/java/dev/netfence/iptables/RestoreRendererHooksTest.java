@@ -20,6 +20,7 @@ class RestoreRendererHooksTest {
             :NETFENCE-IN - [0:0]
             -F NETFENCE-OUT
             -F NETFENCE-IN
+            -A NETFENCE-OUT -d 127.0.0.11/32{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -o lo{c} -j ACCEPT
             -A NETFENCE-OUT{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-IN -i lo{c} -j ACCEPT

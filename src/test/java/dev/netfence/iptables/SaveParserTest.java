@@ -30,9 +30,9 @@ class SaveParserTest {
         boolean v6 = name.contains("ipv6");
         assertThat(state.outChainExists()).isTrue();
         assertThat(state.inChainExists()).isTrue();
-        assertThat(state.outRules()).hasSize(v6 ? 21 : 11).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
+        assertThat(state.outRules()).hasSize(v6 ? 21 : 12).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
         assertThat(state.inRules()).hasSize(v6 ? 10 : 3).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
-        assertThat(state.outRules().get(0)).isEqualTo("-A NETFENCE-OUT -o lo -m comment --comment \"netfence:0123456789ab\" -j ACCEPT");
+        assertThat(state.outRules().get(v6 ? 0 : 1)).isEqualTo("-A NETFENCE-OUT -o lo -m comment --comment \"netfence:0123456789ab\" -j ACCEPT");
         if (v6) {
             assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
         } else { // the foreign rule that was there first stays, below the hook

@@ -122,7 +122,7 @@ class NftApplyTest extends NftApplyFixture {
         NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-        assertThat(r.error().getMessage()).contains("chain output rule 1 reads").contains("eth0");
+        assertThat(r.error().getMessage()).contains("chain output rule 2 reads").contains("eth0");
     }
 
     @Test

@@ -41,12 +41,15 @@ class NftRendererTest {
             \t\ttype filter hook input priority filter; policy accept;
             """;
     static final String TAIL = "\t}\n}\n";
-    static final String LO_EST_OUT4 = """
+    static final String LO_EST4 = """
             \t\tmeta nfproto ipv4 oifname "lo" accept{c}
             \t\tmeta nfproto ipv4 ct state established,related accept{c}
             """;
-    static final String LO_EST_OUT6 = LO_EST_OUT4.replace("ipv4", "ipv6");
-    static final String LO_EST_IN4 = LO_EST_OUT4.replace("oifname", "iifname");
+    /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
+    static final String RESOLVER4 = "\t\tip daddr 127.0.0.11 reject with icmp port-unreachable{c}\n";
+    static final String LO_EST_OUT4 = RESOLVER4 + LO_EST4;
+    static final String LO_EST_OUT6 = LO_EST4.replace("ipv4", "ipv6");
+    static final String LO_EST_IN4 = LO_EST4.replace("oifname", "iifname");
     static final String LO_EST_IN6 = LO_EST_IN4.replace("ipv4", "ipv6");
     static final String ND_OUT = """
             \t\tip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
@@ -99,7 +102,7 @@ class NftRendererTest {
             """;
     static final String EP4 = "\t\tip daddr 198.51.100.7 tcp dport 443 accept{c}\n";
     static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 accept{c}\n";
-    static final String LOOPBACK_ONLY_OUT = "\t\tmeta nfproto ipv4 oifname \"lo\" accept{c}\n" + REJECT4
+    static final String LOOPBACK_ONLY_OUT = RESOLVER4 + "\t\tmeta nfproto ipv4 oifname \"lo\" accept{c}\n" + REJECT4
             + "\t\tmeta nfproto ipv6 oifname \"lo\" accept{c}\n" + REJECT6;
     static final String LOOPBACK_ONLY_IN = "\t\tmeta nfproto ipv4 iifname \"lo\" accept{c}\n" + DROP4
             + "\t\tmeta nfproto ipv6 iifname \"lo\" accept{c}\n" + DROP6;
@@ -127,6 +130,12 @@ class NftRendererTest {
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
                         LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
+                        BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
+                        LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
+                                + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
+                                + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
                         LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4

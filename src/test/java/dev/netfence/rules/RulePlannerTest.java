@@ -58,6 +58,7 @@ class RulePlannerTest {
                 List.of(new Cidr("10.0.0.0", 8, Family.IPV4)), true, false, false);
         List<Rule> out = planner.plan(p, Map.of(), List.of(ip("10.0.0.2"))).forFamily(Family.IPV4).output();
         assertThat(out).containsExactly(
+                Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4)),
                 Rule.loopback(Direction.OUT),
                 Rule.established(Direction.OUT),
                 Rule.allowOut(new Cidr("10.1.2.3", 32, Family.IPV4), Transport.TCP, 443),
@@ -65,6 +66,27 @@ class RulePlannerTest {
                 Rule.allowOut(new Cidr("10.0.0.2", 32, Family.IPV4), Transport.TCP, 53),
                 Rule.rejectOut(new Cidr("10.0.0.0", 8, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
+    }
+
+    @Test
+    void dockersLoopbackResolverIsRejectedAheadOfLoopbackUnlessTrustedForDns() throws Exception {
+        Rule reject = Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4));
+        NetworkPolicy dnsOn = bridge(List.of(V4), true, true, false);
+        NetworkPolicy dnsOff = bridge(List.of(V4), false, true, false);
+        // not trusted: first rule of IPv4 egress, none in IPv6 or ingress
+        PlannedRules untrusted = planner.plan(dnsOn, Map.of(), List.of(ip("198.51.100.53")));
+        assertThat(untrusted.forFamily(Family.IPV4).output().get(0)).isEqualTo(reject);
+        assertThat(untrusted.forFamily(Family.IPV6).output()).noneMatch(r -> r.destination() != null
+                && r.destination().family() == Family.IPV4);
+        assertThat(untrusted.forFamily(Family.IPV4).input()).doesNotContain(reject);
+        // trusted by the node (or the policy) with dns on: reached through the loopback accept
+        assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
+                .doesNotContain(reject).startsWith(Rule.loopback(Direction.OUT));
+        // trusted, but the policy turns DNS off: rejected again
+        assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
+                .startsWith(reject, Rule.loopback(Direction.OUT));
+        // the quarantine and mode none: always
+        assertThat(planner.quarantine().forFamily(Family.IPV4).output()).startsWith(reject);
     }
 
     @Test
@@ -96,7 +118,9 @@ class RulePlannerTest {
         NetworkPolicy none = new NetworkPolicy(NetworkMode.NONE, List.of(V4), List.of(), true, true, true);
         PlannedRules plan = planner.plan(none, Map.of(), List.of());
         assertThat(plan).isEqualTo(planner.quarantine());
-        assertThat(plan.forFamily(Family.IPV4).output())
+        assertThat(plan.forFamily(Family.IPV4).output()).containsExactly(Rule.rejectOut(RulePlanner.RUNTIME_LOOPBACK_RESOLVER),
+                Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT));
+        assertThat(plan.forFamily(Family.IPV6).output())
                 .containsExactly(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT));
         assertThat(plan.forFamily(Family.IPV6).input())
                 .containsExactly(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP));
