@@ -15,6 +15,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.policy.store.StoredPolicy;
 import dev.netfence.policy.store.TopicPolicyStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -69,7 +70,11 @@ public final class RunService implements AutoCloseable {
                 .dryRun(config.dryRun())
                 .cgroupCheck(config.cgroupCheck())
                 .refuseCapabilities(config.refuseCapabilities())
-                .dnsServers(config.dnsServers()).build();
+                .dnsServers(config.dnsServers())
+                // pod members of different tasks take a policy update one after another (NamespaceOwners)
+                .taskPolicies(task -> policies.lookup(task).filter(StoredPolicy.Valid.class::isInstance)
+                        .map(p -> ((StoredPolicy.Valid) p).policy()))
+                .build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
         HostGuards hostGuards = HostGuards.create(config.dryRun() ? HostGuardMode.OFF : config.hostGuard(), runner);
         // a previous run's guards: keep those whose interface still exists, remove the rest

@@ -46,7 +46,8 @@ final class ContainmentChecks {
     ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities) {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
-        this.owners = new NamespaceOwners(config.procRoot());
+        this.owners = new NamespaceOwners(config.procRoot(),
+                task -> config.taskPolicies().current(task).map(dev.netfence.policy.PolicyDigest::of).orElse(null));
         this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
         this.enabled = enabled;
     }

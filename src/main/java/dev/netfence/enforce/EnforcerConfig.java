@@ -31,6 +31,7 @@ public final class EnforcerConfig {
     private final Path procRoot;
     private final Set<String> refuseCapabilities;
     private final List<InetAddress> dnsServers;
+    private final TaskPolicies taskPolicies;
 
     private EnforcerConfig(Builder b) {
         this.maxAttempts = b.maxAttempts;
@@ -47,6 +48,7 @@ public final class EnforcerConfig {
         this.procRoot = b.procRoot;
         this.refuseCapabilities = Set.copyOf(b.refuseCapabilities);
         this.dnsServers = List.copyOf(b.dnsServers);
+        this.taskPolicies = b.taskPolicies;
     }
 
     /** A builder starting from the defaults (see {@link Builder}). */
@@ -141,6 +143,11 @@ public final class EnforcerConfig {
         return dnsServers;
     }
 
+    /** Where each task's current policy is found ({@link TaskPolicies}; default {@link TaskPolicies#NONE}). */
+    public TaskPolicies taskPolicies() {
+        return taskPolicies;
+    }
+
     @Override
     public String toString() {
         return "EnforcerConfig[maxAttempts=" + maxAttempts + ", backoffBase=" + backoffBase + ", backoffMax="
@@ -166,6 +173,7 @@ public final class EnforcerConfig {
         private Path procRoot = Path.of("/proc");
         private Set<String> refuseCapabilities = Set.of();
         private List<InetAddress> dnsServers = List.of();
+        private TaskPolicies taskPolicies = TaskPolicies.NONE;
 
         private Builder() {
         }
@@ -185,6 +193,7 @@ public final class EnforcerConfig {
             procRoot = c.procRoot;
             refuseCapabilities = c.refuseCapabilities;
             dnsServers = c.dnsServers;
+            taskPolicies = c.taskPolicies;
         }
 
         public Builder maxAttempts(int value) {
@@ -255,6 +264,12 @@ public final class EnforcerConfig {
             return this;
         }
 
+        /** Where each task's current policy is found; see {@link TaskPolicies}. */
+        public Builder taskPolicies(TaskPolicies value) {
+            this.taskPolicies = value;
+            return this;
+        }
+
         public EnforcerConfig build() {
             if (maxAttempts < 1 || maxAttempts > 100) {
                 throw new IllegalArgumentException("maxAttempts must be 1-100, was: " + maxAttempts);
@@ -283,6 +298,7 @@ public final class EnforcerConfig {
                 }
             }
             Objects.requireNonNull(dnsServers, "dnsServers");
+            Objects.requireNonNull(taskPolicies, "taskPolicies");
             if (dnsServers.size() > NetworkPolicy.MAX_DNS_SERVERS) {
                 throw new IllegalArgumentException("dnsServers must list at most " + NetworkPolicy.MAX_DNS_SERVERS
                         + " addresses, was: " + dnsServers.size());

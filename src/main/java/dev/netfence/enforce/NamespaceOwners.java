@@ -21,7 +21,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * refused with NAMESPACE_SHARED before anything is written; the same digest is fine (the rules
  * are the same), and so is another owner of the same task (a task has one policy: a different
  * digest there is a policy update, or a new release's reading of it, that reached one member
- * first; refusing it would keep every member of the pod on the old rules for good). Keyed by the namespace's identity (device and inode). An owner counts while its
+ * first; refusing it would keep every member of the pod on the old rules for good), and so is
+ * another owner whose task's current policy (the store's, {@link TaskPolicies}) already has the
+ * claimed digest (members of different tasks with equal policies, one reached by the update
+ * first: the other follows at its own re-apply; without it both refused each other for good). Keyed by the namespace's identity (device and inode). An owner counts while its
  * process lives in that namespace: its pid is remembered with a token of the process (its pidfs
  * inode, {@link ProcessIdentity#token()}, where the kernel has pidfs and the proc root is
  * {@code /proc}; else its start time in {@code /proc/PID/stat}), so an owner that exited, or a pid
@@ -92,15 +95,23 @@ final class NamespaceOwners {
     private final Map<NamespaceId, Members> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
+    /** The policy digest each task's current policy has (null: not known), see {@link #claim}. */
+    private final java.util.function.Function<String, String> currentDigests;
+
     NamespaceOwners(Path procRoot) {
+        this(procRoot, task -> null);
+    }
+
+    NamespaceOwners(Path procRoot, java.util.function.Function<String, String> currentDigests) {
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
         this.tokens = new ProcessTokens(procRoot);
+        this.currentDigests = Objects.requireNonNull(currentDigests, "currentDigests");
     }
 
     /**
      * Records {@code containerId} of task {@code taskId} (null: unknown) with {@code digest} as an
      * owner of {@code ns}, or throws NAMESPACE_SHARED when another live owner of another task
-     * holds a different digest, or NAMESPACE_QUARANTINED
+     * holds a different digest and its task's current policy does not have {@code digest} either, or NAMESPACE_QUARANTINED
      * when another live member is quarantined there (see the class comment). A null containerId
      * (a bare {@code netfence apply --pid}) claims nothing and is never refused. {@code process}
      * (null: none) is the pin's pid opened before the pin; alive now, it names the very process
@@ -125,7 +136,8 @@ final class NamespaceOwners {
                 prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
                 for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)
-                            && !(taskId != null && taskId.equals(other.getValue().task()))) {
+                            && !(taskId != null && taskId.equals(other.getValue().task()))
+                            && !behindUpdateTo(other.getValue(), digest)) {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
                                 + ns.pid() + " (inode " + ns.inode() + ") is enforced for container " + other.getKey()
                                 + " with policy " + other.getValue().digest() + "; container " + containerId
@@ -141,6 +153,15 @@ final class NamespaceOwners {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether {@code other}'s task's current policy already has {@code digest}: a policy update
+     * that reached the claimant first, which {@code other} will take at its own re-apply. Looked
+     * up only when the digests differ (the policy store's in-memory map, one digest).
+     */
+    private boolean behindUpdateTo(Owner other, String digest) {
+        return other.task() != null && digest.equals(currentDigests.apply(other.task()));
     }
 
     /**

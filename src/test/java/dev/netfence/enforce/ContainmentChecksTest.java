@@ -18,6 +18,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -189,6 +191,38 @@ class ContainmentChecksTest {
         assertThat(other.error().code()).isEqualTo("NAMESPACE_SHARED");
         assertThat(restarted.enforce(request("d".repeat(64), 4242, policy(22))).error().code())
                 .isEqualTo("NAMESPACE_SHARED");
+    }
+
+    @Test
+    void membersOfTwoTasksWithEqualPoliciesTakeAnUpdateOfBothOneAfterTheOther() throws Exception {
+        NamespaceId own = containerInThisNamespace();
+        NamespacePinner here = pinnedTo(own);
+        // the store: task-a and task-b both updated from 443 to 80; task-c still on 443
+        Map<String, NetworkPolicy> store = new java.util.HashMap<>(Map.of("task-a", policy(80), "task-b", policy(80),
+                "task-c", policy(443)));
+        DefaultEnforcer restarted = new DefaultEnforcer(config().taskPolicies(t -> Optional.ofNullable(store.get(t)))
+                .build(), new FakeFirewall(), Clock.systemUTC(), registry, resolver, here);
+        String old = dev.netfence.policy.PolicyDigest.of(policy(443));
+        restarted.restoreNamespaceOwner(ID_A, "task-a", 4242, own, old);
+        restarted.restoreNamespaceOwner(ID_B, "task-b", 4242, own, old);
+        restarted.restoreNamespaceOwner("c".repeat(64), "task-c", 4242, own, old);
+
+        // task-c's member still holds the old policy, and its task's current policy is the old one too
+        EnforcementResult refused = restarted.enforce(taskRequest(ID_A, "task-a", policy(80)));
+        assertThat(refused.error()).isNotNull();
+        assertThat(refused.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(refused.error().message()).contains("c".repeat(64));
+
+        // task-c's policy is updated as well: every member takes the new one in turn, none refused
+        store.put("task-c", policy(80));
+        assertThat(restarted.enforce(taskRequest(ID_A, "task-a", policy(80))).status()).isEqualTo("applied");
+        assertThat(restarted.enforce(taskRequest(ID_B, "task-b", policy(80))).status()).isEqualTo("applied");
+
+        // a member whose task's current policy is something else again is still refused
+        store.put("task-b", policy(22));
+        EnforcementResult stale = restarted.enforce(taskRequest("c".repeat(64), "task-c", policy(8080)));
+        assertThat(stale.error()).isNotNull();
+        assertThat(stale.error().code()).isEqualTo("NAMESPACE_SHARED");
     }
 
     @Test
