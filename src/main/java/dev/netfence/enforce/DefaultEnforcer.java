@@ -177,7 +177,7 @@ public final class DefaultEnforcer implements Enforcer {
             if (same != null && checks.quarantinedBesides(recorded, request.containerId())) {
                 same = null; // quarantined meanwhile, maybe over this host chain: the full attempt settles it
             }
-            result = same != null ? results.success(request.policy(), same, 1) : apply(request, true, false);
+            result = same != null ? results.success(request, same, 1) : apply(request, true, false);
         } catch (Throwable e) {
             result = unexpected(request, e);
         }
@@ -282,7 +282,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
         try {
             Applied applied = retried.run(deadline, attempts, () -> attemptOnce(request, deadline, touched, risks, checkFirst));
-            return results.success(request.policy(), applied, attempts.get());
+            return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());

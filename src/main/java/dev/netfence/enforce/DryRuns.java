@@ -45,7 +45,7 @@ final class DryRuns {
             if (LOG.isDebugEnabled()) {
                 LOG.debug("dry run for container {}: would apply {}", request.containerId(), pipeline.render(planned.plan()));
             }
-            return results.success(request.policy(), planned, attempts.get());
+            return results.success(request, planned, attempts.get());
         } catch (EnforcementException e) {
             return results.failed(request.policy(), e, attempts.get(), null, List.of());
         }

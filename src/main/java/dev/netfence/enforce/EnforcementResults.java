@@ -29,7 +29,35 @@ final class EnforcementResults {
         this.config = config;
     }
 
+    /**
+     * The warning of a Docker container's plan with {@code dns} on that rejects Docker's resolver
+     * (not a trusted resolver): the container's resolv.conf names only 127.0.0.11 on a
+     * user-defined network, so its name lookups fail (see RulePlanner#RUNTIME_LOOPBACK_RESOLVER).
+     */
+    static final String DOCKER_RESOLVER_WARNING = "dns: 127.0.0.11, Docker's resolver, is not a trusted resolver"
+            + " (netfence --dns-servers or the policy's dnsServers), so it is rejected, and name lookups of a container on"
+            + " a user-defined network fail; trust it, and the resolvers it forwards to, for them to work";
+
+    /** {@link #success(NetworkPolicy, Applied, int)} for {@code request}, with its runtime's warning, if any. */
+    EnforcementResult success(EnforcementRequest request, Applied applied, int attempts) {
+        NetworkPolicy policy = request.policy();
+        boolean dockerResolverRejected = "docker".equals(request.runtime()) && policy.dns()
+                && policy.mode() != NetworkMode.NONE && applied.plan().families().contains(Family.IPV4)
+                && applied.plan().forFamily(Family.IPV4).output()
+                        .contains(dev.netfence.rules.Rule.rejectOut(RulePlanner.RUNTIME_LOOPBACK_RESOLVER));
+        return success(policy, applied, attempts, dockerResolverRejected ? List.of(DOCKER_RESOLVER_WARNING) : List.of());
+    }
+
     EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {
+        return success(policy, applied, attempts, List.of());
+    }
+
+    private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts, List<String> moreWarnings) {
+        List<String> warnings = applied.plan().warnings();
+        if (!moreWarnings.isEmpty()) {
+            warnings = new java.util.ArrayList<>(warnings);
+            warnings.addAll(moreWarnings);
+        }
         return EnforcementResult.applied()
                 .policyDigest(pipeline.digest(policy))
                 .mode(policy.mode().wire())
@@ -40,7 +68,7 @@ final class EnforcementResults {
                 .nameservers(policy.dns() && policy.mode() != NetworkMode.NONE
                         ? RulePlanner.trustedResolvers(policy, config.dnsServers()).stream().map(IpAddresses::format).toList()
                         : List.of())
-                .warnings(applied.plan().warnings())
+                .warnings(warnings)
                 .risks(applied.risks())
                 .guards(applied.guards())
                 .attempts(attempts)

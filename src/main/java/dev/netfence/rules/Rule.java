@@ -108,6 +108,12 @@ public record Rule(
         return new Rule(Direction.OUT, Transport.ANY, destination, null, false, false, null, null, Verdict.REJECT);
     }
 
+    /** Drop inbound traffic to {@code destination} (a loopback address the workload must not reach by injecting frames). */
+    public static Rule dropIn(Cidr destination) {
+        Objects.requireNonNull(destination, "destination");
+        return new Rule(Direction.IN, Transport.ANY, destination, null, false, false, null, null, Verdict.DROP);
+    }
+
     /** The chain's final catch-all rule. */
     public static Rule catchAll(Direction direction, Verdict verdict) {
         return new Rule(direction, Transport.ANY, null, null, false, false, null, null, verdict);

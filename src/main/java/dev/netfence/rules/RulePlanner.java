@@ -25,7 +25,8 @@ import java.util.Set;
  * resolver of a policy with DNS on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
- * (reject), then reject-everything when outbound is off. NETFENCE-IN: loopback, established,
+ * (reject), then reject-everything when outbound is off. NETFENCE-IN: (IPv4) a drop of
+ * {@link #RUNTIME_LOOPBACK_RESOLVER} where OUT rejects it, loopback, established,
  * (IPv6) neighbour discovery and MLD, then drop-everything when inbound is off.
  *
  * <p>Nothing the container controls decides a rule: the DNS resolvers are the policy's
@@ -54,8 +55,11 @@ import java.util.Set;
  * everything but loopback in both families; it deliberately keeps no established rule (so
  * connections opened under a previous policy die) and no neighbour discovery (nothing
  * non-loopback is reachable anyway). Loopback means the workload's own sockets: a runtime's
- * resolver that listens there and forwards from the host (Docker's 127.0.0.11) is a way out that
- * no other rule sees, so it is rejected first, in every plan but one that trusts it for DNS.
+ * resolver that listens there (Docker's 127.0.0.11) is a way to DNS that no trusted-resolver rule
+ * decides, so it is rejected first, in every plan but one that trusts it for DNS, and
+ * dropped first on input too: a workload holding CAP_NET_RAW that writes a frame to it on
+ * {@code lo} through a packet socket passes no OUTPUT hook, and where {@code route_localnet} is on
+ * in the namespace the kernel delivers that frame (elsewhere it drops it as a martian).
  * Identical rules are emitted once. Pure and thread-safe.
  */
 public final class RulePlanner {
@@ -82,9 +86,11 @@ public final class RulePlanner {
 
     /**
      * Docker's embedded resolver on user-defined networks: a socket the daemon opens inside the
-     * container's namespace (its own NAT rules there send port 53 on to it) and answers from the
-     * host's namespace, forwarding what it cannot answer to the daemon's upstreams. Reached over
-     * loopback, so a policy that does not trust it rejects it ahead of the loopback accept.
+     * container's namespace (its own NAT rules there send port 53 on to it), answering container
+     * names itself and forwarding the rest to the daemon's upstreams (an upstream on the host's
+     * loopback, such as systemd-resolved's, from the host's namespace, out of reach of any rule
+     * here). Reached over loopback, so a policy that does not trust it rejects it ahead of the
+     * loopback accept.
      */
     public static final Cidr RUNTIME_LOOPBACK_RESOLVER = PolicyValues.cidr("127.0.0.11/32").value();
 
@@ -125,6 +131,7 @@ public final class RulePlanner {
             if (family == Family.IPV4 && !(policy.dns() && resolvers.stream()
                     .anyMatch(r -> RUNTIME_LOOPBACK_RESOLVER.contains(r.getAddress())))) {
                 out.add(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER));
+                in.add(Rule.dropIn(RUNTIME_LOOPBACK_RESOLVER));
             }
             out.add(Rule.loopback(Direction.OUT));
             out.add(Rule.established(Direction.OUT));
@@ -182,11 +189,15 @@ public final class RulePlanner {
         Map<Family, List<Rule>> outs = new EnumMap<>(Family.class);
         Map<Family, List<Rule>> ins = new EnumMap<>(Family.class);
         for (Family family : Family.values()) {
-            outs.put(family, family == Family.IPV4
+            boolean v4 = family == Family.IPV4;
+            outs.put(family, v4
                     ? List.of(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER), Rule.loopback(Direction.OUT),
                             Rule.catchAll(Direction.OUT, Verdict.REJECT))
                     : List.of(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT)));
-            ins.put(family, List.of(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP)));
+            ins.put(family, v4
+                    ? List.of(Rule.dropIn(RUNTIME_LOOPBACK_RESOLVER), Rule.loopback(Direction.IN),
+                            Rule.catchAll(Direction.IN, Verdict.DROP))
+                    : List.of(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP)));
         }
         return assemble(outs, ins, List.of());
     }

@@ -210,6 +210,25 @@ class DefaultEnforcerTest {
     }
 
     @Test
+    void aDockerContainerWhosePlanRejectsDockersResolverWithDnsOnIsWarnedOthersAreNot() {
+        EnforcerConfig trusting = EnforcerConfig.from(config()).dnsServers(List.of(address("127.0.0.11"))).build();
+        EnforcerConfig other = EnforcerConfig.from(config()).dnsServers(List.of(address("198.51.100.53"))).build();
+        Instant deadline = Instant.now().plusSeconds(30);
+
+        EnforcementResult docker = enforcer(other, new FakeFirewall(), Clock.systemUTC())
+                .enforce(new EnforcementRequest("c0ffee", "docker", 4242, POLICY, deadline));
+        EnforcementResult trusted = enforcer(trusting, new FakeFirewall(), Clock.systemUTC())
+                .enforce(new EnforcementRequest("c0ffee", "docker", 4242, POLICY, deadline));
+        EnforcementResult podman = enforcer(other, new FakeFirewall(), Clock.systemUTC())
+                .enforce(new EnforcementRequest("c0ffee", "podman", 4242, POLICY, deadline));
+
+        assertThat(docker.status()).as("%s", docker).isEqualTo("applied");
+        assertThat(docker.warnings()).containsExactly(EnforcementResults.DOCKER_RESOLVER_WARNING);
+        assertThat(trusted.warnings()).as("127.0.0.11 trusted").isEmpty();
+        assertThat(podman.warnings()).as("not docker").isEmpty();
+    }
+
+    @Test
     void aReconciliationWhoseReadBackCannotBeVerifiedWritesTheRulesAgain() {
         java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
         FakeFirewall fake = new FakeFirewall().failing(call -> call.argv().stream().anyMatch(a -> a.endsWith("-save"))

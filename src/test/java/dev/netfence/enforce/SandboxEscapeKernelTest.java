@@ -54,6 +54,7 @@ class SandboxEscapeKernelTest {
     private static final String METADATA = "169.254.169.254";
     private static final String CGNAT = "100.64.0.1";
     private static final String RESOLVER = "127.0.0.11";
+    private static final int INJECTED = 8012;
 
     private static SandboxNet net;
     private static String nat64;
@@ -127,7 +128,7 @@ class SandboxEscapeKernelTest {
     void aRuntimesLoopbackResolverAnswersOnlyWhenTrustedForDns() throws Exception {
         // Docker's embedded resolver as the daemon sets it up in a container's namespace: its NAT
         // rules send 127.0.0.11:53 on to a port where a socket of its own answers (and forwards to
-        // the daemon's upstreams from the host: a DNS tunnel that no rule on eth0 sees)
+        // the daemon's upstreams, one on the host's loopback from the host: where no rule here sees it)
         // (its socket is bound to 127.0.0.11; the echo agent binds to addresses it finds, so the
         // address goes on lo, where 127.0.0.0/8 is local anyway; all idempotent across backends)
         Sh.ok("ip", "-n", net.containerNs(), "addr", "replace", RESOLVER + "/32", "dev", "lo");
@@ -171,6 +172,55 @@ class SandboxEscapeKernelTest {
         assertThat(quarantine.status()).as("%s", quarantine).isEqualTo("applied");
         assertThat(net.containerUdp(RESOLVER, DNS)).as("udp, mode none").isNotEqualTo("OK");
     }
+
+    @Test
+    void aFrameAWorkloadWritesToTheLoopbackResolverOnLoNeverReachesIt() throws Exception {
+        // a workload holding CAP_NET_RAW writes the datagram as a frame on lo with a packet socket:
+        // no OUTPUT hook sees it, the receive path does. The kernel drops a frame received for
+        // 127.0.0.0/8 as a martian, unless route_localnet is on in the namespace (as a runtime or an
+        // operator may set it): on here, so the frame arrives without rules
+        Sh.ok("ip", "-n", net.containerNs(), "addr", "replace", RESOLVER + "/32", "dev", "lo");
+        for (String dev : List.of("all", "lo")) {
+            Sh.ok("ip", "netns", "exec", net.containerNs(), "sysctl", "-qw", "net.ipv4.conf." + dev + ".route_localnet=1");
+        }
+        net.containerAgent().send("listen udp " + INJECTED);
+        injectOnLo("127.0.0.99");
+        assertThat(net.containerAgent().send("seen " + INJECTED)).as("the frame arrives without rules")
+                .contains("udp/127.0.0.99");
+
+        EnforcementResult off = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + net.peerV4() + ":" + PORT + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"));
+
+        assertThat(off.status()).as("%s", off).isEqualTo("applied");
+        injectOnLo("127.0.0.98");
+        // the frame of the same kind sent to the workload's own loopback address still arrives (the
+        // injection works under the rules), only the resolver's address is dropped
+        injectOnLo("127.0.0.97", "127.0.0.1");
+        assertThat(net.containerAgent().send("seen " + INJECTED)).contains("udp/127.0.0.97")
+                .doesNotContain("udp/127.0.0.98");
+    }
+
+    /** Writes one UDP datagram from {@code source} to 127.0.0.11:{@link #INJECTED} as a frame on the container's lo. */
+    private static void injectOnLo(String source) {
+        injectOnLo(source, RESOLVER);
+    }
+
+    private static void injectOnLo(String source, String destination) {
+        Sh.ok("ip", "netns", "exec", net.containerNs(), "python3", "-c", INJECT, source, destination,
+                String.valueOf(INJECTED));
+    }
+
+    /** An Ethernet frame (lo's zero addresses) carrying IPv4/UDP from argv[1] to argv[2]:argv[3], sent on lo. */
+    private static final String INJECT = "import socket, struct, sys\n"
+            + "src, dst, port = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2]), int(sys.argv[3])\n"
+            + "payload = b'injected'\n"
+            + "udp = struct.pack('!HHHH', 40000, port, 8 + len(payload), 0) + payload\n"
+            + "hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)\n"
+            + "c = sum(struct.unpack('!10H', hdr)); c = (c >> 16) + (c & 0xffff); c += c >> 16\n"
+            + "hdr = hdr[:10] + struct.pack('!H', ~c & 0xffff) + hdr[12:]\n"
+            + "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n"
+            + "s.bind(('lo', 0))\n"
+            + "s.send(b'\\0' * 12 + b'\\x08\\x00' + hdr + udp)\n";
 
     @Test
     void aHostnameResolvingIntoABlockedSubnetOpensNothingThereWhileALiteralEndpointStaysAnException() throws Exception {

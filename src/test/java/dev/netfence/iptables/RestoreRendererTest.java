@@ -66,8 +66,12 @@ class RestoreRendererTest {
     /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
     static final String RESOLVER4 = "-A NETFENCE-OUT -d 127.0.0.11/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String LO_EST_OUT4 = RESOLVER4 + LO_EST_OUT;
+    /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */
+    static final String RESOLVER_IN4 = "-A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP\n";
+    static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST_IN;
     static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
-    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + NOTHING_BUT_LOOPBACK6.replace(REJECT6, REJECT4);
+    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
+            + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String DEFAULT_BLOCKED4 = """
             -A NETFENCE-OUT -d 10.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -d 172.16.0.0/12{c} -j REJECT --reject-with icmp-port-unreachable
@@ -109,23 +113,23 @@ class RestoreRendererTest {
                 row("quarantine, ipv4", null, Family.IPV4, NOTHING_BUT_LOOPBACK4),
                 row("quarantine, ipv6", null, Family.IPV6, NOTHING_BUT_LOOPBACK6),
                 row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
                         LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP),
                 row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN + DROP),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
                         LO_EST_OUT + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
                 row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4),
                 row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
                         LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN),
                 row("bridge without endpoints: outbound and dns derived off, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"]}", Family.IPV4,
                         LO_EST_OUT4 + "-A NETFENCE-OUT -d 198.18.0.0/15{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + REJECT4 + LO_EST_IN + DROP),
+                                + REJECT4 + LO_EST_IN4 + DROP),
                 row("container mode with a udp endpoint and explicit subnets, ipv6",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}", Family.IPV6,
@@ -135,18 +139,18 @@ class RestoreRendererTest {
                                 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN + DROP),
+                        Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("hipaa preset, ipv6: ::/0 blocks IPv6 too",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
                         Family.IPV6, LO_EST_OUT + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset without endpoints, ipv4: no dns, one reject",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\"}", Family.IPV4,
-                        LO_EST_OUT4 + REJECT4 + LO_EST_IN + DROP),
+                        LO_EST_OUT4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("hostname resolved to both families, ipv4", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV4, LO_EST_OUT4
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
-                                + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                                + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("hostname address inside a blocked subnet gets no rule; a literal one stays an exception, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\",\"198.51.100.12:22\"],"
                                 + "\"blockedSubnets\":[\"198.51.100.12/32\"],\"dns\":false}",
@@ -154,12 +158,12 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 22{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + LO_EST_IN + DROP),
+                                + LO_EST_IN4 + DROP),
                 row("the policy's trusted resolver inside a blocked subnet comes before it, then the node's, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"10.0.0.53\"]}", Family.IPV4, LO_EST_OUT4 + EP4
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, LO_EST_OUT + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
@@ -167,7 +171,7 @@ class RestoreRendererTest {
                                 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
                 row("docker's loopback resolver named but dns off: rejected ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV6, LO_EST_OUT + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"

@@ -49,8 +49,9 @@ class NftRendererTest {
     static final String RESOLVER4 = "\t\tip daddr 127.0.0.11 reject with icmp port-unreachable{c}\n";
     static final String LO_EST_OUT4 = RESOLVER4 + LO_EST4;
     static final String LO_EST_OUT6 = LO_EST4.replace("ipv4", "ipv6");
-    static final String LO_EST_IN4 = LO_EST4.replace("oifname", "iifname");
-    static final String LO_EST_IN6 = LO_EST_IN4.replace("ipv4", "ipv6");
+    static final String RESOLVER_IN4 = "\t\tip daddr 127.0.0.11 drop{c}\n";
+    static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST4.replace("oifname", "iifname");
+    static final String LO_EST_IN6 = LO_EST_OUT6.replace("oifname", "iifname");
     static final String ND_OUT = """
             \t\tip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
@@ -104,7 +105,7 @@ class NftRendererTest {
     static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 accept{c}\n";
     static final String LOOPBACK_ONLY_OUT = RESOLVER4 + "\t\tmeta nfproto ipv4 oifname \"lo\" accept{c}\n" + REJECT4
             + "\t\tmeta nfproto ipv6 oifname \"lo\" accept{c}\n" + REJECT6;
-    static final String LOOPBACK_ONLY_IN = "\t\tmeta nfproto ipv4 iifname \"lo\" accept{c}\n" + DROP4
+    static final String LOOPBACK_ONLY_IN = RESOLVER_IN4 + "\t\tmeta nfproto ipv4 iifname \"lo\" accept{c}\n" + DROP4
             + "\t\tmeta nfproto ipv6 iifname \"lo\" accept{c}\n" + DROP6;
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
@@ -136,7 +137,7 @@ class NftRendererTest {
                         LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                        LO_EST4.replace("oifname", "iifname") + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"

@@ -45,6 +45,26 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aPodMemberRefusedForAnotherPolicyIsRestoredWithThePolicyInForceNotTheOneItWasRefused() {
+        NamespaceId pod = new NamespaceId(4, 4026530000L);
+        NamespaceId alone = new NamespaceId(4, 4026530001L);
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, pod, null, "sha256:aa", null,
+                false, "nft", Map.of(), Instant.now()));
+        // refused NAMESPACE_SHARED (nothing written): the rules in its namespace are still c1's
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, pod, null, "sha256:bb",
+                "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
+        // refused once, the other member gone since: nothing better known than its own
+        reconciler.liveSet().restore(new LiveContainer("c3", "task-3", "node-1", null, PID, alone, null, "sha256:cc",
+                "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 task-1 sha256:aa",
+                "restoreNamespaceOwner c2 task-2 sha256:aa", "restoreNamespaceOwner c3 task-3 sha256:cc");
+    }
+
+    @Test
     void aContainerWhosePidLeftItsNamespaceIsReleasedAtTheNextResync() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");

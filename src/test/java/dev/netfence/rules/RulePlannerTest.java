@@ -69,7 +69,7 @@ class RulePlannerTest {
     }
 
     @Test
-    void dockersLoopbackResolverIsRejectedAheadOfLoopbackUnlessTrustedForDns() throws Exception {
+    void dockersLoopbackResolverIsRejectedOutAndDroppedInAheadOfLoopbackUnlessTrustedForDns() throws Exception {
         Rule reject = Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4));
         NetworkPolicy dnsOn = bridge(List.of(V4), true, true, false);
         NetworkPolicy dnsOff = bridge(List.of(V4), false, true, false);
@@ -78,15 +78,20 @@ class RulePlannerTest {
         assertThat(untrusted.forFamily(Family.IPV4).output().get(0)).isEqualTo(reject);
         assertThat(untrusted.forFamily(Family.IPV6).output()).noneMatch(r -> r.destination() != null
                 && r.destination().family() == Family.IPV4);
-        assertThat(untrusted.forFamily(Family.IPV4).input()).doesNotContain(reject);
+        Rule drop = Rule.dropIn(new Cidr("127.0.0.11", 32, Family.IPV4));
+        assertThat(untrusted.forFamily(Family.IPV4).input().get(0)).as("dropped first on input too").isEqualTo(drop);
+        assertThat(untrusted.forFamily(Family.IPV6).input()).doesNotContain(drop);
         // trusted by the node (or the policy) with dns on: reached through the loopback accept
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .doesNotContain(reject).startsWith(Rule.loopback(Direction.OUT));
+        assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).input())
+                .doesNotContain(drop).startsWith(Rule.loopback(Direction.IN));
         // trusted, but the policy turns DNS off: rejected again
         assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .startsWith(reject, Rule.loopback(Direction.OUT));
         // the quarantine and mode none: always
         assertThat(planner.quarantine().forFamily(Family.IPV4).output()).startsWith(reject);
+        assertThat(planner.quarantine().forFamily(Family.IPV4).input()).startsWith(drop);
     }
 
     @Test
@@ -122,6 +127,8 @@ class RulePlannerTest {
                 Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT));
         assertThat(plan.forFamily(Family.IPV6).output())
                 .containsExactly(Rule.loopback(Direction.OUT), Rule.catchAll(Direction.OUT, Verdict.REJECT));
+        assertThat(plan.forFamily(Family.IPV4).input()).containsExactly(Rule.dropIn(RulePlanner.RUNTIME_LOOPBACK_RESOLVER),
+                Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP));
         assertThat(plan.forFamily(Family.IPV6).input())
                 .containsExactly(Rule.loopback(Direction.IN), Rule.catchAll(Direction.IN, Verdict.DROP));
     }
