@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The containers netfence enforces on this node (its desired state: each one governed by its
- * task's current policy), indexed by containerId and by taskId, plus a bounded memory of
+ * task's current policy), indexed by containerId, by taskId and (members refused NAMESPACE_SHARED)
+ * by namespace, plus a bounded memory of
  * containers recently stopped so that a {@code container.started} processed after its
  * {@code container.stopped} (reordering, replay) is refused instead of leaving rules and an
  * entry behind; a start that occurred after the stop (the same id started again, as {@code podman
@@ -33,6 +34,8 @@ public final class LiveSet {
 
     private final Map<String, LiveContainer> byId = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> byTask = new ConcurrentHashMap<>();
+    /** Per namespace, the containers whose last apply was refused NAMESPACE_SHARED (see {@link #refusedIn}). */
+    private final Map<dev.netfence.netns.NamespaceId, Set<String>> refusedByNetns = new ConcurrentHashMap<>();
     private final LinkedHashMap<String, Stop> stopped = new LinkedHashMap<>(64, 0.75f, false);
     private final LiveSetJournal journal;
 
@@ -49,6 +52,10 @@ public final class LiveSet {
         if (before != null && !Objects.equals(before.taskId(), c.taskId())) {
             unindex(before);
         }
+        if (before != null) {
+            unindexRefused(before);
+        }
+        indexRefused(c);
         if (c.taskId() != null) {
             byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
         }
@@ -59,8 +66,11 @@ public final class LiveSet {
 
     /** An entry read back from the journal at start: kept unless the container is already known here. */
     public void restore(LiveContainer c) {
-        if (byId.putIfAbsent(c.containerId(), c) == null && c.taskId() != null) {
-            byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+        if (byId.putIfAbsent(c.containerId(), c) == null) {
+            if (c.taskId() != null) {
+                byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+            }
+            indexRefused(c);
         }
     }
 
@@ -74,6 +84,7 @@ public final class LiveSet {
         LiveContainer before = byId.remove(containerId);
         if (before != null) {
             unindex(before);
+            unindexRefused(before);
             journal.remove(containerId);
         }
         return Optional.ofNullable(before);
@@ -93,6 +104,26 @@ public final class LiveSet {
         for (String id : ids) {
             LiveContainer c = byId.get(id);
             if (c != null) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The live containers in namespace {@code netns} whose last apply was refused NAMESPACE_SHARED
+     * (another member held another policy): a policy update of a task sharing that namespace may be
+     * what they wait for ({@code Reconciler} re-queues them with it).
+     */
+    public List<LiveContainer> refusedIn(dev.netfence.netns.NamespaceId netns) {
+        Set<String> ids = netns == null ? null : refusedByNetns.get(netns);
+        if (ids == null) {
+            return List.of();
+        }
+        List<LiveContainer> out = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            LiveContainer c = byId.get(id);
+            if (c != null && refused(c)) {
                 out.add(c);
             }
         }
@@ -152,6 +183,25 @@ public final class LiveSet {
 
     /** A remembered stop: when it was processed (for the window) and when it occurred (for ordering). */
     private record Stop(Instant at, Instant occurredAt) {}
+
+    private static boolean refused(LiveContainer c) {
+        return c.netns() != null && "NAMESPACE_SHARED".equals(c.errorCode());
+    }
+
+    private void indexRefused(LiveContainer c) {
+        if (refused(c)) {
+            refusedByNetns.computeIfAbsent(c.netns(), n -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+        }
+    }
+
+    private void unindexRefused(LiveContainer c) {
+        if (refused(c)) {
+            refusedByNetns.computeIfPresent(c.netns(), (n, ids) -> {
+                ids.remove(c.containerId());
+                return ids.isEmpty() ? null : ids;
+            });
+        }
+    }
 
     private void unindex(LiveContainer c) {
         if (c.taskId() == null) {

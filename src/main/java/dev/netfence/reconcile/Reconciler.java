@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -107,32 +106,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     /**
-     * Hands the enforcer the namespace owners of the live set restored from the journal (each
-     * entry with a policy decided for it), and the members quarantined for their own failure
-     * (each quarantined entry with a task, but for those quarantined only because another member
-     * was), so that the first apply after a restart into a namespace shared with an enforced or
-     * quarantined container is judged as before the restart. An entry refused NAMESPACE_SHARED
-     * records the digest it was refused, not the rules in force: it owns with its namespace's
-     * other owners' digest (its own where it has none). Call before the pipeline processes events.
+     * Hands the enforcer the namespace owners and the quarantined members of the live set restored
+     * from the journal ({@link OwnerRestore}). Call before the pipeline processes events.
      */
     public void restoreNamespaceOwners() {
-        Map<NamespaceId, String> inForce = new HashMap<>();
-        live.all().stream().filter(c -> c.policyDigest() != null && c.errorCode() == null)
-                .forEach(c -> inForce.putIfAbsent(c.netns(), c.policyDigest()));
-        for (LiveContainer c : live.all()) {
-            boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
-            if (c.policyDigest() != null && !follower) {
-                enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(),
-                        ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode())
-                                ? inForce.getOrDefault(c.netns(), c.policyDigest()) : c.policyDigest());
-            }
-            // a member counts wherever its process is, so only one whose pid is still its container's (a pid
-            // journaled before a reboot may name any process by now)
-            if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower
-                    && corrections.stillThere(c)) {
-                enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
-            }
-        }
+        OwnerRestore.restore(live.all(), enforcer, corrections::stillThere);
     }
 
     /** Listens to the policy store and schedules the first resync (after the store caught up). */
@@ -302,9 +280,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         cycles.incrementAndGet();
     }
 
+    /** The task's containers, and members of their namespaces refused NAMESPACE_SHARED, which the update may free. */
     private void policyChanged(String taskId) {
         for (LiveContainer c : live.ofTask(taskId)) {
             submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { });
+            live.refusedIn(c.netns()).forEach(r -> submit(r.containerId(), Trigger.POLICY_UPDATE, () -> { }));
         }
     }
 

@@ -40,6 +40,29 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aPolicyUpdateAlsoRetriesThePodMembersOfOtherTasksThatWereRefusedForTheOldPolicy() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        policies.put("task-2", ALLOW_B);
+        start("c1", "task-1");
+        // c2, of task-2, in c1's namespace: its apply was refused NAMESPACE_SHARED (c1 held ALLOW_A);
+        // c3, refused in another namespace, has nothing to do with task-1
+        dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, pod, null, "sha256:bb",
+                "NAMESPACE_SHARED", false, "nft", java.util.Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("c3", "task-2", "node-1", null, PID,
+                new dev.netfence.netns.NamespaceId(pod.device(), pod.inode() + 1), null, "sha256:bb",
+                "NAMESPACE_SHARED", false, "nft", java.util.Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        policies.put("task-1", ALLOW_B); // task-1 now has the policy c2 was refused for
+
+        // (a pause before the first look, so a wrong third call, c3's, would be there to see)
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.size() >= 2);
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("enforce c1", "enforce c2");
+        assertThat(reconciler.liveSet().refusedIn(pod)).as("c2 applied now").isEmpty();
+    }
+
+    @Test
     void aCheckAskedForByTheHostGuardReconcilesOnlyTheLiveContainersItNamesAndReportsNothingWithoutDrift()
             throws Exception {
         policies.put("task-1", ALLOW_A);

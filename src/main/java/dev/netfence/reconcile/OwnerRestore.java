@@ -1,0 +1,42 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.netns.NamespaceId;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * Hands the enforcer what it knew of shared namespaces before a restart, from the live set read
+ * back from the journal, so that the first apply after a restart into a namespace shared with an
+ * enforced or quarantined container is judged as before the restart: the namespace owners (each
+ * entry with a policy decided for it, but those quarantined only because another member was) and
+ * the members quarantined for their own failure (each quarantined entry with a task, but those
+ * followers, and only while its recorded pid is still its container's: a pid journaled before a
+ * reboot may name any process by now). An entry refused NAMESPACE_SHARED records the digest it
+ * was refused, not the rules in force, so it owns with its namespace's applied owners' digest
+ * (its own where there is none): restored with the refused one, it refused, after a restart, the
+ * very member whose rules were in force.
+ */
+final class OwnerRestore {
+    private OwnerRestore() {}
+
+    static void restore(Collection<LiveContainer> all, Enforcer enforcer, Predicate<LiveContainer> stillThere) {
+        Map<NamespaceId, String> inForce = new HashMap<>();
+        all.stream().filter(c -> c.policyDigest() != null && c.errorCode() == null)
+                .forEach(c -> inForce.putIfAbsent(c.netns(), c.policyDigest()));
+        for (LiveContainer c : all) {
+            boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
+            if (c.policyDigest() != null && !follower) {
+                enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(),
+                        ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode())
+                                ? inForce.getOrDefault(c.netns(), c.policyDigest()) : c.policyDigest());
+            }
+            if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower && stillThere.test(c)) {
+                enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
+            }
+        }
+    }
+}
