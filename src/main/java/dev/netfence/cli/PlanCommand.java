@@ -89,6 +89,7 @@ public final class PlanCommand implements Callable<Integer> {
         NetworkPolicy rendered = new NetworkPolicy(policy.mode(), kept, policy.blockedSubnets(), policy.dns(),
                 policy.outbound(), policy.inbound(), policy.dnsServers());
         PlannedRules plan = new RulePlanner().plan(rendered, resolved, servers);
+        PolicyFile.notes(policyFile).forEach(n -> out.println("# note: " + n));
         plan.warnings().forEach(w -> out.println("# warning: " + w));
         if (backend == BackendChoice.NFT || (backend == BackendChoice.AUTO && nftablesUsable())) {
             out.println("# backend nft: one transaction replacing table inet netfence in the container's namespace");

@@ -86,6 +86,7 @@ public final class PolicyCommand {
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
                 out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());
+                new PolicyParser().notes(policy).forEach(n -> ops.spec.commandLine().getErr().println("note: " + n));
             }
             return Main.OK;
         });

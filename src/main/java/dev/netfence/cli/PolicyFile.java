@@ -35,6 +35,15 @@ final class PolicyFile {
         }
     }
 
+    /** What the valid policy in {@code file} leaves implicit ({@link PolicyParser#notes}); empty when unreadable. */
+    static List<String> notes(Path file) {
+        try {
+            return PARSER.notes(Files.readAllBytes(file));
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
     /** Input the user must fix; carries every reason. */
     static final class InvalidInput extends RuntimeException {
         private final List<String> reasons;

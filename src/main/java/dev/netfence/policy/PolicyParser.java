@@ -63,6 +63,31 @@ public final class PolicyParser {
         return parse(node);
     }
 
+    /** The note of a document whose endpoints turned {@code outbound} on without its saying so ({@link #notes}). */
+    public static final String DERIVED_OUTBOUND_NOTE = "outbound: not written, and on because allowedEndpoints are"
+            + " listed (the seed's rule): every destination outside blockedSubnets is reachable, not only the endpoints;"
+            + " write \"outbound\": false to allow the endpoints alone, or \"outbound\": true to say this is meant";
+
+    /**
+     * What a valid document leaves implicit that its author may not mean, for the CLI to show
+     * ({@code netfence plan}, {@code netfence policy put}); empty for an invalid document. Not in
+     * outcomes: a document relying on it on purpose would carry it in every one. Today one note:
+     * {@code outbound} derived on from listed endpoints ({@link #DERIVED_OUTBOUND_NOTE}).
+     */
+    public List<String> notes(byte[] json) {
+        JsonNode document;
+        NetworkPolicy policy;
+        try {
+            document = MAPPER.readTree(json);
+            policy = parse(json);
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+        boolean derivedOutbound = !document.has("preset") && policy.mode() != NetworkMode.NONE
+                && !policy.allowedEndpoints().isEmpty() && !document.has("outbound");
+        return derivedOutbound ? List.of(DERIVED_OUTBOUND_NOTE) : List.of();
+    }
+
     /** Validates and converts an already parsed document. */
     public NetworkPolicy parse(JsonNode document) {
         Objects.requireNonNull(document, "document");

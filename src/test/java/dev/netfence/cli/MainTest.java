@@ -127,6 +127,18 @@ class MainTest {
     }
 
     @Test
+    void planNotesAnOutboundTheEndpointsTurnedOnWithoutThePolicySayingSo() throws Exception {
+        int code = run("plan", "--policy", file("p.json", "{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"198.51.100.7:443\"]}").toString(), "--backend", "iptables");
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("# note: " + dev.netfence.policy.PolicyParser.DERIVED_OUTBOUND_NOTE);
+        out.getBuffer().setLength(0);
+        assertThat(run("plan", "--policy", file("q.json", POLICY).toString(), "--backend", "iptables")).isZero();
+        assertThat(out.toString()).as("outbound written").doesNotContain("# note:");
+    }
+
+    @Test
     void aDnsServerThatIsNotAnAddressIsAUsageError() throws Exception {
         assertThat(run("plan", "--policy", file("p.json", POLICY).toString(), "--dns-servers", "10.88.0.1,resolver.example"))
                 .isEqualTo(2);

@@ -54,6 +54,7 @@ class PolicyCommandTest {
 
         assertThat(put.exitCode()).as(put.err()).isZero();
         assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-");
+        assertThat(put.err()).as("outbound written: nothing to note").isEmpty();
         assertThat(put2.exitCode()).isZero();
         List<ConsumerRecord<byte[], byte[]>> records = TestKafka.readAll(topic);
         assertThat(records).extracting(r -> new String(r.key(), StandardCharsets.UTF_8)).containsExactlyInAnyOrder("task-42", "task-7");
@@ -64,6 +65,15 @@ class PolicyCommandTest {
         assertThat(list.out().lines().toList().get(0)).matches("TASK\\s+POLICY\\s+UPDATED\\s+BYTES");
         assertThat(list.out()).containsPattern("task-42\\s+mode bridge\\s+\\d{4}-\\d\\d-\\d\\dT")
                 .containsPattern("task-7\\s+preset default\\s+");
+    }
+
+    @Test
+    void putStoresAPolicyWhoseEndpointsTurnedOutboundOnAndNotesIt() throws Exception {
+        CommandRun put = policy("put", "task-9", file("p.json",
+                "{\"schemaVersion\": 1, \"mode\": \"bridge\", \"allowedEndpoints\": [\"198.51.100.7:443\"]}").toString());
+
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(put.err()).isEqualTo("note: " + dev.netfence.policy.PolicyParser.DERIVED_OUTBOUND_NOTE + "\n");
     }
 
     @Test

@@ -41,6 +41,19 @@ class PolicyParserTest {
         return new com.fasterxml.jackson.databind.node.TextNode(s).toString();
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "endpoints, outbound not written: derived on, noted | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"]} | true",
+        "outbound written true: meant, no note               | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"outbound\":true} | false",
+        "outbound written false: an allowlist, no note       | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"outbound\":false} | false",
+        "no endpoints: outbound derived off, no note         | {\"schemaVersion\":1,\"mode\":\"bridge\"} | false",
+        "a preset says what it means, no note                | {\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\"]} | false",
+        "an invalid document has no notes                    | {\"schemaVersion\":1,\"mode\":\"host\",\"allowedEndpoints\":[\"198.51.100.7:443\"]} | false"})
+    void outboundDerivedOnFromListedEndpointsIsNotedForTheAuthor(String name, String json, boolean noted) {
+        assertThat(parser.notes(json.getBytes(StandardCharsets.UTF_8)))
+                .isEqualTo(noted ? List.of(PolicyParser.DERIVED_OUTBOUND_NOTE) : List.of());
+    }
+
     @ParameterizedTest(name = "{0} is rejected")
     @CsvSource(delimiter = '|', value = {
         "1.2.3.4:99999 | allowedEndpoints[2]: invalid port \"99999\" in \"1.2.3.4:99999\" (expected 1-65535)",
