@@ -64,8 +64,11 @@ public final class PlanCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         List<InetAddress> servers = DnsServersOption.parse(spec.commandLine(), dnsServers);
         NetworkPolicy policy;
+        List<String> notes;
         try {
-            policy = PolicyFile.load(policyFile);
+            PolicyFile.Loaded loaded = PolicyFile.read(policyFile);
+            policy = loaded.policy();
+            notes = loaded.notes();
         } catch (PolicyFile.InvalidInput e) {
             e.reasons().forEach(spec.commandLine().getErr()::println);
             return Main.INVALID_INPUT;
@@ -89,7 +92,7 @@ public final class PlanCommand implements Callable<Integer> {
         NetworkPolicy rendered = new NetworkPolicy(policy.mode(), kept, policy.blockedSubnets(), policy.dns(),
                 policy.outbound(), policy.inbound(), policy.dnsServers());
         PlannedRules plan = new RulePlanner().plan(rendered, resolved, servers);
-        PolicyFile.notes(policyFile).forEach(n -> out.println("# note: " + n));
+        notes.forEach(n -> out.println("# note: " + n));
         plan.warnings().forEach(w -> out.println("# warning: " + w));
         if (backend == BackendChoice.NFT || (backend == BackendChoice.AUTO && nftablesUsable())) {
             out.println("# backend nft: one transaction replacing table inet netfence in the container's namespace");

@@ -19,6 +19,14 @@ final class PolicyFile {
 
     /** The validated policy in {@code file}, or {@link InvalidInput} with every reason. */
     static NetworkPolicy load(Path file) {
+        return read(file).policy();
+    }
+
+    /**
+     * The validated policy in {@code file} and what it leaves implicit ({@link PolicyParser#notes}),
+     * from one read of the file (a pipe can be read once), or {@link InvalidInput} with every reason.
+     */
+    static Loaded read(Path file) {
         byte[] bytes;
         try {
             if (Files.size(file) > PolicyParser.MAX_DOCUMENT_BYTES) {
@@ -29,20 +37,14 @@ final class PolicyFile {
             throw new InvalidInput(List.of(file + ": cannot read: " + e.getMessage()));
         }
         try {
-            return PARSER.parse(bytes);
+            return new Loaded(PARSER.parse(bytes), PARSER.notes(bytes));
         } catch (PolicyValidationException e) {
             throw new InvalidInput(e.reasons());
         }
     }
 
-    /** What the valid policy in {@code file} leaves implicit ({@link PolicyParser#notes}); empty when unreadable. */
-    static List<String> notes(Path file) {
-        try {
-            return PARSER.notes(Files.readAllBytes(file));
-        } catch (IOException | RuntimeException e) {
-            return List.of();
-        }
-    }
+    /** A validated policy and its notes. */
+    record Loaded(NetworkPolicy policy, List<String> notes) {}
 
     /** Input the user must fix; carries every reason. */
     static final class InvalidInput extends RuntimeException {

@@ -83,8 +83,12 @@ public final class PolicyParser {
         } catch (IOException | RuntimeException e) {
             return List.of();
         }
+        // with both families blocked whole (a /0 each, written or completed) only the endpoints are
+        // reachable anyway, outbound or not
+        boolean bothWhole = policy.blockedSubnets().stream().filter(c -> c.prefix() == 0).map(Cidr::family)
+                .distinct().count() == 2;
         boolean derivedOutbound = !document.has("preset") && policy.mode() != NetworkMode.NONE
-                && !policy.allowedEndpoints().isEmpty() && !document.has("outbound");
+                && !policy.allowedEndpoints().isEmpty() && !document.has("outbound") && !bothWhole;
         return derivedOutbound ? List.of(DERIVED_OUTBOUND_NOTE) : List.of();
     }
 

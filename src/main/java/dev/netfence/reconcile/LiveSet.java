@@ -57,7 +57,7 @@ public final class LiveSet {
         }
         indexRefused(c);
         if (c.taskId() != null) {
-            byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+            index(byTask, c.taskId(), c.containerId());
         }
         if (!c.sameState(before)) {
             journal.record(c);
@@ -68,7 +68,7 @@ public final class LiveSet {
     public void restore(LiveContainer c) {
         if (byId.putIfAbsent(c.containerId(), c) == null) {
             if (c.taskId() != null) {
-                byTask.computeIfAbsent(c.taskId(), t -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+                index(byTask, c.taskId(), c.containerId());
             }
             indexRefused(c);
         }
@@ -123,7 +123,7 @@ public final class LiveSet {
         List<LiveContainer> out = new ArrayList<>(ids.size());
         for (String id : ids) {
             LiveContainer c = byId.get(id);
-            if (c != null && refused(c)) {
+            if (c != null && refused(c) && c.netns().equals(netns)) {
                 out.add(c);
             }
         }
@@ -190,7 +190,7 @@ public final class LiveSet {
 
     private void indexRefused(LiveContainer c) {
         if (refused(c)) {
-            refusedByNetns.computeIfAbsent(c.netns(), n -> ConcurrentHashMap.newKeySet()).add(c.containerId());
+            index(refusedByNetns, c.netns(), c.containerId());
         }
     }
 
@@ -201,6 +201,18 @@ public final class LiveSet {
                 return ids.isEmpty() ? null : ids;
             });
         }
+    }
+
+    /**
+     * Adds {@code id} to {@code key}'s set inside the map's atomic step: added outside it, an id
+     * could land in a set that a removal had just emptied and dropped, and be lost from the index.
+     */
+    private static <K> void index(Map<K, Set<String>> map, K key, String id) {
+        map.compute(key, (k, ids) -> {
+            Set<String> set = ids == null ? ConcurrentHashMap.newKeySet() : ids;
+            set.add(id);
+            return set;
+        });
     }
 
     private void unindex(LiveContainer c) {

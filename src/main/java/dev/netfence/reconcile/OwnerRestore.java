@@ -17,22 +17,25 @@ import java.util.function.Predicate;
  * followers, and only while its recorded pid is still its container's: a pid journaled before a
  * reboot may name any process by now). An entry refused NAMESPACE_SHARED records the digest it
  * was refused, not the rules in force, so it owns with its namespace's applied owners' digest
- * (its own where there is none): restored with the refused one, it refused, after a restart, the
+ * (the one verified last where they differ; its own where there is none): restored with the refused one, it refused, after a restart, the
  * very member whose rules were in force.
  */
 final class OwnerRestore {
     private OwnerRestore() {}
 
     static void restore(Collection<LiveContainer> all, Enforcer enforcer, Predicate<LiveContainer> stillThere) {
-        Map<NamespaceId, String> inForce = new HashMap<>();
+        // the applied owner verified last, where applied owners disagree (members of one task in
+        // the middle of an update): its write is the later one, so its rules are the ones in force
+        Map<NamespaceId, LiveContainer> inForce = new HashMap<>();
         all.stream().filter(c -> c.policyDigest() != null && c.errorCode() == null)
-                .forEach(c -> inForce.putIfAbsent(c.netns(), c.policyDigest()));
+                .forEach(c -> inForce.merge(c.netns(), c, (a, b) -> b.lastVerified().isAfter(a.lastVerified()) ? b : a));
         for (LiveContainer c : all) {
             boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
             if (c.policyDigest() != null && !follower) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(),
                         ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode())
-                                ? inForce.getOrDefault(c.netns(), c.policyDigest()) : c.policyDigest());
+                                ? (inForce.containsKey(c.netns()) ? inForce.get(c.netns()).policyDigest() : c.policyDigest())
+                                : c.policyDigest());
             }
             if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower && stillThere.test(c)) {
                 enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());

@@ -8,7 +8,9 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
 import dev.netfence.netns.NamespaceId;
+import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.policy.store.StoredPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.file.Path;
@@ -280,11 +282,21 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         cycles.incrementAndGet();
     }
 
-    /** The task's containers, and members of their namespaces refused NAMESPACE_SHARED, which the update may free. */
+    /**
+     * The task's containers; and the members of their namespaces refused NAMESPACE_SHARED for the
+     * very digest the task's policy has now, which the update may free (ahead of the resync, as a
+     * drift check: their own policy did not change; none for a re-put of the same policy).
+     */
     private void policyChanged(String taskId) {
+        String digest = policies.lookup(taskId).filter(StoredPolicy.Valid.class::isInstance)
+                .map(p -> PolicyDigest.of(((StoredPolicy.Valid) p).policy())).orElse(null);
         for (LiveContainer c : live.ofTask(taskId)) {
             submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { });
-            live.refusedIn(c.netns()).forEach(r -> submit(r.containerId(), Trigger.POLICY_UPDATE, () -> { }));
+            for (LiveContainer r : live.refusedIn(c.netns())) {
+                if (digest != null && digest.equals(r.policyDigest()) && !taskId.equals(r.taskId())) {
+                    submit(r.containerId(), Trigger.DRIFT, 0, () -> { });
+                }
+            }
         }
     }
 

@@ -48,6 +48,8 @@ class PolicyParserTest {
         "outbound written false: an allowlist, no note       | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"outbound\":false} | false",
         "no endpoints: outbound derived off, no note         | {\"schemaVersion\":1,\"mode\":\"bridge\"} | false",
         "a preset says what it means, no note                | {\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\"]} | false",
+        "everything blocked but the endpoints anyway, no note | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"blockedSubnets\":[\"0.0.0.0/0\"]} | false",
+        "one family blocked whole, the other not: noted      | {\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\"],\"blockedSubnets\":[\"0.0.0.0/0\",\"2001:db8::/32\"]} | true",
         "an invalid document has no notes                    | {\"schemaVersion\":1,\"mode\":\"host\",\"allowedEndpoints\":[\"198.51.100.7:443\"]} | false"})
     void outboundDerivedOnFromListedEndpointsIsNotedForTheAuthor(String name, String json, boolean noted) {
         assertThat(parser.notes(json.getBytes(StandardCharsets.UTF_8)))

@@ -65,6 +65,24 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void whereAppliedOwnersDisagreeARefusedMemberIsRestoredWithTheDigestWrittenLast() {
+        NamespaceId pod = new NamespaceId(4, 4026530002L);
+        Instant earlier = Instant.parse("2026-12-04T00:00:00Z");
+        // two members of task-1 caught by a restart in the middle of its update: m2 wrote the new policy last
+        reconciler.liveSet().restore(new LiveContainer("m2", "task-1", "node-1", null, PID, pod, null, "sha256:new", null,
+                false, "nft", Map.of(), earlier.plusSeconds(5)));
+        reconciler.liveSet().restore(new LiveContainer("m1", "task-1", "node-1", null, PID, pod, null, "sha256:old", null,
+                false, "nft", Map.of(), earlier));
+        reconciler.liveSet().restore(new LiveContainer("r", "task-2", "node-1", null, PID, pod, null, "sha256:other",
+                "NAMESPACE_SHARED", false, "nft", Map.of(), earlier.plusSeconds(9)));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls).contains("restoreNamespaceOwner r task-2 sha256:new");
+    }
+
+    @Test
     void aContainerWhosePidLeftItsNamespaceIsReleasedAtTheNextResync() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");

@@ -40,26 +40,42 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
-    void aPolicyUpdateAlsoRetriesThePodMembersOfOtherTasksThatWereRefusedForTheOldPolicy() throws Exception {
+    void aPolicyUpdateAlsoRetriesThePodMembersOfOtherTasksThatWereRefusedForTheDigestItBrings() throws Exception {
         policies.put("task-1", ALLOW_A);
         policies.put("task-2", ALLOW_B);
+        policies.put("task-3", ALLOW_A);
         start("c1", "task-1");
-        // c2, of task-2, in c1's namespace: its apply was refused NAMESPACE_SHARED (c1 held ALLOW_A);
-        // c3, refused in another namespace, has nothing to do with task-1
+        // c2, of task-2, in c1's namespace: its apply of ALLOW_B was refused NAMESPACE_SHARED (c1 held
+        // ALLOW_A); c3, refused for ALLOW_B in another namespace, and c4, refused in c1's namespace for
+        // a digest task-1 will not have, have nothing to gain from task-1's update
+        String allowB = dev.netfence.policy.PolicyDigest.of(new dev.netfence.policy.PolicyParser()
+                .parse(ALLOW_B.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
-        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, pod, null, "sha256:bb",
-                "NAMESPACE_SHARED", false, "nft", java.util.Map.of(), Instant.now()));
-        reconciler.liveSet().restore(new LiveContainer("c3", "task-2", "node-1", null, PID,
-                new dev.netfence.netns.NamespaceId(pod.device(), pod.inode() + 1), null, "sha256:bb",
-                "NAMESPACE_SHARED", false, "nft", java.util.Map.of(), Instant.now()));
+        reconciler.liveSet().restore(refused("c2", "task-2", pod, allowB));
+        reconciler.liveSet().restore(refused("c3", "task-2",
+                new dev.netfence.netns.NamespaceId(pod.device(), pod.inode() + 1), allowB));
+        reconciler.liveSet().restore(refused("c4", "task-3", pod, "sha256:" + "c".repeat(64)));
         enforcer.calls.clear();
 
         policies.put("task-1", ALLOW_B); // task-1 now has the policy c2 was refused for
 
-        // (a pause before the first look, so a wrong third call, c3's, would be there to see)
+        // (a pause before the first look, so a wrong third call would be there to see)
         await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.size() >= 2);
         assertThat(enforcer.calls).containsExactlyInAnyOrder("enforce c1", "enforce c2");
-        assertThat(reconciler.liveSet().refusedIn(pod)).as("c2 applied now").isEmpty();
+        assertThat(reconciler.liveSet().refusedIn(pod)).extracting(LiveContainer::containerId).as("c2 applied now")
+                .containsExactly("c4");
+        assertThat(published).filteredOn(o -> o.containerId().equals("c2")).singleElement()
+                .satisfies(o -> assertThat(o.trigger()).as("its own policy did not change").isEqualTo("drift"));
+        enforcer.calls.clear();
+
+        policies.put("task-1", ALLOW_B); // the same policy again: nothing for the others
+        await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+        assertThat(enforcer.calls).as("c1 in force with the same digest, the others not for it").isEmpty();
+    }
+
+    private static LiveContainer refused(String id, String task, dev.netfence.netns.NamespaceId netns, String digest) {
+        return new LiveContainer(id, task, "node-1", null, PID, netns, null, digest, "NAMESPACE_SHARED", false, "nft",
+                java.util.Map.of(), Instant.now());
     }
 
     @Test
