@@ -73,7 +73,12 @@ class DockerComposeTest {
         assertThat(netns.path("bind").path("propagation").asText()).isEqualTo("rslave");
         assertThat(netfence.path("depends_on").path("topics").path("condition").asText())
                 .isEqualTo("service_completed_successfully");
-        assertThat(texts(netfence.path("ports"))).contains("9464:9464");
+        // the host guard needs the host's network namespace; ports cannot be published there
+        assertThat(netfence.path("network_mode").asText()).isEqualTo("host");
+        assertThat(netfence.has("ports")).isFalse();
+        JsonNode hook = netfence.path("volumes").get(1);
+        assertThat(hook.path("source").asText()).as("the OCI hook's socket directory, the host's").isEqualTo("/run/netfence");
+        assertThat(hook.path("target").asText()).isEqualTo("/run/netfence");
     }
 
     @Test
@@ -84,7 +89,10 @@ class DockerComposeTest {
 
         assertThat(netfenceVars).isNotEmpty().allSatisfy(name -> assertThat(known).contains(name));
         assertThat(fieldNames(env)).allSatisfy(name -> assertThat(name).startsWith("NETFENCE_"));
-        assertThat(env.path("NETFENCE_BOOTSTRAP_SERVERS").asText()).isEqualTo("kafka:9092");
+        // in the host's network namespace: the broker's listener for the host, as the ops CLI uses it
+        assertThat(env.path("NETFENCE_BOOTSTRAP_SERVERS").asText()).isEqualTo("localhost:29092");
+        assertThat(services.path("kafka").path("environment").path("KAFKA_ADVERTISED_LISTENERS").asText())
+                .contains("HOST://localhost:29092");
         assertThat(env.path("NETFENCE_NODE_ID").asText()).isNotBlank();
         assertThat(env.path("NETFENCE_HTTP_PORT").asText()).isEqualTo(String.valueOf(MetricsServer.DEFAULT_PORT));
     }
