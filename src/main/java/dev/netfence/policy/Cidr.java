@@ -1,5 +1,8 @@
 package dev.netfence.policy;
 
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -32,6 +35,32 @@ public record Cidr(String address, int prefix, Family family) {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code networks} together hold every address of {@code family}: a {@code /0}, or
+     * any set of networks that leaves no gap (two {@code /1}s, a generated list), which blocks a
+     * family as whole as a {@code /0} does.
+     */
+    public static boolean coverFamily(java.util.Collection<Cidr> networks, Family family) {
+        int bits = family == Family.IPV4 ? 32 : 128;
+        List<BigInteger[]> ranges = new ArrayList<>();
+        for (Cidr c : networks) {
+            if (c.family() == family) {
+                byte[] network = family == Family.IPV4 ? IpAddresses.parseIpv4(c.address()) : IpAddresses.parseIpv6(c.address());
+                BigInteger start = new BigInteger(1, network);
+                ranges.add(new BigInteger[] {start, start.add(BigInteger.ONE.shiftLeft(bits - c.prefix()))});
+            }
+        }
+        ranges.sort((a, b) -> a[0].compareTo(b[0]));
+        BigInteger reached = BigInteger.ZERO;
+        for (BigInteger[] r : ranges) {
+            if (r[0].compareTo(reached) > 0) {
+                return false;
+            }
+            reached = reached.max(r[1]);
+        }
+        return reached.equals(BigInteger.ONE.shiftLeft(bits));
     }
 
     /** The /32 or /128 network of one address (4 or 16 bytes). */

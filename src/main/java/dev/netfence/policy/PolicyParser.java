@@ -85,8 +85,8 @@ public final class PolicyParser {
         }
         // with both families blocked whole (a /0 each, written or completed) only the endpoints are
         // reachable anyway, outbound or not
-        boolean bothWhole = policy.blockedSubnets().stream().filter(c -> c.prefix() == 0).map(Cidr::family)
-                .distinct().count() == 2;
+        boolean bothWhole = Cidr.coverFamily(policy.blockedSubnets(), Family.IPV4)
+                && Cidr.coverFamily(policy.blockedSubnets(), Family.IPV6);
         boolean derivedOutbound = !document.has("preset") && policy.mode() != NetworkMode.NONE
                 && !policy.allowedEndpoints().isEmpty() && !document.has("outbound") && !bothWhole;
         return derivedOutbound ? List.of(DERIVED_OUTBOUND_NOTE) : List.of();

@@ -62,8 +62,8 @@ public final class Presets {
      * The blocked subnets a policy's written list stands for, family by family, so that a list
      * written with one family in mind (the seed's lists are IPv4 only) leaves the other closed
      * rather than open: an empty list is the default list; a family the list names nothing of
-     * is blocked whole where the list is the seed's {@code 0.0.0.0/0} (it meant everything, as
-     * {@link #hipaa} reads it), else it gets the default list's ranges of that family (so
+     * is blocked whole where the list blocks all of IPv4, as the seed's {@code 0.0.0.0/0} does (it
+     * meant everything, as {@link #hipaa} reads it; two {@code /1}s mean the same), else it gets the default list's ranges of that family (so
      * {@code ::/0} alone, written to turn IPv6 off, leaves IPv4 its default ranges). The written
      * entries come first, in their order.
      */
@@ -76,7 +76,7 @@ public final class Presets {
             if (written.stream().anyMatch(c -> c.family() == family)) {
                 continue;
             }
-            if (family == Family.IPV6 && written.stream().anyMatch(c -> c.prefix() == 0)) {
+            if (family == Family.IPV6 && Cidr.coverFamily(written, Family.IPV4)) {
                 all.add(HIPAA_BLOCKED.get(1));
             } else {
                 DEFAULT_BLOCKED.stream().filter(c -> c.family() == family).forEach(all::add);

@@ -63,7 +63,8 @@ class DerivationAndPresetsTest {
 
     /**
      * written list -> the list in force, family by family: IPv6 named nowhere is blocked whole
-     * where the list holds the seed's 0.0.0.0/0 (it meant everything), else a family named nowhere
+     * where the list blocks all of IPv4, as the seed's 0.0.0.0/0 does (it meant everything; two /1s
+     * mean the same, a gap does not), else a family named nowhere
      * keeps the default list's ranges of that family (::/0 alone turns IPv6 off, not IPv4); a
      * family the list names is exactly as written.
      */
@@ -73,6 +74,8 @@ class DerivationAndPresetsTest {
         "::/0                          | ::/0 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 100.64.0.0/10"
                 + " 0.0.0.0/8 224.0.0.0/4 240.0.0.0/4",
         "0.0.0.0/0 fc00::/7            | 0.0.0.0/0 fc00::/7",
+        "0.0.0.0/1 128.0.0.0/1         | 0.0.0.0/1 128.0.0.0/1 ::/0",
+        "0.0.0.0/1 128.0.0.0/2         | 0.0.0.0/1 128.0.0.0/2 fc00::/7 fe80::/10 64:ff9b::/96 ::ffff:0.0.0.0/96 ff00::/8",
         "198.18.0.0/15                 | 198.18.0.0/15 fc00::/7 fe80::/10 64:ff9b::/96 ::ffff:0.0.0.0/96 ff00::/8",
         "2001:db8::/32                 | 2001:db8::/32 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16"
                 + " 100.64.0.0/10 0.0.0.0/8 224.0.0.0/4 240.0.0.0/4",
