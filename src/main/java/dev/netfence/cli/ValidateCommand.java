@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code netfence validate --policy FILE | --event FILE}: exit 0 when the document is valid, 1 with every
- * reason on its own line (stderr) when not. The document kinds are an exclusive option group;
+ * {@code netfence validate --policy FILE | --event FILE}: exit 0 when the document is valid (a
+ * valid policy's notes, {@code PolicyParser#notes}, on stderr), 1 with every reason on its own
+ * line (stderr) when not. The document kinds are an exclusive option group;
  * another kind (for example {@code --event FILE}) is one more option in {@link Input} and one
  * more branch in {@link #reasons()}.
  */
@@ -36,11 +37,15 @@ public final class ValidateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** What a valid policy leaves implicit ({@code note:} lines on stderr beside "valid"). */
+    private final List<String> notes = new ArrayList<>();
+
     @Override
     public Integer call() {
         List<String> reasons = reasons();
         if (reasons.isEmpty()) {
             spec.commandLine().getOut().println("valid");
+            notes.forEach(n -> spec.commandLine().getErr().println("note: " + n));
             return Main.OK;
         }
         reasons.forEach(spec.commandLine().getErr()::println);
@@ -52,7 +57,7 @@ public final class ValidateCommand implements Callable<Integer> {
         List<String> reasons = new ArrayList<>();
         if (input.policy != null) {
             try {
-                PolicyFile.load(input.policy);
+                notes.addAll(PolicyFile.read(input.policy).notes());
             } catch (PolicyFile.InvalidInput e) {
                 reasons.addAll(e.reasons());
             }

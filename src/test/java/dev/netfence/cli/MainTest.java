@@ -41,6 +41,17 @@ class MainTest {
     }
 
     @Test
+    void validateNotesAnOutboundTheEndpointsTurnedOnAndStillSaysValid() throws Exception {
+        int code = run("validate", "--policy", file("p.json", "{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"198.51.100.7:443\"]}").toString());
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).isEqualTo("valid" + System.lineSeparator());
+        assertThat(err.toString()).isEqualTo("note: " + dev.netfence.policy.PolicyParser.DERIVED_OUTBOUND_NOTE
+                + System.lineSeparator());
+    }
+
+    @Test
     void validateRejectsHostModeWithExitOneAndAReasonPerLine() throws Exception {
         int code = run("validate", "--policy", file("p.json", "{\"schemaVersion\":1,\"mode\":\"host\"}").toString());
 
