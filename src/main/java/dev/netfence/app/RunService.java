@@ -15,7 +15,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.PolicyStore;
-import dev.netfence.policy.store.StoredPolicy;
 import dev.netfence.policy.store.TopicPolicyStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -72,8 +71,7 @@ public final class RunService implements AutoCloseable {
                 .refuseCapabilities(config.refuseCapabilities())
                 .dnsServers(config.dnsServers())
                 // pod members of different tasks take a policy update one after another (NamespaceOwners)
-                .taskPolicies(task -> policies.lookup(task).filter(StoredPolicy.Valid.class::isInstance)
-                        .map(p -> ((StoredPolicy.Valid) p).policy()))
+                .taskPolicies(policies::validPolicy)
                 .build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
         HostGuards hostGuards = HostGuards.create(config.dryRun() ? HostGuardMode.OFF : config.hostGuard(), runner);

@@ -10,7 +10,6 @@ import dev.netfence.event.Trigger;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
-import dev.netfence.policy.store.StoredPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.file.Path;
@@ -288,8 +287,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * drift check: their own policy did not change; none for a re-put of the same policy).
      */
     private void policyChanged(String taskId) {
-        String digest = policies.lookup(taskId).filter(StoredPolicy.Valid.class::isInstance)
-                .map(p -> PolicyDigest.of(((StoredPolicy.Valid) p).policy())).orElse(null);
+        String digest = policies.validPolicy(taskId).map(PolicyDigest::of).orElse(null);
         for (LiveContainer c : live.ofTask(taskId)) {
             submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { });
             for (LiveContainer r : live.refusedIn(c.netns())) {

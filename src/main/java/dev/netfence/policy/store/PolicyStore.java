@@ -1,5 +1,6 @@
 package dev.netfence.policy.store;
 
+import dev.netfence.policy.NetworkPolicy;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -16,6 +17,15 @@ public interface PolicyStore extends AutoCloseable {
 
     /** The task's policy as stored right now, or empty when there is none. */
     Optional<StoredPolicy> lookup(String taskId);
+
+    /**
+     * The task's policy as stored right now when it is a valid one; empty when there is none or
+     * the stored document is invalid (what pod members of different tasks are compared by).
+     */
+    default Optional<NetworkPolicy> validPolicy(String taskId) {
+        return lookup(taskId).filter(StoredPolicy.Valid.class::isInstance)
+                .map(p -> ((StoredPolicy.Valid) p).policy());
+    }
 
     /**
      * The task's policy, waiting at most {@code timeout} for it to appear; empty when it did not.
