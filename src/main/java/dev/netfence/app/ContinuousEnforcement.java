@@ -74,9 +74,8 @@ final class ContinuousEnforcement implements AutoCloseable {
             hook.close();
         }
         reconciler.close();
-        publisher.flush();
-        publisher.close();
-        journal.flush();
+        // bounded: each waits a while for its writes to be acknowledged, then fails (and logs) the rest
         journal.close();
+        publisher.close();
     }
 }

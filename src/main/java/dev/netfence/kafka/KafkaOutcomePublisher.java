@@ -46,13 +46,12 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         });
     }
 
-    /** Waits until every outcome sent so far is acknowledged or failed. */
-    public void flush() {
-        producer.flush();
-    }
-
+    /**
+     * Waits up to 10 s for the outcomes sent so far to be acknowledged, then closes; the producer
+     * fails what is left, and each of those is logged as not published.
+     */
     @Override
     public void close() {
-        producer.close(Duration.ofSeconds(5));
+        producer.close(Duration.ofSeconds(10));
     }
 }

@@ -11,8 +11,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -27,55 +27,68 @@ import org.slf4j.LoggerFactory;
  * partition from the beginning to the end offsets it saw and keeps the last value of each key
  * whose {@code nodeId} this node owns. Compaction keeps the topic at one record per live
  * container (plus tombstones until {@code delete.retention.ms}), so a restart reads the live set,
- * never the history of events. A failed write is logged: the reconciler still holds the entry in
- * memory, and the next change of that container writes it again.
+ * never the history of events. A failed write is logged and written again at the next resync
+ * ({@link JournalWrites}); what is still unwritten when netfence stops is logged by container.
  */
 public final class EnforcementsTopic implements LiveSetJournal {
     private static final Logger LOG = LoggerFactory.getLogger(EnforcementsTopic.class);
     public static final String DEFAULT_TOPIC = "sandbox.enforcements";
 
-    private final String topic;
-    private final KafkaProducer<byte[], byte[]> producer;
+    /** How long closing waits for the journal's writes to be acknowledged. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final JournalWrites writes;
     private final LiveContainerCodec codec = new LiveContainerCodec();
 
     /** @param kafka client settings (bootstrap.servers, TLS/SASL) */
     public EnforcementsTopic(Map<String, Object> kafka, String topic) {
-        this.topic = topic;
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.keySet().removeIf(k -> !ProducerConfig.configNames().contains(k));
         conf.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         conf.put(ProducerConfig.ACKS_CONFIG, "all");
         conf.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         conf.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-enforcements");
-        this.producer = new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
+        this.writes = new JournalWrites(new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer()),
+                topic);
+    }
+
+    /** Over a given producer (tests). */
+    EnforcementsTopic(Producer<byte[], byte[]> producer, String topic) {
+        this.writes = new JournalWrites(producer, topic);
     }
 
     @Override
     public void record(LiveContainer container) {
-        send(container.containerId(), codec.encode(container));
+        writes.write(container.containerId(), codec.encode(container));
     }
 
     @Override
     public void remove(String containerId) {
-        send(containerId, null);
-    }
-
-    /** Waits until every record sent so far is acknowledged (or failed). */
-    public void flush() {
-        producer.flush();
-    }
-
-    private void send(String containerId, byte[] value) {
-        producer.send(new ProducerRecord<>(topic, containerId.getBytes(StandardCharsets.UTF_8), value), (md, e) -> {
-            if (e != null) {
-                LOG.warn("writing the live-set entry of container {} to {} failed: {}", containerId, topic, e.toString());
-            }
-        });
+        writes.write(containerId, null);
     }
 
     @Override
+    public int retryFailed() {
+        return writes.retryFailed();
+    }
+
+    /** Waits until every write sent so far is acknowledged or failed (the memory bench). */
+    public void flush() {
+        writes.flush();
+    }
+
+    /** The containers whose entry's last write failed or is not acknowledged yet. */
+    public List<String> unwritten() {
+        return writes.unwritten();
+    }
+
+    /**
+     * Waits up to {@link #CLOSE_TIMEOUT} for every write to be acknowledged, then closes; the
+     * containers whose entry is still unwritten (failed, or not acknowledged in time) are logged.
+     */
+    @Override
     public void close() {
-        producer.close(Duration.ofSeconds(5));
+        writes.close(CLOSE_TIMEOUT);
     }
 
     /**

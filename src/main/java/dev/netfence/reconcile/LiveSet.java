@@ -64,6 +64,11 @@ public final class LiveSet {
         }
     }
 
+    /** Writes again the entries whose journal write failed (each resync); how many. */
+    public int retryJournal() {
+        return journal.retryFailed();
+    }
+
     /** An entry read back from the journal at start: kept unless the container is already known here. */
     public void restore(LiveContainer c) {
         if (byId.putIfAbsent(c.containerId(), c) == null) {

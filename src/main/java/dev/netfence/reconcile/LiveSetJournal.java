@@ -13,6 +13,11 @@ public interface LiveSetJournal extends AutoCloseable {
     /** The container was released. */
     void remove(String containerId);
 
+    /** Writes again what the journal failed to write (each resync); how many entries. */
+    default int retryFailed() {
+        return 0;
+    }
+
     @Override
     default void close() {
     }

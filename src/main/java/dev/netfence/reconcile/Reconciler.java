@@ -265,9 +265,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
     }
 
-    /** Runs one resync now and waits for it (tests, and the first cycle after start). */
+    /** Runs one resync now and waits for it (tests, and the first cycle after start); retries failed journal writes. */
     public void resyncNow() throws InterruptedException {
         Timer.Sample sample = Timer.start();
+        live.retryJournal();
         var snapshot = live.all();
         CountDownLatch done = new CountDownLatch(snapshot.size());
         for (LiveContainer c : snapshot) {

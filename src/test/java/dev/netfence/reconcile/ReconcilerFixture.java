@@ -40,6 +40,7 @@ abstract class ReconcilerFixture {
     final List<String> released = new CopyOnWriteArrayList<>();
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final AtomicInteger journalWrites = new AtomicInteger();
+    final AtomicInteger journalRetries = new AtomicInteger();
     Reconciler reconciler;
     Path nsFile;
 
@@ -59,6 +60,12 @@ abstract class ReconcilerFixture {
             @Override
             public void remove(String containerId) {
                 journalWrites.incrementAndGet();
+            }
+
+            @Override
+            public int retryFailed() {
+                journalRetries.incrementAndGet();
+                return 0;
             }
         }, registry);
         HostGuards guards = new HostGuards() {

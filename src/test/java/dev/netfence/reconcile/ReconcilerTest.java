@@ -95,6 +95,16 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void everyResyncWritesAgainWhatTheJournalFailedToWrite() throws Exception {
+        int before = journalRetries.get();
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(journalRetries.get()).isEqualTo(before + 2);
+    }
+
+    @Test
     void theSamePolicyStoredAgainChangesNothingAndReportsNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
