@@ -131,6 +131,37 @@ class ContinuousEnforcementKernelTest {
     }
 
     @Test
+    void podMembersOfTwoTasksWithEqualPoliciesBothTakeAnUpdateOfBothTasksToTheSameNewPolicy() throws Exception {
+        putPolicy("task-p1", allowOnly(FIRST));
+        putPolicy("task-p2", allowOnly(FIRST));
+        service = start();
+        publish("container.started", "ev-p1", "c-p1", "task-p1");
+        publish("container.started", "ev-p2", "c-p2", "task-p2");
+        Outcome first = awaitOutcome(o -> "ev-p1".equals(o.eventId()));
+        assertThat(first.status()).isEqualTo("applied");
+        assertThat(awaitOutcome(o -> "ev-p2".equals(o.eventId())).status()).isEqualTo("applied");
+        String old = first.policyDigest();
+
+        // both tasks move to the same new policy, one right after the other: whichever member goes
+        // first finds the other still on the old digest, whose task already has the new one
+        putPolicy("task-p1", allowOnly(SECOND));
+        putPolicy("task-p2", allowOnly(SECOND));
+
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(
+                () -> "applied".equals(lastOutcome("c-p1").status()) && "applied".equals(lastOutcome("c-p2").status())
+                        && !old.equals(lastOutcome("c-p1").policyDigest())
+                        && lastOutcome("c-p1").policyDigest().equals(lastOutcome("c-p2").policyDigest()));
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+    }
+
+    private Outcome lastOutcome(String container) {
+        List<Outcome> all = TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> container.equals(o.containerId())).toList();
+        return all.get(all.size() - 1);
+    }
+
+    @Test
     void afterARestartTheLiveSetIsReadBackAndAFlushWhileDownIsRepairedWithoutAnyNewEvent() throws Exception {
         putPolicy("task-rs", allowOnly(FIRST));
         service = start();
@@ -222,9 +253,13 @@ class ContinuousEnforcementKernelTest {
     }
 
     private void publish(String type, String eventId, String container) throws Exception {
+        publish(type, eventId, container, container.equals("c-rc") ? "task-rc" : "task-rs");
+    }
+
+    private void publish(String type, String eventId, String container, String task) throws Exception {
         send(events, node, ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId
                 + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\""
-                + (container.equals("c-rc") ? "task-rc" : "task-rs") + "\",\"containerId\":\"" + container
+                + task + "\",\"containerId\":\"" + container
                 + "\",\"pid\":" + SANDBOX.net().containerPid() + "}").getBytes(StandardCharsets.UTF_8));
     }
 
