@@ -6,7 +6,10 @@ import dev.netfence.reconcile.OutcomePublisher;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -16,42 +19,110 @@ import org.slf4j.LoggerFactory;
  * Publishes the reconciler's outcomes (policy updates, drift repairs, re-resolves, releases) to
  * the outcomes topic with the records and headers of event outcomes, through its own idempotent
  * producer: these outcomes answer no consumed record, so they are not part of the pipeline's
- * offset bookkeeping or its transactions. Kafka's producer retries retriable errors itself; a
- * terminal failure is logged. Thread-safe.
+ * offset bookkeeping or its transactions. {@link #publish} only queues (in order, up to
+ * {@value #QUEUE} outcomes; past that an outcome is dropped and logged): the send runs on this
+ * publisher's thread, because a send waits for the topic's metadata up to the producer's
+ * {@code max.block.ms} (60 s) while the broker is away, and the callers hold a container's lock
+ * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
+ * is logged. Thread-safe.
  */
 public final class KafkaOutcomePublisher implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaOutcomePublisher.class);
+    static final int QUEUE = 10_000;
+    /** How long closing waits for the queued and sent outcomes to be acknowledged. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final Producer<byte[], byte[]> producer;
     private final OutputRecords records;
+    private final LinkedBlockingQueue<Outcome> queue = new LinkedBlockingQueue<>(QUEUE);
+    private final Thread sender;
+    private volatile boolean closing;
 
     /** @param kafka client settings (bootstrap.servers, TLS/SASL) */
     public KafkaOutcomePublisher(Map<String, Object> kafka, String outcomesTopic, String instance, String nodeId) {
+        this(producer(kafka), outcomesTopic, instance, nodeId);
+    }
+
+    KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId) {
+        this.producer = producer;
+        this.records = new OutputRecords(new OutcomeCodec(), outcomesTopic, outcomesTopic + ".unused", instance, nodeId);
+        this.sender = new Thread(this::run, "netfence-reconcile-outcomes");
+        sender.setDaemon(true);
+        sender.start();
+    }
+
+    private static Producer<byte[], byte[]> producer(Map<String, Object> kafka) {
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.keySet().removeIf(k -> !ProducerConfig.configNames().contains(k));
         conf.put(ProducerConfig.ACKS_CONFIG, "all");
         conf.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         conf.put(ProducerConfig.CLIENT_ID_CONFIG, "netfence-reconciler");
-        this.producer = new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
-        this.records = new OutputRecords(new OutcomeCodec(), outcomesTopic, outcomesTopic + ".unused", instance, nodeId);
+        return new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
+    /** Queues the outcome; never blocks. */
     @Override
     public void publish(Outcome outcome) {
-        producer.send(records.outcome(outcome), (md, e) -> {
-            if (e != null) {
-                LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(),
-                        outcome.containerId(), e.toString());
+        if (closing || !queue.offer(outcome)) {
+            LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
+                    closing ? "netfence is stopping" : QUEUE + " outcomes are already waiting for the broker");
+        }
+    }
+
+    private void run() {
+        while (!closing || !queue.isEmpty()) {
+            Outcome o;
+            try {
+                o = queue.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
             }
-        });
+            if (o != null) {
+                send(o);
+            }
+        }
+    }
+
+    private void send(Outcome outcome) {
+        try {
+            producer.send(records.outcome(outcome), (md, e) -> {
+                if (e != null) {
+                    failed(outcome, e);
+                }
+            });
+        } catch (RuntimeException e) {
+            failed(outcome, e);
+        }
+    }
+
+    private static void failed(Outcome outcome, Exception e) {
+        LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
+                e.toString());
+    }
+
+    /** How many outcomes wait for the sender (tests). */
+    int queued() {
+        return queue.size();
     }
 
     /**
-     * Waits up to 10 s for the outcomes sent so far to be acknowledged, then closes; the producer
-     * fails what is left, and each of those is logged as not published.
+     * Lets the sender hand over what is queued and the producer deliver it, both within 10 s; the
+     * producer fails what is left, each logged as not published, as is each outcome still queued.
      */
     @Override
     public void close() {
-        producer.close(Duration.ofSeconds(10));
+        long deadline = System.nanoTime() + CLOSE_TIMEOUT.toNanos();
+        closing = true;
+        try {
+            sender.join(CLOSE_TIMEOUT.toMillis() / 2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        sender.interrupt();
+        producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        for (Outcome o = queue.poll(); o != null; o = queue.poll()) {
+            LOG.error("the {} outcome of container {} was not published: netfence stopped before the broker took it",
+                    o.trigger(), o.containerId());
+        }
     }
 }

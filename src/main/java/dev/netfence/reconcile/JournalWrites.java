@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -13,99 +15,153 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes the live set's journal records (key containerId, value an entry or null) and keeps each
- * key's last write until the broker acknowledged it, so that a write that failed (the broker or
- * the topic's leader away longer than the producer's {@code delivery.timeout.ms}) is written again
- * by {@link #retryFailed} (every resync) instead of being lost until that container changes
- * state, which may be never: a restarted netfence would then not know the container and never
- * repair its rules. Only the last write of a key is retried, and a newer write of the key
- * supersedes a failed older one. Sends and retries are serialised here (so a retry never overtakes
- * a newer write of its key); the producer's callbacks only mark, they never take that lock.
+ * Writes the live set's journal records (key containerId, value an entry or null) on a sender
+ * thread of its own, and keeps each key's last write until the broker acknowledged it. No caller
+ * waits for the broker: a send can block for the topic's metadata up to the producer's
+ * {@code max.block.ms} (60 s) while the broker is away, and the callers are the OCI hook's fence
+ * (whose client gives up after 10 s), the pipeline's workers and the reconciler's corrections.
+ * A write that failed (the broker or the topic's leader away longer than {@code delivery.timeout.ms})
+ * is written again by {@link #retryFailed} (every resync) instead of being lost until that
+ * container changes state, which may be never: a restarted netfence would then not know the
+ * container. Writes of a key coalesce while queued (only the newest value is sent), so a newer
+ * write always supersedes an older one and the queue holds each key at most once.
  */
 final class JournalWrites implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JournalWrites.class);
 
-    /** A key's last write: in flight, or failed (then retried). */
-    private record Write(long generation, byte[] value, boolean failed) {
-        Write asFailed() {
-            return new Write(generation, value, true);
+    private enum State { QUEUED, SENT, FAILED }
+
+    /** A key's last write. Identity matters: each write is a new instance with a new generation. */
+    private record Write(long generation, byte[] value, State state) {
+        Write in(State s) {
+            return new Write(generation, value, s);
         }
     }
 
     private final Producer<byte[], byte[]> producer;
     private final String topic;
     private final Map<String, Write> pending = new ConcurrentHashMap<>();
+    private final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
     private final AtomicLong generations = new AtomicLong();
+    private final Thread sender;
+    private volatile boolean closing;
 
+    /** With the sender thread started. */
     JournalWrites(Producer<byte[], byte[]> producer, String topic) {
+        this(producer, topic, true);
+    }
+
+    /** {@code startSender} false: nothing is sent until {@link #drain} (tests). */
+    JournalWrites(Producer<byte[], byte[]> producer, String topic, boolean startSender) {
         this.producer = producer;
         this.topic = topic;
-    }
-
-    /** Sends the key's new value (null: a tombstone); it replaces any write of the key not yet acknowledged. */
-    synchronized void write(String containerId, byte[] value) {
-        Write w = new Write(generations.incrementAndGet(), value, false);
-        pending.put(containerId, w);
-        try {
-            producer.send(new ProducerRecord<>(topic, containerId.getBytes(StandardCharsets.UTF_8), value),
-                    (md, e) -> completed(containerId, w, e));
-        } catch (RuntimeException e) { // closed, or a send the client refused at once
-            completed(containerId, w, e);
+        this.sender = startSender ? new Thread(this::run, "netfence-journal-sender") : null;
+        if (sender != null) {
+            sender.setDaemon(true);
+            sender.start();
         }
     }
 
-    private void completed(String containerId, Write w, Exception e) {
-        if (e == null) {
-            pending.remove(containerId, w);
-            return;
-        }
-        // only the key's last write is kept for a retry; a newer one replaced it in the map already
-        Write now = pending.computeIfPresent(containerId,
-                (k, cur) -> cur.generation() == w.generation() ? cur.asFailed() : cur);
-        if (now != null && now.generation() == w.generation()) {
-            LOG.warn("writing the live-set entry of container {} to {} failed ({}); written again at the next resync",
-                    containerId, topic, e.toString());
+    /** Queues the key's new value (null: a tombstone); it replaces any write of the key not yet acknowledged. Never blocks. */
+    void write(String containerId, byte[] value) {
+        Write before = pending.put(containerId, new Write(generations.incrementAndGet(), value, State.QUEUED));
+        if (before == null || before.state() != State.QUEUED) {
+            queue.add(containerId); // a queued key is sent with its newest value: not queued twice
         }
     }
 
-    /**
-     * Writes again every key whose last write failed; how many. Stops at the first write that
-     * fails before its send returns (the producer gave up waiting for the topic's metadata, up to
-     * its {@code max.block.ms}: the broker is still away), so one resync never waits that long per key.
-     */
-    synchronized int retryFailed() {
+    /** Queues again every key whose last write failed; how many. Never blocks. */
+    int retryFailed() {
         int n = 0;
         for (Map.Entry<String, Write> e : pending.entrySet()) {
-            if (e.getValue().failed()) {
-                write(e.getKey(), e.getValue().value());
+            Write w = e.getValue();
+            if (w.state() == State.FAILED && pending.replace(e.getKey(), w, w.in(State.QUEUED))) {
+                queue.add(e.getKey());
                 n++;
-                Write now = pending.get(e.getKey());
-                if (now != null && now.failed()) {
-                    break;
-                }
             }
         }
         return n;
     }
 
-    /** Waits until every write sent so far is acknowledged or failed. */
+    private void run() {
+        while (!closing || !queue.isEmpty()) {
+            try {
+                String key = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (key != null) {
+                    send(key);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("the live-set journal's sender failed; it goes on", e);
+            }
+        }
+    }
+
+    /** Sends everything queued, on the caller's thread (tests without a sender thread). */
+    void drain() {
+        for (String key = queue.poll(); key != null; key = queue.poll()) {
+            send(key);
+        }
+    }
+
+    private void send(String key) {
+        while (true) {
+            Write w = pending.get(key);
+            if (w == null || w.state() != State.QUEUED) {
+                return;
+            }
+            Write sent = w.in(State.SENT);
+            if (!pending.replace(key, w, sent)) {
+                continue; // a newer write of the key came meanwhile: send that one
+            }
+            try {
+                producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), w.value()),
+                        (md, e) -> completed(key, sent, e));
+            } catch (RuntimeException e) { // closed, or a send the client refused at once
+                completed(key, sent, e);
+            }
+            return;
+        }
+    }
+
+    private void completed(String key, Write sent, Exception e) {
+        if (e == null) {
+            pending.remove(key, sent);
+        } else if (pending.replace(key, sent, sent.in(State.FAILED))) { // not when a newer write replaced it
+            LOG.warn("writing the live-set entry of container {} to {} failed ({}); written again at the next resync",
+                    key, topic, e.toString());
+        }
+    }
+
+    /** Waits until every write handed to the producer so far is acknowledged or failed. */
     void flush() {
         producer.flush();
     }
 
-    /** The keys whose last write failed or is not acknowledged yet. */
+    /** The keys whose last write is queued, not acknowledged yet, or failed. */
     List<String> unwritten() {
         return new ArrayList<>(pending.keySet());
     }
 
     /**
-     * Closes the producer, waiting up to {@code timeout} for every write to be acknowledged (what
-     * is not is failed by the producer); logs the containers whose entry did not reach the topic,
-     * and returns them. What failed before is not retried here: a send can wait for the topic's
-     * metadata up to {@code max.block.ms} (60 s), past any shutdown budget.
+     * Lets the sender hand over what is queued, then closes the producer, both within
+     * {@code timeout} (what is not acknowledged by then is failed by the producer); logs the
+     * containers whose entry did not reach the topic, and returns them. What failed before is not
+     * queued again here.
      */
     List<String> close(Duration timeout) {
-        producer.close(timeout);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        closing = true;
+        if (sender != null) {
+            try {
+                sender.join(Math.max(1, timeout.toMillis() / 2));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            sender.interrupt();
+        }
+        producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         List<String> left = unwritten();
         if (!left.isEmpty()) {
             LOG.error("the live-set entries of {} containers were not written to {} before shutdown: {}; a restarted "

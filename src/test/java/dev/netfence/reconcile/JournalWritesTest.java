@@ -1,10 +1,14 @@
 package dev.netfence.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -19,7 +23,7 @@ class JournalWritesTest {
 
     private final MockProducer<byte[], byte[]> producer =
             new MockProducer<>(false, null, new ByteArraySerializer(), new ByteArraySerializer());
-    private final JournalWrites writes = new JournalWrites(producer, "sandbox.enforcements");
+    private final JournalWrites writes = new JournalWrites(producer, "sandbox.enforcements", false);
 
     private static TimeoutException expired() {
         return new TimeoutException("Expiring 1 record(s) for sandbox.enforcements-0: 120000 ms has passed");
@@ -31,34 +35,51 @@ class JournalWritesTest {
     }
 
     @Test
-    void aWriteTheBrokerNeverAcknowledgedIsWrittenAgainAtTheNextRetryAndThenForgotten() {
+    void aWriteTheBrokerNeverAcknowledgedIsWrittenAgainAfterTheNextRetryAndThenForgotten() {
         writes.write("c1", V1);
+        writes.drain();
         producer.errorNext(expired());
 
         assertThat(writes.unwritten()).containsExactly("c1");
         assertThat(writes.retryFailed()).isEqualTo(1);
+        writes.drain();
         assertThat(sentValues()).containsExactly("v1", "v1");
         assertThat(producer.history().get(1).key()).isEqualTo("c1".getBytes(StandardCharsets.UTF_8));
 
         producer.completeNext();
         assertThat(writes.unwritten()).isEmpty();
         assertThat(writes.retryFailed()).isZero();
+        writes.drain();
         assertThat(producer.history()).hasSize(2);
     }
 
     @Test
     void aWriteStillInFlightIsNotRetried() {
         writes.write("c1", V1);
+        writes.drain();
 
         assertThat(writes.retryFailed()).isZero();
+        writes.drain();
         assertThat(writes.unwritten()).containsExactly("c1");
         assertThat(producer.history()).hasSize(1);
     }
 
     @Test
+    void writesOfAKeyQueuedBehindTheSenderCoalesceIntoTheNewest() {
+        writes.write("c1", V1);
+        writes.write("c2", V1);
+        writes.write("c1", V2);
+        writes.drain();
+
+        assertThat(sentValues()).containsExactly("v2", "v1");
+    }
+
+    @Test
     void aNewerWriteOfTheKeySupersedesAnOlderOneThatFailedAfterIt() {
         writes.write("c1", V1);
+        writes.drain();
         writes.write("c1", V2);
+        writes.drain();
         producer.errorNext(expired());
 
         assertThat(writes.retryFailed()).isZero();
@@ -70,20 +91,25 @@ class JournalWritesTest {
     @Test
     void whenBothWritesOfAKeyFailOnlyTheNewerIsWrittenAgain() {
         writes.write("c1", V1);
+        writes.drain();
         writes.write("c1", V2);
+        writes.drain();
         producer.errorNext(expired());
         producer.errorNext(expired());
 
         assertThat(writes.retryFailed()).isEqualTo(1);
+        writes.drain();
         assertThat(sentValues()).containsExactly("v1", "v2", "v2");
     }
 
     @Test
     void aFailedTombstoneIsWrittenAgainAsATombstone() {
         writes.write("c1", null);
+        writes.drain();
         producer.errorNext(expired());
 
         writes.retryFailed();
+        writes.drain();
 
         assertThat(sentValues()).containsExactly("tombstone", "tombstone");
     }
@@ -95,8 +121,7 @@ class JournalWritesTest {
             private boolean refused;
 
             @Override
-            public synchronized java.util.concurrent.Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r,
-                    Callback callback) {
+            public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
                 if (!refused) {
                     refused = true;
                     throw new IllegalStateException("buffer exhausted");
@@ -104,40 +129,52 @@ class JournalWritesTest {
                 return super.send(r, callback);
             }
         };
-        JournalWrites w = new JournalWrites(refusing, "sandbox.enforcements");
+        JournalWrites w = new JournalWrites(refusing, "sandbox.enforcements", false);
 
         w.write("c1", V1);
+        w.drain();
 
         assertThat(w.unwritten()).containsExactly("c1");
         assertThat(w.retryFailed()).isEqualTo(1);
+        w.drain();
         assertThat(w.unwritten()).isEmpty();
         assertThat(refusing.history()).hasSize(1);
     }
 
     @Test
-    void aRetryRoundStopsAtTheFirstWriteThatFailsBeforeItsSendReturns() {
-        MockProducer<byte[], byte[]> away = new MockProducer<>(false, null, new ByteArraySerializer(),
+    void aWriterNeverWaitsForASendThatBlocksOnTheBrokersMetadata() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        MockProducer<byte[], byte[]> blocking = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer()) {
-            private int sends;
-
             @Override
-            public synchronized java.util.concurrent.Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r,
-                    Callback callback) {
-                if (++sends > 2) { // the first two were accepted; now the metadata wait gives up at once
-                    callback.onCompletion(null, new TimeoutException("Topic not present in metadata after 60000 ms."));
-                    return java.util.concurrent.CompletableFuture.failedFuture(new TimeoutException("metadata"));
+            public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
+                entered.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS); // as KafkaProducer waits up to max.block.ms
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
                 return super.send(r, callback);
             }
         };
-        JournalWrites w = new JournalWrites(away, "sandbox.enforcements");
-        w.write("c1", V1);
-        w.write("c2", V2);
-        away.errorNext(expired());
-        away.errorNext(expired());
+        JournalWrites w = new JournalWrites(blocking, "sandbox.enforcements");
+        try {
+            w.write("c1", V1);
+            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue(); // the sender is held in c1's send
+            w.write("c2", V1); // returns at once
+            w.write("c1", V2);
+            assertThat(w.retryFailed()).isZero();
+            assertThat(blocking.history()).isEmpty();
 
-        assertThat(w.retryFailed()).isEqualTo(1);
-        assertThat(w.unwritten()).containsExactlyInAnyOrder("c1", "c2");
+            release.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> w.unwritten().isEmpty());
+            assertThat(blocking.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8) + "="
+                    + new String(r.value(), StandardCharsets.UTF_8)).containsExactly("c1=v1", "c2=v1", "c1=v2");
+        } finally {
+            release.countDown();
+            w.close(Duration.ofSeconds(1));
+        }
     }
 
     @Test
@@ -145,6 +182,7 @@ class JournalWritesTest {
         writes.write("c1", V1);
         writes.write("c2", V2);
         writes.write("c3", V1);
+        writes.drain();
         producer.completeNext();
         producer.errorNext(expired());
 
