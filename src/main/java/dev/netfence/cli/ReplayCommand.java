@@ -112,7 +112,7 @@ public final class ReplayCommand implements Callable<Integer> {
     private String summaryText(EventReplayer.Summary s) {
         return (dryRun ? "would replay " + s.matched() : "replayed " + s.replayed() + " of " + s.matched())
                 + " matching events; scanned " + s.scanned() + " records: " + s.filteredOut() + " other node/task, "
-                + s.earlierReplays() + " earlier replays, " + s.notReplayable() + " invalid or not container.started"
+                + s.earlierReplays() + " earlier replays, " + s.notReplayable() + " invalid"
                 + (s.failed() > 0 ? ", " + s.failed() + " FAILED to re-publish" : "");
     }
 

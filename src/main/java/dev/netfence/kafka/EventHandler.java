@@ -59,12 +59,15 @@ final class EventHandler {
      */
     CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
         if (event.stopped()) { // release (live set, host guard): a removed outcome
+            Optional<String> kept = Optional.empty();
             try {
-                lifecycle.stopped(event);
+                kept = lifecycle.stopped(event);
             } catch (Throwable e) {
                 LOG.error("releasing container {} failed unexpectedly", event.containerId(), e);
             }
-            return CompletableFuture.completedFuture(outcomes.removed(event, replay));
+            return CompletableFuture.completedFuture(kept.isEmpty() ? outcomes.removed(event, replay)
+                    : outcomes.of(event, EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, kept.get()).build(),
+                            replay));
         }
         Instant due = clock.instant().plus(deadline);
         Optional<StoredPolicy> stored;

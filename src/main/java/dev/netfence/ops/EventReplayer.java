@@ -20,7 +20,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * Re-drives container events of a {@link TopicRange} through the running pipeline: every event
- * that decodes as a valid {@code container.started} and matches the node/task filter is
+ * that decodes as a valid container event ({@code container.started} or {@code container.stopped};
+ * a stop of an earlier instance than the one enforced releases nothing) and matches the node/task filter is
  * re-published to the events topic with its original key, value and headers plus
  * the {@link ReplayHeaders} mark (the pipeline marks the outcome {@code replay: true}) and the
  * name of the original record. Records that are themselves replays are

@@ -3,6 +3,7 @@ package dev.netfence.reconcile;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
+import java.util.Optional;
 
 /**
  * What the event pipeline tells the reconciler about containers, on the worker that handles the
@@ -21,8 +22,12 @@ public interface ContainerLifecycle {
     /** Runs {@code enforcement} for {@code event} (or refuses it: the container already stopped) and records the result. */
     EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException;
 
-    /** Releases the container (live-set entry, host guard); the caller publishes the {@code removed} outcome. */
-    void stopped(ContainerEvent event);
+    /**
+     * Releases the container (live-set entry, host guard); the caller publishes the {@code removed}
+     * outcome. Empty when done (or nothing was there); else why nothing was released: the stop is of
+     * an earlier instance than the one enforced (the caller reports it {@code skipped}).
+     */
+    Optional<String> stopped(ContainerEvent event);
 
     /**
      * The pipeline's outcome of an event is out (acknowledged, or committed with its offsets):
@@ -39,7 +44,8 @@ public interface ContainerLifecycle {
         }
 
         @Override
-        public void stopped(ContainerEvent event) {
+        public Optional<String> stopped(ContainerEvent event) {
+            return Optional.empty();
         }
     };
 }

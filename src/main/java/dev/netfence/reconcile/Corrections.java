@@ -143,7 +143,8 @@ final class Corrections {
                 // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back
                 moveReports.moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
                         event.nodeId(), event.runtime(), recorded.pid(), recorded.netns(), event.netns(), null,
-                        ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified()),
+                        ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified(),
+                        recorded.startedAt()),
                         Trigger.DRIFT, false);
                 return;
             }
@@ -165,7 +166,7 @@ final class Corrections {
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
                 netns(target), event.netns(), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
-                result.resolved(), clock.instant()));
+                result.resolved(), clock.instant(), event.occurredAt()));
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());
@@ -278,7 +279,7 @@ final class Corrections {
                 digest,
                 applied(result) ? null : result.error().code(), result.quarantined(),
                 result.backend() == null ? c.backend() : result.backend(),
-                applied(result) ? result.resolved() : c.resolved(), clock.instant());
+                applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt());
         boolean changed = !next.sameState(c);
         live.put(next);
         if (report || changed) {

@@ -20,6 +20,10 @@ import java.util.Objects;
  * @param errorCode null when the policy is in force; else why not (POLICY_NOT_FOUND, RULES_REJECTED...)
  * @param quarantined whether the quarantine (loopback only) is what is in force
  * @param backend the backend that wrote the rules (outcome {@code backend}), null if unknown
+ * @param startedAt when this instance started: its {@code container.started} event's
+ *     {@code occurredAt}, or when the OCI hook fenced it; null when not known (an entry of an older
+ *     version). A {@code container.stopped} without a pid that occurred no later is the stop of an
+ *     earlier instance under the same id, and does not release this one.
  */
 public record LiveContainer(
         String containerId,
@@ -34,7 +38,8 @@ public record LiveContainer(
         boolean quarantined,
         String backend,
         Map<String, List<String>> resolved,
-        Instant lastVerified) {
+        Instant lastVerified,
+        Instant startedAt) {
 
     public LiveContainer {
         Objects.requireNonNull(containerId, "containerId");
@@ -46,6 +51,14 @@ public record LiveContainer(
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
     }
 
+    /** An entry whose start is not known. */
+    public LiveContainer(String containerId, String taskId, String nodeId, String runtime, int pid, NamespaceId netns,
+            String netnsPath, String policyDigest, String errorCode, boolean quarantined, String backend,
+            Map<String, List<String>> resolved, Instant lastVerified) {
+        this(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode, quarantined, backend,
+                resolved, lastVerified, null);
+    }
+
     /** Whether the task's policy is what is in force (verified when it was written). */
     public boolean inForce() {
         return errorCode == null;
@@ -53,7 +66,15 @@ public record LiveContainer(
 
     public LiveContainer verifiedAt(Instant at) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
-                quarantined, backend, resolved, at);
+                quarantined, backend, resolved, at, startedAt);
+    }
+
+    /**
+     * Whether {@code stop} is of an earlier instance under this id: it names another pid, or it has
+     * none and occurred no later than this instance started.
+     */
+    public boolean startedAfter(dev.netfence.event.ContainerEvent stop) {
+        return stop.pid() != null ? pid != stop.pid() : startedAt != null && !stop.occurredAt().isAfter(startedAt);
     }
 
     /** The same entry but for the state the rules are in now (the last value written to the topic). */
@@ -64,6 +85,6 @@ public record LiveContainer(
                 && Objects.equals(policyDigest, other.policyDigest)
                 && Objects.equals(errorCode, other.errorCode) && quarantined == other.quarantined
                 && Objects.equals(backend, other.backend)
-                && resolved.equals(other.resolved);
+                && resolved.equals(other.resolved) && Objects.equals(startedAt, other.startedAt);
     }
 }

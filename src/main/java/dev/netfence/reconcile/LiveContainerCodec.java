@@ -45,6 +45,9 @@ public final class LiveContainerCodec {
             addresses.forEach(a::add);
         });
         n.put("updatedAt", c.lastVerified().toString());
+        if (c.startedAt() != null) {
+            n.put("startedAt", c.startedAt().toString());
+        }
         try {
             return MAPPER.writeValueAsBytes(n);
         } catch (IOException e) {
@@ -75,17 +78,22 @@ public final class LiveContainerCodec {
             e.getValue().forEach(a -> addresses.add(a.asText()));
             resolved.put(e.getKey(), addresses);
         }
-        Instant updated;
-        try {
-            updated = Instant.parse(n.path("updatedAt").asText());
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("updatedAt is not an instant: " + n.path("updatedAt"), e);
-        }
+        Instant updated = instant(n, "updatedAt");
+        Instant started = n.hasNonNull("startedAt") ? instant(n, "startedAt") : null;
         return new LiveContainer(n.get("containerId").asText(), text(n, "taskId"), text(n, "nodeId"),
                 text(n, "runtime"), n.get("pid").asInt(),
                 new NamespaceId(ns.get("device").asLong(), ns.get("inode").asLong()), text(n, "netnsPath"),
                 text(n, "policyDigest"),
-                text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated);
+                text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated,
+                started);
+    }
+
+    private static Instant instant(JsonNode n, String field) {
+        try {
+            return Instant.parse(n.path(field).asText());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(field + " is not an instant: " + n.path(field), e);
+        }
     }
 
     private static String text(JsonNode n, String field) {

@@ -71,7 +71,7 @@ final class MoveReports {
         }
         live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
                 c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
-                c.resolved(), c.lastVerified()));
+                c.resolved(), c.lastVerified(), c.startedAt()));
         if (publish) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
                     EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())

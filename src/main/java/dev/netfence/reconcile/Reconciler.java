@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -155,18 +156,19 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     @Override
-    public void stopped(ContainerEvent event) {
+    public Optional<String> stopped(ContainerEvent event) {
         ReentrantLock lock = locks.of(event.containerId());
         lock.lock();
         try {
             order.expect(event.containerId());
             LiveContainer current = live.get(event.containerId()).orElse(null);
-            if (current != null && event.pid() != null && current.pid() != event.pid()
-                    && corrections.recordedInstance(current, current.pid())) {
-                // the stop of an earlier instance, processed after the hook fenced the one started since
-                LOG.info("container {}: the stop of pid {} comes after pid {} started under the same id; the later"
-                        + " instance stays enforced", event.containerId(), event.pid(), current.pid());
-                return;
+            if (current != null && current.startedAfter(event) && corrections.recordedInstance(current, current.pid())) {
+                // the stop of an earlier instance (a late or replayed stop), processed after the one started since
+                String why = "this stop (pid " + event.pid() + ", occurred " + event.occurredAt() + ") is of an earlier"
+                        + " instance of container " + event.containerId() + " than pid " + current.pid() + " (started "
+                        + current.startedAt() + "), which stays enforced";
+                LOG.info(why);
+                return Optional.of(why);
             }
             live.stopped(event.containerId(), clock.instant(), event.occurredAt());
             LiveContainer removed = live.remove(event.containerId()).orElse(null);
@@ -179,6 +181,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             if (removed != null) {
                 correctCoMembers(removed);
             }
+            return Optional.empty();
         } finally {
             lock.unlock();
         }
@@ -212,7 +215,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 // namespace): its rules are in force there; a fence would cut the pod's other members
                 live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
                         known.netns(), known.netnsPath(), known.policyDigest(), null, known.quarantined(),
-                        known.backend(), known.resolved(), known.lastVerified()));
+                        known.backend(), known.resolved(), known.lastVerified(), clock.instant()));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);
@@ -227,7 +230,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 }
                 corrections.stopped(containerId); // the instance before is gone; a move of this one is new
                 live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,
-                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant()));
+                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant(),
+                        clock.instant()));
                 if (taskId != null) {
                     submit(containerId, Trigger.POLICY_UPDATE, () -> { });
                 }

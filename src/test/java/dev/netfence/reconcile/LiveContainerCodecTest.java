@@ -19,11 +19,28 @@ class LiveContainerCodecTest {
     void anEntryRoundTripsAndItsJsonSatisfiesTheEnforcementSchema() throws Exception {
         LiveContainer c = new LiveContainer("3f9a0c2d8e1b", "task-42", "worker-7", "podman", 12345,
                 new NamespaceId(4, 4026532801L), "/run/netns/netns-1", "sha256:" + "a".repeat(64), null, false, "iptables-nft",
-                Map.of("pypi.internal", List.of("198.51.100.12")), Instant.parse("2026-11-28T15:00:00.137Z"));
+                Map.of("pypi.internal", List.of("198.51.100.12")), Instant.parse("2026-11-28T15:00:00.137Z"),
+                Instant.parse("2026-11-28T14:59:58.001Z"));
         byte[] json = codec.encode(c);
 
         assertThat(codec.decode(json)).isEqualTo(c);
         assertThat(schemaReasons(json)).isEmpty();
+        assertThat(new String(json, java.nio.charset.StandardCharsets.UTF_8))
+                .contains("\"startedAt\":\"2026-11-28T14:59:58.001Z\"");
+    }
+
+    @Test
+    void anEntryOfAnOlderVersionWithoutStartedAtIsReadWithTheStartUnknown() {
+        String older = "{\"schemaVersion\":1,\"containerId\":\"c1\",\"taskId\":\"t\",\"nodeId\":\"n\",\"runtime\":null,"
+                + "\"pid\":77,\"netns\":{\"device\":4,\"inode\":9},\"netnsPath\":null,\"policyDigest\":null,"
+                + "\"errorCode\":null,\"quarantined\":false,\"backend\":\"nft\",\"resolved\":{},"
+                + "\"updatedAt\":\"2026-11-28T15:00:00Z\"}";
+
+        LiveContainer c = codec.decode(older.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        assertThat(c.startedAt()).isNull();
+        assertThat(c.pid()).isEqualTo(77);
+        assertThat(schemaReasons(codec.encode(c))).isEmpty();
     }
 
     @Test

@@ -110,4 +110,10 @@ abstract class ReconcilerFixture {
     static ContainerEvent event(String id, String task, String type, Instant occurredAt) {
         return new ContainerEvent(1, type, "ev-" + id + "-" + type, occurredAt, "node-1", task, id, null, PID);
     }
+
+    /** A {@code container.stopped} without a pid (optional in the contract; {@code netfence publish --stopped} sends none). */
+    static ContainerEvent pidlessStop(String id, String task, Instant occurredAt) {
+        return new ContainerEvent(1, ContainerEvent.CONTAINER_STOPPED, "ev-" + id + "-stop-" + occurredAt, occurredAt,
+                "node-1", task, id, null, null);
+    }
 }

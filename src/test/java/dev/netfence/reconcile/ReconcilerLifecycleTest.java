@@ -279,6 +279,57 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStopWithoutPidThatOccurredBeforeTheRunningInstanceStartedReleasesNothingAndOneAfterItReleases()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1"); // its start occurred now
+        Instant started = reconciler.liveSet().get("c1").orElseThrow().startedAt();
+        assertThat(started).isNotNull();
+
+        // a replay of an earlier window, or a late stop: it is of an earlier instance under the same id
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", started.minusSeconds(600))))
+                .hasValueSatisfying(why -> assertThat(why).contains("earlier instance of container c1", "stays enforced"));
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", started))).isPresent();
+        assertThat(reconciler.liveSet().get("c1")).isPresent();
+        assertThat(released).isEmpty();
+
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", started.plusMillis(1)))).isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).isEmpty();
+        assertThat(released).containsExactly("c1");
+    }
+
+    @Test
+    void aStopWithoutPidOfTheInstanceBeforeARestartTheHookFencedLeavesTheRestartEnforced() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        Instant before = Instant.now().minusMillis(1);
+        start("c1", "task-1");
+        int restartedPid = PID + 1;
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.writeString(restartedNs, "");
+        NamespaceId restarted = NamespaceId.of(restartedNs);
+        enforcer.device = restarted.device();
+        enforcer.inode = restarted.inode();
+        reconciler.fence("c1", restartedPid, null); // restarted by the runtime: no start event
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+
+        reconciler.stopped(pidlessStop("c1", "task-1", before));
+
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(restartedPid));
+        assertThat(released).isEmpty();
+    }
+
+    @Test
+    void aStopWithoutPidOfAnEntryWhoseStartIsNotKnownReleasesItAsBefore() throws Exception {
+        reconciler.liveSet().restore(new LiveContainer("c9", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                null, null, false, "nft", Map.of(), Instant.now())); // an entry of an older version
+
+        reconciler.stopped(pidlessStop("c9", "task-1", Instant.parse("2026-01-01T00:00:00Z")));
+
+        assertThat(reconciler.liveSet().get("c9")).isEmpty();
+        assertThat(released).containsExactly("c9");
+    }
+
+    @Test
     void aHookCallForAnotherPidInTheNamespaceEnforcedAlreadyKeepsItsRulesAndFollowsThatPid() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");

@@ -1,0 +1,57 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.Outcomes;
+import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.reconcile.ContainerLifecycle;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class EventHandlerTest {
+    private static final ContainerEvent STOP = new ContainerEvent(1, ContainerEvent.CONTAINER_STOPPED, "ev-stop",
+            Instant.parse("2026-12-04T03:00:00Z"), "n1", "task-1", "c1", null, null);
+
+    private static Outcome outcomeOfStop(Optional<String> kept) throws Exception {
+        ContainerLifecycle lifecycle = new ContainerLifecycle() {
+            @Override
+            public EnforcementResult started(ContainerEvent event, Enforcement enforcement) {
+                throw new AssertionError("not a start");
+            }
+
+            @Override
+            public Optional<String> stopped(ContainerEvent event) {
+                return kept;
+            }
+        };
+        EventHandler handler = new EventHandler(new InMemoryPolicyStore(), new RecordingEnforcer(),
+                PolicyFailureHandler.REPORT_ONLY, new Outcomes(Clock.systemUTC(), "n1/1", "test"), Clock.systemUTC(),
+                Duration.ofSeconds(1), Duration.ofSeconds(30), lifecycle);
+        return handler.handle(STOP, false, Runnable::run).get();
+    }
+
+    @Test
+    void aStopThatReleasedTheContainerIsReportedRemoved() throws Exception {
+        Outcome o = outcomeOfStop(Optional.empty());
+
+        assertThat(o.status()).isEqualTo("removed");
+        assertThat(o.trigger()).isEqualTo("stop");
+    }
+
+    @Test
+    void aStopOfAnEarlierInstanceThatReleasedNothingIsReportedSkippedWithWhy() throws Exception {
+        Outcome o = outcomeOfStop(Optional.of("this stop is of an earlier instance of container c1"));
+
+        assertThat(o.status()).isEqualTo("skipped");
+        assertThat(o.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(o.error().message()).isEqualTo("this stop is of an earlier instance of container c1");
+        assertThat(o.trigger()).isEqualTo("stop");
+        assertThat(o.eventId()).isEqualTo("ev-stop");
+    }
+}
