@@ -237,7 +237,7 @@ final class ContainmentChecks {
         }
         boolean only;
         try {
-            only = Interfaces.onlyLoopback(config.procRoot().resolve(Integer.toString(ns.pid())));
+            only = Interfaces.onlyLoopback(dev.netfence.netns.ProcTasks.view(config.procRoot(), ns.pid()));
         } catch (IOException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         }

@@ -375,7 +375,7 @@ final class NamespaceOwners {
             return true;
         }
         try {
-            return NamespaceId.of(procRoot.resolve(Integer.toString(owner.pid())).resolve("ns/net")).equals(id);
+            return dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(id);
         } catch (IOException e) {
             return false;
         }

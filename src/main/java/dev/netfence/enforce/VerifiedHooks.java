@@ -64,7 +64,7 @@ final class VerifiedHooks {
 
     private boolean stillIn(int pid, NamespaceId namespace) {
         try {
-            return NamespaceId.of(procRoot.resolve(Integer.toString(pid)).resolve("ns/net")).equals(namespace);
+            return dev.netfence.netns.ProcTasks.namespaceOf(procRoot, pid).equals(namespace);
         } catch (IOException | RuntimeException e) {
             return false;
         }

@@ -98,7 +98,8 @@ public final class ContainerCapabilities {
         Path procPid = procRoot.resolve(Integer.toString(pid));
         long held = heldIn(procPid.resolve("status"));
         ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
-                : CgroupMembership.containersIn(ProcFile.read(procPid.resolve("cgroup")), containerId), containerId);
+                : CgroupMembership.containersIn(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")),
+                        containerId), containerId);
         Listing listing = cgroup == null ? () -> threadsOf(procPid) : new Listing() {
             /** The link count {@link #cgroupOf} just read serves the first listing; later ones read it again. */
             private int links = cgroup.links();

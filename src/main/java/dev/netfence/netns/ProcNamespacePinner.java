@@ -84,20 +84,30 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
         Path procPid = procRoot.resolve(Integer.toString(target));
         Path nsLink = procPid.resolve("ns/net");
-        NamespaceId pinned = idOf(nsLink, target).orElseThrow(() -> gone(target));
+        Optional<NamespaceId> leader = idOf(nsLink, target);
+        if (leader.isEmpty()) { // the leader exited while other threads run (ProcTasks): read through one of them
+            Optional<Path> thread = ProcTasks.liveThread(procRoot, target);
+            if (thread.isPresent()) {
+                procPid = thread.get();
+                nsLink = procPid.resolve("ns/net");
+                leader = idOf(nsLink, target);
+            }
+        }
+        NamespaceId pinned = leader.orElseThrow(() -> gone(target));
+        Path confirm = nsLink;
         NamespaceHandle handle = hold(nsLink, pinned, target);
         try {
             refuseHostNamespaces(pinned, target);
             List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
                     ? checkCgroup(procPid, target, containerId) : null;
             Boolean onlyLoopback = interfaces ? onlyLoopback(procPid, target) : null;
-            NamespaceId after = idOf(nsLink, target).orElseThrow(() -> gone(target));
+            NamespaceId after = idOf(confirm, target).orElseThrow(() -> gone(target));
             if (!after.equals(pinned)) {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                         "pid " + target + " left the pinned namespace during the checks (exited and reused?)");
             }
             return new PinnedNamespace(target, handle.path(), pinned, () -> release(handle),
-                    () -> idOf(nsLink, target).map(pinned::equals).orElse(false), cgroups, onlyLoopback);
+                    () -> idOf(confirm, target).map(pinned::equals).orElse(false), cgroups, onlyLoopback);
         } catch (RuntimeException e) {
             release(handle);
             throw e;

@@ -3,6 +3,7 @@ package dev.netfence.reconcile;
 import dev.netfence.netns.CgroupMembership;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcFile;
+import dev.netfence.netns.ProcTasks;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -15,7 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * out of it; and then, a container that is gone from one whose workload moved that pid: the pid is still a process of the container when its
  * {@code /proc/PID/cgroup} names the container's whole id in a runtime's path component
  * ({@link CgroupMembership#containersIn}; e.g. {@code unshare -n} with CAP_SYS_ADMIN); a pid
- * that is gone, or reused by another container's or the host's process, is not. Remembers which
+ * that is gone, or reused by another container's or the host's process, is not. A pid whose
+ * thread-group leader exited while its other threads run is read through one of them
+ * ({@link ProcTasks}): it is still there. Remembers which
  * containers' pids are away, so a move is reported once. Thread-safe.
  */
 final class MovedPids {
@@ -29,7 +32,7 @@ final class MovedPids {
     /** Whether {@code c}'s recorded pid is still in its recorded namespace (an unreadable one counts as there: the enforcer's own guards decide). */
     boolean present(LiveContainer c) {
         try {
-            return NamespaceId.of(procRoot.resolve(Integer.toString(c.pid())).resolve("ns/net")).equals(c.netns());
+            return ProcTasks.namespaceOf(procRoot, c.pid()).equals(c.netns());
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
@@ -40,7 +43,7 @@ final class MovedPids {
     /** Whether {@code pid} is in namespace {@code netns} (false when that cannot be read). */
     boolean in(int pid, NamespaceId netns) {
         try {
-            return NamespaceId.of(procRoot.resolve(Integer.toString(pid)).resolve("ns/net")).equals(netns);
+            return ProcTasks.namespaceOf(procRoot, pid).equals(netns);
         } catch (IOException e) {
             return false;
         }
@@ -52,7 +55,7 @@ final class MovedPids {
             return false;
         }
         try {
-            String cgroup = ProcFile.read(procRoot.resolve(Integer.toString(c.pid())).resolve("cgroup"));
+            String cgroup = ProcFile.read(ProcTasks.view(procRoot, c.pid()).resolve("cgroup"));
             return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
         } catch (IOException | RuntimeException e) {
             return false;

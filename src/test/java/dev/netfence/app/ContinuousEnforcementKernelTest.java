@@ -7,6 +7,7 @@ import dev.netfence.cli.RunConfigs;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNetExtension;
@@ -128,6 +129,35 @@ class ContinuousEnforcementKernelTest {
         assertThat(removed.status()).isEqualTo("removed");
         assertThat(removed.trigger()).isEqualTo("stop");
         assertThat(gauge("netfence.live.containers")).isZero();
+    }
+
+    @Test
+    void aWorkloadWhoseMainThreadExitedIsEnforcedUpdatedAndRepairedNotTakenForGone() throws Exception {
+        putPolicy("task-zl", allowOnly(FIRST));
+        service = start();
+        try (ExitedLeader workload = ExitedLeader.startIn(SANDBOX.net().containerNs())) {
+            workload.exitLeader(); // /proc/PID/ns/net and net/dev now answer ENOENT; its other thread runs on
+            assertThat(Path.of("/proc/" + workload.pid() + "/task")).isDirectory();
+
+            publish("container.started", "ev-zl", "c-zl", "task-zl", workload.pid());
+            Outcome started = awaitOutcome(o -> "ev-zl".equals(o.eventId()));
+            assertThat(started.status()).as(String.valueOf(started.error())).isEqualTo("applied");
+            assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("OK");
+            assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("REFUSED");
+
+            putPolicy("task-zl", allowOnly(SECOND));
+            Outcome update = awaitOutcome(o -> "c-zl".equals(o.containerId()) && "policy-update".equals(o.trigger()));
+            assertThat(update.status()).as(String.valueOf(update.error())).isEqualTo("applied");
+            assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+            assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+
+            SANDBOX.net().resetRules(); // flushed from outside: the resync repairs it, the process is not gone
+            Outcome drift = awaitOutcome(o -> "c-zl".equals(o.containerId()) && "drift".equals(o.trigger()),
+                    Duration.ofSeconds(15));
+            assertThat(drift.status()).isEqualTo("applied");
+            assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), FIRST)).isEqualTo("REFUSED");
+            assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+        }
     }
 
     @Test
@@ -257,10 +287,14 @@ class ContinuousEnforcementKernelTest {
     }
 
     private void publish(String type, String eventId, String container, String task) throws Exception {
+        publish(type, eventId, container, task, SANDBOX.net().containerPid());
+    }
+
+    private void publish(String type, String eventId, String container, String task, int pid) throws Exception {
         send(events, node, ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId
                 + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\""
                 + task + "\",\"containerId\":\"" + container
-                + "\",\"pid\":" + SANDBOX.net().containerPid() + "}").getBytes(StandardCharsets.UTF_8));
+                + "\",\"pid\":" + pid + "}").getBytes(StandardCharsets.UTF_8));
     }
 
     private void send(String topic, String key, byte[] value) throws Exception {
