@@ -241,7 +241,7 @@ final class Corrections {
         EnforcementResult result = enforcer.recheckQuarantine(c.containerId(), c.runtime(), c.pid(), netnsPath(c),
                 code, message, report);
         if (isGone(result)) {
-            releaseUnlessMoved(c, Trigger.DRIFT, result.error().message());
+            releaseUnlessMoved(c, Trigger.DRIFT, result);
         } else if (result.quarantined() && result.drift() == null) {
             live.verified(c.containerId(), clock.instant());
         } else if (!report) {
@@ -270,7 +270,7 @@ final class Corrections {
             return;
         }
         if (isGone(result)) {
-            releaseUnlessMoved(c, trigger, result.error().message());
+            releaseUnlessMoved(c, trigger, result);
             return;
         }
         EnforcementTarget target = result.target();
@@ -319,14 +319,39 @@ final class Corrections {
 
     /**
      * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
-     * still a process of the container ({@link MoveReports#moved}): one decision for every path that finds a
-     * container unreachable, so none of them releases a container the workload only moved.
+     * still a process of the container: moved out of its namespace ({@link MoveReports#moved}), or
+     * still in it ({@link #keptFailing}). One decision for every path that finds a container
+     * unreachable, so none of them releases a container the workload only moved, or one whose
+     * namespace it changed so that the enforcer refuses it.
      */
-    private void releaseUnlessMoved(LiveContainer c, Trigger trigger, String why) {
-        if (!moves.present(c) && moves.stillInContainer(c)) {
-            moveReports.moved(c, trigger, true);
+    private void releaseUnlessMoved(LiveContainer c, Trigger trigger, EnforcementResult result) {
+        if (!moves.stillInContainer(c)) {
+            release(c, trigger, result.error().message());
+        } else if (moves.present(c)) {
+            keptFailing(c, trigger, result);
         } else {
-            release(c, trigger, why);
+            moveReports.moved(c, trigger, true);
+        }
+    }
+
+    /**
+     * The enforcer refused a container ({@code NAMESPACE_MISMATCH}: say its namespace has only
+     * {@code lo} left, its {@code eth0} moved away by a workload with CAP_NET_ADMIN) whose recorded
+     * pid is still in its recorded namespace and still a process of the container: the workload's
+     * doing, not a departure. A release removed its host guard (a closed chain included) and left
+     * the moved interface open for good. Kept instead, host guard and all, recorded as not in force,
+     * reported {@code failed} when that changes, and retried at every resync.
+     */
+    private void keptFailing(LiveContainer c, Trigger trigger, EnforcementResult result) {
+        LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
+                c.containerId(), c.taskId(), result.error().message(), result.error().code());
+        LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
+                c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
+                c.resolved(), clock.instant(), c.startedAt());
+        boolean changed = !next.sameState(c);
+        live.put(next);
+        if (changed && c.taskId() != null) {
+            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         }
     }
 

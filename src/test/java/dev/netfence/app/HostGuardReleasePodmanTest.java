@@ -162,6 +162,36 @@ class HostGuardReleasePodmanTest {
     }
 
     @Test
+    void aContainerWhoseEth0TheWorkloadMovedAwayKeepsItsHostGuardWhenItsNextApplyIsRefused() throws Exception {
+        PodmanContainer sandbox = guarded("ev-e");
+        String device = deviceOf(sandbox);
+        String away = "nfmv-" + UUID.randomUUID().toString().substring(0, 8);
+        Sh.ok("ip", "netns", "add", away);
+        try {
+            // as a workload with CAP_NET_ADMIN (and a namespace of its own): eth0 moved out, its namespace has only lo
+            Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "link", "set", "eth0", "netns", away);
+            send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                    + "[\"10.88.0.1:8081\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+            Outcome refused = awaitOutcome(o -> sandbox.id().equals(o.containerId())
+                    && "policy-update".equals(o.trigger()));
+            assertThat(refused.status()).as("refused, not released").isEqualTo("failed");
+            assertThat(refused.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+
+            long resyncs = registry.get("netfence.resync.duration").timer().count();
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
+            assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                    .filter(o -> sandbox.id().equals(o.containerId()) && "removed".equals(o.status())))
+                    .as("released while it runs").isEmpty();
+            assertThat(hostTable()).as("its host guard").contains("container=" + sandbox.id());
+            assertThat(service.hostGuards().installed()).containsKey(device);
+            assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+        } finally {
+            Sh.run("ip", "netns", "del", away); // destroys the moved veth end, and its host peer with it
+        }
+    }
+
+    @Test
     void anAddressClaimedBeforeItsNeighboursFirstGuardLeavesTheClaimersGuardWithinSecondsNotAtTheNextResync()
             throws Exception {
         service.close();

@@ -22,6 +22,8 @@ final class FakeEnforcer implements Enforcer {
     volatile String drift;
     volatile Map<String, List<String>> resolved = Map.of();
     volatile boolean gone;
+    /** When set, every apply and read-back is refused with it (the namespace's state refused). */
+    volatile ErrorCode refuse;
     volatile long device = 4;
     volatile long inode = 4026530000L;
 
@@ -87,6 +89,9 @@ final class FakeEnforcer implements Enforcer {
     private EnforcementResult answer(EnforcementRequest request, String driftFound) {
         if (gone) {
             return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "process exited").build();
+        }
+        if (refuse != null) {
+            return EnforcementResult.failure(refuse, "the namespace has no interface but lo").build();
         }
         return EnforcementResult.applied().policyDigest(PolicyDigest.of(request.policy())).backend("iptables-nft")
                 .families(List.of("ipv4", "ipv6")).resolved(resolved).attempts(1)

@@ -139,18 +139,40 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
-    void aContainerTheEnforcerCannotReachWhileItsPidIsStillInItsNamespaceIsReleasedNotTakenForMoved() throws Exception {
+    void aContainerTheEnforcerRefusesWhileItsPidIsStillInItsNamespaceIsKeptWithItsHostGuardAndRetriedNotReleased()
+            throws Exception {
+        // e.g. its eth0 moved out by the workload: the namespace has only lo left, NAMESPACE_MISMATCH
         String id = "0123456789abcdef0123456789abcdef";
         policies.put("task-1", ALLOW_A);
         start(id, "task-1");
-        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
-        enforcer.gone = true;
+        Path cgroup = proc.resolve(PID + "/cgroup");
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + id + ".scope\n");
+        enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH;
+        enforcer.calls.clear();
 
         reconciler.resyncNow();
+        reconciler.resyncNow();
 
-        assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
-        assertThat(released).containsExactly(id);
+        assertThat(published).as("reported once, not released").singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
+        assertThat(released).isEmpty();
+        assertThat(enforcer.calls).as("retried at each resync").containsExactly("reconcile " + id, "enforce " + id);
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isFalse());
         assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+
+        enforcer.refuse = null; // the interface is back
+        reconciler.resyncNow();
+        assertThat(published).hasSize(2).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
+
+        enforcer.gone = true; // the pid, still in the namespace, is another container's process now
+        Files.writeString(cgroup, "0::/machine.slice/libpod-" + "f".repeat(32) + ".scope\n");
+        reconciler.resyncNow();
+        assertThat(published).hasSize(3).last().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
+        assertThat(released).containsExactly(id);
     }
 
     @Test
