@@ -224,7 +224,7 @@ public final class EventPipeline implements AutoCloseable {
         keyless.start();
         boolean drained = false;
         try {
-            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth)
+            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth, health::beat)
                     : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
             if (!awaitPolicies() || !subscribe(c)) {
                 return;

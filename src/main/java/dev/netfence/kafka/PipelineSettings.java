@@ -54,8 +54,21 @@ public final class PipelineSettings {
         this.version = b.version;
         this.pollTimeout = b.pollTimeout;
         this.commitInterval = b.commitInterval;
-        this.stallThreshold = b.stallThreshold;
+        this.stallThreshold = atLeastTwiceMaxBlock(b.stallThreshold, b.kafka.get("max.block.ms"));
         this.stallTimeout = b.stallTimeout;
+    }
+
+    /** A single blocking call may take {@code max.block.ms}: a threshold under twice that would call a waiting loop stalled. */
+    private static Duration atLeastTwiceMaxBlock(Duration threshold, Object maxBlockMs) {
+        if (maxBlockMs == null) {
+            return threshold;
+        }
+        try {
+            Duration twice = Duration.ofMillis(Long.parseLong(maxBlockMs.toString().strip())).multipliedBy(2);
+            return twice.compareTo(threshold) > 0 ? twice : threshold;
+        } catch (NumberFormatException | ArithmeticException e) {
+            return threshold; // the client refuses such a value itself, with its own message
+        }
     }
 
     /** A builder with the defaults: group assignment, default topics, 8 workers, 1000 in flight, 30 s deadline. */
@@ -139,8 +152,9 @@ public final class PipelineSettings {
 
     /**
      * How long the consumer loop may go without a round before {@code /healthz} says it stalled;
-     * above the longest a healthy round blocks (a send or a transaction commit waits up to the
-     * producer's {@code max.block.ms}, 60 s, while the broker is away).
+     * above the longest a healthy round blocks between two beats of its heartbeat (a send or a
+     * transaction commit waits up to the producer's {@code max.block.ms}, 60 s, while the broker is
+     * away; each of a transaction's calls beats first): at least twice {@code max.block.ms}.
      */
     public Duration stallThreshold() {
         return stallThreshold;

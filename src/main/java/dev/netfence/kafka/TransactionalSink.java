@@ -50,6 +50,7 @@ final class TransactionalSink implements OutputSink {
     private final PipelineMetrics metrics;
     private final OutputRecords records;
     private final SendHealth health;
+    private final Runnable beat;
     /** Partitions with a suspect output: the records before it commit without it, then it goes alone. */
     private final Map<TopicPartition, Suspect> suspects = new HashMap<>();
     /** Outputs per transaction; halved by unexplained aborts in a row, reset by a commit. */
@@ -92,6 +93,18 @@ final class TransactionalSink implements OutputSink {
     /** {@code producer} must have a transactional.id; its transactions are initialised here. */
     TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
                       OutputRecords records, SendHealth health) {
+        this(producer, consumer, metrics, records, health, () -> { });
+    }
+
+    /**
+     * @param beat the loop's liveness heartbeat, beaten before each call that can block (each up
+     *     to the producer's {@code max.block.ms} while the broker is away): a transaction makes
+     *     several, more than the loop's stall threshold together, and a broker outage made
+     *     {@code /healthz} report the loop stalled, and a liveness probe restart netfence
+     */
+    TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
+                      OutputRecords records, SendHealth health, Runnable beat) {
+        this.beat = beat;
         this.producer = producer;
         this.consumer = consumer;
         this.metrics = metrics;
@@ -147,6 +160,7 @@ final class TransactionalSink implements OutputSink {
         try {
             producer.beginTransaction();
             for (Output o : batch.outputs) {
+                beat.run();
                 producer.send(o.record(), (md, e) -> {
                     if (e != null) {
                         synchronized (refused) {
@@ -155,6 +169,7 @@ final class TransactionalSink implements OutputSink {
                     }
                 });
             }
+            beat.run();
             producer.sendOffsetsToTransaction(batch.offsets, consumer.groupMetadata());
             commitTransaction();
         } catch (KafkaException e) {
@@ -192,6 +207,7 @@ final class TransactionalSink implements OutputSink {
     private void commitTransaction() {
         for (int attempt = 1; ; attempt++) {
             try {
+                beat.run();
                 producer.commitTransaction();
                 return;
             } catch (TimeoutException e) {
@@ -207,6 +223,7 @@ final class TransactionalSink implements OutputSink {
     private void abort(KafkaException cause) {
         metrics.transactionAborted(SendErrors.rootOf(cause));
         try {
+            beat.run();
             producer.abortTransaction();
         } catch (KafkaException abortFailed) {
             throw new FatalClientException("cannot abort the transaction", abortFailed);

@@ -83,6 +83,48 @@ class TransactionalSinkTest {
         assertThat(registry.find("netfence.transactions.aborted").counter().count()).isBetween(3.0, 12.0);
     }
 
+    @Test
+    void everyCallOfATransactionThatCanBlockOnTheBrokerBeatsTheLoopsHeartbeatFirst() {
+        List<String> calls = new java.util.ArrayList<>();
+        int[] timeouts = {1};
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> r, org.apache.kafka.clients.producer.Callback callback) {
+                calls.add("send");
+                return super.send(r, callback);
+            }
+
+            @Override
+            public void sendOffsetsToTransaction(java.util.Map<TopicPartition,
+                    org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets,
+                    org.apache.kafka.clients.consumer.ConsumerGroupMetadata group) {
+                calls.add("offsets");
+                super.sendOffsetsToTransaction(offsets, group);
+            }
+
+            @Override
+            public void commitTransaction() {
+                calls.add("commit");
+                if (timeouts[0]-- > 0) {
+                    throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(COMMIT)");
+                }
+                super.commitTransaction();
+            }
+        };
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health,
+                () -> calls.add("beat"));
+        PartitionOffsets po = partitionWith(sink, "a", "b");
+        calls.clear();
+
+        sink.commit(List.of(po), false);
+
+        assertThat(calls).containsExactly("beat", "send", "beat", "send", "beat", "offsets", "beat", "commit", "beat",
+                "commit");
+        assertThat(po.lastCommitted()).isEqualTo(2);
+    }
+
     private PartitionOffsets partitionWith(TransactionalSink sink, String... keys) {
         PartitionOffsets po = new PartitionOffsets(TP);
         for (int i = 0; i < keys.length; i++) {
