@@ -42,7 +42,12 @@ final class ContinuousEnforcement implements AutoCloseable {
         this.publisher = new KafkaOutcomePublisher(kafka, config.outcomesTopic(), instance, config.nodeId());
         LiveSet live = new LiveSet(journal, registry);
         NodeRouting routing = new NodeRouting(config.nodeId());
-        EnforcementsTopic.load(kafka, config.enforcementsTopic(), routing::accepts, LOAD_TIMEOUT).forEach(live::restore);
+        try {
+            EnforcementsTopic.load(kafka, config.enforcementsTopic(), routing::accepts, LOAD_TIMEOUT).forEach(live::restore);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the live set from " + config.enforcementsTopic(), e);
+        }
         this.reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, version), publisher,
                 guards, clock, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
                 procRoot);

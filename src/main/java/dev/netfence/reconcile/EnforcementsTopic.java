@@ -1,24 +1,17 @@
 package dev.netfence.reconcile;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The live set's journal on Kafka: the compacted topic {@code sandbox.enforcements} (key
@@ -31,7 +24,6 @@ import org.slf4j.LoggerFactory;
  * ({@link JournalWrites}); what is still unwritten when netfence stops is logged by container.
  */
 public final class EnforcementsTopic implements LiveSetJournal {
-    private static final Logger LOG = LoggerFactory.getLogger(EnforcementsTopic.class);
     public static final String DEFAULT_TOPIC = "sandbox.enforcements";
 
     /** How long closing waits for the journal's writes to be acknowledged. */
@@ -93,11 +85,12 @@ public final class EnforcementsTopic implements LiveSetJournal {
 
     /**
      * Reads the whole topic once and returns the entries of the containers this node owns
-     * ({@code ownsNode} on their nodeId), last value per key, tombstoned keys left out. An absent
-     * topic is an empty live set. Gives up after {@code timeout} with what it has read (logged).
+     * ({@code ownsNode} on their nodeId); an absent topic is an empty live set. Blocks until all of
+     * it is read, trying again while the broker is away ({@link LiveSetLoader}); {@code timeout}
+     * bounds each metadata request and spaces the progress logs.
      */
     public static List<LiveContainer> load(Map<String, Object> kafka, String topic, Predicate<String> ownsNode,
-            Duration timeout) {
+            Duration timeout) throws InterruptedException {
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.keySet().removeIf(k -> !ConsumerConfig.configNames().contains(k));
         conf.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -106,51 +99,8 @@ public final class EnforcementsTopic implements LiveSetJournal {
         conf.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         conf.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         conf.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-enforcements-loader");
-        LiveContainerCodec codec = new LiveContainerCodec();
-        Map<String, LiveContainer> live = new LinkedHashMap<>();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
-            if (infos == null || infos.isEmpty()) {
-                LOG.info("live-set topic {} is empty or absent: starting with no live containers", topic);
-                return List.of();
-            }
-            List<TopicPartition> parts = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
-            while (!parts.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp))) {
-                if (System.nanoTime() - deadline > 0) {
-                    LOG.error("reading live-set topic {} timed out after {}; continuing with {} entries read", topic,
-                            timeout, live.size());
-                    break;
-                }
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    apply(r, codec, live);
-                }
-            }
-        }
-        List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
-        LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(), live.size());
-        return mine;
-    }
-
-    private static void apply(ConsumerRecord<byte[], byte[]> r, LiveContainerCodec codec, Map<String, LiveContainer> live) {
-        if (r.key() == null) {
-            return;
-        }
-        String id = new String(r.key(), StandardCharsets.UTF_8);
-        if (r.value() == null) {
-            live.remove(id);
-            return;
-        }
-        try {
-            live.put(id, codec.decode(r.value()));
-        } catch (IllegalArgumentException e) {
-            LOG.warn("skipping unreadable live-set record {} at {}-{}@{}: {}", id, r.topic(), r.partition(), r.offset(),
-                    e.getMessage());
-            live.remove(id);
-        }
+        return new LiveSetLoader(() -> new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                topic, String.valueOf(kafka.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG)), timeout, Duration.ofSeconds(1))
+                .load(ownsNode);
     }
 }

@@ -20,7 +20,7 @@ class EnforcementsTopicTest {
     }
 
     @Test
-    void whatIsWrittenBeforeCloseIsWhatARestartReadsBackForItsNode() {
+    void whatIsWrittenBeforeCloseIsWhatARestartReadsBackForItsNode() throws Exception {
         String topic = TestKafka.uniqueTopic("enforcements");
         TestKafka.createCompactedTopic(topic, 3);
         Map<String, Object> kafka = Map.of("bootstrap.servers", TestKafka.bootstrapServers());

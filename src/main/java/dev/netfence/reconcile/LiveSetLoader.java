@@ -1,0 +1,115 @@
+package dev.netfence.reconcile;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the live set's journal ({@link EnforcementsTopic}) once at start: every partition from
+ * the beginning to the end offsets it saw, the last value of each key, tombstoned keys left out,
+ * the entries of this node's containers kept. It never gives up and never returns part of the
+ * topic: a start that went on with the part read within a minute left the other containers
+ * unwatched for good (no resync, no policy update, no release), and one while the broker was away
+ * exited, so that a node restarted during an outage could not start at all. While the broker
+ * cannot be reached the read is attempted again (each failure logged with the topic and the
+ * servers); while it is slow its progress is logged. An absent topic is an empty live set.
+ */
+final class LiveSetLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(LiveSetLoader.class);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
+    private final Supplier<Consumer<byte[], byte[]>> consumers;
+    private final String topic;
+    private final String servers;
+    private final Duration timeout;
+    private final Duration firstBackoff;
+    private final LiveContainerCodec codec = new LiveContainerCodec();
+
+    /**
+     * @param consumers a new consumer per attempt (closed after it)
+     * @param timeout each metadata request's bound, and how often a slow read logs its progress
+     * @param firstBackoff the wait after the first failed attempt, doubling up to 30 s
+     */
+    LiveSetLoader(Supplier<Consumer<byte[], byte[]>> consumers, String topic, String servers, Duration timeout,
+            Duration firstBackoff) {
+        this.consumers = consumers;
+        this.topic = topic;
+        this.servers = servers;
+        this.timeout = timeout;
+        this.firstBackoff = firstBackoff;
+    }
+
+    /** The entries of the containers {@code ownsNode} accepts the nodeId of; blocks until the whole topic is read. */
+    List<LiveContainer> load(Predicate<String> ownsNode) throws InterruptedException {
+        Duration backoff = firstBackoff;
+        for (int attempt = 1; ; attempt++) {
+            try (Consumer<byte[], byte[]> consumer = consumers.get()) {
+                Map<String, LiveContainer> live = readAll(consumer);
+                List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
+                LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(),
+                        live.size());
+                return mine;
+            } catch (KafkaException e) {
+                LOG.error("reading the live-set topic {} from {} failed (attempt {}: {}); trying again in {} ms:"
+                        + " netfence enforces nothing before it has read its live set", topic, servers, attempt,
+                        e.toString(), backoff.toMillis());
+                Thread.sleep(backoff.toMillis());
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer) {
+        Map<String, LiveContainer> live = new LinkedHashMap<>();
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+        if (infos == null || infos.isEmpty()) {
+            LOG.info("live-set topic {} is empty or absent: starting with no live containers", topic);
+            return live;
+        }
+        List<TopicPartition> parts = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+        Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
+        long nextReport = System.nanoTime() + timeout.toNanos();
+        while (!parts.stream().allMatch(tp -> consumer.position(tp, timeout) >= end.get(tp))) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                apply(r, live);
+            }
+            if (System.nanoTime() - nextReport > 0) {
+                LOG.warn("still reading live-set topic {} ({} entries so far); netfence enforces nothing before it"
+                        + " has read all of it", topic, live.size());
+                nextReport = System.nanoTime() + timeout.toNanos();
+            }
+        }
+        return live;
+    }
+
+    private void apply(ConsumerRecord<byte[], byte[]> r, Map<String, LiveContainer> live) {
+        if (r.key() == null) {
+            return;
+        }
+        String id = new String(r.key(), StandardCharsets.UTF_8);
+        if (r.value() == null) {
+            live.remove(id);
+            return;
+        }
+        try {
+            live.put(id, codec.decode(r.value()));
+        } catch (IllegalArgumentException e) {
+            LOG.warn("skipping unreadable live-set record {} at {}-{}@{}: {}", id, r.topic(), r.partition(), r.offset(),
+                    e.getMessage());
+            live.remove(id);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.NamespaceId;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.junit.jupiter.api.Test;
+
+class LiveSetLoaderTest {
+    private static final String TOPIC = "sandbox.enforcements";
+    private static final TopicPartition P0 = new TopicPartition(TOPIC, 0);
+    private final LiveContainerCodec codec = new LiveContainerCodec();
+    private final AtomicInteger attempts = new AtomicInteger();
+
+    private byte[] entry(String id, String node) {
+        return codec.encode(new LiveContainer(id, "task-1", node, null, 4242, new NamespaceId(4, 7), null, null, null,
+                false, "nft", Map.of(), Instant.parse("2026-12-04T04:00:00Z")));
+    }
+
+    /** A consumer whose metadata requests time out for the first {@code failures} attempts, as while the broker is away. */
+    private MockConsumer<byte[], byte[]> consumer(int failures) {
+        int attempt = attempts.incrementAndGet();
+        MockConsumer<byte[], byte[]> c = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+                if (attempt <= failures) {
+                    throw new TimeoutException("Timeout expired while fetching topic metadata");
+                }
+                return super.partitionsFor(topic, timeout);
+            }
+        };
+        c.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, Node.noNode(), new Node[0], new Node[0])));
+        c.updateBeginningOffsets(Map.of(P0, 0L));
+        c.updateEndOffsets(Map.of(P0, 3L));
+        c.schedulePollTask(() -> {
+            c.addRecord(record(0, "c1", entry("c1", "node-1")));
+            c.addRecord(record(1, "c2", entry("c2", "node-2")));
+        });
+        c.schedulePollTask(() -> c.addRecord(record(2, "c3", entry("c3", "node-1"))));
+        return c;
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(long offset, String key, byte[] value) {
+        return new ConsumerRecord<>(TOPIC, 0, offset, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    @Test
+    void whileTheBrokerCannotBeReachedTheReadIsTriedAgainAndThenReadsEverythingOfThisNode() throws Exception {
+        LiveSetLoader loader = new LiveSetLoader(() -> consumer(2), TOPIC, "b:9092", Duration.ofSeconds(1),
+                Duration.ofMillis(1));
+
+        List<LiveContainer> read = loader.load("node-1"::equals);
+
+        assertThat(attempts.get()).isEqualTo(3);
+        assertThat(read).extracting(LiveContainer::containerId).containsExactly("c1", "c3");
+    }
+
+    @Test
+    void aReadSlowerThanTheTimeoutIsNotCutShortButReadToTheEnd() throws Exception {
+        LiveSetLoader loader = new LiveSetLoader(() -> {
+            MockConsumer<byte[], byte[]> c = consumer(0);
+            for (int i = 0; i < 5; i++) {
+                c.schedulePollTask(() -> { }); // rounds that bring nothing, as a slow broker's
+            }
+            return c;
+        }, TOPIC, "b:9092", Duration.ofMillis(1), Duration.ofMillis(1));
+
+        assertThat(loader.load("node-1"::equals)).extracting(LiveContainer::containerId).containsExactly("c1", "c3");
+    }
+}
