@@ -13,8 +13,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * held (refused for good, nothing smaller left to send, so their partition cannot commit past them)
  * and whether a topic has been refusing everything netfence sends it for longer than a bound (a
  * misconfigured {@code max.message.bytes}, a missing ACL). A streak starts at the first refused send
- * to a topic after a successful one and ends with the next success there. Outlives the Kafka
- * clients the pipeline recreates. Thread-safe.
+ * to a topic after a successful one and ends with the next success there; it counts once its
+ * refusals have gone on for the bound (from its first to its latest): a single refusal on a quiet
+ * node (an oversized outcome, replaced by its dead letter) is not a topic refusing everything,
+ * however long nothing else is sent there. Outlives the Kafka clients the pipeline recreates.
+ * Thread-safe.
  */
 final class SendHealth {
     private final Clock clock;
@@ -23,7 +26,7 @@ final class SendHealth {
     private final AtomicInteger held = new AtomicInteger();
     private volatile String lastHeld = "";
 
-    private record Streak(Instant since, String error) {}
+    private record Streak(Instant since, Instant last, int refusals, String error) {}
 
     SendHealth(Clock clock, Duration bound) {
         this.clock = clock;
@@ -38,7 +41,9 @@ final class SendHealth {
 
     void refused(String topic, Throwable error) {
         String what = SendErrors.rootOf(error).toString();
-        streaks.compute(topic, (t, s) -> s == null ? new Streak(clock.instant(), what) : new Streak(s.since(), what));
+        Instant now = clock.instant();
+        streaks.compute(topic, (t, s) -> s == null ? new Streak(now, now, 1, what)
+                : new Streak(s.since(), now, s.refusals() + 1, what));
     }
 
     /** An output is now held; {@code what} names it for the not-ready reason. */
@@ -65,12 +70,12 @@ final class SendHealth {
         if (h > 0) {
             return Optional.of(h + " output(s) held because the broker refuses them for good, e.g. " + lastHeld);
         }
-        Instant now = clock.instant();
         for (Map.Entry<String, Streak> e : streaks.entrySet()) {
-            Duration d = Duration.between(e.getValue().since(), now);
+            Streak s = e.getValue();
+            Duration d = Duration.between(s.since(), s.last());
             if (d.compareTo(bound) >= 0) {
                 return Optional.of("topic " + e.getKey() + " has refused every output for " + d.toSeconds()
-                        + " s: " + e.getValue().error());
+                        + " s (" + s.refusals() + " refused, none taken since): " + s.error());
             }
         }
         return Optional.empty();
