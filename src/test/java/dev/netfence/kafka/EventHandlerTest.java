@@ -53,5 +53,8 @@ class EventHandlerTest {
         assertThat(o.error().message()).isEqualTo("this stop is of an earlier instance of container c1");
         assertThat(o.trigger()).isEqualTo("stop");
         assertThat(o.eventId()).isEqualTo("ev-stop");
+        assertThat(dev.netfence.event.DocumentSchema.load("outcome.v1.json").validate(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(new dev.netfence.event.OutcomeCodec().encode(o))))
+                .as("an outcome v1 document").isEmpty();
     }
 }
