@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ContinuousEnforcement implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ContinuousEnforcement.class);
-    private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(60);
+    /** Each metadata request of the live set's read at start (tried again after it while the broker is away). */
+    private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(10);
     private static final int THREADS = 4;
 
     private final EnforcementsTopic journal;
@@ -44,9 +45,17 @@ final class ContinuousEnforcement implements AutoCloseable {
         NodeRouting routing = new NodeRouting(config.nodeId());
         try {
             EnforcementsTopic.load(kafka, config.enforcementsTopic(), routing::accepts, LOAD_TIMEOUT).forEach(live::restore);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading the live set from " + config.enforcementsTopic(), e);
+        } catch (InterruptedException | RuntimeException e) {
+            boolean interrupted = Thread.interrupted() || e instanceof InterruptedException; // closing waits a little
+            journal.close();
+            publisher.close();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while reading the live set from "
+                        + config.enforcementsTopic(), e);
+            }
+            throw new IllegalStateException("cannot read the live set from " + config.enforcementsTopic() + ": "
+                    + e.getMessage(), e);
         }
         this.reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, version), publisher,
                 guards, clock, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),

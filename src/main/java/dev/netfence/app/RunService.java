@@ -113,10 +113,19 @@ public final class RunService implements AutoCloseable {
                 .version(version)
                 .build();
         // the reconciler (live set, resync, OCI hook) releases a stopped or vanished container's host guard at once
-        ContinuousEnforcement continuous = config.dryRun() ? null : new ContinuousEnforcement(config, kafka, enforcer,
-                policies, hostGuards.mode() == HostGuardMode.OFF ? dev.netfence.reconcile.HostGuards.NONE
-                        : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
-                enforcerConfig.procRoot());
+        ContinuousEnforcement continuous;
+        try {
+            continuous = config.dryRun() ? null : new ContinuousEnforcement(config, kafka, enforcer, policies,
+                    hostGuards.mode() == HostGuardMode.OFF ? dev.netfence.reconcile.HostGuards.NONE
+                            : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
+                    enforcerConfig.procRoot());
+        } catch (RuntimeException e) { // reading the live set failed for good, or was interrupted
+            if (sweeper != null) {
+                sweeper.close();
+            }
+            policies.close();
+            throw e;
+        }
         if (continuous != null && hostGuards.mode() != HostGuardMode.OFF) {
             // a container holding an address a newcomer was first guarded with is guarded again at once
             dev.netfence.reconcile.Reconciler reconciler = continuous.lifecycle();

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -187,6 +188,8 @@ public final class RunCommand implements Callable<Integer> {
         stop.countDown();
     }
 
+    static final String STARTING = "starting: reading the live set (waiting for the broker while it cannot be reached)";
+
     @Override
     public Integer call() throws InterruptedException {
         RunConfig cfg = config();
@@ -194,25 +197,32 @@ public final class RunCommand implements Callable<Integer> {
             LogFormat.JSON.configure();
         }
         NetfenceMetrics metrics = NetfenceMetrics.create();
-        RunService service;
+        // served from before the start, which waits for the broker (the live set is read in full
+        // first): alive and not ready meanwhile, so a liveness probe does not restart a waiting start
+        AtomicReference<RunService> started = new AtomicReference<>();
         MetricsServer http;
         try {
-            service = RunService.start(cfg, Main.version(), metrics.registry(), Clock.systemUTC());
-        } catch (RuntimeException e) {
-            spec.commandLine().getErr().println("netfence run: cannot start: " + e.getMessage());
-            return Main.RUNTIME_FAILURE;
-        }
-        try {
             http = MetricsServer.start(cfg.httpAddress(), cfg.httpPort(), metrics.registry(),
-                    service.pipeline().health().liveness(),
-                    () -> service.pipeline().notReadyReason().map(HealthStatus::down).orElseGet(HealthStatus::up));
+                    () -> started.get() == null ? HealthStatus.up()
+                            : started.get().pipeline().health().liveness().check(),
+                    () -> started.get() == null ? HealthStatus.down(STARTING)
+                            : started.get().pipeline().notReadyReason().map(HealthStatus::down)
+                                    .orElseGet(HealthStatus::up));
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort()
                     + (cfg.httpAddress() == null ? "" : " on --http-address " + cfg.httpAddress().getHostAddress()) + ": "
                     + e.getMessage());
-            service.close();
             return Main.RUNTIME_FAILURE;
         }
+        RunService service;
+        try {
+            service = RunService.start(cfg, Main.version(), metrics.registry(), Clock.systemUTC());
+        } catch (RuntimeException e) {
+            spec.commandLine().getErr().println("netfence run: cannot start: " + e.getMessage());
+            http.close();
+            return Main.RUNTIME_FAILURE;
+        }
+        started.set(service);
         LOG.info("netfence {} running as node {} on {} ({} assignment); metrics and health on port {} ({})",
                 Main.version(), cfg.nodeId(), cfg.bootstrapServers(), cfg.assignment().wire(), http.port(),
                 cfg.httpAddress() == null ? "all addresses" : cfg.httpAddress().getHostAddress());

@@ -1,5 +1,6 @@
 package dev.netfence.kafka;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +49,8 @@ public final class TopicSetup {
         plain.forEach(t -> wanted.add(new NewTopic(t, Optional.empty(), Optional.empty())));
         compacted.forEach(t -> wanted.add(new NewTopic(t, Optional.empty(), Optional.empty())
                 .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT))));
-        try (Admin admin = Admin.create(adminConfig)) {
+        Admin admin = Admin.create(adminConfig);
+        try {
             Set<String> existing = admin.listTopics().names().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
             if (missing.isEmpty()) {
@@ -77,6 +79,10 @@ public final class TopicSetup {
         } catch (ExecutionException | TimeoutException e) {
             LOG.warn("could not list topics to create missing ones: {}", e.toString());
             return List.of();
+        } finally {
+            // bounded: close() waits for the calls still pending, up to their own 60 s timeout, while the
+            // broker cannot be reached (the start then waited a minute more here before saying anything)
+            admin.close(Duration.ofSeconds(2));
         }
     }
 }

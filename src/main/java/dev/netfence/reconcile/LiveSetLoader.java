@@ -12,6 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,8 +23,11 @@ import org.slf4j.LoggerFactory;
  * topic: a start that went on with the part read within a minute left the other containers
  * unwatched for good (no resync, no policy update, no release), and one while the broker was away
  * exited, so that a node restarted during an outage could not start at all. While the broker
- * cannot be reached the read is attempted again (each failure logged with the topic and the
- * servers); while it is slow its progress is logged. An absent topic is an empty live set.
+ * cannot be reached (a retriable error) or does not know the topic yet (netfence creates it at
+ * start; a broker just restarted may not know it for a moment, and an empty answer taken for "no
+ * live set" left every container of the node unwatched) the read is attempted again, each failure
+ * logged with the topic and the servers; while it is slow its progress is logged. An error that
+ * retrying cannot mend (authorization, authentication, a bad setting) is thrown.
  */
 final class LiveSetLoader {
     private static final Logger LOG = LoggerFactory.getLogger(LiveSetLoader.class);
@@ -60,7 +64,7 @@ final class LiveSetLoader {
                 LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(),
                         live.size());
                 return mine;
-            } catch (KafkaException e) {
+            } catch (RetriableException | TopicNotKnown e) {
                 LOG.error("reading the live-set topic {} from {} failed (attempt {}: {}); trying again in {} ms:"
                         + " netfence enforces nothing before it has read its live set", topic, servers, attempt,
                         e.toString(), backoff.toMillis());
@@ -74,8 +78,7 @@ final class LiveSetLoader {
         Map<String, LiveContainer> live = new LinkedHashMap<>();
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
         if (infos == null || infos.isEmpty()) {
-            LOG.info("live-set topic {} is empty or absent: starting with no live containers", topic);
-            return live;
+            throw new TopicNotKnown("the broker does not know topic " + topic + " (yet)");
         }
         List<TopicPartition> parts = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
         consumer.assign(parts);
@@ -93,6 +96,13 @@ final class LiveSetLoader {
             }
         }
         return live;
+    }
+
+    /** The broker answered that it does not know the topic: tried again, as a retriable error is. */
+    private static final class TopicNotKnown extends KafkaException {
+        TopicNotKnown(String message) {
+            super(message);
+        }
     }
 
     private void apply(ConsumerRecord<byte[], byte[]> r, Map<String, LiveContainer> live) {

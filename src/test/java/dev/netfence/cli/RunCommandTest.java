@@ -92,6 +92,32 @@ class RunCommandTest {
         assertThat(service.get().ready()).isFalse();
     }
 
+    @Test
+    void whileTheStartWaitsForABrokerThatCannotBeReachedHealthIsServedAliveAndNotReady() throws Exception {
+        int httpPort = freePort();
+        int noBroker = freePort();
+        StringWriter err = new StringWriter();
+        RunCommand command = new RunCommand(Map.of("NETFENCE_NODE_ID", "waiting-node"));
+        int[] exit = {-1};
+        Thread start = new Thread(() -> exit[0] = run(command, err, "--http-port", Integer.toString(httpPort),
+                "--bootstrap-servers", "127.0.0.1:" + noBroker, "--policy-dir", dir.toString(), "--host-guard", "off",
+                "--cgroup-check", "false", "--hook-socket", "off", "--shutdown-timeout", "2s"), "run-waiting");
+        start.start();
+        try {
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> get(httpPort, "/readyz").statusCode() == 503);
+            var ready = get(httpPort, "/readyz");
+            assertThat(ready.body()).contains(RunCommand.STARTING);
+            assertThat(get(httpPort, "/healthz").statusCode()).as("a waiting start is alive").isEqualTo(200);
+            assertThat(start.isAlive()).isTrue();
+        } finally {
+            start.interrupt(); // nothing else ends a start waiting for the broker (SIGTERM ends the JVM)
+            start.join(60_000);
+        }
+        assertThat(start.isAlive()).isFalse();
+        assertThat(exit[0]).as(err.toString()).isEqualTo(Main.RUNTIME_FAILURE);
+        assertThat(err.toString()).contains("netfence run: cannot start: ");
+    }
+
     private static int freePort() {
         return dev.netfence.testkit.LoopbackPorts.unused();
     }

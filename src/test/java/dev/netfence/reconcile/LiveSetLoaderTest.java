@@ -28,8 +28,11 @@ class LiveSetLoaderTest {
                 false, "nft", Map.of(), Instant.parse("2026-12-04T04:00:00Z")));
     }
 
-    /** A consumer whose metadata requests time out for the first {@code failures} attempts, as while the broker is away. */
-    private MockConsumer<byte[], byte[]> consumer(int failures) {
+    /**
+     * A consumer whose metadata requests time out for the first {@code failures} attempts, as while
+     * the broker is away, and whose first {@code emptyRounds} polls bring nothing, as a slow broker's.
+     */
+    private MockConsumer<byte[], byte[]> consumer(int failures, int emptyRounds) {
         int attempt = attempts.incrementAndGet();
         MockConsumer<byte[], byte[]> c = new MockConsumer<>("earliest") {
             @Override
@@ -43,6 +46,9 @@ class LiveSetLoaderTest {
         c.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, Node.noNode(), new Node[0], new Node[0])));
         c.updateBeginningOffsets(Map.of(P0, 0L));
         c.updateEndOffsets(Map.of(P0, 3L));
+        for (int i = 0; i < emptyRounds; i++) {
+            c.schedulePollTask(() -> { });
+        }
         c.schedulePollTask(() -> {
             c.addRecord(record(0, "c1", entry("c1", "node-1")));
             c.addRecord(record(1, "c2", entry("c2", "node-2")));
@@ -57,7 +63,7 @@ class LiveSetLoaderTest {
 
     @Test
     void whileTheBrokerCannotBeReachedTheReadIsTriedAgainAndThenReadsEverythingOfThisNode() throws Exception {
-        LiveSetLoader loader = new LiveSetLoader(() -> consumer(2), TOPIC, "b:9092", Duration.ofSeconds(1),
+        LiveSetLoader loader = new LiveSetLoader(() -> consumer(2, 0), TOPIC, "b:9092", Duration.ofSeconds(1),
                 Duration.ofMillis(1));
 
         List<LiveContainer> read = loader.load("node-1"::equals);
@@ -68,14 +74,36 @@ class LiveSetLoaderTest {
 
     @Test
     void aReadSlowerThanTheTimeoutIsNotCutShortButReadToTheEnd() throws Exception {
-        LiveSetLoader loader = new LiveSetLoader(() -> {
-            MockConsumer<byte[], byte[]> c = consumer(0);
-            for (int i = 0; i < 5; i++) {
-                c.schedulePollTask(() -> { }); // rounds that bring nothing, as a slow broker's
-            }
-            return c;
-        }, TOPIC, "b:9092", Duration.ofMillis(1), Duration.ofMillis(1));
+        LiveSetLoader loader = new LiveSetLoader(() -> consumer(0, 5), TOPIC, "b:9092", Duration.ofMillis(1),
+                Duration.ofMillis(1));
 
         assertThat(loader.load("node-1"::equals)).extracting(LiveContainer::containerId).containsExactly("c1", "c3");
+    }
+
+    @Test
+    void aBrokerThatDoesNotKnowTheTopicYetIsAskedAgainNotTakenForAnEmptyLiveSet() throws Exception {
+        LiveSetLoader loader = new LiveSetLoader(() -> {
+            MockConsumer<byte[], byte[]> c = consumer(0, 0);
+            if (attempts.get() == 1) {
+                c.updatePartitions(TOPIC, List.of()); // UNKNOWN_TOPIC_OR_PARTITION: an empty answer
+            }
+            return c;
+        }, TOPIC, "b:9092", Duration.ofSeconds(1), Duration.ofMillis(1));
+
+        assertThat(loader.load("node-1"::equals)).extracting(LiveContainer::containerId).containsExactly("c1", "c3");
+        assertThat(attempts.get()).isEqualTo(2);
+    }
+
+    @Test
+    void anErrorThatTryingAgainCannotMendIsThrown() {
+        LiveSetLoader loader = new LiveSetLoader(() -> new MockConsumer<byte[], byte[]>("earliest") {
+            @Override
+            public synchronized List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+                throw new org.apache.kafka.common.errors.TopicAuthorizationException(java.util.Set.of(TOPIC));
+            }
+        }, TOPIC, "b:9092", Duration.ofSeconds(1), Duration.ofMillis(1));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> loader.load("node-1"::equals))
+                .isInstanceOf(org.apache.kafka.common.errors.TopicAuthorizationException.class);
     }
 }
