@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One correction of one live container, under its lock: is it still there (its pid still in the
  * recorded namespace; if not it is released with a {@code removed} outcome, unless the pid is
- * still a process of the container, which moved it: then it is kept as it is, see {@link MoveReports#moved}), what does its task's
+ * still a process of the container, which moved it: then it is kept as it is, see {@link MoveReports#moved};
+ * one there that the enforcer refuses is kept too, see {@link #keptFailing}), what does its task's
  * policy say now (missing or invalid: quarantine with POLICY_NOT_FOUND / INVALID_POLICY; changed
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
@@ -343,14 +344,18 @@ final class Corrections {
      * reported {@code failed} when that changes, and retried at every resync.
      */
     private void keptFailing(LiveContainer c, Trigger trigger, EnforcementResult result) {
-        LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
-                c.containerId(), c.taskId(), result.error().message(), result.error().code());
+        if (c.taskId() == null) { // a hook fence keeps its own entry: its read-back only verifies it
+            LOG.debug("container {} (fenced by the hook): {}; kept", c.containerId(), result.error().message());
+            return;
+        }
         LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
                 c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
                 c.resolved(), clock.instant(), c.startedAt());
         boolean changed = !next.sameState(c);
         live.put(next);
-        if (changed && c.taskId() != null) {
+        if (changed) {
+            LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
+                    c.containerId(), c.taskId(), result.error().message(), result.error().code());
             publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         }
     }

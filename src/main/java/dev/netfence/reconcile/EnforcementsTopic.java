@@ -64,8 +64,8 @@ public final class EnforcementsTopic implements LiveSetJournal {
         return writes.retryFailed();
     }
 
-    /** Waits until every write sent so far is acknowledged or failed (the memory bench). */
-    public void flush() {
+    /** Waits until every write so far is handed over and acknowledged or failed (the memory bench). */
+    public void flush() throws InterruptedException {
         writes.flush();
     }
 

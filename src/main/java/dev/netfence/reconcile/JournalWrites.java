@@ -134,8 +134,19 @@ final class JournalWrites implements AutoCloseable {
         }
     }
 
-    /** Waits until every write handed to the producer so far is acknowledged or failed. */
-    void flush() {
+    /**
+     * Waits (up to a minute) until the sender has handed over every write queued so far, then
+     * until the producer has them acknowledged or failed.
+     */
+    void flush() throws InterruptedException {
+        if (sender == null) {
+            drain();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        while ((!queue.isEmpty() || pending.values().stream().anyMatch(w -> w.state() == State.QUEUED))
+                && System.nanoTime() - deadline < 0) {
+            Thread.sleep(1);
+        }
         producer.flush();
     }
 

@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param errorCode null when the policy is in force; else why not (POLICY_NOT_FOUND, RULES_REJECTED...)
  * @param quarantined whether the quarantine (loopback only) is what is in force
  * @param backend the backend that wrote the rules (outcome {@code backend}), null if unknown
- * @param startedAt when this instance started: its {@code container.started} event's
- *     {@code occurredAt}, or when the OCI hook fenced it; null when not known (an entry of an older
- *     version). A {@code container.stopped} without a pid that occurred no later is the stop of an
- *     earlier instance under the same id, and does not release this one.
+ * @param startedAt when this instance started by the clock of the events' emitter: its
+ *     {@code container.started} event's {@code occurredAt}; null when no event told it (the OCI hook
+ *     fenced it: netfence's own clock is not the emitter's, and the gap between a stop and the
+ *     restart after it is often under a second; or an entry of an older version). A
+ *     {@code container.stopped} without a pid that occurred no later, or any without a pid while
+ *     this is null, does not release this instance while its pid is there (see {@link #startedAfter}).
  */
 public record LiveContainer(
         String containerId,
@@ -70,11 +72,13 @@ public record LiveContainer(
     }
 
     /**
-     * Whether {@code stop} is of an earlier instance under this id: it names another pid, or it has
-     * none and occurred no later than this instance started.
+     * Whether {@code stop} may be of an earlier instance under this id: it names another pid; or it
+     * has none and occurred no later than this instance started, or this instance's start is not
+     * known by the emitter's clock (then the caller keeps it while its pid is there, and a resync
+     * releases it once the pid is gone).
      */
     public boolean startedAfter(dev.netfence.event.ContainerEvent stop) {
-        return stop.pid() != null ? pid != stop.pid() : startedAt != null && !stop.occurredAt().isAfter(startedAt);
+        return stop.pid() != null ? pid != stop.pid() : startedAt == null || !stop.occurredAt().isAfter(startedAt);
     }
 
     /** The same entry but for the state the rules are in now (the last value written to the topic). */

@@ -48,8 +48,9 @@ final class MoveReports {
      * until the pid is back (then the policy is applied again and the recovery reported), the
      * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
      * once per move (and once more after a restart of netfence, which reports nothing new for an
-     * entry already marked). Only a pid really out of its namespace counts as moved: where the
-     * enforcer cannot reach a pid that is still in it, the container is released as before.
+     * entry already marked). Only a pid really out of its namespace counts as moved: a pid still in
+     * it that the enforcer refuses is kept and retried ({@code Corrections.keptFailing}), or
+     * released when its cgroup does not name the container.
      */
     void moved(LiveContainer c, Trigger trigger, boolean publish) {
         if (!moves.away(c.containerId())) {

@@ -164,7 +164,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             LiveContainer current = live.get(event.containerId()).orElse(null);
             if (current != null && current.startedAfter(event) && corrections.recordedInstance(current, current.pid())) {
                 // the stop of an earlier instance (a late or replayed stop), processed after the one started since
-                String why = "this stop (pid " + event.pid() + ", occurred " + event.occurredAt() + ") is of an earlier"
+                String why = current.startedAt() == null && event.pid() == null
+                        ? "this stop (no pid, occurred " + event.occurredAt() + ") may be of an earlier instance of"
+                        + " container " + event.containerId() + ": pid " + current.pid() + ", whose start no event told,"
+                        + " is still in its namespace and stays enforced until a resync finds it gone"
+                        : "this stop (pid " + event.pid() + ", occurred " + event.occurredAt() + ") is of an earlier"
                         + " instance of container " + event.containerId() + " than pid " + current.pid() + " (started "
                         + current.startedAt() + "), which stays enforced";
                 LOG.info(why);
@@ -215,7 +219,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 // namespace): its rules are in force there; a fence would cut the pod's other members
                 live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
                         known.netns(), known.netnsPath(), known.policyDigest(), null, known.quarantined(),
-                        known.backend(), known.resolved(), known.lastVerified(), clock.instant()));
+                        known.backend(), known.resolved(), known.lastVerified(), null));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);
@@ -230,8 +234,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 }
                 corrections.stopped(containerId); // the instance before is gone; a move of this one is new
                 live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,
-                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant(),
-                        clock.instant()));
+                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant(), null));
                 if (taskId != null) {
                     submit(containerId, Trigger.POLICY_UPDATE, () -> { });
                 }

@@ -178,6 +178,25 @@ class JournalWritesTest {
     }
 
     @Test
+    void flushReturnsOnceTheSenderHandedOverEveryQueuedWriteAndTheBrokerAcknowledgedIt() throws Exception {
+        MockProducer<byte[], byte[]> acking = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        JournalWrites w = new JournalWrites(acking, "sandbox.enforcements");
+        try {
+            for (int i = 0; i < 200; i++) {
+                w.write("c" + i, V1);
+            }
+
+            w.flush();
+
+            assertThat(acking.history()).hasSize(200);
+            assertThat(w.unwritten()).isEmpty();
+        } finally {
+            w.close(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
     void closingClosesTheProducerAndNamesTheContainersWhoseEntryFailedOrIsNotAcknowledged() {
         writes.write("c1", V1);
         writes.write("c2", V2);

@@ -335,18 +335,26 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
 
         reconciler.stopped(pidlessStop("c1", "task-1", before));
+        // the emitter's clock ahead of netfence's: its stop of the earlier instance seems to follow the fence
+        reconciler.stopped(pidlessStop("c1", "task-1", Instant.now().plusSeconds(5)));
 
         assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(restartedPid));
         assertThat(released).isEmpty();
     }
 
     @Test
-    void aStopWithoutPidOfAnEntryWhoseStartIsNotKnownReleasesItAsBefore() throws Exception {
+    void aStopWithoutPidOfAnEntryWhoseStartNoEventToldIsKeptWhileItsPidIsThereAndReleasedByTheResyncOnceGone()
+            throws Exception {
         reconciler.liveSet().restore(new LiveContainer("c9", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,
-                null, null, false, "nft", Map.of(), Instant.now())); // an entry of an older version
+                null, null, false, "nft", Map.of(), Instant.now())); // an entry of an older version, or a hook fence
 
-        reconciler.stopped(pidlessStop("c9", "task-1", Instant.parse("2026-01-01T00:00:00Z")));
+        assertThat(reconciler.stopped(pidlessStop("c9", "task-1", Instant.now().plusSeconds(3600))))
+                .hasValueSatisfying(why -> assertThat(why).contains("until a resync finds it gone"));
+        assertThat(reconciler.liveSet().get("c9")).isPresent();
+        assertThat(released).isEmpty();
 
+        Files.delete(nsFile); // the process is gone
+        reconciler.resyncNow();
         assertThat(reconciler.liveSet().get("c9")).isEmpty();
         assertThat(released).containsExactly("c9");
     }

@@ -18,11 +18,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ExitedLeader implements AutoCloseable {
     private static final String SCRIPT = String.join("\n",
-            "import ctypes, sys, threading, time",
+            "import ctypes, os, sys, threading, time",
+            "SYS_EXIT = {'x86_64': 60, 'aarch64': 93}[os.uname().machine]  # this thread only, not the group",
             "threading.Thread(target=lambda: time.sleep(10 ** 6)).start()",
             "print('ready', flush=True)",
             "sys.stdin.readline()",
-            "ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: this thread only, not the group");
+            "ctypes.CDLL(None).syscall(SYS_EXIT, 0)");
 
     private final Process process;
 
