@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * One correction of one live container, under its lock: is it still there (its pid still in the
  * recorded namespace; if not it is released with a {@code removed} outcome, unless the pid is
  * still a process of the container, which moved it: then it is kept as it is, see {@link MoveReports#moved};
- * one there that the enforcer refuses is kept too, see {@link #keptFailing}), what does its task's
+ * one there that the enforcer refuses is kept too, see {@link MoveReports#refusedInPlace}), what does its task's
  * policy say now (missing or invalid: quarantine with POLICY_NOT_FOUND / INVALID_POLICY; changed
  * or not in force: apply it), and, on a resync, do the rules read back still equal the plan
  * (the enforcer repairs a difference atomically; a changed hostname address set is reported as
@@ -321,7 +321,7 @@ final class Corrections {
     /**
      * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
      * still a process of the container: moved out of its namespace ({@link MoveReports#moved}), or
-     * still in it ({@link #keptFailing}). One decision for every path that finds a container
+     * still in it ({@link MoveReports#refusedInPlace}). One decision for every path that finds a container
      * unreachable, so none of them releases a container the workload only moved, or one whose
      * namespace it changed so that the enforcer refuses it.
      */
@@ -329,36 +329,12 @@ final class Corrections {
         if (!moves.stillInContainer(c)) {
             release(c, trigger, result.error().message());
         } else if (moves.present(c)) {
-            keptFailing(c, trigger, result);
+            moveReports.refusedInPlace(c, trigger, result, clock.instant());
         } else {
             moveReports.moved(c, trigger, true);
         }
     }
 
-    /**
-     * The enforcer refused a container ({@code NAMESPACE_MISMATCH}: say its namespace has only
-     * {@code lo} left, its {@code eth0} moved away by a workload with CAP_NET_ADMIN) whose recorded
-     * pid is still in its recorded namespace and still a process of the container: the workload's
-     * doing, not a departure. A release removed its host guard (a closed chain included) and left
-     * the moved interface open for good. Kept instead, host guard and all, recorded as not in force,
-     * reported {@code failed} when that changes, and retried at every resync.
-     */
-    private void keptFailing(LiveContainer c, Trigger trigger, EnforcementResult result) {
-        if (c.taskId() == null) { // a hook fence keeps its own entry: its read-back only verifies it
-            LOG.debug("container {} (fenced by the hook): {}; kept", c.containerId(), result.error().message());
-            return;
-        }
-        LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
-                c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
-                c.resolved(), clock.instant(), c.startedAt());
-        boolean changed = !next.sameState(c);
-        live.put(next);
-        if (changed) {
-            LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
-                    c.containerId(), c.taskId(), result.error().message(), result.error().code());
-            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
-        }
-    }
 
     /** Whether {@code pid} is {@code c}'s recorded pid, still in its recorded namespace: the very instance recorded. */
     boolean recordedInstance(LiveContainer c, int pid) {

@@ -81,6 +81,17 @@ public record LiveContainer(
         return stop.pid() != null ? pid != stop.pid() : startedAt == null || !stop.occurredAt().isAfter(startedAt);
     }
 
+    /** Why {@code stop}, for which {@link #startedAfter} holds, leaves this instance (its pid still there) enforced. */
+    public String keptAgainst(dev.netfence.event.ContainerEvent stop) {
+        return startedAt == null && stop.pid() == null
+                ? "this stop (no pid, occurred " + stop.occurredAt() + ") may be of an earlier instance of container "
+                        + containerId + ": pid " + pid + ", whose start no event told, is still in its namespace and"
+                        + " stays enforced until a resync finds it gone"
+                : "this stop (pid " + stop.pid() + ", occurred " + stop.occurredAt() + ") is of an earlier instance of"
+                        + " container " + containerId + " than pid " + pid + " (started " + startedAt + "), which stays"
+                        + " enforced";
+    }
+
     /** The same entry but for the state the rules are in now (the last value written to the topic). */
     boolean sameState(LiveContainer other) {
         return other != null && containerId.equals(other.containerId) && Objects.equals(taskId, other.taskId)

@@ -14,10 +14,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What {@link Corrections} does with a live container whose workload moved its recorded pid out
- * of its namespace while the pid stays a process of the container ({@link MovedPids}): keep it,
- * mark it not in force once, and say so once per move. Apart from Corrections because it is one
- * decision with its own wording and metric, taken from several of its paths (a check, a replayed
- * start, an unreachable enforcer). Callers hold the container's lock.
+ * of its namespace while the pid stays a process of the container ({@link MovedPids}), or made
+ * the enforcer refuse its namespace while the pid stays in it: keep it, mark it not in force once,
+ * and say so once. Apart from Corrections because these are decisions with their own wording and
+ * metric, taken from several of its paths (a check, a replayed start, an unreachable enforcer).
+ * Callers hold the container's lock.
  */
 final class MoveReports {
     /** Corrections' category, as before this class was split from it (operators' log settings name it). */
@@ -38,6 +39,33 @@ final class MoveReports {
     }
 
     /**
+     * The enforcer refused a container ({@code NAMESPACE_MISMATCH}: say its namespace has only
+     * {@code lo} left, its {@code eth0} moved away by a workload with CAP_NET_ADMIN) whose recorded
+     * pid is still in its recorded namespace and still a process of the container: the workload's
+     * doing, not a departure. A release removed its host guard (a closed chain included) and left
+     * the moved interface open for good. Kept instead, host guard and all, recorded as not in force,
+     * reported {@code failed} when that changes, and retried at every resync. A hook fence keeps
+     * its own entry (its read-back only verifies it).
+     */
+    void refusedInPlace(LiveContainer c, Trigger trigger, EnforcementResult result, java.time.Instant now) {
+        if (c.taskId() == null) {
+            LOG.debug("container {} (fenced by the hook): {}; kept", c.containerId(), result.error().message());
+            return;
+        }
+        LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
+                c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
+                c.resolved(), now, c.startedAt());
+        if (!next.sameState(c)) {
+            LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
+                    c.containerId(), c.taskId(), result.error().message(), result.error().code());
+            live.put(next);
+            publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
+        } else {
+            live.put(next);
+        }
+    }
+
+    /**
      * A container whose recorded pid moved out of its namespace (or could not be pinned there)
      * while the pid is still a process of the container is kept, not released: its rules stay in
      * its namespace and its host guard stays on its veth (a release would remove the guard, which
@@ -49,7 +77,7 @@ final class MoveReports {
      * container stops, or the pid goes. Warned and counted in {@code netfence.reconcile.pid.moved}
      * once per move (and once more after a restart of netfence, which reports nothing new for an
      * entry already marked). Only a pid really out of its namespace counts as moved: a pid still in
-     * it that the enforcer refuses is kept and retried ({@code Corrections.keptFailing}), or
+     * it that the enforcer refuses is kept and retried ({@link #refusedInPlace}), or
      * released when its cgroup does not name the container.
      */
     void moved(LiveContainer c, Trigger trigger, boolean publish) {

@@ -164,13 +164,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             LiveContainer current = live.get(event.containerId()).orElse(null);
             if (current != null && current.startedAfter(event) && corrections.recordedInstance(current, current.pid())) {
                 // the stop of an earlier instance (a late or replayed stop), processed after the one started since
-                String why = current.startedAt() == null && event.pid() == null
-                        ? "this stop (no pid, occurred " + event.occurredAt() + ") may be of an earlier instance of"
-                        + " container " + event.containerId() + ": pid " + current.pid() + ", whose start no event told,"
-                        + " is still in its namespace and stays enforced until a resync finds it gone"
-                        : "this stop (pid " + event.pid() + ", occurred " + event.occurredAt() + ") is of an earlier"
-                        + " instance of container " + event.containerId() + " than pid " + current.pid() + " (started "
-                        + current.startedAt() + "), which stays enforced";
+                String why = current.keptAgainst(event);
                 LOG.info(why);
                 return Optional.of(why);
             }

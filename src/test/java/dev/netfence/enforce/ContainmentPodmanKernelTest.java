@@ -9,6 +9,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.CapabilityWorkload;
+import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
@@ -176,6 +177,26 @@ class ContainmentPodmanKernelTest {
         EnforcementResult after = enforcer.reconcile(request(a.id(), a, a.sandboxKey(), policy));
         assertThat(after.status()).as("B removed: %s", after).isEqualTo("applied");
         assertThat(probe.send("tcp " + peer.ipv4() + " " + HTTP + " 2000")).isEqualTo("OK");
+    }
+
+    @Test
+    void aProcessOfTheContainerWhoseMainThreadExitedIsEnforcedThroughItsLiveThreadWithTheCgroupCheckOn()
+            throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer box = PODMAN.sandbox();
+        Agent recorder = recorder(peer);
+        try (ExitedLeader workload = ExitedLeader.startInNamespaceOf(box.pid())) {
+            box.adopt(workload.pid()); // one of the container's processes: its namespace and its cgroups
+            workload.exitLeader(); // its /proc/PID/ns/net and net/dev answer ENOENT, its cgroup names the root
+
+            EnforcementResult r = enforcer(Set.of()).enforce(new EnforcementRequest(box.id(), "podman",
+                    workload.pid(), box.sandboxKey(), allowing(peer, HTTP + "/tcp"), Clock.systemUTC().instant()
+                            .plusSeconds(30)));
+
+            assertThat(r.status()).as("%s", r).isEqualTo("applied");
+            assertThat(box.agent().send("tcp " + peer.ipv4() + " " + BLOCKED + " 1500")).isNotEqualTo("OK");
+            assertThat(recorder.send("seen " + BLOCKED)).as("the peer never saw the blocked port").isEqualTo("NONE");
+        }
     }
 
     @Test

@@ -7,14 +7,17 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A workload process in a named network namespace whose thread-group leader exits on request
  * ({@code SYS_exit} from {@code main}, as {@code pthread_exit} does) while another of its threads
  * keeps the process alive: the leader is then a zombie, and {@code /proc/PID/ns/net} and
- * {@code /proc/PID/net/dev} answer ENOENT. No capability is needed for that. Python with ctypes,
- * started through {@code ip netns exec} (which execs it: its pid is the process's). Closing kills it.
+ * {@code /proc/PID/net/dev} answer ENOENT (and its {@code cgroup} names the root on cgroup v1
+ * lines). No capability is needed for that. Python with ctypes, started through {@code ip netns
+ * exec} or {@code nsenter -n} (which exec it: its pid is the process's). Closing kills it.
  */
 public final class ExitedLeader implements AutoCloseable {
     private static final String SCRIPT = String.join("\n",
@@ -31,10 +34,21 @@ public final class ExitedLeader implements AutoCloseable {
         this.process = process;
     }
 
-    /** Starts it in namespace {@code ns}, its leader still running. */
+    /** Starts it in the named namespace {@code ns}, its leader still running. */
     public static ExitedLeader startIn(String ns) throws IOException {
-        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "python3", "-c", SCRIPT)
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        return start(List.of("ip", "netns", "exec", ns));
+    }
+
+    /** Starts it in the network namespace of process {@code pid} (a container's), its leader still running. */
+    public static ExitedLeader startInNamespaceOf(int pid) throws IOException {
+        return start(List.of("nsenter", "-t", Integer.toString(pid), "-n"));
+    }
+
+    /** {@code prefix} enters the namespace and execs what follows (the pid stays the workload's). */
+    private static ExitedLeader start(List<String> prefix) throws IOException {
+        List<String> argv = new ArrayList<>(prefix);
+        argv.addAll(List.of("python3", "-c", SCRIPT));
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
         if (!"ready".equals(line)) {
             p.destroyForcibly();
