@@ -3,12 +3,11 @@ package dev.netfence.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.netfence.testkit.HeldProducer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -143,36 +142,22 @@ class JournalWritesTest {
 
     @Test
     void aWriterNeverWaitsForASendThatBlocksOnTheBrokersMetadata() throws Exception {
-        CountDownLatch entered = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        MockProducer<byte[], byte[]> blocking = new MockProducer<>(true, null, new ByteArraySerializer(),
-                new ByteArraySerializer()) {
-            @Override
-            public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
-                entered.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS); // as KafkaProducer waits up to max.block.ms
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                return super.send(r, callback);
-            }
-        };
+        HeldProducer blocking = new HeldProducer();
         JournalWrites w = new JournalWrites(blocking, "sandbox.enforcements");
         try {
             w.write("c1", V1);
-            assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue(); // the sender is held in c1's send
+            assertThat(blocking.awaitHeld()).isTrue(); // the sender is held in c1's send
             w.write("c2", V1); // returns at once
             w.write("c1", V2);
             assertThat(w.retryFailed()).isZero();
             assertThat(blocking.history()).isEmpty();
 
-            release.countDown();
+            blocking.release();
             await().atMost(Duration.ofSeconds(10)).until(() -> w.unwritten().isEmpty());
             assertThat(blocking.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8) + "="
                     + new String(r.value(), StandardCharsets.UTF_8)).containsExactly("c1=v1", "c2=v1", "c1=v2");
         } finally {
-            release.countDown();
+            blocking.release();
             w.close(Duration.ofSeconds(1));
         }
     }

@@ -101,6 +101,16 @@ abstract class ReconcilerFixture {
         reconciler.published(EVENT_OUTCOMES.of(ev, r, false)); // as the pipeline does once its outcome is out
     }
 
+    /** The same container id started again as {@code pid}, in a namespace of its own, which the fake enforcer now reports. */
+    int restartedIn(int pid) throws java.io.IOException {
+        Path ns = Files.createDirectories(proc.resolve(pid + "/ns")).resolve("net");
+        Files.writeString(ns, "");
+        NamespaceId id = NamespaceId.of(ns);
+        enforcer.device = id.device();
+        enforcer.inode = id.inode();
+        return pid;
+    }
+
     static final Outcomes EVENT_OUTCOMES = new Outcomes(Clock.systemUTC(), "node-1/1", "test");
 
     static ContainerEvent event(String id, String task, String type) {

@@ -257,12 +257,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
             throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
-        int restartedPid = PID + 1; // the same id started again: another pid, another namespace, no stop processed
-        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
-        Files.writeString(restartedNs, "");
-        NamespaceId restarted = NamespaceId.of(restartedNs);
-        enforcer.device = restarted.device();
-        enforcer.inode = restarted.inode();
+        int restartedPid = restartedIn(PID + 1); // the same id started again: another pid, another namespace, no stop processed
         enforcer.calls.clear();
 
         EnforcementResult fenced = reconciler.fence("c1", restartedPid, null);
@@ -285,12 +280,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     void theStopOfTheEarlierInstanceProcessedAfterTheHookFencedARestartLeavesTheRestartEnforced() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
-        int restartedPid = PID + 1;
-        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
-        Files.writeString(restartedNs, "");
-        NamespaceId restarted = NamespaceId.of(restartedNs);
-        enforcer.device = restarted.device();
-        enforcer.inode = restarted.inode();
+        int restartedPid = restartedIn(PID + 1);
         reconciler.fence("c1", restartedPid, null);
         await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
 
@@ -325,12 +315,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         policies.put("task-1", ALLOW_A);
         Instant before = Instant.now().minusMillis(1);
         start("c1", "task-1");
-        int restartedPid = PID + 1;
-        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
-        Files.writeString(restartedNs, "");
-        NamespaceId restarted = NamespaceId.of(restartedNs);
-        enforcer.device = restarted.device();
-        enforcer.inode = restarted.inode();
+        int restartedPid = restartedIn(PID + 1);
         reconciler.fence("c1", restartedPid, null); // restarted by the runtime: no start event
         await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
 
