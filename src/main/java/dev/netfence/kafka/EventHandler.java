@@ -83,6 +83,11 @@ final class EventHandler {
                 .thenApplyAsync(found -> decide(event, found, due, replay), workers);
     }
 
+    /** What the event recorded of its container is journaled ({@link ContainerLifecycle#journaled}). */
+    CompletableFuture<Void> journaled(String containerId) {
+        return lifecycle.journaled(containerId);
+    }
+
     /** Worker: enforce with the policy found, or fail closed without one, through the reconciler's lifecycle. */
     private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;

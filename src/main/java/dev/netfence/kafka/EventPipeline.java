@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -335,10 +336,17 @@ public final class EventPipeline implements AutoCloseable {
                 || uncommitted >= (long) settings.maxInFlight() * UNCOMMITTED_PER_IN_FLIGHT;
     }
 
-    /** Poll thread: hands a finished record's outputs to the sink unless its partition moved away. */
-    private void emit(PartitionOffsets po, long offset, List<Output> outs) {
+    /**
+     * Poll thread: hands a finished record's outputs to the sink unless its partition moved away;
+     * the record counts as done only once {@code journaled} completes too (its outputs go now).
+     */
+    private void emit(PartitionOffsets po, long offset, List<Output> outs, CompletableFuture<Void> journaled) {
         if (partitions.get(po.partition()) != po || !po.isTracked(offset)) {
             return;
+        }
+        if (!journaled.isDone()) {
+            Runnable arrived = po.await(offset);
+            journaled.whenComplete((v, e) -> completions.post(arrived));
         }
         sink.emit(po, offset, outs);
     }

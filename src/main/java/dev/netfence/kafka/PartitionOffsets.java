@@ -29,6 +29,9 @@ final class PartitionOffsets {
     private static final class Entry {
         final long trackedAt;
         boolean done;
+        /** Its outputs are acknowledged or held; done when nothing is {@linkplain #await awaited} any more. */
+        boolean finished;
+        int awaited;
         boolean skipped;
         List<Output> held = List.of();
 
@@ -72,20 +75,45 @@ final class PartitionOffsets {
         }
     }
 
-    /** The record's outputs are acknowledged (or it needed none). */
+    /** The record's outputs are acknowledged (or it needed none): done unless something is still awaited. */
     void done(long offset) {
         Entry e = entries.get(offset);
         if (e != null) {
-            markDone(e);
+            finish(e);
         }
     }
 
-    /** Exactly-once: the record is done and its outputs wait for the next transaction. */
+    /** Exactly-once: the record's outputs wait for the next transaction; done unless something is still awaited. */
     void hold(long offset, List<Output> outputs) {
         Entry e = entries.get(offset);
         if (e != null) {
-            markDone(e);
             e.held = List.copyOf(outputs);
+            finish(e);
+        }
+    }
+
+    /**
+     * The record is not done, whatever its outputs, until the returned action runs (its live-set
+     * entry's journal write, which must not be passed by the commit). The action concerns this
+     * tracking of the record only: after a re-track or a commit it does nothing.
+     */
+    Runnable await(long offset) {
+        Entry e = entries.get(offset);
+        if (e == null || e.done) {
+            return () -> { };
+        }
+        e.awaited++;
+        return () -> {
+            if (entries.get(offset) == e && e.awaited > 0 && --e.awaited == 0 && e.finished) {
+                markDone(e);
+            }
+        };
+    }
+
+    private void finish(Entry e) {
+        e.finished = true;
+        if (e.awaited == 0) {
+            markDone(e);
         }
     }
 

@@ -25,9 +25,12 @@ final class RecordDispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(RecordDispatcher.class);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
-    /** Poll thread: hands a record's outputs to the sink (unless its partition moved away). */
+    /**
+     * Poll thread: hands a record's outputs to the sink (unless its partition moved away); the
+     * record is not done, and its offset not committed, before {@code journaled} completes.
+     */
     interface Emitter {
-        void emit(PartitionOffsets po, long offset, List<Output> outs);
+        void emit(PartitionOffsets po, long offset, List<Output> outs, CompletableFuture<Void> journaled);
     }
 
     private final RecordRouter router;
@@ -119,24 +122,30 @@ final class RecordDispatcher {
     }
 
     private void emit(PartitionOffsets po, long offset, List<Output> outs, boolean onWorker) {
+        emit(po, offset, outs, DONE, onWorker);
+    }
+
+    private void emit(PartitionOffsets po, long offset, List<Output> outs, CompletableFuture<Void> journaled,
+            boolean onWorker) {
         if (onWorker) {
-            completions.post(() -> emitter.emit(po, offset, outs));
+            completions.post(() -> emitter.emit(po, offset, outs, journaled));
         } else {
-            emitter.emit(po, offset, outs);
+            emitter.emit(po, offset, outs, journaled);
         }
     }
 
     /**
      * Worker: enforce one valid event (possibly parked until its policy arrives) and post its
-     * outcome record. The stage completes when that is done, so the container's next event waits
-     * for it. Should it fail (shutdown refused the continuation), the record gets no output and
+     * outcome record, to be done once what the event changed in the live set is journaled too.
+     * The stage completes when the outcome is posted, so the container's next event waits for
+     * that (not for the journal). Should it fail (shutdown refused the continuation), the record gets no output and
      * stays unacknowledged: it is redelivered.
      */
     private CompletableFuture<Void> handle(PartitionOffsets po, long offset, ContainerEvent ev,
             ConsumerRecord<byte[], byte[]> r) {
         return handler.handle(ev, ReplayHeaders.isReplay(r.headers()), workers.workers()).thenAccept(o -> {
             List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
-            emit(po, offset, outs, true);
+            emit(po, offset, outs, handler.journaled(ev.containerId()), true);
         }).whenComplete((v, e) -> {
             if (e != null && !workers.stopped()) {
                 LOG.error("event {} of container {} got no outcome", ev.eventId(), ev.containerId(), e);

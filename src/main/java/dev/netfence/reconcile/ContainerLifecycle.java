@@ -4,6 +4,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What the event pipeline tells the reconciler about containers, on the worker that handles the
@@ -34,6 +35,16 @@ public interface ContainerLifecycle {
      * outcomes of later corrections of that container may follow it (see {@code OutcomeOrder}).
      */
     default void published(Outcome outcome) {
+    }
+
+    /**
+     * Completes when what {@link #started} or {@link #stopped} recorded of the container is in the
+     * journal (acknowledged, or failed and kept to be written again at each resync): the pipeline
+     * commits the event's offset only then, so a netfence killed in between redoes the event on
+     * restart instead of forgetting the container. Never blocks.
+     */
+    default CompletableFuture<Void> journaled(String containerId) {
+        return CompletableFuture.completedFuture(null);
     }
 
     /** No reconciler: start events are enforced once, stop events only reported. */

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -57,6 +58,11 @@ public final class EnforcementsTopic implements LiveSetJournal {
     @Override
     public void remove(String containerId) {
         writes.write(containerId, null);
+    }
+
+    @Override
+    public CompletableFuture<Void> settled(String containerId) {
+        return writes.settled(containerId);
     }
 
     @Override

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -31,12 +32,18 @@ final class JournalWrites implements AutoCloseable {
 
     private enum State { QUEUED, SENT, FAILED }
 
-    /** A key's last write. Identity matters: each write is a new instance with a new generation. */
-    private record Write(long generation, byte[] value, State state) {
+    /**
+     * A key's last write. Identity matters: each write is a new instance with a new generation.
+     * {@code settled} completes when the broker acknowledged it or it failed; a write replaced while
+     * still queued (never to be sent) settles with the one that replaced it.
+     */
+    private record Write(long generation, byte[] value, State state, CompletableFuture<Void> settled) {
         Write in(State s) {
-            return new Write(generation, value, s);
+            return new Write(generation, value, s, settled);
         }
     }
+
+    private static final CompletableFuture<Void> SETTLED = CompletableFuture.completedFuture(null);
 
     private final Producer<byte[], byte[]> producer;
     private final String topic;
@@ -64,10 +71,24 @@ final class JournalWrites implements AutoCloseable {
 
     /** Queues the key's new value (null: a tombstone); it replaces any write of the key not yet acknowledged. Never blocks. */
     void write(String containerId, byte[] value) {
-        Write before = pending.put(containerId, new Write(generations.incrementAndGet(), value, State.QUEUED));
+        CompletableFuture<Void> settled = new CompletableFuture<>();
+        Write before = pending.put(containerId, new Write(generations.incrementAndGet(), value, State.QUEUED, settled));
         if (before == null || before.state() != State.QUEUED) {
             queue.add(containerId); // a queued key is sent with its newest value: not queued twice
+        } else {
+            settled.whenComplete((v, e) -> before.settled().complete(null)); // never sent itself
         }
+    }
+
+    /**
+     * Completes when the key's last write queued so far (or a newer one) is acknowledged, or has
+     * failed (then it waits for {@link #retryFailed}); at once when nothing of the key is
+     * pending. The pipeline commits an event's offset only after this, so a netfence killed
+     * between the two redoes the event instead of forgetting the container. Never blocks.
+     */
+    CompletableFuture<Void> settled(String containerId) {
+        Write w = pending.get(containerId);
+        return w == null ? SETTLED : w.settled();
     }
 
     /** Queues again every key whose last write failed; how many. Never blocks. */
@@ -126,6 +147,7 @@ final class JournalWrites implements AutoCloseable {
     }
 
     private void completed(String key, Write sent, Exception e) {
+        sent.settled().complete(null);
         if (e == null) {
             pending.remove(key, sent);
         } else if (pending.replace(key, sent, sent.in(State.FAILED))) { // not when a newer write replaced it

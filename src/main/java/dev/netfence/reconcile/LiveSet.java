@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -62,6 +63,11 @@ public final class LiveSet {
         if (!c.sameState(before)) {
             journal.record(c);
         }
+    }
+
+    /** Completes when the container's journal writes so far are acknowledged or failed ({@link LiveSetJournal#settled}). */
+    public CompletableFuture<Void> journaled(String containerId) {
+        return journal.settled(containerId);
     }
 
     /** Writes again the entries whose journal write failed (each resync); how many. */

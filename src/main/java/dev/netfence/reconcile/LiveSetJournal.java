@@ -1,5 +1,7 @@
 package dev.netfence.reconcile;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * Where the live set is written so that a restarted netfence can rebuild it without reading the
  * events topic again: in production the compacted {@code sandbox.enforcements} topic
@@ -12,6 +14,14 @@ public interface LiveSetJournal extends AutoCloseable {
 
     /** The container was released. */
     void remove(String containerId);
+
+    /**
+     * Completes when the container's last write so far is acknowledged or has failed (a failed
+     * one is written again at {@link #retryFailed}); at once when nothing of it is pending.
+     */
+    default CompletableFuture<Void> settled(String containerId) {
+        return CompletableFuture.completedFuture(null);
+    }
 
     /** Writes again what the journal failed to write (each resync); how many entries. */
     default int retryFailed() {

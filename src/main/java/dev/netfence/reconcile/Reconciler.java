@@ -190,6 +190,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         order.published(outcome);
     }
 
+    @Override // what the event recorded is journaled: the pipeline commits its offset only then
+    public java.util.concurrent.CompletableFuture<Void> journaled(String containerId) {
+        return live.journaled(containerId);
+    }
+
     /**
      * The OCI hook: fences {@code pid}'s namespace (quarantine, loopback only) before the
      * container's process runs, and keeps it in the live set until its start event replaces the
@@ -312,7 +317,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             return false;
         }
         try {
-            pool.execute(new Job(priority, sequence.incrementAndGet(), () -> {
+            pool.execute(new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
                 pending.remove(containerId);
                 try {
                     corrections.correct(containerId, trigger);
@@ -382,19 +387,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** A correction in the pool's queue: policy updates (0) before resync checks (1), then FIFO. */
-    private record Job(int priority, long seq, Runnable body) implements Runnable, Comparable<Job> {
-        @Override
-        public void run() {
-            body.run();
-        }
-
-        @Override
-        public int compareTo(Job o) {
-            return priority != o.priority ? Integer.compare(priority, o.priority) : Long.compare(seq, o.seq);
         }
     }
 }

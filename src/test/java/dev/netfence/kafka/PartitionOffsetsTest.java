@@ -115,6 +115,58 @@ class PartitionOffsetsTest {
         assertThat(offsets.committable(null)).isEqualTo(-1);
     }
 
+    @Test
+    void aRecordWhoseJournalWriteIsAwaitedIsNotCommittedUntilItArrivesWhateverItsOutputs() {
+        offsets.track(0);
+        offsets.track(1);
+        Runnable arrived = offsets.await(0);
+        offsets.done(0);
+        offsets.done(1);
+        assertThat(offsets.committable(null)).isZero(); // stops at it
+        assertThat(offsets.working()).isEqualTo(1);
+
+        arrived.run();
+        assertThat(offsets.committable(null)).isEqualTo(2);
+        assertThat(offsets.done()).isEqualTo(2);
+        arrived.run(); // once only
+        assertThat(offsets.done()).isEqualTo(2);
+    }
+
+    @Test
+    void aJournalWriteArrivingBeforeTheOutputsLeavesTheRecordWorkingUntilTheyAreAcknowledged() {
+        offsets.track(0);
+        offsets.await(0).run();
+        assertThat(offsets.committable(null)).isZero(); // stops at it
+        offsets.done(0);
+        assertThat(offsets.committable(null)).isEqualTo(1);
+    }
+
+    @Test
+    void heldOutputsOfARecordWhoseJournalWriteIsAwaitedWaitForItBeforeTheirTransaction() {
+        offsets.track(0);
+        Runnable arrived = offsets.await(0);
+        offsets.hold(0, List.of(output("zero")));
+        List<Output> sink = new ArrayList<>();
+        assertThat(offsets.committable(sink)).isZero(); // stops at it
+        assertThat(sink).isEmpty();
+
+        arrived.run();
+        assertThat(offsets.committable(sink)).isEqualTo(1);
+        assertThat(sink).extracting(o -> o.record().topic()).containsExactly("zero");
+    }
+
+    @Test
+    void anArrivalForAnEarlierTrackingOfTheRecordChangesNothingInTheNewOne() {
+        offsets.track(0);
+        Runnable stale = offsets.await(0);
+        offsets.track(0); // sought back after a failure: taken again
+        offsets.await(0);
+        offsets.done(0);
+        stale.run();
+        assertThat(offsets.committable(null)).isZero(); // stops at it
+        assertThat(offsets.done()).isZero();
+    }
+
     private static Output output(String topic) {
         return Output.deadLetter(new ProducerRecord<>(topic, new byte[0]), "MALFORMED_EVENT");
     }

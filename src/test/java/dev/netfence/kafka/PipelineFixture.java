@@ -5,6 +5,7 @@ import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.PolicyStore;
+import dev.netfence.reconcile.ContainerLifecycle;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +76,16 @@ final class PipelineFixture implements AutoCloseable {
     }
 
     private EventPipeline start(PipelineSettings s, Enforcer enforcer, PolicyStore store, MeterRegistry meters) {
-        EventPipeline p = new EventPipeline(s, enforcer, store, meters, Clock.systemUTC());
+        return started(new EventPipeline(s, enforcer, store, meters, Clock.systemUTC()));
+    }
+
+    /** A pipeline whose events also go through {@code lifecycle} (the reconciler's part). */
+    EventPipeline start(PipelineSettings.Builder s, Enforcer enforcer, PolicyStore store, ContainerLifecycle lifecycle) {
+        return started(new EventPipeline(s.build(), enforcer, PolicyFailureHandler.REPORT_ONLY, store, registry,
+                Clock.systemUTC(), lifecycle));
+    }
+
+    private EventPipeline started(EventPipeline p) {
         started.add(p);
         p.start();
         return p;

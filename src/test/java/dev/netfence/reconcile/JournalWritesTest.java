@@ -7,6 +7,7 @@ import dev.netfence.testkit.HeldProducer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -195,5 +196,62 @@ class JournalWritesTest {
         assertThat(producer.closed()).isTrue();
         assertThat(sentValues()).containsExactly("v1", "v2", "v1");
         assertThat(left).containsExactlyInAnyOrder("c2", "c3");
+    }
+
+    @Test
+    void aKeysWriteSettlesOnlyWhenTheBrokerAcknowledgesIt() {
+        assertThat(writes.settled("c1")).isDone();
+        writes.write("c1", V1);
+        CompletableFuture<Void> settled = writes.settled("c1");
+        assertThat(settled).isNotDone();
+        writes.drain();
+        assertThat(settled).isNotDone();
+
+        producer.completeNext();
+        assertThat(settled).isCompleted();
+        assertThat(writes.settled("c1")).isDone();
+    }
+
+    @Test
+    void aWriteReplacedWhileQueuedSettlesWithTheWriteThatReplacedIt() {
+        writes.write("c1", V1);
+        CompletableFuture<Void> first = writes.settled("c1");
+        writes.write("c1", V2);
+        CompletableFuture<Void> second = writes.settled("c1");
+        writes.drain();
+        assertThat(first).isNotDone();
+
+        producer.completeNext();
+        assertThat(sentValues()).containsExactly("v2");
+        assertThat(first).isCompleted();
+        assertThat(second).isCompleted();
+    }
+
+    @Test
+    void aWriteInFlightSettlesByItselfWhenANewerOneFollows() {
+        writes.write("c1", V1);
+        CompletableFuture<Void> first = writes.settled("c1");
+        writes.drain();
+        writes.write("c1", V2);
+        CompletableFuture<Void> second = writes.settled("c1");
+
+        producer.completeNext();
+        assertThat(first).isCompleted();
+        assertThat(second).isNotDone();
+        writes.drain();
+        producer.completeNext();
+        assertThat(second).isCompleted();
+    }
+
+    @Test
+    void aFailedWriteSettlesAndIsKeptToBeWrittenAgain() {
+        writes.write("c1", V1);
+        CompletableFuture<Void> settled = writes.settled("c1");
+        writes.drain();
+        producer.errorNext(expired());
+
+        assertThat(settled).isCompleted();
+        assertThat(writes.unwritten()).containsExactly("c1");
+        assertThat(writes.retryFailed()).isEqualTo(1);
     }
 }

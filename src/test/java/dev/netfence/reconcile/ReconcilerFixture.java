@@ -15,6 +15,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -41,6 +44,8 @@ abstract class ReconcilerFixture {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     final AtomicInteger journalWrites = new AtomicInteger();
     final AtomicInteger journalRetries = new AtomicInteger();
+    /** A container's journal write the broker has not acknowledged yet (absent: acknowledged). */
+    final Map<String, CompletableFuture<Void>> journalUnsettled = new ConcurrentHashMap<>();
     Reconciler reconciler;
     Path nsFile;
 
@@ -66,6 +71,11 @@ abstract class ReconcilerFixture {
             public int retryFailed() {
                 journalRetries.incrementAndGet();
                 return 0;
+            }
+
+            @Override
+            public CompletableFuture<Void> settled(String containerId) {
+                return journalUnsettled.getOrDefault(containerId, CompletableFuture.completedFuture(null));
             }
         }, registry);
         HostGuards guards = new HostGuards() {
