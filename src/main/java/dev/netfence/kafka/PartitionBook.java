@@ -108,4 +108,13 @@ final class PartitionBook {
         }
         return n;
     }
+
+    /** Records whose outputs are out and whose live-set journal write is still awaited. */
+    static int awaited(Collection<PartitionOffsets> ps) {
+        int n = 0;
+        for (PartitionOffsets po : ps) {
+            n += po.awaited();
+        }
+        return n;
+    }
 }

@@ -144,6 +144,17 @@ final class PartitionOffsets {
         return n;
     }
 
+    /** Records whose outputs are acknowledged or held and whose {@linkplain #await awaited} write is not in yet. */
+    int awaited() {
+        int n = 0;
+        for (Entry e : entries.values()) {
+            if (e.finished && !e.done) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Records not yet committed (working or done). */
     int uncommitted() {
         return entries.size();

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
  * records already taken keep being worked on (queued ones start, parked ones get their policy or
  * their wait ends) until all are done and acknowledged or the shutdown timeout passes. Then
  * nothing new starts, and the enforcements still running get {@link ShutdownBudget#STRAGGLERS} to
- * finish and be acknowledged, so an enforcement that completes keeps its outcome. One synchronous
+ * finish and be acknowledged (their live-set journal writes included), so an enforcement that
+ * completes keeps its outcome. One synchronous
  * commit follows. What is unfinished then (and, at-least-once, what finished after it in its
  * partition) is redelivered to the next owner; applying again is idempotent.
  */
@@ -43,7 +44,7 @@ final class ShutdownDrain {
         }
         workers.stopStarting();
         long stragglers = System.nanoTime() + ShutdownBudget.STRAGGLERS.toNanos();
-        while (busy(sink) && System.nanoTime() - stragglers < 0) {
+        while ((busy(sink) || PartitionBook.awaited(partitions.all()) > 0) && System.nanoTime() - stragglers < 0) {
             round(consumer);
         }
         completions.runAll();

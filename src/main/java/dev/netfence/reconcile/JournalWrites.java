@@ -71,12 +71,15 @@ final class JournalWrites implements AutoCloseable {
 
     /** Queues the key's new value (null: a tombstone); it replaces any write of the key not yet acknowledged. Never blocks. */
     void write(String containerId, byte[] value) {
-        CompletableFuture<Void> settled = new CompletableFuture<>();
-        Write before = pending.put(containerId, new Write(generations.incrementAndGet(), value, State.QUEUED, settled));
-        if (before == null || before.state() != State.QUEUED) {
+        boolean[] queued = new boolean[1];
+        pending.compute(containerId, (k, before) -> {
+            queued[0] = before != null && before.state() == State.QUEUED;
+            // a write still queued is never sent itself: it settles with this one
+            return new Write(generations.incrementAndGet(), value, State.QUEUED,
+                    queued[0] ? before.settled() : new CompletableFuture<>());
+        });
+        if (!queued[0]) {
             queue.add(containerId); // a queued key is sent with its newest value: not queued twice
-        } else {
-            settled.whenComplete((v, e) -> before.settled().complete(null)); // never sent itself
         }
     }
 
@@ -84,7 +87,11 @@ final class JournalWrites implements AutoCloseable {
      * Completes when the key's last write queued so far (or a newer one) is acknowledged, or has
      * failed (then it waits for {@link #retryFailed}); at once when nothing of the key is
      * pending. The pipeline commits an event's offset only after this, so a netfence killed
-     * between the two redoes the event instead of forgetting the container. Never blocks.
+     * between the two redoes the event instead of forgetting the container. A failure (the
+     * broker or the topic's leader away past {@code delivery.timeout.ms}, or the topic refusing
+     * writes) settles too: waiting for the retry would hold every later event of the partition
+     * (new containers unenforced) for as long as the journal is down; the retry is in memory, so a
+     * netfence killed before it lands forgets that container (logged at the failure). Never blocks.
      */
     CompletableFuture<Void> settled(String containerId) {
         Write w = pending.get(containerId);
@@ -146,13 +153,28 @@ final class JournalWrites implements AutoCloseable {
         }
     }
 
+    /**
+     * An acknowledged write settles; a failed one is kept to be written again at the next resync
+     * and settles too (the pipeline must not stall behind the journal: see {@link #settled}), unless
+     * a newer write of the key replaced it meanwhile: then it settles with that one.
+     */
     private void completed(String key, Write sent, Exception e) {
-        sent.settled().complete(null);
         if (e == null) {
             pending.remove(key, sent);
-        } else if (pending.replace(key, sent, sent.in(State.FAILED))) { // not when a newer write replaced it
+            sent.settled().complete(null);
+        } else if (pending.replace(key, sent, sent.in(State.FAILED))) {
             LOG.warn("writing the live-set entry of container {} to {} failed ({}); written again at the next resync",
                     key, topic, e.toString());
+            sent.settled().complete(null);
+        } else {
+            LOG.warn("writing the live-set entry of container {} to {} failed ({}); a newer entry of it follows",
+                    key, topic, e.toString());
+            Write newer = pending.get(key);
+            if (newer == null) {
+                sent.settled().complete(null);
+            } else {
+                newer.settled().whenComplete((v, x) -> sent.settled().complete(null));
+            }
         }
     }
 

@@ -39,6 +39,8 @@ class JournalBeforeCommitTest {
     /** The reconciler's part, with each container's journal write held until the test lets it go. */
     private static final class HeldJournal implements ContainerLifecycle {
         final Map<String, CompletableFuture<Void>> writes = new ConcurrentHashMap<>();
+        /** The containers whose journal write the pipeline asked for (an outcome was built). */
+        final java.util.Set<String> asked = ConcurrentHashMap.newKeySet();
 
         @Override
         public EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException {
@@ -52,6 +54,7 @@ class JournalBeforeCommitTest {
 
         @Override
         public CompletableFuture<Void> journaled(String containerId) {
+            asked.add(containerId);
             return writes.computeIfAbsent(containerId, c -> new CompletableFuture<>());
         }
     }
@@ -89,6 +92,8 @@ class JournalBeforeCommitTest {
             f.start(f.settings(NODE).exactlyOnce(exactlyOnce), new RecordingEnforcer(),
                     new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), journal);
 
+            // both events enforced and their outcomes built: what follows is the pipeline's doing, not a slow start
+            await().atMost(Duration.ofSeconds(30)).until(() -> journal.asked.containsAll(List.of("c-1", "c-2")));
             if (exactlyOnce) { // nothing is committed, outcomes included, while the first write is held
                 await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5))
                         .until(() -> committed(f) <= held.offset() && committedOutcomeEventIds(f).isEmpty());

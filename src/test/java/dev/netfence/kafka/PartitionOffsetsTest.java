@@ -124,6 +124,7 @@ class PartitionOffsetsTest {
         offsets.done(1);
         assertThat(offsets.committable(null)).isZero(); // stops at it
         assertThat(offsets.working()).isEqualTo(1);
+        assertThat(offsets.awaited()).isEqualTo(1);
 
         arrived.run();
         assertThat(offsets.committable(null)).isEqualTo(2);

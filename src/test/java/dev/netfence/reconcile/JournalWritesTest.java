@@ -244,6 +244,23 @@ class JournalWritesTest {
     }
 
     @Test
+    void aWriteInFlightThatFailsAfterANewerOneWasQueuedSettlesWithTheNewerOne() {
+        writes.write("c1", V1);
+        CompletableFuture<Void> first = writes.settled("c1");
+        writes.drain();
+        writes.write("c1", V2);
+        CompletableFuture<Void> second = writes.settled("c1");
+
+        producer.errorNext(expired());
+        assertThat(first).as("its state is not in the journal, nor the newer one yet").isNotDone();
+        writes.drain();
+        producer.completeNext();
+        assertThat(sentValues()).containsExactly("v1", "v2");
+        assertThat(second).isCompleted();
+        assertThat(first).isCompleted();
+    }
+
+    @Test
     void aFailedWriteSettlesAndIsKeptToBeWrittenAgain() {
         writes.write("c1", V1);
         CompletableFuture<Void> settled = writes.settled("c1");
