@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,19 +20,6 @@ import org.junit.jupiter.api.Test;
  * for a restart or another member of a pod, and the owners and members of a restored live set.
  */
 class ReconcilerLifecycleTest extends ReconcilerFixture {
-    @Test
-    void thePipelineLearnsWhenWhatAStartOrAStopRecordedIsInTheJournal() throws Exception {
-        policies.put("task-1", ALLOW_A);
-        CompletableFuture<Void> write = new CompletableFuture<>();
-        journalUnsettled.put("c1", write);
-        start("c1", "task-1");
-
-        assertThat(reconciler.journaled("c1")).isSameAs(write).isNotDone();
-        write.complete(null);
-        journalUnsettled.remove("c1");
-        assertThat(reconciler.journaled("c1")).isDone();
-    }
-
     @Test
     void theNamespaceOwnersAndQuarantinedMembersOfARestoredLiveSetAreHandedToTheEnforcer() throws Exception {
         NamespaceId ns = new NamespaceId(4, 4026530000L);

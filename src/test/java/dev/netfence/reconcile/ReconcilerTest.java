@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +20,19 @@ import org.junit.jupiter.api.Test;
  */
 class ReconcilerTest extends ReconcilerFixture {
     private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:81\"]}";
+
+    @Test
+    void thePipelineLearnsWhenWhatAStartOrAStopRecordedIsInTheJournal() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        CompletableFuture<Void> write = new CompletableFuture<>();
+        journalUnsettled.put("c1", write);
+        start("c1", "task-1");
+
+        assertThat(reconciler.journaled("c1")).isSameAs(write).isNotDone();
+        write.complete(null);
+        journalUnsettled.remove("c1");
+        assertThat(reconciler.journaled("c1")).isDone();
+    }
 
     @Test
     void aNewPolicyVersionIsAppliedToTheTasksLiveContainersWithAPolicyUpdateOutcome() throws Exception {
