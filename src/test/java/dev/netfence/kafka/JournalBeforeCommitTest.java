@@ -44,12 +44,12 @@ class JournalBeforeCommitTest {
 
         @Override
         public EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException {
-            return enforcement.run();
+            return NONE.started(event, enforcement);
         }
 
         @Override
         public Optional<String> stopped(ContainerEvent event) {
-            return Optional.empty();
+            return NONE.stopped(event);
         }
 
         @Override
