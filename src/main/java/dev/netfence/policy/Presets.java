@@ -30,13 +30,15 @@ public final class Presets {
 
     // Where no hostname's address belongs, whatever the policy blocks: "this network", link-local
     // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Alibaba's
-    // 100.100.100.200, AWS's fd00:ec2::254), multicast, reserved and broadcast, and IPv4-mapped.
-    // An answer there is a misconfiguration or a DNS rebinding, never a service. RulePlanner also
-    // judges a NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
+    // 100.100.100.200, AWS's fd00:ec2::254), multicast, reserved and broadcast, IPv4-mapped, and
+    // RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48: a translator into internal IPv4, where
+    // the IPv4 address's place depends on a prefix length netfence does not know). An answer
+    // there is a misconfiguration or a DNS rebinding, never a service. RulePlanner also judges a
+    // well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
             cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
             cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("::ffff:0:0/96"),
-            cidr("ff00::/8"));
+            cidr("ff00::/8"), cidr("64:ff9b:1::/48"));
 
     private Presets() {}
 

@@ -141,9 +141,10 @@ public final class RulePlanner {
                 linkLocalIcmpv6(out, in);
             }
             List<Cidr> guard = hostnameGuard(policy, family);
+            List<Cidr> nat64Guard = family == Family.IPV6 ? hostnameGuard(policy, Family.IPV4) : List.of();
             for (Endpoint endpoint : policy.allowedEndpoints()) {
                 Transport transport = endpoint.protocol() == Protocol.UDP ? Transport.UDP : Transport.TCP;
-                for (Cidr host : addressesOf(endpoint, family, resolvedHostnames, guard, warnings)) {
+                for (Cidr host : addressesOf(endpoint, family, resolvedHostnames, guard, nat64Guard, warnings)) {
                     out.add(Rule.allowOut(host, transport, endpoint.port()));
                 }
             }
@@ -241,8 +242,14 @@ public final class RulePlanner {
         return guard;
     }
 
+    /**
+     * The hosts a hostname endpoint's addresses of {@code family} may be allowed at: none inside
+     * {@code guard} or {@link #never}, nor a NAT64 address (64:ff9b::/96) whose IPv4 address is
+     * inside {@code nat64Guard} (the IPv4 blocked subnets: the translator would deliver there).
+     */
     private static List<Cidr> addressesOf(Endpoint endpoint, Family family,
-            Map<String, List<InetAddress>> resolvedHostnames, List<Cidr> guard, Set<String> warnings) {
+            Map<String, List<InetAddress>> resolvedHostnames, List<Cidr> guard, List<Cidr> nat64Guard,
+            Set<String> warnings) {
         if (!endpoint.isHostname()) {
             return endpoint.family() == family ? List.of(hostCidr(endpoint.host(), family)) : List.of();
         }
@@ -256,11 +263,15 @@ public final class RulePlanner {
             if (IpAddresses.familyOf(bytes) != family) {
                 continue;
             }
-            Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst().orElse(null);
+            byte[] inside = NAT64.contains(bytes) ? java.util.Arrays.copyOfRange(bytes, 12, 16) : null;
+            Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst()
+                    .or(() -> nat64Guard.stream().filter(c -> inside != null && c.contains(inside)).findFirst())
+                    .orElse(null);
             Cidr never = never(bytes);
             if (blocked != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside blocked subnet " + blocked + ": not allowed");
+                        + ", inside blocked subnet " + blocked
+                        + (blocked.family() != IpAddresses.familyOf(bytes) ? " through NAT64" : "") + ": not allowed");
             } else if (never != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
                         + ", inside " + never + " (link-local, metadata, multicast or reserved"

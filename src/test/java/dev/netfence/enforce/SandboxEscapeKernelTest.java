@@ -307,6 +307,24 @@ class SandboxEscapeKernelTest {
     }
 
     @Test
+    void aHostnamesNat64AnswerIntoABlockedIpv4SubnetOpensNothingThere() throws Exception {
+        // the peer's IPv4 address is blocked; the name answers with the NAT64 address embedding it
+        // (the peer holds it, as a translator would deliver there)
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"api.sandbox.test:" + PORT
+                + "\",\"[" + net.peerV6() + "]:" + PORT + "\"],\"blockedSubnets\":[\"" + net.peerV4() + "/32\",\""
+                + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        Map<String, List<InetAddress>> dns = Map.of("api.sandbox.test", List.of(InetAddress.getByName(nat64)));
+
+        EnforcementResult result = enforce(policy(policy), List.of(), dns);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(net.containerTcp(net.peerV6(), PORT)).as("the literal endpoint").isEqualTo("OK");
+        assertThat(net.containerTcp(nat64, PORT)).isEqualTo("REFUSED");
+        assertThat(result.warnings()).containsExactly("allowedEndpoints: api.sandbox.test resolved to " + nat64
+                + ", inside blocked subnet " + net.peerV4() + "/32 through NAT64: not allowed");
+    }
+
+    @Test
     void neighbourDiscoveryLeavesOnlyWithHopLimit255ToLinkScopeAndNeverAsARouter() throws Exception {
         EnforcementResult result = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"["
                 + net.peerV6() + "]:" + PORT + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"));

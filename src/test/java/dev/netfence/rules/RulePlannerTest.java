@@ -280,6 +280,23 @@ class RulePlannerTest {
     }
 
     @Test
+    void aHostnamesNat64AnswerIsJudgedByTheIpv4AddressInsideAgainstTheIpv4BlockedSubnets() throws Exception {
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
+                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fd00::", 8, Family.IPV6)), false, false, false);
+        PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("64:ff9b::a00:5"),
+                ip("64:ff9b:1::a00:5"), ip("64:ff9b::c633:640c"))), List.of());
+        assertThat(plan.forFamily(Family.IPV6).output())
+                .contains(Rule.allowOut(new Cidr("64:ff9b::c633:640c", 128, Family.IPV6), Transport.TCP, 443))
+                .noneMatch(r -> r.destination() != null && List.of("64:ff9b::a00:5", "64:ff9b:1::a00:5")
+                        .contains(r.destination().address()));
+        assertThat(plan.warnings()).containsExactly(
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b::a00:5, inside blocked subnet 10.0.0.0/8"
+                        + " through NAT64: not allowed",
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b:1::a00:5, inside 64:ff9b:1::/48 (link-local,"
+                        + " metadata, multicast or reserved), where a hostname's address is never allowed");
+    }
+
+    @Test
     void theDigestFollowsTheRulesNotTheInputs() throws Exception {
         NetworkPolicy p = bridge(List.of(V4), true, false, false);
         String a = planner.plan(p, Map.of(), List.of(ip("198.51.100.53"))).digest();
