@@ -138,8 +138,8 @@ final class RecordDispatcher {
      * Worker: enforce one valid event (possibly parked until its policy arrives) and post its
      * outcome record, to be done once what the event changed in the live set is journaled too.
      * The stage completes when the outcome is posted, so the container's next event waits for
-     * that (not for the journal). Should it fail (shutdown refused the continuation), the record gets no output and
-     * stays unacknowledged: it is redelivered.
+     * that (not for the journal). Should it fail (shutdown refused the continuation), the record
+     * gets no output and stays unacknowledged: it is redelivered.
      */
     private CompletableFuture<Void> handle(PartitionOffsets po, long offset, ContainerEvent ev,
             ConsumerRecord<byte[], byte[]> r) {

@@ -12,9 +12,9 @@ import org.slf4j.LoggerFactory;
  * their wait ends) until all are done and acknowledged or the shutdown timeout passes. Then
  * nothing new starts, and the enforcements still running get {@link ShutdownBudget#STRAGGLERS} to
  * finish and be acknowledged (their live-set journal writes included), so an enforcement that
- * completes keeps its outcome. One synchronous
- * commit follows. What is unfinished then (and, at-least-once, what finished after it in its
- * partition) is redelivered to the next owner; applying again is idempotent.
+ * completes keeps its outcome. One synchronous commit follows. What is unfinished then (and,
+ * at-least-once, what finished after it in its partition) is redelivered to the next owner;
+ * applying again is idempotent.
  */
 final class ShutdownDrain {
     private static final Logger LOG = LoggerFactory.getLogger(ShutdownDrain.class);
