@@ -14,6 +14,7 @@ import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.ContainerPidLookup;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceFirewall;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
@@ -106,10 +107,9 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     /**
-     * As above; {@code containment} false leaves issue 12's steps out of the apply path (the
-     * connection-tracking flush, the capability read, the lo-only check, the namespace-ownership
-     * claim). Only for the benchmark's with/without comparison, through a test helper of this
-     * package: no command or option reaches it.
+     * As above; {@code containment} false leaves issue 12's steps out of the apply path (the conntrack flush, the capability
+     * read, the lo-only check, the namespace-ownership claim): only for the benchmark's comparison, through a test helper
+     * of this package; no command or option reaches it.
      */
     DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards, boolean containment) {
@@ -164,7 +164,7 @@ public final class DefaultEnforcer implements Enforcer {
      * namespace ({@link QuietResyncs}); otherwise the full attempt runs.
      */
     @Override
-    public EnforcementResult reconcile(EnforcementRequest request, dev.netfence.netns.NamespaceId recorded) {
+    public EnforcementResult reconcile(EnforcementRequest request, NamespaceId recorded) {
         if (config.dryRun()) {
             return enforce(request);
         }
@@ -193,24 +193,23 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     @Override
-    public void restoreNamespaceOwner(String containerId, String taskId, int pid,
-            dev.netfence.netns.NamespaceId netns, String policyDigest) {
+    public void restoreNamespaceOwner(String containerId, String taskId, int pid, NamespaceId netns, String policyDigest) {
         checks.restoreOwner(netns, containerId, taskId, policyDigest, pid);
     }
 
     @Override
-    public void restoreQuarantined(String containerId, int pid, dev.netfence.netns.NamespaceId netns, String code) {
+    public void restoreQuarantined(String containerId, int pid, NamespaceId netns, String code) {
         checks.restoreQuarantined(netns, containerId, code, pid);
     }
 
     @Override
-    public boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
+    public boolean enforcedForAnother(NamespaceId netns, String containerId) {
         return checks.enforcedForAnother(netns, containerId);
     }
 
     /** Forgets the namespace's verified nft generation (see {@code nft.InProcessNft#drift}). */
     @Override
-    public void released(dev.netfence.netns.NamespaceId netns) {
+    public void released(NamespaceId netns) {
         quiet.released(netns);
         FirewallBackend backend = selector.chosen();
         if (backend != null && backend.inProcessNft() != null) {
@@ -233,7 +232,7 @@ public final class DefaultEnforcer implements Enforcer {
     }
 
     @Override
-    public void left(String containerId, dev.netfence.netns.NamespaceId netns) {
+    public void left(String containerId, NamespaceId netns) {
         checks.left(netns, containerId);
     }
 

@@ -287,9 +287,8 @@ public final class NamespaceThreads implements AutoCloseable {
     }
 
     private void loop() {
-        // first of all: a replacement started by a thread that could not prove it was home inherits
-        // that thread's namespace, and would idle in it until its first trip; it runs no trip
-        // without entering the trip's namespace and proving its way home all the same
+        // first of all: a replacement started by a thread that could not prove it was home inherits that thread's
+        // namespace and would idle in it until its first trip (it runs no trip without entering and proving home anyway)
         goHome();
         while (true) {
             TripTask<?> task;

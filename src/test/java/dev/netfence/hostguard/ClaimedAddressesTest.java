@@ -12,9 +12,9 @@ import org.junit.jupiter.api.Test;
 
 class ClaimedAddressesTest {
     private final PlannedRules plan = new RulePlanner().quarantine();
-    private final HostGuardsTest.FakeSides sides = new HostGuardsTest.FakeSides();
+    private final FakeHostSides sides = new FakeHostSides();
     private final GuardRenderer renderer = new GuardRenderer();
-    private final HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
+    private final FakeHostTable table = new FakeHostTable();
     private final ClaimedAddresses claims = new ClaimedAddresses(renderer, new RenderedGuards(renderer));
     private final FirstBindings first = new FirstBindings();
     private final GuardChain workload = new GuardChain("veth1", 11, "c1");

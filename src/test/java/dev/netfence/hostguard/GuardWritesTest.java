@@ -127,7 +127,7 @@ class GuardWritesTest {
 
     @Test
     void aChainOurOwnTransactionDidNotTouchStaysKnownToHoldItsRulesButAnOutsideCommitIsNeverMasked() {
-        HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
+        FakeHostTable table = new FakeHostTable();
         table.generation = 5;
         GuardWrites writes = new GuardWrites(table, (name, ifindex) -> !replaced.contains(name));
         submit(writes, "veth1", "c1", quarantine); // 5 -> 6, ours alone

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /** HostGuards' start against a fake kernel: which chains of a previous run it keeps, and what it learns from them. */
 class HostGuardsAdoptTest {
-    private final HostGuardsTest.FakeSides sides = new HostGuardsTest.FakeSides();
-    private final HostGuardsTest.FakeTable table = new HostGuardsTest.FakeTable();
+    private final FakeHostSides sides = new FakeHostSides();
+    private final FakeHostTable table = new FakeHostTable();
     /** A previous run's chain of veth1 holding c1's binding, and one of a veth2 that is gone. */
     private static final String LISTED_VETH1 = """
                 table netdev netfence {

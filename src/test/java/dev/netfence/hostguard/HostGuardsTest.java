@@ -8,11 +8,9 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -21,8 +19,8 @@ import org.junit.jupiter.api.Test;
 class HostGuardsTest {
     private static final Path NS = Path.of("/proc/1234/fd/7");
     private final PlannedRules plan = new RulePlanner().quarantine();
-    private final FakeSides sides = new FakeSides();
-    private final FakeTable table = new FakeTable();
+    private final FakeHostSides sides = new FakeHostSides();
+    private final FakeHostTable table = new FakeHostTable();
 
     @Test
     void offTouchesNothingAndReportsNetnsOnly() {
@@ -332,74 +330,5 @@ class HostGuardsTest {
 
         assertThat(guards.apply("c2", NS, plan).guards()).containsExactly("netns", "host");
         assertThat(asked).containsExactly("c1");
-    }
-
-    static final class FakeSides implements HostSides {
-        final List<HostInterface> peers = new ArrayList<>();
-        final List<String> unguarded = new ArrayList<>();
-        final Map<String, Integer> links = new HashMap<>();
-
-        @Override
-        public Found of(Path nsFile) {
-            return new Found(peers, unguarded);
-        }
-
-        @Override
-        public Map<String, Integer> hostLinks() {
-            return Map.copyOf(links);
-        }
-
-        /** The interfaces offered as peers are current, and those of {@link #links}. */
-        @Override
-        public boolean current(String name, int ifindex) {
-            return peers.stream().anyMatch(p -> p.name().equals(name) && p.ifindex() == ifindex)
-                    || Integer.valueOf(ifindex).equals(links.get(name));
-        }
-    }
-
-    static final class FakeTable implements HostTable {
-        final List<String> scripts = new ArrayList<>();
-        String listing = "";
-        /** What listChain answers, by chain; the chains listed. */
-        final Map<String, String> chains = new HashMap<>();
-        final List<String> listed = new ArrayList<>();
-        int rejectNext;
-        /** The host ruleset generation (-1: unknown); a committed script advances it. */
-        long generation = -1;
-
-        @Override
-        public void run(String script) throws Rejected {
-            if (rejectNext > 0) {
-                rejectNext--;
-                throw new Rejected("Error: No such file or directory");
-            }
-            scripts.add(script);
-            if (generation >= 0) {
-                generation++;
-            }
-        }
-
-        /** Listings that fail before one succeeds. */
-        int listFailures;
-
-        @Override
-        public String list() throws IOException {
-            if (listFailures > 0) {
-                listFailures--;
-                throw new IOException("nft: cannot list");
-            }
-            return listing;
-        }
-
-        @Override
-        public long generation() {
-            return generation;
-        }
-
-        @Override
-        public String listChain(String chain) {
-            listed.add(chain);
-            return chains.getOrDefault(chain, "");
-        }
     }
 }
