@@ -55,7 +55,7 @@ public final class MeterNames {
      * (each on a thread of its own; a workload committing to its ruleset without pause can hold one).
      */
     public static final String TRIPS_ABANDONED = "netfence.nft.trips.abandoned";
-    /** Gauge: events being enforced right now. */
+    /** Gauge: records read and not yet committed (what --max-in-flight bounds), not only those being enforced. */
     public static final String INFLIGHT = "netfence.inflight";
     /** Gauge: partitions paused by back-pressure. */
     public static final String PARTITIONS_PAUSED = "netfence.partitions.paused";
