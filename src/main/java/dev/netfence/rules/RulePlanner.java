@@ -163,6 +163,9 @@ public final class RulePlanner {
                     out.add(subnet.prefix() == 0 ? Rule.catchAll(Direction.OUT, Verdict.REJECT) : Rule.rejectOut(subnet));
                 }
             }
+            if (family == Family.IPV6) {
+                nat64Forms(policy.blockedSubnets()).forEach(subnet -> out.add(Rule.rejectOut(subnet)));
+            }
             if (!policy.outbound()) {
                 out.add(Rule.catchAll(Direction.OUT, Verdict.REJECT));
             }
@@ -218,6 +221,30 @@ public final class RulePlanner {
         for (int type : MULTICAST_LISTENER_IN) {
             in.add(Rule.multicastListener(Direction.IN, type, LINK_MULTICAST));
         }
+    }
+
+    /**
+     * The NAT64 forms (64:ff9b::/96, RFC 6052) of the IPv4 networks in {@code blocked} that no IPv6
+     * network in it holds already: a translator on the way delivers 64:ff9b::a.b.c.d to a.b.c.d,
+     * which the IPv4 rules never see, so a list that names IPv6 ranges of its own (and with them
+     * keeps the well-known prefix open for NAT64 to the rest of IPv4) still closes its IPv4 ranges
+     * there. Lists whose IPv6 part holds 64:ff9b::/96 (the default ranges, {@code ::/0}) get none.
+     */
+    static List<Cidr> nat64Forms(List<Cidr> blocked) {
+        List<Cidr> ipv6 = blocked.stream().filter(c -> c.family() == Family.IPV6).toList();
+        List<Cidr> forms = new ArrayList<>();
+        for (Cidr subnet : blocked) {
+            if (subnet.family() != Family.IPV4) {
+                continue;
+            }
+            byte[] bytes = IpAddresses.parseIpv6(NAT64.address());
+            System.arraycopy(IpAddresses.parseIpv4(subnet.address()), 0, bytes, 12, 4);
+            Cidr form = new Cidr(IpAddresses.format(bytes), NAT64.prefix() + subnet.prefix(), Family.IPV6);
+            if (ipv6.stream().noneMatch(c -> c.prefix() <= form.prefix() && c.contains(bytes))) {
+                forms.add(form);
+            }
+        }
+        return forms;
     }
 
     /**

@@ -136,6 +136,7 @@ class RestoreRendererTest {
                         LO_EST_OUT + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::9/128 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 2001:db8::/32{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::c612:0/111{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",

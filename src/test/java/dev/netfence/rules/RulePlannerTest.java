@@ -297,6 +297,28 @@ class RulePlannerTest {
     }
 
     @Test
+    void theIpv4BlockedSubnetsAreRejectedInTheirNat64FormToWhereTheIpv6PartLeavesTheWellKnownPrefixOpen() {
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(), List.of(new Cidr("10.0.0.0", 8, Family.IPV4),
+                new Cidr("192.168.1.0", 24, Family.IPV4), new Cidr("fd00::", 8, Family.IPV6)), false, true, false);
+        assertThat(planner.plan(p, Map.of(), List.of()).forFamily(Family.IPV6).output()).endsWith(
+                Rule.rejectOut(new Cidr("fd00::", 8, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::a00:0", 104, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)));
+
+        // a whole IPv4 blocked: the whole prefix; an IPv6 part that holds the prefix already: nothing more
+        assertThat(RulePlanner.nat64Forms(List.of(new Cidr("0.0.0.0", 0, Family.IPV4),
+                new Cidr("2001:db8::", 32, Family.IPV6)))).containsExactly(new Cidr("64:ff9b::", 96, Family.IPV6));
+        assertThat(RulePlanner.nat64Forms(List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("64:ff9b::", 97,
+                Family.IPV6)))).isEmpty();
+        assertThat(RulePlanner.nat64Forms(List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("::", 0, Family.IPV6))))
+                .isEmpty();
+        assertThat(RulePlanner.nat64Forms(Presets.defaultBlockedSubnets())).isEmpty();
+        assertThat(planner.plan(bridge(List.of(V4), false, true, false), Map.of(), List.of()).forFamily(Family.IPV6)
+                .output()).noneMatch(r -> r.destination() != null && r.destination().prefix() > 96
+                        && r.destination().address().startsWith("64:ff9b:"));
+    }
+
+    @Test
     void theDigestFollowsTheRulesNotTheInputs() throws Exception {
         NetworkPolicy p = bridge(List.of(V4), true, false, false);
         String a = planner.plan(p, Map.of(), List.of(ip("198.51.100.53"))).digest();

@@ -28,6 +28,7 @@ public final class SandboxNet implements AutoCloseable {
     private final List<Runnable> cleanups = new ArrayList<>();
     private Agent container;
     private Agent peer;
+    private String peerNat64;
 
     private SandboxNet() {
         byte[] random = new byte[4];
@@ -145,6 +146,21 @@ public final class SandboxNet implements AutoCloseable {
 
     public String blockedSubnetV6() {
         return "2001:db8:" + x + ":1::/64";
+    }
+
+    /**
+     * The peer's IPv4 address in its NAT64 form (64:ff9b::c612:X02), which the peer holds and the
+     * container routes to it on-link from the first call on: the peer stands in for a translator
+     * delivering to its IPv4 address.
+     */
+    public synchronized String peerNat64() {
+        if (peerNat64 == null) {
+            String a = "64:ff9b::c612:" + Integer.toHexString(x << 8 | 2);
+            Sh.ok("ip", "-n", peerNs(), "-6", "addr", "add", a + "/128", "dev", "eth0", "nodad");
+            Sh.ok("ip", "-n", containerNs(), "-6", "route", "add", a + "/128", "dev", "eth0");
+            peerNat64 = a;
+        }
+        return peerNat64;
     }
 
     /** Makes the peer accept TCP on {@code port} and echo UDP on {@code port} (all its addresses). */
