@@ -32,13 +32,18 @@ public final class Presets {
     // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Alibaba's
     // 100.100.100.200, AWS's fd00:ec2::254), multicast, reserved and broadcast, IPv4-mapped, and
     // RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48: a translator into internal IPv4, where
-    // the IPv4 address's place depends on a prefix length netfence does not know). An answer
-    // there is a misconfiguration or a DNS rebinding, never a service. RulePlanner also judges a
-    // well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
+    // the IPv4 address's place depends on a prefix length netfence does not know), and the
+    // IPv6 transition ranges that carry an IPv4 destination to whatever relays or decapsulates
+    // them on the way (a 6to4 or ISATAP tunnel of the node, a Teredo client, a SIIT translator):
+    // 6to4 2002::/16, Teredo 2001::/32, IPv4-compatible ::/96 (deprecated; it holds ::1 and ::,
+    // which loopback reaches anyway) and IPv4-translated ::ffff:0:0:0/96. An answer there is a
+    // misconfiguration, a DNS rebinding or a way around the blocked subnets, never a service today.
+    // RulePlanner also judges a well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
             cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
             cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("::ffff:0:0/96"),
-            cidr("ff00::/8"), cidr("64:ff9b:1::/48"));
+            cidr("ff00::/8"), cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"),
+            cidr("::ffff:0:0:0/96"));
 
     private Presets() {}
 

@@ -301,7 +301,7 @@ public final class RulePlanner {
                         + (blocked.family() != IpAddresses.familyOf(bytes) ? " through NAT64" : "") + ": not allowed");
             } else if (never != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside " + never + " (link-local, metadata, multicast or reserved"
+                        + ", inside " + never + " (link-local, metadata, multicast, reserved or IPv4 transition"
                         + (never.family() != IpAddresses.familyOf(bytes) ? ", through NAT64" : "")
                         + "), where a hostname's address is never allowed");
             } else {

@@ -60,8 +60,8 @@ class HostnameRangesPodmanTest {
         assertThat(probe.send("tcp " + peer.ipv4() + " " + PORT + PROBE_MS)).isEqualTo("OK");
         assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("REFUSED");
         assertThat(result.warnings()).containsExactly("allowedEndpoints: metadata.test resolved to " + METADATA
-                + ", inside 169.254.0.0/16 (link-local, metadata, multicast or reserved), where a hostname's address"
-                + " is never allowed");
+                + ", inside 169.254.0.0/16 (link-local, metadata, multicast, reserved or IPv4 transition), where a"
+                + " hostname's address is never allowed");
     }
 
     /** A policy allowing only metadata.test:8080, blocking only 192.0.2.0/24 of IPv4, resolved as given. */

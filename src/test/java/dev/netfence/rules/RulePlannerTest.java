@@ -268,7 +268,8 @@ class RulePlannerTest {
                         Rule.allowOut(new Cidr("64:ff9b::c633:640c", 128, Family.IPV6), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("fe80::1", "64:ff9b::a9fe:a9fe")
                         .contains(r.destination().address()));
-        String never = " (link-local, metadata, multicast or reserved), where a hostname's address is never allowed";
+        String never = " (link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
+                + " never allowed";
         assertThat(plan.warnings()).containsExactly(
                 "allowedEndpoints: pypi.internal resolved to 169.254.169.254, inside 169.254.0.0/16" + never,
                 "allowedEndpoints: pypi.internal resolved to 224.0.0.251, inside 224.0.0.0/4" + never,
@@ -276,7 +277,8 @@ class RulePlannerTest {
                 "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never,
                 "allowedEndpoints: pypi.internal resolved to fd00:ec2::254, inside fd00:ec2::254/128" + never,
                 "allowedEndpoints: pypi.internal resolved to 64:ff9b::a9fe:a9fe, inside 169.254.0.0/16 (link-local,"
-                        + " metadata, multicast or reserved, through NAT64), where a hostname's address is never allowed");
+                        + " metadata, multicast, reserved or IPv4 transition, through NAT64), where a hostname's address"
+                        + " is never allowed");
     }
 
     @Test
@@ -293,7 +295,26 @@ class RulePlannerTest {
                 "allowedEndpoints: pypi.internal resolved to 64:ff9b::a00:5, inside blocked subnet 10.0.0.0/8"
                         + " through NAT64: not allowed",
                 "allowedEndpoints: pypi.internal resolved to 64:ff9b:1::a00:5, inside 64:ff9b:1::/48 (link-local,"
-                        + " metadata, multicast or reserved), where a hostname's address is never allowed");
+                        + " metadata, multicast, reserved or IPv4 transition), where a hostname's address is never allowed");
+    }
+
+    @Test
+    void aHostnameAddressInAnIpv6TransitionRangeCarryingAnIpv4DestinationIsRefused() throws Exception {
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
+                List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fd00::", 8, Family.IPV6)), false, false, false);
+        // 6to4 and IPv4-compatible forms of 10.0.0.5, a Teredo address, an IPv4-translated one; a public address
+        PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("2002:a00:5::1"), ip("::a00:5"),
+                ip("2001:0:4136:e378:8000:63bf:f5ff:fffa"), ip("::ffff:0:a00:5"), ip("2001:db8::12"))), List.of());
+        assertThat(plan.forFamily(Family.IPV6).output())
+                .filteredOn(r -> r.verdict() == Verdict.ACCEPT && r.port() != null && r.port() == 443)
+                .containsExactly(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443));
+        String never = " (link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
+                + " never allowed";
+        assertThat(plan.warnings()).containsExactly(
+                "allowedEndpoints: pypi.internal resolved to 2002:a00:5::1, inside 2002::/16" + never,
+                "allowedEndpoints: pypi.internal resolved to ::10.0.0.5, inside ::/96" + never,
+                "allowedEndpoints: pypi.internal resolved to 2001:0:4136:e378:8000:63bf:f5ff:fffa, inside 2001::/32" + never,
+                "allowedEndpoints: pypi.internal resolved to ::ffff:0:a00:5, inside ::ffff:0:0:0/96" + never);
     }
 
     @Test
