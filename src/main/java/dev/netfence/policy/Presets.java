@@ -41,9 +41,21 @@ public final class Presets {
     // RulePlanner also judges a well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
             cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
-            cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("::ffff:0:0/96"),
-            cidr("ff00::/8"), cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"),
-            cidr("::ffff:0:0:0/96"));
+            cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("fd00:ec2::23/128"),
+            cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"), cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"),
+            cidr("::/96"), cidr("::ffff:0:0:0/96"));
+
+    // Where the clouds' instance metadata and credential services answer: IPv4 link-local (AWS,
+    // GCP, Azure, OCI, OpenStack at 169.254.169.254, ECS and EKS credentials at 169.254.170.x),
+    // Alibaba's 100.100.100.200, AWS's fd00:ec2::254 and EKS Pod Identity's fd00:ec2::23, GCP's
+    // fd20:ce::254 and OpenStack's fe80::a9fe:a9fe. (Azure's WireServer 168.63.129.16 is also
+    // Azure's DNS, in public space: not here; trust it or block it in the list.) Every plan rejects
+    // them, whatever its list: a list written without them (the seed's three private ranges) must
+    // not hand a sandbox the node's cloud credentials. A literal endpoint there stays the author's
+    // explicit exception.
+    private static final List<Cidr> METADATA = List.of(
+            cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("fd00:ec2::254/128"), cidr("fd00:ec2::23/128"),
+            cidr("fd20:ce::254/128"), cidr("fe80::a9fe:a9fe/128"));
 
     private Presets() {}
 
@@ -53,6 +65,11 @@ public final class Presets {
      */
     public static List<Cidr> neverForHostnames() {
         return NEVER_FOR_HOSTNAMES;
+    }
+
+    /** Where the cloud metadata services answer: rejected by every plan, whatever its list (see {@code RulePlanner}). */
+    public static List<Cidr> metadataRanges() {
+        return METADATA;
     }
 
     /** A CIDR in canonical form (as iptables-save prints it back: {@code ::ffff:0.0.0.0/96}). */

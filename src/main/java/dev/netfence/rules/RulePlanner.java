@@ -25,7 +25,9 @@ import java.util.Set;
  * resolver of a policy with DNS on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
- * (reject), then reject-everything when outbound is off. NETFENCE-IN: (IPv4) a drop of
+ * (reject: the policy's, then the cloud metadata ranges of {@link Presets#metadataRanges()} it does
+ * not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
+ * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: (IPv4) a drop of
  * {@link #RUNTIME_LOOPBACK_RESOLVER} where OUT rejects it, loopback, established,
  * (IPv6) neighbour discovery and MLD, then drop-everything when inbound is off.
  *
@@ -39,7 +41,7 @@ import java.util.Set;
  * hostnames must still reach the internet, so there the addresses are checked against
  * {@link Presets#defaultBlockedSubnets()} instead; and whatever the policy blocks, none may be
  * in {@link Presets#neverForHostnames()} (link-local, where the cloud metadata service is,
- * multicast, reserved), which a custom list may leave out.
+ * multicast, reserved, IPv4 transition), which a custom list may leave out.
  *
  * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, router
  * solicitations, neighbour solicitations and advertisements to fe80::/10 or ff02::/16; in,
@@ -157,14 +159,15 @@ public final class RulePlanner {
                     }
                 }
             }
-            for (Cidr subnet : policy.blockedSubnets()) {
+            List<Cidr> blocked = withMetadata(policy.blockedSubnets());
+            for (Cidr subnet : blocked) {
                 if (subnet.family() == family) {
                     // a /0 "subnet" is everything: the same rule as the catch-all, so it dedupes
                     out.add(subnet.prefix() == 0 ? Rule.catchAll(Direction.OUT, Verdict.REJECT) : Rule.rejectOut(subnet));
                 }
             }
             if (family == Family.IPV6) {
-                nat64Forms(policy.blockedSubnets()).forEach(subnet -> out.add(Rule.rejectOut(subnet)));
+                nat64Forms(blocked).forEach(subnet -> out.add(Rule.rejectOut(subnet)));
             }
             if (!policy.outbound()) {
                 out.add(Rule.catchAll(Direction.OUT, Verdict.REJECT));
@@ -231,7 +234,6 @@ public final class RulePlanner {
      * there. Lists whose IPv6 part holds 64:ff9b::/96 (the default ranges, {@code ::/0}) get none.
      */
     static List<Cidr> nat64Forms(List<Cidr> blocked) {
-        List<Cidr> ipv6 = blocked.stream().filter(c -> c.family() == Family.IPV6).toList();
         List<Cidr> forms = new ArrayList<>();
         for (Cidr subnet : blocked) {
             if (subnet.family() != Family.IPV4) {
@@ -240,11 +242,26 @@ public final class RulePlanner {
             byte[] bytes = IpAddresses.parseIpv6(NAT64.address());
             System.arraycopy(IpAddresses.parseIpv4(subnet.address()), 0, bytes, 12, 4);
             Cidr form = new Cidr(IpAddresses.format(bytes), NAT64.prefix() + subnet.prefix(), Family.IPV6);
-            if (ipv6.stream().noneMatch(c -> c.prefix() <= form.prefix() && c.contains(bytes))) {
+            if (!holds(blocked, form)) {
                 forms.add(form);
             }
         }
         return forms;
+    }
+
+    /** {@code blocked}, then each of {@link Presets#metadataRanges()} that none of it holds already. */
+    static List<Cidr> withMetadata(List<Cidr> blocked) {
+        List<Cidr> all = new ArrayList<>(blocked);
+        Presets.metadataRanges().stream().filter(m -> !holds(blocked, m)).forEach(all::add);
+        return all;
+    }
+
+    /** Whether a network of {@code networks} holds the whole of {@code network}. */
+    private static boolean holds(List<Cidr> networks, Cidr network) {
+        byte[] bytes = network.family() == Family.IPV4 ? IpAddresses.parseIpv4(network.address())
+                : IpAddresses.parseIpv6(network.address());
+        return networks.stream().anyMatch(c -> c.family() == network.family() && c.prefix() <= network.prefix()
+                && c.contains(bytes));
     }
 
     /**

@@ -25,12 +25,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A hostname endpoint whose name resolves to the cloud metadata address, against real podman
- * containers with the cgroup check on, where the policy's own blocked list leaves 169.254.0.0/16
- * out: a peer container holds 169.254.169.254 (added inside its namespace; the sandbox reaches it
- * on the bridge), and the name resolves to it and to the peer's bridge address. The bridge
- * address is allowed; the metadata address is not (before the twenty-sixth session it was), and
- * the outcome's warnings name it.
+ * The cloud metadata address against real podman containers with the cgroup check on, where the
+ * policy's own blocked list leaves 169.254.0.0/16 out: a peer container holds 169.254.169.254
+ * (added inside its namespace; the sandbox reaches it on the bridge). A hostname endpoint whose
+ * name resolves to it and to the peer's bridge address opens the bridge address only (before the
+ * twenty-sixth session it opened both), and the outcome's warnings name it; with outbound open,
+ * the workload connecting to it itself is refused (before the thirtieth session it got through)
+ * while the peer's bridge address answers.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostnameRangesPodmanTest {
@@ -43,18 +44,13 @@ class HostnameRangesPodmanTest {
 
     @Test
     void aHostnameResolvingToTheMetadataAddressOpensNothingThereWhereTheListLeavesItOut() throws Exception {
-        PodmanContainer peer = PODMAN.start("metadata", List.of(), "/bin/sleep", "3600");
-        assertThat(peer.agent().send("listen tcp " + PORT)).isEqualTo("OK");
-        Sh.ok("nsenter", "-t", Integer.toString(peer.pid()), "-n", "ip", "addr", "add", METADATA + "/32", "dev", "eth0");
-        PodmanContainer sandbox = PODMAN.sandbox();
-        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "route", "add", METADATA + "/32", "dev",
-                "eth0");
+        PodmanContainer peer = metadataPeer();
+        PodmanContainer sandbox = sandboxReachingMetadata();
         Agent probe = sandbox.agent();
-        // without rules the metadata address answers: the REFUSED below is the policy's doing
-        assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("OK");
 
         EnforcementResult result = apply(sandbox, List.of(InetAddress.getByName(peer.ipv4()),
-                InetAddress.getByName(METADATA)));
+                InetAddress.getByName(METADATA)), "\"allowedEndpoints\":[\"metadata.test:" + PORT
+                + "\"],\"outbound\":false");
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(probe.send("tcp " + peer.ipv4() + " " + PORT + PROBE_MS)).isEqualTo("OK");
@@ -64,8 +60,39 @@ class HostnameRangesPodmanTest {
                 + " hostname's address is never allowed");
     }
 
-    /** A policy allowing only metadata.test:8080, blocking only 192.0.2.0/24 of IPv4, resolved as given. */
-    private static EnforcementResult apply(PodmanContainer sandbox, List<InetAddress> resolved) {
+    @Test
+    void theWorkloadConnectingToTheMetadataAddressItselfIsRefusedWhereTheListLeavesItOut() throws Exception {
+        PodmanContainer peer = metadataPeer();
+        PodmanContainer sandbox = sandboxReachingMetadata();
+        Agent probe = sandbox.agent();
+
+        EnforcementResult result = apply(sandbox, List.of(), "\"outbound\":true");
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(probe.send("tcp " + peer.ipv4() + " " + PORT + PROBE_MS)).isEqualTo("OK");
+        assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("REFUSED");
+    }
+
+    /** A peer listening on PORT that also holds the metadata address. */
+    private static PodmanContainer metadataPeer() throws Exception {
+        PodmanContainer peer = PODMAN.start("metadata", List.of(), "/bin/sleep", "3600");
+        assertThat(peer.agent().send("listen tcp " + PORT)).isEqualTo("OK");
+        Sh.ok("nsenter", "-t", Integer.toString(peer.pid()), "-n", "ip", "addr", "add", METADATA + "/32", "dev", "eth0");
+        return peer;
+    }
+
+    /** A sandbox routing the metadata address onto the bridge, shown reaching it before any rule. */
+    private static PodmanContainer sandboxReachingMetadata() throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "route", "add", METADATA + "/32", "dev",
+                "eth0");
+        // without rules the metadata address answers: the REFUSED of the tests is the policy's doing
+        assertThat(sandbox.agent().send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("OK");
+        return sandbox;
+    }
+
+    /** A policy blocking only 192.0.2.0/24 of IPv4, with {@code fields}; metadata.test resolves as given. */
+    private static EnforcementResult apply(PodmanContainer sandbox, List<InetAddress> resolved, String fields) {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
@@ -73,9 +100,9 @@ class HostnameRangesPodmanTest {
                 (hostname, timeout) -> hostname.equals("metadata.test") ? resolved : List.of(),
                 new ProcNamespacePinner(new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(),
                         config.cgroupCheck()));
-        var policy = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"metadata.test:" + PORT + "\"],\"blockedSubnets\":[\"192.0.2.0/24\"],\"dns\":false,"
-                + "\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+        var policy = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\"," + fields
+                + ",\"blockedSubnets\":[\"192.0.2.0/24\"],\"dns\":false,\"inbound\":false}")
+                .getBytes(StandardCharsets.UTF_8));
         return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(), policy,
                 Clock.systemUTC().instant().plusSeconds(30)));
     }

@@ -286,6 +286,21 @@ class SandboxEscapeKernelTest {
     }
 
     @Test
+    void theMetadataServiceStaysClosedWhateverTheListLeavesOutUnlessALiteralEndpointNamesIt() throws Exception {
+        // the seed's kind of list: private ranges only, outbound open
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",%s\"blockedSubnets\":[\"" + net.blockedSubnetV4()
+                + "\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,\"inbound\":false}";
+
+        assertThat(enforce(policy(policy.formatted(""))).status()).isEqualTo("applied");
+        assertThat(net.containerTcp(METADATA, PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(CGNAT, PORT)).as("not in the written list").isEqualTo("OK");
+
+        assertThat(enforce(policy(policy.formatted("\"allowedEndpoints\":[\"" + METADATA + ":" + PORT + "\"],")))
+                .status()).isEqualTo("applied");
+        assertThat(net.containerTcp(METADATA, PORT)).as("the author's explicit exception").isEqualTo("OK");
+    }
+
+    @Test
     void aHostnameResolvingToTheMetadataServiceOpensNothingThereWhateverTheListLeavesOut() throws Exception {
         String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"api.sandbox.test:" + PORT
                 + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],"

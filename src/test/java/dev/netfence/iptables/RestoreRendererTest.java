@@ -98,6 +98,9 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d 2001:db8::53/128 -p tcp -m tcp --dport 53{c} -j ACCEPT
             """;
     static final String EP4 = "-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
+    /** The cloud metadata rejects every plan adds after a list that does not hold them, ipv4. */
+    static final String METADATA4 = "-A NETFENCE-OUT -d 169.254.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable\n"
+            + "-A NETFENCE-OUT -d 100.100.100.200/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
@@ -129,14 +132,20 @@ class RestoreRendererTest {
                 row("bridge without endpoints: outbound and dns derived off, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"]}", Family.IPV4,
                         LO_EST_OUT4 + "-A NETFENCE-OUT -d 198.18.0.0/15{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + REJECT4 + LO_EST_IN4 + DROP),
+                                + METADATA4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("container mode with a udp endpoint and explicit subnets, ipv6",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}", Family.IPV6,
                         LO_EST_OUT + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::9/128 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 2001:db8::/32{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d fd00:ec2::254/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d fd00:ec2::23/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d fd20:ce::254/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d fe80::a9fe:a9fe/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::c612:0/111{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::a9fe:0/112{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::6464:64c8/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
@@ -159,7 +168,7 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 22{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + LO_EST_IN4 + DROP),
+                                + METADATA4 + LO_EST_IN4 + DROP),
                 row("the policy's trusted resolver inside a blocked subnet comes before it, then the node's, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"10.0.0.53\"]}", Family.IPV4, LO_EST_OUT4 + EP4
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"

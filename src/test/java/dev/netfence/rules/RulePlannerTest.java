@@ -65,7 +65,30 @@ class RulePlannerTest {
                 Rule.allowOut(new Cidr("10.0.0.2", 32, Family.IPV4), Transport.UDP, 53),
                 Rule.allowOut(new Cidr("10.0.0.2", 32, Family.IPV4), Transport.TCP, 53),
                 Rule.rejectOut(new Cidr("10.0.0.0", 8, Family.IPV4)),
+                Rule.rejectOut(new Cidr("169.254.0.0", 16, Family.IPV4)),
+                Rule.rejectOut(new Cidr("100.100.100.200", 32, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
+    }
+
+    @Test
+    void theCloudMetadataRangesAreRejectedAfterAnyListThatDoesNotHoldThem() {
+        List<Cidr> seeds = List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("172.16.0.0", 12, Family.IPV4),
+                new Cidr("192.168.0.0", 16, Family.IPV4), new Cidr("2001:db8::", 32, Family.IPV6),
+                new Cidr("fd00:ec2::254", 128, Family.IPV6));
+        assertThat(RulePlanner.withMetadata(seeds)).containsExactly(seeds.get(0), seeds.get(1), seeds.get(2),
+                seeds.get(3), seeds.get(4), new Cidr("169.254.0.0", 16, Family.IPV4),
+                new Cidr("100.100.100.200", 32, Family.IPV4), new Cidr("fd00:ec2::23", 128, Family.IPV6),
+                new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6));
+        // lists that hold them already (the default list, a whole family each) plan as before
+        assertThat(RulePlanner.withMetadata(Presets.defaultBlockedSubnets())).isEqualTo(Presets.defaultBlockedSubnets());
+        List<Cidr> whole = List.of(new Cidr("0.0.0.0", 0, Family.IPV4), new Cidr("::", 0, Family.IPV6));
+        assertThat(RulePlanner.withMetadata(whole)).isEqualTo(whole);
+        // a literal endpoint there stays the author's exception: its accept comes first
+        NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE,
+                List.of(new Endpoint("169.254.169.254", Family.IPV4, 80, Protocol.TCP)), seeds, false, true, false);
+        List<Rule> out = planner.plan(p, Map.of(), List.of()).forFamily(Family.IPV4).output();
+        assertThat(out.indexOf(Rule.allowOut(new Cidr("169.254.169.254", 32, Family.IPV4), Transport.TCP, 80)))
+                .isNotNegative().isLessThan(out.indexOf(Rule.rejectOut(new Cidr("169.254.0.0", 16, Family.IPV4))));
     }
 
     @Test
@@ -321,10 +344,14 @@ class RulePlannerTest {
     void theIpv4BlockedSubnetsAreRejectedInTheirNat64FormToWhereTheIpv6PartLeavesTheWellKnownPrefixOpen() {
         NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(), List.of(new Cidr("10.0.0.0", 8, Family.IPV4),
                 new Cidr("192.168.1.0", 24, Family.IPV4), new Cidr("fd00::", 8, Family.IPV6)), false, true, false);
+        // fd00::/8 holds the IPv6 metadata addresses but OpenStack's; the IPv4 metadata ranges get NAT64 forms too
         assertThat(planner.plan(p, Map.of(), List.of()).forFamily(Family.IPV6).output()).endsWith(
                 Rule.rejectOut(new Cidr("fd00::", 8, Family.IPV6)),
+                Rule.rejectOut(new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a00:0", 104, Family.IPV6)),
-                Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)));
+                Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::a9fe:0", 112, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::6464:64c8", 128, Family.IPV6)));
 
         // a whole IPv4 blocked: the whole prefix; an IPv6 part that holds the prefix already: nothing more
         assertThat(RulePlanner.nat64Forms(List.of(new Cidr("0.0.0.0", 0, Family.IPV4),
