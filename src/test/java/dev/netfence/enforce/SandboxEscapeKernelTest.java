@@ -1,6 +1,7 @@
 package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
@@ -182,8 +183,9 @@ class SandboxEscapeKernelTest {
         }
         net.containerAgent().send("listen udp " + INJECTED);
         injectOnLo("127.0.0.99");
-        assertThat(net.containerAgent().send("seen " + INJECTED)).as("the frame arrives without rules")
-                .contains("udp/127.0.0.99");
+        // the frame is received asynchronously (lo's backlog, then the agent's read): wait for it
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(net.containerAgent().send("seen " + INJECTED))
+                .as("the frame arrives without rules").contains("udp/127.0.0.99"));
 
         EnforcementResult off = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
                 + net.peerV4() + ":" + PORT + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"));
@@ -193,8 +195,10 @@ class SandboxEscapeKernelTest {
         // the frame of the same kind sent to the workload's own loopback address still arrives (the
         // injection works under the rules), only the resolver's address is dropped
         injectOnLo("127.0.0.97", "127.0.0.1");
-        assertThat(net.containerAgent().send("seen " + INJECTED)).contains("udp/127.0.0.97")
-                .doesNotContain("udp/127.0.0.98");
+        // 97 went after 98 through the same queue: once it is seen, 98 would have been too
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(net.containerAgent().send("seen " + INJECTED))
+                .contains("udp/127.0.0.97"));
+        assertThat(net.containerAgent().send("seen " + INJECTED)).doesNotContain("udp/127.0.0.98");
     }
 
     /** Writes one UDP datagram from {@code source} to 127.0.0.11:{@link #INJECTED} as a frame on the container's lo. */
