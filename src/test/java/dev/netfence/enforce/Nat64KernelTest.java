@@ -3,20 +3,10 @@ package dev.netfence.enforce;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.BackendChoice;
-import dev.netfence.netns.ContainerPidLookup;
-import dev.netfence.netns.ProcNamespacePinner;
-import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -101,14 +91,6 @@ class Nat64KernelTest {
     }
 
     private EnforcementResult enforce(String json, Map<String, List<InetAddress>> dns) {
-        NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.parse(backend))
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        ProcessCommandRunner runner = new ProcessCommandRunner();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
-                (hostname, timeout) -> dns.get(hostname), new ProcNamespacePinner(
-                        new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(), config.cgroupCheck()));
-        return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
-                Clock.systemUTC().instant().plusSeconds(20)));
+        return SandboxEnforcement.enforce(net, backend, SandboxEnforcement.policy(json), List.of(), dns);
     }
 }

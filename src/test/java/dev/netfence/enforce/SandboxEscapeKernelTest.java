@@ -4,24 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.BackendChoice;
-import dev.netfence.netns.ContainerPidLookup;
-import dev.netfence.netns.ProcNamespacePinner;
-import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.Icmpv6Probe;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Sh;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -372,7 +365,7 @@ class SandboxEscapeKernelTest {
             + "time.sleep(1)\n";
 
     private static NetworkPolicy policy(String json) {
-        return new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+        return SandboxEnforcement.policy(json);
     }
 
     private EnforcementResult enforce(NetworkPolicy policy) {
@@ -382,13 +375,6 @@ class SandboxEscapeKernelTest {
     /** Applies with the node trusting {@code dnsServers} and hostnames resolving as {@code dns} says. */
     private EnforcementResult enforce(NetworkPolicy policy, List<InetAddress> dnsServers,
             Map<String, List<InetAddress>> dns) {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.parse(backend)).dnsServers(dnsServers)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        ProcessCommandRunner runner = new ProcessCommandRunner();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
-                (hostname, timeout) -> dns.get(hostname), new ProcNamespacePinner(
-                        new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(), config.cgroupCheck()));
-        return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
-                Clock.systemUTC().instant().plusSeconds(20)));
+        return SandboxEnforcement.enforce(net, backend, policy, dnsServers, dns);
     }
 }
