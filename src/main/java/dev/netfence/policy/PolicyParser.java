@@ -66,7 +66,8 @@ public final class PolicyParser {
     /** The note of a document whose endpoints turned {@code outbound} on without its saying so ({@link #notes}). */
     public static final String DERIVED_OUTBOUND_NOTE = "outbound: not written, and on because allowedEndpoints are"
             + " listed (the seed's rule): every destination outside blockedSubnets (and the cloud metadata ranges) is"
-            + " reachable, not only the endpoints; write \"outbound\": false to allow the endpoints alone, or \"outbound\": true to say this is meant";
+            + " reachable, not only the endpoints; write \"outbound\": false to allow the endpoints alone, or"
+            + " \"outbound\": true to say this is meant";
 
     /**
      * What a valid document leaves implicit that its author may not mean, for the CLI to show

@@ -42,8 +42,8 @@ public final class Presets {
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
             cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
             cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("fd00:ec2::23/128"),
-            cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"), cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"),
-            cidr("::/96"), cidr("::ffff:0:0:0/96"));
+            cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"), cidr("64:ff9b:1::/48"),
+            cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"), cidr("::ffff:0:0:0/96"));
 
     // Where the clouds' instance metadata and credential services answer: IPv4 link-local (AWS,
     // GCP, Azure, OCI, OpenStack at 169.254.169.254, ECS and EKS credentials at 169.254.170.x),

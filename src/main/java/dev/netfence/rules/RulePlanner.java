@@ -125,6 +125,7 @@ public final class RulePlanner {
         if (policy.dns() && resolvers.isEmpty()) {
             warnings.add(NO_RESOLVER_WARNING);
         }
+        List<Cidr> blocked = withMetadata(policy.blockedSubnets());
         Map<Family, List<Rule>> outs = new EnumMap<>(Family.class);
         Map<Family, List<Rule>> ins = new EnumMap<>(Family.class);
         for (Family family : Family.values()) {
@@ -159,7 +160,6 @@ public final class RulePlanner {
                     }
                 }
             }
-            List<Cidr> blocked = withMetadata(policy.blockedSubnets());
             for (Cidr subnet : blocked) {
                 if (subnet.family() == family) {
                     // a /0 "subnet" is everything: the same rule as the catch-all, so it dedupes
