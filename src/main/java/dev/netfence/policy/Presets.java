@@ -9,11 +9,11 @@ import java.util.List;
  * not left open, and that the default list is deliberately wider than the seed's three private
  * IPv4 ranges: it adds the IPv6 unique-local and link-local ranges, and the special ranges a
  * sandbox has no business reaching (the seed missed them): link-local 169.254.0.0/16 (the cloud
- * metadata service at 169.254.169.254), carrier-grade NAT 100.64.0.0/10, "this network"
- * 0.0.0.0/8, multicast 224.0.0.0/4, reserved and broadcast 240.0.0.0/4, NAT64 64:ff9b::/96
- * (which reaches private IPv4 through a translator), IPv4-mapped ::ffff:0:0/96 and IPv6
- * multicast ff00::/8 (neighbour discovery and MLD to ff02::/16 are accepted before the blocked
- * subnets, so they keep working).
+ * metadata service at 169.254.169.254), carrier-grade NAT
+ * 100.64.0.0/10, "this network" 0.0.0.0/8, multicast 224.0.0.0/4, reserved and broadcast
+ * 240.0.0.0/4, NAT64 64:ff9b::/96 (which reaches private IPv4 through a translator), IPv4-mapped
+ * ::ffff:0:0/96 and IPv6 multicast ff00::/8 (neighbour discovery and MLD to ff02::/16 are
+ * accepted before the blocked subnets, so they keep working).
  */
 public final class Presets {
     private static final List<Cidr> DEFAULT_BLOCKED = List.of(
@@ -29,33 +29,35 @@ public final class Presets {
             new Cidr("::", 0, Family.IPV6));
 
     // Where no hostname's address belongs, whatever the policy blocks: "this network", link-local
-    // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Alibaba's
-    // 100.100.100.200, AWS's fd00:ec2::254), multicast, reserved and broadcast, IPv4-mapped, and
-    // RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48: a translator into internal IPv4, where
-    // the IPv4 address's place depends on a prefix length netfence does not know), and the
-    // IPv6 transition ranges that carry an IPv4 destination to whatever relays or decapsulates
-    // them on the way (a 6to4 or ISATAP tunnel of the node, a Teredo client, a SIIT translator):
-    // 6to4 2002::/16, Teredo 2001::/32, IPv4-compatible ::/96 (deprecated; it holds ::1 and ::,
-    // which loopback reaches anyway) and IPv4-translated ::ffff:0:0:0/96. An answer there is a
-    // misconfiguration, a DNS rebinding or a way around the blocked subnets, never a service today.
+    // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Azure's
+    // WireServer 168.63.129.16, Alibaba's 100.100.100.200, AWS's fd00:ec2::254), multicast,
+    // reserved and broadcast, IPv4-mapped, and RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48:
+    // a translator into internal IPv4, where the IPv4 address's place depends on a prefix length
+    // netfence does not know), and the IPv6 transition ranges that carry an IPv4 destination to
+    // whatever relays or decapsulates them on the way (a 6to4 or ISATAP tunnel of the node, a
+    // Teredo client, a SIIT translator): 6to4 2002::/16, Teredo 2001::/32, IPv4-compatible ::/96
+    // (deprecated; it holds ::1 and ::, which loopback reaches anyway) and IPv4-translated
+    // ::ffff:0:0:0/96. An answer there is a misconfiguration, a DNS rebinding or a way around the
+    // blocked subnets, never a service today.
     // RulePlanner also judges a well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
-            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("224.0.0.0/4"),
-            cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"), cidr("fd00:ec2::23/128"),
-            cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"), cidr("64:ff9b:1::/48"),
-            cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"), cidr("::ffff:0:0:0/96"));
+            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("168.63.129.16/32"), cidr("100.100.100.200/32"),
+            cidr("224.0.0.0/4"), cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"),
+            cidr("fd00:ec2::23/128"), cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"),
+            cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"), cidr("::ffff:0:0:0/96"));
 
     // Where the clouds' instance metadata and credential services answer: IPv4 link-local (AWS,
     // GCP, Azure, OCI, OpenStack at 169.254.169.254, ECS and EKS credentials at 169.254.170.x),
-    // Alibaba's 100.100.100.200, AWS's fd00:ec2::254 and EKS Pod Identity's fd00:ec2::23, GCP's
-    // fd20:ce::254 and OpenStack's fe80::a9fe:a9fe. (Azure's WireServer 168.63.129.16 is also
-    // Azure's DNS, in public space: not here; trust it or block it in the list.) Every plan rejects
-    // them, whatever its list: a list written without them (the seed's three private ranges) must
-    // not hand a sandbox the node's cloud credentials. A literal endpoint there stays the author's
-    // explicit exception.
+    // Azure's WireServer 168.63.129.16 (the guest agent's endpoints, which hand out the VM's
+    // extension settings, where AKS kept its nodes' cluster-join secrets; it is also Azure's DNS: a
+    // resolver trusted there keeps udp and tcp 53, whose accepts come first), Alibaba's
+    // 100.100.100.200, AWS's fd00:ec2::254 and EKS Pod Identity's fd00:ec2::23, GCP's
+    // fd20:ce::254 and OpenStack's fe80::a9fe:a9fe. Every plan rejects them, whatever its list: a
+    // list written without them (the seed's three private ranges) must not hand a sandbox the
+    // node's cloud credentials. A literal endpoint there stays the author's explicit exception.
     private static final List<Cidr> METADATA = List.of(
-            cidr("169.254.0.0/16"), cidr("100.100.100.200/32"), cidr("fd00:ec2::254/128"), cidr("fd00:ec2::23/128"),
-            cidr("fd20:ce::254/128"), cidr("fe80::a9fe:a9fe/128"));
+            cidr("169.254.0.0/16"), cidr("168.63.129.16/32"), cidr("100.100.100.200/32"), cidr("fd00:ec2::254/128"),
+            cidr("fd00:ec2::23/128"), cidr("fd20:ce::254/128"), cidr("fe80::a9fe:a9fe/128"));
 
     private Presets() {}
 

@@ -81,6 +81,7 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d 0.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -d 224.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-OUT -d 240.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable
+            -A NETFENCE-OUT -d 168.63.129.16/32{c} -j REJECT --reject-with icmp-port-unreachable
             """;
     static final String DEFAULT_BLOCKED6 = """
             -A NETFENCE-OUT -d fc00::/7{c} -j REJECT --reject-with icmp6-port-unreachable
@@ -100,6 +101,7 @@ class RestoreRendererTest {
     static final String EP4 = "-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
     /** The cloud metadata rejects every plan adds after a list that does not hold them, ipv4. */
     static final String METADATA4 = "-A NETFENCE-OUT -d 169.254.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable\n"
+            + "-A NETFENCE-OUT -d 168.63.129.16/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 100.100.100.200/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
@@ -145,6 +147,7 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d fe80::a9fe:a9fe/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::c612:0/111{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::a9fe:0/112{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::a83f:8110/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::6464:64c8/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",

@@ -85,6 +85,7 @@ class NftRendererTest {
             \t\tip daddr 0.0.0.0/8 reject with icmp port-unreachable{c}
             \t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}
             \t\tip daddr 240.0.0.0/4 reject with icmp port-unreachable{c}
+            \t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}
             """;
     static final String DEFAULT_BLOCKED6 = """
             \t\tip6 daddr fc00::/7 reject with icmpv6 port-unreachable{c}
@@ -125,6 +126,7 @@ class NftRendererTest {
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}",
                         LO_EST_OUT4 + "\t\tip daddr 198.18.0.0/15 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 169.254.0.0/16 reject with icmp port-unreachable{c}\n"
+                                + "\t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 100.100.100.200 reject with icmp port-unreachable{c}\n"
                                 + LO_EST_OUT6 + ND_OUT
                                 + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
@@ -135,6 +137,7 @@ class NftRendererTest {
                                 + "\t\tip6 daddr fe80::a9fe:a9fe reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::c612:0/111 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a9fe:0/112 reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr 64:ff9b::a83f:8110 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::6464:64c8 reject with icmpv6 port-unreachable{c}\n",
                         LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hipaa preset: /0 is the catch-all reject of each family",

@@ -66,6 +66,7 @@ class RulePlannerTest {
                 Rule.allowOut(new Cidr("10.0.0.2", 32, Family.IPV4), Transport.TCP, 53),
                 Rule.rejectOut(new Cidr("10.0.0.0", 8, Family.IPV4)),
                 Rule.rejectOut(new Cidr("169.254.0.0", 16, Family.IPV4)),
+                Rule.rejectOut(new Cidr("168.63.129.16", 32, Family.IPV4)),
                 Rule.rejectOut(new Cidr("100.100.100.200", 32, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
     }
@@ -77,10 +78,13 @@ class RulePlannerTest {
                 new Cidr("fd00:ec2::254", 128, Family.IPV6));
         assertThat(RulePlanner.withMetadata(seeds)).containsExactly(seeds.get(0), seeds.get(1), seeds.get(2),
                 seeds.get(3), seeds.get(4), new Cidr("169.254.0.0", 16, Family.IPV4),
-                new Cidr("100.100.100.200", 32, Family.IPV4), new Cidr("fd00:ec2::23", 128, Family.IPV6),
+                new Cidr("168.63.129.16", 32, Family.IPV4), new Cidr("100.100.100.200", 32, Family.IPV4),
+                new Cidr("fd00:ec2::23", 128, Family.IPV6),
                 new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6));
-        // lists that hold them already (the default list, a whole family each) plan as before
-        assertThat(RulePlanner.withMetadata(Presets.defaultBlockedSubnets())).isEqualTo(Presets.defaultBlockedSubnets());
+        // the default list holds them all but Azure's WireServer (a public address); a whole family holds them all
+        assertThat(RulePlanner.withMetadata(Presets.defaultBlockedSubnets())).containsExactlyElementsOf(
+                java.util.stream.Stream.concat(Presets.defaultBlockedSubnets().stream(),
+                        java.util.stream.Stream.of(new Cidr("168.63.129.16", 32, Family.IPV4))).toList());
         List<Cidr> whole = List.of(new Cidr("0.0.0.0", 0, Family.IPV4), new Cidr("::", 0, Family.IPV6));
         assertThat(RulePlanner.withMetadata(whole)).isEqualTo(whole);
         // a literal endpoint there stays the author's exception: its accept comes first
@@ -280,8 +284,8 @@ class RulePlannerTest {
         NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
                 List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("2001:db8:dead::", 48, Family.IPV6)), false, false, false);
         PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("169.254.169.254"), ip("224.0.0.251"),
-                ip("100.100.100.200"), ip("198.51.100.12"), ip("fe80::1"), ip("fd00:ec2::254"), ip("64:ff9b::a9fe:a9fe"),
-                ip("64:ff9b::c633:640c"), ip("2001:db8::12"))), List.of());
+                ip("100.100.100.200"), ip("168.63.129.16"), ip("198.51.100.12"), ip("fe80::1"), ip("fd00:ec2::254"),
+                ip("64:ff9b::a9fe:a9fe"), ip("64:ff9b::c633:640c"), ip("2001:db8::12"))), List.of());
         assertThat(plan.forFamily(Family.IPV4).output())
                 .contains(Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("169.254.169.254", "224.0.0.251")
@@ -297,6 +301,7 @@ class RulePlannerTest {
                 "allowedEndpoints: pypi.internal resolved to 169.254.169.254, inside 169.254.0.0/16" + never,
                 "allowedEndpoints: pypi.internal resolved to 224.0.0.251, inside 224.0.0.0/4" + never,
                 "allowedEndpoints: pypi.internal resolved to 100.100.100.200, inside 100.100.100.200/32" + never,
+                "allowedEndpoints: pypi.internal resolved to 168.63.129.16, inside 168.63.129.16/32" + never,
                 "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never,
                 "allowedEndpoints: pypi.internal resolved to fd00:ec2::254, inside fd00:ec2::254/128" + never,
                 "allowedEndpoints: pypi.internal resolved to 64:ff9b::a9fe:a9fe, inside 169.254.0.0/16 (link-local,"
@@ -351,6 +356,7 @@ class RulePlannerTest {
                 Rule.rejectOut(new Cidr("64:ff9b::a00:0", 104, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a9fe:0", 112, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::a83f:8110", 128, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::6464:64c8", 128, Family.IPV6)));
 
         // a whole IPv4 blocked: the whole prefix; an IPv6 part that holds the prefix already: nothing more
