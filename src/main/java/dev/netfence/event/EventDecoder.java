@@ -30,6 +30,8 @@ public final class EventDecoder {
     public static final int MAX_VALUE_BYTES = 1024 * 1024;
 
     private static final int MAX_KEPT_ID_CHARS = 256;
+    /** An outcome's {@code eventId} is at most this long (outcome.v1.json), as a valid event's is. */
+    private static final int MAX_KEPT_EVENT_ID_CHARS = 128;
 
     private final ObjectMapper mapper;
     private final DocumentSchema schema;
@@ -148,14 +150,18 @@ public final class EventDecoder {
     }
 
     private static DecodeResult.Invalid invalid(JsonNode node, String message) {
-        return new DecodeResult.Invalid(
-                kept(node, "eventId"), kept(node, "nodeId"), kept(node, "taskId"), kept(node, "containerId"), message);
+        return new DecodeResult.Invalid(kept(node, "eventId", MAX_KEPT_EVENT_ID_CHARS), kept(node, "nodeId"),
+                kept(node, "taskId"), kept(node, "containerId"), message);
     }
 
     /** A string field worth quoting back in a failed outcome: textual, non-blank, not huge. */
     private static String kept(JsonNode node, String field) {
+        return kept(node, field, MAX_KEPT_ID_CHARS);
+    }
+
+    private static String kept(JsonNode node, String field, int maxChars) {
         String s = text(node, field);
-        return s == null || s.isBlank() || s.length() > MAX_KEPT_ID_CHARS ? null : s;
+        return s == null || s.isBlank() || s.length() > maxChars ? null : s;
     }
 
     private static String text(JsonNode node, String field) {

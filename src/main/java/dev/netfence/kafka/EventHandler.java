@@ -59,11 +59,15 @@ final class EventHandler {
      */
     CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
         if (event.stopped()) { // release (live set, host guard): a removed outcome
-            Optional<String> kept = Optional.empty();
+            Optional<String> kept;
             try {
                 kept = lifecycle.stopped(event);
-            } catch (Throwable e) {
+            } catch (Throwable e) { // not released as far as netfence knows: failed, never removed (nothing to quarantine)
                 LOG.error("releasing container {} failed unexpectedly", event.containerId(), e);
+                return CompletableFuture.completedFuture(outcomes.of(event, PolicyFailureHandler.REPORT_ONLY.failClosed(
+                        event.containerId(), event.runtime(), event.pid(), null, ErrorCode.INTERNAL_ERROR,
+                        "releasing the container failed unexpectedly: " + e.getClass().getName() + ": " + e.getMessage()),
+                        replay));
             }
             return CompletableFuture.completedFuture(kept.isEmpty() ? outcomes.removed(event, replay)
                     : outcomes.of(event, EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, kept.get()).build(),

@@ -155,6 +155,19 @@ class EventDecoderTest {
         assertThat(decoder.decode(utf8(v))).isInstanceOf(DecodeResult.Invalid.class);
     }
 
+    @Test
+    void anOverlongEventIdIsNotQuotedBackSoTheFailedOutcomeStaysAnOutcomeV1Document() throws Exception {
+        String v = valid("c1", "\"x\":0").replace("\"eventId\":\"e\"", "\"eventId\":\"" + "e".repeat(200) + "\"");
+        DecodeResult.Invalid invalid = (DecodeResult.Invalid) decoder.decode(utf8(v));
+        assertThat(invalid.eventId()).isNull();
+        assertThat(invalid.containerId()).isEqualTo("c1");
+        Outcome o = new Outcomes(java.time.Clock.systemUTC(), "n1/1", "test").invalidEvent(invalid, false);
+        assertThat(DocumentSchema.load("outcome.v1.json").validate(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(new OutcomeCodec().encode(o)))).isEmpty();
+        String atTheLimit = valid("c1", "\"pid\":-1").replace("\"eventId\":\"e\"", "\"eventId\":\"" + "e".repeat(128) + "\"");
+        assertThat(((DecodeResult.Invalid) decoder.decode(utf8(atTheLimit))).eventId()).hasSize(128);
+    }
+
     static String valid(String containerId, String extra) {
         return "{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"e\","
                 + "\"occurredAt\":\"2026-11-28T15:00:00Z\",\"nodeId\":\"n1\",\"taskId\":\"t\",\"containerId\":\""

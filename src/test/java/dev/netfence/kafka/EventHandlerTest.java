@@ -19,6 +19,10 @@ class EventHandlerTest {
             Instant.parse("2026-12-04T03:00:00Z"), "n1", "task-1", "c1", null, null);
 
     private static Outcome outcomeOfStop(Optional<String> kept) throws Exception {
+        return outcomeOfStop(() -> kept);
+    }
+
+    private static Outcome outcomeOfStop(java.util.function.Supplier<Optional<String>> release) throws Exception {
         ContainerLifecycle lifecycle = new ContainerLifecycle() {
             @Override
             public EnforcementResult started(ContainerEvent event, Enforcement enforcement) {
@@ -27,7 +31,7 @@ class EventHandlerTest {
 
             @Override
             public Optional<String> stopped(ContainerEvent event) {
-                return kept;
+                return release.get();
             }
         };
         EventHandler handler = new EventHandler(new InMemoryPolicyStore(), new RecordingEnforcer(),
@@ -42,6 +46,23 @@ class EventHandlerTest {
 
         assertThat(o.status()).isEqualTo("removed");
         assertThat(o.trigger()).isEqualTo("stop");
+    }
+
+    @Test
+    void aStopWhoseReleaseFailedUnexpectedlyIsReportedFailedNotRemoved() throws Exception {
+        Outcome o = outcomeOfStop(() -> {
+            throw new IllegalStateException("host guard table gone");
+        });
+
+        assertThat(o.status()).isEqualTo("failed");
+        assertThat(o.error().code()).isEqualTo("INTERNAL_ERROR");
+        assertThat(o.error().message()).isEqualTo("releasing the container failed unexpectedly:"
+                + " java.lang.IllegalStateException: host guard table gone");
+        assertThat(o.quarantined()).as("a stopped container has nothing to quarantine").isFalse();
+        assertThat(o.trigger()).isEqualTo("stop");
+        assertThat(dev.netfence.event.DocumentSchema.load("outcome.v1.json").validate(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(new dev.netfence.event.OutcomeCodec().encode(o))))
+                .as("an outcome v1 document").isEmpty();
     }
 
     @Test
