@@ -115,6 +115,9 @@ public final class RestoreRenderer {
         if (r.loopback()) {
             sb.append(r.direction() == Direction.OUT ? " -o lo" : " -i lo");
         }
+        if (r.nonLocalSource()) {
+            sb.append(" -m addrtype ! --src-type LOCAL");
+        }
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");
             case UDP -> sb.append(" -p udp");

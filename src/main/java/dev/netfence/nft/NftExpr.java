@@ -39,6 +39,17 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("ct state established,related", JSON.objectNode().set("match", match));
     }
 
+    /** {@code fib saddr type != local}: a source address that is not one of the namespace's own. */
+    static NftExpr sourceNotLocal() {
+        ObjectNode match = JSON.objectNode().put("op", "!=");
+        ArrayNode flags = JSON.arrayNode().add("saddr");
+        ObjectNode fib = JSON.objectNode().put("result", "type");
+        fib.set("flags", flags);
+        match.set("left", JSON.objectNode().set("fib", fib));
+        match.set("right", JSON.textNode("local"));
+        return new NftExpr("fib saddr type != local", JSON.objectNode().set("match", match));
+    }
+
     /** A verdict without argument: {@code accept} or {@code drop}. */
     static NftExpr verdict(String verdict) {
         return new NftExpr(verdict, JSON.objectNode().set(verdict, JSON.nullNode()));

@@ -141,6 +141,9 @@ public final class NftRenderer {
             String key = r.direction() == Direction.OUT ? "oifname" : "iifname";
             exprs.add(NftExpr.meta(key, "lo", key + " \"lo\""));
         }
+        if (r.nonLocalSource()) {
+            exprs.add(NftExpr.sourceNotLocal());
+        }
         switch (r.transport()) {
             case TCP, UDP -> {
                 String proto = r.transport().name().toLowerCase(java.util.Locale.ROOT);

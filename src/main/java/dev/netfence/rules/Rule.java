@@ -13,6 +13,8 @@ import java.util.Objects;
  *
  * <p>Fields a renderer must handle: {@code destination} (destination network, on OUT and IN
  * rules alike), {@code transport}, {@code port} (destination port), {@code loopback},
+ * {@code nonLocalSource} (a source address that is not one of the namespace's own: nft
+ * {@code fib saddr type != local}, iptables {@code -m addrtype ! --src-type LOCAL}),
  * {@code established}, {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
  * several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
  * iptables {@code -m hl --hl-eq N} / {@code -m ttl --ttl-eq N}, nft {@code ip6 hoplimit N} /
@@ -22,6 +24,7 @@ import java.util.Objects;
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN)
+ * @param nonLocalSource match a source address that is not local to the namespace
  * @param established match conntrack state RELATED,ESTABLISHED
  * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
  * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
@@ -32,6 +35,7 @@ public record Rule(
         Cidr destination,
         Integer port,
         boolean loopback,
+        boolean nonLocalSource,
         boolean established,
         Integer icmpv6Type,
         Integer hopLimit,
@@ -67,12 +71,25 @@ public record Rule(
 
     /** Accept everything on the loopback interface. */
     public static Rule loopback(Direction direction) {
-        return new Rule(direction, Transport.ANY, null, null, true, false, null, null, Verdict.ACCEPT);
+        return new Rule(direction, Transport.ANY, null, null, true, false, false, null, null, Verdict.ACCEPT);
+    }
+
+    /**
+     * Drop what leaves on the loopback interface from a source address that is not one of the
+     * namespace's own. A socket may send from any IPv6 address with {@code IPV6_FREEBIND}, no
+     * capability needed (IPv4 needs {@code IP_TRANSPARENT} or a raw socket): a datagram from a
+     * forbidden host D to the workload's own address creates a connection-tracking entry whose
+     * reply direction, the workload to D, then passes every "established" accept. Only looped-back
+     * packets can create such an entry (inbound ones are dropped before it is confirmed), so this
+     * rule, ahead of the loopback accept, closes it.
+     */
+    public static Rule loopbackFromForeignSource() {
+        return new Rule(Direction.OUT, Transport.ANY, null, null, true, true, false, null, null, Verdict.DROP);
     }
 
     /** Accept packets of connections that are already established (or related to one). */
     public static Rule established(Direction direction) {
-        return new Rule(direction, Transport.ANY, null, null, false, true, null, null, Verdict.ACCEPT);
+        return new Rule(direction, Transport.ANY, null, null, false, false, true, null, null, Verdict.ACCEPT);
     }
 
     /**
@@ -83,7 +100,7 @@ public record Rule(
         if (type < 133 || type > 136) {
             throw new IllegalArgumentException("neighbour discovery types are 133-136, was: " + type);
         }
-        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, type, LINK_HOP_LIMIT,
+        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, false, type, LINK_HOP_LIMIT,
                 Verdict.ACCEPT);
     }
 
@@ -93,29 +110,29 @@ public record Rule(
             throw new IllegalArgumentException("multicast listener types are 130-132 and 143, was: " + type);
         }
         Objects.requireNonNull(destination, "destination");
-        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, type, null, Verdict.ACCEPT);
+        return new Rule(direction, Transport.ICMPV6, destination, null, false, false, false, type, null, Verdict.ACCEPT);
     }
 
     /** Accept outbound traffic to {@code destination} on {@code transport} port {@code port}. */
     public static Rule allowOut(Cidr destination, Transport transport, int port) {
         Objects.requireNonNull(destination, "destination");
-        return new Rule(Direction.OUT, transport, destination, port, false, false, null, null, Verdict.ACCEPT);
+        return new Rule(Direction.OUT, transport, destination, port, false, false, false, null, null, Verdict.ACCEPT);
     }
 
     /** Reject outbound traffic to a blocked subnet. */
     public static Rule rejectOut(Cidr destination) {
         Objects.requireNonNull(destination, "destination");
-        return new Rule(Direction.OUT, Transport.ANY, destination, null, false, false, null, null, Verdict.REJECT);
+        return new Rule(Direction.OUT, Transport.ANY, destination, null, false, false, false, null, null, Verdict.REJECT);
     }
 
     /** Drop inbound traffic to {@code destination} (a loopback address the workload must not reach by injecting frames). */
     public static Rule dropIn(Cidr destination) {
         Objects.requireNonNull(destination, "destination");
-        return new Rule(Direction.IN, Transport.ANY, destination, null, false, false, null, null, Verdict.DROP);
+        return new Rule(Direction.IN, Transport.ANY, destination, null, false, false, false, null, null, Verdict.DROP);
     }
 
     /** The chain's final catch-all rule. */
     public static Rule catchAll(Direction direction, Verdict verdict) {
-        return new Rule(direction, Transport.ANY, null, null, false, false, null, null, verdict);
+        return new Rule(direction, Transport.ANY, null, null, false, false, false, null, null, verdict);
     }
 }

@@ -125,7 +125,7 @@ class GuardRendererTest {
                                 """),
                 row("MLD keeps no hop-limit match; a hop limit on IPv4 is a TTL match",
                         plan(out(Family.IPV4, new Rule(Direction.OUT, Transport.UDP, new Cidr("198.51.100.9", 32, Family.IPV4),
-                                        5353, false, false, null, 255, Verdict.ACCEPT), reject()),
+                                        5353, false, false, false, null, 255, Verdict.ACCEPT), reject()),
                                 out(Family.IPV6, Rule.multicastListener(Direction.OUT, 143, MC), reject()),
                                 false),
                         L2 + "ip daddr 198.51.100.9 udp dport 5353 ip ttl 255 accept{c}\nmeta protocol ip drop{c}\n"

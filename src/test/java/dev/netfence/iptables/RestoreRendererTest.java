@@ -52,7 +52,9 @@ class RestoreRendererTest {
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 132{c} -j ACCEPT
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
+    /** What leaves on loopback from a source that is not the namespace's own: dropped ahead of the loopback accept. */
     static final String LO_EST_OUT = """
+            -A NETFENCE-OUT -o lo -m addrtype ! --src-type LOCAL{c} -j DROP
             -A NETFENCE-OUT -o lo{c} -j ACCEPT
             -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
             """;
@@ -226,7 +228,7 @@ class RestoreRendererTest {
                         "-A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143" + C + " -j ACCEPT"),
                 Arguments.of("a hop limit on IPv4 is the TTL", Family.IPV4,
                         new Rule(Direction.OUT, Transport.UDP, new Cidr("198.51.100.53", 32, Family.IPV4), 53, false, false,
-                                null, 255, Verdict.ACCEPT),
+                                false, null, 255, Verdict.ACCEPT),
                         "-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53 -m ttl --ttl-eq 255" + C + " -j ACCEPT"),
                 Arguments.of("blocked IPv4-mapped range, written as iptables-save prints it", Family.IPV6,
                         Rule.rejectOut(new Cidr("::ffff:0.0.0.0", 96, Family.IPV6)),

@@ -52,10 +52,11 @@ class RuleVerifierTest {
     void aRuleFromAnotherPlanIsReportedWithBothLines() throws Exception {
         FilterState real = parser.parse(fixture("bridge-nft-ipv4.save"));
         List<String> out = new ArrayList<>(real.outRules());
-        out.set(3, out.get(3).replace("--dport 443", "--dport 444"));
+        out.set(4, out.get(4).replace("--dport 443", "--dport 444"));
         FilterState doctored = new FilterState(true, true, out, real.inRules(), real.outputRules(), real.inputRules());
+        assertThat(out.get(4)).contains("--dport 444");
         assertThat(verifier.mismatch(bridge(Family.IPV4), doctored)).contains(
-                "ipv4: NETFENCE-OUT rule 4 differs: expected [" + real.outRules().get(3) + "] but found [" + out.get(3) + "]");
+                "ipv4: NETFENCE-OUT rule 5 differs: expected [" + real.outRules().get(4) + "] but found [" + out.get(4) + "]");
     }
 
     @Test

@@ -59,6 +59,7 @@ class RulePlannerTest {
         List<Rule> out = planner.plan(p, Map.of(), List.of(ip("10.0.0.2"))).forFamily(Family.IPV4).output();
         assertThat(out).containsExactly(
                 Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4)),
+                Rule.loopbackFromForeignSource(),
                 Rule.loopback(Direction.OUT),
                 Rule.established(Direction.OUT),
                 Rule.allowOut(new Cidr("10.1.2.3", 32, Family.IPV4), Transport.TCP, 443),
@@ -69,6 +70,24 @@ class RulePlannerTest {
                 Rule.rejectOut(new Cidr("168.63.129.16", 32, Family.IPV4)),
                 Rule.rejectOut(new Cidr("100.100.100.200", 32, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
+    }
+
+    @Test
+    void everyPlanButTheQuarantineDropsWhatLeavesOnLoopbackFromAForeignSourceAheadOfTheLoopbackAccept() throws Exception {
+        for (NetworkPolicy p : List.of(bridge(List.of(), false, false, false), bridge(List.of(NAME), true, true, true))) {
+            PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("198.51.100.12"))), List.of());
+            for (Family family : Family.values()) {
+                List<Rule> out = plan.forFamily(family).output();
+                assertThat(out.indexOf(Rule.loopbackFromForeignSource())).as("%s", family).isNotNegative()
+                        .isEqualTo(out.indexOf(Rule.loopback(Direction.OUT)) - 1);
+                assertThat(plan.forFamily(family).input()).doesNotContain(Rule.loopbackFromForeignSource());
+            }
+        }
+        // the quarantine keeps no established accept, so a forged entry opens nothing there
+        for (Family family : Family.values()) {
+            assertThat(planner.quarantine().forFamily(family).output()).doesNotContain(Rule.loopbackFromForeignSource())
+                    .doesNotContain(Rule.established(Direction.OUT));
+        }
     }
 
     @Test
@@ -110,12 +129,12 @@ class RulePlannerTest {
         assertThat(untrusted.forFamily(Family.IPV6).input()).doesNotContain(drop);
         // trusted by the node (or the policy) with dns on: reached through the loopback accept
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
-                .doesNotContain(reject).startsWith(Rule.loopback(Direction.OUT));
+                .doesNotContain(reject).startsWith(Rule.loopbackFromForeignSource(), Rule.loopback(Direction.OUT));
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).input())
                 .doesNotContain(drop).startsWith(Rule.loopback(Direction.IN));
         // trusted, but the policy turns DNS off: rejected again
         assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
-                .startsWith(reject, Rule.loopback(Direction.OUT));
+                .startsWith(reject, Rule.loopbackFromForeignSource(), Rule.loopback(Direction.OUT));
         // the quarantine and mode none: always
         assertThat(planner.quarantine().forFamily(Family.IPV4).output()).startsWith(reject);
         assertThat(planner.quarantine().forFamily(Family.IPV4).input()).startsWith(drop);

@@ -1,0 +1,215 @@
+package dev.netfence.enforce;
+
+import static dev.netfence.enforce.SandboxEnforcement.policy;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.Sh;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A workload forging an "established" connection through loopback: a socket bound to a forbidden
+ * host D's address (IPv6 {@code IPV6_FREEBIND}, no capability; IPv4 {@code IP_TRANSPARENT}, which
+ * needs CAP_NET_RAW) sends one datagram to the workload's own address. It leaves on {@code lo},
+ * which the loopback accept passed, and its connection-tracking entry D→workload was confirmed, so
+ * the workload's datagrams to D were that entry's replies and passed the "established" accept,
+ * before any blocked subnet or the catch-all; D's answers came back the same way with
+ * {@code inbound} off. Reproduced as an unprivileged user (uid 65534, no capabilities) before the
+ * plans gained {@link dev.netfence.rules.Rule#loopbackFromForeignSource()}. The peer runs its own
+ * receiver here and the test asserts it never saw a datagram, for both backends.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ParameterizedClass(name = "backend {0}")
+@ValueSource(strings = {"iptables-nft", "nft"})
+class LoopbackSourceKernelTest {
+    @Parameter
+    String backend;
+
+    private static final int FORBIDDEN_PORT = 8021;
+    private static final int WORKLOAD_PORT = 8022;
+    private static final String PYTHON = "/usr/bin/python3";
+    /** argv: family own-address forbidden-address forbidden-port workload-port transparent(0|1). */
+    private static final String FORGE = """
+            import socket, sys
+            fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
+            own, d, dport, port, transparent = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
+            a = socket.socket(fam, socket.SOCK_DGRAM)
+            if fam == socket.AF_INET6:
+                a.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND: no capability needed
+            if transparent:
+                a.setsockopt(socket.IPPROTO_IP, 19, 1)  # IP_TRANSPARENT: CAP_NET_RAW or CAP_NET_ADMIN
+            a.bind((d, dport))
+            b = socket.socket(fam, socket.SOCK_DGRAM)
+            b.bind((own, port))
+            b.settimeout(1.5)
+            try:
+                a.sendto(b"forge", (own, port))  # over lo: the entry D -> own
+            except OSError as e:
+                print("FORGE-REFUSED", e.errno)
+            try:
+                b.sendto(b"through", (d, dport))  # the entry's reply direction
+                data = b"forge"
+                while data == b"forge":  # the looped-back forged datagram itself, if it arrived
+                    data, src = b.recvfrom(100)
+                print("REPLY", data.decode())
+            except socket.timeout:
+                print("NO-REPLY")
+            except OSError as e:
+                print("SEND-REFUSED", e.errno)
+            """;
+    /** argv: family port file; writes each datagram's payload and source to file and echoes it. */
+    private static final String RECEIVER = """
+            import socket, sys
+            fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", int(sys.argv[2])))
+            print("READY", flush=True)
+            while True:
+                data, src = s.recvfrom(100)
+                with open(sys.argv[3], "a") as f:
+                    f.write("%s %s\\n" % (src[0], data.decode()))
+                s.sendto(b"echo-" + data, src)
+            """;
+
+    private static SandboxNet net;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void createSandbox() throws Exception {
+        net = SandboxNet.create();
+    }
+
+    @AfterAll
+    static void removeSandbox() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @BeforeEach
+    void resetRules() {
+        net.resetRules();
+    }
+
+    @Test
+    void anUnprivilegedWorkloadCannotForgeAnEstablishedIpv6FlowToAForbiddenHostThroughLoopback() throws Exception {
+        Path control = dir.resolve("seen-without-rules");
+        try (Receiver receiver = Receiver.start("6", control)) {
+            assertThat(forge("6", net.containerV6(), net.otherHostV6())).as("the probe works without rules")
+                    .contains("REPLY echo-through");
+        }
+        assertThat(Files.readString(control)).contains(net.containerV6() + " through");
+
+        EnforcementResult r = applyOutboundOff();
+        assertThat(r.status()).as("%s", r).isEqualTo("applied");
+
+        for (String forbidden : List.of(net.otherHostV6(), net.blockedHostV6())) {
+            Path seen = dir.resolve("seen-" + forbidden.replace(':', '_'));
+            String result;
+            try (Receiver receiver = Receiver.start("6", seen)) {
+                result = forge("6", net.containerV6(), forbidden);
+            }
+            assertThat(result).as("forged through %s", forbidden).doesNotContain("REPLY echo");
+            assertThat(seen).as("the peer saw nothing from the workload at %s", forbidden).doesNotExist();
+        }
+        assertThat(ownLoopbackWorks("6", net.containerV6())).isEqualTo("OK");
+        assertThat(ownLoopbackWorks("6", "::1")).isEqualTo("OK");
+    }
+
+    @Test
+    void aWorkloadWithCapNetRawCannotForgeOneOverIpv4EitherAndLoopbackStillWorks() throws Exception {
+        EnforcementResult r = applyOutboundOff();
+        assertThat(r.status()).as("%s", r).isEqualTo("applied");
+
+        Path seen = dir.resolve("seen-v4");
+        String result;
+        try (Receiver receiver = Receiver.start("4", seen)) {
+            result = forgeAsRoot("4", net.containerV4(), net.blockedHostV4());
+        }
+        assertThat(result).doesNotContain("REPLY echo");
+        assertThat(seen).as("the peer saw nothing from the workload").doesNotExist();
+        assertThat(ownLoopbackWorks("4", net.containerV4())).isEqualTo("OK");
+        assertThat(ownLoopbackWorks("4", "127.0.0.1")).isEqualTo("OK");
+    }
+
+    private EnforcementResult applyOutboundOff() {
+        return SandboxEnforcement.enforce(net, backend, policy("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"" + net.peerV4() + ":8023\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4()
+                + "\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"),
+                List.of(), Map.of());
+    }
+
+    /** The forgery as uid 65534 without capabilities, inside the container's namespace. */
+    private static String forge(String family, String own, String forbidden) {
+        return Sh.run("ip", "netns", "exec", net.containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", FORGE, family, own, forbidden,
+                String.valueOf(FORBIDDEN_PORT), String.valueOf(WORKLOAD_PORT), "0").stdout();
+    }
+
+    /** The forgery as root in the namespace (holding CAP_NET_RAW, as podman's default set does). */
+    private static String forgeAsRoot(String family, String own, String forbidden) {
+        return Sh.run("ip", "netns", "exec", net.containerNs(), PYTHON, "-c", FORGE, family, own, forbidden,
+                String.valueOf(FORBIDDEN_PORT), String.valueOf(WORKLOAD_PORT), "1").stdout();
+    }
+
+    /** A datagram from the workload to one of its own addresses, unprivileged: OK when it arrives. */
+    private static String ownLoopbackWorks(String family, String address) {
+        String script = """
+                import socket, sys
+                fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
+                r = socket.socket(fam, socket.SOCK_DGRAM); r.bind((sys.argv[2], 0)); r.settimeout(1.5)
+                s = socket.socket(fam, socket.SOCK_DGRAM); s.sendto(b"x", r.getsockname()[:2])
+                print("OK" if r.recvfrom(10)[0] == b"x" else "WRONG")
+                """;
+        return Sh.run("ip", "netns", "exec", net.containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", script, family, address)
+                .stdout().strip();
+    }
+
+    /** The peer's own UDP receiver on the forbidden port (all its addresses), ended by pid. */
+    private record Receiver(Process process) implements AutoCloseable {
+        static Receiver start(String family, Path seen) throws IOException {
+            List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", net.peerNs(), PYTHON, "-c", RECEIVER,
+                    family, String.valueOf(FORBIDDEN_PORT), seen.toString()));
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            Receiver r = new Receiver(p);
+            String first = new String(p.getInputStream().readNBytes(6), StandardCharsets.UTF_8);
+            if (!"READY\n".equals(first)) {
+                r.close();
+                throw new IOException("the peer's receiver did not start: " + first);
+            }
+            return r;
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
