@@ -7,6 +7,7 @@ import dev.netfence.kafka.NodeRouting;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.reconcile.EnforcementsTopic;
 import dev.netfence.reconcile.HookServer;
+import dev.netfence.reconcile.HookServing;
 import dev.netfence.reconcile.HostGuards;
 import dev.netfence.reconcile.LiveSet;
 import dev.netfence.reconcile.Reconciler;
@@ -15,8 +16,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The reconciler's part of {@code netfence run} (docs/operations.md, "Continuous enforcement"):
@@ -26,7 +25,6 @@ import org.slf4j.LoggerFactory;
  * cleared on close: a restart continues from the topic.
  */
 final class ContinuousEnforcement implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ContinuousEnforcement.class);
     /** Each metadata request of the live set's read at start (tried again after it while the broker is away). */
     private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(10);
     private static final int THREADS = 4;
@@ -35,7 +33,7 @@ final class ContinuousEnforcement implements AutoCloseable {
     private final KafkaOutcomePublisher publisher;
     private final Reconciler reconciler;
     private final Path hookSocket;
-    private HookServer hook;
+    private HookServing hook;
 
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
             HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Path procRoot) {
@@ -72,13 +70,8 @@ final class ContinuousEnforcement implements AutoCloseable {
     /** Starts reconciling (policy listener, resync timer) and serves the OCI hook. */
     void start() {
         reconciler.start();
-        if (hookSocket != null) {
-            try {
-                hook = HookServer.start(hookSocket, HookServer.fencing(reconciler));
-            } catch (RuntimeException e) {
-                LOG.error("the OCI hook is not served ({}); hooked container starts will be refused or quarantined "
-                        + "by the hook itself", e.getMessage());
-            }
+        if (hookSocket != null) { // a socket another instance still serves (a rolling update) is taken once it is free
+            hook = HookServing.start(hookSocket, HookServer.fencing(reconciler), java.time.Duration.ofSeconds(1));
         }
     }
 

@@ -59,11 +59,14 @@ public final class HookServer implements AutoCloseable {
     private final ExecutorService workers;
     private final Thread acceptor;
     private final java.time.Duration requestTime;
+    /** The socket file this server bound (its file key), so that closing removes that file only. */
+    private final Object boundFile;
     private volatile boolean closed;
 
     private HookServer(Path socket, ServerSocketChannel server, Function<Request, Answer> handler,
-            java.time.Duration requestTime) {
+            java.time.Duration requestTime, Object boundFile) {
         this.socket = socket;
+        this.boundFile = boundFile;
         this.server = server;
         this.handler = handler;
         this.requestTime = requestTime;
@@ -95,13 +98,18 @@ public final class HookServer implements AutoCloseable {
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(socket));
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-            HookServer s = new HookServer(socket, server, handler, requestTime);
+            HookServer s = new HookServer(socket, server, handler, requestTime, fileKey(socket));
             s.acceptor.start();
             LOG.info("OCI hook requests served on {}", socket);
             return s;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serve the OCI hook on " + socket + ": " + e.getMessage(), e);
         }
+    }
+
+    private static Object fileKey(Path socket) throws IOException {
+        return Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
     }
 
     /** Whether something accepts connections on {@code socket} (a live server, not a stale file). */
@@ -232,7 +240,13 @@ public final class HookServer implements AutoCloseable {
         try {
             acceptor.join(2000);
             workers.awaitTermination(2, TimeUnit.SECONDS);
-            Files.deleteIfExists(socket);
+            // only the file this server bound: another instance may have bound the path since
+            // (a rolling update whose new netfence took it over), and removing its socket would
+            // leave every hooked container start refused while it still runs
+            if (boundFile != null && Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && boundFile.equals(fileKey(socket))) {
+                Files.deleteIfExists(socket);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (IOException e) {

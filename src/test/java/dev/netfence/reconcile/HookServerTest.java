@@ -114,6 +114,47 @@ class HookServerTest {
     }
 
     @Test
+    void aClosingServerLeavesASocketAnotherServerBoundSinceInPlace() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        HookServer old = HookServer.start(socket, r -> new HookServer.Answer(true, "old"));
+        Files.delete(socket); // the path freed under it: a new instance binds it while the old still runs
+        try (HookServer fresh = HookServer.start(socket, r -> new HookServer.Answer(true, "fresh"))) {
+            old.close();
+
+            assertThat(socket).exists();
+            assertThat(runHook(socket, STATE)).as("the new instance still answers").isZero();
+        }
+        assertThat(socket).as("and its own close removes its file").doesNotExist();
+    }
+
+    @Test
+    void aSocketTakenAtStartIsServedOnceTheOtherInstanceLeaves() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        List<HookServer.Request> seen = new CopyOnWriteArrayList<>();
+        HookServer old = HookServer.start(socket, r -> new HookServer.Answer(false, "old instance"));
+        try (HookServing serving = HookServing.start(socket, r -> {
+            seen.add(r);
+            return new HookServer.Answer(true, "applied");
+        }, java.time.Duration.ofMillis(100))) {
+            assertThat(serving.serving()).isFalse();
+            assertThat(runHook(socket, STATE)).as("the old instance answers meanwhile").isEqualTo(1);
+
+            old.close();
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(serving::serving);
+            assertThat(runHook(socket, STATE)).isZero();
+            assertThat(seen).containsExactly(new HookServer.Request("3f9a0c2d8e1b", 31800, "podman"));
+        }
+        assertThat(socket).doesNotExist();
+    }
+
+    @Test
+    void aRetryThatIsNotPositiveIsRefused() {
+        assertThatThrownBy(() -> HookServing.start(dir.resolve("h.sock"), r -> null, java.time.Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("retry must be positive, was: PT0S");
+    }
+
+    @Test
     void theScriptsFallbackQuarantineIsExactlyWhatNetfenceRenders() throws IOException {
         String script = Files.readString(SCRIPT);
         var quarantine = new RulePlanner().quarantine();

@@ -1,0 +1,108 @@
+package dev.netfence.reconcile;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the OCI hook on its socket for as long as this netfence runs, also when the socket is
+ * taken at start: in a rolling update the old instance still serves it while the new one starts,
+ * and once the old one leaves nobody would, so every hooked container start would be refused
+ * (or quarantined by the hook itself) while this instance ran. A start that fails is tried again
+ * every {@code retry} on a daemon thread until it succeeds or this is closed; {@link #serving()}
+ * says whether the socket is served now.
+ */
+public final class HookServing implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HookServing.class);
+
+    private final Path socket;
+    private final Function<HookServer.Request, HookServer.Answer> handler;
+    private final Duration retry;
+    private final Object lock = new Object();
+    private HookServer server;
+    private Thread retrying;
+    private boolean closed;
+
+    private HookServing(Path socket, Function<HookServer.Request, HookServer.Answer> handler, Duration retry) {
+        this.socket = Objects.requireNonNull(socket, "socket");
+        this.handler = Objects.requireNonNull(handler, "handler");
+        this.retry = Objects.requireNonNull(retry, "retry");
+        if (retry.isNegative() || retry.isZero()) {
+            throw new IllegalArgumentException("retry must be positive, was: " + retry);
+        }
+    }
+
+    /** Serves {@code socket} now, or keeps trying every {@code retry} until it can. */
+    public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
+            Duration retry) {
+        HookServing s = new HookServing(socket, handler, retry);
+        if (!s.tryStart(true)) {
+            Thread t = new Thread(s::retryUntilServed, "netfence-hook-retry");
+            t.setDaemon(true);
+            synchronized (s.lock) {
+                s.retrying = t;
+            }
+            t.start();
+        }
+        return s;
+    }
+
+    /** Whether the hook's socket is served by this instance now. */
+    public boolean serving() {
+        synchronized (lock) {
+            return server != null;
+        }
+    }
+
+    private boolean tryStart(boolean first) {
+        synchronized (lock) {
+            if (closed) {
+                return true;
+            }
+            try {
+                server = HookServer.start(socket, handler);
+                if (!first) {
+                    LOG.info("the OCI hook is served on {} now", socket);
+                }
+                return true;
+            } catch (RuntimeException e) {
+                if (first) {
+                    LOG.error("the OCI hook is not served ({}); hooked container starts are refused or quarantined by "
+                            + "the hook itself until it is: trying again every {} ms", e.getMessage(), retry.toMillis());
+                }
+                return false;
+            }
+        }
+    }
+
+    private void retryUntilServed() {
+        try {
+            do {
+                Thread.sleep(retry.toMillis());
+            } while (!tryStart(false));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        Thread t;
+        HookServer s;
+        synchronized (lock) {
+            closed = true;
+            t = retrying;
+            s = server;
+            server = null;
+        }
+        if (t != null) {
+            t.interrupt();
+        }
+        if (s != null) {
+            s.close();
+        }
+    }
+}
