@@ -39,6 +39,8 @@ public final class ApplyCommand implements Callable<Integer> {
     /** The event schema's rule for {@code netns}. */
     private static final java.util.regex.Pattern NETNS =
             java.util.regex.Pattern.compile("/(var/)?run/netns/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}|/proc/[1-9][0-9]{0,6}/ns/net");
+    /** The event schema's rule for {@code containerId}: the outcome printed must be an outcome v1 document. */
+    private static final java.util.regex.Pattern CONTAINER_ID = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
 
     @Option(names = "--policy", paramLabel = "FILE", required = true, description = "policy v1 JSON file")
     Path policyFile;
@@ -101,6 +103,14 @@ public final class ApplyCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "invalid value for --refuse-capabilities: " + e.getMessage());
+        }
+        if (pid < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--pid must be a process id (at least 1), was: " + pid);
+        }
+        if (containerId != null && !CONTAINER_ID.matcher(containerId).matches()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --container-id: must be"
+                    + " 1-128 letters, digits, '_', '.' or '-', the first a letter or digit, was: \"" + containerId + "\"");
         }
         if (netns != null && !NETNS.matcher(netns).matches()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --netns: must be "

@@ -32,6 +32,8 @@ class ApplyOptionsTest {
             --backend nft --iptables-backend nft | --backend and --iptables-backend are the same setting: give one
             --dns-servers 1.2.3 | invalid value for --dns-servers: invalid address "1.2.3" (expected an IPv4 or IPv6 address, e.g. "10.88.0.1")
             --pid x | Invalid value for option '--pid': 'x' is not an int
+            --container-id bad/id | invalid value for --container-id: must be 1-128 letters, digits, '_', '.' or '-', the first a letter or digit, was: "bad/id"
+            --container-id -x | invalid value for --container-id: must be 1-128 letters, digits, '_', '.' or '-', the first a letter or digit, was: "-x"
             """)
     void aBadValueIsRefusedWithItsExactMessageAndTheUsage(String options, String message) throws Exception {
         Path policy = Files.writeString(dir.resolve("p.json"), "{\"schemaVersion\":1,\"mode\":\"none\"}");
@@ -45,6 +47,34 @@ class ApplyOptionsTest {
         assertThat(exit).isEqualTo(Main.USAGE);
         assertThat(err.toString().lines().findFirst()).hasValue(message);
         assertThat(err.toString()).contains("Usage: netfence apply");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "--pid {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"0", "-5"})
+    void aPidThatIsNoProcessIdIsRefusedBeforeAnythingIsTouched(String pid) throws Exception {
+        Path policy = Files.writeString(dir.resolve("p.json"), "{\"schemaVersion\":1,\"mode\":\"none\"}");
+        StringWriter err = new StringWriter();
+
+        int exit = Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                "apply", "--policy", policy.toString(), "--pid", pid);
+
+        assertThat(exit).isEqualTo(Main.USAGE);
+        assertThat(err.toString().lines().findFirst()).hasValue("--pid must be a process id (at least 1), was: " + pid);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anEmptyContainerIdIsRefusedNotPrintedIntoAnOutcomeTheSchemaForbids() throws Exception {
+        Path policy = Files.writeString(dir.resolve("p.json"), "{\"schemaVersion\":1,\"mode\":\"none\"}");
+        StringWriter err = new StringWriter();
+        StringWriter out = new StringWriter();
+
+        int exit = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true),
+                "apply", "--policy", policy.toString(), "--pid", "999999", "--container-id", "");
+
+        assertThat(exit).isEqualTo(Main.USAGE);
+        assertThat(err.toString().lines().findFirst()).hasValue("invalid value for --container-id: must be 1-128 letters,"
+                + " digits, '_', '.' or '-', the first a letter or digit, was: \"\"");
         assertThat(out.toString()).isEmpty();
     }
 
