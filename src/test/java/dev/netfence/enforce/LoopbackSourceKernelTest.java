@@ -44,11 +44,11 @@ class LoopbackSourceKernelTest {
     @Parameter
     String backend;
 
-    private static final int FORBIDDEN_PORT = 8021;
-    private static final int WORKLOAD_PORT = 8022;
-    private static final String PYTHON = "/usr/bin/python3";
+    static final int FORBIDDEN_PORT = 8021;
+    static final int WORKLOAD_PORT = 8022;
+    static final String PYTHON = "/usr/bin/python3";
     /** argv: family own-address forbidden-address forbidden-port workload-port transparent(0|1). */
-    private static final String FORGE = """
+    static final String FORGE = """
             import socket, sys
             fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
             own, d, dport, port, transparent = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
@@ -77,7 +77,7 @@ class LoopbackSourceKernelTest {
                 print("SEND-REFUSED", e.errno)
             """;
     /** argv: family port file; writes each datagram's payload and source to file and echoes it. */
-    private static final String RECEIVER = """
+    static final String RECEIVER = """
             import socket, sys
             fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
             s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -115,7 +115,7 @@ class LoopbackSourceKernelTest {
     @Test
     void anUnprivilegedWorkloadCannotForgeAnEstablishedIpv6FlowToAForbiddenHostThroughLoopback() throws Exception {
         Path control = dir.resolve("seen-without-rules");
-        try (Receiver receiver = Receiver.start("6", control)) {
+        try (Receiver receiver = Receiver.start(peer(), "6", control)) {
             assertThat(forge("6", net.containerV6(), net.otherHostV6())).as("the probe works without rules")
                     .contains("REPLY echo-through");
         }
@@ -127,7 +127,7 @@ class LoopbackSourceKernelTest {
         for (String forbidden : List.of(net.otherHostV6(), net.blockedHostV6())) {
             Path seen = dir.resolve("seen-" + forbidden.replace(':', '_'));
             String result;
-            try (Receiver receiver = Receiver.start("6", seen)) {
+            try (Receiver receiver = Receiver.start(peer(), "6", seen)) {
                 result = forge("6", net.containerV6(), forbidden);
             }
             assertThat(result).as("forged through %s", forbidden).doesNotContain("REPLY echo");
@@ -144,7 +144,7 @@ class LoopbackSourceKernelTest {
 
         Path seen = dir.resolve("seen-v4");
         String result;
-        try (Receiver receiver = Receiver.start("4", seen)) {
+        try (Receiver receiver = Receiver.start(peer(), "4", seen)) {
             result = forgeAsRoot("4", net.containerV4(), net.blockedHostV4());
         }
         assertThat(result).doesNotContain("REPLY echo");
@@ -187,11 +187,15 @@ class LoopbackSourceKernelTest {
                 .stdout().strip();
     }
 
-    /** The peer's own UDP receiver on the forbidden port (all its addresses), ended by pid. */
-    private record Receiver(Process process) implements AutoCloseable {
-        static Receiver start(String family, Path seen) throws IOException {
-            List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", net.peerNs(), PYTHON, "-c", RECEIVER,
-                    family, String.valueOf(FORBIDDEN_PORT), seen.toString()));
+    private static List<String> peer() {
+        return List.of("ip", "netns", "exec", net.peerNs());
+    }
+
+    /** A UDP receiver on the forbidden port (all addresses) in the namespace {@code enter} leads into, ended by pid. */
+    record Receiver(Process process) implements AutoCloseable {
+        static Receiver start(List<String> enter, String family, Path seen) throws IOException {
+            List<String> argv = new ArrayList<>(enter);
+            argv.addAll(List.of(PYTHON, "-c", RECEIVER, family, String.valueOf(FORBIDDEN_PORT), seen.toString()));
             Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
             Receiver r = new Receiver(p);
             String first = new String(p.getInputStream().readNBytes(6), StandardCharsets.UTF_8);

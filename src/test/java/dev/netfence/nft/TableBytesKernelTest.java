@@ -158,7 +158,7 @@ class TableBytesKernelTest extends BoundedReadBackFixture {
         String rule = line.replaceAll("\\s*# handle \\d+\\s*$", "").strip().replace("dport 443", "dport 444");
         inside("replace rule inet netfence output handle " + handle + " " + rule + "\n", "nft", "-f");
         known = nft.knownReadBacks();
-        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("rule 4 is not the plan's").contains("dport 443")
+        assertThat(drift()).hasValueSatisfying(d -> assertThat(d).contains("rule 5 is not the plan's").contains("dport 443")
                 .endsWith("(read as bytes, not listed)"));
         assertThat(nft.knownReadBacks()).as("a difference, not taken for the plan").isEqualTo(known);
         apply();

@@ -1,0 +1,86 @@
+package dev.netfence.enforce;
+
+import static dev.netfence.enforce.LoopbackSourceKernelTest.FORBIDDEN_PORT;
+import static dev.netfence.enforce.LoopbackSourceKernelTest.FORGE;
+import static dev.netfence.enforce.LoopbackSourceKernelTest.PYTHON;
+import static dev.netfence.enforce.LoopbackSourceKernelTest.WORKLOAD_PORT;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link LoopbackSourceKernelTest}'s forgery in a real podman container (netavark bridge, the
+ * cgroup check on, the default backend, in-namespace rules only, as `netfence apply` or a node
+ * without the host guard leaves it): a process of the container holding CAP_NET_RAW, which
+ * podman's default capability set grants, binds {@code IP_TRANSPARENT} to the peer container's
+ * address and sends to its own; the peer container's receiver must never see the workload's
+ * datagram afterwards. The probes run from the host inside the containers' namespaces.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class LoopbackSourcePodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPodmanWorkloadCannotForgeAnEstablishedFlowToThePeerThroughLoopbackOnceApplied() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        List<String> intoPeer = List.of("nsenter", "-t", String.valueOf(peer.pid()), "-n");
+
+        Path control = dir.resolve("seen-before");
+        try (LoopbackSourceKernelTest.Receiver r = LoopbackSourceKernelTest.Receiver.start(intoPeer, "4", control)) {
+            assertThat(forge(sandbox, peer)).as("the probe works before the apply").contains("REPLY echo-through");
+        }
+        assertThat(Files.readString(control)).contains(sandbox.ipv4() + " through");
+
+        EnforcementResult applied = apply(sandbox, peer);
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+        Path seen = dir.resolve("seen-after");
+        String result;
+        try (LoopbackSourceKernelTest.Receiver r = LoopbackSourceKernelTest.Receiver.start(intoPeer, "4", seen)) {
+            result = forge(sandbox, peer);
+        }
+        assertThat(result).doesNotContain("REPLY echo");
+        assertThat(seen).as("the peer container saw nothing from the workload").doesNotExist();
+        assertThat(sandbox.agent().send("tcp " + peer.ipv4() + " 8080 2000")).as("what the policy allows").isEqualTo("OK");
+    }
+
+    private static EnforcementResult apply(PodmanContainer sandbox, PodmanContainer peer) {
+        EnforcerConfig config = EnforcerConfig.custom().cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
+                new SimpleMeterRegistry());
+        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(),
+                sandbox.sandboxKey(), new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                        + "\"allowedEndpoints\":[\"" + peer.ipv4() + ":8080\"],\"dns\":false,\"outbound\":false,"
+                        + "\"inbound\":false}").getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plusSeconds(30)));
+    }
+
+    /** The forgery from inside the sandbox container's namespace with IP_TRANSPARENT (CAP_NET_RAW). */
+    private static String forge(PodmanContainer sandbox, PodmanContainer peer) {
+        return Sh.run("nsenter", "-t", String.valueOf(sandbox.pid()), "-n", PYTHON, "-c", FORGE, "4", sandbox.ipv4(),
+                peer.ipv4(), String.valueOf(FORBIDDEN_PORT), String.valueOf(WORKLOAD_PORT), "1").stdout();
+    }
+}
