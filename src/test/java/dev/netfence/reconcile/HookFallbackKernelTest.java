@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The shipped hook's {@code --on-unavailable quarantine} fallback with nobody listening: it fences
- * the container's own namespace with real {@code nsenter} and {@code iptables-restore}, and never
+ * the container's own namespace with real {@code nsenter} and {@code nft} (netfence's own table,
+ * which every backend replaces or removes), with {@code iptables-restore} where nft refuses, and never
  * writes into the host's (a container started with host networking while netfence is down): that
  * case runs with a recording stand-in for {@code nsenter} first on {@code PATH}, so the test cannot
  * cut the machine off whatever the script does, and {@link HostRulesetGuard} checks the host's
@@ -31,13 +32,36 @@ class HookFallbackKernelTest {
     Path dir;
 
     @Test
-    void withNetfenceDownTheFallbackQuarantinesTheContainersOwnNamespaceInBothFamilies() throws Exception {
+    void withNetfenceDownTheFallbackQuarantinesTheContainersOwnNamespaceAsNetfencesNftTable() throws Exception {
         try (UnsharedSleeper container = UnsharedSleeper.start()) {
             long pid = container.process().pid();
 
             Hook hook = runHook(pid, null);
 
             assertThat(hook.exit()).as(hook.output()).isZero();
+            String ns = "--net=/proc/" + pid + "/ns/net";
+            // the table every netfence backend replaces or removes when it applies
+            assertThat(Sh.ok("nsenter", ns, "--", "nft", "list", "table", "inet", "netfence"))
+                    .contains("meta nfproto ipv4 oifname \"lo\" accept", "reject with icmpv6 port-unreachable",
+                            "meta nfproto ipv6 drop");
+            assertThat(Sh.ok("nsenter", ns, "--", "iptables-save", "-t", "filter")).doesNotContain("NETFENCE");
+        }
+    }
+
+    @Test
+    void whereNftRefusesTheQuarantineTheFallbackWritesItWithIptablesInBothFamilies() throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path fake = bin.resolve("nft");
+        Files.writeString(fake, "#!/bin/sh\necho 'Error: Could not process rule: Operation not supported' >&2\nexit 1\n",
+                StandardCharsets.UTF_8);
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        try (UnsharedSleeper container = UnsharedSleeper.start()) {
+            long pid = container.process().pid();
+
+            Hook hook = runHook(pid, bin);
+
+            assertThat(hook.exit()).as(hook.output()).isZero();
+            assertThat(hook.output()).contains("nft refused the quarantine");
             String ns = "--net=/proc/" + pid + "/ns/net";
             assertThat(Sh.ok("nsenter", ns, "--", "iptables-save", "-t", "filter"))
                     .contains("-A OUTPUT -j NETFENCE-OUT", "-A NETFENCE-OUT -o lo")

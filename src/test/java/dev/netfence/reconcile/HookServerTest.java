@@ -163,6 +163,10 @@ class HookServerTest {
                 .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV4), true, true));
         assertThat(embedded(script, "ip6tables-restore"))
                 .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV6), true, true));
+        String start = "QUARANTINE_NFT = \"\"\"";
+        int from = script.indexOf(start) + start.length();
+        assertThat(script.substring(from, script.indexOf("\"\"\"", from)))
+                .isEqualTo(new dev.netfence.nft.NftRenderer().render(quarantine));
     }
 
     private static String embedded(String script, String binary) {
