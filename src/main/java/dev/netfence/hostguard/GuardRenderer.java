@@ -177,7 +177,7 @@ public final class GuardRenderer {
         }
         for (Rule rule : plan.forFamily(family).output()) {
             if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.established()
-                    && rule.verdict() != Verdict.ACCEPT) {
+                    && !rule.nonLocalSource() && rule.verdict() != Verdict.ACCEPT) {
                 return false;
             }
         }
@@ -220,6 +220,9 @@ public final class GuardRenderer {
             for (Rule rule : set.output()) {
                 if (rule.loopback() || RulePlanner.RUNTIME_LOOPBACK_RESOLVER.equals(rule.destination())) {
                     continue; // loopback destinations are dropped above, whatever the plan
+                }
+                if (rule.nonLocalSource()) {
+                    continue; // a rule on the namespace's sources: this side judges destinations (and, bound, sources)
                 }
                 if (rule.established()) {
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));

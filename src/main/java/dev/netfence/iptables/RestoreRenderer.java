@@ -103,11 +103,14 @@ public final class RestoreRenderer {
     }
 
     /**
-     * One rule in iptables-save's option order: -d, -i/-o, -p, then the matches in the order they
-     * were written (port, ICMPv6 type, hop limit / TTL, conntrack), comment, target.
+     * One rule in iptables-save's option order: -s, -d, -i/-o, -p, then the matches in the order they
+     * were written (port, address type, ICMPv6 type, hop limit / TTL, conntrack), comment, target.
      */
     private static String line(Family family, Rule r, String chain, String comment) {
         StringBuilder sb = new StringBuilder("-A ").append(chain);
+        if (r.nonLocalSource()) { // iptables-save prints -s first
+            sb.append(family == Family.IPV4 ? " ! -s 0.0.0.0/32" : " ! -s ::/128");
+        }
         Cidr d = r.destination();
         if (d != null && d.prefix() > 0) { // iptables-save omits a /0 destination
             sb.append(" -d ").append(d.address()).append('/').append(d.prefix());

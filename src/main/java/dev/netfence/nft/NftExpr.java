@@ -39,6 +39,14 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("ct state established,related", JSON.objectNode().set("match", match));
     }
 
+    /** {@code PROTOCOL FIELD != VALUE}, e.g. {@code ip6 saddr != ::}. */
+    static NftExpr payloadNot(String protocol, String field, String value, String text) {
+        ObjectNode match = JSON.objectNode().put("op", "!=");
+        match.set("left", JSON.objectNode().set("payload", JSON.objectNode().put("protocol", protocol).put("field", field)));
+        match.set("right", JSON.textNode(value));
+        return new NftExpr(text, JSON.objectNode().set("match", match));
+    }
+
     /** {@code fib saddr type != local}: a source address that is not one of the namespace's own. */
     static NftExpr sourceNotLocal() {
         ObjectNode match = JSON.objectNode().put("op", "!=");

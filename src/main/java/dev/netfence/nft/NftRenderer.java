@@ -126,7 +126,7 @@ public final class NftRenderer {
         Cidr d = r.destination();
         boolean hasAddress = d != null && d.prefix() > 0;
         boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.hopLimit() != null
-                || r.verdict() == dev.netfence.rules.Verdict.REJECT;
+                || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource();
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
         }
@@ -137,13 +137,17 @@ public final class NftRenderer {
             exprs.add(NftExpr.payload(protocol, "daddr", right,
                     protocol + " daddr " + d.address() + (host ? "" : "/" + d.prefix())));
         }
+        if (r.nonLocalSource()) {
+            String protocol = v4 ? "ip" : "ip6";
+            String unspecified = v4 ? "0.0.0.0" : "::";
+            exprs.add(NftExpr.payloadNot(protocol, "saddr", unspecified, protocol + " saddr != " + unspecified));
+            exprs.add(NftExpr.sourceNotLocal());
+        }
         if (r.loopback()) {
             String key = r.direction() == Direction.OUT ? "oifname" : "iifname";
             exprs.add(NftExpr.meta(key, "lo", key + " \"lo\""));
         }
-        if (r.nonLocalSource()) {
-            exprs.add(NftExpr.sourceNotLocal());
-        }
+
         switch (r.transport()) {
             case TCP, UDP -> {
                 String proto = r.transport().name().toLowerCase(java.util.Locale.ROOT);

@@ -13,8 +13,9 @@ import java.util.Objects;
  *
  * <p>Fields a renderer must handle: {@code destination} (destination network, on OUT and IN
  * rules alike), {@code transport}, {@code port} (destination port), {@code loopback},
- * {@code nonLocalSource} (a source address that is not one of the namespace's own: nft
- * {@code fib saddr type != local}, iptables {@code -m addrtype ! --src-type LOCAL}),
+ * {@code nonLocalSource} (a source address that is neither one of the namespace's own nor the
+ * unspecified address: nft {@code ip saddr != 0.0.0.0 fib saddr type != local}, iptables
+ * {@code ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL}, and the IPv6 forms with {@code ::}),
  * {@code established}, {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
  * several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
  * iptables {@code -m hl --hl-eq N} / {@code -m ttl --ttl-eq N}, nft {@code ip6 hoplimit N} /
@@ -24,7 +25,7 @@ import java.util.Objects;
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN)
- * @param nonLocalSource match a source address that is not local to the namespace
+ * @param nonLocalSource match a source address that is neither local to the namespace nor unspecified
  * @param established match conntrack state RELATED,ESTABLISHED
  * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
  * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
@@ -75,16 +76,20 @@ public record Rule(
     }
 
     /**
-     * Drop what leaves on the loopback interface from a source address that is not one of the
-     * namespace's own. A socket may send from any IPv6 address with {@code IPV6_FREEBIND}, no
-     * capability needed (IPv4 needs {@code IP_TRANSPARENT} or a raw socket): a datagram from a
-     * forbidden host D to the workload's own address creates a connection-tracking entry whose
-     * reply direction, the workload to D, then passes every "established" accept. Only looped-back
-     * packets can create such an entry (inbound ones are dropped before it is confirmed), so this
-     * rule, ahead of the loopback accept, closes it.
+     * Drop what the namespace sends from a source address that is neither one of its own nor the
+     * unspecified address (duplicate-address detection, router solicitations and MLD send from
+     * it before an address is ready). A socket may send from any IPv6 address with
+     * {@code IPV6_FREEBIND}, no capability needed (IPv4 needs {@code IP_TRANSPARENT} or a raw
+     * socket): a datagram "from" a forbidden host D to the workload's own address (over
+     * {@code lo}) or to a destination the policy allows (a trusted resolver's port 53) creates a
+     * connection-tracking entry whose reply direction, the workload (or that destination's
+     * address) to D, then passes every "established" accept ahead of the blocked subnets. First in
+     * OUTPUT, before anything accepts. (A frame a workload holding CAP_NET_RAW writes with a packet
+     * socket passes no OUTPUT hook at all: that capability is a reported risk, held by the host
+     * guard.)
      */
-    public static Rule loopbackFromForeignSource() {
-        return new Rule(Direction.OUT, Transport.ANY, null, null, true, true, false, null, null, Verdict.DROP);
+    public static Rule foreignSource() {
+        return new Rule(Direction.OUT, Transport.ANY, null, null, false, true, false, null, null, Verdict.DROP);
     }
 
     /** Accept packets of connections that are already established (or related to one). */

@@ -21,10 +21,10 @@ import java.util.Set;
 
 /**
  * Plans the rules of a validated policy for both IP families, in the fixed order of docs/contracts.md, "Rules".
- * NETFENCE-OUT: (IPv4) a reject of {@link #RUNTIME_LOOPBACK_RESOLVER} unless it is a trusted
- * resolver of a policy with DNS on, a drop of what leaves on loopback from a source address that is
- * not the namespace's own ({@link Rule#loopbackFromForeignSource}: it would forge an "established"
- * connection to any host), loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
+ * NETFENCE-OUT: a drop of what is sent from a source address that is not the namespace's own
+ * ({@link Rule#foreignSource}: it would forge an "established" connection to any host), (IPv4) a
+ * reject of {@link #RUNTIME_LOOPBACK_RESOLVER} unless it is a trusted resolver of a policy with DNS
+ * on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
  * (reject: the policy's, then the cloud metadata ranges of {@link Presets#metadataRanges()} it does
@@ -133,12 +133,12 @@ public final class RulePlanner {
         for (Family family : Family.values()) {
             List<Rule> out = new ArrayList<>();
             List<Rule> in = new ArrayList<>();
+            out.add(Rule.foreignSource());
             if (family == Family.IPV4 && !(policy.dns() && resolvers.stream()
                     .anyMatch(r -> RUNTIME_LOOPBACK_RESOLVER.contains(r.getAddress())))) {
                 out.add(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER));
                 in.add(Rule.dropIn(RUNTIME_LOOPBACK_RESOLVER));
             }
-            out.add(Rule.loopbackFromForeignSource());
             out.add(Rule.loopback(Direction.OUT));
             out.add(Rule.established(Direction.OUT));
             in.add(Rule.loopback(Direction.IN));

@@ -52,9 +52,7 @@ class RestoreRendererTest {
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 132{c} -j ACCEPT
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
-    /** What leaves on loopback from a source that is not the namespace's own: dropped ahead of the loopback accept. */
     static final String LO_EST_OUT = """
-            -A NETFENCE-OUT -o lo -m addrtype ! --src-type LOCAL{c} -j DROP
             -A NETFENCE-OUT -o lo{c} -j ACCEPT
             -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
             """;
@@ -67,7 +65,11 @@ class RestoreRendererTest {
     static final String DROP = "-A NETFENCE-IN{c} -j DROP\n";
     /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
     static final String RESOLVER4 = "-A NETFENCE-OUT -d 127.0.0.11/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
-    static final String LO_EST_OUT4 = RESOLVER4 + LO_EST_OUT;
+    /** What is sent from a source that is neither the namespace's own nor unspecified: dropped first. */
+    static final String FOREIGN4 = "-A NETFENCE-OUT ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
+    static final String FOREIGN6 = "-A NETFENCE-OUT ! -s ::/128 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
+    static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST_OUT;
+    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST_OUT;
     /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */
     static final String RESOLVER_IN4 = "-A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP\n";
     static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST_IN;
@@ -122,17 +124,17 @@ class RestoreRendererTest {
                 row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
-                        LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP),
                 row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
-                        LO_EST_OUT + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
                 row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4),
                 row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
-                        LO_EST_OUT + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN),
                 row("bridge without endpoints: outbound and dns derived off, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"]}", Family.IPV4,
                         LO_EST_OUT4 + "-A NETFENCE-OUT -d 198.18.0.0/15{c} -j REJECT --reject-with icmp-port-unreachable\n"
@@ -140,7 +142,7 @@ class RestoreRendererTest {
                 row("container mode with a udp endpoint and explicit subnets, ipv6",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}", Family.IPV6,
-                        LO_EST_OUT + ND_OUT
+                        LO_EST_OUT6 + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::9/128 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 2001:db8::/32{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d fd00:ec2::254/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
@@ -157,7 +159,7 @@ class RestoreRendererTest {
                         Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN4 + DROP),
                 row("hipaa preset, ipv6: ::/0 blocks IPv6 too",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        Family.IPV6, LO_EST_OUT + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                        Family.IPV6, LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset without endpoints, ipv4: no dns, one reject",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\"}", Family.IPV4,
                         LO_EST_OUT4 + REJECT4 + LO_EST_IN4 + DROP),
@@ -180,7 +182,7 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
                                 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback, ipv4",
-                        BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, LO_EST_OUT + EP4
+                        BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
                                 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
@@ -188,7 +190,7 @@ class RestoreRendererTest {
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
-                        Family.IPV6, LO_EST_OUT + ND_OUT
+                        Family.IPV6, LO_EST_OUT6 + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP));
     }

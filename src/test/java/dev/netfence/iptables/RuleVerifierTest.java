@@ -45,7 +45,7 @@ class RuleVerifierTest {
     @Test
     void theOtherFamilysRulesDoNotVerify() throws Exception {
         assertThat(verifier.mismatch(bridge(Family.IPV6), parser.parse(fixture("bridge-nft-ipv4.save"))))
-                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 1 differs: expected [-A NETFENCE-OUT -o lo "));
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv6: NETFENCE-OUT rule 1 differs: expected [-A NETFENCE-OUT ! -s ::/128 "));
     }
 
     @Test

@@ -32,8 +32,8 @@ class SaveParserTest {
         assertThat(state.inChainExists()).isTrue();
         assertThat(state.outRules()).hasSize(v6 ? 22 : 16).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
         assertThat(state.inRules()).hasSize(v6 ? 10 : 4).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
-        assertThat(state.outRules().get(v6 ? 0 : 1)).isEqualTo("-A NETFENCE-OUT -o lo -m addrtype ! --src-type LOCAL -m comment"
-                + " --comment \"netfence:0123456789ab\" -j DROP");
+        assertThat(state.outRules().get(0)).isEqualTo("-A NETFENCE-OUT " + (v6 ? "! -s ::/128" : "! -s 0.0.0.0/32")
+                + " -m addrtype ! --src-type LOCAL -m comment --comment \"netfence:0123456789ab\" -j DROP");
         assertThat(state.outRules().get(v6 ? 1 : 2)).isEqualTo("-A NETFENCE-OUT -o lo -m comment --comment \"netfence:0123456789ab\" -j ACCEPT");
         if (v6) {
             assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");

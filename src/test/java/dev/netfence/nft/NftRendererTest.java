@@ -47,10 +47,11 @@ class NftRendererTest {
             """;
     /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
     static final String RESOLVER4 = "\t\tip daddr 127.0.0.11 reject with icmp port-unreachable{c}\n";
-    /** What leaves on loopback from a source that is not the namespace's own: dropped ahead of the loopback accept. */
-    static final String FOREIGN_LO4 = "\t\tmeta nfproto ipv4 oifname \"lo\" fib saddr type != local drop{c}\n";
-    static final String LO_EST_OUT4 = RESOLVER4 + FOREIGN_LO4 + LO_EST4;
-    static final String LO_EST_OUT6 = (FOREIGN_LO4 + LO_EST4).replace("ipv4", "ipv6");
+    /** What is sent from a source that is neither the namespace's own nor unspecified: dropped first. */
+    static final String FOREIGN4 = "\t\tip saddr != 0.0.0.0 fib saddr type != local drop{c}\n";
+    static final String FOREIGN6 = "\t\tip6 saddr != :: fib saddr type != local drop{c}\n";
+    static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST4;
+    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST4.replace("ipv4", "ipv6");
     static final String RESOLVER_IN4 = "\t\tip daddr 127.0.0.11 drop{c}\n";
     static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST4.replace("oifname", "iifname");
     static final String LO_EST_IN6 = LO_EST4.replace("ipv4", "ipv6").replace("oifname", "iifname");
@@ -148,7 +149,7 @@ class NftRendererTest {
                         LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
-                        FOREIGN_LO4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
+                        FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
                         LO_EST4.replace("oifname", "iifname") + DROP4 + LO_EST_IN6 + ND_IN + DROP6),

@@ -58,8 +58,8 @@ class RulePlannerTest {
                 List.of(new Cidr("10.0.0.0", 8, Family.IPV4)), true, false, false);
         List<Rule> out = planner.plan(p, Map.of(), List.of(ip("10.0.0.2"))).forFamily(Family.IPV4).output();
         assertThat(out).containsExactly(
+                Rule.foreignSource(),
                 Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4)),
-                Rule.loopbackFromForeignSource(),
                 Rule.loopback(Direction.OUT),
                 Rule.established(Direction.OUT),
                 Rule.allowOut(new Cidr("10.1.2.3", 32, Family.IPV4), Transport.TCP, 443),
@@ -73,19 +73,18 @@ class RulePlannerTest {
     }
 
     @Test
-    void everyPlanButTheQuarantineDropsWhatLeavesOnLoopbackFromAForeignSourceAheadOfTheLoopbackAccept() throws Exception {
+    void everyPlanButTheQuarantineFirstDropsWhatIsSentFromASourceThatIsNotTheNamespacesOwn() throws Exception {
         for (NetworkPolicy p : List.of(bridge(List.of(), false, false, false), bridge(List.of(NAME), true, true, true))) {
             PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("198.51.100.12"))), List.of());
             for (Family family : Family.values()) {
                 List<Rule> out = plan.forFamily(family).output();
-                assertThat(out.indexOf(Rule.loopbackFromForeignSource())).as("%s", family).isNotNegative()
-                        .isEqualTo(out.indexOf(Rule.loopback(Direction.OUT)) - 1);
-                assertThat(plan.forFamily(family).input()).doesNotContain(Rule.loopbackFromForeignSource());
+                assertThat(out.indexOf(Rule.foreignSource())).as("%s", family).isZero();
+                assertThat(plan.forFamily(family).input()).doesNotContain(Rule.foreignSource());
             }
         }
         // the quarantine keeps no established accept, so a forged entry opens nothing there
         for (Family family : Family.values()) {
-            assertThat(planner.quarantine().forFamily(family).output()).doesNotContain(Rule.loopbackFromForeignSource())
+            assertThat(planner.quarantine().forFamily(family).output()).doesNotContain(Rule.foreignSource())
                     .doesNotContain(Rule.established(Direction.OUT));
         }
     }
@@ -119,9 +118,9 @@ class RulePlannerTest {
         Rule reject = Rule.rejectOut(new Cidr("127.0.0.11", 32, Family.IPV4));
         NetworkPolicy dnsOn = bridge(List.of(V4), true, true, false);
         NetworkPolicy dnsOff = bridge(List.of(V4), false, true, false);
-        // not trusted: first rule of IPv4 egress, none in IPv6 or ingress
+        // not trusted: first rule of IPv4 egress after the foreign-source drop, none in IPv6 or ingress
         PlannedRules untrusted = planner.plan(dnsOn, Map.of(), List.of(ip("198.51.100.53")));
-        assertThat(untrusted.forFamily(Family.IPV4).output().get(0)).isEqualTo(reject);
+        assertThat(untrusted.forFamily(Family.IPV4).output()).startsWith(Rule.foreignSource(), reject);
         assertThat(untrusted.forFamily(Family.IPV6).output()).noneMatch(r -> r.destination() != null
                 && r.destination().family() == Family.IPV4);
         Rule drop = Rule.dropIn(new Cidr("127.0.0.11", 32, Family.IPV4));
@@ -129,12 +128,12 @@ class RulePlannerTest {
         assertThat(untrusted.forFamily(Family.IPV6).input()).doesNotContain(drop);
         // trusted by the node (or the policy) with dns on: reached through the loopback accept
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
-                .doesNotContain(reject).startsWith(Rule.loopbackFromForeignSource(), Rule.loopback(Direction.OUT));
+                .doesNotContain(reject).startsWith(Rule.foreignSource(), Rule.loopback(Direction.OUT));
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).input())
                 .doesNotContain(drop).startsWith(Rule.loopback(Direction.IN));
         // trusted, but the policy turns DNS off: rejected again
         assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
-                .startsWith(reject, Rule.loopbackFromForeignSource(), Rule.loopback(Direction.OUT));
+                .startsWith(Rule.foreignSource(), reject, Rule.loopback(Direction.OUT));
         // the quarantine and mode none: always
         assertThat(planner.quarantine().forFamily(Family.IPV4).output()).startsWith(reject);
         assertThat(planner.quarantine().forFamily(Family.IPV4).input()).startsWith(drop);

@@ -1,9 +1,9 @@
 package dev.netfence.enforce;
 
-import static dev.netfence.enforce.LoopbackSourceKernelTest.FORBIDDEN_PORT;
-import static dev.netfence.enforce.LoopbackSourceKernelTest.FORGE;
-import static dev.netfence.enforce.LoopbackSourceKernelTest.PYTHON;
-import static dev.netfence.enforce.LoopbackSourceKernelTest.WORKLOAD_PORT;
+import static dev.netfence.enforce.ForeignSourceKernelTest.FORBIDDEN_PORT;
+import static dev.netfence.enforce.ForeignSourceKernelTest.FORGE;
+import static dev.netfence.enforce.ForeignSourceKernelTest.PYTHON;
+import static dev.netfence.enforce.ForeignSourceKernelTest.WORKLOAD_PORT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
@@ -27,15 +27,17 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link LoopbackSourceKernelTest}'s forgery in a real podman container (netavark bridge, the
+ * {@link ForeignSourceKernelTest}'s forgery in a real podman container (netavark bridge, the
  * cgroup check on, the default backend, in-namespace rules only, as `netfence apply` or a node
- * without the host guard leaves it): a process of the container holding CAP_NET_RAW, which
- * podman's default capability set grants, binds {@code IP_TRANSPARENT} to the peer container's
- * address and sends to its own; the peer container's receiver must never see the workload's
- * datagram afterwards. The probes run from the host inside the containers' namespaces.
+ * without the host guard leaves it): what a process of the container holding CAP_NET_RAW could do
+ * (Docker's default capability set holds it; podman's does not, so the probe runs as root from
+ * the host inside the container's namespace), binding {@code IP_TRANSPARENT} to the peer
+ * container's address and sending to its own, over IPv4 (podman's default bridge has no IPv6;
+ * the unprivileged IPv6 form is {@link ForeignSourceKernelTest}'s); the peer container's receiver
+ * must never see the workload's datagram afterwards.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
-class LoopbackSourcePodmanTest {
+class ForeignSourcePodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
@@ -49,7 +51,7 @@ class LoopbackSourcePodmanTest {
         List<String> intoPeer = List.of("nsenter", "-t", String.valueOf(peer.pid()), "-n");
 
         Path control = dir.resolve("seen-before");
-        try (LoopbackSourceKernelTest.Receiver r = LoopbackSourceKernelTest.Receiver.start(intoPeer, "4", control)) {
+        try (ForeignSourceKernelTest.Receiver r = ForeignSourceKernelTest.Receiver.start(intoPeer, "4", control)) {
             assertThat(forge(sandbox, peer)).as("the probe works before the apply").contains("REPLY echo-through");
         }
         assertThat(Files.readString(control)).contains(sandbox.ipv4() + " through");
@@ -58,7 +60,7 @@ class LoopbackSourcePodmanTest {
         assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
         Path seen = dir.resolve("seen-after");
         String result;
-        try (LoopbackSourceKernelTest.Receiver r = LoopbackSourceKernelTest.Receiver.start(intoPeer, "4", seen)) {
+        try (ForeignSourceKernelTest.Receiver r = ForeignSourceKernelTest.Receiver.start(intoPeer, "4", seen)) {
             result = forge(sandbox, peer);
         }
         assertThat(result).doesNotContain("REPLY echo");

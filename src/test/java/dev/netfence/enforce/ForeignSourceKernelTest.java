@@ -7,6 +7,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,53 +17,61 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A workload forging an "established" connection through loopback: a socket bound to a forbidden
- * host D's address (IPv6 {@code IPV6_FREEBIND}, no capability; IPv4 {@code IP_TRANSPARENT}, which
- * needs CAP_NET_RAW) sends one datagram to the workload's own address. It leaves on {@code lo},
- * which the loopback accept passed, and its connection-tracking entry D→workload was confirmed, so
- * the workload's datagrams to D were that entry's replies and passed the "established" accept,
- * before any blocked subnet or the catch-all; D's answers came back the same way with
- * {@code inbound} off. Reproduced as an unprivileged user (uid 65534, no capabilities) before the
- * plans gained {@link dev.netfence.rules.Rule#loopbackFromForeignSource()}. The peer runs its own
- * receiver here and the test asserts it never saw a datagram, for both backends.
+ * A workload forging an "established" connection: a socket bound to a forbidden host D's address
+ * (IPv6 {@code IPV6_FREEBIND}, no capability; IPv4 {@code IP_TRANSPARENT}, which needs
+ * CAP_NET_RAW) sends one datagram to the workload's own address (it left on {@code lo}, which the
+ * loopback accept passed) or to a destination the policy allows (a UDP endpoint, a trusted
+ * resolver's port 53), and its connection-tracking entry D→there was confirmed, so datagrams
+ * from there to D were that entry's replies and passed the "established" accept before any
+ * blocked subnet or the catch-all (over {@code lo}, D's answers came back the same way with
+ * {@code inbound} off). Reproduced as an unprivileged user (uid 65534, no capabilities) before
+ * the plans gained {@link dev.netfence.rules.Rule#foreignSource()}: the loopback path by hand,
+ * the allowed-destination path by a review of the first fix, which covered {@code lo} only. The
+ * peer runs its own receiver here and the test asserts it never saw a datagram, for both backends.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})
-class LoopbackSourceKernelTest {
+class ForeignSourceKernelTest {
     @Parameter
     String backend;
 
     static final int FORBIDDEN_PORT = 8021;
     static final int WORKLOAD_PORT = 8022;
+    static final int ALLOWED_UDP = 8024;
     static final String PYTHON = "/usr/bin/python3";
-    /** argv: family own-address forbidden-address forbidden-port workload-port transparent(0|1). */
+    /**
+     * argv: family via forbidden-address forbidden-port via-port transparent(0|1); via is the
+     * workload's own address or a destination the policy allows.
+     */
     static final String FORGE = """
             import socket, sys
             fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
-            own, d, dport, port, transparent = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
-            a = socket.socket(fam, socket.SOCK_DGRAM)
-            if fam == socket.AF_INET6:
-                a.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND: no capability needed
-            if transparent:
-                a.setsockopt(socket.IPPROTO_IP, 19, 1)  # IP_TRANSPARENT: CAP_NET_RAW or CAP_NET_ADMIN
+            via, d, dport, port, transparent = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
+            def freed():
+                s = socket.socket(fam, socket.SOCK_DGRAM)
+                if fam == socket.AF_INET6:
+                    s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND: no capability needed
+                if transparent:
+                    s.setsockopt(socket.IPPROTO_IP, 19, 1)  # IP_TRANSPARENT: CAP_NET_RAW or CAP_NET_ADMIN
+                return s
+            a = freed()
             a.bind((d, dport))
-            b = socket.socket(fam, socket.SOCK_DGRAM)
-            b.bind((own, port))
+            b = freed()
+            b.bind((via, port))
             b.settimeout(1.5)
             try:
-                a.sendto(b"forge", (own, port))  # over lo: the entry D -> own
+                a.sendto(b"forge", (via, port))  # the entry D -> via
             except OSError as e:
                 print("FORGE-REFUSED", e.errno)
             try:
@@ -90,51 +99,65 @@ class LoopbackSourceKernelTest {
                 s.sendto(b"echo-" + data, src)
             """;
 
-    private static SandboxNet net;
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(ALLOWED_UDP);
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
-
     @BeforeEach
     void resetRules() {
-        net.resetRules();
+        net().resetRules();
     }
 
     @Test
     void anUnprivilegedWorkloadCannotForgeAnEstablishedIpv6FlowToAForbiddenHostThroughLoopback() throws Exception {
         Path control = dir.resolve("seen-without-rules");
         try (Receiver receiver = Receiver.start(peer(), "6", control)) {
-            assertThat(forge("6", net.containerV6(), net.otherHostV6())).as("the probe works without rules")
+            assertThat(forge("6", net().containerV6(), net().otherHostV6())).as("the probe works without rules")
                     .contains("REPLY echo-through");
         }
-        assertThat(Files.readString(control)).contains(net.containerV6() + " through");
+        assertThat(Files.readString(control)).contains(net().containerV6() + " through");
 
         EnforcementResult r = applyOutboundOff();
         assertThat(r.status()).as("%s", r).isEqualTo("applied");
 
-        for (String forbidden : List.of(net.otherHostV6(), net.blockedHostV6())) {
+        for (String forbidden : List.of(net().otherHostV6(), net().blockedHostV6())) {
             Path seen = dir.resolve("seen-" + forbidden.replace(':', '_'));
             String result;
             try (Receiver receiver = Receiver.start(peer(), "6", seen)) {
-                result = forge("6", net.containerV6(), forbidden);
+                result = forge("6", net().containerV6(), forbidden);
             }
             assertThat(result).as("forged through %s", forbidden).doesNotContain("REPLY echo");
             assertThat(seen).as("the peer saw nothing from the workload at %s", forbidden).doesNotExist();
         }
-        assertThat(ownLoopbackWorks("6", net.containerV6())).isEqualTo("OK");
+        assertThat(ownLoopbackWorks("6", net().containerV6())).isEqualTo("OK");
         assertThat(ownLoopbackWorks("6", "::1")).isEqualTo("OK");
+    }
+
+    @Test
+    void anUnprivilegedWorkloadCannotForgeOneThroughAUdpDestinationThePolicyAllowsEither() throws Exception {
+        String allowed = net().peerV6();
+        Path control = dir.resolve("seen-without-rules");
+        try (Receiver receiver = Receiver.start(peer(), "6", control)) {
+            forge("6", allowed, net().blockedHostV6(), ALLOWED_UDP);
+        }
+        assertThat(Files.readString(control)).as("the probe reaches the peer without rules").contains(allowed + " through");
+
+        EnforcementResult r = SandboxEnforcement.enforce(net(), backend, policy("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"[" + allowed + "]:" + ALLOWED_UDP + "/udp\"],\"blockedSubnets\":[\""
+                + net().blockedSubnetV4() + "\",\"" + net().blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,"
+                + "\"inbound\":false}"), List.of(), Map.of());
+        assertThat(r.status()).as("%s", r).isEqualTo("applied");
+
+        Path seen = dir.resolve("seen");
+        try (Receiver receiver = Receiver.start(peer(), "6", seen)) {
+            forge("6", allowed, net().blockedHostV6(), ALLOWED_UDP);
+        }
+        // (the peer's echo on the allowed port answers the forged datagram to D itself: only "through" is the workload's)
+        assertThat(Files.exists(seen) ? Files.readString(seen) : "")
+                .as("the blocked host saw nothing sent as the allowed destination's reply").doesNotContain("through");
+        assertThat(net().containerUdp(allowed, ALLOWED_UDP)).as("the endpoint itself is allowed").isEqualTo("OK");
     }
 
     @Test
@@ -145,31 +168,36 @@ class LoopbackSourceKernelTest {
         Path seen = dir.resolve("seen-v4");
         String result;
         try (Receiver receiver = Receiver.start(peer(), "4", seen)) {
-            result = forgeAsRoot("4", net.containerV4(), net.blockedHostV4());
+            result = forgeAsRoot("4", net().containerV4(), net().blockedHostV4());
         }
         assertThat(result).doesNotContain("REPLY echo");
         assertThat(seen).as("the peer saw nothing from the workload").doesNotExist();
-        assertThat(ownLoopbackWorks("4", net.containerV4())).isEqualTo("OK");
+        assertThat(ownLoopbackWorks("4", net().containerV4())).isEqualTo("OK");
         assertThat(ownLoopbackWorks("4", "127.0.0.1")).isEqualTo("OK");
     }
 
     private EnforcementResult applyOutboundOff() {
-        return SandboxEnforcement.enforce(net, backend, policy("{\"schemaVersion\":1,\"mode\":\"bridge\","
-                + "\"allowedEndpoints\":[\"" + net.peerV4() + ":8023\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4()
-                + "\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"),
+        return SandboxEnforcement.enforce(net(), backend, policy("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"" + net().peerV4() + ":8023\"],\"blockedSubnets\":[\"" + net().blockedSubnetV4()
+                + "\",\"" + net().blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"),
                 List.of(), Map.of());
     }
 
     /** The forgery as uid 65534 without capabilities, inside the container's namespace. */
     private static String forge(String family, String own, String forbidden) {
-        return Sh.run("ip", "netns", "exec", net.containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
-                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", FORGE, family, own, forbidden,
-                String.valueOf(FORBIDDEN_PORT), String.valueOf(WORKLOAD_PORT), "0").stdout();
+        return forge(family, own, forbidden, WORKLOAD_PORT);
     }
 
-    /** The forgery as root in the namespace (holding CAP_NET_RAW, as podman's default set does). */
+    /** {@link #forge(String, String, String)} through {@code via}:{@code viaPort}. */
+    private static String forge(String family, String via, String forbidden, int viaPort) {
+        return Sh.run("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", FORGE, family, via, forbidden,
+                String.valueOf(FORBIDDEN_PORT), String.valueOf(viaPort), "0").stdout();
+    }
+
+    /** The forgery as root in the namespace (holding CAP_NET_RAW, as Docker's default set does). */
     private static String forgeAsRoot(String family, String own, String forbidden) {
-        return Sh.run("ip", "netns", "exec", net.containerNs(), PYTHON, "-c", FORGE, family, own, forbidden,
+        return Sh.run("ip", "netns", "exec", net().containerNs(), PYTHON, "-c", FORGE, family, own, forbidden,
                 String.valueOf(FORBIDDEN_PORT), String.valueOf(WORKLOAD_PORT), "1").stdout();
     }
 
@@ -182,13 +210,17 @@ class LoopbackSourceKernelTest {
                 s = socket.socket(fam, socket.SOCK_DGRAM); s.sendto(b"x", r.getsockname()[:2])
                 print("OK" if r.recvfrom(10)[0] == b"x" else "WRONG")
                 """;
-        return Sh.run("ip", "netns", "exec", net.containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
+        return Sh.run("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", script, family, address)
                 .stdout().strip();
     }
 
+    private static SandboxNet net() {
+        return SANDBOX.net();
+    }
+
     private static List<String> peer() {
-        return List.of("ip", "netns", "exec", net.peerNs());
+        return List.of("ip", "netns", "exec", net().peerNs());
     }
 
     /** A UDP receiver on the forbidden port (all addresses) in the namespace {@code enter} leads into, ended by pid. */
