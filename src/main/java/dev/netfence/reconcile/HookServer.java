@@ -96,9 +96,16 @@ public final class HookServer implements AutoCloseable {
             }
             Files.deleteIfExists(socket);
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(socket));
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-            HookServer s = new HookServer(socket, server, handler, requestTime, fileKey(socket));
+            HookServer s;
+            try {
+                server.bind(UnixDomainSocketAddress.of(socket));
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+                s = new HookServer(socket, server, handler, requestTime, fileKey(socket));
+            } catch (IOException | RuntimeException e) { // a bound listener left behind would answer every later probe
+                server.close();
+                Files.deleteIfExists(socket);
+                throw e;
+            }
             s.acceptor.start();
             LOG.info("OCI hook requests served on {}", socket);
             return s;
@@ -112,10 +119,29 @@ public final class HookServer implements AutoCloseable {
                 java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
     }
 
-    /** Whether something accepts connections on {@code socket} (a live server, not a stale file). */
+    /**
+     * Whether something accepts connections on {@code socket} (a live server, not a stale file).
+     * The connect does not block: a stuck server whose backlog is full would hold a blocking one
+     * (and the start, and the shutdown waiting on it) for good; such a server counts as live.
+     */
     private static boolean answers(Path socket) {
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.configureBlocking(false);
+            probe.connect(UnixDomainSocketAddress.of(socket));
             return true;
+        } catch (java.net.ConnectException | java.nio.file.NoSuchFileException e) {
+            return false; // refused: nobody listens on that file
+        } catch (IOException e) {
+            String m = e.getMessage(); // a full backlog (EAGAIN) is a live server
+            return m == null || !m.contains("No such file");
+        }
+    }
+
+    /** Whether the socket path still names the file this server bound (another instance may have replaced it). */
+    boolean stillBound() {
+        try {
+            return !closed && Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && boundFile.equals(fileKey(socket));
         } catch (IOException e) {
             return false;
         }

@@ -11,9 +11,10 @@ import org.slf4j.LoggerFactory;
  * Serves the OCI hook on its socket for as long as this netfence runs, also when the socket is
  * taken at start: in a rolling update the old instance still serves it while the new one starts,
  * and once the old one leaves nobody would, so every hooked container start would be refused
- * (or quarantined by the hook itself) while this instance ran. A start that fails is tried again
- * every {@code retry} on a daemon thread until it succeeds or this is closed; {@link #serving()}
- * says whether the socket is served now.
+ * (or quarantined by the hook itself) while this instance ran. A daemon thread looks every
+ * {@code retry}: a start that failed is tried again, and a socket file that is no longer the one
+ * this instance bound (removed, or replaced by another instance's) is given up and taken again
+ * once free, until this is closed; {@link #serving()} says whether the socket is served now.
  */
 public final class HookServing implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HookServing.class);
@@ -23,7 +24,7 @@ public final class HookServing implements AutoCloseable {
     private final Duration retry;
     private final Object lock = new Object();
     private HookServer server;
-    private Thread retrying;
+    private Thread watcher;
     private boolean closed;
 
     private HookServing(Path socket, Function<HookServer.Request, HookServer.Answer> handler, Duration retry) {
@@ -39,14 +40,13 @@ public final class HookServing implements AutoCloseable {
     public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
             Duration retry) {
         HookServing s = new HookServing(socket, handler, retry);
-        if (!s.tryStart(true)) {
-            Thread t = new Thread(s::retryUntilServed, "netfence-hook-retry");
-            t.setDaemon(true);
-            synchronized (s.lock) {
-                s.retrying = t;
-            }
-            t.start();
+        s.tryStart(true);
+        Thread t = new Thread(s::watch, "netfence-hook-watch");
+        t.setDaemon(true);
+        synchronized (s.lock) {
+            s.watcher = t;
         }
+        t.start();
         return s;
     }
 
@@ -78,11 +78,29 @@ public final class HookServing implements AutoCloseable {
         }
     }
 
-    private void retryUntilServed() {
+    private void watch() {
         try {
-            do {
+            while (true) {
                 Thread.sleep(retry.toMillis());
-            } while (!tryStart(false));
+                HookServer lost = null;
+                synchronized (lock) {
+                    if (closed) {
+                        return;
+                    }
+                    if (server != null && !server.stillBound()) {
+                        lost = server;
+                        server = null;
+                    }
+                }
+                if (lost != null) {
+                    LOG.warn("the OCI hook socket {} is no longer the one this netfence bound (removed, or another "
+                            + "instance's): serving it again once it is free", socket);
+                    lost.close(); // removes nothing that is not its own
+                }
+                if (!serving()) {
+                    tryStart(false);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -94,7 +112,7 @@ public final class HookServing implements AutoCloseable {
         HookServer s;
         synchronized (lock) {
             closed = true;
-            t = retrying;
+            t = watcher;
             s = server;
             server = null;
         }

@@ -149,6 +149,30 @@ class HookServerTest {
     }
 
     @Test
+    void aSocketFileRemovedOrReplacedUnderTheServerIsTakenAgainOnceFree() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        try (HookServing serving = HookServing.start(socket, r -> new HookServer.Answer(true, "applied"),
+                java.time.Duration.ofMillis(100))) {
+            assertThat(serving.serving()).isTrue();
+            Files.delete(socket); // e.g. an old instance's close on a filesystem that gave the new file its inode again
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> Files.exists(socket) && serving.serving());
+            assertThat(runHook(socket, STATE)).as("served again").isZero();
+
+            // another instance's socket put in its place (renamed over it in one step): this one gives the path up
+            HookServer other = HookServer.start(dir.resolve("other.sock"), r -> new HookServer.Answer(false, "other"));
+            Files.move(dir.resolve("other.sock"), socket, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !serving.serving());
+            assertThat(runHook(socket, STATE)).as("the other instance answers").isEqualTo(1);
+            other.close();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(serving::serving);
+            assertThat(runHook(socket, STATE)).isZero();
+        }
+    }
+
+    @Test
     void aRetryThatIsNotPositiveIsRefused() {
         assertThatThrownBy(() -> HookServing.start(dir.resolve("h.sock"), r -> null, java.time.Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("retry must be positive, was: PT0S");
