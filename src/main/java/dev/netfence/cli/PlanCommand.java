@@ -53,7 +53,8 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Option(names = "--backend", paramLabel = "auto|nft|iptables", converter = ApplyCommand.BackendChoiceConverter.class,
             defaultValue = "auto", description = "whose text to print: auto (nft where nftables is usable here, else "
-                    + "iptables, as run picks), nft, iptables (also iptables-nft, iptables-legacy); default: auto")
+                    + "iptables: where libnftables loads or the nft program is found; run also tries a transaction"
+                    + " first), nft, iptables (also iptables-nft, iptables-legacy); default: auto")
     BackendChoice backend;
 
     @Spec
@@ -80,7 +81,13 @@ public final class PlanCommand implements Callable<Integer> {
                 if (!endpoint.isHostname()) {
                     kept.add(endpoint);
                 } else if (resolve) {
-                    resolved.computeIfAbsent(endpoint.host(), h -> resolver.resolve(h, Duration.ofSeconds(5)));
+                    try {
+                        resolved.computeIfAbsent(endpoint.host(), h -> resolver.resolve(h, Duration.ofSeconds(5)));
+                    } catch (dev.netfence.core.EnforcementException e) {
+                        spec.commandLine().getErr().println("netfence plan: cannot resolve " + endpoint.host() + ": "
+                                + e.getMessage());
+                        return Main.RUNTIME_FAILURE;
+                    }
                     out.println("# resolved " + endpoint + " -> " + resolved.get(endpoint.host()).stream()
                             .map(IpAddresses::format).toList());
                     kept.add(endpoint);

@@ -129,6 +129,16 @@ class MainTest {
     }
 
     @Test
+    void planWithResolveNamesAHostnameItCannotResolveInOneLineAndExitsThree() throws Exception {
+        int code = run("plan", "--policy", file("p.json", "{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"no-such-host.invalid:443\"],\"outbound\":false}").toString(), "--resolve");
+
+        assertThat(code).isEqualTo(Main.RUNTIME_FAILURE);
+        assertThat(err.toString().lines().toList()).hasSize(1).first().asString()
+                .startsWith("netfence plan: cannot resolve no-such-host.invalid: ").doesNotContain("Exception");
+    }
+
+    @Test
     void planWithoutATrustedResolverPrintsNoDnsRuleAndTheWarning() throws Exception {
         int code = run("plan", "--policy", file("p.json", POLICY).toString(), "--backend", "iptables");
 
