@@ -33,6 +33,7 @@ final class ContinuousEnforcement implements AutoCloseable {
     private final KafkaOutcomePublisher publisher;
     private final Reconciler reconciler;
     private final Path hookSocket;
+    private final MeterRegistry registry;
     private HookServing hook;
 
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
@@ -60,6 +61,7 @@ final class ContinuousEnforcement implements AutoCloseable {
                 procRoot);
         reconciler.restoreNamespaceOwners(); // before the pipeline exists: no event is judged without them
         this.hookSocket = config.hookSocket();
+        this.registry = registry;
     }
 
     /** What the pipeline tells about container events. */
@@ -71,7 +73,7 @@ final class ContinuousEnforcement implements AutoCloseable {
     void start() {
         reconciler.start();
         if (hookSocket != null) { // a socket another instance still serves (a rolling update) is taken once it is free
-            hook = HookServing.start(hookSocket, HookServer.fencing(reconciler), java.time.Duration.ofSeconds(1));
+            hook = HookServing.start(hookSocket, HookServer.fencing(reconciler), java.time.Duration.ofSeconds(1), registry);
         }
     }
 

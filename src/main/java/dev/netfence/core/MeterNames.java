@@ -77,4 +77,7 @@ public final class MeterNames {
 
     private MeterNames() {
     }
+
+    /** Gauge: 1 while this instance serves the OCI hook's socket, else 0 (when {@code --hook-socket} is set). */
+    public static final String HOOK_SERVING = "netfence.hook.serving";
 }

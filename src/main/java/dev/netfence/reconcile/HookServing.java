@@ -1,5 +1,8 @@
 package dev.netfence.reconcile;
 
+import dev.netfence.core.MeterNames;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -39,7 +42,17 @@ public final class HookServing implements AutoCloseable {
     /** Serves {@code socket} now, or keeps trying every {@code retry} until it can. */
     public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
             Duration retry) {
+        return start(socket, handler, retry, null);
+    }
+
+    /** As {@link #start(Path, Function, Duration)}, with the {@link MeterNames#HOOK_SERVING} gauge in {@code registry}. */
+    public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
+            Duration retry, MeterRegistry registry) {
         HookServing s = new HookServing(socket, handler, retry);
+        if (registry != null) {
+            Gauge.builder(MeterNames.HOOK_SERVING, s, h -> h.serving() ? 1 : 0)
+                    .description("1 while this instance serves the OCI hook's socket").register(registry);
+        }
         s.tryStart(true);
         Thread t = new Thread(s::watch, "netfence-hook-watch");
         t.setDaemon(true);

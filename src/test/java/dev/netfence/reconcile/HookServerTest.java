@@ -132,16 +132,19 @@ class HookServerTest {
         Path socket = dir.resolve("hook.sock");
         List<HookServer.Request> seen = new CopyOnWriteArrayList<>();
         HookServer old = HookServer.start(socket, r -> new HookServer.Answer(false, "old instance"));
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         try (HookServing serving = HookServing.start(socket, r -> {
             seen.add(r);
             return new HookServer.Answer(true, "applied");
-        }, java.time.Duration.ofMillis(100))) {
+        }, java.time.Duration.ofMillis(100), registry)) {
             assertThat(serving.serving()).isFalse();
+            assertThat(registry.get("netfence.hook.serving").gauge().value()).isZero();
             assertThat(runHook(socket, STATE)).as("the old instance answers meanwhile").isEqualTo(1);
 
             old.close();
 
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(serving::serving);
+            assertThat(registry.get("netfence.hook.serving").gauge().value()).isEqualTo(1.0);
             assertThat(runHook(socket, STATE)).isZero();
             assertThat(seen).containsExactly(new HookServer.Request("3f9a0c2d8e1b", 31800, "podman"));
         }
