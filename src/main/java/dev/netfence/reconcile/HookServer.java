@@ -165,7 +165,12 @@ public final class HookServer implements AutoCloseable {
         while (!closed) {
             try {
                 SocketChannel client = server.accept();
-                workers.execute(() -> serve(client));
+                try {
+                    workers.execute(new Serve(client));
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    closeQuietly(client); // closing: the hook sees the end at once, not its timeout
+                    return;
+                }
             } catch (ClosedChannelException e) {
                 return;
             } catch (IOException e) {
@@ -173,6 +178,28 @@ public final class HookServer implements AutoCloseable {
                     LOG.warn("accepting a hook connection failed: {}", e.toString());
                 }
             }
+        }
+    }
+
+    /** One accepted connection waiting for a worker; closed unanswered when the server closes first. */
+    private final class Serve implements Runnable {
+        private final SocketChannel client;
+
+        Serve(SocketChannel client) {
+            this.client = client;
+        }
+
+        @Override
+        public void run() {
+            serve(client);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel client) {
+        try {
+            client.close();
+        } catch (IOException e) {
+            LOG.debug("closing a hook connection: {}", e.toString());
         }
     }
 
@@ -262,7 +289,11 @@ public final class HookServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("closing the hook socket: {}", e.toString());
         }
-        workers.shutdownNow();
+        for (Runnable waiting : workers.shutdownNow()) { // accepted, never served: ended now, not left open
+            if (waiting instanceof Serve serve) {
+                closeQuietly(serve.client);
+            }
+        }
         try {
             acceptor.join(2000);
             workers.awaitTermination(2, TimeUnit.SECONDS);

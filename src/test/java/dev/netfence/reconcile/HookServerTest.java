@@ -176,6 +176,58 @@ class HookServerTest {
     }
 
     @Test
+    void connectionsStillWaitingForAWorkerWhenTheServerClosesAreEndedNotLeftOpen() throws Exception {
+        Path socket = dir.resolve("busy.sock");
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger busy = new java.util.concurrent.atomic.AtomicInteger();
+        HookServer server = HookServer.start(socket, r -> {
+            busy.incrementAndGet();
+            try {
+                release.await(); // the four workers stay busy until interrupted by the close
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return new HookServer.Answer(false, "closing");
+        });
+        java.util.List<java.nio.channels.SocketChannel> clients = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) { // four served, two waiting in the queue
+                java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(
+                        java.net.UnixDomainSocketAddress.of(socket));
+                c.write(java.nio.ByteBuffer.wrap(STATE.getBytes(StandardCharsets.UTF_8)));
+                c.shutdownOutput();
+                clients.add(c);
+            }
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> busy.get() == 4);
+
+            server.close();
+
+            for (java.nio.channels.SocketChannel c : clients) {
+                java.nio.ByteBuffer reply = java.nio.ByteBuffer.allocate(512);
+                long until = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+                c.configureBlocking(false); // a connection left open must fail the test, not hang it
+                int n = 0;
+                try {
+                    while (n != -1 && System.nanoTime() < until) {
+                        n = c.read(reply); // an answer of a busy worker, or nothing: then the end
+                        if (n == 0) {
+                            Thread.sleep(20);
+                        }
+                    }
+                } catch (java.net.SocketException reset) { // closed with the request unread: also the end
+                    n = -1;
+                }
+                assertThat(n).as("every connection ends with the server").isEqualTo(-1);
+            }
+        } finally {
+            release.countDown();
+            for (java.nio.channels.SocketChannel c : clients) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
     void aRetryThatIsNotPositiveIsRefused() {
         assertThatThrownBy(() -> HookServing.start(dir.resolve("h.sock"), r -> null, java.time.Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("retry must be positive, was: PT0S");
