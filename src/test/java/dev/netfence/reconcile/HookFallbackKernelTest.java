@@ -72,6 +72,42 @@ class HookFallbackKernelTest {
     }
 
     @Test
+    void withTheEmptyEnvironmentARuntimeGivesAHookWithoutEnvItStillFindsNftInSbin() throws Exception {
+        try (UnsharedSleeper container = UnsharedSleeper.start()) {
+            long pid = container.process().pid();
+            ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", SCRIPT.toString(), "--socket",
+                    dir.resolve("absent.sock").toString(), "--on-unavailable", "quarantine").redirectErrorStream(true);
+            pb.environment().clear();
+            Process p = pb.start();
+            p.getOutputStream().write(("{\"id\":\"3f9a0c2d8e1b\",\"pid\":" + pid + "}").getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().close();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+            assertThat(p.exitValue()).as(output).isZero();
+            assertThat(Sh.ok("nsenter", "--net=/proc/" + pid + "/ns/net", "--", "nft", "list", "table", "inet", "netfence"))
+                    .contains("meta nfproto ipv6 drop");
+        }
+    }
+
+    @Test
+    void withFallbackWithIptablesNftItWritesTheChainsThatBackendRewritesNotTheNftTable() throws Exception {
+        try (UnsharedSleeper container = UnsharedSleeper.start()) {
+            long pid = container.process().pid();
+
+            Hook hook = runHook(pid, null, "--fallback-with", "iptables-nft");
+
+            assertThat(hook.exit()).as(hook.output()).isZero();
+            String ns = "--net=/proc/" + pid + "/ns/net";
+            assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter"))
+                    .contains("-A OUTPUT -j NETFENCE-OUT", "-A NETFENCE-OUT -o lo");
+            assertThat(Sh.ok("nsenter", ns, "--", "ip6tables-nft-save", "-t", "filter")).contains("-A INPUT -j NETFENCE-IN");
+            assertThat(Sh.run("nsenter", ns, "--", "nft", "list", "table", "inet", "netfence").exitCode())
+                    .as("no table inet netfence").isNotZero();
+        }
+    }
+
+    @Test
     void aContainerInTheHostsNetworkNamespaceIsRefusedAndNothingIsWrittenThere() throws Exception {
         Path calls = dir.resolve("nsenter-calls");
         Path bin = Files.createDirectories(dir.resolve("bin"));
@@ -93,10 +129,11 @@ class HookFallbackKernelTest {
     private record Hook(int exit, String output) { }
 
     /** The script with {@code --on-unavailable quarantine} and an absent socket; {@code pathFirst} leads PATH. */
-    private Hook runHook(long pid, Path pathFirst) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), "--socket",
-                dir.resolve("absent.sock").toString(), "--on-unavailable", "quarantine", "--timeout", "10")
-                .redirectErrorStream(true);
+    private Hook runHook(long pid, Path pathFirst, String... options) throws Exception {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("python3", SCRIPT.toString(), "--socket",
+                dir.resolve("absent.sock").toString(), "--on-unavailable", "quarantine", "--timeout", "10"));
+        argv.addAll(java.util.List.of(options));
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
         if (pathFirst != null) {
             pb.environment().put("PATH", pathFirst + ":" + pb.environment().get("PATH"));
         }
