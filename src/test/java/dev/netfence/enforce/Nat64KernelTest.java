@@ -6,14 +6,14 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,62 +35,53 @@ class Nat64KernelTest {
 
     private static final int PORT = 8013;
 
-    private static SandboxNet net;
-
-    @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
-        net.peerNat64();
-        net.peerListens(PORT);
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
-    }
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(PORT);
 
     @BeforeEach
     void resetRules() {
-        net.resetRules();
+        net().resetRules();
+    }
+
+    private static SandboxNet net() {
+        return SANDBOX.net();
     }
 
     @Test
     void aHostnamesNat64AnswerIntoABlockedIpv4SubnetOpensNothingThere() throws Exception {
         // the peer's IPv4 address is blocked; the name answers with the NAT64 address embedding it
         String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"api.sandbox.test:" + PORT
-                + "\",\"[" + net.peerV6() + "]:" + PORT + "\"],\"blockedSubnets\":[\"" + net.peerV4() + "/32\",\""
-                + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+                + "\",\"[" + net().peerV6() + "]:" + PORT + "\"],\"blockedSubnets\":[\"" + net().peerV4() + "/32\",\""
+                + net().blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
         Map<String, List<InetAddress>> dns = Map.of("api.sandbox.test",
-                List.of(InetAddress.getByName(net.peerNat64())));
+                List.of(InetAddress.getByName(net().peerNat64())));
 
         EnforcementResult result = enforce(policy, dns);
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
-        assertThat(net.containerTcp(net.peerV6(), PORT)).as("the literal endpoint").isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerNat64(), PORT)).isEqualTo("REFUSED");
+        assertThat(net().containerTcp(net().peerV6(), PORT)).as("the literal endpoint").isEqualTo("OK");
+        assertThat(net().containerTcp(net().peerNat64(), PORT)).isEqualTo("REFUSED");
         assertThat(result.warnings()).containsExactly("allowedEndpoints: api.sandbox.test resolved to "
-                + net.peerNat64() + ", inside blocked subnet " + net.peerV4() + "/32 through NAT64: not allowed");
+                + net().peerNat64() + ", inside blocked subnet " + net().peerV4() + "/32 through NAT64: not allowed");
     }
 
     @Test
     void anAddressTheWorkloadPicksInTheNat64FormOfABlockedIpv4SubnetIsRefusedWhereTheListNamesIpv6() throws Exception {
         // outbound open; the list names an IPv6 range, so 64:ff9b::/96 is not blocked whole
-        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"" + net.peerV4() + "/32\",\""
-                + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,\"inbound\":false}";
+        String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"" + net().peerV4() + "/32\",\""
+                + net().blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,\"inbound\":false}";
 
         EnforcementResult result = enforce(policy, Map.of());
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
-        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.peerNat64(), PORT)).as("its NAT64 form").isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.blockedHostV6(), PORT)).isEqualTo("REFUSED");
-        assertThat(net.containerTcp(net.otherHostV4(), PORT)).as("outside the blocked subnets").isEqualTo("OK");
-        assertThat(net.containerTcp(net.peerV6(), PORT)).as("outside the blocked subnets").isEqualTo("OK");
+        assertThat(net().containerTcp(net().peerV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net().containerTcp(net().peerNat64(), PORT)).as("its NAT64 form").isEqualTo("REFUSED");
+        assertThat(net().containerTcp(net().blockedHostV6(), PORT)).isEqualTo("REFUSED");
+        assertThat(net().containerTcp(net().otherHostV4(), PORT)).as("outside the blocked subnets").isEqualTo("OK");
+        assertThat(net().containerTcp(net().peerV6(), PORT)).as("outside the blocked subnets").isEqualTo("OK");
     }
 
     private EnforcementResult enforce(String json, Map<String, List<InetAddress>> dns) {
-        return SandboxEnforcement.enforce(net, backend, SandboxEnforcement.policy(json), List.of(), dns);
+        return SandboxEnforcement.enforce(net(), backend, SandboxEnforcement.policy(json), List.of(), dns);
     }
 }
