@@ -210,7 +210,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lock();
         try {
             LiveContainer known = live.get(containerId).orElse(null);
-            if (known != null && known.taskId() != null && corrections.recordedInstance(known, pid)) {
+            if (known != null && known.taskId() != null && (known.inForce() || known.quarantined())
+                    && corrections.recordedInstance(known, pid)) {
+                // in force or quarantined; one whose last apply failed without a quarantine (--on-failure
+                // leave) is fenced below, as it would be had its hook come before its event
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)) {

@@ -253,6 +253,18 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForTheInstanceWhosePolicyIsNotInForceFencesItInsteadOfAnsweringApplied() throws Exception {
+        // its last apply failed without a quarantine (--on-failure leave): its namespace holds whatever it held
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "RULES_REJECTED", false, "nft", Map.of(), Instant.now()));
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.quarantined()).as("a container whose policy is not in force does not start open").isTrue();
+        assertThat(enforcer.calls).startsWith("fence c1");
+    }
+
+    @Test
     void aHookCallForARestartOfAnEnforcedContainerFencesTheNewInstanceAndAppliesItsTasksPolicyAtOnce()
             throws Exception {
         policies.put("task-1", ALLOW_A);
