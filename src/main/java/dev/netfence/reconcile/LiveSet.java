@@ -1,5 +1,6 @@
 package dev.netfence.reconcile;
 
+import dev.netfence.event.ContainerEvent;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -152,23 +153,23 @@ public final class LiveSet {
 
     /**
      * Remembers that {@code containerId} stopped: its {@code container.stopped} event, which
-     * occurred at {@code occurredAt}, was processed at {@code at} (bounded: oldest and expired go
-     * first, by {@code at}).
+     * occurred at {@code occurredAt}, was processed at {@code at}; {@code pid} is the stopped
+     * instance's (the event's, else the live entry's; null when neither told it). Bounded: oldest
+     * and expired go first, by {@code at}.
      */
-    public void stopped(String containerId, Instant at, Instant occurredAt) {
+    public void stopped(String containerId, Instant at, Instant occurredAt, Integer pid) {
         synchronized (stopped) {
             stopped.remove(containerId);
-            stopped.put(containerId, new Stop(at, Objects.requireNonNull(occurredAt, "occurredAt")));
+            stopped.put(containerId, new Stop(at, Objects.requireNonNull(occurredAt, "occurredAt"), pid));
             expire(at);
         }
     }
 
-    /** When the remembered stop of {@code containerId} occurred (its event's occurredAt), if within the window. */
-    public Optional<Instant> stopOccurredAt(String containerId, Instant now) {
+    /** The remembered stop of {@code containerId}, if within the window. */
+    public Optional<Stop> stopOf(String containerId, Instant now) {
         synchronized (stopped) {
             expire(now);
-            Stop stop = stopped.get(containerId);
-            return stop == null ? Optional.empty() : Optional.of(stop.occurredAt());
+            return Optional.ofNullable(stopped.get(containerId));
         }
     }
 
@@ -192,8 +193,31 @@ public final class LiveSet {
         }
     }
 
-    /** A remembered stop: when it was processed (for the window) and when it occurred (for ordering). */
-    private record Stop(Instant at, Instant occurredAt) {}
+    /**
+     * A remembered stop: when it was processed (for the window), when it occurred and which pid
+     * stopped (for telling a late start of that instance from a new one).
+     */
+    public record Stop(Instant at, Instant occurredAt, Integer pid) {
+
+        /**
+         * Whether {@code start} is of the stopped instance or an earlier one (a reordered or
+         * replayed start), so must not be enforced: it occurred no later than the stop, unless it
+         * names a pid other than the stopped one and occurred at most {@link #CLOCK_SKEW} before the
+         * stop. That is the same id started again (podman restart: a new pid) within the
+         * emitters' timestamp resolution (a second, which the contract allows) or their clocks' skew;
+         * refused, it ran unfenced, or fenced for good by the OCI hook, with no entry for a resync.
+         */
+        public boolean covers(ContainerEvent start) {
+            if (start.occurredAt().isAfter(occurredAt)) {
+                return false;
+            }
+            boolean otherPid = pid != null && start.pid() != null && !pid.equals(start.pid());
+            return !(otherPid && !start.occurredAt().isBefore(occurredAt.minus(CLOCK_SKEW)));
+        }
+    }
+
+    /** How far before a stop a start with another pid may have occurred and still be a new instance. */
+    static final Duration CLOCK_SKEW = Duration.ofSeconds(10);
 
     private static boolean refused(LiveContainer c) {
         return c.netns() != null && "NAMESPACE_SHARED".equals(c.errorCode());

@@ -137,15 +137,16 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lockInterruptibly();
         try {
             order.expect(event.containerId());
-            // a start that occurred after the remembered stop is the same id started again (podman
-            // stop + start): enforced; one that occurred no later is a reordered or replayed start
-            Instant stopOccurred = live.stopOccurredAt(event.containerId(), clock.instant()).orElse(null);
-            if (stopOccurred != null && !event.occurredAt().isAfter(stopOccurred)) {
+            // a start that occurred after the remembered stop, or with another pid about when it
+            // occurred, is the same id started again (podman stop + start, podman restart): enforced;
+            // one of the stopped instance, or earlier, is a reordered or replayed start
+            LiveSet.Stop stop = live.stopOf(event.containerId(), clock.instant()).orElse(null);
+            if (stop != null && stop.covers(event)) {
                 LOG.info("container {} stopped at {}, after its start event {} (occurred {}); nothing applied",
-                        event.containerId(), stopOccurred, event.eventId(), event.occurredAt());
+                        event.containerId(), stop.occurredAt(), event.eventId(), event.occurredAt());
                 return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
-                        + " was stopped (container.stopped occurred at " + stopOccurred + ") after this start event"
-                        + " (occurred at " + event.occurredAt() + ")").build();
+                        + " was stopped (container.stopped occurred at " + stop.occurredAt() + ") after this start"
+                        + " event (occurred at " + event.occurredAt() + ")").build();
             }
             EnforcementResult result = enforcement.run();
             corrections.started(event, result);
@@ -168,7 +169,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 LOG.info(why);
                 return Optional.of(why);
             }
-            live.stopped(event.containerId(), clock.instant(), event.occurredAt());
+            live.stopped(event.containerId(), clock.instant(), event.occurredAt(),
+                    event.pid() != null ? event.pid() : current == null ? null : current.pid());
             LiveContainer removed = live.remove(event.containerId()).orElse(null);
             if (removed != null) {
                 enforcer.released(removed.netns());

@@ -2,6 +2,7 @@ package dev.netfence.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.event.ContainerEvent;
 import dev.netfence.netns.NamespaceId;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -10,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class LiveSetTest {
     private static final Instant T0 = Instant.parse("2026-11-30T20:00:00Z");
@@ -80,15 +83,40 @@ class LiveSetTest {
 
     @Test
     void stoppedContainersAreRememberedForAnHourAndAtMostTenThousand() {
-        live.stopped("c1", T0, T0.minusSeconds(5));
-        assertThat(live.stopOccurredAt("c1", T0.plusSeconds(60))).contains(T0.minusSeconds(5));
-        assertThat(live.stopOccurredAt("c1", T0.plus(LiveSet.STOPPED_TTL).plus(Duration.ofSeconds(1)))).isEmpty();
+        live.stopped("c1", T0, T0.minusSeconds(5), 4242);
+        assertThat(live.stopOf("c1", T0.plusSeconds(60))).contains(new LiveSet.Stop(T0, T0.minusSeconds(5), 4242));
+        assertThat(live.stopOf("c1", T0.plus(LiveSet.STOPPED_TTL).plus(Duration.ofSeconds(1)))).isEmpty();
 
         for (int i = 0; i < LiveSet.MAX_STOPPED + 500; i++) {
-            live.stopped("s" + i, T0.plusMillis(i), T0.plusMillis(i));
+            live.stopped("s" + i, T0.plusMillis(i), T0.plusMillis(i), null);
         }
         assertThat(live.stoppedRemembered()).isEqualTo(LiveSet.MAX_STOPPED);
-        assertThat(live.stopOccurredAt("s0", T0.plusSeconds(20))).isEmpty();
-        assertThat(live.stopOccurredAt("s" + (LiveSet.MAX_STOPPED + 499), T0.plusSeconds(20))).isPresent();
+        assertThat(live.stopOf("s0", T0.plusSeconds(20))).isEmpty();
+        assertThat(live.stopOf("s" + (LiveSet.MAX_STOPPED + 499), T0.plusSeconds(20))).isPresent();
+    }
+
+    @ParameterizedTest(name = "stop pid {0}, start pid {1}, start {2} s after the stop: covered {3}")
+    @CsvSource(nullValues = "null", value = {
+            // a start after the stop is a new instance, whatever its pid
+            "100, 100, 1, false",
+            "null, null, 1, false",
+            // no later than the stop: the stopped instance's start, reordered or replayed
+            "100, 100, 0, true",
+            "100, 100, -3, true",
+            "null, 200, 0, true",
+            "100, null, 0, true",
+            // another pid in the same second, or within the clock skew: the same id started again
+            "100, 200, 0, false",
+            "100, 200, -10, false",
+            // another pid long before the stop: an earlier instance's replayed start
+            "100, 200, -11, true",
+    })
+    void aRememberedStopCoversTheStartsOfTheStoppedInstanceAndEarlierOnes(Integer stopPid, Integer startPid,
+            long startOffsetSeconds, boolean covered) {
+        LiveSet.Stop stop = new LiveSet.Stop(T0, T0, stopPid);
+        ContainerEvent start = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-1",
+                T0.plusSeconds(startOffsetSeconds), "node-1", "t1", "c1", null, startPid);
+
+        assertThat(stop.covers(start)).isEqualTo(covered);
     }
 }

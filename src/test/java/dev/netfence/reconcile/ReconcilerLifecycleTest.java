@@ -223,6 +223,28 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aRestartWithANewPidInTheSameSecondAsItsStopIsEnforcedNotTakenForALateStart() throws Exception {
+        // podman restart: stop and start stamped to the second (the contract allows it), the start a new pid
+        policies.put("task-1", ALLOW_A);
+        start("c4", "task-1");
+        Instant second = Instant.parse("2026-12-04T10:00:00Z");
+        reconciler.stopped(event("c4", "task-1", ContainerEvent.CONTAINER_STOPPED, second));
+        int restartedPid = restartedIn(PID + 1);
+        enforcer.calls.clear();
+        ContainerEvent restart = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c4-again", second,
+                "node-1", "task-1", "c4", null, restartedPid);
+        var req = new dev.netfence.enforce.EnforcementRequest("c4", null, restartedPid,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+
+        EnforcementResult again = reconciler.started(restart, () -> enforcer.enforce(req));
+
+        assertThat(again.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).containsExactly("enforce c4");
+        assertThat(reconciler.liveSet().get("c4")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(restartedPid));
+    }
+
+    @Test
     void aContainerReleasedAtAResyncIsEnforcedAgainWhenTheSameIdStartsAgain() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
