@@ -354,8 +354,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
-        } catch (RuntimeException e) {
-            LOG.error("resync failed", e);
+        } catch (RuntimeException | Error e) { // an Error too: uncaught, no resync would ever be scheduled again
+            LOG.error("resync failed; the next one is scheduled", e);
         }
         long base = interval.toMillis();
         long jittered = base + ThreadLocalRandom.current().nextLong(-base / 10, base / 10 + 1);

@@ -237,4 +237,29 @@ class ReconcilerTest extends ReconcilerFixture {
         reconciler.resyncNow();
         assertThat(published).hasSize(1);
     }
+
+    @Test
+    void aResyncThatThrowsAnErrorIsLoggedAndTheNextResyncStillRuns() {
+        java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
+        HostGuards failingOnce = new HostGuards() {
+            @Override
+            public void release(String containerId) {
+            }
+
+            @Override
+            public void sweep() {
+                if (sweeps.incrementAndGet() == 1) {
+                    throw new LinkageError("a native call's class failed to link"); // an Error, not an exception
+                }
+            }
+        };
+        try (Reconciler often = new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES,
+                published::add, failingOnce, java.time.Clock.systemUTC(), new io.micrometer.core.instrument.simple
+                        .SimpleMeterRegistry(), "node-1", Duration.ofMillis(100), 1, Duration.ofSeconds(30), proc)) {
+            often.start();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() >= 2);
+            assertThat(sweeps.get()).as("resyncs go on after the one that threw").isGreaterThanOrEqualTo(3);
+        }
+    }
 }
