@@ -30,6 +30,9 @@ public final class EnforcementsTopic implements LiveSetJournal {
     /** How long closing waits for the journal's writes to be acknowledged. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
+    /** How long one journal write waits for the topic's metadata (the producer's {@code max.block.ms}). */
+    static final Duration METADATA_WAIT = Duration.ofSeconds(5);
+
     private final JournalWrites writes;
     private final LiveContainerCodec codec = new LiveContainerCodec();
 
@@ -40,6 +43,9 @@ public final class EnforcementsTopic implements LiveSetJournal {
         conf.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         conf.put(ProducerConfig.ACKS_CONFIG, "all");
         conf.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        // a send waits this long for the topic's metadata (deleted, unavailable) before it fails and is
+        // written again at the next resync; the events that wait for their entry hold their places meanwhile
+        conf.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) METADATA_WAIT.toMillis());
         conf.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-enforcements");
         this.writes = new JournalWrites(new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer()),
                 topic);

@@ -25,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * is written again by {@link #retryFailed} (every resync) instead of being lost until that
  * container changes state, which may be never: a restarted netfence would then not know the
  * container. Writes of a key coalesce while queued (only the newest value is sent), so a newer
- * write always supersedes an older one and the queue holds each key at most once.
+ * write always supersedes an older one and the queue holds each key at most once. A send that
+ * times out waiting for the topic's metadata (the topic deleted, its metadata unavailable) fails
+ * every later write at once until the next {@link #retryFailed}, which tries again: one metadata
+ * wait per resync, not one per queued container (each of which the pipeline waits for).
  */
 final class JournalWrites implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JournalWrites.class);
@@ -52,6 +55,8 @@ final class JournalWrites implements AutoCloseable {
     private final AtomicLong generations = new AtomicLong();
     private final Thread sender;
     private volatile boolean closing;
+    /** The last send's metadata wait timed out: fail sends at once until {@link #retryFailed}. */
+    private volatile RuntimeException metadataMissing;
 
     /** With the sender thread started. */
     JournalWrites(Producer<byte[], byte[]> producer, String topic) {
@@ -100,6 +105,7 @@ final class JournalWrites implements AutoCloseable {
 
     /** Queues again every key whose last write failed; how many. Never blocks. */
     int retryFailed() {
+        metadataMissing = null; // one send waits for the metadata again; the rest follow it
         int n = 0;
         for (Map.Entry<String, Write> e : pending.entrySet()) {
             Write w = e.getValue();
@@ -143,9 +149,17 @@ final class JournalWrites implements AutoCloseable {
             if (!pending.replace(key, w, sent)) {
                 continue; // a newer write of the key came meanwhile: send that one
             }
+            RuntimeException missing = metadataMissing;
+            if (missing != null) {
+                completed(key, sent, missing);
+                return;
+            }
             try {
                 producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), w.value()),
                         (md, e) -> completed(key, sent, e));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) { // no metadata within max.block.ms
+                metadataMissing = e;
+                completed(key, sent, e);
             } catch (RuntimeException e) { // closed, or a send the client refused at once
                 completed(key, sent, e);
             }

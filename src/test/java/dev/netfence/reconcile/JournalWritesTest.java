@@ -142,6 +142,44 @@ class JournalWritesTest {
     }
 
     @Test
+    void aSendWhoseMetadataWaitTimedOutFailsTheQueuedWritesAtOnceUntilTheNextRetry() {
+        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        MockProducer<byte[], byte[]> noMetadata = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
+                if (attempts.incrementAndGet() <= 2) { // the topic deleted: each such send blocked max.block.ms
+                    throw new TimeoutException("Topic sandbox.enforcements not present in metadata after 5000 ms.");
+                }
+                return super.send(r, callback);
+            }
+        };
+        JournalWrites w = new JournalWrites(noMetadata, "sandbox.enforcements", false);
+        for (int i = 0; i < 8; i++) {
+            w.write("c" + i, V1);
+        }
+
+        w.drain();
+
+        assertThat(attempts.get()).as("one metadata wait, not one per queued container").isEqualTo(1);
+        assertThat(w.settled("c7")).isDone();
+        assertThat(w.unwritten()).hasSize(8);
+        w.write("c8", V1); // a new container's write while the topic is away settles at once too
+        w.drain();
+        assertThat(w.settled("c8")).isDone();
+        assertThat(attempts.get()).isEqualTo(1);
+
+        assertThat(w.retryFailed()).isEqualTo(9);
+        w.drain();
+        assertThat(attempts.get()).as("each retry waits once").isEqualTo(2);
+        assertThat(w.unwritten()).hasSize(9);
+        assertThat(w.retryFailed()).isEqualTo(9); // the topic is back
+        w.drain();
+        assertThat(w.unwritten()).isEmpty();
+        assertThat(noMetadata.history()).hasSize(9);
+    }
+
+    @Test
     void aWriterNeverWaitsForASendThatBlocksOnTheBrokersMetadata() throws Exception {
         HeldProducer blocking = new HeldProducer();
         JournalWrites w = new JournalWrites(blocking, "sandbox.enforcements");
