@@ -235,6 +235,7 @@ public final class EventPipeline implements AutoCloseable {
             while (!stopping) {
                 health.beat();
                 ConsumerRecords<byte[], byte[]> polled = waker.poll(c, pollTimeout(nextCommit), completions::pending);
+                standby.polled();
                 keyless.poll();
                 dispatchAll(polled);
                 completions.runAll();

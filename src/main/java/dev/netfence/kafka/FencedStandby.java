@@ -23,8 +23,11 @@ import org.slf4j.LoggerFactory;
  * its clients: if the other instance is gone, it takes over; if it still runs, this attempt fences
  * it in turn and it stands by the same way. So two instances of one node (a rolling update with
  * surge) alternate at most once per pause instead of fencing each other in a loop, and a fenced
- * instance never stays down for good while it reports nothing. Poll thread only, except
- * {@link #reason()}.
+ * instance never stays down for good while it reports nothing. Other failures recreate the
+ * clients after a second; from the third in a row without a poll round between them (say the
+ * producer's {@code initTransactions} refused on every attempt) the instance is not ready either,
+ * with the last failure as the reason, and counter {@code netfence.kafka.clients.recreated} counts
+ * every recreation. Poll thread only, except {@link #reason()}.
  */
 final class FencedStandby {
     private static final Logger LOG = LoggerFactory.getLogger(FencedStandby.class);
@@ -42,6 +45,11 @@ final class FencedStandby {
     private Instant lastFenced = Instant.MIN;
     private volatile String why;
     private volatile Instant until;
+    /** Failures other than a fence since the consumer loop last ran a poll round, and the last of them. */
+    private volatile int failedInARow;
+    private volatile String lastFailure;
+    /** From this many failures in a row the instance is not ready. */
+    static final int FAILURES_NOT_READY = 3;
 
     FencedStandby(PipelineSettings settings, String transactionalId, Clock clock, MeterRegistry registry) {
         this.settings = settings;
@@ -66,7 +74,17 @@ final class FencedStandby {
                     + " (node-partition, exactly-once)", "this mode allows one instance per node", e);
         }
         LOG.error("consumer loop failed; recreating the Kafka clients", e);
+        lastFailure = e.toString();
+        failedInARow++;
+        Counter.builder(MeterNames.CLIENTS_RECREATED).register(registry).increment();
         return OTHER_FAILURE_PAUSE_MS;
+    }
+
+    /** The consumer loop ran a poll round with these clients: the failures in a row are over. */
+    void polled() {
+        if (failedInARow != 0) {
+            failedInARow = 0;
+        }
     }
 
     static boolean isProducerFenced(Throwable e) {
@@ -108,7 +126,9 @@ final class FencedStandby {
         String w = why;
         Instant u = until;
         if (w == null || u == null) {
-            return Optional.empty();
+            int failed = failedInARow;
+            return failed < FAILURES_NOT_READY ? Optional.empty() : Optional.of("the Kafka clients failed " + failed
+                    + " times in a row, recreated after each without a poll round between; the last: " + lastFailure);
         }
         long left = Math.max(0, Duration.between(clock.instant(), u).toSeconds());
         return Optional.of(w + "; standing by, joining again in " + left + " s");

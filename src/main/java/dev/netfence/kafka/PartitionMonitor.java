@@ -24,8 +24,10 @@ import org.apache.kafka.common.TopicPartition;
  * instance committed or is about to commit) and, for the instance,
  * {@code netfence.oldest.unacknowledged.age}: how long the oldest record taken but not yet
  * committed has waited. {@link #stalled} turns that age into a readiness verdict against a bound.
- * {@link #update} runs on the poll thread; the gauges and {@link #stalled} read volatile state
- * from any thread.
+ * That age counts from when the record was first taken by any of this instance's clients: a
+ * record read again after the clients were recreated (a send that fails every minute, say) keeps
+ * its first time, so a crash loop shorter than the bound is still a stall. {@link #update} runs on
+ * the poll thread; the gauges and {@link #stalled} read volatile state from any thread.
  */
 final class PartitionMonitor implements AutoCloseable {
     private final MeterRegistry registry;
@@ -36,7 +38,15 @@ final class PartitionMonitor implements AutoCloseable {
     private volatile String oldestWhere = "";
     private final TimeGauge age;
 
+    /**
+     * Per partition, its oldest unacknowledged record's offset and when that record was first
+     * taken; kept across client recreations (not by {@link #forget}), replaced when the offset moves.
+     */
+    private final Map<TopicPartition, Taken> firstTaken = new HashMap<>();
+
     private record Lag(AtomicLong value, Gauge gauge) { }
+
+    private record Taken(long offset, long since) { }
 
     PartitionMonitor(MeterRegistry registry, Clock clock) {
         this.registry = registry;
@@ -52,7 +62,7 @@ final class PartitionMonitor implements AutoCloseable {
         long since = -1;
         String where = "";
         for (PartitionOffsets po : partitions) {
-            long t = po.oldestUncommittedSince();
+            long t = firstTaken(po);
             if (t >= 0 && (since < 0 || t < since)) {
                 since = t;
                 where = po.partition() + " offset " + po.oldestUncommitted();
@@ -61,6 +71,21 @@ final class PartitionMonitor implements AutoCloseable {
         }
         oldestWhere = where;
         oldestSince = since;
+    }
+
+    /** When {@code po}'s oldest unacknowledged record was first taken (-1: none outstanding). */
+    private long firstTaken(PartitionOffsets po) {
+        long t = po.oldestUncommittedSince();
+        if (t < 0) {
+            firstTaken.remove(po.partition());
+            return t;
+        }
+        Taken before = firstTaken.get(po.partition());
+        if (before != null && before.offset() == po.oldestUncommitted()) {
+            return Math.min(before.since(), t);
+        }
+        firstTaken.put(po.partition(), new Taken(po.oldestUncommitted(), t));
+        return t;
     }
 
     private static long committedLag(Consumer<?, ?> consumer, PartitionOffsets po) {

@@ -75,4 +75,24 @@ class FencedStandbyTest {
                 .isEqualTo(1000);
         assertThat(groupMode.reason()).isEmpty();
     }
+
+    @Test
+    void fromTheThirdFailureInARowWithoutAPollRoundTheInstanceIsNotReadyAndEachRecreationIsCounted() {
+        FencedStandby s = standby(settings().exactlyOnce(true));
+        RuntimeException refused = new KafkaException("initTransactions failed",
+                new org.apache.kafka.common.errors.TransactionalIdAuthorizationException("not authorised"));
+
+        s.pauseAfter(refused);
+        s.pauseAfter(refused);
+        assertThat(s.reason()).as("two in a row: a broker restart, say").isEmpty();
+        s.pauseAfter(refused);
+
+        assertThat(s.reason()).hasValue("the Kafka clients failed 3 times in a row, recreated after each without a "
+                + "poll round between; the last: org.apache.kafka.common.KafkaException: initTransactions failed");
+        assertThat(registry.get(MeterNames.CLIENTS_RECREATED).counter().count()).isEqualTo(3.0);
+        s.polled();
+        assertThat(s.reason()).isEmpty();
+        s.pauseAfter(refused);
+        assertThat(s.reason()).isEmpty();
+    }
 }
