@@ -176,6 +176,10 @@ final class JournalWrites implements AutoCloseable {
         if (e == null) {
             pending.remove(key, sent);
             sent.settled().complete(null);
+        } else if (closing) {
+            // failed by the close: never to be retried by this process, so it does not settle (an event
+            // waiting for it is not committed, and is redone after the restart: the container is not forgotten)
+            pending.replace(key, sent, sent.in(State.FAILED));
         } else if (pending.replace(key, sent, sent.in(State.FAILED))) {
             LOG.warn("writing the live-set entry of container {} to {} failed ({}); written again at the next resync",
                     key, topic, e.toString());

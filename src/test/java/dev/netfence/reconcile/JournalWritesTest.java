@@ -221,6 +221,21 @@ class JournalWritesTest {
     }
 
     @Test
+    void aWriteTheCloseFailsDoesNotSettleSoTheEventWaitingForItIsNotCommitted() {
+        writes.write("c1", V1);
+        writes.write("c2", V1);
+        writes.drain();
+        producer.errorNext(expired()); // failed before the close: settles, and would be written again
+        assertThat(writes.settled("c1")).isDone();
+
+        writes.close(Duration.ofSeconds(1));
+        producer.errorNext(new org.apache.kafka.common.KafkaException("Producer is closed forcefully."));
+
+        assertThat(writes.settled("c2")).as("no retry will come in this process").isNotDone();
+        assertThat(writes.unwritten()).containsExactlyInAnyOrder("c1", "c2");
+    }
+
+    @Test
     void closingClosesTheProducerAndNamesTheContainersWhoseEntryFailedOrIsNotAcknowledged() {
         writes.write("c1", V1);
         writes.write("c2", V2);
