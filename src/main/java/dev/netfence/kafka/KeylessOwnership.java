@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * stay paused) and only answers "who owns partition p?": the instance it assigns the record's
  * partition to dead-letters the record, the others skip it
  * ({@code netfence.events.skipped{reason=keyless-other-owner}}). While this instance's share is
- * unknown (before its first assignment, during a rebalance) it dead-letters: a rare duplicate,
- * never a loss. Not used with {@code node-partition} assignment or {@code --node-id '*'} (every
+ * unknown (before its first assignment, during a rebalance) it dead-letters: a rare duplicate.
+ * Each instance judges by its share when it reads the record, at its own position in the
+ * partition, so a rebalance between two instances' readings can leave the record dead-lettered by
+ * none (docs/kafka-pipeline.md; it names no node, so no enforcement depends on it). Not used with {@code node-partition} assignment or {@code --node-id '*'} (every
  * reader of the partition dead-letters, as before). Poll thread only, except {@link #owns}.
  */
 final class KeylessOwnership implements AutoCloseable {
