@@ -98,8 +98,10 @@ final class OutputRecords {
      * What to send instead of an output the broker refused for good ({@link SendErrors#refusesRecord}):
      * a dead letter with a value goes again without it; an outcome is replaced by its event's dead
      * letter with code {@value #OUTCOME_REJECTED} (the enforcement happened, but the outcomes topic
-     * will not take its report). Empty when nothing smaller is left to try (a dead letter that is
-     * already without its value): the caller holds the record.
+     * will not take its report); a dead letter without its value that is still too large goes
+     * again with its provenance headers only (the original's own headers, which a producer may make
+     * as large as the events topic allows, dropped; the key too when over {@value #MAX_BARE_KEY_BYTES}
+     * bytes). Empty when nothing smaller is left to try: the caller holds the record.
      */
     Optional<Output> replacement(Output refused, Throwable error) {
         ProducerRecord<byte[], byte[]> r = refused.record();
@@ -110,10 +112,32 @@ final class OutputRecords {
             return Optional.of(Output.deadLetter(
                     deadLetter(refused.source(), OUTCOME_REJECTED, message, root.getClass().getName()), OUTCOME_REJECTED));
         }
-        if (refused.outcome() == null && r.value() != null && SendErrors.classify(error) == SendErrors.Kind.TOO_LARGE) {
-            return Optional.of(refused.withRecord(withoutValue(r)));
+        if (refused.outcome() == null && SendErrors.classify(error) == SendErrors.Kind.TOO_LARGE) {
+            if (r.value() != null) {
+                return Optional.of(refused.withRecord(withoutValue(r)));
+            }
+            ProducerRecord<byte[], byte[]> bare = bare(r);
+            if (bare != null) {
+                return Optional.of(refused.withRecord(bare));
+            }
         }
         return Optional.empty();
+    }
+
+    /** A key longer than this is dropped from a bare dead letter ({@link #replacement}). */
+    static final int MAX_BARE_KEY_BYTES = 1024;
+
+    /** The dead letter without value with only its provenance headers; null when it is that already. */
+    private static ProducerRecord<byte[], byte[]> bare(ProducerRecord<byte[], byte[]> deadLetter) {
+        byte[] key = deadLetter.key() != null && deadLetter.key().length > MAX_BARE_KEY_BYTES ? null : deadLetter.key();
+        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(deadLetter.topic(), null, key, null);
+        for (Header header : deadLetter.headers()) {
+            if (PROVENANCE.contains(header.key())) {
+                r.headers().add(header);
+            }
+        }
+        boolean smaller = key != deadLetter.key() || r.headers().toArray().length < deadLetter.headers().toArray().length;
+        return smaller ? r : null;
     }
 
     /**
