@@ -39,7 +39,8 @@ final class ContinuousEnforcement implements AutoCloseable {
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
             HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Path procRoot) {
         this.journal = new EnforcementsTopic(kafka, config.enforcementsTopic());
-        this.publisher = new KafkaOutcomePublisher(kafka, config.outcomesTopic(), instance, config.nodeId());
+        this.publisher = new KafkaOutcomePublisher(kafka, config.outcomesTopic(), instance, config.nodeId(),
+                registry);
         LiveSet live = new LiveSet(journal, registry);
         NodeRouting routing = new NodeRouting(config.nodeId());
         try {

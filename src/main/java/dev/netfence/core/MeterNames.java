@@ -72,6 +72,8 @@ public final class MeterNames {
     public static final String FENCED = "netfence.fenced";
     /** Gauge: 1 while this instance stands by after being fenced out, else 0. */
     public static final String FENCED_STANDBY = "netfence.fenced.standby";
+    /** Counter (tag {@code reason}): a reconciler outcome that was not published and is not sent again. */
+    public static final String OUTCOMES_UNPUBLISHED = "netfence.outcomes.unpublished";
     /** Counter: the pipeline's Kafka clients recreated after a failure other than a fence. */
     public static final String CLIENTS_RECREATED = "netfence.kafka.clients.recreated";
     /** Time gauge: how long the oldest record read but not yet committed has waited (0 when none). */

@@ -1,8 +1,11 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.MeterNames;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.reconcile.OutcomePublisher;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * publisher's thread, because a send waits for the topic's metadata up to the producer's
  * {@code max.block.ms} (60 s) while the broker is away, and the callers hold a container's lock
  * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
- * is logged. Thread-safe.
+ * is logged, and every outcome not published is counted in {@code netfence.outcomes.unpublished}
+ * (tag {@code reason}: {@code queue-full}, {@code stopping}, {@code send-failed}): it is not sent
+ * again. Thread-safe.
  */
 public final class KafkaOutcomePublisher implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaOutcomePublisher.class);
@@ -37,18 +42,32 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     private final LinkedBlockingQueue<Outcome> queue = new LinkedBlockingQueue<>(QUEUE);
     private final Thread sender;
     private volatile boolean closing;
+    private final Counter queueFull;
+    private final Counter stopping;
+    private final Counter sendFailed;
 
     /** @param kafka client settings (bootstrap.servers, TLS/SASL) */
-    public KafkaOutcomePublisher(Map<String, Object> kafka, String outcomesTopic, String instance, String nodeId) {
-        this(producer(kafka), outcomesTopic, instance, nodeId);
+    public KafkaOutcomePublisher(Map<String, Object> kafka, String outcomesTopic, String instance, String nodeId,
+            MeterRegistry registry) {
+        this(producer(kafka), outcomesTopic, instance, nodeId, registry);
     }
 
-    KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId) {
+    KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId,
+            MeterRegistry registry) {
         this.producer = producer;
+        this.queueFull = unpublished(registry, "queue-full");
+        this.stopping = unpublished(registry, "stopping");
+        this.sendFailed = unpublished(registry, "send-failed");
         this.records = new OutputRecords(new OutcomeCodec(), outcomesTopic, outcomesTopic + ".unused", instance, nodeId);
         this.sender = new Thread(this::run, "netfence-reconcile-outcomes");
         sender.setDaemon(true);
         sender.start();
+    }
+
+    private static Counter unpublished(MeterRegistry registry, String reason) {
+        return Counter.builder(MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", reason)
+                .description("reconciler outcomes (drift, policy-update, removed...) not published, never sent again")
+                .register(registry);
     }
 
     private static Producer<byte[], byte[]> producer(Map<String, Object> kafka) {
@@ -64,6 +83,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     @Override
     public void publish(Outcome outcome) {
         if (closing || !queue.offer(outcome)) {
+            (closing ? stopping : queueFull).increment();
             LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
                     closing ? "netfence is stopping" : QUEUE + " outcomes are already waiting for the broker");
         }
@@ -95,7 +115,8 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         }
     }
 
-    private static void failed(Outcome outcome, Exception e) {
+    private void failed(Outcome outcome, Exception e) {
+        sendFailed.increment();
         LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
                 e.toString());
     }

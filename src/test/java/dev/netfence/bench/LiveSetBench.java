@@ -81,7 +81,8 @@ final class LiveSetBench {
         Map<String, Object> r = new LinkedHashMap<>();
         try (TopicPolicyStore policies = TopicPolicyStore.start(client, policiesTopic, new ParsingPolicyDecoder());
              EnforcementsTopic journal = new EnforcementsTopic(client, enforcements);
-             KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(client, outcomes, instance, node)) {
+             KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(client, outcomes, instance, node,
+                     registry)) {
             LiveSet live = new LiveSet(journal, registry);
             Reconciler reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, "bench"),
                     publisher, HostGuards.NONE, clock, registry, node, Duration.ofHours(1), 4, Duration.ofSeconds(30),

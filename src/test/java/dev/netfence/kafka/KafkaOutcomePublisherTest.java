@@ -15,11 +15,13 @@ import org.junit.jupiter.api.Test;
 
 class KafkaOutcomePublisherTest {
     private final Outcomes outcomes = new Outcomes(Clock.systemUTC(), "node-1/1", "test");
+    private final io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
     @Test
     void aCallerNeverWaitsForASendThatBlocksOnTheBrokersMetadataAndOutcomesKeepTheirOrder() throws Exception {
         HeldProducer producer = new HeldProducer();
-        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1");
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry);
         try {
             publisher.publish(outcomes.released("c1", "t1", "node-1", Trigger.DRIFT));
             assertThat(producer.awaitHeld()).isTrue(); // the sender is held in c1's send
@@ -43,7 +45,7 @@ class KafkaOutcomePublisherTest {
     void closingHandsOverWhatIsQueuedBeforeTheProducerCloses() {
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer());
-        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1");
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry);
         for (int i = 0; i < 50; i++) {
             publisher.publish(outcomes.released("c" + i, "t1", "node-1", Trigger.DRIFT));
         }
@@ -52,5 +54,23 @@ class KafkaOutcomePublisherTest {
 
         assertThat(producer.history()).hasSize(50);
         assertThat(producer.closed()).isTrue();
+    }
+
+    @Test
+    void anOutcomeTheTopicRefusesOrThatComesWhileStoppingIsCountedAsUnpublished() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry);
+        publisher.publish(outcomes.released("c1", "t1", "node-1", Trigger.DRIFT));
+        await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
+
+        producer.errorNext(new org.apache.kafka.common.errors.TopicAuthorizationException("outcomes"));
+        publisher.close();
+        publisher.publish(outcomes.released("c2", "t1", "node-1", Trigger.DRIFT));
+
+        assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "send-failed")
+                .counter().count()).isEqualTo(1.0);
+        assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "stopping")
+                .counter().count()).isEqualTo(1.0);
     }
 }
