@@ -6,7 +6,9 @@ import java.util.List;
  * What {@code iptables-save} shows of netfence's footprint in the filter table of one family:
  * whether each owned chain exists, the rule lines of NETFENCE-OUT / NETFENCE-IN exactly as
  * printed ({@code -A NETFENCE-OUT ...}), and the rule lines of the built-in OUTPUT / INPUT
- * chains, from which the hook checks are derived.
+ * chains, from which the hook checks are derived. {@code malformed} is null for output of the
+ * grammar {@code iptables-save} prints; else where it broke it (a chain name holding line breaks:
+ * see {@link SaveParser}), and nothing else here is to be trusted.
  */
 public record FilterState(
         boolean outChainExists,
@@ -14,12 +16,19 @@ public record FilterState(
         List<String> outRules,
         List<String> inRules,
         List<String> outputRules,
-        List<String> inputRules) {
+        List<String> inputRules,
+        String malformed) {
     public FilterState {
         outRules = List.copyOf(outRules);
         inRules = List.copyOf(inRules);
         outputRules = List.copyOf(outputRules);
         inputRules = List.copyOf(inputRules);
+    }
+
+    /** Well-formed output. */
+    public FilterState(boolean outChainExists, boolean inChainExists, List<String> outRules, List<String> inRules,
+            List<String> outputRules, List<String> inputRules) {
+        this(outChainExists, inChainExists, outRules, inRules, outputRules, inputRules, null);
     }
 
     /** A namespace netfence never touched. */

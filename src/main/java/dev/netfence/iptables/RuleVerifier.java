@@ -16,6 +16,9 @@ import java.util.Optional;
  * Thread-safe.
  */
 public final class RuleVerifier {
+    private static final String MALFORMED = "the save output is not what iptables-save prints (a chain name with "
+            + "line breaks can forge its lines), at ";
+
     private final RestoreRenderer renderer;
 
     public RuleVerifier() {
@@ -39,6 +42,9 @@ public final class RuleVerifier {
         Objects.requireNonNull(expected, "expected");
         Objects.requireNonNull(actual, "actual");
         String family = expected.family().wire() + ": ";
+        if (actual.malformed() != null) {
+            return Optional.of(family + MALFORMED + actual.malformed());
+        }
         if (!actual.outChainExists()) {
             return Optional.of(family + "chain " + RestoreRenderer.OUT_CHAIN + " is missing");
         }
@@ -60,6 +66,9 @@ public final class RuleVerifier {
     public Optional<String> hookMismatch(Family family, FilterState actual) {
         Objects.requireNonNull(family, "family");
         Objects.requireNonNull(actual, "actual");
+        if (actual.malformed() != null) {
+            return Optional.of(family.wire() + ": " + MALFORMED + actual.malformed());
+        }
         Optional<String> diff = hook("OUTPUT", actual.outputHookCount(), actual.outputHookFirst(), actual.outputRules());
         if (diff.isEmpty()) {
             diff = hook("INPUT", actual.inputHookCount(), actual.inputHookFirst(), actual.inputRules());

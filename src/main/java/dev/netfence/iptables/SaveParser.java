@@ -1,55 +1,106 @@
 package dev.netfence.iptables;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Reads the filter table out of {@code iptables-save} / {@code ip6tables-save} output (nft or
  * legacy; comment and warning lines ignored) into a {@link FilterState}: the owned chains'
  * declarations and rule lines, and the OUTPUT / INPUT rule lines that hold the hooks. Lines are
  * kept verbatim (trailing whitespace trimmed) so the verifier can compare them exactly. Output
- * without a filter table yields {@link FilterState#empty()}. Pure and thread-safe.
+ * without a filter table yields {@link FilterState#empty()}.
+ *
+ * <p>The text is checked against the grammar {@code iptables-save} prints, every table of it,
+ * because the workload writes part of it: a chain name is printed raw, and one holding line
+ * breaks (nft allows 256 bytes of anything; a workload with CAP_NET_ADMIN makes it) prints lines
+ * of its choosing, such as a hook it deleted. Each table is printed at most once as
+ * {@code *name}, its chain declarations {@code :chain policy [n:m]}, its rules {@code -A chain ...}
+ * of declared chains, then {@code COMMIT}; comments and blank lines only between tables. A name's
+ * first fragment is printed as a declaration and its last one gets a declaration's
+ * {@code " policy [n:m]"} appended, so a name that forges a rule line breaks that grammar (a
+ * declaration after a rule, a rule ending like a declaration, a comment or a {@code COMMIT}
+ * orphaned inside or outside a table). Such text yields a state marked
+ * {@link FilterState#malformed()}, which the verifier reports first: never trusted, never in
+ * force. Pure and thread-safe.
  */
 public final class SaveParser {
+    private static final Pattern DECLARATION = Pattern.compile(":\\S+ \\S+ \\[\\d+:\\d+\\]");
+    private static final Pattern DECLARATION_TAIL = Pattern.compile(".* \\S+ \\[\\d+:\\d+\\]");
+
     public FilterState parse(String iptablesSaveOutput) {
         Objects.requireNonNull(iptablesSaveOutput, "iptablesSaveOutput");
+        String table = null;
         boolean inFilter = false;
+        boolean rulesBegun = false;
         boolean outExists = false;
         boolean inExists = false;
+        Set<String> tables = new HashSet<>();
+        Set<String> declared = new HashSet<>();
+        String malformed = null;
         List<String> out = new ArrayList<>();
         List<String> in = new ArrayList<>();
         List<String> output = new ArrayList<>();
         List<String> input = new ArrayList<>();
-        for (String raw : iptablesSaveOutput.split("\n", -1)) {
-            String line = raw.strip();
-            if (line.isEmpty() || line.startsWith("#")) {
-                continue;
-            }
-            if (line.startsWith("*")) {
-                inFilter = line.equals("*filter");
-                continue;
-            }
-            if (!inFilter) {
-                continue;
-            }
-            if (line.equals("COMMIT")) {
+        String[] lines = iptablesSaveOutput.split("\n", -1);
+        for (int n = 0; n < lines.length && malformed == null; n++) {
+            String line = lines[n].strip();
+            String why = null;
+            if (table == null) {
+                if (line.startsWith("*")) {
+                    table = line.substring(1);
+                    why = tables.add(table) ? null : "table " + table + " printed twice";
+                    inFilter = table.equals("filter");
+                    rulesBegun = false;
+                    declared.clear();
+                } else if (!line.isEmpty() && !line.startsWith("#")) {
+                    why = "outside a table";
+                }
+            } else if (line.equals("COMMIT")) {
+                table = null;
                 inFilter = false;
             } else if (line.startsWith(":")) {
-                String chain = line.substring(1).split(" ", 2)[0];
-                outExists |= chain.equals(RestoreRenderer.OUT_CHAIN);
-                inExists |= chain.equals(RestoreRenderer.IN_CHAIN);
-            } else if (line.startsWith("-A ")) {
-                String chain = line.substring(3).split(" ", 2)[0];
-                switch (chain) {
-                    case RestoreRenderer.OUT_CHAIN -> out.add(line);
-                    case RestoreRenderer.IN_CHAIN -> in.add(line);
-                    case "OUTPUT" -> output.add(line);
-                    case "INPUT" -> input.add(line);
-                    default -> { }
+                if (rulesBegun || !DECLARATION.matcher(line).matches()) {
+                    why = rulesBegun ? "a chain declared after a rule" : "not a chain declaration";
+                } else {
+                    String chain = line.substring(1).split(" ", 2)[0];
+                    declared.add(chain);
+                    outExists |= inFilter && chain.equals(RestoreRenderer.OUT_CHAIN);
+                    inExists |= inFilter && chain.equals(RestoreRenderer.IN_CHAIN);
                 }
+            } else if (line.startsWith("-A ")) {
+                rulesBegun = true;
+                String chain = line.substring(3).split(" ", 2)[0];
+                if (!declared.contains(chain)) {
+                    why = "a rule of an undeclared chain";
+                } else if (DECLARATION_TAIL.matcher(line).matches()) {
+                    why = "a rule ending like a chain declaration";
+                } else if (inFilter) {
+                    switch (chain) {
+                        case RestoreRenderer.OUT_CHAIN -> out.add(line);
+                        case RestoreRenderer.IN_CHAIN -> in.add(line);
+                        case "OUTPUT" -> output.add(line);
+                        case "INPUT" -> input.add(line);
+                        default -> { }
+                    }
+                }
+            } else {
+                why = "inside table " + table;
+            }
+            if (why != null) {
+                malformed = "line " + (n + 1) + " (" + why + "): " + abbreviate(line);
             }
         }
-        return new FilterState(outExists, inExists, out, in, output, input);
+        if (malformed == null && table != null) {
+            malformed = "table " + table + " has no COMMIT";
+        }
+        return new FilterState(outExists, inExists, out, in, output, input, malformed);
+    }
+
+    private static String abbreviate(String line) {
+        return line.length() <= 120 ? line : line.substring(0, 120) + "...";
     }
 }

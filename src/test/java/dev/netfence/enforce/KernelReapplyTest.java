@@ -117,6 +117,36 @@ class KernelReapplyTest {
     }
 
     @Test
+    void aChainNameThatForgesTheDeletedHooksInTheSaveOutputIsDriftNotInForce() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(apply(enforcer).status()).isEqualTo("applied");
+        for (Family family : Family.values()) { // a workload with CAP_NET_ADMIN, through nft's JSON (names are 256 bytes of anything)
+            iptables(family, "-D", "OUTPUT", "-j", "NETFENCE-OUT");
+            iptables(family, "-D", "INPUT", "-j", "NETFENCE-IN");
+            String nftFamily = family == Family.IPV4 ? "ip" : "ip6";
+            Path json = Files.createTempFile("forge", ".json");
+            try {
+                Files.writeString(json, "{\"nftables\":[{\"add\":{\"chain\":{\"family\":\"" + nftFamily
+                        + "\",\"table\":\"filter\",\"name\":\"zz - [0:0]\\n-A INPUT -j NETFENCE-IN\\n"
+                        + "-A OUTPUT -j NETFENCE-OUT\\n:zzz\"}}}]}");
+                Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "nft", "-j", "-f", json.toString());
+            } finally {
+                Files.delete(json);
+            }
+            assertThat(SANDBOX.net().save(family)).as("the forged lines are in the save output")
+                    .contains("-A OUTPUT -j NETFENCE-OUT").contains("-A INPUT -j NETFENCE-IN");
+        }
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).as("unhooked: nothing filtered").isEqualTo("OK");
+
+        EnforcementResult resync = enforcer.reconcile(request(SANDBOX.net().containerPid()));
+
+        assertThat(resync.status()).as("%s", resync).isNotEqualTo("applied");
+        assertThat(resync.error().message()).contains("not what iptables-save prints");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @Test
     void twoContainersOfOnePodAppliedAtOnceBothApplyAndLeaveOneHook() throws Exception {
         Process sibling = new ProcessBuilder("ip", "netns", "exec", SANDBOX.net().containerNs(), "sleep", "infinity")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
