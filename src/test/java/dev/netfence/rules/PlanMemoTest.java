@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PlanMemo: made once per plan, never handed to another plan under the same digest, bounded. */
+/** PlanMemo: made once per plan, never handed to another plan under the same digest, bounded by recent use. */
 class PlanMemoTest {
     private final List<PlannedRules> made = new ArrayList<>();
     private final PlanMemo<String> memo = new PlanMemo<>(2, plan -> {
@@ -35,12 +35,19 @@ class PlanMemoTest {
     }
 
     @Test
-    void pastTheLimitEverythingIsForgottenAndALimitBelowOneIsRefused() {
+    void pastTheLimitTheLeastRecentlyUsedPlanIsForgottenAndALimitBelowOneIsRefused() {
         PlannedRules quarantine = new RulePlanner().quarantine();
+        PlannedRules one = new PlannedRules(Map.of(), "sha256:" + "1".repeat(64), List.of());
+        PlannedRules two = new PlannedRules(Map.of(), "sha256:" + "2".repeat(64), List.of());
         memo.of(quarantine);
-        memo.of(new PlannedRules(Map.of(), "sha256:" + "1".repeat(64), List.of()));
-        memo.of(new PlannedRules(Map.of(), "sha256:" + "2".repeat(64), List.of()));
-        assertThat(memo.of(quarantine)).isEqualTo("made 4");
+        memo.of(one);
+        memo.of(quarantine); // used again: now the most recent
+
+        memo.of(two); // past the limit of 2: "one" goes
+
+        assertThat(memo.of(quarantine)).as("kept").isEqualTo("made 1");
+        assertThat(memo.of(one)).as("forgotten, made again").isEqualTo("made 4");
+        assertThat(made).hasSize(4);
         assertThatThrownBy(() -> new PlanMemo<>(0, plan -> plan)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("limit must be at least 1, was: 0");
     }
