@@ -28,7 +28,8 @@ public final class Presets {
             new Cidr("0.0.0.0", 0, Family.IPV4),
             new Cidr("::", 0, Family.IPV6));
 
-    // Where no hostname's address belongs, whatever the policy blocks: "this network", link-local
+    // Where no hostname's address belongs, whatever the policy blocks: "this network", loopback
+    // (the sandbox's own is open anyway; its NAT64 form 64:ff9b::7f00:1 is a translator's own), link-local
     // (the cloud metadata service at 169.254.169.254), the metadata services elsewhere (Azure's
     // WireServer 168.63.129.16, Alibaba's 100.100.100.200, AWS's fd00:ec2::254), multicast,
     // reserved and broadcast, IPv4-mapped, and RFC 8215's local-use NAT64 prefix (64:ff9b:1::/48:
@@ -41,8 +42,8 @@ public final class Presets {
     // blocked subnets, never a service today.
     // RulePlanner also judges a well-known NAT64 answer (64:ff9b::/96) by the IPv4 address inside it.
     private static final List<Cidr> NEVER_FOR_HOSTNAMES = List.of(
-            cidr("0.0.0.0/8"), cidr("169.254.0.0/16"), cidr("168.63.129.16/32"), cidr("100.100.100.200/32"),
-            cidr("224.0.0.0/4"), cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"),
+            cidr("0.0.0.0/8"), cidr("127.0.0.0/8"), cidr("169.254.0.0/16"), cidr("168.63.129.16/32"),
+            cidr("100.100.100.200/32"), cidr("224.0.0.0/4"), cidr("240.0.0.0/4"), cidr("fe80::/10"), cidr("fd00:ec2::254/128"),
             cidr("fd00:ec2::23/128"), cidr("fd20:ce::254/128"), cidr("::ffff:0:0/96"), cidr("ff00::/8"),
             cidr("64:ff9b:1::/48"), cidr("2002::/16"), cidr("2001::/32"), cidr("::/96"), cidr("::ffff:0:0:0/96"));
 

@@ -42,7 +42,7 @@ import java.util.Set;
  * (with a warning); where the policy blocks a whole family (a /0, as the hipaa preset does)
  * hostnames must still reach the internet, so there the addresses are checked against
  * {@link Presets#defaultBlockedSubnets()} instead; and whatever the policy blocks, none may be
- * in {@link Presets#neverForHostnames()} (link-local, where the cloud metadata service is,
+ * in {@link Presets#neverForHostnames()} (loopback, link-local, where the cloud metadata service is,
  * multicast, reserved, IPv4 transition), which a custom list may leave out.
  *
  * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, router
@@ -321,7 +321,7 @@ public final class RulePlanner {
                         + (blocked.family() != IpAddresses.familyOf(bytes) ? " through NAT64" : "") + ": not allowed");
             } else if (never != null) {
                 warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside " + never + " (link-local, metadata, multicast, reserved or IPv4 transition"
+                        + ", inside " + never + " (loopback, link-local, metadata, multicast, reserved or IPv4 transition"
                         + (never.family() != IpAddresses.familyOf(bytes) ? ", through NAT64" : "")
                         + "), where a hostname's address is never allowed");
             } else {

@@ -56,7 +56,7 @@ class HostnameRangesPodmanTest {
         assertThat(probe.send("tcp " + peer.ipv4() + " " + PORT + PROBE_MS)).isEqualTo("OK");
         assertThat(probe.send("tcp " + METADATA + " " + PORT + PROBE_MS)).isEqualTo("REFUSED");
         assertThat(result.warnings()).containsExactly("allowedEndpoints: metadata.test resolved to " + METADATA
-                + ", inside 169.254.0.0/16 (link-local, metadata, multicast, reserved or IPv4 transition), where a"
+                + ", inside 169.254.0.0/16 (loopback, link-local, metadata, multicast, reserved or IPv4 transition), where a"
                 + " hostname's address is never allowed");
     }
 

@@ -311,7 +311,7 @@ class SandboxEscapeKernelTest {
         assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("OK");
         assertThat(net.containerTcp(METADATA, PORT)).isEqualTo("REFUSED");
         assertThat(result.warnings()).containsExactly("allowedEndpoints: api.sandbox.test resolved to " + METADATA
-                + ", inside 169.254.0.0/16 (link-local, metadata, multicast, reserved or IPv4 transition), where a"
+                + ", inside 169.254.0.0/16 (loopback, link-local, metadata, multicast, reserved or IPv4 transition), where a"
                 + " hostname's address is never allowed");
     }
 

@@ -304,13 +304,14 @@ class RulePlannerTest {
         assertThat(plan.forFamily(Family.IPV4).output())
                 .contains(Rule.allowOut(new Cidr("198.51.100.12", 32, Family.IPV4), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("169.254.169.254", "224.0.0.251")
-                        .contains(r.destination().address()));
+                        .contains(r.destination().address()))
+                .noneMatch(r -> r.destination() != null && r.destination().address().equals("64:ff9b::7f00:1"));
         assertThat(plan.forFamily(Family.IPV6).output())
                 .contains(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443),
                         Rule.allowOut(new Cidr("64:ff9b::c633:640c", 128, Family.IPV6), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("fe80::1", "64:ff9b::a9fe:a9fe")
                         .contains(r.destination().address()));
-        String never = " (link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
+        String never = " (loopback, link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
                 + " never allowed";
         assertThat(plan.warnings()).containsExactly(
                 "allowedEndpoints: pypi.internal resolved to 169.254.169.254, inside 169.254.0.0/16" + never,
@@ -319,8 +320,8 @@ class RulePlannerTest {
                 "allowedEndpoints: pypi.internal resolved to 168.63.129.16, inside 168.63.129.16/32" + never,
                 "allowedEndpoints: pypi.internal resolved to fe80::1, inside fe80::/10" + never,
                 "allowedEndpoints: pypi.internal resolved to fd00:ec2::254, inside fd00:ec2::254/128" + never,
-                "allowedEndpoints: pypi.internal resolved to 64:ff9b::a9fe:a9fe, inside 169.254.0.0/16 (link-local,"
-                        + " metadata, multicast, reserved or IPv4 transition, through NAT64), where a hostname's address"
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b::a9fe:a9fe, inside 169.254.0.0/16 (loopback,"
+                        + " link-local, metadata, multicast, reserved or IPv4 transition, through NAT64), where a hostname's address"
                         + " is never allowed");
     }
 
@@ -329,7 +330,7 @@ class RulePlannerTest {
         NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE, List.of(NAME),
                 List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("fd00::", 8, Family.IPV6)), false, false, false);
         PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("64:ff9b::a00:5"),
-                ip("64:ff9b:1::a00:5"), ip("64:ff9b::c633:640c"))), List.of());
+                ip("64:ff9b:1::a00:5"), ip("64:ff9b::c633:640c"), ip("64:ff9b::7f00:1"))), List.of());
         assertThat(plan.forFamily(Family.IPV6).output())
                 .contains(Rule.allowOut(new Cidr("64:ff9b::c633:640c", 128, Family.IPV6), Transport.TCP, 443))
                 .noneMatch(r -> r.destination() != null && List.of("64:ff9b::a00:5", "64:ff9b:1::a00:5")
@@ -337,8 +338,11 @@ class RulePlannerTest {
         assertThat(plan.warnings()).containsExactly(
                 "allowedEndpoints: pypi.internal resolved to 64:ff9b::a00:5, inside blocked subnet 10.0.0.0/8"
                         + " through NAT64: not allowed",
-                "allowedEndpoints: pypi.internal resolved to 64:ff9b:1::a00:5, inside 64:ff9b:1::/48 (link-local,"
-                        + " metadata, multicast, reserved or IPv4 transition), where a hostname's address is never allowed");
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b:1::a00:5, inside 64:ff9b:1::/48 (loopback,"
+                        + " link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is never allowed",
+                "allowedEndpoints: pypi.internal resolved to 64:ff9b::7f00:1, inside 127.0.0.0/8 (loopback, link-local,"
+                        + " metadata, multicast, reserved or IPv4 transition, through NAT64), where a hostname's address"
+                        + " is never allowed");
     }
 
     @Test
@@ -351,7 +355,7 @@ class RulePlannerTest {
         assertThat(plan.forFamily(Family.IPV6).output())
                 .filteredOn(r -> r.verdict() == Verdict.ACCEPT && r.port() != null && r.port() == 443)
                 .containsExactly(Rule.allowOut(new Cidr("2001:db8::12", 128, Family.IPV6), Transport.TCP, 443));
-        String never = " (link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
+        String never = " (loopback, link-local, metadata, multicast, reserved or IPv4 transition), where a hostname's address is"
                 + " never allowed";
         assertThat(plan.warnings()).containsExactly(
                 "allowedEndpoints: pypi.internal resolved to 2002:a00:5::1, inside 2002::/16" + never,
