@@ -41,20 +41,24 @@ final class OutcomeOrder implements OutcomePublisher {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** The pipeline will publish an outcome for an event of {@code containerId}. */
-    synchronized void expect(String containerId) {
+    /** The pipeline will publish an outcome for event {@code eventId} of {@code containerId}. */
+    synchronized void expect(String containerId, String eventId) {
         Waiting w = waiting.computeIfAbsent(containerId, id -> new Waiting());
-        w.events++;
+        w.events.add(Objects.requireNonNull(eventId, "eventId"));
         w.since = clock.instant();
     }
 
-    /** The pipeline's outcome {@code o} is out (acknowledged, or committed); held outcomes may follow it. */
+    /**
+     * The pipeline's outcome {@code o} is out (acknowledged, or committed); held outcomes may follow
+     * it once no expected event of the container is left. An outcome of an event that was not
+     * expected (an invalid event, decided before the reconciler saw it) releases nothing.
+     */
     synchronized void published(Outcome o) {
         if (o.eventId() == null) {
             return;
         }
         Waiting w = waiting.get(o.containerId());
-        if (w != null && --w.events <= 0) {
+        if (w != null && w.events.remove(o.eventId()) && w.events.isEmpty()) {
             waiting.remove(o.containerId());
             w.held.forEach(this::send);
         }
@@ -102,7 +106,8 @@ final class OutcomeOrder implements OutcomePublisher {
     }
 
     private static final class Waiting {
-        int events;
+        /** The expected events' ids, one per expectation (a replayed event keeps its id). */
+        final List<String> events = new ArrayList<>(2);
         Instant since;
         final List<Outcome> held = new ArrayList<>();
     }

@@ -136,7 +136,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         ReentrantLock lock = locks.of(event.containerId());
         lock.lockInterruptibly();
         try {
-            order.expect(event.containerId());
+            order.expect(event.containerId(), event.eventId());
             // a start that occurred after the remembered stop, or with another pid about when it
             // occurred, is the same id started again (podman stop + start, podman restart): enforced;
             // one of the stopped instance, or earlier, is a reordered or replayed start
@@ -161,7 +161,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         ReentrantLock lock = locks.of(event.containerId());
         lock.lock();
         try {
-            order.expect(event.containerId());
+            order.expect(event.containerId(), event.eventId());
             LiveContainer current = live.get(event.containerId()).orElse(null);
             if (current != null && current.startedAfter(event) && corrections.recordedInstance(current, current.pid())) {
                 // the stop of an earlier instance (a late or replayed stop), processed after the one started since

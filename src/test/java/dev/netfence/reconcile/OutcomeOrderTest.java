@@ -29,8 +29,8 @@ class OutcomeOrderTest {
 
     @Test
     void reconcilerOutcomesFollowTheLastOutstandingEventOutcomeOfTheirContainerInOrder() {
-        order.expect("c1");
-        order.expect("c1");
+        order.expect("c1", "ev-1");
+        order.expect("c1", "ev-2");
         Outcome first = correction("c1");
         Outcome second = correction("c1");
         Outcome other = correction("c2");
@@ -43,6 +43,8 @@ class OutcomeOrderTest {
         assertThat(sent).containsExactly(other);
         order.published(correction("c1")); // an outcome without event id is no event's
         assertThat(sent).containsExactly(other);
+        order.published(eventOutcome("c1", "ev-invalid")); // an invalid event's: never expected
+        assertThat(sent).as("held behind ev-2 still").containsExactly(other);
         order.published(eventOutcome("c1", "ev-2"));
         assertThat(sent).containsExactly(other, first, second);
         assertThat(order.outstanding()).isZero();
@@ -50,7 +52,7 @@ class OutcomeOrderTest {
 
     @Test
     void anEventOutcomeNeverReportedReleasesTheHeldOnesAfterTheHold() {
-        order.expect("c1");
+        order.expect("c1", "ev-1");
         Outcome held = correction("c1");
         order.publish(held);
         order.expire();
