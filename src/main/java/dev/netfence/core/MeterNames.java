@@ -39,6 +39,8 @@ public final class MeterNames {
     public static final String SEND_ERRORS = "netfence.send.errors";
     /** Counter, tag {@code error} (exception simple name): exactly-once transactions aborted. */
     public static final String TRANSACTIONS_ABORTED = "netfence.transactions.aborted";
+    /** Counter (tag {@code error}): an at-least-once offset commit that failed (it is tried again). */
+    public static final String COMMIT_FAILURES = "netfence.commit.failures";
     /**
      * Counter, tag {@code risk} ({@code CAP_NET_ADMIN}, {@code CAP_NET_RAW}): applies into a container
      * holding a capability that lets it get around its rules, counted once per apply and risk.

@@ -195,6 +195,7 @@ final class AtLeastOnceSink implements OutputSink {
                 if (e == null) {
                     offsets.forEach((tp, om) -> owners.get(tp).committed(om.offset()));
                 } else {
+                    metrics.commitFailed(e);
                     LOG.warn("offset commit failed (will retry): {}", e.toString());
                 }
             }));

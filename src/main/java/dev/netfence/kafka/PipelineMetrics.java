@@ -91,6 +91,11 @@ final class PipelineMetrics implements AutoCloseable {
         counter(MeterNames.TRANSACTIONS_ABORTED, "error", cause.getClass().getSimpleName(), null, null).increment();
     }
 
+    /** An asynchronous offset commit failed (see {@code MeterNames.COMMIT_FAILURES}); the next round commits again. */
+    void commitFailed(Throwable error) {
+        counter(MeterNames.COMMIT_FAILURES, "error", error.getClass().getSimpleName(), null, null).increment();
+    }
+
     /** The counter {@code name} with one or two tags, registered on first use. Tag values are bounded sets. */
     private Counter counter(String name, String key1, String value1, String key2, String value2) {
         String id = name + '\0' + value1 + '\0' + value2;
