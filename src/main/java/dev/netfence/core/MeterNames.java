@@ -74,6 +74,8 @@ public final class MeterNames {
     public static final String FENCED = "netfence.fenced";
     /** Gauge: 1 while this instance stands by after being fenced out, else 0. */
     public static final String FENCED_STANDBY = "netfence.fenced.standby";
+    /** Gauge: live-set journal entries not yet acknowledged by the enforcements topic. */
+    public static final String JOURNAL_UNWRITTEN = "netfence.live.journal.unwritten";
     /** Counter (tag {@code reason}): a reconciler outcome that was not published and is not sent again. */
     public static final String OUTCOMES_UNPUBLISHED = "netfence.outcomes.unpublished";
     /** Counter: the pipeline's Kafka clients recreated after a failure other than a fence. */

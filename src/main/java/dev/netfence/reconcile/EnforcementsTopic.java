@@ -81,6 +81,11 @@ public final class EnforcementsTopic implements LiveSetJournal {
         writes.flush();
     }
 
+    @Override
+    public int unwrittenCount() {
+        return writes.unwrittenCount();
+    }
+
     /** The containers whose entry's last write failed or is not acknowledged yet. */
     public List<String> unwritten() {
         return writes.unwritten();

@@ -212,6 +212,11 @@ final class JournalWrites implements AutoCloseable {
         producer.flush();
     }
 
+    /** How many keys' last write is queued, not acknowledged yet, or failed. */
+    int unwrittenCount() {
+        return pending.size();
+    }
+
     /** The keys whose last write is queued, not acknowledged yet, or failed. */
     List<String> unwritten() {
         return new ArrayList<>(pending.keySet());

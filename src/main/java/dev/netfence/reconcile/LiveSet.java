@@ -1,5 +1,6 @@
 package dev.netfence.reconcile;
 
+import dev.netfence.core.MeterNames;
 import dev.netfence.event.ContainerEvent;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,6 +46,10 @@ public final class LiveSet {
         this.journal = Objects.requireNonNull(journal, "journal");
         Gauge.builder("netfence.live.containers", byId, Map::size)
                 .description("containers netfence enforces and reconciles on this node")
+                .register(registry);
+        Gauge.builder(MeterNames.JOURNAL_UNWRITTEN, journal, LiveSetJournal::unwrittenCount)
+                .description("live-set entries not yet acknowledged by the enforcements topic (failed ones are written "
+                        + "again at every resync)")
                 .register(registry);
     }
 

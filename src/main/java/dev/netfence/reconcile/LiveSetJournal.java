@@ -28,6 +28,11 @@ public interface LiveSetJournal extends AutoCloseable {
         return 0;
     }
 
+    /** How many containers' last writes are not acknowledged yet (queued, in flight, or failed). */
+    default int unwrittenCount() {
+        return 0;
+    }
+
     @Override
     default void close() {
     }

@@ -162,6 +162,7 @@ class JournalWritesTest {
         w.drain();
 
         assertThat(attempts.get()).as("one metadata wait, not one per queued container").isEqualTo(1);
+        assertThat(w.unwrittenCount()).isEqualTo(8);
         assertThat(w.settled("c7")).isDone();
         assertThat(w.unwritten()).hasSize(8);
         w.write("c8", V1); // a new container's write while the topic is away settles at once too

@@ -95,6 +95,27 @@ class LiveSetTest {
         assertThat(live.stopOf("s" + (LiveSet.MAX_STOPPED + 499), T0.plusSeconds(20))).isPresent();
     }
 
+    @Test
+    void theEntriesTheJournalHasNotWrittenYetAreAGauge() {
+        SimpleMeterRegistry own = new SimpleMeterRegistry();
+        new LiveSet(new LiveSetJournal() {
+            @Override
+            public void record(LiveContainer c) {
+            }
+
+            @Override
+            public void remove(String containerId) {
+            }
+
+            @Override
+            public int unwrittenCount() {
+                return 3;
+            }
+        }, own);
+
+        assertThat(own.get(dev.netfence.core.MeterNames.JOURNAL_UNWRITTEN).gauge().value()).isEqualTo(3.0);
+    }
+
     @ParameterizedTest(name = "stop pid {0}, start pid {1}, start {2} s after the stop: covered {3}")
     @CsvSource(nullValues = "null", value = {
             // a start after the stop is a new instance, whatever its pid
