@@ -53,7 +53,10 @@ class RefusedOutputsTest {
             TopicPartition tp = new TopicPartition(f.events, 0);
             await().atMost(Duration.ofSeconds(60)).until(() ->
                     f.committed("n1", 1).getOrDefault(tp, -1L) == last.offset() + 1);
-            assertThat(committedOutcomes(f)).containsOnly(Map.entry("before", 1L), Map.entry("after", 1L));
+            // the transaction's markers reach the outcomes partition and the offsets partition independently
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(committedOutcomes(f)).containsOnly(Map.entry("before", 1L), Map.entry("after", 1L)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> DeliveryLedger.read(f.dlq, true).size() == 1);
             List<ConsumerRecord<byte[], byte[]>> dead = DeliveryLedger.read(f.dlq, true);
             assertThat(dead).hasSize(1);
             assertThat(dead.get(0).value()).isNull();
@@ -83,7 +86,9 @@ class RefusedOutputsTest {
             TopicPartition tp = new TopicPartition(f.events, 0);
             await().atMost(Duration.ofSeconds(60)).until(() ->
                     f.committed("n1", 1).getOrDefault(tp, -1L) == garbage.offset());
-            assertThat(committedOutcomes(f)).containsOnlyKeys("e-1", "e-2", "e-3");
+            // the transaction's markers reach the outcomes partition and the offsets partition independently
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(committedOutcomes(f)).containsOnlyKeys("e-1", "e-2", "e-3"));
             await().atMost(Duration.ofSeconds(10)).until(() -> p.notReadyReason().isPresent());
             assertThat(p.notReadyReason().orElseThrow()).contains("held").contains(f.dlq);
             double abortsWhileHeld = f.counter("netfence.transactions.aborted", "error", "RecordTooLargeException");
@@ -92,8 +97,9 @@ class RefusedOutputsTest {
             setMaxMessageBytes(f.dlq, 1_048_588);
             long end = last.offset() + 1;
             await().atMost(Duration.ofSeconds(90)).until(() -> f.committed("n1", 1).getOrDefault(tp, -1L) == end);
-            Map<String, Long> outcomes = committedOutcomes(f);
-            assertThat(outcomes).hasSize(6).allSatisfy((id, n) -> assertThat(n).as(id).isEqualTo(1L));
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(committedOutcomes(f)).hasSize(6)
+                    .allSatisfy((id, n) -> assertThat(n).as(id).isEqualTo(1L)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> DeliveryLedger.read(f.dlq, true).size() == 1);
             List<ConsumerRecord<byte[], byte[]>> dead = DeliveryLedger.read(f.dlq, true);
             assertThat(dead).hasSize(1);
             assertThat(header(dead.get(0), "netfence.original.offset")).isEqualTo(Long.toString(garbage.offset()));
