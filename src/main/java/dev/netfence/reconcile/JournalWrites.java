@@ -155,15 +155,38 @@ final class JournalWrites implements AutoCloseable {
                 return;
             }
             try {
-                producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), w.value()),
-                        (md, e) -> completed(key, sent, e));
-            } catch (org.apache.kafka.common.errors.TimeoutException e) { // no metadata within max.block.ms
+                java.util.concurrent.Future<?> f = producer.send(new ProducerRecord<>(topic,
+                        key.getBytes(StandardCharsets.UTF_8), w.value()), (md, e) -> completed(key, sent, e));
+                metadataMissing = metadataTimeout(f); // the client hands it to the callback and a failed future
+            } catch (org.apache.kafka.common.errors.TimeoutException e) { // as some clients throw it
                 metadataMissing = e;
                 completed(key, sent, e);
             } catch (RuntimeException e) { // closed, or a send the client refused at once
                 completed(key, sent, e);
             }
             return;
+        }
+    }
+
+    /**
+     * The failure of a send that failed before {@code send} returned because the topic's metadata
+     * did not come within {@code max.block.ms} (KafkaProducer completes the callback and the future
+     * at once); null for anything else (a delivery timeout fails the future later, not here).
+     */
+    private static RuntimeException metadataTimeout(java.util.concurrent.Future<?> f) {
+        if (f == null || !f.isDone()) {
+            return null;
+        }
+        try {
+            f.get();
+            return null;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException t ? t : null;
+        } catch (InterruptedException | java.util.concurrent.CancellationException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
         }
     }
 

@@ -181,6 +181,37 @@ class JournalWritesTest {
     }
 
     @Test
+    void withARealProducerAndNoBrokerOneMetadataWaitFailsEveryQueuedWriteUntilTheNextRetry() {
+        java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.Map<String, Object> conf = java.util.Map.of("bootstrap.servers", "127.0.0.1:9", "max.block.ms", 300,
+                "enable.idempotence", false);
+        org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> real = new org.apache.kafka.clients.producer
+                .KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> r, Callback callback) {
+                sends.incrementAndGet();
+                return super.send(r, callback); // waits max.block.ms for metadata, then fails callback and future
+            }
+        };
+        JournalWrites w = new JournalWrites(real, "sandbox.enforcements", false);
+        try {
+            for (int i = 0; i < 4; i++) {
+                w.write("c" + i, V1);
+            }
+
+            w.drain();
+
+            assertThat(sends.get()).as("one metadata wait, not one per queued container").isEqualTo(1);
+            assertThat(w.settled("c3")).isDone();
+            assertThat(w.retryFailed()).isEqualTo(4);
+            w.drain();
+            assertThat(sends.get()).isEqualTo(2);
+        } finally {
+            w.close(Duration.ofMillis(100));
+        }
+    }
+
+    @Test
     void aWriterNeverWaitsForASendThatBlocksOnTheBrokersMetadata() throws Exception {
         HeldProducer blocking = new HeldProducer();
         JournalWrites w = new JournalWrites(blocking, "sandbox.enforcements");
