@@ -212,10 +212,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lock();
         try {
             LiveContainer known = live.get(containerId).orElse(null);
-            if (known != null && known.taskId() != null && (known.inForce() || known.quarantined())
+            if (known != null && known.taskId() != null && (known.inForce() || known.quarantined()
+                    || enforcer.enforcedForAnother(known.netns(), containerId))
                     && corrections.recordedInstance(known, pid)) {
-                // in force or quarantined; one whose last apply failed without a quarantine (--on-failure
-                // leave) is fenced below, as it would be had its hook come before its event
+                // in force, quarantined, or governed by another member's policy in force in its namespace (refused
+                // NAMESPACE_SHARED, never quarantined: a fence would cut that member); one whose last apply failed
+                // without a quarantine (--on-failure leave) is fenced below, as it would be had its hook come first
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)) {

@@ -24,6 +24,8 @@ final class FakeEnforcer implements Enforcer {
     volatile boolean gone;
     /** When set, every apply and read-back is refused with it (the namespace's state refused). */
     volatile ErrorCode refuse;
+    /** What {@link #enforcedForAnother} answers. */
+    volatile boolean enforcedForAnother;
     volatile long device = 4;
     volatile long inode = 4026530000L;
 
@@ -74,6 +76,11 @@ final class FakeEnforcer implements Enforcer {
     @Override
     public void restoreQuarantined(String containerId, int pid, dev.netfence.netns.NamespaceId netns, String code) {
         calls.add("restoreQuarantined " + containerId + " " + code);
+    }
+
+    @Override
+    public boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
+        return enforcedForAnother;
     }
 
     @Override

@@ -287,6 +287,19 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForAPodMemberRefusedNamespaceSharedDoesNotFenceTheNamespaceAnotherMembersPolicyGoverns()
+            throws Exception {
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-2", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
+        enforcer.enforcedForAnother = true; // c0's policy is in force there
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("no fence to cut the member whose policy is in force").isEmpty();
+    }
+
+    @Test
     void aHookCallForARestartOfAnEnforcedContainerFencesTheNewInstanceAndAppliesItsTasksPolicyAtOnce()
             throws Exception {
         policies.put("task-1", ALLOW_A);
