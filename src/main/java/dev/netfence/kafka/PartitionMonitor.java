@@ -40,7 +40,8 @@ final class PartitionMonitor implements AutoCloseable {
 
     /**
      * Per partition, its oldest unacknowledged record's offset and when that record was first
-     * taken; kept across client recreations (not by {@link #forget}), replaced when the offset moves.
+     * taken; kept across client recreations (not by {@link #forget}), replaced when the offset moves,
+     * dropped once a commit passes it.
      */
     private final Map<TopicPartition, Taken> firstTaken = new HashMap<>();
 
@@ -77,7 +78,11 @@ final class PartitionMonitor implements AutoCloseable {
     private long firstTaken(PartitionOffsets po) {
         long t = po.oldestUncommittedSince();
         if (t < 0) {
-            firstTaken.remove(po.partition());
+            // forgotten once committed past it; not while a book recreated with the clients is still empty
+            Taken before = firstTaken.get(po.partition());
+            if (before != null && po.lastCommitted() > before.offset()) {
+                firstTaken.remove(po.partition());
+            }
             return t;
         }
         Taken before = firstTaken.get(po.partition());

@@ -35,6 +35,8 @@ class PartitionMonitorTest {
     @Test
     void aRecordReadAgainAfterEachRecreationOfTheClientsIsAStallOnceItsFirstTakingIsOlderThanTheBound() {
         for (int cycle = 0; cycle < 2; cycle++) { // its outcome's send fails after a minute, every time
+            monitor.forget(TP);
+            monitor.update(consumer, List.of(new PartitionOffsets(TP, clock))); // reassigned, not read again yet
             monitor.update(consumer, List.of(readAgain(1207)));
             assertThat(monitor.stalled(STALL)).as("cycle %d", cycle).isEmpty();
             clock.advance(Duration.ofSeconds(61));
