@@ -207,16 +207,17 @@ public final class LiveSet {
         /**
          * Whether {@code start} is of the stopped instance or an earlier one (a reordered or
          * replayed start), so must not be enforced: it occurred no later than the stop, unless it
-         * names a pid other than the stopped one and occurred at most {@link #CLOCK_SKEW} before the
-         * stop. That is the same id started again (podman restart: a new pid) within the
-         * emitters' timestamp resolution (a second, which the contract allows) or their clocks' skew;
-         * refused, it ran unfenced, or fenced for good by the OCI hook, with no entry for a resync.
+         * occurred at most {@link #CLOCK_SKEW} before the stop and names a pid other than the stopped
+         * one, or none (then its pid is the runtime's answer now: the running instance, or none). That
+         * is the same id started again (podman restart: a new pid) within the emitters' timestamp
+         * resolution (a second, which the contract allows) or their clocks' skew; refused, it ran
+         * unfenced, or fenced for good by the OCI hook, with no entry for a resync.
          */
         public boolean covers(ContainerEvent start) {
             if (start.occurredAt().isAfter(occurredAt)) {
                 return false;
             }
-            boolean otherPid = pid != null && start.pid() != null && !pid.equals(start.pid());
+            boolean otherPid = start.pid() == null || pid != null && !pid.equals(start.pid());
             return !(otherPid && !start.occurredAt().isBefore(occurredAt.minus(CLOCK_SKEW)));
         }
     }

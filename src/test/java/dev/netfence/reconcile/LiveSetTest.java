@@ -125,12 +125,15 @@ class LiveSetTest {
             "100, 100, 0, true",
             "100, 100, -3, true",
             "null, 200, 0, true",
-            "100, null, 0, true",
-            // another pid in the same second, or within the clock skew: the same id started again
+            // another pid, or none (the runtime's answer), in the same second or within the clock skew:
+            // the same id started again
             "100, 200, 0, false",
             "100, 200, -10, false",
-            // another pid long before the stop: an earlier instance's replayed start
+            "100, null, 0, false",
+            "null, null, 0, false",
+            // long before the stop: an earlier instance's replayed start
             "100, 200, -11, true",
+            "100, null, -11, true",
     })
     void aRememberedStopCoversTheStartsOfTheStoppedInstanceAndEarlierOnes(Integer stopPid, Integer startPid,
             long startOffsetSeconds, boolean covered) {
