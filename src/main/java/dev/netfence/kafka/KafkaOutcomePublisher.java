@@ -142,6 +142,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         sender.interrupt();
         producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         for (Outcome o = queue.poll(); o != null; o = queue.poll()) {
+            stopping.increment();
             LOG.error("the {} outcome of container {} was not published: netfence stopped before the broker took it",
                     o.trigger(), o.containerId());
         }
