@@ -25,7 +25,12 @@ import java.util.regex.Pattern;
  * declaration after a rule, a rule ending like a declaration, a comment or a {@code COMMIT}
  * orphaned inside or outside a table). Such text yields a state marked
  * {@link FilterState#malformed()}, which the verifier reports first: never trusted, never in
- * force. Pure and thread-safe.
+ * force. Also refused: a control character anywhere (a carriage return would hide a fragment's
+ * tail), and a rule whose double quotes do not pair up (iptables-save quotes a comment and escapes
+ * the quotes inside, but prints a line break in it raw). Not caught: a string iptables-save prints
+ * unquoted and raw, such as an {@code xt_recent} list name (200 bytes) or an ipset name (31), can
+ * print well-formed lines of its choosing (README: the iptables backends' read-back and a workload
+ * holding CAP_NET_ADMIN). Pure and thread-safe.
  */
 public final class SaveParser {
     private static final Pattern DECLARATION = Pattern.compile(":\\S+ \\S+ \\[\\d+:\\d+\\]");
@@ -47,9 +52,11 @@ public final class SaveParser {
         List<String> input = new ArrayList<>();
         String[] lines = iptablesSaveOutput.split("\n", -1);
         for (int n = 0; n < lines.length && malformed == null; n++) {
-            String line = lines[n].strip();
-            String why = null;
-            if (table == null) {
+            String line = trimEnd(lines[n]);
+            String why = controlCharacter(line) ? "a control character" : null;
+            if (why != null) {
+                // a carriage return or the like, which no rule text has, hides a fragment's tail from the checks below
+            } else if (table == null) {
                 if (line.startsWith("*")) {
                     table = line.substring(1);
                     why = tables.add(table) ? null : "table " + table + " printed twice";
@@ -78,6 +85,8 @@ public final class SaveParser {
                     why = "a rule of an undeclared chain";
                 } else if (DECLARATION_TAIL.matcher(line).matches()) {
                     why = "a rule ending like a chain declaration";
+                } else if (!quotesBalanced(line)) {
+                    why = "a quoted string cut by a line break";
                 } else if (inFilter) {
                     switch (chain) {
                         case RestoreRenderer.OUT_CHAIN -> out.add(line);
@@ -98,6 +107,49 @@ public final class SaveParser {
             malformed = "table " + table + " has no COMMIT";
         }
         return new FilterState(outExists, inExists, out, in, output, input, malformed);
+    }
+
+    /**
+     * Trailing spaces and a carriage return ending the line; not {@link String#strip}, which would take
+     * any whitespace, and a carriage return inside a line (before a fragment's tail) is a finding.
+     */
+    private static String trimEnd(String line) {
+        int end = line.length();
+        if (end > 0 && line.charAt(end - 1) == '\r') {
+            end--;
+        }
+        while (end > 0 && line.charAt(end - 1) == ' ') {
+            end--;
+        }
+        return line.substring(0, end);
+    }
+
+    private static boolean controlCharacter(String line) {
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == 0x85 || c == 0x2028 || c == 0x2029) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the line's double quotes not escaped by a backslash pair up: iptables-save quotes a
+     * comment (and other strings) and escapes the quotes and backslashes inside, but prints a line
+     * break inside raw, so a string cut by one leaves an odd count on each side of the break.
+     */
+    private static boolean quotesBalanced(String line) {
+        boolean open = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                open = !open;
+            }
+        }
+        return !open;
     }
 
     private static String abbreviate(String line) {
