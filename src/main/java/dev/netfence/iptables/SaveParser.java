@@ -27,10 +27,10 @@ import java.util.regex.Pattern;
  * {@link FilterState#malformed()}, which the verifier reports first: never trusted, never in
  * force. Also refused: a control character anywhere (a carriage return would hide a fragment's
  * tail), and a rule whose double quotes do not pair up (iptables-save quotes a comment and escapes
- * the quotes inside, but prints a line break in it raw). Not caught: a string iptables-save prints
- * unquoted and raw, such as an {@code xt_recent} list name (200 bytes) or an ipset name (31), can
- * print well-formed lines of its choosing (README: the iptables backends' read-back and a workload
- * holding CAP_NET_ADMIN). Pure and thread-safe.
+ * the quotes inside, but prints a line break in it raw), and a rule with a match or target whose
+ * strings iptables-save prints unquoted and raw ({@link #rawStringExtension}: an {@code xt_recent}
+ * list name, an ipset name...), which would print well-formed lines of the workload's choosing.
+ * Pure and thread-safe.
  */
 public final class SaveParser {
     private static final Pattern DECLARATION = Pattern.compile(":\\S+ \\S+ \\[\\d+:\\d+\\]");
@@ -87,6 +87,8 @@ public final class SaveParser {
                     why = "a rule ending like a chain declaration";
                 } else if (!quotesBalanced(line)) {
                     why = "a quoted string cut by a line break";
+                } else if (rawStringExtension(line) != null) {
+                    why = "a match or target whose strings iptables-save prints unquoted, " + rawStringExtension(line);
                 } else if (inFilter) {
                     switch (chain) {
                         case RestoreRenderer.OUT_CHAIN -> out.add(line);
@@ -151,6 +153,41 @@ public final class SaveParser {
         }
         return !open;
     }
+
+    /**
+     * The {@code -m name} or {@code -j name} of {@code line} (outside quotes) whose option strings
+     * iptables-save prints unquoted and raw, long enough to hold a line of netfence's (an
+     * {@code xt_recent} list name of 200 bytes, a hashlimit name of 255, an ipset name of 31, a
+     * cgroup path, a pinned BPF path, an osf genre or nfacct name of 32, an IDLETIMER label of 28, an
+     * LED trigger id of 27), or null. Checked on the iptables 1.8.9 extensions' save formats; a string
+     * of at most 16 bytes (interface names, rate estimators) cannot hold the shortest, a hook.
+     */
+    private static String rawStringExtension(String line) {
+        StringBuilder unquoted = new StringBuilder(line.length());
+        boolean open = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '\\') {
+                i++;
+                unquoted.append(' ');
+            } else if (c == '"') {
+                open = !open;
+                unquoted.append(' ');
+            } else {
+                unquoted.append(open ? ' ' : c);
+            }
+        }
+        String[] tokens = unquoted.toString().split(" +");
+        for (int i = 0; i + 1 < tokens.length; i++) {
+            if ((tokens[i].equals("-m") || tokens[i].equals("-j")) && RAW_STRINGS.contains(tokens[i + 1])) {
+                return tokens[i] + " " + tokens[i + 1];
+            }
+        }
+        return null;
+    }
+
+    private static final Set<String> RAW_STRINGS = Set.of("recent", "hashlimit", "set", "SET", "cgroup", "bpf", "osf",
+            "nfacct", "IDLETIMER", "LED");
 
     private static String abbreviate(String line) {
         return line.length() <= 120 ? line : line.substring(0, 120) + "...";
