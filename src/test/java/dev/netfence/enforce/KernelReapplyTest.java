@@ -118,11 +118,7 @@ class KernelReapplyTest {
 
     @Test
     void aChainNameThatForgesTheDeletedHooksInTheSaveOutputIsDriftNotInForce() throws Exception {
-        DefaultEnforcer enforcer = enforcer();
-        assertThat(apply(enforcer).status()).isEqualTo("applied");
-        for (Family family : Family.values()) { // a workload with CAP_NET_ADMIN, through nft's JSON (names are 256 bytes of anything)
-            iptables(family, "-D", "OUTPUT", "-j", "NETFENCE-OUT");
-            iptables(family, "-D", "INPUT", "-j", "NETFENCE-IN");
+        assertForgedHooksAreDrift(family -> { // through nft's JSON: a chain name is 256 bytes of anything
             String nftFamily = family == Family.IPV4 ? "ip" : "ip6";
             Path json = Files.createTempFile("forge", ".json");
             try {
@@ -133,8 +129,27 @@ class KernelReapplyTest {
             } finally {
                 Files.delete(json);
             }
+        });
+    }
+
+    @Test
+    void aRuleWhoseRecentListNameForgesTheDeletedHooksInTheSaveOutputIsDriftNotInForce() throws Exception {
+        // xt_recent's list name is printed unquoted and raw: well-formed lines of the workload's choosing
+        assertForgedHooksAreDrift(family -> iptables(family, "-A", "FORWARD", "-m", "recent", "--rcheck", "--name",
+                "a\n-A INPUT -j NETFENCE-IN\n-A OUTPUT -j NETFENCE-OUT\n-A FORWARD", "-j", "RETURN"));
+    }
+
+    /** A workload holding CAP_NET_ADMIN deletes the hooks and forges their lines with {@code forge}; a resync must not say applied. */
+    private static void assertForgedHooksAreDrift(ForgeLines forge) throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(apply(enforcer).status()).isEqualTo("applied");
+        for (Family family : Family.values()) {
+            iptables(family, "-D", "OUTPUT", "-j", "NETFENCE-OUT");
+            iptables(family, "-D", "INPUT", "-j", "NETFENCE-IN");
+            forge.in(family);
             assertThat(SANDBOX.net().save(family)).as("the forged lines are in the save output")
-                    .contains("-A OUTPUT -j NETFENCE-OUT").contains("-A INPUT -j NETFENCE-IN");
+                    .contains("\n-A OUTPUT -j NETFENCE-OUT\n").contains("\n-A INPUT -j NETFENCE-IN\n");
+            assertThat(state(family).malformed()).as("and the text is found untrustworthy").isNotNull();
         }
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).as("unhooked: nothing filtered").isEqualTo("OK");
 
@@ -144,6 +159,11 @@ class KernelReapplyTest {
         assertThat(resync.error().message()).contains("not what iptables-save prints");
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
+    }
+
+    @FunctionalInterface
+    private interface ForgeLines {
+        void in(Family family) throws Exception;
     }
 
     @Test
