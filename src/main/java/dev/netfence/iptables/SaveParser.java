@@ -30,7 +30,8 @@ import java.util.regex.Pattern;
  * the quotes inside, but prints a line break in it raw), and a rule with a match or target whose
  * strings iptables-save prints unquoted and raw ({@link #rawStringExtension}: an {@code xt_recent}
  * list name, an ipset name...), which would print well-formed lines of the workload's choosing.
- * Pure and thread-safe.
+ * These checks catch the forms they name, not every forgery: the text cannot be trusted against a
+ * workload holding CAP_NET_ADMIN (README). Pure and thread-safe.
  */
 public final class SaveParser {
     private static final Pattern DECLARATION = Pattern.compile(":\\S+ \\S+ \\[\\d+:\\d+\\]");
@@ -159,8 +160,9 @@ public final class SaveParser {
      * iptables-save prints unquoted and raw, long enough to hold a line of netfence's (an
      * {@code xt_recent} list name of 200 bytes, a hashlimit name of 255, an ipset name of 31, a
      * cgroup path, a pinned BPF path, an osf genre or nfacct name of 32, an IDLETIMER label of 28, an
-     * LED trigger id of 27), or null. Checked on the iptables 1.8.9 extensions' save formats; a string
-     * of at most 16 bytes (interface names, rate estimators) cannot hold the shortest, a hook.
+     * LED trigger id of 27), or null. Checked on the iptables 1.8.9 extensions' save formats. Not
+     * enough by itself: a shorter raw string (an interface name) still prints a hook line, the rule's
+     * own {@code -j} completing it, and iptables-nft-save leaves some native expressions out (README).
      */
     private static String rawStringExtension(String line) {
         StringBuilder unquoted = new StringBuilder(line.length());
