@@ -118,6 +118,10 @@ final class Corrections {
                 String digest = digests.of(c.taskId(), policy);
                 if (!digest.equals(c.policyDigest())) {
                     apply(c, policy, digest, Trigger.POLICY_UPDATE, true);
+                } else if (!c.inForce() && !c.quarantined() && trigger == Trigger.DRIFT && transientFailure(c)) {
+                    // failed transiently at a resync, which quarantines nothing (the resolver down, the lock contended,
+                    // a deadline): retried the same way, so one lasting two resyncs does not quarantine what is in force
+                    after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
                 } else if (!c.inForce()) {
                     // the same policy failed before: retried at each resync, reported when the state changes
                     apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE, false);
@@ -180,6 +184,16 @@ final class Corrections {
     private void apply(LiveContainer c, NetworkPolicy policy, String digest, Trigger trigger, boolean report) {
         EnforcementResult result = enforcer.enforce(request(c, policy));
         after(c, result, digest, trigger, report);
+    }
+
+    /** Whether {@code c}'s last failure is one a retry may clear by itself (resolution, lock, verify, deadline). */
+    private static boolean transientFailure(LiveContainer c) {
+        for (ErrorCode code : ErrorCode.values()) {
+            if (code.code().equals(c.errorCode())) {
+                return code.retryable() || code == ErrorCode.TIMEOUT;
+            }
+        }
+        return false;
     }
 
     private void check(LiveContainer c, NetworkPolicy policy, String digest) {

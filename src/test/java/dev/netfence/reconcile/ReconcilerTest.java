@@ -262,4 +262,21 @@ class ReconcilerTest extends ReconcilerFixture {
             assertThat(sweeps.get()).as("resyncs go on after the one that threw").isGreaterThanOrEqualTo(3);
         }
     }
+
+    @Test
+    void aFailureAtAResyncIsRetriedAsAResyncSoTheResolverDownForTwoPassesQuarantinesNothing() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+        enforcer.refuse = dev.netfence.core.ErrorCode.RESOLUTION_FAILED; // the resolver times out
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).as("never an enforce, whose failure quarantines").containsExactly("reconcile c1",
+                "reconcile c1");
+        enforcer.refuse = null;
+        reconciler.resyncNow();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
+    }
 }
