@@ -186,6 +186,23 @@ final class Corrections {
         after(c, result, digest, trigger, report);
     }
 
+    /**
+     * Whether the policy store now holds something else for {@code c}'s task than what was decided
+     * for it: another valid digest, or none valid where its policy was in force (an update or a
+     * delete that landed while its start was applied, before it was in the live set for
+     * {@code policyChanged} to find).
+     */
+    boolean behindStore(LiveContainer c) {
+        if (c.taskId() == null) {
+            return false;
+        }
+        Optional<StoredPolicy> stored = policies.lookup(c.taskId());
+        if (stored.isPresent() && stored.get() instanceof StoredPolicy.Valid valid) {
+            return !digests.of(c.taskId(), valid.policy()).equals(c.policyDigest());
+        }
+        return c.inForce();
+    }
+
     /** Whether {@code c}'s last failure is one a retry may clear by itself (resolution, lock, verify, deadline). */
     private static boolean transientFailure(LiveContainer c) {
         for (ErrorCode code : ErrorCode.values()) {

@@ -150,6 +150,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             }
             EnforcementResult result = enforcement.run();
             corrections.started(event, result);
+            // a policy update or delete that landed during the apply found no live entry to queue for
+            live.get(event.containerId()).filter(corrections::behindStore)
+                    .ifPresent(c -> submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { }));
             return result;
         } finally {
             lock.unlock();

@@ -279,4 +279,24 @@ class ReconcilerTest extends ReconcilerFixture {
         reconciler.resyncNow();
         assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
     }
+
+    @Test
+    void aPolicyUpdateThatLandsWhileAStartIsAppliedReachesTheContainerAtOnceNotAtTheNextResync() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
+        var req = new dev.netfence.enforce.EnforcementRequest("c1", null, PID,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
+
+        EnforcementResult r = reconciler.started(ev, () -> {
+            EnforcementResult applied = enforcer.enforce(req);
+            policies.put("task-1", ALLOW_A.replace("198.18.0.2:80", "198.18.0.3:80")); // not in the live set yet
+            return applied;
+        });
+        reconciler.published(EVENT_OUTCOMES.of(ev, r, false));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.trigger()).isEqualTo("policy-update"));
+        assertThat(enforcer.calls).containsExactly("enforce c1", "enforce c1");
+    }
 }
