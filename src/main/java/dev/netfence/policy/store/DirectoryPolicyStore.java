@@ -1,10 +1,10 @@
 package dev.netfence.policy.store;
 
+import dev.netfence.policy.PolicyParser;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -23,8 +23,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Policies from a directory ({@code --policy-dir}): one {@code <taskId>.json} per task. The
- * directory is rescanned on a fixed interval and a file is re-read when its modification time or
- * size changed; a deleted file removes its policy. Polling rather than a WatchService because it
+ * directory is rescanned on a fixed interval and a file is re-read when its modification time,
+ * change time, size or inode changed (an edit keeping size and modification time, a file copied
+ * with its times kept, is still seen); a file over the policy size limit is invalid without being
+ * read; a file missing from two scans in a row removes its policy (one scan missing it, a
+ * non-atomic replacement such as {@code ln -sf}, changes nothing). A scan that fails, even with an
+ * {@code Error}, is logged and the next one runs. Polling rather than a WatchService because it
  * also works on network and bind-mounted file systems where change events are not delivered.
  * The first scan happens in {@link #open}, so the store is caught up as soon as it exists.
  */
@@ -40,7 +44,10 @@ public final class DirectoryPolicyStore implements PolicyStore {
     private final Map<String, FileStamp> seen = new HashMap<>();
     private final ScheduledExecutorService scanner;
 
-    private record FileStamp(long modifiedNanos, long size) {}
+    private record FileStamp(Object modified, Object changed, long size, Object fileKey) {}
+
+    /** Tasks whose file the last scan did not find: removed when the next one does not either. */
+    private final Set<String> missedOnce = new HashSet<>();
 
     private DirectoryPolicyStore(Path dir, PolicyDecoder decoder) {
         this.dir = dir;
@@ -92,9 +99,14 @@ public final class DirectoryPolicyStore implements PolicyStore {
     private void scanQuietly() {
         try {
             scan();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error too: uncaught, the executor would never scan again
             LOG.warn("scanning policy directory {} failed: {}", dir, e.toString());
         }
+    }
+
+    /** Scans now, on the caller's thread (tests). */
+    void scanNow() {
+        scanQuietly();
     }
 
     private synchronized void scan() {
@@ -106,20 +118,24 @@ public final class DirectoryPolicyStore implements PolicyStore {
                 if (!TASK_ID.matcher(taskId).matches()) {
                     continue;
                 }
-                BasicFileAttributes attrs;
+                Map<String, Object> attrs;
                 try {
-                    attrs = Files.readAttributes(file, BasicFileAttributes.class);
+                    attrs = Files.readAttributes(file, "unix:isRegularFile,lastModifiedTime,ctime,size,fileKey");
                 } catch (IOException gone) {
                     continue;
                 }
-                if (!attrs.isRegularFile()) {
+                if (!Boolean.TRUE.equals(attrs.get("isRegularFile"))) {
                     continue;
                 }
                 present.add(taskId);
-                FileStamp stamp = new FileStamp(attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS), attrs.size());
+                long size = (Long) attrs.get("size");
+                FileStamp stamp = new FileStamp(attrs.get("lastModifiedTime"), attrs.get("ctime"), size,
+                        attrs.get("fileKey"));
                 if (!stamp.equals(seen.get(taskId))) {
                     seen.put(taskId, stamp);
-                    table.put(taskId, read(file));
+                    table.put(taskId, size > PolicyParser.MAX_DOCUMENT_BYTES ? new StoredPolicy.Invalid(List.of(
+                            "policy document is " + size + " bytes (at most " + PolicyParser.MAX_DOCUMENT_BYTES + ")"))
+                            : read(file));
                 }
             }
         } catch (IOException e) {
@@ -127,7 +143,10 @@ public final class DirectoryPolicyStore implements PolicyStore {
             return;
         }
         for (String gone : Set.copyOf(seen.keySet())) {
-            if (!present.contains(gone)) {
+            if (present.contains(gone)) {
+                missedOnce.remove(gone);
+            } else if (!missedOnce.add(gone)) { // missing twice in a row
+                missedOnce.remove(gone);
                 seen.remove(gone);
                 table.remove(gone);
             }

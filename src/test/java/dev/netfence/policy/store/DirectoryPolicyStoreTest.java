@@ -68,6 +68,73 @@ class DirectoryPolicyStoreTest {
         }
     }
 
+    /** OPEN_JSON padded to CLOSED_JSON's size: an edit between them keeps the size. */
+    private static final byte[] OPEN_SAME_SIZE = (new String(FakePolicies.OPEN_JSON, java.nio.charset.StandardCharsets.UTF_8)
+            + " ").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    private DirectoryPolicyStore openScanningOnlyWhenTold() {
+        return DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1));
+    }
+
+    @Test
+    void anEditThatKeepsTheSizeAndTheModificationTimeIsStillReloaded() throws Exception {
+        assertThat(OPEN_SAME_SIZE).hasSameSizeAs(FakePolicies.CLOSED_JSON);
+        Path file = dir.resolve("task-1.json");
+        Files.write(file, OPEN_SAME_SIZE);
+        FileTime kept = Files.getLastModifiedTime(file);
+        try (DirectoryPolicyStore store = openScanningOnlyWhenTold()) {
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+
+            Files.write(file, FakePolicies.CLOSED_JSON); // in place, within one timestamp tick, or its time restored
+            Files.setLastModifiedTime(file, kept);
+            store.scanNow();
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+
+            Path copy = dir.resolve("task-1.json.tmp"); // copied with its times kept (cp -p, rsync -t), renamed over
+            Files.write(copy, OPEN_SAME_SIZE);
+            Files.setLastModifiedTime(copy, Files.getLastModifiedTime(file));
+            Files.move(copy, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            store.scanNow();
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
+    @Test
+    void aFileMissingFromOneScanKeepsItsPolicyAndOneMissingFromTwoIsRemoved() throws Exception {
+        Path file = dir.resolve("task-1.json");
+        Files.write(file, FakePolicies.OPEN_JSON);
+        try (DirectoryPolicyStore store = openScanningOnlyWhenTold()) {
+            Files.delete(file); // ln -sf: unlinked, then linked again
+            store.scanNow();
+            assertThat(store.lookup("task-1")).as("one scan missed it").contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+            Files.write(file, FakePolicies.OPEN_JSON);
+            store.scanNow();
+            Files.delete(file);
+            store.scanNow();
+            assertThat(store.lookup("task-1")).isPresent();
+            store.scanNow();
+            assertThat(store.lookup("task-1")).as("missing from two scans in a row").isEmpty();
+        }
+    }
+
+    @Test
+    void aFileOverTheSizeLimitIsInvalidWithoutBeingReadAndTheScannerGoesOn() throws Exception {
+        Path huge = dir.resolve("task-1.json");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(3L << 30); // sparse: 3 GiB that reading whole would not fit an array
+        }
+        try (DirectoryPolicyStore store = openScanningOnlyWhenTold()) {
+            assertThat(store.lookup("task-1")).hasValueSatisfying(p -> assertThat(p)
+                    .isEqualTo(new StoredPolicy.Invalid(java.util.List.of("policy document is 3221225472 bytes (at most "
+                            + dev.netfence.policy.PolicyParser.MAX_DOCUMENT_BYTES + ")"))));
+            Files.delete(huge);
+            Files.write(dir.resolve("task-2.json"), FakePolicies.OPEN_JSON);
+            store.scanNow();
+            assertThat(store.lookup("task-2")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
     @Test
     void aMissingDirectoryIsRefused() {
         assertThatThrownBy(() -> DirectoryPolicyStore.open(dir.resolve("nope"), FakePolicies.DECODER, Duration.ofSeconds(1)))
