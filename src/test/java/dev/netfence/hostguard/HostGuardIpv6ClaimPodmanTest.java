@@ -112,8 +112,18 @@ class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
 
         PodmanContainer neighbour = PODMAN.sandbox(List.of("--mac-address", mac)); // its detection meets the claim
         BindingSandbox theirs = new BindingSandbox(neighbour, null, 0);
-        await("the neighbour's duplicate address detection over").atMost(Duration.ofSeconds(10))
-                .until(() -> theirs.linkLocalFlags().contains("dadfailed") || !theirs.linkLocalFlags().contains("tentative"));
+        for (int attempt = 0; attempt < 3; attempt++) {
+            await("the neighbour's duplicate address detection over").atMost(Duration.ofSeconds(10)).until(() ->
+                    theirs.linkLocalFlags().contains("dadfailed") || !theirs.linkLocalFlags().contains("tentative"));
+            if (theirs.linkLocalFlags().contains("dadfailed")) {
+                break;
+            }
+            // its one solicitation went out before its bridge port forwarded (seen once in .ci/run): detect again
+            for (String op : List.of("del", "add")) {
+                Sh.ok("nsenter", "-t", Integer.toString(neighbour.pid()), "-n", "ip", "-6", "addr", op, claimed + "/64",
+                        "dev", "eth0");
+            }
+        }
         assertThat(theirs.linkLocalFlags()).as("the neighbour's link-local address").contains(claimed)
                 .contains("dadfailed");
         applyAs(mode, neighbour, CLOSED);
