@@ -103,12 +103,17 @@ abstract class ReconcilerFixture {
 
     void start(String id, String task) throws InterruptedException {
         ContainerEvent ev = event(id, task, ContainerEvent.CONTAINER_STARTED);
-        var req = new dev.netfence.enforce.EnforcementRequest(id, null, PID,
-                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup(task).orElseThrow()).policy(),
-                Instant.now().plusSeconds(30));
+        var req = request(id, PID, task);
         EnforcementResult r = reconciler.started(ev, () -> enforcer.enforce(req));
         assertThat(r.status()).isEqualTo("applied");
         reconciler.published(EVENT_OUTCOMES.of(ev, r, false)); // as the pipeline does once its outcome is out
+    }
+
+    /** The enforcement request of container {@code id} as {@code pid} under task {@code task}'s stored policy. */
+    dev.netfence.enforce.EnforcementRequest request(String id, int pid, String task) {
+        return new dev.netfence.enforce.EnforcementRequest(id, null, pid,
+                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup(task).orElseThrow()).policy(),
+                Instant.now().plusSeconds(30));
     }
 
     /** The same container id started again as {@code pid}, in a namespace of its own, which the fake enforcer now reports. */

@@ -208,9 +208,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         reconciler.stopped(event("c3", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
         enforcer.calls.clear();
         ContainerEvent restart = event("c3", "task-1", ContainerEvent.CONTAINER_STARTED, stop.plusSeconds(1));
-        var req = new dev.netfence.enforce.EnforcementRequest("c3", null, PID,
-                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
-                Instant.now().plusSeconds(30));
+        var req = request("c3", PID, "task-1");
         EnforcementResult again = reconciler.started(restart, () -> enforcer.enforce(req));
         assertThat(again.status()).isEqualTo("applied");
         assertThat(enforcer.calls).containsExactly("enforce c3");
@@ -233,9 +231,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         enforcer.calls.clear();
         ContainerEvent restart = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c4-again", second,
                 "node-1", "task-1", "c4", null, restartedPid);
-        var req = new dev.netfence.enforce.EnforcementRequest("c4", null, restartedPid,
-                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
-                Instant.now().plusSeconds(30));
+        var req = request("c4", restartedPid, "task-1");
 
         EnforcementResult again = reconciler.started(restart, () -> enforcer.enforce(req));
 

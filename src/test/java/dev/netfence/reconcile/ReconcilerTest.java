@@ -210,9 +210,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aCorrectionsOutcomeWaitsForTheOutcomeOfTheEventBeforeItToBePublished() throws Exception {
         policies.put("task-1", ALLOW_A);
         ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
-        var req = new dev.netfence.enforce.EnforcementRequest("c1", null, PID,
-                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
-                Instant.now().plusSeconds(30));
+        var req = request("c1", PID, "task-1");
         EnforcementResult started = reconciler.started(ev, () -> enforcer.enforce(req));
 
         policies.put("task-1", ALLOW_B); // corrected at once, while the start's outcome is not out yet
@@ -284,9 +282,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aPolicyUpdateThatLandsWhileAStartIsAppliedReachesTheContainerAtOnceNotAtTheNextResync() throws Exception {
         policies.put("task-1", ALLOW_A);
         ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
-        var req = new dev.netfence.enforce.EnforcementRequest("c1", null, PID,
-                ((dev.netfence.policy.store.StoredPolicy.Valid) policies.lookup("task-1").orElseThrow()).policy(),
-                Instant.now().plusSeconds(30));
+        var req = request("c1", PID, "task-1");
 
         EnforcementResult r = reconciler.started(ev, () -> {
             EnforcementResult applied = enforcer.enforce(req);
