@@ -176,7 +176,7 @@ public final class GuardRenderer {
             return false;
         }
         for (Rule rule : plan.forFamily(family).output()) {
-            if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.established()
+            if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.establishedReply()
                     && !rule.nonLocalSource() && rule.verdict() != Verdict.ACCEPT) {
                 return false;
             }
@@ -224,7 +224,7 @@ public final class GuardRenderer {
                 if (rule.nonLocalSource()) {
                     continue; // a rule on the namespace's sources: this side judges destinations (and, bound, sources)
                 }
-                if (rule.established()) {
+                if (rule.establishedReply()) {
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));
                     run.clear();
                     if (inboundOpen) {
@@ -234,7 +234,7 @@ public final class GuardRenderer {
                     run.add(rule);
                 }
                 closed |= rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback()
-                        && !rule.established() && rule.verdict() != Verdict.ACCEPT;
+                        && !rule.establishedReply() && rule.verdict() != Verdict.ACCEPT;
             }
             GuardLines.render(family, run).forEach(l -> out.add(l + comment));
             if (!closed) {

@@ -137,8 +137,8 @@ public final class RestoreRenderer {
         if (r.hopLimit() != null) {
             sb.append(family == Family.IPV6 ? " -m hl --hl-eq " : " -m ttl --ttl-eq ").append(r.hopLimit().intValue());
         }
-        if (r.established()) {
-            sb.append(" -m conntrack --ctstate RELATED,ESTABLISHED");
+        if (r.establishedReply()) {
+            sb.append(" -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY");
         }
         sb.append(" -m comment --comment \"").append(comment).append('"');
         switch (r.verdict()) {

@@ -39,6 +39,14 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("ct state established,related", JSON.objectNode().set("match", match));
     }
 
+    /** {@code ct direction reply}: a packet travelling in its connection's reply direction. */
+    static NftExpr ctDirectionReply() {
+        ObjectNode match = JSON.objectNode().put("op", "==");
+        match.set("left", JSON.objectNode().set("ct", JSON.objectNode().put("key", "direction")));
+        match.set("right", JSON.textNode("reply"));
+        return new NftExpr("ct direction reply", JSON.objectNode().set("match", match));
+    }
+
     /** {@code PROTOCOL FIELD != VALUE}, e.g. {@code ip6 saddr != ::}. */
     static NftExpr payloadNot(String protocol, String field, String value, String text) {
         ObjectNode match = JSON.objectNode().put("op", "!=");

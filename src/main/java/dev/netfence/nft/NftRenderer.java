@@ -176,8 +176,9 @@ public final class NftRenderer {
             exprs.add(NftExpr.payload(protocol, field, NftExpr.number(r.hopLimit()),
                     protocol + " " + field + " " + r.hopLimit()));
         }
-        if (r.established()) {
+        if (r.establishedReply()) {
             exprs.add(NftExpr.ctStateEstablished());
+            exprs.add(NftExpr.ctDirectionReply());
         }
         switch (r.verdict()) {
             case ACCEPT -> exprs.add(NftExpr.verdict("accept"));

@@ -16,7 +16,8 @@ import java.util.Objects;
  * {@code nonLocalSource} (a source address that is neither one of the namespace's own nor the
  * unspecified address: nft {@code ip saddr != 0.0.0.0 fib saddr type != local}, iptables
  * {@code ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL}, and the IPv6 forms with {@code ::}),
- * {@code established}, {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
+ * {@code establishedReply} (nft {@code ct state established,related ct direction reply}, iptables
+ * {@code -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY}), {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
  * several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
  * iptables {@code -m hl --hl-eq N} / {@code -m ttl --ttl-eq N}, nft {@code ip6 hoplimit N} /
  * {@code ip ttl N}); neighbour-discovery rules use it with 255 so only packets that cannot
@@ -26,7 +27,9 @@ import java.util.Objects;
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN)
  * @param nonLocalSource match a source address that is neither local to the namespace nor unspecified
- * @param established match conntrack state RELATED,ESTABLISHED
+ * @param establishedReply match a packet of an established (or related) connection travelling in
+ *     its reply direction; a packet in the direction of the connection's first one is judged by
+ *     the other rules every time
  * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
  * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
  */
@@ -37,7 +40,7 @@ public record Rule(
         Integer port,
         boolean loopback,
         boolean nonLocalSource,
-        boolean established,
+        boolean establishedReply,
         Integer icmpv6Type,
         Integer hopLimit,
         Verdict verdict) {
@@ -92,7 +95,14 @@ public record Rule(
         return new Rule(Direction.OUT, Transport.ANY, null, null, false, true, false, null, null, Verdict.DROP);
     }
 
-    /** Accept packets of connections that are already established (or related to one). */
+    /**
+     * Accept the replies of connections that are already established (or related to one): what
+     * answers a packet the rules let through. Only the reply direction: a connection-tracking
+     * entry can outlive the flush that ends an apply (a packet that passed OUTPUT under the old
+     * rules is entered in the table only as it leaves, after POSTROUTING, so one preempted in
+     * between, or on another core during the commit and the flush, enters its entry after the
+     * flush), and what the workload sends on such a connection must still meet the rules in force.
+     */
     public static Rule established(Direction direction) {
         return new Rule(direction, Transport.ANY, null, null, false, false, true, null, null, Verdict.ACCEPT);
     }

@@ -54,11 +54,11 @@ class RestoreRendererTest {
             """;
     static final String LO_EST_OUT = """
             -A NETFENCE-OUT -o lo{c} -j ACCEPT
-            -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
+            -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY{c} -j ACCEPT
             """;
     static final String LO_EST_IN = """
             -A NETFENCE-IN -i lo{c} -j ACCEPT
-            -A NETFENCE-IN -m conntrack --ctstate RELATED,ESTABLISHED{c} -j ACCEPT
+            -A NETFENCE-IN -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY{c} -j ACCEPT
             """;
     static final String REJECT4 = "-A NETFENCE-OUT{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String REJECT6 = "-A NETFENCE-OUT{c} -j REJECT --reject-with icmp6-port-unreachable\n";

@@ -43,7 +43,7 @@ class NftRendererTest {
     static final String TAIL = "\t}\n}\n";
     static final String LO_EST4 = """
             \t\tmeta nfproto ipv4 oifname "lo" accept{c}
-            \t\tmeta nfproto ipv4 ct state established,related accept{c}
+            \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
             """;
     /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
     static final String RESOLVER4 = "\t\tip daddr 127.0.0.11 reject with icmp port-unreachable{c}\n";

@@ -178,8 +178,8 @@ class RulePlannerTest {
     @Test
     void theQuarantineKeepsNoEstablishedConnections() {
         assertThat(planner.quarantine().byFamily().values())
-                .allSatisfy(set -> assertThat(set.output()).noneMatch(Rule::established))
-                .allSatisfy(set -> assertThat(set.input()).noneMatch(Rule::established));
+                .allSatisfy(set -> assertThat(set.output()).noneMatch(Rule::establishedReply))
+                .allSatisfy(set -> assertThat(set.input()).noneMatch(Rule::establishedReply));
     }
 
     @Test
