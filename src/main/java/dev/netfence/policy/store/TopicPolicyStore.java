@@ -3,9 +3,11 @@ package dev.netfence.policy.store;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -29,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * beginning: the partition count is re-read from the consumer's metadata (refreshed every
  * {@code metadata.max.age.ms}, 30 s unless configured) every {@link #PARTITION_CHECK}; one found
  * before the store caught up is read to its end offset too before the store counts as caught up.
+ * A partition the consumer reads again from an earlier offset (the topic deleted and created again,
+ * or truncated) is rebuilt by {@link PartitionLedger}: the store is not caught up until it has
+ * read the partition to its end again, and then holds exactly what the partition names. A reader
+ * that stops for good (an {@link Error}) leaves the store not caught up, so readiness says so
+ * instead of netfence going on with policies that no longer change.
  */
 public final class TopicPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(TopicPolicyStore.class);
@@ -38,9 +45,12 @@ public final class TopicPolicyStore implements PolicyStore {
     private final String topic;
     private final PolicyDecoder decoder;
     private final PolicyTable table = new PolicyTable();
+    private final PartitionLedger ledger = new PartitionLedger(table);
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread thread;
     private volatile boolean caughtUp;
+    private volatile boolean rebuilding;
+    private volatile boolean stopped;
     private volatile boolean closed;
 
     private TopicPolicyStore(Map<String, Object> kafka, String topic, PolicyDecoder decoder) {
@@ -87,9 +97,10 @@ public final class TopicPolicyStore implements PolicyStore {
         table.onChange(listener);
     }
 
+    /** Also false while a partition is read again, and for good once the reader stopped. */
     @Override
     public boolean isCaughtUp() {
-        return caughtUp;
+        return caughtUp && !rebuilding && !stopped;
     }
 
     /** How many tasks currently have a policy. */
@@ -113,25 +124,32 @@ public final class TopicPolicyStore implements PolicyStore {
             LOG.info("reading policies from {} up to {}", topic, target);
             long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
             while (!closed) {
-                if (System.nanoTime() - nextCheck >= 0) {
-                    List<TopicPartition> all = addedPartitions(parts);
-                    if (!caughtUp && all.size() > parts.size()) {
-                        // found before the store caught up (the topic grew, or the first metadata
-                        // lacked them): read to their end too before counting as caught up
-                        List<TopicPartition> known = parts;
-                        Map<TopicPartition, Long> more = awaitEndOffsets(all.stream().filter(tp -> !known.contains(tp)).toList());
-                        if (more == null) {
-                            return;
-                        }
-                        target.putAll(more);
-                        LOG.info("reading policies from {} up to {}", topic, target);
-                    }
-                    parts = all;
-                    nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
-                }
                 try {
+                    if (System.nanoTime() - nextCheck >= 0) {
+                        List<TopicPartition> all = partitionsNow(parts);
+                        if (!caughtUp && all.size() > parts.size()) {
+                            // found before the store caught up (the topic grew, or the first metadata
+                            // lacked them): read to their end too before counting as caught up
+                            List<TopicPartition> known = parts;
+                            Map<TopicPartition, Long> more = awaitEndOffsets(all.stream().filter(tp -> !known.contains(tp)).toList());
+                            if (more == null) {
+                                return;
+                            }
+                            target.putAll(more);
+                            LOG.info("reading policies from {} up to {}", topic, target);
+                        }
+                        parts = all;
+                        target.keySet().retainAll(new HashSet<>(all));
+                        if (caughtUp) {
+                            checkPositions(parts);
+                        }
+                        nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
+                    }
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                         apply(r);
+                    }
+                    if (rebuilding) {
+                        checkPositions(parts); // a partition read to its end again holds its policies now
                     }
                     // position() asks the broker while a partition's start offset is not known yet,
                     // and times out like poll() when the broker does not answer: retried the same way
@@ -152,18 +170,22 @@ public final class TopicPolicyStore implements PolicyStore {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            LOG.error("policy store reader of {} stopped", topic, e);
+        } catch (RuntimeException | Error e) {
+            stopped = true;
+            LOG.error("policy store reader of {} stopped for good: policy changes are no longer read and readiness"
+                    + " reports the store not caught up; restart netfence", topic, e);
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
     }
 
     /**
-     * Assigns partitions that appeared since the last check, read from their beginning; returns
-     * the full list. A metadata error leaves the assignment as it is until the next check.
+     * Assigns partitions that appeared since the last check, read from their beginning, and drops
+     * those the topic no longer has (their tasks forgotten); returns the full list. A metadata error
+     * or a topic the metadata does not show (being deleted) leaves the assignment as it is until the
+     * next check.
      */
-    private List<TopicPartition> addedPartitions(List<TopicPartition> parts) {
+    private List<TopicPartition> partitionsNow(List<TopicPartition> parts) {
         List<PartitionInfo> infos;
         try {
             infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
@@ -173,15 +195,56 @@ public final class TopicPolicyStore implements PolicyStore {
             LOG.warn("cannot re-read the partitions of {}: {}", topic, e.toString());
             return parts;
         }
-        if (infos == null || infos.size() <= parts.size()) {
+        if (infos == null || infos.isEmpty() || infos.size() == parts.size()) {
             return parts;
         }
         List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
         List<TopicPartition> added = all.stream().filter(tp -> !parts.contains(tp)).toList();
+        Set<TopicPartition> gone = new HashSet<>(parts);
+        all.forEach(gone::remove);
         consumer.assign(all);
         consumer.seekToBeginning(added);
-        LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
+        if (!added.isEmpty()) {
+            LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
+        }
+        if (!gone.isEmpty()) {
+            LOG.warn("policy topic {} has {} partitions now; forgetting the policies of {}", topic, all.size(), gone);
+            ledger.gone(gone);
+        }
         return all;
+    }
+
+    /**
+     * Where the consumer is in each partition: one it reads again from an earlier offset (the topic
+     * created again or truncated, no record read yet) starts a rebuild; a rebuild that reached its
+     * end finishes.
+     */
+    private void checkPositions(List<TopicPartition> parts) throws InterruptedException {
+        for (TopicPartition tp : parts) {
+            long position;
+            try {
+                position = consumer.position(tp, Duration.ofSeconds(5));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                continue; // not known yet (an offset reset under way): the next check
+            }
+            if (ledger.wentBack(tp, position)) {
+                startRebuild(tp, position);
+            }
+            ledger.positioned(tp, position);
+        }
+        rebuilding = ledger.rebuilding();
+    }
+
+    /** {@code tp} is read again from {@code from}: its records up to today's end are staged until then. */
+    private void startRebuild(TopicPartition tp, long from) throws InterruptedException {
+        Map<TopicPartition, Long> end = awaitEndOffsets(List.of(tp));
+        if (end == null) {
+            return;
+        }
+        LOG.warn("policy topic {} partition {} is read again from offset {} (deleted and created again, or truncated):"
+                + " its policies are replaced by what it holds up to offset {}", topic, tp.partition(), from, end.get(tp));
+        ledger.rebuild(tp, end.get(tp));
+        rebuilding = true;
     }
 
     /**
@@ -230,26 +293,32 @@ public final class TopicPolicyStore implements PolicyStore {
         return List.of();
     }
 
-    private void apply(ConsumerRecord<byte[], byte[]> r) {
+    private void apply(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        if (ledger.wentBack(tp, r.offset())) {
+            startRebuild(tp, r.offset());
+        }
         if (r.key() == null) {
             LOG.warn("ignoring policy record without a key at {}-{}@{}", r.topic(), r.partition(), r.offset());
             return;
         }
         String taskId = new String(r.key(), StandardCharsets.UTF_8);
         if (r.value() == null) {
-            table.remove(taskId);
+            ledger.record(tp, r.offset(), taskId, Optional.empty());
+            rebuilding = ledger.rebuilding();
             return;
         }
         StoredPolicy p;
         try {
             p = decoder.decode(r.value());
-        } catch (RuntimeException e) {
-            p = new StoredPolicy.Invalid(List.of("policy could not be read: " + e.getMessage()));
+        } catch (RuntimeException | StackOverflowError e) { // a document nested too deep is invalid, not the reader's end
+            p = new StoredPolicy.Invalid(List.of("policy could not be read: " + e));
         }
         if (p instanceof StoredPolicy.Invalid inv) {
             LOG.warn("stored policy of task {} is invalid: {}", taskId, inv.reasons());
         }
-        table.put(taskId, p);
+        ledger.record(tp, r.offset(), taskId, Optional.of(p));
+        rebuilding = ledger.rebuilding();
     }
 
     @Override

@@ -219,6 +219,106 @@ class TopicPolicyStoreTest {
     }
 
     @Test
+    void aTopicDeletedAndCreatedAgainLeavesTheStoreWithExactlyThePoliciesTheNewTopicHolds() throws Exception {
+        // before, the store kept every task of the old topic (task-b's policy stayed in force) until a restart
+        try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+            for (int round = 0; round < 10; round++) { // offsets well past what the new topic will hold
+                for (String task : List.of("task-a", "task-b", "task-c")) {
+                    p.send(new ProducerRecord<>(topic, task.getBytes(StandardCharsets.UTF_8), FakePolicies.OPEN_JSON));
+                }
+            }
+            p.flush();
+        }
+        try (TopicPolicyStore store = TopicPolicyStore.start(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
+                ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000), topic, FakePolicies.DECODER)) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.size()).isEqualTo(3);
+            recreate(3);
+            put("task-a", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 1 && store.isCaughtUp());
+            assertThat(store.lookup("task-a")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+            assertThat(store.lookup("task-b")).isEmpty();
+            assertThat(store.lookup("task-c")).isEmpty();
+            put("task-d", FakePolicies.OPEN_JSON);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-d").isPresent());
+        }
+    }
+
+    @Test
+    void aTopicCreatedAgainWithFewerPartitionsForgetsTheTasksOfThePartitionsItLost() throws Exception {
+        List<String> tasks = List.of("task-1", "task-2", "task-3", "task-4", "task-5", "task-6");
+        for (int i = 0; i < tasks.size(); i++) {
+            try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) { // two tasks on each partition
+                p.send(new ProducerRecord<>(topic, i % 3, tasks.get(i).getBytes(StandardCharsets.UTF_8),
+                        FakePolicies.OPEN_JSON)).get(30, TimeUnit.SECONDS);
+            }
+        }
+        try (TopicPolicyStore store = TopicPolicyStore.start(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
+                ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000), topic, FakePolicies.DECODER)) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.size()).isEqualTo(6);
+            recreate(1);
+            put("task-1", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 1 && store.isCaughtUp());
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        }
+    }
+
+    @Test
+    void aReaderThatStopsForGoodLeavesTheStoreNotCaughtUp() throws Exception {
+        // before, an Error ended the reader thread with the store still caught up: readiness green,
+        // and no policy change read again until a restart
+        PolicyDecoder failing = bytes -> {
+            if (new String(bytes, StandardCharsets.UTF_8).contains("boom")) {
+                throw new AssertionError("boom");
+            }
+            return FakePolicies.DECODER.decode(bytes);
+        };
+        put("task-a", FakePolicies.OPEN_JSON);
+        try (TopicPolicyStore store = TopicPolicyStore.start(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()), topic, failing)) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            put("task-b", "{\"boom\":1}".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !store.isCaughtUp());
+            assertThat(store.lookup("task-a")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
+    @Test
+    void aPolicyNestedTooDeepToDecodeIsInvalidAndTheReaderGoesOn() throws Exception {
+        PolicyDecoder deep = bytes -> {
+            if (new String(bytes, StandardCharsets.UTF_8).contains("deep")) {
+                throw new StackOverflowError();
+            }
+            return FakePolicies.DECODER.decode(bytes);
+        };
+        try (TopicPolicyStore store = TopicPolicyStore.start(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()), topic, deep)) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            put("task-deep", "{\"deep\":1}".getBytes(StandardCharsets.UTF_8));
+            put("task-after", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(30)).until(() -> store.lookup("task-after").isPresent());
+            assertThat(store.lookup("task-deep")).get().isInstanceOf(StoredPolicy.Invalid.class);
+            assertThat(store.isCaughtUp()).isTrue();
+        }
+    }
+
+    /** Deletes the topic and creates it again, compacted, with {@code partitions} partitions. */
+    private void recreate(int partitions) throws Exception {
+        try (var admin = TestKafka.admin()) {
+            admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !admin.listTopics().names().get(10, TimeUnit.SECONDS)
+                    .contains(topic));
+        }
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            TestKafka.createCompactedTopic(topic, partitions);
+            return true;
+        });
+    }
+
+    @Test
     void aStoreOfATopicThatDoesNotExistIsNotCaughtUp() throws Exception {
         try (TopicPolicyStore store = TopicPolicyStore.start(
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()),
