@@ -132,7 +132,7 @@ public final class RunService implements AutoCloseable {
             hostGuards.onClaimedBefore(owner -> reconciler.checkSoon(id -> GuardChain.ownerOf(id, 0).equals(owner)));
         }
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
-                continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
+                dev.netfence.core.SteadyClock.startingAt(clock), continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
         pipeline.start();
         if (continuous != null) {
             continuous.start();

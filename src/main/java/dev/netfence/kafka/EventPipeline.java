@@ -65,7 +65,7 @@ public final class EventPipeline implements AutoCloseable {
     private final ShutdownDrain shutdownDrain;
     private final KeylessOwnership keyless;
     private final PartitionMonitor monitor;
-    private final Clock clock;
+    private final Clock steady;
     private final PartitionBook partitions;
     private final PartitionHandover handover;
     private final LoopHealth health;
@@ -89,12 +89,23 @@ public final class EventPipeline implements AutoCloseable {
         this(settings, enforcer, failClosed, policies, registry, clock, ContainerLifecycle.NONE);
     }
 
-    /** The production form: start and stop events also go through the reconciler's {@code lifecycle}. */
+    /** Start and stop events also go through the reconciler's {@code lifecycle}; waits are measured on {@code clock}. */
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock, ContainerLifecycle lifecycle) {
+        this(settings, enforcer, failClosed, policies, registry, clock, clock, lifecycle);
+    }
+
+    /**
+     * The production form: {@code clock} stamps outcomes and event latencies; {@code steady} (a
+     * {@link dev.netfence.core.SteadyClock}) measures waits: the loop's liveness, stalled partitions,
+     * refused outputs and the fenced standby's back-off.
+     */
+    public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
+                         PolicyStore policies, MeterRegistry registry, Clock clock, Clock steady,
+                         ContainerLifecycle lifecycle) {
         this.settings = settings;
-        this.clock = clock;
-        this.health = new LoopHealth(clock, settings.stallThreshold());
+        this.steady = java.util.Objects.requireNonNull(steady, "steady");
+        this.health = new LoopHealth(steady, settings.stallThreshold());
         this.routing = new NodeRouting(settings.nodeId());
         this.policies = policies;
         Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
@@ -108,11 +119,11 @@ public final class EventPipeline implements AutoCloseable {
         this.dispatcher = new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, keyless), metrics, workers,
                 handler, records, outcomes, completions, this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
-        this.sendHealth = new SendHealth(clock, SEND_REFUSAL_BOUND);
+        this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
-        this.standby = new FencedStandby(settings, transactionalId, clock, registry);
-        this.monitor = new PartitionMonitor(registry, clock);
-        this.partitions = new PartitionBook(clock, monitor);
+        this.standby = new FencedStandby(settings, transactionalId, steady, registry);
+        this.monitor = new PartitionMonitor(registry, steady);
+        this.partitions = new PartitionBook(steady, monitor);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
                 health::beat, waker);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
@@ -281,7 +292,7 @@ public final class EventPipeline implements AutoCloseable {
         while (!stopping) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
-                nodePartitions = new NodePartitionAssigner(topic, routing, clock, NodePartitionAssigner.RETIRE_GRACE);
+                nodePartitions = new NodePartitionAssigner(topic, routing, steady, NodePartitionAssigner.RETIRE_GRACE);
                 Set<TopicPartition> mine = nodePartitions.initial(c, infos.size());
                 c.assign(mine);
                 handover.assigned(mine);
