@@ -89,7 +89,7 @@ public final class DefaultEnforcer implements Enforcer {
     /** The production wiring with the host guards {@code hostGuards} (shared with whoever sweeps them). */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             HostGuards hostGuards) {
-        this(config, runner, clock, registry, new SystemEndpointResolver(),
+        this(config, runner, clock, registry, new SystemEndpointResolver(clock),
                 new ProcNamespacePinner(new ContainerPidLookup(runner, clock), config.procRoot(), config.cgroupCheck()),
                 hostGuards);
     }

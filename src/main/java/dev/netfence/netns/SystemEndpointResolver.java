@@ -4,6 +4,7 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,6 +12,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +32,9 @@ import java.util.concurrent.TimeoutException;
  * holds one thread at a time, not one per container (glibc's lookup cannot be interrupted, so a
  * timed-out one keeps its thread until the resolver gives up), and other policies' lookups still
  * find threads. Addresses come back IPv4 first, each family sorted, so the rendered rules (and
- * their digest) do not change with the resolver's round-robin order.
+ * their digest) do not change with the resolver's round-robin order; and with the addresses the
+ * name resolved to in the last minutes ({@link RecentAnswers}: 5 min, at most 64 per name), so a
+ * resolver that rotates its answers does not rewrite the rules at every resync.
  */
 public final class SystemEndpointResolver implements EndpointResolver, AutoCloseable {
     /** A lookup: the host's resolver in production. */
@@ -41,17 +45,19 @@ public final class SystemEndpointResolver implements EndpointResolver, AutoClose
     private final ThreadPoolExecutor pool;
     private final Lookup lookup;
     private final Map<String, CompletableFuture<InetAddress[]>> inFlight = new ConcurrentHashMap<>();
+    private final RecentAnswers recent;
 
-    /** A resolver with at most {@code threads} lookups in flight and as many queued. */
-    public SystemEndpointResolver(int threads) {
-        this(threads, InetAddress::getAllByName);
+    /** A resolver with at most {@code threads} lookups in flight and as many queued, keeping answers on {@code clock}. */
+    public SystemEndpointResolver(int threads, Clock clock) {
+        this(threads, InetAddress::getAllByName, new RecentAnswers(clock, RecentAnswers.WINDOW, RecentAnswers.CAP));
     }
 
-    SystemEndpointResolver(int threads, Lookup lookup) {
+    SystemEndpointResolver(int threads, Lookup lookup, RecentAnswers recent) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, was: " + threads);
         }
         this.lookup = lookup;
+        this.recent = Objects.requireNonNull(recent, "recent");
         this.pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(threads), runnable -> {
                     Thread thread = new Thread(runnable, "netfence-resolver");
@@ -61,9 +67,14 @@ public final class SystemEndpointResolver implements EndpointResolver, AutoClose
         pool.allowCoreThreadTimeOut(true);
     }
 
-    /** 16 lookups of distinct names in flight, 16 queued. */
+    /** 16 lookups of distinct names in flight, 16 queued, answers kept on {@code clock}. */
+    public SystemEndpointResolver(Clock clock) {
+        this(16, clock);
+    }
+
+    /** As {@link #SystemEndpointResolver(Clock)} on the system clock. */
     public SystemEndpointResolver() {
-        this(16);
+        this(Clock.systemUTC());
     }
 
     @Override
@@ -77,7 +88,7 @@ public final class SystemEndpointResolver implements EndpointResolver, AutoClose
         }
         try {
             InetAddress[] found = pending.get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
-            return ordered(Arrays.asList(found));
+            return recent.add(hostname, Arrays.asList(found));
         } catch (TimeoutException e) {
             throw new EnforcementException(ErrorCode.RESOLUTION_FAILED,
                     "resolving " + hostname + " took longer than " + timeout.toMillis() + " ms", e);

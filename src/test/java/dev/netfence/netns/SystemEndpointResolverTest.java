@@ -7,6 +7,7 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +58,7 @@ class SystemEndpointResolverTest {
 
     @Test
     void aSlowNameAskedByManyCallersHoldsOneThreadAndOtherNamesStillResolve() throws Exception {
-        resolver = new SystemEndpointResolver(2, this::lookup);
+        resolver = new SystemEndpointResolver(2, this::lookup, new RecentAnswers(Clock.systemUTC(), RecentAnswers.WINDOW, RecentAnswers.CAP));
         List<Future<?>> waiting = new ArrayList<>();
         for (int i = 0; i < 12; i++) { // twelve containers of one task, or twelve resyncs, asking at once
             waiting.add(callers.submit(() -> resolver.resolve("api.slow.example", Duration.ofMillis(200))));
@@ -81,12 +82,30 @@ class SystemEndpointResolverTest {
 
     @Test
     void moreDistinctSlowNamesThanThePoolHoldsAreRefusedAtOnce() {
-        resolver = new SystemEndpointResolver(1, this::lookup);
+        resolver = new SystemEndpointResolver(1, this::lookup, new RecentAnswers(Clock.systemUTC(), RecentAnswers.WINDOW, RecentAnswers.CAP));
         for (String name : List.of("a.slow.example", "b.slow.example")) { // one running, one queued
             assertThatThrownBy(() -> resolver.resolve(name, Duration.ofMillis(50)))
                     .hasMessageContaining("took longer than 50 ms");
         }
         assertThatThrownBy(() -> resolver.resolve("c.slow.example", Duration.ofSeconds(5)))
                 .hasMessage("too many hostname lookups in flight, could not resolve c.slow.example");
+    }
+
+    @Test
+    void aNameWhoseAnswersRotateResolvesToTheAddressesOfTheRecentAnswersTogether() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        resolver = new SystemEndpointResolver(1, name -> {
+            int n = asked.getAndIncrement() % 2; // two of four addresses per answer, in turn
+            return new InetAddress[] {InetAddress.getByAddress(name, new byte[] {(byte) 198, 51, 100, (byte) (1 + 2 * n)}),
+                InetAddress.getByAddress(name, new byte[] {(byte) 198, 51, 100, (byte) (2 + 2 * n)})};
+        }, new RecentAnswers(Clock.systemUTC(), RecentAnswers.WINDOW, RecentAnswers.CAP));
+        assertThat(resolver.resolve("cdn.example", Duration.ofSeconds(5))).extracting(InetAddress::getHostAddress)
+                .containsExactly("198.51.100.1", "198.51.100.2");
+        List<String> second = resolver.resolve("cdn.example", Duration.ofSeconds(5)).stream()
+                .map(InetAddress::getHostAddress).toList();
+        List<String> third = resolver.resolve("cdn.example", Duration.ofSeconds(5)).stream()
+                .map(InetAddress::getHostAddress).toList();
+        assertThat(second).containsExactly("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4");
+        assertThat(third).as("the rules do not change at the next resync").isEqualTo(second);
     }
 }
