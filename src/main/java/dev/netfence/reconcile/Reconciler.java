@@ -19,16 +19,11 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -46,7 +41,8 @@ import org.slf4j.LoggerFactory;
  * outcome never overtakes the outcome of an event the pipeline has yet to publish for the same
  * container ({@link OutcomeOrder}). Metrics:
  * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
- * {@code netfence.reconcile.outcomes{trigger,status}} and {@code netfence.reconcile.pid.moved}, gauge
+ * {@code netfence.reconcile.outcomes{trigger,status}}, {@code netfence.reconcile.pid.moved} and
+ * {@code netfence.resync.overdue} (a resync whose checks were not done within two intervals), gauge
  * {@code netfence.live.containers}.
  */
 public final class Reconciler implements ContainerLifecycle, AutoCloseable {
@@ -63,15 +59,13 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final Duration interval;
     private final String nodeId;
     private final Timer resyncTimer;
-    private final ThreadPoolExecutor pool;
+    private final CorrectionQueue queue;
     private final ScheduledExecutorService scheduler;
-    private final Set<String> pendingUpdates = ConcurrentHashMap.newKeySet();
-    private final Set<String> pendingChecks = ConcurrentHashMap.newKeySet();
-    /** Checks queued ahead of a resync's (a pod member stopped): not dropped because a resync queued one. */
-    private final Set<String> pendingUrgent = ConcurrentHashMap.newKeySet();
-    private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong cycles = new AtomicLong();
     private volatile boolean closed;
+    /** The last resync was overdue: this one's checks queue with the policy updates. */
+    private volatile boolean lastOverdue;
+    private final io.micrometer.core.instrument.Counter overdue;
 
     /**
      * @param interval resync interval (the issue's {@code --resync-interval}, default 30 s)
@@ -101,9 +95,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.resyncTimer = Timer.builder("netfence.resync.duration")
                 .description("one full resync: read back every live container's rules")
                 .register(registry);
-        AtomicInteger n = new AtomicInteger();
-        this.pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new PriorityBlockingQueue<>(),
-                r -> daemon(r, "netfence-reconcile-" + n.incrementAndGet()));
+        this.overdue = io.micrometer.core.instrument.Counter.builder("netfence.resync.overdue")
+                .description("resyncs whose checks were not all done within two resync intervals").register(registry);
+        this.queue = new CorrectionQueue(threads, corrections::correct);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
     }
 
@@ -281,21 +275,46 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
     }
 
-    /** Runs one resync now and waits for it (tests, and the first cycle after start); retries failed journal writes. */
+    /** Runs one resync now and waits for all of it (tests); retries failed journal writes. */
     public void resyncNow() throws InterruptedException {
+        resync(null);
+    }
+
+    /**
+     * One resync, waiting for its checks at most {@code bound} (null: until they are done). One
+     * that is still waiting then is overdue: logged, counted, and the cycle goes on (its checks stay
+     * queued, none twice); the next resync's checks then queue with the policy updates, in turn, not
+     * behind them, so a storm of updates cannot hold the read-backs off for good. True when done.
+     */
+    private boolean resync(Duration bound) throws InterruptedException {
         Timer.Sample sample = Timer.start();
         live.retryJournal();
         var snapshot = live.all();
         CountDownLatch done = new CountDownLatch(snapshot.size());
+        int priority = lastOverdue ? 0 : 1;
         for (LiveContainer c : snapshot) {
-            if (!submit(c.containerId(), Trigger.DRIFT, done::countDown)) {
+            if (!submit(c.containerId(), Trigger.DRIFT, priority, done::countDown)) {
                 done.countDown();
             }
         }
-        done.await();
+        boolean finished = true;
+        if (bound == null) {
+            done.await();
+        } else {
+            finished = done.await(bound.toMillis(), TimeUnit.MILLISECONDS);
+        }
         guards.sweep();
-        sample.stop(resyncTimer);
-        cycles.incrementAndGet();
+        lastOverdue = !finished;
+        if (finished) {
+            sample.stop(resyncTimer);
+            cycles.incrementAndGet();
+        } else {
+            overdue.increment();
+            LOG.warn("resync overdue: {} of {} live containers not checked after {} ms (corrections queued: {});"
+                    + " the next resync's checks go ahead of later policy updates", done.getCount(), snapshot.size(),
+                    bound.toMillis(), queue.queued());
+        }
+        return finished;
     }
 
     /**
@@ -321,25 +340,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /** Queues a correction; {@code priority} 0 runs before resync checks (1). */
     private boolean submit(String containerId, Trigger trigger, int priority, Runnable after) {
-        Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates
-                : priority == 0 ? pendingUrgent : pendingChecks;
-        if (closed || !pending.add(containerId)) {
-            return false;
-        }
-        try {
-            pool.execute(new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
-                pending.remove(containerId);
-                try {
-                    corrections.correct(containerId, trigger);
-                } finally {
-                    after.run();
-                }
-            }));
-            return true;
-        } catch (RuntimeException rejected) {
-            pending.remove(containerId);
-            return false;
-        }
+        return !closed && queue.submit(containerId, trigger, priority, after);
     }
 
     private void firstCycle() {
@@ -355,7 +356,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         try {
             order.expire();
-            resyncNow();
+            resync(interval.multipliedBy(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
@@ -373,17 +374,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     public void close() {
         closed = true;
         scheduler.shutdownNow();
-        pool.getQueue().clear();
-        pool.shutdown();
-        try {
-            // let running corrections finish: an interrupted one would report a failure that is not real
-            if (!pool.awaitTermination(20, TimeUnit.SECONDS)) {
-                pool.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            pool.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
+        queue.close();
     }
 
     private static Thread daemon(Runnable r, String name) {

@@ -28,16 +28,36 @@ final class FakeEnforcer implements Enforcer {
     volatile boolean enforcedForAnother;
     volatile long device = 4;
     volatile long inode = 4026530000L;
+    /** When set, a read-back of container {@link #holdId} waits for it (a read-back that hangs). */
+    volatile java.util.concurrent.CountDownLatch hold;
+    volatile String holdId;
+    /** How long each apply takes, in milliseconds. */
+    volatile long applyMillis;
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
         calls.add("enforce " + request.containerId());
+        if (applyMillis > 0) {
+            try {
+                Thread.sleep(applyMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return answer(request, null);
     }
 
     @Override
     public EnforcementResult reconcile(EnforcementRequest request) {
         calls.add("reconcile " + request.containerId());
+        java.util.concurrent.CountDownLatch h = hold;
+        if (h != null && request.containerId().equals(holdId)) {
+            try {
+                h.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         String d = drift;
         drift = null;
         return answer(request, d);

@@ -262,6 +262,88 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aResyncWhoseCheckHangsIsCountedOverdueAndTheResyncsGoOn() throws Exception {
+        // before, the cycle waited for every check without end: one hanging read-back ended resyncs for good
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
+        enforcer.holdId = "c1";
+        java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
+        var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (Reconciler often = oftenWith(2, meters, sweeps)) {
+            often.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> meters.counter("netfence.resync.overdue").count() >= 2);
+            assertThat(sweeps.get()).as("resyncs go on while the check hangs").isGreaterThanOrEqualTo(2);
+            long before = often.cycles();
+            enforcer.hold.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() > before);
+        } finally {
+            enforcer.hold.countDown();
+        }
+    }
+
+    @Test
+    void aStormOfPolicyUpdatesDoesNotHoldTheResyncsChecksOffForGood() throws Exception {
+        // one correction thread; each policy update takes 20 ms and the next is stored every 2 ms, so
+        // an update is always queued: before, the resync's checks (queued behind every update) never ran
+        policies.put("task-1", ALLOW_A);
+        policies.put("task-2", ALLOW_A);
+        start("c1", "task-1");
+        start("c2", "task-2");
+        enforcer.applyMillis = 20;
+        enforcer.calls.clear();
+        var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        java.util.concurrent.atomic.AtomicBoolean storming = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread storm = new Thread(() -> {
+            for (int i = 0; storming.get(); i++) {
+                policies.put("task-1", ALLOW_A.replace("198.18.0.2:80", "198.18.0.2:" + (1000 + i % 60000))); // new each time
+                sleepMillis(2);
+            }
+        });
+        // c1's check (the resync's first) hangs 300 ms: meanwhile the storm's first update is queued ahead of c2's check
+        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
+        enforcer.holdId = "c1";
+        java.util.concurrent.CompletableFuture.delayedExecutor(300, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .execute(enforcer.hold::countDown);
+        try (Reconciler often = oftenWith(1, meters, new java.util.concurrent.atomic.AtomicInteger())) {
+            often.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> enforcer.calls.contains("reconcile c1"));
+            storm.start();
+            await().atMost(Duration.ofSeconds(15)).until(() -> enforcer.calls.contains("reconcile c2"));
+            assertThat(meters.counter("netfence.resync.overdue").count()).as("found overdue first").isPositive();
+        } finally {
+            storming.set(false);
+            enforcer.hold.countDown();
+            storm.join();
+        }
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A reconciler over this test's live set and store resyncing every 100 ms with {@code threads} threads. */
+    private Reconciler oftenWith(int threads, io.micrometer.core.instrument.MeterRegistry meters,
+            java.util.concurrent.atomic.AtomicInteger sweeps) {
+        HostGuards counting = new HostGuards() {
+            @Override
+            public void release(String containerId) {
+            }
+
+            @Override
+            public void sweep() {
+                sweeps.incrementAndGet();
+            }
+        };
+        return new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES, published::add, counting,
+                java.time.Clock.systemUTC(), meters, "node-1", Duration.ofMillis(100), threads, Duration.ofSeconds(30), proc);
+    }
+
+    @Test
     void aFailureAtAResyncIsRetriedAsAResyncSoTheResolverDownForTwoPassesQuarantinesNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");

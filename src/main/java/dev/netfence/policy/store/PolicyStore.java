@@ -42,8 +42,9 @@ public interface PolicyStore extends AutoCloseable {
     boolean isCaughtUp();
 
     /**
-     * Calls {@code listener} with the taskId after every change of a task's policy (new, replaced,
-     * deleted), on the store's own thread, after the change is visible to {@link #lookup}. The
+     * Calls {@code listener} with the taskId after every change of a task's policy (new, replaced by a
+     * different one, deleted; the same policy stored again is no change),
+     * on the store's own thread, after the change is visible to {@link #lookup}. The
      * listener must return quickly (hand the work to another thread) and not throw.
      */
     default void onChange(Consumer<String> listener) {

@@ -27,7 +27,7 @@ final class PolicyTable {
     private final Map<String, List<CompletableFuture<Optional<StoredPolicy>>>> waiters = new HashMap<>();
     private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
 
-    /** See {@link PolicyStore#onChange}: called after each put and remove, outside the lock. */
+    /** See {@link PolicyStore#onChange}: called after each put that changes a policy and each remove, outside the lock. */
     void onChange(Consumer<String> listener) {
         listeners.add(listener);
     }
@@ -42,11 +42,14 @@ final class PolicyTable {
         }
     }
 
+    /** Stores {@code policy} for the task; the same policy written again (equal) tells no listener. */
     void put(String taskId, StoredPolicy policy) {
         List<CompletableFuture<Optional<StoredPolicy>>> woken;
         lock.lock();
         try {
-            policies.put(taskId, policy);
+            if (policy.equals(policies.put(taskId, policy))) {
+                return; // nothing changed: no policy update to queue for the task's containers
+            }
             changed.signalAll();
             woken = waiters.remove(taskId);
         } finally {

@@ -1,0 +1,87 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.event.Trigger;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+
+/**
+ * The {@link Reconciler}'s pool of correction threads and its queue: policy updates and urgent
+ * checks (priority 0) ahead of a resync's checks (1), each in the order queued
+ * ({@link QueuedCorrection}); at most one correction of a kind queued per container (a policy
+ * update, an urgent check, a resync check), so a container asked for again while one waits is
+ * not queued twice. Thread-safe.
+ */
+final class CorrectionQueue {
+    private final ThreadPoolExecutor pool;
+    private final BiConsumer<String, Trigger> correct;
+    private final Set<String> pendingUpdates = ConcurrentHashMap.newKeySet();
+    private final Set<String> pendingChecks = ConcurrentHashMap.newKeySet();
+    /** Checks queued ahead of a resync's (a pod member stopped): not dropped because a resync queued one. */
+    private final Set<String> pendingUrgent = ConcurrentHashMap.newKeySet();
+    private final AtomicLong sequence = new AtomicLong();
+    private volatile boolean closed;
+
+    /** {@code threads} threads running {@code correct(containerId, trigger)} for each queued correction. */
+    CorrectionQueue(int threads, BiConsumer<String, Trigger> correct) {
+        this.correct = correct;
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new PriorityBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "netfence-reconcile-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Queues a correction of {@code containerId}; {@code priority} 0 runs before resync checks (1);
+     * {@code after} runs once it ran. False (and {@code after} never runs) when one of its kind is
+     * already queued or the queue is closed.
+     */
+    boolean submit(String containerId, Trigger trigger, int priority, Runnable after) {
+        Set<String> pending = trigger == Trigger.POLICY_UPDATE ? pendingUpdates
+                : priority == 0 ? pendingUrgent : pendingChecks;
+        if (closed || !pending.add(containerId)) {
+            return false;
+        }
+        try {
+            pool.execute(new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
+                pending.remove(containerId);
+                try {
+                    correct.accept(containerId, trigger);
+                } finally {
+                    after.run();
+                }
+            }));
+            return true;
+        } catch (RuntimeException rejected) {
+            pending.remove(containerId);
+            return false;
+        }
+    }
+
+    /** Corrections queued and not started. */
+    int queued() {
+        return pool.getQueue().size();
+    }
+
+    /** Drops what is queued and lets running corrections finish (20 s at most: an interrupted one would report a failure that is not real). */
+    void close() {
+        closed = true;
+        pool.getQueue().clear();
+        pool.shutdown();
+        try {
+            if (!pool.awaitTermination(20, TimeUnit.SECONDS)) {
+                pool.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}
