@@ -387,6 +387,11 @@ final class Corrections {
         return moves.in(pid, c.netns());
     }
 
+    /** The namespace {@code pid} is in, or null when that cannot be read. */
+    NamespaceId namespaceOf(int pid) {
+        return moves.namespaceOf(pid);
+    }
+
     /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
     void stopped(String containerId) {
         moves.back(containerId);

@@ -41,6 +41,15 @@ final class MovedPids {
     }
 
     /** Whether {@code pid} is in namespace {@code netns} (false when that cannot be read). */
+    /** The namespace {@code pid} is in, or null when that cannot be read. */
+    NamespaceId namespaceOf(int pid) {
+        try {
+            return ProcTasks.namespaceOf(procRoot, pid);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     boolean in(int pid, NamespaceId netns) {
         try {
             return ProcTasks.namespaceOf(procRoot, pid).equals(netns);

@@ -202,7 +202,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * instance (a restart of the same id: new pid, new namespace, its stop not processed or never
      * sent) is fenced like a new one, keeping its task, whose policy then replaces the fence at
      * once (a correction, reported as {@code policy-update}) without waiting for an event that a
-     * restart by the runtime itself never sends.
+     * restart by the runtime itself never sends. A container netfence does not know whose pid is in
+     * a namespace where another container's policy is in force (a pod's new member) is not fenced:
+     * that policy is what judges its traffic, as it would after its event.
      */
     public EnforcementResult fence(String containerId, int pid, String runtime) {
         ReentrantLock lock = locks.of(containerId);
@@ -224,6 +226,15 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                         known.netns(), known.netnsPath(), known.policyDigest(), null, known.quarantined(),
                         known.backend(), known.resolved(), known.lastVerified(), null));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
+            }
+            NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;
+            if (joined != null && enforcer.enforcedForAnother(joined, containerId)) {
+                // a new member of a namespace another container's policy is in force in (a pod): that policy judges
+                // whatever this one sends; a fence would cut every member until a resync (its event, refused
+                // NAMESPACE_SHARED for another policy, changes nothing there)
+                LOG.info("container {} pid {} joins namespace {}, enforced for another member: not fenced", containerId,
+                        pid, joined);
+                return EnforcementResult.applied().build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);
             EnforcementTarget t = result.target();

@@ -153,6 +153,37 @@ class OciHookPodmanTest {
     }
 
     @Test
+    void aPodMemberStartedWhereAnotherMembersPolicyIsInForceLeavesThatPolicyInForce() throws Exception {
+        // before, the new member's hook wrote the quarantine over the pod's namespace: the member in force lost its
+        // allowed endpoint until a resync (10 min here) or the new member's own event
+        PodmanContainer peer = PODMAN.peer(8080);
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            Path socket = startService(producer, peer, "--resync-interval", "10m");
+            List<String> hooks = List.of("--hooks-dir", hooksDir(socket).toString());
+            List<String> hooked = List.of("--annotation", "netfence.test.hook=" + annotation);
+            PodmanContainer a = PODMAN.start("pod-in-force", hooks, hooked, "/bin/sleep", "3600");
+            send(producer, events, node, event("container.started", "ev-in-force", a));
+            assertThat(awaitOutcome(o -> "ev-in-force".equals(o.eventId())).status()).isEqualTo("applied");
+            assertThat(a.agent().send("tcp " + peer.ipv4() + " 8080 1500")).isEqualTo("OK");
+
+            List<String> member = new java.util.ArrayList<>(hooked);
+            member.addAll(List.of("--network", "container:" + a.name()));
+            PodmanContainer b = PODMAN.start("pod-joiner", hooks, member, "/bin/sleep", "3600");
+
+            assertThat(a.agent().send("tcp " + peer.ipv4() + " 8080 1500"))
+                    .as("the member in force reaches its allowed endpoint right after the new member's hook").isEqualTo("OK");
+            assertThat(Sh.run("nsenter", "-t", Integer.toString(a.pid()), "-n", "nft", "list", "table", "inet", "netfence")
+                    .stdout()).as("the pod's rules are the policy's, not the quarantine").contains("8080");
+            for (PodmanContainer c : List.of(b, a)) {
+                c.remove();
+                send(producer, events, node, event("container.stopped", "ev-joiner-stop-" + c.name(), c));
+                assertThat(awaitOutcome(o -> ("ev-joiner-stop-" + c.name()).equals(o.eventId())).status())
+                        .isIn("removed", "skipped");
+            }
+        }
+    }
+
+    @Test
     void whenThePodMemberThatWroteTheVethsHostChainStopsTheMemberLeftWritesItsOwnAtOnce() throws Exception {
         PodmanContainer peer = PODMAN.peer(8080);
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {

@@ -296,6 +296,26 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForANewPodMemberJoiningANamespaceAnotherMembersPolicyGovernsDoesNotFenceIt() throws Exception {
+        // before, the new member's fence wrote the quarantine over the namespace: the pod was cut until a resync
+        enforcer.enforcedForAnother = true; // c0's policy is in force in the namespace PID is in
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("no fence over the policy in force").isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).as("its event applies or refuses it as any other").isEmpty();
+    }
+
+    @Test
+    void aHookCallForANewContainerInANamespaceNoOtherPolicyGovernsIsFenced() throws Exception {
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.quarantined()).isTrue();
+        assertThat(enforcer.calls).containsExactly("fence c1");
+    }
+
+    @Test
     void aHookCallForARestartOfAnEnforcedContainerFencesTheNewInstanceAndAppliesItsTasksPolicyAtOnce()
             throws Exception {
         policies.put("task-1", ALLOW_A);
