@@ -3,32 +3,15 @@ package dev.netfence.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.ops.LoopHealth;
-import java.time.Clock;
+import dev.netfence.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class SteadyClockTest {
-    private final AtomicReference<Instant> wallNow = new AtomicReference<>(Instant.parse("2026-12-04T21:00:00Z"));
-    private final Clock wall = new Clock() {
-        @Override
-        public Instant instant() {
-            return wallNow.get();
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    };
+    private final MutableClock wall = new MutableClock(Instant.parse("2026-12-04T21:00:00Z"));
     private final AtomicLong nanos = new AtomicLong(5_000_000_000L);
 
     @Test
@@ -36,7 +19,7 @@ class SteadyClockTest {
         SteadyClock steady = SteadyClock.startingAt(wall, nanos::get);
         assertThat(steady.instant()).isEqualTo(Instant.parse("2026-12-04T21:00:00Z"));
         nanos.addAndGet(Duration.ofMillis(1500).toNanos());
-        wallNow.set(wallNow.get().minus(Duration.ofMinutes(10))); // the wall clock stepped back
+        wall.advance(Duration.ofMinutes(-10)); // the wall clock stepped back
         assertThat(steady.instant()).isEqualTo(Instant.parse("2026-12-04T21:00:01.500Z"));
         assertThat(steady.millis()).isEqualTo(Instant.parse("2026-12-04T21:00:01.500Z").toEpochMilli());
     }
@@ -46,7 +29,7 @@ class SteadyClockTest {
         LoopHealth health = new LoopHealth(SteadyClock.startingAt(wall, nanos::get), Duration.ofSeconds(30));
         health.beat();
         nanos.addAndGet(Duration.ofSeconds(45).toNanos());
-        wallNow.set(wallNow.get().minus(Duration.ofMinutes(5)));
+        wall.advance(Duration.ofMinutes(-5));
         assertThat(health.liveness().check().healthy()).as("45 s without a beat, the wall clock stepped back 5 min meanwhile").isFalse();
     }
 
@@ -55,7 +38,7 @@ class SteadyClockTest {
         LoopHealth health = new LoopHealth(SteadyClock.startingAt(wall, nanos::get), Duration.ofSeconds(30));
         health.beat();
         nanos.addAndGet(Duration.ofSeconds(1).toNanos());
-        wallNow.set(wallNow.get().plus(Duration.ofMinutes(5)));
+        wall.advance(Duration.ofMinutes(5));
         assertThat(health.liveness().check().healthy()).isTrue();
     }
 

@@ -3,34 +3,17 @@ package dev.netfence.netns;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.netfence.testkit.MutableClock;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RecentAnswersTest {
-    private Instant now = Instant.parse("2026-12-04T21:00:00Z");
-    private final Clock clock = new Clock() {
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    };
+    private final MutableClock clock = new MutableClock(Instant.parse("2026-12-04T21:00:00Z"));
 
     private static InetAddress v4(int last) {
         try {
@@ -44,9 +27,9 @@ class RecentAnswersTest {
     void aResolverThatRotatesItsAnswersGetsTheSameAddressesOnceEachWasNamedWithinTheWindow() {
         RecentAnswers recent = new RecentAnswers(clock, Duration.ofMinutes(5), 64);
         assertThat(recent.add("cdn.example", List.of(v4(3), v4(1)))).containsExactly(v4(1), v4(3));
-        now = now.plusSeconds(30);
+        clock.advance(Duration.ofSeconds(30));
         assertThat(recent.add("cdn.example", List.of(v4(2), v4(4)))).containsExactly(v4(1), v4(2), v4(3), v4(4));
-        now = now.plusSeconds(30);
+        clock.advance(Duration.ofSeconds(30));
         assertThat(recent.add("cdn.example", List.of(v4(1), v4(4)))).as("the rules stay as they were")
                 .containsExactly(v4(1), v4(2), v4(3), v4(4));
     }
@@ -55,9 +38,9 @@ class RecentAnswersTest {
     void anAddressNoAnswerNamedForLongerThanTheWindowIsDropped() {
         RecentAnswers recent = new RecentAnswers(clock, Duration.ofMinutes(5), 64);
         recent.add("moved.example", List.of(v4(1), v4(2)));
-        now = now.plus(Duration.ofMinutes(3));
+        clock.advance(Duration.ofMinutes(3));
         assertThat(recent.add("moved.example", List.of(v4(2)))).containsExactly(v4(1), v4(2));
-        now = now.plus(Duration.ofMinutes(2)).plusSeconds(1);
+        clock.advance(Duration.ofMinutes(2).plusSeconds(1));
         assertThat(recent.add("moved.example", List.of(v4(2)))).as("198.51.100.1 last named 5 min 1 s ago")
                 .containsExactly(v4(2));
     }
@@ -66,7 +49,7 @@ class RecentAnswersTest {
     void aNameKeepsAtMostTheCapTheMostRecentlyNamedFirst() {
         RecentAnswers recent = new RecentAnswers(clock, Duration.ofMinutes(5), 4);
         recent.add("wide.example", List.of(v4(1), v4(2), v4(3)));
-        now = now.plusSeconds(1);
+        clock.advance(Duration.ofSeconds(1));
         assertThat(recent.add("wide.example", List.of(v4(7), v4(8)))).as("198.51.100.1 was named longest ago")
                 .containsExactly(v4(2), v4(3), v4(7), v4(8));
         List<InetAddress> thousand = new ArrayList<>();
