@@ -15,7 +15,11 @@ import java.util.function.BiConsumer;
  * checks (priority 0) ahead of a resync's checks (1), each in the order queued
  * ({@link QueuedCorrection}); at most one correction of a kind queued per container (a policy
  * update, an urgent check, a resync check), so a container asked for again while one waits is
- * not queued twice. Thread-safe.
+ * not queued twice; and at most one correction of a container running at a time: one taken from
+ * the queue while another of its container runs waits beside it (the latest of each kind) and is
+ * queued again when that one ends, instead of holding a thread on the container's lock, so a
+ * correction that hangs (a read-back stuck in the kernel) holds one thread, not every thread as
+ * resync after resync queues that container again. Thread-safe.
  */
 final class CorrectionQueue {
     private final ThreadPoolExecutor pool;
@@ -25,6 +29,8 @@ final class CorrectionQueue {
     /** Checks queued ahead of a resync's (a pod member stopped): not dropped because a resync queued one. */
     private final Set<String> pendingUrgent = ConcurrentHashMap.newKeySet();
     private final AtomicLong sequence = new AtomicLong();
+    /** Containers whose correction runs, and what was taken from the queue for them meanwhile (by kind). */
+    private final java.util.Map<String, java.util.Map<String, QueuedCorrection>> running = new java.util.HashMap<>();
     private volatile boolean closed;
 
     /** {@code threads} threads running {@code correct(containerId, trigger)} for each queued correction. */
@@ -49,19 +55,50 @@ final class CorrectionQueue {
         if (closed || !pending.add(containerId)) {
             return false;
         }
-        try {
-            pool.execute(new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
-                pending.remove(containerId);
-                try {
-                    correct.accept(containerId, trigger);
-                } finally {
-                    after.run();
+        String kind = trigger == Trigger.POLICY_UPDATE ? "update" : priority == 0 ? "urgent" : "check";
+        QueuedCorrection[] self = new QueuedCorrection[1];
+        self[0] = new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
+            pending.remove(containerId);
+            QueuedCorrection replaced;
+            synchronized (running) {
+                java.util.Map<String, QueuedCorrection> waiting = running.get(containerId);
+                if (waiting != null) { // another correction of this container runs: after it, not beside it
+                    replaced = waiting.put(kind, self[0]);
+                    if (replaced != null) {
+                        replaced.skip();
+                    }
+                    return;
                 }
-            }));
+                running.put(containerId, new java.util.LinkedHashMap<>());
+            }
+            try {
+                correct.accept(containerId, trigger);
+            } finally {
+                after.run();
+                finished(containerId);
+            }
+        }, after);
+        try {
+            pool.execute(self[0]);
             return true;
         } catch (RuntimeException rejected) {
             pending.remove(containerId);
             return false;
+        }
+    }
+
+    /** {@code containerId}'s correction ended: what waited for it is queued again. */
+    private void finished(String containerId) {
+        java.util.Map<String, QueuedCorrection> waited;
+        synchronized (running) {
+            waited = running.remove(containerId);
+        }
+        for (QueuedCorrection next : waited.values()) {
+            try {
+                pool.execute(next.again(sequence.incrementAndGet()));
+            } catch (RuntimeException rejected) { // closing
+                next.skip();
+            }
         }
     }
 

@@ -11,7 +11,6 @@ import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,12 +18,10 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * corrected at once, ahead of resync work), the OCI hook's {@link #fence}, and a resync every
  * {@code interval} (±10% jitter, first one as soon as the policy store has caught up) that reads
  * back every live container's rules. Corrections run on a small pool, each under its container's
- * lock ({@link Corrections}); a container is queued at most once per kind of work. A correction's
+ * lock ({@link Corrections}); a container is queued at most once per kind of work and corrected by
+ * one thread at a time ({@link CorrectionQueue}); resyncs are {@link ResyncPasses}. A correction's
  * outcome never overtakes the outcome of an event the pipeline has yet to publish for the same
  * container ({@link OutcomeOrder}). Metrics:
  * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
@@ -58,14 +56,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final Clock clock;
     private final Duration interval;
     private final String nodeId;
-    private final Timer resyncTimer;
     private final CorrectionQueue queue;
     private final ScheduledExecutorService scheduler;
-    private final AtomicLong cycles = new AtomicLong();
+    private final ResyncPasses passes;
     private volatile boolean closed;
-    /** The last resync was overdue: this one's checks queue with the policy updates. */
-    private volatile boolean lastOverdue;
-    private final io.micrometer.core.instrument.Counter overdue;
 
     /**
      * @param interval resync interval (the issue's {@code --resync-interval}, default 30 s)
@@ -92,12 +86,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
-        this.resyncTimer = Timer.builder("netfence.resync.duration")
-                .description("one full resync: read back every live container's rules")
-                .register(registry);
-        this.overdue = io.micrometer.core.instrument.Counter.builder("netfence.resync.overdue")
-                .description("resyncs whose checks were not all done within two resync intervals").register(registry);
         this.queue = new CorrectionQueue(threads, corrections::correct);
+        this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
     }
 
@@ -122,7 +112,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /** How many resync cycles have completed (for tests and /metrics). */
     public long cycles() {
-        return cycles.get();
+        return passes.done();
     }
 
     @Override
@@ -228,8 +218,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;
-            if (joined != null && enforcer.enforcedForAnother(joined, containerId)) {
-                // a new member of a namespace another container's policy is in force in (a pod): that policy judges
+            if (joined != null && enforcer.enforcedForAnother(joined, containerId) && live.all().stream().anyMatch(
+                    c -> c.netns().equals(joined) && c.inForce() && !c.containerId().equals(containerId))) {
+                // a new member of a namespace another container's policy is in force in (a pod; an owner's claim alone
+                // is not enough: one whose apply failed with --on-failure leave wrote nothing): that policy judges
                 // whatever this one sends; a fence would cut every member until a resync (its event, refused
                 // NAMESPACE_SHARED for another policy, changes nothing there)
                 LOG.info("container {} pid {} joins namespace {}, enforced for another member: not fenced", containerId,
@@ -288,44 +280,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /** Runs one resync now and waits for all of it (tests); retries failed journal writes. */
     public void resyncNow() throws InterruptedException {
-        resync(null);
-    }
-
-    /**
-     * One resync, waiting for its checks at most {@code bound} (null: until they are done). One
-     * that is still waiting then is overdue: logged, counted, and the cycle goes on (its checks stay
-     * queued, none twice); the next resync's checks then queue with the policy updates, in turn, not
-     * behind them, so a storm of updates cannot hold the read-backs off for good. True when done.
-     */
-    private boolean resync(Duration bound) throws InterruptedException {
-        Timer.Sample sample = Timer.start();
-        live.retryJournal();
-        var snapshot = live.all();
-        CountDownLatch done = new CountDownLatch(snapshot.size());
-        int priority = lastOverdue ? 0 : 1;
-        for (LiveContainer c : snapshot) {
-            if (!submit(c.containerId(), Trigger.DRIFT, priority, done::countDown)) {
-                done.countDown();
-            }
-        }
-        boolean finished = true;
-        if (bound == null) {
-            done.await();
-        } else {
-            finished = done.await(bound.toMillis(), TimeUnit.MILLISECONDS);
-        }
-        guards.sweep();
-        lastOverdue = !finished;
-        if (finished) {
-            sample.stop(resyncTimer);
-            cycles.incrementAndGet();
-        } else {
-            overdue.increment();
-            LOG.warn("resync overdue: {} of {} live containers not checked after {} ms (corrections queued: {});"
-                    + " the next resync's checks go ahead of later policy updates", done.getCount(), snapshot.size(),
-                    bound.toMillis(), queue.queued());
-        }
-        return finished;
+        passes.run(null);
     }
 
     /**
@@ -367,7 +322,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         try {
             order.expire();
-            resync(interval.multipliedBy(2));
+            passes.run(interval.multipliedBy(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;

@@ -298,13 +298,29 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     @Test
     void aHookCallForANewPodMemberJoiningANamespaceAnotherMembersPolicyGovernsDoesNotFenceIt() throws Exception {
         // before, the new member's fence wrote the quarantine over the namespace: the pod was cut until a resync
-        enforcer.enforcedForAnother = true; // c0's policy is in force in the namespace PID is in
+        policies.put("task-1", ALLOW_A);
+        start("c0", "task-1"); // c0's policy is in force in the namespace PID is in
+        enforcer.enforcedForAnother = true;
+        enforcer.calls.clear();
 
         EnforcementResult answer = reconciler.fence("c1", PID, null);
 
         assertThat(answer.status()).isEqualTo("applied");
         assertThat(enforcer.calls).as("no fence over the policy in force").isEmpty();
         assertThat(reconciler.liveSet().get("c1")).as("its event applies or refuses it as any other").isEmpty();
+    }
+
+    @Test
+    void aHookCallForANewPodMemberIsFencedWhereTheOwnersPolicyIsClaimedButNotInForce() throws Exception {
+        // the owner's apply failed with --on-failure leave: its claim stands, its rules were never written
+        reconciler.liveSet().restore(new LiveContainer("c0", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "FIREWALL_UNAVAILABLE", false, "nft", Map.of(), Instant.now()));
+        enforcer.enforcedForAnother = true;
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.quarantined()).isTrue();
+        assertThat(enforcer.calls).containsExactly("fence c1");
     }
 
     @Test

@@ -262,18 +262,25 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
-    void aResyncWhoseCheckHangsIsCountedOverdueAndTheResyncsGoOn() throws Exception {
-        // before, the cycle waited for every check without end: one hanging read-back ended resyncs for good
+    void aResyncWhoseCheckHangsIsCountedOverdueAndTheResyncsAndPolicyUpdatesGoOn() throws Exception {
+        // before, the cycle waited for every check without end: one hanging read-back ended resyncs for good;
+        // and every overdue cycle queued the hanging container again, each copy holding a thread on its lock
         policies.put("task-1", ALLOW_A);
+        policies.put("task-2", ALLOW_A);
         start("c1", "task-1");
+        start("c2", "task-2");
+        reconciler.close(); // only the reconciler below corrects from here on
         enforcer.hold = new java.util.concurrent.CountDownLatch(1);
         enforcer.holdId = "c1";
         java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
         var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         try (Reconciler often = oftenWith(2, meters, sweeps)) {
             often.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> meters.counter("netfence.resync.overdue").count() >= 2);
-            assertThat(sweeps.get()).as("resyncs go on while the check hangs").isGreaterThanOrEqualTo(2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> meters.counter("netfence.resync.overdue").count() >= 4);
+            assertThat(sweeps.get()).as("resyncs go on while the check hangs").isGreaterThanOrEqualTo(4);
+            enforcer.calls.clear();
+            policies.put("task-2", ALLOW_A.replace("198.18.0.2:80", "198.18.0.3:80"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> enforcer.calls.contains("enforce c2"));
             long before = often.cycles();
             enforcer.hold.countDown();
             await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() > before);
