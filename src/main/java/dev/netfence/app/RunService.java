@@ -160,6 +160,14 @@ public final class RunService implements AutoCloseable {
         return registry;
     }
 
+    /** Liveness: the consumer loop beats and the policy store's reader has not stopped for good. */
+    public dev.netfence.ops.HealthStatus liveness() {
+        if (policies.stoppedForGood()) {
+            return dev.netfence.ops.HealthStatus.down("the policy store's reader stopped for good");
+        }
+        return pipeline.health().liveness().check();
+    }
+
     public EventPipeline pipeline() {
         return pipeline;
     }

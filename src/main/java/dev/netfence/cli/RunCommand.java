@@ -205,7 +205,7 @@ public final class RunCommand implements Callable<Integer> {
         try {
             http = MetricsServer.start(cfg.httpAddress(), cfg.httpPort(), metrics.registry(),
                     () -> started.get() == null ? HealthStatus.up()
-                            : started.get().pipeline().health().liveness().check(),
+                            : started.get().liveness(),
                     () -> started.get() == null ? HealthStatus.down(STARTING)
                             : started.get().pipeline().notReadyReason().map(HealthStatus::down)
                                     .orElseGet(HealthStatus::up));

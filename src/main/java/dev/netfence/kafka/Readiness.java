@@ -46,6 +46,10 @@ final class Readiness {
         if (!policies.isCaughtUp()) {
             return Optional.of("the policy store has not caught up");
         }
+        Optional<String> store = policies.notReadyReason();
+        if (store.isPresent()) {
+            return store;
+        }
         Optional<String> standingBy = standby.reason();
         if (standingBy.isPresent()) {
             return standingBy;

@@ -1,9 +1,7 @@
 package dev.netfence.policy.store;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -12,23 +10,28 @@ import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * What {@link TopicPolicyStore} read from each partition of the policy topic, so that a partition
- * read again from an earlier offset ends holding exactly what the partition holds now. The consumer
- * goes back when the topic was deleted and created again or truncated (its position out of range,
- * reset to the beginning): the records read again are staged, not applied, and once the partition's
- * end offset at that moment is reached the staged policies replace the partition's old ones in one
- * step and every task the partition no longer names is forgotten (without this, a task whose policy
- * went with the old topic kept it until netfence restarted). A partition that disappeared (the topic
- * created again with fewer partitions) forgets its tasks at once. Confined to the store's thread.
+ * How far {@link TopicPolicyStore} read each partition of the policy topic, and the rebuild of
+ * its policies when the topic changed under it. The consumer goes back in a partition when the
+ * topic was deleted and created again or truncated (its position out of range, reset to the
+ * beginning or to where the log diverged), and a partition disappears when the topic is created
+ * again with fewer: then the store reads the whole topic again from the beginning of every
+ * partition, and the records are staged, not applied, until every partition is read to its end
+ * offset as of that moment; the staged policies then replace the table in one step (tasks the
+ * topic no longer names are forgotten, policies that did not change tell nobody). The whole topic,
+ * not the partition alone: a task whose key moved to another partition (fewer partitions) must
+ * not be forgotten by its old one. Where the rebuild reads one task on two partitions, the record
+ * with the later timestamp wins. Confined to the store's thread.
  */
 final class PartitionLedger {
-    /** A partition being read again: its end offset when that began, and what was read since. */
-    private record Rebuild(long end, Map<String, Optional<StoredPolicy>> staged) {}
+    /** A staged record: the policy (empty: a tombstone) and the record's timestamp. */
+    private record Staged(Optional<StoredPolicy> policy, long timestamp) {}
+
+    /** A rebuild under way: each partition's end offset when it began, what was read since. */
+    private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Staged> staged, Set<TopicPartition> reached) {}
 
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
-    private final Map<String, TopicPartition> origin = new HashMap<>();
-    private final Map<TopicPartition, Rebuild> rebuilding = new HashMap<>();
+    private Rebuild rebuild;
 
     PartitionLedger(PolicyTable table) {
         this.table = Objects.requireNonNull(table, "table");
@@ -37,92 +40,65 @@ final class PartitionLedger {
     /** Whether {@code offset} (a record's, or the consumer's position) is behind what {@code tp} was read to. */
     boolean wentBack(TopicPartition tp, long offset) {
         Long n = next.get(tp);
-        return n != null && offset < n && !rebuilding.containsKey(tp);
+        return n != null && offset < n;
     }
 
-    /** {@code tp} is read again from its beginning; what it holds up to {@code end} is staged. */
-    void rebuild(TopicPartition tp, long end) {
-        rebuilding.put(tp, new Rebuild(end, new LinkedHashMap<>()));
-        next.remove(tp);
+    /** The whole topic is read again from the beginning; its records are staged until each partition reaches {@code ends}. */
+    void rebuild(Map<TopicPartition, Long> ends) {
+        rebuild = new Rebuild(Map.copyOf(ends), new HashMap<>(), new HashSet<>());
+        next.clear();
     }
 
-    /** Whether some partition is being read again. */
+    /** Whether a rebuild is under way. */
     boolean rebuilding() {
-        return !rebuilding.isEmpty();
+        return rebuild != null;
     }
 
-    /** A record of {@code taskId} at {@code offset} of {@code tp}: {@code policy} empty for a tombstone. */
-    void record(TopicPartition tp, long offset, String taskId, Optional<StoredPolicy> policy) {
-        Rebuild r = rebuilding.get(tp);
-        if (r != null && offset >= r.end()) {
-            finish(tp);
-            r = null;
-        }
+    /** A record of {@code taskId} at {@code offset} of {@code tp}, written at {@code timestamp}: {@code policy} empty for a tombstone. */
+    void record(TopicPartition tp, long offset, long timestamp, String taskId, Optional<StoredPolicy> policy) {
         next.put(tp, offset + 1);
-        if (r != null) {
-            r.staged().put(taskId, policy);
+        if (rebuild != null) {
+            Staged before = rebuild.staged().get(taskId);
+            if (before == null || timestamp >= before.timestamp()) {
+                rebuild.staged().put(taskId, new Staged(policy, timestamp));
+            }
             return;
         }
         if (policy.isPresent()) {
-            origin.put(taskId, tp);
             table.put(taskId, policy.get());
         } else {
-            origin.remove(taskId);
             table.remove(taskId);
         }
     }
 
-    /** The consumer's position in {@code tp} is {@code position}: a rebuild that reached its end finishes. */
+    /** A record at {@code offset} of {@code tp} that names no task (no key): read, nothing to apply. */
+    void skipped(TopicPartition tp, long offset) {
+        next.put(tp, offset + 1);
+    }
+
+    /** The consumer's position in {@code tp} is {@code position}: a rebuild whose partitions all reached their ends finishes. */
     void positioned(TopicPartition tp, long position) {
-        Rebuild r = rebuilding.get(tp);
-        if (r != null && position >= r.end()) {
-            finish(tp);
-        }
-        if (!next.containsKey(tp) || next.get(tp) < position) {
+        Long n = next.get(tp);
+        if (n == null || n < position) {
             next.put(tp, position);
         }
-    }
-
-    /** Partitions the topic no longer has: every task they named is forgotten. */
-    void gone(Set<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            rebuilding.remove(tp);
-            next.remove(tp);
-            forgetAllBut(tp, Set.of());
+        if (rebuild != null && rebuild.ends().containsKey(tp) && position >= rebuild.ends().get(tp)) {
+            rebuild.reached().add(tp);
+            if (rebuild.reached().containsAll(rebuild.ends().keySet())) {
+                finish();
+            }
         }
     }
 
-    private void finish(TopicPartition tp) {
-        Rebuild r = rebuilding.remove(tp);
-        Set<String> named = new HashSet<>(r.staged().keySet());
-        forgetAllBut(tp, named);
-        r.staged().forEach((taskId, policy) -> {
-            TopicPartition from = origin.get(taskId);
-            if (from != null && !from.equals(tp)) {
-                return; // written on another partition since: that one is the task's
-            }
-            if (policy.isEmpty()) {
-                origin.remove(taskId);
+    private void finish() {
+        Map<String, Staged> staged = rebuild.staged();
+        rebuild = null;
+        for (String taskId : List.copyOf(table.taskIds())) {
+            Staged s = staged.get(taskId);
+            if (s == null || s.policy().isEmpty()) {
                 table.remove(taskId);
-            } else if (!policy.equals(table.get(taskId))) {
-                origin.put(taskId, tp);
-                table.put(taskId, policy.get());
-            } else {
-                origin.put(taskId, tp);
             }
-        });
-    }
-
-    private void forgetAllBut(TopicPartition tp, Set<String> keep) {
-        List<String> forget = new ArrayList<>();
-        origin.forEach((taskId, from) -> {
-            if (from.equals(tp) && !keep.contains(taskId)) {
-                forget.add(taskId);
-            }
-        });
-        for (String taskId : forget) {
-            origin.remove(taskId);
-            table.remove(taskId);
         }
+        staged.forEach((taskId, s) -> s.policy().ifPresent(p -> table.put(taskId, p)));
     }
 }

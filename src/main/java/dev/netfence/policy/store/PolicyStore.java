@@ -38,8 +38,21 @@ public interface PolicyStore extends AutoCloseable {
      */
     CompletableFuture<Optional<StoredPolicy>> whenAvailable(String taskId, Duration timeout);
 
-    /** True once the store has loaded everything that existed when it started. */
+    /** True once the store has loaded everything that existed when it started (and from then on). */
     boolean isCaughtUp();
+
+    /**
+     * Why the store's policies may be out of date now although it caught up once (readiness
+     * reports it): being read again, or its reader stopped. Empty by default.
+     */
+    default Optional<String> notReadyReason() {
+        return Optional.empty();
+    }
+
+    /** Whether the store will never read a policy change again (liveness reports it: restart). */
+    default boolean stoppedForGood() {
+        return false;
+    }
 
     /**
      * Calls {@code listener} with the taskId after every change of a task's policy (new, replaced by a

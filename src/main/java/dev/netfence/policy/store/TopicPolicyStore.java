@@ -50,7 +50,12 @@ public final class TopicPolicyStore implements PolicyStore {
     private final Thread thread;
     private volatile boolean caughtUp;
     private volatile boolean rebuilding;
+    /** A rebuild is to begin (reading paused): the reader thread's own. */
+    private boolean rebuildWanted;
     private volatile boolean stopped;
+    /** The partitions assigned, and what the first catch-up must read (the reader thread's own). */
+    private List<TopicPartition> parts = List.of();
+    private final Map<TopicPartition, Long> target = new HashMap<>();
     private volatile boolean closed;
 
     private TopicPolicyStore(Map<String, Object> kafka, String topic, PolicyDecoder decoder) {
@@ -97,10 +102,31 @@ public final class TopicPolicyStore implements PolicyStore {
         table.onChange(listener);
     }
 
-    /** Also false while a partition is read again, and for good once the reader stopped. */
+    /**
+     * True once the store has read everything the topic held when it started (and stays true: a
+     * rebuild or a stopped reader is {@link #notReadyReason}, which readiness reports; the events
+     * go on meanwhile under the policies last read).
+     */
     @Override
     public boolean isCaughtUp() {
-        return caughtUp && !rebuilding && !stopped;
+        return caughtUp;
+    }
+
+    @Override
+    public Optional<String> notReadyReason() {
+        if (stopped) {
+            return Optional.of("the policy store's reader stopped for good: policy changes are no longer read;"
+                    + " restart netfence");
+        }
+        if (rebuilding) {
+            return Optional.of("the policies topic " + topic + " is read again (deleted and created again, or truncated)");
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public boolean stoppedForGood() {
+        return stopped;
     }
 
     /** How many tasks currently have a policy. */
@@ -110,7 +136,7 @@ public final class TopicPolicyStore implements PolicyStore {
 
     private void run() {
         try {
-            List<TopicPartition> parts = awaitPartitions();
+            parts = awaitPartitions();
             if (parts.isEmpty()) {
                 return;
             }
@@ -120,40 +146,31 @@ public final class TopicPolicyStore implements PolicyStore {
             if (start == null) {
                 return;
             }
-            Map<TopicPartition, Long> target = new HashMap<>(start);
+            target.putAll(start);
             LOG.info("reading policies from {} up to {}", topic, target);
             long nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
             while (!closed) {
                 try {
-                    if (System.nanoTime() - nextCheck >= 0) {
-                        List<TopicPartition> all = partitionsNow(parts);
-                        if (!caughtUp && all.size() > parts.size()) {
-                            // found before the store caught up (the topic grew, or the first metadata
-                            // lacked them): read to their end too before counting as caught up
-                            List<TopicPartition> known = parts;
-                            Map<TopicPartition, Long> more = awaitEndOffsets(all.stream().filter(tp -> !known.contains(tp)).toList());
-                            if (more == null) {
-                                return;
-                            }
-                            target.putAll(more);
-                            LOG.info("reading policies from {} up to {}", topic, target);
-                        }
-                        parts = all;
-                        target.keySet().retainAll(new HashSet<>(all));
-                        if (caughtUp) {
-                            checkPositions(parts);
+                    if (rebuildWanted) {
+                        beginRebuild();
+                    } else if (System.nanoTime() - nextCheck >= 0) {
+                        checkPartitions();
+                        if (caughtUp && !rebuildWanted) {
+                            checkPositions();
                         }
                         nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
                     }
                     for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
-                        apply(r);
+                        if (!apply(r)) {
+                            break; // the topic is read again from the beginning: the rest of this batch is stale
+                        }
                     }
-                    if (rebuilding) {
-                        checkPositions(parts); // a partition read to its end again holds its policies now
+                    if (rebuilding && !rebuildWanted) {
+                        checkPositions(); // every partition read to its end again: the staged policies replace the table
                     }
                     // position() asks the broker while a partition's start offset is not known yet,
                     // and times out like poll() when the broker does not answer: retried the same way
-                    if (!caughtUp && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+                    if (!caughtUp && !rebuildWanted && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                         caughtUp = true;
                         LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                     }
@@ -173,19 +190,20 @@ public final class TopicPolicyStore implements PolicyStore {
         } catch (RuntimeException | Error e) {
             stopped = true;
             LOG.error("policy store reader of {} stopped for good: policy changes are no longer read and readiness"
-                    + " reports the store not caught up; restart netfence", topic, e);
+                    + " reports it; restart netfence", topic, e);
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
     }
 
     /**
-     * Assigns partitions that appeared since the last check, read from their beginning, and drops
-     * those the topic no longer has (their tasks forgotten); returns the full list. A metadata error
-     * or a topic the metadata does not show (being deleted) leaves the assignment as it is until the
-     * next check.
+     * Assigns partitions that appeared since the last check, read from their beginning (before the
+     * store caught up, also read to their end before it counts as caught up); partitions the topic
+     * no longer has (created again with fewer) start a rebuild of the whole topic. A metadata error,
+     * or a topic the metadata does not show (being deleted), leaves the assignment as it is until
+     * the next check.
      */
-    private List<TopicPartition> partitionsNow(List<TopicPartition> parts) {
+    private void checkPartitions() throws InterruptedException {
         List<PartitionInfo> infos;
         try {
             infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
@@ -193,33 +211,41 @@ public final class TopicPolicyStore implements PolicyStore {
             throw e;
         } catch (RuntimeException e) {
             LOG.warn("cannot re-read the partitions of {}: {}", topic, e.toString());
-            return parts;
+            return;
         }
         if (infos == null || infos.isEmpty() || infos.size() == parts.size()) {
-            return parts;
+            return;
         }
         List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-        List<TopicPartition> added = all.stream().filter(tp -> !parts.contains(tp)).toList();
-        Set<TopicPartition> gone = new HashSet<>(parts);
-        all.forEach(gone::remove);
+        List<TopicPartition> known = parts;
+        List<TopicPartition> added = all.stream().filter(tp -> !known.contains(tp)).toList();
+        boolean shrank = !all.containsAll(known);
         consumer.assign(all);
+        parts = all;
+        target.keySet().retainAll(new HashSet<>(all));
+        if (shrank) {
+            LOG.warn("policy topic {} has {} partitions now, some of those read before gone", topic, all.size());
+            startRebuild();
+            return;
+        }
         consumer.seekToBeginning(added);
-        if (!added.isEmpty()) {
-            LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
+        LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
+        if (!caughtUp) {
+            // found before the store caught up (the topic grew, or the first metadata lacked them)
+            Map<TopicPartition, Long> more = awaitEndOffsets(added);
+            if (more != null) {
+                target.putAll(more);
+                LOG.info("reading policies from {} up to {}", topic, target);
+            }
         }
-        if (!gone.isEmpty()) {
-            LOG.warn("policy topic {} has {} partitions now; forgetting the policies of {}", topic, all.size(), gone);
-            ledger.gone(gone);
-        }
-        return all;
     }
 
     /**
      * Where the consumer is in each partition: one it reads again from an earlier offset (the topic
-     * created again or truncated, no record read yet) starts a rebuild; a rebuild that reached its
-     * end finishes.
+     * created again or truncated, no record read yet) starts a rebuild; a rebuild whose partitions
+     * all reached their ends finishes.
      */
-    private void checkPositions(List<TopicPartition> parts) throws InterruptedException {
+    private void checkPositions() throws InterruptedException {
         for (TopicPartition tp : parts) {
             long position;
             try {
@@ -228,23 +254,55 @@ public final class TopicPolicyStore implements PolicyStore {
                 continue; // not known yet (an offset reset under way): the next check
             }
             if (ledger.wentBack(tp, position)) {
-                startRebuild(tp, position);
+                startRebuild();
+                return;
             }
             ledger.positioned(tp, position);
         }
         rebuilding = ledger.rebuilding();
     }
 
-    /** {@code tp} is read again from {@code from}: its records up to today's end are staged until then. */
-    private void startRebuild(TopicPartition tp, long from) throws InterruptedException {
-        Map<TopicPartition, Long> end = awaitEndOffsets(List.of(tp));
-        if (end == null) {
-            return;
-        }
-        LOG.warn("policy topic {} partition {} is read again from offset {} (deleted and created again, or truncated):"
-                + " its policies are replaced by what it holds up to offset {}", topic, tp.partition(), from, end.get(tp));
-        ledger.rebuild(tp, end.get(tp));
+    /**
+     * The whole topic is to be read again from the beginning of every partition (the consumer resets
+     * to where a truncated log diverged, not to its beginning, and a task's key may have moved to
+     * another partition): reading pauses until {@link #beginRebuild} knows the topic's partitions
+     * and end offsets now.
+     */
+    private void startRebuild() {
+        rebuildWanted = true;
         rebuilding = true;
+        consumer.pause(consumer.assignment());
+    }
+
+    /**
+     * Reads the topic's partitions and their end offsets now (each try bounded: a partition of the
+     * old topic that is gone would otherwise be waited for without end; a failure is retried by the
+     * loop), then reads every partition from the beginning, its records staged until each reaches
+     * that end.
+     */
+    private void beginRebuild() {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        if (infos == null || infos.isEmpty()) {
+            return; // being deleted or created: the next round
+        }
+        List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+        if (!all.equals(parts)) {
+            consumer.assign(all);
+            consumer.pause(all);
+            parts = all;
+            target.keySet().retainAll(new HashSet<>(all));
+        }
+        Map<TopicPartition, Long> ends = consumer.endOffsets(parts, Duration.ofSeconds(10));
+        consumer.seekToBeginning(parts);
+        consumer.resume(parts);
+        ledger.rebuild(ends);
+        rebuildWanted = false;
+        LOG.warn("policy topic {} changed under the store (deleted and created again, or truncated): reading it again"
+                + " from the beginning; its policies replace the ones read before once it is read up to {}", topic, ends);
+        if (!caughtUp) {
+            target.clear();
+            target.putAll(ends);
+        }
     }
 
     /**
@@ -293,32 +351,34 @@ public final class TopicPolicyStore implements PolicyStore {
         return List.of();
     }
 
-    private void apply(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
+    /** Applies (or, during a rebuild, stages) one record; false when it started a rebuild instead. */
+    private boolean apply(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
         TopicPartition tp = new TopicPartition(r.topic(), r.partition());
         if (ledger.wentBack(tp, r.offset())) {
-            startRebuild(tp, r.offset());
+            startRebuild();
+            return false;
         }
         if (r.key() == null) {
             LOG.warn("ignoring policy record without a key at {}-{}@{}", r.topic(), r.partition(), r.offset());
-            return;
+            ledger.skipped(tp, r.offset());
+            return true;
         }
         String taskId = new String(r.key(), StandardCharsets.UTF_8);
-        if (r.value() == null) {
-            ledger.record(tp, r.offset(), taskId, Optional.empty());
-            rebuilding = ledger.rebuilding();
-            return;
+        Optional<StoredPolicy> policy = Optional.empty();
+        if (r.value() != null) {
+            StoredPolicy p;
+            try {
+                p = decoder.decode(r.value());
+            } catch (RuntimeException | StackOverflowError e) { // a document nested too deep is invalid, not the reader's end
+                p = new StoredPolicy.Invalid(List.of("policy could not be read: " + e));
+            }
+            if (p instanceof StoredPolicy.Invalid inv) {
+                LOG.warn("stored policy of task {} is invalid: {}", taskId, inv.reasons());
+            }
+            policy = Optional.of(p);
         }
-        StoredPolicy p;
-        try {
-            p = decoder.decode(r.value());
-        } catch (RuntimeException | StackOverflowError e) { // a document nested too deep is invalid, not the reader's end
-            p = new StoredPolicy.Invalid(List.of("policy could not be read: " + e));
-        }
-        if (p instanceof StoredPolicy.Invalid inv) {
-            LOG.warn("stored policy of task {} is invalid: {}", taskId, inv.reasons());
-        }
-        ledger.record(tp, r.offset(), taskId, Optional.of(p));
-        rebuilding = ledger.rebuilding();
+        ledger.record(tp, r.offset(), r.timestamp(), taskId, policy);
+        return true;
     }
 
     @Override

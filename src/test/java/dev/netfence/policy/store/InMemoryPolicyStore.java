@@ -7,7 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /** A policy store the test fills directly; always caught up. */
-public final class InMemoryPolicyStore implements PolicyStore {
+public class InMemoryPolicyStore implements PolicyStore {
     private final PolicyTable table = new PolicyTable();
 
     public InMemoryPolicyStore put(String taskId, NetworkPolicy policy) {

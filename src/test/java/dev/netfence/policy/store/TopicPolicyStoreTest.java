@@ -236,7 +236,8 @@ class TopicPolicyStoreTest {
             assertThat(store.size()).isEqualTo(3);
             recreate(3);
             put("task-a", FakePolicies.CLOSED_JSON);
-            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 1 && store.isCaughtUp());
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 1 && store.notReadyReason().isEmpty());
+            assertThat(store.isCaughtUp()).isTrue();
             assertThat(store.lookup("task-a")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
             assertThat(store.lookup("task-b")).isEmpty();
             assertThat(store.lookup("task-c")).isEmpty();
@@ -246,7 +247,7 @@ class TopicPolicyStoreTest {
     }
 
     @Test
-    void aTopicCreatedAgainWithFewerPartitionsForgetsTheTasksOfThePartitionsItLost() throws Exception {
+    void aTopicCreatedAgainWithFewerPartitionsKeepsExactlyTheTasksItNamesWhereverTheirKeysMoved() throws Exception {
         List<String> tasks = List.of("task-1", "task-2", "task-3", "task-4", "task-5", "task-6");
         for (int i = 0; i < tasks.size(); i++) {
             try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) { // two tasks on each partition
@@ -261,15 +262,17 @@ class TopicPolicyStoreTest {
             assertThat(store.size()).isEqualTo(6);
             recreate(1);
             put("task-1", FakePolicies.CLOSED_JSON);
-            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 1 && store.isCaughtUp());
+            put("task-2", FakePolicies.CLOSED_JSON); // on partition 1 before, on partition 0 now
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.size() == 2 && store.notReadyReason().isEmpty());
             assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+            assertThat(store.lookup("task-2")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
         }
     }
 
     @Test
-    void aReaderThatStopsForGoodLeavesTheStoreNotCaughtUp() throws Exception {
-        // before, an Error ended the reader thread with the store still caught up: readiness green,
-        // and no policy change read again until a restart
+    void aReaderThatStopsForGoodSaysSoToReadinessAndLiveness() throws Exception {
+        // before, an Error ended the reader thread silently: readiness green, and no policy change read
+        // again until a restart
         PolicyDecoder failing = bytes -> {
             if (new String(bytes, StandardCharsets.UTF_8).contains("boom")) {
                 throw new AssertionError("boom");
@@ -280,8 +283,11 @@ class TopicPolicyStoreTest {
         try (TopicPolicyStore store = TopicPolicyStore.start(
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()), topic, failing)) {
             await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            assertThat(store.notReadyReason()).isEmpty();
             put("task-b", "{\"boom\":1}".getBytes(StandardCharsets.UTF_8));
-            await().atMost(Duration.ofSeconds(30)).until(() -> !store.isCaughtUp());
+            await().atMost(Duration.ofSeconds(30)).until(store::stoppedForGood);
+            assertThat(store.notReadyReason()).hasValueSatisfying(r -> assertThat(r).contains("stopped for good"));
+            assertThat(store.isCaughtUp()).as("what it read stays: the pipeline goes on under it").isTrue();
             assertThat(store.lookup("task-a")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
         }
     }
