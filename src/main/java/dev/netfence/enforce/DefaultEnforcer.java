@@ -89,7 +89,7 @@ public final class DefaultEnforcer implements Enforcer {
     /** The production wiring with the host guards {@code hostGuards} (shared with whoever sweeps them). */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             HostGuards hostGuards) {
-        this(config, runner, clock, registry, new SystemEndpointResolver(clock),
+        this(config, runner, clock, registry, new SystemEndpointResolver(dev.netfence.core.SteadyClock.startingAt(clock)),
                 new ProcNamespacePinner(new ContainerPidLookup(runner, clock), config.procRoot(), config.cgroupCheck()),
                 hostGuards);
     }

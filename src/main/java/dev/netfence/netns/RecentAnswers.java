@@ -15,15 +15,18 @@ import java.util.Objects;
  * answers (a CDN or load balancer returning two of its eight addresses per query) gets the same
  * rules at every resync instead of rules rewritten, and connection tracking flushed, each time:
  * an address stays for {@link #window} after the last answer that named it (as Cilium keeps a
- * name's addresses for a minimum TTL), and a name keeps at most {@link #cap} addresses, the most
- * recently named first (a resolver answering with thousands would otherwise write thousands of
- * rules). The result is sorted ({@link SystemEndpointResolver#ordered}), so the rules do not move
- * with the answers' order. Thread-safe.
+ * name's addresses for a minimum TTL), and a name keeps at most {@link #cap} addresses of each
+ * family, the most recently named first (a resolver answering with thousands would otherwise write
+ * thousands of rules; one family's flood does not push the other out), logged when an answer
+ * brings more. The result is sorted ({@link SystemEndpointResolver#ordered}), so the rules do not
+ * move with the answers' order. Give it a steady clock: a step of the wall clock must not keep an
+ * address longer. Thread-safe.
  */
 final class RecentAnswers {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RecentAnswers.class);
     /** How long an address stays after the last answer that named it, by default. */
     static final Duration WINDOW = Duration.ofMinutes(5);
-    /** At most this many addresses per name, by default. */
+    /** At most this many addresses of each family per name, by default. */
     static final int CAP = 64;
 
     private final Clock clock;
@@ -56,12 +59,27 @@ final class RecentAnswers {
             known.remove(a); // re-inserted as the most recently named
             known.put(a, now);
         }
-        while (known.size() > cap) {
-            known.remove(known.keySet().iterator().next());
+        int dropped = trim(known, 4) + trim(known, 16);
+        if (dropped > 0) {
+            LOG.warn("{} resolves to more than {} addresses of a family: {} of the least recently named left out",
+                    hostname, cap, dropped);
         }
         if (seen.size() > 4 * 1024) { // names no policy asks for any more: dropped once their addresses expired
             seen.values().removeIf(m -> m.values().stream().allMatch(at -> now - at > window.toMillis()));
         }
         return SystemEndpointResolver.ordered(new ArrayList<>(known.keySet()));
+    }
+
+    /** Drops the least recently named addresses of {@code length} bytes beyond the cap; how many. */
+    private int trim(LinkedHashMap<InetAddress, Long> known, int length) {
+        int over = (int) known.keySet().stream().filter(a -> a.getAddress().length == length).count() - cap;
+        int dropped = 0;
+        for (var it = known.keySet().iterator(); it.hasNext() && dropped < over; ) {
+            if (it.next().getAddress().length == length) {
+                it.remove();
+                dropped++;
+            }
+        }
+        return Math.max(0, dropped);
     }
 }

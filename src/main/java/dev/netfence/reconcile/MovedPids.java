@@ -40,7 +40,6 @@ final class MovedPids {
         }
     }
 
-    /** Whether {@code pid} is in namespace {@code netns} (false when that cannot be read). */
     /** The namespace {@code pid} is in, or null when that cannot be read. */
     NamespaceId namespaceOf(int pid) {
         try {
@@ -50,6 +49,7 @@ final class MovedPids {
         }
     }
 
+    /** Whether {@code pid} is in namespace {@code netns} (false when that cannot be read). */
     boolean in(int pid, NamespaceId netns) {
         try {
             return ProcTasks.namespaceOf(procRoot, pid).equals(netns);

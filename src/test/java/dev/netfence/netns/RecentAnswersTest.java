@@ -60,6 +60,17 @@ class RecentAnswersTest {
     }
 
     @Test
+    void theCapHoldsForEachFamilyApart() throws Exception {
+        RecentAnswers recent = new RecentAnswers(clock, Duration.ofMinutes(5), 2);
+        List<InetAddress> answer = new ArrayList<>(List.of(v4(1)));
+        for (int i = 1; i <= 5; i++) {
+            answer.add(InetAddress.getByName("2001:db8::" + i));
+        }
+        assertThat(recent.add("mixed.example", answer)).as("five IPv6 addresses do not push the IPv4 one out")
+                .contains(v4(1)).hasSize(3);
+    }
+
+    @Test
     void namesAreKeptApart() {
         RecentAnswers recent = new RecentAnswers(clock, Duration.ofMinutes(5), 64);
         recent.add("a.example", List.of(v4(1)));
