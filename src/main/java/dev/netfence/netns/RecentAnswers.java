@@ -17,8 +17,8 @@ import java.util.Objects;
  * an address stays for {@link #window} after the last answer that named it (as Cilium keeps a
  * name's addresses for a minimum TTL), and a name keeps at most {@link #cap} addresses of each
  * family, the most recently named first (a resolver answering with thousands would otherwise write
- * thousands of rules; one family's flood does not push the other out), logged when an answer
- * brings more. The result is sorted ({@link SystemEndpointResolver#ordered}), so the rules do not
+ * thousands of rules; one family's flood does not push the other out), logged when one answer
+ * brings more (not when older answers' addresses are trimmed: rotation is expected). The result is sorted ({@link SystemEndpointResolver#ordered}), so the rules do not
  * move with the answers' order. Give it a steady clock: a step of the wall clock must not keep an
  * address longer. Thread-safe.
  */
@@ -59,10 +59,11 @@ final class RecentAnswers {
             known.remove(a); // re-inserted as the most recently named
             known.put(a, now);
         }
-        int dropped = trim(known, 4) + trim(known, 16);
-        if (dropped > 0) {
-            LOG.warn("{} resolves to more than {} addresses of a family: {} of the least recently named left out",
-                    hostname, cap, dropped);
+        trim(known, 4);
+        trim(known, 16);
+        if (answer.stream().filter(a -> a.getAddress().length == 4).count() > cap
+                || answer.stream().filter(a -> a.getAddress().length == 16).count() > cap) {
+            LOG.warn("{} resolved to more than {} addresses of a family: the rest are left out", hostname, cap);
         }
         if (seen.size() > 4 * 1024) { // names no policy asks for any more: dropped once their addresses expired
             seen.values().removeIf(m -> m.values().stream().allMatch(at -> now - at > window.toMillis()));
@@ -70,8 +71,8 @@ final class RecentAnswers {
         return SystemEndpointResolver.ordered(new ArrayList<>(known.keySet()));
     }
 
-    /** Drops the least recently named addresses of {@code length} bytes beyond the cap; how many. */
-    private int trim(LinkedHashMap<InetAddress, Long> known, int length) {
+    /** Drops the least recently named addresses of {@code length} bytes beyond the cap. */
+    private void trim(LinkedHashMap<InetAddress, Long> known, int length) {
         int over = (int) known.keySet().stream().filter(a -> a.getAddress().length == length).count() - cap;
         int dropped = 0;
         for (var it = known.keySet().iterator(); it.hasNext() && dropped < over; ) {
@@ -80,6 +81,5 @@ final class RecentAnswers {
                 dropped++;
             }
         }
-        return Math.max(0, dropped);
     }
 }

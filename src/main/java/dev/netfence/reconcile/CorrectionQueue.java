@@ -57,25 +57,36 @@ final class CorrectionQueue {
         }
         String kind = trigger == Trigger.POLICY_UPDATE ? "update" : priority == 0 ? "urgent" : "check";
         QueuedCorrection[] self = new QueuedCorrection[1];
+        java.util.concurrent.atomic.AtomicBoolean dequeued = new java.util.concurrent.atomic.AtomicBoolean();
         self[0] = new QueuedCorrection(priority, sequence.incrementAndGet(), () -> {
-            pending.remove(containerId);
-            QueuedCorrection replaced;
+            if (!dequeued.getAndSet(true)) {
+                pending.remove(containerId); // once: queued again after waiting, it is no longer the pending one
+            }
+            boolean parked;
+            QueuedCorrection replaced = null;
             synchronized (running) {
                 java.util.Map<String, QueuedCorrection> waiting = running.get(containerId);
-                if (waiting != null) { // another correction of this container runs: after it, not beside it
+                parked = waiting != null;
+                if (parked) { // another correction of this container runs: after it, not beside it
                     replaced = waiting.put(kind, self[0]);
-                    if (replaced != null) {
-                        replaced.skip();
-                    }
-                    return;
+                } else {
+                    running.put(containerId, new java.util.LinkedHashMap<>());
                 }
-                running.put(containerId, new java.util.LinkedHashMap<>());
+            }
+            if (parked) {
+                if (replaced != null) {
+                    replaced.skip();
+                }
+                return;
             }
             try {
                 correct.accept(containerId, trigger);
             } finally {
-                after.run();
-                finished(containerId);
+                try {
+                    after.run();
+                } finally {
+                    finished(containerId);
+                }
             }
         }, after);
         try {
@@ -107,10 +118,15 @@ final class CorrectionQueue {
         return pool.getQueue().size();
     }
 
-    /** Drops what is queued and lets running corrections finish (20 s at most: an interrupted one would report a failure that is not real). */
+    /**
+     * Drops what is queued (each told it will not run, so nobody waits for it) and lets running
+     * corrections finish (20 s at most: an interrupted one would report a failure that is not real).
+     */
     void close() {
         closed = true;
-        pool.getQueue().clear();
+        java.util.List<Runnable> dropped = new java.util.ArrayList<>();
+        pool.getQueue().drainTo(dropped);
+        dropped.forEach(r -> ((QueuedCorrection) r).skip());
         pool.shutdown();
         try {
             if (!pool.awaitTermination(20, TimeUnit.SECONDS)) {

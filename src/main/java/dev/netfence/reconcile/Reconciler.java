@@ -218,10 +218,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;
-            if (joined != null && enforcer.enforcedForAnother(joined, containerId) && live.all().stream().anyMatch(
-                    c -> c.netns().equals(joined) && c.inForce() && !c.containerId().equals(containerId))) {
-                // a new member of a namespace another container's policy is in force in (a pod; an owner's claim alone
-                // is not enough: one whose apply failed with --on-failure leave wrote nothing): that policy judges
+            if (joined != null && enforcer.enforcedForAnother(joined, containerId) && live.all().stream().noneMatch(
+                    c -> c.netns().equals(joined) && !c.inForce() && !c.quarantined()
+                            && !ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode()))) {
+                // a new member of a namespace another container's policy is in force in, or being applied in (a pod;
+                // not where a member's apply failed without a quarantine, --on-failure leave: nothing there): that policy judges
                 // whatever this one sends; a fence would cut every member until a resync (its event, refused
                 // NAMESPACE_SHARED for another policy, changes nothing there)
                 LOG.info("container {} pid {} joins namespace {}, enforced for another member: not fenced", containerId,

@@ -311,6 +311,17 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForANewPodMemberIsNotFencedWhileTheOwnersFirstApplyIsUnderWay() throws Exception {
+        // claimed, not in the live set yet: a fence landing after the owner's write would cut the pod until a resync
+        enforcer.enforcedForAnother = true;
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).isEmpty();
+    }
+
+    @Test
     void aHookCallForANewPodMemberIsFencedWhereTheOwnersPolicyIsClaimedButNotInForce() throws Exception {
         // the owner's apply failed with --on-failure leave: its claim stands, its rules were never written
         reconciler.liveSet().restore(new LiveContainer("c0", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,

@@ -19,12 +19,13 @@ import org.apache.kafka.common.TopicPartition;
  * offset as of that moment; the staged policies then replace the table in one step (tasks the
  * topic no longer names are forgotten, policies that did not change tell nobody). The whole topic,
  * not the partition alone: a task whose key moved to another partition (fewer partitions) must
- * not be forgotten by its old one. Where the rebuild reads one task on two partitions, the record
- * with the later timestamp wins. Confined to the store's thread.
+ * not be forgotten by its old one. Where the rebuild reads one task twice in one partition, the
+ * later record wins, as in any read of it; on two partitions (left by an earlier partition count),
+ * the one with the later timestamp. Confined to the store's thread.
  */
 final class PartitionLedger {
-    /** A staged record: the policy (empty: a tombstone) and the record's timestamp. */
-    private record Staged(Optional<StoredPolicy> policy, long timestamp) {}
+    /** A staged record: the policy (empty: a tombstone), its partition and its timestamp. */
+    private record Staged(Optional<StoredPolicy> policy, TopicPartition partition, long timestamp) {}
 
     /** A rebuild under way: each partition's end offset when it began, what was read since. */
     private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Staged> staged, Set<TopicPartition> reached) {}
@@ -49,6 +50,12 @@ final class PartitionLedger {
         next.clear();
     }
 
+    /** Whether a rebuild is under way and one of {@code ends} fell below the end it reads to. */
+    boolean endsFellBelow(Map<TopicPartition, Long> ends) {
+        return rebuild != null && ends.entrySet().stream().anyMatch(e -> rebuild.ends().containsKey(e.getKey())
+                && e.getValue() < rebuild.ends().get(e.getKey()));
+    }
+
     /** Whether a rebuild is under way. */
     boolean rebuilding() {
         return rebuild != null;
@@ -59,8 +66,8 @@ final class PartitionLedger {
         next.put(tp, offset + 1);
         if (rebuild != null) {
             Staged before = rebuild.staged().get(taskId);
-            if (before == null || timestamp >= before.timestamp()) {
-                rebuild.staged().put(taskId, new Staged(policy, timestamp));
+            if (before == null || before.partition().equals(tp) || timestamp >= before.timestamp()) {
+                rebuild.staged().put(taskId, new Staged(policy, tp, timestamp));
             }
             return;
         }

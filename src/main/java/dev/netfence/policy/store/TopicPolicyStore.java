@@ -155,8 +155,11 @@ public final class TopicPolicyStore implements PolicyStore {
                         beginRebuild();
                     } else if (System.nanoTime() - nextCheck >= 0) {
                         checkPartitions();
-                        if (caughtUp && !rebuildWanted) {
+                        if (!rebuildWanted) {
                             checkPositions();
+                        }
+                        if (!rebuildWanted && (!caughtUp || rebuilding)) {
+                            checkEnds();
                         }
                         nextCheck = System.nanoTime() + PARTITION_CHECK.toNanos();
                     }
@@ -170,7 +173,7 @@ public final class TopicPolicyStore implements PolicyStore {
                     }
                     // position() asks the broker while a partition's start offset is not known yet,
                     // and times out like poll() when the broker does not answer: retried the same way
-                    if (!caughtUp && !rebuildWanted && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+                    if (!caughtUp && !rebuilding && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                         caughtUp = true;
                         LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                     }
@@ -260,6 +263,20 @@ public final class TopicPolicyStore implements PolicyStore {
             ledger.positioned(tp, position);
         }
         rebuilding = ledger.rebuilding();
+    }
+
+    /**
+     * While the store reads toward an end (its first catch-up, a rebuild), whether a partition's
+     * end offset fell below it: the topic changed under the store before it read a record that
+     * would show the step back, and that end would never be reached; a rebuild starts over.
+     */
+    private void checkEnds() {
+        Map<TopicPartition, Long> ends = consumer.endOffsets(parts, Duration.ofSeconds(5));
+        boolean below = ends.entrySet().stream().anyMatch(e -> !caughtUp && target.containsKey(e.getKey())
+                && e.getValue() < target.get(e.getKey()));
+        if (below || ledger.endsFellBelow(ends)) {
+            startRebuild();
+        }
     }
 
     /**

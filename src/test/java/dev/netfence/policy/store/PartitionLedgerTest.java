@@ -84,6 +84,25 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void inOnePartitionTheLaterRecordWinsWhateverItsTimestamp() {
+        // a producer whose clock is behind wrote the newer record: a rebuild must not bring the older one back
+        ledger.rebuild(Map.of(P0, 2L));
+        ledger.record(P0, 0, 1000, "task-w", Optional.of(OPEN));
+        ledger.record(P0, 1, 900, "task-w", Optional.of(CLOSED));
+        ledger.positioned(P0, 2);
+
+        assertThat(table.get("task-w")).contains(CLOSED);
+    }
+
+    @Test
+    void anEndBelowTheOneARebuildReadsToIsSeen() {
+        assertThat(ledger.endsFellBelow(Map.of(P0, 0L))).as("no rebuild").isFalse();
+        ledger.rebuild(Map.of(P0, 5L, P1, 2L));
+        assertThat(ledger.endsFellBelow(Map.of(P0, 7L, P1, 2L))).isFalse();
+        assertThat(ledger.endsFellBelow(Map.of(P0, 7L, P1, 1L))).as("created again before the rebuild read it").isTrue();
+    }
+
+    @Test
     void outsideARebuildRecordsApplyAtOnce() {
         ledger.record(P0, 0, 1, "task-a", Optional.of(OPEN));
         ledger.record(P0, 1, 2, "task-a", Optional.empty());
