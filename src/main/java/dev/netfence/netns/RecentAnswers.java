@@ -61,8 +61,8 @@ final class RecentAnswers {
         }
         trim(known, 4);
         trim(known, 16);
-        if (answer.stream().filter(a -> a.getAddress().length == 4).count() > cap
-                || answer.stream().filter(a -> a.getAddress().length == 16).count() > cap) {
+        if (answer.stream().distinct().filter(a -> a.getAddress().length == 4).count() > cap
+                || answer.stream().distinct().filter(a -> a.getAddress().length == 16).count() > cap) {
             LOG.warn("{} resolved to more than {} addresses of a family: the rest are left out", hostname, cap);
         }
         if (seen.size() > 4 * 1024) { // names no policy asks for any more: dropped once their addresses expired

@@ -124,17 +124,27 @@ final class CorrectionQueue {
      */
     void close() {
         closed = true;
+        pool.shutdown(); // first: nothing queued after the drain below
         java.util.List<Runnable> dropped = new java.util.ArrayList<>();
         pool.getQueue().drainTo(dropped);
-        dropped.forEach(r -> ((QueuedCorrection) r).skip());
-        pool.shutdown();
+        skipAll(dropped);
         try {
             if (!pool.awaitTermination(20, TimeUnit.SECONDS)) {
-                pool.shutdownNow();
+                skipAll(pool.shutdownNow());
             }
         } catch (InterruptedException e) {
-            pool.shutdownNow();
+            skipAll(pool.shutdownNow());
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void skipAll(java.util.List<Runnable> dropped) {
+        for (Runnable r : dropped) {
+            try {
+                ((QueuedCorrection) r).skip();
+            } catch (RuntimeException e) { // the others are still told
+                org.slf4j.LoggerFactory.getLogger(CorrectionQueue.class).warn("a dropped correction's callback failed", e);
+            }
         }
     }
 }

@@ -218,9 +218,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;
-            if (joined != null && enforcer.enforcedForAnother(joined, containerId) && live.all().stream().noneMatch(
-                    c -> c.netns().equals(joined) && !c.inForce() && !c.quarantined()
-                            && !ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode()))) {
+            if (governedByAnother(joined, containerId)) {
                 // a new member of a namespace another container's policy is in force in, or being applied in (a pod;
                 // not where a member's apply failed without a quarantine, --on-failure leave: nothing there): that policy judges
                 // whatever this one sends; a fence would cut every member until a resync (its event, refused
@@ -250,6 +248,27 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Whether namespace {@code ns} is governed by another container's policy: claimed by another
+     * live owner, and either a member's policy is in force there or no member shows an apply that
+     * failed without a quarantine (an owner's first apply under way; not one that failed with
+     * {@code --on-failure leave}, which may have written nothing).
+     */
+    private boolean governedByAnother(NamespaceId ns, String containerId) {
+        if (ns == null || !enforcer.enforcedForAnother(ns, containerId)) {
+            return false;
+        }
+        boolean inForce = false;
+        boolean failed = false;
+        for (LiveContainer c : live.all()) {
+            if (c.netns().equals(ns) && !c.containerId().equals(containerId)) {
+                inForce |= c.inForce();
+                failed |= !c.inForce() && !c.quarantined() && !ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode());
+            }
+        }
+        return inForce || !failed;
     }
 
     /**

@@ -322,6 +322,21 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForANewPodMemberIsNotFencedWhereOneMemberIsInForceThoughAnotherFailed() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c0", "task-1"); // in force
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "FIREWALL_UNAVAILABLE", false, "nft", Map.of(), Instant.now())); // its update failed, left
+        enforcer.enforcedForAnother = true;
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", PID, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("c0's rules stay").isEmpty();
+    }
+
+    @Test
     void aHookCallForANewPodMemberIsFencedWhereTheOwnersPolicyIsClaimedButNotInForce() throws Exception {
         // the owner's apply failed with --on-failure leave: its claim stands, its rules were never written
         reconciler.liveSet().restore(new LiveContainer("c0", "task-1", "node-1", null, PID, NamespaceId.of(nsFile), null,

@@ -27,8 +27,9 @@ final class PartitionLedger {
     /** A staged record: the policy (empty: a tombstone), its partition and its timestamp. */
     private record Staged(Optional<StoredPolicy> policy, TopicPartition partition, long timestamp) {}
 
-    /** A rebuild under way: each partition's end offset when it began, what was read since. */
-    private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Staged> staged, Set<TopicPartition> reached) {}
+    /** A rebuild under way: each partition's end offset when it began, what was read since (per task and partition). */
+    private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Map<TopicPartition, Staged>> staged,
+            Set<TopicPartition> reached) {}
 
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
@@ -65,10 +66,8 @@ final class PartitionLedger {
     void record(TopicPartition tp, long offset, long timestamp, String taskId, Optional<StoredPolicy> policy) {
         next.put(tp, offset + 1);
         if (rebuild != null) {
-            Staged before = rebuild.staged().get(taskId);
-            if (before == null || before.partition().equals(tp) || timestamp >= before.timestamp()) {
-                rebuild.staged().put(taskId, new Staged(policy, tp, timestamp));
-            }
+            // the later record of its partition (offset order), whatever its timestamp
+            rebuild.staged().computeIfAbsent(taskId, t -> new HashMap<>()).put(tp, new Staged(policy, tp, timestamp));
             return;
         }
         if (policy.isPresent()) {
@@ -98,7 +97,10 @@ final class PartitionLedger {
     }
 
     private void finish() {
-        Map<String, Staged> staged = rebuild.staged();
+        Map<String, Staged> staged = new HashMap<>();
+        rebuild.staged().forEach((taskId, byPartition) -> staged.put(taskId, byPartition.values().stream()
+                .max(java.util.Comparator.comparingLong(Staged::timestamp)
+                        .thenComparingInt(st -> st.partition().partition())).orElseThrow()));
         rebuild = null;
         for (String taskId : List.copyOf(table.taskIds())) {
             Staged s = staged.get(taskId);

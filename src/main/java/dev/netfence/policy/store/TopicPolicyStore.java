@@ -271,7 +271,15 @@ public final class TopicPolicyStore implements PolicyStore {
      * would show the step back, and that end would never be reached; a rebuild starts over.
      */
     private void checkEnds() {
-        Map<TopicPartition, Long> ends = consumer.endOffsets(parts, Duration.ofSeconds(5));
+        Map<TopicPartition, Long> ends;
+        try {
+            ends = consumer.endOffsets(parts, Duration.ofSeconds(5));
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) { // a partition without a leader: the other partitions are read meanwhile
+            LOG.warn("cannot read the end offsets of {} to check them: {}", topic, e.toString());
+            return;
+        }
         boolean below = ends.entrySet().stream().anyMatch(e -> !caughtUp && target.containsKey(e.getKey())
                 && e.getValue() < target.get(e.getKey()));
         if (below || ledger.endsFellBelow(ends)) {

@@ -103,6 +103,18 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void acrossPartitionsTheLatestTimestampOfEachPartitionsLastRecordWinsWhateverTheReadOrder() {
+        ledger.rebuild(Map.of(P0, 2L, P1, 1L));
+        ledger.record(P0, 0, 2000, "task-v", Optional.of(OPEN));
+        ledger.record(P1, 0, 1500, "task-v", Optional.of(CLOSED));
+        ledger.record(P0, 1, 1000, "task-v", Optional.empty()); // P0's last word, older than P1's
+        ledger.positioned(P0, 2);
+        ledger.positioned(P1, 1);
+
+        assertThat(table.get("task-v")).contains(CLOSED);
+    }
+
+    @Test
     void outsideARebuildRecordsApplyAtOnce() {
         ledger.record(P0, 0, 1, "task-a", Optional.of(OPEN));
         ledger.record(P0, 1, 2, "task-a", Optional.empty());
