@@ -265,10 +265,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aResyncWhoseCheckHangsIsCountedOverdueAndTheResyncsAndPolicyUpdatesGoOn() throws Exception {
         // before, the cycle waited for every check without end: one hanging read-back ended resyncs for good;
         // and every overdue cycle queued the hanging container again, each copy holding a thread on its lock
-        policies.put("task-1", ALLOW_A);
-        policies.put("task-2", ALLOW_A);
-        start("c1", "task-1");
-        start("c2", "task-2");
+        twoLiveContainers();
         reconciler.close(); // only the reconciler below corrects from here on
         enforcer.hold = new java.util.concurrent.CountDownLatch(1);
         enforcer.holdId = "c1";
@@ -293,10 +290,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aStormOfPolicyUpdatesDoesNotHoldTheResyncsChecksOffForGood() throws Exception {
         // one correction thread; each policy update takes 20 ms and the next is stored every 2 ms, so
         // an update is always queued: before, the resync's checks (queued behind every update) never ran
-        policies.put("task-1", ALLOW_A);
-        policies.put("task-2", ALLOW_A);
-        start("c1", "task-1");
-        start("c2", "task-2");
+        twoLiveContainers();
         enforcer.applyMillis = 20;
         enforcer.calls.clear();
         var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
@@ -323,6 +317,14 @@ class ReconcilerTest extends ReconcilerFixture {
             enforcer.hold.countDown();
             storm.join();
         }
+    }
+
+    /** c1 of task-1 and c2 of task-2, both applied. */
+    private void twoLiveContainers() throws InterruptedException {
+        policies.put("task-1", ALLOW_A);
+        policies.put("task-2", ALLOW_A);
+        start("c1", "task-1");
+        start("c2", "task-2");
     }
 
     private static void sleepMillis(long ms) {
