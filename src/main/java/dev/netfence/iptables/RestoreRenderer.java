@@ -111,6 +111,9 @@ public final class RestoreRenderer {
         if (r.nonLocalSource()) { // iptables-save prints -s first
             sb.append(family == Family.IPV4 ? " ! -s 0.0.0.0/32" : " ! -s ::/128");
         }
+        if (r.source() != null) {
+            sb.append(" -s ").append(r.source().address()).append('/').append(r.source().prefix());
+        }
         Cidr d = r.destination();
         if (d != null && d.prefix() > 0) { // iptables-save omits a /0 destination
             sb.append(" -d ").append(d.address()).append('/').append(d.prefix());
@@ -127,9 +130,18 @@ public final class RestoreRenderer {
             case ICMPV6 -> sb.append(" -p ipv6-icmp");
             case ANY -> { }
         }
-        if (r.port() != null) {
+        if (r.port() != null || r.sourcePort() != null || r.withoutSyn()) {
             String m = r.transport().name().toLowerCase(java.util.Locale.ROOT);
-            sb.append(" -m ").append(m).append(" --dport ").append(r.port().intValue());
+            sb.append(" -m ").append(m);
+            if (r.sourcePort() != null) {
+                sb.append(" --sport ").append(r.sourcePort().intValue());
+            }
+            if (r.port() != null) {
+                sb.append(" --dport ").append(r.port().intValue());
+            }
+            if (r.withoutSyn()) {
+                sb.append(" ! --tcp-flags SYN SYN");
+            }
         }
         if (r.icmpv6Type() != null) {
             sb.append(" -m icmp6 --icmpv6-type ").append(r.icmpv6Type().intValue());

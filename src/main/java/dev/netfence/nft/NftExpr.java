@@ -47,6 +47,14 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("ct direction reply", JSON.objectNode().set("match", match));
     }
 
+    /** {@code tcp flags ! syn}: a TCP segment without SYN. */
+    static NftExpr tcpFlagsWithoutSyn() {
+        ObjectNode match = JSON.objectNode().put("op", "!");
+        match.set("left", JSON.objectNode().set("payload", JSON.objectNode().put("protocol", "tcp").put("field", "flags")));
+        match.set("right", JSON.textNode("syn"));
+        return new NftExpr("tcp flags ! syn", JSON.objectNode().set("match", match));
+    }
+
     /** {@code PROTOCOL FIELD != VALUE}, e.g. {@code ip6 saddr != ::}. */
     static NftExpr payloadNot(String protocol, String field, String value, String text) {
         ObjectNode match = JSON.objectNode().put("op", "!=");

@@ -126,9 +126,17 @@ public final class NftRenderer {
         Cidr d = r.destination();
         boolean hasAddress = d != null && d.prefix() > 0;
         boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.hopLimit() != null
-                || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource();
+                || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource() || r.source() != null;
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
+        }
+        Cidr src = r.source();
+        if (src != null) {
+            String protocol = v4 ? "ip" : "ip6";
+            boolean host = src.prefix() == (v4 ? 32 : 128);
+            JsonNode right = host ? NftExpr.text(src.address()) : NftExpr.prefix(src.address(), src.prefix());
+            exprs.add(NftExpr.payload(protocol, "saddr", right,
+                    protocol + " saddr " + src.address() + (host ? "" : "/" + src.prefix())));
         }
         if (hasAddress) {
             String protocol = v4 ? "ip" : "ip6";
@@ -151,10 +159,17 @@ public final class NftRenderer {
         switch (r.transport()) {
             case TCP, UDP -> {
                 String proto = r.transport().name().toLowerCase(java.util.Locale.ROOT);
+                if (r.sourcePort() != null) {
+                    exprs.add(NftExpr.payload(proto, "sport", NftExpr.number(r.sourcePort()),
+                            proto + " sport " + r.sourcePort()));
+                }
                 if (r.port() != null) {
                     exprs.add(NftExpr.payload(proto, "dport", NftExpr.number(r.port()), proto + " dport " + r.port()));
-                } else {
+                } else if (r.sourcePort() == null) {
                     exprs.add(NftExpr.meta("l4proto", proto, "meta l4proto " + proto));
+                }
+                if (r.withoutSyn()) {
+                    exprs.add(NftExpr.tcpFlagsWithoutSyn());
                 }
             }
             case ICMPV6 -> {

@@ -32,6 +32,11 @@ import java.util.Objects;
  *     the other rules every time
  * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
  * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
+ * @param source source network (IN rules: where the packet comes from), or null for any (nft
+ *     {@code ip saddr}, iptables {@code -s})
+ * @param sourcePort source port (TCP/UDP only), or null for any ({@code tcp sport}, {@code --sport})
+ * @param withoutSyn a TCP segment without SYN, one that opens no connection (nft
+ *     {@code tcp flags ! syn}, iptables {@code ! --tcp-flags SYN SYN})
  */
 public record Rule(
         Direction direction,
@@ -43,7 +48,10 @@ public record Rule(
         boolean establishedReply,
         Integer icmpv6Type,
         Integer hopLimit,
-        Verdict verdict) {
+        Verdict verdict,
+        Cidr source,
+        Integer sourcePort,
+        boolean withoutSyn) {
 
     /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
     public static final int LINK_HOP_LIMIT = 255;
@@ -71,6 +79,20 @@ public record Rule(
         if (hopLimit != null && (hopLimit < 1 || hopLimit > 255)) {
             throw new IllegalArgumentException("hopLimit must be 1-255, was: " + hopLimit);
         }
+        if (sourcePort != null && (transport != Transport.TCP && transport != Transport.UDP
+                || sourcePort < 1 || sourcePort > 65535)) {
+            throw new IllegalArgumentException("sourcePort needs transport TCP or UDP and 1-65535, was: " + sourcePort);
+        }
+        if (withoutSyn && transport != Transport.TCP) {
+            throw new IllegalArgumentException("withoutSyn needs transport TCP, was: " + transport);
+        }
+    }
+
+    /** A rule on the destination side only: no source, source port or TCP flag match. */
+    public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpv6Type, Integer hopLimit, Verdict verdict) {
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpv6Type, hopLimit,
+                verdict, null, null, false);
     }
 
     /** Accept everything on the loopback interface. */
@@ -132,6 +154,22 @@ public record Rule(
     public static Rule allowOut(Cidr destination, Transport transport, int port) {
         Objects.requireNonNull(destination, "destination");
         return new Rule(Direction.OUT, transport, destination, port, false, false, false, null, null, Verdict.ACCEPT);
+    }
+
+    /**
+     * Accept, inbound, a TCP segment from an allowed endpoint {@code endpoint}:{@code port} that
+     * opens no connection (no SYN). The flush that ends every apply forgets the workload's
+     * connections; when the endpoint's segment comes first after it (a download: the workload
+     * only receives), the table takes it for a new connection from the endpoint, which a closed
+     * inbound side would drop, stalling the download until the workload sends. A segment without
+     * SYN cannot open a connection to a listening socket (it is answered with a reset), so this
+     * lets through only the endpoint's side of a connection the workload made; its own packets on
+     * it are then replies.
+     */
+    public static Rule resumeFrom(Cidr endpoint, int port) {
+        Objects.requireNonNull(endpoint, "endpoint");
+        return new Rule(Direction.IN, Transport.TCP, null, null, false, false, false, null, null, Verdict.ACCEPT,
+                endpoint, port, true);
     }
 
     /** Reject outbound traffic to a blocked subnet. */

@@ -152,6 +152,9 @@ public final class RulePlanner {
                 Transport transport = endpoint.protocol() == Protocol.UDP ? Transport.UDP : Transport.TCP;
                 for (Cidr host : addressesOf(endpoint, family, resolvedHostnames, guard, nat64Guard, warnings)) {
                     out.add(Rule.allowOut(host, transport, endpoint.port()));
+                    if (transport == Transport.TCP && !policy.inbound()) {
+                        in.add(Rule.resumeFrom(host, endpoint.port())); // its flows picked up again after a flush
+                    }
                 }
             }
             if (policy.dns()) {

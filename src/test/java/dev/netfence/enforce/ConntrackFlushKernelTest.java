@@ -40,6 +40,7 @@ class ConntrackFlushKernelTest {
     private static final int BLOCKED_TCP = 7400;
     private static final int BLOCKED_UDP = 7401;
     private static final int ALLOWED_TCP = 7402;
+    private static final int DOWNLOAD = 7403;
 
     private final List<List<String>> ran = Collections.synchronizedList(new ArrayList<>());
     private SandboxNet net;
@@ -119,6 +120,29 @@ class ConntrackFlushKernelTest {
                 .contains("dport=" + BLOCKED_TCP, "dport=" + BLOCKED_UDP);
 
         assertForbiddenFlowsStopAndAllowedGoesOn(true);
+    }
+
+    /**
+     * A download from an allowed server (the workload only reads; it sends nothing but the ACKs
+     * its kernel sends when data arrives) goes on across a re-apply: after the flush, the server's
+     * next segment is the first packet of the flow the table sees again.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BackendChoice.class, names = {"IPTABLES_NFT", "NFT"})
+    void anAllowedDownloadGoesOnAcrossAReapply(BackendChoice backend) throws Exception {
+        assertThat(net.peerAgent().send("listen source " + DOWNLOAD)).isEqualTo("OK");
+        DefaultEnforcer enforcer = enforcer(backend);
+        assertThat(enforcer.enforce(request(policy(DOWNLOAD + "/tcp"))).status()).isEqualTo("applied");
+        assertThat(net.containerAgent().send("stream open download download " + net.peerV4() + " " + DOWNLOAD))
+                .isEqualTo("OK");
+        Thread.sleep(500);
+        assertThat(count("download")).isPositive();
+
+        assertThat(enforcer.enforce(request(policy(DOWNLOAD + "/tcp", ALLOWED_TCP + "/tcp"))).status()).isEqualTo("applied");
+        Thread.sleep(1000);
+        long after = count("download");
+        Thread.sleep(1500);
+        assertThat(count("download")).as("bytes of the download after the re-apply").isGreaterThan(after);
     }
 
     /** The container namespace's connection-tracking table, as the {@code conntrack} tool lists it. */

@@ -41,8 +41,10 @@ class RenderedTokensProperties {
     private static final PolicyParser PARSER = new PolicyParser();
     private static final String TAIL = "( -m comment --comment \"netfence:[0-9a-f]{12}\") -j (ACCEPT|DROP|REJECT --reject-with icmp6?-port-unreachable)";
     private static final Pattern RULE = Pattern.compile("-A NETFENCE-(OUT|IN)( ! -s (0\\.0\\.0\\.0/32|::/128))?"
+            + "( -s [0-9a-f:.]+/[0-9]{1,3})?"
             + "( -d [0-9a-f:.]+/[0-9]{1,3})?( -[io] lo)?( -m addrtype ! --src-type LOCAL)?( -p (tcp|udp|ipv6-icmp))?"
-            + "( -m (tcp|udp) --dport [0-9]{1,5}| -m icmp6 --icmpv6-type (13[0-6]|143))?( -m hl --hl-eq 255)?"
+            + "( -m (tcp|udp) --dport [0-9]{1,5}| -m tcp --sport [0-9]{1,5} ! --tcp-flags SYN SYN"
+            + "| -m icmp6 --icmpv6-type (13[0-6]|143))?( -m hl --hl-eq 255)?"
             + "( -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY)?" + TAIL);
     private static final Pattern FRAME = Pattern.compile("\\*filter|:NETFENCE-(OUT|IN) - \\[0:0\\]|-F NETFENCE-(OUT|IN)"
             + "|-I (OUTPUT|INPUT) 1 -j NETFENCE-(OUT|IN)|COMMIT");

@@ -108,6 +108,9 @@ class RestoreRendererTest {
             + "-A NETFENCE-OUT -d 168.63.129.16/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 100.100.100.200/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
+    /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
+    static final String RES4 = "-A NETFENCE-IN -s 198.51.100.7/32 -p tcp -m tcp --sport 443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n";
+    static final String RES6 = "-A NETFENCE-IN -s 2001:db8::7/128 -p tcp -m tcp --sport 443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
     static Stream<Arguments> table() {
@@ -122,15 +125,15 @@ class RestoreRendererTest {
                 row("quarantine, ipv4", null, Family.IPV4, NOTHING_BUT_LOOPBACK4),
                 row("quarantine, ipv6", null, Family.IPV6, NOTHING_BUT_LOOPBACK6),
                 row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
-                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + DROP),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
-                        LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4),
                 row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
@@ -156,10 +159,10 @@ class RestoreRendererTest {
                                 + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN4 + DROP),
+                        Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN4 + RES4 + DROP),
                 row("hipaa preset, ipv6: ::/0 blocks IPv6 too",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        Family.IPV6, LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + DROP),
+                        Family.IPV6, LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("hipaa preset without endpoints, ipv4: no dns, one reject",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\"}", Family.IPV4,
                         LO_EST_OUT4 + REJECT4 + LO_EST_IN4 + DROP),
@@ -167,7 +170,9 @@ class RestoreRendererTest {
                         Family.IPV4, LO_EST_OUT4
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
-                                + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
+                                + DEFAULT_BLOCKED4 + LO_EST_IN4
+                                + "-A NETFENCE-IN -s 198.51.100.12/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n"
+                                + "-A NETFENCE-IN -s 198.51.100.13/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP),
                 row("hostname address inside a blocked subnet gets no rule; a literal one stays an exception, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\",\"198.51.100.12:22\"],"
                                 + "\"blockedSubnets\":[\"198.51.100.12/32\"],\"dns\":false}",
@@ -175,24 +180,27 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 22{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + METADATA4 + LO_EST_IN4 + DROP),
+                                + METADATA4 + LO_EST_IN4
+                                + "-A NETFENCE-IN -s 198.51.100.13/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n"
+                                + "-A NETFENCE-IN -s 198.51.100.12/32 -p tcp -m tcp --sport 22 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP),
                 row("the policy's trusted resolver inside a blocked subnet comes before it, then the node's, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"10.0.0.53\"]}", Family.IPV4, LO_EST_OUT4 + EP4
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + RES4 + DROP),
                 row("docker's loopback resolver named but dns off: rejected ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV6, LO_EST_OUT6 + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
-                                + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + DROP));
+                                + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN
+                                + "-A NETFENCE-IN -s 2001:db8::12/128 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP));
     }
 
     private static Arguments row(String name, String policy, Family family, String rules) {

@@ -65,12 +65,12 @@ class RuleVerifierTest {
         List<String> shorter = real.inRules().subList(0, 2);
         assertThat(verifier.mismatch(bridge(Family.IPV4),
                 new FilterState(true, true, real.outRules(), shorter, real.outputRules(), real.inputRules())))
-                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv4: NETFENCE-IN has 2 rules, expected 4; missing rule 3: -A NETFENCE-IN"));
+                .hasValueSatisfying(m -> assertThat(m).startsWith("ipv4: NETFENCE-IN has 2 rules, expected 6; missing rule 3: -A NETFENCE-IN"));
         List<String> longer = new ArrayList<>(real.inRules());
         longer.add("-A NETFENCE-IN -j ACCEPT");
         assertThat(verifier.mismatch(bridge(Family.IPV4),
                 new FilterState(true, true, real.outRules(), longer, real.outputRules(), real.inputRules())))
-                .contains("ipv4: NETFENCE-IN has 5 rules, expected 4; unexpected rule 5: -A NETFENCE-IN -j ACCEPT");
+                .contains("ipv4: NETFENCE-IN has 7 rules, expected 6; unexpected rule 7: -A NETFENCE-IN -j ACCEPT");
     }
 
     @Test

@@ -111,6 +111,9 @@ class NftRendererTest {
             + "\t\tmeta nfproto ipv6 oifname \"lo\" accept{c}\n" + REJECT6;
     static final String LOOPBACK_ONLY_IN = RESOLVER_IN4 + "\t\tmeta nfproto ipv4 iifname \"lo\" accept{c}\n" + DROP4
             + "\t\tmeta nfproto ipv6 iifname \"lo\" accept{c}\n" + DROP6;
+    /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
+    static final String RESUME4 = "\t\tip saddr 198.51.100.7 tcp sport 443 tcp flags ! syn accept{c}\n";
+    static final String RESUME6 = "\t\tip6 saddr 2001:db8::7 tcp sport 443 tcp flags ! syn accept{c}\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
     static Stream<Arguments> table() {
@@ -120,7 +123,7 @@ class NftRendererTest {
                 row("quarantine: nothing but loopback", null, LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("bridge with endpoints (dns and outbound derived on)", BRIDGE + "}",
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6,
                         LO_EST_IN4 + LO_EST_IN6 + ND_IN),
@@ -146,20 +149,23 @@ class NftRendererTest {
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
                         LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
                         FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        LO_EST4.replace("oifname", "iifname") + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                        LO_EST4.replace("oifname", "iifname") + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"
                                 + "\t\tip daddr 198.51.100.13 tcp dport 8443 accept{c}\n"
                                 + DEFAULT_BLOCKED4 + LO_EST_OUT6
                                 + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6));
+                        LO_EST_IN4 + "\t\tip saddr 198.51.100.12 tcp sport 8443 tcp flags ! syn accept{c}\n"
+                                + "\t\tip saddr 198.51.100.13 tcp sport 8443 tcp flags ! syn accept{c}\n" + DROP4
+                                + LO_EST_IN6 + ND_IN + "\t\tip6 saddr 2001:db8::12 tcp sport 8443 tcp flags ! syn accept{c}\n"
+                                + DROP6));
     }
 
     private static Arguments row(String name, String policy, String output, String input) {

@@ -64,6 +64,9 @@ public final class NetAgent {
                 if (w[1].equals("echo")) {
                     return listenEcho(Integer.parseInt(w[2]));
                 }
+                if (w[1].equals("source")) {
+                    return listenSource(Integer.parseInt(w[2]));
+                }
                 return w[1].equals("tcp") ? listenTcp(Integer.parseInt(w[2])) : listenUdp(Integer.parseInt(w[2]));
             case "stream":
                 if (w[1].equals("count")) {
@@ -188,11 +191,54 @@ public final class NetAgent {
         return "OK";
     }
 
+    /** A TCP server that writes to each client without end (a download), reading nothing. */
+    private static String listenSource(int port) throws Exception {
+        ServerSocket server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(InetAddress.getByName("::"), port));
+        daemon(() -> {
+            while (true) {
+                try {
+                    Socket s = server.accept();
+                    daemon(() -> {
+                        try (s) {
+                            byte[] chunk = new byte[1024];
+                            while (true) {
+                                s.getOutputStream().write(chunk);
+                                Thread.sleep(10);
+                            }
+                        } catch (Exception e) {
+                            // the download ends
+                        }
+                    });
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        return "OK";
+    }
+
     /** Opens the flow synchronously (so the answer says whether it is up), then keeps it going in the background. */
     private static String openStream(String name, String protocol, String host, int port) throws Exception {
         java.util.concurrent.atomic.AtomicLong echoes = new java.util.concurrent.atomic.AtomicLong();
         InetSocketAddress target = new InetSocketAddress(InetAddress.getByName(host), port);
-        if (protocol.equals("tcp")) {
+        if (protocol.equals("download")) { // reads only: counts the bytes a source sends, sends nothing itself
+            Socket socket = new Socket();
+            socket.connect(target, 3000);
+            STREAMS.put(name, echoes);
+            daemon(() -> {
+                try (socket) {
+                    byte[] buffer = new byte[4096];
+                    int n;
+                    while ((n = socket.getInputStream().read(buffer)) > 0) {
+                        echoes.addAndGet(n);
+                    }
+                } catch (Exception e) {
+                    // reset: the download is over
+                }
+            });
+        } else if (protocol.equals("tcp")) {
             Socket socket = new Socket();
             socket.connect(target, 3000);
             socket.setSoTimeout(50);
