@@ -101,8 +101,11 @@ class SystemEndpointResolverTest {
         }, new RecentAnswers(Clock.systemUTC(), RecentAnswers.WINDOW, RecentAnswers.CAP));
         assertThat(resolver.resolve("cdn.example", Duration.ofSeconds(5))).extracting(InetAddress::getHostAddress)
                 .containsExactly("198.51.100.1", "198.51.100.2");
+        // each resolve its own lookup: one that finds the last one still in flight shares its answer
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> resolver.inFlight() == 0);
         List<String> second = resolver.resolve("cdn.example", Duration.ofSeconds(5)).stream()
                 .map(InetAddress::getHostAddress).toList();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> resolver.inFlight() == 0);
         List<String> third = resolver.resolve("cdn.example", Duration.ofSeconds(5)).stream()
                 .map(InetAddress::getHostAddress).toList();
         assertThat(second).containsExactly("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4");
