@@ -12,7 +12,9 @@ import java.util.Objects;
  * drop a match silently (a dropped match widens the rule).
  *
  * <p>Fields a renderer must handle: {@code destination} (destination network, on OUT and IN
- * rules alike), {@code transport}, {@code port} (destination port), {@code loopback},
+ * rules alike), {@code source} and {@code sourcePort} (where the packet comes from),
+ * {@code withoutSyn} (a TCP segment that opens no connection), {@code transport}, {@code port}
+ * (destination port), {@code loopback},
  * {@code nonLocalSource} (a source address that is neither one of the namespace's own nor the
  * unspecified address: nft {@code ip saddr != 0.0.0.0 fib saddr type != local}, iptables
  * {@code ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL}, and the IPv6 forms with {@code ::}),
