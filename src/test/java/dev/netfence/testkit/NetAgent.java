@@ -164,35 +164,33 @@ public final class NetAgent {
     }
 
     private static String listenEcho(int port) throws Exception {
-        ServerSocket server = new ServerSocket();
-        server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(InetAddress.getByName("::"), port));
-        daemon(() -> {
-            while (true) {
-                try {
-                    Socket s = server.accept();
-                    record(port, "tcp/" + s.getInetAddress().getHostAddress());
-                    daemon(() -> {
-                        try (s) {
-                            byte[] buffer = new byte[256];
-                            int n;
-                            while ((n = s.getInputStream().read(buffer)) > 0) {
-                                s.getOutputStream().write(buffer, 0, n);
-                            }
-                        } catch (Exception e) {
-                            // the stream ends
-                        }
-                    });
-                } catch (Exception e) {
-                    return;
-                }
+        return serveTcp(port, true, s -> {
+            byte[] buffer = new byte[256];
+            int n;
+            while ((n = s.getInputStream().read(buffer)) > 0) {
+                s.getOutputStream().write(buffer, 0, n);
             }
         });
-        return "OK";
     }
 
     /** A TCP server that writes to each client without end (a download), reading nothing. */
     private static String listenSource(int port) throws Exception {
+        return serveTcp(port, false, s -> {
+            byte[] chunk = new byte[1024];
+            while (true) {
+                s.getOutputStream().write(chunk);
+                Thread.sleep(10);
+            }
+        });
+    }
+
+    /** What a TCP server does with one client, on a thread of its own. */
+    private interface Client {
+        void serve(Socket socket) throws Exception;
+    }
+
+    /** Accepts on {@code port} (all addresses) without end, each client served by {@code client}, recorded when asked. */
+    private static String serveTcp(int port, boolean recorded, Client client) throws Exception {
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getByName("::"), port));
@@ -200,15 +198,14 @@ public final class NetAgent {
             while (true) {
                 try {
                     Socket s = server.accept();
+                    if (recorded) {
+                        record(port, "tcp/" + s.getInetAddress().getHostAddress());
+                    }
                     daemon(() -> {
                         try (s) {
-                            byte[] chunk = new byte[1024];
-                            while (true) {
-                                s.getOutputStream().write(chunk);
-                                Thread.sleep(10);
-                            }
+                            client.serve(s);
                         } catch (Exception e) {
-                            // the download ends
+                            // the stream ends
                         }
                     });
                 } catch (Exception e) {
