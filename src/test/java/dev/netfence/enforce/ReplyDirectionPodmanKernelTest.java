@@ -1,0 +1,132 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.Agent;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The two rules that keep an apply's flush honest, against real podman containers (netavark
+ * bridge, {@code libpod-<id>} cgroups, cgroup check on), on both backends: the established accepts
+ * take a connection's replies only, so a tracking entry that outlives the flush carries nothing
+ * the new rules forbid (shown with an enforcer that does not flush at all: every entry outlives
+ * it); and with {@code inbound} off each allowed TCP endpoint's segments without SYN are let in,
+ * so a download from an allowed server goes on after the flush forgot its connection.
+ * {@link ConntrackFlushKernelTest} proves the same on the test's own namespaces.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class ReplyDirectionPodmanKernelTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final int HTTP = 8080;
+    private static final int BLOCKED_TCP = 7410;
+    private static final int BLOCKED_UDP = 7411;
+    private static final int ALLOWED_TCP = 7412;
+    private static final int DOWNLOAD = 7413;
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BackendChoice.class, names = {"IPTABLES_NFT", "NFT"})
+    void anEntryThatOutlivesTheFlushCarriesNothingTheNewRulesForbidOutOfAContainer(BackendChoice backend)
+            throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Agent echo = peer.agent();
+        for (String listen : new String[] {"listen echo " + BLOCKED_TCP, "listen udp " + BLOCKED_UDP,
+                "listen echo " + ALLOWED_TCP}) {
+            assertThat(echo.send(listen)).isEqualTo("OK");
+        }
+        assertThat(enforcer(backend).enforce(request(sandbox, allowing(peer, BLOCKED_TCP + "/tcp", BLOCKED_UDP + "/udp",
+                ALLOWED_TCP + "/tcp"))).status()).isEqualTo("applied");
+        Agent streams = sandbox.agent();
+        assertThat(streams.send("stream open blocked-tcp tcp " + peer.ipv4() + " " + BLOCKED_TCP)).isEqualTo("OK");
+        assertThat(streams.send("stream open blocked-udp udp " + peer.ipv4() + " " + BLOCKED_UDP)).isEqualTo("OK");
+        assertThat(streams.send("stream open allowed tcp " + peer.ipv4() + " " + ALLOWED_TCP)).isEqualTo("OK");
+        Thread.sleep(500);
+        for (String stream : new String[] {"blocked-tcp", "blocked-udp", "allowed"}) {
+            assertThat(count(streams, stream)).as("%s before the apply", stream).isPositive();
+        }
+
+        DefaultEnforcer noFlush = EnforcerVariants.withoutContainment(config(backend), new ProcessCommandRunner(),
+                Clock.systemUTC(), new SimpleMeterRegistry());
+        EnforcementResult stricter = noFlush.enforce(request(sandbox, allowing(peer, ALLOWED_TCP + "/tcp")));
+        assertThat(stricter.status()).as("%s", stricter).isEqualTo("applied");
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "conntrack", "-L"))
+                .as("the earlier flows' entries, left in place").contains("dport=" + BLOCKED_TCP, "dport=" + BLOCKED_UDP);
+
+        Thread.sleep(1000);
+        long tcp = count(streams, "blocked-tcp");
+        long udp = count(streams, "blocked-udp");
+        long allowed = count(streams, "allowed");
+        Thread.sleep(1500);
+        assertThat(count(streams, "blocked-tcp")).as("echoes on the forbidden TCP stream 1 s after applied").isEqualTo(tcp);
+        assertThat(count(streams, "blocked-udp")).as("echoes on the forbidden UDP flow 1 s after applied").isEqualTo(udp);
+        assertThat(count(streams, "allowed")).as("echoes on the allowed stream").isGreaterThan(allowed);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = BackendChoice.class, names = {"IPTABLES_NFT", "NFT"})
+    void aDownloadFromAnAllowedServerGoesOnAcrossAReapplyWithInboundOff(BackendChoice backend) throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        assertThat(peer.agent().send("listen source " + DOWNLOAD)).isEqualTo("OK");
+        DefaultEnforcer enforcer = enforcer(backend);
+        assertThat(enforcer.enforce(request(sandbox, allowing(peer, DOWNLOAD + "/tcp"))).status()).isEqualTo("applied");
+        Agent client = sandbox.agent();
+        assertThat(client.send("stream open download download " + peer.ipv4() + " " + DOWNLOAD)).isEqualTo("OK");
+        Thread.sleep(500);
+        assertThat(count(client, "download")).as("bytes before the re-apply").isPositive();
+
+        EnforcementResult reapplied = enforcer.enforce(request(sandbox, allowing(peer, DOWNLOAD + "/tcp", HTTP + "/tcp")));
+        assertThat(reapplied.status()).as("%s", reapplied).isEqualTo("applied");
+        Thread.sleep(1000);
+        long after = count(client, "download");
+        Thread.sleep(1500);
+        assertThat(count(client, "download")).as("bytes of the download after the re-apply").isGreaterThan(after);
+    }
+
+    private static long count(Agent agent, String stream) throws Exception {
+        return Long.parseLong(agent.send("stream count " + stream));
+    }
+
+    private static DefaultEnforcer enforcer(BackendChoice backend) {
+        return new DefaultEnforcer(config(backend), new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcerConfig config(BackendChoice backend) {
+        return EnforcerConfig.custom().backend(backend).cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+    }
+
+    private static EnforcementRequest request(PodmanContainer c, NetworkPolicy policy) {
+        return new EnforcementRequest(c.id(), "podman", c.pid(), c.sandboxKey(), policy,
+                Clock.systemUTC().instant().plusSeconds(30));
+    }
+
+    private static NetworkPolicy allowing(PodmanContainer peer, String... ports) {
+        StringBuilder endpoints = new StringBuilder();
+        for (String port : ports) {
+            endpoints.append(endpoints.length() == 0 ? "" : ",").append('"').append(peer.ipv4()).append(':').append(port)
+                    .append('"');
+        }
+        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints
+                + "],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+    }
+}
