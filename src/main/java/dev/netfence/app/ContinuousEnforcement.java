@@ -37,7 +37,8 @@ final class ContinuousEnforcement implements AutoCloseable {
     private HookServing hook;
 
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
-            HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Path procRoot) {
+            HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Clock steady,
+            Path procRoot) {
         this.journal = new EnforcementsTopic(kafka, config.enforcementsTopic());
         this.publisher = new KafkaOutcomePublisher(kafka, config.outcomesTopic(), instance, config.nodeId(),
                 registry);
@@ -58,7 +59,7 @@ final class ContinuousEnforcement implements AutoCloseable {
                     + e.getMessage(), e);
         }
         this.reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, version), publisher,
-                guards, clock, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
+                guards, clock, steady, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
                 procRoot);
         reconciler.restoreNamespaceOwners(); // before the pipeline exists: no event is judged without them
         this.hookSocket = config.hookSocket();

@@ -2,6 +2,7 @@ package dev.netfence.app;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.MeterNames;
+import dev.netfence.core.SteadyClock;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.hostguard.GuardChain;
@@ -91,7 +92,9 @@ public final class RunService implements AutoCloseable {
         // a guard whose interface vanished goes within one sweep (also without any event or resync)
         HostGuardSweeper sweeper = hostGuards.mode() == HostGuardMode.OFF ? null
                 : new HostGuardSweeper(hostGuards, HostGuardSweeper.DEFAULT_INTERVAL);
-        DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, clock, registry, hostGuards);
+        // deadlines (the enforcer's, the events', the corrections') and waits run on the steady clock, stamps on `clock`
+        Clock steady = SteadyClock.system();
+        DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, steady, registry, hostGuards);
         Map<String, Object> pipelineKafka = new HashMap<>(kafka);
         if (config.groupInstanceId() != null) {
             pipelineKafka.put("group.instance.id", config.groupInstanceId());
@@ -118,7 +121,7 @@ public final class RunService implements AutoCloseable {
             continuous = config.dryRun() ? null : new ContinuousEnforcement(config, kafka, enforcer, policies,
                     hostGuards.mode() == HostGuardMode.OFF ? dev.netfence.reconcile.HostGuards.NONE
                             : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
-                    enforcerConfig.procRoot());
+                    steady, enforcerConfig.procRoot());
         } catch (RuntimeException e) { // reading the live set failed for good, or was interrupted
             if (sweeper != null) {
                 sweeper.close();
@@ -132,7 +135,7 @@ public final class RunService implements AutoCloseable {
             hostGuards.onClaimedBefore(owner -> reconciler.checkSoon(id -> GuardChain.ownerOf(id, 0).equals(owner)));
         }
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
-                dev.netfence.core.SteadyClock.startingAt(clock), continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
+                steady, continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
         pipeline.start();
         if (continuous != null) {
             continuous.start();

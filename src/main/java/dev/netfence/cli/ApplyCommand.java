@@ -125,11 +125,12 @@ public final class ApplyCommand implements Callable<Integer> {
         EnforcerConfig config = EnforcerConfig.custom().backend(chosen).onFailure(onFailure)
                 .cgroupCheck(containerId != null).refuseCapabilities(refused)
                 .dnsServers(DnsServersOption.parse(spec.commandLine(), dnsServers)).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), clock, new SimpleMeterRegistry());
+        Clock steady = dev.netfence.core.SteadyClock.system(); // the deadline's timeline: no wall-clock step moves it
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), steady, new SimpleMeterRegistry());
         Instant started = clock.instant();
         EnforcementResult result = enforcer.enforce(
                 new EnforcementRequest(containerId, null, pid, netns == null ? null : Path.of(netns), policy,
-                        started.plus(Duration.ofSeconds(deadlineSeconds))));
+                        steady.instant().plus(Duration.ofSeconds(deadlineSeconds))));
         Outcomes outcomes = new Outcomes(clock, HostName.orFallback() + "/" + ProcessHandle.current().pid(),
                 Main.version());
         Outcome outcome = outcomes.oneOff(containerId != null ? containerId : "pid-" + pid, result, started);

@@ -12,7 +12,10 @@ import java.util.function.LongSupplier;
  * only. The pipeline's stall and health checks run on it, so an NTP step or an operator's
  * {@code date -s} of minutes neither hides a stalled partition (a step back) nor fakes one (a step
  * forward). Its instants are for differences, not for timestamps anyone reads: outcomes and logs
- * keep the wall clock. Immutable and thread-safe.
+ * keep the wall clock. {@link #system()} is the process's one timeline for deadlines: an event's
+ * or a correction's deadline is set on it, and every step that checks one (the enforcer, the
+ * namespace threads, the flush) reads the same instance, so no two of them can disagree by a step
+ * that fell between their starts. Immutable and thread-safe.
  */
 public final class SteadyClock extends Clock {
     private final Instant origin;
@@ -25,6 +28,14 @@ public final class SteadyClock extends Clock {
         this.originNanos = originNanos;
         this.nanos = nanos;
         this.zone = zone;
+    }
+
+    /**
+     * The process's steady clock: started at the system clock's instant when first asked for,
+     * advancing with {@link System#nanoTime}. Deadlines are set and checked on it.
+     */
+    public static SteadyClock system() {
+        return SystemHolder.CLOCK;
     }
 
     /** A steady clock starting at {@code wall}'s instant now, advancing with {@link System#nanoTime}. */
@@ -52,5 +63,9 @@ public final class SteadyClock extends Clock {
     @Override
     public Clock withZone(ZoneId zone) {
         return new SteadyClock(origin, originNanos, nanos, Objects.requireNonNull(zone, "zone"));
+    }
+
+    private static final class SystemHolder {
+        static final SteadyClock CLOCK = startingAt(Clock.systemUTC());
     }
 }

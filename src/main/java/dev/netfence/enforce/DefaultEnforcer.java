@@ -55,7 +55,10 @@ import org.slf4j.LoggerFactory;
  * with CONTAINER_NOT_FOUND, never applied. A resync of a container verified before, in a
  * namespace whose ruleset has not changed since, skips the pin and the checks when that is
  * provably the same answer ({@link QuietResyncs}). Metrics: counter {@code netfence.retries}
- * (tag {@code code}) and timer {@code netfence.apply.duration} (tag {@code status}).
+ * (tag {@code code}) and timer {@code netfence.apply.duration} (tag {@code status}). The injected
+ * {@code clock} is the timeline of the requests' deadlines and nothing else: netfence passes
+ * {@link dev.netfence.core.SteadyClock#system()}, the one the namespace threads check too, so a
+ * step of the wall clock neither times out an apply in flight nor stretches a hanging one.
  */
 public final class DefaultEnforcer implements Enforcer {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultEnforcer.class);

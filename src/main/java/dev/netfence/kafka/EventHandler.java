@@ -35,19 +35,20 @@ final class EventHandler {
     private final Enforcer enforcer;
     private final PolicyFailureHandler failClosed;
     private final Outcomes outcomes;
-    private final Clock clock;
+    /** The timeline of the events' deadlines, the enforcer's (steady in netfence). */
+    private final Clock deadlines;
     private final Duration policyWait;
     private final Duration deadline;
     private final ContainerLifecycle lifecycle;
 
     EventHandler(PolicyStore policies, Enforcer enforcer, PolicyFailureHandler failClosed, Outcomes outcomes,
-                 Clock clock, Duration policyWait, Duration deadline, ContainerLifecycle lifecycle) {
+                 Clock deadlines, Duration policyWait, Duration deadline, ContainerLifecycle lifecycle) {
         this.lifecycle = lifecycle;
         this.policies = policies;
         this.enforcer = enforcer;
         this.failClosed = failClosed;
         this.outcomes = outcomes;
-        this.clock = clock;
+        this.deadlines = deadlines;
         this.policyWait = policyWait;
         this.deadline = deadline;
     }
@@ -73,7 +74,7 @@ final class EventHandler {
                     : outcomes.of(event, EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, kept.get()).build(),
                             replay));
         }
-        Instant due = clock.instant().plus(deadline);
+        Instant due = deadlines.instant().plus(deadline);
         Optional<StoredPolicy> stored;
         try {
             stored = policies.lookup(event.taskId());

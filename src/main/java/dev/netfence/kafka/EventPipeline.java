@@ -98,7 +98,9 @@ public final class EventPipeline implements AutoCloseable {
     /**
      * The production form: {@code clock} stamps outcomes and event latencies; {@code steady} (a
      * {@link dev.netfence.core.SteadyClock}) measures waits: the loop's liveness, stalled partitions,
-     * refused outputs and the fenced standby's back-off.
+     * refused outputs and the fenced standby's back-off; each event's deadline is set on it too, so
+     * the enforcer must check deadlines on the same timeline (netfence gives both
+     * {@link dev.netfence.core.SteadyClock#system()}).
      */
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock, Clock steady,
@@ -111,7 +113,7 @@ public final class EventPipeline implements AutoCloseable {
         Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
         this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
                 settings.instance(), settings.nodeId());
-        EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, clock, settings.policyWait(),
+        EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, steady, settings.policyWait(),
                 settings.eventDeadline(), lifecycle);
         this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");

@@ -130,7 +130,7 @@ public final class InProcessNft implements AutoCloseable {
         }
         java.util.concurrent.locks.ReentrantLock learning = steps.learning(plan);
         try { // one learn per plan at a time: a rollout's containers wait for the first, up to their deadline
-            if (!learning.tryLock(Math.max(0, java.time.Duration.between(Instant.now(), deadline).toNanos()),
+            if (!learning.tryLock(Math.max(0, java.time.Duration.between(dev.netfence.core.SteadyClock.system().instant(), deadline).toNanos()),
                     java.util.concurrent.TimeUnit.NANOSECONDS)) {
                 throw new EnforcementException(ErrorCode.TIMEOUT, "another apply was still learning this plan's table"
                         + " (in a fresh namespace) at the deadline");

@@ -78,6 +78,8 @@ public final class NamespaceThreads implements AutoCloseable {
     private final Map<NamespaceId, Integer> stuck = new HashMap<>();
     /** The trip a namespace thread is on, for {@link #leaving}. */
     private final ThreadLocal<TripTask<?>> current = new ThreadLocal<>();
+    /** Deadlines are instants of the process's steady clock (an event's, a correction's), never the wall clock's. */
+    private final java.time.Clock deadlines = dev.netfence.core.SteadyClock.system();
     private volatile boolean closed;
 
     /** {@code threads} threads that return to {@code home} after each trip. */
@@ -128,7 +130,7 @@ public final class NamespaceThreads implements AutoCloseable {
         if (fd != FRESH && isStuck(expected)) {
             throw stuckThere(expected);
         }
-        TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli());
+        TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli(), deadlines);
         queue.add(task);
         Throwable aside = null;
         try {
@@ -155,7 +157,7 @@ public final class NamespaceThreads implements AutoCloseable {
 
     private <T> T await(TripTask<T> task, NamespaceId expected, Instant deadline) {
         try {
-            long waitNanos = Math.max(0, deadline.toEpochMilli() - System.currentTimeMillis()) * 1_000_000L;
+            long waitNanos = Math.max(0, deadline.toEpochMilli() - deadlines.millis()) * 1_000_000L;
             return task.result.get(waitNanos, TimeUnit.NANOSECONDS).unwrap();
         } catch (TimeoutException e) {
             if (task.withdraw()) {

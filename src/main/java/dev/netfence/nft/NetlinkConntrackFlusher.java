@@ -67,7 +67,7 @@ public final class NetlinkConntrackFlusher implements ConntrackFlusher, AutoClos
     @Override
     public void flush(PinnedNamespace ns, Duration timeout) {
         Objects.requireNonNull(ns, "ns");
-        Instant deadline = Instant.now().plus(timeout);
+        Instant deadline = dev.netfence.core.SteadyClock.system().instant().plus(timeout); // the threads' timeline
         int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> ConntrackFlush.flush(n));
         if (errno != 0) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,

@@ -28,7 +28,8 @@ final class TripTask<T> {
     static final int CANCELLED = 6;
     /** Its work done (or past the point it may be abandoned): on its way home. */
     static final int RETURNING = 7;
-    static final TripTask<Object> POISON = new TripTask<>(-1, null, new NamespaceId(0, 0), n -> null, 0);
+    static final TripTask<Object> POISON = new TripTask<>(-1, null, new NamespaceId(0, 0), n -> null, 0,
+            java.time.Clock.systemUTC());
 
     final int fd;
     final Path path;
@@ -38,11 +39,14 @@ final class TripTask<T> {
     final CompletableFuture<Result<T>> result = new CompletableFuture<>();
     /** The caller's deadline (epoch ms): a trip not yet inside by then is not entered into. */
     final long deadlineMillis;
+    private final java.time.Clock deadlines;
     /** Set when abandoned: whether a new thread took this one's place (written under the abandoning lock, read after {@link #finish}). */
     volatile boolean replaced;
 
-    TripTask(int fd, Path path, NamespaceId expected, NamespaceThreads.Trip<T> trip, long deadlineMillis) {
+    TripTask(int fd, Path path, NamespaceId expected, NamespaceThreads.Trip<T> trip, long deadlineMillis,
+            java.time.Clock deadlines) {
         this.deadlineMillis = deadlineMillis;
+        this.deadlines = deadlines;
         this.fd = fd;
         this.path = path;
         this.expected = expected;
@@ -59,7 +63,7 @@ final class TripTask<T> {
 
     /** Inside the namespace: whether to do the work (false: cancelled, or the deadline has passed). */
     boolean enter() {
-        if (System.currentTimeMillis() > deadlineMillis) {
+        if (deadlines.millis() > deadlineMillis) {
             state.compareAndSet(RUNNING, CANCELLED);
             return false;
         }

@@ -56,6 +56,8 @@ final class Corrections {
     private final OutcomePublisher publisher;
     private final HostGuards guards;
     private final Clock clock;
+    /** The timeline of the requests' deadlines (steady: a wall-clock step must not time a correction out). */
+    private final Clock steady;
     private final Duration deadline;
     private final MeterRegistry registry;
     private final MovedPids moves;
@@ -66,7 +68,7 @@ final class Corrections {
 
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
-            OutcomePublisher publisher, HostGuards guards, Clock clock, Duration deadline, Path procRoot,
+            OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
             MeterRegistry registry) {
         this.live = live;
         this.locks = locks;
@@ -76,6 +78,7 @@ final class Corrections {
         this.publisher = publisher;
         this.guards = guards;
         this.clock = clock;
+        this.steady = steady;
         this.deadline = deadline;
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
@@ -399,7 +402,7 @@ final class Corrections {
 
     private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {
         return new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), netnsPath(c), policy,
-                clock.instant().plus(deadline), c.taskId());
+                steady.instant().plus(deadline), c.taskId());
     }
 
     private static Path netnsPath(LiveContainer c) {

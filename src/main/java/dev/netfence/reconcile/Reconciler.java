@@ -64,10 +64,13 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /**
      * @param interval resync interval (the issue's {@code --resync-interval}, default 30 s)
      * @param threads how many corrections run at once
+     * @param clock stamps what is journaled and published
+     * @param steady the timeline of the corrections' deadlines (the enforcer's: {@link
+     *     dev.netfence.core.SteadyClock#system()} in netfence), which no step of the wall clock moves
      * @param deadline the per-correction deadline, as an event's
      */
     public Reconciler(LiveSet live, Enforcer enforcer, PolicyStore policies, Outcomes outcomes,
-            OutcomePublisher publisher, HostGuards guards, Clock clock, MeterRegistry registry, String nodeId,
+            OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, MeterRegistry registry, String nodeId,
             Duration interval, int threads, Duration deadline, Path procRoot) {
         this.live = Objects.requireNonNull(live, "live");
         this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
@@ -84,7 +87,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.interval = interval;
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), clock);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
-                deadline, procRoot, registry);
+                steady, deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
         this.queue = new CorrectionQueue(threads, corrections::correct);
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);

@@ -85,7 +85,7 @@ final class LiveSetBench {
                      registry)) {
             LiveSet live = new LiveSet(journal, registry);
             Reconciler reconciler = new Reconciler(live, enforcer, policies, new Outcomes(clock, instance, "bench"),
-                    publisher, HostGuards.NONE, clock, registry, node, Duration.ofHours(1), 4, Duration.ofSeconds(30),
+                    publisher, HostGuards.NONE, clock, clock, registry, node, Duration.ofHours(1), 4, Duration.ofSeconds(30),
                     Path.of("/proc"));
             PipelineSettings settings = PipelineSettings.custom().kafka(client).nodeId(node).eventsTopic(events)
                     .outcomesTopic(outcomes).concurrency(8).instance(instance).version("bench").build();

@@ -108,7 +108,7 @@ final class ResyncBench {
         Outcomes outcomes = new Outcomes(clock, node + "/1", "bench");
         try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, new ParsingPolicyDecoder(), Duration.ofMinutes(10));
              Reconciler reconciler = new Reconciler(live, enforcer, store, outcomes,
-                     published::add, HostGuards.NONE, clock, registry, node, Duration.ofHours(1), threads,
+                     published::add, HostGuards.NONE, clock, clock, registry, node, Duration.ofHours(1), threads,
                      Duration.ofSeconds(30), config.procRoot())) {
             long t0 = System.nanoTime();
             enforceAll(reconciler, enforcer, outcomes, boxes, policies, node);

@@ -31,6 +31,8 @@ final class FakeEnforcer implements Enforcer {
     /** When set, a read-back of container {@link #holdId} waits for it (a read-back that hangs). */
     volatile java.util.concurrent.CountDownLatch hold;
     volatile String holdId;
+    /** The deadline of every correction ({@link #reconcile}) asked for. */
+    final List<java.time.Instant> deadlines = new CopyOnWriteArrayList<>();
     /** How long each apply takes, in milliseconds. */
     volatile long applyMillis;
 
@@ -50,6 +52,7 @@ final class FakeEnforcer implements Enforcer {
     @Override
     public EnforcementResult reconcile(EnforcementRequest request) {
         calls.add("reconcile " + request.containerId());
+        deadlines.add(request.deadline());
         java.util.concurrent.CountDownLatch h = hold;
         if (h != null && request.containerId().equals(holdId)) {
             try {

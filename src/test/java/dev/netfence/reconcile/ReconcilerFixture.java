@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.SteadyClock;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.netns.NamespaceId;
+import dev.netfence.testkit.SteppingClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +44,8 @@ abstract class ReconcilerFixture {
     final List<Outcome> published = new CopyOnWriteArrayList<>();
     final List<String> released = new CopyOnWriteArrayList<>();
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    /** What the reconciler stamps with: the system clock until a test steps it. */
+    final SteppingClock wall = new SteppingClock();
     final AtomicInteger journalWrites = new AtomicInteger();
     final AtomicInteger journalRetries = new AtomicInteger();
     /** A container's journal write the broker has not acknowledged yet (absent: acknowledged). */
@@ -88,8 +92,8 @@ abstract class ReconcilerFixture {
             public void sweep() {
             }
         };
-        reconciler = new Reconciler(live, enforcer, policies, new Outcomes(Clock.systemUTC(), "node-1/1", "test"),
-                published::add, guards, Clock.systemUTC(), registry, "node-1", Duration.ofHours(1), 2,
+        reconciler = new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
+                published::add, guards, wall, SteadyClock.system(), registry, "node-1", Duration.ofHours(1), 2,
                 Duration.ofSeconds(30), proc);
         reconciler.start();
         // the first resync runs at once (the store is caught up); let it pass over the empty live set

@@ -237,6 +237,20 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aCorrectionsDeadlineIsSetOnTheSteadyClockSoAStepOfTheWallClockNeitherShortensNorStretchesIt() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        wall.stepOnEveryRead(Duration.ofHours(1));
+
+        java.time.Instant before = dev.netfence.core.SteadyClock.system().instant();
+        reconciler.resyncNow();
+        java.time.Instant after = dev.netfence.core.SteadyClock.system().instant();
+
+        assertThat(enforcer.deadlines).as("the resync's read-back of c1").singleElement().satisfies(d -> assertThat(d)
+                .isBetween(before.plusSeconds(30), after.plusSeconds(30)));
+    }
+
+    @Test
     void aResyncThatThrowsAnErrorIsLoggedAndTheNextResyncStillRuns() {
         java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
         HostGuards failingOnce = new HostGuards() {
@@ -252,8 +266,8 @@ class ReconcilerTest extends ReconcilerFixture {
             }
         };
         try (Reconciler often = new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES,
-                published::add, failingOnce, java.time.Clock.systemUTC(), new io.micrometer.core.instrument.simple
-                        .SimpleMeterRegistry(), "node-1", Duration.ofMillis(100), 1, Duration.ofSeconds(30), proc)) {
+                published::add, failingOnce, java.time.Clock.systemUTC(), java.time.Clock.systemUTC(),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "node-1", Duration.ofMillis(100), 1, Duration.ofSeconds(30), proc)) {
             often.start();
 
             await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() >= 2);
@@ -349,7 +363,8 @@ class ReconcilerTest extends ReconcilerFixture {
             }
         };
         return new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES, published::add, counting,
-                java.time.Clock.systemUTC(), meters, "node-1", Duration.ofMillis(100), threads, Duration.ofSeconds(30), proc);
+                java.time.Clock.systemUTC(), java.time.Clock.systemUTC(), meters, "node-1", Duration.ofMillis(100), threads,
+                Duration.ofSeconds(30), proc);
     }
 
     @Test
