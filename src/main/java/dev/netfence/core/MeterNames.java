@@ -17,6 +17,8 @@ public final class MeterNames {
     public static final String EVENTS_CONSUMED = "netfence.events.consumed";
     /** Counter, tag {@code reason} ({@code other-node}, {@code unknown-type}, {@code keyless-other-owner}): records read and skipped. */
     public static final String EVENTS_SKIPPED = "netfence.events.skipped";
+    /** Counter: records keyed for another node (or for no node) whose value names this node, enforced here. */
+    public static final String EVENTS_MISKEYED = "netfence.events.miskeyed";
     /** Counter, tags {@code status}, {@code code}: outcomes published. */
     public static final String OUTCOMES = "netfence.outcomes";
     /** Counter, tag {@code code}: enforcement retries. */

@@ -118,8 +118,12 @@ public final class EventPipeline implements AutoCloseable {
         this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
-        this.dispatcher = new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, keyless), metrics, workers,
-                handler, records, outcomes, completions, this::emit);
+        RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless);
+        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, router,
+                RecordRouter::misKeyed).description("records keyed for another node whose value names this one")
+                .register(registry);
+        this.dispatcher = new RecordDispatcher(router, metrics, workers, handler, records, outcomes, completions,
+                this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
         this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());

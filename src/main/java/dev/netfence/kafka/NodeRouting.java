@@ -57,6 +57,25 @@ public final class NodeRouting {
         return everyNode() || Arrays.equals(key, nodeIdBytes) ? KeyOwner.THIS_NODE : KeyOwner.OTHER_NODE;
     }
 
+    /**
+     * Whether {@code value} may name this node: it holds this node's id between double quotes, as
+     * a JSON string. A byte search, no parsing: a record keyed for another node whose value does
+     * not hold it is not this node's (a value that writes the id with JSON escapes is missed).
+     */
+    public boolean mayName(byte[] value) {
+        if (value == null) {
+            return false;
+        }
+        int n = nodeIdBytes.length;
+        for (int i = 0; i + n + 1 < value.length; i++) {
+            if (value[i] == '"' && value[i + n + 1] == '"'
+                    && Arrays.equals(value, i + 1, i + 1 + n, nodeIdBytes, 0, n)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The partition Kafka's default partitioner puts a record keyed {@code nodeId} in. */
     public static int partitionFor(String nodeId, int partitions) {
         if (partitions < 1) {

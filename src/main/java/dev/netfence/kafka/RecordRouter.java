@@ -13,9 +13,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides what becomes of one consumed record, as a {@link Route}, and does nothing else (the
  * {@link RecordDispatcher} acts on the answer). The key comes first: the contract keys every event
- * by its nodeId, so a record keyed for another node is skipped without reading its value. A
- * record keyed for this node whose value names another node breaks that contract and is
- * dead-lettered here, by the key's owner, so it is never skipped by everyone. Without a key the
+ * by its nodeId, so a record keyed for another node is skipped without parsing its value, unless
+ * the value's bytes hold this node's id as a JSON string ({@link NodeRouting#mayName}): then it is
+ * parsed, and when its nodeId is this node's it is enforced here, where its container runs, with a
+ * warning (a key that names no node at all, e.g. a container id, otherwise lost the event on every
+ * node without a trace). A record keyed for this node whose value names another node breaks that
+ * contract and is dead-lettered here, by the key's owner, so it is never skipped by everyone. Without a key the
  * value's nodeId decides, and a record that names no node at all is dead-lettered by the instance
  * {@link KeylessOwnership} picks. Poll thread, except {@link #validated}, which runs on a worker.
  */
@@ -24,6 +27,7 @@ final class RecordRouter {
 
     /** The {@code type} tag of {@code netfence.events.consumed} for a record skipped by its key, value unread. */
     static final String UNPARSED = "unparsed";
+    private static final Skip SKIP_BY_KEY = new Skip(UNPARSED, "other-node");
 
     /** One record's fate. {@link #type()} is its {@code netfence.events.consumed} tag. */
     sealed interface Route {
@@ -79,6 +83,7 @@ final class RecordRouter {
     private final Function<DecodeResult.Parsed, DecodeResult> rules;
     private final NodeRouting routing;
     private final KeylessOwnership keyless;
+    private final java.util.concurrent.atomic.AtomicLong misKeyed = new java.util.concurrent.atomic.AtomicLong();
 
     RecordRouter(EventDecoder decoder, NodeRouting routing, KeylessOwnership keyless) {
         this(decoder, decoder::validate, routing, keyless);
@@ -97,7 +102,7 @@ final class RecordRouter {
     Route route(ConsumerRecord<byte[], byte[]> r) {
         KeyOwner key = routing.keyOwner(r.key());
         if (key == KeyOwner.OTHER_NODE) {
-            return new Skip(UNPARSED, "other-node");
+            return misKeyedForThisNode(r).orElse(SKIP_BY_KEY);
         }
         DecodeResult d = decoder.parse(r.value());
         if (d instanceof DecodeResult.Malformed m) {
@@ -143,6 +148,29 @@ final class RecordRouter {
                     misKeyed(ev.nodeId())));
         }
         return new Skip(ev.type(), "other-node");
+    }
+
+    /** A record keyed for another node whose value names this one: the route of a record of this node, with a warning. */
+    private java.util.Optional<Route> misKeyedForThisNode(ConsumerRecord<byte[], byte[]> r) {
+        if (!routing.mayName(r.value())
+                || !(decoder.parse(r.value()) instanceof DecodeResult.Parsed p)
+                || p.nodeId() == null || !routing.accepts(p.nodeId())) {
+            return java.util.Optional.empty();
+        }
+        long n = misKeyed.incrementAndGet();
+        if (n == 1 || n % 1000 == 0) {
+            LOG.warn("the record at {}-{} offset {} (container {}) is keyed {} but its nodeId is this node's: enforced"
+                    + " here; events must be keyed by their nodeId (docs/contracts.md); {} such record(s) so far",
+                    r.topic(), r.partition(), r.offset(), p.containerId(),
+                    new String(r.key(), java.nio.charset.StandardCharsets.UTF_8), n);
+        }
+        Validate v = new Validate(p, KeyOwner.OTHER_NODE);
+        return java.util.Optional.of(p.containerId() == null ? validated(v) : v);
+    }
+
+    /** How many records keyed for another node named this one (see {@link #misKeyedForThisNode}). */
+    long misKeyed() {
+        return misKeyed.get();
     }
 
     /** Another node's or owner's record without a key: skipped, counted by what its value is (as always). */

@@ -21,8 +21,10 @@ import org.junit.jupiter.api.Test;
 /**
  * In {@code --assignment group} every node reads every node's events, and the record key (the
  * contract: key = nodeId) decides first: a record keyed for another node is skipped without its
- * value being read; a record keyed for this node that names another node is dead-lettered once,
- * by the key's owner; a record without a key is routed by the nodeId its value names.
+ * value being parsed, unless its bytes hold this node's id as a JSON string and its nodeId is this
+ * node's (then this node enforces it: a key that names no node lost the event on every node); a
+ * record keyed for this node that names another node is dead-lettered once, by the key's owner
+ * (and enforced by the node it names); a record without a key is routed by the nodeId its value names.
  */
 @KafkaLane
 class KeyRoutingPipelineTest {
@@ -46,12 +48,14 @@ class KeyRoutingPipelineTest {
     }
 
     @Test
-    void aRecordKeyedForAnotherNodeIsSkippedWithoutItsValueBeingReadAndAKeylessOneByTheNodeItsValueNames() {
+    void aRecordKeyedForAnotherNodeIsSkippedWithoutItsValueBeingParsedUnlessItNamesThisNodeAndAKeylessOneByItsValue() {
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer enforcer = new RecordingEnforcer();
             f.send("n2", utf8("not json, and not n1's to judge"));
             f.sendEvent("e-n2", "n2", "task-1", "c-n2");
             f.send("n2", PipelineFixture.event("e-keyed-n2-names-n1", "n1", "task-1", "c-keyed-n2"));
+            f.send("c-keyed-by-container", PipelineFixture.event("e-keyed-c-names-n1", "n1", "task-1",
+                    "c-keyed-by-container"));
             f.send(null, PipelineFixture.event("e-keyless-n1", "n1", "task-1", "c-keyless-n1"));
             f.send("", PipelineFixture.event("e-empty-key-n1", "n1", "task-1", "c-empty-key-n1"));
             f.send(null, PipelineFixture.event("e-keyless-n2", "n2", "task-1", "c-keyless-n2"));
@@ -61,20 +65,22 @@ class KeyRoutingPipelineTest {
 
             awaitCommitted(f, "n1", last);
             assertThat(f.outcomes()).extracting(Outcome::eventId)
-                    .containsExactlyInAnyOrder("e-keyless-n1", "e-empty-key-n1", "e-n1");
-            assertThat(enforcer.containers()).containsExactlyInAnyOrder("c-keyless-n1", "c-empty-key-n1", "c-n1");
+                    .containsExactlyInAnyOrder("e-keyed-n2-names-n1", "e-keyed-c-names-n1", "e-keyless-n1",
+                            "e-empty-key-n1", "e-n1");
+            assertThat(enforcer.containers()).containsExactlyInAnyOrder("c-keyed-n2", "c-keyed-by-container",
+                    "c-keyless-n1", "c-empty-key-n1", "c-n1");
             assertThat(f.deadLetters()).as("another node's garbage is not this node's to dead-letter").isEmpty();
-            assertThat(f.counter("netfence.events.skipped", "reason", "other-node")).isEqualTo(4.0);
+            assertThat(f.counter("netfence.events.skipped", "reason", "other-node")).isEqualTo(3.0);
             assertThat(f.counter("netfence.events.consumed", "type", RecordRouter.UNPARSED))
-                    .as("skipped by key, value never parsed").isEqualTo(3.0);
+                    .as("skipped by key, value never parsed").isEqualTo(2.0);
             assertThat(f.counter("netfence.events.consumed", "type", "malformed")).isZero();
             assertThat(f.counter("netfence.events.consumed", "type", "container.started"))
-                    .as("three of n1's and the keyless one of n2, read to find its node").isEqualTo(4.0);
+                    .as("five of n1's and the keyless one of n2, read to find its node").isEqualTo(6.0);
         }
     }
 
     @Test
-    void aRecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwnerWithAFailedOutcome() {
+    void aRecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwnerAndAppliedByTheNodeItNames() {
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer n1Enforcer = new RecordingEnforcer();
             RecordingEnforcer n2Enforcer = new RecordingEnforcer();
@@ -100,15 +106,22 @@ class KeyRoutingPipelineTest {
             assertThat(header(d, "netfence.instance")).isEqualTo(f.settings("n1").build().instance());
 
             List<Outcome> outcomes = f.outcomes();
-            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-n2", "e-n1");
-            Outcome failed = outcomes.stream().filter(o -> o.eventId().equals("e-mis")).findFirst().orElseThrow();
+            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-mis", "e-n2", "e-n1");
+            Outcome failed = outcomes.stream().filter(o -> o.eventId().equals("e-mis") && o.status().equals("failed"))
+                    .findFirst().orElseThrow();
+            assertThat(outcomes).filteredOn(o -> o.eventId().equals("e-mis") && o.status().equals("applied"))
+                    .as("applied by the node it names").singleElement()
+                    .satisfies(o -> assertThat(o.enforcer().instance()).isEqualTo(f.settings("n2").build().instance()));
             assertThat(failed.status()).isEqualTo("failed");
             assertThat(failed.errorCode()).isEqualTo("INVALID_EVENT");
             assertThat(failed.containerId()).isEqualTo("c-mis");
             assertThat(failed.error().message()).isEqualTo("record key names node n1 but the event's nodeId is n2");
             assertThat(n1Enforcer.containers()).containsExactly("c-n1");
-            assertThat(n2Enforcer.containers()).as("the node the value names never applies it").containsExactly("c-n2");
-            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
+            assertThat(n2Enforcer.containers()).as("the node the value names applies it")
+                    .containsExactlyInAnyOrder("c-n2", "c-mis");
+            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
+            assertThat(n2Meters.get("netfence.events.miskeyed").functionCounter().count()).isEqualTo(1.0);
+            assertThat(n1Meters.get("netfence.events.miskeyed").functionCounter().count()).isZero();
             assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
             assertThat(count(n1Meters, "netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(1.0);
             assertThat(count(n1Meters, "netfence.events.consumed", "type", "invalid")).isEqualTo(1.0);

@@ -46,10 +46,26 @@ class RecordRouterTest {
     }
 
     @Test
-    void aRecordKeyedForAnotherNodeIsSkippedWhateverItsValue() {
+    void aRecordKeyedForAnotherNodeIsSkippedUnlessItsValueNamesThisNode() {
         assertThat(router("n1").route(record("n2", "not json"))).isEqualTo(new Skip("unparsed", "other-node"));
-        assertThat(router("n1").route(record("n2", event("n1", "c-1")))).isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", event("n2", "c-1")))).isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", event("n10", "c-1")))).as("a longer id that starts with n1")
+                .isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", event("n2", "n1")))).as("n1 in another field")
+                .isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n2", "\"n1\" but not json"))).isEqualTo(new Skip("unparsed", "other-node"));
         assertThat(router("n1").route(record("n2", null))).isEqualTo(new Skip("unparsed", "other-node"));
+    }
+
+    @Test
+    void aRecordKeyedWithSomethingElseThanANodeWhoseValueNamesThisNodeIsEnforcedHereAndCounted() {
+        RecordRouter router = router("n1");
+        String value = event("n1", "c-1");
+        assertThat(finalRoute(router, record("c-1", value))).as("keyed by container id")
+                .isEqualTo(new Enforce(((DecodeResult.Decoded) DECODER.decode(value.getBytes(StandardCharsets.UTF_8)))
+                        .event()));
+        assertThat(finalRoute(router, record("n2", event("n1", "c-2")))).isInstanceOf(Enforce.class);
+        assertThat(router.misKeyed()).isEqualTo(2);
     }
 
     @Test
