@@ -9,7 +9,8 @@ import java.util.Objects;
 
 /**
  * A point in time on an injected clock past which an apply gives up with TIMEOUT, and the
- * arithmetic to cap each command's timeout at the time that is left.
+ * arithmetic to cap each command's timeout at the time that is left. The clock is the deadlines'
+ * steady one in netfence, so its instants are never printed as times of day.
  */
 final class Deadline {
     private final Clock clock;
@@ -37,7 +38,9 @@ final class Deadline {
     /** Throws TIMEOUT when the deadline has passed; {@code doing} names the step for the message. */
     void check(String doing) {
         if (passed()) {
-            throw new EnforcementException(ErrorCode.TIMEOUT, "deadline " + at + " passed before " + doing);
+            // not the instant: on a steady clock it is no time of day anyone could read
+            throw new EnforcementException(ErrorCode.TIMEOUT, "the deadline passed "
+                    + Duration.between(at, clock.instant()).toMillis() + " ms ago, before " + doing);
         }
     }
 

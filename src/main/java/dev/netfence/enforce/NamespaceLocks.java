@@ -51,7 +51,7 @@ final class NamespaceLocks {
         }
         if (!locked) {
             throw new EnforcementException(ErrorCode.TIMEOUT,
-                    "deadline " + deadline.at() + " passed waiting for another write into " + namespace);
+                    "the deadline passed waiting for another write into " + namespace);
         }
         return new Held() {
             private boolean closed;

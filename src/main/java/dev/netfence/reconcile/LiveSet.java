@@ -158,7 +158,8 @@ public final class LiveSet {
 
     /**
      * Remembers that {@code containerId} stopped: its {@code container.stopped} event, which
-     * occurred at {@code occurredAt}, was processed at {@code at}; {@code pid} is the stopped
+     * occurred at {@code occurredAt}, was processed at {@code at} (on a steady clock: only its age
+     * matters); {@code pid} is the stopped
      * instance's (the event's, else the live entry's; null when neither told it). Bounded: oldest
      * and expired go first, by {@code at}.
      */

@@ -54,6 +54,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final PolicyStore policies;
     private final HostGuards guards;
     private final Clock clock;
+    /** Deadlines, the outcome order's holds and the stopped containers' hour (never the wall clock's steps). */
+    private final Clock steady;
     private final Duration interval;
     private final String nodeId;
     private final CorrectionQueue queue;
@@ -65,7 +67,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * @param interval resync interval (the issue's {@code --resync-interval}, default 30 s)
      * @param threads how many corrections run at once
      * @param clock stamps what is journaled and published
-     * @param steady the timeline of the corrections' deadlines (the enforcer's: {@link
+     * @param steady the timeline of the corrections' deadlines, of how long outcomes are held in order and
+     *     of how long a stopped container is remembered (the enforcer's: {@link
      *     dev.netfence.core.SteadyClock#system()} in netfence), which no step of the wall clock moves
      * @param deadline the per-correction deadline, as an event's
      */
@@ -77,6 +80,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.policies = Objects.requireNonNull(policies, "policies");
         this.guards = Objects.requireNonNull(guards, "guards");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.steady = Objects.requireNonNull(steady, "steady");
         this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
         if (interval == null || interval.toMillis() < 100) {
             throw new IllegalArgumentException("resync interval must be at least 100ms, was: " + interval);
@@ -85,7 +89,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
         this.interval = interval;
-        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), clock);
+        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
@@ -127,7 +131,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             // a start that occurred after the remembered stop, or with another pid about when it
             // occurred, is the same id started again (podman stop + start, podman restart): enforced;
             // one of the stopped instance, or earlier, is a reordered or replayed start
-            LiveSet.Stop stop = live.stopOf(event.containerId(), clock.instant()).orElse(null);
+            LiveSet.Stop stop = live.stopOf(event.containerId(), steady.instant()).orElse(null); // its hour: steady
             if (stop != null && stop.covers(event)) {
                 LOG.info("container {} stopped at {}, after its start event {} (occurred {}); nothing applied",
                         event.containerId(), stop.occurredAt(), event.eventId(), event.occurredAt());
@@ -159,7 +163,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 LOG.info(why);
                 return Optional.of(why);
             }
-            live.stopped(event.containerId(), clock.instant(), event.occurredAt(),
+            live.stopped(event.containerId(), steady.instant(), event.occurredAt(),
                     event.pid() != null ? event.pid() : current == null ? null : current.pid());
             LiveContainer removed = live.remove(event.containerId()).orElse(null);
             if (removed != null) {

@@ -200,6 +200,22 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStepOfTheWallClockBeyondTheStopsHourDoesNotMakeALateStartOfTheStoppedContainerEnforceable() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c4", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
+        wall.stepOnEveryRead(java.time.Duration.ofHours(2)); // the stop is remembered for an hour of steady time
+
+        EnforcementResult late = reconciler.started(event("c4", "task-1", ContainerEvent.CONTAINER_STARTED,
+                stop.minusSeconds(1)), () -> {
+                    throw new AssertionError("must not enforce a stopped container");
+                });
+
+        assertThat(late.status()).isEqualTo("skipped");
+        assertThat(late.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+    }
+
+    @Test
     void aStartThatOccurredAfterTheStopOfTheSameIdIsEnforcedNotRefused() throws Exception {
         // podman stop then podman start: the same container id starts again after its stop event;
         // refusing it for the stop's memory window would leave the restarted workload unfenced
