@@ -17,7 +17,11 @@ public final class MeterNames {
     public static final String EVENTS_CONSUMED = "netfence.events.consumed";
     /** Counter, tag {@code reason} ({@code other-node}, {@code unknown-type}, {@code keyless-other-owner}): records read and skipped. */
     public static final String EVENTS_SKIPPED = "netfence.events.skipped";
-    /** Counter: records keyed for another node (or for no node) whose value names this node, enforced here. */
+    /**
+     * Counter, tag {@code side}: in {@code --assignment group}, records whose key is not their
+     * nodeId: {@code named} (the value names this node: handled here), {@code keyed} (the key
+     * names this node, the value another: left to that node).
+     */
     public static final String EVENTS_MISKEYED = "netfence.events.miskeyed";
     /** Counter, tags {@code status}, {@code code}: outcomes published. */
     public static final String OUTCOMES = "netfence.outcomes";

@@ -118,9 +118,15 @@ public final class EventPipeline implements AutoCloseable {
         this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
-        RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless);
+        RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless,
+                settings.assignment() == Assignment.GROUP);
         io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, router,
-                RecordRouter::misKeyed).description("records keyed for another node whose value names this one")
+                RecordRouter::namedHere).tag("side", "named")
+                .description("records keyed for another node whose value names this one, handled here")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, router,
+                RecordRouter::keyedHere).tag("side", "keyed")
+                .description("records keyed for this node whose value names another, left to that node")
                 .register(registry);
         this.dispatcher = new RecordDispatcher(router, metrics, workers, handler, records, outcomes, completions,
                 this::emit);

@@ -63,12 +63,16 @@ public final class NodeRouting {
      * not hold it is not this node's (a value that writes the id with JSON escapes is missed).
      */
     public boolean mayName(byte[] value) {
-        if (value == null) {
-            return false;
+        if (value == null || value.length > dev.netfence.event.EventDecoder.MAX_VALUE_BYTES) {
+            return false; // one over the bound is dead-lettered as malformed by whoever decodes it
         }
         int n = nodeIdBytes.length;
+        if (n == 0) {
+            return false;
+        }
+        byte first = nodeIdBytes[0];
         for (int i = 0; i + n + 1 < value.length; i++) {
-            if (value[i] == '"' && value[i + n + 1] == '"'
+            if (value[i + 1] == first && value[i] == '"' && value[i + n + 1] == '"'
                     && Arrays.equals(value, i + 1, i + 1 + n, nodeIdBytes, 0, n)) {
                 return true;
             }

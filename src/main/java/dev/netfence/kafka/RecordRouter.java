@@ -13,14 +13,24 @@ import org.slf4j.LoggerFactory;
 /**
  * Decides what becomes of one consumed record, as a {@link Route}, and does nothing else (the
  * {@link RecordDispatcher} acts on the answer). The key comes first: the contract keys every event
- * by its nodeId, so a record keyed for another node is skipped without parsing its value, unless
- * the value's bytes hold this node's id as a JSON string ({@link NodeRouting#mayName}): then it is
- * parsed, and when its nodeId is this node's it is enforced here, where its container runs, with a
- * warning (a key that names no node at all, e.g. a container id, otherwise lost the event on every
- * node without a trace). A record keyed for this node whose value names another node breaks that
- * contract and is dead-lettered here, by the key's owner, so it is never skipped by everyone. Without a key the
- * value's nodeId decides, and a record that names no node at all is dead-lettered by the instance
- * {@link KeylessOwnership} picks. Poll thread, except {@link #validated}, which runs on a worker.
+ * by its nodeId, so a record keyed for another node is skipped without parsing its value. Where
+ * key and value disagree (a scheduler that keys by anything else, e.g. container ids, breaks the
+ * contract), who handles the record depends on who can see it:
+ * <ul>
+ * <li>{@code --assignment group} ({@code valueDecides}): every node reads every record, so the
+ * value's nodeId decides and the key only spares the parse: a record keyed for another node (or for
+ * no node) whose bytes hold this node's id as a JSON string ({@link NodeRouting#mayName}) is
+ * parsed and, when its nodeId is this node's, handled here, where its container runs; one keyed
+ * for this node whose value names another is left to that node. Each with a warning and
+ * {@code netfence.events.miskeyed{side}}; exactly one node handles the record (before, a key that
+ * named no node lost the event on every node without a trace).</li>
+ * <li>{@code --assignment node-partition}: the node the value names may never read the record's
+ * partition, so the key's owner dead-letters a record whose value names another node, and a node
+ * that reads a record keyed for another node skips it, as the key says.</li>
+ * </ul>
+ * Without a key the value's nodeId decides, and a record that names no node at all is dead-lettered
+ * by the instance {@link KeylessOwnership} picks. Poll thread, except {@link #validated}, which
+ * runs on a worker.
  */
 final class RecordRouter {
     private static final Logger LOG = LoggerFactory.getLogger(RecordRouter.class);
@@ -83,26 +93,30 @@ final class RecordRouter {
     private final Function<DecodeResult.Parsed, DecodeResult> rules;
     private final NodeRouting routing;
     private final KeylessOwnership keyless;
-    private final java.util.concurrent.atomic.AtomicLong misKeyed = new java.util.concurrent.atomic.AtomicLong();
+    private final boolean valueDecides;
+    private final java.util.concurrent.atomic.AtomicLong namedHere = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong keyedHere = new java.util.concurrent.atomic.AtomicLong();
 
-    RecordRouter(EventDecoder decoder, NodeRouting routing, KeylessOwnership keyless) {
-        this(decoder, decoder::validate, routing, keyless);
+    /** {@code valueDecides}: every node reads every record ({@code --assignment group}), see the class comment. */
+    RecordRouter(EventDecoder decoder, NodeRouting routing, KeylessOwnership keyless, boolean valueDecides) {
+        this(decoder, decoder::validate, routing, keyless, valueDecides);
     }
 
     /** With {@code rules} in place of the decoder's schema rules (tests: rules that throw). */
     RecordRouter(EventDecoder decoder, Function<DecodeResult.Parsed, DecodeResult> rules, NodeRouting routing,
-            KeylessOwnership keyless) {
+            KeylessOwnership keyless, boolean valueDecides) {
         this.decoder = decoder;
         this.rules = rules;
         this.routing = routing;
         this.keyless = keyless;
+        this.valueDecides = valueDecides;
     }
 
     /** Poll thread: the route of {@code r}; {@link Validate} only for a readable containerId. */
     Route route(ConsumerRecord<byte[], byte[]> r) {
         KeyOwner key = routing.keyOwner(r.key());
         if (key == KeyOwner.OTHER_NODE) {
-            return misKeyedForThisNode(r).orElse(SKIP_BY_KEY);
+            return valueDecides ? namedHere(r).orElse(SKIP_BY_KEY) : SKIP_BY_KEY;
         }
         DecodeResult d = decoder.parse(r.value());
         if (d instanceof DecodeResult.Malformed m) {
@@ -114,6 +128,10 @@ final class RecordRouter {
         }
         DecodeResult.Parsed p = (DecodeResult.Parsed) d;
         if (key == KeyOwner.THIS_NODE && p.nodeId() != null && !routing.accepts(p.nodeId())) {
+            if (valueDecides) { // the node it names reads it too, and handles it
+                warn(keyedHere, "keyed", r, p, "left to node " + p.nodeId());
+                return skipValidated(p, "other-node");
+            }
             return DeadLetter.of(decoder.reject(p, misKeyed(p.nodeId())));
         }
         if (key == KeyOwner.NONE && p.nodeId() != null && !routing.accepts(p.nodeId())) {
@@ -143,34 +161,58 @@ final class RecordRouter {
         if (routing.accepts(ev.nodeId())) {
             return new Enforce(ev);
         }
-        if (v.key() == KeyOwner.THIS_NODE) {
+        if (v.key() == KeyOwner.THIS_NODE && !valueDecides) {
             return DeadLetter.of(new DecodeResult.Invalid(ev.eventId(), ev.nodeId(), ev.taskId(), ev.containerId(),
                     misKeyed(ev.nodeId())));
         }
         return new Skip(ev.type(), "other-node");
     }
 
-    /** A record keyed for another node whose value names this one: the route of a record of this node, with a warning. */
-    private java.util.Optional<Route> misKeyedForThisNode(ConsumerRecord<byte[], byte[]> r) {
+    /** A record keyed for another node whose value names this one ({@code group}): the route of this node's record. */
+    private java.util.Optional<Route> namedHere(ConsumerRecord<byte[], byte[]> r) {
         if (!routing.mayName(r.value())
                 || !(decoder.parse(r.value()) instanceof DecodeResult.Parsed p)
                 || p.nodeId() == null || !routing.accepts(p.nodeId())) {
-            return java.util.Optional.empty();
+            return java.util.Optional.empty(); // malformed or another node's: its key's owner judges it
         }
-        long n = misKeyed.incrementAndGet();
-        if (n == 1 || n % 1000 == 0) {
-            LOG.warn("the record at {}-{} offset {} (container {}) is keyed {} but its nodeId is this node's: enforced"
-                    + " here; events must be keyed by their nodeId (docs/contracts.md); {} such record(s) so far",
-                    r.topic(), r.partition(), r.offset(), p.containerId(),
-                    new String(r.key(), java.nio.charset.StandardCharsets.UTF_8), n);
-        }
+        warn(namedHere, "named", r, p, "handled here");
         Validate v = new Validate(p, KeyOwner.OTHER_NODE);
         return java.util.Optional.of(p.containerId() == null ? validated(v) : v);
     }
 
-    /** How many records keyed for another node named this one (see {@link #misKeyedForThisNode}). */
-    long misKeyed() {
-        return misKeyed.get();
+    /** The first such record and every 1,000th after it of each side, logged. */
+    private void warn(java.util.concurrent.atomic.AtomicLong side, String what, ConsumerRecord<byte[], byte[]> r,
+            DecodeResult.Parsed p, String fate) {
+        long n = side.incrementAndGet();
+        if (n == 1 || n % 1000 == 0) {
+            LOG.warn("the record at {}-{} offset {} (container {}) is keyed {} but its nodeId is {}: {}; events must be"
+                    + " keyed by their nodeId (docs/contracts.md); {} record(s) {} so far", r.topic(), r.partition(),
+                    r.offset(), printable(p.containerId()), printable(r.key() == null ? null
+                            : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8)), p.nodeId(), fate, n, what);
+        }
+    }
+
+    /** At most 64 characters of {@code s}, anything but printable ASCII as {@code ?}: keys and ids come from producers. */
+    static String printable(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 67));
+        for (int i = 0; i < s.length() && i < 64; i++) {
+            char c = s.charAt(i);
+            b.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return s.length() > 64 ? b.append("...").toString() : b.toString();
+    }
+
+    /** Records keyed for another node (or none) whose value named this node, handled here ({@code group} only). */
+    long namedHere() {
+        return namedHere.get();
+    }
+
+    /** Records keyed for this node whose value named another, left to that node ({@code group} only). */
+    long keyedHere() {
+        return keyedHere.get();
     }
 
     /** Another node's or owner's record without a key: skipped, counted by what its value is (as always). */

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
  * contract: key = nodeId) decides first: a record keyed for another node is skipped without its
  * value being parsed, unless its bytes hold this node's id as a JSON string and its nodeId is this
  * node's (then this node enforces it: a key that names no node lost the event on every node); a
- * record keyed for this node that names another node is dead-lettered once, by the key's owner
- * (and enforced by the node it names); a record without a key is routed by the nodeId its value names.
+ * record keyed for this node that names another node is left to the node it names in group mode
+ * and dead-lettered once, by the key's owner, in node-partition mode; a record without a key is
+ * routed by the nodeId its value names.
  */
 @KafkaLane
 class KeyRoutingPipelineTest {
@@ -76,11 +77,47 @@ class KeyRoutingPipelineTest {
             assertThat(f.counter("netfence.events.consumed", "type", "malformed")).isZero();
             assertThat(f.counter("netfence.events.consumed", "type", "container.started"))
                     .as("five of n1's and the keyless one of n2, read to find its node").isEqualTo(6.0);
+            assertThat(miskeyed(f.registry, "named")).as("keyed n2 and keyed by container id").isEqualTo(2.0);
         }
     }
 
     @Test
-    void aRecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwnerAndAppliedByTheNodeItNames() {
+    void inGroupModeARecordKeyedForThisNodeThatNamesAnotherIsLeftToTheNodeItNamesWhichHandlesItOnce() {
+        try (PipelineFixture f = new PipelineFixture(1)) {
+            RecordingEnforcer n1Enforcer = new RecordingEnforcer();
+            RecordingEnforcer n2Enforcer = new RecordingEnforcer();
+            SimpleMeterRegistry n1Meters = new SimpleMeterRegistry();
+            SimpleMeterRegistry n2Meters = new SimpleMeterRegistry();
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            f.send("n1", PipelineFixture.event("e-mis", "n2", "task-1", "c-mis"));
+            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
+            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
+
+            f.start(f.settings("n1"), n1Enforcer, store, n1Meters);
+            f.start(f.settings("n2"), n2Enforcer, store, n2Meters);
+
+            awaitCommitted(f, "n1", last);
+            awaitCommitted(f, "n2", last);
+            assertThat(f.deadLetters()).isEmpty();
+            List<Outcome> outcomes = f.outcomes();
+            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-n2", "e-n1");
+            Outcome mis = outcomes.stream().filter(o -> o.eventId().equals("e-mis")).findFirst().orElseThrow();
+            assertThat(mis.status()).isEqualTo("applied");
+            assertThat(mis.enforcer().instance()).isEqualTo(f.settings("n2").build().instance());
+            assertThat(n1Enforcer.containers()).containsExactly("c-n1");
+            assertThat(n2Enforcer.containers()).as("the node the value names applies it")
+                    .containsExactlyInAnyOrder("c-n2", "c-mis");
+            assertThat(miskeyed(n1Meters, "keyed")).isEqualTo(1.0);
+            assertThat(miskeyed(n1Meters, "named")).isZero();
+            assertThat(miskeyed(n2Meters, "named")).isEqualTo(1.0);
+            assertThat(miskeyed(n2Meters, "keyed")).isZero();
+            assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
+            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
+        }
+    }
+
+    @Test
+    void inNodePartitionModeARecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwner() {
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer n1Enforcer = new RecordingEnforcer();
             RecordingEnforcer n2Enforcer = new RecordingEnforcer();
@@ -91,8 +128,9 @@ class KeyRoutingPipelineTest {
             f.sendEvent("e-n2", "n2", "task-1", "c-n2");
             RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
 
-            f.start(f.settings("n1"), n1Enforcer, store, n1Meters);
-            f.start(f.settings("n2"), n2Enforcer, store, n2Meters);
+            // one partition: both nodes read it, and the node the value names skips the record by its key
+            f.start(f.settings("n1").assignment(Assignment.NODE_PARTITION), n1Enforcer, store, n1Meters);
+            f.start(f.settings("n2").assignment(Assignment.NODE_PARTITION), n2Enforcer, store, n2Meters);
 
             awaitCommitted(f, "n1", last);
             awaitCommitted(f, "n2", last);
@@ -106,25 +144,23 @@ class KeyRoutingPipelineTest {
             assertThat(header(d, "netfence.instance")).isEqualTo(f.settings("n1").build().instance());
 
             List<Outcome> outcomes = f.outcomes();
-            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-mis", "e-n2", "e-n1");
-            Outcome failed = outcomes.stream().filter(o -> o.eventId().equals("e-mis") && o.status().equals("failed"))
-                    .findFirst().orElseThrow();
-            assertThat(outcomes).filteredOn(o -> o.eventId().equals("e-mis") && o.status().equals("applied"))
-                    .as("applied by the node it names").singleElement()
-                    .satisfies(o -> assertThat(o.enforcer().instance()).isEqualTo(f.settings("n2").build().instance()));
+            assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-n2", "e-n1");
+            Outcome failed = outcomes.stream().filter(o -> o.eventId().equals("e-mis")).findFirst().orElseThrow();
             assertThat(failed.status()).isEqualTo("failed");
             assertThat(failed.errorCode()).isEqualTo("INVALID_EVENT");
             assertThat(failed.containerId()).isEqualTo("c-mis");
-            assertThat(failed.error().message()).isEqualTo("record key names node n1 but the event's nodeId is n2");
             assertThat(n1Enforcer.containers()).containsExactly("c-n1");
-            assertThat(n2Enforcer.containers()).as("the node the value names applies it")
-                    .containsExactlyInAnyOrder("c-n2", "c-mis");
-            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
-            assertThat(n2Meters.get("netfence.events.miskeyed").functionCounter().count()).isEqualTo(1.0);
-            assertThat(n1Meters.get("netfence.events.miskeyed").functionCounter().count()).isZero();
+            assertThat(n2Enforcer.containers()).as("the node the value names never reads the key's partition in"
+                    + " general, and skips it by key here").containsExactly("c-n2");
+            assertThat(miskeyed(n2Meters, "named")).isZero();
+            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
             assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
             assertThat(count(n1Meters, "netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(1.0);
             assertThat(count(n1Meters, "netfence.events.consumed", "type", "invalid")).isEqualTo(1.0);
         }
+    }
+
+    private static double miskeyed(SimpleMeterRegistry registry, String side) {
+        return registry.get("netfence.events.miskeyed").tag("side", side).functionCounter().count();
     }
 }

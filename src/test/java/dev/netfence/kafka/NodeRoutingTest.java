@@ -46,4 +46,32 @@ class NodeRoutingTest {
         assertThatThrownBy(() -> NodeRouting.partitionFor("n", 0))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("partitions must be at least 1, was 0");
     }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} -> {1}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', quoteCharacter = '\'', value = {
+        "\"n1\"|true",
+        "{\"nodeId\":\"n1\"}|true",
+        "{\"nodeId\" : \"n1\" }|true",
+        "x\"n1\"|true",
+        "\"n10\"|false",
+        "\"xn1\"|false",
+        "n1|false",
+        "\"n1|false",
+        "n1\"|false",
+        "\"\"\"\"\"\"|false",
+        "{\"nodeId\":\"\\u006e1\"}|false",
+    })
+    void aValueMayNameThisNodeOnlyWithItsWholeIdAsAJsonString(String value, boolean names) {
+        assertThat(new NodeRouting("n1").mayName(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .isEqualTo(names);
+    }
+
+    @Test
+    void noValueAndOneOverTheDecodersBoundNameNoNode() {
+        assertThat(new NodeRouting("n1").mayName(null)).isFalse();
+        assertThat(new NodeRouting("n1").mayName(new byte[0])).isFalse();
+        byte[] big = new byte[dev.netfence.event.EventDecoder.MAX_VALUE_BYTES + 1];
+        System.arraycopy("\"n1\"".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, big, 0, 4);
+        assertThat(new NodeRouting("n1").mayName(big)).isFalse();
+    }
 }

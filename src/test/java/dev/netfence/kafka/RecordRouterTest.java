@@ -23,11 +23,17 @@ class RecordRouterTest {
     }
 
     private static RecordRouter router(String node, Function<DecodeResult.Parsed, DecodeResult> rules) {
-        return new RecordRouter(DECODER, rules, new NodeRouting(node), keyless(node));
+        return new RecordRouter(DECODER, rules, new NodeRouting(node), keyless(node), true);
     }
 
+    /** A router of {@code --assignment group}, where the value decides. */
     private static RecordRouter router(String node) {
         return router(node, DECODER::validate);
+    }
+
+    /** A router of {@code --assignment node-partition}, where the key decides. */
+    private static RecordRouter nodePartitionRouter(String node) {
+        return new RecordRouter(DECODER, DECODER::validate, new NodeRouting(node), keyless(node), false);
     }
 
     private static ConsumerRecord<byte[], byte[]> record(String key, String value) {
@@ -65,14 +71,40 @@ class RecordRouterTest {
                 .isEqualTo(new Enforce(((DecodeResult.Decoded) DECODER.decode(value.getBytes(StandardCharsets.UTF_8)))
                         .event()));
         assertThat(finalRoute(router, record("n2", event("n1", "c-2")))).isInstanceOf(Enforce.class);
-        assertThat(router.misKeyed()).isEqualTo(2);
+        assertThat(router.namedHere()).isEqualTo(2);
+        assertThat(router.keyedHere()).isZero();
     }
 
     @Test
-    void aRecordKeyedForThisNodeIsEnforcedOrDeadLetteredNeverSkippedForItsValuesNode() {
+    void inGroupModeARecordKeyedForThisNodeWhoseValueNamesAnotherIsLeftToThatNode() {
+        RecordRouter router = router("n1");
+        assertThat(finalRoute(router, record("n1", event("n2", "c-1")))).isEqualTo(new Skip("container.started",
+                "other-node"));
+        assertThat(router.keyedHere()).isEqualTo(1);
+        assertThat(finalRoute(router("n2"), record("n1", event("n2", "c-1")))).as("the node it names")
+                .isInstanceOf(Enforce.class);
+        assertThat(finalRoute(router("n2"), record("n1", "{\"schemaVersion\":1,\"type\":\"container.started\","
+                + "\"nodeId\":\"n2\",\"containerId\":\"c-1\"}"))).as("invalid: dead-lettered by the node it names")
+                .isInstanceOf(DeadLetter.class);
+        assertThat(router("n1").route(record("n1", "{\"schemaVersion\":1,\"type\":\"container.started\","
+                + "\"nodeId\":\"n2\",\"containerId\":\"c-1\"}"))).as("and skipped by the key's owner")
+                .isEqualTo(new Skip("invalid", "other-node"));
+    }
+
+    @Test
+    void inNodePartitionModeTheKeyDecidesBothWays() {
+        assertThat(nodePartitionRouter("n1").route(record("n2", event("n1", "c-1"))))
+                .isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(nodePartitionRouter("n1").route(record("c-1", event("n1", "c-1"))))
+                .isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(nodePartitionRouter("n1").route(record("n1", event("n2", "c-1")))).isInstanceOf(DeadLetter.class);
+    }
+
+    @Test
+    void aRecordKeyedForThisNodeIsEnforcedOrDeadLetteredInNodePartitionModeNeverSkippedForItsValuesNode() {
         assertThat(finalRoute(router("n1"), record("n1", event("n1", "c-1")))).isInstanceOf(Enforce.class);
         assertThat(finalRoute(router("n1"), record("n1", "not json"))).isInstanceOf(DeadLetter.class);
-        DeadLetter misKeyed = (DeadLetter) router("n1").route(record("n1", event("n2", "c-1")));
+        DeadLetter misKeyed = (DeadLetter) nodePartitionRouter("n1").route(record("n1", event("n2", "c-1")));
         assertThat(misKeyed.code().code()).isEqualTo("INVALID_EVENT");
         assertThat(misKeyed.message()).isEqualTo("record key names node n1 but the event's nodeId is n2");
         assertThat(misKeyed.invalid().eventId()).isEqualTo("e-1");
