@@ -127,10 +127,12 @@ public final class ApplyCommand implements Callable<Integer> {
                 .dnsServers(DnsServersOption.parse(spec.commandLine(), dnsServers)).build();
         Clock steady = dev.netfence.core.SteadyClock.system(); // the deadline's timeline: no wall-clock step moves it
         DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), steady, new SimpleMeterRegistry());
-        Instant started = clock.instant();
+        Instant began = steady.instant();
         EnforcementResult result = enforcer.enforce(
                 new EnforcementRequest(containerId, null, pid, netns == null ? null : Path.of(netns), policy,
-                        steady.instant().plus(Duration.ofSeconds(deadlineSeconds))));
+                        began.plus(Duration.ofSeconds(deadlineSeconds))));
+        // latencyMs is what the apply took on the steady clock, whatever the wall clock did meanwhile
+        Instant started = clock.instant().minus(Duration.between(began, steady.instant()));
         Outcomes outcomes = new Outcomes(clock, HostName.orFallback() + "/" + ProcessHandle.current().pid(),
                 Main.version());
         Outcome outcome = outcomes.oneOff(containerId != null ? containerId : "pid-" + pid, result, started);
