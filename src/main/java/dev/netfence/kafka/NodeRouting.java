@@ -14,6 +14,8 @@ import org.apache.kafka.common.utils.Utils;
  */
 public final class NodeRouting {
     public static final String EVERY_NODE = "*";
+    /** What {@code --node-id} accepts besides {@code *}. */
+    private static final java.util.regex.Pattern NODE_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,253}");
 
     /** What a record's key says about its owner (docs/contracts.md: the key is the event's nodeId). */
     public enum KeyOwner {
@@ -78,6 +80,17 @@ public final class NodeRouting {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a node named {@code eventNodeId} would take a record with {@code value} keyed for
+     * another node ({@code --assignment group}): the id is one a node can have ({@code --node-id}'s
+     * pattern) and the value holds it as {@link #mayName} looks for it (not written with JSON
+     * escapes). The key's owner leaves such a record to that node and dead-letters any other.
+     */
+    public static boolean takes(String eventNodeId, byte[] value) {
+        return eventNodeId != null && NODE_ID.matcher(eventNodeId).matches()
+                && new NodeRouting(eventNodeId).mayName(value);
     }
 
     /** The partition Kafka's default partitioner puts a record keyed {@code nodeId} in. */

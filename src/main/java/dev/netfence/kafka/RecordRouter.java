@@ -128,7 +128,7 @@ final class RecordRouter {
         }
         DecodeResult.Parsed p = (DecodeResult.Parsed) d;
         if (key == KeyOwner.THIS_NODE && p.nodeId() != null && !routing.accepts(p.nodeId())) {
-            if (valueDecides) { // the node it names reads it too, and handles it
+            if (valueDecides && NodeRouting.takes(p.nodeId(), r.value())) { // it reads it too, and handles it
                 warn(keyedHere, "keyed", r, p, "left to node " + p.nodeId());
                 return skipValidated(p, "other-node");
             }
@@ -188,7 +188,8 @@ final class RecordRouter {
             LOG.warn("the record at {}-{} offset {} (container {}) is keyed {} but its nodeId is {}: {}; events must be"
                     + " keyed by their nodeId (docs/contracts.md); {} record(s) {} so far", r.topic(), r.partition(),
                     r.offset(), printable(p.containerId()), printable(r.key() == null ? null
-                            : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8)), p.nodeId(), fate, n, what);
+                            : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8)), printable(p.nodeId()),
+                    printable(fate), n, what);
         }
     }
 

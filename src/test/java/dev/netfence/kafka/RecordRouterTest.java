@@ -92,6 +92,26 @@ class RecordRouterTest {
     }
 
     @Test
+    void inGroupModeTheKeysOwnerDeadLettersARecordNamingANodeThatCouldNotTakeIt() {
+        String escaped = "{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"e-1\","
+                + "\"occurredAt\":\"2026-12-01T10:00:00Z\",\"nodeId\":\"n\\u0032\",\"taskId\":\"t\","
+                + "\"containerId\":\"c-1\",\"pid\":4242}";
+        assertThat(router("n2").route(record("n1", escaped))).as("n2's byte search misses an escaped id")
+                .isEqualTo(new Skip("unparsed", "other-node"));
+        assertThat(router("n1").route(record("n1", escaped))).as("so n1 dead-letters it").isInstanceOf(DeadLetter.class);
+        assertThat(router("n1").route(record("n1", event("n2 x", "c-1")))).as("no node can be named so")
+                .isInstanceOf(DeadLetter.class);
+        assertThat(router("n1").keyedHere()).isZero();
+    }
+
+    @Test
+    void loggedKeysAndIdsAreCutAndPrintable() {
+        assertThat(RecordRouter.printable(null)).isEqualTo("null");
+        assertThat(RecordRouter.printable("c-1\n\u0007é")).isEqualTo("c-1???");
+        assertThat(RecordRouter.printable("k".repeat(100))).isEqualTo("k".repeat(64) + "...");
+    }
+
+    @Test
     void inNodePartitionModeTheKeyDecidesBothWays() {
         assertThat(nodePartitionRouter("n1").route(record("n2", event("n1", "c-1"))))
                 .isEqualTo(new Skip("unparsed", "other-node"));
