@@ -119,15 +119,7 @@ public final class EventPipeline implements AutoCloseable {
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
         this.keyless = new KeylessOwnership(settings, routing);
         RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless,
-                settings.assignment() == Assignment.GROUP);
-        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, router,
-                RecordRouter::namedHere).tag("side", "named")
-                .description("records keyed for another node whose value names this one, handled here")
-                .register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, router,
-                RecordRouter::keyedHere).tag("side", "keyed")
-                .description("records keyed for this node whose value names another, left to that node")
-                .register(registry);
+                settings.assignment() == Assignment.GROUP).counted(registry);
         this.dispatcher = new RecordDispatcher(router, metrics, workers, handler, records, outcomes, completions,
                 this::emit);
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));

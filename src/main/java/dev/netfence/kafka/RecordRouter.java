@@ -206,6 +206,19 @@ final class RecordRouter {
         return s.length() > 64 ? b.append("...").toString() : b.toString();
     }
 
+    /** Registers {@code netfence.events.miskeyed{side}} on {@code registry}; returns this router. */
+    RecordRouter counted(io.micrometer.core.instrument.MeterRegistry registry) {
+        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, this,
+                RecordRouter::namedHere).tag("side", "named")
+                .description("records keyed for another node whose value names this one, handled here")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(dev.netfence.core.MeterNames.EVENTS_MISKEYED, this,
+                RecordRouter::keyedHere).tag("side", "keyed")
+                .description("records keyed for this node whose value names another, left to that node")
+                .register(registry);
+        return this;
+    }
+
     /** Records keyed for another node (or none) whose value named this node, handled here ({@code group} only). */
     long namedHere() {
         return namedHere.get();
