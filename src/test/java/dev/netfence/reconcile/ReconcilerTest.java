@@ -251,6 +251,30 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aRepairsOutcomeStaysBehindItsEventsOutcomeThoughTheWallClockStepsPastTheHold() throws Exception {
+        reconciler.close(); // only the reconciler below, which resyncs (and expires its holds) every 100 ms
+        policies.put("task-1", ALLOW_A);
+        try (Reconciler often = new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES, published::add,
+                HostGuards.NONE, wall, dev.netfence.core.SteadyClock.system(),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "node-1", Duration.ofMillis(100), 1,
+                Duration.ofSeconds(30), proc)) {
+            ContainerEvent started = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
+            var req = request("c1", PID, "task-1");
+            EnforcementResult r = often.started(started, () -> enforcer.enforce(req)); // its outcome not out yet
+            wall.stepOnEveryRead(Duration.ofHours(1));
+            enforcer.drift = "ipv4: chain NETFENCE-OUT is missing";
+            often.start();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() >= 3
+                    && enforcer.calls.stream().anyMatch(c -> c.startsWith("reconcile c1")));
+            assertThat(published).as("the repair's outcome, held behind the event's, which is not out").isEmpty();
+
+            often.published(EVENT_OUTCOMES.of(started, r, false));
+            assertThat(published).isNotEmpty().allSatisfy(o -> assertThat(o.trigger()).isEqualTo("drift"));
+        }
+    }
+
+    @Test
     void aResyncThatThrowsAnErrorIsLoggedAndTheNextResyncStillRuns() {
         java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
         HostGuards failingOnce = new HostGuards() {
