@@ -6,17 +6,17 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,7 +61,7 @@ class ReplyDirectionPodmanKernelTest {
         assertThat(streams.send("stream open allowed tcp " + peer.ipv4() + " " + ALLOWED_TCP)).isEqualTo("OK");
         Thread.sleep(500);
         for (String stream : new String[] {"blocked-tcp", "blocked-udp", "allowed"}) {
-            assertThat(count(streams, stream)).as("%s before the apply", stream).isPositive();
+            assertThat(Streams.count(streams, stream)).as("%s before the apply", stream).isPositive();
         }
 
         DefaultEnforcer noFlush = EnforcerVariants.withoutContainment(config(backend), new ProcessCommandRunner(),
@@ -71,14 +71,7 @@ class ReplyDirectionPodmanKernelTest {
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "conntrack", "-L"))
                 .as("the earlier flows' entries, left in place").contains("dport=" + BLOCKED_TCP, "dport=" + BLOCKED_UDP);
 
-        Thread.sleep(1000);
-        long tcp = count(streams, "blocked-tcp");
-        long udp = count(streams, "blocked-udp");
-        long allowed = count(streams, "allowed");
-        Thread.sleep(1500);
-        assertThat(count(streams, "blocked-tcp")).as("echoes on the forbidden TCP stream 1 s after applied").isEqualTo(tcp);
-        assertThat(count(streams, "blocked-udp")).as("echoes on the forbidden UDP flow 1 s after applied").isEqualTo(udp);
-        assertThat(count(streams, "allowed")).as("echoes on the allowed stream").isGreaterThan(allowed);
+        Streams.assertForbiddenStopAndAllowedGoesOn(streams, List.of("blocked-tcp", "blocked-udp"), "allowed", true);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -92,18 +85,14 @@ class ReplyDirectionPodmanKernelTest {
         Agent client = sandbox.agent();
         assertThat(client.send("stream open download download " + peer.ipv4() + " " + DOWNLOAD)).isEqualTo("OK");
         Thread.sleep(500);
-        assertThat(count(client, "download")).as("bytes before the re-apply").isPositive();
+        assertThat(Streams.count(client, "download")).as("bytes before the re-apply").isPositive();
 
         EnforcementResult reapplied = enforcer.enforce(request(sandbox, allowing(peer, DOWNLOAD + "/tcp", HTTP + "/tcp")));
         assertThat(reapplied.status()).as("%s", reapplied).isEqualTo("applied");
         Thread.sleep(1000);
-        long after = count(client, "download");
+        long after = Streams.count(client, "download");
         Thread.sleep(1500);
-        assertThat(count(client, "download")).as("bytes of the download after the re-apply").isGreaterThan(after);
-    }
-
-    private static long count(Agent agent, String stream) throws Exception {
-        return Long.parseLong(agent.send("stream count " + stream));
+        assertThat(Streams.count(client, "download")).as("bytes of the download after the re-apply").isGreaterThan(after);
     }
 
     private static DefaultEnforcer enforcer(BackendChoice backend) {
@@ -121,12 +110,6 @@ class ReplyDirectionPodmanKernelTest {
     }
 
     private static NetworkPolicy allowing(PodmanContainer peer, String... ports) {
-        StringBuilder endpoints = new StringBuilder();
-        for (String port : ports) {
-            endpoints.append(endpoints.length() == 0 ? "" : ",").append('"').append(peer.ipv4()).append(':').append(port)
-                    .append('"');
-        }
-        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints
-                + "],\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+        return Streams.allowingOnly(peer.ipv4(), ports);
     }
 }

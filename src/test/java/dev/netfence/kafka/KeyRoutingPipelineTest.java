@@ -84,60 +84,34 @@ class KeyRoutingPipelineTest {
     @Test
     void inGroupModeARecordKeyedForThisNodeThatNamesAnotherIsLeftToTheNodeItNamesWhichHandlesItOnce() {
         try (PipelineFixture f = new PipelineFixture(1)) {
-            RecordingEnforcer n1Enforcer = new RecordingEnforcer();
-            RecordingEnforcer n2Enforcer = new RecordingEnforcer();
-            SimpleMeterRegistry n1Meters = new SimpleMeterRegistry();
-            SimpleMeterRegistry n2Meters = new SimpleMeterRegistry();
-            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
-            f.send("n1", PipelineFixture.event("e-mis", "n2", "task-1", "c-mis"));
-            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
-            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
-
-            f.start(f.settings("n1"), n1Enforcer, store, n1Meters);
-            f.start(f.settings("n2"), n2Enforcer, store, n2Meters);
-
-            awaitCommitted(f, "n1", last);
-            awaitCommitted(f, "n2", last);
+            TwoNodes nodes = TwoNodes.run(f, Assignment.GROUP);
             assertThat(f.deadLetters()).isEmpty();
             List<Outcome> outcomes = f.outcomes();
             assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("e-mis", "e-n2", "e-n1");
             Outcome mis = outcomes.stream().filter(o -> o.eventId().equals("e-mis")).findFirst().orElseThrow();
             assertThat(mis.status()).isEqualTo("applied");
             assertThat(mis.enforcer().instance()).isEqualTo(f.settings("n2").build().instance());
-            assertThat(n1Enforcer.containers()).containsExactly("c-n1");
-            assertThat(n2Enforcer.containers()).as("the node the value names applies it")
+            assertThat(nodes.n1Enforcer.containers()).containsExactly("c-n1");
+            assertThat(nodes.n2Enforcer.containers()).as("the node the value names applies it")
                     .containsExactlyInAnyOrder("c-n2", "c-mis");
-            assertThat(miskeyed(n1Meters, "keyed")).isEqualTo(1.0);
-            assertThat(miskeyed(n1Meters, "named")).isZero();
-            assertThat(miskeyed(n2Meters, "named")).isEqualTo(1.0);
-            assertThat(miskeyed(n2Meters, "keyed")).isZero();
-            assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
-            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
+            assertThat(miskeyed(nodes.n1Meters, "keyed")).isEqualTo(1.0);
+            assertThat(miskeyed(nodes.n1Meters, "named")).isZero();
+            assertThat(miskeyed(nodes.n2Meters, "named")).isEqualTo(1.0);
+            assertThat(miskeyed(nodes.n2Meters, "keyed")).isZero();
+            assertThat(count(nodes.n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
+            assertThat(count(nodes.n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
         }
     }
 
     @Test
     void inNodePartitionModeARecordKeyedForThisNodeThatNamesAnotherIsDeadLetteredOnceByTheKeysOwner() {
         try (PipelineFixture f = new PipelineFixture(1)) {
-            RecordingEnforcer n1Enforcer = new RecordingEnforcer();
-            RecordingEnforcer n2Enforcer = new RecordingEnforcer();
-            SimpleMeterRegistry n1Meters = new SimpleMeterRegistry();
-            SimpleMeterRegistry n2Meters = new SimpleMeterRegistry();
-            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
-            RecordMetadata misKeyed = f.send("n1", PipelineFixture.event("e-mis", "n2", "task-1", "c-mis"));
-            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
-            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
-
             // one partition: both nodes read it, and the node the value names skips the record by its key
-            f.start(f.settings("n1").assignment(Assignment.NODE_PARTITION), n1Enforcer, store, n1Meters);
-            f.start(f.settings("n2").assignment(Assignment.NODE_PARTITION), n2Enforcer, store, n2Meters);
-
-            awaitCommitted(f, "n1", last);
-            awaitCommitted(f, "n2", last);
+            TwoNodes nodes = TwoNodes.run(f, Assignment.NODE_PARTITION);
             List<ConsumerRecord<byte[], byte[]>> dead = f.deadLetters();
             assertThat(dead).hasSize(1);
             ConsumerRecord<byte[], byte[]> d = dead.get(0);
-            assertThat(header(d, "netfence.original.offset")).isEqualTo(Long.toString(misKeyed.offset()));
+            assertThat(header(d, "netfence.original.offset")).isEqualTo(Long.toString(nodes.misKeyed.offset()));
             assertThat(header(d, "netfence.error.code")).isEqualTo("INVALID_EVENT");
             assertThat(header(d, "netfence.error.message"))
                     .isEqualTo("record key names node n1 but the event's nodeId is n2");
@@ -149,14 +123,40 @@ class KeyRoutingPipelineTest {
             assertThat(failed.status()).isEqualTo("failed");
             assertThat(failed.errorCode()).isEqualTo("INVALID_EVENT");
             assertThat(failed.containerId()).isEqualTo("c-mis");
-            assertThat(n1Enforcer.containers()).containsExactly("c-n1");
-            assertThat(n2Enforcer.containers()).as("the node the value names never reads the key's partition in"
+            assertThat(nodes.n1Enforcer.containers()).containsExactly("c-n1");
+            assertThat(nodes.n2Enforcer.containers()).as("the node the value names never reads the key's partition in"
                     + " general, and skips it by key here").containsExactly("c-n2");
-            assertThat(miskeyed(n2Meters, "named")).isZero();
-            assertThat(count(n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
-            assertThat(count(n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
-            assertThat(count(n1Meters, "netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(1.0);
-            assertThat(count(n1Meters, "netfence.events.consumed", "type", "invalid")).isEqualTo(1.0);
+            assertThat(miskeyed(nodes.n2Meters, "named")).isZero();
+            assertThat(count(nodes.n2Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(2.0);
+            assertThat(count(nodes.n1Meters, "netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
+            assertThat(count(nodes.n1Meters, "netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(1.0);
+            assertThat(count(nodes.n1Meters, "netfence.events.consumed", "type", "invalid")).isEqualTo(1.0);
+        }
+    }
+
+    /**
+     * Nodes n1 and n2, each with its own enforcer and meters over one store, started on a topic
+     * holding a record keyed n1 whose value names n2 ({@link #misKeyed}) and one event of each node,
+     * until both committed all three.
+     */
+    private static final class TwoNodes {
+        final RecordingEnforcer n1Enforcer = new RecordingEnforcer();
+        final RecordingEnforcer n2Enforcer = new RecordingEnforcer();
+        final SimpleMeterRegistry n1Meters = new SimpleMeterRegistry();
+        final SimpleMeterRegistry n2Meters = new SimpleMeterRegistry();
+        RecordMetadata misKeyed;
+
+        static TwoNodes run(PipelineFixture f, Assignment assignment) {
+            TwoNodes nodes = new TwoNodes();
+            nodes.misKeyed = f.send("n1", PipelineFixture.event("e-mis", "n2", "task-1", "c-mis"));
+            f.sendEvent("e-n2", "n2", "task-1", "c-n2");
+            RecordMetadata last = f.sendEvent("e-n1", "n1", "task-1", "c-n1");
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            f.start(f.settings("n1").assignment(assignment), nodes.n1Enforcer, store, nodes.n1Meters);
+            f.start(f.settings("n2").assignment(assignment), nodes.n2Enforcer, store, nodes.n2Meters);
+            awaitCommitted(f, "n1", last);
+            awaitCommitted(f, "n2", last);
+            return nodes;
         }
     }
 

@@ -21,9 +21,14 @@ import org.apache.kafka.common.TopicPartition;
  * not the partition alone: a task whose key moved to another partition (fewer partitions) must
  * not be forgotten by its old one. Where the rebuild reads one task twice in one partition, the
  * later record wins, as in any read of it; on two partitions (left by an earlier partition count),
- * the one with the later timestamp. Confined to the store's thread.
+ * the one with the later timestamp. Every other read decides the same way, record by record: a
+ * record of a task from another partition than the one whose record is in force (a tombstone
+ * included) replaces it only if it is not older, so a policy left on a task's old partition when
+ * partitions were added, read after the new one (the first read at start, in poll order), does not
+ * take the place of the newer policy or deletion. Confined to the store's thread.
  */
 final class PartitionLedger {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PartitionLedger.class);
     /** A staged record: the policy (empty: a tombstone), its partition and its timestamp. */
     private record Staged(Optional<StoredPolicy> policy, TopicPartition partition, long timestamp) {}
 
@@ -31,8 +36,12 @@ final class PartitionLedger {
     private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Map<TopicPartition, Staged>> staged,
             Set<TopicPartition> reached) {}
 
+    /** Where the record in force of a task came from (a tombstone included). */
+    private record InForce(TopicPartition partition, long timestamp) {}
+
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
+    private final Map<String, InForce> inForce = new HashMap<>();
     private Rebuild rebuild;
 
     PartitionLedger(PolicyTable table) {
@@ -70,6 +79,13 @@ final class PartitionLedger {
             rebuild.staged().computeIfAbsent(taskId, t -> new HashMap<>()).put(tp, new Staged(policy, tp, timestamp));
             return;
         }
+        InForce now = inForce.get(taskId);
+        if (now != null && !now.partition().equals(tp) && timestamp < now.timestamp()) {
+            LOG.warn("ignoring the record of task {} at {}@{}: older than the one in force from {} (a key that moved"
+                    + " when partitions were added leaves its old records behind)", taskId, tp, offset, now.partition());
+            return;
+        }
+        inForce.put(taskId, new InForce(tp, timestamp));
         if (policy.isPresent()) {
             table.put(taskId, policy.get());
         } else {
@@ -102,6 +118,8 @@ final class PartitionLedger {
                 .max(java.util.Comparator.comparingLong(Staged::timestamp)
                         .thenComparingInt(st -> st.partition().partition())).orElseThrow()));
         rebuild = null;
+        inForce.clear();
+        staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition(), s.timestamp())));
         for (String taskId : List.copyOf(table.taskIds())) {
             Staged s = staged.get(taskId);
             if (s == null || s.policy().isEmpty()) {

@@ -115,6 +115,23 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void outsideARebuildAnOlderRecordOfTheTaskFromAnotherPartitionDoesNotReplaceTheOneInForce() {
+        // partitions were added: task-m's key moved from P0 to P1, where its policy was then tightened
+        ledger.record(P1, 0, 2000, "task-m", Optional.of(CLOSED));
+        ledger.record(P0, 0, 1000, "task-m", Optional.of(OPEN)); // its old record, read after (poll order)
+        assertThat(table.get("task-m")).contains(CLOSED);
+
+        ledger.record(P1, 1, 3000, "task-d", Optional.empty());
+        ledger.record(P0, 1, 1000, "task-d", Optional.of(OPEN)); // deleted on its new partition
+        assertThat(table.get("task-d")).isEmpty();
+
+        ledger.record(P0, 2, 4000, "task-m", Optional.of(OPEN)); // newer, from wherever
+        assertThat(table.get("task-m")).contains(OPEN);
+        ledger.record(P0, 3, 10, "task-m", Optional.of(CLOSED)); // its partition's later record, whatever the clock
+        assertThat(table.get("task-m")).contains(CLOSED);
+    }
+
+    @Test
     void outsideARebuildRecordsApplyAtOnce() {
         ledger.record(P0, 0, 1, "task-a", Optional.of(OPEN));
         ledger.record(P0, 1, 2, "task-a", Optional.empty());
