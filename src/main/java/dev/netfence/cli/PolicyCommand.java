@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.netfence.ops.TopicRange;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.policy.PolicyValidationException;
+import dev.netfence.policy.store.RecordOrder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -107,15 +108,25 @@ public final class PolicyCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = "Delete the policy of TASK (writes a tombstone).",
+            description = "Delete the policy of TASK (writes a tombstone on every partition of the topic).",
             footer = {"%nExample: netfence policy delete task-42"})
     int delete(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task) {
         return ops.execute(() -> {
             checkTask(task);
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
+                // every partition: a record the task left on a former partition (partitions were added) must not
+                // outlive this deletion once compaction drops the tombstone on its current one
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), null)).get();
+                int others = 0;
+                for (org.apache.kafka.common.PartitionInfo p : producer.partitionsFor(ops.policiesTopic())) {
+                    if (p.partition() != at.partition()) {
+                        producer.send(new ProducerRecord<>(ops.policiesTopic(), p.partition(), key(task), null)).get();
+                        others++;
+                    }
+                }
                 out(ops).println("deleted policy for " + task + " (tombstone at " + at.topic() + "-" + at.partition()
-                        + "@" + at.offset() + ")");
+                        + "@" + at.offset() + (others == 0 ? "" : ", and on the topic's " + others + " other partition(s)")
+                        + ")");
             }
             return Main.OK;
         });
@@ -148,8 +159,10 @@ public final class PolicyCommand {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
             TopicRange range = TopicRange.between(consumer, ops.policiesTopic(), null, null, ops.timeout());
             range.read(consumer, ops.timeout(), record -> {
-                if (record.key() != null) {
-                    latest.put(new String(record.key(), StandardCharsets.UTF_8), record);
+                if (record.key() != null) { // the newer by the store's own rule: an old partition's leftover loses
+                    latest.merge(new String(record.key(), StandardCharsets.UTF_8), record, (was, next) ->
+                            RecordOrder.replaces(was.partition(), was.timestamp(), next.partition(), next.timestamp())
+                                    ? next : was);
                 }
             });
         }

@@ -85,11 +85,34 @@ class PolicyCommandTest {
         CommandRun list = policy("list");
 
         assertThat(delete.exitCode()).isZero();
-        assertThat(delete.out()).startsWith("deleted policy for task-42 (tombstone at " + topic);
-        assertThat(TestKafka.readAll(topic)).anySatisfy(r -> assertThat(r.value()).isNull());
+        assertThat(delete.out()).startsWith("deleted policy for task-42 (tombstone at " + topic)
+                .endsWith(", and on the topic's 1 other partition(s))\n");
+        assertThat(TestKafka.readAll(topic)).filteredOn(r -> r.value() == null)
+                .as("a tombstone on every partition: one a moved key left behind must not outlive the deletion")
+                .extracting(ConsumerRecord::partition).containsExactlyInAnyOrder(0, 1);
         assertThat(get.exitCode()).isEqualTo(1);
         assertThat(get.err()).isEqualTo("netfence policy get: no policy stored for task task-42\n");
         assertThat(list.out()).isEqualTo("no policies stored on " + topic + "\n");
+    }
+
+    @Test
+    void getAndListShowTheNewerRecordOfATaskOnTwoPartitionsWhicheverIsReadLast() throws Exception {
+        long now = System.currentTimeMillis();
+        try (var p = TestKafka.producer()) {
+            for (int newer : new int[] {0, 1}) {
+                byte[] key = ("task-p" + newer).getBytes(StandardCharsets.UTF_8);
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1 - newer, now - 60_000, key,
+                        "{\"schemaVersion\": 1, \"preset\": \"default\"}".getBytes(StandardCharsets.UTF_8))).get();
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, newer, now, key,
+                        POLICY.getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+
+        for (String task : List.of("task-p0", "task-p1")) {
+            CommandRun get = policy("get", task);
+            assertThat(get.out()).as(task).isEqualTo(POLICY.strip() + "\n");
+        }
+        assertThat(policy("list").out()).containsPattern("task-p0\\s+mode bridge").containsPattern("task-p1\\s+mode bridge");
     }
 
     @Test

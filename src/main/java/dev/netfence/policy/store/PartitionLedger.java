@@ -37,7 +37,7 @@ final class PartitionLedger {
             Set<TopicPartition> reached) {}
 
     /** Where the record in force of a task came from (a tombstone included). */
-    private record InForce(TopicPartition partition, long timestamp) {}
+    private record InForce(int partition, long timestamp) {}
 
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
@@ -80,12 +80,13 @@ final class PartitionLedger {
             return;
         }
         InForce now = inForce.get(taskId);
-        if (now != null && !now.partition().equals(tp) && timestamp < now.timestamp()) {
-            LOG.warn("ignoring the record of task {} at {}@{}: older than the one in force from {} (a key that moved"
-                    + " when partitions were added leaves its old records behind)", taskId, tp, offset, now.partition());
+        if (now != null && !RecordOrder.replaces(now.partition(), now.timestamp(), tp.partition(), timestamp)) {
+            LOG.warn("ignoring the record of task {} at {}@{} (timestamp {}): older than the one in force from partition"
+                    + " {} (timestamp {}); a key that moved when partitions were added leaves its old records behind",
+                    taskId, tp, offset, timestamp, now.partition(), now.timestamp());
             return;
         }
-        inForce.put(taskId, new InForce(tp, timestamp));
+        inForce.put(taskId, new InForce(tp.partition(), timestamp));
         if (policy.isPresent()) {
             table.put(taskId, policy.get());
         } else {
@@ -115,11 +116,11 @@ final class PartitionLedger {
     private void finish() {
         Map<String, Staged> staged = new HashMap<>();
         rebuild.staged().forEach((taskId, byPartition) -> staged.put(taskId, byPartition.values().stream()
-                .max(java.util.Comparator.comparingLong(Staged::timestamp)
-                        .thenComparingInt(st -> st.partition().partition())).orElseThrow()));
+                .reduce((a, b) -> RecordOrder.replaces(a.partition().partition(), a.timestamp(), b.partition().partition(),
+                        b.timestamp()) ? b : a).orElseThrow()));
         rebuild = null;
         inForce.clear();
-        staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition(), s.timestamp())));
+        staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition().partition(), s.timestamp())));
         for (String taskId : List.copyOf(table.taskIds())) {
             Staged s = staged.get(taskId);
             if (s == null || s.policy().isEmpty()) {

@@ -132,6 +132,19 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void afterARebuildTheRecordsItChoseAreInForceForTheReadsThatFollow() {
+        ledger.rebuild(Map.of(P0, 1L, P1, 1L));
+        ledger.record(P1, 0, 2000, "task-r", Optional.of(CLOSED));
+        ledger.record(P0, 0, 1000, "task-r", Optional.of(OPEN));
+        ledger.positioned(P0, 1);
+        ledger.positioned(P1, 1);
+        assertThat(table.get("task-r")).contains(CLOSED);
+
+        ledger.record(P0, 1, 1500, "task-r", Optional.of(OPEN)); // still older than P1's, read since
+        assertThat(table.get("task-r")).contains(CLOSED);
+    }
+
+    @Test
     void outsideARebuildRecordsApplyAtOnce() {
         ledger.record(P0, 0, 1, "task-a", Optional.of(OPEN));
         ledger.record(P0, 1, 2, "task-a", Optional.empty());

@@ -88,6 +88,30 @@ class TopicPolicyStoreTest {
     }
 
     @Test
+    void atStartAnOlderRecordLeftOnATasksFormerPartitionLosesToTheNewerOneWhateverOrderThePartitionsAreReadIn()
+            throws Exception {
+        // as after partitions were added: each task has a record on two partitions, the newer on either side
+        long now = System.currentTimeMillis();
+        try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
+            for (int i = 0; i < 6; i++) {
+                int newer = i % 2 == 0 ? 0 : 2;
+                int older = 2 - newer;
+                byte[] key = ("task-moved-" + i).getBytes(StandardCharsets.UTF_8);
+                p.send(new ProducerRecord<>(topic, older, now - 60_000, key, FakePolicies.OPEN_JSON)).get(30, TimeUnit.SECONDS);
+                p.send(new ProducerRecord<>(topic, newer, now, key, i < 4 ? FakePolicies.CLOSED_JSON : null))
+                        .get(30, TimeUnit.SECONDS);
+            }
+        }
+        try (TopicPolicyStore store = start()) {
+            await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
+            for (int i = 0; i < 6; i++) {
+                assertThat(store.lookup("task-moved-" + i)).as("task-moved-%d", i)
+                        .isEqualTo(i < 4 ? Optional.of(new StoredPolicy.Valid(FakePolicies.CLOSED)) : Optional.empty());
+            }
+        }
+    }
+
+    @Test
     void aPolicyPublishedWhileSomeoneWaitsForItIsFoundWithinTheWait() throws Exception {
         try (TopicPolicyStore store = start()) {
             await().atMost(Duration.ofSeconds(60)).until(store::isCaughtUp);
