@@ -316,6 +316,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * drift check: their own policy did not change; none for a re-put of the same policy).
      */
     private void policyChanged(String taskId) {
+        if (!policies.isCaughtUp()) {
+            // the store is still reading its topic (the start): a task's record may yet be followed by a newer
+            // one, so nothing is applied from a partial read; the first resync, once it caught up, checks every
+            // container against the store
+            return;
+        }
         String digest = policies.validPolicy(taskId).map(PolicyDigest::of).orElse(null);
         for (LiveContainer c : live.ofTask(taskId)) {
             submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { });

@@ -35,6 +35,23 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aPolicyReadBeforeTheStoreCaughtUpIsAppliedByTheFirstResyncAfterItNotAtOnce() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+        policies.caughtUp = false; // as at a start: a newer record of the task may come later in the read
+
+        policies.put("task-1", ALLOW_B);
+        Thread.sleep(300);
+        assertThat(enforcer.calls).as("nothing applied from a partial read").isEmpty();
+
+        policies.caughtUp = true;
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+        assertThat(published).singleElement().satisfies(o -> assertThat(o.trigger()).isEqualTo("policy-update"));
+    }
+
+    @Test
     void aNewPolicyVersionIsAppliedToTheTasksLiveContainersWithAPolicyUpdateOutcome() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
