@@ -21,11 +21,12 @@ import org.apache.kafka.common.TopicPartition;
  * not the partition alone: a task whose key moved to another partition (fewer partitions) must
  * not be forgotten by its old one. Where the rebuild reads one task twice in one partition, the
  * later record wins, as in any read of it; on two partitions (left by an earlier partition count),
- * the one with the later timestamp. Every other read decides the same way, record by record: a
- * record of a task from another partition than the one whose record is in force (a tombstone
- * included) replaces it only if it is not older, so a policy left on a task's old partition when
- * partitions were added, read after the new one (the first read at start, in poll order), does not
- * take the place of the newer policy or deletion. Confined to the store's thread.
+ * the one with the later timestamp. The first read at start decides the same way, record by record
+ * ({@link RecordOrder}): a record of a task from another partition than the one whose record is in
+ * force (a tombstone included) replaces it only if it is newer, so a policy left on a task's old
+ * partition when partitions were added, read after the new one (in poll order), does not take the
+ * place of the newer policy or deletion; once that read is through ({@link #readThrough}), every
+ * record is new and replaces the one in force. Confined to the store's thread.
  */
 final class PartitionLedger {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PartitionLedger.class);
@@ -41,7 +42,11 @@ final class PartitionLedger {
 
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
-    private final Map<String, InForce> inForce = new HashMap<>();
+    /**
+     * While the store reads what the topic held at its start: where each task's record in force
+     * came from. Null once it read that (every record after is new: no leftover can follow).
+     */
+    private Map<String, InForce> inForce = new HashMap<>();
     private Rebuild rebuild;
 
     PartitionLedger(PolicyTable table) {
@@ -79,19 +84,30 @@ final class PartitionLedger {
             rebuild.staged().computeIfAbsent(taskId, t -> new HashMap<>()).put(tp, new Staged(policy, tp, timestamp));
             return;
         }
-        InForce now = inForce.get(taskId);
+        InForce now = inForce == null ? null : inForce.get(taskId);
         if (now != null && !RecordOrder.replaces(now.partition(), now.timestamp(), tp.partition(), timestamp)) {
             LOG.warn("ignoring the record of task {} at {}@{} (timestamp {}): older than the one in force from partition"
                     + " {} (timestamp {}); a key that moved when partitions were added leaves its old records behind",
                     taskId, tp, offset, timestamp, now.partition(), now.timestamp());
             return;
         }
-        inForce.put(taskId, new InForce(tp.partition(), timestamp));
+        if (inForce != null) {
+            inForce.put(taskId, new InForce(tp.partition(), timestamp));
+        }
         if (policy.isPresent()) {
             table.put(taskId, policy.get());
         } else {
             table.remove(taskId);
         }
+    }
+
+    /**
+     * The store read everything the topic held when it started: records from now on are new, so
+     * no task's leftover on a former partition can follow, and where each record came from is
+     * forgotten (a later one simply replaces it, as before partitions were ever added).
+     */
+    void readThrough() {
+        inForce = null;
     }
 
     /** A record at {@code offset} of {@code tp} that names no task (no key): read, nothing to apply. */
@@ -119,8 +135,10 @@ final class PartitionLedger {
                 .reduce((a, b) -> RecordOrder.replaces(a.partition().partition(), a.timestamp(), b.partition().partition(),
                         b.timestamp()) ? b : a).orElseThrow()));
         rebuild = null;
-        inForce.clear();
-        staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition().partition(), s.timestamp())));
+        if (inForce != null) { // a rebuild during the first read: what it chose is in force for the rest of that read
+            inForce.clear();
+            staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition().partition(), s.timestamp())));
+        }
         for (String taskId : List.copyOf(table.taskIds())) {
             Staged s = staged.get(taskId);
             if (s == null || s.policy().isEmpty()) {

@@ -175,6 +175,7 @@ public final class TopicPolicyStore implements PolicyStore {
                     // and times out like poll() when the broker does not answer: retried the same way
                     if (!caughtUp && !rebuilding && target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
                         caughtUp = true;
+                        ledger.readThrough();
                         LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                     }
                 } catch (WakeupException e) {

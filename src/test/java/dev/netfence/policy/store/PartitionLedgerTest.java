@@ -132,6 +132,14 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void onceTheFirstReadIsThroughEveryRecordIsNewAndReplacesTheOneInForce() {
+        ledger.record(P1, 0, 2000, "task-m", Optional.of(CLOSED));
+        ledger.readThrough();
+        ledger.record(P0, 0, 1000, "task-m", Optional.of(OPEN)); // a writer whose clock is behind, after the start
+        assertThat(table.get("task-m")).contains(OPEN);
+    }
+
+    @Test
     void afterARebuildTheRecordsItChoseAreInForceForTheReadsThatFollow() {
         ledger.rebuild(Map.of(P0, 1L, P1, 1L));
         ledger.record(P1, 0, 2000, "task-r", Optional.of(CLOSED));
