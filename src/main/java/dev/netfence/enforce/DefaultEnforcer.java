@@ -84,6 +84,10 @@ public final class DefaultEnforcer implements Enforcer {
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
      * {@code runner}, no host guard ({@code netfence run} passes its own {@link HostGuards}).
+     * {@code clock} is the requests' deadlines' timeline; the namespace threads of the in-process
+     * nft backend check the same deadlines on {@link dev.netfence.core.SteadyClock#system()}, so
+     * pass that one (netfence does), or a clock that agrees with it (the system clock, in tests,
+     * which no step moves while they run).
      */
     public DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry) {
         this(config, runner, clock, registry, HostGuards.create(HostGuardMode.OFF, runner));

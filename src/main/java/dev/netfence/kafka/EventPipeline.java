@@ -89,7 +89,10 @@ public final class EventPipeline implements AutoCloseable {
         this(settings, enforcer, failClosed, policies, registry, clock, ContainerLifecycle.NONE);
     }
 
-    /** Start and stop events also go through the reconciler's {@code lifecycle}; waits are measured on {@code clock}. */
+    /**
+     * Start and stop events also go through the reconciler's {@code lifecycle}; waits are measured,
+     * and deadlines set, on {@code clock} (tests: netfence uses the form below with a steady clock).
+     */
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyFailureHandler failClosed,
                          PolicyStore policies, MeterRegistry registry, Clock clock, ContainerLifecycle lifecycle) {
         this(settings, enforcer, failClosed, policies, registry, clock, clock, lifecycle);
