@@ -108,25 +108,30 @@ public final class PolicyCommand {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
-            description = "Delete the policy of TASK (writes a tombstone on every partition of the topic).",
+            description = "Delete the policy of TASK (writes a tombstone, also on any other partition that holds a "
+                    + "policy of TASK: one left there when partitions were added).",
             footer = {"%nExample: netfence policy delete task-42"})
     int delete(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task) {
         return ops.execute(() -> {
             checkTask(task);
+            // a policy the task left on a former partition (partitions were added) must not outlive this deletion
+            // once compaction drops the tombstone on its current one; partitions that hold none get none, so a
+            // later put is never weighed against a tombstone's timestamp there
+            java.util.Set<Integer> holding = partitionsHolding(ops, task);
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
-                // every partition: a record the task left on a former partition (partitions were added) must not
-                // outlive this deletion once compaction drops the tombstone on its current one
-                RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), null)).get();
+                int home = dev.netfence.kafka.NodeRouting.partitionFor(task,
+                        producer.partitionsFor(ops.policiesTopic()).size()); // where the default partitioner puts it
                 int others = 0;
-                for (org.apache.kafka.common.PartitionInfo p : producer.partitionsFor(ops.policiesTopic())) {
-                    if (p.partition() != at.partition()) {
-                        producer.send(new ProducerRecord<>(ops.policiesTopic(), p.partition(), key(task), null)).get();
+                for (int p : holding) { // the leftovers first, the task's own tombstone last
+                    if (p != home) {
+                        producer.send(new ProducerRecord<>(ops.policiesTopic(), p, key(task), null)).get();
                         others++;
                     }
                 }
+                RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), null)).get();
                 out(ops).println("deleted policy for " + task + " (tombstone at " + at.topic() + "-" + at.partition()
-                        + "@" + at.offset() + (others == 0 ? "" : ", and on the topic's " + others + " other partition(s)")
-                        + ")");
+                        + "@" + at.offset() + (others == 0 ? "" : ", and on " + others
+                        + " other partition(s) that held a policy of it") + ")");
             }
             return Main.OK;
         });
@@ -152,6 +157,26 @@ public final class PolicyCommand {
             }
             return Main.OK;
         });
+    }
+
+    /** The partitions whose last record of {@code task} is a policy (not a tombstone). */
+    private static java.util.Set<Integer> partitionsHolding(OpsOptions ops, String task) {
+        Map<Integer, Boolean> last = new TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
+            TopicRange range = TopicRange.between(consumer, ops.policiesTopic(), null, null, ops.timeout());
+            range.read(consumer, ops.timeout(), record -> {
+                if (record.key() != null && task.equals(new String(record.key(), StandardCharsets.UTF_8))) {
+                    last.put(record.partition(), record.value() != null);
+                }
+            });
+        }
+        java.util.Set<Integer> holding = new java.util.TreeSet<>();
+        last.forEach((p, policy) -> {
+            if (policy) {
+                holding.add(p);
+            }
+        });
+        return holding;
     }
 
     private Map<String, ConsumerRecord<byte[], byte[]>> latest(OpsOptions ops) {

@@ -60,26 +60,46 @@ public final class NodeRouting {
     }
 
     /**
-     * Whether {@code value} may name this node: it holds this node's id between double quotes, as
-     * a JSON string. A byte search, no parsing: a record keyed for another node whose value does
-     * not hold it is not this node's (a value that writes the id with JSON escapes is missed).
+     * Whether {@code value} may name this node: it holds a {@code "nodeId"} member whose value is
+     * this node's id as a JSON string ({@code "nodeId" : "<id>"}, whitespace allowed). A byte
+     * search, no parsing, and only that member: an id that is also some other field's common value
+     * (a runtime's name) does not make every other node's record parsed. A value that writes the
+     * member or the id with JSON escapes is missed (its key's owner judges it).
      */
     public boolean mayName(byte[] value) {
-        if (value == null || value.length > dev.netfence.event.EventDecoder.MAX_VALUE_BYTES) {
+        if (value == null || value.length > dev.netfence.event.EventDecoder.MAX_VALUE_BYTES || nodeIdBytes.length == 0) {
             return false; // one over the bound is dead-lettered as malformed by whoever decodes it
         }
-        int n = nodeIdBytes.length;
-        if (n == 0) {
-            return false;
-        }
-        byte first = nodeIdBytes[0];
-        for (int i = 0; i + n + 1 < value.length; i++) {
-            if (value[i + 1] == first && value[i] == '"' && value[i + n + 1] == '"'
-                    && Arrays.equals(value, i + 1, i + 1 + n, nodeIdBytes, 0, n)) {
-                return true;
+        for (int at = indexOf(value, NODE_ID_MEMBER, 0); at >= 0; at = indexOf(value, NODE_ID_MEMBER, at + 1)) {
+            int i = skipSpace(value, at + NODE_ID_MEMBER.length);
+            if (i < value.length && value[i] == ':') {
+                i = skipSpace(value, i + 1);
+                int n = nodeIdBytes.length;
+                if (i + n + 1 < value.length && value[i] == '"' && value[i + n + 1] == '"'
+                        && Arrays.equals(value, i + 1, i + 1 + n, nodeIdBytes, 0, n)) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    private static final byte[] NODE_ID_MEMBER = "\"nodeId\"".getBytes(StandardCharsets.UTF_8);
+
+    private static int skipSpace(byte[] b, int i) {
+        while (i < b.length && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int indexOf(byte[] b, byte[] what, int from) {
+        for (int i = from; i + what.length <= b.length; i++) {
+            if (b[i] == what[0] && Arrays.equals(b, i, i + what.length, what, 0, what.length)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

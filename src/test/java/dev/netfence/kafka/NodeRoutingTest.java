@@ -49,15 +49,17 @@ class NodeRoutingTest {
 
     @org.junit.jupiter.params.ParameterizedTest(name = "{0} -> {1}")
     @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', quoteCharacter = '\'', value = {
-        "\"n1\"|true",
         "{\"nodeId\":\"n1\"}|true",
         "{\"nodeId\" : \"n1\" }|true",
-        "x\"n1\"|true",
-        "\"n10\"|false",
-        "\"xn1\"|false",
-        "n1|false",
-        "\"n1|false",
-        "n1\"|false",
+        "{\"a\":1,  \"nodeId\":   \"n1\"}|true",
+        "{\"nodeId\":\"n2\",\"x\":{\"nodeId\":\"n1\"}}|true",
+        "{\"nodeId\":\"n10\"}|false",
+        "{\"nodeId\":\"xn1\"}|false",
+        "{\"nodeId\":\"n2\",\"runtime\":\"n1\"}|false",
+        "\"n1\"|false",
+        "{\"nodeId\":\"n1|false",
+        "{\"nodeId\"\"n1\"}|false",
+        "{\"nodeId\":|false",
         "\"\"\"\"\"\"|false",
         "{\"nodeId\":\"\\u006e1\"}|false",
     })
@@ -70,6 +72,8 @@ class NodeRoutingTest {
     void noValueAndOneOverTheDecodersBoundNameNoNode() {
         assertThat(new NodeRouting("n1").mayName(null)).isFalse();
         assertThat(new NodeRouting("n1").mayName(new byte[0])).isFalse();
+        assertThat(new NodeRouting("n1").mayName("{\"a\":1,\n\t\"nodeId\"\r\n:\n \"n1\"}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8))).as("JSON whitespace around the colon").isTrue();
         byte[] big = new byte[dev.netfence.event.EventDecoder.MAX_VALUE_BYTES + 1];
         System.arraycopy("\"n1\"".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, big, 0, 4);
         assertThat(new NodeRouting("n1").mayName(big)).isFalse();

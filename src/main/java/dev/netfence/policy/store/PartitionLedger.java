@@ -47,6 +47,8 @@ final class PartitionLedger {
      * came from. Null once it read that (every record after is new: no leftover can follow).
      */
     private Map<String, InForce> inForce = new HashMap<>();
+    /** Records the first read ignored (a moved key's leftovers). */
+    private long ignored;
     private Rebuild rebuild;
 
     PartitionLedger(PolicyTable table) {
@@ -86,9 +88,12 @@ final class PartitionLedger {
         }
         InForce now = inForce == null ? null : inForce.get(taskId);
         if (now != null && !RecordOrder.replaces(now.partition(), now.timestamp(), tp.partition(), timestamp)) {
-            LOG.warn("ignoring the record of task {} at {}@{} (timestamp {}): older than the one in force from partition"
-                    + " {} (timestamp {}); a key that moved when partitions were added leaves its old records behind",
-                    taskId, tp, offset, timestamp, now.partition(), now.timestamp());
+            if (ignored++ == 0) { // one line per read: every start reads a moved key's leftovers again
+                LOG.info("ignoring the record of task {} at {}@{} (timestamp {}): older than the one in force from"
+                        + " partition {} (timestamp {}); a key that moved when partitions were added leaves its old"
+                        + " records behind (how many are counted when the read is through)", taskId, tp, offset,
+                        timestamp, now.partition(), now.timestamp());
+            }
             return;
         }
         if (inForce != null) {
@@ -107,6 +112,9 @@ final class PartitionLedger {
      * forgotten (a later one simply replaces it, as before partitions were ever added).
      */
     void readThrough() {
+        if (ignored > 0) {
+            LOG.info("{} policy record(s) older than their task's record on another partition were ignored", ignored);
+        }
         inForce = null;
     }
 
