@@ -120,6 +120,38 @@ final class BenchKafka {
         }
     }
 
+    /**
+     * Waits until {@code topic}'s partitions end at {@code n} records or more in all, or {@code
+     * timeout} passes, running {@code whileWaiting} every 200 ms, without reading a record: the
+     * enforce section's contender then has the two cores to itself as the nft floor has (reading
+     * its outcomes as they came cost the driver and the broker ≈ 2 % of the machine, bunched
+     * fetches included), and its records are read afterwards by {@link #awaitRecords}, whose
+     * rates come from the records' timestamps, not from when they were read. For a topic written
+     * without transactions (an end offset counts committed records only then).
+     */
+    void awaitEndOffsets(String topic, long n, Duration timeout, Runnable whileWaiting) throws InterruptedException {
+        try (KafkaConsumer<byte[], byte[]> c = reader()) {
+            long until = System.nanoTime() + timeout.toNanos();
+            List<TopicPartition> parts = new ArrayList<>();
+            while (parts.isEmpty() && System.nanoTime() < until) {
+                var infos = c.partitionsFor(topic, Duration.ofSeconds(10));
+                if (infos != null) {
+                    infos.forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
+                }
+            }
+            long ended = 0;
+            while (System.nanoTime() < until) {
+                ended = c.endOffsets(parts, Duration.ofSeconds(10)).values().stream().mapToLong(Long::longValue).sum();
+                if (ended >= n) {
+                    return;
+                }
+                whileWaiting.run();
+                Thread.sleep(200);
+            }
+            throw new IllegalStateException(topic + " ends at " + ended + " of " + n + " records after " + timeout);
+        }
+    }
+
     /** Reads {@code topic} from the start until it holds {@code n} records or {@code timeout} passes. */
     Span awaitRecords(String topic, long n, Duration timeout, boolean keepValues, Runnable whileWaiting) {
         try (KafkaConsumer<byte[], byte[]> c = bulkReader()) {

@@ -255,10 +255,12 @@ final class EnforceBench {
         try (NetfenceProcess nf = NetfenceProcess.start(args.path("root"), out.resolve("netfence-enforce-" + id + ".log"),
                 args.string("java-opts", ""), flags(kafka, node, events, outcomes, concurrency, out, args))) {
             CpuSampler cpu = new CpuSampler(nf.pid());
-            BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(5), true, () -> {
+            kafka.awaitEndOffsets(outcomes, n, Duration.ofMinutes(5), () -> {
                 nf.checkAlive();
                 cpu.sample();
             });
+            cpu.sample();
+            BenchKafka.Span span = kafka.awaitRecords(outcomes, n, Duration.ofMinutes(1), true, nf::checkAlive);
             count(span, statuses);
             long from = span.sortedMs()[Math.max(0, span.sortedMs().length - measured)];
             cpuPerEvent[0] = cpu.cpuMsBetween(from, span.lastMs()) / Math.max(1, measured - 1);
