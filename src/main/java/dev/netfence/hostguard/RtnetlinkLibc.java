@@ -3,7 +3,6 @@ package dev.netfence.hostguard;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
 
 /**
@@ -25,10 +24,13 @@ final class RtnetlinkLibc {
 
     static native int setsockopt(int fd, int level, int name, byte[] value, int length) throws LastErrorException;
 
-    static native NativeLong sendto(int fd, byte[] buffer, NativeLong length, int flags, byte[] address,
+    // size_t as long and ssize_t as int, as the nft backend's NativeCalls.Netlink declares them (a
+    // 64-bit ABI; a datagram is far below 2 GiB): a NativeLong result was made by reflection on
+    // every call (JNA's IntegerType.fromNative), a sixth of the host guard thread's samples
+    static native int sendto(int fd, byte[] buffer, long length, int flags, byte[] address,
             int addressLength) throws LastErrorException;
 
-    static native NativeLong recv(int fd, Pointer buffer, NativeLong length, int flags) throws LastErrorException;
+    static native int recv(int fd, Pointer buffer, long length, int flags) throws LastErrorException;
 
     static native int open(String path, int flags) throws LastErrorException;
 

@@ -2,7 +2,6 @@ package dev.netfence.hostguard;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
-import com.sun.jna.NativeLong;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -93,7 +92,7 @@ final class RtnetlinkSocket {
     void send(ByteBuffer message) throws IOException {
         byte[] bytes = message.array();
         try {
-            RtnetlinkLibc.sendto(fd, bytes, new NativeLong(bytes.length), 0, KERNEL, KERNEL.length);
+            RtnetlinkLibc.sendto(fd, bytes, bytes.length, 0, KERNEL, KERNEL.length);
         } catch (LastErrorException e) {
             throw new IOException("netlink send failed: errno " + e.getErrorCode(), e);
         }
@@ -103,7 +102,7 @@ final class RtnetlinkSocket {
     ByteBuffer receive() throws IOException {
         long n;
         try {
-            n = RtnetlinkLibc.recv(fd, buffer, new NativeLong(BUFFER), 0).longValue();
+            n = RtnetlinkLibc.recv(fd, buffer, BUFFER, 0);
         } catch (LastErrorException e) {
             throw new IOException("netlink receive failed: errno " + e.getErrorCode(), e);
         }
