@@ -19,7 +19,7 @@ record NftExpr(String text, JsonNode json) {
         Objects.requireNonNull(json, "json");
     }
 
-    /** {@code meta KEY VALUE}: e.g. {@code meta nfproto ipv4}, {@code oifname "lo"} (printed without "meta"). */
+    /** {@code meta KEY VALUE}: e.g. {@code meta nfproto ipv4}, {@code meta oiftype loopback}. */
     static NftExpr meta(String key, String value, String text) {
         return match(JSON.objectNode().set("meta", JSON.objectNode().put("key", key)), JSON.textNode(value), text);
     }

@@ -152,8 +152,12 @@ public final class NftRenderer {
             exprs.add(NftExpr.sourceNotLocal());
         }
         if (r.loopback()) {
-            String key = r.direction() == Direction.OUT ? "oifname" : "iifname";
-            exprs.add(NftExpr.meta(key, "lo", key + " \"lo\""));
+            // by the interface's type, not its name: a workload holding CAP_NET_ADMIN can rename
+            // its eth0 to "lo" (after renaming lo), and a match on the name would then accept
+            // everything on eth0 while the table reads back unchanged; only the loopback device
+            // has type loopback (ARPHRD_LOOPBACK), whatever it is called
+            String key = r.direction() == Direction.OUT ? "oiftype" : "iiftype";
+            exprs.add(NftExpr.meta(key, "loopback", "meta " + key + " loopback"));
         }
 
         switch (r.transport()) {
