@@ -76,8 +76,10 @@ public final class DocumentSchema {
     private static boolean hasType(JsonNode value, String type) {
         return switch (type) {
             case "string" -> value.isTextual();
-            case "integer" -> value.isIntegralNumber()
-                    || (value.isNumber() && value.decimalValue().stripTrailingZeros().scale() <= 0);
+            // a whole number written as a decimal (12.0) counts; one beyond a double's range (1e400,
+            // read as infinity) does not, and neither does NaN: canConvertToExactIntegral answers
+            // for every kind of number node without throwing
+            case "integer" -> value.isIntegralNumber() || (value.isNumber() && value.canConvertToExactIntegral());
             case "number" -> value.isNumber();
             case "boolean" -> value.isBoolean();
             case "object" -> value.isObject();

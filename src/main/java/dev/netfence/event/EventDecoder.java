@@ -88,7 +88,13 @@ public final class EventDecoder {
         if (node == null || !node.isObject()) {
             return new DecodeResult.Malformed("value is not a JSON object");
         }
-        Optional<String> mismatch = schema.firstTypeMismatch(node);
+        Optional<String> mismatch;
+        try {
+            mismatch = schema.firstTypeMismatch(node);
+        } catch (RuntimeException e) { // the type checks answer for any node; this keeps parse total if one does not
+            return new DecodeResult.Malformed("value could not be type-checked: " + firstLine(e.getMessage()),
+                    e.getClass().getName());
+        }
         if (mismatch.isPresent()) {
             return new DecodeResult.Malformed(mismatch.get());
         }

@@ -1,5 +1,6 @@
 package dev.netfence.kafka;
 
+import dev.netfence.core.ErrorCode;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.DecodeResult;
 import dev.netfence.event.Outcome;
@@ -61,7 +62,20 @@ final class RecordDispatcher {
      */
     void dispatch(PartitionOffsets po, ConsumerRecord<byte[], byte[]> r) {
         po.track(r.offset());
-        take(po, r, router.route(r), false);
+        Route route;
+        try {
+            route = router.route(r);
+        } catch (RuntimeException e) {
+            // routing is meant never to throw on any record (the decoder answers Malformed); should
+            // one still make it throw, thrown here it would fail the poll round, the clients would
+            // be made again and read the same record from the committed offset, forever: the
+            // partition stalled, nothing dead-lettered. So it is dead-lettered (in group mode by
+            // every node that routes it: duplicates in the DLQ rather than a stall)
+            LOG.error("record {}-{}@{} could not be routed; dead-lettered", r.topic(), r.partition(), r.offset(), e);
+            route = new RecordRouter.DeadLetter("malformed", ErrorCode.MALFORMED_EVENT,
+                    "the record could not be routed: " + e, e.getClass().getName(), null);
+        }
+        take(po, r, route, false);
     }
 
     /**

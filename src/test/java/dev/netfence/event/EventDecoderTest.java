@@ -78,7 +78,9 @@ class EventDecoderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"\"pid\":\"123\"", "\"pid\":12.5", "\"runtime\":7", "\"extra\":1,\"containerId\":5"})
+    @ValueSource(strings = {"\"pid\":\"123\"", "\"pid\":12.5", "\"runtime\":7", "\"extra\":1,\"containerId\":5",
+        // beyond a double's range: read as infinity, which has no decimal value (this threw on the poll thread)
+        "\"pid\":1e400", "\"pid\":-1E309"})
     void aKnownFieldOfTheWrongTypeIsMalformed(String field) {
         String v = "{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"e\","
                 + "\"occurredAt\":\"2026-11-28T15:00:00Z\",\"nodeId\":\"n1\",\"taskId\":\"t\"," + field
@@ -86,6 +88,11 @@ class EventDecoderTest {
         DecodeResult r = decoder.decode(utf8(v));
         assertThat(r).isInstanceOf(DecodeResult.Malformed.class);
         assertThat(((DecodeResult.Malformed) r).message()).startsWith("field '");
+    }
+
+    @Test
+    void aHugeWholeNumberWithinADoublesRangeFailsTheSchemaInsteadOfThrowing() {
+        assertThat(decoder.decode(utf8(valid("c1", "\"pid\":1e300")))).isInstanceOf(DecodeResult.Invalid.class);
     }
 
     @Test

@@ -46,6 +46,9 @@ class PoisonRecordsTest {
                     + "\"eventId\":\"wt\",\"occurredAt\":\"2026-11-28T15:00:00Z\",\"nodeId\":\"n1\",\"taskId\":\"t\","
                     + "\"containerId\":\"c-wt\",\"pid\":\"4242\"}"));
             RecordMetadata tooBig = f.send("n1", utf8(big));
+            // a number beyond a double's range: its type check threw on the poll thread, every round, forever
+            RecordMetadata outOfRange = f.send("n1", utf8(new String(PipelineFixture.event("oor", "n1", "task-1", "c-oor"),
+                    StandardCharsets.UTF_8).replace("\"pid\":4242", "\"pid\":1e400")));
             RecordMetadata utf = f.send("n1", badUtf8);
             RecordMetadata invalidWithId = f.send("n1", utf8(new String(
                     PipelineFixture.event("inv-1", "n1", "task-1", "c-inv"), StandardCharsets.UTF_8)
@@ -58,7 +61,7 @@ class PoisonRecordsTest {
 
             f.start(f.settings("n1"), enforcer, store);
 
-            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() >= 4 && f.deadLetters().size() >= 6);
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.outcomes().size() >= 4 && f.deadLetters().size() >= 7);
             List<Outcome> outcomes = f.outcomes();
             assertThat(outcomes).extracting(Outcome::eventId).containsExactlyInAnyOrder("good-1", "good-2", "good-3", "inv-1");
             Outcome invalid = outcomes.stream().filter(o -> o.eventId().equals("inv-1")).findFirst().orElseThrow();
@@ -72,7 +75,9 @@ class PoisonRecordsTest {
             Map<Long, ConsumerRecord<byte[], byte[]>> dead = f.deadLetters().stream().collect(Collectors.toMap(
                     r -> Long.parseLong(header(r, "netfence.original.offset")), r -> r));
             assertThat(dead.keySet()).containsExactlyInAnyOrder(notJson.offset(), wrongTypes.offset(), tooBig.offset(),
-                    utf.offset(), invalidWithId.offset(), invalidWithoutId.offset());
+                    outOfRange.offset(), utf.offset(), invalidWithId.offset(), invalidWithoutId.offset());
+            assertThat(header(dead.get(outOfRange.offset()), "netfence.error.code")).isEqualTo("MALFORMED_EVENT");
+            assertThat(header(dead.get(outOfRange.offset()), "netfence.error.message")).contains("pid");
             assertThat(header(dead.get(notJson.offset()), "netfence.error.code")).isEqualTo("MALFORMED_EVENT");
             assertThat(header(dead.get(wrongTypes.offset()), "netfence.error.code")).isEqualTo("MALFORMED_EVENT");
             assertThat(header(dead.get(tooBig.offset()), "netfence.error.code")).isEqualTo("MALFORMED_EVENT");
@@ -104,10 +109,10 @@ class PoisonRecordsTest {
                     f.committed("n1", 1).getOrDefault(new TopicPartition(f.events, 0), -1L) == last.offset() + 1);
             assertThat(f.counter("netfence.events.skipped", "reason", "unknown-type")).isEqualTo(1.0);
             assertThat(f.counter("netfence.events.skipped", "reason", "other-node")).isEqualTo(1.0);
-            assertThat(f.counter("netfence.dlq.records", "code", "MALFORMED_EVENT")).isEqualTo(4.0);
+            assertThat(f.counter("netfence.dlq.records", "code", "MALFORMED_EVENT")).isEqualTo(5.0);
             assertThat(f.counter("netfence.dlq.records", "code", "INVALID_EVENT")).isEqualTo(2.0);
             assertThat(f.counter("netfence.outcomes", "status", "applied", "code", "none")).isEqualTo(3.0);
-            assertThat(f.counter("netfence.events.consumed", "type", "malformed")).isEqualTo(4.0);
+            assertThat(f.counter("netfence.events.consumed", "type", "malformed")).isEqualTo(5.0);
             assertThat(f.registry.find("netfence.event.latency").timer().count()).isEqualTo(3);
         }
     }
