@@ -55,10 +55,18 @@ public final class SchemaValidator {
      */
     public List<String> validate(JsonNode document) {
         Objects.requireNonNull(document, "document");
-        return schema.validate(document).stream()
-                .map(ValidationMessage::getMessage)
-                .sorted()
-                .distinct()
-                .toList();
+        try {
+            return schema.validate(document).stream()
+                    .map(ValidationMessage::getMessage)
+                    .sorted()
+                    .distinct()
+                    .toList();
+        } catch (RuntimeException e) {
+            // the validator throws on some values instead of reporting them (a number beyond a
+            // double's range, read as infinity, has no decimal value to compare with a const or a
+            // bound): such a document fails validation, it does not escape as an exception
+            return List.of("$: the document cannot be validated: " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage().lines().findFirst().orElse("")));
+        }
     }
 }

@@ -152,6 +152,13 @@ class PolicyParserTest {
     }
 
     @Test
+    void aNumberBeyondADoublesRangeIsRejectedNotThrown() {
+        // read as infinity, which the schema validator threw on (a policy record would have escaped the store's decoder)
+        assertThat(reasons("{\"schemaVersion\":1e400,\"mode\":\"bridge\"}")).singleElement().asString()
+                .startsWith("policy: the document cannot be validated");
+    }
+
+    @Test
     void moreThan512EndpointsAreRejected() {
         String eps = IntStream.range(0, 513).mapToObj(i -> "\"198.51.100.1:" + (i + 1) + "\"").collect(Collectors.joining(","));
         assertThat(reasons("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + eps + "]}"))
