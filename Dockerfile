@@ -1,7 +1,8 @@
 # netfence: build the shaded jar with Maven, run it on a JRE with the firewall tools.
 #   docker build -t netfence:local .
-# The container must run with the host pid namespace, CAP_SYS_ADMIN and CAP_NET_ADMIN to enter
-# other containers' network namespaces (see docker-compose.yml).
+# The container must run with the host pid namespace, CAP_SYS_ADMIN, CAP_NET_ADMIN and
+# CAP_SYS_PTRACE to enter other containers' network namespaces (see docker-compose.yml); without
+# any of them `netfence run` and `netfence apply` refuse to start.
 
 FROM maven:3-eclipse-temurin-17 AS build
 WORKDIR /src

@@ -12,6 +12,7 @@ import dev.netfence.hostguard.HostGuards;
 import dev.netfence.kafka.EventPipeline;
 import dev.netfence.kafka.PipelineSettings;
 import dev.netfence.kafka.TopicSetup;
+import dev.netfence.netns.PinPrivileges;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
@@ -19,10 +20,12 @@ import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.TopicPolicyStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +58,9 @@ public final class RunService implements AutoCloseable {
 
     /** Builds and starts everything {@code config} describes. */
     public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock) {
+        if (!config.dryRun()) {
+            requirePrivileges(Path.of("/proc"));
+        }
         Map<String, Object> kafka = new HashMap<>(config.kafka());
         kafka.put("bootstrap.servers", config.bootstrapServers());
         new TopicSetup(kafka).ensure(
@@ -141,6 +147,19 @@ public final class RunService implements AutoCloseable {
             continuous.start();
         }
         return new RunService(policies, pipeline, registry, hostGuards, sweeper, continuous);
+    }
+
+    /** Fails the start when netfence lacks a capability enforcing needs ({@link PinPrivileges}). */
+    public static void requirePrivileges(Path procRoot) {
+        Optional<String> missing;
+        try {
+            missing = PinPrivileges.missing(procRoot);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot read netfence's own capabilities: " + e.getMessage(), e);
+        }
+        missing.ifPresent(m -> {
+            throw new IllegalStateException(m);
+        });
     }
 
     private static List<String> compacted(RunConfig config) {

@@ -121,6 +121,12 @@ public final class ApplyCommand implements Callable<Integer> {
                     "--backend and --iptables-backend are the same setting: give one");
         }
         BackendChoice chosen = backend != null ? backend : iptablesBackend != null ? iptablesBackend : BackendChoice.AUTO;
+        try {
+            dev.netfence.app.RunService.requirePrivileges(Path.of("/proc"));
+        } catch (IllegalStateException e) {
+            spec.commandLine().getErr().println("netfence apply: " + e.getMessage());
+            return Main.RUNTIME_FAILURE;
+        }
         Clock clock = Clock.systemUTC();
         EnforcerConfig config = EnforcerConfig.custom().backend(chosen).onFailure(onFailure)
                 .cgroupCheck(containerId != null).refuseCapabilities(refused)
