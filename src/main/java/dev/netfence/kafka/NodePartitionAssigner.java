@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  * hold unread events of this node, and producers with stale metadata keep writing there for up
  * to their own {@code metadata.max.age.ms} (5 minutes by default). A retiring partition is dropped
  * once it has been read to its end, everything read is committed, and {@link #RETIRE_GRACE} has
- * passed since it started retiring. At start, every other partition where the node's group has
- * committed offsets short of the end (events left behind by an earlier partition count) retires
- * the same way, so a restart after growth loses nothing either. Poll thread only.
+ * passed since it started retiring. At start (the clients' and so also after they are made again), every other partition where
+ * the node's group has a committed offset (read under an earlier partition count, drained or not)
+ * retires the same way, its grace counted from the start, so a restart soon after growth loses
+ * nothing either: the cost is reading such a partition, skipping other nodes' events there, for
+ * the grace after every start. Poll thread only.
  */
 final class NodePartitionAssigner {
     private static final Logger LOG = LoggerFactory.getLogger(NodePartitionAssigner.class);
@@ -63,10 +65,19 @@ final class NodePartitionAssigner {
         Map<TopicPartition, Long> end = consumer.endOffsets(all, Duration.ofSeconds(10));
         for (TopicPartition tp : all) {
             OffsetAndMetadata c = committed.get(tp);
-            if (!target.contains(tp) && c != null && c.offset() < end.getOrDefault(tp, 0L)) {
-                retiringSince.put(tp, clock.millis());
+            if (target.contains(tp) || c == null) {
+                continue;
+            }
+            // this node read it under an earlier partition count: also when drained it is read for the
+            // grace from now, since the count may have changed just before this start (or before the
+            // clients were made again) and producers with stale metadata still write there
+            retiringSince.put(tp, clock.millis());
+            if (c.offset() < end.getOrDefault(tp, 0L)) {
                 LOG.info("{} holds {} records after this node's last commit there (an earlier partition count); "
                         + "reading them too", tp, end.get(tp) - c.offset());
+            } else {
+                LOG.info("{} was read by this node under an earlier partition count; reading it for {} more, for "
+                        + "producers that still map this node there", tp, grace);
             }
         }
         return assignment();

@@ -52,4 +52,33 @@ class NodePartitionGrowthTest {
             await().atMost(Duration.ofSeconds(30)).until(p::ready);
         }
     }
+
+    @Test
+    void anInstanceStartedSoonAfterTheTopicGrewStillReadsTheDrainedOldPartitionForTheGrace() throws Exception {
+        String node = IntStream.range(0, 1000).mapToObj(i -> "regrow-" + i)
+                .filter(n -> NodeRouting.partitionFor(n, 2) != NodeRouting.partitionFor(n, 4)).findFirst().orElseThrow();
+        int before = NodeRouting.partitionFor(node, 2);
+        try (PipelineFixture f = new PipelineFixture(2)) {
+            EventPipeline first = f.start(f.settings(node).assignment(Assignment.NODE_PARTITION), new RecordingEnforcer(),
+                    new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));
+            f.sendEvent("e-before", node, "task-1", "c-1");
+            await().atMost(Duration.ofSeconds(60)).until(() -> f.committed(node, 2).getOrDefault(
+                    new TopicPartition(f.events, before), 0L) == 1L);
+            first.close();
+            try (Admin admin = TestKafka.admin()) {
+                admin.createPartitions(Map.of(f.events, NewPartitions.increaseTo(4))).all().get(30, TimeUnit.SECONDS);
+            }
+
+            // restarted (or its clients made again) with the old partition drained and committed: a
+            // producer with stale metadata still writes there for minutes
+            EventPipeline second = f.start(f.settings(node).assignment(Assignment.NODE_PARTITION), new RecordingEnforcer(),
+                    new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));
+            await().atMost(Duration.ofSeconds(30)).until(second::ready);
+            f.send(node, PipelineFixture.event("e-stale", node, "task-1", "c-3"), before);
+
+            await("the stale producer's event gets its outcome").atMost(Duration.ofSeconds(60))
+                    .until(() -> f.outcomeEventIds().contains("e-stale"));
+            assertThat(second.assignment()).contains(new TopicPartition(f.events, before));
+        }
+    }
 }
