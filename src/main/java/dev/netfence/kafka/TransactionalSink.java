@@ -3,10 +3,12 @@ package dev.netfence.kafka;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -59,13 +61,20 @@ final class TransactionalSink implements OutputSink {
     private long retryAt = System.nanoTime();
 
     private static final class Suspect {
+        /**
+         * The partition's bookkeeping it was found in: a partition revoked and assigned again has
+         * new bookkeeping and its records redone with new outputs, so a suspect of the old one is
+         * stale (its output never again the head, it would let the refused redo into every batch).
+         */
+        final PartitionOffsets owner;
         Output output;
         /** Refused alone, with nothing smaller to send: held, counted in {@link SendHealth}. */
         boolean held;
         int attempts;
         long due = System.nanoTime();
 
-        Suspect(Output output) {
+        Suspect(PartitionOffsets owner, Output output) {
+            this.owner = owner;
             this.output = output;
         }
     }
@@ -128,10 +137,20 @@ final class TransactionalSink implements OutputSink {
         if (!sync && now - retryAt < 0) {
             return;
         }
+        if (!sync) {
+            forgetSuspectsOutside(partitions);
+        }
         Batch batch = new Batch();
         List<PartitionOffsets> alone = new ArrayList<>();
         for (PartitionOffsets p : partitions) {
             Suspect h = suspects.get(p.partition());
+            if (h != null && h.owner != p) { // the partition was revoked and is assigned again
+                suspects.remove(p.partition());
+                if (h.held) {
+                    health.released();
+                }
+                h = null;
+            }
             if (h == null) {
                 batch.add(p, Math.max(1, budget - batch.outputs.size()), null);
             } else if (p.isHead(h.output)) {
@@ -152,6 +171,28 @@ final class TransactionalSink implements OutputSink {
                 transact(one, suspects.get(p.partition()));
             }
         }
+    }
+
+    /**
+     * Drops the suspects of partitions no longer assigned, releasing a held one (else {@code /readyz}
+     * would stay false for a partition another instance now owns). The pipeline's regular round
+     * (the one unsynchronised commit) passes every partition it holds.
+     */
+    private void forgetSuspectsOutside(Collection<PartitionOffsets> partitions) {
+        if (suspects.isEmpty()) {
+            return;
+        }
+        Set<TopicPartition> assigned = new HashSet<>();
+        partitions.forEach(p -> assigned.add(p.partition()));
+        suspects.entrySet().removeIf(e -> {
+            if (assigned.contains(e.getKey())) {
+                return false;
+            }
+            if (e.getValue().held) {
+                health.released();
+            }
+            return true;
+        });
     }
 
     /** One transaction; {@code alone} is the suspect when the batch is its record alone. */
@@ -236,8 +277,9 @@ final class TransactionalSink implements OutputSink {
         for (Output o : batch.outputs) {
             Exception e = refused.get(o);
             if (e != null && SendErrors.refusesRecord(e)) {
-                TopicPartition tp = batch.from.get(o).partition();
-                suspects.putIfAbsent(tp, new Suspect(o));
+                PartitionOffsets owner = batch.from.get(o);
+                suspects.putIfAbsent(owner.partition(), new Suspect(owner, o));
+                TopicPartition tp = owner.partition();
                 LOG.warn("transaction aborted, {} refused an output ({}): committing the records of {} before it"
                         + " without it, then trying it alone", o.topic(), SendErrors.rootOf(e), tp);
                 unexplainedAborts = 0;

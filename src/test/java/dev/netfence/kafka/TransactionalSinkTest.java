@@ -125,6 +125,68 @@ class TransactionalSinkTest {
         assertThat(po.lastCommitted()).isEqualTo(2);
     }
 
+    @Test
+    void aRefusedOutputSuspectedBeforeItsPartitionWasRevokedDoesNotAbortEveryTransactionOnceThePartitionIsBack() {
+        MockProducer<byte[], byte[]> producer = refusing("refused");
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health);
+        sink.commit(List.of(partitionWith(sink, "refused", "a")), false); // suspected; then the partition is revoked
+
+        PartitionOffsets back = partitionWith(sink, "x", "refused", "y"); // assigned again, its records redone
+        for (int round = 0; round < 6; round++) {
+            sink.commit(List.of(back), false);
+        }
+
+        assertThat(back.lastCommitted()).as("the record before the refused one is committed").isGreaterThanOrEqualTo(1);
+        assertThat(producer.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8)).contains("x");
+    }
+
+    @Test
+    void aHeldOutputOfAPartitionNoLongerAssignedNoLongerKeepsTheInstanceNotReady() {
+        TransactionalSink sink = new TransactionalSink(refusing("refused"), consumer, metrics, records, health);
+        PartitionOffsets po = partitionWith(sink, "refused");
+        for (int round = 0; round < 6 && health.held() == 0; round++) {
+            sink.commit(List.of(po), true);
+        }
+        assertThat(health.held()).as("refused alone, nothing smaller to send").isEqualTo(1);
+
+        sink.commit(List.of(), false); // the regular round after the partition went to another instance
+
+        assertThat(health.held()).isZero();
+        assertThat(health.notReadyReason()).isEmpty();
+    }
+
+    /** A producer whose broker refuses for good (too large) every record keyed {@code key}, aborting its transaction. */
+    private static MockProducer<byte[], byte[]> refusing(String key) {
+        boolean[] poisoned = {false};
+        return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> r, org.apache.kafka.clients.producer.Callback callback) {
+                if (key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+                    poisoned[0] = true;
+                    RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
+                    callback.onCompletion(null, e);
+                    return java.util.concurrent.CompletableFuture.failedFuture(e);
+                }
+                return super.send(r, callback);
+            }
+
+            @Override
+            public void commitTransaction() {
+                if (poisoned[0]) {
+                    throw new KafkaException("the transaction aborted: a record was refused");
+                }
+                super.commitTransaction();
+            }
+
+            @Override
+            public void abortTransaction() {
+                poisoned[0] = false;
+                super.abortTransaction();
+            }
+        };
+    }
+
     private PartitionOffsets partitionWith(TransactionalSink sink, String... keys) {
         PartitionOffsets po = new PartitionOffsets(TP);
         for (int i = 0; i < keys.length; i++) {
