@@ -118,11 +118,11 @@ class NftApplyTest extends NftApplyFixture {
     @Test
     void aRuleThatReadsBackDifferentlyIsVerifyFailedAndCountsAsChanged() {
         answers.add(ok(""));
-        answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
+        answers.add(ok(listing().replace("\"loopback\"", "\"ether\"")));
         NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.VERIFY_FAILED);
-        assertThat(r.error().getMessage()).contains("chain output rule 2 reads").contains("eth0");
+        assertThat(r.error().getMessage()).contains("chain output rule 2 reads").contains("ether");
     }
 
     @Test

@@ -252,7 +252,7 @@ class NftReadBackTest extends NftApplyFixture {
         List<String> chains = new ArrayList<>(List.of("output=output", "input=input"));
         int index = at < 0 ? rules.size() - 1 : at;
         switch (how) {
-            case "changed" -> rules.set(index, rules.get(index).replace("\"lo\"", "\"eth0\"") + " meta iif 1");
+            case "changed" -> rules.set(index, rules.get(index).replace("loopback", "ether") + " meta iif 1");
             case "added" -> rules.add("input=input accept");
             case "gone" -> rules.remove(index);
             default -> chains.set(0, "output=output hook input");
@@ -295,7 +295,7 @@ class NftReadBackTest extends NftApplyFixture {
     void aPlanWhoseListingInTheFreshNamespaceDiffersIsNotLearnt() {
         NftApply steps = new NftApply(new NftRenderer());
         answers.add(ok(""));
-        answers.add(ok(listing().replace("\"lo\"", "\"eth0\"")));
+        answers.add(ok(listing().replace("\"loopback\"", "\"ether\"")));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> steps.learn(commands, plan))
                 .isInstanceOfSatisfying(dev.netfence.core.EnforcementException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED))

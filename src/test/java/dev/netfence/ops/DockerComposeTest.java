@@ -65,7 +65,8 @@ class DockerComposeTest {
         assertThat(Files.exists(Path.of("Dockerfile"))).isTrue();
         assertThat(netfence.path("pid").asText()).isEqualTo("host");
         assertThat(netfence.path("cgroup").asText()).as("the host's cgroup namespace: every container's cgroup readable").isEqualTo("host");
-        assertThat(texts(netfence.path("cap_add"))).containsExactlyInAnyOrder("SYS_ADMIN", "NET_ADMIN");
+        assertThat(texts(netfence.path("cap_add"))).as("PinPrivileges: netfence refuses to start without the three")
+                .containsExactlyInAnyOrder("SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE");
         assertThat(netfence.path("privileged").asBoolean(false)).isFalse();
         JsonNode netns = netfence.path("volumes").get(0);
         assertThat(netns.path("source").asText()).isEqualTo("/run/netns");

@@ -57,6 +57,7 @@ class LogFormatTest {
 
     @Test
     void aCommandThatLogsKeepsStdoutToItsOwnOutputInBothFormats() throws Exception {
+        dev.netfence.testkit.KernelTests.requirePinPrivileges(); // it runs netfence apply
         java.nio.file.Path policy = java.nio.file.Files.createTempFile("policy", ".json");
         java.nio.file.Files.writeString(policy, "{\"schemaVersion\": 1, \"preset\": \"default\"}");
         for (String format : new String[] {"text", "json"}) {

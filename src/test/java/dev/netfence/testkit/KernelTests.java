@@ -34,6 +34,22 @@ public final class KernelTests implements BeforeAllCallback {
         Assumptions.abort(why);
     }
 
+    /**
+     * For a test outside a kernel-test class that runs {@code netfence apply} for real, which
+     * refuses to start without CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_SYS_PTRACE
+     * ({@link dev.netfence.netns.PinPrivileges}): skips it without them, or fails it as
+     * {@link #beforeAll} does when kernel tests are required.
+     */
+    public static void requirePinPrivileges() throws java.io.IOException {
+        java.util.Optional<String> missing = dev.netfence.netns.PinPrivileges.missing(Path.of("/proc"));
+        if (missing.isPresent()) {
+            if ("1".equals(System.getenv(REQUIRE_ENV))) {
+                Assertions.fail(missing.get() + " (and " + REQUIRE_ENV + "=1)");
+            }
+            Assumptions.abort(missing.get());
+        }
+    }
+
     /** What this machine lacks for kernel tests; empty when they can run. */
     public static List<String> missingPrerequisites() {
         List<String> missing = new ArrayList<>();
