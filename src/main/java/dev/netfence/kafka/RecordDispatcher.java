@@ -65,7 +65,9 @@ final class RecordDispatcher {
         Route route;
         try {
             route = router.route(r);
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) { // an Error too: the worker's boundary catches every Throwable the same way
             // routing is meant never to throw on any record (the decoder answers Malformed); should
             // one still make it throw, thrown here it would fail the poll round, the clients would
             // be made again and read the same record from the committed offset, forever: the

@@ -133,12 +133,12 @@ final class TransactionalSink implements OutputSink {
 
     @Override
     public void commit(Collection<PartitionOffsets> partitions, boolean sync) {
+        if (!sync) { // before the back-off's early return: a stale hold must not keep /readyz false meanwhile
+            forgetSuspectsOutside(partitions);
+        }
         long now = System.nanoTime();
         if (!sync && now - retryAt < 0) {
             return;
-        }
-        if (!sync) {
-            forgetSuspectsOutside(partitions);
         }
         Batch batch = new Batch();
         List<PartitionOffsets> alone = new ArrayList<>();

@@ -137,6 +137,8 @@ final class BenchKafka {
                 var infos = c.partitionsFor(topic, Duration.ofSeconds(10));
                 if (infos != null) {
                     infos.forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
+                } else {
+                    Thread.sleep(200);
                 }
             }
             long ended = 0;
