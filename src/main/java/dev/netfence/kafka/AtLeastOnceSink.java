@@ -76,7 +76,7 @@ final class AtLeastOnceSink implements OutputSink {
         AtomicInteger left = new AtomicInteger(outputs.size());
         pending += outputs.size();
         for (Output o : outputs) {
-            execute(() -> send(o, sent -> {
+            execute(() -> send(o, partition, sent -> {
                 pending--;
                 sent.acked(metrics);
                 if (left.decrementAndGet() == 0) {
@@ -87,7 +87,7 @@ final class AtLeastOnceSink implements OutputSink {
     }
 
     /** Sends on the publisher thread; {@code onAck} runs on the poll thread with the output that made it. */
-    private void send(Output o, Consumer<Output> onAck, int heldAttempts) {
+    private void send(Output o, PartitionOffsets partition, Consumer<Output> onAck, int heldAttempts) {
         if (closed || broken != null) {
             return;
         }
@@ -101,15 +101,15 @@ final class AtLeastOnceSink implements OutputSink {
                     }
                     completions.post(() -> onAck.accept(o));
                 } else {
-                    failed(o, onAck, e, heldAttempts);
+                    failed(o, partition, onAck, e, heldAttempts);
                 }
             });
         } catch (RuntimeException e) {
-            failed(o, onAck, e, heldAttempts);
+            failed(o, partition, onAck, e, heldAttempts);
         }
     }
 
-    private void failed(Output o, Consumer<Output> onAck, Exception e, int heldAttempts) {
+    private void failed(Output o, PartitionOffsets partition, Consumer<Output> onAck, Exception e, int heldAttempts) {
         if (closed || broken != null) {
             return;
         }
@@ -131,7 +131,7 @@ final class AtLeastOnceSink implements OutputSink {
             LOG.warn("{} refused an output ({}); sending a dead letter to {}{} instead", o.topic(), root, r.topic(),
                     r.record().value() == null ? " without the value" : "");
             metrics.sendRetried(r.topic(), 1);
-            execute(() -> send(r, onAck, heldAttempts));
+            execute(() -> send(r, partition, onAck, heldAttempts));
             return;
         }
         if (heldAttempts == 0) {
@@ -145,8 +145,17 @@ final class AtLeastOnceSink implements OutputSink {
                 heldAttempts + 1);
         try {
             publisher.schedule(() -> {
+                if (partition.released()) {
+                    // the partition went to another instance (or was lost), which redoes the record: held
+                    // on here it would be retried for good and keep /readyz false for a partition not ours
+                    health.released();
+                    completions.post(() -> pending--);
+                    LOG.info("held output to {} dropped: its partition {} is no longer this instance's", o.topic(),
+                            partition.partition());
+                    return;
+                }
                 metrics.sendRetried(o.topic(), 1);
-                send(o, onAck, heldAttempts + 1);
+                send(o, partition, onAck, heldAttempts + 1);
             }, backoff, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException closing) {
             // the sink is closing; the record was not committed and will be redone

@@ -47,7 +47,10 @@ final class PartitionBook {
 
     void add(Collection<TopicPartition> tps) {
         for (TopicPartition tp : tps) {
-            partitions.put(tp, new PartitionOffsets(tp, clock));
+            PartitionOffsets before = partitions.put(tp, new PartitionOffsets(tp, clock));
+            if (before != null) {
+                before.release();
+            }
         }
         snapshot = Set.copyOf(partitions.keySet());
         assignedOnce = true;
@@ -55,7 +58,10 @@ final class PartitionBook {
 
     void remove(Collection<TopicPartition> tps) {
         for (TopicPartition tp : tps) {
-            partitions.remove(tp);
+            PartitionOffsets gone = partitions.remove(tp);
+            if (gone != null) {
+                gone.release();
+            }
             monitor.forget(tp);
         }
         snapshot = Set.copyOf(partitions.keySet());

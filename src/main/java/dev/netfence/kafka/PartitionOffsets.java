@@ -25,6 +25,8 @@ final class PartitionOffsets {
     private int done;
 
     private final Clock clock;
+    /** Set when the book let the partition go (revoked, lost, assigned again): read by the sink's publisher thread. */
+    private volatile boolean released;
 
     private static final class Entry {
         final long trackedAt;
@@ -38,6 +40,16 @@ final class PartitionOffsets {
         Entry(long trackedAt) {
             this.trackedAt = trackedAt;
         }
+    }
+
+    /** The partition is no longer this bookkeeping's (see {@link #released}). Any thread. */
+    void release() {
+        released = true;
+    }
+
+    /** Whether the book let the partition go since this bookkeeping was made. Any thread. */
+    boolean released() {
+        return released;
     }
 
     PartitionOffsets(TopicPartition partition) {

@@ -58,4 +58,39 @@ class AtLeastOnceSinkTest {
         assertThat(po.lastCommitted()).isEqualTo(8);
         sink.close();
     }
+
+    @Test
+    void aHeldOutputOfAPartitionNoLongerThisInstancesIsDroppedAndNoLongerKeepsItNotReady() {
+        MockProducer<byte[], byte[]> refusing = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
+                    org.apache.kafka.clients.producer.Callback callback) {
+                RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
+                callback.onCompletion(null, e);
+                return java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+        };
+        SendHealth health = new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30));
+        AtLeastOnceSink sink = new AtLeastOnceSink(refusing, consumer, completions,
+                new PipelineMetrics(registry, Clock.systemUTC()),
+                new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1"), health);
+        PartitionBook book = new PartitionBook(Clock.systemUTC(), new PartitionMonitor(registry, Clock.systemUTC()));
+        book.add(List.of(TP));
+        PartitionOffsets po = book.of(List.of(TP)).get(0);
+        po.track(3);
+        sink.emit(po, 3, List.of(Output.deadLetter(new org.apache.kafka.clients.producer.ProducerRecord<>("events.dlq",
+                "k".getBytes(java.nio.charset.StandardCharsets.UTF_8), "v".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                "MALFORMED_EVENT")));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> health.held() == 1);
+
+        book.remove(List.of(TP)); // revoked: the new owner redoes the record
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> health.held() == 0);
+        assertThat(health.notReadyReason()).isEmpty();
+        completions.runAll();
+        assertThat(sink.pending()).isZero();
+        sink.close();
+    }
 }
