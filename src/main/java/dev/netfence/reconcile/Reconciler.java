@@ -192,6 +192,20 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     /**
+     * Whether a live container's recorded pid is still in {@code netns}, so that namespace is the
+     * recorded one: a restarted container's new namespace can be given a freed one's inode (the
+     * iptables and nft-process backends keep nothing open in a namespace), rules or not.
+     */
+    private boolean witnessed(NamespaceId netns) {
+        for (LiveContainer c : live.all()) {
+            if (netns.equals(c.netns()) && corrections.recordedInstance(c, c.pid())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The OCI hook: fences {@code pid}'s namespace (quarantine, loopback only) before the
      * container's process runs, and keeps it in the live set until its start event replaces the
      * fence with the policy. A container already enforced through this very pid and namespace
@@ -216,7 +230,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 // without a quarantine (--on-failure leave) is fenced below, as it would be had its hook come first
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
-            if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)) {
+            if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)
+                    && witnessed(known.netns())) {
                 // another pid in the namespace enforced already (a pod's member started again in the pod's
                 // namespace): its rules are in force there; a fence would cut the pod's other members
                 live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,

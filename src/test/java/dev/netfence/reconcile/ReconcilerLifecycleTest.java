@@ -485,6 +485,32 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aHookCallForARestartWhoseNewNamespaceWasGivenTheOldOnesInodeFencesItAndAppliesThePolicyAtOnce()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        // the instance exited and its namespace went; the kernel handed the freed inode to the new
+        // instance's namespace (iptables and nft-process keep nothing open in a namespace)
+        int restartedPid = PID + 3;
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.move(nsFile, restartedNs);
+        Files.delete(nsFile.getParent());
+        Files.delete(proc.resolve(Integer.toString(PID)));
+        enforcer.calls.clear();
+
+        EnforcementResult answer = reconciler.fence("c1", restartedPid, null);
+
+        assertThat(answer.quarantined()).as("a namespace no live process vouches for is fenced, not waved through")
+                .isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).containsExactly("fence c1", "enforce c1");
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(restartedPid);
+            assertThat(c.inForce()).isTrue();
+        });
+    }
+
+    @Test
     void aHookFenceIsKeptUntilTheStartEventReplacesIt() throws Exception {
         EnforcementResult fenced = reconciler.fence("c1", PID, null);
         assertThat(fenced.quarantined()).isTrue();
