@@ -98,6 +98,12 @@ final class NetlinkDump {
                     short got = datagram.getShort(start + 4);
                     interrupted |= (datagram.getShort(start + 6) & NLM_F_DUMP_INTR) != 0;
                     if (got == NLMSG_DONE) {
+                        if (length >= Rtnetlink.HEADER + 4 && datagram.getInt(start + Rtnetlink.HEADER) < 0) {
+                            // the kernel ended the dump with an error (EMSGSIZE: one message larger than its
+                            // dump buffer, say a link given hundreds of alternative names by a workload
+                            // holding CAP_NET_ADMIN): not a whole list, answered as one over the limit
+                            return new Answer<>(null, interrupted);
+                        }
                         return new Answer<>(links, interrupted);
                     } else if (got == Rtnetlink.NLMSG_ERROR) {
                         Rtnetlink.checkError(datagram, start, what);

@@ -77,7 +77,8 @@ public final class NetlinkHostSides implements HostSides {
         if (links == null) {
             return new Found(bound(netnsId, new ArrayList<>(hostVethsInto(netnsId).values()), Map.of()), List.of(),
                     "more than " + MAX_LINKS
-                    + " interfaces, or interfaces that kept changing while they were read");
+                    + " interfaces, interfaces that kept changing while they were read, or a dump the kernel ended"
+                    + " with an error");
         }
         long veths = links.stream().filter(l -> "veth".equals(l.kind()) && l.peerIfindex() > 0).count();
         // a host link by index per veth, or, for many veths (pairs the workload made), one dump of the host's
@@ -142,8 +143,9 @@ public final class NetlinkHostSides implements HostSides {
             throws IOException {
         List<Rtnetlink.Address> addresses = netlink.addressesOf(netnsId, MAX_ADDRESSES);
         if (addresses == null) {
-            LOG.warn("the container namespace netfence calls {} has more than {} addresses, or addresses that kept"
-                    + " changing while they were read: its host guards let no IP traffic through", netnsId, MAX_ADDRESSES);
+            LOG.warn("the container namespace netfence calls {} has more than {} addresses, addresses that kept"
+                    + " changing while they were read, or a dump the kernel ended with an error: its host guards let no"
+                    + " IP traffic through", netnsId, MAX_ADDRESSES);
             addresses = List.of();
         }
         // an address the host holds (the bridge's gateway address above all) is never the container's,

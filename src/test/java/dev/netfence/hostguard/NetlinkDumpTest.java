@@ -63,6 +63,15 @@ class NetlinkDumpTest {
     }
 
     @Test
+    void aDumpTheKernelEndedWithAnErrorIsNoWholeAnswer() throws IOException {
+        // NLMSG_DONE carrying -EMSGSIZE: a link's message did not fit the kernel's dump buffer (a
+        // workload holding CAP_NET_ADMIN gave lo hundreds of alternative names), nothing of it read
+        Datagrams in = new Datagrams(datagram(message(NLMSG_DONE, MULTI, SEQ, int32(-90))));
+
+        assertThat(NetlinkDump.read(in, SEQ, 2).overLimit()).as("taken for an empty list before").isTrue();
+    }
+
+    @Test
     void anAnswerIsInterruptedWhenAnyOfItsMessagesCarriesTheKernelsMark() throws IOException {
         NetlinkDump.Answer<Link> onALink = NetlinkDump.read(new Datagrams(datagram(link(1, "a", "veth", 0, -1, SEQ,
                 (short) (MULTI | DUMP_INTR)), link(2, "b", "veth", 0, -1, SEQ, MULTI), done(SEQ, MULTI))), SEQ, 10);
