@@ -24,7 +24,7 @@ import java.util.Objects;
  * that plan): VLAN-tagged frames (802.1Q, 802.1ad) dropped, ARP accepted, every other non-IP
  * ethertype dropped, IPv4 to 127.0.0.0/8 dropped (a host with {@code route_localnet=1} would
  * deliver it to its own local services; IPv6 to ::1 the kernel drops), source-routed packets
- * dropped (IPv4 loose and strict source routes, an IPv6 routing header with segments left: the
+ * dropped (IPv4 loose and strict source routes, any IPv6 routing header: the
  * destination judged would not be the one a host that follows them goes to), what only a router sends
  * dropped where the plan leaves a family's egress open ({@link #routerOnly}); then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
@@ -207,10 +207,12 @@ public final class GuardRenderer {
         // (route_localnet=1, as kube-proxy sets it) would deliver them to its own local services
         out.add("ip daddr 127.0.0.0/8 drop" + comment);
         // source routes: the destination judged here is not the one a host that follows them
-        // (accept_source_route, seg6_enabled) delivers or forwards to
+        // (accept_source_route, seg6_enabled) delivers or forwards to; any IPv6 routing header, not
+        // only one with segments left: nft looks at the first only, and a host skips one with none
+        // left to follow the next
         out.add("ip option lsrr exists drop" + comment);
         out.add("ip option ssrr exists drop" + comment);
-        out.add("rt seg-left != 0 drop" + comment);
+        out.add("exthdr rt exists drop" + comment);
         out.addAll(routerOnly(plan, comment));
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);

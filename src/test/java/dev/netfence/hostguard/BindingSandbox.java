@@ -110,6 +110,12 @@ final class BindingSandbox {
         return "UDP6 " + ForgedFrames.inetNtop(source) + " " + payload;
     }
 
+    /** As {@link #segmentRouted}, its segment routing header behind a routing header with no segment left. */
+    String segmentRoutedBehindASpentHeader(String source, String destination, String last, String payload) {
+        send("srh", mac, source, destination, last, payload, "spent-first");
+        return "UDP6 " + ForgedFrames.inetNtop(source) + " " + payload;
+    }
+
     /** As {@link #udpTo}, with a source route ({@code lsrr:HOP} or {@code ssrr:HOP}) whose last hop is HOP. */
     String udpTo(String dstIp, int port, String payload, String route) {
         send("udp", mac, container.ipv4(), dstIp, Integer.toString(port), payload, route);

@@ -98,8 +98,9 @@ final class ForgedFrames {
      * for {@code igmpq}: SRCIP DSTIP RESPONSE (an IGMPv3 general query with the router alert
      * option, TTL 1, RESPONSE below 256 its maximum response code), for {@code pim}: SRCIP DSTIP
      * HOLDTIME (a PIMv2 hello, TTL 1, HOLDTIME below 65536 in its holdtime option), for {@code srh}:
-     * SRCIP6 DSTIP6 FINAL PAYLOAD (a UDP datagram to DSTIP6 behind a segment routing header whose
-     * last segment is FINAL, one segment left).
+     * SRCIP6 DSTIP6 FINAL PAYLOAD [spent-first] (a UDP datagram to DSTIP6 behind a segment routing
+     * header whose last segment is FINAL, one segment left; with spent-first, that header comes
+     * after another with no segment left, which a host skips to follow the second).
      */
     static final String FRAME_SENDER = """
             import socket, struct, sys
@@ -134,6 +135,8 @@ final class ForgedFrames {
                 udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
                 udp = udp[:6] + struct.pack("!H", csum(sip + final + struct.pack("!I", len(udp)) + bytes(3) + bytes([17]) + udp) or 0xffff) + udp[8:]
                 srh = bytes([17, 2, 4, 1, 0, 0, 0, 0]) + final  # segment routing header: segments left 1, the last segment FINAL
+                if len(sys.argv) > 10 and sys.argv[10] == "spent-first":  # behind a routing header with no segment left
+                    srh = bytes([43, 2, 4, 0, 0, 0, 0, 0]) + dip + srh
                 ip6 = struct.pack("!IHBB", 6 << 28, len(srh) + len(udp), 43, 64) + sip + dip + srh
                 frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + udp
             elif kind in ("igmpq", "pim"):

@@ -36,7 +36,7 @@ class GuardRendererTest {
             ip daddr 127.0.0.0/8 drop{c}
             ip option lsrr exists drop{c}
             ip option ssrr exists drop{c}
-            rt seg-left != 0 drop{c}
+            exthdr rt exists drop{c}
             """;
     static final String ND = """
             ip6 daddr { fe80::/10, ff02::/16 } icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
@@ -281,7 +281,7 @@ class GuardRendererTest {
                 \tip daddr 127.0.0.0/8 drop{c}
                 \tip option lsrr exists drop{c}
                 \tip option ssrr exists drop{c}
-                \trt seg-left != 0 drop{c}
+                \texthdr rt exists drop{c}
                 \tmeta protocol ip drop{c}
                 \tmeta protocol ip6 drop{c}
                 }

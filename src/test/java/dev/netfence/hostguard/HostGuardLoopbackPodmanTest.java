@@ -93,15 +93,19 @@ class HostGuardLoopbackPodmanTest extends ForgedFrameProof {
 
         // to a global address the policy allows (the documentation prefix), its last segment the host's loopback
         String routed = s.segmentRouted(own, "2001:db8:ffff::1", "::1", "srh-" + ForgedFrames.randomMac());
+        // the same behind a routing header with no segment left, which a host skips to follow the next
+        // one (the guard used to look at the first routing header only: segments left 0, passed)
+        String behind = s.segmentRoutedBehindASpentHeader(own, "2001:db8:ffff::1", "::1",
+                "srh2-" + ForgedFrames.randomMac());
         String control = s.na(own, own);
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("frames on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("segment-routed datagrams on %s", s.bridge).doesNotContain(routed);
+            assertThat(seen).as("segment-routed datagrams on %s", s.bridge).doesNotContain(routed, behind);
         } else {
-            assertThat(seen).as("without the guard it reaches the bridge").contains(routed);
+            assertThat(seen).as("without the guard they reach the bridge").contains(routed, behind);
         }
     }
 }
