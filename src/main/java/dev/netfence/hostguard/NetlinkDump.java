@@ -121,13 +121,18 @@ final class NetlinkDump {
 
     /**
      * The list a run of dumps gives: the first answer not interrupted; null as soon as one is over
-     * the limit; after {@link #ATTEMPTS} interrupted answers, null for another namespace
-     * ({@code ownNamespace} false) and the last answer's links for netfence's own.
+     * the limit or ended with an error (for netfence's own namespace an IOException); after
+     * {@link #ATTEMPTS} interrupted answers, null for another namespace ({@code ownNamespace}
+     * false) and the last answer's links for netfence's own.
      */
     static <T> List<T> attempts(Dump<T> dump, boolean ownNamespace) throws IOException {
         for (int attempt = 1; ; attempt++) {
             Answer<T> answer = dump.once();
             if (answer.overLimit()) {
+                if (ownNamespace) { // its callers take a list; netfence's own namespace is no workload's to fill
+                    throw new IOException("a dump of netfence's own namespace was over its limit or ended with an"
+                            + " error the kernel reported");
+                }
                 return null;
             }
             if (!answer.interrupted()) {

@@ -145,6 +145,9 @@ final class AtLeastOnceSink implements OutputSink {
                 heldAttempts + 1);
         try {
             publisher.schedule(() -> {
+                if (closed) {
+                    return; // close() released every hold already
+                }
                 if (partition.released()) {
                     // the partition went to another instance (or was lost), which redoes the record: held
                     // on here it would be retried for good and keep /readyz false for a partition not ours

@@ -218,6 +218,14 @@ class NetlinkDumpTest {
         assertThat(dumps).hasValue(1);
     }
 
+    @Test
+    void anOverLimitOrErroredDumpOfNetfencesOwnNamespaceIsAnIoErrorNotAMissingList() {
+        // its callers take a list (they met null with a NullPointerException)
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NetlinkDump.attempts(
+                () -> new NetlinkDump.Answer<Link>(null, false), true)).isInstanceOf(IOException.class)
+                .hasMessageContaining("netfence's own namespace");
+    }
+
     /** Datagrams handed out in order; the test fails when more are read than there are. */
     private static final class Datagrams implements NetlinkDump.Datagrams {
         private final Deque<byte[]> left = new ArrayDeque<>();
