@@ -230,12 +230,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 // without a quarantine (--on-failure leave) is fenced below, as it would be had its hook come first
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
-            if (known != null && known.taskId() != null && known.inForce() && corrections.inNamespaceOf(known, pid)
-                    && witnessed(known.netns())) {
-                // another pid in the namespace enforced already (a pod's member started again in the pod's
-                // namespace): its rules are in force there; a fence would cut the pod's other members
+            if (known != null && known.taskId() != null && corrections.inNamespaceOf(known, pid)
+                    && (known.inForce() && witnessed(known.netns()) || ErrorCode.NAMESPACE_SHARED.code()
+                            .equals(known.errorCode()) && governedByAnother(known.netns(), containerId))) {
+                // another pid in the namespace it enforces, or refused NAMESPACE_SHARED where another member's policy
+                // is in force (its owner's pid checked by token): a pod's member started again in the pod's
+                // namespace, whose other members a fence would cut
                 live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
-                        known.netns(), known.netnsPath(), known.policyDigest(), null, known.quarantined(),
+                        known.netns(), known.netnsPath(), known.policyDigest(), known.errorCode(), known.quarantined(),
                         known.backend(), known.resolved(), known.lastVerified(), null));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }

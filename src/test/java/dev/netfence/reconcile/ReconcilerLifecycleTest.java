@@ -312,6 +312,27 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aPodMemberRefusedNamespaceSharedStartedAgainInThePodsNamespaceIsNotFencedAndFollowsItsNewPid()
+            throws Exception {
+        // before, the restart (a new pid, its stop not processed yet) was fenced: the quarantine cut the pod
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-2", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
+        enforcer.enforcedForAnother = true; // c0's policy is in force there
+        int restartedPid = PID + 4;
+        Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
+        Files.createLink(restartedNs, nsFile);
+
+        EnforcementResult answer = reconciler.fence("c1", restartedPid, null);
+
+        assertThat(answer.status()).isEqualTo("applied");
+        assertThat(enforcer.calls).as("no fence to cut the member whose policy is in force").isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(restartedPid);
+            assertThat(c.errorCode()).isEqualTo("NAMESPACE_SHARED");
+        });
+    }
+
+    @Test
     void aHookCallForANewPodMemberJoiningANamespaceAnotherMembersPolicyGovernsDoesNotFenceIt() throws Exception {
         // before, the new member's fence wrote the quarantine over the namespace: the pod was cut until a resync
         policies.put("task-1", ALLOW_A);
