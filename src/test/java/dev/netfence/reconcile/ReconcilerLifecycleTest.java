@@ -301,9 +301,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     @Test
     void aHookCallForAPodMemberRefusedNamespaceSharedDoesNotFenceTheNamespaceAnotherMembersPolicyGoverns()
             throws Exception {
-        reconciler.liveSet().restore(new LiveContainer("c1", "task-2", "node-1", null, PID, NamespaceId.of(nsFile), null,
-                "digest", "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
-        enforcer.enforcedForAnother = true; // c0's policy is in force there
+        refusedWhereAnotherMembersPolicyIsInForce("c1");
 
         EnforcementResult answer = reconciler.fence("c1", PID, null);
 
@@ -315,9 +313,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     void aPodMemberRefusedNamespaceSharedStartedAgainInThePodsNamespaceIsNotFencedAndFollowsItsNewPid()
             throws Exception {
         // before, the restart (a new pid, its stop not processed yet) was fenced: the quarantine cut the pod
-        reconciler.liveSet().restore(new LiveContainer("c1", "task-2", "node-1", null, PID, NamespaceId.of(nsFile), null,
-                "digest", "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
-        enforcer.enforcedForAnother = true; // c0's policy is in force there
+        refusedWhereAnotherMembersPolicyIsInForce("c1");
         int restartedPid = PID + 4;
         Path restartedNs = Files.createDirectories(proc.resolve(restartedPid + "/ns")).resolve("net");
         Files.createLink(restartedNs, nsFile);
@@ -330,6 +326,13 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
             assertThat(c.pid()).isEqualTo(restartedPid);
             assertThat(c.errorCode()).isEqualTo("NAMESPACE_SHARED");
         });
+    }
+
+    /** {@code id} of task-2 at PID, refused NAMESPACE_SHARED where c0's policy is in force. */
+    private void refusedWhereAnotherMembersPolicyIsInForce(String id) throws Exception {
+        reconciler.liveSet().restore(new LiveContainer(id, "task-2", "node-1", null, PID, NamespaceId.of(nsFile), null,
+                "digest", "NAMESPACE_SHARED", false, "nft", Map.of(), Instant.now()));
+        enforcer.enforcedForAnother = true;
     }
 
     @Test
