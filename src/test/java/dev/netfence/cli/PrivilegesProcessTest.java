@@ -3,6 +3,8 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.SandboxNet;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * netfence without CAP_SYS_PTRACE (as Docker's default capability set plus SYS_ADMIN and NET_ADMIN
@@ -21,11 +24,16 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * (or one that made itself non-dumpable, or holds a capability netfence lacks), so it could never
  * write such a container's policy nor its quarantine: the workload decided. {@code netfence apply}
  * and {@code netfence run} now refuse to start without it, naming it; with it, the same process is
- * applied. Runs netfence as a child process under {@code setpriv}, which drops the capability from
+ * applied, in a namespace of the test's own (a process of another user) and in a real podman
+ * container (a process holding a capability netfence lacks).
+ * Runs netfence as a child process under {@code setpriv}, which drops the capability from
  * its bounding and inheritable sets (so from the effective set of the exec'd java).
  */
 @ExtendWith(KernelTests.class)
 class PrivilegesProcessTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
     private static final int ALLOWED = 8111;
 
     private SandboxNet net;
@@ -63,6 +71,24 @@ class PrivilegesProcessTest {
         assertThat(without.exit()).as(without.output()).isEqualTo(Main.RUNTIME_FAILURE);
         assertThat(without.output()).contains("netfence apply: netfence lacks CAP_SYS_PTRACE (")
                 .doesNotContain("CAP_SYS_ADMIN (").doesNotContain("\"status\"");
+        assertThat(with.exit()).as(with.output()).isZero();
+        assertThat(with.output()).contains("\"status\" : \"applied\"");
+    }
+
+    @Test
+    void aPodmanContainerHoldingACapabilityNetfenceLacksIsAppliedWithSysPtraceAndApplyRefusesToStartWithout()
+            throws Exception {
+        // its process holds CAP_SYS_PTRACE, which netfence under setpriv does not: without it the kernel refuses its ns/net
+        PodmanContainer sandbox = PODMAN.sandbox(List.of("--cap-add", "SYS_PTRACE"));
+        String[] apply = {"apply", "--policy", policy.toString(), "--pid", Integer.toString(sandbox.pid()),
+            "--container-id", sandbox.id(), "--netns", sandbox.sandboxKey().toString(), "--backend", "nft"};
+
+        Result without = netfence(true, apply);
+        Result with = netfence(false, apply);
+
+        assertThat(without.exit()).as(without.output()).isEqualTo(Main.RUNTIME_FAILURE);
+        assertThat(without.output()).contains("netfence apply: netfence lacks CAP_SYS_PTRACE (")
+                .doesNotContain("\"status\"");
         assertThat(with.exit()).as(with.output()).isZero();
         assertThat(with.output()).contains("\"status\" : \"applied\"");
     }
