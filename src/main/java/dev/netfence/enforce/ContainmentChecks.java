@@ -66,6 +66,10 @@ final class ContainmentChecks {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
                     "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
         }
+        if (!ns.occupied()) { // its packet sockets were read through the namespace it is in now
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                    "process " + ns.pid() + " left its namespace while its capabilities were read");
+        }
         for (String risk : risks) {
             riskCounters.computeIfAbsent(risk, r -> registry.counter(MeterNames.RISKS, "risk", r)).increment();
         }

@@ -42,11 +42,12 @@ public final class Capabilities {
     /**
      * Every capability in any of the sets of a {@code /proc/PID/status} text, as a bit mask (bit
      * N: capability number N); {@link IllegalArgumentException} when a set the kernel always
-     * writes is missing.
+     * writes is missing or cut (no newline after its value).
      */
     public static long heldIn(String status) {
-        return scan(status, false).orElseThrow(
-                () -> new IllegalArgumentException("no CapInh/CapPrm/CapEff/CapBnd lines in the process status"));
+        // whole lines only: a text cut inside a set's value must not read as a set without the risky bits
+        return scan(status).orElseThrow(() -> new IllegalArgumentException(
+                "no whole CapInh/CapPrm/CapEff/CapBnd lines in the process status"));
     }
 
     /**
@@ -56,14 +57,14 @@ public final class Capabilities {
      * ambient set within the permitted one.
      */
     public static java.util.OptionalLong heldInWholeLines(String status) {
-        return scan(status, true);
+        return scan(status);
     }
 
     /**
-     * The union of the sets' masks; empty when a required set is missing or, with {@code wholeLines},
-     * when a set's line has no newline (a cut line: its value may be cut too).
+     * The union of the sets' masks; empty when a required set is missing or when a set's line has
+     * no newline (a cut line: its value may be cut too).
      */
-    private static java.util.OptionalLong scan(String status, boolean wholeLines) {
+    private static java.util.OptionalLong scan(String status) {
         long held = 0;
         int seen = 0;
         // every line that starts with "Cap" (five of the ≈ 55), found with indexOf rather than line by line
@@ -71,10 +72,10 @@ public final class Capabilities {
             int set = SETS.indexOf(status.substring(at, Math.min(status.length(), at + 7)));
             if (set >= 0) {
                 int end = status.indexOf('\n', at);
-                if (end < 0 && wholeLines) {
+                if (end < 0) {
                     break;
                 }
-                held |= Long.parseUnsignedLong(status.substring(at + 7, end < 0 ? status.length() : end).strip(), 16);
+                held |= Long.parseUnsignedLong(status.substring(at + 7, end).strip(), 16);
                 seen |= 1 << set;
             }
         }

@@ -113,7 +113,38 @@ public final class ContainerCapabilities {
         };
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
-        return Capabilities.risksInMask(held | heldByAll(listing, read, containerId == null ? "pid " + pid : containerId));
+        held |= heldByAll(listing, read, containerId == null ? "pid " + pid : containerId);
+        if ((held & NET_RAW) == 0 && packetSocketOpen(pid)) {
+            LOG.info("a packet socket is open in the network namespace of pid {} ({}): counted as CAP_NET_RAW, which"
+                    + " opened it, though no thread holds the capability now", pid, containerId);
+            held |= NET_RAW;
+        }
+        return Capabilities.risksInMask(held);
+    }
+
+    /** Bit 13: CAP_NET_RAW. */
+    private static final long NET_RAW = 1L << 13;
+
+    /**
+     * Whether any AF_PACKET socket is open in the network namespace {@code pid} is in (a line after
+     * the header of its {@code net/packet}). The capability is checked only when such a socket is
+     * created: a workload that opened one and then dropped CAP_NET_RAW from every set still sends
+     * frames through it that skip the OUTPUT chain. The caller confirms the pid is still in the
+     * namespace it pinned. No {@code net/packet} at all: the kernel has no packet sockets.
+     */
+    private boolean packetSocketOpen(int pid) throws IOException {
+        String packet;
+        try {
+            packet = ProcFile.readFirst(procRoot.resolve(Integer.toString(pid)).resolve("net/packet"), ProcFile.LIMIT);
+        } catch (NoSuchFileException leaderGone) { // a leader that exited while its threads run: through one of them
+            try {
+                packet = ProcFile.readFirst(ProcTasks.view(procRoot, pid).resolve("net/packet"), ProcFile.LIMIT);
+            } catch (NoSuchFileException none) {
+                return false; // no packet family in this kernel (its module not loaded): no such socket can be open
+            }
+        }
+        int header = packet.indexOf('\n');
+        return header >= 0 && header + 1 < packet.length();
     }
 
     /** {@code cgroup}'s threads ({@code links}: its link count when just read, else -1); NoSuchFileException when the pid went with it. */
@@ -137,7 +168,7 @@ public final class ContainerCapabilities {
      */
     long heldByAll(Listing listing, Set<String> read, String what) throws IOException {
         long held = 0;
-        long start = nanoTime.getAsLong();
+        long start = 0;
         for (int round = 1; ; round++) {
             boolean fresh = false;
             for (String tid : listing.threads()) {
@@ -149,7 +180,11 @@ public final class ContainerCapabilities {
             if (!fresh) {
                 return held;
             }
-            if (nanoTime.getAsLong() - start > BUDGET_NANOS) {
+            if (round == 1) {
+                // the budget is for threads that keep coming: a container of many threads, all read in the first
+                // listing however long that took, is not one whose threads "kept changing"
+                start = nanoTime.getAsLong();
+            } else if (nanoTime.getAsLong() - start > BUDGET_NANOS) {
                 throw new IOException("the threads of " + what + " kept changing: " + round + " listings in "
                         + BUDGET_NANOS / 1_000_000 + " ms each found a thread not read before, so its capabilities"
                         + " cannot be vouched for");
@@ -169,11 +204,24 @@ public final class ContainerCapabilities {
     /**
      * Every capability in the sets of the {@code status} file {@code status}: from its first read
      * where that holds the four sets on whole lines (the kernel renders the file in one go), else
-     * from the whole file. One {@code read} fewer per file than reading to the end.
+     * from the file read up to {@link ProcFile#LIMIT} bytes, which must hold them on whole lines too.
+     * IOException when it does not: a status longer than the limit (its {@code Groups:} line, which
+     * the workload sets with {@code setgroups}, comes before the sets) would otherwise be cut inside
+     * a set's value, and the digits kept read as a set without the risky bits.
      */
     private static long heldIn(Path status) throws IOException {
         java.util.OptionalLong first = Capabilities.heldInWholeLines(ProcFile.readFirst(status, ProcFile.LIMIT));
-        return first.isPresent() ? first.getAsLong() : Capabilities.heldIn(ProcFile.read(status));
+        if (first.isPresent()) {
+            return first.getAsLong();
+        }
+        String whole = ProcFile.read(status);
+        java.util.OptionalLong held = Capabilities.heldInWholeLines(whole);
+        if (held.isEmpty()) {
+            throw new IOException(status + " does not hold the capability sets on whole lines within its first "
+                    + whole.length() + " bytes (a Groups line of thousands of groups?), so its capabilities cannot"
+                    + " be vouched for");
+        }
+        return held.getAsLong();
     }
 
     /** The container's cgroup (one hierarchy: v2 first, else the first v1 one found), or null. */

@@ -242,6 +242,31 @@ class ContainmentPodmanKernelTest {
         }
     }
 
+    @Test
+    void item9APacketSocketKeptAfterEveryCapabilityWasDroppedCountsAsCapNetRawAndIsRefused() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        // a process of the container that opened an AF_PACKET socket while it held CAP_NET_RAW, then dropped
+        // every capability from every set: no thread of the container holds it, the socket still sends
+        try (CapabilityWorkload keeper = adopted(box, "packet")) {
+            for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+                assertThat(ProcCapabilities.holds(keeper.pid(), set, 13)).as("the keeper, %s", set).isFalse();
+                assertThat(ProcCapabilities.holds(box.pid(), set, 13)).as("the container's init, %s", set).isFalse();
+            }
+
+            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+            EnforcementResult refused = enforcer(Set.of("CAP_NET_RAW"))
+                    .enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+
+            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
+            assertThat(reported.risks()).containsExactly("CAP_NET_RAW");
+            assertThat(refused.error()).as("%s", refused).isNotNull();
+            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.quarantined()).isTrue();
+            assertThat(keeper.use()).as("the kept socket sends without the capability").isEqualTo("used");
+        }
+    }
+
     /** A capability workload made a process of {@code box}: started in its namespace, moved into its cgroups, armed. */
     @Test
     void aWorkloadThatFillsItsRulesetIsNeitherListedBackNorLetOut() throws Exception {

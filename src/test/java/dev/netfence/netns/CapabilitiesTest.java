@@ -40,7 +40,7 @@ class CapabilitiesTest {
         String none = "0000000000000000";
         assertThatThrownBy(() -> Capabilities.risksIn("Name:\tsleep\nCapEff:\t" + none + "\nCapBnd:\t" + none + "\n"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("no CapInh/CapPrm/CapEff/CapBnd lines in the process status");
+                .hasMessage("no whole CapInh/CapPrm/CapEff/CapBnd lines in the process status");
         assertThat(Capabilities.risksIn("CapInh:\t" + none + "\nCapPrm:\t0000000000001000\nCapEff:\t" + none
                 + "\nCapBnd:\t" + none + "\n")).as("a kernel before 4.3 writes no CapAmb").containsExactly("CAP_NET_ADMIN");
     }
@@ -74,5 +74,14 @@ class CapabilitiesTest {
         assertThatThrownBy(() -> Capabilities.parseRefused("NET_ADMIN,SYS_ADMIN"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("must be a comma-separated list of NET_ADMIN, NET_RAW, was: NET_ADMIN,SYS_ADMIN");
+    }
+
+    @Test
+    void aStatusCutInsideASetsValueIsRefusedNotReadAsTheDigitsLeft() {
+        String cut = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000";
+
+        assertThatThrownBy(() -> Capabilities.heldIn(cut)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no whole");
+        assertThat(Capabilities.heldInWholeLines(cut)).isEmpty();
     }
 }

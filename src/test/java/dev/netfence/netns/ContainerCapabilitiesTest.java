@@ -139,7 +139,55 @@ class ContainerCapabilitiesTest {
 
         assertThatThrownBy(() -> reader.heldByAll(() -> List.of(Integer.toString(next[0]++)), new java.util.HashSet<>(), "c1"))
                 .isInstanceOf(IOException.class).hasMessageContaining("the threads of c1 kept changing")
-                .hasMessageContaining("5 listings in 200 ms");
+                .hasMessageContaining("6 listings in 200 ms");
+    }
+
+    @Test
+    void aFirstListingOfManyThreadsReadSlowerThanTheBudgetIsNotTakenForThreadsThatKeptChanging() throws IOException {
+        long[] now = {0};
+        ContainerCapabilities reader = new ContainerCapabilities(proc, () -> now[0] += 300_000_000L);
+        process(201, NET_RAW, "0::/\n");
+        List<String> many = new java.util.ArrayList<>(List.of("201"));
+        for (int tid = 1000; tid < 3000; tid++) {
+            many.add(Integer.toString(tid)); // exited meanwhile: skipped
+        }
+
+        long held = reader.heldByAll(() -> many, new java.util.HashSet<>(), "c1");
+
+        assertThat(Capabilities.risksInMask(held)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aStatusCutInsideACapabilitySetByALongGroupsLineFailsTheReadRatherThanHideTheSet() throws IOException {
+        // Groups comes before the sets: a workload that calls setgroups with thousands of groups can put the
+        // limit a few digits into CapBnd, whose risky bits are the last digits
+        String head = "Name:\tsleep\nGroups:\t";
+        String sets = "\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t";
+        StringBuilder groups = new StringBuilder();
+        while (head.length() + groups.length() + sets.length() + 4 < dev.netfence.netns.ProcFile.LIMIT) {
+            groups.append("1000 ");
+        }
+        groups.setLength(dev.netfence.netns.ProcFile.LIMIT - head.length() - sets.length() - 4);
+        Path dir = Files.createDirectories(proc.resolve("100"));
+        Files.writeString(dir.resolve("status"), head + groups + sets + "000001ffffffffff\nCapAmb:\t0000000000000000\n");
+        Files.writeString(dir.resolve("cgroup"), "0::/\n");
+        Files.createDirectories(dir.resolve("task/100"));
+
+        assertThatThrownBy(() -> reader().risksOf(100, null)).isInstanceOf(IOException.class)
+                .hasMessageContaining("does not hold the capability sets on whole lines");
+    }
+
+    @Test
+    void aPacketSocketOpenInThePidsNamespaceCountsAsCapNetRawThoughNoThreadHoldsIt() throws IOException {
+        process(100, NONE, "0::/\n");
+        Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
+        String header = "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n";
+
+        assertThat(reader().risksOf(100, null)).as("no net/packet: no packet family").isEmpty();
+        Files.writeString(packet, header);
+        assertThat(reader().risksOf(100, null)).as("no socket").isEmpty();
+        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      812345\n");
+        assertThat(reader().risksOf(100, null)).containsExactly("CAP_NET_RAW");
     }
 
     private ContainerCapabilities reader() {

@@ -4,7 +4,11 @@
 #           permitted, to raise it again with one capset;
 #   thread: a second thread keeps it; the main thread drops it from every set;
 #   child:  a child forked first keeps it; this process then drops it from every set;
-#   plain:  this process keeps it and drops nothing (the event names another process).
+#   plain:  this process keeps it and drops nothing (the event names another process);
+#   packet: this process opens an AF_PACKET socket on the namespace's first interface but lo while
+#           it holds CAP_NET_RAW, then drops every capability from every set, and keeps the socket:
+#           the kernel checks the capability only when such a socket is made, and its frames skip
+#           the OUTPUT chain.
 # It prints "ready" and waits for a line (the test may move it into a cgroup meanwhile), sets up,
 # prints "armed" and waits for another line; then the keeper (raising it back into its effective
 # set in hide mode) uses the capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks
@@ -61,6 +65,31 @@ def use():
         print("refused: " + str(e.errno), flush=True)
 
 
+def drop_all():
+    """Drops every capability from every set of this (single-threaded) process."""
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last capability: ignored
+    check(libc.prctl(47, 4, 0, 0, 0), "PR_CAP_AMBIENT_CLEAR_ALL")
+    header, data = Header(VERSION_3, 0), (Data * 2)()
+    check(libc.capset(ctypes.byref(header), data), "capset (drop all)")
+
+
+def packet_socket():
+    name = next(n for n in sorted(os.listdir("/sys/class/net")) if n != "lo")
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    s.bind((name, 0))
+    return s
+
+
+def send_frame(s):
+    mac = s.getsockname()[4]
+    try:
+        s.send(b"\xff" * 6 + mac + b"\x88\xb5" + b"netfence-kept-packet-socket".ljust(46, b"."))
+        print("used", flush=True)
+    except OSError as e:
+        print("refused: " + str(e.errno), flush=True)
+
+
 mode = sys.argv[1]
 print("ready", flush=True)
 sys.stdin.readline()
@@ -86,6 +115,12 @@ elif mode == "child":
     sys.stdin.readline()
     os.write(w, b"g")
     os.wait()
+elif mode == "packet":
+    kept = packet_socket()
+    drop_all()
+    print("armed", flush=True)
+    sys.stdin.readline()
+    send_frame(kept)
 elif mode == "hide":
     drop(keep_permitted=True)
     print("armed", flush=True)
