@@ -171,10 +171,13 @@ final class Corrections {
         if (target == null || (!applied(result) && !result.quarantined())) {
             return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
         }
+        // the same instance started no later than recorded: a stop in between must not release it
+        boolean same = before != null && before.pid() == target.pid() && before.netns().equals(netns(target))
+                && before.startedAt() != null && before.startedAt().isAfter(event.occurredAt());
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
                 netns(target), event.netns(), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
-                result.resolved(), clock.instant(), event.occurredAt()));
+                result.resolved(), clock.instant(), same ? before.startedAt() : event.occurredAt()));
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());

@@ -81,6 +81,17 @@ public record LiveContainer(
         return stop.pid() != null ? pid != stop.pid() : startedAt == null || !stop.occurredAt().isAfter(startedAt);
     }
 
+    /**
+     * Whether {@code start} is of an earlier instance under this id than this one: it names another
+     * pid, or none, and occurred more than {@link LiveSet#CLOCK_SKEW} before this instance started
+     * (a replayed or reordered start; enforced, it would put its policy on this instance, and its
+     * older start time would make a stop of that earlier instance release this one).
+     */
+    public boolean startedBefore(dev.netfence.event.ContainerEvent start) {
+        return startedAt != null && (start.pid() == null || start.pid() != pid)
+                && start.occurredAt().isBefore(startedAt.minus(LiveSet.CLOCK_SKEW));
+    }
+
     /** Why {@code stop}, for which {@link #startedAfter} holds, leaves this instance (its pid still there) enforced. */
     public String keptAgainst(dev.netfence.event.ContainerEvent stop) {
         return startedAt == null && stop.pid() == null

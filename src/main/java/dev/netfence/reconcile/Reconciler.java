@@ -139,6 +139,13 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                         + " was stopped (container.stopped occurred at " + stop.occurredAt() + ") after this start"
                         + " event (occurred at " + event.occurredAt() + ")").build();
             }
+            LiveContainer later = live.get(event.containerId()).filter(c -> c.startedBefore(event)).orElse(null);
+            if (later != null) {
+                return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
+                        + " runs as a later instance (pid " + later.pid() + ", started at " + later.startedAt()
+                        + ") than this start event's (occurred at " + event.occurredAt() + "), which stays enforced")
+                        .build();
+            }
             EnforcementResult result = enforcement.run();
             corrections.started(event, result);
             // a policy update or delete that landed during the apply found no live entry to queue for

@@ -456,6 +456,46 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aReplayedStartWithoutPidOfAnEarlierInstanceAppliesNothingSoItsStopLeavesTheRunningInstanceEnforced()
+            throws Exception {
+        // podman start brought c1 back as the running instance; a replay of an earlier window brings the
+        // first instance's start and stop, both without pid: applied, the old start put its start time on
+        // the running instance's entry, and the old stop then released the running instance
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Instant started = reconciler.liveSet().get("c1").orElseThrow().startedAt();
+        enforcer.calls.clear();
+        ContainerEvent replayed = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-first",
+                started.minusSeconds(600), "node-1", "task-1", "c1", null, null);
+
+        EnforcementResult r = reconciler.started(replayed, () -> {
+            throw new AssertionError("a start of an earlier instance must not be enforced on the running one");
+        });
+
+        assertThat(r.status()).isEqualTo("skipped");
+        assertThat(r.error().message()).contains("runs as a later instance (pid " + PID);
+        assertThat(reconciler.liveSet().get("c1").orElseThrow().startedAt()).isEqualTo(started);
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", started.minusSeconds(300)))).isPresent();
+        assertThat(reconciler.liveSet().get("c1")).isPresent();
+        assertThat(released).isEmpty();
+    }
+
+    @Test
+    void aLateStartOfTheRunningInstanceItselfIsEnforcedButDoesNotMoveItsStartBack() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        Instant started = reconciler.liveSet().get("c1").orElseThrow().startedAt();
+        ContainerEvent again = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED, started.minusSeconds(600));
+        var req = request("c1", PID, "task-1");
+
+        assertThat(reconciler.started(again, () -> enforcer.enforce(req)).status()).isEqualTo("applied");
+
+        assertThat(reconciler.liveSet().get("c1").orElseThrow().startedAt()).isEqualTo(started);
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", started.minusSeconds(300)))).isPresent();
+        assertThat(released).isEmpty();
+    }
+
+    @Test
     void aStopWithoutPidOfTheInstanceBeforeARestartTheHookFencedLeavesTheRestartEnforced() throws Exception {
         policies.put("task-1", ALLOW_A);
         Instant before = Instant.now().minusMillis(1);
