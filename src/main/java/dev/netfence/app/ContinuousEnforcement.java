@@ -11,6 +11,7 @@ import dev.netfence.reconcile.HookServing;
 import dev.netfence.reconcile.HostGuards;
 import dev.netfence.reconcile.LiveSet;
 import dev.netfence.reconcile.Reconciler;
+import dev.netfence.reconcile.TakeOver;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,7 +20,8 @@ import java.util.Map;
 
 /**
  * The reconciler's part of {@code netfence run} (docs/operations.md, "Continuous enforcement"):
- * the live set rebuilt from the enforcements topic, the {@link Reconciler} with its own outcome
+ * the live set rebuilt from the enforcements topic (and brought up to date from it whenever the
+ * pipeline takes partitions over, {@link TakeOver}), the {@link Reconciler} with its own outcome
  * producer, and the OCI hook's socket. Built before the pipeline (which hands it container
  * events) and started after it; closed after the pipeline has drained. The live set is never
  * cleared on close: a restart continues from the topic.
@@ -28,6 +30,8 @@ final class ContinuousEnforcement implements AutoCloseable {
     /** Each metadata request of the live set's read at start (tried again after it while the broker is away). */
     private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(10);
     private static final int THREADS = 4;
+    /** How long a read of the journal after taking partitions over may keep trying ({@link TakeOver}). */
+    private static final Duration TAKE_OVER_BUDGET = Duration.ofMinutes(2);
 
     private final EnforcementsTopic journal;
     private final KafkaOutcomePublisher publisher;
@@ -62,6 +66,24 @@ final class ContinuousEnforcement implements AutoCloseable {
                 guards, clock, steady, registry, config.nodeId(), config.resyncInterval(), THREADS, config.eventDeadline(),
                 procRoot);
         reconciler.restoreNamespaceOwners(); // before the pipeline exists: no event is judged without them
+        EnforcementsTopic written = journal;
+        reconciler.readJournalOnTakeOver(new TakeOver.Journal() {
+            @Override
+            public void flush() throws InterruptedException {
+                written.flush();
+            }
+
+            @Override
+            public java.util.Collection<String> unwritten() {
+                return written.unwritten();
+            }
+
+            @Override
+            public java.util.List<dev.netfence.reconcile.LiveContainer> read() throws InterruptedException {
+                return EnforcementsTopic.load(kafka, config.enforcementsTopic(), routing::accepts, LOAD_TIMEOUT,
+                        TAKE_OVER_BUDGET);
+            }
+        });
         this.hookSocket = config.hookSocket();
         this.registry = registry;
     }

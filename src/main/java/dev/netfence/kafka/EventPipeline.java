@@ -132,7 +132,7 @@ public final class EventPipeline implements AutoCloseable {
         this.monitor = new PartitionMonitor(registry, steady);
         this.partitions = new PartitionBook(steady, monitor);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
-                health::beat, waker);
+                health::beat, waker, lifecycle::partitionsAssigned);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
         this.readiness = new Readiness(() -> running && !stopping, partitions, policies, standby, probe, sendHealth,
                 monitor, settings.stallTimeout());

@@ -29,11 +29,16 @@ final class PartitionHandover implements ConsumerRebalanceListener {
     private final Duration bound;
     private final Runnable beat;
     private final PollWaker waker;
+    private final Runnable onAssigned;
     private volatile boolean inert;
 
-    /** {@code beat} tells the loop's liveness that a bounded wait here is on purpose. */
+    /**
+     * {@code beat} tells the loop's liveness that a bounded wait here is on purpose; {@code onAssigned}
+     * runs after partitions were assigned (it must not block: the reconciler's take-over read).
+     */
     PartitionHandover(PartitionBook partitions, Completions completions, Supplier<OutputSink> sink, Duration bound,
-                      Runnable beat, PollWaker waker) {
+                      Runnable beat, PollWaker waker, Runnable onAssigned) {
+        this.onAssigned = onAssigned;
         this.partitions = partitions;
         this.completions = completions;
         this.sink = sink;
@@ -79,6 +84,9 @@ final class PartitionHandover implements ConsumerRebalanceListener {
     void assigned(Collection<TopicPartition> tps) {
         partitions.add(tps);
         LOG.info("assigned {}", tps);
+        if (!tps.isEmpty()) {
+            onAssigned.run();
+        }
     }
 
     /** Finishes (bounded) and commits the work of partitions leaving us, then forgets them. */

@@ -47,6 +47,14 @@ public interface ContainerLifecycle {
         return CompletableFuture.completedFuture(null);
     }
 
+    /**
+     * Partitions of the events topic were assigned to this instance (on the poll thread, before
+     * their records are fetched): what another instance of this node journaled meanwhile may be
+     * news here ({@code TakeOver}). Never blocks.
+     */
+    default void partitionsAssigned() {
+    }
+
     /** No reconciler: start events are enforced once, stop events only reported. */
     ContainerLifecycle NONE = new ContainerLifecycle() {
         @Override

@@ -108,6 +108,15 @@ public final class EnforcementsTopic implements LiveSetJournal {
      */
     public static List<LiveContainer> load(Map<String, Object> kafka, String topic, Predicate<String> ownsNode,
             Duration timeout) throws InterruptedException {
+        return load(kafka, topic, ownsNode, timeout, null);
+    }
+
+    /**
+     * As {@link #load(Map, String, Predicate, Duration)}, but no attempt starts after {@code budget}
+     * (null: none) has passed; the last failure is thrown then.
+     */
+    public static List<LiveContainer> load(Map<String, Object> kafka, String topic, Predicate<String> ownsNode,
+            Duration timeout, Duration budget) throws InterruptedException {
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.keySet().removeIf(k -> !ConsumerConfig.configNames().contains(k));
         conf.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -118,6 +127,6 @@ public final class EnforcementsTopic implements LiveSetJournal {
         conf.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-enforcements-loader");
         return new LiveSetLoader(() -> new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
                 topic, String.valueOf(kafka.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG)), timeout, Duration.ofSeconds(1))
-                .load(ownsNode);
+                .load(ownsNode, budget);
     }
 }

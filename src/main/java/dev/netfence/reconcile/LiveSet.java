@@ -41,6 +41,8 @@ public final class LiveSet {
     private final Map<dev.netfence.netns.NamespaceId, Set<String>> refusedByNetns = new ConcurrentHashMap<>();
     private final LinkedHashMap<String, Stop> stopped = new LinkedHashMap<>(64, 0.75f, false);
     private final LiveSetJournal journal;
+    /** The containers whose entry changed here while a take-over read runs ({@link #watchChanges}); null otherwise. */
+    private volatile Set<String> changedWhileWatched;
 
     public LiveSet(LiveSetJournal journal, MeterRegistry registry) {
         this.journal = Objects.requireNonNull(journal, "journal");
@@ -69,6 +71,64 @@ public final class LiveSet {
         if (!c.sameState(before)) {
             journal.record(c);
         }
+        changed(c.containerId()); // after the journal took the write: see watchChanges
+    }
+
+    /**
+     * From now on remembers every container whose entry is put or removed, or whose stop is
+     * remembered, until {@link #stopWatching}: a take-over ({@link TakeOver}) leaves those as they
+     * are here. A change is noted after its journal write is queued, so a change not noted was
+     * queued before this call.
+     */
+    void watchChanges() {
+        changedWhileWatched = ConcurrentHashMap.newKeySet();
+    }
+
+    /** The containers changed since {@link #watchChanges}; stops watching. */
+    Set<String> stopWatching() {
+        Set<String> changed = changedWhileWatched;
+        changedWhileWatched = null;
+        return changed == null ? Set.of() : changed;
+    }
+
+    /** Whether {@code containerId} changed since {@link #watchChanges} (false when not watching). */
+    boolean changedWhileWatched(String containerId) {
+        Set<String> changed = changedWhileWatched;
+        return changed != null && changed.contains(containerId);
+    }
+
+    private void changed(String containerId) {
+        Set<String> changed = changedWhileWatched;
+        if (changed != null) {
+            changed.add(containerId);
+        }
+    }
+
+    /**
+     * Takes {@code c} as read from the journal, which another instance of this node wrote after
+     * this one's entry (a take-over, {@link TakeOver}): replaces this one's entry, not journaled
+     * (the journal has it already).
+     */
+    void adopt(LiveContainer c) {
+        LiveContainer before = byId.put(c.containerId(), c);
+        if (before != null) {
+            unindex(before);
+            unindexRefused(before);
+        }
+        if (c.taskId() != null) {
+            index(byTask, c.taskId(), c.containerId());
+        }
+        indexRefused(c);
+    }
+
+    /** Drops the entry another instance of this node released (a take-over): not journaled; what it was. */
+    Optional<LiveContainer> forget(String containerId) {
+        LiveContainer before = byId.remove(containerId);
+        if (before != null) {
+            unindex(before);
+            unindexRefused(before);
+        }
+        return Optional.ofNullable(before);
     }
 
     /** Completes when the container's journal writes so far are acknowledged or failed ({@link LiveSetJournal#settled}). */
@@ -104,6 +164,7 @@ public final class LiveSet {
             unindexRefused(before);
             journal.remove(containerId);
         }
+        changed(containerId);
         return Optional.ofNullable(before);
     }
 
@@ -169,6 +230,7 @@ public final class LiveSet {
             stopped.put(containerId, new Stop(at, Objects.requireNonNull(occurredAt, "occurredAt"), pid));
             expire(at);
         }
+        changed(containerId);
     }
 
     /** The remembered stop of {@code containerId}, if within the window. */

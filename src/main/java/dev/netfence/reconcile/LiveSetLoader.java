@@ -56,25 +56,40 @@ final class LiveSetLoader {
 
     /** The entries of the containers {@code ownsNode} accepts the nodeId of; blocks until the whole topic is read. */
     List<LiveContainer> load(Predicate<String> ownsNode) throws InterruptedException {
+        return load(ownsNode, null);
+    }
+
+    /**
+     * As {@link #load(Predicate)}, but no new attempt starts once {@code budget} has passed (null:
+     * no bound): the last failure is thrown then ({@link org.apache.kafka.common.errors.TimeoutException}
+     * or the error). For a read while netfence already runs (a take-over, {@link TakeOver}), which
+     * keeps the live set it has when the read fails.
+     */
+    List<LiveContainer> load(Predicate<String> ownsNode, Duration budget) throws InterruptedException {
         Duration backoff = firstBackoff;
+        long end = budget == null ? 0 : System.nanoTime() + budget.toNanos();
+        String meanwhile = budget == null ? "netfence enforces nothing before it has read its live set"
+                : "the containers another instance of this node started meanwhile stay unknown until it is read";
         for (int attempt = 1; ; attempt++) {
             try (Consumer<byte[], byte[]> consumer = consumers.get()) {
-                Map<String, LiveContainer> live = readAll(consumer);
+                Map<String, LiveContainer> live = readAll(consumer, meanwhile);
                 List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
                 LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(),
                         live.size());
                 return mine;
             } catch (RetriableException | TopicNotKnown e) {
-                LOG.error("reading the live-set topic {} from {} failed (attempt {}: {}); trying again in {} ms:"
-                        + " netfence enforces nothing before it has read its live set", topic, servers, attempt,
-                        e.toString(), backoff.toMillis());
+                if (budget != null && System.nanoTime() + backoff.toNanos() - end > 0) {
+                    throw e;
+                }
+                LOG.error("reading the live-set topic {} from {} failed (attempt {}: {}); trying again in {} ms: {}",
+                        topic, servers, attempt, e.toString(), backoff.toMillis(), meanwhile);
                 Thread.sleep(backoff.toMillis());
                 backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
             }
         }
     }
 
-    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer) {
+    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer, String meanwhile) {
         Map<String, LiveContainer> live = new LinkedHashMap<>();
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
         if (infos == null || infos.isEmpty()) {
@@ -90,8 +105,7 @@ final class LiveSetLoader {
                 apply(r, live);
             }
             if (System.nanoTime() - nextReport > 0) {
-                LOG.warn("still reading live-set topic {} ({} entries so far); netfence enforces nothing before it"
-                        + " has read all of it", topic, live.size());
+                LOG.warn("still reading live-set topic {} ({} entries so far): {}", topic, live.size(), meanwhile);
                 nextReport = System.nanoTime() + timeout.toNanos();
             }
         }

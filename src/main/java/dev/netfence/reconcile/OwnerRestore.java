@@ -24,12 +24,18 @@ final class OwnerRestore {
     private OwnerRestore() {}
 
     static void restore(Collection<LiveContainer> all, Enforcer enforcer, Predicate<LiveContainer> stillThere) {
+        restore(all, all, enforcer, stillThere);
+    }
+
+    /** As {@link #restore(Collection, Enforcer, Predicate)} for the entries {@code these} only, judged among {@code all}. */
+    static void restore(Collection<LiveContainer> these, Collection<LiveContainer> all, Enforcer enforcer,
+            Predicate<LiveContainer> stillThere) {
         // the applied owner verified last, where applied owners disagree (members of one task in
         // the middle of an update): its write is the later one, so its rules are the ones in force
         Map<NamespaceId, LiveContainer> inForce = new HashMap<>();
         all.stream().filter(c -> c.policyDigest() != null && c.errorCode() == null)
                 .forEach(c -> inForce.merge(c.netns(), c, (a, b) -> b.lastVerified().isAfter(a.lastVerified()) ? b : a));
-        for (LiveContainer c : all) {
+        for (LiveContainer c : these) {
             boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
             if (c.policyDigest() != null && !follower) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(),

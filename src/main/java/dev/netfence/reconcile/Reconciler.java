@@ -61,6 +61,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final CorrectionQueue queue;
     private final ScheduledExecutorService scheduler;
     private final ResyncPasses passes;
+    private volatile TakeOver takeOver;
     private volatile boolean closed;
 
     /**
@@ -329,6 +330,24 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
     }
 
+    /** From now on the journal is read again whenever partitions are assigned ({@link TakeOver}); wiring, before start. */
+    public void readJournalOnTakeOver(TakeOver.Journal journal) {
+        // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
+        takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, ids -> {
+            if (policies.isCaughtUp()) {
+                checkSoon(ids::contains);
+            }
+        });
+    }
+
+    @Override
+    public void partitionsAssigned() {
+        TakeOver t = takeOver;
+        if (t != null && !closed) {
+            t.request();
+        }
+    }
+
     /** Runs one resync now and waits for all of it (tests); retries failed journal writes. */
     public void resyncNow() throws InterruptedException {
         passes.run(null);
@@ -396,6 +415,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        if (takeOver != null) {
+            takeOver.close();
+        }
         scheduler.shutdownNow();
         queue.close();
     }

@@ -73,6 +73,25 @@ class LiveSetLoaderTest {
     }
 
     @Test
+    void aReadWithABudgetGivesUpOnceItIsSpentWhileTheBrokerCannotBeReached() {
+        LiveSetLoader loader = new LiveSetLoader(() -> consumer(Integer.MAX_VALUE, 0), TOPIC, "b:9092",
+                Duration.ofSeconds(1), Duration.ofMillis(20));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> loader.load("node-1"::equals, Duration.ofMillis(100)))
+                .isInstanceOf(TimeoutException.class);
+        assertThat(attempts.get()).isBetween(2, 4); // 20 + 40 ms of back-off fit the budget, 80 more do not
+    }
+
+    @Test
+    void aReadWithABudgetThatSucceedsReadsEverythingOfThisNode() throws Exception {
+        LiveSetLoader loader = new LiveSetLoader(() -> consumer(1, 0), TOPIC, "b:9092", Duration.ofSeconds(1),
+                Duration.ofMillis(1));
+
+        assertThat(loader.load("node-1"::equals, Duration.ofSeconds(30))).extracting(LiveContainer::containerId)
+                .containsExactly("c1", "c3");
+    }
+
+    @Test
     void aReadSlowerThanTheTimeoutIsNotCutShortButReadToTheEnd() throws Exception {
         LiveSetLoader loader = new LiveSetLoader(() -> consumer(0, 5), TOPIC, "b:9092", Duration.ofMillis(1),
                 Duration.ofMillis(1));

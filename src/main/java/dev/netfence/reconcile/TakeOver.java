@@ -1,0 +1,151 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.enforce.Enforcer;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings the live set up to date with the journal when this instance takes partitions over, so
+ * that two instances of one node (a rolling update with surge, an instance that stood by after
+ * being fenced and joins again) do not each keep only the containers whose events they handled
+ * themselves: read once at start, the live set missed the containers the other instance started,
+ * changed or released in the meantime, and resyncs, policy updates and releases missed them until
+ * the next restart. On every assignment ({@link #request}) one read runs on its own thread (a
+ * request during a read queues one more): first every journal write of this instance queued so far
+ * is waited for, then the whole journal is read (bounded: a read that fails keeps the live set as
+ * it is, logged), then, under each container's lock, the journal's entry is taken where it differs
+ * from this instance's ({@link LiveSet#adopt}), and an entry the journal no longer has is dropped
+ * ({@link LiveSet#forget}) — except for containers this instance changed since the read began
+ * (its own events go on meanwhile), or whose last journal write is not acknowledged or failed:
+ * there this instance's entry is the newer one. The enforcer learns the adopted namespace owners
+ * ({@link OwnerRestore}) and forgets those of entries that moved or were dropped; adopted
+ * containers are checked at once rather than at the next resync.
+ */
+public final class TakeOver implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TakeOver.class);
+
+    /** The journal as a take-over reads it. */
+    public interface Journal {
+        /** Waits until every write queued so far is acknowledged or failed. */
+        void flush() throws InterruptedException;
+
+        /** The containers whose last write failed or is not acknowledged yet. */
+        Collection<String> unwritten();
+
+        /** This node's entries, the whole topic read (bounded; throws when it cannot be read). */
+        List<LiveContainer> read() throws InterruptedException;
+    }
+
+    private final LiveSet live;
+    private final ContainerLocks locks;
+    private final Enforcer enforcer;
+    private final Predicate<LiveContainer> stillThere;
+    private final Journal journal;
+    private final Consumer<Set<String>> checkSoon;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "netfence-take-over");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean queued = new AtomicBoolean();
+
+    TakeOver(LiveSet live, ContainerLocks locks, Enforcer enforcer, Predicate<LiveContainer> stillThere,
+            Journal journal, Consumer<Set<String>> checkSoon) {
+        this.live = Objects.requireNonNull(live, "live");
+        this.locks = Objects.requireNonNull(locks, "locks");
+        this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+        this.stillThere = Objects.requireNonNull(stillThere, "stillThere");
+        this.journal = Objects.requireNonNull(journal, "journal");
+        this.checkSoon = Objects.requireNonNull(checkSoon, "checkSoon");
+    }
+
+    /** Partitions were assigned: one read soon (never blocks; at most one queued behind a running one). */
+    void request() {
+        if (queued.compareAndSet(false, true)) {
+            try {
+                thread.execute(() -> {
+                    queued.set(false);
+                    runOnce();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                queued.set(false);
+            }
+        }
+    }
+
+    /** One read and merge; failures are logged, the live set then stays as it was. */
+    void runOnce() {
+        live.watchChanges();
+        try {
+            journal.flush();
+            Set<String> unwritten = new HashSet<>(journal.unwritten());
+            List<LiveContainer> read = journal.read();
+            merge(read, unwritten);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.warn("could not read the live-set journal after taking partitions over; the containers another"
+                    + " instance of this node started or released meanwhile stay unknown here until a later"
+                    + " take-over or restart: {}", e.toString());
+        } finally {
+            live.stopWatching();
+        }
+    }
+
+    private void merge(List<LiveContainer> read, Set<String> unwritten) {
+        Map<String, LiveContainer> journaled = new LinkedHashMap<>();
+        read.forEach(c -> journaled.put(c.containerId(), c));
+        Set<String> ids = new HashSet<>(journaled.keySet());
+        live.all().forEach(c -> ids.add(c.containerId()));
+        Set<String> adopted = new HashSet<>();
+        int dropped = 0;
+        for (String id : ids) {
+            ReentrantLock lock = locks.of(id);
+            lock.lock();
+            try {
+                if (live.changedWhileWatched(id) || unwritten.contains(id) || !live.journaled(id).isDone()) {
+                    continue; // this instance's entry is the newer one
+                }
+                LiveContainer theirs = journaled.get(id);
+                Optional<LiveContainer> ours = live.get(id);
+                if (theirs != null && (ours.isEmpty() || !theirs.sameState(ours.get()))) {
+                    ours.filter(o -> o.netns() != null && !o.netns().equals(theirs.netns()))
+                            .ifPresent(o -> enforcer.left(id, o.netns()));
+                    live.adopt(theirs);
+                    OwnerRestore.restore(List.of(theirs), live.all(), enforcer, stillThere);
+                    adopted.add(id);
+                } else if (theirs == null && ours.isPresent()) {
+                    live.forget(id).filter(o -> o.netns() != null).ifPresent(o -> enforcer.left(id, o.netns()));
+                    dropped++;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        LOG.info("live set after taking partitions over: {} entries taken from the journal (written by another"
+                + " instance of this node), {} dropped (released there), {} containers", adopted.size(), dropped,
+                live.size());
+        if (!adopted.isEmpty()) {
+            checkSoon.accept(adopted);
+        }
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}
