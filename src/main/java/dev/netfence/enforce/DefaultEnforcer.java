@@ -286,8 +286,10 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicInteger attempts = new AtomicInteger();
         AtomicBoolean touched = new AtomicBoolean();
         AtomicReference<List<String>> risks = new AtomicReference<>(List.of());
+        AtomicReference<EnforcementTarget> pinned = new AtomicReference<>();
         try {
-            Applied applied = retried.run(deadline, attempts, () -> attemptOnce(request, deadline, touched, risks, checkFirst));
+            Applied applied = retried.run(deadline, attempts,
+                    () -> attemptOnce(request, deadline, touched, risks, pinned, checkFirst));
             return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
@@ -311,17 +313,20 @@ public final class DefaultEnforcer implements Enforcer {
                 }
                 return apply(request, checkFirst, true);
             }
-            return results.failed(request.policy(), e, attempts.get(), q, risks.get());
+            // a member refused for another member's policy: where, so the reconciler tracks it (retried when freed)
+            return results.failed(request.policy(), e, attempts.get(), q, risks.get(),
+                    e.code() == ErrorCode.NAMESPACE_SHARED ? pinned.get() : null);
         }
     }
 
     private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
-            AtomicReference<List<String>> risks, boolean checkFirst) {
+            AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst) {
         // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
         dev.netfence.netns.ProcessIdentity process = quiet.before(request);
         boolean kept = false;
         try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
                 deadline.at(), checks.interfacesChecked(request))) {
+            pinned.set(target(ns));
             ContainmentChecks.RiskRead riskRead = checks.riskRead(request, ns, risks); // now if a refusal needs them
             try {
                 // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed

@@ -79,6 +79,12 @@ final class EnforcementResults {
 
     EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q,
             List<String> risks) {
+        return failed(policy, e, attempts, q, risks, null);
+    }
+
+    /** As above; {@code pinned}, where no quarantine says it, the namespace the failure concerns (NAMESPACE_SHARED). */
+    EnforcementResult failed(NetworkPolicy policy, EnforcementException e, int attempts, Quarantine q,
+            List<String> risks, dev.netfence.core.EnforcementTarget pinned) {
         EnforcementResult.Builder result = e.code() == ErrorCode.CONTAINER_NOT_FOUND
                 ? EnforcementResult.skip(e.code(), e.getMessage())
                 : EnforcementResult.failure(e.code(), e.getMessage());
@@ -88,6 +94,8 @@ final class EnforcementResults {
         if (q != null) {
             result.backend(q.backend().wire()).families(wire(q.plan().families())).ruleCount(q.plan().ruleCount())
                     .quarantined(true).guards(q.guards()).target(q.target()).drift(q.drift());
+        } else if (pinned != null) {
+            result.target(pinned);
         }
         return result.risks(risks).attempts(Math.max(1, attempts)).build();
     }

@@ -168,9 +168,13 @@ final class Corrections {
         moves.back(containerId);
         LiveContainer before = live.get(containerId).orElse(null);
         EnforcementTarget target = result.target();
-        if (target == null || (!applied(result) && !result.quarantined())) {
+        boolean refusedShared = result.error() != null
+                && ErrorCode.NAMESPACE_SHARED.code().equals(result.error().code());
+        if (target == null || (!applied(result) && !result.quarantined() && !refusedShared)) {
             return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
         }
+        // refused NAMESPACE_SHARED: tracked with the refused digest, so that a policy update bringing that
+        // digest, or the other member's leaving, retries it, and a resync corrects and releases it
         // the same instance started no later than recorded: a stop in between must not release it
         boolean same = before != null && before.pid() == target.pid() && before.netns().equals(netns(target))
                 && before.startedAt() != null && before.startedAt().isAfter(event.occurredAt());

@@ -145,6 +145,8 @@ class ContainmentChecksTest {
         assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
         assertThat(b.error().message()).contains(ID_A).contains(ID_B);
         assertThat(b.quarantined()).isFalse();
+        assertThat(b.target()).as("where it was refused, for the reconciler to track it")
+                .isEqualTo(new dev.netfence.core.EnforcementTarget(self, own.device(), own.inode()));
         assertThat(fake.calls).as("nothing written for the refused container").isEmpty();
 
         assertThat(enforcer.enforce(request(ID_B, (int) self, policy(443))).status()).as("same policy").isEqualTo("applied");

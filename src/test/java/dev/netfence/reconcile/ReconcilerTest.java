@@ -104,6 +104,37 @@ class ReconcilerTest extends ReconcilerFixture {
         assertThat(enforcer.calls).as("c1 in force with the same digest, the others not for it").isEmpty();
     }
 
+    @Test
+    void aPodMemberRefusedNamespaceSharedAtItsFirstStartIsTrackedAndRetriedWhenAnUpdateBringsItsDigest()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        policies.put("task-2", ALLOW_B);
+        start("c1", "task-1");
+        String allowB = dev.netfence.policy.PolicyDigest.of(new dev.netfence.policy.PolicyParser()
+                .parse(ALLOW_B.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
+        // c2's start, in c1's namespace: refused for another member's policy, nothing written, quarantined not
+        ContainerEvent start = event("c2", "task-2", ContainerEvent.CONTAINER_STARTED);
+        EnforcementResult refused = reconciler.started(start, () -> EnforcementResult
+                .failure(dev.netfence.core.ErrorCode.NAMESPACE_SHARED, "the network namespace ... is enforced for c1")
+                .policyDigest(allowB).target(new dev.netfence.core.EnforcementTarget(PID, pod.device(), pod.inode()))
+                .build());
+        reconciler.published(EVENT_OUTCOMES.of(start, refused, false));
+
+        assertThat(reconciler.liveSet().get("c2")).as("tracked, not forgotten").hasValueSatisfying(c -> {
+            assertThat(c.errorCode()).isEqualTo("NAMESPACE_SHARED");
+            assertThat(c.policyDigest()).isEqualTo(allowB);
+            assertThat(c.quarantined()).isFalse();
+        });
+        assertThat(reconciler.liveSet().refusedIn(pod)).extracting(LiveContainer::containerId).containsExactly("c2");
+        enforcer.calls.clear();
+
+        policies.put("task-1", ALLOW_B); // task-1 now has the policy c2 was refused for
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.contains("enforce c2"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.liveSet().refusedIn(pod).isEmpty());
+    }
+
     private static LiveContainer refused(String id, String task, dev.netfence.netns.NamespaceId netns, String digest) {
         return new LiveContainer(id, task, "node-1", null, PID, netns, null, digest, "NAMESPACE_SHARED", false, "nft",
                 java.util.Map.of(), Instant.now());
