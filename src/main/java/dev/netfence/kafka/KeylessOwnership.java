@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -41,10 +42,23 @@ final class KeylessOwnership implements AutoCloseable {
     private final boolean enabled;
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
     private volatile boolean known;
-    private KafkaConsumer<byte[], byte[]> consumer;
+    private final java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
+            consumers;
+    private org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
     private long nextPoll = System.nanoTime();
+    /** When the last failure of the shared group was logged (one warning per {@link #FAILURE_LOG_NANOS}). */
+    private long lastFailureLog = System.nanoTime() - FAILURE_LOG_NANOS;
+    private static final long FAILURE_BACKOFF_NANOS = 30_000_000_000L;
+    private static final long FAILURE_LOG_NANOS = 600_000_000_000L;
 
     KeylessOwnership(PipelineSettings s, NodeRouting routing) {
+        this(s, routing, settings -> new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer()));
+    }
+
+    /** With the shared group's consumer made by {@code consumers} from its settings (tests). */
+    KeylessOwnership(PipelineSettings s, NodeRouting routing,
+            java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers) {
+        this.consumers = consumers;
         this.enabled = s.assignment() == Assignment.GROUP && !routing.everyNode();
         this.topic = s.eventsTopic();
         Map<String, Object> c = new HashMap<>(s.kafka());
@@ -66,7 +80,7 @@ final class KeylessOwnership implements AutoCloseable {
         if (!enabled || consumer != null) {
             return;
         }
-        consumer = new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        consumer = consumers.apply(settings);
         consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> tps) {
@@ -89,14 +103,34 @@ final class KeylessOwnership implements AutoCloseable {
         });
     }
 
-    /** Poll thread, every round: keeps the membership alive (at most every 100 ms). */
+    /**
+     * Poll thread, every round: keeps the membership alive (at most every 100 ms). A failure of the
+     * shared group (its ACL not granted: GroupAuthorizationException, a coordinator error) never
+     * fails the pipeline, which does not need it to enforce: this instance then dead-letters every
+     * record without a node it reads (as while its share is unknown), logs it once per 10 minutes,
+     * and tries the group again after 30 s.
+     */
     void poll() {
         if (consumer == null || System.nanoTime() - nextPoll < 0) {
             return;
         }
         nextPoll = System.nanoTime() + POLL_EVERY_NANOS;
-        consumer.pause(consumer.assignment());
-        consumer.poll(Duration.ZERO);
+        try {
+            consumer.pause(consumer.assignment());
+            consumer.poll(Duration.ZERO);
+        } catch (org.apache.kafka.common.errors.InterruptException e) {
+            throw e;
+        } catch (KafkaException e) {
+            known = false;
+            owned.clear();
+            nextPoll = System.nanoTime() + FAILURE_BACKOFF_NANOS;
+            if (System.nanoTime() - lastFailureLog >= FAILURE_LOG_NANOS) {
+                lastFailureLog = System.nanoTime();
+                LOG.warn("the shared group {} on {} failed ({}); this instance dead-letters every record without a"
+                        + " node it reads, and tries the group again every 30 s (grant the group's READ ACL; this"
+                        + " warning is repeated at most every 10 minutes)", groupOf(topic), topic, e.toString());
+            }
+        }
     }
 
     /** Whether this instance dead-letters a record of {@code partition} that names no node. */
@@ -106,7 +140,7 @@ final class KeylessOwnership implements AutoCloseable {
 
     @Override
     public void close() {
-        KafkaConsumer<byte[], byte[]> c = consumer;
+        org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> c = consumer;
         consumer = null;
         known = false;
         owned.clear();

@@ -1,0 +1,47 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shared group that decides who dead-letters records without a node is not needed to enforce:
+ * a failure of it (its ACL not granted to a node's principal) must not stop the pipeline. Before,
+ * {@code GroupAuthorizationException} from its poll aborted every round of the poll loop, so the
+ * clients were made again every second and no event was enforced anywhere in the fleet.
+ */
+class KeylessOwnershipTest {
+    private static final PipelineSettings SETTINGS = PipelineSettings.custom()
+            .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092")).nodeId("n1").build();
+
+    @Test
+    void aSharedGroupItMayNotJoinMakesThisInstanceDeadLetterKeylessRecordsAndNeverFailsThePoll() {
+        AtomicInteger polls = new AtomicInteger();
+        MockConsumer<byte[], byte[]> refused = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+                polls.incrementAndGet();
+                throw new GroupAuthorizationException("Not authorized to access group: " + KeylessOwnership.groupOf("e"));
+            }
+        };
+        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> refused);
+        keyless.start();
+
+        assertThatCode(keyless::poll).doesNotThrowAnyException();
+        assertThatCode(keyless::poll).as("and not tried again at once").doesNotThrowAnyException();
+
+        assertThat(polls.get()).isEqualTo(1);
+        for (int partition : Set.of(0, 1, 7)) {
+            assertThat(keyless.owns(partition)).as("dead-letters what it reads of partition %d", partition).isTrue();
+        }
+        keyless.close();
+    }
+}
