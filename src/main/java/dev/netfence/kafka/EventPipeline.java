@@ -236,13 +236,15 @@ public final class EventPipeline implements AutoCloseable {
     }
 
     private void runClients() {
-        KafkaConsumer<byte[], byte[]> c = KafkaClients.consumer(settings, routing);
-        KafkaProducer<byte[], byte[]> p = KafkaClients.producer(settings, routing, transactionalId);
-        consumer = c;
-        metrics.bind(c, p);
-        keyless.start();
+        sink = null; // the last round's, closed: not closed again should this round fail before it has its own
+        KafkaClients.Pair clients = KafkaClients.both(settings, routing, transactionalId);
+        KafkaConsumer<byte[], byte[]> c = clients.consumer();
+        KafkaProducer<byte[], byte[]> p = clients.producer();
         boolean drained = false;
-        try {
+        try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
+            consumer = c;
+            metrics.bind(c, p);
+            keyless.start();
             sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth, health::beat)
                     : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
             if (!awaitPolicies() || !subscribe(c)) {

@@ -91,6 +91,29 @@ public final class KafkaClients {
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
+    /** The pipeline's consumer and producer. */
+    record Pair(KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<byte[], byte[]> producer) {}
+
+    /**
+     * {@link #consumer} and {@link #producer}, made together: when the producer cannot be made (its
+     * bootstrap names not resolvable for a moment, a bad setting), the consumer made first is closed
+     * before the failure is thrown, so that the pipeline's next attempt, a second later, does not
+     * leave one more consumer's sockets and metrics behind.
+     */
+    static Pair both(PipelineSettings s, NodeRouting routing, String transactionalId) {
+        KafkaConsumer<byte[], byte[]> c = consumer(s, routing);
+        try {
+            return new Pair(c, producer(s, routing, transactionalId));
+        } catch (RuntimeException | Error e) {
+            try {
+                c.close(java.time.Duration.ZERO);
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
+    }
+
     /**
      * The exactly-once {@code transactional.id}. With {@code --assignment group} it is unique per
      * instance ({@code netfence-<nodeId>-<instance uuid>}): since KIP-447 a zombie (an instance that

@@ -1,0 +1,49 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.management.ManagementFactory;
+import java.util.Map;
+import java.util.UUID;
+import javax.management.ObjectName;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pipeline makes its clients again after a failure, every second while it lasts: a round whose
+ * producer cannot be made must not leave the consumer it made first behind (before, each such
+ * round leaked one consumer's sockets and metrics).
+ */
+class KafkaClientsTest {
+
+    @Test
+    void aProducerThatCannotBeMadeClosesTheConsumerMadeBeforeIt() throws Exception {
+        String client = "netfence-test-" + UUID.randomUUID();
+        PipelineSettings settings = PipelineSettings.custom().kafka(Map.of("bootstrap.servers", "127.0.0.1:1",
+                "client.id", client, "linger.ms", "not-a-number")).nodeId("n1").build();
+        ObjectName consumerInfo = new ObjectName("kafka.consumer:type=app-info,id=" + client);
+
+        assertThatThrownBy(() -> KafkaClients.both(settings, new NodeRouting("n1"), "tx"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("linger.ms");
+
+        assertThat(ManagementFactory.getPlatformMBeanServer().isRegistered(consumerInfo))
+                .as("the consumer made first is closed").isFalse();
+    }
+
+    @Test
+    void bothClientsAreMadeWhenTheyCanBe() throws Exception {
+        String client = "netfence-test-" + UUID.randomUUID();
+        PipelineSettings settings = PipelineSettings.custom().kafka(Map.of("bootstrap.servers", "127.0.0.1:1",
+                "client.id", client)).nodeId("n1").build();
+
+        KafkaClients.Pair pair = KafkaClients.both(settings, new NodeRouting("n1"), "tx");
+        try {
+            assertThat(ManagementFactory.getPlatformMBeanServer()
+                    .isRegistered(new ObjectName("kafka.consumer:type=app-info,id=" + client))).isTrue();
+        } finally {
+            pair.consumer().close(java.time.Duration.ZERO);
+            pair.producer().close(java.time.Duration.ZERO);
+        }
+    }
+}
