@@ -1,21 +1,17 @@
 package dev.netfence.reconcile;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
-import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.store.PolicyStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -61,6 +57,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final CorrectionQueue queue;
     private final ScheduledExecutorService scheduler;
     private final ResyncPasses passes;
+    private final HookFences fences;
     private volatile TakeOver takeOver;
     private volatile boolean closed;
 
@@ -97,6 +94,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.queue = new CorrectionQueue(threads, corrections::correct);
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
+        this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
+                id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
     }
 
     /**
@@ -200,20 +199,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     /**
-     * Whether a live container's recorded pid is still in {@code netns}, so that namespace is the
-     * recorded one: a restarted container's new namespace can be given a freed one's inode (the
-     * iptables and nft-process backends keep nothing open in a namespace), rules or not.
-     */
-    private boolean witnessed(NamespaceId netns) {
-        for (LiveContainer c : live.all()) {
-            if (netns.equals(c.netns()) && corrections.recordedInstance(c, c.pid())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
      * The OCI hook: fences {@code pid}'s namespace (quarantine, loopback only) before the
      * container's process runs, and keeps it in the live set until its start event replaces the
      * fence with the policy. A container already enforced through this very pid and namespace
@@ -226,81 +211,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * that policy is what judges its traffic, as it would after its event.
      */
     public EnforcementResult fence(String containerId, int pid, String runtime) {
-        ReentrantLock lock = locks.of(containerId);
-        lock.lock();
-        try {
-            LiveContainer known = live.get(containerId).orElse(null);
-            if (known != null && known.taskId() != null && (known.inForce() || known.quarantined()
-                    || enforcer.enforcedForAnother(known.netns(), containerId))
-                    && corrections.recordedInstance(known, pid)) {
-                // in force, quarantined, or governed by another member's policy in force in its namespace (refused
-                // NAMESPACE_SHARED, never quarantined: a fence would cut that member); one whose last apply failed
-                // without a quarantine (--on-failure leave) is fenced below, as it would be had its hook come first
-                return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
-            }
-            if (known != null && known.taskId() != null && corrections.inNamespaceOf(known, pid)
-                    && (known.inForce() && witnessed(known.netns()) || ErrorCode.NAMESPACE_SHARED.code()
-                            .equals(known.errorCode()) && governedByAnother(known.netns(), containerId))) {
-                // another pid in the namespace it enforces, or refused NAMESPACE_SHARED where another member's policy
-                // is in force (its owner's pid checked by token): a pod's member started again in the pod's
-                // namespace, whose other members a fence would cut
-                live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
-                        known.netns(), known.netnsPath(), known.policyDigest(), known.errorCode(), known.quarantined(),
-                        known.backend(), known.resolved(), known.lastVerified(), null));
-                return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
-            }
-            NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;
-            if (governedByAnother(joined, containerId)) {
-                // a new member of a namespace another container's policy is in force in, or being applied in (a pod;
-                // not where a member's apply failed without a quarantine, --on-failure leave: nothing there): that policy judges
-                // whatever this one sends; a fence would cut every member until a resync (its event, refused
-                // NAMESPACE_SHARED for another policy, changes nothing there)
-                LOG.info("container {} pid {} joins namespace {}, enforced for another member: not fenced", containerId,
-                        pid, joined);
-                return EnforcementResult.applied().build();
-            }
-            EnforcementResult result = enforcer.fence(containerId, runtime, pid);
-            EnforcementTarget t = result.target();
-            if (result.quarantined() && t != null) {
-                NamespaceId ns = new NamespaceId(t.netnsDevice(), t.netnsInode());
-                String taskId = known == null ? null : known.taskId();
-                if (known != null && !known.netns().equals(ns)) {
-                    enforcer.released(known.netns());
-                    enforcer.left(containerId, known.netns());
-                    correctCoMembers(known);
-                }
-                corrections.stopped(containerId); // the instance before is gone; a move of this one is new
-                live.put(new LiveContainer(containerId, taskId, nodeId, runtime, t.pid(), ns, null, null,
-                        ErrorCode.POLICY_NOT_FOUND.code(), true, result.backend(), Map.of(), clock.instant(), null));
-                if (taskId != null) {
-                    submit(containerId, Trigger.POLICY_UPDATE, () -> { });
-                }
-            }
-            return result;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Whether namespace {@code ns} is governed by another container's policy: claimed by another
-     * live owner, and either a member's policy is in force there or no member shows an apply that
-     * failed without a quarantine (an owner's first apply under way; not one that failed with
-     * {@code --on-failure leave}, which may have written nothing).
-     */
-    private boolean governedByAnother(NamespaceId ns, String containerId) {
-        if (ns == null || !enforcer.enforcedForAnother(ns, containerId)) {
-            return false;
-        }
-        boolean inForce = false;
-        boolean failed = false;
-        for (LiveContainer c : live.all()) {
-            if (c.netns().equals(ns) && !c.containerId().equals(containerId)) {
-                inForce |= c.inForce();
-                failed |= !c.inForce() && !c.quarantined() && !ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode());
-            }
-        }
-        return inForce || !failed;
+        return fences.fence(containerId, pid, runtime);
     }
 
     /**
