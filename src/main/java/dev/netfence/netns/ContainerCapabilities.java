@@ -114,9 +114,9 @@ public final class ContainerCapabilities {
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
         held |= heldByAll(listing, read, containerId == null ? "pid " + pid : containerId);
-        if ((held & NET_RAW) == 0 && packetSocketOpen(pid)) {
-            LOG.info("a packet socket is open in the network namespace of pid {} ({}): counted as CAP_NET_RAW, which"
-                    + " opened it, though no thread holds the capability now", pid, containerId);
+        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, read)) {
+            LOG.info("a thread of {} (pid {}) holds a packet socket of its network namespace: counted as CAP_NET_RAW,"
+                    + " which made it, though no thread holds the capability now", containerId, pid);
             held |= NET_RAW;
         }
         return Capabilities.risksInMask(held);
@@ -124,28 +124,6 @@ public final class ContainerCapabilities {
 
     /** Bit 13: CAP_NET_RAW. */
     private static final long NET_RAW = 1L << 13;
-
-    /**
-     * Whether any AF_PACKET socket is open in the network namespace {@code pid} is in (a line after
-     * the header of its {@code net/packet}). The capability is checked only when such a socket is
-     * created: a workload that opened one and then dropped CAP_NET_RAW from every set still sends
-     * frames through it that skip the OUTPUT chain. The caller confirms the pid is still in the
-     * namespace it pinned. No {@code net/packet} at all: the kernel has no packet sockets.
-     */
-    private boolean packetSocketOpen(int pid) throws IOException {
-        String packet;
-        try {
-            packet = ProcFile.readFirst(procRoot.resolve(Integer.toString(pid)).resolve("net/packet"), ProcFile.LIMIT);
-        } catch (NoSuchFileException leaderGone) { // a leader that exited while its threads run: through one of them
-            try {
-                packet = ProcFile.readFirst(ProcTasks.view(procRoot, pid).resolve("net/packet"), ProcFile.LIMIT);
-            } catch (NoSuchFileException none) {
-                return false; // no packet family in this kernel (its module not loaded): no such socket can be open
-            }
-        }
-        int header = packet.indexOf('\n');
-        return header >= 0 && header + 1 < packet.length();
-    }
 
     /** {@code cgroup}'s threads ({@code links}: its link count when just read, else -1); NoSuchFileException when the pid went with it. */
     private static List<String> listed(ContainerCgroup cgroup, int links, Path procPid, int pid, String containerId)

@@ -267,6 +267,25 @@ class ContainmentPodmanKernelTest {
         }
     }
 
+    @Test
+    void item9APacketSocketAProcessOutsideTheContainerHoldsInItsNamespaceDoesNotCount() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        // an operator's capture in the container's namespace (nsenter ... tcpdump): not a process of the container
+        try (CapabilityWorkload capture = CapabilityWorkload.start("packet", "nsenter", "-t",
+                Integer.toString(box.pid()), "-n")) {
+            capture.arm();
+            assertThat(Sh.ok("cat", "/proc/" + box.pid() + "/net/packet").strip().lines().count())
+                    .as("the namespace lists its socket").isGreaterThan(1);
+
+            EnforcementResult applied = enforcer(Set.of("CAP_NET_RAW"))
+                    .enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+
+            assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+            assertThat(applied.risks()).isEmpty();
+        }
+    }
+
     /** A capability workload made a process of {@code box}: started in its namespace, moved into its cgroups, armed. */
     @Test
     void aWorkloadThatFillsItsRulesetIsNeitherListedBackNorLetOut() throws Exception {

@@ -178,16 +178,26 @@ class ContainerCapabilitiesTest {
     }
 
     @Test
-    void aPacketSocketOpenInThePidsNamespaceCountsAsCapNetRawThoughNoThreadHoldsIt() throws IOException {
-        process(100, NONE, "0::/\n");
+    void aPacketSocketOneOfTheContainersThreadsHoldsCountsAsCapNetRawThoughNoThreadHoldsTheCapability()
+            throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100, 101);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(101, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
         Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
         String header = "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n";
+        Files.createDirectories(proc.resolve("101/fd"));
+        Files.createSymbolicLink(proc.resolve("101/fd/0"), Path.of("/dev/null"));
+        Files.createSymbolicLink(proc.resolve("101/fd/3"), Path.of("socket:[812345]"));
 
-        assertThat(reader().risksOf(100, null)).as("no net/packet: no packet family").isEmpty();
+        assertThat(reader().risksOf(100, ID)).as("no net/packet: no packet family").isEmpty();
         Files.writeString(packet, header);
-        assertThat(reader().risksOf(100, null)).as("no socket").isEmpty();
-        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      812345\n");
-        assertThat(reader().risksOf(100, null)).containsExactly("CAP_NET_RAW");
+        assertThat(reader().risksOf(100, ID)).as("no socket").isEmpty();
+        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n");
+        assertThat(reader().risksOf(100, ID)).as("one no thread of the container holds (a tcpdump beside it)")
+                .isEmpty();
+        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n"
+                + "ffff8f2d4a3e7000 3      3    0003   2     1 0      0      812345\n");
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
     }
 
     private ContainerCapabilities reader() {
