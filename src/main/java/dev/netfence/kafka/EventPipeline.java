@@ -77,6 +77,7 @@ public final class EventPipeline implements AutoCloseable {
     private Thread pollThread;
     private KafkaConsumer<byte[], byte[]> consumer;
     private OutputSink sink;
+    private final ContainerLifecycle lifecycle;
 
     /** A pipeline that reports missing/invalid policies without quarantining (tests, dry runs). */
     public EventPipeline(PipelineSettings settings, Enforcer enforcer, PolicyStore policies, MeterRegistry registry,
@@ -109,6 +110,7 @@ public final class EventPipeline implements AutoCloseable {
                          PolicyStore policies, MeterRegistry registry, Clock clock, Clock steady,
                          ContainerLifecycle lifecycle) {
         this.settings = settings;
+        this.lifecycle = java.util.Objects.requireNonNull(lifecycle, "lifecycle");
         this.steady = java.util.Objects.requireNonNull(steady, "steady");
         this.health = new LoopHealth(steady, settings.stallThreshold());
         this.routing = new NodeRouting(settings.nodeId());
@@ -219,11 +221,13 @@ public final class EventPipeline implements AutoCloseable {
                     runClients();
                 } catch (RuntimeException e) {
                     long pause = standby.pauseAfter(e);
+                    lifecycle.standingBy(standby.standingBy());
                     for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
                         health.beat();
                         sleep(100);
                     }
                     standby.resume();
+                    lifecycle.standingBy(false);
                 }
             }
         } finally {

@@ -121,6 +121,11 @@ final class FencedStandby {
         standingBy.set(0);
     }
 
+    /** Whether this instance stands by after another instance of its node fenced it. */
+    boolean standingBy() {
+        return standingBy.get() == 1;
+    }
+
     /** Why this instance is standing by, and for how much longer, if it is. */
     Optional<String> reason() {
         String w = why;

@@ -55,6 +55,15 @@ public interface ContainerLifecycle {
     default void partitionsAssigned() {
     }
 
+    /**
+     * This instance was fenced by another instance of its node and stands by ({@code true}), or
+     * joins again ({@code false}): while it stands by, the other one enforces the node, and what
+     * this one knows may be stale (a container restarted there under the same id would be released
+     * here, its journal entry and host guard with it).
+     */
+    default void standingBy(boolean on) {
+    }
+
     /** No reconciler: start events are enforced once, stop events only reported. */
     ContainerLifecycle NONE = new ContainerLifecycle() {
         @Override

@@ -121,14 +121,19 @@ public final class LiveSet {
         indexRefused(c);
     }
 
-    /** Drops the entry another instance of this node released (a take-over): not journaled; what it was. */
-    Optional<LiveContainer> forget(String containerId) {
-        LiveContainer before = byId.remove(containerId);
-        if (before != null) {
-            unindex(before);
-            unindexRefused(before);
+    /** Writes {@code containerId}'s entry to the journal again (a take-over found the journal's stale). */
+    void journalAgain(String containerId) {
+        LiveContainer c = byId.get(containerId);
+        if (c != null) {
+            journal.record(c);
         }
-        return Optional.ofNullable(before);
+    }
+
+    /** Writes a tombstone for {@code containerId}, not known here (a take-over found it stopped here). */
+    void journalRemoved(String containerId) {
+        if (!byId.containsKey(containerId)) {
+            journal.remove(containerId);
+        }
     }
 
     /** Completes when the container's journal writes so far are acknowledged or failed ({@link LiveSetJournal#settled}). */

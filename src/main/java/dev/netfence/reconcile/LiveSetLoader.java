@@ -72,7 +72,7 @@ final class LiveSetLoader {
                 : "the containers another instance of this node started meanwhile stay unknown until it is read";
         for (int attempt = 1; ; attempt++) {
             try (Consumer<byte[], byte[]> consumer = consumers.get()) {
-                Map<String, LiveContainer> live = readAll(consumer, meanwhile);
+                Map<String, LiveContainer> live = readAll(consumer, meanwhile, budget == null ? null : end);
                 List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
                 LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(),
                         live.size());
@@ -89,7 +89,8 @@ final class LiveSetLoader {
         }
     }
 
-    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer, String meanwhile) {
+    /** {@code giveUp}: past this {@link System#nanoTime}, a read that has not reached the end offsets gives up (null: never). */
+    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer, String meanwhile, Long giveUp) {
         Map<String, LiveContainer> live = new LinkedHashMap<>();
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
         if (infos == null || infos.isEmpty()) {
@@ -103,6 +104,10 @@ final class LiveSetLoader {
         while (!parts.stream().allMatch(tp -> consumer.position(tp, timeout) >= end.get(tp))) {
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                 apply(r, live);
+            }
+            if (giveUp != null && System.nanoTime() - giveUp > 0) { // a broker gone mid-read: polls bring nothing, for good
+                throw new org.apache.kafka.common.errors.TimeoutException("the live-set topic " + topic
+                        + " was not read to its end within the budget (" + live.size() + " entries read)");
             }
             if (System.nanoTime() - nextReport > 0) {
                 LOG.warn("still reading live-set topic {} ({} entries so far): {}", topic, live.size(), meanwhile);

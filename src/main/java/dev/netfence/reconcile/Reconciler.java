@@ -59,6 +59,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final ResyncPasses passes;
     private final HookFences fences;
     private volatile TakeOver takeOver;
+    private volatile boolean standingBy;
     private volatile boolean closed;
 
     /**
@@ -248,7 +249,17 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             if (policies.isCaughtUp()) {
                 checkSoon(ids::contains);
             }
-        });
+        }, steady);
+    }
+
+    /** No resync pass and no policy-update correction while this instance stands by (see {@link ContainerLifecycle#standingBy}). */
+    @Override
+    public void standingBy(boolean on) {
+        if (standingBy != on) {
+            LOG.info(on ? "standing by: no resync or policy update here until this instance joins again"
+                    : "joining again: resyncs and policy updates resume (the journal is read again on assignment)");
+        }
+        standingBy = on;
     }
 
     @Override
@@ -270,6 +281,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * drift check: their own policy did not change; none for a re-put of the same policy).
      */
     private void policyChanged(String taskId) {
+        if (standingBy) {
+            return; // the instance that fenced this one applies it; the next resync here checks it against the store
+        }
         if (!policies.isCaughtUp()) {
             // the store is still reading its topic (the start): a task's record may yet be followed by a newer
             // one, so nothing is applied from a partial read; the first resync, once it caught up, checks every
@@ -309,7 +323,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         try {
             order.expire();
-            passes.run(interval.multipliedBy(2));
+            if (!standingBy) {
+                passes.run(interval.multipliedBy(2));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;

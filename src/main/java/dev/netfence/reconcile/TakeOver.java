@@ -56,6 +56,8 @@ public final class TakeOver implements AutoCloseable {
     private final Predicate<LiveContainer> stillThere;
     private final Journal journal;
     private final Consumer<Set<String>> checkSoon;
+    /** The timeline of the stops remembered in the live set. */
+    private final java.time.Clock steady;
     private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "netfence-take-over");
         t.setDaemon(true);
@@ -64,7 +66,8 @@ public final class TakeOver implements AutoCloseable {
     private final AtomicBoolean queued = new AtomicBoolean();
 
     TakeOver(LiveSet live, ContainerLocks locks, Enforcer enforcer, Predicate<LiveContainer> stillThere,
-            Journal journal, Consumer<Set<String>> checkSoon) {
+            Journal journal, Consumer<Set<String>> checkSoon, java.time.Clock steady) {
+        this.steady = Objects.requireNonNull(steady, "steady");
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
         this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
@@ -110,9 +113,13 @@ public final class TakeOver implements AutoCloseable {
         Map<String, LiveContainer> journaled = new LinkedHashMap<>();
         read.forEach(c -> journaled.put(c.containerId(), c));
         Set<String> ids = new HashSet<>(journaled.keySet());
-        live.all().forEach(c -> ids.add(c.containerId()));
-        Set<String> adopted = new HashSet<>();
-        int dropped = 0;
+        Collection<LiveContainer> before = live.all();
+        before.forEach(c -> ids.add(c.containerId()));
+        Collection<LiveContainer> all = new java.util.ArrayList<>(before); // for judging restored owners, once
+        all.addAll(read);
+        Set<String> check = new HashSet<>();
+        int adopted = 0;
+        int kept = 0;
         for (String id : ids) {
             ReentrantLock lock = locks.of(id);
             lock.lock();
@@ -121,27 +128,54 @@ public final class TakeOver implements AutoCloseable {
                     continue; // this instance's entry is the newer one
                 }
                 LiveContainer theirs = journaled.get(id);
-                Optional<LiveContainer> ours = live.get(id);
-                if (theirs != null && (ours.isEmpty() || !theirs.sameState(ours.get()))) {
-                    ours.filter(o -> o.netns() != null && !o.netns().equals(theirs.netns()))
-                            .ifPresent(o -> enforcer.left(id, o.netns()));
+                LiveContainer ours = live.get(id).orElse(null);
+                if (ours != null && (theirs == null || !theirs.sameState(ours))) {
+                    if (stillThere.test(ours) && (theirs == null || !stillThere.test(theirs))) {
+                        // the journal's is stale (a tombstone or an entry written by an instance that did not know
+                        // this container's present): this one's process is there, so it stays, and is written again
+                        live.journalAgain(id);
+                        kept++;
+                        continue;
+                    }
+                    if (theirs == null) {
+                        check.add(id); // gone here too: the correction finds it gone and releases it, cleanup and all
+                        continue;
+                    }
+                }
+                if (theirs != null && (ours == null || !theirs.sameState(ours)) && !stoppedHere(theirs)) {
+                    if (ours != null && !ours.netns().equals(theirs.netns())) {
+                        enforcer.released(ours.netns());
+                        enforcer.left(id, ours.netns());
+                    }
                     live.adopt(theirs);
-                    OwnerRestore.restore(List.of(theirs), live.all(), enforcer, stillThere);
-                    adopted.add(id);
-                } else if (theirs == null && ours.isPresent()) {
-                    live.forget(id).filter(o -> o.netns() != null).ifPresent(o -> enforcer.left(id, o.netns()));
-                    dropped++;
+                    OwnerRestore.restore(List.of(theirs), all, enforcer, stillThere);
+                    check.add(id);
+                    adopted++;
                 }
             } finally {
                 lock.unlock();
             }
         }
         LOG.info("live set after taking partitions over: {} entries taken from the journal (written by another"
-                + " instance of this node), {} dropped (released there), {} containers", adopted.size(), dropped,
-                live.size());
-        if (!adopted.isEmpty()) {
-            checkSoon.accept(adopted);
+                + " instance of this node), {} kept against it (their process is here), {} to be checked, {}"
+                + " containers", adopted, kept, check.size(), live.size());
+        if (!check.isEmpty()) {
+            checkSoon.accept(check);
         }
+    }
+
+    /**
+     * Whether this instance processed a stop of {@code theirs}' instance (a stop of a container it did
+     * not know writes no tombstone, so the other instance's entry outlives it in the journal): it is
+     * not taken, and its tombstone is written now.
+     */
+    private boolean stoppedHere(LiveContainer theirs) {
+        Optional<LiveSet.Stop> stop = live.stopOf(theirs.containerId(), steady.instant());
+        if (stop.isEmpty() || stop.get().pid() != null && stop.get().pid() != theirs.pid()) {
+            return false;
+        }
+        live.journalRemoved(theirs.containerId());
+        return true;
     }
 
     @Override

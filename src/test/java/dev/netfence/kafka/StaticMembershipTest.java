@@ -30,7 +30,8 @@ class StaticMembershipTest {
         try (PipelineFixture f = new PipelineFixture(2)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
             RecordingEnforcer olderEnforcer = new RecordingEnforcer();
-            EventPipeline older = f.start(f.settings(node), olderEnforcer, store);
+            StandbyLifecycle olderLifecycle = new StandbyLifecycle();
+            EventPipeline older = f.start(f.settings(node), olderEnforcer, store, olderLifecycle);
             await().atMost(Duration.ofSeconds(60)).until(() -> older.assignment().size() == 2);
             EventPipeline newer = f.start(f.settings(node), new RecordingEnforcer(), store);
 
@@ -39,6 +40,9 @@ class StaticMembershipTest {
             assertThat(older.notReadyReason()).get().asString()
                     .contains("group.instance.id netfence-" + node).contains("standing by, joining again in");
             assertThat(older.alive()).as("liveness stays up: a restart would only fence the newer one").isTrue();
+            await("the reconciler told: no resync while standing by").atMost(Duration.ofSeconds(10))
+                    .until(() -> olderLifecycle.standingBy);
+            int assignedBefore = olderLifecycle.assigned.get();
             assertThat(f.counter(MeterNames.FENCED, "by", "group.instance.id")).isGreaterThanOrEqualTo(1.0);
             assertThat(f.registry.find(MeterNames.FENCED_STANDBY).gauge()).isNotNull();
 
@@ -54,6 +58,9 @@ class StaticMembershipTest {
             await("the fenced instance takes over once the other is gone").atMost(Duration.ofSeconds(90))
                     .until(() -> older.ready() && older.assignment().size() == 2);
             assertThat(f.registry.find(MeterNames.FENCED_STANDBY).gauge().value()).isZero();
+            assertThat(olderLifecycle.standingBy).as("and told it joined again").isFalse();
+            assertThat(olderLifecycle.assigned.get()).as("taking over is told, so the journal is read again")
+                    .isGreaterThan(assignedBefore);
             Set<String> after = new HashSet<>();
             for (int i = 10; i < 16; i++) {
                 f.send(node, PipelineFixture.event("e-" + i, node, "task-1", "c-" + i), i % 2);
@@ -64,6 +71,33 @@ class StaticMembershipTest {
                 assertThat(olderEnforcer.appliedTo("c-" + i)).as("c-%d enforced by the instance that took over", i)
                         .isNotEmpty();
             }
+        }
+    }
+
+    /** What the pipeline tells the reconciler about standing by and taking partitions over. */
+    private static final class StandbyLifecycle implements dev.netfence.reconcile.ContainerLifecycle {
+        volatile boolean standingBy;
+        final java.util.concurrent.atomic.AtomicInteger assigned = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public dev.netfence.core.EnforcementResult started(dev.netfence.event.ContainerEvent event,
+                Enforcement enforcement) throws InterruptedException {
+            return enforcement.run();
+        }
+
+        @Override
+        public java.util.Optional<String> stopped(dev.netfence.event.ContainerEvent event) {
+            return java.util.Optional.empty();
+        }
+
+        @Override
+        public void standingBy(boolean on) {
+            standingBy = on;
+        }
+
+        @Override
+        public void partitionsAssigned() {
+            assigned.incrementAndGet();
         }
     }
 }

@@ -83,6 +83,27 @@ class LiveSetLoaderTest {
     }
 
     @Test
+    void aReadWithABudgetGivesUpWhenPollsBringNothingPastIt() {
+        // the broker went away after the end offsets were known: every poll is empty
+        LiveSetLoader loader = new LiveSetLoader(() -> {
+            MockConsumer<byte[], byte[]> c = new MockConsumer<>("earliest") {
+                @Override
+                public synchronized org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> poll(
+                        Duration timeout) {
+                    return org.apache.kafka.clients.consumer.ConsumerRecords.empty();
+                }
+            };
+            c.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, Node.noNode(), new Node[0], new Node[0])));
+            c.updateBeginningOffsets(Map.of(P0, 0L));
+            c.updateEndOffsets(Map.of(P0, 3L));
+            return c;
+        }, TOPIC, "b:9092", Duration.ofSeconds(1), Duration.ofMillis(10));
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> loader.load("node-1"::equals, Duration.ofMillis(300)))
+                .isInstanceOf(TimeoutException.class).hasMessageContaining("was not read to its end within the budget");
+    }
+
+    @Test
     void aReadWithABudgetThatSucceedsReadsEverythingOfThisNode() throws Exception {
         LiveSetLoader loader = new LiveSetLoader(() -> consumer(1, 0), TOPIC, "b:9092", Duration.ofSeconds(1),
                 Duration.ofMillis(1));

@@ -93,11 +93,16 @@ abstract class ReconcilerFixture {
             }
         };
         reconciler = new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
-                published::add, guards, wall, SteadyClock.system(), registry, "node-1", Duration.ofHours(1), 2,
+                published::add, guards, wall, SteadyClock.system(), registry, "node-1", resyncInterval(), 2,
                 Duration.ofSeconds(30), proc);
         reconciler.start();
         // the first resync runs at once (the store is caught up); let it pass over the empty live set
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+    }
+
+    /** The reconciler's resync interval: an hour, so that only the first pass and the test's own run. */
+    Duration resyncInterval() {
+        return Duration.ofHours(1);
     }
 
     @AfterEach

@@ -53,8 +53,11 @@ class TakeOverTest {
     private final Enforcer enforcer = recordingOwners(enforcerCalls);
     private final List<Set<String>> checkedSoon = new CopyOnWriteArrayList<>();
     private final FakeJournal journal = new FakeJournal();
-    private final TakeOver takeOver = new TakeOver(live, new ContainerLocks(), enforcer, c -> true, journal,
-            checkedSoon::add);
+    /** The entries whose recorded process is still the container's, in its namespace (id/inode). */
+    private final Set<String> there = ConcurrentHashMap.newKeySet();
+    private final TakeOver takeOver = new TakeOver(live, new ContainerLocks(), enforcer,
+            c -> there.contains(c.containerId() + "/" + c.netns().inode()), journal, checkedSoon::add,
+            java.time.Clock.systemUTC());
 
     @AfterEach
     void close() {
@@ -67,6 +70,7 @@ class TakeOverTest {
                 (proxy, method, args) -> {
                     switch (method.getName()) {
                         case "left" -> calls.add("left " + args[0] + " " + ((NamespaceId) args[1]).inode());
+                        case "released" -> calls.add("released " + ((NamespaceId) args[0]).inode());
                         case "restoreNamespaceOwner" -> calls.add("owner " + args[0] + " " + args[4]);
                         case "restoreQuarantined" -> calls.add("quarantined " + args[0]);
                         default -> throw new AssertionError("unexpected enforcer call " + method.getName());
@@ -97,30 +101,63 @@ class TakeOverTest {
     }
 
     @Test
-    void anEntryTheOtherInstanceChangedReplacesThisOnesAndItsOldNamespaceIsLeft() {
+    void anEntryTheOtherInstanceChangedReplacesThisOnesWhoseNamespaceIsReleasedAndLeft() {
         live.put(entry("c1", NS_A, "sha256:a"));
+        there.add("c1/" + NS_B.inode()); // the other instance's: its process is there
         journal.entries = List.of(entry("c1", NS_B, "sha256:b"));
 
         takeOver.runOnce();
 
         assertThat(live.get("c1").orElseThrow().policyDigest()).isEqualTo("sha256:b");
         assertThat(live.get("c1").orElseThrow().netns()).isEqualTo(NS_B);
-        assertThat(enforcerCalls).containsExactly("left c1 " + NS_A.inode(), "owner c1 sha256:b");
+        assertThat(enforcerCalls).containsExactly("released " + NS_A.inode(), "left c1 " + NS_A.inode(),
+                "owner c1 sha256:b");
         assertThat(checkedSoon).containsExactly(Set.of("c1"));
     }
 
     @Test
-    void aContainerTheOtherInstanceReleasedIsDroppedWithoutATombstoneOfItsOwn() {
+    void aContainerTheOtherInstanceReleasedAndGoneHereIsLeftToACorrectionThatReleasesIt() {
         live.put(entry("c3", NS_A, "sha256:a"));
         journaled.clear();
         journal.entries = List.of();
 
         takeOver.runOnce();
 
-        assertThat(live.get("c3")).isEmpty();
-        assertThat(live.ofTask("task-c3")).isEmpty();
-        assertThat(enforcerCalls).containsExactly("left c3 " + NS_A.inode());
+        assertThat(live.get("c3")).as("released by the correction, with its cleanup, not forgotten here").isPresent();
+        assertThat(checkedSoon).containsExactly(Set.of("c3"));
+        assertThat(enforcerCalls).isEmpty();
         assertThat(journaled).isEmpty();
+    }
+
+    @Test
+    void aRunningContainerTheJournalHasAStaleTombstoneOrEntryForIsKeptAndWrittenAgain() {
+        // the other instance, which did not know this instance's restart of c3, released its old instance, and
+        // wrote c4 with a pid that is gone; both containers' processes here are in their namespaces
+        live.put(entry("c3", NS_A, "sha256:a"));
+        live.put(entry("c4", NS_A, "sha256:a"));
+        there.add("c3/" + NS_A.inode());
+        there.add("c4/" + NS_A.inode());
+        journaled.clear();
+        journal.entries = List.of(entry("c4", NS_B, "sha256:old"));
+
+        takeOver.runOnce();
+
+        assertThat(live.get("c3")).contains(entry("c3", NS_A, "sha256:a"));
+        assertThat(live.get("c4")).contains(entry("c4", NS_A, "sha256:a"));
+        assertThat(journaled).containsExactlyInAnyOrder("put c3", "put c4");
+        assertThat(enforcerCalls).isEmpty();
+        assertThat(checkedSoon).isEmpty();
+    }
+
+    @Test
+    void anEntryOfAContainerWhoseStopThisInstanceHandledIsNotTakenAndItsTombstoneIsWritten() {
+        live.stopped("c9", java.time.Clock.systemUTC().instant(), T0.plusSeconds(60), 4242); // before the take-over
+        journal.entries = List.of(entry("c9", NS_B, "sha256:b"));
+
+        takeOver.runOnce();
+
+        assertThat(live.get("c9")).isEmpty();
+        assertThat(journaled).containsExactly("tombstone c9");
         assertThat(checkedSoon).isEmpty();
     }
 

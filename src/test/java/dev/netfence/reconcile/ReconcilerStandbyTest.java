@@ -1,0 +1,42 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An instance fenced by another instance of its node stands by: it must not resync or correct what
+ * it knows, which may be stale (a container the other instance enforces again under the same id,
+ * with a new pid, would be released here, its journal entry and host guard with it). It resumes
+ * when it joins again.
+ */
+class ReconcilerStandbyTest extends ReconcilerFixture {
+    private static final String ALLOW_C = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
+
+    @Override
+    Duration resyncInterval() {
+        return Duration.ofMillis(200);
+    }
+
+    @Test
+    void whileStandingByNoResyncPassRunsAndNoPolicyUpdateIsAppliedAndBothResumeAfter() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        enforcer.calls.clear();
+
+        reconciler.standingBy(true);
+        long cycles = reconciler.cycles();
+        policies.put("task-1", ALLOW_C);
+        await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
+
+        assertThat(reconciler.cycles()).as("no resync pass in five intervals").isEqualTo(cycles);
+        assertThat(enforcer.calls).as("no correction of c1").isEmpty();
+
+        reconciler.standingBy(false);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
+        await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.stream().anyMatch(c -> c.endsWith(" c1")));
+    }
+}
