@@ -63,8 +63,11 @@ final class ContainmentChecks {
         } catch (NoSuchFileException e) {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
         } catch (IOException | IllegalArgumentException e) {
-            throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
+            // with refusals configured, capabilities that cannot be vouched for are refused like held ones:
+            // quarantined even with --on-failure leave (a workload can make its status unreadable, setgroups)
+            throw new EnforcementException(config.refuseCapabilities().isEmpty() ? ErrorCode.FIREWALL_UNAVAILABLE
+                    : ErrorCode.UNSAFE_CAPABILITIES, "cannot read the capabilities of pid " + ns.pid() + ": "
+                    + e.getMessage(), e);
         }
         if (!ns.occupied()) { // its packet sockets were read through the namespace it is in now
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,

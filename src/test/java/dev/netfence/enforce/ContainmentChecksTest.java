@@ -57,6 +57,29 @@ class ContainmentChecksTest {
     }
 
     @Test
+    void capabilitiesThatCannotBeReadAreRefusedLikeHeldOnesWhenRefusalsAreConfiguredEvenWhenOnFailureIsLeave()
+            throws Exception {
+        // a status whose Groups line (setgroups) pushes the capability sets past what is read
+        FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS | (1L << 13));
+        java.nio.file.Path status = proc.resolve("4242/status");
+        java.nio.file.Files.writeString(status, "Name:\tsleep\nGroups:\t" + "1000 ".repeat(14_000) + "\n"
+                + java.nio.file.Files.readString(status).substring("Name:\tsleep\n".length()));
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult refusing = enforcer(config().onFailure(OnFailure.LEAVE)
+                .refuseCapabilities(Set.of("CAP_NET_RAW")).build(), fake).enforce(request(ID_A, 4242, policy(443)));
+        EnforcementResult reporting = enforcer(config().onFailure(OnFailure.LEAVE).build(), new FakeFirewall())
+                .enforce(request(ID_A, 4242, policy(443)));
+
+        assertThat(refusing.error().code()).as("%s", refusing).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(refusing.error().message()).contains("cannot read the capabilities of pid 4242");
+        assertThat(refusing.quarantined()).isTrue();
+        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(QUARANTINE_MARK));
+        assertThat(reporting.error().code()).as("no refusal asked for: as before").isEqualTo("FIREWALL_UNAVAILABLE");
+        assertThat(reporting.quarantined()).isFalse();
+    }
+
+    @Test
     void aRefusedCapabilityFailsClosedWithUnsafeCapabilitiesEvenWhenOnFailureIsLeave() {
         FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS | (1L << 13));
         FakeFirewall fake = new FakeFirewall();
