@@ -74,27 +74,8 @@ final class ProcessTokens {
         }
     }
 
-    /**
-     * Field 22 of a {@code stat} text, or null when it has fewer fields: the fields after the
-     * name's closing parenthesis (the last one: the name is the process's own choice) are
-     * separated by single spaces, the first of them field 3.
-     */
+    /** Field 22 of a {@code stat} text, or null ({@link dev.netfence.netns.ProcessStart#ticksIn}). */
     static String startTimeIn(String stat) {
-        int at = stat.lastIndexOf(')');
-        if (at < 0) {
-            return null;
-        }
-        at += 2;
-        for (int field = 3; field < 22; field++) {
-            int space = stat.indexOf(' ', at);
-            if (space < 0) {
-                return null;
-            }
-            at = space + 1;
-        }
-        int end = stat.indexOf(' ', at);
-        String start = stat.substring(Math.min(at, stat.length()), end < 0 ? stat.length() : end).strip();
-        return start.isEmpty() ? null : start;
+        return dev.netfence.netns.ProcessStart.ticksIn(stat);
     }
-
 }

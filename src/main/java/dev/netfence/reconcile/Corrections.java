@@ -61,6 +61,7 @@ final class Corrections {
     private final Duration deadline;
     private final MeterRegistry registry;
     private final MovedPids moves;
+    private final Path procRoot;
     private final MoveReports moveReports;
     private final TaskDigests digests = new TaskDigests();
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
@@ -82,6 +83,7 @@ final class Corrections {
         this.deadline = deadline;
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
+        this.procRoot = procRoot;
         this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
     }
 
@@ -175,13 +177,10 @@ final class Corrections {
         }
         // refused NAMESPACE_SHARED: tracked with the refused digest, so that a policy update bringing that
         // digest, or the other member's leaving, retries it, and a resync corrects and releases it
-        // the same instance started no later than recorded: a stop in between must not release it
-        boolean same = before != null && before.pid() == target.pid() && before.netns().equals(netns(target))
-                && before.startedAt() != null && before.startedAt().isAfter(event.occurredAt());
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
                 netns(target), event.netns(), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
-                result.resolved(), clock.instant(), same ? before.startedAt() : event.occurredAt()));
+                result.resolved(), clock.instant(), startedAt(before, target, event)));
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());
@@ -189,6 +188,22 @@ final class Corrections {
             enforcer.left(containerId, before.netns());
             onRelease.accept(before);
         }
+    }
+
+    /**
+     * The start time an entry records for the instance {@code target} after {@code event}: the
+     * event's, but never earlier than what is known of that very instance (a stop in between must
+     * not release it): its recorded start, or, where none is (the hook fenced it; its own start event
+     * not seen), when its process started, for an event that occurred before (a replayed start of an
+     * earlier instance under the id, without pid, which the runtime answered with this one's).
+     */
+    private java.time.Instant startedAt(LiveContainer before, EnforcementTarget target, ContainerEvent event) {
+        if (before == null || before.pid() != target.pid() || !before.netns().equals(netns(target))) {
+            return event.occurredAt();
+        }
+        java.time.Instant known = before.startedAt() != null ? before.startedAt()
+                : dev.netfence.netns.ProcessStart.of(procRoot, target.pid()).orElse(null);
+        return known != null && known.isAfter(event.occurredAt()) ? known : event.occurredAt();
     }
 
     private void apply(LiveContainer c, NetworkPolicy policy, String digest, Trigger trigger, boolean report) {

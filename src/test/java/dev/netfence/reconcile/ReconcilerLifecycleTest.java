@@ -481,6 +481,31 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aReplayedStartWithoutPidOlderThanTheProcessTheHookFencedDoesNotGiveItAStartItsOldStopWouldRelease()
+            throws Exception {
+        // the runtime restarted c1 (the hook fenced the new process; no start event of its own came); a
+        // replay brings the first instance's start and stop, without pid: the start is applied to the
+        // running process, whose start time must stay its own, so the old stop releases nothing
+        Instant boot = Instant.parse("2026-12-05T00:00:00Z");
+        Files.writeString(proc.resolve("stat"), "cpu  1 2 3 4\nbtime " + boot.getEpochSecond() + "\n");
+        Files.writeString(proc.resolve(PID + "/stat"), PID + " (sleep) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+                + 360_000 + " 0 0\n"); // 3,600 s after boot
+        Instant processStart = boot.plusSeconds(3600);
+        policies.put("task-1", ALLOW_A);
+        assertThat(reconciler.fence("c1", PID, null).quarantined()).isTrue();
+        ContainerEvent replayed = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-first",
+                processStart.minusSeconds(600), "node-1", "task-1", "c1", null, null);
+        var req = request("c1", PID, "task-1");
+
+        assertThat(reconciler.started(replayed, () -> enforcer.enforce(req)).status()).isEqualTo("applied");
+
+        assertThat(reconciler.liveSet().get("c1").orElseThrow().startedAt()).isEqualTo(processStart);
+        assertThat(reconciler.stopped(pidlessStop("c1", "task-1", processStart.minusSeconds(300)))).isPresent();
+        assertThat(reconciler.liveSet().get("c1")).isPresent();
+        assertThat(released).isEmpty();
+    }
+
+    @Test
     void aLateStartOfTheRunningInstanceItselfIsEnforcedButDoesNotMoveItsStartBack() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
