@@ -59,7 +59,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final ResyncPasses passes;
     private final HookFences fences;
     private volatile TakeOver takeOver;
-    private volatile boolean standingBy;
+    /** Standing by, or joined again and the journal not read again yet: nothing is resynced or corrected. */
+    private volatile boolean stale;
     private volatile boolean closed;
 
     /**
@@ -92,7 +93,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
-        this.queue = new CorrectionQueue(threads, corrections::correct);
+        // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
+        this.queue = new CorrectionQueue(threads, (id, trigger) -> {
+            if (!stale) {
+                corrections.correct(id, trigger);
+            }
+        });
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
@@ -246,20 +252,29 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     public void readJournalOnTakeOver(TakeOver.Journal journal) {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
         takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, ids -> {
+            if (stale) {
+                stale = false; // the journal is read: what this instance knows is current again
+                LOG.info("the journal is read again after standing by: resyncs and corrections resume");
+            }
             if (policies.isCaughtUp()) {
                 checkSoon(ids::contains);
             }
         }, steady);
     }
 
-    /** No resync pass and no policy-update correction while this instance stands by (see {@link ContainerLifecycle#standingBy}). */
+    /**
+     * No resync pass and no correction while this instance stands by (see {@link ContainerLifecycle#standingBy}),
+     * and after it joins again until the journal has been read again ({@link TakeOver}; at once without one).
+     */
     @Override
     public void standingBy(boolean on) {
-        if (standingBy != on) {
-            LOG.info(on ? "standing by: no resync or policy update here until this instance joins again"
-                    : "joining again: resyncs and policy updates resume (the journal is read again on assignment)");
+        if (on && !stale) {
+            LOG.info("standing by: no resync or correction here until this instance has joined again and read the"
+                    + " journal");
         }
-        standingBy = on;
+        if (on || takeOver == null) {
+            stale = on;
+        }
     }
 
     @Override
@@ -281,7 +296,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * drift check: their own policy did not change; none for a re-put of the same policy).
      */
     private void policyChanged(String taskId) {
-        if (standingBy) {
+        if (stale) {
             return; // the instance that fenced this one applies it; the next resync here checks it against the store
         }
         if (!policies.isCaughtUp()) {
@@ -323,7 +338,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         try {
             order.expire();
-            if (!standingBy) {
+            if (!stale) {
                 passes.run(interval.multipliedBy(2));
             }
         } catch (InterruptedException e) {

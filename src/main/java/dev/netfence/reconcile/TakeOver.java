@@ -28,12 +28,15 @@ import org.slf4j.LoggerFactory;
  * request during a read queues one more): first every journal write of this instance queued so far
  * is waited for, then the whole journal is read (bounded: a read that fails keeps the live set as
  * it is, logged), then, under each container's lock, the journal's entry is taken where it differs
- * from this instance's ({@link LiveSet#adopt}), and an entry the journal no longer has is dropped
- * ({@link LiveSet#forget}) — except for containers this instance changed since the read began
- * (its own events go on meanwhile), or whose last journal write is not acknowledged or failed:
- * there this instance's entry is the newer one. The enforcer learns the adopted namespace owners
- * ({@link OwnerRestore}) and forgets those of entries that moved or were dropped; adopted
- * containers are checked at once rather than at the next resync.
+ * from this instance's ({@link LiveSet#adopt}), unless this instance's process is still the
+ * container's and the journal's is not (the journal's is stale: this one is kept and written again
+ * with {@link LiveSet#journalAgain}); an entry the journal no longer has and whose process is gone
+ * is checked, and that correction releases it with its cleanup; one whose stop this instance
+ * handled is not taken. Containers this instance changed since the read began, or whose last
+ * journal write is not acknowledged or failed, are left as they are: there this instance's entry
+ * is the newer one. The enforcer learns the adopted namespace owners ({@link OwnerRestore}) and
+ * releases the namespaces of entries that moved; every container taken or kept is checked at once
+ * ({@code checkSoon}, called after every read that completed, also with none).
  */
 public final class TakeOver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TakeOver.class);
@@ -90,14 +93,19 @@ public final class TakeOver implements AutoCloseable {
         }
     }
 
-    /** One read and merge; failures are logged, the live set then stays as it was. */
+    /**
+     * One read and merge; failures are logged, the live set then stays as it was. {@code checkSoon}
+     * is called after every read, with the containers to check (none when the read failed: the
+     * reconciler then goes on with what it has, as before take-overs read the journal).
+     */
     void runOnce() {
+        Set<String> check = Set.of();
         live.watchChanges();
         try {
             journal.flush();
             Set<String> unwritten = new HashSet<>(journal.unwritten());
             List<LiveContainer> read = journal.read();
-            merge(read, unwritten);
+            check = merge(read, unwritten);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
@@ -107,9 +115,11 @@ public final class TakeOver implements AutoCloseable {
         } finally {
             live.stopWatching();
         }
+        checkSoon.accept(check);
     }
 
-    private void merge(List<LiveContainer> read, Set<String> unwritten) {
+    /** The containers to check. */
+    private Set<String> merge(List<LiveContainer> read, Set<String> unwritten) {
         Map<String, LiveContainer> journaled = new LinkedHashMap<>();
         read.forEach(c -> journaled.put(c.containerId(), c));
         Set<String> ids = new HashSet<>(journaled.keySet());
@@ -134,6 +144,7 @@ public final class TakeOver implements AutoCloseable {
                         // the journal's is stale (a tombstone or an entry written by an instance that did not know
                         // this container's present): this one's process is there, so it stays, and is written again
                         live.journalAgain(id);
+                        check.add(id); // the other instance may have written another policy into its namespace
                         kept++;
                         continue;
                     }
@@ -142,7 +153,13 @@ public final class TakeOver implements AutoCloseable {
                         continue;
                     }
                 }
-                if (theirs != null && (ours == null || !theirs.sameState(ours)) && !stoppedHere(theirs)) {
+                if (theirs != null && stoppedHere(theirs, ours)) {
+                    if (ours != null) {
+                        check.add(id);
+                    }
+                    continue;
+                }
+                if (theirs != null && (ours == null || !theirs.sameState(ours))) {
                     if (ours != null && !ours.netns().equals(theirs.netns())) {
                         enforcer.released(ours.netns());
                         enforcer.left(id, ours.netns());
@@ -159,22 +176,25 @@ public final class TakeOver implements AutoCloseable {
         LOG.info("live set after taking partitions over: {} entries taken from the journal (written by another"
                 + " instance of this node), {} kept against it (their process is here), {} to be checked, {}"
                 + " containers", adopted, kept, check.size(), live.size());
-        if (!check.isEmpty()) {
-            checkSoon.accept(check);
-        }
+        return check;
     }
 
     /**
      * Whether this instance processed a stop of {@code theirs}' instance (a stop of a container it did
-     * not know writes no tombstone, so the other instance's entry outlives it in the journal): it is
-     * not taken, and its tombstone is written now.
+     * not know writes no tombstone, so the other instance's entry outlives it in the journal): the
+     * stop's pid is theirs or unknown, theirs did not start after it, and its process is gone. It is
+     * not taken, and its tombstone is written now where this instance has no entry of its own.
      */
-    private boolean stoppedHere(LiveContainer theirs) {
+    private boolean stoppedHere(LiveContainer theirs, LiveContainer ours) {
         Optional<LiveSet.Stop> stop = live.stopOf(theirs.containerId(), steady.instant());
-        if (stop.isEmpty() || stop.get().pid() != null && stop.get().pid() != theirs.pid()) {
-            return false;
+        if (stop.isEmpty() || stop.get().pid() != null && stop.get().pid() != theirs.pid()
+                || theirs.startedAt() != null && theirs.startedAt().isAfter(stop.get().occurredAt())
+                || stillThere.test(theirs)) {
+            return false; // not that stop's instance (a later start, or its process is running)
         }
-        live.journalRemoved(theirs.containerId());
+        if (ours == null) {
+            live.journalRemoved(theirs.containerId());
+        }
         return true;
     }
 

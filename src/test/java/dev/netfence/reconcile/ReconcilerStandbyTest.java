@@ -39,4 +39,38 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
         await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.stream().anyMatch(c -> c.endsWith(" c1")));
     }
+
+    @Test
+    void afterJoiningAgainNothingIsResyncedUntilTheJournalIsReadAgain() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        reconciler.readJournalOnTakeOver(new TakeOver.Journal() {
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public java.util.Collection<String> unwritten() {
+                return java.util.List.of();
+            }
+
+            @Override
+            public java.util.List<LiveContainer> read() throws InterruptedException {
+                reading.await();
+                return java.util.List.copyOf(reconciler.liveSet().all());
+            }
+        });
+        reconciler.standingBy(true);
+        reconciler.standingBy(false); // joined again: its clients made, the partitions not assigned yet
+        long cycles = reconciler.cycles();
+        reconciler.partitionsAssigned(); // the journal is being read
+
+        await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThat(reconciler.cycles()).as("no pass before the journal is read").isEqualTo(cycles);
+
+        reading.countDown();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
+    }
 }
