@@ -39,6 +39,8 @@ final class ContainmentChecks {
     private final NamespaceOwners owners;
     private final ContainerCapabilities capabilities;
     private final boolean enabled;
+    /** How many times the capabilities are read before a failure is refused, with refusals configured. */
+    private static final int READS = 3;
     /** The counter of each risk, looked up once (a registry look-up per apply cost ≈ 8 µs each). */
     private final Map<String, Counter> riskCounters = new ConcurrentHashMap<>();
 
@@ -57,17 +59,25 @@ final class ContainmentChecks {
         if (!enabled) {
             return List.of();
         }
-        List<String> risks;
-        try {
-            risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.containerCgroups());
-        } catch (NoSuchFileException e) {
-            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
-        } catch (IOException | IllegalArgumentException e) {
-            // with refusals configured, capabilities that cannot be vouched for are refused like held ones:
-            // quarantined even with --on-failure leave (a workload can make its status unreadable, setgroups)
-            throw new EnforcementException(config.refuseCapabilities().isEmpty() ? ErrorCode.FIREWALL_UNAVAILABLE
-                    : ErrorCode.UNSAFE_CAPABILITIES, "cannot read the capabilities of pid " + ns.pid() + ": "
-                    + e.getMessage(), e);
+        List<String> risks = null;
+        for (int read = 1; risks == null; read++) {
+            try {
+                risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.containerCgroups());
+            } catch (NoSuchFileException e) {
+                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
+            } catch (IOException | IllegalArgumentException e) {
+                if (config.refuseCapabilities().isEmpty()) {
+                    throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
+                            "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
+                }
+                if (read == READS) {
+                    // with refusals configured, capabilities that cannot be vouched for are refused like held
+                    // ones: quarantined even with --on-failure leave (a workload can make its status unreadable)
+                    throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "cannot read the capabilities of"
+                            + " pid " + ns.pid() + " (" + READS + " reads): " + e.getMessage(), e);
+                }
+                // read again first: threads that kept coming for a while (a build's forks) may have settled
+            }
         }
         if (!ns.occupied()) { // its packet sockets were read through the namespace it is in now
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,

@@ -2,6 +2,7 @@ package dev.netfence.netns;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -11,36 +12,66 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * Whether a container holds an AF_PACKET socket in its network namespace: the kernel checks
+ * Whether a container holds an AF_PACKET socket of its network namespace: the kernel checks
  * CAP_NET_RAW only when such a socket is made, so a workload that made one and then dropped the
  * capability from every set still sends frames through it that skip the OUTPUT chain; it counts
  * as holding CAP_NET_RAW ({@link ContainerCapabilities}). The namespace's packet sockets are the
- * lines of a member pid's {@code net/packet} (one read, which finds none in the common case);
- * only when there are some are the descriptors of the container's threads looked at
- * ({@code fd/*} links {@code socket:[INODE]}), so that a socket someone else holds in the
- * namespace (an operator's {@code nsenter ... tcpdump}, a pod co-member's) does not count. A
- * thread whose descriptors netfence may not list counts (fail closed); one that exited is skipped.
- * No {@code net/packet} at all: the kernel has no packet sockets.
+ * lines of a member pid's {@code net/packet} (one read, which finds none in the common case).
+ * When there are some, a socket counts unless it is explained: it counts at once when one of the
+ * container's processes holds it ({@code fd/*} links to {@code socket:[INODE]}, each process
+ * once, by its {@code Tgid}); it does not count when a process outside the container in the same
+ * namespace holds it (an operator's {@code nsenter ... tcpdump}, a pod co-member's, found by a
+ * walk of {@code /proc} done only then); a socket nobody visibly holds counts too (one parked in
+ * flight in a unix socket's queue, or in an io_uring's file table, which the workload can take
+ * back). A listing longer than {@link ProcFile#LIMIT} counts; a process whose descriptors
+ * netfence may not list explains nothing; one that exited is skipped. No {@code net/packet} at
+ * all: the kernel has no packet sockets.
  */
 final class PacketSockets {
     private PacketSockets() {}
 
-    /** Whether any of {@code tids} holds a packet socket of the namespace {@code pid} is in. */
+    /** Whether the container of {@code tids} holds, or may hold, a packet socket of {@code pid}'s namespace. */
     static boolean heldBy(Path procRoot, int pid, Collection<String> tids) throws IOException {
-        Set<String> inodes = inodes(procRoot, pid);
-        if (inodes.isEmpty()) {
+        Set<String> unexplained = new HashSet<>();
+        if (!listed(procRoot, pid, unexplained)) {
+            return true; // too long a listing to judge: counted
+        }
+        if (unexplained.isEmpty()) {
             return false;
         }
+        Set<String> processes = new HashSet<>();
         for (String tid : tids) {
-            if (holds(procRoot.resolve(tid).resolve("fd"), inodes)) {
-                return true;
+            String tgid = tgidOf(procRoot, tid);
+            if (tgid != null && processes.add(tgid) && explains(procRoot.resolve(tgid).resolve("fd"), unexplained)) {
+                return true; // the container holds it
             }
         }
-        return false;
+        NamespaceId ns;
+        try {
+            ns = NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/net"));
+        } catch (IOException gone) {
+            return true;
+        }
+        try (DirectoryStream<Path> all = Files.newDirectoryStream(procRoot, p -> isNumber(p.getFileName().toString()))) {
+            for (Path process : all) {
+                if (!processes.contains(process.getFileName().toString()) && in(process, ns)) {
+                    explains(process.resolve("fd"), unexplained);
+                    if (unexplained.isEmpty()) {
+                        return false; // every one held by a process outside the container
+                    }
+                }
+            }
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause();
+        }
+        return true;
     }
 
-    /** The socket inodes the {@code net/packet} of {@code pid}'s namespace lists (its last column). */
-    static Set<String> inodes(Path procRoot, int pid) throws IOException {
+    /**
+     * Adds the socket inodes the {@code net/packet} of {@code pid}'s namespace lists (its last
+     * column) to {@code into}; false when the listing is longer than the read limit.
+     */
+    static boolean listed(Path procRoot, int pid, Set<String> into) throws IOException {
         String packet;
         try {
             packet = readWhole(procRoot.resolve(Integer.toString(pid)).resolve("net/packet"));
@@ -48,18 +79,20 @@ final class PacketSockets {
             try {
                 packet = readWhole(ProcTasks.view(procRoot, pid).resolve("net/packet"));
             } catch (NoSuchFileException none) {
-                return Set.of(); // no packet family in this kernel (its module not loaded): no such socket
+                return true; // no packet family in this kernel (its module not loaded): no such socket
             }
         }
-        Set<String> inodes = new HashSet<>();
+        if (packet.length() >= ProcFile.LIMIT) {
+            return false;
+        }
         String[] lines = packet.split("\n");
         for (int i = 1; i < lines.length; i++) {
             String line = lines[i].strip();
             if (!line.isEmpty()) {
-                inodes.add(line.substring(line.lastIndexOf(' ') + 1));
+                into.add(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
-        return inodes;
+        return true;
     }
 
     /** One read for the header alone (the common case: no packet socket), the file up to its limit otherwise. */
@@ -69,7 +102,33 @@ final class PacketSockets {
         return header < 0 || header + 1 == first.length() ? first : ProcFile.read(file);
     }
 
-    private static boolean holds(Path fds, Set<String> inodes) throws IOException {
+    /** The process {@code tid} belongs to ({@code Tgid} of its status), or null when it exited. */
+    private static String tgidOf(Path procRoot, String tid) throws IOException {
+        String status;
+        try {
+            status = ProcFile.readFirst(procRoot.resolve(tid).resolve("status"), ProcFile.LIMIT);
+        } catch (NoSuchFileException exited) {
+            return null;
+        }
+        int at = status.indexOf("\nTgid:");
+        if (at < 0) {
+            return tid;
+        }
+        int end = status.indexOf('\n', at + 1);
+        return status.substring(at + 6, end < 0 ? status.length() : end).strip();
+    }
+
+    private static boolean in(Path process, NamespaceId ns) {
+        try {
+            return ns.equals(NamespaceId.of(process.resolve("ns/net")));
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
+    }
+
+    /** Removes from {@code inodes} those {@code fds} links to; whether it removed any. */
+    private static boolean explains(Path fds, Set<String> inodes) throws IOException {
+        boolean any = false;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(fds)) {
             for (Path fd : entries) {
                 String target;
@@ -79,15 +138,29 @@ final class PacketSockets {
                     continue;
                 }
                 if (target.startsWith("socket:[") && target.endsWith("]")
-                        && inodes.contains(target.substring(8, target.length() - 1))) {
-                    return true;
+                        && inodes.remove(target.substring(8, target.length() - 1))) {
+                    any = true;
                 }
             }
-            return false;
-        } catch (NoSuchFileException exited) {
-            return false;
-        } catch (AccessDeniedException refused) {
-            return true; // what it holds cannot be seen: counted, as a capability that cannot be read would fail the read
+        } catch (NoSuchFileException | AccessDeniedException exitedOrHidden) {
+            return any; // exited: holds nothing; hidden: explains nothing
+        } catch (DirectoryIteratorException e) {
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw e.getCause(); // a thread that exited while its descriptors were listed: skipped
+            }
         }
+        return any;
+    }
+
+    private static boolean isNumber(String name) {
+        if (name.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            if (name.charAt(i) < '0' || name.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -72,7 +72,7 @@ class ContainmentChecksTest {
                 .enforce(request(ID_A, 4242, policy(443)));
 
         assertThat(refusing.error().code()).as("%s", refusing).isEqualTo("UNSAFE_CAPABILITIES");
-        assertThat(refusing.error().message()).contains("cannot read the capabilities of pid 4242");
+        assertThat(refusing.error().message()).contains("cannot read the capabilities of pid 4242 (3 reads)");
         assertThat(refusing.quarantined()).isTrue();
         assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(QUARANTINE_MARK));
         assertThat(reporting.error().code()).as("no refusal asked for: as before").isEqualTo("FIREWALL_UNAVAILABLE");

@@ -268,6 +268,21 @@ class ContainmentPodmanKernelTest {
     }
 
     @Test
+    void item9APacketSocketParkedInFlightWithNoDescriptorLeftCountsAsCapNetRaw() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        try (CapabilityWorkload parker = adopted(box, "inflight")) {
+            EnforcementResult refused = enforcer(Set.of("CAP_NET_RAW"))
+                    .enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+
+            assertThat(refused.error()).as("%s", refused).isNotNull();
+            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.risks()).containsExactly("CAP_NET_RAW");
+            assertThat(parker.use()).as("taken back, the socket sends without the capability").isEqualTo("used");
+        }
+    }
+
+    @Test
     void item9APacketSocketAProcessOutsideTheContainerHoldsInItsNamespaceDoesNotCount() throws Exception {
         PodmanContainer box = PODMAN.sandbox();
         NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");

@@ -183,6 +183,8 @@ class ContainerCapabilitiesTest {
         cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100, 101);
         process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
         process(101, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Path ns = Files.createDirectories(proc.resolve("100/ns")).resolve("net");
+        Files.writeString(ns, "");
         Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
         String header = "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n";
         Files.createDirectories(proc.resolve("101/fd"));
@@ -192,12 +194,32 @@ class ContainerCapabilitiesTest {
         assertThat(reader().risksOf(100, ID)).as("no net/packet: no packet family").isEmpty();
         Files.writeString(packet, header);
         assertThat(reader().risksOf(100, ID)).as("no socket").isEmpty();
-        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n");
-        assertThat(reader().risksOf(100, ID)).as("one no thread of the container holds (a tcpdump beside it)")
-                .isEmpty();
-        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n"
-                + "ffff8f2d4a3e7000 3      3    0003   2     1 0      0      812345\n");
+        Files.writeString(packet, header + "ffff8f2d4a3e7000 3      3    0003   2     1 0      0      812345\n");
         assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aPacketSocketAProcessOutsideTheContainerHoldsInItsNamespaceDoesNotCountOneNobodyHoldsDoes()
+            throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(300, NONE, "0::/user.slice\n"); // an operator's capture, entered into the container's namespace
+        Path ns = Files.createDirectories(proc.resolve("100/ns")).resolve("net");
+        Files.writeString(ns, "");
+        Files.createDirectories(proc.resolve("300/ns"));
+        Files.createLink(proc.resolve("300/ns/net"), ns); // the same namespace
+        Files.createDirectories(proc.resolve("300/fd"));
+        Files.createSymbolicLink(proc.resolve("300/fd/3"), Path.of("socket:[999999]"));
+        Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
+        String header = "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n";
+
+        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n");
+        assertThat(reader().risksOf(100, ID)).as("held by the capture beside it").isEmpty();
+
+        Files.writeString(packet, header + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      999999\n"
+                + "ffff8f2d4a3e8000 3      3    0003   2     1 0      0      777777\n");
+        assertThat(reader().risksOf(100, ID)).as("one nobody visibly holds: parked in flight, say")
+                .containsExactly("CAP_NET_RAW");
     }
 
     private ContainerCapabilities reader() {

@@ -8,7 +8,10 @@
 #   packet: this process opens an AF_PACKET socket on the namespace's first interface but lo while
 #           it holds CAP_NET_RAW, then drops every capability from every set, and keeps the socket:
 #           the kernel checks the capability only when such a socket is made, and its frames skip
-#           the OUTPUT chain.
+#           the OUTPUT chain;
+#   inflight: the same, but the socket is parked in flight (SCM_RIGHTS on a unix socket pair it
+#           owns) and its descriptor closed: no descriptor of the process links to it until it
+#           takes it back to send.
 # It prints "ready" and waits for a line (the test may move it into a cgroup meanwhile), sets up,
 # prints "armed" and waits for another line; then the keeper (raising it back into its effective
 # set in hide mode) uses the capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks
@@ -121,6 +124,16 @@ elif mode == "packet":
     print("armed", flush=True)
     sys.stdin.readline()
     send_frame(kept)
+elif mode == "inflight":
+    kept = packet_socket()
+    parked, taker = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    socket.send_fds(parked, [b"p"], [kept.fileno()])
+    kept.close()
+    drop_all()
+    print("armed", flush=True)
+    sys.stdin.readline()
+    _, fds, _, _ = socket.recv_fds(taker, 1, 1)
+    send_frame(socket.socket(fileno=fds[0]))
 elif mode == "hide":
     drop(keep_permitted=True)
     print("armed", flush=True)
