@@ -48,17 +48,20 @@ final class KeylessOwnership implements AutoCloseable {
     private long nextPoll = System.nanoTime();
     /** When the last failure of the shared group was logged (one warning per {@link #FAILURE_LOG_NANOS}). */
     private long lastFailureLog = System.nanoTime() - FAILURE_LOG_NANOS;
-    private static final long FAILURE_BACKOFF_NANOS = 30_000_000_000L;
+    private final long failureBackoffNanos;
     private static final long FAILURE_LOG_NANOS = 600_000_000_000L;
 
     KeylessOwnership(PipelineSettings s, NodeRouting routing) {
-        this(s, routing, settings -> new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer()));
+        this(s, routing, settings -> new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+                Duration.ofSeconds(30));
     }
 
-    /** With the shared group's consumer made by {@code consumers} from its settings (tests). */
+    /** With the shared group's consumer made by {@code consumers} from its settings, tried again {@code failureBackoff} after a failure (tests). */
     KeylessOwnership(PipelineSettings s, NodeRouting routing,
-            java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers) {
+            java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers,
+            Duration failureBackoff) {
         this.consumers = consumers;
+        this.failureBackoffNanos = failureBackoff.toNanos();
         this.enabled = s.assignment() == Assignment.GROUP && !routing.everyNode();
         this.topic = s.eventsTopic();
         Map<String, Object> c = new HashMap<>(s.kafka());
@@ -118,12 +121,17 @@ final class KeylessOwnership implements AutoCloseable {
         try {
             consumer.pause(consumer.assignment());
             consumer.poll(Duration.ZERO);
+            if (!known && !consumer.assignment().isEmpty()) {
+                // a failure cleared the share while the membership, and its assignment, stayed: no callback comes
+                consumer.assignment().forEach(tp -> owned.add(tp.partition()));
+                known = true;
+            }
         } catch (org.apache.kafka.common.errors.InterruptException e) {
             throw e;
         } catch (KafkaException e) {
             known = false;
             owned.clear();
-            nextPoll = System.nanoTime() + FAILURE_BACKOFF_NANOS;
+            nextPoll = System.nanoTime() + failureBackoffNanos;
             if (System.nanoTime() - lastFailureLog >= FAILURE_LOG_NANOS) {
                 lastFailureLog = System.nanoTime();
                 LOG.warn("the shared group {} on {} failed ({}); this instance dead-letters every record without a"

@@ -32,7 +32,8 @@ class KeylessOwnershipTest {
                 throw new GroupAuthorizationException("Not authorized to access group: " + KeylessOwnership.groupOf("e"));
             }
         };
-        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> refused);
+        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> refused,
+                Duration.ofSeconds(30));
         keyless.start();
 
         assertThatCode(keyless::poll).doesNotThrowAnyException();
@@ -42,6 +43,42 @@ class KeylessOwnershipTest {
         for (int partition : Set.of(0, 1, 7)) {
             assertThat(keyless.owns(partition)).as("dead-letters what it reads of partition %d", partition).isTrue();
         }
+        keyless.close();
+    }
+
+    @Test
+    void aFailureThatLeftTheMembershipInPlaceGivesBackTheShareAtTheNextPollThatWorks() throws Exception {
+        AtomicInteger polls = new AtomicInteger();
+        MockConsumer<byte[], byte[]> flaky = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
+                if (polls.incrementAndGet() == 1) {
+                    throw new org.apache.kafka.common.errors.AuthenticationException("re-authentication failed");
+                }
+                return ConsumerRecords.empty();
+            }
+
+            @Override
+            public synchronized Set<org.apache.kafka.common.TopicPartition> assignment() {
+                return Set.of(new org.apache.kafka.common.TopicPartition("e", 2)); // still a member, partition 2 its
+            }
+
+            @Override
+            public synchronized void pause(java.util.Collection<org.apache.kafka.common.TopicPartition> partitions) {
+            }
+        };
+        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> flaky,
+                Duration.ofMillis(1));
+        keyless.start();
+
+        keyless.poll(); // fails: the share is not known, every keyless record is dead-lettered here
+        assertThat(keyless.owns(5)).isTrue();
+        Thread.sleep(150);
+        keyless.poll();
+
+        assertThat(polls.get()).isEqualTo(2);
+        assertThat(keyless.owns(2)).isTrue();
+        assertThat(keyless.owns(5)).as("the share known again: another instance's partition").isFalse();
         keyless.close();
     }
 }
