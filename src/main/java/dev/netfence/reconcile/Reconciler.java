@@ -61,6 +61,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private volatile TakeOver takeOver;
     /** Standing by, or joined again and the journal not read again yet: nothing is resynced or corrected. */
     private volatile boolean stale;
+    /** Standing by now; {@link #epoch} counts its changes; {@link #joinedAt} (steady) when it last ended. */
+    private boolean standing;
+    private long epoch;
+    private java.time.Instant joinedAt;
+    /** How long, after joining again, corrections wait at most for the take-over read of the journal. */
+    static final Duration STALE_AT_MOST = Duration.ofMinutes(5);
     private volatile boolean closed;
 
     /**
@@ -95,7 +101,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.corrections.onRelease(this::correctCoMembers);
         // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
         this.queue = new CorrectionQueue(threads, (id, trigger) -> {
-            if (!stale) {
+            if (!waiting()) {
                 corrections.correct(id, trigger);
             }
         });
@@ -251,15 +257,22 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /** From now on the journal is read again whenever partitions are assigned ({@link TakeOver}); wiring, before start. */
     public void readJournalOnTakeOver(TakeOver.Journal journal) {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
-        takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, ids -> {
-            if (stale) {
-                stale = false; // the journal is read: what this instance knows is current again
-                LOG.info("the journal is read again after standing by: resyncs and corrections resume");
+        takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
+            boolean resumed;
+            synchronized (this) { // only a read begun after this instance last joined again counts
+                resumed = stale && !standing && began == epoch;
+                if (resumed) {
+                    stale = false;
+                }
+            }
+            if (resumed) {
+                LOG.info("the journal is read again after standing by: resyncs and corrections resume, one pass now");
+                resyncSoon(); // what was dropped meanwhile (a stop's co-members, the hook's policy) is checked
             }
             if (policies.isCaughtUp()) {
                 checkSoon(ids::contains);
             }
-        }, steady);
+        }, this::epoch, steady);
     }
 
     /**
@@ -268,12 +281,60 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      */
     @Override
     public void standingBy(boolean on) {
-        if (on && !stale) {
+        synchronized (this) {
+            if (on == standing) {
+                return;
+            }
+            standing = on;
+            epoch++;
+            joinedAt = on ? null : steady.instant();
+            if (on || takeOver == null) {
+                stale = on;
+            }
+        }
+        if (on) {
             LOG.info("standing by: no resync or correction here until this instance has joined again and read the"
                     + " journal");
         }
-        if (on || takeOver == null) {
-            stale = on;
+    }
+
+    private synchronized long epoch() {
+        return epoch;
+    }
+
+    /**
+     * Whether resyncs and corrections wait: standing by, or joined again and the take-over read not
+     * ended yet, for at most {@link #STALE_AT_MOST} (no partition assigned, a read that never ends).
+     */
+    private boolean waiting() {
+        if (!stale) {
+            return false;
+        }
+        synchronized (this) {
+            if (stale && !standing && joinedAt != null
+                    && Duration.between(joinedAt, steady.instant()).compareTo(STALE_AT_MOST) > 0) {
+                stale = false;
+                LOG.warn("joined again {} ago and the journal not read again: resyncs and corrections resume with what"
+                        + " this instance knows", STALE_AT_MOST);
+            }
+            return stale;
+        }
+    }
+
+    /** One resync pass on the resync thread now, besides the scheduled ones. */
+    private void resyncSoon() {
+        try {
+            scheduler.execute(() -> {
+                try {
+                    passes.run(interval.multipliedBy(2));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException | Error e) {
+                    LOG.error("resync failed; the next one is scheduled", e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // closed meanwhile: nothing to resync
         }
     }
 
@@ -296,7 +357,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
      * drift check: their own policy did not change; none for a re-put of the same policy).
      */
     private void policyChanged(String taskId) {
-        if (stale) {
+        if (waiting()) {
             return; // the instance that fenced this one applies it; the next resync here checks it against the store
         }
         if (!policies.isCaughtUp()) {
@@ -338,7 +399,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         try {
             order.expire();
-            if (!stale) {
+            if (!waiting()) {
                 passes.run(interval.multipliedBy(2));
             }
         } catch (InterruptedException e) {

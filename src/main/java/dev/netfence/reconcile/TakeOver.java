@@ -13,7 +13,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +40,12 @@ import org.slf4j.LoggerFactory;
 public final class TakeOver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TakeOver.class);
 
+    /** Told when a read has ended: the epoch it started in, and the containers to check (none when it failed). */
+    @FunctionalInterface
+    public interface Done {
+        void done(long epoch, Set<String> check);
+    }
+
     /** The journal as a take-over reads it. */
     public interface Journal {
         /** Waits until every write queued so far is acknowledged or failed. */
@@ -58,7 +63,8 @@ public final class TakeOver implements AutoCloseable {
     private final Enforcer enforcer;
     private final Predicate<LiveContainer> stillThere;
     private final Journal journal;
-    private final Consumer<Set<String>> checkSoon;
+    private final Done checkSoon;
+    private final java.util.function.LongSupplier epoch;
     /** The timeline of the stops remembered in the live set. */
     private final java.time.Clock steady;
     private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
@@ -69,7 +75,8 @@ public final class TakeOver implements AutoCloseable {
     private final AtomicBoolean queued = new AtomicBoolean();
 
     TakeOver(LiveSet live, ContainerLocks locks, Enforcer enforcer, Predicate<LiveContainer> stillThere,
-            Journal journal, Consumer<Set<String>> checkSoon, java.time.Clock steady) {
+            Journal journal, Done checkSoon, java.util.function.LongSupplier epoch, java.time.Clock steady) {
+        this.epoch = Objects.requireNonNull(epoch, "epoch");
         this.steady = Objects.requireNonNull(steady, "steady");
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
@@ -95,10 +102,13 @@ public final class TakeOver implements AutoCloseable {
 
     /**
      * One read and merge; failures are logged, the live set then stays as it was. {@code checkSoon}
-     * is called after every read, with the containers to check (none when the read failed: the
-     * reconciler then goes on with what it has, as before take-overs read the journal).
+     * is called after every read, with the epoch it started in (the caller's: it tells a read begun
+     * before this instance last stood by or joined again from one begun after) and the containers to
+     * check (none when the read failed: the reconciler then goes on with what it has, as before
+     * take-overs read the journal).
      */
     void runOnce() {
+        long started = epoch.getAsLong();
         Set<String> check = Set.of();
         live.watchChanges();
         try {
@@ -115,7 +125,7 @@ public final class TakeOver implements AutoCloseable {
         } finally {
             live.stopWatching();
         }
-        checkSoon.accept(check);
+        checkSoon.done(started, check);
     }
 
     /** The containers to check. */

@@ -73,4 +73,44 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
     }
+
+    @Test
+    void aReadBegunBeforeStandingByEndsNoPauseOnlyOneBegunAfterJoiningAgainDoes() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        java.util.concurrent.Semaphore reads = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.atomic.AtomicInteger begun = new java.util.concurrent.atomic.AtomicInteger();
+        reconciler.readJournalOnTakeOver(new TakeOver.Journal() {
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public java.util.Collection<String> unwritten() {
+                return java.util.List.of();
+            }
+
+            @Override
+            public java.util.List<LiveContainer> read() throws InterruptedException {
+                begun.incrementAndGet();
+                reads.acquire();
+                return java.util.List.copyOf(reconciler.liveSet().all());
+            }
+        });
+        reconciler.partitionsAssigned(); // a take-over read begins, then another instance fences this one
+        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 1);
+        reconciler.standingBy(true);
+        reconciler.standingBy(false);
+        long cycles = reconciler.cycles();
+
+        reads.release(); // the read begun before standing by ends
+        await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThat(reconciler.cycles()).as("still waiting for a read begun after joining again").isEqualTo(cycles);
+
+        reconciler.partitionsAssigned();
+        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 2);
+        reads.release();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
+    }
 }

@@ -68,7 +68,7 @@ class TakeOverKafkaTest {
                         return EnforcementsTopic.load(kafka, topic, "node-1"::equals, Duration.ofSeconds(10),
                                 Duration.ofSeconds(60));
                     }
-                }, checked::add, java.time.Clock.systemUTC())) {
+                }, (epoch, ids) -> checked.add(ids), () -> 0L, java.time.Clock.systemUTC())) {
             takeOver.runOnce();
         } finally {
             newerJournal.close();

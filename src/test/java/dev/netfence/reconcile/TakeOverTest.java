@@ -56,8 +56,8 @@ class TakeOverTest {
     /** The entries whose recorded process is still the container's, in its namespace (id/inode). */
     private final Set<String> there = ConcurrentHashMap.newKeySet();
     private final TakeOver takeOver = new TakeOver(live, new ContainerLocks(), enforcer,
-            c -> there.contains(c.containerId() + "/" + c.netns().inode()), journal, checkedSoon::add,
-            java.time.Clock.systemUTC());
+            c -> there.contains(c.containerId() + "/" + c.netns().inode()), journal, (epoch, ids) -> checkedSoon.add(ids),
+            () -> 0L, java.time.Clock.systemUTC());
 
     @AfterEach
     void close() {
