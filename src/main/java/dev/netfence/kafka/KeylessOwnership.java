@@ -42,6 +42,8 @@ final class KeylessOwnership implements AutoCloseable {
     private final boolean enabled;
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
     private volatile boolean known;
+    /** The share was cleared by a failure of the shared group, not by a rebalance (poll thread only). */
+    private boolean clearedByFailure;
     private final java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>>
             consumers;
     private org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
@@ -121,16 +123,20 @@ final class KeylessOwnership implements AutoCloseable {
         try {
             consumer.pause(consumer.assignment());
             consumer.poll(Duration.ZERO);
-            if (!known && !consumer.assignment().isEmpty()) {
+            if (clearedByFailure) {
                 // a failure cleared the share while the membership, and its assignment, stayed: no callback comes
-                consumer.assignment().forEach(tp -> owned.add(tp.partition()));
-                known = true;
+                clearedByFailure = false;
+                if (!known && !consumer.assignment().isEmpty()) {
+                    consumer.assignment().forEach(tp -> owned.add(tp.partition()));
+                    known = true;
+                }
             }
         } catch (org.apache.kafka.common.errors.InterruptException e) {
             throw e;
         } catch (KafkaException e) {
             known = false;
             owned.clear();
+            clearedByFailure = true;
             nextPoll = System.nanoTime() + failureBackoffNanos;
             if (System.nanoTime() - lastFailureLog >= FAILURE_LOG_NANOS) {
                 lastFailureLog = System.nanoTime();

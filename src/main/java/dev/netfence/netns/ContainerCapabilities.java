@@ -114,7 +114,7 @@ public final class ContainerCapabilities {
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
         held |= heldByAll(listing, read, containerId == null ? "pid " + pid : containerId);
-        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, read)) {
+        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, containerId, read)) {
             LOG.info("a thread of {} (pid {}) holds a packet socket of its network namespace: counted as CAP_NET_RAW,"
                     + " which made it, though no thread holds the capability now", containerId, pid);
             held |= NET_RAW;

@@ -19,25 +19,33 @@ import java.util.Set;
  * lines of a member pid's {@code net/packet} (one read, which finds none in the common case).
  * When there are some, a socket counts unless it is explained: it counts at once when one of the
  * container's processes holds it ({@code fd/*} links to {@code socket:[INODE]}, each process
- * once, by its {@code Tgid}); it does not count when a process outside the container in the same
- * namespace holds it (an operator's {@code nsenter ... tcpdump}, a pod co-member's, found by a
- * walk of {@code /proc} done only then); a socket nobody visibly holds counts too (one parked in
- * flight in a unix socket's queue, or in an io_uring's file table, which the workload can take
- * back). A listing longer than {@link ProcFile#LIMIT} counts; a process whose descriptors
+ * once, by its {@code Tgid}); it does not count when a process outside the container holds it (an
+ * operator's {@code nsenter ... tcpdump}, a pod co-member's, a host daemon whose thread entered the
+ * namespace to make it), found by a walk of every process done only then, where a holder whose
+ * cgroup names the container (one forked since the threads were listed) makes it count; a socket
+ * nobody visibly holds counts too (one parked in flight in a unix socket's queue, or in an
+ * io_uring's file table, which the workload can take back). Without a container id, or with a
+ * listing longer than {@link ProcFile#LIMIT}, any listed socket counts. A process whose descriptors
  * netfence may not list explains nothing; one that exited is skipped. No {@code net/packet} at
  * all: the kernel has no packet sockets.
  */
 final class PacketSockets {
     private PacketSockets() {}
 
-    /** Whether the container of {@code tids} holds, or may hold, a packet socket of {@code pid}'s namespace. */
-    static boolean heldBy(Path procRoot, int pid, Collection<String> tids) throws IOException {
+    /**
+     * Whether the container {@code containerId} (null: not known), whose threads {@code tids} were
+     * just read, holds, or may hold, a packet socket of {@code pid}'s namespace.
+     */
+    static boolean heldBy(Path procRoot, int pid, String containerId, Collection<String> tids) throws IOException {
         Set<String> unexplained = new HashSet<>();
         if (!listed(procRoot, pid, unexplained)) {
             return true; // too long a listing to judge: counted
         }
         if (unexplained.isEmpty()) {
             return false;
+        }
+        if (containerId == null) {
+            return true; // no container to tell its processes from others by: counted
         }
         Set<String> processes = new HashSet<>();
         for (String tid : tids) {
@@ -46,16 +54,15 @@ final class PacketSockets {
                 return true; // the container holds it
             }
         }
-        NamespaceId ns;
-        try {
-            ns = NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/net"));
-        } catch (IOException gone) {
-            return true;
-        }
+        // held elsewhere? every other process, in whatever namespace (a host daemon's thread may have entered
+        // this one to make it): one of the container (forked since its threads were listed) makes it count
         try (DirectoryStream<Path> all = Files.newDirectoryStream(procRoot, p -> isNumber(p.getFileName().toString()))) {
             for (Path process : all) {
-                if (!processes.contains(process.getFileName().toString()) && in(process, ns)) {
-                    explains(process.resolve("fd"), unexplained);
+                if (!processes.contains(process.getFileName().toString())
+                        && explains(process.resolve("fd"), unexplained)) {
+                    if (ofContainer(process, containerId)) {
+                        return true;
+                    }
                     if (unexplained.isEmpty()) {
                         return false; // every one held by a process outside the container
                     }
@@ -64,7 +71,16 @@ final class PacketSockets {
         } catch (DirectoryIteratorException e) {
             throw e.getCause();
         }
-        return true;
+        return true; // one nobody visibly holds: parked in flight, or in an io_uring's table
+    }
+
+    /** Whether {@code process} is one of container {@code containerId}'s (its cgroup names it); a gone one is not. */
+    private static boolean ofContainer(Path process, String containerId) {
+        try {
+            return !CgroupMembership.containersIn(ProcFile.read(process.resolve("cgroup")), containerId).isEmpty();
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
     }
 
     /**
@@ -116,14 +132,6 @@ final class PacketSockets {
         }
         int end = status.indexOf('\n', at + 1);
         return status.substring(at + 6, end < 0 ? status.length() : end).strip();
-    }
-
-    private static boolean in(Path process, NamespaceId ns) {
-        try {
-            return ns.equals(NamespaceId.of(process.resolve("ns/net")));
-        } catch (IOException | RuntimeException gone) {
-            return false;
-        }
     }
 
     /** Removes from {@code inodes} those {@code fds} links to; whether it removed any. */

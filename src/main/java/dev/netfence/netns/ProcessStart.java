@@ -17,30 +17,22 @@ public final class ProcessStart {
 
     private ProcessStart() {}
 
-    /** The boot time of each proc root read so far (it never changes while the machine runs). */
-    private static final java.util.Map<Path, Long> BOOT = new java.util.concurrent.ConcurrentHashMap<>();
-
     /**
-     * When {@code pid} started, or empty; rounded up to the next whole second past the boot time
-     * (which {@code btime} gives in whole seconds) plus the ticks, so it is never before the real
-     * start: a caller that takes it as the earliest an event of this process can have occurred errs
+     * When {@code pid} started, or empty; rounded up (a second past the boot time, which
+     * {@code btime} gives in whole seconds, and a tick past the ticks), so it is never before the
+     * real start: a caller that takes it as the earliest an event of this process can have occurred errs
      * towards keeping the process's rules.
      */
     public static Optional<Instant> of(Path procRoot, int pid) {
         try {
             String ticks = ticksIn(ProcFile.read(procRoot.resolve(Integer.toString(pid)).resolve("stat")));
-            Long boot = BOOT.get(procRoot);
-            if (boot == null) {
-                boot = bootTime(ProcFile.read(procRoot.resolve("stat"), 1 << 20));
-                if (boot != null) {
-                    BOOT.put(procRoot, boot);
-                }
-            }
+            // read each time: btime is the wall clock minus the time since boot, so a step of the clock moves it
+            Long boot = bootTime(ProcFile.read(procRoot.resolve("stat"), 1 << 20));
             if (ticks == null || boot == null) {
                 return Optional.empty();
             }
             long t = Long.parseLong(ticks);
-            return Optional.of(Instant.ofEpochSecond(boot + 1).plusMillis(t * 1000 / USER_HZ));
+            return Optional.of(Instant.ofEpochSecond(boot + 1).plusMillis((t + 1) * 1000 / USER_HZ));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

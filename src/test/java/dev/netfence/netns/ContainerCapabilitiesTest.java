@@ -220,6 +220,29 @@ class ContainerCapabilitiesTest {
                 + "ffff8f2d4a3e8000 3      3    0003   2     1 0      0      777777\n");
         assertThat(reader().risksOf(100, ID)).as("one nobody visibly holds: parked in flight, say")
                 .containsExactly("CAP_NET_RAW");
+
+        // a process of the container forked after its threads were listed holds the second one
+        process(400, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.createDirectories(proc.resolve("400/fd"));
+        Files.createSymbolicLink(proc.resolve("400/fd/4"), Path.of("socket:[777777]"));
+        assertThat(reader().risksOf(100, ID)).as("not among the threads read, but of the container")
+                .containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aPacketSocketTheContainerHoldsCountsThoughAProcessOutsideHoldsItToo() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(300, NONE, "0::/user.slice\n");
+        for (int pid : new int[] {100, 300}) {
+            Files.createDirectories(proc.resolve(pid + "/fd"));
+            Files.createSymbolicLink(proc.resolve(pid + "/fd/3"), Path.of("socket:[555555]")); // passed over SCM_RIGHTS
+        }
+        Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
+        Files.writeString(packet, "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+                + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      555555\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
     }
 
     private ContainerCapabilities reader() {

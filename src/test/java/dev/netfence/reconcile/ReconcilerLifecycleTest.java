@@ -490,7 +490,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         Files.writeString(proc.resolve("stat"), "cpu  1 2 3 4\nbtime " + boot.getEpochSecond() + "\n");
         Files.writeString(proc.resolve(PID + "/stat"), PID + " (sleep) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
                 + 360_000 + " 0 0\n"); // 3,600 s after boot
-        Instant processStart = boot.plusSeconds(3601); // rounded up past btime's whole second
+        Instant processStart = boot.plusSeconds(3601).plusMillis(10); // rounded up: btime's second, one tick
         policies.put("task-1", ALLOW_A);
         assertThat(reconciler.fence("c1", PID, null).quarantined()).isTrue();
         ContainerEvent replayed = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-first",
