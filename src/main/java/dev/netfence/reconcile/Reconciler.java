@@ -60,13 +60,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final HookFences fences;
     private volatile TakeOver takeOver;
     /** Standing by, or joined again and the journal not read again yet: nothing is resynced or corrected. */
-    private volatile boolean stale;
-    /** Standing by now; {@link #epoch} counts its changes; {@link #joinedAt} (steady) when it last ended. */
-    private boolean standing;
-    private long epoch;
-    private java.time.Instant joinedAt;
-    /** How long, after joining again, corrections wait at most for the take-over read of the journal. */
-    static final Duration STALE_AT_MOST = Duration.ofMinutes(5);
+    private volatile StandbyGate gate;
     private volatile boolean closed;
 
     /**
@@ -107,6 +101,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         });
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
+        this.gate = new StandbyGate(steady, false); // until the journal is read on take-overs
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
                 id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
     }
@@ -257,68 +252,26 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /** From now on the journal is read again whenever partitions are assigned ({@link TakeOver}); wiring, before start. */
     public void readJournalOnTakeOver(TakeOver.Journal journal) {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
+        StandbyGate reading = new StandbyGate(steady, true);
+        gate = reading;
         takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
-            boolean resumed;
-            synchronized (this) { // only a read begun after this instance last joined again counts
-                resumed = stale && !standing && began == epoch;
-                if (resumed) {
-                    stale = false;
-                }
-            }
-            if (resumed) {
-                LOG.info("the journal is read again after standing by: resyncs and corrections resume, one pass now");
-                resyncSoon(); // what was dropped meanwhile (a stop's co-members, the hook's policy) is checked
+            if (reading.readEnded(began)) {
+                resyncSoon(); // what was not corrected meanwhile (a stop's co-members, the hook's policy) is checked
             }
             if (policies.isCaughtUp()) {
                 checkSoon(ids::contains);
             }
-        }, this::epoch, steady);
+        }, reading::epoch, steady);
     }
 
-    /**
-     * No resync pass and no correction while this instance stands by (see {@link ContainerLifecycle#standingBy}),
-     * and after it joins again until the journal has been read again ({@link TakeOver}; at once without one).
-     */
+    /** No resync pass and no correction while this instance stands by, and after, see {@link StandbyGate}. */
     @Override
     public void standingBy(boolean on) {
-        synchronized (this) {
-            if (on == standing) {
-                return;
-            }
-            standing = on;
-            epoch++;
-            joinedAt = on ? null : steady.instant();
-            if (on || takeOver == null) {
-                stale = on;
-            }
-        }
-        if (on) {
-            LOG.info("standing by: no resync or correction here until this instance has joined again and read the"
-                    + " journal");
-        }
+        gate.standingBy(on);
     }
 
-    private synchronized long epoch() {
-        return epoch;
-    }
-
-    /**
-     * Whether resyncs and corrections wait: standing by, or joined again and the take-over read not
-     * ended yet, for at most {@link #STALE_AT_MOST} (no partition assigned, a read that never ends).
-     */
     private boolean waiting() {
-        if (!stale) {
-            return false;
-        }
-        synchronized (this) {
-            if (stale && !standing && joinedAt != null
-                    && Duration.between(joinedAt, steady.instant()).compareTo(STALE_AT_MOST) > 0) {
-                stale = false;
-                LOG.warn("joined again {} ago and the journal not read again: resyncs and corrections resume with what"
-                        + " this instance knows", STALE_AT_MOST);
-            }
-            return stale;
-        }
+        return gate.waiting();
     }
 
     /** One resync pass on the resync thread now, besides the scheduled ones. */

@@ -1,0 +1,88 @@
+package dev.netfence.reconcile;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether the reconciler may resync and correct now: not while this instance stands by after
+ * another instance of its node fenced it (what it knows may be stale: a container the other one
+ * restarted under the same id would be released here, its journal entry and host guard with it),
+ * nor after it joined again until a take-over read of the journal begun after joining has ended
+ * ({@link TakeOver}; at once where nothing reads the journal again), for at most
+ * {@link #AT_MOST}. An epoch counts the changes of standing by, so that a read begun before the
+ * last change ends nothing. Thread-safe.
+ */
+final class StandbyGate {
+    private static final Logger LOG = LoggerFactory.getLogger(StandbyGate.class);
+    /** How long, after joining again, corrections wait at most for the take-over read of the journal. */
+    static final Duration AT_MOST = Duration.ofMinutes(5);
+
+    private final Clock steady;
+    private final boolean readsJournal;
+    private volatile boolean waiting;
+    private boolean standing;
+    private long epoch;
+    private Instant joinedAt;
+
+    /** {@code readsJournal}: a take-over read follows each assignment; else joining again ends the wait. */
+    StandbyGate(Clock steady, boolean readsJournal) {
+        this.steady = Objects.requireNonNull(steady, "steady");
+        this.readsJournal = readsJournal;
+    }
+
+    /** This instance stands by ({@code true}) or joined again. */
+    void standingBy(boolean on) {
+        synchronized (this) {
+            if (on == standing) {
+                return;
+            }
+            standing = on;
+            epoch++;
+            joinedAt = on ? null : steady.instant();
+            if (on || !readsJournal) {
+                waiting = on;
+            }
+        }
+        if (on) {
+            LOG.info("standing by: no resync or correction here until this instance has joined again and read the"
+                    + " journal");
+        }
+    }
+
+    /** The epoch now, for a read that begins. */
+    synchronized long epoch() {
+        return epoch;
+    }
+
+    /** A read begun in epoch {@code began} has ended; whether that ended the wait. */
+    boolean readEnded(long began) {
+        synchronized (this) {
+            if (!waiting || standing || began != epoch) {
+                return false;
+            }
+            waiting = false;
+        }
+        LOG.info("the journal is read again after standing by: resyncs and corrections resume");
+        return true;
+    }
+
+    /** Whether resyncs and corrections wait now (see the class comment). */
+    boolean waiting() {
+        if (!waiting) {
+            return false;
+        }
+        synchronized (this) {
+            if (waiting && !standing && joinedAt != null
+                    && Duration.between(joinedAt, steady.instant()).compareTo(AT_MOST) > 0) {
+                waiting = false;
+                LOG.warn("joined again {} ago and the journal not read again: resyncs and corrections resume with what"
+                        + " this instance knows", AT_MOST);
+            }
+            return waiting;
+        }
+    }
+}
