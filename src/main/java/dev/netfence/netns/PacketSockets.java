@@ -19,15 +19,16 @@ import java.util.Set;
  * lines of a member pid's {@code net/packet} (one read, which finds none in the common case).
  * When there are some, a socket counts unless it is explained: it counts at once when one of the
  * container's processes holds it ({@code fd/*} links to {@code socket:[INODE]}, each process
- * once, by its {@code Tgid}); it does not count when a process outside the container holds it (an
- * operator's {@code nsenter ... tcpdump}, a pod co-member's, a host daemon whose thread entered the
- * namespace to make it), found by a walk of every process done only then, where a holder whose
- * cgroup names the container (one forked since the threads were listed) makes it count; a socket
- * nobody visibly holds counts too (one parked in flight in a unix socket's queue, or in an
- * io_uring's file table, which the workload can take back). Without a container id, or with a
- * listing longer than {@link ProcFile#LIMIT}, any listed socket counts. A process whose descriptors
- * netfence may not list explains nothing; one that exited is skipped. No {@code net/packet} at
- * all: the kernel has no packet sockets.
+ * once, by its {@code Tgid}); it does not count when only processes outside the container in the
+ * same namespace hold it (an operator's {@code nsenter ... tcpdump}, a pod co-member's), found by a
+ * walk of {@code /proc} done only then, where a holder whose cgroup names the container (one forked
+ * since the threads were listed), or cannot be read, makes it count; a socket nobody in the
+ * namespace visibly holds counts too (one parked in flight in a unix socket's queue, in an
+ * io_uring's file table, or passed to a host process outside the namespace, a bus daemon, which the
+ * workload can take back). Without a container id, where the pid's cgroup does not name it, or with
+ * a listing longer than {@link ProcFile#LIMIT}, any listed socket counts. A process whose
+ * descriptors netfence may not list explains nothing; one that exited is skipped. No
+ * {@code net/packet} at all: the kernel has no packet sockets.
  */
 final class PacketSockets {
     private PacketSockets() {}
@@ -44,8 +45,8 @@ final class PacketSockets {
         if (unexplained.isEmpty()) {
             return false;
         }
-        if (containerId == null) {
-            return true; // no container to tell its processes from others by: counted
+        if (containerId == null || !ofContainer(procRoot.resolve(Integer.toString(pid)), containerId)) {
+            return true; // no container to tell its processes from others by (no id, or a cgroup not naming it): counted
         }
         Set<String> processes = new HashSet<>();
         for (String tid : tids) {
@@ -54,13 +55,20 @@ final class PacketSockets {
                 return true; // the container holds it
             }
         }
-        // held elsewhere? every other process, in whatever namespace (a host daemon's thread may have entered
-        // this one to make it): one of the container (forked since its threads were listed) makes it count
+        // held elsewhere in the namespace? only a process in it explains one (a socket passed to a host daemon
+        // that keeps what it is sent, a bus, must not); one of the container (forked since its threads were
+        // listed), or one whose cgroup cannot be read, makes it count
+        NamespaceId ns;
+        try {
+            ns = NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/net"));
+        } catch (IOException gone) {
+            return true;
+        }
         try (DirectoryStream<Path> all = Files.newDirectoryStream(procRoot, p -> isNumber(p.getFileName().toString()))) {
             for (Path process : all) {
-                if (!processes.contains(process.getFileName().toString())
+                if (!processes.contains(process.getFileName().toString()) && in(process, ns)
                         && explains(process.resolve("fd"), unexplained)) {
-                    if (ofContainer(process, containerId)) {
+                    if (ofContainer(process, containerId) || !Files.exists(process.resolve("cgroup"))) {
                         return true;
                     }
                     if (unexplained.isEmpty()) {
@@ -71,7 +79,15 @@ final class PacketSockets {
         } catch (DirectoryIteratorException e) {
             throw e.getCause();
         }
-        return true; // one nobody visibly holds: parked in flight, or in an io_uring's table
+        return true; // one nobody in the namespace visibly holds: parked in flight, or in an io_uring's table
+    }
+
+    private static boolean in(Path process, NamespaceId ns) {
+        try {
+            return ns.equals(NamespaceId.of(process.resolve("ns/net")));
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
     }
 
     /** Whether {@code process} is one of container {@code containerId}'s (its cgroup names it); a gone one is not. */

@@ -255,6 +255,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         StandbyGate reading = new StandbyGate(steady, true);
         gate = reading;
         takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
+            if (ids == null) {
+                return; // a failed read ends no pause: the next take-over's read, or the pause's bound, does
+            }
             if (reading.readEnded(began)) {
                 resyncSoon(); // what was not corrected meanwhile (a stop's co-members, the hook's policy) is checked
             }
@@ -279,7 +282,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         try {
             scheduler.execute(() -> {
                 try {
-                    passes.run(interval.multipliedBy(2));
+                    if (!waiting()) { // fenced again meanwhile: nothing
+                        passes.run(interval.multipliedBy(2));
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } catch (RuntimeException | Error e) {

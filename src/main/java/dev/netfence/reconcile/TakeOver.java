@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
 public final class TakeOver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TakeOver.class);
 
-    /** Told when a read has ended: the epoch it started in, and the containers to check (none when it failed). */
+    /** Told when a read has ended: the epoch it started in, and the containers to check (null when it failed). */
     @FunctionalInterface
     public interface Done {
         void done(long epoch, Set<String> check);
@@ -104,12 +104,11 @@ public final class TakeOver implements AutoCloseable {
      * One read and merge; failures are logged, the live set then stays as it was. {@code checkSoon}
      * is called after every read, with the epoch it started in (the caller's: it tells a read begun
      * before this instance last stood by or joined again from one begun after) and the containers to
-     * check (none when the read failed: the reconciler then goes on with what it has, as before
-     * take-overs read the journal).
+     * check (null when the read failed).
      */
     void runOnce() {
         long started = epoch.getAsLong();
-        Set<String> check = Set.of();
+        Set<String> check = null;
         live.watchChanges();
         try {
             journal.flush();

@@ -223,10 +223,28 @@ class ContainerCapabilitiesTest {
 
         // a process of the container forked after its threads were listed holds the second one
         process(400, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.createDirectories(proc.resolve("400/ns"));
+        Files.createLink(proc.resolve("400/ns/net"), ns); // in the namespace too: it would explain it away
         Files.createDirectories(proc.resolve("400/fd"));
         Files.createSymbolicLink(proc.resolve("400/fd/4"), Path.of("socket:[777777]"));
         assertThat(reader().risksOf(100, ID)).as("not among the threads read, but of the container")
                 .containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aPacketSocketPassedToAProcessOutsideTheNamespaceCounts() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(500, NONE, "0::/system.slice/dbus.service\n"); // a bus daemon, in the host's namespace
+        Files.writeString(Files.createDirectories(proc.resolve("100/ns")).resolve("net"), "");
+        Files.writeString(Files.createDirectories(proc.resolve("500/ns")).resolve("net"), "");
+        Files.createDirectories(proc.resolve("500/fd"));
+        Files.createSymbolicLink(proc.resolve("500/fd/9"), Path.of("socket:[666666]")); // sent in a message, unread
+        Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
+                "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+                + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      666666\n");
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
     }
 
     @Test
