@@ -44,23 +44,8 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
     void afterJoiningAgainNothingIsResyncedUntilTheJournalIsReadAgain() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
-        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
-        reconciler.readJournalOnTakeOver(new TakeOver.Journal() {
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public java.util.Collection<String> unwritten() {
-                return java.util.List.of();
-            }
-
-            @Override
-            public java.util.List<LiveContainer> read() throws InterruptedException {
-                reading.await();
-                return java.util.List.copyOf(reconciler.liveSet().all());
-            }
-        });
+        java.util.concurrent.Semaphore reading = new java.util.concurrent.Semaphore(0);
+        readsJournalAsLetThrough(reading, new java.util.concurrent.atomic.AtomicInteger());
         reconciler.standingBy(true);
         reconciler.standingBy(false); // joined again: its clients made, the partitions not assigned yet
         long cycles = reconciler.cycles();
@@ -69,7 +54,7 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
         await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
         assertThat(reconciler.cycles()).as("no pass before the journal is read").isEqualTo(cycles);
 
-        reading.countDown();
+        reading.release();
 
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
     }
@@ -80,6 +65,27 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
         start("c1", "task-1");
         java.util.concurrent.Semaphore reads = new java.util.concurrent.Semaphore(0);
         java.util.concurrent.atomic.AtomicInteger begun = new java.util.concurrent.atomic.AtomicInteger();
+        readsJournalAsLetThrough(reads, begun);
+        reconciler.partitionsAssigned(); // a take-over read begins, then another instance fences this one
+        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 1);
+        reconciler.standingBy(true);
+        reconciler.standingBy(false);
+        long cycles = reconciler.cycles();
+
+        reads.release(); // the read begun before standing by ends
+        await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
+        assertThat(reconciler.cycles()).as("still waiting for a read begun after joining again").isEqualTo(cycles);
+
+        reconciler.partitionsAssigned();
+        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 2);
+        reads.release();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
+    }
+
+    /** Take-over reads of the journal (what the live set holds), each counted in {@code begun} and ended by a permit of {@code reads}. */
+    private void readsJournalAsLetThrough(java.util.concurrent.Semaphore reads,
+            java.util.concurrent.atomic.AtomicInteger begun) {
         reconciler.readJournalOnTakeOver(new TakeOver.Journal() {
             @Override
             public void flush() {
@@ -97,20 +103,5 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
                 return java.util.List.copyOf(reconciler.liveSet().all());
             }
         });
-        reconciler.partitionsAssigned(); // a take-over read begins, then another instance fences this one
-        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 1);
-        reconciler.standingBy(true);
-        reconciler.standingBy(false);
-        long cycles = reconciler.cycles();
-
-        reads.release(); // the read begun before standing by ends
-        await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
-        assertThat(reconciler.cycles()).as("still waiting for a read begun after joining again").isEqualTo(cycles);
-
-        reconciler.partitionsAssigned();
-        await().atMost(Duration.ofSeconds(5)).until(() -> begun.get() == 2);
-        reads.release();
-
-        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
     }
 }
