@@ -79,8 +79,7 @@ class ReconcilerTest extends ReconcilerFixture {
         // c2, of task-2, in c1's namespace: its apply of ALLOW_B was refused NAMESPACE_SHARED (c1 held
         // ALLOW_A); c3, refused for ALLOW_B in another namespace, and c4, refused in c1's namespace for
         // a digest task-1 will not have, have nothing to gain from task-1's update
-        String allowB = dev.netfence.policy.PolicyDigest.of(new dev.netfence.policy.PolicyParser()
-                .parse(ALLOW_B.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        String allowB = digestOf(ALLOW_B);
         dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
         reconciler.liveSet().restore(refused("c2", "task-2", pod, allowB));
         reconciler.liveSet().restore(refused("c3", "task-2",
@@ -110,8 +109,7 @@ class ReconcilerTest extends ReconcilerFixture {
         policies.put("task-1", ALLOW_A);
         policies.put("task-2", ALLOW_B);
         start("c1", "task-1");
-        String allowB = dev.netfence.policy.PolicyDigest.of(new dev.netfence.policy.PolicyParser()
-                .parse(ALLOW_B.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        String allowB = digestOf(ALLOW_B);
         dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
         // c2's start, in c1's namespace: refused for another member's policy, nothing written, quarantined not
         ContainerEvent start = event("c2", "task-2", ContainerEvent.CONTAINER_STARTED);
@@ -133,6 +131,11 @@ class ReconcilerTest extends ReconcilerFixture {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.contains("enforce c2"));
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.liveSet().refusedIn(pod).isEmpty());
+    }
+
+    private static String digestOf(String policyJson) {
+        return dev.netfence.policy.PolicyDigest.of(new dev.netfence.policy.PolicyParser()
+                .parse(policyJson.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     private static LiveContainer refused(String id, String task, dev.netfence.netns.NamespaceId netns, String digest) {
