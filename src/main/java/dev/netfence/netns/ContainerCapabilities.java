@@ -44,12 +44,18 @@ import org.slf4j.LoggerFactory;
  * between the container's cgroups while they are walked can be missed by one walk; moving needs
  * a cgroup tree the workload can write, which runtimes mount read-only unless asked otherwise.
  * A sub-tree walk is needed only where a cgroup directory has sub-directories (its link count,
- * one stat). Reads only {@code /proc} and the cgroup file system.
+ * one stat). The whole read, every thread's status and the packet sockets, fails past
+ * {@link #READ_BUDGET_NANOS}: a container of thousands of threads each given a long {@code Groups:}
+ * line costs the kernel that long to render, and would otherwise hold the namespace's write turn
+ * and a correction thread for seconds on every read. Reads only {@code /proc} and the cgroup file
+ * system.
  */
 public final class ContainerCapabilities {
     private static final Logger LOG = LoggerFactory.getLogger(ContainerCapabilities.class);
     /** How long listings may keep finding new threads before the read fails, see the class comment. */
     static final long BUDGET_NANOS = 200_000_000L;
+    /** How long one whole read may take before it fails (an ordinary status reads in ≈ 15-20 µs here), see the class comment. */
+    static final long READ_BUDGET_NANOS = 1_000_000_000L;
     /** Sub-cgroups of one container walked at most; more fails the read (the workload made them). */
     static final int MAX_CGROUPS = 1024;
     /** A thread list longer than this (≈ 500,000 threads) fails the read rather than be cut. */
@@ -96,6 +102,8 @@ public final class ContainerCapabilities {
      */
     public List<String> risksOf(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
         Path procPid = procRoot.resolve(Integer.toString(pid));
+        String what = containerId == null ? "pid " + pid : containerId;
+        Budget budget = new Budget(nanoTime, what);
         long held = heldIn(procPid.resolve("status"));
         ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
                 : CgroupMembership.containersIn(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")),
@@ -113,8 +121,8 @@ public final class ContainerCapabilities {
         };
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
-        held |= heldByAll(listing, read, containerId == null ? "pid " + pid : containerId);
-        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, containerId, read)) {
+        held |= heldByAll(listing, read, what, budget);
+        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, containerId, read, budget)) {
             LOG.info("a thread of {} (pid {}) holds a packet socket of its network namespace: counted as CAP_NET_RAW,"
                     + " which made it, though no thread holds the capability now", containerId, pid);
             held |= NET_RAW;
@@ -142,9 +150,9 @@ public final class ContainerCapabilities {
     /**
      * Every capability any thread {@code listing} names holds that is not in {@code read}, listing
      * again until a listing names no thread not yet read; IOException after {@link #BUDGET_NANOS}
-     * of listings that each found one.
+     * of listings that each found one, or when {@code budget} runs out.
      */
-    long heldByAll(Listing listing, Set<String> read, String what) throws IOException {
+    long heldByAll(Listing listing, Set<String> read, String what, Budget budget) throws IOException {
         long held = 0;
         long start = 0;
         for (int round = 1; ; round++) {
@@ -153,6 +161,7 @@ public final class ContainerCapabilities {
                 if (read.add(tid)) {
                     fresh = true;
                     held |= heldBy(tid);
+                    budget.check(read.size());
                 }
             }
             if (!fresh) {
@@ -165,6 +174,31 @@ public final class ContainerCapabilities {
             } else if (nanoTime.getAsLong() - start > BUDGET_NANOS) {
                 throw new IOException("the threads of " + what + " kept changing: " + round + " listings in "
                         + BUDGET_NANOS / 1_000_000 + " ms each found a thread not read before, so its capabilities"
+                        + " cannot be vouched for");
+            }
+        }
+    }
+
+    /**
+     * The time one read may take ({@link #READ_BUDGET_NANOS}), from when it was made: {@link #check}
+     * fails the read once it has run out. Shared by the thread reads and {@link PacketSockets}.
+     */
+    static final class Budget {
+        private final LongSupplier nanoTime;
+        private final long start;
+        private final String what;
+
+        Budget(LongSupplier nanoTime, String what) {
+            this.nanoTime = nanoTime;
+            this.start = nanoTime.getAsLong();
+            this.what = what;
+        }
+
+        /** IOException when the read has taken longer than its budget; {@code done}: how many threads or processes it read so far. */
+        void check(int done) throws IOException {
+            if (nanoTime.getAsLong() - start > READ_BUDGET_NANOS) {
+                throw new IOException("reading the capabilities of " + what + " took longer than "
+                        + READ_BUDGET_NANOS / 1_000_000 + " ms (" + done + " threads or processes read), so they"
                         + " cannot be vouched for");
             }
         }

@@ -28,16 +28,20 @@ import java.util.Set;
  * workload can take back). Without a container id, where the pid's cgroup does not name it, or with
  * a listing longer than {@link ProcFile#LIMIT}, any listed socket counts. A process whose
  * descriptors netfence may not list explains nothing; one that exited is skipped. No
- * {@code net/packet} at all: the kernel has no packet sockets.
+ * {@code net/packet} at all: the kernel has no packet sockets. The walk runs within the read's
+ * budget ({@link ContainerCapabilities.Budget}): a host of many processes, or a workload that
+ * keeps the namespace's processes many, fails the read rather than stall it.
  */
 final class PacketSockets {
     private PacketSockets() {}
 
     /**
      * Whether the container {@code containerId} (null: not known), whose threads {@code tids} were
-     * just read, holds, or may hold, a packet socket of {@code pid}'s namespace.
+     * just read, holds, or may hold, a packet socket of {@code pid}'s namespace; IOException when
+     * {@code budget} runs out first.
      */
-    static boolean heldBy(Path procRoot, int pid, String containerId, Collection<String> tids) throws IOException {
+    static boolean heldBy(Path procRoot, int pid, String containerId, Collection<String> tids,
+            ContainerCapabilities.Budget budget) throws IOException {
         Set<String> unexplained = new HashSet<>();
         if (!listed(procRoot, pid, unexplained)) {
             return true; // too long a listing to judge: counted
@@ -51,8 +55,11 @@ final class PacketSockets {
         Set<String> processes = new HashSet<>();
         for (String tid : tids) {
             String tgid = tgidOf(procRoot, tid);
-            if (tgid != null && processes.add(tgid) && explains(procRoot.resolve(tgid).resolve("fd"), unexplained)) {
-                return true; // the container holds it
+            if (tgid != null && processes.add(tgid)) {
+                if (explains(procRoot.resolve(tgid).resolve("fd"), unexplained)) {
+                    return true; // the container holds it
+                }
+                budget.check(processes.size());
             }
         }
         // held elsewhere in the namespace? only a process in it explains one (a socket passed to a host daemon
@@ -64,8 +71,10 @@ final class PacketSockets {
         } catch (IOException gone) {
             return true;
         }
+        int walked = 0;
         try (DirectoryStream<Path> all = Files.newDirectoryStream(procRoot, p -> isNumber(p.getFileName().toString()))) {
             for (Path process : all) {
+                budget.check(processes.size() + ++walked);
                 if (!processes.contains(process.getFileName().toString()) && in(process, ns)
                         && explains(process.resolve("fd"), unexplained)) {
                     if (ofContainer(process, containerId) || !Files.exists(process.resolve("cgroup"))) {

@@ -125,7 +125,7 @@ class ContainerCapabilitiesTest {
                 .iterator();
         java.util.Set<String> read = new java.util.HashSet<>(List.of("200"));
 
-        long held = reader().heldByAll(listings::next, read, "test");
+        long held = reader().heldByAll(listings::next, read, "test", unbounded());
 
         assertThat(Capabilities.risksInMask(held)).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
         assertThat(listings.hasNext()).as("every listing taken").isFalse();
@@ -137,7 +137,8 @@ class ContainerCapabilitiesTest {
         ContainerCapabilities reader = new ContainerCapabilities(proc, () -> now[0] += 50_000_000L);
         int[] next = {1000};
 
-        assertThatThrownBy(() -> reader.heldByAll(() -> List.of(Integer.toString(next[0]++)), new java.util.HashSet<>(), "c1"))
+        assertThatThrownBy(() -> reader.heldByAll(() -> List.of(Integer.toString(next[0]++)), new java.util.HashSet<>(), "c1",
+                unbounded()))
                 .isInstanceOf(IOException.class).hasMessageContaining("the threads of c1 kept changing")
                 .hasMessageContaining("6 listings in 200 ms");
     }
@@ -152,7 +153,7 @@ class ContainerCapabilitiesTest {
             many.add(Integer.toString(tid)); // exited meanwhile: skipped
         }
 
-        long held = reader.heldByAll(() -> many, new java.util.HashSet<>(), "c1");
+        long held = reader.heldByAll(() -> many, new java.util.HashSet<>(), "c1", unbounded());
 
         assertThat(Capabilities.risksInMask(held)).containsExactly("CAP_NET_RAW");
     }
@@ -261,6 +262,46 @@ class ContainerCapabilitiesTest {
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      555555\n");
 
         assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aReadOfThreadsWhoseStatusesTakeLongerThanTheWholeReadsBudgetFailsClosed() throws IOException {
+        long[] now = {0};
+        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> now[0] += 600_000L, "c1");
+        List<String> many = new java.util.ArrayList<>();
+        for (int tid = 1000; tid < 3000; tid++) {
+            process(tid, NONE, "0::/\n"); // each status as slow to render as a thread given thousands of groups
+            many.add(Integer.toString(tid));
+        }
+
+        assertThatThrownBy(() -> reader().heldByAll(() -> many, new java.util.HashSet<>(), "c1", budget))
+                .isInstanceOf(IOException.class)
+                .hasMessage("reading the capabilities of c1 took longer than 1000 ms (1667 threads or processes read),"
+                        + " so they cannot be vouched for");
+    }
+
+    @Test
+    void theWalkForAPacketSocketNobodyInTheContainerHoldsStopsWhenTheReadsBudgetRunsOut() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.writeString(Files.createDirectories(proc.resolve("100/ns")).resolve("net"), "");
+        Files.createDirectories(proc.resolve("100/fd"));
+        for (int pid = 300; pid < 310; pid++) {
+            process(pid, NONE, "0::/user.slice\n");
+        }
+        Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
+                "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+                + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      777777\n");
+        long[] now = {0};
+        ContainerCapabilities reader = new ContainerCapabilities(proc, () -> now[0] += 200_000_000L);
+
+        assertThatThrownBy(() -> reader.risksOf(100, ID)).isInstanceOf(IOException.class)
+                .hasMessageContaining("reading the capabilities of " + ID + " took longer than 1000 ms");
+    }
+
+    /** A budget whose clock never moves: the tests of what is read, not of how long. */
+    private static ContainerCapabilities.Budget unbounded() {
+        return new ContainerCapabilities.Budget(() -> 0L, "test");
     }
 
     private ContainerCapabilities reader() {
