@@ -101,7 +101,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         });
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
-        this.gate = new StandbyGate(steady, false); // until the journal is read on take-overs
+        this.gate = new StandbyGate(steady, false, () -> { }); // until the journal is read on take-overs
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
                 id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
     }
@@ -252,7 +252,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /** From now on the journal is read again whenever partitions are assigned ({@link TakeOver}); wiring, before start. */
     public void readJournalOnTakeOver(TakeOver.Journal journal) {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
-        StandbyGate reading = new StandbyGate(steady, true);
+        StandbyGate reading = new StandbyGate(steady, true, this::resyncSoon);
         gate = reading;
         takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
             if (ids == null) {

@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
  * restarted under the same id would be released here, its journal entry and host guard with it),
  * nor after it joined again until a take-over read of the journal begun after joining has ended
  * ({@link TakeOver}; at once where nothing reads the journal again), for at most
- * {@link #AT_MOST}. An epoch counts the changes of standing by, so that a read begun before the
- * last change ends nothing. Thread-safe.
+ * {@link #AT_MOST}, after which it runs {@code opened} once (a resync pass, so that what was held
+ * back meanwhile is checked now, not one interval later). An epoch counts the changes of standing
+ * by, so that a read begun before the last change ends nothing. Thread-safe.
  */
 final class StandbyGate {
     private static final Logger LOG = LoggerFactory.getLogger(StandbyGate.class);
@@ -23,15 +24,20 @@ final class StandbyGate {
 
     private final Clock steady;
     private final boolean readsJournal;
+    private final Runnable opened;
     private volatile boolean waiting;
     private boolean standing;
     private long epoch;
     private Instant joinedAt;
 
-    /** {@code readsJournal}: a take-over read follows each assignment; else joining again ends the wait. */
-    StandbyGate(Clock steady, boolean readsJournal) {
+    /**
+     * {@code readsJournal}: a take-over read follows each assignment; else joining again ends the
+     * wait. {@code opened}: run when {@link #AT_MOST} ends a wait, on the thread that asked.
+     */
+    StandbyGate(Clock steady, boolean readsJournal, Runnable opened) {
         this.steady = Objects.requireNonNull(steady, "steady");
         this.readsJournal = readsJournal;
+        this.opened = Objects.requireNonNull(opened, "opened");
     }
 
     /** This instance stands by ({@code true}) or joined again. */
@@ -76,13 +82,15 @@ final class StandbyGate {
             return false;
         }
         synchronized (this) {
-            if (waiting && !standing && joinedAt != null
-                    && Duration.between(joinedAt, steady.instant()).compareTo(AT_MOST) > 0) {
-                waiting = false;
-                LOG.warn("joined again {} ago and the journal not read again: resyncs and corrections resume with what"
-                        + " this instance knows", AT_MOST);
+            if (!waiting || standing || joinedAt == null
+                    || Duration.between(joinedAt, steady.instant()).compareTo(AT_MOST) <= 0) {
+                return waiting;
             }
-            return waiting;
+            waiting = false;
         }
+        LOG.warn("joined again {} ago and the journal not read again: resyncs and corrections resume with what"
+                + " this instance knows", AT_MOST);
+        opened.run();
+        return false;
     }
 }
