@@ -299,6 +299,25 @@ class ContainerCapabilitiesTest {
                 .hasMessageContaining("reading the capabilities of " + ID + " took longer than 1000 ms");
     }
 
+    @Test
+    void withoutAContainerIdAListedPacketSocketCountsThoughOnlyAProcessOutsideHoldsIt() throws IOException {
+        process(100, NONE, "0::/user.slice\n");
+        process(300, NONE, "0::/user.slice\n");
+        Files.writeString(Files.createDirectories(proc.resolve("100/ns")).resolve("net"), "");
+        Files.createLink(Files.createDirectories(proc.resolve("300/ns")).resolve("net"), proc.resolve("100/ns/net"));
+        Files.createDirectories(proc.resolve("100/fd"));
+        Files.createDirectories(proc.resolve("300/fd"));
+        Files.createSymbolicLink(proc.resolve("300/fd/4"), Path.of("socket:[888888]")); // a capture in its namespace
+        Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
+                "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+                + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      888888\n");
+
+        assertThat(reader().risksOf(100, null)).as("no container to tell its processes from others by")
+                .containsExactly("CAP_NET_RAW");
+        assertThat(reader().risksOf(100, ID)).as("a cgroup that does not name the container tells nothing either")
+                .containsExactly("CAP_NET_RAW");
+    }
+
     /** A budget whose clock never moves: the tests of what is read, not of how long. */
     private static ContainerCapabilities.Budget unbounded() {
         return new ContainerCapabilities.Budget(() -> 0L, "test");
