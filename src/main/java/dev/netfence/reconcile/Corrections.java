@@ -17,10 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.EnumSet;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,9 +41,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Corrections {
     private static final Logger LOG = LoggerFactory.getLogger(Corrections.class);
-    /** Results that mean the container cannot be reached any more: release it. */
-    private static final Set<ErrorCode> GONE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND, ErrorCode.NAMESPACE_MISMATCH,
-            ErrorCode.HOST_NAMESPACE_REFUSED);
 
     private final LiveSet live;
     private final ContainerLocks locks;
@@ -64,6 +58,7 @@ final class Corrections {
     private final Path procRoot;
     private final MoveReports moveReports;
     private final TaskDigests digests = new TaskDigests();
+    private final StartRecords starts;
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
     private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
 
@@ -85,6 +80,8 @@ final class Corrections {
         this.moves = new MovedPids(procRoot);
         this.procRoot = procRoot;
         this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
+        this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
+                c -> onRelease.accept(c));
     }
 
     /** Brings {@code containerId} in line with its task's current policy; {@code trigger} says why we look. */
@@ -141,69 +138,9 @@ final class Corrections {
         }
     }
 
-    /** Records what a container event's enforcement left in force (caller holds the container's lock). */
+    /** Records what a container event's enforcement left in force (caller holds the container's lock), see {@link StartRecords}. */
     void started(ContainerEvent event, EnforcementResult result) {
-        String containerId = event.containerId();
-        if (isGone(result)) {
-            LiveContainer recorded = live.get(containerId).orElse(null);
-            if (recorded != null && moves.present(recorded)) {
-                return; // a stale start (its pid gone or elsewhere): the container recorded is where it was
-            }
-            if (recorded != null && moves.stillInContainer(recorded)) {
-                // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back
-                moveReports.moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
-                        event.nodeId(), event.runtime(), recorded.pid(), recorded.netns(), event.netns(), null,
-                        ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified(),
-                        recorded.startedAt()),
-                        Trigger.DRIFT, false);
-                return;
-            }
-            moves.back(containerId);
-            live.remove(containerId).ifPresent(c -> {
-                enforcer.released(c.netns());
-                enforcer.left(containerId, c.netns());
-                guards.release(containerId);
-                onRelease.accept(c);
-            });
-            return;
-        }
-        moves.back(containerId);
-        LiveContainer before = live.get(containerId).orElse(null);
-        EnforcementTarget target = result.target();
-        boolean refusedShared = result.error() != null
-                && ErrorCode.NAMESPACE_SHARED.code().equals(result.error().code());
-        if (target == null || (!applied(result) && !result.quarantined() && !refusedShared)) {
-            return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
-        }
-        // refused NAMESPACE_SHARED: tracked with the refused digest, so that a policy update bringing that
-        // digest, or the other member's leaving, retries it, and a resync corrects and releases it
-        live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
-                netns(target), event.netns(), result.policyDigest(),
-                applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
-                result.resolved(), clock.instant(), startedAt(before, target, event)));
-        if (before != null && !before.netns().equals(netns(target))) {
-            LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
-                    target.netnsInode());
-            enforcer.released(before.netns());
-            enforcer.left(containerId, before.netns());
-            onRelease.accept(before);
-        }
-    }
-
-    /**
-     * The start time an entry records for the instance {@code target} after {@code event}: the
-     * event's, but never earlier than what is known of that very instance (a stop in between must
-     * not release it): its recorded start, or, where none is (the hook fenced it; its own start event
-     * not seen), when its process started, for an event that occurred before (a replayed start of an
-     * earlier instance under the id, without pid, which the runtime answered with this one's).
-     */
-    private java.time.Instant startedAt(LiveContainer before, EnforcementTarget target, ContainerEvent event) {
-        if (before == null || before.pid() != target.pid() || !before.netns().equals(netns(target))) {
-            return event.occurredAt();
-        }
-        java.time.Instant known = before.startedAt() != null ? before.startedAt()
-                : dev.netfence.netns.ProcessStart.of(procRoot, target.pid()).orElse(null);
-        return known != null && known.isAfter(event.occurredAt()) ? known : event.occurredAt();
+        starts.started(event, result);
     }
 
     private void apply(LiveContainer c, NetworkPolicy policy, String digest, Trigger trigger, boolean report) {
@@ -436,7 +373,7 @@ final class Corrections {
     }
 
     private static boolean isGone(EnforcementResult r) {
-        return r.error() != null && GONE.stream().anyMatch(code -> code.code().equals(r.error().code()));
+        return StartRecords.isGone(r);
     }
 
     private static NamespaceId netns(EnforcementTarget t) {

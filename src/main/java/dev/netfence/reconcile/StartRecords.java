@@ -1,0 +1,136 @@
+package dev.netfence.reconcile;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.enforce.Enforcer;
+import dev.netfence.event.ContainerEvent;
+import dev.netfence.event.Trigger;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.ProcessStart;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The live-set entry a container event's enforcement leaves: applied, quarantined or refused
+ * NAMESPACE_SHARED is recorded (with the start time of the very instance, which never moves back,
+ * so a stop in between cannot release it); a failure that left nothing known in force keeps what
+ * was; one that says the container cannot be reached releases it, unless the entry's own pid is
+ * still where it was recorded (a stale start) or still a process of the container (moved,
+ * {@link MoveReports#moved}). A container found in another namespace than recorded has the old
+ * namespace released. Split from {@link Corrections}, which owns the rest of an entry's life.
+ */
+final class StartRecords {
+    private static final Logger LOG = LoggerFactory.getLogger(StartRecords.class);
+    /** Results that mean the container cannot be reached any more: release it. */
+    static final Set<ErrorCode> GONE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND, ErrorCode.NAMESPACE_MISMATCH,
+            ErrorCode.HOST_NAMESPACE_REFUSED);
+
+    private final LiveSet live;
+    private final MovedPids moves;
+    private final MoveReports moveReports;
+    private final Enforcer enforcer;
+    private final HostGuards guards;
+    private final Clock clock;
+    private final Path procRoot;
+    private final Consumer<LiveContainer> released;
+
+    /** {@code released}: told of every container released from a namespace here. */
+    StartRecords(LiveSet live, MovedPids moves, MoveReports moveReports, Enforcer enforcer, HostGuards guards,
+            Clock clock, Path procRoot, Consumer<LiveContainer> released) {
+        this.live = Objects.requireNonNull(live, "live");
+        this.moves = Objects.requireNonNull(moves, "moves");
+        this.moveReports = Objects.requireNonNull(moveReports, "moveReports");
+        this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
+        this.guards = Objects.requireNonNull(guards, "guards");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+        this.released = Objects.requireNonNull(released, "released");
+    }
+
+    /** Records what {@code event}'s enforcement left in force (caller holds the container's lock). */
+    void started(ContainerEvent event, EnforcementResult result) {
+        String containerId = event.containerId();
+        if (isGone(result)) {
+            LiveContainer recorded = live.get(containerId).orElse(null);
+            if (recorded != null && moves.present(recorded)) {
+                return; // a stale start (its pid gone or elsewhere): the container recorded is where it was
+            }
+            if (recorded != null && moves.stillInContainer(recorded)) {
+                // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back
+                moveReports.moved(recorded.taskId() != null ? recorded : new LiveContainer(containerId, event.taskId(),
+                        event.nodeId(), event.runtime(), recorded.pid(), recorded.netns(), event.netns(), null,
+                        ErrorCode.NAMESPACE_MISMATCH.code(), true, recorded.backend(), Map.of(), recorded.lastVerified(),
+                        recorded.startedAt()),
+                        Trigger.DRIFT, false);
+                return;
+            }
+            moves.back(containerId);
+            live.remove(containerId).ifPresent(c -> {
+                enforcer.released(c.netns());
+                enforcer.left(containerId, c.netns());
+                guards.release(containerId);
+                released.accept(c);
+            });
+            return;
+        }
+        moves.back(containerId);
+        LiveContainer before = live.get(containerId).orElse(null);
+        EnforcementTarget target = result.target();
+        boolean refusedShared = result.error() != null
+                && ErrorCode.NAMESPACE_SHARED.code().equals(result.error().code());
+        if (target == null || (!applied(result) && !result.quarantined() && !refusedShared)) {
+            return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
+        }
+        // refused NAMESPACE_SHARED: tracked with the refused digest, so that a policy update bringing that
+        // digest, or the other member's leaving, retries it, and a resync corrects and releases it
+        live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
+                netns(target), event.netns(), result.policyDigest(),
+                applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
+                result.resolved(), clock.instant(), startedAt(before, target, event)));
+        if (before != null && !before.netns().equals(netns(target))) {
+            LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
+                    target.netnsInode());
+            enforcer.released(before.netns());
+            enforcer.left(containerId, before.netns());
+            released.accept(before);
+        }
+    }
+
+    /**
+     * The start time an entry records for the instance {@code target} after {@code event}: the
+     * event's, but never earlier than what is known of that very instance (a stop in between must
+     * not release it): its recorded start, or, where none is (the hook fenced it; its own start event
+     * not seen), when its process started, for an event that occurred before (a replayed start of an
+     * earlier instance under the id, without pid, which the runtime answered with this one's).
+     */
+    private Instant startedAt(LiveContainer before, EnforcementTarget target, ContainerEvent event) {
+        if (before == null || before.pid() != target.pid() || !before.netns().equals(netns(target))) {
+            return event.occurredAt();
+        }
+        Instant known = before.startedAt() != null ? before.startedAt()
+                : ProcessStart.of(procRoot, target.pid()).orElse(null);
+        return known != null && known.isAfter(event.occurredAt()) ? known : event.occurredAt();
+    }
+
+    /** Whether {@code r} says the container cannot be reached any more. */
+    static boolean isGone(EnforcementResult r) {
+        return r.error() != null && GONE.stream().anyMatch(code -> code.code().equals(r.error().code()));
+    }
+
+    private static boolean applied(EnforcementResult r) {
+        return EnforcementResult.APPLIED.equals(r.status());
+    }
+
+    private static NamespaceId netns(EnforcementTarget t) {
+        return new NamespaceId(t.netnsDevice(), t.netnsInode());
+    }
+}
