@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * between the container's cgroups while they are walked can be missed by one walk; moving needs
  * a cgroup tree the workload can write, which runtimes mount read-only unless asked otherwise.
  * A sub-tree walk is needed only where a cgroup directory has sub-directories (its link count,
- * one stat). The whole read, every thread's status and the packet sockets, fails past
+ * one stat). The whole read, every thread's status and the raw sockets ({@link RawSockets}), fails past
  * {@link #READ_BUDGET_NANOS}: a container of thousands of threads each given a long {@code Groups:}
  * line costs the kernel that long to render, and would otherwise hold the namespace's write turn
  * and a correction thread for seconds on every read. Reads only {@code /proc} and the cgroup file
@@ -122,9 +122,9 @@ public final class ContainerCapabilities {
         Set<String> read = new HashSet<>();
         read.add(Integer.toString(pid));
         held |= heldByAll(listing, read, what, budget);
-        if ((held & NET_RAW) == 0 && PacketSockets.heldBy(procRoot, pid, containerId, read, budget)) {
-            LOG.info("a thread of {} (pid {}) holds a packet socket of its network namespace: counted as CAP_NET_RAW,"
-                    + " which made it, though no thread holds the capability now", containerId, pid);
+        if ((held & NET_RAW) == 0 && RawSockets.heldBy(procRoot, pid, containerId, read, budget)) {
+            LOG.info("{} (pid {}) holds, or may hold, a packet, XDP or raw socket of its network namespace: counted as"
+                    + " CAP_NET_RAW, which made it, though no thread holds the capability now", what, pid);
             held |= NET_RAW;
         }
         return Capabilities.risksInMask(held);
@@ -181,7 +181,7 @@ public final class ContainerCapabilities {
 
     /**
      * The time one read may take ({@link #READ_BUDGET_NANOS}), from when it was made: {@link #check}
-     * fails the read once it has run out. Shared by the thread reads and {@link PacketSockets}.
+     * fails the read once it has run out. Shared by the thread reads and {@link RawSockets}.
      */
     static final class Budget {
         private final LongSupplier nanoTime;

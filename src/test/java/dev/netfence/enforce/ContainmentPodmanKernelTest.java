@@ -283,6 +283,31 @@ class ContainmentPodmanKernelTest {
     }
 
     @Test
+    void item9AnXdpSocketKeptInFlightAfterEveryCapabilityWasDroppedCountsAsCapNetRawAndIsRefused() throws Exception {
+        PodmanContainer box = PODMAN.sandbox();
+        NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");
+        // an AF_XDP socket: listed in no net/packet, sends frames past every hook of the namespace; parked in
+        // flight, so no descriptor of any process links to it
+        try (CapabilityWorkload keeper = adopted(box, "xdp")) {
+            for (String set : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+                assertThat(ProcCapabilities.holds(keeper.pid(), set, 13)).as("the keeper, %s", set).isFalse();
+            }
+
+            EnforcementResult reported = enforcer(Set.of()).enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+            EnforcementResult refused = enforcer(Set.of("CAP_NET_RAW"))
+                    .enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
+
+            assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
+            assertThat(reported.risks()).containsExactly("CAP_NET_RAW");
+            assertThat(refused.error()).as("%s", refused).isNotNull();
+            assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+            assertThat(refused.quarantined()).isTrue();
+            assertThat(keeper.use()).as("taken back, the socket sends a frame without the capability, quarantined")
+                    .isEqualTo("used");
+        }
+    }
+
+    @Test
     void item9APacketSocketAProcessOutsideTheContainerHoldsInItsNamespaceDoesNotCount() throws Exception {
         PodmanContainer box = PODMAN.sandbox();
         NetworkPolicy policy = allowing(PODMAN.peer(HTTP), HTTP + "/tcp");

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * The /proc entries the enforcer reads for a container process, written under a test's proc root
- * for fake pins: {@code status} (capabilities), {@code net/dev} (interfaces), {@code stat}
+ * for fake pins: {@code status} (capabilities), {@code net/dev} (interfaces), {@code net/protocols}
+ * (no raw socket), {@code stat}
  * (start time), {@code task/PID} (its one thread) and a {@code cgroup} that names no container,
  * so the capabilities read are the process's own.
  */
@@ -35,6 +36,10 @@ final class FakeProc {
             Files.writeString(dir.resolve("status"), "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t"
                     + hex(caps) + "\nCapEff:\t" + hex(caps) + "\nCapBnd:\t" + hex(caps) + "\nCapAmb:\t0000000000000000\n");
             Files.writeString(dir.resolve("net/dev"), dev.toString());
+            Files.writeString(dir.resolve("net/protocols"), "protocol  size sockets  memory press maxhdr  slab module\n"
+                    + "PACKET    1600      0      -1   NI       0   no   kernel\n"
+                    + "XDP       1088      0      -1   NI       0   no   kernel\n"
+                    + "RAW       1152      0      -1   NI       0   yes  kernel\n");
             Files.writeString(dir.resolve("stat"), pid + " (sleep) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4711 0 0\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -318,6 +318,69 @@ class ContainerCapabilitiesTest {
                 .containsExactly("CAP_NET_RAW");
     }
 
+    @Test
+    void anXdpSocketAnywhereInTheNamespaceCountsAsCapNetRawForNothingTellsWhoseItIs() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        protocols(100, 0, 0, 0, 0);
+        assertThat(reader().risksOf(100, ID)).isEmpty();
+
+        protocols(100, 0, 1, 0, 0);
+
+        assertThat(reader().risksOf(100, ID)).containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aRawIpSocketTheContainerHoldsCountsAndOneACaptureBesideItHoldsDoesNot() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(300, NONE, "0::/user.slice\n"); // an operator's ping, entered into the container's namespace
+        Path ns = Files.createDirectories(proc.resolve("100/ns")).resolve("net");
+        Files.writeString(ns, "");
+        Files.createDirectories(proc.resolve("300/ns"));
+        Files.createLink(proc.resolve("300/ns/net"), ns);
+        Files.createDirectories(proc.resolve("100/fd"));
+        Files.createDirectories(proc.resolve("300/fd"));
+        Files.createSymbolicLink(proc.resolve("300/fd/3"), Path.of("socket:[78743935]"));
+        Files.writeString(proc.resolve("100/net/raw"), "  sl  local_address rem_address   st tx_queue rx_queue tr"
+                + " tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+                + " 162: 00000000:00FF 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 78743935 2"
+                + " 00000000bdcc3623 0\n");
+        protocols(100, 0, 0, 1, 0);
+        assertThat(reader().risksOf(100, ID)).as("held by the ping beside it").isEmpty();
+
+        Files.writeString(proc.resolve("100/net/raw6"), "  sl  local_address                         remote_address"
+                + "                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer"
+                + " drops\n  238: 00000000000000000000000000000000:003A 00000000000000000000000000000000:0000 07"
+                + " 00000000:00000000 00:00000000 00000000     0        0 78743936 2 000000009ba58bc6 0\n");
+        Files.createSymbolicLink(proc.resolve("100/fd/5"), Path.of("socket:[78743936]"));
+        protocols(100, 0, 0, 1, 1);
+
+        assertThat(reader().risksOf(100, ID)).as("an IPv6 raw socket the container holds").containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
+    void aNamespaceThatCountsNoSuchSocketHasItsListingsLeftUnread() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.writeString(proc.resolve("100/net/packet"), "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
+                + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      555555\n");
+        assertThat(reader().risksOf(100, ID)).as("counted and listed, nobody visibly holds it").containsExactly("CAP_NET_RAW");
+
+        protocols(100, 0, 0, 0, 0);
+
+        assertThat(reader().risksOf(100, ID)).as("the count says none: the listing is not read").isEmpty();
+    }
+
+    @Test
+    void aProtocolsFileWithoutSocketCountsFailsTheRead() throws IOException {
+        process(100, NONE, "0::/user.slice\n");
+        Files.writeString(proc.resolve("100/net/protocols"), "protocol  size\nPACKET 1600\n");
+
+        assertThatThrownBy(() -> reader().risksOf(100, null)).isInstanceOf(IOException.class)
+                .hasMessageContaining("does not count sockets by protocol as expected");
+    }
+
     /** A budget whose clock never moves: the tests of what is read, not of how long. */
     private static ContainerCapabilities.Budget unbounded() {
         return new ContainerCapabilities.Budget(() -> 0L, "test");
@@ -338,6 +401,20 @@ class ContainerCapabilitiesTest {
         return dir;
     }
 
+    /** {@code pid}'s net/protocols counting these sockets in its namespace (as the kernel's, two PACKET lines). */
+    private void protocols(int pid, long packet, long xdp, long raw, long raw6) throws IOException {
+        String head = "protocol  size sockets  memory press maxhdr  slab module     cl co di ac io in de sh ss gs se re bi"
+                + " br ha uh gp em\n";
+        String flags = "   -1   NI       0   no   kernel      n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n  n\n";
+        Files.writeString(Files.createDirectories(proc.resolve(pid + "/net")).resolve("protocols"), head
+                + String.format("PACKET    1600 %6d", packet) + flags
+                + String.format("PACKET    1600 %6d", 0) + flags
+                + String.format("RAWv6     1344 %6d", raw6) + flags
+                + String.format("XDP       1088 %6d", xdp) + flags
+                + String.format("UDP       1152 %6d", 3) + flags
+                + String.format("RAW       1152 %6d", raw) + flags);
+    }
+
     /** A /proc entry for {@code pid} with {@code caps} in its permitted, effective and bounding sets. */
     private void process(int pid, long caps, String cgroup, int... threads) throws IOException {
         Path dir = Files.createDirectories(proc.resolve(Integer.toString(pid)));
@@ -345,6 +422,8 @@ class ContainerCapabilitiesTest {
         Files.writeString(dir.resolve("status"), "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t" + hex
                 + "\nCapEff:\t" + hex + "\nCapBnd:\t" + hex + "\nCapAmb:\t0000000000000000\n");
         Files.writeString(dir.resolve("cgroup"), cgroup);
+        // a packet socket in the namespace, which makes net/packet, where a test writes it, say whose
+        protocols(pid, 1, 0, 0, 0);
         for (int tid : threads.length == 0 ? new int[] {pid} : threads) {
             Files.createDirectories(dir.resolve("task").resolve(Integer.toString(tid)));
         }
