@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +60,15 @@ final class EventHandler {
      * is then finished on {@code workers}. The deadline counts from now, the wait included.
      */
     CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
+        return handle(event, replay, workers, () -> true);
+    }
+
+    /**
+     * As {@link #handle(ContainerEvent, boolean, Executor)}, while {@code ours} says the event's
+     * partition is still this instance's: a parked event whose partition went meanwhile completes
+     * with null, having done nothing (its new owner does it).
+     */
+    CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers, BooleanSupplier ours) {
         if (event.stopped()) { // release (live set, host guard): a removed outcome
             Optional<String> kept;
             try {
@@ -85,7 +95,7 @@ final class EventHandler {
             return CompletableFuture.completedFuture(decide(event, stored, due, replay));
         }
         return policies.whenAvailable(event.taskId(), policyWait)
-                .thenApplyAsync(found -> decide(event, found, due, replay), workers);
+                .thenApplyAsync(found -> ours.getAsBoolean() ? decide(event, found, due, replay) : null, workers);
     }
 
     /** What the event recorded of its container is journaled ({@link ContainerLifecycle#journaled}). */

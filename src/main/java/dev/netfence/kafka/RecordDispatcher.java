@@ -155,11 +155,25 @@ final class RecordDispatcher {
      * outcome record, to be done once what the event changed in the live set is journaled too.
      * The stage completes when the outcome is posted, so the container's next event waits for
      * that (not for the journal). Should it fail (shutdown refused the continuation), the record
-     * gets no output and stays unacknowledged: it is redelivered.
+     * gets no output and stays unacknowledged: it is redelivered. An event whose partition this
+     * instance let go before the event's turn came (revoked past the handover's bound, lost,
+     * fenced, clients made again) is not enforced at all, nor when its policy arrives: the
+     * partition's new owner reads it again from the last commit, and enforcing it here too, late,
+     * could undo what the owner did since (a stop run after the owner's start of the next instance
+     * would release that instance's host guard and journal entry).
      */
     private CompletableFuture<Void> handle(PartitionOffsets po, long offset, ContainerEvent ev,
             ConsumerRecord<byte[], byte[]> r) {
-        return handler.handle(ev, ReplayHeaders.isReplay(r.headers()), workers.workers()).thenAccept(o -> {
+        if (po.released()) {
+            LOG.debug("event {} of container {} not handled: partition {} is no longer this instance's", ev.eventId(),
+                    ev.containerId(), r.partition());
+            return DONE;
+        }
+        return handler.handle(ev, ReplayHeaders.isReplay(r.headers()), workers.workers(), () -> !po.released())
+                .thenAccept(o -> {
+            if (o == null) {
+                return; // its partition went while it waited for its policy: nothing was done
+            }
             List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
             emit(po, offset, outs, handler.journaled(ev.containerId()), true);
         }).whenComplete((v, e) -> {
