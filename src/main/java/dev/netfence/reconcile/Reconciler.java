@@ -147,7 +147,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                         + " was stopped (container.stopped occurred at " + stop.occurredAt() + ") after this start"
                         + " event (occurred at " + event.occurredAt() + ")").build();
             }
-            LiveContainer later = live.get(event.containerId()).filter(c -> c.startedBefore(event)).orElse(null);
+            // only while that later instance still runs where recorded: an entry whose start was stamped ahead
+            // (an emitter's clock) and whose process has gone must not turn the next instance's start away
+            LiveContainer later = live.get(event.containerId())
+                    .filter(c -> c.startedBefore(event) && corrections.recordedInstance(c, c.pid())).orElse(null);
             if (later != null) {
                 return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
                         + " runs as a later instance (pid " + later.pid() + ", started at " + later.startedAt()

@@ -481,6 +481,30 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStartOfANewInstanceIsEnforcedThoughAnEntryOfADeadInstanceRecordsALaterStart() throws Exception {
+        // the first instance's start was stamped ahead (an emitter's clock), the instance exited and no stop
+        // came; the next instance's start, stamped right, is earlier than that entry's start: not skipped
+        // for "a later instance" that no longer runs, which the next resync would release, leaving it open
+        policies.put("task-1", ALLOW_A);
+        reconciler.started(new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-ahead",
+                Instant.now().plusSeconds(60), "node-1", "task-1", "c1", null, PID),
+                () -> enforcer.enforce(request("c1", PID, "task-1")));
+        Files.delete(nsFile);
+        Files.delete(nsFile.getParent());
+        Files.delete(proc.resolve(Integer.toString(PID)));
+        int next = restartedIn(PID + 7);
+        enforcer.calls.clear();
+        ContainerEvent start = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-next", Instant.now(),
+                "node-1", "task-1", "c1", null, next);
+
+        EnforcementResult r = reconciler.started(start, () -> enforcer.enforce(request("c1", next, "task-1")));
+
+        assertThat(r.status()).as("%s", r).isEqualTo("applied");
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(next));
+    }
+
+    @Test
     void aReplayedStartWithoutPidOlderThanTheProcessTheHookFencedDoesNotGiveItAStartItsOldStopWouldRelease()
             throws Exception {
         // the runtime restarted c1 (the hook fenced the new process; no start event of its own came); a
