@@ -79,9 +79,10 @@ final class JournalWrites implements AutoCloseable {
         boolean[] queued = new boolean[1];
         pending.compute(containerId, (k, before) -> {
             queued[0] = before != null && before.state() == State.QUEUED;
-            // a write still queued is never sent itself: it settles with this one
+            // a write still queued is never sent itself: it settles with this one; but not one queued again
+            // for its retry, whose failure settled it already: this write must not pass as acknowledged
             return new Write(generations.incrementAndGet(), value, State.QUEUED,
-                    queued[0] ? before.settled() : new CompletableFuture<>());
+                    queued[0] && !before.settled().isDone() ? before.settled() : new CompletableFuture<>());
         });
         if (!queued[0]) {
             queue.add(containerId); // a queued key is sent with its newest value: not queued twice
@@ -126,7 +127,7 @@ final class JournalWrites implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an Error too: a sender that ended would settle no write again, and stall commits
                 LOG.error("the live-set journal's sender failed; it goes on", e);
             }
         }
@@ -163,6 +164,9 @@ final class JournalWrites implements AutoCloseable {
                 completed(key, sent, e);
             } catch (RuntimeException e) { // closed, or a send the client refused at once
                 completed(key, sent, e);
+            } catch (Error e) { // failed like a refused send, so the write settles and is retried; then thrown
+                completed(key, sent, new IllegalStateException("the send failed: " + e, e));
+                throw e;
             }
             return;
         }

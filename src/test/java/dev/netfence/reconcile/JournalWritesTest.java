@@ -54,6 +54,53 @@ class JournalWritesTest {
     }
 
     @Test
+    void aWriteQueuedOverAFailedOneQueuedForItsRetryIsNotSettledBeforeTheBrokerAcknowledgesIt() {
+        writes.write("c1", V1);
+        writes.drain();
+        producer.errorNext(expired()); // settles the failed write: the pipeline must not stall behind the journal
+        assertThat(writes.retryFailed()).isEqualTo(1);
+
+        writes.write("c1", V2); // an event's change, queued over the retry before the sender took it
+
+        assertThat(writes.settled("c1")).as("its event's offset must wait for this write").isNotDone();
+        writes.drain();
+        assertThat(writes.settled("c1")).isNotDone();
+        producer.completeNext();
+        assertThat(writes.settled("c1")).isDone();
+        assertThat(sentValues()).containsExactly("v1", "v2");
+    }
+
+    @Test
+    void aSendThatThrowsAnErrorFailsThatWriteAndTheSenderGoesOn() {
+        java.util.concurrent.atomic.AtomicBoolean thrown = new java.util.concurrent.atomic.AtomicBoolean();
+        MockProducer<byte[], byte[]> failing = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> record,
+                    org.apache.kafka.clients.producer.Callback callback) {
+                if (thrown.compareAndSet(false, true)) {
+                    throw new NoClassDefFoundError("org/example/Gone");
+                }
+                return super.send(record, callback);
+            }
+        };
+        try (JournalWrites sending = new JournalWrites(failing, "sandbox.enforcements")) {
+            sending.write("c1", V1);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> sending.settled("c1").isDone());
+            assertThat(sending.unwritten()).as("failed, to be written again").containsExactly("c1");
+
+            sending.write("c2", V2);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> sending.settled("c2").isDone() && !sending.unwritten().contains("c2"));
+            assertThat(sending.retryFailed()).isEqualTo(1);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> sending.unwritten().isEmpty());
+        }
+    }
+
+    @Test
     void aWriteStillInFlightIsNotRetried() {
         writes.write("c1", V1);
         writes.drain();
