@@ -24,10 +24,12 @@ import org.slf4j.LoggerFactory;
  * outcome acknowledged or committed ({@link #published}), the reconciler's outcomes for that
  * container are held, then sent in order. The enforcement itself is never held back, only its
  * report. An event outcome that is never reported (its partition moved to another instance, the
- * outcome dead-lettered) releases the held ones after {@link #HOLD}, at the next {@link #expire}.
+ * outcome dead-lettered) releases the held ones after {@link #HOLD}, at the next {@link #expire}:
+ * every second on a timer of its own once {@link #expireEvery} started it (not on the resync
+ * thread, whose pass can take two intervals). {@link #close} sends what is still held.
  * Thread-safe; sends happen under one monitor so held and new outcomes keep their order.
  */
-final class OutcomeOrder implements OutcomePublisher {
+final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeOrder.class);
     /** The longest a reconciler outcome waits for the event outcome it must follow. */
     static final Duration HOLD = Duration.ofSeconds(30);
@@ -35,6 +37,7 @@ final class OutcomeOrder implements OutcomePublisher {
     private final OutcomePublisher out;
     private final Clock clock;
     private final Map<String, Waiting> waiting = new HashMap<>();
+    private java.util.concurrent.ScheduledExecutorService timer;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
         this.out = Objects.requireNonNull(out, "out");
@@ -90,6 +93,37 @@ final class OutcomeOrder implements OutcomePublisher {
                 e.getValue().held.forEach(this::send);
             }
         }
+    }
+
+    /** Runs {@link #expire} every {@code period} on a daemon thread of its own, until {@link #close}. */
+    synchronized void expireEvery(Duration period) {
+        if (timer == null) {
+            timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "netfence-outcome-order");
+                t.setDaemon(true);
+                return t;
+            });
+            timer.scheduleWithFixedDelay(this::expireQuietly, period.toMillis(), period.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void expireQuietly() {
+        try {
+            expire();
+        } catch (RuntimeException e) { // thrown, it would end the timer's schedule
+            LOG.error("releasing held outcomes failed; tried again in a second", e);
+        }
+    }
+
+    /** Stops the timer and sends every outcome still held: nothing would release them any more. */
+    @Override
+    public synchronized void close() {
+        if (timer != null) {
+            timer.shutdownNow();
+        }
+        waiting.values().forEach(w -> w.held.forEach(this::send));
+        waiting.clear();
     }
 
     private void send(Outcome o) {

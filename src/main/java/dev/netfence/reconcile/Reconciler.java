@@ -90,6 +90,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         this.interval = interval;
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
+        order.expireEvery(java.time.Duration.ofSeconds(1));
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
@@ -359,7 +360,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             return;
         }
         try {
-            order.expire();
             if (!waiting()) {
                 passes.run(interval.multipliedBy(2));
             }
@@ -384,6 +384,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         scheduler.shutdownNow();
         queue.close();
+        order.close();
     }
 
     private static Thread daemon(Runnable r, String name) {

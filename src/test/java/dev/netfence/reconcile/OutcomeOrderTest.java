@@ -64,6 +64,33 @@ class OutcomeOrderTest {
         assertThat(order.outstanding()).isZero();
     }
 
+    @Test
+    void theTimerReleasesHeldOutcomesAfterTheHoldWithoutAnyoneAsking() {
+        order.expect("c1", "ev-1");
+        Outcome held = correction("c1");
+        order.publish(held);
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+
+        order.expireEvery(Duration.ofMillis(20));
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sent.contains(held));
+        } finally {
+            order.close();
+        }
+    }
+
+    @Test
+    void closingSendsWhatIsStillHeld() {
+        order.expect("c1", "ev-1");
+        Outcome held = correction("c1");
+        order.publish(held);
+
+        order.close();
+
+        assertThat(sent).containsExactly(held);
+        assertThat(order.outstanding()).isZero();
+    }
+
     private Outcome correction(String containerId) {
         return outcomes.reconciled(containerId, "task-1", "node-1", EnforcementResult.applied().build(), Trigger.DRIFT);
     }
