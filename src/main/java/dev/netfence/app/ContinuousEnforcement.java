@@ -38,7 +38,7 @@ final class ContinuousEnforcement implements AutoCloseable {
     private final Reconciler reconciler;
     private final Path hookSocket;
     private final MeterRegistry registry;
-    private HookServing hook;
+    private volatile HookServing hook;
 
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
             HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Clock steady,
@@ -88,9 +88,19 @@ final class ContinuousEnforcement implements AutoCloseable {
         this.registry = registry;
     }
 
-    /** What the pipeline tells about container events. */
-    Reconciler lifecycle() {
+    /** The reconciler (wiring of what else must reach it). */
+    Reconciler reconciler() {
         return reconciler;
+    }
+
+    /** What the pipeline tells about container events (standing by also gives up the OCI hook's socket). */
+    dev.netfence.reconcile.ContainerLifecycle lifecycle() {
+        return new StandbyAwareLifecycle(reconciler, on -> {
+            HookServing h = hook;
+            if (h != null) {
+                h.standingBy(on);
+            }
+        });
     }
 
     /** Starts reconciling (policy listener, resync timer) and serves the OCI hook. */

@@ -137,7 +137,7 @@ public final class RunService implements AutoCloseable {
         }
         if (continuous != null && hostGuards.mode() != HostGuardMode.OFF) {
             // a container holding an address a newcomer was first guarded with is guarded again at once
-            dev.netfence.reconcile.Reconciler reconciler = continuous.lifecycle();
+            dev.netfence.reconcile.Reconciler reconciler = continuous.reconciler();
             hostGuards.onClaimedBefore(owner -> reconciler.checkSoon(id -> GuardChain.ownerOf(id, 0).equals(owner)));
         }
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,

@@ -18,6 +18,10 @@ import org.slf4j.LoggerFactory;
  * {@code retry}: a start that failed is tried again, and a socket file that is no longer the one
  * this instance bound (removed, or replaced by another instance's) is given up and taken again
  * once free, until this is closed; {@link #serving()} says whether the socket is served now.
+ * While this instance {@linkplain #standingBy stands by} (fenced by another instance of its node)
+ * it gives the socket up and does not take it again: the instance that enforces the node serves
+ * the hook, so a fence made here is not left to an instance whose corrections are paused (the
+ * container would stay fenced, loopback only, until something read the journal).
  */
 public final class HookServing implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HookServing.class);
@@ -29,6 +33,7 @@ public final class HookServing implements AutoCloseable {
     private HookServer server;
     private Thread watcher;
     private boolean closed;
+    private boolean standingBy;
 
     private HookServing(Path socket, Function<HookServer.Request, HookServer.Answer> handler, Duration retry) {
         this.socket = Objects.requireNonNull(socket, "socket");
@@ -70,9 +75,25 @@ public final class HookServing implements AutoCloseable {
         }
     }
 
+    /** This instance stands by ({@code true}: the socket is given up now) or joined again (taken again once free). */
+    public void standingBy(boolean on) {
+        HookServer given;
+        synchronized (lock) {
+            standingBy = on;
+            given = on ? server : null;
+            if (on) {
+                server = null;
+            }
+        }
+        if (given != null) {
+            LOG.info("standing by: the OCI hook socket {} is given up to the instance that enforces the node", socket);
+            given.close(); // removes the socket file, its own
+        }
+    }
+
     private boolean tryStart(boolean first) {
         synchronized (lock) {
-            if (closed) {
+            if (closed || standingBy) {
                 return true;
             }
             try {

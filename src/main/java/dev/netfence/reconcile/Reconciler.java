@@ -302,6 +302,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     @Override
     public void partitionsAssigned() {
+        gate.assigned();
         TakeOver t = takeOver;
         if (t != null && !closed) {
             t.request();

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * restarted under the same id would be released here, its journal entry and host guard with it),
  * nor after it joined again until a take-over read of the journal begun after joining has ended
  * ({@link TakeOver}; at once where nothing reads the journal again), for at most
- * {@link #AT_MOST}, after which it runs {@code opened} once (a resync pass, so that what was held
+ * {@link #AT_MOST} from the first assignment after joining (an instance that cannot join, its
+ * credentials refused, say, while the other one enforces the node, never resumes on its own),
+ * after which it runs {@code opened} once (a resync pass, so that what was held
  * back meanwhile is checked now, not one interval later). An epoch counts the changes of standing
  * by, so that a read begun before the last change ends nothing. Thread-safe.
  */
@@ -48,7 +50,7 @@ final class StandbyGate {
             }
             standing = on;
             epoch++;
-            joinedAt = on ? null : steady.instant();
+            joinedAt = null; // the bound counts from the first assignment after joining, see assigned()
             if (on || !readsJournal) {
                 waiting = on;
             }
@@ -56,6 +58,13 @@ final class StandbyGate {
         if (on) {
             LOG.info("standing by: no resync or correction here until this instance has joined again and read the"
                     + " journal");
+        }
+    }
+
+    /** Partitions were assigned: the first assignment after joining again starts {@link #AT_MOST}. */
+    synchronized void assigned() {
+        if (waiting && !standing && joinedAt == null) {
+            joinedAt = steady.instant();
         }
     }
 

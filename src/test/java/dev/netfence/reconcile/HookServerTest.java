@@ -176,6 +176,32 @@ class HookServerTest {
     }
 
     @Test
+    void anInstanceStandingByGivesTheSocketUpToTheOneThatEnforcesAndTakesItAgainOnlyOnceFree() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        try (HookServing fenced = HookServing.start(socket, r -> new HookServer.Answer(false, "stood by"),
+                java.time.Duration.ofMillis(100))) {
+            assertThat(fenced.serving()).isTrue();
+
+            fenced.standingBy(true); // another instance of the node fenced this one
+
+            assertThat(fenced.serving()).isFalse();
+            assertThat(socket).as("given up: the enforcing instance takes it within its retry").doesNotExist();
+            Thread.sleep(300);
+            assertThat(socket).as("not taken again while standing by").doesNotExist();
+            try (HookServer enforcing = HookServer.start(socket, r -> new HookServer.Answer(true, "applied"))) {
+                assertThat(runHook(socket, STATE)).as("the enforcing instance answers").isZero();
+
+                fenced.standingBy(false);
+                Thread.sleep(300);
+                assertThat(fenced.serving()).as("joined again, but the path is the other's").isFalse();
+                assertThat(runHook(socket, STATE)).isZero();
+            }
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(fenced::serving);
+            assertThat(runHook(socket, STATE)).as("taken again once free").isEqualTo(1);
+        }
+    }
+
+    @Test
     void connectionsStillWaitingForAWorkerWhenTheServerClosesAreEndedNotLeftOpen() throws Exception {
         Path socket = dir.resolve("busy.sock");
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);

@@ -44,6 +44,8 @@ class StandbyGateTest {
     void theBoundEndsTheWaitOnceAndAsksForAResyncAtOnce() {
         gate.standingBy(true);
         gate.standingBy(false);
+        clock.advance(Duration.ofMinutes(2)); // joining took a while: the bound counts from the assignment
+        gate.assigned();
         clock.advance(StandbyGate.AT_MOST);
 
         assertThat(gate.waiting()).as("at the bound, not past it").isTrue();
@@ -54,6 +56,17 @@ class StandbyGateTest {
         assertThat(gate.waiting()).isFalse();
         assertThat(gate.waiting()).isFalse();
         assertThat(opened).as("one pass asked for, not one per question").hasValue(1);
+    }
+
+    @Test
+    void withoutAnAssignmentAfterJoiningTheBoundNeverEndsTheWait() {
+        // joined again, but never given partitions (its credentials refused, say): the other instance enforces
+        gate.standingBy(true);
+        gate.standingBy(false);
+        clock.advance(StandbyGate.AT_MOST.multipliedBy(3));
+
+        assertThat(gate.waiting()).isTrue();
+        assertThat(opened).hasValue(0);
     }
 
     @Test
