@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads the live set's journal ({@link EnforcementsTopic}) once at start: every partition from
  * the beginning to the end offsets it saw, the last value of each key, tombstoned keys left out,
- * the entries of this node's containers kept. It never gives up and never returns part of the
+ * the entries of this node's containers kept (as it reads: the topic holds the whole fleet's
+ * containers, and a node keeps only its own in memory, not every node's until the end). It never gives up and never returns part of the
  * topic: a start that went on with the part read within a minute left the other containers
  * unwatched for good (no resync, no policy update, no release), and one while the broker was away
  * exited, so that a node restarted during an outage could not start at all. While the broker
@@ -72,11 +73,12 @@ final class LiveSetLoader {
                 : "the containers another instance of this node started meanwhile stay unknown until it is read";
         for (int attempt = 1; ; attempt++) {
             try (Consumer<byte[], byte[]> consumer = consumers.get()) {
-                Map<String, LiveContainer> live = readAll(consumer, meanwhile, budget == null ? null : end);
-                List<LiveContainer> mine = live.values().stream().filter(c -> ownsNode.test(c.nodeId())).toList();
-                LOG.info("live set read from {}: {} containers on this node ({} in the topic)", topic, mine.size(),
-                        live.size());
-                return mine;
+                long[] records = new long[1];
+                Map<String, LiveContainer> live = readAll(consumer, ownsNode, records, meanwhile,
+                        budget == null ? null : end);
+                LOG.info("live set read from {}: {} containers on this node ({} records in the topic)", topic,
+                        live.size(), records[0]);
+                return List.copyOf(live.values());
             } catch (RetriableException | TopicNotKnown e) {
                 if (budget != null && System.nanoTime() + backoff.toNanos() - end > 0) {
                     throw e;
@@ -89,8 +91,13 @@ final class LiveSetLoader {
         }
     }
 
-    /** {@code giveUp}: past this {@link System#nanoTime}, a read that has not reached the end offsets gives up (null: never). */
-    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer, String meanwhile, Long giveUp) {
+    /**
+     * The last entry of each key whose node {@code ownsNode} accepts; {@code records} counts what was
+     * read. {@code giveUp}: past this {@link System#nanoTime}, a read that has not reached the end
+     * offsets gives up (null: never).
+     */
+    private Map<String, LiveContainer> readAll(Consumer<byte[], byte[]> consumer, Predicate<String> ownsNode,
+            long[] records, String meanwhile, Long giveUp) {
         Map<String, LiveContainer> live = new LinkedHashMap<>();
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
         if (infos == null || infos.isEmpty()) {
@@ -103,14 +110,15 @@ final class LiveSetLoader {
         long nextReport = System.nanoTime() + timeout.toNanos();
         while (!parts.stream().allMatch(tp -> consumer.position(tp, timeout) >= end.get(tp))) {
             for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                apply(r, live);
+                apply(r, live, ownsNode);
+                records[0]++;
             }
             if (giveUp != null && System.nanoTime() - giveUp > 0) { // a broker gone mid-read: polls bring nothing, for good
                 throw new org.apache.kafka.common.errors.TimeoutException("the live-set topic " + topic
-                        + " was not read to its end within the budget (" + live.size() + " entries read)");
+                        + " was not read to its end within the budget (" + records[0] + " records read)");
             }
             if (System.nanoTime() - nextReport > 0) {
-                LOG.warn("still reading live-set topic {} ({} entries so far): {}", topic, live.size(), meanwhile);
+                LOG.warn("still reading live-set topic {} ({} records so far): {}", topic, records[0], meanwhile);
                 nextReport = System.nanoTime() + timeout.toNanos();
             }
         }
@@ -124,7 +132,8 @@ final class LiveSetLoader {
         }
     }
 
-    private void apply(ConsumerRecord<byte[], byte[]> r, Map<String, LiveContainer> live) {
+    /** The key's last record decides: another node's entry, a tombstone or an unreadable value drops what was kept of it. */
+    private void apply(ConsumerRecord<byte[], byte[]> r, Map<String, LiveContainer> live, Predicate<String> ownsNode) {
         if (r.key() == null) {
             return;
         }
@@ -133,11 +142,18 @@ final class LiveSetLoader {
             live.remove(id);
             return;
         }
+        LiveContainer c;
         try {
-            live.put(id, codec.decode(r.value()));
+            c = codec.decode(r.value());
         } catch (IllegalArgumentException e) {
             LOG.warn("skipping unreadable live-set record {} at {}-{}@{}: {}", id, r.topic(), r.partition(), r.offset(),
                     e.getMessage());
+            live.remove(id);
+            return;
+        }
+        if (ownsNode.test(c.nodeId())) {
+            live.put(id, c);
+        } else {
             live.remove(id);
         }
     }

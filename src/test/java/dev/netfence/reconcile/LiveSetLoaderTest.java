@@ -113,6 +113,37 @@ class LiveSetLoaderTest {
     }
 
     @Test
+    void onlyThisNodesEntriesAreKeptWhileReadingAndAKeyWhoseLastEntryIsAnotherNodesIsDropped() throws Exception {
+        // the topic holds the whole fleet: a node must not hold every node's entries until the end of the read
+        java.util.Set<String> seen = new java.util.LinkedHashSet<>();
+        MockConsumer<byte[], byte[]> c = new MockConsumer<>("earliest");
+        c.updatePartitions(TOPIC, List.of(new PartitionInfo(TOPIC, 0, Node.noNode(), new Node[0], new Node[0])));
+        c.updateBeginningOffsets(Map.of(P0, 0L));
+        c.updateEndOffsets(Map.of(P0, 4L));
+        java.util.List<String> judgedBeforeTheSecondBatch = new java.util.ArrayList<>();
+        c.schedulePollTask(() -> {
+            c.addRecord(record(0, "c1", entry("c1", "node-1")));
+            c.addRecord(record(1, "c2", entry("c2", "node-2")));
+        });
+        c.schedulePollTask(() -> {
+            judgedBeforeTheSecondBatch.addAll(seen);
+            c.addRecord(record(2, "c9", entry("c9", "node-1")));
+            c.addRecord(record(3, "c9", entry("c9", "node-3"))); // its last record: another node's
+        });
+        LiveSetLoader loader = new LiveSetLoader(() -> c, TOPIC, "b:9092", Duration.ofSeconds(1), Duration.ofMillis(1));
+
+        List<LiveContainer> read = loader.load(node -> {
+            seen.add(node);
+            return "node-1".equals(node);
+        });
+
+        assertThat(read).extracting(LiveContainer::containerId).containsExactly("c1");
+        assertThat(judgedBeforeTheSecondBatch).as("each entry judged as it is read, not all at the end")
+                .containsExactly("node-1", "node-2");
+        assertThat(seen).containsExactly("node-1", "node-2", "node-3");
+    }
+
+    @Test
     void aReadSlowerThanTheTimeoutIsNotCutShortButReadToTheEnd() throws Exception {
         LiveSetLoader loader = new LiveSetLoader(() -> consumer(0, 5), TOPIC, "b:9092", Duration.ofMillis(1),
                 Duration.ofMillis(1));
