@@ -140,24 +140,25 @@ class HostGuardPodmanTest {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void rawAfPacketFramesToAForbiddenPeerPortNeverArriveAlsoWithQdiscBypass(HostGuardMode mode) throws Exception {
+    void rawAfPacketAndAfXdpFramesToAForbiddenPeerPortNeverArriveAlsoWithQdiscBypass(HostGuardMode mode) throws Exception {
         PodmanContainer sandbox = PODMAN.sandbox();
         enforcer(mode).apply(sandbox, policy(false));
-        String before = peerAgent.send("seen " + FORBIDDEN_UDP);
-
-        for (String bypass : List.of("0", "1")) {
+        String testkit = Path.of(HostGuardPodmanTest.class.getResource("/dev/netfence/testkit/xdp_frames.py").toURI())
+                .getParent().toString();
+        for (String bypass : List.of("0", "1", "xdp")) { // AF_XDP frames leave past the qdiscs too
+            String before = peerAgent.send("seen " + FORBIDDEN_UDP);
             Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "python3", rawSender.toString(), "eth0",
-                    macOf(peer), sandbox.ipv4(), peer.ipv4(), Integer.toString(FORBIDDEN_UDP), bypass, "5");
-        }
-        // a normal datagram on an allowed path, to know frames had time to arrive
-        assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
+                    macOf(peer), sandbox.ipv4(), peer.ipv4(), Integer.toString(FORBIDDEN_UDP), bypass, "5", testkit);
+            // a normal datagram on an allowed path, to know frames had time to arrive
+            assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
 
-        String after = peerAgent.send("seen " + FORBIDDEN_UDP);
-        if (mode == HostGuardMode.AUTO) {
-            assertThat(after).as("datagrams the peer received").isEqualTo(before);
-        } else {
-            assertThat(after).as("without the guard raw frames reach the peer").isNotEqualTo(before)
-                    .contains("udp/" + sandbox.ipv4());
+            String after = peerAgent.send("seen " + FORBIDDEN_UDP);
+            if (mode == HostGuardMode.AUTO) {
+                assertThat(after).as("datagrams the peer received (sender %s)", bypass).isEqualTo(before);
+            } else {
+                assertThat(after).as("without the guard raw frames reach the peer (sender %s)", bypass)
+                        .isNotEqualTo(before).contains("udp/" + sandbox.ipv4());
+            }
         }
     }
 
@@ -338,11 +339,16 @@ class HostGuardPodmanTest {
         return socket;
     }
 
-    /** A raw Ethernet/IPv4/UDP frame writer on AF_PACKET; argv: IFACE DSTMAC SRCIP DSTIP DPORT BYPASS COUNT. */
+    /**
+     * A raw Ethernet/IPv4/UDP frame writer on AF_PACKET, or on AF_XDP; argv: IFACE DSTMAC SRCIP
+     * DSTIP DPORT BYPASS COUNT [TESTKIT], BYPASS 1 for PACKET_QDISC_BYPASS, {@code xdp} for an
+     * AF_XDP socket in copy mode ({@code xdp_frames.py} in the TESTKIT directory).
+     */
     static final String RAW_SENDER = """
             import fcntl, socket, struct, sys
             iface, dst_mac, src_ip, dst_ip = sys.argv[1:5]
             dport, bypass, count = int(sys.argv[5]), sys.argv[6] == "1", int(sys.argv[7])
+            xdp = sys.argv[6] == "xdp"
             def csum(b):
                 if len(b) % 2: b += b"\\0"
                 s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xffff); s += s >> 16
@@ -360,7 +366,14 @@ class HostGuardPodmanTest {
             ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, 1, 0, 64, 17, 0, sip, dip)
             ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
             frame = bytes.fromhex(dst_mac.replace(":", "")) + src_mac + b"\\x08\\x00" + ip + udp
-            for _ in range(count):
-                s.send(frame)
+            if xdp:
+                sys.path.insert(0, sys.argv[8])
+                import xdp_frames
+                sent = xdp_frames.send(socket.socket(44, socket.SOCK_RAW, 0).detach(), iface, [frame] * count)
+                if sent != "used":
+                    sys.exit("AF_XDP: " + sent)
+            else:
+                for _ in range(count):
+                    s.send(frame)
             """;
 }

@@ -13,13 +13,15 @@
 #           owns) and its descriptor closed: no descriptor of the process links to it until it
 #           takes it back to send.
 #   xdp:    an AF_XDP socket made while it holds CAP_NET_RAW and parked in flight the same way;
-#           after dropping every capability it takes it back, gives it a umem, rings and the
-#           interface's queue 0 (copy mode) and sends a frame: none of that needs a capability.
+#           after dropping every capability it takes it back and sends a frame through it
+#           (xdp_frames.py: a umem, rings, the interface's queue 0 in copy mode; none of that
+#           needs a capability).
 # It prints "ready" and waits for a line (the test may move it into a cgroup meanwhile), sets up,
 # prints "armed" and waits for another line; then the keeper (raising it back into its effective
 # set in hide mode) uses the capability: SIOCSIFFLAGS on lo with lo's own flags (the kernel checks
 # CAP_NET_ADMIN before anything else; nothing changes), and prints "used" or "refused: ERRNO".
-import ctypes, fcntl, mmap, os, socket, struct, sys, threading, time
+import ctypes, fcntl, os, socket, struct, sys, threading
+import xdp_frames  # beside this script
 
 libc = ctypes.CDLL(None, use_errno=True)
 PR_CAPBSET_DROP, CAP_NET_ADMIN, VERSION_3 = 24, 12, 0x20080522
@@ -100,51 +102,6 @@ def first_interface():
     return next(n for n in sorted(os.listdir("/sys/class/net")) if n != "lo")
 
 
-def xdp_sockopt(fd, opt, value):
-    buf = ctypes.create_string_buffer(value, len(value))
-    if libc.setsockopt(fd, 283, opt, buf, len(value)) != 0:  # SOL_XDP
-        raise OSError(ctypes.get_errno(), "setsockopt %d" % opt)
-
-
-def send_xdp_frame(fd):
-    """Gives AF_XDP socket fd a umem, fill, completion and TX rings and queue 0 of the first interface but lo in
-    copy mode, sends one frame and waits for its completion."""
-    name, n = first_interface(), 64
-    umem = mmap.mmap(-1, 16 * 4096)
-    try:
-        xdp_sockopt(fd, 4, struct.pack("QQIIII", ctypes.addressof(ctypes.c_char.from_buffer(umem)), len(umem),
-                                       2048, 0, 0, 0))  # XDP_UMEM_REG
-        for opt in (5, 6, 3):  # XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_TX_RING
-            xdp_sockopt(fd, opt, struct.pack("i", n))
-    except OSError as e:
-        print("refused: " + str(e.errno), flush=True)
-        return
-    out, size = ctypes.create_string_buffer(128), ctypes.c_uint32(128)
-    check(libc.getsockopt(fd, 283, 1, out, ctypes.byref(size)), "XDP_MMAP_OFFSETS")
-    off = struct.unpack("16Q", out.raw)  # rx, tx, fill, completion rings: producer, consumer, desc, flags each
-    tx = mmap.mmap(fd, off[6] + n * 16, offset=0x80000000)
-    completions = mmap.mmap(fd, off[14] + n * 8, offset=0x180000000)
-    address = struct.pack("HHIII", 44, 2, socket.if_nametoindex(name), 0, 0)  # AF_XDP, XDP_COPY, queue 0
-    if libc.bind(fd, address, len(address)) != 0:
-        print("refused: " + str(ctypes.get_errno()), flush=True)
-        return
-    mac = bytes.fromhex(open("/sys/class/net/%s/address" % name).read().strip().replace(":", ""))
-    frame = b"\xff" * 6 + mac + b"\x88\xb5" + b"netfence-kept-xdp-socket".ljust(46, b".")
-    umem[0:len(frame)] = frame
-    produced = struct.unpack_from("I", tx, off[4])[0]
-    struct.pack_into("QII", tx, off[6] + (produced % n) * 16, 0, len(frame), 0)
-    struct.pack_into("I", tx, off[4], produced + 1)
-    if libc.sendto(fd, None, 0, socket.MSG_DONTWAIT, None, 0) < 0:
-        print("refused: " + str(ctypes.get_errno()), flush=True)
-        return
-    for _ in range(200):
-        if struct.unpack_from("I", completions, off[12])[0] > 0:
-            print("used", flush=True)
-            return
-        time.sleep(0.01)
-    print("refused: no completion", flush=True)
-
-
 mode = sys.argv[1]
 print("ready", flush=True)
 sys.stdin.readline()
@@ -195,7 +152,10 @@ elif mode == "xdp":
     print("armed", flush=True)
     sys.stdin.readline()
     _, fds, _, _ = socket.recv_fds(taker, 1, 1)
-    send_xdp_frame(fds[0])
+    name = first_interface()
+    mac = bytes.fromhex(open("/sys/class/net/%s/address" % name).read().strip().replace(":", ""))
+    print(xdp_frames.send(fds[0], name, [b"\xff" * 6 + mac + b"\x88\xb5"
+                                         + b"netfence-kept-xdp-socket".ljust(46, b".")]), flush=True)
 elif mode == "hide":
     drop(keep_permitted=True)
     print("armed", flush=True)
