@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -43,8 +42,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventPipeline.class);
-    /** Outstanding records, skipped ones included, may reach this many times {@code --max-in-flight}. */
-    static final int UNCOMMITTED_PER_IN_FLIGHT = 8;
     /** How often node-partition mode re-reads the events topic's partition count (from cached metadata). */
     private static final Duration NODE_PARTITION_CHECK = Duration.ofSeconds(2);
     private static final Duration SEND_REFUSAL_BOUND = Duration.ofSeconds(30);
@@ -67,6 +64,7 @@ public final class EventPipeline implements AutoCloseable {
     private final PartitionMonitor monitor;
     private final Clock steady;
     private final PartitionBook partitions;
+    private final FlowWindow window;
     private final PartitionHandover handover;
     private final LoopHealth health;
     private final Readiness readiness;
@@ -75,7 +73,6 @@ public final class EventPipeline implements AutoCloseable {
     private NodePartitionAssigner nodePartitions;
     private volatile boolean running;
     private Thread pollThread;
-    private KafkaConsumer<byte[], byte[]> consumer;
     private OutputSink sink;
     private final ContainerLifecycle lifecycle;
 
@@ -133,6 +130,7 @@ public final class EventPipeline implements AutoCloseable {
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
         this.monitor = new PartitionMonitor(registry, steady);
         this.partitions = new PartitionBook(steady, monitor);
+        this.window = new FlowWindow(settings.maxInFlight(), partitions, metrics);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
                 health::beat, waker, lifecycle::partitionsAssigned);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
@@ -246,7 +244,6 @@ public final class EventPipeline implements AutoCloseable {
         KafkaProducer<byte[], byte[]> p = clients.producer();
         boolean drained = false;
         try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
-            consumer = c;
             metrics.bind(c, p);
             keyless.start();
             sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth, health::beat)
@@ -261,7 +258,7 @@ public final class EventPipeline implements AutoCloseable {
                 ConsumerRecords<byte[], byte[]> polled = waker.poll(c, pollTimeout(nextCommit), completions::pending);
                 standby.polled();
                 keyless.poll();
-                dispatchAll(polled);
+                window.take(c, polled, dispatcher);
                 completions.runAll();
                 long now = System.nanoTime();
                 // early only for what a commit lets go of: records done (a backlog of records still
@@ -275,7 +272,7 @@ public final class EventPipeline implements AutoCloseable {
                     nodePartitions.follow(c, partitions, handover);
                     nextCheck = now + NODE_PARTITION_CHECK.toNanos();
                 }
-                flowControl();
+                window.apply(c);
             }
             drained = true;
             handover.inert(true);
@@ -330,37 +327,6 @@ public final class EventPipeline implements AutoCloseable {
         return !stopping;
     }
 
-    private void dispatchAll(ConsumerRecords<byte[], byte[]> polled) {
-        int uncommitted = outstanding();
-        for (TopicPartition tp : polled.partitions()) {
-            PartitionOffsets po = partitions.get(tp);
-            if (po == null) {
-                continue;
-            }
-            for (ConsumerRecord<byte[], byte[]> r : polled.records(tp)) {
-                if (windowFull(partitions.inFlight(), uncommitted)) {
-                    consumer.seek(tp, r.offset());
-                    break;
-                }
-                dispatcher.dispatch(po, r);
-                uncommitted++;
-            }
-        }
-    }
-
-    /**
-     * Whether no further record may be taken: {@code --max-in-flight} records are outstanding (read
-     * and not committed), not counting those skipped as they were taken (another node's, decided
-     * from the key: done at once, no work held); or, those included, {@link #UNCOMMITTED_PER_IN_FLIGHT}
-     * times as many. Before, skipped records counted fully, so in {@code --assignment group} the
-     * partition paused (and the consumer sought back, dropping what it had fetched) every
-     * {@code --max-in-flight} skipped records until the commit's round trip freed the window.
-     */
-    private boolean windowFull(int inFlight, int uncommitted) {
-        return inFlight >= settings.maxInFlight()
-                || uncommitted >= (long) settings.maxInFlight() * UNCOMMITTED_PER_IN_FLIGHT;
-    }
-
     /**
      * Poll thread: hands a finished record's outputs to the sink unless its partition moved away;
      * the record counts as done only once {@code journaled} completes too (its outputs go now).
@@ -391,17 +357,6 @@ public final class EventPipeline implements AutoCloseable {
 
     private int outstanding() {
         return partitions.outstanding();
-    }
-
-    private void flowControl() {
-        int inFlight = partitions.inFlight();
-        metrics.inflight(inFlight);
-        if (windowFull(inFlight, outstanding())) {
-            consumer.pause(consumer.assignment());
-        } else if (!consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
-        }
-        metrics.paused(consumer.paused().size());
     }
 
     private static void closeQuietly(AutoCloseable... clients) {
