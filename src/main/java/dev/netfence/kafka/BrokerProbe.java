@@ -1,6 +1,8 @@
 package dev.netfence.kafka;
 
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -33,12 +35,35 @@ final class BrokerProbe implements AutoCloseable {
         return reachable;
     }
 
+    /**
+     * Whether consumer group {@code groupId} has a member with static id {@code instanceId};
+     * empty when the broker could not say within 3 s. On the caller's thread, with the probe's
+     * admin client (made here if the probe has not made it yet).
+     */
+    Optional<Boolean> hasStaticMember(String groupId, String instanceId) {
+        try {
+            Admin a = admin();
+            return Optional.of(a.describeConsumerGroups(List.of(groupId)).describedGroups().get(groupId)
+                    .get(3, TimeUnit.SECONDS).members().stream()
+                    .anyMatch(m -> m.groupInstanceId().filter(instanceId::equals).isPresent()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    private synchronized Admin admin() {
+        if (admin == null) {
+            admin = Admin.create(settings);
+        }
+        return admin;
+    }
+
     private void probe() {
         try {
-            if (admin == null) {
-                admin = Admin.create(settings);
-            }
-            reachable = !admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty();
+            reachable = !admin().describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty();
         } catch (Exception e) {
             reachable = false;
             if (e instanceof InterruptedException) {
@@ -55,8 +80,10 @@ final class BrokerProbe implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (admin != null) {
-            admin.close(java.time.Duration.ofSeconds(2));
+        synchronized (this) {
+            if (admin != null) {
+                admin.close(java.time.Duration.ofSeconds(2));
+            }
         }
     }
 }

@@ -220,9 +220,11 @@ public final class EventPipeline implements AutoCloseable {
                 } catch (RuntimeException e) {
                     long pause = standby.pauseAfter(e);
                     lifecycle.standingBy(standby.standingBy());
-                    for (long end = System.nanoTime() + pause * 1_000_000; !stopping && System.nanoTime() < end; ) {
-                        health.beat();
-                        sleep(100);
+                    try {
+                        standby.standBy(pause, () -> stopping, health::beat, () -> probe.hasStaticMember(
+                                routing.groupId(), StaticMembership.instanceId(settings).orElse("")));
+                    } catch (InterruptedException stopped) {
+                        Thread.currentThread().interrupt();
                     }
                     standby.resume();
                     lifecycle.standingBy(false);

@@ -23,7 +23,11 @@ import org.slf4j.LoggerFactory;
  * its clients: if the other instance is gone, it takes over; if it still runs, this attempt fences
  * it in turn and it stands by the same way. So two instances of one node (a rolling update with
  * surge) alternate at most once per pause instead of fencing each other in a loop, and a fenced
- * instance never stays down for good while it reports nothing. Other failures recreate the
+ * instance never stays down for good while it reports nothing. Fenced out of its static group
+ * membership, it asks the broker every {@link #CHECK_EVERY} during the pause whether the group
+ * still has a member with its {@code group.instance.id} ({@link #standBy}): once it has none (the
+ * other instance gone, and its session expired) it joins again at once, instead of leaving the node
+ * unenforced for the rest of a pause of up to 5 minutes. Other failures recreate the
  * clients after a second; from the third in a row without a poll round between them (say the
  * producer's {@code initTransactions} refused on every attempt) the instance is not ready either,
  * with the last failure as the reason, and counter {@code netfence.kafka.clients.recreated} counts
@@ -33,6 +37,8 @@ final class FencedStandby {
     private static final Logger LOG = LoggerFactory.getLogger(FencedStandby.class);
     static final Duration FIRST_PAUSE = Duration.ofSeconds(5);
     static final Duration MAX_PAUSE = Duration.ofMinutes(5);
+    /** How often a standby fenced out of its static membership asks whether the other member is still there. */
+    static final Duration CHECK_EVERY = Duration.ofSeconds(2);
     /** How long to wait before recreating the clients after any other failure. */
     private static final long OTHER_FAILURE_PAUSE_MS = 1000;
 
@@ -44,6 +50,8 @@ final class FencedStandby {
     private int inARow;
     private Instant lastFenced = Instant.MIN;
     private volatile String why;
+    /** The last fence was of the static group membership (not of the transactional.id). */
+    private volatile boolean byGroup;
     private volatile Instant until;
     /** Failures other than a fence since the consumer loop last ran a poll round, and the last of them. */
     private volatile int failedInARow;
@@ -64,7 +72,9 @@ final class FencedStandby {
      * recreating the clients (standing by when another instance fenced this one).
      */
     long pauseAfter(RuntimeException e) {
+        byGroup = false;
         if (StaticMembership.fencedBy(e)) {
+            byGroup = true;
             return fenced("group.instance.id", "another instance joined group " + new NodeRouting(settings.nodeId())
                     .groupId() + " with group.instance.id " + StaticMembership.instanceId(settings).orElse("?"),
                     "instances meant to run side by side need their own --group-instance-id, or none", e);
@@ -113,6 +123,29 @@ final class FencedStandby {
                 + "again: it takes over if the other is gone, else fences it in turn ({}): {}", why, pause / 1000, hint,
                 e.toString());
         return pause;
+    }
+
+    /**
+     * Waits out {@code pauseMs} (beating {@code beat} every 100 ms) unless {@code stopping} says
+     * stop; after a fence of the static membership, every {@link #CHECK_EVERY} it asks
+     * {@code memberPresent} whether the group still has this instance id's other member (empty: the
+     * broker did not say) and ends the wait once it has none.
+     */
+    void standBy(long pauseMs, java.util.function.BooleanSupplier stopping, Runnable beat,
+            java.util.function.Supplier<Optional<Boolean>> memberPresent) throws InterruptedException {
+        long start = System.nanoTime();
+        long nextCheck = start + CHECK_EVERY.toNanos();
+        while (!stopping.getAsBoolean() && System.nanoTime() - start < pauseMs * 1_000_000) {
+            beat.run();
+            if (byGroup && standingBy() && System.nanoTime() - nextCheck >= 0) {
+                if (memberPresent.get().filter(present -> !present).isPresent()) {
+                    LOG.info("the instance that fenced this one is no longer a member of its group: joining again now");
+                    return;
+                }
+                nextCheck = System.nanoTime() + CHECK_EVERY.toNanos();
+            }
+            Thread.sleep(100);
+        }
     }
 
     /** The pause is over: the clients are recreated. */

@@ -10,6 +10,8 @@ import java.time.Instant;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,6 +56,40 @@ class FencedStandbyTest {
         assertThat(s.pauseAfter(fenced)).as("at most 5 minutes").isEqualTo(300_000);
         clock.advance(Duration.ofMinutes(11));
         assertThat(s.pauseAfter(fenced)).as("after a quiet spell it starts over").isEqualTo(5_000);
+    }
+
+    @Test
+    void fencedOutOfItsStaticMembershipItJoinsAgainOnceTheGroupHasNoOtherMemberWithItsId() throws Exception {
+        FencedStandby s = standby(settings());
+        long pause = s.pauseAfter(new KafkaException("poll failed", new FencedInstanceIdException("fenced")));
+        for (int i = 0; i < 5; i++) {
+            pause = s.pauseAfter(new KafkaException("poll failed", new FencedInstanceIdException("fenced")));
+        }
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.Iterator<Optional<Boolean>> answers = List.of(Optional.of(true), Optional.<Boolean>empty(),
+                Optional.of(false)).iterator();
+        long start = System.nanoTime();
+
+        s.standBy(pause, () -> false, () -> { }, () -> {
+            asked.incrementAndGet();
+            return answers.next();
+        });
+
+        assertThat(pause).as("a long pause").isEqualTo(160_000);
+        assertThat(asked).as("present, unknown (no answer: kept waiting), gone").hasValue(3);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void fencedOutOfItsTransactionalIdItDoesNotAskAboutTheGroupAndWaitsItsPause() throws Exception {
+        FencedStandby s = standby(settings().exactlyOnce(true).assignment(Assignment.NODE_PARTITION));
+        s.pauseAfter(new KafkaException("send failed", new ProducerFencedException("fenced")));
+
+        s.standBy(2_500, () -> false, () -> { }, () -> {
+            throw new AssertionError("no static membership to ask about");
+        });
+
+        assertThat(s.standingBy()).isTrue();
     }
 
     @Test

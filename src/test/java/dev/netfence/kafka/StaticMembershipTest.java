@@ -54,6 +54,12 @@ class StaticMembershipTest {
             await("every event has an outcome while the two take turns").atMost(Duration.ofSeconds(90))
                     .until(() -> f.outcomeEventIds().containsAll(ids));
 
+            try (BrokerProbe probe = new BrokerProbe(KafkaClients.adminSettings(f.settings(node).build()))) {
+                String group = new NodeRouting(node).groupId();
+                assertThat(probe.hasStaticMember(group, "netfence-" + node)).as("what the standby asks the broker")
+                        .contains(true);
+                assertThat(probe.hasStaticMember(group, "netfence-elsewhere")).contains(false);
+            }
             newer.close();
             await("the fenced instance takes over once the other is gone").atMost(Duration.ofSeconds(90))
                     .until(() -> older.ready() && older.assignment().size() == 2);
