@@ -38,7 +38,9 @@ final class ContinuousEnforcement implements AutoCloseable {
     private final Reconciler reconciler;
     private final Path hookSocket;
     private final MeterRegistry registry;
-    private volatile HookServing hook;
+    private final Object hookLock = new Object();
+    private HookServing hook;
+    private boolean standingBy;
 
     ContinuousEnforcement(RunConfig config, Map<String, Object> kafka, Enforcer enforcer, PolicyStore policies,
             HostGuards guards, String instance, String version, MeterRegistry registry, Clock clock, Clock steady,
@@ -96,9 +98,11 @@ final class ContinuousEnforcement implements AutoCloseable {
     /** What the pipeline tells about container events (standing by also gives up the OCI hook's socket). */
     dev.netfence.reconcile.ContainerLifecycle lifecycle() {
         return new StandbyAwareLifecycle(reconciler, on -> {
-            HookServing h = hook;
-            if (h != null) {
-                h.standingBy(on);
+            synchronized (hookLock) {
+                standingBy = on; // told before the hook is served (a fence at start): applied when it is
+                if (hook != null) {
+                    hook.standingBy(on);
+                }
             }
         });
     }
@@ -107,14 +111,21 @@ final class ContinuousEnforcement implements AutoCloseable {
     void start() {
         reconciler.start();
         if (hookSocket != null) { // a socket another instance still serves (a rolling update) is taken once it is free
-            hook = HookServing.start(hookSocket, HookServer.fencing(reconciler), java.time.Duration.ofSeconds(1), registry);
+            synchronized (hookLock) {
+                hook = HookServing.start(hookSocket, HookServer.fencing(reconciler), java.time.Duration.ofSeconds(1),
+                        registry, standingBy);
+            }
         }
     }
 
     @Override
     public void close() {
-        if (hook != null) {
-            hook.close();
+        HookServing h;
+        synchronized (hookLock) {
+            h = hook;
+        }
+        if (h != null) {
+            h.close();
         }
         reconciler.close();
         // bounded: each waits a while for its writes to be acknowledged, then fails (and logs) the rest

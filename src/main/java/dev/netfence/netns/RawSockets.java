@@ -76,7 +76,7 @@ final class RawSockets {
         for (String tid : tids) {
             String tgid = tgidOf(procRoot, tid);
             if (tgid != null && processes.add(tgid)) {
-                if (explains(procRoot.resolve(tgid).resolve("fd"), unexplained)) {
+                if (explains(procRoot.resolve(tgid).resolve("fd"), unexplained, budget)) {
                     return true; // the container holds it
                 }
                 budget.check(processes.size());
@@ -95,9 +95,14 @@ final class RawSockets {
         try (DirectoryStream<Path> all = Files.newDirectoryStream(procRoot, p -> isNumber(p.getFileName().toString()))) {
             for (Path process : all) {
                 budget.check(processes.size() + ++walked);
-                if (!processes.contains(process.getFileName().toString()) && in(process, ns)
-                        && explains(process.resolve("fd"), unexplained)) {
-                    if (mayBeOf(process, containerId) != Boolean.FALSE) {
+                if (processes.contains(process.getFileName().toString()) || !in(process, ns)) {
+                    continue;
+                }
+                // its cgroup first: a holder that exits after its descriptors were read must not count as one
+                // whose cgroup cannot be read; one that exits before explains nothing (its descriptors are gone)
+                Boolean ofContainer = mayBeOf(process, containerId);
+                if (explains(process.resolve("fd"), unexplained, budget)) {
+                    if (ofContainer != Boolean.FALSE) {
                         return true;
                     }
                     if (unexplained.isEmpty()) {
@@ -175,7 +180,7 @@ final class RawSockets {
     /**
      * Adds the socket inodes the listing {@code file} of {@code pid}'s namespace names (column
      * {@code column} of a line, -1 the last) to {@code into}; false when the listing is longer
-     * than the read limit.
+     * than the read limit or cannot be read (called only when the namespace counts such sockets).
      */
     private static boolean listed(Path procRoot, int pid, String file, int column, Set<String> into) throws IOException {
         String text;
@@ -185,7 +190,9 @@ final class RawSockets {
             try {
                 text = ProcFile.read(ProcTasks.view(procRoot, pid).resolve(file));
             } catch (NoSuchFileException none) {
-                return true; // no such family in this kernel: no such socket
+                // the count says there are such sockets, so the family exists: a listing that cannot be
+                // read now (the thread read through exited meanwhile) cannot tell them apart, so they count
+                return false;
             }
         }
         if (text.length() >= ProcFile.LIMIT) {
@@ -217,11 +224,16 @@ final class RawSockets {
         return status.substring(at + 6, end < 0 ? status.length() : end).strip();
     }
 
-    /** Removes from {@code inodes} those {@code fds} links to; whether it removed any. */
-    private static boolean explains(Path fds, Set<String> inodes) throws IOException {
+    /** Removes from {@code inodes} those {@code fds} links to; whether it removed any. Within {@code budget}. */
+    private static boolean explains(Path fds, Set<String> inodes, ContainerCapabilities.Budget budget)
+            throws IOException {
         boolean any = false;
+        int read = 0;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(fds)) {
             for (Path fd : entries) {
+                if (++read % 1024 == 0) {
+                    budget.check(read); // a process of a million descriptors
+                }
                 String target;
                 try {
                     target = Files.readSymbolicLink(fd).toString();

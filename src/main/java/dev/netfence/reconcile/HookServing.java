@@ -53,7 +53,14 @@ public final class HookServing implements AutoCloseable {
     /** As {@link #start(Path, Function, Duration)}, with the {@link MeterNames#HOOK_SERVING} gauge in {@code registry}. */
     public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
             Duration retry, MeterRegistry registry) {
+        return start(socket, handler, retry, registry, false);
+    }
+
+    /** As {@link #start(Path, Function, Duration, MeterRegistry)}; {@code standingBy}: the socket is not taken until {@link #standingBy} says false. */
+    public static HookServing start(Path socket, Function<HookServer.Request, HookServer.Answer> handler,
+            Duration retry, MeterRegistry registry, boolean standingBy) {
         HookServing s = new HookServing(socket, handler, retry);
+        s.standingBy = standingBy;
         if (registry != null) {
             Gauge.builder(MeterNames.HOOK_SERVING, s, h -> h.serving() ? 1 : 0)
                     .description("1 while this instance serves the OCI hook's socket").register(registry);

@@ -90,7 +90,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         }
         this.interval = interval;
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
-        order.expireEvery(java.time.Duration.ofSeconds(1));
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry);
         this.corrections.onRelease(this::correctCoMembers);
@@ -117,6 +116,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     /** Listens to the policy store and schedules the first resync (after the store caught up). */
     public Reconciler start() {
+        order.expireEvery(java.time.Duration.ofSeconds(1));
         policies.onChange(this::policyChanged);
         scheduler.schedule(this::firstCycle, 0, TimeUnit.MILLISECONDS);
         return this;

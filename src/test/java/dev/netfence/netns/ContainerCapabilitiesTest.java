@@ -192,7 +192,9 @@ class ContainerCapabilitiesTest {
         Files.createSymbolicLink(proc.resolve("101/fd/0"), Path.of("/dev/null"));
         Files.createSymbolicLink(proc.resolve("101/fd/3"), Path.of("socket:[812345]"));
 
-        assertThat(reader().risksOf(100, ID)).as("no net/packet: no packet family").isEmpty();
+        protocols(100, 0, 0, 0, 0);
+        assertThat(reader().risksOf(100, ID)).as("none counted, no net/packet: no packet family").isEmpty();
+        protocols(100, 1, 0, 0, 0);
         Files.writeString(packet, header);
         assertThat(reader().risksOf(100, ID)).as("no socket").isEmpty();
         Files.writeString(packet, header + "ffff8f2d4a3e7000 3      3    0003   2     1 0      0      812345\n");
@@ -211,6 +213,7 @@ class ContainerCapabilitiesTest {
         Files.createLink(proc.resolve("300/ns/net"), ns); // the same namespace
         Files.createDirectories(proc.resolve("300/fd"));
         Files.createSymbolicLink(proc.resolve("300/fd/3"), Path.of("socket:[999999]"));
+        protocols(100, 1, 0, 0, 0);
         Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
         String header = "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n";
 
@@ -241,6 +244,7 @@ class ContainerCapabilitiesTest {
         Files.writeString(Files.createDirectories(proc.resolve("500/ns")).resolve("net"), "");
         Files.createDirectories(proc.resolve("500/fd"));
         Files.createSymbolicLink(proc.resolve("500/fd/9"), Path.of("socket:[666666]")); // sent in a message, unread
+        protocols(100, 1, 0, 0, 0);
         Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
                 "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      666666\n");
@@ -257,6 +261,7 @@ class ContainerCapabilitiesTest {
             Files.createDirectories(proc.resolve(pid + "/fd"));
             Files.createSymbolicLink(proc.resolve(pid + "/fd/3"), Path.of("socket:[555555]")); // passed over SCM_RIGHTS
         }
+        protocols(100, 1, 0, 0, 0);
         Path packet = Files.createDirectories(proc.resolve("100/net")).resolve("packet");
         Files.writeString(packet, "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      555555\n");
@@ -267,7 +272,7 @@ class ContainerCapabilitiesTest {
     @Test
     void aReadOfThreadsWhoseStatusesTakeLongerThanTheWholeReadsBudgetFailsClosed() throws IOException {
         long[] now = {0};
-        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> now[0] += 600_000L, "c1");
+        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> now[0] += 600_000L, () -> 0L, "c1");
         List<String> many = new java.util.ArrayList<>();
         for (int tid = 1000; tid < 3000; tid++) {
             process(tid, NONE, "0::/\n"); // each status as slow to render as a thread given thousands of groups
@@ -281,6 +286,32 @@ class ContainerCapabilitiesTest {
     }
 
     @Test
+    void aReadThatWaitsForTheCpuIsBoundedByFiveTimesTheBudgetOfWallTime() throws IOException {
+        // a node whose CPU other tenants take: the read's own CPU time stays small, the wall's bound holds
+        long[] wall = {0};
+        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> 0L, () -> wall[0] += 1_000_000_000L,
+                "c1");
+        List<String> many = new java.util.ArrayList<>();
+        for (int tid = 1000; tid < 1020; tid++) {
+            process(tid, NONE, "0::/\n");
+            many.add(Integer.toString(tid));
+        }
+
+        assertThatThrownBy(() -> reader().heldByAll(() -> many, new java.util.HashSet<>(), "c1", budget))
+                .isInstanceOf(IOException.class).hasMessageContaining("(6 threads or processes read)");
+    }
+
+    @Test
+    void aCountedPacketSocketWhoseListingCannotBeReadCountsAsCapNetRaw() throws IOException {
+        // the leader exited (pthread_exit in main): net/packet is read through a thread, which exits too
+        process(100, NONE, "0::/user.slice\n", 101);
+        Files.writeString(Files.createDirectories(proc.resolve("100/ns")).resolve("net"), "");
+        protocols(100, 1, 0, 0, 0); // read before the thread went; net/packet is not there to read
+
+        assertThat(reader().risksOf(100, null)).as("counted, and nothing says whose").containsExactly("CAP_NET_RAW");
+    }
+
+    @Test
     void theWalkForAPacketSocketNobodyInTheContainerHoldsStopsWhenTheReadsBudgetRunsOut() throws IOException {
         cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
         process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
@@ -289,6 +320,7 @@ class ContainerCapabilitiesTest {
         for (int pid = 300; pid < 310; pid++) {
             process(pid, NONE, "0::/user.slice\n");
         }
+        protocols(100, 1, 0, 0, 0);
         Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
                 "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      777777\n");
@@ -308,6 +340,7 @@ class ContainerCapabilitiesTest {
         Files.createDirectories(proc.resolve("100/fd"));
         Files.createDirectories(proc.resolve("300/fd"));
         Files.createSymbolicLink(proc.resolve("300/fd/4"), Path.of("socket:[888888]")); // a capture in its namespace
+        protocols(100, 1, 0, 0, 0);
         Files.writeString(Files.createDirectories(proc.resolve("100/net")).resolve("packet"),
                 "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      888888\n");
@@ -363,6 +396,9 @@ class ContainerCapabilitiesTest {
     void aNamespaceThatCountsNoSuchSocketHasItsListingsLeftUnread() throws IOException {
         cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
         process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.writeString(Files.createDirectories(proc.resolve("100/ns")).resolve("net"), "");
+        Files.createDirectories(proc.resolve("100/fd")); // the walk runs: nobody holds it
+        protocols(100, 1, 0, 0, 0);
         Files.writeString(proc.resolve("100/net/packet"), "sk               RefCnt Type Proto  Iface R Rmem   User   Inode\n"
                 + "ffff8f2d4a3e6000 3      3    0003   2     1 0      0      555555\n");
         assertThat(reader().risksOf(100, ID)).as("counted and listed, nobody visibly holds it").containsExactly("CAP_NET_RAW");
@@ -422,8 +458,8 @@ class ContainerCapabilitiesTest {
         Files.writeString(dir.resolve("status"), "Name:\tsleep\nCapInh:\t0000000000000000\nCapPrm:\t" + hex
                 + "\nCapEff:\t" + hex + "\nCapBnd:\t" + hex + "\nCapAmb:\t0000000000000000\n");
         Files.writeString(dir.resolve("cgroup"), cgroup);
-        // a packet socket in the namespace, which makes net/packet, where a test writes it, say whose
-        protocols(pid, 1, 0, 0, 0);
+        protocols(pid, 0, 0, 0, 0); // no raw socket in its namespace; a test that writes net/packet counts one
+
         for (int tid : threads.length == 0 ? new int[] {pid} : threads) {
             Files.createDirectories(dir.resolve("task").resolve(Integer.toString(tid)));
         }

@@ -202,6 +202,22 @@ class HookServerTest {
     }
 
     @Test
+    void anInstanceFencedBeforeItsHookWasServedDoesNotTakeTheSocketUntilItJoinsAgain() throws Exception {
+        Path socket = dir.resolve("hook.sock");
+        try (HookServing fenced = HookServing.start(socket, r -> new HookServer.Answer(true, "applied"),
+                java.time.Duration.ofMillis(100), null, true)) {
+            Thread.sleep(300);
+            assertThat(fenced.serving()).isFalse();
+            assertThat(socket).doesNotExist();
+
+            fenced.standingBy(false);
+
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(fenced::serving);
+            assertThat(runHook(socket, STATE)).isZero();
+        }
+    }
+
+    @Test
     void connectionsStillWaitingForAWorkerWhenTheServerClosesAreEndedNotLeftOpen() throws Exception {
         Path socket = dir.resolve("busy.sock");
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
