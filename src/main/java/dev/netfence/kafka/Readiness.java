@@ -44,7 +44,8 @@ final class Readiness {
             return Optional.of("no partition assignment received yet");
         }
         if (!policies.isCaughtUp()) {
-            return Optional.of("the policy store has not caught up");
+            return Optional.of("the policy store has not caught up" + policies.notReadyReason().map(r -> ": " + r)
+                    .orElse(""));
         }
         Optional<String> store = policies.notReadyReason();
         if (store.isPresent()) {

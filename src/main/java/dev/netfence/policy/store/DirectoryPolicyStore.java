@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * non-atomic replacement such as {@code ln -sf}, changes nothing). A scan that fails, even with an
  * {@code Error}, is logged and the next one runs. Polling rather than a WatchService because it
  * also works on network and bind-mounted file systems where change events are not delivered.
- * The first scan happens in {@link #open}, so the store is caught up as soon as it exists.
+ * The first scan happens in {@link #open}: the store is caught up once a scan has listed the
+ * directory, and not ready (with the error) while three scans in a row cannot list it. A file that
+ * cannot be read (an I/O error, not its content) is read again at the next scan, its task's last
+ * policy kept meanwhile (or, for a task never read, invalid: fail closed until it is).
  */
 public final class DirectoryPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicyStore.class);
@@ -46,12 +49,28 @@ public final class DirectoryPolicyStore implements PolicyStore {
 
     private record FileStamp(Object modified, Object changed, long size, Object fileKey) {}
 
+    /** Reads a policy file's bytes ({@link Files#readAllBytes} but in tests). */
+    @FunctionalInterface
+    interface FileReader {
+        byte[] read(Path file) throws IOException;
+    }
+
+    private final FileReader reader;
+
     /** Tasks whose file the last scan did not find: removed when the next one does not either. */
     private final Set<String> missedOnce = new HashSet<>();
+    /** A scan has listed the directory. */
+    private volatile boolean listedOnce;
+    /** Scans in a row that could not list the directory, and the last one's error. */
+    private volatile int listingFailures;
+    private volatile String listingError;
+    /** From this many failed listings in a row the store is not ready. */
+    static final int FAILURES_NOT_READY = 3;
 
-    private DirectoryPolicyStore(Path dir, PolicyDecoder decoder) {
+    private DirectoryPolicyStore(Path dir, PolicyDecoder decoder, FileReader reader) {
         this.dir = dir;
         this.decoder = decoder;
+        this.reader = reader;
         this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "netfence-policy-dir");
             t.setDaemon(true);
@@ -61,11 +80,16 @@ public final class DirectoryPolicyStore implements PolicyStore {
 
     /** Reads every policy in {@code dir} now, then rescans every {@code interval}. */
     public static DirectoryPolicyStore open(Path dir, PolicyDecoder decoder, Duration interval) {
+        return open(dir, decoder, interval, Files::readAllBytes);
+    }
+
+    /** As {@link #open(Path, PolicyDecoder, Duration)}, reading files with {@code reader} (tests). */
+    static DirectoryPolicyStore open(Path dir, PolicyDecoder decoder, Duration interval, FileReader reader) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("policy directory does not exist: " + dir);
         }
-        DirectoryPolicyStore store = new DirectoryPolicyStore(dir, decoder);
-        store.scan();
+        DirectoryPolicyStore store = new DirectoryPolicyStore(dir, decoder, reader);
+        store.scanQuietly();
         long ms = Math.max(10, interval.toMillis());
         store.scanner.scheduleWithFixedDelay(store::scanQuietly, ms, ms, TimeUnit.MILLISECONDS);
         return store;
@@ -93,7 +117,15 @@ public final class DirectoryPolicyStore implements PolicyStore {
 
     @Override
     public boolean isCaughtUp() {
-        return true;
+        return listedOnce;
+    }
+
+    @Override
+    public Optional<String> notReadyReason() {
+        int failures = listingFailures;
+        return failures < FAILURES_NOT_READY && listedOnce ? Optional.empty()
+                : Optional.of("cannot list policy directory " + dir + " (" + failures + " scans in a row): "
+                        + listingError);
     }
 
     private void scanQuietly() {
@@ -132,16 +164,23 @@ public final class DirectoryPolicyStore implements PolicyStore {
                 FileStamp stamp = new FileStamp(attrs.get("lastModifiedTime"), attrs.get("ctime"), size,
                         attrs.get("fileKey"));
                 if (!stamp.equals(seen.get(taskId))) {
-                    seen.put(taskId, stamp);
-                    table.put(taskId, size > PolicyParser.MAX_DOCUMENT_BYTES ? new StoredPolicy.Invalid(List.of(
+                    StoredPolicy policy = size > PolicyParser.MAX_DOCUMENT_BYTES ? new StoredPolicy.Invalid(List.of(
                             "policy document is " + size + " bytes (at most " + PolicyParser.MAX_DOCUMENT_BYTES + ")"))
-                            : read(file));
+                            : read(file, taskId);
+                    if (policy != null) {
+                        seen.put(taskId, stamp);
+                        table.put(taskId, policy);
+                    }
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+            listingFailures++;
+            listingError = e.toString();
             LOG.warn("cannot list policy directory {}: {}", dir, e.toString());
             return;
         }
+        listingFailures = 0;
+        listedOnce = true;
         for (String gone : Set.copyOf(seen.keySet())) {
             if (present.contains(gone)) {
                 missedOnce.remove(gone);
@@ -153,10 +192,26 @@ public final class DirectoryPolicyStore implements PolicyStore {
         }
     }
 
-    private StoredPolicy read(Path file) {
+    /**
+     * The policy in {@code file}; null when it could not be read (an I/O error: read again at the
+     * next scan; the task's last policy stays, a task without one gets an invalid one meanwhile).
+     */
+    private StoredPolicy read(Path file, String taskId) {
+        byte[] bytes;
         try {
-            return decoder.decode(Files.readAllBytes(file));
-        } catch (IOException | RuntimeException e) {
+            bytes = reader.read(file);
+        } catch (IOException e) {
+            boolean kept = table.get(taskId).isPresent();
+            LOG.warn("cannot read policy file {} ({}); read again at the next scan{}", file, e.toString(),
+                    kept ? ", the task's last policy stays meanwhile" : "");
+            if (!kept) {
+                table.put(taskId, new StoredPolicy.Invalid(List.of("cannot read " + file + ": " + e.getMessage())));
+            }
+            return null;
+        }
+        try {
+            return decoder.decode(bytes);
+        } catch (RuntimeException e) {
             return new StoredPolicy.Invalid(List.of("cannot read " + file + ": " + e.getMessage()));
         }
     }

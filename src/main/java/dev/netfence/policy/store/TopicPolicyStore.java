@@ -53,6 +53,10 @@ public final class TopicPolicyStore implements PolicyStore {
     /** A rebuild is to begin (reading paused): the reader thread's own. */
     private boolean rebuildWanted;
     private volatile boolean stopped;
+    /** The reader's failures in a row (metadata, end offsets, polls), for readiness. */
+    private final FailureStreak failures = new FailureStreak();
+    /** How long the reader of a caught-up store may keep failing before readiness says so. */
+    static final Duration FAILING_NOT_READY = Duration.ofSeconds(30);
     /** The partitions assigned, and what the first catch-up must read (the reader thread's own). */
     private List<TopicPartition> parts = List.of();
     private final Map<TopicPartition, Long> target = new HashMap<>();
@@ -121,7 +125,10 @@ public final class TopicPolicyStore implements PolicyStore {
         if (rebuilding) {
             return Optional.of("the policies topic " + topic + " is read again (deleted and created again, or truncated)");
         }
-        return Optional.empty();
+        // before it caught up, why it has not (at once); after, a reader that keeps failing (its READ permission
+        // taken away, a record batch it cannot read): changes to policies are not read meanwhile
+        return failures.reason("reading the policies topic " + topic, caughtUp ? FAILING_NOT_READY : Duration.ZERO)
+                .map(r -> caughtUp ? r + "; policy changes are not read meanwhile" : r);
     }
 
     @Override
@@ -178,9 +185,11 @@ public final class TopicPolicyStore implements PolicyStore {
                         ledger.readThrough();
                         LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                     }
+                    failures.succeeded();
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
+                    failures.failed(e.toString());
                     LOG.warn("reading policies from {} failed, retrying: {}", topic, e.toString());
                     Thread.sleep(1000);
                 }
@@ -343,6 +352,7 @@ public final class TopicPolicyStore implements PolicyStore {
             } catch (WakeupException e) {
                 throw e;
             } catch (RuntimeException e) {
+                failures.failed("its end offsets: " + e);
                 LOG.warn("cannot read the end offsets of {} yet, retrying: {}", topic, e.toString());
                 Thread.sleep(1000);
             }
@@ -358,6 +368,7 @@ public final class TopicPolicyStore implements PolicyStore {
                 if (infos != null && !infos.isEmpty()) {
                     return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
                 }
+                failures.failed("the topic does not exist (yet)");
                 if (!warned) {
                     LOG.warn("policy topic {} does not exist yet; waiting for it", topic);
                     warned = true;
@@ -365,6 +376,7 @@ public final class TopicPolicyStore implements PolicyStore {
             } catch (WakeupException e) {
                 throw e;
             } catch (RuntimeException e) {
+                failures.failed("its metadata: " + e);
                 LOG.warn("cannot read metadata of {} yet: {}", topic, e.toString());
             }
             try {

@@ -63,7 +63,9 @@ class DirectoryPolicyStoreTest {
                 }
             });
             await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
-            Files.write(dir.resolve("late.json"), FakePolicies.OPEN_JSON);
+            // written whole and renamed into place: a scan in the middle of a write would read a partial file
+            Path written = Files.write(dir.resolve("late.json.tmp"), FakePolicies.OPEN_JSON);
+            Files.move(written, dir.resolve("late.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             assertThat(waiting.get(30, TimeUnit.SECONDS)).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
         }
     }
@@ -97,6 +99,70 @@ class DirectoryPolicyStoreTest {
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             store.scanNow();
             assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+        }
+    }
+
+    @Test
+    void aFileThatCouldNotBeReadIsReadAgainAtTheNextScanThoughItDidNotChange() throws Exception {
+        Files.write(dir.resolve("task-1.json"), FakePolicies.OPEN_JSON);
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1),
+                file -> {
+                    if (reads.incrementAndGet() == 1) {
+                        throw new java.io.IOException("Too many open files"); // EMFILE, once
+                    }
+                    return Files.readAllBytes(file);
+                })) {
+            assertThat(store.lookup("task-1")).as("never read: invalid meanwhile, fail closed").get()
+                    .isInstanceOf(StoredPolicy.Invalid.class);
+
+            store.scanNow();
+
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+            assertThat(reads).hasValue(2);
+        }
+    }
+
+    @Test
+    void anEditThatCannotBeReadKeepsTheTasksLastPolicyUntilItCanBe() throws Exception {
+        Path file = dir.resolve("task-1.json");
+        Files.write(file, FakePolicies.OPEN_JSON);
+        boolean[] failing = {false};
+        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1),
+                f -> {
+                    if (failing[0]) {
+                        throw new java.io.IOException("Stale file handle"); // ESTALE on NFS
+                    }
+                    return Files.readAllBytes(f);
+                })) {
+            Files.write(file, FakePolicies.CLOSED_JSON);
+            failing[0] = true;
+            store.scanNow();
+            assertThat(store.lookup("task-1")).as("the last policy stays").contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+
+            failing[0] = false;
+            store.scanNow();
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        }
+    }
+
+    @Test
+    void aDirectoryThatCannotBeListedIsNotCaughtUpAndSaysWhy() throws Exception {
+        Path gone = dir.resolve("policies");
+        Files.createDirectory(gone);
+        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(gone, FakePolicies.DECODER, Duration.ofHours(1))) {
+            assertThat(store.isCaughtUp()).isTrue();
+            assertThat(store.notReadyReason()).isEmpty();
+            Files.delete(gone); // unmounted under it, say
+            for (int i = 0; i < DirectoryPolicyStore.FAILURES_NOT_READY; i++) {
+                store.scanNow();
+            }
+            assertThat(store.notReadyReason()).get().asString()
+                    .startsWith("cannot list policy directory " + gone + " (3 scans in a row)");
+
+            Files.createDirectory(gone);
+            store.scanNow();
+            assertThat(store.notReadyReason()).isEmpty();
         }
     }
 

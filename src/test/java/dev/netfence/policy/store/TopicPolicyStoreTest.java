@@ -354,6 +354,8 @@ class TopicPolicyStoreTest {
                 Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()),
                 TestKafka.uniqueTopic("absent"), FakePolicies.DECODER)) {
             await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(5)).until(() -> !store.isCaughtUp());
+            assertThat(store.notReadyReason()).as("why, for readiness").get().asString()
+                    .startsWith("reading the policies topic ").contains("the topic does not exist (yet)");
         }
     }
 }
