@@ -29,6 +29,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -111,13 +112,19 @@ public final class PolicyCommand {
             description = "Delete the policy of TASK (writes a tombstone, also on any other partition that holds a "
                     + "policy of TASK: one left there when partitions were added).",
             footer = {"%nExample: netfence policy delete task-42"})
-    int delete(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task) {
+    int delete(@Mixin OpsOptions ops, @Parameters(index = "0", paramLabel = "TASK") String task,
+            @Option(names = "--force", description = "Write the tombstone also when no policy of TASK is stored "
+                    + "(else that is an error, exit 1: a mistyped task id would look deleted).") boolean force) {
         return ops.execute(() -> {
             checkTask(task);
             // a policy the task left on a former partition (partitions were added) must not outlive this deletion
             // once compaction drops the tombstone on its current one; partitions that hold none get none, so a
             // later put is never weighed against a tombstone's timestamp there
             java.util.Set<Integer> holding = partitionsHolding(ops, task);
+            if (holding.isEmpty() && !force) {
+                throw new InvalidInputException("no policy stored for task " + task + "; nothing deleted (--force"
+                        + " writes the tombstone anyway)");
+            }
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
                 int home = dev.netfence.kafka.NodeRouting.partitionFor(task,
                         producer.partitionsFor(ops.policiesTopic()).size()); // where the default partitioner puts it

@@ -95,6 +95,22 @@ class PolicyCommandTest {
     }
 
     @Test
+    void deletingATaskWithoutAPolicyFailsWithExitOneUnlessForced() throws Exception {
+        policy("put", "task-42", file("p.json", POLICY).toString());
+
+        CommandRun typo = policy("delete", "task-24");
+        CommandRun forced = policy("delete", "task-24", "--force");
+
+        assertThat(typo.exitCode()).isEqualTo(1);
+        assertThat(typo.err()).isEqualTo("netfence policy delete: no policy stored for task task-24; nothing deleted"
+                + " (--force writes the tombstone anyway)\n");
+        assertThat(forced.exitCode()).as(forced.err()).isZero();
+        assertThat(TestKafka.readAll(topic)).filteredOn(r -> r.value() == null).as("the forced tombstone only")
+                .hasSize(1);
+        assertThat(policy("get", "task-42").exitCode()).as("the other task's policy stays").isZero();
+    }
+
+    @Test
     void getAndListShowTheNewerRecordOfATaskOnTwoPartitionsWhicheverIsReadLast() throws Exception {
         long now = System.currentTimeMillis();
         try (var p = TestKafka.producer()) {
