@@ -119,7 +119,8 @@ public final class RestoreRenderer {
             sb.append(" -d ").append(d.address()).append('/').append(d.prefix());
         }
         if (r.loopback()) {
-            sb.append(r.direction() == Direction.OUT ? " -o lo" : " -i lo");
+            // out: to a local destination only (see Rule); iptables-save prints the match after -o
+            sb.append(r.direction() == Direction.OUT ? " -o lo -m addrtype --dst-type LOCAL" : " -i lo");
         }
         if (r.nonLocalSource()) {
             sb.append(" -m addrtype ! --src-type LOCAL");

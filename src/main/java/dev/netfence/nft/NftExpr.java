@@ -74,6 +74,14 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("fib saddr type != local", JSON.objectNode().set("match", match));
     }
 
+    /** {@code fib daddr type local}: a destination local to the namespace. */
+    static NftExpr destinationLocal() {
+        ArrayNode flags = JSON.arrayNode().add("daddr");
+        ObjectNode fib = JSON.objectNode().put("result", "type");
+        fib.set("flags", flags);
+        return match(JSON.objectNode().set("fib", fib), JSON.textNode("local"), "fib daddr type local");
+    }
+
     /** A verdict without argument: {@code accept} or {@code drop}. */
     static NftExpr verdict(String verdict) {
         return new NftExpr(verdict, JSON.objectNode().set(verdict, JSON.nullNode()));

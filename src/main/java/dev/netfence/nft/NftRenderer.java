@@ -158,6 +158,11 @@ public final class NftRenderer {
             // has type loopback (ARPHRD_LOOPBACK), whatever it is called
             String key = r.direction() == Direction.OUT ? "oiftype" : "iiftype";
             exprs.add(NftExpr.meta(key, "loopback", "meta " + key + " loopback"));
+            if (r.direction() == Direction.OUT) {
+                // sent through lo to a remote address (IP_PKTINFO, SO_BINDTODEVICE: no capability), a packet
+                // is delivered locally but leaves a connection-tracking entry the remote host's replies match
+                exprs.add(NftExpr.destinationLocal());
+            }
         }
 
         switch (r.transport()) {

@@ -27,7 +27,11 @@ import java.util.Objects;
  *
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
- * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN)
+ * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN); on OUT
+ *     only to a destination local to the namespace (127.0.0.0/8, ::1, its own addresses): a socket
+ *     may send to any address through {@code lo} ({@code IP_PKTINFO} or {@code SO_BINDTODEVICE},
+ *     no capability), and the connection-tracking entry that makes would let the remote host's
+ *     datagrams in as replies
  * @param nonLocalSource match a source address that is neither local to the namespace nor unspecified
  * @param establishedReply match a packet of an established (or related) connection travelling in
  *     its reply direction; a packet in the direction of the connection's first one is judged by
@@ -97,7 +101,7 @@ public record Rule(
                 verdict, null, null, false);
     }
 
-    /** Accept everything on the loopback interface. */
+    /** Accept what the loopback interface carries (out: to a local destination, see {@code loopback}). */
     public static Rule loopback(Direction direction) {
         return new Rule(direction, Transport.ANY, null, null, true, false, false, null, null, Verdict.ACCEPT);
     }

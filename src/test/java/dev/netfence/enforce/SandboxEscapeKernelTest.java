@@ -357,6 +357,58 @@ class SandboxEscapeKernelTest {
         assertThat(frames).anyMatch(f -> f.startsWith("type=135 hl=255 dst=ff02::1:ff"));
     }
 
+    @Test
+    void aDatagramSentThroughLoopbackToABlockedHostOpensNoWayBackFromIt() throws Exception {
+        // a workload without any capability sends to a blocked host D "through lo" (IP_PKTINFO naming lo: the
+        // kernel takes D for on-link there and delivers the datagram locally): the loopback accept let it
+        // pass, and the connection-tracking entry it left made D's datagrams replies the input chain accepts
+        EnforcementResult applied = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + net.peerV4() + ":" + PORT + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\""
+                + net.blockedSubnetV6() + "\"],\"outbound\":false,\"inbound\":false}"));
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+
+        Process workload = new ProcessBuilder("nsenter", "-t", Integer.toString(net.containerPid()), "-n", "python3",
+                "-c", PUNCH, net.blockedHostV4()).redirectErrorStream(true).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(workload.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            assertThat(out.readLine()).as("the workload punched").startsWith("sent");
+            // D answers from the port the workload sent to, as replies would come
+            Sh.ok("ip", "netns", "exec", net.peerNs(), "python3", "-c", "import socket, time\n"
+                    + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                    + "s.bind(('" + net.blockedHostV4() + "', 9999))\n"
+                    + "for _ in range(10):\n"
+                    + "    s.sendto(b'from-blocked-D', ('" + net.containerV4() + "', " + PUNCHED + "))\n"
+                    + "    time.sleep(0.1)\n");
+            assertThat(out.readLine()).as("what the workload received from D").isEqualTo("NONE");
+        } finally {
+            workload.destroyForcibly().waitFor();
+        }
+        assertThat(net.containerTcp(net.peerV4(), PORT)).as("loopback and the endpoint still work").isEqualTo("OK");
+    }
+
+    private static final int PUNCHED = 40111;
+
+    /**
+     * As nobody, with no capability: a UDP socket on {@link #PUNCHED} sends to argv[1]:9999 through
+     * lo (IP_PKTINFO, 8: Python has no name for it), prints "sent", then what it receives within 3 s ("RECEIVED ..." or "NONE").
+     */
+    private static final String PUNCH = "import os, socket, struct, sys\n"
+            + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            + "s.bind(('0.0.0.0', " + PUNCHED + "))\n"
+            + "os.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+            + "info = struct.pack('@i4s4s', socket.if_nametoindex('lo'), bytes(4), bytes(4))\n"
+            + "try:\n"
+            + "    s.sendmsg([b'punch'], [(socket.IPPROTO_IP, 8, info)], 0, (sys.argv[1], 9999))\n"
+            + "    print('sent', flush=True)\n"
+            + "except OSError as e:\n"
+            + "    print('sent, refused: %d' % e.errno, flush=True)\n"
+            + "s.settimeout(3)\n"
+            + "try:\n"
+            + "    data, peer = s.recvfrom(100)\n"
+            + "    print('RECEIVED %r from %s' % (data, peer), flush=True)\n"
+            + "except socket.timeout:\n"
+            + "    print('NONE', flush=True)\n";
+
     /** Joins ff02::1:4e46 on eth0 for a second: the kernel sends MLDv2 reports to ff02::16. */
     private static final String JOIN_GROUP = "import socket, struct, time\n"
             + "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"

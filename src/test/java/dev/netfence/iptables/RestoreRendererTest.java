@@ -53,7 +53,7 @@ class RestoreRendererTest {
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
     static final String LO_EST_OUT = """
-            -A NETFENCE-OUT -o lo{c} -j ACCEPT
+            -A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT
             -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY{c} -j ACCEPT
             """;
     static final String LO_EST_IN = """
@@ -73,8 +73,8 @@ class RestoreRendererTest {
     /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */
     static final String RESOLVER_IN4 = "-A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP\n";
     static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST_IN;
-    static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
-    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
+    static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
+    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
             + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String DEFAULT_BLOCKED4 = """
             -A NETFENCE-OUT -d 10.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable

@@ -45,6 +45,22 @@ class HookServerTest {
     }
 
     @Test
+    void aStateWithLargeAnnotationsIsFencedTheServiceGetsOnlyWhatItReads() throws Exception {
+        // a pod's annotations copied into the state (kubectl's last-applied-configuration): over 64 KiB
+        String big = STATE.replace("\"annotations\":{", "\"annotations\":{\"last-applied\":\"" + "x".repeat(200_000)
+                + "\",");
+        List<HookServer.Request> seen = new CopyOnWriteArrayList<>();
+        Path socket = dir.resolve("hook.sock");
+        try (HookServer server = HookServer.start(socket, r -> {
+            seen.add(r);
+            return new HookServer.Answer(true, "applied");
+        })) {
+            assertThat(runHook(socket, big)).isZero();
+        }
+        assertThat(seen).containsExactly(new HookServer.Request("3f9a0c2d8e1b", 31800, "podman"));
+    }
+
+    @Test
     void aRefusalByTheServiceIsExitOne() throws Exception {
         Path socket = dir.resolve("hook.sock");
         try (HookServer server = HookServer.start(socket, r -> new HookServer.Answer(false, "HOST_NAMESPACE_REFUSED"))) {
