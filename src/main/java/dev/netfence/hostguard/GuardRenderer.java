@@ -207,11 +207,15 @@ public final class GuardRenderer {
         // (route_localnet=1, as kube-proxy sets it) would deliver them to its own local services
         out.add("ip daddr 127.0.0.0/8 drop" + comment);
         // source routes: the destination judged here is not the one a host that follows them
-        // (accept_source_route, seg6_enabled) delivers or forwards to; any IPv6 routing header, not
-        // only one with segments left: nft looks at the first only, and a host skips one with none
-        // left to follow the next
-        out.add("ip option lsrr exists drop" + comment);
-        out.add("ip option ssrr exists drop" + comment);
+        // (accept_source_route, seg6_enabled) delivers or forwards to. IPv4: every packet with
+        // options but one holding exactly a router alert (IGMP reports carry it): nft's option match
+        // parses them as a sender must write them, and where the task it runs in lacks CAP_NET_RAW
+        // it takes an unknown or security option before an LSRR for an error, so "lsrr exists" was
+        // false for a source route written behind one. IPv6: any routing header, not only one with
+        // segments left: nft looks at the first only, and a host skips one with none left to follow
+        // the next
+        out.add("ip hdrlength != { 5, 6 } drop" + comment);
+        out.add("ip hdrlength 6 @nh,160,32 != 0x94040000 drop" + comment);
         out.add("exthdr rt exists drop" + comment);
         out.addAll(routerOnly(plan, comment));
         for (Family family : plan.families()) {

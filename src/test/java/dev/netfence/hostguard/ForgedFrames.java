@@ -77,8 +77,9 @@ final class ForgedFrames {
     /**
      * Writes COUNT copies of one Ethernet frame on AF_PACKET, every field given, so any identity
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
-     * PAYLOAD [lsrr:HOP|ssrr:HOP] (IPv4/UDP, checksums right; with a loose or strict source route
-     * whose last hop is HOP), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * PAYLOAD [lsrr:HOP|ssrr:HOP|hidden-lsrr:HOP] (IPv4/UDP, checksums right; with a loose or
+     * strict source route whose last hop is HOP; hidden-: behind an unknown option, and sent after
+     * the sender dropped every capability, as nft parses options differently then), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
@@ -120,7 +121,10 @@ final class ForgedFrames {
                 opts = b""
                 if len(sys.argv) > 10:  # a source route: lsrr:ADDR or ssrr:ADDR, the datagram's last hop
                     route, hop = sys.argv[10].split(":")
+                    hidden = route.startswith("hidden-")  # behind an unknown option (type 25), as a receiver skips it
+                    route = route[len("hidden-"):] if hidden else route
                     opts = bytes([131 if route == "lsrr" else 137, 7, 4]) + socket.inet_aton(hop) + bytes(1)
+                    opts = (bytes([25, 8]) + bytes(6) + opts) if hidden else opts
                 length = 8 + len(payload)
                 udp = struct.pack("!HHHH", 40000, dport, length, 0) + payload
                 final = socket.inet_aton(sys.argv[10].split(":")[1]) if opts else dip
@@ -196,6 +200,9 @@ final class ForgedFrames {
                 raise SystemExit("unknown kind: " + kind)
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
             s.bind((iface, 0))
+            if kind == "udp" and len(sys.argv) > 10 and sys.argv[10].startswith("hidden-"):
+                import os  # sent as a workload that kept the socket and dropped every capability would
+                os.setgroups([]); os.setgid(65534); os.setuid(65534)
             for _ in range(count):
                 for f in (frames if kind == "nafrag" else [frame]):
                     s.send(f)

@@ -34,8 +34,8 @@ class GuardRendererTest {
             meta protocol arp accept{c}
             meta protocol != { ip, ip6 } drop{c}
             ip daddr 127.0.0.0/8 drop{c}
-            ip option lsrr exists drop{c}
-            ip option ssrr exists drop{c}
+            ip hdrlength != { 5, 6 } drop{c}
+            ip hdrlength 6 @nh,160,32 != 0x94040000 drop{c}
             exthdr rt exists drop{c}
             """;
     static final String ND = """
@@ -279,8 +279,8 @@ class GuardRendererTest {
                 \tmeta protocol arp accept{c}
                 \tmeta protocol != { ip, ip6 } drop{c}
                 \tip daddr 127.0.0.0/8 drop{c}
-                \tip option lsrr exists drop{c}
-                \tip option ssrr exists drop{c}
+                \tip hdrlength != { 5, 6 } drop{c}
+                \tip hdrlength 6 @nh,160,32 != 0x94040000 drop{c}
                 \texthdr rt exists drop{c}
                 \tmeta protocol ip drop{c}
                 \tmeta protocol ip6 drop{c}

@@ -70,15 +70,18 @@ class HostGuardLoopbackPodmanTest extends ForgedFrameProof {
 
         String loose = s.udpTo(container.gateway(), PORT, "lsrr-" + ForgedFrames.randomMac(), "lsrr:127.0.0.1");
         String strict = s.udpTo(container.gateway(), PORT, "ssrr-" + ForgedFrames.randomMac(), "ssrr:127.0.0.1");
+        // behind an unknown option, from a sender without CAP_NET_RAW: nft's option match took that option for
+        // an error and "lsrr exists" was false, while a receiver skips it and follows the route
+        String hidden = s.udpTo(container.gateway(), PORT, "hidden-" + ForgedFrames.randomMac(), "hidden-lsrr:127.0.0.1");
         String control = s.udpTo(container.gateway(), PORT, "gw-" + ForgedFrames.randomMac());
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("UDP datagrams on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("source-routed datagrams on %s", s.bridge).doesNotContain(loose, strict);
+            assertThat(seen).as("source-routed datagrams on %s", s.bridge).doesNotContain(loose, strict, hidden);
         } else {
-            assertThat(seen).as("without the guard they reach the bridge").contains(loose, strict);
+            assertThat(seen).as("without the guard they reach the bridge").contains(loose, strict, hidden);
         }
     }
 
