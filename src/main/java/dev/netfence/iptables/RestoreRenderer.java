@@ -119,8 +119,10 @@ public final class RestoreRenderer {
             sb.append(" -d ").append(d.address()).append('/').append(d.prefix());
         }
         if (r.loopback()) {
-            // out: to a local destination only (see Rule); iptables-save prints the match after -o
-            sb.append(r.direction() == Direction.OUT ? " -o lo -m addrtype --dst-type LOCAL" : " -i lo");
+            // out: to a local destination only, or a broadcast or multicast one (see Rule); IPv6 has no
+            // broadcast type (ip6tables refuses it); iptables-save prints the match after -o
+            sb.append(r.direction() == Direction.IN ? " -i lo" : family == Family.IPV4
+                    ? " -o lo -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST" : " -o lo -m addrtype --dst-type LOCAL,MULTICAST");
         }
         if (r.nonLocalSource()) {
             sb.append(" -m addrtype ! --src-type LOCAL");

@@ -74,12 +74,17 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("fib saddr type != local", JSON.objectNode().set("match", match));
     }
 
-    /** {@code fib daddr type local}: a destination local to the namespace. */
+    /**
+     * {@code fib daddr type { local, broadcast, multicast }}: a destination local to the namespace,
+     * or one no remote unicast host answers from (a broadcast or multicast sent on lo).
+     */
     static NftExpr destinationLocal() {
         ArrayNode flags = JSON.arrayNode().add("daddr");
         ObjectNode fib = JSON.objectNode().put("result", "type");
         fib.set("flags", flags);
-        return match(JSON.objectNode().set("fib", fib), JSON.textNode("local"), "fib daddr type local");
+        ObjectNode types = JSON.objectNode();
+        types.set("set", JSON.arrayNode().add("local").add("broadcast").add("multicast"));
+        return match(JSON.objectNode().set("fib", fib), types, "fib daddr type { local, broadcast, multicast }");
     }
 
     /** A verdict without argument: {@code accept} or {@code drop}. */

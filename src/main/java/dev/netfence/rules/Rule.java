@@ -28,7 +28,8 @@ import java.util.Objects;
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN); on OUT
- *     only to a destination local to the namespace (127.0.0.0/8, ::1, its own addresses): a socket
+ *     only to a destination local to the namespace (127.0.0.0/8, ::1, its own addresses), or a
+ *     broadcast or multicast one (discovery bound to 127.0.0.1, which no remote host answers): a socket
  *     may send to any address through {@code lo} ({@code IP_PKTINFO} or {@code SO_BINDTODEVICE},
  *     no capability), and the connection-tracking entry that makes would let the remote host's
  *     datagrams in as replies

@@ -384,7 +384,31 @@ class SandboxEscapeKernelTest {
             workload.destroyForcibly().waitFor();
         }
         assertThat(net.containerTcp(net.peerV4(), PORT)).as("loopback and the endpoint still work").isEqualTo("OK");
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(net.containerPid()), "-n", "python3", "-c", LOOPBACK_CASTS)
+                .strip()).as("broadcast and multicast on lo, as discovery bound to 127.0.0.1 sends them")
+                .isEqualTo("broadcast OK, multicast OK");
     }
+
+    /** A UDP datagram to 127.255.255.255 and one to 239.1.2.3 out of 127.0.0.1, both received on lo. */
+    private static final String LOOPBACK_CASTS = "import socket\n"
+            + "r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            + "r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            + "r.bind(('', 40222))\n"
+            + "r.settimeout(2)\n"
+            + "r.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton('239.1.2.3')"
+            + " + socket.inet_aton('127.0.0.1'))\n"
+            + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            + "s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)\n"
+            + "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('127.0.0.1'))\n"
+            + "out = []\n"
+            + "for name, dst in (('broadcast', '127.255.255.255'), ('multicast', '239.1.2.3')):\n"
+            + "    try:\n"
+            + "        s.sendto(name.encode(), (dst, 40222))\n"
+            + "        data, _ = r.recvfrom(100)\n"
+            + "        out.append(name + (' OK' if data == name.encode() else ' WRONG'))\n"
+            + "    except OSError as e:\n"
+            + "        out.append(name + ' FAILED ' + type(e).__name__)\n"
+            + "print(', '.join(out))\n";
 
     private static final int PUNCHED = 40111;
 

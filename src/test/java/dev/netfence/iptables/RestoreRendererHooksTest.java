@@ -21,7 +21,7 @@ class RestoreRendererHooksTest {
             -F NETFENCE-OUT
             -F NETFENCE-IN
             -A NETFENCE-OUT -d 127.0.0.11/32{c} -j REJECT --reject-with icmp-port-unreachable
-            -A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT
+            -A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST{c} -j ACCEPT
             -A NETFENCE-OUT{c} -j REJECT --reject-with icmp-port-unreachable
             -A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP
             -A NETFENCE-IN -i lo{c} -j ACCEPT

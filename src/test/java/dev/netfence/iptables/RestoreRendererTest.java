@@ -53,7 +53,7 @@ class RestoreRendererTest {
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
     static final String LO_EST_OUT = """
-            -A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT
+            -A NETFENCE-OUT -o lo -m addrtype --dst-type {types}{c} -j ACCEPT
             -A NETFENCE-OUT -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY{c} -j ACCEPT
             """;
     static final String LO_EST_IN = """
@@ -68,13 +68,16 @@ class RestoreRendererTest {
     /** What is sent from a source that is neither the namespace's own nor unspecified: dropped first. */
     static final String FOREIGN4 = "-A NETFENCE-OUT ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
     static final String FOREIGN6 = "-A NETFENCE-OUT ! -s ::/128 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
-    static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST_OUT;
-    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST_OUT;
+    /** The destination types the output loopback accept takes, by family (IPv6 has no broadcast). */
+    static final String TYPES4 = "LOCAL,BROADCAST,MULTICAST";
+    static final String TYPES6 = "LOCAL,MULTICAST";
+    static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST_OUT.replace("{types}", TYPES4);
+    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST_OUT.replace("{types}", TYPES6);
     /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */
     static final String RESOLVER_IN4 = "-A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP\n";
     static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST_IN;
-    static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
-    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type LOCAL{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
+    static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES6 + "{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
+    static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES4 + "{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
             + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String DEFAULT_BLOCKED4 = """
             -A NETFENCE-OUT -d 10.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable
@@ -189,7 +192,7 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
                                 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback, ipv4",
-                        BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT + EP4
+                        BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT.replace("{types}", TYPES4) + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
                                 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + RES4 + DROP),
