@@ -61,6 +61,21 @@ class HookServerTest {
     }
 
     @Test
+    void aStateWhosePidOrIdHasTheWrongTypeIsRefusedWithoutAskingTheService() throws Exception {
+        List<HookServer.Request> seen = new CopyOnWriteArrayList<>();
+        Path socket = dir.resolve("hook.sock");
+        try (HookServer server = HookServer.start(socket, r -> {
+            seen.add(r);
+            return new HookServer.Answer(true, "applied");
+        })) {
+            assertThat(runHook(socket, STATE.replace("\"pid\":31800", "\"pid\":\"31800\""))).isEqualTo(1);
+            assertThat(runHook(socket, STATE.replace("\"pid\":31800", "\"pid\":31800.7"))).isEqualTo(1);
+            assertThat(runHook(socket, STATE.replace("\"id\":\"3f9a0c2d8e1b\"", "\"id\":null"))).isEqualTo(1);
+        }
+        assertThat(seen).as("none forwarded, none coerced").isEmpty();
+    }
+
+    @Test
     void aRefusalByTheServiceIsExitOne() throws Exception {
         Path socket = dir.resolve("hook.sock");
         try (HookServer server = HookServer.start(socket, r -> new HookServer.Answer(false, "HOST_NAMESPACE_REFUSED"))) {

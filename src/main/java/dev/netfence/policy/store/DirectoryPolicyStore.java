@@ -32,8 +32,10 @@ import org.slf4j.LoggerFactory;
  * also works on network and bind-mounted file systems where change events are not delivered.
  * The first scan happens in {@link #open}: the store is caught up once a scan has listed the
  * directory, and not ready (with the error) while three scans in a row cannot list it. A file that
- * cannot be read (an I/O error, not its content) is read again at the next scan, its task's last
- * policy kept meanwhile (or, for a task never read, invalid: fail closed until it is).
+ * cannot be read (an I/O error, not its content) is read again at each scan, its task's last
+ * policy kept for {@link #FAILURES_NOT_READY} scans (a transient EMFILE, ESTALE), then invalid: fail
+ * closed until it can be read (a file made unreadable must not keep an older policy in force); a
+ * task never read is invalid from the first failure.
  */
 public final class DirectoryPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicyStore.class);
@@ -59,6 +61,8 @@ public final class DirectoryPolicyStore implements PolicyStore {
 
     /** Tasks whose file the last scan did not find: removed when the next one does not either. */
     private final Set<String> missedOnce = new HashSet<>();
+    /** Tasks whose file could not be read, and how many scans in a row. */
+    private final Map<String, Integer> readFailures = new HashMap<>();
     /** A scan has listed the directory. */
     private volatile boolean listedOnce;
     /** Scans in a row that could not list the directory, and the last one's error. */
@@ -201,14 +205,23 @@ public final class DirectoryPolicyStore implements PolicyStore {
         try {
             bytes = reader.read(file);
         } catch (IOException e) {
+            int failed = readFailures.merge(taskId, 1, Integer::sum);
             boolean kept = table.get(taskId).isPresent();
-            LOG.warn("cannot read policy file {} ({}); read again at the next scan{}", file, e.toString(),
-                    kept ? ", the task's last policy stays meanwhile" : "");
-            if (!kept) {
-                table.put(taskId, new StoredPolicy.Invalid(List.of("cannot read " + file + ": " + e.getMessage())));
+            StoredPolicy invalid = new StoredPolicy.Invalid(List.of("cannot read " + file + ": " + e.getMessage()));
+            if (failed == 1) {
+                LOG.warn("cannot read policy file {} ({}); read again at each scan{}", file, e.toString(),
+                        kept ? ", the task's last policy stays for " + FAILURES_NOT_READY + " scans" : "");
+            }
+            if (!kept || failed >= FAILURES_NOT_READY) {
+                if (failed == FAILURES_NOT_READY && kept) {
+                    LOG.warn("policy file {} could not be read {} scans in a row ({}): the task's policy is invalid"
+                            + " (fail closed) until it can be", file, failed, e.toString());
+                }
+                table.put(taskId, invalid); // a file made unreadable (its mode, its owner) must not keep an old policy
             }
             return null;
         }
+        readFailures.remove(taskId);
         try {
             return decoder.decode(bytes);
         } catch (RuntimeException e) {

@@ -147,6 +147,34 @@ class DirectoryPolicyStoreTest {
     }
 
     @Test
+    void aFileThatStaysUnreadableMakesTheTasksPolicyInvalidAfterThreeScans() throws Exception {
+        // replaced by a tighter policy the service may not read (mode 0600, another owner): the old one must not stay
+        Path file = dir.resolve("task-1.json");
+        Files.write(file, FakePolicies.OPEN_JSON);
+        boolean[] failing = {false};
+        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1),
+                f -> {
+                    if (failing[0]) {
+                        throw new java.nio.file.AccessDeniedException(f.toString());
+                    }
+                    return Files.readAllBytes(f);
+                })) {
+            Files.write(file, FakePolicies.CLOSED_JSON);
+            failing[0] = true;
+            for (int scan = 1; scan < DirectoryPolicyStore.FAILURES_NOT_READY; scan++) {
+                store.scanNow();
+                assertThat(store.lookup("task-1")).as("scan %d", scan).contains(new StoredPolicy.Valid(FakePolicies.OPEN));
+            }
+            store.scanNow();
+            assertThat(store.lookup("task-1")).get().isInstanceOf(StoredPolicy.Invalid.class);
+
+            failing[0] = false;
+            store.scanNow();
+            assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
+        }
+    }
+
+    @Test
     void aDirectoryThatCannotBeListedIsNotCaughtUpAndSaysWhy() throws Exception {
         Path gone = dir.resolve("policies");
         Files.createDirectory(gone);
