@@ -119,10 +119,12 @@ public final class RestoreRenderer {
             sb.append(" -d ").append(d.address()).append('/').append(d.prefix());
         }
         if (r.loopback()) {
-            // out: to a local destination only, or a broadcast or multicast one (see Rule); IPv6 has no
-            // broadcast type (ip6tables refuses it); iptables-save prints the match after -o
+            // out: to a local destination only, or (IPv4) a broadcast or multicast one (see Rule). IPv6:
+            // LOCAL alone, as ip6tables' addrtype takes MULTICAST as "and multicast" (LOCAL,MULTICAST
+            // matched no unicast address, and the REJECT's own ICMPv6 error to the namespace was then
+            // refused too); multicast on lo is nft's only. iptables-save prints the match after -o
             sb.append(r.direction() == Direction.IN ? " -i lo" : family == Family.IPV4
-                    ? " -o lo -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST" : " -o lo -m addrtype --dst-type LOCAL,MULTICAST");
+                    ? " -o lo -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST" : " -o lo -m addrtype --dst-type LOCAL");
         }
         if (r.nonLocalSource()) {
             sb.append(" -m addrtype ! --src-type LOCAL");

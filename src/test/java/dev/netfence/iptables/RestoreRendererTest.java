@@ -68,9 +68,9 @@ class RestoreRendererTest {
     /** What is sent from a source that is neither the namespace's own nor unspecified: dropped first. */
     static final String FOREIGN4 = "-A NETFENCE-OUT ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
     static final String FOREIGN6 = "-A NETFENCE-OUT ! -s ::/128 -m addrtype ! --src-type LOCAL{c} -j DROP\n";
-    /** The destination types the output loopback accept takes, by family (IPv6 has no broadcast). */
+    /** The destination types the output loopback accept takes, by family (ip6tables' MULTICAST means "and"). */
     static final String TYPES4 = "LOCAL,BROADCAST,MULTICAST";
-    static final String TYPES6 = "LOCAL,MULTICAST";
+    static final String TYPES6 = "LOCAL";
     static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST_OUT.replace("{types}", TYPES4);
     static final String LO_EST_OUT6 = FOREIGN6 + LO_EST_OUT.replace("{types}", TYPES6);
     /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */

@@ -35,7 +35,7 @@ class SaveParserTest {
         assertThat(state.inRules()).hasSize(v6 ? 12 : 6).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
         assertThat(state.outRules().get(0)).isEqualTo("-A NETFENCE-OUT " + (v6 ? "! -s ::/128" : "! -s 0.0.0.0/32")
                 + " -m addrtype ! --src-type LOCAL -m comment --comment \"netfence:0123456789ab\" -j DROP");
-        assertThat(state.outRules().get(v6 ? 1 : 2)).isEqualTo("-A NETFENCE-OUT -o lo -m addrtype --dst-type " + (v6 ? "LOCAL,MULTICAST" : "LOCAL,BROADCAST,MULTICAST")
+        assertThat(state.outRules().get(v6 ? 1 : 2)).isEqualTo("-A NETFENCE-OUT -o lo -m addrtype --dst-type " + (v6 ? "LOCAL" : "LOCAL,BROADCAST,MULTICAST")
                 + " -m comment --comment \"netfence:0123456789ab\" -j ACCEPT");
         if (v6) {
             assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
