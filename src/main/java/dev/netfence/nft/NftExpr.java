@@ -75,16 +75,18 @@ record NftExpr(String text, JsonNode json) {
     }
 
     /**
-     * {@code fib daddr type { local, broadcast, multicast }}: a destination local to the namespace,
-     * or one no remote unicast host answers from (a broadcast or multicast sent on lo).
+     * {@code fib daddr type != unicast}: a destination local to the namespace, or one no remote
+     * unicast host answers from (a broadcast or multicast sent on lo). Not a set of the types
+     * meant: an anonymous set would be a set in netfence's table, which holds none.
      */
     static NftExpr destinationLocal() {
         ArrayNode flags = JSON.arrayNode().add("daddr");
         ObjectNode fib = JSON.objectNode().put("result", "type");
         fib.set("flags", flags);
-        ObjectNode types = JSON.objectNode();
-        types.set("set", JSON.arrayNode().add("local").add("broadcast").add("multicast"));
-        return match(JSON.objectNode().set("fib", fib), types, "fib daddr type { local, broadcast, multicast }");
+        ObjectNode match = JSON.objectNode().put("op", "!=");
+        match.set("left", JSON.objectNode().set("fib", fib));
+        match.set("right", JSON.textNode("unicast"));
+        return new NftExpr("fib daddr type != unicast", JSON.objectNode().set("match", match));
     }
 
     /** A verdict without argument: {@code accept} or {@code drop}. */

@@ -42,7 +42,7 @@ class HookFallbackKernelTest {
             String ns = "--net=/proc/" + pid + "/ns/net";
             // the table every netfence backend replaces or removes when it applies
             assertThat(Sh.ok("nsenter", ns, "--", "nft", "list", "table", "inet", "netfence"))
-                    .contains("meta nfproto ipv4 meta oiftype loopback fib daddr type { local, broadcast, multicast } accept", "reject with icmpv6 port-unreachable",
+                    .contains("meta nfproto ipv4 meta oiftype loopback fib daddr type != unicast accept", "reject with icmpv6 port-unreachable",
                             "meta nfproto ipv6 drop");
             assertThat(Sh.ok("nsenter", ns, "--", "iptables-save", "-t", "filter")).doesNotContain("NETFENCE");
         }
