@@ -128,13 +128,7 @@ class DirectoryPolicyStoreTest {
         Path file = dir.resolve("task-1.json");
         Files.write(file, FakePolicies.OPEN_JSON);
         boolean[] failing = {false};
-        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1),
-                f -> {
-                    if (failing[0]) {
-                        throw new java.io.IOException("Stale file handle"); // ESTALE on NFS
-                    }
-                    return Files.readAllBytes(f);
-                })) {
+        try (DirectoryPolicyStore store = readingFailingWhile(failing, "Stale file handle")) { // ESTALE on NFS
             Files.write(file, FakePolicies.CLOSED_JSON);
             failing[0] = true;
             store.scanNow();
@@ -152,13 +146,7 @@ class DirectoryPolicyStoreTest {
         Path file = dir.resolve("task-1.json");
         Files.write(file, FakePolicies.OPEN_JSON);
         boolean[] failing = {false};
-        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1),
-                f -> {
-                    if (failing[0]) {
-                        throw new java.nio.file.AccessDeniedException(f.toString());
-                    }
-                    return Files.readAllBytes(f);
-                })) {
+        try (DirectoryPolicyStore store = readingFailingWhile(failing, "Permission denied")) {
             Files.write(file, FakePolicies.CLOSED_JSON);
             failing[0] = true;
             for (int scan = 1; scan < DirectoryPolicyStore.FAILURES_NOT_READY; scan++) {
@@ -172,6 +160,16 @@ class DirectoryPolicyStoreTest {
             store.scanNow();
             assertThat(store.lookup("task-1")).contains(new StoredPolicy.Valid(FakePolicies.CLOSED));
         }
+    }
+
+    /** A store of {@code dir}, scanning only when told, whose file reads fail with {@code error} while {@code failing[0]}. */
+    private DirectoryPolicyStore readingFailingWhile(boolean[] failing, String error) {
+        return DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofHours(1), f -> {
+            if (failing[0]) {
+                throw new java.io.IOException(error + ": " + f);
+            }
+            return Files.readAllBytes(f);
+        });
     }
 
     @Test
