@@ -102,6 +102,19 @@ def first_interface():
     return next(n for n in sorted(os.listdir("/sys/class/net")) if n != "lo")
 
 
+def park(kept):
+    """Parks socket kept in flight (SCM_RIGHTS on a unix socket pair, its descriptor closed), drops every
+    capability, prints "armed", waits for a line, and takes it back: its descriptor."""
+    parked, taker = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    socket.send_fds(parked, [b"p"], [kept.fileno()])
+    kept.close()
+    drop_all()
+    print("armed", flush=True)
+    sys.stdin.readline()
+    _, fds, _, _ = socket.recv_fds(taker, 1, 1)
+    return fds[0]
+
+
 mode = sys.argv[1]
 print("ready", flush=True)
 sys.stdin.readline()
@@ -133,29 +146,15 @@ elif mode == "packet":
     print("armed", flush=True)
     sys.stdin.readline()
     send_frame(kept)
-elif mode == "inflight":
-    kept = packet_socket()
-    parked, taker = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    socket.send_fds(parked, [b"p"], [kept.fileno()])
-    kept.close()
-    drop_all()
-    print("armed", flush=True)
-    sys.stdin.readline()
-    _, fds, _, _ = socket.recv_fds(taker, 1, 1)
-    send_frame(socket.socket(fileno=fds[0]))
-elif mode == "xdp":
-    kept = socket.socket(44, socket.SOCK_RAW, 0)  # AF_XDP
-    parked, taker = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-    socket.send_fds(parked, [b"x"], [kept.fileno()])
-    kept.close()
-    drop_all()
-    print("armed", flush=True)
-    sys.stdin.readline()
-    _, fds, _, _ = socket.recv_fds(taker, 1, 1)
-    name = first_interface()
-    mac = bytes.fromhex(open("/sys/class/net/%s/address" % name).read().strip().replace(":", ""))
-    print(xdp_frames.send(fds[0], name, [b"\xff" * 6 + mac + b"\x88\xb5"
-                                         + b"netfence-kept-xdp-socket".ljust(46, b".")]), flush=True)
+elif mode in ("inflight", "xdp"):
+    fd = park(packet_socket() if mode == "inflight" else socket.socket(44, socket.SOCK_RAW, 0))  # 44: AF_XDP
+    if mode == "inflight":
+        send_frame(socket.socket(fileno=fd))
+    else:
+        name = first_interface()
+        mac = bytes.fromhex(open("/sys/class/net/%s/address" % name).read().strip().replace(":", ""))
+        print(xdp_frames.send(fd, name, [b"\xff" * 6 + mac + b"\x88\xb5"
+                                     + b"netfence-kept-xdp-socket".ljust(46, b".")]), flush=True)
 elif mode == "hide":
     drop(keep_permitted=True)
     print("armed", flush=True)
