@@ -15,7 +15,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * taken only when it names a runtime netfence knows ({@code podman}, {@code docker},
  * {@code containerd}, {@code crio}, as the event schema allows); any other value is ignored:
  * annotations are the container's creator's to write, and the value is kept in the live set.
+ * Only netfence's own user (or root) is served: each connection's peer is checked with
+ * {@code SO_PEERCRED} (the file's mode alone leaves the moment between bind and chmod, and any
+ * later chmod, open), and a directory another user can write is refused at start (they could
+ * put a socket of their own in its place, which a hook would ask instead).
  */
 public final class HookServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HookServer.class);
@@ -61,12 +68,15 @@ public final class HookServer implements AutoCloseable {
     private final java.time.Duration requestTime;
     /** The socket file this server bound (its file key), so that closing removes that file only. */
     private final Object boundFile;
+    /** The users whose connections are served: netfence's own (the bound file's owner) and root. */
+    private final java.util.Set<UserPrincipal> trusted;
     private volatile boolean closed;
 
     private HookServer(Path socket, ServerSocketChannel server, Function<Request, Answer> handler,
-            java.time.Duration requestTime, Object boundFile) {
+            java.time.Duration requestTime, Object boundFile, java.util.Set<UserPrincipal> trusted) {
         this.socket = socket;
         this.boundFile = boundFile;
+        this.trusted = trusted;
         this.server = server;
         this.handler = handler;
         this.requestTime = requestTime;
@@ -100,7 +110,11 @@ public final class HookServer implements AutoCloseable {
             try {
                 server.bind(UnixDomainSocketAddress.of(socket));
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-                s = new HookServer(socket, server, handler, requestTime, fileKey(socket));
+                UserPrincipal own = Files.getOwner(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (dir != null) {
+                    requireUnsharedDirectory(dir, own);
+                }
+                s = new HookServer(socket, server, handler, requestTime, fileKey(socket), trusted(own));
             } catch (IOException | RuntimeException e) { // a bound listener left behind would answer every later probe
                 server.close();
                 Files.deleteIfExists(socket);
@@ -111,6 +125,36 @@ public final class HookServer implements AutoCloseable {
             return s;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serve the OCI hook on " + socket + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses a socket directory that a user other than {@code own} (or root) owns or that group or
+     * others may write: whoever can write it can replace the socket with their own, and a hook that
+     * connects there would take that socket's answer for netfence's.
+     */
+    private static void requireUnsharedDirectory(Path dir, UserPrincipal own) throws IOException {
+        PosixFileAttributes attributes = Files.readAttributes(dir, PosixFileAttributes.class);
+        java.util.Set<PosixFilePermission> mode = attributes.permissions();
+        if (mode.contains(PosixFilePermission.GROUP_WRITE) || mode.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException("the socket's directory " + dir + " is writable by group or others ("
+                    + PosixFilePermissions.toString(mode) + "): another user could put a socket of their own"
+                    + " in its place; use a directory only netfence's user can write");
+        }
+        if (!trusted(own).contains(attributes.owner())) {
+            throw new IOException("the socket's directory " + dir + " belongs to " + attributes.owner().getName()
+                    + ", not to netfence's user (" + own.getName() + ") or root: its owner could replace the socket");
+        }
+    }
+
+    /** {@code own} and root, where the system names a root user. */
+    private static java.util.Set<UserPrincipal> trusted(UserPrincipal own) {
+        try {
+            UserPrincipal root = java.nio.file.FileSystems.getDefault().getUserPrincipalLookupService()
+                    .lookupPrincipalByName("root");
+            return root.equals(own) ? java.util.Set.of(own) : java.util.Set.of(own, root);
+        } catch (IOException e) { // no user named root here
+            return java.util.Set.of(own);
         }
     }
 
@@ -207,7 +251,15 @@ public final class HookServer implements AutoCloseable {
         try (client) {
             Answer answer;
             try {
-                answer = handler.apply(parse(read(client, requestTime)));
+                byte[] request = read(client, requestTime); // read first: closing with it unread would reset the answer
+                UserPrincipal peer = client.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED).user();
+                if (!trusted.contains(peer)) {
+                    LOG.warn("a hook connection from user {} refused: only netfence's user or root may ask for a fence",
+                            peer.getName());
+                    throw new IllegalArgumentException("the hook runs as user " + peer.getName()
+                            + ", not as netfence's user or root");
+                }
+                answer = handler.apply(parse(request));
             } catch (IllegalArgumentException e) {
                 answer = new Answer(false, "refused: " + e.getMessage());
             } catch (RuntimeException e) {
