@@ -4,6 +4,7 @@ import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.EventDecoder;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.ops.EventReplayer;
+import dev.netfence.ops.LatestOutcomes;
 import dev.netfence.ops.TopicRange;
 import java.io.PrintWriter;
 import java.time.Clock;
@@ -31,6 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  netfence replay --from -30m --dry-run              # list the last 30 minutes",
                 "  netfence replay --from 2026-11-28T15:00:00Z --to 2026-11-28T15:20:00Z --node worker-7",
                 "  netfence replay --from -2h --task task-42",
+                "  netfence replay --from -6h --node worker-7 --only-failed --dry-run",
                 "",
                 "TIME: RFC 3339 (2026-11-28T15:00:00Z), a date (2026-11-28), 'now' or a duration ago (-15m, 2h).",
                 "Replayed outcomes carry \"replay\": true. Records that are themselves replays are skipped.",
@@ -55,8 +57,15 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--task", paramLabel = "TASK", description = "Only events for this task id.")
     String task;
 
+    @Option(names = "--only-failed", description = "Only events whose newest outcome failed or that have none"
+            + " (outcomes read from an hour before --from on).")
+    boolean onlyFailed;
+
     @Option(names = "--dry-run", description = "List the events that would be replayed; send nothing.")
     boolean dryRun;
+
+    /** How far before --from outcomes are read: an event's outcome is stamped by netfence's clock, not the publisher's. */
+    static final java.time.Duration OUTCOME_MARGIN = java.time.Duration.ofHours(1);
 
     private final Clock clock;
 
@@ -85,9 +94,9 @@ public final class ReplayCommand implements Callable<Integer> {
                         + (to == null ? "now" : end) + filterText() + ": " + range.span() + " offsets in "
                         + range.start().size() + " partitions");
                 out.flush();
+                EventReplayer.Filter filter = new EventReplayer.Filter(node, task, onlyFailed ? unsettled(start, out) : null);
                 EventReplayer replayer = new EventReplayer(consumer, producer, new EventDecoder(), ops.timeout());
-                EventReplayer.Summary summary = replayer.replay(range, new EventReplayer.Filter(node, task),
-                        new Printer(out, dryRun));
+                EventReplayer.Summary summary = replayer.replay(range, filter, new Printer(out, dryRun));
                 out.println(summaryText(summary));
                 out.flush();
                 if (summary.failed() > 0) {
@@ -96,6 +105,19 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             return Main.OK;
         });
+    }
+
+    /** With --only-failed: the newest outcome of each event, from the outcomes topic, as a filter by event id. */
+    private java.util.function.Predicate<String> unsettled(Instant start, PrintWriter out) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
+            LatestOutcomes outcomes = LatestOutcomes.read(consumer, ops.outcomesTopic(), start.minus(OUTCOME_MARGIN),
+                    ops.timeout());
+            out.println("outcomes of " + outcomes.events() + " events read from " + ops.outcomesTopic()
+                    + (outcomes.unreadable() > 0 ? " (" + outcomes.unreadable() + " unreadable records)" : "")
+                    + ": replaying only those whose newest outcome failed, or that have none");
+            out.flush();
+            return outcomes::failedOrMissing;
+        }
     }
 
     private String filterText() {
@@ -113,6 +135,7 @@ public final class ReplayCommand implements Callable<Integer> {
         return (dryRun ? "would replay " + s.matched() : "replayed " + s.replayed() + " of " + s.matched())
                 + " matching events; scanned " + s.scanned() + " records: " + s.filteredOut() + " other node/task, "
                 + s.earlierReplays() + " earlier replays, " + s.notReplayable() + " invalid"
+                + (onlyFailed ? ", " + s.settled() + " not failed" : "")
                 + (s.failed() > 0 ? ", " + s.failed() + " FAILED to re-publish" : "");
     }
 

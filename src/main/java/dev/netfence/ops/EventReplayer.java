@@ -32,16 +32,31 @@ public final class EventReplayer {
 
     private static final int PROGRESS_EVERY = 500;
 
-    /** Which events to replay; a null field matches everything. */
-    public record Filter(String nodeId, String taskId) {
+    /**
+     * Which events to replay; a null field matches everything. {@code unsettled}, when given, says
+     * by event id whether an event of the right node and task still needs replaying (its newest
+     * outcome failed, or it has none: {@link LatestOutcomes#failedOrMissing}).
+     */
+    public record Filter(String nodeId, String taskId, java.util.function.Predicate<String> unsettled) {
+        public Filter(String nodeId, String taskId) {
+            this(nodeId, taskId, null);
+        }
+
         boolean matches(ContainerEvent event) {
             return (nodeId == null || nodeId.equals(event.nodeId())) && (taskId == null || taskId.equals(event.taskId()));
         }
+
+        boolean unsettled(ContainerEvent event) {
+            return unsettled == null || unsettled.test(event.eventId());
+        }
     }
 
-    /** Counts of one replay; {@code replayed} is 0 for a dry run. */
+    /**
+     * Counts of one replay; {@code replayed} is 0 for a dry run; {@code settled}: events of the
+     * node and task left out because their newest outcome did not fail.
+     */
     public record Summary(long scanned, long matched, long replayed, long filteredOut, long earlierReplays,
-                          long notReplayable, long failed) {
+                          long notReplayable, long failed, long settled) {
     }
 
     /** Told about each matching event and about progress, for the command to print. */
@@ -66,7 +81,7 @@ public final class EventReplayer {
     }
 
     public Summary replay(TopicRange range, Filter filter, Listener listener) {
-        long[] n = new long[5]; // scanned, matched, filteredOut, earlierReplays, notReplayable
+        long[] n = new long[6]; // scanned, matched, filteredOut, earlierReplays, notReplayable, settled
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         long span = range.span();
         range.read(consumer, stallTimeout, record -> {
@@ -74,14 +89,16 @@ public final class EventReplayer {
             if (ReplayHeaders.isReplay(record.headers())) {
                 n[3]++;
             } else if (decoder.decode(record.value()) instanceof DecodeResult.Decoded decoded) {
-                if (filter.matches(decoded.event())) {
+                if (!filter.matches(decoded.event())) {
+                    n[2]++;
+                } else if (!filter.unsettled(decoded.event())) {
+                    n[5]++;
+                } else {
                     n[1]++;
                     listener.matched(record, decoded.event());
                     if (producer != null) {
                         sent.add(producer.send(replayOf(record)));
                     }
-                } else {
-                    n[2]++;
                 }
             } else {
                 n[4]++;
@@ -105,7 +122,7 @@ public final class EventReplayer {
             }
         }
         listener.progress(n[0], span, n[1]);
-        return new Summary(n[0], n[1], producer == null ? 0 : sent.size() - failed, n[2], n[3], n[4], failed);
+        return new Summary(n[0], n[1], producer == null ? 0 : sent.size() - failed, n[2], n[3], n[4], failed, n[5]);
     }
 
     static ProducerRecord<byte[], byte[]> replayOf(ConsumerRecord<byte[], byte[]> record) {

@@ -2,6 +2,9 @@ package dev.netfence.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult.ErrorInfo;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.event.ReplayHeaders;
 import dev.netfence.kafka.testkit.TestKafka;
@@ -110,6 +113,46 @@ class ReplayCommandTest {
         assertThat(value(replayed.headers().lastHeader(ReplayHeaders.SOURCE)))
                 .isEqualTo(topic + "-" + original.partition() + "@" + original.offset());
         assertThat(value(replayed.headers().lastHeader("traceparent"))).isEqualTo("00-abc-def-01");
+    }
+
+    @Test
+    void onlyFailedReplaysTheEventsWhoseNewestOutcomeFailedOrThatHaveNone() throws Exception {
+        String outcomes = TestKafka.uniqueTopic("outcomes");
+        TestKafka.createTopics(2, outcomes);
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            // c-in-1 failed, then a replay applied it: the newer outcome read first (partition 0) still wins
+            outcome(producer, outcomes, 0, "c-in-1", "applied", 25);
+            outcome(producer, outcomes, 1, "c-in-1", "failed", 10);
+            // c-in-2 was applied, then failed on a re-apply
+            outcome(producer, outcomes, 0, "c-in-2", "applied", 12);
+            outcome(producer, outcomes, 1, "c-in-2", "failed", 26);
+            producer.send(new ProducerRecord<>(outcomes, 1, at(27), null, bytes("{not json"))).get();
+        }
+
+        CommandRun run = replay("--from", time(5), "--to", time(20), "--only-failed", "--dry-run",
+                "--outcomes-topic", outcomes);
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out())
+                .contains("outcomes of 2 events read from " + outcomes + " (1 unreadable records): replaying only"
+                        + " those whose newest outcome failed, or that have none\n")
+                .contains("  worker-7  task-2  c-in-2  ev-c-in-2\n")
+                .contains("  worker-8  task-1  c-other-node  ev-c-other-node\n")
+                .doesNotContain("ev-c-in-1")
+                .contains("would replay 2 matching events; scanned 5 records: 0 other node/task, 1 earlier replays, "
+                        + "1 invalid, 1 not failed");
+        assertThat(TestKafka.readAll(topic)).as("a dry run").hasSize(7);
+    }
+
+    private void outcome(KafkaProducer<byte[], byte[]> producer, String outcomes, int partition, String container,
+                         String status, int finishedMinute) throws Exception {
+        Instant finished = Instant.ofEpochMilli(at(finishedMinute));
+        Outcome outcome = new Outcome(1, "ev-" + container, "task-1", container, "worker-7", status, null, "bridge",
+                "nft", List.of("ipv4"), 3, null, null, false, 1,
+                "failed".equals(status) ? ErrorInfo.of(ErrorCode.RULES_REJECTED, "why") : null,
+                finished.minusMillis(5), finished, 5L, false, "start", new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+        producer.send(new ProducerRecord<>(outcomes, partition, at(finishedMinute), bytes(container),
+                new OutcomeCodec().encode(outcome))).get();
     }
 
     @Test
