@@ -84,7 +84,8 @@ public final class PolicyCommand {
             } catch (PolicyValidationException e) {
                 throw new InvalidInputException("policy " + file + " is invalid: " + String.join("; ", e.reasons()), e);
             }
-            new TopicSetup(ops.producerConfig()).ensure(List.of(), List.of(ops.policiesTopic()));
+            new TopicSetup(ops.producerConfig()).ensure(List.of(), List.of(ops.policiesTopic())).expiring()
+                    .forEach(problem -> ops.spec.commandLine().getErr().println("warning: " + problem));
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
                 out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());

@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -23,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * missing ones with the broker's default partition count and replication (the policies topic
  * compacted, as docs/contracts.md requires). Without this, a consumer that subscribes before its topic
  * exists waits for a metadata refresh (minutes) and a policy written to an auto-created topic
- * would never be compacted. Existing topics are never altered. A broker that refuses creation
+ * would never be compacted. Existing topics are never altered; one that should be compacted and
+ * deletes its records after a retention time instead is reported as an error. A broker that refuses creation
  * (for example no CREATE permission) is logged and left to the operator: the topics may exist
  * under an ACL that hides them.
  */
@@ -41,10 +45,21 @@ public final class TopicSetup {
     }
 
     /**
-     * Creates whichever of {@code plain} (delete-retention) and {@code compacted} topics is
-     * missing, and returns the names it created.
+     * What {@link #ensure} did: the topics it created, and the problems of existing topics that
+     * should be compacted and are not ({@link #expiring}).
      */
-    public List<String> ensure(List<String> plain, List<String> compacted) {
+    public record Result(List<String> created, List<String> expiring) {
+        public Result {
+            created = List.copyOf(created);
+            expiring = List.copyOf(expiring);
+        }
+    }
+
+    /**
+     * Creates whichever of {@code plain} (delete-retention) and {@code compacted} topics is
+     * missing, and checks the existing {@code compacted} ones.
+     */
+    public Result ensure(List<String> plain, List<String> compacted) {
         List<NewTopic> wanted = new ArrayList<>();
         plain.forEach(t -> wanted.add(new NewTopic(t, Optional.empty(), Optional.empty())));
         compacted.forEach(t -> wanted.add(new NewTopic(t, Optional.empty(), Optional.empty())
@@ -53,8 +68,9 @@ public final class TopicSetup {
         try {
             Set<String> existing = admin.listTopics().names().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
             List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+            List<String> expiring = expiring(admin, compacted.stream().filter(existing::contains).toList());
             if (missing.isEmpty()) {
-                return List.of();
+                return new Result(List.of(), expiring);
             }
             List<String> created = new ArrayList<>();
             admin.createTopics(missing).values().forEach((name, future) -> {
@@ -72,17 +88,63 @@ public final class TopicSetup {
                     LOG.warn("timed out creating topic {}", name);
                 }
             });
-            return List.copyOf(created);
+            return new Result(created, expiring);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return List.of();
+            return new Result(List.of(), List.of());
         } catch (ExecutionException | TimeoutException e) {
-            LOG.warn("could not list topics to create missing ones: {}", e.toString());
-            return List.of();
+            LOG.warn("could not list topics to create missing ones or check them: {}", e.toString());
+            return new Result(List.of(), List.of());
         } finally {
             // bounded: close() waits for the calls still pending, up to their own 60 s timeout, while the
             // broker cannot be reached (the start then waited a minute more here before saying anything)
             admin.close(Duration.ofSeconds(2));
         }
+    }
+
+    /**
+     * The problems of {@code topics}, which netfence needs compacted, each also logged as an error:
+     * one that deletes its records after a retention time (not {@code compact}, retention not -1)
+     * loses a policy or live-set entry not written again within it, so a netfence started later
+     * does not know it (its containers quarantined with {@code POLICY_NOT_FOUND}, or left out of
+     * the resyncs). Existing topics are not altered: the operator is told. Best effort: a broker
+     * that denies DescribeConfigs is logged and yields nothing.
+     */
+    List<String> expiring(Admin admin, List<String> topics) throws InterruptedException {
+        if (topics.isEmpty()) {
+            return List.of();
+        }
+        List<ConfigResource> resources = topics.stream()
+                .map(t -> new ConfigResource(ConfigResource.Type.TOPIC, t)).toList();
+        Map<ConfigResource, Config> configs;
+        try {
+            configs = admin.describeConfigs(resources).all().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("could not read the configs of {} to check they are compacted: {}", topics, e.toString());
+            return List.of();
+        }
+        List<String> problems = new ArrayList<>();
+        for (ConfigResource resource : resources) {
+            Config config = configs.get(resource);
+            String cleanup = value(config, TopicConfig.CLEANUP_POLICY_CONFIG);
+            String retention = value(config, TopicConfig.RETENTION_MS_CONFIG);
+            if (config == null || cleanup == null || cleanup.contains(TopicConfig.CLEANUP_POLICY_COMPACT)
+                    || "-1".equals(retention)) {
+                continue;
+            }
+            String problem = "topic " + resource.name() + " has cleanup.policy=" + cleanup + " and retention.ms="
+                    + retention + ": its records are deleted after that time, so a netfence started later does not"
+                    + " know a policy or live-set entry not written again since; set cleanup.policy=compact"
+                    + " (kafka-configs.sh --alter --entity-type topics --entity-name " + resource.name()
+                    + " --add-config cleanup.policy=compact)";
+            LOG.error(problem);
+            problems.add(problem);
+        }
+        return List.copyOf(problems);
+    }
+
+    private static String value(Config config, String name) {
+        ConfigEntry entry = config == null ? null : config.get(name);
+        return entry == null ? null : entry.value();
     }
 }

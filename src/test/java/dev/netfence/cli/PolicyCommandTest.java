@@ -77,6 +77,19 @@ class PolicyCommandTest {
     }
 
     @Test
+    void putIntoAPoliciesTopicThatDeletesAfterARetentionTimeStoresAndWarns() throws Exception {
+        topic = TestKafka.uniqueTopic("policies-deleting");
+        TestKafka.createTopics(1, topic);
+
+        CommandRun put = policy("put", "task-42", file("p.json", POLICY).toString());
+
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-");
+        assertThat(put.err()).startsWith("warning: topic " + topic + " has cleanup.policy=delete and retention.ms=")
+                .contains("set cleanup.policy=compact");
+    }
+
+    @Test
     void deleteWritesATombstoneSoGetFailsWithExitOneAndListOmitsTheTask() throws Exception {
         policy("put", "task-42", file("p.json", POLICY).toString());
 

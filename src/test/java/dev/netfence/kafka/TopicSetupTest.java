@@ -20,7 +20,7 @@ class TopicSetupTest {
         String policies = TestKafka.uniqueTopic("setup-policies");
         TopicSetup setup = new TopicSetup(Map.of("bootstrap.servers", TestKafka.bootstrapServers()));
 
-        List<String> created = setup.ensure(List.of(events, events + ".dlq"), List.of(policies));
+        List<String> created = setup.ensure(List.of(events, events + ".dlq"), List.of(policies)).created();
 
         assertThat(created).containsExactlyInAnyOrder(events, events + ".dlq", policies);
         assertThat(cleanupPolicy(policies)).isEqualTo(TopicConfig.CLEANUP_POLICY_COMPACT);
@@ -33,13 +33,40 @@ class TopicSetupTest {
         TestKafka.createTopics(3, events);
         TopicSetup setup = new TopicSetup(Map.of("bootstrap.servers", TestKafka.bootstrapServers()));
 
-        assertThat(setup.ensure(List.of(events), List.of())).isEmpty();
+        assertThat(setup.ensure(List.of(events), List.of())).isEqualTo(new TopicSetup.Result(List.of(), List.of()));
         try (Admin admin = TestKafka.admin()) {
             assertThat(admin.describeTopics(List.of(events)).allTopicNames().get(30, TimeUnit.SECONDS)
                     .get(events).partitions()).hasSize(3);
         } catch (Exception e) {
             throw new AssertionError(e);
         }
+    }
+
+    @Test
+    void anExistingTopicThatShouldBeCompactedAndDeletesAfterARetentionTimeIsReported() throws Exception {
+        String deleting = TestKafka.uniqueTopic("setup-deleting");
+        String kept = TestKafka.uniqueTopic("setup-kept-forever");
+        String compacted = TestKafka.uniqueTopic("setup-compacted");
+        TestKafka.createTopics(1, deleting);
+        TestKafka.createCompactedTopic(compacted, 1);
+        try (Admin admin = TestKafka.admin()) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(kept, 1, (short) 1)
+                    .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1")))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        TopicSetup setup = new TopicSetup(Map.of("bootstrap.servers", TestKafka.bootstrapServers()));
+
+        TopicSetup.Result result = setup.ensure(List.of(), List.of(deleting, kept, compacted));
+
+        assertThat(result.created()).isEmpty();
+        assertThat(result.expiring()).singleElement().asString()
+                .startsWith("topic " + deleting + " has cleanup.policy=delete and retention.ms=")
+                .endsWith(": its records are deleted after that time, so a netfence started later does not know a"
+                        + " policy or live-set entry not written again since; set cleanup.policy=compact"
+                        + " (kafka-configs.sh --alter --entity-type topics --entity-name " + deleting
+                        + " --add-config cleanup.policy=compact)");
+        assertThat(cleanupPolicy(deleting)).as("told, not altered").isEqualTo(TopicConfig.CLEANUP_POLICY_DELETE);
     }
 
     private static String cleanupPolicy(String topic) throws Exception {
