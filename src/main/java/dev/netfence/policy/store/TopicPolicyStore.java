@@ -13,7 +13,6 @@ import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -47,6 +46,7 @@ public final class TopicPolicyStore implements PolicyStore {
     private final PolicyTable table = new PolicyTable();
     private final PartitionLedger ledger = new PartitionLedger(table);
     private final KafkaConsumer<byte[], byte[]> consumer;
+    private final TopicMetadata metadata;
     private final Thread thread;
     private volatile boolean caughtUp;
     private volatile boolean rebuilding;
@@ -75,6 +75,7 @@ public final class TopicPolicyStore implements PolicyStore {
         conf.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-policies");
         conf.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
         this.consumer = new KafkaConsumer<>(conf, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.metadata = new TopicMetadata(consumer, topic, failures, () -> closed);
         this.thread = new Thread(this::run, "netfence-policy-store");
         this.thread.setDaemon(true);
     }
@@ -143,13 +144,13 @@ public final class TopicPolicyStore implements PolicyStore {
 
     private void run() {
         try {
-            parts = awaitPartitions();
+            parts = metadata.awaitPartitions();
             if (parts.isEmpty()) {
                 return;
             }
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> start = awaitEndOffsets(parts);
+            Map<TopicPartition, Long> start = metadata.awaitEndOffsets(parts);
             if (start == null) {
                 return;
             }
@@ -217,19 +218,18 @@ public final class TopicPolicyStore implements PolicyStore {
      * the next check.
      */
     private void checkPartitions() throws InterruptedException {
-        List<PartitionInfo> infos;
+        List<TopicPartition> all;
         try {
-            infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+            all = metadata.partitionsNow();
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {
             LOG.warn("cannot re-read the partitions of {}: {}", topic, e.toString());
             return;
         }
-        if (infos == null || infos.isEmpty() || infos.size() == parts.size()) {
+        if (all.isEmpty() || all.size() == parts.size()) {
             return;
         }
-        List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
         List<TopicPartition> known = parts;
         List<TopicPartition> added = all.stream().filter(tp -> !known.contains(tp)).toList();
         boolean shrank = !all.containsAll(known);
@@ -245,7 +245,7 @@ public final class TopicPolicyStore implements PolicyStore {
         LOG.info("policy topic {} grew to {} partitions; reading {} from the beginning", topic, all.size(), added);
         if (!caughtUp) {
             // found before the store caught up (the topic grew, or the first metadata lacked them)
-            Map<TopicPartition, Long> more = awaitEndOffsets(added);
+            Map<TopicPartition, Long> more = metadata.awaitEndOffsets(added);
             if (more != null) {
                 target.putAll(more);
                 LOG.info("reading policies from {} up to {}", topic, target);
@@ -316,11 +316,10 @@ public final class TopicPolicyStore implements PolicyStore {
      * that end.
      */
     private void beginRebuild() {
-        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-        if (infos == null || infos.isEmpty()) {
+        List<TopicPartition> all = metadata.partitionsNow();
+        if (all.isEmpty()) {
             return; // being deleted or created: the next round
         }
-        List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
         if (!all.equals(parts)) {
             consumer.assign(all);
             consumer.pause(all);
@@ -338,55 +337,6 @@ public final class TopicPolicyStore implements PolicyStore {
             target.clear();
             target.putAll(ends);
         }
-    }
-
-    /**
-     * The end offsets of {@code parts} now (under {@code read_committed}, the last stable offsets):
-     * what the store must have read before it counts as caught up. Retried until the broker answers;
-     * null once closed.
-     */
-    private Map<TopicPartition, Long> awaitEndOffsets(List<TopicPartition> parts) throws InterruptedException {
-        while (!closed) {
-            try {
-                return consumer.endOffsets(parts, Duration.ofSeconds(30));
-            } catch (WakeupException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                failures.failed("its end offsets: " + e);
-                LOG.warn("cannot read the end offsets of {} yet, retrying: {}", topic, e.toString());
-                Thread.sleep(1000);
-            }
-        }
-        return null;
-    }
-
-    private List<TopicPartition> awaitPartitions() {
-        boolean warned = false;
-        while (!closed) {
-            try {
-                List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-                if (infos != null && !infos.isEmpty()) {
-                    return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-                }
-                failures.failed("the topic does not exist (yet)");
-                if (!warned) {
-                    LOG.warn("policy topic {} does not exist yet; waiting for it", topic);
-                    warned = true;
-                }
-            } catch (WakeupException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                failures.failed("its metadata: " + e);
-                LOG.warn("cannot read metadata of {} yet: {}", topic, e.toString());
-            }
-            try {
-                Thread.sleep(500);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return List.of();
-            }
-        }
-        return List.of();
     }
 
     /** Applies (or, during a rebuild, stages) one record; false when it started a rebuild instead. */
