@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * a cgroup tree the workload can write, which runtimes mount read-only unless asked otherwise.
  * A sub-tree walk is needed only where a cgroup directory has sub-directories (its link count,
  * one stat). The whole read, every thread's status and the raw sockets ({@link RawSockets}), fails past
- * {@link #READ_BUDGET_NANOS} of its thread's CPU time (5 s of wall time): a container of thousands of threads each given a long {@code Groups:}
+ * {@link ReadBudget#READ_BUDGET_NANOS} of its thread's CPU time (5 s of wall time): a container of thousands of threads each given a long {@code Groups:}
  * line costs the kernel that long to render, and would otherwise hold the namespace's write turn
  * and a correction thread for seconds on every read. Reads only {@code /proc} and the cgroup file
  * system.
@@ -54,11 +54,6 @@ public final class ContainerCapabilities {
     private static final Logger LOG = LoggerFactory.getLogger(ContainerCapabilities.class);
     /** How long listings may keep finding new threads before the read fails, see the class comment. */
     static final long BUDGET_NANOS = 200_000_000L;
-    /**
-     * How much of its thread's CPU one whole read may take before it fails (an ordinary status
-     * reads in ≈ 15-20 µs here), and {@link #WALL_FACTOR} times as much wall time; see the class comment.
-     */
-    static final long READ_BUDGET_NANOS = 1_000_000_000L;
     /** Sub-cgroups of one container walked at most; more fails the read (the workload made them). */
     static final int MAX_CGROUPS = 1024;
     /** A thread list longer than this (≈ 500,000 threads) fails the read rather than be cut. */
@@ -81,7 +76,7 @@ public final class ContainerCapabilities {
 
     /** @param procRoot normally {@code /proc}; the cgroup mounts are read from its {@code self/mountinfo} once */
     public ContainerCapabilities(Path procRoot) {
-        this(procRoot, System::nanoTime, ContainerCapabilities::threadCpuNanos);
+        this(procRoot, System::nanoTime, ReadBudget::threadCpuNanos);
     }
 
     /** With {@code nanoTime} for every clock (tests). */
@@ -113,7 +108,7 @@ public final class ContainerCapabilities {
     public List<String> risksOf(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
         Path procPid = procRoot.resolve(Integer.toString(pid));
         String what = containerId == null ? "pid " + pid : containerId;
-        Budget budget = new Budget(cpuTime, nanoTime, what);
+        ReadBudget budget = new ReadBudget(cpuTime, nanoTime, what);
         long held = heldIn(procPid.resolve("status"));
         ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
                 : CgroupMembership.containersIn(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")),
@@ -162,7 +157,7 @@ public final class ContainerCapabilities {
      * again until a listing names no thread not yet read; IOException after {@link #BUDGET_NANOS}
      * of listings that each found one, or when {@code budget} runs out.
      */
-    long heldByAll(Listing listing, Set<String> read, String what, Budget budget) throws IOException {
+    long heldByAll(Listing listing, Set<String> read, String what, ReadBudget budget) throws IOException {
         long held = 0;
         long start = 0;
         for (int round = 1; ; round++) {
@@ -188,59 +183,6 @@ public final class ContainerCapabilities {
             }
         }
     }
-
-    /**
-     * The time one read may take ({@link #READ_BUDGET_NANOS}), from when it was made: {@link #check}
-     * fails the read once it has run out. Shared by the thread reads and {@link RawSockets}.
-     */
-    static final class Budget {
-        private final LongSupplier cpuTime;
-        private final LongSupplier nanoTime;
-        private final long cpuStart;
-        private final long start;
-        private final String what;
-
-        /** A budget whose time is {@code nanoTime}'s, on both of its counts (tests). */
-        Budget(LongSupplier nanoTime, String what) {
-            this(nanoTime, nanoTime, what);
-        }
-
-        /**
-         * {@code cpuTime}: the reading thread's CPU time, user and system (the kernel's rendering of
-         * the files is what the budget bounds); {@code nanoTime}: the wall, bounded at
-         * {@link #WALL_FACTOR} times as long, so a node whose CPU other tenants take does not fail
-         * the read of an ordinary container, and a read that waits does not go on for ever.
-         */
-        Budget(LongSupplier cpuTime, LongSupplier nanoTime, String what) {
-            this.cpuTime = cpuTime;
-            this.nanoTime = nanoTime;
-            this.cpuStart = cpuTime.getAsLong();
-            this.start = nanoTime.getAsLong();
-            this.what = what;
-        }
-
-        /** IOException when the read has taken longer than its budget; {@code done}: how many threads or processes it read so far. */
-        void check(int done) throws IOException {
-            if (cpuTime.getAsLong() - cpuStart > READ_BUDGET_NANOS
-                    || nanoTime.getAsLong() - start > READ_BUDGET_NANOS * WALL_FACTOR) {
-                throw new IOException("reading the capabilities of " + what + " took longer than "
-                        + READ_BUDGET_NANOS / 1_000_000 + " ms (" + done + " threads or processes read), so they"
-                        + " cannot be vouched for");
-            }
-        }
-    }
-
-    /** How many times {@link #READ_BUDGET_NANOS} of wall time a read may take, see {@link Budget}. */
-    static final int WALL_FACTOR = 5;
-
-    /** The calling thread's CPU time in nanoseconds, or the wall's where the JVM does not measure it. */
-    private static long threadCpuNanos() {
-        long cpu = THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : -1;
-        return cpu >= 0 ? cpu : System.nanoTime();
-    }
-
-    private static final java.lang.management.ThreadMXBean THREADS =
-            java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** The capabilities thread {@code tid} holds; none when it exited meanwhile. */
     private long heldBy(String tid) throws IOException {

@@ -36,7 +36,7 @@ import java.util.Set;
  * take back). Without a container id, where the pid's cgroup does not name it, or with a listing
  * longer than {@link ProcFile#LIMIT}, any listed socket counts. A process whose descriptors
  * netfence may not list explains nothing; one that exited is skipped. The walk runs within the
- * read's budget ({@link ContainerCapabilities.Budget}): a host of many processes, or a workload
+ * read's budget ({@link ReadBudget}): a host of many processes, or a workload
  * that keeps the namespace's processes many, fails the read rather than stall it.
  */
 final class RawSockets {
@@ -54,7 +54,7 @@ final class RawSockets {
      * IOException when {@code budget} runs out first, or the namespace's sockets cannot be counted.
      */
     static boolean heldBy(Path procRoot, int pid, String containerId, Collection<String> tids,
-            ContainerCapabilities.Budget budget) throws IOException {
+            ReadBudget budget) throws IOException {
         Map<String, Long> counted = counted(procRoot, pid);
         if (counted.getOrDefault("XDP", 0L) > 0) {
             return true; // whose it is cannot be told
@@ -225,7 +225,7 @@ final class RawSockets {
     }
 
     /** Removes from {@code inodes} those {@code fds} links to; whether it removed any. Within {@code budget}. */
-    private static boolean explains(Path fds, Set<String> inodes, ContainerCapabilities.Budget budget)
+    private static boolean explains(Path fds, Set<String> inodes, ReadBudget budget)
             throws IOException {
         boolean any = false;
         int read = 0;

@@ -272,7 +272,7 @@ class ContainerCapabilitiesTest {
     @Test
     void aReadOfThreadsWhoseStatusesTakeLongerThanTheWholeReadsBudgetFailsClosed() throws IOException {
         long[] now = {0};
-        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> now[0] += 600_000L, () -> 0L, "c1");
+        ReadBudget budget = new ReadBudget(() -> now[0] += 600_000L, () -> 0L, "c1");
         List<String> many = new java.util.ArrayList<>();
         for (int tid = 1000; tid < 3000; tid++) {
             process(tid, NONE, "0::/\n"); // each status as slow to render as a thread given thousands of groups
@@ -289,7 +289,7 @@ class ContainerCapabilitiesTest {
     void aReadThatWaitsForTheCpuIsBoundedByFiveTimesTheBudgetOfWallTime() throws IOException {
         // a node whose CPU other tenants take: the read's own CPU time stays small, the wall's bound holds
         long[] wall = {0};
-        ContainerCapabilities.Budget budget = new ContainerCapabilities.Budget(() -> 0L, () -> wall[0] += 1_000_000_000L,
+        ReadBudget budget = new ReadBudget(() -> 0L, () -> wall[0] += 1_000_000_000L,
                 "c1");
         List<String> many = new java.util.ArrayList<>();
         for (int tid = 1000; tid < 1020; tid++) {
@@ -418,8 +418,8 @@ class ContainerCapabilitiesTest {
     }
 
     /** A budget whose clock never moves: the tests of what is read, not of how long. */
-    private static ContainerCapabilities.Budget unbounded() {
-        return new ContainerCapabilities.Budget(() -> 0L, "test");
+    private static ReadBudget unbounded() {
+        return new ReadBudget(() -> 0L, "test");
     }
 
     private ContainerCapabilities reader() {
