@@ -6,7 +6,6 @@ import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.enforce.Quarantines.Quarantine;
-import dev.netfence.hostguard.GuardChain;
 import dev.netfence.hostguard.HostGuardMode;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.CommandRunner;
@@ -16,19 +15,15 @@ import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceFirewall;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
-import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.SystemEndpointResolver;
-import dev.netfence.rules.PlannedRules;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,11 +36,12 @@ import org.slf4j.LoggerFactory;
  * The apply pipeline for one container, with retries and fail-closed handling: pin and guard the
  * namespace, resolve hostnames, plan (DNS only to trusted resolvers, never to what the container names), write both families,
  * verify, and flush the namespace's connection tracking so no earlier flow outlives the new rules
- * (see {@link ApplyPipeline}); the host guard is written meanwhile ({@link ConcurrentGuard}) and
- * the apply ends when both are. Between pinning and writing, {@link ContainmentChecks} reads the
- * container's risky capabilities into the result and refuses what must not be enforced
- * (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED). Any Throwable that escapes an
- * apply is caught at this boundary: INTERNAL_ERROR, and the container is quarantined. Retryable
+ * (see {@link ApplyPipeline}; one attempt is {@link ApplyAttempts}); the host guard is written
+ * meanwhile ({@link ConcurrentGuard}) and the apply ends when both are. Between pinning and
+ * writing, {@link ContainmentChecks} reads the container's risky capabilities into the result and
+ * refuses what must not be enforced (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED).
+ * Any Throwable that escapes an apply is caught at this boundary: INTERNAL_ERROR, and the
+ * container is quarantined. Retryable
  * failures are retried by resilience4j-retry with exponential backoff and jitter, never past the request's deadline (an attempt that would start
  * after it ends in TIMEOUT). When the policy cannot be applied in full, the namespace is
  * quarantined (unless {@code on-failure=leave} and nothing was changed yet); failures where there
@@ -70,10 +66,10 @@ public final class DefaultEnforcer implements Enforcer {
     private final EnforcerConfig config;
     private final Clock clock;
     private final MeterRegistry registry;
-    private final NamespacePinner pinner;
     private final BackendSelector selector;
     private final ApplyPipeline pipeline;
     private final ContainmentChecks checks;
+    private final ApplyAttempts attempt;
     private final HostGuards hostGuards;
     private final RetriedAttempts retried;
     private final Quarantines quarantines;
@@ -124,7 +120,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.registry = Objects.requireNonNull(registry, "registry");
-        this.pinner = Objects.requireNonNull(pinner, "pinner");
+        Objects.requireNonNull(pinner, "pinner");
         this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
                 new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
@@ -134,6 +130,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
+        this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet);
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
@@ -289,7 +286,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicReference<EnforcementTarget> pinned = new AtomicReference<>();
         try {
             Applied applied = retried.run(deadline, attempts,
-                    () -> attemptOnce(request, deadline, touched, risks, pinned, checkFirst));
+                    () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst));
             return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
@@ -319,67 +316,6 @@ public final class DefaultEnforcer implements Enforcer {
         }
     }
 
-    private Applied attemptOnce(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
-            AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst) {
-        // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
-        dev.netfence.netns.ProcessIdentity process = quiet.before(request);
-        boolean kept = false;
-        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
-                deadline.at(), checks.interfacesChecked(request))) {
-            pinned.set(target(ns));
-            ContainmentChecks.RiskRead riskRead = checks.riskRead(request, ns, risks); // now if a refusal needs them
-            try {
-                // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
-                checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
-                        () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
-                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-                PlannedRules plan = pipeline.plan(request.policy(), resolved);
-                FirewallBackend backend = selector.backend();
-                if (checkFirst || backend.inProcessNft() == null) {
-                    riskRead.run(); // else while a namespace thread writes, the write's meanwhile
-                }
-                // the host guard is written meanwhile, on its own thread; both are done before anything is reported
-                ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
-                        ns.path(), plan);
-                String drift;
-                try {
-                    drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
-                    if (drift != null) {
-                        touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
-                    }
-                    if (!checkFirst || drift != null) {
-                        pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()),
-                                riskRead);
-                    }
-                    if (!ns.occupied()) {
-                        // the pin kept the namespace alive for the writes; the container itself is gone
-                        throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                                "process " + ns.pid() + " exited while its rules were being applied");
-                    }
-                } catch (RuntimeException | Error e) {
-                    host.awaitQuietly(e);
-                    throw e;
-                }
-                HostGuards.Result guards = host.await();
-                // a member quarantined since the write turn: its host chain may have been written before this one's
-                checks.confirm(ns, request.containerId());
-                if (backend.inProcessNft() != null) {
-                    quiet.verified(request, process, ns, resolved, risks.get());
-                    kept = true;
-                }
-                return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
-                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
-            } catch (RuntimeException | Error e) {
-                riskRead.afterFailure(e); // for the outcome: what an early read would have given it
-                throw e;
-            }
-        } finally {
-            if (!kept) {
-                quiet.notVerified(process);
-            }
-        }
-    }
-
     /**
      * A Throwable nothing inside expected (a bug, or an Error such as OutOfMemoryError): reported
      * as INTERNAL_ERROR, and the container quarantined (when not a dry run, and whatever
@@ -404,9 +340,5 @@ public final class DefaultEnforcer implements Enforcer {
     /** The host guards this enforcer writes (for sweeping, releasing and counting them). */
     public HostGuards hostGuards() {
         return hostGuards;
-    }
-
-    private static EnforcementTarget target(PinnedNamespace ns) {
-        return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
     }
 }

@@ -1,0 +1,118 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.EnforcementTarget;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.hostguard.GuardChain;
+import dev.netfence.hostguard.HostGuards;
+import dev.netfence.netns.NamespacePinner;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.rules.PlannedRules;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One attempt of an apply or a reconciliation, which {@link DefaultEnforcer} retries
+ * ({@link RetriedAttempts}): pin the container's namespace, read its risky capabilities and run
+ * the containment checks ({@link ContainmentChecks}), resolve and plan ({@link ApplyPipeline}),
+ * write both families (a reconciliation reads back first and writes only on a difference) while
+ * the host guard is written on a thread of its own ({@link ConcurrentGuard}), and make sure the
+ * container is still there and still alone in its claim. What an attempt learns on its way (that
+ * it changed the rules, the risks it read, where it pinned) goes into holders the caller passes,
+ * which outlive a failed attempt: the caller's outcome and quarantine decision need them. A
+ * container verified through the in-process nft backend is remembered for its quiet resyncs
+ * ({@link QuietResyncs}). A class of its own so that the enforcer keeps to retrying and failing
+ * closed. Holds no per-call state; one instance serves all threads.
+ */
+final class ApplyAttempts {
+    private final NamespacePinner pinner;
+    private final ContainmentChecks checks;
+    private final ApplyPipeline pipeline;
+    private final BackendSelector selector;
+    private final HostGuards hostGuards;
+    private final QuietResyncs quiet;
+
+    ApplyAttempts(NamespacePinner pinner, ContainmentChecks checks, ApplyPipeline pipeline, BackendSelector selector,
+            HostGuards hostGuards, QuietResyncs quiet) {
+        this.pinner = Objects.requireNonNull(pinner, "pinner");
+        this.checks = Objects.requireNonNull(checks, "checks");
+        this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+        this.selector = Objects.requireNonNull(selector, "selector");
+        this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
+        this.quiet = Objects.requireNonNull(quiet, "quiet");
+    }
+
+    /**
+     * Runs one attempt; {@code checkFirst}: a reconciliation. Sets {@code touched} once the rules in
+     * force are no longer those verified before, {@code risks} to the capabilities read and
+     * {@code pinned} to where the namespace was pinned.
+     */
+    Applied once(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
+            AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst) {
+        // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
+        dev.netfence.netns.ProcessIdentity process = quiet.before(request);
+        boolean kept = false;
+        try (PinnedNamespace ns = pinner.pin(request.pid(), request.containerId(), request.runtime(), request.netns(),
+                deadline.at(), checks.interfacesChecked(request))) {
+            pinned.set(target(ns));
+            ContainmentChecks.RiskRead riskRead = checks.riskRead(request, ns, risks); // now if a refusal needs them
+            try {
+                // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
+                checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
+                        () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
+                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+                PlannedRules plan = pipeline.plan(request.policy(), resolved);
+                FirewallBackend backend = selector.backend();
+                if (checkFirst || backend.inProcessNft() == null) {
+                    riskRead.run(); // else while a namespace thread writes, the write's meanwhile
+                }
+                // the host guard is written meanwhile, on its own thread; both are done before anything is reported
+                ConcurrentGuard host = ConcurrentGuard.start(hostGuards, GuardChain.ownerOf(request.containerId(), ns.pid()),
+                        ns.path(), plan);
+                String drift;
+                try {
+                    drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
+                    if (drift != null) {
+                        touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                    }
+                    if (!checkFirst || drift != null) {
+                        pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()),
+                                riskRead);
+                    }
+                    if (!ns.occupied()) {
+                        // the pin kept the namespace alive for the writes; the container itself is gone
+                        throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                                "process " + ns.pid() + " exited while its rules were being applied");
+                    }
+                } catch (RuntimeException | Error e) {
+                    host.awaitQuietly(e);
+                    throw e;
+                }
+                HostGuards.Result guards = host.await();
+                // a member quarantined since the write turn: its host chain may have been written before this one's
+                checks.confirm(ns, request.containerId());
+                if (backend.inProcessNft() != null) {
+                    quiet.verified(request, process, ns, resolved, risks.get());
+                    kept = true;
+                }
+                return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
+                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
+            } catch (RuntimeException | Error e) {
+                riskRead.afterFailure(e); // for the outcome: what an early read would have given it
+                throw e;
+            }
+        } finally {
+            if (!kept) {
+                quiet.notVerified(process);
+            }
+        }
+    }
+
+    private static EnforcementTarget target(PinnedNamespace ns) {
+        return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
+    }
+}
