@@ -14,10 +14,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * {@code interval} (±10% jitter, first one as soon as the policy store has caught up) that reads
  * back every live container's rules. Corrections run on a small pool, each under its container's
  * lock ({@link Corrections}); a container is queued at most once per kind of work and corrected by
- * one thread at a time ({@link CorrectionQueue}); resyncs are {@link ResyncPasses}. A correction's
- * outcome never overtakes the outcome of an event the pipeline has yet to publish for the same
- * container ({@link OutcomeOrder}). Metrics:
+ * one thread at a time ({@link CorrectionQueue}); resyncs are {@link ResyncPasses}, run when
+ * {@link ResyncSchedule} says. A correction's outcome never overtakes the outcome of an event the
+ * pipeline has yet to publish for the same container ({@link OutcomeOrder}). Metrics:
  * timer {@code netfence.resync.duration}, counters {@code netfence.drift.repairs{backend}} and
  * {@code netfence.reconcile.outcomes{trigger,status}}, {@code netfence.reconcile.pid.moved} and
  * {@code netfence.resync.overdue} (a resync whose checks were not done within two intervals), gauge
@@ -52,11 +48,10 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final Clock clock;
     /** Deadlines, the outcome order's holds and the stopped containers' hour (never the wall clock's steps). */
     private final Clock steady;
-    private final Duration interval;
     private final String nodeId;
     private final CorrectionQueue queue;
-    private final ScheduledExecutorService scheduler;
     private final ResyncPasses passes;
+    private final ResyncSchedule resyncs;
     private final HookFences fences;
     private volatile TakeOver takeOver;
     /** Standing by, or joined again and the journal not read again yet: nothing is resynced or corrected. */
@@ -88,7 +83,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         if (threads < 1 || threads > 64) {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
-        this.interval = interval;
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry);
@@ -100,7 +94,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             }
         });
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "netfence-resync"));
+        this.resyncs = new ResyncSchedule(passes, policies, interval, () -> closed, this::waiting);
         this.gate = new StandbyGate(steady, false, () -> { }); // until the journal is read on take-overs
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
                 id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
@@ -118,7 +112,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     public Reconciler start() {
         order.expireEvery(java.time.Duration.ofSeconds(1));
         policies.onChange(this::policyChanged);
-        scheduler.schedule(this::firstCycle, 0, TimeUnit.MILLISECONDS);
+        resyncs.start();
         return this;
     }
 
@@ -256,14 +250,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /** From now on the journal is read again whenever partitions are assigned ({@link TakeOver}); wiring, before start. */
     public void readJournalOnTakeOver(TakeOver.Journal journal) {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
-        StandbyGate reading = new StandbyGate(steady, true, this::resyncSoon);
+        StandbyGate reading = new StandbyGate(steady, true, resyncs::soon);
         gate = reading;
         takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
             if (ids == null) {
                 return; // a failed read ends no pause: the next take-over's read, or the pause's bound, does
             }
             if (reading.readEnded(began)) {
-                resyncSoon(); // what was not corrected meanwhile (a stop's co-members, the hook's policy) is checked
+                resyncs.soon(); // what was not corrected meanwhile (a stop's co-members, the hook's policy) is checked
             }
             if (policies.isCaughtUp()) {
                 checkSoon(ids::contains);
@@ -279,25 +273,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     private boolean waiting() {
         return gate.waiting();
-    }
-
-    /** One resync pass on the resync thread now, besides the scheduled ones. */
-    private void resyncSoon() {
-        try {
-            scheduler.execute(() -> {
-                try {
-                    if (!waiting()) { // fenced again meanwhile: nothing
-                        passes.run(interval.multipliedBy(2));
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (RuntimeException | Error e) {
-                    LOG.error("resync failed; the next one is scheduled", e);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-            // closed meanwhile: nothing to resync
-        }
     }
 
     @Override
@@ -349,56 +324,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         return !closed && queue.submit(containerId, trigger, priority, after);
     }
 
-    private void firstCycle() {
-        while (!closed && !policies.isCaughtUp()) {
-            sleep(100);
-        }
-        cycle();
-    }
-
-    private void cycle() {
-        if (closed) {
-            return;
-        }
-        try {
-            if (!waiting()) {
-                passes.run(interval.multipliedBy(2));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-        } catch (RuntimeException | Error e) { // an Error too: uncaught, no resync would ever be scheduled again
-            LOG.error("resync failed; the next one is scheduled", e);
-        }
-        long base = interval.toMillis();
-        long jittered = base + ThreadLocalRandom.current().nextLong(-base / 10, base / 10 + 1);
-        if (!closed) {
-            scheduler.schedule(this::cycle, Math.max(1, jittered), TimeUnit.MILLISECONDS);
-        }
-    }
-
     @Override
     public void close() {
         closed = true;
         if (takeOver != null) {
             takeOver.close();
         }
-        scheduler.shutdownNow();
+        resyncs.close();
         queue.close();
         order.close();
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
