@@ -8,8 +8,6 @@ import dev.netfence.netns.OwnNamespace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -68,14 +66,12 @@ public final class NamespaceThreads implements AutoCloseable {
     }
 
     private final NativeCalls natives;
-    private final int maxAbandoned;
+    private final AbandonedTrips abandonedTrips;
     private final OwnNamespace home;
     private final NamespaceId homeId;
     private final LinkedBlockingQueue<TripTask<?>> queue = new LinkedBlockingQueue<>();
     private final AtomicInteger names = new AtomicInteger();
     private final AtomicLong replaced = new AtomicLong();
-    /** The namespaces with abandoned trips still running, and how many each (guarded by itself). */
-    private final Map<NamespaceId, Integer> stuck = new HashMap<>();
     /** The trip a namespace thread is on, for {@link #leaving}. */
     private final ThreadLocal<TripTask<?>> current = new ThreadLocal<>();
     /** Deadlines are instants of the process's steady clock (an event's, a correction's), never the wall clock's. */
@@ -95,7 +91,7 @@ public final class NamespaceThreads implements AutoCloseable {
         if (maxAbandoned < 0) {
             throw new IllegalArgumentException("maxAbandoned must be at least 0, was: " + maxAbandoned);
         }
-        this.maxAbandoned = maxAbandoned;
+        this.abandonedTrips = new AbandonedTrips(maxAbandoned);
         this.natives = Objects.requireNonNull(natives, "natives");
         this.home = Objects.requireNonNull(home, "home");
         this.homeId = Objects.requireNonNull(homeId, "homeId");
@@ -127,8 +123,8 @@ public final class NamespaceThreads implements AutoCloseable {
         if (closed) {
             throw new EnforcementException(ErrorCode.INTERNAL, "the namespace threads are shut down");
         }
-        if (fd != FRESH && isStuck(expected)) {
-            throw stuckThere(expected);
+        if (fd != FRESH && abandonedTrips.into(expected)) {
+            throw AbandonedTrips.refusal(expected);
         }
         TripTask<T> task = new TripTask<>(fd, path, expected, trip, deadline.toEpochMilli(), deadlines);
         queue.add(task);
@@ -200,40 +196,21 @@ public final class NamespaceThreads implements AutoCloseable {
 
     /** How many trips were abandoned past their deadline and are still running. */
     public int abandoned() {
-        synchronized (stuck) {
-            return abandonedLocked();
-        }
-    }
-
-    private static EnforcementException stuckThere(NamespaceId id) {
-        return new EnforcementException(ErrorCode.LOCK_CONTENDED, "an earlier trip into namespace " + id
-                + " is still running past its deadline (its firewall is being committed to without pause?)");
-    }
-
-    private boolean isStuck(NamespaceId id) {
-        synchronized (stuck) {
-            return stuck.containsKey(id);
-        }
+        return abandonedTrips.count();
     }
 
     /**
      * Gives up on a trip a thread has begun: cancels it when it is not yet inside (false: its
      * answer, TIMEOUT, comes as soon as the thread is home), abandons it when it is (true: its
      * namespace is marked, and a thread is started in its place while at most
-     * {@link #MAX_ABANDONED} are abandoned), else (on its way home) false.
+     * {@link #MAX_ABANDONED} are abandoned: {@link AbandonedTrips}), else (on its way home) false.
      */
     private boolean giveUp(TripTask<?> task) {
         if (task.cancel()) {
             return false;
         }
-        int abandoned;
-        synchronized (stuck) { // with the CAS inside, released() cannot run before the count is up
-            if (task.fd == FRESH || !task.state.compareAndSet(TripTask.ENTERED, TripTask.ABANDONED)) {
-                return false;
-            }
-            stuck.merge(task.expected, 1, Integer::sum);
-            abandoned = abandonedLocked();
-            task.replaced = abandoned <= maxAbandoned && !closed; // else the thread stays in the pool once back
+        if (task.fd == FRESH || !abandonedTrips.abandon(task, () -> closed)) {
+            return false;
         }
         if (task.replaced) {
             start();
@@ -249,17 +226,6 @@ public final class NamespaceThreads implements AutoCloseable {
     boolean leaving() {
         TripTask<?> task = current.get();
         return task == null || task.leave();
-    }
-
-    private int abandonedLocked() {
-        return stuck.values().stream().mapToInt(Integer::intValue).sum();
-    }
-
-    /** An abandoned trip is over (its thread home or discarded). */
-    private void released(NamespaceId id) {
-        synchronized (stuck) {
-            stuck.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
-        }
     }
 
     /** How many threads were discarded because they could not prove they were home. */
@@ -305,8 +271,8 @@ public final class NamespaceThreads implements AutoCloseable {
             if (!task.begin()) {
                 continue;
             }
-            if (task.fd != FRESH && isStuck(task.expected)) { // queued before an earlier trip there was abandoned
-                task.result.complete(TripTask.Result.failed(stuckThere(task.expected)));
+            if (task.fd != FRESH && abandonedTrips.into(task.expected)) { // queued before an earlier trip there was abandoned
+                task.result.complete(TripTask.Result.failed(AbandonedTrips.refusal(task.expected)));
                 task.finish();
                 continue;
             }
@@ -319,7 +285,7 @@ public final class NamespaceThreads implements AutoCloseable {
                 atHome = false;
             }
             if (!task.finish()) { // abandoned
-                released(task.expected);
+                abandonedTrips.released(task.expected);
                 if (task.replaced) {
                     return; // a thread took this one's place at the abandonment
                 }
