@@ -297,9 +297,14 @@ public final class DefaultEnforcer implements Enforcer {
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
                     && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES
                     || e.code() == ErrorCode.NAMESPACE_QUARANTINED);
+            // the event's pid is not in the runtime's namespace: that namespace, where a process of the container is
+            boolean elsewhere = e.code() == ErrorCode.NAMESPACE_MISMATCH && request.netns() != null && !checkFirst
+                    && config.onFailure() == OnFailure.QUARANTINE && !config.dryRun();
             Quarantine q;
             try {
-                q = protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
+                q = elsewhere ? quarantines.orNullThroughMember(request.containerId(), request.runtime(), request.netns(),
+                        e.code())
+                        : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code()) : null;
             } catch (Quarantines.Freed freed) {
                 // the member that kept it out is gone or applied: its own policy instead, once, while time is left;

@@ -58,6 +58,26 @@ final class Quarantines {
     }
 
     /**
+     * After NAMESPACE_MISMATCH with the runtime's path {@code netns}: the namespace that path leads
+     * to quarantined through a process of the container still in it ({@link NamespacePinner#memberIn}),
+     * as {@link #orNull} does; null when no process of the container is there (nothing of it to
+     * fence) or the quarantine cannot be written. A workload that moves the event's pid into a
+     * namespace of its own (an {@code unshare} of user and network namespaces needs no capability
+     * where the seccomp profile allows it) leaves its other processes in a fenced namespace, not an
+     * open one.
+     */
+    Quarantine orNullThroughMember(String containerId, String runtime, Path netns, ErrorCode code) {
+        java.util.Optional<Integer> member = pinner.memberIn(containerId, runtime, netns,
+                clock.instant().plus(config.quarantineBudget()));
+        if (member.isEmpty()) {
+            return null;
+        }
+        LOG.warn("container {}: its event's pid is not in its namespace {}; quarantining that namespace through its"
+                + " process {}", containerId, netns, member.get());
+        return orNull(containerId, runtime, member.get(), netns, code);
+    }
+
+    /**
      * Applies the quarantine for the container's failure {@code code} with its own small budget
      * (the request's deadline may be gone); null if impossible. {@link Freed} for
      * NAMESPACE_QUARANTINED when no other member is quarantined by the write turn; a null

@@ -76,6 +76,42 @@ public final class ProcNamespacePinner implements NamespacePinner {
         return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces), netns);
     }
 
+    /**
+     * Scans {@code /proc} for a process in the namespace {@code netns} leads to and returns the
+     * first one that pins as {@code containerId}'s with that path (its cgroup names the
+     * container). Only on a NAMESPACE_MISMATCH with the runtime's path, so the scan (a stat per
+     * process) is paid where the event's pid left the container's namespace.
+     */
+    @Override
+    public Optional<Integer> memberIn(String containerId, String runtime, Path netns, Instant deadline) {
+        if (!cgroupCheck || containerId == null || netns == null) {
+            return Optional.empty();
+        }
+        NamespaceId wanted;
+        try {
+            wanted = NamespaceId.of(netns);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        try (java.nio.file.DirectoryStream<Path> procs = java.nio.file.Files.newDirectoryStream(procRoot,
+                p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
+            for (Path proc : procs) {
+                int candidate = Integer.parseInt(proc.getFileName().toString());
+                if (candidate <= 1 || !idOf(proc.resolve("ns/net"), candidate).map(wanted::equals).orElse(false)) {
+                    continue;
+                }
+                try (PinnedNamespace ns = pin(candidate, containerId, runtime, netns, deadline, false)) {
+                    return Optional.of(ns.pid());
+                } catch (EnforcementException notTheContainers) {
+                    // another container's process in a shared namespace, or one that went: the next
+                }
+            }
+        } catch (IOException | java.nio.file.DirectoryIteratorException | NumberFormatException e) {
+            LOG.warn("cannot look for a process of container {} in {}: {}", containerId, netns, e.toString());
+        }
+        return Optional.empty();
+    }
+
     private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces) {
         int target = pid != null ? pid : lookup.pidOf(containerId, runtime, deadline);
         if (target <= 1) {

@@ -1,0 +1,100 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.Streams;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A workload with no capability added that moves its pid 1 into a user and network namespace of
+ * its own ({@code unshare -Urn}, which podman's default seccomp profile allows) and leaves a
+ * process behind in the runtime's namespace: an event naming the runtime's path ({@code netns})
+ * is refused NAMESPACE_MISMATCH, and the runtime's namespace, where that process is, is
+ * quarantined, so the process left behind reaches nothing; the decoy namespace is not written.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class DecoyNamespacePodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final int HTTP = 8080;
+
+    @Test
+    void aPid1MovedIntoANamespaceOfItsOwnLeavesTheRuntimesNamespaceQuarantinedNotOpen() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c",
+                "/bin/sleep 3600 & exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        int behind = processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
+        assertThat(reaches(behind, peer)).as("open before: the process left behind reaches the peer").isTrue();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
+
+        EnforcementResult result = enforcer.enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                decoy.sandboxKey(), Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.error()).as("%s", result).isNotNull();
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.error().message()).contains("is not in the namespace " + decoy.sandboxKey());
+        assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
+        assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
+        assertThat(Sh.ok("nsenter", "--net=" + decoy.sandboxKey(), "--", "nft", "list", "ruleset")
+                + Sh.ok("nsenter", "--net=" + decoy.sandboxKey(), "--", "iptables-nft-save", "-t", "filter"))
+                .as("the quarantine in the runtime's namespace").containsIgnoringCase("netfence");
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
+                .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    /** Whether {@code pid}'s namespace can open a TCP connection to the peer's web server. */
+    private static boolean reaches(int pid, PodmanContainer peer) {
+        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "--", "python3", "-c",
+                "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()", peer.ipv4())
+                .exitCode() == 0;
+    }
+
+    private static void awaitMoved(PodmanContainer c, long real) throws Exception {
+        for (int i = 0; i < 200; i++) {
+            if (NamespaceId.of(Path.of("/proc", Integer.toString(c.pid()), "ns", "net")).inode() != real) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException(c + " did not move into a namespace of its own: " + c.logs());
+    }
+
+    /** A process whose cgroup names {@code c} and whose network namespace has inode {@code inode}. */
+    private static Optional<Integer> processIn(PodmanContainer c, long inode) throws Exception {
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            return procs.filter(p -> p.getFileName().toString().matches("\\d+")).filter(p -> {
+                try {
+                    return Files.readString(p.resolve("cgroup")).contains(c.id())
+                            && NamespaceId.of(p.resolve("ns/net")).inode() == inode;
+                } catch (Exception gone) {
+                    return false;
+                }
+            }).map(p -> Integer.parseInt(p.getFileName().toString())).findFirst();
+        }
+    }
+}
