@@ -2,6 +2,7 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
+import dev.netfence.netns.ContainerProcesses;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
@@ -301,7 +302,7 @@ final class NamespaceOwners {
         }
         Owner owner = new Owner(value, task, pid, token == null ? "" : token);
         // a quarantined member counts wherever its process is (the pin, or the live set, named the namespace)
-        if (token == null || !alive(owner, quarantine ? null : id, pid, token)) {
+        if (token == null || !alive(containerId, owner, quarantine ? null : id, pid, token)) {
             return false;
         }
         while (true) {
@@ -344,7 +345,7 @@ final class NamespaceOwners {
         boolean anywhere = isQuarantinedMap(current);
         for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Owner> entry = it.next();
-            if (!entry.getKey().equals(keep) && !alive(entry.getValue(), anywhere ? null : id, knownPid, knownToken)) {
+            if (!entry.getKey().equals(keep) && !alive(entry.getKey(), entry.getValue(), anywhere ? null : id, knownPid, knownToken)) {
                 it.remove();
             }
         }
@@ -359,9 +360,11 @@ final class NamespaceOwners {
     /**
      * Whether {@code owner}'s process (same pid, same token) still lives in {@code id} (null: lives
      * at all); when the token cannot be read though the pid exists, the pid's being in {@code id}
-     * decides (a namespace's owner is not given up on a failed read).
+     * decides (a namespace's owner is not given up on a failed read). One that left {@code id}
+     * counts while a process of its container is there ({@link ContainerProcesses}): a workload
+     * moving its pid 1 away does not free its namespace for a pod member's other policy.
      */
-    private boolean alive(Owner owner, NamespaceId id, int knownPid, String knownToken) {
+    private boolean alive(String containerId, Owner owner, NamespaceId id, int knownPid, String knownToken) {
         String now;
         try {
             now = owner.pid() == knownPid ? knownToken : tokens.of(owner.pid());
@@ -375,10 +378,13 @@ final class NamespaceOwners {
             return true;
         }
         try {
-            return dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(id);
+            if (dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(id)) {
+                return true;
+            }
         } catch (IOException e) {
             return false;
         }
+        return ContainerProcesses.in(procRoot, containerId, id).isPresent();
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

@@ -77,10 +77,10 @@ public final class ProcNamespacePinner implements NamespacePinner {
     }
 
     /**
-     * Scans {@code /proc} for a process in the namespace {@code netns} leads to and returns the
-     * first one that pins as {@code containerId}'s with that path (its cgroup names the
-     * container). Only on a NAMESPACE_MISMATCH with the runtime's path, so the scan (a stat per
-     * process) is paid where the event's pid left the container's namespace.
+     * A process of {@code containerId} in the namespace {@code netns} leads to
+     * ({@link ContainerProcesses}), which then pins as the container's with that path. Only on a
+     * NAMESPACE_MISMATCH with the runtime's path, so the scan (a stat per process) is paid where
+     * the event's pid left the container's namespace.
      */
     @Override
     public Optional<Integer> memberIn(String containerId, String runtime, Path netns, Instant deadline) {
@@ -93,21 +93,15 @@ public final class ProcNamespacePinner implements NamespacePinner {
         } catch (IOException e) {
             return Optional.empty();
         }
-        try (java.nio.file.DirectoryStream<Path> procs = java.nio.file.Files.newDirectoryStream(procRoot,
-                p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
-            for (Path proc : procs) {
-                int candidate = Integer.parseInt(proc.getFileName().toString());
-                if (candidate <= 1 || !idOf(proc.resolve("ns/net"), candidate).map(wanted::equals).orElse(false)) {
-                    continue;
-                }
-                try (PinnedNamespace ns = pin(candidate, containerId, runtime, netns, deadline, false)) {
-                    return Optional.of(ns.pid());
-                } catch (EnforcementException notTheContainers) {
-                    // another container's process in a shared namespace, or one that went: the next
-                }
-            }
-        } catch (IOException | java.nio.file.DirectoryIteratorException | NumberFormatException e) {
-            LOG.warn("cannot look for a process of container {} in {}: {}", containerId, netns, e.toString());
+        Optional<Integer> member = ContainerProcesses.in(procRoot, containerId, wanted);
+        if (member.isEmpty()) {
+            return member;
+        }
+        try (PinnedNamespace ns = pin(member.get(), containerId, runtime, netns, deadline, false)) {
+            return Optional.of(ns.pid()); // the whole pin's checks: the cgroup as the runtime writes it, the path
+        } catch (EnforcementException gone) {
+            LOG.warn("process {} of container {} in {} could not be pinned: {}", member.get(), containerId, netns,
+                    gone.getMessage());
         }
         return Optional.empty();
     }

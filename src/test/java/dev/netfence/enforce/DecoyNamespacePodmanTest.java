@@ -30,6 +30,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * process behind in the runtime's namespace: an event naming the runtime's path ({@code netns})
  * is refused NAMESPACE_MISMATCH, and the runtime's namespace, where that process is, is
  * quarantined, so the process left behind reaches nothing; the decoy namespace is not written.
+ * And a pod member whose pid 1 moves so after the apply still owns its namespace while a process
+ * of it is there: another member's different policy is refused, not written over its own.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class DecoyNamespacePodmanTest {
@@ -47,10 +49,7 @@ class DecoyNamespacePodmanTest {
         awaitMoved(decoy, real);
         int behind = processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
         assertThat(reaches(behind, peer)).as("open before: the process left behind reaches the peer").isTrue();
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), registry);
+        DefaultEnforcer enforcer = enforcer();
 
         EnforcementResult result = enforcer.enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
                 decoy.sandboxKey(), Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
@@ -65,6 +64,45 @@ class DecoyNamespacePodmanTest {
                 .as("the quarantine in the runtime's namespace").containsIgnoringCase("netfence");
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
                 .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    @Test
+    void aPodMemberWhosePid1MovesAfterTheApplyStillKeepsAnotherMembersPolicyOut() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        String go = "/tmp/go-" + java.util.UUID.randomUUID();
+        PodmanContainer strict = PODMAN.start("mover", List.of(), "/bin/sh", "-c", "/bin/sleep 3600 & while [ ! -e "
+                + go + " ]; do /bin/sleep 1; done; exec /bin/unshare -Urn /bin/sleep 3600");
+        PodmanContainer loose = PODMAN.start("member", List.of("--network", "container:" + strict.name()),
+                "/bin/sleep", "3600");
+        long real = NamespaceId.of(strict.sandboxKey()).inode();
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(enforcer.enforce(request(strict, strict.pid(), Streams.allowingOnly(peer.ipv4(), "7300/tcp")))
+                .status()).isEqualTo("applied");
+        EnforcementResult refused = enforcer.enforce(request(loose, loose.pid(),
+                Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp")));
+        assertThat(refused.error()).as("%s", refused).isNotNull();
+        assertThat(refused.error().code()).isEqualTo("NAMESPACE_SHARED");
+
+        strict.exec("/bin/touch", go); // its pid 1 moves into a user and network namespace of its own
+        awaitMoved(strict, real);
+        assertThat(processIn(strict, real)).as("a process of it stays behind").isPresent();
+
+        EnforcementResult again = enforcer.enforce(request(loose, loose.pid(),
+                Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp")));
+
+        assertThat(again.error()).as("%s", again).isNotNull();
+        assertThat(again.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(reaches(loose.pid(), peer)).as("the strict policy still holds the namespace").isFalse();
+    }
+
+    private DefaultEnforcer enforcer() {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementRequest request(PodmanContainer c, int pid, dev.netfence.policy.NetworkPolicy policy) {
+        return new EnforcementRequest(c.id(), "podman", pid, null, policy, Clock.systemUTC().instant().plusSeconds(30));
     }
 
     /** Whether {@code pid}'s namespace can open a TCP connection to the peer's web server. */
