@@ -28,6 +28,8 @@ final class TopicMetadata {
     private final String topic;
     private final FailureStreak failures;
     private final BooleanSupplier closed;
+    /** See {@link #missing()}; the reader thread's own. */
+    private String missing;
 
     TopicMetadata(KafkaConsumer<byte[], byte[]> consumer, String topic, FailureStreak failures, BooleanSupplier closed) {
         this.consumer = consumer;
@@ -46,6 +48,31 @@ final class TopicMetadata {
             return List.of();
         }
         return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    }
+
+    /**
+     * {@link #partitionsNow()} for the store's periodic check, which also remembers whether the
+     * topic was missing from the metadata (deleted): see {@link #missing()}.
+     */
+    List<TopicPartition> partitionsChecked(Duration failingNotReady) {
+        List<TopicPartition> all = partitionsNow();
+        if (all.isEmpty() && missing == null) {
+            LOG.warn("policy topic {} is not in the broker's metadata any more (deleted?): the policies read before"
+                    + " are kept, and readiness fails after {} s", topic, failingNotReady.toSeconds());
+            missing = "the topic is not in the broker's metadata (deleted?)";
+        } else if (!all.isEmpty() && missing != null) {
+            LOG.info("policy topic {} is in the broker's metadata again", topic);
+            missing = null;
+        }
+        return all;
+    }
+
+    /**
+     * Why the last check found the topic gone, or null: the consumer's polls of a gone topic's
+     * partitions return nothing without failing, which must not count as reading it.
+     */
+    String missing() {
+        return missing;
     }
 
     /** The topic's partitions, waited for until it exists; empty once closed or interrupted. */

@@ -60,10 +60,12 @@ public final class TopicPolicyStore implements PolicyStore {
     /** The partitions assigned, and what the first catch-up must read (the reader thread's own). */
     private List<TopicPartition> parts = List.of();
     private final Map<TopicPartition, Long> target = new HashMap<>();
+    private final Duration failingNotReady;
     private volatile boolean closed;
 
-    private TopicPolicyStore(Map<String, Object> kafka, String topic, PolicyDecoder decoder) {
+    private TopicPolicyStore(Map<String, Object> kafka, String topic, PolicyDecoder decoder, Duration failingNotReady) {
         this.topic = topic;
+        this.failingNotReady = failingNotReady;
         this.decoder = decoder;
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -82,7 +84,13 @@ public final class TopicPolicyStore implements PolicyStore {
 
     /** Starts reading {@code topic} with the given client settings (bootstrap servers, TLS...). */
     public static TopicPolicyStore start(Map<String, Object> kafka, String topic, PolicyDecoder decoder) {
-        TopicPolicyStore store = new TopicPolicyStore(kafka, topic, decoder);
+        return start(kafka, topic, decoder, FAILING_NOT_READY);
+    }
+
+    /** As {@link #start(Map, String, PolicyDecoder)}, readiness failing after {@code failingNotReady} of failures. */
+    static TopicPolicyStore start(Map<String, Object> kafka, String topic, PolicyDecoder decoder,
+            Duration failingNotReady) {
+        TopicPolicyStore store = new TopicPolicyStore(kafka, topic, decoder, failingNotReady);
         store.thread.start();
         return store;
     }
@@ -128,7 +136,7 @@ public final class TopicPolicyStore implements PolicyStore {
         }
         // before it caught up, why it has not (at once); after, a reader that keeps failing (its READ permission
         // taken away, a record batch it cannot read): changes to policies are not read meanwhile
-        return failures.reason("reading the policies topic " + topic, caughtUp ? FAILING_NOT_READY : Duration.ZERO)
+        return failures.reason("reading the policies topic " + topic, caughtUp ? failingNotReady : Duration.ZERO)
                 .map(r -> caughtUp ? r + "; policy changes are not read meanwhile" : r);
     }
 
@@ -186,7 +194,11 @@ public final class TopicPolicyStore implements PolicyStore {
                         ledger.readThrough();
                         LOG.info("policy store caught up: {} policies from {}", table.size(), topic);
                     }
-                    failures.succeeded();
+                    if (metadata.missing() == null) {
+                        failures.succeeded();
+                    } else {
+                        failures.failed(metadata.missing());
+                    }
                 } catch (WakeupException e) {
                     throw e;
                 } catch (RuntimeException e) {
@@ -214,13 +226,13 @@ public final class TopicPolicyStore implements PolicyStore {
      * Assigns partitions that appeared since the last check, read from their beginning (before the
      * store caught up, also read to their end before it counts as caught up); partitions the topic
      * no longer has (created again with fewer) start a rebuild of the whole topic. A metadata error,
-     * or a topic the metadata does not show (being deleted), leaves the assignment as it is until
-     * the next check.
+     * or a topic the metadata does not show (deleted), leaves the assignment as it is until the
+     * next check; a missing topic counts as a failure of the reader until it is back (readiness).
      */
     private void checkPartitions() throws InterruptedException {
         List<TopicPartition> all;
         try {
-            all = metadata.partitionsNow();
+            all = metadata.partitionsChecked(failingNotReady);
         } catch (WakeupException e) {
             throw e;
         } catch (RuntimeException e) {

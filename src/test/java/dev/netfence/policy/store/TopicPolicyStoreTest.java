@@ -335,6 +335,28 @@ class TopicPolicyStoreTest {
         }
     }
 
+    @Test
+    void aTopicDeletedUnderACaughtUpStoreMakesItNotReadyWhileThePoliciesReadAreKept() throws Exception {
+        try (TopicPolicyStore store = TopicPolicyStore.start(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers()), topic,
+                FakePolicies.DECODER, Duration.ofSeconds(2))) {
+            put("task-1", FakePolicies.CLOSED_JSON);
+            await().atMost(Duration.ofSeconds(60)).until(() -> store.isCaughtUp() && store.lookup("task-1").isPresent());
+            assertThat(store.notReadyReason()).isEmpty();
+
+            try (var admin = TestKafka.admin()) {
+                admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            }
+
+            // the consumer's empty polls of the gone partitions must not count as reading it
+            await().atMost(Duration.ofSeconds(40)).until(() -> store.notReadyReason().isPresent());
+            assertThat(store.notReadyReason()).get().asString().startsWith("reading the policies topic " + topic)
+                    .contains("the topic is not in the broker's metadata (deleted?)")
+                    .endsWith("; policy changes are not read meanwhile");
+            assertThat(store.lookup("task-1")).as("the policies read before are kept").isPresent();
+        }
+    }
+
     /** Deletes the topic and creates it again, compacted, with {@code partitions} partitions. */
     private void recreate(int partitions) throws Exception {
         try (var admin = TestKafka.admin()) {
