@@ -384,7 +384,7 @@ final class NamespaceOwners {
         } catch (IOException e) {
             return false;
         }
-        return ContainerProcesses.in(procRoot, containerId, id).isPresent();
+        return ContainerProcesses.presentOrUnknown(procRoot, containerId, id);
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

@@ -67,14 +67,31 @@ final class Quarantines {
      * open one.
      */
     Quarantine orNullThroughMember(String containerId, String runtime, Path netns, ErrorCode code) {
-        java.util.Optional<Integer> member = pinner.memberIn(containerId, runtime, netns,
-                clock.instant().plus(config.quarantineBudget()));
-        if (member.isEmpty()) {
+        java.util.concurrent.atomic.AtomicReference<PinnedNamespace> first = new java.util.concurrent.atomic.AtomicReference<>(
+                pinner.memberIn(containerId, runtime, netns, clock.instant().plus(config.quarantineBudget())).orElse(null));
+        if (first.get() == null) {
             return null;
         }
         LOG.warn("container {}: its event's pid is not in its namespace {}; quarantining that namespace through its"
-                + " process {}", containerId, netns, member.get());
-        return orNull(containerId, runtime, member.get(), netns, code);
+                + " process {}", containerId, netns, first.get().pid());
+        try {
+            // written through the namespace pinned while the witness was found (the witness may exit meanwhile);
+            // a retry looks for a witness again
+            return apply(containerId, budget -> {
+                PinnedNamespace held = first.getAndSet(null);
+                return held != null ? held : pinner.memberIn(containerId, runtime, netns, budget.at())
+                        .orElseThrow(() -> new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                                "no process of container " + containerId + " is in " + netns + " any more"));
+            }, new AtomicInteger(), false, code);
+        } catch (EnforcementException e) {
+            LOG.error("could not quarantine container {} in {}: {} {}", containerId, netns, e.code().code(), e.getMessage());
+            return null;
+        } finally {
+            PinnedNamespace unused = first.getAndSet(null);
+            if (unused != null) {
+                unused.close();
+            }
+        }
     }
 
     /**
@@ -121,10 +138,17 @@ final class Quarantines {
      */
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
+        return apply(containerId, budget -> pinner.pin(pid, containerId, runtime, netns, budget.at()), attempts,
+                checkFirst, code);
+    }
+
+    /** As above, each attempt's namespace pinned by {@code pinning} (given the budget). */
+    private Quarantine apply(String containerId, java.util.function.Function<Deadline, PinnedNamespace> pinning,
+            AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         boolean follower = code == ErrorCode.NAMESPACE_QUARANTINED;
         return retried.run(budget, attempts, () -> {
-            try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns, budget.at())) {
+            try (PinnedNamespace ns = pinning.apply(budget)) {
                 boolean recorded = code != null && !follower && checks.quarantined(ns, containerId, code);
                 try {
                     return write(containerId, ns, budget, checkFirst, follower);

@@ -5,7 +5,9 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Finds a process of a container in a network namespace by scanning {@code /proc}: one whose
@@ -13,21 +15,36 @@ import java.util.Optional;
  * writes it ({@link CgroupMembership#names}). Used where the pid netfence recorded or was given
  * is not in the container's namespace any more (the workload moved it into a namespace of its own)
  * but processes it left behind are, so that the namespace is still treated as the container's.
- * One stat per process, and a cgroup read per process in that namespace: paid only on that path.
+ * One stat per process, and a cgroup read per process in that namespace: paid only on that path,
+ * and bounded in time (a node of many processes). A process whose main thread exited while other
+ * threads run is read through one of them ({@link ProcTasks}), as the pinner reads it.
  */
 public final class ContainerProcesses {
     private ContainerProcesses() {}
 
-    /** A process (pid > 1) in {@code netns} whose cgroup names {@code containerId}; empty when none is or the scan fails. */
-    public static Optional<Integer> in(Path procRoot, String containerId, NamespaceId netns) {
+    /** How long a scan may take before it gives up ({@link TimeoutException}). */
+    public static final Duration BUDGET = Duration.ofMillis(500);
+
+    /**
+     * A process (pid > 1) in {@code netns} whose cgroup names {@code containerId}; empty when none
+     * is or {@code /proc} cannot be listed.
+     *
+     * @throws TimeoutException when the scan took longer than {@link #BUDGET}: the answer is not known
+     */
+    public static Optional<Integer> in(Path procRoot, String containerId, NamespaceId netns) throws TimeoutException {
         if (!CgroupMembership.acceptableId(containerId)) {
             return Optional.empty();
         }
+        long until = System.nanoTime() + BUDGET.toNanos();
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot,
                 p -> isPid(p.getFileName().toString()))) {
             for (Path proc : procs) {
+                if (System.nanoTime() - until > 0) {
+                    throw new TimeoutException("scanning " + procRoot + " for a process of container " + containerId
+                            + " took over " + BUDGET.toMillis() + " ms");
+                }
                 int pid = Integer.parseInt(proc.getFileName().toString());
-                if (pid > 1 && inNamespace(proc, netns) && ofContainer(proc, containerId)) {
+                if (pid > 1 && inNamespace(procRoot, pid, netns) && ofContainer(procRoot, pid, containerId)) {
                     return Optional.of(pid);
                 }
             }
@@ -37,21 +54,34 @@ public final class ContainerProcesses {
         return Optional.empty();
     }
 
+    /**
+     * Whether a process of {@code containerId} is in {@code netns}, a scan that ran out of time
+     * counting as one (an owner is kept, so another pod member's policy is refused rather than
+     * written over its own).
+     */
+    public static boolean presentOrUnknown(Path procRoot, String containerId, NamespaceId netns) {
+        try {
+            return in(procRoot, containerId, netns).isPresent();
+        } catch (TimeoutException e) {
+            return true;
+        }
+    }
+
     private static boolean isPid(String name) {
         return !name.isEmpty() && name.length() <= 10 && name.chars().allMatch(c -> c >= '0' && c <= '9');
     }
 
-    private static boolean inNamespace(Path proc, NamespaceId netns) {
+    private static boolean inNamespace(Path procRoot, int pid, NamespaceId netns) {
         try {
-            return NamespaceId.of(proc.resolve("ns/net")).equals(netns);
+            return ProcTasks.namespaceOf(procRoot, pid).equals(netns);
         } catch (IOException e) {
-            return false; // gone, or its leader exited: its threads are not looked at here
+            return false; // gone
         }
     }
 
-    private static boolean ofContainer(Path proc, String containerId) {
+    private static boolean ofContainer(Path procRoot, int pid, String containerId) {
         try {
-            return CgroupMembership.names(ProcFile.read(proc.resolve("cgroup")), containerId);
+            return CgroupMembership.names(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")), containerId);
         } catch (IOException | RuntimeException e) {
             return false;
         }

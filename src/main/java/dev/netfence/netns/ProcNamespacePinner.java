@@ -83,7 +83,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
      * the event's pid left the container's namespace.
      */
     @Override
-    public Optional<Integer> memberIn(String containerId, String runtime, Path netns, Instant deadline) {
+    public Optional<PinnedNamespace> memberIn(String containerId, String runtime, Path netns, Instant deadline) {
         if (!cgroupCheck || containerId == null || netns == null) {
             return Optional.empty();
         }
@@ -93,12 +93,18 @@ public final class ProcNamespacePinner implements NamespacePinner {
         } catch (IOException e) {
             return Optional.empty();
         }
-        Optional<Integer> member = ContainerProcesses.in(procRoot, containerId, wanted);
-        if (member.isEmpty()) {
-            return member;
+        Optional<Integer> member;
+        try {
+            member = ContainerProcesses.in(procRoot, containerId, wanted);
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("no process of container {} found in {}: {}", containerId, netns, e.getMessage());
+            return Optional.empty();
         }
-        try (PinnedNamespace ns = pin(member.get(), containerId, runtime, netns, deadline, false)) {
-            return Optional.of(ns.pid()); // the whole pin's checks: the cgroup as the runtime writes it, the path
+        if (member.isEmpty()) {
+            return Optional.empty();
+        }
+        try { // the whole pin's checks: the cgroup as the runtime writes it, the path
+            return Optional.of(pin(member.get(), containerId, runtime, netns, deadline, false));
         } catch (EnforcementException gone) {
             LOG.warn("process {} of container {} in {} could not be pinned: {}", member.get(), containerId, netns,
                     gone.getMessage());

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * The live-set entry a container event's enforcement leaves: applied, quarantined or refused
  * NAMESPACE_SHARED is recorded (with the start time of the very instance, which never moves back,
  * so a stop in between cannot release it); a failure that left nothing known in force keeps what
- * was; one that says the container cannot be reached releases it, unless the entry's own pid is
+ * was; one that says the container cannot be reached releases it (but one that quarantined the
+ * runtime's namespace through another process of the container is recorded), unless the entry's own pid is
  * still where it was recorded (a stale start) or still a process of the container (moved,
  * {@link MoveReports#moved}). A container found in another namespace than recorded has the old
  * namespace released. Split from {@link Corrections}, which owns the rest of an entry's life.
@@ -59,7 +60,10 @@ final class StartRecords {
     /** Records what {@code event}'s enforcement left in force (caller holds the container's lock). */
     void started(ContainerEvent event, EnforcementResult result) {
         String containerId = event.containerId();
-        if (isGone(result)) {
+        // refused NAMESPACE_MISMATCH with the runtime's namespace quarantined through a process of the container
+        // still in it (its pid moved away): that quarantine is recorded, as any other, under that process
+        boolean quarantinedThere = result.quarantined() && result.target() != null;
+        if (isGone(result) && !quarantinedThere) {
             LiveContainer recorded = live.get(containerId).orElse(null);
             if (recorded != null && moves.present(recorded)) {
                 return; // a stale start (its pid gone or elsewhere): the container recorded is where it was

@@ -6,6 +6,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
@@ -64,6 +65,33 @@ class DecoyNamespacePodmanTest {
                 .as("the quarantine in the runtime's namespace").containsIgnoringCase("netfence");
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
                 .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    @Test
+    void aProcessLeftBehindWhoseMainThreadExitedStillWitnessesTheRuntimesNamespace() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        String go = "/tmp/go-" + java.util.UUID.randomUUID();
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "while [ ! -e " + go
+                + " ]; do /bin/sleep 1; done; exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        try (ExitedLeader behind = ExitedLeader.startInNamespaceOf(decoy.pid())) {
+            decoy.adopt(behind.pid()); // the container's only process left in its namespace once pid 1 moves
+            behind.exitLeader(); // its /proc/PID/ns/net and cgroup answer through its live thread only
+            decoy.exec("/bin/touch", go);
+            awaitMoved(decoy, real);
+
+            EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                    decoy.sandboxKey(), Streams.allowingOnly(peer.ipv4(), "7300/tcp"),
+                    Clock.systemUTC().instant().plusSeconds(30)));
+
+            assertThat(result.error()).as("%s", result).isNotNull();
+            assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(result.quarantined()).as("found through its live thread").isTrue();
+            assertThat(result.target().pid()).isEqualTo(behind.pid());
+            assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", "python3", "-c",
+                    "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()",
+                    peer.ipv4()).exitCode()).as("the runtime's namespace reaches nothing").isNotZero();
+        }
     }
 
     @Test

@@ -139,6 +139,28 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStartRefusedForAPidOutsideItsNamespaceWhoseNamespaceWasQuarantinedThroughAnotherProcessIsRecordedThere()
+            throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        ContainerEvent ev = event(id, "task-1", ContainerEvent.CONTAINER_STARTED);
+        int witness = PID + 1;
+        EnforcementResult quarantinedThere = EnforcementResult.failure(dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH,
+                "pid " + PID + " is not in the namespace /run/netns/x").backend("nft").quarantined(true)
+                .target(new dev.netfence.core.EnforcementTarget(witness, enforcer.device, enforcer.inode)).build();
+
+        reconciler.started(ev, () -> quarantinedThere);
+
+        assertThat(reconciler.liveSet().get(id)).as("kept, so resyncs keep its namespace fenced")
+                .hasValueSatisfying(c -> {
+                    assertThat(c.pid()).isEqualTo(witness);
+                    assertThat(c.quarantined()).isTrue();
+                    assertThat(c.errorCode()).isEqualTo("NAMESPACE_MISMATCH");
+                });
+        assertThat(released).isEmpty();
+    }
+
+    @Test
     void aContainerTheEnforcerRefusesWhileItsPidIsStillInItsNamespaceIsKeptWithItsHostGuardAndRetriedNotReleased()
             throws Exception {
         // e.g. its eth0 moved out by the workload: the namespace has only lo left, NAMESPACE_MISMATCH
