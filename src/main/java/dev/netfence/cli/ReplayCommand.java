@@ -108,15 +108,18 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     /** With --only-failed: the newest outcome of each event, from the outcomes topic, as a filter by event id. */
-    private java.util.function.Predicate<String> unsettled(Instant start, PrintWriter out) {
+    private java.util.function.Predicate<ContainerEvent> unsettled(Instant start, PrintWriter out) {
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
+            out.println("reading " + ops.outcomesTopic() + " from " + start.minus(OUTCOME_MARGIN) + " for --only-failed");
+            out.flush();
             LatestOutcomes outcomes = LatestOutcomes.read(consumer, ops.outcomesTopic(), start.minus(OUTCOME_MARGIN),
-                    ops.timeout());
+                    ops.timeout(), node, task);
             out.println("outcomes of " + outcomes.events() + " events read from " + ops.outcomesTopic()
                     + (outcomes.unreadable() > 0 ? " (" + outcomes.unreadable() + " unreadable records)" : "")
-                    + ": replaying only those whose newest outcome failed, or that have none");
+                    + ": replaying only those whose newest outcome failed (and whose container has no later one"
+                    + " that did not), or that have none");
             out.flush();
-            return outcomes::failedOrMissing;
+            return e -> outcomes.failedOrMissing(e.eventId(), e.containerId());
         }
     }
 

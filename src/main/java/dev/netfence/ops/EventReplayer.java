@@ -34,10 +34,10 @@ public final class EventReplayer {
 
     /**
      * Which events to replay; a null field matches everything. {@code unsettled}, when given, says
-     * by event id whether an event of the right node and task still needs replaying (its newest
-     * outcome failed, or it has none: {@link LatestOutcomes#failedOrMissing}).
+     * whether an event of the right node and task still needs replaying
+     * ({@link LatestOutcomes#failedOrMissing}).
      */
-    public record Filter(String nodeId, String taskId, java.util.function.Predicate<String> unsettled) {
+    public record Filter(String nodeId, String taskId, java.util.function.Predicate<ContainerEvent> unsettled) {
         public Filter(String nodeId, String taskId) {
             this(nodeId, taskId, null);
         }
@@ -47,7 +47,7 @@ public final class EventReplayer {
         }
 
         boolean unsettled(ContainerEvent event) {
-            return unsettled == null || unsettled.test(event.eventId());
+            return unsettled == null || unsettled.test(event);
         }
     }
 

@@ -120,12 +120,16 @@ class ReplayCommandTest {
         String outcomes = TestKafka.uniqueTopic("outcomes");
         TestKafka.createTopics(2, outcomes);
         try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            send(producer, 15, "worker-9", "task-3", "c-no-outcome", false); // never processed
             // c-in-1 failed, then a replay applied it: the newer outcome read first (partition 0) still wins
-            outcome(producer, outcomes, 0, "c-in-1", "applied", 25);
-            outcome(producer, outcomes, 1, "c-in-1", "failed", 10);
+            outcome(producer, outcomes, 0, "ev-c-in-1", "c-in-1", "applied", 25);
+            outcome(producer, outcomes, 1, "ev-c-in-1", "c-in-1", "failed", 10);
             // c-in-2 was applied, then failed on a re-apply
-            outcome(producer, outcomes, 0, "c-in-2", "applied", 12);
-            outcome(producer, outcomes, 1, "c-in-2", "failed", 26);
+            outcome(producer, outcomes, 0, "ev-c-in-2", "c-in-2", "applied", 12);
+            outcome(producer, outcomes, 1, "ev-c-in-2", "c-in-2", "failed", 26);
+            // c-other-node failed (its policy missing), then the reconciler applied it once the policy was stored
+            outcome(producer, outcomes, 1, "ev-c-other-node", "c-other-node", "failed", 15);
+            outcome(producer, outcomes, 0, null, "c-other-node", "applied", 28);
             producer.send(new ProducerRecord<>(outcomes, 1, at(27), null, bytes("{not json"))).get();
         }
 
@@ -134,23 +138,25 @@ class ReplayCommandTest {
 
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out())
-                .contains("outcomes of 2 events read from " + outcomes + " (1 unreadable records): replaying only"
-                        + " those whose newest outcome failed, or that have none\n")
+                .contains("outcomes of 3 events read from " + outcomes + " (1 unreadable records): replaying only"
+                        + " those whose newest outcome failed (and whose container has no later one that did not),"
+                        + " or that have none\n")
                 .contains("  worker-7  task-2  c-in-2  ev-c-in-2\n")
-                .contains("  worker-8  task-1  c-other-node  ev-c-other-node\n")
-                .doesNotContain("ev-c-in-1")
-                .contains("would replay 2 matching events; scanned 5 records: 0 other node/task, 1 earlier replays, "
-                        + "1 invalid, 1 not failed");
-        assertThat(TestKafka.readAll(topic)).as("a dry run").hasSize(7);
+                .contains("  worker-9  task-3  c-no-outcome  ev-c-no-outcome\n")
+                .doesNotContain("ev-c-in-1").doesNotContain("ev-c-other-node")
+                .contains("would replay 2 matching events; scanned 6 records: 0 other node/task, 1 earlier replays, "
+                        + "1 invalid, 2 not failed");
+        assertThat(TestKafka.readAll(topic)).as("a dry run").hasSize(8);
     }
 
-    private void outcome(KafkaProducer<byte[], byte[]> producer, String outcomes, int partition, String container,
-                         String status, int finishedMinute) throws Exception {
+    private void outcome(KafkaProducer<byte[], byte[]> producer, String outcomes, int partition, String eventId,
+                         String container, String status, int finishedMinute) throws Exception {
         Instant finished = Instant.ofEpochMilli(at(finishedMinute));
-        Outcome outcome = new Outcome(1, "ev-" + container, "task-1", container, "worker-7", status, null, "bridge",
+        Outcome outcome = new Outcome(1, eventId, "task-1", container, "worker-7", status, null, "bridge",
                 "nft", List.of("ipv4"), 3, null, null, false, 1,
                 "failed".equals(status) ? ErrorInfo.of(ErrorCode.RULES_REJECTED, "why") : null,
-                finished.minusMillis(5), finished, 5L, false, "start", new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+                finished.minusMillis(5), finished, 5L, false, eventId == null ? "policy-update" : "start",
+                new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
         producer.send(new ProducerRecord<>(outcomes, partition, at(finishedMinute), bytes(container),
                 new OutcomeCodec().encode(outcome))).get();
     }
