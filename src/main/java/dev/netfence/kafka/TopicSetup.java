@@ -128,19 +128,25 @@ public final class TopicSetup {
             Config config = configs.get(resource);
             String cleanup = value(config, TopicConfig.CLEANUP_POLICY_CONFIG);
             String retention = value(config, TopicConfig.RETENTION_MS_CONFIG);
-            if (config == null || cleanup == null || cleanup.contains(TopicConfig.CLEANUP_POLICY_COMPACT)
-                    || "-1".equals(retention)) {
+            String bytes = value(config, TopicConfig.RETENTION_BYTES_CONFIG);
+            // "compact,delete" deletes as "delete" does; a retention of -1 in time and size deletes nothing
+            if (config == null || cleanup == null || !java.util.Arrays.asList(cleanup.split(",\\s*"))
+                    .contains(TopicConfig.CLEANUP_POLICY_DELETE) || ("-1".equals(retention) && !positive(bytes))) {
                 continue;
             }
-            String problem = "topic " + resource.name() + " has cleanup.policy=" + cleanup + " and retention.ms="
-                    + retention + ": its records are deleted after that time, so a netfence started later does not"
-                    + " know a policy or live-set entry not written again since; set cleanup.policy=compact"
-                    + " (kafka-configs.sh --alter --entity-type topics --entity-name " + resource.name()
-                    + " --add-config cleanup.policy=compact)";
+            String problem = "topic " + resource.name() + " has cleanup.policy=" + cleanup + " with retention.ms="
+                    + retention + (positive(bytes) ? " and retention.bytes=" + bytes : "") + ": its records are"
+                    + " deleted past that, so a netfence started later does not know a policy or live-set entry not"
+                    + " written again since; set cleanup.policy=compact (kafka-configs.sh --alter --entity-type"
+                    + " topics --entity-name " + resource.name() + " --add-config cleanup.policy=compact)";
             LOG.error(problem);
             problems.add(problem);
         }
         return List.copyOf(problems);
+    }
+
+    private static boolean positive(String number) {
+        return number != null && !number.equals("-1") && !number.startsWith("-");
     }
 
     private static String value(Config config, String name) {

@@ -85,7 +85,7 @@ class PolicyCommandTest {
 
         assertThat(put.exitCode()).as(put.err()).isZero();
         assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-");
-        assertThat(put.err()).startsWith("warning: topic " + topic + " has cleanup.policy=delete and retention.ms=")
+        assertThat(put.err()).startsWith("warning: topic " + topic + " has cleanup.policy=delete with retention.ms=")
                 .contains("set cleanup.policy=compact");
     }
 

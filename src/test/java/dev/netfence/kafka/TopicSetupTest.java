@@ -47,25 +47,32 @@ class TopicSetupTest {
         String deleting = TestKafka.uniqueTopic("setup-deleting");
         String kept = TestKafka.uniqueTopic("setup-kept-forever");
         String compacted = TestKafka.uniqueTopic("setup-compacted");
+        String both = TestKafka.uniqueTopic("setup-compact-delete");
         TestKafka.createTopics(1, deleting);
         TestKafka.createCompactedTopic(compacted, 1);
         try (Admin admin = TestKafka.admin()) {
             admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(kept, 1, (short) 1)
-                    .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1")))).all().get(30, TimeUnit.SECONDS);
+                    .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1")),
+                    new org.apache.kafka.clients.admin.NewTopic(both, 1, (short) 1)
+                            .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, "compact,delete"))))
+                    .all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError(e);
         }
         TopicSetup setup = new TopicSetup(Map.of("bootstrap.servers", TestKafka.bootstrapServers()));
 
-        TopicSetup.Result result = setup.ensure(List.of(), List.of(deleting, kept, compacted));
+        TopicSetup.Result result = setup.ensure(List.of(), List.of(deleting, kept, compacted, both));
 
         assertThat(result.created()).isEmpty();
-        assertThat(result.expiring()).singleElement().asString()
-                .startsWith("topic " + deleting + " has cleanup.policy=delete and retention.ms=")
-                .endsWith(": its records are deleted after that time, so a netfence started later does not know a"
+        assertThat(result.expiring()).hasSize(2);
+        assertThat(result.expiring().get(0))
+                .startsWith("topic " + deleting + " has cleanup.policy=delete with retention.ms=")
+                .endsWith(": its records are deleted past that, so a netfence started later does not know a"
                         + " policy or live-set entry not written again since; set cleanup.policy=compact"
                         + " (kafka-configs.sh --alter --entity-type topics --entity-name " + deleting
                         + " --add-config cleanup.policy=compact)");
+        assertThat(result.expiring().get(1)).as("compaction with deletion still deletes")
+                .startsWith("topic " + both + " has cleanup.policy=compact,delete with retention.ms=");
         assertThat(cleanupPolicy(deleting)).as("told, not altered").isEqualTo(TopicConfig.CLEANUP_POLICY_DELETE);
     }
 
