@@ -98,8 +98,11 @@ public final class HookServer implements AutoCloseable {
     static HookServer start(Path socket, Function<Request, Answer> handler, java.time.Duration requestTime) {
         try {
             Path dir = socket.toAbsolutePath().getParent();
-            if (dir != null) {
-                Files.createDirectories(dir);
+            // the process's own user: the owner of its /proc/self
+            UserPrincipal own = Files.getOwner(Path.of("/proc/self"));
+            if (dir != null) { // made 0755 (not as the umask says), and checked before anything is written in it
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+                requireUnsharedDirectory(dir, own);
             }
             if (Files.exists(socket) && answers(socket)) {
                 throw new IOException("another process (a second netfence?) already serves " + socket);
@@ -110,10 +113,6 @@ public final class HookServer implements AutoCloseable {
             try {
                 server.bind(UnixDomainSocketAddress.of(socket));
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-                UserPrincipal own = Files.getOwner(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                if (dir != null) {
-                    requireUnsharedDirectory(dir, own);
-                }
                 s = new HookServer(socket, server, handler, requestTime, fileKey(socket), trusted(own));
             } catch (IOException | RuntimeException e) { // a bound listener left behind would answer every later probe
                 server.close();
