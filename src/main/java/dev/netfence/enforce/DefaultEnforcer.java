@@ -297,13 +297,15 @@ public final class DefaultEnforcer implements Enforcer {
             boolean protect = !NO_QUARANTINE.contains(e.code()) && ((config.onFailure() == OnFailure.QUARANTINE
                     && !checkFirst) || touched.get() || e.code() == ErrorCode.UNSAFE_CAPABILITIES
                     || e.code() == ErrorCode.NAMESPACE_QUARANTINED);
-            // the event's pid is not in the runtime's namespace: that namespace, where a process of the container is
-            boolean elsewhere = e.code() == ErrorCode.NAMESPACE_MISMATCH && request.netns() != null && !checkFirst
+            // the event's pid is not in the container's namespace (the runtime's path, or one it did not make):
+            // that namespace, through a process of the container there
+            boolean elsewhere = e.code() == ErrorCode.NAMESPACE_MISMATCH && request.pid() != null && !checkFirst
                     && config.onFailure() == OnFailure.QUARANTINE && !config.dryRun();
             Quarantine q;
             try {
-                q = elsewhere ? quarantines.orNullThroughMember(request.containerId(), request.runtime(), request.netns(),
-                        e.code())
+                q = elsewhere ? (request.netns() != null ? quarantines.orNullThroughMember(request.containerId(),
+                        request.runtime(), request.netns(), e.code()) : quarantines.orNullThroughOtherMember(
+                        request.containerId(), request.runtime(), request.pid(), e.code()))
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code()) : null;
             } catch (Quarantines.Freed freed) {

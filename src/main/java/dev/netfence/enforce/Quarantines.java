@@ -67,24 +67,42 @@ final class Quarantines {
      * open one.
      */
     Quarantine orNullThroughMember(String containerId, String runtime, Path netns, ErrorCode code) {
+        return throughWitness(containerId, "its namespace " + netns,
+                deadline -> pinner.memberIn(containerId, runtime, netns, deadline), code);
+    }
+
+    /**
+     * As {@link #orNullThroughMember} without the runtime's path, after the event's pid's own
+     * namespace was refused (made inside the container, or with {@code lo} alone): the namespace
+     * of another process of the container that pins ({@link NamespacePinner#memberElsewhere}).
+     */
+    Quarantine orNullThroughOtherMember(String containerId, String runtime, int pid, ErrorCode code) {
+        return throughWitness(containerId, "the namespace of pid " + pid,
+                deadline -> pinner.memberElsewhere(containerId, runtime, pid, deadline), code);
+    }
+
+    /**
+     * The quarantine written through the namespace {@code find} pins through a witness (the first
+     * attempt through the one found first, which may exit meanwhile; a retry looks again); null
+     * when none is found or it cannot be written.
+     */
+    private Quarantine throughWitness(String containerId, String instead,
+            java.util.function.Function<java.time.Instant, java.util.Optional<PinnedNamespace>> find, ErrorCode code) {
         java.util.concurrent.atomic.AtomicReference<PinnedNamespace> first = new java.util.concurrent.atomic.AtomicReference<>(
-                pinner.memberIn(containerId, runtime, netns, clock.instant().plus(config.quarantineBudget())).orElse(null));
+                find.apply(clock.instant().plus(config.quarantineBudget())).orElse(null));
         if (first.get() == null) {
             return null;
         }
-        LOG.warn("container {}: its event's pid is not in its namespace {}; quarantining that namespace through its"
-                + " process {}", containerId, netns, first.get().pid());
+        LOG.warn("container {}: not {}; quarantining the namespace of its process {} (inode {})", containerId, instead,
+                first.get().pid(), first.get().inode());
         try {
-            // written through the namespace pinned while the witness was found (the witness may exit meanwhile);
-            // a retry looks for a witness again
             return apply(containerId, budget -> {
                 PinnedNamespace held = first.getAndSet(null);
-                return held != null ? held : pinner.memberIn(containerId, runtime, netns, budget.at())
-                        .orElseThrow(() -> new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                                "no process of container " + containerId + " is in " + netns + " any more"));
+                return held != null ? held : find.apply(budget.at()).orElseThrow(() -> new EnforcementException(
+                        ErrorCode.CONTAINER_NOT_FOUND, "no process of container " + containerId + " to quarantine through"));
             }, new AtomicInteger(), false, code);
         } catch (EnforcementException e) {
-            LOG.error("could not quarantine container {} in {}: {} {}", containerId, netns, e.code().code(), e.getMessage());
+            LOG.error("could not quarantine container {}: {} {}", containerId, e.code().code(), e.getMessage());
             return null;
         } finally {
             PinnedNamespace unused = first.getAndSet(null);

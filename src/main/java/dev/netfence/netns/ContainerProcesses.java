@@ -55,6 +55,40 @@ public final class ContainerProcesses {
     }
 
     /**
+     * Up to 16 processes (pid > 1) of {@code containerId} in a network namespace other than
+     * {@code not}, in {@code /proc} order; empty when none is or {@code /proc} cannot be listed.
+     *
+     * @throws TimeoutException when the scan took longer than {@link #BUDGET}
+     */
+    public static java.util.List<Integer> elsewhere(Path procRoot, String containerId, NamespaceId not)
+            throws TimeoutException {
+        java.util.List<Integer> found = new java.util.ArrayList<>();
+        if (!CgroupMembership.acceptableId(containerId)) {
+            return found;
+        }
+        long until = System.nanoTime() + BUDGET.toNanos();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot,
+                p -> isPid(p.getFileName().toString()))) {
+            for (Path proc : procs) {
+                if (System.nanoTime() - until > 0) {
+                    throw new TimeoutException("scanning " + procRoot + " for processes of container " + containerId
+                            + " took over " + BUDGET.toMillis() + " ms");
+                }
+                int pid = Integer.parseInt(proc.getFileName().toString());
+                if (pid > 1 && !inNamespace(procRoot, pid, not) && ofContainer(procRoot, pid, containerId)) {
+                    found.add(pid);
+                    if (found.size() == 16) {
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | DirectoryIteratorException e) {
+            return found;
+        }
+        return found;
+    }
+
+    /**
      * Whether a process of {@code containerId} is in {@code netns}, a scan that ran out of time
      * counting as one (an owner is kept, so another pod member's policy is refused rather than
      * written over its own).

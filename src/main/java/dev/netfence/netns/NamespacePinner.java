@@ -55,6 +55,16 @@ public interface NamespacePinner {
     }
 
     /**
+     * Without the runtime's path, after {@code pid}'s own namespace was refused: the namespace of
+     * another process of the container that pins, pinned (see {@link #memberIn}). Empty when none
+     * is, {@code pid} is not the container's, or this pinner cannot tell.
+     */
+    default java.util.Optional<PinnedNamespace> memberElsewhere(String containerId, String runtime, int pid,
+            Instant deadline) {
+        return java.util.Optional.empty();
+    }
+
+    /**
      * {@code ns} when {@code netns} is null or leads to the namespace {@code ns} holds; otherwise
      * closes {@code ns} and throws NAMESPACE_MISMATCH.
      */

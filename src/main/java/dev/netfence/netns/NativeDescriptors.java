@@ -24,6 +24,9 @@ public final class NativeDescriptors {
         int close(int fd) throws LastErrorException;
 
         int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+        /** {@code ioctl(2)} with no argument: returns what the request returns (a new descriptor for the {@code NS_GET_*} ones). */
+        int ioctl(int fd, long request) throws LastErrorException;
     }
 
     /** {@code FD_SETSIZE}: descriptors below it are the only ones {@code select(2)} can wait on. */
@@ -101,7 +104,7 @@ public final class NativeDescriptors {
     }
 
     /**
-     * The three calls direct-mapped ({@code Native.register}): every pin opens and closes a
+     * The calls direct-mapped ({@code Native.register}): every pin opens and closes a
      * descriptor, and JNA's interface mapping (a {@link java.lang.reflect.Proxy} that looks the
      * call up by reflection and converts each argument) cost several times the system call.
      */
@@ -111,6 +114,8 @@ public final class NativeDescriptors {
         static native int close(int fd) throws LastErrorException;
 
         static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+        static native int ioctl(int fd, long request) throws LastErrorException;
     }
 
     /** {@link Libc} over {@link Calls}. */
@@ -128,6 +133,11 @@ public final class NativeDescriptors {
         @Override
         public int fcntl(int fd, int cmd, int arg) {
             return Calls.fcntl(fd, cmd, arg);
+        }
+
+        @Override
+        public int ioctl(int fd, long request) {
+            return Calls.ioctl(fd, request);
         }
     }
 }

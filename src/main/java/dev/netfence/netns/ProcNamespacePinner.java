@@ -112,6 +112,41 @@ public final class ProcNamespacePinner implements NamespacePinner {
         return Optional.empty();
     }
 
+    /**
+     * Without the runtime's path: another process of the container {@code pid} belongs to (its
+     * cgroup names the container) whose namespace pins (so was not made inside the container, and
+     * has an interface besides {@code lo}), pinned; empty when {@code pid} is not the container's
+     * or none is found. Only after {@code pid}'s own namespace was refused (a decoy).
+     */
+    @Override
+    public Optional<PinnedNamespace> memberElsewhere(String containerId, String runtime, int pid, Instant deadline) {
+        if (!cgroupCheck || !CgroupMembership.acceptableId(containerId)) {
+            return Optional.empty();
+        }
+        List<Integer> candidates;
+        try {
+            if (!CgroupMembership.names(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")), containerId)) {
+                return Optional.empty(); // a pid that is not the container's quarantines nothing of it
+            }
+            candidates = ContainerProcesses.elsewhere(procRoot, containerId, ProcTasks.namespaceOf(procRoot, pid));
+        } catch (IOException | java.util.concurrent.TimeoutException e) {
+            LOG.warn("no other process of container {} found: {}", containerId, e.getMessage());
+            return Optional.empty();
+        }
+        for (int candidate : candidates) {
+            try {
+                PinnedNamespace ns = pin(candidate, containerId, runtime, deadline, true);
+                if (!Boolean.TRUE.equals(ns.onlyLoopback())) {
+                    return Optional.of(ns);
+                }
+                ns.close();
+            } catch (EnforcementException refused) {
+                // another decoy, or gone: the next
+            }
+        }
+        return Optional.empty();
+    }
+
     private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces) {
         int target = pid != null ? pid : lookup.pidOf(containerId, runtime, deadline);
         if (target <= 1) {
@@ -136,6 +171,11 @@ public final class ProcNamespacePinner implements NamespacePinner {
             refuseHostNamespaces(pinned, target);
             List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
                     ? checkCgroup(procPid, target, containerId) : null;
+            if (UserNamespaceAncestry.runtimeMade(procPid).equals(Optional.of(false))) {
+                throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the network namespace of pid " + target
+                        + " (inode " + pinned.inode() + ") was made inside the container: the user namespace that owns"
+                        + " it is neither the pid namespace's owner nor an ancestor of it (a decoy)");
+            }
             Boolean onlyLoopback = interfaces ? onlyLoopback(procPid, target) : null;
             NamespaceId after = idOf(confirm, target).orElseThrow(() -> gone(target));
             if (!after.equals(pinned)) {

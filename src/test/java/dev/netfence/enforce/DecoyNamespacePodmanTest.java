@@ -57,7 +57,8 @@ class DecoyNamespacePodmanTest {
 
         assertThat(result.error()).as("%s", result).isNotNull();
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
-        assertThat(result.error().message()).contains("is not in the namespace " + decoy.sandboxKey());
+        assertThat(result.error().message()).as("refused as a decoy before it is compared with the path")
+                .contains("was made inside the container");
         assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
         assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
         assertThat(Sh.ok("nsenter", "--net=" + decoy.sandboxKey(), "--", "nft", "list", "ruleset")
@@ -65,6 +66,36 @@ class DecoyNamespacePodmanTest {
                 .as("the quarantine in the runtime's namespace").containsIgnoringCase("netfence");
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
                 .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    @Test
+    void withoutTheRuntimesPathADecoyWithAnInterfaceIsRefusedAndTheNamespaceLeftBehindQuarantined() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        // busybox's ip makes a veth pair (veth0, v0): the decoy has interfaces besides lo
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "/bin/sleep 3600 & exec"
+                + " /bin/unshare -Urn /bin/sh -c '/bin/ip link add v0 type veth peer name v1; exec /bin/sleep 3600'");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        int behind = processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "ip", "-o", "link"))
+                .as("the decoy has an interface besides lo").contains("v0");
+        assertThat(reaches(behind, peer)).as("open before").isTrue();
+
+        EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                null, Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.error()).as("%s", result).isNotNull();
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.error().message()).contains("was made inside the container");
+        assertThat(result.quarantined()).as("the namespace left behind is quarantined").isTrue();
+        assertThat(result.target().netnsInode()).isEqualTo(real);
+        assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
+                .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+
+        EnforcementResult plain = enforcer().enforce(new EnforcementRequest(peer.id(), "podman", peer.pid(), null,
+                Streams.allowingOnly(decoy.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+        assertThat(plain.status()).as("a container whose namespace the runtime made: %s", plain).isEqualTo("applied");
     }
 
     @Test
