@@ -32,26 +32,7 @@ public final class ContainerProcesses {
      * @throws TimeoutException when the scan took longer than {@link #BUDGET}: the answer is not known
      */
     public static Optional<Integer> in(Path procRoot, String containerId, NamespaceId netns) throws TimeoutException {
-        if (!CgroupMembership.acceptableId(containerId)) {
-            return Optional.empty();
-        }
-        long until = System.nanoTime() + BUDGET.toNanos();
-        try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot,
-                p -> isPid(p.getFileName().toString()))) {
-            for (Path proc : procs) {
-                if (System.nanoTime() - until > 0) {
-                    throw new TimeoutException("scanning " + procRoot + " for a process of container " + containerId
-                            + " took over " + BUDGET.toMillis() + " ms");
-                }
-                int pid = Integer.parseInt(proc.getFileName().toString());
-                if (pid > 1 && inNamespace(procRoot, pid, netns) && ofContainer(procRoot, pid, containerId)) {
-                    return Optional.of(pid);
-                }
-            }
-        } catch (IOException | DirectoryIteratorException e) {
-            return Optional.empty();
-        }
-        return Optional.empty();
+        return scan(procRoot, containerId, pid -> inNamespace(procRoot, pid, netns), 1).stream().findFirst();
     }
 
     /**
@@ -62,6 +43,12 @@ public final class ContainerProcesses {
      */
     public static java.util.List<Integer> elsewhere(Path procRoot, String containerId, NamespaceId not)
             throws TimeoutException {
+        return scan(procRoot, containerId, pid -> !inNamespace(procRoot, pid, not), 16);
+    }
+
+    /** Up to {@code max} processes of {@code containerId} that {@code where} accepts (tested first: a stat). */
+    private static java.util.List<Integer> scan(Path procRoot, String containerId, java.util.function.IntPredicate where,
+            int max) throws TimeoutException {
         java.util.List<Integer> found = new java.util.ArrayList<>();
         if (!CgroupMembership.acceptableId(containerId)) {
             return found;
@@ -75,9 +62,9 @@ public final class ContainerProcesses {
                             + " took over " + BUDGET.toMillis() + " ms");
                 }
                 int pid = Integer.parseInt(proc.getFileName().toString());
-                if (pid > 1 && !inNamespace(procRoot, pid, not) && ofContainer(procRoot, pid, containerId)) {
+                if (pid > 1 && where.test(pid) && ofContainer(procRoot, pid, containerId)) {
                     found.add(pid);
-                    if (found.size() == 16) {
+                    if (found.size() == max) {
                         break;
                     }
                 }
