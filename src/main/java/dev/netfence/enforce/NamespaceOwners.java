@@ -89,6 +89,8 @@ final class NamespaceOwners {
 
     /** No pid: nothing known beforehand. */
     private static final int NO_PID = -1;
+    /** The known pid a sweep passes: a gone process is not looked for again there. */
+    private static final int SWEEP = -2;
 
     private final Path procRoot;
     private final ProcessTokens tokens;
@@ -302,7 +304,7 @@ final class NamespaceOwners {
         }
         Owner owner = new Owner(value, task, pid, token == null ? "" : token);
         // a quarantined member counts wherever its process is (the pin, or the live set, named the namespace)
-        if (token == null || !alive(containerId, owner, quarantine ? null : id, pid, token)) {
+        if (token == null || !alive(containerId, owner, id, quarantine, pid, token)) {
             return false;
         }
         while (true) {
@@ -324,8 +326,8 @@ final class NamespaceOwners {
             for (Map.Entry<NamespaceId, Members> e : owners.entrySet()) {
                 Members current = e.getValue();
                 synchronized (current) {
-                    prune(e.getKey(), current.quarantined, null, NO_PID, null);
-                    prune(e.getKey(), current.owners, null, NO_PID, null);
+                    prune(e.getKey(), current.quarantined, null, SWEEP, null);
+                    prune(e.getKey(), current.owners, null, SWEEP, null);
                     if (current.isEmpty()) {
                         owners.remove(e.getKey(), current);
                     }
@@ -345,7 +347,7 @@ final class NamespaceOwners {
         boolean anywhere = isQuarantinedMap(current);
         for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, Owner> entry = it.next();
-            if (!entry.getKey().equals(keep) && !alive(entry.getKey(), entry.getValue(), anywhere ? null : id, knownPid, knownToken)) {
+            if (!entry.getKey().equals(keep) && !alive(entry.getKey(), entry.getValue(), id, anywhere, knownPid, knownToken)) {
                 it.remove();
             }
         }
@@ -358,33 +360,31 @@ final class NamespaceOwners {
     }
 
     /**
-     * Whether {@code owner}'s process (same pid, same token) still lives in {@code id} (null: lives
-     * at all); when the token cannot be read though the pid exists, the pid's being in {@code id}
-     * decides (a namespace's owner is not given up on a failed read). One that left {@code id}
-     * counts while a process of its container is there ({@link ContainerProcesses}): a workload
-     * moving its pid 1 away does not free its namespace for a pod member's other policy.
+     * Whether {@code owner}'s process (same pid, same token) still lives in {@code home} (with
+     * {@code anywhere}: lives at all); when the token cannot be read though the pid exists, that
+     * decides nothing. Else a process of its container still in {@code home} keeps it ({@link
+     * ContainerProcesses}): a pid 1 moved away, or a quarantine's witness gone, frees nothing.
      */
-    private boolean alive(String containerId, Owner owner, NamespaceId id, int knownPid, String knownToken) {
+    private boolean alive(String containerId, Owner owner, NamespaceId home, boolean anywhere, int knownPid,
+            String knownToken) {
         String now;
         try {
             now = owner.pid() == knownPid ? knownToken : tokens.of(owner.pid());
         } catch (IOException e) {
             now = owner.token();
         }
-        if (!owner.token().equals(now)) {
-            return false;
-        }
-        if (id == null) {
-            return true;
-        }
-        try {
-            if (dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(id)) {
-                return true;
+        if (owner.token().equals(now)) {
+            try {
+                if (anywhere || dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(home)) {
+                    return true;
+                }
+            } catch (IOException e) {
+                // gone meanwhile: as below
             }
-        } catch (IOException e) {
-            return false;
+        } else if (knownPid == SWEEP) {
+            return false; // a sweep (thousands of entries): a gone process is not looked for again with a scan each
         }
-        return ContainerProcesses.presentOrUnknown(procRoot, containerId, id);
+        return ContainerProcesses.presentOrUnknown(procRoot, containerId, home);
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

@@ -36,14 +36,27 @@ public final class ContainerProcesses {
     }
 
     /**
-     * Up to 16 processes (pid > 1) of {@code containerId} in a network namespace other than
-     * {@code not}, in {@code /proc} order; empty when none is or {@code /proc} cannot be listed.
+     * One process (pid > 1) of {@code containerId} for each network namespace other than {@code not}
+     * that its processes in the pid namespace {@code pidNs} are in, in {@code /proc} order; empty when
+     * none is or {@code /proc} cannot be listed. A process in another pid namespace (one the workload
+     * made: {@code unshare -Urpnf}) is not looked at: such a namespace could be owned by the user
+     * namespace that owns the network namespace it made too.
      *
      * @throws TimeoutException when the scan took longer than {@link #BUDGET}
      */
-    public static java.util.List<Integer> elsewhere(Path procRoot, String containerId, NamespaceId not)
+    public static java.util.List<Integer> elsewhere(Path procRoot, String containerId, NamespaceId not, NamespaceId pidNs)
             throws TimeoutException {
-        return scan(procRoot, containerId, pid -> !inNamespace(procRoot, pid, not), 16);
+        java.util.Set<NamespaceId> seen = new java.util.HashSet<>();
+        seen.add(not);
+        return scan(procRoot, containerId, pid -> {
+            try {
+                NamespaceId net = ProcTasks.namespaceOf(procRoot, pid);
+                return !seen.contains(net) && NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/pid")).equals(pidNs)
+                        && seen.add(net);
+            } catch (IOException e) {
+                return false;
+            }
+        }, Integer.MAX_VALUE);
     }
 
     /** Up to {@code max} processes of {@code containerId} that {@code where} accepts (tested first: a stat). */

@@ -62,7 +62,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
 
     @Override
     public PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline) {
-        return pin(pid, containerId, runtime, deadline, false);
+        return pin(pid, containerId, runtime, deadline, false, true);
     }
 
     /**
@@ -73,7 +73,9 @@ public final class ProcNamespacePinner implements NamespacePinner {
     @Override
     public PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline,
             boolean interfaces) {
-        return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces), netns);
+        // with the runtime's path, being in that namespace is the proof: its owner is not looked at (a runtime that
+        // makes it in the container's user namespace while the pid namespace is the host's, --pid=host)
+        return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces, netns == null), netns);
     }
 
     /**
@@ -124,18 +126,20 @@ public final class ProcNamespacePinner implements NamespacePinner {
             return Optional.empty();
         }
         List<Integer> candidates;
+        Path view = ProcTasks.view(procRoot, pid);
         try {
-            if (!CgroupMembership.names(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")), containerId)) {
+            if (!CgroupMembership.names(ProcFile.read(view.resolve("cgroup")), containerId)) {
                 return Optional.empty(); // a pid that is not the container's quarantines nothing of it
             }
-            candidates = ContainerProcesses.elsewhere(procRoot, containerId, ProcTasks.namespaceOf(procRoot, pid));
+            candidates = ContainerProcesses.elsewhere(procRoot, containerId, ProcTasks.namespaceOf(procRoot, pid),
+                    NamespaceId.of(view.resolve("ns/pid")));
         } catch (IOException | java.util.concurrent.TimeoutException e) {
             LOG.warn("no other process of container {} found: {}", containerId, e.getMessage());
-            return Optional.empty();
+            candidates = List.of();
         }
         for (int candidate : candidates) {
             try {
-                PinnedNamespace ns = pin(candidate, containerId, runtime, deadline, true);
+                PinnedNamespace ns = pin(candidate, containerId, runtime, deadline, true, true);
                 if (!Boolean.TRUE.equals(ns.onlyLoopback())) {
                     return Optional.of(ns);
                 }
@@ -144,10 +148,21 @@ public final class ProcNamespacePinner implements NamespacePinner {
                 // another decoy, or gone: the next
             }
         }
+        // none: the pid's own namespace, refused for its owner, is quarantined all the same (fail closed): a decoy
+        // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
+        if (UserNamespaceAncestry.runtimeMade(view).equals(Optional.of(false))) {
+            try {
+                return Optional.of(pin(pid, containerId, runtime, deadline, false, false));
+            } catch (EnforcementException gone) {
+                LOG.warn("the namespace of pid {} of container {} could not be pinned: {}", pid, containerId,
+                        gone.getMessage());
+            }
+        }
         return Optional.empty();
     }
 
-    private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces) {
+    private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces,
+            boolean ancestry) {
         int target = pid != null ? pid : lookup.pidOf(containerId, runtime, deadline);
         if (target <= 1) {
             throw new EnforcementException(ErrorCode.HOST_NAMESPACE_REFUSED,
@@ -171,7 +186,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
             refuseHostNamespaces(pinned, target);
             List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
                     ? checkCgroup(procPid, target, containerId) : null;
-            if (UserNamespaceAncestry.runtimeMade(procPid).equals(Optional.of(false))) {
+            if (ancestry && UserNamespaceAncestry.runtimeMade(procPid).equals(Optional.of(false))) {
                 throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the network namespace of pid " + target
                         + " (inode " + pinned.inode() + ") was made inside the container: the user namespace that owns"
                         + " it is neither the pid namespace's owner nor an ancestor of it (a decoy)");

@@ -93,6 +93,15 @@ final class Corrections {
             if (c == null) {
                 return;
             }
+            if (!moves.present(c) && !moves.stillInContainer(c)) {
+                // its recorded process went (a witness the quarantine was written through exited): another process
+                // of the container still in the namespace keeps it, and the entry follows that one
+                LiveContainer gone = c;
+                c = moves.another(c).map(gone::through).orElse(c);
+                if (c != gone) {
+                    live.put(c);
+                }
+            }
             if (!moves.present(c)) {
                 if (moves.stillInContainer(c)) {
                     moveReports.moved(c, trigger, true);

@@ -66,6 +66,12 @@ public record LiveContainer(
         return errorCode == null;
     }
 
+    /** The same entry followed to {@code otherPid}, another process of the container in its namespace. */
+    public LiveContainer through(int otherPid) {
+        return new LiveContainer(containerId, taskId, nodeId, runtime, otherPid, netns, netnsPath, policyDigest,
+                errorCode, quarantined, backend, resolved, lastVerified, startedAt);
+    }
+
     public LiveContainer verifiedAt(Instant at) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
                 quarantined, backend, resolved, at, startedAt);

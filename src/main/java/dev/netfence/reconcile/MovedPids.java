@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * containers' pids are away, so a move is reported once. Thread-safe.
  */
 final class MovedPids {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MovedPids.class);
     private final Path procRoot;
     private final Set<String> away = ConcurrentHashMap.newKeySet();
 
@@ -68,6 +69,24 @@ final class MovedPids {
             return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Another process of {@code c}'s container in its recorded namespace
+     * ({@link dev.netfence.netns.ContainerProcesses}), for an entry whose recorded process went; empty
+     * when none is or the look ran out of time.
+     */
+    java.util.Optional<Integer> another(LiveContainer c) {
+        try {
+            java.util.Optional<Integer> other = dev.netfence.netns.ContainerProcesses.in(procRoot, c.containerId(), c.netns());
+            other.ifPresent(pid -> LOG.info("container {}: process {} has gone; its entry follows process {} in the"
+                    + " same namespace", c.containerId(), c.pid(), pid));
+            return other;
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("container {}: process {} has gone, and the look for another one ran out of time: {}",
+                    c.containerId(), c.pid(), e.getMessage());
+            return java.util.Optional.empty();
         }
     }
 

@@ -57,8 +57,7 @@ class DecoyNamespacePodmanTest {
 
         assertThat(result.error()).as("%s", result).isNotNull();
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
-        assertThat(result.error().message()).as("refused as a decoy before it is compared with the path")
-                .contains("was made inside the container");
+        assertThat(result.error().message()).contains("is not in the namespace " + decoy.sandboxKey());
         assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
         assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
         assertThat(Sh.ok("nsenter", "--net=" + decoy.sandboxKey(), "--", "nft", "list", "ruleset")
@@ -152,6 +151,68 @@ class DecoyNamespacePodmanTest {
         assertThat(again.error()).as("%s", again).isNotNull();
         assertThat(again.error().code()).isEqualTo("NAMESPACE_SHARED");
         assertThat(reaches(loose.pid(), peer)).as("the strict policy still holds the namespace").isFalse();
+    }
+
+    @Test
+    void decoysInPidNamespacesOfTheirOwnOrByTheDozenNeitherSteerNorStopTheSearchForTheNamespaceLeftBehind()
+            throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        String veth = "/bin/ip link add v0 type veth peer name v1; exec /bin/sleep 3600";
+        // 17 decoys of its own user and network namespace each, one in a pid namespace of its own too (its user
+        // namespace owns both), a worker left in the runtime's namespace, then pid 1 into a decoy of its own
+        PodmanContainer decoy = PODMAN.start("decoys", List.of(), "/bin/sh", "-c", "i=0; while [ $i -lt 17 ]; do"
+                + " /bin/unshare -Urn /bin/sleep 3600 & i=$((i+1)); done; /bin/unshare -Urpnf /bin/sh -c '" + veth + "' &"
+                + " /bin/sleep 1; /bin/sleep 3600 & /bin/sleep 1; exec /bin/unshare -Urn /bin/sh -c '" + veth + "'");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        int behind = processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
+
+        EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                null, Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.quarantined()).as("%s", result).isTrue();
+        assertThat(result.target().netnsInode()).as("the namespace left behind, no decoy").isEqualTo(real);
+        assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
+    }
+
+    @Test
+    void aQuarantineWrittenThroughAWitnessOutlivesItWhileAnotherProcessOfTheContainerIsThere() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer loose = PODMAN.start("member", List.of(), "/bin/sleep", "3600");
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(enforcer.enforce(request(loose, loose.pid(), Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp")))
+                .status()).isEqualTo("applied");
+        String go = "/tmp/go-" + java.util.UUID.randomUUID();
+        PodmanContainer mover = PODMAN.start("mover", List.of("--network", "container:" + loose.name()), "/bin/sh",
+                "-c", "while [ ! -e " + go + " ]; do /bin/sleep 1; done; exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(loose.sandboxKey()).inode();
+        Process first = new ProcessBuilder("nsenter", "--net=" + loose.sandboxKey(), "--", "sleep", "3600").start();
+        Process second = null;
+        try {
+            mover.adopt(first.pid()); // its only process in the namespace once its pid 1 moves: the witness
+            mover.exec("/bin/touch", go);
+            awaitMoved(mover, real);
+            EnforcementResult fenced = enforcer.enforce(new EnforcementRequest(mover.id(), "podman", mover.pid(),
+                    loose.sandboxKey(), Streams.allowingOnly(peer.ipv4(), "7300/tcp"),
+                    Clock.systemUTC().instant().plusSeconds(30)));
+            assertThat(fenced.quarantined()).as("%s", fenced).isTrue();
+            assertThat(fenced.target().pid()).isEqualTo(first.pid());
+            second = new ProcessBuilder("nsenter", "--net=" + loose.sandboxKey(), "--", "sleep", "3600").start();
+            mover.adopt(second.pid());
+
+            first.destroyForcibly().waitFor(); // the witness exits and is reaped
+            EnforcementResult again = enforcer.enforce(request(loose, loose.pid(),
+                    Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp")));
+
+            assertThat(again.status()).as("the member's policy does not replace the quarantine: %s", again)
+                    .isNotEqualTo("applied");
+            assertThat(reaches(loose.pid(), peer)).as("the pod's namespace stays quarantined").isFalse();
+        } finally {
+            first.destroyForcibly().waitFor();
+            if (second != null) {
+                second.destroyForcibly().waitFor();
+            }
+        }
     }
 
     private DefaultEnforcer enforcer() {

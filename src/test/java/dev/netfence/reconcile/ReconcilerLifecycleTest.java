@@ -139,6 +139,24 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void anEntryWhoseProcessWentFollowsAnotherProcessOfTheContainerInItsNamespaceInsteadOfBeingReleased()
+            throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Path other = Files.createDirectories(proc.resolve((PID + 7) + "/ns")).resolve("net");
+        Files.createLink(other, nsFile); // the same namespace: the same inode
+        Files.writeString(proc.resolve((PID + 7) + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        Files.delete(nsFile); // the recorded process (a witness a quarantine was written through) has gone
+        Files.delete(nsFile.getParent());
+
+        reconciler.resyncNow();
+
+        assertThat(released).as("the container still has a process there").isEmpty();
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(PID + 7));
+    }
+
+    @Test
     void aStartRefusedForAPidOutsideItsNamespaceWhoseNamespaceWasQuarantinedThroughAnotherProcessIsRecordedThere()
             throws Exception {
         String id = "0123456789abcdef0123456789abcdef";
