@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
 public final class ApplyCommand implements Callable<Integer> {
     /** The event schema's rule for {@code netns}. */
     private static final java.util.regex.Pattern NETNS =
-            java.util.regex.Pattern.compile("/(var/)?run/netns/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}|/proc/[1-9][0-9]{0,6}/ns/net");
+            java.util.regex.Pattern.compile("/(var/)?run/(docker/)?netns/[A-Za-z0-9][A-Za-z0-9_.-]{0,254}|/proc/[1-9][0-9]{0,6}/ns/net");
     /** The event schema's rule for {@code containerId}: the outcome printed must be an outcome v1 document. */
     private static final java.util.regex.Pattern CONTAINER_ID = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
 
@@ -52,7 +52,7 @@ public final class ApplyCommand implements Callable<Integer> {
     String containerId;
 
     @Option(names = "--netns", paramLabel = "PATH", description = "the container's network namespace as the runtime "
-            + "names it (/run/netns/NAME, /var/run/netns/NAME, /proc/PID/ns/net): enforced, and the pid must be in it")
+            + "names it (/run/netns/NAME, /var/run/netns/NAME, Docker's /var/run/docker/netns/NAME, /proc/PID/ns/net): enforced, and the pid must be in it")
     String netns;
 
     @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", description = "NET_ADMIN and/or NET_RAW: "
@@ -114,7 +114,7 @@ public final class ApplyCommand implements Callable<Integer> {
         }
         if (netns != null && !NETNS.matcher(netns).matches()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --netns: must be "
-                    + "/run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net, was: " + netns);
+                    + "/run/netns/NAME, /var/run/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: " + netns);
         }
         if (backend != null && iptablesBackend != null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

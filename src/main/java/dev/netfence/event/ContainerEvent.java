@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param runtime podman|docker|containerd|crio, or null when the scheduler did not say
  * @param pid the container's init pid (> 1), or null to ask the runtime
  * @param netns the runtime's path of the container's network namespace (schema-validated: under
- *     {@code /run/netns/}, {@code /var/run/netns/} or {@code /proc/PID/ns/net}), or null
+ *     {@code /run/netns/}, {@code /var/run/netns/}, Docker's {@code /var/run/docker/netns/} or {@code /proc/PID/ns/net}), or null
  */
 public record ContainerEvent(
         int schemaVersion,

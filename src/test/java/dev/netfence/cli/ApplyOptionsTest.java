@@ -28,7 +28,7 @@ class ApplyOptionsTest {
             --deadline-seconds 0 | --deadline-seconds must be at least 1, was: 0
             --deadline-seconds x | Invalid value for option '--deadline-seconds': 'x' is not an int
             --refuse-capabilities NET_FOO | invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: NET_FOO
-            --netns /tmp/x | invalid value for --netns: must be /run/netns/NAME, /var/run/netns/NAME or /proc/PID/ns/net, was: /tmp/x
+            --netns /tmp/x | invalid value for --netns: must be /run/netns/NAME, /var/run/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: /tmp/x
             --backend nft --iptables-backend nft | --backend and --iptables-backend are the same setting: give one
             --dns-servers 1.2.3 | invalid value for --dns-servers: invalid address "1.2.3" (expected an IPv4 or IPv6 address, e.g. "10.88.0.1")
             --pid x | Invalid value for option '--pid': 'x' is not an int
@@ -61,6 +61,19 @@ class ApplyOptionsTest {
 
         assertThat(exit).isEqualTo(Main.USAGE);
         assertThat(err.toString().lines().findFirst()).hasValue("--pid must be a process id (at least 1), was: " + pid);
+    }
+
+    @ParameterizedTest(name = "--netns {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"/run/netns/netns-c1806ba7", "/var/run/netns/x1",
+            "/var/run/docker/netns/1b2c3d4e5f60", "/run/docker/netns/default", "/proc/4242/ns/net"})
+    void aRuntimesNamespacePathIsTakenAsGiven(String netns) throws Exception {
+        Path policy = Files.writeString(dir.resolve("p.json"), "{\"schemaVersion\":1,\"mode\":\"none\"}");
+        StringWriter err = new StringWriter();
+
+        Main.execute(new PrintWriter(new StringWriter(), true), new PrintWriter(err, true),
+                "apply", "--policy", policy.toString(), "--pid", "999999", "--netns", netns);
+
+        assertThat(err.toString()).doesNotContain("invalid value for --netns");
     }
 
     @org.junit.jupiter.api.Test
