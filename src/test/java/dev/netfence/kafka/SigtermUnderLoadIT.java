@@ -98,7 +98,9 @@ class SigtermUnderLoadIT {
                     ShutdownBudget.AFTER_DRAIN.toSeconds())
                     .isLessThan((SHUTDOWN_SECONDS + ShutdownBudget.AFTER_DRAIN.toSeconds() + 5) * 1000L);
             String log1 = first.log();
-            assertThat(log1).doesNotContain("RejectedExecutionException").doesNotContain(" ERROR ");
+            assertThat(log1).doesNotContain("RejectedExecutionException");
+            assertThat(errorLines(log1)).as("ERROR lines of run 1 (but the Kafka client's on leaving the shared keyless"
+                    + " group mid-rejoin)").isEmpty();
 
             NetfenceProcess second = NetfenceProcess.start(dir.resolve("run-2.log"), List.of("-Dnetfence.log.level=DEBUG"), args);
             runs.add(second);
@@ -131,6 +133,21 @@ class SigtermUnderLoadIT {
         }
     }
 
+    @Test
+    void errorLinesKeepEveryErrorButTheKafkaClientsLeaveOfTheKeylessGroupMidRejoin() {
+        String leave = "2026-12-05T11:46:20.956Z ERROR [netfence-poll] o.a.k.c.c.i.ConsumerCoordinator - [Consumer"
+                + " clientId=netfence-keyless-term-d33ef0c3-11670, groupId=netfence-keyless-crash-events-21c97352]"
+                + " LeaveGroup request with Generation{generationId=-1, memberId='m-1', protocol='null'} failed with"
+                + " error: The coordinator is not aware of this member.";
+        String ownError = "2026-12-05T11:46:20.957Z ERROR [netfence-worker-1] d.netfence.enforce.DefaultEnforcer - boom";
+        String eventsGroupLeave = leave.replace("groupId=netfence-keyless-crash-events", "groupId=netfence-term");
+        String otherLeaveError = leave.replace("The coordinator is not aware of this member.", "Unknown server error.");
+        String info = leave.replace(" ERROR ", " INFO  ");
+
+        assertThat(errorLines(String.join("\n", leave, info, ownError, eventsGroupLeave, otherLeaveError)))
+                .containsExactly(ownError, eventsGroupLeave, otherLeaveError);
+    }
+
     /** Events run {@code p} has read so far, from its /metrics. */
     private static double consumed(NetfenceProcess p) {
         Matcher port = Pattern.compile("metrics and health on port (\\d+)").matcher(p.log());
@@ -150,6 +167,21 @@ class SigtermUnderLoadIT {
         } catch (Exception e) {
             return 0;
         }
+    }
+
+    /**
+     * The log's ERROR lines, without one the Kafka client writes itself: a consumer closed while it
+     * rejoins a group (here the shared keyless group, whose member the coordinator had already
+     * dropped, e.g. after a heartbeat late on a loaded machine) sends a LeaveGroup the coordinator
+     * answers UNKNOWN_MEMBER_ID, which the client logs at ERROR. The member is gone either way
+     * (docs/operations.md); seen once in a CI run of 415775f.
+     */
+    static List<String> errorLines(String log) {
+        return log.lines().filter(l -> l.contains(" ERROR "))
+                .filter(l -> !(l.contains(" o.a.k.c.c.i.ConsumerCoordinator - ") && l.contains("groupId=netfence-keyless-")
+                        && l.contains("LeaveGroup request with Generation{generationId=-1,")
+                        && l.endsWith("failed with error: The coordinator is not aware of this member.")))
+                .toList();
     }
 
     private static Set<String> enforced(String log) {
