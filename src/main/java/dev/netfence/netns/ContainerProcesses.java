@@ -59,6 +59,24 @@ public final class ContainerProcesses {
         }, Integer.MAX_VALUE);
     }
 
+    /**
+     * Every process (pid > 1) of {@code containerId} in the pid namespace {@code pidNs} (any, when
+     * null), in {@code /proc} order: whose sockets may be all that is left in the container's
+     * network namespace ({@link SocketNamespaces}).
+     *
+     * @throws TimeoutException when the scan took longer than {@link #BUDGET}
+     */
+    public static java.util.List<Integer> all(Path procRoot, String containerId, NamespaceId pidNs)
+            throws TimeoutException {
+        return scan(procRoot, containerId, pid -> {
+            try {
+                return pidNs == null || NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/pid")).equals(pidNs);
+            } catch (IOException e) {
+                return false;
+            }
+        }, Integer.MAX_VALUE);
+    }
+
     /** Up to {@code max} processes of {@code containerId} that {@code where} accepts (tested first: a stat). */
     private static java.util.List<Integer> scan(Path procRoot, String containerId, java.util.function.IntPredicate where,
             int max) throws TimeoutException {

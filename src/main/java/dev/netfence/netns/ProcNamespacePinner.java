@@ -102,8 +102,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
             LOG.warn("no process of container {} found in {}: {}", containerId, netns, e.getMessage());
             return Optional.empty();
         }
-        if (member.isEmpty()) {
-            return Optional.empty();
+        if (member.isEmpty()) { // no process left there: a socket of the container's that is there shows the path is its
+            return throughSocket(containerId, null, held -> held.id().equals(wanted));
         }
         try { // the whole pin's checks: the cgroup as the runtime writes it, the path
             return Optional.of(pin(member.get(), containerId, runtime, netns, deadline, false));
@@ -127,13 +127,21 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
         List<Integer> candidates;
         Path view = ProcTasks.view(procRoot, pid);
+        NamespaceId refused;
+        NamespaceId pidNs;
         try {
             if (!CgroupMembership.names(ProcFile.read(view.resolve("cgroup")), containerId)) {
                 return Optional.empty(); // a pid that is not the container's quarantines nothing of it
             }
-            candidates = ContainerProcesses.elsewhere(procRoot, containerId, ProcTasks.namespaceOf(procRoot, pid),
-                    NamespaceId.of(view.resolve("ns/pid")));
-        } catch (IOException | java.util.concurrent.TimeoutException e) {
+            refused = ProcTasks.namespaceOf(procRoot, pid);
+            pidNs = NamespaceId.of(view.resolve("ns/pid"));
+        } catch (IOException e) {
+            LOG.warn("no other process of container {} found: {}", containerId, e.getMessage());
+            return Optional.empty();
+        }
+        try {
+            candidates = ContainerProcesses.elsewhere(procRoot, containerId, refused, pidNs);
+        } catch (java.util.concurrent.TimeoutException e) {
             LOG.warn("no other process of container {} found: {}", containerId, e.getMessage());
             candidates = List.of();
         }
@@ -144,11 +152,20 @@ public final class ProcNamespacePinner implements NamespacePinner {
                     return Optional.of(ns);
                 }
                 ns.close();
-            } catch (EnforcementException refused) {
+            } catch (EnforcementException another) {
                 // another decoy, or gone: the next
             }
         }
-        // none: the pid's own namespace, refused for its owner, is quarantined all the same (fail closed): a decoy
+        // none: a namespace the runtime made where the container's processes hold sockets (they all moved out after
+        // opening connections there), else the pid's own namespace, refused for its owner, quarantined all the same
+        Path pidFile = view.resolve("ns/pid");
+        Optional<PinnedNamespace> bySocket = throughSocket(containerId, pidNs, held -> !held.id().equals(refused)
+                && UserNamespaceAncestry.runtimeMade(Path.of("/proc/self/fd/" + held.descriptor()), pidFile)
+                        .equals(Optional.of(true)));
+        if (bySocket.isPresent()) {
+            return bySocket;
+        }
+        // (fail closed): a decoy
         // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
         if (UserNamespaceAncestry.runtimeMade(view).equals(Optional.of(false))) {
             try {
@@ -159,6 +176,49 @@ public final class ProcNamespacePinner implements NamespacePinner {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The first namespace other than the host's that {@code accept} takes of a socket held by a
+     * process of {@code containerId} in pid namespace {@code pidNs} (any when null), pinned
+     * ({@link SocketNamespaces}); empty when none is. No process of the container is in it, so the
+     * pin's process check has nothing to ask: it holds the namespace, which is what is written.
+     */
+    private Optional<PinnedNamespace> throughSocket(String containerId, NamespaceId pidNs,
+            java.util.function.Predicate<SocketNamespaces.Held> accept) {
+        long until = System.nanoTime() + ContainerProcesses.BUDGET.toNanos();
+        SocketNamespaces.Held held;
+        try {
+            held = SocketNamespaces.first(procRoot, ContainerProcesses.all(procRoot, containerId, pidNs),
+                    h -> notHost(h.id(), h.holder()) && accept.test(h), until);
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("no socket of container {} looked at: {}", containerId, e.getMessage());
+            return Optional.empty();
+        }
+        if (held == null) {
+            return Optional.empty();
+        }
+        try {
+            NamespaceHandle handle = hold(Path.of("/proc/self/fd/" + held.descriptor()), held.id(), held.holder());
+            LOG.warn("container {}: no process of it in network namespace inode {}, but process {} holds a socket there",
+                    containerId, held.id().inode(), held.holder());
+            return Optional.of(new PinnedNamespace(held.holder(), handle.path(), held.id(), () -> release(handle),
+                    () -> true, null, null));
+        } catch (EnforcementException e) {
+            LOG.warn("the namespace of a socket of container {} could not be pinned: {}", containerId, e.getMessage());
+            return Optional.empty();
+        } finally {
+            SocketNamespaces.release(held);
+        }
+    }
+
+    private boolean notHost(NamespaceId id, int holder) {
+        try {
+            refuseHostNamespaces(id, holder);
+            return true;
+        } catch (EnforcementException host) {
+            return false;
+        }
     }
 
     private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces,

@@ -33,6 +33,14 @@ public final class UserNamespaceAncestry {
      * decoy; empty when that cannot be told.
      */
     public static Optional<Boolean> runtimeMade(Path procPid) {
+        return runtimeMade(procPid.resolve("ns/net"), procPid.resolve("ns/pid"));
+    }
+
+    /**
+     * Whether the network namespace {@code netFile} leads to is owned by the owner of the pid
+     * namespace {@code pidFile} leads to or an ancestor of it (see {@link #runtimeMade(Path)}).
+     */
+    public static Optional<Boolean> runtimeMade(Path netFile, Path pidFile) {
         Optional<NativeDescriptors.Libc> loaded = NativeDescriptors.libc();
         if (loaded.isEmpty()) {
             return Optional.empty();
@@ -43,8 +51,8 @@ public final class UserNamespaceAncestry {
         int owner = -1;
         int current = -1;
         try {
-            net = libc.open(procPid.resolve("ns/net").toString(), NativeDescriptors.O_RDONLY_CLOEXEC);
-            pid = libc.open(procPid.resolve("ns/pid").toString(), NativeDescriptors.O_RDONLY_CLOEXEC);
+            net = libc.open(netFile.toString(), NativeDescriptors.O_RDONLY_CLOEXEC);
+            pid = libc.open(pidFile.toString(), NativeDescriptors.O_RDONLY_CLOEXEC);
             owner = libc.ioctl(net, NS_GET_USERNS);
             NamespaceId netOwner = NamespaceId.of(Path.of("/proc/self/fd/" + owner));
             current = libc.ioctl(pid, NS_GET_USERNS);

@@ -24,6 +24,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A workload with no capability added that moves its pid 1 into a user and network namespace of
@@ -213,6 +215,49 @@ class DecoyNamespacePodmanTest {
                 second.destroyForcibly().waitFor();
             }
         }
+    }
+
+    @ParameterizedTest(name = "with the runtime's path: {0}")
+    @ValueSource(booleans = {false, true})
+    void aRuntimesNamespaceWithNoProcessLeftButTheWorkloadsConnectionsIsQuarantinedThroughTheirSockets(boolean path)
+            throws Exception {
+        PodmanContainer sink = PODMAN.start("sink", List.of(), "/bin/nc", "-l", "-p", "7000");
+        awaitListening(sink, 7000);
+        // pid 1 connects while the namespace is open, then moves with the connection into a user and network
+        // namespace of its own, where it keeps writing: no process of the container is left in the runtime's namespace
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "exec /bin/nc " + sink.ipv4()
+                + " 7000 -e /bin/unshare -Urn /bin/sh -c 'while :; do echo x; /bin/sleep 0.1; done'");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        assertThat(processIn(decoy, real)).as("no process of the container in the runtime's namespace").isEmpty();
+        assertThat(stillReceiving(sink)).as("the connection carries the workload's writes before").isTrue();
+
+        EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                path ? decoy.sandboxKey() : null, Streams.allowingOnly(sink.ipv4(), "7300/tcp"),
+                Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.error()).as("%s", result).isNotNull();
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
+        assertThat(result.target().netnsInode()).as("the runtime's namespace, not the decoy").isEqualTo(real);
+        Thread.sleep(1000); // the flush and the drop end the flow within a second of the outcome
+        assertThat(stillReceiving(sink)).as("the connection carries nothing after").isFalse();
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
+                .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    /** Whether the sink's log (what it received) grows within 1.5 s. */
+    private static boolean stillReceiving(PodmanContainer sink) throws InterruptedException {
+        int before = sink.logs().length();
+        Thread.sleep(1500);
+        return sink.logs().length() > before;
+    }
+
+    private static void awaitListening(PodmanContainer c, int port) throws Exception {
+        for (int i = 0; i < 200 && !c.listensTcp(port); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(c.listensTcp(port)).as("%s listens on %d: %s", c, port, c.logs()).isTrue();
     }
 
     private DefaultEnforcer enforcer() {
