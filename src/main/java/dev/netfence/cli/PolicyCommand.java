@@ -3,6 +3,7 @@ package dev.netfence.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.netfence.ops.TopicRange;
+import dev.netfence.policy.NetworkMode;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.policy.PolicyValidationException;
 import dev.netfence.policy.store.RecordOrder;
@@ -208,7 +209,7 @@ public final class PolicyCommand {
             if (policy.hasNonNull("preset")) {
                 return "preset " + policy.get("preset").asText();
             }
-            return "mode " + policy.path("mode").asText("bridge");
+            return "mode " + policy.path("mode").asText(NetworkMode.NONE.wire()); // PolicyParser's default
         } catch (IOException e) {
             return "(not JSON)";
         }

@@ -68,6 +68,16 @@ class PolicyCommandTest {
     }
 
     @Test
+    void listShowsModeNoneForAPolicyThatOmitsTheModeAsTheParserDefaultsItToNone() throws Exception {
+        CommandRun put = policy("put", "task-5", file("p.json", "{\"schemaVersion\": 1}").toString());
+        CommandRun list = policy("list");
+
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(list.exitCode()).isZero();
+        assertThat(list.out()).containsPattern("task-5\\s+mode none\\s+");
+    }
+
+    @Test
     void putStoresAPolicyWhoseEndpointsTurnedOutboundOnAndNotesIt() throws Exception {
         CommandRun put = policy("put", "task-9", file("p.json",
                 "{\"schemaVersion\": 1, \"mode\": \"bridge\", \"allowedEndpoints\": [\"198.51.100.7:443\"]}").toString());
