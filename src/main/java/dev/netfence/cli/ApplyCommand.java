@@ -52,7 +52,7 @@ public final class ApplyCommand implements Callable<Integer> {
     String containerId;
 
     @Option(names = "--netns", paramLabel = "PATH", description = "the container's network namespace as the runtime "
-            + "names it (/run/netns/NAME, /var/run/netns/NAME, Docker's /var/run/docker/netns/NAME, /proc/PID/ns/net): enforced, and the pid must be in it")
+            + "names it (/run/netns/NAME, /var/run/netns/NAME, Docker's /run/docker/netns/NAME or /var/run/docker/netns/NAME, /proc/PID/ns/net): enforced, and the pid must be in it")
     String netns;
 
     @Option(names = "--refuse-capabilities", paramLabel = "CAP[,CAP]", description = "NET_ADMIN and/or NET_RAW: "
@@ -114,7 +114,7 @@ public final class ApplyCommand implements Callable<Integer> {
         }
         if (netns != null && !NETNS.matcher(netns).matches()) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "invalid value for --netns: must be "
-                    + "/run/netns/NAME, /var/run/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: " + netns);
+                    + "/run/netns/NAME, /var/run/netns/NAME, /run/docker/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: " + netns);
         }
         if (backend != null && iptablesBackend != null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -63,7 +63,7 @@ public final class PublishCommand implements Callable<Integer> {
     String runtime;
 
     @Option(names = "--netns", paramLabel = "PATH", description = "The container's network namespace as the runtime "
-            + "names it (podman: NetworkSettings.SandboxKey): /run/netns/NAME, /var/run/netns/NAME, Docker's /var/run/docker/netns/NAME or /proc/PID/ns/net; "
+            + "names it (podman: NetworkSettings.SandboxKey): /run/netns/NAME, /var/run/netns/NAME, Docker's /run/docker/netns/NAME or /var/run/docker/netns/NAME, or /proc/PID/ns/net; "
             + "netfence then enforces that namespace and refuses a pid that is not in it.")
     String netns;
     @Option(names = "--stopped", description = "Publish container.stopped (the container is gone: netfence releases it).")

@@ -28,7 +28,7 @@ class ApplyOptionsTest {
             --deadline-seconds 0 | --deadline-seconds must be at least 1, was: 0
             --deadline-seconds x | Invalid value for option '--deadline-seconds': 'x' is not an int
             --refuse-capabilities NET_FOO | invalid value for --refuse-capabilities: must be a comma-separated list of NET_ADMIN, NET_RAW, was: NET_FOO
-            --netns /tmp/x | invalid value for --netns: must be /run/netns/NAME, /var/run/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: /tmp/x
+            --netns /tmp/x | invalid value for --netns: must be /run/netns/NAME, /var/run/netns/NAME, /run/docker/netns/NAME, /var/run/docker/netns/NAME or /proc/PID/ns/net, was: /tmp/x
             --backend nft --iptables-backend nft | --backend and --iptables-backend are the same setting: give one
             --dns-servers 1.2.3 | invalid value for --dns-servers: invalid address "1.2.3" (expected an IPv4 or IPv6 address, e.g. "10.88.0.1")
             --pid x | Invalid value for option '--pid': 'x' is not an int
