@@ -304,7 +304,7 @@ public final class DefaultEnforcer implements Enforcer {
             Quarantine q;
             try {
                 q = elsewhere ? (request.netns() != null ? quarantines.orNullThroughMember(request.containerId(),
-                        request.runtime(), request.netns(), e.code()) : quarantines.orNullThroughOtherMember(
+                        request.runtime(), request.netns(), request.pid(), e.code()) : quarantines.orNullThroughOtherMember(
                         request.containerId(), request.runtime(), request.pid(), e.code()))
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code()) : null;

@@ -66,9 +66,9 @@ final class Quarantines {
      * where the seccomp profile allows it) leaves its other processes in a fenced namespace, not an
      * open one.
      */
-    Quarantine orNullThroughMember(String containerId, String runtime, Path netns, ErrorCode code) {
+    Quarantine orNullThroughMember(String containerId, String runtime, Path netns, int pid, ErrorCode code) {
         return throughWitness(containerId, "its namespace " + netns,
-                deadline -> pinner.memberIn(containerId, runtime, netns, deadline), code);
+                deadline -> pinner.memberIn(containerId, runtime, netns, pid, deadline), code);
     }
 
     /**

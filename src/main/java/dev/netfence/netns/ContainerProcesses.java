@@ -77,6 +77,28 @@ public final class ContainerProcesses {
         }, Integer.MAX_VALUE);
     }
 
+    /**
+     * Whether no process at all is in {@code netns}: a namespace only sockets hold, which no other
+     * container's process can vouch for. A scan that runs out of {@link #BUDGET} answers true (the
+     * caller fences rather than leaving the namespace open).
+     */
+    public static boolean noneIn(Path procRoot, NamespaceId netns) {
+        long until = System.nanoTime() + BUDGET.toNanos();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
+            for (Path proc : procs) {
+                if (System.nanoTime() - until > 0) {
+                    return true;
+                }
+                if (inNamespace(procRoot, Integer.parseInt(proc.getFileName().toString()), netns)) {
+                    return false;
+                }
+            }
+        } catch (IOException | DirectoryIteratorException e) {
+            return true;
+        }
+        return true;
+    }
+
     /** Up to {@code max} processes of {@code containerId} that {@code where} accepts (tested first: a stat). */
     private static java.util.List<Integer> scan(Path procRoot, String containerId, java.util.function.IntPredicate where,
             int max) throws TimeoutException {

@@ -46,10 +46,12 @@ public interface NamespacePinner {
      * The namespace {@code netns} leads to, pinned through a process in it that {@link #pin}
      * accepts as {@code containerId}'s (its cgroup names the container): the witness through which
      * the runtime's namespace of a container whose event pid is elsewhere (a workload that moved its
-     * pid 1 into a namespace of its own, leaving processes behind) is quarantined. Empty when none
-     * is, or when this pinner cannot prove a process is the container's (the cgroup check off).
+     * pid 1 into a namespace of its own, leaving processes behind) is quarantined; when no process of
+     * the container is left there, the namespace itself, pinned under the event's {@code pid} (see
+     * {@code EmptiedNamespaces}). Empty when none is, or when this pinner cannot prove a process is
+     * the container's (the cgroup check off).
      */
-    default java.util.Optional<PinnedNamespace> memberIn(String containerId, String runtime, Path netns,
+    default java.util.Optional<PinnedNamespace> memberIn(String containerId, String runtime, Path netns, int pid,
             Instant deadline) {
         return java.util.Optional.empty();
     }

@@ -49,6 +49,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
      */
     private volatile NamespaceId own;
     private volatile Optional<NamespaceId> host;
+    private final EmptiedNamespaces emptied;
 
     /**
      * @param procRoot normally {@code /proc}
@@ -58,6 +59,22 @@ public final class ProcNamespacePinner implements NamespacePinner {
         this.lookup = Objects.requireNonNull(lookup, "lookup");
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
         this.cgroupCheck = cgroupCheck;
+        this.emptied = new EmptiedNamespaces(procRoot, new EmptiedNamespaces.Guards() {
+            @Override
+            public NamespaceHandle hold(Path file, NamespaceId expected, int pid) {
+                return ProcNamespacePinner.this.hold(file, expected, pid);
+            }
+
+            @Override
+            public boolean hostOrOwn(NamespaceId id) {
+                return ProcNamespacePinner.this.hostOrOwn(id);
+            }
+
+            @Override
+            public void release(NamespaceHandle handle) {
+                ProcNamespacePinner.release(handle);
+            }
+        });
     }
 
     @Override
@@ -85,7 +102,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
      * the event's pid left the container's namespace.
      */
     @Override
-    public Optional<PinnedNamespace> memberIn(String containerId, String runtime, Path netns, Instant deadline) {
+    public Optional<PinnedNamespace> memberIn(String containerId, String runtime, Path netns, int pid,
+            Instant deadline) {
         if (!cgroupCheck || containerId == null || netns == null) {
             return Optional.empty();
         }
@@ -102,8 +120,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
             LOG.warn("no process of container {} found in {}: {}", containerId, netns, e.getMessage());
             return Optional.empty();
         }
-        if (member.isEmpty()) { // no process left there: a socket of the container's that is there shows the path is its
-            return throughSocket(containerId, null, held -> held.id().equals(wanted));
+        if (member.isEmpty()) { // no process of it left there: the path itself
+            return emptied.byPath(containerId, pid, netns, wanted);
         }
         try { // the whole pin's checks: the cgroup as the runtime writes it, the path
             return Optional.of(pin(member.get(), containerId, runtime, netns, deadline, false));
@@ -156,17 +174,17 @@ public final class ProcNamespacePinner implements NamespacePinner {
                 // another decoy, or gone: the next
             }
         }
-        // none: a namespace the runtime made where the container's processes hold sockets (they all moved out after
-        // opening connections there), else the pid's own namespace, refused for its owner, quarantined all the same
+        // none: a namespace the runtime made, with no process in it, where the container's processes hold sockets
+        // (they all moved out after opening connections there), else the pid's own namespace, refused for its owner,
+        // quarantined all the same (fail closed): a decoy
+        // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
         Path pidFile = view.resolve("ns/pid");
-        Optional<PinnedNamespace> bySocket = throughSocket(containerId, pidNs, held -> !held.id().equals(refused)
+        Optional<PinnedNamespace> bySocket = emptied.bySocket(containerId, pid, held -> !held.id().equals(refused)
                 && UserNamespaceAncestry.runtimeMade(Path.of("/proc/self/fd/" + held.descriptor()), pidFile)
-                        .equals(Optional.of(true)));
+                        .equals(Optional.of(true)) && ContainerProcesses.noneIn(procRoot, held.id()));
         if (bySocket.isPresent()) {
             return bySocket;
         }
-        // (fail closed): a decoy
-        // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
         if (UserNamespaceAncestry.runtimeMade(view).equals(Optional.of(false))) {
             try {
                 return Optional.of(pin(pid, containerId, runtime, deadline, false, false));
@@ -178,46 +196,13 @@ public final class ProcNamespacePinner implements NamespacePinner {
         return Optional.empty();
     }
 
-    /**
-     * The first namespace other than the host's that {@code accept} takes of a socket held by a
-     * process of {@code containerId} in pid namespace {@code pidNs} (any when null), pinned
-     * ({@link SocketNamespaces}); empty when none is. No process of the container is in it, so the
-     * pin's process check has nothing to ask: it holds the namespace, which is what is written.
-     */
-    private Optional<PinnedNamespace> throughSocket(String containerId, NamespaceId pidNs,
-            java.util.function.Predicate<SocketNamespaces.Held> accept) {
-        long until = System.nanoTime() + ContainerProcesses.BUDGET.toNanos();
-        SocketNamespaces.Held held;
+    /** Whether {@code id} is netfence's own namespace or the host's. */
+    private boolean hostOrOwn(NamespaceId id) {
         try {
-            held = SocketNamespaces.first(procRoot, ContainerProcesses.all(procRoot, containerId, pidNs),
-                    h -> notHost(h.id(), h.holder()) && accept.test(h), until);
-        } catch (java.util.concurrent.TimeoutException e) {
-            LOG.warn("no socket of container {} looked at: {}", containerId, e.getMessage());
-            return Optional.empty();
-        }
-        if (held == null) {
-            return Optional.empty();
-        }
-        try {
-            NamespaceHandle handle = hold(Path.of("/proc/self/fd/" + held.descriptor()), held.id(), held.holder());
-            LOG.warn("container {}: no process of it in network namespace inode {}, but process {} holds a socket there",
-                    containerId, held.id().inode(), held.holder());
-            return Optional.of(new PinnedNamespace(held.holder(), handle.path(), held.id(), () -> release(handle),
-                    () -> true, null, null));
-        } catch (EnforcementException e) {
-            LOG.warn("the namespace of a socket of container {} could not be pinned: {}", containerId, e.getMessage());
-            return Optional.empty();
-        } finally {
-            SocketNamespaces.release(held);
-        }
-    }
-
-    private boolean notHost(NamespaceId id, int holder) {
-        try {
-            refuseHostNamespaces(id, holder);
-            return true;
-        } catch (EnforcementException host) {
+            refuseHostNamespaces(id, -1);
             return false;
+        } catch (EnforcementException host) {
+            return true;
         }
     }
 

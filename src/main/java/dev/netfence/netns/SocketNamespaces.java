@@ -18,28 +18,45 @@ import java.util.function.Predicate;
  * The network namespaces of the sockets some processes hold: what is left of a container's
  * namespace when its workload opened connections there and then moved every process into a
  * namespace of its own (a decoy). No process is in that namespace any more, so none can witness
- * it, but the connections still carry traffic through it; the sockets are the proof that it is
- * the container's. Each socket descriptor ({@code /proc/PID/fd/N} reading {@code socket:[...]})
- * is copied out of its process ({@code pidfd_getfd(2)}, Linux 5.6, which needs ptrace access:
- * root has it), the copy asked for its namespace ({@code ioctl SIOCGSKNS}, Linux 4.9: a new
- * descriptor of the namespace) and closed at once. Only on the decoy path, after the processes
- * were looked at; bounded by the caller's deadline and {@link #MAX_SOCKETS}. Empty where JNA, the
- * calls or {@code /proc} of this pid namespace are not there.
+ * it, but the connections still carry traffic through it; the sockets show where it is. Each
+ * socket (a descriptor in {@code /proc/PID/fd} reading {@code socket:[INODE]}, each inode once) is
+ * copied out of its process ({@code pidfd_getfd(2)}, Linux 5.6, which needs ptrace access: root
+ * has it), the copy checked to be that very socket (its own {@code /proc/self/fd} link: a file the
+ * workload swapped in meanwhile, a FUSE file whose ioctl would wait on the workload, is never
+ * asked), asked for its namespace ({@code ioctl SIOCGSKNS}, Linux 4.9: a new descriptor of the
+ * namespace), and closed on a thread of its own (the copy is the socket's last reference if the
+ * workload closed its own meanwhile, and a lingering socket's close waits). A process whose leader
+ * exited is read through a live thread ({@link ProcTasks}). Bounded by the caller's deadline and
+ * {@link #MAX_SOCKETS}, which a search that ran out of either reports ({@link Search#complete()}).
+ * Not seen: a socket in flight (sent over a unix socket and held by no descriptor), one in an
+ * io_uring's fixed files, one only a thread with a descriptor table of its own holds. Only on the
+ * decoy path, after the processes were looked at. Empty where JNA, the calls or {@code /proc} of
+ * this pid namespace are not there.
  */
 public final class SocketNamespaces {
     /** The system call numbers are the same on x86_64 and aarch64 (the shared table from 424 on). */
     private static final long SYS_PIDFD_OPEN = 434;
     private static final long SYS_PIDFD_GETFD = 438;
+    /** {@code PIDFD_THREAD} (Linux 6.9): a pidfd of a thread, for a process whose leader exited. */
+    private static final long PIDFD_THREAD = 0x80;
     private static final long SIOCGSKNS = 0x894C;
-    /** Socket descriptors looked at per search, whatever the number of processes. */
+    /** Distinct sockets looked at per search, whatever the number of processes. */
     static final int MAX_SOCKETS = 4096;
     private static final boolean LINKED = link();
+    private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "netfence-socket-copy-closer");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * A namespace this process holds by {@link #descriptor()} ({@code /proc/self/fd/N}), found
      * through a socket of process {@link #holder()}.
      */
     public record Held(int holder, int descriptor, NamespaceId id) {}
+
+    /** The namespace found (null when none), and whether every socket was looked at. */
+    public record Search(Held held, boolean complete) {}
 
     private static final class Calls {
         static native long syscall(long number, long a, long b, long c, long d) throws LastErrorException;
@@ -54,42 +71,48 @@ public final class SocketNamespaces {
     /**
      * The first namespace, in the order of {@code pids} and their descriptors, of a socket one of
      * them holds that {@code wanted} accepts (asked while its descriptor is open, once per
-     * namespace), held open; null when none is (or the time ran out,
-     * or this cannot be done here). The caller closes the descriptor ({@link #release}).
-     * {@code procRoot} must be this pid namespace's {@code /proc}, as pidfds are opened by pid.
+     * namespace), held open; none when none is, or this cannot be done here (then complete). The
+     * caller closes the descriptor ({@link #release}). {@code procRoot} must be this pid
+     * namespace's {@code /proc}, as pidfds are opened by pid.
      */
-    public static Held first(Path procRoot, List<Integer> pids, Predicate<Held> wanted, long untilNanos) {
+    public static Search first(Path procRoot, List<Integer> pids, Predicate<Held> wanted, long untilNanos) {
         if (!LINKED || !Path.of("/proc").equals(procRoot)) {
-            return null;
+            return new Search(null, true);
         }
         Set<NamespaceId> seen = new HashSet<>();
-        int looked = 0;
+        Set<String> sockets = new HashSet<>();
         for (int pid : pids) {
-            List<Integer> sockets = sockets(procRoot, pid);
-            if (sockets.isEmpty()) {
+            Path view = ProcTasks.view(procRoot, pid);
+            List<Found> found = new ArrayList<>();
+            if (!sockets(view.resolve("fd"), sockets, found, untilNanos)) {
+                return new Search(null, false);
+            }
+            if (found.isEmpty()) {
                 continue;
             }
             int pidfd;
             try {
-                pidfd = (int) Calls.syscall(SYS_PIDFD_OPEN, pid, 0, 0, 0);
+                String name = view.getFileName().toString();
+                pidfd = (int) Calls.syscall(SYS_PIDFD_OPEN, Integer.parseInt(name),
+                        view.getParent().equals(procRoot) ? 0 : PIDFD_THREAD, 0, 0);
             } catch (LastErrorException gone) {
                 continue;
             }
             try {
-                for (int fd : sockets) {
-                    if (++looked > MAX_SOCKETS || System.nanoTime() - untilNanos > 0) {
-                        return null;
+                for (Found socket : found) {
+                    if (System.nanoTime() - untilNanos > 0) {
+                        return new Search(null, false);
                     }
-                    Held held = namespaceOf(pidfd, pid, fd, seen, wanted);
+                    Held held = namespaceOf(pidfd, pid, socket, seen, wanted);
                     if (held != null) {
-                        return held;
+                        return new Search(held, true);
                     }
                 }
             } finally {
                 closeQuietly(pidfd);
             }
         }
-        return null;
+        return new Search(null, true);
     }
 
     /** Closes the descriptor of a namespace {@link #first} returned. */
@@ -97,58 +120,78 @@ public final class SocketNamespaces {
         closeQuietly(held.descriptor());
     }
 
-    /** The namespace of socket {@code fd} of the process {@code pidfd} is, held, if new and wanted; else null. */
-    private static Held namespaceOf(int pidfd, int pid, int fd, Set<NamespaceId> seen, Predicate<Held> wanted) {
+    /** A socket descriptor of a process and its link ({@code socket:[INODE]}). */
+    private record Found(int fd, String link) {}
+
+    /** The namespace of {@code socket} of the process {@code pidfd} is, held, if new and wanted; else null. */
+    private static Held namespaceOf(int pidfd, int pid, Found socket, Set<NamespaceId> seen, Predicate<Held> wanted) {
         int copy;
         try {
-            copy = (int) Calls.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0, 0);
+            copy = (int) Calls.syscall(SYS_PIDFD_GETFD, pidfd, socket.fd(), 0, 0);
         } catch (LastErrorException closedMeanwhile) {
             return null;
         }
         int ns;
         try {
+            if (!socket.link().equals(Files.readSymbolicLink(Path.of("/proc/self/fd/" + copy)).toString())) {
+                return null; // swapped for another file since it was listed
+            }
             ns = Calls.ioctl(copy, SIOCGSKNS);
-        } catch (LastErrorException notASocketAnyMore) {
+        } catch (LastErrorException | IOException notThatSocket) {
             return null;
         } finally {
-            closeQuietly(copy);
+            CLOSER.execute(() -> closeQuietly(copy));
         }
-        NamespaceId id = Statx.identity(ns);
-        if (id == null) {
-            try {
+        boolean kept = false;
+        try {
+            NamespaceId id = Statx.identity(ns);
+            if (id == null) {
                 id = NamespaceId.of(Path.of("/proc/self/fd/" + ns));
-            } catch (IOException e) {
+            }
+            Held held = new Held(pid, ns, id);
+            kept = seen.add(id) && wanted.test(held);
+            return kept ? held : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        } finally {
+            if (!kept) {
                 closeQuietly(ns);
-                return null;
             }
         }
-        Held held = new Held(pid, ns, id);
-        if (seen.add(id) && wanted.test(held)) {
-            return held;
-        }
-        closeQuietly(ns);
-        return null;
     }
 
-    /** The numbers of the descriptors of {@code pid} that are sockets, in directory order; empty when gone. */
-    static List<Integer> sockets(Path procRoot, int pid) {
-        List<Integer> found = new ArrayList<>();
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(procRoot.resolve(Integer.toString(pid)).resolve("fd"))) {
+    /**
+     * Adds the socket descriptors in {@code fdDirectory} whose socket is not in {@code links} yet to
+     * {@code found} (and their links to {@code links}); false when the deadline passed or
+     * {@link #MAX_SOCKETS} distinct sockets were listed before the end. A process gone is no socket.
+     */
+    static boolean sockets(Path fdDirectory, Set<String> links, List<Found> found, long untilNanos) {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(fdDirectory)) {
             for (Path fd : fds) {
+                if (System.nanoTime() - untilNanos > 0) {
+                    return false;
+                }
                 String name = fd.getFileName().toString();
+                if (name.isEmpty() || name.length() > 9 || !name.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    continue;
+                }
+                String link;
                 try {
-                    if (name.chars().allMatch(c -> c >= '0' && c <= '9') && name.length() <= 9
-                            && Files.readSymbolicLink(fd).toString().startsWith("socket:[")) {
-                        found.add(Integer.parseInt(name));
-                    }
+                    link = Files.readSymbolicLink(fd).toString();
                 } catch (IOException closed) {
-                    // closed meanwhile: not a socket any more
+                    continue; // closed meanwhile
+                }
+                if (link.startsWith("socket:[") && links.add(link)) {
+                    if (links.size() > MAX_SOCKETS) {
+                        return false;
+                    }
+                    found.add(new Found(Integer.parseInt(name), link));
                 }
             }
         } catch (IOException | DirectoryIteratorException gone) {
-            return found;
+            return true;
         }
-        return found;
+        return true;
     }
 
     private static void closeQuietly(int fd) {

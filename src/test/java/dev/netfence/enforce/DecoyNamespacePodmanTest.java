@@ -240,10 +240,32 @@ class DecoyNamespacePodmanTest {
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
         assertThat(result.target().netnsInode()).as("the runtime's namespace, not the decoy").isEqualTo(real);
+        assertThat(result.target().pid()).as("recorded under the event's pid, the container's").isEqualTo(decoy.pid());
         Thread.sleep(1000); // the flush and the drop end the flow within a second of the outcome
         assertThat(stillReceiving(sink)).as("the connection carries nothing after").isFalse();
         assertThat(Sh.ok("nsenter", "-t", Integer.toString(decoy.pid()), "-n", "--", "nft", "list", "ruleset"))
                 .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
+    }
+
+    @Test
+    void withTheRuntimesPathANamespaceNoProcessOfTheContainerIsLeftInIsQuarantinedByThePath() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        assertThat(processIn(decoy, real)).as("no process of the container in the runtime's namespace").isEmpty();
+
+        EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                decoy.sandboxKey(), Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.error()).as("%s", result).isNotNull();
+        assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
+        assertThat(result.target().netnsInode()).isEqualTo(real);
+        assertThat(result.target().pid()).as("recorded under the event's pid, the container's").isEqualTo(decoy.pid());
+        assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", "python3", "-c",
+                "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()",
+                peer.ipv4()).exitCode()).as("whatever joins the runtime's namespace reaches nothing").isNotZero();
     }
 
     /** Whether the sink's log (what it received) grows within 1.5 s. */

@@ -42,10 +42,12 @@ class SocketNamespacesKernelTest {
             assertThat(NamespaceId.of(Path.of("/proc/" + pid + "/ns/net"))).as("back in the test's namespace")
                     .isEqualTo(NamespaceId.of(Path.of("/proc/self/ns/net"))).isNotEqualTo(left);
 
-            SocketNamespaces.Held held = SocketNamespaces.first(PROC, List.of(pid), h -> true,
+            SocketNamespaces.Search search = SocketNamespaces.first(PROC, List.of(pid), h -> true,
                     System.nanoTime() + 5_000_000_000L);
 
+            SocketNamespaces.Held held = search.held();
             assertThat(held).isNotNull();
+            assertThat(search.complete()).isTrue();
             try {
                 assertThat(held.id()).isEqualTo(left);
                 assertThat(held.holder()).isEqualTo(pid);
@@ -55,9 +57,12 @@ class SocketNamespacesKernelTest {
                 SocketNamespaces.release(held);
             }
             assertThat(SocketNamespaces.first(PROC, List.of(pid), h -> !h.id().equals(left),
-                    System.nanoTime() + 5_000_000_000L)).as("none other than the one refused").isNull();
+                    System.nanoTime() + 5_000_000_000L)).as("none other than the one refused")
+                    .isEqualTo(new SocketNamespaces.Search(null, true));
+            assertThat(SocketNamespaces.first(PROC, List.of(pid), h -> true, System.nanoTime() - 1))
+                    .as("a search out of time says so").isEqualTo(new SocketNamespaces.Search(null, false));
             assertThat(SocketNamespaces.first(Path.of("/tmp/not-proc"), List.of(pid), h -> true,
-                    System.nanoTime() + 5_000_000_000L)).as("only through this pid namespace's /proc").isNull();
+                    System.nanoTime() + 5_000_000_000L).held()).as("only through this pid namespace's /proc").isNull();
         } finally {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
