@@ -363,7 +363,10 @@ final class NamespaceOwners {
      * Whether {@code owner}'s process (same pid, same token) still lives in {@code home} (with
      * {@code anywhere}: lives at all); when the token cannot be read though the pid exists, that
      * decides nothing. Else a process of its container still in {@code home} keeps it ({@link
-     * ContainerProcesses}): a pid 1 moved away, or a quarantine's witness gone, frees nothing.
+     * ContainerProcesses}): a pid 1 moved away, or a quarantine's witness gone, frees nothing; with
+     * {@code anywhere} (a quarantined member), a process of its container anywhere does too (a
+     * workload that moved every process out of the namespace and let the witness go keeps its
+     * quarantine: its connections may still be there, and a pod member's policy is refused).
      */
     private boolean alive(String containerId, Owner owner, NamespaceId home, boolean anywhere, int knownPid,
             String knownToken) {
@@ -384,7 +387,8 @@ final class NamespaceOwners {
         } else if (knownPid == SWEEP) {
             return false; // a sweep (thousands of entries): a gone process is not looked for again with a scan each
         }
-        return ContainerProcesses.presentOrUnknown(procRoot, containerId, home);
+        return ContainerProcesses.presentOrUnknown(procRoot, containerId, home)
+                || anywhere && ContainerProcesses.runsOrUnknown(procRoot, containerId);
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

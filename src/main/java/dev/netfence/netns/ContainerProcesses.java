@@ -141,6 +141,15 @@ public final class ContainerProcesses {
         }
     }
 
+    /** Whether a process of {@code containerId} lives anywhere, a scan that ran out of time counting as one. */
+    public static boolean runsOrUnknown(Path procRoot, String containerId) {
+        try {
+            return !scan(procRoot, containerId, pid -> true, 1).isEmpty();
+        } catch (TimeoutException e) {
+            return true;
+        }
+    }
+
     private static boolean isPid(String name) {
         return !name.isEmpty() && name.length() <= 10 && name.chars().allMatch(c -> c >= '0' && c <= '9');
     }

@@ -74,14 +74,24 @@ final class MovedPids {
 
     /**
      * Another process of {@code c}'s container in its recorded namespace
-     * ({@link dev.netfence.netns.ContainerProcesses}), for an entry whose recorded process went; empty
-     * when none is or the look ran out of time.
+     * ({@link dev.netfence.netns.ContainerProcesses}), for an entry whose recorded process went; with
+     * none left there, any process of the container (released only once it has none); empty when
+     * none is or the look ran out of time.
      */
     java.util.Optional<Integer> another(LiveContainer c) {
         try {
             java.util.Optional<Integer> other = dev.netfence.netns.ContainerProcesses.in(procRoot, c.containerId(), c.netns());
             other.ifPresent(pid -> LOG.info("container {}: process {} has gone; its entry follows process {} in the"
                     + " same namespace", c.containerId(), c.pid(), pid));
+            if (other.isEmpty()) {
+                // none left in the namespace, but the container runs elsewhere (it moved every process out and let the
+                // witness go, its connections perhaps still there): what is in force stays, the entry follows one of
+                // its processes
+                other = dev.netfence.netns.ContainerProcesses.all(procRoot, c.containerId(), null).stream().findFirst();
+                other.ifPresent(pid -> LOG.warn("container {}: process {} has gone and no process of it is left in"
+                        + " network namespace inode {}; its rules stay, the entry follows its process {}",
+                        c.containerId(), c.pid(), c.netns().inode(), pid));
+            }
             return other;
         } catch (java.util.concurrent.TimeoutException e) {
             LOG.warn("container {}: process {} has gone, and the look for another one ran out of time: {}",

@@ -179,6 +179,38 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aQuarantineWhoseWitnessWentIsKeptUnderAProcessOfTheContainerElsewhereNotReleased() throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        // the event's pid runs on in a namespace of its own (a decoy), still the container's
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        ContainerEvent ev = event(id, "task-1", ContainerEvent.CONTAINER_STARTED);
+        int witness = restartedIn(PID + 1);
+        Files.writeString(proc.resolve(witness + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        long runtimes = enforcer.inode;
+        EnforcementResult quarantinedThere = EnforcementResult.failure(dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH,
+                "pid " + PID + " is not in the namespace /run/netns/x").backend("nft").quarantined(true)
+                .target(new dev.netfence.core.EnforcementTarget(witness, enforcer.device, enforcer.inode)).build();
+        reconciler.started(ev, () -> quarantinedThere);
+        await().atMost(Duration.ofSeconds(5)).until(() -> reconciler.liveSet().get(id).filter(c -> c.pid() == witness)
+                .isPresent());
+
+        // the witness exits: no process of the container is left in the runtime's namespace, whose connections may be
+        try (java.util.stream.Stream<Path> files = Files.walk(proc.resolve(Integer.toString(witness)))) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+        reconciler.resyncNow();
+
+        assertThat(released).as("the container still runs").isEmpty();
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).as("follows the container's process elsewhere").isEqualTo(PID);
+            assertThat(c.netns().inode()).as("still the runtime's namespace").isEqualTo(runtimes);
+        });
+    }
+
+    @Test
     void aContainerTheEnforcerRefusesWhileItsPidIsStillInItsNamespaceIsKeptWithItsHostGuardAndRetriedNotReleased()
             throws Exception {
         // e.g. its eth0 moved out by the workload: the namespace has only lo left, NAMESPACE_MISMATCH
