@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
  * deadline, and turn whatever happened into an {@link Outcome}. A missing or invalid policy goes
  * to the fail-closed handler instead; an enforcer that throws anything, an Error included (a
  * bug), yields an INTERNAL_ERROR failed outcome through the fail-closed handler (quarantine), so
- * every event still gets one. Thread-safe.
+ * every event still gets one. Not so a worker interrupted by the workers' shutdown (a container
+ * lock waited for, say), nor any failure once they are shut down: that work is abandoned
+ * ({@link AbandonedWork}), the event's stage fails, nothing is quarantined and its record is
+ * redelivered. Thread-safe.
  */
 final class EventHandler {
     private static final Logger LOG = LoggerFactory.getLogger(EventHandler.class);
@@ -41,9 +44,19 @@ final class EventHandler {
     private final Duration policyWait;
     private final Duration deadline;
     private final ContainerLifecycle lifecycle;
+    /** The workers are shut down: the pipeline stopped, and no outcome could be sent any more. */
+    private final BooleanSupplier stopped;
 
     EventHandler(PolicyStore policies, Enforcer enforcer, PolicyFailureHandler failClosed, Outcomes outcomes,
                  Clock deadlines, Duration policyWait, Duration deadline, ContainerLifecycle lifecycle) {
+        this(policies, enforcer, failClosed, outcomes, deadlines, policyWait, deadline, lifecycle, () -> false);
+    }
+
+    /** {@code stopped}: the workers are shut down (a failure from then on abandons the event's work). */
+    EventHandler(PolicyStore policies, Enforcer enforcer, PolicyFailureHandler failClosed, Outcomes outcomes,
+                 Clock deadlines, Duration policyWait, Duration deadline, ContainerLifecycle lifecycle,
+                 BooleanSupplier stopped) {
+        this.stopped = stopped;
         this.lifecycle = lifecycle;
         this.policies = policies;
         this.enforcer = enforcer;
@@ -57,7 +70,8 @@ final class EventHandler {
     /**
      * The event's outcome: at once (on the calling worker) when its policy is stored; otherwise the
      * event parks, holding no thread, until the policy is written or the policy wait passes, and
-     * is then finished on {@code workers}. The deadline counts from now, the wait included.
+     * is then finished on {@code workers}. The deadline counts from now, the wait included. The
+     * stage fails with {@link AbandonedWork} when the pipeline's stop abandoned the work.
      */
     CompletableFuture<Outcome> handle(ContainerEvent event, boolean replay, Executor workers) {
         return handle(event, replay, workers, () -> true);
@@ -74,6 +88,9 @@ final class EventHandler {
             try {
                 kept = lifecycle.stopped(event);
             } catch (Throwable e) { // not released as far as netfence knows: failed, never removed (nothing to quarantine)
+                if (AbandonedWork.abandons(e, stopped.getAsBoolean())) {
+                    return CompletableFuture.failedFuture(abandoned(event, e));
+                }
                 LOG.error("releasing container {} failed unexpectedly", event.containerId(), e);
                 return CompletableFuture.completedFuture(outcomes.of(event, PolicyFailureHandler.REPORT_ONLY.failClosed(
                         event.containerId(), event.runtime(), event.pid(), null, ErrorCode.INTERNAL_ERROR,
@@ -89,10 +106,17 @@ final class EventHandler {
         try {
             stored = policies.lookup(event.taskId());
         } catch (Throwable e) {
+            if (AbandonedWork.abandons(e, stopped.getAsBoolean())) {
+                return CompletableFuture.failedFuture(abandoned(event, e));
+            }
             return CompletableFuture.completedFuture(unexpected(event, replay, e));
         }
         if (stored.isPresent()) {
-            return CompletableFuture.completedFuture(decide(event, stored, due, replay));
+            try {
+                return CompletableFuture.completedFuture(decide(event, stored, due, replay));
+            } catch (AbandonedWork e) {
+                return CompletableFuture.failedFuture(e);
+            }
         }
         return policies.whenAvailable(event.taskId(), policyWait)
                 .thenApplyAsync(found -> ours.getAsBoolean() ? decide(event, found, due, replay) : null, workers);
@@ -103,12 +127,18 @@ final class EventHandler {
         return lifecycle.journaled(containerId);
     }
 
-    /** Worker: enforce with the policy found, or fail closed without one, through the reconciler's lifecycle. */
+    /**
+     * Worker: enforce with the policy found, or fail closed without one, through the reconciler's
+     * lifecycle; throws {@link AbandonedWork} when the pipeline's stop interrupted it.
+     */
     private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;
         try {
             result = lifecycle.started(event, () -> enforce(event, stored, due));
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
+            if (AbandonedWork.abandons(e, stopped.getAsBoolean())) { // not a failure: the stop took the worker
+                throw abandoned(event, e);
+            }
             return unexpected(event, replay, e);
         }
         return outcomes.of(event, result, replay);
@@ -130,6 +160,20 @@ final class EventHandler {
             }
         }
         return result;
+    }
+
+    /**
+     * The stop abandoned the event's work: no quarantine, no outcome, the record left uncommitted.
+     * The worker's interrupt, which catching an {@link InterruptedException} cleared, is set again.
+     */
+    private AbandonedWork abandoned(ContainerEvent event, Throwable e) {
+        if (AbandonedWork.interruption(e)) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.warn("event {} of container {} abandoned: the pipeline stops ({}); nothing quarantined, no outcome, its "
+                + "record stays uncommitted and is redelivered", event.eventId(), event.containerId(), e.toString());
+        return new AbandonedWork("event " + event.eventId() + " of container " + event.containerId()
+                + " abandoned: the pipeline stops", e);
     }
 
     private Outcome unexpected(ContainerEvent event, boolean replay, Throwable e) {

@@ -115,10 +115,11 @@ public final class EventPipeline implements AutoCloseable {
         Outcomes outcomes = new Outcomes(clock, settings.instance(), settings.version());
         this.records = new OutputRecords(new OutcomeCodec(), settings.outcomesTopic(), settings.dlqTopic(),
                 settings.instance(), settings.nodeId());
-        EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, steady, settings.policyWait(),
-                settings.eventDeadline(), lifecycle);
-        this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.workers = new KeyedExecutor(settings.concurrency(), "netfence-worker");
+        // interrupted by the workers' shutdown (or failing after it), an event's work is abandoned, not failed closed
+        EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, steady, settings.policyWait(),
+                settings.eventDeadline(), lifecycle, workers::shutDown);
+        this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
         this.keyless = new KeylessOwnership(settings, routing);
         RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless,
                 settings.assignment() == Assignment.GROUP).counted(registry);

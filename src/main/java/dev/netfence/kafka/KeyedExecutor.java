@@ -121,6 +121,14 @@ final class KeyedExecutor implements AutoCloseable {
         return stopped;
     }
 
+    /**
+     * {@link #shutdown} was called: the pipeline stopped, what still runs is interrupted after its
+     * wait, and nothing it finishes can be acknowledged any more.
+     */
+    boolean shutDown() {
+        return pool.isShutdown();
+    }
+
     /** Stops the workers, interrupting running tasks after {@code waitMillis}. */
     void shutdown(long waitMillis) {
         stopped = true;

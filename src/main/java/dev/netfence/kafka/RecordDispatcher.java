@@ -154,8 +154,9 @@ final class RecordDispatcher {
      * Worker: enforce one valid event (possibly parked until its policy arrives) and post its
      * outcome record, to be done once what the event changed in the live set is journaled too.
      * The stage completes when the outcome is posted, so the container's next event waits for
-     * that (not for the journal). Should it fail (shutdown refused the continuation), the record
-     * gets no output and stays unacknowledged: it is redelivered. An event whose partition this
+     * that (not for the journal). Should it fail (shutdown refused the continuation, or interrupted
+     * the enforcement: {@link AbandonedWork}), the record gets no output and stays unacknowledged:
+     * it is redelivered. An event whose partition this
      * instance let go before the event's turn came (revoked past the handover's bound, lost,
      * fenced, clients made again) is not enforced at all, nor when its policy arrives: the
      * partition's new owner reads it again from the last commit, and enforcing it here too, late,
@@ -177,10 +178,14 @@ final class RecordDispatcher {
             List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
             emit(po, offset, outs, handler.journaled(ev.containerId()), true);
         }).whenComplete((v, e) -> {
-            if (e != null && !workers.stopped()) {
+            if (e != null && !workers.stopped() && !(unwrap(e) instanceof AbandonedWork)) { // abandoned: logged
                 LOG.error("event {} of container {} got no outcome", ev.eventId(), ev.containerId(), e);
             }
         });
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     /** The dead letter, plus a failed outcome when the event's containerId is readable. */

@@ -1,20 +1,136 @@
 package dev.netfence.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
+import dev.netfence.policy.store.FakePolicies;
 import dev.netfence.policy.store.InMemoryPolicyStore;
 import dev.netfence.reconcile.ContainerLifecycle;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import org.junit.jupiter.api.Test;
 
 class EventHandlerTest {
+    private static final ContainerEvent START = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-start",
+            Instant.parse("2026-12-04T03:00:00Z"), "n1", "task-1", "c1", "docker", 4242);
+    /** The containers the fail-closed handler was asked to quarantine. */
+    private final List<String> quarantined = new CopyOnWriteArrayList<>();
+    private final PolicyFailureHandler recordingFailClosed = (containerId, runtime, pid, netns, code, message) -> {
+        quarantined.add(containerId);
+        return EnforcementResult.failed(code, message);
+    };
+
+    /** A lifecycle whose start waits for the container's lock as the reconciler's does (interruptibly). */
+    private static ContainerLifecycle lockingLifecycle(ReentrantLock lock) {
+        return new ContainerLifecycle() {
+            @Override
+            public EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException {
+                lock.lockInterruptibly();
+                try {
+                    return enforcement.run();
+                } finally {
+                    lock.unlock();
+                }
+            }
+
+            @Override
+            public Optional<String> stopped(ContainerEvent event) {
+                return Optional.empty();
+            }
+        };
+    }
+
+    private EventHandler handler(ContainerLifecycle lifecycle, java.util.function.BooleanSupplier stopped) {
+        return new EventHandler(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), new RecordingEnforcer(),
+                recordingFailClosed, new Outcomes(Clock.systemUTC(), "n1/1", "test"), Clock.systemUTC(),
+                Duration.ofSeconds(1), Duration.ofSeconds(30), lifecycle, stopped);
+    }
+
+    @Test
+    void aWorkerTheShutdownInterruptsWhileItWaitsForTheContainersLockAbandonsTheEventAndQuarantinesNothing() {
+        ReentrantLock lock = new ReentrantLock();
+        lock.lock(); // a long correction of the container holds it
+        KeyedExecutor workers = new KeyedExecutor(1, "handler-test");
+        EventHandler handler = handler(lockingLifecycle(lock), workers::shutDown);
+        AtomicReference<CompletableFuture<Outcome>> stage = new AtomicReference<>();
+        try {
+            workers.submitAsync("c1", () -> {
+                stage.set(handler.handle(START, false, workers.workers()));
+                return stage.get();
+            });
+            await().until(lock::hasQueuedThreads);
+
+            workers.shutdown(0); // the stop: what still runs is interrupted
+
+            await().until(() -> stage.get() != null && stage.get().isDone());
+        } finally {
+            lock.unlock();
+        }
+        assertThatThrownBy(() -> stage.get().join()).hasCauseInstanceOf(AbandonedWork.class)
+                .hasRootCauseInstanceOf(InterruptedException.class);
+        assertThat(quarantined).as("a healthy container is not cut off by a stop").isEmpty();
+    }
+
+    @Test
+    void aFailureAfterTheWorkersWereShutDownAbandonsTheEventInsteadOfFailingClosed() {
+        EventHandler handler = handler(new ContainerLifecycle() {
+            @Override
+            public EnforcementResult started(ContainerEvent event, Enforcement enforcement) {
+                throw new IllegalStateException("journal closed");
+            }
+
+            @Override
+            public Optional<String> stopped(ContainerEvent event) {
+                return Optional.empty();
+            }
+        }, () -> true);
+
+        CompletableFuture<Outcome> stage = handler.handle(START, false, Runnable::run);
+
+        assertThatThrownBy(stage::join).hasCauseInstanceOf(AbandonedWork.class);
+        assertThat(quarantined).isEmpty();
+    }
+
+    @Test
+    void anInterruptionWrappedByAKafkaClientCountsAsOneButAPlainFailureDoesNot() {
+        assertThat(AbandonedWork.interruption(new org.apache.kafka.common.KafkaException("send failed",
+                new org.apache.kafka.common.errors.InterruptException(new InterruptedException())))).isTrue();
+        assertThat(AbandonedWork.interruption(new IllegalStateException("a bug"))).isFalse();
+    }
+
+    @Test
+    void anUnexpectedFailureWhileRunningStillFailsClosedWithAnInternalError() {
+        EventHandler handler = handler(new ContainerLifecycle() {
+            @Override
+            public EnforcementResult started(ContainerEvent event, Enforcement enforcement) {
+                throw new IllegalStateException("a bug");
+            }
+
+            @Override
+            public Optional<String> stopped(ContainerEvent event) {
+                return Optional.empty();
+            }
+        }, () -> false);
+
+        Outcome o = handler.handle(START, false, Runnable::run).join();
+
+        assertThat(o.status()).isEqualTo("failed");
+        assertThat(o.error().code()).isEqualTo("INTERNAL_ERROR");
+        assertThat(quarantined).containsExactly("c1");
+    }
+
     private static final ContainerEvent STOP = new ContainerEvent(1, ContainerEvent.CONTAINER_STOPPED, "ev-stop",
             Instant.parse("2026-12-04T03:00:00Z"), "n1", "task-1", "c1", null, null);
 
