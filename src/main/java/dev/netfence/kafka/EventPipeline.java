@@ -242,6 +242,7 @@ public final class EventPipeline implements AutoCloseable {
 
     private void runClients() {
         sink = null; // the last round's, closed: not closed again should this round fail before it has its own
+        standby.clientsCreated(); // a round that runs healthily ends the back-off of recreations
         KafkaClients.Pair clients = KafkaClients.both(settings, routing, transactionalId);
         KafkaConsumer<byte[], byte[]> c = clients.consumer();
         KafkaProducer<byte[], byte[]> p = clients.producer();
@@ -259,7 +260,7 @@ public final class EventPipeline implements AutoCloseable {
             while (!stopping) {
                 health.beat();
                 ConsumerRecords<byte[], byte[]> polled = waker.poll(c, pollTimeout(nextCommit), completions::pending);
-                standby.polled();
+                standby.polled(polled.count());
                 keyless.poll();
                 window.take(c, polled, dispatcher);
                 completions.runAll();

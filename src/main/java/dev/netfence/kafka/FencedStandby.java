@@ -28,10 +28,13 @@ import org.slf4j.LoggerFactory;
  * still has a member with its {@code group.instance.id} ({@link #standBy}): once it has none (the
  * other instance gone, and its session expired) it joins again at once, instead of leaving the node
  * unenforced for the rest of a pause of up to 5 minutes. Other failures recreate the
- * clients after a second; from the third in a row without a poll round between them (say the
- * producer's {@code initTransactions} refused on every attempt) the instance is not ready either,
- * with the last failure as the reason, and counter {@code netfence.kafka.clients.recreated} counts
- * every recreation. Poll thread only, except {@link #reason()}.
+ * clients after a pause that doubles from 1 s up to 60 s ({@link ClientsBackoff}: a persistent
+ * cause, bootstrap names unresolvable or a group ACL refused, churns no clients and floods no log;
+ * its stack is logged once per distinct cause); from the third in a row without a poll round
+ * between them (say the producer's {@code initTransactions} refused on every attempt) the instance
+ * is not ready either, with the last failure as the reason, and counter
+ * {@code netfence.kafka.clients.recreated} counts every recreation. Poll thread only, except
+ * {@link #reason()}.
  */
 final class FencedStandby {
     private static final Logger LOG = LoggerFactory.getLogger(FencedStandby.class);
@@ -39,14 +42,13 @@ final class FencedStandby {
     static final Duration MAX_PAUSE = Duration.ofMinutes(5);
     /** How often a standby fenced out of its static membership asks whether the other member is still there. */
     static final Duration CHECK_EVERY = Duration.ofSeconds(2);
-    /** How long to wait before recreating the clients after any other failure. */
-    private static final long OTHER_FAILURE_PAUSE_MS = 1000;
 
     private final PipelineSettings settings;
     private final String transactionalId;
     private final Clock clock;
     private final MeterRegistry registry;
     private final AtomicInteger standingBy = new AtomicInteger();
+    private final ClientsBackoff backoff;
     private int inARow;
     private Instant lastFenced = Instant.MIN;
     private volatile String why;
@@ -64,6 +66,7 @@ final class FencedStandby {
         this.transactionalId = transactionalId;
         this.clock = clock;
         this.registry = registry;
+        this.backoff = new ClientsBackoff(clock);
         registry.gauge(MeterNames.FENCED_STANDBY, standingBy);
     }
 
@@ -83,18 +86,26 @@ final class FencedStandby {
             return fenced("transactional.id", "another instance uses transactional.id " + transactionalId
                     + " (node-partition, exactly-once)", "this mode allows one instance per node", e);
         }
-        LOG.error("consumer loop failed; recreating the Kafka clients", e);
         lastFailure = e.toString();
         failedInARow++;
         Counter.builder(MeterNames.CLIENTS_RECREATED).register(registry).increment();
-        return OTHER_FAILURE_PAUSE_MS;
+        return backoff.pauseAfter(e, failedInARow);
     }
 
-    /** The consumer loop ran a poll round with these clients: the failures in a row are over. */
-    void polled() {
+    /** The consumer loop is about to make its Kafka clients (again). */
+    void clientsCreated() {
+        backoff.clientsCreated();
+    }
+
+    /**
+     * The consumer loop ran a poll round with these clients, which read {@code records}: the
+     * failures in a row are over (for readiness); records read also end the back-off.
+     */
+    void polled(int records) {
         if (failedInARow != 0) {
             failedInARow = 0;
         }
+        backoff.polled(records);
     }
 
     static boolean isProducerFenced(Throwable e) {

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * Both fences (static membership, per-node transactional.id) lead to the same standby: a pause that
  * doubles from 5 s to 5 minutes and starts over after a quiet spell, a readiness reason that says
  * who fenced and when the instance joins again, the gauge and the counter. Other failures recreate
- * the clients after a second, without standing by.
+ * the clients without standing by, after a pause doubling from a second to a minute that starts
+ * over after a healthy round, logging a cause's stack once.
  */
 class FencedStandbyTest {
     private final MutableClock clock = new MutableClock(Instant.parse("2026-12-01T03:00:00Z"));
@@ -108,8 +109,84 @@ class FencedStandbyTest {
 
         assertThat(groupMode.pauseAfter(new IllegalStateException("boom"))).isEqualTo(1000);
         assertThat(groupMode.pauseAfter(new ProducerFencedException("a per-instance id: not another instance")))
-                .isEqualTo(1000);
+                .as("the back-off's second step").isEqualTo(2000);
+        assertThat(groupMode.standingBy()).isFalse();
         assertThat(groupMode.reason()).isEmpty();
+    }
+
+    @Test
+    void otherFailuresInARowRecreateTheClientsAfterAPauseDoublingFromOneSecondUpToAMinute() {
+        FencedStandby s = standby(settings());
+        RuntimeException unresolvable = new KafkaException("Failed to construct kafka consumer",
+                new org.apache.kafka.common.config.ConfigException("No resolvable bootstrap urls given in bootstrap.servers"));
+        List<Long> pauses = new java.util.ArrayList<>();
+
+        for (int i = 0; i < 9; i++) {
+            s.clientsCreated();
+            pauses.add(s.pauseAfter(unresolvable));
+        }
+
+        assertThat(pauses).containsExactly(1000L, 2000L, 4000L, 8000L, 16000L, 32000L, 60000L, 60000L, 60000L);
+        assertThat(s.reason()).as("the readiness reason is unchanged").hasValue("the Kafka clients failed 9 times in a "
+                + "row, recreated after each without a poll round between; the last: " + unresolvable);
+    }
+
+    @Test
+    void aRoundWhoseClientsReadRecordsStartsTheBackOffOver() {
+        FencedStandby s = standby(settings());
+        s.pauseAfter(new IllegalStateException("boom"));
+        s.pauseAfter(new IllegalStateException("boom"));
+        s.clientsCreated();
+        s.polled(3);
+
+        assertThat(s.pauseAfter(new IllegalStateException("boom"))).isEqualTo(1000);
+    }
+
+    @Test
+    void aRoundThatRanAMinuteStartsTheBackOffOverWhileShorterOnesAndEmptyPollsDoNot() {
+        FencedStandby s = standby(settings());
+        RuntimeException refused = new KafkaException(new org.apache.kafka.common.errors.GroupAuthorizationException(
+                "Not authorized to access group: netfence-n1"));
+        s.pauseAfter(refused);
+        s.pauseAfter(refused);
+        s.clientsCreated();
+        s.polled(0);
+        clock.advance(Duration.ofSeconds(59));
+
+        assertThat(s.pauseAfter(refused)).as("empty polls for 59 s: still backing off").isEqualTo(4000);
+        assertThat(s.reason()).as("a poll round between: not failing in a row for readiness").isEmpty();
+        s.clientsCreated();
+        clock.advance(Duration.ofSeconds(60));
+        assertThat(s.pauseAfter(refused)).isEqualTo(1000);
+    }
+
+    @Test
+    void aRepeatedCauseIsLoggedWithItsStackOnceAndThenInOneLine() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                ClientsBackoff.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            FencedStandby s = standby(settings());
+            for (int i = 0; i < 3; i++) {
+                s.pauseAfter(new KafkaException("Failed to construct kafka consumer",
+                        new org.apache.kafka.common.config.ConfigException("No resolvable bootstrap urls")));
+            }
+            s.pauseAfter(new IllegalStateException("another cause"));
+            s.pauseAfter(new KafkaException("Failed to construct kafka consumer",
+                    new org.apache.kafka.common.config.ConfigException("No resolvable bootstrap urls")));
+        } finally {
+            logger.detachAppender(logged);
+        }
+
+        assertThat(logged.list).hasSize(5).allSatisfy(e -> assertThat(e.getLevel().toString()).isEqualTo("ERROR"));
+        assertThat(logged.list).extracting(e -> e.getThrowableProxy() != null)
+                .as("a stack for the first of each distinct cause only").containsExactly(true, false, false, true, false);
+        assertThat(logged.list.get(1).getFormattedMessage()).isEqualTo("consumer loop failed again (2 in a row without a"
+                + " poll round), as logged before with its stack; recreating the Kafka clients in 2 s: "
+                + "org.apache.kafka.common.KafkaException: Failed to construct kafka consumer");
     }
 
     @Test
@@ -126,7 +203,7 @@ class FencedStandbyTest {
         assertThat(s.reason()).hasValue("the Kafka clients failed 3 times in a row, recreated after each without a "
                 + "poll round between; the last: org.apache.kafka.common.KafkaException: initTransactions failed");
         assertThat(registry.get(MeterNames.CLIENTS_RECREATED).counter().count()).isEqualTo(3.0);
-        s.polled();
+        s.polled(0);
         assertThat(s.reason()).isEmpty();
         s.pauseAfter(refused);
         assertThat(s.reason()).isEmpty();
