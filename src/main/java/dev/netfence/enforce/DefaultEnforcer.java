@@ -144,7 +144,12 @@ public final class DefaultEnforcer implements Enforcer {
         EnforcementResult result;
         try {
             result = config.dryRun() ? dryRuns.run(request) : apply(request, false, false);
+        } catch (EnforcementInterrupted e) {
+            throw e;
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
+            if (Thread.currentThread().isInterrupted()) {
+                throw new EnforcementInterrupted(request.containerId(), e);
+            }
             result = unexpected(request, e);
         }
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
@@ -182,7 +187,12 @@ public final class DefaultEnforcer implements Enforcer {
                 same = null; // quarantined meanwhile, maybe over this host chain: the full attempt settles it
             }
             result = same != null ? results.success(request, same, 1) : apply(request, true, false);
+        } catch (EnforcementInterrupted e) {
+            throw e;
         } catch (Throwable e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new EnforcementInterrupted(request.containerId(), e);
+            }
             result = unexpected(request, e);
         }
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
@@ -289,6 +299,9 @@ public final class DefaultEnforcer implements Enforcer {
                     () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst));
             return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
+            if (Thread.currentThread().isInterrupted()) { // netfence stops: given up, not failed (no quarantine)
+                throw new EnforcementInterrupted(request.containerId(), e);
+            }
             LOG.warn("policy not applied to container {} pid {} after {} attempt(s): {} {}", request.containerId(),
                     request.pid(), attempts.get(), e.code().code(), e.getMessage());
             // a reconciliation that found its rules intact and touched nothing leaves them in force: no quarantine

@@ -140,6 +140,8 @@ final class Corrections {
                     check(c, policy, digest);
                 }
             }
+        } catch (dev.netfence.enforce.EnforcementInterrupted e) {
+            LOG.info("reconciling container {} ({}) given up: {}", containerId, trigger.wire(), e.getMessage());
         } catch (RuntimeException e) {
             LOG.error("reconciling container {} ({}) failed unexpectedly", containerId, trigger.wire(), e);
         } finally {

@@ -93,6 +93,30 @@ class DefaultEnforcerTest {
     }
 
     @Test
+    void aFailureOnAnInterruptedThreadIsGivenUpNotQuarantined() {
+        // netfence stops: its shutdown interrupts the worker while the write fails
+        FakeFirewall fake = new FakeFirewall().failing(call -> {
+            if (isRestore(call, "iptables-nft-restore") && !call.stdin().contains(QUARANTINE_MARK)) {
+                Thread.currentThread().interrupt();
+                return FakeFirewall.result(call, 2, "Error occurred at line: 4");
+            }
+            return null;
+        });
+        DefaultEnforcer enforcer = enforcer(config(), fake, Clock.systemUTC());
+
+        try {
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> enforcer.enforce(request(Instant.now()
+                    .plusSeconds(30))))).isInstanceOf(EnforcementInterrupted.class)
+                    .hasCauseInstanceOf(InterruptedException.class);
+            assertThat(Thread.currentThread().isInterrupted()).as("the flag stays set").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(fake.restores()).as("no quarantine written").noneMatch(c -> c.stdin().contains(QUARANTINE_MARK));
+        assertThat(releases.get()).isEqualTo(pins.get());
+    }
+
+    @Test
     void leaveModeDoesNotQuarantineWhenNothingWasChanged() {
         FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
                 ? FakeFirewall.result(call, 2, "Error occurred at line: 4") : null);
