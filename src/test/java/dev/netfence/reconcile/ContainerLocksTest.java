@@ -96,10 +96,13 @@ class ContainerLocksTest {
             }
         });
 
-        await().until(() -> held.hasQueuedThread(second));
-        assertThat(locked.getCount()).isEqualTo(1);
-        assertThat(locks.size()).isEqualTo(1);
-        held.unlock();
+        try {
+            await().until(() -> held.hasQueuedThread(second));
+            assertThat(locked.getCount()).isEqualTo(1);
+            assertThat(locks.size()).isEqualTo(1);
+        } finally {
+            held.unlock();
+        }
 
         await().until(() -> locked.getCount() == 0);
         await().until(() -> locks.size() == 0);
@@ -151,8 +154,11 @@ class ContainerLocksTest {
             got.set(locks.of(HELD).tryLock());
             tried.countDown();
         });
-        await().until(() -> tried.getCount() == 0);
-        held.unlock();
+        try {
+            await().until(() -> tried.getCount() == 0);
+        } finally {
+            held.unlock();
+        }
 
         assertThat(got).isFalse();
         assertThat(locks.size()).isZero();
@@ -175,13 +181,16 @@ class ContainerLocksTest {
                 done.countDown();
             }
         });
-        await().until(() -> held.hasQueuedThread(waiter));
+        try {
+            await().until(() -> held.hasQueuedThread(waiter));
 
-        waiter.interrupt();
-        await().until(() -> done.getCount() == 0);
-        assertThat(ended.get()).isInstanceOf(InterruptedException.class);
-        assertThat(locks.size()).isEqualTo(1);
-        held.unlock();
+            waiter.interrupt();
+            await().until(() -> done.getCount() == 0);
+            assertThat(ended.get()).isInstanceOf(InterruptedException.class);
+            assertThat(locks.size()).isEqualTo(1);
+        } finally {
+            held.unlock();
+        }
 
         assertThat(locks.size()).isZero();
     }
@@ -219,12 +228,15 @@ class ContainerLocksTest {
                 lock.unlock();
             }
         });
-        await().until(() -> held.hasQueuedThread(waiter));
+        try {
+            await().until(() -> held.hasQueuedThread(waiter));
 
-        waiter.interrupt();
-        assertThat(held.hasQueuedThread(waiter)).isTrue();
-        assertThat(locked.getCount()).isEqualTo(1);
-        held.unlock();
+            waiter.interrupt();
+            assertThat(held.hasQueuedThread(waiter)).isTrue();
+            assertThat(locked.getCount()).isEqualTo(1);
+        } finally {
+            held.unlock();
+        }
 
         await().until(() -> locked.getCount() == 0);
         assertThat(interruptedInside).isTrue();
