@@ -12,6 +12,7 @@ import dev.netfence.hostguard.HostGuards;
 import dev.netfence.kafka.EventPipeline;
 import dev.netfence.kafka.PipelineSettings;
 import dev.netfence.kafka.TopicSetup;
+import dev.netfence.kafka.TopicSetupRetry;
 import dev.netfence.netns.PinPrivileges;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.store.DirectoryPolicyStore;
@@ -22,6 +23,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,8 +48,12 @@ public final class RunService implements AutoCloseable {
     private final HostGuardSweeper sweeper;
     private final ContinuousEnforcement continuous;
 
+    /** Retrying the topic setup the broker did not answer at the start; null when it did. */
+    private final TopicSetupRetry topics;
+
     private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry, HostGuards hostGuards,
-            HostGuardSweeper sweeper, ContinuousEnforcement continuous) {
+            HostGuardSweeper sweeper, ContinuousEnforcement continuous, TopicSetupRetry topics) {
+        this.topics = topics;
         this.continuous = continuous;
         this.policies = policies;
         this.pipeline = pipeline;
@@ -63,9 +69,23 @@ public final class RunService implements AutoCloseable {
         }
         Map<String, Object> kafka = new HashMap<>(config.kafka());
         kafka.put("bootstrap.servers", config.bootstrapServers());
-        new TopicSetup(kafka).ensure(
-                List.of(config.eventsTopic(), config.outcomesTopic(), config.eventsTopic() + ".dlq"),
-                compacted(config));
+        TopicSetup setup = new TopicSetup(kafka);
+        List<String> plain = List.of(config.eventsTopic(), config.outcomesTopic(), config.eventsTopic() + ".dlq");
+        // a broker out of reach at the start: the missing topics are made once it answers
+        TopicSetupRetry topics = setup.ensure(plain, compacted(config)).answered() ? null : TopicSetupRetry.start(
+                () -> setup.ensure(plain, compacted(config)).answered(), Duration.ofSeconds(5), Duration.ofSeconds(60));
+        try {
+            return start(config, version, registry, clock, kafka, topics);
+        } catch (RuntimeException | Error e) {
+            if (topics != null) {
+                topics.close();
+            }
+            throw e;
+        }
+    }
+
+    private static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock,
+            Map<String, Object> kafka, TopicSetupRetry topics) {
         PolicyStore policies = config.policyDir() != null
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
@@ -146,7 +166,7 @@ public final class RunService implements AutoCloseable {
         if (continuous != null) {
             continuous.start();
         }
-        return new RunService(policies, pipeline, registry, hostGuards, sweeper, continuous);
+        return new RunService(policies, pipeline, registry, hostGuards, sweeper, continuous, topics);
     }
 
     /** Fails the start when netfence lacks a capability enforcing needs ({@link PinPrivileges}). */
@@ -202,6 +222,9 @@ public final class RunService implements AutoCloseable {
     /** Drains within the shutdown timeout, commits and stops; then closes the policy store. */
     @Override
     public void close() {
+        if (topics != null) {
+            topics.close();
+        }
         pipeline.close();
         if (continuous != null) {
             continuous.close();

@@ -45,13 +45,19 @@ public final class TopicSetup {
     }
 
     /**
-     * What {@link #ensure} did: the topics it created, and the problems of existing topics that
-     * should be compacted and are not ({@link #expiring}).
+     * What {@link #ensure} did: the topics it created, the problems of existing topics that
+     * should be compacted and are not ({@link #expiring}), and whether the broker answered the
+     * listing at all ({@code answered}: false when it could not be reached, and nothing was done).
      */
-    public record Result(List<String> created, List<String> expiring) {
+    public record Result(List<String> created, List<String> expiring, boolean answered) {
         public Result {
             created = List.copyOf(created);
             expiring = List.copyOf(expiring);
+        }
+
+        /** An answered setup. */
+        public Result(List<String> created, List<String> expiring) {
+            this(created, expiring, true);
         }
     }
 
@@ -91,10 +97,10 @@ public final class TopicSetup {
             return new Result(created, expiring);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Result(List.of(), List.of());
+            return new Result(List.of(), List.of(), false);
         } catch (ExecutionException | TimeoutException e) {
             LOG.warn("could not list topics to create missing ones or check them: {}", e.toString());
-            return new Result(List.of(), List.of());
+            return new Result(List.of(), List.of(), false);
         } finally {
             // bounded: close() waits for the calls still pending, up to their own 60 s timeout, while the
             // broker cannot be reached (the start then waited a minute more here before saying anything)

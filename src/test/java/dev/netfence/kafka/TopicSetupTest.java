@@ -28,6 +28,21 @@ class TopicSetupTest {
     }
 
     @Test
+    void aBrokerThatCannotBeReachedLeavesTheSetupUnanswered() {
+        try (java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String nobody = "127.0.0.1:" + closed.getLocalPort();
+            closed.close(); // a port nothing listens on
+            TopicSetup setup = new TopicSetup(Map.of("bootstrap.servers", nobody, "default.api.timeout.ms", "1500",
+                    "request.timeout.ms", "500"));
+
+            assertThat(setup.ensure(List.of("never-made"), List.of())).isEqualTo(new TopicSetup.Result(List.of(),
+                    List.of(), false));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void existingTopicsAreLeftAlone() {
         String events = TestKafka.uniqueTopic("setup-existing");
         TestKafka.createTopics(3, events);
