@@ -109,13 +109,20 @@ class ContainmentPodmanKernelTest {
 
         assertThat(withNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(withNetns.error().message()).contains("is not in the namespace " + moved.sandboxKey());
+        assertThat(withNetns.quarantined()).as("the runtime's namespace, no process of it left there: by its path")
+                .isTrue();
+        assertThat(withNetns.target().netnsInode()).isEqualTo(dev.netfence.netns.NamespaceId.of(moved.sandboxKey()).inode());
         assertThat(withoutNetns.error().code()).isEqualTo("NAMESPACE_MISMATCH");
         assertThat(withoutNetns.error().message()).contains("namespace has no network interface");
-        for (String ns : List.of("--net=" + moved.sandboxKey(), "--net=/proc/" + moved.pid() + "/ns/net")) {
-            assertThat(Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter")
-                    + Sh.ok("nsenter", ns, "--", "nft", "list", "ruleset")).as("rules in %s", ns)
-                    .doesNotContainIgnoringCase("netfence");
-        }
+        assertThat(rulesIn("--net=" + moved.sandboxKey())).as("the quarantine in the runtime's namespace")
+                .containsIgnoringCase("netfence");
+        assertThat(rulesIn("--net=/proc/" + moved.pid() + "/ns/net")).as("nothing in the pid's own")
+                .doesNotContainIgnoringCase("netfence");
+    }
+
+    private static String rulesIn(String ns) {
+        return Sh.ok("nsenter", ns, "--", "iptables-nft-save", "-t", "filter") + Sh.ok("nsenter", ns, "--", "nft", "list",
+                "ruleset");
     }
 
     @Test
