@@ -11,9 +11,10 @@ import org.slf4j.LoggerFactory;
 /**
  * How long the consumer loop waits before making its Kafka clients again after a failure other
  * than a fence, and how loudly it says so. The pause starts at {@link #FIRST} and doubles with each
- * failure up to {@link #MAX}; it starts over once a round ran healthily: its clients read records,
- * or ran for {@link #HEALTHY_RUN} before failing (measured on the injected clock, the pipeline's
- * steady one). Each failure is logged at ERROR, its stack trace only the first time its cause (the
+ * failure up to {@link #MAX}; it starts over once a round ran healthily: its clients ran for
+ * {@link #HEALTHY_RUN} before failing (measured on the injected clock, the pipeline's steady one).
+ * Records read do not count: a round that fails on each outcome it sends (the outcomes topic's
+ * write refused) reads its uncommitted records again every time. Each failure is logged at ERROR, its stack trace only the first time its cause (the
  * failure's and its root cause's class and message) is seen since the last healthy round; later
  * repeats are one line. So a persistent cause (bootstrap names unresolvable, a group ACL refused)
  * costs a client set and a log line a minute rather than a second, each with a stack. Poll thread
@@ -33,7 +34,6 @@ final class ClientsBackoff {
     /** Failures since the last healthy round: the exponent of the next pause. */
     private int backedOff;
     private Instant clientsSince;
-    private boolean readRecords;
 
     ClientsBackoff(Clock clock) {
         this.clock = clock;
@@ -42,14 +42,6 @@ final class ClientsBackoff {
     /** New clients are being made: a round starts. */
     void clientsCreated() {
         clientsSince = clock.instant();
-        readRecords = false;
-    }
-
-    /** A poll round of this round's clients read {@code records}. */
-    void polled(int records) {
-        if (records > 0) {
-            readRecords = true;
-        }
     }
 
     /**
@@ -64,7 +56,6 @@ final class ClientsBackoff {
         long pause = Math.min(MAX.toMillis(), FIRST.toMillis() << Math.min(backedOff, 20));
         backedOff++;
         clientsSince = null;
-        readRecords = false;
         if (remember(cause(e))) {
             LOG.error("consumer loop failed; recreating the Kafka clients in {} s", pause / 1000, e);
         } else {
@@ -75,8 +66,7 @@ final class ClientsBackoff {
     }
 
     private boolean ranHealthily() {
-        return readRecords || clientsSince != null
-                && Duration.between(clientsSince, clock.instant()).compareTo(HEALTHY_RUN) >= 0;
+        return clientsSince != null && Duration.between(clientsSince, clock.instant()).compareTo(HEALTHY_RUN) >= 0;
     }
 
     /** True the first time {@code cause} is seen since the last healthy round. */

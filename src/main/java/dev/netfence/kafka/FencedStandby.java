@@ -99,13 +99,13 @@ final class FencedStandby {
 
     /**
      * The consumer loop ran a poll round with these clients, which read {@code records}: the
-     * failures in a row are over (for readiness); records read also end the back-off.
+     * failures in a row are over (for readiness); the back-off ends only after a minute's run
+     * ({@link ClientsBackoff}).
      */
     void polled(int records) {
         if (failedInARow != 0) {
             failedInARow = 0;
         }
-        backoff.polled(records);
     }
 
     static boolean isProducerFenced(Throwable e) {

@@ -132,14 +132,16 @@ class FencedStandbyTest {
     }
 
     @Test
-    void aRoundWhoseClientsReadRecordsStartsTheBackOffOver() {
+    void aRoundWhoseClientsReadRecordsAndFailedWithinAMinuteKeepsBackingOff() {
+        // e.g. every outcome's send refused: each round reads its uncommitted records again, then fails
         FencedStandby s = standby(settings());
         s.pauseAfter(new IllegalStateException("boom"));
         s.pauseAfter(new IllegalStateException("boom"));
         s.clientsCreated();
         s.polled(3);
+        clock.advance(Duration.ofSeconds(5));
 
-        assertThat(s.pauseAfter(new IllegalStateException("boom"))).isEqualTo(1000);
+        assertThat(s.pauseAfter(new IllegalStateException("boom"))).isEqualTo(4000);
     }
 
     @Test
