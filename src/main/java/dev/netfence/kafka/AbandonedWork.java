@@ -31,6 +31,7 @@ final class AbandonedWork extends RuntimeException {
         int depth = 0;
         for (Throwable t = failure; t != null && depth++ < 32; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+                    && !(t instanceof java.net.SocketTimeoutException) // a timeout, not an interruption
                     || t instanceof java.nio.channels.ClosedByInterruptException
                     || t instanceof org.apache.kafka.common.errors.InterruptException) {
                 return true;

@@ -108,6 +108,9 @@ class EventHandlerTest {
         assertThat(AbandonedWork.interruption(new org.apache.kafka.common.KafkaException("send failed",
                 new org.apache.kafka.common.errors.InterruptException(new InterruptedException())))).isTrue();
         assertThat(AbandonedWork.interruption(new IllegalStateException("a bug"))).isFalse();
+        assertThat(AbandonedWork.interruption(new IllegalStateException("lookup failed",
+                new java.net.SocketTimeoutException("connect timed out")))).as("a timeout is no interruption").isFalse();
+        assertThat(AbandonedWork.interruption(new java.io.InterruptedIOException("interrupted"))).isTrue();
     }
 
     @Test
