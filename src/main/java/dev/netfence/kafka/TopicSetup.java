@@ -47,7 +47,8 @@ public final class TopicSetup {
     /**
      * What {@link #ensure} did: the topics it created, the problems of existing topics that
      * should be compacted and are not ({@link #expiring}), and whether the broker answered the
-     * listing at all ({@code answered}: false when it could not be reached, and nothing was done).
+     * listing and made every missing topic ({@code answered}: false when it could not be reached,
+     * or a missing topic could not be created: not permitted, timed out).
      */
     public record Result(List<String> created, List<String> expiring, boolean answered) {
         public Result {
@@ -79,6 +80,7 @@ public final class TopicSetup {
                 return new Result(List.of(), expiring);
             }
             List<String> created = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicBoolean allThere = new java.util.concurrent.atomic.AtomicBoolean(true);
             admin.createTopics(missing).values().forEach((name, future) -> {
                 try {
                     future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -86,15 +88,18 @@ public final class TopicSetup {
                     LOG.info("created missing topic {}", name);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
+                        allThere.set(false);
                         LOG.warn("could not create topic {}: {}", name, e.getCause().toString());
                     }
                 } catch (InterruptedException e) {
+                    allThere.set(false);
                     Thread.currentThread().interrupt();
                 } catch (TimeoutException e) {
+                    allThere.set(false);
                     LOG.warn("timed out creating topic {}", name);
                 }
             });
-            return new Result(created, expiring);
+            return new Result(created, expiring, allThere.get());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Result(List.of(), List.of(), false);

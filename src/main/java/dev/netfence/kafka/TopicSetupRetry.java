@@ -9,9 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tries the topic setup again while the broker did not answer it: a netfence started while its
- * broker could not be reached (a first deployment during an outage, the live-set topic deleted)
- * created no missing topic, and where the broker does not create topics itself the live-set read
+ * Tries the topic setup again while the broker did not answer it, or a missing topic could not be
+ * created: a netfence started while its broker could not be reached (a first deployment during an
+ * outage, the live-set topic deleted), or while its controller was recovering, created no missing
+ * topic, and where the broker does not create topics itself the live-set read
  * and the pipeline then wait for a topic nobody makes. Every {@code first}, doubling to
  * {@code max}, on a daemon thread of its own, until an attempt is answered (the topics are then
  * created or known to exist) or {@link #close()}; each failed attempt is logged by the setup.
@@ -41,7 +42,8 @@ public final class TopicSetupRetry implements AutoCloseable {
             throw new IllegalArgumentException("first must be positive and max at least first, was: " + first + ", " + max);
         }
         TopicSetupRetry retry = new TopicSetupRetry(attempt, max);
-        LOG.warn("the broker did not answer the topic setup; trying again in {} s, then less and less often",
+        LOG.warn("the topic setup did not finish (the broker did not answer, or a missing topic could not be created);"
+                + " trying again in {} s, then less and less often",
                 first.toSeconds());
         retry.schedule(first);
         return retry;
@@ -64,7 +66,7 @@ public final class TopicSetupRetry implements AutoCloseable {
             answered = false;
         }
         if (answered) {
-            LOG.info("the topic setup was answered; missing topics are created");
+            LOG.info("the topic setup finished: every missing topic is created");
             timer.shutdown();
         } else {
             Duration next = pause.multipliedBy(2);
