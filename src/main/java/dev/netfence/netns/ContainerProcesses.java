@@ -37,10 +37,11 @@ public final class ContainerProcesses {
 
     /**
      * One process (pid > 1) of {@code containerId} for each network namespace other than {@code not}
-     * that its processes in the pid namespace {@code pidNs} are in, in {@code /proc} order; empty when
-     * none is or {@code /proc} cannot be listed. A process in another pid namespace (one the workload
-     * made: {@code unshare -Urpnf}) is not looked at: such a namespace could be owned by the user
-     * namespace that owns the network namespace it made too.
+     * that its processes in the pid namespace {@code pidNs} (any, when null) are in, in {@code /proc}
+     * order; empty when none is or {@code /proc} cannot be listed. A caller taking processes of any
+     * pid namespace judges who made each network namespace against the event pid's pid namespace,
+     * not the process's own (one the workload made, {@code unshare -Urpnf}, is owned by the user
+     * namespace that owns the network namespace it made too).
      *
      * @throws TimeoutException when the scan took longer than {@link #BUDGET}
      */
@@ -51,8 +52,8 @@ public final class ContainerProcesses {
         return scan(procRoot, containerId, pid -> {
             try {
                 NamespaceId net = ProcTasks.namespaceOf(procRoot, pid);
-                return !seen.contains(net) && NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/pid")).equals(pidNs)
-                        && seen.add(net);
+                return !seen.contains(net) && (pidNs == null
+                        || NamespaceId.of(ProcTasks.view(procRoot, pid).resolve("ns/pid")).equals(pidNs)) && seen.add(net);
             } catch (IOException e) {
                 return false;
             }
@@ -78,18 +79,19 @@ public final class ContainerProcesses {
     }
 
     /**
-     * Whether no process at all is in {@code netns}: a namespace only sockets hold, which no other
-     * container's process can vouch for. A scan that runs out of {@link #BUDGET} answers true (the
-     * caller fences rather than leaving the namespace open).
+     * Whether every process in {@code netns} (none, too) is {@code containerId}'s: a namespace that
+     * no other container's process can vouch for. A scan that runs out of {@link #BUDGET} answers
+     * true (the caller fences rather than leaving the namespace open).
      */
-    public static boolean noneIn(Path procRoot, NamespaceId netns) {
+    public static boolean onlyOf(Path procRoot, String containerId, NamespaceId netns) {
         long until = System.nanoTime() + BUDGET.toNanos();
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
             for (Path proc : procs) {
                 if (System.nanoTime() - until > 0) {
                     return true;
                 }
-                if (inNamespace(procRoot, Integer.parseInt(proc.getFileName().toString()), netns)) {
+                int pid = Integer.parseInt(proc.getFileName().toString());
+                if (inNamespace(procRoot, pid, netns) && !ofContainer(procRoot, pid, containerId)) {
                     return false;
                 }
             }

@@ -158,14 +158,18 @@ public final class ProcNamespacePinner implements NamespacePinner {
             return Optional.empty();
         }
         try {
-            candidates = ContainerProcesses.elsewhere(procRoot, containerId, refused, pidNs);
+            candidates = ContainerProcesses.elsewhere(procRoot, containerId, refused, null);
         } catch (java.util.concurrent.TimeoutException e) {
             LOG.warn("no other process of container {} found: {}", containerId, e.getMessage());
             candidates = List.of();
         }
+        // whose namespace each candidate is in is judged against the event pid's pid namespace, not the candidate's
+        // own: a process in a pid namespace the workload made (clone with a user and pid namespace, no capability)
+        // may still be in the runtime's network namespace, and a decoy made beside such a pid namespace is not
+        Path pidFile = view.resolve("ns/pid");
         for (int candidate : candidates) {
             try {
-                PinnedNamespace ns = pin(candidate, containerId, runtime, deadline, true, true);
+                PinnedNamespace ns = pin(candidate, containerId, runtime, deadline, true, true, pidFile);
                 if (!Boolean.TRUE.equals(ns.onlyLoopback())) {
                     return Optional.of(ns);
                 }
@@ -178,10 +182,9 @@ public final class ProcNamespacePinner implements NamespacePinner {
         // (they all moved out after opening connections there), else the pid's own namespace, refused for its owner,
         // quarantined all the same (fail closed): a decoy
         // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
-        Path pidFile = view.resolve("ns/pid");
         Optional<PinnedNamespace> bySocket = emptied.bySocket(containerId, pid, held -> !held.id().equals(refused)
                 && UserNamespaceAncestry.runtimeMade(Path.of("/proc/self/fd/" + held.descriptor()), pidFile)
-                        .equals(Optional.of(true)) && ContainerProcesses.noneIn(procRoot, held.id()));
+                        .equals(Optional.of(true)) && ContainerProcesses.onlyOf(procRoot, containerId, held.id()));
         if (bySocket.isPresent()) {
             return bySocket;
         }
@@ -208,6 +211,12 @@ public final class ProcNamespacePinner implements NamespacePinner {
 
     private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces,
             boolean ancestry) {
+        return pin(pid, containerId, runtime, deadline, interfaces, ancestry, null);
+    }
+
+    /** {@code pidNsFile}: the pid namespace the ownership is judged against (null: the pinned pid's own). */
+    private PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline, boolean interfaces,
+            boolean ancestry, Path pidNsFile) {
         int target = pid != null ? pid : lookup.pidOf(containerId, runtime, deadline);
         if (target <= 1) {
             throw new EnforcementException(ErrorCode.HOST_NAMESPACE_REFUSED,
@@ -231,7 +240,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
             refuseHostNamespaces(pinned, target);
             List<CgroupMembership.Match> cgroups = cgroupCheck && containerId != null
                     ? checkCgroup(procPid, target, containerId) : null;
-            if (ancestry && UserNamespaceAncestry.runtimeMade(procPid).equals(Optional.of(false))) {
+            if (ancestry && UserNamespaceAncestry.runtimeMade(procPid.resolve("ns/net"),
+                    pidNsFile != null ? pidNsFile : procPid.resolve("ns/pid")).equals(Optional.of(false))) {
                 throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the network namespace of pid " + target
                         + " (inode " + pinned.inode() + ") was made inside the container: the user namespace that owns"
                         + " it is neither the pid namespace's owner nor an ancestor of it (a decoy)");

@@ -25,8 +25,10 @@ import java.util.function.Predicate;
  * workload swapped in meanwhile, a FUSE file whose ioctl would wait on the workload, is never
  * asked), asked for its namespace ({@code ioctl SIOCGSKNS}, Linux 4.9: a new descriptor of the
  * namespace), and closed on a thread of its own (the copy is the socket's last reference if the
- * workload closed its own meanwhile, and a lingering socket's close waits). A process whose leader
- * exited is read through a live thread ({@link ProcTasks}). Bounded by the caller's deadline and
+ * workload closed its own meanwhile, and a lingering socket's close waits; with more than
+ * {@link #MAX_PENDING_CLOSES} copies waiting, searches stop, cut short). A process whose leader
+ * exited is read through a live thread ({@link ProcTasks}; its pidfd needs Linux 6.9, and before it
+ * the search is cut short). Bounded by the caller's deadline and
  * {@link #MAX_SOCKETS}, which a search that ran out of either reports ({@link Search#complete()}).
  * Not seen: a socket in flight (sent over a unix socket and held by no descriptor), one in an
  * io_uring's fixed files, one only a thread with a descriptor table of its own holds. Only on the
@@ -48,6 +50,11 @@ public final class SocketNamespaces {
         t.setDaemon(true);
         return t;
     });
+    /** Copies waiting for the closer: past {@link #MAX_PENDING_CLOSES} (a close that waits), searches stop. */
+    private static final java.util.concurrent.atomic.AtomicInteger PENDING_CLOSES = new java.util.concurrent.atomic.AtomicInteger();
+    static final int MAX_PENDING_CLOSES = 64;
+    private static final int EINVAL = 22;
+    private static final int ENOSYS = 38;
 
     /**
      * A namespace this process holds by {@link #descriptor()} ({@code /proc/self/fd/N}), found
@@ -81,6 +88,7 @@ public final class SocketNamespaces {
         }
         Set<NamespaceId> seen = new HashSet<>();
         Set<String> sockets = new HashSet<>();
+        boolean complete = true;
         for (int pid : pids) {
             Path view = ProcTasks.view(procRoot, pid);
             List<Found> found = new ArrayList<>();
@@ -95,12 +103,14 @@ public final class SocketNamespaces {
                 String name = view.getFileName().toString();
                 pidfd = (int) Calls.syscall(SYS_PIDFD_OPEN, Integer.parseInt(name),
                         view.getParent().equals(procRoot) ? 0 : PIDFD_THREAD, 0, 0);
-            } catch (LastErrorException gone) {
+            } catch (LastErrorException e) {
+                // gone; or (EINVAL) a thread's pidfd on a kernel before 6.9, or no pidfds at all: not looked at
+                complete &= e.getErrorCode() != EINVAL && e.getErrorCode() != ENOSYS;
                 continue;
             }
             try {
                 for (Found socket : found) {
-                    if (System.nanoTime() - untilNanos > 0) {
+                    if (System.nanoTime() - untilNanos > 0 || PENDING_CLOSES.get() > MAX_PENDING_CLOSES) {
                         return new Search(null, false);
                     }
                     Held held = namespaceOf(pidfd, pid, socket, seen, wanted);
@@ -112,7 +122,7 @@ public final class SocketNamespaces {
                 closeQuietly(pidfd);
             }
         }
-        return new Search(null, true);
+        return new Search(null, complete);
     }
 
     /** Closes the descriptor of a namespace {@link #first} returned. */
@@ -128,7 +138,7 @@ public final class SocketNamespaces {
         int copy;
         try {
             copy = (int) Calls.syscall(SYS_PIDFD_GETFD, pidfd, socket.fd(), 0, 0);
-        } catch (LastErrorException closedMeanwhile) {
+        } catch (LastErrorException closedMeanwhile) { // (ENOSYS before Linux 5.6: every socket unseen, as if none)
             return null;
         }
         int ns;
@@ -140,7 +150,14 @@ public final class SocketNamespaces {
         } catch (LastErrorException | IOException notThatSocket) {
             return null;
         } finally {
-            CLOSER.execute(() -> closeQuietly(copy));
+            PENDING_CLOSES.incrementAndGet();
+            CLOSER.execute(() -> {
+                try {
+                    closeQuietly(copy);
+                } finally {
+                    PENDING_CLOSES.decrementAndGet();
+                }
+            });
         }
         boolean kept = false;
         try {

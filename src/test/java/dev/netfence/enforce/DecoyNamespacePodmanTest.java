@@ -178,6 +178,29 @@ class DecoyNamespacePodmanTest {
     }
 
     @Test
+    void aProcessLeftBehindInAPidNamespaceOfItsOwnStillWitnessesTheRuntimesNamespace() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        // a worker alone in a user and pid namespace of its own (no network namespace: it stays in the runtime's;
+        // the shell that made it exits, so no process of the container is left in the event pid's pid namespace
+        // there), then pid 1 into a decoy
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "/bin/unshare -Urp /bin/sh -c"
+                + " '/bin/sleep 3600 &'; /bin/sleep 1; exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        awaitMoved(decoy, real);
+        int behind = processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
+        assertThat(NamespaceId.of(Path.of("/proc/" + behind + "/ns/pid")))
+                .as("the one left behind is in another pid namespace than the event's pid")
+                .isNotEqualTo(NamespaceId.of(Path.of("/proc/" + decoy.pid() + "/ns/pid")));
+
+        EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
+                null, Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(result.quarantined()).as("%s", result).isTrue();
+        assertThat(result.target().netnsInode()).as("the runtime's namespace, not the decoy").isEqualTo(real);
+        assertThat(reaches(behind, peer)).as("the process left behind reaches nothing").isFalse();
+    }
+
+    @Test
     void aQuarantineWrittenThroughAWitnessOutlivesItWhileAnotherProcessOfTheContainerIsThere() throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         PodmanContainer loose = PODMAN.start("member", List.of(), "/bin/sleep", "3600");
