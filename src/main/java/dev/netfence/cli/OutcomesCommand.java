@@ -39,7 +39,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  netfence outcomes --since -1h                 # table of the last hour + summary",
                 "  netfence outcomes --since -24h --summary      # counts, codes, latency percentiles, failures",
                 "  netfence outcomes --status failed --json | jq .error",
-                "  netfence outcomes --follow --since -5m --container 3f9a0c --count 1 --wait 60s --json  # wait for one outcome",
+                "  netfence outcomes --follow --since -5m --container \"$CID\" --count 1 --wait 60s --json  # wait for one outcome",
                 "",
                 "Without --since: everything retained, or (with --follow) only new outcomes.",
                 "Exit codes: 0 ok, 1 invalid input, 2 usage, 3 Kafka failure."})
@@ -68,7 +68,7 @@ public final class OutcomesCommand implements Callable<Integer> {
     @Option(names = "--task", paramLabel = "TASK", description = "Only outcomes for this task id.")
     String task;
 
-    @Option(names = "--container", paramLabel = "ID", description = "Only outcomes for this container id.")
+    @Option(names = "--container", paramLabel = "ID", description = "Only outcomes for this container id (the whole id, as the event gives it).")
     String container;
 
     @Option(names = "--summary", description = "Print only the summary.")
