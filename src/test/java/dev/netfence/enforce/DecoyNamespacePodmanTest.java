@@ -11,6 +11,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -120,7 +121,7 @@ class DecoyNamespacePodmanTest {
             assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
             assertThat(result.quarantined()).as("found through its live thread").isTrue();
             assertThat(result.target().pid()).isEqualTo(behind.pid());
-            assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", "python3", "-c",
+            assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", Python.EXE, "-c",
                     "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()",
                     peer.ipv4()).exitCode()).as("the runtime's namespace reaches nothing").isNotZero();
         }
@@ -286,7 +287,7 @@ class DecoyNamespacePodmanTest {
         assertThat(result.quarantined()).as("the runtime's namespace is quarantined").isTrue();
         assertThat(result.target().netnsInode()).isEqualTo(real);
         assertThat(result.target().pid()).as("recorded under the event's pid, the container's").isEqualTo(decoy.pid());
-        assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", "python3", "-c",
+        assertThat(Sh.run("nsenter", "--net=" + decoy.sandboxKey(), "--", Python.EXE, "-c",
                 "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()",
                 peer.ipv4()).exitCode()).as("whatever joins the runtime's namespace reaches nothing").isNotZero();
     }
@@ -317,7 +318,7 @@ class DecoyNamespacePodmanTest {
 
     /** Whether {@code pid}'s namespace can open a TCP connection to the peer's web server. */
     private static boolean reaches(int pid, PodmanContainer peer) {
-        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "--", "python3", "-c",
+        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "--", Python.EXE, "-c",
                 "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()", peer.ipv4())
                 .exitCode() == 0;
     }

@@ -17,6 +17,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.ProcCapabilities;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.BufferedReader;
@@ -234,7 +235,7 @@ class QuietResyncKernelTest {
                 "print('ready', flush=True)",
                 "while True:",
                 "    signal.pause()");
-        Process p = new ProcessBuilder("ip", "netns", "exec", name, "python3", "-c", script).redirectErrorStream(true)
+        Process p = new ProcessBuilder("ip", "netns", "exec", name, Python.EXE, "-c", script).redirectErrorStream(true)
                 .start();
         started.add(p);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

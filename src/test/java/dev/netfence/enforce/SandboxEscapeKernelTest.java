@@ -8,7 +8,9 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.Icmpv6Probe;
+import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Sh;
 import java.net.InetAddress;
@@ -35,6 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * neighbour discovery that only carries what RFC 4861 needs. Each test fails against the code
  * of before issue 12.
  */
+@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})
@@ -200,7 +203,7 @@ class SandboxEscapeKernelTest {
     }
 
     private static void injectOnLo(String source, String destination) {
-        Sh.ok("ip", "netns", "exec", net.containerNs(), "python3", "-c", INJECT, source, destination,
+        Sh.ok("ip", "netns", "exec", net.containerNs(), Python.EXE, "-c", INJECT, source, destination,
                 String.valueOf(INJECTED));
     }
 
@@ -348,7 +351,7 @@ class SandboxEscapeKernelTest {
 
         List<String> frames;
         try (Icmpv6Probe.Capture capture = Icmpv6Probe.sniff(net.peerNs(), "eth0")) {
-            Sh.ok("ip", "netns", "exec", net.containerNs(), "python3", "-c", JOIN_GROUP);
+            Sh.ok("ip", "netns", "exec", net.containerNs(), Python.EXE, "-c", JOIN_GROUP);
             assertThat(net.containerTcp(net.peerV6(), PORT)).isEqualTo("OK");
             frames = capture.frames();
         }
@@ -367,13 +370,13 @@ class SandboxEscapeKernelTest {
                 + net.blockedSubnetV6() + "\"],\"outbound\":false,\"inbound\":false}"));
         assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
 
-        Process workload = new ProcessBuilder("nsenter", "-t", Integer.toString(net.containerPid()), "-n", "python3",
+        Process workload = new ProcessBuilder("nsenter", "-t", Integer.toString(net.containerPid()), "-n", Python.EXE,
                 "-c", PUNCH, net.blockedHostV4()).redirectErrorStream(true).start();
         try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(workload.getInputStream(),
                 StandardCharsets.UTF_8))) {
             assertThat(out.readLine()).as("the workload punched").startsWith("sent");
             // D answers from the port the workload sent to, as replies would come
-            Sh.ok("ip", "netns", "exec", net.peerNs(), "python3", "-c", "import socket, time\n"
+            Sh.ok("ip", "netns", "exec", net.peerNs(), Python.EXE, "-c", "import socket, time\n"
                     + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                     + "s.bind(('" + net.blockedHostV4() + "', 9999))\n"
                     + "for _ in range(10):\n"
@@ -384,7 +387,7 @@ class SandboxEscapeKernelTest {
             workload.destroyForcibly().waitFor();
         }
         assertThat(net.containerTcp(net.peerV4(), PORT)).as("loopback and the endpoint still work").isEqualTo("OK");
-        assertThat(Sh.ok("nsenter", "-t", Integer.toString(net.containerPid()), "-n", "python3", "-c", LOOPBACK_CASTS)
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(net.containerPid()), "-n", Python.EXE, "-c", LOOPBACK_CASTS)
                 .strip()).as("broadcast and multicast on lo, as discovery bound to 127.0.0.1 sends them")
                 .isEqualTo("broadcast OK, multicast OK");
     }

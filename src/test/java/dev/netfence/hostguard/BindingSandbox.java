@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.netns.CommandResult;
 import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -291,7 +292,7 @@ final class BindingSandbox {
     private void send(String kind, String srcMac, String... rest) {
         java.util.Objects.requireNonNull(frameSender, "this sandbox was made to be read, not to send frames");
         List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(container.pid()), "-n",
-                "python3", frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
+                Python.EXE, frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
         argv.addAll(List.of(rest));
         Sh.ok(argv.toArray(String[]::new));
     }

@@ -2,6 +2,7 @@ package dev.netfence.hostguard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.testkit.Python;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -329,7 +330,7 @@ final class ForgedFrames {
         private final Thread reader;
 
         Tap(Path listener, String bridge, String kind) throws IOException {
-            process = new ProcessBuilder("python3", listener.toString(), bridge, "30", kind)
+            process = new ProcessBuilder(Python.EXE, listener.toString(), bridge, "30", kind)
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                     StandardCharsets.UTF_8));

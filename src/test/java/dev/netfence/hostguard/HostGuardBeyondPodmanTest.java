@@ -7,6 +7,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -176,7 +177,7 @@ class HostGuardBeyondPodmanTest {
     }
 
     private static void raw(PodmanContainer sandbox, String mac, String to, int port, String bypass) {
-        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "python3", rawSender.toString(), "eth0", mac,
+        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, rawSender.toString(), "eth0", mac,
                 sandbox.ipv4(), to, Integer.toString(port), bypass, "5");
     }
 

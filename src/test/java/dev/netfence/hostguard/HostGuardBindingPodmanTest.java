@@ -6,6 +6,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -134,7 +135,7 @@ class HostGuardBindingPodmanTest extends ForgedFrameProof {
 
     /** Three UDP datagrams to {@code to} at this JVM's host port, sent from namespace {@code ns}. */
     private static void udpFrom(String ns, String to, String payload) {
-        Sh.ok("ip", "netns", "exec", ns, "python3", "-c", "import socket, sys\n"
+        Sh.ok("ip", "netns", "exec", ns, Python.EXE, "-c", "import socket, sys\n"
                 + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                 + "for _ in range(3): s.sendto(sys.argv[1].encode(), (sys.argv[2], int(sys.argv[3])))",
                 payload, to, Integer.toString(hostUdp.port()));

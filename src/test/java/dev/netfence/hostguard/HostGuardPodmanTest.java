@@ -8,6 +8,7 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -147,7 +148,7 @@ class HostGuardPodmanTest {
                 .getParent().toString();
         for (String bypass : List.of("0", "1", "xdp")) { // AF_XDP frames leave past the qdiscs too
             String before = peerAgent.send("seen " + FORBIDDEN_UDP);
-            Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "python3", rawSender.toString(), "eth0",
+            Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, rawSender.toString(), "eth0",
                     macOf(peer), sandbox.ipv4(), peer.ipv4(), Integer.toString(FORBIDDEN_UDP), bypass, "5", testkit);
             // a normal datagram on an allowed path, to know frames had time to arrive
             assertThat(sandbox.agent().send(tcp(peer.ipv4(), ALLOWED))).isEqualTo("OK");
@@ -238,7 +239,7 @@ class HostGuardPodmanTest {
         assertThat(chainText(device)).contains(peer.ipv4() + " . " + ALLOWED);
         String pid = Integer.toString(sandbox.pid());
         // the workload (CAP_NET_ADMIN) takes the table's name: an owner-flagged table only its socket may change
-        Process owner = new ProcessBuilder("nsenter", "-t", pid, "-n", "python3", "-c", TAKE_TABLE)
+        Process owner = new ProcessBuilder("nsenter", "-t", pid, "-n", Python.EXE, "-c", TAKE_TABLE)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
             Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(

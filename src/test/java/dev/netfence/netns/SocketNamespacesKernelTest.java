@@ -3,6 +3,8 @@ package dev.netfence.netns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Python;
+import dev.netfence.testkit.RunsAlone;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * its own and then moved back into the test's namespace (so no process is left in the first one)
  * still shows that namespace through the socket it holds.
  */
+@RunsAlone
 @ExtendWith(KernelTests.class)
 class SocketNamespacesKernelTest {
     private static final Path PROC = Path.of("/proc");
@@ -33,7 +36,7 @@ class SocketNamespacesKernelTest {
                 + "assert libc.setns(home, 0x40000000) == 0\n"
                 + "print(st.st_dev, st.st_ino, flush=True)\n"
                 + "time.sleep(60)\n";
-        Process p = new ProcessBuilder("python3", "-c", script).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(Python.EXE, "-c", script).redirectErrorStream(true).start();
         try {
             String[] line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII))
                     .readLine().trim().split(" ");

@@ -9,6 +9,7 @@ import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -62,7 +63,7 @@ class BusyNamespaceKernelTest {
         Sh.ok("ip", "netns", "add", busy);
         Sh.ok("ip", "netns", "add", quiet);
         try (InProcessNft nft = InProcessNft.start(Path.of("/proc"), 2)) {
-            committer = new ProcessBuilder("ip", "netns", "exec", busy, "python3", "-c", COMMITTER)
+            committer = new ProcessBuilder("ip", "netns", "exec", busy, Python.EXE, "-c", COMMITTER)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             Thread.sleep(300);
             assertThat(committer.isAlive()).as("the committer runs").isTrue();

@@ -12,6 +12,8 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Python;
+import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -39,6 +41,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * are removed in the same apply, a rejected transaction changes nothing, and netfence's own
  * namespace never holds a netfence table.
  */
+@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InProcessNftKernelTest {
     private static InProcessNft nft;
@@ -166,7 +169,7 @@ class InProcessNftKernelTest {
             nft.apply(ns, NftRendererTest.plan("{\"schemaVersion\":1,\"mode\":\"bridge\",\"inbound\":true}"), false,
                     soon(), new AtomicBoolean());
             Sh.ok("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up");
-            Sh.ok("ip", "netns", "exec", name, "python3", "-c",
+            Sh.ok("ip", "netns", "exec", name, Python.EXE, "-c",
                     "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', 9))");
             assertThat(Sh.ok("ip", "netns", "exec", name, "conntrack", "-L")).contains("dport=9");
             int hostBefore = Integer.parseInt(Sh.ok("conntrack", "-C").strip());

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.UnsharedSleeper;
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ class HookFallbackKernelTest {
 
     /** The script with {@code --on-unavailable quarantine} and an absent socket; {@code pathFirst} leads PATH. */
     private Hook runHook(long pid, Path pathFirst, String... options) throws Exception {
-        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("python3", SCRIPT.toString(), "--socket",
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of(Python.EXE, SCRIPT.toString(), "--socket",
                 dir.resolve("absent.sock").toString(), "--on-unavailable", "quarantine", "--timeout", "10"));
         argv.addAll(java.util.List.of(options));
         ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);

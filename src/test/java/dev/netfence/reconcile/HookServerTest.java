@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.netfence.iptables.RestoreRenderer;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.RulePlanner;
+import dev.netfence.testkit.Python;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -328,7 +329,7 @@ class HookServerTest {
     }
 
     private static int runHook(Path socket, String state) throws Exception {
-        Process p = new ProcessBuilder("python3", SCRIPT.toString(), "--socket", socket.toString(), "--timeout", "10")
+        Process p = new ProcessBuilder(Python.EXE, SCRIPT.toString(), "--socket", socket.toString(), "--timeout", "10")
                 .redirectErrorStream(true).start();
         p.getOutputStream().write(state.getBytes(StandardCharsets.UTF_8));
         p.getOutputStream().close();

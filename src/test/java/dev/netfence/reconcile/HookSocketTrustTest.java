@@ -3,6 +3,7 @@ package dev.netfence.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.netfence.testkit.Python;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,7 +68,7 @@ class HookSocketTrustTest {
                     .contains("refused: the hook runs as user nobody, not as netfence's user or root");
             assertThat(seen).as("nothing was fenced for it").isEmpty();
 
-            Run own = run(STATE, "python3", "-c", CLIENT, socket.toString());
+            Run own = run(STATE, Python.EXE, "-c", CLIENT, socket.toString());
             assertThat(own.output()).as("root is served").contains("\"fenced\":true");
             assertThat(seen).hasSize(1);
         }
@@ -115,7 +116,7 @@ class HookSocketTrustTest {
                     PYTHON, "-c", CLIENT, socket.toString());
             assertThat(asked.output()).as("it answers whoever asks").contains("\"fenced\":true");
 
-            Run hook = run(STATE, "python3", SCRIPT.toString(), "--socket", socket.toString(), "--timeout", "10");
+            Run hook = run(STATE, Python.EXE, SCRIPT.toString(), "--socket", socket.toString(), "--timeout", "10");
 
             assertThat(hook.exit()).as(hook.output()).isEqualTo(1);
             assertThat(hook.output()).contains("served by uid 65534, not by root: not netfence's socket")

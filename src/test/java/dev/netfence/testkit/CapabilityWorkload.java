@@ -38,7 +38,7 @@ public final class CapabilityWorkload implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         List<String> argv = new ArrayList<>(List.of(prefix));
-        argv.addAll(List.of("python3", script.toString(), mode));
+        argv.addAll(List.of(Python.EXE, script.toString(), mode));
         CapabilityWorkload w = new CapabilityWorkload(
                 new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start());
         w.expect("ready");

@@ -47,7 +47,7 @@ public final class ExitedLeader implements AutoCloseable {
     /** {@code prefix} enters the namespace and execs what follows (the pid stays the workload's). */
     private static ExitedLeader start(List<String> prefix) throws IOException {
         List<String> argv = new ArrayList<>(prefix);
-        argv.addAll(List.of("python3", "-c", SCRIPT));
+        argv.addAll(List.of(Python.EXE, "-c", SCRIPT));
         Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
         if (!"ready".equals(line)) {

@@ -67,7 +67,7 @@ public final class Icmpv6Probe {
             throws IOException {
         Path script = script("send", SEND);
         try {
-            return Sh.ok("ip", "netns", "exec", namespace, "python3", script.toString(), destination,
+            return Sh.ok("ip", "netns", "exec", namespace, Python.EXE, script.toString(), destination,
                     String.valueOf(type), String.valueOf(hopLimit), ifname, MARKER).strip();
         } finally {
             Files.deleteIfExists(script);
@@ -118,7 +118,7 @@ public final class Icmpv6Probe {
      */
     public static Capture sniff(String namespace, String ifname) throws IOException {
         Path script = script("sniff", SNIFF);
-        Process p = new ProcessBuilder("ip", "netns", "exec", namespace, "python3", script.toString(), ifname, MARKER)
+        Process p = new ProcessBuilder("ip", "netns", "exec", namespace, Python.EXE, script.toString(), ifname, MARKER)
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         Capture capture = new Capture(p, script);
         byte[] ready = new byte[6];
