@@ -210,6 +210,16 @@ public final class RunService implements AutoCloseable {
         return pipeline.health().liveness().check();
     }
 
+    /**
+     * Why this instance is not ready ({@code /readyz}), or empty: the pipeline's reasons first
+     * ({@link EventPipeline#notReadyReason()}), then the resyncs' (falling behind, stuck or gone:
+     * {@link dev.netfence.reconcile.Reconciler#notReadyReason()}), when this instance reconciles.
+     */
+    public Optional<String> notReadyReason() {
+        return pipeline.notReadyReason().or(() -> continuous == null ? Optional.empty()
+                : continuous.reconciler().notReadyReason());
+    }
+
     public EventPipeline pipeline() {
         return pipeline;
     }

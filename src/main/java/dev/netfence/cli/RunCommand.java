@@ -207,7 +207,7 @@ public final class RunCommand implements Callable<Integer> {
                     () -> started.get() == null ? HealthStatus.up()
                             : started.get().liveness(),
                     () -> started.get() == null ? HealthStatus.down(STARTING)
-                            : started.get().pipeline().notReadyReason().map(HealthStatus::down)
+                            : started.get().notReadyReason().map(HealthStatus::down)
                                     .orElseGet(HealthStatus::up));
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("netfence run: cannot serve --http-port " + cfg.httpPort()

@@ -51,6 +51,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final String nodeId;
     private final CorrectionQueue queue;
     private final ResyncPasses passes;
+    private final ResyncHealth health;
     private final ResyncSchedule resyncs;
     private final HookFences fences;
     private volatile TakeOver takeOver;
@@ -93,8 +94,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 corrections.correct(id, trigger);
             }
         });
-        this.passes = new ResyncPasses(live, this::submit, guards, queue, registry);
-        this.resyncs = new ResyncSchedule(passes, policies, interval, () -> closed, this::waiting);
+        this.health = new ResyncHealth(steady, interval);
+        this.passes = new ResyncPasses(live, this::submit, guards, queue, registry, health);
+        this.resyncs = new ResyncSchedule(passes, health, policies, interval, () -> closed, this::waiting);
         this.gate = new StandbyGate(steady, false, () -> { }); // until the journal is read on take-overs
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
                 id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
@@ -118,6 +120,19 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
 
     public LiveSet liveSet() {
         return live;
+    }
+
+    /**
+     * Why this instance is not ready on account of its resyncs ({@code /readyz}, after the
+     * pipeline's reasons): a pass overdue, failed or stuck, or none for four intervals while one
+     * was due ({@link ResyncHealth}); empty when they keep up, while the reconciler waits (standing
+     * by: the pipeline says so) and once it is closed.
+     */
+    public java.util.Optional<String> notReadyReason() {
+        if (closed || waiting()) {
+            return java.util.Optional.empty();
+        }
+        return health.notReadyReason();
     }
 
     /** How many resync cycles have completed (for tests and /metrics). */

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * ({@code netfence.resync.overdue}), and the cycle goes on (its checks stay queued, none twice);
  * the next pass queues its checks of the containers left unchecked with the policy updates, in
  * turn, not behind them, so a storm of updates cannot hold their read-backs off for good. A pass
- * done in time is timed ({@code netfence.resync.duration}) and counted. One pass at a time.
+ * done in time is timed ({@code netfence.resync.duration}) and counted; how each pass ended is
+ * told to {@link ResyncHealth} ({@code /readyz}). One pass at a time.
  */
 final class ResyncPasses {
     private static final Logger LOG = LoggerFactory.getLogger(ResyncPasses.class);
@@ -37,11 +38,14 @@ final class ResyncPasses {
     private final Timer duration;
     private final Counter overdue;
     private final AtomicLong done = new AtomicLong();
+    private final ResyncHealth health;
     /** The containers the last pass left unchecked (it was overdue). */
     private volatile Set<String> leftUnchecked = Set.of();
 
-    ResyncPasses(LiveSet live, Submitter submitter, HostGuards guards, CorrectionQueue queue, MeterRegistry registry) {
+    ResyncPasses(LiveSet live, Submitter submitter, HostGuards guards, CorrectionQueue queue, MeterRegistry registry,
+            ResyncHealth health) {
         this.live = live;
+        this.health = health;
         this.submitter = submitter;
         this.guards = guards;
         this.queue = queue;
@@ -54,6 +58,16 @@ final class ResyncPasses {
 
     /** One pass, waiting for its checks at most {@code bound} (null: until they are done); true when done. */
     boolean run(Duration bound) throws InterruptedException {
+        health.started();
+        try {
+            return pass(bound);
+        } catch (InterruptedException | RuntimeException | Error e) {
+            health.failed(e);
+            throw e;
+        }
+    }
+
+    private boolean pass(Duration bound) throws InterruptedException {
         Timer.Sample sample = Timer.start();
         live.retryJournal();
         var snapshot = live.all();
@@ -79,6 +93,7 @@ final class ResyncPasses {
         }
         guards.sweep();
         leftUnchecked = finished ? Set.of() : Set.copyOf(unchecked);
+        health.finished(finished ? 0 : (int) checks.getCount(), snapshot.size(), bound);
         if (finished) {
             sample.stop(duration);
             done.incrementAndGet();

@@ -26,6 +26,7 @@ final class ResyncSchedule {
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
 
     private final ResyncPasses passes;
+    private final ResyncHealth health;
     private final PolicyStore policies;
     private final Duration interval;
     /** Whether the reconciler is closed. */
@@ -34,9 +35,10 @@ final class ResyncSchedule {
     private final BooleanSupplier waiting;
     private final ScheduledExecutorService scheduler;
 
-    ResyncSchedule(ResyncPasses passes, PolicyStore policies, Duration interval, BooleanSupplier closed,
-            BooleanSupplier waiting) {
+    ResyncSchedule(ResyncPasses passes, ResyncHealth health, PolicyStore policies, Duration interval,
+            BooleanSupplier closed, BooleanSupplier waiting) {
         this.passes = Objects.requireNonNull(passes, "passes");
+        this.health = Objects.requireNonNull(health, "health");
         this.policies = Objects.requireNonNull(policies, "policies");
         this.interval = Objects.requireNonNull(interval, "interval");
         this.closed = Objects.requireNonNull(closed, "closed");
@@ -75,6 +77,7 @@ final class ResyncSchedule {
 
     private void firstCycle() {
         while (!closed.getAsBoolean() && !policies.isCaughtUp()) {
+            health.idle(); // the store's own reason says why meanwhile
             sleep(100);
         }
         cycle();
@@ -87,6 +90,8 @@ final class ResyncSchedule {
         try {
             if (!waiting.getAsBoolean()) {
                 passes.run(interval.multipliedBy(2));
+            } else {
+                health.idle();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -364,12 +364,15 @@ class ReconcilerTest extends ReconcilerFixture {
             often.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> meters.counter("netfence.resync.overdue").count() >= 4);
             assertThat(sweeps.get()).as("resyncs go on while the check hangs").isGreaterThanOrEqualTo(4);
+            assertThat(often.notReadyReason()).as("/readyz while resyncs fall behind").hasValueSatisfying(r -> assertThat(r)
+                    .startsWith("resync overdue: 1 of 2 live containers were not checked within 0.2 s"));
             enforcer.calls.clear();
             policies.put("task-2", ALLOW_A.replace("198.18.0.2:80", "198.18.0.3:80"));
             await().atMost(Duration.ofSeconds(5)).until(() -> enforcer.calls.contains("enforce c2"));
             long before = often.cycles();
             enforcer.hold.countDown();
             await().atMost(Duration.ofSeconds(10)).until(() -> often.cycles() > before);
+            assertThat(often.notReadyReason()).as("ready again after a pass in time").isEmpty();
         } finally {
             enforcer.hold.countDown();
         }
