@@ -57,6 +57,9 @@ final class JournalWrites implements AutoCloseable {
     private volatile boolean closing;
     /** The last send's metadata wait timed out: fail sends at once until {@link #retryFailed}. */
     private volatile RuntimeException metadataMissing;
+    /** Writes failed since the last {@link #retryFailed}, and the last of them (container, cause). */
+    private final java.util.concurrent.atomic.AtomicInteger failedSinceResync = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile String[] lastFailure = {"", ""};
 
     /** With the sender thread started. */
     JournalWrites(Producer<byte[], byte[]> producer, String topic) {
@@ -107,6 +110,11 @@ final class JournalWrites implements AutoCloseable {
     /** Queues again every key whose last write failed; how many. Never blocks. */
     int retryFailed() {
         metadataMissing = null; // one send waits for the metadata again; the rest follow it
+        int failures = failedSinceResync.getAndSet(0);
+        if (failures > 1) {
+            LOG.warn("writing {} live-set entries to {} failed since the last resync (the last: container {}, {});"
+                    + " each is written again", failures, topic, lastFailure[0], lastFailure[1]);
+        }
         int n = 0;
         for (Map.Entry<String, Write> e : pending.entrySet()) {
             Write w = e.getValue();
@@ -208,18 +216,31 @@ final class JournalWrites implements AutoCloseable {
             // waiting for it is not committed, and is redone after the restart: the container is not forgotten)
             pending.replace(key, sent, sent.in(State.FAILED));
         } else if (pending.replace(key, sent, sent.in(State.FAILED))) {
-            LOG.warn("writing the live-set entry of container {} to {} failed ({}); written again at the next resync",
-                    key, topic, e.toString());
+            failed(key, e, "written again at the next resync");
             sent.settled().complete(null);
         } else {
-            LOG.warn("writing the live-set entry of container {} to {} failed ({}); a newer entry of it follows",
-                    key, topic, e.toString());
+            failed(key, e, "a newer entry of it follows");
             Write newer = pending.get(key);
             if (newer == null) {
                 sent.settled().complete(null);
             } else {
                 newer.settled().whenComplete((v, x) -> sent.settled().complete(null));
             }
+        }
+    }
+
+    /**
+     * A failed write, logged once per resync at WARN (the first failure since the last resync, with
+     * its container), the others at DEBUG and summed up by the next {@link #retryFailed}: a topic
+     * that fails every write would otherwise log a line per live container per resync.
+     */
+    private void failed(String key, Exception e, String then) {
+        lastFailure = new String[] {key, e.toString()};
+        if (failedSinceResync.getAndIncrement() == 0) {
+            LOG.warn("writing the live-set entry of container {} to {} failed ({}); {} (further failures until the"
+                    + " next resync are summed up then)", key, topic, e.toString(), then);
+        } else {
+            LOG.debug("writing the live-set entry of container {} to {} failed ({}); {}", key, topic, e.toString(), then);
         }
     }
 

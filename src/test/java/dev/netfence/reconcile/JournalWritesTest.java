@@ -54,6 +54,40 @@ class JournalWritesTest {
     }
 
     @Test
+    void aTopicThatFailsEveryWriteIsLoggedOnceForTheFirstFailureAndOnceInSumAtTheNextResync() {
+        String topic = "journal-log-" + java.util.UUID.randomUUID(); // other classes' journals log beside this one
+        JournalWrites failing = new JournalWrites(producer, topic, false);
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(JournalWrites.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 50; i++) {
+                    failing.write("c" + i, V1);
+                }
+                failing.drain();
+                for (int i = 0; i < 50; i++) {
+                    producer.errorNext(expired());
+                }
+                assertThat(failing.retryFailed()).isEqualTo(50);
+            }
+        } finally {
+            logger.detachAppender(logged);
+        }
+        List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).filter(m -> m.contains(topic)).toList();
+        assertThat(warnings).as("two resyncs of 50 failed writes").hasSize(4);
+        assertThat(warnings.get(0)).startsWith("writing the live-set entry of container c0 to " + topic + " failed (");
+        assertThat(warnings.get(1)).startsWith("writing 50 live-set entries to " + topic
+                + " failed since the last resync (the last: container c49, ");
+        assertThat(warnings.get(2)).matches("writing the live-set entry of container c[0-9]+ to " + topic + " failed \\(.*");
+        assertThat(warnings.get(3)).startsWith("writing 50 live-set entries to " + topic + " failed since");
+    }
+
+    @Test
     void aWriteQueuedOverAFailedOneQueuedForItsRetryIsNotSettledBeforeTheBrokerAcknowledgesIt() {
         writes.write("c1", V1);
         writes.drain();
