@@ -14,9 +14,10 @@ RUN mvn -B -q -DskipTests package
 
 FROM eclipse-temurin:17-jre
 # libnftables1 (the default backend, in process) and nft (its fallback, and the host guard's),
-# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux), conntrack
+# iptables/ip6tables(-restore), ip (iproute2), nsenter (util-linux), conntrack; curl for the
+# compose healthcheck (installed here: the eclipse-temurin images drop it from JDK 22 on)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libnftables1 nftables iptables iproute2 util-linux conntrack \
+ && apt-get install -y --no-install-recommends libnftables1 nftables iptables iproute2 util-linux conntrack curl \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/netfence.jar /opt/netfence/netfence.jar
 # metrics and health: /metrics, /healthz, /readyz
