@@ -110,6 +110,8 @@ class DockerComposeTest {
                 "ENTRYPOINT [\"java\", \"-jar\", \"/opt/netfence/netfence.jar\", \"run\"]");
         String install = String.join(" ", lines);
         assertThat(install).contains("apt-get install -y --no-install-recommends libnftables1 nftables iptables iproute2 util-linux conntrack");
+        assertThat(install).as("curl, which the compose healthcheck runs, installed (not the base image's: gone from JDK 22's)")
+                .containsPattern("apt-get install [^&]*\\bcurl\\b");
     }
 
     private static List<String> fieldNames(JsonNode node) {
