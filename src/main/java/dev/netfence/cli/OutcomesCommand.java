@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
 import dev.netfence.ops.OutcomeSummary;
+import dev.netfence.ops.OutcomeTally;
 import dev.netfence.ops.OutcomeTable;
 import dev.netfence.ops.TopicRange;
 import java.io.PrintWriter;
@@ -11,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -126,27 +126,26 @@ public final class OutcomesCommand implements Callable<Integer> {
 
     private int snapshot(KafkaConsumer<byte[], byte[]> consumer, Instant start) throws Exception {
         TopicRange range = TopicRange.between(consumer, ops.outcomesTopic(), start, null, ops.timeout());
-        List<Outcome> outcomes = new ArrayList<>();
-        List<byte[]> raw = new ArrayList<>();
+        PrintWriter out = spec.commandLine().getOut();
+        boolean lines = json && !summaryOnly; // printed as read: nothing of them is kept
+        OutcomeTally tally = new OutcomeTally(summaryOnly || json ? 0 : limit, Math.min(limit, 10));
         long[] unreadable = {0};
         range.read(consumer, ops.timeout(), record -> {
             Outcome outcome = decode(record, unreadable);
             if (outcome != null && matches(outcome)) {
-                outcomes.add(outcome);
-                raw.add(record.value());
+                if (lines) {
+                    out.println(new String(record.value(), StandardCharsets.UTF_8));
+                } else {
+                    tally.add(outcome);
+                }
             }
         });
-        PrintWriter out = spec.commandLine().getOut();
-        OutcomeSummary summary = OutcomeSummary.of(outcomes, Math.min(limit, 10));
         if (json && summaryOnly) {
-            out.println(new ObjectMapper().writeValueAsString(summaryJson(summary, unreadable[0])));
-        } else if (json) {
-            raw.forEach(value -> out.println(new String(value, StandardCharsets.UTF_8)));
-        } else {
-            if (!summaryOnly && !outcomes.isEmpty()) {
-                List<Outcome> byTime = new ArrayList<>(outcomes);
-                byTime.sort(java.util.Comparator.comparing(Outcome::finishedAt));
-                out.print(OutcomeTable.rows(byTime.subList(Math.max(0, byTime.size() - limit), byTime.size())));
+            out.println(new ObjectMapper().writeValueAsString(summaryJson(tally.summary(), unreadable[0])));
+        } else if (!json) {
+            OutcomeSummary summary = tally.summary();
+            if (!summaryOnly && summary.total() > 0) {
+                out.print(OutcomeTable.rows(tally.newest()));
                 out.println();
             }
             out.print(OutcomeTable.summary(summary));

@@ -1,8 +1,6 @@
 package dev.netfence.ops;
 
 import dev.netfence.event.Outcome;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -11,8 +9,8 @@ import java.util.TreeMap;
 /**
  * What an operator wants to know about a batch of outcomes: how many per status and per error
  * code, the event-to-outcome latency percentiles (nearest-rank p50/p95/p99 and max over the
- * outcomes that carry a latency), and the most recent failures. Immutable; built once from the
- * outcomes read, rendered as a table by {@link OutcomeTable} or as JSON by the command.
+ * outcomes that carry a latency), and the most recent failures. Immutable; folded from the
+ * outcomes read by {@link OutcomeTally}, rendered as a table by {@link OutcomeTable} or as JSON by the command.
  */
 public record OutcomeSummary(
         int total,
@@ -40,29 +38,9 @@ public record OutcomeSummary(
         if (failureLimit < 0) {
             throw new IllegalArgumentException("failureLimit must be >= 0, was " + failureLimit);
         }
-        Map<String, Integer> byStatus = new TreeMap<>();
-        Map<String, Integer> byCode = new TreeMap<>();
-        List<Long> latencies = new ArrayList<>();
-        List<Outcome> failures = new ArrayList<>();
-        int replays = 0;
-        for (Outcome outcome : outcomes) {
-            byStatus.merge(outcome.status(), 1, Integer::sum);
-            if (outcome.errorCode() != null) {
-                byCode.merge(outcome.errorCode(), 1, Integer::sum);
-            }
-            if (outcome.latencyMs() != null) {
-                latencies.add(outcome.latencyMs());
-            }
-            if ("failed".equals(outcome.status())) {
-                failures.add(outcome);
-            }
-            if (outcome.replay()) {
-                replays++;
-            }
-        }
-        failures.sort(Comparator.comparing(Outcome::finishedAt).reversed());
-        return new OutcomeSummary(outcomes.size(), byStatus, byCode, replays, latency(latencies),
-                failures.subList(0, Math.min(failureLimit, failures.size())));
+        OutcomeTally tally = new OutcomeTally(0, failureLimit);
+        outcomes.forEach(tally::add);
+        return tally.summary();
     }
 
     /** Status counts in a fixed order: applied, failed, skipped, then any others by name. */
@@ -75,11 +53,11 @@ public record OutcomeSummary(
         return ordered;
     }
 
-    private static Latency latency(List<Long> values) {
-        if (values.isEmpty()) {
+    /** The percentiles of {@code sorted} (ascending). */
+    static Latency latency(long[] sorted) {
+        if (sorted.length == 0) {
             return new Latency(0, 0, 0, 0, 0);
         }
-        long[] sorted = values.stream().mapToLong(Long::longValue).sorted().toArray();
         return new Latency(sorted.length, rank(sorted, 50), rank(sorted, 95), rank(sorted, 99), sorted[sorted.length - 1]);
     }
 
