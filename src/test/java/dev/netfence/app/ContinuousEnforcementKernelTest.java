@@ -10,7 +10,6 @@ import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.SandboxNetExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +36,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * outside is repaired by the resync (also after a restart, without any new event), and a stop
  * releases it.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContinuousEnforcementKernelTest {
     private static final int FIRST = 8453;

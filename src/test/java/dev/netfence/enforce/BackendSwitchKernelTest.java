@@ -10,7 +10,6 @@ import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * apply, both ways; real connections show that only the new policy is in force. Also: whatever
  * another program adds to netfence's nft table is gone after the next apply.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class BackendSwitchKernelTest {
     private static final int FIRST = 8001;

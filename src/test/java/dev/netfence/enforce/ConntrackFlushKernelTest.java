@@ -10,7 +10,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.Streams;
@@ -35,7 +34,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * RELATED,ESTABLISHED accepts kept both flows alive. The flush runs in-process on both backends:
  * no {@code conntrack} process is started (the iptables path ran {@code conntrack -F} per apply).
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ConntrackFlushKernelTest {
     private static final int BLOCKED_TCP = 7400;

@@ -9,7 +9,6 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.CapabilityWorkload;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.SandboxNet;
@@ -36,7 +35,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * only in the permitted set, hidden from a look at the effective and bounding sets), and
  * {@code netfence apply} on a host whose name does not resolve.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContainmentKernelTest {
     private static final int ALLOWED = 8101;

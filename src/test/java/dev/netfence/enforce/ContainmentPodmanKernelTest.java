@@ -14,7 +14,6 @@ import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.ProcCapabilities;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -38,7 +37,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * in its permitted set only, and with one that holds it while the container's init, which the
  * event names, holds none.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContainmentPodmanKernelTest {
     @RegisterExtension

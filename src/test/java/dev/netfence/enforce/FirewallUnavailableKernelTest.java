@@ -11,7 +11,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Rulesets;
 import dev.netfence.testkit.Sh;
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * package), the namespace must be unchanged, and the result must still be an outcome the
  * pipeline can publish.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class FirewallUnavailableKernelTest {
     private static Path bin;

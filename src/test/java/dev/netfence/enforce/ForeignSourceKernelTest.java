@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.SandboxNetExtension;
@@ -40,7 +39,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the allowed-destination path by a review of the first fix, which covered {@code lo} only. The
  * peer runs its own receiver here and the test asserts it never saw a datagram, for both backends.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})

@@ -11,7 +11,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNetExtension;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +29,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * refusals: NftApplyTest, ProcessNftKernelTest). Split out of {@link KernelEnforcementTest}, whose
  * nft parameter skipped these two.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class IptablesHalfApplyKernelTest {
     private static final int ALLOWED = 8001;

@@ -10,7 +10,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNetExtension;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -34,7 +33,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * "container" and its peer show what the rules allow and block. One sandbox for the class; the
  * rules are reset before each test; the host's own rulesets are compared before and after.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})

@@ -13,7 +13,6 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -43,7 +42,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * at once both end applied with one hook, and many applies give back every namespace descriptor
  * they took.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class KernelReapplyTest {
     private static final int ALLOWED = 8001;

@@ -13,7 +13,6 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Rulesets;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.XtablesLockHolder;
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the real runner), so nothing here depends on timing, and it is held for a few seconds at most:
  * the lock is host-global.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class LockContentionKernelTest {
     private static final int ALLOWED = 8001;

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
 import dev.netfence.testkit.SandboxNetExtension;
@@ -26,7 +25,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * itself opens the blocked IPv4 subnet, where the policy's list names IPv6 ranges of its own and
  * so leaves the well-known prefix open for NAT64 to the rest of IPv4.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})

@@ -8,7 +8,6 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.Icmpv6Probe;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Python;
 import dev.netfence.testkit.SandboxNet;
@@ -37,7 +36,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * neighbour discovery that only carries what RFC 4861 needs. Each test fails against the code
  * of before issue 12.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
 @ValueSource(strings = {"iptables-nft", "nft"})

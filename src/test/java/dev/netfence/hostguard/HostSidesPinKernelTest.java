@@ -9,7 +9,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.UnsharedSleeper;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,7 +34,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * namespace's id opened the pinned path again. A {@code sleep} in a private network namespace
  * ({@code unshare --net}) stands in for the container.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class HostSidesPinKernelTest {
     private final ProcNamespacePinner pinner = new ProcNamespacePinner(

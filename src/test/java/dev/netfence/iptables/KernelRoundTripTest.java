@@ -9,7 +9,6 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.rules.RuleSet;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -35,7 +34,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * ruleset is checked unchanged ({@link HostRulesetGuard}). The full traffic-level suite lives
  * with the enforcer.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class KernelRoundTripTest {
     private String namespace;

@@ -11,7 +11,6 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.TopicPolicyStore;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNetExtension;
 import java.nio.charset.StandardCharsets;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * into a namespace the test created, and real connections from the "container" (IPv4 and IPv6)
  * proving that what the outcome says was applied is what the kernel enforces.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class KernelPipelineTest {
     private static final int FIRST = 8443;

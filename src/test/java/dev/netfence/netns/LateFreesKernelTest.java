@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.jna.Pointer;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * as before. Contexts open their netlink socket in this process's namespace and change nothing
  * there.
  */
-@RunsAlone
 @ExtendWith(KernelTests.class)
 class LateFreesKernelTest {
     private final LibNftables loaded = DirectLibNftables.load(); // binds the library's functions

@@ -8,7 +8,6 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.TestCgroup;
 import dev.netfence.testkit.UnsharedSleeper;
@@ -41,7 +40,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * must never be taken for the pin's (the search used without libc refuses rather than guess),
  * and every pin, refused or released, must give its descriptor back.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ProcNamespacePinnerKernelTest {
     private final ProcNamespacePinner pinner =

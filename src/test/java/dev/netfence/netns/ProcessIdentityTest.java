@@ -3,7 +3,6 @@ package dev.netfence.netns;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.Test;
  * reached through its pidfd or its pid, kept after it exits; another process, another token; and
  * what its pid names once it is gone is not it.
  */
-@RunsAlone
 class ProcessIdentityTest {
     @Test
     void aTokenNamesOneProcessThroughItsPidfdAndItsPidAndNoOtherProcessOnceItIsGone() throws Exception {

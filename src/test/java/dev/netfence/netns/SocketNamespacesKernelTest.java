@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Python;
-import dev.netfence.testkit.RunsAlone;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * its own and then moved back into the test's namespace (so no process is left in the first one)
  * still shows that namespace through the socket it holds.
  */
-@RunsAlone
 @ExtendWith(KernelTests.class)
 class SocketNamespacesKernelTest {
     private static final Path PROC = Path.of("/proc");

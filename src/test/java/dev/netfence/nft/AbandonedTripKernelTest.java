@@ -10,7 +10,6 @@ import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.OwnNamespace;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.ThreadNamespaces;
 import java.io.IOException;
@@ -48,7 +47,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * that thread comes home and ends (the trip throwing an Error at the end changes nothing in that),
  * every thread of this JVM in the JVM's own namespace.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class AbandonedTripKernelTest {
     /** How long the blocked trip blocks at most: on code that waits for it, the caller returns then. */

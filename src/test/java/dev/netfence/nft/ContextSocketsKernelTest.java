@@ -9,7 +9,6 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.netfence.netns.NativeDescriptors;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * only a copy of its socket, above 1023, to the closer. Sockets are told apart by their inode
  * ({@code /proc/self/fd}), not by number: another thread may reuse a number meanwhile.
  */
-@RunsAlone
 @ExtendWith(KernelTests.class)
 class ContextSocketsKernelTest {
     private final NativeCalls natives = NativeCalls.load();

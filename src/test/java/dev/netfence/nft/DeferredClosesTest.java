@@ -3,7 +3,6 @@ package dev.netfence.nft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.netfence.testkit.RunsAlone;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -13,7 +12,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-@RunsAlone
 class DeferredClosesTest {
     private static Set<Thread> closerThreads() {
         Set<Thread> threads = ConcurrentHashMap.newKeySet();

@@ -8,7 +8,6 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -36,7 +35,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * generation is asked through a socket kept from a trip into the namespace, from the caller's
  * own thread: it answers for that namespace (a commit there is seen) until it is forgotten.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InProcessNftGenerationKernelTest {
     private static PlannedRules PLAN;

@@ -13,7 +13,6 @@ import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Python;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -41,7 +40,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * are removed in the same apply, a rejected transaction changes nothing, and netfence's own
  * namespace never holds a netfence table.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InProcessNftKernelTest {
     private static InProcessNft nft;

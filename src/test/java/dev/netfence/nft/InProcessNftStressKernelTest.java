@@ -7,7 +7,6 @@ import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
-import dev.netfence.testkit.RunsAlone;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.ThreadNamespaces;
 import java.nio.file.Path;
@@ -31,7 +30,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * JVM's own namespace (by inode, from {@code /proc/self/task/*}/ns/net), no namespace thread had
  * to be discarded, and the host's rulesets, netfence's host table included, are unchanged.
  */
-@RunsAlone
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InProcessNftStressKernelTest {
     private static final int NAMESPACES = 32;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.jna.Pointer;
 import dev.netfence.netns.LibNftables;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +30,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * them out meanwhile. Here: threads moved into a scratch namespace whose table matches on
  * interface indexes list it and free contexts, five at once, and the process lives.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class InterfaceCacheKernelTest {
     private static final int ROUNDS = 6_000;

@@ -3,7 +3,6 @@ package dev.netfence.nft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +19,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * than by a listing of them, and the resync's apply replaces it; the read-back reads no more of
  * the table than the plan holds, and a rule deleted and added again as it was is still the plan.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class TableBytesKernelTest extends BoundedReadBackFixture {
     /**

@@ -8,7 +8,6 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.OwnNamespace;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * (each of the two below waits for the other, so run one after the other they would not finish),
  * and what it throws reaches the caller only once the trip is over, behind the trip's own failure.
  */
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class TripMeanwhileKernelTest {
     private String name;

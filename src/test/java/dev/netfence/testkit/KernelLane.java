@@ -10,17 +10,15 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
- * Runs a kernel test class in the second lane ({@link KafkaLane}'s, under the same lock, so one
- * lane class at a time), beside the main lane's kernel and container classes. Only for classes
- * that use nothing but the namespaces, veths and processes they create themselves: no podman
- * container (its bridge traffic reaches the host guard's frame listeners), no host-side interface
- * or host guard, no lock of the machine held on purpose (the xtables lock), nothing of the test
- * JVM counted (its descriptors, threads, their namespaces, the shared in-process backend's
- * figures) and nothing held to a wall-clock budget tighter than a loaded machine keeps. A main-lane
- * class that counts what the JVM holds or holds a machine-wide lock is {@link RunsAlone}, so it
- * never runs beside a lane class. Why: the kernel tests mostly wait (on processes, timeouts and
- * probes that must not get through), so two of them overlap on two cores, and `.ci/run` stays
- * inside its time budget.
+ * Runs a kernel integration test ({@code *IT}) in the second lane ({@link KafkaLane}'s, under the
+ * same lock, so one lane class at a time) beside the main lane's. For a class that uses only the
+ * namespaces, veths and processes it creates and whose checks no other class's work can fail: no
+ * podman container, nothing of the test JVM counted, no wall-clock budget, no host state another
+ * *IT changes (BenchScriptIT makes host-side veths and guard chains; no other *IT touches the host
+ * guard). Not for the unit-test phase: there, the main lane's kernel classes count what the JVM
+ * holds (descriptors, threads and their namespaces, the shared in-process backend's figures) and
+ * each would have to be {@link RunsAlone}, which cost more than the lane gave (tried on
+ * 2026-12-05), and JUnit refuses a lock on the invocations of a {@code @ParameterizedClass}.
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)

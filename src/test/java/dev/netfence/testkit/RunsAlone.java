@@ -9,10 +9,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * A test class that changes what every class of the test JVM shares (restarts the broker, stalls
- * requests in its proxy, takes over {@code System.err} or the log format), that counts what the
- * JVM holds (its descriptors, threads or their namespaces, the shared in-process backend's
- * figures) or holds a machine-wide lock (the xtables lock), or that holds a process to a
- * wall-clock budget. It runs in the main lane while no {@link KafkaLane} or {@link KernelLane}
+ * requests in its proxy, takes over {@code System.err} or the log format), or that holds a process
+ * to a wall-clock budget. It runs in the main lane while no {@link KafkaLane} or {@link KernelLane}
  * class runs.
  */
 @Documented
