@@ -111,19 +111,25 @@ final class JournalWrites implements AutoCloseable {
     int retryFailed() {
         metadataMissing = null; // one send waits for the metadata again; the rest follow it
         int failures = failedSinceResync.getAndSet(0);
-        if (failures > 1) {
-            LOG.warn("writing {} live-set entries to {} failed since the last resync (the last: container {}, {});"
-                    + " each is written again", failures, topic, lastFailure[0], lastFailure[1]);
-        }
-        int n = 0;
+        String[] last = lastFailure; // one read: container and cause of the same failure
+        List<String> again = new ArrayList<>();
         for (Map.Entry<String, Write> e : pending.entrySet()) {
             Write w = e.getValue();
             if (w.state() == State.FAILED && pending.replace(e.getKey(), w, w.in(State.QUEUED))) {
                 queue.add(e.getKey());
-                n++;
+                again.add(e.getKey());
             }
         }
-        return n;
+        if (failures > 1) {
+            LOG.warn("{} writes to {} failed since the last resync (the last: container {}, {}); {} entries written"
+                    + " again now: {}", failures, topic, last[0], last[1], again.size(), firstIds(again));
+        }
+        return again.size();
+    }
+
+    private static String firstIds(List<String> ids) {
+        return ids.size() <= 10 ? String.join(", ", ids)
+                : String.join(", ", ids.subList(0, 10)) + " and " + (ids.size() - 10) + " more";
     }
 
     private void run() {
@@ -235,8 +241,9 @@ final class JournalWrites implements AutoCloseable {
      * that fails every write would otherwise log a line per live container per resync.
      */
     private void failed(String key, Exception e, String then) {
+        boolean first = failedSinceResync.getAndIncrement() == 0;
         lastFailure = new String[] {key, e.toString()};
-        if (failedSinceResync.getAndIncrement() == 0) {
+        if (first) {
             LOG.warn("writing the live-set entry of container {} to {} failed ({}); {} (further failures until the"
                     + " next resync are summed up then)", key, topic, e.toString(), then);
         } else {

@@ -94,7 +94,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 corrections.correct(id, trigger);
             }
         });
-        this.health = new ResyncHealth(steady, interval);
+        this.health = new ResyncHealth(steady, interval, deadline);
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry, health);
         this.resyncs = new ResyncSchedule(passes, health, policies, interval, () -> closed, this::waiting);
         this.gate = new StandbyGate(steady, false, () -> { }); // until the journal is read on take-overs

@@ -91,16 +91,18 @@ final class ResyncPasses {
         } else {
             finished = checks.await(bound.toMillis(), TimeUnit.MILLISECONDS);
         }
-        guards.sweep();
+        // what was left at the bound, before the sweep: a check done during a slow sweep leaves the pass overdue
+        long notChecked = finished ? 0 : Math.max(1, checks.getCount());
         leftUnchecked = finished ? Set.of() : Set.copyOf(unchecked);
-        health.finished(finished ? 0 : (int) checks.getCount(), snapshot.size(), bound);
+        guards.sweep();
+        health.finished((int) notChecked, snapshot.size(), bound);
         if (finished) {
             sample.stop(duration);
             done.incrementAndGet();
         } else {
             overdue.increment();
             LOG.warn("resync overdue: {} of {} live containers not checked after {} ms (corrections queued: {});"
-                    + " the next resync's checks of them go ahead of later policy updates", checks.getCount(),
+                    + " the next resync's checks of them go ahead of later policy updates", notChecked,
                     snapshot.size(), bound.toMillis(), queue.queued());
         }
         return finished;

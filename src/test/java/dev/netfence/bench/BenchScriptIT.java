@@ -22,8 +22,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * (the seed and guard ones included) is a positive number and the machine is described. Values are never compared with goals here: machines are noisy. The
  * script reuses the broker named by KAFKA_BOOTSTRAP_SERVERS when set, else starts its own.
  */
-// In the second lane although it makes host-side veths and guard chains: no other *IT touches the
-// host guard or host interfaces (the script checks its own), and its figures are never compared.
+// In the second lane although it makes host-side veths and guard chains: the other *ITs' netfence
+// runs (--host-guard auto) only adopt and sweep chains of vanished interfaces in netfence's host
+// table, which the script's checks of its own veths and the host-ruleset comparisons leave out,
+// and its figures are never compared.
 @KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class BenchScriptIT {

@@ -379,6 +379,40 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     @Test
+    void aPassWhoseLastCheckEndsDuringTheSweepIsStillOverdueForReadiness() throws Exception {
+        // before, the pass read what its checks left after the host-guard sweep: a check that ended
+        // meanwhile made an overdue pass look in time, and /readyz stayed 200 while every pass was late
+        twoLiveContainers();
+        reconciler.close(); // only the reconciler below corrects from here on
+        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
+        enforcer.holdId = "c1";
+        HostGuards releasingDuringSweep = new HostGuards() {
+            @Override
+            public void release(String containerId) {
+            }
+
+            @Override
+            public void sweep() { // c1's check, late for the pass, ends during the sweep; the next pass's hangs again
+                java.util.concurrent.CountDownLatch late = enforcer.hold;
+                enforcer.hold = new java.util.concurrent.CountDownLatch(1);
+                late.countDown();
+                sleepMillis(150);
+            }
+        };
+        var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (Reconciler often = new Reconciler(reconciler.liveSet(), enforcer, policies, EVENT_OUTCOMES, published::add,
+                releasingDuringSweep, java.time.Clock.systemUTC(), java.time.Clock.systemUTC(), meters, "node-1",
+                Duration.ofMillis(100), 2, Duration.ofSeconds(30), proc)) {
+            often.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> meters.counter("netfence.resync.overdue").count() >= 3);
+            assertThat(often.notReadyReason()).as("/readyz after overdue passes").hasValueSatisfying(r -> assertThat(r)
+                    .startsWith("resync overdue: 1 of 2 live containers were not checked within 0.2 s"));
+        } finally {
+            enforcer.hold.countDown();
+        }
+    }
+
+    @Test
     void aStormOfPolicyUpdatesDoesNotHoldTheResyncsChecksOffForGood() throws Exception {
         // one correction thread; each policy update takes 20 ms and the next is stored every 2 ms, so
         // an update is always queued: before, the resync's checks (queued behind every update) never ran

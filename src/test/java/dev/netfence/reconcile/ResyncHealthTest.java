@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Test;
 
 class ResyncHealthTest {
     private static final Duration INTERVAL = Duration.ofSeconds(30);
+    private static final Duration DEADLINE = Duration.ofSeconds(30);
     private final MutableClock steady = new MutableClock(Instant.parse("2026-12-05T00:00:00Z"));
-    private final ResyncHealth health = new ResyncHealth(steady, INTERVAL);
+    private final ResyncHealth health = new ResyncHealth(steady, INTERVAL, DEADLINE);
 
     @Test
     void passesInTimeKeepItReady() {
@@ -24,25 +25,31 @@ class ResyncHealthTest {
     }
 
     @Test
-    void aPassThatLeftContainersUncheckedMakesItNotReadyUntilAPassFinishesInTime() {
-        health.started();
-        steady.advance(Duration.ofSeconds(60));
-        health.finished(3, 40, Duration.ofSeconds(60));
-        assertThat(health.notReadyReason()).hasValue("resync overdue: 3 of 40 live containers were not checked within"
-                + " 60 s in the last pass (the next pass checks them first)");
+    void twoPassesInARowThatLeftContainersUncheckedMakeItNotReadyUntilAPassFinishesInTime() {
+        overdue(3);
+        assertThat(health.notReadyReason()).as("one overdue pass: a burst").isEmpty();
+        overdue(5);
+        assertThat(health.notReadyReason()).hasValue("resync overdue: 5 of 40 live containers were not checked within"
+                + " 60 s in the last pass (the next pass checks them first); 2 passes in a row ended so");
 
         health.started();
         assertThat(health.notReadyReason()).as("while the next pass runs").isPresent();
         health.finished(0, 40, Duration.ofSeconds(60));
         assertThat(health.notReadyReason()).isEmpty();
+        overdue(1);
+        assertThat(health.notReadyReason()).as("the count starts again after a pass in time").isEmpty();
     }
 
     @Test
-    void aPassThatFailedMakesItNotReadyUntilAPassFinishesInTime() {
+    void passesThatFailedMakeItNotReadyUntilAPassFinishesInTime() {
         health.started();
         health.failed(new IllegalStateException("the journal's producer is closed"));
-        assertThat(health.notReadyReason())
-                .hasValue("the last resync failed: java.lang.IllegalStateException: the journal's producer is closed");
+        overdue(2);
+        assertThat(health.notReadyReason()).hasValueSatisfying(r -> assertThat(r).startsWith("resync overdue: 2 of 40"));
+        health.started();
+        health.failed(new IllegalStateException("the journal's producer is closed"));
+        assertThat(health.notReadyReason()).hasValue("the last resync failed: java.lang.IllegalStateException:"
+                + " the journal's producer is closed; 3 passes in a row ended so");
 
         health.started();
         health.finished(0, 1, null);
@@ -50,10 +57,10 @@ class ResyncHealthTest {
     }
 
     @Test
-    void aPassRunningForMoreThanThreeIntervalsIsStuck() {
+    void aPassRunningForTwoIntervalsAndTheGraceIsStuck() {
         health.started();
-        steady.advance(Duration.ofSeconds(90));
-        assertThat(health.notReadyReason()).as("three intervals: not yet").isEmpty();
+        steady.advance(Duration.ofSeconds(90)); // 2 x 30 s, and the grace: the longer of the interval and the deadline
+        assertThat(health.notReadyReason()).as("not yet").isEmpty();
         steady.advance(Duration.ofSeconds(1));
         assertThat(health.notReadyReason())
                 .hasValue("resync stuck: the pass that started 91 s ago has not returned (resync interval 30 s)");
@@ -65,7 +72,7 @@ class ResyncHealthTest {
     }
 
     @Test
-    void noPassForMoreThanFourIntervalsWhileOneWasDueIsReported() {
+    void noPassForThreeIntervalsAndTheGraceWhileOneWasDueIsReported() {
         steady.advance(Duration.ofSeconds(120));
         assertThat(health.notReadyReason()).isEmpty();
         steady.advance(Duration.ofMillis(500));
@@ -84,14 +91,23 @@ class ResyncHealthTest {
     }
 
     @Test
-    void shortIntervalsAreToldInTenthsOfASecond() {
-        ResyncHealth fast = new ResyncHealth(steady, Duration.ofMillis(100));
+    void aShortIntervalGetsTheCorrectionDeadlineAsItsGraceAndIsToldInTenthsOfASecond() {
+        ResyncHealth fast = new ResyncHealth(steady, Duration.ofMillis(100), DEADLINE);
+        fast.started();
+        steady.advance(Duration.ofSeconds(30));
+        assertThat(fast.notReadyReason()).as("a check may take the deadline, and a sweep follows").isEmpty();
+        steady.advance(Duration.ofMillis(300));
+        assertThat(fast.notReadyReason()).hasValue("resync stuck: the pass that started 30 s ago has not returned"
+                + " (resync interval 0.1 s)");
+        fast.finished(1, 2, Duration.ofMillis(200));
         fast.started();
         fast.finished(1, 2, Duration.ofMillis(200));
         assertThat(fast.notReadyReason()).hasValueSatisfying(r -> assertThat(r).contains("within 0.2 s"));
-        fast.started();
-        steady.advance(Duration.ofMillis(350));
-        assertThat(fast.notReadyReason()).hasValue("resync stuck: the pass that started 0.4 s ago has not returned"
-                + " (resync interval 0.1 s)");
+    }
+
+    private void overdue(int unchecked) {
+        health.started();
+        steady.advance(Duration.ofSeconds(60));
+        health.finished(unchecked, 40, Duration.ofSeconds(60));
     }
 }
