@@ -354,10 +354,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aResyncWhoseCheckHangsIsCountedOverdueAndTheResyncsAndPolicyUpdatesGoOn() throws Exception {
         // before, the cycle waited for every check without end: one hanging read-back ended resyncs for good;
         // and every overdue cycle queued the hanging container again, each copy holding a thread on its lock
-        twoLiveContainers();
-        reconciler.close(); // only the reconciler below corrects from here on
-        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
-        enforcer.holdId = "c1";
+        twoLiveContainersC1sChecksHanging();
         java.util.concurrent.atomic.AtomicInteger sweeps = new java.util.concurrent.atomic.AtomicInteger();
         var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
         try (Reconciler often = oftenWith(2, meters, sweeps)) {
@@ -382,10 +379,7 @@ class ReconcilerTest extends ReconcilerFixture {
     void aPassWhoseLastCheckEndsDuringTheSweepIsStillOverdueForReadiness() throws Exception {
         // before, the pass read what its checks left after the host-guard sweep: a check that ended
         // meanwhile made an overdue pass look in time, and /readyz stayed 200 while every pass was late
-        twoLiveContainers();
-        reconciler.close(); // only the reconciler below corrects from here on
-        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
-        enforcer.holdId = "c1";
+        twoLiveContainersC1sChecksHanging();
         HostGuards releasingDuringSweep = new HostGuards() {
             @Override
             public void release(String containerId) {
@@ -446,6 +440,14 @@ class ReconcilerTest extends ReconcilerFixture {
     }
 
     /** c1 of task-1 and c2 of task-2, both applied. */
+    /** Two live containers, this class's reconciler closed (only the test's own corrects), and c1's checks hanging. */
+    private void twoLiveContainersC1sChecksHanging() throws InterruptedException {
+        twoLiveContainers();
+        reconciler.close();
+        enforcer.hold = new java.util.concurrent.CountDownLatch(1);
+        enforcer.holdId = "c1";
+    }
+
     private void twoLiveContainers() throws InterruptedException {
         policies.put("task-1", ALLOW_A);
         policies.put("task-2", ALLOW_A);
