@@ -41,7 +41,9 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  netfence outcomes --status failed --json | jq .error",
                 "  netfence outcomes --follow --since -5m --container \"$CID\" --count 1 --wait 60s --json  # wait for one outcome",
                 "",
-                "Without --since: everything retained, or (with --follow) only new outcomes.",
+                "Without --since: everything retained, or (with --follow) only new outcomes. The topic is read",
+                "through, not held: --json prints each line as it is read (a read that fails part way, exit 3,",
+                "leaves those printed before); the table keeps only the newest --limit rows.",
                 "Exit codes: 0 ok, 1 invalid input, 2 usage, 3 Kafka failure."})
 public final class OutcomesCommand implements Callable<Integer> {
 
