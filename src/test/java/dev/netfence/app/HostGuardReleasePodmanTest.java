@@ -11,6 +11,7 @@ import dev.netfence.hostguard.GuardChain;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -44,7 +45,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * check the host guard asks the reconciler for. The host ruleset outside netfence's table never
  * changes (HostRulesetGuard).
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardReleasePodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

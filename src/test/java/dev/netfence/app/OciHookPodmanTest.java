@@ -11,6 +11,7 @@ import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -38,7 +39,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * container before its process starts; the container.started event then replaces the fence with
  * the policy, and a container.stopped releases it. With netfence down the hook refuses the start.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class OciHookPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.io.IOException;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * for any version of the command (on the code before issue 12 it fails: no {@code risks}, and the
  * option is unknown).
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class ApplyCapabilitiesPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

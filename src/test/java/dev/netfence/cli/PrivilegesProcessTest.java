@@ -3,6 +3,7 @@ package dev.netfence.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.SandboxNet;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Runs netfence as a child process under {@code setpriv}, which drops the capability from
  * its bounding and inheritable sets (so from the effective set of the exec'd java).
  */
-@ExtendWith(KernelTests.class)
+@ExtendWith({MachineLock.class, KernelTests.class})
 class PrivilegesProcessTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

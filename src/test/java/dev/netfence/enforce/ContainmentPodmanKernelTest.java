@@ -11,6 +11,7 @@ import dev.netfence.testkit.CapabilityWorkload;
 import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.ProcCapabilities;
@@ -37,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * in its permitted set only, and with one that holds it while the container's init, which the
  * event names, holds none.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class ContainmentPodmanKernelTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -9,6 +9,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
@@ -37,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * And a pod member whose pid 1 moves so after the apply still owns its namespace while a process
  * of it is there: another member's different policy is refused, not written over its own.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class DecoyNamespacePodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -11,6 +11,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the unprivileged IPv6 form is {@link ForeignSourceKernelTest}'s); the peer container's receiver
  * must never see the workload's datagram afterwards.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class ForeignSourcePodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

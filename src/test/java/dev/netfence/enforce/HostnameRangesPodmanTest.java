@@ -11,6 +11,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the workload connecting to it itself is refused (before the thirtieth session it got through)
  * while the peer's bridge address answers.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostnameRangesPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -8,6 +8,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * lines in iptables-save's text. The resync must not report the policy in force, and must leave
  * the peer container's port closed again.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class IptablesReadBackPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

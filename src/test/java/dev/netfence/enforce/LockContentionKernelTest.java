@@ -12,6 +12,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.Rulesets;
 import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the real runner), so nothing here depends on timing, and it is held for a few seconds at most:
  * the lock is host-global.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class LockContentionKernelTest {
     private static final int ALLOWED = 8001;
     private static final int OTHER = 8002;

@@ -9,6 +9,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the workload could). The iptables backends still match by name ({@code -o lo}); their read-back
  * does not hold against CAP_NET_ADMIN anyway (README).
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class LoopbackRenamePodmanKernelTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

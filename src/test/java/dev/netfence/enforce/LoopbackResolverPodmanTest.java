@@ -11,6 +11,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * with only another resolver trusted, the daemon's socket never sees a query (before the
  * twenty-seventh session it did: the loopback accept let it through); trusted, it does.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class LoopbackResolverPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

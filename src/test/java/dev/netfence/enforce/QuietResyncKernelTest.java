@@ -16,6 +16,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.ProcCapabilities;
 import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
@@ -50,7 +51,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the host guard on, a quiet resync still checks the container's host chain (deleted from
  * outside: repaired and reported, still without a pin).
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class QuietResyncKernelTest {
     private String name;
     private Path nsPath;

@@ -9,6 +9,7 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -31,7 +32,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * so a download from an allowed server goes on after the flush forgot its connection.
  * {@link ConntrackFlushKernelTest} proves the same on the test's own namespaces.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class ReplyDirectionPodmanKernelTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

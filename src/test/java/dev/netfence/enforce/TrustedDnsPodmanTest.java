@@ -10,6 +10,7 @@ import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * opened TCP and UDP 53 to that peer inside a blocked subnet (podman's bridge 10.88.0.0/16 is in
  * the default 10.0.0.0/8); now port 53 opens only to the resolver the operator configured.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class TrustedDnsPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

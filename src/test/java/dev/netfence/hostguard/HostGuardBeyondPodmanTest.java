@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
@@ -38,7 +39,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * proof runs with {@code --host-guard auto} and with {@code off}: without the guard the same
  * traffic arrives, which shows each proof can fail.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBeyondPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -6,6 +6,7 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.Sh;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * of netfence, never an address the host holds, and a veth moved out of the container's namespace
  * has its chain closed.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBindingKernelTest {
     private final GuardVeths veths = new GuardVeths();
     private final PlannedRules plan = new RulePlanner().quarantine();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
@@ -36,7 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * which shows the guard does not pass by dropping everything and that the forged frame had time
  * to arrive. The workload flushes its in-namespace rules first, as CAP_NET_ADMIN would.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBindingPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
@@ -31,7 +32,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the neighbour loses it; the neighbour's first guard then has the workload's written again without it
  * right after, and names the workload for the reconciler to check.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardIpv6ClaimPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

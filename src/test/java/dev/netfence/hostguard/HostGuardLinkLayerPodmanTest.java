@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.util.List;
@@ -25,7 +26,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * target, with outbound traffic open: its first fragment never reaches the bridge (without it the
  * rest cannot be reassembled), while without the guard both do.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

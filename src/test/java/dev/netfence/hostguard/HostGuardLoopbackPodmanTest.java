@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.util.List;
@@ -23,7 +24,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code --host-guard auto} it never does; with {@code off} it does, which shows the proof can
  * fail. A datagram to the gateway's address, which the policy allows, sent last, arrives both ways.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardLoopbackPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

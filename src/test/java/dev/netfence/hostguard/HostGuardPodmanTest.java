@@ -6,6 +6,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
@@ -43,7 +44,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * failed closed or found changed by a resync. One that makes more links than netfence reads is
  * still guarded on its veth.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

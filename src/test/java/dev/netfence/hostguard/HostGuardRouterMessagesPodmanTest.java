@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import java.util.List;
@@ -39,7 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * not hold ff00::/8; without the guard it does. So do the other messages of a multicast router
  * ({@link #noOtherMulticastRoutersMessageFromASandboxReachesTheBridge}).
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardRouterMessagesPodmanTest extends ForgedFrameProof {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();

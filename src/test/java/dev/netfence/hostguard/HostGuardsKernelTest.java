@@ -11,6 +11,7 @@ import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.Sh;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (HostRulesetGuard), it is removed when its interface disappears, a restarted instance adopts
  * what is still valid and removes the rest, and many start/stop cycles leave no chain behind.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardsKernelTest {
     /** Full veth create/guard/delete/sweep cycles (issue 14: "no chain or set left behind after 1,000"). */
     private static final int FULL_CYCLES = 1000;

@@ -8,6 +8,7 @@ import dev.netfence.netns.ProcNamespacePinner;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.NetnsDescriptors;
 import dev.netfence.testkit.UnsharedSleeper;
 import java.nio.file.Path;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * namespace's id opened the pinned path again. A {@code sleep} in a private network namespace
  * ({@code unshare --net}) stands in for the container.
  */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostSidesPinKernelTest {
     private final ProcNamespacePinner pinner = new ProcNamespacePinner(
             new ContainerPidLookup(new ProcessCommandRunner(), Clock.systemUTC()), Path.of("/proc"), false);

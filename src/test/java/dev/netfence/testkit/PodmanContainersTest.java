@@ -13,7 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The podman kit itself: real containers with the identity tests rely on, reachable, recorded, and gone afterwards. */
-@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PodmanContainersTest {
     @RegisterExtension
