@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.netfence.testkit.HostRulesetGuard;
-import dev.netfence.testkit.KernelLane;
 import dev.netfence.testkit.KernelTests;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,11 +21,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * (the seed and guard ones included) is a positive number and the machine is described. Values are never compared with goals here: machines are noisy. The
  * script reuses the broker named by KAFKA_BOOTSTRAP_SERVERS when set, else starts its own.
  */
-// In the second lane although it makes host-side veths and guard chains: the other *ITs' netfence
-// runs (--host-guard auto) only adopt and sweep chains of vanished interfaces in netfence's host
-// table, which the script's checks of its own veths and the host-ruleset comparisons leave out,
-// and its figures are never compared.
-@KernelLane
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class BenchScriptIT {
 

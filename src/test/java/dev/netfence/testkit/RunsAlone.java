@@ -10,8 +10,7 @@ import org.junit.jupiter.api.parallel.ResourceLock;
 /**
  * A test class that changes what every class of the test JVM shares (restarts the broker, stalls
  * requests in its proxy, takes over {@code System.err} or the log format), or that holds a process
- * to a wall-clock budget. It runs in the main lane while no {@link KafkaLane} or {@link KernelLane}
- * class runs.
+ * to a wall-clock budget. It runs in the main lane while no {@link KafkaLane} class runs.
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)
