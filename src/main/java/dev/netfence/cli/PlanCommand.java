@@ -105,11 +105,11 @@ public final class PlanCommand implements Callable<Integer> {
             out.println("# backend nft: one transaction replacing table inet netfence in the container's namespace");
             out.print(new NftRenderer().render(plan));
         } else {
-            out.println("# backend iptables: iptables-restore input per family (NETFENCE-* chains, OUTPUT/INPUT hooks)");
+            out.println("# backend iptables: iptables-restore input per family (NETFENCE-* chains, OUTPUT/INPUT/FORWARD hooks)");
             RestoreRenderer renderer = new RestoreRenderer();
             for (Family family : plan.families()) {
                 out.println("# " + family.wire());
-                out.print(renderer.render(plan.forFamily(family), true, true));
+                out.print(renderer.render(plan.forFamily(family), true));
             }
         }
         out.println("# host guard (netfence run --host-guard auto|required): table netdev netfence in the host");

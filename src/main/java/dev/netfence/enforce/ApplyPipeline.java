@@ -231,7 +231,7 @@ final class ApplyPipeline {
         try {
             boolean hooked = hooks.present(ns);
             for (Family family : FAMILIES) {
-                restore(ns, backend, family, renderer.render(plan.forFamily(family), !hooked, !hooked), deadline);
+                restore(ns, backend, family, renderer.render(plan.forFamily(family), !hooked), deadline);
                 touched.set(true);
             }
             for (Family family : FAMILIES) {
@@ -322,7 +322,7 @@ final class ApplyPipeline {
     Map<Family, String> render(PlannedRules plan) {
         Map<Family, String> text = new LinkedHashMap<>();
         for (Family family : plan.families()) {
-            text.put(family, renderer.render(plan.forFamily(family), true, true));
+            text.put(family, renderer.render(plan.forFamily(family), true));
         }
         return text;
     }

@@ -1,68 +1,68 @@
 package dev.netfence.iptables;
 
+import dev.netfence.rules.Direction;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * What {@code iptables-save} shows of netfence's footprint in the filter table of one family:
- * whether each owned chain exists, the rule lines of NETFENCE-OUT / NETFENCE-IN exactly as
- * printed ({@code -A NETFENCE-OUT ...}), and the rule lines of the built-in OUTPUT / INPUT
- * chains, from which the hook checks are derived. {@code malformed} is null for output of the
- * grammar {@code iptables-save} prints; else where it broke it (a chain name holding line breaks:
- * see {@link SaveParser}), and nothing else here is to be trusted.
+ * which owned chains exist ({@code NETFENCE-OUT}, {@code -IN}, {@code -FWD}), and the rule lines
+ * exactly as printed ({@code -A NETFENCE-OUT ...}) of those chains and of the built-in OUTPUT,
+ * INPUT and FORWARD chains that hold the hooks, by chain name; the hook checks are derived from
+ * them. {@code malformed} is null for output of the grammar {@code iptables-save} prints; else
+ * where it broke it (a chain name holding line breaks: see {@link SaveParser}), and nothing else
+ * here is to be trusted.
+ *
+ * @param ownedChains the owned chains declared in the filter table
+ * @param rules the rule lines of each owned and built-in chain, in order (a chain without rules may be absent)
  */
-public record FilterState(
-        boolean outChainExists,
-        boolean inChainExists,
-        List<String> outRules,
-        List<String> inRules,
-        List<String> outputRules,
-        List<String> inputRules,
-        String malformed) {
+public record FilterState(Set<String> ownedChains, Map<String, List<String>> rules, String malformed) {
     public FilterState {
-        outRules = List.copyOf(outRules);
-        inRules = List.copyOf(inRules);
-        outputRules = List.copyOf(outputRules);
-        inputRules = List.copyOf(inputRules);
+        ownedChains = Set.copyOf(ownedChains);
+        Map<String, List<String>> copy = new java.util.HashMap<>();
+        rules.forEach((chain, lines) -> copy.put(chain, List.copyOf(lines)));
+        rules = Map.copyOf(copy);
     }
 
     /** Well-formed output. */
-    public FilterState(boolean outChainExists, boolean inChainExists, List<String> outRules, List<String> inRules,
-            List<String> outputRules, List<String> inputRules) {
-        this(outChainExists, inChainExists, outRules, inRules, outputRules, inputRules, null);
+    public FilterState(Set<String> ownedChains, Map<String, List<String>> rules) {
+        this(ownedChains, rules, null);
     }
 
     /** A namespace netfence never touched. */
     public static FilterState empty() {
-        return new FilterState(false, false, List.of(), List.of(), List.of(), List.of());
+        return new FilterState(Set.of(), Map.of());
     }
 
-    /** Whether OUTPUT jumps to NETFENCE-OUT at all. */
-    public boolean outputHooked() {
-        return outputHookCount() > 0;
+    /** Whether {@code direction}'s owned chain exists. */
+    public boolean exists(Direction direction) {
+        return ownedChains.contains(RestoreRenderer.chain(direction));
     }
 
-    /** Whether the first rule of OUTPUT is the jump to NETFENCE-OUT. */
-    public boolean outputHookFirst() {
-        return !outputRules.isEmpty() && outputRules.get(0).equals(RestoreRenderer.OUTPUT_HOOK);
+    /** The rule lines of {@code direction}'s owned chain. */
+    public List<String> ownedRules(Direction direction) {
+        return rules.getOrDefault(RestoreRenderer.chain(direction), List.of());
     }
 
-    /** How many OUTPUT rules are the jump to NETFENCE-OUT. */
-    public int outputHookCount() {
-        return (int) outputRules.stream().filter(RestoreRenderer.OUTPUT_HOOK::equals).count();
+    /** The rule lines of the built-in chain that holds {@code direction}'s hook. */
+    public List<String> builtinRules(Direction direction) {
+        return rules.getOrDefault(RestoreRenderer.builtin(direction), List.of());
     }
 
-    /** Whether INPUT jumps to NETFENCE-IN at all. */
-    public boolean inputHooked() {
-        return inputHookCount() > 0;
+    /** Whether the built-in chain jumps to {@code direction}'s owned chain at all. */
+    public boolean hooked(Direction direction) {
+        return hookCount(direction) > 0;
     }
 
-    /** Whether the first rule of INPUT is the jump to NETFENCE-IN. */
-    public boolean inputHookFirst() {
-        return !inputRules.isEmpty() && inputRules.get(0).equals(RestoreRenderer.INPUT_HOOK);
+    /** Whether the first rule of the built-in chain is the jump to {@code direction}'s owned chain. */
+    public boolean hookFirst(Direction direction) {
+        List<String> builtin = builtinRules(direction);
+        return !builtin.isEmpty() && builtin.get(0).equals(RestoreRenderer.hook(direction));
     }
 
-    /** How many INPUT rules are the jump to NETFENCE-IN. */
-    public int inputHookCount() {
-        return (int) inputRules.stream().filter(RestoreRenderer.INPUT_HOOK::equals).count();
+    /** How many rules of the built-in chain are the jump to {@code direction}'s owned chain. */
+    public int hookCount(Direction direction) {
+        return (int) builtinRules(direction).stream().filter(RestoreRenderer.hook(direction)::equals).count();
     }
 }

@@ -11,8 +11,8 @@ import java.util.Objects;
 
 /**
  * Writes a {@link RuleSet} as {@code iptables-restore --noflush} (or {@code ip6tables-restore})
- * input for the filter table: declare and flush NETFENCE-OUT and NETFENCE-IN, append their rules,
- * optionally insert the hook jumps at the top of OUTPUT / INPUT, COMMIT. One restore is one
+ * input for the filter table: declare and flush NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD, append
+ * their rules, optionally insert the hook jumps at the top of OUTPUT / INPUT / FORWARD, COMMIT. One restore is one
  * kernel transaction, so a rejected input changes nothing and re-applying replaces, never
  * appends. Each rule is written in exactly the form {@code iptables-save} (1.8.9, nft and legacy)
  * prints it back, and carries the comment {@code netfence:<first 12 hex of the plan digest>}, so
@@ -22,28 +22,56 @@ import java.util.Objects;
 public final class RestoreRenderer {
     public static final String OUT_CHAIN = "NETFENCE-OUT";
     public static final String IN_CHAIN = "NETFENCE-IN";
+    public static final String FWD_CHAIN = "NETFENCE-FWD";
     public static final String OUTPUT_HOOK = "-A OUTPUT -j " + OUT_CHAIN;
     public static final String INPUT_HOOK = "-A INPUT -j " + IN_CHAIN;
+    public static final String FORWARD_HOOK = "-A FORWARD -j " + FWD_CHAIN;
 
     /**
-     * Restore input that rewrites both owned chains, inserting the hook rule(s) first in
-     * OUTPUT / INPUT when asked (callers ask for a namespace not known to hold them, and repair
+     * Restore input that rewrites the owned chains, inserting the hook rules first in OUTPUT /
+     * INPUT / FORWARD when asked (callers ask for a namespace not known to hold them, and repair
      * with {@link #render(RuleSet, FilterState)} what the read-back shows wrong).
      */
-    public String render(RuleSet rules, boolean addOutputHook, boolean addInputHook) {
+    public String render(RuleSet rules, boolean addHooks) {
         Objects.requireNonNull(rules, "rules");
         StringBuilder sb = header(rules);
-        if (addOutputHook) {
-            sb.append("-I OUTPUT 1 -j ").append(OUT_CHAIN).append('\n');
-        }
-        if (addInputHook) {
-            sb.append("-I INPUT 1 -j ").append(IN_CHAIN).append('\n');
+        if (addHooks) {
+            for (Direction direction : Direction.values()) {
+                sb.append("-I ").append(builtin(direction)).append(" 1 -j ").append(chain(direction)).append('\n');
+            }
         }
         return sb.append("COMMIT\n").toString();
     }
 
+    /** netfence's chain for {@code direction}'s rules. */
+    public static String chain(Direction direction) {
+        return switch (direction) {
+            case OUT -> OUT_CHAIN;
+            case IN -> IN_CHAIN;
+            case FORWARD -> FWD_CHAIN;
+        };
+    }
+
+    /** The built-in chain that jumps to {@link #chain}({@code direction}). */
+    public static String builtin(Direction direction) {
+        return switch (direction) {
+            case OUT -> "OUTPUT";
+            case IN -> "INPUT";
+            case FORWARD -> "FORWARD";
+        };
+    }
+
+    /** The hook rule of {@code direction} as {@code iptables-save} prints it. */
+    public static String hook(Direction direction) {
+        return switch (direction) {
+            case OUT -> OUTPUT_HOOK;
+            case IN -> INPUT_HOOK;
+            case FORWARD -> FORWARD_HOOK;
+        };
+    }
+
     /**
-     * Restore input that rewrites both owned chains and repairs the hooks against
+     * Restore input that rewrites the owned chains and repairs the hooks against
      * {@code current}: nothing when the hook is there exactly once and first; otherwise every
      * existing hook is deleted and one is inserted at position 1 (so a hook pushed down by
      * another program's rule, or duplicated, is put back on top).
@@ -52,19 +80,25 @@ public final class RestoreRenderer {
         Objects.requireNonNull(rules, "rules");
         Objects.requireNonNull(current, "current");
         StringBuilder sb = header(rules);
-        repairHook(sb, "OUTPUT", OUT_CHAIN, current.outputHookCount(), current.outputHookFirst());
-        repairHook(sb, "INPUT", IN_CHAIN, current.inputHookCount(), current.inputHookFirst());
+        for (Direction direction : Direction.values()) {
+            repairHook(sb, direction, current.hookCount(direction), current.hookFirst(direction));
+        }
         return sb.append("COMMIT\n").toString();
+    }
+
+    /** The rule lines of {@code direction}'s owned chain exactly as {@code iptables-save} prints them. */
+    public List<String> lines(RuleSet rules, Direction direction) {
+        return lines(rules, rules.rules(direction), chain(direction));
     }
 
     /** The NETFENCE-OUT rule lines exactly as {@code iptables-save} prints them. */
     public List<String> outLines(RuleSet rules) {
-        return lines(rules, rules.output(), OUT_CHAIN);
+        return lines(rules, Direction.OUT);
     }
 
     /** The NETFENCE-IN rule lines exactly as {@code iptables-save} prints them. */
     public List<String> inLines(RuleSet rules) {
-        return lines(rules, rules.input(), IN_CHAIN);
+        return lines(rules, Direction.IN);
     }
 
     /** The comment every rule of {@code rules} carries: {@code netfence:} and 12 hex digits. */
@@ -74,19 +108,24 @@ public final class RestoreRenderer {
 
     private StringBuilder header(RuleSet rules) {
         StringBuilder sb = new StringBuilder("*filter\n");
-        sb.append(':').append(OUT_CHAIN).append(" - [0:0]\n");
-        sb.append(':').append(IN_CHAIN).append(" - [0:0]\n");
-        sb.append("-F ").append(OUT_CHAIN).append('\n');
-        sb.append("-F ").append(IN_CHAIN).append('\n');
-        outLines(rules).forEach(l -> sb.append(l).append('\n'));
-        inLines(rules).forEach(l -> sb.append(l).append('\n'));
+        for (Direction direction : Direction.values()) {
+            sb.append(':').append(chain(direction)).append(" - [0:0]\n");
+        }
+        for (Direction direction : Direction.values()) {
+            sb.append("-F ").append(chain(direction)).append('\n');
+        }
+        for (Direction direction : Direction.values()) {
+            lines(rules, direction).forEach(l -> sb.append(l).append('\n'));
+        }
         return sb;
     }
 
-    private static void repairHook(StringBuilder sb, String builtin, String chain, int count, boolean first) {
+    private static void repairHook(StringBuilder sb, Direction direction, int count, boolean first) {
         if (count == 1 && first) {
             return;
         }
+        String builtin = builtin(direction);
+        String chain = chain(direction);
         for (int i = 0; i < count; i++) {
             sb.append("-D ").append(builtin).append(" -j ").append(chain).append('\n');
         }

@@ -1,15 +1,16 @@
 package dev.netfence.iptables;
 
 import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
 import dev.netfence.rules.RuleSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Decides whether a read-back shows exactly the rules that were applied: both owned chains
- * exist and hold precisely the rendered lines, in order, and OUTPUT / INPUT each jump to them
- * once, as their first rule (a hook below another program's ACCEPT would let traffic bypass the
+ * Decides whether a read-back shows exactly the rules that were applied: the three owned chains
+ * exist and hold precisely the rendered lines, in order, and OUTPUT / INPUT / FORWARD each jump
+ * to theirs once, as their first rule (a hook below another program's ACCEPT would let traffic bypass the
  * policy, so "present somewhere" is not enough). The two halves are also asked separately, so a
  * caller can tell a hook it may repair from owned chains that differ. The description of a
  * mismatch names the chain, the position and both lines, for the VERIFY_FAILED message.
@@ -35,7 +36,7 @@ public final class RuleVerifier {
     }
 
     /**
-     * Empty when both owned chains exist and hold exactly the lines of {@code expected}, in
+     * Empty when the owned chains exist and hold exactly the lines of {@code expected}, in
      * order; otherwise what differs first. The hooks are not looked at.
      */
     public Optional<String> chainMismatch(RuleSet expected, FilterState actual) {
@@ -45,21 +46,23 @@ public final class RuleVerifier {
         if (actual.malformed() != null) {
             return Optional.of(family + MALFORMED + actual.malformed());
         }
-        if (!actual.outChainExists()) {
-            return Optional.of(family + "chain " + RestoreRenderer.OUT_CHAIN + " is missing");
+        for (Direction direction : Direction.values()) {
+            if (!actual.exists(direction)) {
+                return Optional.of(family + "chain " + RestoreRenderer.chain(direction) + " is missing");
+            }
         }
-        if (!actual.inChainExists()) {
-            return Optional.of(family + "chain " + RestoreRenderer.IN_CHAIN + " is missing");
+        for (Direction direction : Direction.values()) {
+            Optional<String> diff = diff(RestoreRenderer.chain(direction), renderer.lines(expected, direction),
+                    actual.ownedRules(direction));
+            if (diff.isPresent()) {
+                return diff.map(d -> family + d);
+            }
         }
-        Optional<String> diff = diff(RestoreRenderer.OUT_CHAIN, renderer.outLines(expected), actual.outRules());
-        if (diff.isEmpty()) {
-            diff = diff(RestoreRenderer.IN_CHAIN, renderer.inLines(expected), actual.inRules());
-        }
-        return diff.map(d -> family + d);
+        return Optional.empty();
     }
 
     /**
-     * Empty when OUTPUT and INPUT each jump to netfence's chain exactly once, as their first
+     * Empty when OUTPUT, INPUT and FORWARD each jump to netfence's chain exactly once, as their first
      * rule; otherwise what is wrong first. Every such mismatch is one that
      * {@link RestoreRenderer#render(RuleSet, FilterState)} repairs against the same read-back.
      */
@@ -69,11 +72,14 @@ public final class RuleVerifier {
         if (actual.malformed() != null) {
             return Optional.of(family.wire() + ": " + MALFORMED + actual.malformed());
         }
-        Optional<String> diff = hook("OUTPUT", actual.outputHookCount(), actual.outputHookFirst(), actual.outputRules());
-        if (diff.isEmpty()) {
-            diff = hook("INPUT", actual.inputHookCount(), actual.inputHookFirst(), actual.inputRules());
+        for (Direction direction : Direction.values()) {
+            Optional<String> diff = hook(RestoreRenderer.builtin(direction), actual.hookCount(direction),
+                    actual.hookFirst(direction), actual.builtinRules(direction));
+            if (diff.isPresent()) {
+                return diff.map(d -> family.wire() + ": " + d);
+            }
         }
-        return diff.map(d -> family.wire() + ": " + d);
+        return Optional.empty();
     }
 
     private static Optional<String> diff(String chain, List<String> expected, List<String> actual) {

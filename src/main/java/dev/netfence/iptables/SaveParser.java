@@ -1,16 +1,21 @@
 package dev.netfence.iptables;
 
+import dev.netfence.rules.Direction;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Reads the filter table out of {@code iptables-save} / {@code ip6tables-save} output (nft or
  * legacy; comment and warning lines ignored) into a {@link FilterState}: the owned chains'
- * declarations and rule lines, and the OUTPUT / INPUT rule lines that hold the hooks. Lines are
+ * declarations and rule lines, and the OUTPUT / INPUT / FORWARD rule lines that hold the hooks. Lines are
  * kept verbatim (trailing whitespace trimmed) so the verifier can compare them exactly. Output
  * without a filter table yields {@link FilterState#empty()}.
  *
@@ -36,21 +41,21 @@ import java.util.regex.Pattern;
 public final class SaveParser {
     private static final Pattern DECLARATION = Pattern.compile(":\\S+ \\S+ \\[\\d+:\\d+\\]");
     private static final Pattern DECLARATION_TAIL = Pattern.compile(".* \\S+ \\[\\d+:\\d+\\]");
+    private static final Set<String> OWNED = Arrays.stream(Direction.values()).map(RestoreRenderer::chain)
+            .collect(Collectors.toUnmodifiableSet());
+    private static final Set<String> BUILTINS = Arrays.stream(Direction.values()).map(RestoreRenderer::builtin)
+            .collect(Collectors.toUnmodifiableSet());
 
     public FilterState parse(String iptablesSaveOutput) {
         Objects.requireNonNull(iptablesSaveOutput, "iptablesSaveOutput");
         String table = null;
         boolean inFilter = false;
         boolean rulesBegun = false;
-        boolean outExists = false;
-        boolean inExists = false;
+        Set<String> owned = new HashSet<>();
         Set<String> tables = new HashSet<>();
         Set<String> declared = new HashSet<>();
         String malformed = null;
-        List<String> out = new ArrayList<>();
-        List<String> in = new ArrayList<>();
-        List<String> output = new ArrayList<>();
-        List<String> input = new ArrayList<>();
+        Map<String, List<String>> rules = new HashMap<>();
         String[] lines = iptablesSaveOutput.split("\n", -1);
         for (int n = 0; n < lines.length && malformed == null; n++) {
             String line = trimEnd(lines[n]);
@@ -76,8 +81,9 @@ public final class SaveParser {
                 } else {
                     String chain = line.substring(1).split(" ", 2)[0];
                     declared.add(chain);
-                    outExists |= inFilter && chain.equals(RestoreRenderer.OUT_CHAIN);
-                    inExists |= inFilter && chain.equals(RestoreRenderer.IN_CHAIN);
+                    if (inFilter && OWNED.contains(chain)) {
+                        owned.add(chain);
+                    }
                 }
             } else if (line.startsWith("-A ")) {
                 rulesBegun = true;
@@ -90,14 +96,8 @@ public final class SaveParser {
                     why = "a quoted string cut by a line break";
                 } else if (rawStringExtension(line) != null) {
                     why = "a match or target whose strings iptables-save prints unquoted, " + rawStringExtension(line);
-                } else if (inFilter) {
-                    switch (chain) {
-                        case RestoreRenderer.OUT_CHAIN -> out.add(line);
-                        case RestoreRenderer.IN_CHAIN -> in.add(line);
-                        case "OUTPUT" -> output.add(line);
-                        case "INPUT" -> input.add(line);
-                        default -> { }
-                    }
+                } else if (inFilter && (OWNED.contains(chain) || BUILTINS.contains(chain))) {
+                    rules.computeIfAbsent(chain, c -> new ArrayList<>()).add(line);
                 }
             } else {
                 why = "inside table " + table;
@@ -109,7 +109,7 @@ public final class SaveParser {
         if (malformed == null && table != null) {
             malformed = "table " + table + " has no COMMIT";
         }
-        return new FilterState(outExists, inExists, out, in, output, input, malformed);
+        return new FilterState(owned, rules, malformed);
     }
 
     /**

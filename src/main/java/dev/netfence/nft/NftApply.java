@@ -22,7 +22,8 @@ import java.util.Optional;
  */
 final class NftApply {
     /** The chains of a {@code filter} table the iptables backend writes in or jumps from. */
-    static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "OUTPUT", "INPUT");
+    static final List<String> LEFTOVER_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "NETFENCE-FWD", "OUTPUT", "INPUT",
+            "FORWARD");
 
     /** Runs nft script text (one transaction) and lists the ruleset as JSON, in the target namespace. */
     interface Commands {
@@ -105,7 +106,7 @@ final class NftApply {
      * rules deleted in the same batch, that is a reference the batch did not remove. When the
      * read-back after the refusal shows no jump the batch did not name ({@code unlisted}), the
      * reference is one netfence does not list (the in-process read-back lists only
-     * {@link #LEFTOVER_CHAINS}): a jump or goto from {@code FORWARD} or a chain of the workload's,
+     * {@link #LEFTOVER_CHAINS}): a jump or goto from a chain of the workload's,
      * or a verdict map's element. That does not pass with time, so it is RULES_REJECTED, not the
      * LOCK_CONTENDED a busy firewall gets: retried, it failed the same way until the deadline and
      * was reported as contention. A jump added meanwhile by another process stays LOCK_CONTENDED.
@@ -118,13 +119,18 @@ final class NftApply {
         if (unlisted && e.code() == ErrorCode.LOCK_CONTENDED && errors != null
                 && errors.toLowerCase(java.util.Locale.ROOT).contains("device or resource busy")) {
             return new EnforcementException(ErrorCode.RULES_REJECTED, "nftables refused removing the iptables"
-                    + " backend's chains " + String.join(" and ", NftRuleset.IPTABLES_CHAINS) + ": something netfence"
+                    + " backend's chains " + inWords(NftRuleset.IPTABLES_CHAINS) + ": something netfence"
                     + " does not list still refers to them (a jump or goto from a chain of the ip/ip6 filter table other"
-                    + " than " + String.join(" and ", LEFTOVER_CHAINS.subList(2, 4)) + ", or a verdict map); netfence's"
+                    + " than " + inWords(LEFTOVER_CHAINS.subList(3, 6)) + ", or a verdict map); netfence's"
                     + " table was written, the old chains stay beside it; remove that reference, or the chains: "
                     + (errors.strip().length() > 2000 ? errors.strip().substring(0, 2000) + "…" : errors.strip()));
         }
         return e;
+    }
+
+    /** "a, b and c". */
+    private static String inWords(List<String> names) {
+        return String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.get(names.size() - 1);
     }
 
     /**
@@ -236,9 +242,12 @@ final class NftApply {
         if (!applied.ok()) {
             throw NftErrors.classify("netfence's table", applied.errors());
         }
-        NftRuleset listed = NftReadBack.listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, NftRenderer.OUT_CHAIN),
-                "netfence's output chain").plus(NftReadBack.listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE,
-                NftRenderer.IN_CHAIN), "netfence's input chain")).withTable(true);
+        NftRuleset listed = NftRuleset.EMPTY;
+        for (String chain : NftRenderer.CHAINS) {
+            listed = listed.plus(NftReadBack.listed(commands.listChain(NftRenderer.FAMILY, NftRenderer.TABLE, chain),
+                    "netfence's " + chain + " chain"));
+        }
+        listed = listed.withTable(true);
         Optional<String> mismatch = verifier.mismatch(text.expected(), listed);
         if (mismatch.isPresent()) {
             throw new EnforcementException(ErrorCode.VERIFY_FAILED,

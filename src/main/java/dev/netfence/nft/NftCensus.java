@@ -30,7 +30,7 @@ import java.util.List;
  * backend's {@code ip}/{@code ip6 filter}. When {@code planRules} is given (a resync: the table may
  * hold whatever a workload added since), netfence's table's sets and rules are counted too, the
  * rules only up to one more than the plan and {@link #ruleBytes} of netlink messages. A
- * {@code filter} table holding the iptables backend's {@code NETFENCE-OUT}/{@code -IN} chain is
+ * {@code filter} table holding the iptables backend's {@code NETFENCE-OUT}/{@code -IN}/{@code -FWD} chain is
  * sized (use count, rules, sets, set elements, and their bytes) up to {@link #LIMIT} and
  * {@link #BYTE_LIMIT}, and what of the iptables backend's it holds is read on the way
  * ({@link LeftoverTable#found}: the chains, and the jumps to them that {@link DumpedRule} finds in
@@ -56,7 +56,7 @@ final class NftCensus {
      * What the census found.
      *
      * @param table whether {@code inet netfence} exists
-     * @param tableUse its use count (chains, sets, objects, flowtables); 2 for the table netfence writes
+     * @param tableUse its use count (chains, sets, objects, flowtables); 3 for the table netfence writes
      * @param tableFlags its flags (dormant, owner, ...); 0 for the table netfence writes
      * @param tableSets its sets, anonymous ones included, or -1 when not counted
      * @param tableRules its rules (counted up to one more than the plan), or -1 when not counted
@@ -237,7 +237,7 @@ final class NftCensus {
 
     /** The iptables backend's chains the {@code filter} table of {@code family} holds. */
     private List<NftRuleset.Leftover> iptablesChains(byte family) {
-        List<NftRuleset.Leftover> chains = new ArrayList<>(2);
+        List<NftRuleset.Leftover> chains = new ArrayList<>(NftRuleset.IPTABLES_CHAINS.size());
         for (String chain : NftRuleset.IPTABLES_CHAINS) {
             if (netlink.get(NFT_MSG_GETCHAIN, family, attr(ATTR_TABLE, "filter"), attr(NFTA_CHAIN_NAME, chain)) != null) {
                 chains.add(new NftRuleset.Leftover(familyName(family), "filter", chain, -1));

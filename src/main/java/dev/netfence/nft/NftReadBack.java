@@ -15,7 +15,7 @@ import java.util.concurrent.locks.LockSupport;
  * through the {@code nft} program, the whole ruleset as JSON. Never logs, never writes.
  */
 final class NftReadBack {
-    /** How many censuses showing netfence's table with fewer than two chains make that a difference. */
+    /** How many censuses showing netfence's table with fewer than its three chains make that a difference. */
     static final int LOW_USE_ATTEMPTS = 6;
     /** How many censuses a commit may fall into before the read-back gives up (see {@link #read}). */
     static final int QUIET_ATTEMPTS = 4;
@@ -40,14 +40,14 @@ final class NftReadBack {
 
     /**
      * Reads back what netfence checks, never more than the plan's size of it. With a census:
-     * netfence's table is read only when the census shows it as netfence writes it (no flags, two
+     * netfence's table is read only when the census shows it as netfence writes it (no flags, three
      * chains and nothing else, and, when counted, no set and at most {@code planRules} rules of at
      * most {@link NftCensus#ruleBytes} bytes), else that difference is the answer. It is read as
-     * the kernel's netlink messages ({@link TableBytes}: its two chains and at most one rule more
+     * the kernel's netlink messages ({@link TableBytes}: its three chains and at most one rule more
      * than the plan) and compared byte for byte with {@code reference}, the plan's table as
      * learnt in a fresh namespace; libnftables never lists it, so nothing a workload puts in it is
      * printed in netfence's process (printing an interface index makes libnftables look links up
-     * in the namespace, and a failure there ends the process). What the two chains do not show
+     * in the namespace, and a failure there ends the process). What the three chains do not show
      * (the table's flags, other chains, sets, objects) is known from the census's counts alone,
      * which a workload's batches that it lets fail can lower for a while. What a {@code filter}
      * table holds of the iptables backend's (its chains, the jumps to them from the chains it
@@ -55,7 +55,7 @@ final class NftReadBack {
      * ({@link NftCensus.LeftoverTable#found}), when that table holds at most {@link NftCensus#LIMIT}
      * things and {@link NftCensus#BYTE_LIMIT} bytes, else that is the difference. {@code afterOwnWrite}: right after netfence's own transaction, when
      * netfence's table's sets and rules are not counted. A census showing netfence's table with
-     * fewer than two chains is taken again (its rules counted), after 1, 2, 4, 8 and 16 ms, up to
+     * fewer than three chains is taken again (its rules counted), after 1, 2, 4, 8 and 16 ms, up to
      * {@link #LOW_USE_ATTEMPTS} times in all, and is a difference only when every one shows it so:
      * another transaction running in the namespace while the census dumps has already lowered the
      * use count of the table it replaces (the kernel counts at each message of a batch, before its
@@ -71,7 +71,7 @@ final class NftReadBack {
         long from = before;
         for (int round = 1; ; round++) {
             NftCensus.Counts census = commands.census(afterOwnWrite ? -1 : planRules);
-            for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < 2; i++) {
+            for (int i = 1; i < LOW_USE_ATTEMPTS && census != null && census.table() && census.tableUse() < NftRenderer.CHAINS.size(); i++) {
                 pause(1_000_000L << (i - 1)); // past the other batch, which lasts a millisecond or so
                 census = commands.census(planRules); // its rules counted too: the table is listed after it
             }
@@ -143,10 +143,10 @@ final class NftReadBack {
             return "netfence's table has flags " + census.tableFlags()
                     + " where netfence writes none (a dormant table's rules do not run)";
         }
-        if (census.table() && (census.tableUse() != 2 || census.tableSets() > 0)) {
+        if (census.table() && (census.tableUse() != NftRenderer.CHAINS.size() || census.tableSets() > 0)) {
             return "netfence's table holds " + census.tableUse() + " chains, sets or objects"
                     + (census.tableSets() > 0 ? " and " + census.tableSets() + " sets" : "")
-                    + " where netfence writes 2 chains and no set";
+                    + " where netfence writes " + NftRenderer.CHAINS.size() + " chains and no set";
         }
         if (census.table() && census.tableRules() > planRules) {
             return "netfence's table holds more than the plan's " + planRules + " rules";

@@ -15,9 +15,10 @@ import java.util.Objects;
 /**
  * Writes a {@link PlannedRules} as one nft transaction that replaces netfence's table in a
  * namespace: {@code table inet netfence} (creates it if missing, so the delete cannot fail),
- * {@code delete table inet netfence}, then the whole table with two base chains, {@code output}
- * (hook output) and {@code input} (hook input), both {@code type filter priority filter; policy
- * accept}. libnftables sends the three as one netlink batch, so a rejected text changes nothing
+ * {@code delete table inet netfence}, then the whole table with three base chains, {@code output}
+ * (hook output), {@code input} (hook input) and {@code forward} (hook forward), all {@code type
+ * filter priority filter; policy accept} (the forward chain's rules drop everything: a sandbox is
+ * no router, see {@code RulePlanner}). libnftables sends the three as one netlink batch, so a rejected text changes nothing
  * and a re-apply replaces, never appends. One {@code inet} chain carries both families: each
  * family's rules keep exactly the order the planner gave them (IPv4 first, then IPv6), and a rule
  * that does not imply its family by an address, an ICMPv6 type or its reject type is prefixed with
@@ -32,6 +33,10 @@ public final class NftRenderer {
     public static final String TABLE = "netfence";
     public static final String OUT_CHAIN = "output";
     public static final String IN_CHAIN = "input";
+    public static final String FWD_CHAIN = "forward";
+
+    /** netfence's chains in the order it writes and reads them; each is named after its hook. */
+    public static final List<String> CHAINS = List.of(OUT_CHAIN, IN_CHAIN, FWD_CHAIN);
 
 
     /** One rule as the read-back must show it: its chain, comment and statements. */
@@ -46,8 +51,9 @@ public final class NftRenderer {
         Objects.requireNonNull(plan, "plan");
         StringBuilder sb = new StringBuilder(deleteTable());
         sb.append("table ").append(FAMILY).append(' ').append(TABLE).append(" {\n");
-        chain(sb, OUT_CHAIN, "output", rules(plan, Direction.OUT));
-        chain(sb, IN_CHAIN, "input", rules(plan, Direction.IN));
+        for (Direction direction : Direction.values()) {
+            chain(sb, chainOf(direction), rules(plan, direction));
+        }
         return sb.append("}\n").toString();
     }
 
@@ -77,11 +83,22 @@ public final class NftRenderer {
         return sb.toString();
     }
 
-    /** Every rule of {@code plan} in chain order (output chain first), as the read-back must show it. */
+    /** Every rule of {@code plan} in chain order ({@link #CHAINS}), as the read-back must show it. */
     public List<ExpectedRule> expected(PlannedRules plan) {
-        List<ExpectedRule> all = new ArrayList<>(rules(plan, Direction.OUT));
-        all.addAll(rules(plan, Direction.IN));
+        List<ExpectedRule> all = new ArrayList<>();
+        for (Direction direction : Direction.values()) {
+            all.addAll(rules(plan, direction));
+        }
         return List.copyOf(all);
+    }
+
+    /** The chain (and hook) of {@code direction}'s rules. */
+    public static String chainOf(Direction direction) {
+        return switch (direction) {
+            case OUT -> OUT_CHAIN;
+            case IN -> IN_CHAIN;
+            case FORWARD -> FWD_CHAIN;
+        };
     }
 
     /** The comment every rule of {@code plan} carries, the same as the iptables backend's. */
@@ -89,9 +106,9 @@ public final class NftRenderer {
         return "netfence:" + plan.digest().substring("sha256:".length(), "sha256:".length() + 12);
     }
 
-    private static void chain(StringBuilder sb, String name, String hook, List<ExpectedRule> rules) {
+    private static void chain(StringBuilder sb, String name, List<ExpectedRule> rules) {
         sb.append("\tchain ").append(name).append(" {\n");
-        sb.append("\t\ttype filter hook ").append(hook).append(" priority filter; policy accept;\n");
+        sb.append("\t\ttype filter hook ").append(name).append(" priority filter; policy accept;\n");
         for (ExpectedRule rule : rules) {
             sb.append("\t\t").append(rule.text()).append('\n');
         }
@@ -100,11 +117,11 @@ public final class NftRenderer {
 
     private static List<ExpectedRule> rules(PlannedRules plan, Direction direction) {
         String comment = comment(plan);
-        String chain = direction == Direction.OUT ? OUT_CHAIN : IN_CHAIN;
+        String chain = chainOf(direction);
         List<ExpectedRule> out = new ArrayList<>();
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);
-            for (Rule rule : direction == Direction.OUT ? set.output() : set.input()) {
+            for (Rule rule : set.rules(direction)) {
                 List<NftExpr> exprs = exprs(family, rule);
                 StringBuilder text = new StringBuilder();
                 List<JsonNode> json = new ArrayList<>(exprs.size());

@@ -11,7 +11,7 @@ import java.util.Objects;
  * What {@code nft -j list ruleset} (or the {@code list chain} listings {@link NftApply} makes
  * after its census, joined with {@link #plus}) showed in a namespace, reduced to what netfence checks: the
  * chains and rules of its own table {@code inet netfence}, and the iptables backend's netfence
- * leftovers that nftables can see (chains {@code NETFENCE-OUT} / {@code NETFENCE-IN} of the
+ * leftovers that nftables can see (chains {@code NETFENCE-OUT}, {@code -IN}, {@code -FWD} of the
  * {@code ip} / {@code ip6 filter} tables that iptables-nft wrote, and the rules that jump or go
  * to them). Plain data; {@link #parse} throws {@link IllegalArgumentException} for text that is not
  * nft's JSON.
@@ -21,7 +21,7 @@ public record NftRuleset(boolean tablePresent, boolean tableFlagged, List<Chain>
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** The iptables backend's owned chains, as iptables-nft names them. */
-    public static final List<String> IPTABLES_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN");
+    public static final List<String> IPTABLES_CHAINS = List.of("NETFENCE-OUT", "NETFENCE-IN", "NETFENCE-FWD");
 
     /** A chain of netfence's table as listed. */
     public record Chain(String name, String type, String hook, int prio, String policy) {}

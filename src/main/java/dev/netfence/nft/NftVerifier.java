@@ -9,8 +9,8 @@ import java.util.Optional;
 
 /**
  * Compares netfence's table as read back ({@link NftRuleset}) with a plan: the table exists,
- * has exactly the two base chains the renderer writes (type filter, hooks output and input,
- * priority 0, policy accept), and each chain holds exactly the planned rules, in order, each with
+ * has exactly the three base chains the renderer writes (type filter, hooks output, input and
+ * forward, priority 0, policy accept), and each chain holds exactly the planned rules, in order, each with
  * the plan's comment and the very statements {@link NftRenderer#expected} lists. Returns the
  * first difference in words, empty when the table is as planned. Leftovers of the iptables
  * backend are not a mismatch of the table; the caller removes them. Thread-safe.
@@ -39,14 +39,13 @@ public final class NftVerifier {
             return Optional.of("table " + NftRenderer.FAMILY + " " + NftRenderer.TABLE
                     + " has flags where netfence writes none (a dormant table's rules do not run)");
         }
-        List<NftRuleset.Chain> expectedChains = List.of(
-                new NftRuleset.Chain(NftRenderer.OUT_CHAIN, "filter", "output", 0, "accept"),
-                new NftRuleset.Chain(NftRenderer.IN_CHAIN, "filter", "input", 0, "accept"));
+        List<NftRuleset.Chain> expectedChains = NftRenderer.CHAINS.stream()
+                .map(name -> new NftRuleset.Chain(name, "filter", name, 0, "accept")).toList();
         if (!new java.util.HashSet<>(actual.chains()).equals(new java.util.HashSet<>(expectedChains))
                 || actual.chains().size() != expectedChains.size()) {
             return Optional.of("chains are " + actual.chains() + ", expected " + expectedChains);
         }
-        for (String chain : List.of(NftRenderer.OUT_CHAIN, NftRenderer.IN_CHAIN)) {
+        for (String chain : NftRenderer.CHAINS) {
             List<NftRenderer.ExpectedRule> want = expected.stream().filter(r -> r.chain().equals(chain)).toList();
             List<NftRuleset.RuleEntry> got = new ArrayList<>();
             actual.rules().stream().filter(r -> r.chain().equals(chain)).forEach(got::add);
@@ -56,7 +55,7 @@ public final class NftVerifier {
             }
         }
         long stray = actual.rules().stream()
-                .filter(r -> !r.chain().equals(NftRenderer.OUT_CHAIN) && !r.chain().equals(NftRenderer.IN_CHAIN))
+                .filter(r -> !NftRenderer.CHAINS.contains(r.chain()))
                 .count();
         return stray == 0 ? Optional.empty() : Optional.of(stray + " rule(s) in chains netfence does not write");
     }

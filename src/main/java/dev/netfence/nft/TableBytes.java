@@ -58,8 +58,8 @@ final class TableBytes {
     }
 
     /**
-     * Reads netfence's table in the calling thread's namespace: its chains {@code output} and
-     * {@code input} (a missing one is left out) and its rules, up to {@code planRules} + 1 and
+     * Reads netfence's table in the calling thread's namespace: its chains {@code output},
+     * {@code input} and {@code forward} (a missing one is left out) and its rules, up to {@code planRules} + 1 and
      * {@link NftCensus#ruleBytes}. A read a commit interrupts is taken again, as a census is
      * ({@link NftCensus#ATTEMPTS} in all). Sockets are closed through {@code closes}.
      */
@@ -77,8 +77,8 @@ final class TableBytes {
 
     private static TableBytes takeOnce(int planRules, Closer closes) {
         try (NftNetlink netlink = NftNetlink.open(closes)) {
-            List<Item> chains = new ArrayList<>(2);
-            for (String name : List.of(NftRenderer.OUT_CHAIN, NftRenderer.IN_CHAIN)) {
+            List<Item> chains = new ArrayList<>(NftRenderer.CHAINS.size());
+            for (String name : NftRenderer.CHAINS) {
                 ByteBuffer chain = netlink.get(NFT_MSG_GETCHAIN, NFPROTO_INET, attr(ATTR_TABLE, NftRenderer.TABLE),
                         attr(NFTA_CHAIN_NAME, name));
                 if (chain != null) {
@@ -191,11 +191,11 @@ final class TableBytes {
         return -1;
     }
 
-    /** A plan's table must hold both chains and every rule it read: else it cannot stand for the plan. */
+    /** A plan's table must hold its three chains and every rule it read: else it cannot stand for the plan. */
     TableBytes requireWhole(int planRules) {
-        if (chains.size() != 2 || cut || rules.size() != planRules) {
+        if (chains.size() != NftRenderer.CHAINS.size() || cut || rules.size() != planRules) {
             throw new EnforcementException(ErrorCode.VERIFY_FAILED, "netfence's table read in a fresh namespace holds "
-                    + chains.size() + " chains and " + rules.size() + (cut ? "+" : "") + " rules where the plan has 2 and "
+                    + chains.size() + " chains and " + rules.size() + (cut ? "+" : "") + " rules where the plan has " + NftRenderer.CHAINS.size() + " and "
                     + planRules);
         }
         return this;

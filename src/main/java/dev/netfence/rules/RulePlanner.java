@@ -64,9 +64,19 @@ import java.util.Set;
  * dropped first on input too: a workload holding CAP_NET_RAW that writes a frame to it on
  * {@code lo} through a packet socket passes no OUTPUT hook, and where {@code route_localnet} is on
  * in the namespace the kernel delivers that frame (elsewhere it drops it as a martian).
- * Identical rules are emitted once. Pure and thread-safe.
+ * Identical rules are emitted once.
+ *
+ * <p>NETFENCE-FWD, in every plan (the quarantine too) and both families, holds one drop: a
+ * sandbox is no router. A container's namespace may forward (podman's do, for IPv4), and a
+ * workload that held CAP_NET_ADMIN at any time before the apply can have routed a namespace of
+ * its own through it (a veth, a masquerade): what it forwards passes neither OUTPUT nor INPUT,
+ * so without this drop it would reach what the policy forbids, under an {@code applied} outcome
+ * without risks. Pure and thread-safe.
  */
 public final class RulePlanner {
+    /** NETFENCE-FWD's rules, whatever the policy: everything the namespace would route is dropped. */
+    public static final List<Rule> FORWARD = List.of(Rule.catchAll(Direction.FORWARD, Verdict.DROP));
+
     /** Neighbour-discovery types a sandbox sends: router solicitation, neighbour solicitation/advertisement. */
     public static final List<Integer> NEIGHBOUR_DISCOVERY_OUT = List.of(133, 135, 136);
 
@@ -365,11 +375,12 @@ public final class RulePlanner {
             canonical.append(family.wire()).append('\n');
             outs.get(family).forEach(r -> canonical.append(r).append('\n'));
             ins.get(family).forEach(r -> canonical.append(r).append('\n'));
+            FORWARD.forEach(r -> canonical.append(r).append('\n'));
         }
         String digest = "sha256:" + PolicyDigest.sha256Hex(canonical.toString());
         Map<Family, RuleSet> byFamily = new EnumMap<>(Family.class);
         for (Family family : Family.values()) {
-            byFamily.put(family, new RuleSet(family, outs.get(family), ins.get(family), digest));
+            byFamily.put(family, new RuleSet(family, outs.get(family), ins.get(family), FORWARD, digest));
         }
         return new PlannedRules(byFamily, digest, warnings);
     }

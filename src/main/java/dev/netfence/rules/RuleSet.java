@@ -5,13 +5,14 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The complete content of the two owned chains for one IP family: the ordered rules of
- * NETFENCE-OUT and of NETFENCE-IN, plus the digest of the whole plan that rule comments carry
- * so a read-back can tell whose rules it sees.
+ * The complete content of the three owned chains for one IP family: the ordered rules of
+ * NETFENCE-OUT, of NETFENCE-IN and of NETFENCE-FWD (what the namespace routes: a sandbox is no
+ * router, so the planner puts a drop there), plus the digest of the whole plan that rule
+ * comments carry so a read-back can tell whose rules it sees.
  *
  * @param digest {@code sha256:<hex>} of the plan this set belongs to
  */
-public record RuleSet(Family family, List<Rule> output, List<Rule> input, String digest) {
+public record RuleSet(Family family, List<Rule> output, List<Rule> input, List<Rule> forward, String digest) {
     public RuleSet {
         Objects.requireNonNull(family, "family");
         Objects.requireNonNull(digest, "digest");
@@ -20,6 +21,7 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
         }
         output = List.copyOf(output);
         input = List.copyOf(input);
+        forward = List.copyOf(forward);
         for (Rule r : output) {
             if (r.direction() != Direction.OUT) {
                 throw new IllegalArgumentException("output rules must have direction OUT: " + r);
@@ -36,7 +38,15 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
                 throw new IllegalArgumentException("rule destination is not " + family + ": " + r);
             }
         }
-        for (Rule r : concat(output, input)) {
+        for (Rule r : forward) {
+            if (r.direction() != Direction.FORWARD) {
+                throw new IllegalArgumentException("forward rules must have direction FORWARD: " + r);
+            }
+            if (r.destination() != null && r.destination().family() != family) {
+                throw new IllegalArgumentException("rule destination is not " + family + ": " + r);
+            }
+        }
+        for (Rule r : concat(concat(output, input), forward)) {
             if (r.transport() == Transport.ICMPV6 && family != Family.IPV6) {
                 throw new IllegalArgumentException("ICMPv6 rule in an " + family + " rule set: " + r);
             }
@@ -49,8 +59,17 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, String
         return all;
     }
 
-    /** Number of rules in both chains (hook rules not counted). */
+    /** The rules of {@code direction}'s chain. */
+    public List<Rule> rules(Direction direction) {
+        return switch (direction) {
+            case OUT -> output;
+            case IN -> input;
+            case FORWARD -> forward;
+        };
+    }
+
+    /** Number of rules in the three chains (hook rules not counted). */
     public int size() {
-        return output.size() + input.size();
+        return output.size() + input.size() + forward.size();
     }
 }

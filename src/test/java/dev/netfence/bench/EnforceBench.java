@@ -66,7 +66,7 @@ final class EnforceBench {
                     List.of()); // netfence in the bench trusts no resolver (no --dns-servers): no DNS rule either side
             for (Family f : List.of(Family.IPV4, Family.IPV6)) {
                 Path file = dir.resolve("restore-" + i + "-" + f.wire() + ".txt");
-                Files.writeString(file, renderer.render(plan.forFamily(f), false, false), StandardCharsets.UTF_8);
+                Files.writeString(file, renderer.render(plan.forFamily(f), false), StandardCharsets.UTF_8);
                 String binary = f == Family.IPV4 ? "iptables-restore" : "ip6tables-restore";
                 inputs.add("--net=" + box.netnsPath() + " " + binary + " --noflush --wait=5 " + file);
             }

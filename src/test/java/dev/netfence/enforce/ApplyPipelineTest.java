@@ -43,6 +43,7 @@ class ApplyPipelineTest {
     private static final String PIN = "/proc/1000/fd/9";
     private static final String OUTPUT_HOOK = "-A OUTPUT -j NETFENCE-OUT";
     private static final String INPUT_HOOK = "-A INPUT -j NETFENCE-IN";
+    private static final String FORWARD_HOOK = "-A FORWARD -j NETFENCE-FWD";
     private static final String OTHER = "-A OUTPUT -d 198.51.100.53/32 -j ACCEPT";
     private static final List<String> RESTORE4 = restore("iptables-nft-restore");
     private static final List<String> RESTORE6 = restore("ip6tables-nft-restore");
@@ -82,18 +83,20 @@ class ApplyPipelineTest {
         assertThat(firstCalls.get(4).stdin()).isEqualTo("table inet netfence\ndelete table inet netfence\n");
         assertThat(fake.calls).extracting(Call::argv).containsExactly(RESTORE4, RESTORE6, SAVE4, SAVE6, FLUSH);
         assertThat(firstCalls.get(0).stdin()).as("a namespace not seen before gets its hooks")
-                .endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
+                .endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\n-I FORWARD 1 -j NETFENCE-FWD\nCOMMIT\n");
         assertThat(fake.calls.get(0).stdin()).as("a namespace verified before keeps them")
                 .doesNotContain("-I ").doesNotContain("-D ");
         for (String family : List.of("v4", "v6")) {
             assertThat(fake.output(family)).containsExactly(OUTPUT_HOOK);
             assertThat(fake.input(family)).containsExactly(INPUT_HOOK);
+            assertThat(fake.forward(family)).containsExactly(FORWARD_HOOK);
         }
     }
 
     @Test
     void hooksLeftFromBeforeAreDuplicatedByTheGuessAndRepairedInExactlyOnePass() {
-        FakeFirewall fake = new FakeFirewall().builtins(List.of(OUTPUT_HOOK, OTHER), List.of(INPUT_HOOK));
+        FakeFirewall fake = new FakeFirewall().builtins(List.of(OUTPUT_HOOK, OTHER), List.of(INPUT_HOOK),
+                List.of(FORWARD_HOOK));
 
         EnforcementResult result = apply(enforcer(config(), fake));
 
@@ -103,10 +106,12 @@ class ApplyPipelineTest {
                 .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, NFT_TABLE_REMOVED, FLUSH);
         assertThat(fake.calls.get(3).stdin()).endsWith("-D OUTPUT -j NETFENCE-OUT\n-D OUTPUT -j NETFENCE-OUT\n"
                 + "-I OUTPUT 1 -j NETFENCE-OUT\n-D INPUT -j NETFENCE-IN\n-D INPUT -j NETFENCE-IN\n"
-                + "-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
+                + "-I INPUT 1 -j NETFENCE-IN\n-D FORWARD -j NETFENCE-FWD\n-D FORWARD -j NETFENCE-FWD\n"
+                + "-I FORWARD 1 -j NETFENCE-FWD\nCOMMIT\n");
         for (String family : List.of("v4", "v6")) {
             assertThat(fake.output(family)).containsExactly(OUTPUT_HOOK, OTHER);
             assertThat(fake.input(family)).containsExactly(INPUT_HOOK);
+            assertThat(fake.forward(family)).containsExactly(FORWARD_HOOK);
         }
     }
 
@@ -115,7 +120,7 @@ class ApplyPipelineTest {
         FakeFirewall fake = new FakeFirewall();
         DefaultEnforcer enforcer = enforcer(config(), fake);
         assertThat(apply(enforcer).status()).isEqualTo("applied");
-        fake.builtins(List.of(OTHER), List.of("-A INPUT -j ACCEPT", INPUT_HOOK));
+        fake.builtins(List.of(OTHER), List.of("-A INPUT -j ACCEPT", INPUT_HOOK), List.of());
         fake.calls.clear();
 
         EnforcementResult result = apply(enforcer);
@@ -124,10 +129,11 @@ class ApplyPipelineTest {
         assertThat(fake.calls).extracting(Call::argv)
                 .containsExactly(RESTORE4, RESTORE6, SAVE4, RESTORE4, SAVE4, SAVE6, RESTORE6, SAVE6, FLUSH);
         assertThat(fake.calls.get(3).stdin()).endsWith("-I OUTPUT 1 -j NETFENCE-OUT\n"
-                + "-D INPUT -j NETFENCE-IN\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n");
+                + "-D INPUT -j NETFENCE-IN\n-I INPUT 1 -j NETFENCE-IN\n-I FORWARD 1 -j NETFENCE-FWD\nCOMMIT\n");
         for (String family : List.of("v4", "v6")) {
             assertThat(fake.output(family)).containsExactly(OUTPUT_HOOK, OTHER);
             assertThat(fake.input(family)).containsExactly(INPUT_HOOK, "-A INPUT -j ACCEPT");
+            assertThat(fake.forward(family)).containsExactly(FORWARD_HOOK);
         }
     }
 
@@ -175,7 +181,7 @@ class ApplyPipelineTest {
 
     @Test
     void twoContainersOfOnePodAppliedAtOnceTakeTurnsAndLeaveOneHook() throws Exception {
-        FakeFirewall fake = new FakeFirewall().builtins(List.of(OUTPUT_HOOK), List.of(INPUT_HOOK));
+        FakeFirewall fake = new FakeFirewall().builtins(List.of(OUTPUT_HOOK), List.of(INPUT_HOOK), List.of(FORWARD_HOOK));
         List<String> callers = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch firstIsWriting = new CountDownLatch(1);
         CountDownLatch secondIsWriting = new CountDownLatch(1);
@@ -209,6 +215,7 @@ class ApplyPipelineTest {
         for (String family : List.of("v4", "v6")) {
             assertThat(fake.output(family)).containsExactly(OUTPUT_HOOK);
             assertThat(fake.input(family)).containsExactly(INPUT_HOOK);
+            assertThat(fake.forward(family)).containsExactly(FORWARD_HOOK);
         }
     }
 

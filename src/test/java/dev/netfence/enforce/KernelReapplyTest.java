@@ -10,6 +10,7 @@ import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.Direction;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.NetnsDescriptors;
@@ -109,8 +110,8 @@ class KernelReapplyTest {
         assertThat(again.status()).as("%s", again).isEqualTo("applied");
         for (Family family : Family.values()) {
             FilterState state = state(family);
-            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
-            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+            assertThat(state.builtinRules(Direction.OUT)).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.builtinRules(Direction.IN)).containsExactly("-A INPUT -j NETFENCE-IN");
         }
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV6(), OTHER)).isEqualTo("REFUSED");
@@ -190,8 +191,8 @@ class KernelReapplyTest {
 
         for (Family family : Family.values()) {
             FilterState state = state(family);
-            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
-            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+            assertThat(state.builtinRules(Direction.OUT)).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.builtinRules(Direction.IN)).containsExactly("-A INPUT -j NETFENCE-IN");
         }
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), OTHER)).isEqualTo("REFUSED");
     }
@@ -219,10 +220,10 @@ class KernelReapplyTest {
     private static void assertOneHookOnTopAndTheOtherRuleKept() {
         for (Family family : Family.values()) {
             FilterState state = state(family);
-            assertThat(state.outputRules()).hasSize(2);
-            assertThat(state.outputRules().get(0)).isEqualTo("-A OUTPUT -j NETFENCE-OUT");
-            assertThat(state.outputRules().get(1)).contains("--dport " + OTHER).endsWith("-j ACCEPT");
-            assertThat(state.inputRules()).containsExactly("-A INPUT -j NETFENCE-IN");
+            assertThat(state.builtinRules(Direction.OUT)).hasSize(2);
+            assertThat(state.builtinRules(Direction.OUT).get(0)).isEqualTo("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.builtinRules(Direction.OUT).get(1)).contains("--dport " + OTHER).endsWith("-j ACCEPT");
+            assertThat(state.builtinRules(Direction.IN)).containsExactly("-A INPUT -j NETFENCE-IN");
         }
     }
 

@@ -340,15 +340,15 @@ class GuardRendererTest {
             in4.add(Rule.catchAll(Direction.IN, Verdict.DROP));
             in6.add(Rule.catchAll(Direction.IN, Verdict.DROP));
         }
-        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, out4, in4, DIGEST),
-                Family.IPV6, new RuleSet(Family.IPV6, out6, in6, DIGEST)), DIGEST);
+        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, out4, in4, RulePlanner.FORWARD, DIGEST),
+                Family.IPV6, new RuleSet(Family.IPV6, out6, in6, RulePlanner.FORWARD, DIGEST)), DIGEST);
     }
 
     private static PlannedRules pinned(PlannedRules plan) {
         RuleSet v4 = plan.forFamily(Family.IPV4);
         RuleSet v6 = plan.forFamily(Family.IPV6);
-        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, v4.output(), v4.input(), DIGEST),
-                Family.IPV6, new RuleSet(Family.IPV6, v6.output(), v6.input(), DIGEST)), DIGEST);
+        return new PlannedRules(Map.of(Family.IPV4, new RuleSet(Family.IPV4, v4.output(), v4.input(), v4.forward(), DIGEST),
+                Family.IPV6, new RuleSet(Family.IPV6, v6.output(), v6.input(), v6.forward(), DIGEST)), DIGEST);
     }
 
     private static List<Rule> out(Family family, Rule... rules) {

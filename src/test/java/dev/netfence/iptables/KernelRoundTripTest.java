@@ -76,10 +76,10 @@ class KernelRoundTripTest {
     void aRejectedRestoreChangesNothingAndAPushedDownHookIsRepaired(String backend, Family family) throws Exception {
         RuleSet rules = bridgePlan().forFamily(family);
         RestoreRenderer renderer = new RestoreRenderer();
-        apply(backend, family, renderer.render(rules, true, true));
+        apply(backend, family, renderer.render(rules, true));
         String before = save(backend, family);
 
-        String broken = renderer.render(new RulePlanner().quarantine().forFamily(family), false, false)
+        String broken = renderer.render(new RulePlanner().quarantine().forFamily(family), false)
                 .replace("COMMIT\n", "-A NETFENCE-OUT -j NO-SUCH-CHAIN\nCOMMIT\n");
         assertThat(run(restore(backend, family), broken).exit).isNotZero();
         assertThat(withoutComments(save(backend, family))).isEqualTo(withoutComments(before));

@@ -40,14 +40,14 @@ class RenderedTokensProperties {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final PolicyParser PARSER = new PolicyParser();
     private static final String TAIL = "( -m comment --comment \"netfence:[0-9a-f]{12}\") -j (ACCEPT|DROP|REJECT --reject-with icmp6?-port-unreachable)";
-    private static final Pattern RULE = Pattern.compile("-A NETFENCE-(OUT|IN)( ! -s (0\\.0\\.0\\.0/32|::/128))?"
+    private static final Pattern RULE = Pattern.compile("-A NETFENCE-(OUT|IN|FWD)( ! -s (0\\.0\\.0\\.0/32|::/128))?"
             + "( -s [0-9a-f:.]+/[0-9]{1,3})?"
             + "( -d [0-9a-f:.]+/[0-9]{1,3})?( -i lo| -o lo -m addrtype --dst-type LOCAL(,BROADCAST,MULTICAST)?)?( -m addrtype ! --src-type LOCAL)?( -p (tcp|udp|ipv6-icmp))?"
             + "( -m (tcp|udp) --dport [0-9]{1,5}| -m tcp --sport [0-9]{1,5} ! --tcp-flags SYN SYN"
             + "| -m icmp6 --icmpv6-type (13[0-6]|143))?( -m hl --hl-eq 255)?"
             + "( -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY)?" + TAIL);
-    private static final Pattern FRAME = Pattern.compile("\\*filter|:NETFENCE-(OUT|IN) - \\[0:0\\]|-F NETFENCE-(OUT|IN)"
-            + "|-I (OUTPUT|INPUT) 1 -j NETFENCE-(OUT|IN)|COMMIT");
+    private static final Pattern FRAME = Pattern.compile("\\*filter|:NETFENCE-(OUT|IN|FWD) - \\[0:0\\]|-F NETFENCE-(OUT|IN|FWD)"
+            + "|-I OUTPUT 1 -j NETFENCE-OUT|-I INPUT 1 -j NETFENCE-IN|-I FORWARD 1 -j NETFENCE-FWD|COMMIT");
     private static final List<String> HOSTILE = List.of(" ", "\"", "'", ";", "$(reboot)", "`id`", "\n", "\r", "\u0000", "\t",
             "|", "&", "\\", "é", "ü", "\u202e", "日本", "-j ACCEPT", "--comment", "#", "*", "%eth0", "x".repeat(300));
     private static final List<String> PIECES = List.of("198.51.100.7", "10.0.0.0", "2001:db8::7", "::", "fe80::", "[", "]", ":",
@@ -153,7 +153,7 @@ class RenderedTokensProperties {
         }
         PlannedRules plan = new RulePlanner().plan(policy, resolved, List.of());
         for (RuleSet set : plan.byFamily().values()) {
-            String text = new RestoreRenderer().render(set, true, true);
+            String text = new RestoreRenderer().render(set, true);
             assertThat(text).matches("[A-Za-z0-9 :./\\-\\[\\]\",*!\n]+");
             for (String line : text.split("\n")) {
                 assertThat(line).matches(l -> RULE.matcher(l).matches() || FRAME.matcher(l).matches(), "a strict restore line");

@@ -30,8 +30,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RestoreRendererTest {
     static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
     static final String C = " -m comment --comment \"netfence:0123456789ab\"";
-    static final String HEAD = "*filter\n:NETFENCE-OUT - [0:0]\n:NETFENCE-IN - [0:0]\n-F NETFENCE-OUT\n-F NETFENCE-IN\n";
-    static final String HOOKS = "-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\nCOMMIT\n";
+    static final String HEAD = "*filter\n:NETFENCE-OUT - [0:0]\n:NETFENCE-IN - [0:0]\n:NETFENCE-FWD - [0:0]\n"
+            + "-F NETFENCE-OUT\n-F NETFENCE-IN\n-F NETFENCE-FWD\n";
+    /** NETFENCE-FWD, the same in every plan: a sandbox routes nothing. */
+    static final String FORWARD = "-A NETFENCE-FWD{c} -j DROP\n";
+    static final String HOOKS = "-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\n-I FORWARD 1 -j NETFENCE-FWD\nCOMMIT\n";
     static final String ND_OUT = """
             -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
@@ -207,11 +210,11 @@ class RestoreRendererTest {
     }
 
     private static Arguments row(String name, String policy, Family family, String rules) {
-        return Arguments.of(name, policy, family, (HEAD + rules + HOOKS).replace("{c}", C));
+        return Arguments.of(name, policy, family, (HEAD + rules + FORWARD + HOOKS).replace("{c}", C));
     }
 
     static RuleSet pinned(RuleSet set) {
-        return new RuleSet(set.family(), set.output(), set.input(), DIGEST);
+        return new RuleSet(set.family(), set.output(), set.input(), set.forward(), DIGEST);
     }
 
     static PlannedRules plan(String policyJson) throws Exception {
@@ -243,6 +246,8 @@ class RestoreRendererTest {
                         new Rule(Direction.OUT, Transport.UDP, new Cidr("198.51.100.53", 32, Family.IPV4), 53, false, false,
                                 false, null, 255, Verdict.ACCEPT),
                         "-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53 -m ttl --ttl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("everything forwarded: dropped", Family.IPV4, Rule.catchAll(Direction.FORWARD, Verdict.DROP),
+                        "-A NETFENCE-FWD" + C + " -j DROP"),
                 Arguments.of("blocked IPv4-mapped range, written as iptables-save prints it", Family.IPV6,
                         Rule.rejectOut(new Cidr("::ffff:0.0.0.0", 96, Family.IPV6)),
                         "-A NETFENCE-OUT -d ::ffff:0.0.0.0/96" + C + " -j REJECT --reject-with icmp6-port-unreachable"));
@@ -251,16 +256,16 @@ class RestoreRendererTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("ruleTable")
     void rendersEachMatchOfTheRuleModelExactly(String name, Family family, Rule rule, String expected) {
-        boolean out = rule.direction() == Direction.OUT;
-        RuleSet set = new RuleSet(family, out ? List.of(rule) : List.of(), out ? List.of() : List.of(rule), DIGEST);
-        RestoreRenderer renderer = new RestoreRenderer();
-        assertThat(out ? renderer.outLines(set) : renderer.inLines(set)).containsExactly(expected);
+        Direction d = rule.direction();
+        RuleSet set = new RuleSet(family, d == Direction.OUT ? List.of(rule) : List.of(),
+                d == Direction.IN ? List.of(rule) : List.of(), d == Direction.FORWARD ? List.of(rule) : List.of(), DIGEST);
+        assertThat(new RestoreRenderer().lines(set, d)).containsExactly(expected);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("table")
     void rendersExactlyTheExpectedRestoreInput(String name, String policyJson, Family family, String expected) throws Exception {
         RuleSet set = pinned(plan(policyJson).forFamily(family));
-        assertThat(new RestoreRenderer().render(set, true, true)).isEqualTo(expected);
+        assertThat(new RestoreRenderer().render(set, true)).isEqualTo(expected);
     }
 }

@@ -2,6 +2,7 @@ package dev.netfence.iptables;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.rules.Direction;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Fixtures are real {@code iptables-save} output captured from iptables 1.8.9 (nft and legacy,
  * both families) after restoring the bridge example's rules into a namespace that already had a
- * foreign OUTPUT rule (IPv6 recaptured when neighbour discovery gained its hop-limit and destination matches, when the MLD query left NETFENCE-OUT, and when the example's IPv4-only blocked list gained the default IPv6 ranges).
+ * foreign OUTPUT rule (IPv6 recaptured when neighbour discovery gained its hop-limit and destination matches, when the MLD query left NETFENCE-OUT, and when the example's IPv4-only blocked list gained the default IPv6 ranges; all four when NETFENCE-FWD and its FORWARD hook were added).
  */
 class SaveParserTest {
     private final SaveParser parser = new SaveParser();
@@ -29,23 +30,28 @@ class SaveParserTest {
     void realSaveOutputYieldsTheOwnedChainsAndTheHooks(String name) throws IOException {
         FilterState state = parser.parse(fixture(name));
         boolean v6 = name.contains("ipv6");
-        assertThat(state.outChainExists()).isTrue();
-        assertThat(state.inChainExists()).isTrue();
-        assertThat(state.outRules()).hasSize(v6 ? 22 : 16).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
-        assertThat(state.inRules()).hasSize(v6 ? 12 : 6).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
-        assertThat(state.outRules().get(0)).isEqualTo("-A NETFENCE-OUT " + (v6 ? "! -s ::/128" : "! -s 0.0.0.0/32")
+        assertThat(state.exists(Direction.OUT)).isTrue();
+        assertThat(state.exists(Direction.IN)).isTrue();
+        assertThat(state.ownedRules(Direction.OUT)).hasSize(v6 ? 22 : 16).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
+        assertThat(state.ownedRules(Direction.IN)).hasSize(v6 ? 12 : 6).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
+        assertThat(state.ownedRules(Direction.OUT).get(0)).isEqualTo("-A NETFENCE-OUT " + (v6 ? "! -s ::/128" : "! -s 0.0.0.0/32")
                 + " -m addrtype ! --src-type LOCAL -m comment --comment \"netfence:0123456789ab\" -j DROP");
-        assertThat(state.outRules().get(v6 ? 1 : 2)).isEqualTo("-A NETFENCE-OUT -o lo -m addrtype --dst-type " + (v6 ? "LOCAL" : "LOCAL,BROADCAST,MULTICAST")
+        assertThat(state.ownedRules(Direction.OUT).get(v6 ? 1 : 2)).isEqualTo("-A NETFENCE-OUT -o lo -m addrtype --dst-type " + (v6 ? "LOCAL" : "LOCAL,BROADCAST,MULTICAST")
                 + " -m comment --comment \"netfence:0123456789ab\" -j ACCEPT");
         if (v6) {
-            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT");
+            assertThat(state.builtinRules(Direction.OUT)).containsExactly("-A OUTPUT -j NETFENCE-OUT");
         } else { // the foreign rule that was there first stays, below the hook
-            assertThat(state.outputRules()).containsExactly("-A OUTPUT -j NETFENCE-OUT", "-A OUTPUT -d 198.18.0.1/32 -j ACCEPT");
+            assertThat(state.builtinRules(Direction.OUT)).containsExactly("-A OUTPUT -j NETFENCE-OUT", "-A OUTPUT -d 198.18.0.1/32 -j ACCEPT");
         }
-        assertThat(state.outputHooked()).isTrue();
-        assertThat(state.outputHookFirst()).isTrue();
-        assertThat(state.inputHookFirst()).isTrue();
-        assertThat(state.inputHookCount()).isEqualTo(1);
+        assertThat(state.hooked(Direction.OUT)).isTrue();
+        assertThat(state.hookFirst(Direction.OUT)).isTrue();
+        assertThat(state.hookFirst(Direction.IN)).isTrue();
+        assertThat(state.hookCount(Direction.IN)).isEqualTo(1);
+        assertThat(state.exists(Direction.FORWARD)).isTrue();
+        assertThat(state.ownedRules(Direction.FORWARD))
+                .containsExactly("-A NETFENCE-FWD -m comment --comment \"netfence:0123456789ab\" -j DROP");
+        assertThat(state.builtinRules(Direction.FORWARD)).containsExactly("-A FORWARD -j NETFENCE-FWD");
+        assertThat(state.hookFirst(Direction.FORWARD)).isTrue();
     }
 
     @Test
@@ -74,11 +80,11 @@ class SaveParserTest {
                 COMMIT
                 """;
         FilterState state = parser.parse(save);
-        assertThat(state.outChainExists()).isFalse();
-        assertThat(state.outRules()).isEmpty();
-        assertThat(state.outputRules()).containsExactly("-A OUTPUT -j DOCKER");
-        assertThat(state.outputHooked()).isFalse();
-        assertThat(state.inputRules()).isEmpty();
+        assertThat(state.exists(Direction.OUT)).isFalse();
+        assertThat(state.ownedRules(Direction.OUT)).isEmpty();
+        assertThat(state.builtinRules(Direction.OUT)).containsExactly("-A OUTPUT -j DOCKER");
+        assertThat(state.hooked(Direction.OUT)).isFalse();
+        assertThat(state.builtinRules(Direction.IN)).isEmpty();
         assertThat(state.malformed()).isNull();
     }
 
@@ -122,7 +128,7 @@ class SaveParserTest {
         FilterState state = parser.parse("*filter\n:OUTPUT ACCEPT [0:0]\n"
                 + "-A OUTPUT -m comment --comment \"say \\\"hi\\\" \\\\\" -j ACCEPT\nCOMMIT\n");
         assertThat(state.malformed()).isNull();
-        assertThat(state.outputRules()).hasSize(1);
+        assertThat(state.builtinRules(Direction.OUT)).hasSize(1);
     }
 
     /**
@@ -153,9 +159,9 @@ class SaveParserTest {
     void aHookBelowAnotherRuleIsSeenAsNotFirst() {
         FilterState state = parser.parse("*filter\n:OUTPUT ACCEPT [0:0]\n:NETFENCE-OUT - [0:0]\n"
                 + "-A OUTPUT -j ACCEPT\n-A OUTPUT -j NETFENCE-OUT\r\nCOMMIT\n");
-        assertThat(state.outputHooked()).isTrue();
-        assertThat(state.outputHookFirst()).isFalse();
-        assertThat(state.outChainExists()).isTrue();
-        assertThat(state.inChainExists()).isFalse();
+        assertThat(state.hooked(Direction.OUT)).isTrue();
+        assertThat(state.hookFirst(Direction.OUT)).isFalse();
+        assertThat(state.exists(Direction.OUT)).isTrue();
+        assertThat(state.exists(Direction.IN)).isFalse();
     }
 }

@@ -75,7 +75,7 @@ abstract class NftApplyFixture {
 
     /** The plan's table as bytes: each rule's bytes its text, each chain's its name. */
     TableBytes planTable() {
-        return TableBytes.ofText(List.of("output=output", "input=input"), new NftRenderer().expected(plan).stream()
+        return TableBytes.ofText(List.of("output=output", "input=input", "forward=forward"), new NftRenderer().expected(plan).stream()
                 .map(r -> r.chain() + "=" + r.text()).toList(), false);
     }
 
@@ -118,8 +118,9 @@ abstract class NftApplyFixture {
         StringBuilder sb = new StringBuilder("{\"nftables\":[{\"metainfo\":{}},"
                 + "{\"table\":{\"family\":\"inet\",\"name\":\"netfence\",\"handle\":1}},"
                 + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"output\",\"handle\":1,\"type\":\"filter\",\"hook\":\"output\",\"prio\":0,\"policy\":\"accept\"}},"
-                + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"input\",\"handle\":2,\"type\":\"filter\",\"hook\":\"input\",\"prio\":0,\"policy\":\"accept\"}}");
-        long handle = 3;
+                + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"input\",\"handle\":2,\"type\":\"filter\",\"hook\":\"input\",\"prio\":0,\"policy\":\"accept\"}},"
+                + "{\"chain\":{\"family\":\"inet\",\"table\":\"netfence\",\"name\":\"forward\",\"handle\":3,\"type\":\"filter\",\"hook\":\"forward\",\"prio\":0,\"policy\":\"accept\"}}");
+        long handle = 4;
         for (NftRenderer.ExpectedRule r : new NftRenderer().expected(plan)) {
             sb.append(",{\"rule\":{\"family\":\"inet\",\"table\":\"netfence\",\"chain\":\"").append(r.chain())
                     .append("\",\"handle\":").append(handle++).append(",\"comment\":\"").append(r.comment())

@@ -76,8 +76,8 @@ class NftApplyTest extends NftApplyFixture {
         assertThat(r.changed()).isTrue();
         assertThat(r.error().code()).isEqualTo(ErrorCode.RULES_REJECTED);
         assertThat(r.error().getMessage()).isEqualTo("nftables refused removing the iptables backend's chains"
-                + " NETFENCE-OUT and NETFENCE-IN: something netfence does not list still refers to them (a jump or goto"
-                + " from a chain of the ip/ip6 filter table other than OUTPUT and INPUT, or a verdict map); netfence's"
+                + " NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD: something netfence does not list still refers to them (a jump or goto"
+                + " from a chain of the ip/ip6 filter table other than OUTPUT, INPUT and FORWARD, or a verdict map); netfence's"
                 + " table was written, the old chains stay beside it; remove that reference, or the chains:"
                 + " Error: Could not process rule: Device or resource busy");
     }

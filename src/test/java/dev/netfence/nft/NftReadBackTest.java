@@ -24,7 +24,7 @@ class NftReadBackTest extends NftApplyFixture {
 
     /** An apply's census (netfence's table just written, its sets and rules not counted). */
     private static NftCensus.Counts afterWrite(NftCensus.LeftoverTable... leftovers) {
-        return new NftCensus.Counts(true, 2, 0, -1, -1, 0, List.of(leftovers));
+        return new NftCensus.Counts(true, 3, 0, -1, -1, 0, List.of(leftovers));
     }
 
     private int planRules() {
@@ -50,7 +50,7 @@ class NftReadBackTest extends NftApplyFixture {
         answers.add(ok(""));
         answers.add(ok(""));
         assertThat(steps().apply(commands, plan, planTable()).error()).isNull();
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         assertThat(steps().drift(commands, plan, planTable()).difference()).isEmpty();
 
         assertThat(sent).as("written, read as bytes, the leftover removed, read again; a drift check read")
@@ -61,11 +61,11 @@ class NftReadBackTest extends NftApplyFixture {
 
     @ParameterizedTest(name = "use {0}, sets {1}, rules plan+{2}, flags {3}, bytes {4}")
     @CsvSource(delimiter = '|', value = {
-        "3|0|0|0|0|netfence's table holds 3 chains, sets or objects where netfence writes 2 chains and no set",
-        "2|1|0|0|0|netfence's table holds 2 chains, sets or objects and 1 sets where",
-        "2|0|1|0|0|netfence's table holds more than the plan's",
-        "2|0|0|1|0|netfence's table has flags 1 where netfence writes none (a dormant table's rules do not run)",
-        "2|0|0|0|1000000|bytes, more than netfence's"})
+        "4|0|0|0|0|netfence's table holds 4 chains, sets or objects where netfence writes 3 chains and no set",
+        "3|1|0|0|0|netfence's table holds 3 chains, sets or objects and 1 sets where",
+        "3|0|1|0|0|netfence's table holds more than the plan's",
+        "3|0|0|1|0|netfence's table has flags 1 where netfence writes none (a dormant table's rules do not run)",
+        "3|0|0|0|1000000|bytes, more than netfence's"})
     void aDriftCheckWhoseCensusShowsTheTableDifferentListsNothing(long use, long sets, long extraRules, long flags,
             long bytes, String message) {
         censuses.add(new NftCensus.Counts(true, use, flags, sets, planRules() + extraRules, bytes, List.of()));
@@ -79,7 +79,7 @@ class NftReadBackTest extends NftApplyFixture {
 
     @Test
     void aDriftCheckWhoseCensusShowsTheTableAsWrittenReadsItAloneAsBytes() {
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         generations.addAll(List.of(9L, 9L, 9L, 9L)); // before, after the census, after the read, at the end
         assertThat(steps().drift(commands, plan, planTable()))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), 9));
@@ -88,8 +88,8 @@ class NftReadBackTest extends NftApplyFixture {
 
     @Test
     void aCommitWhileTheTableIsReadTakesTheCensusAndTheReadAgain() {
-        censuses.add(census(2, 0, planRules()));
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         // before, after the first census, after its read (moved), after the pause, after the second
         // census, after its read, at the end
         generations.addAll(List.of(9L, 9L, 10L, 10L, 10L, 10L, 10L));
@@ -102,7 +102,7 @@ class NftReadBackTest extends NftApplyFixture {
     @Test
     void aNamespaceCommittedToEachTimeItWasCountedIsADifferenceWithoutAListing() {
         for (int i = 0; i < NftReadBack.QUIET_ATTEMPTS; i++) {
-            censuses.add(census(2, 0, planRules()));
+            censuses.add(census(3, 0, planRules()));
         }
         generations.addAll(List.of(9L, 10L, 10L, 11L, 11L, 12L, 12L, 13L)); // before, then each census: counted, next from
         NftApply.Drift d = steps().drift(commands, plan, planTable());
@@ -115,8 +115,8 @@ class NftReadBackTest extends NftApplyFixture {
 
     @Test
     void aCommitDuringOneCensusOnlyIsCountedAgainAndThenRead() {
-        censuses.add(census(2, 0, planRules()));
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         generations.addAll(List.of(9L, 10L, 10L, 10L, 10L)); // before, moved, after the pause, still, after the read
         assertThat(steps().drift(commands, plan, planTable()))
                 .isEqualTo(new NftApply.Drift(java.util.Optional.empty(), NftGeneration.UNKNOWN));
@@ -140,7 +140,7 @@ class NftReadBackTest extends NftApplyFixture {
     void anApplysCensusShowingTheTableWithFewerChainsIsTakenAgainBeforeItCounts() {
         // another writer's transaction lowers the replaced table's use count before its commit
         censuses.add(new NftCensus.Counts(true, 0, 0, -1, -1, 0, List.of()));
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         answers.add(ok(""));
         NftApply.Result r = steps().apply(commands, plan, planTable());
         assertThat(r.error()).isNull();
@@ -169,7 +169,7 @@ class NftReadBackTest extends NftApplyFixture {
         assertThat(r.error().getMessage()).startsWith("nft read-back differs: table ip6 filter holds the iptables "
                 + "backend's chains and more than 10000 rules").endsWith("(not listed)");
         assertThat(sent).hasSize(1);
-        censuses.add(new NftCensus.Counts(true, 2, 0, 0, planRules(), 0,
+        censuses.add(new NftCensus.Counts(true, 3, 0, 0, planRules(), 0,
                 List.of(new NftCensus.LeftoverTable("ip6", size, bytes))));
         assertThat(steps().drift(commands, plan, planTable()).difference())
                 .as("a resync repairs instead of failing").hasValueSatisfying(m -> assertThat(m).contains("table ip6 filter"));
@@ -242,22 +242,22 @@ class NftReadBackTest extends NftApplyFixture {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "a rule changed|0|changed|chain output rule 1 is not the plan's ",
-        "a rule added at the end|-1|added|chain input has an unexpected rule past the plan's",
-        "the last rule gone|-1|gone|chain input lacks rule ",
+        "a rule added at the end|-1|added|chain forward has an unexpected rule past the plan's",
+        "the last rule gone|-1|gone|chain forward lacks rule ",
         "a chain changed|0|chain|chain output is not the base chain netfence writes"})
     void aTableWhoseBytesDifferFromThePlansIsADifferenceWithNothingListed(String what, int at, String how,
             String message) {
         List<String> rules = new ArrayList<>(new NftRenderer().expected(plan).stream()
                 .map(r -> r.chain() + "=" + r.text()).toList());
-        List<String> chains = new ArrayList<>(List.of("output=output", "input=input"));
+        List<String> chains = new ArrayList<>(List.of("output=output", "input=input", "forward=forward"));
         int index = at < 0 ? rules.size() - 1 : at;
         switch (how) {
             case "changed" -> rules.set(index, rules.get(index).replace("loopback", "ether") + " meta iif 1");
-            case "added" -> rules.add("input=input accept");
+            case "added" -> rules.add("forward=forward accept");
             case "gone" -> rules.remove(index);
             default -> chains.set(0, "output=output hook input");
         }
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         tables.add(() -> TableBytes.ofText(chains, rules, how.equals("added")));
         NftApply.Drift d = steps().drift(commands, plan, planTable());
         assertThat(d.difference()).hasValueSatisfying(m -> assertThat(m).contains(message).endsWith("(read as bytes, not listed)"));
@@ -266,7 +266,7 @@ class NftReadBackTest extends NftApplyFixture {
 
     @Test
     void aReadBackBeforeThePlansTableIsLearntListsNothingAndIsRetryable() {
-        censuses.add(census(2, 0, planRules()));
+        censuses.add(census(3, 0, planRules()));
         generations.add(7L);
         NftApply.Drift d;
         try {
@@ -281,14 +281,14 @@ class NftReadBackTest extends NftApplyFixture {
     }
 
     @Test
-    void learningAPlanWritesItListsBothChainsVerifiesThemAndRemembersTheTablesBytes() {
+    void learningAPlanWritesItListsItsThreeChainsVerifiesThemAndRemembersTheTablesBytes() {
         NftApply steps = new NftApply(new NftRenderer());
         answers.add(ok(""));
         answers.add(ok(listing()));
         TableBytes learnt = steps.learn(commands, plan);
         assertThat(steps.learnt(plan)).isSameAs(learnt);
         assertThat(sent).containsExactly(new NftRenderer().render(plan), "list chain inet netfence output",
-                "list chain inet netfence input", "read inet netfence");
+                "list chain inet netfence input", "list chain inet netfence forward", "read inet netfence");
     }
 
     @Test

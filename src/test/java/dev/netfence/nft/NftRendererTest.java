@@ -40,7 +40,16 @@ class NftRendererTest {
             \tchain input {
             \t\ttype filter hook input priority filter; policy accept;
             """;
-    static final String TAIL = "\t}\n}\n";
+    /** The forward chain, the same in every plan: a sandbox routes nothing, in either family. */
+    static final String TAIL = """
+            \t}
+            \tchain forward {
+            \t\ttype filter hook forward priority filter; policy accept;
+            \t\tmeta nfproto ipv4 drop{c}
+            \t\tmeta nfproto ipv6 drop{c}
+            \t}
+            }
+            """;
     static final String LO_EST4 = """
             \t\tmeta nfproto ipv4 meta oiftype loopback fib daddr type != unicast accept{c}
             \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
@@ -177,7 +186,7 @@ class NftRendererTest {
         Map<Family, RuleSet> sets = new EnumMap<>(Family.class);
         for (Family f : plan.families()) {
             RuleSet s = plan.forFamily(f);
-            sets.put(f, new RuleSet(f, s.output(), s.input(), DIGEST));
+            sets.put(f, new RuleSet(f, s.output(), s.input(), s.forward(), DIGEST));
         }
         return new PlannedRules(sets, DIGEST, plan.warnings());
     }

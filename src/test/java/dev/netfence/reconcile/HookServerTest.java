@@ -313,9 +313,9 @@ class HookServerTest {
         var quarantine = new RulePlanner().quarantine();
         RestoreRenderer renderer = new RestoreRenderer();
         assertThat(embedded(script, "iptables-restore"))
-                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV4), true, true));
+                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV4), true));
         assertThat(embedded(script, "ip6tables-restore"))
-                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV6), true, true));
+                .isEqualTo(renderer.render(quarantine.forFamily(Family.IPV6), true));
         String start = "QUARANTINE_NFT = \"\"\"";
         int from = script.indexOf(start) + start.length();
         assertThat(script.substring(from, script.indexOf("\"\"\"", from)))
