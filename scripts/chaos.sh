@@ -48,8 +48,8 @@
 # which prints exactly the lines iptables-save shows for netfence's chains; the actual rules are
 # `ip netns exec NS iptables-nft-save` and `iptables-legacy-save` (both, so rules landing in the
 # wrong backend or in both count as wrong), filter table only, counters dropped. A namespace is
-# right when, per family, the hook rules are exactly `-A INPUT -j NETFENCE-IN` and
-# `-A OUTPUT -j NETFENCE-OUT`, FORWARD is empty, and the NETFENCE-OUT/NETFENCE-IN rules equal,
+# right when, per family, the hook rules are exactly `-A INPUT -j NETFENCE-IN`,
+# `-A FORWARD -j NETFENCE-FWD` and `-A OUTPUT -j NETFENCE-OUT`, and the NETFENCE-OUT/-IN/-FWD rules equal,
 # line by line and in order, the plan of the task of the LAST event published for that sandbox.
 # The policies allow different endpoints, so every rule carries the policy's digest comment
 # (netfence:<12 hex>) and a sandbox left with an older event's policy, a quarantine, or no rules
@@ -220,8 +220,8 @@ canonical() {
   awk '/^\*/ {t = $1} /^COMMIT/ {t = ""} t == "*filter" && /^-A / {print}' |
     sed -E 's/^\[[0-9]+:[0-9]+\] //' >"$work/canon.tmp"
   local chain
-  for chain in INPUT FORWARD OUTPUT NETFENCE-OUT NETFENCE-IN; do grep -E "^-A $chain " "$work/canon.tmp" || true; done
-  grep -vE '^-A (INPUT|FORWARD|OUTPUT|NETFENCE-OUT|NETFENCE-IN) ' "$work/canon.tmp" || true
+  for chain in INPUT FORWARD OUTPUT NETFENCE-OUT NETFENCE-IN NETFENCE-FWD; do grep -E "^-A $chain " "$work/canon.tmp" || true; done
+  grep -vE '^-A (INPUT|FORWARD|OUTPUT|NETFENCE-OUT|NETFENCE-IN|NETFENCE-FWD) ' "$work/canon.tmp" || true
 }
 plan_pids=()
 for task in "${tasks[@]}"; do   # three JVMs at once, while the broker starts
@@ -231,7 +231,7 @@ done
 for p in "${plan_pids[@]}"; do wait "$p" || die "netfence plan failed: $(cat "$work"/plan-*.log)"; done
 for task in "${tasks[@]}"; do
   for fam in ipv4 ipv6; do
-    { printf '*filter\n-A INPUT -j NETFENCE-IN\n-A OUTPUT -j NETFENCE-OUT\n'
+    { printf '*filter\n-A INPUT -j NETFENCE-IN\n-A FORWARD -j NETFENCE-FWD\n-A OUTPUT -j NETFENCE-OUT\n'
       awk -v f="# $fam" '/^# ipv/ {on = ($0 == f)} on && /^-A NETFENCE-/ {print}' "$work/plan-$task.txt"
       printf 'COMMIT\n'; } | canonical >"$work/expect-$task-$fam.rules"
   done

@@ -168,7 +168,7 @@ else
   step "The rules now inside the sandbox namespace (iptables-save / ip6tables-save, netfence chains)"
   for save in iptables-save ip6tables-save; do
     info "# $save"
-    ip netns exec "$cns" "$save" -t filter | grep -E '^(:NETFENCE|-A (OUTPUT|INPUT) -j NETFENCE|-A NETFENCE)' | sed 's/^/    /'
+    ip netns exec "$cns" "$save" -t filter | grep -E '^(:NETFENCE|-A (OUTPUT|INPUT|FORWARD) -j NETFENCE|-A NETFENCE)' | sed 's/^/    /'
   done
 fi
 

@@ -151,8 +151,8 @@ final class AtLeastOnceSink implements OutputSink {
                 if (partition.released()) {
                     // the partition went to another instance (or was lost), which redoes the record: held
                     // on here it would be retried for good and keep /readyz false for a partition not ours
+                    completions.post(() -> pending--); // queued before the hold is seen released
                     health.released();
-                    completions.post(() -> pending--);
                     LOG.info("held output to {} dropped: its partition {} is no longer this instance's", o.topic(),
                             partition.partition());
                     return;

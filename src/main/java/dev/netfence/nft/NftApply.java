@@ -231,8 +231,8 @@ final class NftApply {
     /**
      * Learns {@code plan}'s table as the kernel holds it ({@link TableBytes}): writes it into the
      * calling thread's namespace, which must be a fresh one netfence made and nothing else can
-     * reach (then libnftables lists only what netfence wrote), verifies the JSON listing of both
-     * chains against the plan, and remembers the table's bytes for every later read-back of the
+     * reach (then libnftables lists only what netfence wrote), verifies the JSON listing of its
+     * three chains against the plan, and remembers the table's bytes for every later read-back of the
      * plan in any namespace. Also what the backend's probe does. Throws what failed: the
      * transaction's error, VERIFY_FAILED for a listing that differs.
      */

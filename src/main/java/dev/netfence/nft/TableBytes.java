@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * netfence's table as the kernel holds it, read over raw netlink without libnftables: its two
+ * netfence's table as the kernel holds it, read over raw netlink without libnftables: its three
  * chains (asked for by name) and its rules (one dump, filtered to the table in the kernel), each
  * kept as the bytes of the kernel's message after its nfgenmsg header, less the handle and
  * position attributes (numbers the kernel hands out) and a chain's use count (its rules, which

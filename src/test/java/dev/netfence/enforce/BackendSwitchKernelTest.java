@@ -79,8 +79,12 @@ class BackendSwitchKernelTest {
     @Test
     void aJumpToTheIptablesChainsFromAChainNetfenceDoesNotListFailsTheSwitchAtOnceAndSaysWhy() throws Exception {
         assertThat(apply(BackendChoice.IPTABLES_NFT, FIRST).backend()).isEqualTo("iptables-nft");
-        // what a workload with CAP_NET_ADMIN (or another program) could add: FORWARD is not listed by the read-back
-        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables-nft", "-A", "FORWARD", "-j", "NETFENCE-OUT");
+        // what a workload with CAP_NET_ADMIN (or another program) could add: a chain of its own, which the read-back
+        // does not list (it lists OUTPUT, INPUT and FORWARD), jumping to netfence's old chain
+        String ns = SANDBOX.net().containerNs();
+        Sh.ok("ip", "netns", "exec", ns, "iptables-nft", "-N", "WL");
+        Sh.ok("ip", "netns", "exec", ns, "iptables-nft", "-A", "WL", "-j", "NETFENCE-OUT");
+        Sh.ok("ip", "netns", "exec", ns, "iptables-nft", "-A", "FORWARD", "-j", "WL");
 
         EnforcementResult result = apply(BackendChoice.NFT, SECOND);
 

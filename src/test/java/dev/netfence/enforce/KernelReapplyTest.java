@@ -118,6 +118,27 @@ class KernelReapplyTest {
     }
 
     @Test
+    void reapplyingAfterSomeoneDeletedTheForwardHookAndFlushedItsChainPutsBothBack() throws Exception {
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(apply(enforcer).status()).isEqualTo("applied");
+        for (Family family : Family.values()) {
+            iptables(family, "-D", "FORWARD", "-j", "NETFENCE-FWD");
+            iptables(family, "-F", "NETFENCE-FWD");
+            iptables(family, "-A", "FORWARD", "-j", "ACCEPT");
+        }
+
+        EnforcementResult again = apply(enforcer);
+
+        assertThat(again.status()).as("%s", again).isEqualTo("applied");
+        assertThat(again.attempts()).as("repaired against the read-back, not by a second attempt").isEqualTo(1);
+        for (Family family : Family.values()) {
+            FilterState state = state(family);
+            assertThat(state.builtinRules(Direction.FORWARD)).containsExactly("-A FORWARD -j NETFENCE-FWD", "-A FORWARD -j ACCEPT");
+            assertThat(state.ownedRules(Direction.FORWARD)).singleElement().asString().endsWith("-j DROP");
+        }
+    }
+
+    @Test
     void aChainNameThatForgesTheDeletedHooksInTheSaveOutputIsDriftNotInForce() throws Exception {
         assertForgedHooksAreDrift(family -> { // through nft's JSON: a chain name is 256 bytes of anything
             String nftFamily = family == Family.IPV4 ? "ip" : "ip6";

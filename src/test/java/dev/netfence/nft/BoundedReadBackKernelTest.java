@@ -81,7 +81,7 @@ class BoundedReadBackKernelTest extends BoundedReadBackFixture {
         long before = nft.readBackSize();
         apply();
         assertThat(drift()).isEmpty();
-        assertThat(nft.readBackSize() - before).as("netfence's two chains, twice").isBetween(1L, 2 * ONE_TABLE);
+        assertThat(nft.readBackSize() - before).as("netfence's three chains, twice").isBetween(1L, 2 * ONE_TABLE);
     }
 
     @Test

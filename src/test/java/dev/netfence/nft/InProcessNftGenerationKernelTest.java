@@ -132,6 +132,14 @@ class InProcessNftGenerationKernelTest {
         assertThat(resync(PLAN)).isEqualTo(new Check(Optional.empty(), 0, 1));
         workload("delete", "table", "inet", "netfence");
         assertThat(resync(PLAN).drift()).isPresent();
+        applied();
+        assertThat(resync(PLAN)).isEqualTo(new Check(Optional.empty(), 0, 1));
+        workload("flush", "chain", "inet", "netfence", NftRenderer.FWD_CHAIN);
+        assertThat(resync(PLAN).drift()).as("the forward chain's drop flushed").isPresent();
+        applied();
+        assertThat(resync(PLAN)).isEqualTo(new Check(Optional.empty(), 0, 1));
+        workload("delete", "chain", "inet", "netfence", NftRenderer.FWD_CHAIN);
+        assertThat(resync(PLAN).drift()).as("the forward chain deleted").isPresent();
     }
 
     @Test
