@@ -20,14 +20,17 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Traffic a podman container's namespace forwards (podman's containers forward IPv4): a workload
- * that held CAP_NET_ADMIN before the apply routed a namespace of its own through the container's
- * and masqueraded it on {@code eth0} (done here from the test, as that workload would have), then
- * dropped the capability, so its outcome lists no risk. Before netfence's forward chain this
- * reached the forbidden peer port without the host guard (and was held to the policy only by it):
- * now nothing the container's namespace forwards goes anywhere, with the host guard or without,
- * while the container's own allowed connection answers. ForwardingKernelTest proves the same for
- * both backends and families in namespaces of the test's own.
+ * Traffic another namespace of the workload's sends through a podman container's, set up while the
+ * workload held CAP_NET_ADMIN (done here from the test, as that workload would have) and kept after
+ * it dropped the capability, so its outcome lists no risk. Routed (podman's containers forward
+ * IPv4; a veth and a masquerade on {@code eth0}): before netfence's forward chain this reached the
+ * forbidden peer port without the host guard; now nothing the container's namespace forwards goes
+ * anywhere, with the host guard or without (ForwardingKernelTest proves it for both backends and
+ * families). Bridged at layer 2 (a macvlan of {@code eth0} moved into that namespace): its frames
+ * are handed to {@code eth0} past every IP hook of the container's namespace, so without the host
+ * guard they reach the forbidden port under an {@code applied} outcome (README "What it does not
+ * protect against"); the host guard drops them, their source MAC not being the container's. Each
+ * test first shows the other namespace reaching the peer before any rule.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardForwardingPodmanTest {
@@ -46,6 +49,7 @@ class HostGuardForwardingPodmanTest {
 
     static PodmanContainer peer;
     private GuardedEnforcer enforcer;
+    /** The workload's other namespace. */
     private String routed;
 
     @BeforeAll
@@ -58,7 +62,7 @@ class HostGuardForwardingPodmanTest {
     @AfterEach
     void removeTheRoutedNamespaceAndGuards() {
         if (routed != null) {
-            Sh.run("ip", "netns", "delete", routed); // its veth end goes with it, and the container's with that
+            Sh.run("ip", "netns", "delete", routed); // its veth end or macvlan goes with it (a veth's peer too)
         }
         if (enforcer != null) {
             enforcer.close();
@@ -84,6 +88,7 @@ class HostGuardForwardingPodmanTest {
         Sh.ok("ip", "-n", routed, "addr", "add", "198.18.99.2/30", "dev", "nfwb" + id);
         Sh.ok("ip", "-n", routed, "link", "set", "nfwb" + id, "up");
         Sh.ok("ip", "-n", routed, "route", "add", "default", "via", "198.18.99.1");
+        assertThat(probeFromRouted(FORBIDDEN)).as("the routed namespace reaches the peer before any rule").isEqualTo("OK");
 
         enforcer = GuardedEnforcer.create(mode);
         String policy = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + peer.ipv4() + ":" + ALLOWED
@@ -101,6 +106,39 @@ class HostGuardForwardingPodmanTest {
 
         assertThat(probeFromRouted(FORBIDDEN)).as("forbidden port, forwarded").isEqualTo("TIMEOUT");
         assertThat(probeFromRouted(ALLOWED)).as("allowed port, forwarded: a sandbox routes nothing").isEqualTo("TIMEOUT");
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void aMacvlanOfTheContainersEth0InANamespaceOfItsOwnIsHeldOnlyByTheHostGuard(HostGuardMode mode) {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        byte[] random = new SecureRandom().generateSeed(4);
+        String id = HexFormat.of().formatHex(random);
+        routed = "nfm-" + id;
+        String pid = Integer.toString(sandbox.pid());
+        Sh.ok("ip", "netns", "add", routed);
+        // the workload's part, while it held CAP_NET_ADMIN: a macvlan of eth0, moved out, an address on the bridge
+        Sh.ok("nsenter", "-t", pid, "-n", "ip", "link", "add", "nfm" + id, "link", "eth0", "type", "macvlan", "mode", "bridge");
+        Sh.ok("nsenter", "-t", pid, "-n", "ip", "link", "set", "nfm" + id, "netns", "/run/netns/" + routed);
+        String address = "10.88.250." + (2 + Byte.toUnsignedInt(random[0]) % 250);
+        Sh.ok("ip", "-n", routed, "addr", "add", address + "/16", "dev", "nfm" + id);
+        Sh.ok("ip", "-n", routed, "link", "set", "nfm" + id, "up");
+        assertThat(probeFromRouted(FORBIDDEN)).as("the macvlan reaches the peer before any rule").isEqualTo("OK");
+
+        enforcer = GuardedEnforcer.create(mode);
+        var result = enforcer.apply(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + peer.ipv4()
+                + ":" + ALLOWED + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}");
+        assertThat(result.risks()).as("the capability was dropped before the apply (the test holds it here)").isEmpty();
+        assertThat(probeFromContainer(pid, ALLOWED)).as("the container's own allowed connection").isEqualTo("OK");
+        assertThat(probeFromContainer(pid, FORBIDDEN)).as("the container's own forbidden one").isNotEqualTo("OK");
+
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(probeFromRouted(FORBIDDEN)).as("forbidden port, from the macvlan, at the guard").isEqualTo("TIMEOUT");
+            assertThat(probeFromRouted(ALLOWED)).as("not the container's source MAC: nothing passes").isEqualTo("TIMEOUT");
+        } else {
+            assertThat(probeFromRouted(FORBIDDEN)).as("without the guard, a macvlan's frames meet no rule of netfence's")
+                    .isEqualTo("OK");
+        }
     }
 
     private String probeFromRouted(int port) {
