@@ -168,6 +168,9 @@ public final class RestoreRenderer {
         if (r.nonLocalSource()) {
             sb.append(" -m addrtype ! --src-type LOCAL");
         }
+        if (r.localSourceOffLoopback()) {
+            sb.append(" ! -i lo -m addrtype --src-type LOCAL");
+        }
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");
             case UDP -> sb.append(" -p udp");

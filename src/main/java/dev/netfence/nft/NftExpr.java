@@ -63,6 +63,24 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr(text, JSON.objectNode().set("match", match));
     }
 
+    /** {@code meta KEY != VALUE}, e.g. {@code meta iiftype != loopback}. */
+    static NftExpr metaNot(String key, String value, String text) {
+        ObjectNode match = JSON.objectNode().put("op", "!=");
+        match.set("left", JSON.objectNode().set("meta", JSON.objectNode().put("key", key)));
+        match.set("right", JSON.textNode(value));
+        return new NftExpr(text, JSON.objectNode().set("match", match));
+    }
+
+    /** {@code fib saddr type local}: a source address that is one of the namespace's own. */
+    static NftExpr sourceLocal() {
+        ObjectNode match = JSON.objectNode().put("op", "==");
+        ObjectNode fib = JSON.objectNode().put("result", "type");
+        fib.set("flags", JSON.arrayNode().add("saddr"));
+        match.set("left", JSON.objectNode().set("fib", fib));
+        match.set("right", JSON.textNode("local"));
+        return new NftExpr("fib saddr type local", JSON.objectNode().set("match", match));
+    }
+
     /** {@code fib saddr type != local}: a source address that is not one of the namespace's own. */
     static NftExpr sourceNotLocal() {
         ObjectNode match = JSON.objectNode().put("op", "!=");

@@ -168,6 +168,10 @@ public final class NftRenderer {
             exprs.add(NftExpr.payloadNot(protocol, "saddr", unspecified, protocol + " saddr != " + unspecified));
             exprs.add(NftExpr.sourceNotLocal());
         }
+        if (r.localSourceOffLoopback()) {
+            exprs.add(NftExpr.metaNot("iiftype", "loopback", "meta iiftype != loopback"));
+            exprs.add(NftExpr.sourceLocal());
+        }
         if (r.loopback()) {
             // by the interface's type, not its name: a workload holding CAP_NET_ADMIN can rename
             // its eth0 to "lo" (after renaming lo), and a match on the name would then accept

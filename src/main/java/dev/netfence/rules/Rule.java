@@ -44,6 +44,9 @@ import java.util.Objects;
  * @param sourcePort source port (TCP/UDP only), or null for any ({@code tcp sport}, {@code --sport})
  * @param withoutSyn a TCP segment without SYN, one that opens no connection (nft
  *     {@code tcp flags ! syn}, iptables {@code ! --tcp-flags SYN SYN})
+ * @param localSourceOffLoopback (IN only) a packet that arrived on an interface other than loopback
+ *     from a source address local to the namespace (nft {@code meta iiftype != loopback fib saddr
+ *     type local}, iptables {@code ! -i lo -m addrtype --src-type LOCAL})
  */
 public record Rule(
         Direction direction,
@@ -58,7 +61,8 @@ public record Rule(
         Verdict verdict,
         Cidr source,
         Integer sourcePort,
-        boolean withoutSyn) {
+        boolean withoutSyn,
+        boolean localSourceOffLoopback) {
 
     /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
     public static final int LINK_HOP_LIMIT = 255;
@@ -93,6 +97,17 @@ public record Rule(
         if (withoutSyn && transport != Transport.TCP) {
             throw new IllegalArgumentException("withoutSyn needs transport TCP, was: " + transport);
         }
+        if (localSourceOffLoopback && direction != Direction.IN) {
+            throw new IllegalArgumentException("localSourceOffLoopback needs direction IN, was: " + direction);
+        }
+    }
+
+    /** A rule without the off-loopback local-source match. */
+    public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpv6Type, Integer hopLimit, Verdict verdict,
+            Cidr source, Integer sourcePort, boolean withoutSyn) {
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpv6Type, hopLimit,
+                verdict, source, sourcePort, withoutSyn, false);
     }
 
     /** A rule on the destination side only: no source, source port or TCP flag match. */
@@ -122,6 +137,21 @@ public record Rule(
      */
     public static Rule foreignSource() {
         return new Rule(Direction.OUT, Transport.ANY, null, null, false, true, false, null, null, Verdict.DROP);
+    }
+
+    /**
+     * Drop what arrives on an interface other than loopback from one of the namespace's own
+     * addresses. IPv6 delivers such a packet (IPv4 drops it as a martian), and connection tracking
+     * takes it for the reply of a flow the workload opened to itself: a socket connected from its
+     * own address and port X to its own address and port Y (sent over {@code lo}, accepted there)
+     * makes a forbidden host's datagrams "from" Y to X, forged with {@code IPV6_FREEBIND}, replies
+     * that pass the established accept however closed inbound is (reproduced as an unprivileged
+     * user: a stream of datagrams from a host the policy forbids). First in INPUT, before anything
+     * accepts; the mirror of {@link #foreignSource()}.
+     */
+    public static Rule ownSourceFromOutside() {
+        return new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null, Verdict.DROP,
+                null, null, false, true);
     }
 
     /**

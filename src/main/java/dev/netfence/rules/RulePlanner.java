@@ -29,7 +29,9 @@ import java.util.Set;
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
  * (reject: the policy's, then the cloud metadata ranges of {@link Presets#metadataRanges()} it does
  * not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
- * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: (IPv4) a drop of
+ * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: a drop of what arrives
+ * on an interface other than loopback from one of the namespace's own addresses
+ * ({@link Rule#ownSourceFromOutside}: it would forge the reply of a flow to itself), (IPv4) a drop of
  * {@link #RUNTIME_LOOPBACK_RESOLVER} where OUT rejects it, loopback, established,
  * (IPv6) neighbour discovery and MLD, then drop-everything when inbound is off.
  *
@@ -144,6 +146,7 @@ public final class RulePlanner {
             List<Rule> out = new ArrayList<>();
             List<Rule> in = new ArrayList<>();
             out.add(Rule.foreignSource());
+            in.add(Rule.ownSourceFromOutside());
             if (family == Family.IPV4 && !(policy.dns() && resolvers.stream()
                     .anyMatch(r -> RUNTIME_LOOPBACK_RESOLVER.contains(r.getAddress())))) {
                 out.add(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER));

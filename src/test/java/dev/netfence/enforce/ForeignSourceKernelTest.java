@@ -49,6 +49,9 @@ class ForeignSourceKernelTest {
     static final int FORBIDDEN_PORT = 8021;
     static final int WORKLOAD_PORT = 8022;
     static final int ALLOWED_UDP = 8024;
+    /** The workload's two ports of a UDP flow to itself. */
+    static final int SELF_X = 8025;
+    static final int SELF_Y = 8026;
     static final String PYTHON = "/usr/bin/python3";
     /**
      * argv: family via forbidden-address forbidden-port via-port transparent(0|1); via is the
@@ -174,6 +177,66 @@ class ForeignSourceKernelTest {
         assertThat(seen).as("the peer saw nothing from the workload").doesNotExist();
         assertThat(ownLoopbackWorks("4", net().containerV4())).isEqualTo("OK");
         assertThat(ownLoopbackWorks("4", "127.0.0.1")).isEqualTo("OK");
+    }
+
+    /**
+     * The other direction, toward the sandbox: the workload (uid 65534, no capabilities) connects a
+     * UDP socket from its own address and port X to its own address and port Y and sends once (over
+     * {@code lo}: accepted); the peer, which the policy forbids, then sends "from" the workload's
+     * address and Y to X ({@code IPV6_FREEBIND}, no capability either), which IPv6 delivers (IPv4
+     * drops a packet from a local source as a martian) and connection tracking takes for that
+     * flow's reply. Reproduced before {@link dev.netfence.rules.Rule#ownSourceFromOutside()}: every
+     * datagram reached the workload, inbound off.
+     */
+    @Test
+    void aForbiddenHostCannotStreamIntoTheSandboxAsTheReplyOfAFlowTheWorkloadOpenedToItself() throws Exception {
+        assertThat(selfFlowReceives()).as("the probe works without rules").contains("GOT from-peer");
+
+        EnforcementResult r = applyOutboundOff();
+        assertThat(r.status()).as("%s", r).isEqualTo("applied");
+
+        assertThat(selfFlowReceives()).as("what the forbidden peer sent as the flow's reply").doesNotContain("GOT");
+        assertThat(ownLoopbackWorks("6", net().containerV6())).isEqualTo("OK");
+    }
+
+    /** What the workload's self-connected socket received of the peer's forged datagrams ("GOT ..." lines). */
+    private static String selfFlowReceives() throws Exception {
+        String workload = """
+                import socket, sys, time
+                own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+                s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                s.bind((own, x)); s.connect((own, y)); s.send(b"self")
+                print("READY", flush=True)
+                s.settimeout(0.5); end = time.time() + 3
+                while time.time() < end:
+                    try:
+                        print("GOT", s.recv(100).decode(), flush=True)
+                    except (ConnectionRefusedError, socket.timeout):
+                        pass
+                """;
+        String peer = """
+                import socket, sys, time
+                own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+                s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND: no capability needed
+                s.bind((own, y))
+                for i in range(6):
+                    s.sendto(b"from-peer-%d" % i, (own, x)); time.sleep(0.3)
+                """;
+        String own = net().containerV6();
+        Process p = new ProcessBuilder("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534",
+                "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", workload, own,
+                String.valueOf(SELF_X), String.valueOf(SELF_Y)).redirectErrorStream(true).start();
+        try {
+            String first = new String(p.getInputStream().readNBytes(6), StandardCharsets.UTF_8);
+            assertThat(first).as("the workload's socket").isEqualTo("READY\n");
+            Sh.ok("ip", "netns", "exec", net().peerNs(), PYTHON, "-c", peer, own, String.valueOf(SELF_X),
+                    String.valueOf(SELF_Y));
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     private EnforcementResult applyOutboundOff() {

@@ -78,7 +78,9 @@ class RestoreRendererTest {
     static final String LO_EST_OUT6 = FOREIGN6 + LO_EST_OUT.replace("{types}", TYPES6);
     /** The same address dropped first on input (a frame written to it on lo passes no OUTPUT hook). */
     static final String RESOLVER_IN4 = "-A NETFENCE-IN -d 127.0.0.11/32{c} -j DROP\n";
-    static final String LO_EST_IN4 = RESOLVER_IN4 + LO_EST_IN;
+    /** What arrives from one of the namespace's own addresses, not on lo: dropped first on input (not in the quarantine). */
+    static final String OWN_IN = "-A NETFENCE-IN ! -i lo -m addrtype --src-type LOCAL{c} -j DROP\n";
+    static final String LO_EST_IN4 = OWN_IN + RESOLVER_IN4 + LO_EST_IN;
     static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES6 + "{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES4 + "{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
             + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
@@ -133,17 +135,17 @@ class RestoreRendererTest {
                 row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
-                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN + RES6 + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + OWN_IN + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
-                        LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + LO_EST_IN + ND_IN + RES6 + DROP),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + OWN_IN + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4),
                 row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
-                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN),
+                        LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + OWN_IN + LO_EST_IN + ND_IN),
                 row("bridge without endpoints: outbound and dns derived off, ipv4",
                         "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"]}", Family.IPV4,
                         LO_EST_OUT4 + "-A NETFENCE-OUT -d 198.18.0.0/15{c} -j REJECT --reject-with icmp-port-unreachable\n"
@@ -162,13 +164,13 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 64:ff9b::a9fe:0/112{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::a83f:8110/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::6464:64c8/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
-                                + LO_EST_IN + ND_IN + DROP),
+                                + OWN_IN + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
                         Family.IPV4, LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_IN4 + RES4 + DROP),
                 row("hipaa preset, ipv6: ::/0 blocks IPv6 too",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        Family.IPV6, LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + LO_EST_IN + ND_IN + RES6 + DROP),
+                        Family.IPV6, LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + OWN_IN + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("hipaa preset without endpoints, ipv4: no dns, one reject",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\"}", Family.IPV4,
                         LO_EST_OUT4 + REJECT4 + LO_EST_IN4 + DROP),
@@ -198,14 +200,14 @@ class RestoreRendererTest {
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT.replace("{types}", TYPES4) + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN + RES4 + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + OWN_IN + LO_EST_IN + RES4 + DROP),
                 row("docker's loopback resolver named but dns off: rejected ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV6, LO_EST_OUT6 + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
-                                + DEFAULT_BLOCKED6 + LO_EST_IN + ND_IN
+                                + DEFAULT_BLOCKED6 + OWN_IN + LO_EST_IN + ND_IN
                                 + "-A NETFENCE-IN -s 2001:db8::12/128 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP));
     }
 

@@ -87,6 +87,23 @@ class RulePlannerTest {
     }
 
     @Test
+    void everyPlanButTheQuarantineFirstDropsWhatArrivesFromItsOwnAddressesNotOnLoopbackAndNothingIsForwarded()
+            throws Exception {
+        for (NetworkPolicy p : List.of(bridge(List.of(), false, false, false), bridge(List.of(NAME), true, true, true))) {
+            PlannedRules plan = planner.plan(p, Map.of("pypi.internal", List.of(ip("198.51.100.12"))), List.of());
+            for (Family family : Family.values()) {
+                assertThat(plan.forFamily(family).input().indexOf(Rule.ownSourceFromOutside())).as("%s", family).isZero();
+                assertThat(plan.forFamily(family).forward()).containsExactly(Rule.catchAll(Direction.FORWARD, Verdict.DROP));
+                // the quarantine keeps no established accept on input: a forged reply opens nothing there
+                assertThat(planner.quarantine().forFamily(family).input()).doesNotContain(Rule.ownSourceFromOutside(),
+                        Rule.established(Direction.IN));
+                assertThat(planner.quarantine().forFamily(family).forward())
+                        .containsExactly(Rule.catchAll(Direction.FORWARD, Verdict.DROP));
+            }
+        }
+    }
+
+    @Test
     void theCloudMetadataRangesAreRejectedAfterAnyListThatDoesNotHoldThem() {
         List<Cidr> seeds = List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("172.16.0.0", 12, Family.IPV4),
                 new Cidr("192.168.0.0", 16, Family.IPV4), new Cidr("2001:db8::", 32, Family.IPV6),
@@ -121,13 +138,14 @@ class RulePlannerTest {
         assertThat(untrusted.forFamily(Family.IPV6).output()).noneMatch(r -> r.destination() != null
                 && r.destination().family() == Family.IPV4);
         Rule drop = Rule.dropIn(new Cidr("127.0.0.11", 32, Family.IPV4));
-        assertThat(untrusted.forFamily(Family.IPV4).input().get(0)).as("dropped first on input too").isEqualTo(drop);
+        assertThat(untrusted.forFamily(Family.IPV4).input()).as("dropped on input too, first after own sources from outside")
+                .startsWith(Rule.ownSourceFromOutside(), drop);
         assertThat(untrusted.forFamily(Family.IPV6).input()).doesNotContain(drop);
         // trusted by the node (or the policy) with dns on: reached through the loopback accept
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .doesNotContain(reject).startsWith(Rule.foreignSource(), Rule.loopback(Direction.OUT));
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).input())
-                .doesNotContain(drop).startsWith(Rule.loopback(Direction.IN));
+                .doesNotContain(drop).startsWith(Rule.ownSourceFromOutside(), Rule.loopback(Direction.IN));
         // trusted, but the policy turns DNS off: rejected again
         assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .startsWith(Rule.foreignSource(), reject, Rule.loopback(Direction.OUT));
