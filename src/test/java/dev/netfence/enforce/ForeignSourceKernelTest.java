@@ -190,22 +190,31 @@ class ForeignSourceKernelTest {
      */
     @Test
     void aForbiddenHostCannotStreamIntoTheSandboxAsTheReplyOfAFlowTheWorkloadOpenedToItself() throws Exception {
-        assertThat(selfFlowReceives()).as("the probe works without rules").contains("GOT from-peer");
+        List<String> workload = List.of("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534",
+                "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all");
+        assertThat(selfFlowReceives(workload, peer(), net().containerV6())).as("the probe works without rules")
+                .contains("GOT from-peer");
 
         EnforcementResult r = applyOutboundOff();
         assertThat(r.status()).as("%s", r).isEqualTo("applied");
 
-        assertThat(selfFlowReceives()).as("what the forbidden peer sent as the flow's reply").doesNotContain("GOT");
+        assertThat(selfFlowReceives(workload, peer(), net().containerV6())).as("what the forbidden peer sent as the flow's reply")
+                .doesNotContain("GOT");
         assertThat(ownLoopbackWorks("6", net().containerV6())).isEqualTo("OK");
     }
 
-    /** What the workload's self-connected socket received of the peer's forged datagrams ("GOT ..." lines). */
-    private static String selfFlowReceives() throws Exception {
+    /**
+     * What a socket of the workload's (run by {@code intoWorkload}) connected from {@code own}:X to
+     * {@code own}:Y received of the datagrams the peer (run by {@code intoPeer}) forged from
+     * {@code own}:Y to X ("GOT ..." lines); a link-local {@code own} is scoped to {@code eth0}.
+     */
+    static String selfFlowReceives(List<String> intoWorkload, List<String> intoPeer, String own) throws Exception {
         String workload = """
                 import socket, sys, time
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+                at = lambda port: (own, port, 0, socket.if_nametoindex("eth0")) if own.startswith("fe80") else (own, port)
                 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-                s.bind((own, x)); s.connect((own, y)); s.send(b"self")
+                s.bind(at(x)); s.connect(at(y)); s.send(b"self")
                 print("READY", flush=True)
                 s.settimeout(0.5); end = time.time() + 3
                 while time.time() < end:
@@ -217,21 +226,26 @@ class ForeignSourceKernelTest {
         String peer = """
                 import socket, sys, time
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+                at = lambda port: (own, port, 0, socket.if_nametoindex("eth0")) if own.startswith("fe80") else (own, port)
                 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
                 s.setsockopt(socket.IPPROTO_IPV6, 78, 1)  # IPV6_FREEBIND: no capability needed
-                s.bind((own, y))
+                s.bind(at(y))
                 for i in range(6):
-                    s.sendto(b"from-peer-%d" % i, (own, x)); time.sleep(0.3)
+                    s.sendto(b"from-peer-%d" % i, at(x)); time.sleep(0.3)
                 """;
-        String own = net().containerV6();
-        Process p = new ProcessBuilder("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534",
-                "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", workload, own,
-                String.valueOf(SELF_X), String.valueOf(SELF_Y)).redirectErrorStream(true).start();
+        List<String> argv = new ArrayList<>(intoWorkload);
+        argv.addAll(List.of(PYTHON, "-c", workload, own, String.valueOf(SELF_X), String.valueOf(SELF_Y)));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         try {
             String first = new String(p.getInputStream().readNBytes(6), StandardCharsets.UTF_8);
-            assertThat(first).as("the workload's socket").isEqualTo("READY\n");
-            Sh.ok("ip", "netns", "exec", net().peerNs(), PYTHON, "-c", peer, own, String.valueOf(SELF_X),
-                    String.valueOf(SELF_Y));
+            if (!"READY\n".equals(first)) {
+                p.waitFor(5, TimeUnit.SECONDS);
+                throw new AssertionError("the workload's socket: " + first
+                        + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+            List<String> send = new ArrayList<>(intoPeer);
+            send.addAll(List.of(PYTHON, "-c", peer, own, String.valueOf(SELF_X), String.valueOf(SELF_Y)));
+            Sh.ok(send.toArray(String[]::new));
             assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
             return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } finally {

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the host inside the container's namespace), binding {@code IP_TRANSPARENT} to the peer
  * container's address and sending to its own, over IPv4 (podman's default bridge has no IPv6;
  * the unprivileged IPv6 form is {@link ForeignSourceKernelTest}'s); the peer container's receiver
- * must never see the workload's datagram afterwards.
+ * must never see the workload's datagram afterwards. And the mirror image, into the sandbox,
+ * unprivileged over the containers' link-local IPv6 addresses.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class ForeignSourcePodmanTest {
@@ -67,6 +68,43 @@ class ForeignSourcePodmanTest {
         assertThat(result).doesNotContain("REPLY echo");
         assertThat(seen).as("the peer container saw nothing from the workload").doesNotExist();
         assertThat(sandbox.agent().send("tcp " + peer.ipv4() + " 8080 2000")).as("what the policy allows").isEqualTo("OK");
+    }
+
+    /**
+     * The other direction, unprivileged ({@link ForeignSourceKernelTest}'s in-bound probe): the
+     * workload (uid 65534, no capabilities) connects a UDP socket from its container's link-local
+     * address (podman's default bridge has no other IPv6) and port X to the same address and port Y;
+     * the peer container on the bridge forges datagrams from that address and Y to X. Before the
+     * apply they arrive; after it, none.
+     */
+    @Test
+    void aPeerContainerCannotStreamIntoThePodmanSandboxAsTheReplyOfAFlowTheWorkloadOpenedToItself() throws Exception {
+        PodmanContainer peer = PODMAN.peer(8080);
+        PodmanContainer sandbox = PODMAN.sandbox();
+        String own = linkLocal(sandbox);
+        List<String> workload = List.of("nsenter", "-t", String.valueOf(sandbox.pid()), "-n", "setpriv", "--reuid=65534",
+                "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all");
+        List<String> intoPeer = List.of("nsenter", "-t", String.valueOf(peer.pid()), "-n");
+        assertThat(ForeignSourceKernelTest.selfFlowReceives(workload, intoPeer, own)).as("before the apply")
+                .contains("GOT from-peer");
+
+        EnforcementResult applied = apply(sandbox, peer);
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+
+        assertThat(ForeignSourceKernelTest.selfFlowReceives(workload, intoPeer, own)).as("after it").doesNotContain("GOT");
+    }
+
+    /** The link-local IPv6 address of the container's {@code eth0}, once its duplicate address detection is done. */
+    private static String linkLocal(PodmanContainer container) {
+        String[] shown = new String[1];
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            shown[0] = Sh.ok("nsenter", "-t", String.valueOf(container.pid()), "-n", "ip", "-6", "-o", "addr", "show",
+                    "dev", "eth0", "scope", "link");
+            return shown[0].contains("fe80::") && !shown[0].contains("tentative");
+        });
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet6 (fe80::[0-9a-f:]+)/64").matcher(shown[0]);
+        assertThat(m.find()).as("a link-local address on the container's eth0: %s", shown[0]).isTrue();
+        return m.group(1);
     }
 
     private static EnforcementResult apply(PodmanContainer sandbox, PodmanContainer peer) {
