@@ -91,16 +91,6 @@ public final class RestoreRenderer {
         return lines(rules, rules.rules(direction), chain(direction));
     }
 
-    /** The NETFENCE-OUT rule lines exactly as {@code iptables-save} prints them. */
-    public List<String> outLines(RuleSet rules) {
-        return lines(rules, Direction.OUT);
-    }
-
-    /** The NETFENCE-IN rule lines exactly as {@code iptables-save} prints them. */
-    public List<String> inLines(RuleSet rules) {
-        return lines(rules, Direction.IN);
-    }
-
     /** The comment every rule of {@code rules} carries: {@code netfence:} and 12 hex digits. */
     public static String comment(RuleSet rules) {
         return "netfence:" + rules.digest().substring("sha256:".length(), "sha256:".length() + 12);

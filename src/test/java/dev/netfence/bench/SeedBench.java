@@ -138,8 +138,8 @@ final class SeedBench {
         for (Family f : List.of(Family.IPV4, Family.IPV6)) {
             String bin = f == Family.IPV4 ? "iptables" : "ip6tables";
             RuleSet rules = plan.forFamily(f);
-            List<String> lines = new ArrayList<>(renderer.outLines(rules));
-            lines.addAll(renderer.inLines(rules));
+            List<String> lines = new ArrayList<>(renderer.lines(rules, dev.netfence.rules.Direction.OUT));
+            lines.addAll(renderer.lines(rules, dev.netfence.rules.Direction.IN));
             for (String chain : List.of(RestoreRenderer.OUT_CHAIN, RestoreRenderer.IN_CHAIN)) {
                 out.add(List.of("nsenter", "--net=" + box.netnsPath(), bin, "-F", chain));
             }

@@ -74,6 +74,6 @@ class RestoreRendererHooksTest {
     void theCommentCarriesTheFirstTwelveHexDigitsOfThePlanDigest() {
         RuleSet real = new RulePlanner().quarantine().forFamily(Family.IPV6);
         assertThat(RestoreRenderer.comment(real)).isEqualTo("netfence:" + real.digest().substring(7, 19));
-        assertThat(renderer.outLines(real)).allSatisfy(l -> assertThat(l).contains("--comment \"" + RestoreRenderer.comment(real) + "\""));
+        assertThat(renderer.lines(real, dev.netfence.rules.Direction.OUT)).allSatisfy(l -> assertThat(l).contains("--comment \"" + RestoreRenderer.comment(real) + "\""));
     }
 }
