@@ -31,12 +31,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * have). What the container forwards passes neither OUTPUT nor INPUT, so before netfence's
  * forward chain the routed namespace reached every port of the peer under an {@code applied}
  * outcome, the forbidden ones included (reproduced against podman, HostGuardForwardingPodmanTest).
- * Now nothing is forwarded at all, in either family and with either backend, while the
+ * Now nothing is forwarded at all, in either family and with every backend (iptables-nft,
+ * iptables-legacy, nft), while the
  * container's own allowed connection still works and its forbidden one stays closed.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
-@ValueSource(strings = {"iptables-nft", "nft"})
+@ValueSource(strings = {"iptables-nft", "iptables-legacy", "nft"})
 class ForwardingKernelTest {
     @Parameter
     String backend;
@@ -53,6 +54,9 @@ class ForwardingKernelTest {
     @BeforeEach
     void routeANamespaceThroughTheContainers() throws Exception {
         net().resetRules();
+        if (backend.equals("iptables-legacy")) {
+            net().resetLegacyRules();
+        }
         String id = HexFormat.of().formatHex(new SecureRandom().generateSeed(4));
         String c = net().containerNs();
         routed = "nfw-" + id;
@@ -86,6 +90,9 @@ class ForwardingKernelTest {
         Sh.run("ip", "netns", "exec", net().containerNs(), "nft", "delete table ip wl; delete table ip6 wl");
         Sh.run("ip", "netns", "exec", net().containerNs(), "sysctl", "-qw", "net.ipv4.ip_forward=0",
                 "net.ipv6.conf.all.forwarding=0");
+        if (backend.equals("iptables-legacy")) {
+            net().resetLegacyRules(); // its FORWARD hook would close the next backend's "before" path
+        }
     }
 
     @Test
@@ -98,6 +105,7 @@ class ForwardingKernelTest {
                 + "\"allowedEndpoints\":[\"" + net().peerV4() + ":" + ALLOWED + "\",\"[" + net().peerV6() + "]:" + ALLOWED
                 + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"), List.of(), Map.of());
         assertThat(r.status()).as("%s", r).isEqualTo("applied");
+        assertThat(r.backend()).as("what ran").isEqualTo(backend);
 
         for (String peer : List.of(net().peerV4(), net().peerV6())) {
             assertThat(net().containerTcp(peer, ALLOWED)).as("the container's own allowed connection to %s", peer)

@@ -198,6 +198,19 @@ public final class SandboxNet implements AutoCloseable {
                 "ip", "netns", "exec", containerNs(), "nft", "-f", "-");
     }
 
+    /**
+     * Empties the container namespace's iptables-legacy filter tables (both families). Separate from
+     * {@link #resetRules()}: a legacy table, once made, stays in the namespace, and only the classes
+     * that run the legacy backend should make one.
+     */
+    public void resetLegacyRules() {
+        byte[] empty = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+                .getBytes(StandardCharsets.UTF_8);
+        for (String bin : List.of("iptables-legacy-restore", "ip6tables-legacy-restore")) {
+            Sh.ok(empty, "ip", "netns", "exec", containerNs(), bin);
+        }
+    }
+
     /** Every rule netfence could have written in the container namespace: iptables-nft of both families, then nft's listing. */
     public String allRules() {
         return save(Family.IPV4) + "\n" + save(Family.IPV6) + "\n"
