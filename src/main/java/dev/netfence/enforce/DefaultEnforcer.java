@@ -76,6 +76,7 @@ public final class DefaultEnforcer implements Enforcer {
     private final QuietResyncs quiet;
     private final EnforcementResults results;
     private final DryRuns dryRuns;
+    private final NamespacePinner pinner;
 
     /**
      * The production wiring: real /proc pinning, the system resolver, commands through
@@ -120,7 +121,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.registry = Objects.requireNonNull(registry, "registry");
-        Objects.requireNonNull(pinner, "pinner");
+        this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.selector = new BackendSelector(config.backend(), runner, config.procRoot(), clock);
         this.pipeline = new ApplyPipeline(new NamespaceFirewall(runner, config.lockWaitSeconds()),
                 new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
@@ -282,9 +283,26 @@ public final class DefaultEnforcer implements Enforcer {
         EnforcementException cause = new EnforcementException(code, message);
         Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
                 ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
-        EnforcementResult result = results.failed(null, cause, 1, q, List.of());
+        EnforcementResult result = results.failed(null, cause, 1, q, List.of(),
+                q == null && !config.dryRun() ? located(containerId, runtime, pid, netns) : null);
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
+    }
+
+    /**
+     * Where the container's namespace is (pinned and let go at once), for a failure that writes
+     * nothing ({@code on-failure leave}, or a quarantine that could not be written), so that the
+     * reconciler tracks the container and retries it; null when it cannot be pinned (then nothing
+     * is known to track).
+     */
+    private EnforcementTarget located(String containerId, String runtime, Integer pid, Path netns) {
+        try (dev.netfence.netns.PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns,
+                clock.instant().plus(config.quarantineBudget()))) {
+            return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
+        } catch (RuntimeException e) {
+            LOG.debug("container {} pid {} not located: {}", containerId, pid, e.getMessage());
+            return null;
+        }
     }
 
     /** {@code again}: a second try after the member that kept this container out was found gone ({@link Quarantines.Freed}). */
@@ -326,13 +344,14 @@ public final class DefaultEnforcer implements Enforcer {
                 // else the quarantine all the same (no member recorded), which the reconciler retries
                 if (again || deadline.remaining().compareTo(config.backoffBase()) < 0) {
                     return results.failed(request.policy(), e, attempts.get(), quarantines.orNull(request.containerId(),
-                            request.runtime(), request.pid(), request.netns(), null), risks.get());
+                            request.runtime(), request.pid(), request.netns(), null), risks.get(), pinned.get());
                 }
                 return apply(request, checkFirst, true);
             }
-            // a member refused for another member's policy: where, so the reconciler tracks it (retried when freed)
-            return results.failed(request.policy(), e, attempts.get(), q, risks.get(),
-                    e.code() == ErrorCode.NAMESPACE_SHARED ? pinned.get() : null);
+            // where, when no quarantine says it, so the reconciler tracks what failed and retries it: a member
+            // refused for another member's policy (until freed), a failure left as is (on-failure leave) or one whose
+            // quarantine could not be written
+            return results.failed(request.policy(), e, attempts.get(), q, risks.get(), pinned.get());
         }
     }
 

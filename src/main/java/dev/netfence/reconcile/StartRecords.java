@@ -20,10 +20,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The live-set entry a container event's enforcement leaves: applied, quarantined or refused
- * NAMESPACE_SHARED is recorded (with the start time of the very instance, which never moves back,
- * so a stop in between cannot release it); a failure that left nothing known in force keeps what
- * was; one that says the container cannot be reached releases it (but one that quarantined the
+ * The live-set entry a container event's enforcement leaves: applied, quarantined, or failed where
+ * the container's namespace is known (refused NAMESPACE_SHARED, {@code on-failure leave}, a
+ * quarantine that could not be written: not in force, retried at each resync) is recorded (with the
+ * start time of the very instance, which never moves back, so a stop in between cannot release it);
+ * a failure before the container was found keeps what was; one that says the container cannot be reached releases it (but one that quarantined the
  * runtime's namespace through another process of the container is recorded), unless the entry's own pid is
  * still where it was recorded (a stale start) or still a process of the container (moved,
  * {@link MoveReports#moved}). A container found in another namespace than recorded has the old
@@ -89,13 +90,13 @@ final class StartRecords {
         moves.back(containerId);
         LiveContainer before = live.get(containerId).orElse(null);
         EnforcementTarget target = result.target();
-        boolean refusedShared = result.error() != null
-                && ErrorCode.NAMESPACE_SHARED.code().equals(result.error().code());
-        if (target == null || (!applied(result) && !result.quarantined() && !refusedShared)) {
-            return; // nothing known to be in force (dry run, or failed without quarantine): keep what was
+        if (target == null) {
+            return; // nowhere known (a dry run, or failed before the container was found): keep what was
         }
-        // refused NAMESPACE_SHARED: tracked with the refused digest, so that a policy update bringing that
-        // digest, or the other member's leaving, retries it, and a resync corrects and releases it
+        // failed without a quarantine (refused NAMESPACE_SHARED, on-failure leave, a quarantine that could not be
+        // written): tracked as not in force with its task and the refused digest, so that each resync retries it, a
+        // policy update of its task (or one bringing that digest, or the other member's leaving) reaches it, and a
+        // resync releases it once gone; never left out, which would leave it without rules for good
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
                 netns(target), event.netns(), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),

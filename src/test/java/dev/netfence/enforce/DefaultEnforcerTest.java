@@ -130,6 +130,47 @@ class DefaultEnforcerTest {
     }
 
     @Test
+    void aFailureLeftAsItIsSaysWhereTheContainerIsSoTheReconcilerCanRetryIt() {
+        FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "iptables-nft-restore")
+                ? FakeFirewall.result(call, 2, "Error occurred at line: 4") : null);
+
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake,
+                Clock.systemUTC()).enforce(request(Instant.now().plusSeconds(30)));
+
+        assertThat(result.quarantined()).isFalse();
+        assertThat(result.target()).as("where it failed").isEqualTo(new dev.netfence.core.EnforcementTarget(4242, 4,
+                4026532000L));
+    }
+
+    @Test
+    void aMissingPolicyLeftAsItIsSaysWhereTheContainerIsAndWritesNothing() {
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake,
+                Clock.systemUTC()).failClosed("c1", null, 4242, ErrorCode.POLICY_NOT_FOUND, "no policy");
+
+        assertThat(result.error().code()).isEqualTo("POLICY_NOT_FOUND");
+        assertThat(result.quarantined()).isFalse();
+        assertThat(result.target()).isEqualTo(new dev.netfence.core.EnforcementTarget(4242, 4, 4026532000L));
+        assertThat(fake.calls).as("nothing written").isEmpty();
+        assertThat(releases.get()).as("the pin let go").isEqualTo(pins.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aMissingPolicyOfAContainerThatCannotBeFoundSaysNowhere() {
+        NamespacePinner gone = (pid, c, r, d) -> {
+            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + pid + " does not exist");
+        };
+        DefaultEnforcer enforcer = new DefaultEnforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(),
+                new FakeFirewall(), Clock.systemUTC(), registry, resolver, gone);
+
+        EnforcementResult result = enforcer.failClosed("c1", null, 4242, ErrorCode.POLICY_NOT_FOUND, "no policy");
+
+        assertThat(result.error().code()).isEqualTo("POLICY_NOT_FOUND");
+        assertThat(result.target()).isNull();
+    }
+
+    @Test
     void anIpv6FailureAfterIpv4WasWrittenIsQuarantinedEvenInLeaveMode() {
         FakeFirewall fake = new FakeFirewall().failing(call -> isRestore(call, "ip6tables-nft-restore")
                 && !call.stdin().contains(QUARANTINE_MARK) ? FakeFirewall.result(call, 1, "bad rule") : null);
