@@ -35,24 +35,31 @@ public final class KafkaClients {
     }
 
     /**
-     * What every netfence consumer needs: offsets committed only by netfence itself and only
-     * committed transactional records read. Applied last, over user settings.
+     * What every netfence consumer needs: offsets committed only by netfence itself, only
+     * committed transactional records read, and a partition without a committed offset read from
+     * its beginning ({@code latest} would skip the events written before a node's first
+     * assignment, or before it followed a grown events topic to a new partition; {@code none} would
+     * stop the pipeline there). Applied last, over user settings.
      */
     public static Map<String, Object> consumerGuarantees() {
         return Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false, ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed");
+                "read_committed", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     }
 
     static KafkaConsumer<byte[], byte[]> consumer(PipelineSettings s, NodeRouting routing) {
+        return new KafkaConsumer<>(consumerConfig(s, routing), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** The pipeline consumer's settings: the user's {@code kafka.} settings under netfence's guarantees. */
+    static Map<String, Object> consumerConfig(PipelineSettings s, NodeRouting routing) {
         Map<String, Object> c = new HashMap<>(s.kafka());
-        c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(500, s.maxInFlight()));
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, routing.groupId());
         c.putAll(consumerGuarantees());
         c.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
         StaticMembership.apply(s, c);
-        return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return c;
     }
 
     /**

@@ -32,6 +32,19 @@ class KafkaClientsTest {
     }
 
     @Test
+    void theSettingsNoEventLossDependsOnCannotBeOverriddenByTheUsersKafkaSettings() {
+        PipelineSettings settings = PipelineSettings.custom().kafka(Map.of("bootstrap.servers", "127.0.0.1:1",
+                "auto.offset.reset", "latest", "enable.auto.commit", "true", "isolation.level", "read_uncommitted",
+                "max.poll.records", "7")).nodeId("n1").build();
+
+        Map<String, Object> config = KafkaClients.consumerConfig(settings, new NodeRouting("n1"));
+
+        assertThat(config).containsEntry("auto.offset.reset", "earliest").containsEntry("enable.auto.commit", false)
+                .containsEntry("isolation.level", "read_committed")
+                .as("a setting no guarantee depends on is the user's").containsEntry("max.poll.records", "7");
+    }
+
+    @Test
     void bothClientsAreMadeWhenTheyCanBe() throws Exception {
         String client = "netfence-test-" + UUID.randomUUID();
         PipelineSettings settings = PipelineSettings.custom().kafka(Map.of("bootstrap.servers", "127.0.0.1:1",
