@@ -40,6 +40,11 @@ final class StandbyAwareLifecycle implements ContainerLifecycle {
     }
 
     @Override
+    public CompletableFuture<Void> reportable(String containerId, String eventId) {
+        return reconciler.reportable(containerId, eventId);
+    }
+
+    @Override
     public CompletableFuture<Void> journaled(String containerId) {
         return reconciler.journaled(containerId);
     }

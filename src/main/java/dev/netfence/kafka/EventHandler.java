@@ -122,6 +122,11 @@ final class EventHandler {
                 .thenApplyAsync(found -> ours.getAsBoolean() ? decide(event, found, due, replay) : null, workers);
     }
 
+    /** The outcome of the container's event may be sent ({@link ContainerLifecycle#reportable}). */
+    CompletableFuture<Void> reportable(String containerId, String eventId) {
+        return lifecycle.reportable(containerId, eventId);
+    }
+
     /** What the event recorded of its container is journaled ({@link ContainerLifecycle#journaled}). */
     CompletableFuture<Void> journaled(String containerId) {
         return lifecycle.journaled(containerId);

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -39,7 +40,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
 
     private final Producer<byte[], byte[]> producer;
     private final OutputRecords records;
-    private final LinkedBlockingQueue<Outcome> queue = new LinkedBlockingQueue<>(QUEUE);
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>(QUEUE);
     private final Thread sender;
     private volatile boolean closing;
     private final Counter queueFull;
@@ -82,36 +83,50 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     /** Queues the outcome; never blocks. */
     @Override
     public void publish(Outcome outcome) {
-        if (closing || !queue.offer(outcome)) {
+        publishTracked(outcome);
+    }
+
+    /** Queues the outcome; never blocks. The future completes when the broker acknowledged it or it was given up. */
+    @Override
+    public CompletableFuture<Void> publishTracked(Outcome outcome) {
+        Pending p = new Pending(outcome, new CompletableFuture<>());
+        if (closing || !queue.offer(p)) {
             (closing ? stopping : queueFull).increment();
             LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
                     closing ? "netfence is stopping" : QUEUE + " outcomes are already waiting for the broker");
+            p.settled().complete(null);
         }
+        return p.settled();
     }
+
+    /** A queued outcome and what completes once its send settles. */
+    private record Pending(Outcome outcome, CompletableFuture<Void> settled) {}
 
     private void run() {
         while (!closing || !queue.isEmpty()) {
-            Outcome o;
+            Pending p;
             try {
-                o = queue.poll(100, TimeUnit.MILLISECONDS);
+                p = queue.poll(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 return;
             }
-            if (o != null) {
-                send(o);
+            if (p != null) {
+                send(p);
             }
         }
     }
 
-    private void send(Outcome outcome) {
+    private void send(Pending p) {
         try {
-            producer.send(records.outcome(outcome), (md, e) -> {
+            producer.send(records.outcome(p.outcome()), (md, e) -> {
                 if (e != null) {
-                    failed(outcome, e);
+                    failed(p.outcome(), e);
                 }
+                p.settled().complete(null);
             });
         } catch (RuntimeException e) {
-            failed(outcome, e);
+            failed(p.outcome(), e);
+            p.settled().complete(null);
         }
     }
 
@@ -141,10 +156,11 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         }
         sender.interrupt();
         producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-        for (Outcome o = queue.poll(); o != null; o = queue.poll()) {
+        for (Pending p = queue.poll(); p != null; p = queue.poll()) {
             stopping.increment();
             LOG.error("the {} outcome of container {} was not published: netfence stopped before the broker took it",
-                    o.trigger(), o.containerId());
+                    p.outcome().trigger(), p.outcome().containerId());
+            p.settled().complete(null);
         }
     }
 }

@@ -153,8 +153,10 @@ final class RecordDispatcher {
     /**
      * Worker: enforce one valid event (possibly parked until its policy arrives) and post its
      * outcome record, to be done once what the event changed in the live set is journaled too.
-     * The stage completes when the outcome is posted, so the container's next event waits for
-     * that (not for the journal). Should it fail (shutdown refused the continuation, or interrupted
+     * The outcome is posted once the reconciler's outcomes of the container published before the
+     * event are acknowledged ({@link EventHandler#reportable}; at once in the common case), and the
+     * stage completes when it is posted, so the container's next event waits for that (not for the
+     * journal). Should it fail (shutdown refused the continuation, or interrupted
      * the enforcement: {@link AbandonedWork}), the record gets no output and stays unacknowledged:
      * it is redelivered. An event whose partition this
      * instance let go before the event's turn came (revoked past the handover's bound, lost,
@@ -171,12 +173,15 @@ final class RecordDispatcher {
             return DONE;
         }
         return handler.handle(ev, ReplayHeaders.isReplay(r.headers()), workers.workers(), () -> !po.released())
-                .thenAccept(o -> {
+                .thenCompose(o -> {
             if (o == null) {
-                return; // its partition went while it waited for its policy: nothing was done
+                return DONE; // its partition went while it waited for its policy: nothing was done
             }
             List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
-            emit(po, offset, outs, handler.journaled(ev.containerId()), true);
+            // after the reconciler's outcomes of the container published before the event (its own producer):
+            // the container's next event waits for this too, so its outcomes keep their order
+            return handler.reportable(ev.containerId(), ev.eventId())
+                    .thenRun(() -> emit(po, offset, outs, handler.journaled(ev.containerId()), true));
         }).whenComplete((v, e) -> {
             if (e != null && !workers.stopped() && !(unwrap(e) instanceof AbandonedWork)) { // abandoned: logged
                 LOG.error("event {} of container {} got no outcome", ev.eventId(), ev.containerId(), e);

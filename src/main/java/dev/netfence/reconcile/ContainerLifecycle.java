@@ -38,6 +38,17 @@ public interface ContainerLifecycle {
     }
 
     /**
+     * Completes when the outcome of event {@code eventId} of the container may be sent: once the
+     * reconciler's outcomes of that container published before the event are acknowledged, so that
+     * the last outcome on the topic is the container's current state although two producers write
+     * them (see {@code OutcomeOrder}). At once for an event this lifecycle was not told of. Never
+     * blocks.
+     */
+    default CompletableFuture<Void> reportable(String containerId, String eventId) {
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /**
      * Completes when what {@link #started} or {@link #stopped} recorded of the container is in the
      * journal (acknowledged, or failed and kept to be written again at each resync): the pipeline
      * commits the event's offset only then, so a netfence killed in between redoes the event on

@@ -4,39 +4,47 @@ import dev.netfence.event.Outcome;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one container's outcomes in the order their states were reached, although two producers
- * write them: the pipeline publishes an event's outcome (start, stop) only after the worker let
- * go of the container's lock (and, exactly-once, at the next transaction commit), while the
- * reconciler publishes its corrections at once. So a policy update applied right after a start
- * could otherwise land on the outcomes topic before the start's outcome, and a reader taking the
- * last record would see the older state as current. The reconciler announces each event it
- * handles ({@link #expect}, under the container's lock); until the pipeline reports that event's
- * outcome acknowledged or committed ({@link #published}), the reconciler's outcomes for that
- * container are held, then sent in order. The enforcement itself is never held back, only its
- * report. An event outcome that is never reported (its partition moved to another instance, the
- * outcome dead-lettered) releases the held ones after {@link #HOLD}, at the next {@link #expire}:
- * every second on a timer of its own once {@link #expireEvery} started it (not on the resync
- * thread, whose pass can take two intervals). {@link #close} sends what is still held.
- * Thread-safe; sends happen under one monitor so held and new outcomes keep their order.
+ * Keeps one container's outcomes on the outcomes topic in the order their states were reached,
+ * although two producers write them: the pipeline publishes an event's outcome (start, stop) only
+ * after the worker let go of the container's lock (and, exactly-once, at the next transaction
+ * commit), while the reconciler publishes its corrections through a producer of its own. Each
+ * container has a queue, in the order the states were reached under its lock: the events the
+ * reconciler announces ({@link #expect}) and the reconciler's outcomes ({@link #publish}). A
+ * reconciler outcome is sent once every event queued before it has its outcome out (acknowledged
+ * or committed, {@link #published}); an event's outcome may be sent ({@link #ready}) once every
+ * reconciler outcome queued before it is acknowledged by the broker. So a policy update applied
+ * right after a start does not land before the start's outcome, a stop's outcome does not land
+ * before a correction made just before the stop, and a correction held behind one event is not
+ * held behind the events that came after it. The enforcement itself is never held back, only its
+ * report. What is never reported (an event outcome whose partition moved to another instance or
+ * that was dead-lettered; an acknowledgement lost with the broker) counts as out after
+ * {@link #HOLD}, at the next {@link #expire}: every second on a timer of its own once
+ * {@link #expireEvery} started it (not on the resync thread, whose pass can take two intervals).
+ * {@link #close} sends what is still held and lets every event's outcome go. Thread-safe; sends
+ * happen under one monitor so held and new outcomes keep their order; futures are completed
+ * outside it.
  */
 final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeOrder.class);
-    /** The longest a reconciler outcome waits for the event outcome it must follow. */
+    /** The longest an outcome waits for the one it must follow. */
     static final Duration HOLD = Duration.ofSeconds(30);
+    private static final CompletableFuture<Void> NOW = CompletableFuture.completedFuture(null);
 
     private final OutcomePublisher out;
     private final Clock clock;
-    private final Map<String, Waiting> waiting = new HashMap<>();
+    private final Map<String, Deque<Entry>> queues = new HashMap<>();
     private java.util.concurrent.ScheduledExecutorService timer;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
@@ -46,53 +54,89 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
 
     /** The pipeline will publish an outcome for event {@code eventId} of {@code containerId}. */
     synchronized void expect(String containerId, String eventId) {
-        Waiting w = waiting.computeIfAbsent(containerId, id -> new Waiting());
-        w.events.add(Objects.requireNonNull(eventId, "eventId"));
-        w.since = clock.instant();
+        queues.computeIfAbsent(containerId, id -> new ArrayDeque<>())
+                .add(new Entry(Objects.requireNonNull(eventId, "eventId"), null, clock.instant()));
     }
 
     /**
-     * The pipeline's outcome {@code o} is out (acknowledged, or committed); held outcomes may follow
-     * it once no expected event of the container is left. An outcome of an event that was not
-     * expected (an invalid event, decided before the reconciler saw it) releases nothing.
+     * When the outcome of event {@code eventId} of {@code containerId} may be sent: once every
+     * reconciler outcome of the container queued before the event is acknowledged (at once when
+     * none is, or the event was not expected).
      */
-    synchronized void published(Outcome o) {
+    CompletableFuture<Void> ready(String containerId, String eventId) {
+        Pumped pumped;
+        CompletableFuture<Void> ready;
+        synchronized (this) {
+            Entry event = pendingEvent(containerId, eventId);
+            if (event == null) {
+                return NOW;
+            }
+            if (event.ready == null) {
+                event.ready = new CompletableFuture<>();
+            }
+            ready = event.ready;
+            pumped = pump(containerId);
+        }
+        settle(containerId, pumped);
+        return ready;
+    }
+
+    /**
+     * The pipeline's outcome {@code o} is out (acknowledged, or committed): reconciler outcomes
+     * queued after its event may follow it. An outcome of an event that was not expected (an
+     * invalid event, decided before the reconciler saw it) releases nothing.
+     */
+    void published(Outcome o) {
         if (o.eventId() == null) {
             return;
         }
-        Waiting w = waiting.get(o.containerId());
-        if (w != null && w.events.remove(o.eventId()) && w.events.isEmpty()) {
-            waiting.remove(o.containerId());
-            w.held.forEach(this::send);
+        Pumped pumped;
+        synchronized (this) {
+            Entry event = pendingEvent(o.containerId(), o.eventId());
+            if (event == null) {
+                return;
+            }
+            event.done = true;
+            pumped = pump(o.containerId());
         }
+        settle(o.containerId(), pumped);
     }
 
-    /** A reconciler outcome: sent now, or held behind the event outcomes of its container not yet out. */
+    /** A reconciler outcome: sent now, or held behind the event outcomes of its container queued before it. */
     @Override
-    public synchronized void publish(Outcome o) {
-        Waiting w = waiting.get(o.containerId());
-        if (w == null) {
-            send(o);
-        } else {
-            w.held.add(o);
+    public void publish(Outcome o) {
+        Pumped pumped;
+        synchronized (this) {
+            queues.computeIfAbsent(o.containerId(), id -> new ArrayDeque<>()).add(new Entry(null, o, clock.instant()));
+            pumped = pump(o.containerId());
         }
+        settle(o.containerId(), pumped);
     }
 
-    /** Releases what waited longer than {@link #HOLD} for an event outcome that was not reported. */
-    synchronized void expire() {
-        Instant cutoff = clock.instant().minus(HOLD);
-        Iterator<Map.Entry<String, Waiting>> it = waiting.entrySet().iterator();
-        while (it.hasNext()) {
-            Map.Entry<String, Waiting> e = it.next();
-            if (e.getValue().since.isBefore(cutoff)) {
-                it.remove();
-                if (!e.getValue().held.isEmpty()) {
-                    LOG.warn("the outcome of the last event of container {} was not reported within {}; sending {} "
-                            + "reconciler outcome(s) held behind it", e.getKey(), HOLD, e.getValue().held.size());
+    /** Counts as out what waited longer than {@link #HOLD} to be reported or acknowledged. */
+    void expire() {
+        Map<String, Pumped> pumped = new HashMap<>();
+        synchronized (this) {
+            Instant cutoff = clock.instant().minus(HOLD);
+            for (String containerId : new ArrayList<>(queues.keySet())) {
+                for (Entry e : queues.get(containerId)) {
+                    if (e.since.isBefore(cutoff) && !e.done) {
+                        if (e.isEvent()) {
+                            LOG.warn("the outcome of event {} of container {} was not reported within {}; the reconciler"
+                                    + " outcomes queued behind it go now", e.eventId, containerId, HOLD);
+                        } else if (e.sent) {
+                            LOG.warn("the {} outcome of container {} was not acknowledged within {}; the event outcomes"
+                                    + " queued behind it go now", e.outcome.trigger(), containerId, HOLD);
+                        } else {
+                            continue; // held: sent once what it follows is out
+                        }
+                        e.done = true;
+                    }
                 }
-                e.getValue().held.forEach(this::send);
+                pumped.put(containerId, pump(containerId));
             }
         }
+        pumped.forEach(this::settle);
     }
 
     /** Runs {@link #expire} every {@code period} on a daemon thread of its own, until {@link #close}. */
@@ -116,33 +160,138 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         }
     }
 
-    /** Stops the timer and sends every outcome still held: nothing would release them any more. */
+    /** Stops the timer, sends every outcome still held and lets every event's outcome go: nothing would release them any more. */
     @Override
-    public synchronized void close() {
-        if (timer != null) {
-            timer.shutdownNow();
+    public void close() {
+        List<CompletableFuture<Void>> due = new ArrayList<>();
+        synchronized (this) {
+            if (timer != null) {
+                timer.shutdownNow();
+            }
+            for (Deque<Entry> queue : queues.values()) {
+                for (Entry e : queue) {
+                    if (e.isEvent() && e.ready != null) {
+                        due.add(e.ready);
+                    } else if (!e.isEvent() && !e.sent) {
+                        sendTracked(e.outcome);
+                    }
+                }
+            }
+            queues.clear();
         }
-        waiting.values().forEach(w -> w.held.forEach(this::send));
-        waiting.clear();
+        due.forEach(f -> f.complete(null));
     }
 
-    private void send(Outcome o) {
+    /** The first event {@code eventId} of {@code containerId} whose outcome is not out yet; null if none. */
+    private Entry pendingEvent(String containerId, String eventId) {
+        Deque<Entry> queue = queues.get(containerId);
+        if (queue != null) {
+            for (Entry e : queue) {
+                if (e.isEvent() && !e.done && e.eventId.equals(eventId)) {
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Under the monitor: sends the reconciler outcomes whose preceding events are out, collects the
+     * ready futures of the events whose preceding reconciler outcomes are acknowledged, and drops
+     * the entries at the head that are out. What it collects is completed and tracked outside the
+     * monitor ({@link #settle}), in queue order.
+     */
+    private Pumped pump(String containerId) {
+        Deque<Entry> queue = queues.get(containerId);
+        if (queue == null) {
+            return Pumped.NONE;
+        }
+        List<CompletableFuture<Void>> due = new ArrayList<>();
+        Map<Entry, CompletableFuture<Void>> sent = new java.util.LinkedHashMap<>();
+        boolean eventsOut = true;
+        boolean correctionsOut = true;
+        for (Entry e : queue) {
+            if (e.isEvent()) {
+                if (correctionsOut && e.ready != null && !e.ready.isDone()) {
+                    due.add(e.ready);
+                }
+                eventsOut &= e.done;
+            } else {
+                if (eventsOut && !e.sent) {
+                    e.sent = true;
+                    e.since = clock.instant();
+                    sent.put(e, sendTracked(e.outcome));
+                }
+                correctionsOut &= e.done;
+            }
+        }
+        while (!queue.isEmpty() && queue.peekFirst().done) {
+            queue.pollFirst();
+        }
+        if (queue.isEmpty()) {
+            queues.remove(containerId);
+        }
+        return new Pumped(due, sent);
+    }
+
+    /**
+     * Outside the monitor: lets the events whose turn came send their outcomes, and marks each
+     * reconciler outcome sent acknowledged once its send settles (either way: a failure is logged
+     * and counted by the publisher), which may let more go.
+     */
+    private void settle(String containerId, Pumped pumped) {
+        pumped.due().forEach(f -> f.complete(null));
+        pumped.sent().forEach((e, acked) -> acked.whenComplete((v, failure) -> acknowledged(containerId, e)));
+    }
+
+    private void acknowledged(String containerId, Entry e) {
+        Pumped pumped;
+        synchronized (this) {
+            e.done = true;
+            pumped = queues.containsKey(containerId) ? pump(containerId) : Pumped.NONE;
+        }
+        settle(containerId, pumped);
+    }
+
+    private CompletableFuture<Void> sendTracked(Outcome o) {
         try {
-            out.publish(o);
+            return out.publishTracked(o);
         } catch (RuntimeException e) {
             LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
+            return NOW;
         }
     }
 
-    /** How many containers have event outcomes outstanding (tests). */
-    synchronized int outstanding() {
-        return waiting.size();
+    /** What a {@link #pump} leaves to do outside the monitor. */
+    private record Pumped(List<CompletableFuture<Void>> due, Map<Entry, CompletableFuture<Void>> sent) {
+        static final Pumped NONE = new Pumped(List.of(), Map.of());
     }
 
-    private static final class Waiting {
-        /** The expected events' ids, one per expectation (a replayed event keeps its id). */
-        final List<String> events = new ArrayList<>(2);
+    /** How many containers have outcomes outstanding (tests). */
+    synchronized int outstanding() {
+        return queues.size();
+    }
+
+    /** An expected event ({@code eventId}) or a reconciler outcome ({@code outcome}), in a container's queue. */
+    private static final class Entry {
+        final String eventId;
+        final Outcome outcome;
         Instant since;
-        final List<Outcome> held = new ArrayList<>();
+        /** An event: its outcome is out. A reconciler outcome: acknowledged (or given up). */
+        boolean done;
+        /** A reconciler outcome: handed to the publisher. */
+        boolean sent;
+        /** An event: completed when its outcome may be sent. */
+        CompletableFuture<Void> ready;
+
+        Entry(String eventId, Outcome outcome, Instant since) {
+            this.eventId = eventId;
+            this.outcome = outcome;
+            this.since = since;
+        }
+
+        boolean isEvent() {
+            return eventId != null;
+        }
     }
 }

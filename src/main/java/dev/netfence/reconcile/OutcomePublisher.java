@@ -10,4 +10,14 @@ import dev.netfence.event.Outcome;
 @FunctionalInterface
 public interface OutcomePublisher {
     void publish(Outcome outcome);
+
+    /**
+     * Publishes like {@link #publish}; the future completes once the outcome is acknowledged or its
+     * send settled otherwise (failed, dropped: logged and counted by the publisher). This default
+     * knows no acknowledgement and completes at once.
+     */
+    default java.util.concurrent.CompletableFuture<Void> publishTracked(Outcome outcome) {
+        publish(outcome);
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
 }

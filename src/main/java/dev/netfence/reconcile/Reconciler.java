@@ -214,6 +214,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         order.published(outcome);
     }
 
+    @Override // the reconciler's outcomes published before the event are acknowledged: its outcome may go
+    public java.util.concurrent.CompletableFuture<Void> reportable(String containerId, String eventId) {
+        return order.ready(containerId, eventId);
+    }
+
     @Override // what the event recorded is journaled: the pipeline commits its offset only then
     public java.util.concurrent.CompletableFuture<Void> journaled(String containerId) {
         return live.journaled(containerId);

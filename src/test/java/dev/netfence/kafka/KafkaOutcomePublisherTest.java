@@ -42,6 +42,27 @@ class KafkaOutcomePublisherTest {
     }
 
     @Test
+    void aTrackedOutcomeSettlesWhenTheBrokerAcknowledgesItOrRefusesIt() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry);
+        try {
+            var acked = publisher.publishTracked(outcomes.released("c1", "t1", "node-1", Trigger.DRIFT));
+            var refused = publisher.publishTracked(outcomes.released("c2", "t1", "node-1", Trigger.DRIFT));
+            await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
+            assertThat(acked).isNotDone();
+
+            producer.completeNext();
+            assertThat(acked).isDone();
+            assertThat(refused).isNotDone();
+            producer.errorNext(new org.apache.kafka.common.errors.TopicAuthorizationException("outcomes"));
+            assertThat(refused).as("settled, counted as unpublished").isDone();
+        } finally {
+            publisher.close();
+        }
+    }
+
+    @Test
     void closingHandsOverWhatIsQueuedBeforeTheProducerCloses() {
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer());

@@ -91,6 +91,95 @@ class OutcomeOrderTest {
         assertThat(order.outstanding()).isZero();
     }
 
+    @Test
+    void anEventsOutcomeWaitsUntilTheReconcilerOutcomePublishedBeforeItIsAcknowledged() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        Outcome drift = correction("c1");
+        tracked.publish(drift);
+        tracked.expect("c1", "ev-stop");
+
+        java.util.concurrent.CompletableFuture<Void> ready = tracked.ready("c1", "ev-stop");
+        assertThat(acks.sent).containsExactly(drift);
+        assertThat(ready).as("the correction is not acknowledged yet").isNotDone();
+        assertThat(tracked.ready("c2", "ev-other")).as("another container's event").isDone();
+        assertThat(tracked.ready("c1", "ev-never-expected")).isDone();
+
+        acks.settle(0);
+        assertThat(ready).isDone();
+        tracked.published(eventOutcome("c1", "ev-stop"));
+        assertThat(tracked.outstanding()).isZero();
+    }
+
+    @Test
+    void aReconcilerOutcomeHeldBehindOneEventIsNotHeldBehindTheEventsThatCameAfterIt() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.expect("c1", "ev-start");
+        Outcome update = correction("c1"); // a policy update applied right after the start
+        tracked.publish(update);
+        tracked.expect("c1", "ev-stop"); // then the container stops
+        assertThat(tracked.ready("c1", "ev-start")).as("nothing before the start").isDone();
+        java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+
+        tracked.published(eventOutcome("c1", "ev-start"));
+        assertThat(acks.sent).as("after the start's outcome, before the stop's").containsExactly(update);
+        assertThat(stop).isNotDone();
+        acks.settle(0);
+        assertThat(stop).as("the stop's outcome goes after the update's").isDone();
+    }
+
+    @Test
+    void aReconcilerOutcomeNeverAcknowledgedLetsTheEventsOutcomeGoAfterTheHold() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.publish(correction("c1"));
+        tracked.expect("c1", "ev-stop");
+        java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+        tracked.expire();
+        assertThat(stop).isNotDone();
+
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        tracked.expire();
+        assertThat(stop).isDone();
+    }
+
+    @Test
+    void closingLetsEveryWaitingEventOutcomeGo() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.publish(correction("c1"));
+        tracked.expect("c1", "ev-stop");
+        java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+
+        tracked.close();
+
+        assertThat(stop).isDone();
+    }
+
+    /** A publisher whose acknowledgements the test settles. */
+    private static final class Acks implements OutcomePublisher {
+        final List<Outcome> sent = new CopyOnWriteArrayList<>();
+        final List<java.util.concurrent.CompletableFuture<Void>> pending = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void publish(Outcome outcome) {
+            publishTracked(outcome);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> publishTracked(Outcome outcome) {
+            sent.add(outcome);
+            java.util.concurrent.CompletableFuture<Void> acked = new java.util.concurrent.CompletableFuture<>();
+            pending.add(acked);
+            return acked;
+        }
+
+        void settle(int index) {
+            pending.get(index).complete(null);
+        }
+    }
+
     private Outcome correction(String containerId) {
         return outcomes.reconciled(containerId, "task-1", "node-1", EnforcementResult.applied().build(), Trigger.DRIFT);
     }
