@@ -178,6 +178,20 @@ public record Rule(
                 Verdict.ACCEPT);
     }
 
+    /**
+     * Drop an inbound router advertisement (ICMPv6 134), from anyone. The kernel takes one from any
+     * link-local neighbour (with its default {@code accept_ra}): a prefix gives the sandbox an
+     * address of the sender's choosing, a default route sends its allowed IPv6 traffic through the
+     * sender, an MTU shrinks its packets, and the options it does not act on (recursive DNS servers,
+     * search lists, PREF64, a captive portal) are handed to every process that joins a netlink group
+     * with no capability: a channel into the sandbox from a neighbour the policy forbids (reproduced,
+     * 1 KB of chosen bytes per advertisement). Container runtimes configure IPv6 statically, so a
+     * sandbox takes none, whatever its {@code inbound} says.
+     */
+    public static Rule routerAdvertisementDropped() {
+        return new Rule(Direction.IN, Transport.ICMPV6, null, null, false, false, false, 134, null, Verdict.DROP);
+    }
+
     /** Accept one ICMPv6 multicast-listener (MLD) message type (130-132, 143) to {@code destination}. */
     public static Rule multicastListener(Direction direction, int type, Cidr destination) {
         if (type != 143 && (type < 130 || type > 132)) {

@@ -47,12 +47,13 @@ import java.util.Set;
  * in {@link Presets#neverForHostnames()} (loopback, link-local, where the cloud metadata service is,
  * multicast, reserved, IPv4 transition), which a custom list may leave out.
  *
- * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, router
- * solicitations, neighbour solicitations and advertisements to fe80::/10 or ff02::/16; in,
- * router advertisements, neighbour solicitations and advertisements to this host (INPUT only
- * sees packets addressed to it; a neighbour resolving us from a global address sends to that
- * address). A sandbox is never a router: it sends no router advertisement and accepts no router
- * solicitation. MLD reports and dones (131, 132, 143) are accepted to ff02::/16 both ways, MLD
+ * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, neighbour
+ * solicitations and advertisements to fe80::/10 or ff02::/16; in, neighbour solicitations and
+ * advertisements to this host (INPUT only sees packets addressed to it; a neighbour resolving us
+ * from a global address sends to that address). Router advertisements are dropped in every plan,
+ * inbound open or not ({@link Rule#routerAdvertisementDropped}), and no router solicitation is
+ * sent: a sandbox's IPv6 configuration is its runtime's. A sandbox is never a router either: it
+ * sends no router advertisement and accepts no router solicitation. MLD reports and dones (131, 132, 143) are accepted to ff02::/16 both ways, MLD
  * queries (130) only in: a sandbox is no multicast router either, and a query it sent would make
  * a snooping bridge take its port for a router's and forward it every group's traffic.
  *
@@ -79,11 +80,11 @@ public final class RulePlanner {
     /** NETFENCE-FWD's rules, whatever the policy: everything the namespace would route is dropped. */
     public static final List<Rule> FORWARD = List.of(Rule.catchAll(Direction.FORWARD, Verdict.DROP));
 
-    /** Neighbour-discovery types a sandbox sends: router solicitation, neighbour solicitation/advertisement. */
-    public static final List<Integer> NEIGHBOUR_DISCOVERY_OUT = List.of(133, 135, 136);
+    /** Neighbour-discovery types a sandbox sends: neighbour solicitation/advertisement. */
+    public static final List<Integer> NEIGHBOUR_DISCOVERY_OUT = List.of(135, 136);
 
-    /** Neighbour-discovery types a sandbox accepts: router advertisement, neighbour solicitation/advertisement. */
-    public static final List<Integer> NEIGHBOUR_DISCOVERY_IN = List.of(134, 135, 136);
+    /** Neighbour-discovery types a sandbox accepts: neighbour solicitation/advertisement. */
+    public static final List<Integer> NEIGHBOUR_DISCOVERY_IN = List.of(135, 136);
 
     /** MLD a sandbox sends: v1 report, v1 done, v2 report (a query is a multicast router's). */
     public static final List<Integer> MULTICAST_LISTENER_OUT = List.of(131, 132, 143);
@@ -234,6 +235,7 @@ public final class RulePlanner {
             out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_LOCAL));
             out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_MULTICAST));
         }
+        in.add(Rule.routerAdvertisementDropped());
         for (int type : NEIGHBOUR_DISCOVERY_IN) {
             in.add(Rule.neighbourDiscovery(Direction.IN, type, null));
         }

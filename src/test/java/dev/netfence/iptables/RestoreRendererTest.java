@@ -36,8 +36,6 @@ class RestoreRendererTest {
     static final String FORWARD = "-A NETFENCE-FWD{c} -j DROP\n";
     static final String HOOKS = "-I OUTPUT 1 -j NETFENCE-OUT\n-I INPUT 1 -j NETFENCE-IN\n-I FORWARD 1 -j NETFENCE-FWD\nCOMMIT\n";
     static final String ND_OUT = """
-            -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
-            -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
@@ -47,7 +45,7 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143{c} -j ACCEPT
             """;
     static final String ND_IN = """
-            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255{c} -j ACCEPT
+            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134{c} -j DROP
             -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 130{c} -j ACCEPT
@@ -238,9 +236,12 @@ class RestoreRendererTest {
                 Arguments.of("neighbour solicitation out: link-local, hop limit 255", Family.IPV6,
                         Rule.neighbourDiscovery(Direction.OUT, 135, ll),
                         "-A NETFENCE-OUT -d fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255" + C + " -j ACCEPT"),
-                Arguments.of("router advertisement in: any destination, hop limit 255", Family.IPV6,
-                        Rule.neighbourDiscovery(Direction.IN, 134, null),
-                        "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("neighbour advertisement in: any destination, hop limit 255", Family.IPV6,
+                        Rule.neighbourDiscovery(Direction.IN, 136, null),
+                        "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255" + C + " -j ACCEPT"),
+                Arguments.of("router advertisement in: dropped, from anyone", Family.IPV6,
+                        Rule.routerAdvertisementDropped(),
+                        "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134" + C + " -j DROP"),
                 Arguments.of("MLDv2 report in: link multicast, no hop limit", Family.IPV6,
                         Rule.multicastListener(Direction.IN, 143, new Cidr("ff02::", 16, Family.IPV6)),
                         "-A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 143" + C + " -j ACCEPT"),

@@ -68,8 +68,6 @@ class NftRendererTest {
     static final String LO_EST_IN4 = OWN_IN4 + RESOLVER_IN4 + LO_EST4.replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String LO_EST_IN6 = OWN_IN6 + LO_EST4.replace("ipv4", "ipv6").replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String ND_OUT = """
-            \t\tip6 daddr fe80::/10 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type nd-router-solicit ip6 hoplimit 255 accept{c}
             \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
@@ -79,7 +77,7 @@ class NftRendererTest {
             \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}
             """;
     static final String ND_IN = """
-            \t\ticmpv6 type nd-router-advert ip6 hoplimit 255 accept{c}
+            \t\ticmpv6 type nd-router-advert drop{c}
             \t\ticmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             \t\ticmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}

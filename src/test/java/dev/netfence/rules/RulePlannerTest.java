@@ -205,25 +205,39 @@ class RulePlannerTest {
         PlannedRules plan = planner.plan(bridge(List.of(V4), false, true, false), Map.of(), List.of());
         List<Rule> out = plan.forFamily(Family.IPV6).output();
         List<Rule> in = plan.forFamily(Family.IPV6).input();
-        for (int type : List.of(133, 135, 136)) {
+        for (int type : List.of(135, 136)) {
             assertThat(out).contains(Rule.neighbourDiscovery(Direction.OUT, type, RulePlanner.LINK_LOCAL),
                     Rule.neighbourDiscovery(Direction.OUT, type, RulePlanner.LINK_MULTICAST));
-        }
-        for (int type : List.of(134, 135, 136)) {
             assertThat(in).contains(Rule.neighbourDiscovery(Direction.IN, type, null));
         }
         assertThat(out).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136)
-                .hasSize(6)
+                .hasSize(4)
                 .allSatisfy(r -> {
                     assertThat(r.hopLimit()).isEqualTo(255);
                     assertThat(r.destination()).isIn(RulePlanner.LINK_LOCAL, RulePlanner.LINK_MULTICAST);
                 });
-        assertThat(in).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136)
-                .hasSize(3).allSatisfy(r -> assertThat(r.hopLimit()).isEqualTo(255));
-        // a sandbox is not a router: it sends no router advertisement and takes no solicitation
-        assertThat(out).noneMatch(r -> Integer.valueOf(134).equals(r.icmpv6Type()));
+        assertThat(in).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136
+                && r.verdict() == Verdict.ACCEPT).hasSize(2).allSatisfy(r -> assertThat(r.hopLimit()).isEqualTo(255));
+        // a sandbox is not a router: it sends no router advertisement and takes no solicitation; and its IPv6
+        // configuration is its runtime's: it takes no router advertisement either (nor asks for one)
+        assertThat(out).noneMatch(r -> r.icmpv6Type() != null && (r.icmpv6Type() == 133 || r.icmpv6Type() == 134));
         assertThat(in).noneMatch(r -> Integer.valueOf(133).equals(r.icmpv6Type()));
+        assertThat(in).filteredOn(r -> Integer.valueOf(134).equals(r.icmpv6Type())).containsExactly(
+                Rule.routerAdvertisementDropped());
         assertThat(plan.forFamily(Family.IPV4).output()).noneMatch(r -> r.transport() == Transport.ICMPV6);
+    }
+
+    @Test
+    void aRouterAdvertisementIsDroppedAheadOfEveryAcceptWithInboundOpenToo() {
+        PlannedRules plan = planner.plan(bridge(List.of(V4), false, false, true), Map.of(), List.of());
+        List<Rule> in = plan.forFamily(Family.IPV6).input();
+
+        assertThat(in).as("inbound open: nothing drops at the end").noneMatch(r -> r.equals(
+                Rule.catchAll(Direction.IN, Verdict.DROP)));
+        assertThat(in).contains(Rule.routerAdvertisementDropped());
+        assertThat(in.indexOf(Rule.routerAdvertisementDropped())).as("before any ICMPv6 accept").isLessThan(
+                in.indexOf(Rule.neighbourDiscovery(Direction.IN, 135, null)));
+        assertThat(plan.forFamily(Family.IPV4).input()).noneMatch(r -> r.transport() == Transport.ICMPV6);
     }
 
     @Test
@@ -247,7 +261,7 @@ class RulePlannerTest {
                 .forFamily(Family.IPV6).output();
         int blockedMulticast = out.indexOf(Rule.rejectOut(new Cidr("ff00::", 8, Family.IPV6)));
         assertThat(blockedMulticast).isPositive();
-        assertThat(out.subList(0, blockedMulticast)).filteredOn(r -> r.transport() == Transport.ICMPV6).hasSize(9);
+        assertThat(out.subList(0, blockedMulticast)).filteredOn(r -> r.transport() == Transport.ICMPV6).hasSize(7);
     }
 
     @Test
