@@ -248,7 +248,7 @@ final class ContainmentChecks {
      * Whether the pinned namespace has no interface but {@code lo}: as the pin read it, or read here
      * from the pid's {@code net/dev} and re-checked against the pin ({@link Interfaces}).
      */
-    private boolean onlyLoopback(PinnedNamespace ns) {
+    boolean onlyLoopback(PinnedNamespace ns) {
         if (ns.onlyLoopback() != null) {
             return ns.onlyLoopback();
         }

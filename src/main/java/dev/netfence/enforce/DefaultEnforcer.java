@@ -292,12 +292,17 @@ public final class DefaultEnforcer implements Enforcer {
     /**
      * Where the container's namespace is (pinned and let go at once), for a failure that writes
      * nothing ({@code on-failure leave}, or a quarantine that could not be written), so that the
-     * reconciler tracks the container and retries it; null when it cannot be pinned (then nothing
-     * is known to track).
+     * reconciler tracks the container and retries it; null when it cannot be pinned, or, without
+     * the runtime's {@code netns}, when the pid's namespace has no interface but {@code lo} (a
+     * namespace the workload made, which an apply would refuse): then nothing is known to track.
      */
     private EnforcementTarget located(String containerId, String runtime, Integer pid, Path netns) {
         try (dev.netfence.netns.PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns,
-                clock.instant().plus(config.quarantineBudget()))) {
+                clock.instant().plus(config.quarantineBudget()), netns == null)) {
+            if (netns == null && checks.onlyLoopback(ns)) {
+                LOG.debug("container {} pid {} not located: its namespace has only lo", containerId, pid);
+                return null;
+            }
             return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
         } catch (RuntimeException e) {
             LOG.debug("container {} pid {} not located: {}", containerId, pid, e.getMessage());

@@ -129,9 +129,12 @@ final class Corrections {
                 String digest = digests.of(c.taskId(), policy);
                 if (!digest.equals(c.policyDigest())) {
                     apply(c, policy, digest, Trigger.POLICY_UPDATE, true);
-                } else if (!c.inForce() && !c.quarantined() && trigger == Trigger.DRIFT && transientFailure(c)) {
+                } else if (!c.inForce() && !c.quarantined() && trigger == Trigger.DRIFT && transientFailure(c)
+                        && c.backend() != null) {
                     // failed transiently at a resync, which quarantines nothing (the resolver down, the lock contended,
                     // a deadline): retried the same way, so one lasting two resyncs does not quarantine what is in force
+                    // (only where something was written: a start that failed so, with on-failure leave, is applied
+                    // below, whose read-back would find "drift" in the namespace it never wrote and quarantine it)
                     after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
                 } else if (!c.inForce()) {
                     // the same policy failed before: retried at each resync, reported when the state changes

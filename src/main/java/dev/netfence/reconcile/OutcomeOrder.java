@@ -59,6 +59,18 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     }
 
     /**
+     * Event {@code eventId} of {@code containerId} is handled (its apply done; its outcome comes
+     * next): its {@link #HOLD} counts from now, so an apply that ran until its deadline does not
+     * use up the hold of the reconciler outcomes queued behind its event.
+     */
+    synchronized void handled(String containerId, String eventId) {
+        Entry event = pendingEvent(containerId, eventId);
+        if (event != null) {
+            event.since = clock.instant();
+        }
+    }
+
+    /**
      * When the outcome of event {@code eventId} of {@code containerId} may be sent: once every
      * reconciler outcome of the container queued before the event is acknowledged (at once when
      * none is, or the event was not expected).

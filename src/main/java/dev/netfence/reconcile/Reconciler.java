@@ -174,6 +174,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                     .ifPresent(c -> submit(c.containerId(), Trigger.POLICY_UPDATE, () -> { }));
             return result;
         } finally {
+            order.handled(event.containerId(), event.eventId()); // its outcome's hold starts now, not before the apply
             lock.unlock();
         }
     }
@@ -205,6 +206,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             }
             return Optional.empty();
         } finally {
+            order.handled(event.containerId(), event.eventId());
             lock.unlock();
         }
     }

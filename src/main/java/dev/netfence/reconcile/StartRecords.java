@@ -93,6 +93,18 @@ final class StartRecords {
         if (target == null) {
             return; // nowhere known (a dry run, or failed before the container was found): keep what was
         }
+        if (!applied(result) && !result.quarantined() && !refusedShared(result) && before != null
+                && before.netns().equals(netns(target))) {
+            // failed where it was recorded, nothing written that is known: what is known to be in force there (its
+            // rules, a quarantine, the hook's fence) stays recorded, and the resync keeps correcting it; only a task
+            // the entry did not know yet (the hook's fence) is learnt, so that its policy reaches it when stored
+            if (before.taskId() == null && event.taskId() != null) {
+                live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), before.pid(),
+                        before.netns(), event.netns(), before.policyDigest(), before.errorCode(), before.quarantined(),
+                        before.backend(), before.resolved(), before.lastVerified(), before.startedAt()));
+            }
+            return;
+        }
         // failed without a quarantine (refused NAMESPACE_SHARED, on-failure leave, a quarantine that could not be
         // written): tracked as not in force with its task and the refused digest, so that each resync retries it, a
         // policy update of its task (or one bringing that digest, or the other member's leaving) reaches it, and a
@@ -124,6 +136,10 @@ final class StartRecords {
         Instant known = before.startedAt() != null ? before.startedAt()
                 : ProcessStart.of(procRoot, target.pid()).orElse(null);
         return known != null && known.isAfter(event.occurredAt()) ? known : event.occurredAt();
+    }
+
+    private static boolean refusedShared(EnforcementResult r) {
+        return r.error() != null && ErrorCode.NAMESPACE_SHARED.code().equals(r.error().code());
     }
 
     /** Whether {@code r} says the container cannot be reached any more. */

@@ -179,17 +179,22 @@ public record Rule(
     }
 
     /**
-     * Drop an inbound router advertisement (ICMPv6 134), from anyone. The kernel takes one from any
-     * link-local neighbour (with its default {@code accept_ra}): a prefix gives the sandbox an
-     * address of the sender's choosing, a default route sends its allowed IPv6 traffic through the
-     * sender, an MTU shrinks its packets, and the options it does not act on (recursive DNS servers,
-     * search lists, PREF64, a captive portal) are handed to every process that joins a netlink group
-     * with no capability: a channel into the sandbox from a neighbour the policy forbids (reproduced,
-     * 1 KB of chosen bytes per advertisement). Container runtimes configure IPv6 statically, so a
-     * sandbox takes none, whatever its {@code inbound} says.
+     * Drop an inbound router advertisement (ICMPv6 134) or redirect (137), from anyone. The kernel
+     * takes an advertisement from any link-local neighbour (with its default {@code accept_ra}): a
+     * prefix gives the sandbox an address of the sender's choosing, a default route sends its
+     * allowed IPv6 traffic through the sender, an MTU shrinks its packets, and the options it does
+     * not act on (recursive DNS servers, search lists, PREF64, a captive portal) are handed to every
+     * process that joins a netlink group with no capability: a channel into the sandbox from a
+     * neighbour the policy forbids (reproduced, 1 KB of chosen bytes per advertisement). A redirect
+     * (from a neighbour that forges the router's link-local address) moves a destination's traffic
+     * to the neighbour the same way. Container runtimes configure IPv6 statically, so a sandbox takes
+     * neither, whatever its {@code inbound} says.
      */
-    public static Rule routerAdvertisementDropped() {
-        return new Rule(Direction.IN, Transport.ICMPV6, null, null, false, false, false, 134, null, Verdict.DROP);
+    public static Rule routingMessageDropped(int type) {
+        if (type != 134 && type != 137) {
+            throw new IllegalArgumentException("routing messages dropped are types 134 and 137, was: " + type);
+        }
+        return new Rule(Direction.IN, Transport.ICMPV6, null, null, false, false, false, type, null, Verdict.DROP);
     }
 
     /** Accept one ICMPv6 multicast-listener (MLD) message type (130-132, 143) to {@code destination}. */

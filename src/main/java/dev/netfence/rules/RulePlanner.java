@@ -50,9 +50,10 @@ import java.util.Set;
  * <p>Neighbour discovery (RFC 4861) is accepted only with hop limit 255: out, neighbour
  * solicitations and advertisements to fe80::/10 or ff02::/16; in, neighbour solicitations and
  * advertisements to this host (INPUT only sees packets addressed to it; a neighbour resolving us
- * from a global address sends to that address). Router advertisements are dropped in every plan,
- * inbound open or not ({@link Rule#routerAdvertisementDropped}), and no router solicitation is
- * sent: a sandbox's IPv6 configuration is its runtime's. A sandbox is never a router either: it
+ * from a global address sends to that address). Router advertisements and redirects are dropped
+ * in every plan, inbound open or not ({@link Rule#routingMessageDropped}), and router solicitations
+ * get no accept of their own (the blocked subnets and the catch-all judge them; the default list
+ * rejects ff00::/8): a sandbox's IPv6 configuration is its runtime's. A sandbox is never a router either: it
  * sends no router advertisement and accepts no router solicitation. MLD reports and dones (131, 132, 143) are accepted to ff02::/16 both ways, MLD
  * queries (130) only in: a sandbox is no multicast router either, and a query it sent would make
  * a snooping bridge take its port for a router's and forward it every group's traffic.
@@ -82,6 +83,9 @@ public final class RulePlanner {
 
     /** Neighbour-discovery types a sandbox sends: neighbour solicitation/advertisement. */
     public static final List<Integer> NEIGHBOUR_DISCOVERY_OUT = List.of(135, 136);
+
+    /** ICMPv6 types a sandbox drops on input, from anyone: router advertisement, redirect (its routing is its runtime's). */
+    public static final List<Integer> ROUTING_MESSAGES_DROPPED_IN = List.of(134, 137);
 
     /** Neighbour-discovery types a sandbox accepts: neighbour solicitation/advertisement. */
     public static final List<Integer> NEIGHBOUR_DISCOVERY_IN = List.of(135, 136);
@@ -235,7 +239,9 @@ public final class RulePlanner {
             out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_LOCAL));
             out.add(Rule.neighbourDiscovery(Direction.OUT, type, LINK_MULTICAST));
         }
-        in.add(Rule.routerAdvertisementDropped());
+        for (int type : ROUTING_MESSAGES_DROPPED_IN) {
+            in.add(Rule.routingMessageDropped(type));
+        }
         for (int type : NEIGHBOUR_DISCOVERY_IN) {
             in.add(Rule.neighbourDiscovery(Direction.IN, type, null));
         }

@@ -46,6 +46,7 @@ class RestoreRendererTest {
             """;
     static final String ND_IN = """
             -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134{c} -j DROP
+            -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 137{c} -j DROP
             -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255{c} -j ACCEPT
             -A NETFENCE-IN -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 130{c} -j ACCEPT
@@ -240,7 +241,7 @@ class RestoreRendererTest {
                         Rule.neighbourDiscovery(Direction.IN, 136, null),
                         "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255" + C + " -j ACCEPT"),
                 Arguments.of("router advertisement in: dropped, from anyone", Family.IPV6,
-                        Rule.routerAdvertisementDropped(),
+                        Rule.routingMessageDropped(134),
                         "-A NETFENCE-IN -p ipv6-icmp -m icmp6 --icmpv6-type 134" + C + " -j DROP"),
                 Arguments.of("MLDv2 report in: link multicast, no hop limit", Family.IPV6,
                         Rule.multicastListener(Direction.IN, 143, new Cidr("ff02::", 16, Family.IPV6)),

@@ -78,6 +78,7 @@ class NftRendererTest {
             """;
     static final String ND_IN = """
             \t\ticmpv6 type nd-router-advert drop{c}
+            \t\ticmpv6 type nd-redirect drop{c}
             \t\ticmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
             \t\ticmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
             \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}

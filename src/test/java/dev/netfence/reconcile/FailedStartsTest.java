@@ -57,6 +57,47 @@ class FailedStartsTest extends ReconcilerFixture {
     }
 
     @Test
+    void aTransientFailureOfAStartThatWroteNothingIsAppliedAgainNotReadBackAsDrift() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        String digest = PolicyDigest.of(request("c1", PID, "task-1").policy());
+        failedStart("c1", "task-1", EnforcementResult.failure(ErrorCode.LOCK_CONTENDED, "xtables lock held")
+                .policyDigest(digest).target(new EnforcementTarget(PID, enforcer.device, enforcer.inode)).build());
+
+        reconciler.resyncNow();
+
+        // a read-back (reconcile) would find its namespace "drifted" from rules never written, and quarantine it
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+    }
+
+    @Test
+    void aHookFencedContainerWhoseStartFailedWithoutAQuarantineKeepsItsFenceAndLearnsItsTask() throws Exception {
+        reconciler.fence("c1", PID, "podman");
+        enforcer.calls.clear();
+
+        failedStart("c1", "task-1", EnforcementResult.failure(ErrorCode.POLICY_NOT_FOUND, "no policy for task-1")
+                .target(new EnforcementTarget(PID, enforcer.device, enforcer.inode)).build());
+
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.quarantined()).as("the hook's fence is still written").isTrue();
+            assertThat(c.taskId()).isEqualTo("task-1");
+        });
+        policies.put("task-1", ALLOW_A);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).containsExactly("enforce c1");
+    }
+
+    @Test
+    void aReplayedStartThatFailedWithoutAQuarantineLeavesThePolicyInForceRecordedAsInForce() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        failedStart("c1", "task-1", EnforcementResult.failure(ErrorCode.LOCK_CONTENDED, "xtables lock held")
+                .target(new EnforcementTarget(PID, enforcer.device, enforcer.inode)).build());
+
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.inForce()).isTrue());
+    }
+
+    @Test
     void aStartThatFailedBeforeTheContainerWasFoundRecordsNothing() throws Exception {
         policies.put("task-1", ALLOW_A);
 

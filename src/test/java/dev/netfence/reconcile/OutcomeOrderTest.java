@@ -80,6 +80,21 @@ class OutcomeOrderTest {
     }
 
     @Test
+    void theHoldOfAnEventCountsFromWhenItWasHandledNotFromBeforeItsApply() {
+        order.expect("c1", "ev-1");
+        clock.advance(Duration.ofSeconds(29)); // an apply retried until its deadline
+        order.handled("c1", "ev-1");
+        Outcome update = correction("c1"); // a policy update queued right after it
+        order.publish(update);
+
+        clock.advance(Duration.ofSeconds(2));
+        order.expire();
+        assertThat(sent).as("still behind the event's outcome, not yet due").isEmpty();
+        order.published(eventOutcome("c1", "ev-1"));
+        assertThat(sent).containsExactly(update);
+    }
+
+    @Test
     void closingSendsWhatIsStillHeld() {
         order.expect("c1", "ev-1");
         Outcome held = correction("c1");

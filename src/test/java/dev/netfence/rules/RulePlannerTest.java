@@ -223,7 +223,9 @@ class RulePlannerTest {
         assertThat(out).noneMatch(r -> r.icmpv6Type() != null && (r.icmpv6Type() == 133 || r.icmpv6Type() == 134));
         assertThat(in).noneMatch(r -> Integer.valueOf(133).equals(r.icmpv6Type()));
         assertThat(in).filteredOn(r -> Integer.valueOf(134).equals(r.icmpv6Type())).containsExactly(
-                Rule.routerAdvertisementDropped());
+                Rule.routingMessageDropped(134));
+        assertThat(in).filteredOn(r -> Integer.valueOf(137).equals(r.icmpv6Type())).containsExactly(
+                Rule.routingMessageDropped(137));
         assertThat(plan.forFamily(Family.IPV4).output()).noneMatch(r -> r.transport() == Transport.ICMPV6);
     }
 
@@ -234,8 +236,8 @@ class RulePlannerTest {
 
         assertThat(in).as("inbound open: nothing drops at the end").noneMatch(r -> r.equals(
                 Rule.catchAll(Direction.IN, Verdict.DROP)));
-        assertThat(in).contains(Rule.routerAdvertisementDropped());
-        assertThat(in.indexOf(Rule.routerAdvertisementDropped())).as("before any ICMPv6 accept").isLessThan(
+        assertThat(in).contains(Rule.routingMessageDropped(134), Rule.routingMessageDropped(137));
+        assertThat(in.indexOf(Rule.routingMessageDropped(134))).as("before any ICMPv6 accept").isLessThan(
                 in.indexOf(Rule.neighbourDiscovery(Direction.IN, 135, null)));
         assertThat(plan.forFamily(Family.IPV4).input()).noneMatch(r -> r.transport() == Transport.ICMPV6);
     }
