@@ -40,12 +40,16 @@ class RecordDispatcherTest {
     }
 
     private RecordDispatcher dispatcher(InMemoryPolicyStore store) {
+        return dispatcher(store, ContainerLifecycle.NONE);
+    }
+
+    private RecordDispatcher dispatcher(InMemoryPolicyStore store, ContainerLifecycle lifecycle) {
         PipelineSettings settings = PipelineSettings.custom().bootstrapServers("localhost:1").nodeId(NODE)
                 .eventsTopic("events").outcomesTopic("outcomes").version("test").build();
         NodeRouting routing = new NodeRouting(NODE);
         Outcomes outcomes = new Outcomes(Clock.systemUTC(), NODE + "/1", "test");
         EventHandler handler = new EventHandler(store, enforcer, PolicyFailureHandler.REPORT_ONLY, outcomes,
-                Clock.systemUTC(), Duration.ofSeconds(30), Duration.ofSeconds(30), ContainerLifecycle.NONE);
+                Clock.systemUTC(), Duration.ofSeconds(30), Duration.ofSeconds(30), lifecycle);
         return new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, new KeylessOwnership(settings, routing),
                 true), new PipelineMetrics(new SimpleMeterRegistry(), Clock.systemUTC()), workers, handler,
                 new OutputRecords(new OutcomeCodec(), "outcomes", "dlq", NODE + "/1", NODE), outcomes, completions,
@@ -101,5 +105,44 @@ class RecordDispatcherTest {
             return emitted.contains(100L);
         });
         assertThat(enforcer.appliedTo("c-1")).hasSize(1);
+    }
+
+    @Test
+    void anEventsOutcomeWaitsUntilItIsReportableAndTheContainersNextEventWaitsForIt() {
+        java.util.Map<String, java.util.concurrent.CompletableFuture<Void>> held = new java.util.concurrent.ConcurrentHashMap<>();
+        ContainerLifecycle lifecycle = new ContainerLifecycle() {
+            @Override
+            public dev.netfence.core.EnforcementResult started(dev.netfence.event.ContainerEvent event,
+                    Enforcement enforcement) throws InterruptedException {
+                return NONE.started(event, enforcement);
+            }
+
+            @Override
+            public java.util.Optional<String> stopped(dev.netfence.event.ContainerEvent event) {
+                return NONE.stopped(event);
+            }
+
+            @Override // e-100 follows a correction of c-1 not yet acknowledged
+            public java.util.concurrent.CompletableFuture<Void> reportable(String containerId, String eventId) {
+                return held.computeIfAbsent(eventId, id -> id.equals("e-100") ? new java.util.concurrent.CompletableFuture<>()
+                        : java.util.concurrent.CompletableFuture.completedFuture(null));
+            }
+        };
+        RecordDispatcher dispatcher = dispatcher(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), lifecycle);
+        PartitionOffsets po = new PartitionOffsets(new TopicPartition("events", 0));
+
+        dispatcher.dispatch(po, record(100, "e-100", "task-1"));
+        dispatcher.dispatch(po, record(101, "e-101", "task-1"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> held.containsKey("e-100"));
+        completions.runAll();
+        assertThat(emitted).as("not before the correction ahead of it is acknowledged").isEmpty();
+        assertThat(enforcer.appliedTo("c-1")).as("the container's next event waits for this one's outcome").hasSize(1);
+
+        held.get("e-100").complete(null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            completions.runAll();
+            return emitted.size() == 2;
+        });
+        assertThat(emitted).containsExactly(100L, 101L);
     }
 }
