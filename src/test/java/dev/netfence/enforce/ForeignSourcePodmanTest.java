@@ -95,7 +95,7 @@ class ForeignSourcePodmanTest {
     }
 
     /** The link-local IPv6 address of the container's {@code eth0}, once its duplicate address detection is done. */
-    private static String linkLocal(PodmanContainer container) {
+    static String linkLocal(PodmanContainer container) {
         String[] shown = new String[1];
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
             shown[0] = Sh.ok("nsenter", "-t", String.valueOf(container.pid()), "-n", "ip", "-6", "-o", "addr", "show",

@@ -39,8 +39,8 @@ class RouterAdvertisementPodmanTest {
     void aNeighbourContainersRouterAdvertisementChangesNothingInTheAppliedPodmanSandbox() throws Exception {
         PodmanContainer neighbour = PODMAN.peer(8080);
         PodmanContainer sandbox = PODMAN.sandbox();
-        String target = linkLocal(sandbox);
-        linkLocal(neighbour);
+        String target = ForeignSourcePodmanTest.linkLocal(sandbox);
+        ForeignSourcePodmanTest.linkLocal(neighbour);
 
         advertise(neighbour, "2001:db8:fa1::", target);
         await("without rules a podman container routes through the neighbour that advertised itself")
@@ -68,19 +68,6 @@ class RouterAdvertisementPodmanTest {
 
     private static String routes(PodmanContainer container) {
         return Sh.ok("nsenter", "-t", String.valueOf(container.pid()), "-n", "ip", "-6", "route", "show");
-    }
-
-    /** The link-local IPv6 address of the container's {@code eth0}, once its duplicate address detection is done. */
-    private static String linkLocal(PodmanContainer container) {
-        String[] shown = new String[1];
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            shown[0] = Sh.ok("nsenter", "-t", String.valueOf(container.pid()), "-n", "ip", "-6", "-o", "addr", "show",
-                    "dev", "eth0", "scope", "link");
-            return shown[0].contains("fe80::") && !shown[0].contains("tentative");
-        });
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("inet6 (fe80::[0-9a-f:]+)/64").matcher(shown[0]);
-        assertThat(m.find()).as("a link-local address on the container's eth0: %s", shown[0]).isTrue();
-        return m.group(1);
     }
 
     private static EnforcementResult apply(PodmanContainer sandbox, PodmanContainer peer) {
