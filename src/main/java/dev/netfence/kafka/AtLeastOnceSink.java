@@ -130,6 +130,9 @@ final class AtLeastOnceSink implements OutputSink {
             Output r = replacement.get();
             LOG.warn("{} refused an output ({}); sending a dead letter to {}{} instead", o.topic(), root, r.topic(),
                     r.record().value() == null ? " without the value" : "");
+            if (o.outcome() != null) {
+                metrics.outcomeDropped(o.outcome());
+            }
             metrics.sendRetried(r.topic(), 1);
             execute(() -> send(r, partition, onAck, heldAttempts));
             return;

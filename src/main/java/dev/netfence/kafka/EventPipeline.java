@@ -337,6 +337,7 @@ public final class EventPipeline implements AutoCloseable {
      */
     private void emit(PartitionOffsets po, long offset, List<Output> outs, CompletableFuture<Void> journaled) {
         if (partitions.get(po.partition()) != po || !po.isTracked(offset)) {
+            outs.stream().filter(o -> o.outcome() != null).forEach(o -> metrics.outcomeDropped(o.outcome()));
             return;
         }
         if (!journaled.isDone()) {

@@ -60,6 +60,16 @@ final class PipelineMetrics implements AutoCloseable {
         counter(MeterNames.EVENTS_SKIPPED, "reason", reason, null, null).increment();
     }
 
+    /**
+     * An event's outcome this instance will never send (its partition went before the outcome was
+     * emitted, or the outcomes topic refused it and a dead letter goes instead): told as out, so that
+     * what waits behind it in its container's outcome order goes now instead of after the hold.
+     * Counted nowhere else.
+     */
+    void outcomeDropped(Outcome o) {
+        published.accept(o);
+    }
+
     void outcomeAcked(Outcome o) {
         published.accept(o);
         counter(MeterNames.OUTCOMES, "status", o.status(), "code", o.errorCode() == null ? "none" : o.errorCode())

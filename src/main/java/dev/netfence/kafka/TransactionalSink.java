@@ -330,6 +330,9 @@ final class TransactionalSink implements OutputSink {
             LOG.warn("{} refuses an output of {} ({}); sending a dead letter to {}{} instead", culprit.topic(),
                     p.partition(), SendErrors.rootOf(e), r.topic(), r.record().value() == null ? " without the value" : "");
             p.replace(culprit, r);
+            if (culprit.outcome() != null) {
+                metrics.outcomeDropped(culprit.outcome());
+            }
             s.output = p.isHead(r) ? r : s.output;
             s.due = System.nanoTime();
             return;

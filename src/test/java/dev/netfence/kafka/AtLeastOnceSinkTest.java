@@ -93,4 +93,46 @@ class AtLeastOnceSinkTest {
         assertThat(sink.pending()).isZero();
         sink.close();
     }
+
+    @Test
+    void anOutcomeTheTopicRefusesIsToldAsOutSoWhatWaitsBehindItInItsContainersOrderGoes() {
+        MockProducer<byte[], byte[]> outcomesRefused = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
+                    org.apache.kafka.clients.producer.Callback callback) {
+                if (!r.topic().equals("outcomes")) {
+                    return super.send(r, callback);
+                }
+                RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
+                callback.onCompletion(null, e);
+                return java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+        };
+        List<dev.netfence.event.Outcome> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
+        AtLeastOnceSink sink = new AtLeastOnceSink(outcomesRefused, consumer, completions,
+                new PipelineMetrics(registry, Clock.systemUTC(), told::add), records,
+                new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30)));
+        PartitionOffsets po = new PartitionOffsets(TP);
+        po.track(5);
+        dev.netfence.event.ContainerEvent ev = new dev.netfence.event.ContainerEvent(1,
+                dev.netfence.event.ContainerEvent.CONTAINER_STARTED, "ev-5", java.time.Instant.now(), "n1", "task-1", "c1",
+                null, 4242);
+        dev.netfence.event.Outcome o = new dev.netfence.event.Outcomes(Clock.systemUTC(), "n1/1", "test").of(ev,
+                dev.netfence.core.EnforcementResult.applied().build(), false);
+        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> source = new org.apache.kafka.clients.consumer
+                .ConsumerRecord<>("events", 0, 5, "n1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+        sink.emit(po, 5, List.of(Output.outcome(records.outcome(o), o, source)));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+            completions.runAll();
+            return !told.isEmpty();
+        });
+
+        assertThat(told).as("the refused outcome, told as out once its dead letter replaces it").containsExactly(o);
+        sink.close();
+    }
 }
