@@ -24,8 +24,11 @@ import org.slf4j.LoggerFactory;
  * the container's namespace is known (refused NAMESPACE_SHARED, {@code on-failure leave}, a
  * quarantine that could not be written: not in force, retried at each resync) is recorded (with the
  * start time of the very instance, which never moves back, so a stop in between cannot release it);
- * a failure before the container was found keeps what was; one that says the container cannot be reached releases it (but one that quarantined the
- * runtime's namespace through another process of the container is recorded), unless the entry's own pid is
+ * a failure that wrote nothing known where the container is already recorded keeps that entry (what
+ * is in force there) and only learns a task it lacked; a failure before the container was found
+ * keeps what was; one that says the container cannot be reached releases it (but one that
+ * quarantined the runtime's namespace through another process of the container is recorded),
+ * unless the entry's own pid is
  * still where it was recorded (a stale start) or still a process of the container (moved,
  * {@link MoveReports#moved}). A container found in another namespace than recorded has the old
  * namespace released. Split from {@link Corrections}, which owns the rest of an entry's life.
