@@ -61,17 +61,7 @@ class AtLeastOnceSinkTest {
 
     @Test
     void aHeldOutputOfAPartitionNoLongerThisInstancesIsDroppedAndNoLongerKeepsItNotReady() {
-        MockProducer<byte[], byte[]> refusing = new MockProducer<>(true, null, new ByteArraySerializer(),
-                new ByteArraySerializer()) {
-            @Override
-            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
-                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
-                    org.apache.kafka.clients.producer.Callback callback) {
-                RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
-                callback.onCompletion(null, e);
-                return java.util.concurrent.CompletableFuture.failedFuture(e);
-            }
-        };
+        MockProducer<byte[], byte[]> refusing = refusingTooLarge(topic -> true);
         SendHealth health = new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30));
         AtLeastOnceSink sink = new AtLeastOnceSink(refusing, consumer, completions,
                 new PipelineMetrics(registry, Clock.systemUTC()),
@@ -96,20 +86,7 @@ class AtLeastOnceSinkTest {
 
     @Test
     void anOutcomeTheTopicRefusesIsToldAsOutSoWhatWaitsBehindItInItsContainersOrderGoes() {
-        MockProducer<byte[], byte[]> outcomesRefused = new MockProducer<>(true, null, new ByteArraySerializer(),
-                new ByteArraySerializer()) {
-            @Override
-            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
-                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
-                    org.apache.kafka.clients.producer.Callback callback) {
-                if (!r.topic().equals("outcomes")) {
-                    return super.send(r, callback);
-                }
-                RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
-                callback.onCompletion(null, e);
-                return java.util.concurrent.CompletableFuture.failedFuture(e);
-            }
-        };
+        MockProducer<byte[], byte[]> outcomesRefused = refusingTooLarge("outcomes"::equals);
         List<dev.netfence.event.Outcome> told = new java.util.concurrent.CopyOnWriteArrayList<>();
         OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
         AtLeastOnceSink sink = new AtLeastOnceSink(outcomesRefused, consumer, completions,
@@ -134,5 +111,22 @@ class AtLeastOnceSinkTest {
 
         assertThat(told).as("the refused outcome, told as out once its dead letter replaces it").containsExactly(o);
         sink.close();
+    }
+
+    /** A producer that refuses every record to a topic {@code refused} accepts as too large, and sends the others. */
+    private static MockProducer<byte[], byte[]> refusingTooLarge(java.util.function.Predicate<String> refused) {
+        return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
+                    org.apache.kafka.clients.producer.Callback callback) {
+                if (!refused.test(r.topic())) {
+                    return super.send(r, callback);
+                }
+                RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
+                callback.onCompletion(null, e);
+                return java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+        };
     }
 }
