@@ -2,7 +2,7 @@ package dev.netfence.hostguard;
 
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
-import dev.netfence.rules.Icmpv6Names;
+import dev.netfence.rules.IcmpNames;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.Transport;
 import dev.netfence.rules.Verdict;
@@ -89,7 +89,7 @@ final class GuardLines {
                     parts.add(ports.isEmpty() ? "meta l4proto " + l4 : l4 + " dport " + ports.get(0));
                 }
                 if (!types.isEmpty()) {
-                    parts.add("icmpv6 type " + set(types.stream().map(Icmpv6Names::nft).toList()));
+                    parts.add("icmpv6 type " + set(types.stream().map(IcmpNames::nft).toList()));
                 }
             }
             parts.add(tail);
@@ -135,14 +135,15 @@ final class GuardLines {
         String l4 = switch (rule.transport()) {
             case TCP -> "tcp";
             case UDP -> "udp";
-            case ICMPV6 -> rule.icmpv6Type() == null ? "ipv6-icmp" : null;
+            case ICMPV6 -> rule.icmpType() == null ? "ipv6-icmp" : null;
+            case ICMP -> throw new IllegalArgumentException("the host guard has no IPv4 ICMP match: " + rule);
             case ANY -> null;
         };
         String tail = (rule.hopLimit() != null ? (family == Family.IPV4 ? "ip ttl " : "ip6 hoplimit ") + rule.hopLimit() + " "
                 : "") + (rule.verdict() == Verdict.ACCEPT ? "accept" : "drop");
         return new Line(family, destination == null ? List.of() : List.of(destination), l4,
                 rule.port() == null ? List.of() : List.of(rule.port()), false,
-                rule.icmpv6Type() == null ? List.of() : List.of(rule.icmpv6Type()), head, tail);
+                rule.icmpType() == null ? List.of() : List.of(rule.icmpType()), head, tail);
     }
 
     /** Runs of two or more endpoints of one transport and verdict: one {@code daddr . dport} set. */

@@ -4,6 +4,7 @@ import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
 import dev.netfence.rules.Rule;
+import dev.netfence.rules.Transport;
 import dev.netfence.rules.RuleSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -164,6 +165,7 @@ public final class RestoreRenderer {
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");
             case UDP -> sb.append(" -p udp");
+            case ICMP -> sb.append(" -p icmp");
             case ICMPV6 -> sb.append(" -p ipv6-icmp");
             case ANY -> { }
         }
@@ -180,8 +182,9 @@ public final class RestoreRenderer {
                 sb.append(" ! --tcp-flags SYN SYN");
             }
         }
-        if (r.icmpv6Type() != null) {
-            sb.append(" -m icmp6 --icmpv6-type ").append(r.icmpv6Type().intValue());
+        if (r.icmpType() != null) {
+            sb.append(r.transport() == Transport.ICMP ? " -m icmp --icmp-type " : " -m icmp6 --icmpv6-type ")
+                    .append(r.icmpType().intValue());
         }
         if (r.hopLimit() != null) {
             sb.append(family == Family.IPV6 ? " -m hl --hl-eq " : " -m ttl --ttl-eq ").append(r.hopLimit().intValue());

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
 import dev.netfence.rules.Direction;
-import dev.netfence.rules.Icmpv6Names;
+import dev.netfence.rules.IcmpNames;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.RuleSet;
@@ -142,7 +142,7 @@ public final class NftRenderer {
         boolean v4 = family == Family.IPV4;
         Cidr d = r.destination();
         boolean hasAddress = d != null && d.prefix() > 0;
-        boolean familyImplied = hasAddress || r.icmpv6Type() != null || r.hopLimit() != null
+        boolean familyImplied = hasAddress || r.icmpType() != null || r.hopLimit() != null
                 || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource() || r.source() != null;
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
@@ -202,10 +202,21 @@ public final class NftRenderer {
                     exprs.add(NftExpr.tcpFlagsWithoutSyn());
                 }
             }
+            case ICMP -> {
+                if (r.icmpType() != null) {
+                    int type = r.icmpType();
+                    String name = IcmpNames.ipv4(type);
+                    JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
+                    exprs.add(NftExpr.payload("icmp", "type", right,
+                            "icmp type " + (name != null ? name : Integer.toString(type))));
+                } else {
+                    exprs.add(NftExpr.meta("l4proto", "icmp", "meta l4proto icmp"));
+                }
+            }
             case ICMPV6 -> {
-                if (r.icmpv6Type() != null) {
-                    int type = r.icmpv6Type();
-                    String name = Icmpv6Names.name(type);
+                if (r.icmpType() != null) {
+                    int type = r.icmpType();
+                    String name = IcmpNames.name(type);
                     JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
                     exprs.add(NftExpr.payload("icmpv6", "type", right,
                             "icmpv6 type " + (name != null ? name : Integer.toString(type))));

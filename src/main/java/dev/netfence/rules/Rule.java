@@ -19,8 +19,8 @@ import java.util.Objects;
  * unspecified address: nft {@code ip saddr != 0.0.0.0 fib saddr type != local}, iptables
  * {@code ! -s 0.0.0.0/32 -m addrtype ! --src-type LOCAL}, and the IPv6 forms with {@code ::}),
  * {@code establishedReply} (nft {@code ct state established,related ct direction reply}, iptables
- * {@code -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY}), {@code icmpv6Type} (exactly one ICMPv6 type per rule; a type set is
- * several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
+ * {@code -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY}), {@code icmpType} (exactly one ICMP type per rule, ICMPv6 or, with transport {@code ICMP}, IPv4's;
+ * a type set is several rules), {@code hopLimit} (the IPv6 hop limit, or the IPv4 TTL, must EQUAL the value:
  * iptables {@code -m hl --hl-eq N} / {@code -m ttl --ttl-eq N}, nft {@code ip6 hoplimit N} /
  * {@code ip ttl N}); neighbour-discovery rules use it with 255 so only packets that cannot
  * have crossed a router match (RFC 4861).
@@ -37,7 +37,7 @@ import java.util.Objects;
  * @param establishedReply match a packet of an established (or related) connection travelling in
  *     its reply direction; a packet in the direction of the connection's first one is judged by
  *     the other rules every time
- * @param icmpv6Type ICMPv6 type (ICMPV6 only), or null
+ * @param icmpType ICMP type (transport ICMPV6: an ICMPv6 type; ICMP: an IPv4 ICMP type), or null
  * @param hopLimit exact IPv6 hop limit / IPv4 TTL (1-255), or null for any
  * @param source source network (IN rules: where the packet comes from), or null for any (nft
  *     {@code ip saddr}, iptables {@code -s})
@@ -56,7 +56,7 @@ public record Rule(
         boolean loopback,
         boolean nonLocalSource,
         boolean establishedReply,
-        Integer icmpv6Type,
+        Integer icmpType,
         Integer hopLimit,
         Verdict verdict,
         Cidr source,
@@ -66,6 +66,9 @@ public record Rule(
 
     /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
     public static final int LINK_HOP_LIMIT = 255;
+
+    /** The IPv4 ICMP type of a redirect (RFC 792). */
+    public static final int IPV4_REDIRECT = 5;
 
     public Rule {
         Objects.requireNonNull(direction, "direction");
@@ -79,12 +82,12 @@ public record Rule(
                 throw new IllegalArgumentException("port must be 1-65535, was: " + port);
             }
         }
-        if (icmpv6Type != null) {
-            if (transport != Transport.ICMPV6) {
-                throw new IllegalArgumentException("icmpv6Type needs transport ICMPV6, was: " + transport);
+        if (icmpType != null) {
+            if (transport != Transport.ICMPV6 && transport != Transport.ICMP) {
+                throw new IllegalArgumentException("icmpType needs transport ICMP or ICMPV6, was: " + transport);
             }
-            if (icmpv6Type < 0 || icmpv6Type > 255) {
-                throw new IllegalArgumentException("icmpv6Type must be 0-255, was: " + icmpv6Type);
+            if (icmpType < 0 || icmpType > 255) {
+                throw new IllegalArgumentException("icmpType must be 0-255, was: " + icmpType);
             }
         }
         if (hopLimit != null && (hopLimit < 1 || hopLimit > 255)) {
@@ -104,16 +107,16 @@ public record Rule(
 
     /** A rule without the off-loopback local-source match. */
     public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
-            boolean nonLocalSource, boolean establishedReply, Integer icmpv6Type, Integer hopLimit, Verdict verdict,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpType, Integer hopLimit, Verdict verdict,
             Cidr source, Integer sourcePort, boolean withoutSyn) {
-        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpv6Type, hopLimit,
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpType, hopLimit,
                 verdict, source, sourcePort, withoutSyn, false);
     }
 
     /** A rule on the destination side only: no source, source port or TCP flag match. */
     public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
-            boolean nonLocalSource, boolean establishedReply, Integer icmpv6Type, Integer hopLimit, Verdict verdict) {
-        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpv6Type, hopLimit,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpType, Integer hopLimit, Verdict verdict) {
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpType, hopLimit,
                 verdict, null, null, false);
     }
 
@@ -195,6 +198,22 @@ public record Rule(
             throw new IllegalArgumentException("routing messages dropped are types 134 and 137, was: " + type);
         }
         return new Rule(Direction.IN, Transport.ICMPV6, null, null, false, false, false, type, null, Verdict.DROP);
+    }
+
+    /**
+     * Drop an inbound IPv4 ICMP redirect (type 5), from anyone, ahead of the established accept.
+     * Connection tracking files a redirect whose quoted header is one of the sandbox's flows as
+     * related to it, in the reply direction, so the established accept takes it with inbound
+     * closed too; where the node leaves {@code accept_redirects} on (the kernel's default, which a
+     * container's namespace inherits) the kernel then sends that destination's traffic to the
+     * gateway the redirect names, any address on the link ({@code shared_media}, on by default): a
+     * neighbour that forges the gateway's address moves the sandbox's allowed IPv4 traffic through
+     * itself (reproduced: {@code ip route get} reads {@code <redirected>}). A sandbox's routes are
+     * its runtime's, whatever its {@code inbound} says.
+     */
+    public static Rule redirectDropped() {
+        return new Rule(Direction.IN, Transport.ICMP, null, null, false, false, false, IPV4_REDIRECT, null,
+                Verdict.DROP);
     }
 
     /** Accept one ICMPv6 multicast-listener (MLD) message type (130-132, 143) to {@code destination}. */

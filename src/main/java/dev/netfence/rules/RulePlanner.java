@@ -51,7 +51,9 @@ import java.util.Set;
  * solicitations and advertisements to fe80::/10 or ff02::/16; in, neighbour solicitations and
  * advertisements to this host (INPUT only sees packets addressed to it; a neighbour resolving us
  * from a global address sends to that address). Router advertisements and redirects are dropped
- * in every plan, inbound open or not ({@link Rule#routingMessageDropped}), and router solicitations
+ * in every plan, inbound open or not ({@link Rule#routingMessageDropped}; IPv4's redirects too, ahead
+ * of the established accept, which would take one quoting a flow of the sandbox: {@link
+ * Rule#redirectDropped}), and router solicitations
  * get no accept of their own (the blocked subnets and the catch-all judge them; the default list
  * rejects ff00::/8): a sandbox's IPv6 configuration is its runtime's. A sandbox is never a router either: it
  * sends no router advertisement and accepts no router solicitation. MLD reports and dones (131, 132, 143) are accepted to ff02::/16 both ways, MLD
@@ -160,6 +162,9 @@ public final class RulePlanner {
             out.add(Rule.loopback(Direction.OUT));
             out.add(Rule.established(Direction.OUT));
             in.add(Rule.loopback(Direction.IN));
+            if (family == Family.IPV4) {
+                in.add(Rule.redirectDropped()); // connection tracking files it as a reply of the flow it quotes
+            }
             in.add(Rule.established(Direction.IN));
             if (family == Family.IPV6) {
                 linkLocalIcmpv6(out, in);

@@ -50,6 +50,9 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, List<R
             if (r.transport() == Transport.ICMPV6 && family != Family.IPV6) {
                 throw new IllegalArgumentException("ICMPv6 rule in an " + family + " rule set: " + r);
             }
+            if (r.transport() == Transport.ICMP && family != Family.IPV4) {
+                throw new IllegalArgumentException("ICMP rule in an " + family + " rule set: " + r);
+            }
         }
     }
 

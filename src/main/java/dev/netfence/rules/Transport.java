@@ -5,5 +5,7 @@ public enum Transport {
     ANY,
     TCP,
     UDP,
+    /** IPv4's ICMP; an IPv4 rule set only. */
+    ICMP,
     ICMPV6
 }

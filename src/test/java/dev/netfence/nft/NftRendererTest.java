@@ -65,7 +65,13 @@ class NftRendererTest {
     /** What arrives from one of the namespace's own addresses, not on lo: dropped first on input (not in the quarantine). */
     static final String OWN_IN4 = "\t\tmeta nfproto ipv4 meta iiftype != loopback fib saddr type local drop{c}\n";
     static final String OWN_IN6 = OWN_IN4.replace("ipv4", "ipv6");
-    static final String LO_EST_IN4 = OWN_IN4 + RESOLVER_IN4 + LO_EST4.replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
+    /** Loopback and established on IPv4 input, with the redirect drop between them (a redirect quoting a flow is its reply). */
+    static final String LO_EST_IN4_BARE = """
+            \t\tmeta nfproto ipv4 meta iiftype loopback accept{c}
+            \t\ticmp type redirect drop{c}
+            \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
+            """;
+    static final String LO_EST_IN4 = OWN_IN4 + RESOLVER_IN4 + LO_EST_IN4_BARE;
     static final String LO_EST_IN6 = OWN_IN6 + LO_EST4.replace("ipv4", "ipv6").replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String ND_OUT = """
             \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
@@ -166,7 +172,7 @@ class NftRendererTest {
                         FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        OWN_IN4 + LO_EST4.replace("oiftype loopback fib daddr type != unicast", "iiftype loopback") + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
+                        OWN_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"

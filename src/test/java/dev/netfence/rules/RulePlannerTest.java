@@ -210,21 +210,21 @@ class RulePlannerTest {
                     Rule.neighbourDiscovery(Direction.OUT, type, RulePlanner.LINK_MULTICAST));
             assertThat(in).contains(Rule.neighbourDiscovery(Direction.IN, type, null));
         }
-        assertThat(out).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136)
+        assertThat(out).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpType() >= 133 && r.icmpType() <= 136)
                 .hasSize(4)
                 .allSatisfy(r -> {
                     assertThat(r.hopLimit()).isEqualTo(255);
                     assertThat(r.destination()).isIn(RulePlanner.LINK_LOCAL, RulePlanner.LINK_MULTICAST);
                 });
-        assertThat(in).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpv6Type() >= 133 && r.icmpv6Type() <= 136
+        assertThat(in).filteredOn(r -> r.transport() == Transport.ICMPV6 && r.icmpType() >= 133 && r.icmpType() <= 136
                 && r.verdict() == Verdict.ACCEPT).hasSize(2).allSatisfy(r -> assertThat(r.hopLimit()).isEqualTo(255));
         // a sandbox is not a router: it sends no router advertisement and takes no solicitation; and its IPv6
         // configuration is its runtime's: it takes no router advertisement either (nor asks for one)
-        assertThat(out).noneMatch(r -> r.icmpv6Type() != null && (r.icmpv6Type() == 133 || r.icmpv6Type() == 134));
-        assertThat(in).noneMatch(r -> Integer.valueOf(133).equals(r.icmpv6Type()));
-        assertThat(in).filteredOn(r -> Integer.valueOf(134).equals(r.icmpv6Type())).containsExactly(
+        assertThat(out).noneMatch(r -> r.icmpType() != null && (r.icmpType() == 133 || r.icmpType() == 134));
+        assertThat(in).noneMatch(r -> Integer.valueOf(133).equals(r.icmpType()));
+        assertThat(in).filteredOn(r -> Integer.valueOf(134).equals(r.icmpType())).containsExactly(
                 Rule.routingMessageDropped(134));
-        assertThat(in).filteredOn(r -> Integer.valueOf(137).equals(r.icmpv6Type())).containsExactly(
+        assertThat(in).filteredOn(r -> Integer.valueOf(137).equals(r.icmpType())).containsExactly(
                 Rule.routingMessageDropped(137));
         assertThat(plan.forFamily(Family.IPV4).output()).noneMatch(r -> r.transport() == Transport.ICMPV6);
     }
@@ -243,6 +243,21 @@ class RulePlannerTest {
     }
 
     @Test
+    void anIpv4RedirectIsDroppedAheadOfTheEstablishedAcceptInboundOffOrOnAndNowhereElse() {
+        for (boolean inbound : List.of(false, true)) {
+            PlannedRules plan = planner.plan(bridge(List.of(V4), false, false, inbound), Map.of(), List.of());
+            List<Rule> in = plan.forFamily(Family.IPV4).input();
+            assertThat(in).filteredOn(r -> r.transport() == Transport.ICMP).containsExactly(Rule.redirectDropped());
+            assertThat(in.indexOf(Rule.redirectDropped())).as("inbound %s: before the established accept", inbound)
+                    .isLessThan(in.indexOf(Rule.established(Direction.IN)));
+            assertThat(plan.forFamily(Family.IPV4).output()).noneMatch(r -> r.transport() == Transport.ICMP);
+            assertThat(plan.forFamily(Family.IPV6).input()).noneMatch(r -> r.transport() == Transport.ICMP);
+        }
+        assertThat(planner.quarantine().forFamily(Family.IPV4).input()).as("no established accept to get ahead of")
+                .noneMatch(r -> r.transport() == Transport.ICMP);
+    }
+
+    @Test
     void multicastListenerReportsGoOnlyToLinkMulticastBothWaysAndQueriesOnlyComeIn() {
         PlannedRules plan = planner.plan(bridge(List.of(V4), false, false, true), Map.of(), List.of());
         for (int type : List.of(130, 131, 132, 143)) {
@@ -254,7 +269,7 @@ class RulePlannerTest {
                     .contains(Rule.multicastListener(Direction.OUT, type, RulePlanner.LINK_MULTICAST));
         }
         // a sandbox is no multicast router: a query from it would make a snooping bridge send it every group
-        assertThat(plan.forFamily(Family.IPV6).output()).noneMatch(r -> r.icmpv6Type() != null && r.icmpv6Type() == 130);
+        assertThat(plan.forFamily(Family.IPV6).output()).noneMatch(r -> r.icmpType() != null && r.icmpType() == 130);
     }
 
     @Test
