@@ -385,13 +385,22 @@ public final class RulePlanner {
         return new Cidr(canonicalAddress, family == Family.IPV4 ? 32 : 128, family);
     }
 
+    /**
+     * A rule as the digest reads it: its record form under the field's name of before IPv4 ICMP
+     * types ({@code icmpv6Type}), so a plan whose rules did not change keeps its digest across the
+     * upgrade (the quarantine's is embedded in the OCI hook, and a changed digest reads back as drift).
+     */
+    private static String canonical(Rule r) {
+        return r.toString().replace(", icmpType=", ", icmpv6Type=");
+    }
+
     private static PlannedRules assemble(Map<Family, List<Rule>> outs, Map<Family, List<Rule>> ins, List<String> warnings) {
         StringBuilder canonical = new StringBuilder();
         for (Family family : Family.values()) {
             canonical.append(family.wire()).append('\n');
-            outs.get(family).forEach(r -> canonical.append(r).append('\n'));
-            ins.get(family).forEach(r -> canonical.append(r).append('\n'));
-            FORWARD.forEach(r -> canonical.append(r).append('\n'));
+            outs.get(family).forEach(r -> canonical.append(canonical(r)).append('\n'));
+            ins.get(family).forEach(r -> canonical.append(canonical(r)).append('\n'));
+            FORWARD.forEach(r -> canonical.append(canonical(r)).append('\n'));
         }
         String digest = "sha256:" + PolicyDigest.sha256Hex(canonical.toString());
         Map<Family, RuleSet> byFamily = new EnumMap<>(Family.class);
