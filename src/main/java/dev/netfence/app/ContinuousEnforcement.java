@@ -118,6 +118,11 @@ final class ContinuousEnforcement implements AutoCloseable {
         }
     }
 
+    /** Before the pipeline drains at shutdown: no event outcome waits for a correction's acknowledgement any more. */
+    void beforeDrain() {
+        reconciler.releaseHeldOutcomes();
+    }
+
     @Override
     public void close() {
         HookServing h;

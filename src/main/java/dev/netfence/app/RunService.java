@@ -235,6 +235,9 @@ public final class RunService implements AutoCloseable {
         if (topics != null) {
             topics.close();
         }
+        if (continuous != null) {
+            continuous.beforeDrain();
+        }
         pipeline.close();
         if (continuous != null) {
             continuous.close();

@@ -6,7 +6,9 @@ import dev.netfence.event.OutcomeCodec;
 import dev.netfence.reconcile.OutcomePublisher;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -30,13 +32,25 @@ import org.slf4j.LoggerFactory;
  * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
  * is logged, and every outcome not published is counted in {@code netfence.outcomes.unpublished}
  * (tag {@code reason}: {@code queue-full}, {@code stopping}, {@code send-failed}): it is not sent
- * again. Thread-safe.
+ * again. Each tracked outcome settles within {@link #settlesWithin} (3 minutes) of being queued:
+ * one that waited in the queue over {@link #QUEUE_WAIT} is given up without a send (the broker did
+ * not know the topic for that long; counted as {@code send-failed}), a send waits for metadata at
+ * most {@link #MAX_BLOCK}, and the producer reports every record within {@link #DELIVERY_TIMEOUT};
+ * the outcome order holds a container's event outcomes behind a sent correction that long, so a
+ * slow acknowledgement cannot let a correction land after an event outcome that followed it. These
+ * three settings cannot be overridden. Thread-safe.
  */
 public final class KafkaOutcomePublisher implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaOutcomePublisher.class);
     static final int QUEUE = 10_000;
     /** How long closing waits for the queued and sent outcomes to be acknowledged. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    /** The longest an outcome waits in the queue before it is given up without a send. */
+    static final Duration QUEUE_WAIT = Duration.ofSeconds(30);
+    /** The producer's {@code max.block.ms}: how long one send waits for the topic's metadata. */
+    static final Duration MAX_BLOCK = Duration.ofSeconds(30);
+    /** The producer's {@code delivery.timeout.ms}: when it reports a record it could not deliver (Kafka's default). */
+    static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(2);
 
     private final Producer<byte[], byte[]> producer;
     private final OutputRecords records;
@@ -46,16 +60,24 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     private final Counter queueFull;
     private final Counter stopping;
     private final Counter sendFailed;
+    private final Clock steady;
 
     /** @param kafka client settings (bootstrap.servers, TLS/SASL) */
     public KafkaOutcomePublisher(Map<String, Object> kafka, String outcomesTopic, String instance, String nodeId,
             MeterRegistry registry) {
-        this(producer(kafka), outcomesTopic, instance, nodeId, registry);
+        this(producer(kafka), outcomesTopic, instance, nodeId, registry, dev.netfence.core.SteadyClock.system());
     }
 
     KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId,
             MeterRegistry registry) {
+        this(producer, outcomesTopic, instance, nodeId, registry, dev.netfence.core.SteadyClock.system());
+    }
+
+    /** @param steady the timeline of {@link #QUEUE_WAIT} */
+    KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId,
+            MeterRegistry registry, Clock steady) {
         this.producer = producer;
+        this.steady = java.util.Objects.requireNonNull(steady, "steady");
         this.queueFull = unpublished(registry, "queue-full");
         this.stopping = unpublished(registry, "stopping");
         this.sendFailed = unpublished(registry, "send-failed");
@@ -72,12 +94,37 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     }
 
     private static Producer<byte[], byte[]> producer(Map<String, Object> kafka) {
+        return new KafkaProducer<>(producerConfig(kafka), new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    /** The reconciler producer's settings: {@code kafka}'s producer settings, then what netfence requires. */
+    static Map<String, Object> producerConfig(Map<String, Object> kafka) {
         Map<String, Object> conf = new HashMap<>(kafka);
         conf.keySet().removeIf(k -> !ProducerConfig.configNames().contains(k));
         conf.put(ProducerConfig.ACKS_CONFIG, "all");
         conf.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         conf.put(ProducerConfig.CLIENT_ID_CONFIG, "netfence-reconciler");
-        return new KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer());
+        conf.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
+        conf.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) DELIVERY_TIMEOUT.toMillis());
+        // the producer refuses a delivery timeout below linger.ms + request.timeout.ms
+        long request = Math.min(requestTimeout(kafka), DELIVERY_TIMEOUT.toMillis() / 2);
+        conf.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) request);
+        return conf;
+    }
+
+    private static long requestTimeout(Map<String, Object> kafka) {
+        Object v = kafka.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        try {
+            return v == null ? 30_000 : Long.parseLong(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("request.timeout.ms must be a number of milliseconds, was: " + v, e);
+        }
+    }
+
+    /** Every tracked outcome's future completes within this of {@link #publishTracked}. */
+    @Override
+    public Duration settlesWithin() {
+        return QUEUE_WAIT.plus(MAX_BLOCK).plus(DELIVERY_TIMEOUT);
     }
 
     /** Queues the outcome; never blocks. */
@@ -89,7 +136,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     /** Queues the outcome; never blocks. The future completes when the broker acknowledged it or it was given up. */
     @Override
     public CompletableFuture<Void> publishTracked(Outcome outcome) {
-        Pending p = new Pending(outcome, new CompletableFuture<>());
+        Pending p = new Pending(outcome, new CompletableFuture<>(), steady.instant());
         if (closing || !queue.offer(p)) {
             (closing ? stopping : queueFull).increment();
             LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
@@ -100,7 +147,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     }
 
     /** A queued outcome and what completes once its send settles. */
-    private record Pending(Outcome outcome, CompletableFuture<Void> settled) {}
+    private record Pending(Outcome outcome, CompletableFuture<Void> settled, Instant queued) {}
 
     private void run() {
         while (!closing || !queue.isEmpty()) {
@@ -117,6 +164,12 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     }
 
     private void send(Pending p) {
+        if (Duration.between(p.queued(), steady.instant()).compareTo(QUEUE_WAIT) > 0) {
+            failed(p.outcome(), new org.apache.kafka.common.errors.TimeoutException(
+                    "waited over " + QUEUE_WAIT.toSeconds() + " s for the broker before it could be sent"));
+            p.settled().complete(null);
+            return;
+        }
         try {
             producer.send(records.outcome(p.outcome()), (md, e) -> {
                 if (e != null) {

@@ -28,34 +28,57 @@ import org.slf4j.LoggerFactory;
  * right after a start does not land before the start's outcome, a stop's outcome does not land
  * before a correction made just before the stop, and a correction held behind one event is not
  * held behind the events that came after it. The enforcement itself is never held back, only its
- * report. What is never reported (an event outcome whose partition moved to another instance or
- * that was dead-lettered; an acknowledgement lost with the broker) counts as out after
- * {@link #HOLD}, at the next {@link #expire}: every second on a timer of its own once
- * {@link #expireEvery} started it (not on the resync thread, whose pass can take two intervals).
- * {@link #close} sends what is still held and lets every event's outcome go. Thread-safe; sends
- * happen under one monitor so held and new outcomes keep their order; futures are completed
- * outside it.
+ * report. An event outcome never reported (its partition moved to another instance, it was
+ * dead-lettered) counts as out {@link #HOLD} after its event was handled, or after its turn came
+ * where it waited behind a correction; a sent correction counts as acknowledged once its publisher
+ * settled it, or past the longest that takes ({@link OutcomePublisher#settlesWithin}, plus a
+ * margin), never sooner: counting it out while the broker may still take it would let a later
+ * event's outcome land before it. Both at the next {@link #expire}: every second on a timer of its
+ * own once {@link #expireEvery} started it (not on the resync thread, whose pass can take two
+ * intervals). {@link #release} (at shutdown, before the pipeline drains) sends what is still held,
+ * lets every event's outcome go and holds nothing any more. Thread-safe; sends happen under one
+ * monitor so held and new outcomes keep their order; futures are completed outside it.
  */
 final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeOrder.class);
     /** The longest an outcome waits for the one it must follow. */
     static final Duration HOLD = Duration.ofSeconds(30);
+    /** Added to the publisher's {@link OutcomePublisher#settlesWithin}: its callbacks run a little after it. */
+    static final Duration SETTLE_MARGIN = Duration.ofSeconds(10);
     private static final CompletableFuture<Void> NOW = CompletableFuture.completedFuture(null);
 
     private final OutcomePublisher out;
     private final Clock clock;
     private final Map<String, Deque<Entry>> queues = new HashMap<>();
+    private final Duration acknowledgementHold;
     private java.util.concurrent.ScheduledExecutorService timer;
+    private boolean released;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
         this.out = Objects.requireNonNull(out, "out");
         this.clock = Objects.requireNonNull(clock, "clock");
+        Duration settles = out.settlesWithin().plus(SETTLE_MARGIN);
+        this.acknowledgementHold = settles.compareTo(HOLD) > 0 ? settles : HOLD;
     }
 
-    /** The pipeline will publish an outcome for event {@code eventId} of {@code containerId}. */
+    /**
+     * The pipeline will publish an outcome for event {@code eventId} of {@code containerId}. An
+     * entry of the same event still waiting is counted out: the event is handled again (read
+     * again after a send that failed for good, or a redelivery), and the outcome of this handling
+     * is the one to order; matched by id, the stale entry would answer for it.
+     */
     synchronized void expect(String containerId, String eventId) {
-        queues.computeIfAbsent(containerId, id -> new ArrayDeque<>())
-                .add(new Entry(Objects.requireNonNull(eventId, "eventId"), null, clock.instant()));
+        Objects.requireNonNull(eventId, "eventId");
+        if (released) {
+            return;
+        }
+        Deque<Entry> queue = queues.computeIfAbsent(containerId, id -> new ArrayDeque<>());
+        for (Entry e : queue) {
+            if (e.isEvent() && !e.done && e.eventId.equals(eventId)) {
+                e.done = true;
+            }
+        }
+        queue.add(new Entry(eventId, null, clock.instant()));
     }
 
     /**
@@ -119,26 +142,40 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     public void publish(Outcome o) {
         Pumped pumped;
         synchronized (this) {
+            if (released) {
+                sendTracked(o);
+                return;
+            }
             queues.computeIfAbsent(o.containerId(), id -> new ArrayDeque<>()).add(new Entry(null, o, clock.instant()));
             pumped = pump(o.containerId());
         }
         settle(o.containerId(), pumped);
     }
 
-    /** Counts as out what waited longer than {@link #HOLD} to be reported or acknowledged. */
+    /**
+     * Counts as out an event outcome not reported within {@link #HOLD} and a sent correction not
+     * settled within the publisher's bound. An event whose outcome waits here, behind a
+     * correction, is left alone: what it waits for expires on its own, and its hold starts when its
+     * turn comes.
+     */
     void expire() {
         Map<String, Pumped> pumped = new HashMap<>();
         synchronized (this) {
-            Instant cutoff = clock.instant().minus(HOLD);
+            Instant now = clock.instant();
+            Instant cutoff = now.minus(HOLD);
+            Instant acknowledgementCutoff = now.minus(acknowledgementHold);
             for (String containerId : new ArrayList<>(queues.keySet())) {
                 for (Entry e : queues.get(containerId)) {
-                    if (e.since.isBefore(cutoff) && !e.done) {
+                    boolean waitingHere = e.isEvent() && e.ready != null && !e.ready.isDone();
+                    Instant limit = e.isEvent() ? cutoff : acknowledgementCutoff;
+                    if (e.since.isBefore(limit) && !e.done && !waitingHere) {
                         if (e.isEvent()) {
                             LOG.warn("the outcome of event {} of container {} was not reported within {}; the reconciler"
                                     + " outcomes queued behind it go now", e.eventId, containerId, HOLD);
                         } else if (e.sent) {
-                            LOG.warn("the {} outcome of container {} was not acknowledged within {}; the event outcomes"
-                                    + " queued behind it go now", e.outcome.trigger(), containerId, HOLD);
+                            LOG.error("the {} outcome of container {} was not settled by its publisher within {}; the"
+                                    + " event outcomes queued behind it go now", e.outcome.trigger(), containerId,
+                                    acknowledgementHold);
                         } else {
                             continue; // held: sent once what it follows is out
                         }
@@ -167,19 +204,32 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private void expireQuietly() {
         try {
             expire();
-        } catch (RuntimeException e) { // thrown, it would end the timer's schedule
+        } catch (Throwable e) { // thrown, it would end the timer's schedule, and nothing would release held outcomes
             LOG.error("releasing held outcomes failed; tried again in a second", e);
         }
     }
 
-    /** Stops the timer, sends every outcome still held and lets every event's outcome go: nothing would release them any more. */
+    /** Stops the timer and {@link #release}s: nothing would release held outcomes any more. */
     @Override
     public void close() {
-        List<CompletableFuture<Void>> due = new ArrayList<>();
         synchronized (this) {
             if (timer != null) {
                 timer.shutdownNow();
             }
+        }
+        release();
+    }
+
+    /**
+     * Sends every outcome still held, lets every event's outcome go, and from now on holds
+     * nothing (what is published is sent at once, every event's outcome may go): at shutdown,
+     * before the pipeline drains, so no event outcome waits out the drain's bound for an
+     * acknowledgement and is dropped and redone after the restart.
+     */
+    void release() {
+        List<CompletableFuture<Void>> due = new ArrayList<>();
+        synchronized (this) {
+            released = true;
             for (Deque<Entry> queue : queues.values()) {
                 for (Entry e : queue) {
                     if (e.isEvent() && e.ready != null) {
@@ -226,6 +276,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
             if (e.isEvent()) {
                 if (correctionsOut && e.ready != null && !e.ready.isDone()) {
                     due.add(e.ready);
+                    e.since = clock.instant(); // its outcome goes now: its hold counts from here
                 }
                 eventsOut &= e.done;
             } else {

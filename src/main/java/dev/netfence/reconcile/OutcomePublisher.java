@@ -20,4 +20,13 @@ public interface OutcomePublisher {
         publish(outcome);
         return java.util.concurrent.CompletableFuture.completedFuture(null);
     }
+
+    /**
+     * The longest {@link #publishTracked}'s future takes to complete: the outcome order holds what
+     * follows a sent outcome that long before it stops waiting for the acknowledgement. This
+     * default completes at once.
+     */
+    default java.time.Duration settlesWithin() {
+        return java.time.Duration.ZERO;
+    }
 }

@@ -346,6 +346,14 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         return !closed && queue.submit(containerId, trigger, priority, after);
     }
 
+    /**
+     * Holds no outcome any more (at shutdown, before the pipeline drains): what is held goes now,
+     * so the drain does not wait out its bound for an acknowledgement ({@link OutcomeOrder#release}).
+     */
+    public void releaseHeldOutcomes() {
+        order.release();
+    }
+
     @Override
     public void close() {
         closed = true;

@@ -94,4 +94,48 @@ class KafkaOutcomePublisherTest {
         assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "stopping")
                 .counter().count()).isEqualTo(1.0);
     }
+    @Test
+    void anOutcomeThatWaitedInTheQueuePastItsBoundIsGivenUpWithoutASendAndCounted() throws Exception {
+        HeldProducer producer = new HeldProducer();
+        dev.netfence.testkit.MutableClock steady = new dev.netfence.testkit.MutableClock(
+                java.time.Instant.parse("2026-12-01T03:00:00Z"));
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry,
+                steady);
+        try {
+            publisher.publish(outcomes.released("c1", "t1", "node-1", Trigger.DRIFT));
+            assertThat(producer.awaitHeld()).isTrue(); // the broker does not know the topic: c1's send waits
+            var late = publisher.publishTracked(outcomes.released("c2", "t1", "node-1", Trigger.DRIFT));
+            var alsoLate = publisher.publishTracked(outcomes.released("c3", "t1", "node-1", Trigger.DRIFT));
+            steady.advance(KafkaOutcomePublisher.QUEUE_WAIT.plus(Duration.ofSeconds(1)));
+            var later = publisher.publishTracked(outcomes.released("c4", "t1", "node-1", Trigger.DRIFT));
+
+            producer.release();
+            await().atMost(Duration.ofSeconds(10)).until(() -> late.isDone() && alsoLate.isDone() && later.isDone());
+            assertThat(producer.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+                    .as("what waited past the bound is never sent: it would land after what followed it")
+                    .containsExactly("c1", "c4");
+            assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "send-failed")
+                    .counter().count()).isEqualTo(2.0);
+        } finally {
+            producer.release();
+            publisher.close();
+        }
+    }
+
+    @Test
+    void theReconcilerProducerReportsEveryRecordWithinItsBoundWhateverTheConfigurationSays() {
+        java.util.Map<String, Object> conf = KafkaOutcomePublisher.producerConfig(java.util.Map.of(
+                "bootstrap.servers", "broker:9092", "delivery.timeout.ms", "600000", "max.block.ms", "600000",
+                "request.timeout.ms", "90000", "group.id", "not-a-producer-setting"));
+
+        assertThat(conf).containsEntry("delivery.timeout.ms", 120_000).containsEntry("max.block.ms", 30_000)
+                .containsEntry("request.timeout.ms", 60_000).containsEntry("bootstrap.servers", "broker:9092")
+                .doesNotContainKey("group.id");
+        assertThat(KafkaOutcomePublisher.producerConfig(java.util.Map.of("request.timeout.ms", 5000)))
+                .containsEntry("request.timeout.ms", 5000);
+        try (KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(new MockProducer<>(true, null,
+                new ByteArraySerializer(), new ByteArraySerializer()), "outcomes", "node-1/1", "node-1", registry)) {
+            assertThat(publisher.settlesWithin()).isEqualTo(Duration.ofMinutes(3));
+        }
+    }
 }

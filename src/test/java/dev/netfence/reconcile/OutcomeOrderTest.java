@@ -172,10 +172,121 @@ class OutcomeOrderTest {
         assertThat(stop).isDone();
     }
 
+    @Test
+    void aSentCorrectionHoldsTheEventsBehindItUntilItsPublisherSettlesItNotOnlyTheHold() {
+        Acks acks = new Acks(Duration.ofMinutes(3)); // a broker that may still take it within three minutes
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.publish(correction("c1"));
+        tracked.expect("c1", "ev-stop");
+        java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+        tracked.publish(correction("c2"));
+        tracked.expect("c2", "ev-stop");
+        java.util.concurrent.CompletableFuture<Void> otherStop = tracked.ready("c2", "ev-stop");
+
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(30)));
+        tracked.expire();
+        assertThat(stop).as("the drift outcome may still land: the stop's would land before it").isNotDone();
+        acks.settle(0);
+        assertThat(stop).isDone();
+
+        clock.advance(Duration.ofMinutes(3).plus(OutcomeOrder.SETTLE_MARGIN).minus(OutcomeOrder.HOLD));
+        tracked.expire();
+        assertThat(otherStop).as("settled past the publisher's bound: given up").isDone();
+    }
+
+    @Test
+    void anEventOutcomeWaitingBehindACorrectionIsNotCountedOutSoALaterCorrectionCannotOvertakeIt() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.expect("c1", "ev-0");
+        tracked.handled("c1", "ev-0");
+        assertThat(tracked.ready("c1", "ev-0")).isDone();
+        Outcome first = correction("c1");
+        tracked.publish(first); // held behind ev-0, whose acknowledgement is slow
+        tracked.expect("c1", "ev-1");
+        clock.advance(Duration.ofSeconds(2));
+        tracked.handled("c1", "ev-1");
+        java.util.concurrent.CompletableFuture<Void> ev1 = tracked.ready("c1", "ev-1");
+        clock.advance(Duration.ofSeconds(17));
+        tracked.published(eventOutcome("c1", "ev-0"));
+        assertThat(acks.sent).containsExactly(first);
+        clock.advance(Duration.ofSeconds(6));
+        Outcome second = correction("c1");
+        tracked.publish(second); // a policy update, after ev-1
+
+        clock.advance(Duration.ofSeconds(8)); // over 30 s after ev-1 was handled
+        tracked.expire();
+        assertThat(acks.sent).as("ev-1's outcome has not gone yet: the update must not overtake it")
+                .containsExactly(first);
+
+        clock.advance(Duration.ofSeconds(7));
+        acks.settle(0);
+        assertThat(ev1).isDone();
+        clock.advance(OutcomeOrder.HOLD.minus(Duration.ofSeconds(1)));
+        tracked.expire();
+        assertThat(acks.sent).as("ev-1's hold counts from when its turn came").containsExactly(first);
+        tracked.published(eventOutcome("c1", "ev-1"));
+        assertThat(acks.sent).containsExactly(first, second);
+    }
+
+    @Test
+    void anEventHandledAgainIsOrderedAsItsNewHandlingNotByItsStaleEntry() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.expect("c1", "ev-1");
+        tracked.handled("c1", "ev-1");
+        assertThat(tracked.ready("c1", "ev-1")).isDone();
+        Outcome update = correction("c1");
+        tracked.publish(update); // held behind ev-1, whose send then fails for good: no report
+
+        tracked.expect("c1", "ev-1"); // read and handled again
+        tracked.handled("c1", "ev-1");
+        java.util.concurrent.CompletableFuture<Void> again = tracked.ready("c1", "ev-1");
+        assertThat(acks.sent).as("the stale entry no longer holds the update").containsExactly(update);
+        assertThat(again).as("the new handling's outcome follows the update").isNotDone();
+        acks.settle(0);
+        assertThat(again).isDone();
+        tracked.published(eventOutcome("c1", "ev-1"));
+        assertThat(tracked.outstanding()).as("nothing left to hold later corrections").isZero();
+    }
+
+    @Test
+    void releasedItSendsWhatIsHeldAndHoldsNothingAnyMore() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.publish(correction("c1"));
+        tracked.expect("c1", "ev-stop");
+        java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+
+        tracked.release();
+
+        assertThat(stop).isDone();
+        tracked.expect("c2", "ev-start");
+        Outcome later = correction("c2");
+        tracked.publish(later);
+        assertThat(acks.sent).as("sent at once though its container's event is out").endsWith(later);
+        assertThat(tracked.ready("c1", "ev-next")).isDone();
+        assertThat(tracked.outstanding()).isZero();
+    }
+
     /** A publisher whose acknowledgements the test settles. */
     private static final class Acks implements OutcomePublisher {
         final List<Outcome> sent = new CopyOnWriteArrayList<>();
         final List<java.util.concurrent.CompletableFuture<Void>> pending = new CopyOnWriteArrayList<>();
+        final Duration settlesWithin;
+
+        Acks() {
+            this(Duration.ZERO);
+        }
+
+        Acks(Duration settlesWithin) {
+            this.settlesWithin = settlesWithin;
+        }
+
+        @Override
+        public Duration settlesWithin() {
+            return settlesWithin;
+        }
 
         @Override
         public void publish(Outcome outcome) {
