@@ -20,7 +20,11 @@ import java.util.List;
  *       ({@code /kubepods/burstable/pod<uid>/<id>}).</li>
  * </ul>
  * Ids shorter than {@link #MIN_ID_LENGTH} characters are refused outright: an id that short is
- * no container's full id, and the runtimes all write the full one.
+ * no container's full id, and the runtimes all write the full one. A component that names the id
+ * below one that names a container already (any id) does not count: a container with a writable
+ * cgroup tree (a systemd container) can make {@code libpod-<B>.scope/libpod-<A>.scope} and move its
+ * processes there, and they would pass for container A's in every {@code /proc} scan (its decoy
+ * search, its capability read); the runtimes nest no container in another.
  */
 public final class CgroupMembership {
     /** The shortest container id accepted (docker's short ids are 12 characters). */
@@ -92,10 +96,31 @@ public final class CgroupMembership {
                     return end;
                 }
             }
+            if (namesAContainer(text, at, length, underKubepods, afterDocker)) {
+                return -1; // what is below belongs to that container, whatever it is called
+            }
             afterDocker = length == DOCKER.length() && text.startsWith(DOCKER, at);
             underKubepods |= text.startsWith(KUBEPODS, at) && length >= KUBEPODS.length();
         }
         return -1;
+    }
+
+    /**
+     * Whether the component {@code text[at, at + length)} names a container, any container: a
+     * runtime's prefix followed by an id (with or without {@code .scope}; a runtime's
+     * {@code -conmon-} scope counts too, no container lives below one), a long component right
+     * under {@code docker}, or one under {@code kubepods} that is no pod's or QoS class's.
+     */
+    private static boolean namesAContainer(String text, int at, int length, boolean underKubepods, boolean afterDocker) {
+        for (String prefix : PREFIXES) {
+            if (text.startsWith(prefix, at) && length - prefix.length() >= MIN_ID_LENGTH) {
+                return true;
+            }
+        }
+        if (length < MIN_ID_LENGTH) {
+            return false;
+        }
+        return afterDocker || underKubepods && !text.startsWith("pod", at) && !text.startsWith(KUBEPODS, at);
     }
 
     private static final String SCOPE = ".scope";

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** The cgroup check as a table: which /proc/PID/cgroup paths name which container id. */
 class CgroupMembershipTest {
     private static final String ID = "f6f6fcfc373d8ca438362e1ac9ab39e147bde01791ee2264e8506713984ed290";
+    private static final String OTHER = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     @ParameterizedTest(name = "{0} names {1}: {2}")
     @CsvSource(delimiter = '|', value = {
@@ -15,6 +16,7 @@ class CgroupMembershipTest {
         "9:name=systemd:/libpod_parent/libpod-" + ID + "|" + ID + "|true",
         "0::/machine.slice/libpod-" + ID + ".scope|" + ID + "|true",
         "0::/machine.slice/libpod-" + ID + ".scope/container|" + ID + "|true",
+        "0::/machine.slice/machine-libpod_pod_" + OTHER + ".slice/libpod-" + ID + ".scope|" + ID + "|true",
         // docker
         "0::/system.slice/docker-" + ID + ".scope|" + ID + "|true",
         "4:memory:/docker/" + ID + "|" + ID + "|true",
@@ -37,6 +39,15 @@ class CgroupMembershipTest {
         "0::/machine.slice/libpod-0" + "123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde" + ".scope|" + ID + "|false",
         // the controller list is not part of the path
         "4:libpod-" + ID + ":/|" + ID + "|false",
+        // below another container's cgroup (one with a writable cgroup tree made it): that container's, not this one's
+        "0::/machine.slice/libpod-" + OTHER + ".scope/libpod-" + ID + ".scope|" + ID + "|false",
+        "0::/machine.slice/libpod-" + OTHER + ".scope/libpod-" + ID + ".scope|" + OTHER + "|true",
+        "4:memory:/docker/" + OTHER + "/" + ID + "|" + ID + "|false",
+        "4:memory:/docker/" + OTHER + "/docker/" + ID + "|" + ID + "|false",
+        "0::/kubepods/burstable/pod0b7e-11/" + OTHER + "/" + ID + "|" + ID + "|false",
+        "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod2.slice/cri-containerd-" + OTHER
+                + ".scope/crio-" + ID + ".scope|" + ID + "|false",
+        "0::/machine.slice/libpod-conmon-" + OTHER + ".scope/libpod-" + ID + ".scope|" + ID + "|false",
     })
     void namesOnlyAWholeIdInARuntimesPathComponent(String line, String id, boolean names) {
         assertThat(CgroupMembership.names(line.replace("\\n", "\n"), id)).isEqualTo(names);
