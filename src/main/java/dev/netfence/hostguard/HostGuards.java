@@ -223,13 +223,13 @@ public final class HostGuards {
         }
         if (side.unexamined() != null) {
             return new Result(List.of(NETNS), chains, "the container's interfaces were not all examined ("
-                    + side.unexamined() + "): its veths into netfence's namespace are guarded, whatever else it has"
+                    + dev.netfence.core.Printable.escape(String.valueOf(side.unexamined())) + "): its veths into netfence's namespace are guarded, whatever else it has"
                     + " is not known", drift);
         }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it
-            return new Result(List.of(NETNS), chains, "the container's interfaces " + side.unguarded()
-                    + " reach outside its namespace without passing a host guard", drift);
+            return new Result(List.of(NETNS), chains, "the container's interfaces "
+                    + dev.netfence.core.Printable.escape(side.unguarded().toString()) + " reach outside its namespace without passing a host guard", drift);
         }
         return new Result(List.of(NETNS, HOST), chains, null, drift);
     }

@@ -374,16 +374,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
 
     /** {@code text} with every byte outside printable ASCII (and the backslash) as {@code \xNN}: cgroup names reach logs and outcomes. */
     static String printable(String text) {
-        StringBuilder out = new StringBuilder(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c >= 0x20 && c < 0x7f && c != '\\') {
-                out.append(c);
-            } else {
-                out.append(String.format("\\x%02x", (int) c & 0xff));
-            }
-        }
-        return out.toString();
+        return dev.netfence.core.Printable.escape(text); // read one char per byte (ProcFile): never above 0xff
     }
 
     private static EnforcementException gone(int pid) {

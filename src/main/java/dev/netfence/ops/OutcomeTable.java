@@ -1,6 +1,7 @@
 package dev.netfence.ops;
 
 import dev.netfence.event.Outcome;
+import dev.netfence.core.Printable;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -77,7 +78,7 @@ public final class OutcomeTable {
             for (Outcome f : s.latestFailures()) {
                 out.append("  ").append(time(f.finishedAt())).append("  ").append(dash(f.errorCode()))
                         .append("  ").append(dash(f.nodeId())).append('/').append(dash(f.taskId()))
-                        .append('/').append(f.containerId())
+                        .append('/').append(dash(f.containerId()))
                         .append(": ").append(f.error() == null ? "-" : oneLine(f.error().message())).append('\n');
             }
         }
@@ -87,7 +88,7 @@ public final class OutcomeTable {
     private static String[] row(Outcome o) {
         return new String[] {
                 time(o.finishedAt()), o.status(), dash(o.errorCode()), dash(o.nodeId()), dash(o.taskId()),
-                o.containerId(), o.latencyMs() == null ? "-" : o.latencyMs() + "ms", String.valueOf(o.attempts()),
+                dash(o.containerId()), o.latencyMs() == null ? "-" : o.latencyMs() + "ms", String.valueOf(o.attempts()),
                 o.replay() ? "yes" : "no"};
     }
 
@@ -117,11 +118,13 @@ public final class OutcomeTable {
         return instant == null ? "-" : TIME.format(instant);
     }
 
+    /** {@code value}, or "-" for none; escaped ({@link Printable}): ids and messages come from producers and workloads. */
     private static String dash(String value) {
-        return value == null || value.isEmpty() ? "-" : value;
+        return value == null || value.isEmpty() ? "-" : Printable.escape(value);
     }
 
+    /** {@code text} on one line (line breaks and the blanks around them as one space), escaped. */
     private static String oneLine(String text) {
-        return text == null ? "-" : text.replaceAll("\\s*\\R\\s*", " ");
+        return text == null ? "-" : Printable.escape(text.replaceAll("\\s*\\R\\s*", " "));
     }
 }

@@ -107,4 +107,21 @@ class OutcomeSummaryTest {
                 2026-11-28T15:00:02.000Z  failed   TIMEOUT  worker-7  task-42  container-long  -        1      yes
                 """);
     }
+    @Test
+    void aMessageOrIdCarryingTerminalControlsIsPrintedEscaped() {
+        Outcome hostile = new Outcome(1, "ev-x", "task-42", "c\u001b]0;owned\u0007", "worker-7", "failed", null, "bridge",
+                "nft", List.of("ipv4", "ipv6"), 0, null, null, false, 1,
+                ErrorInfo.of(ErrorCode.HOST_GUARD_UNAVAILABLE, "--host-guard required, but the container's interfaces"
+                        + " [\u001b[2Jeth\\1] reach outside its namespace\r\nFAKE LINE"),
+                Instant.parse("2026-11-28T15:00:00Z"), Instant.parse("2026-11-28T15:00:05Z"), 5L, false, "start",
+                new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+
+        String summary = OutcomeTable.summary(OutcomeSummary.of(List.of(hostile), 10));
+        String rows = OutcomeTable.rows(List.of(hostile));
+
+        assertThat(summary + rows).doesNotContain("\u001b", "\u0007", "\r");
+        assertThat(summary).contains("worker-7/task-42/c\\x1b]0;owned\\x07: --host-guard required, but the container's"
+                + " interfaces [\\x1b[2Jeth\\x5c1] reach outside its namespace FAKE LINE\n");
+        assertThat(rows).contains("  c\\x1b]0;owned\\x07  ");
+    }
 }
