@@ -7,19 +7,14 @@ import static dev.netfence.enforce.ForeignSourceKernelTest.WORKLOAD_PORT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -108,15 +103,8 @@ class ForeignSourcePodmanTest {
     }
 
     private static EnforcementResult apply(PodmanContainer sandbox, PodmanContainer peer) {
-        EnforcerConfig config = EnforcerConfig.custom().cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
-                new SimpleMeterRegistry());
-        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(),
-                sandbox.sandboxKey(), new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
-                        + "\"allowedEndpoints\":[\"" + peer.ipv4() + ":8080\"],\"dns\":false,\"outbound\":false,"
-                        + "\"inbound\":false}").getBytes(StandardCharsets.UTF_8)),
-                Clock.systemUTC().instant().plusSeconds(30)));
+        return SandboxEnforcement.enforce(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + peer.ipv4() + ":8080\"],\"dns\":false,\"outbound\":false,\"inbound\":false}");
     }
 
     /** The forgery from inside the sandbox container's namespace with IP_TRANSPARENT (CAP_NET_RAW). */

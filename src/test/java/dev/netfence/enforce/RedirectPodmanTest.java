@@ -4,17 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -56,7 +51,9 @@ class RedirectPodmanTest {
             in(sandbox, "ip", "route", "flush", "cache");
             assertThat(route(sandbox)).doesNotContain("redirected");
 
-            EnforcementResult applied = apply(sandbox);
+            EnforcementResult applied = SandboxEnforcement.enforce(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\","
+                    + "\"allowedEndpoints\":[\"" + RedirectKernelTest.DESTINATION + ":" + RedirectKernelTest.DESTINATION_PORT
+                    + "/udp\"],\"dns\":false,\"outbound\":false,\"inbound\":false}");
             assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
             Thread.sleep(300); // the flow's next datagram, after the apply's flush, is tracked again
             for (int i = 0; i < 4; i++) {
@@ -90,15 +87,4 @@ class RedirectPodmanTest {
         Sh.ok(all);
     }
 
-    private static EnforcementResult apply(PodmanContainer sandbox) {
-        EnforcerConfig config = EnforcerConfig.custom().cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
-                new SimpleMeterRegistry());
-        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(), sandbox.sandboxKey(),
-                new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
-                        + RedirectKernelTest.DESTINATION + ":" + RedirectKernelTest.DESTINATION_PORT + "/udp\"],"
-                        + "\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8)),
-                Clock.systemUTC().instant().plusSeconds(30)));
-    }
 }

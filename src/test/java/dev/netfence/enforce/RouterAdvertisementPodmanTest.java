@@ -4,17 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -48,7 +43,8 @@ class RouterAdvertisementPodmanTest {
         Sh.ok("nsenter", "-t", String.valueOf(sandbox.pid()), "-n", "ip", "-6", "route", "flush", "proto", "ra");
         assertThat(routes(sandbox)).doesNotContain("proto ra");
 
-        EnforcementResult applied = apply(sandbox, neighbour);
+        EnforcementResult applied = SandboxEnforcement.enforce(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"" + neighbour.ipv4() + ":8080\"],\"dns\":false,\"outbound\":false,\"inbound\":true}");
         assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
         for (int i = 0; i < 3; i++) {
             advertise(neighbour, "2001:db8:fa2::", target);
@@ -70,16 +66,6 @@ class RouterAdvertisementPodmanTest {
         return Sh.ok("nsenter", "-t", String.valueOf(container.pid()), "-n", "ip", "-6", "route", "show");
     }
 
-    private static EnforcementResult apply(PodmanContainer sandbox, PodmanContainer peer) {
-        EnforcerConfig config = EnforcerConfig.custom().cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
-                new SimpleMeterRegistry());
-        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(), sandbox.sandboxKey(),
-                new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
-                        + peer.ipv4() + ":8080\"],\"dns\":false,\"outbound\":false,\"inbound\":true}")
-                        .getBytes(StandardCharsets.UTF_8)), Clock.systemUTC().instant().plusSeconds(30)));
-    }
 
     private static void sleep(long millis) {
         try {

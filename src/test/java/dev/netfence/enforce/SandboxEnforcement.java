@@ -39,4 +39,16 @@ final class SandboxEnforcement {
         return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
                 Clock.systemUTC().instant().plusSeconds(20)));
     }
+    /**
+     * One apply of {@code policyJson} into a real podman container, as the podman tests of holes need
+     * it: the default backend, the cgroup check on, short backoffs, a 30 s deadline.
+     */
+    static EnforcementResult enforce(dev.netfence.testkit.PodmanContainer sandbox, String policyJson) {
+        EnforcerConfig config = EnforcerConfig.custom().cgroupCheck(true)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(),
+                new SimpleMeterRegistry());
+        return enforcer.enforce(new EnforcementRequest(sandbox.id(), "podman", sandbox.pid(), sandbox.sandboxKey(),
+                policy(policyJson), Clock.systemUTC().instant().plusSeconds(30)));
+    }
 }
