@@ -32,13 +32,16 @@ import org.slf4j.LoggerFactory;
  * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
  * is logged, and every outcome not published is counted in {@code netfence.outcomes.unpublished}
  * (tag {@code reason}: {@code queue-full}, {@code stopping}, {@code send-failed}): it is not sent
- * again. Each tracked outcome settles within {@link #settlesWithin} (3 minutes) of being queued:
- * one that waited in the queue over {@link #QUEUE_WAIT} is given up without a send (the broker did
- * not know the topic for that long; counted as {@code send-failed}), a send waits for metadata at
- * most {@link #MAX_BLOCK}, and the producer reports every record within {@link #DELIVERY_TIMEOUT};
- * the outcome order holds a container's event outcomes behind a sent correction that long, so a
- * slow acknowledgement cannot let a correction land after an event outcome that followed it. These
- * three settings cannot be overridden. Thread-safe.
+ * again. Each tracked outcome settles within {@link #settlesWithin} (30 s) of being queued: one
+ * that waited in the queue over {@link #QUEUE_WAIT} is given up without a send (the broker did not
+ * know the topic for that long; counted as {@code send-failed}), a send waits for metadata at most
+ * {@link #MAX_BLOCK}, and the producer reports every record within {@link #DELIVERY_TIMEOUT}. The
+ * outcome order holds a container's event outcomes behind a sent correction that long, so a slow
+ * acknowledgement cannot let a correction land after an event outcome that followed it; and the
+ * container's next event waits for that outcome, so the bound is short: a correction the broker
+ * does not take within it is not published (counted), rather than holding the container's next
+ * enforcement for minutes. These settings cannot be overridden ({@code linger.ms} and
+ * {@code request.timeout.ms} are capped to fit). Thread-safe.
  */
 public final class KafkaOutcomePublisher implements OutcomePublisher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaOutcomePublisher.class);
@@ -46,11 +49,14 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     /** How long closing waits for the queued and sent outcomes to be acknowledged. */
     static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
     /** The longest an outcome waits in the queue before it is given up without a send. */
-    static final Duration QUEUE_WAIT = Duration.ofSeconds(30);
+    static final Duration QUEUE_WAIT = Duration.ofSeconds(5);
     /** The producer's {@code max.block.ms}: how long one send waits for the topic's metadata. */
-    static final Duration MAX_BLOCK = Duration.ofSeconds(30);
-    /** The producer's {@code delivery.timeout.ms}: when it reports a record it could not deliver (Kafka's default). */
-    static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(2);
+    static final Duration MAX_BLOCK = Duration.ofSeconds(5);
+    /** The producer's {@code delivery.timeout.ms}: when it reports a record it could not deliver. */
+    static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(20);
+    /** The most {@code linger.ms} and {@code request.timeout.ms} may be: the producer needs their sum within the delivery timeout. */
+    static final Duration LINGER_CAP = Duration.ofSeconds(5);
+    static final Duration REQUEST_CAP = Duration.ofSeconds(15);
 
     private final Producer<byte[], byte[]> producer;
     private final OutputRecords records;
@@ -107,17 +113,19 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         conf.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) MAX_BLOCK.toMillis());
         conf.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) DELIVERY_TIMEOUT.toMillis());
         // the producer refuses a delivery timeout below linger.ms + request.timeout.ms
-        long request = Math.min(requestTimeout(kafka), DELIVERY_TIMEOUT.toMillis() / 2);
-        conf.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) request);
+        conf.put(ProducerConfig.LINGER_MS_CONFIG,
+                (int) Math.min(millis(kafka, ProducerConfig.LINGER_MS_CONFIG, 5), LINGER_CAP.toMillis()));
+        conf.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                (int) Math.min(millis(kafka, ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 30_000), REQUEST_CAP.toMillis()));
         return conf;
     }
 
-    private static long requestTimeout(Map<String, Object> kafka) {
-        Object v = kafka.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+    private static long millis(Map<String, Object> kafka, String key, long fallback) {
+        Object v = kafka.get(key);
         try {
-            return v == null ? 30_000 : Long.parseLong(v.toString().trim());
+            return v == null ? fallback : Long.parseLong(v.toString().trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("request.timeout.ms must be a number of milliseconds, was: " + v, e);
+            throw new IllegalArgumentException(key + " must be a number of milliseconds, was: " + v, e);
         }
     }
 

@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * margin), never sooner: counting it out while the broker may still take it would let a later
  * event's outcome land before it. Both at the next {@link #expire}: every second on a timer of its
  * own once {@link #expireEvery} started it (not on the resync thread, whose pass can take two
- * intervals). {@link #release} (at shutdown, before the pipeline drains) sends what is still held,
- * lets every event's outcome go and holds nothing any more. Thread-safe; sends happen under one
+ * intervals). {@link #releaseEvents} (at shutdown, before the pipeline drains) lets every event's
+ * outcome go; {@link #close} sends what is still held and holds nothing any more. Thread-safe; sends happen under one
  * monitor so held and new outcomes keep their order; futures are completed outside it.
  */
 final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
@@ -44,7 +44,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     /** The longest an outcome waits for the one it must follow. */
     static final Duration HOLD = Duration.ofSeconds(30);
     /** Added to the publisher's {@link OutcomePublisher#settlesWithin}: its callbacks run a little after it. */
-    static final Duration SETTLE_MARGIN = Duration.ofSeconds(10);
+    static final Duration SETTLE_MARGIN = Duration.ofSeconds(5);
     private static final CompletableFuture<Void> NOW = CompletableFuture.completedFuture(null);
 
     private final OutcomePublisher out;
@@ -52,7 +52,10 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private final Map<String, Deque<Entry>> queues = new HashMap<>();
     private final Duration acknowledgementHold;
     private java.util.concurrent.ScheduledExecutorService timer;
+    /** Closed: nothing is held any more. */
     private boolean released;
+    /** Stopping: no event outcome waits any more (corrections still follow the events before them). */
+    private boolean eventsReleased;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
         this.out = Objects.requireNonNull(out, "out");
@@ -104,6 +107,9 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         synchronized (this) {
             Entry event = pendingEvent(containerId, eventId);
             if (event == null) {
+                return NOW;
+            }
+            if (eventsReleased) {
                 return NOW;
             }
             if (event.ready == null) {
@@ -209,27 +215,20 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         }
     }
 
-    /** Stops the timer and {@link #release}s: nothing would release held outcomes any more. */
+    /**
+     * Stops the timer, sends every outcome still held, lets every event's outcome go, and from now
+     * on holds nothing (what is published is sent at once): nothing would release held outcomes
+     * any more.
+     */
     @Override
     public void close() {
+        List<CompletableFuture<Void>> due = new ArrayList<>();
         synchronized (this) {
             if (timer != null) {
                 timer.shutdownNow();
             }
-        }
-        release();
-    }
-
-    /**
-     * Sends every outcome still held, lets every event's outcome go, and from now on holds
-     * nothing (what is published is sent at once, every event's outcome may go): at shutdown,
-     * before the pipeline drains, so no event outcome waits out the drain's bound for an
-     * acknowledgement and is dropped and redone after the restart.
-     */
-    void release() {
-        List<CompletableFuture<Void>> due = new ArrayList<>();
-        synchronized (this) {
             released = true;
+            eventsReleased = true;
             for (Deque<Entry> queue : queues.values()) {
                 for (Entry e : queue) {
                     if (e.isEvent() && e.ready != null) {
@@ -240,6 +239,28 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                 }
             }
             queues.clear();
+        }
+        due.forEach(f -> f.complete(null));
+    }
+
+    /**
+     * Lets every event's outcome go now and from now on (at shutdown, before the pipeline drains,
+     * so no event outcome waits out the drain's bound for an acknowledgement and is dropped and
+     * redone after the restart). Corrections stay held behind the events before them until those
+     * are out, or until {@link #close}: sent now, one could land before the outcome of an event the
+     * drain is about to publish.
+     */
+    void releaseEvents() {
+        List<CompletableFuture<Void>> due = new ArrayList<>();
+        synchronized (this) {
+            eventsReleased = true;
+            for (Deque<Entry> queue : queues.values()) {
+                for (Entry e : queue) {
+                    if (e.isEvent() && e.ready != null && !e.ready.isDone()) {
+                        due.add(e.ready);
+                    }
+                }
+            }
         }
         due.forEach(f -> f.complete(null));
     }

@@ -347,11 +347,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     }
 
     /**
-     * Holds no outcome any more (at shutdown, before the pipeline drains): what is held goes now,
-     * so the drain does not wait out its bound for an acknowledgement ({@link OutcomeOrder#release}).
+     * Holds no event outcome any more (at shutdown, before the pipeline drains), so the drain does
+     * not wait out its bound for an acknowledgement ({@link OutcomeOrder#releaseEvents}).
      */
     public void releaseHeldOutcomes() {
-        order.release();
+        order.releaseEvents();
     }
 
     @Override

@@ -125,17 +125,21 @@ class KafkaOutcomePublisherTest {
     @Test
     void theReconcilerProducerReportsEveryRecordWithinItsBoundWhateverTheConfigurationSays() {
         java.util.Map<String, Object> conf = KafkaOutcomePublisher.producerConfig(java.util.Map.of(
-                "bootstrap.servers", "broker:9092", "delivery.timeout.ms", "600000", "max.block.ms", "600000",
-                "request.timeout.ms", "90000", "group.id", "not-a-producer-setting"));
+                "bootstrap.servers", "127.0.0.1:1", "delivery.timeout.ms", "600000", "max.block.ms", "600000",
+                "request.timeout.ms", "90000", "linger.ms", 70_000, "group.id", "not-a-producer-setting"));
 
-        assertThat(conf).containsEntry("delivery.timeout.ms", 120_000).containsEntry("max.block.ms", 30_000)
-                .containsEntry("request.timeout.ms", 60_000).containsEntry("bootstrap.servers", "broker:9092")
-                .doesNotContainKey("group.id");
+        assertThat(conf).containsEntry("delivery.timeout.ms", 20_000).containsEntry("max.block.ms", 5_000)
+                .containsEntry("request.timeout.ms", 15_000).containsEntry("linger.ms", 5_000)
+                .containsEntry("bootstrap.servers", "127.0.0.1:1").doesNotContainKey("group.id");
         assertThat(KafkaOutcomePublisher.producerConfig(java.util.Map.of("request.timeout.ms", 5000)))
-                .containsEntry("request.timeout.ms", 5000);
+                .containsEntry("request.timeout.ms", 5000).containsEntry("linger.ms", 5);
+        // Kafka's own check: delivery.timeout.ms >= linger.ms + request.timeout.ms, whatever was configured
+        new org.apache.kafka.clients.producer.KafkaProducer<>(conf, new ByteArraySerializer(), new ByteArraySerializer())
+                .close(Duration.ZERO);
         try (KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(new MockProducer<>(true, null,
                 new ByteArraySerializer(), new ByteArraySerializer()), "outcomes", "node-1/1", "node-1", registry)) {
-            assertThat(publisher.settlesWithin()).isEqualTo(Duration.ofMinutes(3));
+            assertThat(publisher.settlesWithin()).as("within the outcome order's hold of an event's outcome")
+                    .isEqualTo(Duration.ofSeconds(30));
         }
     }
 }

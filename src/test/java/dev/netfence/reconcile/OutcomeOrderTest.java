@@ -251,21 +251,42 @@ class OutcomeOrderTest {
     }
 
     @Test
-    void releasedItSendsWhatIsHeldAndHoldsNothingAnyMore() {
+    void beforeTheDrainEveryEventOutcomeGoesButCorrectionsStillFollowTheEventsBeforeThem() {
         Acks acks = new Acks();
         OutcomeOrder tracked = new OutcomeOrder(acks, clock);
         tracked.publish(correction("c1"));
         tracked.expect("c1", "ev-stop");
         java.util.concurrent.CompletableFuture<Void> stop = tracked.ready("c1", "ev-stop");
+        tracked.expect("c2", "ev-start");
+        assertThat(tracked.ready("c2", "ev-start")).isDone();
+        Outcome update = correction("c2"); // applied after the start, whose outcome the drain will publish
+        tracked.publish(update);
 
-        tracked.release();
+        tracked.releaseEvents();
 
-        assertThat(stop).isDone();
+        assertThat(stop).as("no acknowledgement waited for").isDone();
+        tracked.expect("c1", "ev-next");
+        assertThat(tracked.ready("c1", "ev-next")).isDone();
+        assertThat(acks.sent).as("still behind the start's outcome").doesNotContain(update);
+        tracked.published(eventOutcome("c2", "ev-start"));
+        assertThat(acks.sent).endsWith(update);
+    }
+
+    @Test
+    void closedItSendsWhatIsHeldAndHoldsNothingAnyMore() {
+        Acks acks = new Acks();
+        OutcomeOrder tracked = new OutcomeOrder(acks, clock);
+        tracked.expect("c1", "ev-start");
+        Outcome held = correction("c1");
+        tracked.publish(held);
+
+        tracked.close();
+
+        assertThat(acks.sent).containsExactly(held);
         tracked.expect("c2", "ev-start");
         Outcome later = correction("c2");
         tracked.publish(later);
-        assertThat(acks.sent).as("sent at once though its container's event is out").endsWith(later);
-        assertThat(tracked.ready("c1", "ev-next")).isDone();
+        assertThat(acks.sent).as("sent at once though its container's event is out").containsExactly(held, later);
         assertThat(tracked.outstanding()).isZero();
     }
 
