@@ -13,7 +13,8 @@ import java.nio.ByteOrder;
  * {@code NLM_F_ACK}. The kernel handles the request inside {@code send}, so the acknowledgement
  * is already queued when it returns and is read without blocking (the calls are
  * {@link NativeCalls.Netlink}'s, direct-mapped). Returns 0 or the errno the
- * kernel (or a system call) reported; never logs. Runs on a namespace thread while away.
+ * kernel (or a system call) reported; never logs. After the flush it forgets the namespace's
+ * cached IPv4 routes too ({@link #flushIpv4RouteCache}). Runs on a namespace thread while away.
  */
 final class ConntrackFlush {
     private static final short NFNL_SUBSYS_CTNETLINK = 1;
@@ -65,9 +66,26 @@ final class ConntrackFlush {
             NativeCalls.Netlink.send(fd, bytes, bytes.length, 0);
             byte[] reply = new byte[1024];
             int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
-            return ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
+            int errno = ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
+            return errno != 0 ? errno : flushIpv4RouteCache();
         } catch (LastErrorException e) {
             return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
+        }
+    }
+
+    /**
+     * Forgets the IPv4 routes the namespace learned (a redirect's exception lives 300 s), by a write
+     * to {@code /proc/sys/net/ipv4/route/flush}, which acts on the namespace of the writing thread:
+     * a redirect taken before the apply (from a neighbour that forged the gateway) would otherwise
+     * keep an allowed destination's traffic going to that neighbour after the rules that drop
+     * redirects are in force. 0, or EIO when the write failed.
+     */
+    static int flushIpv4RouteCache() {
+        try (java.io.FileOutputStream out = new java.io.FileOutputStream("/proc/sys/net/ipv4/route/flush")) {
+            out.write('1');
+            return 0;
+        } catch (java.io.IOException e) {
+            return 5; // EIO
         }
     }
 

@@ -29,9 +29,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  * off too (found by an attacker review, reproduced): a neighbour that forged the gateway's address
  * named itself the gateway of an allowed destination, and the sandbox's kernel (with
  * {@code accept_redirects} on, the kernel's default) sent that traffic to it for five minutes. Now
- * every plan drops redirects ahead of the established accept. The peer stands in for the gateway
- * of an off-link destination the policy allows and for the neighbour; the same redirect is taken
- * before the apply and after the rules are removed, so what stops it in between is the rules.
+ * every plan drops redirects ahead of the established accept, and every apply forgets the routes
+ * the namespace learned before it (a redirect taken then would keep working for five minutes). The
+ * peer stands in for the gateway of an off-link destination the policy allows and for the
+ * neighbour; the same redirect is taken before each apply and after the rules are removed, so
+ * what stops it in between is the apply.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 @ParameterizedClass(name = "backend {0}")
@@ -116,12 +118,15 @@ class RedirectKernelTest {
                 .until(() -> { redirect(); return route().contains("redirected"); });
 
         for (boolean inbound : List.of(false, true)) {
-            Sh.ok("ip", "-n", net().containerNs(), "route", "flush", "cache");
-            assertThat(route()).doesNotContain("redirected");
+            net().resetRules();
+            await("without rules the redirect is taken again").atMost(Duration.ofSeconds(10))
+                    .until(() -> { redirect(); return route().contains("redirected"); });
             EnforcementResult r = SandboxEnforcement.enforce(net(), backend, policy("{\"schemaVersion\":1,\"mode\":"
                     + "\"bridge\",\"allowedEndpoints\":[\"" + DESTINATION + ":" + DESTINATION_PORT + "/udp\"],"
                     + "\"dns\":false,\"outbound\":false,\"inbound\":" + inbound + "}"), List.of(), Map.of());
             assertThat(r.status()).as("%s", r).isEqualTo("applied");
+            assertThat(route()).as("inbound %s: the redirect taken before the apply is forgotten by it", inbound)
+                    .contains("via " + net().peerV4()).doesNotContain("redirected");
             Thread.sleep(300); // the flow's next datagram, after the apply's flush, is tracked again
             for (int i = 0; i < 4; i++) {
                 redirect(); // the first ones may only resolve the new gateway's address
