@@ -107,23 +107,40 @@ public final class CgroupMembership {
 
     /**
      * Whether the component {@code text[at, at + length)} names a container, any container: a
-     * runtime's prefix followed by an id (with or without {@code .scope}; a runtime's
-     * {@code -conmon-} scope counts too, no container lives below one), a long component right
-     * under {@code docker}, or one under {@code kubepods} that is no pod's or QoS class's.
+     * runtime's prefix followed by a hexadecimal id of at least {@link #MIN_ID_LENGTH} digits (with
+     * or without {@code .scope}; a runtime's {@code conmon-} scope counts too, no container lives
+     * below one), or such an id right under {@code docker} or anywhere under {@code kubepods}. A
+     * slice an operator named with a runtime's prefix ({@code docker-sandboxes.slice}) is none.
      */
     private static boolean namesAContainer(String text, int at, int length, boolean underKubepods, boolean afterDocker) {
+        int end = at + length;
         for (String prefix : PREFIXES) {
-            if (text.startsWith(prefix, at) && length - prefix.length() >= MIN_ID_LENGTH) {
-                return true;
+            if (text.startsWith(prefix, at)) {
+                int from = at + prefix.length();
+                int to = end - SCOPE.length() >= from && text.startsWith(SCOPE, end - SCOPE.length()) ? end - SCOPE.length() : end;
+                from = text.startsWith(CONMON, from) ? from + CONMON.length() : from;
+                return hexId(text, from, to);
             }
         }
-        if (length < MIN_ID_LENGTH) {
+        return (afterDocker || underKubepods) && hexId(text, at, end);
+    }
+
+    /** Whether {@code text[from, to)} is a hexadecimal id of at least {@link #MIN_ID_LENGTH} digits; no copy (every apply runs this). */
+    private static boolean hexId(String text, int from, int to) {
+        if (to - from < MIN_ID_LENGTH) {
             return false;
         }
-        return afterDocker || underKubepods && !text.startsWith("pod", at) && !text.startsWith(KUBEPODS, at);
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static final String SCOPE = ".scope";
+    private static final String CONMON = "conmon-";
     private static final String DOCKER = "docker";
     private static final String KUBEPODS = "kubepods";
 }

@@ -48,6 +48,9 @@ class CgroupMembershipTest {
         "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod2.slice/cri-containerd-" + OTHER
                 + ".scope/crio-" + ID + ".scope|" + ID + "|false",
         "0::/machine.slice/libpod-conmon-" + OTHER + ".scope/libpod-" + ID + ".scope|" + ID + "|false",
+        // an operator's slices named with a runtime's prefix hold containers, they are none
+        "0::/docker.slice/docker-sandboxes.slice/docker-" + ID + ".scope|" + ID + "|true",
+        "0::/machine.slice/libpod-workloads-2026.slice/libpod-" + ID + ".scope|" + ID + "|true",
     })
     void namesOnlyAWholeIdInARuntimesPathComponent(String line, String id, boolean names) {
         assertThat(CgroupMembership.names(line.replace("\\n", "\n"), id)).isEqualTo(names);
