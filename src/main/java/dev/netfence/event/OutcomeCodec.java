@@ -46,6 +46,8 @@ public final class OutcomeCodec {
         this.mapper = JsonMapper.builder()
                 .addModule(instants)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                // bytes after the object are no outcome's: `netfence outcomes --json` prints a record as read
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .build();
         this.writer = new OutcomeWriter(mapper.getFactory());
     }

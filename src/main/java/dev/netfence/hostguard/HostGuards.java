@@ -156,7 +156,8 @@ public final class HostGuards {
         List<GuardChain> chains = new ArrayList<>();
         for (HostSides.HostInterface hostInterface : side.interfaces()) {
             if (!GuardChain.validDevice(hostInterface.name())) {
-                return Result.netnsOnly("host interface name " + hostInterface.name() + " cannot be guarded");
+                return Result.netnsOnly("host interface name " + dev.netfence.core.Printable.escape(hostInterface.name())
+                        + " cannot be guarded");
             }
             chains.add(new GuardChain(hostInterface.name(), hostInterface.ifindex(), owner));
         }

@@ -55,13 +55,13 @@ public final class OutcomeTable {
         List<String[]> counts = new ArrayList<>();
         counts.add(new String[] {"STATUS", "COUNT"});
         for (Map.Entry<String, Integer> e : s.statusCounts().entrySet()) {
-            counts.add(new String[] {e.getKey(), String.valueOf(e.getValue())});
+            counts.add(new String[] {dash(e.getKey()), String.valueOf(e.getValue())});
         }
         out.append(align(counts));
         if (!s.byErrorCode().isEmpty()) {
             List<String[]> codes = new ArrayList<>();
             codes.add(new String[] {"ERROR CODE", "COUNT"});
-            new java.util.TreeMap<>(s.byErrorCode()).forEach((code, n) -> codes.add(new String[] {code, String.valueOf(n)}));
+            new java.util.TreeMap<>(s.byErrorCode()).forEach((code, n) -> codes.add(new String[] {dash(code), String.valueOf(n)}));
             out.append('\n').append(align(codes));
         }
         OutcomeSummary.Latency l = s.latency();
@@ -87,7 +87,7 @@ public final class OutcomeTable {
 
     private static String[] row(Outcome o) {
         return new String[] {
-                time(o.finishedAt()), o.status(), dash(o.errorCode()), dash(o.nodeId()), dash(o.taskId()),
+                time(o.finishedAt()), dash(o.status()), dash(o.errorCode()), dash(o.nodeId()), dash(o.taskId()),
                 dash(o.containerId()), o.latencyMs() == null ? "-" : o.latencyMs() + "ms", String.valueOf(o.attempts()),
                 o.replay() ? "yes" : "no"};
     }

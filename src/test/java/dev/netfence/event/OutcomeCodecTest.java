@@ -122,4 +122,13 @@ class OutcomeCodecTest {
         assertThatThrownBy(() -> codec.decode("{\"status\":".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+    @Test
+    void bytesAfterTheOutcomeAreRefusedNotIgnored() {
+        byte[] valid = codec.encode(outcomes.of(event, applied(), false));
+        byte[] junk = "\u001b]0;owned\u0007".getBytes(StandardCharsets.UTF_8);
+        byte[] trailing = java.util.Arrays.copyOf(valid, valid.length + junk.length);
+        System.arraycopy(junk, 0, trailing, valid.length, junk.length);
+        assertThatThrownBy(() -> codec.decode(trailing)).as("netfence outcomes --json prints a decoded record as read")
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -117,11 +117,15 @@ class OutcomeSummaryTest {
                 new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
 
         String summary = OutcomeTable.summary(OutcomeSummary.of(List.of(hostile), 10));
-        String rows = OutcomeTable.rows(List.of(hostile));
+        Outcome oddStatus = new Outcome(1, "ev-y", "task-42", "c2", "worker-7", "applied\u001b[8m", null, "bridge", "nft",
+                List.of("ipv4", "ipv6"), 0, null, null, false, 1, null, Instant.parse("2026-11-28T15:00:00Z"),
+                Instant.parse("2026-11-28T15:00:05Z"), 5L, false, "start", new Outcome.EnforcerInfo("worker-7/1", "0.1.0"));
+        String rows = OutcomeTable.rows(List.of(hostile, oddStatus))
+                + OutcomeTable.summary(OutcomeSummary.of(List.of(oddStatus), 10));
 
         assertThat(summary + rows).doesNotContain("\u001b", "\u0007", "\r");
         assertThat(summary).contains("worker-7/task-42/c\\x1b]0;owned\\x07: --host-guard required, but the container's"
                 + " interfaces [\\x1b[2Jeth\\x5c1] reach outside its namespace FAKE LINE\n");
-        assertThat(rows).contains("  c\\x1b]0;owned\\x07  ");
+        assertThat(rows).contains("  c\\x1b]0;owned\\x07  ").contains("applied\\x1b[8m");
     }
 }
