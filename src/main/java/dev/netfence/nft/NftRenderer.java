@@ -202,28 +202,8 @@ public final class NftRenderer {
                     exprs.add(NftExpr.tcpFlagsWithoutSyn());
                 }
             }
-            case ICMP -> {
-                if (r.icmpType() != null) {
-                    int type = r.icmpType();
-                    String name = IcmpNames.ipv4(type);
-                    JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
-                    exprs.add(NftExpr.payload("icmp", "type", right,
-                            "icmp type " + (name != null ? name : Integer.toString(type))));
-                } else {
-                    exprs.add(NftExpr.meta("l4proto", "icmp", "meta l4proto icmp"));
-                }
-            }
-            case ICMPV6 -> {
-                if (r.icmpType() != null) {
-                    int type = r.icmpType();
-                    String name = IcmpNames.name(type);
-                    JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
-                    exprs.add(NftExpr.payload("icmpv6", "type", right,
-                            "icmpv6 type " + (name != null ? name : Integer.toString(type))));
-                } else {
-                    exprs.add(NftExpr.meta("l4proto", "ipv6-icmp", "meta l4proto ipv6-icmp"));
-                }
-            }
+            case ICMP -> exprs.add(icmp(r, "icmp", "icmp", r.icmpType() == null ? null : IcmpNames.ipv4(r.icmpType())));
+            case ICMPV6 -> exprs.add(icmp(r, "icmpv6", "ipv6-icmp", r.icmpType() == null ? null : IcmpNames.name(r.icmpType())));
             case ANY -> { }
         }
         if (r.hopLimit() != null) {
@@ -242,5 +222,17 @@ public final class NftRenderer {
             case REJECT -> exprs.add(NftExpr.rejectPortUnreachable(v4 ? "icmp" : "icmpv6"));
         }
         return exprs;
+    }
+    /**
+     * The ICMP match of {@code r}: its type ({@code protocol type NAME}, the number where nft has
+     * no name, {@code name} null) or, without one, the protocol ({@code meta l4proto l4proto}).
+     */
+    private static NftExpr icmp(Rule r, String protocol, String l4proto, String name) {
+        if (r.icmpType() == null) {
+            return NftExpr.meta("l4proto", l4proto, "meta l4proto " + l4proto);
+        }
+        int type = r.icmpType();
+        JsonNode right = name != null ? NftExpr.text(name) : NftExpr.number(type);
+        return NftExpr.payload(protocol, "type", right, protocol + " type " + (name != null ? name : Integer.toString(type)));
     }
 }
