@@ -270,6 +270,8 @@ public final class DefaultEnforcer implements Enforcer {
     /**
      * Quarantines a container for which there is no usable policy (POLICY_NOT_FOUND,
      * INVALID_POLICY), honouring {@code on-failure}, and returns the failed result to publish.
+     * INTERNAL_ERROR (an unexpected throwable caught at the event boundary) is quarantined whatever
+     * {@code on-failure} says, as inside the enforcer: the container's rules are in an unknown state.
      */
     public EnforcementResult failClosed(String containerId, String runtime, Integer pid, ErrorCode code, String message) {
         return failClosed(containerId, runtime, pid, null, code, message);
@@ -281,8 +283,8 @@ public final class DefaultEnforcer implements Enforcer {
             String message) {
         Timer.Sample sample = Timer.start(registry);
         EnforcementException cause = new EnforcementException(code, message);
-        Quarantine q = config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
-                ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
+        boolean quarantine = config.onFailure() == OnFailure.QUARANTINE || code == ErrorCode.INTERNAL_ERROR;
+        Quarantine q = quarantine && !config.dryRun() ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
         EnforcementResult result = results.failed(null, cause, 1, q, List.of(),
                 q == null && !config.dryRun() ? located(containerId, runtime, pid, netns) : null);
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));

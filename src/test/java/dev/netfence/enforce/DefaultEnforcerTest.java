@@ -160,6 +160,18 @@ class DefaultEnforcerTest {
     }
 
     @Test
+    void anUnexpectedFailureCaughtAtTheEventBoundaryIsQuarantinedEvenInLeaveMode() {
+        FakeFirewall fake = new FakeFirewall();
+
+        EnforcementResult result = enforcer(EnforcerConfig.from(config()).onFailure(OnFailure.LEAVE).build(), fake,
+                Clock.systemUTC()).failClosed("c1", null, 4242, ErrorCode.INTERNAL_ERROR, "unexpected java.lang.Error");
+
+        assertThat(result.error().code()).isEqualTo("INTERNAL_ERROR");
+        assertThat(result.quarantined()).isTrue();
+        assertThat(fake.calls).as("the quarantine written").isNotEmpty();
+    }
+
+    @Test
     void aMissingPolicyOfAContainerThatCannotBeFoundSaysNowhere() {
         NamespacePinner gone = (pid, c, r, d) -> {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + pid + " does not exist");
