@@ -14,26 +14,29 @@ import java.nio.file.Path;
  * made {@code netfence apply} crash after it had applied the rules.
  */
 final class HostName {
+    private static final Path KERNEL_HOSTNAME = Path.of("/proc/sys/kernel/hostname");
+
     private HostName() {}
 
     /**
      * The node id {@code run --node-id} and {@code publish --node} default to, the same for both
-     * (an event published with one and read with the other must name the same node):
-     * {@code HOSTNAME}, else what {@link InetAddress#getLocalHost()} says, else {@code localhost}.
+     * (an event published with one and read with the other must name the same node), or null when
+     * nothing names this host (both then refuse to start rather than guess): {@code HOSTNAME},
+     * else the kernel's host name (what {@code uname -n} prints; no DNS, so a host whose name does
+     * not resolve still has it), else what {@link InetAddress#getLocalHost()} says.
      */
     static String defaultNodeId() {
-        return defaultNodeId(System.getenv("HOSTNAME"));
+        return knownNodeId(KERNEL_HOSTNAME, System.getenv("HOSTNAME"));
     }
 
-    static String defaultNodeId(String env) {
-        String known = knownNodeId(env);
-        return known != null ? known : "localhost";
-    }
-
-    /** As {@link #defaultNodeId(String)}, null where neither names this host. */
-    static String knownNodeId(String env) {
+    /** As {@link #defaultNodeId()}, the kernel's host name read from {@code kernelHostname}. */
+    static String knownNodeId(Path kernelHostname, String env) {
         if (env != null && !env.isBlank()) {
             return env.strip();
+        }
+        String kernel = kernel(kernelHostname);
+        if (kernel != null) {
+            return kernel;
         }
         try {
             return InetAddress.getLocalHost().getHostName();
@@ -43,18 +46,25 @@ final class HostName {
     }
 
     static String orFallback() {
-        return orFallback(Path.of("/proc/sys/kernel/hostname"), System.getenv("HOSTNAME"));
+        return orFallback(KERNEL_HOSTNAME, System.getenv("HOSTNAME"));
     }
 
+    /** The kernel's host name first (the label of an apply's outcome), then as the node id's default, else {@code localhost}. */
     static String orFallback(Path kernelHostname, String env) {
+        String kernel = kernel(kernelHostname);
+        if (kernel != null) {
+            return kernel;
+        }
+        String known = knownNodeId(kernelHostname, env);
+        return known != null ? known : "localhost";
+    }
+
+    private static String kernel(Path kernelHostname) {
         try {
             String kernel = Files.readString(kernelHostname, StandardCharsets.UTF_8).strip();
-            if (!kernel.isEmpty()) {
-                return kernel;
-            }
+            return kernel.isEmpty() ? null : kernel;
         } catch (IOException | RuntimeException e) {
-            // not Linux, or no /proc: try the others
+            return null; // not Linux, or no /proc: try the others
         }
-        return defaultNodeId(env);
     }
 }

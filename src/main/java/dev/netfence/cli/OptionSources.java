@@ -83,7 +83,12 @@ final class OptionSources implements IDefaultValueProvider {
             return found(option, env.get("KAFKA_BOOTSTRAP_SERVERS"), "KAFKA_BOOTSTRAP_SERVERS");
         }
         if (key.equals("node-id")) {
-            return found(option, hostname.get(), "--node-id (default: the host name)");
+            String name = hostname.get();
+            if (name == null) { // never a guess such as localhost: every event would be skipped as another node's
+                throw new SourceException(spec.commandLine(), "cannot tell this host's name (HOSTNAME unset, no kernel "
+                        + "host name, none from the resolver): pass --node-id");
+            }
+            return found(option, name, "--node-id (default: the host name)");
         }
         return null;
     }

@@ -132,12 +132,9 @@ public final class PublishCommand implements Callable<Integer> {
         return result.toString();
     }
 
-    /**
-     * The same default as {@code run --node-id} ({@link HostName#defaultNodeId()}), but never its
-     * last resort {@code localhost}: an event for a node named so would be skipped by every node.
-     */
+    /** The same default as {@code run --node-id} ({@link HostName#defaultNodeId()}); refused where there is none. */
     static String localNodeId() {
-        String known = HostName.knownNodeId(System.getenv("HOSTNAME"));
+        String known = HostName.defaultNodeId();
         if (known == null) {
             throw new InvalidInputException("cannot determine this host's name; pass --node");
         }

@@ -52,7 +52,7 @@ public final class RunCommand implements Callable<Integer> {
             description = "Kafka brokers (default: $KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092)")
     String bootstrapServers;
     @Option(names = "--node-id", paramLabel = "ID", converter = RunConverters.NodeId.class,
-            description = "this node's id; * handles every node (default: host name)")
+            description = "this node's id; * handles every node (default: $HOSTNAME, else the kernel's host name)")
     String nodeId;
     @Option(names = "--assignment", paramLabel = "group|node-partition", defaultValue = "group",
             converter = RunConverters.AssignmentWord.class, description = "how partitions are assigned (default: group)")

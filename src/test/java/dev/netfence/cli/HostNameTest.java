@@ -14,21 +14,29 @@ class HostNameTest {
     Path dir;
 
     @Test
-    void theNodeIdDefaultTakesHostnameFirstAndTrimmed() {
-        assertThat(HostName.defaultNodeId(" node-7\n")).isEqualTo("node-7");
+    void theNodeIdDefaultTakesHostnameFirstAndTrimmed() throws Exception {
+        Path kernel = Files.writeString(dir.resolve("hostname"), "kernel-name\n", StandardCharsets.UTF_8);
+        assertThat(HostName.knownNodeId(kernel, " node-7\n")).isEqualTo("node-7");
     }
 
     @Test
-    void withoutHostnameTheNodeIdDefaultIsStillANameNeverBlank() {
-        assertThat(HostName.defaultNodeId(null)).isNotBlank();
-        assertThat(HostName.defaultNodeId("  ")).isNotBlank().isEqualTo(HostName.defaultNodeId(null));
+    void withoutHostnameTheNodeIdDefaultIsTheKernelsHostNameWithoutAskingTheResolver() throws Exception {
+        Path kernel = Files.writeString(dir.resolve("hostname"), "unresolvable-node\n", StandardCharsets.UTF_8);
+        assertThat(HostName.knownNodeId(kernel, null)).isEqualTo("unresolvable-node");
+        assertThat(HostName.knownNodeId(kernel, "  ")).isEqualTo("unresolvable-node");
     }
 
     @Test
-    void aKnownNodeIdIsHostnameFirstAndTheDefaultAddsOnlyTheLastResort() {
-        assertThat(HostName.knownNodeId(" node-7 ")).isEqualTo("node-7");
-        String known = HostName.knownNodeId(null);
-        assertThat(HostName.defaultNodeId(null)).isEqualTo(known != null ? known : "localhost");
+    void withNeitherTheNodeIdDefaultIsWhatTheResolverSaysAndNeverLocalhostByGuess() {
+        String resolved;
+        try {
+            resolved = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            resolved = null;
+        }
+        assertThat(HostName.knownNodeId(dir.resolve("absent"), null)).isEqualTo(resolved);
+        assertThat(HostName.knownNodeId(Path.of("/proc/sys/kernel/hostname"), null)).as("this Linux host")
+                .isNotBlank();
     }
 
     @Test

@@ -345,6 +345,13 @@ class RunOptionsTest {
     }
 
     @Test
+    void aHostWithoutANameIsRefusedAtStartInsteadOfRunningAsLocalhost() {
+        assertThat(refusedOnHost(null, Map.of())).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).isEqualTo("netfence run: cannot tell this host's name (HOSTNAME unset, no kernel "
+                + "host name, none from the resolver): pass --node-id\n");
+    }
+
+    @Test
     void anUnknownOptionIsPicocliUsageErrorWithTheUsage() {
         assertThat(refused(Map.of(), "--bogus")).isEqualTo(Main.USAGE);
         assertThat(err.toString()).startsWith("Unknown option: '--bogus'\nUsage: run ");
