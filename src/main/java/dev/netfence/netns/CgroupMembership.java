@@ -12,7 +12,7 @@ import java.util.List;
  * <ul>
  *   <li>{@code libpod-<id>.scope} and {@code libpod-<id>} (podman: systemd and cgroupfs managers,
  *       e.g. {@code /machine.slice/libpod-<id>.scope}, {@code /libpod_parent/libpod-<id>});</li>
- *   <li>{@code docker-<id>.scope} and {@code <id>} right under a {@code docker} component
+ *   <li>{@code docker-<id>[.scope]} and {@code <id>} right under a {@code docker} component
  *       ({@code /system.slice/docker-<id>.scope}, {@code /docker/<id>});</li>
  *   <li>{@code crio-<id>.scope}, {@code crio-<id>}, {@code cri-containerd-<id>.scope},
  *       {@code cri-containerd-<id>};</li>
