@@ -201,24 +201,34 @@ final class TableBytes {
         return this;
     }
 
-    /** The attributes of {@code message} after its nfgenmsg, less those of types {@code a} and {@code b}. */
+    /**
+     * The attributes of {@code message} after its nfgenmsg, less those of types {@code a} and {@code b}:
+     * measured first, then copied into an array of that size (one array per rule of every read-back,
+     * the read-back's largest allocation).
+     */
     private static byte[] strip(ByteBuffer message, short a, short b) {
-        byte[] out = new byte[Math.max(0, message.limit() - 20)];
         int kept = 0;
-        int at = 20;
-        while (at + 4 <= message.limit()) {
+        for (int at = 20; at + 4 <= message.limit(); at += ((message.getShort(at) & 0xffff) + 3) & ~3) {
             int length = message.getShort(at) & 0xffff;
             if (length < 4 || at + length > message.limit()) {
                 throw NftNetlink.protocol("a malformed attribute");
             }
             int type = message.getShort(at + 2) & 0x3fff;
-            int padded = Math.min((length + 3) & ~3, message.limit() - at);
             if (type != a && type != b) {
-                message.get(at, out, kept, padded);
-                kept += padded;
+                kept += Math.min((length + 3) & ~3, message.limit() - at);
             }
-            at += (length + 3) & ~3;
         }
-        return kept == out.length ? out : Arrays.copyOf(out, kept);
+        byte[] out = new byte[kept];
+        int filled = 0;
+        for (int at = 20; at + 4 <= message.limit(); at += ((message.getShort(at) & 0xffff) + 3) & ~3) {
+            int length = message.getShort(at) & 0xffff;
+            int type = message.getShort(at + 2) & 0x3fff;
+            if (type != a && type != b) {
+                int padded = Math.min((length + 3) & ~3, message.limit() - at);
+                message.get(at, out, filled, padded);
+                filled += padded;
+            }
+        }
+        return out;
     }
 }
