@@ -105,7 +105,7 @@ public final class RulePlanner {
     public static final Cidr LINK_MULTICAST = PolicyValues.cidr("ff02::/16").value();
 
     /** The well-known NAT64 prefix (RFC 6052): an IPv6 address there carries an IPv4 one in its last 32 bits. */
-    private static final Cidr NAT64 = PolicyValues.cidr("64:ff9b::/96").value();
+    static final Cidr NAT64 = PolicyValues.cidr("64:ff9b::/96").value();
 
     /**
      * Docker's embedded resolver on user-defined networks: a socket the daemon opens inside the
@@ -169,11 +169,13 @@ public final class RulePlanner {
             if (family == Family.IPV6) {
                 linkLocalIcmpv6(out, in);
             }
-            List<Cidr> guard = hostnameGuard(policy, family);
-            List<Cidr> nat64Guard = family == Family.IPV6 ? hostnameGuard(policy, Family.IPV4) : List.of();
+            List<Cidr> guard = EndpointAddresses.hostnameGuard(policy, family);
+            List<Cidr> nat64Guard =
+                    family == Family.IPV6 ? EndpointAddresses.hostnameGuard(policy, Family.IPV4) : List.of();
             for (Endpoint endpoint : policy.allowedEndpoints()) {
                 Transport transport = endpoint.protocol() == Protocol.UDP ? Transport.UDP : Transport.TCP;
-                for (Cidr host : addressesOf(endpoint, family, resolvedHostnames, guard, nat64Guard, warnings)) {
+                for (Cidr host : EndpointAddresses.addressesOf(endpoint, family, resolvedHostnames, guard, nat64Guard,
+                        warnings)) {
                     out.add(Rule.allowOut(host, transport, endpoint.port()));
                     if (transport == Transport.TCP && !policy.inbound()) {
                         in.add(Rule.resumeFrom(host, endpoint.port())); // its flows picked up again after a flush
@@ -294,95 +296,6 @@ public final class RulePlanner {
                 : IpAddresses.parseIpv6(network.address());
         return networks.stream().anyMatch(c -> c.family() == network.family() && c.prefix() <= network.prefix()
                 && c.contains(bytes));
-    }
-
-    /**
-     * The networks a hostname's address must not fall in: the policy's blocked subnets of
-     * {@code family}; where one of them is the whole family (/0), the default list instead.
-     */
-    private static List<Cidr> hostnameGuard(NetworkPolicy policy, Family family) {
-        List<Cidr> guard = new ArrayList<>();
-        boolean whole = false;
-        for (Cidr subnet : policy.blockedSubnets()) {
-            if (subnet.family() == family) {
-                if (subnet.prefix() == 0) {
-                    whole = true;
-                } else {
-                    guard.add(subnet);
-                }
-            }
-        }
-        if (whole) {
-            Presets.defaultBlockedSubnets().stream().filter(c -> c.family() == family).forEach(guard::add);
-        }
-        return guard;
-    }
-
-    /**
-     * The hosts a hostname endpoint's addresses of {@code family} may be allowed at: none inside
-     * {@code guard} or {@link #never}, nor a NAT64 address (64:ff9b::/96) whose IPv4 address is
-     * inside {@code nat64Guard} (the IPv4 blocked subnets: the translator would deliver there).
-     */
-    private static List<Cidr> addressesOf(Endpoint endpoint, Family family,
-            Map<String, List<InetAddress>> resolvedHostnames, List<Cidr> guard, List<Cidr> nat64Guard,
-            Set<String> warnings) {
-        if (!endpoint.isHostname()) {
-            return endpoint.family() == family ? List.of(hostCidr(endpoint.host(), family)) : List.of();
-        }
-        List<InetAddress> addresses = resolvedHostnames.get(endpoint.host());
-        if (addresses == null || addresses.isEmpty()) {
-            throw new IllegalArgumentException("hostname " + endpoint.host() + " has no resolved addresses");
-        }
-        List<Cidr> out = new ArrayList<>();
-        for (InetAddress a : addresses) {
-            byte[] bytes = a.getAddress();
-            if (IpAddresses.familyOf(bytes) != family) {
-                continue;
-            }
-            byte[] inside = NAT64.contains(bytes) ? java.util.Arrays.copyOfRange(bytes, 12, 16) : null;
-            Cidr blocked = guard.stream().filter(c -> c.contains(bytes)).findFirst()
-                    .or(() -> nat64Guard.stream().filter(c -> inside != null && c.contains(inside)).findFirst())
-                    .orElse(null);
-            Cidr never = never(bytes);
-            if (blocked != null) {
-                warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside blocked subnet " + blocked
-                        + (blocked.family() != IpAddresses.familyOf(bytes) ? " through NAT64" : "") + ": not allowed");
-            } else if (never != null) {
-                warnings.add("allowedEndpoints: " + endpoint.host() + " resolved to " + IpAddresses.format(bytes)
-                        + ", inside " + never + " (loopback, link-local, metadata, multicast, reserved or IPv4 transition"
-                        + (never.family() != IpAddresses.familyOf(bytes) ? ", through NAT64" : "")
-                        + "), where a hostname's address is never allowed");
-            } else {
-                out.add(Cidr.host(bytes));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * The range of {@link Presets#neverForHostnames()} holding {@code address}, or, for a NAT64
-     * address (64:ff9b::/96), the IPv4 address inside it; null when none does.
-     */
-    private static Cidr never(byte[] address) {
-        for (Cidr c : Presets.neverForHostnames()) {
-            if (c.contains(address)) {
-                return c;
-            }
-        }
-        if (NAT64.contains(address)) {
-            byte[] inside = java.util.Arrays.copyOfRange(address, 12, 16);
-            for (Cidr c : Presets.neverForHostnames()) {
-                if (c.contains(inside)) {
-                    return c;
-                }
-            }
-        }
-        return null;
-    }
-
-    private static Cidr hostCidr(String canonicalAddress, Family family) {
-        return new Cidr(canonicalAddress, family == Family.IPV4 ? 32 : 128, family);
     }
 
     /**
