@@ -2,13 +2,11 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
-import dev.netfence.netns.ContainerProcesses;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -61,7 +59,7 @@ final class NamespaceOwners {
      * One member: a container, its policy digest (an owner) or the code of its quarantine (a
      * quarantined member), and the process it was found through (pid and token).
      */
-    private record Owner(String digest, String task, int pid, String token) {}
+    record Owner(String digest, String task, int pid, String token) {}
 
     /**
      * A namespace's quarantined members. One counts while its process lives, wherever it is: a
@@ -69,7 +67,7 @@ final class NamespaceOwners {
      * quarantine (the reconciler keeps it in place too) until it dies or its container is stopped
      * ({@link #left}); a namespace whose inode is reused meanwhile stays quarantined, failing closed.
      */
-    private static final class QuarantinedMembers extends LinkedHashMap<String, Owner> {
+    static final class QuarantinedMembers extends LinkedHashMap<String, Owner> {
         private static final long serialVersionUID = 1L;
 
         QuarantinedMembers() {
@@ -89,11 +87,9 @@ final class NamespaceOwners {
 
     /** No pid: nothing known beforehand. */
     private static final int NO_PID = -1;
-    /** The known pid a sweep passes: a gone process is not looked for again there. */
-    private static final int SWEEP = -2;
 
-    private final Path procRoot;
     private final ProcessTokens tokens;
+    private final MemberLiveness liveness;
     /** Per namespace, its members; a namespace's {@link Members} is read and changed only under its own monitor. */
     private final Map<NamespaceId, Members> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
@@ -106,8 +102,9 @@ final class NamespaceOwners {
     }
 
     NamespaceOwners(Path procRoot, java.util.function.Function<String, String> currentDigests) {
-        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+        Objects.requireNonNull(procRoot, "procRoot");
         this.tokens = new ProcessTokens(procRoot);
+        this.liveness = new MemberLiveness(procRoot, tokens);
         this.currentDigests = Objects.requireNonNull(currentDigests, "currentDigests");
     }
 
@@ -136,7 +133,7 @@ final class NamespaceOwners {
                 // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
                 String token = tokens.claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
-                prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
+                liveness.prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
                 for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)
                             && !(taskId != null && taskId.equals(other.getValue().task()))
@@ -196,7 +193,7 @@ final class NamespaceOwners {
      */
     private void refuseWhileQuarantined(NamespaceId id, Members current, String containerId, int knownPid,
             String knownToken, boolean leaving) {
-        prune(id, current.quarantined, containerId, knownPid, knownToken);
+        liveness.prune(id, current.quarantined, containerId, knownPid, knownToken);
         boolean others = current.quarantined.keySet().stream().anyMatch(k -> !k.equals(containerId));
         if (leaving || others) {
             current.quarantined.remove(containerId);
@@ -250,7 +247,7 @@ final class NamespaceOwners {
             return false;
         }
         synchronized (current) {
-            prune(id, current.quarantined, containerId, NO_PID, null);
+            liveness.prune(id, current.quarantined, containerId, NO_PID, null);
             return current.quarantined.keySet().stream().anyMatch(k -> !k.equals(containerId));
         }
     }
@@ -262,11 +259,11 @@ final class NamespaceOwners {
             return false;
         }
         synchronized (current) {
-            prune(id, current.quarantined, null, NO_PID, null);
+            liveness.prune(id, current.quarantined, null, NO_PID, null);
             if (!current.quarantined.isEmpty()) {
                 return false;
             }
-            prune(id, current.owners, null, NO_PID, null);
+            liveness.prune(id, current.owners, null, NO_PID, null);
             return current.owners.keySet().stream().anyMatch(owner -> !owner.equals(containerId));
         }
     }
@@ -304,7 +301,7 @@ final class NamespaceOwners {
         }
         Owner owner = new Owner(value, task, pid, token == null ? "" : token);
         // a quarantined member counts wherever its process is (the pin, or the live set, named the namespace)
-        if (token == null || !alive(containerId, owner, id, quarantine, pid, token)) {
+        if (token == null || !liveness.alive(containerId, owner, id, quarantine, pid, token)) {
             return false;
         }
         while (true) {
@@ -326,8 +323,8 @@ final class NamespaceOwners {
             for (Map.Entry<NamespaceId, Members> e : owners.entrySet()) {
                 Members current = e.getValue();
                 synchronized (current) {
-                    prune(e.getKey(), current.quarantined, null, SWEEP, null);
-                    prune(e.getKey(), current.owners, null, SWEEP, null);
+                    liveness.prune(e.getKey(), current.quarantined, null, MemberLiveness.SWEEP, null);
+                    liveness.prune(e.getKey(), current.owners, null, MemberLiveness.SWEEP, null);
                     if (current.isEmpty()) {
                         owners.remove(e.getKey(), current);
                     }
@@ -336,59 +333,6 @@ final class NamespaceOwners {
         } finally {
             sweeping.set(false);
         }
-    }
-
-    /**
-     * Drops owners that no longer live in {@code id}, except {@code keep} (null: none), whose entry
-     * the caller is about to replace; true when none is left. {@code knownToken} is
-     * {@code knownPid}'s token as just read (null: gone), so it is not read again.
-     */
-    private boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownToken) {
-        boolean anywhere = isQuarantinedMap(current);
-        for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, Owner> entry = it.next();
-            if (!entry.getKey().equals(keep) && !alive(entry.getKey(), entry.getValue(), id, anywhere, knownPid, knownToken)) {
-                it.remove();
-            }
-        }
-        return current.isEmpty();
-    }
-
-    /** Whether {@code map} is a namespace's quarantined members (whose liveness ignores where the process is). */
-    private static boolean isQuarantinedMap(Map<String, Owner> map) {
-        return map instanceof QuarantinedMembers;
-    }
-
-    /**
-     * Whether {@code owner}'s process (same pid, same token) still lives in {@code home} (with
-     * {@code anywhere}: lives at all); when the token cannot be read though the pid exists, that
-     * decides nothing. Else a process of its container still in {@code home} keeps it ({@link
-     * ContainerProcesses}): a pid 1 moved away, or a quarantine's witness gone, frees nothing; with
-     * {@code anywhere} (a quarantined member), a process of its container anywhere does too (a
-     * workload that moved every process out of the namespace and let the witness go keeps its
-     * quarantine: its connections may still be there, and a pod member's policy is refused).
-     */
-    private boolean alive(String containerId, Owner owner, NamespaceId home, boolean anywhere, int knownPid,
-            String knownToken) {
-        String now;
-        try {
-            now = owner.pid() == knownPid ? knownToken : tokens.of(owner.pid());
-        } catch (IOException e) {
-            now = owner.token();
-        }
-        if (owner.token().equals(now)) {
-            try {
-                if (anywhere || dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(home)) {
-                    return true;
-                }
-            } catch (IOException e) {
-                // gone meanwhile: as below
-            }
-        } else if (knownPid == SWEEP) {
-            return false; // a sweep (thousands of entries): a gone process is not looked for again with a scan each
-        }
-        return ContainerProcesses.presentOrUnknown(procRoot, containerId, home)
-                || anywhere && ContainerProcesses.runsOrUnknown(procRoot, containerId);
     }
 
     /** Owners and quarantined members recorded (live or not yet pruned), for tests. */

@@ -1,0 +1,86 @@
+package dev.netfence.enforce;
+
+import dev.netfence.enforce.NamespaceOwners.Owner;
+import dev.netfence.enforce.NamespaceOwners.QuarantinedMembers;
+import dev.netfence.netns.ContainerProcesses;
+import dev.netfence.netns.NamespaceId;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Whether a member {@link NamespaceOwners} recorded still counts, read from {@code /proc}, and the
+ * dropping of those that no longer do: an owner counts while its process (the same pid with the
+ * same token, {@link ProcessTokens}) lives in the namespace it owns, a quarantined member while
+ * that process lives anywhere, and either while a process of its container is still in that
+ * namespace ({@link ContainerProcesses}; for a quarantined member, anywhere), so that a pid 1 that
+ * moved away, or a quarantine's witness that exited, frees nothing while its container is still
+ * there. Split out of {@link NamespaceOwners} so that its bookkeeping of claims and quarantines
+ * reads apart from these {@code /proc} reads, which it makes under each namespace's own lock.
+ */
+final class MemberLiveness {
+    /** The known pid a sweep passes: a gone process is not looked for again there. */
+    static final int SWEEP = -2;
+
+    private final Path procRoot;
+    private final ProcessTokens tokens;
+
+    MemberLiveness(Path procRoot, ProcessTokens tokens) {
+        this.procRoot = procRoot;
+        this.tokens = tokens;
+    }
+
+    /**
+     * Drops owners that no longer live in {@code id}, except {@code keep} (null: none), whose entry
+     * the caller is about to replace; true when none is left. {@code knownToken} is
+     * {@code knownPid}'s token as just read (null: gone), so it is not read again.
+     */
+    boolean prune(NamespaceId id, Map<String, Owner> current, String keep, int knownPid, String knownToken) {
+        boolean anywhere = isQuarantinedMap(current);
+        for (Iterator<Map.Entry<String, Owner>> it = current.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Owner> entry = it.next();
+            if (!entry.getKey().equals(keep) && !alive(entry.getKey(), entry.getValue(), id, anywhere, knownPid, knownToken)) {
+                it.remove();
+            }
+        }
+        return current.isEmpty();
+    }
+
+    /** Whether {@code map} is a namespace's quarantined members (whose liveness ignores where the process is). */
+    private static boolean isQuarantinedMap(Map<String, Owner> map) {
+        return map instanceof QuarantinedMembers;
+    }
+
+    /**
+     * Whether {@code owner}'s process (same pid, same token) still lives in {@code home} (with
+     * {@code anywhere}: lives at all); when the token cannot be read though the pid exists, that
+     * decides nothing. Else a process of its container still in {@code home} keeps it ({@link
+     * ContainerProcesses}): a pid 1 moved away, or a quarantine's witness gone, frees nothing; with
+     * {@code anywhere} (a quarantined member), a process of its container anywhere does too (a
+     * workload that moved every process out of the namespace and let the witness go keeps its
+     * quarantine: its connections may still be there, and a pod member's policy is refused).
+     */
+    boolean alive(String containerId, Owner owner, NamespaceId home, boolean anywhere, int knownPid,
+            String knownToken) {
+        String now;
+        try {
+            now = owner.pid() == knownPid ? knownToken : tokens.of(owner.pid());
+        } catch (IOException e) {
+            now = owner.token();
+        }
+        if (owner.token().equals(now)) {
+            try {
+                if (anywhere || dev.netfence.netns.ProcTasks.namespaceOf(procRoot, owner.pid()).equals(home)) {
+                    return true;
+                }
+            } catch (IOException e) {
+                // gone meanwhile: as below
+            }
+        } else if (knownPid == SWEEP) {
+            return false; // a sweep (thousands of entries): a gone process is not looked for again with a scan each
+        }
+        return ContainerProcesses.presentOrUnknown(procRoot, containerId, home)
+                || anywhere && ContainerProcesses.runsOrUnknown(procRoot, containerId);
+    }
+}
