@@ -162,6 +162,9 @@ public final class RestoreRenderer {
         if (r.localSourceOffLoopback()) {
             sb.append(" ! -i lo -m addrtype --src-type LOCAL");
         }
+        if (r.broadcastSourceOffLoopback()) {
+            sb.append(" ! -i lo -m addrtype --src-type BROADCAST");
+        }
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");
             case UDP -> sb.append(" -p udp");

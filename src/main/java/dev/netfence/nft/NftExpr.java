@@ -73,38 +73,40 @@ record NftExpr(String text, JsonNode json) {
 
     /** {@code fib saddr type local}: a source address that is one of the namespace's own. */
     static NftExpr sourceLocal() {
-        ObjectNode match = JSON.objectNode().put("op", "==");
-        ObjectNode fib = JSON.objectNode().put("result", "type");
-        fib.set("flags", JSON.arrayNode().add("saddr"));
-        match.set("left", JSON.objectNode().set("fib", fib));
-        match.set("right", JSON.textNode("local"));
-        return new NftExpr("fib saddr type local", JSON.objectNode().set("match", match));
+        return fibType("saddr", "==", "local");
+    }
+
+    /** {@code fib saddr type broadcast}: (IPv4) a broadcast source address (a subnet's, 255.255.255.255, 0.0.0.0). */
+    static NftExpr sourceBroadcast() {
+        return fibType("saddr", "==", "broadcast");
     }
 
     /** {@code fib saddr type != local}: a source address that is not one of the namespace's own. */
     static NftExpr sourceNotLocal() {
-        ObjectNode match = JSON.objectNode().put("op", "!=");
-        ArrayNode flags = JSON.arrayNode().add("saddr");
-        ObjectNode fib = JSON.objectNode().put("result", "type");
-        fib.set("flags", flags);
-        match.set("left", JSON.objectNode().set("fib", fib));
-        match.set("right", JSON.textNode("local"));
-        return new NftExpr("fib saddr type != local", JSON.objectNode().set("match", match));
+        return fibType("saddr", "!=", "local");
     }
 
     /**
-     * {@code fib daddr type != unicast}: a destination local to the namespace, or one no remote
-     * unicast host answers from (a broadcast or multicast sent on lo). Not a set of the types
-     * meant: an anonymous set would be a set in netfence's table, which holds none.
+     * Where a packet sent through lo may go. IPv4: {@code fib daddr type != unicast}, a destination
+     * local to the namespace or a broadcast or multicast one (IPv4's address types are no others).
+     * IPv6: {@code fib daddr type local}, as ip6tables' {@code --dst-type LOCAL}: for IPv6 "not
+     * unicast" also takes anycast (the subnet-router anycast address a namespace with forwarding on
+     * holds, which a remote host answers "from" with {@code IPV6_FREEBIND}: reproduced), and
+     * unreachable, blackhole and prohibit routes. Not a set of the types meant: an anonymous set
+     * would be a set in netfence's table, which holds none.
      */
-    static NftExpr destinationLocal() {
-        ArrayNode flags = JSON.arrayNode().add("daddr");
+    static NftExpr destinationLocal(boolean ipv4) {
+        return ipv4 ? fibType("daddr", "!=", "unicast") : fibType("daddr", "==", "local");
+    }
+
+    private static NftExpr fibType(String address, String op, String type) {
+        ObjectNode match = JSON.objectNode().put("op", op);
         ObjectNode fib = JSON.objectNode().put("result", "type");
-        fib.set("flags", flags);
-        ObjectNode match = JSON.objectNode().put("op", "!=");
+        fib.set("flags", JSON.arrayNode().add(address));
         match.set("left", JSON.objectNode().set("fib", fib));
-        match.set("right", JSON.textNode("unicast"));
-        return new NftExpr("fib daddr type != unicast", JSON.objectNode().set("match", match));
+        match.set("right", JSON.textNode(type));
+        return new NftExpr("fib " + address + " type " + ("==".equals(op) ? "" : op + " ") + type,
+                JSON.objectNode().set("match", match));
     }
 
     /** A verdict without argument: {@code accept} or {@code drop}. */

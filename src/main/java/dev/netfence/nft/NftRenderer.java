@@ -172,6 +172,10 @@ public final class NftRenderer {
             exprs.add(NftExpr.metaNot("iiftype", "loopback", "meta iiftype != loopback"));
             exprs.add(NftExpr.sourceLocal());
         }
+        if (r.broadcastSourceOffLoopback()) {
+            exprs.add(NftExpr.metaNot("iiftype", "loopback", "meta iiftype != loopback"));
+            exprs.add(NftExpr.sourceBroadcast());
+        }
         if (r.loopback()) {
             // by the interface's type, not its name: a workload holding CAP_NET_ADMIN can rename
             // its eth0 to "lo" (after renaming lo), and a match on the name would then accept
@@ -182,7 +186,7 @@ public final class NftRenderer {
             if (r.direction() == Direction.OUT) {
                 // sent through lo to a remote address (IP_PKTINFO, SO_BINDTODEVICE: no capability), a packet
                 // is delivered locally but leaves a connection-tracking entry the remote host's replies match
-                exprs.add(NftExpr.destinationLocal());
+                exprs.add(NftExpr.destinationLocal(v4));
             }
         }
 

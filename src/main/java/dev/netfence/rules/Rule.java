@@ -28,8 +28,9 @@ import java.util.Objects;
  * @param destination destination network, or null for any
  * @param port destination port (TCP/UDP only), or null for any
  * @param loopback match the loopback interface ({@code -o lo} on OUT, {@code -i lo} on IN); on OUT
- *     only to a destination local to the namespace (127.0.0.0/8, ::1, its own addresses), or a
- *     broadcast or multicast one (discovery bound to 127.0.0.1, which no remote host answers): a socket
+ *     only to a destination local to the namespace (127.0.0.0/8, ::1, its own addresses), or (IPv4)
+ *     a broadcast or multicast one (discovery bound to 127.0.0.1; replies forged "from" a broadcast
+ *     address are {@link #broadcastSourceFromOutside()}'s): a socket
  *     may send to any address through {@code lo} ({@code IP_PKTINFO} or {@code SO_BINDTODEVICE},
  *     no capability), and the connection-tracking entry that makes would let the remote host's
  *     datagrams in as replies
@@ -47,6 +48,10 @@ import java.util.Objects;
  * @param localSourceOffLoopback (IN only) a packet that arrived on an interface other than loopback
  *     from a source address local to the namespace (nft {@code meta iiftype != loopback fib saddr
  *     type local}, iptables {@code ! -i lo -m addrtype --src-type LOCAL})
+ * @param broadcastSourceOffLoopback (IN only, IPv4) a packet that arrived on an interface other than
+ *     loopback from a broadcast source address (a subnet's broadcast, 255.255.255.255, 0.0.0.0: nft
+ *     {@code meta iiftype != loopback fib saddr type broadcast}, iptables {@code ! -i lo -m addrtype
+ *     --src-type BROADCAST})
  */
 public record Rule(
         Direction direction,
@@ -62,7 +67,8 @@ public record Rule(
         Cidr source,
         Integer sourcePort,
         boolean withoutSyn,
-        boolean localSourceOffLoopback) {
+        boolean localSourceOffLoopback,
+        boolean broadcastSourceOffLoopback) {
 
     /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
     public static final int LINK_HOP_LIMIT = 255;
@@ -103,6 +109,17 @@ public record Rule(
         if (localSourceOffLoopback && direction != Direction.IN) {
             throw new IllegalArgumentException("localSourceOffLoopback needs direction IN, was: " + direction);
         }
+        if (broadcastSourceOffLoopback && direction != Direction.IN) {
+            throw new IllegalArgumentException("broadcastSourceOffLoopback needs direction IN, was: " + direction);
+        }
+    }
+
+    /** A rule without the off-loopback broadcast-source match. */
+    public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpType, Integer hopLimit, Verdict verdict,
+            Cidr source, Integer sourcePort, boolean withoutSyn, boolean localSourceOffLoopback) {
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpType, hopLimit,
+                verdict, source, sourcePort, withoutSyn, localSourceOffLoopback, false);
     }
 
     /** A rule without the off-loopback local-source match. */
@@ -110,7 +127,7 @@ public record Rule(
             boolean nonLocalSource, boolean establishedReply, Integer icmpType, Integer hopLimit, Verdict verdict,
             Cidr source, Integer sourcePort, boolean withoutSyn) {
         this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpType, hopLimit,
-                verdict, source, sourcePort, withoutSyn, false);
+                verdict, source, sourcePort, withoutSyn, false, false);
     }
 
     /** A rule on the destination side only: no source, source port or TCP flag match. */
@@ -155,6 +172,22 @@ public record Rule(
     public static Rule ownSourceFromOutside() {
         return new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null, Verdict.DROP,
                 null, null, false, true);
+    }
+
+    /**
+     * (IPv4) Drop what arrives on an interface other than loopback from a broadcast source address.
+     * The loopback accept takes what the workload sends through {@code lo} to a broadcast address
+     * ({@code SO_BINDTODEVICE}, no capability), and connection tracking then takes a datagram
+     * "from" that broadcast address and port, forged by a neighbour or by a forbidden host routed
+     * in (a namespace with {@code rp_filter} off, as it inherits from a host with it off, does not
+     * refuse the source), for a reply that passes the established accept however closed inbound is
+     * (reproduced as an unprivileged user). No unicast host sends from a broadcast address; a DHCP
+     * server inside a sandbox, which hears requests from 0.0.0.0, does not work. Right after
+     * {@link #ownSourceFromOutside()}, before anything accepts.
+     */
+    public static Rule broadcastSourceFromOutside() {
+        return new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null, Verdict.DROP,
+                null, null, false, false, true);
     }
 
     /**

@@ -154,6 +154,9 @@ public final class RulePlanner {
             List<Rule> in = new ArrayList<>();
             out.add(Rule.foreignSource());
             in.add(Rule.ownSourceFromOutside());
+            if (family == Family.IPV4) {
+                in.add(Rule.broadcastSourceFromOutside()); // replies to what the workload sent through lo to a broadcast
+            }
             if (family == Family.IPV4 && !(policy.dns() && resolvers.stream()
                     .anyMatch(r -> RUNTIME_LOOPBACK_RESOLVER.contains(r.getAddress())))) {
                 out.add(Rule.rejectOut(RUNTIME_LOOPBACK_RESOLVER));
@@ -304,7 +307,9 @@ public final class RulePlanner {
      * upgrade (the quarantine's is embedded in the OCI hook, and a changed digest reads back as drift).
      */
     private static String canonical(Rule r) {
-        return r.toString().replace(", icmpType=", ", icmpv6Type=");
+        // as the rule read before its ICMP type field took IPv4's too and before the broadcast-source
+        // match: a plan that has neither keeps its digest (the quarantine's is in scripts/netfence-hook)
+        return r.toString().replace(", icmpType=", ", icmpv6Type=").replace(", broadcastSourceOffLoopback=false]", "]");
     }
 
     private static PlannedRules assemble(Map<Family, List<Rule>> outs, Map<Family, List<Rule>> ins, List<String> warnings) {

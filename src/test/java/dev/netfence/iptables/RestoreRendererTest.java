@@ -82,7 +82,9 @@ class RestoreRendererTest {
     /** IPv4's input: loopback, the redirect drop (a redirect quoting a flow is its reply), established. */
     static final String LO_EST_IN_V4 = LO_EST_IN.replace("-A NETFENCE-IN -m conntrack",
             "-A NETFENCE-IN -p icmp -m icmp --icmp-type 5{c} -j DROP\n-A NETFENCE-IN -m conntrack");
-    static final String LO_EST_IN4 = OWN_IN + RESOLVER_IN4 + LO_EST_IN_V4;
+    /** IPv4: what arrives from a broadcast address, not on lo, dropped right after (not in the quarantine). */
+    static final String BROADCAST_IN4 = "-A NETFENCE-IN ! -i lo -m addrtype --src-type BROADCAST{c} -j DROP\n";
+    static final String LO_EST_IN4 = OWN_IN + BROADCAST_IN4 + RESOLVER_IN4 + LO_EST_IN_V4;
     static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES6 + "{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES4 + "{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4
             + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
@@ -202,7 +204,7 @@ class RestoreRendererTest {
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT.replace("{types}", TYPES4) + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + OWN_IN + LO_EST_IN_V4 + RES4 + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + OWN_IN + BROADCAST_IN4 + LO_EST_IN_V4 + RES4 + DROP),
                 row("docker's loopback resolver named but dns off: rejected ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),

@@ -60,7 +60,8 @@ class NftRendererTest {
     static final String FOREIGN4 = "\t\tip saddr != 0.0.0.0 fib saddr type != local drop{c}\n";
     static final String FOREIGN6 = "\t\tip6 saddr != :: fib saddr type != local drop{c}\n";
     static final String LO_EST_OUT4 = FOREIGN4 + RESOLVER4 + LO_EST4;
-    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST4.replace("ipv4", "ipv6");
+    /** IPv6 through lo only to a local destination (not anycast, unreachable, blackhole or prohibit: see NftExpr). */
+    static final String LO_EST_OUT6 = FOREIGN6 + LO_EST4.replace("ipv4", "ipv6").replace("type != unicast", "type local");
     static final String RESOLVER_IN4 = "\t\tip daddr 127.0.0.11 drop{c}\n";
     /** What arrives from one of the namespace's own addresses, not on lo: dropped first on input (not in the quarantine). */
     static final String OWN_IN4 = "\t\tmeta nfproto ipv4 meta iiftype != loopback fib saddr type local drop{c}\n";
@@ -71,7 +72,9 @@ class NftRendererTest {
             \t\ticmp type redirect drop{c}
             \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
             """;
-    static final String LO_EST_IN4 = OWN_IN4 + RESOLVER_IN4 + LO_EST_IN4_BARE;
+    /** What arrives from a broadcast address, not on lo: dropped right after (IPv4; not in the quarantine). */
+    static final String BROADCAST_IN4 = "\t\tmeta nfproto ipv4 meta iiftype != loopback fib saddr type broadcast drop{c}\n";
+    static final String LO_EST_IN4 = OWN_IN4 + BROADCAST_IN4 + RESOLVER_IN4 + LO_EST_IN4_BARE;
     static final String LO_EST_IN6 = OWN_IN6 + LO_EST4.replace("ipv4", "ipv6").replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String ND_OUT = """
             \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
@@ -125,7 +128,7 @@ class NftRendererTest {
     static final String EP4 = "\t\tip daddr 198.51.100.7 tcp dport 443 accept{c}\n";
     static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 accept{c}\n";
     static final String LOOPBACK_ONLY_OUT = RESOLVER4 + "\t\tmeta nfproto ipv4 meta oiftype loopback fib daddr type != unicast accept{c}\n" + REJECT4
-            + "\t\tmeta nfproto ipv6 meta oiftype loopback fib daddr type != unicast accept{c}\n" + REJECT6;
+            + "\t\tmeta nfproto ipv6 meta oiftype loopback fib daddr type local accept{c}\n" + REJECT6;
     static final String LOOPBACK_ONLY_IN = RESOLVER_IN4 + "\t\tmeta nfproto ipv4 meta iiftype loopback accept{c}\n" + DROP4
             + "\t\tmeta nfproto ipv6 meta iiftype loopback accept{c}\n" + DROP6;
     /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
@@ -172,7 +175,7 @@ class NftRendererTest {
                         FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        OWN_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
+                        OWN_IN4 + BROADCAST_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"

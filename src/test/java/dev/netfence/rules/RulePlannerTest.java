@@ -132,14 +132,15 @@ class RulePlannerTest extends RulePlannerFixture {
         assertThat(untrusted.forFamily(Family.IPV6).output()).noneMatch(r -> r.destination() != null
                 && r.destination().family() == Family.IPV4);
         Rule drop = Rule.dropIn(new Cidr("127.0.0.11", 32, Family.IPV4));
-        assertThat(untrusted.forFamily(Family.IPV4).input()).as("dropped on input too, first after own sources from outside")
-                .startsWith(Rule.ownSourceFromOutside(), drop);
+        assertThat(untrusted.forFamily(Family.IPV4).input()).as("dropped on input too, first after own and broadcast sources from outside")
+                .startsWith(Rule.ownSourceFromOutside(), Rule.broadcastSourceFromOutside(), drop);
         assertThat(untrusted.forFamily(Family.IPV6).input()).doesNotContain(drop);
         // trusted by the node (or the policy) with dns on: reached through the loopback accept
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .doesNotContain(reject).startsWith(Rule.foreignSource(), Rule.loopback(Direction.OUT));
         assertThat(planner.plan(dnsOn, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).input())
-                .doesNotContain(drop).startsWith(Rule.ownSourceFromOutside(), Rule.loopback(Direction.IN));
+                .doesNotContain(drop).startsWith(Rule.ownSourceFromOutside(), Rule.broadcastSourceFromOutside(),
+                        Rule.loopback(Direction.IN));
         // trusted, but the policy turns DNS off: rejected again
         assertThat(planner.plan(dnsOff, Map.of(), List.of(ip("127.0.0.11"))).forFamily(Family.IPV4).output())
                 .startsWith(Rule.foreignSource(), reject, Rule.loopback(Direction.OUT));
