@@ -159,7 +159,7 @@ final class ApplyPipeline {
                 int errno = backend.inProcessNft().apply(ns, plan, flush, deadline.at(), touched, held).conntrackFlushErrno();
                 if (errno != 0) {
                     EnforcementException e = new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                            "flushing connection tracking in " + ns + " failed: errno " + errno);
+                            "flushing connection tracking and learnt IPv6 routes in " + ns + " failed: errno " + errno);
                     if (flushMustSucceed) {
                         throw e;
                     }

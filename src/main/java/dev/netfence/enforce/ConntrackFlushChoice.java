@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * the in-process nft backend flushes inside its own apply trip), chosen at the first flush and
  * remembered: in-process over netlink ({@link NetlinkConntrackFlusher}, no process per apply)
  * when netfence runs on the real {@code /proc} and JNA loads libc, otherwise the {@code conntrack}
- * tool ({@link ConntrackToolFlusher}), with the reason logged once. Either way a flush that fails
+ * tool ({@link ConntrackToolFlusher}), with the reason logged once (the tool flushes connection
+ * tracking only: the in-process flush also removes the routes the namespace learned before the
+ * apply, see {@code nft.ConntrackFlush}). Either way a flush that fails
  * fails the apply (FIREWALL_UNAVAILABLE or TIMEOUT), so nothing is reported applied while a flow
  * opened before it may still pass; a flush that cannot run in-process is never skipped.
  */
@@ -54,8 +56,8 @@ final class ConntrackFlushChoice implements ConntrackFlusher {
 
     private ConntrackFlusher choose() {
         if (!procRoot.equals(Path.of("/proc"))) {
-            LOG.info("connection-tracking flush: the conntrack tool (in-process needs the real /proc, the proc root is {})",
-                    procRoot);
+            LOG.info("connection-tracking flush: the conntrack tool (in-process needs the real /proc, the proc root is {});"
+                    + " the routes a namespace learned before its apply are not removed", procRoot);
             return new ConntrackToolFlusher(runner);
         }
         try {
@@ -63,8 +65,9 @@ final class ConntrackFlushChoice implements ConntrackFlusher {
             LOG.debug("connection-tracking flush: in-process (netlink)");
             return flusher;
         } catch (LinkageError | Exception e) {
-            LOG.warn("connection-tracking flush: the conntrack tool, one process per apply (in-process failed: {})",
-                    e.toString());
+            LOG.warn("connection-tracking flush: the conntrack tool, one process per apply (in-process failed: {}); the"
+                    + " routes a namespace learned before its apply (cached IPv4 routes, what IPv6 router advertisements and"
+                    + " redirects taught it) are not removed", e.toString());
             return new ConntrackToolFlusher(runner);
         }
     }

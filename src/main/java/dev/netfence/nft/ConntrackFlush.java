@@ -14,7 +14,10 @@ import java.nio.ByteOrder;
  * is already queued when it returns and is read without blocking (the calls are
  * {@link NativeCalls.Netlink}'s, direct-mapped). Returns 0 or the errno the
  * kernel (or a system call) reported; never logs. After the flush it forgets the namespace's
- * cached IPv4 routes too ({@link #flushIpv4RouteCache}). Runs on a namespace thread while away.
+ * cached IPv4 routes too ({@link #flushIpv4RouteCache}) and removes what IPv6 router
+ * advertisements and redirects taught it ({@link Ipv6LearntFlush}): the rules that drop those are
+ * in force by then, and what came before them must not outlive the apply either. Runs on a
+ * namespace thread while away.
  */
 final class ConntrackFlush {
     private static final short NFNL_SUBSYS_CTNETLINK = 1;
@@ -49,7 +52,9 @@ final class ConntrackFlush {
     /**
      * Sends the flush over {@code fd}, an open NETLINK_NETFILTER socket of the namespace to flush
      * (one opened here, or the nft backend's generation socket of the same trip), with sequence
-     * number {@code seq}, and reads its acknowledgement; 0 or the errno.
+     * number {@code seq}, and reads its acknowledgement; then forgets the cached IPv4 routes and
+     * removes what IPv6 advertisements and redirects taught the namespace the calling thread is
+     * in; 0 or the first errno.
      */
     static int flushOn(int fd, int seq) {
         try {
@@ -67,7 +72,10 @@ final class ConntrackFlush {
             byte[] reply = new byte[1024];
             int n = NativeCalls.Netlink.recv(fd, reply, reply.length, NativeCalls.MSG_DONTWAIT);
             int errno = ackErrno(ByteBuffer.wrap(reply, 0, n).order(ByteOrder.nativeOrder()), seq);
-            return errno != 0 ? errno : flushIpv4RouteCache();
+            if (errno == 0) {
+                errno = flushIpv4RouteCache();
+            }
+            return errno != 0 ? errno : Ipv6LearntFlush.flush();
         } catch (LastErrorException e) {
             return e.getErrorCode() == 0 ? EAGAIN : e.getErrorCode();
         }

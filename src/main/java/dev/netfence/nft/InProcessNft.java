@@ -166,7 +166,8 @@ public final class InProcessNft implements AutoCloseable {
     /**
      * Replaces netfence's table in {@code ns} with {@code plan} and verifies it; then flushes the
      * namespace's connection tracking when {@code flushConntrack}, over the netlink socket the
-     * trip read the generation with (a failed flush is reported in
+     * trip read the generation with, and forgets the routes it learned ({@link ConntrackFlush}:
+     * cached IPv4 routes, what IPv6 advertisements and redirects taught) (a failed flush is reported in
      * the result, not thrown: the caller decides whether it fails the apply). Sets {@code changed} when
      * the rules in the namespace changed, even if the apply then failed: as soon as the transaction
      * commits, so also when the trip is abandoned past {@code deadline} ({@link NamespaceThreads})
@@ -341,12 +342,15 @@ public final class InProcessNft implements AutoCloseable {
         }
     }
 
-    /** Flushes the connection tracking of {@code ns}; FIREWALL_UNAVAILABLE on failure. */
+    /**
+     * Flushes the connection tracking of {@code ns} and forgets the routes it learned
+     * ({@link ConntrackFlush}); FIREWALL_UNAVAILABLE on failure.
+     */
     public void flushConntrack(PinnedNamespace ns, Instant deadline) {
         int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> ConntrackFlush.flush(n));
         if (errno != 0) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "flushing connection tracking in " + ns + " failed: errno " + errno);
+                    "flushing connection tracking and learnt IPv6 routes in " + ns + " failed: errno " + errno);
         }
     }
 

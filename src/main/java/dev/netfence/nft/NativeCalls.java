@@ -21,6 +21,7 @@ public final class NativeCalls {
     static final int SOCK_RAW = 3;
     static final int SOCK_CLOEXEC = 0x80000;
     static final int NETLINK_NETFILTER = 12;
+    static final int NETLINK_ROUTE = 0;
     static final int MSG_DONTWAIT = 0x40;
     /** {@code NFT_CTX_OUTPUT_JSON} of libnftables' output flags. */
     static final int NFT_CTX_OUTPUT_JSON = LibNftables.NFT_CTX_OUTPUT_JSON;
@@ -78,7 +79,19 @@ public final class NativeCalls {
          * by sending to the socket's port id.
          */
         static int kernelSocket() throws LastErrorException {
-            int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+            return connected(NETLINK_NETFILTER);
+        }
+
+        /**
+         * A {@code NETLINK_ROUTE} socket in the calling thread's namespace, connected to the kernel
+         * like {@link #kernelSocket}: the rtnetlink dumps and deletions of {@link Ipv6LearntFlush}.
+         */
+        static int routeSocket() throws LastErrorException {
+            return connected(NETLINK_ROUTE);
+        }
+
+        private static int connected(int protocol) throws LastErrorException {
+            int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
             try {
                 connect(fd, KERNEL, KERNEL.length);
             } catch (LastErrorException e) {

@@ -17,7 +17,9 @@ import java.util.Objects;
  * of a namespace thread ({@link NamespaceThreads}: {@code setns} into the pin, checked by inode,
  * and home again) that sends the one ctnetlink delete-all message of {@link ConntrackFlush}, the
  * same message the in-process nft backend sends at the end of its apply trip and
- * {@code conntrack -F} sends. No process is started, where the {@code conntrack} tool costs one
+ * {@code conntrack -F} sends, then forgets the routes the namespace learned (cached IPv4 routes;
+ * what IPv6 router advertisements and redirects taught it: {@link Ipv6LearntFlush}). No process
+ * is started, where the {@code conntrack} tool (which does neither of the latter) costs one
  * {@code nsenter} + {@code conntrack} process per apply. Needs libc through JNA and netfence's own
  * namespace held, not libnftables, so it works on a host that has only iptables. A flush the
  * kernel refuses is FIREWALL_UNAVAILABLE (not retried: the apply must not be reported applied
@@ -71,7 +73,7 @@ public final class NetlinkConntrackFlusher implements ConntrackFlusher, AutoClos
         int errno = threads.run(ns.descriptor(), ns.path(), ns.id(), deadline, n -> ConntrackFlush.flush(n));
         if (errno != 0) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                    "flushing connection tracking in " + ns + " failed: errno " + errno);
+                    "flushing connection tracking and learnt IPv6 routes in " + ns + " failed: errno " + errno);
         }
     }
 
