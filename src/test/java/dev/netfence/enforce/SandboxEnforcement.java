@@ -30,13 +30,19 @@ final class SandboxEnforcement {
 
     static EnforcementResult enforce(SandboxNet net, String backend, NetworkPolicy policy, List<InetAddress> dnsServers,
             Map<String, List<InetAddress>> dns) {
+        return enforce(net.containerPid(), backend, policy, dnsServers, dns);
+    }
+
+    /** As above, into the namespace of process {@code pid}. */
+    static EnforcementResult enforce(int pid, String backend, NetworkPolicy policy, List<InetAddress> dnsServers,
+            Map<String, List<InetAddress>> dns) {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.parse(backend)).dnsServers(dnsServers)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
                 (hostname, timeout) -> dns.get(hostname), new ProcNamespacePinner(
                         new ContainerPidLookup(runner, Clock.systemUTC()), config.procRoot(), config.cgroupCheck()));
-        return enforcer.enforce(new EnforcementRequest(null, null, net.containerPid(), policy,
+        return enforcer.enforce(new EnforcementRequest(null, null, pid, policy,
                 Clock.systemUTC().instant().plusSeconds(20)));
     }
     /**
