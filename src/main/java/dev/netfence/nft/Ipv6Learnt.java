@@ -14,13 +14,18 @@ import java.util.List;
  * like an address's own prefix route but marks {@code RTF_PREFIX_RT} (only its prefix-option
  * handling sets that flag, and a dump asked with {@code RTM_F_PREFIX} lists exactly those), except
  * one whose prefix is exactly that of a permanent address on the same device (the kernel keeps
- * one route for both, whichever came first: it is the route the runtime's address makes); every
- * cached route (an exception: a redirect's, or a path MTU's); and the addresses autoconfiguration
- * made, which are never {@code IFA_F_PERMANENT} (an address a runtime adds with an infinite
- * lifetime always is) and carry {@code IFA_PROTO} {@code IFAPROT_KERNEL_RA} where the kernel
- * reports it, else the {@code IFA_F_MANAGETEMPADDR} the kernel (and a SLAAC daemon) sets on a
- * SLAAC address, or the {@code IFA_F_TEMPORARY} of a privacy address made from one. A permanent
- * address is never removed. Also reads the namespace's ICMPv6 counters ({@link #heard}): a
+ * one route for both, whichever came first: it is the route the runtime's address makes), unless
+ * that address has {@code IFA_F_NOPREFIXROUTE} (it made no route: the one there is the
+ * advertisement's); the cached routes a redirect made (an exception whose gateway is not the
+ * gateway of the route it hangs under, which a dump lists right before it), and, best effort, the
+ * other cached routes (a path MTU's: it moves no traffic, and one the kernel cannot delete must
+ * not fail every apply until it expires); and the addresses autoconfiguration made, which are
+ * never {@code IFA_F_PERMANENT} (an address a runtime adds with an infinite lifetime always is)
+ * and carry {@code IFA_PROTO} {@code IFAPROT_KERNEL_RA} where the kernel reports it, else the
+ * {@code IFA_F_MANAGETEMPADDR} the kernel (and a SLAAC daemon) sets on a SLAAC address, or the
+ * {@code IFA_F_TEMPORARY} of a privacy address made from one (kept when a permanent
+ * {@code IFA_F_MANAGETEMPADDR} address of the runtime's on its device and prefix made it). A
+ * permanent address is never removed. Also reads the namespace's ICMPv6 counters ({@link #heard}): a
  * namespace whose kernel never took an advertisement or a redirect has nothing to remove. Pure.
  */
 final class Ipv6Learnt {
@@ -32,6 +37,7 @@ final class Ipv6Learnt {
     static final int IFA_F_TEMPORARY = 0x01;
     static final int IFA_F_PERMANENT = 0x80;
     static final int IFA_F_MANAGETEMPADDR = 0x100;
+    static final int IFA_F_NOPREFIXROUTE = 0x200;
     static final int IFAPROT_KERNEL_RA = 2;
 
     private Ipv6Learnt() {}
@@ -73,8 +79,11 @@ final class Ipv6Learnt {
         }
     }
 
-    /** What to remove: routes of the tables, cached routes, addresses. */
-    record Removals(List<Route> routes, List<Route> cached, List<Address> addresses) {
+    /**
+     * What to remove: routes of the tables, cached routes a redirect made, addresses; and, best
+     * effort ({@link #none} does not count them), the other cached routes.
+     */
+    record Removals(List<Route> routes, List<Route> cached, List<Address> addresses, List<Route> pathMtu) {
         boolean none() {
             return routes.isEmpty() && cached.isEmpty() && addresses.isEmpty();
         }
@@ -88,11 +97,16 @@ final class Ipv6Learnt {
     static Removals removals(List<Route> routes, List<Route> prefixRoutes, List<Address> addresses) {
         List<Route> remove = new ArrayList<>();
         List<Route> cached = new ArrayList<>();
+        List<Route> pathMtu = new ArrayList<>();
+        Route under = null; // the route of the table the dump listed last: the one cached routes after it hang under
         for (Route r : routes) {
             if (r.cloned()) {
-                cached.add(r);
-            } else if (r.protocol() == RTPROT_RA) {
-                remove.add(r);
+                (redirected(r, under) ? cached : pathMtu).add(r);
+            } else {
+                under = r;
+                if (r.protocol() == RTPROT_RA) {
+                    remove.add(r);
+                }
             }
         }
         for (Route r : prefixRoutes) {
@@ -102,11 +116,41 @@ final class Ipv6Learnt {
         }
         List<Address> autoconfigured = new ArrayList<>();
         for (Address a : addresses) {
-            if (autoconfigured(a)) {
+            if (autoconfigured(a) && !privacyOfPermanent(a, addresses)) {
                 autoconfigured.add(a);
             }
         }
-        return new Removals(List.copyOf(remove), List.copyOf(cached), List.copyOf(autoconfigured));
+        return new Removals(List.copyOf(remove), List.copyOf(cached), List.copyOf(autoconfigured),
+                List.copyOf(pathMtu));
+    }
+
+    /**
+     * Whether cached route {@code r}, listed after route {@code under} (null: none), is a
+     * redirect's: it sends through a gateway the route it hangs under does not (a path MTU's copies
+     * that route's gateway, or has none).
+     */
+    static boolean redirected(Route r, Route under) {
+        return r.gateway() != null && (under == null || under.gateway() == null || under.oif() != r.oif()
+                || !Arrays.equals(under.gateway(), r.gateway()));
+    }
+
+    /**
+     * Whether {@code a} is a privacy address ({@code IFA_F_TEMPORARY} alone) that a permanent
+     * {@code IFA_F_MANAGETEMPADDR} address of the same device and prefix made: the runtime's.
+     */
+    static boolean privacyOfPermanent(Address a, List<Address> addresses) {
+        if (a.protocol() == IFAPROT_KERNEL_RA || (a.flags() & IFA_F_MANAGETEMPADDR) != 0
+                || (a.flags() & IFA_F_TEMPORARY) == 0) {
+            return false;
+        }
+        for (Address b : addresses) {
+            if (b.permanent() && (b.flags() & IFA_F_MANAGETEMPADDR) != 0 && b.ifindex() == a.ifindex()
+                    && b.prefixLen() == a.prefixLen()
+                    && Arrays.equals(prefix(b.address(), b.prefixLen()), prefix(a.address(), a.prefixLen()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -133,7 +177,8 @@ final class Ipv6Learnt {
      */
     static boolean ownPrefix(Route r, List<Address> addresses) {
         for (Address a : addresses) {
-            if (a.permanent() && a.ifindex() == r.oif() && a.prefixLen() == r.dstLen()
+            if (a.permanent() && (a.flags() & IFA_F_NOPREFIXROUTE) == 0 && a.ifindex() == r.oif()
+                    && a.prefixLen() == r.dstLen()
                     && Arrays.equals(prefix(a.address(), a.prefixLen()), prefix(r.dst(), r.dstLen()))) {
                 return true;
             }

@@ -34,8 +34,14 @@ import java.util.List;
  * that hangs under a second route of its prefix is not found by {@code RTM_DELROUTE} (the kernel
  * looks under the first only and reports success), so while cached routes remain it also has the
  * kernel age them out ({@code /proc/sys/net/ipv6/route/flush} with 1: every one unused for a
- * jiffy). Returns 0 or an errno (E2BIG for a dump over {@link #MAX_MESSAGES} messages, EBUSY when
- * something is still there after the last round); never logs.
+ * jiffy; also once before the first dump, for kernels whose dumps list no cached routes). A path
+ * MTU's cached route is deleted too but may stay: it moves no traffic, and the kernel cannot reach
+ * one under a second route before it expires. Returns 0 or an errno (E2BIG for a dump over
+ * {@link #MAX_MESSAGES} messages, EBUSY when something is still there after the last round); never
+ * logs. Limits: a namespace flooded with advertised prefixes (a dump over {@link #MAX_MESSAGES})
+ * fails every apply closed until they expire; the kernel restarts an IPv6 route dump that a change
+ * interrupts without marking it, so a dump taken while routes change may miss one, which the next
+ * round's dump (or the next apply's) finds.
  */
 final class Ipv6LearntFlush {
     static final int ROUNDS = 3;
@@ -108,6 +114,11 @@ final class Ipv6LearntFlush {
     }
 
     private int rounds() {
+        // first of all: a kernel that lists no cached routes in a dump (before 5.3) still drops a redirect's this way
+        int aged = ageCached();
+        if (aged != 0) {
+            return aged;
+        }
         for (int round = 1; ; round++) {
             Dump<Route> routes = dump(Ipv6LearntMessages.routeDump(++sequence, 0), Ipv6LearntMessages.RTM_NEWROUTE,
                     Ipv6LearntMessages::route);
@@ -147,7 +158,10 @@ final class Ipv6LearntFlush {
                 return errno;
             }
         }
-        if (!removals.cached().isEmpty()) {
+        for (Route r : removals.pathMtu()) {
+            ask(Ipv6LearntMessages.deleteRoute(r, ++sequence), ESRCH, ENOENT); // best effort: it moves no traffic
+        }
+        if (!removals.cached().isEmpty() || !removals.pathMtu().isEmpty()) {
             int errno = ageCached();
             if (errno != 0) {
                 return errno;

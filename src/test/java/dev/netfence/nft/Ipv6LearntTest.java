@@ -41,7 +41,7 @@ class Ipv6LearntTest {
             a route the runtime added            | 2001:db8:5::/64  | -        | 4 | 1 | 0     | 254 | false
             a local route of an address          | 2001:db8:77::1/128 | -      | 2 | 2 | 0     | 255 | false
             a redirect's cached route            | 2001:db8:b::20/128 | fe80::99 | 3 | 1 | 0x200 | 254 | true
-            an on-link redirect's cached route   | 2001:db8:b::21/128 | -      | 3 | 1 | 0x200 | 254 | true
+            a path MTU's cached route (no gateway: best effort) | 2001:db8:b::21/128 | - | 3 | 1 | 0x200 | 254 | false
             """)
     void aRouteOfThePlainDumpIsRemovedWhenAnAdvertisementOrARedirectMadeIt(String what, String prefix, String gateway,
             int protocol, int type, String flags, int table, boolean removed) {
@@ -49,6 +49,40 @@ class Ipv6LearntTest {
         Removals removals = Ipv6Learnt.removals(List.of(r), List.of(), RUNTIME);
         assertThat(removals.routes().contains(r) || removals.cached().contains(r)).as(what).isEqualTo(removed);
         assertThat(removals.cached().contains(r)).as("%s is a cached route", what).isEqualTo(r.cloned() && removed);
+    }
+
+    @Test
+    void aCachedRouteMustGoWhenARedirectMadeItAndAPathMtusIsOnlyTriedAsItMovesNoTraffic() {
+        Route dflt = route("::/0", "fe80::a1", 3, 1, 0, MAIN, ETH0);
+        Route mtuViaGateway = route("2001:db8:b::20/128", "fe80::a1", 3, 1, 0x200, MAIN, ETH0);
+        Route redirected = route("2001:db8:b::21/128", "fe80::99", 3, 1, 0x200, MAIN, ETH0);
+        Route onLink = route("2001:db8:77::/64", "-", 2, 1, 0, MAIN, ETH0);
+        Route mtuOnLink = route("2001:db8:77::5/128", "-", 2, 1, 0x200, MAIN, ETH0);
+        Route redirectedOnLink = route("2001:db8:77::6/128", "fe80::98", 2, 1, 0x200, MAIN, ETH0);
+        Removals removals = Ipv6Learnt.removals(List.of(dflt, mtuViaGateway, redirected, onLink, mtuOnLink,
+                redirectedOnLink), List.of(), RUNTIME);
+        assertThat(removals.cached()).containsExactly(redirected, redirectedOnLink);
+        assertThat(removals.pathMtu()).containsExactly(mtuViaGateway, mtuOnLink);
+        assertThat(Ipv6Learnt.removals(List.of(dflt, mtuViaGateway, onLink, mtuOnLink), List.of(), RUNTIME).none())
+                .as("path MTU routes left over do not fail the apply").isTrue();
+    }
+
+    @Test
+    void anAdvertisedPrefixIsNotKeptForAPermanentAddressThatMadeNoPrefixRoute() {
+        Route r = route("2001:db8:77::/64", "-", 2, 1, 0, MAIN, ETH0);
+        List<Address> noPrefixRoute = List.of(address("2001:db8:77::1", 64, 0x280, 0, ETH0));
+        assertThat(Ipv6Learnt.removals(List.of(), List.of(r), noPrefixRoute).routes()).containsExactly(r);
+        assertThat(Ipv6Learnt.removals(List.of(), List.of(r), RUNTIME).routes()).isEmpty();
+    }
+
+    @Test
+    void thePrivacyAddressesOfTheRuntimesOwnPermanentTemporaryAddressMakerAreKept() {
+        Address maker = address("2001:db8:77::1", 64, 0x180, 0, ETH0);
+        Address itsPrivacy = address("2001:db8:77:0:9:8:7:6", 64, 0x01, 0, ETH0);
+        Address anotherPrefixs = address("2001:db8:c:0:9:8:7:6", 64, 0x01, 0, ETH0);
+        Address onAnotherDevice = address("2001:db8:77:0:9:8:7:5", 64, 0x01, 0, ETH0 + 1);
+        assertThat(Ipv6Learnt.removals(List.of(), List.of(), List.of(maker, itsPrivacy, anotherPrefixs, onAnotherDevice))
+                .addresses()).containsExactly(anotherPrefixs, onAnotherDevice);
     }
 
     @ParameterizedTest(name = "{0}: removed {3}")
