@@ -62,7 +62,7 @@ final class HostName {
     private static String kernel(Path kernelHostname) {
         try {
             String kernel = Files.readString(kernelHostname, StandardCharsets.UTF_8).strip();
-            return kernel.isEmpty() ? null : kernel;
+            return kernel.isEmpty() || kernel.equals("(none)") ? null : kernel; // "(none)": never set
         } catch (IOException | RuntimeException e) {
             return null; // not Linux, or no /proc: try the others
         }

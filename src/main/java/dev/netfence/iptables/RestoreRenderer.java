@@ -163,7 +163,7 @@ public final class RestoreRenderer {
             sb.append(" ! -i lo -m addrtype --src-type LOCAL");
         }
         if (r.broadcastSourceOffLoopback()) {
-            sb.append(" ! -i lo -m addrtype --src-type BROADCAST");
+            sb.append(" ! -s 0.0.0.0/8 ! -i lo -m addrtype --src-type BROADCAST"); // as iptables-save orders it (no -s or -d here otherwise)
         }
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");

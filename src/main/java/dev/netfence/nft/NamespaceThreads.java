@@ -27,8 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * container's namespace. A thread that cannot prove it is home (the {@code setns} back failed or
  * the inode differs) is never reused: it finishes the trip's result and ends, and a new thread
  * takes its place ({@link #replaced()} counts them). While away a thread does no logging and no
- * I/O but the namespace's own netlink and the {@code /proc} reads of the checks: failures travel
- * back as values and are reported by the caller, at home.
+ * I/O but the namespace's own netlink, the {@code /proc} reads of the checks and of its ICMPv6
+ * counters, and the writes to its {@code /proc/sys/net/ipv4|ipv6/route/flush}: failures travel
+ * back as values and are reported by the caller, at home. Removing routes and addresses takes the
+ * kernel's host-wide rtnl lock, which any process holding CAP_NET_ADMIN in some namespace can hold
+ * for a while: such a trip is abandoned at its deadline as any other.
  *
  * <p>The caller blocks until its trip is over or its deadline passes. A trip that has not
  * started by then (or when the caller is interrupted) is withdrawn (TIMEOUT, INTERNAL). One that

@@ -57,9 +57,14 @@ record NftExpr(String text, JsonNode json) {
 
     /** {@code PROTOCOL FIELD != VALUE}, e.g. {@code ip6 saddr != ::}. */
     static NftExpr payloadNot(String protocol, String field, String value, String text) {
+        return payloadNot(protocol, field, JSON.textNode(value), text);
+    }
+
+    /** {@code PROTOCOL FIELD != RIGHT}, {@code right} an address or a prefix ({@link #prefix}). */
+    static NftExpr payloadNot(String protocol, String field, JsonNode right, String text) {
         ObjectNode match = JSON.objectNode().put("op", "!=");
         match.set("left", JSON.objectNode().set("payload", JSON.objectNode().put("protocol", protocol).put("field", field)));
-        match.set("right", JSON.textNode(value));
+        match.set("right", right);
         return new NftExpr(text, JSON.objectNode().set("match", match));
     }
 

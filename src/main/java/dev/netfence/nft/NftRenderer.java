@@ -143,7 +143,8 @@ public final class NftRenderer {
         Cidr d = r.destination();
         boolean hasAddress = d != null && d.prefix() > 0;
         boolean familyImplied = hasAddress || r.icmpType() != null || r.hopLimit() != null
-                || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource() || r.source() != null;
+                || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource() || r.source() != null
+                || r.broadcastSourceOffLoopback();
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
         }
@@ -173,6 +174,7 @@ public final class NftRenderer {
             exprs.add(NftExpr.sourceLocal());
         }
         if (r.broadcastSourceOffLoopback()) {
+            exprs.add(NftExpr.payloadNot("ip", "saddr", NftExpr.prefix("0.0.0.0", 8), "ip saddr != 0.0.0.0/8"));
             exprs.add(NftExpr.metaNot("iiftype", "loopback", "meta iiftype != loopback"));
             exprs.add(NftExpr.sourceBroadcast());
         }

@@ -49,9 +49,10 @@ import java.util.Objects;
  *     from a source address local to the namespace (nft {@code meta iiftype != loopback fib saddr
  *     type local}, iptables {@code ! -i lo -m addrtype --src-type LOCAL})
  * @param broadcastSourceOffLoopback (IN only, IPv4) a packet that arrived on an interface other than
- *     loopback from a broadcast source address (a subnet's broadcast, 255.255.255.255, 0.0.0.0: nft
- *     {@code meta iiftype != loopback fib saddr type broadcast}, iptables {@code ! -i lo -m addrtype
- *     --src-type BROADCAST})
+ *     loopback from a broadcast source address other than 0.0.0.0/8 (a subnet's broadcast,
+ *     255.255.255.255; the kernel types the whole unspecified network broadcast too, and IGMP
+ *     queriers send from 0.0.0.0: nft {@code ip saddr != 0.0.0.0/8 meta iiftype != loopback fib
+ *     saddr type broadcast}, iptables {@code ! -i lo ! -s 0.0.0.0/8 -m addrtype --src-type BROADCAST})
  */
 public record Rule(
         Direction direction,
@@ -181,9 +182,10 @@ public record Rule(
      * "from" that broadcast address and port, forged by a neighbour or by a forbidden host routed
      * in (a namespace with {@code rp_filter} off, as it inherits from a host with it off, does not
      * refuse the source), for a reply that passes the established accept however closed inbound is
-     * (reproduced as an unprivileged user). No unicast host sends from a broadcast address; a DHCP
-     * server inside a sandbox, which hears requests from 0.0.0.0, does not work. Right after
-     * {@link #ownSourceFromOutside()}, before anything accepts.
+     * (reproduced as an unprivileged user). No unicast host sends from a broadcast address. Not
+     * from 0.0.0.0/8, which the kernel also types broadcast: IGMP general queries and DHCP requests
+     * come from 0.0.0.0, and a source there is a martian toward the workload's own address anyway.
+     * Right after {@link #ownSourceFromOutside()}, before anything accepts.
      */
     public static Rule broadcastSourceFromOutside() {
         return new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null, Verdict.DROP,

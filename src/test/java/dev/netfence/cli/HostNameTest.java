@@ -27,6 +27,12 @@ class HostNameTest {
     }
 
     @Test
+    void aKernelHostNameThatWasNeverSetIsNoName() throws Exception {
+        Path kernel = Files.writeString(dir.resolve("hostname"), "(none)\n", StandardCharsets.UTF_8);
+        assertThat(HostName.knownNodeId(kernel, null)).isEqualTo(HostName.knownNodeId(dir.resolve("absent"), null));
+    }
+
+    @Test
     void withNeitherTheNodeIdDefaultIsWhatTheResolverSaysAndNeverLocalhostByGuess() {
         String resolved;
         try {

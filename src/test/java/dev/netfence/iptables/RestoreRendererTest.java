@@ -83,7 +83,7 @@ class RestoreRendererTest {
     static final String LO_EST_IN_V4 = LO_EST_IN.replace("-A NETFENCE-IN -m conntrack",
             "-A NETFENCE-IN -p icmp -m icmp --icmp-type 5{c} -j DROP\n-A NETFENCE-IN -m conntrack");
     /** IPv4: what arrives from a broadcast address, not on lo, dropped right after (not in the quarantine). */
-    static final String BROADCAST_IN4 = "-A NETFENCE-IN ! -i lo -m addrtype --src-type BROADCAST{c} -j DROP\n";
+    static final String BROADCAST_IN4 = "-A NETFENCE-IN ! -s 0.0.0.0/8 ! -i lo -m addrtype --src-type BROADCAST{c} -j DROP\n";
     static final String LO_EST_IN4 = OWN_IN + BROADCAST_IN4 + RESOLVER_IN4 + LO_EST_IN_V4;
     static final String NOTHING_BUT_LOOPBACK6 = "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES6 + "{c} -j ACCEPT\n" + REJECT6 + "-A NETFENCE-IN -i lo{c} -j ACCEPT\n" + DROP;
     static final String NOTHING_BUT_LOOPBACK4 = RESOLVER4 + "-A NETFENCE-OUT -o lo -m addrtype --dst-type " + TYPES4 + "{c} -j ACCEPT\n" + REJECT4 + RESOLVER_IN4

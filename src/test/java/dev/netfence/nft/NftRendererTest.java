@@ -73,7 +73,7 @@ class NftRendererTest {
             \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
             """;
     /** What arrives from a broadcast address, not on lo: dropped right after (IPv4; not in the quarantine). */
-    static final String BROADCAST_IN4 = "\t\tmeta nfproto ipv4 meta iiftype != loopback fib saddr type broadcast drop{c}\n";
+    static final String BROADCAST_IN4 = "\t\tip saddr != 0.0.0.0/8 meta iiftype != loopback fib saddr type broadcast drop{c}\n";
     static final String LO_EST_IN4 = OWN_IN4 + BROADCAST_IN4 + RESOLVER_IN4 + LO_EST_IN4_BARE;
     static final String LO_EST_IN6 = OWN_IN6 + LO_EST4.replace("ipv4", "ipv6").replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String ND_OUT = """
