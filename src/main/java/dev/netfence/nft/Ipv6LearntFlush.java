@@ -146,29 +146,33 @@ final class Ipv6LearntFlush {
     }
 
     private int remove(Removals removals) {
-        for (Route r : removals.routes()) {
-            int errno = ask(Ipv6LearntMessages.deleteRoute(r, ++sequence), ESRCH, ENOENT);
-            if (errno != 0) {
-                return errno;
-            }
+        int errno = deleteRoutes(removals.routes());
+        if (errno == 0) {
+            errno = deleteRoutes(removals.cached());
         }
-        for (Route r : removals.cached()) {
-            int errno = ask(Ipv6LearntMessages.deleteRoute(r, ++sequence), ESRCH, ENOENT);
-            if (errno != 0) {
-                return errno;
-            }
+        if (errno != 0) {
+            return errno;
         }
-        for (Route r : removals.pathMtu()) {
-            ask(Ipv6LearntMessages.deleteRoute(r, ++sequence), ESRCH, ENOENT); // best effort: it moves no traffic
-        }
+        deleteRoutes(removals.pathMtu()); // best effort: it moves no traffic
         if (!removals.cached().isEmpty() || !removals.pathMtu().isEmpty()) {
-            int errno = ageCached();
+            errno = ageCached();
             if (errno != 0) {
                 return errno;
             }
         }
         for (Address a : removals.addresses()) {
-            int errno = ask(Ipv6LearntMessages.deleteAddress(a, ++sequence), EADDRNOTAVAIL, ENODEV);
+            errno = ask(Ipv6LearntMessages.deleteAddress(a, ++sequence), EADDRNOTAVAIL, ENODEV);
+            if (errno != 0) {
+                return errno;
+            }
+        }
+        return 0;
+    }
+
+    /** Deletes {@code routes} one by one (one already gone counts as deleted); 0, or the first errno. */
+    private int deleteRoutes(List<Route> routes) {
+        for (Route r : routes) {
+            int errno = ask(Ipv6LearntMessages.deleteRoute(r, ++sequence), ESRCH, ENOENT);
             if (errno != 0) {
                 return errno;
             }

@@ -280,6 +280,11 @@ class ForeignSourceKernelTest {
 
     /** A datagram from the workload to one of its own addresses, unprivileged: OK when it arrives. */
     private static String ownLoopbackWorks(String family, String address) {
+        return ownLoopbackWorks(net().containerNs(), family, address);
+    }
+
+    /** {@link #ownLoopbackWorks(String, String)} in namespace {@code ns}. */
+    static String ownLoopbackWorks(String ns, String family, String address) {
         String script = """
                 import socket, sys
                 fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
@@ -287,7 +292,7 @@ class ForeignSourceKernelTest {
                 s = socket.socket(fam, socket.SOCK_DGRAM); s.sendto(b"x", r.getsockname()[:2])
                 print("OK" if r.recvfrom(10)[0] == b"x" else "WRONG")
                 """;
-        return Sh.run("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
+        return Sh.run("ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", script, family, address)
                 .stdout().strip();
     }

@@ -189,18 +189,8 @@ class LoopbackReplyKernelTest {
         }
     }
 
-    /** A datagram from the workload to one of its own addresses, unprivileged: OK when it arrives. */
     private static String ownLoopbackWorks(String family, String address) {
-        String script = """
-                import socket, sys
-                fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
-                r = socket.socket(fam, socket.SOCK_DGRAM); r.bind((sys.argv[2], 0)); r.settimeout(1.5)
-                s = socket.socket(fam, socket.SOCK_DGRAM); s.sendto(b"x", r.getsockname()[:2])
-                print("OK" if r.recvfrom(10)[0] == b"x" else "WRONG")
-                """;
-        return Sh.run("ip", "netns", "exec", net().containerNs(), "setpriv", "--reuid=65534", "--regid=65534",
-                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", script, family, address)
-                .stdout().strip();
+        return ForeignSourceKernelTest.ownLoopbackWorks(net().containerNs(), family, address);
     }
 
     private static SandboxNet net() {
