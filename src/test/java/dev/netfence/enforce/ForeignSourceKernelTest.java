@@ -285,6 +285,11 @@ class ForeignSourceKernelTest {
 
     /** {@link #ownLoopbackWorks(String, String)} in namespace {@code ns}. */
     static String ownLoopbackWorks(String ns, String family, String address) {
+        return ownLoopbackWorks(List.of("ip", "netns", "exec", ns), family, address);
+    }
+
+    /** {@link #ownLoopbackWorks(String, String)} in the namespace {@code into} leads into. */
+    static String ownLoopbackWorks(List<String> into, String family, String address) {
         String script = """
                 import socket, sys
                 fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
@@ -292,9 +297,10 @@ class ForeignSourceKernelTest {
                 s = socket.socket(fam, socket.SOCK_DGRAM); s.sendto(b"x", r.getsockname()[:2])
                 print("OK" if r.recvfrom(10)[0] == b"x" else "WRONG")
                 """;
-        return Sh.run("ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534",
-                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", PYTHON, "-c", script, family, address)
-                .stdout().strip();
+        List<String> argv = new java.util.ArrayList<>(into);
+        argv.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", PYTHON, "-c", script, family, address));
+        return Sh.run(argv.toArray(String[]::new)).stdout().strip();
     }
 
     private static SandboxNet net() {

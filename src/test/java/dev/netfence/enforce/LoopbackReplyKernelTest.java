@@ -168,8 +168,19 @@ class LoopbackReplyKernelTest {
      * to {@code own} ("GOT ..." lines).
      */
     private static String repliesTo(String family, String destination, String device, String own) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", net().containerNs(), "setpriv",
-                "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
+        return repliesTo(List.of("ip", "netns", "exec", net().containerNs()), List.of("ip", "netns", "exec", net().peerNs()),
+                family, destination, device, own);
+    }
+
+    /**
+     * As above, the workload started in the namespace {@code intoSandbox} leads into (as uid 65534,
+     * no capabilities) and the forger in the one {@code intoPeer} leads into (as root).
+     */
+    static String repliesTo(List<String> intoSandbox, List<String> intoPeer, String family, String destination,
+            String device, String own) throws Exception {
+        List<String> argv = new ArrayList<>(intoSandbox);
+        argv.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all"));
         argv.addAll(List.of(PYTHON, "-c", WORKLOAD, family, destination, String.valueOf(FAKE_PORT), device,
                 String.valueOf(WORKLOAD_PORT), own));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
@@ -180,8 +191,10 @@ class LoopbackReplyKernelTest {
                 throw new AssertionError("the workload's socket: " + first
                         + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             }
-            Sh.ok("ip", "netns", "exec", net().peerNs(), PYTHON, "-c", FORGER, family, destination,
-                    String.valueOf(FAKE_PORT), own, String.valueOf(WORKLOAD_PORT));
+            List<String> forger = new ArrayList<>(intoPeer);
+            forger.addAll(List.of(PYTHON, "-c", FORGER, family, destination, String.valueOf(FAKE_PORT), own,
+                    String.valueOf(WORKLOAD_PORT)));
+            Sh.ok(forger.toArray(String[]::new));
             assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
             return first + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } finally {
