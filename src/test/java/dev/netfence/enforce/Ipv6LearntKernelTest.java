@@ -43,17 +43,20 @@ class Ipv6LearntKernelTest {
      * argv: router lifetime (seconds), preference (medium, high, low), then options
      * {@code onlink=PREFIX} (a /64 on-link, not autonomous), {@code slaac=PREFIX} (on-link and
      * autonomous) and {@code route=PREFIX} (route information for a /64); lifetimes infinite. Sent
-     * to all nodes from the neighbour's link-local address.
+     * from the neighbour's link-local address to all nodes, or to the address {@code to=ADDRESS}
+     * names.
      */
     static final String ADVERTISE = """
             import socket, struct, sys
             index = socket.if_nametoindex("eth0")
             lifetime, pref = int(sys.argv[1]), {"medium": 0, "high": 1, "low": 3}[sys.argv[2]]
-            options = b""
+            options, to = b"", "ff02::1"
             for option in sys.argv[3:]:
                 kind, prefix = option.split("=")
                 address = socket.inet_pton(socket.AF_INET6, prefix)
-                if kind == "route":
+                if kind == "to":
+                    to = prefix
+                elif kind == "route":
                     options += struct.pack("!BBBBI", 24, 3, 64, pref << 3, 0xffffffff) + address
                 else:
                     flags = 0x80 if kind == "onlink" else 0xC0
@@ -62,7 +65,8 @@ class Ipv6LearntKernelTest {
             s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
-            s.sendto(ra + options, ("ff02::1", 0, 0, index))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+            s.sendto(ra + options, (to, 0, 0, index))
             """;
 
     /**
