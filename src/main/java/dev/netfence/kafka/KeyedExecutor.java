@@ -87,19 +87,22 @@ final class KeyedExecutor implements AutoCloseable {
         runCounted(r);
     }
 
+    /**
+     * Counts {@code r} while it runs on a worker. After {@link #shutdown} the pool refuses it, and
+     * the {@link RejectedExecutionException} goes back to the caller: the completable future that
+     * scheduled it completes exceptionally with it (so a key's chain settles and is dropped, and a
+     * parked event's stage fails and its record is redelivered); swallowed, the dependent would
+     * never complete and the key would stay active for good. Nothing is counted for a refused task.
+     */
     private void runCounted(Runnable r) {
-        try {
-            pool.execute(() -> {
-                running.incrementAndGet();
-                try {
-                    r.run();
-                } finally {
-                    running.decrementAndGet();
-                }
-            });
-        } catch (RejectedExecutionException afterShutdown) {
-            // only after shutdown: the task is dropped and its record redelivered to the next owner
-        }
+        pool.execute(() -> {
+            running.incrementAndGet();
+            try {
+                r.run();
+            } finally {
+                running.decrementAndGet();
+            }
+        });
     }
 
     /** Keys with work queued, running or parked. */

@@ -88,6 +88,28 @@ class KeyedExecutorTest {
     }
 
     @Test
+    void aTaskWhoseTurnComesAfterShutdownIsSkippedAndItsKeyStillSettles() {
+        KeyedExecutor ex = new KeyedExecutor(1, "t");
+        CompletableFuture<Void> parked = new CompletableFuture<>();
+        AtomicInteger ran = new AtomicInteger();
+        ex.submitAsync("k", () -> parked);
+        ex.submitAsync("k", () -> {
+            ran.incrementAndGet();
+            return CompletableFuture.completedFuture(null);
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> ex.running() == 0 && ex.activeKeys() == 1);
+
+        ex.shutdown(1000);
+        parked.complete(null); // the second task's turn comes: the pool is shut down and refuses it
+        ex.submit("other", ran::incrementAndGet);
+
+        await("no chain waits for a task the pool refused").atMost(Duration.ofSeconds(5))
+                .until(() -> ex.activeKeys() == 0);
+        assertThat(ran.get()).isZero();
+        assertThat(ex.running()).isZero();
+    }
+
+    @Test
     void aParkedTaskWokenBeforeStopStartingRuns() throws Exception {
         try (KeyedExecutor ex = new KeyedExecutor(2, "t")) {
             CompletableFuture<Integer> parked = CompletableFuture.completedFuture("arrived")
