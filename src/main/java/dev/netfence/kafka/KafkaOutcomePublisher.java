@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,10 +33,12 @@ import org.slf4j.LoggerFactory;
  * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
  * is logged, and every outcome not published is counted in {@code netfence.outcomes.unpublished}
  * (tag {@code reason}: {@code queue-full}, {@code stopping}, {@code send-failed}): it is not sent
- * again. Each tracked outcome settles within {@link #settlesWithin} (30 s) of being queued: one
- * that waited in the queue over {@link #QUEUE_WAIT} is given up without a send (the broker did not
- * know the topic for that long; counted as {@code send-failed}), a send waits for metadata at most
- * {@link #MAX_BLOCK}, and the producer reports every record within {@link #DELIVERY_TIMEOUT}. The
+ * again, and its tracked future completes exceptionally (normally only once the broker acknowledged
+ * it), also when it comes while the publisher closes. Each tracked outcome settles within
+ * {@link #settlesWithin} (30 s) of being queued: one that waited in the queue over
+ * {@link #QUEUE_WAIT} is given up without a send (the broker did not know the topic for that long;
+ * counted as {@code send-failed}), a send waits for metadata at most {@link #MAX_BLOCK}, and the
+ * producer reports every record within {@link #DELIVERY_TIMEOUT}. The
  * outcome order holds a container's event outcomes behind a sent correction that long, so a slow
  * acknowledgement cannot let a correction land after an event outcome that followed it; and the
  * container's next event waits for that outcome, so the bound is short: a correction the broker
@@ -60,7 +63,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
 
     private final Producer<byte[], byte[]> producer;
     private final OutputRecords records;
-    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>(QUEUE);
+    private final BlockingQueue<Pending> queue;
     private final Thread sender;
     private volatile boolean closing;
     private final Counter queueFull;
@@ -82,7 +85,14 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
     /** @param steady the timeline of {@link #QUEUE_WAIT} */
     KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId,
             MeterRegistry registry, Clock steady) {
+        this(producer, outcomesTopic, instance, nodeId, registry, steady, new LinkedBlockingQueue<>(QUEUE));
+    }
+
+    /** @param queue where outcomes wait for the sender, bounded ({@link #QUEUE}) */
+    KafkaOutcomePublisher(Producer<byte[], byte[]> producer, String outcomesTopic, String instance, String nodeId,
+            MeterRegistry registry, Clock steady, BlockingQueue<Pending> queue) {
         this.producer = producer;
+        this.queue = java.util.Objects.requireNonNull(queue, "queue");
         this.steady = java.util.Objects.requireNonNull(steady, "steady");
         this.queueFull = unpublished(registry, "queue-full");
         this.stopping = unpublished(registry, "stopping");
@@ -141,21 +151,27 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         publishTracked(outcome);
     }
 
-    /** Queues the outcome; never blocks. The future completes when the broker acknowledged it or it was given up. */
+    /**
+     * Queues the outcome; never blocks. The future completes normally when the broker acknowledged
+     * the outcome, and exceptionally when it is not published (refused here, given up, failed, or
+     * netfence stopping). An outcome queued while {@link #close} began is taken back: the sender and
+     * the last sweep may both have passed it, and it would never be settled.
+     */
     @Override
     public CompletableFuture<Void> publishTracked(Outcome outcome) {
         Pending p = new Pending(outcome, new CompletableFuture<>(), steady.instant());
-        if (closing || !queue.offer(p)) {
-            (closing ? stopping : queueFull).increment();
-            LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
-                    closing ? "netfence is stopping" : QUEUE + " outcomes are already waiting for the broker");
-            p.settled().complete(null);
+        if (closing) {
+            notPublished(p, stopping, "netfence is stopping", null);
+        } else if (!queue.offer(p)) {
+            notPublished(p, queueFull, QUEUE + " outcomes are already waiting for the broker", null);
+        } else if (closing && queue.remove(p)) { // else the sender or close()'s sweep has it and settles it
+            notPublished(p, stopping, "netfence is stopping", null);
         }
         return p.settled();
     }
 
-    /** A queued outcome and what completes once its send settles. */
-    private record Pending(Outcome outcome, CompletableFuture<Void> settled, Instant queued) {}
+    /** A queued outcome and what completes once its send settles (identity: its future). */
+    record Pending(Outcome outcome, CompletableFuture<Void> settled, Instant queued) {}
 
     private void run() {
         while (!closing || !queue.isEmpty()) {
@@ -173,28 +189,34 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
 
     private void send(Pending p) {
         if (Duration.between(p.queued(), steady.instant()).compareTo(QUEUE_WAIT) > 0) {
-            failed(p.outcome(), new org.apache.kafka.common.errors.TimeoutException(
-                    "waited over " + QUEUE_WAIT.toSeconds() + " s for the broker before it could be sent"));
-            p.settled().complete(null);
+            notPublished(p, sendFailed, "waited over " + QUEUE_WAIT.toSeconds()
+                    + " s for the broker before it could be sent", null);
             return;
         }
         try {
             producer.send(records.outcome(p.outcome()), (md, e) -> {
                 if (e != null) {
-                    failed(p.outcome(), e);
+                    notPublished(p, sendFailed, e.toString(), e);
+                } else {
+                    p.settled().complete(null);
                 }
-                p.settled().complete(null);
             });
         } catch (RuntimeException e) {
-            failed(p.outcome(), e);
-            p.settled().complete(null);
+            notPublished(p, sendFailed, e.toString(), e);
         }
     }
 
-    private void failed(Outcome outcome, Exception e) {
-        sendFailed.increment();
-        LOG.error("the {} outcome of container {} was not published: {}", outcome.trigger(), outcome.containerId(),
-                e.toString());
+    /**
+     * Settles {@code p} as not published, {@code why} (logged, counted under {@code reason}), unless
+     * it is settled already: its future fails, so no caller takes it for acknowledged.
+     */
+    private void notPublished(Pending p, Counter reason, String why, Throwable cause) {
+        String message = "the " + p.outcome().trigger() + " outcome of container " + p.outcome().containerId()
+                + " was not published: " + why;
+        if (p.settled().completeExceptionally(new IllegalStateException(message, cause))) {
+            reason.increment();
+            LOG.error(message);
+        }
     }
 
     /** How many outcomes wait for the sender (tests). */
@@ -218,10 +240,7 @@ public final class KafkaOutcomePublisher implements OutcomePublisher, AutoClosea
         sender.interrupt();
         producer.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
         for (Pending p = queue.poll(); p != null; p = queue.poll()) {
-            stopping.increment();
-            LOG.error("the {} outcome of container {} was not published: netfence stopped before the broker took it",
-                    p.outcome().trigger(), p.outcome().containerId());
-            p.settled().complete(null);
+            notPublished(p, stopping, "netfence stopped before the broker took it", null);
         }
     }
 }

@@ -12,9 +12,10 @@ public interface OutcomePublisher {
     void publish(Outcome outcome);
 
     /**
-     * Publishes like {@link #publish}; the future completes once the outcome is acknowledged or its
-     * send settled otherwise (failed, dropped: logged and counted by the publisher). This default
-     * knows no acknowledgement and completes at once.
+     * Publishes like {@link #publish}; the future completes normally once the outcome is
+     * acknowledged, and exceptionally once it is known not to be published (failed, dropped, the
+     * publisher closing: logged and counted by the publisher). Either way it completes. This
+     * default knows no acknowledgement and completes at once.
      */
     default java.util.concurrent.CompletableFuture<Void> publishTracked(Outcome outcome) {
         publish(outcome);

@@ -9,6 +9,11 @@ import dev.netfence.testkit.HeldProducer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
@@ -53,10 +58,10 @@ class KafkaOutcomePublisherTest {
             assertThat(acked).isNotDone();
 
             producer.completeNext();
-            assertThat(acked).isDone();
+            assertThat(acked).isCompleted();
             assertThat(refused).isNotDone();
             producer.errorNext(new org.apache.kafka.common.errors.TopicAuthorizationException("outcomes"));
-            assertThat(refused).as("settled, counted as unpublished").isDone();
+            assertThat(refused).as("settled as not published, counted").isCompletedExceptionally();
         } finally {
             publisher.close();
         }
@@ -95,6 +100,58 @@ class KafkaOutcomePublisherTest {
                 .counter().count()).isEqualTo(1.0);
     }
     @Test
+    void aTrackedOutcomeQueuedWhileThePublisherClosesFailsInsteadOfNeverCompleting() throws Exception {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        HeldOffers queue = new HeldOffers();
+        KafkaOutcomePublisher publisher = new KafkaOutcomePublisher(producer, "outcomes", "node-1/1", "node-1", registry,
+                Clock.systemUTC(), queue);
+        CompletableFuture<CompletableFuture<Void>> publishing = CompletableFuture.supplyAsync(
+                () -> publisher.publishTracked(outcomes.released("c1", "t1", "node-1", Trigger.DRIFT)));
+        assertThat(queue.awaitOffer()).as("it found the publisher open and is about to queue").isTrue();
+
+        publisher.close(); // the sender stops and the last sweep finds the queue empty
+        queue.release();
+
+        CompletableFuture<Void> tracked = publishing.get(10, TimeUnit.SECONDS);
+        assertThat(tracked).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+                .withMessageContaining("not published").withMessageContaining("stopping");
+        assertThat(producer.history()).isEmpty();
+        assertThat(queue).isEmpty();
+        assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "stopping")
+                .counter().count()).isEqualTo(1.0);
+    }
+
+    /** The publisher's queue whose offers wait for the test: the publisher checked it is open and is queueing. */
+    private static final class HeldOffers extends LinkedBlockingQueue<KafkaOutcomePublisher.Pending> {
+        private final CountDownLatch offered = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+
+        HeldOffers() {
+            super(KafkaOutcomePublisher.QUEUE);
+        }
+
+        @Override
+        public boolean offer(KafkaOutcomePublisher.Pending p) {
+            offered.countDown();
+            try {
+                released.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return super.offer(p);
+        }
+
+        boolean awaitOffer() throws InterruptedException {
+            return offered.await(10, TimeUnit.SECONDS);
+        }
+
+        void release() {
+            released.countDown();
+        }
+    }
+
+    @Test
     void anOutcomeThatWaitedInTheQueuePastItsBoundIsGivenUpWithoutASendAndCounted() throws Exception {
         HeldProducer producer = new HeldProducer();
         dev.netfence.testkit.MutableClock steady = new dev.netfence.testkit.MutableClock(
@@ -114,6 +171,9 @@ class KafkaOutcomePublisherTest {
             assertThat(producer.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
                     .as("what waited past the bound is never sent: it would land after what followed it")
                     .containsExactly("c1", "c4");
+            assertThat(late).isCompletedExceptionally();
+            assertThat(alsoLate).isCompletedExceptionally();
+            assertThat(later).isCompleted();
             assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "send-failed")
                     .counter().count()).isEqualTo(2.0);
         } finally {
