@@ -26,8 +26,14 @@ public final class PolicyParser {
     public static final int MAX_DOCUMENT_BYTES = 1 << 20;
 
     private static final String HOST_MODE = "mode: host network mode is not allowed for security reasons";
-    private static final ObjectMapper MAPPER =
-            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /**
+     * Trailing tokens and a field named twice are refused (as in container events): with the
+     * default last-one-wins, {@code "outbound":false, ..., "outbound":true} read as open while its
+     * reader saw a closed policy.
+     */
+    private static final ObjectMapper MAPPER = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
 
     private static final java.util.regex.Pattern PRESET_FIELD =
             java.util.regex.Pattern.compile("\\$: property '([A-Za-z]+)' name is not valid: .*");

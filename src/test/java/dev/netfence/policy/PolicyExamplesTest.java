@@ -58,5 +58,8 @@ class PolicyExamplesTest {
                 .isInstanceOfSatisfying(PolicyValidationException.class, e -> assertThat(e.reasons()).containsExactly(
                         "allowedEndpoints[0]: invalid port \"99999\" in \"1.2.3.4:99999\" (expected 1-65535)",
                         "blockedSubnets[0]: host bits set in \"10.0.0.1/8\" (did you mean \"10.0.0.0/8\"?)"));
+        assertThatThrownBy(() -> parser.parse(Files.readAllBytes(Path.of("schemas/examples/policy-invalid-duplicate-field.json"))))
+                .isInstanceOfSatisfying(PolicyValidationException.class, e -> assertThat(e.reasons()).singleElement()
+                        .asString().startsWith("policy is not valid JSON: Duplicate field 'blockedSubnets'"));
     }
 }

@@ -271,6 +271,16 @@ class PolicyParserTest {
     }
 
     @Test
+    void aFieldNamedTwiceIsRefusedSoALaterCopyCannotQuietlyOpenWhatTheFirstClosed() {
+        assertThat(reasons("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.45.10:443\"],"
+                + "\"blockedSubnets\":[\"0.0.0.0/0\"],\"outbound\":false,\"dns\":false,\"blockedSubnets\":[],"
+                + "\"outbound\":true}")).singleElement().asString()
+                .startsWith("policy is not valid JSON: Duplicate field 'blockedSubnets'");
+        assertThat(parse("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.45.10:443\"],"
+                + "\"blockedSubnets\":[\"0.0.0.0/0\"],\"outbound\":false,\"dns\":false}").outbound()).isFalse();
+    }
+
+    @Test
     void aDocumentOverOneMebibyteIsRefusedBeforeParsing() {
         byte[] big = new byte[PolicyParser.MAX_DOCUMENT_BYTES + 1];
         assertThatThrownBy(() -> parser.parse(big)).isInstanceOf(PolicyValidationException.class)
