@@ -102,9 +102,14 @@ final class NamespaceOwners {
     }
 
     NamespaceOwners(Path procRoot, java.util.function.Function<String, String> currentDigests) {
+        this(procRoot, currentDigests, dev.netfence.core.SteadyClock.system());
+    }
+
+    /** {@code clock}: what the budget of a scan for an owner's processes is measured on ({@link MemberLiveness}). */
+    NamespaceOwners(Path procRoot, java.util.function.Function<String, String> currentDigests, java.time.Clock clock) {
         Objects.requireNonNull(procRoot, "procRoot");
         this.tokens = new ProcessTokens(procRoot);
-        this.liveness = new MemberLiveness(procRoot, tokens);
+        this.liveness = new MemberLiveness(procRoot, tokens, Objects.requireNonNull(clock, "clock"));
         this.currentDigests = Objects.requireNonNull(currentDigests, "currentDigests");
     }
 
@@ -252,7 +257,15 @@ final class NamespaceOwners {
         }
     }
 
-    /** Whether a live owner other than {@code containerId} holds namespace {@code id} and no member is quarantined there. */
+    /**
+     * Whether a live owner other than {@code containerId} holds namespace {@code id} and no member
+     * is quarantined there. An owner kept only because the scan for its container's processes ran
+     * out ({@link MemberLiveness}) counts for nothing here: its own process has left {@code id},
+     * whose inode may have been reused by a new namespace with none of netfence's rules in it, and
+     * what asks (the OCI hook's fence, a resync re-asserting it, a quarantine's host side) would
+     * leave the namespace open on its word; it still keeps its claim ({@link #claim} refuses
+     * another policy, writing nothing).
+     */
     boolean enforcedForAnother(NamespaceId id, String containerId) {
         Members current = owners.get(id);
         if (current == null) {
@@ -263,8 +276,16 @@ final class NamespaceOwners {
             if (!current.quarantined.isEmpty()) {
                 return false;
             }
-            liveness.prune(id, current.owners, null, NO_PID, null);
-            return current.owners.keySet().stream().anyMatch(owner -> !owner.equals(containerId));
+            java.util.Set<String> unconfirmed = new java.util.HashSet<>(0);
+            liveness.prune(id, current.owners, null, NO_PID, null, unconfirmed);
+            unconfirmed.remove(containerId);
+            boolean confirmed = current.owners.keySet().stream()
+                    .anyMatch(owner -> !owner.equals(containerId) && !unconfirmed.contains(owner));
+            if (!confirmed && !unconfirmed.isEmpty()) {
+                LOG.info("namespace inode {}: owner(s) {} could not be confirmed (the scan for their processes ran"
+                        + " out); not counted as governing it", id.inode(), unconfirmed);
+            }
+            return confirmed;
         }
     }
 

@@ -5,7 +5,10 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.netfence.core.SteadyClock;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 
@@ -32,7 +35,13 @@ public final class ContainerProcesses {
      * @throws TimeoutException when the scan took longer than {@link #BUDGET}: the answer is not known
      */
     public static Optional<Integer> in(Path procRoot, String containerId, NamespaceId netns) throws TimeoutException {
-        return scan(procRoot, containerId, pid -> inNamespace(procRoot, pid, netns), 1).stream().findFirst();
+        return in(procRoot, containerId, netns, SteadyClock.system());
+    }
+
+    /** As {@link #in(Path, String, NamespaceId)}, its budget measured on {@code clock}. */
+    public static Optional<Integer> in(Path procRoot, String containerId, NamespaceId netns, Clock clock)
+            throws TimeoutException {
+        return scan(procRoot, containerId, pid -> inNamespace(procRoot, pid, netns), 1, clock).stream().findFirst();
     }
 
     /**
@@ -57,7 +66,7 @@ public final class ContainerProcesses {
             } catch (IOException e) {
                 return false;
             }
-        }, Integer.MAX_VALUE);
+        }, Integer.MAX_VALUE, SteadyClock.system());
     }
 
     /**
@@ -75,7 +84,7 @@ public final class ContainerProcesses {
             } catch (IOException e) {
                 return false;
             }
-        }, Integer.MAX_VALUE);
+        }, Integer.MAX_VALUE, SteadyClock.system());
     }
 
     /**
@@ -103,16 +112,16 @@ public final class ContainerProcesses {
 
     /** Up to {@code max} processes of {@code containerId} that {@code where} accepts (tested first: a stat). */
     private static java.util.List<Integer> scan(Path procRoot, String containerId, java.util.function.IntPredicate where,
-            int max) throws TimeoutException {
+            int max, Clock clock) throws TimeoutException {
         java.util.List<Integer> found = new java.util.ArrayList<>();
         if (!CgroupMembership.acceptableId(containerId)) {
             return found;
         }
-        long until = System.nanoTime() + BUDGET.toNanos();
+        Instant until = clock.instant().plus(BUDGET);
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot,
                 p -> isPid(p.getFileName().toString()))) {
             for (Path proc : procs) {
-                if (System.nanoTime() - until > 0) {
+                if (clock.instant().isAfter(until)) {
                     throw new TimeoutException("scanning " + procRoot + " for processes of container " + containerId
                             + " took over " + BUDGET.toMillis() + " ms");
                 }
@@ -145,8 +154,13 @@ public final class ContainerProcesses {
 
     /** Whether a process of {@code containerId} lives anywhere, a scan that ran out of time counting as one. */
     public static boolean runsOrUnknown(Path procRoot, String containerId) {
+        return runsOrUnknown(procRoot, containerId, SteadyClock.system());
+    }
+
+    /** As {@link #runsOrUnknown(Path, String)}, the scan's budget measured on {@code clock}. */
+    public static boolean runsOrUnknown(Path procRoot, String containerId, Clock clock) {
         try {
-            return !scan(procRoot, containerId, pid -> true, 1).isEmpty();
+            return !scan(procRoot, containerId, pid -> true, 1, clock).isEmpty();
         } catch (TimeoutException e) {
             return true;
         }
