@@ -95,7 +95,9 @@ public interface Enforcer {
      * Whether another live container's policy is in force in namespace {@code netns} and no
      * member there is quarantined for its own failure: then a container fenced by the OCI hook in
      * that namespace (a pod's infra container, which never gets an event) is governed by that
-     * policy, and its fence is not written over it. By default false.
+     * policy, and its fence is not written over it. An owner whose own process has left the
+     * namespace and whose container a scan of {@code /proc} could not find there in its budget
+     * does not count: the namespace may be a new one with its freed inode. By default false.
      */
     default boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
         return false;
