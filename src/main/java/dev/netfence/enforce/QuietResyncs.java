@@ -30,8 +30,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
  * there, by anyone, even one undone since, moves it; and at least every five minutes the table
  * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
- * process's capability sets ({@code /proc/PID/status}, all five, read only when refusals are
- * configured); and the process is still alive at the end. The host guard,
+ * capability sets of any thread of the container ({@code ContainerCapabilities#risksOf}: the
+ * process's {@code /proc/PID/status} and every thread of its cgroup, all five sets, as the full
+ * attempt reads them; read only when refusals are configured); and the process is still alive at
+ * the end. The host guard,
  * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
  * unless the host's generation is unchanged, rewritten on a difference, which is then the
  * result's drift, with the risks read anew since that result is reported), its host-side lookup
