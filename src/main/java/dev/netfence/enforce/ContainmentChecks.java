@@ -46,10 +46,17 @@ final class ContainmentChecks {
 
     /** {@code enabled} false: no risks, nothing checked or claimed (the benchmark's without-variant only). */
     ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities) {
+        this(config, registry, enabled, capabilities, dev.netfence.core.SteadyClock.system());
+    }
+
+    /** As above; {@code scans}: what the budget of a scan for an owner's processes is measured on ({@link NamespaceOwners}). */
+    ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities,
+            java.time.Clock scans) {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.owners = new NamespaceOwners(config.procRoot(),
-                task -> config.taskPolicies().current(task).map(dev.netfence.policy.PolicyDigest::of).orElse(null));
+                task -> config.taskPolicies().current(task).map(dev.netfence.policy.PolicyDigest::of).orElse(null),
+                scans);
         this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
         this.enabled = enabled;
     }

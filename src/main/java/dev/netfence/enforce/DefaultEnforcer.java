@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * (see {@link ApplyPipeline}; one attempt is {@link ApplyAttempts}); the host guard is written
  * meanwhile ({@link ConcurrentGuard}) and the apply ends when both are. Between pinning and
  * writing, {@link ContainmentChecks} reads the container's risky capabilities into the result and
- * refuses what must not be enforced (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED).
+ * refuses what must not be enforced (UNSAFE_CAPABILITIES, a lo-only namespace, NAMESPACE_SHARED:
+ * nothing written, unless no owner there could be confirmed, {@link UnconfirmedOwners}: then the
+ * OCI hook's fence, which makes it no quarantined member).
  * Any Throwable that escapes an apply is caught at this boundary: INTERNAL_ERROR, and the
  * container is quarantined. Retryable
  * failures are retried by resilience4j-retry with exponential backoff and jitter, never past the request's deadline (an attempt that would start
@@ -117,6 +119,13 @@ public final class DefaultEnforcer implements Enforcer {
      */
     DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards, boolean containment) {
+        this(config, runner, clock, registry, resolver, pinner, hostGuards, containment,
+                dev.netfence.core.SteadyClock.system());
+    }
+
+    /** As above; {@code scans}: what the budget of a scan for a namespace owner's processes is measured on (tests). */
+    DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
+            EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards, boolean containment, Clock scans) {
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -127,7 +136,7 @@ public final class DefaultEnforcer implements Enforcer {
                 new ConntrackFlushChoice(config.procRoot(), runner), selector, resolver, config, containment);
         // one reader for the apply and the quiet resync: one cache of cgroup directories, one warning
         ContainerCapabilities capabilities = new ContainerCapabilities(config.procRoot());
-        this.checks = new ContainmentChecks(config, registry, containment, capabilities);
+        this.checks = new ContainmentChecks(config, registry, containment, capabilities, scans);
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
@@ -286,30 +295,9 @@ public final class DefaultEnforcer implements Enforcer {
         boolean quarantine = config.onFailure() == OnFailure.QUARANTINE || code == ErrorCode.INTERNAL_ERROR;
         Quarantine q = quarantine && !config.dryRun() ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
         EnforcementResult result = results.failed(null, cause, 1, q, List.of(),
-                q == null && !config.dryRun() ? located(containerId, runtime, pid, netns) : null);
+                q == null && !config.dryRun() ? quarantines.located(containerId, runtime, pid, netns) : null);
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
-    }
-
-    /**
-     * Where the container's namespace is (pinned and let go at once), for a failure that writes
-     * nothing ({@code on-failure leave}, or a quarantine that could not be written), so that the
-     * reconciler tracks the container and retries it; null when it cannot be pinned, or, without
-     * the runtime's {@code netns}, when the pid's namespace has no interface but {@code lo} (a
-     * namespace the workload made, which an apply would refuse): then nothing is known to track.
-     */
-    private EnforcementTarget located(String containerId, String runtime, Integer pid, Path netns) {
-        try (dev.netfence.netns.PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns,
-                clock.instant().plus(config.quarantineBudget()), netns == null)) {
-            if (netns == null && checks.onlyLoopback(ns)) {
-                LOG.debug("container {} pid {} not located: its namespace has only lo", containerId, pid);
-                return null;
-            }
-            return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
-        } catch (RuntimeException e) {
-            LOG.debug("container {} pid {} not located: {}", containerId, pid, e.getMessage());
-            return null;
-        }
     }
 
     /** {@code again}: a second try after the member that kept this container out was found gone ({@link Quarantines.Freed}). */
@@ -345,7 +333,10 @@ public final class DefaultEnforcer implements Enforcer {
                         request.runtime(), request.netns(), request.pid(), e.code()) : quarantines.orNullThroughOtherMember(
                         request.containerId(), request.runtime(), request.pid(), e.code()))
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
-                        request.netns(), e.code()) : null;
+                        request.netns(), e.code())
+                        // refused by owners none of which is confirmed there: not left without rules, the hook's fence
+                        : UnconfirmedOwners.refused(e) ? quarantines.fenceUngoverned(request.containerId(),
+                        request.runtime(), request.pid(), request.netns()) : null;
             } catch (Quarantines.Freed freed) {
                 // the member that kept it out is gone or applied: its own policy instead, once, while time is left;
                 // else the quarantine all the same (no member recorded), which the reconciler retries

@@ -120,7 +120,8 @@ final class NamespaceOwners {
      * when another live member is quarantined there (see the class comment). A null containerId
      * (a bare {@code netfence apply --pid}) claims nothing and is never refused. {@code process}
      * (null: none) is the pin's pid opened before the pin; alive now, it names the very process
-     * pinned, and its token costs no {@code /proc} read.
+     * pinned, and its token costs no {@code /proc} read. A refusal where every owner is kept only
+     * because the scan for its container's processes ran out carries {@link UnconfirmedOwners}.
      */
     void claim(PinnedNamespace ns, String containerId, String taskId, String digest, ProcessIdentity process) {
         if (containerId == null) {
@@ -138,7 +139,9 @@ final class NamespaceOwners {
                 // the claiming pid's token, read once: it also serves the liveness of an owner found through that pid
                 String token = tokens.claimant(ns.pid(), process);
                 // the claimant's own entry is replaced below when its pid lives (token known), so its liveness is not looked at
-                liveness.prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token);
+                java.util.Set<String> unconfirmed = new java.util.HashSet<>(0);
+                liveness.prune(ns.id(), current.owners, token == null ? null : containerId, ns.pid(), token,
+                        unconfirmed);
                 for (Map.Entry<String, Owner> other : current.owners.entrySet()) {
                     if (!other.getKey().equals(containerId) && !other.getValue().digest().equals(digest)
                             && !(taskId != null && taskId.equals(other.getValue().task()))
@@ -146,7 +149,8 @@ final class NamespaceOwners {
                         throw new EnforcementException(ErrorCode.NAMESPACE_SHARED, "the network namespace of pid "
                                 + ns.pid() + " (inode " + ns.inode() + ") is enforced for container " + other.getKey()
                                 + " with policy " + other.getValue().digest() + "; container " + containerId
-                                + " has policy " + digest + " (containers sharing a namespace must share one policy)");
+                                + " has policy " + digest + " (containers sharing a namespace must share one policy)",
+                                UnconfirmedOwners.of(current.owners.keySet(), containerId, unconfirmed));
                     }
                 }
                 refuseWhileQuarantined(ns.id(), current, containerId, ns.pid(), token, false);

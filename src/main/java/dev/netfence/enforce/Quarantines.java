@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * after the pin, before the read-back and the write (writes into a namespace take turns, so a
  * policy write is either overwritten by this one or sees the record), and undone only when this
  * was its first quarantine and it could not be written; the hook's fence and its re-check record
- * nothing. Split out of {@link DefaultEnforcer}, which decides when to quarantine; this
+ * nothing, and so does the hook's fence written for a container refused NAMESPACE_SHARED where no
+ * owner could be confirmed ({@link #fenceUngoverned}); {@link #located} says where a failure
+ * that wrote nothing is. Split out of {@link DefaultEnforcer}, which decides when to quarantine; this
  * class only knows how. Thread-safe.
  */
 final class Quarantines {
@@ -100,7 +102,7 @@ final class Quarantines {
                 PinnedNamespace held = first.getAndSet(null);
                 return held != null ? held : find.apply(budget.at()).orElseThrow(() -> new EnforcementException(
                         ErrorCode.CONTAINER_NOT_FOUND, "no process of container " + containerId + " to quarantine through"));
-            }, new AtomicInteger(), false, code);
+            }, new AtomicInteger(), false, code, false);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {}: {} {}", containerId, e.code().code(), e.getMessage());
             return null;
@@ -124,6 +126,50 @@ final class Quarantines {
             return apply(containerId, runtime, pid, netns, attempts, false, code);
         } catch (EnforcementException e) {
             LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * The OCI hook's fence (loopback only; no member recorded, so it keeps no other member's
+     * policy out) for a container refused NAMESPACE_SHARED by owners none of which could be
+     * confirmed in the namespace ({@link UnconfirmedOwners}), whatever {@code on-failure} says, as
+     * the hook's: read back first and written only on a difference; not written when, by the
+     * namespace's write turn, another member's policy is known to govern it
+     * ({@link ContainmentChecks#enforcedForAnother}: an owner's resync re-recorded it meanwhile).
+     * Null then, or when it cannot be written (the refusal is reported with nothing written).
+     */
+    Quarantine fenceUngoverned(String containerId, String runtime, Integer pid, Path netns) {
+        try {
+            return apply(containerId, budget -> pinner.pin(pid, containerId, runtime, netns, budget.at()),
+                    new AtomicInteger(), true, null, true);
+        } catch (Freed governed) {
+            LOG.info("container {} pid {}: another member's policy governs its namespace now; not fenced", containerId,
+                    pid);
+            return null;
+        } catch (EnforcementException e) {
+            LOG.error("could not fence container {} pid {}: {} {}", containerId, pid, e.code().code(), e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Where the container's namespace is (pinned and let go at once), for a failure that writes
+     * nothing ({@code on-failure leave}, or a quarantine that could not be written), so that the
+     * reconciler tracks the container and retries it; null when it cannot be pinned, or, without
+     * the runtime's {@code netns}, when the pid's namespace has no interface but {@code lo} (a
+     * namespace the workload made, which an apply would refuse): then nothing is known to track.
+     */
+    EnforcementTarget located(String containerId, String runtime, Integer pid, Path netns) {
+        try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns,
+                clock.instant().plus(config.quarantineBudget()), netns == null)) {
+            if (netns == null && checks.onlyLoopback(ns)) {
+                LOG.debug("container {} pid {} not located: its namespace has only lo", containerId, pid);
+                return null;
+            }
+            return new EnforcementTarget(ns.pid(), ns.id().device(), ns.id().inode());
+        } catch (RuntimeException e) {
+            LOG.debug("container {} pid {} not located: {}", containerId, pid, e.getMessage());
             return null;
         }
     }
@@ -157,19 +203,23 @@ final class Quarantines {
     Quarantine apply(String containerId, String runtime, Integer pid, Path netns,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
         return apply(containerId, budget -> pinner.pin(pid, containerId, runtime, netns, budget.at()), attempts,
-                checkFirst, code);
+                checkFirst, code, false);
     }
 
-    /** As above, each attempt's namespace pinned by {@code pinning} (given the budget). */
+    /**
+     * As above, each attempt's namespace pinned by {@code pinning} (given the budget);
+     * {@code unlessGoverned}: {@link Freed}, nothing written, when another member's policy governs
+     * the namespace by its write turn ({@link #fenceUngoverned}).
+     */
     private Quarantine apply(String containerId, java.util.function.Function<Deadline, PinnedNamespace> pinning,
-            AtomicInteger attempts, boolean checkFirst, ErrorCode code) {
+            AtomicInteger attempts, boolean checkFirst, ErrorCode code, boolean unlessGoverned) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         boolean follower = code == ErrorCode.NAMESPACE_QUARANTINED;
         return retried.run(budget, attempts, () -> {
             try (PinnedNamespace ns = pinning.apply(budget)) {
                 boolean recorded = code != null && !follower && checks.quarantined(ns, containerId, code);
                 try {
-                    return write(containerId, ns, budget, checkFirst, follower);
+                    return write(containerId, ns, budget, checkFirst, follower, unlessGoverned);
                 } catch (NotWritten w) {
                     boolean held = hostSideAfterAll(containerId, ns, code, w.getCause());
                     if (recorded && !held) {
@@ -188,7 +238,7 @@ final class Quarantines {
     }
 
     private Quarantine write(String containerId, PinnedNamespace ns, Deadline budget, boolean checkFirst,
-            boolean follower) {
+            boolean follower, boolean unlessGoverned) {
         PlannedRules plan = pipeline.quarantinePlan();
         FirewallBackend backend = selector.backend();
         String drift;
@@ -196,7 +246,8 @@ final class Quarantines {
             drift = checkFirst ? pipeline.drift(ns, backend, plan, budget).orElse(null) : null;
             if (!checkFirst || drift != null) {
                 pipeline.writeQuarantine(ns, backend, plan, budget, () -> {
-                    if (follower && !checks.quarantinedBesides(ns.id(), containerId)) {
+                    if (follower && !checks.quarantinedBesides(ns.id(), containerId)
+                            || unlessGoverned && checks.enforcedForAnother(ns.id(), containerId)) {
                         throw new Freed();
                     }
                 });
@@ -258,13 +309,14 @@ final class Quarantines {
     /**
      * A container to be quarantined only because another member of its namespace was found no
      * longer quarantined in the namespace's write turn: nothing was written, and its own policy
-     * may be applied instead.
+     * may be applied instead; or one to be fenced ({@link #fenceUngoverned}) whose namespace
+     * another member's policy was found to govern there: nothing was written.
      */
     static final class Freed extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         Freed() {
-            super("no member of the namespace is quarantined any more", null, false, false);
+            super("no longer due by the namespace's write turn", null, false, false);
         }
     }
 }

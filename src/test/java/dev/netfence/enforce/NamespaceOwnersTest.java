@@ -67,6 +67,33 @@ class NamespaceOwnersTest {
                 .isTrue();
     }
 
+    @Test
+    void aRefusalSaysNoOwnerWasConfirmedOnlyWhereNoneWasAndTheClaimantOwnsNothingThere() throws IOException {
+        NamespaceId ns = process(4242, "0::/\n");
+        process(5000, "0::/\n");
+        NamespaceOwners owners = new NamespaceOwners(proc, task -> null, clock);
+        owners.restore(ns, OWNER, "task-a", "digest-a", 4242);
+        deleteProcess(4242);
+        clock.stepOnEveryRead(Duration.ofSeconds(1));
+        PinnedNamespace joiner = new PinnedNamespace(5000, proc.resolve("5000/ns/net"), ns, () -> { });
+
+        EnforcementException unconfirmed = refusal(owners, joiner, "digest-b");
+        assertThat(UnconfirmedOwners.refused(unconfirmed)).as("the enforcer fences it").isTrue();
+
+        owners.restore(ns, JOINER, "task-b", "digest-a", 5000); // its own rules were written there before
+        assertThat(UnconfirmedOwners.refused(refusal(owners, joiner, "digest-b"))).as("its rules stay").isFalse();
+    }
+
+    private static EnforcementException refusal(NamespaceOwners owners, PinnedNamespace ns, String digest) {
+        try {
+            owners.claim(ns, JOINER, "task-b", digest, null);
+        } catch (EnforcementException e) {
+            assertThat(e.code()).isEqualTo(ErrorCode.NAMESPACE_SHARED);
+            return e;
+        }
+        throw new AssertionError("not refused");
+    }
+
     /** A process {@code pid} in this test's own network namespace, with the cgroup file {@code cgroup}. */
     private NamespaceId process(int pid, String cgroup) throws IOException {
         FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
