@@ -15,7 +15,8 @@ import java.util.function.Predicate;
  * entry with a policy decided for it, but those quarantined only because another member was) and
  * the members quarantined for their own failure (each quarantined entry with a task, but those
  * followers, and only while its recorded pid is still its container's: a pid journaled before a
- * reboot may name any process by now). An entry refused NAMESPACE_SHARED records the digest it
+ * reboot may name any process by now); an entry refused NAMESPACE_SHARED under the OCI hook's fence
+ * (no owner there could be confirmed) is neither, as its fence made it neither. An entry refused NAMESPACE_SHARED records the digest it
  * was refused, not the rules in force, so it owns with its namespace's applied owners' digest
  * (the one verified last where they differ; its own where there is none): restored with the refused one, it refused, after a restart, the
  * very member whose rules were in force.
@@ -36,7 +37,10 @@ final class OwnerRestore {
         all.stream().filter(c -> c.policyDigest() != null && c.errorCode() == null)
                 .forEach(c -> inForce.merge(c.netns(), c, (a, b) -> b.lastVerified().isAfter(a.lastVerified()) ? b : a));
         for (LiveContainer c : these) {
-            boolean follower = ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
+            // refused NAMESPACE_SHARED and fenced (no owner there could be confirmed): the hook's fence, neither
+            // owner nor quarantined member, as before the restart (a member would lock out the owner's policy)
+            boolean fenced = c.quarantined() && ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode());
+            boolean follower = fenced || ErrorCode.NAMESPACE_QUARANTINED.code().equals(c.errorCode());
             if (c.policyDigest() != null && !follower) {
                 enforcer.restoreNamespaceOwner(c.containerId(), c.taskId(), c.pid(), c.netns(),
                         ErrorCode.NAMESPACE_SHARED.code().equals(c.errorCode())

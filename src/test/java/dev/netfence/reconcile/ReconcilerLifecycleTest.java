@@ -45,6 +45,21 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aMemberRefusedForAnotherPolicyUnderTheHooksFenceIsRestoredAsNeitherOwnerNorQuarantinedMember() throws Exception {
+        NamespaceId where = NamespaceId.of(nsFile); // where PID is
+        reconciler.liveSet().restore(new LiveContainer("c1", "task-1", "node-1", null, PID, where, null, "sha256:aa",
+                null, false, "nft", Map.of(), Instant.now()));
+        // refused NAMESPACE_SHARED where no owner could be confirmed, and fenced: a member would lock c1's policy out
+        reconciler.liveSet().restore(new LiveContainer("c2", "task-2", "node-1", null, PID, where, null, "sha256:bb",
+                "NAMESPACE_SHARED", true, "nft", Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls).containsExactly("restoreNamespaceOwner c1 task-1 sha256:aa");
+    }
+
+    @Test
     void aPodMemberRefusedForAnotherPolicyIsRestoredWithThePolicyInForceNotTheOneItWasRefused() {
         NamespaceId pod = new NamespaceId(4, 4026530000L);
         NamespaceId alone = new NamespaceId(4, 4026530001L);
