@@ -335,7 +335,9 @@ public final class DefaultEnforcer implements Enforcer {
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code())
                         // refused by owners none of which is confirmed there: not left without rules, the hook's fence
-                        : UnconfirmedOwners.refused(e) ? quarantines.fenceUngoverned(request.containerId(),
+                        // (on-failure leave writes nothing for a failure, this one too)
+                        : UnconfirmedOwners.refused(e) && config.onFailure() == OnFailure.QUARANTINE && !config.dryRun()
+                        ? quarantines.fenceUngoverned(request.containerId(),
                         request.runtime(), request.pid(), request.netns()) : null;
             } catch (Quarantines.Freed freed) {
                 // the member that kept it out is gone or applied: its own policy instead, once, while time is left;

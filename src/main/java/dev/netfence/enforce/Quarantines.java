@@ -133,8 +133,8 @@ final class Quarantines {
     /**
      * The OCI hook's fence (loopback only; no member recorded, so it keeps no other member's
      * policy out) for a container refused NAMESPACE_SHARED by owners none of which could be
-     * confirmed in the namespace ({@link UnconfirmedOwners}), whatever {@code on-failure} says, as
-     * the hook's: read back first and written only on a difference; not written when, by the
+     * confirmed in the namespace ({@link UnconfirmedOwners}), under {@code --on-failure quarantine}
+     * (the caller's condition): read back first and written only on a difference; not written when, by the
      * namespace's write turn, another member's policy is known to govern it
      * ({@link ContainmentChecks#enforcedForAnother}: an owner's resync re-recorded it meanwhile).
      * Null then, or when it cannot be written (the refusal is reported with nothing written).

@@ -106,6 +106,26 @@ class UnconfirmedOwnerFenceTest {
         assertThat(fake.restores()).isEmpty();
     }
 
+    @Test
+    void withOnFailureLeaveARefusalByAnUnconfirmedOwnerWritesNothingAsAnyFailureThere() throws IOException {
+        DefaultEnforcer leaving = new DefaultEnforcer(EnforcerConfig.custom()
+                .backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT).onFailure(OnFailure.LEAVE)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build(), fake, Clock.systemUTC(),
+                new SimpleMeterRegistry(), (host, timeout) -> List.of(),
+                (pid, containerId, runtime, deadline) -> new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared,
+                        () -> { }), HostGuards.create(HostGuardMode.OFF, fake), true, scans);
+        assertThat(leaving.enforce(request(ID_A, "task-a", 4242, "198.51.100.7:443")).status()).isEqualTo("applied");
+        gone(4242);
+        scans.stepOnEveryRead(Duration.ofSeconds(1));
+        fake.calls.clear();
+
+        EnforcementResult b = leaving.enforce(request(ID_B, "task-b", 4343, "203.0.113.9:443"));
+
+        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
+        assertThat(b.quarantined()).isFalse();
+        assertThat(fake.restores()).isEmpty();
+    }
+
     private void process(int pid) throws IOException {
         FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
         Files.createDirectories(proc.resolve(pid + "/ns"));
