@@ -70,7 +70,8 @@ final class HookFences {
                     || enforcer.enforcedForAnother(known.netns(), containerId))
                     && corrections.recordedInstance(known, pid)) {
                 // in force, quarantined, or governed by another member's policy in force in its namespace (refused
-                // NAMESPACE_SHARED, never quarantined: a fence would cut that member); one whose last apply failed
+                // NAMESPACE_SHARED, not quarantined by a confirmed owner's refusal: a fence would cut that member; the
+                // hook's fence where no owner could be confirmed, already "quarantined"); one whose last apply failed
                 // without a quarantine (--on-failure leave) is fenced below, as it would be had its hook come first
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
