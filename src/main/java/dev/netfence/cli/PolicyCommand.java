@@ -152,9 +152,10 @@ public final class PolicyCommand {
         return ops.execute(() -> {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"TASK", "POLICY", "UPDATED", "BYTES"});
+            PolicyParser parser = new PolicyParser();
             latest(ops).forEach((task, record) -> {
                 if (record.value() != null) {
-                    rows.add(new String[] {task, kind(record.value()), TIME.format(Instant.ofEpochMilli(record.timestamp())),
+                    rows.add(new String[] {task, kind(parser, record.value()), TIME.format(Instant.ofEpochMilli(record.timestamp())),
                             String.valueOf(record.value().length)});
                 }
             });
@@ -203,7 +204,17 @@ public final class PolicyCommand {
         return latest;
     }
 
-    private static String kind(byte[] value) {
+    /**
+     * What {@code policy list} shows of a stored policy: its preset or mode, or, for one netfence
+     * refuses ({@link PolicyParser}: a field named twice, say, stored before it was refused), that
+     * it is invalid and why, so that an operator finds what a resync would quarantine.
+     */
+    private static String kind(PolicyParser parser, byte[] value) {
+        try {
+            parser.parse(value);
+        } catch (PolicyValidationException invalid) {
+            return "INVALID: " + invalid.reasons().get(0);
+        }
         try {
             JsonNode policy = new ObjectMapper().readTree(value);
             if (policy.hasNonNull("preset")) {

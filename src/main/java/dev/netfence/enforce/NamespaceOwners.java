@@ -286,7 +286,7 @@ final class NamespaceOwners {
             boolean confirmed = current.owners.keySet().stream()
                     .anyMatch(owner -> !owner.equals(containerId) && !unconfirmed.contains(owner));
             if (!confirmed && !unconfirmed.isEmpty()) {
-                LOG.info("namespace inode {}: owner(s) {} could not be confirmed (the scan for their processes ran"
+                LOG.debug("namespace inode {}: owner(s) {} could not be confirmed (the scan for their processes ran"
                         + " out); not counted as governing it", id.inode(), unconfirmed);
             }
             return confirmed;

@@ -1,11 +1,11 @@
 package dev.netfence.netns;
 
+import dev.netfence.core.SteadyClock;
 import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import dev.netfence.core.SteadyClock;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -137,19 +137,6 @@ public final class ContainerProcesses {
             return found;
         }
         return found;
-    }
-
-    /**
-     * Whether a process of {@code containerId} is in {@code netns}, a scan that ran out of time
-     * counting as one (an owner is kept, so another pod member's policy is refused rather than
-     * written over its own).
-     */
-    public static boolean presentOrUnknown(Path procRoot, String containerId, NamespaceId netns) {
-        try {
-            return in(procRoot, containerId, netns).isPresent();
-        } catch (TimeoutException e) {
-            return true;
-        }
     }
 
     /** Whether a process of {@code containerId} lives anywhere, a scan that ran out of time counting as one. */

@@ -78,6 +78,23 @@ class PolicyCommandTest {
     }
 
     @Test
+    void listShowsAStoredPolicyNetfenceRefusesAsInvalidWithItsReasonSoAnOperatorFindsItBeforeAResyncQuarantines()
+            throws Exception {
+        byte[] twice = ("{\"schemaVersion\": 1, \"mode\": \"bridge\", \"allowedEndpoints\": [\"198.51.100.7:443\"],"
+                + " \"outbound\": false, \"outbound\": true}").getBytes(StandardCharsets.UTF_8);
+        try (var producer = TestKafka.producer()) { // as a netfence that took a field named twice stored it
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic,
+                    "task-3".getBytes(StandardCharsets.UTF_8), twice)).get();
+        }
+        CommandRun list = policy("list");
+
+        assertThat(list.exitCode()).isZero();
+        assertThat(list.out()).containsPattern("task-3\\s+INVALID: policy is not valid JSON: Duplicate field 'outbound'");
+        assertThat(policy("put", "task-3", file("p.json", new String(twice, StandardCharsets.UTF_8)).toString()).exitCode())
+                .as("put refuses it").isNotZero();
+    }
+
+    @Test
     void putStoresAPolicyWhoseEndpointsTurnedOutboundOnAndNotesIt() throws Exception {
         CommandRun put = policy("put", "task-9", file("p.json",
                 "{\"schemaVersion\": 1, \"mode\": \"bridge\", \"allowedEndpoints\": [\"198.51.100.7:443\"]}").toString());
