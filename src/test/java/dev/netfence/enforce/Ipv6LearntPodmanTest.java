@@ -70,6 +70,12 @@ class Ipv6LearntPodmanTest {
         String routes = in(sandbox, "ip", "-6", "route", "show", "table", "all");
         assertThat(routes).as("the advertised prefix's route").doesNotContain("2001:db8:4a::/64");
         assertThat(routes).as("the runtime's link-local route").contains("fe80::/64 dev eth0 proto kernel");
+        // sent again after the apply: the rules drop it (RouterAdvertisementPodmanTest proves that at length)
+        in(neighbour, "/usr/bin/python3", "-c", Ipv6LearntKernelTest.ADVERTISE, "65535", "high", "onlink=2001:db8:4a::",
+                "to=" + sandboxLl);
+        Thread.sleep(500);
+        assertThat(in(sandbox, "ip", "-6", "route", "show", "table", "all", "proto", "ra")).as("after a new advertisement")
+                .isBlank();
         assertThat(sandbox.agent().send("tcp " + ON_LINK + " 8080 2000")).as("the allowed destination made on-link")
                 .isNotEqualTo("OK");
         assertThat(sandbox.agent().send("tcp " + ROUTED + " 8080 2000")).as("the allowed destination behind the advertised router")

@@ -99,6 +99,7 @@ class KafkaOutcomePublisherTest {
         assertThat(registry.get(dev.netfence.core.MeterNames.OUTCOMES_UNPUBLISHED).tag("reason", "stopping")
                 .counter().count()).isEqualTo(1.0);
     }
+
     @Test
     void aTrackedOutcomeQueuedWhileThePublisherClosesFailsInsteadOfNeverCompleting() throws Exception {
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
