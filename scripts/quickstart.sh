@@ -65,7 +65,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-netfence() { java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "$@"; }
+# C1 only, as scripts/netfence starts it (NETFENCE_JAVA_OPTS after it: -XX:TieredStopAtLevel=4 restores C2)
+netfence() { java -XX:TieredStopAtLevel=1 -Xshare:auto ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "$@"; }
 
 dry_run=false
 if [[ $(id -u) != 0 ]]; then
@@ -93,7 +94,8 @@ else
 fi
 
 step "Starting a single-node KRaft broker (org.apache.kafka:kafka_2.13 from Maven Central)"
-nf_start_broker "$(cat "$work/cp.txt")" "$work/kafka" "$work/broker.out" "$work/broker.log"
+NF_BROKER_JAVA_OPTS="${NF_BROKER_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto}" \
+  nf_start_broker "$(cat "$work/cp.txt")" "$work/kafka" "$work/broker.out" "$work/broker.log"
 pids+=("$nf_broker_pid")
 bootstrap="$(nf_await_broker "$work/broker.out" "$nf_broker_pid" 60)" \
   || { cat "$work/broker.log" >&2; echo "broker failed to start" >&2; exit 3; }
@@ -105,7 +107,7 @@ if [[ $dry_run == false ]]; then
   step "Creating a sandbox namespace ($cns) and a peer ($pns) joined by a veth pair"
   ip netns add "$cns"; ip netns add "$pns"; netns_made=1
   nf_veth "$cns" "v${id}c" "$pns" "v${id}p" 198.18.77.1 "$peer_v4" 2001:db8:77::1 "$peer_v6" 24 64
-  ip netns exec "$pns" java "$root/scripts/lib/Listen.java" 8443 8444 >"$work/listen.out" 2>&1 &
+  ip netns exec "$pns" java -XX:TieredStopAtLevel=1 "$root/scripts/lib/Listen.java" 8443 8444 >"$work/listen.out" 2>&1 &
   pids+=($!)
   ip netns exec "$cns" sleep infinity &
   sandbox_pid=$!
@@ -130,7 +132,7 @@ info "netfence ${run_flags[*]}"
 info "(--cgroup-check false: the demo's sandbox is a plain process, not in a container's cgroup)"
 # java directly, not the netfence() function: a backgrounded function runs in a subshell, and
 # $! would be the subshell's pid rather than the JVM's, so cleanup would miss the JVM.
-java ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
+java -XX:TieredStopAtLevel=1 -Xshare:auto ${NETFENCE_JAVA_OPTS:-} -jar "$root/target/netfence.jar" "${run_flags[@]}" >"$work/netfence.log" 2>&1 &
 pids+=($!)
 http_port="$(nf_http_port "$work/netfence.log" "${pids[-1]}")" || { tail -20 "$work/netfence.log" >&2; exit 3; }
 for _ in $(seq 1 120); do
