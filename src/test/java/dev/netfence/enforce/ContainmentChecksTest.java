@@ -34,8 +34,6 @@ class ContainmentChecksTest {
     private static final long NET_ADMIN_AND_RAW = FakeProc.PODMAN_DEFAULT_CAPS | (1L << 12) | (1L << 13);
     private static final String ID_A = "a".repeat(64);
     private static final String ID_B = "b".repeat(64);
-    private static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
-            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
 
     @TempDir
     Path proc;
@@ -74,7 +72,7 @@ class ContainmentChecksTest {
         assertThat(refusing.error().code()).as("%s", refusing).isEqualTo("UNSAFE_CAPABILITIES");
         assertThat(refusing.error().message()).contains("cannot read the capabilities of pid 4242 (3 reads)");
         assertThat(refusing.quarantined()).isTrue();
-        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(QUARANTINE_MARK));
+        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(FakeFirewall.QUARANTINE_MARK));
         assertThat(reporting.error().code()).as("no refusal asked for: as before").isEqualTo("FIREWALL_UNAVAILABLE");
         assertThat(reporting.quarantined()).isFalse();
     }
@@ -92,7 +90,7 @@ class ContainmentChecksTest {
         assertThat(result.error().message()).contains("CAP_NET_RAW");
         assertThat(result.risks()).containsExactly("CAP_NET_RAW");
         assertThat(result.quarantined()).isTrue();
-        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(QUARANTINE_MARK));
+        assertThat(fake.restores()).isNotEmpty().allMatch(c -> c.stdin().contains(FakeFirewall.QUARANTINE_MARK));
     }
 
     @Test
@@ -312,7 +310,7 @@ class ContainmentChecksTest {
         assertThat(result.error().code()).isEqualTo("INTERNAL_ERROR");
         assertThat(result.error().message()).contains("StackOverflowError").contains("resolver recursed");
         assertThat(result.quarantined()).isTrue();
-        assertThat(fake.restores()).extracting(Call::stdin).isNotEmpty().allMatch(s -> s.contains(QUARANTINE_MARK));
+        assertThat(fake.restores()).extracting(Call::stdin).isNotEmpty().allMatch(s -> s.contains(FakeFirewall.QUARANTINE_MARK));
     }
 
     private EnforcerConfig.Builder config() {

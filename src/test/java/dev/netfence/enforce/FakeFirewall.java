@@ -23,6 +23,10 @@ import java.util.function.Predicate;
  * answer a command first (to fail it); everything run is recorded, with its stdin.
  */
 final class FakeFirewall implements CommandRunner {
+    /** The digest comment of the quarantine's IPv4 restore text: what a written quarantine's input holds. */
+    static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
+            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
+
     /** One recorded command. */
     record Call(List<String> argv, String stdin) {}
 

@@ -39,8 +39,6 @@ class SharedNamespaceQuarantineTest {
     private static final String ID_A = "a".repeat(64);
     private static final String ID_B = "b".repeat(64);
     private static final String ID_INFRA = "f".repeat(64);
-    private static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
-            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
 
     @TempDir
     Path proc;
@@ -81,7 +79,7 @@ class SharedNamespaceQuarantineTest {
         assertThat(resync.error().message()).contains(ID_B).contains("UNSAFE_CAPABILITIES");
         assertThat(resync.quarantined()).isTrue();
         assertThat(fake.restores()).extracting(Call::stdin).as("only the quarantine is written")
-                .isNotEmpty().allMatch(s -> s.contains(QUARANTINE_MARK));
+                .isNotEmpty().allMatch(s -> s.contains(FakeFirewall.QUARANTINE_MARK));
 
         gone(4343);
         assertThat(enforcer.reconcile(request(ID_A, 4242), shared).status()).as("B gone").isEqualTo("applied");
@@ -174,7 +172,7 @@ class SharedNamespaceQuarantineTest {
     @Test
     void aMemberWhoseQuarantineCouldNotBeWrittenKeepsNoOneOut() {
         FakeProc.container(proc, 4343, NET_RAW);
-        fake.failing(call -> call.stdin() != null && call.stdin().contains(QUARANTINE_MARK)
+        fake.failing(call -> call.stdin() != null && call.stdin().contains(FakeFirewall.QUARANTINE_MARK)
                 ? new dev.netfence.netns.CommandResult(call.argv(), 1, "", "iptables-restore: line 3 failed") : null);
 
         EnforcementResult b = enforcer.enforce(request(ID_B, 4343));
@@ -190,7 +188,7 @@ class SharedNamespaceQuarantineTest {
         FakeProc.container(proc, 4343, NET_RAW);
         assertThat(enforcer.enforce(request(ID_B, 4343)).quarantined()).isTrue();
         // B makes its namespace busy: the quarantine's re-write at its next retry fails
-        fake.failing(call -> call.stdin() != null && call.stdin().contains(QUARANTINE_MARK)
+        fake.failing(call -> call.stdin() != null && call.stdin().contains(FakeFirewall.QUARANTINE_MARK)
                 ? new dev.netfence.netns.CommandResult(call.argv(), 4, "", "Another app is currently holding the xtables lock")
                 : null);
         assertThat(enforcer.enforce(request(ID_B, 4343)).quarantined()).isFalse();
@@ -244,7 +242,7 @@ class SharedNamespaceQuarantineTest {
         EnforcementResult a = racing.enforce(request(ID_A, 4242));
 
         assertThat(a.status()).as("%s", a).isEqualTo("applied");
-        assertThat(fake.restores()).extracting(Call::stdin).noneMatch(s -> s.contains(QUARANTINE_MARK));
+        assertThat(fake.restores()).extracting(Call::stdin).noneMatch(s -> s.contains(FakeFirewall.QUARANTINE_MARK));
     }
 
     @Test

@@ -38,8 +38,6 @@ import org.junit.jupiter.api.io.TempDir;
 class UnconfirmedOwnerFenceTest {
     private static final String ID_A = "a".repeat(64);
     private static final String ID_B = "b".repeat(64);
-    private static final String QUARANTINE_MARK = dev.netfence.iptables.RestoreRenderer.comment(
-            new dev.netfence.rules.RulePlanner().quarantine().forFamily(dev.netfence.policy.Family.IPV4));
 
     @TempDir
     Path proc;
@@ -55,9 +53,14 @@ class UnconfirmedOwnerFenceTest {
         for (int pid : new int[] {4242, 4343}) {
             process(pid);
         }
-        enforcer = new DefaultEnforcer(EnforcerConfig.custom().backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT)
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build(), fake, Clock.systemUTC(),
-                new SimpleMeterRegistry(), (host, timeout) -> List.of(),
+        enforcer = enforcer(OnFailure.QUARANTINE);
+    }
+
+    /** An enforcer over the fake iptables and /proc, every apply pinned to the shared namespace. */
+    private DefaultEnforcer enforcer(OnFailure onFailure) {
+        return new DefaultEnforcer(EnforcerConfig.custom().backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT)
+                .onFailure(onFailure).backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build(), fake,
+                Clock.systemUTC(), new SimpleMeterRegistry(), (host, timeout) -> List.of(),
                 (pid, containerId, runtime, deadline) -> new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared,
                         () -> { }), HostGuards.create(HostGuardMode.OFF, fake), true, scans);
     }
@@ -76,7 +79,7 @@ class UnconfirmedOwnerFenceTest {
         assertThat(b.quarantined()).as("the hook's fence is in force: %s", b).isTrue();
         assertThat(b.target()).isNotNull();
         assertThat(fake.restores()).extracting(Call::stdin).as("only the fence is written").isNotEmpty()
-                .allMatch(s -> s.contains(QUARANTINE_MARK));
+                .allMatch(s -> s.contains(FakeFirewall.QUARANTINE_MARK));
         assertThat(enforcer.enforce(request(ID_B, "task-b", 4343, "203.0.113.9:443")).quarantined())
                 .as("re-asserted at B's retry").isTrue();
 
@@ -88,9 +91,7 @@ class UnconfirmedOwnerFenceTest {
         fake.calls.clear();
 
         EnforcementResult again = enforcer.enforce(request(ID_B, "task-b", 4343, "203.0.113.9:443"));
-        assertThat(again.error().code()).isEqualTo("NAMESPACE_SHARED");
-        assertThat(again.quarantined()).as("a confirmed owner: nothing written").isFalse();
-        assertThat(fake.restores()).isEmpty();
+        refusedWithNothingWritten(again); // a confirmed owner
     }
 
     @Test
@@ -101,19 +102,12 @@ class UnconfirmedOwnerFenceTest {
 
         EnforcementResult b = enforcer.enforce(request(ID_B, "task-b", 4343, "203.0.113.9:443"));
 
-        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
-        assertThat(b.quarantined()).isFalse();
-        assertThat(fake.restores()).isEmpty();
+        refusedWithNothingWritten(b);
     }
 
     @Test
     void withOnFailureLeaveARefusalByAnUnconfirmedOwnerWritesNothingAsAnyFailureThere() throws IOException {
-        DefaultEnforcer leaving = new DefaultEnforcer(EnforcerConfig.custom()
-                .backend(dev.netfence.netns.BackendChoice.IPTABLES_NFT).onFailure(OnFailure.LEAVE)
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build(), fake, Clock.systemUTC(),
-                new SimpleMeterRegistry(), (host, timeout) -> List.of(),
-                (pid, containerId, runtime, deadline) -> new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), shared,
-                        () -> { }), HostGuards.create(HostGuardMode.OFF, fake), true, scans);
+        DefaultEnforcer leaving = enforcer(OnFailure.LEAVE);
         assertThat(leaving.enforce(request(ID_A, "task-a", 4242, "198.51.100.7:443")).status()).isEqualTo("applied");
         gone(4242);
         scans.stepOnEveryRead(Duration.ofSeconds(1));
@@ -121,8 +115,13 @@ class UnconfirmedOwnerFenceTest {
 
         EnforcementResult b = leaving.enforce(request(ID_B, "task-b", 4343, "203.0.113.9:443"));
 
-        assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
-        assertThat(b.quarantined()).isFalse();
+        refusedWithNothingWritten(b);
+    }
+
+    /** Refused NAMESPACE_SHARED, not quarantined, and nothing written since the last {@code fake.calls.clear()}. */
+    private void refusedWithNothingWritten(EnforcementResult r) {
+        assertThat(r.error().code()).as("%s", r).isEqualTo("NAMESPACE_SHARED");
+        assertThat(r.quarantined()).as("%s", r).isFalse();
         assertThat(fake.restores()).isEmpty();
     }
 
