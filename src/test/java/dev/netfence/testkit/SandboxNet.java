@@ -16,7 +16,8 @@ import java.util.List;
  * ranges: container 198.18.X.1/24 and 2001:db8:X::1/64, peer .2 and ::2, plus "other host"
  * addresses (.3, ::3) and a "blocked subnet" host (198.19.X.2, 2001:db8:X:1::2) on the peer.
  * The container's {@code /etc/netns/NAME/resolv.conf} names the peer as nameserver (ip netns
- * exec bind-mounts it over /etc/resolv.conf). A {@link NetAgent} runs in each namespace; the
+ * exec bind-mounts it over /etc/resolv.conf). Duplicate address detection is off on both ends, so
+ * the link-local addresses are usable at once. A {@link NetAgent} runs in each namespace; the
  * container agent's pid is the "container pid". {@link #close()} kills only the agents it
  * started and deletes the namespaces and the /etc/netns directory, also after failures.
  */
@@ -68,6 +69,10 @@ public final class SandboxNet implements AutoCloseable {
         address(p, otherHostV4() + "/24", otherHostV6() + "/64");
         address(p, blockedHostV4() + "/24", blockedHostV6() + "/64");
         for (String ns : List.of(c, p)) {
+            // without duplicate detection the link-local address is usable at link up: while it is
+            // tentative the kernel sends no neighbour solicitation for a source it does not own (a
+            // forged one), so such datagrams waited up to 2.3 s and outlasted a probe's window
+            Sh.ok("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0");
             Sh.ok("ip", "-n", ns, "link", "set", "lo", "up");
             Sh.ok("ip", "-n", ns, "link", "set", "eth0", "up");
         }
