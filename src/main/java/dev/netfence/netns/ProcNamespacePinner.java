@@ -117,8 +117,11 @@ public final class ProcNamespacePinner implements NamespacePinner {
         try {
             member = ContainerProcesses.in(procRoot, containerId, wanted);
         } catch (java.util.concurrent.TimeoutException e) {
-            LOG.warn("no process of container {} found in {}: {}", containerId, netns, e.getMessage());
-            return Optional.empty();
+            // not known whether one is there (a node of very many processes, or a workload's zombies): the namespace
+            // is the runtime's all the same, so the path itself, never nothing (that left it open, no quarantine)
+            LOG.warn("no process of container {} found in {}: {}; quarantining it by the path", containerId, netns,
+                    e.getMessage());
+            return emptied.byPath(containerId, pid, netns, wanted);
         }
         if (member.isEmpty()) { // no process of it left there: the path itself
             return emptied.byPath(containerId, pid, netns, wanted);
@@ -126,10 +129,11 @@ public final class ProcNamespacePinner implements NamespacePinner {
         try { // the whole pin's checks: the cgroup as the runtime writes it, the path
             return Optional.of(pin(member.get(), containerId, runtime, netns, deadline, false));
         } catch (EnforcementException gone) {
-            LOG.warn("process {} of container {} in {} could not be pinned: {}", member.get(), containerId, netns,
-                    gone.getMessage());
+            // the witness found exited or left meanwhile (a workload can arrange that): the path itself, as above
+            LOG.warn("process {} of container {} in {} could not be pinned: {}; quarantining it by the path",
+                    member.get(), containerId, netns, gone.getMessage());
         }
-        return Optional.empty();
+        return emptied.byPath(containerId, pid, netns, wanted);
     }
 
     /**
