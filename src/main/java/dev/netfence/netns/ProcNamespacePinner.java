@@ -2,10 +2,12 @@ package dev.netfence.netns;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
+import dev.netfence.core.SteadyClock;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -38,6 +40,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
     private final ContainerPidLookup lookup;
     private final Path procRoot;
     private final boolean cgroupCheck;
+    /** What the scan for a witness ({@link #memberIn}) measures its budget on. */
+    private final Clock scanClock;
     /** This process's pid as {@code procRoot} numbers it, read once (it cannot change). */
     private volatile String self;
     /**
@@ -56,6 +60,12 @@ public final class ProcNamespacePinner implements NamespacePinner {
      * @param cgroupCheck whether a known containerId must appear in {@code /proc/PID/cgroup}
      */
     public ProcNamespacePinner(ContainerPidLookup lookup, Path procRoot, boolean cgroupCheck) {
+        this(lookup, procRoot, cgroupCheck, SteadyClock.system());
+    }
+
+    /** As above, the witness scan's budget measured on {@code scanClock}. */
+    ProcNamespacePinner(ContainerPidLookup lookup, Path procRoot, boolean cgroupCheck, Clock scanClock) {
+        this.scanClock = Objects.requireNonNull(scanClock, "scanClock");
         this.lookup = Objects.requireNonNull(lookup, "lookup");
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
         this.cgroupCheck = cgroupCheck;
@@ -115,7 +125,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
         }
         Optional<Integer> member;
         try {
-            member = ContainerProcesses.in(procRoot, containerId, wanted);
+            member = ContainerProcesses.in(procRoot, containerId, wanted, scanClock);
         } catch (java.util.concurrent.TimeoutException e) {
             // not known whether one is there (a node of very many processes, or a workload's zombies): the namespace
             // is the runtime's all the same, so the path itself, never nothing (that left it open, no quarantine)
