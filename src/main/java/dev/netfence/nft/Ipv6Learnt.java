@@ -16,8 +16,9 @@ import java.util.List;
  * one whose prefix is exactly that of a permanent address on the same device (the kernel keeps
  * one route for both, whichever came first: it is the route the runtime's address makes), unless
  * that address has {@code IFA_F_NOPREFIXROUTE} (it made no route: the one there is the
- * advertisement's); the cached routes a redirect made (an exception whose gateway is not the
- * gateway of the route it hangs under, which a dump lists right before it), and, best effort, the
+ * advertisement's); the cached routes a redirect made (an exception whose gateway or device is
+ * not that of the route it hangs under, which a dump lists right before it, an on-link one under a
+ * route through a gateway included), and, best effort, the
  * other cached routes (a path MTU's: it moves no traffic, and one the kernel cannot delete must
  * not fail every apply until it expires); and the addresses autoconfiguration made, which are
  * never {@code IFA_F_PERMANENT} (an address a runtime adds with an infinite lifetime always is)
@@ -126,12 +127,17 @@ final class Ipv6Learnt {
 
     /**
      * Whether cached route {@code r}, listed after route {@code under} (null: none), is a
-     * redirect's: it sends through a gateway the route it hangs under does not (a path MTU's copies
-     * that route's gateway, or has none).
+     * redirect's: it sends another way than the route it hangs under, through another gateway or
+     * device, or on-link where that one sends through a gateway (a redirect whose target is the
+     * destination itself: the destination is then sent to whoever answers for it on the link). A
+     * path MTU's copies that route's gateway and device. With no route listed before it, one with a
+     * gateway is taken for a redirect's, one without for a path MTU's.
      */
     static boolean redirected(Route r, Route under) {
-        return r.gateway() != null && (under == null || under.gateway() == null || under.oif() != r.oif()
-                || !Arrays.equals(under.gateway(), r.gateway()));
+        if (under == null) {
+            return r.gateway() != null;
+        }
+        return under.oif() != r.oif() || !Arrays.equals(under.gateway(), r.gateway());
     }
 
     /**

@@ -56,12 +56,13 @@ class Ipv6LearntTest {
         Route dflt = route("::/0", "fe80::a1", 3, 1, 0, MAIN, ETH0);
         Route mtuViaGateway = route("2001:db8:b::20/128", "fe80::a1", 3, 1, 0x200, MAIN, ETH0);
         Route redirected = route("2001:db8:b::21/128", "fe80::99", 3, 1, 0x200, MAIN, ETH0);
+        Route redirectedToItself = route("2001:db8:b::22/128", "-", 3, 1, 0x200, MAIN, ETH0);
         Route onLink = route("2001:db8:77::/64", "-", 2, 1, 0, MAIN, ETH0);
         Route mtuOnLink = route("2001:db8:77::5/128", "-", 2, 1, 0x200, MAIN, ETH0);
         Route redirectedOnLink = route("2001:db8:77::6/128", "fe80::98", 2, 1, 0x200, MAIN, ETH0);
-        Removals removals = Ipv6Learnt.removals(List.of(dflt, mtuViaGateway, redirected, onLink, mtuOnLink,
-                redirectedOnLink), List.of(), RUNTIME);
-        assertThat(removals.cached()).containsExactly(redirected, redirectedOnLink);
+        Removals removals = Ipv6Learnt.removals(List.of(dflt, mtuViaGateway, redirected, redirectedToItself, onLink,
+                mtuOnLink, redirectedOnLink), List.of(), RUNTIME);
+        assertThat(removals.cached()).containsExactly(redirected, redirectedToItself, redirectedOnLink);
         assertThat(removals.pathMtu()).containsExactly(mtuViaGateway, mtuOnLink);
         assertThat(Ipv6Learnt.removals(List.of(dflt, mtuViaGateway, onLink, mtuOnLink), List.of(), RUNTIME).none())
                 .as("path MTU routes left over do not fail the apply").isTrue();
