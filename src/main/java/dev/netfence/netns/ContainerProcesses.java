@@ -89,14 +89,14 @@ public final class ContainerProcesses {
 
     /**
      * Whether every process in {@code netns} (none, too) is {@code containerId}'s: a namespace that
-     * no other container's process can vouch for. A scan that runs out of {@link #BUDGET} answers
-     * true (the caller fences rather than leaving the namespace open).
+     * no other container's process can vouch for. A scan that runs out of {@link #BUDGET}, measured
+     * on {@code clock}, answers true (the caller fences rather than leaving the namespace open).
      */
-    public static boolean onlyOf(Path procRoot, String containerId, NamespaceId netns) {
-        long until = System.nanoTime() + BUDGET.toNanos();
+    public static boolean onlyOf(Path procRoot, String containerId, NamespaceId netns, Clock clock) {
+        Instant until = clock.instant().plus(BUDGET);
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(procRoot, p -> isPid(p.getFileName().toString()))) {
             for (Path proc : procs) {
-                if (System.nanoTime() - until > 0) {
+                if (clock.instant().isAfter(until)) {
                     return true;
                 }
                 int pid = Integer.parseInt(proc.getFileName().toString());

@@ -40,7 +40,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
     private final ContainerPidLookup lookup;
     private final Path procRoot;
     private final boolean cgroupCheck;
-    /** What the scan for a witness ({@link #memberIn}) measures its budget on. */
+    /** What the scans for a witness ({@link #memberIn}, {@link #memberElsewhere}) measure their budget on. */
     private final Clock scanClock;
     /** This process's pid as {@code procRoot} numbers it, read once (it cannot change). */
     private volatile String self;
@@ -63,7 +63,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
         this(lookup, procRoot, cgroupCheck, SteadyClock.system());
     }
 
-    /** As above, the witness scan's budget measured on {@code scanClock}. */
+    /** As above, the witness scans' budgets measured on {@code scanClock}. */
     ProcNamespacePinner(ContainerPidLookup lookup, Path procRoot, boolean cgroupCheck, Clock scanClock) {
         this.scanClock = Objects.requireNonNull(scanClock, "scanClock");
         this.lookup = Objects.requireNonNull(lookup, "lookup");
@@ -198,7 +198,8 @@ public final class ProcNamespacePinner implements NamespacePinner {
         // gets a quarantine it does not need, a runtime's namespace the ownership rule misjudged is not left open
         Optional<PinnedNamespace> bySocket = emptied.bySocket(containerId, pid, held -> !held.id().equals(refused)
                 && UserNamespaceAncestry.runtimeMade(Path.of("/proc/self/fd/" + held.descriptor()), pidFile)
-                        .equals(Optional.of(true)) && ContainerProcesses.onlyOf(procRoot, containerId, held.id()));
+                        .equals(Optional.of(true))
+                && ContainerProcesses.onlyOf(procRoot, containerId, held.id(), scanClock));
         if (bySocket.isPresent()) {
             return bySocket;
         }
