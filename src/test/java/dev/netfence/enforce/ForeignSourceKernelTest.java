@@ -206,23 +206,32 @@ class ForeignSourceKernelTest {
     /**
      * What a socket of the workload's (run by {@code intoWorkload}) connected from {@code own}:X to
      * {@code own}:Y received of the datagrams the peer (run by {@code intoPeer}) forged from
-     * {@code own}:Y to X ("GOT ..." lines); a link-local {@code own} is scoped to {@code eth0}.
+     * {@code own}:Y to X ("GOT ..." lines); a link-local {@code own} is scoped to {@code eth0}. The
+     * workload listens until the peer's sender is done and {@link LoopbackReplyKernelTest#MARGIN_S}
+     * seconds more (its stdin closes then), not for a fixed time from READY, which a slow start of
+     * the sender's interpreter on a loaded machine could use up.
      */
     static String selfFlowReceives(List<String> intoWorkload, List<String> intoPeer, String own) throws Exception {
         String workload = """
-                import socket, sys, time
+                import os, select, socket, sys, time
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
                 at = lambda port: (own, port, 0, socket.if_nametoindex("eth0")) if own.startswith("fe80") else (own, port)
                 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
                 s.bind(at(x)); s.connect(at(y)); s.send(b"self")
                 print("READY", flush=True)
-                s.settimeout(0.5); end = time.time() + 3
+                watched, end = [s, 0], time.time() + 120
                 while time.time() < end:
-                    try:
-                        print("GOT", s.recv(100).decode(), flush=True)
-                    except (ConnectionRefusedError, socket.timeout):
-                        pass
-                """;
+                    for sk in select.select(watched, [], [], 0.5)[0]:
+                        if sk == 0:
+                            if not os.read(0, 64):
+                                watched.remove(0)
+                                end = min(end, time.time() + %s)
+                            continue
+                        try:
+                            print("GOT", s.recv(100).decode(), flush=True)
+                        except ConnectionRefusedError:
+                            pass
+                """.formatted(LoopbackReplyKernelTest.MARGIN_S);
         String peer = """
                 import socket, sys, time
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -246,7 +255,8 @@ class ForeignSourceKernelTest {
             List<String> send = new ArrayList<>(intoPeer);
             send.addAll(List.of(PYTHON, "-c", peer, own, String.valueOf(SELF_X), String.valueOf(SELF_Y)));
             Sh.ok(send.toArray(String[]::new));
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            p.getOutputStream().close(); // the sender is done: the workload listens MARGIN_S more and ends
+            assertThat(p.waitFor(15, TimeUnit.SECONDS)).isTrue();
             return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } finally {
             p.destroyForcibly();

@@ -46,13 +46,22 @@ class LoopbackReplyKernelTest {
     static final int FAKE_PORT = 8032;
     static final String PYTHON = "/usr/bin/python3";
     /**
+     * How long the workload goes on listening once the forger is done, in seconds. The forger
+     * sends for 1.8 s, so the window reaches 3.3 s past its first datagram: past the last probe
+     * (2 s after it) of a neighbour resolution that datagram may have had to wait for, and never
+     * shorter than the fixed 3 s it once was.
+     */
+    static final String MARGIN_S = "1.5";
+    /**
      * argv: family destination port device(lo|-) own-port own-address; sends once from own-port
-     * (bound to the device when one is named), then prints what arrives for 3 s on that socket and
-     * on a second one bound to own-address and the same port (a socket bound to lo hears nothing
-     * that arrives on eth0).
+     * (bound to the device when one is named), then prints what arrives on that socket and on a
+     * second one bound to own-address and the same port (a socket bound to lo hears nothing that
+     * arrives on eth0) until its stdin closes (the forger is done) and {@link #MARGIN_S} seconds more.
+     * Not a fixed window from READY: the forger's interpreter can take a second or more to start
+     * on a loaded machine, and a window that ends while it still sends proves nothing.
      */
     static final String WORKLOAD = """
-            import socket, sys, time, select
+            import os, socket, sys, time, select
             fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
             s = socket.socket(fam, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -68,16 +77,21 @@ class LoopbackReplyKernelTest {
             except OSError as e:
                 print("SEND-REFUSED", e.errno, flush=True)
             print("READY", flush=True)
-            end = time.time() + 3
+            watched, end = [s, rx, 0], time.time() + 120
             while time.time() < end:
-                for sk in select.select([s, rx], [], [], 0.5)[0]:
+                for sk in select.select(watched, [], [], 0.5)[0]:
+                    if sk == 0:
+                        if not os.read(0, 64):
+                            watched.remove(0)
+                            end = min(end, time.time() + %s)
+                        continue
                     try:
                         data, src = sk.recvfrom(100)
                     except ConnectionRefusedError:
                         continue
                     if data != b"out":
                         print("GOT", data.decode(), src[0], flush=True)
-            """;
+            """.formatted(LoopbackReplyKernelTest.MARGIN_S);
     /**
      * argv: family source port destination destination-port; six datagrams from source:port to
      * destination. IPv6: a UDP socket with {@code IPV6_FREEBIND}. IPv4: whole IP packets on a raw
@@ -195,7 +209,8 @@ class LoopbackReplyKernelTest {
             forger.addAll(List.of(PYTHON, "-c", FORGER, family, destination, String.valueOf(FAKE_PORT), own,
                     String.valueOf(WORKLOAD_PORT)));
             Sh.ok(forger.toArray(String[]::new));
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            p.getOutputStream().close(); // the forger is done: the workload listens MARGIN_S more and ends
+            assertThat(p.waitFor(15, TimeUnit.SECONDS)).isTrue();
             return first + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } finally {
             p.destroyForcibly();
