@@ -77,6 +77,10 @@ class ForeignSourcePodmanTest {
         PodmanContainer peer = PODMAN.peer(8080);
         PodmanContainer sandbox = PODMAN.sandbox();
         String own = linkLocal(sandbox);
+        // the peer's own link-local address must be past duplicate detection too: while it is
+        // tentative the peer's kernel sends no neighbour solicitation for a source it does not own
+        // (the forged one), and the datagrams wait in the neighbour queue, or are dropped
+        linkLocal(peer);
         List<String> workload = List.of("nsenter", "-t", String.valueOf(sandbox.pid()), "-n", "setpriv", "--reuid=65534",
                 "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all");
         List<String> intoPeer = List.of("nsenter", "-t", String.valueOf(peer.pid()), "-n");
