@@ -40,24 +40,31 @@ public final class Icmpv6Probe {
             ifname, marker = sys.argv[1], sys.argv[2].encode()
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
             s.bind((ifname, 0))
-            print("READY", flush=True)
-            end = time.time() + 120
-            while time.time() < end:
-                ready, _, _ = select.select([s, sys.stdin], [], [], 0.5)
-                if sys.stdin in ready and not sys.stdin.readline():
-                    break
-                if s not in ready:
-                    continue
-                frame, addr = s.recvfrom(65535)
+            def report(frame, addr):
                 if addr[2] == socket.PACKET_OUTGOING:
-                    continue
+                    return
                 ip = frame[14:]
                 nh, hl, dst, rest = ip[6], ip[7], socket.inet_ntop(socket.AF_INET6, ip[24:40]), ip[40:]
                 if nh == 0 and len(rest) >= 2:
                     nh, rest = rest[0], rest[(rest[1] + 1) * 8:]
                 if nh != 58 or not rest:
-                    continue
+                    return
                 print("type=%d hl=%d dst=%s marker=%s" % (rest[0], hl, dst, "yes" if marker in rest else "no"), flush=True)
+            print("READY", flush=True)
+            end = time.time() + 120
+            while time.time() < end:
+                ready, _, _ = select.select([s, sys.stdin], [], [], 0.5)
+                if sys.stdin in ready and not sys.stdin.readline():
+                    # stopped: what the socket holds arrived before the stop, report it too
+                    s.setblocking(False)
+                    try:
+                        while True:
+                            report(*s.recvfrom(65535))
+                    except BlockingIOError:
+                        pass
+                    break
+                if s in ready:
+                    report(*s.recvfrom(65535))
             """;
 
     private Icmpv6Probe() {}
@@ -86,7 +93,8 @@ public final class Icmpv6Probe {
 
         /**
          * Stops the capture after a short grace period for frames in flight and returns one line
-         * per ICMPv6 frame received.
+         * per ICMPv6 frame received, also those still queued on its socket when it is stopped (the
+         * sniffer may not have run at all in the grace period on a loaded machine).
          */
         public List<String> frames() throws IOException, InterruptedException {
             Thread.sleep(500);
