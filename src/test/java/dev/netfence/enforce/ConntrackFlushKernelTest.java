@@ -134,8 +134,7 @@ class ConntrackFlushKernelTest {
         assertThat(enforcer.enforce(request(policy(DOWNLOAD + "/tcp"))).status()).isEqualTo("applied");
         assertThat(net.containerAgent().send("stream open download download " + net.peerV4() + " " + DOWNLOAD))
                 .isEqualTo("OK");
-        Thread.sleep(500);
-        assertThat(count("download")).isPositive();
+        Streams.awaitFlowing(net.containerAgent(), "download");
 
         assertThat(enforcer.enforce(request(policy(DOWNLOAD + "/tcp", ALLOWED_TCP + "/tcp"))).status()).isEqualTo("applied");
         Thread.sleep(1000);
@@ -164,10 +163,7 @@ class ConntrackFlushKernelTest {
         assertThat(container.send("stream open blocked-tcp tcp " + peer + " " + BLOCKED_TCP)).isEqualTo("OK");
         assertThat(container.send("stream open blocked-udp udp " + peer + " " + BLOCKED_UDP)).isEqualTo("OK");
         assertThat(container.send("stream open allowed-tcp tcp " + peer + " " + ALLOWED_TCP)).isEqualTo("OK");
-        Thread.sleep(500);
-        for (String stream : new String[] {"blocked-tcp", "blocked-udp", "allowed-tcp"}) {
-            assertThat(count(stream)).as("%s flows before the apply", stream).isPositive();
-        }
+        Streams.awaitFlowing(container, "blocked-tcp", "blocked-udp", "allowed-tcp");
     }
 
     private void assertForbiddenFlowsStopAndAllowedGoesOn(boolean allowedGoesOn) throws Exception {

@@ -88,9 +88,7 @@ class ContainmentPodmanKernelTest {
         assertThat(streams.send("stream open tcp tcp " + peer.ipv4() + " 7400")).isEqualTo("OK");
         assertThat(streams.send("stream open udp udp " + peer.ipv4() + " 7401")).isEqualTo("OK");
         assertThat(streams.send("stream open allowed tcp " + peer.ipv4() + " 7402")).isEqualTo("OK");
-        Thread.sleep(500);
-        assertThat(Streams.count(streams, "tcp")).isPositive();
-        assertThat(Streams.count(streams, "udp")).isPositive();
+        Streams.awaitFlowing(streams, "tcp", "udp");
 
         assertThat(enforcer.enforce(request(sandbox.id(), sandbox, sandbox.sandboxKey(), allowing(peer, "7402/tcp")))
                 .status()).isEqualTo("applied");

@@ -60,10 +60,7 @@ class ReplyDirectionPodmanKernelTest {
         assertThat(streams.send("stream open blocked-tcp tcp " + peer.ipv4() + " " + BLOCKED_TCP)).isEqualTo("OK");
         assertThat(streams.send("stream open blocked-udp udp " + peer.ipv4() + " " + BLOCKED_UDP)).isEqualTo("OK");
         assertThat(streams.send("stream open allowed tcp " + peer.ipv4() + " " + ALLOWED_TCP)).isEqualTo("OK");
-        Thread.sleep(500);
-        for (String stream : new String[] {"blocked-tcp", "blocked-udp", "allowed"}) {
-            assertThat(Streams.count(streams, stream)).as("%s before the apply", stream).isPositive();
-        }
+        Streams.awaitFlowing(streams, "blocked-tcp", "blocked-udp", "allowed");
 
         DefaultEnforcer noFlush = EnforcerVariants.withoutContainment(config(backend), new ProcessCommandRunner(),
                 Clock.systemUTC(), new SimpleMeterRegistry());
@@ -85,8 +82,7 @@ class ReplyDirectionPodmanKernelTest {
         assertThat(enforcer.enforce(request(sandbox, allowing(peer, DOWNLOAD + "/tcp"))).status()).isEqualTo("applied");
         Agent client = sandbox.agent();
         assertThat(client.send("stream open download download " + peer.ipv4() + " " + DOWNLOAD)).isEqualTo("OK");
-        Thread.sleep(500);
-        assertThat(Streams.count(client, "download")).as("bytes before the re-apply").isPositive();
+        Streams.awaitFlowing(client, "download");
 
         EnforcementResult reapplied = enforcer.enforce(request(sandbox, allowing(peer, DOWNLOAD + "/tcp", HTTP + "/tcp")));
         assertThat(reapplied.status()).as("%s", reapplied).isEqualTo("applied");

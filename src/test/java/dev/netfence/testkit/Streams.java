@@ -1,10 +1,12 @@
 package dev.netfence.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -20,6 +22,18 @@ public final class Streams {
     /** Echoes (or bytes) received so far on {@code agent}'s stream {@code name}. */
     public static long count(Agent agent, String name) throws Exception {
         return Long.parseLong(agent.send("stream count " + name));
+    }
+
+    /**
+     * Waits until each of {@code agent}'s streams {@code names} has had an echo (or bytes): usually
+     * within milliseconds of opening it, but both ends are JVMs of their own running first-time
+     * code, on two cores the other test JVM's kernel tests share, so not a fixed half second.
+     */
+    public static void awaitFlowing(Agent agent, String... names) {
+        for (String name : names) {
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(count(agent, name))
+                    .as("%s flows before the apply", name).isPositive());
+        }
     }
 
     /**
