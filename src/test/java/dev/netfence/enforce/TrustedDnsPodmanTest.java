@@ -1,6 +1,7 @@
 package dev.netfence.enforce;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
@@ -40,10 +41,13 @@ class TrustedDnsPodmanTest {
     void aNameserverTheWorkloadWritesOpensNothingWhileTheOperatorsResolverWorks() throws Exception {
         PodmanContainer blocked = PODMAN.start("blockedns", List.of(), "/bin/sleep", "3600");
         PodmanContainer resolver = PODMAN.start("resolver", List.of(), "/bin/sleep", "3600");
+        // what the blocked peer saw is asked of the agent that listens there (agent() starts a new one)
+        Agent blockedListener = null;
         for (PodmanContainer peer : List.of(blocked, resolver)) {
             Agent agent = peer.agent();
             assertThat(agent.send("listen tcp 53")).isEqualTo("OK");
             assertThat(agent.send("listen udp 53")).isEqualTo("OK");
+            blockedListener = peer == blocked ? agent : blockedListener;
         }
         PodmanContainer sandbox = PODMAN.sandbox();
         assertThat(sandbox.exec("sh", "-c", "echo nameserver " + blocked.ipv4() + " > /etc/resolv.conf").ok()).isTrue();
@@ -51,7 +55,11 @@ class TrustedDnsPodmanTest {
         Agent probe = sandbox.agent();
         // without rules the blocked peer's port 53 is reachable: every REFUSED below is the policy's doing
         assertThat(probe.send("tcp " + blocked.ipv4() + " 53" + PROBE_MS)).isEqualTo("OK");
-        String seenBeforeRules = blocked.agent().send("seen 53");
+        Agent listener = blockedListener;
+        // recorded by the listener's accept thread, after the handshake the probe reported: waited for
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(listener.send("seen 53"))
+                .as("the blocked peer saw the probe without rules").isEqualTo("tcp/" + sandbox.ipv4()));
+        String seenBeforeRules = blockedListener.send("seen 53");
 
         EnforcementResult untrusted = apply(sandbox, List.of());
 
@@ -71,7 +79,7 @@ class TrustedDnsPodmanTest {
         assertThat(probe.send("tcp " + blocked.ipv4() + " 53" + PROBE_MS)).isEqualTo("REFUSED");
         assertThat(probe.send("udp " + blocked.ipv4() + " 53" + PROBE_MS)).isNotEqualTo("OK");
         // nothing reached the blocked peer after the first apply
-        assertThat(blocked.agent().send("seen 53")).isEqualTo(seenBeforeRules);
+        assertThat(blockedListener.send("seen 53")).isEqualTo(seenBeforeRules);
     }
 
     /** Applies a DNS-on, outbound-off policy to the sandbox as netfence run would, the node trusting {@code dnsServers}. */
