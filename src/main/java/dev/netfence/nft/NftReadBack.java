@@ -15,8 +15,13 @@ import java.util.concurrent.locks.LockSupport;
  * through the {@code nft} program, the whole ruleset as JSON. Never logs, never writes.
  */
 final class NftReadBack {
-    /** How many censuses showing netfence's table with fewer than its three chains make that a difference. */
-    static final int LOW_USE_ATTEMPTS = 6;
+    /**
+     * How many censuses showing netfence's table with fewer than its three chains make that a
+     * difference: 8, over 127 ms of pauses. With 6 (31 ms) another writer's batch that the scheduler
+     * preempted on a loaded machine outlasted them (a kernel test beside another writer, once in 23
+     * full runs); a workload that keeps failing batches open costs its own read-backs that long.
+     */
+    static final int LOW_USE_ATTEMPTS = 8;
     /** How many censuses a commit may fall into before the read-back gives up (see {@link #read}). */
     static final int QUIET_ATTEMPTS = 4;
 
@@ -55,7 +60,7 @@ final class NftReadBack {
      * ({@link NftCensus.LeftoverTable#found}), when that table holds at most {@link NftCensus#LIMIT}
      * things and {@link NftCensus#BYTE_LIMIT} bytes, else that is the difference. {@code afterOwnWrite}: right after netfence's own transaction, when
      * netfence's table's sets and rules are not counted. A census showing netfence's table with
-     * fewer than three chains is taken again (its rules counted), after 1, 2, 4, 8 and 16 ms, up to
+     * fewer than three chains is taken again (its rules counted), after 1, 2, 4, ... 64 ms, up to
      * {@link #LOW_USE_ATTEMPTS} times in all, and is a difference only when every one shows it so:
      * another transaction running in the namespace while the census dumps has already lowered the
      * use count of the table it replaces (the kernel counts at each message of a batch, before its
