@@ -212,26 +212,14 @@ class ForeignSourceKernelTest {
      * the sender's interpreter on a loaded machine could use up.
      */
     static String selfFlowReceives(List<String> intoWorkload, List<String> intoPeer, String own) throws Exception {
-        String workload = """
-                import os, select, socket, sys, time
+        String workload = LoopbackReplyKernelTest.UNTIL_SENDER_DONE + """
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
                 at = lambda port: (own, port, 0, socket.if_nametoindex("eth0")) if own.startswith("fe80") else (own, port)
                 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
                 s.bind(at(x)); s.connect(at(y)); s.send(b"self")
                 print("READY", flush=True)
-                watched, end = [s, 0], time.time() + 120
-                while time.time() < end:
-                    for sk in select.select(watched, [], [], 0.5)[0]:
-                        if sk == 0:
-                            if not os.read(0, 64):
-                                watched.remove(0)
-                                end = min(end, time.time() + %s)
-                            continue
-                        try:
-                            print("GOT", s.recv(100).decode(), flush=True)
-                        except ConnectionRefusedError:
-                            pass
-                """.formatted(LoopbackReplyKernelTest.MARGIN_S);
+                until_sender_done([s], lambda sk: print("GOT", sk.recv(100).decode(), flush=True))
+                """;
         String peer = """
                 import socket, sys, time
                 own, x, y = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

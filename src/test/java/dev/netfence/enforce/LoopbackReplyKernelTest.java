@@ -53,6 +53,27 @@ class LoopbackReplyKernelTest {
      */
     static final String MARGIN_S = "1.5";
     /**
+     * Python: {@code until_sender_done(sockets, got)} calls {@code got(socket)} for each socket that
+     * has a datagram (a refused send's error is passed over) until stdin closes (the test closes it
+     * once the sender has exited) and {@link #MARGIN_S} seconds more, at most 120 s in all.
+     */
+    static final String UNTIL_SENDER_DONE = """
+            import os, select, socket, sys, time
+            def until_sender_done(socks, got):
+                watched, end = list(socks) + [0], time.time() + 120
+                while time.time() < end:
+                    for sk in select.select(watched, [], [], 0.5)[0]:
+                        if sk == 0:
+                            if not os.read(0, 64):
+                                watched.remove(0)
+                                end = min(end, time.time() + %s)
+                            continue
+                        try:
+                            got(sk)
+                        except ConnectionRefusedError:
+                            pass
+            """.formatted(MARGIN_S);
+    /**
      * argv: family destination port device(lo|-) own-port own-address; sends once from own-port
      * (bound to the device when one is named), then prints what arrives on that socket and on a
      * second one bound to own-address and the same port (a socket bound to lo hears nothing that
@@ -60,8 +81,7 @@ class LoopbackReplyKernelTest {
      * Not a fixed window from READY: the forger's interpreter can take a second or more to start
      * on a loaded machine, and a window that ends while it still sends proves nothing.
      */
-    static final String WORKLOAD = """
-            import os, socket, sys, time, select
+    static final String WORKLOAD = UNTIL_SENDER_DONE + """
             fam = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
             s = socket.socket(fam, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -77,21 +97,12 @@ class LoopbackReplyKernelTest {
             except OSError as e:
                 print("SEND-REFUSED", e.errno, flush=True)
             print("READY", flush=True)
-            watched, end = [s, rx, 0], time.time() + 120
-            while time.time() < end:
-                for sk in select.select(watched, [], [], 0.5)[0]:
-                    if sk == 0:
-                        if not os.read(0, 64):
-                            watched.remove(0)
-                            end = min(end, time.time() + %s)
-                        continue
-                    try:
-                        data, src = sk.recvfrom(100)
-                    except ConnectionRefusedError:
-                        continue
-                    if data != b"out":
-                        print("GOT", data.decode(), src[0], flush=True)
-            """.formatted(LoopbackReplyKernelTest.MARGIN_S);
+            def got(sk):
+                data, src = sk.recvfrom(100)
+                if data != b"out":
+                    print("GOT", data.decode(), src[0], flush=True)
+            until_sender_done([s, rx], got)
+            """;
     /**
      * argv: family source port destination destination-port; six datagrams from source:port to
      * destination. IPv6: a UDP socket with {@code IPV6_FREEBIND}. IPv4: whole IP packets on a raw
