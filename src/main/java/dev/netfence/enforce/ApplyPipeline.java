@@ -83,7 +83,10 @@ final class ApplyPipeline {
         this.hooks = new VerifiedHooks(config.procRoot());
     }
 
-    /** Every hostname endpoint of the policy, resolved (A and AAAA); RESOLUTION_FAILED on any failure. */
+    /**
+     * Every hostname endpoint of the policy, resolved (A and AAAA); RESOLUTION_FAILED on any failure,
+     * and when the answers bring more addresses than {@link ResolvedAddressBound} allows a policy.
+     */
     Map<String, List<InetAddress>> resolveHostnames(NetworkPolicy policy, Deadline deadline) {
         Map<String, List<InetAddress>> resolved = new LinkedHashMap<>();
         for (Endpoint endpoint : policy.allowedEndpoints()) {
@@ -92,6 +95,7 @@ final class ApplyPipeline {
                 resolved.put(endpoint.host(), resolver.resolve(endpoint.host(), timeout));
             }
         }
+        ResolvedAddressBound.check(policy, resolved); // before anything is planned from the answers
         return resolved;
     }
 
