@@ -3,6 +3,7 @@ package dev.netfence.enforce;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.rules.PlannedRules;
+import dev.netfence.rules.RuleBoundedLru;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,11 +19,19 @@ import java.util.function.Supplier;
  * and compares the whole record tree, which the profile then showed as the next largest cost; the
  * policy store hands out the same instance for a task until its policy changes, so a first level
  * keyed by the instance's identity answers most lookups, and the value level behind it still
- * shares one plan among tasks with equal policies. Thread-safe.
+ * shares one plan among tasks with equal policies. Plans are also bounded by the rules they hold
+ * ({@link RuleBoundedLru}): a plan took about 150 bytes a rule (measured: 0.3 MB for one of 2,097
+ * rules), and a tenant whose hostnames answer new addresses at every resync makes a new plan per
+ * answer set, so 4,096 entries of plans of tens of thousands of rules were hundreds of megabytes;
+ * now the identity level holds at most {@link #MAX_RULES_BY_IDENTITY} rules (about 40 MB; 4,096
+ * ordinary plans of 64 rules, as before) and the value level {@link #MAX_RULES_BY_VALUE} (512 plans
+ * of 128). Thread-safe.
  */
 final class PlanCache {
     private static final int MAX_BY_VALUE = 512;
     private static final int MAX_BY_IDENTITY = 4096;
+    static final long MAX_RULES_BY_VALUE = 65_536;
+    static final long MAX_RULES_BY_IDENTITY = 262_144;
 
     private record Key(NetworkPolicy policy, Map<String, List<InetAddress>> resolved, List<InetAddress> nameservers) {}
 
@@ -41,8 +50,10 @@ final class PlanCache {
         }
     }
 
-    private final Map<IdentityKey, PlannedRules> plansByIdentity = lru(MAX_BY_IDENTITY);
-    private final Map<Key, PlannedRules> plans = lru(MAX_BY_VALUE);
+    private final RuleBoundedLru<IdentityKey, PlannedRules> plansByIdentity =
+            new RuleBoundedLru<>(MAX_BY_IDENTITY, MAX_RULES_BY_IDENTITY, PlannedRules::ruleCount);
+    private final RuleBoundedLru<Key, PlannedRules> plans =
+            new RuleBoundedLru<>(MAX_BY_VALUE, MAX_RULES_BY_VALUE, PlannedRules::ruleCount);
     private final Map<IdentityKey, String> digestsByIdentity = lru(MAX_BY_IDENTITY);
     private final Map<NetworkPolicy, String> digests = lru(MAX_BY_VALUE);
 
@@ -50,7 +61,24 @@ final class PlanCache {
             Supplier<PlannedRules> planner) {
         Map<String, List<InetAddress>> r = Map.copyOf(resolved);
         List<InetAddress> ns = List.copyOf(nameservers);
-        return lookup(plansByIdentity, new IdentityKey(policy, r, ns), plans, new Key(policy, r, ns), planner);
+        IdentityKey fast = new IdentityKey(policy, r, ns);
+        PlannedRules known = plansByIdentity.get(fast);
+        if (known != null) {
+            return known;
+        }
+        Key key = new Key(policy, r, ns);
+        known = plans.get(key);
+        PlannedRules result = known != null ? known : planner.get();
+        if (known == null) {
+            plans.put(key, result);
+        }
+        plansByIdentity.put(fast, result);
+        return result;
+    }
+
+    /** The rules of the plans each level holds now: by identity, by value. */
+    long[] heldRules() {
+        return new long[] {plansByIdentity.heldRules(), plans.heldRules()};
     }
 
     String digest(NetworkPolicy policy) {

@@ -11,10 +11,13 @@ import java.util.Objects;
  * not rendered again: both depend on the plan alone, and rendering them (rule folding, then a
  * regular expression over the listing to sort set elements) was a fifth of the guard's CPU per
  * apply. Remembered by {@link PlanMemo} (by digest, used only for the same or an equal plan, at
- * most {@link #LIMIT} plans). Thread-safe.
+ * most {@link #LIMIT} plans holding at most {@link #MAX_RULES} rules in all: 1,024 ordinary plans of
+ * 64 rules, as before, but not a thousand plans of tens of thousands of rules, which a tenant whose
+ * hostnames answer new addresses at every resync made, one new plan per answer set). Thread-safe.
  */
 final class RenderedGuards {
     static final int LIMIT = 1024;
+    static final long MAX_RULES = 65_536;
 
     /** The body of {@code plan}'s chain, and each of its lines in canonical form. */
     record Rendered(PlannedRules plan, List<String> body, List<String> canonicalBody) {}
@@ -23,7 +26,7 @@ final class RenderedGuards {
 
     RenderedGuards(GuardRenderer renderer) {
         Objects.requireNonNull(renderer, "renderer");
-        this.memo = new PlanMemo<>(LIMIT, plan -> {
+        this.memo = new PlanMemo<>(LIMIT, MAX_RULES, plan -> {
             List<String> body = List.copyOf(renderer.rules(plan));
             return new Rendered(plan, body, body.stream().map(GuardRenderer::canonical).toList());
         });
@@ -31,5 +34,10 @@ final class RenderedGuards {
 
     Rendered of(PlannedRules plan) {
         return memo.of(plan);
+    }
+
+    /** The rules of the plans whose bodies are held now (at most {@link #MAX_RULES}). */
+    long heldRules() {
+        return memo.heldRules();
     }
 }

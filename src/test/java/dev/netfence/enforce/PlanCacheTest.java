@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyDigest;
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.BigPlans;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.net.InetAddress;
@@ -55,5 +56,26 @@ class PlanCacheTest {
     void theRememberedDigestIsThePolicyDigest() {
         assertThat(cache.digest(policy())).isEqualTo(PolicyDigest.of(policy()));
         assertThat(cache.digest(policy())).isEqualTo(PolicyDigest.of(policy()));
+    }
+
+    @Test
+    void aChurnOfDistinctLargePlansKeepsEachLevelUnderItsRuleBudgetAndAnOrdinaryPolicyIsStillPlannedOnce()
+            throws Exception {
+        List<InetAddress> ns = List.of(InetAddress.getByName("198.51.100.53"));
+        NetworkPolicy ordinary = policy();
+        PlannedRules first = plan(ordinary, ns);
+
+        // each round an answer set never seen before: a new key, a new plan of 4,096 rules (not the planner's: cheap)
+        for (int round = 0; round < 100; round++) {
+            int r = round;
+            Map<String, List<InetAddress>> resolved = Map.of("big.tenant.example", BigPlans.addresses(r, 1));
+            cache.plan(BigPlans.POLICY, resolved, ns, () -> BigPlans.synthetic(r, 4_096));
+            assertThat(plan(ordinary, ns)).as("round %d", round).isSameAs(first);
+            long[] held = cache.heldRules();
+            assertThat(held[0]).as("by identity, round %d", round).isLessThanOrEqualTo(PlanCache.MAX_RULES_BY_IDENTITY);
+            assertThat(held[1]).as("by value, round %d", round).isLessThanOrEqualTo(PlanCache.MAX_RULES_BY_VALUE);
+        }
+
+        assertThat(planned).hasValue(1);
     }
 }

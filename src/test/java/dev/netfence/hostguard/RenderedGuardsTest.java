@@ -3,6 +3,7 @@ package dev.netfence.hostguard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.rules.BigPlans;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,24 @@ class RenderedGuardsTest {
         assertThat(renderer.listingOfCanonical(chain, r.canonicalBody())).isEqualTo(listing);
         assertThat(r.body()).as("the plan folds endpoints into sets whose order the canonical form changes")
                 .anyMatch(line -> line.contains(" . tcp dport { ") && !line.equals(GuardRenderer.canonical(line)));
+    }
+
+    @Test
+    void aChurnOfDistinctLargePlansKeepsAtMostTheRuleBudgetRenderedAndAnOrdinaryPlanUsedMeanwhileStaysRendered() {
+        RenderedGuards rendered = new RenderedGuards(renderer);
+        RenderedGuards.Rendered first = rendered.of(plan());
+        long rules = 0;
+
+        // a tenant's hostname answering 4,000 new addresses at each resync: about 8,000 rules a plan
+        for (int round = 0; round < 9; round++) {
+            PlannedRules big = BigPlans.planned(round, 4_000);
+            rules += big.ruleCount();
+            rendered.of(big);
+            assertThat(rendered.of(plan())).as("round %d", round).isSameAs(first);
+            assertThat(rendered.heldRules()).as("round %d", round).isLessThanOrEqualTo(RenderedGuards.MAX_RULES);
+        }
+
+        assertThat(rules).as("the churn is past the budget").isGreaterThan(RenderedGuards.MAX_RULES);
     }
 
     private static PlannedRules plan() {

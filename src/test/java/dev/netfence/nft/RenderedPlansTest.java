@@ -2,6 +2,7 @@ package dev.netfence.nft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.rules.BigPlans;
 import dev.netfence.rules.PlannedRules;
 import org.junit.jupiter.api.Test;
 
@@ -36,5 +37,24 @@ class RenderedPlansTest {
                 .isNotSameAs(rendered.of(bridge).reference());
         assertThat(other.reference().get()).as("nothing learnt yet").isNull();
         assertThat(rendered.of(bridge).transaction()).isEqualTo(renderer.render(bridge));
+    }
+
+    @Test
+    void aChurnOfDistinctLargePlansKeepsAtMostTheRuleBudgetRenderedAndAnOrdinaryPlanUsedMeanwhileStaysRendered()
+            throws Exception {
+        PlannedRules ordinary = NftRendererTest.plan(NftRendererTest.BRIDGE + "}");
+        RenderedPlans.Rendered first = rendered.of(ordinary);
+        int rules = 0;
+
+        // a tenant's hostname answering 1,000 new addresses at each resync: about 2,000 rules a plan
+        for (int round = 0; round < 12; round++) {
+            PlannedRules big = BigPlans.planned(round, 1_000);
+            rules += big.ruleCount();
+            rendered.of(big);
+            assertThat(rendered.of(ordinary)).as("round %d", round).isSameAs(first);
+            assertThat(rendered.heldRules()).as("round %d", round).isLessThanOrEqualTo(RenderedPlans.MAX_RULES);
+        }
+
+        assertThat(rules).as("the churn is well past the budget").isGreaterThan(2 * (int) RenderedPlans.MAX_RULES - 10_000);
     }
 }

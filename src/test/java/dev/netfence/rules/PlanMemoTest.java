@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PlanMemo: made once per plan, never handed to another plan under the same digest, bounded by recent use. */
+/** PlanMemo: made once per plan, never handed to another plan under the same digest, bounded by recent use and by rules. */
 class PlanMemoTest {
     private final List<PlannedRules> made = new ArrayList<>();
-    private final PlanMemo<String> memo = new PlanMemo<>(2, plan -> {
+    private final PlanMemo<String> memo = new PlanMemo<>(2, 1_000, plan -> {
         made.add(plan);
         return "made " + made.size();
     });
@@ -48,7 +48,27 @@ class PlanMemoTest {
         assertThat(memo.of(quarantine)).as("kept").isEqualTo("made 1");
         assertThat(memo.of(one)).as("forgotten, made again").isEqualTo("made 4");
         assertThat(made).hasSize(4);
-        assertThatThrownBy(() -> new PlanMemo<>(0, plan -> plan)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> new PlanMemo<>(0, 1_000, plan -> plan)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("limit must be at least 1, was: 0");
+    }
+
+    @Test
+    void aChurnOfDistinctLargePlansKeepsTheRememberedRulesUnderTheBudgetAndASmallPlanUsedMeanwhileIsNotMadeAgain() {
+        List<PlannedRules> makes = new ArrayList<>();
+        PlanMemo<String> bounded = new PlanMemo<>(1024, 10_000, plan -> {
+            makes.add(plan);
+            return "made " + makes.size();
+        });
+        PlannedRules small = new RulePlanner().quarantine();
+        String first = bounded.of(small);
+
+        for (int round = 0; round < 50; round++) {
+            bounded.of(BigPlans.synthetic(round, 3_000));
+            assertThat(bounded.of(small)).as("round %d", round).isEqualTo(first);
+            assertThat(bounded.heldRules()).as("round %d", round).isLessThanOrEqualTo(10_000);
+        }
+
+        assertThat(makes).filteredOn(p -> p == small).hasSize(1);
+        assertThat(bounded.size()).as("the small plan and three large ones").isEqualTo(4);
     }
 }
