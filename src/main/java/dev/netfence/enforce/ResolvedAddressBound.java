@@ -21,8 +21,9 @@ import java.util.Set;
  * plan and render and 75 s to apply, and a new one at every resync. {@link #LIMIT} is 1,024: a
  * realistic policy of many CDN names fits (30 names at two ports with 8 A and 8 AAAA each is 960),
  * and the largest plan it allows is about 2,100 rules from hostnames (about 4,200 with 511 literal
- * endpoints and 512 blocked subnets beside them), which plans, renders and applies in a few seconds,
- * well inside the 30 s default deadline on 2 cores (docs/contracts.md gives the measured figure).
+ * endpoints and 512 blocked subnets beside them): one in-process nft apply at the bound (8 names
+ * answering 64 + 64 each, 2,097 rules, planned, rendered, written and verified, host guard off) took 0.7 s, 0.3 to
+ * 0.4 s once warm, on 2 cores (measured in a scratch kernel test), far inside the 30 s default deadline.
  * Over the bound the apply fails with RESOLUTION_FAILED, as for a name that does not resolve: the
  * same retries, the same quarantine on failure, and at a resync the rules in force are kept and the
  * resolution tried again at the next one, when the answers may be fewer. Nothing is truncated:

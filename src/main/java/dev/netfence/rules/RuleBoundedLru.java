@@ -8,7 +8,7 @@ import java.util.function.ToIntFunction;
 /**
  * A least-recently-used map of things made from plans, bounded both by entries and by the rules
  * of the plans it holds: what a plan's cached forms cost grows with its rules (its rendered
- * transaction, expected read-back and learnt table took about 3 KB a rule, measured), so a bound
+ * transaction, expected read-back and learnt table took 3 to 4 KB a rule, measured), so a bound
  * by entries alone let a churn of distinct large plans (a tenant's hostnames answering new
  * addresses at every resync) keep hundreds of megabytes. Past either bound the least recently used
  * entries go first, one at a time, until both hold again; an entry heavier than the whole rule
