@@ -8,12 +8,14 @@ import com.sun.jna.Pointer;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
@@ -32,6 +34,9 @@ import java.util.Arrays;
  * {@link AccessDeniedException}. Where JNA's native part or libc cannot be loaded (JNA's jar
  * itself is a dependency netfence cannot run without), on a platform whose {@code size_t} is not
  * 64 bits, or for a path that is not ASCII, the same read goes through one {@link RandomAccessFile}.
+ * {@link #write} is the same for a {@code /proc/sys} trigger the apply trip writes ({@code
+ * route/flush}): one {@code open}, {@code write}, {@code close}, where a {@code FileOutputStream}
+ * costs about three times the kernel's work in descriptor objects and cleaner registration.
  */
 public final class ProcFile {
     /** Enough for any {@code status}, {@code stat} or {@code cgroup} file; a longer one is cut here. */
@@ -39,6 +44,7 @@ public final class ProcFile {
     /** Buffers up to this size are kept for the thread's next read. */
     private static final int KEPT = 16 * 1024;
     private static final int O_RDONLY_CLOEXEC = 0x80000;
+    private static final int O_WRONLY_CLOEXEC = 0x80001;
     private static final int EPERM = 1;
     private static final int ENOENT = 2;
     private static final int ESRCH = 3;
@@ -53,6 +59,8 @@ public final class ProcFile {
         static native long read(int fd, Pointer buffer, long count) throws LastErrorException;
 
         static native int close(int fd) throws LastErrorException;
+
+        static native long write(int fd, byte[] buffer, long count) throws LastErrorException;
     }
 
     private static final boolean LINKED = link();
@@ -125,6 +133,54 @@ public final class ProcFile {
                 Libc.close(fd);
             } catch (LastErrorException ignored) {
                 // a read-only descriptor of a /proc file: nothing was written that a failed close could lose
+            }
+        }
+    }
+
+    /**
+     * Writes {@code content} (ASCII, at most a few bytes: a {@code /proc/sys} value) to
+     * {@code path} in one {@code write(2)} at its start (not truncating: a {@code /proc/sys} file
+     * has no length to cut); the same errors
+     * as {@link #read}, and an {@link IOException} when the kernel took fewer bytes than given.
+     */
+    public static void write(Path path, String content) throws IOException {
+        byte[] bytes = content.getBytes(StandardCharsets.US_ASCII);
+        byte[] name = LINKED ? asciiPath(path) : null;
+        if (name == null) {
+            try (OutputStream out = Files.newOutputStream(path, StandardOpenOption.WRITE)) {
+                out.write(bytes);
+            }
+            return;
+        }
+        int fd = -1;
+        while (fd < 0) {
+            try {
+                fd = Libc.open(name, O_WRONLY_CLOEXEC);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != EINTR) {
+                    throw failure(path, e);
+                }
+            }
+        }
+        try {
+            long n = -1;
+            while (n < 0) {
+                try {
+                    n = Libc.write(fd, bytes, bytes.length);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() != EINTR) {
+                        throw failure(path, e);
+                    }
+                }
+            }
+            if (n != bytes.length) {
+                throw new IOException(path + ": wrote " + n + " of " + bytes.length + " bytes");
+            }
+        } finally {
+            try {
+                Libc.close(fd);
+            } catch (LastErrorException ignored) {
+                // a /proc/sys trigger acts in write(2); its close has nothing left to report
             }
         }
     }

@@ -26,6 +26,7 @@ final class ConntrackFlush {
     private static final short NLM_F_ACK = 4;
     private static final short NLMSG_ERROR = 2;
     private static final int EAGAIN = 11;
+    private static final java.nio.file.Path IPV4_ROUTE_FLUSH = java.nio.file.Path.of("/proc/sys/net/ipv4/route/flush");
 
     private ConntrackFlush() {}
 
@@ -89,8 +90,8 @@ final class ConntrackFlush {
      * redirects are in force. 0, or EIO when the write failed.
      */
     static int flushIpv4RouteCache() {
-        try (java.io.FileOutputStream out = new java.io.FileOutputStream("/proc/sys/net/ipv4/route/flush")) {
-            out.write('1');
+        try {
+            dev.netfence.netns.ProcFile.write(IPV4_ROUTE_FLUSH, "1");
             return 0;
         } catch (java.io.IOException e) {
             return 5; // EIO

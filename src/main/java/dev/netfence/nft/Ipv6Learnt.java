@@ -1,6 +1,5 @@
 package dev.netfence.nft;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -202,45 +201,41 @@ final class Ipv6Learnt {
     }
 
     /**
-     * Whether the kernel of the namespace whose {@code /proc/net/snmp6} reads {@code snmp6} (its
-     * first {@code length} bytes) ever took a router advertisement or a redirect
+     * Whether the kernel of the namespace whose {@code /proc/net/snmp6} reads {@code snmp6} ever took a router advertisement or a redirect
      * ({@code Icmp6InRouterAdvertisements}, {@code Icmp6InRedirects}: counted for every one the
      * ICMPv6 layer takes, before neighbour discovery acts on it; the counters never go down). True
      * when either line is missing or unreadable: a listing that cannot be read is no proof of nothing.
      */
-    static boolean heard(byte[] snmp6, int length) {
-        return counter(snmp6, length, ADVERTISEMENTS) != 0 || counter(snmp6, length, REDIRECTS) != 0;
+    static boolean heard(String snmp6) {
+        return counter(snmp6, ADVERTISEMENTS) != 0 || counter(snmp6, REDIRECTS) != 0;
     }
 
-    private static final byte[] ADVERTISEMENTS = "Icmp6InRouterAdvertisements".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] REDIRECTS = "Icmp6InRedirects".getBytes(StandardCharsets.US_ASCII);
+    private static final String ADVERTISEMENTS = "Icmp6InRouterAdvertisements";
+    private static final String REDIRECTS = "Icmp6InRedirects";
 
     /** The count on the line of {@code text} that starts with {@code name} and blanks, or -1 when none does. */
-    private static long counter(byte[] text, int length, byte[] name) {
-        for (int line = 0; line < length; ) {
-            int end = line;
-            while (end < length && text[end] != '\n') {
-                end++;
+    private static long counter(String text, String name) {
+        for (int at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
+            int i = at + name.length();
+            if ((at > 0 && text.charAt(at - 1) != '\n') || i == text.length() || !blank(text.charAt(i))) {
+                continue;
             }
-            if (end - line > name.length && Arrays.equals(text, line, line + name.length, name, 0, name.length)
-                    && blank(text[line + name.length])) {
-                int i = line + name.length;
-                while (i < end && blank(text[i])) {
-                    i++;
-                }
-                long value = 0;
-                int digits = 0;
-                for (; i < end && text[i] >= '0' && text[i] <= '9' && digits < 18; i++, digits++) {
-                    value = value * 10 + (text[i] - '0');
-                }
-                return digits > 0 && i == end ? value : -1;
+            int end = text.indexOf('\n', i);
+            end = end < 0 ? text.length() : end;
+            while (i < end && blank(text.charAt(i))) {
+                i++;
             }
-            line = end + 1;
+            long value = 0;
+            int digits = 0;
+            for (; i < end && text.charAt(i) >= '0' && text.charAt(i) <= '9' && digits < 18; i++, digits++) {
+                value = value * 10 + (text.charAt(i) - '0');
+            }
+            return digits > 0 && i == end ? value : -1;
         }
         return -1;
     }
 
-    private static boolean blank(byte b) {
+    private static boolean blank(char b) {
         return b == ' ' || b == '\t';
     }
 

@@ -4,13 +4,13 @@ import com.sun.jna.LastErrorException;
 import dev.netfence.nft.Ipv6Learnt.Address;
 import dev.netfence.nft.Ipv6Learnt.Removals;
 import dev.netfence.nft.Ipv6Learnt.Route;
+import dev.netfence.netns.ProcFile;
 import java.io.File;
-import java.io.FileInputStream;
-import java.io.FileNotFoundException;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -46,8 +46,8 @@ import java.util.List;
 final class Ipv6LearntFlush {
     static final int ROUNDS = 3;
     static final int MAX_MESSAGES = 65536;
-    private static final String SNMP6 = "/proc/thread-self/net/snmp6";
-    private static final String AGE_CACHED = "/proc/sys/net/ipv6/route/flush";
+    private static final Path SNMP6 = Path.of("/proc/thread-self/net/snmp6");
+    private static final Path AGE_CACHED = Path.of("/proc/sys/net/ipv6/route/flush");
     private static final int ENOENT = 2;
     private static final int ESRCH = 3;
     private static final int EIO = 5;
@@ -94,23 +94,16 @@ final class Ipv6LearntFlush {
 
     /** Whether the namespace's kernel took an advertisement or a redirect ever; true when its counters cannot be read. */
     static boolean heard() {
-        byte[] text = new byte[8192];
-        int length = 0;
-        try (FileInputStream in = new FileInputStream(SNMP6)) {
-            for (int n; (n = in.read(text, length, text.length - length)) > 0; ) {
-                length += n;
-                if (length == text.length) {
-                    text = Arrays.copyOf(text, text.length * 2);
-                }
-            }
-        } catch (FileNotFoundException e) {
-            // no such file in /proc/thread-self/net: a kernel without IPv6, nothing to remove; otherwise (no access) look
-            File file = new File(SNMP6);
-            return file.exists() || !file.getParentFile().isDirectory();
+        String text;
+        try {
+            text = ProcFile.read(SNMP6, ProcFile.LIMIT);
+        } catch (NoSuchFileException e) {
+            // no such file in /proc/thread-self/net: a kernel without IPv6, nothing to remove; no such directory: look
+            return !new File(SNMP6.toString()).getParentFile().isDirectory();
         } catch (IOException e) {
             return true;
         }
-        return Ipv6Learnt.heard(text, length);
+        return Ipv6Learnt.heard(text);
     }
 
     private int rounds() {
@@ -182,8 +175,8 @@ final class Ipv6LearntFlush {
 
     /** Has the kernel drop every cached route of the namespace unused for a jiffy; 0, or EIO. */
     static int ageCached() {
-        try (FileOutputStream out = new FileOutputStream(AGE_CACHED)) {
-            out.write('1');
+        try {
+            ProcFile.write(AGE_CACHED, "1");
             return 0;
         } catch (IOException e) {
             return EIO;

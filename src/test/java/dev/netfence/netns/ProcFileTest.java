@@ -63,6 +63,28 @@ class ProcFileTest {
     }
 
     @Test
+    void aWriteReplacesTheStartOfAFileAndAMissingFileIsNoSuchFile() throws Exception {
+        Files.writeString(dir.resolve("flush"), "0");
+
+        ProcFile.write(dir.resolve("flush"), "1");
+
+        assertThat(Files.readString(dir.resolve("flush"))).isEqualTo("1");
+        assertThatThrownBy(() -> ProcFile.write(dir.resolve("gone"), "1")).isInstanceOf(NoSuchFileException.class);
+        assertThat(dir.resolve("gone")).as("never created").doesNotExist();
+        assertThatThrownBy(() -> ProcFile.write(dir, "1")).isInstanceOf(java.io.IOException.class)
+                .isNotInstanceOf(NoSuchFileException.class);
+    }
+
+    @Test
+    void aPathThatIsNotAsciiIsWrittenTheJavaWay() throws Exception {
+        Files.writeString(dir.resolve("flüsh"), "0");
+
+        ProcFile.write(dir.resolve("flüsh"), "1");
+
+        assertThat(Files.readString(dir.resolve("flüsh"))).isEqualTo("1");
+    }
+
+    @Test
     void aRealProcFileIsReadToItsEnd() throws Exception {
         String status = ProcFile.read(Path.of("/proc/self/status"));
 
