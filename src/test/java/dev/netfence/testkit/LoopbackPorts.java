@@ -16,18 +16,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * embedded broker's listeners). A port the kernel hands out with {@code bind(0)} comes from the
  * ephemeral range, where any outgoing connection started before the child binds may take it;
  * so the port is chosen below that range ({@code /proc/sys/net/ipv4/ip_local_port_range}) and
- * proven bindable on 127.0.0.1 first. Only another process listening on it in the meantime can
- * still take it.
+ * proven bindable on 127.0.0.1 first, and never handed out twice by this JVM (a broker's three
+ * listeners are picked one after the other before it binds any). Only another process listening
+ * on it in the meantime can still take it.
  */
 public final class LoopbackPorts {
 
     static final int LOWEST = 10_000;
     private static final Path RANGE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
 
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private LoopbackPorts() {
     }
 
-    /** A port below the ephemeral range that nothing holds on 127.0.0.1 right now. */
+    /** A port below the ephemeral range that nothing holds on 127.0.0.1 right now and this JVM never handed out. */
     public static int unused() {
         int below = ephemeralLow();
         if (below - LOWEST < 1_000) {
@@ -36,6 +39,9 @@ public final class LoopbackPorts {
         }
         for (int attempt = 0; attempt < 200; attempt++) {
             int port = ThreadLocalRandom.current().nextInt(LOWEST, below);
+            if (!HANDED_OUT.add(port)) {
+                continue; // this JVM gave it out already, maybe to a listener that has not bound it yet
+            }
             try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
                 return s.getLocalPort();
             } catch (BindException taken) {

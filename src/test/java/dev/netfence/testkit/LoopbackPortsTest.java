@@ -20,6 +20,14 @@ class LoopbackPortsTest {
     }
 
     @Test
+    void itNeverGivesTheSamePortTwiceAlthoughNothingBoundTheFirst() {
+        java.util.Set<Integer> given = new java.util.HashSet<>();
+        for (int i = 0; i < 2_000; i++) {
+            assertThat(given.add(LoopbackPorts.unused())).as("port %d given before", i).isTrue();
+        }
+    }
+
+    @Test
     void theEphemeralRangeIsReadWholeFromTheKernel() throws Exception {
         String range = Sh.ok("cat", "/proc/sys/net/ipv4/ip_local_port_range");
         assertThat(LoopbackPorts.ephemeralLow()).isEqualTo(Integer.parseInt(range.trim().split("\\s+")[0]));
