@@ -93,6 +93,15 @@ final class ApplyAttempts {
                     throw e;
                 }
                 HostGuards.Result guards = host.await();
+                if (guards.host() && riskRead.netAdminOverHost()) {
+                    guards = guards.notHolding("the container holds CAP_NET_ADMIN in the host's user namespace, with"
+                            + " which it can make and delete the host namespace's interfaces (rtnetlink by namespace id):"
+                            + " no rule on its host side holds it");
+                    if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {
+                        throw new EnforcementException(ErrorCode.HOST_GUARD_UNAVAILABLE,
+                                "--host-guard required, but " + guards.reason());
+                    }
+                }
                 // a member quarantined since the write turn: its host chain may have been written before this one's
                 checks.confirm(ns, request.containerId());
                 if (backend.inProcessNft() != null) {

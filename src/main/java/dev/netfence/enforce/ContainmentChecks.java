@@ -63,13 +63,18 @@ final class ContainmentChecks {
 
     /** The container's risky capabilities (any of its threads'), counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
     List<String> risks(EnforcementRequest request, PinnedNamespace ns) {
+        return riskRead(request, ns).risks();
+    }
+
+    /** As {@link #risks}, with whether NET_ADMIN reaches the host's namespace ({@link ContainerCapabilities#read}). */
+    private ContainerCapabilities.Read riskRead(EnforcementRequest request, PinnedNamespace ns) {
         if (!enabled) {
-            return List.of();
+            return new ContainerCapabilities.Read(List.of(), false);
         }
-        List<String> risks = null;
+        ContainerCapabilities.Read risks = null;
         for (int read = 1; risks == null; read++) {
             try {
-                risks = capabilities.risksOf(ns.pid(), request.containerId(), ns.containerCgroups());
+                risks = capabilities.read(ns.pid(), request.containerId(), ns.containerCgroups());
             } catch (NoSuchFileException e) {
                 throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
             } catch (IOException | IllegalArgumentException e) {
@@ -90,7 +95,7 @@ final class ContainmentChecks {
             throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
                     "process " + ns.pid() + " left its namespace while its capabilities were read");
         }
-        for (String risk : risks) {
+        for (String risk : risks.risks()) {
             riskCounters.computeIfAbsent(risk, r -> registry.counter(MeterNames.RISKS, "risk", r)).increment();
         }
         return risks;
@@ -120,6 +125,7 @@ final class ContainmentChecks {
         private final PinnedNamespace ns;
         private final AtomicReference<List<String>> into;
         private boolean done;
+        private volatile boolean netAdminOverHost;
 
         private RiskRead(EnforcementRequest request, PinnedNamespace ns, AtomicReference<List<String>> into) {
             this.request = request;
@@ -131,8 +137,18 @@ final class ContainmentChecks {
         public void run() {
             if (!done) {
                 done = true;
-                into.set(risks(request, ns));
+                ContainerCapabilities.Read read = riskRead(request, ns);
+                netAdminOverHost = read.netAdminOverHost();
+                into.set(read.risks());
             }
+        }
+
+        /**
+         * Whether the read found a thread holding CAP_NET_ADMIN in the host's user namespace (false
+         * before it ran): it can make and remove the host's interfaces, so no host guard holds it.
+         */
+        boolean netAdminOverHost() {
+            return netAdminOverHost;
         }
 
         /** For the outcome of a failed {@code attempt} whose write never read them; a failure here travels in it. */

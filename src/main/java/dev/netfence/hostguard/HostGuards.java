@@ -72,6 +72,14 @@ public final class HostGuards {
         public boolean host() {
             return guards.contains(HOST);
         }
+
+        /**
+         * This result with the host guard not claimed, for {@code reason}: its chains stay written
+         * (they still hold what they can), but the container can get past them.
+         */
+        public Result notHolding(String reason) {
+            return new Result(List.of(NETNS), chains, reason, drift);
+        }
     }
 
     private final HostGuardMode mode;

@@ -71,6 +71,7 @@ public final class ContainerCapabilities {
     private final LongSupplier nanoTime;
     private final LongSupplier cpuTime;
     private volatile CgroupMounts mounts;
+    private volatile NamespaceId hostUsers;
     private final java.util.Map<CgroupMembership.Match, List<Path>> directories = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean warned;
 
@@ -106,10 +107,22 @@ public final class ContainerCapabilities {
      * reads the file.
      */
     public List<String> risksOf(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
+        return read(pid, containerId, known).risks();
+    }
+
+    /**
+     * What {@link #risksOf(int, String, List)} reads, and whether a thread holding CAP_NET_ADMIN
+     * is in the user namespace that owns the host's network namespace (the one of pid 1 under
+     * {@code procRoot}): a rootful container given NET_ADMIN. Such a thread can make, change and
+     * delete the host namespace's interfaces (rtnetlink takes a target namespace id, checked
+     * against CAP_NET_ADMIN over that namespace's user namespace), so no rule on the host side
+     * holds it; NET_ADMIN in a user namespace of the container's own does not reach the host's.
+     */
+    public Read read(int pid, String containerId, List<CgroupMembership.Match> known) throws IOException {
         Path procPid = procRoot.resolve(Integer.toString(pid));
         String what = containerId == null ? "pid " + pid : containerId;
         ReadBudget budget = new ReadBudget(cpuTime, nanoTime, what);
-        long held = heldIn(procPid.resolve("status"));
+        long held = overHost(Integer.toString(pid), heldIn(procPid.resolve("status")));
         ContainerCgroup cgroup = containerId == null ? null : cgroupOf(known != null ? known
                 : CgroupMembership.containersIn(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")),
                         containerId), containerId);
@@ -132,11 +145,56 @@ public final class ContainerCapabilities {
                     + " CAP_NET_RAW, which made it, though no thread holds the capability now", what, pid);
             held |= NET_RAW;
         }
-        return Capabilities.risksInMask(held);
+        return new Read(Capabilities.risksInMask(held), (held & OVER_HOST) != 0);
+    }
+
+    /** The risks read ({@link Capabilities#risksInMask}'s names) and whether NET_ADMIN reaches the host's namespace ({@link #read}). */
+    public record Read(List<String> risks, boolean netAdminOverHost) {
+        public Read {
+            risks = List.copyOf(risks);
+        }
     }
 
     /** Bit 13: CAP_NET_RAW. */
     private static final long NET_RAW = 1L << 13;
+    /** Bit 12: CAP_NET_ADMIN. */
+    private static final long NET_ADMIN = 1L << 12;
+    /** Not a capability (none has a number near it): NET_ADMIN held in the host's user namespace, see {@link #read}. */
+    static final long OVER_HOST = 1L << 62;
+
+    /**
+     * {@code held}, the capabilities thread {@code tid} holds, with {@link #OVER_HOST} added when
+     * they include NET_ADMIN and the thread's user namespace is the host's; also when that cannot
+     * be read for a thread still there (it could be the host's).
+     */
+    private long overHost(String tid, long held) throws IOException {
+        if ((held & NET_ADMIN) == 0) {
+            return held;
+        }
+        NamespaceId users;
+        try {
+            users = NamespaceId.of(procRoot.resolve(tid).resolve("ns/user"));
+        } catch (NoSuchFileException exited) {
+            return held; // what it held is counted; it reaches nothing any more
+        } catch (IOException e) {
+            return held | OVER_HOST;
+        }
+        try {
+            return users.equals(hostUsers()) ? held | OVER_HOST : held;
+        } catch (IOException e) {
+            return held | OVER_HOST;
+        }
+    }
+
+    /** The user namespace of pid 1 under {@code procRoot}, which owns the host's network namespace; read once. */
+    private NamespaceId hostUsers() throws IOException {
+        NamespaceId known = hostUsers;
+        if (known == null) {
+            known = NamespaceId.of(procRoot.resolve("1").resolve("ns/user"));
+            hostUsers = known;
+        }
+        return known;
+    }
 
     /** {@code cgroup}'s threads ({@code links}: its link count when just read, else -1); NoSuchFileException when the pid went with it. */
     private static List<String> listed(ContainerCgroup cgroup, int links, Path procPid, int pid, String containerId)
@@ -187,7 +245,7 @@ public final class ContainerCapabilities {
     /** The capabilities thread {@code tid} holds; none when it exited meanwhile. */
     private long heldBy(String tid) throws IOException {
         try {
-            return heldIn(procRoot.resolve(tid).resolve("status"));
+            return overHost(tid, heldIn(procRoot.resolve(tid).resolve("status")));
         } catch (NoSuchFileException exited) {
             return 0;
         }

@@ -30,6 +30,44 @@ class ContainerCapabilitiesTest extends ContainerCapabilitiesFixture {
     }
 
     @Test
+    void netAdminReachesTheHostOnlyFromTheHostsUserNamespaceAndAnySiblingThreadCounts() throws IOException {
+        Path host = Files.writeString(root.resolve("host-users"), "init");
+        Path child = Files.writeString(root.resolve("child-users"), "child");
+        users(1, host);
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100, 101);
+        process(100, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        process(101, NET_ADMIN, "0::/machine.slice/libpod-" + ID + ".scope\n");
+
+        users(100, child);
+        users(101, child);
+        assertThat(reader().read(100, ID, null)).as("NET_ADMIN in a user namespace of the container's own")
+                .isEqualTo(new ContainerCapabilities.Read(List.of("CAP_NET_ADMIN"), false));
+        users(101, host);
+        assertThat(reader().read(100, ID, null)).as("a sibling of the pid, in the host's user namespace")
+                .isEqualTo(new ContainerCapabilities.Read(List.of("CAP_NET_ADMIN"), true));
+        process(101, NONE, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        users(100, host);
+        assertThat(reader().read(100, ID, null)).as("the host's user namespace without NET_ADMIN")
+                .isEqualTo(new ContainerCapabilities.Read(List.of(), false));
+    }
+
+    @Test
+    void aUserNamespaceThatCannotBeToldApartFromTheHostsCountsAsTheHosts() throws IOException {
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NET_ADMIN, "0::/machine.slice/libpod-" + ID + ".scope\n");
+        users(100, Files.writeString(root.resolve("child-users"), "child")); // pid 1's cannot be read: no proc/1
+
+        assertThat(reader().read(100, ID, null).netAdminOverHost()).isTrue();
+    }
+
+    /** {@code pid}'s ns/user, a link to {@code namespace} (a file standing for a user namespace: its inode). */
+    private void users(int pid, Path namespace) throws IOException {
+        Path link = Files.createDirectories(proc.resolve(pid + "/ns")).resolve("user");
+        Files.deleteIfExists(link);
+        Files.createSymbolicLink(link, namespace);
+    }
+
+    @Test
     void aThreadOfAnotherProcessOfTheContainerCountsOnCgroupV1() throws IOException {
         cgroup(v1, "tasks", "/libpod_parent/libpod-" + ID, 100, 200, 201);
         process(100, NONE, "8:pids:/libpod_parent/libpod-" + ID + "\n0::/\n");

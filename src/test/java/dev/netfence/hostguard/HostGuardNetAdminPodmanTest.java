@@ -1,0 +1,75 @@
+package dev.netfence.hostguard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A rootful container given CAP_NET_ADMIN ({@code --cap-add NET_ADMIN}, no user namespace of its
+ * own) is never reported as held by the host guard: with that capability in the host's user
+ * namespace its workload can make, change and delete the host namespace's interfaces through
+ * rtnetlink's target namespace id (a veth of its own onto the bridge, reproduced by the
+ * forty-seventh session's review), which no chain on its host side covers. Under
+ * {@code --host-guard auto} the chain is still written and the outcome says {@code ["netns"]};
+ * under {@code required} the container fails closed with HOST_GUARD_UNAVAILABLE. The same
+ * container without the capability stays {@code ["netns","host"]}.
+ */
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
+class HostGuardNetAdminPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private static final int ALLOWED = 8080;
+    private static PodmanContainer peer;
+
+    @BeforeAll
+    static void startPeer() throws java.io.IOException {
+        peer = PODMAN.peer(ALLOWED);
+    }
+
+    private static String policy() {
+        return "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"" + peer.ipv4() + ":" + ALLOWED
+                + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+    }
+
+    @Test
+    void underAutoItsChainIsWrittenButTheOutcomeDoesNotClaimTheHostGuard() {
+        PodmanContainer admin = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
+        PodmanContainer plain = PODMAN.sandbox();
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO)) {
+            EnforcementResult result = enforcer.apply(admin, policy());
+
+            assertThat(result.risks()).containsExactly("CAP_NET_ADMIN");
+            assertThat(result.guards()).as("%s", result).containsExactly("netns");
+            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).as("the chain, written all the same")
+                    .contains(admin.id());
+            assertThat(enforcer.apply(plain, policy()).guards()).as("without the capability")
+                    .containsExactly("netns", "host");
+        }
+    }
+
+    @Test
+    void underRequiredItFailsClosed() {
+        PodmanContainer admin = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {
+            EnforcementResult result = enforcer.attempt(admin, policy());
+
+            assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.FAILED);
+            assertThat(result.error().code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE.code());
+            assertThat(result.error().message()).contains("CAP_NET_ADMIN in the host's user namespace");
+            assertThat(result.quarantined()).isTrue();
+        }
+    }
+}
