@@ -94,6 +94,11 @@ final class HookFences {
                 // NAMESPACE_SHARED for another policy, changes nothing there)
                 LOG.info("container {} pid {} joins namespace {}, enforced for another member: not fenced", containerId,
                         pid, joined);
+                // recorded as a fenced container without a task (nothing written): a resync leaves it while another
+                // member's policy governs the namespace and fences it once none does (the namespace may outlive that
+                // member: --network ns:PATH, a pod namespace pinned apart from its containers)
+                live.put(new LiveContainer(containerId, null, nodeId, runtime, pid, joined, null, null,
+                        ErrorCode.POLICY_NOT_FOUND.code(), true, null, Map.of(), clock.instant(), null));
                 return EnforcementResult.applied().build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);

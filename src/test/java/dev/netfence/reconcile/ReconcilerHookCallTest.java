@@ -93,7 +93,33 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
 
         assertThat(answer.status()).isEqualTo("applied");
         assertThat(enforcer.calls).as("no fence over the policy in force").isEmpty();
-        assertThat(reconciler.liveSet().get("c1")).as("its event applies or refuses it as any other").isEmpty();
+        assertThat(reconciler.liveSet().get("c1")).as("recorded as fenced, without a task, nothing written")
+                .hasValueSatisfying(c -> {
+                    assertThat(c.taskId()).isNull();
+                    assertThat(c.quarantined()).isTrue();
+                });
+        reconciler.resyncNow();
+        assertThat(enforcer.calls).as("left alone while another member's policy governs").doesNotContain(
+                "recheckQuarantine c1 POLICY_NOT_FOUND", "fence c1");
+
+        start("c1", "task-1"); // its event applies it as any other
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isEqualTo("task-1"));
+    }
+
+    @Test
+    void aPodMemberLetThroughByTheHookWithoutAnEventIsFencedOnceNoMembersPolicyGovernsItsNamespace() throws Exception {
+        // the namespace outlives the member whose policy governed it (--network ns:PATH): before, the joiner was never
+        // recorded and kept that member's rules, unmaintained, for as long as it ran
+        policies.put("task-1", ALLOW_A);
+        start("c0", "task-1");
+        enforcer.enforcedForAnother = true;
+        reconciler.fence("c1", PID, null);
+        enforcer.enforcedForAnother = false; // c0 gone: nobody's policy governs the namespace
+        enforcer.calls.clear();
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).contains("recheckQuarantine c1 POLICY_NOT_FOUND");
     }
 
     @Test
