@@ -101,7 +101,9 @@ public final class HookServer implements AutoCloseable {
             // the process's own user: the owner of its /proc/self
             UserPrincipal own = Files.getOwner(Path.of("/proc/self"));
             if (dir != null) { // made 0755 (not as the umask says), and checked before anything is written in it
+                requireTrustedPath(dir, trusted(own)); // nothing is made through another user's component
                 Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+                requireTrustedPath(dir, trusted(own));
                 requireUnsharedDirectory(dir, own);
             }
             if (Files.exists(socket) && answers(socket)) {
@@ -143,6 +145,45 @@ public final class HookServer implements AutoCloseable {
         if (!trusted(own).contains(attributes.owner())) {
             throw new IOException("the socket's directory " + dir + " belongs to " + attributes.owner().getName()
                     + ", not to netfence's user (" + own.getName() + ") or root: its owner could replace the socket");
+        }
+    }
+
+    /**
+     * Refuses a socket directory reached through a component (a directory or a symbolic link, of
+     * the path as written and of the path it resolves to) that a user other than {@code trusted}
+     * owns, or through a directory group or others may write without its sticky bit: that user
+     * could later point the path elsewhere (a link of theirs in {@code /tmp}), and the hook would
+     * ask whatever socket they put there, while netfence gave up a path it no longer holds.
+     * Components not made yet are skipped (checked again once made). The directory itself must
+     * also pass {@link #requireUnsharedDirectory}.
+     */
+    private static void requireTrustedPath(Path dir, java.util.Set<UserPrincipal> trusted) throws IOException {
+        Path written = dir.toAbsolutePath();
+        java.util.List<Path> paths = new java.util.ArrayList<>(java.util.List.of(written));
+        if (Files.exists(written)) {
+            paths.add(written.toRealPath());
+        }
+        for (Path path : paths) {
+            Path prefix = path.getRoot();
+            for (Path name : path) {
+                prefix = prefix.resolve(name);
+                if (!Files.exists(prefix, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    return;
+                }
+                PosixFileAttributes a = Files.readAttributes(prefix, PosixFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                boolean last = prefix.equals(path); // a directory there: requireUnsharedDirectory's to judge
+                if (!trusted.contains(a.owner()) && !(last && a.isDirectory())) {
+                    throw new IOException("the socket's path goes through " + prefix + ", which belongs to "
+                            + a.owner().getName() + ", not to netfence's user or root: its owner could point the path"
+                            + " at a socket of their own");
+                }
+                int mode = (Integer) Files.getAttribute(prefix, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (!last && a.isDirectory() && (mode & 022) != 0 && (mode & 01000) == 0) {
+                    throw new IOException("the socket's path goes through " + prefix + ", which group or others may"
+                            + " write without its sticky bit: another user could rename what follows it");
+                }
+            }
         }
     }
 

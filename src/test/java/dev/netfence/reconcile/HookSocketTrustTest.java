@@ -89,6 +89,38 @@ class HookSocketTrustTest {
     }
 
     @Test
+    void aPathThroughAnotherUsersLinkInAStickyDirectoryIsRefusedAtStartAndNothingIsMadeThere() throws Exception {
+        // before, only the last directory was checked, through the link: its owner could later point it at a
+        // directory of their own, the hook would ask their socket, and netfence would never serve the path again
+        Path sticky = Files.createDirectory(dir.resolve("tmp"));
+        assertThat(run("", "chmod", "1777", sticky.toString()).exit()).isZero();
+        Path real = Files.createDirectory(dir.resolve("real"));
+        Files.setPosixFilePermissions(real, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path link = sticky.resolve("netfence");
+        assertThat(run("", "setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups", "ln", "-s",
+                real.toString(), link.toString()).exit()).isZero();
+        Path socket = link.resolve("sub").resolve("hook.sock");
+
+        assertThatThrownBy(() -> HookServer.start(socket, r -> new HookServer.Answer(true, "applied")))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageEndingWith("the socket's path goes through " + link + ", which belongs to nobody, not to"
+                        + " netfence's user or root: its owner could point the path at a socket of their own");
+        assertThat(real.resolve("sub")).as("nothing made through it").doesNotExist();
+    }
+
+    @Test
+    void aPathThroughADirectoryOthersMayWriteWithoutItsStickyBitIsRefused() throws Exception {
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path socket = open.resolve("netfence").resolve("hook.sock");
+
+        assertThatThrownBy(() -> HookServer.start(socket, r -> new HookServer.Answer(true, "applied")))
+                .isInstanceOf(UncheckedIOException.class)
+                .hasMessageEndingWith("the socket's path goes through " + open + ", which group or others may write"
+                        + " without its sticky bit: another user could rename what follows it");
+    }
+
+    @Test
     void aDirectoryOfAnotherUserIsRefusedAtStart() throws Exception {
         Path theirs = Files.createDirectory(dir.resolve("theirs"));
         Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwxr-xr-x"));
