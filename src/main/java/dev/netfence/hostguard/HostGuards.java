@@ -162,12 +162,16 @@ public final class HostGuards {
                     "cannot find the host side of " + nsFile + ": " + e.getMessage(), e);
         }
         List<GuardChain> chains = new ArrayList<>();
+        List<HostSides.HostInterface> guarded = new ArrayList<>();
+        List<String> unnamable = new ArrayList<>(0);
         for (HostSides.HostInterface hostInterface : side.interfaces()) {
             if (!GuardChain.validDevice(hostInterface.name())) {
-                return Result.netnsOnly("host interface name " + dev.netfence.core.Printable.escape(hostInterface.name())
-                        + " cannot be guarded");
+                // skipped alone: the others (and a quarantine's) are still written; "host" is not claimed
+                unnamable.add(dev.netfence.core.Printable.escape(hostInterface.name()));
+                continue;
             }
             chains.add(new GuardChain(hostInterface.name(), hostInterface.ifindex(), owner));
+            guarded.add(hostInterface);
         }
         // rendered before taking the lock: writes take turns, and the text is each writer's own work
         RenderedGuards.Rendered rendered = renderedGuards.of(plan);
@@ -187,10 +191,10 @@ public final class HostGuards {
             }
             for (int i = 0; i < chains.size(); i++) {
                 boolean fresh = firstBindings.first(chains.get(i)) == null;
-                bound.add(firstBindings.narrow(chains.get(i), side.interfaces().get(i).binding()));
+                bound.add(firstBindings.narrow(chains.get(i), guarded.get(i).binding()));
                 later.add(firstBindings.later(chains.get(i), bound.get(i)));
                 if (fresh) {
-                    claimers.addAll(claims.claimedBy(chains.get(i), owner, side.interfaces().get(i).binding(), firstBindings));
+                    claimers.addAll(claims.claimedBy(chains.get(i), owner, guarded.get(i).binding(), firstBindings));
                 }
                 claims.wrote(chains.get(i), bound.get(i), plan);
             }
@@ -215,8 +219,9 @@ public final class HostGuards {
         // CAP_NET_ADMIN moved its veth into a namespace of its own): closed, so no policy outlives it there
         List<GuardChain> closed = closedChains(owner, chains, bodies, expected);
         chains.addAll(closed);
+        String cannot = unnamable.isEmpty() ? null : "host interface names " + unnamable + " cannot be guarded";
         if (chains.isEmpty()) {
-            return Result.netnsOnly("the container has no veth whose peer is in netfence's namespace");
+            return Result.netnsOnly(cannot != null ? cannot : "the container has no veth whose peer is in netfence's namespace");
         }
         String drift;
         try {
@@ -234,6 +239,9 @@ public final class HostGuards {
             return new Result(List.of(NETNS), chains, "the container's interfaces were not all examined ("
                     + dev.netfence.core.Printable.escape(String.valueOf(side.unexamined())) + "): its veths into netfence's namespace are guarded, whatever else it has"
                     + " is not known", drift);
+        }
+        if (cannot != null) {
+            return new Result(List.of(NETNS), chains, cannot, drift);
         }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it

@@ -84,8 +84,26 @@ class HostGuardsTest {
         sides.peers.add(new HostSides.HostInterface("v\"eth", 11, 2));
         HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
         assertThat(result.guards()).containsExactly("netns");
-        assertThat(result.reason()).isEqualTo("host interface name v\"eth cannot be guarded");
+        assertThat(result.reason()).isEqualTo("host interface names [v\"eth] cannot be guarded");
         assertThat(table.scripts).isEmpty();
+    }
+
+    @Test
+    void anInterfaceNameThatCannotBeWrittenLeavesTheOthersGuardedButTheHostGuardUnclaimed() {
+        // before, one such name (a veth a workload made in the host namespace) left every chain of the container
+        // unwritten, its quarantine's too, and eth0's chain holding an old policy
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        sides.peers.add(new HostSides.HostInterface("nf+x", 12, 3));
+        HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
+
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.chains()).extracting(GuardChain::device).containsExactly("veth1");
+        assertThat(result.reason()).isEqualTo("host interface names [nf+x] cannot be guarded");
+        assertThat(table.scripts).hasSize(1);
+        assertThat(table.scripts.get(0)).contains("veth1").doesNotContain("nf+x");
+        assertThatThrownBy(() -> new HostGuards(HostGuardMode.REQUIRED, sides, table).apply("c1", NS, plan))
+                .isInstanceOfSatisfying(EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE));
     }
 
     @Test
