@@ -79,9 +79,12 @@ fi
 parallel=${BENCH_PARALLEL:-8}
 out="${BENCH_OUT:-$root/target/bench}"
 [[ $(id -u) == 0 ]] || { echo "bench.sh: must run as root (network namespaces, iptables)" >&2; exit 2; }
-for tool in ip nsenter iptables-restore ip6tables-restore iptables-save xargs java; do
+for tool in ip nsenter setpriv iptables-restore ip6tables-restore iptables-save xargs java; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool is required" >&2; exit 2; }
 done
+
+# the sandboxes' sleepers run as a container does by default: without NET_ADMIN and NET_RAW
+sleeper_caps="setpriv --bounding-set=-net_admin,-net_raw --inh-caps=-net_admin,-net_raw"
 
 # ---------- build ----------
 if [[ $skip_build == 0 ]]; then
@@ -182,7 +185,10 @@ if [[ $needs_sandboxes == 1 ]]; then
     ip -n "$ns" addr add "$v4" dev eth0
     ip -n "$ns" addr add "$v6" dev eth0 nodad
     ip -n "$ns" link set eth0 up
-    nsenter --net="/run/netns/$ns" sleep 86400 &
+    # without CAP_NET_ADMIN and CAP_NET_RAW in any set, as podman's default set: a root process holding
+    # NET_ADMIN in the host's user namespace is never host-guarded (the guard section's required mode
+    # would refuse it), and one holding NET_RAW skips the capability read's raw-socket walk
+    nsenter --net="/run/netns/$ns" $sleeper_caps sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     if [[ -n $cgroup_dir ]]; then
       mkdir "$cgroup_dir/libpod-$cid"
@@ -226,7 +232,7 @@ resync_sandboxes() {
   : >"$file"
   for i in $(seq 0 $((count - 1))); do
     cid="netfence-bench-${id}-r$i"
-    nsenter --net="/run/netns/nfb-$id-r$i" sleep 86400 &
+    nsenter --net="/run/netns/nfb-$id-r$i" $sleeper_caps sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     [[ -n $cgroup_dir ]] && echo "$pid" >"$cgroup_dir/libpod-$cid/cgroup.procs"
     echo "$cid $pid nfb-$id-r$i" >>"$file"
