@@ -165,7 +165,7 @@ class QuietResyncKernelTest {
         String host = "nfq" + name.substring(4, 12);
         Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
         try {
-            int pid = sleeper();
+            int pid = containedSleeper();
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
             assertThat(first.status()).as("%s", first).isEqualTo("applied");
@@ -202,7 +202,22 @@ class QuietResyncKernelTest {
     }
 
     private int sleeper() throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", name, "sleep", "infinity")
+        return sleeper(List.of());
+    }
+
+    /**
+     * As {@link #sleeper()}, without CAP_NET_ADMIN and CAP_NET_RAW in any set, as a container runs by
+     * default: a root process holding NET_ADMIN in the host's user namespace is never host-guarded.
+     */
+    private int containedSleeper() throws Exception {
+        return sleeper(List.of("setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-net_admin,-net_raw"));
+    }
+
+    private int sleeper(List<String> prefix) throws Exception {
+        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", name));
+        argv.addAll(prefix);
+        argv.addAll(List.of("sleep", "infinity"));
+        Process p = new ProcessBuilder(argv)
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         started.add(p);
         awaitNamespace(p);
