@@ -61,12 +61,11 @@ final class ContainmentChecks {
         this.enabled = enabled;
     }
 
-    /** The container's risky capabilities (any of its threads'), counted in the metric. CONTAINER_NOT_FOUND when its process is gone. */
-    List<String> risks(EnforcementRequest request, PinnedNamespace ns) {
-        return riskRead(request, ns).risks();
-    }
-
-    /** As {@link #risks}, with whether NET_ADMIN reaches the host's namespace ({@link ContainerCapabilities#read}). */
+    /**
+     * The container's risky capabilities (any of its threads'), counted in the metric, and whether
+     * NET_ADMIN reaches the host's namespace ({@link ContainerCapabilities#read}). CONTAINER_NOT_FOUND
+     * when its process is gone.
+     */
     private ContainerCapabilities.Read riskRead(EnforcementRequest request, PinnedNamespace ns) {
         if (!enabled) {
             return new ContainerCapabilities.Read(List.of(), false);
