@@ -94,9 +94,7 @@ final class ApplyAttempts {
                 }
                 HostGuards.Result guards = host.await();
                 if (guards.host() && riskRead.netAdminOverHost()) {
-                    guards = guards.notHolding("the container holds CAP_NET_ADMIN in the host's user namespace, with"
-                            + " which it can make and delete the host namespace's interfaces (rtnetlink by namespace id):"
-                            + " no rule on its host side holds it");
+                    guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST);
                     if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {
                         throw new EnforcementException(ErrorCode.HOST_GUARD_UNAVAILABLE,
                                 "--host-guard required, but " + guards.reason());
@@ -105,7 +103,7 @@ final class ApplyAttempts {
                 // a member quarantined since the write turn: its host chain may have been written before this one's
                 checks.confirm(ns, request.containerId());
                 if (backend.inProcessNft() != null) {
-                    quiet.verified(request, process, ns, resolved, risks.get());
+                    quiet.verified(request, process, ns, resolved, risks.get(), riskRead.netAdminOverHost());
                     kept = true;
                 }
                 return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),

@@ -4,6 +4,7 @@ import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
+import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
@@ -157,6 +158,34 @@ final class ContainmentChecks {
             } catch (RuntimeException | Error e) {
                 attempt.addSuppressed(e);
             }
+        }
+    }
+
+    /** Why a host guard written for a container holding CAP_NET_ADMIN in the host's user namespace is not claimed. */
+    static final String NET_ADMIN_OVER_HOST = "the container holds CAP_NET_ADMIN in the host's user namespace, with"
+            + " which it can make and delete the host namespace's interfaces (rtnetlink by namespace id): no rule on its"
+            + " host side holds it";
+
+    /**
+     * {@code guards} as the outcome of the container in {@code ns} may claim them: without the host
+     * guard when a thread of the container holds CAP_NET_ADMIN in the host's user namespace, or
+     * when its capabilities cannot be read (then nothing vouches that none does). For the results
+     * made without an apply's own read (a quarantine); the read is made only when the host guard
+     * is claimed, and never with the checks off.
+     */
+    HostGuards.Result claimable(HostGuards.Result guards, PinnedNamespace ns, String containerId) {
+        if (!enabled || !guards.host()) {
+            return guards;
+        }
+        try {
+            if (!capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost()) {
+                return guards;
+            }
+            return guards.notHolding(NET_ADMIN_OVER_HOST);
+        } catch (IOException | RuntimeException e) {
+            return guards.notHolding("the capabilities of pid " + ns.pid() + " cannot be read (" + e.getMessage()
+                    + "), so nothing vouches that no thread of the container holds CAP_NET_ADMIN in the host's user"
+                    + " namespace");
         }
     }
 

@@ -257,7 +257,8 @@ final class Quarantines {
         } catch (RuntimeException | Error e) {
             throw new NotWritten(e);
         }
-        HostGuards.Result host = quarantineHostSide(containerId, ns, plan);
+        // reported as held only where the container cannot get past it (as an apply's outcome)
+        HostGuards.Result host = checks.claimable(quarantineHostSide(containerId, ns, plan), ns, containerId);
         String differed = checkFirst ? both(drift, host.drift()) : drift;
         if (!checkFirst || differed != null) {
             LOG.warn("quarantined container {} ({}), guards {}", containerId, ns, host.guards());

@@ -71,7 +71,7 @@ final class QuietResyncs {
 
     /** What the last full attempt verified of one container. */
     private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
-            List<String> risks, KeptDescriptor nsFd) {}
+            List<String> risks, boolean netAdminOverHost, KeptDescriptor nsFd) {}
 
     /**
      * The copy of a pin's descriptor kept with an entry, used and closed under its own lock: an
@@ -134,10 +134,11 @@ final class QuietResyncs {
     /**
      * After a full attempt that verified the container's rules in namespace {@code netns} with
      * {@code pid}: remembers it when {@code process} is that pid and still alive; otherwise
-     * closes {@code process}.
+     * closes {@code process}. {@code netAdminOverHost}: the attempt's read found CAP_NET_ADMIN in
+     * the host's user namespace, so a quiet result does not claim the host guard either.
      */
     void verified(EnforcementRequest request, ProcessIdentity process, PinnedNamespace ns,
-            Map<String, List<InetAddress>> resolved, List<String> risks) {
+            Map<String, List<InetAddress>> resolved, List<String> risks, boolean netAdminOverHost) {
         if (process == null) {
             return;
         }
@@ -153,7 +154,7 @@ final class QuietResyncs {
             byContainer.keySet().forEach(id -> forget(byContainer.remove(id)));
         }
         forget(byContainer.put(request.containerId(), new Verified(process, netns, Map.copyOf(resolved),
-                List.copyOf(risks), new KeptDescriptor(nsFd))));
+                List.copyOf(risks), netAdminOverHost, new KeptDescriptor(nsFd))));
     }
 
     /** A full attempt that did not verify: its process identity is not kept. */
@@ -216,6 +217,9 @@ final class QuietResyncs {
         }
         if (guards == null) {
             return null; // forgotten meanwhile: the full attempt decides
+        }
+        if (guards.host() && v.netAdminOverHost()) {
+            guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the full attempt reported it
         }
         List<String> risks = v.risks();
         if (guards.drift() != null) {

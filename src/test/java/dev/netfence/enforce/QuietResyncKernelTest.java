@@ -49,7 +49,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * refused capability the workload gains by unsharing a user namespace (UNSAFE_CAPABILITIES,
  * quarantined; one it keeps permitted, to raise with capset, is refused at the first apply), the process gone (not applied), and a released namespace (pinned again). With
  * the host guard on, a quiet resync still checks the container's host chain (deleted from
- * outside: repaired and reported, still without a pin).
+ * outside: repaired and reported, still without a pin), and one of a container holding
+ * CAP_NET_ADMIN in the host's user namespace does not claim the host guard, as its full attempt did not.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class QuietResyncKernelTest {
@@ -179,6 +180,34 @@ class QuietResyncKernelTest {
             assertThat(repaired.drift()).as("the host chain's difference is reported").isNotNull();
             assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
             assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
+        } finally {
+            if (enforcer != null) {
+                enforcer.hostGuards().release("quiet-container-0001");
+            }
+            Sh.run("ip", "link", "del", host);
+        }
+    }
+
+    @Test
+    void aQuietResyncThatRepairsTheHostChainOfAContainerHoldingNetAdminOverTheHostDoesNotClaimTheHostGuard()
+            throws Exception {
+        String host = "nfq" + name.substring(4, 12);
+        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
+        try {
+            int pid = sleeper(); // root with every capability, in the host's user namespace
+            enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
+            EnforcementResult first = enforcer.enforce(request(pid));
+            assertThat(first.status()).as("%s", first).isEqualTo("applied");
+            assertThat(first.guards()).as("%s", first).containsExactly("netns");
+            recorded = NamespaceId.of(nsPath);
+
+            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
+            int before = pins.get();
+            EnforcementResult repaired = enforcer.reconcile(request(pid), recorded);
+            assertThat(pins.get() - before).as("quiet").isZero();
+            assertThat(repaired.drift()).as("the host chain's difference is reported").isNotNull();
+            assertThat(repaired.guards()).as("as the full attempt reported it: %s", repaired).containsExactly("netns");
+            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
         } finally {
             if (enforcer != null) {
                 enforcer.hostGuards().release("quiet-container-0001");

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * rtnetlink's target namespace id (a veth of its own onto the bridge, reproduced by the
  * forty-seventh session's review), which no chain on its host side covers. Under
  * {@code --host-guard auto} the chain is still written and the outcome says {@code ["netns"]};
- * under {@code required} the container fails closed with HOST_GUARD_UNAVAILABLE. The same
+ * under {@code required} the container fails closed with HOST_GUARD_UNAVAILABLE, its quarantine's
+ * outcome not claiming the host guard either. The same
  * container without the capability stays {@code ["netns","host"]}.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
@@ -70,6 +71,9 @@ class HostGuardNetAdminPodmanTest {
             assertThat(result.error().code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE.code());
             assertThat(result.error().message()).contains("CAP_NET_ADMIN in the host's user namespace");
             assertThat(result.quarantined()).isTrue();
+            assertThat(result.guards()).as("the quarantine's chain is written, but not claimed either: %s", result)
+                    .containsExactly("netns");
+            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains(admin.id());
         }
     }
 }
