@@ -310,7 +310,9 @@ final class Corrections {
         live.remove(c.containerId());
         enforcer.released(c.netns());
         enforcer.left(c.containerId(), c.netns());
-        guards.release(c.containerId());
+        if (!live.othersIn(c.netns(), c.containerId())) {
+            guards.release(c.containerId()); // else the co-member's correction (onRelease) writes the chain as its own
+        }
         onRelease.accept(c);
         LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
         publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));

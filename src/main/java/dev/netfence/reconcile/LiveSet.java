@@ -213,6 +213,21 @@ public final class LiveSet {
         return out;
     }
 
+    /**
+     * Whether a container other than {@code containerId} is live in namespace {@code netns} (a pod's
+     * other member): then the host chain of their shared veth is left to that member's correction,
+     * which writes it as its own, rather than removed first ({@code Reconciler}). A walk of every
+     * entry: called once per release.
+     */
+    public boolean othersIn(dev.netfence.netns.NamespaceId netns, String containerId) {
+        for (LiveContainer c : byId.values()) {
+            if (c.netns().equals(netns) && !c.containerId().equals(containerId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A snapshot of every entry. */
     public Collection<LiveContainer> all() {
         return List.copyOf(byId.values());

@@ -199,7 +199,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 enforcer.released(removed.netns());
                 enforcer.left(removed.containerId(), removed.netns());
             }
-            guards.release(event.containerId());
+            if (removed == null || !live.othersIn(removed.netns(), removed.containerId())) {
+                guards.release(event.containerId()); // a pod's shared veth keeps its chain until a member rewrites it
+            }
             corrections.stopped(event.containerId());
             if (removed != null) {
                 correctCoMembers(removed);

@@ -85,7 +85,9 @@ final class StartRecords {
             live.remove(containerId).ifPresent(c -> {
                 enforcer.released(c.netns());
                 enforcer.left(containerId, c.netns());
-                guards.release(containerId);
+                if (!live.othersIn(c.netns(), containerId)) {
+                    guards.release(containerId); // else the co-member's correction writes the chain as its own
+                }
                 released.accept(c);
             });
             return;

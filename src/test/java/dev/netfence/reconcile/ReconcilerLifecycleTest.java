@@ -98,6 +98,25 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStoppedPodMembersHostChainIsLeftForTheMemberStillThereToWriteAsItsOwnAndTheLastOnesIsReleased()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("m1", "task-1");
+        start("m2", "task-1"); // the same namespace: a pod of two
+        enforcer.calls.clear();
+
+        reconciler.stopped(event("m1", "task-1", ContainerEvent.CONTAINER_STOPPED));
+
+        assertThat(released).as("no moment without a chain on the shared veth").isEmpty();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> enforcer.calls.stream().anyMatch(c -> c.endsWith(" m2")));
+        assertThat(enforcer.calls).as("the member left writes it as its own").allMatch(c -> c.endsWith(" m2"));
+
+        reconciler.stopped(event("m2", "task-1", ContainerEvent.CONTAINER_STOPPED));
+        assertThat(released).as("nobody left in the namespace").containsExactly("m2");
+    }
+
+    @Test
     void aContainerWhosePidLeftItsNamespaceIsReleasedAtTheNextResync() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
