@@ -36,7 +36,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * the end. The host guard,
  * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
  * unless the host's generation is unchanged, rewritten on a difference, which is then the
- * result's drift, with the risks read anew since that result is reported), its host-side lookup
+ * result's drift, with the risks read anew since that result is reported, and the host guard not
+ * claimed, or under {@code required} the full attempt run, when a thread holding CAP_NET_ADMIN in
+ * the host's user namespace is found then; a quiet result otherwise claims it as the last full
+ * attempt did), its host-side lookup
  * given a copy of the pin's descriptor kept with the entry (at 1024 or above, so the namespace is
  * named without a pid). Otherwise the
  * caller runs the full attempt, which repeats every check. Why the skipped checks cannot answer
@@ -189,8 +192,11 @@ final class QuietResyncs {
             // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
             // gives a process full sets again, so none can be taken as settled
             try {
-                if (!java.util.Collections.disjoint(capabilities.risksOf(request.pid(), request.containerId()), refused)) {
-                    return null;
+                dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(), request.containerId(),
+                        null);
+                if (!java.util.Collections.disjoint(now.risks(), refused)
+                        || now.netAdminOverHost() && !v.netAdminOverHost()) {
+                    return null; // the full attempt decides (and reports the host guard as it then stands)
                 }
             } catch (java.io.IOException | IllegalArgumentException e) {
                 return null;
@@ -223,9 +229,18 @@ final class QuietResyncs {
         }
         List<String> risks = v.risks();
         if (guards.drift() != null) {
-            // the host chain was repaired: this result is reported, so its risks are read now
+            // the host chain was repaired: this result is reported, so its risks are read now, and whether
+            // NET_ADMIN reaches the host's namespace (a process given it since, e.g. podman exec --privileged)
             try {
-                risks = capabilities.risksOf(request.pid(), request.containerId());
+                dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(),
+                        request.containerId(), null);
+                risks = now.risks();
+                if (now.netAdminOverHost() && guards.host()) {
+                    if (hostGuards.mode() == HostGuardMode.REQUIRED) {
+                        return null; // the full attempt fails closed
+                    }
+                    guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST);
+                }
             } catch (java.io.IOException | IllegalArgumentException e) {
                 // the process is going; the risks of the last full attempt stand
             }

@@ -216,6 +216,36 @@ class QuietResyncKernelTest {
         }
     }
 
+    @Test
+    void aQuietResyncThatRepairsTheHostChainReadsTheCapabilitiesAgainAndStopsClaimingTheHostGuardForAProcessGivenNetAdminSince()
+            throws Exception {
+        String host = "nfq" + name.substring(4, 12);
+        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
+        try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
+                "libpod-quiet-container-0001")) {
+            int pid = containedSleeper();
+            cgroup.add(pid);
+            enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
+            EnforcementResult first = enforcer.enforce(request(pid));
+            assertThat(first.guards()).as("%s", first).containsExactly("netns", "host");
+            recorded = NamespaceId.of(nsPath);
+
+            cgroup.add(sleeper()); // a process given CAP_NET_ADMIN since, as podman exec --privileged does
+            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
+            int before = pins.get();
+            EnforcementResult repaired = enforcer.reconcile(request(pid), recorded);
+            assertThat(pins.get() - before).as("quiet").isZero();
+            assertThat(repaired.drift()).as("%s", repaired).isNotNull();
+            assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
+            assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
+        } finally {
+            if (enforcer != null) {
+                enforcer.hostGuards().release("quiet-container-0001");
+            }
+            Sh.run("ip", "link", "del", host);
+        }
+    }
+
     private record Resync(String status, String drift, int pins) {}
 
     private Resync resync(int pid) {
