@@ -93,8 +93,10 @@ final class ApplyAttempts {
                     throw e;
                 }
                 HostGuards.Result guards = host.await();
-                if (guards.host() && riskRead.netAdminOverHost()) {
-                    guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST);
+                String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
+                        : checks.coMemberReachingHost(ns, request.containerId());
+                if (notHeld != null) {
+                    guards = guards.notHolding(notHeld);
                     if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {
                         throw new EnforcementException(ErrorCode.HOST_GUARD_UNAVAILABLE,
                                 "--host-guard required, but " + guards.reason());

@@ -139,6 +139,9 @@ final class ContainmentChecks {
                 done = true;
                 ContainerCapabilities.Read read = riskRead(request, ns);
                 netAdminOverHost = read.netAdminOverHost();
+                if (enabled) {
+                    owners.hostReach(ns.id(), request.containerId(), netAdminOverHost);
+                }
                 into.set(read.risks());
             }
         }
@@ -179,7 +182,8 @@ final class ContainmentChecks {
         }
         try {
             if (!capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost()) {
-                return guards;
+                String shared = coMemberReachingHost(ns, containerId);
+                return shared == null ? guards : guards.notHolding(shared);
             }
             return guards.notHolding(NET_ADMIN_OVER_HOST);
         } catch (IOException | RuntimeException e) {
@@ -187,6 +191,18 @@ final class ContainmentChecks {
                     + "), so nothing vouches that no thread of the container holds CAP_NET_ADMIN in the host's user"
                     + " namespace");
         }
+    }
+
+    /**
+     * Why the host guard of the container in {@code ns} is not claimed because of another member of
+     * its namespace (a pod's): a live owner whose last capability read found CAP_NET_ADMIN in the
+     * host's user namespace can make host interfaces past the shared veth's chain; null when none is.
+     */
+    String coMemberReachingHost(PinnedNamespace ns, String containerId) {
+        String other = enabled ? owners.reachingHost(ns.id(), containerId) : null;
+        return other == null ? null : "container " + other + ", which shares its network namespace, holds CAP_NET_ADMIN"
+                + " in the host's user namespace, with which it can make and delete the host namespace's interfaces"
+                + " (rtnetlink by namespace id): no rule on their host side holds it";
     }
 
     /**

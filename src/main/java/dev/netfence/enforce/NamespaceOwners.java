@@ -79,6 +79,8 @@ final class NamespaceOwners {
     private static final class Members {
         final Map<String, Owner> owners = new LinkedHashMap<>();
         final Map<String, Owner> quarantined = new QuarantinedMembers();
+        /** Members whose last capability read found CAP_NET_ADMIN in the host's user namespace ({@link #hostReach}). */
+        final java.util.Set<String> reachHost = new java.util.HashSet<>(0);
 
         boolean isEmpty() {
             return owners.isEmpty() && quarantined.isEmpty();
@@ -245,7 +247,42 @@ final class NamespaceOwners {
             synchronized (current) {
                 current.quarantined.remove(containerId);
                 current.owners.remove(containerId);
+                current.reachHost.remove(containerId);
             }
+        }
+    }
+
+    /**
+     * What {@code containerId}'s capability read found in namespace {@code id}: whether a thread of
+     * it holds CAP_NET_ADMIN in the host's user namespace (then it can make host interfaces past
+     * the shared veth's chain, so no member of the namespace is host-guarded, {@link #reachingHost}).
+     */
+    void hostReach(NamespaceId id, String containerId, boolean reaches) {
+        Members current = containerId == null ? null : owners.get(id); // an owner by now (claimed before the write)
+        if (current != null) {
+            synchronized (current) {
+                if (reaches) {
+                    current.reachHost.add(containerId);
+                } else {
+                    current.reachHost.remove(containerId);
+                }
+            }
+        }
+    }
+
+    /** A live owner of namespace {@code id} other than {@code containerId} whose last read found it reaching the host; null if none. */
+    String reachingHost(NamespaceId id, String containerId) {
+        Members current = owners.get(id);
+        if (current == null) {
+            return null;
+        }
+        synchronized (current) {
+            if (current.reachHost.stream().allMatch(k -> k.equals(containerId))) {
+                return null; // the common case: nobody else, and no /proc read for the owners' liveness
+            }
+            liveness.prune(id, current.owners, null, NO_PID, null);
+            current.reachHost.retainAll(current.owners.keySet());
+            return current.reachHost.stream().filter(k -> !k.equals(containerId)).findFirst().orElse(null);
         }
     }
 

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * {@code --host-guard auto} the chain is still written and the outcome says {@code ["netns"]};
  * under {@code required} the container fails closed with HOST_GUARD_UNAVAILABLE, its quarantine's
  * outcome not claiming the host guard either. The same
- * container without the capability stays {@code ["netns","host"]}.
+ * container without the capability stays {@code ["netns","host"]}, unless a member of its pod (its
+ * network namespace) holds the capability: that one can get past their shared veth's chain too.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardNetAdminPodmanTest {
@@ -58,6 +59,29 @@ class HostGuardNetAdminPodmanTest {
                     .contains(admin.id());
             assertThat(enforcer.apply(plain, policy()).guards()).as("without the capability")
                     .containsExactly("netns", "host");
+        }
+    }
+
+    @Test
+    void aPodMemberWithoutTheCapabilityIsNotReportedHostGuardedWhileAMemberBesideItHoldsIt() {
+        PodmanContainer plain = PODMAN.sandbox();
+        PodmanContainer admin = PODMAN.start("admin", List.of("--network", "container:" + plain.name(), "--cap-add",
+                "NET_ADMIN"), "/bin/sleep", "3600");
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO)) {
+            assertThat(enforcer.apply(admin, policy()).guards()).containsExactly("netns");
+
+            EnforcementResult result = enforcer.apply(plain, policy());
+
+            assertThat(result.risks()).as("its own threads hold nothing").isEmpty();
+            assertThat(result.guards()).as("the shared veth's chain does not hold its neighbour: %s", result)
+                    .containsExactly("netns");
+        }
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {
+            // a fresh instance that learns of the capable member by its first apply only: the plain member first
+            assertThat(enforcer.apply(plain, policy()).guards()).as("alone as far as it knows")
+                    .containsExactly("netns", "host");
+            assertThat(enforcer.attempt(admin, policy()).error().code())
+                    .isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE.code());
         }
     }
 
