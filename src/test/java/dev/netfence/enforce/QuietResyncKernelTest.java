@@ -163,9 +163,7 @@ class QuietResyncKernelTest {
 
     @Test
     void withTheHostGuardOnAQuietResyncStillChecksTheHostChainAndRepairsItWithoutAPin() throws Exception {
-        String host = "nfq" + name.substring(4, 12);
-        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
-        try {
+        withHostVeth(host -> {
             int pid = containedSleeper();
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
@@ -174,26 +172,15 @@ class QuietResyncKernelTest {
             recorded = NamespaceId.of(nsPath);
             assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
 
-            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host); // from outside, as an admin could
-            Resync repaired = resync(pid);
-            assertThat(repaired.pins()).isZero();
-            assertThat(repaired.drift()).as("the host chain's difference is reported").isNotNull();
-            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
+            repairedQuietly(pid, host);
             assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
-        } finally {
-            if (enforcer != null) {
-                enforcer.hostGuards().release("quiet-container-0001");
-            }
-            Sh.run("ip", "link", "del", host);
-        }
+        });
     }
 
     @Test
     void aQuietResyncThatRepairsTheHostChainOfAContainerHoldingNetAdminOverTheHostDoesNotClaimTheHostGuard()
             throws Exception {
-        String host = "nfq" + name.substring(4, 12);
-        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
-        try {
+        withHostVeth(host -> {
             int pid = sleeper(); // root with every capability, in the host's user namespace
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
@@ -201,13 +188,42 @@ class QuietResyncKernelTest {
             assertThat(first.guards()).as("%s", first).containsExactly("netns");
             recorded = NamespaceId.of(nsPath);
 
-            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
-            int before = pins.get();
-            EnforcementResult repaired = enforcer.reconcile(request(pid), recorded);
-            assertThat(pins.get() - before).as("quiet").isZero();
-            assertThat(repaired.drift()).as("the host chain's difference is reported").isNotNull();
+            EnforcementResult repaired = repairedQuietly(pid, host);
             assertThat(repaired.guards()).as("as the full attempt reported it: %s", repaired).containsExactly("netns");
-            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
+        });
+    }
+
+    @Test
+    void aQuietResyncThatRepairsTheHostChainReadsTheCapabilitiesAgainAndStopsClaimingTheHostGuardForAProcessGivenNetAdminSince()
+            throws Exception {
+        withHostVeth(host -> {
+            try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
+                    "libpod-quiet-container-0001")) {
+                int pid = containedSleeper();
+                cgroup.add(pid);
+                enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
+                EnforcementResult first = enforcer.enforce(request(pid));
+                assertThat(first.guards()).as("%s", first).containsExactly("netns", "host");
+                recorded = NamespaceId.of(nsPath);
+
+                cgroup.add(sleeper()); // a process given CAP_NET_ADMIN since, as podman exec --privileged does
+                EnforcementResult repaired = repairedQuietly(pid, host);
+                assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
+                assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
+            }
+        });
+    }
+
+    private interface HostSide {
+        void run(String hostVeth) throws Exception;
+    }
+
+    /** {@code body} with the namespace's eth0 a veth whose peer is in the host namespace; the guard released after. */
+    private void withHostVeth(HostSide body) throws Exception {
+        String host = "nfq" + name.substring(4, 12);
+        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
+        try {
+            body.run(host);
         } finally {
             if (enforcer != null) {
                 enforcer.hostGuards().release("quiet-container-0001");
@@ -216,34 +232,15 @@ class QuietResyncKernelTest {
         }
     }
 
-    @Test
-    void aQuietResyncThatRepairsTheHostChainReadsTheCapabilitiesAgainAndStopsClaimingTheHostGuardForAProcessGivenNetAdminSince()
-            throws Exception {
-        String host = "nfq" + name.substring(4, 12);
-        Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", name);
-        try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
-                "libpod-quiet-container-0001")) {
-            int pid = containedSleeper();
-            cgroup.add(pid);
-            enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
-            EnforcementResult first = enforcer.enforce(request(pid));
-            assertThat(first.guards()).as("%s", first).containsExactly("netns", "host");
-            recorded = NamespaceId.of(nsPath);
-
-            cgroup.add(sleeper()); // a process given CAP_NET_ADMIN since, as podman exec --privileged does
-            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
-            int before = pins.get();
-            EnforcementResult repaired = enforcer.reconcile(request(pid), recorded);
-            assertThat(pins.get() - before).as("quiet").isZero();
-            assertThat(repaired.drift()).as("%s", repaired).isNotNull();
-            assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
-            assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
-        } finally {
-            if (enforcer != null) {
-                enforcer.hostGuards().release("quiet-container-0001");
-            }
-            Sh.run("ip", "link", "del", host);
-        }
+    /** Deletes the host chain of {@code host} from outside, as an admin could; the resync that repairs it without a pin. */
+    private EnforcementResult repairedQuietly(int pid, String host) {
+        Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
+        int before = pins.get();
+        EnforcementResult repaired = enforcer.reconcile(request(pid), recorded);
+        assertThat(pins.get() - before).as("quiet: no pin").isZero();
+        assertThat(repaired.drift()).as("the host chain's difference is reported: %s", repaired).isNotNull();
+        assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
+        return repaired;
     }
 
     private record Resync(String status, String drift, int pins) {}
