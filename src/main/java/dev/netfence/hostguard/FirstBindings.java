@@ -46,6 +46,14 @@ final class FirstBindings {
 
     /** By host interface: a pod's members share one, and each member's chain is written on it in turn. */
     private final Map<Veth, Binding> first = new HashMap<>();
+    /**
+     * By host interface, the last read {@link #narrow} warned about: the warning is logged when what
+     * the interface holds changes, not at every guard write (each apply and resync), which a
+     * workload holding CAP_NET_ADMIN in its namespace could otherwise keep repeating.
+     */
+    private final Map<Veth, Binding> warned = new HashMap<>();
+    /** Addresses a warning lists at most (a workload may hold a thousand). */
+    static final int LISTED = 16;
 
     /** A host interface, by name and index (a name reused by a new interface is another). */
     private record Veth(String device, int ifindex) {
@@ -71,19 +79,31 @@ final class FirstBindings {
             return read;
         }
         List<String> ipv4 = read.ipv4().stream().filter(known.ipv4()::contains).toList();
-        if (!read.mac().equals(known.mac()) || ipv4.size() != read.ipv4().size()) {
-            LOG.warn("the container behind host interface {} now holds MAC {} and IPv4 {}; its guard keeps MAC {} and"
-                    + " binds IPv4 {} only (what it held at its first apply)", chain.device(), read.mac(), read.ipv4(),
-                    known.mac(), ipv4);
-        }
         List<String> ipv6 = read.ipv6().stream().filter(a -> known.ipv6().contains(a) || !anotherHeldFirst(chain, a))
                 .toList();
-        if (ipv6.size() != read.ipv6().size()) {
-            LOG.warn("the container behind host interface {} now holds IPv6 {}; its guard binds {} only (the others"
-                    + " are addresses another container's interface held at its first apply)", chain.device(),
-                    read.ipv6(), ipv6);
+        boolean narrowed4 = !read.mac().equals(known.mac()) || ipv4.size() != read.ipv4().size();
+        boolean narrowed6 = ipv6.size() != read.ipv6().size();
+        if ((narrowed4 || narrowed6) && !read.equals(warned.put(Veth.of(chain), read))) {
+            if (narrowed4) {
+                LOG.warn("the container behind host interface {} now holds MAC {} and IPv4 {}; its guard keeps MAC {}"
+                        + " and binds IPv4 {} only (what it held at its first apply)", chain.device(), read.mac(),
+                        listed(read.ipv4()), known.mac(), listed(ipv4));
+            }
+            if (narrowed6) {
+                LOG.warn("the container behind host interface {} now holds IPv6 {}; its guard binds {} only (the"
+                        + " others are addresses another container's interface held at its first apply)",
+                        chain.device(), listed(read.ipv6()), listed(ipv6));
+            }
+        } else if (!narrowed4 && !narrowed6) {
+            warned.remove(Veth.of(chain));
         }
         return new Binding(known.mac(), ipv4, ipv6);
+    }
+
+    /** {@code addresses} for a log line: the first {@link #LISTED}, and how many more. */
+    static String listed(List<String> addresses) {
+        return addresses.size() <= LISTED ? addresses.toString()
+                : addresses.subList(0, LISTED) + " and " + (addresses.size() - LISTED) + " more";
     }
 
     /** Whether another host interface than {@code chain}'s held IPv6 {@code address} at its first apply. */
@@ -193,6 +213,7 @@ final class FirstBindings {
      */
     void forgetGone(Map<String, Integer> links) {
         first.keySet().removeIf(v -> !Integer.valueOf(v.ifindex()).equals(links.get(v.device())));
+        warned.keySet().removeIf(v -> !first.containsKey(v));
     }
 
     /** Chains remembered. */

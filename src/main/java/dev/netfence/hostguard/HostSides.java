@@ -30,13 +30,15 @@ public interface HostSides {
      * them), but its own all the same where it is the first to be guarded with them.
      */
     record Binding(String mac, List<String> ipv4, List<String> ipv6, List<String> failedIpv6) {
+        private static final java.util.regex.Pattern MAC = java.util.regex.Pattern.compile("[0-9a-f]{2}(:[0-9a-f]{2}){5}");
+
         public Binding(String mac, List<String> ipv4, List<String> ipv6) {
             this(mac, ipv4, ipv6, List.of());
         }
 
         public Binding {
             failedIpv6 = List.copyOf(failedIpv6);
-            if (mac == null || !mac.matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) {
+            if (mac == null || !MAC.matcher(mac).matches()) {
                 throw new IllegalArgumentException("mac must be six lower-case hex bytes separated by colons, was: " + mac);
             }
             ipv4 = List.copyOf(ipv4);
