@@ -94,7 +94,7 @@ final class ApplyAttempts {
                 }
                 HostGuards.Result guards = host.await();
                 String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
-                        : checks.coMemberReachingHost(ns, request.containerId());
+                        : checks.coMemberReachingHost(ns.id(), request.containerId());
                 if (notHeld != null) {
                     guards = guards.notHolding(notHeld);
                     if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {

@@ -6,6 +6,7 @@ import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.ContainerCapabilities;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
 import dev.netfence.policy.NetworkMode;
@@ -182,7 +183,7 @@ final class ContainmentChecks {
         }
         try {
             if (!capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost()) {
-                String shared = coMemberReachingHost(ns, containerId);
+                String shared = coMemberReachingHost(ns.id(), containerId);
                 return shared == null ? guards : guards.notHolding(shared);
             }
             return guards.notHolding(NET_ADMIN_OVER_HOST);
@@ -194,12 +195,12 @@ final class ContainmentChecks {
     }
 
     /**
-     * Why the host guard of the container in {@code ns} is not claimed because of another member of
+     * Why the host guard of the container in namespace {@code ns} is not claimed because of another member of
      * its namespace (a pod's): a live owner whose last capability read found CAP_NET_ADMIN in the
      * host's user namespace can make host interfaces past the shared veth's chain; null when none is.
      */
-    String coMemberReachingHost(PinnedNamespace ns, String containerId) {
-        String other = enabled ? owners.reachingHost(ns.id(), containerId) : null;
+    String coMemberReachingHost(NamespaceId ns, String containerId) {
+        String other = enabled ? owners.reachingHost(ns, containerId) : null;
         return other == null ? null : "container " + other + ", which shares its network namespace, holds CAP_NET_ADMIN"
                 + " in the host's user namespace, with which it can make and delete the host namespace's interfaces"
                 + " (rtnetlink by namespace id): no rule on their host side holds it";

@@ -139,7 +139,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.checks = new ContainmentChecks(config, registry, containment, capabilities, scans);
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
-        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities);
+        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities, checks);
         this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet);
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);

@@ -112,14 +112,16 @@ final class QuietResyncs {
     private final HostGuards hostGuards;
     private final java.util.Set<String> refused;
     private final ContainerCapabilities capabilities;
+    private final ContainmentChecks checks;
 
     QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards,
-            ContainerCapabilities capabilities) {
+            ContainerCapabilities capabilities, ContainmentChecks checks) {
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.refused = java.util.Set.copyOf(config.refuseCapabilities());
         this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
+        this.checks = Objects.requireNonNull(checks, "checks");
     }
 
     /**
@@ -226,6 +228,13 @@ final class QuietResyncs {
         }
         if (guards.host() && v.netAdminOverHost()) {
             guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the full attempt reported it
+        }
+        String shared = guards.host() ? checks.coMemberReachingHost(recorded, request.containerId()) : null;
+        if (shared != null) { // a pod member beside it can get past their shared veth's chain
+            if (hostGuards.mode() == HostGuardMode.REQUIRED) {
+                return null; // the full attempt fails closed
+            }
+            guards = guards.notHolding(shared);
         }
         List<String> risks = v.risks();
         if (guards.drift() != null) {

@@ -70,6 +70,18 @@ final class GuardedEnforcer implements AutoCloseable {
                 Clock.systemUTC().instant().plus(budget)));
     }
 
+    /**
+     * As {@code netfence run}'s resync of a container whose pid it found in the namespace its
+     * last result names: answered without a pin when nothing the full attempt depends on changed.
+     */
+    EnforcementResult resyncIn(PodmanContainer container, String policyJson, EnforcementResult last) {
+        owners.add(container.id());
+        return enforcer.reconcile(new EnforcementRequest(container.id(), "podman", container.pid(),
+                new PolicyParser().parse(policyJson.getBytes(StandardCharsets.UTF_8)),
+                Clock.systemUTC().instant().plus(Duration.ofSeconds(60))),
+                new dev.netfence.netns.NamespaceId(last.target().netnsDevice(), last.target().netnsInode()));
+    }
+
     /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */
     EnforcementResult quarantine(PodmanContainer container) {
         EnforcementResult result = failClosed(container);

@@ -75,6 +75,9 @@ class HostGuardNetAdminPodmanTest {
             assertThat(result.risks()).as("its own threads hold nothing").isEmpty();
             assertThat(result.guards()).as("the shared veth's chain does not hold its neighbour: %s", result)
                     .containsExactly("netns");
+            EnforcementResult resynced = enforcer.resyncIn(plain, policy(), result);
+            assertThat(resynced.status()).isEqualTo(EnforcementResult.APPLIED);
+            assertThat(resynced.guards()).as("nor at a quiet resync: %s", resynced).containsExactly("netns");
         }
         try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {
             // a fresh instance that learns of the capable member by its first apply only: the plain member first
