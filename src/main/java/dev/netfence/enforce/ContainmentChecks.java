@@ -141,7 +141,7 @@ final class ContainmentChecks {
                 ContainerCapabilities.Read read = riskRead(request, ns);
                 netAdminOverHost = read.netAdminOverHost();
                 if (enabled) {
-                    owners.hostReach(ns.id(), request.containerId(), netAdminOverHost);
+                    owners.hostReach(ns.id(), request.containerId(), ns.pid(), netAdminOverHost);
                 }
                 into.set(read.risks());
             }
@@ -192,6 +192,27 @@ final class ContainmentChecks {
                     + "), so nothing vouches that no thread of the container holds CAP_NET_ADMIN in the host's user"
                     + " namespace");
         }
+    }
+
+    /**
+     * A container the OCI hook saw join namespace {@code ns} through {@code pid}, where another
+     * member's policy governs (nothing is written for it): its capabilities are read, so that a
+     * joiner holding CAP_NET_ADMIN in the host's user namespace keeps the other members from being
+     * reported host-guarded ({@link #coMemberReachingHost}). One that cannot be read counts as one.
+     */
+    void joined(NamespaceId ns, String containerId, int pid) {
+        if (!enabled || containerId == null) {
+            return;
+        }
+        boolean reaches;
+        try {
+            reaches = capabilities.read(pid, containerId, null).netAdminOverHost();
+        } catch (NoSuchFileException gone) {
+            return;
+        } catch (IOException | RuntimeException e) {
+            reaches = true; // nothing vouches that it does not
+        }
+        owners.hostReach(ns, containerId, pid, reaches);
     }
 
     /**

@@ -260,6 +260,11 @@ public final class DefaultEnforcer implements Enforcer {
         checks.left(netns, containerId);
     }
 
+    @Override
+    public void joined(String containerId, int pid, NamespaceId netns) {
+        checks.joined(netns, containerId, pid);
+    }
+
     private EnforcementResult quarantineAnyway(String containerId, String runtime, int pid, Path netns,
             EnforcementException cause, boolean checkFirst, ErrorCode member) {
         if (config.dryRun()) {

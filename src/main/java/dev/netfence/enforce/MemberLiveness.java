@@ -1,7 +1,6 @@
 package dev.netfence.enforce;
 
 import dev.netfence.enforce.NamespaceOwners.Owner;
-import dev.netfence.enforce.NamespaceOwners.QuarantinedMembers;
 import dev.netfence.netns.ContainerProcesses;
 import dev.netfence.netns.NamespaceId;
 import java.io.IOException;
@@ -27,6 +26,21 @@ import java.util.concurrent.TimeoutException;
  * have been reused by a new namespace since its process left, so nothing vouches that it is there.
  */
 final class MemberLiveness {
+    /**
+     * A namespace's quarantined members ({@link NamespaceOwners}). One counts while its process
+     * lives, wherever it is: a member whose process moved itself into another namespace
+     * ({@code unshare -n}) keeps its quarantine (the reconciler keeps it in place too) until it
+     * dies or its container is stopped; a namespace whose inode is reused meanwhile stays
+     * quarantined, failing closed.
+     */
+    static final class QuarantinedMembers extends java.util.LinkedHashMap<String, Owner> {
+        private static final long serialVersionUID = 1L;
+
+        QuarantinedMembers() {
+            super(2);
+        }
+    }
+
     /** The known pid a sweep passes: a gone process is not looked for again there. */
     static final int SWEEP = -2;
 

@@ -61,26 +61,12 @@ final class NamespaceOwners {
      */
     record Owner(String digest, String task, int pid, String token) {}
 
-    /**
-     * A namespace's quarantined members. One counts while its process lives, wherever it is: a
-     * member whose process moved itself into another namespace ({@code unshare -n}) keeps its
-     * quarantine (the reconciler keeps it in place too) until it dies or its container is stopped
-     * ({@link #left}); a namespace whose inode is reused meanwhile stays quarantined, failing closed.
-     */
-    static final class QuarantinedMembers extends LinkedHashMap<String, Owner> {
-        private static final long serialVersionUID = 1L;
-
-        QuarantinedMembers() {
-            super(2);
-        }
-    }
-
     /** A namespace's owners and quarantined members; read and changed only under its own monitor. */
     private static final class Members {
         final Map<String, Owner> owners = new LinkedHashMap<>();
-        final Map<String, Owner> quarantined = new QuarantinedMembers();
-        /** Members whose last capability read found CAP_NET_ADMIN in the host's user namespace ({@link #hostReach}). */
-        final java.util.Set<String> reachHost = new java.util.HashSet<>(0);
+        final Map<String, Owner> quarantined = new MemberLiveness.QuarantinedMembers();
+        /** Members whose last capability read found CAP_NET_ADMIN in the host's user namespace, each while its process lives there ({@link #hostReach}). */
+        final Map<String, Owner> reachHost = new LinkedHashMap<>(0);
 
         boolean isEmpty() {
             return owners.isEmpty() && quarantined.isEmpty();
@@ -253,36 +239,46 @@ final class NamespaceOwners {
     }
 
     /**
-     * What {@code containerId}'s capability read found in namespace {@code id}: whether a thread of
-     * it holds CAP_NET_ADMIN in the host's user namespace (then it can make host interfaces past
-     * the shared veth's chain, so no member of the namespace is host-guarded, {@link #reachingHost}).
+     * What the capability read of {@code containerId} (an owner, or a member the OCI hook saw join)
+     * through {@code pid} found in namespace {@code id}: whether a thread of it holds CAP_NET_ADMIN
+     * in the host's user namespace (then it can make host interfaces past the shared veth's chain,
+     * so no other member is host-guarded, {@link #reachingHost}), remembered while that process
+     * lives in {@code id}. Nothing is remembered of a namespace no owner holds.
      */
-    void hostReach(NamespaceId id, String containerId, boolean reaches) {
-        Members current = containerId == null ? null : owners.get(id); // an owner by now (claimed before the write)
-        if (current != null) {
-            synchronized (current) {
-                if (reaches) {
-                    current.reachHost.add(containerId);
-                } else {
-                    current.reachHost.remove(containerId);
-                }
+    void hostReach(NamespaceId id, String containerId, int pid, boolean reaches) {
+        Members current = containerId == null ? null : owners.get(id);
+        if (current == null) {
+            return;
+        }
+        String token = null;
+        if (reaches) {
+            try {
+                token = tokens.of(pid);
+            } catch (IOException gone) {
+                return; // its process is gone: it reaches nothing
+            }
+        }
+        synchronized (current) {
+            if (token != null) {
+                current.reachHost.put(containerId, new Owner("", null, pid, token));
+            } else {
+                current.reachHost.remove(containerId);
             }
         }
     }
 
-    /** A live owner of namespace {@code id} other than {@code containerId} whose last read found it reaching the host; null if none. */
+    /** A member of namespace {@code id} other than {@code containerId} remembered by {@link #hostReach} whose process still lives there; null if none. */
     String reachingHost(NamespaceId id, String containerId) {
         Members current = owners.get(id);
         if (current == null) {
             return null;
         }
         synchronized (current) {
-            if (current.reachHost.stream().allMatch(k -> k.equals(containerId))) {
-                return null; // the common case: nobody else, and no /proc read for the owners' liveness
+            if (current.reachHost.keySet().stream().allMatch(k -> k.equals(containerId))) {
+                return null; // the common case: nobody else, and no /proc read for liveness
             }
-            liveness.prune(id, current.owners, null, NO_PID, null);
-            current.reachHost.retainAll(current.owners.keySet());
-            return current.reachHost.stream().filter(k -> !k.equals(containerId)).findFirst().orElse(null);
+            liveness.prune(id, current.reachHost, containerId, NO_PID, null);
+            return current.reachHost.keySet().stream().filter(k -> !k.equals(containerId)).findFirst().orElse(null);
         }
     }
 

@@ -82,6 +82,12 @@ final class GuardedEnforcer implements AutoCloseable {
                 new dev.netfence.netns.NamespaceId(last.target().netnsDevice(), last.target().netnsInode()));
     }
 
+    /** As the OCI hook's call for {@code joiner}, which joined the namespace {@code member}'s {@code last} result names. */
+    void joined(PodmanContainer joiner, EnforcementResult last) {
+        enforcer.joined(joiner.id(), joiner.pid(),
+                new dev.netfence.netns.NamespaceId(last.target().netnsDevice(), last.target().netnsInode()));
+    }
+
     /** Fails the container closed, as a missing policy does, and asserts it was quarantined. */
     EnforcementResult quarantine(PodmanContainer container) {
         EnforcementResult result = failClosed(container);

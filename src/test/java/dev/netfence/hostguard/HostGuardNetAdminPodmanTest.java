@@ -89,6 +89,25 @@ class HostGuardNetAdminPodmanTest {
     }
 
     @Test
+    void aMemberTheHookSawJoinWithTheCapabilityKeepsTheMemberInForceFromBeingReportedHostGuarded() {
+        PodmanContainer plain = PODMAN.sandbox();
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO)) {
+            EnforcementResult first = enforcer.apply(plain, policy());
+            assertThat(first.guards()).containsExactly("netns", "host");
+            PodmanContainer admin = PODMAN.start("joiner", List.of("--network", "container:" + plain.name(),
+                    "--cap-add", "NET_ADMIN"), "/bin/sleep", "3600");
+
+            enforcer.joined(admin, first); // its hook: another member's policy governs, nothing written for it
+
+            assertThat(enforcer.resyncIn(plain, policy(), first).guards()).as("at a quiet resync").containsExactly("netns");
+            assertThat(enforcer.apply(plain, policy()).guards()).as("at the next apply").containsExactly("netns");
+            admin.remove();
+            assertThat(enforcer.apply(plain, policy()).guards()).as("once the joiner is gone")
+                    .containsExactly("netns", "host");
+        }
+    }
+
+    @Test
     void underRequiredItFailsClosed() {
         PodmanContainer admin = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
         try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {

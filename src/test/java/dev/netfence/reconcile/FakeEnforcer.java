@@ -1,5 +1,7 @@
 package dev.netfence.reconcile;
 
+import dev.netfence.netns.NamespaceId;
+
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
@@ -104,6 +106,11 @@ final class FakeEnforcer implements Enforcer {
     @Override
     public boolean enforcedForAnother(dev.netfence.netns.NamespaceId netns, String containerId) {
         return enforcedForAnother;
+    }
+
+    @Override
+    public void joined(String containerId, int pid, NamespaceId netns) {
+        calls.add("joined " + containerId);
     }
 
     @Override
