@@ -182,7 +182,9 @@ final class ContainmentChecks {
             return guards;
         }
         try {
-            if (!capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost()) {
+            boolean reaches = capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost();
+            owners.hostReach(ns.id(), containerId, ns.pid(), reaches);
+            if (!reaches) {
                 String shared = coMemberReachingHost(ns.id(), containerId);
                 return shared == null ? guards : guards.notHolding(shared);
             }
@@ -195,10 +197,12 @@ final class ContainmentChecks {
     }
 
     /**
-     * A container the OCI hook saw join namespace {@code ns} through {@code pid}, where another
-     * member's policy governs (nothing is written for it): its capabilities are read, so that a
-     * joiner holding CAP_NET_ADMIN in the host's user namespace keeps the other members from being
-     * reported host-guarded ({@link #coMemberReachingHost}). One that cannot be read counts as one.
+     * A container the OCI hook let join namespace {@code ns}, where another member's policy governs
+     * (nothing is written for it), at a resync through its pid {@code pid}: its capabilities are
+     * read, so that a joiner holding CAP_NET_ADMIN in the host's user namespace keeps the other
+     * members from being reported host-guarded ({@link #coMemberReachingHost}). One that cannot be
+     * read counts as one. Not at the hook itself: at {@code createRuntime} the runtime has not
+     * dropped the container's capabilities yet, so every process there would read as holding all.
      */
     void joined(NamespaceId ns, String containerId, int pid) {
         if (!enabled || containerId == null) {

@@ -66,10 +66,10 @@ public interface Enforcer {
     }
 
     /**
-     * The OCI hook saw {@code containerId} (process {@code pid}) join {@code netns}, where another
-     * member's policy governs, so nothing is written for it: the enforcer reads what it needs of it
-     * for the other members' outcomes (whether it can get past their shared host side). By default
-     * nothing.
+     * A resync of {@code containerId} (process {@code pid}), which the OCI hook let join
+     * {@code netns} where another member's policy governs, so nothing is written for it: the
+     * enforcer reads what it needs of it for the other members' outcomes (whether it can get past
+     * their shared host side). By default nothing.
      */
     default void joined(String containerId, int pid, dev.netfence.netns.NamespaceId netns) {
     }

@@ -69,7 +69,7 @@ final class NamespaceOwners {
         final Map<String, Owner> reachHost = new LinkedHashMap<>(0);
 
         boolean isEmpty() {
-            return owners.isEmpty() && quarantined.isEmpty();
+            return owners.isEmpty() && quarantined.isEmpty() && reachHost.isEmpty();
         }
     }
 
@@ -243,26 +243,34 @@ final class NamespaceOwners {
      * through {@code pid} found in namespace {@code id}: whether a thread of it holds CAP_NET_ADMIN
      * in the host's user namespace (then it can make host interfaces past the shared veth's chain,
      * so no other member is host-guarded, {@link #reachingHost}), remembered while that process
-     * lives in {@code id}. Nothing is remembered of a namespace no owner holds.
+     * lives in {@code id}.
      */
     void hostReach(NamespaceId id, String containerId, int pid, boolean reaches) {
-        Members current = containerId == null ? null : owners.get(id);
-        if (current == null) {
+        if (containerId == null) {
             return;
         }
-        String token = null;
-        if (reaches) {
-            try {
-                token = tokens.of(pid);
-            } catch (IOException gone) {
-                return; // its process is gone: it reaches nothing
+        if (!reaches) {
+            Members current = owners.get(id);
+            if (current != null) {
+                synchronized (current) {
+                    current.reachHost.remove(containerId);
+                }
             }
+            return;
         }
-        synchronized (current) {
-            if (token != null) {
-                current.reachHost.put(containerId, new Owner("", null, pid, token));
-            } else {
-                current.reachHost.remove(containerId);
+        String token;
+        try {
+            token = tokens.of(pid);
+        } catch (IOException gone) {
+            return; // its process is gone: it reaches nothing
+        }
+        while (true) { // also before any claim (a read made first, a container refused for its capabilities)
+            Members current = owners.computeIfAbsent(id, k -> new Members());
+            synchronized (current) {
+                if (owners.get(id) == current) {
+                    current.reachHost.put(containerId, new Owner("", null, pid, token));
+                    return;
+                }
             }
         }
     }
@@ -383,6 +391,7 @@ final class NamespaceOwners {
                 synchronized (current) {
                     liveness.prune(e.getKey(), current.quarantined, null, MemberLiveness.SWEEP, null);
                     liveness.prune(e.getKey(), current.owners, null, MemberLiveness.SWEEP, null);
+                    liveness.prune(e.getKey(), current.reachHost, null, MemberLiveness.SWEEP, null);
                     if (current.isEmpty()) {
                         owners.remove(e.getKey(), current);
                     }

@@ -228,10 +228,12 @@ final class Corrections {
      * difference. Not in a namespace where another container's policy is in force (a pod's infra
      * container, which never gets an event): that policy governs the namespace, and writing the
      * fence over it cut the pod off at every resync until its member's own correction wrote the
-     * policy again.
+     * policy again; there its capabilities are read instead ({@code Enforcer#joined}).
      */
     private void reassertFence(LiveContainer c) {
         if (enforcer.enforcedForAnother(c.netns(), c.containerId())) {
+            // what it holds now that it runs (at its hook the runtime had not dropped its capabilities yet)
+            enforcer.joined(c.containerId(), c.pid(), c.netns());
             live.verified(c.containerId(), clock.instant());
             return;
         }

@@ -99,7 +99,6 @@ final class HookFences {
                 // member: --network ns:PATH, a pod namespace pinned apart from its containers)
                 live.put(new LiveContainer(containerId, null, nodeId, runtime, pid, joined, null, null,
                         ErrorCode.POLICY_NOT_FOUND.code(), true, null, Map.of(), clock.instant(), null));
-                enforcer.joined(containerId, pid, joined); // a joiner that can get past the pod's host side is known
                 return EnforcementResult.applied().build();
             }
             EnforcementResult result = enforcer.fence(containerId, runtime, pid);

@@ -25,15 +25,19 @@ final class GuardedEnforcer implements AutoCloseable {
     private final HostGuards guards;
     private final java.util.Set<String> owners = new java.util.LinkedHashSet<>();
 
-    private GuardedEnforcer(HostGuards guards) {
+    private GuardedEnforcer(HostGuards guards, EnforcerConfig config) {
         this.guards = guards;
         ProcessCommandRunner runner = new ProcessCommandRunner();
-        this.enforcer = new DefaultEnforcer(EnforcerConfig.custom().build(), runner, Clock.systemUTC(),
-                new SimpleMeterRegistry(), guards);
+        this.enforcer = new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(), guards);
     }
 
     static GuardedEnforcer create(HostGuardMode mode) {
-        return new GuardedEnforcer(HostGuards.create(mode, new ProcessCommandRunner()));
+        return create(mode, EnforcerConfig.custom().build());
+    }
+
+    /** With {@code config} (e.g. {@code --on-failure leave}, which reads the capabilities before the claim). */
+    static GuardedEnforcer create(HostGuardMode mode, EnforcerConfig config) {
+        return new GuardedEnforcer(HostGuards.create(mode, new ProcessCommandRunner()), config);
     }
 
     HostGuards guards() {

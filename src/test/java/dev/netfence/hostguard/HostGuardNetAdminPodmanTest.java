@@ -79,6 +79,13 @@ class HostGuardNetAdminPodmanTest {
             assertThat(resynced.status()).isEqualTo(EnforcementResult.APPLIED);
             assertThat(resynced.guards()).as("nor at a quiet resync: %s", resynced).containsExactly("netns");
         }
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO,
+                dev.netfence.enforce.EnforcerConfig.custom().onFailure(dev.netfence.enforce.OnFailure.LEAVE).build())) {
+            // with on-failure leave the capabilities are read before the namespace is claimed
+            assertThat(enforcer.apply(admin, policy()).guards()).containsExactly("netns");
+            assertThat(enforcer.apply(plain, policy()).guards()).as("read before the claim, still known")
+                    .containsExactly("netns");
+        }
         try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {
             // a fresh instance that learns of the capable member by its first apply only: the plain member first
             assertThat(enforcer.apply(plain, policy()).guards()).as("alone as far as it knows")
@@ -89,7 +96,7 @@ class HostGuardNetAdminPodmanTest {
     }
 
     @Test
-    void aMemberTheHookSawJoinWithTheCapabilityKeepsTheMemberInForceFromBeingReportedHostGuarded() {
+    void aMemberTheHookLetJoinWithTheCapabilityKeepsTheMemberInForceFromBeingReportedHostGuardedFromItsResyncOn() {
         PodmanContainer plain = PODMAN.sandbox();
         try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO)) {
             EnforcementResult first = enforcer.apply(plain, policy());
@@ -97,7 +104,7 @@ class HostGuardNetAdminPodmanTest {
             PodmanContainer admin = PODMAN.start("joiner", List.of("--network", "container:" + plain.name(),
                     "--cap-add", "NET_ADMIN"), "/bin/sleep", "3600");
 
-            enforcer.joined(admin, first); // its hook: another member's policy governs, nothing written for it
+            enforcer.joined(admin, first); // a resync of it: another member's policy governs, nothing written for it
 
             assertThat(enforcer.resyncIn(plain, policy(), first).guards()).as("at a quiet resync").containsExactly("netns");
             assertThat(enforcer.apply(plain, policy()).guards()).as("at the next apply").containsExactly("netns");
