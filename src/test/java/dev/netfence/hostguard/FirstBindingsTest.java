@@ -43,25 +43,17 @@ class FirstBindingsTest {
             many.add("10.88.1." + i);
         }
         Binding claimed = new Binding("0a:00:00:00:00:01", many, List.of("fe80::1"));
-        ch.qos.logback.classic.Logger logger =
-                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(FirstBindings.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
-                new ch.qos.logback.core.read.ListAppender<>();
-        logged.start();
-        logger.addAppender(logged);
-        try {
+        try (dev.netfence.testkit.CapturedLogs logged = dev.netfence.testkit.CapturedLogs.of(FirstBindings.class)) {
             for (int write = 0; write < 5; write++) { // an apply and resyncs, the workload's addresses unchanged
                 assertThat(first.narrow(CHAIN, claimed).ipv4()).containsExactly("10.88.0.5");
             }
-            assertThat(logged.list).hasSize(1);
-            assertThat(logged.list.get(0).getFormattedMessage()).contains("10.88.1.14]", "and 25 more")
-                    .doesNotContain("10.88.1.15");
+            List<String> warned = logged.messages(ch.qos.logback.classic.Level.WARN);
+            assertThat(warned).hasSize(1);
+            assertThat(warned.get(0)).contains("10.88.1.14]", "and 25 more").doesNotContain("10.88.1.15");
 
             first.narrow(CHAIN, FIRST); // back to what it held: nothing to warn about
             first.narrow(CHAIN, claimed); // claimed again: warned again
-            assertThat(logged.list).hasSize(2);
-        } finally {
-            logger.detachAppender(logged);
+            assertThat(logged.messages(ch.qos.logback.classic.Level.WARN)).hasSize(2);
         }
     }
 

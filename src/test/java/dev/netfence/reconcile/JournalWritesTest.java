@@ -41,13 +41,8 @@ class JournalWritesTest extends JournalWritesFixture {
     void aTopicThatFailsEveryWriteIsLoggedOnceForTheFirstFailureAndOnceInSumAtTheNextResync() {
         String topic = "journal-log-" + java.util.UUID.randomUUID(); // other classes' journals log beside this one
         JournalWrites failing = new JournalWrites(producer, topic, false);
-        ch.qos.logback.classic.Logger logger =
-                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(JournalWrites.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
-                new ch.qos.logback.core.read.ListAppender<>();
-        logged.start();
-        logger.addAppender(logged);
-        try {
+        List<String> warnings;
+        try (dev.netfence.testkit.CapturedLogs logged = dev.netfence.testkit.CapturedLogs.of(JournalWrites.class)) {
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < 50; i++) {
                     failing.write("c" + i, V1);
@@ -58,11 +53,8 @@ class JournalWritesTest extends JournalWritesFixture {
                 }
                 assertThat(failing.retryFailed()).isEqualTo(50);
             }
-        } finally {
-            logger.detachAppender(logged);
+            warnings = logged.messages(ch.qos.logback.classic.Level.WARN).stream().filter(m -> m.contains(topic)).toList();
         }
-        List<String> warnings = logged.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).filter(m -> m.contains(topic)).toList();
         assertThat(warnings).as("two resyncs of 50 failed writes").hasSize(4);
         assertThat(warnings.get(0)).startsWith("writing the live-set entry of container c0 to " + topic + " failed (");
         assertThat(warnings.get(1)).matches("50 writes to " + java.util.regex.Pattern.quote(topic) + " failed since the"
