@@ -219,6 +219,13 @@ final class ContainmentChecks {
         owners.hostReach(ns, containerId, pid, reaches);
     }
 
+    /** What a read outside the apply (a quiet resync's) found of {@code containerId} in {@code ns}, for its co-members ({@link #coMemberReachingHost}). */
+    void reachRead(NamespaceId ns, String containerId, int pid, boolean reaches) {
+        if (enabled) {
+            owners.hostReach(ns, containerId, pid, reaches);
+        }
+    }
+
     /**
      * Why the host guard of the container in namespace {@code ns} is not claimed because of another member of
      * its namespace (a pod's): a live owner whose last capability read found CAP_NET_ADMIN in the

@@ -196,6 +196,7 @@ final class QuietResyncs {
             try {
                 dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(), request.containerId(),
                         null);
+                checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
                 if (!java.util.Collections.disjoint(now.risks(), refused)
                         || now.netAdminOverHost() && !v.netAdminOverHost()) {
                     return null; // the full attempt decides (and reports the host guard as it then stands)
@@ -243,6 +244,7 @@ final class QuietResyncs {
             try {
                 dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(),
                         request.containerId(), null);
+                checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
                 risks = now.risks();
                 if (now.netAdminOverHost() && guards.host()) {
                     if (hostGuards.mode() == HostGuardMode.REQUIRED) {

@@ -210,6 +210,17 @@ class QuietResyncKernelTest {
                 EnforcementResult repaired = repairedQuietly(pid, host);
                 assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
                 assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
+
+                // a pod member beside it learns of that from the quiet read, not only at its next full attempt
+                EnforcementRequest member = new EnforcementRequest("quiet-container-0002", null, containedSleeper(),
+                        policy(), Instant.now().plusSeconds(30));
+                try {
+                    EnforcementResult beside = enforcer.enforce(member);
+                    assertThat(beside.status()).as("%s", beside).isEqualTo("applied");
+                    assertThat(beside.guards()).as("%s", beside).containsExactly("netns");
+                } finally {
+                    enforcer.hostGuards().release("quiet-container-0002");
+                }
             }
         });
     }
