@@ -140,9 +140,7 @@ final class ContainmentChecks {
                 done = true;
                 ContainerCapabilities.Read read = riskRead(request, ns);
                 netAdminOverHost = read.netAdminOverHost();
-                if (enabled) {
-                    owners.hostReach(ns.id(), request.containerId(), ns.pid(), netAdminOverHost);
-                }
+                reachRead(ns.id(), request.containerId(), ns.pid(), netAdminOverHost);
                 into.set(read.risks());
             }
         }
@@ -183,7 +181,7 @@ final class ContainmentChecks {
         }
         try {
             boolean reaches = capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost();
-            owners.hostReach(ns.id(), containerId, ns.pid(), reaches);
+            reachRead(ns.id(), containerId, ns.pid(), reaches);
             if (!reaches) {
                 String shared = coMemberReachingHost(ns.id(), containerId);
                 return shared == null ? guards : guards.notHolding(shared);
@@ -216,10 +214,10 @@ final class ContainmentChecks {
         } catch (IOException | RuntimeException e) {
             reaches = true; // nothing vouches that it does not
         }
-        owners.hostReach(ns, containerId, pid, reaches);
+        reachRead(ns, containerId, pid, reaches);
     }
 
-    /** What a read outside the apply (a quiet resync's) found of {@code containerId} in {@code ns}, for its co-members ({@link #coMemberReachingHost}). */
+    /** What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept for its co-members ({@link #coMemberReachingHost}). */
     void reachRead(NamespaceId ns, String containerId, int pid, boolean reaches) {
         if (enabled) {
             owners.hostReach(ns, containerId, pid, reaches);

@@ -190,13 +190,12 @@ final class QuietResyncs {
                 || backend == null || backend.inProcessNft() == null) {
             return null;
         }
+        ContainerCapabilities.Read now = null; // read at most once per check
         if (!refused.isEmpty()) {
             // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
             // gives a process full sets again, so none can be taken as settled
             try {
-                dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(), request.containerId(),
-                        null);
-                checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
+                now = readNow(request, recorded);
                 if (!java.util.Collections.disjoint(now.risks(), refused)
                         || now.netAdminOverHost() && !v.netAdminOverHost()) {
                     return null; // the full attempt decides (and reports the host guard as it then stands)
@@ -242,9 +241,7 @@ final class QuietResyncs {
             // the host chain was repaired: this result is reported, so its risks are read now, and whether
             // NET_ADMIN reaches the host's namespace (a process given it since, e.g. podman exec --privileged)
             try {
-                dev.netfence.netns.ContainerCapabilities.Read now = capabilities.read(request.pid(),
-                        request.containerId(), null);
-                checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
+                now = now != null ? now : readNow(request, recorded);
                 risks = now.risks();
                 if (now.netAdminOverHost() && guards.host()) {
                     if (hostGuards.mode() == HostGuardMode.REQUIRED) {
@@ -258,6 +255,13 @@ final class QuietResyncs {
         }
         return new Applied(plan, resolved, backend, risks, guards.guards(),
                 new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());
+    }
+
+    /** The container's capabilities read now, what they say of the host's namespace kept for its pod members. */
+    private ContainerCapabilities.Read readNow(EnforcementRequest request, NamespaceId recorded) throws java.io.IOException {
+        ContainerCapabilities.Read now = capabilities.read(request.pid(), request.containerId(), null);
+        checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
+        return now;
     }
 
     int size() {
