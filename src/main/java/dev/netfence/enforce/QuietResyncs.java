@@ -51,11 +51,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>the cgroup check and the capability read: the process is the one checked (pidfd). Its
  *       capabilities can change (capset raises the effective set within the permitted one, and
  *       {@code unshare(CLONE_NEWUSER)} makes every set full again), so when refusals are
- *       configured both sets the full check refuses on are read again; the risks it holds are reported with every outcome the
- *       reconciler publishes, which always come from a full attempt (a quiet check writes nothing
- *       and the reconciler publishes nothing for it: same resolved addresses, no drift), so the
- *       risks of a quiet result are those of the last full attempt and the risk counter counts
- *       full attempts. A process moved to another cgroup stays watched (a full attempt would
+ *       configured every set is read again; the risks of a quiet result are
+ *       those of the last read (that one, or the last full attempt's: each read's are kept), and the reconciler publishes
+ *       an outcome when they, or the guards, differ from what its last outcome said (the risk
+ *       counter counts full attempts). A process moved to another cgroup stays watched (a full attempt would
  *       release it as gone, and stop repairing its rules);</li>
  *   <li>the namespace-ownership claim (NAMESPACE_SHARED): owners change only through claims, and
  *       a claim that another owner of the namespace could win writes that owner's table, which
@@ -236,7 +235,7 @@ final class QuietResyncs {
             }
             guards = guards.notHolding(shared);
         }
-        List<String> risks = v.risks();
+        List<String> risks = now != null ? now.risks() : v.risks(); // what was read last
         if (guards.drift() != null) {
             // the host chain was repaired: this result is reported, so its risks are read now, and whether
             // NET_ADMIN reaches the host's namespace (a process given it since, e.g. podman exec --privileged)
@@ -252,6 +251,11 @@ final class QuietResyncs {
             } catch (java.io.IOException | IllegalArgumentException e) {
                 // the process is going; the risks of the last full attempt stand
             }
+        }
+        if (now != null && (!now.risks().equals(v.risks()) || now.netAdminOverHost() && !v.netAdminOverHost())) {
+            // kept, so that the next quiet result reports what this one does, not the full attempt's again
+            byContainer.replace(request.containerId(), v, new Verified(v.process(), v.netns(), v.resolved(),
+                    now.risks(), v.netAdminOverHost() || now.netAdminOverHost(), v.nsFd()));
         }
         return new Applied(plan, resolved, backend, risks, guards.guards(),
                 new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());

@@ -202,6 +202,12 @@ final class Corrections {
         } else if (result.drift() != null) {
             countDrift(c, result, "rule set");
             after(c, result, digest, Trigger.DRIFT, true);
+        } else if (!java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
+            if (c.reported() != null) { // else an entry of an older version: recorded, nothing to publish
+                LOG.warn("container {}: its outcome said {}; now {}: published anew", c.containerId(), c.reported(),
+                        LiveContainer.Reported.of(result));
+            }
+            after(c, result, digest, Trigger.DRIFT, false); // published when c's record said otherwise
         } else {
             live.verified(c.containerId(), clock.instant());
         }
@@ -289,8 +295,9 @@ final class Corrections {
                 digest,
                 applied(result) ? null : result.error().code(), result.quarantined(),
                 result.backend() == null ? c.backend() : result.backend(),
-                applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt());
-        boolean changed = !next.sameState(c);
+                applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt(),
+                LiveContainer.Reported.of(result));
+        boolean changed = next.reportsOtherThan(c);
         live.put(next);
         if (report || changed) {
             publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));

@@ -12,7 +12,8 @@ import java.util.Objects;
  * that namespace's identity: the reconciler acts on the namespace only while that pid is still in
  * it), which policy was last decided for it and whether it is in force (no error), replaced by
  * the quarantine, or not known to be in force (failed without a quarantine), by which backend,
- * what its hostnames resolved to, and when its rules were last verified. Immutable.
+ * what its hostnames resolved to, what its last outcome said of its risks and guards, and when its
+ * rules were last verified. Immutable.
  *
  * @param taskId null for a container fenced by the OCI hook whose event has not arrived yet
  * @param netnsPath the event's {@code netns} (the runtime's path of the namespace), or null
@@ -26,6 +27,9 @@ import java.util.Objects;
  *     restart after it is often under a second; or an entry of an older version). A
  *     {@code container.stopped} without a pid that occurred no later, or any without a pid while
  *     this is null, does not release this instance while its pid is there (see {@link #startedAfter}).
+ * @param reported what the last outcome published while its policy was in force said of it that
+ *     can change while its rules stay as they are; null when its policy is not in force, and in
+ *     entries of older versions (see {@link Reported})
  */
 public record LiveContainer(
         String containerId,
@@ -41,7 +45,27 @@ public record LiveContainer(
         String backend,
         Map<String, List<String>> resolved,
         Instant lastVerified,
-        Instant startedAt) {
+        Instant startedAt,
+        Reported reported) {
+
+    /**
+     * The risks (capabilities of the container's threads) and the guards (netns, host) an
+     * {@code applied} outcome named: a resync that finds the rules as they were can still find
+     * these changed (a thread given CAP_NET_ADMIN since, a pod member beside it that can get past
+     * the host guard), and then publishes an outcome that says so ({@code Corrections}), so that
+     * no outcome keeps claiming a guard that no longer holds.
+     */
+    public record Reported(List<String> risks, List<String> guards) {
+        public Reported {
+            risks = List.copyOf(risks);
+            guards = List.copyOf(guards);
+        }
+
+        /** What an outcome of {@code result} says, when it is {@code applied}; else null. */
+        static Reported of(dev.netfence.core.EnforcementResult result) {
+            return dev.netfence.core.EnforcementResult.APPLIED.equals(result.status()) ? new Reported(result.risks(), result.guards()) : null;
+        }
+    }
 
     public LiveContainer {
         Objects.requireNonNull(containerId, "containerId");
@@ -53,12 +77,20 @@ public record LiveContainer(
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
     }
 
-    /** An entry whose start is not known. */
+    /** An entry whose start is not known, with nothing reported recorded. */
     public LiveContainer(String containerId, String taskId, String nodeId, String runtime, int pid, NamespaceId netns,
             String netnsPath, String policyDigest, String errorCode, boolean quarantined, String backend,
             Map<String, List<String>> resolved, Instant lastVerified) {
         this(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode, quarantined, backend,
-                resolved, lastVerified, null);
+                resolved, lastVerified, null, null);
+    }
+
+    /** An entry with nothing reported recorded. */
+    public LiveContainer(String containerId, String taskId, String nodeId, String runtime, int pid, NamespaceId netns,
+            String netnsPath, String policyDigest, String errorCode, boolean quarantined, String backend,
+            Map<String, List<String>> resolved, Instant lastVerified, Instant startedAt) {
+        this(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode, quarantined, backend,
+                resolved, lastVerified, startedAt, null);
     }
 
     /** Whether the task's policy is what is in force (verified when it was written). */
@@ -69,12 +101,18 @@ public record LiveContainer(
     /** The same entry followed to {@code otherPid}, another process of the container in its namespace. */
     public LiveContainer through(int otherPid) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, otherPid, netns, netnsPath, policyDigest,
-                errorCode, quarantined, backend, resolved, lastVerified, startedAt);
+                errorCode, quarantined, backend, resolved, lastVerified, startedAt, reported);
     }
 
     public LiveContainer verifiedAt(Instant at) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
-                quarantined, backend, resolved, at, startedAt);
+                quarantined, backend, resolved, at, startedAt, reported);
+    }
+
+    /** The same entry with {@code value} as what was reported. */
+    LiveContainer reporting(Reported value) {
+        return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
+                quarantined, backend, resolved, lastVerified, startedAt, value);
     }
 
     /**
@@ -117,6 +155,20 @@ public record LiveContainer(
                 && Objects.equals(policyDigest, other.policyDigest)
                 && Objects.equals(errorCode, other.errorCode) && quarantined == other.quarantined
                 && Objects.equals(backend, other.backend)
-                && resolved.equals(other.resolved) && Objects.equals(startedAt, other.startedAt);
+                && resolved.equals(other.resolved) && Objects.equals(startedAt, other.startedAt)
+                && Objects.equals(reported, other.reported);
+    }
+
+    /**
+     * Whether an outcome for this entry would say something other than the last one for
+     * {@code before} did: its state differs, not counting a first record of what was reported
+     * where {@code before} had none (an entry of an older version: what its outcome said is not
+     * known, so there is no difference to report).
+     */
+    boolean reportsOtherThan(LiveContainer before) {
+        if (before == null) {
+            return true;
+        }
+        return !(before.reported == null ? reporting(null) : this).sameState(before);
     }
 }

@@ -48,6 +48,11 @@ public final class LiveContainerCodec {
         if (c.startedAt() != null) {
             n.put("startedAt", c.startedAt().toString());
         }
+        if (c.reported() != null) {
+            ObjectNode reported = n.putObject("reported");
+            c.reported().risks().forEach(reported.putArray("risks")::add);
+            c.reported().guards().forEach(reported.putArray("guards")::add);
+        }
         try {
             return MAPPER.writeValueAsBytes(n);
         } catch (IOException e) {
@@ -85,7 +90,24 @@ public final class LiveContainerCodec {
                 new NamespaceId(ns.get("device").asLong(), ns.get("inode").asLong()), text(n, "netnsPath"),
                 text(n, "policyDigest"),
                 text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated,
-                started);
+                started, reported(n.get("reported")));
+    }
+
+    /** The entry's {@code reported}, null when absent (an entry of an older version, or a policy not in force). */
+    private static LiveContainer.Reported reported(JsonNode r) {
+        if (r == null || r.isNull()) {
+            return null;
+        }
+        if (!r.isObject() || !r.path("risks").isArray() || !r.path("guards").isArray()) {
+            throw new IllegalArgumentException("reported is not an object with risks and guards: " + r);
+        }
+        return new LiveContainer.Reported(strings(r.get("risks")), strings(r.get("guards")));
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(v -> out.add(v.asText()));
+        return out;
     }
 
     private static Instant instant(JsonNode n, String field) {

@@ -106,7 +106,7 @@ final class StartRecords {
             if (before.taskId() == null && event.taskId() != null) {
                 live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), before.pid(),
                         before.netns(), event.netns(), before.policyDigest(), before.errorCode(), before.quarantined(),
-                        before.backend(), before.resolved(), before.lastVerified(), before.startedAt()));
+                        before.backend(), before.resolved(), before.lastVerified(), before.startedAt(), before.reported()));
             }
             return;
         }
@@ -117,7 +117,7 @@ final class StartRecords {
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
                 netns(target), event.netns(), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
-                result.resolved(), clock.instant(), startedAt(before, target, event)));
+                result.resolved(), clock.instant(), startedAt(before, target, event), LiveContainer.Reported.of(result)));
         if (before != null && !before.netns().equals(netns(target))) {
             LOG.info("container {} moved from namespace inode {} to {}", containerId, before.netns().inode(),
                     target.netnsInode());

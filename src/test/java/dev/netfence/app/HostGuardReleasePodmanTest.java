@@ -42,8 +42,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * moved into a namespace of its own while it runs (kept, guard and all, until it is gone). And,
  * with resyncs an hour apart, an IPv6 address a workload gave itself before its neighbour's guard
  * was first written leaves the workload's guard within seconds of that first guard, through the
- * check the host guard asks the reconciler for. The host ruleset outside netfence's table never
- * changes (HostRulesetGuard).
+ * check the host guard asks the reconciler for. An applied container whose outcome said
+ * {@code ["netns","host"]} gets a drift outcome saying {@code ["netns"]} at the resync after a pod
+ * member holding CAP_NET_ADMIN joined it, and one saying {@code ["netns","host"]} again once that
+ * member is gone. The host ruleset outside netfence's table never changes (HostRulesetGuard).
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardReleasePodmanTest {
@@ -214,6 +216,35 @@ class HostGuardReleasePodmanTest {
         await("the claim unbound").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> assertThat(chain(device)).doesNotContain(claimed));
         assertThat(chain(deviceOf(neighbour))).as("the neighbour's guard").contains(claimed);
+    }
+
+    @Test
+    void anAppliedContainersOutcomeStopsClaimingTheHostGuardWhileAPodMemberThatCanGetPastItIsBesideIt()
+            throws Exception {
+        PodmanContainer plain = guarded("ev-g");
+        PodmanContainer admin = PODMAN.start("admin", List.of("--network", "container:" + plain.name(), "--cap-add",
+                "NET_ADMIN"), "/bin/sleep", "3600");
+        send(events, node, event("container.started", "ev-h", admin));
+        assertThat(awaitOutcome(o -> "ev-h".equals(o.eventId())).guards()).containsExactly("netns");
+
+        Outcome downgraded = awaitOutcome(o -> plain.id().equals(o.containerId()) && "drift".equals(o.trigger()));
+        assertThat(downgraded.status()).isEqualTo("applied");
+        assertThat(downgraded.guards()).as("%s", downgraded).containsExactly("netns");
+        long resyncs = registry.get("netfence.resync.duration").timer().count();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
+        assertThat(driftOutcomesOf(plain)).as("published once, not at every resync").hasSize(1);
+
+        admin.remove();
+        send(events, node, event("container.stopped", "ev-h-stop", admin));
+        assertThat(awaitOutcome(o -> "ev-h-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        await().atMost(Duration.ofSeconds(30)).until(() -> driftOutcomesOf(plain).size() == 2);
+        assertThat(driftOutcomesOf(plain).get(1).guards()).as("the member gone").containsExactly("netns", "host");
+    }
+
+    private List<Outcome> driftOutcomesOf(PodmanContainer c) {
+        return TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> c.id().equals(o.containerId()) && "drift".equals(o.trigger())).toList();
     }
 
     /** {@code c}'s IPv6 link-local address, once its duplicate address detection is over. */

@@ -210,6 +210,10 @@ class QuietResyncKernelTest {
                 EnforcementResult repaired = repairedQuietly(pid, host);
                 assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
                 assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
+                EnforcementResult next = enforcer.reconcile(request(pid), recorded);
+                assertThat(next.drift()).isNull();
+                assertThat(next.risks()).as("the next quiet resync says the same: %s", next).contains("CAP_NET_ADMIN");
+                assertThat(next.guards()).as("%s", next).containsExactly("netns");
 
                 // a pod member beside it learns of that from the quiet read, not only at its next full attempt
                 EnforcementRequest member = new EnforcementRequest("quiet-container-0002", null, containedSleeper(),

@@ -37,6 +37,9 @@ final class FakeEnforcer implements Enforcer {
     final List<java.time.Instant> deadlines = new CopyOnWriteArrayList<>();
     /** How long each apply takes, in milliseconds. */
     volatile long applyMillis;
+    /** The risks and guards every apply and read-back that applies reports. */
+    volatile List<String> risks = List.of();
+    volatile List<String> guards = List.of("netns", "host");
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
@@ -131,7 +134,7 @@ final class FakeEnforcer implements Enforcer {
             return EnforcementResult.failure(refuse, "the namespace has no interface but lo").build();
         }
         return EnforcementResult.applied().policyDigest(PolicyDigest.of(request.policy())).backend("iptables-nft")
-                .families(List.of("ipv4", "ipv6")).resolved(resolved).attempts(1)
+                .families(List.of("ipv4", "ipv6")).resolved(resolved).risks(risks).guards(guards).attempts(1)
                 .target(new EnforcementTarget(request.pid(), device, inode)).drift(driftFound).build();
     }
 

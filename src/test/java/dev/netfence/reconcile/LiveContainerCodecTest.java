@@ -20,13 +20,15 @@ class LiveContainerCodecTest {
         LiveContainer c = new LiveContainer("3f9a0c2d8e1b", "task-42", "worker-7", "podman", 12345,
                 new NamespaceId(4, 4026532801L), "/run/netns/netns-1", "sha256:" + "a".repeat(64), null, false, "iptables-nft",
                 Map.of("pypi.internal", List.of("198.51.100.12")), Instant.parse("2026-11-28T15:00:00.137Z"),
-                Instant.parse("2026-11-28T14:59:58.001Z"));
+                Instant.parse("2026-11-28T14:59:58.001Z"),
+                new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns", "host")));
         byte[] json = codec.encode(c);
 
         assertThat(codec.decode(json)).isEqualTo(c);
         assertThat(schemaReasons(json)).isEmpty();
         assertThat(new String(json, java.nio.charset.StandardCharsets.UTF_8))
-                .contains("\"startedAt\":\"2026-11-28T14:59:58.001Z\"");
+                .contains("\"startedAt\":\"2026-11-28T14:59:58.001Z\"")
+                .contains("\"reported\":{\"risks\":[\"CAP_NET_RAW\"],\"guards\":[\"netns\",\"host\"]}");
     }
 
     @Test
@@ -39,6 +41,7 @@ class LiveContainerCodecTest {
         LiveContainer c = codec.decode(older.getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
         assertThat(c.startedAt()).isNull();
+        assertThat(c.reported()).as("what its outcome said is not known").isNull();
         assertThat(c.pid()).isEqualTo(77);
         assertThat(schemaReasons(codec.encode(c))).isEmpty();
     }
@@ -49,6 +52,18 @@ class LiveContainerCodecTest {
                 "POLICY_NOT_FOUND", true, null, Map.of(), Instant.parse("2026-11-28T15:00:00Z"));
         assertThat(codec.decode(codec.encode(c))).isEqualTo(c);
         assertThat(schemaReasons(codec.encode(c))).isEmpty();
+    }
+
+    @Test
+    void aReportedThatIsNotRisksAndGuardsIsRefused() {
+        String damaged = "{\"schemaVersion\":1,\"containerId\":\"c1\",\"taskId\":\"t\",\"nodeId\":\"n\",\"runtime\":null,"
+                + "\"pid\":77,\"netns\":{\"device\":4,\"inode\":9},\"netnsPath\":null,\"policyDigest\":null,"
+                + "\"errorCode\":null,\"quarantined\":false,\"backend\":\"nft\",\"resolved\":{},"
+                + "\"updatedAt\":\"2026-11-28T15:00:00Z\",\"reported\":{\"guards\":[\"netns\"]}}";
+
+        assertThatThrownBy(() -> codec.decode(damaged.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("reported is not an object with risks and guards: {\"guards\":[\"netns\"]}");
     }
 
     @Test

@@ -1,0 +1,73 @@
+package dev.netfence.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.NamespaceId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What an {@code applied} outcome said of a container's risks and guards stays true: a resync
+ * that finds its rules as they were but the risks or guards otherwise (a thread given a
+ * capability since, a pod member beside it that can get past the host guard) publishes a drift
+ * outcome that says what holds now, once; an entry that never recorded them (an older version's)
+ * records them without an outcome.
+ */
+class ReconcilerReportedTest extends ReconcilerFixture {
+
+    @Test
+    void aResyncThatFindsTheHostGuardNoLongerHoldingPublishesADriftOutcomeThatSaysSoOnce() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        reconciler.resyncNow();
+        assertThat(published).as("nothing changed").isEmpty();
+        int writes = journalWrites.get();
+
+        enforcer.guards = List.of("netns"); // a pod member that can get past the shared veth's chain joined
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.guards()).containsExactly("netns");
+        });
+        assertThat(journalWrites.get()).as("the new claim recorded once").isEqualTo(writes + 1);
+
+        enforcer.guards = List.of("netns", "host"); // it left
+        reconciler.resyncNow();
+        assertThat(published).hasSize(2);
+        assertThat(published.get(1).guards()).containsExactly("netns", "host");
+    }
+
+    @Test
+    void aResyncThatFindsNewRisksPublishesThem() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+
+        enforcer.risks = List.of("CAP_NET_ADMIN", "CAP_NET_RAW"); // podman exec --privileged
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        });
+    }
+
+    @Test
+    void anEntryThatRecordedNothingReportedIsNotReportedAsChanged() {
+        NamespaceId ns = new NamespaceId(4, 9);
+        LiveContainer older = new LiveContainer("c1", "t", "n", null, 77, ns, null, null, null, false, "nft", Map.of(),
+                Instant.EPOCH, null);
+        LiveContainer.Reported now = new LiveContainer.Reported(List.of(), List.of("netns"));
+
+        assertThat(older.reporting(now).reportsOtherThan(older)).isFalse();
+        assertThat(older.reporting(now).sameState(older)).as("but written to the journal").isFalse();
+        assertThat(older.reporting(now).reportsOtherThan(older.reporting(
+                new LiveContainer.Reported(List.of(), List.of("netns", "host"))))).isTrue();
+        assertThat(older.reporting(now).reportsOtherThan(null)).isTrue();
+    }
+}
