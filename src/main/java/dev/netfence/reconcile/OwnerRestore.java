@@ -19,7 +19,11 @@ import java.util.function.Predicate;
  * (no owner there could be confirmed) is neither, as its fence made it neither. An entry refused NAMESPACE_SHARED records the digest it
  * was refused, not the rules in force, so it owns with its namespace's applied owners' digest
  * (the one verified last where they differ; its own where there is none): restored with the refused one, it refused, after a restart, the
- * very member whose rules were in force.
+ * very member whose rules were in force. And it has the enforcer read what each member of a
+ * namespace shared with another entry holds ({@code Enforcer#joined}), where its process is still
+ * there: the reads made before the restart are not kept, and without them the first resync would
+ * report a member host-guarded beside one that can get past the host guard, until that one's own
+ * read came.
  */
 final class OwnerRestore {
     private OwnerRestore() {}
@@ -49,6 +53,14 @@ final class OwnerRestore {
             }
             if (c.quarantined() && c.taskId() != null && c.errorCode() != null && !follower && stillThere.test(c)) {
                 enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
+            }
+        }
+        Map<NamespaceId, java.util.Set<String>> members = new HashMap<>();
+        all.forEach(c -> members.computeIfAbsent(c.netns(), ns -> new java.util.HashSet<>()).add(c.containerId()));
+        for (LiveContainer c : these) {
+            java.util.Set<String> in = members.getOrDefault(c.netns(), java.util.Set.of());
+            if ((in.size() > 1 || !in.isEmpty() && !in.contains(c.containerId())) && stillThere.test(c)) {
+                enforcer.joined(c.containerId(), c.pid(), c.netns());
             }
         }
     }

@@ -44,8 +44,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * was first written leaves the workload's guard within seconds of that first guard, through the
  * check the host guard asks the reconciler for. An applied container whose outcome said
  * {@code ["netns","host"]} gets a drift outcome saying {@code ["netns"]} at the resync after a pod
- * member holding CAP_NET_ADMIN joined it, and one saying {@code ["netns","host"]} again once that
- * member is gone. The host ruleset outside netfence's table never changes (HostRulesetGuard).
+ * member holding CAP_NET_ADMIN joined it (and nothing else, across a restart of netfence), and
+ * one saying {@code ["netns","host"]} again once that member is gone. The host ruleset outside netfence's table never changes (HostRulesetGuard).
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardReleasePodmanTest {
@@ -57,6 +57,7 @@ class HostGuardReleasePodmanTest {
     private final String events = TestKafka.uniqueTopic("guardrel-events");
     private final String outcomes = events + ".outcomes";
     private final String policies = TestKafka.uniqueTopic("guardrel-policies");
+    private final String enforcements = TestKafka.uniqueTopic("guardrel-enforcements");
     private SimpleMeterRegistry registry;
     private KafkaProducer<byte[], byte[]> producer;
     private RunService service;
@@ -73,7 +74,7 @@ class HostGuardReleasePodmanTest {
 
     private void startService(String resyncInterval) throws Exception {
         registry = new SimpleMeterRegistry(); // a service's meters are its own
-        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, TestKafka.uniqueTopic("guardrel-enforcements"));
+        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, enforcements);
         flags.addAll(List.of("--host-guard", "auto"));
         flags.addAll(List.of("--resync-interval", resyncInterval));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
@@ -234,6 +235,13 @@ class HostGuardReleasePodmanTest {
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
         assertThat(driftOutcomesOf(plain)).as("published once, not at every resync").hasSize(1);
+
+        service.close(); // a restart: what the members hold is read again before the first resync
+        startService("1s");
+        long afterRestart = registry.get("netfence.resync.duration").timer().count();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> registry.get("netfence.resync.duration").timer().count() >= afterRestart + 3);
+        assertThat(driftOutcomesOf(plain)).as("nothing claimed again after the restart").hasSize(1);
 
         admin.remove();
         send(events, node, event("container.stopped", "ev-h-stop", admin));

@@ -56,7 +56,37 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
 
         reconciler.restoreNamespaceOwners();
 
-        assertThat(enforcer.calls).containsExactly("restoreNamespaceOwner c1 task-1 sha256:aa");
+        assertThat(enforcer.calls).containsExactlyInAnyOrder("restoreNamespaceOwner c1 task-1 sha256:aa",
+                "joined c1", "joined c2"); // both members of one namespace: what each holds read again
+    }
+
+    @Test
+    void whatEachMemberOfASharedNamespaceHoldsIsReadAgainAtRestoreNotThatOfOneAloneOrOfOneWhosePidIsGone()
+            throws Exception {
+        NamespaceId where = NamespaceId.of(nsFile); // where PID is
+        int otherPid = restartedIn(4343);
+        NamespaceId its = new NamespaceId(enforcer.device, enforcer.inode);
+        NamespaceId elsewhere = new NamespaceId(4, 4026530003L);
+        reconciler.liveSet().restore(new LiveContainer("plain", "task-1", "node-1", null, PID, where, null, "sha256:aa",
+                null, false, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("admin", "task-1", "node-1", null, PID, where, null, "sha256:aa",
+                null, false, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("alone", "task-2", "node-1", null, otherPid, its, null,
+                "sha256:bb", null, false, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("g1", "task-3", "node-1", null, PID, elsewhere, null, "sha256:cc",
+                null, false, "nft", Map.of(), Instant.now()));
+        reconciler.liveSet().restore(new LiveContainer("g2", "task-3", "node-1", null, PID, elsewhere, null, "sha256:cc",
+                null, false, "nft", Map.of(), Instant.now()));
+        enforcer.calls.clear();
+
+        reconciler.restoreNamespaceOwners();
+
+        assertThat(enforcer.calls.stream().filter(c -> c.startsWith("joined")))
+                .as("a read before the restart is not kept: without one the first resync would report the plain"
+                        + " member host-guarded beside a member that can get past the host guard")
+                .containsExactlyInAnyOrder("joined plain", "joined admin");
+        assertThat(enforcer.calls).as("the one alone is restored all the same")
+                .contains("restoreNamespaceOwner alone task-2 sha256:bb");
     }
 
     @Test
