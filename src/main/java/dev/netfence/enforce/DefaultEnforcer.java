@@ -123,7 +123,10 @@ public final class DefaultEnforcer implements Enforcer {
                 dev.netfence.core.SteadyClock.system());
     }
 
-    /** As above; {@code scans}: what the budget of a scan for a namespace owner's processes is measured on (tests). */
+    /**
+     * As above; {@code scans}: what the budget of a scan for a namespace owner's processes, and the
+     * age of a quiet resync's capability read, are measured on (tests).
+     */
     DefaultEnforcer(EnforcerConfig config, CommandRunner runner, Clock clock, MeterRegistry registry,
             EndpointResolver resolver, NamespacePinner pinner, HostGuards hostGuards, boolean containment, Clock scans) {
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
@@ -139,7 +142,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.checks = new ContainmentChecks(config, registry, containment, capabilities, scans);
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
-        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities, checks);
+        this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities, checks, scans);
         this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet);
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);

@@ -32,14 +32,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
  * capability sets of any thread of the container ({@code ContainerCapabilities#risksOf}: the
  * process's {@code /proc/PID/status} and every thread of its cgroup, all five sets, as the full
- * attempt reads them; read only when refusals are configured); and the process is still alive at
+ * attempt reads them; read when refusals are configured, and otherwise once the last read is
+ * {@link #MAX_READ_AGE} old, so that what outcomes report of the container's risks and guards is
+ * never older than that: the namespace's read-back age is shared by its pod members, and a member
+ * checked after another could otherwise stay quiet for good); and the process is still alive at
  * the end. The host guard,
  * when on, is not skipped: it is applied as the full attempt applies it (the host chain listed
  * unless the host's generation is unchanged, rewritten on a difference, which is then the
  * result's drift, with the risks read anew since that result is reported, and the host guard not
  * claimed, or under {@code required} the full attempt run, when a thread holding CAP_NET_ADMIN in
- * the host's user namespace is found then; a quiet result otherwise claims it as the last full
- * attempt did), its host-side lookup
+ * the host's user namespace is found then; a quiet result otherwise claims it as the last read
+ * found), its host-side lookup
  * given a copy of the pin's descriptor kept with the entry (at 1024 or above, so the namespace is
  * named without a pid). Otherwise the
  * caller runs the full attempt, which repeats every check. Why the skipped checks cannot answer
@@ -70,10 +73,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class QuietResyncs {
     static final int LIMIT = 65_536;
+    /** How old the capability read a quiet result reports may be before it is made again: as old as a read-back may be. */
+    static final java.time.Duration MAX_READ_AGE = java.time.Duration.ofMinutes(5);
 
     /** What the last full attempt verified of one container. */
     private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
-            List<String> risks, boolean netAdminOverHost, KeptDescriptor nsFd) {}
+            List<String> risks, boolean netAdminOverHost, KeptDescriptor nsFd, java.time.Instant readAt) {}
 
     /**
      * The copy of a pin's descriptor kept with an entry, used and closed under its own lock: an
@@ -112,9 +117,12 @@ final class QuietResyncs {
     private final java.util.Set<String> refused;
     private final ContainerCapabilities capabilities;
     private final ContainmentChecks checks;
+    private final java.time.Clock steady;
 
+    /** {@code steady}: what the age of a capability read is measured on (a steady clock). */
     QuietResyncs(EnforcerConfig config, ApplyPipeline pipeline, BackendSelector selector, HostGuards hostGuards,
-            ContainerCapabilities capabilities, ContainmentChecks checks) {
+            ContainerCapabilities capabilities, ContainmentChecks checks, java.time.Clock steady) {
+        this.steady = Objects.requireNonNull(steady, "steady");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
@@ -158,7 +166,7 @@ final class QuietResyncs {
             byContainer.keySet().forEach(id -> forget(byContainer.remove(id)));
         }
         forget(byContainer.put(request.containerId(), new Verified(process, netns, Map.copyOf(resolved),
-                List.copyOf(risks), netAdminOverHost, new KeptDescriptor(nsFd))));
+                List.copyOf(risks), netAdminOverHost, new KeptDescriptor(nsFd), steady.instant())));
     }
 
     /** A full attempt that did not verify: its process identity is not kept. */
@@ -190,9 +198,10 @@ final class QuietResyncs {
             return null;
         }
         ContainerCapabilities.Read now = null; // read at most once per check
-        if (!refused.isEmpty()) {
+        if (!refused.isEmpty() || !steady.instant().isBefore(v.readAt().plus(MAX_READ_AGE))) {
             // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
-            // gives a process full sets again, so none can be taken as settled
+            // gives a process full sets again, so none can be taken as settled; without refusals, what the
+            // outcome reports is read again once the last read is MAX_READ_AGE old
             try {
                 now = readNow(request, recorded);
                 if (!java.util.Collections.disjoint(now.risks(), refused)
@@ -225,8 +234,8 @@ final class QuietResyncs {
         if (guards == null) {
             return null; // forgotten meanwhile: the full attempt decides
         }
-        if (guards.host() && v.netAdminOverHost()) {
-            guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the full attempt reported it
+        if (guards.host() && (now != null ? now.netAdminOverHost() : v.netAdminOverHost())) {
+            guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the last read found
         }
         String shared = guards.host() ? checks.coMemberReachingHost(recorded, request.containerId()) : null;
         if (shared != null) { // a pod member beside it can get past their shared veth's chain
@@ -252,10 +261,9 @@ final class QuietResyncs {
                 // the process is going; the risks of the last full attempt stand
             }
         }
-        if (now != null && (!now.risks().equals(v.risks()) || now.netAdminOverHost() && !v.netAdminOverHost())) {
-            // kept, so that the next quiet result reports what this one does, not the full attempt's again
+        if (now != null) { // kept, so that the next quiet result reports what this one does, not the full attempt's again
             byContainer.replace(request.containerId(), v, new Verified(v.process(), v.netns(), v.resolved(),
-                    now.risks(), v.netAdminOverHost() || now.netAdminOverHost(), v.nsFd()));
+                    now.risks(), now.netAdminOverHost(), v.nsFd(), steady.instant()));
         }
         return new Applied(plan, resolved, backend, risks, guards.guards(),
                 new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());

@@ -93,20 +93,37 @@ public final class LiveContainerCodec {
                 started, reported(n.get("reported")));
     }
 
-    /** The entry's {@code reported}, null when absent (an entry of an older version, or a policy not in force). */
+    /**
+     * The entry's {@code reported}; null when absent (an entry of an older version, or a policy not
+     * in force) or damaged (not risks and guards, each an array of strings, guards netns or host):
+     * it only says what an outcome said, so the entry is kept, as one that recorded nothing.
+     */
     private static LiveContainer.Reported reported(JsonNode r) {
-        if (r == null || r.isNull()) {
+        if (r == null || !r.isObject()) {
             return null;
         }
-        if (!r.isObject() || !r.path("risks").isArray() || !r.path("guards").isArray()) {
-            throw new IllegalArgumentException("reported is not an object with risks and guards: " + r);
+        List<String> risks = strings(r.get("risks"));
+        List<String> guards = strings(r.get("guards"));
+        if (risks == null || guards == null || !GUARDS.containsAll(guards)) {
+            return null;
         }
-        return new LiveContainer.Reported(strings(r.get("risks")), strings(r.get("guards")));
+        return new LiveContainer.Reported(risks, guards);
     }
 
+    private static final java.util.Set<String> GUARDS = java.util.Set.of("netns", "host");
+
+    /** The strings of {@code array}; null when it is not an array of strings. */
     private static List<String> strings(JsonNode array) {
+        if (array == null || !array.isArray()) {
+            return null;
+        }
         List<String> out = new ArrayList<>();
-        array.forEach(v -> out.add(v.asText()));
+        for (JsonNode v : array) {
+            if (!v.isTextual()) {
+                return null;
+            }
+            out.add(v.asText());
+        }
         return out;
     }
 

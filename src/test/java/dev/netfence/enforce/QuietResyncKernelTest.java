@@ -51,6 +51,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the host guard on, a quiet resync still checks the container's host chain (deleted from
  * outside: repaired and reported, still without a pin), and one of a container holding
  * CAP_NET_ADMIN in the host's user namespace does not claim the host guard, as its full attempt did not.
+ * Without refusals the capabilities are read again once the last read is five minutes old.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class QuietResyncKernelTest {
@@ -60,6 +61,7 @@ class QuietResyncKernelTest {
     private final AtomicInteger pins = new AtomicInteger();
     private DefaultEnforcer enforcer;
     private NamespaceId recorded;
+    private final dev.netfence.testkit.MutableClock steady = new dev.netfence.testkit.MutableClock(Instant.EPOCH);
 
     @BeforeEach
     void makeNamespace() {
@@ -229,6 +231,33 @@ class QuietResyncKernelTest {
         });
     }
 
+    @Test
+    void withoutRefusalsAQuietResyncReadsTheCapabilitiesAgainOnceTheLastReadIsFiveMinutesOldAndReportsWhatItFinds()
+            throws Exception {
+        try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
+                "libpod-quiet-container-0001")) {
+            int pid = containedSleeper();
+            cgroup.add(pid);
+            enforcer = enforcer(Set.of(), HostGuardMode.OFF, steady);
+            assertThat(enforcer.enforce(request(pid)).risks()).isEmpty();
+            recorded = NamespaceId.of(nsPath);
+
+            // a process given CAP_NET_RAW since (not CAP_NET_ADMIN, which would bring the full attempt back)
+            cgroup.add(sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin")));
+            steady.advance(QuietResyncs.MAX_READ_AGE.minusSeconds(1));
+            EnforcementResult before = enforcer.reconcile(request(pid), recorded);
+            assertThat(before.risks()).as("the last read is not old yet: %s", before).isEmpty();
+
+            steady.advance(java.time.Duration.ofSeconds(1));
+            int pinsBefore = pins.get();
+            EnforcementResult after = enforcer.reconcile(request(pid), recorded);
+            assertThat(pins.get() - pinsBefore).as("still quiet: no pin").isZero();
+            assertThat(after.risks()).as("%s", after).containsExactly("CAP_NET_RAW");
+            assertThat(enforcer.reconcile(request(pid), recorded).risks()).as("and the next one too")
+                    .containsExactly("CAP_NET_RAW");
+        }
+    }
+
     private interface HostSide {
         void run(String hostVeth) throws Exception;
     }
@@ -362,6 +391,10 @@ class QuietResyncKernelTest {
     }
 
     private DefaultEnforcer enforcer(Set<String> refuse, HostGuardMode guard) {
+        return enforcer(refuse, guard, dev.netfence.core.SteadyClock.system());
+    }
+
+    private DefaultEnforcer enforcer(Set<String> refuse, HostGuardMode guard, java.time.Clock steadyClock) {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false)
                 .refuseCapabilities(refuse).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
@@ -372,7 +405,7 @@ class QuietResyncKernelTest {
             return real.pin(pid, containerId, runtime, deadline);
         };
         return new DefaultEnforcer(config, runner, Clock.systemUTC(), new SimpleMeterRegistry(),
-                new SystemEndpointResolver(), counting, HostGuards.create(guard, runner));
+                new SystemEndpointResolver(), counting, HostGuards.create(guard, runner), true, steadyClock);
     }
 
     private EnforcementRequest request(int pid) {

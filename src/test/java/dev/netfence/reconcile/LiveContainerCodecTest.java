@@ -55,15 +55,20 @@ class LiveContainerCodecTest {
     }
 
     @Test
-    void aReportedThatIsNotRisksAndGuardsIsRefused() {
-        String damaged = "{\"schemaVersion\":1,\"containerId\":\"c1\",\"taskId\":\"t\",\"nodeId\":\"n\",\"runtime\":null,"
+    void aDamagedReportedIsReadAsNothingRecordedAndTheEntryIsKept() {
+        String entry = "{\"schemaVersion\":1,\"containerId\":\"c1\",\"taskId\":\"t\",\"nodeId\":\"n\",\"runtime\":null,"
                 + "\"pid\":77,\"netns\":{\"device\":4,\"inode\":9},\"netnsPath\":null,\"policyDigest\":null,"
                 + "\"errorCode\":null,\"quarantined\":false,\"backend\":\"nft\",\"resolved\":{},"
-                + "\"updatedAt\":\"2026-11-28T15:00:00Z\",\"reported\":{\"guards\":[\"netns\"]}}";
-
-        assertThatThrownBy(() -> codec.decode(damaged.getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("reported is not an object with risks and guards: {\"guards\":[\"netns\"]}");
+                + "\"updatedAt\":\"2026-11-28T15:00:00Z\",\"reported\":";
+        for (String damaged : List.of("{\"guards\":[\"netns\"]}", "{\"risks\":[],\"guards\":[\"netns\",\"moat\"]}",
+                "{\"risks\":[1],\"guards\":[]}", "[]", "\"netns\"")) {
+            LiveContainer c = codec.decode((entry + damaged + "}").getBytes(StandardCharsets.UTF_8));
+            assertThat(c.reported()).as(damaged).isNull();
+            assertThat(c.pid()).isEqualTo(77);
+        }
+        assertThat(codec.decode((entry + "{\"risks\":[\"CAP_NET_RAW\"],\"guards\":[\"netns\"]}}")
+                .getBytes(StandardCharsets.UTF_8)).reported())
+                .isEqualTo(new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns")));
     }
 
     @Test
