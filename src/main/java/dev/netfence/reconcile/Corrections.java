@@ -1,5 +1,9 @@
 package dev.netfence.reconcile;
 
+import static dev.netfence.reconcile.ResultReads.applied;
+import static dev.netfence.reconcile.ResultReads.isGone;
+import static dev.netfence.reconcile.ResultReads.netns;
+
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
@@ -36,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * the namespace while nothing there can have changed ({@code enforce.QuietResyncs}). A quarantined container (no usable policy, or the OCI
  * hook's fence) is read back against the quarantine the same way and rewritten only on a
  * difference. An outcome is published for every change of what is
- * in force and for every repair; a check that found nothing only moves {@code lastVerified}, and
+ * in force, for every repair, and when the risks or guards its last outcome named no longer hold
+ * ({@link LiveContainer.Reported}); a check that found nothing only moves {@code lastVerified}, and
  * a retry that fails the same way again publishes nothing new. Thread-safe.
  */
 final class Corrections {
@@ -258,8 +263,11 @@ final class Corrections {
                 code, message, report);
         if (isGone(result)) {
             releaseUnlessMoved(c, Trigger.DRIFT, result);
-        } else if (result.quarantined() && result.drift() == null) {
+        } else if (result.quarantined() && result.drift() == null && (!report
+                || java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result)))) {
             live.verified(c.containerId(), clock.instant());
+        } else if (result.quarantined() && result.drift() == null) {
+            after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said otherwise
         } else if (!report) {
             countDrift(c, result, "fence");
             live.verified(c.containerId(), clock.instant());
@@ -391,17 +399,5 @@ final class Corrections {
 
     private static Path netnsPath(LiveContainer c) {
         return c.netnsPath() == null ? null : Path.of(c.netnsPath());
-    }
-
-    private static boolean applied(EnforcementResult r) {
-        return EnforcementResult.APPLIED.equals(r.status());
-    }
-
-    private static boolean isGone(EnforcementResult r) {
-        return StartRecords.isGone(r);
-    }
-
-    private static NamespaceId netns(EnforcementTarget t) {
-        return new NamespaceId(t.netnsDevice(), t.netnsInode());
     }
 }

@@ -27,9 +27,9 @@ import java.util.Objects;
  *     restart after it is often under a second; or an entry of an older version). A
  *     {@code container.stopped} without a pid that occurred no later, or any without a pid while
  *     this is null, does not release this instance while its pid is there (see {@link #startedAfter}).
- * @param reported what the last outcome published while its policy was in force said of it that
- *     can change while its rules stay as they are; null when its policy is not in force, and in
- *     entries of older versions (see {@link Reported})
+ * @param reported what the last outcome published while its policy or its quarantine was in force
+ *     said of it that can change while its rules stay as they are; null otherwise, and in entries
+ *     of older versions (see {@link Reported})
  */
 public record LiveContainer(
         String containerId,
@@ -50,20 +50,24 @@ public record LiveContainer(
 
     /**
      * The risks (capabilities of the container's threads) and the guards (netns, host) an
-     * {@code applied} outcome named: a resync that finds the rules as they were can still find
-     * these changed (a thread given CAP_NET_ADMIN since, a pod member beside it that can get past
-     * the host guard), and then publishes an outcome that says so ({@code Corrections}), so that
-     * no outcome keeps claiming a guard that no longer holds.
+     * {@code applied} outcome named, or the guards of a quarantine's outcome (risks null: a
+     * quarantine's read-back does not read them): a resync that finds the rules as they were can
+     * still find these changed (a thread given CAP_NET_ADMIN since, a pod member beside it that can
+     * get past the host guard), and then publishes an outcome that says so ({@code Corrections}),
+     * so that no outcome keeps claiming a guard that no longer holds.
      */
     public record Reported(List<String> risks, List<String> guards) {
         public Reported {
-            risks = List.copyOf(risks);
+            risks = risks == null ? null : List.copyOf(risks);
             guards = List.copyOf(guards);
         }
 
-        /** What an outcome of {@code result} says, when it is {@code applied}; else null. */
+        /** What an outcome of {@code result} says, when it is {@code applied} or a quarantine; else null. */
         static Reported of(dev.netfence.core.EnforcementResult result) {
-            return dev.netfence.core.EnforcementResult.APPLIED.equals(result.status()) ? new Reported(result.risks(), result.guards()) : null;
+            if (dev.netfence.core.EnforcementResult.APPLIED.equals(result.status())) {
+                return new Reported(result.risks(), result.guards());
+            }
+            return result.quarantined() ? new Reported(null, result.guards()) : null;
         }
     }
 

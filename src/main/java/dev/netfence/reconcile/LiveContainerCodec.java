@@ -50,7 +50,9 @@ public final class LiveContainerCodec {
         }
         if (c.reported() != null) {
             ObjectNode reported = n.putObject("reported");
-            c.reported().risks().forEach(reported.putArray("risks")::add);
+            if (c.reported().risks() != null) {
+                c.reported().risks().forEach(reported.putArray("risks")::add);
+            }
             c.reported().guards().forEach(reported.putArray("guards")::add);
         }
         try {
@@ -95,16 +97,16 @@ public final class LiveContainerCodec {
 
     /**
      * The entry's {@code reported}; null when absent (an entry of an older version, or a policy not
-     * in force) or damaged (not risks and guards, each an array of strings, guards netns or host):
+     * in force) or damaged (not guards and, but for a quarantine's, risks, each an array of strings, guards netns or host):
      * it only says what an outcome said, so the entry is kept, as one that recorded nothing.
      */
     private static LiveContainer.Reported reported(JsonNode r) {
         if (r == null || !r.isObject()) {
             return null;
         }
-        List<String> risks = strings(r.get("risks"));
+        List<String> risks = r.has("risks") ? strings(r.get("risks")) : null;
         List<String> guards = strings(r.get("guards"));
-        if (risks == null || guards == null || !GUARDS.containsAll(guards)) {
+        if (r.has("risks") && risks == null || guards == null || !GUARDS.containsAll(guards)) {
             return null;
         }
         return new LiveContainer.Reported(risks, guards);

@@ -1,20 +1,21 @@
 package dev.netfence.reconcile;
 
+import static dev.netfence.reconcile.ResultReads.applied;
+import static dev.netfence.reconcile.ResultReads.isGone;
+import static dev.netfence.reconcile.ResultReads.netns;
+
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Trigger;
-import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcessStart;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,9 +36,6 @@ import org.slf4j.LoggerFactory;
  */
 final class StartRecords {
     private static final Logger LOG = LoggerFactory.getLogger(StartRecords.class);
-    /** Results that mean the container cannot be reached any more: release it. */
-    static final Set<ErrorCode> GONE = EnumSet.of(ErrorCode.CONTAINER_NOT_FOUND, ErrorCode.NAMESPACE_MISMATCH,
-            ErrorCode.HOST_NAMESPACE_REFUSED);
 
     private final LiveSet live;
     private final MovedPids moves;
@@ -145,18 +143,5 @@ final class StartRecords {
 
     private static boolean refusedShared(EnforcementResult r) {
         return r.error() != null && ErrorCode.NAMESPACE_SHARED.code().equals(r.error().code());
-    }
-
-    /** Whether {@code r} says the container cannot be reached any more. */
-    static boolean isGone(EnforcementResult r) {
-        return r.error() != null && GONE.stream().anyMatch(code -> code.code().equals(r.error().code()));
-    }
-
-    private static boolean applied(EnforcementResult r) {
-        return EnforcementResult.APPLIED.equals(r.status());
-    }
-
-    private static NamespaceId netns(EnforcementTarget t) {
-        return new NamespaceId(t.netnsDevice(), t.netnsInode());
     }
 }

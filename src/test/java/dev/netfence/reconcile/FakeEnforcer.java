@@ -40,6 +40,8 @@ final class FakeEnforcer implements Enforcer {
     /** The risks and guards every apply and read-back that applies reports. */
     volatile List<String> risks = List.of();
     volatile List<String> guards = List.of("netns", "host");
+    /** The guards every quarantine and its read-back report. */
+    volatile List<String> quarantineGuards = List.of("netns", "host");
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
@@ -79,7 +81,7 @@ final class FakeEnforcer implements Enforcer {
             return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
         }
         return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
-                .target(new EnforcementTarget(pid, device, inode)).build();
+                .guards(quarantineGuards).target(new EnforcementTarget(pid, device, inode)).build();
     }
 
     @Override
@@ -92,7 +94,7 @@ final class FakeEnforcer implements Enforcer {
         String d = drift;
         drift = null;
         return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
-                .target(new EnforcementTarget(pid, device, inode)).drift(d).build();
+                .guards(quarantineGuards).target(new EnforcementTarget(pid, device, inode)).drift(d).build();
     }
 
     @Override

@@ -1,8 +1,10 @@
 package dev.netfence.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.netns.NamespaceId;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +14,8 @@ import org.junit.jupiter.api.Test;
  * What an {@code applied} outcome said of a container's risks and guards stays true: a resync
  * that finds its rules as they were but the risks or guards otherwise (a thread given a
  * capability since, a pod member beside it that can get past the host guard) publishes a drift
- * outcome that says what holds now, once; an entry that never recorded them (an older version's)
- * records them without an outcome.
+ * outcome that says what holds now, once, and so does a quarantine whose guards change; an entry
+ * that never recorded them (an older version's) records them without an outcome.
  */
 class ReconcilerReportedTest extends ReconcilerFixture {
 
@@ -54,6 +56,27 @@ class ReconcilerReportedTest extends ReconcilerFixture {
         assertThat(published).singleElement().satisfies(o -> {
             assertThat(o.trigger()).isEqualTo("drift");
             assertThat(o.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        });
+    }
+
+    @Test
+    void aQuarantinesGuardsThatChangeArePublishedOnceToo() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        policies.delete("task-1");
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 1);
+        assertThat(published.get(0).guards()).containsExactly("netns", "host");
+
+        enforcer.quarantineGuards = List.of("netns");
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(published).hasSize(2);
+        assertThat(published.get(1)).satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.quarantined()).isTrue();
+            assertThat(o.guards()).containsExactly("netns");
         });
     }
 

@@ -64,7 +64,7 @@ class TakeOverTest {
         takeOver.close();
     }
 
-    /** An enforcer that records what a take-over tells it of namespace owners, and refuses anything else. */
+    /** An enforcer that records what a take-over tells it of namespace owners and members, and refuses anything else. */
     static Enforcer recordingOwners(List<String> calls) {
         return (Enforcer) Proxy.newProxyInstance(Enforcer.class.getClassLoader(), new Class<?>[] {Enforcer.class},
                 (proxy, method, args) -> {
@@ -73,6 +73,7 @@ class TakeOverTest {
                         case "released" -> calls.add("released " + ((NamespaceId) args[0]).inode());
                         case "restoreNamespaceOwner" -> calls.add("owner " + args[0] + " " + args[4]);
                         case "restoreQuarantined" -> calls.add("quarantined " + args[0]);
+                        case "joined" -> calls.add("joined " + args[0]);
                         default -> throw new AssertionError("unexpected enforcer call " + method.getName());
                     }
                     return null;
