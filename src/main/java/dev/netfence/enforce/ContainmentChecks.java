@@ -194,9 +194,15 @@ final class ContainmentChecks {
         }
     }
 
+    /** Whether issue 12's steps run (not in the benchmark's comparison without them). */
+    boolean enabled() {
+        return enabled;
+    }
+
     /**
      * A container the OCI hook let join namespace {@code ns}, where another member's policy governs
-     * (nothing is written for it), at a resync through its pid {@code pid}: its capabilities are
+     * (nothing is written for it), at a resync, or a member of a shared {@code ns} restored from
+     * the journal (start, take-over), through its pid {@code pid}: its capabilities are
      * read, so that a joiner holding CAP_NET_ADMIN in the host's user namespace keeps the other
      * members from being reported host-guarded ({@link #coMemberReachingHost}). One that cannot be
      * read counts as one. Not at the hook itself: at {@code createRuntime} the runtime has not

@@ -76,7 +76,7 @@ final class QuietResyncs {
     /** How old the capability read a quiet result reports may be before it is made again: as old as a read-back may be. */
     static final java.time.Duration MAX_READ_AGE = java.time.Duration.ofMinutes(5);
 
-    /** What the last full attempt verified of one container. */
+    /** What the last full attempt verified of one container, with what the last capability read found, and when. */
     private record Verified(ProcessIdentity process, NamespaceId netns, Map<String, List<InetAddress>> resolved,
             List<String> risks, boolean netAdminOverHost, KeptDescriptor nsFd, java.time.Instant readAt) {}
 
@@ -198,10 +198,9 @@ final class QuietResyncs {
             return null;
         }
         ContainerCapabilities.Read now = null; // read at most once per check
-        if (!refused.isEmpty() || !steady.instant().isBefore(v.readAt().plus(MAX_READ_AGE))) {
+        if (!refused.isEmpty()) {
             // all five capability sets, as the full check reads them: unshare(CLONE_NEWUSER)
-            // gives a process full sets again, so none can be taken as settled; without refusals, what the
-            // outcome reports is read again once the last read is MAX_READ_AGE old
+            // gives a process full sets again, so none can be taken as settled
             try {
                 now = readNow(request, recorded);
                 if (!java.util.Collections.disjoint(now.risks(), refused)
@@ -223,6 +222,16 @@ final class QuietResyncs {
         if (!resolved.equals(v.resolved()) || !backend.inProcessNft().unchanged(recorded, plan)
                 || !v.process().alive()) {
             return null;
+        }
+        if (now == null && checks.enabled() && !steady.instant().isBefore(v.readAt().plus(MAX_READ_AGE))) {
+            try { // what the outcome reports, read again once the last read is MAX_READ_AGE old
+                now = readNow(request, recorded);
+                if (now.netAdminOverHost() && !v.netAdminOverHost()) {
+                    return null; // the full attempt decides (and reports the host guard as it then stands)
+                }
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                return null;
+            }
         }
         HostGuards.Result guards;
         try {

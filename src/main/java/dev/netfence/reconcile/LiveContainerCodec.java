@@ -92,21 +92,21 @@ public final class LiveContainerCodec {
                 new NamespaceId(ns.get("device").asLong(), ns.get("inode").asLong()), text(n, "netnsPath"),
                 text(n, "policyDigest"),
                 text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated,
-                started, reported(n.get("reported")));
+                started, reported(n.get("reported"), n.path("quarantined").asBoolean()));
     }
 
     /**
      * The entry's {@code reported}; null when absent (an entry of an older version, or a policy not
-     * in force) or damaged (not guards and, but for a quarantine's, risks, each an array of strings, guards netns or host):
+     * in force) or damaged (not guards and, but for a quarantined entry's, risks, each an array of strings, guards netns or host):
      * it only says what an outcome said, so the entry is kept, as one that recorded nothing.
      */
-    private static LiveContainer.Reported reported(JsonNode r) {
+    private static LiveContainer.Reported reported(JsonNode r, boolean quarantined) {
         if (r == null || !r.isObject()) {
             return null;
         }
         List<String> risks = r.has("risks") ? strings(r.get("risks")) : null;
         List<String> guards = strings(r.get("guards"));
-        if (r.has("risks") && risks == null || guards == null || !GUARDS.containsAll(guards)) {
+        if ((r.has("risks") || !quarantined) && risks == null || guards == null || !GUARDS.containsAll(guards)) {
             return null;
         }
         return new LiveContainer.Reported(risks, guards);

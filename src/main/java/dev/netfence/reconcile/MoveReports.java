@@ -54,7 +54,7 @@ final class MoveReports {
         }
         LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
                 c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
-                c.resolved(), now, c.startedAt());
+                c.resolved(), now, c.startedAt(), c.reported()); // what it says of guards: kept, as the state is
         if (!next.sameState(c)) {
             LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
                     c.containerId(), c.taskId(), result.error().message(), result.error().code());
@@ -100,7 +100,7 @@ final class MoveReports {
         }
         live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
                 c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
-                c.resolved(), c.lastVerified(), c.startedAt()));
+                c.resolved(), c.lastVerified(), c.startedAt(), c.reported()));
         if (publish) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
                     EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())

@@ -5,6 +5,7 @@ import dev.netfence.enforce.Enforcer;
 import dev.netfence.netns.NamespaceId;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
@@ -21,7 +22,7 @@ import java.util.function.Predicate;
  * (the one verified last where they differ; its own where there is none): restored with the refused one, it refused, after a restart, the
  * very member whose rules were in force. And it has the enforcer read what each member of a
  * namespace shared with another entry holds ({@code Enforcer#joined}), where its process is still
- * there: the reads made before the restart are not kept, and without them the first resync would
+ * there (at a take-over, the members of the adopted entries' namespaces that this instance kept too): the reads made before the restart are not kept, and without them the first resync would
  * report a member host-guarded beside one that can get past the host guard, until that one's own
  * read came.
  */
@@ -55,12 +56,20 @@ final class OwnerRestore {
                 enforcer.restoreQuarantined(c.containerId(), c.pid(), c.netns(), c.errorCode());
             }
         }
-        Map<NamespaceId, java.util.Set<String>> members = new HashMap<>();
-        all.forEach(c -> members.computeIfAbsent(c.netns(), ns -> new java.util.HashSet<>()).add(c.containerId()));
+        // every member of a namespace one of these shares (at a take-over, those kept as they were too)
+        Map<NamespaceId, java.util.List<LiveContainer>> members = new HashMap<>();
+        all.forEach(c -> members.computeIfAbsent(c.netns(), ns -> new java.util.ArrayList<>()).add(c));
+        java.util.Set<String> read = new java.util.HashSet<>();
         for (LiveContainer c : these) {
-            java.util.Set<String> in = members.getOrDefault(c.netns(), java.util.Set.of());
-            if ((in.size() > 1 || !in.isEmpty() && !in.contains(c.containerId())) && stillThere.test(c)) {
-                enforcer.joined(c.containerId(), c.pid(), c.netns());
+            java.util.List<LiveContainer> in = new java.util.ArrayList<>(members.getOrDefault(c.netns(), List.of()));
+            in.add(c);
+            if (in.stream().map(LiveContainer::containerId).distinct().count() < 2) {
+                continue;
+            }
+            for (LiveContainer m : in) {
+                if (read.add(m.containerId() + "/" + m.pid() + "/" + m.netns()) && stillThere.test(m)) {
+                    enforcer.joined(m.containerId(), m.pid(), m.netns());
+                }
             }
         }
     }

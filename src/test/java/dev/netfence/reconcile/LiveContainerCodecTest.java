@@ -60,7 +60,8 @@ class LiveContainerCodecTest {
                 + "\"pid\":77,\"netns\":{\"device\":4,\"inode\":9},\"netnsPath\":null,\"policyDigest\":null,"
                 + "\"errorCode\":null,\"quarantined\":false,\"backend\":\"nft\",\"resolved\":{},"
                 + "\"updatedAt\":\"2026-11-28T15:00:00Z\",\"reported\":";
-        for (String damaged : List.of("{\"risks\":[]}", "{\"risks\":\"CAP_NET_RAW\",\"guards\":[]}", "{\"risks\":[],\"guards\":[\"netns\",\"moat\"]}",
+        for (String damaged : List.of("{\"risks\":[]}", "{\"guards\":[\"netns\"]}" /* risks only a quarantine lacks */,
+                "{\"risks\":\"CAP_NET_RAW\",\"guards\":[]}", "{\"risks\":[],\"guards\":[\"netns\",\"moat\"]}",
                 "{\"risks\":[1],\"guards\":[]}", "[]", "\"netns\"")) {
             LiveContainer c = codec.decode((entry + damaged + "}").getBytes(StandardCharsets.UTF_8));
             assertThat(c.reported()).as(damaged).isNull();
@@ -69,7 +70,8 @@ class LiveContainerCodecTest {
         assertThat(codec.decode((entry + "{\"risks\":[\"CAP_NET_RAW\"],\"guards\":[\"netns\"]}}")
                 .getBytes(StandardCharsets.UTF_8)).reported())
                 .isEqualTo(new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns")));
-        assertThat(codec.decode((entry + "{\"guards\":[\"netns\"]}}").getBytes(StandardCharsets.UTF_8)).reported())
+        assertThat(codec.decode((entry.replace("\"quarantined\":false", "\"quarantined\":true")
+                + "{\"guards\":[\"netns\"]}}").getBytes(StandardCharsets.UTF_8)).reported())
                 .as("a quarantine's").isEqualTo(new LiveContainer.Reported(null, List.of("netns")));
     }
 

@@ -117,6 +117,22 @@ class TakeOverTest {
     }
 
     @Test
+    void anEntryAdoptedIntoANamespaceWithAMemberThisInstanceKeptHasWhatBothHoldReadAgain() {
+        // a was alone here when this instance started (never read as a pod member); the other instance
+        // enforced b beside it, so the first correction of b would judge b's guards without a's read
+        live.put(entry("a", NS_A, "sha256:a"));
+        journaled.clear();
+        there.add("a/" + NS_A.inode());
+        there.add("b/" + NS_A.inode());
+        journal.entries = List.of(entry("a", NS_A, "sha256:a"), entry("b", NS_A, "sha256:a"));
+
+        takeOver.runOnce();
+
+        assertThat(live.get("b")).isPresent();
+        assertThat(enforcerCalls).containsExactlyInAnyOrder("owner b sha256:a", "joined a", "joined b");
+    }
+
+    @Test
     void aContainerTheOtherInstanceReleasedAndGoneHereIsLeftToACorrectionThatReleasesIt() {
         live.put(entry("c3", NS_A, "sha256:a"));
         journaled.clear();
