@@ -76,6 +76,17 @@ class LiveContainerCodecTest {
     }
 
     @Test
+    void theSchemasExamplesDecodeWithWhatTheyReported() throws Exception {
+        LiveContainer applied = codec.decode(java.nio.file.Files.readAllBytes(
+                java.nio.file.Path.of("schemas/examples/enforcement-valid-applied.json")));
+        LiveContainer quarantined = codec.decode(java.nio.file.Files.readAllBytes(
+                java.nio.file.Path.of("schemas/examples/enforcement-valid-quarantined.json")));
+
+        assertThat(applied.reported()).isEqualTo(new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns", "host")));
+        assertThat(quarantined.reported()).isEqualTo(new LiveContainer.Reported(null, List.of("netns")));
+    }
+
+    @Test
     void anIncompleteDocumentIsRefusedNotHalfUsed() {
         assertThatThrownBy(() -> codec.decode("{\"schemaVersion\":1,\"containerId\":\"a\",\"pid\":5}"
                 .getBytes(StandardCharsets.UTF_8))).isInstanceOf(IllegalArgumentException.class);
