@@ -90,20 +90,6 @@ class HostGuardReleasePodmanTest {
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
         }
-        releaseEveryGuard();
-    }
-
-    /**
-     * Removes every chain left in netfence's host table (a service keeps its guards when it stops,
-     * as a restart needs): this kernel keeps a netdev chain past its device and binds it to the
-     * next interface of that name, i.e. to a later test's container, whose traffic it would drop.
-     */
-    private static void releaseEveryGuard() {
-        dev.netfence.hostguard.HostGuards guards = dev.netfence.hostguard.HostGuards.create(
-                dev.netfence.hostguard.HostGuardMode.AUTO, new dev.netfence.netns.ProcessCommandRunner());
-        guards.adopt(); // the chains of interfaces gone already are removed here
-        guards.installed().values().stream().map(GuardChain::owner).distinct().forEach(guards::release);
-        assertThat(hostTable()).as("netfence's host table after the test").doesNotContain("chain ");
     }
 
     @Test

@@ -137,10 +137,16 @@ class OciHookPodmanTest {
 
             await().atMost(Duration.ofSeconds(30)).until(() -> resyncCount() >= resyncs + 4);
 
+            // at most one outcome more: the host guard claimed once the infra container's first resync read it
+            // (at its hook its capabilities were not known yet, so the member's start did not claim it)
             assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
                     .filter(o -> app.id().equals(o.containerId()) && !"start".equals(o.trigger())).toList())
                     .as("the member's policy is neither cut by the infra container's fence nor written again")
-                    .isEmpty();
+                    .allSatisfy(o -> {
+                        assertThat(o.trigger()).isEqualTo("drift");
+                        assertThat(o.status()).isEqualTo("applied");
+                        assertThat(o.guards()).containsExactly("netns", "host");
+                    }).hasSizeLessThanOrEqualTo(1);
             assertThat(app.agent().send("tcp " + peer.ipv4() + " 8080 1500")).isEqualTo("OK");
 
             // released with their host guard: a chain outliving its veth would bind to the next veth of that name

@@ -44,7 +44,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * that forbid raising rlimits need, on podman's default bridge (netavark, 10.88.0.0/16), with
  * unique names {@code nf-<random>-<role>} and the label {@code netfence.test=1}. A container
  * started inside a test is removed by name after that test, one started in {@code @BeforeAll}
- * after the class, whatever the outcome; a JVM shutdown hook removes whatever is left (a killed
+ * after the class, whatever the outcome, and then netfence's host-guard chains whose interface
+ * is gone (see {@link #removeLeftGuards}); a JVM shutdown hook removes whatever is left (a killed
  * run) and then the rootfs. The gate is {@link KernelTests}': without root, podman, runc or
  * busybox the class is skipped, or fails when NETFENCE_REQUIRE_KERNEL_TESTS=1 (as in CI).
  */
@@ -104,6 +105,7 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
             testScoped.clear();
         }
         removeAll(mine);
+        removeLeftGuards();
     }
 
     @Override
@@ -114,6 +116,25 @@ public final class PodmanContainers implements BeforeAllCallback, BeforeEachCall
             classScoped.clear();
         }
         removeAll(mine);
+        removeLeftGuards();
+    }
+
+    /**
+     * After a test (or class) and its containers: removes from netfence's host table every chain
+     * whose interface is gone. A netfence service keeps its host guards when it stops (a restart
+     * needs them), and this kernel keeps a netdev chain past its device and binds it to the next
+     * interface of that name: netavark reuses veth names, so a later test's container would have
+     * its frames filtered by a guard written for another. Only netfence's own table is touched.
+     * Not on {@link PodmanContainer#remove} in a test, where what netfence itself removes is what
+     * the test proves.
+     */
+    private static void removeLeftGuards() {
+        try {
+            dev.netfence.hostguard.HostGuards.create(dev.netfence.hostguard.HostGuardMode.AUTO,
+                    new dev.netfence.netns.ProcessCommandRunner()).adopt();
+        } catch (RuntimeException e) {
+            System.err.println("podman kit: could not remove host guards left behind: " + e);
+        }
     }
 
     /** A peer running {@code httpd -f -vv -p PORT -h /www} (serves {@link BusyboxRootfs#INDEX}); returns once it listens. */
