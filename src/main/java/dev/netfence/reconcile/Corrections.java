@@ -102,7 +102,11 @@ final class Corrections {
                 // its recorded process went (a witness the quarantine was written through exited): another process
                 // of the container still in the namespace keeps it, and the entry follows that one
                 LiveContainer gone = c;
-                c = moves.another(c).map(gone::through).orElse(c);
+                try {
+                    c = moves.another(c).map(gone::through).orElse(c);
+                } catch (java.util.concurrent.TimeoutException unknown) {
+                    return; // nothing says it is gone: kept as it is, rules and host guard, until a look finishes
+                }
                 if (c != gone) {
                     live.put(c);
                 }

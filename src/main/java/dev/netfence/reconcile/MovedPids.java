@@ -59,7 +59,13 @@ final class MovedPids {
         }
     }
 
-    /** Whether {@code c}'s recorded pid is still a process of the container (false when that cannot be read). */
+    /**
+     * Whether {@code c}'s recorded pid is still a process of the container: false when it is gone
+     * or its cgroup names no such container; true, too, when the pid is there but its cgroup cannot
+     * be read (a workload given a writable cgroup tree can nest itself past the kernel's path
+     * limit, and every read of its {@code /proc/PID/cgroup} then fails): nothing says it is gone,
+     * so it is not released, which would remove its host guard and end its corrections.
+     */
     boolean stillInContainer(LiveContainer c) {
         if (!CgroupMembership.acceptableId(c.containerId())) {
             return false;
@@ -67,7 +73,13 @@ final class MovedPids {
         try {
             String cgroup = ProcFile.read(ProcTasks.view(procRoot, c.pid()).resolve("cgroup"));
             return !CgroupMembership.containersIn(cgroup, c.containerId()).isEmpty();
-        } catch (IOException | RuntimeException e) {
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            LOG.warn("container {}: the cgroup of its process {} cannot be read ({}); kept as the container's",
+                    c.containerId(), c.pid(), e.getMessage());
+            return true;
+        } catch (RuntimeException e) {
             return false;
         }
     }
@@ -76,9 +88,9 @@ final class MovedPids {
      * Another process of {@code c}'s container in its recorded namespace
      * ({@link dev.netfence.netns.ContainerProcesses}), for an entry whose recorded process went; with
      * none left there, any process of the container (released only once it has none); empty when
-     * none is or the look ran out of time.
+     * none is; TimeoutException when the look ran out of time (nothing says the container is gone).
      */
-    java.util.Optional<Integer> another(LiveContainer c) {
+    java.util.Optional<Integer> another(LiveContainer c) throws java.util.concurrent.TimeoutException {
         try {
             java.util.Optional<Integer> other = dev.netfence.netns.ContainerProcesses.in(procRoot, c.containerId(), c.netns());
             other.ifPresent(pid -> LOG.info("container {}: process {} has gone; its entry follows process {} in the"
@@ -94,9 +106,9 @@ final class MovedPids {
             }
             return other;
         } catch (java.util.concurrent.TimeoutException e) {
-            LOG.warn("container {}: process {} has gone, and the look for another one ran out of time: {}",
-                    c.containerId(), c.pid(), e.getMessage());
-            return java.util.Optional.empty();
+            LOG.warn("container {}: process {} has gone, and the look for another one ran out of time ({}); kept,"
+                    + " looked for again at the next resync", c.containerId(), c.pid(), e.getMessage());
+            throw e;
         }
     }
 

@@ -310,4 +310,25 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
         assertThat(published).hasSize(3).last().satisfies(o -> assertThat(o.status()).isEqualTo("removed"));
         assertThat(released).containsExactly(id);
     }
+
+    @Test
+    void aContainerWhoseCgroupCannotBeReadIsKeptWithItsHostGuardNotReleasedAsGone() throws Exception {
+        // a workload with a writable cgroup tree nested itself past the kernel's path limit: every read of its
+        // /proc/PID/cgroup fails (ENAMETOOLONG), so the enforcer refuses it NAMESPACE_MISMATCH
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        Files.createDirectories(proc.resolve(PID + "/cgroup")); // a read of it fails, and not with ENOENT
+        enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH;
+
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+
+        assertThat(released).as("its host guard stays").isEmpty();
+        assertThat(published).as("reported, not removed").singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("failed");
+            assertThat(o.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        });
+        assertThat(reconciler.liveSet().get(id)).as("still corrected at each resync").isPresent();
+    }
 }
