@@ -62,9 +62,9 @@ final class MovedPids {
     /**
      * Whether {@code c}'s recorded pid is still a process of the container: false when it is gone
      * or its cgroup names no such container; true, too, when the pid is there but its cgroup cannot
-     * be read (a workload given a writable cgroup tree can nest itself past the kernel's path
-     * limit, and every read of its {@code /proc/PID/cgroup} then fails): nothing says it is gone,
-     * so it is not released, which would remove its host guard and end its corrections.
+     * be read (any error but ENOENT/ESRCH; e.g. a kernel that refuses to render a cgroup path past
+     * 4,095 characters, which a workload given a writable cgroup tree can make): nothing says it
+     * is gone, so it is not released, which would remove its host guard and end its corrections.
      */
     boolean stillInContainer(LiveContainer c) {
         if (!CgroupMembership.acceptableId(c.containerId())) {
