@@ -213,8 +213,8 @@ final class Corrections {
             after(c, result, digest, Trigger.DRIFT, true);
         } else if (!java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
             if (c.reported() != null) { // else an entry of an older version: recorded, nothing to publish
-                LOG.warn("container {}: its outcome said {}; now {}: published anew", c.containerId(), c.reported(),
-                        LiveContainer.Reported.of(result));
+                LOG.warn("container {}: its outcome said {}; now risks {}, guards {}: published anew", c.containerId(),
+                        c.reported(), result.risks(), result.guards());
             }
             after(c, result, digest, Trigger.DRIFT, false); // published when c's record said otherwise
         } else {
@@ -267,11 +267,12 @@ final class Corrections {
                 code, message, report);
         if (isGone(result)) {
             releaseUnlessMoved(c, Trigger.DRIFT, result);
-        } else if (result.quarantined() && result.drift() == null && (!report
-                || java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result)))) {
-            live.verified(c.containerId(), clock.instant());
         } else if (result.quarantined() && result.drift() == null) {
-            after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said otherwise
+            if (report && !java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
+                after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said so
+            } else {
+                live.verified(c.containerId(), clock.instant());
+            }
         } else if (!report) {
             countDrift(c, result, "fence");
             live.verified(c.containerId(), clock.instant());
