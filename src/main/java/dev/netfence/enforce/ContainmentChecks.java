@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * The checks between pinning a container's namespace and writing its rules that keep a workload
  * from opening its own containment (issue 12): the risky capabilities of every thread of the
  * container are read and reported, and refused when configured (UNSAFE_CAPABILITIES,
- * {@link Capabilities}, {@link ContainerCapabilities}); a namespace with no
+ * {@link Capabilities}, {@link ContainerCapabilities}), and so are those another member of its
+ * namespace held at its last read (a pod's containers share one set of rules, {@link MemberReads}); a namespace with no
  * interface but {@code lo} is refused for a policy whose mode is not {@code none} when the event
  * named no {@code netns} (NAMESPACE_MISMATCH: the pid has moved into a fresh namespace of its own
  * while its siblings stay in the real one); and a namespace another container owns with a
@@ -140,7 +141,7 @@ final class ContainmentChecks {
                 done = true;
                 ContainerCapabilities.Read read = riskRead(request, ns);
                 netAdminOverHost = read.netAdminOverHost();
-                reachRead(ns.id(), request.containerId(), ns.pid(), netAdminOverHost);
+                memberRead(ns.id(), request.containerId(), ns.pid(), read);
                 into.set(read.risks());
             }
         }
@@ -180,9 +181,9 @@ final class ContainmentChecks {
             return guards;
         }
         try {
-            boolean reaches = capabilities.read(ns.pid(), containerId, ns.containerCgroups()).netAdminOverHost();
-            reachRead(ns.id(), containerId, ns.pid(), reaches);
-            if (!reaches) {
+            ContainerCapabilities.Read read = capabilities.read(ns.pid(), containerId, ns.containerCgroups());
+            memberRead(ns.id(), containerId, ns.pid(), read);
+            if (!read.netAdminOverHost()) {
                 String shared = coMemberReachingHost(ns.id(), containerId);
                 return shared == null ? guards : guards.notHolding(shared);
             }
@@ -192,6 +193,25 @@ final class ContainmentChecks {
                     + "), so nothing vouches that no thread of the container holds CAP_NET_ADMIN in the host's user"
                     + " namespace");
         }
+    }
+
+    /**
+     * Why {@code containerId}'s policy is refused in namespace {@code ns} for another member's
+     * capabilities: one that {@code --refuse-capabilities} names, held by a member of the same
+     * namespace at its last read (it can do to the shared rules what the container itself is
+     * refused for); null when none is, or no refusal is configured.
+     */
+    String refusedBeside(NamespaceId ns, String containerId) {
+        if (!enabled || config.refuseCapabilities().isEmpty()) {
+            return null;
+        }
+        for (Map.Entry<String, String> held : risksBeside(ns, containerId).entrySet()) {
+            if (config.refuseCapabilities().contains(held.getKey())) {
+                return "container " + held.getValue() + ", which shares the network namespace of container "
+                        + containerId + ", holds " + held.getKey() + ", refused by --refuse-capabilities";
+            }
+        }
+        return null;
     }
 
     /** Whether issue 12's steps run (not in the benchmark's comparison without them). */
@@ -212,22 +232,38 @@ final class ContainmentChecks {
         if (!enabled || containerId == null) {
             return;
         }
-        boolean reaches;
+        ContainerCapabilities.Read read;
         try {
-            reaches = capabilities.read(pid, containerId, null).netAdminOverHost();
+            read = capabilities.read(pid, containerId, null);
         } catch (NoSuchFileException gone) {
             return;
         } catch (IOException | RuntimeException e) {
-            reaches = true; // nothing vouches that it does not
+            // nothing vouches that it holds nothing: counted as holding what it could
+            read = new ContainerCapabilities.Read(UNREAD, true);
         }
-        reachRead(ns, containerId, pid, reaches);
+        memberRead(ns, containerId, pid, read);
     }
 
-    /** What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept for its co-members ({@link #coMemberReachingHost}). */
-    void reachRead(NamespaceId ns, String containerId, int pid, boolean reaches) {
+    /** The risks a member whose capabilities cannot be read counts as holding. */
+    private static final List<String> UNREAD = List.of("CAP_NET_ADMIN", "CAP_NET_RAW");
+
+    /**
+     * What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept
+     * for its co-members ({@link #coMemberReachingHost}, {@link #risksBeside}).
+     */
+    void memberRead(NamespaceId ns, String containerId, int pid, ContainerCapabilities.Read read) {
         if (enabled) {
-            owners.hostReach(ns, containerId, pid, reaches);
+            owners.memberRead(ns, containerId, pid, new MemberReads.Found(read.risks(), read.netAdminOverHost()));
         }
+    }
+
+    /**
+     * The risks the other members of namespace {@code ns} (a pod's containers, one the OCI hook
+     * let join included) held at their last read, each with one member holding it: what they can
+     * do to the rules they share with {@code containerId}. Empty with the checks off.
+     */
+    Map<String, String> risksBeside(NamespaceId ns, String containerId) {
+        return enabled ? owners.risksBeside(ns, containerId) : Map.of();
     }
 
     /**
@@ -272,6 +308,12 @@ final class ContainmentChecks {
         if (!refused.isEmpty()) {
             throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "container " + request.containerId() + " (pid "
                     + ns.pid() + ") holds " + String.join(", ", refused) + ", refused by --refuse-capabilities");
+        }
+        String beside = refusedBeside(ns.id(), request.containerId());
+        if (beside != null && !owners.quarantinedBesides(ns.id(), request.containerId())) {
+            // (where a member is quarantined for its own failure, a refused one among them, the claim refuses
+            // NAMESPACE_QUARANTINED as before: this container's checks passed, it keeps no one out)
+            throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, beside);
         }
         if (interfacesChecked(request) && onlyLoopback(ns)) {
             EnforcementException refusal = new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,

@@ -2,8 +2,10 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Quarantines.Quarantine;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkMode;
@@ -23,10 +25,12 @@ import java.util.Map;
 final class EnforcementResults {
     private final ApplyPipeline pipeline;
     private final EnforcerConfig config;
+    private final ContainmentChecks checks;
 
-    EnforcementResults(ApplyPipeline pipeline, EnforcerConfig config) {
+    EnforcementResults(ApplyPipeline pipeline, EnforcerConfig config, ContainmentChecks checks) {
         this.pipeline = pipeline;
         this.config = config;
+        this.checks = checks;
     }
 
     /**
@@ -45,7 +49,28 @@ final class EnforcementResults {
                 && policy.mode() != NetworkMode.NONE && applied.plan().families().contains(Family.IPV4)
                 && applied.plan().forFamily(Family.IPV4).output()
                         .contains(dev.netfence.rules.Rule.rejectOut(RulePlanner.RUNTIME_LOOPBACK_RESOLVER));
-        return success(policy, applied, attempts, dockerResolverRejected ? List.of(DOCKER_RESOLVER_WARNING) : List.of());
+        List<String> warnings = dockerResolverRejected ? List.of(DOCKER_RESOLVER_WARNING) : List.of();
+        EnforcementTarget t = applied.target();
+        Map<String, String> beside = t == null || request.containerId() == null ? Map.of()
+                : checks.risksBeside(new NamespaceId(t.netnsDevice(), t.netnsInode()), request.containerId());
+        if (beside.isEmpty()) {
+            return success(policy, applied, attempts, warnings);
+        }
+        // a pod member's risks are the pod's: what one member can do to the shared rules, each can count on
+        java.util.SortedSet<String> risks = new java.util.TreeSet<>(applied.risks());
+        risks.addAll(beside.keySet());
+        warnings = new java.util.ArrayList<>(warnings);
+        for (Map.Entry<String, String> held : beside.entrySet()) {
+            warnings.add(sharedRiskWarning(held.getKey(), held.getValue()));
+        }
+        return success(policy, new Applied(applied.plan(), applied.resolved(), applied.backend(), List.copyOf(risks),
+                applied.guards(), t, applied.drift()), attempts, warnings);
+    }
+
+    /** The warning of an outcome whose {@code risk} another member of its namespace, {@code member}, holds. */
+    static String sharedRiskWarning(String risk, String member) {
+        return "risks: " + risk + " is held by container " + member + ", which shares this container's network"
+                + " namespace (a pod member), so it can do to these rules what the risk says";
     }
 
     EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts) {

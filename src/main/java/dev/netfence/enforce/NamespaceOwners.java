@@ -65,11 +65,9 @@ final class NamespaceOwners {
     private static final class Members {
         final Map<String, Owner> owners = new LinkedHashMap<>();
         final Map<String, Owner> quarantined = new MemberLiveness.QuarantinedMembers();
-        /** Members whose last capability read found CAP_NET_ADMIN in the host's user namespace, each while its process lives there ({@link #hostReach}). */
-        final Map<String, Owner> reachHost = new LinkedHashMap<>(0);
 
         boolean isEmpty() {
-            return owners.isEmpty() && quarantined.isEmpty() && reachHost.isEmpty();
+            return owners.isEmpty() && quarantined.isEmpty();
         }
     }
 
@@ -78,6 +76,8 @@ final class NamespaceOwners {
 
     private final ProcessTokens tokens;
     private final MemberLiveness liveness;
+    /** What each member's last capability read found, for the other members of its namespace. */
+    private final MemberReads reads;
     /** Per namespace, its members; a namespace's {@link Members} is read and changed only under its own monitor. */
     private final Map<NamespaceId, Members> owners = new ConcurrentHashMap<>();
     private final AtomicBoolean sweeping = new AtomicBoolean();
@@ -98,6 +98,7 @@ final class NamespaceOwners {
         Objects.requireNonNull(procRoot, "procRoot");
         this.tokens = new ProcessTokens(procRoot);
         this.liveness = new MemberLiveness(procRoot, tokens, Objects.requireNonNull(clock, "clock"));
+        this.reads = new MemberReads(tokens, liveness);
         this.currentDigests = Objects.requireNonNull(currentDigests, "currentDigests");
     }
 
@@ -233,61 +234,28 @@ final class NamespaceOwners {
             synchronized (current) {
                 current.quarantined.remove(containerId);
                 current.owners.remove(containerId);
-                current.reachHost.remove(containerId);
             }
         }
+        reads.left(id, containerId);
     }
 
     /**
      * What the capability read of {@code containerId} (an owner, or a member the OCI hook saw join)
-     * through {@code pid} found in namespace {@code id}: whether a thread of it holds CAP_NET_ADMIN
-     * in the host's user namespace (then it can make host interfaces past the shared veth's chain,
-     * so no other member is host-guarded, {@link #reachingHost}), remembered while that process
-     * lives in {@code id}.
+     * through {@code pid} found in namespace {@code id}, kept for the other members
+     * ({@link MemberReads}).
      */
-    void hostReach(NamespaceId id, String containerId, int pid, boolean reaches) {
-        if (containerId == null) {
-            return;
-        }
-        if (!reaches) {
-            Members current = owners.get(id);
-            if (current != null) {
-                synchronized (current) {
-                    current.reachHost.remove(containerId);
-                }
-            }
-            return;
-        }
-        String token;
-        try {
-            token = tokens.of(pid);
-        } catch (IOException gone) {
-            return; // its process is gone: it reaches nothing
-        }
-        while (true) { // also before any claim (a read made first, a container refused for its capabilities)
-            Members current = owners.computeIfAbsent(id, k -> new Members());
-            synchronized (current) {
-                if (owners.get(id) == current) {
-                    current.reachHost.put(containerId, new Owner("", null, pid, token));
-                    return;
-                }
-            }
-        }
+    void memberRead(NamespaceId id, String containerId, int pid, MemberReads.Found found) {
+        reads.record(id, containerId, pid, found);
     }
 
-    /** A member of namespace {@code id} other than {@code containerId} remembered by {@link #hostReach} whose process still lives there; null if none. */
+    /** A member of namespace {@code id} other than {@code containerId} whose last read found CAP_NET_ADMIN over the host's namespace, still there; null if none. */
     String reachingHost(NamespaceId id, String containerId) {
-        Members current = owners.get(id);
-        if (current == null) {
-            return null;
-        }
-        synchronized (current) {
-            if (current.reachHost.keySet().stream().allMatch(k -> k.equals(containerId))) {
-                return null; // the common case: nobody else, and no /proc read for liveness
-            }
-            liveness.prune(id, current.reachHost, containerId, NO_PID, null);
-            return current.reachHost.keySet().stream().filter(k -> !k.equals(containerId)).findFirst().orElse(null);
-        }
+        return reads.reachingHost(id, containerId);
+    }
+
+    /** The risks other members of namespace {@code id} still there held at their last read, each with one member holding it. */
+    Map<String, String> risksBeside(NamespaceId id, String containerId) {
+        return reads.risksBeside(id, containerId);
     }
 
     /** Whether a live member other than {@code containerId} is quarantined in namespace {@code id}. */
@@ -391,7 +359,6 @@ final class NamespaceOwners {
                 synchronized (current) {
                     liveness.prune(e.getKey(), current.quarantined, null, MemberLiveness.SWEEP, null);
                     liveness.prune(e.getKey(), current.owners, null, MemberLiveness.SWEEP, null);
-                    liveness.prune(e.getKey(), current.reachHost, null, MemberLiveness.SWEEP, null);
                     if (current.isEmpty()) {
                         owners.remove(e.getKey(), current);
                     }

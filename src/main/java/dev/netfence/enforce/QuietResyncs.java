@@ -29,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * verified equal to, at a ruleset generation the namespace still has (read through the socket
  * kept in the namespace, {@code nft.InProcessNft#unchanged}: any committed nftables transaction
  * there, by anyone, even one undone since, moves it; and at least every five minutes the table
- * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is in the
+ * is read back in full anyway); no capability refused by {@code --refuse-capabilities} is held by
+ * another member of its namespace at that member's last read ({@link ContainmentChecks#refusedBeside}), or in the
  * capability sets of any thread of the container ({@code ContainerCapabilities#risksOf}: the
  * process's {@code /proc/PID/status} and every thread of its cgroup, all five sets, as the full
  * attempt reads them; read when refusals are configured, and otherwise once the last read is
@@ -204,7 +205,8 @@ final class QuietResyncs {
             try {
                 now = readNow(request, recorded);
                 if (!java.util.Collections.disjoint(now.risks(), refused)
-                        || now.netAdminOverHost() && !v.netAdminOverHost()) {
+                        || now.netAdminOverHost() && !v.netAdminOverHost()
+                        || checks.refusedBeside(recorded, request.containerId()) != null) {
                     return null; // the full attempt decides (and reports the host guard as it then stands)
                 }
             } catch (java.io.IOException | IllegalArgumentException e) {
@@ -281,7 +283,7 @@ final class QuietResyncs {
     /** The container's capabilities read now, what they say of the host's namespace kept for its pod members. */
     private ContainerCapabilities.Read readNow(EnforcementRequest request, NamespaceId recorded) throws java.io.IOException {
         ContainerCapabilities.Read now = capabilities.read(request.pid(), request.containerId(), null);
-        checks.reachRead(recorded, request.containerId(), request.pid(), now.netAdminOverHost());
+        checks.memberRead(recorded, request.containerId(), request.pid(), now);
         return now;
     }
 

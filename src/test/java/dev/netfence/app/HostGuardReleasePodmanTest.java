@@ -43,9 +43,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * with resyncs an hour apart, an IPv6 address a workload gave itself before its neighbour's guard
  * was first written leaves the workload's guard within seconds of that first guard, through the
  * check the host guard asks the reconciler for. An applied container whose outcome said
- * {@code ["netns","host"]} gets a drift outcome saying {@code ["netns"]} at the resync after a pod
- * member holding CAP_NET_ADMIN joined it (and nothing else, across a restart of netfence), and
- * one saying {@code ["netns","host"]} again once that member is gone. The host ruleset outside netfence's table never changes (HostRulesetGuard).
+ * {@code ["netns","host"]} gets a drift outcome saying {@code ["netns"]}, with the member's
+ * {@code CAP_NET_ADMIN} in its {@code risks}, at the resync after a pod member holding CAP_NET_ADMIN
+ * joined it (and nothing else, across a restart of netfence), and one saying
+ * {@code ["netns","host"]} and no risk again once that member is gone. The host ruleset outside netfence's table never changes (HostRulesetGuard).
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardReleasePodmanTest {
@@ -231,6 +232,9 @@ class HostGuardReleasePodmanTest {
         Outcome downgraded = awaitOutcome(o -> plain.id().equals(o.containerId()) && "drift".equals(o.trigger()));
         assertThat(downgraded.status()).isEqualTo("applied");
         assertThat(downgraded.guards()).as("%s", downgraded).containsExactly("netns");
+        assertThat(downgraded.risks()).as("what the member beside it can do to their shared rules is its too")
+                .containsExactly("CAP_NET_ADMIN");
+        assertThat(downgraded.warnings()).anySatisfy(w -> assertThat(w).contains("CAP_NET_ADMIN").contains(admin.id()));
         long resyncs = registry.get("netfence.resync.duration").timer().count();
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
@@ -248,6 +252,7 @@ class HostGuardReleasePodmanTest {
         assertThat(awaitOutcome(o -> "ev-h-stop".equals(o.eventId())).status()).isEqualTo("removed");
         await().atMost(Duration.ofSeconds(30)).until(() -> driftOutcomesOf(plain).size() == 2);
         assertThat(driftOutcomesOf(plain).get(1).guards()).as("the member gone").containsExactly("netns", "host");
+        assertThat(driftOutcomesOf(plain).get(1).risks()).as("the member gone").isEmpty();
     }
 
     private List<Outcome> driftOutcomesOf(PodmanContainer c) {

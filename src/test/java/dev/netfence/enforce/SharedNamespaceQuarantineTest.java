@@ -170,7 +170,7 @@ class SharedNamespaceQuarantineTest {
     }
 
     @Test
-    void aMemberWhoseQuarantineCouldNotBeWrittenKeepsNoOneOut() {
+    void aMemberWhoseQuarantineCouldNotBeWrittenIsNoQuarantinedMemberThoughItsCapabilityStillRefusesThePod() {
         FakeProc.container(proc, 4343, NET_RAW);
         fake.failing(call -> call.stdin() != null && call.stdin().contains(FakeFirewall.QUARANTINE_MARK)
                 ? new dev.netfence.netns.CommandResult(call.argv(), 1, "", "iptables-restore: line 3 failed") : null);
@@ -180,6 +180,11 @@ class SharedNamespaceQuarantineTest {
         assertThat(b.quarantined()).as("the quarantine failed").isFalse();
 
         fake.failing(call -> null);
+        // no quarantined member (that would be NAMESPACE_QUARANTINED): refused for what B, still there, holds
+        EnforcementResult a = enforcer.enforce(request(ID_A, 4242));
+        assertThat(a.error().code()).as("%s", a).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(a.error().message()).contains("container " + ID_B);
+        enforcer.left(ID_B, shared);
         assertThat(enforcer.enforce(request(ID_A, 4242)).status()).isEqualTo("applied");
     }
 
