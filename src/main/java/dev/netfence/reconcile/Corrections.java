@@ -246,9 +246,10 @@ final class Corrections {
      * policy again; there its capabilities are read instead ({@code Enforcer#joined}).
      */
     private void reassertFence(LiveContainer c) {
+        // what it holds now that it runs (at its hook the runtime had not dropped its capabilities yet), for the other
+        // members of its namespace: also under a quarantine its capabilities brought on them, which lifts once it drops them
+        enforcer.joined(c.containerId(), c.pid(), c.netns());
         if (enforcer.enforcedForAnother(c.netns(), c.containerId())) {
-            // what it holds now that it runs (at its hook the runtime had not dropped its capabilities yet)
-            enforcer.joined(c.containerId(), c.pid(), c.netns());
             live.verified(c.containerId(), clock.instant());
             return;
         }

@@ -45,8 +45,6 @@ class OciHookPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
-    private static final Path HOOK_SCRIPT = Path.of("scripts", "netfence-hook").toAbsolutePath();
-
     private final OutcomeCodec codec = new OutcomeCodec();
     private final String node = "hook-" + UUID.randomUUID().toString().substring(0, 8);
     private final String annotation = "hook-" + UUID.randomUUID().toString().substring(0, 8);
@@ -348,12 +346,7 @@ class OciHookPodmanTest {
     }
 
     private Path hooksDir(Path socket) throws Exception {
-        Path hooks = Files.createDirectories(dir.resolve("hooks.d-" + UUID.randomUUID()));
-        Files.writeString(hooks.resolve("netfence.json"), "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"" + HOOK_SCRIPT
-                + "\",\"args\":[\"netfence-hook\",\"--socket\",\"" + socket + "\",\"--on-unavailable\",\"refuse\","
-                + "\"--timeout\",\"20\"]},\"when\":{\"annotations\":{\"^netfence\\\\.test\\\\.hook$\":\"^" + annotation
-                + "$\"}},\"stages\":[\"createRuntime\"]}");
-        return hooks;
+        return dev.netfence.testkit.OciHooks.dir(dir, socket, annotation);
     }
 
     private RunService start(Path socket, String... more) {

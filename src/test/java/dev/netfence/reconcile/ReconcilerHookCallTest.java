@@ -246,7 +246,8 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
         assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isNull());
 
         reconciler.resyncNow();
-        assertThat(enforcer.calls).containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        assertThat(enforcer.calls).as("its capabilities read for its namespace's other members, its fence re-asserted")
+                .containsExactly("fence c1", "joined c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
         enforcer.drift = "table inet netfence is missing";
         reconciler.resyncNow();
         assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
