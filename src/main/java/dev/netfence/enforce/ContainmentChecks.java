@@ -220,12 +220,11 @@ final class ContainmentChecks {
     }
 
     /**
-     * A container the OCI hook let join namespace {@code ns}, where another member's policy governs
-     * (nothing is written for it), at a resync, or a member of a shared {@code ns} restored from
-     * the journal (start, take-over), through its pid {@code pid}: its capabilities are
-     * read, so that a joiner holding CAP_NET_ADMIN in the host's user namespace keeps the other
-     * members from being reported host-guarded ({@link #coMemberReachingHost}). One that cannot be
-     * read counts as one. Not at the hook itself: at {@code createRuntime} the runtime has not
+     * A container the OCI hook fenced or let join namespace {@code ns} (no event of its own yet),
+     * at each resync, or a member of a shared {@code ns} restored from the journal (start,
+     * take-over), through its pid {@code pid}: its capabilities are read for the other members
+     * ({@link #risksBeside}, {@link #refusedBeside}, {@link #coMemberReachingHost}). One that
+     * cannot be read counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
      * dropped the container's capabilities yet, so every process there would read as holding all.
      */
     void joined(NamespaceId ns, String containerId, int pid) {

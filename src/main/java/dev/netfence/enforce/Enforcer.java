@@ -66,11 +66,11 @@ public interface Enforcer {
     }
 
     /**
-     * A resync of {@code containerId} (process {@code pid}), which the OCI hook let join
-     * {@code netns} where another member's policy governs, so nothing is written for it, or a
-     * member of a shared {@code netns} restored from the journal at start: the enforcer reads what
-     * it needs of it for the other members' outcomes (whether it can get past their shared host
-     * side). By default nothing.
+     * A resync of {@code containerId} (process {@code pid}), which the OCI hook fenced or let join
+     * {@code netns} without an event of its own, or a member of a shared {@code netns} restored
+     * from the journal at start: the enforcer reads what it needs of it for the other members'
+     * outcomes and checks (its risks, whether it can get past their shared host side). By default
+     * nothing.
      */
     default void joined(String containerId, int pid, dev.netfence.netns.NamespaceId netns) {
     }
