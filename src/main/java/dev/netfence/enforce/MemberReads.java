@@ -72,9 +72,12 @@ final class MemberReads {
         String token;
         try {
             token = tokens.of(pid);
-        } catch (IOException gone) {
+        } catch (IOException unreadable) {
+            token = null;
+        }
+        if (token == null) {
             left(id, containerId);
-            return; // its process is gone: it can do nothing there
+            return; // its process is gone (or cannot be named): nothing to follow it by, and it can do nothing there
         }
         if (byNamespace.size() > NamespaceOwners.SWEEP_AT) {
             sweep();

@@ -1,0 +1,84 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.netns.NamespaceId;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What {@link MemberReads} keeps of each namespace member's last capability read, against a fake
+ * /proc whose pids live in this JVM's namespace: a member counts for the others while its process
+ * is there, a read that found nothing forgets it, and a read whose process is gone before it
+ * could be named is not kept (it used to be kept without a token, and every later look at that
+ * namespace failed).
+ */
+class MemberReadsTest {
+    private static final String ID_A = "a".repeat(64);
+    private static final String ID_B = "b".repeat(64);
+    private static final MemberReads.Found NET_ADMIN = new MemberReads.Found(List.of("CAP_NET_ADMIN"), true);
+
+    @TempDir
+    Path proc;
+
+    @Test
+    void aMembersFindingCountsForTheOthersNotForItselfUntilAReadFindsNothing() throws Exception {
+        NamespaceId pod = member(4343);
+        MemberReads reads = reads();
+
+        reads.record(pod, ID_B, 4343, NET_ADMIN);
+
+        assertThat(reads.risksBeside(pod, ID_A)).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
+        assertThat(reads.reachingHost(pod, ID_A)).isEqualTo(ID_B);
+        assertThat(reads.risksBeside(pod, ID_B)).as("its own").isEmpty();
+        reads.record(pod, ID_B, 4343, new MemberReads.Found(List.of(), false));
+        assertThat(reads.risksBeside(pod, ID_A)).isEmpty();
+        assertThat(reads.reachingHost(pod, ID_A)).isNull();
+    }
+
+    @Test
+    void aReadWhoseProcessIsGoneBeforeItIsNamedIsNotKeptAndBreaksNothing() throws Exception {
+        NamespaceId pod = member(4343);
+        MemberReads reads = reads();
+        reads.record(pod, ID_B, 4343, NET_ADMIN);
+
+        reads.record(pod, "c".repeat(64), 4545, NET_ADMIN); // no such process
+
+        assertThat(reads.risksBeside(pod, ID_A)).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
+        assertThat(reads.reachingHost(pod, ID_A)).isEqualTo(ID_B);
+    }
+
+    @Test
+    void aMemberWhoseProcessExitedNoLongerCounts() throws Exception {
+        NamespaceId pod = member(4343);
+        MemberReads reads = reads();
+        reads.record(pod, ID_B, 4343, NET_ADMIN);
+
+        try (var paths = Files.walk(proc.resolve("4343"))) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+
+        assertThat(reads.risksBeside(pod, ID_A)).isEmpty();
+        assertThat(reads.reachingHost(pod, ID_A)).isNull();
+    }
+
+    private MemberReads reads() {
+        ProcessTokens tokens = new ProcessTokens(proc);
+        return new MemberReads(tokens, new MemberLiveness(proc, tokens, Clock.systemUTC()));
+    }
+
+    /** Pid {@code pid} living in this JVM's network namespace; that namespace's id. */
+    private NamespaceId member(int pid) throws java.io.IOException {
+        FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
+        Files.createDirectories(proc.resolve(pid + "/ns"));
+        Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
+        return NamespaceId.of(Path.of("/proc/self/ns/net"));
+    }
+}
