@@ -224,21 +224,24 @@ final class ContainmentChecks {
      * at each resync, or a member of a shared {@code ns} restored from the journal (start,
      * take-over), through its pid {@code pid}: its capabilities are read for the other members
      * ({@link #risksBeside}, {@link #refusedBeside}, {@link #coMemberReachingHost}). One that
-     * cannot be read counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
+     * cannot be read ({@link #READS} times) counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
      * dropped the container's capabilities yet, so every process there would read as holding all.
      */
     void joined(NamespaceId ns, String containerId, int pid) {
         if (!enabled || containerId == null) {
             return;
         }
-        ContainerCapabilities.Read read;
-        try {
-            read = capabilities.read(pid, containerId, null);
-        } catch (NoSuchFileException gone) {
-            return;
-        } catch (IOException | RuntimeException e) {
-            // nothing vouches that it holds nothing: counted as holding what it could
-            read = new ContainerCapabilities.Read(UNREAD, true);
+        ContainerCapabilities.Read read = null;
+        for (int attempt = 1; read == null; attempt++) {
+            try {
+                read = capabilities.read(pid, containerId, null);
+            } catch (NoSuchFileException gone) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                if (attempt == READS) { // nothing vouches that it holds nothing: counted as holding what it could
+                    read = new ContainerCapabilities.Read(UNREAD, true);
+                }
+            }
         }
         memberRead(ns, containerId, pid, read);
     }

@@ -245,10 +245,17 @@ final class Corrections {
      * fence over it cut the pod off at every resync until its member's own correction wrote the
      * policy again; there its capabilities are read instead ({@code Enforcer#joined}).
      */
+    /** How long after a container's OCI hook its capabilities are first read (see {@link #reassertFence}). */
+    static final java.time.Duration HOOK_SETTLE = java.time.Duration.ofMillis(500);
+
     private void reassertFence(LiveContainer c) {
-        // what it holds now that it runs (at its hook the runtime had not dropped its capabilities yet), for the other
-        // members of its namespace: also under a quarantine its capabilities brought on them, which lifts once it drops them
-        enforcer.joined(c.containerId(), c.pid(), c.netns());
+        // what it holds now that it runs, for the other members of its namespace: also under a quarantine its capabilities
+        // brought on them, which lifts once it drops them. Not within HOOK_SETTLE of its hook (its entry's lastVerified
+        // until its first resync): the runtime drops the container's capabilities only after the hook returns (runc,
+        // milliseconds later, before it waits to exec), and a read before that would find all of them
+        if (!c.lastVerified().plus(HOOK_SETTLE).isAfter(clock.instant())) {
+            enforcer.joined(c.containerId(), c.pid(), c.netns());
+        }
         if (enforcer.enforcedForAnother(c.netns(), c.containerId())) {
             live.verified(c.containerId(), clock.instant());
             return;

@@ -98,7 +98,9 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
                     assertThat(c.taskId()).isNull();
                     assertThat(c.quarantined()).isTrue();
                 });
+        wall.stepOnEveryRead(Corrections.HOOK_SETTLE); // a resync past its hook's settling time
         reconciler.resyncNow();
+        wall.stepOnEveryRead(java.time.Duration.ZERO);
         assertThat(enforcer.calls).as("left alone while another member's policy governs").doesNotContain(
                 "recheckQuarantine c1 POLICY_NOT_FOUND", "fence c1");
         assertThat(enforcer.calls).as("what it holds read once it runs").contains("joined c1");
@@ -246,8 +248,14 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
         assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> assertThat(c.taskId()).isNull());
 
         reconciler.resyncNow();
-        assertThat(enforcer.calls).as("its capabilities read for its namespace's other members, its fence re-asserted")
-                .containsExactly("fence c1", "joined c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        assertThat(enforcer.calls).as("right after its hook: its capabilities not read yet (the runtime drops them next)")
+                .containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
+        wall.stepOnEveryRead(Corrections.HOOK_SETTLE);
+        reconciler.resyncNow();
+        wall.stepOnEveryRead(java.time.Duration.ZERO);
+        assertThat(enforcer.calls).as("then read for its namespace's other members at each resync, its fence re-asserted")
+                .containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND", "joined c1",
+                        "recheckQuarantine c1 POLICY_NOT_FOUND");
         enforcer.drift = "table inet netfence is missing";
         reconciler.resyncNow();
         assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
