@@ -72,7 +72,9 @@ class HostGuardNetAdminPodmanTest {
 
             EnforcementResult result = enforcer.apply(plain, policy());
 
-            assertThat(result.risks()).as("its own threads hold nothing").isEmpty();
+            assertThat(result.risks()).as("its own threads hold nothing, its neighbour's risk is the pod's")
+                    .containsExactly("CAP_NET_ADMIN");
+            assertThat(result.warnings()).anySatisfy(w -> assertThat(w).contains(admin.id()));
             assertThat(result.guards()).as("the shared veth's chain does not hold its neighbour: %s", result)
                     .containsExactly("netns");
             EnforcementResult resynced = enforcer.resyncIn(plain, policy(), result);
