@@ -351,13 +351,18 @@ final class ContainmentChecks {
     }
 
     /**
-     * Under the namespace's write turn, just before {@code containerId}'s policy is written:
-     * NAMESPACE_QUARANTINED when another container is quarantined there since the claim
-     * ({@link NamespaceOwners#confirm}).
+     * Under the namespace's write turn, just before {@code containerId}'s policy is written, and
+     * once more after: NAMESPACE_QUARANTINED when another container is quarantined there since the
+     * claim ({@link NamespaceOwners#confirm}), else UNSAFE_CAPABILITIES when another member's read
+     * since the check found a capability {@code --refuse-capabilities} names ({@link #refusedBeside}).
      */
     void confirm(PinnedNamespace ns, String containerId) {
         if (enabled) {
             owners.confirm(ns, containerId);
+            String beside = refusedBeside(ns.id(), containerId);
+            if (beside != null) {
+                throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, beside);
+            }
         }
     }
 

@@ -104,6 +104,30 @@ class PodMemberRisksTest {
     }
 
     @Test
+    void aMembersRefusedCapabilityReadWhileTheOthersPolicyIsWrittenRefusesItThereNotOnlyAtTheNextResync()
+            throws Exception {
+        NamespaceId pod = member(PID_A, FakeProc.PODMAN_DEFAULT_CAPS);
+        member(PID_B, NET_ADMIN);
+        FakeFirewall fake = new FakeFirewall();
+        DefaultEnforcer enforcer = new DefaultEnforcer(config().refuseCapabilities(Set.of("CAP_NET_ADMIN")).build(),
+                fake, Clock.systemUTC(), registry, resolver, pinnedTo(pod));
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        fake.failing(call -> { // B's read at a resync lands while A's rules are being written
+            if (once.compareAndSet(false, true)) {
+                enforcer.joined(ID_B, PID_B, pod);
+            }
+            return null;
+        });
+
+        EnforcementResult a = enforcer.enforce(request(ID_A, PID_A));
+
+        assertThat(a.status()).as("never applied saying a refused risk: %s", a).isEqualTo("failed");
+        assertThat(a.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
+        assertThat(a.error().message()).contains("container " + ID_B);
+        assertThat(a.quarantined()).isTrue();
+    }
+
+    @Test
     void thePodsPolicyIsAppliedAgainOnceTheMemberHoldingTheRefusedCapabilityHasDroppedIt() throws Exception {
         NamespaceId pod = member(PID_A, FakeProc.PODMAN_DEFAULT_CAPS);
         member(PID_B, NET_ADMIN);
