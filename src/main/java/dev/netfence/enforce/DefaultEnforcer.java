@@ -196,8 +196,11 @@ public final class DefaultEnforcer implements Enforcer {
             // the quiet answer skips the claim: not while another member of the namespace is quarantined
             Applied same = recorded == null || checks.quarantinedBesides(recorded, request.containerId()) ? null
                     : quiet.check(request, recorded, new Deadline(clock, request.deadline()));
-            if (same != null && checks.quarantinedBesides(recorded, request.containerId())) {
-                same = null; // quarantined meanwhile, maybe over this host chain: the full attempt settles it
+            if (same != null && (checks.quarantinedBesides(recorded, request.containerId())
+                    || checks.refusedBeside(recorded, request.containerId()) != null)) {
+                // quarantined meanwhile, maybe over this host chain, or a member's refused capability read meanwhile:
+                // the full attempt settles it
+                same = null;
             }
             result = same != null ? results.success(request, same, 1) : apply(request, true, false);
         } catch (EnforcementInterrupted e) {
