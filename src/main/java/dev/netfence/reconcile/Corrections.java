@@ -68,9 +68,13 @@ final class Corrections {
     private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
 
 
+    /** When hooked containers' capabilities may first be read ({@link #reassertFence}). */
+    private final HookSettling settling;
+
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
             OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
-            MeterRegistry registry) {
+            MeterRegistry registry, HookSettling settling) {
+        this.settling = settling;
         this.live = live;
         this.locks = locks;
         this.policies = policies;
@@ -245,15 +249,10 @@ final class Corrections {
      * fence over it cut the pod off at every resync until its member's own correction wrote the
      * policy again; there its capabilities are read instead ({@code Enforcer#joined}).
      */
-    /** How long after a container's OCI hook its capabilities are first read (see {@link #reassertFence}). */
-    static final java.time.Duration HOOK_SETTLE = java.time.Duration.ofMillis(500);
-
     private void reassertFence(LiveContainer c) {
         // what it holds now that it runs, for the other members of its namespace: also under a quarantine its capabilities
-        // brought on them, which lifts once it drops them. Not within HOOK_SETTLE of its hook (its entry's lastVerified
-        // until its first resync): the runtime drops the container's capabilities only after the hook returns (runc,
-        // milliseconds later, before it waits to exec), and a read before that would find all of them
-        if (!c.lastVerified().plus(HOOK_SETTLE).isAfter(clock.instant())) {
+        // brought on them, which lifts once it drops them; not before its hook settled (HookSettling)
+        if (settling.remaining(c.containerId()).isZero()) {
             enforcer.joined(c.containerId(), c.pid(), c.netns());
         }
         if (enforcer.enforcedForAnother(c.netns(), c.containerId())) {

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * instance already enforced, or a pod member whose namespace another member's policy governs),
  * and records the fence in the live set. Split from {@link Reconciler}, which hands it the
  * corrections it queues: the co-members of a container that moved away, and a restarted
- * container's own policy at once.
+ * container's own policy once its hook settled ({@link HookSettling}).
  */
 final class HookFences {
     private static final Logger LOG = LoggerFactory.getLogger(HookFences.class);
@@ -33,9 +33,12 @@ final class HookFences {
     private final String nodeId;
     private final Consumer<LiveContainer> coMembers;
     private final Consumer<String> policyUpdate;
+    /** Told of every hook call: the container's capabilities are not read until it settled. */
+    private final HookSettling settling;
 
     HookFences(LiveSet live, ContainerLocks locks, Corrections corrections, Enforcer enforcer, Clock clock, String nodeId,
-            Consumer<LiveContainer> coMembers, Consumer<String> policyUpdate) {
+            Consumer<LiveContainer> coMembers, Consumer<String> policyUpdate, HookSettling settling) {
+        this.settling = Objects.requireNonNull(settling, "settling");
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
         this.corrections = Objects.requireNonNull(corrections, "corrections");
@@ -62,6 +65,7 @@ final class HookFences {
 
     /** See {@link Reconciler#fence}. */
     EnforcementResult fence(String containerId, int pid, String runtime) {
+        settling.hooked(containerId);
         ReentrantLock lock = locks.of(containerId);
         lock.lock();
         try {

@@ -85,8 +85,9 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
+        HookSettling settling = new HookSettling(steady);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
-                steady, deadline, procRoot, registry);
+                steady, deadline, procRoot, registry, settling);
         this.corrections.onRelease(this::correctCoMembers);
         // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
         this.queue = new CorrectionQueue(threads, (id, trigger) -> {
@@ -98,8 +99,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.passes = new ResyncPasses(live, this::submit, guards, queue, registry, health);
         this.resyncs = new ResyncSchedule(passes, health, policies, interval, () -> closed, this::waiting);
         this.gate = new StandbyGate(steady, false, () -> { }); // until the journal is read on take-overs
+        // a restarted container's own policy once its hook settled: its apply reads its capabilities
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
-                id -> submit(id, Trigger.POLICY_UPDATE, () -> { }));
+                id -> java.util.concurrent.CompletableFuture.runAsync(() -> submit(id, Trigger.POLICY_UPDATE, () -> { }),
+                        java.util.concurrent.CompletableFuture.delayedExecutor(settling.remaining(id).toMillis(),
+                                java.util.concurrent.TimeUnit.MILLISECONDS)), settling);
     }
 
     /**

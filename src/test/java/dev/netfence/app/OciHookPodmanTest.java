@@ -108,6 +108,8 @@ class OciHookPodmanTest {
 
             Outcome reapplied = awaitOutcome(o -> again.id().equals(o.containerId()) && "policy-update".equals(o.trigger()));
             assertThat(reapplied.status()).isEqualTo("applied");
+            assertThat(reapplied.risks()).as("read once the runtime dropped its capabilities: %s", reapplied).isEmpty();
+            assertThat(reapplied.guards()).containsExactly("netns", "host");
             Agent probe = again.agent();
             assertThat(probe.send("tcp " + peer.ipv4() + " 8080 1500")).as("its policy, without an event").isEqualTo("OK");
             assertThat(probe.send("tcp " + other.ipv4() + " 8081 1500")).as("nothing else").isNotEqualTo("OK");

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.core.SteadyClock;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
@@ -46,6 +45,8 @@ abstract class ReconcilerFixture {
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     /** What the reconciler stamps with: the system clock until a test steps it. */
     final SteppingClock wall = new SteppingClock();
+    /** What the reconciler measures durations on: the system clock until a test steps it. */
+    final SteppingClock steady = new SteppingClock();
     final AtomicInteger journalWrites = new AtomicInteger();
     final AtomicInteger journalRetries = new AtomicInteger();
     /** A container's journal write the broker has not acknowledged yet (absent: acknowledged). */
@@ -93,7 +94,7 @@ abstract class ReconcilerFixture {
             }
         };
         reconciler = new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
-                published::add, guards, wall, SteadyClock.system(), registry, "node-1", resyncInterval(), 2,
+                published::add, guards, wall, steady, registry, "node-1", resyncInterval(), 2,
                 Duration.ofSeconds(30), proc);
         reconciler.start();
         // the first resync runs at once (the store is caught up); let it pass over the empty live set

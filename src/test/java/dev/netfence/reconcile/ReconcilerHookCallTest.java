@@ -98,9 +98,9 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
                     assertThat(c.taskId()).isNull();
                     assertThat(c.quarantined()).isTrue();
                 });
-        wall.stepOnEveryRead(Corrections.HOOK_SETTLE); // a resync past its hook's settling time
+        steady.stepOnEveryRead(HookSettling.SETTLE); // a resync past its hook's settling time
         reconciler.resyncNow();
-        wall.stepOnEveryRead(java.time.Duration.ZERO);
+        steady.stepOnEveryRead(java.time.Duration.ZERO);
         assertThat(enforcer.calls).as("left alone while another member's policy governs").doesNotContain(
                 "recheckQuarantine c1 POLICY_NOT_FOUND", "fence c1");
         assertThat(enforcer.calls).as("what it holds read once it runs").contains("joined c1");
@@ -250,12 +250,14 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
         reconciler.resyncNow();
         assertThat(enforcer.calls).as("right after its hook: its capabilities not read yet (the runtime drops them next)")
                 .containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND");
-        wall.stepOnEveryRead(Corrections.HOOK_SETTLE);
+        steady.stepOnEveryRead(HookSettling.SETTLE);
         reconciler.resyncNow();
-        wall.stepOnEveryRead(java.time.Duration.ZERO);
+        steady.stepOnEveryRead(java.time.Duration.ZERO);
         assertThat(enforcer.calls).as("then read for its namespace's other members at each resync, its fence re-asserted")
                 .containsExactly("fence c1", "recheckQuarantine c1 POLICY_NOT_FOUND", "joined c1",
                         "recheckQuarantine c1 POLICY_NOT_FOUND");
+        reconciler.resyncNow(); // right after the last resync: settled since its hook, so read at every resync
+        assertThat(enforcer.calls.stream().filter("joined c1"::equals)).hasSize(2);
         enforcer.drift = "table inet netfence is missing";
         reconciler.resyncNow();
         assertThat(registry.get("netfence.drift.repairs").tag("backend", "iptables-nft").counter().count())
