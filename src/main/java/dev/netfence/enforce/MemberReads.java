@@ -72,12 +72,12 @@ final class MemberReads {
         String token;
         try {
             token = tokens.of(pid);
-        } catch (IOException unreadable) {
-            token = null;
+        } catch (IOException unnamed) {
+            return; // there, but its pidfs token cannot be read now: what was known of it stands until a read that can
         }
         if (token == null) {
             left(id, containerId);
-            return; // its process is gone (or cannot be named): nothing to follow it by, and it can do nothing there
+            return; // its process is gone: nothing to follow it by, and it can do nothing there
         }
         if (byNamespace.size() > NamespaceOwners.SWEEP_AT) {
             sweep();
