@@ -93,8 +93,9 @@ final class ApplyAttempts {
                     throw e;
                 }
                 HostGuards.Result guards = host.await();
+                MemberReads.Beside beside = checks.beside(ns.id(), request.containerId()); // one look for guards and risks
                 String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
-                        : checks.coMemberReachingHost(ns.id(), request.containerId());
+                        : ContainmentChecks.reachingHostReason(beside.reachingHost());
                 if (notHeld != null) {
                     guards = guards.notHolding(notHeld);
                     if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {
@@ -108,8 +109,8 @@ final class ApplyAttempts {
                     quiet.verified(request, process, ns, resolved, risks.get(), riskRead.netAdminOverHost());
                     kept = true;
                 }
-                return new Applied(plan, resolved, backend, risks.get(), guards.guards(), target(ns),
-                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift);
+                return new Applied(plan, resolved, backend, beside.plus(risks.get()), guards.guards(), target(ns),
+                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift, beside.risks());
             } catch (RuntimeException | Error e) {
                 riskRead.afterFailure(e); // for the outcome: what an early read would have given it
                 throw e;

@@ -184,7 +184,7 @@ final class ContainmentChecks {
             ContainerCapabilities.Read read = capabilities.read(ns.pid(), containerId, ns.containerCgroups());
             memberRead(ns.id(), containerId, ns.pid(), read);
             if (!read.netAdminOverHost()) {
-                String shared = coMemberReachingHost(ns.id(), containerId);
+                String shared = reachingHostReason(beside(ns.id(), containerId).reachingHost());
                 return shared == null ? guards : guards.notHolding(shared);
             }
             return guards.notHolding(NET_ADMIN_OVER_HOST);
@@ -205,7 +205,7 @@ final class ContainmentChecks {
         if (!enabled || config.refuseCapabilities().isEmpty()) {
             return null;
         }
-        for (Map.Entry<String, String> held : risksBeside(ns, containerId).entrySet()) {
+        for (Map.Entry<String, String> held : beside(ns, containerId).risks().entrySet()) {
             if (config.refuseCapabilities().contains(held.getKey())) {
                 return "container " + held.getValue() + ", which shares the network namespace of container "
                         + containerId + ", holds " + held.getKey() + ", refused by --refuse-capabilities";
@@ -223,7 +223,7 @@ final class ContainmentChecks {
      * A container the OCI hook fenced or let join namespace {@code ns} (no event of its own yet),
      * at each resync, or a member of a shared {@code ns} restored from the journal (start,
      * take-over), through its pid {@code pid}: its capabilities are read for the other members
-     * ({@link #risksBeside}, {@link #refusedBeside}, {@link #coMemberReachingHost}). One that
+     * ({@link #beside}, {@link #refusedBeside}). One that
      * cannot be read ({@link #READS} times) counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
      * dropped the container's capabilities yet, so every process there would read as holding all.
      */
@@ -251,7 +251,7 @@ final class ContainmentChecks {
 
     /**
      * What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept
-     * for its co-members ({@link #coMemberReachingHost}, {@link #risksBeside}).
+     * for its co-members ({@link #beside}).
      */
     void memberRead(NamespaceId ns, String containerId, int pid, ContainerCapabilities.Read read) {
         if (enabled) {
@@ -260,21 +260,20 @@ final class ContainmentChecks {
     }
 
     /**
-     * The risks the other members of namespace {@code ns} (a pod's containers, one the OCI hook
-     * let join included) held at their last read, each with one member holding it: what they can
-     * do to the rules they share with {@code containerId}. Empty with the checks off.
+     * What the other members of namespace {@code ns} (a pod's containers, one the OCI hook let join
+     * included) found at their last reads, in one look ({@link MemberReads#beside}): what they can
+     * do to the rules and the host side they share with {@code containerId}. Nothing with the checks off.
      */
-    Map<String, String> risksBeside(NamespaceId ns, String containerId) {
-        return enabled ? owners.risksBeside(ns, containerId) : Map.of();
+    MemberReads.Beside beside(NamespaceId ns, String containerId) {
+        return enabled ? owners.beside(ns, containerId) : MemberReads.Beside.NONE;
     }
 
     /**
-     * Why the host guard of the container in namespace {@code ns} is not claimed because of another member of
-     * its namespace (a pod's): a live owner whose last capability read found CAP_NET_ADMIN in the
-     * host's user namespace can make host interfaces past the shared veth's chain; null when none is.
+     * Why the host guard of a container is not claimed because of {@code other}, a member of its
+     * namespace (a pod's) whose last read found CAP_NET_ADMIN in the host's user namespace: it can
+     * make host interfaces past the shared veth's chain; null when {@code other} is null.
      */
-    String coMemberReachingHost(NamespaceId ns, String containerId) {
-        String other = enabled ? owners.reachingHost(ns, containerId) : null;
+    static String reachingHostReason(String other) {
         return other == null ? null : "container " + other + ", which shares its network namespace, holds CAP_NET_ADMIN"
                 + " in the host's user namespace, with which it can make and delete the host namespace's interfaces"
                 + " (rtnetlink by namespace id): no rule on their host side holds it";

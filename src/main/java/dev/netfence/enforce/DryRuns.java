@@ -39,7 +39,8 @@ final class DryRuns {
         try {
             Applied planned = retried.run(deadline, attempts, () -> {
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
-                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of(), null, null);
+                return new Applied(pipeline.plan(request.policy(), resolved), resolved, null, List.of(), List.of(), null, null,
+                        Map.of());
             });
             // per event and ~40 lines long: at INFO it serialised every worker on the console appender
             if (LOG.isDebugEnabled()) {

@@ -2,10 +2,8 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Quarantines.Quarantine;
-import dev.netfence.netns.NamespaceId;
 import dev.netfence.policy.Family;
 import dev.netfence.policy.IpAddresses;
 import dev.netfence.policy.NetworkMode;
@@ -25,12 +23,9 @@ import java.util.Map;
 final class EnforcementResults {
     private final ApplyPipeline pipeline;
     private final EnforcerConfig config;
-    private final ContainmentChecks checks;
-
-    EnforcementResults(ApplyPipeline pipeline, EnforcerConfig config, ContainmentChecks checks) {
+    EnforcementResults(ApplyPipeline pipeline, EnforcerConfig config) {
         this.pipeline = pipeline;
         this.config = config;
-        this.checks = checks;
     }
 
     /**
@@ -50,21 +45,12 @@ final class EnforcementResults {
                 && applied.plan().forFamily(Family.IPV4).output()
                         .contains(dev.netfence.rules.Rule.rejectOut(RulePlanner.RUNTIME_LOOPBACK_RESOLVER));
         List<String> warnings = dockerResolverRejected ? List.of(DOCKER_RESOLVER_WARNING) : List.of();
-        EnforcementTarget t = applied.target();
-        Map<String, String> beside = t == null || request.containerId() == null ? Map.of()
-                : checks.risksBeside(new NamespaceId(t.netnsDevice(), t.netnsInode()), request.containerId());
-        if (beside.isEmpty()) {
-            return success(policy, applied, attempts, warnings);
+        if (!applied.beside().isEmpty()) { // a pod member's risks are the pod's, each named
+            List<String> more = new java.util.ArrayList<>(warnings);
+            applied.beside().forEach((risk, member) -> more.add(sharedRiskWarning(risk, member)));
+            warnings = more;
         }
-        // a pod member's risks are the pod's: what one member can do to the shared rules, each can count on
-        java.util.SortedSet<String> risks = new java.util.TreeSet<>(applied.risks());
-        risks.addAll(beside.keySet());
-        warnings = new java.util.ArrayList<>(warnings);
-        for (Map.Entry<String, String> held : beside.entrySet()) {
-            warnings.add(sharedRiskWarning(held.getKey(), held.getValue()));
-        }
-        return success(policy, new Applied(applied.plan(), applied.resolved(), applied.backend(), List.copyOf(risks),
-                applied.guards(), t, applied.drift()), attempts, warnings);
+        return success(policy, applied, attempts, warnings);
     }
 
     /** The warning of an outcome whose {@code risk} another member of its namespace, {@code member}, holds. */

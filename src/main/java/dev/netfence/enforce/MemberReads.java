@@ -36,6 +36,29 @@ final class MemberReads {
         }
     }
 
+    /**
+     * What the members beside a container found at their last reads: {@code reachingHost}, one
+     * holding CAP_NET_ADMIN over the host's namespace (null: none); {@code risks}, each risk with
+     * one member holding it.
+     */
+    record Beside(String reachingHost, Map<String, String> risks) {
+        static final Beside NONE = new Beside(null, Map.of());
+
+        Beside {
+            risks = Map.copyOf(risks);
+        }
+
+        /** {@code own} risks with those held beside, sorted, each once. */
+        List<String> plus(List<String> own) {
+            if (risks.isEmpty()) {
+                return own;
+            }
+            java.util.SortedSet<String> all = new java.util.TreeSet<>(own);
+            all.addAll(risks.keySet());
+            return List.copyOf(all);
+        }
+    }
+
     /** One namespace's members with a finding: the process each was read through, and what was found. */
     private static final class Members {
         final Map<String, Owner> processes = new LinkedHashMap<>(2);
@@ -94,43 +117,32 @@ final class MemberReads {
         }
     }
 
-    /** A member of {@code id} other than {@code containerId} whose last read found CAP_NET_ADMIN over the host's namespace, still there; null if none. */
-    String reachingHost(NamespaceId id, String containerId) {
-        Members current = byNamespace.get(id);
-        if (current == null) {
-            return null;
-        }
-        synchronized (current) {
-            if (current.found.entrySet().stream().noneMatch(e -> !e.getKey().equals(containerId)
-                    && e.getValue().reachesHost())) {
-                return null; // the common case: no /proc read for liveness
-            }
-            current.prune(liveness, id, containerId, NO_PID);
-            return current.found.entrySet().stream().filter(e -> !e.getKey().equals(containerId)
-                    && e.getValue().reachesHost()).map(Map.Entry::getKey).sorted().findFirst().orElse(null);
-        }
-    }
-
     /**
-     * The risks the other members of {@code id} still there held at their last read, each with
-     * the first of them (by id) that held it, in the risks' order; empty if none.
+     * What the other members of {@code id} still there found at their last reads, in one look: the
+     * first of them (by id) whose read found CAP_NET_ADMIN over the host's namespace (null: none),
+     * and each risk with the first of them that held it, in the risks' order. One look, so that an
+     * outcome's guards and risks say the same of the members beside it.
      */
-    Map<String, String> risksBeside(NamespaceId id, String containerId) {
+    Beside beside(NamespaceId id, String containerId) {
         Members current = byNamespace.get(id);
         if (current == null) {
-            return Map.of();
+            return Beside.NONE;
         }
         synchronized (current) {
-            if (current.found.entrySet().stream().noneMatch(e -> !e.getKey().equals(containerId)
-                    && !e.getValue().risks().isEmpty())) {
-                return Map.of(); // the common case: no /proc read for liveness
+            if (current.found.keySet().stream().allMatch(k -> k.equals(containerId))) {
+                return Beside.NONE; // the common case: nobody else, and no /proc read for liveness
             }
             current.prune(liveness, id, containerId, NO_PID);
-            Map<String, String> beside = new TreeMap<>();
-            current.found.entrySet().stream().filter(e -> !e.getKey().equals(containerId))
-                    .sorted(Map.Entry.comparingByKey())
-                    .forEach(e -> e.getValue().risks().forEach(r -> beside.putIfAbsent(r, e.getKey())));
-            return beside;
+            String reaching = null;
+            Map<String, String> risks = new TreeMap<>();
+            for (String member : new java.util.TreeSet<>(current.found.keySet())) {
+                if (!member.equals(containerId)) {
+                    Found f = current.found.get(member);
+                    reaching = reaching == null && f.reachesHost() ? member : reaching;
+                    f.risks().forEach(r -> risks.putIfAbsent(r, member));
+                }
+            }
+            return new Beside(reaching, risks);
         }
     }
 

@@ -248,14 +248,9 @@ final class NamespaceOwners {
         reads.record(id, containerId, pid, found);
     }
 
-    /** A member of namespace {@code id} other than {@code containerId} whose last read found CAP_NET_ADMIN over the host's namespace, still there; null if none. */
-    String reachingHost(NamespaceId id, String containerId) {
-        return reads.reachingHost(id, containerId);
-    }
-
-    /** The risks other members of namespace {@code id} still there held at their last read, each with one member holding it. */
-    Map<String, String> risksBeside(NamespaceId id, String containerId) {
-        return reads.risksBeside(id, containerId);
+    /** What the members of namespace {@code id} other than {@code containerId} still there found at their last reads ({@link MemberReads#beside}). */
+    MemberReads.Beside beside(NamespaceId id, String containerId) {
+        return reads.beside(id, containerId);
     }
 
     /** Whether a live member other than {@code containerId} is quarantined in namespace {@code id}. */

@@ -248,7 +248,8 @@ final class QuietResyncs {
         if (guards.host() && (now != null ? now.netAdminOverHost() : v.netAdminOverHost())) {
             guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the last read found
         }
-        String shared = guards.host() ? checks.coMemberReachingHost(recorded, request.containerId()) : null;
+        MemberReads.Beside beside = checks.beside(recorded, request.containerId()); // one look for guards and risks
+        String shared = guards.host() ? ContainmentChecks.reachingHostReason(beside.reachingHost()) : null;
         if (shared != null) { // a pod member beside it can get past their shared veth's chain
             if (hostGuards.mode() == HostGuardMode.REQUIRED) {
                 return null; // the full attempt fails closed
@@ -276,8 +277,8 @@ final class QuietResyncs {
             byContainer.replace(request.containerId(), v, new Verified(v.process(), v.netns(), v.resolved(),
                     now.risks(), now.netAdminOverHost(), v.nsFd(), steady.instant()));
         }
-        return new Applied(plan, resolved, backend, risks, guards.guards(),
-                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift());
+        return new Applied(plan, resolved, backend, beside.plus(risks), guards.guards(),
+                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift(), beside.risks());
     }
 
     /** The container's capabilities read now, what they say of the host's namespace kept for its pod members. */

@@ -33,12 +33,11 @@ class MemberReadsTest {
 
         reads.record(pod, ID_B, 4343, NET_ADMIN);
 
-        assertThat(reads.risksBeside(pod, ID_A)).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
-        assertThat(reads.reachingHost(pod, ID_A)).isEqualTo(ID_B);
-        assertThat(reads.risksBeside(pod, ID_B)).as("its own").isEmpty();
+        assertThat(reads.beside(pod, ID_A).risks()).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
+        assertThat(reads.beside(pod, ID_A).reachingHost()).isEqualTo(ID_B);
+        assertThat(reads.beside(pod, ID_B)).as("its own").isEqualTo(MemberReads.Beside.NONE);
         reads.record(pod, ID_B, 4343, new MemberReads.Found(List.of(), false));
-        assertThat(reads.risksBeside(pod, ID_A)).isEmpty();
-        assertThat(reads.reachingHost(pod, ID_A)).isNull();
+        assertThat(reads.beside(pod, ID_A)).isEqualTo(MemberReads.Beside.NONE);
     }
 
     @Test
@@ -49,8 +48,8 @@ class MemberReadsTest {
 
         reads.record(pod, "c".repeat(64), 4545, NET_ADMIN); // no such process
 
-        assertThat(reads.risksBeside(pod, ID_A)).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
-        assertThat(reads.reachingHost(pod, ID_A)).isEqualTo(ID_B);
+        assertThat(reads.beside(pod, ID_A).risks()).isEqualTo(Map.of("CAP_NET_ADMIN", ID_B));
+        assertThat(reads.beside(pod, ID_A).reachingHost()).isEqualTo(ID_B);
     }
 
     @Test
@@ -65,8 +64,7 @@ class MemberReadsTest {
             }
         }
 
-        assertThat(reads.risksBeside(pod, ID_A)).isEmpty();
-        assertThat(reads.reachingHost(pod, ID_A)).isNull();
+        assertThat(reads.beside(pod, ID_A)).isEqualTo(MemberReads.Beside.NONE);
     }
 
     private MemberReads reads() {
