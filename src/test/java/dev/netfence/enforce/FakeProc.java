@@ -23,6 +23,18 @@ final class FakeProc {
         process(proc, pid, caps, "lo", "eth0");
     }
 
+    /** {@link #container} whose {@code ns/net} is this JVM's own network namespace; that namespace's id. */
+    static dev.netfence.netns.NamespaceId inThisNamespace(Path proc, int pid, long caps) {
+        container(proc, pid, caps);
+        try {
+            Files.createDirectories(proc.resolve(pid + "/ns"));
+            Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
+            return dev.netfence.netns.NamespaceId.of(Path.of("/proc/self/ns/net"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static void process(Path proc, int pid, long caps, String... interfaces) {
         Path dir = proc.resolve(Integer.toString(pid));
         StringBuilder dev = new StringBuilder("Inter-|   Receive\n face |bytes\n");

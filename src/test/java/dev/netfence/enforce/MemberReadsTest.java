@@ -73,10 +73,7 @@ class MemberReadsTest {
     }
 
     /** Pid {@code pid} living in this JVM's network namespace; that namespace's id. */
-    private NamespaceId member(int pid) throws java.io.IOException {
-        FakeProc.container(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
-        Files.createDirectories(proc.resolve(pid + "/ns"));
-        Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
-        return NamespaceId.of(Path.of("/proc/self/ns/net"));
+    private NamespaceId member(int pid) {
+        return FakeProc.inThisNamespace(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
     }
 }

@@ -1,20 +1,17 @@
 package dev.netfence.enforce;
 
+import static dev.netfence.enforce.TestRequests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.PinnedNamespace;
-import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -158,11 +155,8 @@ class PodMemberRisksTest {
     }
 
     /** Pid {@code pid} with {@code caps}, living in this JVM's network namespace; that namespace's id. */
-    private NamespaceId member(int pid, long caps) throws java.io.IOException {
-        FakeProc.container(proc, pid, caps);
-        Files.createDirectories(proc.resolve(pid + "/ns"));
-        Files.createSymbolicLink(proc.resolve(pid + "/ns/net"), Path.of("/proc/self/ns/net"));
-        return NamespaceId.of(Path.of("/proc/self/ns/net"));
+    private NamespaceId member(int pid, long caps) {
+        return FakeProc.inThisNamespace(proc, pid, caps);
     }
 
     private static void deleteRecursively(Path dir) throws java.io.IOException {
@@ -186,13 +180,4 @@ class PodMemberRisksTest {
         return (pid, containerId, runtime, deadline) -> new PinnedNamespace(pid, Path.of("/proc/1000/fd/9"), own, () -> { });
     }
 
-    private static EnforcementRequest request(String containerId, int pid) {
-        return new EnforcementRequest(containerId, null, pid, policy(), Instant.now().plusSeconds(30));
-    }
-
-    private static NetworkPolicy policy() {
-        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"198.51.100.7:443\"],\"dns\":false,\"outbound\":false,\"inbound\":false}")
-                .getBytes(StandardCharsets.UTF_8));
-    }
 }

@@ -1,5 +1,6 @@
 package dev.netfence.enforce;
 
+import static dev.netfence.enforce.TestRequests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
@@ -9,16 +10,12 @@ import dev.netfence.netns.EndpointResolver;
 import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
-import dev.netfence.policy.NetworkPolicy;
-import dev.netfence.policy.PolicyParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
@@ -288,15 +285,5 @@ class SharedNamespaceQuarantineTest {
                 Files.delete(p);
             }
         }
-    }
-
-    private static EnforcementRequest request(String containerId, int pid) {
-        return new EnforcementRequest(containerId, null, pid, policy(), Instant.now().plusSeconds(30));
-    }
-
-    private static NetworkPolicy policy() {
-        return new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"198.51.100.7:443\"],\"dns\":false,\"outbound\":false,\"inbound\":false}")
-                .getBytes(StandardCharsets.UTF_8));
     }
 }
