@@ -117,8 +117,12 @@ final class AtLeastOnceSink implements OutputSink {
         Throwable root = SendErrors.rootOf(e);
         if (kind == SendErrors.Kind.RETRIABLE || kind == SendErrors.Kind.FATAL) {
             metrics.sendFailed(o.topic(), kind == SendErrors.Kind.RETRIABLE ? "retriable" : "fatal", root);
-            broken = new FatalClientException("sending to " + o.topic() + " failed (" + root + "); recreating the"
-                    + " clients and resuming from the last committed offsets, so no output is sent out of order", e);
+            if (SendErrors.clockRefused(e)) {
+                health.refused(o.topic(), e); // a streak that lasts makes /readyz say so, with the topic and the error
+            }
+            broken = new FatalClientException("sending to " + o.topic() + " failed (" + root + SendErrors.hint(e)
+                    + "); recreating the clients and resuming from the last committed offsets, so no output is sent out"
+                    + " of order", e);
             LOG.error(broken.getMessage());
             producer.close(Duration.ZERO);
             return;

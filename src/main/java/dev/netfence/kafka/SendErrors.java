@@ -5,6 +5,7 @@ import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -29,6 +30,11 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * its event's dead letter) or held. {@link Kind#FATAL} means the producer itself is unusable
  * (fenced, out of sequence, not authorised for its transactional id): the clients are recreated.
  * The cause chain is searched, because transaction methods wrap the error of the batch behind them.
+ * A record refused for its timestamp ({@link #clockRefused}) counts as {@link Kind#RETRIABLE}: the
+ * producer stamps records with this node's clock, so the refusal is the node's (a clock more than
+ * the broker's {@code log.message.timestamp.after.max.ms}, one hour by default, ahead), not the
+ * record's, and replacing an outcome by its event's dead letter would leave the event without an
+ * outcome once the clock is right; its partition commits no further until the broker takes it.
  */
 final class SendErrors {
     enum Kind {
@@ -45,6 +51,9 @@ final class SendErrors {
     private SendErrors() {}
 
     static Kind classify(Throwable error) {
+        if (clockRefused(error)) {
+            return Kind.RETRIABLE;
+        }
         Kind found = null;
         for (Throwable t = error; t != null; t = t.getCause()) {
             Kind k = direct(t);
@@ -59,6 +68,38 @@ final class SendErrors {
             }
         }
         return found != null ? found : Kind.TERMINAL;
+    }
+
+    /** The broker's words for a record whose timestamp it refuses, in a batch of several refused records. */
+    private static final java.util.regex.Pattern TIMESTAMP_OUT_OF_RANGE =
+            java.util.regex.Pattern.compile("^Timestamp -?\\d+ of message with offset \\d+ is out of range");
+
+    /**
+     * Whether the broker refused the record for its timestamp: {@link InvalidTimestampException}
+     * where the batch held one refused record; where it held several the producer hands each an
+     * {@link InvalidRecordException} with only the broker's message to say why ({@code Timestamp T of
+     * message with offset O is out of range...}, or the partition's {@code One or more records have
+     * been rejected due to invalid timestamp}), which is matched here.
+     */
+    static boolean clockRefused(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InvalidTimestampException) {
+                return true;
+            }
+            String m = t.getMessage();
+            if (t instanceof InvalidRecordException && m != null && (TIMESTAMP_OUT_OF_RANGE.matcher(m).find()
+                    || m.startsWith("One or more records have been rejected due to invalid timestamp"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What an operator should look at for {@code error}: the clock when {@link #clockRefused}, else nothing (empty). */
+    static String hint(Throwable error) {
+        return clockRefused(error) ? "; the broker refuses the record's timestamp, which is this node's clock: is it more"
+                + " than the topic's message.timestamp.after.max.ms (1 h by default) ahead of the broker's, or more than"
+                + " message.timestamp.before.max.ms behind?" : "";
     }
 
     /** Whether this failure is the record's own (replace or hold it), not the producer's or the network's. */

@@ -276,6 +276,9 @@ final class TransactionalSink implements OutputSink {
         batch.outputs.forEach(o -> metrics.sendRetried(o.topic(), 1));
         for (Output o : batch.outputs) {
             Exception e = refused.get(o);
+            if (e != null && SendErrors.clockRefused(e)) {
+                health.refused(o.topic(), e); // the node's clock: retried, and /readyz says so once it lasts
+            }
             if (e != null && SendErrors.refusesRecord(e)) {
                 PartitionOffsets owner = batch.from.get(o);
                 suspects.putIfAbsent(owner.partition(), new Suspect(owner, o));
@@ -296,7 +299,8 @@ final class TransactionalSink implements OutputSink {
         long backoff = Math.min(MAX_BACKOFF_NANOS, 100_000_000L << Math.min(unexplainedAborts - 1, 8));
         retryAt = System.nanoTime() + backoff;
         LOG.warn("transaction aborted ({} in a row, no output refused), retrying in {} ms with at most {} outputs: {}",
-                unexplainedAborts, backoff / 1_000_000, budget == Integer.MAX_VALUE ? "all" : budget, cause.toString());
+                unexplainedAborts, backoff / 1_000_000, budget == Integer.MAX_VALUE ? "all" : budget,
+                cause + SendErrors.hint(cause));
     }
 
     /**

@@ -155,6 +155,69 @@ class TransactionalSinkTest {
         assertThat(health.notReadyReason()).isEmpty();
     }
 
+    @Test
+    void anOutputRefusedForItsTimestampIsTriedAgainAsItWasNotReplacedAndCommittedOnceTheBrokerTakesIt() {
+        boolean[] skewed = {true};
+        boolean[] poisoned = {false};
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    ProducerRecord<byte[], byte[]> r, org.apache.kafka.clients.producer.Callback callback) {
+                if (skewed[0]) { // what the broker answers each record of a batch stamped by a clock an hour ahead
+                    poisoned[0] = true;
+                    RuntimeException e = new org.apache.kafka.common.InvalidRecordException("Timestamp 1796581314261 of"
+                            + " message with offset 0 is out of range. The timestamp should be within [1796577714264,"
+                            + " 1796581314260]");
+                    callback.onCompletion(null, e);
+                    return java.util.concurrent.CompletableFuture.failedFuture(e);
+                }
+                return super.send(r, callback);
+            }
+
+            @Override
+            public void commitTransaction() {
+                if (poisoned[0]) {
+                    throw new KafkaException("the transaction aborted", new org.apache.kafka.common.errors
+                            .InvalidTimestampException("One or more records have been rejected due to invalid timestamp"));
+                }
+                super.commitTransaction();
+            }
+
+            @Override
+            public void abortTransaction() {
+                poisoned[0] = false;
+                super.abortTransaction();
+            }
+        };
+        SendHealth health = new SendHealth(Clock.systemUTC(), Duration.ZERO); // a refusing streak counts at once
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health);
+        PartitionOffsets po = partitionWith(sink, "a", "b");
+        long before = po.lastCommitted();
+
+        for (int round = 0; round < 4; round++) {
+            sink.commit(List.of(po), true);
+        }
+
+        assertThat(po.lastCommitted()).as("nothing committed past a refused output").isEqualTo(before);
+        assertThat(producer.history()).as("no dead letter sent instead").isEmpty();
+        assertThat(health.held()).isZero();
+        assertThat(health.notReadyReason()).get(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("events.dlq").contains("out of range");
+
+        skewed[0] = false;
+        for (int round = 0; round < 4 && po.lastCommitted() < 2; round++) {
+            sink.commit(List.of(po), true);
+        }
+
+        assertThat(po.lastCommitted()).isEqualTo(2);
+        assertThat(producer.history()).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
+                .containsExactly("a", "b");
+        assertThat(producer.history()).allSatisfy(r -> assertThat(r.value()).as("the output itself, not a replacement")
+                .isNotNull());
+        assertThat(health.notReadyReason()).isEmpty();
+    }
+
     /** A producer whose broker refuses for good (too large) every record keyed {@code key}, aborting its transaction. */
     private static MockProducer<byte[], byte[]> refusing(String key) {
         boolean[] poisoned = {false};
