@@ -60,6 +60,14 @@ public final class Presets {
             cidr("169.254.0.0/16"), cidr("168.63.129.16/32"), cidr("100.100.100.200/32"), cidr("fd00:ec2::254/128"),
             cidr("fd00:ec2::23/128"), cidr("fd20:ce::254/128"), cidr("fe80::a9fe:a9fe/128"));
 
+    // IPv4 loopback off the loopback interface: the sandbox's own loopback traffic goes through lo,
+    // whose accept comes first; a datagram to 127.0.0.1 sent out eth0 (SO_BINDTODEVICE, IP_PKTINFO:
+    // no capability needed) leaves by the default route, and a next hop with route_localnet on
+    // (kube-proxy in iptables mode sets it on nodes: CVE-2020-8558's class) hands it to its own
+    // loopback services (the node's Kafka, kubelet, netfence's HTTP port when bound to 127.0.0.1).
+    // Every plan rejects it, whatever its list, after its literal endpoints.
+    private static final List<Cidr> LOOPBACK = List.of(cidr("127.0.0.0/8"));
+
     private Presets() {}
 
     /**
@@ -73,6 +81,16 @@ public final class Presets {
     /** Where the cloud metadata services answer: rejected by every plan, whatever its list (see {@code RulePlanner}). */
     public static List<Cidr> metadataRanges() {
         return METADATA;
+    }
+
+    /**
+     * What every plan rejects whatever its list, after the list's own entries: the metadata ranges,
+     * then IPv4 loopback (127.0.0.0/8), which only the loopback interface may carry.
+     */
+    public static List<Cidr> alwaysBlocked() {
+        List<Cidr> all = new java.util.ArrayList<>(METADATA);
+        all.addAll(LOOPBACK);
+        return List.copyOf(all);
     }
 
     /** A CIDR in canonical form (as iptables-save prints it back: {@code ::ffff:0.0.0.0/96}). */

@@ -27,8 +27,8 @@ import java.util.Set;
  * on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
- * (reject: the policy's, then the cloud metadata ranges of {@link Presets#metadataRanges()} it does
- * not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
+ * (reject: the policy's, then the cloud metadata ranges and IPv4 loopback of {@link
+ * Presets#alwaysBlocked()} it does not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
  * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: a drop of what arrives
  * on an interface other than loopback from one of the namespace's own addresses
  * ({@link Rule#ownSourceFromOutside}: it would forge the reply of a flow to itself), (IPv4) a drop of
@@ -146,7 +146,7 @@ public final class RulePlanner {
         if (policy.dns() && resolvers.isEmpty()) {
             warnings.add(NO_RESOLVER_WARNING);
         }
-        List<Cidr> blocked = withMetadata(policy.blockedSubnets());
+        List<Cidr> blocked = withAlwaysBlocked(policy.blockedSubnets());
         Map<Family, List<Rule>> outs = new EnumMap<>(Family.class);
         Map<Family, List<Rule>> ins = new EnumMap<>(Family.class);
         for (Family family : Family.values()) {
@@ -286,10 +286,10 @@ public final class RulePlanner {
         return forms;
     }
 
-    /** {@code blocked}, then each of {@link Presets#metadataRanges()} that none of it holds already. */
-    static List<Cidr> withMetadata(List<Cidr> blocked) {
+    /** {@code blocked}, then each of {@link Presets#alwaysBlocked()} that none of it holds already. */
+    static List<Cidr> withAlwaysBlocked(List<Cidr> blocked) {
         List<Cidr> all = new ArrayList<>(blocked);
-        Presets.metadataRanges().stream().filter(m -> !holds(blocked, m)).forEach(all::add);
+        Presets.alwaysBlocked().stream().filter(m -> !holds(blocked, m)).forEach(all::add);
         return all;
     }
 

@@ -32,7 +32,7 @@ class SaveParserTest {
         boolean v6 = name.contains("ipv6");
         assertThat(state.exists(Direction.OUT)).isTrue();
         assertThat(state.exists(Direction.IN)).isTrue();
-        assertThat(state.ownedRules(Direction.OUT)).hasSize(v6 ? 20 : 16).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
+        assertThat(state.ownedRules(Direction.OUT)).hasSize(v6 ? 20 : 17).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-OUT "));
         assertThat(state.ownedRules(Direction.IN)).hasSize(v6 ? 14 : 9).allSatisfy(l -> assertThat(l).startsWith("-A NETFENCE-IN "));
         assertThat(state.ownedRules(Direction.OUT).get(0)).isEqualTo("-A NETFENCE-OUT " + (v6 ? "! -s ::/128" : "! -s 0.0.0.0/32")
                 + " -m addrtype ! --src-type LOCAL -m comment --comment \"netfence:0123456789ab\" -j DROP");

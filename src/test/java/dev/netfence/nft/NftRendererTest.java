@@ -109,6 +109,7 @@ class NftRendererTest {
             \t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}
             \t\tip daddr 240.0.0.0/4 reject with icmp port-unreachable{c}
             \t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}
+            \t\tip daddr 127.0.0.0/8 reject with icmp port-unreachable{c}
             """;
     static final String DEFAULT_BLOCKED6 = """
             \t\tip6 daddr fc00::/7 reject with icmpv6 port-unreachable{c}
@@ -154,6 +155,7 @@ class NftRendererTest {
                                 + "\t\tip daddr 169.254.0.0/16 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 100.100.100.200 reject with icmp port-unreachable{c}\n"
+                                + "\t\tip daddr 127.0.0.0/8 reject with icmp port-unreachable{c}\n"
                                 + LO_EST_OUT6 + ND_OUT
                                 + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
                                 + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n"
@@ -164,7 +166,8 @@ class NftRendererTest {
                                 + "\t\tip6 daddr 64:ff9b::c612:0/111 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a9fe:0/112 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a83f:8110 reject with icmpv6 port-unreachable{c}\n"
-                                + "\t\tip6 daddr 64:ff9b::6464:64c8 reject with icmpv6 port-unreachable{c}\n",
+                                + "\t\tip6 daddr 64:ff9b::6464:64c8 reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr 64:ff9b::7f00:0/104 reject with icmpv6 port-unreachable{c}\n",
                         LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",

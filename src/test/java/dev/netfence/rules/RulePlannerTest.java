@@ -63,6 +63,7 @@ class RulePlannerTest extends RulePlannerFixture {
                 Rule.rejectOut(new Cidr("169.254.0.0", 16, Family.IPV4)),
                 Rule.rejectOut(new Cidr("168.63.129.16", 32, Family.IPV4)),
                 Rule.rejectOut(new Cidr("100.100.100.200", 32, Family.IPV4)),
+                Rule.rejectOut(new Cidr("127.0.0.0", 8, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
     }
 
@@ -102,17 +103,20 @@ class RulePlannerTest extends RulePlannerFixture {
         List<Cidr> seeds = List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("172.16.0.0", 12, Family.IPV4),
                 new Cidr("192.168.0.0", 16, Family.IPV4), new Cidr("2001:db8::", 32, Family.IPV6),
                 new Cidr("fd00:ec2::254", 128, Family.IPV6));
-        assertThat(RulePlanner.withMetadata(seeds)).containsExactly(seeds.get(0), seeds.get(1), seeds.get(2),
+        assertThat(RulePlanner.withAlwaysBlocked(seeds)).containsExactly(seeds.get(0), seeds.get(1), seeds.get(2),
                 seeds.get(3), seeds.get(4), new Cidr("169.254.0.0", 16, Family.IPV4),
                 new Cidr("168.63.129.16", 32, Family.IPV4), new Cidr("100.100.100.200", 32, Family.IPV4),
                 new Cidr("fd00:ec2::23", 128, Family.IPV6),
-                new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6));
-        // the default list holds them all but Azure's WireServer (a public address); a whole family holds them all
-        assertThat(RulePlanner.withMetadata(Presets.defaultBlockedSubnets())).containsExactlyElementsOf(
+                new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6),
+                new Cidr("127.0.0.0", 8, Family.IPV4));
+        // the default list holds them all but Azure's WireServer (a public address) and IPv4 loopback; a whole
+        // family holds them all
+        assertThat(RulePlanner.withAlwaysBlocked(Presets.defaultBlockedSubnets())).containsExactlyElementsOf(
                 java.util.stream.Stream.concat(Presets.defaultBlockedSubnets().stream(),
-                        java.util.stream.Stream.of(new Cidr("168.63.129.16", 32, Family.IPV4))).toList());
+                        java.util.stream.Stream.of(new Cidr("168.63.129.16", 32, Family.IPV4),
+                                new Cidr("127.0.0.0", 8, Family.IPV4))).toList());
         List<Cidr> whole = List.of(new Cidr("0.0.0.0", 0, Family.IPV4), new Cidr("::", 0, Family.IPV6));
-        assertThat(RulePlanner.withMetadata(whole)).isEqualTo(whole);
+        assertThat(RulePlanner.withAlwaysBlocked(whole)).isEqualTo(whole);
         // a literal endpoint there stays the author's exception: its accept comes first
         NetworkPolicy p = new NetworkPolicy(NetworkMode.BRIDGE,
                 List.of(new Endpoint("169.254.169.254", Family.IPV4, 80, Protocol.TCP)), seeds, false, true, false);
@@ -301,7 +305,8 @@ class RulePlannerTest extends RulePlannerFixture {
                 Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a9fe:0", 112, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a83f:8110", 128, Family.IPV6)),
-                Rule.rejectOut(new Cidr("64:ff9b::6464:64c8", 128, Family.IPV6)));
+                Rule.rejectOut(new Cidr("64:ff9b::6464:64c8", 128, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::7f00:0", 104, Family.IPV6)));
 
         // a whole IPv4 blocked: the whole prefix; an IPv6 part that holds the prefix already: nothing more
         assertThat(RulePlanner.nat64Forms(List.of(new Cidr("0.0.0.0", 0, Family.IPV4),
