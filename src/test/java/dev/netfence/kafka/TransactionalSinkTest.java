@@ -158,38 +158,12 @@ class TransactionalSinkTest {
     @Test
     void anOutputRefusedForItsTimestampIsTriedAgainAsItWasNotReplacedAndCommittedOnceTheBrokerTakesIt() {
         boolean[] skewed = {true};
-        boolean[] poisoned = {false};
-        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
-                new ByteArraySerializer()) {
-            @Override
-            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
-                    ProducerRecord<byte[], byte[]> r, org.apache.kafka.clients.producer.Callback callback) {
-                if (skewed[0]) { // what the broker answers each record of a batch stamped by a clock an hour ahead
-                    poisoned[0] = true;
-                    RuntimeException e = new org.apache.kafka.common.InvalidRecordException("Timestamp 1796581314261 of"
-                            + " message with offset 0 is out of range. The timestamp should be within [1796577714264,"
-                            + " 1796581314260]");
-                    callback.onCompletion(null, e);
-                    return java.util.concurrent.CompletableFuture.failedFuture(e);
-                }
-                return super.send(r, callback);
-            }
-
-            @Override
-            public void commitTransaction() {
-                if (poisoned[0]) {
-                    throw new KafkaException("the transaction aborted", new org.apache.kafka.common.errors
-                            .InvalidTimestampException("One or more records have been rejected due to invalid timestamp"));
-                }
-                super.commitTransaction();
-            }
-
-            @Override
-            public void abortTransaction() {
-                poisoned[0] = false;
-                super.abortTransaction();
-            }
-        };
+        // what the broker answers each record of a batch stamped by a clock an hour ahead, and the commit then
+        MockProducer<byte[], byte[]> producer = refusing(r -> skewed[0], () -> new org.apache.kafka.common
+                .InvalidRecordException("Timestamp 1796581314261 of message with offset 0 is out of range. The timestamp"
+                        + " should be within [1796577714264, 1796581314260]"), () -> new KafkaException("the transaction"
+                        + " aborted", new org.apache.kafka.common.errors.InvalidTimestampException("One or more records"
+                        + " have been rejected due to invalid timestamp")));
         SendHealth health = new SendHealth(Clock.systemUTC(), Duration.ZERO); // a refusing streak counts at once
         TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health);
         PartitionOffsets po = partitionWith(sink, "a", "b");
@@ -220,14 +194,25 @@ class TransactionalSinkTest {
 
     /** A producer whose broker refuses for good (too large) every record keyed {@code key}, aborting its transaction. */
     private static MockProducer<byte[], byte[]> refusing(String key) {
+        return refusing(r -> key.equals(new String(r.key(), StandardCharsets.UTF_8)),
+                () -> new org.apache.kafka.common.errors.RecordTooLargeException("too large"),
+                () -> new KafkaException("the transaction aborted: a record was refused"));
+    }
+
+    /**
+     * A producer whose broker refuses the records {@code refuses} picks with {@code error} (their
+     * callbacks), after which the transaction's commit throws {@code aborted} until it is aborted.
+     */
+    private static MockProducer<byte[], byte[]> refusing(java.util.function.Predicate<ProducerRecord<byte[], byte[]>> refuses,
+            java.util.function.Supplier<RuntimeException> error, java.util.function.Supplier<KafkaException> aborted) {
         boolean[] poisoned = {false};
         return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
             @Override
             public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
                     ProducerRecord<byte[], byte[]> r, org.apache.kafka.clients.producer.Callback callback) {
-                if (key.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+                if (refuses.test(r)) {
                     poisoned[0] = true;
-                    RuntimeException e = new org.apache.kafka.common.errors.RecordTooLargeException("too large");
+                    RuntimeException e = error.get();
                     callback.onCompletion(null, e);
                     return java.util.concurrent.CompletableFuture.failedFuture(e);
                 }
@@ -237,7 +222,7 @@ class TransactionalSinkTest {
             @Override
             public void commitTransaction() {
                 if (poisoned[0]) {
-                    throw new KafkaException("the transaction aborted: a record was refused");
+                    throw aborted.get();
                 }
                 super.commitTransaction();
             }
