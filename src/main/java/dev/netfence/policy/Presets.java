@@ -67,6 +67,8 @@ public final class Presets {
     // loopback services (the node's Kafka, kubelet, netfence's HTTP port when bound to 127.0.0.1).
     // Every plan rejects it, whatever its list, after its literal endpoints.
     private static final List<Cidr> LOOPBACK = List.of(cidr("127.0.0.0/8"));
+    private static final List<Cidr> ALWAYS_BLOCKED = java.util.stream.Stream.concat(METADATA.stream(), LOOPBACK.stream())
+            .toList();
 
     private Presets() {}
 
@@ -78,19 +80,12 @@ public final class Presets {
         return NEVER_FOR_HOSTNAMES;
     }
 
-    /** Where the cloud metadata services answer: rejected by every plan, whatever its list (see {@code RulePlanner}). */
-    public static List<Cidr> metadataRanges() {
-        return METADATA;
-    }
-
     /**
      * What every plan rejects whatever its list, after the list's own entries: the metadata ranges,
      * then IPv4 loopback (127.0.0.0/8), which only the loopback interface may carry.
      */
     public static List<Cidr> alwaysBlocked() {
-        List<Cidr> all = new java.util.ArrayList<>(METADATA);
-        all.addAll(LOOPBACK);
-        return List.copyOf(all);
+        return ALWAYS_BLOCKED;
     }
 
     /** A CIDR in canonical form (as iptables-save prints it back: {@code ::ffff:0.0.0.0/96}). */
