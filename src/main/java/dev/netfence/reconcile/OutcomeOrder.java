@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * where it waited behind a correction; a sent correction counts as acknowledged once its publisher
  * settled it, or past the longest that takes ({@link OutcomePublisher#settlesWithin}, plus a
  * margin), never sooner: counting it out while the broker may still take it would let a later
- * event's outcome land before it. Both at the next {@link #expire}: every second on a timer of its
+ * event's outcome land before it. An event outcome reported after all, once a correction went
+ * out past it, is followed by that correction again ({@link LateOutcomes}). Both at the next {@link #expire}: every second on a timer of its
  * own once {@link #expireEvery} started it (not on the resync thread, whose pass can take two
  * intervals). {@link #releaseEvents} (at shutdown, before the pipeline drains) lets every event's
  * outcome go; {@link #close} sends what is still held and holds nothing any more. Thread-safe; sends happen under one
@@ -50,6 +51,8 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private final OutcomePublisher out;
     private final Clock clock;
     private final Map<String, Deque<Entry>> queues = new HashMap<>();
+    /** Event outcomes counted out by the hold, in case one is reported late after all. */
+    private final LateOutcomes late = new LateOutcomes();
     private final Duration acknowledgementHold;
     private java.util.concurrent.ScheduledExecutorService timer;
     /** Closed: nothing is held any more. */
@@ -75,6 +78,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         if (released) {
             return;
         }
+        late.expected(containerId, eventId);
         Deque<Entry> queue = queues.computeIfAbsent(containerId, id -> new ArrayDeque<>());
         for (Entry e : queue) {
             if (e.isEvent() && !e.done && e.eventId.equals(eventId)) {
@@ -125,7 +129,10 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     /**
      * The pipeline's outcome {@code o} is out (acknowledged, or committed): reconciler outcomes
      * queued after its event may follow it. An outcome of an event that was not expected (an
-     * invalid event, decided before the reconciler saw it) releases nothing.
+     * invalid event, decided before the reconciler saw it) releases nothing. One whose event was
+     * counted out after the {@link #HOLD}, and behind which a correction has gone since, is
+     * followed by that correction again ({@link LateOutcomes}): it landed after the correction and
+     * would otherwise read as the container's current state.
      */
     void published(Outcome o) {
         if (o.eventId() == null) {
@@ -135,9 +142,22 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         synchronized (this) {
             Entry event = pendingEvent(o.containerId(), o.eventId());
             if (event == null) {
-                return;
+                Outcome again = late.reported(o.containerId(), o.eventId());
+                if (again == null) {
+                    return;
+                }
+                LOG.warn("the outcome of event {} of container {} was reported after its hold, behind the {} outcome"
+                        + " sent meanwhile; that outcome is sent again so the container's current state is last",
+                        o.eventId(), o.containerId(), again.trigger());
+                if (released) {
+                    sendTracked(again);
+                    return;
+                }
+                queues.computeIfAbsent(o.containerId(), id -> new ArrayDeque<>())
+                        .add(new Entry(null, again, clock.instant()));
+            } else {
+                event.done = true;
             }
-            event.done = true;
             pumped = pump(o.containerId());
         }
         settle(o.containerId(), pumped);
@@ -176,6 +196,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                     Instant limit = e.isEvent() ? cutoff : acknowledgementCutoff;
                     if (e.since.isBefore(limit) && !e.done && !waitingHere) {
                         if (e.isEvent()) {
+                            late.countedOut(containerId, e.eventId, now);
                             LOG.warn("the outcome of event {} of container {} was not reported within {}; the reconciler"
                                     + " outcomes queued behind it go now", e.eventId, containerId, HOLD);
                         } else if (e.sent) {
@@ -190,6 +211,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                 }
                 pumped.put(containerId, pump(containerId));
             }
+            late.forget(now);
         }
         pumped.forEach(this::settle);
     }
@@ -304,6 +326,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                 if (eventsOut && !e.sent) {
                     e.sent = true;
                     e.since = clock.instant();
+                    late.sent(e.outcome);
                     sent.put(e, sendTracked(e.outcome));
                 }
                 correctionsOut &= e.done;

@@ -290,6 +290,73 @@ class OutcomeOrderTest {
         assertThat(tracked.outstanding()).isZero();
     }
 
+    @Test
+    void anEventOutcomeReportedAfterItsHoldIsFollowedAgainByTheCorrectionThatWentOutPastIt() {
+        order.expect("c1", "ev-1");
+        order.handled("c1", "ev-1");
+        Outcome update = correction("c1"); // a policy update applied right after the start
+        order.publish(update);
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        assertThat(sent).as("released by the hold").containsExactly(update);
+
+        order.published(eventOutcome("c1", "ev-1")); // the start's outcome lands after all, behind the update
+
+        assertThat(sent).as("the update again, so the current state is last").containsExactly(update, update);
+        order.published(eventOutcome("c1", "ev-1"));
+        assertThat(sent).as("once").containsExactly(update, update);
+        assertThat(order.outstanding()).isZero();
+    }
+
+    @Test
+    void aLateEventOutcomeIsNotFollowedByACorrectionWhenAnotherEventOfItsContainerCameSince() {
+        order.expect("c1", "ev-start");
+        Outcome update = correction("c1");
+        order.publish(update);
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        order.expect("c1", "ev-stop"); // its outcome comes after the start's through the same producer, and is newer
+
+        order.published(eventOutcome("c1", "ev-start"));
+        order.published(eventOutcome("c1", "ev-stop"));
+
+        assertThat(sent).as("the stop's outcome is the current state, not the update").containsExactly(update);
+        assertThat(order.outstanding()).isZero();
+    }
+
+    @Test
+    void aLateEventOutcomeWithNoCorrectionPastItOrRememberedTooLongSendsNothing() {
+        order.expect("c1", "ev-1");
+        order.expect("c2", "ev-2");
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        order.published(eventOutcome("c1", "ev-1"));
+        assertThat(sent).as("nothing went out past it").isEmpty();
+
+        Outcome drift = correction("c2");
+        order.publish(drift);
+        assertThat(sent).containsExactly(drift);
+        clock.advance(LateOutcomes.KEPT.plus(Duration.ofSeconds(1)));
+        order.expire();
+        order.published(eventOutcome("c2", "ev-2"));
+        assertThat(sent).as("forgotten after " + LateOutcomes.KEPT).containsExactly(drift);
+    }
+
+    @Test
+    void anEventCountedOutAndHandledAgainIsOrderedAsItsNewHandlingOnly() {
+        order.expect("c1", "ev-1");
+        Outcome update = correction("c1");
+        order.publish(update);
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        order.expect("c1", "ev-1"); // redelivered and handled again
+
+        order.published(eventOutcome("c1", "ev-1"));
+
+        assertThat(sent).as("the new handling's outcome follows the update already").containsExactly(update);
+        assertThat(order.outstanding()).isZero();
+    }
+
     /** A publisher whose acknowledgements the test settles. */
     private static final class Acks implements OutcomePublisher {
         final List<Outcome> sent = new CopyOnWriteArrayList<>();
