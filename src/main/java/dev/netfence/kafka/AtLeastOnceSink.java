@@ -113,6 +113,14 @@ final class AtLeastOnceSink implements OutputSink {
         if (closed || broken != null) {
             return;
         }
+        if (SendErrors.producerClosed(e)) {
+            // netfence closed the producer (stopping, or recreating its clients) before the broker answered: the
+            // record is not committed, and the clients that come next do it again; nothing was refused
+            broken = new FatalClientException("the producer was closed with an output to " + o.topic()
+                    + " unacknowledged; it is done again from the last committed offsets", e);
+            LOG.info(broken.getMessage());
+            return;
+        }
         SendErrors.Kind kind = SendErrors.classify(e);
         Throwable root = SendErrors.rootOf(e);
         if (kind == SendErrors.Kind.RETRIABLE || kind == SendErrors.Kind.FATAL) {

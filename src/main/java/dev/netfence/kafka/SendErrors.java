@@ -35,6 +35,9 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  * the broker's {@code log.message.timestamp.after.max.ms}, one hour by default, ahead), not the
  * record's, and replacing an outcome by its event's dead letter would leave the event without an
  * outcome once the clock is right; its partition commits no further until the broker takes it.
+ * A record the producer dropped because it was closed with the record unacknowledged
+ * ({@link #producerClosed}: netfence tearing its clients down) counts as {@link Kind#FATAL}: the
+ * broker refused nothing, and the record, never committed, is done again by the next clients.
  */
 final class SendErrors {
     enum Kind {
@@ -53,6 +56,9 @@ final class SendErrors {
     static Kind classify(Throwable error) {
         if (clockRefused(error)) {
             return Kind.RETRIABLE;
+        }
+        if (producerClosed(error)) {
+            return Kind.FATAL;
         }
         Kind found = null;
         for (Throwable t = error; t != null; t = t.getCause()) {
@@ -89,6 +95,24 @@ final class SendErrors {
             String m = t.getMessage();
             if (t instanceof InvalidRecordException && m != null && (TIMESTAMP_OUT_OF_RANGE.matcher(m).find()
                     || m.startsWith("One or more records have been rejected due to invalid timestamp"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether {@code error} is the producer's own report of being closed with records or
+     * transaction requests outstanding ({@code close} with a timeout that ran out): kafka-clients'
+     * {@code KafkaException} "Producer is closed forcefully." for each unacknowledged batch, "The
+     * producer closed forcefully" for a transaction's requests (4.1's words, matched exactly: a
+     * plain {@code KafkaException} carries nothing else to tell them by).
+     */
+    static boolean producerClosed(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            if (t.getClass() == org.apache.kafka.common.KafkaException.class && m != null
+                    && (m.equals("Producer is closed forcefully.") || m.equals("The producer closed forcefully"))) {
                 return true;
             }
         }

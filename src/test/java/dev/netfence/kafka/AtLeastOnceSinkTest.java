@@ -113,6 +113,41 @@ class AtLeastOnceSinkTest {
         sink.close();
     }
 
+    @Test
+    void anOutcomeUnacknowledgedWhenTheProducerIsClosedIsNeitherReplacedByADeadLetterNorToldAsOut() {
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        List<dev.netfence.event.Outcome> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
+        AtLeastOnceSink sink = new AtLeastOnceSink(producer, consumer, completions,
+                new PipelineMetrics(registry, Clock.systemUTC(), told::add), records,
+                new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30)));
+        PartitionOffsets po = new PartitionOffsets(TP);
+        po.track(5);
+        dev.netfence.event.ContainerEvent ev = new dev.netfence.event.ContainerEvent(1,
+                dev.netfence.event.ContainerEvent.CONTAINER_STARTED, "ev-5", java.time.Instant.now(), "n1", "task-1", "c1",
+                null, 4242);
+        dev.netfence.event.Outcome o = new dev.netfence.event.Outcomes(Clock.systemUTC(), "n1/1", "test").of(ev,
+                dev.netfence.core.EnforcementResult.applied().build(), false);
+        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> source = new org.apache.kafka.clients.consumer
+                .ConsumerRecord<>("events", 0, 5, "n1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        sink.emit(po, 5, List.of(Output.outcome(records.outcome(o), o, source)));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
+
+        // what kafka-clients hands an unacknowledged batch's callbacks when closed with a timeout that ran out
+        producer.errorNext(new org.apache.kafka.common.KafkaException("Producer is closed forcefully."));
+        completions.runAll();
+
+        assertThat(told).as("not told as out: it is done again by the next clients").isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.commit(List.of(po), false))
+                .as("the sink is done: nothing more is committed through it").isInstanceOf(OutputSink.FatalClientException.class)
+                .hasMessageContaining("unacknowledged");
+        assertThat(po.lastCommitted()).isNegative();
+        assertThat(registry.find("netfence.send.errors").counters()).as("no refusal counted").isEmpty();
+        sink.close();
+    }
+
     /** A producer that refuses every record to a topic {@code refused} accepts as too large, and sends the others. */
     private static MockProducer<byte[], byte[]> refusingTooLarge(java.util.function.Predicate<String> refused) {
         return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {

@@ -31,7 +31,10 @@ class SendErrorsTest {
                 Arguments.of(new TopicAuthorizationException("outcomes"), SendErrors.Kind.TERMINAL, false),
                 Arguments.of(new RecordTooLargeException("too large"), SendErrors.Kind.TOO_LARGE, false),
                 Arguments.of(new NotLeaderOrFollowerException("moved"), SendErrors.Kind.RETRIABLE, false),
-                Arguments.of(new KafkaException("aborted", new ProducerFencedException("fenced")), SendErrors.Kind.FATAL, false));
+                Arguments.of(new KafkaException("aborted", new ProducerFencedException("fenced")), SendErrors.Kind.FATAL, false),
+                Arguments.of(new KafkaException("Producer is closed forcefully."), SendErrors.Kind.FATAL, false),
+                Arguments.of(new KafkaException("The producer closed forcefully"), SendErrors.Kind.FATAL, false),
+                Arguments.of(new KafkaException("Producer is closed"), SendErrors.Kind.TERMINAL, false));
     }
 
     @ParameterizedTest
