@@ -159,7 +159,9 @@ final class SendErrors {
                 || t instanceof UnsupportedForMessageFormatException) {
             return Kind.TERMINAL;
         }
-        if (t instanceof RetriableException || t instanceof TransactionAbortedException) {
+        if (t instanceof RetriableException || t instanceof TransactionAbortedException
+                || t instanceof org.apache.kafka.common.errors.TransactionAbortableException) {
+            // abortable: the transaction's to abort and try again (KIP-890), not the record's to replace
             return Kind.RETRIABLE;
         }
         return null;

@@ -34,7 +34,9 @@ class SendErrorsTest {
                 Arguments.of(new KafkaException("aborted", new ProducerFencedException("fenced")), SendErrors.Kind.FATAL, false),
                 Arguments.of(new KafkaException("Producer is closed forcefully."), SendErrors.Kind.FATAL, false),
                 Arguments.of(new KafkaException("The producer closed forcefully"), SendErrors.Kind.FATAL, false),
-                Arguments.of(new KafkaException("Producer is closed"), SendErrors.Kind.TERMINAL, false));
+                Arguments.of(new KafkaException("Producer is closed"), SendErrors.Kind.TERMINAL, false),
+                Arguments.of(new org.apache.kafka.common.errors.TransactionAbortableException("abortable", null),
+                        SendErrors.Kind.RETRIABLE, false));
     }
 
     @ParameterizedTest
