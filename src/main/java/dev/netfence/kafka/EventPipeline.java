@@ -250,7 +250,8 @@ public final class EventPipeline implements AutoCloseable {
         try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
             metrics.bind(c, p);
             keyless.start();
-            sink = settings.exactlyOnce() ? new TransactionalSink(p, c, metrics, records, sendHealth, health::beat)
+            sink = settings.exactlyOnce() ? new BoundedSyncCommits(new TransactionalSink(p, c, metrics, records,
+                    sendHealth, health::beat), p, ShutdownBudget.FINAL_COMMIT)
                     : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
             if (!awaitPolicies() || !subscribe(c)) {
                 return;
