@@ -74,6 +74,12 @@ public final class MeterNames {
      */
     public static final String PARTITION_COMMITTED_LAG = "netfence.partition.committed.lag";
     /**
+     * Gauge, tags {@code topic}, {@code partition}: records of an assigned events partition written
+     * past its last stable offset (end offset read uncommitted minus read committed): an open
+     * transaction's and those behind it, which netfence ({@code read_committed}) does not read yet.
+     */
+    public static final String PARTITION_UNSTABLE_RECORDS = "netfence.partition.unstable.records";
+    /**
      * Counter, tag {@code by} ({@code group.instance.id}, {@code transactional.id}): times another
      * instance of this node fenced this one out.
      */

@@ -54,7 +54,8 @@ final class BrokerProbe implements AutoCloseable {
         }
     }
 
-    private synchronized Admin admin() {
+    /** The probe's admin client, made here if the probe has not made it yet (thread-safe, as Kafka's admin client is). */
+    synchronized Admin admin() {
         if (admin == null) {
             admin = Admin.create(settings);
         }

@@ -62,6 +62,7 @@ public final class EventPipeline implements AutoCloseable {
     private final ShutdownDrain shutdownDrain;
     private final KeylessOwnership keyless;
     private final PartitionMonitor monitor;
+    private final OpenTransactions openTransactions;
     private final Clock steady;
     private final PartitionBook partitions;
     private final FlowWindow window;
@@ -130,13 +131,14 @@ public final class EventPipeline implements AutoCloseable {
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
         this.monitor = new PartitionMonitor(registry, steady);
+        this.openTransactions = new OpenTransactions(registry, steady);
         this.partitions = new PartitionBook(steady, monitor);
         this.window = new FlowWindow(settings.maxInFlight(), partitions, metrics);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),
                 health::beat, waker, lifecycle::partitionsAssigned);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
         this.readiness = new Readiness(() -> running && !stopping, partitions, policies, standby, probe, sendHealth,
-                monitor, settings.stallTimeout());
+                monitor, openTransactions, settings.stallTimeout());
     }
 
     /** Starts the poll thread; returns at once. */
@@ -145,6 +147,7 @@ public final class EventPipeline implements AutoCloseable {
             throw new IllegalStateException("pipeline already started");
         }
         probe.start();
+        openTransactions.start(probe::admin);
         pollThread = new Thread(this::run, "netfence-poll");
         pollThread.start();
     }
@@ -209,6 +212,7 @@ public final class EventPipeline implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        openTransactions.close(); // before the probe: it asks through the probe's admin client
         probe.close();
     }
 
@@ -272,6 +276,7 @@ public final class EventPipeline implements AutoCloseable {
                     sink.commit(partitions.all(), false);
                     nextCommit = now + settings.commitInterval().toNanos();
                     monitor.update(c, partitions.all());
+                    openTransactions.assigned(partitions.all());
                 }
                 if (nodePartitions != null && now - nextCheck >= 0) {
                     nodePartitions.follow(c, partitions, handover);

@@ -10,7 +10,8 @@ import java.util.function.BooleanSupplier;
  * Why the pipeline is not ready to be sent events ({@code /readyz}), or empty when it is: the
  * consumer loop runs, a partition assignment was received, the policy store caught up, this
  * instance is not standing by after being fenced, the broker is reachable, no output is held or
- * refused for long, and no record has been unacknowledged for longer than the stall timeout. The
+ * refused for long, no record has been unacknowledged for longer than the stall timeout, and no
+ * assigned partition has had an open transaction for longer than that ({@link OpenTransactions}). The
  * first failing condition is named, in that order (the order an operator fixes them in).
  * Thread-safe: every part is.
  */
@@ -22,10 +23,12 @@ final class Readiness {
     private final BrokerProbe probe;
     private final SendHealth sendHealth;
     private final PartitionMonitor monitor;
+    private final OpenTransactions openTransactions;
     private final Duration stallTimeout;
 
     Readiness(BooleanSupplier looping, PartitionBook partitions, PolicyStore policies, FencedStandby standby,
-            BrokerProbe probe, SendHealth sendHealth, PartitionMonitor monitor, Duration stallTimeout) {
+            BrokerProbe probe, SendHealth sendHealth, PartitionMonitor monitor, OpenTransactions openTransactions,
+            Duration stallTimeout) {
         this.looping = Objects.requireNonNull(looping, "looping");
         this.partitions = Objects.requireNonNull(partitions, "partitions");
         this.policies = Objects.requireNonNull(policies, "policies");
@@ -33,6 +36,7 @@ final class Readiness {
         this.probe = Objects.requireNonNull(probe, "probe");
         this.sendHealth = Objects.requireNonNull(sendHealth, "sendHealth");
         this.monitor = Objects.requireNonNull(monitor, "monitor");
+        this.openTransactions = Objects.requireNonNull(openTransactions, "openTransactions");
         this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
     }
 
@@ -58,6 +62,7 @@ final class Readiness {
         if (!probe.reachable()) {
             return Optional.of("the Kafka broker is not reachable");
         }
-        return sendHealth.notReadyReason().or(() -> monitor.stalled(stallTimeout));
+        return sendHealth.notReadyReason().or(() -> monitor.stalled(stallTimeout))
+                .or(() -> openTransactions.stalled(stallTimeout));
     }
 }
