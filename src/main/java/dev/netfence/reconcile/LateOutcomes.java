@@ -27,8 +27,10 @@ final class LateOutcomes {
     /** Events counted out remembered at most. */
     static final int MAX = 10_000;
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LateOutcomes.class);
     private final Map<String, Map<String, Late>> byContainer = new HashMap<>();
     private int size;
+    private boolean warned;
 
     /** An event counted out at {@code since}, and the last correction of its container sent after that (null: none). */
     private static final class Late {
@@ -40,9 +42,17 @@ final class LateOutcomes {
         }
     }
 
-    /** Event {@code eventId} of {@code containerId} was counted out at {@code now} without its outcome; false when too many are remembered. */
+    /**
+     * Event {@code eventId} of {@code containerId} was counted out at {@code now} without its
+     * outcome; false when too many are remembered (told once in the log).
+     */
     boolean countedOut(String containerId, String eventId, Instant now) {
         if (size >= MAX) {
+            if (!warned) {
+                warned = true;
+                LOG.warn("{} event outcomes counted out are remembered already: a late outcome of one counted out"
+                        + " past that is not followed by the correction sent meanwhile (not told again)", MAX);
+            }
             return false;
         }
         if (byContainer.computeIfAbsent(containerId, c -> new HashMap<>()).put(eventId, new Late(now)) == null) {
@@ -51,11 +61,15 @@ final class LateOutcomes {
         return true;
     }
 
-    /** Correction {@code o} of its container was sent: it is what must follow a late outcome of an event counted out before. */
-    void sent(Outcome o) {
-        Map<String, Late> late = byContainer.get(o.containerId());
+    /**
+     * Corrections of {@code containerId} were sent: {@code newest}, the last of them, is what must
+     * follow a late outcome of an event counted out before; null when an event is queued behind
+     * them (its outcome follows the late one and is newer, so none must).
+     */
+    void sent(String containerId, Outcome newest) {
+        Map<String, Late> late = byContainer.get(containerId);
         if (late != null) {
-            late.values().forEach(l -> l.after = o);
+            late.values().forEach(l -> l.after = newest);
         }
     }
 

@@ -315,8 +315,11 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         Map<Entry, CompletableFuture<Void>> sent = new java.util.LinkedHashMap<>();
         boolean eventsOut = true;
         boolean correctionsOut = true;
+        boolean sentNow = false;
+        Outcome newest = null; // the last correction sent now, unless an event is queued behind it (its state is newer)
         for (Entry e : queue) {
             if (e.isEvent()) {
+                newest = null;
                 if (correctionsOut && e.ready != null && !e.ready.isDone()) {
                     due.add(e.ready);
                     e.since = clock.instant(); // its outcome goes now: its hold counts from here
@@ -326,11 +329,15 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                 if (eventsOut && !e.sent) {
                     e.sent = true;
                     e.since = clock.instant();
-                    late.sent(e.outcome);
+                    sentNow = true;
+                    newest = e.outcome;
                     sent.put(e, sendTracked(e.outcome));
                 }
                 correctionsOut &= e.done;
             }
+        }
+        if (sentNow) {
+            late.sent(containerId, newest);
         }
         while (!queue.isEmpty() && queue.peekFirst().done) {
             queue.pollFirst();

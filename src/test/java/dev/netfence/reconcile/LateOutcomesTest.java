@@ -20,11 +20,15 @@ class LateOutcomesTest {
         late.countedOut("c1", "ev-1", clock.instant());
         Outcome first = correction("c1");
         Outcome second = correction("c1");
-        late.sent(first);
-        late.sent(second);
-        late.sent(correction("c2"));
+        late.sent("c1", first);
+        late.sent("c1", second);
+        late.sent("c2", correction("c2"));
 
         assertThat(late.reported("c1", "ev-1")).isSameAs(second);
+        late.countedOut("c1", "ev-2", clock.instant());
+        late.sent("c1", first);
+        late.sent("c1", null); // sent with an event queued behind it
+        assertThat(late.reported("c1", "ev-2")).as("the event behind it is newer").isNull();
         assertThat(late.reported("c1", "ev-1")).as("forgotten once reported").isNull();
         assertThat(late.size()).isZero();
     }

@@ -325,6 +325,23 @@ class OutcomeOrderTest {
     }
 
     @Test
+    void aLateEventOutcomeIsNotFollowedByACorrectionThatHadAnEventQueuedBehindItBeforeItWent() {
+        order.expect("c1", "ev-start");
+        Outcome update = correction("c1"); // held behind the start
+        order.publish(update);
+        order.expect("c1", "ev-stop"); // the stop, queued behind the update before the hold ran out
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+        assertThat(sent).containsExactly(update);
+
+        order.published(eventOutcome("c1", "ev-start")); // late, then the stop's, through the same producer
+        order.published(eventOutcome("c1", "ev-stop"));
+
+        assertThat(sent).as("the stop's outcome is the current state").containsExactly(update);
+        assertThat(order.outstanding()).isZero();
+    }
+
+    @Test
     void aLateEventOutcomeWithNoCorrectionPastItOrRememberedTooLongSendsNothing() {
         order.expect("c1", "ev-1");
         order.expect("c2", "ev-2");
