@@ -230,6 +230,11 @@ final class AtLeastOnceSink implements OutputSink {
     }
 
     @Override
+    public void closing() {
+        closed = true; // a send the closing producer fails (closed forcefully, or while it waited) is not replaced
+    }
+
+    @Override
     public void close() {
         closed = true;
         publisher.shutdownNow();

@@ -254,7 +254,7 @@ public final class EventPipeline implements AutoCloseable {
         try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
             metrics.bind(c, p);
             keyless.start();
-            sink = settings.exactlyOnce() ? new BoundedSyncCommits(new TransactionalSink(p, c, metrics, records,
+            sink = settings.exactlyOnce() ? new BoundedFinalCommit(new TransactionalSink(p, c, metrics, records,
                     sendHealth, health::beat), p, ShutdownBudget.FINAL_COMMIT)
                     : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
             if (!awaitPolicies() || !subscribe(c)) {
@@ -292,6 +292,9 @@ public final class EventPipeline implements AutoCloseable {
             // consumer first (its listener is inert: the drain finished what it could, and after a
             // failure the work is abandoned), then the producer; the sink last, so nothing is refused
             Duration close = drained ? ShutdownBudget.CLIENT_CLOSE : Duration.ofSeconds(5);
+            if (sink != null) {
+                sink.closing(); // what the producer fails as it closes is no refusal: not replaced, done again
+            }
             closeQuietly(() -> c.close(close), () -> p.close(close));
             if (sink != null) {
                 sink.close();

@@ -16,6 +16,18 @@ interface OutputSink extends AutoCloseable {
     /** Commits what may be committed for these partitions; {@code sync} waits for the broker. */
     void commit(Collection<PartitionOffsets> partitions, boolean sync);
 
+    /** A stop's last commit, after its drain: synchronous, and bounded where it could otherwise outlast the stop. */
+    default void commitFinal(Collection<PartitionOffsets> partitions) {
+        commit(partitions, true);
+    }
+
+    /**
+     * The clients are about to be closed (a stop, or their recreation): what fails from now on
+     * because of that is no output's refusal and is done again by the next clients.
+     */
+    default void closing() {
+    }
+
     /** Outputs handed to the producer and not yet acknowledged (the shutdown drain waits for them). */
     default int pending() {
         return 0;

@@ -54,7 +54,7 @@ final class ShutdownDrain {
                     + "unacknowledged); they will be redelivered", left, workers.running(), sink.pending());
         }
         try {
-            sink.commit(partitions.all(), true);
+            sink.commitFinal(partitions.all());
         } catch (RuntimeException e) {
             LOG.warn("final offset commit failed; uncommitted records will be redelivered: {}", e.toString());
         }

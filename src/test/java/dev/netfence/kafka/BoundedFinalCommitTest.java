@@ -9,25 +9,31 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A stop's and a revoke's synchronous exactly-once commit ends within its bound while the broker
- * does not answer: MockProducer's {@code commitTransaction} here blocks the way the real one does
- * while the broker is away (up to {@code max.block.ms}, five attempts), and returns, as the real
- * one does, with "The producer closed forcefully" once the producer is closed.
+ * A stop's final exactly-once commit ends within its bound while the broker does not answer.
+ * MockProducer's transaction calls here block the two ways the real ones do while the broker is
+ * away: {@code commitTransaction} until the producer is closed (kafka-clients fails a pending
+ * transition with "The producer closed forcefully"), {@code sendOffsetsToTransaction} on a request
+ * in flight, which the close does not reach, until its thread is interrupted (kafka-clients throws
+ * {@link InterruptException}, which sets the interrupt flag again).
  */
 @Timeout(60)
-class BoundedSyncCommitsTest {
+class BoundedFinalCommitTest {
     private static final TopicPartition TP = new TopicPartition("events", 0);
     private static final Duration BOUND = Duration.ofMillis(300);
 
@@ -37,50 +43,92 @@ class BoundedSyncCommitsTest {
     private final MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
 
     @Test
-    void aSynchronousCommitTheBrokerDoesNotAnswerEndsAtItsBoundWithTheProducerClosedAndNothingCommitted() {
-        Stalled producer = new Stalled(Long.MAX_VALUE);
-        BoundedSyncCommits sink = new BoundedSyncCommits(new TransactionalSink(producer, consumer, metrics, records,
-                health), producer, BOUND);
+    void aFinalCommitWhoseCommitTheBrokerDoesNotAnswerEndsAtItsBoundWithTheProducerClosedAndNothingCommitted() {
+        Stalled producer = new Stalled(Long.MAX_VALUE, false);
+        BoundedFinalCommit sink = sink(producer);
         PartitionOffsets po = partitionWith(sink, "a", "b");
 
-        assertThatThrownBy(() -> sink.commit(List.of(po), true)).isInstanceOf(OutputSink.FatalClientException.class)
+        assertThatThrownBy(() -> sink.commitFinal(List.of(po))).isInstanceOf(OutputSink.FatalClientException.class)
                 .hasMessageContaining("did not finish within " + BOUND);
 
         assertThat(producer.closed()).isTrue();
         assertThat(producer.commits).as("one commit, returned by the close, not five of max.block.ms each").isEqualTo(1);
         assertThat(po.lastCommitted()).isNegative();
+        assertThat(Thread.currentThread().isInterrupted()).as("the bound's interrupt is not left behind").isFalse();
         sink.close();
     }
 
     @Test
-    void aPeriodicCommitWaitsOutASlowBrokerAndASynchronousOneInTimeLeavesTheProducerOpen() throws Exception {
-        Stalled producer = new Stalled(3 * BOUND.toMillis());
-        BoundedSyncCommits sink = new BoundedSyncCommits(new TransactionalSink(producer, consumer, metrics, records,
-                health), producer, BOUND);
+    void aFinalCommitWaitingOnARequestInFlightThatTheCloseDoesNotReachIsEndedByTheInterrupt() {
+        Stalled producer = new Stalled(0, true);
+        BoundedFinalCommit sink = sink(producer);
+        PartitionOffsets po = partitionWith(sink, "a");
+
+        assertThatThrownBy(() -> sink.commitFinal(List.of(po))).isInstanceOf(OutputSink.FatalClientException.class)
+                .hasMessageContaining("did not finish within " + BOUND);
+
+        assertThat(producer.closed()).isTrue();
+        assertThat(po.lastCommitted()).isNegative();
+        assertThat(Thread.currentThread().isInterrupted()).as("the bound's interrupt is not left behind").isFalse();
+        sink.close();
+    }
+
+    @Test
+    void periodicAndRevokeCommitsWaitOutASlowBrokerAndAFinalOneInTimeLeavesTheProducerOpen() throws Exception {
+        Stalled producer = new Stalled(3 * BOUND.toMillis(), false);
+        BoundedFinalCommit sink = sink(producer);
         PartitionOffsets po = partitionWith(sink, "a", "b");
 
         sink.commit(List.of(po), false);
         assertThat(po.lastCommitted()).isEqualTo(2);
-
-        producer.stallMillis = 0;
         po.track(2);
         sink.emit(po, 2, List.of(deadLetter("c")));
-        sink.commit(List.of(po), true);
+        sink.commit(List.of(po), true); // a revoke's
         assertThat(po.lastCommitted()).isEqualTo(3);
+
+        producer.stallMillis = 0;
+        po.track(3);
+        sink.emit(po, 3, List.of(deadLetter("d")));
+        sink.commitFinal(List.of(po));
+        assertThat(po.lastCommitted()).isEqualTo(4);
         Thread.sleep(2 * BOUND.toMillis()); // the bound of the commit that finished in time must not fire later
         assertThat(producer.closed()).isFalse();
+        assertThat(Thread.currentThread().isInterrupted()).isFalse();
         sink.close();
     }
 
-    /** A producer whose {@code commitTransaction} stalls {@code stallMillis}, or until the producer is closed. */
+    private BoundedFinalCommit sink(Stalled producer) {
+        return new BoundedFinalCommit(new TransactionalSink(producer, consumer, metrics, records, health), producer, BOUND);
+    }
+
+    /**
+     * A producer whose {@code commitTransaction} stalls {@code stallMillis} or until the producer is
+     * closed, and whose {@code sendOffsetsToTransaction}, with {@code offsetsInFlight}, until its
+     * thread is interrupted.
+     */
     private static final class Stalled extends MockProducer<byte[], byte[]> {
         private final CountDownLatch closing = new CountDownLatch(1);
+        private final boolean offsetsInFlight;
         volatile long stallMillis;
         volatile int commits;
 
-        Stalled(long stallMillis) {
+        Stalled(long stallMillis, boolean offsetsInFlight) {
             super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
             this.stallMillis = stallMillis;
+            this.offsetsInFlight = offsetsInFlight;
+        }
+
+        @Override
+        public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets,
+                ConsumerGroupMetadata group) {
+            if (offsetsInFlight) {
+                try {
+                    Thread.sleep(Long.MAX_VALUE); // the close does not end it
+                } catch (InterruptedException e) {
+                    throw new InterruptException("Received interrupt while awaiting AddOffsetsToTxn", e);
+                }
+            }
+            super.sendOffsetsToTransaction(offsets, group);
         }
 
         @Override
@@ -91,8 +139,7 @@ class BoundedSyncCommitsTest {
                     throw new KafkaException("The producer closed forcefully");
                 }
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new KafkaException(e);
+                throw new InterruptException(e);
             }
             super.commitTransaction();
         }
