@@ -247,7 +247,7 @@ final class ContainmentChecks {
     }
 
     /** The risks a member whose capabilities cannot be read counts as holding. */
-    private static final List<String> UNREAD = List.of("CAP_NET_ADMIN", "CAP_NET_RAW");
+    private static final List<String> UNREAD = List.of("CAP_NET_ADMIN", "CAP_NET_RAW", Capabilities.NO_SECCOMP);
 
     /**
      * What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept

@@ -16,16 +16,26 @@ import java.util.Set;
  * inheritable ({@code CapInh}, regained by exec'ing a program with that file capability),
  * bounding ({@code CapBnd}, regained by a root process that execs a program) or ambient
  * ({@code CapAmb}). So a workload that dropped it from its effective and bounding sets only for
- * show, keeping it permitted, is still reported.
+ * show, keeping it permitted, is still reported. One more risk is read from the same file though it
+ * is no capability: {@code NO_SECCOMP}, a thread with no seccomp filter at all ({@code Seccomp: 0}),
+ * which can use what a runtime's default profile refuses and no read of its threads shows:
+ * io_uring, whose personalities keep capabilities dropped since, and {@code request_key}, whose
+ * {@code dns_resolver} upcall resolves names from the host's namespace.
  */
 public final class Capabilities {
     /** The risks netfence reports, by capability number, in report order. */
-    private static final List<Risk> RISKS = List.of(new Risk("CAP_NET_ADMIN", 12), new Risk("CAP_NET_RAW", 13));
+    private static final List<Risk> RISKS = List.of(new Risk("CAP_NET_ADMIN", 12), new Risk("CAP_NET_RAW", 13),
+            new Risk(Capabilities.NO_SECCOMP, 61));
 
     private record Risk(String name, int bit) {}
 
+    /** The risk of a thread with no seccomp filter (see the class comment). */
+    public static final String NO_SECCOMP = "NO_SECCOMP";
+    /** Not a capability (none has a number near it): {@link #NO_SECCOMP} in a mask. */
+    public static final long NO_SECCOMP_BIT = 1L << 61;
+
     /** The bits of {@link #RISKS}. */
-    private static final long RISKY = (1L << 12) | (1L << 13);
+    private static final long RISKY = (1L << 12) | (1L << 13) | NO_SECCOMP_BIT;
 
     private Capabilities() {}
 
@@ -79,7 +89,23 @@ public final class Capabilities {
                 seen |= 1 << set;
             }
         }
-        return (seen & REQUIRED) == REQUIRED ? java.util.OptionalLong.of(held) : java.util.OptionalLong.empty();
+        if ((seen & REQUIRED) != REQUIRED) {
+            return java.util.OptionalLong.empty();
+        }
+        return java.util.OptionalLong.of(noSeccomp(status) ? held | NO_SECCOMP_BIT : held);
+    }
+
+    /**
+     * Whether {@code status} has a whole {@code Seccomp:} line whose mode is 0 (no filter); false
+     * without one (a kernel built without seccomp writes none, and nothing can be told of it).
+     */
+    private static boolean noSeccomp(String status) {
+        int at = status.indexOf("\nSeccomp:");
+        if (at < 0) {
+            return false;
+        }
+        int end = status.indexOf('\n', at + 1);
+        return end >= 0 && status.substring(at + 9, end).strip().equals("0");
     }
 
     /** The capability sets of {@code /proc/PID/status}, each with its colon; CapAmb exists since Linux 4.3. */
@@ -120,7 +146,7 @@ public final class Capabilities {
         for (String part : value.split(",")) {
             String name = part.strip().toUpperCase(Locale.ROOT);
             String full = name.startsWith("CAP_") ? name : "CAP_" + name;
-            if (RISKS.stream().noneMatch(r -> r.name().equals(full))) {
+            if (RISKS.stream().noneMatch(r -> r.name().equals(full) && r.name().startsWith("CAP_"))) {
                 throw new IllegalArgumentException("must be a comma-separated list of NET_ADMIN, NET_RAW, was: " + value);
             }
             if (!out.contains(full)) {

@@ -98,7 +98,7 @@ class ContainmentKernelTest {
         assertThat(b.error().code()).isEqualTo("NAMESPACE_SHARED");
         // refused before its rules (and, without --refuse-capabilities, before its capabilities) were
         // read: the outcome names its risks all the same
-        assertThat(b.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(b.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW", "NO_SECCOMP");
         assertThat(net.containerTcp(net.peerV4(), OTHER)).as("A's blocked port stays blocked").isNotEqualTo("OK");
         assertThat(net.containerTcp(net.peerV4(), ALLOWED)).isEqualTo("OK");
         assertThat(enforcer.enforce(request("container-b-000000002", (int) second.pid(), null, allowing())).status())
@@ -167,9 +167,10 @@ class ContainmentKernelTest {
         EnforcementResult safe = enforcer(Set.of()).enforce(request(null, (int) dropped.pid(), null, allowing()));
 
         assertThat(full.status()).isEqualTo("applied");
-        assertThat(full.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW");
+        assertThat(full.risks()).containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW", "NO_SECCOMP");
         assertThat(safe.status()).isEqualTo("applied");
-        assertThat(safe.risks()).isEmpty();
+        assertThat(safe.risks()).as("no capability; started without a seccomp filter, as the test's processes are")
+                .containsExactly("NO_SECCOMP");
 
         EnforcementResult refused = enforcer(Set.of("CAP_NET_ADMIN"))
                 .enforce(request(null, net.containerPid(), null, allowing()));

@@ -212,6 +212,14 @@ class ContainmentPodmanKernelTest {
         assertThat(risky.risks()).containsExactly("CAP_NET_RAW");
         assertThat(registry.get("netfence.risks").tag("risk", "CAP_NET_RAW").counter().count()).isEqualTo(1.0);
 
+        // no seccomp filter: io_uring and request_key are open to it, what no capability read shows
+        PodmanContainer unfiltered = PODMAN.sandbox(List.of("--security-opt", "seccomp=unconfined"));
+        EnforcementResult open = enforcer(Set.of()).enforce(request(unfiltered.id(), unfiltered,
+                unfiltered.sandboxKey(), policy));
+        assertThat(open.status()).isEqualTo("applied");
+        assertThat(open.risks()).as("podman's default profile filters the others").containsExactly("NO_SECCOMP");
+        assertThat(registry.get("netfence.risks").tag("risk", "NO_SECCOMP").counter().count()).isEqualTo(1.0);
+
         EnforcementResult refused = enforcer(Set.of("CAP_NET_RAW", "CAP_NET_ADMIN"))
                 .enforce(request(raw.id(), raw, raw.sandboxKey(), policy));
 
@@ -265,7 +273,8 @@ class ContainmentPodmanKernelTest {
 
             assertThat(refused.error()).as("%s", refused).isNotNull();
             assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
-            assertThat(refused.risks()).containsExactly("CAP_NET_RAW");
+            // the adopted process was started by the test, with no seccomp filter: a risk of its own
+            assertThat(refused.risks()).containsExactly("CAP_NET_RAW", "NO_SECCOMP");
             assertThat(parker.use()).as("taken back, the socket sends without the capability").isEqualTo("used");
         }
     }
@@ -296,7 +305,8 @@ class ContainmentPodmanKernelTest {
                     .enforce(request(box.id(), box.pid(), box.sandboxKey(), policy));
 
             assertThat(reported.status()).as("%s", reported).isEqualTo("applied");
-            assertThat(reported.risks()).containsExactly("CAP_NET_RAW");
+            // the keeper was started by the test, with no seccomp filter: a risk of its own
+            assertThat(reported.risks()).containsExactly("CAP_NET_RAW", "NO_SECCOMP");
             assertThat(refused.error()).as("%s", refused).isNotNull();
             assertThat(refused.error().code()).isEqualTo("UNSAFE_CAPABILITIES");
             assertThat(refused.quarantined()).isTrue();

@@ -77,6 +77,23 @@ class CapabilitiesTest {
     }
 
     @Test
+    void aThreadWithNoSeccompFilterIsARiskAndOneWithAFilterOrAKernelThatWritesNoModeIsNot() {
+        String none = "0000000000000000";
+        String podman = "00000000800405fb";
+        String base = sets(none, podman, podman, podman, none);
+        assertThat(Capabilities.risksIn(base + "Seccomp:\t0\nSeccomp_filters:\t0\n")).containsExactly("NO_SECCOMP");
+        assertThat(Capabilities.risksIn(sets(none, none, none, "0000000000003000", none) + "Seccomp:\t0\n"))
+                .containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW", "NO_SECCOMP");
+        assertThat(Capabilities.risksIn(base + "Seccomp:\t2\nSeccomp_filters:\t1\n")).as("a filter").isEmpty();
+        assertThat(Capabilities.risksIn(base + "Seccomp:\t1\n")).as("strict mode").isEmpty();
+        assertThat(Capabilities.risksIn(base)).as("no Seccomp line: nothing to tell").isEmpty();
+        assertThat(Capabilities.risksIn(base + "Seccomp:\t0")).as("a mode cut before its newline").isEmpty();
+        assertThat(Capabilities.risksIn(base + "Seccomp_filters:\t0\n")).as("not the mode's line").isEmpty();
+        assertThatThrownBy(() -> Capabilities.parseRefused("NO_SECCOMP")).as("reported, not refusable")
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void aStatusCutInsideASetsValueIsRefusedNotReadAsTheDigitsLeft() {
         String cut = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000";
 
