@@ -88,22 +88,14 @@ class AtLeastOnceSinkTest {
     void anOutcomeTheTopicRefusesIsToldAsOutSoWhatWaitsBehindItInItsContainersOrderGoes() {
         MockProducer<byte[], byte[]> outcomesRefused = refusingTooLarge("outcomes"::equals);
         List<dev.netfence.event.Outcome> told = new java.util.concurrent.CopyOnWriteArrayList<>();
-        OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
         AtLeastOnceSink sink = new AtLeastOnceSink(outcomesRefused, consumer, completions,
-                new PipelineMetrics(registry, Clock.systemUTC(), told::add), records,
+                new PipelineMetrics(registry, Clock.systemUTC(), told::add), RECORDS,
                 new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30)));
         PartitionOffsets po = new PartitionOffsets(TP);
         po.track(5);
-        dev.netfence.event.ContainerEvent ev = new dev.netfence.event.ContainerEvent(1,
-                dev.netfence.event.ContainerEvent.CONTAINER_STARTED, "ev-5", java.time.Instant.now(), "n1", "task-1", "c1",
-                null, 4242);
-        dev.netfence.event.Outcome o = new dev.netfence.event.Outcomes(Clock.systemUTC(), "n1/1", "test").of(ev,
-                dev.netfence.core.EnforcementResult.applied().build(), false);
-        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> source = new org.apache.kafka.clients.consumer
-                .ConsumerRecord<>("events", 0, 5, "n1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        dev.netfence.event.Outcome o = startOutcome();
 
-        sink.emit(po, 5, List.of(Output.outcome(records.outcome(o), o, source)));
+        sink.emit(po, 5, List.of(outcomeAt(5, o)));
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
             completions.runAll();
             return !told.isEmpty();
@@ -118,21 +110,13 @@ class AtLeastOnceSinkTest {
         MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
                 new ByteArraySerializer());
         List<dev.netfence.event.Outcome> told = new java.util.concurrent.CopyOnWriteArrayList<>();
-        OutputRecords records = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1", "n1");
         AtLeastOnceSink sink = new AtLeastOnceSink(producer, consumer, completions,
-                new PipelineMetrics(registry, Clock.systemUTC(), told::add), records,
+                new PipelineMetrics(registry, Clock.systemUTC(), told::add), RECORDS,
                 new SendHealth(Clock.systemUTC(), Duration.ofSeconds(30)));
         PartitionOffsets po = new PartitionOffsets(TP);
         po.track(5);
-        dev.netfence.event.ContainerEvent ev = new dev.netfence.event.ContainerEvent(1,
-                dev.netfence.event.ContainerEvent.CONTAINER_STARTED, "ev-5", java.time.Instant.now(), "n1", "task-1", "c1",
-                null, 4242);
-        dev.netfence.event.Outcome o = new dev.netfence.event.Outcomes(Clock.systemUTC(), "n1/1", "test").of(ev,
-                dev.netfence.core.EnforcementResult.applied().build(), false);
-        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> source = new org.apache.kafka.clients.consumer
-                .ConsumerRecord<>("events", 0, 5, "n1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        sink.emit(po, 5, List.of(Output.outcome(records.outcome(o), o, source)));
+        dev.netfence.event.Outcome o = startOutcome();
+        sink.emit(po, 5, List.of(outcomeAt(5, o)));
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
 
         // what kafka-clients hands an unacknowledged batch's callbacks when closed with a timeout that ran out
@@ -146,6 +130,26 @@ class AtLeastOnceSinkTest {
         assertThat(po.lastCommitted()).isNegative();
         assertThat(registry.find("netfence.send.errors").counters()).as("no refusal counted").isEmpty();
         sink.close();
+    }
+
+    private static final OutputRecords RECORDS = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1",
+            "n1");
+
+    /** The outcome of an applied start event of container c1. */
+    private static dev.netfence.event.Outcome startOutcome() {
+        dev.netfence.event.ContainerEvent ev = new dev.netfence.event.ContainerEvent(1,
+                dev.netfence.event.ContainerEvent.CONTAINER_STARTED, "ev-5", java.time.Instant.now(), "n1", "task-1", "c1",
+                null, 4242);
+        return new dev.netfence.event.Outcomes(Clock.systemUTC(), "n1/1", "test").of(ev,
+                dev.netfence.core.EnforcementResult.applied().build(), false);
+    }
+
+    /** Outcome {@code o} as the output of the events record at {@code offset}. */
+    private static Output outcomeAt(long offset, dev.netfence.event.Outcome o) {
+        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> source = new org.apache.kafka.clients.consumer
+                .ConsumerRecord<>("events", 0, offset, "n1".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return Output.outcome(RECORDS.outcome(o), o, source);
     }
 
     /** A producer that refuses every record to a topic {@code refused} accepts as too large, and sends the others. */
