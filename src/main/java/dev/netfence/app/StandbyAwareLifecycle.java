@@ -40,6 +40,11 @@ final class StandbyAwareLifecycle implements ContainerLifecycle {
     }
 
     @Override
+    public void dropped(Outcome outcome) {
+        reconciler.dropped(outcome);
+    }
+
+    @Override
     public CompletableFuture<Void> reportable(String containerId, String eventId) {
         return reconciler.reportable(containerId, eventId);
     }

@@ -120,7 +120,7 @@ public final class EventPipeline implements AutoCloseable {
         // interrupted by the workers' shutdown (or failing after it), an event's work is abandoned, not failed closed
         EventHandler handler = new EventHandler(policies, enforcer, failClosed, outcomes, steady, settings.policyWait(),
                 settings.eventDeadline(), lifecycle, workers::shutDown);
-        this.metrics = new PipelineMetrics(registry, clock, lifecycle::published);
+        this.metrics = new PipelineMetrics(registry, clock, lifecycle::published, lifecycle::dropped);
         this.keyless = new KeylessOwnership(settings, routing);
         RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless,
                 settings.assignment() == Assignment.GROUP).counted(registry);

@@ -34,14 +34,25 @@ final class PipelineMetrics implements AutoCloseable {
     /** Counters by their tag values: registering (building the id, sorting tags) per event showed in the profile. */
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final java.util.function.Consumer<Outcome> published;
+    private final java.util.function.Consumer<Outcome> dropped;
 
     PipelineMetrics(MeterRegistry registry, Clock clock) {
         this(registry, clock, o -> { });
     }
 
-    /** @param published told of every outcome once it is out: acknowledged, or committed (exactly-once) */
+    /** @param published told of every outcome once it is out: acknowledged, committed, or dropped */
     PipelineMetrics(MeterRegistry registry, Clock clock, java.util.function.Consumer<Outcome> published) {
+        this(registry, clock, published, published);
+    }
+
+    /**
+     * @param published told of every outcome once it is out: acknowledged, or committed (exactly-once)
+     * @param dropped told of every outcome this instance will never send ({@link #outcomeDropped})
+     */
+    PipelineMetrics(MeterRegistry registry, Clock clock, java.util.function.Consumer<Outcome> published,
+            java.util.function.Consumer<Outcome> dropped) {
         this.published = java.util.Objects.requireNonNull(published, "published");
+        this.dropped = java.util.Objects.requireNonNull(dropped, "dropped");
         this.registry = registry;
         this.clock = clock;
         registry.gauge(MeterNames.INFLIGHT, inflight);
@@ -67,7 +78,7 @@ final class PipelineMetrics implements AutoCloseable {
      * Counted nowhere else.
      */
     void outcomeDropped(Outcome o) {
-        published.accept(o);
+        dropped.accept(o);
     }
 
     void outcomeAcked(Outcome o) {

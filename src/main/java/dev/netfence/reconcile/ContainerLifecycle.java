@@ -38,6 +38,14 @@ public interface ContainerLifecycle {
     }
 
     /**
+     * The pipeline will never send the outcome of an event (its partition went first, or a dead
+     * letter replaced it): as {@link #published}, for what waits behind it, though nothing landed.
+     */
+    default void dropped(Outcome outcome) {
+        published(outcome);
+    }
+
+    /**
      * Completes when the outcome of event {@code eventId} of the container may be sent: once the
      * reconciler's outcomes of that container published before the event are acknowledged, so that
      * the last outcome on the topic is the container's current state although two producers write

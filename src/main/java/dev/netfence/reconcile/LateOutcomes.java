@@ -16,7 +16,8 @@ import java.util.Map;
  * lands before it, and the late outcome reads as the container's current state, which it is not.
  * Sending the last correction again puts the current state last. Only while no event of the
  * container was expected since that correction: that event's outcome comes through the same
- * producer and partition as the late one, after it, and is newer than the correction. Kept for
+ * producer and partition as the late one, after it, and is newer than the correction. Nor for an
+ * outcome the pipeline dropped (a dead letter replaced it, its partition went): nothing landed. Kept for
  * {@link #KEPT} (longer than any producer retries), at most {@link #MAX} at a time (more are not
  * remembered, and their late outcome is not followed). Not thread-safe: {@link OutcomeOrder} calls
  * it under its monitor.
@@ -92,11 +93,11 @@ final class LateOutcomes {
     }
 
     /**
-     * The outcome of event {@code eventId} of {@code containerId} is out: if it was counted out
-     * before and a correction went out after that, the correction to send again; else null. The
-     * event is forgotten either way.
+     * The outcome of event {@code eventId} of {@code containerId} is out ({@code landed}: on the
+     * topic, not dropped): if it was counted out before and a correction went out after that, the
+     * correction to send again (logged); else null. The event is forgotten either way.
      */
-    Outcome reported(String containerId, String eventId) {
+    Outcome reported(String containerId, String eventId, boolean landed) {
         Map<String, Late> late = byContainer.get(containerId);
         Late l = late == null ? null : late.remove(eventId);
         if (l == null) {
@@ -106,6 +107,12 @@ final class LateOutcomes {
         if (late.isEmpty()) {
             byContainer.remove(containerId);
         }
+        if (!landed || l.after == null) {
+            return null;
+        }
+        LOG.warn("the outcome of event {} of container {} was reported after its hold, behind the {} outcome sent"
+                + " meanwhile; that outcome is sent again so the container's current state is last", eventId, containerId,
+                l.after.trigger());
         return l.after;
     }
 

@@ -130,11 +130,19 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
      * The pipeline's outcome {@code o} is out (acknowledged, or committed): reconciler outcomes
      * queued after its event may follow it. An outcome of an event that was not expected (an
      * invalid event, decided before the reconciler saw it) releases nothing. One whose event was
-     * counted out after the {@link #HOLD}, and behind which a correction has gone since, is
-     * followed by that correction again ({@link LateOutcomes}): it landed after the correction and
-     * would otherwise read as the container's current state.
+     * counted out after the {@link #HOLD} is followed by the correction sent past it meanwhile
+     * ({@link LateOutcomes}): it landed after it and would otherwise read as the current state.
      */
     void published(Outcome o) {
+        out(o, true);
+    }
+
+    /** The pipeline will never send {@code o}: as {@link #published}, but nothing landed, so nothing is sent again. */
+    void dropped(Outcome o) {
+        out(o, false);
+    }
+
+    private void out(Outcome o, boolean landed) {
         if (o.eventId() == null) {
             return;
         }
@@ -142,13 +150,10 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         synchronized (this) {
             Entry event = pendingEvent(o.containerId(), o.eventId());
             if (event == null) {
-                Outcome again = late.reported(o.containerId(), o.eventId());
+                Outcome again = late.reported(o.containerId(), o.eventId(), landed);
                 if (again == null) {
                     return;
                 }
-                LOG.warn("the outcome of event {} of container {} was reported after its hold, behind the {} outcome"
-                        + " sent meanwhile; that outcome is sent again so the container's current state is last",
-                        o.eventId(), o.containerId(), again.trigger());
                 if (released) {
                     sendTracked(again);
                     return;

@@ -222,6 +222,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         order.published(outcome);
     }
 
+    @Override
+    public void dropped(dev.netfence.event.Outcome outcome) {
+        order.dropped(outcome);
+    }
+
     @Override // the reconciler's outcomes published before the event are acknowledged: its outcome may go
     public java.util.concurrent.CompletableFuture<Void> reportable(String containerId, String eventId) {
         return order.ready(containerId, eventId);

@@ -309,6 +309,20 @@ class OutcomeOrderTest {
     }
 
     @Test
+    void aLateEventOutcomeThatWasDroppedNotSentIsFollowedByNothing() {
+        order.expect("c1", "ev-1");
+        Outcome update = correction("c1");
+        order.publish(update);
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        order.expire();
+
+        order.dropped(eventOutcome("c1", "ev-1")); // a dead letter replaced it: nothing landed behind the update
+        order.published(eventOutcome("c1", "ev-1"));
+
+        assertThat(sent).containsExactly(update);
+    }
+
+    @Test
     void aLateEventOutcomeIsNotFollowedByACorrectionWhenAnotherEventOfItsContainerCameSince() {
         order.expect("c1", "ev-start");
         Outcome update = correction("c1");
