@@ -13,7 +13,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * Holds a lock of the whole machine for a test class: an exclusive {@code flock}-style lock on
  * {@value #PATH}, taken before the class's other extensions (register it first) and given back
- * after them. Surefire runs the unit tests in two JVMs at once; the classes whose proofs another
+ * after them. Surefire runs the unit tests in three JVMs at once; the classes whose proofs another
  * JVM's classes could disturb take this lock, so no two of them run at the same time on the
  * machine: those that run podman containers (their bridge frames reach the host guard's frame
  * listeners, and the host guard's chains live in one host table) or netfence's host guard, and
