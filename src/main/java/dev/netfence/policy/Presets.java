@@ -67,8 +67,18 @@ public final class Presets {
     // loopback services (the node's Kafka, kubelet, netfence's HTTP port when bound to 127.0.0.1).
     // Every plan rejects it, whatever its list, after its literal endpoints.
     private static final List<Cidr> LOOPBACK = List.of(cidr("127.0.0.0/8"));
-    private static final List<Cidr> ALWAYS_BLOCKED = java.util.stream.Stream.concat(METADATA.stream(), LOOPBACK.stream())
-            .toList();
+
+    // Destinations that reach hosts by the link, not by their address: IPv4 multicast, the limited
+    // broadcast 255.255.255.255 and IPv6 multicast (neighbour discovery and MLD to ff02::/16 are
+    // accepted before the blocked subnets). A datagram there reaches every listener on the link
+    // (and, multicast, beyond it where a router forwards the group), those whose addresses are in
+    // the blocked subnets included: a list written without them (the seed's three private ranges)
+    // must not leave that channel open. Every plan rejects them, whatever its list, after its
+    // literal endpoints (a literal multicast endpoint stays the author's exception).
+    private static final List<Cidr> LINK_WIDE = List.of(cidr("224.0.0.0/4"), cidr("255.255.255.255/32"),
+            cidr("ff00::/8"));
+    private static final List<Cidr> ALWAYS_BLOCKED = java.util.stream.Stream.of(METADATA, LOOPBACK, LINK_WIDE)
+            .flatMap(List::stream).toList();
 
     private Presets() {}
 
@@ -82,7 +92,8 @@ public final class Presets {
 
     /**
      * What every plan rejects whatever its list, after the list's own entries: the metadata ranges,
-     * then IPv4 loopback (127.0.0.0/8), which only the loopback interface may carry.
+     * then IPv4 loopback (127.0.0.0/8), which only the loopback interface may carry, then the
+     * link-wide destinations (224.0.0.0/4, 255.255.255.255/32, ff00::/8).
      */
     public static List<Cidr> alwaysBlocked() {
         return ALWAYS_BLOCKED;

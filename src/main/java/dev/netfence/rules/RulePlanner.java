@@ -27,8 +27,8 @@ import java.util.Set;
  * on, loopback, established/related, (IPv6) neighbour discovery and MLD, allowed
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
- * (reject: the policy's, then the cloud metadata ranges and IPv4 loopback of {@link
- * Presets#alwaysBlocked()} it does not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
+ * (reject: the policy's, then the cloud metadata ranges, IPv4 loopback and the link-wide
+ * destinations (multicast, limited broadcast) of {@link Presets#alwaysBlocked()} it does not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
  * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: a drop of what arrives
  * on an interface other than loopback from one of the namespace's own addresses
  * ({@link Rule#ownSourceFromOutside}: it would forge the reply of a flow to itself), (IPv4) a drop of

@@ -116,11 +116,13 @@ class RestoreRendererTest {
             -A NETFENCE-OUT -d 2001:db8::53/128 -p tcp -m tcp --dport 53{c} -j ACCEPT
             """;
     static final String EP4 = "-A NETFENCE-OUT -d 198.51.100.7/32 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
-    /** The cloud metadata and loopback rejects every plan adds after a list that does not hold them, ipv4. */
+    /** The cloud metadata, loopback and link-wide rejects every plan adds after a list that does not hold them, ipv4. */
     static final String METADATA4 = "-A NETFENCE-OUT -d 169.254.0.0/16{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 168.63.129.16/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 100.100.100.200/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
-            + "-A NETFENCE-OUT -d 127.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable\n";
+            + "-A NETFENCE-OUT -d 127.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable\n"
+            + "-A NETFENCE-OUT -d 224.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable\n"
+            + "-A NETFENCE-OUT -d 255.255.255.255/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
     /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
     static final String RES4 = "-A NETFENCE-IN -s 198.51.100.7/32 -p tcp -m tcp --sport 443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n";
@@ -166,11 +168,14 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d fd00:ec2::23/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d fd20:ce::254/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d fe80::a9fe:a9fe/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d ff00::/8{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::c612:0/111{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::a9fe:0/112{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::a83f:8110/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::6464:64c8/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::7f00:0/104{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::e000:0/100{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d 64:ff9b::ffff:ffff/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + OWN_IN + LO_EST_IN + ND_IN + DROP),
                 row("hipaa preset, ipv4: everything else rejected, /0 written without -d",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",

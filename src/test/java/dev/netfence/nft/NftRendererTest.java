@@ -148,7 +148,7 @@ class NftRendererTest {
                 row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6,
                         LO_EST_IN4 + LO_EST_IN6 + ND_IN),
-                row("container mode with a udp endpoint and explicit subnets: then the metadata ranges, then the IPv4 ones in NAT64 form",
+                row("container mode with a udp endpoint and explicit subnets: then the metadata, loopback and link-wide ranges, then the IPv4 ones in NAT64 form",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}",
                         LO_EST_OUT4 + "\t\tip daddr 198.18.0.0/15 reject with icmp port-unreachable{c}\n"
@@ -156,6 +156,8 @@ class NftRendererTest {
                                 + "\t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 100.100.100.200 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 127.0.0.0/8 reject with icmp port-unreachable{c}\n"
+                                + "\t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}\n"
+                                + "\t\tip daddr 255.255.255.255 reject with icmp port-unreachable{c}\n"
                                 + LO_EST_OUT6 + ND_OUT
                                 + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
                                 + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n"
@@ -163,11 +165,14 @@ class NftRendererTest {
                                 + "\t\tip6 daddr fd00:ec2::23 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fd20:ce::254 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fe80::a9fe:a9fe reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr ff00::/8 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::c612:0/111 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a9fe:0/112 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a83f:8110 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::6464:64c8 reject with icmpv6 port-unreachable{c}\n"
-                                + "\t\tip6 daddr 64:ff9b::7f00:0/104 reject with icmpv6 port-unreachable{c}\n",
+                                + "\t\tip6 daddr 64:ff9b::7f00:0/104 reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr 64:ff9b::e000:0/100 reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr 64:ff9b::ffff:ffff reject with icmpv6 port-unreachable{c}\n",
                         LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",

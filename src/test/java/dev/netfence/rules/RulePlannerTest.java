@@ -64,6 +64,8 @@ class RulePlannerTest extends RulePlannerFixture {
                 Rule.rejectOut(new Cidr("168.63.129.16", 32, Family.IPV4)),
                 Rule.rejectOut(new Cidr("100.100.100.200", 32, Family.IPV4)),
                 Rule.rejectOut(new Cidr("127.0.0.0", 8, Family.IPV4)),
+                Rule.rejectOut(new Cidr("224.0.0.0", 4, Family.IPV4)),
+                Rule.rejectOut(new Cidr("255.255.255.255", 32, Family.IPV4)),
                 Rule.catchAll(Direction.OUT, Verdict.REJECT));
     }
 
@@ -99,7 +101,7 @@ class RulePlannerTest extends RulePlannerFixture {
     }
 
     @Test
-    void theCloudMetadataRangesAreRejectedAfterAnyListThatDoesNotHoldThem() {
+    void theCloudMetadataLoopbackAndLinkWideRangesAreRejectedAfterAnyListThatDoesNotHoldThem() {
         List<Cidr> seeds = List.of(new Cidr("10.0.0.0", 8, Family.IPV4), new Cidr("172.16.0.0", 12, Family.IPV4),
                 new Cidr("192.168.0.0", 16, Family.IPV4), new Cidr("2001:db8::", 32, Family.IPV6),
                 new Cidr("fd00:ec2::254", 128, Family.IPV6));
@@ -108,9 +110,10 @@ class RulePlannerTest extends RulePlannerFixture {
                 new Cidr("168.63.129.16", 32, Family.IPV4), new Cidr("100.100.100.200", 32, Family.IPV4),
                 new Cidr("fd00:ec2::23", 128, Family.IPV6),
                 new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6),
-                new Cidr("127.0.0.0", 8, Family.IPV4));
-        // the default list holds them all but Azure's WireServer (a public address) and IPv4 loopback; a whole
-        // family holds them all
+                new Cidr("127.0.0.0", 8, Family.IPV4), new Cidr("224.0.0.0", 4, Family.IPV4),
+                new Cidr("255.255.255.255", 32, Family.IPV4), new Cidr("ff00::", 8, Family.IPV6));
+        // the default list holds them all but Azure's WireServer (a public address) and IPv4 loopback (multicast
+        // in 224.0.0.0/4 and ff00::/8, the limited broadcast in 240.0.0.0/4); a whole family holds them all
         assertThat(RulePlanner.withAlwaysBlocked(Presets.defaultBlockedSubnets())).containsExactlyElementsOf(
                 java.util.stream.Stream.concat(Presets.defaultBlockedSubnets().stream(),
                         java.util.stream.Stream.of(new Cidr("168.63.129.16", 32, Family.IPV4),
@@ -301,12 +304,15 @@ class RulePlannerTest extends RulePlannerFixture {
         assertThat(planner.plan(p, Map.of(), List.of()).forFamily(Family.IPV6).output()).endsWith(
                 Rule.rejectOut(new Cidr("fd00::", 8, Family.IPV6)),
                 Rule.rejectOut(new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6)),
+                Rule.rejectOut(new Cidr("ff00::", 8, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a00:0", 104, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a9fe:0", 112, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a83f:8110", 128, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::6464:64c8", 128, Family.IPV6)),
-                Rule.rejectOut(new Cidr("64:ff9b::7f00:0", 104, Family.IPV6)));
+                Rule.rejectOut(new Cidr("64:ff9b::7f00:0", 104, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::e000:0", 100, Family.IPV6)),
+                Rule.rejectOut(new Cidr("64:ff9b::ffff:ffff", 128, Family.IPV6)));
 
         // a whole IPv4 blocked: the whole prefix; an IPv6 part that holds the prefix already: nothing more
         assertThat(RulePlanner.nat64Forms(List.of(new Cidr("0.0.0.0", 0, Family.IPV4),

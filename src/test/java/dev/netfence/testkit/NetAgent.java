@@ -24,7 +24,9 @@ import java.nio.charset.StandardCharsets;
  * IPv6, in the background), {@code seen PORT} (what the listeners on PORT received so far:
  * {@code NONE} or one {@code tcp/ADDRESS} per accepted connection and one {@code udp/ADDRESS} per
  * datagram, space-separated, so a test can assert that a peer never saw forbidden traffic),
- * {@code listen echo PORT} (a TCP server that echoes every byte, for long-lived streams),
+ * {@code listen any PORT} (records every datagram to PORT on one wildcard socket, broadcasts and
+ * the interfaces' groups' included), {@code listen echo PORT} (a TCP server that echoes every byte, for long-lived streams),
+ * {@code send udp HOST PORT SOURCE} (one datagram from SOURCE, waiting for nothing),
  * {@code stream open NAME tcp|udp HOST PORT} (a flow kept open in the background that sends one
  * byte every 50 ms over one connection or one UDP socket, so always the same 5-tuple, and counts
  * the echoes) and {@code stream count NAME} (echoes received so far). It prints READY when it starts. Only JDK classes, so it runs from the test-classes directory alone.
@@ -67,12 +69,17 @@ public final class NetAgent {
                 if (w[1].equals("source")) {
                     return listenSource(Integer.parseInt(w[2]));
                 }
+                if (w[1].equals("any")) {
+                    return listenAny(Integer.parseInt(w[2]));
+                }
                 return w[1].equals("tcp") ? listenTcp(Integer.parseInt(w[2])) : listenUdp(Integer.parseInt(w[2]));
             case "stream":
                 if (w[1].equals("count")) {
                     return Long.toString(STREAMS.get(w[2]).get());
                 }
                 return openStream(w[2], w[3], w[4], Integer.parseInt(w[5]));
+            case "send":
+                return send(w[2], Integer.parseInt(w[3]), w[4]);
             case "seen":
                 java.util.List<String> seen = SEEN.getOrDefault(Integer.parseInt(w[1]), java.util.List.of());
                 synchronized (seen) {
@@ -115,6 +122,27 @@ public final class NetAgent {
         }
     }
 
+    /**
+     * One datagram to host:port from {@code source} (the address the socket is bound to, which
+     * also picks the interface of a broadcast or an IPv4 multicast where no route covers it; an
+     * IPv6 link-scope destination names its interface, {@code ff02::1%eth0}), broadcast allowed;
+     * waits for nothing: OK when the kernel took it, else ERROR and why.
+     */
+    private static String send(String host, int port, String source) throws Exception {
+        InetAddress to = InetAddress.getByName(host);
+        // a socket of the destination's own family: an IPv6 socket's IPv4 side sends no IPv4 multicast here
+        java.net.ProtocolFamily family = to instanceof java.net.Inet4Address ? java.net.StandardProtocolFamily.INET
+                : java.net.StandardProtocolFamily.INET6;
+        try (java.nio.channels.DatagramChannel channel = java.nio.channels.DatagramChannel.open(family)) {
+            channel.setOption(java.net.StandardSocketOptions.SO_BROADCAST, true);
+            channel.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
+            channel.send(java.nio.ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)), new InetSocketAddress(to, port));
+            return "OK";
+        } catch (java.io.IOException e) {
+            return "ERROR " + e.getMessage();
+        }
+    }
+
     private static String listenTcp(int port) throws Exception {
         ServerSocket server = new ServerSocket();
         server.setReuseAddress(true);
@@ -145,6 +173,46 @@ public final class NetAgent {
                 DatagramSocket socket = new DatagramSocket(new InetSocketAddress(address, port));
                 daemon(() -> echo(socket));
             }
+        }
+        return "OK";
+    }
+
+    /**
+     * Records every datagram to {@code port} as a host's service bound to the wildcard address gets
+     * it: an IPv4 socket on 0.0.0.0 and an IPv6 one on ::, each in the all-hosts (224.0.0.1) or
+     * all-nodes (ff02::1) group of every interface, so broadcasts and those groups' datagrams reach
+     * it, which the per-address sockets of {@link #listenUdp} never get. The IPv6 socket's IPv4 datagrams are
+     * the IPv4 socket's too and are not recorded twice. No echo.
+     */
+    private static String listenAny(int port) throws Exception {
+        for (java.net.StandardProtocolFamily family : java.util.List.of(java.net.StandardProtocolFamily.INET,
+                java.net.StandardProtocolFamily.INET6)) {
+            java.nio.channels.DatagramChannel channel = java.nio.channels.DatagramChannel.open(family);
+            channel.setOption(java.net.StandardSocketOptions.SO_REUSEADDR, true);
+            boolean v4 = family == java.net.StandardProtocolFamily.INET;
+            channel.bind(new InetSocketAddress(InetAddress.getByName(v4 ? "0.0.0.0" : "::"), port));
+            // the JDK turns IP_MULTICAST_ALL off on its sockets (a C service's socket has it on and gets
+            // the groups its interfaces are in): join the all-hosts / all-nodes group as such a socket sees it
+            for (java.net.NetworkInterface nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+                // not isUp(): the JDK's asks for a carrier too, which a veth just set up may not show yet
+                if (!nic.isLoopback() && nic.supportsMulticast()) {
+                    channel.join(InetAddress.getByName(v4 ? "224.0.0.1" : "ff02::1"), nic);
+                }
+            }
+            daemon(() -> {
+                java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(512);
+                while (true) {
+                    try {
+                        buffer.clear();
+                        InetAddress from = ((InetSocketAddress) channel.receive(buffer)).getAddress();
+                        if (family == java.net.StandardProtocolFamily.INET || from instanceof java.net.Inet6Address) {
+                            record(port, "udp/" + from.getHostAddress());
+                        }
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
         }
         return "OK";
     }
