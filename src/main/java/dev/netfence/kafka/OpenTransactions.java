@@ -32,9 +32,11 @@ import org.apache.kafka.common.TopicPartition;
  * broker for the assigned partitions' end offsets both ways, exports the difference per
  * partition as {@code netfence.partition.unstable.records} (records written past the last stable
  * offset), and {@link #stalled} names a partition whose last stable offset has stayed put behind
- * its end for longer than a bound. A failed look leaves what the last one found.
+ * its end for longer than a bound. A failed look leaves what the last one found (an unexpected
+ * {@link Error} is logged once); after {@link #close} a look still under way registers nothing.
  */
 final class OpenTransactions implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OpenTransactions.class);
     /** How often the broker is asked. */
     static final Duration PERIOD = Duration.ofSeconds(10);
 
@@ -44,6 +46,10 @@ final class OpenTransactions implements AutoCloseable {
     /** Per partition behind: its last stable offset, since when it has been that while behind, and the gauge. */
     private final Map<TopicPartition, Behind> behind = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Unstable> gauges = new HashMap<>();
+    /** Set by {@link #close}, under the lock of {@link #gauges}: a look still running then registers nothing. */
+    private boolean closed;
+    /** Whether a look's unexpected {@link Error} was logged (once: the looks go on). */
+    private volatile boolean errorLogged;
     private final java.util.concurrent.ScheduledExecutorService timer =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "netfence-open-transactions");
@@ -67,9 +73,15 @@ final class OpenTransactions implements AutoCloseable {
                 check(admin.get());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (Exception | Error e) { // the broker away, a partition moved meanwhile: the next look tries again
-                if (e instanceof VirtualMachineError v) {
-                    throw v;
+            } catch (Exception e) { // the broker away, a partition moved meanwhile: the next look tries again
+                LOG.debug("open-transaction look failed, the next one tries again: {}", e.toString());
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Error e) { // a bug, not the broker: say so once, and keep looking
+                if (!errorLogged) {
+                    errorLogged = true;
+                    LOG.error("open-transaction look failed unexpectedly; netfence.partition.unstable.records and the"
+                            + " open-transaction readiness check keep what the last look found", e);
                 }
             }
         }, PERIOD.toMillis(), PERIOD.toMillis(), TimeUnit.MILLISECONDS);
@@ -94,6 +106,9 @@ final class OpenTransactions implements AutoCloseable {
                 new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(5, TimeUnit.SECONDS);
         long now = clock.millis();
         synchronized (gauges) {
+            if (closed) {
+                return; // close() removed the gauges: a look that was under way registers none again
+            }
             for (TopicPartition tp : tps) {
                 ListOffsetsResultInfo e = ends.get(tp);
                 ListOffsetsResultInfo c = stable.get(tp);
@@ -155,6 +170,7 @@ final class OpenTransactions implements AutoCloseable {
     public void close() {
         timer.shutdownNow();
         synchronized (gauges) {
+            closed = true;
             gauges.values().forEach(u -> registry.remove(u.gauge()));
             gauges.clear();
             behind.clear();
