@@ -176,6 +176,10 @@ public final class PolicyValues {
         if (multicast) {
             return Parsed.failure("multicast address " + q + " cannot be a resolver");
         }
+        if (bytes.length == 4 && (bytes[0] & bytes[1] & bytes[2] & bytes[3]) == (byte) 0xff) {
+            // its accepts, which come before the link-wide rejects, would open port 53 to every host on the link
+            return Parsed.failure("broadcast address " + q + " cannot be a resolver");
+        }
         try {
             return Parsed.success(java.net.InetAddress.getByAddress(bytes));
         } catch (java.net.UnknownHostException e) {

@@ -69,14 +69,16 @@ public final class Presets {
     private static final List<Cidr> LOOPBACK = List.of(cidr("127.0.0.0/8"));
 
     // Destinations that reach hosts by the link, not by their address: IPv4 multicast, the limited
-    // broadcast 255.255.255.255 and IPv6 multicast (neighbour discovery and MLD to ff02::/16 are
-    // accepted before the blocked subnets). A datagram there reaches every listener on the link
-    // (and, multicast, beyond it where a router forwards the group), those whose addresses are in
-    // the blocked subnets included: a list written without them (the seed's three private ranges)
-    // must not leave that channel open. Every plan rejects them, whatever its list, after its
+    // broadcast 255.255.255.255, IPv6 link-local unicast and IPv6 multicast (neighbour discovery
+    // and MLD to fe80::/10 and ff02::/16 are accepted before the blocked subnets; an IPv6 default
+    // route through a link-local gateway carries other destinations). A datagram there reaches
+    // every listener on the link (and, multicast, beyond it where a router forwards the group), a
+    // link-local address any host of the link whatever its other addresses, those in the blocked
+    // subnets included: a list written without them (the seed's three private ranges, or IPv6
+    // ranges of its own, which leave the default list's fe80::/10 out) must not leave that open. Every plan rejects them, whatever its list, after its
     // literal endpoints (a literal multicast endpoint stays the author's exception).
     private static final List<Cidr> LINK_WIDE = List.of(cidr("224.0.0.0/4"), cidr("255.255.255.255/32"),
-            cidr("ff00::/8"));
+            cidr("fe80::/10"), cidr("ff00::/8"));
     private static final List<Cidr> ALWAYS_BLOCKED = java.util.stream.Stream.of(METADATA, LOOPBACK, LINK_WIDE)
             .flatMap(List::stream).toList();
 
@@ -93,7 +95,7 @@ public final class Presets {
     /**
      * What every plan rejects whatever its list, after the list's own entries: the metadata ranges,
      * then IPv4 loopback (127.0.0.0/8), which only the loopback interface may carry, then the
-     * link-wide destinations (224.0.0.0/4, 255.255.255.255/32, ff00::/8).
+     * link-wide destinations (224.0.0.0/4, 255.255.255.255/32, fe80::/10, ff00::/8).
      */
     public static List<Cidr> alwaysBlocked() {
         return ALWAYS_BLOCKED;

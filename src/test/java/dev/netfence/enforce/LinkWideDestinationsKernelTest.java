@@ -7,6 +7,7 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
@@ -22,9 +23,10 @@ import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Broadcast and multicast under a blocked list of the policy's own (attacker review 51a #3): a
- * datagram to 255.255.255.255, to an IPv4 group or to ff02::1 reaches every listener on the
- * container's link, hosts inside the blocked subnets included, so every plan rejects those
+ * Broadcast, multicast and IPv6 link-local unicast under a blocked list of the policy's own
+ * (attacker reviews 51a #3 and 53a #1): a datagram to 255.255.255.255, to an IPv4 group or to
+ * ff02::1 reaches every listener on the container's link, and a host's link-local address reaches
+ * that host whatever its other addresses, hosts inside the blocked subnets included, so every plan rejects those
  * destinations whatever its list, as it does the metadata ranges; a literal endpoint there stays
  * the author's exception. The peer's listener is bound to the wildcard address, as a service on a
  * host of a blocked subnet would be; the container sends from its own address, which also picks the
@@ -41,6 +43,7 @@ class LinkWideDestinationsKernelTest {
     private static final int CONTROL = 8022;
 
     private static SandboxNet net;
+    private static String peerLinkLocal;
 
     @BeforeAll
     static void createSandbox() throws Exception {
@@ -49,6 +52,9 @@ class LinkWideDestinationsKernelTest {
         net.peerListens(CONTROL);
         // IPv6 on a veth just set up sends nothing until the link shows its carrier: wait for it
         await().atMost(Duration.ofSeconds(10)).until(() -> net.containerUdp(net.peerV6(), CONTROL).equals("OK"));
+        String link = Sh.ok("ip", "-n", net.peerNs(), "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link");
+        peerLinkLocal = link.replaceAll("(?s).*inet6 (fe80:[0-9a-f:]+)/.*", "$1");
+        assertThat(peerLinkLocal).as("the peer's link-local address in %s", link).startsWith("fe80:");
     }
 
     @AfterAll
@@ -68,7 +74,7 @@ class LinkWideDestinationsKernelTest {
         int before = seen(PORT).size();
         assertThat(sendLinkWide()).as("without rules the kernel takes each").containsOnly("OK");
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(PORT)).as("without rules")
-                .hasSize(before + 3));
+                .hasSize(before + 4));
 
         EnforcementResult result = enforce("{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
                 + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,"
@@ -104,10 +110,15 @@ class LinkWideDestinationsKernelTest {
                 .containsExactly("udp/" + net.containerV4());
     }
 
-    /** A datagram to the limited broadcast, to the all-hosts group and to IPv6's all-nodes group: what each send said. */
+    /**
+     * A datagram to the limited broadcast, to the all-hosts group, to IPv6's all-nodes group and to
+     * the peer's link-local address (which any host of the link has, whatever its other addresses):
+     * what each send said.
+     */
     private static List<String> sendLinkWide() throws IOException {
         return List.of(send("255.255.255.255", PORT), send("224.0.0.1", PORT),
-                net.containerAgent().send("send udp ff02::1%eth0 " + PORT + " " + net.containerV6()));
+                net.containerAgent().send("send udp ff02::1%eth0 " + PORT + " " + net.containerV6()),
+                net.containerAgent().send("send udp " + peerLinkLocal + "%eth0 " + PORT + " " + net.containerV6()));
     }
 
     private static String send(String host, int port) throws IOException {

@@ -168,6 +168,7 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d fd00:ec2::23/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d fd20:ce::254/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d fe80::a9fe:a9fe/128{c} -j REJECT --reject-with icmp6-port-unreachable\n"
+                                + "-A NETFENCE-OUT -d fe80::/10{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d ff00::/8{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::c612:0/111{c} -j REJECT --reject-with icmp6-port-unreachable\n"
                                 + "-A NETFENCE-OUT -d 64:ff9b::a9fe:0/112{c} -j REJECT --reject-with icmp6-port-unreachable\n"

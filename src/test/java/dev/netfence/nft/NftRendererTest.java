@@ -165,6 +165,7 @@ class NftRendererTest {
                                 + "\t\tip6 daddr fd00:ec2::23 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fd20:ce::254 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fe80::a9fe:a9fe reject with icmpv6 port-unreachable{c}\n"
+                                + "\t\tip6 daddr fe80::/10 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr ff00::/8 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::c612:0/111 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::a9fe:0/112 reject with icmpv6 port-unreachable{c}\n"

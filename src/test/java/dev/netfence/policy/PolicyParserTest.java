@@ -193,6 +193,7 @@ class PolicyParserTest {
         "::               | dnsServers[1]: unspecified address \"::\" cannot be a resolver",
         "224.0.0.251      | dnsServers[1]: multicast address \"224.0.0.251\" cannot be a resolver",
         "ff02::fb         | dnsServers[1]: multicast address \"ff02::fb\" cannot be a resolver",
+        "255.255.255.255  | dnsServers[1]: broadcast address \"255.255.255.255\" cannot be a resolver",
         "::ffff:10.0.0.53 | dnsServers[1]: IPv4-mapped address \"::ffff:10.0.0.53\" (write the IPv4 address instead)",
     })
     void badDnsServersAreRejectedNamingTheFieldAndTheValue(String address, String reason) {

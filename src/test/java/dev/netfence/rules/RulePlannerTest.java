@@ -111,7 +111,8 @@ class RulePlannerTest extends RulePlannerFixture {
                 new Cidr("fd00:ec2::23", 128, Family.IPV6),
                 new Cidr("fd20:ce::254", 128, Family.IPV6), new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6),
                 new Cidr("127.0.0.0", 8, Family.IPV4), new Cidr("224.0.0.0", 4, Family.IPV4),
-                new Cidr("255.255.255.255", 32, Family.IPV4), new Cidr("ff00::", 8, Family.IPV6));
+                new Cidr("255.255.255.255", 32, Family.IPV4), new Cidr("fe80::", 10, Family.IPV6),
+                new Cidr("ff00::", 8, Family.IPV6));
         // the default list holds them all but Azure's WireServer (a public address) and IPv4 loopback (multicast
         // in 224.0.0.0/4 and ff00::/8, the limited broadcast in 240.0.0.0/4); a whole family holds them all
         assertThat(RulePlanner.withAlwaysBlocked(Presets.defaultBlockedSubnets())).containsExactlyElementsOf(
@@ -304,6 +305,7 @@ class RulePlannerTest extends RulePlannerFixture {
         assertThat(planner.plan(p, Map.of(), List.of()).forFamily(Family.IPV6).output()).endsWith(
                 Rule.rejectOut(new Cidr("fd00::", 8, Family.IPV6)),
                 Rule.rejectOut(new Cidr("fe80::a9fe:a9fe", 128, Family.IPV6)),
+                Rule.rejectOut(new Cidr("fe80::", 10, Family.IPV6)),
                 Rule.rejectOut(new Cidr("ff00::", 8, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::a00:0", 104, Family.IPV6)),
                 Rule.rejectOut(new Cidr("64:ff9b::c0a8:100", 120, Family.IPV6)),
