@@ -177,7 +177,7 @@ public final class GuardRenderer {
         }
         for (Rule rule : plan.forFamily(family).output()) {
             if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.establishedReply()
-                    && !rule.nonLocalSource() && rule.verdict() != Verdict.ACCEPT) {
+                    && !rule.nonLocalSource() && !rule.broadcastDestinationOffLoopback() && rule.verdict() != Verdict.ACCEPT) {
                 return false;
             }
         }
@@ -229,6 +229,14 @@ public final class GuardRenderer {
                 }
                 if (rule.nonLocalSource()) {
                     continue; // a rule on the namespace's sources: this side judges destinations (and, bound, sources)
+                }
+                if (rule.broadcastDestinationOffLoopback()) {
+                    // a subnet's broadcast: this side has no route table to type the address by, but such a
+                    // packet travels in a frame to the broadcast MAC, as no allowed destination does
+                    GuardLines.render(family, run).forEach(l -> out.add(l + comment));
+                    run.clear();
+                    out.add("meta pkttype broadcast meta protocol ip drop" + comment);
+                    continue;
                 }
                 if (rule.establishedReply()) {
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));

@@ -165,6 +165,9 @@ public final class RestoreRenderer {
         if (r.broadcastSourceOffLoopback()) {
             sb.append(" ! -s 0.0.0.0/8 ! -i lo -m addrtype --src-type BROADCAST"); // as iptables-save orders it (no -s or -d here otherwise)
         }
+        if (r.broadcastDestinationOffLoopback()) {
+            sb.append(" ! -o lo -m addrtype --dst-type BROADCAST");
+        }
         switch (r.transport()) {
             case TCP -> sb.append(" -p tcp");
             case UDP -> sb.append(" -p udp");

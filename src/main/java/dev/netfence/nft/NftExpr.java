@@ -86,6 +86,11 @@ record NftExpr(String text, JsonNode json) {
         return fibType("saddr", "==", "broadcast");
     }
 
+    /** {@code fib daddr type broadcast}: (IPv4) a broadcast destination of the namespace's subnets, or 255.255.255.255. */
+    static NftExpr destinationBroadcast() {
+        return fibType("daddr", "==", "broadcast");
+    }
+
     /** {@code fib saddr type != local}: a source address that is not one of the namespace's own. */
     static NftExpr sourceNotLocal() {
         return fibType("saddr", "!=", "local");

@@ -144,7 +144,7 @@ public final class NftRenderer {
         boolean hasAddress = d != null && d.prefix() > 0;
         boolean familyImplied = hasAddress || r.icmpType() != null || r.hopLimit() != null
                 || r.verdict() == dev.netfence.rules.Verdict.REJECT || r.nonLocalSource() || r.source() != null
-                || r.broadcastSourceOffLoopback();
+                || r.broadcastSourceOffLoopback() || r.broadcastDestinationOffLoopback();
         if (!familyImplied) {
             exprs.add(NftExpr.meta("nfproto", family.wire(), "meta nfproto " + family.wire()));
         }
@@ -177,6 +177,10 @@ public final class NftRenderer {
             exprs.add(NftExpr.payloadNot("ip", "saddr", NftExpr.prefix("0.0.0.0", 8), "ip saddr != 0.0.0.0/8"));
             exprs.add(NftExpr.metaNot("iiftype", "loopback", "meta iiftype != loopback"));
             exprs.add(NftExpr.sourceBroadcast());
+        }
+        if (r.broadcastDestinationOffLoopback()) {
+            exprs.add(NftExpr.metaNot("oiftype", "loopback", "meta oiftype != loopback"));
+            exprs.add(NftExpr.destinationBroadcast());
         }
         if (r.loopback()) {
             // by the interface's type, not its name: a workload holding CAP_NET_ADMIN can rename

@@ -53,6 +53,10 @@ import java.util.Objects;
  *     255.255.255.255; the kernel types the whole unspecified network broadcast too, and IGMP
  *     queriers send from 0.0.0.0: nft {@code ip saddr != 0.0.0.0/8 meta iiftype != loopback fib
  *     saddr type broadcast}, iptables {@code ! -i lo ! -s 0.0.0.0/8 -m addrtype --src-type BROADCAST})
+ * @param broadcastDestinationOffLoopback (OUT only, IPv4) a packet leaving by an interface other than
+ *     loopback to a broadcast destination of the namespace's own subnets (a subnet's broadcast
+ *     address, 255.255.255.255): nft {@code meta oiftype != loopback fib daddr type broadcast},
+ *     iptables {@code ! -o lo -m addrtype --dst-type BROADCAST}
  */
 public record Rule(
         Direction direction,
@@ -69,7 +73,8 @@ public record Rule(
         Integer sourcePort,
         boolean withoutSyn,
         boolean localSourceOffLoopback,
-        boolean broadcastSourceOffLoopback) {
+        boolean broadcastSourceOffLoopback,
+        boolean broadcastDestinationOffLoopback) {
 
     /** The hop limit of a packet that was sent on this link and crossed no router (RFC 4861). */
     public static final int LINK_HOP_LIMIT = 255;
@@ -113,6 +118,18 @@ public record Rule(
         if (broadcastSourceOffLoopback && direction != Direction.IN) {
             throw new IllegalArgumentException("broadcastSourceOffLoopback needs direction IN, was: " + direction);
         }
+        if (broadcastDestinationOffLoopback && direction != Direction.OUT) {
+            throw new IllegalArgumentException("broadcastDestinationOffLoopback needs direction OUT, was: " + direction);
+        }
+    }
+
+    /** A rule without the off-loopback broadcast-destination match. */
+    public Rule(Direction direction, Transport transport, Cidr destination, Integer port, boolean loopback,
+            boolean nonLocalSource, boolean establishedReply, Integer icmpType, Integer hopLimit, Verdict verdict,
+            Cidr source, Integer sourcePort, boolean withoutSyn, boolean localSourceOffLoopback,
+            boolean broadcastSourceOffLoopback) {
+        this(direction, transport, destination, port, loopback, nonLocalSource, establishedReply, icmpType, hopLimit,
+                verdict, source, sourcePort, withoutSyn, localSourceOffLoopback, broadcastSourceOffLoopback, false);
     }
 
     /** A rule without the off-loopback broadcast-source match. */
@@ -190,6 +207,18 @@ public record Rule(
     public static Rule broadcastSourceFromOutside() {
         return new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null, Verdict.DROP,
                 null, null, false, false, true);
+    }
+
+    /**
+     * (IPv4, OUT) Reject what leaves by an interface other than loopback to a broadcast address of
+     * the namespace's own subnets: a subnet's broadcast address (10.88.255.255 on podman's bridge)
+     * reaches every host of the link that holds an address of that subnet, whatever part of it the
+     * blocked subnets name, and the planner cannot know the container's prefixes. Through lo such
+     * a packet is delivered locally ({@link #loopback}).
+     */
+    public static Rule broadcastToOutside() {
+        return new Rule(Direction.OUT, Transport.ANY, null, null, false, false, false, null, null, Verdict.REJECT,
+                null, null, false, false, false, true);
     }
 
     /**

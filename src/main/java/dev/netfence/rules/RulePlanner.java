@@ -28,7 +28,10 @@ import java.util.Set;
  * endpoints (hostnames through the addresses they resolved to, each to its own family), DNS
  * (udp and tcp 53 to the trusted resolvers, only when the policy allows DNS), blocked subnets
  * (reject: the policy's, then the cloud metadata ranges, IPv4 loopback and the link-wide
- * destinations (multicast, limited broadcast) of {@link Presets#alwaysBlocked()} it does not hold, then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
+ * destinations (multicast, limited broadcast, IPv6 link-local) of {@link Presets#alwaysBlocked()} it does not hold,
+ * then, for IPv4 with outbound on and IPv4 not blocked whole, what leaves off loopback to a broadcast address of the
+ * namespace's subnets ({@link Rule#broadcastToOutside}: a subnet's broadcast reaches every host of the subnet, whatever
+ * part of it the list names), then, for IPv6, the NAT64 forms of the IPv4 ones it does not hold, see {@link
  * #nat64Forms}), then reject-everything when outbound is off. NETFENCE-IN: a drop of what arrives
  * on an interface other than loopback from one of the namespace's own addresses
  * ({@link Rule#ownSourceFromOutside}: it would forge the reply of a flow to itself), (IPv4) a drop of
@@ -200,6 +203,9 @@ public final class RulePlanner {
                     out.add(subnet.prefix() == 0 ? Rule.catchAll(Direction.OUT, Verdict.REJECT) : Rule.rejectOut(subnet));
                 }
             }
+            if (family == Family.IPV4 && policy.outbound() && !Cidr.coverFamily(blocked, Family.IPV4)) {
+                out.add(Rule.broadcastToOutside()); // a subnet's broadcast, whatever part of the subnet the list names
+            }
             if (family == Family.IPV6) {
                 nat64Forms(blocked).forEach(subnet -> out.add(Rule.rejectOut(subnet)));
             }
@@ -307,9 +313,11 @@ public final class RulePlanner {
      * upgrade (the quarantine's is embedded in the OCI hook, and a changed digest reads back as drift).
      */
     private static String canonical(Rule r) {
-        // as the rule read before its ICMP type field took IPv4's too and before the broadcast-source
-        // match: a plan that has neither keeps its digest (the quarantine's is in scripts/netfence-hook)
-        return r.toString().replace(", icmpType=", ", icmpv6Type=").replace(", broadcastSourceOffLoopback=false]", "]");
+        // as the rule read before its ICMP type field took IPv4's too and before the broadcast-source and
+        // broadcast-destination matches: a plan that has none keeps its digest (the quarantine's is in
+        // scripts/netfence-hook)
+        return r.toString().replace(", icmpType=", ", icmpv6Type=").replace(", broadcastDestinationOffLoopback=false]", "]")
+                .replace(", broadcastSourceOffLoopback=false]", "]");
     }
 
     private static PlannedRules assemble(Map<Family, List<Rule>> outs, Map<Family, List<Rule>> ins, List<String> warnings) {

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * ff02::1 reaches every listener on the container's link, and a host's link-local address reaches
  * that host whatever its other addresses, hosts inside the blocked subnets included, so every plan rejects those
  * destinations whatever its list, as it does the metadata ranges; a literal endpoint there stays
- * the author's exception. The peer's listener is bound to the wildcard address, as a service on a
+ * the author's exception. A subnet's own broadcast address is rejected too, whatever part of the
+ * subnet the list names (review 53a #2). The peer's listener is bound to the wildcard address, as a service on a
  * host of a blocked subnet would be; the container sends from its own address, which also picks the
  * interface (the sandbox has no default route).
  */
@@ -108,6 +109,28 @@ class LinkWideDestinationsKernelTest {
         List<String> after = seen(PORT);
         assertThat(after.subList(before, after.size())).as("the group the policy names, not the broadcast")
                 .containsExactly("udp/" + net.containerV4());
+    }
+
+    @Test
+    void aSubnetsOwnBroadcastAddressIsRejectedWhateverPartOfTheSubnetTheListNames() throws Exception {
+        String subnetBroadcast = net.peerV4().replaceAll("\\.\\d+$", ".255");
+        int before = seen(PORT).size();
+        assertThat(send(subnetBroadcast, PORT)).as("without rules").isEqualTo("OK");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(PORT)).hasSize(before + 1));
+
+        // the list names the peer's address alone, not the /24 both ends are on
+        EnforcementResult result = enforce("{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
+                + net.peerV4() + "/32\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,"
+                + "\"inbound\":false}");
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        int applied = seen(PORT).size();
+        assertThat(send(subnetBroadcast, PORT)).as("the rules' reject fails the send at once (EPERM)").startsWith("ERROR");
+        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("REFUSED");
+        int control = seen(CONTROL).size();
+        assertThat(send(net.otherHostV4(), CONTROL)).as("outbound is on: the rest of the subnet").isEqualTo("OK");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(CONTROL)).hasSize(control + 1));
+        assertThat(seen(PORT)).as("what the peer's listener got after the apply").hasSize(applied);
     }
 
     /**

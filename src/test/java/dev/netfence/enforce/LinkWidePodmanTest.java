@@ -24,7 +24,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * out, outbound on, so the peer container is a host of a blocked subnet. Before the fifty-third
  * session the workload's datagrams to 255.255.255.255 and to the all-hosts group 224.0.0.1 still
  * reached the peer's listener across the bridge (attacker review 51a #3); now every plan rejects
- * them, while the literal endpoint the policy names on the peer stays the author's exception.
+ * them, while the literal endpoint the policy names on the peer stays the author's exception. And
+ * where the list names only the bridge's gateway, a datagram to the bridge subnet's broadcast
+ * address 10.88.255.255 reached every container of the bridge until the fifty-third session.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class LinkWidePodmanTest {
@@ -46,7 +48,8 @@ class LinkWidePodmanTest {
         assertThat(linkWide(probe, sandbox)).containsOnly("OK");
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(recorder, LISTENER)).hasSize(2));
 
-        EnforcementResult result = apply(sandbox, "\"allowedEndpoints\":[\"" + peer.ipv4() + ":" + ALLOWED + "/udp\"]");
+        EnforcementResult result = apply(sandbox, "10.88.0.0/16", "\"allowedEndpoints\":[\"" + peer.ipv4() + ":" + ALLOWED
+                + "/udp\"]");
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         // the rules' drop fails each send at once (EPERM) where the kernel would otherwise have taken it
@@ -57,6 +60,29 @@ class LinkWidePodmanTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(recorder, ALLOWED))
                 .containsExactly("udp/" + sandbox.ipv4()));
         assertThat(seen(recorder, LISTENER)).as("the peer's listener after the apply").hasSize(2);
+    }
+
+    @Test
+    void aPeerOnTheBridgeHearsNoDatagramToTheBridgeSubnetsBroadcastWhereTheListNamesOnlyTheGateway() throws Exception {
+        PodmanContainer peer = PODMAN.start("listener", List.of(), "/bin/sleep", "3600");
+        Agent recorder = peer.agent();
+        assertThat(recorder.send("listen any " + LISTENER)).isEqualTo("OK");
+        assertThat(recorder.send("listen udp " + ALLOWED)).isEqualTo("OK");
+        PodmanContainer sandbox = PODMAN.sandbox();
+        Agent probe = sandbox.agent();
+        String bridgeBroadcast = "10.88.255.255";
+        assertThat(probe.send("send udp " + bridgeBroadcast + " " + LISTENER + " " + sandbox.ipv4())).isEqualTo("OK");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(recorder, LISTENER)).hasSize(1));
+
+        EnforcementResult result = apply(sandbox, sandbox.gateway() + "/32", "\"allowedEndpoints\":[]");
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(probe.send("send udp " + bridgeBroadcast + " " + LISTENER + " " + sandbox.ipv4())).startsWith("ERROR");
+        assertThat(probe.send("send udp " + peer.ipv4() + " " + ALLOWED + " " + sandbox.ipv4()))
+                .as("outbound is on: the peer's own address").isEqualTo("OK");
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(recorder, ALLOWED))
+                .containsExactly("udp/" + sandbox.ipv4()));
+        assertThat(seen(recorder, LISTENER)).as("the peer's listener after the apply").hasSize(1);
     }
 
     /** A datagram to the limited broadcast and one to the all-hosts group, from the sandbox's address: what each send said. */
@@ -70,10 +96,10 @@ class LinkWidePodmanTest {
         return seen.equals("NONE") ? List.of() : Arrays.asList(seen.split(" "));
     }
 
-    /** A policy blocking the bridge's subnet (and 2001:db8::/32 of IPv6), outbound on, with {@code fields}. */
-    private static EnforcementResult apply(PodmanContainer sandbox, String fields) {
+    /** A policy blocking {@code blocked} (and 2001:db8::/32 of IPv6), outbound on, with {@code fields}. */
+    private static EnforcementResult apply(PodmanContainer sandbox, String blocked, String fields) {
         return SandboxEnforcement.enforce(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\"," + fields
-                + ",\"blockedSubnets\":[\"10.88.0.0/16\",\"2001:db8::/32\"],\"dns\":false,\"outbound\":true,"
+                + ",\"blockedSubnets\":[\"" + blocked + "\",\"2001:db8::/32\"],\"dns\":false,\"outbound\":true,"
                 + "\"inbound\":false}");
     }
 }

@@ -83,6 +83,18 @@ class GuardRendererTest {
                                 ip6 daddr fe80::/10 drop{c}
                                 meta protocol ip6 accept{c}
                                 """),
+                row("outbound on: a subnet's broadcast is a frame to the broadcast MAC, the rest of IPv4 accepted", plan(
+                        out(Family.IPV4, established(), block("10.0.0.0", 8, Family.IPV4), Rule.broadcastToOutside()),
+                        out(Family.IPV6, established(), reject()),
+                        false),
+                        L2 + """
+                                meta protocol ip igmp type { membership-query, 48 } drop{c}
+                                meta l4proto pim drop{c}
+                                ip daddr 10.0.0.0/8 drop{c}
+                                meta pkttype broadcast meta protocol ip drop{c}
+                                meta protocol ip accept{c}
+                                meta protocol ip6 drop{c}
+                                """),
                 row("inbound on: established becomes TCP-with-ACK, where the planner puts it (before the subnets)", plan(
                         out(Family.IPV4, established(), allow("198.51.100.7", 8080, Transport.TCP),
                                 block("10.0.0.0", 8, Family.IPV4), reject()),

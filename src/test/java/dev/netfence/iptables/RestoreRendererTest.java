@@ -123,6 +123,8 @@ class RestoreRendererTest {
             + "-A NETFENCE-OUT -d 127.0.0.0/8{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 224.0.0.0/4{c} -j REJECT --reject-with icmp-port-unreachable\n"
             + "-A NETFENCE-OUT -d 255.255.255.255/32{c} -j REJECT --reject-with icmp-port-unreachable\n";
+    /** The reject of a broadcast of the namespace's own subnets, in every ipv4 plan with outbound on. */
+    static final String BCAST4 = "-A NETFENCE-OUT ! -o lo -m addrtype --dst-type BROADCAST{c} -j REJECT --reject-with icmp-port-unreachable\n";
     static final String EP6 = "-A NETFENCE-OUT -d 2001:db8::7/128 -p tcp -m tcp --dport 443{c} -j ACCEPT\n";
     /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
     static final String RES4 = "-A NETFENCE-IN -s 198.51.100.7/32 -p tcp -m tcp --sport 443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n";
@@ -141,17 +143,17 @@ class RestoreRendererTest {
                 row("quarantine, ipv4", null, Family.IPV4, NOTHING_BUT_LOOPBACK4),
                 row("quarantine, ipv6", null, Family.IPV6, NOTHING_BUT_LOOPBACK6),
                 row("bridge with endpoints (dns and outbound derived on), ipv4", BRIDGE + "}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge with endpoints (dns and outbound derived on), ipv6", BRIDGE + "}", Family.IPV6,
                         LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + OWN_IN + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, dns off, ipv4", BRIDGE + ",\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, outbound off, ipv4", BRIDGE + ",\"outbound\":false}", Family.IPV4,
                         LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_IN4 + RES4 + DROP),
                 row("bridge, dns and outbound off, ipv6", BRIDGE + ",\"dns\":false,\"outbound\":false}", Family.IPV6,
                         LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6 + OWN_IN + LO_EST_IN + ND_IN + RES6 + DROP),
                 row("bridge, inbound on, ipv4", BRIDGE + ",\"inbound\":true}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4),
                 row("bridge, inbound on, ipv6", BRIDGE + ",\"inbound\":true}", Family.IPV6,
                         LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + OWN_IN + LO_EST_IN + ND_IN),
                 row("bridge without endpoints: outbound and dns derived off, ipv4",
@@ -191,7 +193,7 @@ class RestoreRendererTest {
                         Family.IPV4, LO_EST_OUT4
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
-                                + DEFAULT_BLOCKED4 + LO_EST_IN4
+                                + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4
                                 + "-A NETFENCE-IN -s 198.51.100.12/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n"
                                 + "-A NETFENCE-IN -s 198.51.100.13/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP),
                 row("hostname address inside a blocked subnet gets no rule; a literal one stays an exception, ipv4",
@@ -201,22 +203,22 @@ class RestoreRendererTest {
                                 + "-A NETFENCE-OUT -d 198.51.100.13/32 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32 -p tcp -m tcp --dport 22{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 198.51.100.12/32{c} -j REJECT --reject-with icmp-port-unreachable\n"
-                                + METADATA4 + LO_EST_IN4
+                                + METADATA4 + BCAST4 + LO_EST_IN4
                                 + "-A NETFENCE-IN -s 198.51.100.13/32 -p tcp -m tcp --sport 8443 ! --tcp-flags SYN SYN{c} -j ACCEPT\n"
                                 + "-A NETFENCE-IN -s 198.51.100.12/32 -p tcp -m tcp --sport 22 ! --tcp-flags SYN SYN{c} -j ACCEPT\n" + DROP),
                 row("the policy's trusted resolver inside a blocked subnet comes before it, then the node's, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"10.0.0.53\"]}", Family.IPV4, LO_EST_OUT4 + EP4
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 10.0.0.53/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4 + RES4 + DROP),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}", Family.IPV4, FOREIGN4 + LO_EST_OUT.replace("{types}", TYPES4) + EP4
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p udp -m udp --dport 53{c} -j ACCEPT\n"
                                 + "-A NETFENCE-OUT -d 127.0.0.11/32 -p tcp -m tcp --dport 53{c} -j ACCEPT\n"
-                                + DNS4 + DEFAULT_BLOCKED4 + OWN_IN + BROADCAST_IN4 + LO_EST_IN_V4 + RES4 + DROP),
+                                + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + OWN_IN + BROADCAST_IN4 + LO_EST_IN_V4 + RES4 + DROP),
                 row("docker's loopback resolver named but dns off: rejected ahead of loopback, ipv4",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"],\"dns\":false}", Family.IPV4,
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + LO_EST_IN4 + RES4 + DROP),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_IN4 + RES4 + DROP),
                 row("hostname resolved to both families, ipv6", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         Family.IPV6, LO_EST_OUT6 + ND_OUT
                                 + "-A NETFENCE-OUT -d 2001:db8::12/128 -p tcp -m tcp --dport 8443{c} -j ACCEPT\n"
@@ -266,6 +268,9 @@ class RestoreRendererTest {
                         "-A NETFENCE-OUT -d 198.51.100.53/32 -p udp -m udp --dport 53 -m ttl --ttl-eq 255" + C + " -j ACCEPT"),
                 Arguments.of("everything forwarded: dropped", Family.IPV4, Rule.catchAll(Direction.FORWARD, Verdict.DROP),
                         "-A NETFENCE-FWD" + C + " -j DROP"),
+                Arguments.of("a broadcast of the namespace's own subnets, off lo: rejected", Family.IPV4,
+                        Rule.broadcastToOutside(),
+                        "-A NETFENCE-OUT ! -o lo -m addrtype --dst-type BROADCAST" + C + " -j REJECT --reject-with icmp-port-unreachable"),
                 Arguments.of("blocked IPv4-mapped range, written as iptables-save prints it", Family.IPV6,
                         Rule.rejectOut(new Cidr("::ffff:0.0.0.0", 96, Family.IPV6)),
                         "-A NETFENCE-OUT -d ::ffff:0.0.0.0/96" + C + " -j REJECT --reject-with icmp6-port-unreachable"));

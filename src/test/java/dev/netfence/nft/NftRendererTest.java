@@ -111,6 +111,8 @@ class NftRendererTest {
             \t\tip daddr 168.63.129.16 reject with icmp port-unreachable{c}
             \t\tip daddr 127.0.0.0/8 reject with icmp port-unreachable{c}
             """;
+    /** The reject of a broadcast of the namespace's own subnets, in every ipv4 plan with outbound on. */
+    static final String BCAST4 = "\t\tmeta oiftype != loopback fib daddr type broadcast reject with icmp port-unreachable{c}\n";
     static final String DEFAULT_BLOCKED6 = """
             \t\tip6 daddr fc00::/7 reject with icmpv6 port-unreachable{c}
             \t\tip6 daddr fe80::/10 reject with icmpv6 port-unreachable{c}
@@ -143,7 +145,7 @@ class NftRendererTest {
                         LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("quarantine: nothing but loopback", null, LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("bridge with endpoints (dns and outbound derived on)", BRIDGE + "}",
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
                         LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
                         LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6,
@@ -157,7 +159,7 @@ class NftRendererTest {
                                 + "\t\tip daddr 100.100.100.200 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 127.0.0.0/8 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}\n"
-                                + "\t\tip daddr 255.255.255.255 reject with icmp port-unreachable{c}\n"
+                                + "\t\tip daddr 255.255.255.255 reject with icmp port-unreachable{c}\n" + BCAST4
                                 + LO_EST_OUT6 + ND_OUT
                                 + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
                                 + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n"
@@ -182,14 +184,14 @@ class NftRendererTest {
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
                         FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
-                                + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4
+                                + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4 + BCAST4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
                         OWN_IN4 + BROADCAST_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"
                                 + "\t\tip daddr 198.51.100.13 tcp dport 8443 accept{c}\n"
-                                + DEFAULT_BLOCKED4 + LO_EST_OUT6
+                                + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6
                                 + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
                         LO_EST_IN4 + "\t\tip saddr 198.51.100.12 tcp sport 8443 tcp flags ! syn accept{c}\n"
                                 + "\t\tip saddr 198.51.100.13 tcp sport 8443 tcp flags ! syn accept{c}\n" + DROP4

@@ -1,6 +1,7 @@
 package dev.netfence.rules;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Endpoint;
@@ -98,6 +99,25 @@ class RulePlannerTest extends RulePlannerFixture {
                         .containsExactly(Rule.catchAll(Direction.FORWARD, Verdict.DROP));
             }
         }
+    }
+
+    @Test
+    void aSubnetsBroadcastIsRejectedAfterTheBlockedSubnetsOfAnIpv4EgressLeftOpenOnly() {
+        List<Cidr> list = List.of(new Cidr("10.88.0.1", 32, Family.IPV4), new Cidr("2001:db8::", 32, Family.IPV6));
+        List<Rule> open = planner.plan(new NetworkPolicy(NetworkMode.BRIDGE, List.of(), list, false, true, false), Map.of(),
+                List.of()).forFamily(Family.IPV4).output();
+        assertThat(open).endsWith(Rule.rejectOut(new Cidr("255.255.255.255", 32, Family.IPV4)), Rule.broadcastToOutside());
+        assertThat(planner.plan(new NetworkPolicy(NetworkMode.BRIDGE, List.of(), list, false, false, false), Map.of(),
+                List.of()).forFamily(Family.IPV4).output()).as("outbound off: the catch-all rejects it")
+                .doesNotContain(Rule.broadcastToOutside());
+        List<Cidr> whole = List.of(new Cidr("0.0.0.0", 0, Family.IPV4), new Cidr("::", 0, Family.IPV6));
+        assertThat(planner.plan(new NetworkPolicy(NetworkMode.BRIDGE, List.of(), whole, false, true, false), Map.of(),
+                List.of()).forFamily(Family.IPV4).output()).as("IPv4 blocked whole").doesNotContain(Rule.broadcastToOutside());
+        assertThat(planner.plan(new NetworkPolicy(NetworkMode.BRIDGE, List.of(), list, false, true, false), Map.of(),
+                List.of()).forFamily(Family.IPV6).output()).doesNotContain(Rule.broadcastToOutside());
+        assertThatThrownBy(() -> new Rule(Direction.IN, Transport.ANY, null, null, false, false, false, null, null,
+                Verdict.DROP, null, null, false, false, false, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("broadcastDestinationOffLoopback needs direction OUT, was: IN");
     }
 
     @Test
