@@ -231,10 +231,13 @@ public final class GuardRenderer {
                     continue; // a rule on the namespace's sources: this side judges destinations (and, bound, sources)
                 }
                 if (rule.broadcastDestinationOffLoopback()) {
-                    // a subnet's broadcast: this side has no route table to type the address by, but such a
-                    // packet travels in a frame to the broadcast MAC, as no allowed destination does
+                    // a subnet's broadcast: typed by the host's own table where the host holds an address of
+                    // the subnet (a bridge's gateway), whatever MAC a raw frame carries it to (a neighbour's, a
+                    // multicast one the bridge floods); and, for a subnet the host does not hold, by its frame
+                    // to the broadcast MAC, which no allowed destination travels in
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));
                     run.clear();
+                    out.add("meta protocol ip fib daddr type broadcast drop" + comment);
                     out.add("meta pkttype broadcast meta protocol ip drop" + comment);
                     continue;
                 }

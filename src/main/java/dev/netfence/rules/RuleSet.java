@@ -53,6 +53,9 @@ public record RuleSet(Family family, List<Rule> output, List<Rule> input, List<R
             if (r.transport() == Transport.ICMP && family != Family.IPV4) {
                 throw new IllegalArgumentException("ICMP rule in an " + family + " rule set: " + r);
             }
+            if ((r.broadcastSourceOffLoopback() || r.broadcastDestinationOffLoopback()) && family != Family.IPV4) {
+                throw new IllegalArgumentException("broadcast rule in an " + family + " rule set: " + r);
+            }
         }
     }
 

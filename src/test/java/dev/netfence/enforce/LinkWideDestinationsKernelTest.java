@@ -7,17 +7,18 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.SandboxNet;
+import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -43,12 +44,15 @@ class LinkWideDestinationsKernelTest {
     private static final int PORT = 8021;
     private static final int CONTROL = 8022;
 
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening();
+
     private static SandboxNet net;
     private static String peerLinkLocal;
 
     @BeforeAll
-    static void createSandbox() throws Exception {
-        net = SandboxNet.create();
+    static void aWildcardListenerOnThePeer() throws Exception {
+        net = SANDBOX.net();
         assertThat(net.peerAgent().send("listen any " + PORT)).isEqualTo("OK");
         net.peerListens(CONTROL);
         // IPv6 on a veth just set up sends nothing until the link shows its carrier: wait for it
@@ -56,13 +60,6 @@ class LinkWideDestinationsKernelTest {
         String link = Sh.ok("ip", "-n", net.peerNs(), "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link");
         peerLinkLocal = link.replaceAll("(?s).*inet6 (fe80:[0-9a-f:]+)/.*", "$1");
         assertThat(peerLinkLocal).as("the peer's link-local address in %s", link).startsWith("fe80:");
-    }
-
-    @AfterAll
-    static void removeSandbox() {
-        if (net != null) {
-            net.close();
-        }
     }
 
     @BeforeEach

@@ -39,9 +39,7 @@ class LinkWidePodmanTest {
     @Test
     void aPeerInsideTheBlockedBridgeSubnetHearsNoBroadcastOrGroupDatagramOfTheWorkload() throws Exception {
         PodmanContainer peer = PODMAN.start("listener", List.of(), "/bin/sleep", "3600");
-        Agent recorder = peer.agent();
-        assertThat(recorder.send("listen any " + LISTENER)).isEqualTo("OK");
-        assertThat(recorder.send("listen udp " + ALLOWED)).isEqualTo("OK");
+        Agent recorder = listening(peer);
         PodmanContainer sandbox = PODMAN.sandbox();
         Agent probe = sandbox.agent();
         // without rules both reach the peer across the bridge: what it misses below is the policy's doing
@@ -65,9 +63,7 @@ class LinkWidePodmanTest {
     @Test
     void aPeerOnTheBridgeHearsNoDatagramToTheBridgeSubnetsBroadcastWhereTheListNamesOnlyTheGateway() throws Exception {
         PodmanContainer peer = PODMAN.start("listener", List.of(), "/bin/sleep", "3600");
-        Agent recorder = peer.agent();
-        assertThat(recorder.send("listen any " + LISTENER)).isEqualTo("OK");
-        assertThat(recorder.send("listen udp " + ALLOWED)).isEqualTo("OK");
+        Agent recorder = listening(peer);
         PodmanContainer sandbox = PODMAN.sandbox();
         Agent probe = sandbox.agent();
         String bridgeBroadcast = "10.88.255.255";
@@ -83,6 +79,14 @@ class LinkWidePodmanTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(recorder, ALLOWED))
                 .containsExactly("udp/" + sandbox.ipv4()));
         assertThat(seen(recorder, LISTENER)).as("the peer's listener after the apply").hasSize(1);
+    }
+
+    /** A new agent of {@code peer} recording what reaches {@link #LISTENER} on its wildcard sockets and {@link #ALLOWED} on its address. */
+    private static Agent listening(PodmanContainer peer) throws IOException {
+        Agent recorder = peer.agent();
+        assertThat(recorder.send("listen any " + LISTENER)).isEqualTo("OK");
+        assertThat(recorder.send("listen udp " + ALLOWED)).isEqualTo("OK");
+        return recorder;
     }
 
     /** A datagram to the limited broadcast and one to the all-hosts group, from the sandbox's address: what each send said. */

@@ -91,6 +91,7 @@ class GuardRendererTest {
                                 meta protocol ip igmp type { membership-query, 48 } drop{c}
                                 meta l4proto pim drop{c}
                                 ip daddr 10.0.0.0/8 drop{c}
+                                meta protocol ip fib daddr type broadcast drop{c}
                                 meta pkttype broadcast meta protocol ip drop{c}
                                 meta protocol ip accept{c}
                                 meta protocol ip6 drop{c}

@@ -21,6 +21,16 @@ class RuleTest {
     }
 
     @Test
+    void theBroadcastRulesAreRefusedInAnIpv6RuleSet() {
+        assertThatThrownBy(() -> new RuleSet(Family.IPV6, List.of(Rule.broadcastToOutside()), List.of(), List.of(), DIGEST))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("broadcast rule in an IPV6 rule set: ");
+        assertThatThrownBy(() -> new RuleSet(Family.IPV6, List.of(), List.of(Rule.broadcastSourceFromOutside()), List.of(),
+                DIGEST)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("broadcast rule in an IPV6 rule set: ");
+        assertThat(new RuleSet(Family.IPV4, List.of(Rule.broadcastToOutside()), List.of(), List.of(), DIGEST).output())
+                .containsExactly(Rule.broadcastToOutside());
+    }
+
+    @Test
     void anIpv4IcmpRuleIsRefusedInAnIpv6RuleSetAndAnIcmpv6RuleInAnIpv4One() {
         assertThatThrownBy(() -> new RuleSet(Family.IPV6, List.of(), List.of(Rule.redirectDropped()), List.of(), DIGEST))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("ICMP rule in an IPV6 rule set: ");
