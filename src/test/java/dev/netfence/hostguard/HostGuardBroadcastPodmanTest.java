@@ -19,8 +19,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * CAP_NET_ADMIN allows), it writes raw (as CAP_NET_RAW allows) a datagram to the bridge subnet's
  * broadcast 10.88.255.255 in a frame to the gateway's MAC, which the gateway takes as a broadcast
  * whatever part of the subnet the policy names (review 53b #1: the broadcast-MAC drop alone let it
- * through). With {@code --host-guard auto} it never reaches the bridge; with {@code off} it does,
- * which shows the proof can fail. A datagram to another address of the subnet, which the policy
+ * through), and, as the link-wide rejects every plan has, one to 255.255.255.255 and one to the
+ * all-hosts group 224.0.0.1 in frames to the same MAC. With {@code --host-guard auto} none reaches
+ * the bridge; with {@code off} they do, which shows the proof can fail. A datagram to another address of the subnet, which the policy
  * allows, sent last, arrives both ways.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
@@ -32,7 +33,7 @@ class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void aDatagramToTheBridgeSubnetsBroadcastInAFrameToTheGatewaysMacNeverReachesTheBridge(HostGuardMode mode)
+    void theSubnetsBroadcastTheLimitedBroadcastAndAGroupInFramesToTheGatewaysMacNeverReachTheBridge(HostGuardMode mode)
             throws Exception {
         PodmanContainer container = PODMAN.sandbox();
         BindingSandbox s = flushedSandbox(mode, container, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
@@ -40,15 +41,18 @@ class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
 
         String broadcast = s.udpTo("10.88.255.255", PORT, "bc-" + ForgedFrames.randomMac());
+        String limited = s.udpTo("255.255.255.255", PORT, "lbc-" + ForgedFrames.randomMac());
+        String group = s.udpTo("224.0.0.1", PORT, "mc-" + ForgedFrames.randomMac());
         String control = s.udpTo("10.88.255.254", PORT, "peer-" + ForgedFrames.randomMac());
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("UDP datagrams on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("datagrams to the subnet's broadcast on %s", s.bridge).doesNotContain(broadcast);
+            assertThat(seen).as("datagrams to the subnet's broadcast, the limited broadcast and a group on %s", s.bridge)
+                    .doesNotContain(broadcast, limited, group);
         } else {
-            assertThat(seen).as("without the guard it reaches the bridge").contains(broadcast);
+            assertThat(seen).as("without the guard they reach the bridge").contains(broadcast, limited, group);
         }
     }
 }
