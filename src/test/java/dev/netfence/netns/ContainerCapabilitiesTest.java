@@ -101,12 +101,12 @@ class ContainerCapabilitiesTest extends ContainerCapabilitiesFixture {
     void aContainerWithMoreSubCgroupsThanTheLimitFailsTheReadRatherThanBeHalfRead() throws IOException {
         Path container = cgroup(v2, "cgroup.threads", "/docker/" + ID, 100);
         process(100, NONE, "0::/docker/" + ID + "\n");
-        for (int i = 0; i < ContainerCapabilities.MAX_CGROUPS; i++) {
+        for (int i = 0; i < ContainerThreads.MAX_CGROUPS; i++) {
             cgroup(container, "cgroup.threads", "/c" + i);
         }
 
         assertThatThrownBy(() -> reader().risksOf(100, ID)).isInstanceOf(IOException.class)
-                .hasMessageContaining("more than " + ContainerCapabilities.MAX_CGROUPS + " cgroups");
+                .hasMessageContaining("more than " + ContainerThreads.MAX_CGROUPS + " cgroups");
     }
 
     @Test
