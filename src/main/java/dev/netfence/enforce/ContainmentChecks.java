@@ -2,7 +2,6 @@ package dev.netfence.enforce;
 
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
-import dev.netfence.core.MeterNames;
 import dev.netfence.netns.Capabilities;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.ContainerCapabilities;
@@ -11,22 +10,19 @@ import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
 import dev.netfence.policy.NetworkMode;
 import dev.netfence.netns.Interfaces;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The checks between pinning a container's namespace and writing its rules that keep a workload
  * from opening its own containment (issue 12): the risky capabilities of every thread of the
  * container are read and reported, and refused when configured (UNSAFE_CAPABILITIES,
- * {@link Capabilities}, {@link ContainerCapabilities}), and so are those another member of its
+ * {@link Capabilities}, {@link CapabilityReads}), and so are those another member of its
  * namespace held at its last read (a pod's containers share one set of rules, {@link MemberReads}); a namespace with no
  * interface but {@code lo} is refused for a policy whose mode is not {@code none} when the event
  * named no {@code netns} (NAMESPACE_MISMATCH: the pid has moved into a fresh namespace of its own
@@ -38,14 +34,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class ContainmentChecks {
     private final EnforcerConfig config;
-    private final MeterRegistry registry;
     private final NamespaceOwners owners;
-    private final ContainerCapabilities capabilities;
+    private final CapabilityReads reads;
     private final boolean enabled;
-    /** How many times the capabilities are read before a failure is refused, with refusals configured. */
-    private static final int READS = 3;
-    /** The counter of each risk, looked up once (a registry look-up per apply cost ≈ 8 µs each). */
-    private final Map<String, Counter> riskCounters = new ConcurrentHashMap<>();
 
     /** {@code enabled} false: no risks, nothing checked or claimed (the benchmark's without-variant only). */
     ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities) {
@@ -56,51 +47,16 @@ final class ContainmentChecks {
     ContainmentChecks(EnforcerConfig config, MeterRegistry registry, boolean enabled, ContainerCapabilities capabilities,
             java.time.Clock scans) {
         this.config = Objects.requireNonNull(config, "config");
-        this.registry = Objects.requireNonNull(registry, "registry");
         this.owners = new NamespaceOwners(config.procRoot(),
                 task -> config.taskPolicies().current(task).map(dev.netfence.policy.PolicyDigest::of).orElse(null),
                 scans);
-        this.capabilities = Objects.requireNonNull(capabilities, "capabilities");
+        this.reads = new CapabilityReads(config, registry, capabilities);
         this.enabled = enabled;
     }
 
-    /**
-     * The container's risky capabilities (any of its threads'), counted in the metric, and whether
-     * NET_ADMIN reaches the host's namespace ({@link ContainerCapabilities#read}). CONTAINER_NOT_FOUND
-     * when its process is gone.
-     */
+    /** The container's risks for an apply ({@link CapabilityReads#forApply}); none with the checks off. */
     private ContainerCapabilities.Read riskRead(EnforcementRequest request, PinnedNamespace ns) {
-        if (!enabled) {
-            return new ContainerCapabilities.Read(List.of(), false);
-        }
-        ContainerCapabilities.Read risks = null;
-        for (int read = 1; risks == null; read++) {
-            try {
-                risks = capabilities.read(ns.pid(), request.containerId(), ns.containerCgroups());
-            } catch (NoSuchFileException e) {
-                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "process " + ns.pid() + " does not exist");
-            } catch (IOException | IllegalArgumentException e) {
-                if (config.refuseCapabilities().isEmpty()) {
-                    throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
-                            "cannot read the capabilities of pid " + ns.pid() + ": " + e.getMessage(), e);
-                }
-                if (read == READS) {
-                    // with refusals configured, capabilities that cannot be vouched for are refused like held
-                    // ones: quarantined even with --on-failure leave (a workload can make its status unreadable)
-                    throw new EnforcementException(ErrorCode.UNSAFE_CAPABILITIES, "cannot read the capabilities of"
-                            + " pid " + ns.pid() + " (" + READS + " reads): " + e.getMessage(), e);
-                }
-                // read again first: threads that kept coming for a while (a build's forks) may have settled
-            }
-        }
-        if (!ns.occupied()) { // its packet sockets were read through the namespace it is in now
-            throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                    "process " + ns.pid() + " left its namespace while its capabilities were read");
-        }
-        for (String risk : risks.risks()) {
-            riskCounters.computeIfAbsent(risk, r -> registry.counter(MeterNames.RISKS, "risk", r)).increment();
-        }
-        return risks;
+        return enabled ? reads.forApply(request, ns) : new ContainerCapabilities.Read(List.of(), false);
     }
 
     /**
@@ -181,7 +137,7 @@ final class ContainmentChecks {
             return guards;
         }
         try {
-            ContainerCapabilities.Read read = capabilities.read(ns.pid(), containerId, ns.containerCgroups());
+            ContainerCapabilities.Read read = reads.now(ns, containerId);
             memberRead(ns.id(), containerId, ns.pid(), read);
             if (!read.netAdminOverHost()) {
                 String shared = reachingHostReason(beside(ns.id(), containerId).reachingHost());
@@ -224,30 +180,19 @@ final class ContainmentChecks {
      * at each resync, or a member of a shared {@code ns} restored from the journal (start,
      * take-over), through its pid {@code pid}: its capabilities are read for the other members
      * ({@link #beside}, {@link #refusedBeside}). One that
-     * cannot be read ({@link #READS} times) counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
+     * cannot be read ({@link CapabilityReads#READS} times) counts as holding every risk. Not at the hook itself: at {@code createRuntime} the runtime has not
      * dropped the container's capabilities yet, so every process there would read as holding all.
      */
     void joined(NamespaceId ns, String containerId, int pid) {
         if (!enabled || containerId == null) {
             return;
         }
-        ContainerCapabilities.Read read = null;
-        for (int attempt = 1; read == null; attempt++) {
-            try {
-                read = capabilities.read(pid, containerId, null);
-            } catch (NoSuchFileException gone) {
-                return;
-            } catch (IOException | RuntimeException e) {
-                if (attempt == READS) { // nothing vouches that it holds nothing: counted as holding what it could
-                    read = new ContainerCapabilities.Read(UNREAD, true);
-                }
-            }
+        ContainerCapabilities.Read read = reads.forMember(pid, containerId);
+        if (read == null) {
+            return;
         }
         memberRead(ns, containerId, pid, read);
     }
-
-    /** The risks a member whose capabilities cannot be read counts as holding. */
-    private static final List<String> UNREAD = List.of("CAP_NET_ADMIN", "CAP_NET_RAW", Capabilities.NO_SECCOMP);
 
     /**
      * What a capability read of {@code containerId} through {@code pid} found in {@code ns}, kept
