@@ -73,6 +73,8 @@ class LinkWideDestinationsKernelTest {
         assertThat(sendLinkWide()).as("without rules the kernel takes each").containsOnly("OK");
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(PORT)).as("without rules")
                 .hasSize(before + 4));
+        assertThat(net.containerTcp(net.blockedHostV4(), CONTROL)).as("the blocked host's listener without rules")
+                .isEqualTo("OK");
 
         EnforcementResult result = enforce("{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
                 + net.blockedSubnetV4() + "\",\"" + net.blockedSubnetV6() + "\"],\"dns\":false,\"outbound\":true,"
@@ -87,7 +89,7 @@ class LinkWideDestinationsKernelTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(CONTROL))
                 .contains("udp/" + net.containerV4()));
         assertThat(seen(PORT)).as("what the peer's listener got after the apply").hasSize(applied);
-        assertThat(net.containerTcp(net.blockedHostV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.blockedHostV4(), CONTROL)).as("the blocked subnet's listener").isEqualTo("REFUSED");
     }
 
     @Test
@@ -114,6 +116,7 @@ class LinkWideDestinationsKernelTest {
         int before = seen(PORT).size();
         assertThat(send(subnetBroadcast, PORT)).as("without rules").isEqualTo("OK");
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(PORT)).hasSize(before + 1));
+        assertThat(net.containerTcp(net.peerV4(), CONTROL)).as("the peer's listener without rules").isEqualTo("OK");
 
         // the list names the peer's address alone, not the /24 both ends are on
         EnforcementResult result = enforce("{\"schemaVersion\":1,\"mode\":\"bridge\",\"blockedSubnets\":[\""
@@ -123,7 +126,7 @@ class LinkWideDestinationsKernelTest {
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         int applied = seen(PORT).size();
         assertThat(send(subnetBroadcast, PORT)).as("the rules' reject fails the send at once (EPERM)").startsWith("ERROR");
-        assertThat(net.containerTcp(net.peerV4(), PORT)).isEqualTo("REFUSED");
+        assertThat(net.containerTcp(net.peerV4(), CONTROL)).as("the blocked peer's listener").isEqualTo("REFUSED");
         int control = seen(CONTROL).size();
         assertThat(send(net.otherHostV4(), CONTROL)).as("outbound is on: the rest of the subnet").isEqualTo("OK");
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(seen(CONTROL)).hasSize(control + 1));
