@@ -318,25 +318,37 @@ class SandboxEscapeKernelTest {
 
     @Test
     void neighbourDiscoveryLeavesOnlyWithHopLimit255ToLinkScopeAndNeverAsARouter() throws Exception {
+        // what a workload with a raw socket tries: solicitations carrying data off the link scope,
+        // with a hop limit that says it may have crossed a router, and a rogue router advertisement;
+        // then the form neighbour discovery really has
+        List<String> forbidden = List.of("type=135 hl=255 dst=" + net.peerV6() + " marker=yes",
+                "type=135 hl=64 dst=ff02::1 marker=yes", "type=134 hl=255 dst=ff02::1 marker=yes");
+        String allowed = "type=135 hl=255 dst=ff02::1 marker=yes";
+        List<String> before = sendNeighbourDiscovery();
+        assertThat(before).as("without rules each form reaches the peer (the probe and the capture work)")
+                .containsAll(forbidden).contains(allowed);
+
         EnforcementResult result = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"["
                 + net.peerV6() + "]:" + PORT + "\"],\"dns\":false,\"outbound\":false,\"inbound\":false}"));
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
 
-        List<String> frames;
+        assertThat(sendNeighbourDiscovery()).containsExactly(allowed);
+    }
+
+    /**
+     * The marked ICMPv6 frames the peer captured of four sent from the container: a solicitation to
+     * the peer's unicast address, one with hop limit 64 to ff02::1, a router advertisement, and
+     * last a solicitation with hop limit 255 to ff02::1, which must leave (what each send said is
+     * checked: SENT for that one).
+     */
+    private static List<String> sendNeighbourDiscovery() throws Exception {
         try (Icmpv6Probe.Capture capture = Icmpv6Probe.sniff(net.peerNs(), "eth0")) {
-            // what a workload with a raw socket tried: solicitations carrying data off the link
-            // scope, with a hop limit that says it may have crossed a router, and a rogue router
-            // advertisement
             Icmpv6Probe.send(net.containerNs(), net.peerV6(), 135, 255, "eth0");
             Icmpv6Probe.send(net.containerNs(), "ff02::1", 135, 64, "eth0");
             Icmpv6Probe.send(net.containerNs(), "ff02::1", 134, 255, "eth0");
-            // the form neighbour discovery really has still leaves (the capture works)
             assertThat(Icmpv6Probe.send(net.containerNs(), "ff02::1", 135, 255, "eth0")).isEqualTo("SENT");
-            frames = capture.frames();
+            return capture.frames().stream().filter(f -> f.endsWith("marker=yes")).toList();
         }
-
-        List<String> marked = frames.stream().filter(f -> f.endsWith("marker=yes")).toList();
-        assertThat(marked).containsExactly("type=135 hl=255 dst=ff02::1 marker=yes");
     }
 
     @Test
@@ -363,11 +375,25 @@ class SandboxEscapeKernelTest {
         // a workload without any capability sends to a blocked host D "through lo" (IP_PKTINFO naming lo: the
         // kernel takes D for on-link there and delivers the datagram locally): the loopback accept let it
         // pass, and the connection-tracking entry it left made D's datagrams replies the input chain accepts
+        assertThat(punchAndHearFromD()).as("without rules D's datagrams reach the workload's port")
+                .startsWith("RECEIVED b'from-blocked-D'");
         EnforcementResult applied = enforce(policy("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
                 + net.peerV4() + ":" + PORT + "\"],\"blockedSubnets\":[\"" + net.blockedSubnetV4() + "\",\""
                 + net.blockedSubnetV6() + "\"],\"outbound\":false,\"inbound\":false}"));
         assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
 
+        assertThat(punchAndHearFromD()).as("what the workload received from D").isEqualTo("NONE");
+        assertThat(net.containerTcp(net.peerV4(), PORT)).as("loopback and the endpoint still work").isEqualTo("OK");
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(net.containerPid()), "-n", Python.EXE, "-c", LOOPBACK_CASTS)
+                .strip()).as("broadcast and multicast on lo, as discovery bound to 127.0.0.1 sends them")
+                .isEqualTo("broadcast OK, multicast OK");
+    }
+
+    /**
+     * The workload's punch through lo to the blocked host D, then ten datagrams D sends to the
+     * punched port from the port punched: what the workload received ("RECEIVED ..." or "NONE").
+     */
+    private static String punchAndHearFromD() throws Exception {
         Process workload = new ProcessBuilder("nsenter", "-t", Integer.toString(net.containerPid()), "-n", Python.EXE,
                 "-c", PUNCH, net.blockedHostV4()).redirectErrorStream(true).start();
         try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(workload.getInputStream(),
@@ -381,14 +407,10 @@ class SandboxEscapeKernelTest {
                     + "    s.sendto(b'from-blocked-D', ('" + net.containerV4() + "', " + PUNCHED + "))\n"
                     + "    time.sleep(0.1)\n");
             workload.getOutputStream().close(); // D is done: the workload listens 2 s more
-            assertThat(out.readLine()).as("what the workload received from D").isEqualTo("NONE");
+            return out.readLine();
         } finally {
             workload.destroyForcibly().waitFor();
         }
-        assertThat(net.containerTcp(net.peerV4(), PORT)).as("loopback and the endpoint still work").isEqualTo("OK");
-        assertThat(Sh.ok("nsenter", "-t", Integer.toString(net.containerPid()), "-n", Python.EXE, "-c", LOOPBACK_CASTS)
-                .strip()).as("broadcast and multicast on lo, as discovery bound to 127.0.0.1 sends them")
-                .isEqualTo("broadcast OK, multicast OK");
     }
 
     /** A UDP datagram to 127.255.255.255 and one to 239.1.2.3 out of 127.0.0.1, both received on lo. */
