@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -34,8 +33,7 @@ class BrokerRestartIT {
     @ParameterizedTest(name = "exactlyOnce={0}")
     @ValueSource(booleans = {false, true})
     void theServiceRidesOutABrokerRestartAndReportsNotReadyMeanwhile(boolean exactlyOnce) {
-        KraftBroker broker = TestKafka.embedded().orElse(null);
-        Assumptions.assumeTrue(broker != null, "needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS or Docker is in use)");
+        KraftBroker broker = TestKafka.embeddedFor("this test restarts the broker");
         String node = "bounce-" + java.util.UUID.randomUUID().toString().substring(0, 8);
         try (PipelineFixture f = new PipelineFixture(2)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);

@@ -2,7 +2,6 @@ package dev.netfence.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.TestKafka;
@@ -18,9 +17,7 @@ import org.junit.jupiter.api.Test;
 class BrokerRestartTest {
     @Test
     void thePipelineReportsNotReadyWhileTheBrokerIsDownAndResumesOnItsOwnAfterwards() {
-        // needs a broker this JVM can bounce; with KAFKA_BOOTSTRAP_SERVERS or Docker there is none
-        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker to restart");
-        KraftBroker broker = TestKafka.embedded().orElseThrow();
+        KraftBroker broker = TestKafka.embeddedFor("this test restarts the broker");
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer enforcer = new RecordingEnforcer();
             EventPipeline p = f.start(f.settings("n1"), enforcer, new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));

@@ -2,11 +2,9 @@ package dev.netfence.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.netfence.event.Outcome;
 import dev.netfence.event.OutcomeCodec;
-import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
@@ -39,8 +37,7 @@ class CommitTimeoutTest {
     @Test
     void aCommitThatTimesOutWhileTheBrokerStallsIsRetriedSoEveryEventIsEnforcedOnceWithOneCommittedOutcome() {
         // needs the embedded broker's PROXIED listener; with KAFKA_BOOTSTRAP_SERVERS or Docker there is none
-        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
-        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        StallingProxy proxy = TestKafka.embeddedFor("this test stalls the broker's requests through its proxy").proxy();
         try (PipelineFixture f = new PipelineFixture(1)) {
             InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
             RecordingEnforcer enforcer = new RecordingEnforcer();

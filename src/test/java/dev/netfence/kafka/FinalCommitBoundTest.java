@@ -2,9 +2,7 @@ package dev.netfence.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.policy.store.FakePolicies;
@@ -29,8 +27,7 @@ class FinalCommitBoundTest {
     @Test
     void aStopWhoseFinalCommitTheBrokerHoldsEndsWithinTheStopsBoundsInsteadOfMinutes() throws Exception {
         // needs the embedded broker's PROXIED listener; with KAFKA_BOOTSTRAP_SERVERS or Docker there is none
-        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
-        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        StallingProxy proxy = TestKafka.embeddedFor("this test stalls the broker's requests through its proxy").proxy();
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer enforcer = new RecordingEnforcer();
             EventPipeline p = f.start(f.settings("n1").exactlyOnce(true).shutdownTimeout(Duration.ofSeconds(1))

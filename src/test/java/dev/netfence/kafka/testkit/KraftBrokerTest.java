@@ -18,7 +18,7 @@ class KraftBrokerTest {
         try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
             p.send(new ProducerRecord<>(topic, "before".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
         }
-        TestKafka.embedded().ifPresent(KraftBroker::restart);
+        TestKafka.embeddedFor("this test restarts the broker").restart();
         try (KafkaProducer<byte[], byte[]> p = TestKafka.producer()) {
             p.send(new ProducerRecord<>(topic, "after".getBytes(StandardCharsets.UTF_8))).get(60, TimeUnit.SECONDS);
         }

@@ -53,6 +53,27 @@ public final class TestKafka {
         return Optional.ofNullable(embedded);
     }
 
+    /**
+     * The embedded broker, for a test that restarts it or stalls it through its proxy ({@code needs}
+     * says which). Where this run's broker is another ({@code KAFKA_BOOTSTRAP_SERVERS}, Docker), no
+     * test can do either: the test is skipped, or fails where {@code NETFENCE_REQUIRE_KERNEL_TESTS=1}
+     * asks every test to run.
+     */
+    public static KraftBroker embeddedFor(String needs) {
+        Optional<KraftBroker> broker = embedded();
+        if (broker.isPresent()) {
+            return broker.get();
+        }
+        String why = needs + ", and this run's broker is not the embedded one (KAFKA_BOOTSTRAP_SERVERS or a Docker"
+                + " engine chose another)";
+        if ("1".equals(System.getenv(dev.netfence.testkit.KernelTests.REQUIRE_ENV))) {
+            org.junit.jupiter.api.Assertions.fail(why + "; " + dev.netfence.testkit.KernelTests.REQUIRE_ENV
+                    + "=1 asks every test to run");
+        }
+        org.junit.jupiter.api.Assumptions.abort(why);
+        throw new AssertionError("unreachable");
+    }
+
     private static String choose() {
         String env = System.getenv("KAFKA_BOOTSTRAP_SERVERS");
         if (env != null && !env.isBlank()) {

@@ -2,9 +2,7 @@ package dev.netfence.policy.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.netfence.kafka.testkit.KraftBroker;
 import dev.netfence.kafka.testkit.StallingProxy;
 import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.RunsAlone;
@@ -157,8 +155,7 @@ class TopicPolicyStoreTest {
         // then the reset to the beginning) longer than its default.api.timeout.ms, so position()
         // times out before the store has read anything; before the fix that ended the reader thread
         // for good and the store never caught up
-        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
-        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        StallingProxy proxy = TestKafka.embeddedFor("this test stalls the broker's requests through its proxy").proxy();
         put("task-1", FakePolicies.OPEN_JSON);
         proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ofSeconds(4), 3);
         int heldBefore = proxy.held();
@@ -180,8 +177,7 @@ class TopicPolicyStoreTest {
         // the stalling proxy holds the store's offset look-ups (7 s each) so the topic grows after
         // the store read its partitions and end offsets but before it caught up; before the fix it
         // reported caught up once the first three partitions were read, without the new one's policy
-        assumeTrue(TestKafka.embedded().isPresent(), "no embedded broker with a stalling proxy");
-        StallingProxy proxy = TestKafka.embedded().map(KraftBroker::proxy).orElseThrow();
+        StallingProxy proxy = TestKafka.embeddedFor("this test stalls the broker's requests through its proxy").proxy();
         put("task-old", FakePolicies.CLOSED_JSON);
         int heldBefore = proxy.held();
         proxy.stall(ApiKeys.LIST_OFFSETS.id, Duration.ofSeconds(7), 3);
