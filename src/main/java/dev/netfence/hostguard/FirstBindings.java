@@ -64,7 +64,9 @@ final class FirstBindings {
 
     /**
      * What {@code chain} may bind of {@code read}: {@code read} itself, remembered, the first time
-     * (null stays null: nothing read, nothing remembered); afterwards the first MAC, the IPv4
+     * (null stays null: nothing read, nothing remembered); when nothing could be read later (null),
+     * the first binding as it was (a failed read must not lift the binding for a write); afterwards
+     * the first MAC, the IPv4
      * addresses of {@code read} that were among the first ones, and the IPv6 addresses of
      * {@code read} that were among the first ones or that no other container's chain held at its
      * own first apply (a neighbour's address, which it may claim only while no such neighbour is
@@ -72,7 +74,7 @@ final class FirstBindings {
      */
     Binding narrow(GuardChain chain, Binding read) {
         if (read == null) {
-            return null;
+            return first.get(Veth.of(chain));
         }
         Binding known = first.putIfAbsent(Veth.of(chain), read);
         if (known == null) {

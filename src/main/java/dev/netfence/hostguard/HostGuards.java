@@ -243,6 +243,19 @@ public final class HostGuards {
         if (cannot != null) {
             return new Result(List.of(NETNS), chains, cannot, drift);
         }
+        List<String> unbound = new ArrayList<>(0);
+        for (int i = 0; i < guarded.size(); i++) {
+            if (bound.get(i) == null) {
+                unbound.add(chains.get(i).device());
+            }
+        }
+        if (!unbound.isEmpty()) {
+            // written all the same (the plan's destinations hold), but a guard that binds no source lets forged
+            // ARP, neighbour advertisements and source addresses through: "host" would overstate it
+            return new Result(List.of(NETNS), chains, "the source addresses of the container's interfaces behind host"
+                    + " interfaces " + dev.netfence.core.Printable.escape(unbound.toString()) + " could not be read:"
+                    + " their host guards bind no source address yet", drift);
+        }
         if (!side.unguarded().isEmpty()) {
             // the veths are guarded all the same (defence in depth), but "host" would overstate it
             return new Result(List.of(NETNS), chains, "the container's interfaces "

@@ -23,6 +23,16 @@ class FirstBindingsTest {
     }
 
     @Test
+    void aReadThatFailsLaterKeepsTheFirstBindingAndOneThatFailsFirstRemembersNothing() {
+        FirstBindings first = new FirstBindings();
+        assertThat(first.narrow(CHAIN, null)).isNull();
+        assertThat(first.size()).isZero();
+        first.narrow(CHAIN, FIRST);
+
+        assertThat(first.narrow(CHAIN, null)).isEqualTo(FIRST);
+    }
+
+    @Test
     void aLaterReadKeepsTheFirstMacAndOnlyTheFirstIpv4AddressesButFollowsIpv6() {
         FirstBindings first = new FirstBindings();
         first.narrow(CHAIN, FIRST);

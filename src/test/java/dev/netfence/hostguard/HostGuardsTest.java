@@ -21,6 +21,40 @@ class HostGuardsTest {
     private final PlannedRules plan = new RulePlanner().quarantine();
     private final FakeHostSides sides = new FakeHostSides();
     private final FakeHostTable table = new FakeHostTable();
+    private static final HostSides.Binding BOUND = new HostSides.Binding("0a:00:00:00:00:01", List.of("10.88.0.5"),
+            List.of("fe80::1"));
+
+    @Test
+    void aGuardWrittenWithoutItsSourceBindingIsNotClaimedAndRequiredRefusesIt() {
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2)); // the container's addresses could not be read
+        HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
+
+        assertThat(result.guards()).containsExactly("netns");
+        assertThat(result.chains()).extracting(GuardChain::device).as("written all the same").containsExactly("veth1");
+        assertThat(result.reason()).isEqualTo("the source addresses of the container's interfaces behind host interfaces"
+                + " [veth1] could not be read: their host guards bind no source address yet");
+        assertThatThrownBy(() -> new HostGuards(HostGuardMode.REQUIRED, sides, table).apply("c1", NS, plan))
+                .isInstanceOfSatisfying(EnforcementException.class,
+                        e -> assertThat(e.code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE));
+    }
+
+    @Test
+    void aReadThatFailsAfterTheFirstBindingKeepsTheFirstBindingInTheChain() {
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2, BOUND));
+        assertThat(guards.apply("c1", NS, plan).guards()).containsExactly("netns", "host");
+        sides.peers.set(0, new HostSides.HostInterface("veth1", 11, 2)); // the next read fails
+        PlannedRules other = new RulePlanner().plan(new PolicyParser().parse(
+                "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":true,\"inbound\":false}"
+                        .getBytes(StandardCharsets.UTF_8)), Map.of(), List.of());
+
+        HostGuards.Result again = guards.apply("c1", NS, other);
+
+        assertThat(again.guards()).containsExactly("netns", "host");
+        assertThat(table.scripts).hasSize(2);
+        assertThat(table.scripts.get(1)).as("the policy changed, the binding stayed")
+                .contains("ether saddr != 0a:00:00:00:00:01 drop", "ip saddr != 10.88.0.5 drop");
+    }
 
     @Test
     void offTouchesNothingAndReportsNetnsOnly() {
@@ -67,7 +101,7 @@ class HostGuardsTest {
 
     @Test
     void anotherWayOutStillGetsTheVethGuardedButTheOutcomeSaysNetnsOnlyAndRequiredRefuses() {
-        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2));
+        sides.peers.add(new HostSides.HostInterface("veth1", 11, 2, BOUND));
         sides.unguarded.add("mv0 (macvlan)");
         HostGuards.Result result = new HostGuards(HostGuardMode.AUTO, sides, table).apply("c1", NS, plan);
         assertThat(result.guards()).containsExactly("netns");
@@ -131,7 +165,7 @@ class HostGuardsTest {
 
         HostGuards.Result again = guards.apply("c1", NS, plan);
 
-        assertThat(again.guards()).containsExactly("netns", "host");
+        assertThat(again.guards()).as("no source binding was read: not claimed").containsExactly("netns");
         assertThat(again.drift()).isNull();
         assertThat(table.listed).containsExactly("veth1");
         assertThat(table.scripts).hasSize(1);
@@ -249,7 +283,7 @@ class HostGuardsTest {
         HostGuards.Result some = guards.apply("c1", NS, plan);
 
         GuardRenderer renderer = new GuardRenderer();
-        assertThat(some.guards()).containsExactly("netns", "host");
+        assertThat(some.guards()).as("no source binding was read: not claimed").containsExactly("netns");
         assertThat(table.scripts.get(table.scripts.size() - 1)).isEqualTo(renderer.replace(
                 List.of(new GuardChain("veth1", 11, "c1"), new GuardChain("veth2", 12, "c1")), List.of(),
                 chain -> chain.device().equals("veth1") ? renderer.rules(plan) : List.of()));
