@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * the containment checks ({@link ContainmentChecks}), resolve and plan ({@link ApplyPipeline}),
  * write both families (a reconciliation reads back first and writes only on a difference) while
  * the host guard is written on a thread of its own ({@link ConcurrentGuard}), and make sure the
- * container is still there and still alone in its claim. What an attempt learns on its way (that
+ * container is still there and still alone in its claim; before the host guard is claimed for a
+ * namespace whose members hold CAP_NET_RAW or CAP_NET_ADMIN, transmit checksum offload is turned
+ * off inside it ({@link ChecksumCompletion}). What an attempt learns on its way (that
  * it changed the rules, the risks it read, where it pinned) goes into holders the caller passes,
  * which outlive a failed attempt: the caller's outcome and quarantine decision need them. A
  * container verified through the in-process nft backend is remembered for its quiet resyncs
@@ -35,9 +37,11 @@ final class ApplyAttempts {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final QuietResyncs quiet;
+    private final ChecksumCompletion checksums;
 
     ApplyAttempts(NamespacePinner pinner, ContainmentChecks checks, ApplyPipeline pipeline, BackendSelector selector,
-            HostGuards hostGuards, QuietResyncs quiet) {
+            HostGuards hostGuards, QuietResyncs quiet, ChecksumCompletion checksums) {
+        this.checksums = Objects.requireNonNull(checksums, "checksums");
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.checks = Objects.requireNonNull(checks, "checks");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
@@ -96,6 +100,9 @@ final class ApplyAttempts {
                 MemberReads.Beside beside = checks.beside(ns.id(), request.containerId()); // one look for guards and risks
                 String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
                         : ContainmentChecks.reachingHostReason(beside.reachingHost());
+                if (notHeld == null && guards.host()) {
+                    notHeld = checksums.notHeld(ns, beside.plus(risks.get()), deadline);
+                }
                 if (notHeld != null) {
                     guards = guards.notHolding(notHeld);
                     if (hostGuards.mode() == dev.netfence.hostguard.HostGuardMode.REQUIRED) {

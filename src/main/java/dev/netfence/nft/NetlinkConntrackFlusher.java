@@ -66,6 +66,11 @@ public final class NetlinkConntrackFlusher implements ConntrackFlusher, AutoClos
         }
     }
 
+    /** The namespace threads, for other short trips that need libc only ({@link InNamespaceChecksumOffload}). */
+    NamespaceThreads threads() {
+        return threads;
+    }
+
     @Override
     public void flush(PinnedNamespace ns, Duration timeout) {
         Objects.requireNonNull(ns, "ns");

@@ -2,6 +2,7 @@ package dev.netfence.hostguard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
@@ -21,9 +22,11 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,6 +50,9 @@ class HostGuardBeyondPodmanTest {
     static final int ALLOWED = 8080;
     static final int FORBIDDEN_TCP = 8081;
     static final int FORBIDDEN_UDP = 9999;
+    /** The UDP port the policy allows beyond, and the one a late-completed checksum would turn it into. */
+    static final int JUDGED_UDP = 8053;
+    static final int REWRITTEN_UDP = 8161;
 
     static String beyondNs;
     static String hostLink;
@@ -55,6 +61,7 @@ class HostGuardBeyondPodmanTest {
     static Agent beyond;
     static DatagramSocket hostUdp;
     static Path rawSender;
+    static Path lateSender;
 
     @BeforeAll
     static void makeANamespaceBeyondTheHost() throws IOException {
@@ -80,12 +87,18 @@ class HostGuardBeyondPodmanTest {
         Sh.ok("ip", "-n", beyondNs, "link", "set", "eth0", "up");
         Sh.ok("ip", "-n", beyondNs, "route", "add", "default", "via", hostV4);
         beyond = Agent.start(beyondNs);
-        for (String listen : new String[] {"tcp " + ALLOWED, "tcp " + FORBIDDEN_TCP, "udp " + FORBIDDEN_UDP}) {
+        for (String listen : new String[] {"tcp " + ALLOWED, "tcp " + FORBIDDEN_TCP, "udp " + FORBIDDEN_UDP,
+                "udp " + JUDGED_UDP, "udp " + REWRITTEN_UDP}) {
             assertThat(beyond.send("listen " + listen)).startsWith("OK");
         }
         hostUdp = new DatagramSocket(new InetSocketAddress("0.0.0.0", 0));
         rawSender = Files.createTempFile("guard-raw", ".py");
         Files.writeString(rawSender, HostGuardPodmanTest.RAW_SENDER, StandardCharsets.UTF_8);
+        lateSender = Files.createTempFile("guard-late", ".py");
+        Files.writeString(lateSender, LATE_CHECKSUM_SENDER, StandardCharsets.UTF_8);
+        // the host completes in software the checksums of what it routes out of this link, as it does out of a
+        // link without offload (a NIC with offload writes them where the frame says, to the same effect)
+        Sh.ok(Python.EXE, "-c", TX_CHECKSUM, hostLink, "off");
     }
 
     @AfterAll
@@ -104,6 +117,9 @@ class HostGuardBeyondPodmanTest {
         }
         if (rawSender != null) {
             Files.deleteIfExists(rawSender);
+        }
+        if (lateSender != null) {
+            Files.deleteIfExists(lateSender);
         }
     }
 
@@ -166,6 +182,116 @@ class HostGuardBeyondPodmanTest {
                     + FORBIDDEN_UDP)).as("without the guard raw frames are routed on").isNotEqualTo(beyondBefore));
         }
     }
+
+    @Test
+    void aFrameWhoseChecksumTheHostWouldCompleteLeavesAsTheGuardJudgedItWhenTheWorkloadHoldsNetRaw() throws Exception {
+        // a workload holding CAP_NET_RAW marks a UDP datagram to the allowed port "checksum to be completed" with the
+        // position of the destination port and a payload word tuned so that the completed sum, written there by the
+        // host as the frame leaves for beyond (after the guard judged it, after the bridge's masquerade), reads
+        // REWRITTEN_UDP
+        PodmanContainer sandbox = PODMAN.sandbox(List.of("--cap-add", "NET_RAW"));
+        enforcer = GuardedEnforcer.create(HostGuardMode.AUTO);
+        EnforcementResult applied = enforcer.apply(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + beyondV4 + ":" + JUDGED_UDP + "/udp\"],\"dns\":false,\"outbound\":false,\"inbound\":false}");
+        assertThat(applied.status()).as("%s", applied).isEqualTo("applied");
+        assertThat(applied.risks()).contains("CAP_NET_RAW");
+        assertThat(applied.guards()).as("%s", applied).containsExactly("netns", "host");
+        assertThat(txChecksum(sandbox)).as("offload in the container's namespace after the apply").isEqualTo("off");
+        String bridgeMac = new BindingSandbox(sandbox, null, 0).hostSideMac;
+        String rewrittenBefore = beyond.send("seen " + REWRITTEN_UDP);
+
+        late(sandbox, bridgeMac, "plain");
+        Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(beyond.send("seen " + JUDGED_UDP))
+                .as("the allowed datagram, as the workload may send it").contains("udp/" + hostV4));
+        late(sandbox, bridgeMac, "late");
+        // the allowed connection along the same path, then a pause, to know the frame had time to arrive
+        late(sandbox, bridgeMac, "plain");
+        Thread.sleep(500);
+        assertThat(beyond.send("seen " + REWRITTEN_UDP)).as("completed in the container, judged as it left")
+                .isEqualTo(rewrittenBefore);
+
+        // what a workload holding CAP_NET_ADMIN can do in its namespace: offload on again; the same frame then
+        // leaves rewritten (the probe works), until the next apply turns it off again
+        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, "-c", TX_CHECKSUM, "eth0", "on");
+        late(sandbox, bridgeMac, "late");
+        Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(beyond.send("seen "
+                + REWRITTEN_UDP)).as("completed by the host after the guard").isNotEqualTo(rewrittenBefore));
+        assertThat(enforcer.apply(sandbox, "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\""
+                + beyondV4 + ":" + JUDGED_UDP + "/udp\"],\"dns\":false,\"outbound\":false,\"inbound\":false}").guards())
+                .containsExactly("netns", "host");
+        assertThat(txChecksum(sandbox)).as("offload after the next apply").isEqualTo("off");
+    }
+
+    /** The container's {@code eth0} transmit checksum offload: on or off. */
+    private static String txChecksum(PodmanContainer sandbox) {
+        return Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, "-c", TX_CHECKSUM, "eth0").strip();
+    }
+
+    /** The late-checksum sender in the container's namespace: {@code plain} or {@code late} (see the sender). */
+    private static void late(PodmanContainer sandbox, String mac, String mode) {
+        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, lateSender.toString(), "eth0", mac,
+                sandbox.ipv4(), beyondV4, Integer.toString(JUDGED_UDP), Integer.toString(REWRITTEN_UDP), hostV4, mode);
+    }
+
+    /** Reads (one argument) or sets ({@code on}/{@code off}) an interface's transmit checksum offload, ethtool's ioctl. */
+    static final String TX_CHECKSUM = "import ctypes, fcntl, socket, struct, sys\n"
+            + "def call(cmd, data):\n"
+            + "    buf = ctypes.create_string_buffer(struct.pack('II', cmd, data))\n"
+            + "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            + "    fcntl.ioctl(s.fileno(), 0x8946, struct.pack('16sP', sys.argv[1].encode(), ctypes.addressof(buf)) + bytes(16))\n"
+            + "    s.close()\n"
+            + "    return struct.unpack_from('II', buf.raw)[1]\n"
+            + "if len(sys.argv) > 2:\n"
+            + "    call(0x17, 1 if sys.argv[2] == 'on' else 0)\n"
+            + "print('on' if call(0x16, 0) else 'off')\n";
+
+    /**
+     * Sends one UDP datagram from the container to {@code beyond:judged} in a raw frame with a
+     * virtio-net header: {@code plain} with its checksum computed, {@code late} marked "checksum to
+     * be completed" at the destination port's position (csum_start 34, csum_offset 2) with a
+     * payload word tuned so that the sum the host completes there (the bridge's masquerade leaves
+     * a zero UDP checksum field alone) reads {@code rewritten}. Arguments: interface, destination
+     * MAC, source, destination, judged port, rewritten port, the masquerade address (unused), mode.
+     */
+    static final String LATE_CHECKSUM_SENDER = """
+            import socket, struct, sys
+            ifname, dmac, src, dst, judged, rewritten, masq, mode = sys.argv[1:9]
+            judged, rewritten = int(judged), int(rewritten)
+            def add(a, b):
+                s = a + b
+                return (s & 0xFFFF) + (s >> 16)
+            def total(b):
+                s = 0
+                for i in range(0, len(b), 2):
+                    s = add(s, (b[i] << 8) | b[i + 1])
+                return s
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            sock.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
+            sock.bind((ifname, 0))
+            smac = sock.getsockname()[4]  # the interface's own address (this namespace's, not /sys's)
+            src4, dst4, masq4 = (socket.inet_aton(a) for a in (src, dst, masq))
+            payload = bytearray(b'NETFENCE-CSUM!' + bytes(2))  # the tuned word last, at an even offset
+            ulen = 8 + len(payload)
+            ip = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + ulen, 0x4e46, 0x4000, 64, 17, 0, src4, dst4))
+            ip[10:12] = struct.pack('!H', ~total(ip) & 0xFFFF)
+            udp = bytearray(struct.pack('!HHHH', 40000 + (judged % 1000), judged, ulen, 0))
+            if mode == 'plain':
+                pseudo = src4 + dst4 + struct.pack('!BBH', 0, 17, ulen)
+                udp[6:8] = struct.pack('!H', (~total(pseudo + udp + payload) & 0xFFFF) or 0xFFFF)
+                flags = 0
+            else:
+                natted = 0  # the masquerade leaves a zero UDP checksum alone (nf_nat: no update without one)
+                rest = total(bytes(udp[:6]) + struct.pack('!H', natted) + bytes(payload))
+                # completed = ~(rest + tuned) == rewritten
+                tuned = add(~rewritten & 0xFFFF, ~rest & 0xFFFF)
+                payload[-2:] = struct.pack('!H', tuned)
+                check = ~total(bytes(udp[:6]) + struct.pack('!H', natted) + bytes(payload)) & 0xFFFF
+                assert check == rewritten, (hex(check), rewritten)
+                flags = 1
+            frame = bytes.fromhex(dmac.replace(':', '')) + smac + b'\\x08\\x00' + bytes(ip) + bytes(udp) + bytes(payload)
+            vnet = struct.pack('<BBHHHH', flags, 0, 0, 0, 34 if flags else 0, 2 if flags else 0)
+            sock.send(vnet + frame)
+            """;
 
     /** A sandbox under {@code mode} whose policy allows only {@code beyond:ALLOWED}, its in-namespace rules flushed. */
     private PodmanContainer sandbox(HostGuardMode mode) {
