@@ -105,7 +105,9 @@ class ConcurrentGuardTest {
     static final class OneVeth implements HostSides {
         @Override
         public Found of(Path nsFile) {
-            return new Found(List.of(new HostInterface("veth1", 11, 2)), List.of());
+            // a source binding read, as the kernel answers: a guard without one is not claimed
+            return new Found(List.of(new HostInterface("veth1", 11, 2, new HostSides.Binding("0a:00:00:00:00:01",
+                    List.of("10.88.0.5"), List.of()))), List.of());
         }
 
         @Override
