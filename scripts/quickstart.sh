@@ -112,7 +112,14 @@ if [[ $dry_run == false ]]; then
   ip netns exec "$cns" sleep infinity &
   sandbox_pid=$!
   pids+=($sandbox_pid)
-  for _ in $(seq 1 60); do grep -q listening "$work/listen.out" && break; sleep 0.5; done
+  listening=false
+  for _ in $(seq 1 60); do grep -q listening "$work/listen.out" && { listening=true; break; }; sleep 0.5; done
+  [[ $listening == true ]] || { cat "$work/listen.out" >&2; echo "the peer's listener did not start" >&2; exit 3; }
+  # both ports answer before any rule, so what reads "blocked" below is the policy's doing
+  for port in 8443 8444; do
+    ip netns exec "$cns" timeout 3 bash -c "exec 3<>/dev/tcp/$peer_v4/$port" 2>/dev/null \
+      || { echo "the peer's port $port does not answer before any rule" >&2; exit 3; }
+  done
   info "sandbox process pid $sandbox_pid; peer listens on $peer_v4 and [$peer_v6], ports 8443 and 8444"
 fi
 
