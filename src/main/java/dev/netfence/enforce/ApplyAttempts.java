@@ -37,11 +37,9 @@ final class ApplyAttempts {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final QuietResyncs quiet;
-    private final ChecksumCompletion checksums;
 
     ApplyAttempts(NamespacePinner pinner, ContainmentChecks checks, ApplyPipeline pipeline, BackendSelector selector,
-            HostGuards hostGuards, QuietResyncs quiet, ChecksumCompletion checksums) {
-        this.checksums = Objects.requireNonNull(checksums, "checksums");
+            HostGuards hostGuards, QuietResyncs quiet) {
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.checks = Objects.requireNonNull(checks, "checks");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
@@ -101,7 +99,7 @@ final class ApplyAttempts {
                 String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
                         : ContainmentChecks.reachingHostReason(beside.reachingHost());
                 if (notHeld == null && guards.host()) {
-                    notHeld = checksums.notHeld(ns, beside.plus(risks.get()), deadline);
+                    notHeld = checks.checksumsNotHeld(ns, beside.plus(risks.get()), deadline);
                 }
                 if (notHeld != null) {
                     guards = guards.notHolding(notHeld);

@@ -19,8 +19,9 @@ import org.slf4j.LoggerFactory;
  * of its choosing into a frame after the guard judged it). Where that cannot be done the guard is
  * not claimed, and the reason says why. A container holding neither cannot send a frame whose
  * checksum position it chose, so its offload, and the throughput that depends on it, is left
- * alone. A workload holding CAP_NET_ADMIN can turn offload on again; each apply turns it off
- * again. The in-process switch is chosen at first use when netfence runs on the real
+ * alone. A workload holding CAP_NET_ADMIN can turn offload on again (or, with CAP_BPF, hand a
+ * frame to the host side past its veth's transmit path): offload is turned off all the same, and
+ * the guard is not claimed. The in-process switch is chosen at first use when netfence runs on the real
  * {@code /proc} and JNA loads libc, else none is available.
  */
 final class ChecksumCompletion {
@@ -48,12 +49,13 @@ final class ChecksumCompletion {
      * deadline passes first.
      */
     String notHeld(PinnedNamespace ns, List<String> risks, Deadline deadline) {
-        if (!risks.contains("CAP_NET_RAW") && !risks.contains("CAP_NET_ADMIN")) {
+        if (!needed(risks)) {
             return null;
         }
         ChecksumOffload offload = chosen();
         if (offload == null) {
-            return "transmit checksum offload cannot be turned off in the container's namespace (" + unavailable
+            return "transmit checksum offload cannot be turned off in the container's namespace ("
+                    + (unavailable != null ? unavailable : "netfence's namespace threads cannot be started now")
                     + "), and a workload holding CAP_NET_RAW or CAP_NET_ADMIN can have the host complete a checksum at a"
                     + " position it chose, after the host guard judged the frame";
         }
@@ -77,7 +79,17 @@ final class ChecksumCompletion {
                     + " CAP_NET_RAW or CAP_NET_ADMIN can have the host complete a checksum at a position it chose, after"
                     + " the host guard judged the frame";
         }
-        return null;
+        return risks.contains("CAP_NET_ADMIN") ? NET_ADMIN : null;
+    }
+
+    /** Why the host guard is not claimed for a namespace where CAP_NET_ADMIN is held, though offload was turned off. */
+    static final String NET_ADMIN = "a member of the container's namespace holds CAP_NET_ADMIN, with which it can turn"
+            + " transmit checksum offload on again (or send past its veth's transmit path) and have the host complete a"
+            + " checksum at a position it chose, after the host guard judged the frame";
+
+    /** Whether a namespace whose members hold {@code risks} has its offload turned off before its host guard is claimed. */
+    static boolean needed(List<String> risks) {
+        return risks.contains("CAP_NET_RAW") || risks.contains("CAP_NET_ADMIN");
     }
 
     private ChecksumOffload chosen() {
@@ -90,10 +102,12 @@ final class ChecksumCompletion {
                     } else {
                         try {
                             chosen = InNamespaceChecksumOffload.shared();
-                        } catch (LinkageError | Exception e) {
+                        } catch (LinkageError e) { // for good: JNA or libc cannot be loaded
                             unavailable = e.toString();
                             LOG.warn("transmit checksum offload cannot be turned off in container namespaces ({}): host"
                                     + " guards of containers holding CAP_NET_RAW or CAP_NET_ADMIN are not claimed", e.toString());
+                        } catch (Exception e) { // tried again at the next use (a descriptor limit met once, say)
+                            return null;
                         }
                     }
                 }

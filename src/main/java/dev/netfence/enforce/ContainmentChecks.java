@@ -36,6 +36,7 @@ final class ContainmentChecks {
     private final EnforcerConfig config;
     private final NamespaceOwners owners;
     private final CapabilityReads reads;
+    private final ChecksumCompletion checksums;
     private final boolean enabled;
 
     /** {@code enabled} false: no risks, nothing checked or claimed (the benchmark's without-variant only). */
@@ -51,6 +52,7 @@ final class ContainmentChecks {
                 task -> config.taskPolicies().current(task).map(dev.netfence.policy.PolicyDigest::of).orElse(null),
                 scans);
         this.reads = new CapabilityReads(config, registry, capabilities);
+        this.checksums = new ChecksumCompletion(config.procRoot());
         this.enabled = enabled;
     }
 
@@ -128,7 +130,8 @@ final class ContainmentChecks {
     /**
      * {@code guards} as the outcome of the container in {@code ns} may claim them: without the host
      * guard when a thread of the container holds CAP_NET_ADMIN in the host's user namespace, or
-     * when its capabilities cannot be read (then nothing vouches that none does). For the results
+     * when its capabilities cannot be read (then nothing vouches that none does), or where checksums
+     * completed after the guard are not ruled out ({@link #checksumsNotHeld}). For the results
      * made without an apply's own read (a quarantine); the read is made only when the host guard
      * is claimed, and never with the checks off.
      */
@@ -140,7 +143,12 @@ final class ContainmentChecks {
             ContainerCapabilities.Read read = reads.now(ns, containerId);
             memberRead(ns.id(), containerId, ns.pid(), read);
             if (!read.netAdminOverHost()) {
-                String shared = reachingHostReason(beside(ns.id(), containerId).reachingHost());
+                MemberReads.Beside beside = beside(ns.id(), containerId);
+                String shared = reachingHostReason(beside.reachingHost());
+                if (shared == null) {
+                    shared = checksums.notHeld(ns, beside.plus(read.risks()), new Deadline(java.time.Clock.systemUTC(),
+                            java.time.Instant.now().plus(ChecksumCompletion.TIMEOUT)));
+                }
                 return shared == null ? guards : guards.notHolding(shared);
             }
             return guards.notHolding(NET_ADMIN_OVER_HOST);
@@ -168,6 +176,16 @@ final class ContainmentChecks {
             }
         }
         return null;
+    }
+
+    /**
+     * Null when the host guard of the container in {@code ns}, whose namespace's members hold
+     * {@code risks}, may be claimed as far as checksums completed after it go, transmit checksum
+     * offload turned off inside where they need it; otherwise why not ({@link ChecksumCompletion}).
+     * Null with the checks off.
+     */
+    String checksumsNotHeld(PinnedNamespace ns, List<String> risks, Deadline deadline) {
+        return enabled ? checksums.notHeld(ns, risks, deadline) : null;
     }
 
     /** Whether issue 12's steps run (not in the benchmark's comparison without them). */

@@ -143,8 +143,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities, checks, scans);
-        this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet,
-                new ChecksumCompletion(config.procRoot()));
+        this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet);
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)

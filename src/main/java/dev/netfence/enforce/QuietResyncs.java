@@ -43,7 +43,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * result's drift, with the risks read anew since that result is reported, and the host guard not
  * claimed, or under {@code required} the full attempt run, when a thread holding CAP_NET_ADMIN in
  * the host's user namespace is found then; a quiet result otherwise claims it as the last read
- * found), its host-side lookup
+ * found; where the host guard is claimed for a namespace whose members hold CAP_NET_RAW or
+ * CAP_NET_ADMIN, the full attempt runs instead, which turns transmit checksum offload off again
+ * first, {@link ChecksumCompletion}), its host-side lookup
  * given a copy of the pin's descriptor kept with the entry (at 1024 or above, so the namespace is
  * named without a pid). Otherwise the
  * caller runs the full attempt, which repeats every check. Why the skipped checks cannot answer
@@ -272,6 +274,11 @@ final class QuietResyncs {
             } catch (java.io.IOException | IllegalArgumentException e) {
                 // the process is going; the risks of the last full attempt stand
             }
+        }
+        if (guards.host() && ChecksumCompletion.needed(beside.plus(risks))) {
+            // the full attempt turns transmit checksum offload off again before it claims the host guard: a
+            // workload holding CAP_NET_ADMIN may have turned it on since, one holding CAP_NET_RAW may be new
+            return null;
         }
         if (now != null) { // kept, so that the next quiet result reports what this one does, not the full attempt's again
             byContainer.replace(request.containerId(), v, new Verified(v.process(), v.netns(), v.resolved(),

@@ -26,8 +26,8 @@ import java.util.Objects;
  * setting with the {@code ethtool} ioctl ({@code ETHTOOL_GTXCSUM}) and, where it is on, turns it
  * off ({@code ETHTOOL_STXCSUM}, which also clears the segmentation offloads that depend on it)
  * and reads it again. No process is started; an interface whose setting is already off costs one
- * ioctl. An ioctl the kernel refuses is FIREWALL_UNAVAILABLE (an interface gone meanwhile,
- * ENODEV, is skipped).
+ * ioctl. An ioctl the kernel refuses is FIREWALL_UNAVAILABLE; an interface gone or renamed since
+ * it was listed (ENODEV) is reported stuck, not vouched for.
  */
 public final class InNamespaceChecksumOffload implements ChecksumOffload {
     static final long SIOCETHTOOL = 0x8946;
@@ -81,6 +81,7 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
                     if (e.getErrorCode() != ENODEV) {
                         throw new IOException("the ethtool ioctl on " + name + " failed: errno " + e.getErrorCode(), e);
                     }
+                    stuck.add(name); // gone or renamed since it was listed: not vouched for (a workload can rename)
                 }
             }
         } finally {
@@ -94,7 +95,7 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
         value.setInt(0, command);
         value.setInt(4, data);
         request.clear();
-        byte[] bytes = name.getBytes(StandardCharsets.US_ASCII);
+        byte[] bytes = name.getBytes(StandardCharsets.ISO_8859_1); // as ProcFile decoded the kernel's bytes
         request.write(0, bytes, 0, Math.min(bytes.length, 15));
         request.setPointer(16, value);
         Ioctl.ioctl(fd, SIOCETHTOOL, request);
