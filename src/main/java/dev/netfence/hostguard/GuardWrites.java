@@ -292,19 +292,28 @@ final class GuardWrites {
         }
     }
 
-    /** Removes {@code chains} (those installed) in one transaction. */
-    void remove(List<String> chains) {
+    /**
+     * Removes {@code chains} in one transaction: each only while it is the chain installed on its
+     * interface name, as recorded when the script is built (also when a refused write re-reads the
+     * table and builds it again). A name a new interface took since, whose chain another container's
+     * apply wrote meanwhile, is that container's: deleting it by name would leave that container
+     * unguarded until a resync put it back.
+     */
+    void remove(List<GuardChain> chains) {
         if (chains.isEmpty()) {
             return;
         }
         write(() -> {
             StringBuilder sb = new StringBuilder();
-            chains.stream().filter(installed::containsKey).forEach(c -> sb.append(renderer.delete(c)));
+            chains.stream().filter(c -> c.equals(installed.get(c.device()))).forEach(c -> sb.append(renderer.delete(c.device())));
             return sb.toString();
         });
-        chains.forEach(installed::remove);
-        chains.forEach(written::remove);
-        chains.forEach(heldAt::remove);
+        for (GuardChain chain : chains) {
+            if (installed.remove(chain.device(), chain)) {
+                written.remove(chain.device());
+                heldAt.remove(chain.device());
+            }
+        }
     }
 
     /**

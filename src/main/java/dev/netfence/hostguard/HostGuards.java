@@ -329,10 +329,9 @@ public final class HostGuards {
     /** Removes every chain of {@code owner}; the number removed. */
     public int release(String owner) {
         synchronized (writes) {
-            List<String> gone = writes.installed().values().stream().filter(c -> c.owner().equals(owner))
-                    .map(GuardChain::device).toList();
+            List<GuardChain> gone = writes.installed().values().stream().filter(c -> c.owner().equals(owner)).toList();
             writes.remove(gone);
-            claims.forget(gone);
+            claims.forget(gone.stream().map(GuardChain::device).toList());
             return gone.size();
         }
     }
@@ -345,15 +344,14 @@ public final class HostGuards {
     public int sweep() {
         synchronized (writes) {
             Map<String, Integer> links = hostLinks();
-            List<String> gone = writes.installed().values().stream()
-                    .filter(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device())))
-                    .map(GuardChain::device).toList();
+            List<GuardChain> gone = writes.installed().values().stream()
+                    .filter(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device()))).toList();
             writes.remove(gone);
             // also those of chains never written (a failed first apply): every interface gone
             firstBindings.forgetGone(links);
             claims.forgetGone(links);
             if (!gone.isEmpty()) {
-                LOG.info("removed the host guards of vanished interfaces {}", gone);
+                LOG.info("removed the host guards of vanished interfaces {}", gone.stream().map(GuardChain::device).toList());
             }
             return gone.size();
         }

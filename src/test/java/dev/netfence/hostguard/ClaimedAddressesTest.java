@@ -106,7 +106,7 @@ class ClaimedAddressesTest {
         List<ClaimedAddresses.Written> released = claims.claimedBy(neighbour, "c2", read, first);
         assertThat(released).hasSize(1);
         synchronized (writes) {
-            writes.remove(List.of("veth1"));
+            writes.remove(List.of(workload));
         }
         int removed = table.scripts.size();
         claims.rewrite(released, List.of(List.of()), writes);

@@ -224,6 +224,34 @@ class GuardWritesTest {
         return f;
     }
 
+    @Test
+    void removingAVanishedInterfacesChainNeverDeletesTheChainANewInterfaceOfThatNameGotMeanwhile() {
+        FakeHostTable table = new FakeHostTable();
+        GuardWrites writes = new GuardWrites(table, (name, ifindex) -> true);
+        GuardChain old = new GuardChain("veth0", 11, "c1");
+        synchronized (writes) {
+            writes.submit(List.of(old), renderer.rules(quarantine), Map.of("veth0", renderer.listing(old, quarantine)));
+        }
+        // veth0 went with c1 (the kernel deleted its chain), and c2's new veth0 got a chain of its own since
+        table.listing = """
+                table netdev netfence {
+                \tchain veth0 {
+                \t\tcomment "netfence container=c2 ifindex=12"
+                \t\ttype filter hook ingress device "veth0" priority -500; policy drop;
+                \t}
+                }
+                """;
+        table.rejectNext = 1; // the delete of c1's chain, which is gone: re-read, and built again
+        int before = table.scripts.size();
+
+        synchronized (writes) {
+            writes.remove(List.of(old));
+        }
+
+        assertThat(table.scripts.subList(before, table.scripts.size())).as("c2's chain is not c1's to delete").isEmpty();
+        assertThat(writes.installed()).containsEntry("veth0", new GuardChain("veth0", 12, "c2"));
+    }
+
     private String submit(GuardWrites writes, String device, String owner, PlannedRules plan) {
         GuardChain chain = chain(device, owner);
         List<String> body = renderer.rules(plan);
