@@ -180,6 +180,30 @@ class QuietResyncKernelTest {
     }
 
     @Test
+    void aContainerHoldingNetRawUnderAClaimedHostGuardGetsTheFullAttemptAtEachResyncWhichTurnsOffloadOffAgain()
+            throws Exception {
+        withHostVeth(host -> {
+            // root in the host's user namespace without NET_ADMIN, NET_RAW kept: a raw-frame workload
+            int pid = sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin"));
+            enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
+            EnforcementResult first = enforcer.enforce(request(pid));
+            assertThat(first.status()).as("%s", first).isEqualTo("applied");
+            assertThat(first.risks()).contains("CAP_NET_RAW").doesNotContain("CAP_NET_ADMIN");
+            assertThat(first.guards()).as("%s", first).containsExactly("netns", "host");
+            List<String> inside = List.of("ip", "netns", "exec", name);
+            assertThat(dev.netfence.testkit.TxChecksum.of(inside, "eth0")).as("after the apply").isEqualTo("off");
+            recorded = NamespaceId.of(nsPath);
+
+            // what a workload holding CAP_NET_ADMIN could do; the rules themselves are unchanged
+            dev.netfence.testkit.TxChecksum.set(inside, "eth0", true);
+            Resync next = resync(pid);
+
+            assertThat(next).as("a full attempt, not the quiet one").isEqualTo(new Resync("applied", null, 1));
+            assertThat(dev.netfence.testkit.TxChecksum.of(inside, "eth0")).as("after the resync").isEqualTo("off");
+        });
+    }
+
+    @Test
     void aQuietResyncThatRepairsTheHostChainOfAContainerHoldingNetAdminOverTheHostDoesNotClaimTheHostGuard()
             throws Exception {
         withHostVeth(host -> {

@@ -11,6 +11,7 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.TxChecksum;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -98,7 +99,7 @@ class HostGuardBeyondPodmanTest {
         Files.writeString(lateSender, LATE_CHECKSUM_SENDER, StandardCharsets.UTF_8);
         // the host completes in software the checksums of what it routes out of this link, as it does out of a
         // link without offload (a NIC with offload writes them where the frame says, to the same effect)
-        Sh.ok(Python.EXE, "-c", TX_CHECKSUM, hostLink, "off");
+        TxChecksum.set(List.of(), hostLink, false);
     }
 
     @AfterAll
@@ -212,7 +213,7 @@ class HostGuardBeyondPodmanTest {
 
         // what a workload holding CAP_NET_ADMIN can do in its namespace: offload on again; the same frame then
         // leaves rewritten (the probe works), until the next apply turns it off again
-        Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, "-c", TX_CHECKSUM, "eth0", "on");
+        TxChecksum.set(inside(sandbox), "eth0", true);
         late(sandbox, bridgeMac, "late");
         Awaitility.await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(beyond.send("seen "
                 + REWRITTEN_UDP)).as("completed by the host after the guard").isNotEqualTo(rewrittenBefore));
@@ -224,7 +225,11 @@ class HostGuardBeyondPodmanTest {
 
     /** The container's {@code eth0} transmit checksum offload: on or off. */
     private static String txChecksum(PodmanContainer sandbox) {
-        return Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, "-c", TX_CHECKSUM, "eth0").strip();
+        return TxChecksum.of(inside(sandbox), "eth0");
+    }
+
+    private static List<String> inside(PodmanContainer sandbox) {
+        return List.of("nsenter", "-t", Integer.toString(sandbox.pid()), "-n");
     }
 
     /** The late-checksum sender in the container's namespace: {@code plain} or {@code late} (see the sender). */
@@ -232,18 +237,6 @@ class HostGuardBeyondPodmanTest {
         Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", Python.EXE, lateSender.toString(), "eth0", mac,
                 sandbox.ipv4(), beyondV4, Integer.toString(JUDGED_UDP), Integer.toString(REWRITTEN_UDP), hostV4, mode);
     }
-
-    /** Reads (one argument) or sets ({@code on}/{@code off}) an interface's transmit checksum offload, ethtool's ioctl. */
-    static final String TX_CHECKSUM = "import ctypes, fcntl, socket, struct, sys\n"
-            + "def call(cmd, data):\n"
-            + "    buf = ctypes.create_string_buffer(struct.pack('II', cmd, data))\n"
-            + "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-            + "    fcntl.ioctl(s.fileno(), 0x8946, struct.pack('16sP', sys.argv[1].encode(), ctypes.addressof(buf)) + bytes(16))\n"
-            + "    s.close()\n"
-            + "    return struct.unpack_from('II', buf.raw)[1]\n"
-            + "if len(sys.argv) > 2:\n"
-            + "    call(0x17, 1 if sys.argv[2] == 'on' else 0)\n"
-            + "print('on' if call(0x16, 0) else 'off')\n";
 
     /**
      * Sends one UDP datagram from the container to {@code beyond:judged} in a raw frame with a
