@@ -123,11 +123,15 @@ public final class GuardRenderer {
      * for a solicitation from {@code ::} (duplicate address detection): it carries at most a nonce,
      * and a receiver discards one with a link-layer address. Else a workload holding CAP_NET_RAW
      * could map its own address to another's MAC in its neighbours' and the gateway's caches, and
-     * have the traffic of its own connections sent to that MAC. And the first fragment of a
-     * fragmented neighbour discovery message is dropped: one that ends before the target or the
-     * option makes the reads above fail (so those rules do not match) and the rest follows in
-     * fragments no rule can read (Linux receivers drop reassembled neighbour discovery, RFC 6980;
-     * others may not).
+     * have the traffic of its own connections sent to that MAC. And a neighbour discovery message
+     * behind any IPv6 extension header is dropped (the first header after the fixed one is not
+     * ICMPv6): a fragment header's first fragment may end before the target or the option, which
+     * makes the reads above fail (so those rules do not match), and the rest follows in fragments
+     * no rule can read (Linux receivers drop reassembled neighbour discovery, RFC 6980; others may
+     * not); a hop-by-hop or destination options header carries up to 2 KB of options the rules
+     * above never read (options of an unknown type that receivers skip), so a message within
+     * their limits would carry a workload's data to every neighbour. No host sends neighbour or
+     * router discovery behind an extension header (RFC 4861 defines none for it).
      */
     private static List<String> linkLayerOptions(String mac, String comment) {
         String address = mac.replace(":", "");
@@ -137,7 +141,7 @@ public final class GuardRenderer {
                 "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop" + comment,
                 "icmpv6 type nd-router-solicit @th,64,64 != 0x101" + address + " drop" + comment,
                 "icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop" + comment,
-                "exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit,"
+                "ip6 nexthdr != ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit,"
                         + " nd-neighbor-advert, nd-redirect } drop" + comment);
     }
 

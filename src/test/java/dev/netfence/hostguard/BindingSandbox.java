@@ -177,6 +177,16 @@ final class BindingSandbox {
     }
 
     /**
+     * As {@link #naGiving(String, String, String, boolean)}, the message behind a 1 KB hop-by-hop
+     * header of options receivers skip, holding text (what a workload could send its neighbours
+     * that way); the line {@link ForgedFrames.Tap} ({@code ndll}) prints for it.
+     */
+    String naCarryingGiving(String source, String target, String lladdr) {
+        send("na", mac, source, "ff02::1", target, lladdr, "carrying");
+        return "NA/0 " + ForgedFrames.inetNtop(source) + " " + ForgedFrames.inetNtop(target) + " " + lladdr;
+    }
+
+    /**
      * Three copies of a neighbour advertisement for {@code target} from the container's own MAC and
      * {@code source}, to all nodes, giving its own MAC, split into two IPv6 fragments (the first
      * holding the ICMPv6 header's first 8 bytes); returns the lines {@link ForgedFrames.Tap}

@@ -84,7 +84,9 @@ final class ForgedFrames {
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
-     * when {@code hidden}, behind a destination options header when {@code dstopt}), for {@code nafrag}: the same split into two IPv6 fragments, the first
+     * when {@code hidden}, behind a destination options header when {@code dstopt}, behind a 1 KB
+     * hop-by-hop header of experimental options (type 0x1e, which receivers skip) holding text when
+     * {@code carrying}), for {@code nafrag}: the same split into two IPv6 fragments, the first
      * holding only the ICMPv6 header's first 8 bytes, for {@code ns}: SRCIP6 DSTIP6 TARGET [SLLA] (a neighbour solicitation,
      * without options as duplicate address detection sends it, or with its source link-layer
      * address option), for {@code rs}: SRCIP6 DSTIP6 SLLA (a router solicitation with its source
@@ -188,6 +190,10 @@ final class ForgedFrames {
                 elif sys.argv[10:] == ["dstopt"]:  # behind a destination options header holding only padding
                     dst = bytes([58, 0, 1, 4, 0, 0, 0, 0])
                     ip6 = struct.pack("!IHBB", 6 << 28, len(dst) + len(icmp), 60, 255) + sip + dip + dst
+                elif sys.argv[10:] == ["carrying"]:  # behind a 1 KB hop-by-hop header of options receivers skip
+                    data = b"".join(bytes([0x1e, 253]) + (b"covert-" * 37)[:253] for _ in range(4))
+                    hbh = bytes([58, 127]) + data + bytes([1, 0])  # 2 + 4 x 255 + PadN 2 = 1,024 bytes
+                    ip6 = struct.pack("!IHBB", 6 << 28, len(hbh) + len(icmp), 0, 255) + sip + dip + hbh
                 else:
                     ip6 = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 255) + sip + dip
                 if kind != "nafrag":

@@ -169,7 +169,7 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x1010a580a580005 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
-                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        ip6 nexthdr != ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
                         nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("several IPv4 addresses, a global and a link-local IPv6 one",
@@ -191,7 +191,7 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101bedb716491e4 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
-                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        ip6 nexthdr != ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
                         nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("no address at all: only probes and unspecified sources, no IPv4",
@@ -210,7 +210,7 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
-                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        ip6 nexthdr != ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
                         nd-neighbor-advert, nd-redirect } drop{c}
                         """),
                 Arguments.of("an IPv4-mapped IPv6 address: its number without leading zeros, as nft prints it",
@@ -229,7 +229,7 @@ class GuardRendererTest {
                         icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,256,8 0x0-0xff drop{c}
                         icmpv6 type nd-router-solicit @th,64,64 != 0x101020000000001 drop{c}
                         icmpv6 type nd-router-solicit @th,128,8 0x0-0xff drop{c}
-                        exthdr frag exists icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
+                        ip6 nexthdr != ipv6-icmp icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, \
                         nd-neighbor-advert, nd-redirect } drop{c}
                         """));
     }

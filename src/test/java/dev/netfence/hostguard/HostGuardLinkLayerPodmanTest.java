@@ -17,12 +17,14 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The link-layer address that neighbour discovery messages carry in an option, against a real podman
  * container whose workload sends raw frames (as CAP_NET_RAW allows): an advertisement for its own
  * address giving another MAC (plainly, behind an unknown option that receivers skip, and behind a
- * destination options header, past which the guard's rules read the message), a
+ * destination options header), a
  * solicitation from its own address giving one, and a router solicitation giving one would each
  * make the bridge's other hosts, the gateway included, send the traffic of the workload's own
  * address to that MAC. With {@code --host-guard auto} none of them reaches the bridge while the
  * same messages giving the workload's own MAC do; with {@code off} all arrive, which shows the
- * proof can fail. And an advertisement split into IPv6 fragments, its first ending before the
+ * proof can fail. An advertisement behind an extension header (a destination options header, or
+ * a hop-by-hop header carrying a kilobyte of text in options receivers skip) never reaches it even
+ * giving the workload's own MAC. And an advertisement split into IPv6 fragments, its first ending before the
  * target, with outbound traffic open: its first fragment never reaches the bridge (without it the
  * rest cannot be reassembled), while without the guard both do.
  */
@@ -53,8 +55,7 @@ class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
                 s.nsGiving(own, "fe80::1", solicited), s.rsGiving(own, routed), s.naBehindOptionsGiving(own, own, behind));
         // a sandbox asks for no router (its plan lets no solicitation out), so the guard drops even its own
         String ownSolicitation = s.rsGiving(own, s.mac);
-        List<String> controls = List.of(s.naGiving(own, own, s.mac, false), s.nsGiving(own, "fe80::1", s.mac),
-                s.naBehindOptionsGiving(own, own, s.mac));
+        List<String> controls = List.of(s.naGiving(own, own, s.mac, false), s.nsGiving(own, "fe80::1", s.mac));
         List<String> seen = tap.framesAfter(controls.get(controls.size() - 1));
         s.assertGuardedOnlyAs(mode);
 
@@ -65,6 +66,29 @@ class HostGuardLinkLayerPodmanTest extends ForgedFrameProof {
             assertThat(seen).as("a router solicitation, its own MAC too").doesNotContain(ownSolicitation);
         } else {
             assertThat(seen).as("without the guard they reach the bridge").containsAll(forged).contains(ownSolicitation);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void neighbourDiscoveryBehindAnExtensionHeaderNeverReachesTheBridgeEvenGivingItsOwnMacWhileThePlainMessageDoes(
+            HostGuardMode mode) throws Exception {
+        PodmanContainer workload = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, workload, CLOSED);
+        String own = s.linkLocal();
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "ndll");
+
+        // a kilobyte of the workload's text in hop-by-hop options every receiver skips, to every neighbour
+        List<String> behind = List.of(s.naCarryingGiving(own, own, s.mac), s.naBehindOptionsGiving(own, own, s.mac));
+        String control = s.naGiving(own, own, s.mac, false);
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("neighbour discovery frames on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("messages behind extension headers on %s", s.bridge).doesNotContainAnyElementsOf(behind);
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").containsAll(behind);
         }
     }
 
