@@ -7,17 +7,17 @@ import java.nio.ByteOrder;
 /**
  * Flushes the connection-tracking table of a namespace over a NETLINK_NETFILTER socket opened in
  * it ({@link #flush}: one opened on the calling thread, in the namespace it is in;
- * {@link #flushOn}: one the caller has, e.g. the nft apply trip's generation socket): one {@code IPCTNL_MSG_CT_DELETE} request of the
- * {@code NFNL_SUBSYS_CTNETLINK} subsystem with family {@code AF_UNSPEC} and no tuple, which the
- * kernel reads as "flush every entry of both families" (what {@code conntrack -F} sends), with
- * {@code NLM_F_ACK}. The kernel handles the request inside {@code send}, so the acknowledgement
- * is already queued when it returns and is read without blocking (the calls are
- * {@link NativeCalls.Netlink}'s, direct-mapped). Returns 0 or the errno the
+ * {@link #flushOn}: one the caller has, e.g. the nft apply trip's generation socket): one
+ * {@code IPCTNL_MSG_CT_DELETE} request of the {@code NFNL_SUBSYS_CTNETLINK} subsystem with family
+ * {@code AF_UNSPEC} and no tuple, which the kernel reads as "flush every entry of both families"
+ * (what {@code conntrack -F} sends), with {@code NLM_F_ACK}. The kernel handles the request inside
+ * {@code send}, so the acknowledgement is already queued when it returns and is read without
+ * blocking (the calls are {@link NativeCalls.Netlink}'s, direct-mapped). Returns 0 or the errno the
  * kernel (or a system call) reported; never logs. After the flush it forgets the namespace's
- * cached IPv4 routes too ({@link #flushIpv4RouteCache}) and removes what IPv6 router
- * advertisements and redirects taught it ({@link Ipv6LearntFlush}): the rules that drop those are
- * in force by then, and what came before them must not outlive the apply either. Runs on a
- * namespace thread while away.
+ * cached IPv4 routes too where a redirect may have taught it one ({@link #flushIpv4RouteCache})
+ * and removes what IPv6 router advertisements and redirects taught it ({@link Ipv6LearntFlush}):
+ * the rules that drop those are in force by then, and what came before them must not outlive the
+ * apply either. Runs on a namespace thread while away.
  */
 final class ConntrackFlush {
     private static final short NFNL_SUBSYS_CTNETLINK = 1;
@@ -87,9 +87,14 @@ final class ConntrackFlush {
      * to {@code /proc/sys/net/ipv4/route/flush}, which acts on the namespace of the writing thread:
      * a redirect taken before the apply (from a neighbour that forged the gateway) would otherwise
      * keep an allowed destination's traffic going to that neighbour after the rules that drop
-     * redirects are in force. 0, or EIO when the write failed.
+     * redirects are in force. Only where the namespace ever took a redirect ({@link Ipv4Redirects}):
+     * a namespace that never did has no such route, and the read costs less than the write. 0, or
+     * EIO when the write failed.
      */
     static int flushIpv4RouteCache() {
+        if (!Ipv4Redirects.heard()) {
+            return 0;
+        }
         try {
             dev.netfence.netns.ProcFile.write(IPV4_ROUTE_FLUSH, "1");
             return 0;
