@@ -10,6 +10,7 @@
 #          BENCH_EVENTS BENCH_ENFORCE_EVENTS BENCH_SANDBOXES BENCH_PARALLEL BENCH_LATENCY_SECONDS BENCH_LATENCY_RATE
 #          BENCH_MEMORY_TASKS BENCH_REPS BENCH_NETFENCE_REPS BENCH_GUARD_SANDBOXES BENCH_GUARD_EVENTS
 #          BENCH_LATENCY_WARMUP BENCH_FLOOR_EVENTS BENCH_SKIP_EVENTS BENCH_SKIP_REPS BENCH_RESYNC_CONTAINERS BENCH_LIVESET_CYCLES BENCH_POLICY_UPDATES
+#          BENCH_FIRST_PAIRS
 #                                    override single sizes
 #          NETFENCE_BENCH_JAVA_OPTS  extra JVM options for every netfence run (e.g. JFR)
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
@@ -48,7 +49,7 @@ if [[ $mode == tiny ]]; then
   events=${BENCH_EVENTS:-1000} enforce_events=${BENCH_ENFORCE_EVENTS:-16} sandboxes=${BENCH_SANDBOXES:-4}
   lat_seconds=${BENCH_LATENCY_SECONDS:-2} lat_rate=${BENCH_LATENCY_RATE:-10} lat_warmup=4
   memory_tasks=${BENCH_MEMORY_TASKS:-1000}
-  seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1 floor_reps=1
+  seed_events=2 reps=${reps:-${BENCH_REPS:-1}} tasks=100 netfence_reps=1 floor_reps=1 first_pairs=${BENCH_FIRST_PAIRS:-4}
   floor_events=${BENCH_FLOOR_EVENTS:-$enforce_events}
   guard_sandboxes=${BENCH_GUARD_SANDBOXES:-2} guard_events=${BENCH_GUARD_EVENTS:-10}
   skip_events=${BENCH_SKIP_EVENTS:-2000} skip_reps=${BENCH_SKIP_REPS:-1}
@@ -64,6 +65,8 @@ else
   lat_seconds=${BENCH_LATENCY_SECONDS:-30} lat_rate=${BENCH_LATENCY_RATE:-100} lat_warmup=${BENCH_LATENCY_WARMUP:-1200}
   memory_tasks=${BENCH_MEMORY_TASKS:-100000}
   seed_events=5 reps=${reps:-${BENCH_REPS:-3}} tasks=1000
+  # first applies (each into a namespace made for it): 300 pairs take about 600 process starts and 6 s
+  first_pairs=${BENCH_FIRST_PAIRS:-300}
   # netfence's own runs (62,500 dry-run events with the warm-up, 3,750 real applications with the
   # warm-up) and the restore floor are the slow parts: once each by default, to fit 6 minutes
   netfence_reps=${BENCH_NETFENCE_REPS:-1} floor_reps=${BENCH_FLOOR_REPS:-1}
@@ -215,27 +218,28 @@ fi
 
 common+=(--cgroup-check "$cgroup_check")
 
-# resync_sandboxes COUNT FILE: COUNT more namespaces nfb-<id>-r<i> for the resync section, each with
-# a veth pair inside (netfence refuses a namespace with only lo) and a sleeping process in its own
-# cgroup; two ip -batch processes make the namespaces and pairs and one mkdir the cgroups, so 1,000
-# cost about 1,000 process starts (the sleepers). Removed with the others on exit.
-resync_sandboxes() {
-  local count="$1" file="$2" i cid pid dirs=()
-  for i in $(seq 0 $((count - 1))); do namespaces+=("nfb-$id-r$i"); done
+# batch_sandboxes COUNT FILE TAG: COUNT more namespaces nfb-<id>-<TAG><i> (the resync section's, TAG r;
+# the seed section's fresh ones for first applies, TAG f), each with a veth pair inside (netfence
+# refuses a namespace with only lo) and a sleeping process in its own cgroup; two ip -batch
+# processes make the namespaces and pairs and one mkdir the cgroups, so 1,000 cost about 1,000
+# process starts (the sleepers). Removed with the others on exit.
+batch_sandboxes() {
+  local count="$1" file="$2" tag="$3" i cid pid dirs=()
+  for i in $(seq 0 $((count - 1))); do namespaces+=("nfb-$id-$tag$i"); done
   printf 'netns add %s\n' "${namespaces[@]: -$count}" | ip -batch -
   printf 'link add eth0 netns %s type veth peer name eth1 netns %s\n' \
-    $(for i in $(seq 0 $((count - 1))); do echo "nfb-$id-r$i nfb-$id-r$i"; done) | ip -batch -
+    $(for i in $(seq 0 $((count - 1))); do echo "nfb-$id-$tag$i nfb-$id-$tag$i"; done) | ip -batch -
   if [[ -n $cgroup_dir ]]; then
-    for i in $(seq 0 $((count - 1))); do dirs+=("$cgroup_dir/libpod-netfence-bench-${id}-r$i"); done
+    for i in $(seq 0 $((count - 1))); do dirs+=("$cgroup_dir/libpod-netfence-bench-${id}-$tag$i"); done
     mkdir "${dirs[@]}"
   fi
   : >"$file"
   for i in $(seq 0 $((count - 1))); do
-    cid="netfence-bench-${id}-r$i"
-    nsenter --net="/run/netns/nfb-$id-r$i" $sleeper_caps sleep 86400 &
+    cid="netfence-bench-${id}-$tag$i"
+    nsenter --net="/run/netns/nfb-$id-$tag$i" $sleeper_caps sleep 86400 &
     pid=$!; sleeper_pids+=("$pid")
     [[ -n $cgroup_dir ]] && echo "$pid" >"$cgroup_dir/libpod-$cid/cgroup.procs"
-    echo "$cid $pid nfb-$id-r$i" >>"$file"
+    echo "$cid $pid nfb-$id-$tag$i" >>"$file"
   done
 }
 
@@ -264,7 +268,10 @@ if [[ " $only " == *" enforce "* ]]; then
 fi
 if [[ " $only " == *" seed "* ]]; then
   echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2
-  section seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps"
+  # first applies: two fresh namespaces per pair, and one to warm up each enforcer
+  batch_sandboxes $((2 * first_pairs + 2)) "$out/first-sandboxes.txt" f
+  section seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps" \
+    --first-sandboxes "$out/first-sandboxes.txt"
 fi
 if [[ " $only " == *" latency "* ]]; then
   echo "== 4. latency: $lat_rate events/s for $lat_seconds s" >&2
@@ -293,7 +300,7 @@ fi
 if [[ " $only " == *" resync "* ]]; then
   echo "== 8. resync: $resync_containers live containers (nft backend), $resync_reps timed passes" >&2
   t0=$SECONDS
-  resync_sandboxes "$resync_containers" "$out/resync-sandboxes.txt"
+  batch_sandboxes "$resync_containers" "$out/resync-sandboxes.txt" r
   echo "== $resync_containers resync namespaces nfb-$id-r* ready in $((SECONDS - t0)) s" >&2
   section resync --sandboxes "$out/resync-sandboxes.txt" --reps "$resync_reps" --drift "$resync_drift" \
     --cgroup-check "$cgroup_check"

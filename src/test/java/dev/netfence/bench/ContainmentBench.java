@@ -1,8 +1,6 @@
 package dev.netfence.bench;
 
-import dev.netfence.core.EnforcementResult;
 import dev.netfence.enforce.DefaultEnforcer;
-import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.EnforcerConfig;
 import dev.netfence.enforce.EnforcerVariants;
 import dev.netfence.netns.BackendChoice;
@@ -84,8 +82,8 @@ final class ContainmentBench {
                 new SimpleMeterRegistry());
         String backend = null;
         for (int i = 0; i < warmup; i++) {
-            backend = applyOnce(with, box, policy).backend();
-            applyOnce(without, box, policy);
+            backend = SeedBench.applyOnce(with, box, policy).backend();
+            SeedBench.applyOnce(without, box, policy);
         }
         List<Double> withMs = new ArrayList<>();
         List<Double> withoutMs = new ArrayList<>();
@@ -239,7 +237,7 @@ final class ContainmentBench {
     private static double[] timed(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy, long[] ids) {
         long c0 = cpu(ids);
         long t0 = System.nanoTime();
-        applyOnce(enforcer, box, policy);
+        SeedBench.applyOnce(enforcer, box, policy);
         long t1 = System.nanoTime();
         return new double[] {(t1 - t0) / 1e6, (cpu(ids) - c0) / 1e6};
     }
@@ -263,14 +261,6 @@ final class ContainmentBench {
         return sum;
     }
 
-    private static EnforcementResult applyOnce(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
-        EnforcementResult r = enforcer.enforce(new EnforcementRequest(box.containerId(), "podman", box.pid(), policy,
-                Instant.now().plusSeconds(30)));
-        if (!EnforcementResult.APPLIED.equals(r.status())) {
-            throw new IllegalStateException("netfence did not apply: " + r);
-        }
-        return r;
-    }
 
     /** The 2.5th and 97.5th percentiles of the median of {@code values} resampled with replacement (1,000 times, fixed seed). */
     static List<Double> bootstrapMedianInterval(List<Double> values) {

@@ -20,7 +20,8 @@ final class Report {
     static final List<String> FIGURES = List.of("plain_events_per_s", "netfence_events_per_s", "pipeline_ratio",
             "exactly_once_events_per_s", "floor_events_per_s", "nft_floor_events_per_s", "netfence_enforce_events_per_s",
             "enforce_ratio", "nft_ratio", "enforce_ratio_ceiling",
-            "seed_speedup", "containment_overhead_nft", "containment_overhead_iptables", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
+            "seed_speedup", "containment_overhead_nft", "containment_overhead_iptables", "containment_first_overhead_nft",
+            "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms", "heap_mb", "rss_mb",
             "guard_off_apply_ms", "guard_apply_ms", "guard_ratio", "guard_off_events_per_s", "guard_events_per_s",
             "guard_parallel_ratio", "guard_reapply_off_ms", "guard_reapply_ms", "guard_reapply_ratio",
             "skip_plain_events_per_s", "skip_events_per_s", "skip_ratio",
@@ -35,6 +36,7 @@ final class Report {
             Map.entry("floor_events_per_s", "enforce"), Map.entry("netfence_enforce_events_per_s", "enforce"),
             Map.entry("enforce_ratio", "enforce"), Map.entry("seed_speedup", "seed"),
             Map.entry("containment_overhead_nft", "seed"), Map.entry("containment_overhead_iptables", "seed"),
+            Map.entry("containment_first_overhead_nft", "seed"),
             Map.entry("nft_floor_events_per_s", "enforce"), Map.entry("nft_ratio", "enforce"),
             Map.entry("enforce_ratio_ceiling", "enforce"),
             Map.entry("latency_p50_ms", "latency"), Map.entry("latency_p95_ms", "latency"),
@@ -78,7 +80,8 @@ final class Report {
         copy(figures, enforce, "nft_ratio", "nft_ratio");
         ceiling(figures);
         for (String k : List.of("seed_speedup", "containment_overhead_nft", "containment_aa_nft",
-                "containment_overhead_iptables", "containment_aa_iptables")) {
+                "containment_overhead_iptables", "containment_aa_iptables", "containment_first_overhead_nft",
+                "containment_first_aa_nft")) {
             copy(figures, seed, k, k);
         }
         for (String k : List.of("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_max_ms")) {
@@ -201,6 +204,8 @@ final class Report {
         row(f, "containment_aa_nft", "containment: nft A/A (noise)", "");
         row(f, "containment_overhead_iptables", "containment_overhead_iptables", "<= 1.05");
         row(f, "containment_aa_iptables", "containment: iptables A/A (noise)", "");
+        row(f, "containment_first_overhead_nft", "containment, first applies (nft, with/without)", "<= 1.05");
+        row(f, "containment_first_aa_nft", "containment, first applies: A/A (noise)", "");
         row(f, "latency_p50_ms", "latency p50 ms", "");
         row(f, "latency_p95_ms", "latency p95 ms", "");
         row(f, "latency_p99_ms", "latency_p99_ms", "<= 20");

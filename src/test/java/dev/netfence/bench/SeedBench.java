@@ -107,13 +107,17 @@ final class SeedBench {
         // issue 12's containment steps, with and without, per backend (sandboxes 2 and 3 where the run has them)
         r.putAll(new ContainmentBench(args).run(boxes.get(Math.min(2, boxes.size() - 1)),
                 boxes.get(Math.min(3, boxes.size() - 1)), policy));
+        if (args.string("first-sandboxes", null) != null) { // the same on namespaces nothing applied to yet
+            r.putAll(new FirstApplyBench(args).run(Sandboxes.read(args.path("first-sandboxes")).all(), policy));
+        }
         r.put("settings", Map.of("seed_events_per_rep", events, "netfence_events_per_rep", netfenceEvents,
                 "netfence_warmup_events", warmup, "reps", reps, "endpoints", EnforceBench.ENDPOINTS,
                 "netfence", "DefaultEnforcer in the driver JVM, production wiring, default backend, warm"));
         return r;
     }
 
-    private static EnforcementResult applyOnce(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
+    /** One apply of {@code policy} to {@code box} by {@code enforcer}; IllegalStateException when it was not {@code applied}. */
+    static EnforcementResult applyOnce(DefaultEnforcer enforcer, Sandboxes.Sandbox box, NetworkPolicy policy) {
         EnforcementResult r = enforcer.enforce(new EnforcementRequest(box.containerId(), "podman", box.pid(), policy,
                 Instant.now().plusSeconds(30)));
         if (!EnforcementResult.APPLIED.equals(r.status())) {
