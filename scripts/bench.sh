@@ -269,7 +269,9 @@ fi
 if [[ " $only " == *" seed "* ]]; then
   echo "== 3. seed method vs atomic restore: $seed_events events x $reps, single-threaded" >&2
   # first applies: two fresh namespaces per pair, and one to warm up each enforcer
+  t0=$SECONDS
   batch_sandboxes $((2 * first_pairs + 2)) "$out/first-sandboxes.txt" f
+  echo "== $((2 * first_pairs + 2)) fresh namespaces nfb-$id-f* for first applies ready in $((SECONDS - t0)) s" >&2
   section seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps" \
     --first-sandboxes "$out/first-sandboxes.txt"
 fi
