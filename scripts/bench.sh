@@ -79,6 +79,7 @@ else
   resync_containers=${BENCH_RESYNC_CONTAINERS:-1000} resync_reps=3 resync_drift=10
   liveset_cycles=${BENCH_LIVESET_CYCLES:-100000} liveset_warmup=10000 policy_updates=${BENCH_POLICY_UPDATES:-100} policy_rate=10
 fi
+if (( first_pairs < 1 )); then echo "bench.sh: BENCH_FIRST_PAIRS must be at least 1, got $first_pairs" >&2; exit 2; fi
 parallel=${BENCH_PARALLEL:-8}
 out="${BENCH_OUT:-$root/target/bench}"
 [[ $(id -u) == 0 ]] || { echo "bench.sh: must run as root (network namespaces, iptables)" >&2; exit 2; }
@@ -243,6 +244,24 @@ batch_sandboxes() {
   done
 }
 
+# drop_batch FILE TAG: ends the sleepers a batch_sandboxes call listed in FILE and removes their
+# cgroups and namespaces at once (the seed section's fresh ones, so that the sections after it run
+# with the namespaces and processes they ran with before); the exit cleanup forgets them, so it
+# never signals one of their pids again (it may belong to another process by then)
+drop_batch() {
+  local file="$1" tag="$2" cid pid ns p keep=() dropped=()
+  local -A gone=()
+  while read -r cid pid ns; do gone[$pid]=1; dropped+=("$ns"); kill "$pid" 2>/dev/null || true; done <"$file"
+  for p in "${!gone[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+  for p in "${sleeper_pids[@]}"; do if [[ -z ${gone[$p]:-} ]]; then keep+=("$p"); fi; done
+  sleeper_pids=("${keep[@]}")
+  if [[ -n $cgroup_dir ]]; then rmdir "$cgroup_dir/libpod-netfence-bench-$id-$tag"* 2>/dev/null || true; fi
+  printf 'netns del %s\n' "${dropped[@]}" | ip -force -batch - 2>/dev/null || true
+  keep=()
+  for ns in "${namespaces[@]}"; do if [[ $ns != "nfb-$id-$tag"* ]]; then keep+=("$ns"); fi; done
+  namespaces=("${keep[@]}")
+}
+
 # ---------- sections ----------
 if [[ " $only " == *" pipeline "* ]]; then
   echo "== 1. pipeline ceiling: $events events x $reps" >&2
@@ -274,6 +293,7 @@ if [[ " $only " == *" seed "* ]]; then
   echo "== $((2 * first_pairs + 2)) fresh namespaces nfb-$id-f* for first applies ready in $((SECONDS - t0)) s" >&2
   section seed "${common[@]}" --sandboxes "$out/sandboxes.txt" --events "$seed_events" --reps "$reps" \
     --first-sandboxes "$out/first-sandboxes.txt"
+  drop_batch "$out/first-sandboxes.txt" f
 fi
 if [[ " $only " == *" latency "* ]]; then
   echo "== 4. latency: $lat_rate events/s for $lat_seconds s" >&2

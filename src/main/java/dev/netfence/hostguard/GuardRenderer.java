@@ -124,8 +124,10 @@ public final class GuardRenderer {
      * and a receiver discards one with a link-layer address. Else a workload holding CAP_NET_RAW
      * could map its own address to another's MAC in its neighbours' and the gateway's caches, and
      * have the traffic of its own connections sent to that MAC. And a neighbour discovery message
-     * behind any IPv6 extension header is dropped (the first header after the fixed one is not
-     * ICMPv6): a fragment header's first fragment may end before the target or the option, which
+     * behind an IPv6 extension header is dropped (the first header after the fixed one is not
+     * ICMPv6; nft finds the ICMPv6 header past hop-by-hop, routing, destination options and
+     * fragment headers, not past AH or ESP, behind which nothing is neighbour discovery to this
+     * chain): a fragment header's first fragment may end before the target or the option, which
      * makes the reads above fail (so those rules do not match), and the rest follows in fragments
      * no rule can read (Linux receivers drop reassembled neighbour discovery, RFC 6980; others may
      * not); a hop-by-hop or destination options header carries up to 2 KB of options the rules

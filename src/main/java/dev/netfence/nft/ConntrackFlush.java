@@ -88,8 +88,10 @@ final class ConntrackFlush {
      * a redirect taken before the apply (from a neighbour that forged the gateway) would otherwise
      * keep an allowed destination's traffic going to that neighbour after the rules that drop
      * redirects are in force. Only where the namespace ever took a redirect ({@link Ipv4Redirects}):
-     * a namespace that never did has no such route, and the read costs less than the write. 0, or
-     * EIO when the write failed.
+     * a namespace that never did has no such route, and the write's cost grows with the node's
+     * namespaces. (A path MTU learnt before the apply is no longer forgotten with it: it moves no
+     * traffic, and "fragmentation needed" passes from anyone after the apply too.) 0, or EIO when
+     * the write failed.
      */
     static int flushIpv4RouteCache() {
         if (!Ipv4Redirects.heard()) {

@@ -11,10 +11,13 @@ import java.nio.file.Path;
  * the namespace hold a route a redirect taught it, and only then does {@link ConntrackFlush} write
  * {@code /proc/sys/net/ipv4/route/flush} to forget it. The read replaces that write on every other
  * apply because a path under {@code /proc/sys/net} costs more the more network namespaces the node
- * has: the kernel keeps one {@code net} entry per namespace under {@code /proc/sys}, all of one
- * name, and compares a lookup with each of them under a global lock until it finds its own (a
- * namespace's first lookup walks all of them), where {@code /proc/thread-self/net} is the
- * thread's own. True when the counters cannot be read or parsed: no listing is no proof of nothing.
+ * has: the kernel caches one {@code net} entry under {@code /proc/sys} for each namespace in which
+ * anything looked a path up there, all of one name, and compares a lookup with them one by one
+ * under a global lock until it finds its own (a namespace's first lookup walks them all), where
+ * {@code /proc/thread-self/net} is the thread's own. With few namespaces the write is the cheaper
+ * of the two (≈ 12 against 43 µs warm on a 2-CPU VM with 25); with a thousand, the first write
+ * in a namespace took ≈ 0.5 ms and one from an old namespace ≈ 0.25 ms. True when the counters
+ * cannot be read or parsed: no listing is no proof of nothing.
  * Runs on a namespace thread while away; never logs.
  */
 final class Ipv4Redirects {
