@@ -116,6 +116,42 @@ class HostGuardNetAdminPodmanTest {
         }
     }
 
+    /**
+     * In a user namespace of its own ({@code --uidmap}, as a rootless or remapped container runs)
+     * the capability reaches none of the host's interfaces, but it still turns transmit checksum
+     * offload on again in the container's namespace, after which the host completes checksums where
+     * the workload chose, past the guard ({@code HostGuardBeyondPodmanTest}): offload is turned off
+     * all the same and the guard is not claimed. The same remapped container without the capability
+     * is claimed, so what unclaims it is the capability, not the user namespace.
+     */
+    @Test
+    void aContainerGivenItInAUserNamespaceOfItsOwnHasOffloadTurnedOffButIsNotClaimedEither() {
+        List<String> remapped = List.of("--uidmap", "0:300000:65536", "--gidmap", "0:300000:65536");
+        PodmanContainer admin = PODMAN.sandbox(java.util.stream.Stream.concat(remapped.stream(),
+                java.util.stream.Stream.of("--cap-add", "NET_ADMIN")).toList());
+        PodmanContainer plain = PODMAN.sandbox(remapped);
+        List<String> inside = List.of("nsenter", "-t", Integer.toString(admin.pid()), "-n");
+        assertThat(dev.netfence.testkit.TxChecksum.of(inside, "eth0")).as("before any apply").isEqualTo("on");
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.AUTO)) {
+            EnforcementResult result = enforcer.apply(admin, policy());
+
+            assertThat(result.risks()).contains("CAP_NET_ADMIN");
+            assertThat(result.guards()).as("%s", result).containsExactly("netns");
+            assertThat(dev.netfence.testkit.TxChecksum.of(inside, "eth0")).as("turned off all the same")
+                    .isEqualTo("off");
+            assertThat(enforcer.apply(plain, policy()).guards()).as("remapped, without the capability")
+                    .containsExactly("netns", "host");
+        }
+        try (GuardedEnforcer enforcer = GuardedEnforcer.create(HostGuardMode.REQUIRED)) {
+            EnforcementResult result = enforcer.attempt(admin, policy());
+
+            assertThat(result.status()).as("%s", result).isEqualTo(EnforcementResult.FAILED);
+            assertThat(result.error().code()).isEqualTo(ErrorCode.HOST_GUARD_UNAVAILABLE.code());
+            assertThat(result.error().message()).contains("turn transmit checksum offload on again")
+                    .doesNotContain("in the host's user namespace");
+        }
+    }
+
     @Test
     void underRequiredItFailsClosed() {
         PodmanContainer admin = PODMAN.sandbox(List.of("--cap-add", "NET_ADMIN"));
