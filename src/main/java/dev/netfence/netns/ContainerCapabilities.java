@@ -148,11 +148,21 @@ public final class ContainerCapabilities {
         }
     }
 
-    /** The user namespace of pid 1 under {@code procRoot}, which owns the host's network namespace; read once. */
+    /**
+     * The user namespace of pid 1 under {@code procRoot}, which owns the host's network namespace;
+     * where pid 1's namespaces cannot be read (a sandbox's init that denies it, as on the machines
+     * these tests run on), the owner of netfence's own network namespace ({@code self/ns/net} under
+     * {@code procRoot}: the host's, where its host guard works). Read once; IOException when
+     * neither can be read, which counts a thread holding CAP_NET_ADMIN as the host's.
+     */
     private NamespaceId hostUsers() throws IOException {
         NamespaceId known = hostUsers;
         if (known == null) {
-            known = NamespaceId.of(procRoot.resolve("1").resolve("ns/user"));
+            try {
+                known = NamespaceId.of(procRoot.resolve("1").resolve("ns/user"));
+            } catch (IOException pid1) {
+                known = UserNamespaceAncestry.ownerOf(procRoot.resolve("self/ns/net")).orElseThrow(() -> pid1);
+            }
             hostUsers = known;
         }
         return known;

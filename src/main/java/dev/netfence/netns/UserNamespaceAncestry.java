@@ -28,6 +28,29 @@ public final class UserNamespaceAncestry {
     private UserNamespaceAncestry() {}
 
     /**
+     * The user namespace that owns the network namespace {@code netFile} leads to ({@code ioctl
+     * NS_GET_USERNS}); empty where JNA cannot load libc or the namespace cannot be read.
+     */
+    public static Optional<NamespaceId> ownerOf(Path netFile) {
+        Optional<NativeDescriptors.Libc> loaded = NativeDescriptors.libc();
+        if (loaded.isEmpty()) {
+            return Optional.empty();
+        }
+        int net = -1;
+        int owner = -1;
+        try {
+            net = loaded.get().open(netFile.toString(), NativeDescriptors.O_RDONLY_CLOEXEC);
+            owner = loaded.get().ioctl(net, NS_GET_USERNS);
+            return Optional.of(NamespaceId.of(Path.of("/proc/self/fd/" + owner)));
+        } catch (LastErrorException | IOException e) {
+            return Optional.empty();
+        } finally {
+            NativeDescriptors.closeQuietly(owner);
+            NativeDescriptors.closeQuietly(net);
+        }
+    }
+
+    /**
      * Whether the network namespace of the process at {@code procPid} ({@code /proc/PID} or a
      * thread's directory) is owned by its pid namespace's owner or an ancestor of it: false for a
      * decoy; empty when that cannot be told.

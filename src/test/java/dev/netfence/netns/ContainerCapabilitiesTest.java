@@ -60,6 +60,22 @@ class ContainerCapabilitiesTest extends ContainerCapabilitiesFixture {
         assertThat(reader().read(100, ID, null).netAdminOverHost()).isTrue();
     }
 
+    @Test
+    void wherePid1sUserNamespaceCannotBeReadTheOwnerOfNetfencesOwnNetworkNamespaceIsTheHosts() throws IOException {
+        // no proc/1 here; self/ns/net leads to this JVM's real network namespace, whose owner is this
+        // machine's initial user namespace (the real /proc/self/ns/user of a test run as root on the host)
+        Files.createDirectories(proc.resolve("self/ns"));
+        Files.createSymbolicLink(proc.resolve("self/ns/net"), Path.of("/proc/self/ns/net"));
+        cgroup(v2, "cgroup.threads", "/machine.slice/libpod-" + ID + ".scope", 100);
+        process(100, NET_ADMIN, "0::/machine.slice/libpod-" + ID + ".scope\n");
+
+        users(100, Files.writeString(root.resolve("child-users"), "child"));
+        assertThat(reader().read(100, ID, null).netAdminOverHost()).as("a user namespace of the container's own")
+                .isFalse();
+        users(100, Path.of("/proc/self/ns/user"));
+        assertThat(reader().read(100, ID, null).netAdminOverHost()).as("the host's").isTrue();
+    }
+
     /** {@code pid}'s ns/user, a link to {@code namespace} (a file standing for a user namespace: its inode). */
     private void users(int pid, Path namespace) throws IOException {
         Path link = Files.createDirectories(proc.resolve(pid + "/ns")).resolve("user");

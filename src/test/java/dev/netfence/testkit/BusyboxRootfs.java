@@ -14,7 +14,8 @@ import java.util.stream.Stream;
  * The root file system of the test containers, built once per test JVM: a temporary directory
  * with a copy of the host's static busybox ({@code busybox-static}) as {@code /bin/busybox}, a
  * relative symlink per applet ({@code /bin/sh}, {@code /bin/httpd}, {@code /bin/sleep}, ...), the
- * mount points podman needs, and {@code /www/index.html} for the peer's httpd. Deleted when the
+ * mount points podman needs, and {@code /www/index.html} for the peer's httpd, readable by any
+ * uid (a container in a user namespace of its own maps its root to another one). Deleted when the
  * JVM exits. Busybox's network clients ({@code wget}, {@code nc} to a host) crash in this static
  * build (its resolver), so tests probe from the host side ({@link Agent}); its servers work.
  * {@link PodmanContainers}' shutdown hook deletes it after removing the containers that use it
@@ -48,6 +49,9 @@ final class BusyboxRootfs {
                 .orElseThrow(() -> new IllegalStateException(unavailable()));
         try {
             Path root = Files.createTempDirectory("nf-rootfs-");
+            // 0755, not the temporary directory's 0700: a container whose root is mapped to another uid
+            // (--uidmap, a user namespace of its own) must be able to enter it
+            Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             for (String dir : List.of("bin", "etc", "tmp", "proc", "sys", "dev", "run", "www")) {
                 Files.createDirectories(root.resolve(dir));
             }
@@ -61,6 +65,11 @@ final class BusyboxRootfs {
             Files.writeString(root.resolve("www/index.html"), INDEX, StandardCharsets.UTF_8);
             Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n", StandardCharsets.UTF_8);
             Files.writeString(root.resolve("etc/group"), "root:x:0:\n", StandardCharsets.UTF_8);
+            // the files podman mounts over: made here, as root, since a container whose root is mapped
+            // to another uid cannot make them in a directory root owns
+            for (String file : List.of("etc/resolv.conf", "etc/hosts", "etc/hostname", "run/.containerenv")) {
+                Files.writeString(root.resolve(file), "", StandardCharsets.UTF_8);
+            }
             return root;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot build the busybox rootfs", e);
