@@ -24,7 +24,6 @@ final class Ipv4Redirects {
     private static final Path SNMP = Path.of("/proc/thread-self/net/snmp");
     private static final String HEADER = "Icmp: ";
     private static final String COLUMN = "InRedirects";
-
     private Ipv4Redirects() {}
 
     /** Whether the calling thread's namespace ever took an IPv4 redirect; true when that cannot be read. */
@@ -43,9 +42,9 @@ final class Ipv4Redirects {
      * that field is not a number.
      */
     static boolean heard(String snmp) {
-        int names = snmp.startsWith(HEADER) ? 0 : snmp.indexOf('\n' + HEADER) + 1;
-        if (names <= 0 && !snmp.startsWith(HEADER)) {
-            return true;
+        int names = snmp.startsWith(HEADER) ? 0 : snmp.indexOf("\n" + HEADER) + 1;
+        if (names == 0 && !snmp.startsWith(HEADER)) {
+            return true; // no Icmp line at all
         }
         int namesEnd = lineEnd(snmp, names);
         if (!snmp.startsWith(HEADER, namesEnd + 1)) {
