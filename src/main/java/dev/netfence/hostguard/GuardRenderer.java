@@ -26,7 +26,7 @@ import java.util.Objects;
  * deliver it to its own local services; IPv6 to ::1 the kernel drops), source-routed packets
  * dropped (IPv4 loose and strict source routes, any IPv6 routing header: the
  * destination judged would not be the one a host that follows them goes to), what only a router sends
- * dropped where the plan leaves a family's egress open ({@link #routerOnly}); then, per family (IPv4 first, as the
+ * dropped where the plan leaves a family's egress open ({@link GuardEgress#routerOnly}); then, per family (IPv4 first, as the
  * planner orders them), the egress rules of NETFENCE-OUT translated one for one: allowed
  * endpoints and DNS as {@code daddr + dport} accepts, ICMPv6 neighbour discovery and MLD with
  * the model's destination and hop-limit matches, blocked subnets and the
@@ -36,10 +36,11 @@ import java.util.Objects;
  * ({@link GuardLines}: the same filter, a third of the rules to parse and commit). Loopback rules have no meaning on a host
  * interface and are left out. The hook has no connection tracking, so the in-namespace
  * "established" accept becomes, only when the plan leaves inbound open (no catch-all drop on
- * NETFENCE-IN), {@code tcp flags & ack == ack accept}: replies of TCP connections the container
- * accepted pass, while no TCP connection can be opened (a SYN has no ACK), UDP and ICMP replies
- * beyond the policy are dropped, and a raw-socket workload can still send ACK-flagged segments
- * anywhere (a covert channel to a cooperating receiver, not a connection to an honest server).
+ * NETFENCE-IN), {@code tcp flags & ack == ack accept} ({@link GuardEgress#ackAccept}: not link-wide): replies
+ * of TCP connections the container accepted pass, while no TCP connection can be opened (a SYN has
+ * no ACK), UDP and ICMP replies beyond the policy are dropped, and a raw-socket workload can still
+ * send ACK-flagged segments to any unicast address (a covert channel to a cooperating receiver, not
+ * a connection to an honest server).
  * Every rule carries the plan's {@code netfence:<12 hex>} comment. Text only; every token comes
  * from validated records. Thread-safe.
  */
@@ -147,49 +148,6 @@ public final class GuardRenderer {
                         + " nd-neighbor-advert, nd-redirect } drop" + comment);
     }
 
-    /**
-     * What only a router sends, dropped where {@code plan} leaves a family's egress open (with it
-     * closed the plan's catch-all drops them already; nothing a sandbox needs is among them): for
-     * IPv4, IGMP membership queries and multicast router advertisements (48); for IPv6, MLD
-     * queries, router advertisements, redirects, router renumbering and multicast router
-     * discovery (151-153), and anything behind an authentication header to a multicast group (the
-     * bridge's snooping looks past one, nft's transport match does not); for either, PIM. A query,
-     * router advertisement or PIM hello makes a snooping bridge take the port for a multicast
-     * router's and forward it every group's traffic; a router advertisement draws a neighbour's
-     * IPv6 traffic.
-     */
-    private static List<String> routerOnly(PlannedRules plan, String comment) {
-        boolean open4 = egressOpen(plan, Family.IPV4);
-        boolean open6 = egressOpen(plan, Family.IPV6);
-        List<String> out = new ArrayList<>(4);
-        if (open4) {
-            out.add("meta protocol ip igmp type { membership-query, 48 } drop" + comment);
-        }
-        if (open6) {
-            out.add("icmpv6 type { mld-listener-query, nd-router-advert, nd-redirect, router-renumbering, 151, 152, 153 }"
-                    + " drop" + comment);
-            out.add("ip6 daddr ff00::/8 meta l4proto ah drop" + comment);
-        }
-        if (open4 || open6) {
-            out.add("meta l4proto pim drop" + comment);
-        }
-        return out;
-    }
-
-    /** Whether {@code plan}'s egress of {@code family} ends without a catch-all drop (outbound on), as {@link #rules} renders it. */
-    private static boolean egressOpen(PlannedRules plan, Family family) {
-        if (!plan.families().contains(family)) {
-            return false;
-        }
-        for (Rule rule : plan.forFamily(family).output()) {
-            if (rule.destination() == null && rule.transport() == Transport.ANY && !rule.loopback() && !rule.establishedReply()
-                    && !rule.nonLocalSource() && !rule.broadcastDestinationOffLoopback() && rule.verdict() != Verdict.ACCEPT) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** One value as itself, more as an anonymous set, as nft prints them. */
     private static String values(List<String> values) {
         return values.size() == 1 ? values.get(0) : "{ " + String.join(", ", values) + " }";
@@ -223,7 +181,7 @@ public final class GuardRenderer {
         out.add("ip hdrlength != { 5, 6 } drop" + comment);
         out.add("ip hdrlength 6 @nh,160,32 != 0x94040000 drop" + comment);
         out.add("exthdr rt exists drop" + comment);
-        out.addAll(routerOnly(plan, comment));
+        out.addAll(GuardEgress.routerOnly(plan, comment));
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);
             boolean inboundOpen = !set.input().contains(Rule.catchAll(Direction.IN, Verdict.DROP));
@@ -251,7 +209,7 @@ public final class GuardRenderer {
                     GuardLines.render(family, run).forEach(l -> out.add(l + comment));
                     run.clear();
                     if (inboundOpen) {
-                        out.add("meta protocol " + proto(family) + " tcp flags & ack == ack accept" + comment);
+                        out.add(GuardEgress.ackAccept(family) + comment);
                     }
                 } else {
                     run.add(rule);

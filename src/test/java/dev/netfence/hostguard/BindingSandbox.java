@@ -117,6 +117,16 @@ final class BindingSandbox {
         return "UDP6 " + ForgedFrames.inetNtop(source) + " " + payload;
     }
 
+    /**
+     * Three copies of a TCP segment with only ACK set from the container's own MAC and address to
+     * {@code dstIp}, port {@code port}, in a frame to {@code dstMac}; returns the line
+     * {@link ForgedFrames.Tap} ({@code udp}) prints for it.
+     */
+    String tcpAckTo(String dstMac, String dstIp, int port, String payload) {
+        sendTo(dstMac, "tcpack", mac, container.ipv4(), dstIp, Integer.toString(port), payload);
+        return "TCP " + container.ipv4() + " " + dstIp + " " + port + " " + payload;
+    }
+
     /** As {@link #udpTo}, with a source route ({@code lsrr:HOP} or {@code ssrr:HOP}) whose last hop is HOP. */
     String udpTo(String dstIp, int port, String payload, String route) {
         send("udp", mac, container.ipv4(), dstIp, Integer.toString(port), payload, route);
@@ -300,9 +310,13 @@ final class BindingSandbox {
     }
 
     private void send(String kind, String srcMac, String... rest) {
+        sendTo(hostSideMac, kind, srcMac, rest);
+    }
+
+    private void sendTo(String dstMac, String kind, String srcMac, String... rest) {
         java.util.Objects.requireNonNull(frameSender, "this sandbox was made to be read, not to send frames");
         List<String> argv = new ArrayList<>(List.of("nsenter", "-t", Integer.toString(container.pid()), "-n",
-                Python.EXE, frameSender.toString(), kind, "eth0", hostSideMac, srcMac, "3"));
+                Python.EXE, frameSender.toString(), kind, "eth0", dstMac, srcMac, "3"));
         argv.addAll(List.of(rest));
         Sh.ok(argv.toArray(String[]::new));
     }

@@ -80,7 +80,8 @@ final class ForgedFrames {
      * can be claimed. argv: KIND IFACE DSTMAC SRCMAC COUNT, then for {@code udp}: SRCIP DSTIP DPORT
      * PAYLOAD [lsrr:HOP|ssrr:HOP|hidden-lsrr:HOP] (IPv4/UDP, checksums right; with a loose or
      * strict source route whose last hop is HOP; hidden-: behind an unknown option, and sent after
-     * the sender dropped every capability, as nft parses options differently then), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * the sender dropped every capability, as nft parses options differently then), for
+     * {@code tcpack}: SRCIP DSTIP DPORT PAYLOAD (an IPv4 TCP segment with only ACK set), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
@@ -136,6 +137,13 @@ final class ForgedFrames {
                                  sip, dip) + opts
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
+            elif kind == "tcpack":  # an IPv4 TCP segment with only ACK set, from port 40000
+                sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
+                tcp = struct.pack("!HHIIBBHHH", 40000, int(sys.argv[8]), 1, 1, 5 << 4, 0x10, 65535, 0, 0) + sys.argv[9].encode()
+                tcp = tcp[:16] + struct.pack("!H", csum(sip + dip + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, sip, dip)
+                ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+                frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + tcp
             elif kind == "srh":
                 sip, dip, final = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
                 payload = sys.argv[9].encode()
@@ -226,7 +234,7 @@ final class ForgedFrames {
      * numbers in order),
      * and router solicitation, as RS SRC LLADDR, LLADDR the first link-layer address option of the
      * kind a receiver takes (target in an advertisement, source otherwise), or - for none;
-     * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD;
+     * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD, and TCP segment, as TCP SRC DST DPORT PAYLOAD;
      * for {@code mcast} what makes a snooping bridge take a port for a multicast router's and a
      * neighbour advertisement: IGMP SRC TYPE CODE, PIM SRC HOLDTIME, and past any IPv6 extension
      * headers (hop-by-hop, routing, destination options, authentication), MQ SRC RESPONSE, MRD SRC
@@ -294,9 +302,10 @@ final class ForgedFrames {
                     return ndll(f)
                 if kind == "udp":
                     off = 14 + (f[14] & 15) * 4
-                    return len(f) >= off + 8 and f[23] == 17 and " ".join(["UDP", socket.inet_ntoa(f[26:30]),
-                        socket.inet_ntoa(f[30:34]), str(struct.unpack("!H", f[off + 2:off + 4])[0]),
-                        f[off + 8:].decode("ascii", "replace")])
+                    data = off + (8 if f[23] == 17 else (f[off + 12] >> 4) * 4 if len(f) >= off + 20 else len(f) + 1)
+                    return len(f) >= data and f[23] in (6, 17) and " ".join(["UDP" if f[23] == 17 else "TCP",
+                        socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34]),
+                        str(struct.unpack("!H", f[off + 2:off + 4])[0]), f[data:].decode("ascii", "replace")])
                 if kind == "arp":
                     return len(f) >= 42 and " ".join([str(struct.unpack("!H", f[20:22])[0]), mac(f[22:28]),
                         socket.inet_ntoa(f[28:32]), mac(f[32:38]), socket.inet_ntoa(f[38:42])])

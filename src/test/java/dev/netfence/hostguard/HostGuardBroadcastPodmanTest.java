@@ -22,7 +22,11 @@ import org.junit.jupiter.params.provider.EnumSource;
  * through), and, as the link-wide rejects every plan has, one to 255.255.255.255 and one to the
  * all-hosts group 224.0.0.1 in frames to the same MAC. With {@code --host-guard auto} none reaches
  * the bridge; with {@code off} they do, which shows the proof can fail. A datagram to another address of the subnet, which the policy
- * allows, sent last, arrives both ways.
+ * allows, sent last, arrives both ways. Likewise, under a policy with inbound open (whose host
+ * guard passes TCP segments with ACK set, the replies of accepted connections), ACK segments to
+ * the limited broadcast, a group, and a unicast address in a frame to the broadcast MAC (review
+ * 54a #4); one to that address in a frame to the host's MAC, which the guard passes (the residual
+ * the README names), arrives both ways.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
@@ -53,6 +57,35 @@ class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
                     .doesNotContain(broadcast, limited, group);
         } else {
             assertThat(seen).as("without the guard they reach the bridge").contains(broadcast, limited, group);
+        }
+    }
+
+    @ParameterizedTest(name = "host guard {0}")
+    @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
+    void withInboundOpenAckSegmentsGoNeitherToLinkWideDestinationsNorInFramesToTheBroadcastMac(HostGuardMode mode)
+            throws Exception {
+        PodmanContainer container = PODMAN.sandbox();
+        BindingSandbox s = flushedSandbox(mode, container,
+                "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,\"inbound\":true}");
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(s.chain()).as("the guard's ACK accept").contains("tcp flags & ack == ack accept");
+        }
+        tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
+        String neighbour = s.unusedAddress();
+
+        String limited = s.tcpAckTo(s.hostSideMac, "255.255.255.255", PORT, "lbc-" + ForgedFrames.randomMac());
+        String group = s.tcpAckTo(s.hostSideMac, "224.0.0.1", PORT, "mc-" + ForgedFrames.randomMac());
+        String flooded = s.tcpAckTo("ff:ff:ff:ff:ff:ff", neighbour, PORT, "flood-" + ForgedFrames.randomMac());
+        String control = s.tcpAckTo(s.hostSideMac, neighbour, PORT, "peer-" + ForgedFrames.randomMac());
+        List<String> seen = tap.framesAfter(control);
+        s.assertGuardedOnlyAs(mode);
+
+        assertThat(seen).as("TCP segments on %s", s.bridge).contains(control);
+        if (mode == HostGuardMode.AUTO) {
+            assertThat(seen).as("ACK segments to the limited broadcast, a group and the broadcast MAC on %s", s.bridge)
+                    .doesNotContain(limited, group, flooded);
+        } else {
+            assertThat(seen).as("without the guard they reach the bridge").contains(limited, group, flooded);
         }
     }
 }
