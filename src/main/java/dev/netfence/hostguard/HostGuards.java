@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * nft transaction ({@link GuardRenderer}); a chain this instance wrote for the container whose
  * interface is still there but no longer leads into the container's namespace (a workload holding
  * CAP_NET_ADMIN moved its veth into a namespace of its own, where no in-namespace rule follows
- * it) is closed in the same transaction: emptied, so its policy drops every frame;
+ * it) is closed in the same transaction ({@link ClosedChains}): emptied, so its policy drops every frame;
  * {@link #release} removes a container's chains;
  * {@link #sweep} removes every chain whose interface is gone (a veth that disappears takes its
  * container's guard with it within one sweep; a kernel keeps a netdev chain after its device goes
@@ -48,8 +48,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class HostGuards {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuards.class);
-    /** The plan whose comment a closed chain's binding lines carry (it holds no other rule). */
-    private static final PlannedRules CLOSED = new dev.netfence.rules.RulePlanner().quarantine();
     public static final String NETNS = "netns";
     public static final String HOST = "host";
 
@@ -94,12 +92,15 @@ public final class HostGuards {
     private boolean adoptPending;
     /** Chains that lose an IPv6 address a newcomer is first guarded with (under the lock of {@link #writes}). */
     private final ClaimedAddresses claims;
+    /** The chains of a container whose interfaces no longer lead into its namespace, made to drop everything. */
+    private final ClosedChains closedChains;
 
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
         this.claims = new ClaimedAddresses(renderer, renderedGuards);
         this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
+        this.closedChains = new ClosedChains(writes, this.sides, firstBindings, claims, renderer);
     }
 
     /**
@@ -217,7 +218,7 @@ public final class HostGuards {
         }
         // this container's chains whose interface no longer leads into its namespace (a workload holding
         // CAP_NET_ADMIN moved its veth into a namespace of its own): closed, so no policy outlives it there
-        List<GuardChain> closed = closedChains(owner, chains, bodies, expected);
+        List<GuardChain> closed = closedChains.of(owner, chains, bodies, expected);
         chains.addAll(closed);
         String cannot = unnamable.isEmpty() ? null : "host interface names " + unnamable + " cannot be guarded";
         if (chains.isEmpty()) {
@@ -265,49 +266,6 @@ public final class HostGuards {
     }
 
     /**
-     * The chains installed for {@code owner} that are not among {@code found} and whose interface
-     * is still there (one the kernel removed is left to {@link #sweep}), each added to
-     * {@code bodies} with nothing but its first binding's lines, all drops (its policy drops every
-     * frame; the binding stays so that a restarted netfence still knows it), and its listing to
-     * {@code expected}.
-     */
-    private List<GuardChain> closedChains(String owner, List<GuardChain> found, Map<String, List<String>> bodies,
-            Map<String, String> expected) {
-        List<GuardChain> others;
-        synchronized (writes) {
-            others = writes.installed().values().stream()
-                    .filter(c -> c.owner().equals(owner) && found.stream().noneMatch(f -> f.device().equals(c.device())))
-                    .sorted(java.util.Comparator.comparing(GuardChain::device)).toList();
-        }
-        List<GuardChain> closed = new ArrayList<>(others.size());
-        for (GuardChain chain : others) {
-            try {
-                if (sides.current(chain.device(), chain.ifindex())) { // a veth that is gone is the sweep's
-                    closed.add(chain);
-                }
-            } catch (IOException e) {
-                throw unavailable(e);
-            }
-        }
-        for (GuardChain chain : closed) {
-            HostSides.Binding first;
-            synchronized (writes) {
-                first = firstBindings.first(chain);
-                claims.forget(List.of(chain.device()));
-            }
-            List<String> lines = renderer.binding(first, CLOSED);
-            bodies.put(chain.device(), lines);
-            expected.put(chain.device(), renderer.listingOfCanonical(chain, lines.stream().map(GuardRenderer::canonical)
-                    .toList()));
-        }
-        if (!closed.isEmpty()) {
-            LOG.warn("host interfaces {} of container {} no longer lead into its namespace: their guards now drop"
-                    + " everything", closed.stream().map(GuardChain::device).toList(), owner);
-        }
-        return closed;
-    }
-
-    /**
      * Closes every chain of {@code owner} whose interface is still there (empties it: its policy
      * drops every frame), for a container whose namespace no longer holds the interfaces they guard;
      * the interfaces closed. Nothing with the guard off or no such chain.
@@ -319,7 +277,7 @@ public final class HostGuards {
         }
         Map<String, List<String>> bodies = new HashMap<>();
         Map<String, String> expected = new HashMap<>();
-        List<GuardChain> closed = closedChains(owner, List.of(), bodies, expected);
+        List<GuardChain> closed = closedChains.of(owner, List.of(), bodies, expected);
         if (!closed.isEmpty()) {
             writes.submit(closed, bodies, expected);
         }
