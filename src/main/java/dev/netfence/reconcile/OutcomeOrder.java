@@ -1,12 +1,11 @@
 package dev.netfence.reconcile;
 
 import dev.netfence.event.Outcome;
+import dev.netfence.reconcile.OutcomeQueue.Entry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +49,8 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
 
     private final OutcomePublisher out;
     private final Clock clock;
-    private final Map<String, Deque<Entry>> queues = new HashMap<>();
+    /** Each container's queue ({@link OutcomeQueue}), by container id. */
+    private final Map<String, OutcomeQueue> queues = new HashMap<>();
     /** Event outcomes counted out by the hold, in case one is reported late after all. */
     private final LateOutcomes late = new LateOutcomes();
     private final Duration acknowledgementHold;
@@ -79,13 +79,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
             return;
         }
         late.expected(containerId, eventId);
-        Deque<Entry> queue = queues.computeIfAbsent(containerId, id -> new ArrayDeque<>());
-        for (Entry e : queue) {
-            if (e.isEvent() && !e.done && e.eventId.equals(eventId)) {
-                e.done = true;
-            }
-        }
-        queue.add(new Entry(eventId, null, clock.instant()));
+        queues.computeIfAbsent(containerId, id -> new OutcomeQueue()).expect(eventId, clock.instant());
     }
 
     /**
@@ -158,8 +152,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                     sendTracked(again);
                     return;
                 }
-                queues.computeIfAbsent(o.containerId(), id -> new ArrayDeque<>())
-                        .add(new Entry(null, again, clock.instant()));
+                queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(again, clock.instant());
             } else {
                 event.done = true;
             }
@@ -177,7 +170,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                 sendTracked(o);
                 return;
             }
-            queues.computeIfAbsent(o.containerId(), id -> new ArrayDeque<>()).add(new Entry(null, o, clock.instant()));
+            queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(o, clock.instant());
             pumped = pump(o.containerId());
         }
         settle(o.containerId(), pumped);
@@ -256,7 +249,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
             }
             released = true;
             eventsReleased = true;
-            for (Deque<Entry> queue : queues.values()) {
+            for (OutcomeQueue queue : queues.values()) {
                 for (Entry e : queue) {
                     if (e.isEvent() && e.ready != null) {
                         due.add(e.ready);
@@ -281,7 +274,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         List<CompletableFuture<Void>> due = new ArrayList<>();
         synchronized (this) {
             eventsReleased = true;
-            for (Deque<Entry> queue : queues.values()) {
+            for (OutcomeQueue queue : queues.values()) {
                 for (Entry e : queue) {
                     if (e.isEvent() && e.ready != null && !e.ready.isDone()) {
                         due.add(e.ready);
@@ -294,15 +287,8 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
 
     /** The first event {@code eventId} of {@code containerId} whose outcome is not out yet; null if none. */
     private Entry pendingEvent(String containerId, String eventId) {
-        Deque<Entry> queue = queues.get(containerId);
-        if (queue != null) {
-            for (Entry e : queue) {
-                if (e.isEvent() && !e.done && e.eventId.equals(eventId)) {
-                    return e;
-                }
-            }
-        }
-        return null;
+        OutcomeQueue queue = queues.get(containerId);
+        return queue == null ? null : queue.pendingEvent(eventId);
     }
 
     /**
@@ -312,7 +298,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
      * monitor ({@link #settle}), in queue order.
      */
     private Pumped pump(String containerId) {
-        Deque<Entry> queue = queues.get(containerId);
+        OutcomeQueue queue = queues.get(containerId);
         if (queue == null) {
             return Pumped.NONE;
         }
@@ -344,10 +330,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
         if (sentNow) {
             late.sent(containerId, newest);
         }
-        while (!queue.isEmpty() && queue.peekFirst().done) {
-            queue.pollFirst();
-        }
-        if (queue.isEmpty()) {
+        if (queue.trim()) {
             queues.remove(containerId);
         }
         return new Pumped(due, sent);
@@ -389,28 +372,5 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     /** How many containers have outcomes outstanding (tests). */
     synchronized int outstanding() {
         return queues.size();
-    }
-
-    /** An expected event ({@code eventId}) or a reconciler outcome ({@code outcome}), in a container's queue. */
-    private static final class Entry {
-        final String eventId;
-        final Outcome outcome;
-        Instant since;
-        /** An event: its outcome is out. A reconciler outcome: acknowledged (or given up). */
-        boolean done;
-        /** A reconciler outcome: handed to the publisher. */
-        boolean sent;
-        /** An event: completed when its outcome may be sent. */
-        CompletableFuture<Void> ready;
-
-        Entry(String eventId, Outcome outcome, Instant since) {
-            this.eventId = eventId;
-            this.outcome = outcome;
-            this.since = since;
-        }
-
-        boolean isEvent() {
-            return eventId != null;
-        }
     }
 }
