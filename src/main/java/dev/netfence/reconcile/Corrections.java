@@ -2,10 +2,8 @@ package dev.netfence.reconcile;
 
 import static dev.netfence.reconcile.ResultReads.applied;
 import static dev.netfence.reconcile.ResultReads.isGone;
-import static dev.netfence.reconcile.ResultReads.netns;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.core.EnforcementTarget;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.Enforcer;
@@ -42,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * difference. An outcome is published for every change of what is
  * in force, for every repair, and when the risks or guards its last outcome named no longer hold
  * ({@link LiveContainer.Reported}); a check that found nothing only moves {@code lastVerified}, and
- * a retry that fails the same way again publishes nothing new. Thread-safe.
+ * a retry that fails the same way again publishes nothing new ({@link CorrectionRecords} records
+ * what each result leaves). Thread-safe.
  */
 final class Corrections {
     private static final Logger LOG = LoggerFactory.getLogger(Corrections.class);
@@ -62,6 +61,8 @@ final class Corrections {
     private final MovedPids moves;
     private final Path procRoot;
     private final MoveReports moveReports;
+    /** What each correction's result leaves: the next entry and its outcome, or the container's release. */
+    private final CorrectionRecords records;
     private final TaskDigests digests = new TaskDigests();
     private final StartRecords starts;
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
@@ -89,6 +90,8 @@ final class Corrections {
         this.moves = new MovedPids(procRoot);
         this.procRoot = procRoot;
         this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
+        this.records = new CorrectionRecords(live, moves, moveReports, enforcer, guards, outcomes, clock, this::publish,
+                c -> onRelease.accept(c));
         this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
                 c -> onRelease.accept(c));
     }
@@ -120,7 +123,7 @@ final class Corrections {
                     moveReports.moved(c, trigger, true);
                     return;
                 }
-                release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
+                records.release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
                         + c.netns().inode() + " (container gone)");
                 return;
             }
@@ -148,7 +151,7 @@ final class Corrections {
                     // a deadline): retried the same way, so one lasting two resyncs does not quarantine what is in force
                     // (only where something was written: a start that failed so, with on-failure leave, is applied
                     // below, whose read-back would find "drift" in the namespace it never wrote and quarantine it)
-                    after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
+                    records.after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
                 } else if (!c.inForce()) {
                     // the same policy failed before: retried at each resync, reported when the state changes
                     apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE, false);
@@ -172,7 +175,7 @@ final class Corrections {
 
     private void apply(LiveContainer c, NetworkPolicy policy, String digest, Trigger trigger, boolean report) {
         EnforcementResult result = enforcer.enforce(request(c, policy));
-        after(c, result, digest, trigger, report);
+        records.after(c, result, digest, trigger, report);
     }
 
     /**
@@ -205,22 +208,22 @@ final class Corrections {
     private void check(LiveContainer c, NetworkPolicy policy, String digest) {
         EnforcementResult result = enforcer.reconcile(request(c, policy), c.netns());
         if (!applied(result)) {
-            after(c, result, digest, Trigger.DRIFT, false);
+            records.after(c, result, digest, Trigger.DRIFT, false);
             return;
         }
         if (!result.resolved().equals(c.resolved())) {
             LOG.info("container {}: hostnames now resolve to {} (were {}); rules re-applied", c.containerId(),
                     result.resolved(), c.resolved());
-            after(c, result, digest, Trigger.RE_RESOLVE, true);
+            records.after(c, result, digest, Trigger.RE_RESOLVE, true);
         } else if (result.drift() != null) {
             countDrift(c, result, "rule set");
-            after(c, result, digest, Trigger.DRIFT, true);
+            records.after(c, result, digest, Trigger.DRIFT, true);
         } else if (!java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
             if (c.reported() != null) { // else an entry of an older version: recorded, nothing to publish
                 LOG.warn("container {}: its outcome said {}; now risks {}, guards {}: published anew", c.containerId(),
                         c.reported(), result.risks(), result.guards());
             }
-            after(c, result, digest, Trigger.DRIFT, false); // published when c's record said otherwise
+            records.after(c, result, digest, Trigger.DRIFT, false); // published when c's record said otherwise
         } else {
             live.verified(c.containerId(), clock.instant());
         }
@@ -239,7 +242,8 @@ final class Corrections {
         }
         EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,
                 message);
-        after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE, !already);
+        records.after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE,
+                !already);
     }
 
     /**
@@ -273,10 +277,10 @@ final class Corrections {
         EnforcementResult result = enforcer.recheckQuarantine(c.containerId(), c.runtime(), c.pid(), netnsPath(c),
                 code, message, report);
         if (isGone(result)) {
-            releaseUnlessMoved(c, Trigger.DRIFT, result);
+            records.releaseUnlessMoved(c, Trigger.DRIFT, result);
         } else if (result.quarantined() && result.drift() == null) {
             if (report && !java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
-                after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said so
+                records.after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said so
             } else {
                 live.verified(c.containerId(), clock.instant());
             }
@@ -285,7 +289,7 @@ final class Corrections {
             live.verified(c.containerId(), clock.instant());
         } else {
             countDrift(c, result, "quarantine");
-            after(c, result, null, Trigger.DRIFT, result.drift() != null);
+            records.after(c, result, null, Trigger.DRIFT, result.drift() != null);
         }
     }
 
@@ -300,53 +304,6 @@ final class Corrections {
                 backend, result.drift());
     }
 
-    private void after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
-        if (Thread.currentThread().isInterrupted()) {
-            LOG.info("correction of container {} interrupted (shutting down); nothing recorded", c.containerId());
-            return;
-        }
-        if (isGone(result)) {
-            releaseUnlessMoved(c, trigger, result);
-            return;
-        }
-        EnforcementTarget target = result.target();
-        LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(),
-                target == null ? c.pid() : target.pid(), target == null ? c.netns() : netns(target), c.netnsPath(),
-                digest,
-                applied(result) ? null : result.error().code(), result.quarantined(),
-                result.backend() == null ? c.backend() : result.backend(),
-                applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt(),
-                LiveContainer.Reported.of(result));
-        boolean changed = next.reportsOtherThan(c);
-        live.put(next);
-        if (report || changed) {
-            publish(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
-        }
-    }
-
-    /**
-     * Releases a container that is gone: live-set entry (tombstone), host guard; outcome
-     * {@code removed}. Unlike a {@code container.stopped} event it does not record the container
-     * as stopped ({@link LiveSet#stopped}): "gone" here means its recorded pid left its recorded
-     * namespace, which is also what a restart of the same container id (podman restart: new pid,
-     * new namespace) looks like, and a stopped mark would refuse that restart's
-     * {@code container.started} for an hour, leaving it unfenced. A replayed start of a container
-     * that is really gone fails on its own (its pid is gone, or the cgroup check refuses a reused
-     * one).
-     */
-    void release(LiveContainer c, Trigger trigger, String why) {
-        moves.back(c.containerId());
-        live.remove(c.containerId());
-        enforcer.released(c.netns());
-        enforcer.left(c.containerId(), c.netns());
-        if (!live.othersIn(c.netns(), c.containerId())) {
-            guards.release(c.containerId()); // else the co-member's correction (onRelease) writes the chain as its own
-        }
-        onRelease.accept(c);
-        LOG.info("released container {} of task {}: {}", c.containerId(), c.taskId(), why);
-        publish(outcomes.released(c.containerId(), c.taskId(), c.nodeId(), trigger));
-    }
-
     private void publish(Outcome o) {
         registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
         try {
@@ -356,30 +313,12 @@ final class Corrections {
         }
     }
 
-    /**
-     * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
-     * still a process of the container: moved out of its namespace ({@link MoveReports#moved}), or
-     * still in it ({@link MoveReports#refusedInPlace}). One decision for every path that finds a container
-     * unreachable, so none of them releases a container the workload only moved, or one whose
-     * namespace it changed so that the enforcer refuses it.
-     */
-    private void releaseUnlessMoved(LiveContainer c, Trigger trigger, EnforcementResult result) {
-        if (!moves.stillInContainer(c)) {
-            release(c, trigger, result.error().message());
-        } else if (moves.present(c)) {
-            moveReports.refusedInPlace(c, trigger, result, clock.instant());
-        } else {
-            moveReports.moved(c, trigger, true);
-        }
-    }
-
-
     /** Whether {@code pid} is {@code c}'s recorded pid, still in its recorded namespace: the very instance recorded. */
     boolean recordedInstance(LiveContainer c, int pid) {
         return c.pid() == pid && moves.present(c);
     }
 
-    /** {@code hook} is told of every container {@link #release} releases. */
+    /** {@code hook} is told of every container released ({@link CorrectionRecords#release}, {@link StartRecords}). */
     void onRelease(java.util.function.Consumer<LiveContainer> hook) {
         this.onRelease = hook;
     }
