@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -24,14 +25,18 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class MachineLock implements BeforeAllCallback, AfterAllCallback {
     static final String PATH = "/tmp/netfence-tests-machine.lock";
+    static final String LOG = "target/machine-lock.log";
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(MachineLock.class);
 
     @Override
     public void beforeAll(ExtensionContext context) {
         try {
             FileChannel channel = FileChannel.open(Path.of(PATH), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            long asked = System.nanoTime();
             FileLock lock = channel.lock(); // waits for the other JVM's class
             context.getStore(NS).put("lock", lock);
+            context.getStore(NS).put("held", System.nanoTime());
+            record(context, "took", asked);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot take the machine lock " + PATH, e);
         }
@@ -43,6 +48,27 @@ public final class MachineLock implements BeforeAllCallback, AfterAllCallback {
         if (lock != null) {
             lock.release();
             lock.channel().close();
+            Long held = context.getStore(NS).remove("held", Long.class);
+            record(context, "gave back", held == null ? System.nanoTime() : held);
+        }
+    }
+
+    /**
+     * One line in {@value #LOG} (when the working directory has a {@code target}): when, which class,
+     * what it did, and the milliseconds since {@code since} (waited before taking, held before giving
+     * back). The lock's holders are the unit tests' longest chain; the log shows where it goes.
+     */
+    private static void record(ExtensionContext context, String what, long since) {
+        Path log = Path.of(LOG);
+        if (!Files.isDirectory(log.getParent())) {
+            return;
+        }
+        String line = String.format("%s %s %s %d ms%n", java.time.Instant.now(), context.getRequiredTestClass().getSimpleName(),
+                what, (System.nanoTime() - since) / 1_000_000);
+        try {
+            Files.writeString(log, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            // a record only: the lock is what counts
         }
     }
 }
