@@ -21,16 +21,24 @@ final class GuardEgress {
 
     /**
      * The inbound-open plan's stand-in for the "established" accept: a TCP segment with ACK set,
-     * but not in a frame to a broadcast or multicast MAC nor to a link-wide destination (IPv4
-     * 224.0.0.0/4 and 255.255.255.255, IPv6 ff00::/8). No TCP connection has such a peer, so no
-     * reply needs them, and without the two conditions a raw-socket workload's ACK segments
-     * reached every port of the bridge (review 54a #4); they now go on to the rules after, which
-     * drop the link-wide destinations and judge the others by their destination. As {@code nft
-     * list} prints it (without the {@code meta protocol} the address match implies).
+     * but not in a frame to a broadcast or multicast MAC, nor to a broadcast or multicast
+     * destination (IPv4 224.0.0.0/4, 255.255.255.255 and what the host's own table types as a
+     * broadcast, such as the bridge subnet's, which a host with {@code bc_forwarding} sends to every
+     * port; IPv6 ff00::/8), nor a fragment (IPv4: any but a first one, whose TCP header nft reads
+     * from what a later fragment carries at that place; IPv6: any, as nft reads a non-first
+     * fragment's "flags" out of its IPv6 header). No TCP connection has such a peer and Linux sends
+     * no fragmented segment, so no reply needs them, and without these conditions a raw-socket
+     * workload's ACK segments went to every port of the bridge (review 54a #4, 56 #2, #3); they now
+     * go on to the rules after, which judge them by their destination. A frame to a MAC the bridge
+     * has not learnt is still flooded to every port, as the bridge does with any frame (the README
+     * says so). As {@code nft list} prints it (without the {@code meta protocol} the address match
+     * implies, {@code 0x1fff} as 8191).
      */
     static String ackAccept(Family family) {
-        String linkWide = family == Family.IPV4 ? "ip daddr != { 224.0.0.0/4, 255.255.255.255 }" : "ip6 daddr != ff00::/8";
-        return "meta pkttype != { broadcast, multicast } " + linkWide + " tcp flags & ack == ack accept";
+        String notLinkWide = family == Family.IPV4
+                ? "ip daddr != { 224.0.0.0/4, 255.255.255.255 } ip frag-off & 8191 == 0 fib daddr type != broadcast"
+                : "ip6 daddr != ff00::/8 exthdr frag missing";
+        return "meta pkttype != { broadcast, multicast } " + notLinkWide + " tcp flags & ack == ack accept";
     }
 
     /**

@@ -97,17 +97,17 @@ class GuardRendererTest {
                                 meta protocol ip6 drop{c}
                                 """),
                 row("inbound on: established becomes TCP-with-ACK, where the planner puts it (before the subnets), never "
-                        + "link-wide (54a #4)", plan(
+                        + "broadcast, multicast or a fragment (54a #4, 56 #2, #3)", plan(
                         out(Family.IPV4, established(), allow("198.51.100.7", 8080, Transport.TCP),
                                 block("10.0.0.0", 8, Family.IPV4), reject()),
                         out(Family.IPV6, established(), reject()),
                         true),
                         L2 + """
-                                meta pkttype != { broadcast, multicast } ip daddr != { 224.0.0.0/4, 255.255.255.255 } tcp flags & ack == ack accept{c}
+                                meta pkttype != { broadcast, multicast } ip daddr != { 224.0.0.0/4, 255.255.255.255 } ip frag-off & 8191 == 0 fib daddr type != broadcast tcp flags & ack == ack accept{c}
                                 ip daddr 198.51.100.7 tcp dport 8080 accept{c}
                                 ip daddr 10.0.0.0/8 drop{c}
                                 meta protocol ip drop{c}
-                                meta pkttype != { broadcast, multicast } ip6 daddr != ff00::/8 tcp flags & ack == ack accept{c}
+                                meta pkttype != { broadcast, multicast } ip6 daddr != ff00::/8 exthdr frag missing tcp flags & ack == ack accept{c}
                                 meta protocol ip6 drop{c}
                                 """),
                 row("runs of rules differing in one value fold into sets: endpoints per transport, subnets unless they "

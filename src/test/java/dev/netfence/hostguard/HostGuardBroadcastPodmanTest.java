@@ -25,8 +25,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  * allows, sent last, arrives both ways. Likewise, under a policy with inbound open (whose host
  * guard passes TCP segments with ACK set, the replies of accepted connections), ACK segments to
  * the limited broadcast, a group, and a unicast address in a frame to the broadcast MAC (review
- * 54a #4); one to that address in a frame to the host's MAC, which the guard passes (the residual
- * the README names), arrives both ways.
+ * 54a #4), and to the bridge subnet's broadcast in a frame to the host's MAC, which a host with
+ * {@code bc_forwarding} sends to every port (review 56 #2): none reaches the bridge. One to an
+ * unused address in a frame to the host's MAC, which the guard passes (the residual the README
+ * names), arrives both ways. (The guard's fragment condition has no proof here: a host whose
+ * bridge calls iptables, as podman's does here, reassembles IPv4 fragments before the bridge
+ * passes them on, so a later fragment alone never arrives, guarded or not.)
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
@@ -62,13 +66,13 @@ class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
 
     @ParameterizedTest(name = "host guard {0}")
     @EnumSource(value = HostGuardMode.class, names = {"AUTO", "OFF"})
-    void withInboundOpenAckSegmentsGoNeitherToLinkWideDestinationsNorInFramesToTheBroadcastMac(HostGuardMode mode)
+    void withInboundOpenAckSegmentsGoNeitherToBroadcastOrMulticastDestinationsNorInFramesToTheBroadcastMac(HostGuardMode mode)
             throws Exception {
         PodmanContainer container = PODMAN.sandbox();
         BindingSandbox s = flushedSandbox(mode, container,
                 "{\"schemaVersion\":1,\"mode\":\"bridge\",\"dns\":false,\"outbound\":false,\"inbound\":true}");
         if (mode == HostGuardMode.AUTO) {
-            assertThat(s.chain()).as("the guard's ACK accept").contains("tcp flags & ack == ack accept");
+            assertThat(s.chain()).as("the guard's ACK accept").contains(GuardEgress.ackAccept(dev.netfence.policy.Family.IPV4));
         }
         tap = new ForgedFrames.Tap(scripts.listener(), s.bridge, "udp");
         String neighbour = s.unusedAddress();
@@ -76,16 +80,17 @@ class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
         String limited = s.tcpAckTo(s.hostSideMac, "255.255.255.255", PORT, "lbc-" + ForgedFrames.randomMac());
         String group = s.tcpAckTo(s.hostSideMac, "224.0.0.1", PORT, "mc-" + ForgedFrames.randomMac());
         String flooded = s.tcpAckTo("ff:ff:ff:ff:ff:ff", neighbour, PORT, "flood-" + ForgedFrames.randomMac());
+        String subnet = s.tcpAckTo(s.hostSideMac, "10.88.255.255", PORT, "bc-" + ForgedFrames.randomMac());
         String control = s.tcpAckTo(s.hostSideMac, neighbour, PORT, "peer-" + ForgedFrames.randomMac());
         List<String> seen = tap.framesAfter(control);
         s.assertGuardedOnlyAs(mode);
 
         assertThat(seen).as("TCP segments on %s", s.bridge).contains(control);
         if (mode == HostGuardMode.AUTO) {
-            assertThat(seen).as("ACK segments to the limited broadcast, a group and the broadcast MAC on %s", s.bridge)
-                    .doesNotContain(limited, group, flooded);
+            assertThat(seen).as("ACK segments to the limited broadcast, a group, the broadcast MAC and the subnet's broadcast"
+                    + " on %s", s.bridge).doesNotContain(limited, group, flooded, subnet);
         } else {
-            assertThat(seen).as("without the guard they reach the bridge").contains(limited, group, flooded);
+            assertThat(seen).as("without the guard they reach the bridge").contains(limited, group, flooded, subnet);
         }
     }
 }
