@@ -68,7 +68,7 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
     static Switched turnOffHere() throws IOException {
         List<String> switched = new ArrayList<>();
         List<String> stuck = new ArrayList<>();
-        int fd = Ioctl.socket(AF_INET, SOCK_DGRAM | NativeCalls.SOCK_CLOEXEC, 0);
+        int fd = NativeCalls.Netlink.socket(AF_INET, SOCK_DGRAM | NativeCalls.SOCK_CLOEXEC, 0); // libc's socket(2)
         try (Memory request = new Memory(40); Memory value = new Memory(8)) {
             for (String name : interfaces(ProcFile.read(NET_DEV))) {
                 try {
@@ -85,7 +85,7 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
                 }
             }
         } finally {
-            Ioctl.close(fd);
+            NativeCalls.Netlink.close(fd);
         }
         return new Switched(switched, stuck);
     }
@@ -118,7 +118,10 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
         return names;
     }
 
-    /** libc's socket calls for the ioctl, direct-mapped. */
+    /**
+     * libc's {@code ioctl}, direct-mapped; the socket it is made on and its close are libc's
+     * {@code socket} and {@code close} as {@link NativeCalls.Netlink} maps them.
+     */
     static final class Ioctl {
         static {
             Native.register(Ioctl.class, NativeLibrary.getInstance("c"));
@@ -126,11 +129,7 @@ public final class InNamespaceChecksumOffload implements ChecksumOffload {
 
         private Ioctl() {}
 
-        static native int socket(int domain, int type, int protocol) throws LastErrorException;
-
         static native int ioctl(int fd, long request, Pointer argument) throws LastErrorException;
-
-        static native int close(int fd) throws LastErrorException;
 
         /** Registers the functions (the class's initialisation) if not yet done; LinkageError when it cannot. */
         static void link() {
