@@ -81,7 +81,9 @@ final class ForgedFrames {
      * PAYLOAD [lsrr:HOP|ssrr:HOP|hidden-lsrr:HOP] (IPv4/UDP, checksums right; with a loose or
      * strict source route whose last hop is HOP; hidden-: behind an unknown option, and sent after
      * the sender dropped every capability, as nft parses options differently then), for
-     * {@code tcpack}: SRCIP DSTIP DPORT PAYLOAD (an IPv4 TCP segment with only ACK set), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * {@code tcpack}: SRCIP DSTIP DPORT PAYLOAD [later-fragment] (an IPv4 TCP segment with only ACK
+     * set; or an IPv4 fragment at offset 8 bytes, protocol TCP, holding such a segment, which a
+     * match on the TCP header reads as one), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
@@ -137,11 +139,12 @@ final class ForgedFrames {
                                  sip, dip) + opts
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
-            elif kind == "tcpack":  # an IPv4 TCP segment with only ACK set, from port 40000
+            elif kind == "tcpack":  # an IPv4 TCP segment with only ACK set, from port 40000; or a later fragment
                 sip, dip = socket.inet_aton(sys.argv[6]), socket.inet_aton(sys.argv[7])
                 tcp = struct.pack("!HHIIBBHHH", 40000, int(sys.argv[8]), 1, 1, 5 << 4, 0x10, 65535, 0, 0) + sys.argv[9].encode()
                 tcp = tcp[:16] + struct.pack("!H", csum(sip + dip + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
-                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, sip, dip)
+                frag = 0x0001 if sys.argv[10:] == ["later-fragment"] else 0x4000  # offset 8 bytes, holding what reads as a segment
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, frag, 64, 6, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + tcp
             elif kind == "srh":
@@ -345,8 +348,17 @@ final class ForgedFrames {
         private final Thread reader;
 
         Tap(Path listener, String bridge, String kind) throws IOException {
-            process = new ProcessBuilder(Python.EXE, listener.toString(), bridge, "30", kind)
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            this(List.of(Python.EXE, listener.toString(), bridge, "30", kind), bridge);
+        }
+
+        /** The listener on {@code iface} inside the network namespace {@code netns} ({@code ip netns} name). */
+        static Tap inNamespace(Path listener, String netns, String iface, String kind) throws IOException {
+            return new Tap(List.of("ip", "netns", "exec", netns, Python.EXE, listener.toString(), iface, "30", kind),
+                    netns + "/" + iface);
+        }
+
+        private Tap(List<String> command, String bridge) throws IOException {
+            process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                     StandardCharsets.UTF_8));
             reader = new Thread(() -> {

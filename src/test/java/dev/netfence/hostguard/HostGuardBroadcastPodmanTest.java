@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * 54a #4), and to the bridge subnet's broadcast in a frame to the host's MAC, which a host with
  * {@code bc_forwarding} sends to every port (review 56 #2): none reaches the bridge. One to an
  * unused address in a frame to the host's MAC, which the guard passes (the residual the README
- * names), arrives both ways. (The guard's fragment condition has no proof here: a host whose
- * bridge calls iptables, as podman's does here, reassembles IPv4 fragments before the bridge
- * passes them on, so a later fragment alone never arrives, guarded or not.)
+ * names), arrives both ways. (The guard's fragment condition is proven in
+ * {@link GuardFragmentsKernelTest}: a host whose bridge calls iptables, as podman's does here,
+ * reassembles IPv4 fragments before the bridge passes them on, so a later fragment alone never
+ * arrives here, guarded or not.)
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class HostGuardBroadcastPodmanTest extends ForgedFrameProof {
