@@ -36,7 +36,7 @@ import java.util.Objects;
  * ({@link GuardLines}: the same filter, a third of the rules to parse and commit). Loopback rules have no meaning on a host
  * interface and are left out. The hook has no connection tracking, so the in-namespace
  * "established" accept becomes, only when the plan leaves inbound open (no catch-all drop on
- * NETFENCE-IN), {@code tcp flags & ack == ack accept} ({@link GuardEgress#ackAccept}: not link-wide): replies
+ * NETFENCE-IN), {@code tcp flags & ack == ack accept} ({@link GuardEgress#ackAccept}: not to a broadcast or multicast destination or MAC, not a fragment): replies
  * of TCP connections the container accepted pass, while no TCP connection can be opened (a SYN has
  * no ACK), UDP and ICMP replies beyond the policy are dropped, and a raw-socket workload can still
  * send ACK-flagged segments to any unicast address (a covert channel to a cooperating receiver, not
