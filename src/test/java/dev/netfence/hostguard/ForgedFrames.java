@@ -83,7 +83,8 @@ final class ForgedFrames {
      * the sender dropped every capability, as nft parses options differently then), for
      * {@code tcpack}: SRCIP DSTIP DPORT PAYLOAD [later-fragment] (an IPv4 TCP segment with only ACK
      * set; or an IPv4 fragment at offset 8 bytes, protocol TCP, holding such a segment, which a
-     * match on the TCP header reads as one), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
+     * match on the TCP header reads as one), for {@code tcpack6}: SRCIP6 DSTIP6 DPORT PAYLOAD
+     * [later-fragment] (the same over IPv6, the fragment behind a fragment header), for {@code arp}: OP SHA SPA THA TPA [VID] (Ethernet/IPv4 ARP,
      * with an 802.1Q tag of VLAN VID when given),
      * for {@code na}: SRCIP6 DSTIP6 TARGET TLLA [hidden|dstopt] (an ICMPv6 neighbour advertisement, override
      * flag set, hop limit 255, with its target link-layer address option, after an unknown option
@@ -147,6 +148,13 @@ final class ForgedFrames {
                 ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, frag, 64, 6, 0, sip, dip)
                 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
                 frame = dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + tcp
+            elif kind == "tcpack6":  # the same over IPv6; a later fragment behind a fragment header at offset 8 bytes
+                sip, dip = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:8])
+                tcp = struct.pack("!HHIIBBHHH", 40000, int(sys.argv[8]), 1, 1, 5 << 4, 0x10, 65535, 0, 0) + sys.argv[9].encode()
+                tcp = tcp[:16] + struct.pack("!H", csum(sip + dip + struct.pack("!I", len(tcp)) + bytes(3) + bytes([6]) + tcp)) + tcp[18:]
+                frag = struct.pack("!BBHI", 6, 0, 1 << 3, 9) if sys.argv[10:] == ["later-fragment"] else b""
+                ip6 = struct.pack("!IHBB", 6 << 28, len(frag) + len(tcp), 44 if frag else 6, 64) + sip + dip + frag
+                frame = dst_mac + src_mac + struct.pack("!H", 0x86dd) + ip6 + tcp
             elif kind == "srh":
                 sip, dip, final = (socket.inet_pton(socket.AF_INET6, a) for a in sys.argv[6:9])
                 payload = sys.argv[9].encode()
@@ -238,6 +246,7 @@ final class ForgedFrames {
      * and router solicitation, as RS SRC LLADDR, LLADDR the first link-layer address option of the
      * kind a receiver takes (target in an advertisement, source otherwise), or - for none;
      * for {@code udp} every IPv4 UDP datagram, as UDP SRC DST DPORT PAYLOAD, and TCP segment, as TCP SRC DST DPORT PAYLOAD;
+     * for {@code tcp6} every IPv6 TCP segment (a later fragment's bytes read as one), as TCP6 SRC DST DPORT PAYLOAD;
      * for {@code mcast} what makes a snooping bridge take a port for a multicast router's and a
      * neighbour advertisement: IGMP SRC TYPE CODE, PIM SRC HOLDTIME, and past any IPv6 extension
      * headers (hop-by-hop, routing, destination options, authentication), MQ SRC RESPONSE, MRD SRC
@@ -303,6 +312,13 @@ final class ForgedFrames {
                     return mcast(f)
                 if kind == "ndll":
                     return ndll(f)
+                if kind == "tcp6":  # past hop-by-hop, destination options and fragment headers
+                    nh, at = f[20], 54
+                    while nh in (0, 60, 44) and len(f) >= at + 8:
+                        nh, at = f[at], at + (8 if nh == 44 else (f[at + 1] + 1) * 8)
+                    return nh == 6 and len(f) >= at + 20 and " ".join(["TCP6", socket.inet_ntop(socket.AF_INET6, f[22:38]),
+                        socket.inet_ntop(socket.AF_INET6, f[38:54]), str(struct.unpack("!H", f[at + 2:at + 4])[0]),
+                        f[at + (f[at + 12] >> 4) * 4:].decode("ascii", "replace")])
                 if kind == "udp":
                     off = 14 + (f[14] & 15) * 4
                     data = off + (8 if f[23] == 17 else (f[off + 12] >> 4) * 4 if len(f) >= off + 20 else len(f) + 1)
