@@ -43,7 +43,7 @@ final class BindingSandbox {
     private final int hostPort;
 
     /**
-     * {@code container}, whose frames {@code frameSender} ({@link ForgedFrames#FRAME_SENDER})
+     * {@code container}, whose frames {@code frameSender} (the sender of {@link ForgedFrames.Scripts})
      * writes (null: none are sent through this object, only what it found is read); {@code hostPort}:
      * the UDP port its datagrams go to.
      */
