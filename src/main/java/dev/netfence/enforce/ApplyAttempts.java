@@ -50,11 +50,14 @@ final class ApplyAttempts {
 
     /**
      * Runs one attempt; {@code checkFirst}: a reconciliation. Sets {@code touched} once the rules in
-     * force are no longer those verified before, {@code risks} to the capabilities read and
-     * {@code pinned} to where the namespace was pinned.
+     * force are no longer those verified before, {@code risks} to the capabilities read,
+     * {@code pinned} to where the namespace was pinned, and notes in {@code repairs} each difference
+     * a reconciliation's read-back finds, so that a later attempt finding them repaired does not
+     * erase them.
      */
     Applied once(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
-            AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst) {
+            AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst,
+            RepairsFound repairs) {
         // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
         dev.netfence.netns.ProcessIdentity process = quiet.before(request);
         boolean kept = false;
@@ -80,6 +83,7 @@ final class ApplyAttempts {
                     drift = checkFirst ? pipeline.drift(ns, backend, plan, deadline).orElse(null) : null;
                     if (drift != null) {
                         touched.set(true); // the rules verified before are gone: a failed repair quarantines, as after a commit
+                        repairs.add(drift);
                     }
                     if (!checkFirst || drift != null) {
                         pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()),
@@ -95,6 +99,9 @@ final class ApplyAttempts {
                     throw e;
                 }
                 HostGuards.Result guards = host.await();
+                if (checkFirst) {
+                    repairs.add(guards.drift());
+                }
                 MemberReads.Beside beside = checks.beside(ns.id(), request.containerId()); // one look for guards and risks
                 String notHeld = !guards.host() ? null : riskRead.netAdminOverHost() ? ContainmentChecks.NET_ADMIN_OVER_HOST
                         : ContainmentChecks.reachingHostReason(beside.reachingHost());
@@ -115,7 +122,7 @@ final class ApplyAttempts {
                     kept = true;
                 }
                 return new Applied(plan, resolved, backend, beside.plus(risks.get()), guards.guards(), target(ns),
-                        checkFirst ? Quarantines.both(drift, guards.drift()) : drift, beside.risks());
+                        checkFirst ? repairs.all() : drift, beside.risks());
             } catch (RuntimeException | Error e) {
                 riskRead.afterFailure(e); // for the outcome: what an early read would have given it
                 throw e;

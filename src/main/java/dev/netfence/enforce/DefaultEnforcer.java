@@ -156,7 +156,7 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementResult result;
         try {
-            result = config.dryRun() ? dryRuns.run(request) : apply(request, false, false);
+            result = config.dryRun() ? dryRuns.run(request) : apply(request, false, false, new RepairsFound());
         } catch (EnforcementInterrupted e) {
             throw e;
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome, and the container its quarantine
@@ -194,15 +194,16 @@ public final class DefaultEnforcer implements Enforcer {
         EnforcementResult result;
         try {
             // the quiet answer skips the claim: not while another member of the namespace is quarantined
+            RepairsFound repairs = new RepairsFound(); // a quiet check's host-chain repair outlives its hand-over
             Applied same = recorded == null || checks.quarantinedBesides(recorded, request.containerId()) ? null
-                    : quiet.check(request, recorded, new Deadline(clock, request.deadline()));
+                    : quiet.check(request, recorded, new Deadline(clock, request.deadline()), repairs);
             if (same != null && (checks.quarantinedBesides(recorded, request.containerId())
                     || checks.refusedBeside(recorded, request.containerId()) != null)) {
                 // quarantined meanwhile, maybe over this host chain, or a member's refused capability read meanwhile:
                 // the full attempt settles it
                 same = null;
             }
-            result = same != null ? results.success(request, same, 1) : apply(request, true, false);
+            result = same != null ? results.success(request, same, 1) : apply(request, true, false, repairs);
         } catch (EnforcementInterrupted e) {
             throw e;
         } catch (Throwable e) {
@@ -311,8 +312,12 @@ public final class DefaultEnforcer implements Enforcer {
         return result;
     }
 
-    /** {@code again}: a second try after the member that kept this container out was found gone ({@link Quarantines.Freed}). */
-    private EnforcementResult apply(EnforcementRequest request, boolean checkFirst, boolean again) {
+    /**
+     * {@code again}: a second try after the member that kept this container out was found gone
+     * ({@link Quarantines.Freed}); {@code repairs}: what the reconciliation found changed so far, which
+     * the result's drift reports whichever attempt found it.
+     */
+    private EnforcementResult apply(EnforcementRequest request, boolean checkFirst, boolean again, RepairsFound repairs) {
         Deadline deadline = new Deadline(clock, request.deadline());
         AtomicInteger attempts = new AtomicInteger();
         AtomicBoolean touched = new AtomicBoolean();
@@ -320,7 +325,7 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicReference<EnforcementTarget> pinned = new AtomicReference<>();
         try {
             Applied applied = retried.run(deadline, attempts,
-                    () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst));
+                    () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst, repairs));
             return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
             if (Thread.currentThread().isInterrupted()) { // netfence stops: given up, not failed (no quarantine)
@@ -357,7 +362,7 @@ public final class DefaultEnforcer implements Enforcer {
                     return results.failed(request.policy(), e, attempts.get(), quarantines.orNull(request.containerId(),
                             request.runtime(), request.pid(), request.netns(), null), risks.get(), pinned.get());
                 }
-                return apply(request, checkFirst, true);
+                return apply(request, checkFirst, true, repairs);
             }
             // where, when no quarantine says it, so the reconciler tracks what failed and retries it: a member
             // refused for another member's policy (until freed), a failure left as is (on-failure leave) or one whose

@@ -191,9 +191,11 @@ final class QuietResyncs {
     /**
      * The full attempt's result for a container verified before whose pid is in {@code recorded}
      * (the caller checked), when nothing it depends on can have changed (see the class comment);
-     * null when a full attempt must run.
+     * null when a full attempt must run. A host chain it found changed and rewrote is noted in
+     * {@code repairs} first, so that the full attempt it may then hand over to, which finds the chain
+     * equal, still reports it.
      */
-    Applied check(EnforcementRequest request, NamespaceId recorded, Deadline deadline) {
+    Applied check(EnforcementRequest request, NamespaceId recorded, Deadline deadline, RepairsFound repairs) {
         FirewallBackend backend = selector.chosen();
         Verified v = request.containerId() == null ? null : byContainer.get(request.containerId());
         if (v == null || request.pid() == null || v.process().pid() != request.pid() || !v.netns().equals(recorded)
@@ -247,6 +249,7 @@ final class QuietResyncs {
         if (guards == null) {
             return null; // forgotten meanwhile: the full attempt decides
         }
+        repairs.add(guards.drift());
         if (guards.host() && (now != null ? now.netAdminOverHost() : v.netAdminOverHost())) {
             guards = guards.notHolding(ContainmentChecks.NET_ADMIN_OVER_HOST); // as the last read found
         }

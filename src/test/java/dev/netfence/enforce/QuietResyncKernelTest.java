@@ -200,6 +200,15 @@ class QuietResyncKernelTest {
 
             assertThat(next).as("a full attempt, not the quiet one").isEqualTo(new Resync("applied", null, 1));
             assertThat(dev.netfence.testkit.TxChecksum.of(inside, "eth0")).as("after the resync").isEqualTo("off");
+
+            // its host chain deleted from outside: the quiet check repairs it, then hands the container to the full
+            // attempt (NET_RAW under a claimed guard), which finds the chain equal; the repair is reported all the same
+            Sh.ok("nft", "delete", "chain", "netdev", "netfence", host);
+            Resync repaired = resync(pid);
+            assertThat(repaired.status()).isEqualTo("applied");
+            assertThat(repaired.pins()).as("the full attempt").isEqualTo(1);
+            assertThat(repaired.drift()).as("review 57 #2: %s", repaired).isNotNull().contains(host);
+            assertThat(Sh.ok("nft", "list", "table", "netdev", "netfence")).contains("chain " + host);
         });
     }
 
