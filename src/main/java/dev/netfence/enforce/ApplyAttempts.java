@@ -69,7 +69,10 @@ final class ApplyAttempts {
                 // a namespace left with lo only: the container's host-side veths, wherever their peer went, are closed
                 checks.check(request, ns, risks.get(), pipeline.digest(request.policy()), process,
                         () -> hostGuards.close(GuardChain.ownerOf(request.containerId(), ns.pid())));
-                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline);
+                // a reconciliation keeps the last verified answers of a name that does not resolve now, to read back
+                List<String> stale = new java.util.ArrayList<>();
+                Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline,
+                        checkFirst ? request.lastResolved() : Map.of(), stale);
                 PlannedRules plan = pipeline.plan(request.policy(), resolved);
                 FirewallBackend backend = selector.backend();
                 if (checkFirst || backend.inProcessNft() == null) {
@@ -122,7 +125,7 @@ final class ApplyAttempts {
                     kept = true;
                 }
                 return new Applied(plan, resolved, backend, beside.plus(risks.get()), guards.guards(), target(ns),
-                        checkFirst ? repairs.all() : drift, beside.risks());
+                        checkFirst ? repairs.all() : drift, beside.risks(), stale);
             } catch (RuntimeException | Error e) {
                 riskRead.afterFailure(e); // for the outcome: what an early read would have given it
                 throw e;

@@ -3,6 +3,8 @@ package dev.netfence.enforce;
 import dev.netfence.policy.NetworkPolicy;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -19,9 +21,19 @@ import java.util.Objects;
  * @param taskId the task whose policy this is (the event's, or the live set's), or null where
  *     none is known ({@code netfence apply}); containers of one task share one policy, so two of
  *     them in one namespace never refuse each other while a policy update reaches one first
+ * @param lastResolved what the container's hostnames resolved to when its rules were last
+ *     verified (the live set's {@code resolved}: hostname to address literals), which a
+ *     reconciliation keeps for a name that does not resolve now ({@link KeptAnswers}); empty for
+ *     an event and {@code netfence apply}
  */
 public record EnforcementRequest(String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy,
-        Instant deadline, String taskId) {
+        Instant deadline, String taskId, Map<String, List<String>> lastResolved) {
+
+    /** A request with no answers to keep ({@code lastResolved} empty). */
+    public EnforcementRequest(String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy,
+            Instant deadline, String taskId) {
+        this(containerId, runtime, pid, netns, policy, deadline, taskId, Map.of());
+    }
 
     /** A request of no known task. */
     public EnforcementRequest(String containerId, String runtime, Integer pid, Path netns, NetworkPolicy policy,
@@ -35,6 +47,7 @@ public record EnforcementRequest(String containerId, String runtime, Integer pid
     }
 
     public EnforcementRequest {
+        lastResolved = lastResolved == null ? Map.of() : Map.copyOf(lastResolved);
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(deadline, "deadline");
         if (pid == null && containerId == null) {

@@ -65,8 +65,9 @@ final class EnforcementResults {
 
     private EnforcementResult success(NetworkPolicy policy, Applied applied, int attempts, List<String> moreWarnings) {
         List<String> warnings = applied.plan().warnings();
-        if (!moreWarnings.isEmpty()) {
+        if (!moreWarnings.isEmpty() || !applied.warnings().isEmpty()) {
             warnings = new java.util.ArrayList<>(warnings);
+            warnings.addAll(applied.warnings());
             warnings.addAll(moreWarnings);
         }
         return EnforcementResult.applied()

@@ -59,16 +59,17 @@ final class CorrectionRecords {
      * Records what a correction of {@code c} left ({@code digest}: its policy's, null for a
      * quarantine): its next entry, with a {@code trigger} outcome when {@code report} or when what
      * the entry reports changed; a container {@code result} says is unreachable is released unless
-     * moved. Nothing is recorded once the thread is interrupted (shutting down).
+     * moved. Nothing is recorded once the thread is interrupted (shutting down). Whether an outcome
+     * of {@code result} was published.
      */
-    void after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
+    boolean after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
         if (Thread.currentThread().isInterrupted()) {
             LOG.info("correction of container {} interrupted (shutting down); nothing recorded", c.containerId());
-            return;
+            return false;
         }
         if (isGone(result)) {
             releaseUnlessMoved(c, trigger, result);
-            return;
+            return false;
         }
         EnforcementTarget target = result.target();
         LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(),
@@ -83,6 +84,7 @@ final class CorrectionRecords {
         if (report || changed) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         }
+        return report || changed;
     }
 
     /**

@@ -219,11 +219,11 @@ final class Corrections {
             countDrift(c, result, "rule set");
             records.after(c, result, digest, Trigger.DRIFT, true);
         } else if (!java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
-            if (c.reported() != null) { // else an entry of an older version: recorded, nothing to publish
-                LOG.warn("container {}: its outcome said {}; now risks {}, guards {}: published anew", c.containerId(),
-                        c.reported(), result.risks(), result.guards());
+            // published when c's record said otherwise (an entry of an older version: recorded, nothing to publish)
+            if (records.after(c, result, digest, Trigger.DRIFT, false)) {
+                LOG.warn("container {}: its outcome said {}; now risks {}, guards {}, warnings {}: published anew",
+                        c.containerId(), c.reported(), result.risks(), result.guards(), result.warnings());
             }
-            records.after(c, result, digest, Trigger.DRIFT, false); // published when c's record said otherwise
         } else {
             live.verified(c.containerId(), clock.instant());
         }
@@ -344,8 +344,9 @@ final class Corrections {
     }
 
     private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {
+        // with the answers last verified, which a reconciliation keeps for a name that does not resolve now
         return new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), netnsPath(c), policy,
-                steady.instant().plus(deadline), c.taskId());
+                steady.instant().plus(deadline), c.taskId(), c.resolved());
     }
 
     private static Path netnsPath(LiveContainer c) {

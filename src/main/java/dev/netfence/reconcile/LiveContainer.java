@@ -49,25 +49,38 @@ public record LiveContainer(
         Reported reported) {
 
     /**
-     * The risks (capabilities of the container's threads) and the guards (netns, host) an
-     * {@code applied} outcome named, or the guards of a quarantine's outcome (risks null: a
-     * quarantine's read-back does not read them): a resync that finds the rules as they were can
-     * still find these changed (a thread given CAP_NET_ADMIN since, a pod member beside it that can
-     * get past the host guard), and then publishes an outcome that says so ({@code Corrections}),
-     * so that no outcome keeps claiming a guard that no longer holds.
+     * The risks (capabilities of the container's threads), the guards (netns, host) and the
+     * warnings an {@code applied} outcome named, or the guards of a quarantine's outcome (risks and
+     * warnings null: a quarantine's read-back does not read them): a resync that finds the rules as
+     * they were can still find these changed (a thread given CAP_NET_ADMIN since, a pod member beside
+     * it that can get past the host guard, a hostname that stopped resolving, whose last answers are
+     * kept), and then publishes an outcome that says so ({@code Corrections}), so that no outcome
+     * keeps claiming a guard that no longer holds, and the loss of a name's answers is seen. Warnings
+     * null in an applied entry: an entry of an older version, which did not record them.
      */
-    public record Reported(List<String> risks, List<String> guards) {
+    public record Reported(List<String> risks, List<String> guards, List<String> warnings) {
         public Reported {
             risks = risks == null ? null : List.copyOf(risks);
             guards = List.copyOf(guards);
+            warnings = warnings == null ? null : List.copyOf(warnings);
+        }
+
+        /** With no warnings recorded (a quarantine's, or an entry of an older version). */
+        public Reported(List<String> risks, List<String> guards) {
+            this(risks, guards, null);
         }
 
         /** What an outcome of {@code result} says, when it is {@code applied} or a quarantine; else null. */
         static Reported of(dev.netfence.core.EnforcementResult result) {
             if (dev.netfence.core.EnforcementResult.APPLIED.equals(result.status())) {
-                return new Reported(result.risks(), result.guards());
+                return new Reported(result.risks(), result.guards(), result.warnings());
             }
             return result.quarantined() ? new Reported(null, result.guards()) : null;
+        }
+
+        /** The same without its warnings, as an entry of an older version recorded it. */
+        Reported withoutWarnings() {
+            return new Reported(risks, guards);
         }
     }
 
@@ -166,13 +179,15 @@ public record LiveContainer(
     /**
      * Whether an outcome for this entry would say something other than the last one for
      * {@code before} did: its state differs, not counting a first record of what was reported
-     * where {@code before} had none (an entry of an older version: what its outcome said is not
-     * known, so there is no difference to report).
+     * where {@code before} had none, or of the warnings where it had none of those (an entry of an
+     * older version: what its outcome said is not known, so there is no difference to report).
      */
     boolean reportsOtherThan(LiveContainer before) {
         if (before == null) {
             return true;
         }
-        return !(before.reported == null ? reporting(null) : this).sameState(before);
+        LiveContainer compared = before.reported == null ? reporting(null)
+                : before.reported.warnings() == null && reported != null ? reporting(reported.withoutWarnings()) : this;
+        return !compared.sameState(before);
     }
 }

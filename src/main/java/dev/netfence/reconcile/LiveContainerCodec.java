@@ -54,6 +54,9 @@ public final class LiveContainerCodec {
                 c.reported().risks().forEach(reported.putArray("risks")::add);
             }
             c.reported().guards().forEach(reported.putArray("guards")::add);
+            if (c.reported().warnings() != null) {
+                c.reported().warnings().forEach(reported.putArray("warnings")::add);
+            }
         }
         try {
             return MAPPER.writeValueAsBytes(n);
@@ -97,7 +100,8 @@ public final class LiveContainerCodec {
 
     /**
      * The entry's {@code reported}; null when absent (an entry of an older version, or a policy not
-     * in force) or damaged (not guards and, but for a quarantined entry's, risks, each an array of strings, guards netns or host):
+     * in force) or damaged (not guards and, but for a quarantined entry's, risks, each an array of strings, guards netns or host;
+     * warnings, where present, not an array of strings):
      * it only says what an outcome said, so the entry is kept, as one that recorded nothing.
      */
     private static LiveContainer.Reported reported(JsonNode r, boolean quarantined) {
@@ -106,10 +110,12 @@ public final class LiveContainerCodec {
         }
         List<String> risks = r.has("risks") ? strings(r.get("risks")) : null;
         List<String> guards = strings(r.get("guards"));
-        if ((r.has("risks") || !quarantined) && risks == null || guards == null || !GUARDS.containsAll(guards)) {
+        List<String> warnings = r.has("warnings") ? strings(r.get("warnings")) : null; // absent: an older version's
+        if ((r.has("risks") || !quarantined) && risks == null || guards == null || !GUARDS.containsAll(guards)
+                || r.has("warnings") && warnings == null) {
             return null;
         }
-        return new LiveContainer.Reported(risks, guards);
+        return new LiveContainer.Reported(risks, guards, warnings);
     }
 
     private static final java.util.Set<String> GUARDS = java.util.Set.of("netns", "host");

@@ -42,6 +42,10 @@ final class FakeEnforcer implements Enforcer {
     volatile List<String> guards = List.of("netns", "host");
     /** The guards every quarantine and its read-back report. */
     volatile List<String> quarantineGuards = List.of("netns", "host");
+    /** The warnings every apply and read-back that applies reports. */
+    volatile List<String> warnings = List.of();
+    /** What the last correction ({@link #reconcile}) was given as its last verified answers. */
+    volatile java.util.Map<String, List<String>> lastResolved;
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
@@ -60,6 +64,7 @@ final class FakeEnforcer implements Enforcer {
     public EnforcementResult reconcile(EnforcementRequest request) {
         calls.add("reconcile " + request.containerId());
         deadlines.add(request.deadline());
+        lastResolved = request.lastResolved();
         java.util.concurrent.CountDownLatch h = hold;
         if (h != null && request.containerId().equals(holdId)) {
             try {
@@ -136,7 +141,7 @@ final class FakeEnforcer implements Enforcer {
             return EnforcementResult.failure(refuse, "the namespace has no interface but lo").build();
         }
         return EnforcementResult.applied().policyDigest(PolicyDigest.of(request.policy())).backend("iptables-nft")
-                .families(List.of("ipv4", "ipv6")).resolved(resolved).risks(risks).guards(guards).attempts(1)
+                .families(List.of("ipv4", "ipv6")).resolved(resolved).risks(risks).guards(guards).warnings(warnings).attempts(1)
                 .target(new EnforcementTarget(request.pid(), device, inode)).drift(driftFound).build();
     }
 

@@ -82,7 +82,8 @@ class LiveContainerCodecTest {
         LiveContainer quarantined = codec.decode(java.nio.file.Files.readAllBytes(
                 java.nio.file.Path.of("schemas/examples/enforcement-valid-quarantined.json")));
 
-        assertThat(applied.reported()).isEqualTo(new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns", "host")));
+        assertThat(applied.reported())
+                .isEqualTo(new LiveContainer.Reported(List.of("CAP_NET_RAW"), List.of("netns", "host"), List.of()));
         assertThat(quarantined.reported()).isEqualTo(new LiveContainer.Reported(null, List.of("netns")));
     }
 

@@ -60,6 +60,33 @@ class ReconcilerReportedTest extends ReconcilerFixture {
     }
 
     @Test
+    void aResyncWhoseHostnameStoppedResolvingIsGivenTheLastAnswersAndPublishesItsWarningOnceAndAgainWhenItResolves()
+            throws Exception {
+        policies.put("task-1", ALLOW_A);
+        enforcer.resolved = Map.of("api.tenant.example", List.of("198.51.100.12"));
+        start("c1", "task-1");
+        reconciler.resyncNow();
+        assertThat(published).as("nothing changed").isEmpty();
+        assertThat(enforcer.lastResolved).as("what its rules were last verified with")
+                .isEqualTo(Map.of("api.tenant.example", List.of("198.51.100.12")));
+
+        // the enforcer kept the name's last answers (KeptAnswers): the rules are verified, the name is stale
+        enforcer.warnings = List.of("allowedEndpoints: api.tenant.example did not resolve at this resync (...)");
+        reconciler.resyncNow();
+        reconciler.resyncNow();
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.trigger()).isEqualTo("drift");
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.warnings()).containsExactly(enforcer.warnings.get(0));
+        });
+
+        enforcer.warnings = List.of(); // it resolves again
+        reconciler.resyncNow();
+        assertThat(published).hasSize(2);
+        assertThat(published.get(1).warnings()).isEmpty();
+    }
+
+    @Test
     void aQuarantinesGuardsThatChangeArePublishedOnceToo() throws Exception {
         policies.put("task-1", ALLOW_A);
         start("c1", "task-1");
@@ -92,5 +119,10 @@ class ReconcilerReportedTest extends ReconcilerFixture {
         assertThat(older.reporting(now).reportsOtherThan(older.reporting(
                 new LiveContainer.Reported(List.of(), List.of("netns", "host"))))).isTrue();
         assertThat(older.reporting(now).reportsOtherThan(null)).isTrue();
+        // an entry that recorded risks and guards but no warnings (a version before they were recorded)
+        LiveContainer.Reported warned = new LiveContainer.Reported(List.of(), List.of("netns"), List.of("a warning"));
+        assertThat(older.reporting(warned).reportsOtherThan(older.reporting(now))).isFalse();
+        assertThat(older.reporting(warned).reportsOtherThan(older.reporting(
+                new LiveContainer.Reported(List.of(), List.of("netns"), List.of())))).isTrue();
     }
 }
