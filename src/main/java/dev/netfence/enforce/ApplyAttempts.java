@@ -53,11 +53,13 @@ final class ApplyAttempts {
      * force are no longer those verified before, {@code risks} to the capabilities read,
      * {@code pinned} to where the namespace was pinned, and notes in {@code repairs} each difference
      * a reconciliation's read-back finds, so that a later attempt finding them repaired does not
-     * erase them.
+     * erase them; {@code keep}: a reconciliation's attempt that keeps the last verified answers of a
+     * name that does not resolve ({@link KeptAnswers}; not the first of several, so that a brief
+     * failure of the resolver is retried first, as before).
      */
     Applied once(EnforcementRequest request, Deadline deadline, AtomicBoolean touched,
             AtomicReference<List<String>> risks, AtomicReference<EnforcementTarget> pinned, boolean checkFirst,
-            RepairsFound repairs) {
+            RepairsFound repairs, boolean keep) {
         // opened before the pin: alive after the checks means they read this very process (see QuietResyncs)
         dev.netfence.netns.ProcessIdentity process = quiet.before(request);
         boolean kept = false;
@@ -72,7 +74,7 @@ final class ApplyAttempts {
                 // a reconciliation keeps the last verified answers of a name that does not resolve now, to read back
                 List<String> stale = new java.util.ArrayList<>();
                 Map<String, List<InetAddress>> resolved = pipeline.resolveHostnames(request.policy(), deadline,
-                        checkFirst ? request.lastResolved() : Map.of(), stale);
+                        checkFirst ? request.lastResolved() : Map.of(), checkFirst && keep, stale);
                 PlannedRules plan = pipeline.plan(request.policy(), resolved);
                 FirewallBackend backend = selector.backend();
                 if (checkFirst || backend.inProcessNft() == null) {

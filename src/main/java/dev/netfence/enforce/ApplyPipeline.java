@@ -88,56 +88,54 @@ final class ApplyPipeline {
      * and when the answers bring more addresses than {@link ResolvedAddressBound} allows a policy.
      */
     Map<String, List<InetAddress>> resolveHostnames(NetworkPolicy policy, Deadline deadline) {
-        return resolveHostnames(policy, deadline, Map.of(), new java.util.ArrayList<>());
+        return resolveHostnames(policy, deadline, Map.of(), false, new java.util.ArrayList<>());
     }
 
     /**
-     * As {@link #resolveHostnames(NetworkPolicy, Deadline)}, for a reconciliation: a name that does
-     * not resolve keeps the addresses in {@code last} (the ones its rules were last verified with),
-     * and answers over the bound keep every name's there, each such case adding a warning to
-     * {@code warnings} ({@link KeptAnswers}); where {@code last} has none, RESOLUTION_FAILED as before.
+     * As {@link #resolveHostnames(NetworkPolicy, Deadline)}, for a reconciliation whose rules were
+     * last verified with the answers {@code last}: where it is not empty, the lookups may use only
+     * half the time left (the rest is the read-back's), and with {@code keep} a name that does not
+     * resolve keeps its answers there, and answers over the bound keep every name's, each such
+     * case adding a warning to {@code warnings} ({@link KeptAnswers}); where {@code last} has none,
+     * RESOLUTION_FAILED as before.
      */
     Map<String, List<InetAddress>> resolveHostnames(NetworkPolicy policy, Deadline deadline,
-            Map<String, List<String>> last, List<String> warnings) {
+            Map<String, List<String>> last, boolean keep, List<String> warnings) {
         Map<String, List<InetAddress>> resolved = new LinkedHashMap<>();
         List<String> stale = new java.util.ArrayList<>();
-        // names with answers to keep may use only half the time left, the rest is the read-back's: hanging zones
-        // would otherwise use the deadline up before it
-        java.time.Duration reserve = last.isEmpty() ? java.time.Duration.ZERO : deadline.remaining().dividedBy(2);
+        // lookups may use half the time left, the read-back the rest: hanging zones would use the deadline up first
+        Deadline lookups = last.isEmpty() ? deadline : deadline.halfway();
         for (Endpoint endpoint : policy.allowedEndpoints()) {
             if (endpoint.isHostname() && !resolved.containsKey(endpoint.host())) {
-                var timeout = deadline.cap(config.resolveTimeout(), "resolving " + endpoint.host());
-                if (last.containsKey(endpoint.host()) && deadline.remaining().minus(reserve).compareTo(timeout) < 0) {
-                    timeout = deadline.remaining().minus(reserve);
-                }
                 try {
-                    if (timeout.isNegative() || timeout.isZero()) {
-                        throw new EnforcementException(ErrorCode.RESOLUTION_FAILED, "no time was left to resolve "
-                                + endpoint.host() + " before the read-back");
-                    }
+                    var timeout = lookups.cap(config.resolveTimeout(), "resolving " + endpoint.host());
                     resolved.put(endpoint.host(), resolver.resolve(endpoint.host(), timeout));
                 } catch (EnforcementException e) {
-                    List<InetAddress> kept = KeptAnswers.forName(last, endpoint.host(), e);
+                    List<InetAddress> kept = keep ? KeptAnswers.forName(last, endpoint.host(), e, lookups) : null;
                     if (kept == null) {
-                        throw e;
+                        throw lookups != deadline && e.code() == ErrorCode.TIMEOUT && !deadline.passed()
+                                ? new EnforcementException(ErrorCode.RESOLUTION_FAILED, "no time was left to resolve "
+                                        + endpoint.host() + " before the read-back", e) : e;
                     }
+                    LOG.warn("{} ({}); the {} address(es) its rules were last verified with are kept", endpoint.host(),
+                            e.getMessage(), kept.size());
                     resolved.put(endpoint.host(), kept);
-                    stale.add(KeptAnswers.warning(endpoint.host(), kept.size(), e));
+                    stale.add(KeptAnswers.warning(endpoint.host(), kept.size()));
                 }
             }
         }
         try {
             ResolvedAddressBound.check(policy, resolved); // before anything is planned from the answers
         } catch (EnforcementException e) {
-            Map<String, List<InetAddress>> kept = KeptAnswers.forAll(policy, last, e);
+            Map<String, List<InetAddress>> kept = keep ? KeptAnswers.forAll(policy, last, e, lookups) : null;
             if (kept == null) {
                 throw e;
             }
-            LOG.warn("{}; the addresses last verified are kept", e.getMessage());
-            warnings.add(KeptAnswers.overBound(e));
+            ResolvedAddressBound.check(policy, kept); // answers of another policy's ports may be over it too
+            LOG.warn("{}; the addresses the rules were last verified with are kept", e.getMessage());
+            warnings.add(KeptAnswers.OVER_BOUND);
             return kept;
         }
-        stale.forEach(w -> LOG.warn("{}", w));
         warnings.addAll(stale);
         return resolved;
     }

@@ -25,6 +25,11 @@ final class Deadline {
         return at;
     }
 
+    /** A deadline half the time left from now: for a step that must leave the other half to what follows it. */
+    Deadline halfway() {
+        return new Deadline(clock, clock.instant().plus(remaining().dividedBy(2)));
+    }
+
     /** Time left, zero when passed. */
     Duration remaining() {
         Duration left = Duration.between(clock.instant(), at);

@@ -325,7 +325,8 @@ public final class DefaultEnforcer implements Enforcer {
         AtomicReference<EnforcementTarget> pinned = new AtomicReference<>();
         try {
             Applied applied = retried.run(deadline, attempts,
-                    () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst, repairs));
+                    () -> attempt.once(request, deadline, touched, risks, pinned, checkFirst, repairs,
+                            attempts.get() > 1 || config.maxAttempts() <= 1));
             return results.success(request, applied, attempts.get());
         } catch (EnforcementException e) {
             if (Thread.currentThread().isInterrupted()) { // netfence stops: given up, not failed (no quarantine)

@@ -21,8 +21,9 @@ import java.util.Map;
  * read-back: rules removed from outside stayed removed and no drift was ever reported (review 57
  * #1). The answers kept are the ones already in force, so keeping them widens nothing; the
  * outcome says which name is stale in its {@code warnings}. Only for a failure of the resolution
- * itself (RESOLUTION_FAILED, not a deadline or an interrupt), and only where every kept address is
- * a literal: a name with none kept fails as before. Pure and thread-safe.
+ * itself (RESOLUTION_FAILED, or the lookups' half of the deadline used up; not the whole deadline,
+ * not an interrupt), and only where every kept address is a literal: a name with none kept fails
+ * as before. Pure and thread-safe.
  */
 final class KeptAnswers {
     private KeptAnswers() {}
@@ -32,8 +33,10 @@ final class KeptAnswers {
      * (nothing kept for it, an address that is not a literal, or a failure that is not the
      * resolution's own).
      */
-    static List<InetAddress> forName(Map<String, List<String>> last, String host, EnforcementException failure) {
-        if (failure.code() != ErrorCode.RESOLUTION_FAILED || Thread.currentThread().isInterrupted()) {
+    static List<InetAddress> forName(Map<String, List<String>> last, String host, EnforcementException failure,
+            Deadline lookups) {
+        boolean outOfLookupTime = failure.code() == ErrorCode.TIMEOUT && lookups.passed(); // the half, not the whole
+        if (failure.code() != ErrorCode.RESOLUTION_FAILED && !outOfLookupTime || Thread.currentThread().isInterrupted()) {
             return null;
         }
         List<String> kept = last.get(host);
@@ -56,11 +59,11 @@ final class KeptAnswers {
      * ({@code failure}); null when any name has none.
      */
     static Map<String, List<InetAddress>> forAll(NetworkPolicy policy, Map<String, List<String>> last,
-            EnforcementException failure) {
+            EnforcementException failure, Deadline lookups) {
         Map<String, List<InetAddress>> all = new LinkedHashMap<>();
         for (Endpoint endpoint : policy.allowedEndpoints()) {
             if (endpoint.isHostname() && !all.containsKey(endpoint.host())) {
-                List<InetAddress> kept = forName(last, endpoint.host(), failure);
+                List<InetAddress> kept = forName(last, endpoint.host(), failure, lookups);
                 if (kept == null) {
                     return null;
                 }
@@ -70,17 +73,20 @@ final class KeptAnswers {
         return all;
     }
 
-    /** The outcome's warning for {@code host}, whose {@code count} kept addresses stand in for answers that failed. */
-    static String warning(String host, int count, EnforcementException failure) {
-        return "allowedEndpoints: " + host + " did not resolve at this resync (" + failure.getMessage() + "); the "
-                + count + " address(es) its rules were last verified with are kept until it resolves again";
+    /**
+     * The outcome's warning for {@code host}, whose {@code count} kept addresses stand in for answers
+     * that failed: the same text at every resync while it fails, whatever the failure said (that
+     * goes to the log), so that it is published once ({@code reconcile.LiveContainer.Reported}).
+     */
+    static String warning(String host, int count) {
+        return "allowedEndpoints: " + host + " did not resolve at this resync; the " + count
+                + " address(es) its rules were last verified with are kept until it resolves again";
     }
 
-    /** The outcome's warning when the answers of all hostnames together were over the bound ({@code failure}). */
-    static String overBound(EnforcementException failure) {
-        return "allowedEndpoints: " + failure.getMessage() + " at this resync; the addresses the rules were last"
-                + " verified with are kept for every hostname until the answers fit again";
-    }
+    /** The outcome's warning when the answers of all hostnames together were over the bound (as stable as {@link #warning}). */
+    static final String OVER_BOUND = "allowedEndpoints: the policy's hostname endpoints resolved to more than "
+            + ResolvedAddressBound.LIMIT + " addresses in all at this resync; the addresses the rules were last verified"
+            + " with are kept for every hostname until the answers fit again";
 
     private static InetAddress literal(String text) {
         byte[] bytes = IpAddresses.parseIpv4(text);

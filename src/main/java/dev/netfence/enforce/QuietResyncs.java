@@ -220,7 +220,8 @@ final class QuietResyncs {
         Map<String, List<InetAddress>> resolved;
         PlannedRules plan;
         try {
-            resolved = pipeline.resolveHostnames(request.policy(), deadline);
+            // half the time left at most: a full attempt may follow, whose read-back needs the rest
+            resolved = pipeline.resolveHostnames(request.policy(), deadline.halfway());
             plan = pipeline.plan(request.policy(), resolved);
         } catch (EnforcementException e) {
             return null; // the full attempt meets the same failure and reports it

@@ -62,9 +62,7 @@ class ResolutionFailureResyncTest {
     @BeforeEach
     void appliedWhileTheNameResolves() {
         FakeProc.container(proc, 4242, FakeProc.PODMAN_DEFAULT_CAPS);
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO)
-                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build();
-        enforcer = new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver, pinner);
+        enforcer = enforcer(resolver, Duration.ofSeconds(5));
         EnforcementResult first = enforcer.enforce(request(Map.of()));
         assertThat(first.status()).as("%s", first).isEqualTo("applied");
         assertThat(first.resolved()).isEqualTo(LAST);
@@ -83,9 +81,71 @@ class ResolutionFailureResyncTest {
         assertThat(fake.restores().size()).as("and repaired").isGreaterThan(restores);
         assertThat(fake.output("v4")).isNotEmpty();
         assertThat(resync.resolved()).isEqualTo(LAST);
-        assertThat(resync.warnings()).containsExactly("allowedEndpoints: api.tenant.example did not resolve at this"
-                + " resync (api.tenant.example: NXDOMAIN); the 1 address(es) its rules were last verified with are kept"
-                + " until it resolves again");
+        assertThat(resync.warnings()).as("the same text whatever the failure said, so it is published once")
+                .containsExactly("allowedEndpoints: api.tenant.example did not resolve at this resync; the 1 address(es)"
+                        + " its rules were last verified with are kept until it resolves again");
+        assertThat(resync.attempts()).as("the first attempt retried the lookup, as before").isEqualTo(2);
+    }
+
+    @Test
+    void aResolverThatFailsOnceIsRetriedAndKeepsNothing() {
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(1);
+        EnforcementException blip = new EnforcementException(ErrorCode.RESOLUTION_FAILED, "SERVFAIL");
+        answer.set(List.of(address("198.51.100.12")));
+        DefaultEnforcer flaky = enforcer((host, timeout) -> {
+            if (failures.getAndDecrement() > 0) {
+                throw blip;
+            }
+            return List.of(address("198.51.100.12"));
+        }, Duration.ofSeconds(5));
+
+        EnforcementResult resync = flaky.reconcile(request(LAST));
+
+        assertThat(resync.status()).as("%s", resync).isEqualTo("applied");
+        assertThat(resync.attempts()).isEqualTo(2);
+        assertThat(resync.warnings()).as("nothing kept: nothing to publish").isEmpty();
+    }
+
+    @Test
+    void lookupsThatHangLeaveHalfTheTimeLeftToTheReadBackAndKeepTheAnswers() {
+        List<Duration> given = new java.util.concurrent.CopyOnWriteArrayList<>();
+        DefaultEnforcer hanging = enforcer((host, timeout) -> {
+            given.add(timeout);
+            try {
+                Thread.sleep(timeout.toMillis()); // a zone that never answers
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new EnforcementException(ErrorCode.RESOLUTION_FAILED, "resolving " + host + " took longer than "
+                    + timeout.toMillis() + " ms");
+        }, Duration.ofSeconds(10));
+        fake.builtins(List.of(), List.of(), List.of());
+
+        EnforcementResult resync = hanging.reconcile(new EnforcementRequest("c0ffee", null, 4242, null, POLICY,
+                Instant.now().plusSeconds(3), null, LAST));
+
+        assertThat(resync.status()).as("%s", resync).isEqualTo("applied");
+        assertThat(resync.drift()).as("read back and repaired in the time kept for it").isNotNull();
+        assertThat(given).as("each lookup had at most half the time left, not the resolve timeout").isNotEmpty()
+                .allSatisfy(t -> assertThat(t).isLessThanOrEqualTo(Duration.ofMillis(1500)));
+    }
+
+    @Test
+    void keptAnswersOverTheBoundForThisPolicysPortsAreNotPlanned() {
+        NetworkPolicy twoPorts = new PolicyParser().parse(("{\"schemaVersion\":1,\"mode\":\"bridge\","
+                + "\"allowedEndpoints\":[\"api.tenant.example:443\",\"api.tenant.example:8443\"],"
+                + "\"dns\":false,\"outbound\":false,\"inbound\":false}").getBytes(StandardCharsets.UTF_8));
+        List<String> many = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            many.add("198.18." + (i / 256) + "." + (i % 256));
+        }
+        answer.set(new EnforcementException(ErrorCode.RESOLUTION_FAILED, "api.tenant.example: NXDOMAIN"));
+
+        EnforcementResult resync = enforcer.reconcile(new EnforcementRequest("c0ffee", null, 4242, null, twoPorts,
+                Instant.now().plusSeconds(30), null, Map.of("api.tenant.example", many)));
+
+        assertThat(resync.status()).as("600 addresses at two ports: 1,200 rules' worth").isEqualTo("failed");
+        assertThat(resync.error().code()).isEqualTo("RESOLUTION_FAILED");
     }
 
     @Test
@@ -116,8 +176,8 @@ class ResolutionFailureResyncTest {
         assertThat(resync.status()).as("%s", resync).isEqualTo("applied");
         assertThat(resync.drift()).isNotNull();
         assertThat(resync.resolved()).isEqualTo(LAST);
-        assertThat(resync.warnings()).singleElement().asString().startsWith("allowedEndpoints: the policy's hostname"
-                + " endpoints resolved to 1025 addresses").endsWith("the addresses the rules were last verified with are"
+        assertThat(resync.warnings()).containsExactly("allowedEndpoints: the policy's hostname endpoints resolved to"
+                + " more than 1024 addresses in all at this resync; the addresses the rules were last verified with are"
                 + " kept for every hostname until the answers fit again");
     }
 
@@ -129,6 +189,13 @@ class ResolutionFailureResyncTest {
 
         assertThat(resync.status()).isEqualTo("failed");
         assertThat(resync.error().code()).isEqualTo("RESOLUTION_FAILED");
+    }
+
+    /** An enforcer on the fake with {@code resolver}, each lookup given at most {@code resolveTimeout}. */
+    private DefaultEnforcer enforcer(EndpointResolver resolver, Duration resolveTimeout) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).resolveTimeout(resolveTimeout)
+                .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).procRoot(proc).build();
+        return new DefaultEnforcer(config, fake, Clock.systemUTC(), new SimpleMeterRegistry(), resolver, pinner);
     }
 
     private static EnforcementRequest request(Map<String, List<String>> last) {
