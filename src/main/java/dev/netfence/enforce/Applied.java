@@ -19,7 +19,7 @@ record Applied(PlannedRules plan, Map<String, List<InetAddress>> resolved, Firew
         List<String> warnings) {
 
     Applied {
-        beside = Map.copyOf(beside);
+        beside = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(beside)); // by risk: warnings in one order
         warnings = List.copyOf(warnings);
     }
 

@@ -45,7 +45,8 @@ final class MemberReads {
         static final Beside NONE = new Beside(null, Map.of());
 
         Beside {
-            risks = Map.copyOf(risks);
+            // by risk: the outcome's warnings come in this order, the same after a restart (Map.copyOf's is not)
+            risks = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(risks));
         }
 
         /** {@code own} risks with those held beside, sorted, each once. */

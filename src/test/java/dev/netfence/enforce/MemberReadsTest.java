@@ -72,6 +72,19 @@ class MemberReadsTest {
         return new MemberReads(tokens, new MemberLiveness(proc, tokens, Clock.systemUTC()));
     }
 
+    @Test
+    void theRisksHeldBesideComeInOneOrderSoTheOutcomesWarningsDoNotChangeWithAJvm() {
+        java.util.Map<String, String> held = new java.util.HashMap<>();
+        for (String risk : List.of("NO_SECCOMP", "CAP_NET_RAW", "CAP_NET_ADMIN")) {
+            held.put(risk, "sidecar");
+        }
+
+        assertThat(new MemberReads.Beside(null, held).risks().keySet())
+                .containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW", "NO_SECCOMP");
+        assertThat(new Applied(null, java.util.Map.of(), null, List.of(), List.of(), null, null, held).beside().keySet())
+                .containsExactly("CAP_NET_ADMIN", "CAP_NET_RAW", "NO_SECCOMP");
+    }
+
     /** Pid {@code pid} living in this JVM's network namespace; that namespace's id. */
     private NamespaceId member(int pid) {
         return FakeProc.inThisNamespace(proc, pid, FakeProc.PODMAN_DEFAULT_CAPS);
