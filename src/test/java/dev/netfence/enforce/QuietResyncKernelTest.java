@@ -355,7 +355,25 @@ class QuietResyncKernelTest {
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         started.add(p);
         awaitNamespace(p);
+        awaitExec(p, "sleep");
         return (int) p.pid();
+    }
+
+    /**
+     * Until {@code p} runs {@code program}: {@code ip netns exec} enters the namespace before it execs
+     * what follows, so a setpriv prefix has not dropped any capability yet when the namespace is
+     * reached; read then, the process holds every one (a flaky first apply that did not claim the
+     * host guard, CI of 9f692b7).
+     */
+    private static void awaitExec(Process p, String program) throws Exception {
+        Path comm = Path.of("/proc/" + p.pid() + "/comm");
+        for (int i = 0; i < 500; i++) {
+            if (program.equals(java.nio.file.Files.readString(comm).strip())) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + p.pid() + " never ran " + program);
     }
 
     /**
