@@ -18,11 +18,8 @@ import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
 import dev.netfence.testkit.ProcCapabilities;
-import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -61,6 +58,7 @@ class QuietResyncKernelTest {
     private final AtomicInteger pins = new AtomicInteger();
     private DefaultEnforcer enforcer;
     private NamespaceId recorded;
+    private NamespaceWorkloads workloads;
     private final dev.netfence.testkit.MutableClock steady = new dev.netfence.testkit.MutableClock(Instant.EPOCH);
 
     @BeforeEach
@@ -71,6 +69,7 @@ class QuietResyncKernelTest {
         nsPath = Path.of("/run/netns", name);
         Sh.ok("ip", "netns", "add", name);
         Sh.ok("ip", "-n", name, "link", "add", "q0", "type", "veth", "peer", "name", "q1"); // not a lo-only namespace
+        workloads = new NamespaceWorkloads(name, nsPath, started);
     }
 
     @AfterEach
@@ -86,7 +85,7 @@ class QuietResyncKernelTest {
 
     @Test
     void aResyncOfAnUnchangedNamespaceNeedsNoPinAndEveryChangeToTheRulesetBringsTheFullCheckBack() throws Exception {
-        int pid = sleeper();
+        int pid = workloads.sleeper();
         enforcer = enforcer(Set.of());
         assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
         recorded = NamespaceId.of(nsPath);
@@ -114,9 +113,9 @@ class QuietResyncKernelTest {
 
     @Test
     void aRefusedCapabilityKeptOnlyInThePermittedSetIsRefusedAtTheFirstApplyNotLeftForACapsetLater() throws Exception {
-        Process workload = capableWorkload(true);
+        Process workload = workloads.capableWorkload(true);
         int pid = (int) workload.pid();
-        awaitCapability(pid, "CapPrm", 12);
+        NamespaceWorkloads.awaitCapability(pid, "CapPrm", 12);
         assertThat(ProcCapabilities.holds(pid, "CapEff", 12)).as("not effective").isFalse();
         assertThat(ProcCapabilities.holds(pid, "CapBnd", 12)).as("not in the bounding set").isFalse();
         enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
@@ -130,7 +129,7 @@ class QuietResyncKernelTest {
 
     @Test
     void aWorkloadThatUnsharesAUserNamespaceHoldsTheRefusedCapabilityInItsBoundingSetAndIsRefused() throws Exception {
-        Process workload = capableWorkload(false);
+        Process workload = workloads.capableWorkload(false);
         int pid = (int) workload.pid();
         enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
         assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
@@ -138,7 +137,7 @@ class QuietResyncKernelTest {
         assertThat(resync(pid)).isEqualTo(new Resync("applied", null, 0));
 
         Sh.ok("kill", "-USR2", Long.toString(pid)); // unshare(CLONE_NEWUSER), then capset: nothing effective
-        awaitCapability(pid, "CapBnd", 12);
+        NamespaceWorkloads.awaitCapability(pid, "CapBnd", 12);
 
         EnforcementResult after = enforcer.reconcile(request(pid), recorded);
         assertThat(after.error()).as("%s", after).isNotNull();
@@ -147,7 +146,7 @@ class QuietResyncKernelTest {
 
     @Test
     void aProcessThatExitedIsNotReportedAppliedAndAReleasedNamespaceIsPinnedAgain() throws Exception {
-        int pid = sleeper();
+        int pid = workloads.sleeper();
         enforcer = enforcer(Set.of());
         assertThat(enforcer.enforce(request(pid)).status()).isEqualTo("applied");
         recorded = NamespaceId.of(nsPath);
@@ -166,7 +165,7 @@ class QuietResyncKernelTest {
     @Test
     void withTheHostGuardOnAQuietResyncStillChecksTheHostChainAndRepairsItWithoutAPin() throws Exception {
         withHostVeth(host -> {
-            int pid = containedSleeper();
+            int pid = workloads.containedSleeper();
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
             assertThat(first.status()).as("%s", first).isEqualTo("applied");
@@ -184,7 +183,7 @@ class QuietResyncKernelTest {
             throws Exception {
         withHostVeth(host -> {
             // root in the host's user namespace without NET_ADMIN, NET_RAW kept: a raw-frame workload
-            int pid = sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin"));
+            int pid = workloads.sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin"));
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
             assertThat(first.status()).as("%s", first).isEqualTo("applied");
@@ -216,7 +215,7 @@ class QuietResyncKernelTest {
     void aQuietResyncThatRepairsTheHostChainOfAContainerHoldingNetAdminOverTheHostDoesNotClaimTheHostGuard()
             throws Exception {
         withHostVeth(host -> {
-            int pid = sleeper(); // root with every capability, in the host's user namespace
+            int pid = workloads.sleeper(); // root with every capability, in the host's user namespace
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
             EnforcementResult first = enforcer.enforce(request(pid));
             assertThat(first.status()).as("%s", first).isEqualTo("applied");
@@ -234,14 +233,14 @@ class QuietResyncKernelTest {
         withHostVeth(host -> {
             try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
                     "libpod-quiet-container-0001")) {
-                int pid = containedSleeper();
+                int pid = workloads.containedSleeper();
                 cgroup.add(pid);
                 enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
                 EnforcementResult first = enforcer.enforce(request(pid));
                 assertThat(first.guards()).as("%s", first).containsExactly("netns", "host");
                 recorded = NamespaceId.of(nsPath);
 
-                cgroup.add(sleeper()); // a process given CAP_NET_ADMIN since, as podman exec --privileged does
+                cgroup.add(workloads.sleeper()); // a process given CAP_NET_ADMIN since, as podman exec --privileged does
                 EnforcementResult repaired = repairedQuietly(pid, host);
                 assertThat(repaired.risks()).contains("CAP_NET_ADMIN");
                 assertThat(repaired.guards()).as("%s", repaired).containsExactly("netns");
@@ -251,7 +250,7 @@ class QuietResyncKernelTest {
                 assertThat(next.guards()).as("%s", next).containsExactly("netns");
 
                 // a pod member beside it learns of that from the quiet read, not only at its next full attempt
-                EnforcementRequest member = new EnforcementRequest("quiet-container-0002", null, containedSleeper(),
+                EnforcementRequest member = new EnforcementRequest("quiet-container-0002", null, workloads.containedSleeper(),
                         policy(), Instant.now().plusSeconds(30));
                 try {
                     EnforcementResult beside = enforcer.enforce(member);
@@ -269,7 +268,7 @@ class QuietResyncKernelTest {
             throws Exception {
         try (dev.netfence.testkit.TestCgroup cgroup = dev.netfence.testkit.TestCgroup.create(
                 "libpod-quiet-container-0001")) {
-            int pid = containedSleeper();
+            int pid = workloads.containedSleeper();
             cgroup.add(pid);
             enforcer = enforcer(Set.of(), HostGuardMode.OFF, steady);
             // the test's processes run with no seccomp filter, a risk of its own, read at every read too
@@ -277,7 +276,7 @@ class QuietResyncKernelTest {
             recorded = NamespaceId.of(nsPath);
 
             // a process given CAP_NET_RAW since (not CAP_NET_ADMIN, which would bring the full attempt back)
-            cgroup.add(sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin")));
+            cgroup.add(workloads.sleeper(List.of("setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin")));
             steady.advance(QuietResyncs.MAX_READ_AGE.minusSeconds(1));
             EnforcementResult before = enforcer.reconcile(request(pid), recorded);
             assertThat(before.risks()).as("the last read is not old yet: %s", before).containsExactly("NO_SECCOMP");
@@ -334,109 +333,6 @@ class QuietResyncKernelTest {
         argv.addAll(List.of(args));
         Sh.ok(argv.toArray(String[]::new));
     }
-
-    private int sleeper() throws Exception {
-        return sleeper(List.of());
-    }
-
-    /**
-     * As {@link #sleeper()}, without CAP_NET_ADMIN and CAP_NET_RAW in any set, as a container runs by
-     * default: a root process holding NET_ADMIN in the host's user namespace is never host-guarded.
-     */
-    private int containedSleeper() throws Exception {
-        return sleeper(List.of("setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-net_admin,-net_raw"));
-    }
-
-    private int sleeper(List<String> prefix) throws Exception {
-        List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", name));
-        argv.addAll(prefix);
-        argv.addAll(List.of("sleep", "infinity"));
-        Process p = new ProcessBuilder(argv)
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        started.add(p);
-        awaitNamespace(p);
-        awaitExec(p, "sleep");
-        return (int) p.pid();
-    }
-
-    /**
-     * Until {@code p} runs {@code program}: {@code ip netns exec} enters the namespace before it execs
-     * what follows, so a setpriv prefix has not dropped any capability yet when the namespace is
-     * reached; read then, the process holds every one (a flaky first apply that did not claim the
-     * host guard, CI of 9f692b7).
-     */
-    private static void awaitExec(Process p, String program) throws Exception {
-        Path comm = Path.of("/proc/" + p.pid() + "/comm");
-        for (int i = 0; i < 500; i++) {
-            if (program.equals(java.nio.file.Files.readString(comm).strip())) {
-                return;
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("process " + p.pid() + " never ran " + program);
-    }
-
-    /**
-     * A python workload in the namespace that dropped CAP_NET_ADMIN from its bounding and
-     * effective sets, and also from its permitted and inheritable ones unless {@code keepPermitted};
-     * on SIGUSR2 it unshares a user namespace (every set full again, relative to that namespace) and
-     * empties its effective set.
-     */
-    private Process capableWorkload(boolean keepPermitted) throws Exception {
-        String script = String.join("\n",
-                "import ctypes, signal",
-                "libc = ctypes.CDLL(None, use_errno=True)",
-                "assert libc.prctl(24, 12, 0, 0, 0) == 0",
-                "hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)",
-                "data = (ctypes.c_uint32 * 6)()", // effective, permitted, inheritable (low words), then high words
-                "assert libc.capget(hdr, data) == 0",
-                "data[0] &= ~(1 << 12)",
-                keepPermitted ? "" : "data[1] &= ~(1 << 12); data[2] &= ~(1 << 12)",
-                "assert libc.capset(hdr, data) == 0",
-                "def userns(sig, frame):",
-                "    assert libc.unshare(0x10000000) == 0", // CLONE_NEWUSER: every set full again
-                "    libc.capget(hdr, data)",
-                "    for i in range(6):",
-                "        data[i] = 0",
-                "    libc.capset(hdr, data)", // the effective set emptied again; the bounding set stays full
-                "signal.signal(signal.SIGUSR2, userns)",
-                "print('ready', flush=True)",
-                "while True:",
-                "    signal.pause()");
-        Process p = new ProcessBuilder("ip", "netns", "exec", name, Python.EXE, "-c", script).redirectErrorStream(true)
-                .start();
-        started.add(p);
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        assertThat(out.readLine()).isEqualTo("ready");
-        awaitNamespace(p);
-        return p;
-    }
-
-    private void awaitNamespace(Process p) throws Exception {
-        NamespaceId wanted = NamespaceId.of(nsPath);
-        for (int i = 0; i < 500; i++) {
-            try {
-                if (NamespaceId.of(Path.of("/proc/" + p.pid() + "/ns/net")).equals(wanted)) {
-                    return;
-                }
-            } catch (java.io.IOException notYet) {
-                // starting
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("process " + p.pid() + " never entered " + name);
-    }
-
-    private static void awaitCapability(int pid, String set, int bit) throws Exception {
-        for (int i = 0; i < 500; i++) {
-            if (ProcCapabilities.holds(pid, set, bit)) {
-                return;
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("pid " + pid + " did not raise capability " + bit);
-    }
-
 
     private DefaultEnforcer enforcer(Set<String> refuse) {
         return enforcer(refuse, HostGuardMode.OFF);
