@@ -120,6 +120,9 @@ final class ApplyAttempts {
                                 "--host-guard required, but " + guards.reason());
                     }
                 }
+                if (hostGuards.mode() != dev.netfence.hostguard.HostGuardMode.OFF) {
+                    checks.guardReasons().seen(request.containerId(), guards);
+                }
                 // a member quarantined since the write turn: its host chain may have been written before this one's
                 checks.confirm(ns, request.containerId());
                 if (backend.inProcessNft() != null) {

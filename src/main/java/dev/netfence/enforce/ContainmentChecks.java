@@ -36,6 +36,7 @@ final class ContainmentChecks {
     private final EnforcerConfig config;
     private final NamespaceOwners owners;
     private final CapabilityReads reads;
+    private final GuardReasons guardReasons = new GuardReasons();
     private final ChecksumCompletion checksums;
     private final boolean enabled;
 
@@ -347,6 +348,12 @@ final class ContainmentChecks {
     /** {@code containerId} left namespace {@code id} for good: neither owner nor quarantined member. */
     void left(dev.netfence.netns.NamespaceId id, String containerId) {
         owners.left(id, containerId);
+        guardReasons.forget(containerId);
+    }
+
+    /** Why host guards are not claimed, logged once per change ({@link GuardReasons}). */
+    GuardReasons guardReasons() {
+        return guardReasons;
     }
 
     /** Whether a container other than {@code containerId} is quarantined for its own failure in namespace {@code id}. */

@@ -284,6 +284,9 @@ final class QuietResyncs {
             // workload holding CAP_NET_ADMIN may have turned it on since, one holding CAP_NET_RAW may be new
             return null;
         }
+        if (hostGuards.mode() != HostGuardMode.OFF) {
+            checks.guardReasons().seen(request.containerId(), guards);
+        }
         if (now != null) { // kept, so that the next quiet result reports what this one does, not the full attempt's again
             byContainer.replace(request.containerId(), v, new Verified(v.process(), v.netns(), v.resolved(),
                     now.risks(), now.netAdminOverHost(), v.nsFd(), steady.instant()));

@@ -217,13 +217,19 @@ class QuietResyncKernelTest {
         withHostVeth(host -> {
             int pid = workloads.sleeper(); // root with every capability, in the host's user namespace
             enforcer = enforcer(Set.of(), HostGuardMode.AUTO);
-            EnforcementResult first = enforcer.enforce(request(pid));
-            assertThat(first.status()).as("%s", first).isEqualTo("applied");
-            assertThat(first.guards()).as("%s", first).containsExactly("netns");
-            recorded = NamespaceId.of(nsPath);
+            try (dev.netfence.testkit.CapturedLogs logs = dev.netfence.testkit.CapturedLogs.of(GuardReasons.class)) {
+                EnforcementResult first = enforcer.enforce(request(pid));
+                assertThat(first.status()).as("%s", first).isEqualTo("applied");
+                assertThat(first.guards()).as("%s", first).containsExactly("netns");
+                recorded = NamespaceId.of(nsPath);
+                List<String> why = List.of("container quiet-container-0001: its host guard is not claimed (guards"
+                        + " [netns]): " + ContainmentChecks.NET_ADMIN_OVER_HOST);
+                assertThat(logs.messages(ch.qos.logback.classic.Level.INFO)).as("why").isEqualTo(why);
 
-            EnforcementResult repaired = repairedQuietly(pid, host);
-            assertThat(repaired.guards()).as("as the full attempt reported it: %s", repaired).containsExactly("netns");
+                EnforcementResult repaired = repairedQuietly(pid, host);
+                assertThat(repaired.guards()).as("as the full attempt reported it: %s", repaired).containsExactly("netns");
+                assertThat(logs.messages(ch.qos.logback.classic.Level.INFO)).as("once").isEqualTo(why);
+            }
         });
     }
 
