@@ -108,7 +108,7 @@ class ContainmentKernelTest {
     @Test
     void item8AnOwnerWhoseProcessExitedNoLongerHoldsItsNamespace() throws Exception {
         Process first = start("ip", "netns", "exec", net.containerNs(), "sleep", "infinity");
-        awaitCommand(first, "sleep");
+        NamespaceWorkloads.awaitExec(first, "sleep");
         DefaultEnforcer enforcer = enforcer(Set.of());
         assertThat(enforcer.enforce(request("container-a-000000001", (int) first.pid(), null, allowing())).status())
                 .isEqualTo("applied");
@@ -129,8 +129,8 @@ class ContainmentKernelTest {
         Process a = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
                 "--inh-caps=-all", "sleep", "infinity");
         Process b = start("ip", "netns", "exec", net.containerNs(), "sleep", "infinity"); // root, every capability
-        awaitCommand(a, "sleep");
-        awaitCommand(b, "sleep");
+        NamespaceWorkloads.awaitExec(a, "sleep");
+        NamespaceWorkloads.awaitExec(b, "sleep");
         DefaultEnforcer enforcer = enforcer(Set.of("CAP_NET_ADMIN"));
         assertThat(enforcer.enforce(request("container-a-000000001", (int) a.pid(), null, allowing())).status())
                 .isEqualTo("applied");
@@ -161,7 +161,7 @@ class ContainmentKernelTest {
     void item9ARootProcessWithFullCapabilitiesIsReportedAndRefusedOneWithoutThemIsNot() throws Exception {
         Process dropped = start("ip", "netns", "exec", net.containerNs(), "setpriv", "--bounding-set=-net_admin,-net_raw",
                 "--inh-caps=-all", "sleep", "infinity");
-        awaitCommand(dropped, "sleep");
+        NamespaceWorkloads.awaitExec(dropped, "sleep");
 
         EnforcementResult full = enforcer(Set.of()).enforce(request(null, net.containerPid(), null, allowing()));
         EnforcementResult safe = enforcer(Set.of()).enforce(request(null, (int) dropped.pid(), null, allowing()));
@@ -245,20 +245,6 @@ class ContainmentKernelTest {
             Thread.sleep(10);
         }
         throw new IllegalStateException("process " + p.pid() + " did not move into a namespace of its own");
-    }
-
-    private static void awaitCommand(Process p, String command) throws Exception {
-        for (int i = 0; i < 400; i++) {
-            try {
-                if (Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith(command)) {
-                    return;
-                }
-            } catch (java.io.IOException notYet) {
-                // starting
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException("process " + p.pid() + " did not start " + command);
     }
 
     private static DefaultEnforcer enforcer(Set<String> refuse) {

@@ -59,11 +59,15 @@ final class NamespaceWorkloads {
      * reached; read then, the process holds every one (a flaky first apply that did not claim the
      * host guard, CI of 9f692b7).
      */
-    private static void awaitExec(Process p, String program) throws Exception {
+    static void awaitExec(Process p, String program) throws Exception {
         Path comm = Path.of("/proc/" + p.pid() + "/comm");
         for (int i = 0; i < 500; i++) {
-            if (program.equals(java.nio.file.Files.readString(comm).strip())) {
-                return;
+            try {
+                if (program.equals(java.nio.file.Files.readString(comm).strip())) {
+                    return;
+                }
+            } catch (java.io.IOException notYet) {
+                // starting
             }
             Thread.sleep(10);
         }
