@@ -318,13 +318,23 @@ final class GuardWrites {
 
     /**
      * At start: rebuilds what is installed from the kernel's table, keeping every chain of
-     * netfence's shape whose interface is among {@code links} with the recorded ifindex and
+     * netfence's shape whose interface is among the host's links with the recorded ifindex and
      * removing every other; hands each chain kept, with its rule lines as nft lists them, to
      * {@code kept} before removing the others (so also when their removal fails); the number kept.
+     * The links are read after the table is listed: another instance of the node (a rolling
+     * update's overlap) writes a chain only for an interface that exists, so a chain listed is
+     * judged by links at least as new as it, and one written for an interface made meanwhile is
+     * not taken for a stale one.
      */
-    int adopt(Map<String, Integer> links, BiConsumer<GuardChain, List<String>> kept) {
+    int adopt(Links links, BiConsumer<GuardChain, List<String>> kept) {
         resync(links, kept);
         return installed.size();
+    }
+
+    /** The host's interfaces, name to ifindex, read when asked. */
+    @FunctionalInterface
+    interface Links {
+        Map<String, Integer> read();
     }
 
     /** A script that depends on {@link #installed}, rebuilt after a resync. */
@@ -356,13 +366,14 @@ final class GuardWrites {
     }
 
     /**
-     * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (name to
-     * ifindex), also removes chains whose interface is gone and chains not of netfence's shape,
-     * after handing each chain kept with its rule lines to {@code kept}.
+     * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (read
+     * after the listing), also removes chains whose interface is gone and chains not of netfence's
+     * shape, after handing each chain kept with its rule lines to {@code kept}.
      */
-    private void resync(Map<String, Integer> links, BiConsumer<GuardChain, List<String>> kept) {
+    private void resync(Links readLinks, BiConsumer<GuardChain, List<String>> kept) {
         String listing = table.list();
-        boolean removeStale = links != null;
+        boolean removeStale = readLinks != null;
+        Map<String, Integer> links = removeStale ? readLinks.read() : Map.of();
         installed.clear();
         written.clear();
         heldAt.clear();

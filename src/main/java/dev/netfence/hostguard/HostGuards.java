@@ -329,7 +329,7 @@ public final class HostGuards {
         synchronized (writes) {
             adoptPending = true;
             int[] bound = {0};
-            int adopted = writes.adopt(hostLinks(), (chain, rules) -> {
+            int adopted = writes.adopt(this::hostLinks, (chain, rules) -> {
                 Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(rules);
                 if (binding.isPresent()) {
                     firstBindings.remember(chain, binding.get());

@@ -31,6 +31,8 @@ final class FakeHostTable implements HostTable {
 
     /** Listings that fail before one succeeds. */
     int listFailures;
+    /** Runs as a listing is taken (another writer's change that lands just then). */
+    Runnable onList = () -> { };
 
     @Override
     public String list() throws IOException {
@@ -38,6 +40,7 @@ final class FakeHostTable implements HostTable {
             listFailures--;
             throw new IOException("nft: cannot list");
         }
+        onList.run();
         return listing;
     }
 

@@ -61,6 +61,27 @@ class HostGuardsAdoptTest {
     }
 
     @Test
+    void aChainAnotherInstanceWritesForAnInterfaceMadeWhileThisOneStartsIsKept() {
+        table.listing = LISTED_VETH1.replace("\t}\n}\n", """
+                \t}
+                \tchain veth9 {
+                \t\tcomment "netfence container=c9 ifindex=91"
+                \t\ttype filter hook ingress device "veth9" priority -500; policy drop;
+                \t\tmeta protocol arp accept
+                \t}
+                }
+                """);
+        sides.links.put("veth1", 11);
+        // a rolling update's overlap: the old instance guards a container whose veth was made as this one starts
+        table.onList = () -> sides.links.put("veth9", 91);
+        HostGuards guards = new HostGuards(HostGuardMode.AUTO, sides, table);
+
+        assertThat(guards.adopt()).isEqualTo(2);
+        assertThat(guards.installed()).containsOnlyKeys("veth1", "veth9");
+        assertThat(table.scripts).containsExactly("flush chain netdev netfence veth2\ndelete chain netdev netfence veth2\n");
+    }
+
+    @Test
     void anAdoptedChainsBindingIsItsFirstEvenWhenRemovingAStaleChainFails() {
         table.listing = LISTED_VETH1;
         sides.links.put("veth1", 11);
