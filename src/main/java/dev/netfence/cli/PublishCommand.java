@@ -64,7 +64,8 @@ public final class PublishCommand implements Callable<Integer> {
 
     @Option(names = "--netns", paramLabel = "PATH", description = "The container's network namespace as the runtime "
             + "names it (podman: NetworkSettings.SandboxKey): /run/netns/NAME, /var/run/netns/NAME, Docker's /run/docker/netns/NAME or /var/run/docker/netns/NAME, or /proc/PID/ns/net; "
-            + "netfence then enforces that namespace and refuses a pid that is not in it.")
+            + "netfence then enforces that namespace and refuses a pid that is not in it (/proc/PID/ns/net proves less: it "
+            + "follows that process, so the namespace is checked as without a path; prefer the runtime's bind path).")
     String netns;
     @Option(names = "--stopped", description = "Publish container.stopped (the container is gone: netfence releases it).")
     boolean stopped;

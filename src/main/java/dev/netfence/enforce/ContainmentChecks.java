@@ -6,6 +6,7 @@ import dev.netfence.netns.Capabilities;
 import dev.netfence.hostguard.HostGuards;
 import dev.netfence.netns.ContainerCapabilities;
 import dev.netfence.netns.NamespaceId;
+import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
 import dev.netfence.netns.ProcessIdentity;
 import dev.netfence.policy.NetworkMode;
@@ -296,11 +297,12 @@ final class ContainmentChecks {
     }
 
     /**
-     * Whether the lo-only check applies to {@code request} (no {@code netns} named, a mode other
+     * Whether the lo-only check applies to {@code request} (no runtime's path named, as a
+     * {@code /proc/PID/ns/net} path is not one: {@link NamespacePinner#isRuntimeBind}; a mode other
      * than {@code none}): then the pin is asked to read the interfaces while it checks the pid.
      */
     boolean interfacesChecked(EnforcementRequest request) {
-        return enabled && request.netns() == null && request.policy().mode() != NetworkMode.NONE;
+        return enabled && !NamespacePinner.isRuntimeBind(request.netns()) && request.policy().mode() != NetworkMode.NONE;
     }
 
     /** Re-records a namespace owner known from before a restart (see {@link NamespaceOwners#restore}). */

@@ -161,9 +161,10 @@ final class Quarantines {
      * namespace the workload made, which an apply would refuse): then nothing is known to track.
      */
     EnforcementTarget located(String containerId, String runtime, Integer pid, Path netns) {
+        boolean pathless = !NamespacePinner.isRuntimeBind(netns);
         try (PinnedNamespace ns = pinner.pin(pid, containerId, runtime, netns,
-                clock.instant().plus(config.quarantineBudget()), netns == null)) {
-            if (netns == null && checks.onlyLoopback(ns)) {
+                clock.instant().plus(config.quarantineBudget()), pathless)) {
+            if (pathless && checks.onlyLoopback(ns)) {
                 LOG.debug("container {} pid {} not located: its namespace has only lo", containerId, pid);
                 return null;
             }

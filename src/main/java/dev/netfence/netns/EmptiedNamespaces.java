@@ -14,8 +14,10 @@ import org.slf4j.LoggerFactory;
  * connections it had opened there, which still carry traffic. With the runtime's path of the
  * namespace in the event, the path is pinned itself (a bind mount the runtime made, such as
  * {@code /run/netns/NAME}: the event names it as the container's, and the event's pid was checked
- * to be the container's); a {@code /proc/PID/ns/net} path, whose pid may be another process's by
- * now, only when a socket of the container is in that namespace. Without the path, through a
+ * to be the container's), unless a process of another container is in it: then nothing says the
+ * namespace was ever this container's (a producer that sent another container's path, a stale
+ * entry of its map), and it is pinned only when a socket of the container is there, as a
+ * {@code /proc/PID/ns/net} path, whose pid may be another process's by now, always is. Without the path, through a
  * socket a process of the container holds in a namespace the caller accepts
  * ({@link SocketNamespaces}). The pin is recorded under the event's pid (the container's process,
  * which lives as long as the container does), not under a socket's holder, so that the quarantine
@@ -38,10 +40,12 @@ final class EmptiedNamespaces {
 
     private final Path procRoot;
     private final Guards guards;
+    private final java.time.Clock scanClock;
 
-    EmptiedNamespaces(Path procRoot, Guards guards) {
+    EmptiedNamespaces(Path procRoot, Guards guards, java.time.Clock scanClock) {
         this.procRoot = procRoot;
         this.guards = guards;
+        this.scanClock = scanClock;
     }
 
     /**
@@ -49,7 +53,7 @@ final class EmptiedNamespaces {
      * {@code pid} (the event's, which must be the container's); empty when it cannot be.
      */
     Optional<PinnedNamespace> byPath(String containerId, int pid, Path netns, NamespaceId wanted) {
-        if (netns.startsWith("/proc")) {
+        if (netns.startsWith("/proc") || !ContainerProcesses.onlyOf(procRoot, containerId, wanted, scanClock)) {
             return bySocket(containerId, pid, held -> held.id().equals(wanted));
         }
         try {

@@ -67,6 +67,19 @@ public interface NamespacePinner {
     }
 
     /**
+     * Whether {@code netns} is a path the runtime made for the container's namespace (a bind mount
+     * such as {@code /run/netns/NAME}), which names the namespace whatever its processes do. A
+     * {@code /proc/PID/ns/net} path is not: it leads wherever that process is now, and the
+     * process may be the workload's own (the event's pid, which can move into a namespace it made
+     * and take the path with it), so it proves nothing the pid does not; the checks for a
+     * namespace the workload made (who made it, whether it has an interface besides lo) apply as
+     * without a path, and the pid must still be in it. False for null.
+     */
+    static boolean isRuntimeBind(Path netns) {
+        return netns != null && !netns.startsWith("/proc");
+    }
+
+    /**
      * {@code ns} when {@code netns} is null or leads to the namespace {@code ns} holds; otherwise
      * closes {@code ns} and throws NAMESPACE_MISMATCH.
      */

@@ -84,7 +84,7 @@ public final class ProcNamespacePinner implements NamespacePinner {
             public void release(NamespaceHandle handle) {
                 ProcNamespacePinner.release(handle);
             }
-        });
+        }, scanClock);
     }
 
     @Override
@@ -101,8 +101,10 @@ public final class ProcNamespacePinner implements NamespacePinner {
     public PinnedNamespace pin(Integer pid, String containerId, String runtime, Path netns, Instant deadline,
             boolean interfaces) {
         // with the runtime's path, being in that namespace is the proof: its owner is not looked at (a runtime that
-        // makes it in the container's user namespace while the pid namespace is the host's, --pid=host)
-        return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces, netns == null), netns);
+        // makes it in the container's user namespace while the pid namespace is the host's, --pid=host); a
+        // /proc/PID/ns/net path proves nothing the pid does not (NamespacePinner.isRuntimeBind)
+        return NamespacePinner.requireIn(pin(pid, containerId, runtime, deadline, interfaces,
+                !NamespacePinner.isRuntimeBind(netns)), netns);
     }
 
     /**

@@ -34,7 +34,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * its own ({@code unshare -Urn}, which podman's default seccomp profile allows) and leaves a
  * process behind in the runtime's namespace: an event naming the runtime's path ({@code netns})
  * is refused NAMESPACE_MISMATCH, and the runtime's namespace, where that process is, is
- * quarantined, so the process left behind reaches nothing; the decoy namespace is not written.
+ * quarantined, so the process left behind reaches nothing; the decoy namespace is not written. So
+ * is an event with no path, or with {@code /proc/PID/ns/net} of its own pid (which follows the pid).
  * And a pod member whose pid 1 moves so after the apply still owns its namespace while a process
  * of it is there: another member's different policy is refused, not written over its own.
  */
@@ -71,8 +72,15 @@ class DecoyNamespacePodmanTest {
                 .as("nothing in the decoy").doesNotContainIgnoringCase("netfence");
     }
 
-    @Test
-    void withoutTheRuntimesPathADecoyWithAnInterfaceIsRefusedAndTheNamespaceLeftBehindQuarantined() throws Exception {
+    /**
+     * Without a path, and with {@code /proc/PID/ns/net} of the event's own pid, which leads into
+     * the decoy with the pid and so proves nothing (before, that path skipped the decoy checks and
+     * the decoy was reported {@code applied} while the namespace left behind stayed open).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void withoutTheRuntimesPathADecoyWithAnInterfaceIsRefusedAndTheNamespaceLeftBehindQuarantined(boolean procPath)
+            throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         // busybox's ip makes a veth pair (veth0, v0): the decoy has interfaces besides lo
         PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c", "/bin/sleep 3600 & exec"
@@ -84,8 +92,9 @@ class DecoyNamespacePodmanTest {
                 .as("the decoy has an interface besides lo").contains("v0");
         assertThat(reaches(behind, peer)).as("open before").isTrue();
 
+        Path path = procPath ? Path.of("/proc/" + decoy.pid() + "/ns/net") : null;
         EnforcementResult result = enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", decoy.pid(),
-                null, Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+                path, Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
 
         assertThat(result.error()).as("%s", result).isNotNull();
         assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
