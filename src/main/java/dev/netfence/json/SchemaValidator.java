@@ -33,7 +33,8 @@ public final class SchemaValidator {
         this.name = Objects.requireNonNull(name, "name");
         String path = "/schemas/" + name;
         JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.LEGACY).build();
+        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().pathType(PathType.LEGACY)
+                .regularExpressionFactory(EcmaAnchors.INSTANCE).build();
         try (InputStream in = SchemaValidator.class.getResourceAsStream(path)) {
             if (in == null) {
                 throw new IllegalArgumentException("schema not found on the classpath: " + path);

@@ -44,6 +44,24 @@ class EventDecoderTest {
         assertThat(decoder.decode(utf8(value))).isInstanceOf(DecodeResult.Malformed.class);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"containerId", "netns", "nodeId", "taskId"})
+    void aPatternFieldWithATrailingNewlineIsInvalid(String field) {
+        String good = switch (field) {
+            case "containerId" -> "abcdef123456";
+            case "netns" -> "/run/netns/x";
+            case "taskId" -> "t";
+            default -> "n1";
+        };
+        String event = valid("abcdef123456", "\"netns\":\"/run/netns/x\"");
+        assertThat(decoder.decode(utf8(event))).as("the same event without the newline").isInstanceOf(DecodeResult.Decoded.class);
+
+        DecodeResult r = decoder.decode(utf8(event.replace("\"" + field + "\":\"" + good + "\"",
+                "\"" + field + "\":\"" + good + "\\n\"")));
+
+        assertThat(r).as("%s with a trailing newline", field).isInstanceOf(DecodeResult.Invalid.class);
+    }
+
     @Test
     void aNullValueIsMalformed() {
         assertThat(decoder.decode(null)).isInstanceOf(DecodeResult.Malformed.class);
