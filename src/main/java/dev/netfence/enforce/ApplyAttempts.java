@@ -37,15 +37,41 @@ final class ApplyAttempts {
     private final BackendSelector selector;
     private final HostGuards hostGuards;
     private final QuietResyncs quiet;
+    private final java.nio.file.Path procRoot;
 
     ApplyAttempts(NamespacePinner pinner, ContainmentChecks checks, ApplyPipeline pipeline, BackendSelector selector,
-            HostGuards hostGuards, QuietResyncs quiet) {
+            HostGuards hostGuards, QuietResyncs quiet, java.nio.file.Path procRoot) {
         this.pinner = Objects.requireNonNull(pinner, "pinner");
         this.checks = Objects.requireNonNull(checks, "checks");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.selector = Objects.requireNonNull(selector, "selector");
         this.hostGuards = Objects.requireNonNull(hostGuards, "hostGuards");
         this.quiet = Objects.requireNonNull(quiet, "quiet");
+        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+    }
+
+    /**
+     * Why the pinned process is no longer in the namespace written: CONTAINER_NOT_FOUND when it
+     * exited (the container is gone), NAMESPACE_MISMATCH when it lives on in another namespace: it
+     * moved while its rules were written (a workload that watches for its rules to land and then
+     * unshares), so the container runs, its other processes or connections maybe still in the
+     * namespace it left. As for a pid found outside the container's namespace at the pin, the
+     * caller quarantines that namespace through one of them and the container stays tracked;
+     * reported {@code skipped}, it was forgotten, so no policy change or repair reached it.
+     */
+    private EnforcementException left(PinnedNamespace ns) {
+        try {
+            dev.netfence.netns.NamespaceId now = dev.netfence.netns.ProcTasks.namespaceOf(procRoot, ns.pid());
+            if (!now.equals(ns.id())) {
+                return new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "process " + ns.pid()
+                        + " left network namespace inode " + ns.inode() + " while its rules were being applied; it is in"
+                        + " inode " + now.inode() + " now");
+            }
+        } catch (java.io.IOException | RuntimeException gone) {
+            // exited: below
+        }
+        return new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
+                "process " + ns.pid() + " exited while its rules were being applied");
     }
 
     /**
@@ -95,9 +121,7 @@ final class ApplyAttempts {
                                 riskRead);
                     }
                     if (!ns.occupied()) {
-                        // the pin kept the namespace alive for the writes; the container itself is gone
-                        throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                                "process " + ns.pid() + " exited while its rules were being applied");
+                        throw left(ns); // the pin kept the namespace alive for the writes
                     }
                 } catch (RuntimeException | Error e) {
                     host.awaitQuietly(e);

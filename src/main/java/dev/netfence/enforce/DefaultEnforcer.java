@@ -143,7 +143,7 @@ public final class DefaultEnforcer implements Enforcer {
         this.retried = new RetriedAttempts(config, registry);
         this.quarantines = new Quarantines(config, clock, pinner, pipeline, selector, hostGuards, retried, checks);
         this.quiet = new QuietResyncs(config, pipeline, selector, hostGuards, capabilities, checks, scans);
-        this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet);
+        this.attempt = new ApplyAttempts(pinner, checks, pipeline, selector, hostGuards, quiet, config.procRoot());
         this.results = new EnforcementResults(pipeline, config);
         this.dryRuns = new DryRuns(clock, pipeline, retried, results);
         Gauge.builder(MeterNames.TRIPS_ABANDONED, selector, BackendSelector::abandonedTrips)
