@@ -14,6 +14,7 @@ import dev.netfence.policy.PolicyParser;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
+import dev.netfence.testkit.TestCgroup;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +26,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -40,36 +42,57 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
 class ContainerMoveMidApplyKernelTest {
-    @Test
-    void aProcessThatMovesWhileItsRulesAreWrittenIsAMismatchNotAContainerGone() throws Exception {
-        byte[] b = new byte[4];
+    /**
+     * Without a container id, and with one (a {@code libpod-<id>} cgroup, the cgroup check on) whose
+     * second process stays in the namespace left: that namespace is then quarantined through it.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aProcessThatMovesWhileItsRulesAreWrittenIsAMismatchNotAContainerGone(boolean withId) throws Exception {
+        byte[] b = new byte[32];
         new SecureRandom().nextBytes(b);
-        String ns = "nf58m-" + HexFormat.of().formatHex(b);
+        String id = HexFormat.of().formatHex(b);
+        String ns = "nf58m-" + id.substring(0, 8);
         Sh.ok("ip", "netns", "add", ns);
         Process container = null;
-        try {
+        Process witness = null;
+        try (TestCgroup cgroup = withId ? TestCgroup.create("libpod-" + id) : null) {
             Sh.ok("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
             container = new ProcessBuilder("ip", "netns", "exec", ns, "sh", "-c",
                     "trap 'exec unshare --net sleep infinity' USR1; while :; do sleep 0.05; done")
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             NamespaceId runtimes = NamespaceId.of(Path.of("/run/netns", ns));
             awaitIn(container.pid(), runtimes, true);
+            if (cgroup != null) {
+                cgroup.add(container.pid());
+                witness = new ProcessBuilder("ip", "netns", "exec", ns, "sleep", "infinity").start();
+                awaitIn(witness.pid(), runtimes, true);
+                cgroup.add(witness.pid());
+            }
             MovingRunner runner = new MovingRunner(container.pid(), runtimes);
 
             EnforcementResult result = new DefaultEnforcer(EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT)
-                    .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build(), runner, Clock.systemUTC(),
-                    new SimpleMeterRegistry())
-                    .enforce(new EnforcementRequest(null, null, (int) container.pid(), policy(),
-                            Clock.systemUTC().instant().plusSeconds(20)));
+                    .cgroupCheck(withId).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build(), runner,
+                    Clock.systemUTC(), new SimpleMeterRegistry())
+                    .enforce(new EnforcementRequest(withId ? id : null, withId ? "podman" : null, (int) container.pid(),
+                            policy(), Clock.systemUTC().instant().plusSeconds(20)));
 
             assertThat(runner.moved.get()).as("the process moved before the read-back").isTrue();
             assertThat(container.isAlive()).isTrue();
             assertThat(result.status()).as("%s", result).isEqualTo("failed");
             assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
             assertThat(result.error().message()).contains("left network namespace inode " + runtimes.inode());
+            if (withId) {
+                assertThat(result.quarantined()).as("the namespace left, through the witness").isTrue();
+                assertThat(result.target().netnsInode()).isEqualTo(runtimes.inode());
+                assertThat(Sh.ok("ip", "netns", "exec", ns, "iptables-nft-save")).as("the quarantine, not the policy")
+                        .containsIgnoringCase("netfence").doesNotContain("198.18.0.9");
+            }
         } finally {
-            if (container != null) {
-                container.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            for (Process p : new Process[] {container, witness}) {
+                if (p != null) {
+                    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
             }
             Sh.run("ip", "netns", "del", ns);
         }
