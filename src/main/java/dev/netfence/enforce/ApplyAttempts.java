@@ -51,7 +51,10 @@ final class ApplyAttempts {
     }
 
     /**
-     * Why the pinned process is no longer in the namespace written: CONTAINER_NOT_FOUND when it
+     * Why the pinned process is no longer in the namespace written, or null when it is after all
+     * (the pin confirms through one path, the leader's or one thread's, which goes when that
+     * thread exits, {@code pthread_exit} from main, while another thread lives on in the
+     * namespace): CONTAINER_NOT_FOUND when it
      * exited (the container is gone), NAMESPACE_MISMATCH when it lives on in another namespace: it
      * moved while its rules were written (a workload that watches for its rules to land and then
      * unshares), so the container runs, its other processes or connections maybe still in the
@@ -62,11 +65,12 @@ final class ApplyAttempts {
     private EnforcementException left(PinnedNamespace ns) {
         try {
             dev.netfence.netns.NamespaceId now = dev.netfence.netns.ProcTasks.namespaceOf(procRoot, ns.pid());
-            if (!now.equals(ns.id())) {
-                return new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "process " + ns.pid()
-                        + " left network namespace inode " + ns.inode() + " while its rules were being applied; it is in"
-                        + " inode " + now.inode() + " now");
+            if (now.equals(ns.id())) {
+                return null; // through a live thread: still there
             }
+            return new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "process " + ns.pid()
+                    + " left network namespace inode " + ns.inode() + " while its rules were being applied; it is in"
+                    + " inode " + now.inode() + " now");
         } catch (java.io.IOException | RuntimeException gone) {
             // exited: below
         }
@@ -120,8 +124,11 @@ final class ApplyAttempts {
                         pipeline.write(ns, backend, plan, deadline, touched, () -> checks.confirm(ns, request.containerId()),
                                 riskRead);
                     }
-                    if (!ns.occupied()) {
-                        throw left(ns); // the pin kept the namespace alive for the writes
+                    if (!ns.occupied()) { // the pin kept the namespace alive for the writes
+                        EnforcementException left = left(ns);
+                        if (left != null) {
+                            throw left;
+                        }
                     }
                 } catch (RuntimeException | Error e) {
                     host.awaitQuietly(e);

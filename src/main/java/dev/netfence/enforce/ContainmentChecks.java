@@ -285,7 +285,8 @@ final class ContainmentChecks {
             EnforcementException refusal = new EnforcementException(ErrorCode.NAMESPACE_MISMATCH,
                     "namespace has no network interface: pid " + ns.pid() + " is in a namespace with only lo (inode "
                     + ns.inode() + "), not a container's network (did the workload unshare it, or move its interface"
-                    + " out? publish the event with netns to name the container's namespace)");
+                    + " out? publish the event with netns, the runtime's bind path of the container's namespace, to name"
+                    + " it)");
             try {
                 noInterface.run();
             } catch (RuntimeException e) {

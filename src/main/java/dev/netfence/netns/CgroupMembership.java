@@ -71,6 +71,43 @@ public final class CgroupMembership {
         return List.copyOf(found);
     }
 
+    /**
+     * Whether a line of {@code cgroupFile} names a container other than {@code containerId} (a
+     * component that names a container, {@link #namesAContainer}, where the line does not name
+     * {@code containerId} first): a process of another container, not one of the host's (an
+     * operator's {@code nsenter}, netfence's own children) or of {@code containerId}.
+     */
+    public static boolean namesAnotherContainer(String cgroupFile, String containerId) {
+        for (int line = 0, next; line < cgroupFile.length(); line = next + 1) {
+            next = cgroupFile.indexOf('\n', line);
+            next = next < 0 ? cgroupFile.length() : next;
+            int controllers = cgroupFile.indexOf(':', line);
+            int path = controllers < 0 || controllers >= next ? -1 : cgroupFile.indexOf(':', controllers + 1);
+            if (path >= 0 && path < next && (!acceptableId(containerId) || containerEnd(cgroupFile, path + 1, next,
+                    containerId) < 0) && anyContainer(cgroupFile, path + 1, next)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a component of the path {@code text[from, to)} names a container, any container. */
+    private static boolean anyContainer(String text, int from, int to) {
+        boolean underKubepods = false;
+        boolean afterDocker = false;
+        for (int at = from, end; at <= to; at = end + 1) {
+            end = text.indexOf('/', at);
+            end = end < 0 || end > to ? to : end;
+            int length = end - at;
+            if (namesAContainer(text, at, length, underKubepods, afterDocker)) {
+                return true;
+            }
+            afterDocker = length == DOCKER.length() && text.startsWith(DOCKER, at);
+            underKubepods |= text.startsWith(KUBEPODS, at) && length >= KUBEPODS.length();
+        }
+        return false;
+    }
+
     /** One cgroup line's container directory: the line's controllers field and the path up to the id's component. */
     public record Match(String controllers, String path) {}
 

@@ -88,9 +88,13 @@ public final class ContainerProcesses {
     }
 
     /**
-     * Whether every process in {@code netns} (none, too) is {@code containerId}'s: a namespace that
-     * no other container's process can vouch for. A scan that runs out of {@link #BUDGET}, measured
-     * on {@code clock}, answers true (the caller fences rather than leaving the namespace open).
+     * Whether no process of another container is in {@code netns}: a namespace that no other
+     * container's process can vouch for. A process counts as another container's only when its
+     * cgroup could be read and names one ({@link CgroupMembership#namesAnotherContainer}); one of
+     * the host's (an operator's {@code nsenter}, netfence's own children) or one whose cgroup cannot
+     * be read does not (a workload that makes its cgroup unreadable must not pass for someone
+     * else). A scan that runs out of {@link #BUDGET}, measured on {@code clock}, answers true (the
+     * caller fences rather than leaving the namespace open).
      */
     public static boolean onlyOf(Path procRoot, String containerId, NamespaceId netns, Clock clock) {
         Instant until = clock.instant().plus(BUDGET);
@@ -100,7 +104,7 @@ public final class ContainerProcesses {
                     return true;
                 }
                 int pid = Integer.parseInt(proc.getFileName().toString());
-                if (inNamespace(procRoot, pid, netns) && !ofContainer(procRoot, pid, containerId)) {
+                if (inNamespace(procRoot, pid, netns) && ofAnotherContainer(procRoot, pid, containerId)) {
                     return false;
                 }
             }
@@ -162,6 +166,15 @@ public final class ContainerProcesses {
             return ProcTasks.namespaceOf(procRoot, pid).equals(netns);
         } catch (IOException e) {
             return false; // gone
+        }
+    }
+
+    private static boolean ofAnotherContainer(Path procRoot, int pid, String containerId) {
+        try {
+            return CgroupMembership.namesAnotherContainer(ProcFile.read(ProcTasks.view(procRoot, pid).resolve("cgroup")),
+                    containerId);
+        } catch (IOException | RuntimeException e) {
+            return false; // gone, or unreadable: not known to be anyone else's
         }
     }
 

@@ -349,7 +349,16 @@ final class Corrections {
                 steady.instant().plus(deadline), c.taskId(), c.resolved());
     }
 
+    /**
+     * The runtime's bind path the event named, which names the namespace for every resync; a
+     * {@code /proc/PID/ns/net} path is left out: it only said where a process was when the event
+     * came ({@link dev.netfence.netns.NamespacePinner#isRuntimeBind}), and the entry's pid (the
+     * event's, or a witness's through which a quarantine was written) may be in another namespace
+     * than that process now, which made every resync a NAMESPACE_MISMATCH that never read the
+     * rules back. The recorded namespace and pid say where the container is.
+     */
     private static Path netnsPath(LiveContainer c) {
-        return c.netnsPath() == null ? null : Path.of(c.netnsPath());
+        Path path = c.netnsPath() == null ? null : Path.of(c.netnsPath());
+        return dev.netfence.netns.NamespacePinner.isRuntimeBind(path) ? path : null;
     }
 }

@@ -11,6 +11,7 @@ import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.Sh;
@@ -26,6 +27,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -69,7 +71,11 @@ class ContainerMoveMidApplyKernelTest {
                 awaitIn(witness.pid(), runtimes, true);
                 cgroup.add(witness.pid());
             }
-            MovingRunner runner = new MovingRunner(container.pid(), runtimes);
+            long pid = container.pid();
+            SteppingRunner runner = new SteppingRunner(() -> {
+                Sh.ok("kill", "-USR1", Long.toString(pid));
+                awaitIn(pid, runtimes, false);
+            });
 
             EnforcementResult result = new DefaultEnforcer(EnforcerConfig.custom().backend(BackendChoice.IPTABLES_NFT)
                     .cgroupCheck(withId).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build(), runner,
@@ -77,7 +83,7 @@ class ContainerMoveMidApplyKernelTest {
                     .enforce(new EnforcementRequest(withId ? id : null, withId ? "podman" : null, (int) container.pid(),
                             policy(), Clock.systemUTC().instant().plusSeconds(20)));
 
-            assertThat(runner.moved.get()).as("the process moved before the read-back").isTrue();
+            assertThat(runner.done.get()).as("the process moved before the read-back").isTrue();
             assertThat(container.isAlive()).isTrue();
             assertThat(result.status()).as("%s", result).isEqualTo("failed");
             assertThat(result.error().code()).isEqualTo("NAMESPACE_MISMATCH");
@@ -94,6 +100,37 @@ class ContainerMoveMidApplyKernelTest {
                     p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
             }
+            Sh.run("ip", "netns", "del", ns);
+        }
+    }
+
+    /**
+     * Not a move: the process's main thread exits mid-apply ({@code pthread_exit}, no capability
+     * needed) while another thread lives on in the namespace; the pin's confirmation path is gone
+     * with the leader, but the process is there, so the rules written are in force: applied.
+     */
+    @Test
+    void aProcessWhoseMainThreadExitsWhileItsRulesAreWrittenIsStillApplied() throws Exception {
+        byte[] b = new byte[4];
+        new SecureRandom().nextBytes(b);
+        String ns = "nf58m-" + HexFormat.of().formatHex(b);
+        Sh.ok("ip", "netns", "add", ns);
+        try {
+            Sh.ok("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+            try (ExitedLeader workload = ExitedLeader.startIn(ns)) {
+                SteppingRunner runner = new SteppingRunner(workload::exitLeader);
+
+                EnforcementResult result = new DefaultEnforcer(EnforcerConfig.custom()
+                        .backend(BackendChoice.IPTABLES_NFT).backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                        .build(), runner, Clock.systemUTC(), new SimpleMeterRegistry())
+                        .enforce(new EnforcementRequest(null, null, workload.pid(), policy(),
+                                Clock.systemUTC().instant().plusSeconds(20)));
+
+                assertThat(runner.done.get()).as("the leader exited before the read-back").isTrue();
+                assertThat(result.status()).as("%s", result).isEqualTo("applied");
+                assertThat(result.target().netnsInode()).isEqualTo(NamespaceId.of(Path.of("/run/netns", ns)).inode());
+            }
+        } finally {
             Sh.run("ip", "netns", "del", ns);
         }
     }
@@ -119,17 +156,21 @@ class ContainerMoveMidApplyKernelTest {
         throw new IllegalStateException("process " + pid + (in ? " did not enter " : " did not leave ") + netns);
     }
 
-    /** The real runner; signals the container to move right before the first read-back after both restores. */
-    private static final class MovingRunner implements CommandRunner {
-        private final ProcessCommandRunner real = new ProcessCommandRunner();
-        private final long pid;
-        private final NamespaceId from;
-        private int restores;
-        final AtomicBoolean moved = new AtomicBoolean();
+    /** What the runner does to the container right before the verifying read-back. */
+    @FunctionalInterface
+    private interface Step {
+        void run() throws Exception;
+    }
 
-        MovingRunner(long pid, NamespaceId from) {
-            this.pid = pid;
-            this.from = from;
+    /** The real runner; runs {@code step} once, right before the first read-back after both restores. */
+    private static final class SteppingRunner implements CommandRunner {
+        private final ProcessCommandRunner real = new ProcessCommandRunner();
+        private final Step step;
+        private int restores;
+        final AtomicBoolean done = new AtomicBoolean();
+
+        SteppingRunner(Step step) {
+            this.step = step;
         }
 
         @Override
@@ -137,14 +178,15 @@ class ContainerMoveMidApplyKernelTest {
                 throws IOException, CommandTimeoutException, InterruptedException {
             if (argv.stream().anyMatch(a -> a.endsWith("-restore"))) {
                 restores++;
-            } else if (restores == 2 && !moved.get() && argv.stream().anyMatch(a -> a.endsWith("-save"))) {
-                Sh.ok("kill", "-USR1", Long.toString(pid));
+            } else if (restores == 2 && !done.get() && argv.stream().anyMatch(a -> a.endsWith("-save"))) {
                 try {
-                    awaitIn(pid, from, false);
+                    step.run();
+                } catch (IOException | InterruptedException e) {
+                    throw e;
                 } catch (Exception e) {
                     throw new IOException(e);
                 }
-                moved.set(true);
+                done.set(true);
             }
             return real.run(argv, stdin, timeout);
         }

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * path's namespace for the quarantine when no process of the container is there. A process of
  * another container in that namespace says it is not this container's (a producer that sent
  * another container's sandbox path): it is not pinned, so the other container is not cut off in
- * this one's name. Containers here are processes in {@code libpod-<id>} cgroups, the runtime's
+ * this one's name. A host process there (an operator's) does not count as another container's.
+ * Containers here are processes in {@code libpod-<id>} cgroups, the runtime's
  * namespace a scratch {@code ip netns}.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})
@@ -35,6 +36,7 @@ class AnotherContainersPathKernelTest {
         Sh.ok("ip", "netns", "add", name);
         Process pidA = null;
         Process pidB = null;
+        Process operator = null;
         try (TestCgroup cgroupA = TestCgroup.create("libpod-" + a); TestCgroup cgroupB = TestCgroup.create("libpod-" + b)) {
             pidA = new ProcessBuilder("sleep", "600").start(); // container A's pid: not in the path's namespace
             cgroupA.add(pidA.pid());
@@ -49,8 +51,11 @@ class AnotherContainersPathKernelTest {
 
             assertThat(withB).as("B's namespace is not pinned for A").isEmpty();
 
-            // the same path once no other container's process is there: the runtime's namespace A left, by its path
+            // the same path once no other container's process is there, only an operator's (a host process, as
+            // `ip netns exec ... tcpdump` would be): the runtime's namespace A left, by its path
             pidB.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            operator = new ProcessBuilder("ip", "netns", "exec", name, "sleep", "600").start();
+            awaitIn(operator.pid(), netns);
             Optional<PinnedNamespace> emptied = pinner.memberIn(a, "podman", netns, (int) pidA.pid(),
                     Clock.systemUTC().instant().plusSeconds(10));
             assertThat(emptied).as("a namespace no other container's process is in, by its path").isPresent();
@@ -59,7 +64,7 @@ class AnotherContainersPathKernelTest {
                 assertThat(pin.pid()).isEqualTo((int) pidA.pid());
             }
         } finally {
-            for (Process p : new Process[] {pidA, pidB}) {
+            for (Process p : new Process[] {pidA, pidB, operator}) {
                 if (p != null) {
                     p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }

@@ -92,4 +92,30 @@ class CgroupMembershipTest {
                 new CgroupMembership.Match("", "/libpod_parent/libpod-" + ID));
         assertThat(CgroupMembership.containersIn(file, "0".repeat(64))).isEmpty();
     }
+
+    @ParameterizedTest(name = "{0}: another container than ID: {1}")
+    @CsvSource(delimiter = '|', value = {
+        "0::/machine.slice/libpod-" + ID + ".scope/container|false",
+        "9:name=systemd:/libpod_parent/libpod-" + ID + "|false",
+        "0::/machine.slice/libpod-" + OTHER + ".scope|true",
+        "0::/machine.slice/machine-libpod_pod_" + ID + ".slice/libpod-" + OTHER + ".scope|true",
+        "0::/machine.slice/libpod-" + OTHER + ".scope/libpod-" + ID + ".scope|true",
+        "0::/kubepods/burstable/pod0b7e-11/" + OTHER + "|true",
+        "4:memory:/docker/" + OTHER + "|true",
+        "0::/user.slice/user-0.slice/session-3.scope|false",
+        "0::/system.slice/netfence.service|false",
+        "0::/system.slice/docker-sandboxes.slice|false",
+        "0::/|false",
+    })
+    void aProcessOfAnotherContainerIsOneWhoseCgroupNamesAnotherContainerNotTheHostsOrThisOnes(String line, boolean other) {
+        assertThat(CgroupMembership.namesAnotherContainer(line + "\n", ID)).isEqualTo(other);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anyLineNamingAnotherContainerMakesItAnotherContainersProcess() {
+        String file = "12:pids:/machine.slice/libpod-" + ID + ".scope\n0::/machine.slice/libpod-" + OTHER + ".scope\n";
+
+        assertThat(CgroupMembership.namesAnotherContainer(file, ID)).isTrue();
+        assertThat(CgroupMembership.namesAnotherContainer("12:pids:/machine.slice/libpod-" + ID + ".scope\n", ID)).isFalse();
+    }
 }

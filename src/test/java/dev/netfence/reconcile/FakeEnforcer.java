@@ -46,6 +46,8 @@ final class FakeEnforcer implements Enforcer {
     volatile List<String> warnings = List.of();
     /** What the last correction ({@link #reconcile}) was given as its last verified answers. */
     volatile java.util.Map<String, List<String>> lastResolved;
+    /** The namespace path the last correction ({@link #reconcile}) named (null: none). */
+    volatile java.nio.file.Path lastNetns;
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
@@ -65,6 +67,7 @@ final class FakeEnforcer implements Enforcer {
         calls.add("reconcile " + request.containerId());
         deadlines.add(request.deadline());
         lastResolved = request.lastResolved();
+        lastNetns = request.netns();
         java.util.concurrent.CountDownLatch h = hold;
         if (h != null && request.containerId().equals(holdId)) {
             try {

@@ -243,6 +243,31 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aResyncOfAQuarantineWrittenThroughAWitnessNamesNoProcPathTheEventGave() throws Exception {
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        // the event named /proc/PID/ns/net, which followed PID into its decoy; the quarantine went through a witness
+        ContainerEvent ev = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-proc", Instant.now(), "node-1",
+                "task-1", id, null, PID, "/proc/" + PID + "/ns/net");
+        int witness = restartedIn(PID + 1);
+        Files.writeString(proc.resolve(witness + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        EnforcementResult quarantinedThere = EnforcementResult.failure(dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH,
+                "namespace inode 9 of pid " + PID + " was made inside the container (a decoy)").backend("nft")
+                .quarantined(true).target(new dev.netfence.core.EnforcementTarget(witness, enforcer.device, enforcer.inode))
+                .build();
+        reconciler.started(ev, () -> quarantinedThere);
+        await().atMost(Duration.ofSeconds(5)).until(() -> reconciler.liveSet().get(id).filter(c -> c.pid() == witness)
+                .isPresent());
+        enforcer.lastNetns = java.nio.file.Path.of("/unset");
+
+        reconciler.resyncNow();
+
+        // with the event's /proc path the witness was never in "its" namespace: every correction was a mismatch
+        await().atMost(Duration.ofSeconds(5)).until(() -> enforcer.calls.contains("reconcile " + id));
+        assertThat(enforcer.lastNetns).as("the recorded namespace and pid say where it is").isNull();
+    }
+
+    @Test
     void aQuarantineWhoseWitnessWentIsKeptUnderAProcessOfTheContainerElsewhereNotReleased() throws Exception {
         String id = "0123456789abcdef0123456789abcdef";
         policies.put("task-1", ALLOW_A);
