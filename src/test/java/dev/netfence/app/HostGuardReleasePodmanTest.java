@@ -130,6 +130,24 @@ class HostGuardReleasePodmanTest {
     }
 
     @Test
+    void aContainerItsRuntimeRestartsWithNoEventGetsItsPolicyAndHostGuardInItsNewNamespaceAtTheNextResync()
+            throws Exception {
+        PodmanContainer before = guarded("ev-r");
+        PodmanContainer after = PODMAN.restart(before, List.of()); // the same id: a new pid, a new namespace and veth
+        assertThat(after.pid()).isNotEqualTo(before.pid());
+
+        Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
+                && "drift".equals(o.trigger())); // at the event it was applied with no trigger
+        assertThat(applied.guards()).containsExactly("netns", "host");
+        assertThat(Sh.ok("nsenter", "-t", Integer.toString(after.pid()), "-n", "nft", "list", "table", "inet", "netfence"))
+                .as("its rules in the new namespace").contains("10.88.0.1");
+        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> after.id().equals(o.containerId())).map(Outcome::status))
+                .as("never taken for a move").doesNotContain("failed");
+        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
+    }
+
+    @Test
     void aContainerWhosePidMovedIntoANamespaceOfItsOwnKeepsItsHostGuardAndStaysLiveUntilItIsGone() throws Exception {
         // its init waits for /go, then moves itself into a new namespace (the same pid: exec)
         PodmanContainer mover = guarded("ev-d", PODMAN.start("mover", List.of("--cap-add", "SYS_ADMIN"), "/bin/sh", "-c",

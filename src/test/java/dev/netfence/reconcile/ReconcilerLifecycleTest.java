@@ -290,6 +290,7 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
                 Files.delete(f);
             }
         }
+        enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH; // the decoy the pid is in, as the enforcer judges it
         reconciler.resyncNow();
 
         assertThat(released).as("the container still runs").isEmpty();
