@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * cannot be read (an I/O error, not its content) is read again at each scan, its task's last
  * policy kept for {@link #FAILURES_NOT_READY} scans (a transient EMFILE, ESTALE), then invalid: fail
  * closed until it can be read (a file made unreadable must not keep an older policy in force); a
- * task never read is invalid from the first failure.
+ * task never read is invalid from the first failure. A scan that has not returned for
+ * {@link #stallAfter} (three intervals, at least 30 s: a hard-mounted network file system that
+ * hangs a read) makes the store not ready too, as no later scan can run while it hangs.
  */
 public final class DirectoryPolicyStore implements PolicyStore {
     private static final Logger LOG = LoggerFactory.getLogger(DirectoryPolicyStore.class);
@@ -71,10 +73,19 @@ public final class DirectoryPolicyStore implements PolicyStore {
     /** From this many failed listings in a row the store is not ready. */
     static final int FAILURES_NOT_READY = 3;
 
-    private DirectoryPolicyStore(Path dir, PolicyDecoder decoder, FileReader reader) {
+    /** When the scan running now started ({@link #nanoTime}), or {@link #IDLE}. */
+    private volatile long scanStarted = IDLE;
+    private static final long IDLE = Long.MIN_VALUE;
+    private final java.util.function.LongSupplier nanoTime;
+    private final long stallNanos;
+
+    private DirectoryPolicyStore(Path dir, PolicyDecoder decoder, FileReader reader, Duration interval,
+            java.util.function.LongSupplier nanoTime) {
         this.dir = dir;
         this.decoder = decoder;
         this.reader = reader;
+        this.nanoTime = nanoTime;
+        this.stallNanos = stallAfter(interval).toNanos();
         this.scanner = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "netfence-policy-dir");
             t.setDaemon(true);
@@ -89,10 +100,16 @@ public final class DirectoryPolicyStore implements PolicyStore {
 
     /** As {@link #open(Path, PolicyDecoder, Duration)}, reading files with {@code reader} (tests). */
     static DirectoryPolicyStore open(Path dir, PolicyDecoder decoder, Duration interval, FileReader reader) {
+        return open(dir, decoder, interval, reader, System::nanoTime);
+    }
+
+    /** As above, a scan's time taken on {@code nanoTime} (tests). */
+    static DirectoryPolicyStore open(Path dir, PolicyDecoder decoder, Duration interval, FileReader reader,
+            java.util.function.LongSupplier nanoTime) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("policy directory does not exist: " + dir);
         }
-        DirectoryPolicyStore store = new DirectoryPolicyStore(dir, decoder, reader);
+        DirectoryPolicyStore store = new DirectoryPolicyStore(dir, decoder, reader, interval, nanoTime);
         store.scanQuietly();
         long ms = Math.max(10, interval.toMillis());
         store.scanner.scheduleWithFixedDelay(store::scanQuietly, ms, ms, TimeUnit.MILLISECONDS);
@@ -124,8 +141,23 @@ public final class DirectoryPolicyStore implements PolicyStore {
         return listedOnce;
     }
 
+    /** How long a scan may run before the store is not ready: three intervals, at least 30 s. */
+    static Duration stallAfter(Duration interval) {
+        Duration three = interval.multipliedBy(3);
+        return three.compareTo(Duration.ofSeconds(30)) > 0 ? three : Duration.ofSeconds(30);
+    }
+
     @Override
     public Optional<String> notReadyReason() {
+        long started = scanStarted;
+        if (started != IDLE) {
+            long running = nanoTime.getAsLong() - started;
+            if (running > stallNanos) {
+                return Optional.of("a scan of policy directory " + dir + " has not returned for "
+                        + TimeUnit.NANOSECONDS.toSeconds(running) + " s (a file system that hangs?): policy changes are"
+                        + " not read meanwhile");
+            }
+        }
         int failures = listingFailures;
         return failures < FAILURES_NOT_READY && listedOnce ? Optional.empty()
                 : Optional.of("cannot list policy directory " + dir + " (" + failures + " scans in a row): "
@@ -133,10 +165,13 @@ public final class DirectoryPolicyStore implements PolicyStore {
     }
 
     private void scanQuietly() {
+        scanStarted = nanoTime.getAsLong();
         try {
             scan();
         } catch (RuntimeException | Error e) { // an Error too: uncaught, the executor would never scan again
             LOG.warn("scanning policy directory {} failed: {}", dir, e.toString());
+        } finally {
+            scanStarted = IDLE;
         }
     }
 

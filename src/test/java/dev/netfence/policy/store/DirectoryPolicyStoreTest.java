@@ -233,4 +233,37 @@ class DirectoryPolicyStoreTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("policy directory does not exist: " + dir.resolve("nope"));
     }
+
+    @Test
+    void aScanThatHangsMakesTheStoreNotReadyUntilItReturns() throws Exception {
+        Files.write(dir.resolve("task-1.json"), FakePolicies.OPEN_JSON);
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        DirectoryPolicyStore.FileReader hangsFromTheSecondRead = file -> {
+            if (reads.incrementAndGet() > 1) {
+                try {
+                    released.await(); // a hard-mounted network file system that stopped answering
+                } catch (InterruptedException e) {
+                    throw new java.io.IOException(e);
+                }
+            }
+            return Files.readAllBytes(file);
+        };
+        try (DirectoryPolicyStore store = DirectoryPolicyStore.open(dir, FakePolicies.DECODER, Duration.ofMillis(50),
+                hangsFromTheSecondRead, now::get)) {
+            assertThat(store.notReadyReason()).isEmpty();
+            Files.write(dir.resolve("task-1.json"), FakePolicies.HOST_JSON); // read again by the next scan, which hangs
+            await().atMost(Duration.ofSeconds(5)).until(() -> reads.get() >= 2);
+
+            now.addAndGet(Duration.ofSeconds(29).toNanos());
+            assertThat(store.notReadyReason()).as("a scan may take up to 30 s").isEmpty();
+            now.addAndGet(Duration.ofSeconds(2).toNanos());
+            assertThat(store.notReadyReason()).hasValueSatisfying(r -> assertThat(r)
+                    .contains("a scan of policy directory " + dir + " has not returned for 31 s"));
+
+            released.countDown();
+            await().atMost(Duration.ofSeconds(5)).until(() -> store.notReadyReason().isEmpty());
+        }
+    }
 }
