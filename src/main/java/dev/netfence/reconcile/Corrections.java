@@ -65,6 +65,7 @@ final class Corrections {
     private final CorrectionRecords records;
     private final TaskDigests digests = new TaskDigests();
     private final StartRecords starts;
+    private final RuntimeRestarts restarts;
     /** Told of every container released from a namespace: its co-members there are corrected at once. */
     private volatile java.util.function.Consumer<LiveContainer> onRelease = c -> { };
 
@@ -94,6 +95,8 @@ final class Corrections {
                 c -> onRelease.accept(c));
         this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
                 c -> onRelease.accept(c));
+        this.restarts = new RuntimeRestarts(policies, enforcer, records, moves, digests, steady, deadline,
+                c -> onRelease.accept(c));
     }
 
     /** Brings {@code containerId} in line with its task's current policy; {@code trigger} says why we look. */
@@ -116,14 +119,13 @@ final class Corrections {
                 }
                 if (c != gone) {
                     live.put(c);
-                    if (!moves.present(c) && moves.stillInContainer(c) && restarted(c, trigger)) {
-                        return;
-                    }
                 }
             }
             if (!moves.present(c)) {
                 if (moves.stillInContainer(c)) {
-                    moveReports.moved(c, trigger, true);
+                    if (!restarts.restarted(c, trigger)) {
+                        moveReports.moved(c, trigger, true);
+                    }
                     return;
                 }
                 records.release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
@@ -169,49 +171,6 @@ final class Corrections {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * {@code c}'s recorded process went, none of the container is left in its recorded namespace,
-     * and {@code c} now follows one of its processes elsewhere: what a runtime's restart of the
-     * container under the same id looks like (a restart policy, {@code podman restart}: new pid,
-     * new namespace) when no event says so, as well as a workload that moved every process out.
-     * Its task's policy is applied where that process is, as at a start, with no path (the one the
-     * event gave named the old namespace): a namespace the runtime made gets it and the entry
-     * follows it there; one the workload made is refused by the enforcer's checks as at a start.
-     * Whether an outcome was recorded: false (nothing done) for a fence without a task or a policy
-     * that is not valid now, and for a refusal that wrote nothing, which the caller then takes for
-     * a move as before. Before, every such container was taken for a move at once, reported
-     * NAMESPACE_MISMATCH with "its rules and host guard are kept" (they were in the old namespace)
-     * and passed by for good, its new namespace left without its policy.
-     */
-    private boolean restarted(LiveContainer c, Trigger trigger) {
-        if (c.taskId() == null) {
-            return false;
-        }
-        Optional<StoredPolicy> stored = policies.lookup(c.taskId());
-        if (stored.isEmpty() || !(stored.get() instanceof StoredPolicy.Valid valid)) {
-            return false;
-        }
-        LOG.warn("container {}: its process {} is in another network namespace than inode {}, where none of it is left:"
-                + " taken for a restart by its runtime; its task's policy is applied there as at a start", c.containerId(),
-                c.pid(), c.netns().inode());
-        String digest = digests.of(c.taskId(), valid.policy());
-        EnforcementResult result = enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), null,
-                valid.policy(), steady.instant().plus(deadline), c.taskId(), c.resolved()));
-        dev.netfence.core.EnforcementTarget target = result.target();
-        if (target == null || !applied(result) && !result.quarantined()
-                || target.netnsInode() == c.netns().inode() && target.netnsDevice() == c.netns().device()) {
-            return false;
-        }
-        LiveContainer pathless = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
-                c.netns(), null, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
-                c.lastVerified(), c.startedAt(), c.reported());
-        moves.back(c.containerId());
-        enforcer.released(c.netns());
-        enforcer.left(c.containerId(), c.netns());
-        records.after(pathless, result, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE, true);
-        return true;
     }
 
     /** Records what a container event's enforcement left in force (caller holds the container's lock), see {@link StartRecords}. */

@@ -132,9 +132,19 @@ class HostGuardReleasePodmanTest {
     @Test
     void aContainerItsRuntimeRestartsWithNoEventGetsItsPolicyAndHostGuardInItsNewNamespaceAtTheNextResync()
             throws Exception {
-        PodmanContainer before = guarded("ev-r");
-        PodmanContainer after = PODMAN.restart(before, List.of()); // the same id: a new pid, a new namespace and veth
-        assertThat(after.pid()).isNotEqualTo(before.pid());
+        service.close();
+        startService("1h"); // no resync between the restart's stop and start, which would find the container gone
+        PodmanContainer sandbox = PODMAN.sandbox();
+        // the event names the runtime's path of its namespace, as podman's NetworkSettings.SandboxKey gives it
+        send(events, node, new String(event("container.started", "ev-r", sandbox), StandardCharsets.UTF_8)
+                .replace("\"pid\":", "\"netns\":\"" + sandbox.sandboxKey() + "\",\"pid\":").getBytes(StandardCharsets.UTF_8));
+        assertThat(awaitOutcome(o -> "ev-r".equals(o.eventId())).status()).isEqualTo("applied");
+        PodmanContainer after = PODMAN.restart(sandbox, List.of()); // the same id: a new pid, a new namespace and veth
+        assertThat(after.pid()).isNotEqualTo(sandbox.pid());
+        assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
+        assertThat(java.nio.file.Files.exists(sandbox.sandboxKey())).isFalse();
+        service.close(); // found by the first resync of a netfence started again, as at any resync after the restart
+        startService("1h");
 
         Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
                 && "drift".equals(o.trigger())); // at the event it was applied with no trigger

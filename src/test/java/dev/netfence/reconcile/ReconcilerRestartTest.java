@@ -2,43 +2,64 @@ package dev.netfence.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
 import dev.netfence.netns.NamespaceId;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * A container its runtime restarted under the same id with no event (a restart policy,
- * {@code podman restart}: new pid, new namespace) while netfence keeps its entry: the next
- * resync finds the recorded process gone, none of the container in the recorded namespace and a
- * process of it in another one, and applies the task's policy there as at a start; before, it took
- * the container for a move, reported NAMESPACE_MISMATCH ("its rules and host guard are kept") and
- * passed it by for good, the new namespace left without its policy.
+ * {@code podman restart}: new pid, new namespace, the old namespace's bind path removed) while
+ * netfence keeps its entry: the next resync finds its process elsewhere and the runtime's path it
+ * recorded gone, and applies the task's policy where the process is, as at a start; before, it took
+ * the container for a moved pid for good, its new namespace never enforced. Where the runtime's
+ * path still leads to the recorded namespace (a workload that moved its processes out and let the
+ * one the entry followed exit) it is taken for a move as before, and so where the enforcer refuses
+ * the namespace the process is in now. The runtime's path here is a hard link to the fake
+ * namespace file (the same inode, as a bind mount of the namespace is).
  */
 class ReconcilerRestartTest extends ReconcilerFixture {
     private static final String ID = "0123456789abcdef0123456789abcdef";
+    private Path runtimePath;
+    private NamespaceId recorded;
+    private int elsewhere;
+
+    @BeforeEach
+    void startedWithItsRuntimesPath() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
+        runtimePath = Files.createLink(proc.resolve("netns-" + ID.substring(0, 8)), nsFile); // not a pid: no process
+        recorded = NamespaceId.of(nsFile);
+        ContainerEvent ev = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-" + ID, Instant.now(), "node-1",
+                "task-1", ID, null, PID, runtimePath.toString());
+        var req = request(ID, PID, "task-1");
+        EnforcementResult r = reconciler.started(ev, () -> enforcer.enforce(req));
+        assertThat(r.status()).isEqualTo("applied");
+        reconciler.published(EVENT_OUTCOMES.of(ev, r, false));
+        elsewhere = restartedIn(PID + 7); // the fake enforcer now answers for the other namespace
+        Files.writeString(proc.resolve(elsewhere + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
+        gone(proc.resolve(Integer.toString(PID)));
+        enforcer.calls.clear();
+        published.clear();
+    }
 
     @Test
     void aContainerRestartedByItsRuntimeWithNoEventGetsItsPolicyInItsNewNamespace() throws Exception {
-        policies.put("task-1", ALLOW_A);
-        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
-        start(ID, "task-1");
-        NamespaceId before = NamespaceId.of(nsFile);
-        int restarted = restartedIn(PID + 7); // the fake enforcer now answers for the new namespace
-        Files.writeString(proc.resolve(restarted + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
         NamespaceId after = new NamespaceId(enforcer.device, enforcer.inode);
-        gone(PID);
-        enforcer.calls.clear();
-        published.clear();
+        Files.delete(runtimePath); // the runtime removed the old namespace's bind mount
 
         reconciler.resyncNow();
 
         assertThat(enforcer.calls).as("applied where the container runs now").containsExactly("enforce " + ID);
         assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
-            assertThat(c.pid()).isEqualTo(restarted);
-            assertThat(c.netns()).isEqualTo(after).isNotEqualTo(before);
+            assertThat(c.pid()).isEqualTo(elsewhere);
+            assertThat(c.netns()).isEqualTo(after).isNotEqualTo(recorded);
             assertThat(c.inForce()).isTrue();
             assertThat(c.netnsPath()).isNull();
         });
@@ -51,19 +72,28 @@ class ReconcilerRestartTest extends ReconcilerFixture {
     }
 
     @Test
-    void oneWhoseProcessElsewhereTheEnforcerRefusesIsTakenForAMoveAsBefore() throws Exception {
-        policies.put("task-1", ALLOW_A);
-        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
-        start(ID, "task-1");
-        NamespaceId recorded = NamespaceId.of(nsFile);
-        int elsewhere = restartedIn(PID + 7); // a namespace the workload made: the enforcer refuses it
-        Files.writeString(proc.resolve(elsewhere + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
-        gone(PID);
-        enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH;
-        published.clear();
+    void oneWhoseRuntimesPathStillLeadsToItsNamespaceIsTakenForAMoveAsBefore() throws Exception {
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).as("nothing applied elsewhere").isEmpty();
+        assertMovedAsBefore();
+    }
+
+    @Test
+    void oneWhoseProcessElsewhereTheEnforcerRefusesIsTakenForAMoveAsBeforeAndTriedAgain() throws Exception {
+        Files.delete(runtimePath);
+        enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH; // a namespace the workload made
 
         reconciler.resyncNow();
 
+        assertMovedAsBefore();
+        enforcer.refuse = null;
+        reconciler.resyncNow();
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(elsewhere));
+        assertThat(published).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+    }
+
+    private void assertMovedAsBefore() {
         assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).isEqualTo(1.0);
         assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
             assertThat(c.pid()).isEqualTo(elsewhere);
@@ -73,8 +103,8 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         assertThat(released).isEmpty();
     }
 
-    private void gone(int pid) throws Exception {
-        try (Stream<Path> files = Files.walk(proc.resolve(Integer.toString(pid)))) {
+    private static void gone(Path dir) throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
             for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(f);
             }
