@@ -165,13 +165,10 @@ public final class DirectoryPolicyStore implements PolicyStore {
     }
 
     private void scanQuietly() {
-        scanStarted = nanoTime.getAsLong();
         try {
             scan();
         } catch (RuntimeException | Error e) { // an Error too: uncaught, the executor would never scan again
             LOG.warn("scanning policy directory {} failed: {}", dir, e.toString());
-        } finally {
-            scanStarted = IDLE;
         }
     }
 
@@ -180,7 +177,17 @@ public final class DirectoryPolicyStore implements PolicyStore {
         scanQuietly();
     }
 
+    /** One scan at a time; {@link #scanStarted} marks it while it runs (set under the lock: a scan waiting for it is none). */
     private synchronized void scan() {
+        scanStarted = nanoTime.getAsLong();
+        try {
+            scanListed();
+        } finally {
+            scanStarted = IDLE;
+        }
+    }
+
+    private void scanListed() {
         Set<String> present = new HashSet<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
             for (Path file : files) {
