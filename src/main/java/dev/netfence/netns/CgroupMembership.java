@@ -59,9 +59,9 @@ public final class CgroupMembership {
         for (int line = 0, next; line < cgroupFile.length(); line = next + 1) {
             next = cgroupFile.indexOf('\n', line);
             next = next < 0 ? cgroupFile.length() : next;
-            int controllers = cgroupFile.indexOf(':', line);
-            int path = controllers < 0 || controllers >= next ? -1 : cgroupFile.indexOf(':', controllers + 1);
-            if (path >= 0 && path < next) {
+            int path = pathColon(cgroupFile, line, next);
+            if (path >= 0) {
+                int controllers = cgroupFile.indexOf(':', line);
                 int end = containerEnd(cgroupFile, path + 1, next, containerId);
                 if (end >= 0) {
                     found.add(new Match(cgroupFile.substring(controllers + 1, path), cgroupFile.substring(path + 1, end)));
@@ -81,39 +81,34 @@ public final class CgroupMembership {
         for (int line = 0, next; line < cgroupFile.length(); line = next + 1) {
             next = cgroupFile.indexOf('\n', line);
             next = next < 0 ? cgroupFile.length() : next;
-            int controllers = cgroupFile.indexOf(':', line);
-            int path = controllers < 0 || controllers >= next ? -1 : cgroupFile.indexOf(':', controllers + 1);
-            if (path >= 0 && path < next && (!acceptableId(containerId) || containerEnd(cgroupFile, path + 1, next,
-                    containerId) < 0) && anyContainer(cgroupFile, path + 1, next)) {
+            int path = pathColon(cgroupFile, line, next);
+            if (path >= 0 && containerEnd(cgroupFile, path + 1, next, acceptableId(containerId) ? containerId : NO_ID)
+                    == ANOTHER) {
                 return true;
             }
         }
         return false;
     }
 
-    /** Whether a component of the path {@code text[from, to)} names a container, any container. */
-    private static boolean anyContainer(String text, int from, int to) {
-        boolean underKubepods = false;
-        boolean afterDocker = false;
-        for (int at = from, end; at <= to; at = end + 1) {
-            end = text.indexOf('/', at);
-            end = end < 0 || end > to ? to : end;
-            int length = end - at;
-            if (namesAContainer(text, at, length, underKubepods, afterDocker)) {
-                return true;
-            }
-            afterDocker = length == DOCKER.length() && text.startsWith(DOCKER, at);
-            underKubepods |= text.startsWith(KUBEPODS, at) && length >= KUBEPODS.length();
-        }
-        return false;
+    /** Where the line {@code text[line, next)} has the colon before its path (its second), or -1. */
+    private static int pathColon(String text, int line, int next) {
+        int controllers = text.indexOf(':', line);
+        int path = controllers < 0 || controllers >= next ? -1 : text.indexOf(':', controllers + 1);
+        return path < next ? path : -1;
     }
 
     /** One cgroup line's container directory: the line's controllers field and the path up to the id's component. */
     public record Match(String controllers, String path) {}
 
+    /** An id no cgroup path holds: for a look for any container. */
+    private static final String NO_ID = "\0";
+    /** {@link #containerEnd}: a component naming another container came first. */
+    private static final int ANOTHER = -2;
+
     /**
      * Where (an index into {@code text}) the first component of the path {@code text[from, to)}
-     * that names {@code id} ends, or -1.
+     * that names {@code id} ends; {@link #ANOTHER} when one naming another container comes first;
+     * -1 when none names a container.
      */
     private static int containerEnd(String text, int from, int to, String id) {
         boolean underKubepods = false;
@@ -134,7 +129,7 @@ public final class CgroupMembership {
                 }
             }
             if (namesAContainer(text, at, length, underKubepods, afterDocker)) {
-                return -1; // what is below belongs to that container, whatever it is called
+                return ANOTHER; // what is below belongs to that container, whatever it is called
             }
             afterDocker = length == DOCKER.length() && text.startsWith(DOCKER, at);
             underKubepods |= text.startsWith(KUBEPODS, at) && length >= KUBEPODS.length();
