@@ -81,15 +81,39 @@ final class RuntimeRestarts {
                 || target.netnsInode() == c.netns().inode() && target.netnsDevice() == c.netns().device()) {
             return false;
         }
-        LiveContainer pathless = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
-                c.netns(), null, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
+        // the new namespace's bind path, where the runtime keeps the old one's, so that a later restart is told too
+        String path = bindPathOf(new dev.netfence.netns.NamespaceId(target.netnsDevice(), target.netnsInode()),
+                Path.of(c.netnsPath()).getParent());
+        LiveContainer there = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
+                c.netns(), path, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
                 c.lastVerified(), c.startedAt(), c.reported());
         moves.back(c.containerId());
-        records.after(pathless, result, digests.of(c.taskId(), valid.policy()), trigger, true);
+        records.after(there, result, digests.of(c.taskId(), valid.policy()), trigger, true);
         enforcer.released(c.netns());
         enforcer.left(c.containerId(), c.netns());
         onRelease.accept(c); // a pod's other members write the host side again, as after any member leaves
         return true;
+    }
+
+    /** The entry of {@code dir} that leads to {@code ns} (the runtime's bind mount of it), or null. */
+    static String bindPathOf(dev.netfence.netns.NamespaceId ns, Path dir) {
+        if (dir == null) {
+            return null;
+        }
+        try (java.nio.file.DirectoryStream<Path> entries = java.nio.file.Files.newDirectoryStream(dir)) {
+            for (Path entry : entries) {
+                try {
+                    if (dev.netfence.netns.NamespaceId.of(entry).equals(ns)) {
+                        return entry.toString();
+                    }
+                } catch (java.io.IOException notOne) {
+                    // gone meanwhile, or not a namespace: the next
+                }
+            }
+        } catch (java.io.IOException | java.nio.file.DirectoryIteratorException e) {
+            LOG.info("the runtime's namespace paths in {} could not be listed: {}", dir, e.toString());
+        }
+        return null;
     }
 
     /** Whether {@code c} recorded a runtime's bind path of its namespace that no longer leads there. */

@@ -52,7 +52,8 @@ class ReconcilerRestartTest extends ReconcilerFixture {
     @Test
     void aContainerRestartedByItsRuntimeWithNoEventGetsItsPolicyInItsNewNamespace() throws Exception {
         NamespaceId after = new NamespaceId(enforcer.device, enforcer.inode);
-        Files.delete(runtimePath); // the runtime removed the old namespace's bind mount
+        Files.delete(runtimePath); // the runtime removed the old namespace's bind mount, and made the new one's
+        Path newPath = Files.createLink(proc.resolve("netns-new"), proc.resolve(elsewhere + "/ns/net"));
 
         reconciler.resyncNow();
 
@@ -61,7 +62,8 @@ class ReconcilerRestartTest extends ReconcilerFixture {
             assertThat(c.pid()).isEqualTo(elsewhere);
             assertThat(c.netns()).isEqualTo(after).isNotEqualTo(recorded);
             assertThat(c.inForce()).isTrue();
-            assertThat(c.netnsPath()).isNull();
+            assertThat(c.netnsPath()).as("the runtime's path of the new namespace, for a later restart")
+                    .isEqualTo(newPath.toString());
         });
         assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
         assertThat(registry.find("netfence.reconcile.pid.moved").counter()).as("not taken for a move").isNull();
@@ -69,6 +71,15 @@ class ReconcilerRestartTest extends ReconcilerFixture {
 
         reconciler.resyncNow(); // and from now on checked there like any container
         assertThat(enforcer.calls).containsExactly("enforce " + ID, "reconcile " + ID);
+
+        // restarted again: told by the new path too
+        int third = restartedIn(PID + 9);
+        Files.writeString(proc.resolve(third + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
+        gone(proc.resolve(Integer.toString(elsewhere)));
+        Files.delete(newPath);
+        reconciler.resyncNow();
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(third));
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
     }
 
     @Test
