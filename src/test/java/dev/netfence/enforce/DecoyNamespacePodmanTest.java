@@ -316,6 +316,30 @@ class DecoyNamespacePodmanTest {
         assertThat(c.listensTcp(port)).as("%s listens on %d: %s", c, port, c.logs()).isTrue();
     }
 
+    /**
+     * A producer that sends container A's start with B's sandbox path (a stale or mixed-up map):
+     * refused NAMESPACE_MISMATCH, and B, whose process is in that namespace, is not quarantined in
+     * A's name (before, the path was pinned for A's quarantine, and B reached nothing while A ran).
+     */
+    @Test
+    void anEventNamingAnotherContainersSandboxPathLeavesThatContainerAsItsOwnPolicySays() throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer a = PODMAN.sandbox();
+        PodmanContainer b = PODMAN.sandbox();
+        DefaultEnforcer enforcer = enforcer();
+        EnforcementResult own = enforcer.enforce(new EnforcementRequest(b.id(), "podman", b.pid(), b.sandboxKey(),
+                Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+        assertThat(own.status()).as("%s", own).isEqualTo("applied");
+        assertThat(reaches(b.pid(), peer)).as("B under its own policy").isTrue();
+
+        EnforcementResult mixedUp = enforcer.enforce(new EnforcementRequest(a.id(), "podman", a.pid(), b.sandboxKey(),
+                Streams.allowingOnly(peer.ipv4(), "7300/tcp"), Clock.systemUTC().instant().plusSeconds(30)));
+
+        assertThat(mixedUp.error()).as("%s", mixedUp).isNotNull();
+        assertThat(mixedUp.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+        assertThat(reaches(b.pid(), peer)).as("B not quarantined in A's name").isTrue();
+    }
+
     private DefaultEnforcer enforcer() {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
