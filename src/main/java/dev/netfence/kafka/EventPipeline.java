@@ -131,7 +131,7 @@ public final class EventPipeline implements AutoCloseable {
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
         this.monitor = new PartitionMonitor(registry, steady);
-        this.openTransactions = new OpenTransactions(registry, steady);
+        this.openTransactions = new OpenTransactions(registry, steady, policies::readCommittedPartitions);
         this.partitions = new PartitionBook(steady, monitor);
         this.window = new FlowWindow(settings.maxInFlight(), partitions, metrics);
         this.handover = new PartitionHandover(partitions, completions, () -> sink, settings.shutdownTimeout(),

@@ -27,12 +27,15 @@ import org.apache.kafka.common.TopicPartition;
  * producer of that partition included, until the transaction ends (at the latest when the broker
  * aborts it after its producer's {@code transaction.timeout.ms}, up to 15 minutes by default).
  * The consumer's own lag is measured against that offset, so it reads 0 and nothing else shows
- * the partition stuck. So every {@link #PERIOD} (on a thread of its own, with the broker probe's
- * admin client) this asks the
- * broker for the assigned partitions' end offsets both ways, exports the difference per
- * partition as {@code netfence.partition.unstable.records} (records written past the last stable
- * offset), and {@link #stalled} names a partition whose last stable offset has stayed put behind
- * its end for longer than a bound. A failed look leaves what the last one found (an unexpected
+ * the partition stuck. The same holds for the policies topic, which the policy store reads under
+ * {@code read_committed} too: a transaction left open there hides every later policy change, so
+ * running containers keep their old policies and new ones wait for theirs. So every
+ * {@link #PERIOD} (on a thread of its own, with the broker probe's admin client) this asks the
+ * broker for the end offsets both ways of the assigned events partitions and of the policies
+ * partitions the store reads ({@code PolicyStore.readCommittedPartitions}), exports the difference
+ * per partition as {@code netfence.partition.unstable.records} (records written past the last
+ * stable offset), and {@link #stalled} names a partition whose last stable offset has stayed put
+ * behind its end for longer than a bound. A failed look leaves what the last one found (an unexpected
  * {@link Error} is logged once); after {@link #close} a look still under way registers nothing.
  */
 final class OpenTransactions implements AutoCloseable {
@@ -42,7 +45,10 @@ final class OpenTransactions implements AutoCloseable {
 
     private final MeterRegistry registry;
     private final Clock clock;
+    private final java.util.function.Supplier<List<TopicPartition>> policies;
     private volatile List<TopicPartition> assigned = List.of();
+    /** The policies partitions of the last look. */
+    private volatile List<TopicPartition> policyParts = List.of();
     /** Per partition behind: its last stable offset, since when it has been that while behind, and the gauge. */
     private final Map<TopicPartition, Behind> behind = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Unstable> gauges = new HashMap<>();
@@ -61,9 +67,16 @@ final class OpenTransactions implements AutoCloseable {
 
     private record Unstable(AtomicLong value, Gauge gauge) { }
 
+    /** Watching the assigned events partitions only. */
     OpenTransactions(MeterRegistry registry, Clock clock) {
+        this(registry, clock, List::of);
+    }
+
+    /** Also watching the policies partitions {@code policies} names at each look. */
+    OpenTransactions(MeterRegistry registry, Clock clock, java.util.function.Supplier<List<TopicPartition>> policies) {
         this.registry = registry;
         this.clock = clock;
+        this.policies = java.util.Objects.requireNonNull(policies, "policies");
     }
 
     /** Looks every {@link #PERIOD} with the admin client {@code admin} gives (made on first use); a failed look is skipped. */
@@ -95,9 +108,12 @@ final class OpenTransactions implements AutoCloseable {
         }
     }
 
-    /** Asks {@code admin} for the assigned partitions' last stable and end offsets (at most 5 s each way). */
+    /** Asks {@code admin} for the watched partitions' last stable and end offsets (at most 5 s each way). */
     void check(Admin admin) throws Exception {
-        List<TopicPartition> tps = assigned;
+        List<TopicPartition> policyNow = List.copyOf(policies.get());
+        List<TopicPartition> tps = new java.util.ArrayList<>(assigned);
+        policyNow.stream().filter(tp -> !tps.contains(tp)).forEach(tps::add);
+        policyParts = policyNow;
         Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         tps.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
         Map<TopicPartition, ListOffsetsResultInfo> ends = latest.isEmpty() ? Map.of() : admin.listOffsets(latest,
@@ -139,8 +155,9 @@ final class OpenTransactions implements AutoCloseable {
         if (u == null) {
             AtomicLong v = new AtomicLong();
             Gauge g = Gauge.builder(MeterNames.PARTITION_UNSTABLE_RECORDS, v, AtomicLong::get)
-                    .description("records of an assigned events partition written past its last stable offset (an open"
-                            + " transaction's, and every record behind it, which read_committed does not read yet)")
+                    .description("records of an assigned events partition, or of a policies partition, written past its"
+                            + " last stable offset (an open transaction's, and every record behind it, which read_committed"
+                            + " does not read yet)")
                     .tag("topic", tp.topic()).tag("partition", Integer.toString(tp.partition()))
                     .register(registry);
             u = new Unstable(v, g);
@@ -149,21 +166,34 @@ final class OpenTransactions implements AutoCloseable {
         return u.value();
     }
 
-    /** Why readiness is down: a partition's last stable offset has stayed behind its end for longer than {@code bound}. */
+    /**
+     * Why readiness is down: a watched partition's last stable offset has stayed behind its end for
+     * longer than {@code bound} (an events partition's named first).
+     */
     Optional<String> stalled(Duration bound) {
         long now = clock.millis();
-        List<TopicPartition> tps = assigned;
+        List<TopicPartition> events = assigned;
+        List<TopicPartition> policy = policyParts;
+        Optional<String> reason = Optional.empty();
         for (Map.Entry<TopicPartition, Behind> e : behind.entrySet()) {
             Behind b = e.getValue();
             long age = now - b.since();
-            if (age > bound.toMillis() && tps.contains(e.getKey())) {
-                return Optional.of("partition " + e.getKey() + " has had an open transaction at offset " + b.stable()
-                        + " for " + age / 1000 + " s, more than the stall timeout of " + bound.toSeconds() + " s: "
-                        + (b.end() - b.stable()) + " record(s) behind it are not read until its producer commits or"
-                        + " aborts it, or the broker aborts it at its transaction.timeout.ms");
+            boolean ofEvents = events.contains(e.getKey());
+            if (age <= bound.toMillis() || !ofEvents && !policy.contains(e.getKey())) {
+                continue;
             }
+            String why = (ofEvents ? "partition " : "policies partition ") + e.getKey() + " has had an open transaction"
+                    + " at offset " + b.stable() + " for " + age / 1000 + " s, more than the stall timeout of "
+                    + bound.toSeconds() + " s: " + (b.end() - b.stable()) + " record(s) behind it"
+                    + (ofEvents ? "" : " (policy changes: running containers keep the policies read before)")
+                    + " are not read until its producer commits or aborts it, or the broker aborts it at its"
+                    + " transaction.timeout.ms";
+            if (ofEvents) {
+                return Optional.of(why);
+            }
+            reason = reason.or(() -> Optional.of(why));
         }
-        return Optional.empty();
+        return reason;
     }
 
     @Override

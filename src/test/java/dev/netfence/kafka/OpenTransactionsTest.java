@@ -55,6 +55,37 @@ class OpenTransactionsTest {
     }
 
     @Test
+    void aPoliciesPartitionTheStoreReadsIsWatchedTooAndAnEventsPartitionIsNamedFirst() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        MutableClock clock = new MutableClock(Instant.parse("2026-12-06T23:00:00Z"));
+        TopicPartition policies = new TopicPartition("policies", 2);
+        List<TopicPartition> read = new java.util.ArrayList<>(List.of(policies));
+        try (OpenTransactions open = new OpenTransactions(registry, clock, () -> read)) {
+            open.check(admin(9, 4, null));
+            assertThat(registry.get(MeterNames.PARTITION_UNSTABLE_RECORDS).tag("topic", "policies").tag("partition", "2")
+                    .gauge().value()).isEqualTo(5.0);
+            clock.advance(Duration.ofSeconds(31));
+            assertThat(open.stalled(Duration.ofSeconds(30))).hasValueSatisfying(reason -> assertThat(reason)
+                    .isEqualTo("policies partition policies-2 has had an open transaction at offset 4 for 31 s, more than"
+                            + " the stall timeout of 30 s: 5 record(s) behind it (policy changes: running containers keep"
+                            + " the policies read before) are not read until its producer commits or aborts it, or the"
+                            + " broker aborts it at its transaction.timeout.ms"));
+
+            open.assigned(List.of(new PartitionOffsets(TP)));
+            open.check(admin(9, 4, null));
+            clock.advance(Duration.ofSeconds(31));
+            assertThat(open.stalled(Duration.ofSeconds(30))).hasValueSatisfying(reason -> assertThat(reason)
+                    .startsWith("partition events-0 has had an open transaction at offset 4 for 31 s"));
+
+            read.clear(); // the store reads another topic now (created again): its old partitions are not watched
+            open.assigned(List.of());
+            open.check(admin(9, 4, null));
+            assertThat(open.stalled(Duration.ofSeconds(0))).isEmpty();
+            assertThat(registry.find(MeterNames.PARTITION_UNSTABLE_RECORDS).gauges()).isEmpty();
+        }
+    }
+
+    @Test
     void aLookUnderWayWhenThePipelineClosesRegistersNoGaugeAfterIt() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         OpenTransactions open = new OpenTransactions(registry, Clock.systemUTC());

@@ -49,6 +49,16 @@ public interface PolicyStore extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * The Kafka partitions the store reads under {@code read_committed} (its policies topic's, as
+     * it last found them), where a transaction left open hides every later policy change from it
+     * until the transaction ends; the pipeline's readiness watches them ({@code kafka.OpenTransactions}).
+     * Empty by default: a store that reads no topic.
+     */
+    default java.util.List<org.apache.kafka.common.TopicPartition> readCommittedPartitions() {
+        return java.util.List.of();
+    }
+
     /** Whether the store will never read a policy change again (liveness reports it: restart). */
     default boolean stoppedForGood() {
         return false;

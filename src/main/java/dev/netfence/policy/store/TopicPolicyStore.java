@@ -57,8 +57,8 @@ public final class TopicPolicyStore implements PolicyStore {
     private final FailureStreak failures = new FailureStreak();
     /** How long the reader of a caught-up store may keep failing before readiness says so. */
     static final Duration FAILING_NOT_READY = Duration.ofSeconds(30);
-    /** The partitions assigned, and what the first catch-up must read (the reader thread's own). */
-    private List<TopicPartition> parts = List.of();
+    /** The partitions assigned (written by the reader thread only, a new list each time; readiness reads it too), and what the first catch-up must read (the reader thread's own). */
+    private volatile List<TopicPartition> parts = List.of();
     private final Map<TopicPartition, Long> target = new HashMap<>();
     private final Duration failingNotReady;
     private volatile boolean closed;
@@ -123,6 +123,11 @@ public final class TopicPolicyStore implements PolicyStore {
     @Override
     public boolean isCaughtUp() {
         return caughtUp;
+    }
+
+    @Override
+    public List<TopicPartition> readCommittedPartitions() {
+        return List.copyOf(parts);
     }
 
     @Override
