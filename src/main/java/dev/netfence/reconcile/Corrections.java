@@ -121,6 +121,11 @@ final class Corrections {
                     live.put(c);
                 }
             }
+            if (moves.present(c) && RuntimeRestarts.runtimePathGone(c) && restarts.restarted(c, trigger)) {
+                // its process is in a namespace of the recorded number whose runtime's path is gone: a namespace
+                // the runtime made anew that the kernel gave the old one's number (the pin by the old path fails)
+                return;
+            }
             if (!moves.present(c)) {
                 if (moves.stillInContainer(c)) {
                     if (!restarts.restarted(c, trigger)) {

@@ -112,6 +112,42 @@ final class MovedPids {
         }
     }
 
+    /**
+     * A process of {@code c}'s container in a namespace that {@code paths} (a runtime's bind paths by
+     * namespace, see {@link RuntimeRestarts#bindPaths}) names, with that path; empty when none is,
+     * also when the look ran out of time. Asked once the runtime's path of the recorded namespace is
+     * gone, so a namespace found with the recorded one's number is a new one that reuses it (the
+     * kernel reuses a freed namespace's inode number). Only a runtime
+     * makes such a path (it is in the host's mount namespace): a namespace the workload made for
+     * itself, with a process of the container in it, has none.
+     */
+    java.util.Optional<java.util.Map.Entry<Integer, String>> inBoundNamespace(LiveContainer c,
+            java.util.function.Supplier<java.util.Map<NamespaceId, String>> paths) {
+        java.util.List<Integer> pids;
+        try {
+            pids = dev.netfence.netns.ContainerProcesses.all(procRoot, c.containerId(), null);
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("container {}: the look for its processes ran out of time ({}); looked for again at the next resync",
+                    c.containerId(), e.getMessage());
+            return java.util.Optional.empty();
+        }
+        java.util.Map<NamespaceId, String> bound = null; // listed once, and only when a process is elsewhere
+        for (int pid : pids) {
+            NamespaceId ns = namespaceOf(pid);
+            if (ns == null) {
+                continue;
+            }
+            if (bound == null) {
+                bound = paths.get();
+            }
+            String path = bound.get(ns);
+            if (path != null) {
+                return java.util.Optional.of(java.util.Map.entry(pid, path));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** Records that the container's pid is away; true only the first time of a move. */
     boolean away(String containerId) {
         return away.add(containerId);

@@ -20,8 +20,12 @@ import org.slf4j.LoggerFactory;
  * A live container its runtime restarted under the same id with no event saying so, found by a
  * resync ({@link Corrections}): its task's policy applied where it runs now, as at a start, and
  * its entry moved there. Told apart from a pid the workload moved by the runtime's bind path of
- * the recorded namespace, which only the runtime removes. Its own class so that the corrections
- * keep to deciding what to look at.
+ * the recorded namespace, which only the runtime removes. The namespace it runs in now is one the
+ * runtime made, found the same way: a namespace with a bind path in the directory that held the old
+ * one's; a workload that lets the runtime restart it can also make a namespace of its own (a new
+ * user namespace owns it, and it can give it an interface) with a process of the container in it,
+ * the one the entry may follow, and must not get the policy written there while its runtime's
+ * namespace stays open. Its own class so that the corrections keep to deciding what to look at.
  */
 final class RuntimeRestarts {
     private static final Logger LOG = LoggerFactory.getLogger(RuntimeRestarts.class);
@@ -53,12 +57,16 @@ final class RuntimeRestarts {
      * down, which it does when it stops or restarts the container (a restart policy,
      * {@code podman restart}: the same id, a new pid in a new namespace), and which no workload
      * can do (the bind mount is in the host's mount namespace). With no event saying so, the
-     * task's policy is applied where the container's process is now, as at a start, with no path,
-     * and the entry follows it there; true when that was recorded. False (the caller takes the
+     * task's policy is applied, as at a start, in the namespace of the container's process that has
+     * a bind path in the same directory (with that path, so the enforcer checks the process is in
+     * it), and the entry follows it there; true when that was recorded. False (the caller takes the
      * container for a moved pid, as before, and this is tried again at each resync while so): no
      * runtime's path recorded or it still leads to the namespace (a pid the workload moved, which
-     * can also let a process the entry followed exit: no reason to leave the namespace it left), a
-     * fence without a task, a policy not valid now, or an enforcement that recorded nothing there.
+     * can also let a process the entry followed exit: no reason to leave the namespace it left), no
+     * process of the container in a namespace with a runtime's path (one the workload made, whose
+     * process the entry may follow: the runtime's new namespace, when there is one, has none of its
+     * processes yet, or the look ran out of time), a fence without a task, a policy not valid now,
+     * or an enforcement that recorded nothing there.
      * Before, every such container was taken for a moved pid for good (NAMESPACE_MISMATCH, "its
      * rules and host guard are kept", in a namespace that was gone) and its new namespace never
      * got its policy.
@@ -71,41 +79,55 @@ final class RuntimeRestarts {
         if (stored.isEmpty() || !(stored.get() instanceof StoredPolicy.Valid valid)) {
             return false;
         }
-        LOG.warn("container {}: the runtime's path {} of its namespace inode {} is gone and its process {} runs in another"
-                + " namespace: taken for a restart by its runtime; its task's policy is applied there as at a start",
-                c.containerId(), c.netnsPath(), c.netns().inode(), c.pid());
-        EnforcementResult result = enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(), c.pid(), null,
-                valid.policy(), steady.instant().plus(deadline), c.taskId(), c.resolved()));
-        dev.netfence.core.EnforcementTarget target = result.target();
-        if (target == null || !applied(result) && !result.quarantined()
-                || target.netnsInode() == c.netns().inode() && target.netnsDevice() == c.netns().device()) {
+        Path dir = Path.of(c.netnsPath()).getParent();
+        Optional<java.util.Map.Entry<Integer, String>> bound = moves.inBoundNamespace(c, () -> bindPaths(dir));
+        if (bound.isEmpty()) {
+            LOG.warn("container {}: the runtime's path {} of its namespace inode {} is gone, and no process of it runs in"
+                    + " a namespace with a path in {} (its process {} is in one its runtime did not make): not taken for"
+                    + " a restart; looked at again at the next resync", c.containerId(), c.netnsPath(), c.netns().inode(),
+                    dir, c.pid());
             return false;
         }
-        // the new namespace's bind path, where the runtime keeps the old one's, so that a later restart is told too
-        String path = bindPathOf(new dev.netfence.netns.NamespaceId(target.netnsDevice(), target.netnsInode()),
-                Path.of(c.netnsPath()).getParent());
-        LiveContainer there = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
+        int pid = bound.get().getKey();
+        String path = bound.get().getValue(); // where the runtime keeps the new namespace's: a later restart is told too
+        LOG.warn("container {}: the runtime's path {} of its namespace inode {} is gone and its process {} runs in the"
+                + " namespace of {}: taken for a restart by its runtime; its task's policy is applied there as at a start",
+                c.containerId(), c.netnsPath(), c.netns().inode(), pid, path);
+        EnforcementResult result = enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(), pid, Path.of(path),
+                valid.policy(), steady.instant().plus(deadline), c.taskId(), c.resolved()));
+        dev.netfence.core.EnforcementTarget target = result.target();
+        if (target == null || !applied(result) && !result.quarantined()) {
+            return false;
+        }
+        // the kernel may have given the new namespace the old one's number: then what the apply just set up for it
+        // is not the old namespace's to let go
+        boolean reused = target.netnsInode() == c.netns().inode() && target.netnsDevice() == c.netns().device();
+        LiveContainer there = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), pid,
                 c.netns(), path, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
                 c.lastVerified(), c.startedAt(), c.reported());
         moves.back(c.containerId());
         records.after(there, result, digests.of(c.taskId(), valid.policy()), trigger, true);
-        enforcer.released(c.netns());
-        enforcer.left(c.containerId(), c.netns());
+        if (!reused) {
+            enforcer.released(c.netns());
+            enforcer.left(c.containerId(), c.netns());
+        }
         onRelease.accept(c); // a pod's other members write the host side again, as after any member leaves
         return true;
     }
 
-    /** The entry of {@code dir} that leads to {@code ns} (the runtime's bind mount of it), or null. */
-    static String bindPathOf(dev.netfence.netns.NamespaceId ns, Path dir) {
+    /**
+     * The entries of {@code dir} (the runtime's bind mounts of namespaces) by the namespace each
+     * leads to, the first of each in listing order; empty when it cannot be listed.
+     */
+    static java.util.Map<dev.netfence.netns.NamespaceId, String> bindPaths(Path dir) {
+        java.util.Map<dev.netfence.netns.NamespaceId, String> paths = new java.util.HashMap<>();
         if (dir == null) {
-            return null;
+            return paths;
         }
         try (java.nio.file.DirectoryStream<Path> entries = java.nio.file.Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
                 try {
-                    if (dev.netfence.netns.NamespaceId.of(entry).equals(ns)) {
-                        return entry.toString();
-                    }
+                    paths.putIfAbsent(dev.netfence.netns.NamespaceId.of(entry), entry.toString());
                 } catch (java.io.IOException notOne) {
                     // gone meanwhile, or not a namespace: the next
                 }
@@ -113,11 +135,11 @@ final class RuntimeRestarts {
         } catch (java.io.IOException | java.nio.file.DirectoryIteratorException e) {
             LOG.info("the runtime's namespace paths in {} could not be listed: {}", dir, e.toString());
         }
-        return null;
+        return paths;
     }
 
     /** Whether {@code c} recorded a runtime's bind path of its namespace that no longer leads there. */
-    private static boolean runtimePathGone(LiveContainer c) {
+    static boolean runtimePathGone(LiveContainer c) {
         Path path = c.netnsPath() == null ? null : Path.of(c.netnsPath());
         if (!dev.netfence.netns.NamespacePinner.isRuntimeBind(path)) {
             return false;

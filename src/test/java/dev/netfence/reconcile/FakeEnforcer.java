@@ -46,12 +46,21 @@ final class FakeEnforcer implements Enforcer {
     volatile List<String> warnings = List.of();
     /** What the last correction ({@link #reconcile}) was given as its last verified answers. */
     volatile java.util.Map<String, List<String>> lastResolved;
-    /** The namespace path the last correction ({@link #reconcile}) named (null: none). */
+    /** The namespace path the last correction or apply ({@link #reconcile}, {@link #enforce}) named (null: none). */
     volatile java.nio.file.Path lastNetns;
+
+    /** The namespaces {@link #released} was told of, in order. */
+    final List<dev.netfence.netns.NamespaceId> releasedNamespaces = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void released(dev.netfence.netns.NamespaceId netns) {
+        releasedNamespaces.add(netns);
+    }
 
     @Override
     public EnforcementResult enforce(EnforcementRequest request) {
         calls.add("enforce " + request.containerId());
+        lastNetns = request.netns();
         if (applyMillis > 0) {
             try {
                 Thread.sleep(applyMillis);

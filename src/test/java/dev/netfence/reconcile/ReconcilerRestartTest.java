@@ -58,6 +58,7 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         reconciler.resyncNow();
 
         assertThat(enforcer.calls).as("applied where the container runs now").containsExactly("enforce " + ID);
+        assertThat(enforcer.lastNetns).as("through the runtime's path of it").isEqualTo(newPath);
         assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
             assertThat(c.pid()).isEqualTo(elsewhere);
             assertThat(c.netns()).isEqualTo(after).isNotEqualTo(recorded);
@@ -68,6 +69,7 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
         assertThat(registry.find("netfence.reconcile.pid.moved").counter()).as("not taken for a move").isNull();
         assertThat(released).isEmpty();
+        assertThat(enforcer.releasedNamespaces).as("the old namespace let go").containsExactly(recorded);
 
         reconciler.resyncNow(); // and from now on checked there like any container
         assertThat(enforcer.calls).containsExactly("enforce " + ID, "reconcile " + ID);
@@ -77,6 +79,7 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         Files.writeString(proc.resolve(third + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
         gone(proc.resolve(Integer.toString(elsewhere)));
         Files.delete(newPath);
+        Files.createLink(proc.resolve("netns-third"), proc.resolve(third + "/ns/net"));
         reconciler.resyncNow();
         assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(third));
         assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
@@ -91,8 +94,61 @@ class ReconcilerRestartTest extends ReconcilerFixture {
     }
 
     @Test
+    void aProcessInANamespaceItsRuntimeDidNotMakeIsNotTakenForTheRestartAndTheRuntimesNewNamespaceGetsThePolicy()
+            throws Exception {
+        // helper 180: the workload lets its runtime restart it, and before the runtime's new init exists (or with a
+        // lower pid) makes a namespace of its own (a new user namespace, an interface in it) that the entry follows
+        Files.delete(runtimePath);
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).as("nothing written into the workload's own namespace").isEmpty();
+        assertMovedAsBefore();
+
+        int init = restartedIn(PID + 20); // the runtime's new namespace, with its bind path
+        Files.writeString(proc.resolve(init + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Path newPath = Files.createLink(proc.resolve("netns-new"), proc.resolve(init + "/ns/net"));
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).containsExactly("enforce " + ID);
+        assertThat(enforcer.lastNetns).isEqualTo(newPath);
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).as("the runtime's process, not the lower one in the workload's namespace").isEqualTo(init);
+            assertThat(c.netns()).isEqualTo(new NamespaceId(enforcer.device, enforcer.inode));
+            assertThat(c.netnsPath()).isEqualTo(newPath.toString());
+        });
+        assertThat(published).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+    }
+
+    @Test
+    void aNewNamespaceThatReusesTheOldOnesNumberIsTakenForTheRestartAndWhatTheApplySetUpIsKept() throws Exception {
+        // the kernel reuses a freed namespace's inode number: the runtime's new namespace may carry the old one's
+        int init = PID + 30;
+        Path ns = Files.createDirectories(proc.resolve(init + "/ns")).resolve("net");
+        Files.createLink(ns, runtimePath); // the same number as the recorded namespace
+        Files.writeString(proc.resolve(init + "/cgroup"), "0::/machine.slice/libpod-" + ID + ".scope\n");
+        Files.delete(runtimePath);
+        Path newPath = Files.createLink(proc.resolve("netns-new"), ns);
+        enforcer.device = recorded.device();
+        enforcer.inode = recorded.inode();
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).containsExactly("enforce " + ID);
+        assertThat(enforcer.lastNetns).isEqualTo(newPath);
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(init);
+            assertThat(c.netns()).isEqualTo(recorded);
+            assertThat(c.netnsPath()).isEqualTo(newPath.toString());
+        });
+        assertThat(enforcer.releasedNamespaces).as("the namespace just applied to is not let go").isEmpty();
+        assertThat(published).last().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+    }
+
+    @Test
     void oneWhoseProcessElsewhereTheEnforcerRefusesIsTakenForAMoveAsBeforeAndTriedAgain() throws Exception {
         Files.delete(runtimePath);
+        Files.createLink(proc.resolve("netns-new"), proc.resolve(elsewhere + "/ns/net"));
         enforcer.refuse = dev.netfence.core.ErrorCode.NAMESPACE_MISMATCH; // a namespace the workload made
 
         reconciler.resyncNow();
