@@ -130,34 +130,6 @@ class HostGuardReleasePodmanTest {
     }
 
     @Test
-    void aContainerItsRuntimeRestartsWithNoEventGetsItsPolicyAndHostGuardInItsNewNamespaceAtTheNextResync()
-            throws Exception {
-        service.close();
-        startService("1h"); // no resync between the restart's stop and start, which would find the container gone
-        PodmanContainer sandbox = PODMAN.sandbox();
-        // the event names the runtime's path of its namespace, as podman's NetworkSettings.SandboxKey gives it
-        send(events, node, new String(event("container.started", "ev-r", sandbox), StandardCharsets.UTF_8)
-                .replace("\"pid\":", "\"netns\":\"" + sandbox.sandboxKey() + "\",\"pid\":").getBytes(StandardCharsets.UTF_8));
-        assertThat(awaitOutcome(o -> "ev-r".equals(o.eventId())).status()).isEqualTo("applied");
-        PodmanContainer after = PODMAN.restart(sandbox, List.of()); // the same id: a new pid, a new namespace and veth
-        assertThat(after.pid()).isNotEqualTo(sandbox.pid());
-        assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
-        assertThat(java.nio.file.Files.exists(sandbox.sandboxKey())).isFalse();
-        service.close(); // found by the first resync of a netfence started again, as at any resync after the restart
-        startService("1h");
-
-        Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
-                && "drift".equals(o.trigger())); // at the event it was applied with no trigger
-        assertThat(applied.guards()).containsExactly("netns", "host");
-        assertThat(Sh.ok("nsenter", "-t", Integer.toString(after.pid()), "-n", "nft", "list", "table", "inet", "netfence"))
-                .as("its rules in the new namespace").contains("10.88.0.1");
-        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
-                .filter(o -> after.id().equals(o.containerId())).map(Outcome::status))
-                .as("never taken for a move").doesNotContain("failed");
-        assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
-    }
-
-    @Test
     void aContainerWhosePidMovedIntoANamespaceOfItsOwnKeepsItsHostGuardAndStaysLiveUntilItIsGone() throws Exception {
         // its init waits for /go, then moves itself into a new namespace (the same pid: exec)
         PodmanContainer mover = guarded("ev-d", PODMAN.start("mover", List.of("--cap-add", "SYS_ADMIN"), "/bin/sh", "-c",

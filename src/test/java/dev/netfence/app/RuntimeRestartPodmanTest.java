@@ -1,0 +1,175 @@
+package dev.netfence.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.cli.RunConfigs;
+import dev.netfence.event.Outcome;
+import dev.netfence.event.OutcomeCodec;
+import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.MachineLock;
+import dev.netfence.testkit.PodmanContainer;
+import dev.netfence.testkit.PodmanContainers;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * {@code netfence run} against a real podman container its runtime restarts under the same id with
+ * no event ({@code podman restart}: a new pid, a new namespace and veth, the old namespace's bind
+ * path removed), the container's event having named the runtime's path of its namespace
+ * ({@code NetworkSettings.SandboxKey}): the first resync after it applies the task's policy in the
+ * new namespace, host guard included; and where a process of the container sits, with a lower pid
+ * than the new init, in a namespace it made for itself (a user namespace of its own, an interface
+ * in it: what a workload that lets its runtime restart it and wraps the pids around can arrange),
+ * the policy still goes to the runtime's namespace and never into that one. Resyncs an hour
+ * apart, netfence started again after the restart so that its first resync finds it. The host
+ * ruleset outside netfence's table never changes (HostRulesetGuard).
+ */
+@ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
+class RuntimeRestartPodmanTest {
+    @RegisterExtension
+    static final PodmanContainers PODMAN = new PodmanContainers();
+
+    private final OutcomeCodec codec = new OutcomeCodec();
+    private final String node = "restart-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String events = TestKafka.uniqueTopic("restart-events");
+    private final String outcomes = TestKafka.uniqueTopic("restart-outcomes");
+    private final String policies = TestKafka.uniqueTopic("restart-policies");
+    private final String enforcements = TestKafka.uniqueTopic("restart-enforcements");
+    private KafkaProducer<byte[], byte[]> producer;
+    private RunService service;
+
+    @BeforeEach
+    void startService() throws Exception {
+        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
+        TestKafka.createCompactedTopic(policies, 1);
+        producer = TestKafka.producer();
+        send(policies, "task-restart", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+        start();
+    }
+
+    /** Resyncs an hour apart: none between the restart's stop and start, which would find the container gone. */
+    private void start() throws Exception {
+        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, enforcements);
+        flags.addAll(List.of("--host-guard", "auto", "--resync-interval", "1h", "--shutdown-timeout", "5s"));
+        service = RunService.start(RunConfigs.of(flags), "test", new SimpleMeterRegistry(), Clock.systemUTC());
+        await().atMost(Duration.ofSeconds(60)).until(service::ready);
+    }
+
+    @AfterEach
+    void stopService() {
+        if (service != null) {
+            service.close();
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void aContainerItsRuntimeRestartsWithNoEventGetsItsPolicyAndHostGuardInItsNewNamespaceAtTheNextResync()
+            throws Exception {
+        PodmanContainer after = restartedAfterItsStart("ev-r", null);
+
+        Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
+                && "drift".equals(o.trigger())); // at the event it was applied with no trigger
+        assertThat(applied.guards()).containsExactly("netns", "host");
+        assertThat(rulesIn(after.pid())).as("its rules in the new namespace").contains("10.88.0.1");
+        assertThat(outcomesOf(after)).as("never taken for a move").doesNotContain("failed");
+    }
+
+    @Test
+    void aProcessOfTheContainerInANamespaceOfItsOwnWithALowerPidDoesNotGetThePolicyTheRuntimesNewNamespaceDoes()
+            throws Exception {
+        // made before the restart, so its pid is lower than the new init's; an interface of its own, so it is not
+        // refused as a namespace with only lo; a user namespace of its own owns it, as a workload's would
+        // (a pid namespace of its own too, as the workload's would be: its init, the process netfence follows)
+        Process unshare = new ProcessBuilder("unshare", "-Urnpf", "sh", "-c",
+                "ip link add d0 type veth peer name d1 && exec sleep 3600").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            long decoy = await().atMost(Duration.ofSeconds(10)).until(() -> unshare.children().findFirst()
+                    .map(ProcessHandle::pid).filter(pid -> Sh.run("nsenter", "-t", Long.toString(pid), "-n", "ip", "link",
+                            "show", "d0").ok()).orElse(null), pid -> pid != null);
+            PodmanContainer after = restartedAfterItsStart("ev-d", decoy);
+            assertThat(decoy).isLessThan(after.pid());
+
+            Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
+                    && "drift".equals(o.trigger()));
+            // the decoy, a thread of the container in a user namespace of its own, shows full capability sets and is
+            // counted (conservative, see ContainerCapabilities): a risk, so no host guard is claimed
+            assertThat(applied.risks()).contains("CAP_NET_ADMIN");
+            assertThat(applied.guards()).containsExactly("netns");
+            assertThat(rulesIn(after.pid())).as("the rules in the runtime's new namespace").contains("10.88.0.1");
+            assertThat(Sh.run("nsenter", "-t", Long.toString(decoy), "-n", "nft", "list", "table", "inet",
+                    "netfence").ok()).as("nothing written into the workload's own namespace").isFalse();
+        } finally {
+            unshare.children().forEach(ProcessHandle::destroyForcibly); // the decoy, started by this test
+            unshare.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A sandbox started, enforced through a {@code container.started} naming its runtime's path,
+     * restarted by podman with no event (with {@code adopted}, when not null, moved into its cgroup
+     * right after), and netfence started again; the container as it runs after the restart.
+     */
+    private PodmanContainer restartedAfterItsStart(String eventId, Long adopted) throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        send(events, node, ("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
+                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-restart\","
+                + "\"containerId\":\"" + sandbox.id() + "\",\"runtime\":\"podman\",\"netns\":\"" + sandbox.sandboxKey()
+                + "\",\"pid\":" + sandbox.pid() + "}").getBytes(StandardCharsets.UTF_8));
+        assertThat(awaitOutcome(o -> eventId.equals(o.eventId())).status()).isEqualTo("applied");
+        PodmanContainer after = PODMAN.restart(sandbox, List.of());
+        assertThat(after.pid()).isNotEqualTo(sandbox.pid());
+        assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
+        assertThat(Files.exists(sandbox.sandboxKey())).isFalse();
+        if (adopted != null) {
+            after.adopt(adopted);
+            assertThat(Files.readString(Path.of("/proc/" + adopted + "/cgroup"))).contains(after.id());
+        }
+        service.close(); // found by the first resync of a netfence started again, as at any resync after the restart
+        start();
+        return after;
+    }
+
+    private static String rulesIn(int pid) {
+        return Sh.ok("nsenter", "-t", Integer.toString(pid), "-n", "nft", "list", "table", "inet", "netfence");
+    }
+
+    private List<String> outcomesOf(PodmanContainer c) {
+        return TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+                .filter(o -> c.id().equals(o.containerId())).map(Outcome::status).toList();
+    }
+
+    private void send(String topic, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
+    }
+
+    private Outcome awaitOutcome(Predicate<Outcome> which) {
+        return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(
+                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which)
+                        .findFirst().orElse(null), o -> o != null);
+    }
+}
