@@ -100,7 +100,11 @@ public final class OpsOptions {
 
     /**
      * A group-less consumer of byte arrays (the commands assign partitions) with
-     * {@link KafkaClients#consumerGuarantees()}; {@code -X} settings apply, except over the guarantees.
+     * {@link KafkaClients#consumerGuarantees()}; {@code -X} settings apply, except over the guarantees
+     * and over {@code allow.auto.create.topics=false}: a command that looks at a topic never creates it
+     * (on a broker that creates topics on use, a mistyped topic reported missing would otherwise exist,
+     * empty, at the next try: {@code outcomes} would count nothing failed, {@code replay --only-failed}
+     * find no outcome and replay everything, {@code policy list} create the policies topic uncompacted).
      */
     public Map<String, Object> consumerConfig() {
         Map<String, Object> config = common();
@@ -111,6 +115,7 @@ public final class OpsOptions {
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         config.putAll(clientProperties);
         config.putAll(KafkaClients.consumerGuarantees());
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         return config;
     }
 

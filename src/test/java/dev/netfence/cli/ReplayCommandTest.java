@@ -190,12 +190,26 @@ class ReplayCommandTest {
     }
 
     @Test
-    void aMissingTopicIsInvalidInput() {
-        CommandRun run = CommandRun.of(new ReplayCommand(), "--from", "-1h", "--events-topic", "no-such-topic-" + topic,
-                "--bootstrap-servers", TestKafka.bootstrapServers(), "--timeout", "5s");
+    void aMissingTopicIsInvalidInputAndStaysMissingOnABrokerThatCreatesTopicsOnUse() throws Exception {
+        for (int attempt = 0; attempt < 2; attempt++) { // helper 181: the first look created it, the second found it empty
+            CommandRun run = CommandRun.of(new ReplayCommand(), "--from", "-1h", "--events-topic",
+                    "no-such-topic-" + topic, "--bootstrap-servers", TestKafka.bootstrapServers(), "--timeout", "5s");
 
-        assertThat(run.exitCode()).isEqualTo(1);
-        assertThat(run.err()).isEqualTo("netfence replay: topic no-such-topic-" + topic + " does not exist\n");
+            assertThat(run.exitCode()).isEqualTo(1);
+            assertThat(run.err()).isEqualTo("netfence replay: topic no-such-topic-" + topic + " does not exist\n");
+        }
+        // --only-failed with a mistyped outcomes topic: the retry must not find it empty and replay every event
+        for (int attempt = 0; attempt < 2; attempt++) {
+            CommandRun run = replay("--from", time(5), "--to", time(20), "--only-failed", "--dry-run",
+                    "--outcomes-topic", "no-such-outcomes-" + topic);
+
+            assertThat(run.exitCode()).isEqualTo(1);
+            assertThat(run.err()).contains("no-such-outcomes-" + topic + " does not exist");
+        }
+        try (org.apache.kafka.clients.admin.Admin admin = TestKafka.admin()) {
+            assertThat(admin.listTopics().names().get(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .doesNotContain("no-such-topic-" + topic, "no-such-outcomes-" + topic);
+        }
     }
 
     private static String value(Header header) {
