@@ -273,6 +273,7 @@ public final class EventPipeline implements AutoCloseable {
                 // early only for what a commit lets go of: records done (a backlog of records still
                 // being worked on, counted before, made every loop commit, one round trip each)
                 if (now - nextCommit >= 0 || partitions.done() >= Math.max(1, settings.maxInFlight() / 2)) {
+                    CommitRefresh.seed(c, partitions.all());
                     sink.commit(partitions.all(), false);
                     nextCommit = now + settings.commitInterval().toNanos();
                     monitor.update(c, partitions.all());

@@ -19,6 +19,8 @@ final class PartitionOffsets {
     private final TreeMap<Long, Entry> entries = new TreeMap<>();
     private long next = -1;
     private long committed = -1;
+    /** When {@link #committed} was last committed, known or asked for ({@link CommitRefresh}); at first, the assignment. */
+    private long committedAt;
     /** Entries {@linkplain #skipped skipped} when taken: done at once, they count only toward the uncommitted bound. */
     private int skipped;
     /** Entries done (skipped ones included): what a commit could let go of, if they lead. */
@@ -59,6 +61,7 @@ final class PartitionOffsets {
     PartitionOffsets(TopicPartition partition, Clock clock) {
         this.partition = partition;
         this.clock = clock;
+        this.committedAt = clock.millis();
     }
 
     TopicPartition partition() {
@@ -210,7 +213,31 @@ final class PartitionOffsets {
                 sink.addAll(entry.held);
             }
         }
-        return upTo > committed ? upTo : -1;
+        if (upTo > committed) {
+            return upTo;
+        }
+        // nothing new: the same offset again once its last commit is CommitRefresh.EVERY old, so that the broker
+        // keeps it (see CommitRefresh)
+        return committed >= 0 && refreshDue() ? committed : -1;
+    }
+
+    /** Whether the last commit (or, with none, the assignment or the last look for one) is {@link CommitRefresh#EVERY} old. */
+    boolean refreshDue() {
+        return clock.millis() - committedAt >= CommitRefresh.EVERY.toMillis();
+    }
+
+    /**
+     * The group's committed offset as the broker gave it ({@link CommitRefresh}), or -1 when it has
+     * none or the look failed: kept as committed where this bookkeeping knows of no commit of its own,
+     * to be committed again by the round that follows; with none, the next look is an
+     * {@link CommitRefresh#EVERY} away.
+     */
+    void knownCommitted(long offset) {
+        if (committed < 0 && offset >= 0) {
+            committed = offset;
+        } else if (committed < 0) {
+            committedAt = clock.millis();
+        }
     }
 
     /** Whether {@code o} belongs to the first record with held outputs, and every record before it is done. */
@@ -253,6 +280,7 @@ final class PartitionOffsets {
     /** A commit naming {@code offset} succeeded: forget every record before it. */
     void committed(long offset) {
         committed = Math.max(committed, offset);
+        committedAt = clock.millis();
         Map<Long, Entry> before = entries.headMap(offset, false);
         for (Entry e : before.values()) {
             if (e.skipped) {
