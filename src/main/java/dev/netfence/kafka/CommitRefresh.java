@@ -19,9 +19,11 @@ import org.slf4j.LoggerFactory;
  * offset while it ran, and its next start (or the next recreation of its Kafka clients) read the
  * partition from its beginning ({@code earliest}), enforcing every retained event again. So a
  * partition's committed offset is committed again, unchanged, once its last commit is {@link #EVERY}
- * old ({@link PartitionOffsets#committable}); for a partition netfence has not committed since it
- * was assigned, {@link #seed} first asks the broker for the group's offset, once per {@link #EVERY}
- * (nothing to keep where the group has none). Runs on the poll thread, before a commit round.
+ * old and no record of it is in flight ({@link PartitionOffsets#committable}); for a partition
+ * netfence has not committed since it was assigned, {@link #seed} first asks the broker for the
+ * group's offset, once per {@link #EVERY} (nothing to keep where the group has none, and none that
+ * is ahead of where the consumer reads: after an out-of-range reset, a topic created again or
+ * truncated, netfence's own commits replace it). Runs on the poll thread, before a commit round.
  */
 final class CommitRefresh {
     private static final Logger LOG = LoggerFactory.getLogger(CommitRefresh.class);
@@ -50,9 +52,6 @@ final class CommitRefresh {
         Map<TopicPartition, OffsetAndMetadata> committed;
         try {
             committed = consumer.committed(unknown.keySet(), LOOK);
-        } catch (org.apache.kafka.common.errors.WakeupException e) {
-            consumer.wakeup(); // meant for the poll (PollWaker): the next one returns at once, as it would have
-            return;
         } catch (KafkaException e) {
             LOG.info("could not read the committed offsets of {} to keep them from expiring ({}); tried again in {}",
                     unknown.keySet(), e.toString(), EVERY);
@@ -61,7 +60,16 @@ final class CommitRefresh {
         }
         unknown.forEach((tp, p) -> {
             OffsetAndMetadata o = committed == null ? null : committed.get(tp);
-            p.knownCommitted(o == null ? -1 : o.offset());
+            p.knownCommitted(o == null || o.offset() > position(consumer, tp) ? -1 : o.offset());
         });
+    }
+
+    /** Where {@code consumer} reads {@code tp} now, without waiting; -1 when it does not know yet. */
+    private static long position(Consumer<?, ?> consumer, TopicPartition tp) {
+        try {
+            return consumer.position(tp, Duration.ZERO);
+        } catch (KafkaException | IllegalStateException e) {
+            return -1;
+        }
     }
 }

@@ -218,7 +218,8 @@ final class PartitionOffsets {
         }
         // nothing new: the same offset again once its last commit is CommitRefresh.EVERY old, so that the broker
         // keeps it (see CommitRefresh)
-        return committed >= 0 && refreshDue() ? committed : -1;
+        // (and only with nothing in flight: never a commit that could pass a record without its outcome)
+        return committed >= 0 && entries.isEmpty() && refreshDue() ? committed : -1;
     }
 
     /** Whether the last commit (or, with none, the assignment or the last look for one) is {@link CommitRefresh#EVERY} old. */

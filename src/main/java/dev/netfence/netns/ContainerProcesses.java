@@ -88,6 +88,18 @@ public final class ContainerProcesses {
     }
 
     /**
+     * The first process of {@code containerId} (lowest pid first, as {@code /proc} lists them) that
+     * {@code where} takes, asked before the process's cgroup is read (so a cheap test spares the
+     * cgroup reads of the processes it refuses); empty when none is.
+     *
+     * @throws TimeoutException when the scan took longer than {@link #BUDGET}
+     */
+    public static Optional<Integer> first(Path procRoot, String containerId, java.util.function.IntPredicate where)
+            throws TimeoutException {
+        return scan(procRoot, containerId, where, 1, SteadyClock.system()).stream().findFirst();
+    }
+
+    /**
      * Whether no process of another container is in {@code netns}: a namespace that no other
      * container's process can vouch for. A process counts as another container's only when its
      * cgroup could be read and names one ({@link CgroupMembership#namesAnotherContainer}); one of

@@ -114,38 +114,50 @@ final class MovedPids {
 
     /**
      * A process of {@code c}'s container in a namespace that {@code paths} (a runtime's bind paths by
-     * namespace, see {@link RuntimeRestarts#bindPaths}) names, with that path; empty when none is,
-     * also when the look ran out of time. Asked once the runtime's path of the recorded namespace is
-     * gone, so a namespace found with the recorded one's number is a new one that reuses it (the
-     * kernel reuses a freed namespace's inode number). Only a runtime
+     * namespace, see {@link RuntimeRestarts#bindPaths}) names, with that path: the first one
+     * {@code /proc} lists, found with one stat per process (its cgroup read only where its namespace
+     * is one of those). Where none is, a process of the container that holds a socket of such a
+     * namespace, with that namespace's path: a workload whose processes all left the runtime's new
+     * namespace keeps it open through a socket, and the enforcer, given the path and a pid outside
+     * it, fences that namespace through the socket or quarantines it by the path. Empty when neither
+     * is, also when a look ran out of time (tried again at the next resync). Asked once the runtime's
+     * path of the recorded namespace is gone, so a namespace found with the recorded one's number is
+     * a new one that reuses it (the kernel reuses a freed namespace's inode number). Only a runtime
      * makes such a path (it is in the host's mount namespace): a namespace the workload made for
      * itself, with a process of the container in it, has none.
      */
     java.util.Optional<java.util.Map.Entry<Integer, String>> inBoundNamespace(LiveContainer c,
             java.util.function.Supplier<java.util.Map<NamespaceId, String>> paths) {
-        java.util.List<Integer> pids;
+        java.util.Map<NamespaceId, String> bound = paths.get();
+        if (bound.isEmpty()) {
+            return java.util.Optional.empty();
+        }
         try {
-            pids = dev.netfence.netns.ContainerProcesses.all(procRoot, c.containerId(), null);
+            java.util.Optional<Integer> in = dev.netfence.netns.ContainerProcesses.first(procRoot, c.containerId(),
+                    pid -> bound.containsKey(namespaceOf(pid)));
+            if (in.isPresent()) {
+                String path = bound.get(namespaceOf(in.get()));
+                if (path != null) { // else it left meanwhile: the next resync looks again
+                    return java.util.Optional.of(java.util.Map.entry(in.get(), path));
+                }
+                return java.util.Optional.empty();
+            }
+            java.util.List<Integer> processes = dev.netfence.netns.ContainerProcesses.all(procRoot, c.containerId(), null);
+            dev.netfence.netns.SocketNamespaces.Held held = dev.netfence.netns.SocketNamespaces.first(procRoot, processes,
+                    h -> bound.containsKey(h.id()), System.nanoTime()
+                            + dev.netfence.netns.ContainerProcesses.BUDGET.toNanos()).held();
+            if (held == null) {
+                return java.util.Optional.empty();
+            }
+            dev.netfence.netns.SocketNamespaces.release(held);
+            LOG.warn("container {}: no process of it in a namespace its runtime made, but its process {} holds a socket of"
+                    + " the one of {}", c.containerId(), held.holder(), bound.get(held.id()));
+            return java.util.Optional.of(java.util.Map.entry(held.holder(), bound.get(held.id())));
         } catch (java.util.concurrent.TimeoutException e) {
             LOG.warn("container {}: the look for its processes ran out of time ({}); looked for again at the next resync",
                     c.containerId(), e.getMessage());
             return java.util.Optional.empty();
         }
-        java.util.Map<NamespaceId, String> bound = null; // listed once, and only when a process is elsewhere
-        for (int pid : pids) {
-            NamespaceId ns = namespaceOf(pid);
-            if (ns == null) {
-                continue;
-            }
-            if (bound == null) {
-                bound = paths.get();
-            }
-            String path = bound.get(ns);
-            if (path != null) {
-                return java.util.Optional.of(java.util.Map.entry(pid, path));
-            }
-        }
-        return java.util.Optional.empty();
     }
 
     /** Records that the container's pid is away; true only the first time of a move. */

@@ -238,4 +238,22 @@ class PolicyCommandTest {
         assertThat(help.out()).contains("--bootstrap-servers", "--policies-topic", "netfence policy put task-42 policy.json");
         assertThat(parentHelp.out()).contains("Examples:", "netfence policy list");
     }
+
+    @Test
+    void listingOrForceDeletingOnAMissingPoliciesTopicFailsAndLeavesItMissing() throws Exception {
+        String missing = "no-such-policies-" + topic;
+        for (String[] args : List.of(new String[] {"list"}, new String[] {"delete", "task-42", "--force"},
+                new String[] {"list"})) {
+            String[] full = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of(
+                    "--bootstrap-servers", TestKafka.bootstrapServers(), "--policies-topic", missing, "--timeout", "5s"))
+                    .toArray(String[]::new);
+            CommandRun run = CommandRun.of(new PolicyCommand(), full);
+
+            assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(1);
+            assertThat(run.err()).contains(missing + " does not exist");
+        }
+        try (org.apache.kafka.clients.admin.Admin admin = TestKafka.admin()) {
+            assertThat(admin.listTopics().names().get(30, java.util.concurrent.TimeUnit.SECONDS)).doesNotContain(missing);
+        }
+    }
 }
