@@ -63,12 +63,23 @@ final class CorrectionRecords {
      * of {@code result} was published.
      */
     boolean after(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
-        if (Thread.currentThread().isInterrupted()) {
-            LOG.info("correction of container {} interrupted (shutting down); nothing recorded", c.containerId());
+        if (interrupted(c)) {
             return false;
         }
         if (isGone(result)) {
             releaseUnlessMoved(c, trigger, result);
+            return false;
+        }
+        return record(c, result, digest, trigger, report);
+    }
+
+    /**
+     * As {@link #after} for a result that is not the container's being gone, also one whose code
+     * says so (a quarantine written through the runtime's path of a namespace the container's pid is
+     * not in: what is in force there is recorded, not taken for a moved or gone container).
+     */
+    boolean record(LiveContainer c, EnforcementResult result, String digest, Trigger trigger, boolean report) {
+        if (interrupted(c)) {
             return false;
         }
         EnforcementTarget target = result.target();
@@ -85,6 +96,15 @@ final class CorrectionRecords {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         }
         return report || changed;
+    }
+
+    /** Whether the thread is interrupted (shutting down): then nothing of {@code c}'s correction is recorded. */
+    private static boolean interrupted(LiveContainer c) {
+        if (Thread.currentThread().isInterrupted()) {
+            LOG.info("correction of container {} interrupted (shutting down); nothing recorded", c.containerId());
+            return true;
+        }
+        return false;
     }
 
     /**

@@ -96,17 +96,25 @@ final class RuntimeRestarts {
         EnforcementResult result = enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(), pid, Path.of(path),
                 valid.policy(), steady.instant().plus(deadline), c.taskId(), c.resolved()));
         dev.netfence.core.EnforcementTarget target = result.target();
-        if (target == null || !applied(result) && !result.quarantined()) {
+        if (!applied(result) && !result.quarantined()) {
+            return false;
+        }
+        // the namespace written: the apply's, or, for a quarantine through the path (the pid was not in it, a
+        // socket of the container was), the path's
+        dev.netfence.netns.NamespaceId now = target != null
+                ? new dev.netfence.netns.NamespaceId(target.netnsDevice(), target.netnsInode()) : namespaceAt(path);
+        if (now == null) {
             return false;
         }
         // the kernel may have given the new namespace the old one's number: then what the apply just set up for it
         // is not the old namespace's to let go
-        boolean reused = target.netnsInode() == c.netns().inode() && target.netnsDevice() == c.netns().device();
+        boolean reused = now.equals(c.netns());
         LiveContainer there = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), pid,
-                c.netns(), path, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
+                now, path, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
                 c.lastVerified(), c.startedAt(), c.reported());
         moves.back(c.containerId());
-        records.after(there, result, digests.of(c.taskId(), valid.policy()), trigger, true);
+        // a quarantine of the runtime's namespace, its pid elsewhere: recorded there as any quarantine (no digest)
+        records.record(there, result, applied(result) ? digests.of(c.taskId(), valid.policy()) : null, trigger, true);
         if (!reused) {
             enforcer.released(c.netns());
             enforcer.left(c.containerId(), c.netns());
@@ -136,6 +144,15 @@ final class RuntimeRestarts {
             LOG.info("the runtime's namespace paths in {} could not be listed: {}", dir, e.toString());
         }
         return paths;
+    }
+
+    /** The namespace {@code path} leads to, or null when that cannot be read. */
+    private static dev.netfence.netns.NamespaceId namespaceAt(String path) {
+        try {
+            return dev.netfence.netns.NamespaceId.of(Path.of(path));
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     /** Whether {@code c} recorded a runtime's bind path of its namespace that no longer leads there. */

@@ -40,7 +40,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * new namespace, host guard included; and where a process of the container sits, with a lower pid
  * than the new init, in a namespace it made for itself (a user namespace of its own, an interface
  * in it: what a workload that lets its runtime restart it and wraps the pids around can arrange),
- * the policy still goes to the runtime's namespace and never into that one. Resyncs an hour
+ * the policy still goes to the runtime's namespace and never into that one; and where every process
+ * of the container left the runtime's new namespace and only a socket one of them holds is there,
+ * that namespace is quarantined through the runtime's path. Resyncs an hour
  * apart, netfence started again after the restart so that its first resync finds it. The host
  * ruleset outside netfence's table never changes (HostRulesetGuard).
  */
@@ -129,13 +131,66 @@ class RuntimeRestartPodmanTest {
         }
     }
 
+    @Test
+    void aRestartedContainerWhoseProcessesAllLeftTheRuntimesNamespaceButASocketHasThatNamespaceFenced()
+            throws Exception {
+        // review 182: no process of the container in the runtime's new namespace, only a socket one of them holds
+        // there (its init unshares at once, the holder made its socket there and then left): found through the socket
+        String go = "/go-" + UUID.randomUUID();
+        Path gate = dev.netfence.testkit.BusyboxRootfs.get().resolve(go.substring(1));
+        Process holder = null;
+        try {
+            PodmanContainer sandbox = PODMAN.start("sandbox", List.of(), "/bin/sh", "-c", "while [ ! -e " + go
+                    + " ]; do /bin/sleep 1; done; exec /bin/unshare -Urn /bin/sleep 3600");
+            Files.createFile(gate); // from the restart on, the container's init leaves the runtime's namespace at once
+            PodmanContainer after = restarted(sandbox, "ev-s");
+            String runtimes = after.sandboxKey().toString();
+            await().atMost(Duration.ofSeconds(10)).until(() -> !Sh.ok("readlink", "/proc/" + after.pid() + "/ns/net")
+                    .equals(Sh.ok("nsenter", "--net=" + runtimes, "readlink", "/proc/self/ns/net")));
+            holder = new ProcessBuilder("nsenter", "--net=" + runtimes, "--", dev.netfence.testkit.Python.EXE, "-c",
+                    "import ctypes, socket, sys, time\n"
+                    + "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0', 0))\n"
+                    + "assert ctypes.CDLL(None, use_errno=True).unshare(0x40000000) == 0\n" // CLONE_NEWNET
+                    + "print('out', flush=True); time.sleep(3600)\n").redirectErrorStream(true).start();
+            assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine()).isEqualTo("out");
+            after.adopt(holder.pid());
+            service.close(); // found by the first resync of a netfence started again
+            start();
+
+            // fenced there (the holder is not in it: its quarantine by the path); then, as its processes stay out of
+            // it, reported as moved with what is in force kept
+            Outcome fenced = awaitOutcome(o -> after.id().equals(o.containerId()) && "drift".equals(o.trigger())
+                    && o.quarantined());
+            assertThat(fenced.error().code()).isEqualTo("NAMESPACE_MISMATCH");
+            assertThat(Sh.run("nsenter", "--net=" + runtimes, "nft", "list", "table", "inet", "netfence").ok())
+                    .as("netfence's table in the runtime's new namespace").isTrue();
+        } finally {
+            if (holder != null) {
+                holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            Files.deleteIfExists(gate);
+        }
+    }
+
     /**
      * A sandbox started, enforced through a {@code container.started} naming its runtime's path,
      * restarted by podman with no event (with {@code adopted}, when not null, moved into its cgroup
      * right after), and netfence started again; the container as it runs after the restart.
      */
     private PodmanContainer restartedAfterItsStart(String eventId, Long adopted) throws Exception {
-        PodmanContainer sandbox = PODMAN.sandbox();
+        PodmanContainer after = restarted(PODMAN.sandbox(), eventId);
+        if (adopted != null) {
+            after.adopt(adopted);
+            assertThat(Files.readString(Path.of("/proc/" + adopted + "/cgroup"))).contains(after.id());
+        }
+        service.close(); // found by the first resync of a netfence started again, as at any resync after the restart
+        start();
+        return after;
+    }
+
+    /** {@code sandbox}, enforced through a {@code container.started} naming its runtime's path, then restarted by podman with no event. */
+    private PodmanContainer restarted(PodmanContainer sandbox, String eventId) throws Exception {
         send(events, node, ("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
                 + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-restart\","
                 + "\"containerId\":\"" + sandbox.id() + "\",\"runtime\":\"podman\",\"netns\":\"" + sandbox.sandboxKey()
@@ -145,12 +200,6 @@ class RuntimeRestartPodmanTest {
         assertThat(after.pid()).isNotEqualTo(sandbox.pid());
         assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
         assertThat(Files.exists(sandbox.sandboxKey())).isFalse();
-        if (adopted != null) {
-            after.adopt(adopted);
-            assertThat(Files.readString(Path.of("/proc/" + adopted + "/cgroup"))).contains(after.id());
-        }
-        service.close(); // found by the first resync of a netfence started again, as at any resync after the restart
-        start();
         return after;
     }
 

@@ -21,7 +21,7 @@ import java.util.stream.Stream;
  * {@link PodmanContainers}' shutdown hook deletes it after removing the containers that use it
  * (one hook, because the JVM runs hooks concurrently).
  */
-final class BusyboxRootfs {
+public final class BusyboxRootfs {
     private static final List<Path> BUSYBOX_CANDIDATES = List.of(Path.of("/bin/busybox"), Path.of("/usr/bin/busybox"));
     /** The body {@code /www/index.html} serves. */
     static final String INDEX = "netfence test peer\n";
@@ -30,8 +30,8 @@ final class BusyboxRootfs {
 
     private BusyboxRootfs() {}
 
-    /** The rootfs directory, built on first use. */
-    static synchronized Path get() {
+    /** The rootfs directory, built on first use (a test may put a file there that its containers see). */
+    public static synchronized Path get() {
         if (built == null) {
             built = build();
         }
