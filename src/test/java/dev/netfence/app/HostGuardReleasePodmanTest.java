@@ -3,12 +3,9 @@ package dev.netfence.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.netfence.cli.RunConfigs;
 import dev.netfence.core.MeterNames;
 import dev.netfence.event.Outcome;
-import dev.netfence.event.OutcomeCodec;
 import dev.netfence.hostguard.GuardChain;
-import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
@@ -17,15 +14,10 @@ import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,43 +45,28 @@ class HostGuardReleasePodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
-    private final OutcomeCodec codec = new OutcomeCodec();
-    private final String node = "guardrel-" + UUID.randomUUID().toString().substring(0, 8);
-    private final String events = TestKafka.uniqueTopic("guardrel-events");
-    private final String outcomes = events + ".outcomes";
-    private final String policies = TestKafka.uniqueTopic("guardrel-policies");
-    private final String enforcements = TestKafka.uniqueTopic("guardrel-enforcements");
+    private ServiceTopics topics;
     private SimpleMeterRegistry registry;
-    private KafkaProducer<byte[], byte[]> producer;
     private RunService service;
 
     @BeforeEach
     void startService() throws Exception {
-        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
-        TestKafka.createCompactedTopic(policies, 1);
-        producer = TestKafka.producer();
-        send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+        topics = new ServiceTopics("guardrel");
+        topics.putPolicy("task-guardrel", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"10.88.0.1:8080\"],\"dns\":false}");
         startService("1s");
     }
 
     private void startService(String resyncInterval) throws Exception {
         registry = new SimpleMeterRegistry(); // a service's meters are its own
-        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, enforcements);
-        flags.addAll(List.of("--host-guard", "auto"));
-        flags.addAll(List.of("--resync-interval", resyncInterval));
-        flags.addAll(List.of("--shutdown-timeout", "5s"));
-        service = RunService.start(RunConfigs.of(flags), "test", registry, Clock.systemUTC());
-        await().atMost(Duration.ofSeconds(60)).until(service::ready);
+        service = topics.start(List.of("--host-guard", "auto", "--resync-interval", resyncInterval, "--shutdown-timeout",
+                "5s"), registry);
     }
 
     @AfterEach
     void stopService() {
-        if (service != null) {
-            service.close();
-        }
-        if (producer != null) {
-            producer.close(Duration.ofSeconds(5));
+        if (topics != null) {
+            topics.close(); // the service too
         }
     }
 
@@ -99,8 +76,8 @@ class HostGuardReleasePodmanTest {
         PodmanContainer removed = guarded("ev-a");
         String removedDevice = deviceOf(removed);
         removed.remove();
-        send(events, node, event("container.stopped", "ev-a-stop", removed));
-        assertThat(awaitOutcome(o -> "ev-a-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        topics.sendEvent(event("container.stopped", "ev-a-stop", removed));
+        assertThat(topics.awaitOutcome(o -> "ev-a-stop".equals(o.eventId())).status()).isEqualTo("removed");
         assertNoTrace(removed, removedDevice);
         assertThat(gauge("netfence.live.containers")).isZero();
         assertThat(gauge(MeterNames.HOST_GUARDS)).isZero();
@@ -108,8 +85,8 @@ class HostGuardReleasePodmanTest {
         // container.stopped while its interface still exists: only the release can remove the guard
         PodmanContainer running = guarded("ev-b");
         String runningDevice = deviceOf(running);
-        send(events, node, event("container.stopped", "ev-b-stop", running));
-        assertThat(awaitOutcome(o -> "ev-b-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        topics.sendEvent(event("container.stopped", "ev-b-stop", running));
+        assertThat(topics.awaitOutcome(o -> "ev-b-stop".equals(o.eventId())).status()).isEqualTo("removed");
         assertNoTrace(running, runningDevice);
         assertThat(Sh.run("ip", "link", "show", runningDevice).ok()).as("its host veth still exists").isTrue();
         assertThat(gauge("netfence.live.containers")).isZero();
@@ -122,7 +99,7 @@ class HostGuardReleasePodmanTest {
         PodmanContainer gone = guarded("ev-c");
         String device = deviceOf(gone);
         gone.remove();
-        Outcome released = awaitOutcome(o -> gone.id().equals(o.containerId()) && "removed".equals(o.status()));
+        Outcome released = topics.awaitOutcome(o -> gone.id().equals(o.containerId()) && "removed".equals(o.status()));
         assertThat(released.trigger()).isEqualTo("drift");
         assertNoTrace(gone, device);
         assertThat(gauge("netfence.live.containers")).isZero();
@@ -143,25 +120,25 @@ class HostGuardReleasePodmanTest {
         // resyncs run every second: a release would have come within a few
         long resyncs = registry.get("netfence.resync.duration").timer().count();
         await().atMost(Duration.ofSeconds(30)).until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
-        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+        assertThat(topics.outcomes().stream()
                 .filter(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())))
                 .as("released while it runs").isEmpty();
         assertThat(hostTable()).as("its host guard").contains("container=" + mover.id());
         assertThat(service.hostGuards().installed()).containsKey(device);
         assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
         assertThat(registry.get("netfence.reconcile.pid.moved").counter().count()).as("counted once").isEqualTo(1.0);
-        assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+        assertThat(topics.outcomes().stream()
                 .filter(o -> mover.id().equals(o.containerId()) && "failed".equals(o.status()))
                 .map(o -> o.error().code())).as("reported once").containsExactly("NAMESPACE_MISMATCH");
 
         // a replay of its start event now fails to pin it, and does not release it either
-        send(events, node, event("container.started", "ev-d-replay", mover));
-        assertThat(awaitOutcome(o -> "ev-d-replay".equals(o.eventId())).status()).isEqualTo("failed");
+        topics.sendEvent(event("container.started", "ev-d-replay", mover));
+        assertThat(topics.awaitOutcome(o -> "ev-d-replay".equals(o.eventId())).status()).isEqualTo("failed");
         assertThat(hostTable()).as("its host guard after the replay").contains("container=" + mover.id());
         assertThat(gauge("netfence.live.containers")).isEqualTo(1.0);
 
         mover.remove(); // gone now: released at a resync, with no trace left
-        assertThat(awaitOutcome(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())).trigger())
+        assertThat(topics.awaitOutcome(o -> mover.id().equals(o.containerId()) && "removed".equals(o.status())).trigger())
                 .isEqualTo("drift");
         assertNoTrace(mover, device);
     }
@@ -175,9 +152,9 @@ class HostGuardReleasePodmanTest {
         try {
             // as a workload with CAP_NET_ADMIN (and a namespace of its own): eth0 moved out, its namespace has only lo
             Sh.ok("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "ip", "link", "set", "eth0", "netns", away);
-            send(policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+            topics.send(topics.policies, "task-guardrel", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
                     + "[\"10.88.0.1:8081\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
-            Outcome refused = awaitOutcome(o -> sandbox.id().equals(o.containerId())
+            Outcome refused = topics.awaitOutcome(o -> sandbox.id().equals(o.containerId())
                     && "policy-update".equals(o.trigger()));
             assertThat(refused.status()).as("refused, not released").isEqualTo("failed");
             assertThat(refused.error().code()).isEqualTo("NAMESPACE_MISMATCH");
@@ -185,7 +162,7 @@ class HostGuardReleasePodmanTest {
             long resyncs = registry.get("netfence.resync.duration").timer().count();
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> registry.get("netfence.resync.duration").timer().count() >= resyncs + 3);
-            assertThat(TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+            assertThat(topics.outcomes().stream()
                     .filter(o -> sandbox.id().equals(o.containerId()) && "removed".equals(o.status())))
                     .as("released while it runs").isEmpty();
             assertThat(hostTable()).as("its host guard").contains("container=" + sandbox.id());
@@ -207,14 +184,14 @@ class HostGuardReleasePodmanTest {
         String claimed = linkLocalPastDad(neighbour);
         Sh.ok("nsenter", "-t", Integer.toString(workload.pid()), "-n", "ip", "-6", "addr", "add", claimed + "/64",
                 "dev", "eth0", "nodad");
-        send(events, node, event("container.started", "ev-e-again", workload)); // applied again: the claim bound
-        assertThat(awaitOutcome(o -> "ev-e-again".equals(o.eventId())).status()).isEqualTo("applied");
+        topics.sendEvent(event("container.started", "ev-e-again", workload)); // applied again: the claim bound
+        assertThat(topics.awaitOutcome(o -> "ev-e-again".equals(o.eventId())).status()).isEqualTo("applied");
         assertThat(chain(device)).as("the workload's guard, no guarded container holding %s first", claimed)
                 .contains(claimed);
 
-        send(events, node, event("container.started", "ev-f", neighbour));
+        topics.sendEvent(event("container.started", "ev-f", neighbour));
 
-        assertThat(awaitOutcome(o -> "ev-f".equals(o.eventId())).status()).isEqualTo("applied");
+        assertThat(topics.awaitOutcome(o -> "ev-f".equals(o.eventId())).status()).isEqualTo("applied");
         await("the claim unbound").atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100))
                 .untilAsserted(() -> assertThat(chain(device)).doesNotContain(claimed));
         assertThat(chain(deviceOf(neighbour))).as("the neighbour's guard").contains(claimed);
@@ -226,10 +203,10 @@ class HostGuardReleasePodmanTest {
         PodmanContainer plain = guarded("ev-g");
         PodmanContainer admin = PODMAN.start("admin", List.of("--network", "container:" + plain.name(), "--cap-add",
                 "NET_ADMIN"), "/bin/sleep", "3600");
-        send(events, node, event("container.started", "ev-h", admin));
-        assertThat(awaitOutcome(o -> "ev-h".equals(o.eventId())).guards()).containsExactly("netns");
+        topics.sendEvent(event("container.started", "ev-h", admin));
+        assertThat(topics.awaitOutcome(o -> "ev-h".equals(o.eventId())).guards()).containsExactly("netns");
 
-        Outcome downgraded = awaitOutcome(o -> plain.id().equals(o.containerId()) && "drift".equals(o.trigger()));
+        Outcome downgraded = topics.awaitOutcome(o -> plain.id().equals(o.containerId()) && "drift".equals(o.trigger()));
         assertThat(downgraded.status()).isEqualTo("applied");
         assertThat(downgraded.guards()).as("%s", downgraded).containsExactly("netns");
         assertThat(downgraded.risks()).as("what the member beside it can do to their shared rules is its too")
@@ -248,15 +225,15 @@ class HostGuardReleasePodmanTest {
         assertThat(driftOutcomesOf(plain)).as("nothing claimed again after the restart").hasSize(1);
 
         admin.remove();
-        send(events, node, event("container.stopped", "ev-h-stop", admin));
-        assertThat(awaitOutcome(o -> "ev-h-stop".equals(o.eventId())).status()).isEqualTo("removed");
+        topics.sendEvent(event("container.stopped", "ev-h-stop", admin));
+        assertThat(topics.awaitOutcome(o -> "ev-h-stop".equals(o.eventId())).status()).isEqualTo("removed");
         await().atMost(Duration.ofSeconds(30)).until(() -> driftOutcomesOf(plain).size() == 2);
         assertThat(driftOutcomesOf(plain).get(1).guards()).as("the member gone").containsExactly("netns", "host");
         assertThat(driftOutcomesOf(plain).get(1).risks()).as("the member gone").isEmpty();
     }
 
     private List<Outcome> driftOutcomesOf(PodmanContainer c) {
-        return TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
+        return topics.outcomes().stream()
                 .filter(o -> c.id().equals(o.containerId()) && "drift".equals(o.trigger())).toList();
     }
 
@@ -282,8 +259,8 @@ class HostGuardReleasePodmanTest {
 
     /** {@code sandbox}, enforced through its container.started event, with its host guard. */
     private PodmanContainer guarded(String eventId, PodmanContainer sandbox) throws Exception {
-        send(events, node, event("container.started", eventId, sandbox));
-        Outcome applied = awaitOutcome(o -> eventId.equals(o.eventId()));
+        topics.sendEvent(event("container.started", eventId, sandbox));
+        Outcome applied = topics.awaitOutcome(o -> eventId.equals(o.eventId()));
         assertThat(applied.status()).isEqualTo("applied");
         assertThat(applied.guards()).containsExactly("netns", "host");
         assertThat(hostTable()).contains("container=" + sandbox.id());
@@ -315,17 +292,7 @@ class HostGuardReleasePodmanTest {
 
     private byte[] event(String type, String eventId, PodmanContainer c) {
         return ("{\"schemaVersion\":1,\"type\":\"" + type + "\",\"eventId\":\"" + eventId + "\",\"occurredAt\":\""
-                + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-guardrel\",\"containerId\":\""
+                + Instant.now() + "\",\"nodeId\":\"" + topics.node + "\",\"taskId\":\"task-guardrel\",\"containerId\":\""
                 + c.id() + "\",\"runtime\":\"podman\",\"pid\":" + c.pid() + "}").getBytes(StandardCharsets.UTF_8);
-    }
-
-    private void send(String topic, String key, byte[] value) throws Exception {
-        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
-    }
-
-    private Outcome awaitOutcome(Predicate<Outcome> which) {
-        return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(
-                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which)
-                        .findFirst().orElse(null), o -> o != null);
     }
 }

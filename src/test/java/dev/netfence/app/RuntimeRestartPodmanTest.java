@@ -3,10 +3,7 @@ package dev.netfence.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.netfence.cli.RunConfigs;
 import dev.netfence.event.Outcome;
-import dev.netfence.event.OutcomeCodec;
-import dev.netfence.kafka.testkit.TestKafka;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
@@ -17,15 +14,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,40 +43,27 @@ class RuntimeRestartPodmanTest {
     @RegisterExtension
     static final PodmanContainers PODMAN = new PodmanContainers();
 
-    private final OutcomeCodec codec = new OutcomeCodec();
-    private final String node = "restart-" + UUID.randomUUID().toString().substring(0, 8);
-    private final String events = TestKafka.uniqueTopic("restart-events");
-    private final String outcomes = TestKafka.uniqueTopic("restart-outcomes");
-    private final String policies = TestKafka.uniqueTopic("restart-policies");
-    private final String enforcements = TestKafka.uniqueTopic("restart-enforcements");
-    private KafkaProducer<byte[], byte[]> producer;
+    private ServiceTopics topics;
     private RunService service;
 
     @BeforeEach
     void startService() throws Exception {
-        TestKafka.createTopics(1, events, outcomes, events + ".dlq");
-        TestKafka.createCompactedTopic(policies, 1);
-        producer = TestKafka.producer();
-        send(policies, "task-restart", ("{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
-                + "[\"10.88.0.1:8080\"],\"dns\":false}").getBytes(StandardCharsets.UTF_8));
+        topics = new ServiceTopics("restart");
+        topics.putPolicy("task-restart", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"10.88.0.1:8080\"],\"dns\":false}");
         start();
     }
 
     /** Resyncs an hour apart: none between the restart's stop and start, which would find the container gone. */
     private void start() throws Exception {
-        List<String> flags = RunConfigs.kafkaFlags(node, events, outcomes, policies, enforcements);
-        flags.addAll(List.of("--host-guard", "auto", "--resync-interval", "1h", "--shutdown-timeout", "5s"));
-        service = RunService.start(RunConfigs.of(flags), "test", new SimpleMeterRegistry(), Clock.systemUTC());
-        await().atMost(Duration.ofSeconds(60)).until(service::ready);
+        service = topics.start(List.of("--host-guard", "auto", "--resync-interval", "1h", "--shutdown-timeout", "5s"),
+                new SimpleMeterRegistry());
     }
 
     @AfterEach
     void stopService() {
-        if (service != null) {
-            service.close();
-        }
-        if (producer != null) {
-            producer.close(Duration.ofSeconds(5));
+        if (topics != null) {
+            topics.close(); // the service too
         }
     }
 
@@ -93,7 +72,7 @@ class RuntimeRestartPodmanTest {
             throws Exception {
         PodmanContainer after = restartedAfterItsStart("ev-r", null);
 
-        Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
+        Outcome applied = topics.awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
                 && "drift".equals(o.trigger())); // at the event it was applied with no trigger
         assertThat(applied.guards()).containsExactly("netns", "host");
         assertThat(rulesIn(after.pid())).as("its rules in the new namespace").contains("10.88.0.1");
@@ -116,7 +95,7 @@ class RuntimeRestartPodmanTest {
             PodmanContainer after = restartedAfterItsStart("ev-d", decoy);
             assertThat(decoy).isLessThan(after.pid());
 
-            Outcome applied = awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
+            Outcome applied = topics.awaitOutcome(o -> after.id().equals(o.containerId()) && "applied".equals(o.status())
                     && "drift".equals(o.trigger()));
             // the decoy, a thread of the container in a user namespace of its own, shows full capability sets and is
             // counted (conservative, see ContainerCapabilities): a risk, so no host guard is claimed
@@ -136,7 +115,7 @@ class RuntimeRestartPodmanTest {
             throws Exception {
         // review 182: no process of the container in the runtime's new namespace, only a socket one of them holds
         // there (its init unshares at once, the holder made its socket there and then left): found through the socket
-        String go = "/go-" + UUID.randomUUID();
+        String go = "/go-" + java.util.UUID.randomUUID();
         Path gate = dev.netfence.testkit.BusyboxRootfs.get().resolve(go.substring(1));
         Process holder = null;
         try {
@@ -160,7 +139,7 @@ class RuntimeRestartPodmanTest {
 
             // fenced there (the holder is not in it: its quarantine by the path); then, as its processes stay out of
             // it, reported as moved with what is in force kept
-            Outcome fenced = awaitOutcome(o -> after.id().equals(o.containerId()) && "drift".equals(o.trigger())
+            Outcome fenced = topics.awaitOutcome(o -> after.id().equals(o.containerId()) && "drift".equals(o.trigger())
                     && o.quarantined());
             assertThat(fenced.error().code()).isEqualTo("NAMESPACE_MISMATCH");
             assertThat(Sh.run("nsenter", "--net=" + runtimes, "nft", "list", "table", "inet", "netfence").ok())
@@ -191,11 +170,11 @@ class RuntimeRestartPodmanTest {
 
     /** {@code sandbox}, enforced through a {@code container.started} naming its runtime's path, then restarted by podman with no event. */
     private PodmanContainer restarted(PodmanContainer sandbox, String eventId) throws Exception {
-        send(events, node, ("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
-                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + node + "\",\"taskId\":\"task-restart\","
+        topics.sendEvent(("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
+                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + topics.node + "\",\"taskId\":\"task-restart\","
                 + "\"containerId\":\"" + sandbox.id() + "\",\"runtime\":\"podman\",\"netns\":\"" + sandbox.sandboxKey()
                 + "\",\"pid\":" + sandbox.pid() + "}").getBytes(StandardCharsets.UTF_8));
-        assertThat(awaitOutcome(o -> eventId.equals(o.eventId())).status()).isEqualTo("applied");
+        assertThat(topics.awaitOutcome(o -> eventId.equals(o.eventId())).status()).isEqualTo("applied");
         PodmanContainer after = PODMAN.restart(sandbox, List.of());
         assertThat(after.pid()).isNotEqualTo(sandbox.pid());
         assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
@@ -208,17 +187,6 @@ class RuntimeRestartPodmanTest {
     }
 
     private List<String> outcomesOf(PodmanContainer c) {
-        return TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value()))
-                .filter(o -> c.id().equals(o.containerId())).map(Outcome::status).toList();
-    }
-
-    private void send(String topic, String key, byte[] value) throws Exception {
-        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get(30, TimeUnit.SECONDS);
-    }
-
-    private Outcome awaitOutcome(Predicate<Outcome> which) {
-        return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(
-                () -> TestKafka.readAll(outcomes).stream().map(r -> codec.decode(r.value())).filter(which)
-                        .findFirst().orElse(null), o -> o != null);
+        return topics.outcomes().stream().filter(o -> c.id().equals(o.containerId())).map(Outcome::status).toList();
     }
 }
