@@ -203,8 +203,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
                 enforcer.released(removed.netns());
                 enforcer.left(removed.containerId(), removed.netns());
             }
-            if (removed == null || !live.othersIn(removed.netns(), removed.containerId())) {
-                guards.release(event.containerId()); // a pod's shared veth keeps its chain until a member rewrites it
+            // a pod's shared veth keeps its chain until a member rewrites it; a container not live here (a stop
+            // delivered again, or replayed) releases nothing: the chains its earlier stop left to the pod's other
+            // members, one of which may never rewrite them (a member whose pid moved is not corrected), are theirs
+            // now (helper 183 F2), and a chain of a container netfence no longer tracks goes with its interface
+            if (removed != null && !live.othersIn(removed.netns(), removed.containerId())) {
+                guards.release(event.containerId());
             }
             corrections.stopped(event.containerId());
             if (removed != null) {
