@@ -68,7 +68,16 @@ final class StartRecords {
         if (isGone(result) && !quarantinedThere) {
             LiveContainer recorded = live.get(containerId).orElse(null);
             if (recorded != null && moves.present(recorded)) {
-                return; // a stale start (its pid gone or elsewhere): the container recorded is where it was
+                // a stale start (its pid gone or elsewhere): the container recorded is where it was; a hook's fence
+                // of an instance the runtime started since learns the event's task (helper 183 F3: no event comes for
+                // a restart the runtime makes, and the fence stayed for good), so that the resync applies its policy
+                if (recorded.taskId() == null && event.taskId() != null) {
+                    live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(),
+                            recorded.pid(), recorded.netns(), event.netns(), recorded.policyDigest(),
+                            recorded.errorCode(), recorded.quarantined(), recorded.backend(), recorded.resolved(),
+                            recorded.lastVerified(), recorded.startedAt(), recorded.reported()));
+                }
+                return;
             }
             if (recorded != null && moves.stillInContainer(recorded)) {
                 // the event's own outcome reports the failure; a hook fence takes the event's task, to be applied once back

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.event.ContainerEvent;
 import dev.netfence.netns.NamespaceId;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -271,5 +272,30 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
             assertThat(c.inForce()).isTrue();
         });
         assertThat(published).isEmpty();
+    }
+
+    @Test
+    void aHookFenceOfARestartMadeBeforeTheFirstStartEventWasProcessedLearnsItsTaskFromThatEventAndGetsItsPolicy()
+            throws Exception {
+        // helper 183 F3: instance 1 crashed and its runtime started instance 2 (fenced by the hook, no task) before
+        // instance 1's start event was processed; that event finds its pid gone, and no event comes for instance 2
+        policies.put("task-1", ALLOW_A);
+        int second = restartedIn(PID + 1);
+        assertThat(reconciler.fence("c1", second, null).quarantined()).isTrue();
+        enforcer.gone = true;
+        ContainerEvent first = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
+        var request = request("c1", PID, "task-1");
+        assertThat(reconciler.started(first, () -> enforcer.enforce(request)).status()).isEqualTo("skipped");
+        enforcer.gone = false;
+        enforcer.calls.clear();
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).contains("enforce c1");
+        assertThat(reconciler.liveSet().get("c1")).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(second);
+            assertThat(c.taskId()).isEqualTo("task-1");
+            assertThat(c.inForce()).isTrue();
+        });
     }
 }
