@@ -70,10 +70,11 @@ final class StartRecords {
             if (recorded != null && moves.present(recorded)) {
                 // a stale start (its pid gone or elsewhere): the container recorded is where it was; a hook's fence
                 // of an instance the runtime started since learns the event's task (helper 183 F3: no event comes for
-                // a restart the runtime makes, and the fence stayed for good), so that the resync applies its policy
+                // a restart the runtime makes, and the fence stayed for good), so that the resync applies its policy;
+                // not the event's namespace path, the earlier instance's (helper 184)
                 if (recorded.taskId() == null && event.taskId() != null) {
                     live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(),
-                            recorded.pid(), recorded.netns(), event.netns(), recorded.policyDigest(),
+                            recorded.pid(), recorded.netns(), recorded.netnsPath(), recorded.policyDigest(),
                             recorded.errorCode(), recorded.quarantined(), recorded.backend(), recorded.resolved(),
                             recorded.lastVerified(), recorded.startedAt(), recorded.reported()));
                 }

@@ -283,7 +283,8 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
         int second = restartedIn(PID + 1);
         assertThat(reconciler.fence("c1", second, null).quarantined()).isTrue();
         enforcer.gone = true;
-        ContainerEvent first = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
+        ContainerEvent first = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-c1-first", Instant.now(),
+                "node-1", "task-1", "c1", null, PID, "/run/netns/netns-of-instance-1"); // its runtime removed that path
         var request = request("c1", PID, "task-1");
         assertThat(reconciler.started(first, () -> enforcer.enforce(request)).status()).isEqualTo("skipped");
         enforcer.gone = false;
@@ -297,5 +298,6 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
             assertThat(c.taskId()).isEqualTo("task-1");
             assertThat(c.inForce()).isTrue();
         });
+        assertThat(enforcer.lastNetns).as("not the earlier instance's namespace path (helper 184)").isNull();
     }
 }
