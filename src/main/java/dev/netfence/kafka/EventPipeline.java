@@ -301,7 +301,7 @@ public final class EventPipeline implements AutoCloseable {
                 sink.close();
             }
             metrics.close();
-            keyless.close();
+            keyless.close(close); // within the stop's budget too (a third client, ShutdownBudget.AFTER_DRAIN)
             partitions.clear();
             handover.inert(stopping);
         }

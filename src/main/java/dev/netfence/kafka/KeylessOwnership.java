@@ -154,13 +154,18 @@ final class KeylessOwnership implements AutoCloseable {
 
     @Override
     public void close() {
+        close(Duration.ofSeconds(5));
+    }
+
+    /** Leaves the shared group, waiting at most {@code timeout} (a stop's share of {@link ShutdownBudget#CLIENT_CLOSE}). */
+    void close(Duration timeout) {
         org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> c = consumer;
         consumer = null;
         known = false;
         owned.clear();
         if (c != null) {
             try {
-                c.close(Duration.ofSeconds(5));
+                c.close(timeout);
             } catch (RuntimeException e) {
                 LOG.warn("closing the {} consumer failed: {}", groupOf(topic), e.toString());
             }

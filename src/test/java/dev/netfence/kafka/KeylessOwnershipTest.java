@@ -81,4 +81,25 @@ class KeylessOwnershipTest {
         assertThat(keyless.owns(5)).as("the share known again: another instance's partition").isFalse();
         keyless.close();
     }
+
+    @Test
+    void closingWithinAStopsBudgetWaitsNoLongerThanItsShareForTheSharedGroupsConsumer() {
+        java.util.List<Duration> closes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MockConsumer<byte[], byte[]> member = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized void close(Duration timeout) {
+                closes.add(timeout);
+                super.close(timeout);
+            }
+        };
+        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> member,
+                Duration.ofSeconds(30));
+        keyless.start();
+        keyless.poll();
+
+        keyless.close(ShutdownBudget.CLIENT_CLOSE);
+
+        assertThat(closes).as("helper 181 #5: 5 s before, over the documented stop budget").containsExactly(
+                ShutdownBudget.CLIENT_CLOSE);
+    }
 }
