@@ -305,7 +305,8 @@ public final class DefaultEnforcer implements Enforcer {
         Timer.Sample sample = Timer.start(registry);
         EnforcementException cause = new EnforcementException(code, message);
         boolean quarantine = config.onFailure() == OnFailure.QUARANTINE || code == ErrorCode.INTERNAL_ERROR;
-        Quarantine q = quarantine && !config.dryRun() ? quarantines.orNull(containerId, runtime, pid, netns, code) : null;
+        Quarantine q = quarantine && !config.dryRun() ? quarantines.orNullWhereLeft(containerId, runtime, pid, netns, code)
+                : null;
         EnforcementResult result = results.failed(null, cause, 1, q, List.of(),
                 q == null && !config.dryRun() ? quarantines.located(containerId, runtime, pid, netns) : null);
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));

@@ -131,6 +131,30 @@ final class Quarantines {
     }
 
     /**
+     * {@link #orNull} for a container with no usable policy (no enforcement ran to find where it
+     * is): when {@code pid}'s namespace is refused NAMESPACE_MISMATCH (not the one the runtime's
+     * path {@code netns} leads to, or, without that path, one made inside the container or with
+     * {@code lo} alone), the namespace the container left behind is quarantined instead, found as
+     * after a refused enforcement ({@link #orNullThroughMember}, {@link #orNullThroughOtherMember}).
+     * Before, nothing was written: a workload that moved its pid 1 into a namespace of its own left
+     * the runtime's namespace open while its outcome said POLICY_NOT_FOUND.
+     */
+    Quarantine orNullWhereLeft(String containerId, String runtime, Integer pid, Path netns, ErrorCode code) {
+        try {
+            return apply(containerId, runtime, pid, netns, new AtomicInteger(), false, code);
+        } catch (EnforcementException e) {
+            if (e.code() != ErrorCode.NAMESPACE_MISMATCH || pid == null) {
+                LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
+                        e.getMessage());
+                return null;
+            }
+            LOG.warn("container {} pid {}: {}", containerId, pid, e.getMessage());
+            return NamespacePinner.isRuntimeBind(netns) ? orNullThroughMember(containerId, runtime, netns, pid, code)
+                    : orNullThroughOtherMember(containerId, runtime, pid, code);
+        }
+    }
+
+    /**
      * The OCI hook's fence (loopback only; no member recorded, so it keeps no other member's
      * policy out) for a container refused NAMESPACE_SHARED by owners none of which could be
      * confirmed in the namespace ({@link UnconfirmedOwners}), under {@code --on-failure quarantine}

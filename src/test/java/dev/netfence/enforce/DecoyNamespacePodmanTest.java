@@ -16,13 +16,11 @@ import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -352,32 +350,14 @@ class DecoyNamespacePodmanTest {
 
     /** Whether {@code pid}'s namespace can open a TCP connection to the peer's web server. */
     private static boolean reaches(int pid, PodmanContainer peer) {
-        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "--", Python.EXE, "-c",
-                "import socket, sys; socket.create_connection((sys.argv[1], " + HTTP + "), 2).close()", peer.ipv4())
-                .exitCode() == 0;
+        return DecoyProbes.reaches(pid, peer, HTTP);
     }
 
     private static void awaitMoved(PodmanContainer c, long real) throws Exception {
-        for (int i = 0; i < 200; i++) {
-            if (NamespaceId.of(Path.of("/proc", Integer.toString(c.pid()), "ns", "net")).inode() != real) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new IllegalStateException(c + " did not move into a namespace of its own: " + c.logs());
+        DecoyProbes.awaitMoved(c, real);
     }
 
-    /** A process whose cgroup names {@code c} and whose network namespace has inode {@code inode}. */
     private static Optional<Integer> processIn(PodmanContainer c, long inode) throws Exception {
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            return procs.filter(p -> p.getFileName().toString().matches("\\d+")).filter(p -> {
-                try {
-                    return Files.readString(p.resolve("cgroup")).contains(c.id())
-                            && NamespaceId.of(p.resolve("ns/net")).inode() == inode;
-                } catch (Exception gone) {
-                    return false;
-                }
-            }).map(p -> Integer.parseInt(p.getFileName().toString())).findFirst();
-        }
+        return DecoyProbes.processIn(c, inode);
     }
 }
