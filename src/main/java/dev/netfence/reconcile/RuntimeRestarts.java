@@ -3,9 +3,11 @@ package dev.netfence.reconcile;
 import static dev.netfence.reconcile.ResultReads.applied;
 
 import dev.netfence.core.EnforcementResult;
+import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.Trigger;
+import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.StoredPolicy;
 import java.nio.file.Path;
@@ -65,8 +67,10 @@ final class RuntimeRestarts {
      * can also let a process the entry followed exit: no reason to leave the namespace it left), no
      * process of the container in a namespace with a runtime's path (one the workload made, whose
      * process the entry may follow: the runtime's new namespace, when there is one, has none of its
-     * processes yet, or the look ran out of time), a fence without a task, a policy not valid now,
-     * or an enforcement that recorded nothing there.
+     * processes yet, or the look ran out of time), a fence without a task, or an enforcement that
+     * recorded nothing there. A task with no usable policy now (deleted, or invalid) gets the
+     * quarantine there instead, as at a start (before, it was taken for a moved pid and the
+     * runtime's new namespace stayed open, helper 182 #3).
      * Before, every such container was taken for a moved pid for good (NAMESPACE_MISMATCH, "its
      * rules and host guard are kept", in a namespace that was gone) and its new namespace never
      * got its policy.
@@ -76,9 +80,8 @@ final class RuntimeRestarts {
             return false;
         }
         Optional<StoredPolicy> stored = policies.lookup(c.taskId());
-        if (stored.isEmpty() || !(stored.get() instanceof StoredPolicy.Valid valid)) {
-            return false;
-        }
+        NetworkPolicy policy = stored.isPresent() && stored.get() instanceof StoredPolicy.Valid valid ? valid.policy()
+                : null;
         Path dir = Path.of(c.netnsPath()).getParent();
         Optional<java.util.Map.Entry<Integer, String>> bound = moves.inBoundNamespace(c, () -> bindPaths(dir));
         if (bound.isEmpty()) {
@@ -91,10 +94,17 @@ final class RuntimeRestarts {
         int pid = bound.get().getKey();
         String path = bound.get().getValue(); // where the runtime keeps the new namespace's: a later restart is told too
         LOG.warn("container {}: the runtime's path {} of its namespace inode {} is gone and its process {} runs in the"
-                + " namespace of {}: taken for a restart by its runtime; its task's policy is applied there as at a start",
+                + " namespace of {}: taken for a restart by its runtime; its task's policy is applied there as at a start"
+                + " (quarantined without one)",
                 c.containerId(), c.netnsPath(), c.netns().inode(), pid, path);
-        EnforcementResult result = enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(), pid, Path.of(path),
-                valid.policy(), steady.instant().plus(deadline), c.taskId(), c.resolved()));
+        // no usable policy (deleted, or invalid now): quarantined there, as at a start
+        EnforcementResult result = policy != null ? enforcer.enforce(new EnforcementRequest(c.containerId(), c.runtime(),
+                pid, Path.of(path), policy, steady.instant().plus(deadline), c.taskId(), c.resolved()))
+                : stored.isEmpty() ? enforcer.failClosed(c.containerId(), c.runtime(), pid, Path.of(path),
+                ErrorCode.POLICY_NOT_FOUND, "the policy of task " + c.taskId() + " was deleted")
+                : enforcer.failClosed(c.containerId(), c.runtime(), pid, Path.of(path), ErrorCode.INVALID_POLICY,
+                "the policy of task " + c.taskId() + " is invalid: "
+                + String.join("; ", ((StoredPolicy.Invalid) stored.get()).reasons()));
         dev.netfence.core.EnforcementTarget target = result.target();
         if (!applied(result) && !result.quarantined()) {
             return false;
@@ -114,7 +124,7 @@ final class RuntimeRestarts {
                 c.lastVerified(), c.startedAt(), c.reported());
         moves.back(c.containerId());
         // a quarantine of the runtime's namespace, its pid elsewhere: recorded there as any quarantine (no digest)
-        records.record(there, result, applied(result) ? digests.of(c.taskId(), valid.policy()) : null, trigger, true);
+        records.record(there, result, applied(result) ? digests.of(c.taskId(), policy) : null, trigger, true);
         if (!reused) {
             enforcer.released(c.netns());
             enforcer.left(c.containerId(), c.netns());

@@ -152,6 +152,42 @@ class RuntimeRestartPodmanTest {
         }
     }
 
+    @Test
+    void aContainerWhosePolicyWasDeletedIsQuarantinedInTheNamespaceItsRuntimeRestartsItIn() throws Exception {
+        // helper 182 #3: before, it was taken for a moved pid, its runtime's new namespace left with no rules at all
+        PodmanContainer peer = PODMAN.peer(8080);
+        topics.putPolicy("task-restart", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":"
+                + "[\"" + peer.ipv4() + ":8080\"],\"dns\":false}");
+        PodmanContainer sandbox = PODMAN.sandbox();
+        topics.sendEvent(startOf(sandbox, "ev-p"));
+        assertThat(topics.awaitOutcome(o -> "ev-p".equals(o.eventId())).status()).isEqualTo("applied");
+        topics.send(topics.policies, "task-restart", null); // deleted: quarantined where it runs
+        topics.awaitOutcome(o -> sandbox.id().equals(o.containerId()) && o.quarantined());
+        PodmanContainer after = PODMAN.restart(sandbox, List.of());
+        // (its reach is no sign: the quarantine's host chain may bind the new veth of the same name, README)
+        assertThat(tableIn(after.pid())).as("no rules in the runtime's new namespace before").isFalse();
+        service.close(); // found by the first resync of a netfence started again
+        start();
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> tableIn(after.pid()));
+        assertThat(reaches(after.pid(), peer)).as("the restarted container reaches nothing").isFalse();
+        assertThat(topics.outcomes().stream().filter(o -> sandbox.id().equals(o.containerId())).toList()).last()
+                .satisfies(o -> {
+                    assertThat(o.error().code()).isEqualTo("POLICY_NOT_FOUND");
+                    assertThat(o.quarantined()).isTrue();
+                });
+    }
+
+    private static boolean tableIn(int pid) {
+        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "nft", "list", "table", "inet", "netfence").ok();
+    }
+
+    private static boolean reaches(int pid, PodmanContainer peer) {
+        return Sh.run("nsenter", "-t", Integer.toString(pid), "-n", "--", dev.netfence.testkit.Python.EXE, "-c",
+                "import socket, sys; socket.create_connection((sys.argv[1], 8080), 2).close()", peer.ipv4())
+                .exitCode() == 0;
+    }
+
     /**
      * A sandbox started, enforced through a {@code container.started} naming its runtime's path,
      * restarted by podman with no event (with {@code adopted}, when not null, moved into its cgroup
@@ -170,16 +206,21 @@ class RuntimeRestartPodmanTest {
 
     /** {@code sandbox}, enforced through a {@code container.started} naming its runtime's path, then restarted by podman with no event. */
     private PodmanContainer restarted(PodmanContainer sandbox, String eventId) throws Exception {
-        topics.sendEvent(("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
-                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + topics.node + "\",\"taskId\":\"task-restart\","
-                + "\"containerId\":\"" + sandbox.id() + "\",\"runtime\":\"podman\",\"netns\":\"" + sandbox.sandboxKey()
-                + "\",\"pid\":" + sandbox.pid() + "}").getBytes(StandardCharsets.UTF_8));
+        topics.sendEvent(startOf(sandbox, eventId));
         assertThat(topics.awaitOutcome(o -> eventId.equals(o.eventId())).status()).isEqualTo("applied");
         PodmanContainer after = PODMAN.restart(sandbox, List.of());
         assertThat(after.pid()).isNotEqualTo(sandbox.pid());
         assertThat(after.sandboxKey()).as("a new namespace, the old one's path removed").isNotEqualTo(sandbox.sandboxKey());
         assertThat(Files.exists(sandbox.sandboxKey())).isFalse();
         return after;
+    }
+
+    /** A {@code container.started} of {@code sandbox} naming its runtime's path. */
+    private byte[] startOf(PodmanContainer sandbox, String eventId) {
+        return ("{\"schemaVersion\":1,\"type\":\"container.started\",\"eventId\":\"" + eventId
+                + "\",\"occurredAt\":\"" + Instant.now() + "\",\"nodeId\":\"" + topics.node + "\",\"taskId\":\"task-restart\","
+                + "\"containerId\":\"" + sandbox.id() + "\",\"runtime\":\"podman\",\"netns\":\"" + sandbox.sandboxKey()
+                + "\",\"pid\":" + sandbox.pid() + "}").getBytes(StandardCharsets.UTF_8);
     }
 
     private static String rulesIn(int pid) {

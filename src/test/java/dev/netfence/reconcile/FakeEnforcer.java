@@ -94,6 +94,7 @@ final class FakeEnforcer implements Enforcer {
     public EnforcementResult failClosed(String containerId, String runtime, Integer pid, java.nio.file.Path netns,
             ErrorCode code, String message) {
         calls.add("failClosed " + containerId + " " + code.code());
+        lastNetns = netns;
         if (gone) {
             return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
         }

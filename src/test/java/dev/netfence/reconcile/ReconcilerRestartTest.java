@@ -1,6 +1,7 @@
 package dev.netfence.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.event.ContainerEvent;
@@ -83,6 +84,61 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         reconciler.resyncNow();
         assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> assertThat(c.pid()).isEqualTo(third));
         assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+    }
+
+    /**
+     * Helper 182 #3: before, its runtime's new namespace stayed open, the container taken for a moved
+     * pid. The policy goes before the restart is seen (the resync finds it), or after (the policy's
+     * own correction finds it).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}, the policy changed before the restart: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"POLICY_NOT_FOUND, true", "INVALID_POLICY, false",
+            "POLICY_NOT_FOUND, false", "INVALID_POLICY, true"})
+    void aContainerRestartedWithNoUsablePolicyIsQuarantinedInItsNewNamespaceNotTakenForAMove(String code,
+            boolean policyFirst) throws Exception {
+        if (policyFirst) {
+            losePolicy(code);
+            await().atMost(java.time.Duration.ofSeconds(10)).until(() -> published.size() == 1);
+            enforcer.calls.clear();
+            published.clear();
+        }
+        Files.delete(runtimePath);
+        Path newPath = Files.createLink(proc.resolve("netns-new"), proc.resolve(elsewhere + "/ns/net"));
+
+        if (policyFirst) {
+            reconciler.resyncNow();
+        } else {
+            losePolicy(code);
+        }
+
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).as("quarantined where the container runs now")
+                .startsWith("failClosed " + ID + " " + code).noneMatch(call -> call.startsWith("enforce"));
+        assertThat(enforcer.lastNetns).as("through the runtime's path of it").isEqualTo(newPath);
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(elsewhere);
+            assertThat(c.netns()).isEqualTo(new NamespaceId(enforcer.device, enforcer.inode)).isNotEqualTo(recorded);
+            assertThat(c.quarantined()).isTrue();
+            assertThat(c.errorCode()).isEqualTo(code);
+            assertThat(c.netnsPath()).isEqualTo(newPath.toString());
+        });
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.errorCode()).isEqualTo(code);
+            assertThat(o.quarantined()).isTrue();
+        });
+        assertThat(enforcer.releasedNamespaces).as("the old namespace let go").containsExactly(recorded);
+
+        enforcer.calls.clear();
+        reconciler.resyncNow(); // from now on its quarantine is read back there like any
+        assertThat(enforcer.calls).containsExactly("recheckQuarantine " + ID + " " + code);
+    }
+
+    private void losePolicy(String code) {
+        if (code.equals("POLICY_NOT_FOUND")) {
+            policies.delete("task-1");
+        } else {
+            policies.invalid("task-1");
+        }
     }
 
     @Test
