@@ -347,7 +347,7 @@ public final class DefaultEnforcer implements Enforcer {
                     && config.onFailure() == OnFailure.QUARANTINE && !config.dryRun();
             Quarantine q;
             try {
-                q = elsewhere ? (NamespacePinner.isRuntimeBind(request.netns()) ? quarantines.orNullThroughMember(request.containerId(),
+                q = elsewhere ? (NamespacePinner.isRuntimeBind(request.netns()) ? quarantines.orNullLeftAndOwn(request.containerId(),
                         request.runtime(), request.netns(), request.pid(), e.code()) : quarantines.orNullThroughOtherMember(
                         request.containerId(), request.runtime(), request.pid(), e.code()))
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),

@@ -149,9 +149,46 @@ final class Quarantines {
                 return null;
             }
             LOG.warn("container {} pid {}: {}", containerId, pid, e.getMessage());
-            return NamespacePinner.isRuntimeBind(netns) ? orNullThroughMember(containerId, runtime, netns, pid, code)
+            return NamespacePinner.isRuntimeBind(netns) ? orNullLeftAndOwn(containerId, runtime, netns, pid, code)
                     : orNullThroughOtherMember(containerId, runtime, pid, code);
         }
+    }
+
+    /**
+     * After NAMESPACE_MISMATCH with the runtime's path {@code netns}: {@link #orNullThroughMember},
+     * and the event pid's own namespace too when it passes the checks of a namespace named by no
+     * path (not made inside the container, an interface besides {@code lo}): then the path is wrong (stale, or another container's)
+     * and the container runs there, or a workload holding CAP_SYS_ADMIN made it a decoy that nothing
+     * tells from the runtime's; either way it is quarantined. The one reported is the path's where a
+     * process of the container is in it (a witness), else the pid's own, which the live-set entry
+     * then follows and reads back. Before, only the path's was: a stale path naming an empty
+     * namespace got that one quarantined and reported, the container's own left open (helper 185 #1).
+     */
+    Quarantine orNullLeftAndOwn(String containerId, String runtime, Path netns, int pid, ErrorCode code) {
+        Quarantine left = orNullThroughMember(containerId, runtime, netns, pid, code);
+        if (left != null && left.target() != null && left.target().pid() != pid) {
+            return left; // through a process of the container there: the runtime's, and the container's
+        }
+        Quarantine own;
+        try {
+            own = apply(containerId, budget -> withInterface(pinner.pin(pid, containerId, runtime, null, budget.at(), true)),
+                    new AtomicInteger(), false, code, false);
+        } catch (EnforcementException refused) {
+            return left; // a decoy (made inside the container, or with lo alone), or gone
+        }
+        LOG.warn("container {}: pid {} is not in {} but in a namespace not made inside the container (inode {}),"
+                + " quarantined too", containerId, pid, netns, own.target() == null ? "?" : own.target().netnsInode());
+        return own;
+    }
+
+    /** {@code ns} when it is known to have an interface besides {@code lo}; else closed, and NAMESPACE_MISMATCH. */
+    private static PinnedNamespace withInterface(PinnedNamespace ns) {
+        if (!Boolean.FALSE.equals(ns.onlyLoopback())) {
+            ns.close();
+            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the namespace of pid " + ns.pid()
+                    + " has no network interface but lo, or it was not read");
+        }
+        return ns;
     }
 
     /**

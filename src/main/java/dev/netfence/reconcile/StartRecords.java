@@ -123,7 +123,7 @@ final class StartRecords {
         // policy update of its task (or one bringing that digest, or the other member's leaving) reaches it, and a
         // resync releases it once gone; never left out, which would leave it without rules for good
         live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), target.pid(),
-                netns(target), event.netns(), result.policyDigest(),
+                netns(target), pathTo(event.netns(), netns(target), containerId), result.policyDigest(),
                 applied(result) ? null : result.error().code(), result.quarantined(), result.backend(),
                 result.resolved(), clock.instant(), startedAt(before, target, event), LiveContainer.Reported.of(result)));
         if (before != null && !before.netns().equals(netns(target))) {
@@ -149,6 +149,29 @@ final class StartRecords {
         Instant known = before.startedAt() != null ? before.startedAt()
                 : ProcessStart.of(procRoot, target.pid()).orElse(null);
         return known != null && known.isAfter(event.occurredAt()) ? known : event.occurredAt();
+    }
+
+    /**
+     * The event's namespace path, unless it is a runtime's path that leads to another namespace than
+     * the one recorded ({@code netns}): a stale or mixed-up path, for which the container was
+     * quarantined where its pid is ({@code Quarantines#orNullLeftAndOwn}), so that the resyncs pin
+     * it there, not through a path that names another namespace (refused at each). Kept when it
+     * cannot be read.
+     */
+    private static String pathTo(String path, dev.netfence.netns.NamespaceId netns, String containerId) {
+        if (path == null || !dev.netfence.netns.NamespacePinner.isRuntimeBind(Path.of(path))) {
+            return path;
+        }
+        try {
+            if (dev.netfence.netns.NamespaceId.of(Path.of(path)).equals(netns)) {
+                return path;
+            }
+        } catch (java.io.IOException unknown) {
+            return path;
+        }
+        LOG.warn("container {}: its event's path {} leads to another namespace than inode {}, where it is recorded;"
+                + " not recorded", containerId, path, netns.inode());
+        return null;
     }
 
     private static boolean refusedShared(EnforcementResult r) {

@@ -106,6 +106,7 @@ final class FakeEnforcer implements Enforcer {
     public EnforcementResult recheckQuarantine(String containerId, String runtime, int pid, java.nio.file.Path netns,
             ErrorCode code, String message) {
         calls.add("recheckQuarantine " + containerId + " " + code.code());
+        lastNetns = netns;
         if (gone) {
             return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
         }
