@@ -127,15 +127,24 @@ final class Corrections {
                 return;
             }
             if (!moves.present(c)) {
-                if (moves.stillInContainer(c)) {
-                    if (!restarts.restarted(c, trigger)) {
-                        moveReports.moved(c, trigger, true);
-                    }
+                if (!moves.stillInContainer(c)) {
+                    records.release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
+                            + c.netns().inode() + " (container gone)");
                     return;
                 }
-                records.release(c, Trigger.DRIFT, "process " + c.pid() + " has left network namespace inode "
-                        + c.netns().inode() + " (container gone)");
-                return;
+                if (restarts.restarted(c, trigger)) {
+                    return;
+                }
+                // moved out while another process of the container stays in the namespace: the entry follows that
+                // one, so what is in force there is still read back, repaired and updated (helper 185 #2: a workload
+                // that moved its pid 1 out kept every later resync off its namespace, unseen changes included)
+                Optional<Integer> witness = moves.stayedIn(c);
+                if (witness.isEmpty()) {
+                    moveReports.moved(c, trigger, true);
+                    return;
+                }
+                c = c.through(witness.get());
+                live.put(c);
             }
             moves.back(containerId);
             if (c.taskId() == null) {

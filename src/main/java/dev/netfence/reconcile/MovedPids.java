@@ -85,6 +85,25 @@ final class MovedPids {
     }
 
     /**
+     * A process of {@code c}'s container in its recorded namespace, for an entry whose recorded
+     * process is alive elsewhere (moved out); empty when none is, or when the look ran out of time
+     * (then it is taken for moved, as before, and looked at again at the next resync).
+     */
+    java.util.Optional<Integer> stayedIn(LiveContainer c) {
+        try {
+            java.util.Optional<Integer> other = dev.netfence.netns.ContainerProcesses.in(procRoot, c.containerId(),
+                    c.netns());
+            other.ifPresent(pid -> LOG.warn("container {}: process {} left network namespace inode {}; its entry follows"
+                    + " process {}, still there", c.containerId(), c.pid(), c.netns().inode(), pid));
+            return other;
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warn("container {}: process {} left network namespace inode {}, and the look for another one there ran"
+                    + " out of time ({})", c.containerId(), c.pid(), c.netns().inode(), e.getMessage());
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
      * Another process of {@code c}'s container in its recorded namespace
      * ({@link dev.netfence.netns.ContainerProcesses}), for an entry whose recorded process went; with
      * none left there, any process of the container (released only once it has none); empty when

@@ -206,6 +206,37 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aContainerWhosePidMovedOutWhileAnotherOfItsProcessesStaysIsFollowedThereAndStillReadBackAndRepaired()
+            throws Exception {
+        // helper 185 #2: before, it was taken for moved, and no later resync read its namespace back
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        int stayed = PID + 7;
+        Files.createLink(Files.createDirectories(proc.resolve(stayed + "/ns")).resolve("net"), nsFile);
+        Files.writeString(proc.resolve(stayed + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        Files.move(nsFile, nsFile.resolveSibling("net.original")); // the pid moves into another namespace
+        Files.writeString(nsFile, "");
+        enforcer.calls.clear();
+        enforcer.drift = "chain output: rule removed";
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).as("read back through the process still there").containsExactly("reconcile " + id);
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.status()).isEqualTo("applied");
+            assertThat(o.trigger()).isEqualTo("drift");
+        });
+        assertThat(reconciler.liveSet().get(id)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(stayed);
+            assertThat(c.inForce()).isTrue();
+        });
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+        assertThat(released).isEmpty();
+    }
+
+    @Test
     void anEntryWhoseProcessWentFollowsAnotherProcessOfTheContainerInItsNamespaceInsteadOfBeingReleased()
             throws Exception {
         String id = "0123456789abcdef0123456789abcdef";
