@@ -282,6 +282,13 @@ public final class DefaultEnforcer implements Enforcer {
             return results.failed(null, cause, 1,
                     quarantines.apply(containerId, runtime, pid, netns, attempts, checkFirst, member), List.of());
         } catch (EnforcementException e) {
+            // its own quarantine, refused where its pid is: read back where it was written, found as it was then (a
+            // namespace left behind, or a decoy's quarantined all the same), not rewritten at every other resync
+            Quarantine left = e.code() == ErrorCode.NAMESPACE_MISMATCH && member != null
+                    ? quarantines.left().orNull(containerId, runtime, netns, pid, member, checkFirst) : null;
+            if (left != null) {
+                return results.failed(null, cause, 1, left, List.of());
+            }
             LOG.warn("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
                     e.getMessage());
             return results.failed(null, e, attempts.get(), null, List.of());
@@ -343,13 +350,12 @@ public final class DefaultEnforcer implements Enforcer {
                     || e.code() == ErrorCode.NAMESPACE_QUARANTINED);
             // the event's pid is not in the container's namespace (the runtime's path, or one it did not make):
             // that namespace, through a process of the container there
-            boolean elsewhere = e.code() == ErrorCode.NAMESPACE_MISMATCH && request.pid() != null && !checkFirst
+            boolean elsewhere = e.code() == ErrorCode.NAMESPACE_MISMATCH && !checkFirst
                     && config.onFailure() == OnFailure.QUARANTINE && !config.dryRun();
             Quarantine q;
             try {
-                q = elsewhere ? (NamespacePinner.isRuntimeBind(request.netns()) ? quarantines.orNullLeftAndOwn(request.containerId(),
-                        request.runtime(), request.netns(), request.pid(), e.code()) : quarantines.orNullThroughOtherMember(
-                        request.containerId(), request.runtime(), request.pid(), e.code()))
+                q = elsewhere ? quarantines.left().orNull(request.containerId(), request.runtime(), request.netns(),
+                        request.pid(), e.code(), false)
                         : protect ? quarantines.orNull(request.containerId(), request.runtime(), request.pid(),
                         request.netns(), e.code())
                         // refused by owners none of which is confirmed there: not left without rules, the hook's fence

@@ -46,6 +46,7 @@ final class Quarantines {
     private final HostGuards hostGuards;
     private final RetriedAttempts retried;
     private final ContainmentChecks checks;
+    private final LeftNamespaces left;
 
     Quarantines(EnforcerConfig config, Clock clock, NamespacePinner pinner, ApplyPipeline pipeline,
             BackendSelector selector, HostGuards hostGuards, RetriedAttempts retried, ContainmentChecks checks) {
@@ -57,61 +58,12 @@ final class Quarantines {
         this.selector = selector;
         this.hostGuards = hostGuards;
         this.retried = retried;
+        this.left = new LeftNamespaces(this, pinner, clock, config);
     }
 
-    /**
-     * After NAMESPACE_MISMATCH with the runtime's path {@code netns}: the namespace that path leads
-     * to quarantined through a process of the container still in it ({@link NamespacePinner#memberIn}),
-     * as {@link #orNull} does; null when no process of the container is there (nothing of it to
-     * fence) or the quarantine cannot be written. A workload that moves the event's pid into a
-     * namespace of its own (an {@code unshare} of user and network namespaces needs no capability
-     * where the seccomp profile allows it) leaves its other processes in a fenced namespace, not an
-     * open one.
-     */
-    Quarantine orNullThroughMember(String containerId, String runtime, Path netns, int pid, ErrorCode code) {
-        return throughWitness(containerId, "its namespace " + netns,
-                deadline -> pinner.memberIn(containerId, runtime, netns, pid, deadline), code);
-    }
-
-    /**
-     * As {@link #orNullThroughMember} without the runtime's path, after the event's pid's own
-     * namespace was refused (made inside the container, or with {@code lo} alone): the namespace
-     * of another process of the container that pins ({@link NamespacePinner#memberElsewhere}).
-     */
-    Quarantine orNullThroughOtherMember(String containerId, String runtime, int pid, ErrorCode code) {
-        return throughWitness(containerId, "the namespace of pid " + pid,
-                deadline -> pinner.memberElsewhere(containerId, runtime, pid, deadline), code);
-    }
-
-    /**
-     * The quarantine written through the namespace {@code find} pins through a witness (the first
-     * attempt through the one found first, which may exit meanwhile; a retry looks again); null
-     * when none is found or it cannot be written.
-     */
-    private Quarantine throughWitness(String containerId, String instead,
-            java.util.function.Function<java.time.Instant, java.util.Optional<PinnedNamespace>> find, ErrorCode code) {
-        java.util.concurrent.atomic.AtomicReference<PinnedNamespace> first = new java.util.concurrent.atomic.AtomicReference<>(
-                find.apply(clock.instant().plus(config.quarantineBudget())).orElse(null));
-        if (first.get() == null) {
-            return null;
-        }
-        LOG.warn("container {}: not {}; quarantining the namespace of its process {} (inode {})", containerId, instead,
-                first.get().pid(), first.get().inode());
-        try {
-            return apply(containerId, budget -> {
-                PinnedNamespace held = first.getAndSet(null);
-                return held != null ? held : find.apply(budget.at()).orElseThrow(() -> new EnforcementException(
-                        ErrorCode.CONTAINER_NOT_FOUND, "no process of container " + containerId + " to quarantine through"));
-            }, new AtomicInteger(), false, code, false);
-        } catch (EnforcementException e) {
-            LOG.error("could not quarantine container {}: {} {}", containerId, e.code().code(), e.getMessage());
-            return null;
-        } finally {
-            PinnedNamespace unused = first.getAndSet(null);
-            if (unused != null) {
-                unused.close();
-            }
-        }
+    /** Where the container left when its pid's namespace was refused NAMESPACE_MISMATCH ({@link LeftNamespaces}). */
+    LeftNamespaces left() {
+        return left;
     }
 
     /**
@@ -135,7 +87,7 @@ final class Quarantines {
      * is): when {@code pid}'s namespace is refused NAMESPACE_MISMATCH (not the one the runtime's
      * path {@code netns} leads to, or, without that path, one made inside the container or with
      * {@code lo} alone), the namespace the container left behind is quarantined instead, found as
-     * after a refused enforcement ({@link #orNullThroughMember}, {@link #orNullThroughOtherMember}).
+     * after a refused enforcement ({@link LeftNamespaces}).
      * Before, nothing was written: a workload that moved its pid 1 into a namespace of its own left
      * the runtime's namespace open while its outcome said POLICY_NOT_FOUND.
      */
@@ -143,52 +95,14 @@ final class Quarantines {
         try {
             return apply(containerId, runtime, pid, netns, new AtomicInteger(), false, code);
         } catch (EnforcementException e) {
-            if (e.code() != ErrorCode.NAMESPACE_MISMATCH || pid == null) {
+            if (e.code() != ErrorCode.NAMESPACE_MISMATCH) {
                 LOG.error("could not quarantine container {} pid {}: {} {}", containerId, pid, e.code().code(),
                         e.getMessage());
                 return null;
             }
             LOG.warn("container {} pid {}: {}", containerId, pid, e.getMessage());
-            return NamespacePinner.isRuntimeBind(netns) ? orNullLeftAndOwn(containerId, runtime, netns, pid, code)
-                    : orNullThroughOtherMember(containerId, runtime, pid, code);
+            return left.orNull(containerId, runtime, netns, pid, code, false);
         }
-    }
-
-    /**
-     * After NAMESPACE_MISMATCH with the runtime's path {@code netns}: {@link #orNullThroughMember},
-     * and the event pid's own namespace too when it passes the checks of a namespace named by no
-     * path (not made inside the container, an interface besides {@code lo}): then the path is wrong (stale, or another container's)
-     * and the container runs there, or a workload holding CAP_SYS_ADMIN made it a decoy that nothing
-     * tells from the runtime's; either way it is quarantined. The one reported is the path's where a
-     * process of the container is in it (a witness), else the pid's own, which the live-set entry
-     * then follows and reads back. Before, only the path's was: a stale path naming an empty
-     * namespace got that one quarantined and reported, the container's own left open (helper 185 #1).
-     */
-    Quarantine orNullLeftAndOwn(String containerId, String runtime, Path netns, int pid, ErrorCode code) {
-        Quarantine left = orNullThroughMember(containerId, runtime, netns, pid, code);
-        if (left != null && left.target() != null && left.target().pid() != pid) {
-            return left; // through a process of the container there: the runtime's, and the container's
-        }
-        Quarantine own;
-        try {
-            own = apply(containerId, budget -> withInterface(pinner.pin(pid, containerId, runtime, null, budget.at(), true)),
-                    new AtomicInteger(), false, code, false);
-        } catch (EnforcementException refused) {
-            return left; // a decoy (made inside the container, or with lo alone), or gone
-        }
-        LOG.warn("container {}: pid {} is not in {} but in a namespace not made inside the container (inode {}),"
-                + " quarantined too", containerId, pid, netns, own.target() == null ? "?" : own.target().netnsInode());
-        return own;
-    }
-
-    /** {@code ns} when it is known to have an interface besides {@code lo}; else closed, and NAMESPACE_MISMATCH. */
-    private static PinnedNamespace withInterface(PinnedNamespace ns) {
-        if (!Boolean.FALSE.equals(ns.onlyLoopback())) {
-            ns.close();
-            throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the namespace of pid " + ns.pid()
-                    + " has no network interface but lo, or it was not read");
-        }
-        return ns;
     }
 
     /**
@@ -273,7 +187,7 @@ final class Quarantines {
      * {@code unlessGoverned}: {@link Freed}, nothing written, when another member's policy governs
      * the namespace by its write turn ({@link #fenceUngoverned}).
      */
-    private Quarantine apply(String containerId, java.util.function.Function<Deadline, PinnedNamespace> pinning,
+    Quarantine apply(String containerId, java.util.function.Function<Deadline, PinnedNamespace> pinning,
             AtomicInteger attempts, boolean checkFirst, ErrorCode code, boolean unlessGoverned) {
         Deadline budget = new Deadline(clock, clock.instant().plus(config.quarantineBudget()));
         boolean follower = code == ErrorCode.NAMESPACE_QUARANTINED;

@@ -57,6 +57,15 @@ public interface NamespacePinner {
     }
 
     /**
+     * The pid the container runtime gives for {@code containerId} (what {@link #pin} targets when an
+     * event carries none), for the search of the namespace such a pid left; null when this pinner
+     * does not ask a runtime. EnforcementException when the runtime cannot say.
+     */
+    default Integer pidOf(String containerId, String runtime, Instant deadline) {
+        return null;
+    }
+
+    /**
      * Without the runtime's path, after {@code pid}'s own namespace was refused: the namespace of
      * another process of the container that pins, pinned (see {@link #memberIn}). Empty when none
      * is, {@code pid} is not the container's, or this pinner cannot tell.

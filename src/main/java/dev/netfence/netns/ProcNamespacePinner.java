@@ -107,6 +107,11 @@ public final class ProcNamespacePinner implements NamespacePinner {
                 !NamespacePinner.isRuntimeBind(netns)), netns);
     }
 
+    @Override
+    public Integer pidOf(String containerId, String runtime, Instant deadline) {
+        return lookup.pidOf(containerId, runtime, deadline);
+    }
+
     /**
      * A process of {@code containerId} in the namespace {@code netns} leads to
      * ({@link ContainerProcesses}), which then pins as the container's with that path. Only on a

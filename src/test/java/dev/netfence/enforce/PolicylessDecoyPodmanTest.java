@@ -83,6 +83,34 @@ class PolicylessDecoyPodmanTest {
                 .isNotZero();
     }
 
+    /**
+     * An event without a pid: the pid the runtime gives (its pid 1, in the decoy) is searched from as
+     * one the event carried; before, nothing was searched for and the runtime's namespace stayed open,
+     * with a policy and without one.
+     */
+    @ParameterizedTest(name = "with a policy: {0}")
+    @ValueSource(booleans = {true, false})
+    void anEventWithoutAPidHasTheNamespaceThePidItsRuntimeGivesLeftQuarantined(boolean policy) throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer decoy = PODMAN.start("decoy", List.of(), "/bin/sh", "-c",
+                "/bin/sleep 3600 & exec /bin/unshare -Urn /bin/sleep 3600");
+        long real = NamespaceId.of(decoy.sandboxKey()).inode();
+        DecoyProbes.awaitMoved(decoy, real);
+        int behind = DecoyProbes.processIn(decoy, real).orElseThrow(() -> new AssertionError("no process left behind"));
+        assertThat(DecoyProbes.reaches(behind, peer, HTTP)).as("open before").isTrue();
+
+        EnforcementResult result = policy
+                ? enforcer().enforce(new EnforcementRequest(decoy.id(), "podman", null, decoy.sandboxKey(),
+                        dev.netfence.testkit.Streams.allowingOnly(peer.ipv4(), "7300/tcp"),
+                        java.time.Clock.systemUTC().instant().plusSeconds(30)))
+                : enforcer().failClosed(decoy.id(), "podman", null, decoy.sandboxKey(), ErrorCode.POLICY_NOT_FOUND,
+                        "no policy for task t-1");
+
+        assertThat(result.quarantined()).as("%s", result).isTrue();
+        assertThat(result.target().netnsInode()).isEqualTo(real);
+        assertThat(DecoyProbes.reaches(behind, peer, HTTP)).as("the process left behind reaches nothing").isFalse();
+    }
+
     private static DefaultEnforcer enforcer() {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
