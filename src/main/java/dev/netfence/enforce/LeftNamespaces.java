@@ -3,8 +3,12 @@ package dev.netfence.enforce;
 import dev.netfence.core.EnforcementException;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Quarantines.Quarantine;
+import dev.netfence.netns.BindPaths;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.NamespacePinner;
 import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcTasks;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -74,13 +78,12 @@ final class LeftNamespaces {
     /**
      * With the runtime's path {@code netns}: the namespace it leads to quarantined through a process
      * of the container still in it (or the path itself where none is, see
-     * {@link NamespacePinner#memberIn}), and the pid's own namespace too when it passes the checks
-     * of a namespace named by no path (not made inside the container, an interface besides
-     * {@code lo}): then the path is wrong (stale, or another container's) and the container runs
-     * there, or a workload holding CAP_SYS_ADMIN made it a decoy that nothing tells from the
-     * runtime's; either way it is quarantined. The one reported is the path's where a process of the
-     * container is in it (a witness), else the pid's own, which the live-set entry then follows and
-     * reads back. Before, only the path's was: a stale path naming an empty namespace got that one
+     * {@link NamespacePinner#memberIn}), and the pid's own namespace too when the runtime made it
+     * (a path of its own in the event path's directory, where no workload can add one; with the
+     * cgroup check on, not made inside the container, an interface besides {@code lo}, and no other
+     * member's policy governing it): then the event's path is stale or another container's, and the
+     * container runs there. The one reported is the path's where a process of the container is in it
+     * (a witness), else the pid's own, which the live-set entry then follows and reads back. Before, only the path's was: a stale path naming an empty namespace got that one
      * quarantined and reported, the container's own left open (helper 185 #1).
      */
     private Quarantine leftAndOwn(String containerId, String runtime, Path netns, int pid, ErrorCode code,
@@ -90,13 +93,24 @@ final class LeftNamespaces {
         if (left != null && left.target() != null && left.target().pid() != pid) {
             return left; // through a process of the container there: the runtime's, and the container's
         }
+        // only a namespace the runtime made (a path of its own beside the event's, which no workload can add), and only
+        // where the pid is known to be the container's: else a decoy, or anyone's (helper 186 #3, #5)
+        NamespaceId runtimes;
+        try {
+            runtimes = ProcTasks.namespaceOf(config.procRoot(), pid);
+        } catch (IOException gone) {
+            return left;
+        }
+        if (!config.cgroupCheck() || BindPaths.of(runtimes, netns.getParent()).isEmpty()) {
+            return left;
+        }
         Quarantine own;
         try {
-            own = quarantines.apply(containerId,
-                    budget -> withInterface(pinner.pin(pid, containerId, runtime, null, budget.at(), true)),
-                    new AtomicInteger(), checkFirst, code, false);
-        } catch (EnforcementException refused) {
-            return left; // a decoy (made inside the container, or with lo alone), or gone
+            own = quarantines.apply(containerId, budget -> withInterface(
+                    pinner.pin(pid, containerId, runtime, null, budget.at(), true), runtimes),
+                    new AtomicInteger(), checkFirst, code, true);
+        } catch (EnforcementException | Quarantines.Freed refused) {
+            return left; // made inside the container, lo alone, moved meanwhile, or governed by another member's policy
         }
         LOG.warn("container {}: pid {} is not in {} but in a namespace not made inside the container (inode {}),"
                 + " quarantined too", containerId, pid, netns, own.target() == null ? "?" : own.target().netnsInode());
@@ -145,12 +159,15 @@ final class LeftNamespaces {
         }
     }
 
-    /** {@code ns} when it is known to have an interface besides {@code lo}; else closed, and NAMESPACE_MISMATCH. */
-    private static PinnedNamespace withInterface(PinnedNamespace ns) {
-        if (!Boolean.FALSE.equals(ns.onlyLoopback())) {
+    /**
+     * {@code ns} when it is {@code expected} and known to have an interface besides {@code lo}; else
+     * closed, and NAMESPACE_MISMATCH.
+     */
+    private static PinnedNamespace withInterface(PinnedNamespace ns, NamespaceId expected) {
+        if (!Boolean.FALSE.equals(ns.onlyLoopback()) || !ns.id().equals(expected)) {
             ns.close();
             throw new EnforcementException(ErrorCode.NAMESPACE_MISMATCH, "the namespace of pid " + ns.pid()
-                    + " has no network interface but lo, or it was not read");
+                    + " is not the runtime's one looked at, or has no network interface but lo");
         }
         return ns;
     }

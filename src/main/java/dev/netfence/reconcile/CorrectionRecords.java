@@ -133,12 +133,26 @@ final class CorrectionRecords {
     /**
      * Releases {@code c} as gone after the enforcer could not reach it, unless its recorded pid is
      * still a process of the container: moved out of its namespace ({@link MoveReports#moved}), or
-     * still in it ({@link MoveReports#refusedInPlace}). One decision for every path that finds a container
+     * still in it ({@link MoveReports#refusedInPlace}), or another process of the container is
+     * left (the entry follows it). One decision for every path that finds a container
      * unreachable, so none of them releases a container the workload only moved, or one whose
      * namespace it changed so that the enforcer refuses it.
      */
     void releaseUnlessMoved(LiveContainer c, Trigger trigger, EnforcementResult result) {
         if (!moves.stillInContainer(c)) {
+            // its process went (perhaps one the entry followed a moment ago, which a workload can have exit at once):
+            // gone only when no process of the container is left; else the entry follows one, looked at again at the
+            // next resync (helper 186 #1: released with its host guard while its pid 1 ran elsewhere)
+            java.util.Optional<Integer> other;
+            try {
+                other = moves.another(c);
+            } catch (java.util.concurrent.TimeoutException unknown) {
+                return; // nothing says it is gone: kept as it is
+            }
+            if (other.isPresent() && other.get() != c.pid()) {
+                live.put(c.through(other.get()));
+                return;
+            }
             release(c, trigger, result.error().message());
         } else if (moves.present(c)) {
             moveReports.refusedInPlace(c, trigger, result, clock.instant());

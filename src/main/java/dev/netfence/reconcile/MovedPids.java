@@ -133,7 +133,7 @@ final class MovedPids {
 
     /**
      * A process of {@code c}'s container in a namespace that {@code paths} (a runtime's bind paths by
-     * namespace, see {@link RuntimeRestarts#bindPaths}) names, with that path: the first one
+     * namespace, see {@link dev.netfence.netns.BindPaths}) names, with that path: the first one
      * {@code /proc} lists, found with one stat per process (its cgroup read only where its namespace
      * is one of those). Where none is, a process of the container that holds a socket of such a
      * namespace, with that namespace's path: a workload whose processes all left the runtime's new

@@ -83,7 +83,7 @@ final class RuntimeRestarts {
         NetworkPolicy policy = stored.isPresent() && stored.get() instanceof StoredPolicy.Valid valid ? valid.policy()
                 : null;
         Path dir = Path.of(c.netnsPath()).getParent();
-        Optional<java.util.Map.Entry<Integer, String>> bound = moves.inBoundNamespace(c, () -> bindPaths(dir));
+        Optional<java.util.Map.Entry<Integer, String>> bound = moves.inBoundNamespace(c, () -> dev.netfence.netns.BindPaths.in(dir));
         if (bound.isEmpty()) {
             LOG.warn("container {}: the runtime's path {} of its namespace inode {} is gone, and no process of it runs in"
                     + " a namespace with a path in {} (its process {} is in one its runtime did not make): not taken for"
@@ -119,8 +119,11 @@ final class RuntimeRestarts {
         // the kernel may have given the new namespace the old one's number: then what the apply just set up for it
         // is not the old namespace's to let go
         boolean reused = now.equals(c.netns());
+        // the runtime's path of the namespace written (a quarantine may have gone to the one the pid is in, helper 186 #4)
+        String recordedPath = now.equals(namespaceAt(path)) ? path
+                : dev.netfence.netns.BindPaths.of(now, dir).orElse(null);
         LiveContainer there = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), pid,
-                now, path, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
+                now, recordedPath, c.policyDigest(), c.errorCode(), c.quarantined(), c.backend(), c.resolved(),
                 c.lastVerified(), c.startedAt(), c.reported());
         moves.back(c.containerId());
         // a quarantine of the runtime's namespace, its pid elsewhere: recorded there as any quarantine (no digest)
@@ -131,29 +134,6 @@ final class RuntimeRestarts {
         }
         onRelease.accept(c); // a pod's other members write the host side again, as after any member leaves
         return true;
-    }
-
-    /**
-     * The entries of {@code dir} (the runtime's bind mounts of namespaces) by the namespace each
-     * leads to, the first of each in listing order; empty when it cannot be listed.
-     */
-    static java.util.Map<dev.netfence.netns.NamespaceId, String> bindPaths(Path dir) {
-        java.util.Map<dev.netfence.netns.NamespaceId, String> paths = new java.util.HashMap<>();
-        if (dir == null) {
-            return paths;
-        }
-        try (java.nio.file.DirectoryStream<Path> entries = java.nio.file.Files.newDirectoryStream(dir)) {
-            for (Path entry : entries) {
-                try {
-                    paths.putIfAbsent(dev.netfence.netns.NamespaceId.of(entry), entry.toString());
-                } catch (java.io.IOException notOne) {
-                    // gone meanwhile, or not a namespace: the next
-                }
-            }
-        } catch (java.io.IOException | java.nio.file.DirectoryIteratorException e) {
-            LOG.info("the runtime's namespace paths in {} could not be listed: {}", dir, e.toString());
-        }
-        return paths;
     }
 
     /** The namespace {@code path} leads to, or null when that cannot be read. */

@@ -154,9 +154,9 @@ final class StartRecords {
     /**
      * The event's namespace path, unless it is a runtime's path that leads to another namespace than
      * the one recorded ({@code netns}): a stale or mixed-up path, for which the container was
-     * quarantined where its pid is ({@code Quarantines#orNullLeftAndOwn}), so that the resyncs pin
-     * it there, not through a path that names another namespace (refused at each). Kept when it
-     * cannot be read.
+     * quarantined where its pid is ({@code LeftNamespaces}), so that the resyncs pin it there, not
+     * through a path that names another namespace (refused at each); then the runtime's path of the
+     * recorded namespace in the same directory, or none. Kept when it cannot be read.
      */
     private static String pathTo(String path, dev.netfence.netns.NamespaceId netns, String containerId) {
         if (path == null || !dev.netfence.netns.NamespacePinner.isRuntimeBind(Path.of(path))) {
@@ -169,9 +169,12 @@ final class StartRecords {
         } catch (java.io.IOException unknown) {
             return path;
         }
+        // the runtime's path of the namespace it is recorded in, beside the event's, so that a restart is still told
+        // (helper 186 #2); none: not recorded
+        String own = dev.netfence.netns.BindPaths.of(netns, Path.of(path).getParent()).orElse(null);
         LOG.warn("container {}: its event's path {} leads to another namespace than inode {}, where it is recorded;"
-                + " not recorded", containerId, path, netns.inode());
-        return null;
+                + " recorded with {}", containerId, path, netns.inode(), own == null ? "no path" : own);
+        return own;
     }
 
     private static boolean refusedShared(EnforcementResult r) {

@@ -68,8 +68,34 @@ class StalePathPodmanTest {
         }
     }
 
+    /**
+     * With the cgroup check off nothing proves the pid is the container's (a stale or reused pid): its
+     * namespace is not written in the container's name (helper 186 #3); the failure is reported with
+     * nothing quarantined.
+     */
+    @org.junit.jupiter.api.Test
+    void withTheCgroupCheckOffThePidsNamespaceIsNotQuarantinedBesideAStalePath() throws Exception {
+        PodmanContainer sandbox = PODMAN.sandbox();
+        String name = "nf-stale-" + Long.toHexString(System.nanoTime());
+        Sh.ok("ip", "netns", "add", name);
+        try {
+            EnforcementResult result = enforcer(false).failClosed(sandbox.id(), "podman", sandbox.pid(),
+                    Path.of("/run/netns", name), ErrorCode.POLICY_NOT_FOUND, "no policy for task t-1");
+
+            assertThat(result.quarantined()).as("%s", result).isFalse();
+            assertThat(Sh.run("nsenter", "-t", Integer.toString(sandbox.pid()), "-n", "nft", "list", "table", "inet",
+                    "netfence").ok()).as("nothing written where the pid is").isFalse();
+        } finally {
+            Sh.run("ip", "netns", "delete", name);
+        }
+    }
+
     private static DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
+        return enforcer(true);
+    }
+
+    private static DefaultEnforcer enforcer(boolean cgroupCheck) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(cgroupCheck)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
         return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
     }

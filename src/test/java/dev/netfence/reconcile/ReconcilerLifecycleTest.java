@@ -237,6 +237,46 @@ class ReconcilerLifecycleTest extends ReconcilerFixture {
     }
 
     @Test
+    void aFollowedProcessThatExitsDuringTheReadBackDoesNotGetARunningContainerReleased() throws Exception {
+        // helper 186 #1: a workload keeps short-lived processes in the namespace it left; the one followed exits before
+        // its read-back, which finds it gone: the container, its pid 1 still running, was released with its host guard
+        String id = "0123456789abcdef0123456789abcdef";
+        policies.put("task-1", ALLOW_A);
+        start(id, "task-1");
+        int stayed = PID + 7;
+        Files.createLink(Files.createDirectories(proc.resolve(stayed + "/ns")).resolve("net"), nsFile);
+        Files.writeString(proc.resolve(stayed + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        Files.writeString(proc.resolve(PID + "/cgroup"), "0::/machine.slice/libpod-" + id + ".scope\n");
+        Files.move(nsFile, nsFile.resolveSibling("net.original")); // the pid moves into another namespace
+        Files.writeString(nsFile, "");
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        enforcer.holdId = id;
+        enforcer.hold = hold;
+        Thread resync = new Thread(() -> {
+            try {
+                reconciler.resyncNow();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        resync.start();
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> enforcer.calls.contains("reconcile " + id));
+        try (java.util.stream.Stream<Path> files = Files.walk(proc.resolve(Integer.toString(stayed)))) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f); // the followed process exits while its read-back runs
+            }
+        }
+        enforcer.gone = true;
+        hold.countDown();
+        resync.join(10_000);
+
+        assertThat(released).as("its pid 1 still runs: not released").isEmpty();
+        assertThat(published).noneMatch(o -> "removed".equals(o.status()));
+        assertThat(reconciler.liveSet().get(id)).as("kept, following a process of it").hasValueSatisfying(c ->
+                assertThat(c.pid()).isEqualTo(PID));
+    }
+
+    @Test
     void anEntryWhoseProcessWentFollowsAnotherProcessOfTheContainerInItsNamespaceInsteadOfBeingReleased()
             throws Exception {
         String id = "0123456789abcdef0123456789abcdef";
