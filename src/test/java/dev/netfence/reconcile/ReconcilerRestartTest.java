@@ -133,6 +133,26 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         assertThat(enforcer.calls).containsExactly("recheckQuarantine " + ID + " " + code);
     }
 
+    @Test
+    void aRestartWhoseWriteWentToAnotherNamespaceThanThePathsRecordsThatOnesPathNotTheOther() throws Exception {
+        // helper 186 #4: the write went to the namespace the pid is in (beside the path's), and the entry recorded the
+        // path of the other one: every resync took it for a restart again, two writes and an outcome each time
+        Files.delete(runtimePath);
+        Files.createLink(proc.resolve("netns-new"), proc.resolve(elsewhere + "/ns/net"));
+        NamespaceId other = NamespaceId.of(Files.writeString(Files.createDirectories(proc.resolve("own")).resolve("ns"),
+                "")); // not in the directory of the runtime's paths
+        enforcer.device = other.device();
+        enforcer.inode = other.inode();
+
+        reconciler.resyncNow();
+
+        assertThat(enforcer.calls).containsExactly("enforce " + ID);
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
+            assertThat(c.netns()).isEqualTo(other);
+            assertThat(c.netnsPath()).as("no path of the runtime leads there").isNull();
+        });
+    }
+
     private void losePolicy(String code) {
         if (code.equals("POLICY_NOT_FOUND")) {
             policies.delete("task-1");
