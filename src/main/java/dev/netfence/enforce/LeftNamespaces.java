@@ -80,9 +80,10 @@ final class LeftNamespaces {
      * of the container still in it (or the path itself where none is, see
      * {@link NamespacePinner#memberIn}), and the pid's own namespace too when the runtime made it
      * (a path of its own in the event path's directory, where no workload can add one; with the
-     * cgroup check on, not made inside the container, an interface besides {@code lo}, and no other
-     * member's policy governing it): then the event's path is stale or another container's, and the
-     * container runs there. The one reported is the path's where a process of the container is in it
+     * cgroup check on, not made inside the container, an interface besides {@code lo}): then the
+     * event's path is stale or another container's, and the container runs there; in a pod, its
+     * failure quarantines the pod's namespace, as without the path (helper 187: left to another
+     * member's policy, it was reported quarantined by the stale path's namespace). The one reported is the path's where a process of the container is in it
      * (a witness), else the pid's own, which the live-set entry then follows and reads back. Before, only the path's was: a stale path naming an empty namespace got that one
      * quarantined and reported, the container's own left open (helper 185 #1).
      */
@@ -108,9 +109,9 @@ final class LeftNamespaces {
         try {
             own = quarantines.apply(containerId, budget -> withInterface(
                     pinner.pin(pid, containerId, runtime, null, budget.at(), true), runtimes),
-                    new AtomicInteger(), checkFirst, code, true);
-        } catch (EnforcementException | Quarantines.Freed refused) {
-            return left; // made inside the container, lo alone, moved meanwhile, or governed by another member's policy
+                    new AtomicInteger(), checkFirst, code, false);
+        } catch (EnforcementException refused) {
+            return left; // made inside the container, lo alone, or moved meanwhile
         }
         LOG.warn("container {}: pid {} is not in {} but in a namespace not made inside the container (inode {}),"
                 + " quarantined too", containerId, pid, netns, own.target() == null ? "?" : own.target().netnsInode());

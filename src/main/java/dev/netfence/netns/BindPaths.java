@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * The bind mounts of network namespaces a container runtime keeps in one directory (podman's and
  * netavark's {@code /run/netns}, Docker's {@code /var/run/docker/netns}), read in netfence's own
  * mount namespace, where a workload cannot add one: a namespace with such a path is one the
- * runtime made. Used to tell a runtime's namespace from one a process of the container made, and
+ * runtime made. Symbolic links are passed over: one is no bind mount, and a directory a rootless
+ * runtime keeps belongs to the user the container's root maps to (helper 187). Used to tell a runtime's namespace from one a process of the container made, and
  * to name a namespace by its runtime's path where an event's path led elsewhere.
  */
 public final class BindPaths {
@@ -35,6 +36,9 @@ public final class BindPaths {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path entry : entries) {
                 try {
+                    if (Files.isSymbolicLink(entry)) {
+                        continue; // a link is not a bind mount, and anyone who may write the directory can make one
+                    }
                     paths.putIfAbsent(NamespaceId.of(entry), entry.toString());
                 } catch (IOException notOne) {
                     // gone meanwhile, or not a namespace: the next

@@ -69,6 +69,38 @@ class StalePathPodmanTest {
     }
 
     /**
+     * A pod member without a policy whose event names a stale path quarantines the pod's namespace,
+     * as its failure does without the path (helper 187: left to the other member's policy, it was
+     * reported quarantined by the stale path's namespace while its traffic went out under that policy).
+     */
+    @org.junit.jupiter.api.Test
+    void aPodMemberWithoutAPolicyWhoseEventNamesAStalePathQuarantinesThePodsNamespaceAsWithoutThePath()
+            throws Exception {
+        PodmanContainer peer = PODMAN.peer(HTTP);
+        PodmanContainer owner = PODMAN.sandbox();
+        PodmanContainer member = PODMAN.start("member", java.util.List.of("--network", "container:" + owner.name()),
+                "/bin/sleep", "3600");
+        DefaultEnforcer enforcer = enforcer();
+        assertThat(enforcer.enforce(new EnforcementRequest(owner.id(), "podman", owner.pid(), owner.sandboxKey(),
+                Streams.allowingOnly(peer.ipv4(), HTTP + "/tcp"), Clock.systemUTC().instant().plusSeconds(30))).status())
+                .isEqualTo("applied");
+        assertThat(DecoyProbes.reaches(member.pid(), peer, HTTP)).as("the pod under the owner's policy").isTrue();
+        String name = "nf-stale-" + Long.toHexString(System.nanoTime());
+        Sh.ok("ip", "netns", "add", name);
+        try {
+            EnforcementResult result = enforcer.failClosed(member.id(), "podman", member.pid(),
+                    Path.of("/run/netns", name), ErrorCode.POLICY_NOT_FOUND, "no policy for task t-2");
+
+            assertThat(result.quarantined()).as("%s", result).isTrue();
+            assertThat(result.target().netnsInode()).as("the pod's namespace is the one reported")
+                    .isEqualTo(NamespaceId.of(owner.sandboxKey()).inode());
+            assertThat(DecoyProbes.reaches(member.pid(), peer, HTTP)).as("the pod reaches nothing").isFalse();
+        } finally {
+            Sh.run("ip", "netns", "delete", name);
+        }
+    }
+
+    /**
      * With the cgroup check off nothing proves the pid is the container's (a stale or reused pid): its
      * namespace is not written in the container's name (helper 186 #3); the failure is reported with
      * nothing quarantined.
