@@ -3,9 +3,7 @@ package dev.netfence.enforce;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.NamespaceId;
-import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.ExitedLeader;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
@@ -15,10 +13,8 @@ import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -339,9 +335,7 @@ class DecoyNamespacePodmanTest {
     }
 
     private DefaultEnforcer enforcer() {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+        return DecoyProbes.enforcer(true);
     }
 
     private static EnforcementRequest request(PodmanContainer c, int pid, dev.netfence.policy.NetworkPolicy policy) {

@@ -12,11 +12,21 @@ import java.util.stream.Stream;
 /**
  * What the decoy tests look at as the workload would: whether a process's namespace reaches a
  * peer's web server, when a container's pid 1 has left the runtime's namespace for one of its own,
- * and which process of the container stayed behind. Shared by the podman tests of a pid 1 that
- * moves ({@link DecoyNamespacePodmanTest}, {@link PolicylessDecoyPodmanTest}).
+ * and which process of the container stayed behind; and the enforcer they all run (the real
+ * backends, short back-offs). Shared by the podman tests of a pid 1 that moves or a path that is
+ * stale ({@link DecoyNamespacePodmanTest}, {@link PolicylessDecoyPodmanTest},
+ * {@link StalePathPodmanTest}).
  */
 final class DecoyProbes {
     private DecoyProbes() {}
+
+    /** The production enforcer on this machine's backends, with {@code cgroupCheck} and short back-offs. */
+    static DefaultEnforcer enforcer(boolean cgroupCheck) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(dev.netfence.netns.BackendChoice.AUTO)
+                .cgroupCheck(cgroupCheck).backoff(java.time.Duration.ofMillis(10), java.time.Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new dev.netfence.netns.ProcessCommandRunner(), java.time.Clock.systemUTC(),
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
 
     /** Whether {@code pid}'s namespace can open a TCP connection to {@code port} of the peer. */
     static boolean reaches(int pid, PodmanContainer peer, int port) {

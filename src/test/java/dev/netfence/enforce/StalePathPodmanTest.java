@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
-import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.NamespaceId;
-import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
 import dev.netfence.testkit.MachineLock;
@@ -14,10 +12,8 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -127,8 +123,6 @@ class StalePathPodmanTest {
     }
 
     private static DefaultEnforcer enforcer(boolean cgroupCheck) {
-        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.AUTO).cgroupCheck(cgroupCheck)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+        return DecoyProbes.enforcer(cgroupCheck);
     }
 }
