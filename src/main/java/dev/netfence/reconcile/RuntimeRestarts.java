@@ -70,7 +70,8 @@ final class RuntimeRestarts {
      * processes yet, or the look ran out of time), a fence without a task, or an enforcement that
      * recorded nothing there. A task with no usable policy now (deleted, or invalid) gets the
      * quarantine there instead, as at a start (before, it was taken for a moved pid and the
-     * runtime's new namespace stayed open, helper 182 #3).
+     * runtime's new namespace stayed open, helper 182 #3); with {@code --on-failure leave}, or a
+     * quarantine that could not be written, that failure is recorded there, not quarantined.
      * Before, every such container was taken for a moved pid for good (NAMESPACE_MISMATCH, "its
      * rules and host guard are kept", in a namespace that was gone) and its new namespace never
      * got its policy.
@@ -106,7 +107,12 @@ final class RuntimeRestarts {
                 "the policy of task " + c.taskId() + " is invalid: "
                 + String.join("; ", ((StoredPolicy.Invalid) stored.get()).reasons()));
         dev.netfence.core.EnforcementTarget target = result.target();
-        if (!applied(result) && !result.quarantined()) {
+        // a failure with no usable policy that wrote nothing (on-failure leave, or a quarantine that could not be
+        // written) but found the runtime's namespace: recorded there, failed and not quarantined, which is what is true
+        // there, and tried again at each resync as any such container (helper 185 #6: it was taken for a moved pid,
+        // its outcome saying the rules were kept in a namespace that was gone, and looked at as a restart every resync)
+        boolean leftUnwritten = policy == null && target != null;
+        if (!applied(result) && !result.quarantined() && !leftUnwritten) {
             return false;
         }
         // the namespace written: the apply's, or, for a quarantine through the path (the pid was not in it, a

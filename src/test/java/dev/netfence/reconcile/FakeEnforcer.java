@@ -40,6 +40,8 @@ final class FakeEnforcer implements Enforcer {
     /** The risks and guards every apply and read-back that applies reports. */
     volatile List<String> risks = List.of();
     volatile List<String> guards = List.of("netns", "host");
+    /** When set, {@link #failClosed} writes nothing, as with {@code --on-failure leave}: failed, located, not quarantined. */
+    volatile boolean leave;
     /** The guards every quarantine and its read-back report. */
     volatile List<String> quarantineGuards = List.of("netns", "host");
     /** The warnings every apply and read-back that applies reports. */
@@ -97,6 +99,9 @@ final class FakeEnforcer implements Enforcer {
         lastNetns = netns;
         if (gone) {
             return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "gone").build();
+        }
+        if (leave) {
+            return EnforcementResult.failure(code, message).target(new EnforcementTarget(pid, device, inode)).build();
         }
         return EnforcementResult.failure(code, message).backend("iptables-nft").quarantined(true)
                 .guards(quarantineGuards).target(new EnforcementTarget(pid, device, inode)).build();

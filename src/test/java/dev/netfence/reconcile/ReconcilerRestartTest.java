@@ -133,6 +133,45 @@ class ReconcilerRestartTest extends ReconcilerFixture {
         assertThat(enforcer.calls).containsExactly("recheckQuarantine " + ID + " " + code);
     }
 
+    /**
+     * Helper 185 #6: with {@code --on-failure leave} nothing is written, and the restart was taken
+     * for a moved pid (an outcome saying the rules were kept in a namespace that was gone), looked at
+     * as a restart again at every resync. It is recorded where it runs now, failed and not
+     * quarantined, which is what is true there.
+     */
+    @Test
+    void aRestartWithNoUsablePolicyUnderOnFailureLeaveIsRecordedFailedInItsNewNamespaceNotTakenForAMove()
+            throws Exception {
+        enforcer.leave = true;
+        Files.delete(runtimePath);
+        Path newPath = Files.createLink(proc.resolve("netns-new"), proc.resolve(elsewhere + "/ns/net"));
+
+        losePolicy("POLICY_NOT_FOUND"); // its correction finds the restart
+
+        await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !published.isEmpty());
+        assertThat(enforcer.calls).containsExactly("failClosed " + ID + " POLICY_NOT_FOUND");
+        assertThat(reconciler.liveSet().get(ID)).hasValueSatisfying(c -> {
+            assertThat(c.pid()).isEqualTo(elsewhere);
+            assertThat(c.netns()).isEqualTo(new NamespaceId(enforcer.device, enforcer.inode)).isNotEqualTo(recorded);
+            assertThat(c.quarantined()).isFalse();
+            assertThat(c.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+            assertThat(c.netnsPath()).isEqualTo(newPath.toString());
+        });
+        assertThat(published).singleElement().satisfies(o -> {
+            assertThat(o.errorCode()).isEqualTo("POLICY_NOT_FOUND");
+            assertThat(o.quarantined()).isFalse();
+        });
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).as("not taken for a move").isNull();
+        assertThat(enforcer.releasedNamespaces).as("the old namespace let go").containsExactly(recorded);
+
+        enforcer.calls.clear();
+        published.clear();
+        reconciler.resyncNow(); // from now on like any container left unenforced there: no restart, nothing new to say
+        assertThat(enforcer.calls).containsExactly("failClosed " + ID + " POLICY_NOT_FOUND");
+        assertThat(published).isEmpty();
+        assertThat(registry.find("netfence.reconcile.pid.moved").counter()).isNull();
+    }
+
     @Test
     void aRestartWhoseWriteWentToAnotherNamespaceThanThePathsRecordsThatOnesPathNotTheOther() throws Exception {
         // helper 186 #4: the write went to the namespace the pid is in (beside the path's), and the entry recorded the
