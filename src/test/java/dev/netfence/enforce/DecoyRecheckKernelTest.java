@@ -54,11 +54,16 @@ class DecoyRecheckKernelTest {
             assertThat(fenced.quarantined()).as("%s", fenced).isTrue();
             assertThat(fenced.target().netnsInode()).as("the decoy, its only namespace").isEqualTo(inode);
 
+            String[] listing = {"nsenter", "-t", Integer.toString(pid), "-n", "nft", "-a", "list", "table", "inet",
+                "netfence"};
+            String written = Sh.ok(listing); // with the handles, which a rewrite of the table renews
+
             EnforcementResult again = enforcer.recheckQuarantine(id, "podman", pid, null, ErrorCode.POLICY_NOT_FOUND,
                     "none", true);
             assertThat(again.quarantined()).as("read back where it was written: %s", again).isTrue();
             assertThat(again.error().code()).isEqualTo("POLICY_NOT_FOUND");
-            assertThat(again.drift()).as("nothing rewritten").isNull();
+            assertThat(again.drift()).as("no difference found").isNull();
+            assertThat(Sh.ok(listing)).as("nothing rewritten: the same table, handles included").isEqualTo(written);
 
             Sh.ok("nsenter", "-t", Integer.toString(pid), "-n", "nft", "flush", "ruleset"); // as the workload could
             EnforcementResult repaired = enforcer.recheckQuarantine(id, "podman", pid, null, ErrorCode.POLICY_NOT_FOUND,
