@@ -129,12 +129,16 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     /**
      * Why this instance is not ready on account of its resyncs ({@code /readyz}, after the
      * pipeline's reasons): a pass overdue, failed or stuck, or none for four intervals while one
-     * was due ({@link ResyncHealth}); empty when they keep up, while the reconciler waits (standing
-     * by: the pipeline says so) and once it is closed.
+     * was due ({@link ResyncHealth}), or, after this instance joined again, its corrections waiting
+     * for the journal ({@link StandbyGate#reason}); empty when they keep up, while it stands by (the
+     * pipeline says so) and once it is closed.
      */
     public java.util.Optional<String> notReadyReason() {
-        if (closed || waiting()) {
+        if (closed) {
             return java.util.Optional.empty();
+        }
+        if (waiting()) {
+            return gate.reason();
         }
         return health.notReadyReason();
     }

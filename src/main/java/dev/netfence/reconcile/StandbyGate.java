@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,6 +84,26 @@ final class StandbyGate {
         }
         LOG.info("the journal is read again after standing by: resyncs and corrections resume");
         return true;
+    }
+
+    /**
+     * Why resyncs and corrections wait after this instance joined again ({@code /readyz}; helper 189
+     * #2: for up to {@link #AT_MOST} no policy change reached a container while it answered ready),
+     * or empty: also while it stands by, which the pipeline's reason names.
+     */
+    Optional<String> reason() {
+        if (!waiting()) {
+            return Optional.empty();
+        }
+        synchronized (this) {
+            if (!waiting || standing) {
+                return Optional.empty();
+            }
+            return Optional.of("joined again" + (joinedAt == null ? " (no partition assigned since)"
+                    : " " + Duration.between(joinedAt, steady.instant()).toSeconds() + " s ago")
+                    + ": no resync or correction until the journal is read again, at most "
+                    + AT_MOST.toMinutes() + " min after the first assignment: policy changes reach no container meanwhile");
+        }
     }
 
     /** Whether resyncs and corrections wait now (see the class comment). */

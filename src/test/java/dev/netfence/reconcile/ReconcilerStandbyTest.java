@@ -53,10 +53,13 @@ class ReconcilerStandbyTest extends ReconcilerFixture {
 
         await().pollDelay(Duration.ofMillis(1000)).atMost(Duration.ofSeconds(5)).until(() -> true);
         assertThat(reconciler.cycles()).as("no pass before the journal is read").isEqualTo(cycles);
+        assertThat(reconciler.notReadyReason()).as("and /readyz says so (helper 189 #2)")
+                .hasValueSatisfying(r -> assertThat(r).startsWith("joined again "));
 
         reading.release();
 
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() > cycles);
+        assertThat(reconciler.notReadyReason()).isEmpty();
     }
 
     @Test

@@ -31,6 +31,28 @@ class StandbyGateTest {
     }
 
     @Test
+    void whileItWaitsAfterJoiningAgainItSaysWhyAndNotWhileItStandsBy() {
+        assertThat(gate.reason()).as("never stood by").isEmpty();
+        gate.standingBy(true);
+        assertThat(gate.reason()).as("standing by: the pipeline's reason").isEmpty();
+        gate.standingBy(false);
+        assertThat(gate.reason()).hasValueSatisfying(r -> assertThat(r).startsWith(
+                "joined again (no partition assigned since): no resync or correction until the journal is read again"));
+        gate.assigned();
+        clock.advance(Duration.ofSeconds(42));
+        assertThat(gate.reason()).hasValueSatisfying(r -> assertThat(r).startsWith("joined again 42 s ago: ")
+                .endsWith("at most 5 min after the first assignment: policy changes reach no container meanwhile"));
+
+        assertThat(gate.readEnded(gate.epoch())).isTrue();
+        assertThat(gate.reason()).isEmpty();
+        gate.standingBy(true);
+        gate.standingBy(false);
+        gate.assigned();
+        clock.advance(StandbyGate.AT_MOST.plusSeconds(1));
+        assertThat(gate.reason()).as("past the bound: resumed").isEmpty();
+    }
+
+    @Test
     void aReadBegunWhileStandingByEndsNothing() {
         gate.standingBy(true);
         long began = gate.epoch();
