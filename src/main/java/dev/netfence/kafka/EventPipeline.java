@@ -71,7 +71,7 @@ public final class EventPipeline implements AutoCloseable {
     private final Readiness readiness;
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile boolean stopping;
-    private NodePartitionAssigner nodePartitions;
+    private volatile NodePartitionAssigner nodePartitions;
     private volatile boolean running;
     private Thread pollThread;
     private OutputSink sink;
@@ -138,7 +138,7 @@ public final class EventPipeline implements AutoCloseable {
                 health::beat, waker, lifecycle::partitionsAssigned);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
         this.readiness = new Readiness(() -> running && !stopping, partitions, policies, standby, probe, sendHealth,
-                monitor, openTransactions, settings.stallTimeout());
+                monitor, openTransactions, settings.stallTimeout(), this::eventsTopicMissing);
     }
 
     /** Starts the poll thread; returns at once. */
@@ -159,6 +159,13 @@ public final class EventPipeline implements AutoCloseable {
      */
     public boolean ready() {
         return notReadyReason().isEmpty();
+    }
+
+    /** Why the node's events are not read: the events topic missing from the metadata (node-partition mode). */
+    private Optional<String> eventsTopicMissing() {
+        NodePartitionAssigner assigner = nodePartitions;
+        return assigner != null && assigner.missing() ? Optional.of("events topic " + settings.eventsTopic()
+                + " is missing from the broker's metadata (deleted?): no event of this node is read") : Optional.empty();
     }
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */
@@ -283,7 +290,7 @@ public final class EventPipeline implements AutoCloseable {
                     nodePartitions.follow(c, partitions, handover);
                     nextCheck = now + NODE_PARTITION_CHECK.toNanos();
                 }
-                window.apply(c);
+                window.apply(c, nodePartitions != null && nodePartitions.missing());
             }
             drained = true;
             handover.inert(true);

@@ -50,11 +50,16 @@ final class FlowWindow {
         }
     }
 
-    /** Pauses the assignment while the window is full, resumes it once it is not. */
-    void apply(KafkaConsumer<byte[], byte[]> consumer) {
+    /**
+     * Pauses the assignment while the window is full, resumes it once it is not; {@code hold}: paused
+     * whatever the window, for an events topic missing from the metadata (fetching a partition that
+     * does not exist returns at once with an error, thousands of times a second, each a warning of
+     * the Kafka client).
+     */
+    void apply(KafkaConsumer<byte[], byte[]> consumer, boolean hold) {
         int inFlight = partitions.inFlight();
         metrics.inflight(inFlight);
-        if (full(inFlight, partitions.outstanding())) {
+        if (hold || full(inFlight, partitions.outstanding())) {
             consumer.pause(consumer.assignment());
         } else if (!consumer.paused().isEmpty()) {
             consumer.resume(consumer.paused());

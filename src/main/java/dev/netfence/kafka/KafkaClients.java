@@ -57,6 +57,9 @@ public final class KafkaClients {
         c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, routing.groupId());
         c.putAll(consumerGuarantees());
+        // netfence makes its topics at start (TopicSetup); its consumer making the events topic again the moment an
+        // operator deleted it would give it the broker's defaults (helper 189 #1)
+        c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         c.putIfAbsent(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 30_000);
         StaticMembership.apply(s, c);
         return c;

@@ -31,7 +31,14 @@ import org.slf4j.LoggerFactory;
  * the node's group has a committed offset (read under an earlier partition count, drained or not)
  * retires the same way, its grace counted from the start, so a restart soon after growth loses
  * nothing either: the cost is reading such a partition, skipping other nodes' events there, for
- * the grace after every start. Poll thread only.
+ * the grace after every start. A topic's partitions are never removed, so a count that fell means
+ * the topic was deleted and made again (an operator dropping a poison backlog; netfence's own
+ * consumer no longer makes it again, the schedulers' producers may): the node's partition for the
+ * new count is read from its beginning, and what was read of the old topic is let go without a
+ * commit, its offsets naming records of a topic that is gone (before, only growth was followed, and
+ * every later event of the node went to a partition it never read, no outcome, {@code /readyz} 200:
+ * helper 189 #1). While the topic is missing from the metadata, {@link #missing} says so
+ * ({@code /readyz}). Poll thread only, but {@link #missing}.
  */
 final class NodePartitionAssigner {
     private static final Logger LOG = LoggerFactory.getLogger(NodePartitionAssigner.class);
@@ -44,6 +51,9 @@ final class NodePartitionAssigner {
     private final Duration grace;
     private final Map<TopicPartition, Long> retiringSince = new HashMap<>();
     private int partitions;
+    /** The count fell at the last {@link #check}: the topic was made again. */
+    private boolean remade;
+    private volatile boolean missing;
 
     NodePartitionAssigner(String topic, NodeRouting routing, Clock clock, Duration grace) {
         this.topic = topic;
@@ -91,7 +101,22 @@ final class NodePartitionAssigner {
     Optional<Set<TopicPartition>> check(Consumer<?, ?> consumer, java.util.function.Predicate<TopicPartition> done) {
         boolean changed = false;
         List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-        if (infos != null && infos.size() > partitions) {
+        int count = infos == null ? 0 : infos.size();
+        if (count == 0 && !missing) {
+            LOG.error("events topic {} is missing from the broker's metadata (deleted?): no event of this node is read"
+                    + " until it is there again", topic);
+        }
+        missing = count == 0;
+        if (count > 0 && count < partitions) {
+            LOG.warn("events topic {} has {} partitions now, fewer than the {} it had: it was deleted and made again;"
+                    + " reading {} of it from its beginning, and nothing more of the old one", topic, count, partitions,
+                    routing.partitionsToRead(topic, count));
+            partitions = count;
+            retiringSince.clear(); // the old topic's partitions: nothing left in them to drain
+            remade = true;
+            return Optional.of(assignment());
+        }
+        if (count > partitions) {
             Set<TopicPartition> before = target();
             partitions = infos.size();
             Set<TopicPartition> after = target();
@@ -132,12 +157,25 @@ final class NodePartitionAssigner {
         if (next.isEmpty()) {
             return;
         }
+        if (remade) {
+            remade = false;
+            handover.abandoned(book.assignment()); // their work finished (bounded), their offsets not committed
+            c.assign(next.get());
+            c.seekToBeginning(next.get());
+            handover.assigned(next.get());
+            return;
+        }
         List<TopicPartition> leaving = book.assignment().stream().filter(tp -> !next.get().contains(tp)).toList();
         if (!leaving.isEmpty()) {
             handover.revoked(leaving);
         }
         c.assign(next.get());
         handover.assigned(next.get().stream().filter(tp -> !book.holds(tp)).toList());
+    }
+
+    /** Whether the events topic was missing from the metadata at the last look. Any thread. */
+    boolean missing() {
+        return missing;
     }
 
     /** Partitions kept only until drained. */

@@ -9,7 +9,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Why the pipeline is not ready to be sent events ({@code /readyz}), or empty when it is: the
  * consumer loop runs, a partition assignment was received, the policy store caught up, this
- * instance is not standing by after being fenced, the broker is reachable, no output is held or
+ * instance is not standing by after being fenced, the broker is reachable, the events topic is in
+ * its metadata ({@code --assignment node-partition}: a deleted topic), no output is held or
  * refused for long, no record has been unacknowledged for longer than the stall timeout, and no
  * assigned partition has had an open transaction for longer than that ({@link OpenTransactions}). The
  * first failing condition is named, in that order (the order an operator fixes them in).
@@ -25,10 +26,11 @@ final class Readiness {
     private final PartitionMonitor monitor;
     private final OpenTransactions openTransactions;
     private final Duration stallTimeout;
+    private final java.util.function.Supplier<Optional<String>> topic;
 
     Readiness(BooleanSupplier looping, PartitionBook partitions, PolicyStore policies, FencedStandby standby,
             BrokerProbe probe, SendHealth sendHealth, PartitionMonitor monitor, OpenTransactions openTransactions,
-            Duration stallTimeout) {
+            Duration stallTimeout, java.util.function.Supplier<Optional<String>> topic) {
         this.looping = Objects.requireNonNull(looping, "looping");
         this.partitions = Objects.requireNonNull(partitions, "partitions");
         this.policies = Objects.requireNonNull(policies, "policies");
@@ -38,6 +40,7 @@ final class Readiness {
         this.monitor = Objects.requireNonNull(monitor, "monitor");
         this.openTransactions = Objects.requireNonNull(openTransactions, "openTransactions");
         this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
+        this.topic = Objects.requireNonNull(topic, "topic");
     }
 
     Optional<String> notReadyReason() {
@@ -61,6 +64,10 @@ final class Readiness {
         }
         if (!probe.reachable()) {
             return Optional.of("the Kafka broker is not reachable");
+        }
+        Optional<String> missing = topic.get();
+        if (missing.isPresent()) {
+            return missing;
         }
         return sendHealth.notReadyReason().or(() -> monitor.stalled(stallTimeout))
                 .or(() -> openTransactions.stalled(stallTimeout));
