@@ -72,11 +72,13 @@ final class Corrections {
 
     /** When hooked containers' capabilities may first be read ({@link #reassertFence}). */
     private final HookSettling settling;
+    private final UnsentOutcomes unsent;
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
             OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
-            MeterRegistry registry, HookSettling settling) {
+            MeterRegistry registry, HookSettling settling, UnsentOutcomes unsent) {
         this.settling = settling;
+        this.unsent = unsent;
         this.live = live;
         this.locks = locks;
         this.policies = policies;
@@ -92,7 +94,10 @@ final class Corrections {
         this.procRoot = procRoot;
         this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
         this.records = new CorrectionRecords(live, moves, moveReports, enforcer, guards, outcomes, clock, this::publish,
-                c -> onRelease.accept(c));
+                c -> {
+                    unsent.forget(c.containerId());
+                    onRelease.accept(c);
+                });
         this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
                 c -> onRelease.accept(c));
         this.restarts = new RuntimeRestarts(policies, enforcer, records, moves, digests, steady, deadline,
@@ -172,8 +177,10 @@ final class Corrections {
                     // below, whose read-back would find "drift" in the namespace it never wrote and quarantine it)
                     records.after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
                 } else if (!c.inForce()) {
-                    // the same policy failed before: retried at each resync, reported when the state changes
-                    apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE, false);
+                    // the same policy failed before: retried at each resync, reported when the state changes (or its
+                    // last outcome did not go out)
+                    apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE,
+                            unsent.takeBack(c.containerId()));
                 } else if (trigger == Trigger.DRIFT) {
                     check(c, policy, digest);
                 }
@@ -243,6 +250,9 @@ final class Corrections {
                 LOG.warn("container {}: its outcome said {}; now risks {}, guards {}, warnings {}: published anew",
                         c.containerId(), c.reported(), result.risks(), result.guards(), result.warnings());
             }
+        } else if (unsent.takeBack(c.containerId())) {
+            LOG.warn("container {}: its last outcome was not published; published again", c.containerId());
+            records.after(c, result, digest, Trigger.DRIFT, true);
         } else {
             live.verified(c.containerId(), clock.instant());
         }
@@ -262,7 +272,7 @@ final class Corrections {
         EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,
                 message);
         records.after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE,
-                !already);
+                !already || unsent.takeBack(c.containerId()));
     }
 
     /**
@@ -298,8 +308,9 @@ final class Corrections {
         if (isGone(result)) {
             records.releaseUnlessMoved(c, Trigger.DRIFT, result);
         } else if (result.quarantined() && result.drift() == null) {
-            if (report && !java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
-                records.after(c, result, null, Trigger.DRIFT, false); // its guards changed: published when c's record said so
+            boolean again = report && unsent.takeBack(c.containerId()); // its last outcome did not go out
+            if (again || report && !java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
+                records.after(c, result, null, Trigger.DRIFT, again); // its guards changed: published when c's record said so
             } else {
                 live.verified(c.containerId(), clock.instant());
             }
@@ -324,6 +335,7 @@ final class Corrections {
     }
 
     private void publish(Outcome o) {
+        unsent.forget(o.containerId()); // this one says the state now (if it fails to go out, it is marked again)
         registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
         try {
             publisher.publish(o);

@@ -59,10 +59,18 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private boolean released;
     /** Stopping: no event outcome waits any more (corrections still follow the events before them). */
     private boolean eventsReleased;
+    /** Told of the container of each reconciler outcome whose send failed. */
+    private final java.util.function.Consumer<String> unsent;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
+        this(out, clock, id -> { });
+    }
+
+    /** {@code unsent}: told of the container of each reconciler outcome whose send failed ({@link UnsentOutcomes}). */
+    OutcomeOrder(OutcomePublisher out, Clock clock, java.util.function.Consumer<String> unsent) {
         this.out = Objects.requireNonNull(out, "out");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.unsent = Objects.requireNonNull(unsent, "unsent");
         Duration settles = out.settlesWithin().plus(SETTLE_MARGIN);
         this.acknowledgementHold = settles.compareTo(HOLD) > 0 ? settles : HOLD;
     }
@@ -343,7 +351,12 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
      */
     private void settle(String containerId, Pumped pumped) {
         pumped.due().forEach(f -> f.complete(null));
-        pumped.sent().forEach((e, acked) -> acked.whenComplete((v, failure) -> acknowledged(containerId, e)));
+        pumped.sent().forEach((e, acked) -> acked.whenComplete((v, failure) -> {
+            if (failure != null) {
+                unsent.accept(containerId); // said again at its next resync (UnsentOutcomes)
+            }
+            acknowledged(containerId, e);
+        }));
     }
 
     private void acknowledged(String containerId, Entry e) {
@@ -360,7 +373,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
             return out.publishTracked(o);
         } catch (RuntimeException e) {
             LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
-            return NOW;
+            return CompletableFuture.failedFuture(e);
         }
     }
 

@@ -84,10 +84,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         if (threads < 1 || threads > 64) {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
-        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
+        UnsentOutcomes unsent = new UnsentOutcomes();
+        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady, unsent::unsent); // holds: steady
         HookSettling settling = new HookSettling(steady);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
-                steady, deadline, procRoot, registry, settling);
+                steady, deadline, procRoot, registry, settling, unsent);
         this.corrections.onRelease(this::correctCoMembers);
         // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
         this.queue = new CorrectionQueue(threads, (id, trigger) -> {

@@ -94,11 +94,16 @@ abstract class ReconcilerFixture {
             }
         };
         reconciler = new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
-                published::add, guards, wall, steady, registry, "node-1", resyncInterval(), 2,
+                publisher(), guards, wall, steady, registry, "node-1", resyncInterval(), 2,
                 Duration.ofSeconds(30), proc);
         reconciler.start();
         // the first resync runs at once (the store is caught up); let it pass over the empty live set
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+    }
+
+    /** Where the reconciler publishes: into {@link #published}, each outcome acknowledged at once. */
+    OutcomePublisher publisher() {
+        return published::add;
     }
 
     /** The reconciler's resync interval: an hour, so that only the first pass and the test's own run. */
