@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * and the outcome order's. Kafka's producer retries retriable errors itself; a terminal failure
  * is logged, and every outcome not published is counted in {@code netfence.outcomes.unpublished}
  * (tag {@code reason}: {@code queue-full}, {@code stopping}, {@code send-failed}): it is not sent
- * again, and its tracked future completes exceptionally (normally only once the broker acknowledged
+ * again (the reconciler publishes the container's state anew at its next resync), and its tracked
+ * future completes exceptionally (normally only once the broker acknowledged
  * it), also when it comes while the publisher closes. Each tracked outcome settles within
  * {@link #settlesWithin} (30 s) of being queued: one that waited in the queue over
  * {@link #QUEUE_WAIT} is given up without a send (the broker did not know the topic for that long;
