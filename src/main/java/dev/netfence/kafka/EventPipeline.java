@@ -161,11 +161,10 @@ public final class EventPipeline implements AutoCloseable {
         return notReadyReason().isEmpty();
     }
 
-    /** Why the node's events are not read: the events topic missing from the metadata (node-partition mode). */
+    /** Why the node's events may not be read (node-partition mode): the events topic missing, or with fewer partitions. */
     private Optional<String> eventsTopicMissing() {
         NodePartitionAssigner assigner = nodePartitions;
-        return assigner != null && assigner.missing() ? Optional.of("events topic " + settings.eventsTopic()
-                + " is missing from the broker's metadata (deleted?): no event of this node is read") : Optional.empty();
+        return assigner == null ? Optional.empty() : assigner.notFollowed();
     }
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */

@@ -33,12 +33,13 @@ import org.slf4j.LoggerFactory;
  * nothing either: the cost is reading such a partition, skipping other nodes' events there, for
  * the grace after every start. A topic's partitions are never removed, so a count that fell means
  * the topic was deleted and made again (an operator dropping a poison backlog; netfence's own
- * consumer no longer makes it again, the schedulers' producers may): the node's partition for the
- * new count is read from its beginning, and what was read of the old topic is let go without a
- * commit, its offsets naming records of a topic that is gone (before, only growth was followed, and
- * every later event of the node went to a partition it never read, no outcome, {@code /readyz} 200:
- * helper 189 #1). While the topic is missing from the metadata, {@link #missing} says so
- * ({@code /readyz}). Poll thread only, but {@link #missing}.
+ * consumer no longer makes it again, the schedulers' producers may), or a broker's metadata that
+ * lags: that is not acted on (one stale answer would drop the work in hand and read a partition's
+ * whole history again, review 191 #3), only reported ({@link #notFollowed}, {@code /readyz}) until
+ * a restart assigns the partitions anew; before, it was not even reported (helper 189 #1: every
+ * later event of the node went to a partition it never read, no outcome, {@code /readyz} 200).
+ * While the topic is missing from the metadata, {@link #notFollowed} says that. Poll thread only,
+ * but {@link #notFollowed}.
  */
 final class NodePartitionAssigner {
     private static final Logger LOG = LoggerFactory.getLogger(NodePartitionAssigner.class);
@@ -51,9 +52,8 @@ final class NodePartitionAssigner {
     private final Duration grace;
     private final Map<TopicPartition, Long> retiringSince = new HashMap<>();
     private int partitions;
-    /** The count fell at the last {@link #check}: the topic was made again. */
-    private boolean remade;
-    private volatile boolean missing;
+    /** What the last {@link #check} found that this instance does not follow, or null. */
+    private volatile String notFollowed;
 
     NodePartitionAssigner(String topic, NodeRouting routing, Clock clock, Duration grace) {
         this.topic = topic;
@@ -102,19 +102,14 @@ final class NodePartitionAssigner {
         boolean changed = false;
         List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
         int count = infos == null ? 0 : infos.size();
-        if (count == 0 && !missing) {
-            LOG.error("events topic {} is missing from the broker's metadata (deleted?): no event of this node is read"
-                    + " until it is there again", topic);
-        }
-        missing = count == 0;
-        if (count > 0 && count < partitions) {
-            LOG.warn("events topic {} has {} partitions now, fewer than the {} it had: it was deleted and made again;"
-                    + " reading {} of it from its beginning, and nothing more of the old one", topic, count, partitions,
-                    routing.partitionsToRead(topic, count));
-            partitions = count;
-            retiringSince.clear(); // the old topic's partitions: nothing left in them to drain
-            remade = true;
-            return Optional.of(assignment());
+        String last = notFollowed;
+        notFollowed = count == 0 ? "events topic " + topic + " is missing from the broker's metadata (deleted?): no event"
+                + " of this node is read"
+                : count < partitions ? "events topic " + topic + " has " + count + " partition(s), fewer than the "
+                + partitions + " this instance reads by (deleted and made again?): this node's events may go to a"
+                + " partition it does not read; restart netfence to read the topic as it is now" : null;
+        if (notFollowed != null && !notFollowed.equals(last)) {
+            LOG.error("{}", notFollowed);
         }
         if (count > partitions) {
             Set<TopicPartition> before = target();
@@ -157,14 +152,6 @@ final class NodePartitionAssigner {
         if (next.isEmpty()) {
             return;
         }
-        if (remade) {
-            remade = false;
-            handover.abandoned(book.assignment()); // their work finished (bounded), their offsets not committed
-            c.assign(next.get());
-            c.seekToBeginning(next.get());
-            handover.assigned(next.get());
-            return;
-        }
         List<TopicPartition> leaving = book.assignment().stream().filter(tp -> !next.get().contains(tp)).toList();
         if (!leaving.isEmpty()) {
             handover.revoked(leaving);
@@ -173,9 +160,18 @@ final class NodePartitionAssigner {
         handover.assigned(next.get().stream().filter(tp -> !book.holds(tp)).toList());
     }
 
+    /**
+     * What the last look at the events topic found that this instance does not follow: the topic
+     * missing from the metadata, or fewer partitions than it reads by; empty when neither. Any thread.
+     */
+    Optional<String> notFollowed() {
+        return Optional.ofNullable(notFollowed);
+    }
+
     /** Whether the events topic was missing from the metadata at the last look. Any thread. */
     boolean missing() {
-        return missing;
+        String now = notFollowed;
+        return now != null && now.contains(" is missing from ");
     }
 
     /** Partitions kept only until drained. */

@@ -91,7 +91,14 @@ final class PartitionHandover implements ConsumerRebalanceListener {
 
     /** Finishes (bounded) and commits the work of partitions leaving us, then forgets them. */
     void revoked(Collection<TopicPartition> tps) {
-        List<PartitionOffsets> leaving = finish(tps);
+        List<PartitionOffsets> leaving = partitions.of(tps);
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (PartitionBook.working(leaving) > 0 && System.nanoTime() - deadline < 0) {
+            beat.run();
+            completions.runAll();
+            sleep(5);
+        }
+        completions.runAll();
         try {
             PollWaker.retryOnce(() -> sink.get().commit(leaving, true));
         } catch (OutputSink.FatalClientException e) {
@@ -101,31 +108,6 @@ final class PartitionHandover implements ConsumerRebalanceListener {
         }
         partitions.remove(tps);
         LOG.info("revoked {}", tps);
-    }
-
-    /**
-     * Finishes (bounded) the work of partitions of an events topic that was deleted and made again,
-     * then forgets them without a commit: their offsets name records of the old topic, and committed
-     * for the new one's partition of the same number they would skip its first records after a
-     * restart (the outcomes of what finished are sent all the same).
-     */
-    void abandoned(Collection<TopicPartition> tps) {
-        finish(tps);
-        partitions.remove(tps);
-        LOG.warn("let go of {} of the deleted events topic without a commit", tps);
-    }
-
-    /** Waits (within the bound) for the work of {@code tps} to finish, handing on what finished. */
-    private List<PartitionOffsets> finish(Collection<TopicPartition> tps) {
-        List<PartitionOffsets> leaving = partitions.of(tps);
-        long deadline = System.nanoTime() + bound.toNanos();
-        while (PartitionBook.working(leaving) > 0 && System.nanoTime() - deadline < 0) {
-            beat.run();
-            completions.runAll();
-            sleep(5);
-        }
-        completions.runAll();
-        return leaving;
     }
 
     private static void sleep(long ms) {
