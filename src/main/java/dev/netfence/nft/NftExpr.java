@@ -47,6 +47,27 @@ record NftExpr(String text, JsonNode json) {
         return new NftExpr("ct direction reply", JSON.objectNode().set("match", match));
     }
 
+    /** {@code ct mark 0x…}: a packet of a connection that carries {@code mark}. */
+    static NftExpr ctMark(long mark) {
+        ObjectNode match = JSON.objectNode().put("op", "==");
+        match.set("left", JSON.objectNode().set("ct", JSON.objectNode().put("key", "mark")));
+        match.set("right", markNode(mark));
+        return new NftExpr(String.format("ct mark 0x%08x", mark), JSON.objectNode().set("match", match));
+    }
+
+    /** {@code ct mark set 0x…}: the packet's connection is given {@code mark}. */
+    static NftExpr ctMarkSet(long mark) {
+        ObjectNode mangle = JSON.objectNode();
+        mangle.set("key", JSON.objectNode().set("ct", JSON.objectNode().put("key", "mark")));
+        mangle.set("value", markNode(mark));
+        return new NftExpr(String.format("ct mark set 0x%08x", mark), JSON.objectNode().set("mangle", mangle));
+    }
+
+    /** A mark as nft's JSON reads back (an int where it fits, as Jackson parses it: an int and a long node differ). */
+    private static JsonNode markNode(long mark) {
+        return mark <= Integer.MAX_VALUE ? JSON.numberNode((int) mark) : JSON.numberNode(mark);
+    }
+
     /** {@code tcp flags ! syn}: a TCP segment without SYN. */
     static NftExpr tcpFlagsWithoutSyn() {
         ObjectNode match = JSON.objectNode().put("op", "!");

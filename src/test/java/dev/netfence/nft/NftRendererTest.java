@@ -28,6 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NftRendererTest {
     static final String DIGEST = "sha256:0123456789ab" + "0".repeat(52);
     static final String C = " comment \"netfence:0123456789ab\"";
+    /** The plan's connection mark: the digest's first 32 bits. */
+    static final String M = "0x01234567";
     static final String HEAD = """
             table inet netfence
             delete table inet netfence
@@ -52,7 +54,7 @@ class NftRendererTest {
             """;
     static final String LO_EST4 = """
             \t\tmeta nfproto ipv4 meta oiftype loopback fib daddr type != unicast accept{c}
-            \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
+            \t\tmeta nfproto ipv4 ct state established,related ct direction reply ct mark {m} accept{c}
             """;
     /** Docker's loopback resolver, rejected ahead of loopback unless trusted for DNS (IPv4 only). */
     static final String RESOLVER4 = "\t\tip daddr 127.0.0.11 reject with icmp port-unreachable{c}\n";
@@ -70,30 +72,30 @@ class NftRendererTest {
     static final String LO_EST_IN4_BARE = """
             \t\tmeta nfproto ipv4 meta iiftype loopback accept{c}
             \t\ticmp type redirect drop{c}
-            \t\tmeta nfproto ipv4 ct state established,related ct direction reply accept{c}
+            \t\tmeta nfproto ipv4 ct state established,related ct direction reply ct mark {m} accept{c}
             """;
     /** What arrives from a broadcast address, not on lo: dropped right after (IPv4; not in the quarantine). */
     static final String BROADCAST_IN4 = "\t\tip saddr != 0.0.0.0/8 meta iiftype != loopback fib saddr type broadcast drop{c}\n";
     static final String LO_EST_IN4 = OWN_IN4 + BROADCAST_IN4 + RESOLVER_IN4 + LO_EST_IN4_BARE;
     static final String LO_EST_IN6 = OWN_IN6 + LO_EST4.replace("ipv4", "ipv6").replace("oiftype loopback fib daddr type != unicast", "iiftype loopback");
     static final String ND_OUT = """
-            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}
+            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-solicit ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\tip6 daddr fe80::/10 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type nd-neighbor-advert ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report ct mark set {m} accept{c}
             """;
     static final String ND_IN = """
             \t\ticmpv6 type nd-router-advert drop{c}
             \t\ticmpv6 type nd-redirect drop{c}
-            \t\ticmpv6 type nd-neighbor-solicit ip6 hoplimit 255 accept{c}
-            \t\ticmpv6 type nd-neighbor-advert ip6 hoplimit 255 accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done accept{c}
-            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report accept{c}
+            \t\ticmpv6 type nd-neighbor-solicit ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\ticmpv6 type nd-neighbor-advert ip6 hoplimit 255 ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-query ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-report ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld-listener-done ct mark set {m} accept{c}
+            \t\tip6 daddr ff02::/16 icmpv6 type mld2-listener-report ct mark set {m} accept{c}
             """;
     static final String REJECT4 = "\t\treject with icmp port-unreachable{c}\n";
     static final String REJECT6 = "\t\treject with icmpv6 port-unreachable{c}\n";
@@ -121,22 +123,22 @@ class NftRendererTest {
             \t\tip6 daddr ff00::/8 reject with icmpv6 port-unreachable{c}
             """;
     static final String DNS4 = """
-            \t\tip daddr 198.51.100.53 udp dport 53 accept{c}
-            \t\tip daddr 198.51.100.53 tcp dport 53 accept{c}
+            \t\tip daddr 198.51.100.53 udp dport 53 ct mark set {m} accept{c}
+            \t\tip daddr 198.51.100.53 tcp dport 53 ct mark set {m} accept{c}
             """;
     static final String DNS6 = """
-            \t\tip6 daddr 2001:db8::53 udp dport 53 accept{c}
-            \t\tip6 daddr 2001:db8::53 tcp dport 53 accept{c}
+            \t\tip6 daddr 2001:db8::53 udp dport 53 ct mark set {m} accept{c}
+            \t\tip6 daddr 2001:db8::53 tcp dport 53 ct mark set {m} accept{c}
             """;
-    static final String EP4 = "\t\tip daddr 198.51.100.7 tcp dport 443 accept{c}\n";
-    static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 accept{c}\n";
+    static final String EP4 = "\t\tip daddr 198.51.100.7 tcp dport 443 ct mark set {m} accept{c}\n";
+    static final String EP6 = "\t\tip6 daddr 2001:db8::7 tcp dport 443 ct mark set {m} accept{c}\n";
     static final String LOOPBACK_ONLY_OUT = RESOLVER4 + "\t\tmeta nfproto ipv4 meta oiftype loopback fib daddr type != unicast accept{c}\n" + REJECT4
             + "\t\tmeta nfproto ipv6 meta oiftype loopback fib daddr type local accept{c}\n" + REJECT6;
     static final String LOOPBACK_ONLY_IN = RESOLVER_IN4 + "\t\tmeta nfproto ipv4 meta iiftype loopback accept{c}\n" + DROP4
             + "\t\tmeta nfproto ipv6 meta iiftype loopback accept{c}\n" + DROP6;
     /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
-    static final String RESUME4 = "\t\tip saddr 198.51.100.7 tcp sport 443 tcp flags ! syn accept{c}\n";
-    static final String RESUME6 = "\t\tip6 saddr 2001:db8::7 tcp sport 443 tcp flags ! syn accept{c}\n";
+    static final String RESUME4 = "\t\tip saddr 198.51.100.7 tcp sport 443 tcp flags ! syn ct mark set {m} accept{c}\n";
+    static final String RESUME6 = "\t\tip6 saddr 2001:db8::7 tcp sport 443 tcp flags ! syn ct mark set {m} accept{c}\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
     static Stream<Arguments> table() {
@@ -161,7 +163,7 @@ class NftRendererTest {
                                 + "\t\tip daddr 224.0.0.0/4 reject with icmp port-unreachable{c}\n"
                                 + "\t\tip daddr 255.255.255.255 reject with icmp port-unreachable{c}\n" + BCAST4
                                 + LO_EST_OUT6 + ND_OUT
-                                + "\t\tip6 daddr 2001:db8::9 udp dport 53 accept{c}\n"
+                                + "\t\tip6 daddr 2001:db8::9 udp dport 53 ct mark set {m} accept{c}\n"
                                 + "\t\tip6 daddr 2001:db8::/32 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fd00:ec2::254 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr fd00:ec2::23 reject with icmpv6 port-unreachable{c}\n"
@@ -183,24 +185,24 @@ class NftRendererTest {
                         LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
-                        FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 accept{c}\n"
-                                + "\t\tip daddr 127.0.0.11 tcp dport 53 accept{c}\n" + DNS4 + DEFAULT_BLOCKED4 + BCAST4
+                        FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 ct mark set {m} accept{c}\n"
+                                + "\t\tip daddr 127.0.0.11 tcp dport 53 ct mark set {m} accept{c}\n" + DNS4 + DEFAULT_BLOCKED4 + BCAST4
                                 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
                         OWN_IN4 + BROADCAST_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
-                                + "\t\tip daddr 198.51.100.12 tcp dport 8443 accept{c}\n"
-                                + "\t\tip daddr 198.51.100.13 tcp dport 8443 accept{c}\n"
+                                + "\t\tip daddr 198.51.100.12 tcp dport 8443 ct mark set {m} accept{c}\n"
+                                + "\t\tip daddr 198.51.100.13 tcp dport 8443 ct mark set {m} accept{c}\n"
                                 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6
-                                + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 accept{c}\n" + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + "\t\tip saddr 198.51.100.12 tcp sport 8443 tcp flags ! syn accept{c}\n"
-                                + "\t\tip saddr 198.51.100.13 tcp sport 8443 tcp flags ! syn accept{c}\n" + DROP4
-                                + LO_EST_IN6 + ND_IN + "\t\tip6 saddr 2001:db8::12 tcp sport 8443 tcp flags ! syn accept{c}\n"
+                                + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 ct mark set {m} accept{c}\n" + DEFAULT_BLOCKED6,
+                        LO_EST_IN4 + "\t\tip saddr 198.51.100.12 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n"
+                                + "\t\tip saddr 198.51.100.13 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n" + DROP4
+                                + LO_EST_IN6 + ND_IN + "\t\tip6 saddr 2001:db8::12 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n"
                                 + DROP6));
     }
 
     private static Arguments row(String name, String policy, String output, String input) {
-        return Arguments.of(name, policy, (HEAD + output + MIDDLE + input + TAIL).replace("{c}", C));
+        return Arguments.of(name, policy, (HEAD + output + MIDDLE + input + TAIL).replace("{c}", C).replace("{m}", M));
     }
 
     /** {@code plan} with the digest pinned, so rows do not depend on hashing. */
