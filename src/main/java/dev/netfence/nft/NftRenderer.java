@@ -135,6 +135,7 @@ public final class NftRenderer {
         long mark = mark(plan);
         String chain = chainOf(direction);
         List<ExpectedRule> out = new ArrayList<>();
+        boolean marked = false; // the chain takes replies by this plan's mark
         for (Family family : plan.families()) {
             RuleSet set = plan.forFamily(family);
             for (Rule rule : set.rules(direction)) {
@@ -147,7 +148,16 @@ public final class NftRenderer {
                 }
                 text.append("comment \"").append(comment).append('"');
                 out.add(new ExpectedRule(chain, comment, json, text.toString()));
+                marked |= rule.establishedReply();
             }
+        }
+        if (marked) {
+            // what reaches the chain's end passes by its policy accept (outbound or inbound on): its connection is this
+            // plan's too, or the established accept would turn its replies away (review 192); nothing the plan refuses
+            // gets here, so an entry of another plan is marked only by a packet this plan lets through
+            NftExpr set = NftExpr.ctMarkSet(mark);
+            out.add(new ExpectedRule(chain, comment, List.of(set.json()),
+                    set.text() + " comment \"" + comment + '"'));
         }
         return out;
     }

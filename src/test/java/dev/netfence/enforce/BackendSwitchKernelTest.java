@@ -121,6 +121,9 @@ class BackendSwitchKernelTest {
         assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");
         Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "nft", "insert", "rule", "inet", "netfence", "output",
                 "tcp", "dport", Integer.toString(SECOND), "accept");
+        // and its replies: the plan's established accept takes those of its own (marked) connections only
+        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "nft", "insert", "rule", "inet", "netfence", "input",
+                "tcp", "sport", Integer.toString(SECOND), "accept");
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).as("the inserted rule lets traffic by").isEqualTo("OK");
 
         assertThat(apply(enforcer, FIRST).status()).isEqualTo("applied");

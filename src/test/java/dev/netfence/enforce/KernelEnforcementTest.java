@@ -110,6 +110,21 @@ class KernelEnforcementTest {
     }
 
     @Test
+    void withInboundOnAndOutboundOffAnInboundConnectionIsAnsweredInBothFamilies() throws Exception {
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[],\"dns\":false,"
+                + "\"outbound\":false,\"inbound\":true}";
+
+        EnforcementResult result = enforce(enforcer(), policy(json));
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        // review 192: a connection the input chain's policy accept lets by must be the plan's (marked), or the
+        // established accept turns its answers away
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV4(), INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV6(), INBOUND)).isEqualTo("OK");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().otherHostV4(), ALLOWED)).isEqualTo("REFUSED");
+    }
+
+    @Test
     void inboundConnectionsAreDroppedInBothFamilies() throws Exception {
         assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV4(), INBOUND)).isEqualTo("OK");
         assertThat(SANDBOX.net().peerTcp(SANDBOX.net().containerV6(), INBOUND)).isEqualTo("OK");

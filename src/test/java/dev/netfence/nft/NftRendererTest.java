@@ -139,6 +139,11 @@ class NftRendererTest {
     /** An allowed TCP endpoint's side of a flow, picked up again after the flush (inbound off). */
     static final String RESUME4 = "\t\tip saddr 198.51.100.7 tcp sport 443 tcp flags ! syn ct mark set {m} accept{c}\n";
     static final String RESUME6 = "\t\tip6 saddr 2001:db8::7 tcp sport 443 tcp flags ! syn ct mark set {m} accept{c}\n";
+    /**
+     * The last rule of a chain whose established accept takes this plan's mark: what its policy
+     * accept lets by (outbound or inbound on) is this plan's connection too.
+     */
+    static final String END = "\t\tct mark set {m}{c}\n";
     static final String BRIDGE = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]";
 
     static Stream<Arguments> table() {
@@ -147,11 +152,13 @@ class NftRendererTest {
                         LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("quarantine: nothing but loopback", null, LOOPBACK_ONLY_OUT, LOOPBACK_ONLY_IN),
                 row("bridge with endpoints (dns and outbound derived on)", BRIDGE + "}",
-                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
+                        LO_EST_OUT4 + EP4 + DNS4 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6
+                                + END,
+                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6 + END),
                 row("bridge, dns and outbound off, inbound on", BRIDGE + ",\"dns\":false,\"outbound\":false,\"inbound\":true}",
-                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6,
-                        LO_EST_IN4 + LO_EST_IN6 + ND_IN),
+                        LO_EST_OUT4 + EP4 + DEFAULT_BLOCKED4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DEFAULT_BLOCKED6 + REJECT6
+                                + END,
+                        LO_EST_IN4 + LO_EST_IN6 + ND_IN + END),
                 row("container mode with a udp endpoint and explicit subnets: then the metadata, loopback and link-wide ranges, then the IPv4 ones in NAT64 form",
                         "{\"schemaVersion\":1,\"mode\":\"container\",\"allowedEndpoints\":[\"[2001:db8::9]:53/udp\"],"
                                 + "\"blockedSubnets\":[\"198.18.0.0/15\",\"2001:db8::/32\"],\"dns\":false}",
@@ -177,28 +184,30 @@ class NftRendererTest {
                                 + "\t\tip6 daddr 64:ff9b::6464:64c8 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::7f00:0/104 reject with icmpv6 port-unreachable{c}\n"
                                 + "\t\tip6 daddr 64:ff9b::e000:0/100 reject with icmpv6 port-unreachable{c}\n"
-                                + "\t\tip6 daddr 64:ff9b::ffff:ffff reject with icmpv6 port-unreachable{c}\n",
-                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6),
+                                + "\t\tip6 daddr 64:ff9b::ffff:ffff reject with icmpv6 port-unreachable{c}\n" + END,
+                        LO_EST_IN4 + DROP4 + LO_EST_IN6 + ND_IN + DROP6 + END),
                 row("hipaa preset: /0 is the catch-all reject of each family",
                         "{\"schemaVersion\":1,\"preset\":\"hipaa\",\"allowedEndpoints\":[\"198.51.100.7:443\",\"[2001:db8::7]:443\"]}",
-                        LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6,
-                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
+                        LO_EST_OUT4 + EP4 + DNS4 + REJECT4 + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + REJECT6 + END,
+                        LO_EST_IN4 + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6 + END),
                 row("docker's loopback resolver trusted for dns: no reject ahead of loopback",
                         BRIDGE + ",\"dnsServers\":[\"127.0.0.11\"]}",
                         FOREIGN4 + LO_EST4 + EP4 + "\t\tip daddr 127.0.0.11 udp dport 53 ct mark set {m} accept{c}\n"
                                 + "\t\tip daddr 127.0.0.11 tcp dport 53 ct mark set {m} accept{c}\n" + DNS4 + DEFAULT_BLOCKED4 + BCAST4
-                                + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6,
-                        OWN_IN4 + BROADCAST_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6),
+                                + LO_EST_OUT6 + ND_OUT + EP6 + DNS6 + DEFAULT_BLOCKED6 + END,
+                        OWN_IN4 + BROADCAST_IN4 + LO_EST_IN4_BARE + RESUME4 + DROP4 + LO_EST_IN6 + ND_IN + RESUME6 + DROP6
+                                + END),
                 row("hostname resolved to both families", "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"pypi.internal:8443\"],\"dns\":false}",
                         LO_EST_OUT4
                                 + "\t\tip daddr 198.51.100.12 tcp dport 8443 ct mark set {m} accept{c}\n"
                                 + "\t\tip daddr 198.51.100.13 tcp dport 8443 ct mark set {m} accept{c}\n"
                                 + DEFAULT_BLOCKED4 + BCAST4 + LO_EST_OUT6
-                                + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 ct mark set {m} accept{c}\n" + DEFAULT_BLOCKED6,
+                                + ND_OUT + "\t\tip6 daddr 2001:db8::12 tcp dport 8443 ct mark set {m} accept{c}\n" + DEFAULT_BLOCKED6
+                                + END,
                         LO_EST_IN4 + "\t\tip saddr 198.51.100.12 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n"
                                 + "\t\tip saddr 198.51.100.13 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n" + DROP4
                                 + LO_EST_IN6 + ND_IN + "\t\tip6 saddr 2001:db8::12 tcp sport 8443 tcp flags ! syn ct mark set {m} accept{c}\n"
-                                + DROP6));
+                                + DROP6 + END));
     }
 
     private static Arguments row(String name, String policy, String output, String input) {
@@ -232,6 +241,16 @@ class NftRendererTest {
     @MethodSource("table")
     void rendersExactlyTheExpectedTransaction(String name, String policyJson, String expected) throws Exception {
         assertThat(new NftRenderer().render(plan(policyJson))).isEqualTo(expected);
+    }
+
+    @Test
+    void aMarkPastTheIntRangeIsWrittenAndReadBackAsNftListsIt() throws Exception {
+        // nft -j prints a mark as an unsigned decimal; Jackson reads one past the int range as a long node
+        var listed = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"match\": {\"op\": \"==\", \"left\": {\"ct\": {\"key\": \"mark\"}}, \"right\": 2309737967}}");
+        assertThat(NftExpr.ctMark(0x89abcdefL).json()).isEqualTo(listed);
+        assertThat(NftExpr.ctMark(0x89abcdefL).text()).isEqualTo("ct mark 0x89abcdef");
+        assertThat(NftExpr.ctMarkSet(1).text()).isEqualTo("ct mark set 0x00000001");
     }
 
     @Test
