@@ -54,6 +54,8 @@ final class NodePartitionAssigner {
     private int partitions;
     /** What the last {@link #check} found that this instance does not follow, or null. */
     private volatile String notFollowed;
+    /** The events topic was missing from the metadata at the last {@link #check}. */
+    private volatile boolean missing;
 
     NodePartitionAssigner(String topic, NodeRouting routing, Clock clock, Duration grace) {
         this.topic = topic;
@@ -103,6 +105,7 @@ final class NodePartitionAssigner {
         List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
         int count = infos == null ? 0 : infos.size();
         String last = notFollowed;
+        missing = count == 0;
         notFollowed = count == 0 ? "events topic " + topic + " is missing from the broker's metadata (deleted?): no event"
                 + " of this node is read"
                 : count < partitions ? "events topic " + topic + " has " + count + " partition(s), fewer than the "
@@ -170,8 +173,7 @@ final class NodePartitionAssigner {
 
     /** Whether the events topic was missing from the metadata at the last look. Any thread. */
     boolean missing() {
-        String now = notFollowed;
-        return now != null && now.contains(" is missing from ");
+        return missing;
     }
 
     /** Partitions kept only until drained. */
