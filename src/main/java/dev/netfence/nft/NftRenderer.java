@@ -126,8 +126,7 @@ public final class NftRenderer {
      * load). A plan that did not change keeps its mark, so a re-apply of it cuts no reply.
      */
     public static long mark(PlannedRules plan) {
-        long m = Long.parseLong(plan.digest().substring("sha256:".length(), "sha256:".length() + 8), 16);
-        return m == 0 ? 1 : m;
+        return dev.netfence.rules.ConnectionMark.of(plan.digest());
     }
 
     private static List<ExpectedRule> rules(PlannedRules plan, Direction direction) {
