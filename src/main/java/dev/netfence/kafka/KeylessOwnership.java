@@ -72,6 +72,9 @@ final class KeylessOwnership implements AutoCloseable {
         c.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         c.put(ConsumerConfig.CLIENT_ID_CONFIG, "netfence-keyless-" + s.instance().replace('/', '-'));
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // like the pipeline's consumer (KafkaClients): an events topic an operator deleted must not be made again
+        // at once with the broker's defaults by this consumer's next metadata request (found by EventsTopicRecreateTest)
+        c.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         this.settings = Map.copyOf(c);
     }
 

@@ -23,6 +23,20 @@ class KeylessOwnershipTest {
             .kafka(Map.of("bootstrap.servers", "127.0.0.1:9092")).nodeId("n1").build();
 
     @Test
+    void itsConsumerNeverMakesTheEventsTopic() {
+        java.util.concurrent.atomic.AtomicReference<Map<String, Object>> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        KeylessOwnership keyless = new KeylessOwnership(SETTINGS, new NodeRouting("n1"), settings -> {
+            seen.set(settings);
+            return new MockConsumer<>("earliest");
+        }, Duration.ofSeconds(30));
+        keyless.start();
+        keyless.poll();
+
+        assertThat(seen.get()).containsEntry("allow.auto.create.topics", false);
+        keyless.close();
+    }
+
+    @Test
     void aSharedGroupItMayNotJoinMakesThisInstanceDeadLetterKeylessRecordsAndNeverFailsThePoll() {
         AtomicInteger polls = new AtomicInteger();
         MockConsumer<byte[], byte[]> refused = new MockConsumer<>("earliest") {
