@@ -10,8 +10,9 @@ import org.apache.kafka.clients.admin.Admin;
 
 /**
  * Answers "can we reach the broker right now?" for readiness: every two seconds an admin client
- * asks for the cluster's nodes with a short timeout. A poll loop cannot tell, because a consumer
- * keeps polling quietly while the broker is away.
+ * asks for the cluster's nodes with a short timeout, and, when they answer, for the events topic's
+ * description ({@link EventsTopicWatch}). A poll loop cannot tell, because a consumer keeps
+ * polling quietly while the broker is away.
  */
 final class BrokerProbe implements AutoCloseable {
     private final Map<String, Object> settings;
@@ -20,11 +21,13 @@ final class BrokerProbe implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private final EventsTopicWatch topic;
     private volatile boolean reachable;
     private Admin admin;
 
-    BrokerProbe(Map<String, Object> adminSettings) {
+    BrokerProbe(Map<String, Object> adminSettings, EventsTopicWatch topic) {
         this.settings = Map.copyOf(adminSettings);
+        this.topic = java.util.Objects.requireNonNull(topic, "topic");
     }
 
     void start() {
@@ -33,6 +36,11 @@ final class BrokerProbe implements AutoCloseable {
 
     boolean reachable() {
         return reachable;
+    }
+
+    /** What the last rounds found of the events topic ({@link EventsTopicWatch#reason}). */
+    Optional<String> eventsTopic() {
+        return topic.reason();
     }
 
     /**
@@ -65,6 +73,9 @@ final class BrokerProbe implements AutoCloseable {
     private void probe() {
         try {
             reachable = !admin().describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty();
+            if (reachable) {
+                topic.check(admin());
+            }
         } catch (Exception e) {
             reachable = false;
             if (e instanceof InterruptedException) {

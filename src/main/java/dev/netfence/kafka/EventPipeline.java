@@ -126,7 +126,8 @@ public final class EventPipeline implements AutoCloseable {
                 settings.assignment() == Assignment.GROUP).counted(registry);
         this.dispatcher = new RecordDispatcher(router, metrics, workers, handler, records, outcomes, completions,
                 this::emit);
-        this.probe = new BrokerProbe(KafkaClients.adminSettings(settings));
+        this.probe = new BrokerProbe(KafkaClients.adminSettings(settings),
+                new EventsTopicWatch(settings.eventsTopic(), settings.assignment() == Assignment.GROUP));
         this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
@@ -161,10 +162,14 @@ public final class EventPipeline implements AutoCloseable {
         return notReadyReason().isEmpty();
     }
 
-    /** Why the node's events may not be read (node-partition mode): the events topic missing, or with fewer partitions. */
+    /**
+     * Why the events topic is not followed as it is: missing (node-partition mode: as the consumer's
+     * metadata shows it; group mode: the probe's), with fewer partitions (node-partition mode), or
+     * made again since this instance began to read it ({@link EventsTopicWatch}).
+     */
     private Optional<String> eventsTopicMissing() {
         NodePartitionAssigner assigner = nodePartitions;
-        return assigner == null ? Optional.empty() : assigner.notFollowed();
+        return (assigner == null ? Optional.<String>empty() : assigner.notFollowed()).or(probe::eventsTopic);
     }
 
     /** Why {@link #ready()} is false (for {@code /readyz}), or empty when it is ready. */

@@ -9,8 +9,9 @@ import java.util.function.BooleanSupplier;
 /**
  * Why the pipeline is not ready to be sent events ({@code /readyz}), or empty when it is: the
  * consumer loop runs, a partition assignment was received, the policy store caught up, this
- * instance is not standing by after being fenced, the broker is reachable, the events topic is in
- * its metadata ({@code --assignment node-partition}: a deleted topic), no output is held or
+ * instance is not standing by after being fenced, the broker is reachable, the events topic is
+ * there, with the partitions this instance reads by, and the one it began to read (not deleted,
+ * not made again: {@link NodePartitionAssigner}, {@link EventsTopicWatch}), no output is held or
  * refused for long, no record has been unacknowledged for longer than the stall timeout, and no
  * assigned partition has had an open transaction for longer than that ({@link OpenTransactions}). The
  * first failing condition is named, in that order (the order an operator fixes them in).

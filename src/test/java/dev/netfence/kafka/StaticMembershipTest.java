@@ -54,7 +54,8 @@ class StaticMembershipTest {
             await("every event has an outcome while the two take turns").atMost(Duration.ofSeconds(90))
                     .until(() -> f.outcomeEventIds().containsAll(ids));
 
-            try (BrokerProbe probe = new BrokerProbe(KafkaClients.adminSettings(f.settings(node).build()))) {
+            try (BrokerProbe probe = new BrokerProbe(KafkaClients.adminSettings(f.settings(node).build()),
+                    new EventsTopicWatch(f.events, false))) {
                 String group = new NodeRouting(node).groupId();
                 assertThat(probe.hasStaticMember(group, "netfence-" + node)).as("what the standby asks the broker")
                         .contains(true);
