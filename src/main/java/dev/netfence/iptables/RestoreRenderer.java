@@ -2,12 +2,10 @@ package dev.netfence.iptables;
 
 import dev.netfence.policy.Cidr;
 import dev.netfence.policy.Family;
-import dev.netfence.rules.ConnectionMark;
 import dev.netfence.rules.Direction;
 import dev.netfence.rules.Rule;
 import dev.netfence.rules.Transport;
 import dev.netfence.rules.RuleSet;
-import dev.netfence.rules.Verdict;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -19,11 +17,8 @@ import java.util.Objects;
  * kernel transaction, so a rejected input changes nothing and re-applying replaces, never
  * appends. Each rule is written in exactly the form {@code iptables-save} (1.8.9, nft and legacy)
  * prints it back, and carries the comment {@code netfence:<first 12 hex of the plan digest>}, so
- * a read-back can be compared line by line. Each accept but loopback's and the established one is
- * preceded by a rule with the same matches that sets the plan's connection mark, and the
- * established accept takes replies only of connections carrying it ({@link ConnectionMark}, as the
- * nft backends do). Only returns text; every token comes from validated records (addresses,
- * numbers, enum names, the digest), never from policy strings. Thread-safe.
+ * a read-back can be compared line by line. Only returns text; every token comes from validated
+ * records (addresses, numbers, enum names), never from policy strings. Thread-safe.
  */
 public final class RestoreRenderer {
     public static final String OUT_CHAIN = "NETFENCE-OUT";
@@ -128,40 +123,20 @@ public final class RestoreRenderer {
         sb.append("-I ").append(builtin).append(" 1 -j ").append(chain).append('\n');
     }
 
-    /**
-     * The lines of {@code rules}: each rule's; before each accept but loopback's and the
-     * established one, the same matches setting the plan's connection mark ({@link ConnectionMark}:
-     * {@code CONNMARK} is no verdict, so the accept follows it); and, in a chain with an established
-     * accept, a last line that sets the mark on what falls through to the built-in chain's policy.
-     */
     private List<String> lines(RuleSet set, List<Rule> rules, String chain) {
         String comment = comment(set);
-        long mark = ConnectionMark.of(set.digest());
-        String setMark = String.format(java.util.Locale.ROOT, " -j CONNMARK --set-xmark 0x%x/0xffffffff", mark);
-        List<String> out = new ArrayList<>(rules.size() * 2 + 1);
-        boolean marked = false; // the chain takes replies by this plan's mark
+        List<String> out = new ArrayList<>(rules.size());
         for (Rule r : rules) {
-            String matches = matches(set.family(), r, chain, comment, mark);
-            if (r.verdict() == Verdict.ACCEPT && !r.loopback() && !r.establishedReply()) {
-                out.add(matches + setMark); // the connection is this plan's
-            }
-            out.add(matches + target(set.family(), r));
-            marked |= r.establishedReply();
-        }
-        if (marked) {
-            // what returns from the chain passes by the built-in chain's policy (outbound or inbound on): its
-            // connection is this plan's too, or the established accept would turn its replies away; nothing the
-            // plan refuses gets here, so an entry of another plan is marked only by a packet this plan lets through
-            out.add("-A " + chain + " -m comment --comment \"" + comment + '"' + setMark);
+            out.add(line(set.family(), r, chain, comment));
         }
         return List.copyOf(out);
     }
 
     /**
-     * One rule's matches in iptables-save's option order: -s, -d, -i/-o, -p, then the matches in the order
-     * they were written (port, address type, ICMPv6 type, hop limit / TTL, conntrack, connmark), comment.
+     * One rule in iptables-save's option order: -s, -d, -i/-o, -p, then the matches in the order they
+     * were written (port, address type, ICMPv6 type, hop limit / TTL, conntrack), comment, target.
      */
-    private static String matches(Family family, Rule r, String chain, String comment, long mark) {
+    private static String line(Family family, Rule r, String chain, String comment) {
         StringBuilder sb = new StringBuilder("-A ").append(chain);
         if (r.nonLocalSource()) { // iptables-save prints -s first
             sb.append(family == Family.IPV4 ? " ! -s 0.0.0.0/32" : " ! -s ::/128");
@@ -222,17 +197,14 @@ public final class RestoreRenderer {
         }
         if (r.establishedReply()) {
             sb.append(" -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY");
-            sb.append(String.format(java.util.Locale.ROOT, " -m connmark --mark 0x%x", mark)); // replies of this plan's connections
         }
-        return sb.append(" -m comment --comment \"").append(comment).append('"').toString();
-    }
-
-    /** The target of {@code r}, as iptables-save prints it. */
-    private static String target(Family family, Rule r) {
-        return switch (r.verdict()) {
-            case ACCEPT -> " -j ACCEPT";
-            case DROP -> " -j DROP";
-            case REJECT -> " -j REJECT --reject-with " + (family == Family.IPV4 ? "icmp-port-unreachable" : "icmp6-port-unreachable");
-        };
+        sb.append(" -m comment --comment \"").append(comment).append('"');
+        switch (r.verdict()) {
+            case ACCEPT -> sb.append(" -j ACCEPT");
+            case DROP -> sb.append(" -j DROP");
+            case REJECT -> sb.append(" -j REJECT --reject-with ")
+                    .append(family == Family.IPV4 ? "icmp-port-unreachable" : "icmp6-port-unreachable");
+        }
+        return sb.toString();
     }
 }

@@ -126,7 +126,8 @@ public final class NftRenderer {
      * load). A plan that did not change keeps its mark, so a re-apply of it cuts no reply.
      */
     public static long mark(PlannedRules plan) {
-        return dev.netfence.rules.ConnectionMark.of(plan.digest());
+        long m = Long.parseLong(plan.digest().substring("sha256:".length(), "sha256:".length() + 8), 16);
+        return m == 0 ? 1 : m;
     }
 
     private static List<ExpectedRule> rules(PlannedRules plan, Direction direction) {

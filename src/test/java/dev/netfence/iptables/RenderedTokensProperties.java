@@ -39,14 +39,13 @@ import net.jqwik.api.statistics.StatisticsReport;
 class RenderedTokensProperties {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final PolicyParser PARSER = new PolicyParser();
-    private static final String TAIL = "( -m comment --comment \"netfence:[0-9a-f]{12}\") -j (ACCEPT|DROP|REJECT --reject-with icmp6?-port-unreachable"
-            + "|CONNMARK --set-xmark 0x[1-9a-f][0-9a-f]{0,7}/0xffffffff)";
+    private static final String TAIL = "( -m comment --comment \"netfence:[0-9a-f]{12}\") -j (ACCEPT|DROP|REJECT --reject-with icmp6?-port-unreachable)";
     private static final Pattern RULE = Pattern.compile("-A NETFENCE-(OUT|IN|FWD)( ! -s (0\\.0\\.0\\.0/32|::/128))?"
             + "( -s [0-9a-f:.]+/[0-9]{1,3})?"
             + "( -d [0-9a-f:.]+/[0-9]{1,3})?( -i lo| ! -i lo -m addrtype --src-type LOCAL| ! -s 0\\.0\\.0\\.0/8 ! -i lo -m addrtype --src-type BROADCAST| ! -o lo -m addrtype --dst-type BROADCAST| -o lo -m addrtype --dst-type LOCAL(,BROADCAST,MULTICAST)?)?( -m addrtype ! --src-type LOCAL)?( -p (tcp|udp|icmp|ipv6-icmp))?"
             + "( -m (tcp|udp) --dport [0-9]{1,5}| -m tcp --sport [0-9]{1,5} ! --tcp-flags SYN SYN"
             + "| -m icmp6 --icmpv6-type (13[0-7]|143)| -m icmp --icmp-type 5)?( -m hl --hl-eq 255)?"
-            + "( -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY -m connmark --mark 0x[1-9a-f][0-9a-f]{0,7})?" + TAIL);
+            + "( -m conntrack --ctstate RELATED,ESTABLISHED --ctdir REPLY)?" + TAIL);
     private static final Pattern FRAME = Pattern.compile("\\*filter|:NETFENCE-(OUT|IN|FWD) - \\[0:0\\]|-F NETFENCE-(OUT|IN|FWD)"
             + "|-I OUTPUT 1 -j NETFENCE-OUT|-I INPUT 1 -j NETFENCE-IN|-I FORWARD 1 -j NETFENCE-FWD|COMMIT");
     private static final List<String> HOSTILE = List.of(" ", "\"", "'", ";", "$(reboot)", "`id`", "\n", "\r", "\u0000", "\t",
