@@ -28,8 +28,7 @@ class FinalCommitBoundTest {
     void aStopWhoseFinalCommitTheBrokerHoldsEndsWithinTheStopsBoundsInsteadOfMinutes() throws Exception {
         // needs the embedded broker's PROXIED listener; with KAFKA_BOOTSTRAP_SERVERS or Docker there is none
         StallingProxy proxy = TestKafka.embeddedFor("this test stalls the broker's requests through its proxy").proxy();
-        int endsBefore = proxy.seen(ApiKeys.END_TXN.id); // the proxy is the JVM's: earlier tests' requests count too
-        int heldBefore = proxy.held();
+        int heldBefore = proxy.held(); // the proxy is the JVM's: what earlier tests' stalls held counts there too
         try (PipelineFixture f = new PipelineFixture(1)) {
             RecordingEnforcer enforcer = new RecordingEnforcer();
             EventPipeline p = f.start(f.settings("n1").exactlyOnce(true).shutdownTimeout(Duration.ofSeconds(1))
@@ -40,9 +39,6 @@ class FinalCommitBoundTest {
             f.sendEvent("e-0", "n1", "task-1", "c-0");
             await().atMost(Duration.ofSeconds(60)).until(() -> !enforcer.appliedTo("c-0").isEmpty());
             Thread.sleep(1000); // its outcome handed to the sink
-            // once in CI the close ended in 2 s with no commit held: diagnosed here the next time it happens
-            assertThat(proxy.seen(ApiKeys.END_TXN.id) - endsBefore).as("transactions ended before the stall was armed (the outcome"
-                    + " committed early leaves the final commit nothing to send)").isZero();
 
             proxy.stall(ApiKeys.END_TXN.id, Duration.ofMinutes(2), 1);
             p.close();

@@ -36,7 +36,6 @@ public final class StallingProxy implements AutoCloseable {
     private Duration stallHold = Duration.ZERO;
     private int stallsLeft;
     private final AtomicInteger held = new AtomicInteger();
-    private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicInteger> seen = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicInteger dropped = new AtomicInteger();
 
     /** Listens on a free loopback port and relays to {@code 127.0.0.1:targetPort}. */
@@ -76,19 +75,12 @@ public final class StallingProxy implements AutoCloseable {
         return held.get();
     }
 
-    /** How many requests with {@code apiKey} came from clients so far (held or not). */
-    public int seen(int apiKey) {
-        AtomicInteger n = seen.get(apiKey);
-        return n == null ? 0 : n.get();
-    }
-
     /** How many held requests were dropped because their client closed the connection during the hold. */
     public int dropped() {
         return dropped.get();
     }
 
     private Duration holdFor(int apiKey) {
-        seen.computeIfAbsent(apiKey, k -> new AtomicInteger()).incrementAndGet();
         synchronized (lock) {
             if (apiKey != stallApiKey || stallsLeft <= 0) {
                 return Duration.ZERO;
