@@ -17,7 +17,6 @@ import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.rules.PlannedRules;
 import dev.netfence.rules.RulePlanner;
 import dev.netfence.rules.RuleSet;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -37,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * iptables backend's chains when the read-back shows any, and flush the connection tracking (in
  * process: all of it in one trip of a namespace thread, no process started; see
  * {@code nft.InProcessNft}). The iptables backends, below, also remove the nft backend's table
- * from a namespace they write for the first time (a namespace that switched backend). With
+ * from a namespace they write for the first time (a namespace that switched backend); every
+ * backend then removes the chains another iptables variant left there ({@link LeftoverChains}). With
  * iptables, writing runs two commands per family in the common case: one restore (one
  * transaction) and one read-back, which is verified; then one flush of the namespace's
  * connection tracking, so no flow opened before outlives the new rules (in-process too where it
@@ -68,6 +68,7 @@ final class ApplyPipeline {
     private final RuleVerifier verifier = new RuleVerifier();
     private final EnforcerConfig config;
     private final VerifiedHooks hooks;
+    private final LeftoverChains leftovers;
     private final NamespaceLocks locks = new NamespaceLocks();
     private final boolean flush;
 
@@ -81,6 +82,7 @@ final class ApplyPipeline {
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
         this.hooks = new VerifiedHooks(config.procRoot());
+        this.leftovers = new LeftoverChains(firewall, config.procRoot());
     }
 
     /**
@@ -174,6 +176,7 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true, meanwhile);
+                removeLegacyLeftovers(ns, deadline);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
@@ -242,10 +245,22 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, () -> { });
+                removeLegacyLeftovers(ns, deadline);
             } else {
                 writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);
             }
+        }
+    }
+
+    /**
+     * At a namespace's first write in this process on the nft backends ({@link VerifiedHooks} then
+     * remembers it as looked at): removes the chains iptables-legacy left, which nftables cannot see.
+     */
+    private void removeLegacyLeftovers(PinnedNamespace ns, Deadline deadline) {
+        if (!hooks.present(ns)) {
+            leftovers.remove(ns, IptablesBackend.LEGACY, deadline, config.commandTimeout());
+            hooks.remember(ns);
         }
     }
 
@@ -283,8 +298,10 @@ final class ApplyPipeline {
                 verify(ns, backend, plan.forFamily(family), deadline);
             }
             if (!hooked) {
-                // a namespace this process has not written before may hold the nft backend's table
+                // a namespace this process has not written before may hold the nft backend's table, or the other variant's chains
                 selector.removeNftTable(ns, deadline, config.commandTimeout());
+                leftovers.remove(ns, backend == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY,
+                        deadline, config.commandTimeout());
             }
             hooks.remember(ns);
         } catch (RuntimeException e) {

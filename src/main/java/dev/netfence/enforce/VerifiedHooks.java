@@ -18,7 +18,9 @@ import java.util.Objects;
  * new namespaces, so an entry only counts while that pid is still a process in a namespace with
  * that identity (a live process proves its namespace is the remembered one), or when the new
  * apply comes through the same pid: a fresh container that inherited an inode starts unknown.
- * Bounded (least recently used entries go first); thread-safe.
+ * On the nft backends (one process writes with one backend) an entry means only that the
+ * namespace was written in this process and looked at for iptables-legacy leftovers
+ * ({@link LeftoverChains}). Bounded (least recently used entries go first); thread-safe.
  */
 final class VerifiedHooks {
     private static final int MAX_ENTRIES = 4096;

@@ -1,0 +1,183 @@
+package dev.netfence.enforce;
+
+import dev.netfence.core.EnforcementException;
+import dev.netfence.core.ErrorCode;
+import dev.netfence.iptables.FilterState;
+import dev.netfence.iptables.RestoreRenderer;
+import dev.netfence.iptables.SaveParser;
+import dev.netfence.netns.IptablesBackend;
+import dev.netfence.netns.NamespaceFirewall;
+import dev.netfence.netns.PinnedNamespace;
+import dev.netfence.netns.ProcFile;
+import dev.netfence.netns.ProcTasks;
+import dev.netfence.policy.Family;
+import dev.netfence.rules.Direction;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Removes the {@code NETFENCE-OUT}/{@code -IN}/{@code -FWD} chains and their hooks that an iptables
+ * variant other than the one now writing left in a namespace: iptables-legacy's (x_tables, which
+ * nftables cannot see) when the nft backends or iptables-nft write, iptables-nft's when
+ * iptables-legacy writes. Such a set, left by netfence run with another {@code --backend}, an
+ * {@code auto} that now finds libnftables, or a host whose iptables changed, keeps enforcing its
+ * old plan beside the new one (a packet must pass both), so what the new plan allows stays
+ * blocked under an {@code applied} outcome. The pipeline calls it at a namespace's first write in
+ * this process. For legacy it first reads the namespace's {@code net/ip_tables_names} and
+ * {@code net/ip6_tables_names} (through the pinned pid, confirmed in the namespace afterwards): a
+ * namespace without a legacy {@code filter} table, the common case, costs two small reads and no
+ * process. Otherwise the variant's {@code -save} is read and, where it shows netfence's chains or
+ * hooks, one {@code -restore --noflush} per family deletes each hook ({@code -D}, as often as it
+ * is there), then flushes and deletes the chains, leaving the rest of the table alone; a refusal
+ * (something else still jumps to a chain) is RULES_REJECTED, saying so. Stateless and thread-safe.
+ */
+final class LeftoverChains {
+    private static final Logger LOG = LoggerFactory.getLogger(LeftoverChains.class);
+    private static final List<Family> FAMILIES = List.of(Family.IPV4, Family.IPV6);
+    /** Far more than a table-name list ever holds (a handful of short names). */
+    private static final int NAMES_LIMIT = 4096;
+
+    private final NamespaceFirewall firewall;
+    private final Path procRoot;
+    private final SaveParser parser = new SaveParser();
+
+    LeftoverChains(NamespaceFirewall firewall, Path procRoot) {
+        this.firewall = Objects.requireNonNull(firewall, "firewall");
+        this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+    }
+
+    /**
+     * Removes from {@code ns}, both families, what {@code variant} left of netfence's; true when
+     * anything was removed. Throws what the save or restore throws, RULES_REJECTED (clearer) for a
+     * removal the kernel refused, VERIFY_FAILED for a listing that cannot be trusted or chains
+     * still there afterwards. A variant whose programs are missing here (FIREWALL_UNAVAILABLE) is
+     * logged and skipped: netfence cannot have written with it on this host.
+     */
+    boolean remove(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, java.time.Duration commandTimeout) {
+        boolean removed = false;
+        for (Family family : FAMILIES) {
+            if (variant == IptablesBackend.LEGACY && !mayHoldLegacyFilter(ns, family)) {
+                continue;
+            }
+            try {
+                removed |= removeFamily(ns, variant, family, deadline, commandTimeout);
+            } catch (EnforcementException e) {
+                if (e.code() != ErrorCode.FIREWALL_UNAVAILABLE) {
+                    throw e;
+                }
+                LOG.warn("cannot look for {} chains left in {}: {}", variant.wire(), ns, e.getMessage());
+            }
+        }
+        return removed;
+    }
+
+    private boolean removeFamily(PinnedNamespace ns, IptablesBackend variant, Family family, Deadline deadline,
+            java.time.Duration commandTimeout) {
+        FilterState state = read(ns, variant, family, deadline, commandTimeout);
+        String input = removal(state);
+        if (input == null) {
+            return false;
+        }
+        LOG.info("removing the {} {} chains an earlier backend left in {}", variant.wire(), family.wire(), ns);
+        try {
+            firewall.restore(ns, variant, family, input, deadline.cap(commandTimeout, "removing " + variant.wire()
+                    + " " + family.wire() + " leftovers"));
+        } catch (EnforcementException e) {
+            if (e.code() != ErrorCode.RULES_REJECTED) {
+                throw e;
+            }
+            throw new EnforcementException(ErrorCode.RULES_REJECTED, variant.wire() + " refused removing the "
+                    + family.wire() + " chains NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD an earlier backend left:"
+                    + " something netfence did not write still refers to them (a jump or goto from another chain"
+                    + " or rule); the new rules were written, the old chains stay beside them; remove that"
+                    + " reference, or the chains: " + e.getMessage(), e);
+        }
+        FilterState after = read(ns, variant, family, deadline, commandTimeout);
+        if (removal(after) != null) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "the " + variant.wire() + " " + family.wire()
+                    + " chains an earlier backend left are still there after removing them: " + after.ownedChains());
+        }
+        return true;
+    }
+
+    private FilterState read(PinnedNamespace ns, IptablesBackend variant, Family family, Deadline deadline,
+            java.time.Duration commandTimeout) {
+        String saved = firewall.save(ns, variant, family, deadline.cap(commandTimeout, "reading " + variant.wire()
+                + " " + family.wire() + " leftovers"));
+        FilterState state = parser.parse(saved);
+        if (state.malformed() != null) {
+            throw new EnforcementException(ErrorCode.VERIFY_FAILED, "the " + variant.wire() + " " + family.wire()
+                    + " filter table cannot be read to look for chains an earlier backend left: " + state.malformed());
+        }
+        return state;
+    }
+
+    /**
+     * The {@code -restore --noflush} input that removes netfence's chains and the hooks to them
+     * from a filter table in {@code state}: each hook deleted as often as it is there, then each
+     * owned chain flushed and deleted; null when there is none of either.
+     */
+    static String removal(FilterState state) {
+        StringBuilder sb = new StringBuilder("*filter\n");
+        boolean any = false;
+        for (Direction direction : Direction.values()) {
+            for (int i = 0; i < state.hookCount(direction); i++) {
+                sb.append("-D ").append(RestoreRenderer.builtin(direction)).append(" -j ")
+                        .append(RestoreRenderer.chain(direction)).append('\n');
+                any = true;
+            }
+        }
+        for (Direction direction : Direction.values()) {
+            if (state.exists(direction)) {
+                sb.append("-F ").append(RestoreRenderer.chain(direction)).append('\n');
+                any = true;
+            }
+        }
+        for (Direction direction : Direction.values()) {
+            if (state.exists(direction)) {
+                sb.append("-X ").append(RestoreRenderer.chain(direction)).append('\n');
+            }
+        }
+        return any ? sb.append("COMMIT\n").toString() : null;
+    }
+
+    /**
+     * Whether the namespace may hold an iptables-legacy {@code filter} table of {@code family}:
+     * false when its pid's table-name list names no {@code filter} and the pid was in the pinned
+     * namespace after the read (the file follows the pid's namespace; a list missing there means
+     * x_tables is not loaded, so no legacy table exists), and false when the pid is gone (its
+     * apply then reports CONTAINER_NOT_FOUND, not applied, and the next write looks again).
+     * Anything else unreadable, or the pid in another namespace, is answered true: the save looks.
+     */
+    boolean mayHoldLegacyFilter(PinnedNamespace ns, Family family) {
+        String names;
+        try {
+            names = ProcFile.read(ProcTasks.view(procRoot, ns.pid())
+                    .resolve(family == Family.IPV4 ? "net/ip_tables_names" : "net/ip6_tables_names"), NAMES_LIMIT);
+        } catch (NoSuchFileException e) {
+            names = ""; // x_tables not loaded, or the pid is gone: which, the check below tells
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+        try {
+            if (!ProcTasks.namespaceOf(procRoot, ns.pid()).equals(ns.id())) {
+                return true;
+            }
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+        return hasFilter(names);
+    }
+
+    /** Whether a {@code net/ip_tables_names} text lists {@code filter}. */
+    static boolean hasFilter(String names) {
+        return names.lines().anyMatch(line -> line.strip().equals("filter"));
+    }
+}
