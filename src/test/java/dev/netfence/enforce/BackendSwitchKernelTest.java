@@ -142,6 +142,8 @@ class BackendSwitchKernelTest {
         EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false).build();
         DefaultEnforcer enforcer = new DefaultEnforcer(config, recording, Clock.systemUTC(), new SimpleMeterRegistry());
         assertThat(apply(enforcer, FIRST).backend()).isEqualTo("nft");
+        // nor the first, which looks for iptables-legacy's chains: no legacy filter table here, as /proc tells
+        assertThat(ran).as("processes started by the first apply in the namespace").isEmpty();
         ran.clear();
 
         EnforcementResult result = apply(enforcer, SECOND);

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * A throw-away two-namespace network for kernel tests: {@code nft-<random>-c} (the "container")
- * and {@code nft-<random>-p} (its peer), joined by a veth pair. Addresses live in the test
+ * and {@code nft-<random>-p} (its peer; {@code nft} unless NETFENCE_TEST_NETNS_PREFIX says otherwise), joined by a veth pair. Addresses live in the test
  * ranges: container 198.18.X.1/24 and 2001:db8:X::1/64, peer .2 and ::2, plus "other host"
  * addresses (.3, ::3) and a "blocked subnet" host (198.19.X.2, 2001:db8:X:1::2) on the peer.
  * The container's {@code /etc/netns/NAME/resolv.conf} names the peer as nameserver (ip netns
@@ -23,6 +23,8 @@ import java.util.List;
  */
 public final class SandboxNet implements AutoCloseable {
     public static final int TIMEOUT_MS = 1500;
+    /** How the namespaces' names begin: {@code nft}, or NETFENCE_TEST_NETNS_PREFIX where a machine asks for its own. */
+    private static final String PREFIX = System.getenv().getOrDefault("NETFENCE_TEST_NETNS_PREFIX", "nft");
 
     private final String id;
     private final int x;
@@ -90,11 +92,11 @@ public final class SandboxNet implements AutoCloseable {
     }
 
     public String containerNs() {
-        return "nft-" + id + "-c";
+        return PREFIX + "-" + id + "-c";
     }
 
     public String peerNs() {
-        return "nft-" + id + "-p";
+        return PREFIX + "-" + id + "-p";
     }
 
     /** The pid of the process standing in for the container. */

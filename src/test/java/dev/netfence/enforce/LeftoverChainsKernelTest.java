@@ -1,0 +1,161 @@
+package dev.netfence.enforce;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.netfence.core.EnforcementResult;
+import dev.netfence.netns.BackendChoice;
+import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.ProcessCommandRunner;
+import dev.netfence.policy.NetworkPolicy;
+import dev.netfence.policy.PolicyParser;
+import dev.netfence.testkit.HostRulesetGuard;
+import dev.netfence.testkit.KernelTests;
+import dev.netfence.testkit.SandboxNetExtension;
+import dev.netfence.testkit.Sh;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A namespace whose rules an earlier netfence wrote with another iptables variant (restarted with
+ * another {@code --backend}, an {@code auto} that now finds libnftables, a host whose iptables
+ * changed) keeps only the new backend's rules: the old variant's {@code NETFENCE-*} chains and
+ * hooks are removed in the first apply, also iptables-legacy's, which nftables cannot see. Plan B
+ * allows one port more than plan A, and real connections show B in force alone: the old set, left
+ * beside it, kept that port shut under an {@code applied} outcome. Also: a legacy filter table
+ * without netfence's chains is left as it is, and a removal the kernel refuses fails the apply.
+ * Its own sandbox: a legacy table, once made, stays in the namespace.
+ */
+@ExtendWith({KernelTests.class, HostRulesetGuard.class})
+class LeftoverChainsKernelTest {
+    private static final int FIRST = 8001;
+    private static final int SECOND = 8002;
+    private static final int THIRD = 8003;
+
+    @RegisterExtension
+    static final SandboxNetExtension SANDBOX = SandboxNetExtension.withPeerListening(FIRST, SECOND, THIRD);
+
+    /** A backend switch: what wrote plan A, what writes plan B. */
+    enum Switch {
+        LEGACY_TO_NFT(BackendChoice.IPTABLES_LEGACY, BackendChoice.NFT),
+        LEGACY_TO_IPTABLES_NFT(BackendChoice.IPTABLES_LEGACY, BackendChoice.IPTABLES_NFT),
+        IPTABLES_NFT_TO_LEGACY(BackendChoice.IPTABLES_NFT, BackendChoice.IPTABLES_LEGACY);
+
+        final BackendChoice before;
+        final BackendChoice after;
+
+        Switch(BackendChoice before, BackendChoice after) {
+            this.before = before;
+            this.after = after;
+        }
+    }
+
+    @BeforeEach
+    void resetRules() throws Exception {
+        SANDBOX.net().resetRules();
+        SANDBOX.net().resetLegacyRules();
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Switch.class)
+    void theOldVariantsChainsAndHooksAreRemovedAndOnlyTheNewPlanIsInForce(Switch change) throws Exception {
+        EnforcementResult a = apply(enforcer(change.before), FIRST);
+        assertThat(a.status()).as("%s", a).isEqualTo("applied");
+        assertThat(variant(change.before)).contains(":NETFENCE-OUT", "-A OUTPUT -j NETFENCE-OUT");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isNotEqualTo("OK");
+
+        EnforcementResult b = apply(enforcer(change.after), FIRST, SECOND);
+
+        assertThat(b.status()).as("%s", b).isEqualTo("applied");
+        assertThat(b.backend()).isEqualTo(change.after.flag());
+        for (String peer : List.of(SANDBOX.net().peerV4(), SANDBOX.net().peerV6())) {
+            assertThat(SANDBOX.net().containerTcp(peer, SECOND)).as("only plan B allows %s:%s", peer, SECOND)
+                    .isEqualTo("OK");
+            assertThat(SANDBOX.net().containerTcp(peer, FIRST)).isEqualTo("OK");
+            assertThat(SANDBOX.net().containerTcp(peer, THIRD)).as("neither plan allows it").isNotEqualTo("OK");
+        }
+        if (change.after == BackendChoice.IPTABLES_LEGACY) {
+            assertThat(variant(BackendChoice.IPTABLES_NFT)).as("iptables-nft's set").doesNotContain("NETFENCE");
+        } else {
+            assertThat(variant(BackendChoice.IPTABLES_LEGACY)).as("iptables-legacy's set").doesNotContain("NETFENCE");
+        }
+    }
+
+    @Test
+    void aLegacyFilterTableWithoutNetfencesChainsIsReadAndLeftAsItIs() throws Exception {
+        String ns = SANDBOX.net().containerNs();
+        Sh.ok("ip", "netns", "exec", ns, "iptables-legacy", "-A", "OUTPUT", "-p", "udp", "--dport", "9", "-j", "ACCEPT");
+        List<List<String>> ran = Collections.synchronizedList(new ArrayList<>());
+        CommandRunner recording = (argv, stdin, timeout) -> {
+            ran.add(argv);
+            return new ProcessCommandRunner().run(argv, stdin, timeout);
+        };
+        EnforcerConfig config = EnforcerConfig.custom().backend(BackendChoice.NFT).cgroupCheck(false).build();
+
+        EnforcementResult result = apply(new DefaultEnforcer(config, recording, Clock.systemUTC(),
+                new SimpleMeterRegistry()), FIRST, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("applied");
+        assertThat(ran).as("the legacy tables were read, nothing restored")
+                .anyMatch(argv -> argv.contains("iptables-legacy-save"))
+                .noneMatch(argv -> argv.stream().anyMatch(a -> a.endsWith("-restore")));
+        assertThat(Sh.ok("ip", "netns", "exec", ns, "iptables-legacy-save", "-t", "filter"))
+                .contains("-A OUTPUT -p udp -m udp --dport 9 -j ACCEPT");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
+    }
+
+    @Test
+    void aRemovalTheKernelRefusesFailsTheApplyAndSaysWhy() throws Exception {
+        assertThat(apply(enforcer(BackendChoice.IPTABLES_LEGACY), FIRST).status()).isEqualTo("applied");
+        // a workload's own rule (CAP_NET_ADMIN) jumping to the old chain: -X is refused
+        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables-legacy", "-A", "OUTPUT", "-p", "udp", "-j",
+                "NETFENCE-OUT");
+
+        EnforcementResult result = apply(enforcer(BackendChoice.NFT), FIRST, SECOND);
+
+        assertThat(result.status()).as("%s", result).isEqualTo("failed");
+        assertThat(result.error().code()).as("%s", result).isEqualTo("RULES_REJECTED");
+        assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.error().message()).contains("iptables-legacy refused removing the ipv4 chains")
+                .contains("something netfence did not write still refers to them");
+        assertThat(variant(BackendChoice.IPTABLES_LEGACY)).as("nothing of the refused transaction happened")
+                .contains("-A OUTPUT -j NETFENCE-OUT");
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).as("fail closed").isNotEqualTo("OK");
+    }
+
+    /** Both families' filter tables as {@code backend}'s save prints them. */
+    private static String variant(BackendChoice backend) {
+        String suffix = backend == BackendChoice.IPTABLES_LEGACY ? "-legacy-save" : "-nft-save";
+        return Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables" + suffix, "-t", "filter")
+                + Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "ip6tables" + suffix, "-t", "filter");
+    }
+
+    private static DefaultEnforcer enforcer(BackendChoice backend) {
+        EnforcerConfig config = EnforcerConfig.custom().backend(backend).cgroupCheck(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+        return new DefaultEnforcer(config, new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
+    }
+
+    private static EnforcementResult apply(DefaultEnforcer enforcer, int... ports) {
+        String endpoints = IntStream.of(ports).mapToObj(port -> "\"" + SANDBOX.net().peerV4() + ":" + port + "\",\"["
+                + SANDBOX.net().peerV6() + "]:" + port + "\"").collect(Collectors.joining(","));
+        String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints
+                + "],\"dns\":false,\"outbound\":false,\"inbound\":false}";
+        NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
+        return enforcer.enforce(new EnforcementRequest(null, null, SANDBOX.net().containerPid(), policy,
+                Clock.systemUTC().instant().plusSeconds(20)));
+    }
+}
