@@ -15,6 +15,7 @@ import dev.netfence.rules.Direction;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -58,7 +59,7 @@ final class LeftoverChains {
      * still there afterwards. A variant whose programs are missing here (FIREWALL_UNAVAILABLE) is
      * logged and skipped: netfence cannot have written with it on this host.
      */
-    boolean remove(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, java.time.Duration commandTimeout) {
+    boolean remove(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, Duration commandTimeout) {
         boolean removed = false;
         for (Family family : FAMILIES) {
             if (variant == IptablesBackend.LEGACY && !mayHoldLegacyFilter(ns, family)) {
@@ -77,7 +78,7 @@ final class LeftoverChains {
     }
 
     private boolean removeFamily(PinnedNamespace ns, IptablesBackend variant, Family family, Deadline deadline,
-            java.time.Duration commandTimeout) {
+            Duration commandTimeout) {
         FilterState state = read(ns, variant, family, deadline, commandTimeout);
         String input = removal(state);
         if (input == null) {
@@ -106,7 +107,7 @@ final class LeftoverChains {
     }
 
     private FilterState read(PinnedNamespace ns, IptablesBackend variant, Family family, Deadline deadline,
-            java.time.Duration commandTimeout) {
+            Duration commandTimeout) {
         String saved = firewall.save(ns, variant, family, deadline.cap(commandTimeout, "reading " + variant.wire()
                 + " " + family.wire() + " leftovers"));
         FilterState state = parser.parse(saved);
