@@ -82,7 +82,7 @@ final class ApplyPipeline {
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
         this.hooks = new VerifiedHooks(config.procRoot());
-        this.leftovers = new LeftoverChains(firewall, config.procRoot());
+        this.leftovers = new LeftoverChains(firewall, config.procRoot(), hooks);
     }
 
     /**
@@ -176,9 +176,11 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true, meanwhile);
-                removeLegacyLeftovers(ns, deadline);
+                leftovers.afterNftWrite(ns, deadline, config.commandTimeout());
             } else {
-                writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
+                if (writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched)) {
+                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline, config.commandTimeout());
+                }
                 flushConnections(ns, deadline);
                 meanwhile.run();
             }
@@ -245,22 +247,14 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, () -> { });
-                removeLegacyLeftovers(ns, deadline);
+                LeftoverChains.quietly(ns, () -> leftovers.afterNftWrite(ns, deadline, config.commandTimeout()));
             } else {
-                writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
+                if (writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean())) {
+                    LeftoverChains.quietly(ns, () -> leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(),
+                            deadline, config.commandTimeout()));
+                }
                 flushQuarantined(ns, deadline);
             }
-        }
-    }
-
-    /**
-     * At a namespace's first write in this process on the nft backends ({@link VerifiedHooks} then
-     * remembers it as looked at): removes the chains iptables-legacy left, which nftables cannot see.
-     */
-    private void removeLegacyLeftovers(PinnedNamespace ns, Deadline deadline) {
-        if (!hooks.present(ns)) {
-            leftovers.remove(ns, IptablesBackend.LEGACY, deadline, config.commandTimeout());
-            hooks.remember(ns);
         }
     }
 
@@ -286,7 +280,8 @@ final class ApplyPipeline {
         flusher.flush(ns, deadline.cap(config.commandTimeout(), "flushing connection tracking"));
     }
 
-    private void writeLocked(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline,
+    /** Writes and verifies {@code plan}; true when this was the namespace's first write in this process. */
+    private boolean writeLocked(PinnedNamespace ns, IptablesBackend backend, PlannedRules plan, Deadline deadline,
             AtomicBoolean touched) {
         try {
             boolean hooked = hooks.present(ns);
@@ -298,12 +293,12 @@ final class ApplyPipeline {
                 verify(ns, backend, plan.forFamily(family), deadline);
             }
             if (!hooked) {
-                // a namespace this process has not written before may hold the nft backend's table, or the other variant's chains
+                // a namespace this process has not written before may hold the nft backend's table (and the other
+                // variant's chains: the caller's turn, LeftoverChains.afterFirstIptablesWrite)
                 selector.removeNftTable(ns, deadline, config.commandTimeout());
-                leftovers.remove(ns, backend == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY,
-                        deadline, config.commandTimeout());
             }
             hooks.remember(ns);
+            return !hooked;
         } catch (RuntimeException e) {
             hooks.forget(ns);
             throw e;

@@ -45,11 +45,53 @@ final class LeftoverChains {
 
     private final NamespaceFirewall firewall;
     private final Path procRoot;
+    private final VerifiedHooks written;
     private final SaveParser parser = new SaveParser();
 
-    LeftoverChains(NamespaceFirewall firewall, Path procRoot) {
+    /** {@code written}: the namespaces this process wrote (and looked at), the pipeline's. */
+    LeftoverChains(NamespaceFirewall firewall, Path procRoot, VerifiedHooks written) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
+        this.written = Objects.requireNonNull(written, "written");
+    }
+
+    /**
+     * After an nft backend's write: at the namespace's first in this process, removes the chains
+     * iptables-legacy left ({@link #remove}); the namespace is remembered as looked at only after
+     * a look that succeeded, so a failed one is made again at the next write.
+     */
+    void afterNftWrite(PinnedNamespace ns, Deadline deadline, Duration commandTimeout) {
+        if (!written.present(ns)) {
+            remove(ns, IptablesBackend.LEGACY, deadline, commandTimeout);
+            written.remember(ns);
+        }
+    }
+
+    /**
+     * After an iptables backend's first write in a namespace (already remembered): removes the other
+     * variant's chains; a failure forgets the namespace, so the next write looks again.
+     */
+    void afterFirstIptablesWrite(PinnedNamespace ns, IptablesBackend writing, Deadline deadline, Duration commandTimeout) {
+        try {
+            remove(ns, writing == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY, deadline,
+                    commandTimeout);
+        } catch (RuntimeException e) {
+            written.forget(ns);
+            throw e;
+        }
+    }
+
+    /**
+     * Runs {@code removal} after a quarantine's rules were written: its failure is logged, not the
+     * quarantine's (an earlier backend's chains beside the quarantine only refuse more).
+     */
+    static void quietly(PinnedNamespace ns, Runnable removal) {
+        try {
+            removal.run();
+        } catch (EnforcementException e) {
+            LOG.warn("the quarantine of {} is in force, but the chains an earlier backend left were not removed: {} {}",
+                    ns, e.code().code(), e.getMessage());
+        }
     }
 
     /**

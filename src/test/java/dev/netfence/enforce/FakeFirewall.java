@@ -146,6 +146,9 @@ final class FakeFirewall implements CommandRunner {
             }
             return result;
         }
+        if (binary.contains("-legacy-")) {
+            return new CommandResult(argv, 0, "", ""); // the fake's tables are iptables-nft's; it has no legacy table
+        }
         if (binary.endsWith("-save")) {
             return new CommandResult(argv, 0, save(tables.get(family)), "");
         }

@@ -201,7 +201,7 @@ class LeftoverChainsTest {
     }
 
     private LeftoverChains leftovers() {
-        return new LeftoverChains(firewall, proc);
+        return new LeftoverChains(firewall, proc, new VerifiedHooks(proc));
     }
 
     private static List<String> argv(String... program) {
