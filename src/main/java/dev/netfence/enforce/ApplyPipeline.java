@@ -247,11 +247,10 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, () -> { });
-                LeftoverChains.quietly(ns, () -> leftovers.afterNftWrite(ns, deadline, config.commandTimeout()));
+                leftovers.afterNftWrite(ns, deadline, config.commandTimeout());
             } else {
                 if (writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean())) {
-                    LeftoverChains.quietly(ns, () -> leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(),
-                            deadline, config.commandTimeout()));
+                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline, config.commandTimeout());
                 }
                 flushQuarantined(ns, deadline);
             }

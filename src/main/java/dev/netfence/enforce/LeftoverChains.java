@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * namespace without a legacy {@code filter} table, the common case, costs two small reads and no
  * process. Otherwise the variant's {@code -save} is read and, where it shows netfence's chains or
  * hooks, one {@code -restore --noflush} per family deletes each hook ({@code -D}, as often as it
- * is there), then flushes and deletes the chains, leaving the rest of the table alone; a refusal
- * (something else still jumps to a chain) is RULES_REJECTED, saying so. Stateless and thread-safe.
+ * is there), then flushes and deletes the chains, leaving the rest of the table alone. Best
+ * effort: what cannot be looked at or removed is logged and left ({@link #remove}), never failing
+ * the apply. Thread-safe.
  */
 final class LeftoverChains {
     private static final Logger LOG = LoggerFactory.getLogger(LeftoverChains.class);
@@ -57,8 +58,7 @@ final class LeftoverChains {
 
     /**
      * After an nft backend's write: at the namespace's first in this process, removes the chains
-     * iptables-legacy left ({@link #remove}); the namespace is remembered as looked at only after
-     * a look that succeeded, so a failed one is made again at the next write.
+     * iptables-legacy left ({@link #remove}), and remembers the namespace as looked at.
      */
     void afterNftWrite(PinnedNamespace ns, Deadline deadline, Duration commandTimeout) {
         if (!written.present(ns)) {
@@ -67,39 +67,21 @@ final class LeftoverChains {
         }
     }
 
-    /**
-     * After an iptables backend's first write in a namespace (already remembered): removes the other
-     * variant's chains; a failure forgets the namespace, so the next write looks again.
-     */
+    /** After an iptables backend's first write in a namespace: removes the other variant's chains ({@link #remove}). */
     void afterFirstIptablesWrite(PinnedNamespace ns, IptablesBackend writing, Deadline deadline, Duration commandTimeout) {
-        try {
-            remove(ns, writing == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY, deadline,
-                    commandTimeout);
-        } catch (RuntimeException e) {
-            written.forget(ns);
-            throw e;
-        }
-    }
-
-    /**
-     * Runs {@code removal} after a quarantine's rules were written: its failure is logged, not the
-     * quarantine's (an earlier backend's chains beside the quarantine only refuse more).
-     */
-    static void quietly(PinnedNamespace ns, Runnable removal) {
-        try {
-            removal.run();
-        } catch (EnforcementException e) {
-            LOG.warn("the quarantine of {} is in force, but the chains an earlier backend left were not removed: {} {}",
-                    ns, e.code().code(), e.getMessage());
-        }
+        remove(ns, writing == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY, deadline,
+                commandTimeout);
     }
 
     /**
      * Removes from {@code ns}, both families, what {@code variant} left of netfence's; true when
-     * anything was removed. Throws what the save or restore throws, RULES_REJECTED (clearer) for a
-     * removal the kernel refused, VERIFY_FAILED for a listing that cannot be trusted or chains
-     * still there afterwards. A variant whose programs are missing here (FIREWALL_UNAVAILABLE) is
-     * logged and skipped: netfence cannot have written with it on this host.
+     * anything was removed. Best effort, never failing the apply (review 196): a listing that
+     * cannot be read or trusted (a save that fails, a rule of the workload's with a raw-string
+     * extension, {@link SaveParser}), a removal the kernel refuses (something else still jumps to
+     * a chain; iptables-nft-restore exits 4 then, which reads as lock contention) or chains still
+     * there afterwards are logged as a warning naming the family and why, and the old chains stay
+     * beside the new rules, as before netfence removed any: a packet must pass both, so they only
+     * refuse more.
      */
     boolean remove(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, Duration commandTimeout) {
         boolean removed = false;
@@ -110,10 +92,10 @@ final class LeftoverChains {
             try {
                 removed |= removeFamily(ns, variant, family, deadline, commandTimeout);
             } catch (EnforcementException e) {
-                if (e.code() != ErrorCode.FIREWALL_UNAVAILABLE) {
-                    throw e;
-                }
-                LOG.warn("cannot look for {} chains left in {}: {}", variant.wire(), ns, e.getMessage());
+                LOG.warn("the {} {} chains NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD an earlier backend may have left in"
+                        + " {} stay: {} {}; where they are there they keep enforcing the plan they were written for beside"
+                        + " this one (a packet must pass both)", variant.wire(), family.wire(), ns, e.code().code(),
+                        e.getMessage());
             }
         }
         return removed;
