@@ -176,12 +176,14 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, touched, true, meanwhile);
-                leftovers.afterNftWrite(ns, deadline, config.commandTimeout());
+                leftovers.afterNftWrite(ns, deadline.halfway(), config.commandTimeout());
             } else {
-                if (writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched)) {
-                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline, config.commandTimeout());
-                }
+                boolean firstWrite = writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
                 flushConnections(ns, deadline);
+                if (firstWrite) { // after the flush, in half the time left: the look fails nothing (review 197 M1)
+                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
+                            config.commandTimeout());
+                }
                 meanwhile.run();
             }
         }
@@ -247,12 +249,14 @@ final class ApplyPipeline {
             first.run();
             if (backend.isNft()) {
                 writeNft(ns, backend, plan, deadline, new AtomicBoolean(), false, () -> { });
-                leftovers.afterNftWrite(ns, deadline, config.commandTimeout());
+                leftovers.afterNftWrite(ns, deadline.halfway(), config.commandTimeout());
             } else {
-                if (writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean())) {
-                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline, config.commandTimeout());
-                }
+                boolean firstWrite = writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);
+                if (firstWrite) {
+                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
+                            config.commandTimeout());
+                }
             }
         }
     }

@@ -57,13 +57,14 @@ final class LeftoverChains {
     }
 
     /**
-     * After an nft backend's write: at the namespace's first in this process, removes the chains
-     * iptables-legacy left ({@link #remove}), and remembers the namespace as looked at.
+     * After an nft backend's write, its flush done: at the namespace's first in this process,
+     * removes the chains iptables-legacy left ({@link #remove}), and remembers the namespace as
+     * looked at once a look went through. {@code deadline}: the look's own (the caller leaves the
+     * apply's rest its time, review 197 M1).
      */
     void afterNftWrite(PinnedNamespace ns, Deadline deadline, Duration commandTimeout) {
-        if (!written.present(ns)) {
-            remove(ns, IptablesBackend.LEGACY, deadline, commandTimeout);
-            written.remember(ns);
+        if (!written.present(ns) && look(ns, IptablesBackend.LEGACY, deadline, commandTimeout).clean()) {
+            written.remember(ns); // a look that failed (logged) is made again at the next write (review 197 M2)
         }
     }
 
@@ -84,7 +85,16 @@ final class LeftoverChains {
      * refuse more.
      */
     boolean remove(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, Duration commandTimeout) {
+        return look(ns, variant, deadline, commandTimeout).removed();
+    }
+
+    /** What a look did: removed anything; clean: nothing it found is left (no failure was logged). */
+    record Look(boolean removed, boolean clean) {}
+
+    /** {@link #remove}, telling also whether anything was left ({@link Look}). */
+    Look look(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, Duration commandTimeout) {
         boolean removed = false;
+        boolean clean = true;
         for (Family family : FAMILIES) {
             if (variant == IptablesBackend.LEGACY && !mayHoldLegacyFilter(ns, family)) {
                 continue;
@@ -92,13 +102,14 @@ final class LeftoverChains {
             try {
                 removed |= removeFamily(ns, variant, family, deadline, commandTimeout);
             } catch (EnforcementException e) {
+                clean = false;
                 LOG.warn("the {} {} chains NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD an earlier backend may have left in"
                         + " {} stay: {} {}; where they are there they keep enforcing the plan they were written for beside"
                         + " this one (a packet must pass both)", variant.wire(), family.wire(), ns, e.code().code(),
                         e.getMessage());
             }
         }
-        return removed;
+        return new Look(removed, clean);
     }
 
     private boolean removeFamily(PinnedNamespace ns, IptablesBackend variant, Family family, Deadline deadline,

@@ -35,7 +35,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * hooks are removed in the first apply, also iptables-legacy's, which nftables cannot see. Plan B
  * allows one port more than plan A, and real connections show B in force alone: the old set, left
  * beside it, kept that port shut under an {@code applied} outcome. Also: a legacy filter table
- * without netfence's chains is left as it is, and a removal the kernel refuses fails the apply.
+ * without netfence's chains is left as it is, and a removal the kernel refuses, or a listing netfence does not trust, leaves the old chains (logged) and fails nothing.
  * Its own sandbox: a legacy table, once made, stays in the namespace.
  */
 @ExtendWith({KernelTests.class, HostRulesetGuard.class})

@@ -206,6 +206,26 @@ class LeftoverChainsTest {
         assertThat(ran).hasSize(2);
     }
 
+    @Test
+    void onTheNftPathALookThatLeftChainsIsMadeAgainAtTheNextWriteAndOneThatWentThroughIsNot() throws Exception {
+        PinnedNamespace ns = pin(4242, process(4242, "filter\n", ""));
+        tables.put("iptables-legacy-save", LEFT);
+        refusal = new CommandResult(List.of(), 1, "", "iptables-restore: line 9 failed\n");
+        LeftoverChains leftovers = leftovers();
+
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+        int refused = ran.size();
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+        assertThat(ran.size()).as("looked again after the refusal").isEqualTo(2 * refused);
+
+        refusal = null;
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+        int removed = ran.size();
+        assertThat(tables.get("iptables-legacy-save")).isEqualTo(EMPTY);
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+        assertThat(ran).as("not looked at again once it went through").hasSize(removed);
+    }
+
     private LeftoverChains leftovers() {
         return new LeftoverChains(firewall, proc, new VerifiedHooks(proc));
     }
