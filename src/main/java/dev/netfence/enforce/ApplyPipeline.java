@@ -179,10 +179,13 @@ final class ApplyPipeline {
                 leftovers.afterNftWrite(ns, deadline.halfway(), config.commandTimeout());
             } else {
                 boolean firstWrite = writeLocked(ns, backend.iptablesBackend(), plan, deadline, touched);
-                flushConnections(ns, deadline);
-                if (firstWrite) { // after the flush, in half the time left: the look fails nothing (review 197 M1)
-                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
-                            config.commandTimeout());
+                try {
+                    flushConnections(ns, deadline);
+                } finally { // after the flush, also a failed one, in half the time left: it fails nothing (review 197 M1)
+                    if (firstWrite) {
+                        leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
+                                config.commandTimeout());
+                    }
                 }
                 meanwhile.run();
             }

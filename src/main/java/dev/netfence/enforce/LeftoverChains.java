@@ -101,11 +101,12 @@ final class LeftoverChains {
             }
             try {
                 removed |= removeFamily(ns, variant, family, deadline, commandTimeout);
-            } catch (EnforcementException e) {
+            } catch (RuntimeException e) { // EnforcementException, or anything else: the look fails nothing
                 clean = false;
+                String code = e instanceof EnforcementException ee ? ee.code().code() : e.getClass().getSimpleName();
                 LOG.warn("the {} {} chains NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD an earlier backend may have left in"
                         + " {} stay: {} {}; where they are there they keep enforcing the plan they were written for beside"
-                        + " this one (a packet must pass both)", variant.wire(), family.wire(), ns, e.code().code(),
+                        + " this one (a packet must pass both)", variant.wire(), family.wire(), ns, code,
                         e.getMessage());
             }
         }

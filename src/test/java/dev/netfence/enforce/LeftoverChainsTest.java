@@ -215,6 +215,7 @@ class LeftoverChainsTest {
 
         leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
         int refused = ran.size();
+        assertThat(refused).as("the save and the refused restore").isEqualTo(2);
         leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
         assertThat(ran.size()).as("looked again after the refusal").isEqualTo(2 * refused);
 
