@@ -1,5 +1,9 @@
 package dev.netfence.enforce;
 
+import static dev.netfence.enforce.PodmanEnforcement.allowing;
+import static dev.netfence.enforce.PodmanEnforcement.config;
+import static dev.netfence.enforce.PodmanEnforcement.enforcer;
+import static dev.netfence.enforce.PodmanEnforcement.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -7,7 +11,6 @@ import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandResult;
 import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
@@ -16,7 +19,6 @@ import dev.netfence.testkit.PodmanContainer;
 import dev.netfence.testkit.PodmanContainers;
 import dev.netfence.testkit.Python;
 import dev.netfence.testkit.Sh;
-import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -121,23 +123,5 @@ class ConnectionMarkPodmanTest {
                 + "))\n    time.sleep(0.1)\n";
         CommandResult r = Sh.run("nsenter", "-t", Integer.toString(c.pid()), "-n", Python.EXE, "-c", code);
         assertThat(r.exitCode()).as("%s", r.stderr()).isZero();
-    }
-
-    private static DefaultEnforcer enforcer(BackendChoice backend) {
-        return new DefaultEnforcer(config(backend), new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
-    }
-
-    private static EnforcerConfig config(BackendChoice backend) {
-        return EnforcerConfig.custom().backend(backend).cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-    }
-
-    private static EnforcementRequest request(PodmanContainer c, NetworkPolicy policy) {
-        return new EnforcementRequest(c.id(), "podman", c.pid(), c.sandboxKey(), policy,
-                Clock.systemUTC().instant().plusSeconds(30));
-    }
-
-    private static NetworkPolicy allowing(PodmanContainer peer, String... ports) {
-        return Streams.allowingOnly(peer.ipv4(), ports);
     }
 }

@@ -1,11 +1,14 @@
 package dev.netfence.enforce;
 
+import static dev.netfence.enforce.PodmanEnforcement.allowing;
+import static dev.netfence.enforce.PodmanEnforcement.config;
+import static dev.netfence.enforce.PodmanEnforcement.enforcer;
+import static dev.netfence.enforce.PodmanEnforcement.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.ProcessCommandRunner;
-import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.testkit.Agent;
 import dev.netfence.testkit.HostRulesetGuard;
 import dev.netfence.testkit.KernelTests;
@@ -16,7 +19,6 @@ import dev.netfence.testkit.Sh;
 import dev.netfence.testkit.Streams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -90,23 +92,5 @@ class ReplyDirectionPodmanKernelTest {
         long after = Streams.count(client, "download");
         Thread.sleep(1500);
         assertThat(Streams.count(client, "download")).as("bytes of the download after the re-apply").isGreaterThan(after);
-    }
-
-    private static DefaultEnforcer enforcer(BackendChoice backend) {
-        return new DefaultEnforcer(config(backend), new ProcessCommandRunner(), Clock.systemUTC(), new SimpleMeterRegistry());
-    }
-
-    private static EnforcerConfig config(BackendChoice backend) {
-        return EnforcerConfig.custom().backend(backend).cgroupCheck(true)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
-    }
-
-    private static EnforcementRequest request(PodmanContainer c, NetworkPolicy policy) {
-        return new EnforcementRequest(c.id(), "podman", c.pid(), c.sandboxKey(), policy,
-                Clock.systemUTC().instant().plusSeconds(30));
-    }
-
-    private static NetworkPolicy allowing(PodmanContainer peer, String... ports) {
-        return Streams.allowingOnly(peer.ipv4(), ports);
     }
 }
