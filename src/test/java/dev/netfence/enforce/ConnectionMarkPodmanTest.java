@@ -56,10 +56,7 @@ class ConnectionMarkPodmanTest {
     void anEntryOfTheOldPlanThatOutlivesTheFlushLetsNoReplyIntoTheContainer(BackendChoice backend) throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         PodmanContainer sandbox = PODMAN.sandbox();
-        EnforcementResult a = enforcer(backend).enforce(request(sandbox, allowing(peer, REMOTE + "/udp")));
-        assertThat(a.status()).as("%s", a).isEqualTo("applied");
-        send(sandbox, LOCAL, peer.ipv4(), REMOTE, 1); // the flow opened under the old plan
-        assertThat(conntrack(sandbox)).as("the flow's entry").contains(flow(sandbox, peer));
+        openUnderTheOldPlan(backend, sandbox, peer);
 
         DefaultEnforcer noFlush = EnforcerVariants.withoutContainment(config(backend), new ProcessCommandRunner(),
                 Clock.systemUTC(), new SimpleMeterRegistry());
@@ -80,10 +77,7 @@ class ConnectionMarkPodmanTest {
     void whileTheOldPlanIsStillInForceTheSameDatagramsArrive(BackendChoice backend) throws Exception {
         PodmanContainer peer = PODMAN.peer(HTTP);
         PodmanContainer sandbox = PODMAN.sandbox();
-        EnforcementResult a = enforcer(backend).enforce(request(sandbox, allowing(peer, REMOTE + "/udp")));
-        assertThat(a.status()).as("%s", a).isEqualTo("applied");
-        send(sandbox, LOCAL, peer.ipv4(), REMOTE, 1);
-        assertThat(conntrack(sandbox)).as("the flow's entry").contains(flow(sandbox, peer));
+        openUnderTheOldPlan(backend, sandbox, peer);
         Agent listener = listen(sandbox);
 
         send(peer, REMOTE, sandbox.ipv4(), LOCAL, 5);
@@ -93,6 +87,14 @@ class ConnectionMarkPodmanTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(listener.send("seen " + LOCAL))
                 .as("the peer's replies under the plan that opened the flow, %s", backend)
                 .isEqualTo(String.join(" ", each, each, each, each, each)));
+    }
+
+    /** Plan A (udp to the peer's {@link #REMOTE}) applied, and the flow from {@link #LOCAL} opened under it. */
+    private static void openUnderTheOldPlan(BackendChoice backend, PodmanContainer sandbox, PodmanContainer peer) {
+        EnforcementResult a = enforcer(backend).enforce(request(sandbox, allowing(peer, REMOTE + "/udp")));
+        assertThat(a.status()).as("%s", a).isEqualTo("applied");
+        send(sandbox, LOCAL, peer.ipv4(), REMOTE, 1);
+        assertThat(conntrack(sandbox)).as("the flow's entry").contains(flow(sandbox, peer));
     }
 
     /**
