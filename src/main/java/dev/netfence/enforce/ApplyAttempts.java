@@ -160,6 +160,7 @@ final class ApplyAttempts {
                     quiet.verified(request, process, ns, resolved, risks.get(), riskRead.netAdminOverHost());
                     kept = true;
                 }
+                pipeline.leftoverWarning(ns.id(), ns.pid()).ifPresent(stale::add); // the same in the quiet resyncs
                 return new Applied(plan, resolved, backend, beside.plus(risks.get()), guards.guards(), target(ns),
                         checkFirst ? repairs.all() : drift, beside.risks(), stale);
             } catch (RuntimeException | Error e) {

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * connection tracking, so no flow opened before outlives the new rules (in-process too where it
  * can run, {@link ConntrackFlushChoice}: no process for it). The table is not read before the restore:
  * the hooks are inserted for a namespace not known to be hooked (a fresh container has none) and
- * left alone for one whose last apply was verified with them in place ({@link VerifiedHooks}).
+ * left alone for one whose last apply was verified with them in place ({@link WitnessedNamespaces}).
  * That guess may be wrong (netfence restarted, someone deleted, duplicated or pushed down a hook),
  * and it is safe because nothing is reported from the guess: the read-back shows the real table,
  * a hook that is missing, duplicated or not first is repaired against that very read-back (one
@@ -67,7 +67,7 @@ final class ApplyPipeline {
     private final SaveParser parser = new SaveParser();
     private final RuleVerifier verifier = new RuleVerifier();
     private final EnforcerConfig config;
-    private final VerifiedHooks hooks;
+    private final WitnessedNamespaces hooks;
     private final LeftoverChains leftovers;
     private final NamespaceLocks locks = new NamespaceLocks();
     private final boolean flush;
@@ -81,7 +81,7 @@ final class ApplyPipeline {
         this.selector = Objects.requireNonNull(selector, "selector");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.config = Objects.requireNonNull(config, "config");
-        this.hooks = new VerifiedHooks(config.procRoot());
+        this.hooks = new WitnessedNamespaces(config.procRoot());
         this.leftovers = new LeftoverChains(firewall, config.procRoot(), hooks);
     }
 
@@ -157,6 +157,14 @@ final class ApplyPipeline {
         return cache.digest(policy);
     }
 
+    /**
+     * The outcome warning for namespace {@code id} (asked through {@code pid}) while chains an
+     * earlier backend left may be there beside netfence's ({@link LeftoverChains#warning}).
+     */
+    Optional<String> leftoverWarning(dev.netfence.netns.NamespaceId id, int pid) {
+        return leftovers.warning(id, pid);
+    }
+
     PlannedRules quarantinePlan() {
         return planner.quarantine();
     }
@@ -182,10 +190,8 @@ final class ApplyPipeline {
                 try {
                     flushConnections(ns, deadline);
                 } finally { // after the flush, also a failed one, in half the time left: it fails nothing (review 197 M1)
-                    if (firstWrite) {
-                        leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
-                                config.commandTimeout());
-                    }
+                    leftovers.afterIptablesWrite(ns, backend.iptablesBackend(), firstWrite, deadline.halfway(),
+                            config.commandTimeout());
                 }
                 meanwhile.run();
             }
@@ -256,10 +262,8 @@ final class ApplyPipeline {
             } else {
                 boolean firstWrite = writeLocked(ns, backend.iptablesBackend(), plan, deadline, new AtomicBoolean());
                 flushQuarantined(ns, deadline);
-                if (firstWrite) {
-                    leftovers.afterFirstIptablesWrite(ns, backend.iptablesBackend(), deadline.halfway(),
-                            config.commandTimeout());
-                }
+                leftovers.afterIptablesWrite(ns, backend.iptablesBackend(), firstWrite, deadline.halfway(),
+                        config.commandTimeout());
             }
         }
     }
@@ -300,7 +304,7 @@ final class ApplyPipeline {
             }
             if (!hooked) {
                 // a namespace this process has not written before may hold the nft backend's table (and the other
-                // variant's chains: the caller's turn, LeftoverChains.afterFirstIptablesWrite)
+                // variant's chains: the caller's turn, LeftoverChains.afterIptablesWrite)
                 selector.removeNftTable(ns, deadline, config.commandTimeout());
             }
             hooks.remember(ns);
@@ -315,7 +319,7 @@ final class ApplyPipeline {
      * Reads the rules back through the backend that writes them and compares them with
      * {@code plan}, writing nothing: what differs, or empty when the namespace holds exactly the
      * plan. nft: netfence's table read as JSON (and any iptables-backend leftovers); iptables: both
-     * families' chains and hooks, where a differing hook also drops the {@link VerifiedHooks}
+     * families' chains and hooks, where a differing hook also drops the {@link WitnessedNamespaces}
      * guess so the repairing write re-inserts the hooks. A read-back that cannot be verified
      * (VERIFY_FAILED: a listing too large or unreadable, a leftover table netfence does not list)
      * is a difference too, so the rules are written again rather than left as found: a workload

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * hooks, one {@code -restore --noflush} per family deletes each hook ({@code -D}, as often as it
  * is there), then flushes and deletes the chains, leaving the rest of the table alone. Best
  * effort: what cannot be looked at or removed is logged and left ({@link #remove}), never failing
- * the apply. Thread-safe.
+ * the apply; the namespace is then remembered so that every outcome for it carries
+ * {@link #warning} until a later look goes through (review 197 M3), and its next write looks
+ * again. Thread-safe.
  */
 final class LeftoverChains {
     private static final Logger LOG = LoggerFactory.getLogger(LeftoverChains.class);
@@ -46,14 +48,17 @@ final class LeftoverChains {
 
     private final NamespaceFirewall firewall;
     private final Path procRoot;
-    private final VerifiedHooks written;
+    private final WitnessedNamespaces written;
+    /** The namespaces whose last look failed. */
+    private final WitnessedNamespaces unclean;
     private final SaveParser parser = new SaveParser();
 
     /** {@code written}: the namespaces this process wrote (and looked at), the pipeline's. */
-    LeftoverChains(NamespaceFirewall firewall, Path procRoot, VerifiedHooks written) {
+    LeftoverChains(NamespaceFirewall firewall, Path procRoot, WitnessedNamespaces written) {
         this.firewall = Objects.requireNonNull(firewall, "firewall");
         this.procRoot = Objects.requireNonNull(procRoot, "procRoot");
         this.written = Objects.requireNonNull(written, "written");
+        this.unclean = new WitnessedNamespaces(procRoot);
     }
 
     /**
@@ -63,15 +68,46 @@ final class LeftoverChains {
      * apply's rest its time, review 197 M1).
      */
     void afterNftWrite(PinnedNamespace ns, Deadline deadline, Duration commandTimeout) {
-        if (!written.present(ns) && look(ns, IptablesBackend.LEGACY, deadline, commandTimeout).clean()) {
+        if (!written.present(ns) && noted(ns, IptablesBackend.LEGACY, deadline, commandTimeout)) {
             written.remember(ns); // a look that failed (logged) is made again at the next write (review 197 M2)
         }
     }
 
-    /** After an iptables backend's first write in a namespace: removes the other variant's chains ({@link #remove}). */
-    void afterFirstIptablesWrite(PinnedNamespace ns, IptablesBackend writing, Deadline deadline, Duration commandTimeout) {
-        remove(ns, writing == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY, deadline,
-                commandTimeout);
+    /**
+     * After an iptables backend's write: at the namespace's first in this process ({@code first}),
+     * or where the last look failed, removes the other variant's chains ({@link #remove}).
+     */
+    void afterIptablesWrite(PinnedNamespace ns, IptablesBackend writing, boolean first, Deadline deadline,
+            Duration commandTimeout) {
+        if (first || unclean.present(ns)) {
+            noted(ns, writing == IptablesBackend.LEGACY ? IptablesBackend.NFT : IptablesBackend.LEGACY, deadline,
+                    commandTimeout);
+        }
+    }
+
+    /**
+     * The outcome warning for namespace {@code id}, asked about through process {@code pid}, while
+     * the last look there failed: the chains may be there; empty otherwise.
+     */
+    java.util.Optional<String> warning(dev.netfence.netns.NamespaceId id, int pid) {
+        return unclean.present(id, pid) ? java.util.Optional.of(WARNING) : java.util.Optional.empty();
+    }
+
+    /** The outcome warning while an earlier backend's chains may be left beside the rules in force. */
+    static final String WARNING = "firewall: the chains NETFENCE-OUT, NETFENCE-IN and NETFENCE-FWD that an earlier"
+            + " backend (another iptables variant) may have left in the container's network namespace could not be"
+            + " looked for or removed (netfence's log says why); where they are there they keep enforcing the plan they"
+            + " were written for beside this one, so traffic this plan allows may stay refused; the next write there"
+            + " looks again";
+
+    /** {@link #look}, remembering the namespace for {@link #warning} while a look fails; true when it went through. */
+    private boolean noted(PinnedNamespace ns, IptablesBackend variant, Deadline deadline, Duration commandTimeout) {
+        if (look(ns, variant, deadline, commandTimeout).clean()) {
+            unclean.forget(ns);
+            return true;
+        }
+        unclean.remember(ns);
+        return false;
     }
 
     /**

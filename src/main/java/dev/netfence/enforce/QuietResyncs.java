@@ -292,7 +292,8 @@ final class QuietResyncs {
                     now.risks(), now.netAdminOverHost(), v.nsFd(), steady.instant()));
         }
         return new Applied(plan, resolved, backend, beside.plus(risks), guards.guards(),
-                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift(), beside.risks());
+                new EnforcementTarget(request.pid(), recorded.device(), recorded.inode()), guards.drift(), beside.risks(),
+                pipeline.leftoverWarning(recorded, request.pid()).stream().toList()); // as the full attempt's
     }
 
     /** The container's capabilities read now, what they say of the host's namespace kept for its pod members. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.netns.BackendChoice;
 import dev.netfence.netns.CommandRunner;
+import dev.netfence.netns.NamespaceId;
 import dev.netfence.netns.ProcessCommandRunner;
 import dev.netfence.policy.NetworkPolicy;
 import dev.netfence.policy.PolicyParser;
@@ -14,6 +15,7 @@ import dev.netfence.testkit.SandboxNetExtension;
 import dev.netfence.testkit.Sh;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,20 +120,37 @@ class LeftoverChainsKernelTest {
     }
 
     @Test
-    void aRemovalTheKernelRefusesLeavesTheOldChainsAndFailsNothing() throws Exception {
+    void aRemovalTheKernelRefusesLeavesTheOldChainsFailsNothingAndEveryOutcomeSaysSoUntilALookGoesThrough()
+            throws Exception {
         assertThat(apply(enforcer(BackendChoice.IPTABLES_LEGACY), FIRST).status()).isEqualTo("applied");
         // a workload's own rule (CAP_NET_ADMIN) jumping to the old chain: -X is refused
         Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables-legacy", "-A", "OUTPUT", "-p", "udp", "-j",
                 "NETFENCE-OUT");
+        DefaultEnforcer nft = enforcer(BackendChoice.NFT);
 
-        EnforcementResult result = apply(enforcer(BackendChoice.NFT), FIRST, SECOND);
+        EnforcementResult result = apply(nft, FIRST, SECOND);
 
         assertThat(result.status()).as("%s", result).isEqualTo("applied");
         assertThat(result.attempts()).isEqualTo(1);
+        assertThat(result.warnings()).as("review 197 M3: the outcome, not only the log").contains(LeftoverChains.WARNING);
         assertThat(variant(BackendChoice.IPTABLES_LEGACY)).as("nothing of the refused transaction happened")
                 .contains("-A OUTPUT -j NETFENCE-OUT");
         assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).as("the old chains still refuse it")
                 .isNotEqualTo("OK");
+        EnforcementResult resync = nft.reconcile(request(FIRST, SECOND),
+                NamespaceId.of(Path.of("/run/netns", SANDBOX.net().containerNs())));
+        assertThat(resync.warnings()).as("a quiet resync says the same: %s", resync).contains(LeftoverChains.WARNING);
+        assertThat(resync.drift()).as("nothing changed").isNull();
+        assertThat(apply(nft, FIRST, SECOND).warnings()).as("looked again, refused again").contains(LeftoverChains.WARNING);
+
+        Sh.ok("ip", "netns", "exec", SANDBOX.net().containerNs(), "iptables-legacy", "-D", "OUTPUT", "-p", "udp", "-j",
+                "NETFENCE-OUT");
+        EnforcementResult removed = apply(nft, FIRST, SECOND);
+
+        assertThat(removed.status()).as("%s", removed).isEqualTo("applied");
+        assertThat(removed.warnings()).as("the next write looked again and removed them")
+                .doesNotContain(LeftoverChains.WARNING);
+        assertThat(SANDBOX.net().containerTcp(SANDBOX.net().peerV4(), SECOND)).isEqualTo("OK");
     }
 
     /**
@@ -163,12 +182,17 @@ class LeftoverChainsKernelTest {
     }
 
     private static EnforcementResult apply(DefaultEnforcer enforcer, int... ports) {
+        return enforcer.enforce(request(ports));
+    }
+
+    /** A container allowed {@code ports} on the peer; with an id, so that its resyncs may be quiet. */
+    private static EnforcementRequest request(int... ports) {
         String endpoints = IntStream.of(ports).mapToObj(port -> "\"" + SANDBOX.net().peerV4() + ":" + port + "\",\"["
                 + SANDBOX.net().peerV6() + "]:" + port + "\"").collect(Collectors.joining(","));
         String json = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[" + endpoints
                 + "],\"dns\":false,\"outbound\":false,\"inbound\":false}";
         NetworkPolicy policy = new PolicyParser().parse(json.getBytes(StandardCharsets.UTF_8));
-        return enforcer.enforce(new EnforcementRequest(null, null, SANDBOX.net().containerPid(), policy,
-                Clock.systemUTC().instant().plusSeconds(20)));
+        return new EnforcementRequest("leftover-container-0001", null, SANDBOX.net().containerPid(), policy,
+                Clock.systemUTC().instant().plusSeconds(20));
     }
 }

@@ -227,8 +227,56 @@ class LeftoverChainsTest {
         assertThat(ran).as("not looked at again once it went through").hasSize(removed);
     }
 
+    @Test
+    void whileTheLastLookLeftChainsTheNamespaceCarriesTheWarningAndALookThatGoesThroughClearsIt() throws Exception {
+        NamespaceId id = process(4242, "filter\n", "");
+        PinnedNamespace ns = pin(4242, id);
+        tables.put("iptables-legacy-save", LEFT);
+        refusal = new CommandResult(List.of(), 1, "", "iptables-restore: line 9 failed\n");
+        LeftoverChains leftovers = leftovers();
+        assertThat(leftovers.warning(id, 4242)).as("never looked at").isEmpty();
+
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+
+        assertThat(leftovers.warning(id, 4242)).contains(LeftoverChains.WARNING);
+        assertThat(leftovers.warning(id, 777)).as("a pod member asking while the pid looked through is there")
+                .contains(LeftoverChains.WARNING);
+
+        refusal = null;
+        leftovers.afterNftWrite(ns, deadline(), Duration.ofSeconds(5));
+
+        assertThat(leftovers.warning(id, 4242)).isEmpty();
+    }
+
+    @Test
+    void onTheIptablesPathALookIsMadeAtTheFirstWriteAndAfterThatOnlyWhileTheLastOneFailed() throws Exception {
+        NamespaceId id = process(4242, "", "");
+        PinnedNamespace ns = pin(4242, id);
+        tables.put("iptables-nft-save", LEFT);
+        tables.put("ip6tables-nft-save", EMPTY);
+        refusal = new CommandResult(List.of(), 1, "", "iptables-restore: line 9 failed\n");
+        LeftoverChains leftovers = leftovers();
+
+        leftovers.afterIptablesWrite(ns, IptablesBackend.LEGACY, false, deadline(), Duration.ofSeconds(5));
+        assertThat(ran).as("not a first write, nothing failed before: no look").isEmpty();
+
+        leftovers.afterIptablesWrite(ns, IptablesBackend.LEGACY, true, deadline(), Duration.ofSeconds(5));
+        int refused = ran.size();
+        assertThat(leftovers.warning(id, 4242)).contains(LeftoverChains.WARNING);
+
+        refusal = null;
+        leftovers.afterIptablesWrite(ns, IptablesBackend.LEGACY, false, deadline(), Duration.ofSeconds(5));
+        int removed = ran.size();
+        assertThat(removed).as("looked again after the refusal").isGreaterThan(refused);
+        assertThat(tables.get("iptables-nft-save")).isEqualTo(EMPTY);
+        assertThat(leftovers.warning(id, 4242)).isEmpty();
+
+        leftovers.afterIptablesWrite(ns, IptablesBackend.LEGACY, false, deadline(), Duration.ofSeconds(5));
+        assertThat(ran).as("not looked at again once it went through").hasSize(removed);
+    }
+
     private LeftoverChains leftovers() {
-        return new LeftoverChains(firewall, proc, new VerifiedHooks(proc));
+        return new LeftoverChains(firewall, proc, new WitnessedNamespaces(proc));
     }
 
     private static List<String> argv(String... program) {

@@ -14,20 +14,20 @@ import org.junit.jupiter.api.io.TempDir;
  * When a namespace counts as verified. A fake /proc in a temporary directory stands in for the
  * real one: {@code PID/ns/net} is a plain file, and its device and inode are the "namespace".
  */
-class VerifiedHooksTest {
+class WitnessedNamespacesTest {
     @TempDir
     Path proc;
 
     @Test
     void aNamespaceNeverVerifiedIsNotKnownToBeHooked() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
 
         assertThat(hooks.present(pin(100, process(100)))).isFalse();
     }
 
     @Test
     void aNamespaceVerifiedThroughTheSamePidIsKnownToBeHooked() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
         NamespaceId ns = process(100);
         hooks.remember(pin(100, ns));
 
@@ -36,7 +36,7 @@ class VerifiedHooksTest {
 
     @Test
     void anotherPidCountsOnlyWhileTheRememberedProcessIsStillInThatNamespace() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
         NamespaceId ns = process(100);
         hooks.remember(pin(100, ns));
 
@@ -49,7 +49,7 @@ class VerifiedHooksTest {
 
     @Test
     void aRememberedPidNowInAnotherNamespaceDoesNotCount() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
         NamespaceId ns = process(100);
         hooks.remember(pin(100, ns));
         Path other = Files.createFile(proc.resolve("100/ns/other")); // created while the first exists: another inode
@@ -60,7 +60,7 @@ class VerifiedHooksTest {
 
     @Test
     void forgettingANamespaceMakesItUnknown() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
         NamespaceId ns = process(100);
         hooks.remember(pin(100, ns));
 
@@ -71,7 +71,7 @@ class VerifiedHooksTest {
 
     @Test
     void onlyTheMostRecentlyUsedFourThousandNinetySixNamespacesAreKept() throws Exception {
-        VerifiedHooks hooks = new VerifiedHooks(proc);
+        WitnessedNamespaces hooks = new WitnessedNamespaces(proc);
         for (int i = 0; i <= 4096; i++) {
             hooks.remember(pin(100, new NamespaceId(4, i)));
         }
