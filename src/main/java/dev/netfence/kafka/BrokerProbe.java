@@ -10,9 +10,9 @@ import org.apache.kafka.clients.admin.Admin;
 
 /**
  * Answers "can we reach the broker right now?" for readiness: every two seconds an admin client
- * asks for the cluster's nodes with a short timeout, and, when they answer, for the events topic's
- * description ({@link EventsTopicWatch}). A poll loop cannot tell, because a consumer keeps
- * polling quietly while the broker is away.
+ * asks for the cluster's nodes with a short timeout, and, when they answer and the watch says it
+ * is due, for the events topic's description ({@link EventsTopicWatch#due}). A poll loop cannot
+ * tell, because a consumer keeps polling quietly while the broker is away.
  */
 final class BrokerProbe implements AutoCloseable {
     private final Map<String, Object> settings;
@@ -73,7 +73,7 @@ final class BrokerProbe implements AutoCloseable {
     private void probe() {
         try {
             reachable = !admin().describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty();
-            if (reachable) {
+            if (reachable && topic.due()) {
                 topic.check(admin());
             }
         } catch (Exception e) {

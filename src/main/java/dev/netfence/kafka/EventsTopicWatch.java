@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Whether the events topic is still the one this instance began to read, for {@code /readyz}
- * (review 191 #4, #5): each broker probe round asks for the topic's description. A topic missing
+ * (review 191 #4, #5): broker probe rounds ask for the topic's description ({@link BrokerProbe}). A topic missing
  * from it (deleted) is reported where asked ({@code --assignment group}; in {@code node-partition}
  * mode the consumer's own metadata reports it, {@link NodePartitionAssigner}), until it is made
  * again. A topic whose id differs from the one first seen was deleted and made again while this
@@ -36,6 +36,9 @@ final class EventsTopicWatch {
     private volatile Uuid first;
     private volatile boolean missing;
     private volatile String remade;
+    private int rounds; // due()'s caller only
+    /** A description every this many rounds. */
+    static final int EVERY = 5;
 
     /** {@code reportMissing}: whether a missing topic is this watch's to report (group mode). */
     EventsTopicWatch(String topic, boolean reportMissing) {
@@ -86,6 +89,16 @@ final class EventsTopicWatch {
                     + " is now";
             LOG.error("{}", remade);
         }
+    }
+
+    /**
+     * Whether this round should describe the topic: every {@link #EVERY}th round, and every round
+     * while the last description found it missing, so that a fleet's probes do not double the
+     * metadata requests brokers serve for a change that is rare (reported within 10 s at the
+     * probe's 2 s rounds), and a topic made again is seen at once. For one caller thread.
+     */
+    boolean due() {
+        return rounds++ % EVERY == 0 || missing;
     }
 
     /** Why the events topic is not followed as it is, or empty. */

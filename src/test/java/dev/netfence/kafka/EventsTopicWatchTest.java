@@ -12,6 +12,22 @@ class EventsTopicWatchTest {
     private static final Uuid SECOND = Uuid.fromString("AAAAAAAAAAAAAAAAAAAAAg");
 
     @Test
+    void theTopicIsDescribedEveryFifthRoundFromTheFirstAndEveryRoundWhileItIsMissing() {
+        EventsTopicWatch watch = new EventsTopicWatch("events", true);
+        StringBuilder due = new StringBuilder();
+        for (int round = 0; round < 11; round++) {
+            due.append(watch.due() ? 'x' : '.');
+        }
+        assertThat(due).hasToString("x....x....x");
+
+        watch.check(t -> Optional.empty());
+        assertThat(watch.due()).isTrue();
+        assertThat(watch.due()).isTrue();
+        watch.check(t -> Optional.of(FIRST));
+        assertThat(watch.due()).as("round 13").isFalse();
+    }
+
+    @Test
     void theSameTopicRoundAfterRoundIsNothingToReport() {
         EventsTopicWatch watch = new EventsTopicWatch("events", true);
         watch.check(t -> Optional.of(FIRST));
