@@ -14,6 +14,7 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -272,8 +273,36 @@ public final class RunCommand implements Callable<Integer> {
         return backend != null ? backend : iptablesBackend != null ? iptablesBackend : BackendChoice.AUTO;
     }
 
+    /**
+     * The topics {@code run} reads and writes, each a topic of its own: an outcomes topic that is
+     * also the events topic reads every outcome back as an event, dead-letters it and publishes a
+     * failed outcome for it, without end (review 200 #4). The policies topic counts only where it
+     * is read (no {@code --policy-dir}); the dead-letter topic is the events topic's name plus
+     * {@code .dlq}.
+     */
+    private void distinctTopics() {
+        Map<String, String> seen = new java.util.LinkedHashMap<>();
+        List<String[]> topics = new java.util.ArrayList<>();
+        topics.add(new String[] {"--events-topic", eventsTopic});
+        topics.add(new String[] {"--outcomes-topic", outcomesTopic});
+        if (policyDir == null) {
+            topics.add(new String[] {"--policies-topic", policiesTopic});
+        }
+        topics.add(new String[] {"--enforcements-topic", enforcementsTopic});
+        topics.add(new String[] {"the dead-letter topic (--events-topic + .dlq)", eventsTopic + ".dlq"});
+        for (String[] t : topics) {
+            String other = seen.putIfAbsent(t[1], t[0]);
+            if (other != null) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), t[0] + " " + t[1] + " is also "
+                        + other + ": the events, outcomes, policies, enforcements and dead-letter topics must be"
+                        + " five different topics");
+            }
+        }
+    }
+
     /** The configuration the parsed options describe, with the config file's Kafka settings. */
     RunConfig config() {
+        distinctTopics();
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,

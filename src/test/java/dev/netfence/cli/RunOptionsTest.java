@@ -255,6 +255,23 @@ class RunOptionsTest {
     }
 
     @Test
+    void theTopicsItReadsAndWritesMustBeFiveDifferentTopics() {
+        assertThat(refused(Map.of(), "--outcomes-topic", "sandbox.container-events")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("--outcomes-topic sandbox.container-events is also --events-topic: the"
+                + " events, outcomes, policies, enforcements and dead-letter topics must be five different topics\n");
+        err.getBuffer().setLength(0);
+        assertThat(refused(Map.of("NETFENCE_ENFORCEMENTS_TOPIC", "ev.dlq"), "--events-topic", "ev")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("the dead-letter topic (--events-topic + .dlq) ev.dlq is also"
+                + " --enforcements-topic: ");
+        err.getBuffer().setLength(0);
+        assertThat(refused(Map.of(), "--policies-topic", "sandbox.policy-outcomes")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("--policies-topic sandbox.policy-outcomes is also --outcomes-topic: ");
+
+        assertThat(config(Map.of(), "--policies-topic", "sandbox.policy-outcomes", "--policy-dir", dir.toString())
+                .policyDir()).as("the policies topic is not read with --policy-dir").isEqualTo(dir);
+    }
+
+    @Test
     void aMissingConfigFileIsRefused() {
         Path missing = dir.resolve("nope");
         assertThat(refused(Map.of(), "--config", missing.toString())).isEqualTo(Main.USAGE);
