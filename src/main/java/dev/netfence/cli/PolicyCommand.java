@@ -72,7 +72,8 @@ public final class PolicyCommand {
         this.validator = validator;
     }
 
-    @Command(name = "put", mixinStandardHelpOptions = true, description = "Validate a policy file and store it for TASK.",
+    @Command(name = "put", mixinStandardHelpOptions = true, description = "Validate a policy file and store it for TASK "
+            + "(also on any other partition that holds a policy of TASK: one left there when partitions were added).",
             footer = {"%nExample: netfence policy put task-42 policy.json   (FILE '-' reads stdin)"})
     int put(@Mixin OpsOptions ops,
             @Parameters(index = "0", paramLabel = "TASK") String task,
@@ -87,9 +88,25 @@ public final class PolicyCommand {
             }
             new TopicSetup(ops.producerConfig()).ensure(List.of(), List.of(ops.policiesTopic())).expiring()
                     .forEach(problem -> ops.spec.commandLine().getErr().println("warning: " + problem));
+            // a policy the task left on a former partition (partitions were added) whose timestamp is later than this
+            // one's (a writer's clock ahead) would be taken for the newer by every reader that weighs two partitions
+            // (a restarted node, policy get): the same policy goes there first, the later offset of its partition
+            // (review 200 #3); a tombstone there would not do, as a reader that takes that partition's old policy
+            // first and this one second keeps the old one, then takes the tombstone for a deletion
+            java.util.Set<Integer> holding = partitionsHolding(ops, task);
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
+                int home = dev.netfence.kafka.NodeRouting.partitionFor(task,
+                        producer.partitionsFor(ops.policiesTopic()).size()); // where the default partitioner puts it
+                int others = 0;
+                for (int p : holding) {
+                    if (p != home) {
+                        producer.send(new ProducerRecord<>(ops.policiesTopic(), p, key(task), policy)).get();
+                        others++;
+                    }
+                }
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
-                out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset());
+                out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset()
+                        + (others == 0 ? "" : " (and on " + others + " other partition(s) that held a policy of it)"));
                 new PolicyParser().notes(policy).forEach(n -> ops.spec.commandLine().getErr().println("note: " + n));
             }
             return Main.OK;

@@ -187,6 +187,49 @@ class PolicyCommandTest {
         assertThat(policy("get", "task-42").exitCode()).isEqualTo(1);
     }
 
+    /**
+     * Review 200 #3: a policy the task left on its former partition, stamped by a clock an hour
+     * ahead, was taken for newer than a later put on its new partition by {@code policy get} at
+     * once and by every node at its next start.
+     */
+    @Test
+    void putAlsoStoresThePolicyOnAnotherPartitionThatHoldsOneOfTheTaskSoAnAheadTimestampThereCannotWin()
+            throws Exception {
+        int home = dev.netfence.kafka.NodeRouting.partitionFor("task-42", 2);
+        try (var p = TestKafka.producer()) { // left there before partitions were added, by a clock an hour ahead
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1 - home,
+                    System.currentTimeMillis() + 3_600_000L, "task-42".getBytes(StandardCharsets.UTF_8),
+                    "{\"schemaVersion\": 1, \"preset\": \"default\"}".getBytes(StandardCharsets.UTF_8))).get();
+        }
+
+        CommandRun put = policy("put", "task-42", file("p.json", POLICY).toString());
+
+        assertThat(put.exitCode()).as(put.err()).isZero();
+        assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-" + home + "@")
+                .endsWith(" (and on 1 other partition(s) that held a policy of it)\n");
+        assertThat(policy("get", "task-42").out()).isEqualTo(POLICY.strip() + "\n");
+        List<ConsumerRecord<byte[], byte[]>> last = TestKafka.readAll(topic);
+        assertThat(last).filteredOn(r -> r.partition() == 1 - home).last()
+                .satisfies(r -> assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo(POLICY));
+        var store = new java.util.HashMap<String, ConsumerRecord<byte[], byte[]>>();
+        for (boolean leftoverFirst : new boolean[] {true, false}) { // what a restarted node's read decides, either order
+            store.clear();
+            last.stream().sorted(java.util.Comparator.comparingInt(r -> (r.partition() == home) == leftoverFirst ? 1 : 0))
+                    .forEach(r -> store.merge("task-42", r, (was, next) -> dev.netfence.policy.store.RecordOrder.replaces(
+                            was.partition(), was.timestamp(), next.partition(), next.timestamp()) ? next : was));
+            assertThat(new String(store.get("task-42").value(), StandardCharsets.UTF_8)).as("leftover first: %s",
+                    leftoverFirst).isEqualTo(POLICY);
+        }
+    }
+
+    @Test
+    void aPutWithNoOtherPartitionHoldingThePolicyWritesOneRecord() throws Exception {
+        CommandRun put = policy("put", "task-42", file("p.json", POLICY).toString());
+
+        assertThat(put.out()).doesNotContain("other partition");
+        assertThat(TestKafka.readAll(topic)).hasSize(1);
+    }
+
     @Test
     void putRefusesAPolicyTheServiceWouldRefuseAndStoresNothing() throws Exception {
         CommandRun put = policy("put", "task-42",
