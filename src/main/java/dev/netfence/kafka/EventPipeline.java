@@ -125,7 +125,7 @@ public final class EventPipeline implements AutoCloseable {
         RecordRouter router = new RecordRouter(new EventDecoder(), routing, keyless,
                 settings.assignment() == Assignment.GROUP).counted(registry);
         this.dispatcher = new RecordDispatcher(router, metrics, workers, handler, records, outcomes, completions,
-                this::emit);
+                this::emit, new ProblemLog(steady));
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings),
                 new EventsTopicWatch(settings.eventsTopic(), settings.assignment() == Assignment.GROUP));
         this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);

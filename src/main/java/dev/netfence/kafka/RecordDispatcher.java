@@ -42,9 +42,10 @@ final class RecordDispatcher {
     private final Outcomes outcomes;
     private final Completions completions;
     private final Emitter emitter;
+    private final ProblemLog problems;
 
     RecordDispatcher(RecordRouter router, PipelineMetrics metrics, KeyedExecutor workers, EventHandler handler,
-            OutputRecords records, Outcomes outcomes, Completions completions, Emitter emitter) {
+            OutputRecords records, Outcomes outcomes, Completions completions, Emitter emitter, ProblemLog problems) {
         this.router = router;
         this.metrics = metrics;
         this.workers = workers;
@@ -53,6 +54,7 @@ final class RecordDispatcher {
         this.outcomes = outcomes;
         this.completions = completions;
         this.emitter = emitter;
+        this.problems = java.util.Objects.requireNonNull(problems, "problems");
     }
 
     /**
@@ -177,6 +179,7 @@ final class RecordDispatcher {
             if (o == null) {
                 return DONE; // its partition went while it waited for its policy: nothing was done
             }
+            problems.outcome(o, r.topic(), r.partition(), r.offset());
             List<Output> outs = List.of(Output.outcome(records.outcome(o), o, r));
             // after the reconciler's outcomes of the container published before the event (its own producer):
             // the container's next event waits for this too, so its outcomes keep their order
@@ -195,6 +198,7 @@ final class RecordDispatcher {
 
     /** The dead letter, plus a failed outcome when the event's containerId is readable. */
     private List<Output> deadLetter(ConsumerRecord<byte[], byte[]> r, RecordRouter.DeadLetter d) {
+        problems.deadLettered(r.topic(), r.partition(), r.offset(), d.code().code(), d.message(), d.containerId());
         Output letter = Output.deadLetter(records.deadLetter(r, d.code(), d.message(), d.causeClass()), d.code().code());
         if (d.containerId() == null) {
             return List.of(letter);

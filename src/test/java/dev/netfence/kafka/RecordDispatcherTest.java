@@ -53,7 +53,7 @@ class RecordDispatcherTest {
         return new RecordDispatcher(new RecordRouter(new EventDecoder(), routing, new KeylessOwnership(settings, routing),
                 true), new PipelineMetrics(new SimpleMeterRegistry(), Clock.systemUTC()), workers, handler,
                 new OutputRecords(new OutcomeCodec(), "outcomes", "dlq", NODE + "/1", NODE), outcomes, completions,
-                (po, offset, outs, journaled) -> emitted.add(offset));
+                (po, offset, outs, journaled) -> emitted.add(offset), new ProblemLog(Clock.systemUTC()));
     }
 
     private static ConsumerRecord<byte[], byte[]> record(long offset, String eventId, String task) {
@@ -105,6 +105,27 @@ class RecordDispatcherTest {
             return emitted.contains(100L);
         });
         assertThat(enforcer.appliedTo("c-1")).hasSize(1);
+    }
+
+    @Test
+    void aRecordDeadLetteredAndAnEventThatFailedEachLeaveAWarningNamingWhereTheyWereRead() {
+        RecordDispatcher dispatcher = dispatcher(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN));
+        PartitionOffsets po = new PartitionOffsets(new TopicPartition("events", 0));
+        enforcer.failNext("c-1", dev.netfence.core.ErrorCode.FIREWALL_UNAVAILABLE, "nsenter: not found");
+
+        try (dev.netfence.testkit.CapturedLogs logs = dev.netfence.testkit.CapturedLogs.of(ProblemLog.class)) {
+            dispatcher.dispatch(po, new ConsumerRecord<>("events", 0, 99, NODE.getBytes(), "not json".getBytes()));
+            dispatcher.dispatch(po, record(100, "e-100", "task-1"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                completions.runAll();
+                return emitted.contains(100L);
+            });
+
+            assertThat(logs.messages(ch.qos.logback.classic.Level.WARN)).satisfiesExactly(
+                    line -> assertThat(line).startsWith("record events-0@99 dead-lettered: MALFORMED_EVENT "),
+                    line -> assertThat(line).startsWith("event e-100 of container c-1 (task task-1, record events-0@100)"
+                            + " failed").endsWith("FIREWALL_UNAVAILABLE nsenter: not found"));
+        }
     }
 
     @Test

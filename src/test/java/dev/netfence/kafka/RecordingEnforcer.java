@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A fake {@link Enforcer} for pipeline tests that need no kernel: records every request per
  * container in call order, notices two calls for one container overlapping, tracks the highest
- * number of concurrent calls, and can hold calls for chosen containers until released.
+ * number of concurrent calls, can hold calls for chosen containers until released, and can fail
+ * a container's next call.
  */
 final class RecordingEnforcer implements Enforcer {
     private final Map<String, List<NetworkPolicy>> applied = new ConcurrentHashMap<>();
@@ -26,6 +27,7 @@ final class RecordingEnforcer implements Enforcer {
     private final AtomicInteger maxConcurrent = new AtomicInteger();
     private final AtomicInteger calls = new AtomicInteger();
     private final List<String> overlaps = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final Map<String, EnforcementResult> failures = new ConcurrentHashMap<>();
     private volatile long delayMillis;
 
     RecordingEnforcer delay(long millis) {
@@ -40,6 +42,11 @@ final class RecordingEnforcer implements Enforcer {
 
     void release(String containerId) {
         hold(containerId).countDown();
+    }
+
+    /** The next call for {@code containerId} is recorded and answered {@code failed} with {@code code}. */
+    void failNext(String containerId, dev.netfence.core.ErrorCode code, String message) {
+        failures.put(containerId, EnforcementResult.failure(code, message).attempts(1).build());
     }
 
     @Override
@@ -66,6 +73,10 @@ final class RecordingEnforcer implements Enforcer {
         } finally {
             concurrent.decrementAndGet();
             running.remove(id);
+        }
+        EnforcementResult failure = failures.remove(id);
+        if (failure != null) {
+            return failure;
         }
         return EnforcementResult.applied().policyDigest("sha256:" + "0".repeat(64)).mode("bridge")
                 .backend("iptables-nft").families(List.of("ipv4", "ipv6")).ruleCount(3).attempts(1).build();
