@@ -143,8 +143,8 @@ public final class RunCommand implements Callable<Integer> {
     InetAddress httpAddress;
     @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "15s",
             converter = RunConverters.PositiveDuration.class,
-            description = "drain bound on SIGTERM and revocation (default: 15s; the event pipeline stops at most 11s "
-                    + "later, the whole process at most 65s later)")
+            description = "drain bound on SIGTERM and revocation (default: 15s; the event pipeline stops at most 13s "
+                    + "later, the whole process at most 67s later)")
     Duration shutdownTimeout;
     @Option(names = "--stall-timeout", paramLabel = "DURATION", defaultValue = "2m",
             converter = RunConverters.PositiveDuration.class,

@@ -12,17 +12,25 @@ import org.apache.kafka.clients.consumer.Consumer;
 /**
  * The newest outcome of each event and of each container, from the outcomes topic read from a time
  * to its current end: what {@code netfence replay --only-failed} asks of each event it scans, so
- * that a recovery re-drives only what did not take. Newest by {@code finishedAt}, whichever
- * partition holds which. An event whose newest outcome failed is settled all the same when its
+ * that a recovery re-drives only what did not take. Newest: on one partition (outcomes are keyed
+ * by container, so a container's are all on one) the later offset, whatever the clocks of the
+ * instances that stamped them (after a wall-clock step an older failure could otherwise outrank a
+ * later success and re-drive a healthy container: review 200); on two (partitions were added) the
+ * later {@code finishedAt}. An event whose newest outcome failed is settled all the same when its
  * container has a later outcome that did not fail (the reconciler applied the policy once it was
  * stored, trigger {@code policy-update}; or the container was removed). Only the status and time
  * are kept, and only for the node and task asked about, so a large topic costs little memory.
  * Outcomes without an event id (the reconciler's) count for their container only.
  */
 public final class LatestOutcomes {
-    private record Latest(String status, Instant finishedAt) {
+    private record Latest(String status, Instant finishedAt, int partition, long offset) {
         Latest newer(Latest other) {
-            return other.finishedAt().isBefore(finishedAt) ? this : other;
+            return other.after(this) ? other : this;
+        }
+
+        /** Whether this outcome came after {@code other}: the later offset on one partition, else the later time. */
+        boolean after(Latest other) {
+            return partition == other.partition ? offset > other.offset : finishedAt.isAfter(other.finishedAt);
         }
     }
 
@@ -58,7 +66,7 @@ public final class LatestOutcomes {
             if ((nodeId != null && !nodeId.equals(outcome.nodeId())) || (taskId != null && !taskId.equals(outcome.taskId()))) {
                 return;
             }
-            Latest latest = new Latest(outcome.status(), outcome.finishedAt());
+            Latest latest = new Latest(outcome.status(), outcome.finishedAt(), record.partition(), record.offset());
             if (outcome.eventId() != null) {
                 byEvent.merge(outcome.eventId(), latest, Latest::newer);
             }
@@ -99,8 +107,7 @@ public final class LatestOutcomes {
             return false;
         }
         Latest container = containerId == null ? null : byContainer.get(containerId);
-        return container == null || !container.finishedAt().isAfter(event.finishedAt())
-                || "failed".equals(container.status());
+        return container == null || !container.after(event) || "failed".equals(container.status());
     }
 
     /** How many events have an outcome in the range read. */

@@ -149,6 +149,29 @@ class ReplayCommandTest {
         assertThat(TestKafka.readAll(topic)).as("a dry run").hasSize(8);
     }
 
+    /**
+     * Review 200: the newest outcome was taken by {@code finishedAt}, so after a wall-clock step
+     * back an older failure outranked the success written after it on the same partition, and a
+     * healthy container was re-driven (its connections flushed again).
+     */
+    @Test
+    void onlyFailedTakesTheLaterOffsetOfOnePartitionForTheNewerWhateverTheClocksSaid() throws Exception {
+        String outcomes = TestKafka.uniqueTopic("outcomes");
+        TestKafka.createTopics(2, outcomes);
+        try (KafkaProducer<byte[], byte[]> producer = TestKafka.producer()) {
+            outcome(producer, outcomes, 0, "ev-c-in-1", "c-in-1", "failed", 25);
+            outcome(producer, outcomes, 0, "ev-c-in-1", "c-in-1", "applied", 12); // after the clock stepped back
+            outcome(producer, outcomes, 1, "ev-c-in-2", "c-in-2", "applied", 25);
+            outcome(producer, outcomes, 1, "ev-c-in-2", "c-in-2", "failed", 12);
+        }
+
+        CommandRun run = replay("--from", time(5), "--to", time(20), "--node", "worker-7", "--only-failed", "--dry-run",
+                "--outcomes-topic", outcomes);
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("  worker-7  task-2  c-in-2  ev-c-in-2\n").doesNotContain("ev-c-in-1");
+    }
+
     private void outcome(KafkaProducer<byte[], byte[]> producer, String outcomes, int partition, String eventId,
                          String container, String status, int finishedMinute) throws Exception {
         Instant finished = Instant.ofEpochMilli(at(finishedMinute));
