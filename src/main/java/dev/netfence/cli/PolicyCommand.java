@@ -73,7 +73,7 @@ public final class PolicyCommand {
     }
 
     @Command(name = "put", mixinStandardHelpOptions = true, description = "Validate a policy file and store it for TASK "
-            + "(also on any other partition that holds a policy of TASK: one left there when partitions were added).",
+            + "(also on any other partition that holds a record of TASK: one left there when partitions were added).",
             footer = {"%nExample: netfence policy put task-42 policy.json   (FILE '-' reads stdin)"})
     int put(@Mixin OpsOptions ops,
             @Parameters(index = "0", paramLabel = "TASK") String task,
@@ -92,8 +92,9 @@ public final class PolicyCommand {
             // one's (a writer's clock ahead) would be taken for the newer by every reader that weighs two partitions
             // (a restarted node, policy get): the same policy goes there first, the later offset of its partition
             // (review 200 #3); a tombstone there would not do, as a reader that takes that partition's old policy
-            // first and this one second keeps the old one, then takes the tombstone for a deletion
-            java.util.Set<Integer> holding = partitionsHolding(ops, task);
+            // first and this one second keeps the old one, then takes the tombstone for a deletion. So also where
+            // that partition's last record is a tombstone: its policy before may still be there, uncompacted
+            java.util.Set<Integer> holding = lastRecords(ops, task).keySet();
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ops.producerConfig())) {
                 int home = dev.netfence.kafka.NodeRouting.partitionFor(task,
                         producer.partitionsFor(ops.policiesTopic()).size()); // where the default partitioner puts it
@@ -106,7 +107,7 @@ public final class PolicyCommand {
                 }
                 RecordMetadata at = producer.send(new ProducerRecord<>(ops.policiesTopic(), key(task), policy)).get();
                 out(ops).println("stored policy for " + task + " at " + at.topic() + "-" + at.partition() + "@" + at.offset()
-                        + (others == 0 ? "" : " (and on " + others + " other partition(s) that held a policy of it)"));
+                        + (others == 0 ? "" : " (and on " + others + " other partition(s) that held a record of it)"));
                 new PolicyParser().notes(policy).forEach(n -> ops.spec.commandLine().getErr().println("note: " + n));
             }
             return Main.OK;
@@ -188,6 +189,17 @@ public final class PolicyCommand {
 
     /** The partitions whose last record of {@code task} is a policy (not a tombstone). */
     private static java.util.Set<Integer> partitionsHolding(OpsOptions ops, String task) {
+        java.util.Set<Integer> holding = new java.util.TreeSet<>();
+        lastRecords(ops, task).forEach((p, policy) -> {
+            if (policy) {
+                holding.add(p);
+            }
+        });
+        return holding;
+    }
+
+    /** Each partition that holds a record of {@code task}: whether its last one is a policy (else a tombstone). */
+    private static Map<Integer, Boolean> lastRecords(OpsOptions ops, String task) {
         Map<Integer, Boolean> last = new TreeMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
             TopicRange range = TopicRange.between(consumer, ops.policiesTopic(), null, null, ops.timeout());
@@ -197,13 +209,7 @@ public final class PolicyCommand {
                 }
             });
         }
-        java.util.Set<Integer> holding = new java.util.TreeSet<>();
-        last.forEach((p, policy) -> {
-            if (policy) {
-                holding.add(p);
-            }
-        });
-        return holding;
+        return last;
     }
 
     private Map<String, ConsumerRecord<byte[], byte[]>> latest(OpsOptions ops) {

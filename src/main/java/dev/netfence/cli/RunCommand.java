@@ -146,9 +146,9 @@ public final class RunCommand implements Callable<Integer> {
             description = "drain bound on SIGTERM and revocation (default: 15s; the event pipeline stops at most 13s "
                     + "later, the whole process at most 67s later)")
     Duration shutdownTimeout;
-    @Option(names = "--stall-timeout", paramLabel = "DURATION", defaultValue = "2m",
-            converter = RunConverters.PositiveDuration.class,
-            description = "/readyz fails while a record has waited longer unacknowledged (default: 2m)")
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", converter = RunConverters.PositiveDuration.class,
+            description = "/readyz fails while a record has waited longer unacknowledged; longer than "
+                    + "--event-deadline (default: 2m, or --event-deadline + 1m where that is longer)")
     Duration stallTimeout;
     @Option(names = "--group-instance-id", paramLabel = "ID|none", converter = RunConverters.InstanceId.class,
             description = "static group membership id (default: netfence-<node-id>; none = dynamic membership)")
@@ -300,13 +300,43 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * {@code --stall-timeout}, refused unless longer than {@code --event-deadline}: an event may take
+     * that long in the normal course (its policy wait included), so a shorter stall bound would fail
+     * {@code /readyz} for events still being worked on (review 200 #7); unset, 2 minutes, or the
+     * deadline plus a minute where that is longer.
+     */
+    private Duration stallTimeout() {
+        if (stallTimeout == null) {
+            Duration after = eventDeadline.plusMinutes(1);
+            return after.compareTo(DEFAULT_STALL) > 0 ? after : DEFAULT_STALL;
+        }
+        if (stallTimeout.compareTo(eventDeadline) <= 0) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--stall-timeout "
+                    + shortText(stallTimeout) + " must be longer than --event-deadline "
+                    + shortText(eventDeadline) + ": an event may take that long in the normal course, and"
+                    + " /readyz would fail while it does");
+        }
+        return stallTimeout;
+    }
+
+    private static final Duration DEFAULT_STALL = Duration.ofMinutes(2);
+
+    /** {@code d} in the options' own short form: {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}. */
+    private static String shortText(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 != 0 ? ms + "ms" : ms % 3_600_000 == 0 ? ms / 3_600_000 + "h"
+                : ms % 60_000 == 0 ? ms / 60_000 + "m" : ms / 1000 + "s";
+    }
+
     /** The configuration the parsed options describe, with the config file's Kafka settings. */
     RunConfig config() {
         distinctTopics();
+        Duration stall = stallTimeout();
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,
-                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stallTimeout,
+                dev.netfence.netns.Capabilities.parseRefused(refuseCapabilities), hostGuard, stall,
                 groupInstanceId, resyncInterval, enforcementsTopic, hookSocket,
                 sources().kafka(), RunConverters.parseDnsServers(dnsServers));
     }

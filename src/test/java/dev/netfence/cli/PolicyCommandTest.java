@@ -206,7 +206,7 @@ class PolicyCommandTest {
 
         assertThat(put.exitCode()).as(put.err()).isZero();
         assertThat(put.out()).startsWith("stored policy for task-42 at " + topic + "-" + home + "@")
-                .endsWith(" (and on 1 other partition(s) that held a policy of it)\n");
+                .endsWith(" (and on 1 other partition(s) that held a record of it)\n");
         assertThat(policy("get", "task-42").out()).isEqualTo(POLICY.strip() + "\n");
         List<ConsumerRecord<byte[], byte[]>> last = TestKafka.readAll(topic);
         assertThat(last).filteredOn(r -> r.partition() == 1 - home).last()
@@ -220,6 +220,26 @@ class PolicyCommandTest {
             assertThat(new String(store.get("task-42").value(), StandardCharsets.UTF_8)).as("leftover first: %s",
                     leftoverFirst).isEqualTo(POLICY);
         }
+    }
+
+    /** The old policy may still be there before the tombstone (not compacted yet), and win for a reader that weighs both. */
+    @Test
+    void putAlsoStoresThePolicyOnAnotherPartitionWhoseLastRecordOfTheTaskIsATombstone() throws Exception {
+        int home = dev.netfence.kafka.NodeRouting.partitionFor("task-42", 2);
+        long ahead = System.currentTimeMillis() + 3_600_000L;
+        try (var p = TestKafka.producer()) {
+            byte[] key = "task-42".getBytes(StandardCharsets.UTF_8);
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1 - home, ahead, key,
+                    "{\"schemaVersion\": 1, \"preset\": \"default\"}".getBytes(StandardCharsets.UTF_8))).get();
+            p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1 - home, key, (byte[]) null)).get();
+        }
+
+        CommandRun put = policy("put", "task-42", file("p.json", POLICY).toString());
+
+        assertThat(put.out()).endsWith(" (and on 1 other partition(s) that held a record of it)\n");
+        assertThat(TestKafka.readAll(topic)).filteredOn(r -> r.partition() == 1 - home).last()
+                .satisfies(r -> assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo(POLICY));
+        assertThat(policy("get", "task-42").out()).isEqualTo(POLICY.strip() + "\n");
     }
 
     @Test

@@ -272,6 +272,21 @@ class RunOptionsTest {
     }
 
     @Test
+    void aStallTimeoutNoLongerThanTheEventDeadlineIsRefused() {
+        assertThat(refused(Map.of(), "--stall-timeout", "1ms")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("--stall-timeout 1ms must be longer than --event-deadline 30s: an event"
+                + " may take that long in the normal course, and /readyz would fail while it does\n");
+        err.getBuffer().setLength(0);
+        assertThat(refused(Map.of("NETFENCE_EVENT_DEADLINE", "2m"), "--stall-timeout", "120s")).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).startsWith("--stall-timeout 2m must be longer than --event-deadline 2m: ");
+
+        assertThat(config(Map.of(), "--stall-timeout", "31s").stallTimeout()).isEqualTo(Duration.ofSeconds(31));
+        assertThat(config(Map.of("NETFENCE_EVENT_DEADLINE", "2m")).stallTimeout()).as("unset: the deadline + 1m")
+                .isEqualTo(Duration.ofMinutes(3));
+        assertThat(config(Map.of("NETFENCE_EVENT_DEADLINE", "10s")).stallTimeout()).isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
     void aMissingConfigFileIsRefused() {
         Path missing = dir.resolve("nope");
         assertThat(refused(Map.of(), "--config", missing.toString())).isEqualTo(Main.USAGE);
