@@ -202,10 +202,17 @@ public final class RunService implements AutoCloseable {
         return registry;
     }
 
-    /** Liveness: the consumer loop beats and the policy store's reader has not stopped for good. */
+    /**
+     * Liveness: the consumer loop beats, the policy store's reader has not stopped for good, and the
+     * pipeline's producers have not stopped answering {@code ProducerWatchdog.GIVE_UP} times in a row.
+     */
     public dev.netfence.ops.HealthStatus liveness() {
         if (policies.stoppedForGood()) {
             return dev.netfence.ops.HealthStatus.down("the policy store's reader stopped for good");
+        }
+        Optional<String> producer = pipeline.producerDeadReason();
+        if (producer.isPresent()) {
+            return dev.netfence.ops.HealthStatus.down(producer.get());
         }
         return pipeline.health().liveness().check();
     }

@@ -44,6 +44,7 @@ final class AtLeastOnceSink implements OutputSink {
     private final PipelineMetrics metrics;
     private final OutputRecords records;
     private final SendHealth health;
+    private final ProducerWatchdog watchdog;
     private final ScheduledExecutorService publisher;
     private volatile boolean closed;
     /** Set when the producer gave up or broke: the pipeline must recreate its clients. */
@@ -54,6 +55,15 @@ final class AtLeastOnceSink implements OutputSink {
 
     AtLeastOnceSink(Producer<byte[], byte[]> producer, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
                     Completions completions, PipelineMetrics metrics, OutputRecords records, SendHealth health) {
+        this(producer, consumer, completions, metrics, records, health, new ProducerWatchdog(
+                java.time.Clock.systemUTC(), Duration.ofMinutes(2), List::of));
+    }
+
+    /** Every send is reported to {@code watchdog}, which the pipeline asks whether the producer still answers. */
+    AtLeastOnceSink(Producer<byte[], byte[]> producer, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
+                    Completions completions, PipelineMetrics metrics, OutputRecords records, SendHealth health,
+                    ProducerWatchdog watchdog) {
+        this.watchdog = watchdog;
         this.producer = producer;
         this.consumer = consumer;
         this.completions = completions;
@@ -91,8 +101,10 @@ final class AtLeastOnceSink implements OutputSink {
         if (closed || broken != null) {
             return;
         }
+        long token = watchdog.sending(o.topic());
         try {
             producer.send(o.record(), (md, e) -> {
+                watchdog.answered(token);
                 if (e == null) {
                     health.succeeded(o.topic());
                     if (heldAttempts > 0) {
@@ -104,7 +116,9 @@ final class AtLeastOnceSink implements OutputSink {
                     failed(o, partition, onAck, e, heldAttempts);
                 }
             });
+            watchdog.sent(token);
         } catch (RuntimeException e) {
+            watchdog.dropped(token);
             failed(o, partition, onAck, e, heldAttempts);
         }
     }

@@ -57,6 +57,7 @@ public final class EventPipeline implements AutoCloseable {
     private final BrokerProbe probe;
     private final OutputRecords records;
     private final SendHealth sendHealth;
+    private final ProducerWatchdog watchdog;
     private final String transactionalId;
     private final FencedStandby standby;
     private final ShutdownDrain shutdownDrain;
@@ -129,6 +130,9 @@ public final class EventPipeline implements AutoCloseable {
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings),
                 new EventsTopicWatch(settings.eventsTopic(), settings.assignment() == Assignment.GROUP));
         this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);
+        this.watchdog = new ProducerWatchdog(steady, ProducerWatchdog.deliveryTimeout(settings.kafka()), () ->
+                OutputTopicLimits.of(KafkaClients.adminSettings(settings), List.of(settings.outcomesTopic(),
+                        settings.dlqTopic())));
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
         this.monitor = new PartitionMonitor(registry, steady);
@@ -139,7 +143,7 @@ public final class EventPipeline implements AutoCloseable {
                 health::beat, waker, lifecycle::partitionsAssigned);
         this.shutdownDrain = new ShutdownDrain(settings.shutdownTimeout(), partitions, completions, workers, health::beat);
         this.readiness = new Readiness(() -> running && !stopping, partitions, policies, standby, probe, sendHealth,
-                monitor, openTransactions, settings.stallTimeout(), this::eventsTopicMissing);
+                watchdog, monitor, openTransactions, settings.stallTimeout(), this::eventsTopicMissing);
     }
 
     /** Starts the poll thread; returns at once. */
@@ -192,6 +196,11 @@ public final class EventPipeline implements AutoCloseable {
      */
     public LoopHealth health() {
         return health;
+    }
+
+    /** Why {@code /healthz} is down beyond {@link #health()}: producers that stopped answering again and again. */
+    public Optional<String> producerDeadReason() {
+        return watchdog.deadReason();
     }
 
     /** The partitions currently assigned to this instance. */
@@ -261,13 +270,14 @@ public final class EventPipeline implements AutoCloseable {
         KafkaClients.Pair clients = KafkaClients.both(settings, routing, transactionalId);
         KafkaConsumer<byte[], byte[]> c = clients.consumer();
         KafkaProducer<byte[], byte[]> p = clients.producer();
+        watchdog.watch(clients.producing().ioThread(), clients.producing().batchSize());
         boolean drained = false;
         try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
             metrics.bind(c, p);
             keyless.start();
             sink = settings.exactlyOnce() ? new BoundedFinalCommit(new TransactionalSink(p, c, metrics, records,
-                    sendHealth, health::beat), p, ShutdownBudget.FINAL_COMMIT)
-                    : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth);
+                    sendHealth, health::beat, watchdog), p, ShutdownBudget.FINAL_COMMIT)
+                    : new AtLeastOnceSink(p, c, completions, metrics, records, sendHealth, watchdog);
             if (!awaitPolicies() || !subscribe(c)) {
                 return;
             }
@@ -280,6 +290,7 @@ public final class EventPipeline implements AutoCloseable {
                 keyless.poll();
                 window.take(c, polled, dispatcher);
                 completions.runAll();
+                watchdog.check(); // a producer that stopped answering: the clients are made again
                 long now = System.nanoTime();
                 // early only for what a commit lets go of: records done (a backlog of records still
                 // being worked on, counted before, made every loop commit, one round trip each)

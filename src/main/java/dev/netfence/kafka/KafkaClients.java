@@ -3,7 +3,8 @@ package dev.netfence.kafka;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -67,26 +68,39 @@ public final class KafkaClients {
 
     /**
      * The pipeline's producer. {@code batch.size} is capped at the smallest {@code max.message.bytes}
-     * of the output topics ({@link OutputTopicLimits}) so a refused record fails instead of being
-     * split and retried forever by the producer; {@code delivery.timeout.ms} (Kafka's default, 120 s)
-     * bounds the producer's own in-order retries. {@code linger.ms} 1 (Kafka 4's default is 5): an
-     * outcome is on a scheduler's latency path, and under load the producer batches anyway while its
-     * in-flight requests are outstanding.
+     * of the output topics ({@link OutputTopicLimits}), read anew each time the clients are made, so a
+     * refused record fails instead of being split and retried forever by the producer; should a topic's
+     * limit be lowered while the producer runs, the {@link ProducerWatchdog} finds it wedged and the
+     * clients are made again. {@code delivery.timeout.ms} (Kafka's default, 120 s) bounds the producer's
+     * own in-order retries. {@code linger.ms} 1 (Kafka 4's default is 5): an outcome is on a scheduler's
+     * latency path, and under load the producer batches anyway while its in-flight requests are outstanding.
      */
-    static KafkaProducer<byte[], byte[]> producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
+    static Producing producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
+        Optional<OutputTopicLimits.Limit> limit = OutputTopicLimits.smallest(adminSettings(s),
+                List.of(s.outcomesTopic(), s.dlqTopic()));
+        Map<String, Object> p = producerConfig(s, transactionalId, limit);
+        String clientId = p.get(ProducerConfig.CLIENT_ID_CONFIG).toString();
+        Set<Thread> before = ProducerWatchdog.ioThreads(clientId);
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        return new Producing(producer, ProducerWatchdog.newIoThread(clientId, before),
+                Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()));
+    }
+
+    /** The pipeline producer's settings, its {@code batch.size} capped to {@code limit} when it is smaller. */
+    static Map<String, Object> producerConfig(PipelineSettings s, String transactionalId,
+            Optional<OutputTopicLimits.Limit> limit) {
         Map<String, Object> p = new HashMap<>(s.kafka());
         p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 1);
-        OptionalInt limit = OutputTopicLimits.smallestMaxMessageBytes(adminSettings(s),
-                List.of(s.outcomesTopic(), s.dlqTopic()));
         int batch = p.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)
-                ? Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()) : 16384;
-        if (limit.isPresent() && limit.getAsInt() < batch) {
-            LOG.warn("an output topic accepts records of at most {} bytes (max.message.bytes), less than the"
+                ? Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString().trim()) : 16384;
+        if (limit.isPresent() && limit.get().bytes() < batch) {
+            LOG.warn("output topic {} accepts records of at most {} bytes (max.message.bytes), less than the"
                     + " producer's batch.size {}: batch.size capped to {} so refused records fail (KAFKA-8350)",
-                    limit.getAsInt(), batch, limit.getAsInt());
-            p.put(ProducerConfig.BATCH_SIZE_CONFIG, Math.max(1, limit.getAsInt()));
+                    limit.get().topic(), limit.get().bytes(), batch, limit.get().bytes());
+            batch = Math.max(1, limit.get().bytes());
         }
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, batch);
         p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         p.putAll(producerGuarantees());
@@ -98,11 +112,18 @@ public final class KafkaClients {
         } else {
             p.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         }
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        return p;
     }
 
+    /** A producer just made, its I/O thread (when it could be told from others) and its {@code batch.size}. */
+    record Producing(KafkaProducer<byte[], byte[]> producer, Optional<Thread> ioThread, int batchSize) {}
+
     /** The pipeline's consumer and producer. */
-    record Pair(KafkaConsumer<byte[], byte[]> consumer, KafkaProducer<byte[], byte[]> producer) {}
+    record Pair(KafkaConsumer<byte[], byte[]> consumer, Producing producing) {
+        KafkaProducer<byte[], byte[]> producer() {
+            return producing.producer();
+        }
+    }
 
     /**
      * {@link #consumer} and {@link #producer}, made together: when the producer cannot be made (its

@@ -24,13 +24,14 @@ final class Readiness {
     private final FencedStandby standby;
     private final BrokerProbe probe;
     private final SendHealth sendHealth;
+    private final ProducerWatchdog watchdog;
     private final PartitionMonitor monitor;
     private final OpenTransactions openTransactions;
     private final Duration stallTimeout;
     private final java.util.function.Supplier<Optional<String>> topic;
 
     Readiness(BooleanSupplier looping, PartitionBook partitions, PolicyStore policies, FencedStandby standby,
-            BrokerProbe probe, SendHealth sendHealth, PartitionMonitor monitor, OpenTransactions openTransactions,
+            BrokerProbe probe, SendHealth sendHealth, ProducerWatchdog watchdog, PartitionMonitor monitor, OpenTransactions openTransactions,
             Duration stallTimeout, java.util.function.Supplier<Optional<String>> topic) {
         this.looping = Objects.requireNonNull(looping, "looping");
         this.partitions = Objects.requireNonNull(partitions, "partitions");
@@ -38,6 +39,7 @@ final class Readiness {
         this.standby = Objects.requireNonNull(standby, "standby");
         this.probe = Objects.requireNonNull(probe, "probe");
         this.sendHealth = Objects.requireNonNull(sendHealth, "sendHealth");
+        this.watchdog = Objects.requireNonNull(watchdog, "watchdog");
         this.monitor = Objects.requireNonNull(monitor, "monitor");
         this.openTransactions = Objects.requireNonNull(openTransactions, "openTransactions");
         this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
@@ -70,7 +72,7 @@ final class Readiness {
         if (missing.isPresent()) {
             return missing;
         }
-        return sendHealth.notReadyReason().or(() -> monitor.stalled(stallTimeout))
+        return watchdog.notReadyReason().or(sendHealth::notReadyReason).or(() -> monitor.stalled(stallTimeout))
                 .or(() -> openTransactions.stalled(stallTimeout));
     }
 }

@@ -53,6 +53,7 @@ final class TransactionalSink implements OutputSink {
     private final OutputRecords records;
     private final SendHealth health;
     private final Runnable beat;
+    private final ProducerWatchdog watchdog;
     /** Partitions with a suspect output: the records before it commit without it, then it goes alone. */
     private final Map<TopicPartition, Suspect> suspects = new HashMap<>();
     /** Outputs per transaction; halved by unexplained aborts in a row, reset by a commit. */
@@ -113,6 +114,17 @@ final class TransactionalSink implements OutputSink {
      */
     TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
                       OutputRecords records, SendHealth health, Runnable beat) {
+        this(producer, consumer, metrics, records, health, beat, new ProducerWatchdog(java.time.Clock.systemUTC(),
+                java.time.Duration.ofMinutes(2), List::of));
+    }
+
+    /**
+     * Each send is reported to {@code watchdog}; a {@code commitTransaction} that times out asks it
+     * whether the producer still answers before it is tried again (its I/O thread dead, it never will).
+     */
+    TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
+                      OutputRecords records, SendHealth health, Runnable beat, ProducerWatchdog watchdog) {
+        this.watchdog = watchdog;
         this.beat = beat;
         this.producer = producer;
         this.consumer = consumer;
@@ -202,13 +214,21 @@ final class TransactionalSink implements OutputSink {
             producer.beginTransaction();
             for (Output o : batch.outputs) {
                 beat.run();
-                producer.send(o.record(), (md, e) -> {
-                    if (e != null) {
-                        synchronized (refused) {
-                            refused.put(o, e);
+                long token = watchdog.sending(o.topic());
+                try {
+                    producer.send(o.record(), (md, e) -> {
+                        watchdog.answered(token);
+                        if (e != null) {
+                            synchronized (refused) {
+                                refused.put(o, e);
+                            }
                         }
-                    }
-                });
+                    });
+                } catch (RuntimeException e) {
+                    watchdog.dropped(token); // refused at once: it never reaches the producer
+                    throw e;
+                }
+                watchdog.sent(token);
             }
             beat.run();
             producer.sendOffsetsToTransaction(batch.offsets, consumer.groupMetadata());
@@ -252,6 +272,7 @@ final class TransactionalSink implements OutputSink {
                 producer.commitTransaction();
                 return;
             } catch (TimeoutException e) {
+                watchdog.check(); // a producer whose I/O thread died never commits: made again now, not after 5 tries
                 if (attempt >= COMMIT_ATTEMPTS) {
                     throw new FatalClientException("commitTransaction timed out " + attempt + " times; the next"
                             + " producer of this transactional.id completes or aborts the transaction", e);

@@ -1,0 +1,188 @@
+package dev.netfence.kafka;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Notices a pipeline producer that stopped answering, which nothing else would: such a producer
+ * never fails a send, so no callback reports it, no commit passes its outputs and the loop beats on.
+ * Two signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died (kafka-clients
+ * 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying it some 20,000
+ * times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below the producer's
+ * {@code batch.size} after it was made), or a send it took has had no answer for longer than its
+ * {@code delivery.timeout.ms} plus {@link #MARGIN} (the producer promises one within the former).
+ * {@link #check}, on the poll thread each round, then throws {@link OutputSink.FatalClientException}:
+ * the pipeline makes its clients again (the new producer's {@code batch.size} capped anew to the output
+ * topics' limits, {@link OutputTopicLimits}) and redoes the records after the last commit, in offset
+ * order, as for any other producer failure. From then until the next producer answers a send,
+ * {@link #notReadyReason} names the cause, and the smallest output topic limit when it is below the
+ * wedged producer's {@code batch.size}; after {@link #GIVE_UP} such producers in a row with no answer
+ * between, {@link #deadReason} says so for {@code /healthz}. Outlives the clients; thread-safe.
+ */
+final class ProducerWatchdog {
+    private static final Logger LOG = LoggerFactory.getLogger(ProducerWatchdog.class);
+    /** Added to the producer's {@code delivery.timeout.ms}: how long a send may go unanswered. */
+    static final Duration MARGIN = Duration.ofSeconds(30);
+    /** Producers found wedged in a row, with no send answered between, after which liveness is down. */
+    static final int GIVE_UP = 3;
+    private static final String IO_THREAD = "kafka-producer-network-thread | ";
+
+    private final Clock clock;
+    private final Duration bound;
+    private final Supplier<List<OutputTopicLimits.Limit>> limits;
+    private final AtomicLong tokens = new AtomicLong();
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final AtomicInteger inARow = new AtomicInteger();
+    private volatile Thread ioThread;
+    private volatile Throwable died;
+    private volatile int batchSize;
+    private volatile String wedged;
+
+    private record Pending(String topic, Instant since) {}
+
+    /**
+     * @param deliveryTimeout the producer's {@code delivery.timeout.ms} ({@link #deliveryTimeout})
+     * @param limits the output topics' {@code max.message.bytes} now, smallest first, read when a producer is found wedged
+     */
+    ProducerWatchdog(Clock clock, Duration deliveryTimeout, Supplier<List<OutputTopicLimits.Limit>> limits) {
+        this.clock = clock;
+        this.bound = deliveryTimeout.plus(MARGIN);
+        this.limits = limits;
+    }
+
+    /** {@code delivery.timeout.ms} of these client settings, Kafka's default (120 s) when not set. */
+    static Duration deliveryTimeout(Map<String, Object> kafka) {
+        Object v = kafka.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+        return Duration.ofMillis(v == null ? 120_000 : Long.parseLong(v.toString().trim()));
+    }
+
+    /** The I/O threads of producers with this {@code client.id} now (before one is made). */
+    static Set<Thread> ioThreads(String clientId) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(IO_THREAD + clientId))
+                .collect(Collectors.toSet());
+    }
+
+    /** The I/O thread of the producer just made with {@code clientId}: the one not there {@code before}, if one. */
+    static Optional<Thread> newIoThread(String clientId, Set<Thread> before) {
+        Set<Thread> made = ioThreads(clientId);
+        made.removeAll(before);
+        return made.size() == 1 ? Optional.of(made.iterator().next()) : Optional.empty();
+    }
+
+    /** New clients: from now on the producer with this I/O thread (if found) and {@code batchSize} is watched. */
+    void watch(Optional<Thread> io, int batchSize) {
+        pending.clear();
+        died = null;
+        this.batchSize = batchSize;
+        ioThread = io.orElse(null);
+        io.ifPresent(t -> {
+            Thread.UncaughtExceptionHandler before = t.getUncaughtExceptionHandler();
+            t.setUncaughtExceptionHandler((thread, e) -> {
+                if (thread == ioThread) {
+                    died = e;
+                }
+                if (before != null) {
+                    before.uncaughtException(thread, e);
+                }
+            });
+        });
+    }
+
+    /** A send to {@code topic} is about to be handed to the producer: the token to report it with. */
+    long sending(String topic) {
+        long token = tokens.incrementAndGet();
+        pending.put(token, new Pending(topic, clock.instant()));
+        return token;
+    }
+
+    /** The producer took the send ({@code send} returned): its delivery timeout starts now. */
+    void sent(long token) {
+        pending.computeIfPresent(token, (k, p) -> new Pending(p.topic(), clock.instant()));
+    }
+
+    /** The producer answered the send (acknowledged or failed it): it is not wedged. */
+    void answered(long token) {
+        if (pending.remove(token) != null) {
+            inARow.set(0);
+            wedged = null;
+        }
+    }
+
+    /** The producer refused the send before taking it ({@code send} threw): no answer is awaited. */
+    void dropped(long token) {
+        pending.remove(token);
+    }
+
+    /** Why the watched producer does not answer, or empty while it does (or may yet). */
+    Optional<String> unresponsive() {
+        Thread t = ioThread;
+        if (t != null && !t.isAlive()) {
+            Throwable d = died;
+            return Optional.of("its I/O thread '" + t.getName() + "' died" + (d == null ? "" : " of " + d));
+        }
+        Instant now = clock.instant();
+        return pending.values().stream().min(Comparator.comparing(Pending::since))
+                .filter(p -> Duration.between(p.since(), now).compareTo(bound) > 0)
+                .map(p -> "a send to " + p.topic() + " has had no answer for " + Duration.between(p.since(), now)
+                        .toSeconds() + " s, more than delivery.timeout.ms + " + MARGIN.toSeconds() + " s");
+    }
+
+    /**
+     * Poll thread: throws {@link OutputSink.FatalClientException} when the producer stopped answering,
+     * so the clients are made again; logs it once, with the output topic limit it may have outgrown.
+     */
+    void check() {
+        Optional<String> why = unresponsive();
+        if (why.isEmpty()) {
+            return;
+        }
+        ioThread = null; // not reported again before the next producer is watched
+        pending.clear();
+        int n = inARow.incrementAndGet();
+        String reason = "the Kafka producer stopped answering (" + why.get() + ")" + limitNote();
+        wedged = reason;
+        LOG.error("{}; making the Kafka clients again and redoing the records after the last commit ({} in a row)",
+                reason, n);
+        throw new OutputSink.FatalClientException(reason, null);
+    }
+
+    /** What the output topics' limits say about the wedge: each topic whose limit is below the producer's batch.size. */
+    private String limitNote() {
+        int batch = batchSize;
+        List<OutputTopicLimits.Limit> below = limits.get().stream().filter(l -> l.bytes() < batch).toList();
+        if (below.isEmpty()) {
+            return "";
+        }
+        return "; " + below.stream().map(l -> "topic " + l.topic() + " takes records of at most " + l.bytes() + " bytes")
+                .collect(Collectors.joining(", ")) + " (max.message.bytes), less than the producer's batch.size " + batch
+                + ": a refused batch is split and retried without end (KAFKA-8350); the clients are made again with"
+                + " batch.size capped to " + below.get(0).bytes();
+    }
+
+    /** For {@code /readyz}: the last wedged producer's cause, until a producer answers a send. */
+    Optional<String> notReadyReason() {
+        return Optional.ofNullable(wedged);
+    }
+
+    /** For {@code /healthz}: down once {@link #GIVE_UP} producers in a row stopped answering. */
+    Optional<String> deadReason() {
+        int n = inARow.get();
+        String w = wedged;
+        return n < GIVE_UP || w == null ? Optional.empty() : Optional.of(n + " Kafka producers in a row stopped"
+                + " answering, the clients made again after each, no send answered between; the last: " + w);
+    }
+}

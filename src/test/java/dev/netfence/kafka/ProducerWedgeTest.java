@@ -1,0 +1,95 @@
+package dev.netfence.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.netfence.event.Outcome;
+import dev.netfence.kafka.testkit.TestKafka;
+import dev.netfence.policy.store.FakePolicies;
+import dev.netfence.policy.store.InMemoryPolicyStore;
+import dev.netfence.testkit.KafkaLane;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Review 200 finding 1, against the real broker: an output topic's {@code max.message.bytes} lowered
+ * while netfence runs, below a batch of outcomes but not below one outcome. The producer made before
+ * (its {@code batch.size} capped to the old limit) splits each refused batch and retries it without end
+ * until its I/O thread dies (KAFKA-8350); no send callback ever fires. The pipeline must notice, say
+ * why on {@code /readyz} (the producer, the topic, its limit), make its clients again with the new
+ * limit, and give every event its outcome, without a restart and without losing one.
+ */
+@KafkaLane
+class ProducerWedgeTest {
+
+    @Test
+    void aWedgedProducerIsMadeAgainWithTheNewLimitAndEveryEventGetsItsOutcomeWithoutARestart() throws Exception {
+        try (PipelineFixture f = new PipelineFixture(1);
+                KafkaProducer<byte[], byte[]> scheduler = TestKafka.producer()) {
+            InMemoryPolicyStore store = new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN);
+            f.sendEvent("w-00", "n1", "task-1", "c-w0");
+            EventPipeline p = f.start(f.settings("n1"), new RecordingEnforcer(), store);
+            await().atMost(Duration.ofSeconds(30)).until(() -> f.outcomeRecords().size() == 1);
+            // one outcome fits the new limit, two in one batch do not
+            int limit = batchOfOne(f.outcomeRecords().get(0)) + 60;
+            RefusedOutputsTest.setMaxMessageBytes(f.outcomesTopic, limit);
+            RefusedOutputsTest.setMaxMessageBytes(f.dlq, 100);
+            Set<String> expected = new HashSet<>(Set.of("w-00"));
+            ConcurrentLinkedQueue<String> reasons = new ConcurrentLinkedQueue<>();
+            ScheduledExecutorService readyz = Executors.newSingleThreadScheduledExecutor();
+            try {
+                readyz.scheduleAtFixedRate(() -> p.notReadyReason().ifPresent(reasons::add), 0, 20, TimeUnit.MILLISECONDS);
+                for (int i = 10; i < 40; i++) { // one burst, so the producer batches the outcomes
+                    expected.add("e-" + i);
+                    scheduler.send(new ProducerRecord<>(f.events, "n1".getBytes(StandardCharsets.UTF_8),
+                            PipelineFixture.event("e-" + i, "n1", "task-1", "c-" + i)));
+                }
+                scheduler.flush();
+
+                await("every event's outcome, through the producer made again").atMost(Duration.ofSeconds(50))
+                        .untilAsserted(() -> assertThat(f.outcomeEventIds()).isEqualTo(expected));
+                assertThat(reasons).as("/readyz named the producer, the topic and its limit")
+                        .anySatisfy(r -> assertThat(r).contains("the Kafka producer stopped answering")
+                                .contains(f.outcomesTopic + " takes records of at most " + limit + " bytes"));
+
+                RefusedOutputsTest.setMaxMessageBytes(f.outcomesTopic, 1_048_588);
+                RefusedOutputsTest.setMaxMessageBytes(f.dlq, 1_048_588);
+                for (int i = 40; i < 43; i++) {
+                    expected.add("e-" + i);
+                    f.sendEvent("e-" + i, "n1", "task-1", "c-" + i);
+                }
+                await("outcomes after the topic is restored").atMost(Duration.ofSeconds(30))
+                        .untilAsserted(() -> assertThat(f.outcomeEventIds()).isEqualTo(expected));
+                await().atMost(Duration.ofSeconds(10)).until(() -> p.notReadyReason().isEmpty());
+            } finally {
+                readyz.shutdownNow();
+            }
+            assertThat(f.deadLetters()).as("no outcome was replaced by a dead letter").isEmpty();
+            assertThat(f.outcomes().stream().map(Outcome::status).collect(Collectors.toSet()))
+                    .containsOnly("applied");
+            assertThat(p.producerDeadReason()).isEmpty();
+            assertThat(p.health().liveness().check().healthy()).isTrue();
+        }
+    }
+
+    /** Roughly what a record batch of this one record weighs on the broker (batch header, record, headers). */
+    private static int batchOfOne(ConsumerRecord<byte[], byte[]> r) {
+        int headers = 0;
+        for (Header h : r.headers()) {
+            headers += h.key().length() + (h.value() == null ? 0 : h.value().length) + 4;
+        }
+        return 61 + 20 + (r.key() == null ? 0 : r.key().length) + r.value().length + headers;
+    }
+}
