@@ -8,12 +8,13 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Why the pipeline is not ready to be sent events ({@code /readyz}), or empty when it is: the
- * consumer loop runs, a partition assignment was received, the policy store caught up, this
- * instance is not standing by after being fenced, the broker is reachable, the events topic is
+ * consumer loop runs, its Kafka clients are not failing round after round nor standing by after
+ * being fenced ({@link FencedStandby}: first, as they are why no assignment comes), a partition
+ * assignment was received, the policy store caught up, the broker is reachable, the events topic is
  * there, with the partitions this instance reads by, and the one it began to read (not deleted,
- * not made again: {@link NodePartitionAssigner}, {@link EventsTopicWatch}), no output is held or
- * refused for long, no record has been unacknowledged for longer than the stall timeout, and no
- * assigned partition has had an open transaction for longer than that ({@link OpenTransactions}). The
+ * not made again: {@link NodePartitionAssigner}, {@link EventsTopicWatch}), the producer answers
+ * ({@link ProducerWatchdog}), no output is held or refused for long, no record has been unacknowledged for
+ * longer than the stall timeout, and no assigned partition has had an open transaction for longer than that ({@link OpenTransactions}). The
  * first failing condition is named, in that order (the order an operator fixes them in).
  * Thread-safe: every part is.
  */
@@ -50,6 +51,11 @@ final class Readiness {
         if (!looping.getAsBoolean()) {
             return Optional.of("the consumer loop is not running");
         }
+        // first: clients that keep failing (a bad kafka.* setting, a refused ACL) are why no assignment comes
+        Optional<String> standingBy = standby.reason();
+        if (standingBy.isPresent()) {
+            return standingBy;
+        }
         if (!partitions.assignedOnce()) {
             return Optional.of("no partition assignment received yet");
         }
@@ -60,10 +66,6 @@ final class Readiness {
         Optional<String> store = policies.notReadyReason();
         if (store.isPresent()) {
             return store;
-        }
-        Optional<String> standingBy = standby.reason();
-        if (standingBy.isPresent()) {
-            return standingBy;
         }
         if (!probe.reachable()) {
             return Optional.of("the Kafka broker is not reachable");
