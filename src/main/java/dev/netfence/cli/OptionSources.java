@@ -160,6 +160,12 @@ final class OptionSources implements IDefaultValueProvider {
         return fromEnv == null ? null : Path.of(fromEnv);
     }
 
+    /** A {@code kafka.*} key of the config file the Kafka clients refuse ({@code key} null: which one is not known). */
+    SourceException badKafkaSetting(String key, String message) {
+        return new SourceException(spec.commandLine(), "invalid value for " + (key == null ? "a kafka.* setting"
+                : "kafka." + key) + " in " + loadedFrom + ": " + message);
+    }
+
     /** A config source that cannot be used: reported as one line, like a bad value. */
     static final class SourceException extends CommandLine.ParameterException {
         private static final long serialVersionUID = 1L;

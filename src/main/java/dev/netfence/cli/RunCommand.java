@@ -329,10 +329,17 @@ public final class RunCommand implements Callable<Integer> {
                 : ms % 60_000 == 0 ? ms / 60_000 + "m" : ms / 1000 + "s";
     }
 
-    /** The configuration the parsed options describe, with the config file's Kafka settings. */
+    /**
+     * The configuration the parsed options describe, with the config file's Kafka settings; a
+     * {@code kafka.*} value the clients would refuse is a usage error naming the key.
+     */
     RunConfig config() {
         distinctTopics();
         Duration stall = stallTimeout();
+        dev.netfence.kafka.KafkaClients.badSetting(sources().kafka(), bootstrapServers, nodeId, exactlyOnce)
+                .ifPresent(bad -> {
+                    throw sources().badKafkaSetting(bad.key(), bad.message());
+                });
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,

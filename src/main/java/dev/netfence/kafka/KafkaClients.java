@@ -160,6 +160,54 @@ public final class KafkaClients {
                 : "netfence-" + routing.nodeId() + "-" + instanceUuid;
     }
 
+    /** A {@code kafka.*} setting the clients would refuse: its key (without the prefix; null when unknown) and why. */
+    public record BadSetting(String key, String message) {}
+
+    private static final java.util.regex.Pattern INVALID_VALUE =
+            java.util.regex.Pattern.compile("^Invalid value (.*) for configuration (\\S+?)(?:: (.*))?$");
+
+    /**
+     * The first of the user's {@code kafka.*} {@code settings} the pipeline's clients would refuse, checked
+     * at start by building their configurations (as {@link ProducerConfig}, {@link ConsumerConfig} and
+     * {@code AdminClientConfig} check types, ranges and the idempotent producer's limits) plus the
+     * producer's own rule on {@code delivery.timeout.ms}; empty when all would be taken. Without this a
+     * bad value was accepted, and the clients failed to be made at every attempt, forever.
+     */
+    public static Optional<BadSetting> badSetting(Map<String, String> settings, String bootstrapServers,
+            String nodeId, boolean exactlyOnce) {
+        Map<String, Object> kafka = new HashMap<>(settings);
+        kafka.put("bootstrap.servers", bootstrapServers);
+        try {
+            PipelineSettings s = PipelineSettings.custom().kafka(kafka).nodeId(nodeId).exactlyOnce(exactlyOnce).build();
+            Map<String, Object> c = consumerConfig(s, new NodeRouting(nodeId));
+            c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+            c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+            new ConsumerConfig(c);
+            Map<String, Object> p = producerConfig(s, "netfence-" + nodeId, Optional.empty());
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+            ProducerConfig producer = new ProducerConfig(p);
+            new org.apache.kafka.clients.admin.AdminClientConfig(adminSettings(s));
+            return deliveryTimeout(settings, producer);
+        } catch (org.apache.kafka.common.config.ConfigException | IllegalArgumentException e) {
+            java.util.regex.Matcher m = INVALID_VALUE.matcher(String.valueOf(e.getMessage()));
+            return Optional.of(m.matches() ? new BadSetting(m.group(2), (m.group(3) == null ? "invalid" : m.group(3))
+                    + ", was: " + m.group(1)) : new BadSetting(null, String.valueOf(e.getMessage())));
+        }
+    }
+
+    /** KafkaProducer's rule, checked only when it is made: a set delivery.timeout.ms covers linger.ms + request.timeout.ms. */
+    private static Optional<BadSetting> deliveryTimeout(Map<String, String> settings, ProducerConfig producer) {
+        long delivery = ((Number) producer.values().get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).longValue();
+        long linger = ((Number) producer.values().get(ProducerConfig.LINGER_MS_CONFIG)).longValue();
+        long request = ((Number) producer.values().get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).longValue();
+        if (settings.containsKey(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG) && delivery < linger + request) {
+            return Optional.of(new BadSetting(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "must be at least linger.ms"
+                    + " + request.timeout.ms (" + linger + " + " + request + " ms), was: " + delivery));
+        }
+        return Optional.empty();
+    }
+
     /** Strips consumer-only and producer-only keys the other client would warn about. */
     static Map<String, Object> adminSettings(PipelineSettings s) {
         Map<String, Object> a = new HashMap<>(s.kafka());

@@ -232,6 +232,23 @@ class RunOptionsTest {
     }
 
     @Test
+    void aKafkaSettingTheProducerWouldRefuseIsAUsageErrorNamingTheKeyInsteadOfClientsRecreatedForever()
+            throws IOException {
+        Path f = file("node-id=n1\nkafka.delivery.timeout.ms=1000\n");
+        assertThat(refused(Map.of(), "--config", f.toString())).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).isEqualTo("netfence run: invalid value for kafka.delivery.timeout.ms in " + f
+                + ": must be at least linger.ms + request.timeout.ms (1 + 30000 ms), was: 1000\n");
+    }
+
+    @Test
+    void aKafkaSettingOfTheWrongTypeIsAUsageErrorNamingTheKey() throws IOException {
+        Path f = file("node-id=n1\nkafka.max.poll.interval.ms=soon\n");
+        assertThat(refused(Map.of(), "--config", f.toString())).isEqualTo(Main.USAGE);
+        assertThat(err.toString()).isEqualTo("netfence run: invalid value for kafka.max.poll.interval.ms in " + f
+                + ": Not a number of type INT, was: soon\n");
+    }
+
+    @Test
     void theHookSocketCanBeSwitchedOffAndTheReconcilerOptionsComeFromTheEnvironmentToo() {
         assertThat(config(Map.of(), "--hook-socket", "off").hookSocket()).isNull();
         var c = config(Map.of("NETFENCE_RESYNC_INTERVAL", "1s", "NETFENCE_ENFORCEMENTS_TOPIC", "enf",
