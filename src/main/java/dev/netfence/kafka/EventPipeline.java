@@ -130,9 +130,7 @@ public final class EventPipeline implements AutoCloseable {
         this.probe = new BrokerProbe(KafkaClients.adminSettings(settings),
                 new EventsTopicWatch(settings.eventsTopic(), settings.assignment() == Assignment.GROUP));
         this.sendHealth = new SendHealth(steady, SEND_REFUSAL_BOUND);
-        this.watchdog = new ProducerWatchdog(steady, ProducerWatchdog.deliveryTimeout(settings.kafka()), () ->
-                OutputTopicLimits.of(KafkaClients.adminSettings(settings), List.of(settings.outcomesTopic(),
-                        settings.dlqTopic())));
+        this.watchdog = ProducerWatchdog.of(settings, steady);
         this.transactionalId = KafkaClients.transactionalId(settings, routing, java.util.UUID.randomUUID().toString());
         this.standby = new FencedStandby(settings, transactionalId, steady, registry);
         this.monitor = new PartitionMonitor(registry, steady);
@@ -290,7 +288,7 @@ public final class EventPipeline implements AutoCloseable {
                 keyless.poll();
                 window.take(c, polled, dispatcher);
                 completions.runAll();
-                watchdog.check(); // a producer that stopped answering: the clients are made again
+                watchdog.check(); // throws for a producer that stopped answering: the clients are made again
                 long now = System.nanoTime();
                 // early only for what a commit lets go of: records done (a backlog of records still
                 // being worked on, counted before, made every loop commit, one round trip each)

@@ -39,6 +39,8 @@ final class ProducerWatchdog {
     static final Duration MARGIN = Duration.ofSeconds(30);
     /** Producers found wedged in a row, with no send answered between, after which liveness is down. */
     static final int GIVE_UP = 3;
+    /** {@link #check} looks at most this often (it scans the sends awaiting an answer). */
+    static final Duration CHECK_EVERY = Duration.ofSeconds(1);
     private static final String IO_THREAD = "kafka-producer-network-thread | ";
 
     private final Clock clock;
@@ -51,6 +53,7 @@ final class ProducerWatchdog {
     private volatile Throwable died;
     private volatile int batchSize;
     private volatile String wedged;
+    private Instant nextCheck = Instant.MIN;
 
     private record Pending(String topic, Instant since) {}
 
@@ -62,6 +65,12 @@ final class ProducerWatchdog {
         this.clock = clock;
         this.bound = deliveryTimeout.plus(MARGIN);
         this.limits = limits;
+    }
+
+    /** The pipeline's watchdog: its producer's delivery timeout, the limits of its outcomes and DLQ topics. */
+    static ProducerWatchdog of(PipelineSettings s, Clock clock) {
+        return new ProducerWatchdog(clock, deliveryTimeout(s.kafka()), () -> OutputTopicLimits.of(
+                KafkaClients.adminSettings(s), List.of(s.outcomesTopic(), s.dlqTopic())));
     }
 
     /** {@code delivery.timeout.ms} of these client settings, Kafka's default (120 s) when not set. */
@@ -86,6 +95,7 @@ final class ProducerWatchdog {
     /** New clients: from now on the producer with this I/O thread (if found) and {@code batchSize} is watched. */
     void watch(Optional<Thread> io, int batchSize) {
         pending.clear();
+        nextCheck = Instant.MIN;
         died = null;
         this.batchSize = batchSize;
         ioThread = io.orElse(null);
@@ -144,8 +154,14 @@ final class ProducerWatchdog {
     /**
      * Poll thread: throws {@link OutputSink.FatalClientException} when the producer stopped answering,
      * so the clients are made again; logs it once, with the output topic limit it may have outgrown.
+     * Looks at most every {@link #CHECK_EVERY}.
      */
     void check() {
+        Instant now = clock.instant();
+        if (now.isBefore(nextCheck)) {
+            return;
+        }
+        nextCheck = now.plus(CHECK_EVERY);
         Optional<String> why = unresponsive();
         if (why.isEmpty()) {
             return;
