@@ -191,8 +191,11 @@ public final class KafkaClients {
             return deliveryTimeout(settings, producer);
         } catch (org.apache.kafka.common.config.ConfigException | IllegalArgumentException e) {
             java.util.regex.Matcher m = INVALID_VALUE.matcher(String.valueOf(e.getMessage()));
-            return Optional.of(m.matches() ? new BadSetting(m.group(2), (m.group(3) == null ? "invalid" : m.group(3))
-                    + ", was: " + m.group(1)) : new BadSetting(null, String.valueOf(e.getMessage())));
+            BadSetting bad = m.matches() ? new BadSetting(m.group(2), (m.group(3) == null ? "invalid" : m.group(3))
+                    + ", was: " + m.group(1)) : new BadSetting(null, String.valueOf(e.getMessage()));
+            // only the file's kafka.* keys are judged here; a refused option value is the option's to report
+            return bad.key() == null ? settings.isEmpty() ? Optional.empty() : Optional.of(bad)
+                    : Optional.of(bad).filter(b -> settings.containsKey(b.key()));
         }
     }
 
