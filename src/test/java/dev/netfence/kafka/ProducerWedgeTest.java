@@ -89,7 +89,9 @@ class ProducerWedgeTest {
                 }
                 scheduler.flush();
 
-                await("every event's outcome, through the producer made again").atMost(Duration.ofSeconds(50))
+                // the I/O thread died in ≈ 13 s here, but a reviewer's machine took ≈ 2 min; before 120 s the
+                // producer's delivery.timeout.ms would expire the batch and recover by another path
+                await("every event's outcome, through the producer made again").atMost(Duration.ofSeconds(110))
                         .untilAsserted(() -> assertThat(outcomes.get()).isEqualTo(expected));
                 if (readyzNamesIt) {
                     assertThat(reasons).as("/readyz named the producer, the topic and its limit")
