@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #releaseUnlessMoved}, {@link MoveReports}). Apart from Corrections because every path of
  * a correction (an apply, a read-back, a quarantine, a fence) ends here in the same way, while
  * Corrections decides which path to take; the counterpart of {@link StartRecords}, which records
- * an event's result. Callers hold the container's lock.
+ * an event's result. An entry whose outcome is published is journaled with the mark of an outcome
+ * not acknowledged ({@link OutcomeMarks}), before the outcome is sent; one recorded without an
+ * outcome keeps the mark it had. Callers hold the container's lock.
  */
 final class CorrectionRecords {
     /** Corrections' category, as before this class was split from it (operators' log settings name it). */
@@ -89,13 +91,14 @@ final class CorrectionRecords {
                 applied(result) ? null : result.error().code(), result.quarantined(),
                 result.backend() == null ? c.backend() : result.backend(),
                 applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt(),
-                LiveContainer.Reported.of(result));
-        boolean changed = next.reportsOtherThan(c);
-        live.put(next);
-        if (report || changed) {
+                LiveContainer.Reported.of(result), c.outcomeUnacknowledged());
+        boolean publish = report || next.reportsOtherThan(c);
+        // journaled as not acknowledged before it is sent: a restart before the topic takes it says the state anew
+        live.put(next.unacknowledged(publish || c.outcomeUnacknowledged()));
+        if (publish) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         }
-        return report || changed;
+        return publish;
     }
 
     /** Whether the thread is interrupted (shutting down): then nothing of {@code c}'s correction is recorded. */

@@ -72,13 +72,14 @@ final class Corrections {
 
     /** When hooked containers' capabilities may first be read ({@link #reassertFence}). */
     private final HookSettling settling;
-    private final UnsentOutcomes unsent;
+    /** Which containers' last outcome did not get out, here or before a restart (journaled marks). */
+    private final OutcomeMarks marks;
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
             OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
-            MeterRegistry registry, HookSettling settling, UnsentOutcomes unsent) {
+            MeterRegistry registry, HookSettling settling, OutcomeMarks marks) {
         this.settling = settling;
-        this.unsent = unsent;
+        this.marks = marks;
         this.live = live;
         this.locks = locks;
         this.policies = policies;
@@ -92,10 +93,10 @@ final class Corrections {
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
         this.procRoot = procRoot;
-        this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish);
+        this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish, marks::sayAgain);
         this.records = new CorrectionRecords(live, moves, moveReports, enforcer, guards, outcomes, clock, this::publish,
                 c -> {
-                    unsent.forget(c.containerId());
+                    marks.forget(c.containerId());
                     onRelease.accept(c);
                 });
         this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
@@ -113,6 +114,7 @@ final class Corrections {
             if (c == null) {
                 return;
             }
+            c = marks.current(c); // without its mark once every outcome of it sent here is acknowledged
             if (!moves.present(c) && !moves.stillInContainer(c)) {
                 // its recorded process went (a witness the quarantine was written through exited): another process
                 // of the container still in the namespace keeps it, and the entry follows that one
@@ -175,12 +177,13 @@ final class Corrections {
                     // a deadline): retried the same way, so one lasting two resyncs does not quarantine what is in force
                     // (only where something was written: a start that failed so, with on-failure leave, is applied
                     // below, whose read-back would find "drift" in the namespace it never wrote and quarantine it)
-                    records.after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT, false);
+                    records.after(c, enforcer.reconcile(request(c, policy), c.netns()), digest, Trigger.DRIFT,
+                            marks.sayAgain(c));
                 } else if (!c.inForce()) {
                     // the same policy failed before: retried at each resync, reported when the state changes (or its
                     // last outcome did not go out)
                     apply(c, policy, digest, trigger == Trigger.DRIFT ? Trigger.DRIFT : Trigger.POLICY_UPDATE,
-                            unsent.takeBack(c.containerId()));
+                            marks.sayAgain(c));
                 } else if (trigger == Trigger.DRIFT) {
                     check(c, policy, digest);
                 }
@@ -250,7 +253,7 @@ final class Corrections {
                 LOG.warn("container {}: its outcome said {}; now risks {}, guards {}, warnings {}: published anew",
                         c.containerId(), c.reported(), result.risks(), result.guards(), result.warnings());
             }
-        } else if (unsent.takeBack(c.containerId())) {
+        } else if (marks.sayAgain(c)) {
             LOG.warn("container {}: its last outcome was not published; published again", c.containerId());
             records.after(c, result, digest, Trigger.DRIFT, true);
         } else {
@@ -272,7 +275,7 @@ final class Corrections {
         EnforcementResult result = enforcer.failClosed(c.containerId(), c.runtime(), c.pid(), netnsPath(c), code,
                 message);
         records.after(c, result, null, trigger == Trigger.DRIFT && already ? Trigger.DRIFT : Trigger.POLICY_UPDATE,
-                !already || unsent.takeBack(c.containerId()));
+                !already || marks.sayAgain(c));
     }
 
     /**
@@ -308,7 +311,7 @@ final class Corrections {
         if (isGone(result)) {
             records.releaseUnlessMoved(c, Trigger.DRIFT, result);
         } else if (result.quarantined() && result.drift() == null) {
-            boolean again = report && unsent.takeBack(c.containerId()); // its last outcome did not go out
+            boolean again = report && marks.sayAgain(c); // its last outcome did not go out
             if (again || report && !java.util.Objects.equals(c.reported(), LiveContainer.Reported.of(result))) {
                 records.after(c, result, null, Trigger.DRIFT, again); // its guards changed: published when c's record said so
             } else {
@@ -335,12 +338,13 @@ final class Corrections {
     }
 
     private void publish(Outcome o) {
-        unsent.forget(o.containerId()); // this one says the state now (if it fails to go out, it is marked again)
+        marks.sending(o.containerId()); // this one says the state now (if it fails to go out, it is said again)
         registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
         try {
             publisher.publish(o);
         } catch (RuntimeException e) {
             LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
+            marks.settled(o.containerId(), false);
         }
     }
 

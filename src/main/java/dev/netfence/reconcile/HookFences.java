@@ -87,7 +87,8 @@ final class HookFences {
                 // namespace, whose other members a fence would cut
                 live.put(new LiveContainer(containerId, known.taskId(), known.nodeId(), known.runtime(), pid,
                         known.netns(), known.netnsPath(), known.policyDigest(), known.errorCode(), known.quarantined(),
-                        known.backend(), known.resolved(), known.lastVerified(), null, known.reported()));
+                        known.backend(), known.resolved(), known.lastVerified(), null, known.reported(),
+                        known.outcomeUnacknowledged()));
                 return EnforcementResult.applied().policyDigest(known.policyDigest()).backend(known.backend()).build();
             }
             NamespaceId joined = known == null ? corrections.namespaceOf(pid) : null;

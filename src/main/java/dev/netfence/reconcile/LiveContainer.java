@@ -30,6 +30,10 @@ import java.util.Objects;
  * @param reported what the last outcome published while its policy or its quarantine was in force
  *     said of it that can change while its rules stay as they are; null otherwise, and in entries
  *     of older versions (see {@link Reported})
+ * @param outcomeUnacknowledged whether an outcome the reconciler published for this entry's state
+ *     is not known to be on the outcomes topic: set with the state it reports, before it is sent,
+ *     and cleared once every outcome of the container sent since is acknowledged ({@link OutcomeMarks});
+ *     a netfence that reads such an entry back publishes its state anew at its first correction
  */
 public record LiveContainer(
         String containerId,
@@ -46,7 +50,8 @@ public record LiveContainer(
         Map<String, List<String>> resolved,
         Instant lastVerified,
         Instant startedAt,
-        Reported reported) {
+        Reported reported,
+        boolean outcomeUnacknowledged) {
 
     /**
      * The risks (capabilities of the container's threads), the guards (netns, host) and the
@@ -94,6 +99,14 @@ public record LiveContainer(
         resolved = resolved == null ? Map.of() : Map.copyOf(resolved);
     }
 
+    /** An entry whose outcomes are all acknowledged (or that none reported). */
+    public LiveContainer(String containerId, String taskId, String nodeId, String runtime, int pid, NamespaceId netns,
+            String netnsPath, String policyDigest, String errorCode, boolean quarantined, String backend,
+            Map<String, List<String>> resolved, Instant lastVerified, Instant startedAt, Reported reported) {
+        this(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode, quarantined, backend,
+                resolved, lastVerified, startedAt, reported, false);
+    }
+
     /** An entry whose start is not known, with nothing reported recorded. */
     public LiveContainer(String containerId, String taskId, String nodeId, String runtime, int pid, NamespaceId netns,
             String netnsPath, String policyDigest, String errorCode, boolean quarantined, String backend,
@@ -118,18 +131,24 @@ public record LiveContainer(
     /** The same entry followed to {@code otherPid}, another process of the container in its namespace. */
     public LiveContainer through(int otherPid) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, otherPid, netns, netnsPath, policyDigest,
-                errorCode, quarantined, backend, resolved, lastVerified, startedAt, reported);
+                errorCode, quarantined, backend, resolved, lastVerified, startedAt, reported, outcomeUnacknowledged);
     }
 
     public LiveContainer verifiedAt(Instant at) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
-                quarantined, backend, resolved, at, startedAt, reported);
+                quarantined, backend, resolved, at, startedAt, reported, outcomeUnacknowledged);
     }
 
     /** The same entry with {@code value} as what was reported. */
     LiveContainer reporting(Reported value) {
         return new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns, netnsPath, policyDigest, errorCode,
-                quarantined, backend, resolved, lastVerified, startedAt, value);
+                quarantined, backend, resolved, lastVerified, startedAt, value, outcomeUnacknowledged);
+    }
+
+    /** The same entry with {@code on} as its mark of an outcome not acknowledged ({@link #outcomeUnacknowledged}). */
+    LiveContainer unacknowledged(boolean on) {
+        return on == outcomeUnacknowledged ? this : new LiveContainer(containerId, taskId, nodeId, runtime, pid, netns,
+                netnsPath, policyDigest, errorCode, quarantined, backend, resolved, lastVerified, startedAt, reported, on);
     }
 
     /**
@@ -173,14 +192,15 @@ public record LiveContainer(
                 && Objects.equals(errorCode, other.errorCode) && quarantined == other.quarantined
                 && Objects.equals(backend, other.backend)
                 && resolved.equals(other.resolved) && Objects.equals(startedAt, other.startedAt)
-                && Objects.equals(reported, other.reported);
+                && Objects.equals(reported, other.reported) && outcomeUnacknowledged == other.outcomeUnacknowledged;
     }
 
     /**
      * Whether an outcome for this entry would say something other than the last one for
      * {@code before} did: its state differs, not counting a first record of what was reported
      * where {@code before} had none, or of the warnings where it had none of those (an entry of an
-     * older version: what its outcome said is not known, so there is no difference to report).
+     * older version: what its outcome said is not known, so there is no difference to report), and
+     * not counting the mark of an outcome not acknowledged (no outcome says it).
      */
     boolean reportsOtherThan(LiveContainer before) {
         if (before == null) {
@@ -188,6 +208,6 @@ public record LiveContainer(
         }
         LiveContainer compared = before.reported == null ? reporting(null)
                 : before.reported.warnings() == null && reported != null ? reporting(reported.withoutWarnings()) : this;
-        return !compared.sameState(before);
+        return !compared.unacknowledged(before.outcomeUnacknowledged).sameState(before);
     }
 }

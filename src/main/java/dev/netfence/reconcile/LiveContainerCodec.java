@@ -58,6 +58,9 @@ public final class LiveContainerCodec {
                 c.reported().warnings().forEach(reported.putArray("warnings")::add);
             }
         }
+        if (c.outcomeUnacknowledged()) {
+            n.put("outcomeUnacknowledged", true); // absent: every outcome acknowledged, as in entries of older versions
+        }
         try {
             return MAPPER.writeValueAsBytes(n);
         } catch (IOException e) {
@@ -95,7 +98,8 @@ public final class LiveContainerCodec {
                 new NamespaceId(ns.get("device").asLong(), ns.get("inode").asLong()), text(n, "netnsPath"),
                 text(n, "policyDigest"),
                 text(n, "errorCode"), n.path("quarantined").asBoolean(), text(n, "backend"), resolved, updated,
-                started, reported(n.get("reported"), n.path("quarantined").asBoolean()));
+                started, reported(n.get("reported"), n.path("quarantined").asBoolean()),
+                n.path("outcomeUnacknowledged").asBoolean(false));
     }
 
     /**

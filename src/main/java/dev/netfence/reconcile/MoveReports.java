@@ -29,13 +29,17 @@ final class MoveReports {
     private final Outcomes outcomes;
     private final MeterRegistry registry;
     private final Consumer<Outcome> publisher;
+    /** Whether a container's state is to be said anew: its last outcome did not get out ({@link OutcomeMarks#sayAgain}). */
+    private final java.util.function.Predicate<LiveContainer> sayAgain;
 
-    MoveReports(LiveSet live, MovedPids moves, Outcomes outcomes, MeterRegistry registry, Consumer<Outcome> publisher) {
+    MoveReports(LiveSet live, MovedPids moves, Outcomes outcomes, MeterRegistry registry, Consumer<Outcome> publisher,
+            java.util.function.Predicate<LiveContainer> sayAgain) {
         this.live = Objects.requireNonNull(live, "live");
         this.moves = Objects.requireNonNull(moves, "moves");
         this.outcomes = Objects.requireNonNull(outcomes, "outcomes");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.publisher = Objects.requireNonNull(publisher, "publisher");
+        this.sayAgain = Objects.requireNonNull(sayAgain, "sayAgain");
     }
 
     /**
@@ -54,11 +58,11 @@ final class MoveReports {
         }
         LiveContainer next = new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(),
                 c.netns(), c.netnsPath(), c.policyDigest(), result.error().code(), c.quarantined(), c.backend(),
-                c.resolved(), now, c.startedAt(), c.reported()); // what it says of guards: kept, as the state is
-        if (!next.sameState(c)) {
+                c.resolved(), now, c.startedAt(), c.reported(), c.outcomeUnacknowledged()); // guards: kept, as the state is
+        if (!next.sameState(c) || sayAgain.test(c)) {
             LOG.warn("container {} of task {}: {} ({}); kept, host guard and all, and retried at each resync",
                     c.containerId(), c.taskId(), result.error().message(), result.error().code());
-            live.put(next);
+            live.put(next.unacknowledged(true)); // journaled so before the outcome is sent (OutcomeMarks)
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));
         } else {
             live.put(next);
@@ -95,12 +99,12 @@ final class MoveReports {
         if (c.taskId() == null) {
             return; // a hook fence: no task to report for, and its fence is re-asserted once the pid is back
         }
-        if (known) {
-            return;
+        if (known && !(publish && sayAgain.test(c))) {
+            return; // reported before: not again, unless that outcome did not get out (OutcomeMarks)
         }
         live.put(new LiveContainer(c.containerId(), c.taskId(), c.nodeId(), c.runtime(), c.pid(), c.netns(),
                 c.netnsPath(), c.policyDigest(), ErrorCode.NAMESPACE_MISMATCH.code(), c.quarantined(), c.backend(),
-                c.resolved(), c.lastVerified(), c.startedAt(), c.reported()));
+                c.resolved(), c.lastVerified(), c.startedAt(), c.reported(), publish || c.outcomeUnacknowledged()));
         if (publish) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(),
                     EnforcementResult.failure(ErrorCode.NAMESPACE_MISMATCH, message).policyDigest(c.policyDigest())

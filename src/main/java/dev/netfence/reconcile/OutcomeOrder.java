@@ -59,18 +59,22 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private boolean released;
     /** Stopping: no event outcome waits any more (corrections still follow the events before them). */
     private boolean eventsReleased;
-    /** Told of the container of each reconciler outcome whose send failed. */
-    private final java.util.function.Consumer<String> unsent;
+    /** Told of the container of each reconciler outcome whose send settled, and whether it was published. */
+    private final java.util.function.BiConsumer<String, Boolean> settled;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
-        this(out, clock, id -> { });
+        this(out, clock, (id, published) -> { });
     }
 
-    /** {@code unsent}: told of the container of each reconciler outcome whose send failed ({@link UnsentOutcomes}). */
-    OutcomeOrder(OutcomePublisher out, Clock clock, java.util.function.Consumer<String> unsent) {
+    /**
+     * {@code settled}: told of the container of each reconciler outcome sent while the order holds
+     * outcomes, once its send settled, and whether it was published ({@link OutcomeMarks}); one sent
+     * after {@link #close} is not told of.
+     */
+    OutcomeOrder(OutcomePublisher out, Clock clock, java.util.function.BiConsumer<String, Boolean> settled) {
         this.out = Objects.requireNonNull(out, "out");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.unsent = Objects.requireNonNull(unsent, "unsent");
+        this.settled = Objects.requireNonNull(settled, "settled");
         Duration settles = out.settlesWithin().plus(SETTLE_MARGIN);
         this.acknowledgementHold = settles.compareTo(HOLD) > 0 ? settles : HOLD;
     }
@@ -352,9 +356,8 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private void settle(String containerId, Pumped pumped) {
         pumped.due().forEach(f -> f.complete(null));
         pumped.sent().forEach((e, acked) -> acked.whenComplete((v, failure) -> {
-            if (failure != null) {
-                unsent.accept(containerId); // said again at its next resync (UnsentOutcomes)
-            }
+            // a failure: said again at its next resync; an acknowledgement: its entry's mark may go (OutcomeMarks)
+            settled.accept(containerId, failure == null);
             acknowledged(containerId, e);
         }));
     }

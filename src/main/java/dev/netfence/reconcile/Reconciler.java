@@ -42,6 +42,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final ContainerLocks locks = new ContainerLocks();
     private final Corrections corrections;
     private final OutcomeOrder order;
+    /** The live-set entries' marks of outcomes not acknowledged (journaled, so a restart says them again). */
+    private final OutcomeMarks marks;
     private final Enforcer enforcer;
     private final PolicyStore policies;
     private final HostGuards guards;
@@ -84,11 +86,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         if (threads < 1 || threads > 64) {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
-        UnsentOutcomes unsent = new UnsentOutcomes();
-        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady, unsent::unsent); // holds: steady
+        this.marks = new OutcomeMarks(live, locks, new UnsentOutcomes());
+        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady, marks::settled); // steady
         HookSettling settling = new HookSettling(steady);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
-                steady, deadline, procRoot, registry, settling, unsent);
+                steady, deadline, procRoot, registry, settling, marks);
         this.corrections.onRelease(this::correctCoMembers);
         // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
         this.queue = new CorrectionQueue(threads, (id, trigger) -> {
@@ -383,5 +385,6 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         resyncs.close();
         queue.close();
         order.close();
+        marks.close();
     }
 }

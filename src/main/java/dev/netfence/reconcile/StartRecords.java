@@ -76,7 +76,8 @@ final class StartRecords {
                     live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(),
                             recorded.pid(), recorded.netns(), recorded.netnsPath(), recorded.policyDigest(),
                             recorded.errorCode(), recorded.quarantined(), recorded.backend(), recorded.resolved(),
-                            recorded.lastVerified(), recorded.startedAt(), recorded.reported()));
+                            recorded.lastVerified(), recorded.startedAt(), recorded.reported(),
+                            recorded.outcomeUnacknowledged()));
                 }
                 return;
             }
@@ -114,7 +115,8 @@ final class StartRecords {
             if (before.taskId() == null && event.taskId() != null) {
                 live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), before.pid(),
                         before.netns(), event.netns(), before.policyDigest(), before.errorCode(), before.quarantined(),
-                        before.backend(), before.resolved(), before.lastVerified(), before.startedAt(), before.reported()));
+                        before.backend(), before.resolved(), before.lastVerified(), before.startedAt(), before.reported(),
+                        before.outcomeUnacknowledged()));
             }
             return;
         }

@@ -47,6 +47,23 @@ class LiveContainerCodecTest {
     }
 
     @Test
+    void anEntryWhoseOutcomeIsNotAcknowledgedSaysSoAndOneWithoutTheFieldIsReadAsAcknowledged() {
+        LiveContainer c = new LiveContainer("c1", "task-42", "worker-7", "podman", 12345, new NamespaceId(4, 9), null,
+                "sha256:" + "b".repeat(64), null, false, "nft", Map.of(), Instant.parse("2026-11-28T15:00:00Z"), null,
+                new LiveContainer.Reported(List.of(), List.of("netns", "host"), List.of()), true);
+        byte[] json = codec.encode(c);
+
+        assertThat(codec.decode(json)).isEqualTo(c);
+        assertThat(schemaReasons(json)).isEmpty();
+        assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"outcomeUnacknowledged\":true");
+        byte[] acknowledged = codec.encode(c.unacknowledged(false));
+        assertThat(new String(acknowledged, StandardCharsets.UTF_8)).as("absent, as in entries of older versions")
+                .doesNotContain("outcomeUnacknowledged");
+        assertThat(codec.decode(acknowledged).outcomeUnacknowledged()).isFalse();
+        assertThat(schemaReasons(acknowledged)).isEmpty();
+    }
+
+    @Test
     void aHookFencedEntryWithoutTaskRoundTrips() {
         LiveContainer c = new LiveContainer("abc", null, "worker-7", null, 99, new NamespaceId(4, 7), null, null,
                 "POLICY_NOT_FOUND", true, null, Map.of(), Instant.parse("2026-11-28T15:00:00Z"));

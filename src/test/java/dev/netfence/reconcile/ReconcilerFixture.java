@@ -61,7 +61,14 @@ abstract class ReconcilerFixture {
         NamespaceId id = NamespaceId.of(nsFile);
         enforcer.device = id.device();
         enforcer.inode = id.inode();
-        LiveSet live = new LiveSet(new LiveSetJournal() {
+        reconciler = reconcilerOver(new LiveSet(journal(), registry));
+        // the first resync runs at once (the store is caught up); let it pass over the empty live set
+        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+    }
+
+    /** The live set's journal: counts its writes, remembers nothing. */
+    LiveSetJournal journal() {
+        return new LiveSetJournal() {
             @Override
             public void record(LiveContainer c) {
                 journalWrites.incrementAndGet();
@@ -82,7 +89,11 @@ abstract class ReconcilerFixture {
             public CompletableFuture<Void> settled(String containerId) {
                 return journalUnsettled.getOrDefault(containerId, CompletableFuture.completedFuture(null));
             }
-        }, registry);
+        };
+    }
+
+    /** A started reconciler over {@code live} (a test's restart of netfence builds another over what it journaled). */
+    Reconciler reconcilerOver(LiveSet live) {
         HostGuards guards = new HostGuards() {
             @Override
             public void release(String containerId) {
@@ -93,12 +104,9 @@ abstract class ReconcilerFixture {
             public void sweep() {
             }
         };
-        reconciler = new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
+        return new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
                 publisher(), guards, wall, steady, registry, "node-1", resyncInterval(), 2,
-                Duration.ofSeconds(30), proc);
-        reconciler.start();
-        // the first resync runs at once (the store is caught up); let it pass over the empty live set
-        await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.cycles() >= 1);
+                Duration.ofSeconds(30), proc).start();
     }
 
     /** Where the reconciler publishes: into {@link #published}, each outcome acknowledged at once. */

@@ -36,7 +36,8 @@ class ReconcilerReportedTest extends ReconcilerFixture {
             assertThat(o.status()).isEqualTo("applied");
             assertThat(o.guards()).containsExactly("netns");
         });
-        assertThat(journalWrites.get()).as("the new claim recorded once").isEqualTo(writes + 1);
+        assertThat(journalWrites.get()).as("the new claim recorded once, with its outcome not acknowledged, and"
+                + " once more when it is").isEqualTo(writes + 2);
 
         enforcer.guards = List.of("netns", "host"); // it left
         reconciler.resyncNow();
