@@ -51,7 +51,7 @@ final class Corrections {
     private final PolicyStore policies;
     private final Enforcer enforcer;
     private final Outcomes outcomes;
-    private final OutcomePublisher publisher;
+    private final OutcomeOrder publisher;
     private final HostGuards guards;
     private final Clock clock;
     /** The timeline of the requests' deadlines (steady: a wall-clock step must not time a correction out). */
@@ -76,7 +76,7 @@ final class Corrections {
     private final OutcomeMarks marks;
 
     Corrections(LiveSet live, ContainerLocks locks, PolicyStore policies, Enforcer enforcer, Outcomes outcomes,
-            OutcomePublisher publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
+            OutcomeOrder publisher, HostGuards guards, Clock clock, Clock steady, Duration deadline, Path procRoot,
             MeterRegistry registry, HookSettling settling, OutcomeMarks marks) {
         this.settling = settling;
         this.marks = marks;
@@ -338,13 +338,14 @@ final class Corrections {
     }
 
     private void publish(Outcome o) {
-        marks.sending(o.containerId()); // this one says the state now (if it fails to go out, it is said again)
+        // this one says the state now (if it fails to go out, it is said again); its own settlement counts for it
+        long ticket = marks.sending(o.containerId());
         registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
         try {
-            publisher.publish(o);
+            publisher.publish(o, published -> marks.settled(o.containerId(), ticket, published));
         } catch (RuntimeException e) {
             LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
-            marks.settled(o.containerId(), false);
+            marks.settled(o.containerId(), ticket, false);
         }
     }
 

@@ -48,14 +48,20 @@ final class OutcomeMarks implements AutoCloseable {
         this.unsent = Objects.requireNonNull(unsent, "unsent");
     }
 
-    /** An outcome of {@code containerId} is about to be sent (caller holds its lock, its mark journaled). */
-    void sending(String containerId) {
-        unsent.sending(containerId);
+    /**
+     * An outcome of {@code containerId} is about to be sent (caller holds its lock, its mark
+     * journaled); its ticket, for {@link #settled}.
+     */
+    long sending(String containerId) {
+        return unsent.sending(containerId);
     }
 
-    /** An outcome of {@code containerId} settled, {@code published} or not (the outcome order's report; any thread). */
-    void settled(String containerId, boolean published) {
-        if (unsent.settled(containerId, published)) {
+    /**
+     * The outcome of {@code containerId} that {@link #sending} gave {@code ticket} settled,
+     * {@code published} or not (the outcome order's report of that very send; any thread).
+     */
+    void settled(String containerId, long ticket, boolean published) {
+        if (unsent.settled(containerId, ticket, published)) {
             try {
                 clearing.execute(() -> clear(containerId));
             } catch (RejectedExecutionException closed) {

@@ -59,22 +59,10 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private boolean released;
     /** Stopping: no event outcome waits any more (corrections still follow the events before them). */
     private boolean eventsReleased;
-    /** Told of the container of each reconciler outcome whose send settled, and whether it was published. */
-    private final java.util.function.BiConsumer<String, Boolean> settled;
 
     OutcomeOrder(OutcomePublisher out, Clock clock) {
-        this(out, clock, (id, published) -> { });
-    }
-
-    /**
-     * {@code settled}: told of the container of each reconciler outcome sent while the order holds
-     * outcomes, once its send settled, and whether it was published ({@link OutcomeMarks}); one sent
-     * after {@link #close} is not told of.
-     */
-    OutcomeOrder(OutcomePublisher out, Clock clock, java.util.function.BiConsumer<String, Boolean> settled) {
         this.out = Objects.requireNonNull(out, "out");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.settled = Objects.requireNonNull(settled, "settled");
         Duration settles = out.settlesWithin().plus(SETTLE_MARGIN);
         this.acknowledgementHold = settles.compareTo(HOLD) > 0 ? settles : HOLD;
     }
@@ -164,7 +152,7 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
                     sendTracked(again);
                     return;
                 }
-                queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(again, clock.instant());
+                queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(again, clock.instant(), null);
             } else {
                 event.done = true;
             }
@@ -176,13 +164,22 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     /** A reconciler outcome: sent now, or held behind the event outcomes of its container queued before it. */
     @Override
     public void publish(Outcome o) {
+        publish(o, null);
+    }
+
+    /**
+     * As {@link #publish(Outcome)}; {@code settled} (null: none) is told once this very send settled,
+     * and whether it was published ({@link OutcomeMarks}), never of a send of it again
+     * ({@link LateOutcomes}); one sent after {@link #close} is not told of.
+     */
+    void publish(Outcome o, java.util.function.Consumer<Boolean> settled) {
         Pumped pumped;
         synchronized (this) {
             if (released) {
                 sendTracked(o);
                 return;
             }
-            queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(o, clock.instant());
+            queues.computeIfAbsent(o.containerId(), id -> new OutcomeQueue()).add(o, clock.instant(), settled);
             pumped = pump(o.containerId());
         }
         settle(o.containerId(), pumped);
@@ -356,8 +353,9 @@ final class OutcomeOrder implements OutcomePublisher, AutoCloseable {
     private void settle(String containerId, Pumped pumped) {
         pumped.due().forEach(f -> f.complete(null));
         pumped.sent().forEach((e, acked) -> acked.whenComplete((v, failure) -> {
-            // a failure: said again at its next resync; an acknowledgement: its entry's mark may go (OutcomeMarks)
-            settled.accept(containerId, failure == null);
+            if (e.settled != null) { // a failure: said again at its next resync; else its entry's mark may go
+                e.settled.accept(failure == null);
+            }
             acknowledged(containerId, e);
         }));
     }

@@ -31,12 +31,12 @@ final class OutcomeQueue implements Iterable<OutcomeQueue.Entry> {
                 e.done = true;
             }
         }
-        entries.add(new Entry(eventId, null, now));
+        entries.add(new Entry(eventId, null, now, null));
     }
 
-    /** Queues the reconciler outcome {@code o}, waiting since {@code now}. */
-    void add(Outcome o, Instant now) {
-        entries.add(new Entry(null, o, now));
+    /** Queues the reconciler outcome {@code o}, waiting since {@code now}; {@code settled}: told when its send settles. */
+    void add(Outcome o, Instant now, java.util.function.Consumer<Boolean> settled) {
+        entries.add(new Entry(null, o, now, settled));
     }
 
     /** The first event {@code eventId} whose outcome is not out yet; null if none. */
@@ -74,11 +74,14 @@ final class OutcomeQueue implements Iterable<OutcomeQueue.Entry> {
         boolean sent;
         /** An event: completed when its outcome may be sent. */
         CompletableFuture<Void> ready;
+        /** A reconciler outcome: told whether its send was published once it settled (null: nobody asked). */
+        final java.util.function.Consumer<Boolean> settled;
 
-        private Entry(String eventId, Outcome outcome, Instant since) {
+        private Entry(String eventId, Outcome outcome, Instant since, java.util.function.Consumer<Boolean> settled) {
             this.eventId = eventId;
             this.outcome = outcome;
             this.since = since;
+            this.settled = settled;
         }
 
         boolean isEvent() {

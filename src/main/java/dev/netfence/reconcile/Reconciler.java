@@ -87,7 +87,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
         this.marks = new OutcomeMarks(live, locks, new UnsentOutcomes());
-        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady, marks::settled); // steady
+        this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
         HookSettling settling = new HookSettling(steady);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry, settling, marks);

@@ -22,41 +22,49 @@ import java.util.Set;
  * failure is at worst one outcome said twice. Thread-safe (one monitor: outcomes are few).
  */
 final class UnsentOutcomes {
-    /** Outcomes on their way, by container (absent: none). */
-    private final Map<String, Integer> sending = new HashMap<>();
+    /** The last ticket {@link #sending} handed out. */
+    private long tickets;
+    /** Outcomes on their way, by container: the tickets of those not settled yet (absent: none). */
+    private final Map<String, Set<Long>> sending = new HashMap<>();
     /** Containers whose last settled outcome was not published. */
     private final Set<String> failed = new HashSet<>();
     /** Containers whose outcomes sent here are all acknowledged, the entry's mark not cleared yet. */
     private final Set<String> acknowledged = new HashSet<>();
 
-    /** An outcome of {@code containerId} is about to be sent; it says the state now (earlier failures are moot). */
-    synchronized void sending(String containerId) {
+    /**
+     * An outcome of {@code containerId} is about to be sent; it says the state now (earlier failures
+     * are moot). Its ticket, which its settlement must name ({@link #settled}).
+     */
+    synchronized long sending(String containerId) {
         failed.remove(containerId);
         acknowledged.remove(containerId);
-        sending.merge(containerId, 1, Integer::sum);
+        long ticket = ++tickets;
+        sending.computeIfAbsent(containerId, id -> new HashSet<>()).add(ticket);
+        return ticket;
     }
 
     /**
-     * An outcome of {@code containerId} settled, {@code published} or not; whether every outcome
-     * of it sent here is now acknowledged (none on its way, none failed). One of a container
-     * forgotten meanwhile (released) leaves nothing behind.
+     * The outcome of {@code containerId} that {@link #sending} gave {@code ticket} settled,
+     * {@code published} or not; whether every outcome of it sent here is now acknowledged (none on
+     * its way, none failed). A ticket not on its way counts for nothing: one settled already, or
+     * handed out before the container was forgotten (released), so that no outcome's settlement
+     * counts for another's (review 203 #3: a correction sent again, or an older one of an id
+     * forgotten and used again, took a later one's count to zero and cleared its mark in flight).
      */
-    synchronized boolean settled(String containerId, boolean published) {
-        Integer before = sending.get(containerId);
-        if (before == null) {
+    synchronized boolean settled(String containerId, long ticket, boolean published) {
+        Set<Long> on = sending.get(containerId);
+        if (on == null || !on.remove(ticket)) {
             return false;
         }
-        if (before == 1) {
+        if (on.isEmpty()) {
             sending.remove(containerId);
-        } else {
-            sending.put(containerId, before - 1);
         }
         if (!published) {
             failed.add(containerId);
             acknowledged.remove(containerId);
             return false;
         }
-        if (before == 1 && !failed.contains(containerId)) {
+        if (on.isEmpty() && !failed.contains(containerId)) {
             acknowledged.add(containerId);
             return true;
         }

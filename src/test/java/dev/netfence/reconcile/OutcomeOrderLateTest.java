@@ -11,6 +11,7 @@ import dev.netfence.testkit.MutableClock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -105,6 +106,51 @@ class OutcomeOrderLateTest {
         order.expire();
         order.published(eventOutcome("c2", "ev-2"));
         assertThat(sent).as("forgotten after " + LateOutcomes.KEPT).containsExactly(drift);
+    }
+
+    /**
+     * Review 203 #3: the correction sent again after a late event outcome is no outcome the marks
+     * counted, so its acknowledgement does not count for the one sent after it: that one's mark
+     * stays while it is on its way, and its failure is said again.
+     */
+    @Test
+    void aCorrectionSentAgainAfterALateEventOutcomeDoesNotSettleTheOneSentAfterIt() {
+        List<CompletableFuture<Void>> acks = new CopyOnWriteArrayList<>();
+        OutcomeOrder tracked = new OutcomeOrder(new OutcomePublisher() {
+            @Override
+            public void publish(Outcome outcome) {
+                publishTracked(outcome);
+            }
+
+            @Override
+            public CompletableFuture<Void> publishTracked(Outcome outcome) {
+                sent.add(outcome);
+                CompletableFuture<Void> acked = new CompletableFuture<>();
+                acks.add(acked);
+                return acked;
+            }
+        }, clock);
+        UnsentOutcomes unsent = new UnsentOutcomes();
+        tracked.expect("c1", "ev-1");
+        tracked.handled("c1", "ev-1");
+        Outcome update = correction("c1");
+        long first = unsent.sending("c1");
+        tracked.publish(update, published -> unsent.settled("c1", first, published));
+        clock.advance(OutcomeOrder.HOLD.plus(Duration.ofSeconds(1)));
+        tracked.expire();
+        acks.get(0).complete(null);
+        assertThat(unsent.takeAcknowledged("c1")).as("the update acknowledged: its mark written away").isTrue();
+
+        tracked.published(eventOutcome("c1", "ev-1")); // the update again, behind the late start outcome
+        Outcome drift = correction("c1"); // a later correction, its mark journaled, on its way
+        long second = unsent.sending("c1");
+        tracked.publish(drift, published -> unsent.settled("c1", second, published));
+        assertThat(sent).containsExactly(update, update, drift);
+        acks.get(1).complete(null); // the update sent again is acknowledged
+
+        assertThat(unsent.takeAcknowledged("c1")).as("the drift outcome is still on its way: its mark stays").isFalse();
+        acks.get(2).completeExceptionally(new IllegalStateException("refused for good"));
+        assertThat(unsent.takeBack("c1")).as("its failure is said again").isTrue();
     }
 
     private Outcome correction(String containerId) {
