@@ -8,7 +8,6 @@ import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.EnforcementRequest;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.ContainerEvent;
-import dev.netfence.event.Outcome;
 import dev.netfence.event.Outcomes;
 import dev.netfence.event.Trigger;
 import dev.netfence.netns.NamespaceId;
@@ -51,7 +50,6 @@ final class Corrections {
     private final PolicyStore policies;
     private final Enforcer enforcer;
     private final Outcomes outcomes;
-    private final OutcomeOrder publisher;
     private final HostGuards guards;
     private final Clock clock;
     /** The timeline of the requests' deadlines (steady: a wall-clock step must not time a correction out). */
@@ -85,7 +83,6 @@ final class Corrections {
         this.policies = policies;
         this.enforcer = enforcer;
         this.outcomes = outcomes;
-        this.publisher = publisher;
         this.guards = guards;
         this.clock = clock;
         this.steady = steady;
@@ -93,14 +90,14 @@ final class Corrections {
         this.registry = registry;
         this.moves = new MovedPids(procRoot);
         this.procRoot = procRoot;
-        this.moveReports = new MoveReports(live, moves, outcomes, registry, this::publish, marks::sayAgain);
-        this.records = new CorrectionRecords(live, moves, moveReports, enforcer, guards, outcomes, clock, this::publish,
-                c -> {
-                    marks.forget(c.containerId());
-                    onRelease.accept(c);
-                });
-        this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot,
+        CorrectionOutcomes out = new CorrectionOutcomes(publisher, marks, registry); // a removed one forgets its container
+        this.moveReports = new MoveReports(live, moves, outcomes, registry, out, marks::sayAgain);
+        this.records = new CorrectionRecords(live, moves, moveReports, enforcer, guards, outcomes, clock, out,
                 c -> onRelease.accept(c));
+        this.starts = new StartRecords(live, moves, moveReports, enforcer, guards, clock, procRoot, c -> {
+            marks.forget(c.containerId()); // released or moved by its event: its outcome says what the entry holds
+            onRelease.accept(c);
+        });
         this.restarts = new RuntimeRestarts(policies, enforcer, records, moves, digests, steady, deadline,
                 c -> onRelease.accept(c));
     }
@@ -337,18 +334,6 @@ final class Corrections {
                 backend, result.drift());
     }
 
-    private void publish(Outcome o) {
-        // this one says the state now (if it fails to go out, it is said again); its own settlement counts for it
-        long ticket = marks.sending(o.containerId());
-        registry.counter("netfence.reconcile.outcomes", "trigger", o.trigger(), "status", o.status()).increment();
-        try {
-            publisher.publish(o, published -> marks.settled(o.containerId(), ticket, published));
-        } catch (RuntimeException e) {
-            LOG.error("publishing the {} outcome of container {} failed", o.trigger(), o.containerId(), e);
-            marks.settled(o.containerId(), ticket, false);
-        }
-    }
-
     /** Whether {@code pid} is {@code c}'s recorded pid, still in its recorded namespace: the very instance recorded. */
     boolean recordedInstance(LiveContainer c, int pid) {
         return c.pid() == pid && moves.present(c);
@@ -377,6 +362,7 @@ final class Corrections {
     /** The container stopped (its {@code container.stopped} event): nothing of it is remembered here. */
     void stopped(String containerId) {
         moves.back(containerId);
+        marks.forget(containerId); // nor of its outcomes: an id that comes back starts afresh (review 203 #2)
     }
 
     private EnforcementRequest request(LiveContainer c, NetworkPolicy policy) {

@@ -117,7 +117,12 @@ final class OutcomeMarks implements AutoCloseable {
             return;
         }
         try {
-            live.get(containerId).ifPresent(this::current);
+            LiveContainer c = live.get(containerId).orElse(null);
+            if (c == null) {
+                unsent.takeAcknowledged(containerId); // released meanwhile: nothing to clear, nothing kept of it
+            } else {
+                current(c);
+            }
         } catch (RuntimeException e) {
             LOG.error("clearing the unacknowledged-outcome mark of container {} failed", containerId, e);
         } finally {

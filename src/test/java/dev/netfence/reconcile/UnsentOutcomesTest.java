@@ -65,7 +65,7 @@ class UnsentOutcomesTest {
     }
 
     @Test
-    void aContainerReleasedLeavesNothingBehind() {
+    void anOutcomeInFlightWhenItsContainerIsForgottenLeavesNothingBehindOnceItSettles() {
         long ticket = unsent.sending("c1");
         unsent.forget("c1");
 
