@@ -7,6 +7,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,16 +37,20 @@ final class OutcomeMarks implements AutoCloseable {
     private final LiveSet live;
     private final ContainerLocks locks;
     private final UnsentOutcomes unsent;
+    /** Whether this instance stands by, or joined again and has not read the journal yet ({@link StandbyGate}). */
+    private final BooleanSupplier waiting;
     private final ExecutorService clearing = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "netfence-outcome-marks");
         t.setDaemon(true);
         return t;
     });
 
-    OutcomeMarks(LiveSet live, ContainerLocks locks, UnsentOutcomes unsent) {
+    /** {@code waiting}: while it says so, no mark is written away ({@link StandbyGate#waiting}). */
+    OutcomeMarks(LiveSet live, ContainerLocks locks, UnsentOutcomes unsent, BooleanSupplier waiting) {
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
         this.unsent = Objects.requireNonNull(unsent, "unsent");
+        this.waiting = Objects.requireNonNull(waiting, "waiting");
     }
 
     /**
@@ -101,7 +106,11 @@ final class OutcomeMarks implements AutoCloseable {
         return false;
     }
 
-    /** The container is released: nothing of it to say again or to clear. */
+    /**
+     * The container is released, or its entry was taken from the journal (another instance's, a
+     * take-over): nothing of it to say again or to clear here, and a mark its entry carries now was
+     * read back so.
+     */
     void forget(String containerId) {
         unsent.forget(containerId);
     }
@@ -117,6 +126,11 @@ final class OutcomeMarks implements AutoCloseable {
             return;
         }
         try {
+            if (waiting.getAsBoolean()) {
+                // standing by: what this instance knows may be stale (another instance may have recorded the container
+                // anew), so it writes no entry; the mark stays, at worst an outcome said twice (review 203 #1)
+                return;
+            }
             LiveContainer c = live.get(containerId).orElse(null);
             if (c == null) {
                 unsent.takeAcknowledged(containerId); // released meanwhile: nothing to clear, nothing kept of it

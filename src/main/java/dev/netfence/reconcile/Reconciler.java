@@ -86,7 +86,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         if (threads < 1 || threads > 64) {
             throw new IllegalArgumentException("reconcile threads must be 1-64, was: " + threads);
         }
-        this.marks = new OutcomeMarks(live, locks, new UnsentOutcomes());
+        this.marks = new OutcomeMarks(live, locks, new UnsentOutcomes(), this::waiting); // none cleared standing by
         this.order = new OutcomeOrder(Objects.requireNonNull(publisher, "publisher"), steady); // holds: steady
         HookSettling settling = new HookSettling(steady);
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
@@ -296,7 +296,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         // adopted entries are checked at once; before the store caught up, the first resync checks them (and all)
         StandbyGate reading = new StandbyGate(steady, true, resyncs::soon);
         gate = reading;
-        takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, journal, (began, ids) -> {
+        takeOver = new TakeOver(live, locks, enforcer, corrections::stillThere, marks::forget, journal, (began, ids) -> {
             if (ids == null) {
                 return; // a failed read ends no pause: the next take-over's read, or the pause's bound, does
             }

@@ -62,6 +62,8 @@ public final class TakeOver implements AutoCloseable {
     private final ContainerLocks locks;
     private final Enforcer enforcer;
     private final Predicate<LiveContainer> stillThere;
+    /** Told of every container whose entry is taken from the journal, under its lock. */
+    private final java.util.function.Consumer<String> onAdopted;
     private final Journal journal;
     private final Done checkSoon;
     private final java.util.function.LongSupplier epoch;
@@ -74,14 +76,20 @@ public final class TakeOver implements AutoCloseable {
     });
     private final AtomicBoolean queued = new AtomicBoolean();
 
+    /**
+     * {@code adopted}: told of every container whose entry is taken from the journal, under its lock
+     * (what this instance knew of its outcomes is not the other instance's: {@link OutcomeMarks#forget}).
+     */
     TakeOver(LiveSet live, ContainerLocks locks, Enforcer enforcer, Predicate<LiveContainer> stillThere,
-            Journal journal, Done checkSoon, java.util.function.LongSupplier epoch, java.time.Clock steady) {
+            java.util.function.Consumer<String> adopted, Journal journal, Done checkSoon,
+            java.util.function.LongSupplier epoch, java.time.Clock steady) {
         this.epoch = Objects.requireNonNull(epoch, "epoch");
         this.steady = Objects.requireNonNull(steady, "steady");
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
         this.enforcer = Objects.requireNonNull(enforcer, "enforcer");
         this.stillThere = Objects.requireNonNull(stillThere, "stillThere");
+        this.onAdopted = Objects.requireNonNull(adopted, "adopted");
         this.journal = Objects.requireNonNull(journal, "journal");
         this.checkSoon = Objects.requireNonNull(checkSoon, "checkSoon");
     }
@@ -174,6 +182,7 @@ public final class TakeOver implements AutoCloseable {
                         enforcer.left(id, ours.netns());
                     }
                     live.adopt(theirs);
+                    onAdopted.accept(id); // a mark theirs carries is said again here, not cleared (review 203 #1)
                     OwnerRestore.restore(List.of(theirs), all, enforcer, stillThere);
                     check.add(id);
                     adopted++;

@@ -48,7 +48,7 @@ class CorrectionOutcomesTest {
         @Override
         public void remove(String containerId) {
         }
-    }, registry), new ContainerLocks(), unsent);
+    }, registry), new ContainerLocks(), unsent, () -> false);
     private final CorrectionOutcomes out = new CorrectionOutcomes(order, marks, registry);
 
     @AfterEach

@@ -52,7 +52,7 @@ class TakeOverKafkaTest {
         List<java.util.Set<String>> checked = new CopyOnWriteArrayList<>();
         java.util.Set<String> running = java.util.Set.of("c0", "c1", "c5"); // c9's process is gone
         try (TakeOver takeOver = new TakeOver(newer, new ContainerLocks(), TakeOverTest.recordingOwners(calls),
-                c -> running.contains(c.containerId()), new TakeOver.Journal() {
+                c -> running.contains(c.containerId()), id -> { }, new TakeOver.Journal() {
                     @Override
                     public void flush() throws InterruptedException {
                         newerJournal.flush();

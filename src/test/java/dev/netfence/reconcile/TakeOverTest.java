@@ -55,9 +55,11 @@ class TakeOverTest {
     private final FakeJournal journal = new FakeJournal();
     /** The entries whose recorded process is still the container's, in its namespace (id/inode). */
     private final Set<String> there = ConcurrentHashMap.newKeySet();
+    /** The containers whose entries were taken from the journal, as told. */
+    private final List<String> adopted = new CopyOnWriteArrayList<>();
     private final TakeOver takeOver = new TakeOver(live, new ContainerLocks(), enforcer,
-            c -> there.contains(c.containerId() + "/" + c.netns().inode()), journal, (epoch, ids) -> checkedSoon.add(ids),
-            () -> 0L, java.time.Clock.systemUTC());
+            c -> there.contains(c.containerId() + "/" + c.netns().inode()), adopted::add, journal,
+            (epoch, ids) -> checkedSoon.add(ids), () -> 0L, java.time.Clock.systemUTC());
 
     @AfterEach
     void close() {
@@ -97,6 +99,7 @@ class TakeOverTest {
         assertThat(live.ofTask("task-c2")).extracting(LiveContainer::containerId).containsExactly("c2");
         assertThat(enforcerCalls).containsExactly("owner c2 sha256:b");
         assertThat(checkedSoon).containsExactly(Set.of("c2"));
+        assertThat(adopted).as("what this instance knew of its outcomes goes (OutcomeMarks)").containsExactly("c2");
         assertThat(journaled).as("the journal has it already").isEmpty();
         assertThat(journal.calls).containsExactly("flush", "unwritten", "read");
     }
@@ -114,6 +117,7 @@ class TakeOverTest {
         assertThat(enforcerCalls).containsExactly("released " + NS_A.inode(), "left c1 " + NS_A.inode(),
                 "owner c1 sha256:b");
         assertThat(checkedSoon).containsExactly(Set.of("c1"));
+        assertThat(adopted).containsExactly("c1");
     }
 
     @Test
