@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.event.Outcome;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,6 +29,8 @@ class ReconcilerUnsentOutcomeRestartTest extends ReconcilerFixture {
     private volatile Send send = Send.ACKNOWLEDGE;
     /** The entry the journal held for an outcome's container when the outcome was sent. */
     private final Map<String, LiveContainer> journaledAtSend = new ConcurrentHashMap<>();
+    /** Every reconciler outcome handed to the publisher, however it settles ({@link #published}: the acknowledged). */
+    private final List<Outcome> handed = new CopyOnWriteArrayList<>();
 
     private enum Send { ACKNOWLEDGE, FAIL, NEVER_SETTLE }
 
@@ -55,6 +59,7 @@ class ReconcilerUnsentOutcomeRestartTest extends ReconcilerFixture {
 
             @Override
             public CompletableFuture<Void> publishTracked(Outcome outcome) {
+                handed.add(outcome);
                 LiveContainer entry = journaled.get(outcome.containerId());
                 if (entry != null) {
                     journaledAtSend.put(outcome.containerId(), entry);
@@ -123,7 +128,8 @@ class ReconcilerUnsentOutcomeRestartTest extends ReconcilerFixture {
             assertThat(c.outcomeUnacknowledged()).isTrue();
         });
         reconciler.resyncNow();
-        assertThat(published).as("not said again while it is on its way").isEmpty();
+        assertThat(handed).as("not said again while it is on its way (review 203 #5: published counts only the"
+                + " acknowledged)").hasSize(1);
         send = Send.ACKNOWLEDGE;
 
         restart();
