@@ -250,8 +250,7 @@ final class Corrections {
                 LOG.warn("container {}: its outcome said {}; now risks {}, guards {}, warnings {}: published anew",
                         c.containerId(), c.reported(), result.risks(), result.guards(), result.warnings());
             }
-        } else if (marks.sayAgain(c)) {
-            LOG.warn("container {}: its last outcome was not published; published again", c.containerId());
+        } else if (marks.sayAgain(c)) { // which outcome was not published, and why, logged there
             records.after(c, result, digest, Trigger.DRIFT, true);
         } else {
             live.verified(c.containerId(), clock.instant());

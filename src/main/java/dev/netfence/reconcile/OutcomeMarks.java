@@ -92,15 +92,19 @@ final class OutcomeMarks implements AutoCloseable {
     /**
      * Whether {@code c}'s state is to be published anew (caller holds its lock; it publishes): its
      * last outcome failed here, or its entry carries the mark and this instance sent nothing of it
-     * (read back so from the journal). Not while one is on its way: that one settles the mark.
+     * (read back so from the journal). Not while one is on its way: that one settles the mark. One
+     * WARN line says which of the two it is (review 203 #7: a republish after a restart logged two,
+     * one of them saying the outcome was not published, which this instance did not know).
      */
     boolean sayAgain(LiveContainer c) {
         if (unsent.takeBack(c.containerId())) {
+            LOG.warn("container {}: its last outcome was not published (its send failed); its state is published anew",
+                    c.containerId());
             return true;
         }
         if (c.outcomeUnacknowledged() && unsent.nothingKnown(c.containerId())) {
-            LOG.warn("container {}: its entry says an outcome of its state was not acknowledged (read back so from the"
-                    + " journal); published anew", c.containerId());
+            LOG.warn("container {}: its entry, read back from the journal (a restart or a take-over), says an outcome"
+                    + " of its state was not acknowledged; its state is published anew", c.containerId());
             return true;
         }
         return false;

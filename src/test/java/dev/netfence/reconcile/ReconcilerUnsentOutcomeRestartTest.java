@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.netfence.event.Outcome;
+import dev.netfence.testkit.CapturedLogs;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -136,6 +137,43 @@ class ReconcilerUnsentOutcomeRestartTest extends ReconcilerFixture {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> !published.isEmpty());
         assertThat(published).singleElement().satisfies(o -> assertThat(o.status()).isEqualTo("applied"));
+    }
+
+    /** Review 203 #7: a state said again after a restart logged two WARN lines, one saying what was not known. */
+    @Test
+    void eachStateSaidAgainLogsOneLineThatSaysWhy() throws Exception {
+        policies.put("task-1", ALLOW_A);
+        start("c1", "task-1");
+        send = Send.FAIL;
+        policies.put("task-1", ALLOW_B);
+        await().atMost(Duration.ofSeconds(10)).until(() -> handed.size() == 1);
+        send = Send.ACKNOWLEDGE;
+        try (CapturedLogs marks = CapturedLogs.of(OutcomeMarks.class);
+                CapturedLogs corrections = CapturedLogs.of(Corrections.class)) {
+            reconciler.resyncNow();
+
+            assertThat(handed).hasSize(2);
+            assertThat(warnings(marks, corrections)).as("its send failed here").singleElement().asString()
+                    .contains("its last outcome was not published").doesNotContain("journal");
+        }
+
+        send = Send.FAIL;
+        policies.put("task-1", ALLOW_A);
+        await().atMost(Duration.ofSeconds(10)).until(() -> handed.size() == 3);
+        send = Send.ACKNOWLEDGE;
+        try (CapturedLogs marks = CapturedLogs.of(OutcomeMarks.class);
+                CapturedLogs corrections = CapturedLogs.of(Corrections.class)) {
+            restart();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> handed.size() == 4);
+            assertThat(warnings(marks, corrections)).as("the journal said so").singleElement().asString()
+                    .contains("read back from the journal").doesNotContain("was not published");
+        }
+    }
+
+    private static List<String> warnings(CapturedLogs... logs) {
+        return java.util.Arrays.stream(logs).flatMap(l -> l.messages(ch.qos.logback.classic.Level.WARN).stream())
+                .toList();
     }
 
     @Test
