@@ -25,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * ({@link #releaseUnlessMoved}, {@link MoveReports}). Apart from Corrections because every path of
  * a correction (an apply, a read-back, a quarantine, a fence) ends here in the same way, while
  * Corrections decides which path to take; the counterpart of {@link StartRecords}, which records
- * an event's result. An entry whose outcome is published is journaled with the mark of an outcome
- * not acknowledged ({@link OutcomeMarks}), before the outcome is sent; one recorded without an
- * outcome keeps the mark it had. Callers hold the container's lock.
+ * an event's result. An entry whose outcome is published carries the mark of an outcome not
+ * acknowledged ({@link OutcomeMarks}), queued to the journal before the outcome is handed to the
+ * publisher; one recorded without an outcome keeps the mark it had. Callers hold the container's
+ * lock.
  */
 final class CorrectionRecords {
     /** Corrections' category, as before this class was split from it (operators' log settings name it). */
@@ -93,7 +94,8 @@ final class CorrectionRecords {
                 applied(result) ? result.resolved() : c.resolved(), clock.instant(), c.startedAt(),
                 LiveContainer.Reported.of(result), c.outcomeUnacknowledged());
         boolean publish = report || next.reportsOtherThan(c);
-        // journaled as not acknowledged before it is sent: a restart before the topic takes it says the state anew
+        // queued to the journal as not acknowledged before it is handed over: a restart before the topic takes it says
+        // the state anew
         live.put(next.unacknowledged(publish || c.outcomeUnacknowledged()));
         if (publish) {
             publisher.accept(outcomes.reconciled(c.containerId(), c.taskId(), c.nodeId(), result, trigger));

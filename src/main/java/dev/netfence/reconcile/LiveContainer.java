@@ -31,9 +31,10 @@ import java.util.Objects;
  *     said of it that can change while its rules stay as they are; null otherwise, and in entries
  *     of older versions (see {@link Reported})
  * @param outcomeUnacknowledged whether an outcome the reconciler published for this entry's state
- *     is not known to be on the outcomes topic: set with the state it reports, before it is sent,
- *     and cleared once every outcome of the container sent since is acknowledged ({@link OutcomeMarks});
- *     a netfence that reads such an entry back publishes its state anew at its first correction
+ *     is not known to be on the outcomes topic: set with the state it reports, queued to the journal
+ *     before the outcome is handed to the publisher, and cleared once every outcome of the container
+ *     sent since is acknowledged ({@link OutcomeMarks}); a netfence that reads such an entry back
+ *     publishes its state anew at the first correction that reads the container back
  */
 public record LiveContainer(
         String containerId,

@@ -17,15 +17,17 @@ import org.slf4j.LoggerFactory;
  * container whose outcome did not get out anew survives a restart: the journal must not claim as
  * reported what the outcomes topic never acknowledged (review 200 #2: a policy update applied, its
  * outcome refused, and after a restart the topic kept showing the old policy for good, the journal
- * saying the new one was reported). {@link CorrectionRecords} journals the mark with the state the
- * outcome reports, before it is sent; once every outcome of the container sent since is
- * acknowledged ({@link #settled}, told by the {@link OutcomeOrder}), the mark is written away on a
- * thread of its own under the container's lock (waiting at most {@link #LOCK_WAIT} for it; else the
- * container's next correction does it, {@link #current}). A correction that finds the mark where
- * this instance knows nothing of the container's outcomes (the entry was read back from the
- * journal: a restart, a take-over), or finds its last outcome failed, publishes its state anew
- * ({@link #sayAgain}). An outcome acknowledged just before a crash, its mark not written away yet,
- * is said again after the restart: at least once, as every outcome. Thread-safe.
+ * saying the new one was reported). {@link CorrectionRecords} puts the mark with the state the
+ * outcome reports (queued to the journal's writer) before the outcome is handed to the publisher;
+ * once every outcome of the container sent since is acknowledged ({@link #settled}, told by the
+ * {@link OutcomeOrder} of that very send), the mark is written away on a thread of its own under the
+ * container's lock (waiting at most {@link #LOCK_WAIT} for it; else the container's next correction
+ * does it, {@link #current}), never while this instance stands by. A correction that reads the
+ * container back and finds the mark where this instance knows nothing of its outcomes (the entry
+ * was read back from the journal: a restart, a take-over), or finds its last outcome failed,
+ * publishes its state anew ({@link #sayAgain}). An outcome acknowledged just before a crash, its
+ * mark not written away yet, is said again after the restart: at least once, as every outcome.
+ * Thread-safe.
  */
 final class OutcomeMarks implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OutcomeMarks.class);
