@@ -22,6 +22,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
@@ -214,6 +215,11 @@ public final class DefaultEnforcer implements Enforcer {
         }
         sample.stop(registry.timer(MeterNames.APPLY_DURATION, "status", result.status()));
         return result;
+    }
+
+    @Override
+    public Integer runtimePid(String containerId, String runtime, Instant deadline) {
+        return pinner.pidOf(containerId, runtime, deadline);
     }
 
     /** The OCI hook's fence (see {@link Enforcer#fence}): the quarantine, whatever {@code on-failure} says. */

@@ -121,6 +121,17 @@ public interface Enforcer {
     }
 
     /**
+     * The pid of a container whose start event carries none, as its runtime reports it
+     * ({@link dev.netfence.netns.ContainerPidLookup#pidOf}), asked before the container's lock is
+     * taken: the runtime may be holding the container while netfence's own OCI hook waits for that
+     * lock. Null when this enforcer asks no runtime (the apply then finds the process its own way).
+     * EnforcementException when the runtime cannot say (TIMEOUT, CONTAINER_NOT_FOUND, ...).
+     */
+    default Integer runtimePid(String containerId, String runtime, java.time.Instant deadline) {
+        return null;
+    }
+
+    /**
      * The OCI hook's fence: quarantines {@code pid}'s namespace (loopback only) whatever
      * {@code on-failure} says, for a container whose event has not been processed yet; the result
      * is {@code failed} / POLICY_NOT_FOUND with {@code quarantined} true when the fence holds.

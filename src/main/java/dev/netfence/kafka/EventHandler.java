@@ -139,7 +139,12 @@ final class EventHandler {
     private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;
         try {
-            result = lifecycle.started(event, () -> enforce(event, stored, due));
+            RuntimePid pid = RuntimePid.of(event, enforcer, due);
+            if (pid.failure() != null && AbandonedWork.abandons(pid.failure(), stopped.getAsBoolean())) {
+                throw pid.failure();
+            }
+            result = lifecycle.started(event, () -> pid.failure() != null ? pid.result(stored)
+                    : enforce(event, pid.pid(), stored, due));
         } catch (Throwable e) { // the event boundary: even an Error gets an outcome (and the container its quarantine)
             if (AbandonedWork.abandons(e, stopped.getAsBoolean())) { // not a failure: the stop took the worker
                 throw abandoned(event, e);
@@ -149,22 +154,19 @@ final class EventHandler {
         return outcomes.of(event, result, replay);
     }
 
-    private EnforcementResult enforce(ContainerEvent event, Optional<StoredPolicy> stored, Instant due) {
-        EnforcementResult result;
-        {
-            if (stored.isEmpty()) {
-                result = failClosed(event, ErrorCode.POLICY_NOT_FOUND,
-                        "no policy for task " + event.taskId() + " after waiting " + policyWait.toMillis() + " ms");
-            } else if (stored.get() instanceof StoredPolicy.Invalid invalid) {
-                result = failClosed(event, ErrorCode.INVALID_POLICY,
-                        "policy of task " + event.taskId() + " is invalid: " + String.join("; ", invalid.reasons()));
-            } else {
-                StoredPolicy.Valid valid = (StoredPolicy.Valid) stored.get();
-                result = enforcer.enforce(new EnforcementRequest(event.containerId(), event.runtime(), event.pid(),
-                        netns(event), valid.policy(), due, event.taskId()));
-            }
+    /** {@code pid}: the event's, or the one its runtime reported ({@link RuntimePid}); null when neither is known. */
+    private EnforcementResult enforce(ContainerEvent event, Integer pid, Optional<StoredPolicy> stored, Instant due) {
+        if (stored.isEmpty()) {
+            return failClosed(event, pid, ErrorCode.POLICY_NOT_FOUND,
+                    "no policy for task " + event.taskId() + " after waiting " + policyWait.toMillis() + " ms");
         }
-        return result;
+        if (stored.get() instanceof StoredPolicy.Invalid invalid) {
+            return failClosed(event, pid, ErrorCode.INVALID_POLICY,
+                    "policy of task " + event.taskId() + " is invalid: " + String.join("; ", invalid.reasons()));
+        }
+        StoredPolicy.Valid valid = (StoredPolicy.Valid) stored.get();
+        return enforcer.enforce(new EnforcementRequest(event.containerId(), event.runtime(), pid, netns(event),
+                valid.policy(), due, event.taskId()));
     }
 
     /**
@@ -188,8 +190,12 @@ final class EventHandler {
     }
 
     private EnforcementResult failClosed(ContainerEvent event, ErrorCode code, String message) {
+        return failClosed(event, event.pid(), code, message);
+    }
+
+    private EnforcementResult failClosed(ContainerEvent event, Integer pid, ErrorCode code, String message) {
         try {
-            return failClosed.failClosed(event.containerId(), event.runtime(), event.pid(), netns(event), code, message);
+            return failClosed.failClosed(event.containerId(), event.runtime(), pid, netns(event), code, message);
         } catch (Throwable e) {
             LOG.error("fail-closed handling of container {} failed", event.containerId(), e);
             return PolicyFailureHandler.REPORT_ONLY.failClosed(event.containerId(), event.runtime(), event.pid(), null,

@@ -9,20 +9,30 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * Asks the container runtime for a container's init pid when the event carries none:
- * {@code podman|docker inspect -f '{{.State.Pid}}' ID} or {@code crictl inspect --output
- * go-template --template '{{.info.pid}}' ID} (containerd and CRI-O). Without a runtime it tries
- * podman, docker and crictl in that order, skipping the ones not installed. A pid of 0 means
- * the container is still starting (or already stopped), so it asks again a few times, briefly and
- * never past the deadline, before answering CONTAINER_NOT_FOUND.
+ * {@code podman|docker inspect -f '{{.State.Pid}} {{.State.Status}}' ID} or {@code crictl inspect
+ * --output go-template --template '{{.info.pid}} {{.status.state}}' ID} (containerd and CRI-O).
+ * Without a runtime it tries podman, docker and crictl in that order, skipping the ones not
+ * installed. A pid of 0 with a status that says the container is still being made (podman's
+ * {@code created}, {@code configured} or {@code initialized}, docker's {@code created}, CRI's
+ * {@code CONTAINER_CREATED}: a slow {@code createRuntime} hook runs, say), and a runtime that
+ * does not answer at all (podman holds the container's lock while its hooks run), are asked again
+ * until the deadline and then answered TIMEOUT: the container may run, so the event's outcome
+ * must say {@code failed}, never {@code skipped}. A pid of 0 with any other status (stopped,
+ * exited) is asked again a few times, briefly, before CONTAINER_NOT_FOUND: that container is gone.
  */
 public final class ContainerPidLookup {
     /** The event contract's containerId rule; it also keeps the id from being read as an option. */
     private static final Pattern CONTAINER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+    /** The least time one ask is given, even at or past the deadline (the first ask always runs). */
+    private static final Duration LEAST_ASK = Duration.ofMillis(500);
+    /** The statuses, lower case, in which a runtime has made the container but not yet started its process. */
+    private static final Set<String> BEING_MADE = Set.of("created", "configured", "initialized", "container_created");
 
     private final CommandRunner runner;
     private final Clock clock;
@@ -30,7 +40,8 @@ public final class ContainerPidLookup {
     private final Duration startingInterval;
 
     /**
-     * @param startingAttempts how many times to ask while the runtime reports pid 0
+     * @param startingAttempts how many times to ask while the runtime reports pid 0 for a container
+     *     it does not say is being made (one it says is being made is asked until the deadline)
      * @param startingInterval the pause between those asks
      */
     public ContainerPidLookup(CommandRunner runner, Clock clock, int startingAttempts, Duration startingInterval) {
@@ -50,38 +61,67 @@ public final class ContainerPidLookup {
         this(runner, clock, 10, Duration.ofMillis(200));
     }
 
-    /** The init pid (> 0) of {@code containerId} as {@code runtime} (or any runtime, when null) reports it. */
+    /**
+     * The init pid (> 0) of {@code containerId} as {@code runtime} (or any runtime, when null)
+     * reports it; {@code deadline} on this lookup's clock. EnforcementException: TIMEOUT when the
+     * container was still being made, or the runtime did not answer, at the deadline;
+     * CONTAINER_NOT_FOUND when the runtime does not know it or says it has no process;
+     * FIREWALL_UNAVAILABLE when no runtime CLI is installed; INVALID_EVENT for an id or runtime
+     * the contract does not allow.
+     */
     public int pidOf(String containerId, String runtime, Instant deadline) {
         if (containerId == null || !CONTAINER_ID.matcher(containerId).matches()) {
             throw new EnforcementException(ErrorCode.INVALID_EVENT, "invalid containerId: " + containerId);
         }
         for (int attempt = 1; ; attempt++) {
-            int pid = askOnce(containerId, runtime);
-            if (pid > 0) {
-                return pid;
+            Answer answer = askOnce(containerId, runtime, deadline);
+            if (answer.pid() > 0) {
+                return answer.pid();
             }
+            boolean waiting = answer.unanswered() != null || BEING_MADE.contains(answer.status());
             Instant next = clock.instant().plus(startingInterval);
-            if (attempt >= startingAttempts || next.isAfter(deadline)) {
-                throw new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND,
-                        "container " + containerId + " has no running process (pid 0)");
+            if (next.isAfter(deadline) || !waiting && attempt >= startingAttempts) {
+                throw given(containerId, answer);
             }
             sleep(startingInterval);
         }
     }
 
-    private int askOnce(String containerId, String runtime) {
+    private static EnforcementException given(String containerId, Answer answer) {
+        if (answer.unanswered() != null) {
+            return new EnforcementException(ErrorCode.TIMEOUT, "the runtime did not say the pid of container "
+                    + containerId + " before the event's deadline (" + answer.unanswered() + "); it may run: a runtime"
+                    + " holds a container while its createRuntime hooks run");
+        }
+        if (BEING_MADE.contains(answer.status())) {
+            return new EnforcementException(ErrorCode.TIMEOUT, "container " + containerId + " was still being made"
+                    + " (status " + answer.status() + ", pid 0) at the event's deadline; it may run once made");
+        }
+        return new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "container " + containerId
+                + " has no running process (pid 0" + (answer.status().isEmpty() ? "" : ", status " + answer.status())
+                + ")");
+    }
+
+    /** One runtime's answer: a pid and its status (lower case, may be empty), or why none came (a timeout). */
+    private record Answer(int pid, String status, String unanswered) {}
+
+    private Answer askOnce(String containerId, String runtime, Instant deadline) {
         List<List<String>> candidates = commands(containerId, runtime);
         List<String> missing = new ArrayList<>();
         String lastFailure = null;
+        String unanswered = null;
+        Duration left = Duration.between(clock.instant(), deadline);
+        Duration timeout = left.compareTo(COMMAND_TIMEOUT) > 0 ? COMMAND_TIMEOUT
+                : left.compareTo(LEAST_ASK) < 0 ? LEAST_ASK : left;
         for (List<String> argv : candidates) {
             CommandResult result;
             try {
-                result = runner.run(argv, new byte[0], COMMAND_TIMEOUT);
+                result = runner.run(argv, new byte[0], timeout);
             } catch (IOException e) {
                 missing.add(argv.get(0));
                 continue;
             } catch (CommandTimeoutException e) {
-                lastFailure = e.getMessage();
+                unanswered = argv.get(0) + " did not answer within " + timeout.toMillis() + " ms";
                 continue;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -91,12 +131,16 @@ public final class ContainerPidLookup {
                 lastFailure = argv.get(0) + " exit " + result.exitCode() + ": " + result.stderr().strip();
                 continue;
             }
-            String text = result.stdout().strip();
+            String[] words = result.stdout().strip().split("\\s+");
             try {
-                return Integer.parseInt(text);
+                return new Answer(Integer.parseInt(words[0]),
+                        words.length > 1 ? words[1].toLowerCase(java.util.Locale.ROOT) : "", null);
             } catch (NumberFormatException e) {
-                lastFailure = argv.get(0) + " printed no pid: " + text;
+                lastFailure = argv.get(0) + " printed no pid: " + result.stdout().strip();
             }
+        }
+        if (unanswered != null) { // a runtime that may know the container did not answer: it may run
+            return new Answer(0, "", unanswered);
         }
         if (missing.size() == candidates.size()) {
             throw new EnforcementException(ErrorCode.FIREWALL_UNAVAILABLE,
@@ -107,9 +151,10 @@ public final class ContainerPidLookup {
     }
 
     static List<List<String>> commands(String containerId, String runtime) {
-        List<String> podman = List.of("podman", "inspect", "-f", "{{.State.Pid}}", containerId);
-        List<String> docker = List.of("docker", "inspect", "-f", "{{.State.Pid}}", containerId);
-        List<String> crictl = List.of("crictl", "inspect", "--output", "go-template", "--template", "{{.info.pid}}", containerId);
+        List<String> podman = List.of("podman", "inspect", "-f", "{{.State.Pid}} {{.State.Status}}", containerId);
+        List<String> docker = List.of("docker", "inspect", "-f", "{{.State.Pid}} {{.State.Status}}", containerId);
+        List<String> crictl = List.of("crictl", "inspect", "--output", "go-template", "--template",
+                "{{.info.pid}} {{.status.state}}", containerId);
         if (runtime == null) {
             return List.of(podman, docker, crictl);
         }

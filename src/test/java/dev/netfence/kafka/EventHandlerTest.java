@@ -197,4 +197,98 @@ class EventHandlerTest {
                 new com.fasterxml.jackson.databind.ObjectMapper().readTree(new dev.netfence.event.OutcomeCodec().encode(o))))
                 .as("an outcome v1 document").isEmpty();
     }
+
+    private static final ContainerEvent START_WITHOUT_PID = new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED,
+            "ev-nopid", Instant.parse("2026-12-04T03:00:00Z"), "n1", "task-1", "c1", "podman", null);
+
+    /** An enforcer whose runtime answers {@code answer} (or throws it), recording what it was asked and when. */
+    private static final class RuntimeAnswering implements dev.netfence.enforce.Enforcer {
+        final List<Integer> enforcedThrough = new CopyOnWriteArrayList<>();
+        final List<Boolean> askedUnderTheLock = new CopyOnWriteArrayList<>();
+        private final ReentrantLock lock;
+        private final java.util.function.Supplier<Integer> answer;
+
+        RuntimeAnswering(ReentrantLock lock, java.util.function.Supplier<Integer> answer) {
+            this.lock = lock;
+            this.answer = answer;
+        }
+
+        @Override
+        public EnforcementResult enforce(dev.netfence.enforce.EnforcementRequest request) {
+            enforcedThrough.add(request.pid());
+            return EnforcementResult.applied().attempts(1).build();
+        }
+
+        @Override
+        public Integer runtimePid(String containerId, String runtime, Instant deadline) {
+            askedUnderTheLock.add(lock.isLocked());
+            return answer.get();
+        }
+    }
+
+    private Outcome outcomeWithoutPid(RuntimeAnswering enforcer, ReentrantLock lock) {
+        EventHandler handler = new EventHandler(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), enforcer,
+                recordingFailClosed, new Outcomes(Clock.systemUTC(), "n1/1", "test"), Clock.systemUTC(),
+                Duration.ofSeconds(1), Duration.ofSeconds(30), lockingLifecycle(lock), () -> false);
+        return handler.handle(START_WITHOUT_PID, false, Runnable::run).join();
+    }
+
+    @Test
+    void aStartWithoutAPidIsAskedOfTheRuntimeBeforeTheContainersLockIsTakenAndEnforcedThroughThatPid() {
+        ReentrantLock lock = new ReentrantLock();
+        RuntimeAnswering enforcer = new RuntimeAnswering(lock, () -> 777);
+
+        Outcome o = outcomeWithoutPid(enforcer, lock);
+
+        assertThat(o.status()).isEqualTo("applied");
+        assertThat(enforcer.askedUnderTheLock).as("the runtime may wait on netfence's hook, which takes that lock")
+                .containsExactly(false);
+        assertThat(enforcer.enforcedThrough).containsExactly(777);
+    }
+
+    @Test
+    void aStartWithAPidIsNotAskedOfTheRuntime() {
+        ReentrantLock lock = new ReentrantLock();
+        RuntimeAnswering enforcer = new RuntimeAnswering(lock, () -> 777);
+        EventHandler handler = new EventHandler(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), enforcer,
+                recordingFailClosed, new Outcomes(Clock.systemUTC(), "n1/1", "test"), Clock.systemUTC(),
+                Duration.ofSeconds(1), Duration.ofSeconds(30), lockingLifecycle(lock), () -> false);
+
+        handler.handle(START, false, Runnable::run).join();
+
+        assertThat(enforcer.askedUnderTheLock).isEmpty();
+        assertThat(enforcer.enforcedThrough).containsExactly(4242);
+    }
+
+    @Test
+    void aRuntimeThatCannotSayThePidInTimeMakesTheStartFailedWithNothingApplied() {
+        ReentrantLock lock = new ReentrantLock();
+        RuntimeAnswering enforcer = new RuntimeAnswering(lock, () -> {
+            throw new dev.netfence.core.EnforcementException(dev.netfence.core.ErrorCode.TIMEOUT, "still being made");
+        });
+
+        Outcome o = outcomeWithoutPid(enforcer, lock);
+
+        assertThat(o.status()).as("the container may run: never skipped").isEqualTo("failed");
+        assertThat(o.error().code()).isEqualTo("TIMEOUT");
+        assertThat(o.error().message()).isEqualTo("still being made");
+        assertThat(o.policyDigest()).isEqualTo(dev.netfence.policy.PolicyDigest.of(FakePolicies.OPEN));
+        assertThat(enforcer.enforcedThrough).isEmpty();
+        assertThat(quarantined).as("no process to quarantine through").isEmpty();
+    }
+
+    @Test
+    void aContainerTheRuntimeSaysIsGoneIsSkipped() {
+        ReentrantLock lock = new ReentrantLock();
+        RuntimeAnswering enforcer = new RuntimeAnswering(lock, () -> {
+            throw new dev.netfence.core.EnforcementException(dev.netfence.core.ErrorCode.CONTAINER_NOT_FOUND,
+                    "container c1 has no running process (pid 0, status exited)");
+        });
+
+        Outcome o = outcomeWithoutPid(enforcer, lock);
+
+        assertThat(o.status()).isEqualTo("skipped");
+        assertThat(o.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
+        assertThat(enforcer.enforcedThrough).isEmpty();
+    }
 }

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Asking runtimes for a pid: argv, pid 0 while starting, unknown containers, hostile ids. */
+/** Asking runtimes for a pid: argv, pid 0 while being made or gone, a runtime that does not answer, unknown containers, hostile ids. */
 class ContainerPidLookupTest {
     private final List<List<String>> ran = new ArrayList<>();
     private final Instant deadline = Instant.now().plusSeconds(30);
@@ -33,14 +33,14 @@ class ContainerPidLookupTest {
     @Test
     void dockerIsAskedWithItsGoTemplate() {
         assertThat(answering("12345\n").pidOf("3f9a0c", "docker", deadline)).isEqualTo(12345);
-        assertThat(ran).containsExactly(List.of("docker", "inspect", "-f", "{{.State.Pid}}", "3f9a0c"));
+        assertThat(ran).containsExactly(List.of("docker", "inspect", "-f", "{{.State.Pid}} {{.State.Status}}", "3f9a0c"));
     }
 
     @Test
     void crioAndContainerdAreAskedThroughCrictl() {
         answering("777").pidOf("abc", "crio", deadline);
         assertThat(ran.get(0)).containsExactly("crictl", "inspect", "--output", "go-template", "--template",
-                "{{.info.pid}}", "abc");
+                "{{.info.pid}} {{.status.state}}", "abc");
     }
 
     @Test
@@ -56,6 +56,59 @@ class ContainerPidLookupTest {
         assertThatThrownBy(() -> answering("0").pidOf("abc", "docker", deadline))
                 .isInstanceOfSatisfying(EnforcementException.class,
                         e -> assertThat(e.code()).isEqualTo(ErrorCode.CONTAINER_NOT_FOUND));
+    }
+
+    @Test
+    void aContainerStillBeingMadeIsAskedUntilTheDeadlineAndThenTimesOutNotNotFound() {
+        Instant soon = Instant.now().plusMillis(200);
+        assertThatThrownBy(() -> answering("0 created\n").pidOf("abc", "docker", soon))
+                .isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
+                    assertThat(e.getMessage()).contains("container abc was still being made (status created, pid 0)");
+                });
+        assertThat(ran.size()).as("asked past the 3 attempts a gone container gets").isGreaterThan(3);
+        assertThat(Instant.now()).isAfterOrEqualTo(soon.minusMillis(5));
+    }
+
+    @Test
+    void aContainerBeingMadeThatStartsIsFound() {
+        assertThat(answering("0 configured", "0 initialized", "0 created", "0 created", "4321 running")
+                .pidOf("abc", "docker", deadline)).isEqualTo(4321);
+    }
+
+    @Test
+    void aStoppedContainerWithPidZeroIsNotFoundAfterAFewAsks() {
+        assertThatThrownBy(() -> answering("0 exited").pidOf("abc", "docker", deadline))
+                .isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.CONTAINER_NOT_FOUND);
+                    assertThat(e.getMessage()).isEqualTo("container abc has no running process (pid 0, status exited)");
+                });
+        assertThat(ran).hasSize(3);
+    }
+
+    @Test
+    void aRuntimeThatDoesNotAnswerIsAskedAgainWithinTheDeadlineAndThenTimesOut() {
+        List<Duration> timeouts = new ArrayList<>();
+        int[] calls = {0};
+        ContainerPidLookup lookup = new ContainerPidLookup((argv, stdin, timeout) -> {
+            timeouts.add(timeout);
+            if (calls[0]++ < 2) {
+                throw new CommandTimeoutException(argv, timeout);
+            }
+            return new CommandResult(argv, 0, "555 running\n", "");
+        }, Clock.systemUTC(), 3, Duration.ofMillis(1));
+        assertThat(lookup.pidOf("abc", "podman", Instant.now().plusSeconds(3))).isEqualTo(555);
+        assertThat(timeouts.get(0)).as("one ask is bounded by the time left").isLessThanOrEqualTo(Duration.ofSeconds(3));
+
+        ContainerPidLookup silent = new ContainerPidLookup((argv, stdin, timeout) -> {
+            throw new CommandTimeoutException(argv, timeout);
+        }, Clock.systemUTC(), 3, Duration.ofMillis(1));
+        assertThatThrownBy(() -> silent.pidOf("abc", null, Instant.now().plusMillis(100)))
+                .isInstanceOfSatisfying(EnforcementException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
+                    assertThat(e.getMessage()).startsWith("the runtime did not say the pid of container abc before the"
+                            + " event's deadline (crictl did not answer within 500 ms)");
+                });
     }
 
     @Test
