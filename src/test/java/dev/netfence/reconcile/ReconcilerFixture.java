@@ -33,6 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 abstract class ReconcilerFixture {
     static final String ALLOW_A = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:80\"]}";
+    /** Another policy than {@link #ALLOW_A}: a policy update. */
+    static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
     static final int PID = 4242;
 
     @TempDir
@@ -107,6 +109,42 @@ abstract class ReconcilerFixture {
         return new Reconciler(live, enforcer, policies, new Outcomes(wall, "node-1/1", "test"),
                 publisher(), guards, wall, steady, registry, "node-1", resyncInterval(), 2,
                 Duration.ofSeconds(30), proc).start();
+    }
+
+    /** What a {@link #keepingJournal} holds: each container's last entry (a released one's removed). */
+    final Map<String, LiveContainer> journaled = new ConcurrentHashMap<>();
+    /** Every reconciler outcome handed to a {@link #settling} publisher, however it settles. */
+    final List<Outcome> handed = new CopyOnWriteArrayList<>();
+
+    /** A journal that keeps each container's last entry in {@link #journaled}, as the enforcements topic does. */
+    LiveSetJournal keepingJournal() {
+        return new LiveSetJournal() {
+            @Override
+            public void record(LiveContainer c) {
+                journaled.put(c.containerId(), c);
+            }
+
+            @Override
+            public void remove(String containerId) {
+                journaled.remove(containerId);
+            }
+        };
+    }
+
+    /** A publisher that adds each outcome to {@link #handed} and settles its send as {@code settle} says. */
+    OutcomePublisher settling(java.util.function.Function<Outcome, CompletableFuture<Void>> settle) {
+        return new OutcomePublisher() {
+            @Override
+            public void publish(Outcome outcome) {
+                publishTracked(outcome);
+            }
+
+            @Override
+            public CompletableFuture<Void> publishTracked(Outcome outcome) {
+                handed.add(outcome);
+                return settle.apply(outcome);
+            }
+        };
     }
 
     /** Where the reconciler publishes: into {@link #published}, each outcome acknowledged at once. */

@@ -6,13 +6,10 @@ import static org.awaitility.Awaitility.await;
 import dev.netfence.core.EnforcementResult;
 import dev.netfence.core.ErrorCode;
 import dev.netfence.event.ContainerEvent;
-import dev.netfence.event.Outcome;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,31 +21,20 @@ import org.junit.jupiter.api.Test;
  * was not published", though every outcome of the new instance had gone out.
  */
 class ReconcilerForgottenOutcomesTest extends ReconcilerFixture {
-    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
 
     /** Whether the publisher refuses what it is given from now on. */
     private volatile boolean refuse;
-    /** Every reconciler outcome handed to the publisher, refused or not. */
-    private final List<Outcome> handed = new CopyOnWriteArrayList<>();
 
+    /** Each send refused while {@link #refuse} says so, else acknowledged ({@link #published}). */
     @Override
     OutcomePublisher publisher() {
-        return new OutcomePublisher() {
-            @Override
-            public void publish(Outcome outcome) {
-                publishTracked(outcome);
+        return settling(outcome -> {
+            if (refuse) {
+                return CompletableFuture.failedFuture(new IllegalStateException("refused for good"));
             }
-
-            @Override
-            public CompletableFuture<Void> publishTracked(Outcome outcome) {
-                handed.add(outcome);
-                if (refuse) {
-                    return CompletableFuture.failedFuture(new IllegalStateException("refused for good"));
-                }
-                published.add(outcome);
-                return CompletableFuture.completedFuture(null);
-            }
-        };
+            published.add(outcome);
+            return CompletableFuture.completedFuture(null);
+        });
     }
 
     @Test

@@ -3,15 +3,12 @@ package dev.netfence.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.netfence.event.Outcome;
 import dev.netfence.netns.NamespaceId;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -23,45 +20,22 @@ import org.junit.jupiter.api.Test;
  * it joins again has its mark said again here, not cleared by an acknowledgement of its own.
  */
 class ReconcilerStandbyOutcomeMarksTest extends ReconcilerFixture {
-    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
 
-    /** What the journal holds: each container's last entry. */
-    private final Map<String, LiveContainer> journaled = new ConcurrentHashMap<>();
-    /** The reconciler outcomes handed to the publisher, each settled by a test. */
-    private final List<Outcome> handed = new CopyOnWriteArrayList<>();
     private final List<CompletableFuture<Void>> acks = new CopyOnWriteArrayList<>();
 
     @Override
     LiveSetJournal journal() {
-        return new LiveSetJournal() {
-            @Override
-            public void record(LiveContainer c) {
-                journaled.put(c.containerId(), c);
-            }
-
-            @Override
-            public void remove(String containerId) {
-                journaled.remove(containerId);
-            }
-        };
+        return keepingJournal();
     }
 
+    /** Each send settled by a test, through {@link #acks}. */
     @Override
     OutcomePublisher publisher() {
-        return new OutcomePublisher() {
-            @Override
-            public void publish(Outcome outcome) {
-                publishTracked(outcome);
-            }
-
-            @Override
-            public CompletableFuture<Void> publishTracked(Outcome outcome) {
-                handed.add(outcome);
-                CompletableFuture<Void> acked = new CompletableFuture<>();
-                acks.add(acked);
-                return acked;
-            }
-        };
+        return settling(outcome -> {
+            CompletableFuture<Void> acked = new CompletableFuture<>();
+            acks.add(acked);
+            return acked;
+        });
     }
 
     @Test

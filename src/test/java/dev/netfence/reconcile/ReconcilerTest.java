@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * policy-update storms is {@link ReconcilerResyncLoopTest}'s.
  */
 class ReconcilerTest extends ReconcilerFixture {
-    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:81\"]}";
+    private static final String ALLOW_A_PORT_81 = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.2:81\"]}";
 
     @Test
     void thePipelineLearnsWhenWhatAStartOrAStopRecordedIsInTheJournal() throws Exception {
@@ -42,7 +42,7 @@ class ReconcilerTest extends ReconcilerFixture {
         enforcer.calls.clear();
         policies.caughtUp = false; // as at a start: a newer record of the task may come later in the read
 
-        policies.put("task-1", ALLOW_B);
+        policies.put("task-1", ALLOW_A_PORT_81);
         Thread.sleep(300);
         assertThat(enforcer.calls).as("nothing applied from a partial read").isEmpty();
 
@@ -59,7 +59,7 @@ class ReconcilerTest extends ReconcilerFixture {
         start("c2", "task-1");
         enforcer.calls.clear();
 
-        policies.put("task-1", ALLOW_B);
+        policies.put("task-1", ALLOW_A_PORT_81);
 
         await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 2);
         assertThat(enforcer.calls).containsExactlyInAnyOrder("enforce c1", "enforce c2");
@@ -74,13 +74,13 @@ class ReconcilerTest extends ReconcilerFixture {
     @Test
     void aPolicyUpdateAlsoRetriesThePodMembersOfOtherTasksThatWereRefusedForTheDigestItBrings() throws Exception {
         policies.put("task-1", ALLOW_A);
-        policies.put("task-2", ALLOW_B);
+        policies.put("task-2", ALLOW_A_PORT_81);
         policies.put("task-3", ALLOW_A);
         start("c1", "task-1");
-        // c2, of task-2, in c1's namespace: its apply of ALLOW_B was refused NAMESPACE_SHARED (c1 held
-        // ALLOW_A); c3, refused for ALLOW_B in another namespace, and c4, refused in c1's namespace for
+        // c2, of task-2, in c1's namespace: its apply of ALLOW_A_PORT_81 was refused NAMESPACE_SHARED (c1 held
+        // ALLOW_A); c3, refused for ALLOW_A_PORT_81 in another namespace, and c4, refused in c1's namespace for
         // a digest task-1 will not have, have nothing to gain from task-1's update
-        String allowB = digestOf(ALLOW_B);
+        String allowB = digestOf(ALLOW_A_PORT_81);
         dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
         reconciler.liveSet().restore(refused("c2", "task-2", pod, allowB));
         reconciler.liveSet().restore(refused("c3", "task-2",
@@ -88,7 +88,7 @@ class ReconcilerTest extends ReconcilerFixture {
         reconciler.liveSet().restore(refused("c4", "task-3", pod, "sha256:" + "c".repeat(64)));
         enforcer.calls.clear();
 
-        policies.put("task-1", ALLOW_B); // task-1 now has the policy c2 was refused for
+        policies.put("task-1", ALLOW_A_PORT_81); // task-1 now has the policy c2 was refused for
 
         // (a pause before the first look, so a wrong third call would be there to see)
         await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.size() >= 2);
@@ -99,7 +99,7 @@ class ReconcilerTest extends ReconcilerFixture {
                 .satisfies(o -> assertThat(o.trigger()).as("its own policy did not change").isEqualTo("drift"));
         enforcer.calls.clear();
 
-        policies.put("task-1", ALLOW_B); // the same policy again: nothing for the others
+        policies.put("task-1", ALLOW_A_PORT_81); // the same policy again: nothing for the others
         await().pollDelay(Duration.ofMillis(300)).until(() -> true);
         assertThat(enforcer.calls).as("c1 in force with the same digest, the others not for it").isEmpty();
     }
@@ -108,9 +108,9 @@ class ReconcilerTest extends ReconcilerFixture {
     void aPodMemberRefusedNamespaceSharedAtItsFirstStartIsTrackedAndRetriedWhenAnUpdateBringsItsDigest()
             throws Exception {
         policies.put("task-1", ALLOW_A);
-        policies.put("task-2", ALLOW_B);
+        policies.put("task-2", ALLOW_A_PORT_81);
         start("c1", "task-1");
-        String allowB = digestOf(ALLOW_B);
+        String allowB = digestOf(ALLOW_A_PORT_81);
         dev.netfence.netns.NamespaceId pod = dev.netfence.netns.NamespaceId.of(nsFile);
         // c2's start, in c1's namespace: refused for another member's policy, nothing written, quarantined not
         ContainerEvent start = event("c2", "task-2", ContainerEvent.CONTAINER_STARTED);
@@ -128,7 +128,7 @@ class ReconcilerTest extends ReconcilerFixture {
         assertThat(reconciler.liveSet().refusedIn(pod)).extracting(LiveContainer::containerId).containsExactly("c2");
         enforcer.calls.clear();
 
-        policies.put("task-1", ALLOW_B); // task-1 now has the policy c2 was refused for
+        policies.put("task-1", ALLOW_A_PORT_81); // task-1 now has the policy c2 was refused for
 
         await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.contains("enforce c2"));
         await().atMost(Duration.ofSeconds(10)).until(() -> reconciler.liveSet().refusedIn(pod).isEmpty());
@@ -199,7 +199,7 @@ class ReconcilerTest extends ReconcilerFixture {
         await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 2);
         assertThat(published.get(1).errorCode()).isEqualTo("INVALID_POLICY");
 
-        policies.put("task-1", ALLOW_B);
+        policies.put("task-1", ALLOW_A_PORT_81);
         await().atMost(Duration.ofSeconds(10)).until(() -> published.size() == 3);
         assertThat(published.get(2).status()).isEqualTo("applied");
         assertThat(published.get(2).quarantined()).isFalse();
@@ -265,7 +265,7 @@ class ReconcilerTest extends ReconcilerFixture {
         var req = request("c1", PID, "task-1");
         EnforcementResult started = reconciler.started(ev, () -> enforcer.enforce(req));
 
-        policies.put("task-1", ALLOW_B); // corrected at once, while the start's outcome is not out yet
+        policies.put("task-1", ALLOW_A_PORT_81); // corrected at once, while the start's outcome is not out yet
         await().atMost(Duration.ofSeconds(10)).until(() -> enforcer.calls.size() == 2);
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(published::isEmpty);
 

@@ -3,7 +3,6 @@ package dev.netfence.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.netfence.event.Outcome;
 import dev.netfence.testkit.CapturedLogs;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -11,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,59 +20,36 @@ import org.junit.jupiter.api.Test;
  * and after a restart the outcomes topic kept showing the old state for good.
  */
 class ReconcilerUnsentOutcomeRestartTest extends ReconcilerFixture {
-    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
 
-    /** What the journal holds: each container's last entry (a released one's removed). */
-    private final Map<String, LiveContainer> journaled = new ConcurrentHashMap<>();
     /** How the publisher settles what it is given from now on. */
     private volatile Send send = Send.ACKNOWLEDGE;
     /** The entry the journal held for an outcome's container when the outcome was sent. */
     private final Map<String, LiveContainer> journaledAtSend = new ConcurrentHashMap<>();
-    /** Every reconciler outcome handed to the publisher, however it settles ({@link #published}: the acknowledged). */
-    private final List<Outcome> handed = new CopyOnWriteArrayList<>();
 
     private enum Send { ACKNOWLEDGE, FAIL, NEVER_SETTLE }
 
     @Override
     LiveSetJournal journal() {
-        return new LiveSetJournal() {
-            @Override
-            public void record(LiveContainer c) {
-                journaled.put(c.containerId(), c);
-            }
-
-            @Override
-            public void remove(String containerId) {
-                journaled.remove(containerId);
-            }
-        };
+        return keepingJournal();
     }
 
+    /** Each send settled as {@link #send} says ({@link #published}: the acknowledged). */
     @Override
     OutcomePublisher publisher() {
-        return new OutcomePublisher() {
-            @Override
-            public void publish(Outcome outcome) {
-                publishTracked(outcome);
+        return settling(outcome -> {
+            LiveContainer entry = journaled.get(outcome.containerId());
+            if (entry != null) {
+                journaledAtSend.put(outcome.containerId(), entry);
             }
-
-            @Override
-            public CompletableFuture<Void> publishTracked(Outcome outcome) {
-                handed.add(outcome);
-                LiveContainer entry = journaled.get(outcome.containerId());
-                if (entry != null) {
-                    journaledAtSend.put(outcome.containerId(), entry);
+            return switch (send) {
+                case FAIL -> CompletableFuture.failedFuture(new IllegalStateException("refused for good"));
+                case NEVER_SETTLE -> new CompletableFuture<>();
+                case ACKNOWLEDGE -> {
+                    published.add(outcome);
+                    yield CompletableFuture.completedFuture(null);
                 }
-                return switch (send) {
-                    case FAIL -> CompletableFuture.failedFuture(new IllegalStateException("refused for good"));
-                    case NEVER_SETTLE -> new CompletableFuture<>();
-                    case ACKNOWLEDGE -> {
-                        published.add(outcome);
-                        yield CompletableFuture.completedFuture(null);
-                    }
-                };
-            }
-        };
+            };
+        });
     }
 
     /** netfence stopped (the reconciler closed) and started again over what the journal holds: its first resync run. */

@@ -16,7 +16,6 @@ import org.junit.jupiter.api.Test;
  * old policy applied, a deleted policy's container not quarantined) until the state changed again.
  */
 class ReconcilerUnsentOutcomeTest extends ReconcilerFixture {
-    private static final String ALLOW_B = "{\"schemaVersion\":1,\"mode\":\"bridge\",\"allowedEndpoints\":[\"198.18.0.3:80\"]}";
     /** How many tracked sends still fail. */
     private final AtomicInteger failing = new AtomicInteger();
 
