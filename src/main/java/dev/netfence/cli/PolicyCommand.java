@@ -212,18 +212,27 @@ public final class PolicyCommand {
         return last;
     }
 
+    /**
+     * Each task's record in force, by the store's own rule: of each partition's last record of the
+     * task, the newest ({@link RecordOrder}), whatever order the partitions are read in (an old
+     * partition's leftover loses, and so does a record after it there, a tombstone, that is older
+     * than the task's record on its new partition).
+     */
     private Map<String, ConsumerRecord<byte[], byte[]>> latest(OpsOptions ops) {
-        Map<String, ConsumerRecord<byte[], byte[]>> latest = new TreeMap<>();
+        Map<String, Map<Integer, ConsumerRecord<byte[], byte[]>>> last = new TreeMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ops.consumerConfig())) {
             TopicRange range = TopicRange.between(consumer, ops.policiesTopic(), null, null, ops.timeout());
             range.read(consumer, ops.timeout(), record -> {
-                if (record.key() != null) { // the newer by the store's own rule: an old partition's leftover loses
-                    latest.merge(new String(record.key(), StandardCharsets.UTF_8), record, (was, next) ->
-                            RecordOrder.replaces(was.partition(), was.timestamp(), next.partition(), next.timestamp())
-                                    ? next : was);
+                if (record.key() != null) {
+                    last.computeIfAbsent(new String(record.key(), StandardCharsets.UTF_8), k -> new TreeMap<>())
+                            .put(record.partition(), record);
                 }
             });
         }
+        Map<String, ConsumerRecord<byte[], byte[]>> latest = new TreeMap<>();
+        last.forEach((task, byPartition) -> latest.put(task, byPartition.values().stream().reduce((was, next) ->
+                RecordOrder.replaces(was.partition(), was.timestamp(), next.partition(), next.timestamp()) ? next : was)
+                .orElseThrow()));
         return latest;
     }
 

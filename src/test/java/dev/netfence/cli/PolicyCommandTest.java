@@ -171,6 +171,31 @@ class PolicyCommandTest {
     }
 
     @Test
+    void getShowsThePolicyOnTheNewPartitionThoughTheOldOneEndsWithATombstoneAfterAPolicyStampedAhead()
+            throws Exception {
+        // record by record, the old policy stamped an hour ahead replaced the newer one when that was read first, and
+        // the tombstone after it on its partition then deleted the task: each partition's last record decides
+        long now = System.currentTimeMillis();
+        try (var p = TestKafka.producer()) {
+            for (int newer : new int[] {0, 1}) {
+                byte[] key = ("task-t" + newer).getBytes(StandardCharsets.UTF_8);
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 1 - newer, now + 3_600_000, key,
+                        "{\"schemaVersion\": 1, \"preset\": \"default\"}".getBytes(StandardCharsets.UTF_8))).get();
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(topic, 1 - newer,
+                        now - 60_000, key, null)).get();
+                p.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, newer, now, key,
+                        POLICY.getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+
+        for (String task : List.of("task-t0", "task-t1")) {
+            CommandRun get = policy("get", task);
+            assertThat(get.exitCode()).as(task + ": " + get.err()).isZero();
+            assertThat(get.out()).as(task).isEqualTo(POLICY.strip() + "\n");
+        }
+    }
+
+    @Test
     void deleteAlsoTombstonesAPolicyTheTaskLeftOnAnotherPartitionSoItCannotOutliveTheDeletion() throws Exception {
         policy("put", "task-42", file("p.json", POLICY).toString());
         int home = dev.netfence.kafka.NodeRouting.partitionFor("task-42", 2);

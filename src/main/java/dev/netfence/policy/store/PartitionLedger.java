@@ -21,11 +21,14 @@ import org.apache.kafka.common.TopicPartition;
  * not the partition alone: a task whose key moved to another partition (fewer partitions) must
  * not be forgotten by its old one. Where the rebuild reads one task twice in one partition, the
  * later record wins, as in any read of it; on two partitions (left by an earlier partition count),
- * the one with the later timestamp. The first read at start decides the same way, record by record
- * ({@link RecordOrder}): a record of a task from another partition than the one whose record is in
- * force (a tombstone included) replaces it only if it is newer, so a policy left on a task's old
- * partition when partitions were added, read after the new one (in poll order), does not take the
- * place of the newer policy or deletion; once that read is through ({@link #readThrough}), every
+ * the one with the later timestamp. The first read at start decides the same way: it keeps each
+ * task's last record on each partition read so far, and the one in force is the newest of those
+ * ({@link RecordOrder}: the later timestamp, a tombstone included), whatever order the partitions
+ * are polled in, so a policy left on a task's old partition when partitions were added does not
+ * take the place of the newer policy or deletion, nor does a record later on that old partition (a
+ * tombstone after an old policy stamped by a clock ahead) decide against the newer one on the new
+ * partition (before the sixty-fourth session the first read went record by record, and which
+ * record won depended on the poll order). Once that read is through ({@link #readThrough}), every
  * record is new and replaces the one in force. Confined to the store's thread.
  */
 final class PartitionLedger {
@@ -37,16 +40,14 @@ final class PartitionLedger {
     private record Rebuild(Map<TopicPartition, Long> ends, Map<String, Map<TopicPartition, Staged>> staged,
             Set<TopicPartition> reached) {}
 
-    /** Where the record in force of a task came from (a tombstone included). */
-    private record InForce(int partition, long timestamp) {}
-
     private final PolicyTable table;
     private final Map<TopicPartition, Long> next = new HashMap<>();
     /**
-     * While the store reads what the topic held at its start: where each task's record in force
-     * came from. Null once it read that (every record after is new: no leftover can follow).
+     * While the store reads what the topic held at its start: each task's last record on each
+     * partition read so far, by partition. Null once it read that (every record after is new: no
+     * leftover can follow).
      */
-    private Map<String, InForce> inForce = new HashMap<>();
+    private Map<String, Map<Integer, Staged>> firstRead = new HashMap<>();
     /** Records the first read ignored (a moved key's leftovers). */
     private long ignored;
     private Rebuild rebuild;
@@ -86,24 +87,38 @@ final class PartitionLedger {
             rebuild.staged().computeIfAbsent(taskId, t -> new HashMap<>()).put(tp, new Staged(policy, tp, timestamp));
             return;
         }
-        InForce now = inForce == null ? null : inForce.get(taskId);
-        if (now != null && !RecordOrder.replaces(now.partition(), now.timestamp(), tp.partition(), timestamp)) {
-            if (ignored++ == 0) { // one line per read: every start reads a moved key's leftovers again
-                LOG.info("ignoring the record of task {} at {}@{} (timestamp {}): older than the one in force from"
-                        + " partition {} (timestamp {}); a key that moved when partitions were added leaves its old"
-                        + " records behind (how many are counted when the read is through)", taskId, tp, offset,
-                        timestamp, now.partition(), now.timestamp());
-            }
+        if (firstRead == null) {
+            apply(taskId, policy);
             return;
         }
-        if (inForce != null) {
-            inForce.put(taskId, new InForce(tp.partition(), timestamp));
+        Map<Integer, Staged> last = firstRead.computeIfAbsent(taskId, t -> new HashMap<>());
+        Staged before = last.isEmpty() ? null : newest(last.values());
+        Staged read = new Staged(policy, tp, timestamp);
+        last.put(tp.partition(), read);
+        Staged now = newest(last.values());
+        if (now != read && ignored++ == 0) { // one line per read: every start reads a moved key's leftovers again
+            LOG.info("the record of task {} at {}@{} (timestamp {}) is older than its record on partition {}"
+                    + " (timestamp {}), which stays in force; a key that moved when partitions were added leaves its"
+                    + " old records behind (how many are counted when the read is through)", taskId, tp, offset,
+                    timestamp, now.partition().partition(), now.timestamp());
         }
+        if (now != before) {
+            apply(taskId, now.policy());
+        }
+    }
+
+    private void apply(String taskId, Optional<StoredPolicy> policy) {
         if (policy.isPresent()) {
             table.put(taskId, policy.get());
         } else {
             table.remove(taskId);
         }
+    }
+
+    /** The newest of one task's last records on different partitions ({@link RecordOrder}). */
+    private static Staged newest(java.util.Collection<Staged> lastByPartition) {
+        return lastByPartition.stream().reduce((a, b) -> RecordOrder.replaces(a.partition().partition(), a.timestamp(),
+                b.partition().partition(), b.timestamp()) ? b : a).orElseThrow();
     }
 
     /**
@@ -115,7 +130,7 @@ final class PartitionLedger {
         if (ignored > 0) {
             LOG.info("{} policy record(s) older than their task's record on another partition were ignored", ignored);
         }
-        inForce = null;
+        firstRead = null;
     }
 
     /** A record at {@code offset} of {@code tp} that names no task (no key): read, nothing to apply. */
@@ -139,14 +154,16 @@ final class PartitionLedger {
 
     private void finish() {
         Map<String, Staged> staged = new HashMap<>();
-        rebuild.staged().forEach((taskId, byPartition) -> staged.put(taskId, byPartition.values().stream()
-                .reduce((a, b) -> RecordOrder.replaces(a.partition().partition(), a.timestamp(), b.partition().partition(),
-                        b.timestamp()) ? b : a).orElseThrow()));
-        rebuild = null;
-        if (inForce != null) { // a rebuild during the first read: what it chose is in force for the rest of that read
-            inForce.clear();
-            staged.forEach((taskId, s) -> inForce.put(taskId, new InForce(s.partition().partition(), s.timestamp())));
+        rebuild.staged().forEach((taskId, byPartition) -> staged.put(taskId, newest(byPartition.values())));
+        if (firstRead != null) { // a rebuild during the first read: what it read is what the rest of that read adds to
+            firstRead.clear();
+            rebuild.staged().forEach((taskId, byPartition) -> {
+                Map<Integer, Staged> last = new HashMap<>();
+                byPartition.forEach((tp, s) -> last.put(tp.partition(), s));
+                firstRead.put(taskId, last);
+            });
         }
+        rebuild = null;
         for (String taskId : List.copyOf(table.taskIds())) {
             Staged s = staged.get(taskId);
             if (s == null || s.policy().isEmpty()) {

@@ -132,6 +132,24 @@ class PartitionLedgerTest {
     }
 
     @Test
+    void theFirstReadKeepsTheNewerPolicyWhateverOrderThePartitionsArePolledIn() {
+        // P0, the task's former partition: an old policy stamped by a clock an hour ahead, then a tombstone; P1: the
+        // policy put since. Each partition's last record decides: P1's policy, later than P0's tombstone. Before, read
+        // P1 first, the stamped-ahead policy took its place and the tombstone after it deleted the task
+        PolicyTable other = new PolicyTable();
+        PartitionLedger p1First = new PartitionLedger(other);
+        p1First.record(P1, 0, 2000, "task-t", Optional.of(CLOSED));
+        p1First.record(P0, 0, 5000, "task-t", Optional.of(OPEN));
+        p1First.record(P0, 1, 1000, "task-t", Optional.empty());
+        assertThat(other.get("task-t")).contains(CLOSED);
+
+        ledger.record(P0, 0, 5000, "task-t", Optional.of(OPEN));
+        ledger.record(P0, 1, 1000, "task-t", Optional.empty());
+        ledger.record(P1, 0, 2000, "task-t", Optional.of(CLOSED));
+        assertThat(table.get("task-t")).contains(CLOSED);
+    }
+
+    @Test
     void onceTheFirstReadIsThroughEveryRecordIsNewAndReplacesTheOneInForce() {
         ledger.record(P1, 0, 2000, "task-m", Optional.of(CLOSED));
         ledger.readThrough();
