@@ -30,6 +30,11 @@ final class StandbyAwareLifecycle implements ContainerLifecycle {
     }
 
     @Override
+    public boolean staleStart(ContainerEvent event) {
+        return reconciler.staleStart(event);
+    }
+
+    @Override
     public Optional<String> stopped(ContainerEvent event) {
         return reconciler.stopped(event);
     }

@@ -139,7 +139,8 @@ final class EventHandler {
     private Outcome decide(ContainerEvent event, Optional<StoredPolicy> stored, Instant due, boolean replay) {
         EnforcementResult result;
         try {
-            RuntimePid pid = RuntimePid.of(event, enforcer, due);
+            // a stale start (replayed, reordered) is skipped under the lock: no runtime to ask for it
+            RuntimePid pid = lifecycle.staleStart(event) ? new RuntimePid(null, null) : RuntimePid.of(event, enforcer, due);
             if (pid.failure() != null && AbandonedWork.abandons(pid.failure(), stopped.getAsBoolean())) {
                 throw pid.failure();
             }

@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -17,13 +16,14 @@ import java.util.regex.Pattern;
  * {@code podman|docker inspect -f '{{.State.Pid}} {{.State.Status}}' ID} or {@code crictl inspect
  * --output go-template --template '{{.info.pid}} {{.status.state}}' ID} (containerd and CRI-O).
  * Without a runtime it tries podman, docker and crictl in that order, skipping the ones not
- * installed. A pid of 0 with a status that says the container is still being made (podman's
- * {@code created}, {@code configured} or {@code initialized}, docker's {@code created}, CRI's
- * {@code CONTAINER_CREATED}: a slow {@code createRuntime} hook runs, say), and a runtime that
- * does not answer at all (podman holds the container's lock while its hooks run), are asked again
- * until the deadline and then answered TIMEOUT: the container may run, so the event's outcome
- * must say {@code failed}, never {@code skipped}. A pid of 0 with any other status (stopped,
- * exited) is asked again a few times, briefly, before CONTAINER_NOT_FOUND: that container is gone.
+ * installed. A runtime that does not answer (podman holds a container while its
+ * {@code createRuntime} hooks run) is asked again, each ask bounded by the time left, until the
+ * deadline and then answered TIMEOUT: the container may run, so the event's outcome must say
+ * {@code failed}, never {@code skipped}. A pid of 0 means the container has no process: still
+ * starting, or never to run (stopped, exited; {@code created} too, which podman also reports for a
+ * container made and never started, one whose start failed, or every container that ran before the
+ * node rebooted, review 209), so it asks again a few times, briefly and never past the deadline,
+ * before CONTAINER_NOT_FOUND, naming the status.
  */
 public final class ContainerPidLookup {
     /** The event contract's containerId rule; it also keeps the id from being read as an option. */
@@ -31,8 +31,6 @@ public final class ContainerPidLookup {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
     /** The least time one ask is given, even at or past the deadline (the first ask always runs). */
     private static final Duration LEAST_ASK = Duration.ofMillis(500);
-    /** The statuses, lower case, in which a runtime has made the container but not yet started its process. */
-    private static final Set<String> BEING_MADE = Set.of("created", "configured", "initialized", "container_created");
 
     private final CommandRunner runner;
     private final Clock clock;
@@ -40,8 +38,7 @@ public final class ContainerPidLookup {
     private final Duration startingInterval;
 
     /**
-     * @param startingAttempts how many times to ask while the runtime reports pid 0 for a container
-     *     it does not say is being made (one it says is being made is asked until the deadline)
+     * @param startingAttempts how many times to ask while the runtime reports pid 0
      * @param startingInterval the pause between those asks
      */
     public ContainerPidLookup(CommandRunner runner, Clock clock, int startingAttempts, Duration startingInterval) {
@@ -64,7 +61,7 @@ public final class ContainerPidLookup {
     /**
      * The init pid (> 0) of {@code containerId} as {@code runtime} (or any runtime, when null)
      * reports it; {@code deadline} on this lookup's clock. EnforcementException: TIMEOUT when the
-     * container was still being made, or the runtime did not answer, at the deadline;
+     * runtime did not answer by the deadline;
      * CONTAINER_NOT_FOUND when the runtime does not know it or says it has no process;
      * FIREWALL_UNAVAILABLE when no runtime CLI is installed; INVALID_EVENT for an id or runtime
      * the contract does not allow.
@@ -78,7 +75,7 @@ public final class ContainerPidLookup {
             if (answer.pid() > 0) {
                 return answer.pid();
             }
-            boolean waiting = answer.unanswered() != null || BEING_MADE.contains(answer.status());
+            boolean waiting = answer.unanswered() != null;
             Instant next = clock.instant().plus(startingInterval);
             if (next.isAfter(deadline) || !waiting && attempt >= startingAttempts) {
                 throw given(containerId, answer);
@@ -92,10 +89,6 @@ public final class ContainerPidLookup {
             return new EnforcementException(ErrorCode.TIMEOUT, "the runtime did not say the pid of container "
                     + containerId + " before the event's deadline (" + answer.unanswered() + "); it may run: a runtime"
                     + " holds a container while its createRuntime hooks run");
-        }
-        if (BEING_MADE.contains(answer.status())) {
-            return new EnforcementException(ErrorCode.TIMEOUT, "container " + containerId + " was still being made"
-                    + " (status " + answer.status() + ", pid 0) at the event's deadline; it may run once made");
         }
         return new EnforcementException(ErrorCode.CONTAINER_NOT_FOUND, "container " + containerId
                 + " has no running process (pid 0" + (answer.status().isEmpty() ? "" : ", status " + answer.status())

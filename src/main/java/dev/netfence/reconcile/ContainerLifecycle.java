@@ -24,6 +24,16 @@ public interface ContainerLifecycle {
     EnforcementResult started(ContainerEvent event, Enforcement enforcement) throws InterruptedException;
 
     /**
+     * Whether {@link #started} would skip {@code event} without running its enforcement (a start of
+     * an instance stopped since, or of one earlier than the instance running), as far as can be told
+     * without the container's lock: the pipeline then asks the runtime nothing for it (a start
+     * without a pid). {@link #started} decides again under the lock. By default false.
+     */
+    default boolean staleStart(ContainerEvent event) {
+        return false;
+    }
+
+    /**
      * Releases the container (live-set entry, host guard); the caller publishes the {@code removed}
      * outcome. Empty when done (or nothing was there); else why nothing was released: the stop is of
      * an earlier instance than the one enforced (the caller reports it {@code skipped}).

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class HookFences {
     private static final Logger LOG = LoggerFactory.getLogger(HookFences.class);
-    /** How long a fence waits for the container's lock: well within the hook's own 10 s for an answer. */
-    static final java.time.Duration LOCK_WAIT = java.time.Duration.ofSeconds(4);
+    /** How long a fence waits for the container's lock: with the fence's own write, within the hook's 10 s for an answer. */
+    static final java.time.Duration LOCK_WAIT = java.time.Duration.ofSeconds(3);
 
     private final LiveSet live;
     private final ContainerLocks locks;
@@ -37,10 +37,23 @@ final class HookFences {
     private final Consumer<String> policyUpdate;
     /** Told of every hook call: the container's capabilities are not read until it settled. */
     private final HookSettling settling;
+    /** Queues a drift check of a container (its rules read back and repaired). */
+    private final Consumer<String> driftCheck;
+    /** Whether this instance must write nothing: closed, or standing by for another instance of its node. */
+    private final java.util.function.BooleanSupplier idle;
+    /** The fences done again under the lock after a hook call could not wait for it; stopped by {@link #close}. */
+    private final java.util.concurrent.ExecutorService later = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "netfence-fence-later");
+        t.setDaemon(true);
+        return t;
+    });
 
     HookFences(LiveSet live, ContainerLocks locks, Corrections corrections, Enforcer enforcer, Clock clock, String nodeId,
-            Consumer<LiveContainer> coMembers, Consumer<String> policyUpdate, HookSettling settling) {
+            Consumer<LiveContainer> coMembers, Consumer<String> policyUpdate, HookSettling settling,
+            Consumer<String> driftCheck, java.util.function.BooleanSupplier idle) {
         this.settling = Objects.requireNonNull(settling, "settling");
+        this.driftCheck = Objects.requireNonNull(driftCheck, "driftCheck");
+        this.idle = Objects.requireNonNull(idle, "idle");
         this.live = Objects.requireNonNull(live, "live");
         this.locks = Objects.requireNonNull(locks, "locks");
         this.corrections = Objects.requireNonNull(corrections, "corrections");
@@ -72,7 +85,10 @@ final class HookFences {
      * was moved before the lock). Past that the namespace is fenced without the lock, nothing
      * recorded (the same decision, read without the lock: a pod's member is not fenced over its
      * pod's policy), and the fence is done again under the lock on a thread of its own (then
-     * recorded, or left alone when the policy is in force by then); the hook gets its answer in time.
+     * recorded; or, where the policy is in force by then, written by what held the lock, perhaps
+     * before this fence landed over it, a drift check queued, which reads the rules back and writes
+     * the policy again: review 209); the hook gets its answer in time. Nothing of that is done once
+     * this instance is closed or stands by.
      */
     EnforcementResult fence(String containerId, int pid, String runtime) {
         settling.hooked(containerId);
@@ -87,9 +103,11 @@ final class HookFences {
         if (!locked) {
             LOG.warn("container {} pid {}: its lock was not free within {} ms (another action on it runs): fenced"
                     + " without it, and again under it once it is free", containerId, pid, LOCK_WAIT.toMillis());
-            Thread later = new Thread(() -> fenceLocked(containerId, pid, runtime), "netfence-fence-" + containerId);
-            later.setDaemon(true);
-            later.start();
+            try {
+                later.execute(() -> fenceLocked(containerId, pid, runtime));
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                return EnforcementResult.failed(ErrorCode.INTERNAL, "netfence is stopping");
+            }
             return decide(containerId, pid, runtime, false);
         }
         try {
@@ -102,14 +120,30 @@ final class HookFences {
     /** The fence done again once the lock is free (after {@link #fence} could not wait for it). */
     private void fenceLocked(String containerId, int pid, String runtime) {
         ReentrantLock lock = locks.of(containerId);
-        lock.lock();
         try {
-            decide(containerId, pid, runtime, true);
+            lock.lockInterruptibly();
+        } catch (InterruptedException closing) {
+            return;
+        }
+        try {
+            if (idle.getAsBoolean()) {
+                return; // closed, or another instance enforces the node now: what this one knows may be stale
+            }
+            EnforcementResult result = decide(containerId, pid, runtime, true);
+            if (EnforcementResult.APPLIED.equals(result.status())
+                    && live.get(containerId).map(LiveContainer::taskId).isPresent()) {
+                driftCheck.accept(containerId); // its policy was in force: the unlocked fence may have landed over it
+            }
         } catch (RuntimeException e) {
             LOG.error("container {} pid {}: the fence under its lock failed", containerId, pid, e);
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Stops the fences waiting to be done again under their lock. */
+    void close() {
+        later.shutdownNow();
     }
 
     /** The hook's answer; {@code record}: under the container's lock, so the live set is written too. */

@@ -1,7 +1,6 @@
 package dev.netfence.reconcile;
 
 import dev.netfence.core.EnforcementResult;
-import dev.netfence.core.ErrorCode;
 import dev.netfence.enforce.Enforcer;
 import dev.netfence.event.ContainerEvent;
 import dev.netfence.event.Outcomes;
@@ -56,6 +55,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     private final ResyncHealth health;
     private final ResyncSchedule resyncs;
     private final HookFences fences;
+    private final StaleStarts stale;
     private volatile TakeOver takeOver;
     /** Standing by, or joined again and the journal not read again yet: nothing is resynced or corrected. */
     private volatile StandbyGate gate;
@@ -92,6 +92,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.corrections = new Corrections(live, locks, policies, enforcer, outcomes, order, guards, clock,
                 steady, deadline, procRoot, registry, settling, marks);
         this.corrections.onRelease(this::correctCoMembers);
+        this.stale = new StaleStarts(live, corrections, steady);
         // nothing corrected while what this instance knows may be stale (standing by, until the journal is read again)
         this.queue = new CorrectionQueue(threads, (id, trigger) -> {
             if (!waiting()) {
@@ -106,7 +107,8 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         this.fences = new HookFences(live, locks, corrections, enforcer, clock, nodeId, this::correctCoMembers,
                 id -> java.util.concurrent.CompletableFuture.runAsync(() -> submit(id, Trigger.POLICY_UPDATE, () -> { }),
                         java.util.concurrent.CompletableFuture.delayedExecutor(settling.remaining(id).toMillis(),
-                                java.util.concurrent.TimeUnit.MILLISECONDS)), settling);
+                                java.util.concurrent.TimeUnit.MILLISECONDS)), settling,
+                id -> submit(id, Trigger.DRIFT, 0, () -> { }), () -> closed || waiting());
     }
 
     /**
@@ -157,26 +159,11 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
         lock.lockInterruptibly();
         try {
             order.expect(event.containerId(), event.eventId());
-            // a start that occurred after the remembered stop, or with another pid about when it
-            // occurred, is the same id started again (podman stop + start, podman restart): enforced;
-            // one of the stopped instance, or earlier, is a reordered or replayed start
-            LiveSet.Stop stop = live.stopOf(event.containerId(), steady.instant()).orElse(null); // its hour: steady
-            if (stop != null && stop.covers(event)) {
-                LOG.info("container {} stopped at {}, after its start event {} (occurred {}); nothing applied",
-                        event.containerId(), stop.occurredAt(), event.eventId(), event.occurredAt());
-                return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
-                        + " was stopped (container.stopped occurred at " + stop.occurredAt() + ") after this start"
-                        + " event (occurred at " + event.occurredAt() + ")").build();
-            }
-            // only while that later instance still runs where recorded: an entry whose start was stamped ahead
-            // (an emitter's clock) and whose process has gone must not turn the next instance's start away
-            LiveContainer later = live.get(event.containerId())
-                    .filter(c -> c.startedBefore(event) && corrections.recordedInstance(c, c.pid())).orElse(null);
-            if (later != null) {
-                return EnforcementResult.skip(ErrorCode.CONTAINER_NOT_FOUND, "container " + event.containerId()
-                        + " runs as a later instance (pid " + later.pid() + ", started at " + later.startedAt()
-                        + ") than this start event's (occurred at " + event.occurredAt() + "), which stays enforced")
-                        .build();
+            Optional<EnforcementResult> skip = stale.skipOf(event);
+            if (skip.isPresent()) {
+                LOG.info("start event {} of container {} (occurred {}): nothing applied, {}", event.eventId(),
+                        event.containerId(), event.occurredAt(), skip.get().error().message());
+                return skip.get();
             }
             EnforcementResult result = enforcement.run();
             corrections.started(event, result);
@@ -188,6 +175,12 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
             order.handled(event.containerId(), event.eventId()); // its outcome's hold starts now, not before the apply
             lock.unlock();
         }
+    }
+
+    /** Whether {@code event} is a start {@link #started} skips, as far as can be told without the container's lock. */
+    @Override
+    public boolean staleStart(ContainerEvent event) {
+        return stale.skipOf(event).isPresent();
     }
 
     @Override
@@ -379,6 +372,7 @@ public final class Reconciler implements ContainerLifecycle, AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        fences.close();
         if (takeOver != null) {
             takeOver.close();
         }

@@ -105,7 +105,16 @@ final class StartRecords {
         LiveContainer before = live.get(containerId).orElse(null);
         EnforcementTarget target = result.target();
         if (target == null) {
-            return; // nowhere known (a dry run, or failed before the container was found): keep what was
+            // nowhere known (a dry run, or failed before the container was found: its runtime gave no pid in time): keep
+            // what was; a hook's fence of the container learns the event's task (review 209: the fence, recorded first,
+            // stayed without its task for good), so that a resync or the correction queued after this applies its policy
+            if (!applied(result) && before != null && before.taskId() == null && event.taskId() != null) {
+                live.put(new LiveContainer(containerId, event.taskId(), event.nodeId(), event.runtime(), before.pid(),
+                        before.netns(), before.netnsPath(), before.policyDigest(), before.errorCode(),
+                        before.quarantined(), before.backend(), before.resolved(), before.lastVerified(),
+                        before.startedAt(), before.reported(), before.outcomeUnacknowledged()));
+            }
+            return;
         }
         if (!applied(result) && !result.quarantined() && !refusedShared(result) && before != null
                 && before.netns().equals(netns(target))) {

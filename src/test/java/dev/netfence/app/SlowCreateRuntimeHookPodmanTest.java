@@ -86,7 +86,7 @@ class SlowCreateRuntimeHookPodmanTest {
     }
 
     @Test
-    void aStartEventWithoutAPidWhoseContainerIsStillBeingMadeAtItsDeadlineFailsWithTimeoutNotSkipped()
+    void aStartEventWithoutAPidWhoseRuntimeDoesNotAnswerByItsDeadlineFailsWithTimeoutNotSkipped()
             throws Exception {
         topics.start(List.of("--event-deadline", "3s", "--shutdown-timeout", "5s"), new SimpleMeterRegistry());
         Path hooks = Files.createDirectories(dir.resolve("hooks-only-slow"));

@@ -291,4 +291,35 @@ class EventHandlerTest {
         assertThat(o.error().code()).isEqualTo("CONTAINER_NOT_FOUND");
         assertThat(enforcer.enforcedThrough).isEmpty();
     }
+
+    @Test
+    void aStaleStartWithoutAPidIsNotAskedOfTheRuntime() {
+        // review 209: a replayed start the reconciler skips paid a runtime lookup first (up to the event's deadline)
+        ReentrantLock lock = new ReentrantLock();
+        RuntimeAnswering enforcer = new RuntimeAnswering(lock, () -> 777);
+        ContainerLifecycle stale = new ContainerLifecycle() {
+            @Override
+            public EnforcementResult started(ContainerEvent event, Enforcement enforcement) {
+                return EnforcementResult.skip(dev.netfence.core.ErrorCode.CONTAINER_NOT_FOUND, "stopped after it").build();
+            }
+
+            @Override
+            public boolean staleStart(ContainerEvent event) {
+                return true;
+            }
+
+            @Override
+            public Optional<String> stopped(ContainerEvent event) {
+                return Optional.empty();
+            }
+        };
+        EventHandler handler = new EventHandler(new InMemoryPolicyStore().put("task-1", FakePolicies.OPEN), enforcer,
+                recordingFailClosed, new Outcomes(Clock.systemUTC(), "n1/1", "test"), Clock.systemUTC(),
+                Duration.ofSeconds(1), Duration.ofSeconds(30), stale, () -> false);
+
+        Outcome o = handler.handle(START_WITHOUT_PID, true, Runnable::run).join();
+
+        assertThat(o.status()).isEqualTo("skipped");
+        assertThat(enforcer.askedUnderTheLock).as("the runtime not asked").isEmpty();
+    }
 }

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Asking runtimes for a pid: argv, pid 0 while being made or gone, a runtime that does not answer, unknown containers, hostile ids. */
+/** Asking runtimes for a pid: argv, pid 0 while starting or gone, a runtime that does not answer, unknown containers, hostile ids. */
 class ContainerPidLookupTest {
     private final List<List<String>> ran = new ArrayList<>();
     private final Instant deadline = Instant.now().plusSeconds(30);
@@ -59,21 +59,15 @@ class ContainerPidLookupTest {
     }
 
     @Test
-    void aContainerStillBeingMadeIsAskedUntilTheDeadlineAndThenTimesOutNotNotFound() {
-        Instant soon = Instant.now().plusMillis(200);
-        assertThatThrownBy(() -> answering("0 created\n").pidOf("abc", "docker", soon))
+    void aContainerTheRuntimeSaysWasCreatedWithoutAProcessIsNotFoundAfterAFewAsksNotWaitedForUntilTheDeadline() {
+        // podman says "created" for a container made and never started, one whose start failed, and every container that
+        // ran before the node rebooted: waited for until the deadline, each such event held a worker that long (review 209)
+        assertThatThrownBy(() -> answering("0 created\n").pidOf("abc", "docker", deadline))
                 .isInstanceOfSatisfying(EnforcementException.class, e -> {
-                    assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
-                    assertThat(e.getMessage()).contains("container abc was still being made (status created, pid 0)");
+                    assertThat(e.code()).isEqualTo(ErrorCode.CONTAINER_NOT_FOUND);
+                    assertThat(e.getMessage()).isEqualTo("container abc has no running process (pid 0, status created)");
                 });
-        assertThat(ran.size()).as("asked past the 3 attempts a gone container gets").isGreaterThan(3);
-        assertThat(Instant.now()).isAfterOrEqualTo(soon.minusMillis(5));
-    }
-
-    @Test
-    void aContainerBeingMadeThatStartsIsFound() {
-        assertThat(answering("0 configured", "0 initialized", "0 created", "0 created", "4321 running")
-                .pidOf("abc", "docker", deadline)).isEqualTo(4321);
+        assertThat(ran).as("three asks, not until the deadline").hasSize(3);
     }
 
     @Test

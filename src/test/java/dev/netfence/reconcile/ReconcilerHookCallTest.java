@@ -302,49 +302,6 @@ class ReconcilerHookCallTest extends ReconcilerFixture {
     }
 
     @Test
-    void aHookCallWhoseContainersLockStaysHeldIsFencedWithinTheWaitAndRecordedOnceTheLockIsFree() throws Exception {
-        // before, the fence waited for the lock without end while what held it could be waiting on the runtime, which
-        // holds the container until its hook answers (review 204)
-        policies.put("task-1", ALLOW_A);
-        java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
-        java.util.concurrent.CompletableFuture<EnforcementResult> start = java.util.concurrent.CompletableFuture
-                .supplyAsync(() -> {
-                    try {
-                        return reconciler.started(ev, () -> {
-                            holding.countDown();
-                            release.await();
-                            return EnforcementResult.failure(dev.netfence.core.ErrorCode.TIMEOUT, "no pid in time")
-                                    .attempts(1).build();
-                        });
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-        try {
-            holding.await();
-            EnforcementResult answer = java.util.concurrent.CompletableFuture
-                    .supplyAsync(() -> reconciler.fence("c1", PID, null))
-                    .get(HookFences.LOCK_WAIT.toSeconds() + 5, java.util.concurrent.TimeUnit.SECONDS);
-
-            assertThat(answer.quarantined()).as("fenced in time for the hook").isTrue();
-            assertThat(start).as("while the lock is still held").isNotDone();
-            assertThat(enforcer.calls).containsExactly("fence c1");
-            assertThat(reconciler.liveSet().get("c1")).as("nothing recorded without the lock").isEmpty();
-        } finally {
-            release.countDown();
-        }
-        assertThat(start.get(10, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo("failed");
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(reconciler.liveSet().get("c1"))
-                .as("fenced again and recorded under the lock").hasValueSatisfying(c -> {
-                    assertThat(c.quarantined()).isTrue();
-                    assertThat(c.pid()).isEqualTo(PID);
-                }));
-        assertThat(enforcer.calls).containsExactly("fence c1", "fence c1");
-    }
-
-    @Test
     void aRestartFencedByTheHookKeepsTheRuntimeAndRecordsTheRuntimesPathOfItsNewNamespace() throws Exception {
         // before, the fence's entry had no path and the hook's runtime (none for podman): a second restart while
         // netfence was down was taken for a moved pid (NAMESPACE_MISMATCH) instead of a restart (review 204)

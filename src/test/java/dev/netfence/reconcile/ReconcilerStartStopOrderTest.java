@@ -44,6 +44,24 @@ class ReconcilerStartStopOrderTest extends ReconcilerFixture {
     }
 
     @Test
+    void aStartTheReconcilerWouldSkipIsToldStaleBeforeTheLockSoThatNoRuntimeIsAskedForIt() throws Exception {
+        // review 209: a start without a pid asks the runtime before the lock; a replayed one covered by a stop must not
+        policies.put("task-1", ALLOW_A);
+        Instant stop = Instant.parse("2026-12-01T10:00:00Z");
+        reconciler.stopped(event("c5", "task-1", ContainerEvent.CONTAINER_STOPPED, stop));
+
+        assertThat(reconciler.staleStart(event("c5", "task-1", ContainerEvent.CONTAINER_STARTED, stop.minusSeconds(1))))
+                .as("occurred before its stop").isTrue();
+        assertThat(reconciler.staleStart(event("c5", "task-1", ContainerEvent.CONTAINER_STARTED, stop.plusSeconds(1))))
+                .as("the same id started again after its stop").isFalse();
+        start("c6", "task-1");
+        assertThat(reconciler.staleStart(new ContainerEvent(1, ContainerEvent.CONTAINER_STARTED, "ev-old",
+                Instant.now().minusSeconds(3600), "node-1", "task-1", "c6", null, null)))
+                .as("without a pid, earlier than the instance running").isTrue();
+        assertThat(reconciler.staleStart(event("c7", "task-1", ContainerEvent.CONTAINER_STARTED))).isFalse();
+    }
+
+    @Test
     void aStepOfTheWallClockBeyondTheStopsHourDoesNotMakeALateStartOfTheStoppedContainerEnforceable() throws Exception {
         policies.put("task-1", ALLOW_A);
         Instant stop = Instant.parse("2026-12-01T10:00:00Z");
