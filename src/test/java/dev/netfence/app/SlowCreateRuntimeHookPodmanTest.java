@@ -38,7 +38,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * at once, while that hook still runs. With netfence's own hook after it, the event is enforced
  * (before, the lookup under the container's lock and the hook's fence waited for each other until
  * podman's answer timed out: {@code skipped}); without it, a hook slower than the event's
- * deadline makes the outcome {@code failed} TIMEOUT, never {@code skipped} (the container runs).
+ * deadline makes the outcome {@code failed} TIMEOUT, never {@code skipped} (the container runs);
+ * and where netfence's hook fenced it before a slower one held it past the deadline, the fence
+ * learns the event's task and the policy replaces it.
  */
 @ExtendWith({MachineLock.class, KernelTests.class, HostRulesetGuard.class})
 class SlowCreateRuntimeHookPodmanTest {
@@ -72,7 +74,7 @@ class SlowCreateRuntimeHookPodmanTest {
         Path socket = dir.resolve("hook.sock");
         topics.start(List.of("--hook-socket", socket.toString(), "--shutdown-timeout", "5s"), new SimpleMeterRegistry());
         Path hooks = OciHooks.dir(dir, socket, annotation);
-        slowHook(hooks, 6);
+        slowHook(hooks, 6, "00-slow.json");
 
         CompletableFuture<PodmanContainer> run = startInBackground(hooks);
         String id = idFromTheSlowHook();
@@ -90,7 +92,7 @@ class SlowCreateRuntimeHookPodmanTest {
             throws Exception {
         topics.start(List.of("--event-deadline", "3s", "--shutdown-timeout", "5s"), new SimpleMeterRegistry());
         Path hooks = Files.createDirectories(dir.resolve("hooks-only-slow"));
-        slowHook(hooks, 8);
+        slowHook(hooks, 8, "00-slow.json");
 
         CompletableFuture<PodmanContainer> run = startInBackground(hooks);
         String id = idFromTheSlowHook();
@@ -103,13 +105,40 @@ class SlowCreateRuntimeHookPodmanTest {
         assertThat(outcome.error().message()).contains("the runtime did not say the pid of container " + id);
     }
 
-    /** A createRuntime hook, run before netfence's ({@code 00-} sorts first), that saves its stdin and sleeps. */
-    private void slowHook(Path hooks, int seconds) throws Exception {
+    @Test
+    void aStartWhoseRuntimeHoldsTheContainerPastTheDeadlineAfterNetfencesFenceGetsItsPolicyOnceTheContainerRuns()
+            throws Exception {
+        // review 209: the fence, recorded first, never learnt the task of the start whose lookup timed out, and the
+        // container stayed fenced for good
+        Path socket = dir.resolve("hook.sock");
+        topics.start(List.of("--hook-socket", socket.toString(), "--event-deadline", "3s", "--shutdown-timeout", "5s"),
+                new SimpleMeterRegistry());
+        Path hooks = OciHooks.dir(dir, socket, annotation);
+        slowHook(hooks, 8, "zz-slow.json");
+
+        CompletableFuture<PodmanContainer> run = startInBackground(hooks);
+        String id = idFromTheSlowHook();
+        topics.sendEvent(startWithoutPid("ev-after", id));
+
+        Outcome outcome = topics.awaitOutcome(o -> "ev-after".equals(o.eventId()));
+        assertThat(outcome.status()).isEqualTo("failed");
+        assertThat(outcome.error().code()).isEqualTo("TIMEOUT");
+        PodmanContainer sandbox = run.get(60, TimeUnit.SECONDS);
+        Outcome applied = topics.awaitOutcome(o -> id.equals(o.containerId()) && "applied".equals(o.status()));
+        assertThat(applied.trigger()).isEqualTo("policy-update");
+        assertThat(sandbox.agent().send("tcp " + peer.ipv4() + " 8080 1500")).as("its allowed endpoint").isEqualTo("OK");
+    }
+
+    /**
+     * A createRuntime hook that saves its stdin and sleeps, run before netfence's when {@code file} sorts
+     * first ({@code 00-slow.json}), after it otherwise ({@code zz-slow.json}).
+     */
+    private void slowHook(Path hooks, int seconds, String file) throws Exception {
         Path script = dir.resolve("slow-hook.sh");
         Files.writeString(script, "#!/bin/sh\ncat > " + state + ".part && mv " + state + ".part " + state
                 + "\nsleep " + seconds + "\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
-        Files.writeString(hooks.resolve("00-slow.json"), "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"" + script
+        Files.writeString(hooks.resolve(file), "{\"version\":\"1.0.0\",\"hook\":{\"path\":\"" + script
                 + "\"},\"when\":{\"annotations\":{\"^netfence\\\\.test\\\\.hook$\":\"^" + annotation + "$\"}},"
                 + "\"stages\":[\"createRuntime\"]}");
     }
