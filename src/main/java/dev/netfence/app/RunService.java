@@ -1,7 +1,5 @@
 package dev.netfence.app;
 
-import dev.netfence.core.EnforcementException;
-import dev.netfence.core.MeterNames;
 import dev.netfence.core.SteadyClock;
 import dev.netfence.enforce.DefaultEnforcer;
 import dev.netfence.enforce.EnforcerConfig;
@@ -19,7 +17,6 @@ import dev.netfence.policy.store.DirectoryPolicyStore;
 import dev.netfence.policy.store.ParsingPolicyDecoder;
 import dev.netfence.policy.store.PolicyStore;
 import dev.netfence.policy.store.TopicPolicyStore;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -28,42 +25,46 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The running service behind {@code netfence run}: wires a {@link RunConfig} into a policy store
- * (directory or compacted topic), the host guards ({@code --host-guard}: adopted from a previous
- * run at start, swept every few seconds, counted in {@code netfence_host_guards}), the real
+ * (directory or compacted topic), the host guards ({@code --host-guard}, {@link HostGuardStart}:
+ * adopted from a previous run at start, or under off all removed, swept every few seconds, counted
+ * in {@code netfence_host_guards}), the real
  * {@link DefaultEnforcer} (commands through {@link ProcessCommandRunner}) and an
  * {@link EventPipeline}, and starts them. {@link #ready()}
  * and the registry are what the metrics/health server serves; {@link #close()} drains and stops.
  */
 public final class RunService implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(RunService.class);
     private final PolicyStore policies;
     private final EventPipeline pipeline;
     private final MeterRegistry registry;
     private final HostGuards hostGuards;
-    private final HostGuardSweeper sweeper;
+    private final HostGuardStart guarding;
     private final ContinuousEnforcement continuous;
 
     /** Retrying the topic setup the broker did not answer at the start; null when it did. */
     private final TopicSetupRetry topics;
 
     private RunService(PolicyStore policies, EventPipeline pipeline, MeterRegistry registry, HostGuards hostGuards,
-            HostGuardSweeper sweeper, ContinuousEnforcement continuous, TopicSetupRetry topics) {
+            HostGuardStart guarding, ContinuousEnforcement continuous, TopicSetupRetry topics) {
         this.topics = topics;
         this.continuous = continuous;
         this.policies = policies;
         this.pipeline = pipeline;
         this.registry = registry;
         this.hostGuards = hostGuards;
-        this.sweeper = sweeper;
+        this.guarding = guarding;
     }
 
     /** Builds and starts everything {@code config} describes. */
     public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock) {
+        return start(config, version, registry, clock, HostGuardStart::start);
+    }
+
+    /** As {@link #start(RunConfig, String, MeterRegistry, Clock)}, its host guards started by {@code hostGuards}. */
+    public static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock,
+            HostGuardStart.Starter hostGuards) {
         if (!config.dryRun()) {
             requirePrivileges(Path.of("/proc"));
         }
@@ -75,7 +76,7 @@ public final class RunService implements AutoCloseable {
         TopicSetupRetry topics = setup.ensure(plain, compacted(config)).answered() ? null : TopicSetupRetry.start(
                 () -> setup.ensure(plain, compacted(config)).answered(), Duration.ofSeconds(5), Duration.ofSeconds(60));
         try {
-            return start(config, version, registry, clock, kafka, topics);
+            return start(config, version, registry, clock, kafka, topics, hostGuards);
         } catch (RuntimeException | Error e) {
             if (topics != null) {
                 topics.close();
@@ -85,7 +86,7 @@ public final class RunService implements AutoCloseable {
     }
 
     private static RunService start(RunConfig config, String version, MeterRegistry registry, Clock clock,
-            Map<String, Object> kafka, TopicSetupRetry topics) {
+            Map<String, Object> kafka, TopicSetupRetry topics, HostGuardStart.Starter hostGuardStarter) {
         PolicyStore policies = config.policyDir() != null
                 ? DirectoryPolicyStore.open(config.policyDir(), new ParsingPolicyDecoder(),
                         DirectoryPolicyStore.DEFAULT_SCAN_INTERVAL)
@@ -101,23 +102,10 @@ public final class RunService implements AutoCloseable {
                 .taskPolicies(policies::validPolicy)
                 .build();
         ProcessCommandRunner runner = new ProcessCommandRunner();
-        HostGuards hostGuards = HostGuards.create(config.dryRun() ? HostGuardMode.OFF : config.hostGuard(), runner);
-        // a previous run's guards: keep those whose interface still exists, remove the rest
-        try {
-            hostGuards.adopt();
-        } catch (EnforcementException e) {
-            if (hostGuards.mode() == HostGuardMode.REQUIRED) {
-                throw new IllegalStateException("--host-guard required, but the host table is unusable: "
-                        + e.getMessage(), e);
-            }
-            LOG.warn("host guard: cannot read netfence's host table at start ({}); every apply will try again",
-                    e.getMessage());
-        }
-        Gauge.builder(MeterNames.HOST_GUARDS, hostGuards, HostGuards::count)
-                .description("host interfaces guarded by netfence's host table").register(registry);
-        // a guard whose interface vanished goes within one sweep (also without any event or resync)
-        HostGuardSweeper sweeper = hostGuards.mode() == HostGuardMode.OFF ? null
-                : new HostGuardSweeper(hostGuards, HostGuardSweeper.DEFAULT_INTERVAL);
+        // a previous run's guards: kept where their interface still exists, the rest removed (under off: all)
+        HostGuardStart guarding = hostGuardStarter.start(config.hostGuard(), config.dryRun(), runner, registry,
+                HostGuardSweeper.DEFAULT_INTERVAL);
+        HostGuards hostGuards = guarding.guards();
         // deadlines (the enforcer's, the events', the corrections') and waits run on the steady clock, stamps on `clock`
         Clock steady = SteadyClock.system();
         DefaultEnforcer enforcer = new DefaultEnforcer(enforcerConfig, runner, steady, registry, hostGuards);
@@ -149,9 +137,7 @@ public final class RunService implements AutoCloseable {
                             : new ReconcilerHostGuards(hostGuards), settings.instance(), version, registry, clock,
                     steady, enforcerConfig.procRoot());
         } catch (RuntimeException e) { // reading the live set failed for good, or was interrupted
-            if (sweeper != null) {
-                sweeper.close();
-            }
+            guarding.close();
             policies.close();
             throw e;
         }
@@ -166,7 +152,7 @@ public final class RunService implements AutoCloseable {
         if (continuous != null) {
             continuous.start();
         }
-        return new RunService(policies, pipeline, registry, hostGuards, sweeper, continuous, topics);
+        return new RunService(policies, pipeline, registry, hostGuards, guarding, continuous, topics);
     }
 
     /** Fails the start when netfence lacks a capability enforcing needs ({@link PinPrivileges}). */
@@ -220,11 +206,13 @@ public final class RunService implements AutoCloseable {
     /**
      * Why this instance is not ready ({@code /readyz}), or empty: the pipeline's reasons first
      * ({@link EventPipeline#notReadyReason()}), then the resyncs' (falling behind, stuck or gone:
-     * {@link dev.netfence.reconcile.Reconciler#notReadyReason()}), when this instance reconciles.
+     * {@link dev.netfence.reconcile.Reconciler#notReadyReason()}), when this instance reconciles,
+     * then the host guards' (under {@code --host-guard off}: chains an earlier run left that could not
+     * be removed yet, {@link HostGuardStart#notReadyReason()}).
      */
     public Optional<String> notReadyReason() {
         return pipeline.notReadyReason().or(() -> continuous == null ? Optional.empty()
-                : continuous.reconciler().notReadyReason());
+                : continuous.reconciler().notReadyReason()).or(guarding::notReadyReason);
     }
 
     public EventPipeline pipeline() {
@@ -250,8 +238,6 @@ public final class RunService implements AutoCloseable {
             continuous.close();
         }
         policies.close();
-        if (sweeper != null) {
-            sweeper.close();
-        }
+        guarding.close();
     }
 }

@@ -124,9 +124,7 @@ public final class PlanCommand implements Callable<Integer> {
             NativeCalls.load();
             return true;
         } catch (LinkageError e) {
-            String path = System.getenv("PATH");
-            return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
-                    .anyMatch(d -> !d.isEmpty() && java.nio.file.Files.isExecutable(Path.of(d, "nft")));
+            return dev.netfence.hostguard.NftProcessTable.onPath(System.getenv("PATH"));
         }
     }
 }

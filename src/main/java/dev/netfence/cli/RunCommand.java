@@ -102,8 +102,8 @@ public final class RunCommand implements Callable<Integer> {
     String refuseCapabilities;
     @Option(names = "--host-guard", paramLabel = "auto|off|required", defaultValue = "auto",
             converter = RunConverters.HostGuardWord.class,
-            description = "host-side guard on the container's veth: auto (where there is one), off, required "
-                    + "(fail closed without one) (default: auto)")
+            description = "host-side guard on the container's veth: auto (where there is one), off (none; the chains an "
+                    + "earlier run left in table netdev netfence are removed), required (fail closed without one) (default: auto)")
     HostGuardMode hostGuard;
     @Option(names = "--dns-servers", paramLabel = "IP[,IP...]", defaultValue = "",
             converter = RunConverters.DnsServers.class,
@@ -165,6 +165,8 @@ public final class RunCommand implements Callable<Integer> {
     private final Supplier<String> hostname;
     private OptionSources sources;
     private volatile Consumer<RunService> onStarted = s -> { };
+    /** How the service starts its host guards (a test's: {@link dev.netfence.app.HostGuardStart#INERT}). */
+    private volatile dev.netfence.app.HostGuardStart.Starter hostGuards = dev.netfence.app.HostGuardStart::start;
 
     public RunCommand() {
         this(System.getenv());
@@ -182,6 +184,12 @@ public final class RunCommand implements Callable<Integer> {
     /** For embedding and tests: called with the service once it runs (e.g. to serve health). */
     public RunCommand onStarted(Consumer<RunService> hook) {
         this.onStarted = hook;
+        return this;
+    }
+
+    /** For tests: how the service starts its host guards ({@code HostGuardStart.INERT}: the host table left alone). */
+    RunCommand hostGuards(dev.netfence.app.HostGuardStart.Starter starter) {
+        this.hostGuards = java.util.Objects.requireNonNull(starter, "starter");
         return this;
     }
 
@@ -218,7 +226,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         RunService service;
         try {
-            service = RunService.start(cfg, Main.version(), metrics.registry(), Clock.systemUTC());
+            service = RunService.start(cfg, Main.version(), metrics.registry(), Clock.systemUTC(), hostGuards);
         } catch (RuntimeException e) {
             spec.commandLine().getErr().println("netfence run: cannot start: " + e.getMessage());
             http.close();

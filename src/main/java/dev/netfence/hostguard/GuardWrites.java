@@ -320,15 +320,15 @@ final class GuardWrites {
      * At start: rebuilds what is installed from the kernel's table, keeping every chain of
      * netfence's shape whose interface is among the host's links with the recorded ifindex and
      * removing every other; hands each chain kept, with its rule lines as nft lists them, to
-     * {@code kept} before removing the others (so also when their removal fails); the number kept.
-     * The links are read after the table is listed: another instance of the node (a rolling
-     * update's overlap) writes a chain only for an interface that exists, so a chain listed is
-     * judged by links at least as new as it, and one written for an interface made meanwhile is
-     * not taken for a stale one.
+     * {@code kept} before removing the others (so also when their removal fails); the names of the
+     * chains removed ({@link #installed} holds those kept). Links that are always empty remove every
+     * chain (under {@code --host-guard off}: {@link LeftoverChains}). The links are read after the
+     * table is listed: another instance of the node (a rolling update's overlap) writes a chain only
+     * for an interface that exists, so a chain listed is judged by links at least as new as it, and
+     * one written for an interface made meanwhile is not taken for a stale one.
      */
-    int adopt(Links links, BiConsumer<GuardChain, List<String>> kept) {
-        resync(links, kept);
-        return installed.size();
+    List<String> adopt(Links links, BiConsumer<GuardChain, List<String>> kept) {
+        return resync(links, kept);
     }
 
     /** The host's interfaces, name to ifindex, read when asked. */
@@ -368,16 +368,16 @@ final class GuardWrites {
     /**
      * Rebuilds {@link #installed} from the kernel's table; given the host's {@code links} (read
      * after the listing), also removes chains whose interface is gone and chains not of netfence's
-     * shape, after handing each chain kept with its rule lines to {@code kept}.
+     * shape, after handing each chain kept with its rule lines to {@code kept}; the chains removed.
      */
-    private void resync(Links readLinks, BiConsumer<GuardChain, List<String>> kept) {
+    private List<String> resync(Links readLinks, BiConsumer<GuardChain, List<String>> kept) {
         String listing = table.list();
         boolean removeStale = readLinks != null;
         Map<String, Integer> links = removeStale ? readLinks.read() : Map.of();
         installed.clear();
         written.clear();
         heldAt.clear();
-        StringBuilder stale = new StringBuilder();
+        List<String> stale = new ArrayList<>();
         for (GuardListing.Chain chain : GuardListing.parse(listing)) {
             Optional<GuardChain> guard = GuardChain.fromListing(chain.name(), chain.comment());
             boolean keep = guard.isPresent() && chain.devices().equals(List.of(chain.name()))
@@ -386,15 +386,16 @@ final class GuardWrites {
                 installed.put(chain.name(), guard.get());
                 kept.accept(guard.get(), chain.rules());
             } else if (removeStale && GuardChain.validDevice(chain.name())) {
-                stale.append(renderer.delete(chain.name()));
+                stale.add(chain.name());
             }
         }
         if (!stale.isEmpty()) {
             try {
-                table.run(stale.toString());
+                table.run(stale.stream().map(renderer::delete).collect(java.util.stream.Collectors.joining()));
             } catch (HostTable.Rejected e) {
                 throw new EnforcementException(ErrorCode.RULES_REJECTED, "removing stale host guards: " + e.getMessage(), e);
             }
         }
+        return stale;
     }
 }

@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * listed equal, written or left untouched by this instance's own transaction alone. A new guard or a changed plan is
  * written without reading first (it differs by construction). Failures: nft refusing the text is
  * RULES_REJECTED, nft or netlink unusable is FIREWALL_UNAVAILABLE, no host side under
- * {@code required} is HOST_GUARD_UNAVAILABLE.
+ * {@code required} is HOST_GUARD_UNAVAILABLE. Under {@code off} nothing is written for a container,
+ * and the start's {@link #adopt} and every {@link #sweep} remove every chain an earlier run left
+ * ({@link LeftoverChains}; why they could not be is {@link #notReadyReason}).
  */
 public final class HostGuards {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuards.class);
@@ -94,26 +96,40 @@ public final class HostGuards {
     private final ClaimedAddresses claims;
     /** The chains of a container whose interfaces no longer lead into its namespace, made to drop everything. */
     private final ClosedChains closedChains;
+    /** Under off: what an earlier run left in the table, removed at start and at every sweep. */
+    private final LeftoverChains leftovers;
 
+    /** Guards whose sweeps under off ask {@code table} for the ruleset generation. */
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
+        this(mode, sides, table, table::generation);
+    }
+
+    HostGuards(HostGuardMode mode, HostSides sides, HostTable table, LeftoverChains.Generation generation) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
         this.claims = new ClaimedAddresses(renderer, renderedGuards);
         this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
         this.closedChains = new ClosedChains(writes, this.sides, firstBindings, claims, renderer);
+        this.leftovers = new LeftoverChains(writes, generation);
     }
 
     /**
      * The production wiring: host sides over rtnetlink, the table through libnftables in-process,
-     * or through the {@code nft} program when the library cannot be loaded.
+     * or through the {@code nft} program when the library cannot be loaded (under {@code off}, with
+     * neither here, a table that lists empty: nothing netfence could have written), the ruleset
+     * generation over netlink.
      */
     public static HostGuards create(HostGuardMode mode, dev.netfence.netns.CommandRunner runner) {
-        HostTable table = mode == HostGuardMode.OFF ? new NftProcessTable(runner, java.time.Duration.ofSeconds(20))
-                : LibNftablesTable.load().orElseGet(() -> {
-                    LOG.info("libnftables not loadable; the host guard runs the nft program");
-                    return new NftProcessTable(runner, java.time.Duration.ofSeconds(20));
-                });
-        return new HostGuards(mode, new NetlinkHostSides(new Rtnetlink()), table);
+        HostTable table = LibNftablesTable.load().orElseGet(() -> {
+            if (mode == HostGuardMode.OFF) {
+                return NftProcessTable.onPath(System.getenv("PATH")) ? new NftProcessTable(runner, java.time.Duration.ofSeconds(20))
+                        : HostTable.ABSENT;
+            }
+            LOG.info("libnftables not loadable; the host guard runs the nft program");
+            return new NftProcessTable(runner, java.time.Duration.ofSeconds(20));
+        });
+        Rtnetlink netlink = new Rtnetlink();
+        return new HostGuards(mode, new NetlinkHostSides(netlink), table, netlink::nftGeneration);
     }
 
     public HostGuardMode mode() {
@@ -297,10 +313,13 @@ public final class HostGuards {
     /**
      * Removes the chains whose host interface is gone (no link of that name, or one with another
      * ifindex); the number removed. Costs one netlink dump, and one nft transaction only when
-     * something is removed.
+     * something is removed. Under off: every chain ({@link LeftoverChains}), never throwing.
      */
     public int sweep() {
         synchronized (writes) {
+            if (mode == HostGuardMode.OFF) {
+                return leftovers.remove();
+            }
             Map<String, Integer> links = hostLinks();
             List<GuardChain> gone = writes.installed().values().stream()
                     .filter(c -> !Integer.valueOf(c.ifindex()).equals(links.get(c.device()))).toList();
@@ -320,16 +339,18 @@ public final class HostGuards {
      * interface still exists with the recorded ifindex, removes every other chain; the number
      * adopted. The source binding an adopted chain holds becomes its first binding
      * ({@link FirstBindings#fromListedRules}), as if this instance had written it. When it fails
-     * (the table cannot be read), the next apply tries again before it reads a binding.
+     * (the table cannot be read), the next apply tries again before it reads a binding. Under off it
+     * adopts nothing and removes every chain ({@link #sweep}), never throwing.
      */
     public int adopt() {
         if (mode == HostGuardMode.OFF) {
+            sweep();
             return 0;
         }
         synchronized (writes) {
             adoptPending = true;
             int[] bound = {0};
-            int adopted = writes.adopt(this::hostLinks, (chain, rules) -> {
+            List<String> removed = writes.adopt(this::hostLinks, (chain, rules) -> {
                 Optional<HostSides.Binding> binding = FirstBindings.fromListedRules(rules);
                 if (binding.isPresent()) {
                     firstBindings.remember(chain, binding.get());
@@ -339,11 +360,17 @@ public final class HostGuards {
                     bound[0]++;
                 }
             });
-            LOG.info("host guard: adopted {} chain(s) left by a previous run, {} with the source binding they held",
-                    adopted, bound[0]);
+            int adopted = writes.installed().size();
+            LOG.info("host guard: adopted {} chain(s) left by a previous run, {} with the source binding they held;"
+                    + " removed {}", adopted, bound[0], removed);
             adoptPending = false;
             return adopted;
         }
+    }
+
+    /** Why the host table may still hold chains that drop what a policy allows (under off: {@link LeftoverChains}). */
+    public Optional<String> notReadyReason() {
+        return leftovers.notReadyReason();
     }
 
     /** Number of guarded host interfaces. */
@@ -369,11 +396,7 @@ public final class HostGuards {
         try {
             return sides.hostLinks();
         } catch (IOException e) {
-            throw unavailable(e);
+            throw GuardTableCalls.unavailable(e);
         }
-    }
-
-    private static EnforcementException unavailable(IOException e) {
-        return GuardTableCalls.unavailable(e);
     }
 }

@@ -32,6 +32,28 @@ public interface HostTable {
         return -1;
     }
 
+    /**
+     * The table where neither libnftables nor the {@code nft} program is there (under
+     * {@code --host-guard off}): it lists empty, since no netfence run could have written one
+     * here, and refuses every transaction as unavailable.
+     */
+    HostTable ABSENT = new HostTable() {
+        @Override
+        public void run(String script) throws IOException {
+            throw new IOException("neither libnftables nor the nft program is here");
+        }
+
+        @Override
+        public String list() {
+            return "";
+        }
+
+        @Override
+        public String listChain(String chain) {
+            return "";
+        }
+    };
+
     /** nft refused a transaction; nothing of it was applied. */
     final class Rejected extends Exception {
         private static final long serialVersionUID = 1L;

@@ -28,6 +28,12 @@ public final class NftProcessTable implements HostTable {
         this.timeout = Objects.requireNonNull(timeout, "timeout");
     }
 
+    /** Whether a directory of {@code path} (a {@code PATH} value, or null) holds an executable {@code nft}. */
+    public static boolean onPath(String path) {
+        return path != null && java.util.Arrays.stream(path.split(java.io.File.pathSeparator))
+                .anyMatch(d -> !d.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of(d, "nft")));
+    }
+
     @Override
     public void run(String script) throws IOException, Rejected {
         CommandResult result = exec(List.of("nft", "-f", "-"), script.getBytes(StandardCharsets.UTF_8));

@@ -256,14 +256,15 @@ class ContinuousEnforcementKernelTest {
         flags.addAll(List.of("--cgroup-check", "false")); // the test's "container" is a plain process
         // its "container" has no host side; a host guard "auto" here would adopt the chains in the host table that a
         // podman test's netfence wrote beside it (this class takes no machine lock) and sweep them by its stale view:
-        // a chain of an interface name podman reused (veth0) was deleted under that test (CI of 9f692b7, 165e6a4)
+        // a chain of an interface name podman reused (veth0) was deleted under that test (CI of 9f692b7, 165e6a4);
+        // "off" removes every chain there at start: so off, and inert (HostGuardStart.INERT below)
         flags.addAll(List.of("--host-guard", "off"));
         flags.addAll(List.of("--resync-interval", "1s"));
         flags.addAll(List.of("--policy-wait", "1s"));
         flags.addAll(List.of("--shutdown-timeout", "5s"));
         flags.addAll(List.of("--hook-socket", socketDir.resolve("hook.sock").toString()));
         RunConfig config = RunConfigs.of(flags);
-        return RunService.start(config, "test", registry, Clock.systemUTC());
+        return RunService.start(config, "test", registry, Clock.systemUTC(), HostGuardStart.INERT);
     }
 
     private double gauge(String name) {

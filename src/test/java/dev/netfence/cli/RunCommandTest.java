@@ -97,7 +97,10 @@ class RunCommandTest {
         int httpPort = freePort();
         int noBroker = freePort();
         StringWriter err = new StringWriter();
-        RunCommand command = new RunCommand(Map.of("NETFENCE_NODE_ID", "waiting-node"));
+        // its host guards leave the host table alone: under off a start removes every chain there, and this class
+        // takes no machine lock (a podman test's chains may be in the table meanwhile)
+        RunCommand command = new RunCommand(Map.of("NETFENCE_NODE_ID", "waiting-node"))
+                .hostGuards(dev.netfence.app.HostGuardStart.INERT);
         int[] exit = {-1};
         Thread start = new Thread(() -> exit[0] = run(command, err, "--http-port", Integer.toString(httpPort),
                 "--bootstrap-servers", "127.0.0.1:" + noBroker, "--policy-dir", dir.toString(), "--host-guard", "off",
