@@ -20,6 +20,20 @@ final class GuardVeths {
     private static final SecureRandom RANDOM = new SecureRandom();
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> links = new ArrayList<>();
+    /** What the names of the namespaces and host links made here start with. */
+    private final String prefix;
+
+    GuardVeths() {
+        this("gd");
+    }
+
+    /** Names its namespaces {@code <prefix>-<hex>} and its host links {@code <prefix><hex><suffix>} (at most 6 characters). */
+    GuardVeths(String prefix) {
+        if (prefix.length() > 6) {
+            throw new IllegalArgumentException("an interface name has at most 15 characters: prefix too long, " + prefix);
+        }
+        this.prefix = prefix;
+    }
 
     /** A container's namespace: its name, the host side of its eth0 and the address of each family on eth0. */
     record Container(String ns, String hostSide, String ipv4, String ipv6) {
@@ -53,8 +67,12 @@ final class GuardVeths {
      * family on eth0 (down, so no link-local one comes and goes while a test reads it).
      */
     Container container() {
+        return container(hostLink("h"));
+    }
+
+    /** As {@link #container()}, its eth0's host side named {@code host} (a name made here, free again). */
+    Container container(String host) {
         String ns = namespace();
-        String host = hostLink("h");
         Sh.ok("ip", "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
         int n = 1 + new java.util.Random().nextInt(250);
         String ipv4 = "198.19." + n + ".2";
@@ -66,7 +84,7 @@ final class GuardVeths {
 
     /** A new namespace, deleted by {@link #cleanUp}. */
     String namespace() {
-        String ns = "guard-" + hex();
+        String ns = (prefix.equals("gd") ? "guard" : prefix) + "-" + hex();
         Sh.ok("ip", "netns", "add", ns);
         namespaces.add(ns);
         return ns;
@@ -74,7 +92,7 @@ final class GuardVeths {
 
     /** A free host link name ending in {@code suffix}, deleted by {@link #cleanUp} once the test makes it. */
     String hostLink(String suffix) {
-        String name = "gd" + hex() + suffix;
+        String name = prefix + hex() + suffix;
         links.add(name);
         return name;
     }
