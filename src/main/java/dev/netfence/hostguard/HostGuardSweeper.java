@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * gone (its host interface vanished) is removed within one interval even when no event says so.
  * A failing sweep is logged and retried at the next tick. {@code netfence run} runs it beside the
  * reconciler, which releases a stopped container's guard at once but resyncs only every
- * {@code --resync-interval}.
+ * {@code --resync-interval}. Under {@code --host-guard off} a sweep removes whatever chain the
+ * table holds, an earlier run's or one an instance under {@code auto} wrote since
+ * ({@link LeftoverChains}).
  */
 public final class HostGuardSweeper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuardSweeper.class);
