@@ -322,7 +322,7 @@ final class GuardWrites {
      * removing every other; hands each chain kept, with its rule lines as nft lists them, to
      * {@code kept} before removing the others (so also when their removal fails); the names of the
      * chains removed ({@link #installed} holds those kept). Links that are always empty remove every
-     * chain (under {@code --host-guard off}: {@link LeftoverChains}). The links are read after the
+     * chain (under {@code --host-guard off}: {@link EarlierRunChains}). The links are read after the
      * table is listed: another instance of the node (a rolling update's overlap) writes a chain only
      * for an interface that exists, so a chain listed is judged by links at least as new as it, and
      * one written for an interface made meanwhile is not taken for a stale one.

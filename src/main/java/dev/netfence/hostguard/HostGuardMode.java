@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * {@code --host-guard}: {@code auto} guards every container that has a host side and enforces
  * in-namespace only where there is none; {@code off} writes nothing for a container in the host
- * namespace and removes the chains an earlier run left in netfence's table ({@link LeftoverChains});
+ * namespace and removes the chains an earlier run left in netfence's table ({@link EarlierRunChains});
  * {@code required} fails a container without a host side closed (HOST_GUARD_UNAVAILABLE).
  */
 public enum HostGuardMode {

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * reconciler, which releases a stopped container's guard at once but resyncs only every
  * {@code --resync-interval}. Under {@code --host-guard off} a sweep removes whatever chain the
  * table holds, an earlier run's or one an instance under {@code auto} wrote since
- * ({@link LeftoverChains}).
+ * ({@link EarlierRunChains}).
  */
 public final class HostGuardSweeper implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuardSweeper.class);

@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * RULES_REJECTED, nft or netlink unusable is FIREWALL_UNAVAILABLE, no host side under
  * {@code required} is HOST_GUARD_UNAVAILABLE. Under {@code off} nothing is written for a container,
  * and the start's {@link #adopt} and every {@link #sweep} remove every chain an earlier run left
- * ({@link LeftoverChains}; why they could not be is {@link #notReadyReason}).
+ * ({@link EarlierRunChains}; why they could not be is {@link #notReadyReason}).
  */
 public final class HostGuards {
     private static final Logger LOG = LoggerFactory.getLogger(HostGuards.class);
@@ -97,20 +97,20 @@ public final class HostGuards {
     /** The chains of a container whose interfaces no longer lead into its namespace, made to drop everything. */
     private final ClosedChains closedChains;
     /** Under off: what an earlier run left in the table, removed at start and at every sweep. */
-    private final LeftoverChains leftovers;
+    private final EarlierRunChains leftovers;
 
     /** Guards whose sweeps under off ask {@code table} for the ruleset generation. */
     public HostGuards(HostGuardMode mode, HostSides sides, HostTable table) {
         this(mode, sides, table, table::generation);
     }
 
-    HostGuards(HostGuardMode mode, HostSides sides, HostTable table, LeftoverChains.Generation generation) {
+    HostGuards(HostGuardMode mode, HostSides sides, HostTable table, EarlierRunChains.Generation generation) {
         this.mode = Objects.requireNonNull(mode, "mode");
         this.sides = Objects.requireNonNull(sides, "sides");
         this.claims = new ClaimedAddresses(renderer, renderedGuards);
         this.writes = new GuardWrites(Objects.requireNonNull(table, "table"), this.sides::current);
         this.closedChains = new ClosedChains(writes, this.sides, firstBindings, claims, renderer);
-        this.leftovers = new LeftoverChains(writes, generation);
+        this.leftovers = new EarlierRunChains(writes, generation);
     }
 
     /**
@@ -313,7 +313,7 @@ public final class HostGuards {
     /**
      * Removes the chains whose host interface is gone (no link of that name, or one with another
      * ifindex); the number removed. Costs one netlink dump, and one nft transaction only when
-     * something is removed. Under off: every chain ({@link LeftoverChains}), never throwing.
+     * something is removed. Under off: every chain ({@link EarlierRunChains}), never throwing.
      */
     public int sweep() {
         synchronized (writes) {
@@ -368,7 +368,7 @@ public final class HostGuards {
         }
     }
 
-    /** Why the host table may still hold chains that drop what a policy allows (under off: {@link LeftoverChains}). */
+    /** Why the host table may still hold chains that drop what a policy allows (under off: {@link EarlierRunChains}). */
     public Optional<String> notReadyReason() {
         return leftovers.notReadyReason();
     }

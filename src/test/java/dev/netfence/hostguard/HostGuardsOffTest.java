@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * HostGuards under {@code --host-guard off} against a fake kernel ({@link LeftoverChains}): the
+ * HostGuards under {@code --host-guard off} against a fake kernel ({@link EarlierRunChains}): the
  * start removes every chain an earlier run left, whatever its interface, and writes nothing when
  * there is none; a failure is a readiness reason until a sweep succeeds; a sweep lists the table
  * only when the ruleset generation moved; a kernel without nftables, or no nftables user space,

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * ends, and retried at every sweep. Runs under GuardWrites' monitor (its caller's lock); the
  * reason is read from any thread.
  */
-final class LeftoverChains {
-    private static final Logger LOG = LoggerFactory.getLogger(LeftoverChains.class);
+final class EarlierRunChains {
+    private static final Logger LOG = LoggerFactory.getLogger(EarlierRunChains.class);
     private static final Pattern ERRNO = Pattern.compile("errno (\\d+)$");
     /** EINVAL, EPROTONOSUPPORT, EOPNOTSUPP: the kernel has no nfnetlink or no nf_tables subsystem. */
     private static final List<Integer> NO_NFTABLES = List.of(22, 93, 95);
@@ -49,7 +49,7 @@ final class LeftoverChains {
     /** Whether the kernel's lack of nftables was logged already. */
     private boolean toldNone;
 
-    LeftoverChains(GuardWrites writes, Generation generation) {
+    EarlierRunChains(GuardWrites writes, Generation generation) {
         this.writes = Objects.requireNonNull(writes, "writes");
         this.generation = Objects.requireNonNull(generation, "generation");
     }
