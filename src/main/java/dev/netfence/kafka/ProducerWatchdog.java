@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Two signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died (kafka-clients
  * 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying it some 20,000
  * times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below the producer's
- * {@code batch.size} after it was made), or a send it took has had no answer for longer than its
+ * {@code batch.size} after it was made), or a send it took ({@code send} returned: one still inside
+ * {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than its
  * {@code delivery.timeout.ms} plus {@link #MARGIN} (the producer promises one within the former).
  * {@link #check}, on the poll thread each round, then throws {@link OutputSink.FatalClientException}:
  * the pipeline makes its clients again (the new producer's {@code batch.size} capped anew to the output
@@ -55,6 +56,7 @@ final class ProducerWatchdog {
     private volatile String wedged;
     private Instant nextCheck = Instant.MIN;
 
+    /** A send handed to the producer; {@code since} null while it is still inside {@code send} (not timed). */
     private record Pending(String topic, Instant since) {}
 
     /**
@@ -112,14 +114,18 @@ final class ProducerWatchdog {
         });
     }
 
-    /** A send to {@code topic} is about to be handed to the producer: the token to report it with. */
+    /**
+     * A send to {@code topic} is about to be handed to the producer: the token to report it with. Not
+     * timed yet: {@code send} may block up to {@code max.block.ms} (on metadata, on buffer space), which
+     * bounds it itself (and may be set above the delivery timeout).
+     */
     long sending(String topic) {
         long token = tokens.incrementAndGet();
-        pending.put(token, new Pending(topic, clock.instant()));
+        pending.put(token, new Pending(topic, null));
         return token;
     }
 
-    /** The producer took the send ({@code send} returned): its delivery timeout starts now. */
+    /** The producer took the send ({@code send} returned, the record is in its accumulator): its delivery timeout starts now. */
     void sent(long token) {
         pending.computeIfPresent(token, (k, p) -> new Pending(p.topic(), clock.instant()));
     }
@@ -145,7 +151,7 @@ final class ProducerWatchdog {
             return Optional.of("its I/O thread '" + t.getName() + "' died" + (d == null ? "" : " of " + d));
         }
         Instant now = clock.instant();
-        return pending.values().stream().min(Comparator.comparing(Pending::since))
+        return pending.values().stream().filter(p -> p.since() != null).min(Comparator.comparing(Pending::since))
                 .filter(p -> Duration.between(p.since(), now).compareTo(bound) > 0)
                 .map(p -> "a send to " + p.topic() + " has had no answer for " + Duration.between(p.since(), now)
                         .toSeconds() + " s, more than delivery.timeout.ms + " + MARGIN.toSeconds() + " s");

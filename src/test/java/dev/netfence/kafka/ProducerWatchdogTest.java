@@ -56,6 +56,26 @@ class ProducerWatchdogTest {
                 .hasMessageContaining("a send to outcomes has had no answer for 151 s, more than delivery.timeout.ms + 30 s");
     }
 
+    /**
+     * Review 206 #2: {@code kafka.max.block.ms} may be set above 150 s ({@code PipelineSettings} raises the
+     * stall threshold to twice it), and a send to a topic missing from metadata waits that long inside
+     * {@code send}. The watchdog does not time it (max.block.ms bounds it) and three such waits in a row do
+     * not take {@code /healthz} down.
+     */
+    @Test
+    void aSendStillInsideSendIsNotTimedHoweverLongItBlocks() {
+        for (int i = 0; i < ProducerWatchdog.GIVE_UP; i++) {
+            watchdog.watch(Optional.empty(), 16384);
+            watchdog.sending("outcomes");
+            clock.advance(Duration.ofMinutes(10)); // max.block.ms = 15 min, the topic not in metadata
+
+            watchdog.check();
+        }
+
+        assertThat(watchdog.notReadyReason()).isEmpty();
+        assertThat(watchdog.deadReason()).isEmpty();
+    }
+
     @Test
     void aSendAnsweredOrRefusedBeforeTheProducerTookItIsNotAwaited() {
         watchdog.watch(Optional.empty(), 16384);
