@@ -56,7 +56,7 @@ final class AtLeastOnceSink implements OutputSink {
     AtLeastOnceSink(Producer<byte[], byte[]> producer, org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer,
                     Completions completions, PipelineMetrics metrics, OutputRecords records, SendHealth health) {
         this(producer, consumer, completions, metrics, records, health, new ProducerWatchdog(
-                java.time.Clock.systemUTC(), Duration.ofMinutes(2), List::of));
+                java.time.Clock.systemUTC(), List::of));
     }
 
     /** Every send is reported to {@code watchdog}, which the pipeline asks whether the producer still answers. */

@@ -268,7 +268,7 @@ public final class EventPipeline implements AutoCloseable {
         KafkaClients.Pair clients = KafkaClients.both(settings, routing, transactionalId);
         KafkaConsumer<byte[], byte[]> c = clients.consumer();
         KafkaProducer<byte[], byte[]> p = clients.producer();
-        watchdog.watch(clients.producing().ioThread(), clients.producing().batchSize());
+        watchdog.watch(clients.producing());
         boolean drained = false;
         try { // whatever fails from here (a keyless consumer not made: bootstrap names unresolvable) closes all
             metrics.bind(c, p);

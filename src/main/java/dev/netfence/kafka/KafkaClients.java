@@ -71,8 +71,8 @@ public final class KafkaClients {
      * of the output topics ({@link OutputTopicLimits}), read anew each time the clients are made, so a
      * refused record fails instead of being split and retried forever by the producer; should a topic's
      * limit be lowered while the producer runs, the {@link ProducerWatchdog} finds it wedged and the
-     * clients are made again. {@code delivery.timeout.ms} (Kafka's default, 120 s) bounds the producer's
-     * own in-order retries. {@code linger.ms} 1 (Kafka 4's default is 5): an outcome is on a scheduler's
+     * clients are made again. {@code delivery.timeout.ms} (Kafka's default, 120 s, or {@code linger.ms +
+     * request.timeout.ms} when that is more and it is not set) bounds the producer's own in-order retries. {@code linger.ms} 1 (Kafka 4's default is 5): an outcome is on a scheduler's
      * latency path, and under load the producer batches anyway while its in-flight requests are outstanding.
      */
     static Producing producer(PipelineSettings s, NodeRouting routing, String transactionalId) {
@@ -83,7 +83,7 @@ public final class KafkaClients {
         Set<Thread> before = ProducerWatchdog.ioThreads(clientId);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         return new Producing(producer, ProducerWatchdog.newIoThread(clientId, before),
-                Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()));
+                Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()), ProducerWatchdog.deliveryTimeout(p));
     }
 
     /** The pipeline producer's settings, its {@code batch.size} capped to {@code limit} when it is smaller. */
@@ -115,8 +115,12 @@ public final class KafkaClients {
         return p;
     }
 
-    /** A producer just made, its I/O thread (when it could be told from others) and its {@code batch.size}. */
-    record Producing(KafkaProducer<byte[], byte[]> producer, Optional<Thread> ioThread, int batchSize) {}
+    /**
+     * A producer just made, its I/O thread (when it could be told from others), its {@code batch.size} and
+     * the {@code delivery.timeout.ms} it uses ({@link ProducerWatchdog#deliveryTimeout}).
+     */
+    record Producing(KafkaProducer<byte[], byte[]> producer, Optional<Thread> ioThread, int batchSize,
+            java.time.Duration deliveryTimeout) {}
 
     /** The pipeline's consumer and producer. */
     record Pair(KafkaConsumer<byte[], byte[]> consumer, Producing producing) {

@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying it some 20,000
  * times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below the producer's
  * {@code batch.size} after it was made), or a send it took ({@code send} returned: one still inside
- * {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than its
- * {@code delivery.timeout.ms} plus {@link #MARGIN} (the producer promises one within the former).
+ * {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than its effective
+ * {@code delivery.timeout.ms} ({@link #deliveryTimeout}) plus {@link #MARGIN} (the producer promises one
+ * within the former).
  * {@link #check}, on the poll thread each round, then throws {@link OutputSink.FatalClientException}:
  * the pipeline makes its clients again (the new producer's {@code batch.size} capped anew to the output
  * topics' limits, {@link OutputTopicLimits}) and redoes the records after the last commit, in offset
@@ -45,13 +48,13 @@ final class ProducerWatchdog {
     private static final String IO_THREAD = "kafka-producer-network-thread | ";
 
     private final Clock clock;
-    private final Duration bound;
     private final Supplier<List<OutputTopicLimits.Limit>> limits;
     private final AtomicLong tokens = new AtomicLong();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicInteger inARow = new AtomicInteger();
     private volatile Thread ioThread;
     private volatile Throwable died;
+    private volatile Duration bound = Duration.ofMinutes(2).plus(MARGIN);
     private volatile int batchSize;
     private volatile String wedged;
     private Instant nextCheck = Instant.MIN;
@@ -59,26 +62,37 @@ final class ProducerWatchdog {
     /** A send handed to the producer; {@code since} null while it is still inside {@code send} (not timed). */
     private record Pending(String topic, Instant since) {}
 
-    /**
-     * @param deliveryTimeout the producer's {@code delivery.timeout.ms} ({@link #deliveryTimeout})
-     * @param limits the output topics' {@code max.message.bytes} now, smallest first, read when a producer is found wedged
-     */
-    ProducerWatchdog(Clock clock, Duration deliveryTimeout, Supplier<List<OutputTopicLimits.Limit>> limits) {
+    /** @param limits the output topics' {@code max.message.bytes} now, smallest first, read when a producer is found wedged */
+    ProducerWatchdog(Clock clock, Supplier<List<OutputTopicLimits.Limit>> limits) {
         this.clock = clock;
-        this.bound = deliveryTimeout.plus(MARGIN);
         this.limits = limits;
     }
 
-    /** The pipeline's watchdog: its producer's delivery timeout, the limits of its outcomes and DLQ topics. */
+    /** The pipeline's watchdog: the limits of its outcomes and DLQ topics. */
     static ProducerWatchdog of(PipelineSettings s, Clock clock) {
-        return new ProducerWatchdog(clock, deliveryTimeout(s.kafka()), () -> OutputTopicLimits.of(
-                KafkaClients.adminSettings(s), List.of(s.outcomesTopic(), s.dlqTopic())));
+        return new ProducerWatchdog(clock, () -> OutputTopicLimits.of(KafkaClients.adminSettings(s),
+                List.of(s.outcomesTopic(), s.dlqTopic())));
     }
 
-    /** {@code delivery.timeout.ms} of these client settings, Kafka's default (120 s) when not set. */
-    static Duration deliveryTimeout(Map<String, Object> kafka) {
-        Object v = kafka.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
-        return Duration.ofMillis(v == null ? 120_000 : Long.parseLong(v.toString().trim()));
+    /**
+     * The {@code delivery.timeout.ms} a producer made with these settings uses: the value its
+     * {@link ProducerConfig} parses (Kafka's default, 120 s, when not set), raised to {@code linger.ms +
+     * request.timeout.ms} when not set and below that, as kafka-clients 4.1's
+     * {@code KafkaProducer.configureDeliveryTimeout} does (a set value below it is refused: no producer is
+     * made). Parsed by {@link ProducerConfig#configDef()}, which does not log the settings as a new
+     * {@code ProducerConfig} would; {@code ProducerWatchdogTest} holds it to the value a producer uses.
+     */
+    static Duration deliveryTimeout(Map<String, Object> producerSettings) {
+        Map<String, Object> settings = new HashMap<>(producerSettings);
+        settings.putIfAbsent(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        settings.putIfAbsent(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        Map<String, Object> parsed = ProducerConfig.configDef().parse(settings);
+        long delivery = ((Number) parsed.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).longValue();
+        long linger = Math.min(Integer.MAX_VALUE, ((Number) parsed.get(ProducerConfig.LINGER_MS_CONFIG)).longValue());
+        long lingerAndRequest = Math.min(Integer.MAX_VALUE,
+                linger + ((Number) parsed.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).longValue());
+        boolean set = producerSettings.containsKey(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+        return Duration.ofMillis(!set && delivery < lingerAndRequest ? lingerAndRequest : delivery);
     }
 
     /** The I/O threads of producers with this {@code client.id} now (before one is made). */
@@ -94,12 +108,21 @@ final class ProducerWatchdog {
         return made.size() == 1 ? Optional.of(made.iterator().next()) : Optional.empty();
     }
 
-    /** New clients: from now on the producer with this I/O thread (if found) and {@code batchSize} is watched. */
-    void watch(Optional<Thread> io, int batchSize) {
+    /** New clients: from now on {@code producing}'s producer is watched. */
+    void watch(KafkaClients.Producing producing) {
+        watch(producing.ioThread(), producing.batchSize(), producing.deliveryTimeout());
+    }
+
+    /**
+     * New clients: from now on the producer with this I/O thread (if found), {@code batchSize} and
+     * effective {@code deliveryTimeout} ({@link #deliveryTimeout}) is watched.
+     */
+    void watch(Optional<Thread> io, int batchSize, Duration deliveryTimeout) {
         pending.clear();
         nextCheck = Instant.MIN;
         died = null;
         this.batchSize = batchSize;
+        this.bound = deliveryTimeout.plus(MARGIN);
         ioThread = io.orElse(null);
         io.ifPresent(t -> {
             Thread.UncaughtExceptionHandler before = t.getUncaughtExceptionHandler();
@@ -151,10 +174,12 @@ final class ProducerWatchdog {
             return Optional.of("its I/O thread '" + t.getName() + "' died" + (d == null ? "" : " of " + d));
         }
         Instant now = clock.instant();
+        Duration bound = this.bound;
         return pending.values().stream().filter(p -> p.since() != null).min(Comparator.comparing(Pending::since))
                 .filter(p -> Duration.between(p.since(), now).compareTo(bound) > 0)
                 .map(p -> "a send to " + p.topic() + " has had no answer for " + Duration.between(p.since(), now)
-                        .toSeconds() + " s, more than delivery.timeout.ms + " + MARGIN.toSeconds() + " s");
+                        .toSeconds() + " s, more than delivery.timeout.ms + " + MARGIN.toSeconds() + " s ("
+                        + bound.toSeconds() + " s)");
     }
 
     /**

@@ -115,7 +115,7 @@ final class TransactionalSink implements OutputSink {
     TransactionalSink(Producer<byte[], byte[]> producer, Consumer<byte[], byte[]> consumer, PipelineMetrics metrics,
                       OutputRecords records, SendHealth health, Runnable beat) {
         this(producer, consumer, metrics, records, health, beat, new ProducerWatchdog(java.time.Clock.systemUTC(),
-                java.time.Duration.ofMinutes(2), List::of));
+                List::of));
     }
 
     /**

@@ -11,13 +11,16 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.internals.RecordAccumulator;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 
 /** {@link ProducerWatchdog}: what counts as a producer that stopped answering, and what it reports. */
 class ProducerWatchdogTest {
+    private static final Duration TWO_MINUTES = Duration.ofMinutes(2);
     private final MutableClock clock = new MutableClock(Instant.parse("2025-01-01T00:00:00Z"));
-    private final ProducerWatchdog watchdog = new ProducerWatchdog(clock, Duration.ofSeconds(120),
-            () -> List.of(new OutputTopicLimits.Limit("dlq", 100), new OutputTopicLimits.Limit("outcomes", 300),
+    private final ProducerWatchdog watchdog = new ProducerWatchdog(clock, () -> List.of(new OutputTopicLimits.Limit("dlq", 100), new OutputTopicLimits.Limit("outcomes", 300),
                     new OutputTopicLimits.Limit("big", 1_048_588)));
 
     @Test
@@ -36,7 +39,7 @@ class ProducerWatchdogTest {
                 .startsWith("the Kafka producer stopped answering");
         watchdog.check(); // reported once: not again before the next producer is watched
 
-        watchdog.watch(Optional.empty(), 100);
+        watchdog.watch(Optional.empty(), 100, TWO_MINUTES);
         assertThat(watchdog.notReadyReason()).as("until the new producer answers").isPresent();
         watchdog.answered(watchdog.sending("outcomes"));
         assertThat(watchdog.notReadyReason()).isEmpty();
@@ -44,7 +47,7 @@ class ProducerWatchdogTest {
 
     @Test
     void aSendUnansweredForLongerThanTheDeliveryTimeoutPlusTheMarginIsReportedWithItsTopic() {
-        watchdog.watch(Optional.empty(), 16384);
+        watchdog.watch(Optional.empty(), 16384, TWO_MINUTES);
         long token = watchdog.sending("outcomes");
         clock.advance(Duration.ofSeconds(50)); // send() blocked on metadata: the delivery timeout starts when it returns
         watchdog.sent(token);
@@ -65,7 +68,7 @@ class ProducerWatchdogTest {
     @Test
     void aSendStillInsideSendIsNotTimedHoweverLongItBlocks() {
         for (int i = 0; i < ProducerWatchdog.GIVE_UP; i++) {
-            watchdog.watch(Optional.empty(), 16384);
+            watchdog.watch(Optional.empty(), 16384, TWO_MINUTES);
             watchdog.sending("outcomes");
             clock.advance(Duration.ofMinutes(10)); // max.block.ms = 15 min, the topic not in metadata
 
@@ -78,7 +81,7 @@ class ProducerWatchdogTest {
 
     @Test
     void aSendAnsweredOrRefusedBeforeTheProducerTookItIsNotAwaited() {
-        watchdog.watch(Optional.empty(), 16384);
+        watchdog.watch(Optional.empty(), 16384, TWO_MINUTES);
         watchdog.answered(watchdog.sending("outcomes"));
         watchdog.dropped(watchdog.sending("outcomes"));
         clock.advance(Duration.ofMinutes(10));
@@ -97,15 +100,57 @@ class ProducerWatchdogTest {
         assertThat(watchdog.deadReason()).get(as(STRING))
                 .startsWith("3 Kafka producers in a row stopped answering").contains("StackOverflowError");
 
-        watchdog.watch(Optional.empty(), 100);
+        watchdog.watch(Optional.empty(), 100, TWO_MINUTES);
         watchdog.answered(watchdog.sending("outcomes"));
         assertThat(watchdog.deadReason()).isEmpty();
     }
 
+    /**
+     * Review 206 #3: with {@code kafka.request.timeout.ms=200000} and {@code delivery.timeout.ms} not set,
+     * the producer raises its delivery timeout to {@code linger.ms + request.timeout.ms}, and may take that
+     * long to answer a send; the watchdog's bound is that plus the margin, not Kafka's default plus it.
+     */
     @Test
-    void theDeliveryTimeoutIsTheConfiguredOneElseKafkasDefault() {
-        assertThat(ProducerWatchdog.deliveryTimeout(Map.of("delivery.timeout.ms", "5000"))).hasSeconds(5);
-        assertThat(ProducerWatchdog.deliveryTimeout(Map.of())).hasSeconds(120);
+    void aSendIsAwaitedForTheDeliveryTimeoutTheProducerRaisedToLingerPlusRequestTimeoutPlusTheMargin() {
+        Map<String, Object> producer = KafkaClients.producerConfig(PipelineSettings.custom().nodeId("n1")
+                .kafka(Map.of("bootstrap.servers", "127.0.0.1:1", "request.timeout.ms", "200000")).build(), "tx",
+                Optional.empty());
+        watchdog.watch(Optional.empty(), 16384, ProducerWatchdog.deliveryTimeout(producer));
+        watchdog.sent(watchdog.sending("outcomes"));
+
+        clock.advance(Duration.ofSeconds(230)); // 200 s + linger.ms 1 ms + 30 s
+        watchdog.check();
+        assertThat(watchdog.notReadyReason()).isEmpty();
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThatThrownBy(watchdog::check).isInstanceOf(OutputSink.FatalClientException.class)
+                .hasMessageContaining("a send to outcomes has had no answer for 231 s");
+    }
+
+    /** Held to what kafka-clients does: the delivery timeout its producer uses, read from a producer made with the settings. */
+    @Test
+    void theDeliveryTimeoutIsTheOneAProducerMadeWithTheSettingsUses() throws Exception {
+        List<Map<String, Object>> cases = List.of(Map.of(), Map.of("delivery.timeout.ms", "300000"),
+                Map.of("request.timeout.ms", "200000"), Map.of("request.timeout.ms", 100_000, "linger.ms", 100_000),
+                Map.of("request.timeout.ms", "200000", "delivery.timeout.ms", "250000"),
+                Map.of("request.timeout.ms", Integer.MAX_VALUE, "linger.ms", 5));
+        for (Map<String, Object> kafka : cases) {
+            Map<String, Object> settings = new java.util.HashMap<>(kafka);
+            settings.put("bootstrap.servers", "127.0.0.1:1");
+            settings.put("client.id", "netfence-watchdog-test");
+            Map<String, Object> p = KafkaClients.producerConfig(PipelineSettings.custom().nodeId("n1").kafka(settings)
+                    .build(), "tx", Optional.empty());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+                java.lang.reflect.Field accumulator = KafkaProducer.class.getDeclaredField("accumulator");
+                accumulator.setAccessible(true);
+                long uses = ((RecordAccumulator) accumulator.get(producer)).getDeliveryTimeoutMs();
+                assertThat(ProducerWatchdog.deliveryTimeout(p)).as("%s", kafka).isEqualTo(Duration.ofMillis(uses));
+                producer.close(Duration.ZERO);
+            }
+        }
+        assertThat(ProducerWatchdog.deliveryTimeout(Map.of("request.timeout.ms", "200000", "linger.ms", "1")))
+                .isEqualTo(Duration.ofMillis(200_001));
     }
 
     /** An I/O thread, watched, that dies as kafka-clients' did. */
@@ -114,7 +159,7 @@ class ProducerWatchdogTest {
             throw new StackOverflowError();
         }, "kafka-producer-network-thread | netfence-n1");
         t.setUncaughtExceptionHandler((thread, e) -> { }); // kafka-clients logs it; quiet here
-        watchdog.watch(Optional.of(t), batchSize);
+        watchdog.watch(Optional.of(t), batchSize, TWO_MINUTES);
         t.start();
         t.join();
     }

@@ -23,7 +23,7 @@ class ReadinessTest {
     private final PartitionMonitor monitor = new PartitionMonitor(registry, clock);
     private final Readiness readiness = new Readiness(() -> true, new PartitionBook(clock, monitor),
             new InMemoryPolicyStore(), standby, new BrokerProbe(Map.of(), new EventsTopicWatch("events", true)),
-            new SendHealth(clock, Duration.ofSeconds(30)), new ProducerWatchdog(clock, Duration.ofSeconds(120), List::of),
+            new SendHealth(clock, Duration.ofSeconds(30)), new ProducerWatchdog(clock, List::of),
             monitor, new OpenTransactions(registry, clock), Duration.ofMinutes(2), Optional::empty);
 
     @Test
