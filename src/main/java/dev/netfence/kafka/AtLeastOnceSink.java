@@ -146,6 +146,7 @@ final class AtLeastOnceSink implements OutputSink {
                     + "); recreating the clients and resuming from the last committed offsets, so no output is sent out"
                     + " of order", e);
             LOG.error(broken.getMessage());
+            watchdog.closedOnPurpose(); // its I/O thread ends: no wedge, this failure is what commit reports
             producer.close(Duration.ZERO);
             return;
         }

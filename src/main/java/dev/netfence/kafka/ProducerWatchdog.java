@@ -22,10 +22,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Notices a pipeline producer that stopped answering, which nothing else would: such a producer
  * never fails a send, so no callback reports it, no commit passes its outputs and the loop beats on.
- * Two signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died (kafka-clients
+ * Two signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died on its own (kafka-clients
  * 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying it some 20,000
  * times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below the producer's
- * {@code batch.size} after it was made), or a send it took ({@code send} returned: one still inside
+ * {@code batch.size} after it was made; a producer netfence closed itself after a failed send,
+ * {@link #closedOnPurpose}, is the sink's to report), or a send it took ({@code send} returned: one still inside
  * {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than its effective
  * {@code delivery.timeout.ms} ({@link #deliveryTimeout}) plus {@link #MARGIN} (the producer promises one
  * within the former).
@@ -54,6 +55,7 @@ final class ProducerWatchdog {
     private final AtomicInteger inARow = new AtomicInteger();
     private volatile Thread ioThread;
     private volatile Throwable died;
+    private volatile boolean closedOnPurpose;
     private volatile Duration bound = Duration.ofMinutes(2).plus(MARGIN);
     private volatile int batchSize;
     private volatile String wedged;
@@ -121,6 +123,7 @@ final class ProducerWatchdog {
         pending.clear();
         nextCheck = Instant.MIN;
         died = null;
+        closedOnPurpose = false;
         this.batchSize = batchSize;
         this.bound = deliveryTimeout.plus(MARGIN);
         ioThread = io.orElse(null);
@@ -166,11 +169,23 @@ final class ProducerWatchdog {
         pending.remove(token);
     }
 
+    /**
+     * netfence closes the watched producer itself, a send having failed: the sink reports that failure
+     * ({@link OutputSink#commit} throws it, {@link SendHealth} may name it on {@code /readyz}), and the
+     * producer's end is no wedge, nor its I/O thread's, unless that died of an error first.
+     */
+    void closedOnPurpose() {
+        closedOnPurpose = true;
+    }
+
     /** Why the watched producer does not answer, or empty while it does (or may yet). */
     Optional<String> unresponsive() {
         Thread t = ioThread;
+        Throwable d = died;
+        if (closedOnPurpose && d == null) {
+            return Optional.empty();
+        }
         if (t != null && !t.isAlive()) {
-            Throwable d = died;
             return Optional.of("its I/O thread '" + t.getName() + "' died" + (d == null ? "" : " of " + d));
         }
         Instant now = clock.instant();

@@ -132,6 +132,71 @@ class AtLeastOnceSinkTest {
         sink.close();
     }
 
+    /**
+     * Review 206 #1: a send failed for the node's clock; the sink closes its producer at once
+     * ({@code close(ZERO)}), which ends the producer's I/O thread. The watchdog, asked first each round,
+     * must not call that a wedge: the sink's commit reports the failure (the clients made again), and
+     * {@code /readyz} is left to {@link SendHealth}'s reason; three such rounds do not take {@code /healthz}
+     * down.
+     */
+    @Test
+    void aProducerTheSinkClosedAfterAFailedSendIsNoWedgedProducerAndItsFailureIsTheSinksToReport() throws Exception {
+        dev.netfence.testkit.MutableClock clock = new dev.netfence.testkit.MutableClock(java.time.Instant.now());
+        ProducerWatchdog watchdog = new ProducerWatchdog(clock, List::of);
+        SendHealth health = new SendHealth(clock, Duration.ZERO); // one refusal is a streak that counts
+        for (int round = 0; round < ProducerWatchdog.GIVE_UP; round++) {
+            java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+            Thread io = new Thread(() -> {
+                try {
+                    closed.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "kafka-producer-network-thread | netfence-n1");
+            io.start();
+            watchdog.watch(java.util.Optional.of(io), 16384, Duration.ofMinutes(2));
+            AtLeastOnceSink sink = new AtLeastOnceSink(clockRefusing(closed), consumer, completions,
+                    new PipelineMetrics(registry, Clock.systemUTC()), RECORDS, health, watchdog);
+            PartitionOffsets po = new PartitionOffsets(TP);
+            po.track(5);
+
+            sink.emit(po, 5, List.of(outcomeAt(5, startOutcome())));
+            org.awaitility.Awaitility.await("the sink closed the producer: its I/O thread ended")
+                    .atMost(Duration.ofSeconds(10)).until(() -> !io.isAlive());
+            clock.advance(ProducerWatchdog.CHECK_EVERY);
+
+            watchdog.check();
+            assertThat(watchdog.notReadyReason()).isEmpty();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.commit(List.of(po), false))
+                    .isInstanceOf(OutputSink.FatalClientException.class).hasMessageContaining("sending to outcomes failed");
+            assertThat(health.notReadyReason()).get().asString().startsWith("topic outcomes has refused every output");
+            sink.close();
+        }
+        assertThat(watchdog.deadReason()).isEmpty();
+    }
+
+    /** A producer that fails every send for its timestamp, and whose close (from the sink) opens {@code closed}. */
+    private static MockProducer<byte[], byte[]> clockRefusing(java.util.concurrent.CountDownLatch closed) {
+        return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+            @Override
+            public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+                    org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> r,
+                    org.apache.kafka.clients.producer.Callback callback) {
+                RuntimeException e = new org.apache.kafka.common.errors.InvalidTimestampException("Timestamp "
+                        + "1796581325279 of message with offset 0 is out of range. The timestamp should be within"
+                        + " [1796574065278, 1796577665278]");
+                callback.onCompletion(null, e);
+                return java.util.concurrent.CompletableFuture.failedFuture(e);
+            }
+
+            @Override
+            public void close(Duration timeout) {
+                super.close(timeout);
+                closed.countDown();
+            }
+        };
+    }
+
     private static final OutputRecords RECORDS = new OutputRecords(new OutcomeCodec(), "outcomes", "events.dlq", "n1/1",
             "n1");
 

@@ -153,6 +153,25 @@ class ProducerWatchdogTest {
                 .isEqualTo(Duration.ofMillis(200_001));
     }
 
+    @Test
+    void aProducerNetfenceClosedItselfIsNoWedgeUnlessItsIoThreadDiedOfAnError() throws Exception {
+        Thread closed = new Thread(() -> { }, "kafka-producer-network-thread | netfence-n1");
+        watchdog.watch(Optional.of(closed), 16384, TWO_MINUTES);
+        watchdog.sent(watchdog.sending("outcomes"));
+        closed.start();
+        closed.join();
+        watchdog.closedOnPurpose();
+        clock.advance(Duration.ofMinutes(10));
+
+        watchdog.check();
+        assertThat(watchdog.notReadyReason()).isEmpty();
+
+        dieWatched(16384);
+        watchdog.closedOnPurpose();
+        assertThatThrownBy(watchdog::check).isInstanceOf(OutputSink.FatalClientException.class)
+                .hasMessageContaining("died of java.lang.StackOverflowError");
+    }
+
     /** An I/O thread, watched, that dies as kafka-clients' did. */
     private void dieWatched(int batchSize) throws InterruptedException {
         Thread t = new Thread(() -> {
