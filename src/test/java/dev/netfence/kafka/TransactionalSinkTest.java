@@ -56,6 +56,42 @@ class TransactionalSinkTest {
         assertThat(po.lastCommitted()).isEqualTo(2);
     }
 
+    /**
+     * Review 206 #4: a {@code commitTransaction} that times out asks the watchdog before it is tried again:
+     * a producer whose I/O thread died never commits, and is made again at once, not after five timeouts
+     * of {@code max.block.ms} each.
+     */
+    @Test
+    void aCommitThatTimesOutAfterTheProducersIoThreadDiedMakesTheClientsAgainAtOnce() throws Exception {
+        int[] commits = {0};
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer()) {
+            @Override
+            public void commitTransaction() {
+                commits[0]++;
+                throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(COMMIT)");
+            }
+        };
+        ProducerWatchdog watchdog = new ProducerWatchdog(Clock.systemUTC(), List::of);
+        Thread io = new Thread(() -> {
+            throw new StackOverflowError();
+        }, "kafka-producer-network-thread | netfence-n1");
+        io.setUncaughtExceptionHandler((t, e) -> { }); // kafka-clients logs it; quiet here
+        watchdog.watch(java.util.Optional.of(io), 16384, Duration.ofMinutes(2));
+        io.start();
+        io.join();
+        TransactionalSink sink = new TransactionalSink(producer, consumer, metrics, records, health, () -> { },
+                watchdog);
+        PartitionOffsets po = partitionWith(sink, "a", "b");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> sink.commit(List.of(po), false))
+                .isInstanceOf(OutputSink.FatalClientException.class)
+                .hasMessageContaining("the Kafka producer stopped answering (its I/O thread"
+                        + " 'kafka-producer-network-thread | netfence-n1' died of java.lang.StackOverflowError)");
+        assertThat(commits[0]).as("not tried again").isEqualTo(1);
+        assertThat(po.lastCommitted()).isNegative();
+    }
+
     @Test
     void anAbortNoCallbackExplainsIsBisectedSoTheRecordsBeforeTheCulpritAreCommitted() {
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
