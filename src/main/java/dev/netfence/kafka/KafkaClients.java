@@ -92,15 +92,16 @@ public final class KafkaClients {
         Map<String, Object> p = new HashMap<>(s.kafka());
         p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 1);
-        int batch = p.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)
-                ? Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString().trim()) : 16384;
-        if (limit.isPresent() && limit.get().bytes() < batch) {
+        Integer batch = intOrNull(p.getOrDefault(ProducerConfig.BATCH_SIZE_CONFIG, 16384));
+        if (batch != null && limit.isPresent() && limit.get().bytes() < batch) {
             LOG.warn("output topic {} accepts records of at most {} bytes (max.message.bytes), less than the"
                     + " producer's batch.size {}: batch.size capped to {} so refused records fail (KAFKA-8350)",
                     limit.get().topic(), limit.get().bytes(), batch, limit.get().bytes());
             batch = Math.max(1, limit.get().bytes());
         }
-        p.put(ProducerConfig.BATCH_SIZE_CONFIG, batch);
+        if (batch != null) { // else not a number: left for the client to refuse by its key, as any other setting
+            p.put(ProducerConfig.BATCH_SIZE_CONFIG, batch);
+        }
         p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 * 1024 * 1024);
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "netfence-" + s.instance().replace('/', '-'));
         p.putAll(producerGuarantees());
@@ -113,6 +114,14 @@ public final class KafkaClients {
             p.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         }
         return p;
+    }
+
+    private static Integer intOrNull(Object value) {
+        try {
+            return Integer.valueOf(value.toString().trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /**

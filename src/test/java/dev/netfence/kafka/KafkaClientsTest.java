@@ -31,6 +31,13 @@ class KafkaClientsTest {
                 .as("the consumer made first is closed").isFalse();
     }
 
+    /** Review 206 (low): the producer's batch.size, read by netfence to cap it, is reported with its key as the client would. */
+    @Test
+    void aBatchSizeThatIsNoNumberIsReportedWithItsKey() {
+        assertThat(KafkaClients.badSetting(Map.of("batch.size", "abc"), "127.0.0.1:1", "n1", false))
+                .contains(new KafkaClients.BadSetting("batch.size", "Not a number of type INT, was: abc"));
+    }
+
     @Test
     void theSettingsNoEventLossDependsOnCannotBeOverriddenByTheUsersKafkaSettings() {
         PipelineSettings settings = PipelineSettings.custom().kafka(Map.of("bootstrap.servers", "127.0.0.1:1",
