@@ -316,7 +316,7 @@ public final class EventPipeline implements AutoCloseable {
             if (sink != null) {
                 sink.closing(); // what the producer fails as it closes is no refusal: not replaced, done again
             }
-            closeQuietly(() -> c.close(close), () -> p.close(close));
+            closeQuietly(() -> c.close(close), () -> p.close(watchdog.closeWithin(close)));
             if (sink != null) {
                 sink.close();
             }

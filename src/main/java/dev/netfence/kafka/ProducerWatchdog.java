@@ -56,6 +56,7 @@ final class ProducerWatchdog {
     private volatile Thread ioThread;
     private volatile Throwable died;
     private volatile boolean closedOnPurpose;
+    private volatile boolean found;
     private volatile Duration bound = Duration.ofMinutes(2).plus(MARGIN);
     private volatile int batchSize;
     private volatile String wedged;
@@ -124,6 +125,7 @@ final class ProducerWatchdog {
         nextCheck = Instant.MIN;
         died = null;
         closedOnPurpose = false;
+        found = false;
         this.batchSize = batchSize;
         this.bound = deliveryTimeout.plus(MARGIN);
         ioThread = io.orElse(null);
@@ -214,6 +216,7 @@ final class ProducerWatchdog {
         }
         ioThread = null; // not reported again before the next producer is watched
         pending.clear();
+        found = true;
         int n = inARow.incrementAndGet();
         String reason = "the Kafka producer stopped answering (" + why.get() + ")" + limitNote();
         wedged = reason;
@@ -233,6 +236,15 @@ final class ProducerWatchdog {
                 .collect(Collectors.joining(", ")) + " (max.message.bytes), less than the producer's batch.size " + batch
                 + ": a refused batch is split and retried without end (KAFKA-8350); the clients are made again with"
                 + " batch.size capped to " + below.get(0).bytes();
+    }
+
+    /**
+     * How long the pipeline gives the watched producer to close: nothing once {@link #check} found it
+     * wedged (a graceful close would wait on it, or deliver what it holds after the records are redone),
+     * else {@code otherwise}.
+     */
+    Duration closeWithin(Duration otherwise) {
+        return found ? Duration.ZERO : otherwise;
     }
 
     /** For {@code /readyz}: the last wedged producer's cause, until a producer answers a send. */

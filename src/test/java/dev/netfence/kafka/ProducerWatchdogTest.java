@@ -154,6 +154,19 @@ class ProducerWatchdogTest {
     }
 
     @Test
+    void aProducerFoundWedgedIsClosedAtOnceAndItsSuccessorGracefully() {
+        watchdog.watch(Optional.empty(), 16384, TWO_MINUTES);
+        assertThat(watchdog.closeWithin(Duration.ofSeconds(5))).hasSeconds(5);
+        watchdog.sent(watchdog.sending("outcomes"));
+        clock.advance(Duration.ofMinutes(3));
+        assertThatThrownBy(watchdog::check).isInstanceOf(OutputSink.FatalClientException.class);
+
+        assertThat(watchdog.closeWithin(Duration.ofSeconds(5))).isZero();
+        watchdog.watch(Optional.empty(), 16384, TWO_MINUTES);
+        assertThat(watchdog.closeWithin(Duration.ofSeconds(5))).hasSeconds(5);
+    }
+
+    @Test
     void aProducerNetfenceClosedItselfIsNoWedgeUnlessItsIoThreadDiedOfAnError() throws Exception {
         Thread closed = new Thread(() -> { }, "kafka-producer-network-thread | netfence-n1");
         watchdog.watch(Optional.of(closed), 16384, TWO_MINUTES);
