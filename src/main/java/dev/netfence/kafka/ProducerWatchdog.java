@@ -20,23 +20,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Notices a pipeline producer that stopped answering, which nothing else would: such a producer
- * never fails a send, so no callback reports it, no commit passes its outputs and the loop beats on.
- * Two signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died on its own (kafka-clients
- * 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying it some 20,000
- * times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below the producer's
- * {@code batch.size} after it was made; a producer netfence closed itself after a failed send,
- * {@link #closedOnPurpose}, is the sink's to report), or a send it took ({@code send} returned: one still inside
- * {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than its effective
- * {@code delivery.timeout.ms} ({@link #deliveryTimeout}) plus {@link #MARGIN} (the producer promises one
- * within the former).
- * {@link #check}, on the poll thread each round, then throws {@link OutputSink.FatalClientException}:
- * the pipeline makes its clients again (the new producer's {@code batch.size} capped anew to the output
- * topics' limits, {@link OutputTopicLimits}) and redoes the records after the last commit, in offset
- * order, as for any other producer failure. From then until the next producer answers a send,
- * {@link #notReadyReason} names the cause, and the smallest output topic limit when it is below the
- * wedged producer's {@code batch.size}; after {@link #GIVE_UP} such producers in a row with no answer
- * between, {@link #deadReason} says so for {@code /healthz}. Outlives the clients; thread-safe.
+ * Notices a pipeline producer that stopped answering, which nothing else would: such a producer never
+ * fails a send, so no callback reports it, no commit passes its outputs and the loop beats on. Two
+ * signs: its I/O thread ({@code kafka-producer-network-thread | <client.id>}) died on its own
+ * (kafka-clients 4.1 dies of a {@code StackOverflowError} after splitting a refused batch and retrying
+ * it some 20,000 times, KAFKA-8350, when an output topic's {@code max.message.bytes} was lowered below
+ * the producer's {@code batch.size} after it was made; a producer netfence closed itself after a failed
+ * send, {@link #closedOnPurpose}, is the sink's to report), or a send it took ({@code send} returned:
+ * one still inside {@code send} is bounded by {@code max.block.ms}) has had no answer for longer than
+ * its effective {@code delivery.timeout.ms} ({@link #deliveryTimeout}) plus {@link #MARGIN} (the
+ * producer promises one within the former). {@link #check}, on the poll thread each round, then throws
+ * {@link OutputSink.FatalClientException}: the pipeline makes its clients again (the new producer's
+ * {@code batch.size} capped anew to the output topics' limits, {@link OutputTopicLimits}) and redoes
+ * the records after the last commit, in offset order, as for any other producer failure. From then
+ * until the next producer answers a send, {@link #notReadyReason} names the cause, and the smallest
+ * output topic limit when it is below the wedged producer's {@code batch.size}; after {@link #GIVE_UP}
+ * such producers in a row with no answer between, {@link #deadReason} says so for {@code /healthz}.
+ * Outlives the clients; thread-safe.
  */
 final class ProducerWatchdog {
     private static final Logger LOG = LoggerFactory.getLogger(ProducerWatchdog.class);
