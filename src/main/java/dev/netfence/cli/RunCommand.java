@@ -348,6 +348,8 @@ public final class RunCommand implements Callable<Integer> {
                 .ifPresent(bad -> {
                     throw sources().badKafkaSetting(bad.key(), bad.message());
                 });
+        dev.netfence.kafka.KafkaClients.replaced(sources().kafka(), bootstrapServers, nodeId, exactlyOnce)
+                .forEach(LOG::warn);
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,

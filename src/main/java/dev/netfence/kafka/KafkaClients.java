@@ -23,6 +23,11 @@ import org.slf4j.LoggerFactory;
  * 30 s unless configured, so a grown events topic is noticed within that.
  */
 public final class KafkaClients {
+    /** The settings netfence sets over the user's ({@link #consumerGuarantees}, {@link #producerGuarantees} and its own ids). */
+    private static final Set<String> PROTECTED = Set.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, ConsumerConfig.GROUP_ID_CONFIG,
+            ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, ProducerConfig.ACKS_CONFIG,
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.TRANSACTIONAL_ID_CONFIG);
     private static final Logger LOG = LoggerFactory.getLogger(KafkaClients.class);
 
     private KafkaClients() {}
@@ -210,6 +215,39 @@ public final class KafkaClients {
             return bad.key() == null ? settings.isEmpty() ? Optional.empty() : Optional.of(bad)
                     : Optional.of(bad).filter(b -> settings.containsKey(b.key()));
         }
+    }
+
+    /**
+     * The file's {@code kafka.*} settings netfence replaces with its own (offsets committed by
+     * netfence alone, only committed records read, a partition without an offset read from its
+     * beginning, {@code acks=all} with idempotence, no topic made by a client, its own group and
+     * transactional id): one line each, naming the key, the value given and the one used, or that
+     * it is dropped; empty when none is. Said at start, so that a setting an operator relies on is
+     * not dropped without a word (review 200). Call after {@link #badSetting} found nothing.
+     */
+    public static List<String> replaced(Map<String, String> settings, String bootstrapServers, String nodeId,
+            boolean exactlyOnce) {
+        Map<String, Object> kafka = new HashMap<>(settings);
+        kafka.put("bootstrap.servers", bootstrapServers);
+        PipelineSettings s = PipelineSettings.custom().kafka(kafka).nodeId(nodeId).exactlyOnce(exactlyOnce).build();
+        Map<String, Object> consumer = consumerConfig(s, new NodeRouting(nodeId));
+        Map<String, Object> producer = producerConfig(s, "netfence-" + nodeId, Optional.empty());
+        List<String> replaced = new java.util.ArrayList<>();
+        for (String key : new java.util.TreeSet<>(settings.keySet())) {
+            if (!PROTECTED.contains(key)) {
+                continue;
+            }
+            boolean consumers = ConsumerConfig.configNames().contains(key) && !ProducerConfig.configNames().contains(key);
+            Object used = consumers ? consumer.get(key) : producer.get(key);
+            String given = settings.get(key);
+            if (used == null) {
+                replaced.add("kafka." + key + "=" + given + " is dropped: netfence sets " + key + " itself");
+            } else if (!String.valueOf(used).equalsIgnoreCase(String.valueOf(given).strip())) {
+                replaced.add("kafka." + key + "=" + given + " is replaced by " + key + "=" + used
+                        + ": netfence's own, which its guarantees need");
+            }
+        }
+        return replaced;
     }
 
     /** KafkaProducer's rule, checked only when it is made: a set delivery.timeout.ms covers linger.ms + request.timeout.ms. */

@@ -66,4 +66,19 @@ class KafkaClientsTest {
             pair.producer().close(java.time.Duration.ZERO);
         }
     }
+
+    @Test
+    void aSettingNetfenceReplacesWithItsOwnIsNamedWithTheValueUsedAndOneItKeepsIsNot() {
+        // review 200: kafka.enable.auto.commit=true and kafka.isolation.level=read_uncommitted were dropped without a word
+        assertThat(KafkaClients.replaced(Map.of("enable.auto.commit", "true", "isolation.level", "read_uncommitted",
+                "acks", "ALL", "linger.ms", "20", "transactional.id", "mine"), "127.0.0.1:1", "n1", false))
+                .containsExactly(
+                        "kafka.enable.auto.commit=true is replaced by enable.auto.commit=false: netfence's own, which its"
+                                + " guarantees need",
+                        "kafka.isolation.level=read_uncommitted is replaced by isolation.level=read_committed: netfence's"
+                                + " own, which its guarantees need",
+                        "kafka.transactional.id=mine is dropped: netfence sets transactional.id itself");
+        assertThat(KafkaClients.replaced(Map.of("linger.ms", "20", "enable.auto.commit", "false"), "127.0.0.1:1", "n1",
+                false)).isEmpty();
+    }
 }
