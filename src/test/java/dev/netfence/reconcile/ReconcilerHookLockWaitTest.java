@@ -23,11 +23,21 @@ import org.junit.jupiter.api.Test;
  */
 class ReconcilerHookLockWaitTest extends ReconcilerFixture {
 
-    /** c1's start holds its lock: {@code write} runs as its apply, which then waits for {@code go}. */
-    private CompletableFuture<EnforcementResult> startHolding(ContainerLifecycle.Enforcement write,
-            CountDownLatch holding, CountDownLatch go) {
+    /** c1's start under way, holding c1's lock until {@link #release}. */
+    private record Held(CompletableFuture<EnforcementResult> start, CountDownLatch go) {
+        EnforcementResult release() throws Exception {
+            go.countDown();
+            return start.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Starts c1 with task-1's policy stored: {@code write} runs as its apply, which then holds the lock. */
+    private Held holding(ContainerLifecycle.Enforcement write) throws InterruptedException {
+        policies.put("task-1", ALLOW_A);
+        CountDownLatch holding = new CountDownLatch(1);
+        CountDownLatch go = new CountDownLatch(1);
         ContainerEvent ev = event("c1", "task-1", ContainerEvent.CONTAINER_STARTED);
-        return CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<EnforcementResult> start = CompletableFuture.supplyAsync(() -> {
             try {
                 return reconciler.started(ev, () -> {
                     EnforcementResult r = write.run();
@@ -39,6 +49,8 @@ class ReconcilerHookLockWaitTest extends ReconcilerFixture {
                 throw new IllegalStateException(e);
             }
         });
+        holding.await();
+        return new Held(start, go);
     }
 
     private static EnforcementResult noPidInTime() {
@@ -55,22 +67,18 @@ class ReconcilerHookLockWaitTest extends ReconcilerFixture {
     void aHookCallWhoseContainersLockStaysHeldIsFencedWithinTheWaitAndRecordedOnceTheLockIsFree() throws Exception {
         // before, the fence waited for the lock without end while what held it could be waiting on the runtime, which
         // holds the container until its hook answers (review 204)
-        policies.put("task-1", ALLOW_A);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch go = new CountDownLatch(1);
-        CompletableFuture<EnforcementResult> start = startHolding(ReconcilerHookLockWaitTest::noPidInTime, holding, go);
+        Held held = holding(ReconcilerHookLockWaitTest::noPidInTime);
+        EnforcementResult answer;
         try {
-            holding.await();
-            EnforcementResult answer = hookCall();
+            answer = hookCall();
 
-            assertThat(answer.quarantined()).as("fenced in time for the hook").isTrue();
-            assertThat(start).as("while the lock is still held").isNotDone();
+            assertThat(held.start()).as("while the lock is still held").isNotDone();
             assertThat(enforcer.calls).containsExactly("fence c1");
             assertThat(reconciler.liveSet().get("c1")).as("nothing recorded without the lock").isEmpty();
         } finally {
-            go.countDown();
+            assertThat(held.release().status()).isEqualTo("failed");
         }
-        assertThat(start.get(10, TimeUnit.SECONDS).status()).isEqualTo("failed");
+        assertThat(answer.quarantined()).as("fenced in time for the hook").isTrue();
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(reconciler.liveSet().get("c1"))
                 .as("fenced again and recorded under the lock").hasValueSatisfying(c -> {
                     assertThat(c.quarantined()).isTrue();
@@ -84,17 +92,13 @@ class ReconcilerHookLockWaitTest extends ReconcilerFixture {
         // review 209: the lock holder wrote the policy, the unlocked fence landed over it, and nothing undid it before a
         // resync while the entry (and the outcome) said the policy was in force
         policies.put("task-1", ALLOW_A);
-        CountDownLatch written = new CountDownLatch(1);
-        CountDownLatch go = new CountDownLatch(1);
         var request = request("c1", PID, "task-1");
-        CompletableFuture<EnforcementResult> start = startHolding(() -> enforcer.enforce(request), written, go);
-        written.await();
+        Held held = holding(() -> enforcer.enforce(request)); // the policy written, the lock still held
 
         EnforcementResult answer = hookCall(); // the same pid and namespace: past the lock wait
-        go.countDown();
 
+        assertThat(held.release().status()).isEqualTo("applied");
         assertThat(answer.quarantined()).isTrue();
-        assertThat(start.get(10, TimeUnit.SECONDS).status()).isEqualTo("applied");
         await("the rules read back and the policy written again").atMost(Duration.ofSeconds(10))
                 .until(() -> enforcer.calls.size() >= 3);
         assertThat(enforcer.calls).containsExactly("enforce c1", "fence c1", "reconcile c1");
@@ -102,18 +106,13 @@ class ReconcilerHookLockWaitTest extends ReconcilerFixture {
 
     @Test
     void noFenceIsDoneAgainUnderTheLockOnceTheReconcilerIsClosed() throws Exception {
-        policies.put("task-1", ALLOW_A);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch go = new CountDownLatch(1);
-        CompletableFuture<EnforcementResult> start = startHolding(ReconcilerHookLockWaitTest::noPidInTime, holding, go);
-        holding.await();
+        Held held = holding(ReconcilerHookLockWaitTest::noPidInTime);
         hookCall();
         reconciler.close();
         int writes = journalWrites.get();
         List<String> calls = List.copyOf(enforcer.calls);
 
-        go.countDown();
-        start.get(10, TimeUnit.SECONDS);
+        held.release();
 
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> enforcer.calls.equals(calls));
         assertThat(journalWrites.get()).as("no entry journaled after the close").isEqualTo(writes);
@@ -121,16 +120,11 @@ class ReconcilerHookLockWaitTest extends ReconcilerFixture {
 
     @Test
     void noFenceIsDoneAgainUnderTheLockWhileStandingBy() throws Exception {
-        policies.put("task-1", ALLOW_A);
-        CountDownLatch holding = new CountDownLatch(1);
-        CountDownLatch go = new CountDownLatch(1);
-        CompletableFuture<EnforcementResult> start = startHolding(ReconcilerHookLockWaitTest::noPidInTime, holding, go);
-        holding.await();
+        Held held = holding(ReconcilerHookLockWaitTest::noPidInTime);
         hookCall();
         reconciler.standingBy(true); // another instance of the node enforces it now
 
-        go.countDown();
-        start.get(10, TimeUnit.SECONDS);
+        held.release();
 
         await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
                 .until(() -> enforcer.calls.equals(List.of("fence c1")));
