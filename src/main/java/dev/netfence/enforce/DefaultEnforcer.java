@@ -217,9 +217,10 @@ public final class DefaultEnforcer implements Enforcer {
         return result;
     }
 
+    /** The runtime's pid of a container (see {@link Enforcer#runtimePid}); none in a dry run, which enters nothing. */
     @Override
     public Integer runtimePid(String containerId, String runtime, Instant deadline) {
-        return pinner.pidOf(containerId, runtime, deadline);
+        return config.dryRun() ? null : pinner.pidOf(containerId, runtime, deadline);
     }
 
     /** The OCI hook's fence (see {@link Enforcer#fence}): the quarantine, whatever {@code on-failure} says. */

@@ -338,6 +338,32 @@ class DefaultEnforcerTest {
         assertThat(pins.get()).isZero();
     }
 
+    @Test
+    void aDryRunAsksNoRuntimeForThePidOfAStartWithoutOne() {
+        // the pipeline asks before the container's lock; a dry run enters nothing and asked nothing before (the crash
+        // and SIGTERM ITs' events have no pid, and no runtime knows their containers)
+        AtomicInteger asked = new AtomicInteger();
+        NamespacePinner withRuntime = new NamespacePinner() {
+            @Override
+            public PinnedNamespace pin(Integer pid, String containerId, String runtime, Instant deadline) {
+                return pinner.pin(pid, containerId, runtime, deadline);
+            }
+
+            @Override
+            public Integer pidOf(String containerId, String runtime, Instant deadline) {
+                asked.incrementAndGet();
+                return 777;
+            }
+        };
+        Instant deadline = Instant.now().plusSeconds(30);
+
+        assertThat(new DefaultEnforcer(EnforcerConfig.from(config()).dryRun(true).build(), new FakeFirewall(),
+                Clock.systemUTC(), registry, resolver, withRuntime).runtimePid("c0ffee", "podman", deadline)).isNull();
+        assertThat(asked).hasValue(0);
+        assertThat(new DefaultEnforcer(config(), new FakeFirewall(), Clock.systemUTC(), registry, resolver, withRuntime)
+                .runtimePid("c0ffee", "podman", deadline)).isEqualTo(777);
+    }
+
     private boolean isRestore(Call call, String binary) {
         return call.argv().contains(binary);
     }
