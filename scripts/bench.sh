@@ -16,7 +16,9 @@
 #          BENCH_MEMORY_JAVA_OPTS    JVM options for the memory run (default: none, the launcher's)
 #          BENCH_DRIVER_JAVA_OPTS    extra JVM options for the driver (e.g. JFR of the resync section)
 #          BENCH_NETFENCE_FLAGS      extra `netfence run` flags for the enforce section only, for profiling
-#                                    by hand (e.g. "--host-guard off"; its figures then are not the product's)
+#                                    by hand (e.g. "--host-guard off"; its figures then are not the product's;
+#                                    under off netfence removes every chain of table netdev netfence: never
+#                                    beside the tests)
 #          BENCH_OUT                 output directory (default: target/bench)
 #
 # It creates only namespaces named nfb-<random>-<i> and nfg-<random>-<i> (addresses in 198.18.0.0/15

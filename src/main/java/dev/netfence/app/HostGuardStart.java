@@ -46,9 +46,18 @@ public final class HostGuardStart implements AutoCloseable {
     /** Null for a dry run. */
     private final HostGuardSweeper sweeper;
 
+    /** Whether this instance stands by ({@link #standingBy}): its sweeps are skipped. */
+    private final java.util.concurrent.atomic.AtomicBoolean standingBy;
+
     private HostGuardStart(HostGuards guards, HostGuardSweeper sweeper) {
+        this(guards, sweeper, new java.util.concurrent.atomic.AtomicBoolean());
+    }
+
+    private HostGuardStart(HostGuards guards, HostGuardSweeper sweeper,
+            java.util.concurrent.atomic.AtomicBoolean standingBy) {
         this.guards = guards;
         this.sweeper = sweeper;
+        this.standingBy = standingBy;
     }
 
     /** Makes, adopts and starts sweeping the host guards of {@code mode} (inert ones when {@code dryRun}). */
@@ -80,7 +89,17 @@ public final class HostGuardStart implements AutoCloseable {
         }
         // a guard whose interface vanished goes within one sweep (also without any event or resync); under off,
         // a chain another run writes later
-        return new HostGuardStart(guards, new HostGuardSweeper(guards, sweepInterval));
+        java.util.concurrent.atomic.AtomicBoolean standingBy = new java.util.concurrent.atomic.AtomicBoolean();
+        return new HostGuardStart(guards, new HostGuardSweeper(guards, sweepInterval, standingBy::get), standingBy);
+    }
+
+    /**
+     * This instance stands by for another of its node ({@code true}) or joins again: no sweep runs
+     * meanwhile (under {@code off} one would remove the chains the other, under {@code auto} in a
+     * rolling update, writes; under {@code auto} the other sweeps).
+     */
+    public void standingBy(boolean on) {
+        standingBy.set(on);
     }
 
     public HostGuards guards() {

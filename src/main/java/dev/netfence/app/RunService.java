@@ -147,7 +147,8 @@ public final class RunService implements AutoCloseable {
             hostGuards.onClaimedBefore(owner -> reconciler.checkSoon(id -> GuardChain.ownerOf(id, 0).equals(owner)));
         }
         EventPipeline pipeline = new EventPipeline(settings, enforcer, enforcer::failClosed, policies, registry, clock,
-                steady, continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE : continuous.lifecycle());
+                steady, continuous == null ? dev.netfence.reconcile.ContainerLifecycle.NONE
+                        : new StandbyAwareLifecycle(continuous.lifecycle(), guarding::standingBy));
         pipeline.start();
         if (continuous != null) {
             continuous.start();

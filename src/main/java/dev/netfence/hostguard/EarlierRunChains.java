@@ -72,7 +72,8 @@ final class EarlierRunChains {
             now = -1; // unknown: list
         }
         if (now >= 0 && now == cleanAt) {
-            return 0;
+            succeeded(); // found empty at this generation, nothing committed since (review 210: a reason set while the
+            return 0;    // generation could not be read stayed on a quiet host for good)
         }
         List<String> removed;
         try {

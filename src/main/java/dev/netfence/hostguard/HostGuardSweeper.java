@@ -30,13 +30,25 @@ public final class HostGuardSweeper implements AutoCloseable {
 
     /** Starts sweeping {@code guards} every {@code interval}. */
     public HostGuardSweeper(HostGuards guards, Duration interval) {
+        this(guards, interval, () -> false);
+    }
+
+    /**
+     * As above, skipping the sweeps while {@code paused} says so (this instance stands by for
+     * another of its node, which keeps the table: under {@code off} a sweep would remove the chains
+     * a new instance under {@code auto} writes in a rolling update, review 210).
+     */
+    public HostGuardSweeper(HostGuards guards, Duration interval, java.util.function.BooleanSupplier paused) {
         Objects.requireNonNull(guards, "guards");
+        Objects.requireNonNull(paused, "paused");
         if (interval.isZero() || interval.isNegative()) {
             throw new IllegalArgumentException("interval must be positive, was: " + interval);
         }
         timer.scheduleWithFixedDelay(() -> {
             try {
-                guards.sweep();
+                if (!paused.getAsBoolean()) {
+                    guards.sweep();
+                }
             } catch (RuntimeException e) {
                 LOG.warn("host guard sweep failed (retried in {}): {}", interval, e.getMessage());
             }

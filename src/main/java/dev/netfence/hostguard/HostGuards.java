@@ -375,6 +375,9 @@ public final class HostGuards {
 
     /** Number of guarded host interfaces. */
     public int count() {
+        if (mode == HostGuardMode.OFF) {
+            return 0; // none written; not behind a sweep's listing (the /metrics gauge)
+        }
         synchronized (writes) {
             return writes.installed().size();
         }

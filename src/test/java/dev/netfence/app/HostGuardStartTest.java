@@ -57,6 +57,20 @@ class HostGuardStartTest {
     }
 
     @Test
+    void offSweepsNothingWhileThisInstanceStandsByAndRemovesAgainOnceItJoins() {
+        // review 210: in a rolling update from off to auto, the old instance's sweeps removed the chains the new one wrote
+        try (HostGuardStart start = start(HostGuardMode.OFF, false)) {
+            start.standingBy(true);
+            table.listing = LEFT; // the instance it stands by for, under auto, guards a container
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> table.scripts.isEmpty());
+
+            start.standingBy(false);
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> table.scripts.size() == 1);
+        }
+    }
+
+    @Test
     void aDryRunReadsNothing() throws InterruptedException {
         table.listing = LEFT;
         try (HostGuardStart start = start(HostGuardMode.OFF, true)) {

@@ -172,4 +172,28 @@ class HostGuardsOffTest {
         }
         assertThat(guards.notReadyReason()).isEmpty();
     }
+
+    @Test
+    void aReasonSetWhileTheGenerationCouldNotBeReadIsClearedOnceItReadsAgainUnchanged() {
+        // review 210: a sweep that could read neither set the reason, and the next ones, finding the generation at which
+        // the table was last found empty, returned before clearing it: not ready for good on a quiet host
+        long[] generation = {7};
+        boolean[] unreadable = {false};
+        HostGuards guards = new HostGuards(HostGuardMode.OFF, sides, table, () -> {
+            if (unreadable[0]) {
+                throw new java.io.IOException("cannot open a netlink socket: errno 24");
+            }
+            return generation[0];
+        });
+        guards.adopt(); // the table empty at generation 7
+        unreadable[0] = true;
+        table.listFailures = 1;
+        guards.sweep();
+        assertThat(guards.notReadyReason()).isPresent();
+
+        unreadable[0] = false; // nothing committed meanwhile
+        guards.sweep();
+
+        assertThat(guards.notReadyReason()).isEmpty();
+    }
 }
