@@ -206,6 +206,9 @@ public final class RunCommand implements Callable<Integer> {
         if (cfg.logFormat() == LogFormat.JSON) {
             LogFormat.JSON.configure();
         }
+        // in the log format asked for: the kafka.* settings netfence replaces with its own
+        dev.netfence.kafka.KafkaClients.replaced(sources().kafka(), bootstrapServers, nodeId, exactlyOnce)
+                .forEach(LOG::warn);
         NetfenceMetrics metrics = NetfenceMetrics.create();
         // served from before the start, which waits for the broker (the live set is read in full
         // first): alive and not ready meanwhile, so a liveness probe does not restart a waiting start
@@ -348,8 +351,6 @@ public final class RunCommand implements Callable<Integer> {
                 .ifPresent(bad -> {
                     throw sources().badKafkaSetting(bad.key(), bad.message());
                 });
-        dev.netfence.kafka.KafkaClients.replaced(sources().kafka(), bootstrapServers, nodeId, exactlyOnce)
-                .forEach(LOG::warn);
         return new RunConfig(bootstrapServers, nodeId, assignment, eventsTopic, outcomesTopic, policiesTopic,
                 policyDir, exactlyOnce, concurrency, maxInFlight, eventDeadline, onFailure, dryRun, backend(),
                 httpPort, httpAddress, shutdownTimeout, config, logFormat, cgroupCheck, policyWait,

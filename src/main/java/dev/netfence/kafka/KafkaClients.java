@@ -85,10 +85,11 @@ public final class KafkaClients {
                 List.of(s.outcomesTopic(), s.dlqTopic()));
         Map<String, Object> p = producerConfig(s, transactionalId, limit);
         String clientId = p.get(ProducerConfig.CLIENT_ID_CONFIG).toString();
+        int batchSize = ProducerWatchdog.batchSize(p); // read before the producer is made: nothing after it can throw
+        java.time.Duration deliveryTimeout = ProducerWatchdog.deliveryTimeout(p);
         Set<Thread> before = ProducerWatchdog.ioThreads(clientId);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-        return new Producing(producer, ProducerWatchdog.newIoThread(clientId, before),
-                Integer.parseInt(p.get(ProducerConfig.BATCH_SIZE_CONFIG).toString()), ProducerWatchdog.deliveryTimeout(p));
+        return new Producing(producer, ProducerWatchdog.newIoThread(clientId, before), batchSize, deliveryTimeout);
     }
 
     /** The pipeline producer's settings, its {@code batch.size} capped to {@code limit} when it is smaller. */
@@ -240,7 +241,13 @@ public final class KafkaClients {
             boolean consumers = ConsumerConfig.configNames().contains(key) && !ProducerConfig.configNames().contains(key);
             Object used = consumers ? consumer.get(key) : producer.get(key);
             String given = settings.get(key);
-            if (used == null) {
+            if (ProducerConfig.TRANSACTIONAL_ID_CONFIG.equals(key)) {
+                replaced.add("kafka." + key + "=" + given + " is " + (exactlyOnce ? "replaced by netfence's own"
+                        + " transactional id (see kafka-pipeline.md)" : "dropped: netfence sends without transactions"
+                        + " unless --exactly-once"));
+            } else if (ProducerConfig.ACKS_CONFIG.equals(key) && "-1".equals(String.valueOf(given).strip())) {
+                continue; // -1 is all
+            } else if (used == null) {
                 replaced.add("kafka." + key + "=" + given + " is dropped: netfence sets " + key + " itself");
             } else if (!String.valueOf(used).equalsIgnoreCase(String.valueOf(given).strip())) {
                 replaced.add("kafka." + key + "=" + given + " is replaced by " + key + "=" + used

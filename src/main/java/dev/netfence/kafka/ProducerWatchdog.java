@@ -86,16 +86,31 @@ final class ProducerWatchdog {
      * {@code ProducerConfig} would; {@code ProducerWatchdogTest} holds it to the value a producer uses.
      */
     static Duration deliveryTimeout(Map<String, Object> producerSettings) {
-        Map<String, Object> settings = new HashMap<>(producerSettings);
-        settings.putIfAbsent(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        settings.putIfAbsent(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        Map<String, Object> parsed = ProducerConfig.configDef().parse(settings);
+        Map<String, ?> parsed = parsed(producerSettings);
         long delivery = ((Number) parsed.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).longValue();
         long linger = Math.min(Integer.MAX_VALUE, ((Number) parsed.get(ProducerConfig.LINGER_MS_CONFIG)).longValue());
         long lingerAndRequest = Math.min(Integer.MAX_VALUE,
                 linger + ((Number) parsed.get(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).longValue());
         boolean set = producerSettings.containsKey(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
         return Duration.ofMillis(!set && delivery < lingerAndRequest ? lingerAndRequest : delivery);
+    }
+
+    /** The {@code batch.size} a producer made with {@code producerSettings} uses. */
+    static int batchSize(Map<String, Object> producerSettings) {
+        return ((Number) parsed(producerSettings).get(ProducerConfig.BATCH_SIZE_CONFIG)).intValue();
+    }
+
+    /**
+     * {@code producerSettings} parsed as the producer parses them, config providers' values
+     * ({@code ${file:…}}, {@code ${env:…}}) resolved, nothing logged; ConfigException where the
+     * producer would refuse them. Read before the producer is made, so that a value read only here
+     * cannot leave a producer made and never closed (review 211).
+     */
+    private static Map<String, ?> parsed(Map<String, Object> producerSettings) {
+        Map<String, Object> settings = new HashMap<>(producerSettings);
+        settings.putIfAbsent(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        settings.putIfAbsent(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return new org.apache.kafka.common.config.AbstractConfig(ProducerConfig.configDef(), settings, false).values();
     }
 
     /** The I/O threads of producers with this {@code client.id} now (before one is made). */
@@ -149,7 +164,9 @@ final class ProducerWatchdog {
      */
     long sending(String topic) {
         long token = tokens.incrementAndGet();
-        pending.put(token, new Pending(topic, null));
+        if (!found) { // once found wedged, no send to it counts: its forced close fails them all (review 211)
+            pending.put(token, new Pending(topic, null));
+        }
         return token;
     }
 

@@ -77,8 +77,34 @@ class KafkaClientsTest {
                                 + " guarantees need",
                         "kafka.isolation.level=read_uncommitted is replaced by isolation.level=read_committed: netfence's"
                                 + " own, which its guarantees need",
-                        "kafka.transactional.id=mine is dropped: netfence sets transactional.id itself");
+                        "kafka.transactional.id=mine is dropped: netfence sends without transactions unless --exactly-once");
         assertThat(KafkaClients.replaced(Map.of("linger.ms", "20", "enable.auto.commit", "false"), "127.0.0.1:1", "n1",
                 false)).isEmpty();
+    }
+
+    @Test
+    void producerSettingsFromAConfigProviderAreReadAsTheProducerReadsThemBeforeItIsMade() throws Exception {
+        // review 211: ConfigDef.parse and parseInt did not resolve ${file:...}: each round made a producer, then threw
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("nf-provider", ".properties");
+        try {
+            java.nio.file.Files.writeString(file, "v=5\nb=16384\n");
+            Map<String, Object> p = new java.util.HashMap<>(Map.of("bootstrap.servers", "127.0.0.1:1",
+                    "config.providers", "file",
+                    "config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider",
+                    "linger.ms", "${file:" + file + ":v}", "batch.size", "${file:" + file + ":b}"));
+
+            assertThat(ProducerWatchdog.batchSize(p)).isEqualTo(16384);
+            assertThat(ProducerWatchdog.deliveryTimeout(p)).isEqualTo(java.time.Duration.ofMinutes(2));
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
+
+    @Test
+    void acksMinusOneIsAllAndTheTransactionalIdLineSaysWhatIsUsed() {
+        assertThat(KafkaClients.replaced(Map.of("acks", "-1"), "127.0.0.1:1", "n1", false)).isEmpty();
+        assertThat(KafkaClients.replaced(Map.of("transactional.id", "mine"), "127.0.0.1:1", "n1", true))
+                .containsExactly("kafka.transactional.id=mine is replaced by netfence's own transactional id (see"
+                        + " kafka-pipeline.md)");
     }
 }

@@ -98,7 +98,7 @@ final class PartitionLedger {
         Staged now = newest(last.values());
         if (now != read && ignored++ == 0) { // one line per read: every start reads a moved key's leftovers again
             LOG.info("the record of task {} at {}@{} (timestamp {}) is older than its record on partition {}"
-                    + " (timestamp {}), which stays in force; a key that moved when partitions were added leaves its"
+                    + " (timestamp {}), the one in force; a key that moved when partitions were added leaves its"
                     + " old records behind (how many are counted when the read is through)", taskId, tp, offset,
                     timestamp, now.partition().partition(), now.timestamp());
         }
