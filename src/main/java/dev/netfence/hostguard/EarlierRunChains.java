@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * the table was last found without a chain, so a chain an instance under {@code auto} writes later
  * (a rolling update's overlap) goes within one sweep at the cost of that exchange. A kernel that
  * answers no nftables request (no nfnetlink, errno 93; no nf_tables, errno 22 or 95) holds no table:
- * nothing to do, and nft is never run there. A listing or removal that fails is kept as
+ * nothing to do, and nft is never run there. A listing or removal that fails is tried again at
+ * once (a chain another writer removed between the listing and the removal fails the whole
+ * transaction); one that fails again is kept as
  * {@link #notReadyReason} (served by {@code /readyz}), logged when it starts or changes and when it
  * ends, and retried at every sweep. Runs under GuardWrites' monitor (its caller's lock); the
  * reason is read from any thread.
@@ -78,9 +80,13 @@ final class EarlierRunChains {
         List<String> removed;
         try {
             removed = writes.adopt(Map::of, (chain, rules) -> { });
-        } catch (RuntimeException e) {
-            failed(String.valueOf(e.getMessage()));
-            return 0;
+        } catch (RuntimeException first) {
+            try { // listed again: a chain another writer removed meanwhile fails the whole removal (review 210)
+                removed = writes.adopt(Map::of, (chain, rules) -> { });
+            } catch (RuntimeException e) {
+                failed(String.valueOf(e.getMessage()));
+                return 0;
+            }
         }
         // a commit after `now` was read moves the generation on, so the next sweep lists again
         cleanAt = removed.isEmpty() ? now : -1;

@@ -78,7 +78,7 @@ class HostGuardsOffTest {
     @Test
     void aTableThatCannotBeReadIsAReadinessReasonNamingTableAndOptionUntilASweepClearsIt() {
         table.listing = LEFT;
-        table.listFailures = 2;
+        table.listFailures = 4; // each attempt lists twice: once, and once again at once
         HostGuards guards = new HostGuards(HostGuardMode.OFF, sides, table);
 
         assertThat(guards.adopt()).isZero(); // never throws under off
@@ -95,7 +95,7 @@ class HostGuardsOffTest {
     @Test
     void aRefusedRemovalIsAReadinessReasonToo() {
         table.listing = LEFT;
-        table.rejectNext = 1;
+        table.rejectNext = 2; // refused, and refused again at once
         HostGuards guards = new HostGuards(HostGuardMode.OFF, sides, table);
 
         guards.adopt();
@@ -187,7 +187,7 @@ class HostGuardsOffTest {
         });
         guards.adopt(); // the table empty at generation 7
         unreadable[0] = true;
-        table.listFailures = 1;
+        table.listFailures = 2;
         guards.sweep();
         assertThat(guards.notReadyReason()).isPresent();
 
@@ -195,5 +195,18 @@ class HostGuardsOffTest {
         guards.sweep();
 
         assertThat(guards.notReadyReason()).isEmpty();
+    }
+
+    @Test
+    void aChainAnotherWriterRemovedBetweenTheListingAndTheRemovalIsListedAgainAtOnce() {
+        // review 210: nft refuses the whole removal (ENOENT for the chain gone), and the sweep failed: not ready for 5 s
+        table.listing = LEFT;
+        table.rejectNext = 1;
+        HostGuards guards = new HostGuards(HostGuardMode.OFF, sides, table, () -> 5);
+
+        guards.adopt();
+
+        assertThat(guards.notReadyReason()).isEmpty();
+        assertThat(table.scripts).containsExactly(REMOVE_ALL);
     }
 }
